@@ -1,0 +1,100 @@
+# ltvd: build, run, test and bench. `make` leaves ./ltvd; objects go under build/.
+# Every target that compiles first makes sure the Debian packages are present
+# (scripts/deps.sh installs what is missing, as root or through sudo).
+
+CC       ?= cc
+PKGS     := gsl jansson libmicrohttpd libpq
+CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+OPT      ?= -O2 -g
+BUILD    ?= build
+SANFLAGS :=
+
+# pkg-config is only asked once the packages are there (see `deps`).
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+
+SRC      := $(shell find src -name '*.c' ! -name main.c | sort)
+OBJ      := $(SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libltvd.a
+TEST_SRC := $(sort $(wildcard tests/unit/*.c))
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+.PHONY: all deps run test test-unit test-asan test-cli bench clean reference format
+
+all: deps
+	@$(MAKE) --no-print-directory ltvd
+
+deps:
+	@./scripts/deps.sh
+
+ltvd: $(BUILD)/src/main.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+$(LIB): $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# The check runner: every tests/unit/*.c defines `Suite *suite_NAME(void)`;
+# the list is generated so a new suite file needs no edit elsewhere.
+$(BUILD)/tests/suites.h: $(TEST_SRC)
+	@mkdir -p $(dir $@)
+	@sed -n 's/^Suite \*\(suite_[a-z0-9_]*\)(void).*/X(\1)/p' $(TEST_SRC) > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(BUILD)/tests/runner.o: tests/runner.c $(BUILD)/tests/suites.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -I$(BUILD)/tests -c -o $@ $<
+
+$(BUILD)/check_ltvd: $(BUILD)/tests/runner.o $(TEST_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
+
+$(BUILD)/bench_ltvd: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+run: all
+	./ltvd --help
+
+# make test: the unit suites, the CLI tests, then the suites again under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+test: deps
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-cli
+	@$(MAKE) --no-print-directory test-asan
+
+test-unit: ltvd $(BUILD)/check_ltvd
+	$(BUILD)/check_ltvd
+
+test-cli: ltvd
+	./tests/cli/run.sh ./ltvd
+
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" build/asan/check_ltvd
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CK_FORK=no \
+	  build/asan/check_ltvd
+
+bench: deps
+	@$(MAKE) --no-print-directory ltvd $(BUILD)/bench_ltvd
+	$(BUILD)/bench_ltvd
+
+# Regenerates the high-precision reference values (needs python3-mpmath).
+reference:
+	@for f in tests/reference/*.py; do echo "$$f"; python3 "$$f" || exit 1; done
+
+format:
+	clang-format -i $$(find src tests bench -name '*.[ch]')
+
+clean:
+	rm -rf build ltvd
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages ltvd needs to build and test, when missing.
+# Called by the Makefile; does nothing when everything is present.
+set -eu
+pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev check postgresql"
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2 || true
+$SUDO apt-get install -y -qq --no-install-recommends $missing >&2

@@ -1,0 +1,93 @@
+/* Common types of the "buy till you die" purchase models: the per-customer
+ * pattern, and the table of functions every model provides, so the fitter,
+ * the CLI and the server can treat BG/NBD, Pareto/NBD, MBG/NBD and BG/BB alike.
+ *
+ * Conventions (the literature's and lifetimes'):
+ *   x   = number of repeat purchases (distinct purchase periods minus one),
+ *   t_x = time of the last purchase, measured from the first one,
+ *   T   = time from the first purchase to the end of observation,
+ * all in one time unit chosen by the caller (days or weeks), 0 <= t_x <= T,
+ * t_x = 0 when x = 0. For BG/BB (discrete opportunities) x is the number of
+ * opportunities with a purchase, t_x the last such opportunity (0 if none) and
+ * T = n, the number of opportunities; horizons t count opportunities.
+ *
+ * Every function returns GSL_SUCCESS (0) and writes a finite value, or
+ * returns a GSL error code and leaves *out untouched:
+ *   GSL_EDOM   the input is outside the model's domain (negative counts,
+ *              t_x > T, non-positive or non-finite parameters, ...);
+ *   GSL_ERANGE / GSL_EMAXITER / GSL_ELOSS  the value could not be computed
+ *              accurately (never silently returned as NaN or Inf).
+ * The functions are pure: no I/O, no globals, no allocation. */
+#ifndef LTVD_MODEL_BTYD_H
+#define LTVD_MODEL_BTYD_H
+
+#include <stddef.h>
+
+/* Most parameters a purchase model has (all models here have 4). */
+#define BTYD_MAX_PARAMS 4
+
+/* One distinct (x, t_x, T) with the number of customers sharing it. */
+typedef struct btyd_pattern {
+    double x;
+    double t_x;
+    double T;
+    double weight;
+} btyd_pattern;
+
+/* Log-likelihood of one customer with history (x, t_x, T). */
+typedef int (*btyd_loglik_fn)(const double *params, double x, double t_x, double T,
+                              double *out);
+/* Optional fast path: sum over patterns of weight * log-likelihood. */
+typedef int (*btyd_loglik_sum_fn)(const double *params, const btyd_pattern *pat,
+                                  size_t n, double *out);
+/* P(alive at T | x, t_x, T). */
+typedef int (*btyd_p_alive_fn)(const double *params, double x, double t_x, double T,
+                               double *out);
+/* E[purchases in (T, T+t] | x, t_x, T]. */
+typedef int (*btyd_expected_fn)(const double *params, double x, double t_x, double T,
+                                double t, double *out);
+/* P(exactly n purchases in (T, T+t] | x, t_x, T). */
+typedef int (*btyd_p_n_fn)(const double *params, double x, double t_x, double T,
+                           double t, unsigned n, double *out);
+/* E[purchases in (0, t]] for a customer just acquired (repeat purchases). */
+typedef int (*btyd_expected_new_fn)(const double *params, double t, double *out);
+/* P(exactly n repeat purchases in (0, t]) for a customer just acquired. */
+typedef int (*btyd_p_n_new_fn)(const double *params, double t, unsigned n, double *out);
+
+/* A purchase model. `init` is a reasonable starting point for the fit. */
+typedef struct btyd_model {
+    const char *name;                 /* CLI name: "bgnbd", "pareto", ... */
+    const char *title;                /* "BG/NBD", ... */
+    size_t n_params;
+    const char *const *param_names;   /* as lifetimes names them */
+    const double *init;
+    int discrete;                     /* 1 for BG/BB: t_x, T, t are counts */
+    btyd_loglik_fn loglik;
+    btyd_loglik_sum_fn loglik_sum;    /* NULL: the fitter sums loglik */
+    btyd_p_alive_fn p_alive;
+    btyd_expected_fn expected;
+    btyd_p_n_fn p_n;
+    btyd_expected_new_fn expected_new;
+    btyd_p_n_new_fn p_n_new;
+} btyd_model;
+
+/* Looks a model up by its CLI name; NULL if unknown. */
+const btyd_model *btyd_model_find(const char *name);
+
+/* The models, defined in their own files. */
+extern const btyd_model bgnbd_model;
+extern const btyd_model mbgnbd_model;
+extern const btyd_model pareto_model;
+extern const btyd_model bgbb_model;
+
+/* Checks the common domain: params finite and > 0, 0 <= x, 0 <= t_x <= T,
+ * t_x = 0 when x = 0 is NOT required (callers may pass t_x > 0 with x = 0:
+ * it is ignored, as in lifetimes). Returns GSL_SUCCESS or GSL_EDOM. */
+int btyd_check_domain(const double *params, size_t n_params, double x, double t_x,
+                      double T);
+
+/* P(at least one purchase in (T, T+t] | history) = 1 - p_n(0). */
+int btyd_p_any(const btyd_model *m, const double *params, double x, double t_x,
+               double T, double t, double *out);
+
+#endif

@@ -1,0 +1,53 @@
+/* Maximum-likelihood fitting shared by every model: BFGS (GSL multimin) on
+ * the logarithms of the (positive) parameters, an optional L2 penalizer,
+ * a warm start, an honest convergence status, and standard errors from the
+ * Hessian of the log-likelihood at the optimum. */
+#ifndef LTVD_MODEL_FIT_H
+#define LTVD_MODEL_FIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model/btyd.h"
+
+#define FIT_MAX_PARAMS 4
+
+/* Total (weighted) log-likelihood of the data at natural-scale params.
+ * Returns GSL_SUCCESS with a finite *ll, or an error code. */
+typedef int (*fit_loglik_fn)(const double *params, const void *data, double *ll);
+
+typedef struct fit_spec {
+    size_t n_params;
+    fit_loglik_fn loglik;
+    const void *data;
+    double total_weight;    /* number of customers, scales the penalizer */
+    double penalizer;       /* C >= 0: minimise -LL/N + C * sum(params^2) */
+    const double *init;     /* starting point (natural scale, all > 0) */
+    size_t max_iter;        /* 0: a default */
+} fit_spec;
+
+typedef struct fit_result {
+    double params[FIT_MAX_PARAMS];
+    double std_errors[FIT_MAX_PARAMS]; /* NaN-free: 0 if the Hessian is singular */
+    bool std_errors_ok;                /* false if the Hessian was not negative definite */
+    double log_likelihood;             /* total, unpenalized, at params */
+    size_t iterations;
+    bool converged;
+    double seconds;
+} fit_result;
+
+/* Fits by maximum likelihood. Returns GSL_SUCCESS when a finite optimum was
+ * found (out->converged says whether the gradient test passed), GSL_EDOM for
+ * a bad spec, or another GSL code when the likelihood cannot be evaluated at
+ * the starting point. */
+int fit_mle(const fit_spec *spec, fit_result *out);
+
+/* Fits a purchase model on weighted patterns; init NULL uses model->init. */
+int fit_btyd(const btyd_model *model, const btyd_pattern *pat, size_t n,
+             double penalizer, const double *init, fit_result *out);
+
+/* Sum over patterns of weight * loglik (model->loglik_sum when present). */
+int fit_btyd_loglik(const btyd_model *model, const double *params,
+                    const btyd_pattern *pat, size_t n, double *out);
+
+#endif

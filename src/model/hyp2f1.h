@@ -1,0 +1,15 @@
+/* The Gauss hypergeometric function 2F1 as a logarithm, evaluated where it is
+ * well conditioned (Euler/Pfaff transformations, a series summed in log
+ * space), for the arguments the purchase models need. GSL's
+ * gsl_sf_hyperg_2F1 overflows silently (+inf with GSL_SUCCESS) and loses
+ * accuracy when c-a-b is near an integer; this is the one place that knows. */
+#ifndef LTVD_MODEL_HYP2F1_H
+#define LTVD_MODEL_HYP2F1_H
+
+/* log 2F1(a, b; c; z) for real a, b, c with c > 0 and 0 <= z < 1, when
+ * 2F1(a, b; c; z) > 0. Returns GSL_SUCCESS with a finite *out, GSL_EDOM for
+ * arguments outside that domain (or a non-positive value), or GSL_EMAXITER /
+ * GSL_ELOSS when it cannot reach full double accuracy. */
+int hyp2f1_log(double a, double b, double c, double z, double *out);
+
+#endif
