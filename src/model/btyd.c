@@ -1,22 +1,9 @@
-/* The model registry and the checks and derived predictions shared by all
+/* The checks and derived predictions shared by all
  * purchase models. */
 #include "model/btyd.h"
 
 #include <gsl/gsl_errno.h>
 #include <math.h>
-#include <string.h>
-
-static const btyd_model *const models[] = {
-    &bgnbd_model, &pareto_model, &mbgnbd_model, &bgbb_model,
-};
-
-const btyd_model *btyd_model_find(const char *name)
-{
-    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
-        if (strcmp(models[i]->name, name) == 0)
-            return models[i];
-    return NULL;
-}
 
 int btyd_check_domain(const double *params, size_t n_params, double x, double t_x,
                       double T)

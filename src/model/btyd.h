@@ -54,6 +54,12 @@ typedef int (*btyd_expected_new_fn)(const double *params, double t, double *out)
 /* P(exactly n repeat purchases in (0, t]) for a customer just acquired. */
 typedef int (*btyd_p_n_new_fn)(const double *params, double t, unsigned n, double *out);
 
+/* Draws one customer's (x, t_x) over an observation of length T (for BG/BB,
+ * T opportunities) from the model's generative process. */
+struct gsl_rng;
+typedef int (*btyd_simulate_fn)(const double *params, double T, const struct gsl_rng *rng,
+                                double *x, double *t_x);
+
 /* A purchase model. `init` is a reasonable starting point for the fit. */
 typedef struct btyd_model {
     const char *name;                 /* CLI name: "bgnbd", "pareto", ... */
@@ -69,6 +75,7 @@ typedef struct btyd_model {
     btyd_p_n_fn p_n;
     btyd_expected_new_fn expected_new;
     btyd_p_n_new_fn p_n_new;
+    btyd_simulate_fn simulate;
 } btyd_model;
 
 /* Looks a model up by its CLI name; NULL if unknown. */

@@ -27,6 +27,10 @@ int gg_loglik(const double *params, double x, double m, double *out);
  * Requires q > 1 (GSL_EDOM otherwise). */
 int gg_expected_spend(const double *params, double x, double m, double *out);
 
+/* Draws the mean of x >= 1 purchase values for one customer. */
+struct gsl_rng;
+int gg_simulate(const double *params, double x, const struct gsl_rng *rng, double *m);
+
 /* Fits on patterns (those with x = 0 are ignored); init NULL uses gg_init. */
 int gg_fit(const gg_pattern *pat, size_t n, double penalizer, const double *init,
            fit_result *out);
