@@ -1,0 +1,318 @@
+/* Maximum-likelihood fitting for every model: BFGS (GSL multimin, vector_bfgs2)
+ * on the logarithms of the positive parameters, with central-difference
+ * gradients, an optional L2 penalizer as lifetimes applies it, and standard
+ * errors from a finite-difference Hessian of the log-likelihood at the optimum
+ * (delta method back to the natural scale). */
+#include "model/fit.h"
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_multimin.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_MAX_ITER 1000
+#define GRAD_STEP 1e-6     /* central differences on log-parameters */
+#define HESS_STEP 1e-4
+#define GRAD_TOL 1e-8      /* on the gradient of the mean log-likelihood */
+#define GRAD_TOL_LOOSE 1e-5 /* accepted when BFGS can make no more progress */
+#define BAD_OBJECTIVE 1e100 /* where the likelihood cannot be evaluated */
+
+/* ---- the objective: -LL/N + C * sum(params^2) on log-parameters ---- */
+
+typedef struct objective {
+    const fit_spec *spec;
+    int last_error;  /* first evaluation error seen, for the report */
+} objective;
+
+static int loglik_at_log(const fit_spec *spec, const double *theta, double *ll)
+{
+    double p[FIT_MAX_PARAMS];
+    for (size_t i = 0; i < spec->n_params; i++) {
+        p[i] = exp(theta[i]);
+        if (!isfinite(p[i]) || p[i] <= 0)
+            return GSL_EDOM;
+    }
+    int rc = spec->loglik(p, spec->data, ll);
+    if (rc == GSL_SUCCESS && !isfinite(*ll))
+        rc = GSL_ERANGE;
+    return rc;
+}
+
+static double penalty_at_log(const fit_spec *spec, const double *theta)
+{
+    double s = 0;
+    for (size_t i = 0; i < spec->n_params; i++) {
+        double p = exp(theta[i]);
+        s += p * p;
+    }
+    return spec->penalizer * s;
+}
+
+static double objective_value(objective *obj, const double *theta)
+{
+    double ll;
+    int rc = loglik_at_log(obj->spec, theta, &ll);
+    if (rc != GSL_SUCCESS) {
+        if (obj->last_error == GSL_SUCCESS)
+            obj->last_error = rc;
+        return BAD_OBJECTIVE;
+    }
+    return -ll / obj->spec->total_weight + penalty_at_log(obj->spec, theta);
+}
+
+static double gsl_f(const gsl_vector *v, void *ctx)
+{
+    return objective_value(ctx, gsl_vector_const_ptr(v, 0));
+}
+
+static void gsl_df(const gsl_vector *v, void *ctx, gsl_vector *g)
+{
+    objective *obj = ctx;
+    size_t n = obj->spec->n_params;
+    double theta[FIT_MAX_PARAMS];
+    memcpy(theta, gsl_vector_const_ptr(v, 0), n * sizeof theta[0]);
+    for (size_t i = 0; i < n; i++) {
+        double t0 = theta[i];
+        theta[i] = t0 + GRAD_STEP;
+        double fp = objective_value(obj, theta);
+        theta[i] = t0 - GRAD_STEP;
+        double fm = objective_value(obj, theta);
+        theta[i] = t0;
+        double d = (fp - fm) / (2 * GRAD_STEP);
+        gsl_vector_set(g, i, isfinite(d) && fabs(d) < BAD_OBJECTIVE / 1e10 ? d : 0.0);
+    }
+}
+
+static void gsl_fdf(const gsl_vector *v, void *ctx, double *f, gsl_vector *g)
+{
+    *f = gsl_f(v, ctx);
+    gsl_df(v, ctx, g);
+}
+
+/* ---- standard errors ---- */
+
+/* Hessian of the total penalized log-likelihood in log-parameters by central
+ * differences; returns GSL_SUCCESS or the first evaluation error. */
+static int hessian_log(const fit_spec *spec, const double *theta0, gsl_matrix *h)
+{
+    size_t n = spec->n_params;
+    double theta[FIT_MAX_PARAMS], f0, fpp, fpm, fmp, fmm;
+    const double e = HESS_STEP;
+    memcpy(theta, theta0, n * sizeof theta[0]);
+    int rc = loglik_at_log(spec, theta, &f0);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    f0 -= spec->total_weight * penalty_at_log(spec, theta);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = i; j < n; j++) {
+            double *vals[4] = {&fpp, &fpm, &fmp, &fmm};
+            const double si[4] = {e, e, -e, -e}, sj[4] = {e, -e, e, -e};
+            for (int k = 0; k < 4; k++) {
+                if (i == j && (k == 1 || k == 2))
+                    continue;
+                memcpy(theta, theta0, n * sizeof theta[0]);
+                theta[i] += si[k];
+                theta[j] += sj[k];
+                rc = loglik_at_log(spec, theta, vals[k]);
+                if (rc != GSL_SUCCESS)
+                    return rc;
+                *vals[k] -= spec->total_weight * penalty_at_log(spec, theta);
+            }
+            double hij;
+            if (i == j) /* theta[i] moved by +-2e: second difference over 2e */
+                hij = (fpp - 2 * f0 + fmm) / (4 * e * e);
+            else
+                hij = (fpp - fpm - fmp + fmm) / (4 * e * e);
+            gsl_matrix_set(h, i, j, hij);
+            gsl_matrix_set(h, j, i, hij);
+        }
+    }
+    return GSL_SUCCESS;
+}
+
+/* SE(p_i) = p_i * sqrt([(-H)^-1]_ii) with H the Hessian in log-parameters:
+ * the delta method, exact at an optimum where the gradient vanishes. */
+static void standard_errors(const fit_spec *spec, const double *theta, fit_result *out)
+{
+    size_t n = spec->n_params;
+    gsl_matrix *h = gsl_matrix_alloc(n, n);
+    out->std_errors_ok = false;
+    for (size_t i = 0; i < n; i++)
+        out->std_errors[i] = 0;
+    if (h == NULL)
+        return;
+    if (hessian_log(spec, theta, h) != GSL_SUCCESS)
+        goto cleanup;
+    gsl_matrix_scale(h, -1.0);
+    if (gsl_linalg_cholesky_decomp1(h) != GSL_SUCCESS)
+        goto cleanup;
+    if (gsl_linalg_cholesky_invert(h) != GSL_SUCCESS)
+        goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        double var = gsl_matrix_get(h, i, i);
+        double se = exp(theta[i]) * sqrt(var);
+        if (!(var > 0) || !isfinite(se))
+            goto cleanup;
+        out->std_errors[i] = se;
+    }
+    out->std_errors_ok = true;
+cleanup:
+    if (!out->std_errors_ok)
+        for (size_t i = 0; i < n; i++)
+            out->std_errors[i] = 0;
+    gsl_matrix_free(h);
+}
+
+/* ---- the driver ---- */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int spec_valid(const fit_spec *spec)
+{
+    if (spec->n_params == 0 || spec->n_params > FIT_MAX_PARAMS || spec->loglik == NULL)
+        return 0;
+    if (!(spec->total_weight > 0) || !isfinite(spec->total_weight))
+        return 0;
+    if (!(spec->penalizer >= 0) || !isfinite(spec->penalizer) || spec->init == NULL)
+        return 0;
+    for (size_t i = 0; i < spec->n_params; i++)
+        if (!(spec->init[i] > 0) || !isfinite(spec->init[i]))
+            return 0;
+    return 1;
+}
+
+/* Runs BFGS from theta (updated in place). Returns the GSL status of the
+ * last step; *iters accumulates iterations, *gnorm is the final gradient norm. */
+static int run_bfgs(objective *obj, double *theta, size_t max_iter, size_t *iters,
+                    double *gnorm)
+{
+    size_t n = obj->spec->n_params;
+    gsl_multimin_function_fdf fdf = {gsl_f, gsl_df, gsl_fdf, n, obj};
+    gsl_multimin_fdfminimizer *m =
+        gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, n);
+    gsl_vector *x = gsl_vector_alloc(n);
+    int status = GSL_ENOMEM;
+    if (m == NULL || x == NULL)
+        goto cleanup;
+    for (size_t i = 0; i < n; i++)
+        gsl_vector_set(x, i, theta[i]);
+    status = gsl_multimin_fdfminimizer_set(m, &fdf, x, 0.1, 0.1);
+    if (status != GSL_SUCCESS)
+        goto cleanup;
+    status = GSL_CONTINUE;
+    while (status == GSL_CONTINUE && *iters < max_iter) {
+        (*iters)++;
+        status = gsl_multimin_fdfminimizer_iterate(m);
+        if (status != GSL_SUCCESS)
+            break;
+        status = gsl_multimin_test_gradient(m->gradient, GRAD_TOL);
+    }
+    for (size_t i = 0; i < n; i++)
+        theta[i] = gsl_vector_get(m->x, i);
+    *gnorm = gsl_blas_dnrm2(m->gradient);
+cleanup:
+    gsl_vector_free(x);
+    gsl_multimin_fdfminimizer_free(m);
+    return status;
+}
+
+int fit_mle(const fit_spec *spec, fit_result *out)
+{
+    double t0 = now_seconds();
+    if (!spec_valid(spec))
+        return GSL_EDOM;
+    size_t n = spec->n_params;
+    size_t max_iter = spec->max_iter ? spec->max_iter : DEFAULT_MAX_ITER;
+    objective obj = {spec, GSL_SUCCESS};
+    double theta[FIT_MAX_PARAMS], ll;
+    for (size_t i = 0; i < n; i++)
+        theta[i] = log(spec->init[i]);
+    int rc = loglik_at_log(spec, theta, &ll);
+    if (rc != GSL_SUCCESS)
+        return rc;
+
+    memset(out, 0, sizeof *out);
+    double gnorm = INFINITY;
+    int status = run_bfgs(&obj, theta, max_iter, &out->iterations, &gnorm);
+    /* A restart from the point reached clears a stale BFGS Hessian estimate,
+     * which is the usual reason for "no progress" far from the optimum. */
+    for (int restart = 0; restart < 3 && status != GSL_SUCCESS && status != GSL_ENOMEM &&
+                          gnorm > GRAD_TOL && out->iterations < max_iter;
+         restart++)
+        status = run_bfgs(&obj, theta, max_iter, &out->iterations, &gnorm);
+    if (status == GSL_ENOMEM)
+        return GSL_ENOMEM;
+
+    rc = loglik_at_log(spec, theta, &ll);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        out->params[i] = exp(theta[i]);
+    out->log_likelihood = ll;
+    out->converged = status == GSL_SUCCESS || gnorm <= GRAD_TOL_LOOSE;
+    standard_errors(spec, theta, out);
+    out->seconds = now_seconds() - t0;
+    return GSL_SUCCESS;
+}
+
+/* ---- purchase models on weighted patterns ---- */
+
+typedef struct btyd_data {
+    const btyd_model *model;
+    const btyd_pattern *pat;
+    size_t n;
+} btyd_data;
+
+int fit_btyd_loglik(const btyd_model *model, const double *params,
+                    const btyd_pattern *pat, size_t n, double *out)
+{
+    if (model->loglik_sum != NULL)
+        return model->loglik_sum(params, pat, n, out);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        double ll;
+        int rc = model->loglik(params, pat[i].x, pat[i].t_x, pat[i].T, &ll);
+        if (rc != GSL_SUCCESS)
+            return rc;
+        sum += pat[i].weight * ll;
+    }
+    if (!isfinite(sum))
+        return GSL_ERANGE;
+    *out = sum;
+    return GSL_SUCCESS;
+}
+
+static int btyd_data_loglik(const double *params, const void *data, double *ll)
+{
+    const btyd_data *d = data;
+    return fit_btyd_loglik(d->model, params, d->pat, d->n, ll);
+}
+
+int fit_btyd(const btyd_model *model, const btyd_pattern *pat, size_t n,
+             double penalizer, const double *init, fit_result *out)
+{
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(pat[i].weight >= 0) || !isfinite(pat[i].weight))
+            return GSL_EDOM;
+        total += pat[i].weight;
+    }
+    btyd_data data = {model, pat, n};
+    fit_spec spec = {
+        .n_params = model->n_params,
+        .loglik = btyd_data_loglik,
+        .data = &data,
+        .total_weight = total,
+        .penalizer = penalizer,
+        .init = init != NULL ? init : model->init,
+    };
+    return fit_mle(&spec, out);
+}

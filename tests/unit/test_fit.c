@@ -1,0 +1,109 @@
+/* The fitting engine on likelihoods whose optimum and standard errors are
+ * known in closed form. */
+#include <check.h>
+#include <gsl/gsl_errno.h>
+#include <math.h>
+
+#include "model/fit.h"
+
+/* Exponential waiting times (n1 of them summing to s1) and Poisson counts
+ * (n2 of them summing to s2): MLE lambda = n1/s1 with SE lambda/sqrt(n1),
+ * mu = s2/n2 with SE sqrt(mu/n2). */
+typedef struct { double n1, s1, n2, s2; } expo_pois;
+
+static int expo_pois_ll(const double *p, const void *data, double *ll)
+{
+    const expo_pois *d = data;
+    *ll = d->n1 * log(p[0]) - p[0] * d->s1 + d->s2 * log(p[1]) - d->n2 * p[1];
+    return GSL_SUCCESS;
+}
+
+static int always_fails(const double *p, const void *data, double *ll)
+{
+    (void)p, (void)data, (void)ll;
+    return GSL_ERANGE;
+}
+
+static void setup(void) { gsl_set_error_handler_off(); }
+
+START_TEST(test_fit_closed_form_optimum_and_se)
+{
+    expo_pois d = {400, 123.0, 250, 1000.0};
+    const double init[2] = {1.0, 1.0};
+    fit_spec spec = {.n_params = 2, .loglik = expo_pois_ll, .data = &d,
+                     .total_weight = 650, .init = init};
+    fit_result r;
+    ck_assert_int_eq(fit_mle(&spec, &r), GSL_SUCCESS);
+    ck_assert(r.converged);
+    double lambda = 400 / 123.0, mu = 1000.0 / 250;
+    ck_assert_double_eq_tol(r.params[0], lambda, 1e-7 * lambda);
+    ck_assert_double_eq_tol(r.params[1], mu, 1e-7 * mu);
+    ck_assert(r.std_errors_ok);
+    ck_assert_double_eq_tol(r.std_errors[0], lambda / sqrt(400), 1e-5 * lambda);
+    ck_assert_double_eq_tol(r.std_errors[1], sqrt(mu / 250), 1e-5 * mu);
+    double ll;
+    expo_pois_ll(r.params, &d, &ll);
+    ck_assert_double_eq_tol(r.log_likelihood, ll, 1e-9);
+    ck_assert(r.seconds >= 0);
+}
+END_TEST
+
+START_TEST(test_fit_warm_start_converges_at_once)
+{
+    expo_pois d = {400, 123.0, 250, 1000.0};
+    const double init[2] = {400 / 123.0, 4.0};
+    fit_spec spec = {.n_params = 2, .loglik = expo_pois_ll, .data = &d,
+                     .total_weight = 650, .init = init};
+    fit_result r;
+    ck_assert_int_eq(fit_mle(&spec, &r), GSL_SUCCESS);
+    ck_assert(r.converged);
+    ck_assert_uint_le(r.iterations, 2);
+}
+END_TEST
+
+START_TEST(test_fit_penalizer_shrinks)
+{
+    expo_pois d = {400, 123.0, 250, 1000.0};
+    const double init[2] = {1.0, 1.0};
+    fit_spec spec = {.n_params = 2, .loglik = expo_pois_ll, .data = &d,
+                     .total_weight = 650, .penalizer = 0.1, .init = init};
+    fit_result r;
+    ck_assert_int_eq(fit_mle(&spec, &r), GSL_SUCCESS);
+    ck_assert(r.converged);
+    ck_assert_double_lt(r.params[0], 400 / 123.0);
+    ck_assert_double_lt(r.params[1], 4.0);
+}
+END_TEST
+
+START_TEST(test_fit_rejects_bad_spec)
+{
+    expo_pois d = {400, 123.0, 250, 1000.0};
+    const double bad_init[2] = {-1.0, 1.0}, init[2] = {1, 1};
+    fit_spec spec = {.n_params = 2, .loglik = expo_pois_ll, .data = &d,
+                     .total_weight = 650, .init = bad_init};
+    fit_result r;
+    ck_assert_int_eq(fit_mle(&spec, &r), GSL_EDOM);
+    spec.init = init;
+    spec.total_weight = 0;
+    ck_assert_int_eq(fit_mle(&spec, &r), GSL_EDOM);
+    spec.total_weight = 1;
+    spec.penalizer = NAN;
+    ck_assert_int_eq(fit_mle(&spec, &r), GSL_EDOM);
+    spec.penalizer = 0;
+    spec.loglik = always_fails;
+    ck_assert_int_eq(fit_mle(&spec, &r), GSL_ERANGE);
+}
+END_TEST
+
+Suite *suite_fit(void)
+{
+    Suite *s = suite_create("fit");
+    TCase *tc = tcase_create("mle");
+    tcase_add_unchecked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_fit_closed_form_optimum_and_se);
+    tcase_add_test(tc, test_fit_warm_start_converges_at_once);
+    tcase_add_test(tc, test_fit_penalizer_shrinks);
+    tcase_add_test(tc, test_fit_rejects_bad_spec);
+    suite_add_tcase(s, tc);
+    return s;
+}
