@@ -1,8 +1,31 @@
 /* ltvd entry point: dispatches to the sub-commands. */
+#include <gsl/gsl_errno.h>
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#include "cli/cli.h"
+
+static const char usage[] =
+    "usage:\n"
+    "  ltvd fit   --model MODEL [OPTIONS] (--transactions FILE | --summary FILE)\n"
+    "  ltvd score --model MODEL [--params FILE] [--spend-model gg [--spend-params FILE]]\n"
+    "             --horizon T [OPTIONS] (--transactions FILE | --summary FILE)\n"
+    "MODEL: bgnbd, pareto, mbgnbd, bgbb, gg\n"
+    "OPTIONS: --period day|week (default day)  --as-of YYYY-MM-DD (default: last day)\n"
+    "         --penalizer C  --discount-rate D (per month, default 0.01)\n"
+    "         --margin M (default 1)  --clv-months N (default 12)\n";
+
+int main(int argc, char **argv)
 {
-    fputs("usage: ltvd fit|score ...\n", stderr);
+    gsl_set_error_handler_off();
+    if (argc >= 2 && strcmp(argv[1], "fit") == 0)
+        return cli_fit_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "score") == 0)
+        return cli_score_main(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    fputs(usage, stderr);
     return 2;
 }

@@ -1,0 +1,9 @@
+/* The sub-commands of the ltvd binary. Each takes argv with argv[0] the
+ * sub-command name and returns the process exit status. */
+#ifndef LTVD_CLI_H
+#define LTVD_CLI_H
+
+int cli_fit_main(int argc, char **argv);
+int cli_score_main(int argc, char **argv);
+
+#endif

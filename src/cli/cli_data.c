@@ -1,0 +1,99 @@
+/* Shared steps of `ltvd fit` and `ltvd score`: load the customers, fit. */
+#include "cli/cli_data.h"
+
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_data_load(const char *cmd, const cli_options *o, cli_data *d)
+{
+    char err[SUMMARY_ERR_MAX];
+    memset(d, 0, sizeof *d);
+    if (o->summary != NULL) {
+        if (summary_read_csv(o->summary, &d->sum, err) != 0)
+            goto failed;
+        return 0;
+    }
+    if (strcmp(o->model, "bgbb") == 0) {
+        fprintf(stderr, "ltvd %s: bgbb counts purchase opportunities: give --summary FILE "
+                        "with frequency,recency,periods\n", cmd);
+        return -1;
+    }
+    if (txn_read_csv(o->transactions, &d->txns, err) != 0)
+        goto failed;
+    int64_t as_of = o->has_as_of ? o->as_of_day : d->txns.last_day;
+    if (summary_from_transactions(&d->txns, as_of, o->period_days, &d->sum) != 0) {
+        snprintf(err, sizeof err, "%s: cannot summarise (out of memory)", o->transactions);
+        goto failed;
+    }
+    if (d->sum.n == 0) {
+        snprintf(err, sizeof err, "%s: no customer has a purchase on or before --as-of",
+                 o->transactions);
+        goto failed;
+    }
+    return 0;
+failed:
+    fprintf(stderr, "ltvd %s: %s\n", cmd, err);
+    cli_data_free(d);
+    return -1;
+}
+
+void cli_data_free(cli_data *d)
+{
+    summary_set_free(&d->sum);
+    txn_set_free(&d->txns);
+    memset(d, 0, sizeof *d);
+}
+
+fit_json_model cli_json_model(const btyd_model *m)
+{
+    if (m == NULL)
+        return (fit_json_model){"gg", 3, gg_param_names, 1};
+    return (fit_json_model){m->name, m->n_params, m->param_names, m->discrete};
+}
+
+int cli_fit_model(const char *cmd, const btyd_model *m, const cli_data *d,
+                  double penalizer, fit_result *r, double *n_customers,
+                  size_t *n_patterns)
+{
+    int rc;
+    if (m == NULL) {
+        gg_pattern *gp = NULL;
+        if (!d->sum.has_monetary) {
+            fprintf(stderr, "ltvd %s: gg needs spend: a monetary_value (or zbar) column or "
+                            "--transactions\n", cmd);
+            return -1;
+        }
+        if (summary_gg_patterns(&d->sum, &gp, n_patterns) != 0)
+            goto nomem;
+        *n_customers = 0;
+        for (size_t i = 0; i < *n_patterns; i++)
+            *n_customers += gp[i].weight;
+        rc = gg_fit(gp, *n_patterns, penalizer, NULL, r);
+        free(gp);
+    } else {
+        btyd_pattern *bp = NULL;
+        if (summary_patterns(&d->sum, &bp, n_patterns) != 0)
+            goto nomem;
+        *n_customers = 0;
+        for (size_t i = 0; i < *n_patterns; i++)
+            *n_customers += bp[i].weight;
+        rc = fit_btyd(m, bp, *n_patterns, penalizer, NULL, r);
+        free(bp);
+    }
+    if (*n_patterns == 0) {
+        fprintf(stderr, "ltvd %s: no customer to fit %s on%s\n", cmd, m ? m->name : "gg",
+                m ? "" : " (Gamma-Gamma needs customers with repeat purchases)");
+        return -1;
+    }
+    if (rc != GSL_SUCCESS) {
+        fprintf(stderr, "ltvd %s: the %s model cannot be fitted on these data: %s\n", cmd,
+                m ? m->name : "gg", gsl_strerror(rc));
+        return -1;
+    }
+    return 0;
+nomem:
+    fprintf(stderr, "ltvd %s: out of memory\n", cmd);
+    return -1;
+}

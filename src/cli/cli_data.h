@@ -1,0 +1,30 @@
+/* Loading the customers a command works on, from --transactions (summarised
+ * as of --as-of in --period) or from --summary, and choosing the model. */
+#ifndef LTVD_CLI_DATA_H
+#define LTVD_CLI_DATA_H
+
+#include "cli/cli_options.h"
+#include "cli/fit_json.h"
+#include "model/btyd.h"
+#include "summary/summary.h"
+
+typedef struct cli_data {
+    txn_set txns;        /* empty when read from --summary */
+    summary_set sum;     /* ids borrowed from txns or owned by sum */
+} cli_data;
+
+/* Loads and summarises. Returns 0, or -1 after one line on stderr. */
+int cli_data_load(const char *cmd, const cli_options *o, cli_data *d);
+void cli_data_free(cli_data *d);
+
+/* The fit_json description of a purchase model, or of Gamma-Gamma when
+ * m is NULL. */
+fit_json_model cli_json_model(const btyd_model *m);
+
+/* Fits model m (or Gamma-Gamma when m is NULL) on d. Returns 0, or -1 after
+ * one line on stderr. *n_customers and *n_patterns describe the data used. */
+int cli_fit_model(const char *cmd, const btyd_model *m, const cli_data *d,
+                  double penalizer, fit_result *r, double *n_customers,
+                  size_t *n_patterns);
+
+#endif

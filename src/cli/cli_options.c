@@ -1,0 +1,160 @@
+/* Parsing and validation of the `ltvd fit` / `ltvd score` options. */
+#include "cli/cli_options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "summary/summary.h"
+
+enum {
+    OPT_MODEL = 1000, OPT_TRANSACTIONS, OPT_SUMMARY, OPT_PARAMS, OPT_SPEND_MODEL,
+    OPT_SPEND_PARAMS, OPT_PERIOD, OPT_AS_OF, OPT_PENALIZER, OPT_HORIZON,
+    OPT_DISCOUNT, OPT_MARGIN, OPT_CLV_MONTHS,
+};
+
+static const struct option long_options[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"transactions", required_argument, NULL, OPT_TRANSACTIONS},
+    {"summary", required_argument, NULL, OPT_SUMMARY},
+    {"params", required_argument, NULL, OPT_PARAMS},
+    {"spend-model", required_argument, NULL, OPT_SPEND_MODEL},
+    {"spend-params", required_argument, NULL, OPT_SPEND_PARAMS},
+    {"period", required_argument, NULL, OPT_PERIOD},
+    {"as-of", required_argument, NULL, OPT_AS_OF},
+    {"penalizer", required_argument, NULL, OPT_PENALIZER},
+    {"horizon", required_argument, NULL, OPT_HORIZON},
+    {"discount-rate", required_argument, NULL, OPT_DISCOUNT},
+    {"margin", required_argument, NULL, OPT_MARGIN},
+    {"clv-months", required_argument, NULL, OPT_CLV_MONTHS},
+    {NULL, 0, NULL, 0},
+};
+
+static const int score_only[] = {OPT_PARAMS, OPT_SPEND_MODEL, OPT_SPEND_PARAMS,
+                                 OPT_HORIZON};
+
+static int fail(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "ltvd %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return -1;
+}
+
+/* A finite number with nothing after it, at least `min` (and, when
+ * min_open, strictly greater). */
+static int parse_number(const char *s, double min, bool min_open, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return -1;
+    if (v < min || (min_open && v == min))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static bool is_score_only(int opt)
+{
+    for (size_t i = 0; i < sizeof score_only / sizeof score_only[0]; i++)
+        if (score_only[i] == opt)
+            return true;
+    return false;
+}
+
+static int set_option(const char *cmd, int opt, const char *arg, cli_options *o)
+{
+    double v;
+    switch (opt) {
+    case OPT_MODEL: o->model = arg; return 0;
+    case OPT_TRANSACTIONS: o->transactions = arg; return 0;
+    case OPT_SUMMARY: o->summary = arg; return 0;
+    case OPT_PARAMS: o->params = arg; return 0;
+    case OPT_SPEND_PARAMS: o->spend_params = arg; return 0;
+    case OPT_SPEND_MODEL:
+        if (strcmp(arg, "gg") != 0)
+            return fail(cmd, "--spend-model must be gg, not '%s'", arg);
+        o->spend_model = arg;
+        return 0;
+    case OPT_PERIOD:
+        if (strcmp(arg, "day") == 0)
+            o->period_days = 1;
+        else if (strcmp(arg, "week") == 0)
+            o->period_days = 7;
+        else
+            return fail(cmd, "--period must be day or week, not '%s'", arg);
+        o->period = arg;
+        return 0;
+    case OPT_AS_OF:
+        if (summary_parse_day(arg, &o->as_of_day) != 0)
+            return fail(cmd, "--as-of must be a date YYYY-MM-DD, not '%s'", arg);
+        o->has_as_of = true;
+        return 0;
+    case OPT_PENALIZER:
+        if (parse_number(arg, 0, false, &o->penalizer) != 0)
+            return fail(cmd, "--penalizer must be a number >= 0, not '%s'", arg);
+        return 0;
+    case OPT_HORIZON:
+        if (parse_number(arg, 0, false, &o->horizon) != 0)
+            return fail(cmd, "--horizon must be a number of periods >= 0, not '%s'", arg);
+        return 0;
+    case OPT_DISCOUNT:
+        if (parse_number(arg, -1, true, &o->discount_rate) != 0)
+            return fail(cmd, "--discount-rate must be a number > -1, not '%s'", arg);
+        return 0;
+    case OPT_MARGIN:
+        if (parse_number(arg, 0, false, &o->margin) != 0)
+            return fail(cmd, "--margin must be a number >= 0, not '%s'", arg);
+        return 0;
+    case OPT_CLV_MONTHS:
+        if (parse_number(arg, 1, false, &v) != 0 || v != floor(v) || v > 1200)
+            return fail(cmd, "--clv-months must be a whole number 1..1200, not '%s'", arg);
+        o->clv_months = (unsigned)v;
+        return 0;
+    }
+    return -1;
+}
+
+static int check_combination(const char *cmd, bool score, cli_options *o)
+{
+    if (o->model == NULL)
+        return fail(cmd, "%s", "--model is required (bgnbd, pareto, mbgnbd, bgbb or gg)");
+    if ((o->transactions == NULL) == (o->summary == NULL))
+        return fail(cmd, "%s", "give exactly one of --transactions FILE or --summary FILE");
+    if (score && o->horizon < 0)
+        return fail(cmd, "%s", "--horizon T (in periods) is required");
+    if (o->spend_params != NULL && o->spend_model == NULL)
+        return fail(cmd, "%s", "--spend-params needs --spend-model gg");
+    return 0;
+}
+
+int cli_options_parse(int argc, char **argv, bool score, cli_options *o)
+{
+    const char *cmd = argv[0];
+    *o = (cli_options){.period = "day", .period_days = 1, .horizon = -1,
+                       .discount_rate = 0.01, .margin = 1, .clv_months = 12};
+    optind = 1;
+    opterr = 0;
+    for (;;) {
+        int idx = -1;
+        int opt = getopt_long(argc, argv, "", long_options, &idx);
+        if (opt == -1)
+            break;
+        if (opt == '?' || opt == ':') {
+            const char *bad = argv[optind - 1];
+            return fail(cmd, "unknown option or missing value: '%s'", bad);
+        }
+        if (!score && is_score_only(opt))
+            return fail(cmd, "--%s is an option of `ltvd score`", long_options[idx].name);
+        if (set_option(cmd, opt, optarg, o) != 0)
+            return -1;
+    }
+    if (optind < argc)
+        return fail(cmd, "unexpected argument '%s'", argv[optind]);
+    return check_combination(cmd, score, o);
+}

@@ -1,0 +1,168 @@
+/* `ltvd score`: per-customer P(alive), expected purchases, P(purchase) over a
+ * horizon and, with a spend model, expected spend and CLV, printed as CSV. */
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cli_data.h"
+#include "model/clv.h"
+
+typedef struct scorer {
+    const cli_options *o;
+    const btyd_model *m;      /* NULL: score spend only (--model gg) */
+    double params[BTYD_MAX_PARAMS];
+    int with_spend;
+    double spend_params[3];
+    clv_options clv;
+} scorer;
+
+/* Writes a CSV field, quoted when it holds a comma, quote or line break. */
+static void put_field(const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static int get_params(const char *path, const btyd_model *m, const cli_data *d,
+                      const cli_options *o, double *params)
+{
+    fit_json_model jm = cli_json_model(m);
+    if (path != NULL) {
+        char err[FIT_JSON_ERR_MAX];
+        if (fit_json_read_params(path, &jm, o->period, params, err) == 0)
+            return 0;
+        fprintf(stderr, "ltvd score: %s\n", err);
+        return -1;
+    }
+    fit_result r;
+    double n_customers;
+    size_t n_patterns;
+    if (cli_fit_model("score", m, d, o->penalizer, &r, &n_customers, &n_patterns) != 0)
+        return -1;
+    if (!r.converged)
+        fprintf(stderr, "ltvd score: warning: the %s fit did not converge\n", jm.name);
+    memcpy(params, r.params, jm.n_params * sizeof params[0]);
+    return 0;
+}
+
+static void print_header(const scorer *s)
+{
+    if (s->m == NULL) {
+        puts("customer_id,frequency,monetary_value,expected_spend");
+        return;
+    }
+    fputs("customer_id,frequency,recency,T,p_alive,expected_purchases,p_purchase", stdout);
+    puts(s->with_spend ? ",monetary_value,expected_spend,clv" : "");
+}
+
+/* Scores one row; returns GSL_SUCCESS or the first error. */
+static int score_row(const scorer *s, const cust_summary *c, double v[6])
+{
+    const double *p = s->params;
+    double h = s->o->horizon;
+    int rc = GSL_SUCCESS;
+    if (s->m != NULL) {
+        rc = s->m->p_alive(p, c->frequency, c->recency, c->T, &v[0]);
+        if (rc == GSL_SUCCESS)
+            rc = s->m->expected(p, c->frequency, c->recency, c->T, h, &v[1]);
+        if (rc == GSL_SUCCESS)
+            rc = btyd_p_any(s->m, p, c->frequency, c->recency, c->T, h, &v[2]);
+    }
+    if (rc == GSL_SUCCESS && s->with_spend)
+        rc = gg_expected_spend(s->spend_params, c->frequency, c->monetary_value, &v[3]);
+    if (rc == GSL_SUCCESS && s->with_spend && s->m != NULL)
+        rc = clv_value(s->m, p, c->frequency, c->recency, c->T, v[3], &s->clv, &v[4]);
+    return rc;
+}
+
+static int print_rows(const scorer *s, const summary_set *sum)
+{
+    for (size_t i = 0; i < sum->n; i++) {
+        const cust_summary *c = &sum->rows[i];
+        double v[6];
+        int rc = score_row(s, c, v);
+        if (rc != GSL_SUCCESS) {
+            fprintf(stderr, "ltvd score: customer '%s' (frequency %g, recency %g, T %g): %s\n",
+                    c->id, c->frequency, c->recency, c->T,
+                    rc == GSL_EDOM ? "outside the model's domain" : gsl_strerror(rc));
+            return -1;
+        }
+        put_field(c->id);
+        if (s->m == NULL) {
+            printf(",%.17g,%.17g,%.17g\n", c->frequency, c->monetary_value, v[3]);
+            continue;
+        }
+        printf(",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", c->frequency, c->recency, c->T,
+               v[0], v[1], v[2]);
+        if (s->with_spend)
+            printf(",%.17g,%.17g,%.17g", c->monetary_value, v[3], v[4]);
+        putchar('\n');
+    }
+    return 0;
+}
+
+static int resolve_models(const cli_options *o, scorer *s)
+{
+    if (strcmp(o->model, "gg") == 0) {
+        if (o->spend_model != NULL || o->params != NULL) {
+            fputs("ltvd score: with --model gg use --spend-params, not --params or "
+                  "--spend-model\n", stderr);
+            return -1;
+        }
+        s->m = NULL;
+        s->with_spend = 1;
+        return 0;
+    }
+    s->m = btyd_model_find(o->model);
+    if (s->m == NULL) {
+        fprintf(stderr, "ltvd score: unknown --model '%s' (bgnbd, pareto, mbgnbd, bgbb, gg)\n",
+                o->model);
+        return -1;
+    }
+    s->with_spend = o->spend_model != NULL;
+    return 0;
+}
+
+int cli_score_main(int argc, char **argv)
+{
+    cli_options o;
+    cli_data d;
+    scorer s = {.o = &o};
+    if (cli_options_parse(argc, argv, true, &o) != 0 || resolve_models(&o, &s) != 0)
+        return 2;
+    if (cli_data_load("score", &o, &d) != 0)
+        return 1;
+    int status = 1;
+    if (s.with_spend && !d.sum.has_monetary) {
+        fputs("ltvd score: a spend model needs monetary values: a monetary_value (or zbar) "
+              "column or --transactions\n", stderr);
+        goto cleanup;
+    }
+    if (s.m != NULL && get_params(o.params, s.m, &d, &o, s.params) != 0)
+        goto cleanup;
+    if (s.with_spend && get_params(o.spend_params, NULL, &d, &o, s.spend_params) != 0)
+        goto cleanup;
+    if (s.m != NULL)
+        s.clv = (clv_options){o.clv_months, o.discount_rate, o.margin,
+                              clv_month_periods(s.m, o.period_days)};
+    static char buf[1 << 16];
+    setvbuf(stdout, buf, _IOFBF, sizeof buf);
+    print_header(&s);
+    if (print_rows(&s, &d.sum) != 0)
+        goto cleanup;
+    status = fflush(stdout) == 0 ? 0 : 1;
+cleanup:
+    cli_data_free(&d);
+    return status;
+}

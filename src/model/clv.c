@@ -1,0 +1,43 @@
+/* Discounted customer lifetime value from a purchase model and a spend
+ * estimate (formula in clv.h). */
+#include "model/clv.h"
+
+#include <gsl/gsl_errno.h>
+#include <math.h>
+
+double clv_month_periods(const btyd_model *m, double period_days)
+{
+    if (m->discrete)
+        return 1.0;
+    /* lifetimes' factors: 30 days, 4.345 weeks; other periods scale days. */
+    if (period_days == 7.0)
+        return CLV_MONTH_WEEKS;
+    return CLV_MONTH_DAYS / period_days;
+}
+
+static int options_valid(const clv_options *o)
+{
+    return o->months >= 1 && isfinite(o->discount_rate) && o->discount_rate > -1 &&
+           isfinite(o->margin) && o->margin >= 0 && isfinite(o->month_periods) &&
+           o->month_periods > 0;
+}
+
+int clv_value(const btyd_model *m, const double *params, double x, double t_x, double T,
+              double spend, const clv_options *o, double *out)
+{
+    if (!options_valid(o) || !isfinite(spend) || spend < 0)
+        return GSL_EDOM;
+    double clv = 0, prev = 0;
+    for (unsigned k = 1; k <= o->months; k++) {
+        double e;
+        int rc = m->expected(params, x, t_x, T, k * o->month_periods, &e);
+        if (rc != GSL_SUCCESS)
+            return rc;
+        clv += o->margin * spend * (e - prev) / pow(1 + o->discount_rate, k);
+        prev = e;
+    }
+    if (!isfinite(clv))
+        return GSL_ERANGE;
+    *out = clv;
+    return GSL_SUCCESS;
+}
