@@ -6,6 +6,7 @@
 #ifndef LTVD_MODEL_GG_H
 #define LTVD_MODEL_GG_H
 
+#include <gsl/gsl_rng.h>
 #include <stddef.h>
 
 #include "model/fit.h"
@@ -27,9 +28,9 @@ int gg_loglik(const double *params, double x, double m, double *out);
  * Requires q > 1 (GSL_EDOM otherwise). */
 int gg_expected_spend(const double *params, double x, double m, double *out);
 
-/* Draws the mean of x >= 1 purchase values for one customer. */
-struct gsl_rng;
-int gg_simulate(const double *params, double x, const struct gsl_rng *rng, double *m);
+/* Draws the mean of x >= 1 purchase values for one customer. (gsl_rng is a
+ * typedef of an anonymous struct, so it cannot be forward-declared.) */
+int gg_simulate(const double *params, double x, const gsl_rng *rng, double *m);
 
 /* Fits on patterns (those with x = 0 are ignored); init NULL uses gg_init. */
 int gg_fit(const gg_pattern *pat, size_t n, double penalizer, const double *init,
