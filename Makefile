@@ -74,7 +74,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-cli
 	@$(MAKE) --no-print-directory test-asan
 
-test-unit: $(BUILD)/check_ltvd
+test-unit: ltvd $(BUILD)/check_ltvd
 	$(BUILD)/check_ltvd
 
 test-cli: ltvd
