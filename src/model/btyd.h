@@ -21,6 +21,7 @@
 #ifndef LTVD_MODEL_BTYD_H
 #define LTVD_MODEL_BTYD_H
 
+#include <gsl/gsl_rng.h>
 #include <stddef.h>
 
 /* Most parameters a purchase model has (all models here have 4). */
@@ -56,8 +57,7 @@ typedef int (*btyd_p_n_new_fn)(const double *params, double t, unsigned n, doubl
 
 /* Draws one customer's (x, t_x) over an observation of length T (for BG/BB,
  * T opportunities) from the model's generative process. */
-struct gsl_rng;
-typedef int (*btyd_simulate_fn)(const double *params, double T, const struct gsl_rng *rng,
+typedef int (*btyd_simulate_fn)(const double *params, double T, const gsl_rng *rng,
                                 double *x, double *t_x);
 
 /* A purchase model. `init` is a reasonable starting point for the fit. */
