@@ -4,6 +4,7 @@
 
 #include <gsl/gsl_errno.h>
 #include <math.h>
+#include <stdlib.h>
 
 int btyd_check_domain(const double *params, size_t n_params, double x, double t_x,
                       double T)
@@ -28,4 +29,31 @@ int btyd_p_any(const btyd_model *m, const double *params, double x, double t_x,
     double p = 1.0 - p0;
     *out = p < 0 ? 0 : (p > 1 ? 1 : p);
     return GSL_SUCCESS;
+}
+
+static int pattern_cmp(const void *pa, const void *pb)
+{
+    const btyd_pattern *a = pa, *b = pb;
+    if (a->x != b->x)
+        return a->x < b->x ? -1 : 1;
+    if (a->t_x != b->t_x)
+        return a->t_x < b->t_x ? -1 : 1;
+    if (a->T != b->T)
+        return a->T < b->T ? -1 : 1;
+    return 0;
+}
+
+size_t btyd_patterns_collapse(btyd_pattern *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(p, n, sizeof p[0], pattern_cmp);
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (pattern_cmp(&p[k], &p[i]) == 0)
+            p[k].weight += p[i].weight;
+        else
+            p[++k] = p[i];
+    }
+    return k + 1;
 }

@@ -93,6 +93,10 @@ extern const btyd_model bgbb_model;
 int btyd_check_domain(const double *params, size_t n_params, double x, double t_x,
                       double T);
 
+/* Sorts p[0..n) by (x, t_x, T) and merges equal triples, summing their
+ * weights, in place. Returns the number of distinct patterns. */
+size_t btyd_patterns_collapse(btyd_pattern *p, size_t n);
+
 /* P(at least one purchase in (T, T+t] | history) = 1 - p_n(0). */
 int btyd_p_any(const btyd_model *m, const double *params, double x, double t_x,
                double T, double t, double *out);
