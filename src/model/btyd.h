@@ -41,6 +41,10 @@ typedef int (*btyd_loglik_fn)(const double *params, double x, double t_x, double
 /* Optional fast path: sum over patterns of weight * log-likelihood. */
 typedef int (*btyd_loglik_sum_fn)(const double *params, const btyd_pattern *pat,
                                   size_t n, double *out);
+/* Optional: the weighted sum as loglik_sum, and its gradient with respect
+ * to the (natural-scale) parameters in grad[0..n_params). */
+typedef int (*btyd_loglik_grad_fn)(const double *params, const btyd_pattern *pat,
+                                   size_t n, double *out, double *grad);
 /* P(alive at T | x, t_x, T). */
 typedef int (*btyd_p_alive_fn)(const double *params, double x, double t_x, double T,
                                double *out);
@@ -70,6 +74,7 @@ typedef struct btyd_model {
     int discrete;                     /* 1 for BG/BB: t_x, T, t are counts */
     btyd_loglik_fn loglik;
     btyd_loglik_sum_fn loglik_sum;    /* NULL: the fitter sums loglik */
+    btyd_loglik_grad_fn loglik_grad;  /* NULL: numerical gradients */
     btyd_p_alive_fn p_alive;
     btyd_expected_fn expected;
     btyd_p_n_fn p_n;

@@ -68,9 +68,33 @@ static double gsl_f(const gsl_vector *v, void *ctx)
     return objective_value(ctx, gsl_vector_const_ptr(v, 0));
 }
 
+/* With an analytic gradient: d/dtheta_i = p_i d/dp_i (chain rule on
+ * p = exp(theta)), and the penalty C p_i^2 contributes 2 C p_i^2. Returns 0
+ * when the gradient could not be computed (the caller falls back). */
+static int analytic_fdf(objective *obj, const double *theta, double *f, double *g)
+{
+    const fit_spec *spec = obj->spec;
+    double p[FIT_MAX_PARAMS], grad[FIT_MAX_PARAMS], ll;
+    for (size_t i = 0; i < spec->n_params; i++)
+        p[i] = exp(theta[i]);
+    if (spec->loglik_grad(p, spec->data, &ll, grad) != GSL_SUCCESS || !isfinite(ll))
+        return 0;
+    for (size_t i = 0; i < spec->n_params; i++) {
+        g[i] = -p[i] * grad[i] / spec->total_weight + 2 * spec->penalizer * p[i] * p[i];
+        if (!isfinite(g[i]))
+            return 0;
+    }
+    *f = -ll / spec->total_weight + penalty_at_log(spec, theta);
+    return 1;
+}
+
 static void gsl_df(const gsl_vector *v, void *ctx, gsl_vector *g)
 {
     objective *obj = ctx;
+    double f;
+    if (obj->spec->loglik_grad != NULL &&
+        analytic_fdf(obj, gsl_vector_const_ptr(v, 0), &f, gsl_vector_ptr(g, 0)))
+        return;
     size_t n = obj->spec->n_params;
     double theta[FIT_MAX_PARAMS];
     memcpy(theta, gsl_vector_const_ptr(v, 0), n * sizeof theta[0]);
@@ -88,6 +112,10 @@ static void gsl_df(const gsl_vector *v, void *ctx, gsl_vector *g)
 
 static void gsl_fdf(const gsl_vector *v, void *ctx, double *f, gsl_vector *g)
 {
+    objective *obj = ctx;
+    if (obj->spec->loglik_grad != NULL &&
+        analytic_fdf(obj, gsl_vector_const_ptr(v, 0), f, gsl_vector_ptr(g, 0)))
+        return;
     *f = gsl_f(v, ctx);
     gsl_df(v, ctx, g);
 }
@@ -296,6 +324,13 @@ static int btyd_data_loglik(const double *params, const void *data, double *ll)
     return fit_btyd_loglik(d->model, params, d->pat, d->n, ll);
 }
 
+static int btyd_data_loglik_grad(const double *params, const void *data, double *ll,
+                                 double *grad)
+{
+    const btyd_data *d = data;
+    return d->model->loglik_grad(params, d->pat, d->n, ll, grad);
+}
+
 int fit_btyd(const btyd_model *model, const btyd_pattern *pat, size_t n,
              double penalizer, const double *init, fit_result *out)
 {
@@ -309,6 +344,7 @@ int fit_btyd(const btyd_model *model, const btyd_pattern *pat, size_t n,
     fit_spec spec = {
         .n_params = model->n_params,
         .loglik = btyd_data_loglik,
+        .loglik_grad = model->loglik_grad != NULL ? btyd_data_loglik_grad : NULL,
         .data = &data,
         .total_weight = total,
         .penalizer = penalizer,

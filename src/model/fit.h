@@ -15,10 +15,14 @@
 /* Total (weighted) log-likelihood of the data at natural-scale params.
  * Returns GSL_SUCCESS with a finite *ll, or an error code. */
 typedef int (*fit_loglik_fn)(const double *params, const void *data, double *ll);
+/* The same and its gradient with respect to the natural-scale params. */
+typedef int (*fit_loglik_grad_fn)(const double *params, const void *data, double *ll,
+                                  double *grad);
 
 typedef struct fit_spec {
     size_t n_params;
     fit_loglik_fn loglik;
+    fit_loglik_grad_fn loglik_grad; /* optional: analytic gradient (NULL: numeric) */
     const void *data;
     double total_weight;    /* number of customers, scales the penalizer */
     double penalizer;       /* C >= 0: minimise -LL/N + C * sum(params^2) */

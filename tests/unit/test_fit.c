@@ -18,6 +18,14 @@ static int expo_pois_ll(const double *p, const void *data, double *ll)
     return GSL_SUCCESS;
 }
 
+static int expo_pois_grad(const double *p, const void *data, double *ll, double *g)
+{
+    const expo_pois *d = data;
+    g[0] = d->n1 / p[0] - d->s1;
+    g[1] = d->s2 / p[1] - d->n2;
+    return expo_pois_ll(p, data, ll);
+}
+
 static int always_fails(const double *p, const void *data, double *ll)
 {
     (void)p, (void)data, (void)ll;
@@ -45,6 +53,22 @@ START_TEST(test_fit_closed_form_optimum_and_se)
     expo_pois_ll(r.params, &d, &ll);
     ck_assert_double_eq_tol(r.log_likelihood, ll, 1e-9);
     ck_assert(r.seconds >= 0);
+}
+END_TEST
+
+START_TEST(test_fit_analytic_gradient_same_optimum)
+{
+    expo_pois d = {400, 123.0, 250, 1000.0};
+    const double init[2] = {1.0, 1.0};
+    fit_spec spec = {.n_params = 2, .loglik = expo_pois_ll, .loglik_grad = expo_pois_grad,
+                     .data = &d, .total_weight = 650, .penalizer = 0.01, .init = init};
+    fit_result a, b;
+    ck_assert_int_eq(fit_mle(&spec, &a), GSL_SUCCESS);
+    spec.loglik_grad = NULL;
+    ck_assert_int_eq(fit_mle(&spec, &b), GSL_SUCCESS);
+    ck_assert(a.converged && b.converged);
+    for (int i = 0; i < 2; i++)
+        ck_assert_double_eq_tol(a.params[i], b.params[i], 1e-7 * b.params[i]);
 }
 END_TEST
 
@@ -102,6 +126,7 @@ Suite *suite_fit(void)
     tcase_add_unchecked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_fit_closed_form_optimum_and_se);
     tcase_add_test(tc, test_fit_warm_start_converges_at_once);
+    tcase_add_test(tc, test_fit_analytic_gradient_same_optimum);
     tcase_add_test(tc, test_fit_penalizer_shrinks);
     tcase_add_test(tc, test_fit_rejects_bad_spec);
     suite_add_tcase(s, tc);
