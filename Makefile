@@ -25,7 +25,7 @@ TEST_SRC := $(sort $(wildcard tests/unit/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
-.PHONY: all deps run test test-unit test-asan test-cli bench clean reference format
+.PHONY: all deps run test test-unit test-asan test-valgrind bench clean reference format
 
 all: deps
 	@$(MAKE) --no-print-directory ltvd
@@ -64,21 +64,24 @@ $(BUILD)/check_ltvd: $(BUILD)/tests/runner.o $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_ltvd: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# Until the service lands, `make run` runs the worked example of README.md.
 run: all
-	./ltvd --help
+	./ltvd fit --model bgnbd --period week --as-of 1997-09-30 \
+	  --transactions tests/data/cdnow_sample_transactions.csv
 
-# make test: the unit suites, the CLI tests, then the suites again under
+# make test: the check suites (the CLI end-to-end suite among them), then again under
 # AddressSanitizer + UndefinedBehaviorSanitizer.
 test: deps
 	@$(MAKE) --no-print-directory test-unit
-	@$(MAKE) --no-print-directory test-cli
 	@$(MAKE) --no-print-directory test-asan
 
 test-unit: ltvd $(BUILD)/check_ltvd
 	$(BUILD)/check_ltvd
 
-test-cli: ltvd
-	./tests/cli/run.sh ./ltvd
+# The suites under valgrind's memcheck (no fork, so leaks are attributed).
+test-valgrind: ltvd $(BUILD)/check_ltvd
+	CK_FORK=no valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  --error-exitcode=99 $(BUILD)/check_ltvd
 
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -92,7 +95,9 @@ bench: deps
 
 # Regenerates the high-precision reference values (needs python3-mpmath).
 reference:
-	@for f in tests/reference/*.py; do echo "$$f"; python3 "$$f" || exit 1; done
+	@command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import mpmath" 2>/dev/null || \
+	  { apt-get install -y -qq python3 python3-mpmath >/dev/null || sudo apt-get install -y -qq python3 python3-mpmath >/dev/null; }
+	@for f in tests/reference/*.py; do echo "$$f"; /usr/bin/python3 "$$f" || exit 1; done
 
 format:
 	clang-format -i $$(find src tests bench -name '*.[ch]')
