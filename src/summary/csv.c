@@ -10,15 +10,15 @@
 
 struct csv_reader {
     FILE *fp;
-    char *path;        /* for error messages */
-    char *line;        /* current physical line, from getline */
+    char *path; /* for error messages */
+    char *line; /* current physical line, from getline */
     size_t line_cap;
     size_t line_len;
-    long line_no;      /* physical lines read so far */
-    long record_line;  /* where the current record starts */
-    char *buf;         /* the record's fields, each NUL-terminated */
+    long line_no;     /* physical lines read so far */
+    long record_line; /* where the current record starts */
+    char *buf;        /* the record's fields, each NUL-terminated */
     size_t buf_len, buf_cap;
-    size_t *offsets;   /* start of each field in buf */
+    size_t *offsets; /* start of each field in buf */
     size_t n_fields, offsets_cap;
 };
 
@@ -61,11 +61,20 @@ void csv_close(csv_reader *r)
     free(r);
 }
 
-size_t csv_count(const csv_reader *r) { return r->n_fields; }
+size_t csv_count(const csv_reader *r)
+{
+    return r->n_fields;
+}
 
-const char *csv_field(const csv_reader *r, size_t i) { return r->buf + r->offsets[i]; }
+const char *csv_field(const csv_reader *r, size_t i)
+{
+    return r->buf + r->offsets[i];
+}
 
-long csv_line(const csv_reader *r) { return r->record_line; }
+long csv_line(const csv_reader *r)
+{
+    return r->record_line;
+}
 
 void csv_errorf(const csv_reader *r, char *err, size_t err_size, const char *fmt, ...)
 {
@@ -238,8 +247,9 @@ int csv_next(csv_reader *r, char *err, size_t err_size)
             if (rc == -1)
                 goto oom;
             if (rc == -2) {
-                snprintf(err, err_size, "%s:%ld: unexpected character after closing quote",
-                         r->path, r->line_no);
+                snprintf(err, err_size,
+                         "%s:%ld: unexpected character after closing quote", r->path,
+                         r->line_no);
                 return -1;
             }
         }

@@ -5,7 +5,8 @@
  * Leniencies: blank lines are skipped; a quote inside an unquoted field is
  * kept as a literal character. Errors: an unterminated quoted field, text
  * after a closing quote, a NUL byte. Every error message reads
- * "FILE:LINE: reason", LINE being the physical line where the record starts. */
+ * "FILE:LINE: reason", LINE being the physical line where the record starts
+ * (for text after a closing quote and NUL bytes: the line where it is). */
 #ifndef LTVD_SUMMARY_CSV_H
 #define LTVD_SUMMARY_CSV_H
 

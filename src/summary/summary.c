@@ -145,8 +145,7 @@ int summary_from_transactions(const txn_set *txns, int64_t as_of_day, double per
 }
 
 int summary_calibration_holdout(const txn_set *txns, int64_t cal_end_day,
-                                int64_t obs_end_day, double period_days,
-                                summary_set *out)
+                                int64_t obs_end_day, double period_days, summary_set *out)
 {
     window w = {cal_end_day, obs_end_day, period_days, 1};
     return build(txns, &w, out);
@@ -168,7 +167,10 @@ void summary_set_free(summary_set *s)
  * Patterns: sort, then merge equal keys summing their weights.
  * ------------------------------------------------------------------------ */
 
-static int cmp_double(double a, double b) { return (a > b) - (a < b); }
+static int cmp_double(double a, double b)
+{
+    return (a > b) - (a < b);
+}
 
 static int cmp_btyd(const void *pa, const void *pb)
 {

@@ -16,12 +16,9 @@ static const struct {
     const char *names[2];
     int required;
 } COLUMNS[N_COLS] = {
-    [COL_ID] = {{"customer_id", "ID"}, 0},
-    [COL_X] = {{"frequency", "x"}, 1},
-    [COL_TX] = {{"recency", "t_x"}, 1},
-    [COL_T] = {{"T", "periods"}, 1},
-    [COL_M] = {{"monetary_value", "zbar"}, 0},
-    [COL_W] = {{"weights", NULL}, 0},
+    [COL_ID] = {{"customer_id", "ID"}, 0},     [COL_X] = {{"frequency", "x"}, 1},
+    [COL_TX] = {{"recency", "t_x"}, 1},        [COL_T] = {{"T", "periods"}, 1},
+    [COL_M] = {{"monetary_value", "zbar"}, 0}, [COL_W] = {{"weights", NULL}, 0},
 };
 
 typedef struct reader {
@@ -53,8 +50,9 @@ static int find_columns(reader *rd)
             rd->name[c] = COLUMNS[c].names[k];
         }
         if (rd->col[c] < 0 && COLUMNS[c].required) {
-            csv_errorf(rd->csv, rd->err, SUMMARY_ERR_MAX, "missing column \"%s\" (or \"%s\")",
-                       COLUMNS[c].names[0], COLUMNS[c].names[1]);
+            csv_errorf(rd->csv, rd->err, SUMMARY_ERR_MAX,
+                       "missing column \"%s\" (or \"%s\")", COLUMNS[c].names[0],
+                       COLUMNS[c].names[1]);
             return -1;
         }
     }
@@ -89,8 +87,9 @@ static int number(reader *rd, int c, double dflt, double *v)
 static int parse_row(reader *rd, cust_summary *s)
 {
     *s = (cust_summary){0};
-    if (number(rd, COL_X, 0, &s->frequency) != 0 || number(rd, COL_TX, 0, &s->recency) != 0 ||
-        number(rd, COL_T, 0, &s->T) != 0 || number(rd, COL_M, 0, &s->monetary_value) != 0 ||
+    if (number(rd, COL_X, 0, &s->frequency) != 0 ||
+        number(rd, COL_TX, 0, &s->recency) != 0 || number(rd, COL_T, 0, &s->T) != 0 ||
+        number(rd, COL_M, 0, &s->monetary_value) != 0 ||
         number(rd, COL_W, 1, &s->weight) != 0)
         return -1;
     if (s->frequency != floor(s->frequency)) {

@@ -72,7 +72,7 @@ static int grow_map(id_map *m)
 
 typedef struct reader {
     csv_reader *csv;
-    size_t n_columns;          /* fields in the header */
+    size_t n_columns; /* fields in the header */
     long col_id, col_at, col_amount;
     txn_set *out;
     size_t items_cap, ids_cap;
@@ -163,7 +163,8 @@ static int parse_amount(reader *rd, const char *text, double *amount)
     if (*amount < 0) {
         csv_errorf(rd->csv, rd->err, SUMMARY_ERR_MAX,
                    "negative amount \"%.40s\" (refunds are not supported: "
-                   "net them into the purchase)", text);
+                   "net them into the purchase)",
+                   text);
         return -1;
     }
     *amount += 0.0; /* -0 -> +0 */

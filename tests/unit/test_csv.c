@@ -82,7 +82,8 @@ END_TEST
 START_TEST(test_csv_find_header)
 {
     char path[64], err[512];
-    const char text[] = "\xEF\xBB\xBF" "customer_id, amount ,occurred_at\n";
+    const char text[] = "\xEF\xBB\xBF"
+                        "customer_id, amount ,occurred_at\n";
     write_temp(path, text, sizeof text - 1);
     csv_reader *r = csv_open(path, err, sizeof err);
     ck_assert_ptr_nonnull(r);
@@ -125,7 +126,10 @@ static const struct {
     size_t len;
     const char *want;
 } BAD[] = {
-#define BAD_CASE(t, w) {t, sizeof t - 1, w}
+#define BAD_CASE(t, w)                                                                   \
+    {                                                                                    \
+        t, sizeof t - 1, w                                                               \
+    }
     BAD_CASE("a,b\n1,\"unterminated\n2,3\n", "2: unterminated quoted field"),
     BAD_CASE("a,b\n\"x\"y,1\n", "2: unexpected character after closing quote"),
     BAD_CASE("a,b\n1,2\n\"x\ny\"z\n", "4: unexpected character after closing quote"),

@@ -87,7 +87,8 @@ START_TEST(test_cdnow_summary_matches_lifetimes)
         const cust_summary *o = find_row(&ours, r->id);
         ck_assert_str_eq(rm->id, r->id);
         ck_assert_msg(o->frequency == r->frequency && same_2dp(o->recency, r->recency) &&
-                          same_2dp(o->T, r->T) && same_2dp(o->monetary_value, rm->monetary_value),
+                          same_2dp(o->T, r->T) &&
+                          same_2dp(o->monetary_value, rm->monetary_value),
                       "customer %s: ours %g %g %g %g, lifetimes %g %g %g %g", r->id,
                       o->frequency, o->recency, o->T, o->monetary_value, r->frequency,
                       r->recency, r->T, rm->monetary_value);
@@ -113,7 +114,8 @@ START_TEST(test_cdnow_calibration_holdout)
     summary_set s;
     read_txns(DATA "cdnow_sample_transactions.csv", &t);
     ck_assert_int_eq(summary_calibration_holdout(&t, day_of("1997-09-30"),
-                                                 day_of("1998-06-30"), 7, &s), 0);
+                                                 day_of("1998-06-30"), 7, &s),
+                     0);
     ck_assert_uint_eq(s.n, 2357);
     const cust_summary *c1 = find_row(&s, "1");
     ck_assert_double_eq(c1->frequency, 2);
@@ -195,14 +197,15 @@ END_TEST
  * comma, RFC 3339 instants whose UTC day differs from their local day, a
  * zero amount, and no newline at the end. */
 static const char QUIRKS[] =
-    "\xEF\xBB\xBF" "amount,id,occurred_at,customer_id\r\n"
+    "\xEF\xBB\xBF"
+    "amount,id,occurred_at,customer_id\r\n"
     "10.00,1,2024-01-01T23:30:00-02:00,\"acme, inc.\"\r\n" /* UTC 01-02 */
     "5,2,2024-01-02T01:00:00Z,\"acme, inc.\"\r\n"          /* same UTC day */
     "7.5,3,2024-01-10 00:30:00+05:00,\"acme, inc.\"\r\n"   /* UTC 01-09 */
     "0,4,2024-01-20,\"acme, inc.\"\r\n"                    /* a free order */
     "\"2.5\",5,2024-01-03t12:00:00.123456z,\"say \"\"hi\"\"\"\r\n"
-    "1e1,6,2024-01-05T00:00:00,b\r\n"                      /* naive: as written */
-    "3,7,2024-01-31T23:59:60+00:00,b";                     /* leap second */
+    "1e1,6,2024-01-05T00:00:00,b\r\n"  /* naive: as written */
+    "3,7,2024-01-31T23:59:60+00:00,b"; /* leap second */
 
 START_TEST(test_quirks)
 {
@@ -257,9 +260,9 @@ START_TEST(test_patterns_cdnow)
         w += p[i].weight;
         if (i > 0) /* strictly increasing (x, t_x, T) */
             ck_assert(p[i - 1].x < p[i].x ||
-                      (p[i - 1].x == p[i].x && (p[i - 1].t_x < p[i].t_x ||
-                                                (p[i - 1].t_x == p[i].t_x &&
-                                                 p[i - 1].T < p[i].T))));
+                      (p[i - 1].x == p[i].x &&
+                       (p[i - 1].t_x < p[i].t_x ||
+                        (p[i - 1].t_x == p[i].t_x && p[i - 1].T < p[i].T))));
     }
     ck_assert_double_eq(w, 2357);
     ck_assert_double_eq(p[0].x, 0);
@@ -285,7 +288,8 @@ START_TEST(test_patterns_gg_and_weights)
         w += g[i].weight;
         ck_assert(g[i].x >= 1);
         if (i > 0)
-            ck_assert(g[i - 1].x < g[i].x || (g[i - 1].x == g[i].x && g[i - 1].m < g[i].m));
+            ck_assert(g[i - 1].x < g[i].x ||
+                      (g[i - 1].x == g[i].x && g[i - 1].m < g[i].m));
     }
     ck_assert_double_eq(w, 946);
     free(g);

@@ -104,11 +104,11 @@ START_TEST(test_parse_number)
     static const struct {
         const char *text;
         double v;
-    } good[] = {{"0", 0}, {"29.33", 29.33}, {"-1.5", -1.5}, {"+2", 2}, {".5", 0.5},
-                {"5.", 5}, {"1e3", 1000}, {"2.5E-1", 0.25}, {"007", 7}};
-    static const char *const bad[] = {"", "-", ".", "e5", "1e", "1e+", "nan", "NaN",
-                                      "inf", "-Infinity", "0x10", "1e999", " 1", "1 ",
-                                      "1,5", "$5", "1.2.3", "--1"};
+    } good[] = {{"0", 0},  {"29.33", 29.33}, {"-1.5", -1.5},   {"+2", 2}, {".5", 0.5},
+                {"5.", 5}, {"1e3", 1000},    {"2.5E-1", 0.25}, {"007", 7}};
+    static const char *const bad[] = {"",    "-",   ".",   "e5",        "1e",    "1e+",
+                                      "nan", "NaN", "inf", "-Infinity", "0x10",  "1e999",
+                                      " 1",  "1 ",  "1,5", "$5",        "1.2.3", "--1"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         double v;
         ck_assert_msg(summary_parse_number(good[i].text, &v) == 0, "%s", good[i].text);
@@ -130,8 +130,8 @@ START_TEST(test_read_lifetimes_files)
 {
     summary_set s;
     char err[SUMMARY_ERR_MAX];
-    ck_assert_msg(summary_read_csv(DATA "cdnow_customers_summary.csv", &s, err) == 0, "%s",
-                  err);
+    ck_assert_msg(summary_read_csv(DATA "cdnow_customers_summary.csv", &s, err) == 0,
+                  "%s", err);
     ck_assert_uint_eq(s.n, 2357);
     ck_assert(!s.has_monetary);
     ck_assert_str_eq(s.rows[0].id, "1");
@@ -143,8 +143,9 @@ START_TEST(test_read_lifetimes_files)
     summary_set_free(&s);
 
     /* CRLF, no final newline, short column names */
-    ck_assert_msg(summary_read_csv(DATA "cdnow_customers_summary_with_transactions.csv", &s,
-                                   err) == 0, "%s", err);
+    ck_assert_msg(summary_read_csv(DATA "cdnow_customers_summary_with_transactions.csv",
+                                   &s, err) == 0,
+                  "%s", err);
     ck_assert_uint_eq(s.n, 2357);
     ck_assert(s.has_monetary);
     ck_assert_double_eq(s.rows[0].monetary_value, 22.35);
@@ -208,7 +209,8 @@ static const struct {
     {1, "frequency,recency,T\n1,nan,2\n", "2: bad recency \"nan\" (expected a number)"},
     {1, "frequency,recency,T,monetary_value\n1,1,2,inf\n",
      "2: bad monetary_value \"inf\" (expected a number)"},
-    {1, "frequency,recency,periods,weights\n1,1,2,\n", "2: bad weights \"\" (expected a number)"},
+    {1, "frequency,recency,periods,weights\n1,1,2,\n",
+     "2: bad weights \"\" (expected a number)"},
     {1, "ID,frequency,recency\n1,0,0\n", "1: missing column \"T\" (or \"periods\")"},
     {1, "ID,recency,T\n", "1: missing column \"frequency\" (or \"x\")"},
     {1, "frequency,x,recency,T\n", "1: both columns \"frequency\" and \"x\" present"},
@@ -239,8 +241,8 @@ START_TEST(test_bad_input)
     }
     ck_assert_int_eq(rc, -1);
     snprintf(want, sizeof want, "%s:%s", path, BAD[_i].want);
-    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got \"%s\", want \"%s...\"", err,
-                  want);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got \"%s\", want \"%s...\"",
+                  err, want);
     unlink(path);
 }
 END_TEST
