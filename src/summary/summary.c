@@ -172,15 +172,6 @@ static int cmp_double(double a, double b)
     return (a > b) - (a < b);
 }
 
-static int cmp_btyd(const void *pa, const void *pb)
-{
-    const btyd_pattern *a = pa, *b = pb;
-    int c = cmp_double(a->x, b->x);
-    if (c == 0)
-        c = cmp_double(a->t_x, b->t_x);
-    return c != 0 ? c : cmp_double(a->T, b->T);
-}
-
 static int cmp_gg(const void *pa, const void *pb)
 {
     const gg_pattern *a = pa, *b = pb;
@@ -201,14 +192,7 @@ int summary_patterns(const summary_set *s, btyd_pattern **out, size_t *n_out)
         const cust_summary *r = &s->rows[i];
         p[i] = (btyd_pattern){r->frequency, r->recency, r->T, r->weight};
     }
-    qsort(p, s->n, sizeof *p, cmp_btyd);
-    size_t n = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        if (n > 0 && cmp_btyd(&p[n - 1], &p[i]) == 0)
-            p[n - 1].weight += p[i].weight;
-        else
-            p[n++] = p[i];
-    }
+    size_t n = btyd_patterns_collapse(p, s->n); /* the fitters' own order */
     *out = p;
     *n_out = n;
     return 0;
