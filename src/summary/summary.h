@@ -114,7 +114,7 @@ void summary_set_free(summary_set *s);
 int summary_patterns(const summary_set *s, btyd_pattern **out, size_t *n_out);
 
 /* Distinct (x, m) of the customers with x >= 1, for Gamma-Gamma, sorted by
- * x then m, weights summed. Rows with m <= 0 are kept (gg_fit refuses them).
+ * x then m, weights summed. Rows with m = 0 are kept (gg_fit leaves them out).
  * Returns 0, or -1 (out of memory, or s has no monetary value). */
 int summary_gg_patterns(const summary_set *s, gg_pattern **out, size_t *n_out);
 
