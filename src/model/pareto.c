@@ -105,7 +105,7 @@ static int log_phi_small(double rho, double b, double s, double *out)
         return rc;
     tail += -b * log1p((1 - 10 * rho) / 9) - s * eta_v;
     phi_ctx q = {rho, b, s};
-    rc = pareto_quad_log(log_f_small, &q, 0, eta_v, log(s), &head);
+    rc = pareto_quad_log(log_f_small, &q, 0, eta_v, 0, &head);
     if (rc != GSL_SUCCESS)
         return rc;
     *out = pareto_log_add(tail, head);
@@ -126,7 +126,7 @@ static int log_phi_large(double rho, double b, double s, double *out)
         double e = (1 - b) * (rho - 1) / (b + s);
         mode = e > 1 ? fmin(log(e), eta_v) : 0;
     }
-    rc = pareto_quad_log(log_f_large, &q, 0, eta_v, log_f_large(mode, &q), &head);
+    rc = pareto_quad_log(log_f_large, &q, 0, eta_v, mode, &head);
     if (rc != GSL_SUCCESS)
         return rc;
     *out = pareto_log_add(tail, head);

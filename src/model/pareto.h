@@ -43,13 +43,15 @@ int pareto_p_n_new(const double *params, double t, unsigned n, double *out);
 
 /* log of the integral over [lo, hi] of exp(log_f(y)), by adaptive 15-point
  * Gauss-Kronrod with a fixed number of panels kept on the stack (no
- * allocation); log_scale should be close to the maximum of log_f on the
- * interval. Relative accuracy about 1e-13. Returns GSL_SUCCESS with a finite
- * *out, GSL_EDOM if lo > hi or nothing is finite, GSL_ERANGE if the integral
- * underflows, GSL_EMAXITER if the panels run out before the tolerance. */
+ * allocation). peak in [lo, hi] is where log_f is largest (log_f must be
+ * unimodal, e.g. concave); the first panels grow geometrically from it, so a
+ * peak much narrower than the interval is not missed. Relative accuracy
+ * about 1e-13. Returns GSL_SUCCESS with a finite *out, GSL_EDOM unless
+ * lo < hi and log_f(peak) is finite, GSL_ERANGE if the integral underflows,
+ * GSL_EMAXITER if the panels run out before the tolerance. */
 typedef double (*pareto_log_fn)(double y, const void *ctx);
 int pareto_quad_log(pareto_log_fn log_f, const void *ctx, double lo, double hi,
-                    double log_scale, double *out);
+                    double peak, double *out);
 
 /* log(exp(a) + exp(b)) without overflow; -INFINITY operands allowed. */
 double pareto_log_add(double a, double b);

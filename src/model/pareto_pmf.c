@@ -72,7 +72,7 @@ static int log_dead_part(const nb_ctx *q, double t, double *out)
     double hi = v_peak < v_hi ? tail_end(q, v_peak, top, 1, v_hi) : v_hi;
     if (!isfinite(top) || !isfinite(lo) || !(lo < hi))
         return GSL_ERANGE;
-    return pareto_quad_log(log_dead_integrand, q, lo, hi, top, out);
+    return pareto_quad_log(log_dead_integrand, q, lo, hi, v_peak, out);
 }
 
 /* log U(n; t | r, a, s, b) for t > 0. */
@@ -127,8 +127,7 @@ static int log_p_dead(const double *p, double x, double t_x, double T,
     }
     dead_ctx d = {p, x};
     double li;
-    int rc = pareto_quad_log(log_death_density, &d, t_x, T, log_death_density(t_x, &d),
-                             &li);
+    int rc = pareto_quad_log(log_death_density, &d, t_x, T, t_x, &li);
     if (rc == GSL_SUCCESS)
         *out = fmin(li - pp->log_l, 0);
     return rc;

@@ -7,7 +7,7 @@
 #include <gsl/gsl_integration.h>
 #include <math.h>
 
-#define MAX_PANELS 200
+#define MAX_PANELS 400
 #define REL_TOL 1e-14
 #define REL_TOL_ACCEPT 1e-11
 
@@ -48,19 +48,54 @@ static size_t worst_panel(const panel *ps, size_t n, double *total, double *err)
     return worst;
 }
 
-int pareto_quad_log(pareto_log_fn log_f, const void *ctx, double lo, double hi,
-                    double log_scale, double *out)
+/* The width over which log_f falls by about one near its peak: 1/|slope| at
+ * an end of the interval, 1/sqrt(|curvature|) inside, by finite differences. */
+static double peak_width(pareto_log_fn log_f, const void *ctx, double lo, double hi,
+                         double peak, double top)
 {
-    if (!(lo <= hi) || !isfinite(lo) || !isfinite(hi) || !isfinite(log_scale))
+    double h = 1e-7 * (hi - lo) + 1e-12 * fabs(peak), w;
+    if (peak - h <= lo || peak + h >= hi) {
+        double dir = peak - h <= lo ? 1 : -1;
+        w = h / fabs(log_f(peak + dir * h, ctx) - top);
+    } else {
+        double d2 = log_f(peak + h, ctx) - 2 * top + log_f(peak - h, ctx);
+        w = h / sqrt(fabs(d2));
+    }
+    return isfinite(w) && w > 0 ? fmin(w, hi - lo) : hi - lo;
+}
+
+/* Initial panels of widths w, 2w, 4w, ... outward from the peak, so that a
+ * narrow peak is seen whatever the length of the interval. */
+static size_t initial_panels(double lo, double hi, double peak, double w, panel *ps)
+{
+    size_t n = 0;
+    for (double a = peak, d = w; a < hi && n < MAX_PANELS / 2; d *= 2) {
+        double b = hi - a <= d || n + 1 == MAX_PANELS / 2 ? hi : a + d;
+        ps[n++] = (panel){a, b, 0, 0};
+        a = b;
+    }
+    for (double b = peak, d = w; b > lo && n < MAX_PANELS - 1; d *= 2) {
+        double a = b - lo <= d || n + 2 == MAX_PANELS ? lo : b - d;
+        ps[n++] = (panel){a, b, 0, 0};
+        b = a;
+    }
+    return n;
+}
+
+int pareto_quad_log(pareto_log_fn log_f, const void *ctx, double lo, double hi,
+                    double peak, double *out)
+{
+    if (!(lo < hi) || !isfinite(lo) || !isfinite(hi) || !(peak >= lo && peak <= hi))
         return GSL_EDOM;
-    if (lo == hi)
-        return GSL_ERANGE;
-    scaled sc = {log_f, ctx, log_scale};
+    double top = log_f(peak, ctx);
+    if (!isfinite(top))
+        return GSL_EDOM;
+    scaled sc = {log_f, ctx, top};
     gsl_function f = {scaled_f, &sc};
     panel ps[MAX_PANELS];
-    size_t n = 1;
-    ps[0] = (panel){lo, hi, 0, 0};
-    panel_eval(&f, &ps[0]);
+    size_t n = initial_panels(lo, hi, peak, peak_width(log_f, ctx, lo, hi, peak, top), ps);
+    for (size_t i = 0; i < n; i++)
+        panel_eval(&f, &ps[i]);
     double total, err;
     for (;;) {
         size_t w = worst_panel(ps, n, &total, &err);
@@ -82,7 +117,7 @@ int pareto_quad_log(pareto_log_fn log_f, const void *ctx, double lo, double hi,
     }
     if (!(total > 0) || !isfinite(total))
         return GSL_ERANGE;
-    *out = log(total) + log_scale;
+    *out = log(total) + top;
     return GSL_SUCCESS;
 }
 
