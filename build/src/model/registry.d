@@ -1,2 +1,0 @@
-build/src/model/registry.o: src/model/registry.c src/model/btyd.h
-src/model/btyd.h:
