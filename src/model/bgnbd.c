@@ -1,0 +1,73 @@
+/* BG/NBD: the public functions of bgnbd.h and the `bgnbd_model` table,
+ * thin wrappers over the implementation shared with MBG/NBD (bgnbd_core.c,
+ * modified = false). */
+#include "model/bgnbd.h"
+
+#include "model/bgnbd_core.h"
+
+#define MODIFIED false
+
+static const char *const param_names[] = {"r", "alpha", "a", "b"};
+static const double init_params[] = {1.0, 1.0, 1.0, 1.0};
+
+int bgnbd_loglik(const double *params, double x, double t_x, double T, double *out)
+{
+    return bgnbd_core_loglik(params, x, t_x, T, MODIFIED, out);
+}
+
+int bgnbd_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
+                     double *out)
+{
+    return bgnbd_core_loglik_sum(params, pat, n, MODIFIED, out);
+}
+
+int bgnbd_p_alive(const double *params, double x, double t_x, double T, double *out)
+{
+    return bgnbd_core_p_alive(params, x, t_x, T, MODIFIED, out);
+}
+
+int bgnbd_expected(const double *params, double x, double t_x, double T, double t,
+                   double *out)
+{
+    return bgnbd_core_expected(params, x, t_x, T, t, MODIFIED, out);
+}
+
+int bgnbd_p_n(const double *params, double x, double t_x, double T, double t,
+              unsigned n, double *out)
+{
+    return bgnbd_core_p_n(params, x, t_x, T, t, n, MODIFIED, out);
+}
+
+int bgnbd_expected_new(const double *params, double t, double *out)
+{
+    return bgnbd_core_expected_new(params, t, MODIFIED, out);
+}
+
+int bgnbd_p_n_new(const double *params, double t, unsigned n, double *out)
+{
+    return bgnbd_core_p_n_new(params, t, n, MODIFIED, out);
+}
+
+int bgnbd_simulate(const double *params, double T, const gsl_rng *rng, double *x,
+                   double *t_x)
+{
+    return bgnbd_core_simulate(params, T, rng, MODIFIED, x, t_x);
+}
+
+const btyd_model bgnbd_model = {
+    .name = "bgnbd",
+    .title = "BG/NBD",
+    .n_params = 4,
+    .param_names = param_names,
+    .init = init_params,
+    .discrete = 0,
+    .loglik = bgnbd_loglik,
+    .loglik_sum = bgnbd_loglik_sum,
+    .loglik_grad = NULL,
+    .p_alive = bgnbd_p_alive,
+    .expected = bgnbd_expected,
+    .p_n = bgnbd_p_n,
+    .expected_new = bgnbd_expected_new,
+    .p_n_new = bgnbd_p_n_new,
+    .simulate = bgnbd_simulate,
+};

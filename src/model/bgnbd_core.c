@@ -1,0 +1,428 @@
+/* BG/NBD and MBG/NBD: likelihood, P(alive), predictions and simulation, one
+ * implementation for both (see bgnbd_core.h).
+ *
+ * Given the history, a customer still alive has lambda ~ Gamma(r+x, alpha+T)
+ * and p ~ Beta(a, b+x) (BG) or Beta(a, b+x+1) (MBG), so each prediction is
+ * P(alive) times the same prediction for a customer known to be alive with
+ * such a posterior (an `alive` below); the unconditional ones are the same
+ * with the prior (MBG: weighted by the chance b/(a+b) of surviving the first
+ * purchase). For an alive customer E[purchases in (0,t]] = E[(1 - (1 +
+ * p t/rate)^-shape) / p] over p ~ Beta(a, b), which is FHL's eq. 10 numerator
+ * (c/(a-1)) (1 - (1-z)^(a-1) 2F1(c-shape, a-1; c; z)) after Euler's
+ * transformation, c = a+b-1, z = t/(rate+t). It is evaluated by whichever of
+ * these is well conditioned: its alternating power series in t/rate (small
+ * t), the split Beta(a,b) = b/(a+b) Beta(a,b+1) + a/(a+b) Beta(a+1,b) when c
+ * is small or negative (a+b < 1: where lifetimes returns NaN), interpolation
+ * across a = 1 (where c/(a-1) is 0/0), and hyp2f1_log otherwise. */
+#include "model/bgnbd_core.h"
+
+#include <float.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sf_gamma.h>
+#include <math.h>
+
+#include "model/hyp2f1.h"
+
+enum { R, ALPHA, A, B };
+
+#define TABLE 512          /* per-x terms of loglik_sum kept on the stack */
+#define C_SMALL 0.25       /* below: split Beta(a, b) to raise c = a+b-1 */
+#define A_GUARD 1e-4       /* |a-1| below: interpolate across a = 1 */
+#define A_STEP 1e-3        /* interpolation nodes 1 +- A_STEP, 1 +- A_STEP/2 */
+#define SIM_MAX_EVENTS 10000000
+
+/* A customer alive now: lambda ~ Gamma(shape, rate), p ~ Beta(a, b). */
+typedef struct alive {
+    double shape;
+    double rate;
+    double a;
+    double b;
+} alive;
+
+static int alive_expected(const alive *q, double t, double *out);
+
+/* ---- domain ---- */
+
+static int check(const double *params, double x, double t_x, double T, double t)
+{
+    if (btyd_check_domain(params, 4, x, t_x, T) != GSL_SUCCESS)
+        return GSL_EDOM;
+    if (x != floor(x) || !isfinite(t) || t < 0)
+        return GSL_EDOM;
+    return GSL_SUCCESS;
+}
+
+static int finite_out(double v, double *out)
+{
+    if (!isfinite(v))
+        return GSL_ERANGE;
+    *out = v;
+    return GSL_SUCCESS;
+}
+
+/* log (a)_n. Short products directly: GSL's lnpoch loses up to 1e-11
+ * absolute for large a and small n. */
+static double lnpoch(double a, double n)
+{
+    if (n > 64)
+        return gsl_sf_lnpoch(a, n);
+    double s = 0, prod = 1;
+    for (double j = 0; j < n; j++) {
+        prod *= a + j;
+        if (prod > 1e250) {
+            s += log(prod);
+            prod = 1;
+        }
+    }
+    return s + log(prod);
+}
+
+/* log(1 + e^d) without overflow. */
+static double log1pexp(double d)
+{
+    return d > 0 ? d + log1p(exp(-d)) : log1p(exp(d));
+}
+
+/* ---- likelihood ---- */
+
+/* log of the dropout odds a/(b+x-1+m) ((alpha+T)/(alpha+t_x))^(r+x): the
+ * customer died after the last purchase vs. is alive at T (m = modified). */
+static double log_drop_odds(const double *p, double x, double t_x, double T, int m)
+{
+    return log(p[A]) - log(p[B] + x - 1 + m) +
+           (p[R] + x) * log1p((T - t_x) / (p[ALPHA] + t_x));
+}
+
+int bgnbd_core_loglik(const double *p, double x, double t_x, double T, bool modified,
+                      double *out)
+{
+    if (check(p, x, t_x, T, 0) != GSL_SUCCESS)
+        return GSL_EDOM;
+    int m = modified;
+    if (x == 0)
+        t_x = 0;
+    /* r log alpha - (r+x) log(alpha+T), without the cancellation of the two */
+    double ll = lnpoch(p[R], x) - p[R] * log1p(T / p[ALPHA]) - x * log(p[ALPHA] + T) +
+                lnpoch(p[B], x + m) - lnpoch(p[A] + p[B], x + m);
+    if (x > 0 || modified)
+        ll += log1pexp(log_drop_odds(p, x, t_x, T, m));
+    return finite_out(ll, out);
+}
+
+/* Per-x terms of the likelihood, built incrementally up to the largest x
+ * met (below TABLE): head[x] = log Gamma(r+x) alpha^r / Gamma(r) + log
+ * B(a, b+x+m)/B(a, b), drop[x] = log a/(b+x-1+m). One log per entry each. */
+typedef struct ll_table {
+    double head[TABLE];
+    double drop[TABLE];
+    size_t built;
+} ll_table;
+
+static void table_init(ll_table *tb, const double *p, int m)
+{
+    tb->head[0] = p[R] * log(p[ALPHA]) + (m ? log(p[B]) - log(p[A] + p[B]) : 0);
+    tb->drop[0] = log(p[A]) - log(p[B] - 1 + m); /* only used when m = 1 */
+    tb->built = 1;
+}
+
+static void table_extend(ll_table *tb, const double *p, int m, size_t x)
+{
+    for (size_t k = tb->built; k <= x; k++) {
+        double j = (double)(k - 1);
+        tb->head[k] = tb->head[k - 1] +
+                      log((p[R] + j) * (p[B] + j + m) / (p[A] + p[B] + j + m));
+        tb->drop[k] = log(p[A]) - log(p[B] + j + m);
+    }
+    tb->built = x + 1;
+}
+
+static int pattern_ok(const btyd_pattern *q)
+{
+    return isfinite(q->x) && isfinite(q->t_x) && isfinite(q->T) && isfinite(q->weight) &&
+           q->x >= 0 && q->x == floor(q->x) && q->t_x >= 0 && q->t_x <= q->T &&
+           q->weight >= 0;
+}
+
+/* The hot loop of fitting: two logs, one exp and one log1p per pattern. */
+int bgnbd_core_loglik_sum(const double *p, const btyd_pattern *pat, size_t n,
+                          bool modified, double *out)
+{
+    if (check(p, 0, 0, 0, 0) != GSL_SUCCESS)
+        return GSL_EDOM;
+    int m = modified;
+    ll_table tb;
+    table_init(&tb, p, m);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        const btyd_pattern *q = &pat[i];
+        if (!pattern_ok(q))
+            return GSL_EDOM;
+        if (q->weight == 0)
+            continue;
+        double x = q->x, ll;
+        if (x >= TABLE) {
+            int rc = bgnbd_core_loglik(p, x, q->t_x, q->T, modified, &ll);
+            if (rc != GSL_SUCCESS)
+                return rc;
+            sum += q->weight * ll;
+            continue;
+        }
+        size_t k = (size_t)x;
+        if (k >= tb.built)
+            table_extend(&tb, p, m, k);
+        ll = tb.head[k] - (p[R] + x) * log(p[ALPHA] + q->T);
+        if (k > 0 || m) {
+            double t_x = k > 0 ? q->t_x : 0;
+            double d = tb.drop[k] + (p[R] + x) * log1p((q->T - t_x) / (p[ALPHA] + t_x));
+            ll += log1pexp(d);
+        }
+        sum += q->weight * ll;
+    }
+    return finite_out(sum, out);
+}
+
+/* ---- P(alive) and the alive posterior ---- */
+
+static void alive_state(const double *p, double x, double t_x, double T, int m,
+                        double *pa, double *pd, alive *post)
+{
+    *pa = 1;
+    *pd = 0;
+    if (x > 0 || m) {
+        double d = log_drop_odds(p, x, x > 0 ? t_x : 0, T, m);
+        double e = exp(-fabs(d));
+        *pa = (d > 0 ? e : 1) / (1 + e);
+        *pd = (d > 0 ? 1 : e) / (1 + e);
+    }
+    *post = (alive){p[R] + x, p[ALPHA] + T, p[A], p[B] + x + m};
+}
+
+int bgnbd_core_p_alive(const double *p, double x, double t_x, double T, bool modified,
+                       double *out)
+{
+    if (check(p, x, t_x, T, 0) != GSL_SUCCESS)
+        return GSL_EDOM;
+    double pa, pd;
+    alive post;
+    alive_state(p, x, t_x, T, modified, &pa, &pd, &post);
+    return finite_out(pa, out);
+}
+
+/* ---- E[purchases in (0, t]] of an alive customer ---- */
+
+/* sum_k>=1 (-1)^(k+1) (s)_k (a)_(k-1) / ((a+b)_(k-1) k!) y^k, y = t/rate,
+ * when every term ratio is at most 1/2 in size (alternating, decreasing). */
+static int pfaff_usable(const alive *q, double y)
+{
+    double bound = y * fmax(1, (q->shape + 1) / (q->a + q->b)) * fmax(1, q->a / 2);
+    return bound <= 0.5;
+}
+
+static double pfaff_series(const alive *q, double y)
+{
+    double term = q->shape * y, sum = term;
+    for (int k = 1; k < 200; k++) {
+        term *= -(q->shape + k) * (q->a + k - 1) / ((q->a + q->b + k - 1) * (k + 1)) * y;
+        sum += term;
+        if (fabs(term) < 0.25 * DBL_EPSILON * fabs(sum))
+            break;
+    }
+    return sum;
+}
+
+/* -c/(a-1) expm1((a-1) log(1-z) + log 2F1(c - shape, a - 1; c; z)). */
+static int expected_hyp(const alive *q, double t, double *out)
+{
+    double a = q->a, c = a + q->b - 1;
+    double z = t / (q->rate + t), lf;
+    int rc = hyp2f1_log(c - q->shape, a - 1, c, z, &lf);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    double lg = (a - 1) * -log1p(t / q->rate) + lf;
+    double v = -c / (a - 1) * expm1(lg);
+    if (!isfinite(v))
+        return GSL_ERANGE;
+    *out = fmax(v, 0);
+    return GSL_SUCCESS;
+}
+
+/* |a-1| < A_GUARD: cubic through four nodes around a = 1. */
+static int expected_near_one(const alive *q, double t, double *out)
+{
+    const double nodes[4] = {1 - A_STEP, 1 - A_STEP / 2, 1 + A_STEP / 2, 1 + A_STEP};
+    double v = 0;
+    for (int i = 0; i < 4; i++) {
+        alive qi = *q;
+        qi.a = nodes[i];
+        double f, w = 1;
+        int rc = expected_hyp(&qi, t, &f);
+        if (rc != GSL_SUCCESS)
+            return rc;
+        for (int j = 0; j < 4; j++)
+            if (j != i)
+                w *= (q->a - nodes[j]) / (nodes[i] - nodes[j]);
+        v += w * f;
+    }
+    *out = fmax(v, 0);
+    return GSL_SUCCESS;
+}
+
+/* c = a+b-1 small: Beta(a,b) = b/(a+b) Beta(a,b+1) + a/(a+b) Beta(a+1,b). */
+static int expected_split(const alive *q, double t, double *out)
+{
+    alive q1 = *q, q2 = *q;
+    q1.b += 1;
+    q2.a += 1;
+    double e1, e2;
+    int rc = alive_expected(&q1, t, &e1);
+    if (rc == GSL_SUCCESS)
+        rc = alive_expected(&q2, t, &e2);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    double s = q->a + q->b;
+    return finite_out(q->b / s * e1 + q->a / s * e2, out);
+}
+
+static int alive_expected(const alive *q, double t, double *out)
+{
+    double y = t / q->rate;
+    if (t == 0) {
+        *out = 0;
+        return GSL_SUCCESS;
+    }
+    if (pfaff_usable(q, y))
+        return finite_out(pfaff_series(q, y), out);
+    if (q->a + q->b - 1 < C_SMALL)
+        return expected_split(q, t, out);
+    if (fabs(q->a - 1) < A_GUARD)
+        return expected_near_one(q, t, out);
+    return expected_hyp(q, t, out);
+}
+
+/* ---- P(n purchases in (0, t]) of an alive customer ---- */
+
+/* Either n purchases and survival of all n, or death at the n-th of at least
+ * n: B(a,b+n)/B(a,b) NB(n) + B(a+1,b+n-1)/B(a,b) P(NB >= n), NB the negative
+ * binomial count of the Gamma-Poisson purchases, P(NB >= n) = I_z(n, shape). */
+static int alive_pmf(const alive *q, double t, unsigned n, double *out)
+{
+    if (t == 0) {
+        *out = n == 0;
+        return GSL_SUCCESS;
+    }
+    double s = q->shape, nn = n, ab = q->a + q->b;
+    double lz = log(t) - log(q->rate + t), l1z = -log1p(t / q->rate);
+    double lnb = lnpoch(s, nn) - gsl_sf_lnfact(n) + s * l1z + nn * lz;
+    double v = exp(lnpoch(q->b, nn) - lnpoch(ab, nn) + lnb);
+    if (n > 0) {
+        gsl_sf_result tail;
+        int rc = gsl_sf_beta_inc_e(nn, s, t / (q->rate + t), &tail);
+        if (rc != GSL_SUCCESS)
+            return rc;
+        double ldie = log(q->a / ab) + lnpoch(q->b, nn - 1) - lnpoch(ab + 1, nn - 1);
+        v += exp(ldie) * tail.val;
+    }
+    return finite_out(fmin(fmax(v, 0), 1), out);
+}
+
+/* ---- the exported predictions ---- */
+
+int bgnbd_core_expected(const double *p, double x, double t_x, double T, double t,
+                        bool modified, double *out)
+{
+    if (check(p, x, t_x, T, t) != GSL_SUCCESS)
+        return GSL_EDOM;
+    double pa, pd, e;
+    alive post;
+    alive_state(p, x, t_x, T, modified, &pa, &pd, &post);
+    int rc = alive_expected(&post, t, &e);
+    return rc != GSL_SUCCESS ? rc : finite_out(pa * e, out);
+}
+
+int bgnbd_core_p_n(const double *p, double x, double t_x, double T, double t, unsigned n,
+                   bool modified, double *out)
+{
+    if (check(p, x, t_x, T, t) != GSL_SUCCESS)
+        return GSL_EDOM;
+    double pa, pd, v;
+    alive post;
+    alive_state(p, x, t_x, T, modified, &pa, &pd, &post);
+    int rc = alive_pmf(&post, t, n, &v);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    return finite_out(fmin((n == 0 ? pd : 0) + pa * v, 1), out);
+}
+
+/* A new customer: the prior, alive with probability 1 (BG) or, having
+ * survived the first purchase, b/(a+b) with p ~ Beta(a, b+1) (MBG). */
+static void new_state(const double *p, int m, double *pa, alive *q)
+{
+    *pa = m ? p[B] / (p[A] + p[B]) : 1;
+    *q = (alive){p[R], p[ALPHA], p[A], p[B] + m};
+}
+
+int bgnbd_core_expected_new(const double *p, double t, bool modified, double *out)
+{
+    if (check(p, 0, 0, 0, t) != GSL_SUCCESS)
+        return GSL_EDOM;
+    double pa, e;
+    alive q;
+    new_state(p, modified, &pa, &q);
+    int rc = alive_expected(&q, t, &e);
+    return rc != GSL_SUCCESS ? rc : finite_out(pa * e, out);
+}
+
+int bgnbd_core_p_n_new(const double *p, double t, unsigned n, bool modified, double *out)
+{
+    if (check(p, 0, 0, 0, t) != GSL_SUCCESS)
+        return GSL_EDOM;
+    double pa, v;
+    alive q;
+    new_state(p, modified, &pa, &q);
+    int rc = alive_pmf(&q, t, n, &v);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    double dead = modified ? p[A] / (p[A] + p[B]) : 0;
+    return finite_out(fmin((n == 0 ? dead : 0) + pa * v, 1), out);
+}
+
+/* ---- simulation ---- */
+
+/* p ~ Beta(a, b); with tiny a and b both Gamma draws can underflow to 0, and
+ * the Beta is then all but Bernoulli(a/(a+b)) on {0, 1}. */
+static double draw_p(const double *p, const gsl_rng *rng)
+{
+    double v = gsl_ran_beta(rng, p[A], p[B]);
+    if (isfinite(v))
+        return v;
+    return gsl_rng_uniform(rng) < p[A] / (p[A] + p[B]) ? 1.0 : 0.0;
+}
+
+int bgnbd_core_simulate(const double *p, double T, const gsl_rng *rng, bool modified,
+                        double *x, double *t_x)
+{
+    if (check(p, 0, 0, T, 0) != GSL_SUCCESS || rng == NULL)
+        return GSL_EDOM;
+    double lambda = gsl_ran_gamma(rng, p[R], 1 / p[ALPHA]);
+    double prob = draw_p(p, rng);
+    double n = 0, last = 0, now = 0;
+    int dead = modified && gsl_rng_uniform(rng) < prob;
+    for (long k = 0; !dead && lambda > 0 && k < SIM_MAX_EVENTS; k++) {
+        now += gsl_ran_exponential(rng, 1 / lambda);
+        if (now > T) {
+            *x = n;
+            *t_x = last;
+            return GSL_SUCCESS;
+        }
+        n++;
+        last = now;
+        dead = gsl_rng_uniform(rng) < prob;
+    }
+    if (!dead && lambda > 0)
+        return GSL_EMAXITER;
+    *x = n;
+    *t_x = last;
+    return GSL_SUCCESS;
+}
