@@ -294,13 +294,10 @@ static int bgbb_p_n_new(const double *p, double t, unsigned k, double *out)
 /* ---- simulation ---- */
 
 /* Each opportunity: a living customer first dies with probability theta,
- * else purchases with probability p. btyd.h declares the generator as
- * `struct gsl_rng`, which GSL never defines (its gsl_rng is a typedef of an
- * anonymous struct): the pointer is a gsl_rng all the same. */
-static int bgbb_simulate(const double *p, double n, const struct gsl_rng *opaque,
-                         double *x, double *t_x)
+ * else purchases with probability p. */
+static int bgbb_simulate(const double *p, double n, const gsl_rng *rng, double *x,
+                         double *t_x)
 {
-    const gsl_rng *rng = (const gsl_rng *)(const void *)opaque;
     if (!params_ok(p) || !is_count(n, BGBB_MAX_OPPORTUNITIES) || rng == NULL)
         return GSL_EDOM;
     double pp = gsl_ran_beta(rng, p[ALPHA], p[BETA]);

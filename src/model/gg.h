@@ -7,7 +7,6 @@
 #define LTVD_MODEL_GG_H
 
 #include <gsl/gsl_rng.h>
-#include <gsl/gsl_rng.h>
 #include <stddef.h>
 
 #include "model/fit.h"

@@ -134,7 +134,7 @@ END_TEST
 /* ---- (b) properties on a grid ---- */
 
 static const double grid_vals[] = {0.005, 0.5, 1.0, 2.5, 300.0};
-static const double customers[][3] = {
+static const double grid_customers[][3] = {
     {0, 0, 0}, {0, 0, 1}, {1, 1, 1}, {0, 0, 10}, {3, 7, 10},
     {10, 10, 10}, {1, 1, 200}, {0, 0, 200}, {150, 199, 200},
 };
@@ -180,10 +180,10 @@ START_TEST(test_bgbb_properties_grid)
     for (size_t i = 0; i < nv * nv * nv * nv; i++) {
         double par[4] = {grid_vals[i % nv], grid_vals[i / nv % nv],
                          grid_vals[i / (nv * nv) % nv], grid_vals[i / (nv * nv * nv)]};
-        for (size_t c = 0; c < sizeof customers / sizeof customers[0]; c++) {
-            check_customer(par, customers[c]);
+        for (size_t c = 0; c < sizeof grid_customers / sizeof grid_customers[0]; c++) {
+            check_customer(par, grid_customers[c]);
             if (c % 3 == 0)
-                check_distribution(par, customers[c]);
+                check_distribution(par, grid_customers[c]);
         }
     }
 }
@@ -241,9 +241,8 @@ START_TEST(test_bgbb_domain)
     ck_assert_double_eq(out, 0);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     double x, tx;
-    const struct gsl_rng *opaque = (const struct gsl_rng *)(const void *)r;
-    ck_assert_int_eq(M->simulate(bad_params[0], 6, opaque, &x, &tx), GSL_EDOM);
-    ck_assert_int_eq(M->simulate(ok, 6.5, opaque, &x, &tx), GSL_EDOM);
+    ck_assert_int_eq(M->simulate(bad_params[0], 6, r, &x, &tx), GSL_EDOM);
+    ck_assert_int_eq(M->simulate(ok, 6.5, r, &x, &tx), GSL_EDOM);
     gsl_rng_free(r);
 }
 END_TEST
@@ -328,13 +327,12 @@ static size_t simulate_patterns(const double *par, double n, size_t customers,
 {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 20100101);
-    const struct gsl_rng *opaque = (const struct gsl_rng *)(const void *)r;
     size_t side = (size_t)n + 1, used = 0;
     for (size_t i = 0; i < side * side; i++)
         pat[i] = (btyd_pattern){(double)(i / side), (double)(i % side), n, 0};
     for (size_t c = 0; c < customers; c++) {
         double x, tx;
-        ck_assert_int_eq(M->simulate(par, n, opaque, &x, &tx), GSL_SUCCESS);
+        ck_assert_int_eq(M->simulate(par, n, r, &x, &tx), GSL_SUCCESS);
         pat[(size_t)x * side + (size_t)tx].weight += 1;
     }
     gsl_rng_free(r);
