@@ -232,20 +232,64 @@ static double pfaff_series(const alive *q, double y)
     return sum;
 }
 
-/* -c/(a-1) expm1((a-1) log(1-z) + log 2F1(c - shape, a - 1; c; z)). */
-static int expected_hyp(const alive *q, double t, double *out)
+/* -c/(a-1) expm1(lg), lg = (a-1) log(1-z) + log 2F1(c - shape, a - 1; c; z)
+ * (Euler's form). *err estimates the relative rounding error: lg is small
+ * when it is the difference of two large logs. */
+static int expected_hyp(const alive *q, double t, double *out, double *err)
 {
     double a = q->a, c = a + q->b - 1;
     double z = t / (q->rate + t), lf;
     int rc = hyp2f1_log(c - q->shape, a - 1, c, z, &lf);
     if (rc != GSL_SUCCESS)
         return rc;
-    double lg = (a - 1) * -log1p(t / q->rate) + lf;
+    double l1 = (a - 1) * -log1p(t / q->rate);
+    double lg = l1 + lf;
     double v = -c / (a - 1) * expm1(lg);
     if (!isfinite(v))
         return GSL_ERANGE;
     *out = fmax(v, 0);
+    *err = DBL_EPSILON * (4 + (fabs(l1) + 4 * fabs(lf)) / fmin(fabs(lg), 1));
     return GSL_SUCCESS;
+}
+
+/* The untransformed form -c/(a-1) expm1(shape log(1-z) + log1p(F - 1)),
+ * F = 2F1(shape, b; c; z), with F - 1 summed on its own (positive terms):
+ * exact for a small shape, where both logs above are large and lg is not.
+ * Only for moderate z (the series converges at the rate z). */
+static int expected_direct(const alive *q, double t, double *out, double *err)
+{
+    double s = q->shape, b = q->b, c = q->a + b - 1;
+    double z = t / (q->rate + t);
+    double term = s * b / c * z, sum = term;
+    for (int k = 1; fabs(term) > 0.25 * DBL_EPSILON * sum; k++) {
+        if (k > 20000)
+            return GSL_EMAXITER;
+        term *= (s + k) * (b + k) / ((c + k) * (k + 1)) * z;
+        sum += term;
+    }
+    double l1 = s * -log1p(t / q->rate), l2 = log1p(sum);
+    double lg = l1 + l2;
+    double v = -c / (q->a - 1) * expm1(lg);
+    if (!isfinite(v) || !isfinite(sum))
+        return GSL_ERANGE;
+    *out = fmax(v, 0);
+    *err = DBL_EPSILON * (4 + (fabs(l1) + 4 * fabs(l2)) / fmin(fabs(lg), 1));
+    return GSL_SUCCESS;
+}
+
+/* The better conditioned of the Euler and the direct forms. */
+static int expected_far_from_one(const alive *q, double t, double *out)
+{
+    double v1 = 0, e1 = INFINITY, v2, e2;
+    int rc = expected_hyp(q, t, &v1, &e1);
+    if (e1 > 1e-13 && q->shape < 1 && t <= 9 * q->rate &&
+        expected_direct(q, t, &v2, &e2) == GSL_SUCCESS && e2 < e1) {
+        *out = v2;
+        return GSL_SUCCESS;
+    }
+    if (rc == GSL_SUCCESS)
+        *out = v1;
+    return rc;
 }
 
 /* |a-1| < A_GUARD: cubic through four nodes around a = 1. */
@@ -257,7 +301,7 @@ static int expected_near_one(const alive *q, double t, double *out)
         alive qi = *q;
         qi.a = nodes[i];
         double f, w = 1;
-        int rc = expected_hyp(&qi, t, &f);
+        int rc = expected_far_from_one(&qi, t, &f);
         if (rc != GSL_SUCCESS)
             return rc;
         for (int j = 0; j < 4; j++)
@@ -298,7 +342,7 @@ static int alive_expected(const alive *q, double t, double *out)
         return expected_split(q, t, out);
     if (fabs(q->a - 1) < A_GUARD)
         return expected_near_one(q, t, out);
-    return expected_hyp(q, t, out);
+    return expected_far_from_one(q, t, out);
 }
 
 /* ---- P(n purchases in (0, t]) of an alive customer ---- */
