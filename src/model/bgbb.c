@@ -86,17 +86,19 @@ static double log_ratio(double u, double v)
 }
 
 /* log Gamma(u + e) - log Gamma(u) for u >= 100, |e| <= u / 2, by Stirling's
- * series written as differences, so nothing of size u log u cancels. */
+ * series written as differences, so nothing of size u log u cancels, and
+ * 1/v^m - 1/u^m (v = u + e) comes from the exact 1/v - 1/u = -e / (u v). */
 static double stirling_ratio(double u, double e)
 {
     static const double c[] = {1.0 / 12, -1.0 / 360, 1.0 / 1260, -1.0 / 1680, 1.0 / 1188};
     double v = u + e;
     double s = (u - 0.5) * log1p(e / u) + e * log(v) - e;
-    double iu = 1 / u, iv = 1 / v, pu = iu, pv = iv;
+    double a = 1 / u, b = 1 / v, d = -e / (u * v);
+    double am = a, dm = d; /* a^m and b^m - a^m for m = 1, 3, 5, ... */
     for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
-        s += c[k] * (pv - pu);
-        pu *= iu * iu;
-        pv *= iv * iv;
+        s += c[k] * dm;
+        dm = b * b * dm + am * d * (a + b);
+        am *= a * a;
     }
     return s;
 }
