@@ -145,7 +145,8 @@ static int pattern_ok(const btyd_pattern *q)
            q->weight >= 0;
 }
 
-/* The hot loop of fitting: two logs, one exp and one log1p per pattern. */
+/* The hot loop of fitting: two logs, one exp and one log1p per pattern; the
+ * per-x terms come from the table. */
 int bgnbd_core_loglik_sum(const double *p, const btyd_pattern *pat, size_t n,
                           bool modified, double *out)
 {
@@ -154,7 +155,7 @@ int bgnbd_core_loglik_sum(const double *p, const btyd_pattern *pat, size_t n,
     int m = modified;
     ll_table tb;
     table_init(&tb, p, m);
-    double sum = 0;
+    double sum = 0, log_alpha = log(p[ALPHA]);
     for (size_t i = 0; i < n; i++) {
         const btyd_pattern *q = &pat[i];
         if (!pattern_ok(q))
@@ -172,11 +173,11 @@ int bgnbd_core_loglik_sum(const double *p, const btyd_pattern *pat, size_t n,
         size_t k = (size_t)x;
         if (k >= tb.built)
             table_extend(&tb, p, m, k);
-        ll = tb.head[k] - (p[R] + x) * log(p[ALPHA] + q->T);
+        double rx = p[R] + x, l_T = log(p[ALPHA] + q->T);
+        ll = tb.head[k] - rx * l_T;
         if (k > 0 || m) {
-            double t_x = k > 0 ? q->t_x : 0;
-            double d = tb.drop[k] + (p[R] + x) * log1p((q->T - t_x) / (p[ALPHA] + t_x));
-            ll += log1pexp(d);
+            double l_tx = k > 0 ? log(p[ALPHA] + q->t_x) : log_alpha;
+            ll += log1pexp(tb.drop[k] + rx * (l_T - l_tx));
         }
         sum += q->weight * ll;
     }

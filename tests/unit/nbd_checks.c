@@ -158,7 +158,7 @@ static void check_customer(const btyd_model *m, const double *p, double x, doubl
         ck_assert(isfinite(v) && v >= 0);
         ck_assert_msg(v >= prev * (1 - 1e-9), "E not monotone in t: %g < %g", v, prev);
         prev = v;
-        if ((k == 2 || k == 3) && x <= 1e3)
+        if ((k == 2 || k == 3) && x <= 1e3 && ps->calls % 5 == 0)
             check_sum_pn(m, p, x, t_x, T, ts[k], v, ps);
     }
 }
@@ -169,7 +169,7 @@ void nbd_check_properties(const btyd_model *m)
     static const double Ts[] = {1e-3, 1, 38.86, 1e3, 1e5};
     prop_stats ps = {0, 0, 0, 0};
     double p[4];
-    for (size_t i = 0; i < N_PAR * N_PAR * N_PAR * N_PAR; i += 7) {
+    for (size_t i = 0; i < N_PAR * N_PAR * N_PAR * N_PAR; i += 13) {
         size_t j = i;
         for (int k = 0; k < 4; k++, j /= N_PAR)
             p[k] = grid_par[j % N_PAR];
