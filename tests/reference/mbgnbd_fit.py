@@ -7,7 +7,8 @@ term a/(b+x) present also for x = 0) in mpmath (mp.dps = 30), maximised by a
 plain Nelder-Mead on the log-parameters written here, restarted until it no
 longer moves. scipy is not available on /usr/bin/python3.
 
-Writes tests/data/ref_cdnow_fit.csv: model,r,alpha,a,b,loglik.
+Writes tests/data/ref_cdnow_fit.csv: model,r,alpha,a,b,loglik (model 1 = BG/NBD,
+2 = MBG/NBD; the total log-likelihood). Takes ~8 minutes.
 Regenerate from the repo root: /usr/bin/python3 tests/reference/mbgnbd_fit.py
 """
 import csv
@@ -98,6 +99,7 @@ def main():
                 " likelihoods (mp.dps=30), %s\n" % (mpmath.__version__,
                                                      datetime.date.today().isoformat()))
         f.write("# command: /usr/bin/python3 tests/reference/mbgnbd_fit.py\n")
+        f.write("# model: 1 = BG/NBD, 2 = MBG/NBD (lifetimes' ModifiedBetaGeoFitter)\n")
         f.write("model,r,alpha,a,b,loglik\n")
         for name, modified, start in (("bgnbd", False, (0.25, 4.4, 0.8, 2.4)),
                                       ("mbgnbd", True, (0.5, 6.0, 0.9, 1.6))):
