@@ -13,7 +13,6 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
-#include <gsl/gsl_sf_gamma.h>
 #include <math.h>
 
 #include "model/btyd.h"
@@ -133,11 +132,9 @@ static int log_phi_large(double rho, double b, double s, double *out)
     return GSL_SUCCESS;
 }
 
-int pareto_log_phi(double rho, double b, double s, double *out)
+/* log phi to about 1e-16 absolute: enough for sums of log-likelihoods. */
+static int log_phi_fast(double rho, double b, double s, double *out)
 {
-    if (!(rho > 0) || !(b > 0) || !(s > 0) || !isfinite(rho) || !isfinite(b)
-        || !isfinite(s))
-        return GSL_EDOM;
     double v;
     int rc;
     if (rho < RHO_DIRECT_LO)
@@ -154,6 +151,29 @@ int pareto_log_phi(double rho, double b, double s, double *out)
     return GSL_SUCCESS;
 }
 
+/* Where phi > 1/2 its logarithm is tiny and carries the absolute error of
+ * log(F): log1p of minus the complement phi(1/rho; s, b) is accurate. */
+int pareto_log_phi(double rho, double b, double s, double *out)
+{
+    if (!(rho > 0) || !(b > 0) || !(s > 0) || !isfinite(rho) || !isfinite(b)
+        || !isfinite(s))
+        return GSL_EDOM;
+    double v, c;
+    int rc = log_phi_fast(rho, b, s, &v);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    if (v > -M_LN2) {
+        rc = log_phi_fast(1 / rho, s, b, &c);
+        if (rc != GSL_SUCCESS)
+            return rc;
+        v = log1p(-exp(c));
+        if (!isfinite(v))
+            return GSL_ERANGE;
+    }
+    *out = v;
+    return GSL_SUCCESS;
+}
+
 /* ---- likelihood ------------------------------------------------------- */
 
 /* log[(a/(a+u))^r (b/(b+u))^s (a+u)^-x]: the alive-at-u part, accurate
@@ -164,21 +184,24 @@ static double log_alive_at(const double *p, double x, double u)
     return x > 0 ? v - x * log(p[1] + u) : v;
 }
 
+typedef int (*log_phi_fn)(double rho, double b, double s, double *out);
+
 /* log of the "died after t_x" part at u = t_x. */
-static int log_tx_part(const double *p, double x, double t_x, double *out)
+static int log_tx_part(const double *p, double x, double t_x, log_phi_fn phi,
+                       double *out)
 {
     double lphi;
-    int rc = pareto_log_phi((p[3] + t_x) / (p[1] + t_x), p[0] + x, p[2], &lphi);
+    int rc = phi((p[3] + t_x) / (p[1] + t_x), p[0] + x, p[2], &lphi);
     if (rc == GSL_SUCCESS)
         *out = log_alive_at(p, x, t_x) + lphi;
     return rc;
 }
 
 /* log of the "alive at T or died after it" part. */
-static int log_T_part(const double *p, double x, double T, double *out)
+static int log_T_part(const double *p, double x, double T, log_phi_fn phi, double *out)
 {
     double lphi;
-    int rc = pareto_log_phi((p[1] + T) / (p[3] + T), p[2], p[0] + x, &lphi);
+    int rc = phi((p[1] + T) / (p[3] + T), p[2], p[0] + x, &lphi);
     if (rc == GSL_SUCCESS)
         *out = log_alive_at(p, x, T) + lphi;
     return rc;
@@ -190,12 +213,12 @@ int pareto_log_parts(const double *params, double x, double t_x, double T,
     pareto_parts pp;
     double lphi, lq;
     pp.log_alive = log_alive_at(params, x, T);
-    int rc = log_tx_part(params, x, t_x, &pp.log_tx);
+    int rc = log_tx_part(params, x, t_x, pareto_log_phi, &pp.log_tx);
     if (rc == GSL_SUCCESS)
         rc = pareto_log_phi((params[3] + T) / (params[1] + T), params[0] + x,
                             params[2], &lphi);
     if (rc == GSL_SUCCESS)
-        rc = log_T_part(params, x, T, &lq);
+        rc = log_T_part(params, x, T, pareto_log_phi, &lq);
     if (rc != GSL_SUCCESS)
         return rc;
     pp.log_dead_T = pp.log_alive + lphi;
@@ -206,17 +229,39 @@ int pareto_log_parts(const double *params, double x, double t_x, double T,
     return GSL_SUCCESS;
 }
 
-/* log Gamma(r+x)/Gamma(r). */
-static int log_poch(double r, double x, double *out)
+/* ---- log Gamma(a+x)/Gamma(a) ---------------------------------------- */
+
+/* Stirling's series of log Gamma(z) - (z-1/2) log z + z - log(2 pi)/2, to
+ * 1e-16 for z >= 10. */
+static double stirling_tail(double z)
 {
-    gsl_sf_result res;
-    int rc = gsl_sf_lnpoch_e(r, x, &res);
-    if (rc == GSL_SUCCESS)
-        *out = res.val;
-    return rc;
+    static const double c[] = {1.0 / 12, -1.0 / 360, 1.0 / 1260, -1.0 / 1680,
+                               1.0 / 1188, -691.0 / 360360, 1.0 / 156};
+    double z2 = 1 / (z * z), sum = 0, pw = 1 / z;
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++, pw *= z2)
+        sum += c[i] * pw;
+    return sum;
 }
 
-/* The likelihood without the Gamma factor: the hot part of the fit. */
+/* GSL's lnpoch (and lgamma(a+x) - lgamma(a)) loses ~1e-11 absolutely for
+ * large a, which shows in log-likelihoods near 0. Here the large terms are
+ * combined analytically: for a >= 10,
+ *   log Gamma(a+x)/Gamma(a) = (a - 1/2) log1p(x/a) + x log(a+x) - x + tails,
+ * and smaller a is shifted up by the recurrence. */
+double pareto_log_poch(double a, double x)
+{
+    if (x == 0)
+        return 0;
+    double shift = 0;
+    while (a < 10) {
+        shift -= log1p(x / a);
+        a += 1;
+    }
+    return (a - 0.5) * log1p(x / a) + x * log(a + x) - x + stirling_tail(a + x)
+           - stirling_tail(a) + shift;
+}
+
+/* The likelihood without the Gamma factor, to full relative accuracy. */
 static int log_l_core(const double *p, double x, double t_x, double T, double *out)
 {
     if (t_x == T) {
@@ -224,9 +269,9 @@ static int log_l_core(const double *p, double x, double t_x, double T, double *o
         return GSL_SUCCESS;
     }
     double a, b;
-    int rc = log_tx_part(p, x, t_x, &a);
+    int rc = log_tx_part(p, x, t_x, pareto_log_phi, &a);
     if (rc == GSL_SUCCESS)
-        rc = log_T_part(p, x, T, &b);
+        rc = log_T_part(p, x, T, pareto_log_phi, &b);
     if (rc == GSL_SUCCESS)
         *out = pareto_log_add(a, b);
     return rc;
@@ -238,10 +283,8 @@ static int pareto_loglik(const double *params, double x, double t_x, double T,
     int rc = btyd_check_domain(params, 4, x, t_x, T);
     if (rc != GSL_SUCCESS)
         return rc;
-    double lp, ll;
-    rc = log_poch(params[0], x, &lp);
-    if (rc == GSL_SUCCESS)
-        rc = log_l_core(params, x, t_x, T, &ll);
+    double lp = pareto_log_poch(params[0], x), ll;
+    rc = log_l_core(params, x, t_x, T, &ll);
     if (rc != GSL_SUCCESS)
         return rc;
     if (!isfinite(lp + ll))
@@ -250,8 +293,9 @@ static int pareto_loglik(const double *params, double x, double t_x, double T,
     return GSL_SUCCESS;
 }
 
-/* Histograms come sorted by x (and often by T), so log Gamma(r+x)/Gamma(r)
- * and the T part are reused while x (and T) repeat. */
+/* The hot path of the fit. Histograms come sorted by x (and often by T), so
+ * log Gamma(r+x)/Gamma(r) and the T part are reused while x (and T) repeat;
+ * phi is taken to absolute accuracy only, which is what a sum needs. */
 static int pareto_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
                              double *out)
 {
@@ -262,9 +306,7 @@ static int pareto_loglik_sum(const double *params, const btyd_pattern *pat, size
         if (rc != GSL_SUCCESS)
             return rc;
         if (q->x != last_x) {
-            rc = log_poch(params[0], q->x, &lp);
-            if (rc != GSL_SUCCESS)
-                return rc;
+            lp = pareto_log_poch(params[0], q->x);
             last_T = -1;
         }
         double ll;
@@ -272,13 +314,13 @@ static int pareto_loglik_sum(const double *params, const btyd_pattern *pat, size
             ll = log_alive_at(params, q->x, q->T);
         } else {
             if (q->x != last_x || q->T != last_T) {
-                rc = log_T_part(params, q->x, q->T, &lT);
+                rc = log_T_part(params, q->x, q->T, log_phi_fast, &lT);
                 if (rc != GSL_SUCCESS)
                     return rc;
                 last_T = q->T;
             }
             double a;
-            rc = log_tx_part(params, q->x, q->t_x, &a);
+            rc = log_tx_part(params, q->x, q->t_x, log_phi_fast, &a);
             if (rc != GSL_SUCCESS)
                 return rc;
             ll = pareto_log_add(a, lT);

@@ -53,6 +53,10 @@ typedef double (*pareto_log_fn)(double y, const void *ctx);
 int pareto_quad_log(pareto_log_fn log_f, const void *ctx, double lo, double hi,
                     double peak, double *out);
 
+/* log Gamma(a+x)/Gamma(a) for a > 0, x >= 0, to ~1e-16 relative to the
+ * largest of its terms (GSL's lnpoch loses ~1e-11 absolutely at a = 1e4). */
+double pareto_log_poch(double a, double x);
+
 /* log(exp(a) + exp(b)) without overflow; -INFINITY operands allowed. */
 double pareto_log_add(double a, double b);
 

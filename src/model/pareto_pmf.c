@@ -79,13 +79,11 @@ static int log_dead_part(const nb_ctx *q, double t, double *out)
 static int log_unconditional(double r, double a, double s, double b, double t,
                              unsigned n, double *out)
 {
-    gsl_sf_result lp, lf;
-    int rc = gsl_sf_lnpoch_e(r, n, &lp);
-    if (rc == GSL_SUCCESS)
-        rc = gsl_sf_lnfact_e(n, &lf);
+    gsl_sf_result lf;
+    int rc = gsl_sf_lnfact_e(n, &lf);
     if (rc != GSL_SUCCESS)
         return rc;
-    nb_ctx q = {r, a, s, b, n, lp.val - lf.val};
+    nb_ctx q = {r, a, s, b, n, pareto_log_poch(r, n) - lf.val};
     double alive = q.log_coef - r * log1p(t / a) - s * log1p(t / b);
     if (n > 0)
         alive += n * (log(t) - log(a + t));
