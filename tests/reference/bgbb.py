@@ -26,6 +26,7 @@ import itertools
 import os
 import sys
 
+import mpmath
 from mpmath import mp, mpf, digamma, beta, binomial, log, exp, quad, rf, expm1, log1p, matrix
 
 mp.dps = 50
@@ -277,7 +278,7 @@ def main():
 
     with open(OUT, "w", newline="") as f:
         f.write("# BG/BB reference values, 20 significant digits, mpmath %s at %d digits,\n"
-                % (mp.__class__.__module__.split('.')[0] and __import__('mpmath').__version__, mp.dps))
+                % (mpmath.__version__, mp.dps))
         f.write("# from tests/reference/bgbb.py (scenario sums of Fader, Hardie & Shang 2010,\n"
                 "# enumeration / Beta integrals for expectations; see the script).\n"
                 "# kind: loglik, p_alive (alive at n), expected (next t opportunities),\n"
