@@ -312,6 +312,116 @@ START_TEST(test_simulate)
 }
 END_TEST
 
+/* ---- fitting ---------------------------------------------------------- */
+
+/* The CDNOW calibration summary (ID,frequency,recency,T; weeks) as weighted
+ * patterns; returns the number of distinct patterns (0 on error). */
+static size_t load_cdnow(btyd_pattern *pat, size_t cap, double *n_customers)
+{
+    FILE *f = fopen("tests/data/cdnow_customers_summary.csv", "r");
+    if (f == NULL)
+        return 0;
+    char line[256];
+    size_t n = 0;
+    if (fgets(line, sizeof line, f) == NULL) /* header */
+        n = cap;
+    while (n < cap && fgets(line, sizeof line, f)) {
+        double id, x, t_x, T;
+        if (sscanf(line, "%lf,%lf,%lf,%lf", &id, &x, &t_x, &T) != 4)
+            break;
+        pat[n++] = (btyd_pattern){x, t_x, T, 1.0};
+    }
+    int bad = !feof(f);
+    fclose(f);
+    if (bad || n == 0)
+        return 0;
+    *n_customers = (double)n;
+    return btyd_patterns_collapse(pat, n);
+}
+
+/* Published (Fader & Hardie): r 0.553, alpha 10.578, s 0.606, beta 11.669,
+ * LL -9595.0. The optimum by tests/reference/pareto_fit.py (mpmath, Newton):
+ * beta is 11.66791, just off the rounded published 11.669. */
+static const double cdnow_published[4] = {0.553, 10.578, 0.606, 11.669};
+static const double cdnow_optimum[4] = {0.5532755087, 10.57761224, 0.6062135683,
+                                        11.66791123};
+static const double cdnow_optimum_ll = -9594.97392982686;
+
+START_TEST(test_cdnow_fit)
+{
+    static btyd_pattern pat[4000];
+    double n_customers = 0;
+    size_t n = load_cdnow(pat, 4000, &n_customers);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_double_eq(n_customers, 2357);
+    fit_result res;
+    ck_assert_int_eq(fit_btyd(&pareto_model, pat, n, 0, NULL, &res), GSL_SUCCESS);
+    fprintf(stderr,
+            "pareto CDNOW fit: r %.6f alpha %.5f s %.6f beta %.5f LL %.6f, %zu iterations, "
+            "%.3f s, converged %d; SE %.5f %.4f %.5f %.4f (ok %d); %zu patterns\n",
+            res.params[0], res.params[1], res.params[2], res.params[3], res.log_likelihood,
+            res.iterations, res.seconds, res.converged, res.std_errors[0],
+            res.std_errors[1], res.std_errors[2], res.std_errors[3], res.std_errors_ok, n);
+    ck_assert(res.converged);
+    for (int i = 0; i < 3; i++) {
+        double pub = cdnow_published[i];
+        ck_assert_msg(fabs(res.params[i] - pub) <= fmax(0.001 * pub, 0.0005),
+                      "param %d: %g vs published %g", i, res.params[i], pub);
+    }
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(fabs(res.params[i] / cdnow_optimum[i] - 1) < 2e-4,
+                      "param %d: %.8g vs optimum %.8g", i, res.params[i], cdnow_optimum[i]);
+    ck_assert_double_eq_tol(res.log_likelihood, -9595.0, 0.05);
+    ck_assert_double_eq_tol(res.log_likelihood, cdnow_optimum_ll, 1e-6);
+    double ll_pub;
+    ck_assert_int_eq(fit_btyd_loglik(&pareto_model, cdnow_published, pat, n, &ll_pub),
+                     GSL_SUCCESS);
+    ck_assert_double_ge(res.log_likelihood, ll_pub);
+    /* (e) standard errors: finite, positive, and near the mpmath Hessian's
+     * 0.0476, 0.843, 0.187, 6.21 */
+    static const double se_ref[4] = {0.047629, 0.84272, 0.18728, 6.211};
+    ck_assert(res.std_errors_ok);
+    for (int i = 0; i < 4; i++) {
+        ck_assert(isfinite(res.std_errors[i]) && res.std_errors[i] > 0);
+        ck_assert_double_eq_tol(res.std_errors[i], se_ref[i], 0.02 * se_ref[i]);
+    }
+}
+END_TEST
+
+/* (f) Simulated customers from known parameters: every estimate within
+ * three standard errors of the truth. */
+START_TEST(test_recovery)
+{
+    const double truth[4] = {0.8, 6.0, 0.7, 14.0};
+    const size_t n = 20000;
+    btyd_pattern *pat = malloc(n * sizeof *pat);
+    ck_assert_ptr_nonnull(pat);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 20240601);
+    ck_assert_int_eq(simulate_customers(&pareto_model, truth, n, 20, 40, 1.0 / 7, rng, pat),
+                     GSL_SUCCESS);
+    gsl_rng_free(rng);
+    size_t m = btyd_patterns_collapse(pat, n);
+    fit_result res;
+    ck_assert_int_eq(fit_btyd(&pareto_model, pat, m, 0, NULL, &res), GSL_SUCCESS);
+    fprintf(stderr, "pareto recovery (%zu patterns, %zu iterations, %.2f s):", m,
+            res.iterations, res.seconds);
+    for (int i = 0; i < 4; i++)
+        fprintf(stderr, " %s %.4f (true %.4g, SE %.4f, %.2f SE)",
+                pareto_model.param_names[i], res.params[i], truth[i], res.std_errors[i],
+                (res.params[i] - truth[i]) / res.std_errors[i]);
+    fprintf(stderr, "\n");
+    ck_assert(res.converged && res.std_errors_ok);
+    for (int i = 0; i < 4; i++) {
+        ck_assert(isfinite(res.std_errors[i]) && res.std_errors[i] > 0);
+        ck_assert_msg(fabs(res.params[i] - truth[i]) <= 3 * res.std_errors[i],
+                      "param %d: %g vs %g (SE %g)", i, res.params[i], truth[i],
+                      res.std_errors[i]);
+    }
+    free(pat);
+}
+END_TEST
+
 Suite *suite_pareto(void)
 {
     Suite *s = suite_create("pareto");
@@ -324,6 +434,8 @@ Suite *suite_pareto(void)
     tcase_add_test(tc, test_domain);
     tcase_add_test(tc, test_table_and_special_cases);
     tcase_add_test(tc, test_simulate);
+    tcase_add_test(tc, test_cdnow_fit);
+    tcase_add_test(tc, test_recovery);
     suite_add_tcase(s, tc);
     return s;
 }
