@@ -32,6 +32,7 @@ enum { R, ALPHA, A, B };
 #define A_GUARD 1e-4       /* |a-1| below: interpolate across a = 1 */
 #define A_STEP 1e-3        /* interpolation nodes 1 +- A_STEP, 1 +- A_STEP/2 */
 #define SIM_MAX_EVENTS 10000000
+#define MAX_REL_ERR 1e-9     /* estimated error beyond which E is refused */
 
 /* A customer alive now: lambda ~ Gamma(shape, rate), p ~ Beta(a, b). */
 typedef struct alive {
@@ -256,7 +257,7 @@ static int expected_hyp(const alive *q, double t, double *out, double *err)
 /* The untransformed form -c/(a-1) expm1(shape log(1-z) + log1p(F - 1)),
  * F = 2F1(shape, b; c; z), with F - 1 summed on its own (positive terms):
  * exact for a small shape, where both logs above are large and lg is not.
- * Only for moderate z (the series converges at the rate z). */
+ * The series converges at the rate z: GSL_EMAXITER when too slow near 1. */
 static int expected_direct(const alive *q, double t, double *out, double *err)
 {
     double s = q->shape, b = q->b, c = q->a + b - 1;
@@ -278,19 +279,25 @@ static int expected_direct(const alive *q, double t, double *out, double *err)
     return GSL_SUCCESS;
 }
 
-/* The better conditioned of the Euler and the direct forms. */
+/* The better conditioned of the Euler and the direct forms; GSL_ELOSS when
+ * neither is good to MAX_REL_ERR. */
 static int expected_far_from_one(const alive *q, double t, double *out)
 {
-    double v1 = 0, e1 = INFINITY, v2, e2;
+    double v1 = 0, e1 = INFINITY, v2 = 0, e2 = INFINITY;
     int rc = expected_hyp(q, t, &v1, &e1);
-    if (e1 > 1e-13 && q->shape < 1 && t <= 9 * q->rate &&
-        expected_direct(q, t, &v2, &e2) == GSL_SUCCESS && e2 < e1) {
-        *out = v2;
-        return GSL_SUCCESS;
+    if (rc != GSL_SUCCESS)
+        e1 = INFINITY;
+    if (e1 > 1e-13 && expected_direct(q, t, &v2, &e2) == GSL_SUCCESS && e2 < e1) {
+        v1 = v2;
+        e1 = e2;
+        rc = GSL_SUCCESS;
     }
-    if (rc == GSL_SUCCESS)
-        *out = v1;
-    return rc;
+    if (rc != GSL_SUCCESS)
+        return rc;
+    if (e1 > MAX_REL_ERR)
+        return GSL_ELOSS;
+    *out = v1;
+    return GSL_SUCCESS;
 }
 
 /* |a-1| < A_GUARD: cubic through four nodes around a = 1. */
