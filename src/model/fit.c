@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/parallel.h"
+
 #define DEFAULT_MAX_ITER 1000
 #define GRAD_STEP 1e-6     /* central differences on log-parameters */
 #define HESS_STEP 1e-4
@@ -318,17 +320,51 @@ int fit_btyd_loglik(const btyd_model *model, const double *params,
     return GSL_SUCCESS;
 }
 
+/* Below this many patterns a chunk is not worth a thread. */
+#define MIN_CHUNK 8192
+
+typedef struct eval_ctx {
+    const btyd_data *d;
+    const double *params;
+} eval_ctx;
+
+static int loglik_chunk(void *ctx, size_t lo, size_t hi, double *acc)
+{
+    const eval_ctx *e = ctx;
+    return fit_btyd_loglik(e->d->model, e->params, e->d->pat + lo, hi - lo, &acc[0]);
+}
+
+static int loglik_grad_chunk(void *ctx, size_t lo, size_t hi, double *acc)
+{
+    const eval_ctx *e = ctx;
+    return e->d->model->loglik_grad(e->params, e->d->pat + lo, hi - lo, &acc[0], &acc[1]);
+}
+
 static int btyd_data_loglik(const double *params, const void *data, double *ll)
 {
-    const btyd_data *d = data;
-    return fit_btyd_loglik(d->model, params, d->pat, d->n, ll);
+    eval_ctx e = {data, params};
+    double acc[1] = {0};
+    int rc = parallel_sum(e.d->n, MIN_CHUNK, loglik_chunk, &e, acc, 1);
+    if (rc == GSL_SUCCESS && !isfinite(acc[0]))
+        rc = GSL_ERANGE;
+    if (rc == GSL_SUCCESS)
+        *ll = acc[0];
+    return rc;
 }
 
 static int btyd_data_loglik_grad(const double *params, const void *data, double *ll,
                                  double *grad)
 {
-    const btyd_data *d = data;
-    return d->model->loglik_grad(params, d->pat, d->n, ll, grad);
+    eval_ctx e = {data, params};
+    size_t k = e.d->model->n_params;
+    double acc[1 + BTYD_MAX_PARAMS] = {0};
+    int rc = parallel_sum(e.d->n, MIN_CHUNK, loglik_grad_chunk, &e, acc, 1 + k);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    *ll = acc[0];
+    for (size_t i = 0; i < k; i++)
+        grad[i] = acc[1 + i];
+    return GSL_SUCCESS;
 }
 
 int fit_btyd(const btyd_model *model, const btyd_pattern *pat, size_t n,
