@@ -10,6 +10,7 @@
  * alpha >= beta, alpha < beta, alpha = beta or t_x = T. */
 #include "model/pareto.h"
 
+#include <float.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -18,7 +19,7 @@
 #include "model/btyd.h"
 
 #define CF_MAX_ITER 4000
-#define RHO_DIRECT_LO 0.05  /* z = 1 - rho <= 0.95: the fraction converges fast */
+#define RHO_DIRECT_LO 0.05 /* z = 1 - rho <= 0.95: the fraction converges fast */
 #define RHO_DIRECT_HI 20.0
 
 /* ---- phi: the death-time integral ------------------------------------- */
@@ -49,7 +50,7 @@ static int cf_2f1_one(double B, double C, double z, double *out)
         d = 1.0 / d;
         double delta = c * d;
         f *= delta;
-        if (fabs(delta - 1.0) < 1e-16) {
+        if (fabs(delta - 1.0) <= 2 * DBL_EPSILON) { /* 1e-16 can stall on rounding */
             if (!(f > 0) || !isfinite(f))
                 return GSL_ERANGE;
             *out = 1.0 / f;
@@ -91,8 +92,8 @@ static double log_f_small(double eta, const void *p)
 static double log_f_large(double eta, const void *p)
 {
     const phi_ctx *q = p;
-    return log(q->s / q->rho) + (1 - q->b) * eta
-           - (q->s + 1) * log1p(expm1(eta) / q->rho);
+    return log(q->s / q->rho) + (1 - q->b) * eta -
+           (q->s + 1) * log1p(expm1(eta) / q->rho);
 }
 
 /* rho < RHO_DIRECT_LO: J(u) = J(v) + int_u^v, with v where rho_v = 0.1. */
@@ -121,7 +122,7 @@ static int log_phi_large(double rho, double b, double s, double *out)
     tail += -b * eta_v - s * log1p((rho - 10) / (9 * rho));
     phi_ctx q = {rho, b, s};
     double mode = 0;
-    if (b < 1) {    /* the integrand rises first when b < 1 */
+    if (b < 1) { /* the integrand rises first when b < 1 */
         double e = (1 - b) * (rho - 1) / (b + s);
         mode = e > 1 ? fmin(log(e), eta_v) : 0;
     }
@@ -147,7 +148,7 @@ static int log_phi_fast(double rho, double b, double s, double *out)
         return rc;
     if (!isfinite(v))
         return GSL_ERANGE;
-    *out = v > 0 ? 0 : v;   /* phi <= 1 */
+    *out = v > 0 ? 0 : v; /* phi <= 1 */
     return GSL_SUCCESS;
 }
 
@@ -155,8 +156,8 @@ static int log_phi_fast(double rho, double b, double s, double *out)
  * log(F): log1p of minus the complement phi(1/rho; s, b) is accurate. */
 int pareto_log_phi(double rho, double b, double s, double *out)
 {
-    if (!(rho > 0) || !(b > 0) || !(s > 0) || !isfinite(rho) || !isfinite(b)
-        || !isfinite(s))
+    if (!(rho > 0) || !(b > 0) || !(s > 0) || !isfinite(rho) || !isfinite(b) ||
+        !isfinite(s))
         return GSL_EDOM;
     double v, c;
     int rc = log_phi_fast(rho, b, s, &v);
@@ -187,8 +188,7 @@ static double log_alive_at(const double *p, double x, double u)
 typedef int (*log_phi_fn)(double rho, double b, double s, double *out);
 
 /* log of the "died after t_x" part at u = t_x. */
-static int log_tx_part(const double *p, double x, double t_x, log_phi_fn phi,
-                       double *out)
+static int log_tx_part(const double *p, double x, double t_x, log_phi_fn phi, double *out)
 {
     double lphi;
     int rc = phi((p[3] + t_x) / (p[1] + t_x), p[0] + x, p[2], &lphi);
@@ -215,8 +215,8 @@ int pareto_log_parts(const double *params, double x, double t_x, double T,
     pp.log_alive = log_alive_at(params, x, T);
     int rc = log_tx_part(params, x, t_x, pareto_log_phi, &pp.log_tx);
     if (rc == GSL_SUCCESS)
-        rc = pareto_log_phi((params[3] + T) / (params[1] + T), params[0] + x,
-                            params[2], &lphi);
+        rc = pareto_log_phi((params[3] + T) / (params[1] + T), params[0] + x, params[2],
+                            &lphi);
     if (rc == GSL_SUCCESS)
         rc = log_T_part(params, x, T, pareto_log_phi, &lq);
     if (rc != GSL_SUCCESS)
@@ -235,7 +235,7 @@ int pareto_log_parts(const double *params, double x, double t_x, double T,
  * 1e-16 for z >= 10. */
 static double stirling_tail(double z)
 {
-    static const double c[] = {1.0 / 12, -1.0 / 360, 1.0 / 1260, -1.0 / 1680,
+    static const double c[] = {1.0 / 12,   -1.0 / 360,      1.0 / 1260, -1.0 / 1680,
                                1.0 / 1188, -691.0 / 360360, 1.0 / 156};
     double z2 = 1 / (z * z), sum = 0, pw = 1 / z;
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++, pw *= z2)
@@ -257,8 +257,8 @@ double pareto_log_poch(double a, double x)
         shift -= log1p(x / a);
         a += 1;
     }
-    return (a - 0.5) * log1p(x / a) + x * log(a + x) - x + stirling_tail(a + x)
-           - stirling_tail(a) + shift;
+    return (a - 0.5) * log1p(x / a) + x * log(a + x) - x + stirling_tail(a + x) -
+           stirling_tail(a) + shift;
 }
 
 /* The likelihood without the Gamma factor, to full relative accuracy. */
@@ -293,40 +293,58 @@ static int pareto_loglik(const double *params, double x, double t_x, double T,
     return GSL_SUCCESS;
 }
 
-/* The hot path of the fit. Histograms come sorted by x (and often by T), so
- * log Gamma(r+x)/Gamma(r) and the T part are reused while x (and T) repeat;
- * phi is taken to absolute accuracy only, which is what a sum needs. */
+/* What the last patterns shared, valid while x (and t_x or T) repeat. */
+typedef struct sum_cache {
+    double x, t_x, T; /* -1: nothing cached */
+    double log_poch, log_tx, log_T;
+} sum_cache;
+
+static int pattern_loglik(const double *p, const btyd_pattern *q, sum_cache *c,
+                          double *out)
+{
+    if (q->x != c->x) {
+        c->x = q->x;
+        c->log_poch = pareto_log_poch(p[0], q->x);
+        c->t_x = c->T = -1;
+    }
+    if (q->t_x == q->T) {
+        *out = c->log_poch + log_alive_at(p, q->x, q->T);
+        return GSL_SUCCESS;
+    }
+    int rc;
+    if (q->T != c->T) {
+        c->T = -1;
+        if ((rc = log_T_part(p, q->x, q->T, log_phi_fast, &c->log_T)) != GSL_SUCCESS)
+            return rc;
+        c->T = q->T;
+    }
+    if (q->t_x != c->t_x) {
+        c->t_x = -1;
+        if ((rc = log_tx_part(p, q->x, q->t_x, log_phi_fast, &c->log_tx)) != GSL_SUCCESS)
+            return rc;
+        c->t_x = q->t_x;
+    }
+    *out = c->log_poch + pareto_log_add(c->log_tx, c->log_T);
+    return GSL_SUCCESS;
+}
+
+/* The hot path of the fit. Histograms come sorted by (x, t_x, T) (see
+ * btyd_patterns_collapse), so log Gamma(r+x)/Gamma(r), the t_x part (all
+ * the x = 0 customers share t_x = 0) and the T part are reused while they
+ * repeat; phi is taken to absolute accuracy only, which is what a sum needs. */
 static int pareto_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
                              double *out)
 {
-    double sum = 0, last_x = -1, last_T = -1, lp = 0, lT = 0;
+    sum_cache cache = {-1, -1, -1, 0, 0, 0};
+    double sum = 0;
     for (size_t i = 0; i < n; i++) {
-        const btyd_pattern *q = &pat[i];
-        int rc = btyd_check_domain(params, 4, q->x, q->t_x, q->T);
+        double ll;
+        int rc = btyd_check_domain(params, 4, pat[i].x, pat[i].t_x, pat[i].T);
+        if (rc == GSL_SUCCESS)
+            rc = pattern_loglik(params, &pat[i], &cache, &ll);
         if (rc != GSL_SUCCESS)
             return rc;
-        if (q->x != last_x) {
-            lp = pareto_log_poch(params[0], q->x);
-            last_T = -1;
-        }
-        double ll;
-        if (q->t_x == q->T) {
-            ll = log_alive_at(params, q->x, q->T);
-        } else {
-            if (q->x != last_x || q->T != last_T) {
-                rc = log_T_part(params, q->x, q->T, log_phi_fast, &lT);
-                if (rc != GSL_SUCCESS)
-                    return rc;
-                last_T = q->T;
-            }
-            double a;
-            rc = log_tx_part(params, q->x, q->t_x, log_phi_fast, &a);
-            if (rc != GSL_SUCCESS)
-                return rc;
-            ll = pareto_log_add(a, lT);
-        }
-        last_x = q->x;
-        sum += q->weight * (lp + ll);
+        sum += pat[i].weight * ll;
     }
     if (!isfinite(sum))
         return GSL_ERANGE;
@@ -370,8 +388,8 @@ static double log_alive_expected(const double *p, double x, double T, double t)
     return log(p[0] + x) - log(p[1] + T) + log(p[3] + T) + log_growth(p[2], p[3] + T, t);
 }
 
-static int pareto_expected(const double *params, double x, double t_x, double T,
-                           double t, double *out)
+static int pareto_expected(const double *params, double x, double t_x, double T, double t,
+                           double *out)
 {
     int rc = btyd_check_domain(params, 4, x, t_x, T);
     if (rc != GSL_SUCCESS)
@@ -423,8 +441,8 @@ static double poisson_draw(const gsl_rng *rng, double mean)
     return fmax(0, round(mean + sqrt(mean) * gsl_ran_ugaussian(rng)));
 }
 
-static int pareto_simulate(const double *params, double T, const gsl_rng *rng,
-                           double *x, double *t_x)
+static int pareto_simulate(const double *params, double T, const gsl_rng *rng, double *x,
+                           double *t_x)
 {
     int rc = btyd_check_domain(params, 4, 0, 0, T);
     if (rc != GSL_SUCCESS)

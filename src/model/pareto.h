@@ -37,8 +37,8 @@ int pareto_log_parts(const double *params, double x, double t_x, double T,
 
 /* P(X(T, T+t) = n | x, t_x, T) and P(X(t) = n) for a new customer: the
  * btyd_model p_n and p_n_new of pareto_model (contracts in btyd.h). */
-int pareto_p_n(const double *params, double x, double t_x, double T, double t,
-               unsigned n, double *out);
+int pareto_p_n(const double *params, double x, double t_x, double T, double t, unsigned n,
+               double *out);
 int pareto_p_n_new(const double *params, double t, unsigned n, double *out);
 
 /* log of the integral over [lo, hi] of exp(log_f(y)), by adaptive 15-point

@@ -18,7 +18,7 @@
 #include "model/btyd.h"
 #include "model/pareto.h"
 
-#define TAIL_DROP 60.0   /* e^-60: where the integrand stops mattering */
+#define TAIL_DROP 60.0 /* e^-60: where the integrand stops mattering */
 
 /* The unconditional problem: prior (r, a, s, b) and count n. */
 typedef struct nb_ctx {
@@ -30,8 +30,8 @@ static double log_dead_integrand(double v, const void *p)
 {
     const nb_ctx *q = p;
     double tau = exp(v);
-    double lv = log(q->s) - log(q->b) - (q->s + 1) * log1p(tau / q->b) + q->log_coef
-                - (q->r + q->n) * log1p(tau / q->a) + v;
+    double lv = log(q->s) - log(q->b) - (q->s + 1) * log1p(tau / q->b) + q->log_coef -
+                (q->r + q->n) * log1p(tau / q->a) + v;
     return q->n > 0 ? lv + q->n * (v - log(q->a)) : lv;
 }
 
@@ -43,8 +43,8 @@ static double log_mode(const nb_ctx *q)
     double D = 4 * (q->r + q->s) * (q->n + 1) * q->a * q->b;
     double root = sqrt(B * B + D);
     /* the two forms of the root, each free of cancellation on its side */
-    double tau = B > 0 ? (B + root) / (2 * (q->r + q->s)) : 2 * (q->n + 1) * q->a * q->b
-                                                                / (root - B);
+    double tau = B > 0 ? (B + root) / (2 * (q->r + q->s))
+                       : 2 * (q->n + 1) * q->a * q->b / (root - B);
     return log(tau);
 }
 
@@ -76,8 +76,8 @@ static int log_dead_part(const nb_ctx *q, double t, double *out)
 }
 
 /* log U(n; t | r, a, s, b) for t > 0. */
-static int log_unconditional(double r, double a, double s, double b, double t,
-                             unsigned n, double *out)
+static int log_unconditional(double r, double a, double s, double b, double t, unsigned n,
+                             double *out)
 {
     gsl_sf_result lf;
     int rc = gsl_sf_lnfact_e(n, &lf);
@@ -106,8 +106,8 @@ static double log_death_density(double u, const void *c)
 {
     const dead_ctx *d = c;
     const double *p = d->p;
-    double v = log(p[2]) - log(p[3] + u) - p[0] * log1p(u / p[1])
-               - p[2] * log1p(u / p[3]);
+    double v =
+        log(p[2]) - log(p[3] + u) - p[0] * log1p(u / p[1]) - p[2] * log1p(u / p[3]);
     return d->x > 0 ? v - d->x * log(p[1] + u) : v;
 }
 
@@ -136,8 +136,8 @@ static int check_t(double t)
     return isfinite(t) && t >= 0 ? GSL_SUCCESS : GSL_EDOM;
 }
 
-int pareto_p_n(const double *params, double x, double t_x, double T, double t,
-               unsigned n, double *out)
+int pareto_p_n(const double *params, double x, double t_x, double T, double t, unsigned n,
+               double *out)
 {
     int rc = btyd_check_domain(params, 4, x, t_x, T);
     if (rc == GSL_SUCCESS)

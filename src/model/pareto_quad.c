@@ -8,7 +8,7 @@
 #include <math.h>
 
 #define MAX_PANELS 400
-#define REL_TOL 2e-13       /* qk15 never estimates below 50 eps per panel */
+#define REL_TOL 2e-13 /* qk15 never estimates below 50 eps per panel */
 #define REL_TOL_ACCEPT 1e-10
 
 typedef struct panel {
@@ -93,7 +93,8 @@ int pareto_quad_log(pareto_log_fn log_f, const void *ctx, double lo, double hi,
     scaled sc = {log_f, ctx, top};
     gsl_function f = {scaled_f, &sc};
     panel ps[MAX_PANELS];
-    size_t n = initial_panels(lo, hi, peak, peak_width(log_f, ctx, lo, hi, peak, top), ps);
+    size_t n =
+        initial_panels(lo, hi, peak, peak_width(log_f, ctx, lo, hi, peak, top), ps);
     for (size_t i = 0; i < n; i++)
         panel_eval(&f, &ps[i]);
     double total, err;

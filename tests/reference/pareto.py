@@ -204,7 +204,8 @@ def main():
             ll, pa = loglik_palive(r, a, s, b, xm, txm, Tm)
             rows.append(['loglik'] + key + [0, fmt(ll)])
             rows.append(['p_alive'] + key + [0, fmt(pa)])
-            rows.append(['expected'] + key + [0, fmt(expected(r, a, s, b, xm, Tm, tm, pa))])
+            e = expected(r, a, s, b, xm, Tm, tm, pa)
+            rows.append(['expected'] + key + [0, fmt(e)])
             post = (r + xm, a + Tm, s, b + Tm)
             for n in PMF_N:
                 u = pmf_uncond(*post, tm, n)
@@ -219,10 +220,12 @@ def main():
         if name in ('cdnow', 'a_gt_b', 'a_eq_b', 's_one', 'tiny'):
             check_pmf(r, a, s, b, mpf(39.0))
     with open(OUT, 'w', newline='') as f:
-        f.write('# Pareto/NBD reference values: tests/reference/pareto.py, mpmath %s, '
-                'dps 50 (closed forms of Fader & Hardie; see the script)\n' % mp.__version__)
+        f.write('# Pareto/NBD reference values: tests/reference/pareto.py, '
+                'mpmath %s, dps 50 (closed forms of Fader & Hardie; see the '
+                'script)\n' % mp.__version__)
         w = csv.writer(f, lineterminator='\n')
-        w.writerow(['func', 'r', 'alpha', 's', 'beta', 'x', 't_x', 'T', 't', 'n', 'value'])
+        w.writerow(['func', 'r', 'alpha', 's', 'beta', 'x', 't_x', 'T', 't', 'n',
+                    'value'])
         for row in rows:
             w.writerow([repr(v) if isinstance(v, float) else v for v in row])
     print('wrote %d values to %s' % (len(rows), os.path.relpath(OUT)), file=sys.stderr)

@@ -70,9 +70,11 @@ def newton(data, theta, h=mp.mpf('1e-5'), iters=6):
         for i in range(n):
             for j in range(i + 1, n):
                 def at(si, sj):
-                    return total(data, [t + (si * h if k == i else 0) + (sj * h if k == j else 0)
+                    return total(data, [t + (si * h if k == i else 0)
+                                        + (sj * h if k == j else 0)
                                         for k, t in enumerate(theta)])
-                H[i, j] = H[j, i] = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / (4 * h * h)
+                H[i, j] = H[j, i] = (at(1, 1) - at(1, -1) - at(-1, 1)
+                                     + at(-1, -1)) / (4 * h * h)
         step = mp.lu_solve(H, mp.matrix(g))
         theta = [t - step[i] for i, t in enumerate(theta)]
         gn = max(abs(v) for v in g)
