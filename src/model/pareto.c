@@ -1,7 +1,8 @@
 /* The Pareto/NBD purchase model (Schmittlein, Morrison & Colombo 1987):
  * likelihood as in Fader & Hardie's note on implementing it, in log space,
  * P(alive), conditional and unconditional expectations, and simulation.
- * The PMF lives in pareto_pmf.c.
+ * The PMF lives in pareto_pmf.c, the likelihood summed over patterns (and
+ * its gradient) in pareto_grad.c.
  *
  * The likelihood is Gamma(r+x)/Gamma(r) times
  *   Ptilde(t_x) phi(rho_tx; r+x, s) + Ptilde(T) phi(1/rho_T; s, r+x)
@@ -133,8 +134,7 @@ static int log_phi_large(double rho, double b, double s, double *out)
     return GSL_SUCCESS;
 }
 
-/* log phi to about 1e-16 absolute: enough for sums of log-likelihoods. */
-static int log_phi_fast(double rho, double b, double s, double *out)
+int pareto_log_phi_fast(double rho, double b, double s, double *out)
 {
     double v;
     int rc;
@@ -160,11 +160,11 @@ int pareto_log_phi(double rho, double b, double s, double *out)
         !isfinite(s))
         return GSL_EDOM;
     double v, c;
-    int rc = log_phi_fast(rho, b, s, &v);
+    int rc = pareto_log_phi_fast(rho, b, s, &v);
     if (rc != GSL_SUCCESS)
         return rc;
     if (v > -M_LN2) {
-        rc = log_phi_fast(1 / rho, s, b, &c);
+        rc = pareto_log_phi_fast(1 / rho, s, b, &c);
         if (rc != GSL_SUCCESS)
             return rc;
         v = log1p(-exp(c));
@@ -290,65 +290,6 @@ static int pareto_loglik(const double *params, double x, double t_x, double T,
     if (!isfinite(lp + ll))
         return GSL_ERANGE;
     *out = lp + ll;
-    return GSL_SUCCESS;
-}
-
-/* What the last patterns shared, valid while x (and t_x or T) repeat. */
-typedef struct sum_cache {
-    double x, t_x, T; /* -1: nothing cached */
-    double log_poch, log_tx, log_T;
-} sum_cache;
-
-static int pattern_loglik(const double *p, const btyd_pattern *q, sum_cache *c,
-                          double *out)
-{
-    if (q->x != c->x) {
-        c->x = q->x;
-        c->log_poch = pareto_log_poch(p[0], q->x);
-        c->t_x = c->T = -1;
-    }
-    if (q->t_x == q->T) {
-        *out = c->log_poch + log_alive_at(p, q->x, q->T);
-        return GSL_SUCCESS;
-    }
-    int rc;
-    if (q->T != c->T) {
-        c->T = -1;
-        if ((rc = log_T_part(p, q->x, q->T, log_phi_fast, &c->log_T)) != GSL_SUCCESS)
-            return rc;
-        c->T = q->T;
-    }
-    if (q->t_x != c->t_x) {
-        c->t_x = -1;
-        if ((rc = log_tx_part(p, q->x, q->t_x, log_phi_fast, &c->log_tx)) != GSL_SUCCESS)
-            return rc;
-        c->t_x = q->t_x;
-    }
-    *out = c->log_poch + pareto_log_add(c->log_tx, c->log_T);
-    return GSL_SUCCESS;
-}
-
-/* The hot path of the fit. Histograms come sorted by (x, t_x, T) (see
- * btyd_patterns_collapse), so log Gamma(r+x)/Gamma(r), the t_x part (all
- * the x = 0 customers share t_x = 0) and the T part are reused while they
- * repeat; phi is taken to absolute accuracy only, which is what a sum needs. */
-static int pareto_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
-                             double *out)
-{
-    sum_cache cache = {-1, -1, -1, 0, 0, 0};
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        double ll;
-        int rc = btyd_check_domain(params, 4, pat[i].x, pat[i].t_x, pat[i].T);
-        if (rc == GSL_SUCCESS)
-            rc = pattern_loglik(params, &pat[i], &cache, &ll);
-        if (rc != GSL_SUCCESS)
-            return rc;
-        sum += pat[i].weight * ll;
-    }
-    if (!isfinite(sum))
-        return GSL_ERANGE;
-    *out = sum;
     return GSL_SUCCESS;
 }
 
@@ -479,7 +420,7 @@ const btyd_model pareto_model = {
     .discrete = 0,
     .loglik = pareto_loglik,
     .loglik_sum = pareto_loglik_sum,
-    .loglik_grad = NULL,
+    .loglik_grad = pareto_loglik_grad,
     .p_alive = pareto_p_alive,
     .expected = pareto_expected,
     .p_n = pareto_p_n,

@@ -10,12 +10,20 @@
 #ifndef LTVD_MODEL_PARETO_H
 #define LTVD_MODEL_PARETO_H
 
+#include <stddef.h>
+
+#include "model/btyd.h"
+
 /* log phi(rho; b, s) for rho, b, s > 0 (Gauss's continued fraction of
  * 2F1(1, B; C; z) where z <= 0.95, plus a quadrature over the part of the
  * death-time integral that makes z close to 1). Returns GSL_SUCCESS with a
  * finite *out, GSL_EDOM for bad arguments, or a GSL error when the accuracy
  * (about 1e-13) cannot be reached. */
 int pareto_log_phi(double rho, double b, double s, double *out);
+
+/* The same to about 1e-16 absolute only (no complement where phi > 1/2),
+ * no argument checks: enough for sums of log-likelihoods. */
+int pareto_log_phi_fast(double rho, double b, double s, double *out);
 
 /* The likelihood of one history split in its two non-negative parts, each
  * as a log and without the factor Gamma(r+x)/Gamma(r):
@@ -34,6 +42,14 @@ typedef struct pareto_parts {
 
 int pareto_log_parts(const double *params, double x, double t_x, double T,
                      pareto_parts *out);
+
+/* The weighted log-likelihood sum over patterns sorted by (x, t_x, T), and
+ * the same with its gradient in (r, alpha, s, beta): the loglik_sum and
+ * loglik_grad of pareto_model (contracts in btyd.h; pareto_grad.c). */
+int pareto_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
+                      double *out);
+int pareto_loglik_grad(const double *params, const btyd_pattern *pat, size_t n,
+                       double *out, double *grad);
 
 /* P(X(T, T+t) = n | x, t_x, T) and P(X(t) = n) for a new customer: the
  * btyd_model p_n and p_n_new of pareto_model (contracts in btyd.h). */

@@ -341,6 +341,75 @@ static size_t load_cdnow(btyd_pattern *pat, size_t cap, double *n_customers)
     return btyd_patterns_collapse(pat, n);
 }
 
+/* (g) The analytic gradient against a five-point difference of the sum in
+ * log-parameters (truncation ~1e-12, rounding ~1e-10 relative), pattern by
+ * pattern and over the whole sorted histogram (which exercises the caches),
+ * on alpha < beta, alpha > beta, alpha = beta, the quadrature regions of
+ * phi (rho < 0.05, rho > 20), x = 0, t_x = T and large x. */
+static int sum_at(const double *p, int i, double h, const btyd_pattern *pat, size_t n,
+                  double *out)
+{
+    double q[4] = {p[0], p[1], p[2], p[3]};
+    q[i] *= exp(h);
+    return pareto_model.loglik_sum(q, pat, n, out);
+}
+
+static double grad_error(const double *p, const btyd_pattern *pat, size_t n)
+{
+    double ll, g[4], ll2;
+    ck_assert_int_eq(pareto_model.loglik_grad(p, pat, n, &ll, g), GSL_SUCCESS);
+    ck_assert_int_eq(pareto_model.loglik_sum(p, pat, n, &ll2), GSL_SUCCESS);
+    ck_assert_double_eq_tol(ll, ll2, 1e-13 * fabs(ll2) + 1e-300);
+    double worst = 0;
+    const double h = 1e-3, w[4] = {1, -8, 8, -1}, e[4] = {-2, -1, 1, 2};
+    for (int i = 0; i < 4; i++) {
+        ck_assert(isfinite(g[i]));
+        double fd = 0, v;
+        for (int k = 0; k < 4; k++) {
+            ck_assert_int_eq(sum_at(p, i, e[k] * h, pat, n, &v), GSL_SUCCESS);
+            fd += w[k] * v;
+        }
+        fd /= 12 * h;
+        double err = fabs(p[i] * g[i] - fd) / (fabs(ll) + 1);
+        if (err > worst)
+            worst = err;
+    }
+    return worst;
+}
+
+START_TEST(test_gradient)
+{
+    static const double params[][4] = {
+        {0.553, 10.578, 0.606, 11.669}, {0.8, 6.0, 0.7, 14.0}, {2.1, 20.0, 0.4, 3.0},
+        {1.3, 5.0, 0.9, 5.0},           {0.5, 0.1, 1.2, 50.0}, {3.0, 80.0, 0.3, 0.5},
+        {0.05, 1.0, 20.0, 2.0},         {40.0, 2.0, 0.02, 30.0}};
+    static const btyd_pattern pat[] = {
+        {0, 0, 0, 1},    {0, 0, 27, 3},   {0, 0, 30, 2},    {0, 0, 39, 1},
+        {1, 0.5, 30, 1}, {1, 5, 27, 2},   {1, 5, 30, 1},    {1, 30, 30, 1},
+        {2.5, 3, 10, 1}, {3, 12, 12, 1},  {3, 20, 30, 2},   {7, 1, 39, 1},
+        {50, 20, 38, 1}, {50, 38, 38, 1}, {200, 0.1, 39, 1}, {200, 30, 39, 4}};
+    const size_t np = sizeof pat / sizeof pat[0];
+    double worst = 0;
+    for (size_t k = 0; k < sizeof params / sizeof params[0]; k++) {
+        double e = grad_error(params[k], pat, np);
+        ck_assert_msg(e < 1e-8, "params %zu, sum: error %g", k, e);
+        worst = fmax(worst, e);
+        for (size_t i = 0; i < np; i++) {
+            e = grad_error(params[k], &pat[i], 1);
+            ck_assert_msg(e < 1e-8, "params %zu, pattern %zu: error %g", k, i, e);
+            worst = fmax(worst, e);
+        }
+    }
+    fprintf(stderr, "pareto gradient: max error %.2g (relative to 1 + |LL|)\n", worst);
+    /* the domain of loglik */
+    const double bad[4] = {0.5, -1, 1, 1};
+    double ll, g[4];
+    ck_assert_int_eq(pareto_model.loglik_grad(bad, pat, np, &ll, g), GSL_EDOM);
+    const btyd_pattern late = {1, 40, 30, 1};
+    ck_assert_int_eq(pareto_model.loglik_grad(params[0], &late, 1, &ll, g), GSL_EDOM);
+}
+END_TEST
+
 /* Published (Fader & Hardie): r 0.553, alpha 10.578, s 0.606, beta 11.669,
  * LL -9595.0. The optimum by tests/reference/pareto_fit.py (mpmath, Newton):
  * beta is 11.66791, just off the rounded published 11.669. */
@@ -450,6 +519,7 @@ Suite *suite_pareto(void)
     tcase_add_test(tc, test_domain);
     tcase_add_test(tc, test_table_and_special_cases);
     tcase_add_test(tc, test_simulate);
+    tcase_add_test(tc, test_gradient);
     tcase_add_test(tc, test_cdnow_fit);
     tcase_add_test(tc, test_recovery);
     suite_add_tcase(s, tc);
