@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/cli_data.h"
 #include "model/clv.h"
+#include "model/score.h"
 
 typedef struct scorer {
     const cli_options *o;
@@ -66,50 +67,73 @@ static void print_header(const scorer *s)
     puts(s->with_spend ? ",monetary_value,expected_spend,clv" : "");
 }
 
-/* Scores one row; returns GSL_SUCCESS or the first error. */
-static int score_row(const scorer *s, const cust_summary *c, double v[6])
+static void print_failure(const cust_summary *c, int rc)
 {
-    const double *p = s->params;
-    double h = s->o->horizon;
-    int rc = GSL_SUCCESS;
-    if (s->m != NULL) {
-        rc = s->m->p_alive(p, c->frequency, c->recency, c->T, &v[0]);
-        if (rc == GSL_SUCCESS)
-            rc = s->m->expected(p, c->frequency, c->recency, c->T, h, &v[1]);
-        if (rc == GSL_SUCCESS)
-            rc = btyd_p_any(s->m, p, c->frequency, c->recency, c->T, h, &v[2]);
+    fprintf(stderr, "ltvd score: customer '%s' (frequency %g, recency %g, T %g): %s\n",
+            c->id, c->frequency, c->recency, c->T,
+            rc == GSL_EDOM ? "outside the model's domain" : gsl_strerror(rc));
+}
+
+/* --model gg alone: expected spend per customer. */
+static int print_spend_rows(const scorer *s, const summary_set *sum)
+{
+    for (size_t i = 0; i < sum->n; i++) {
+        const cust_summary *c = &sum->rows[i];
+        double e;
+        int rc = gg_expected_spend(s->spend_params, c->frequency, c->monetary_value, &e);
+        if (rc != GSL_SUCCESS) {
+            print_failure(c, rc);
+            return -1;
+        }
+        put_field(c->id);
+        printf(",%.17g,%.17g,%.17g\n", c->frequency, c->monetary_value, e);
     }
-    if (rc == GSL_SUCCESS && s->with_spend)
-        rc = gg_expected_spend(s->spend_params, c->frequency, c->monetary_value, &v[3]);
-    if (rc == GSL_SUCCESS && s->with_spend && s->m != NULL)
-        rc = clv_value(s->m, p, c->frequency, c->recency, c->T, v[3], &s->clv, &v[4]);
-    return rc;
+    return 0;
+}
+
+static void print_row(const scorer *s, const cust_summary *c, const score_output *v)
+{
+    put_field(c->id);
+    printf(",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", c->frequency, c->recency, c->T,
+           v->p_alive, v->expected, v->p_purchase);
+    if (s->with_spend)
+        printf(",%.17g,%.17g,%.17g", c->monetary_value, v->expected_spend, v->clv);
+    putchar('\n');
 }
 
 static int print_rows(const scorer *s, const summary_set *sum)
 {
+    if (s->m == NULL)
+        return print_spend_rows(s, sum);
+    int status = -1;
+    score_input *in = malloc((sum->n ? sum->n : 1) * sizeof *in);
+    score_output *out = malloc((sum->n ? sum->n : 1) * sizeof *out);
+    if (in == NULL || out == NULL) {
+        fputs("ltvd score: out of memory\n", stderr);
+        goto cleanup;
+    }
     for (size_t i = 0; i < sum->n; i++) {
         const cust_summary *c = &sum->rows[i];
-        double v[6];
-        int rc = score_row(s, c, v);
-        if (rc != GSL_SUCCESS) {
-            fprintf(stderr, "ltvd score: customer '%s' (frequency %g, recency %g, T %g): %s\n",
-                    c->id, c->frequency, c->recency, c->T,
-                    rc == GSL_EDOM ? "outside the model's domain" : gsl_strerror(rc));
-            return -1;
-        }
-        put_field(c->id);
-        if (s->m == NULL) {
-            printf(",%.17g,%.17g,%.17g\n", c->frequency, c->monetary_value, v[3]);
-            continue;
-        }
-        printf(",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", c->frequency, c->recency, c->T,
-               v[0], v[1], v[2]);
-        if (s->with_spend)
-            printf(",%.17g,%.17g,%.17g", c->monetary_value, v[3], v[4]);
-        putchar('\n');
+        in[i] = (score_input){c->frequency, c->recency, c->T, c->monetary_value};
     }
-    return 0;
+    score_spec spec = {s->m, s->params, s->with_spend ? s->spend_params : NULL,
+                       s->o->horizon, s->clv};
+    size_t bad = 0;
+    int rc = score_batch(&spec, in, sum->n, out, &bad);
+    if (rc != GSL_SUCCESS) {
+        if (rc == GSL_ENOMEM)
+            fputs("ltvd score: out of memory\n", stderr);
+        else
+            print_failure(&sum->rows[bad], rc);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < sum->n; i++)
+        print_row(s, &sum->rows[i], &out[i]);
+    status = 0;
+cleanup:
+    free(in);
+    free(out);
+    return status;
 }
 
 static int resolve_models(const cli_options *o, scorer *s)

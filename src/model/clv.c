@@ -22,20 +22,36 @@ static int options_valid(const clv_options *o)
            o->month_periods > 0;
 }
 
-int clv_value(const btyd_model *m, const double *params, double x, double t_x, double T,
-              double spend, const clv_options *o, double *out)
+int clv_discounted_purchases(const btyd_model *m, const double *params, double x,
+                             double t_x, double T, const clv_options *o, double *out)
 {
-    if (!options_valid(o) || !isfinite(spend) || spend < 0)
+    if (!options_valid(o))
         return GSL_EDOM;
-    double clv = 0, prev = 0;
+    double sum = 0, prev = 0;
     for (unsigned k = 1; k <= o->months; k++) {
         double e;
         int rc = m->expected(params, x, t_x, T, k * o->month_periods, &e);
         if (rc != GSL_SUCCESS)
             return rc;
-        clv += o->margin * spend * (e - prev) / pow(1 + o->discount_rate, k);
+        sum += (e - prev) / pow(1 + o->discount_rate, k);
         prev = e;
     }
+    if (!isfinite(sum))
+        return GSL_ERANGE;
+    *out = sum;
+    return GSL_SUCCESS;
+}
+
+int clv_value(const btyd_model *m, const double *params, double x, double t_x, double T,
+              double spend, const clv_options *o, double *out)
+{
+    if (!isfinite(spend) || spend < 0)
+        return GSL_EDOM;
+    double d;
+    int rc = clv_discounted_purchases(m, params, x, t_x, T, o, &d);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    double clv = o->margin * spend * d;
     if (!isfinite(clv))
         return GSL_ERANGE;
     *out = clv;

@@ -28,6 +28,12 @@ typedef struct clv_options {
  * discrete (opportunity-counting) models. */
 double clv_month_periods(const btyd_model *m, double period_days);
 
+/* The discounted expected purchases sum_k (E[X(kM)] - E[X((k-1)M)]) / (1+d)^k
+ * of one history (margin and discount as in o): the CLV is margin * spend
+ * times this, so batch scoring computes it once per distinct history. */
+int clv_discounted_purchases(const btyd_model *m, const double *params, double x,
+                             double t_x, double T, const clv_options *o, double *out);
+
 /* CLV of one customer with history (x, t_x, T) and expected spend per
  * purchase `spend` (>= 0). Returns GSL_SUCCESS with a finite value, GSL_EDOM
  * for bad options or input, or the model's error code. */
