@@ -30,6 +30,8 @@
 #define FD_STEP 1e-3 /* relative step of the five-point difference */
 #define T_SLOTS 512  /* T parts kept per x (a power of two) */
 #define T_SLOTS_MAX 384
+#define SCALED_MIN 1e-250 /* the scaled parts (see sum_cache) are used */
+#define SCALED_MAX 1e250  /* between these, else the logs */
 
 /* ---- phi and its derivatives ------------------------------------------ */
 
@@ -227,14 +229,18 @@ static double dlog_poch(double r, double x)
 /* ---- the sum over sorted patterns ------------------------------------- */
 
 typedef struct t_slot {
-    double T, log_T, g[4];
+    double T, log_T, lin, g[4]; /* lin = exp(log_T - scale) */
 } t_slot;
 
 /* What the last patterns shared: the x terms, the t_x part while t_x
- * repeats, and the T parts seen for this x. g parts unused without grad. */
+ * repeats, and the T parts seen for this x. g parts unused without grad.
+ * The parts are also kept as exp(part - scale), scale being the first part
+ * computed for this x, so that most patterns need one log, not an exp and
+ * a log1p. */
 typedef struct sum_cache {
     double x, log_poch, dpoch; /* x = -1: nothing cached */
-    double t_x, log_tx, g_tx[4];
+    double scale;              /* NaN: not set yet */
+    double t_x, log_tx, lin_tx, g_tx[4];
     size_t used;
     t_slot slot[T_SLOTS];
 } sum_cache;
@@ -244,10 +250,19 @@ static void cache_new_x(const double *p, double x, int grad, sum_cache *c)
     c->x = x;
     c->log_poch = pareto_log_poch(p[0], x);
     c->dpoch = grad ? dlog_poch(p[0], x) : 0;
+    c->scale = NAN;
     c->t_x = -1;
     c->used = 0;
     for (size_t i = 0; i < T_SLOTS; i++)
         c->slot[i].T = -1;
+}
+
+/* exp(part - scale), setting the scale on the first part of an x. */
+static double scaled(sum_cache *c, double part)
+{
+    if (isnan(c->scale))
+        c->scale = part;
+    return exp(part - c->scale);
 }
 
 /* The slot holding T's part, computed there if new; a scratch slot when
@@ -267,6 +282,7 @@ static const t_slot *T_lookup(const double *p, double T, int grad, sum_cache *c,
     *rc = T_part(p, c->x, T, &s->log_T, grad ? s->g : NULL);
     if (*rc != GSL_SUCCESS)
         return NULL;
+    s->lin = scaled(c, s->log_T);
     if (s != scratch) {
         s->T = T;
         c->used++;
@@ -291,13 +307,26 @@ static int pattern_term(const double *p, const btyd_pattern *q, sum_cache *c,
         c->t_x = -1;
         if ((rc = tx_part(p, q->x, q->t_x, &c->log_tx, grad ? c->g_tx : NULL)))
             return rc;
+        c->lin_tx = scaled(c, c->log_tx);
         c->t_x = q->t_x;
     }
     t_slot scratch;
     const t_slot *s = T_lookup(p, q->T, grad, c, &scratch, &rc);
     if (s == NULL)
         return rc;
-    /* log(e^A + e^B) and the shares of A and B, with one exp */
+    double a = c->lin_tx, b = s->lin;
+    if (a > SCALED_MIN && b > SCALED_MIN && a < SCALED_MAX && b < SCALED_MAX) {
+        double t = a + b;
+        *ll = c->log_poch + c->scale + log(t);
+        if (grad) {
+            double it = 1 / t;
+            for (int j = 0; j < 4; j++)
+                g[j] = (a * c->g_tx[j] + b * s->g[j]) * it;
+            g[0] += c->dpoch;
+        }
+        return GSL_SUCCESS;
+    }
+    /* far from the scale: log(e^A + e^B) and the shares of A and B */
     double d = c->log_tx - s->log_T, e = exp(-fabs(d));
     *ll = c->log_poch + fmax(c->log_tx, s->log_T) + log1p(e);
     if (grad) {
