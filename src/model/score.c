@@ -144,6 +144,8 @@ int score_batch(const score_spec *spec, const score_input *in, size_t n,
                 score_output *out, size_t *bad)
 {
     histories hs = {0};
+    if (n == 0)
+        return GSL_SUCCESS;
     int rc = group(in, n, &hs);
     if (rc == GSL_SUCCESS) {
         job j = {spec, &hs};
