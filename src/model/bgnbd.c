@@ -21,6 +21,12 @@ int bgnbd_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
     return bgnbd_core_loglik_sum(params, pat, n, MODIFIED, out);
 }
 
+int bgnbd_loglik_grad(const double *params, const btyd_pattern *pat, size_t n,
+                      double *out, double *grad)
+{
+    return bgnbd_core_loglik_grad(params, pat, n, MODIFIED, out, grad);
+}
+
 int bgnbd_p_alive(const double *params, double x, double t_x, double T, double *out)
 {
     return bgnbd_core_p_alive(params, x, t_x, T, MODIFIED, out);
@@ -63,7 +69,7 @@ const btyd_model bgnbd_model = {
     .discrete = 0,
     .loglik = bgnbd_loglik,
     .loglik_sum = bgnbd_loglik_sum,
-    .loglik_grad = NULL,
+    .loglik_grad = bgnbd_loglik_grad,
     .p_alive = bgnbd_p_alive,
     .expected = bgnbd_expected,
     .p_n = bgnbd_p_n,

@@ -18,6 +18,9 @@ int bgnbd_loglik(const double *params, double x, double t_x, double T, double *o
 /* Sum of weight * log-likelihood over patterns (the fitter's hot loop). */
 int bgnbd_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
                      double *out);
+/* The same sum and its gradient in grad[0..4) (natural-scale parameters). */
+int bgnbd_loglik_grad(const double *params, const btyd_pattern *pat, size_t n,
+                      double *out, double *grad);
 /* P(alive at T | x, t_x, T) (FHL 2005 appendix). */
 int bgnbd_p_alive(const double *params, double x, double t_x, double T, double *out);
 /* E[purchases in (T, T+t] | x, t_x, T] (FHL 2005 eq. 10). */

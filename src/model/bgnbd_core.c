@@ -21,6 +21,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sf_psi.h>
 #include <math.h>
 
 #include "model/hyp2f1.h"
@@ -183,6 +184,111 @@ int bgnbd_core_loglik_sum(const double *p, const btyd_pattern *pat, size_t n,
         sum += q->weight * ll;
     }
     return finite_out(sum, out);
+}
+
+/* ---- the likelihood sum and its gradient ---- */
+
+/* Per-x terms of the gradient: the digamma differences psi(r+x) - psi(r),
+ * psi(b+x+m) - psi(b), psi(a+b+x+m) - psi(a+b), by their sums of 1/(v+j). */
+typedef struct grad_table {
+    ll_table ll;
+    double dr[TABLE];
+    double db[TABLE];
+    double dab[TABLE];
+} grad_table;
+
+static void grad_table_init(grad_table *g, const double *p, int m)
+{
+    table_init(&g->ll, p, m);
+    g->dr[0] = 0;
+    g->db[0] = m ? 1 / p[B] : 0;
+    g->dab[0] = m ? 1 / (p[A] + p[B]) : 0;
+}
+
+static void grad_table_extend(grad_table *g, const double *p, int m, size_t x)
+{
+    for (size_t k = g->ll.built; k <= x; k++) {
+        double j = (double)(k - 1);
+        g->dr[k] = g->dr[k - 1] + 1 / (p[R] + j);
+        g->db[k] = g->db[k - 1] + 1 / (p[B] + j + m);
+        g->dab[k] = g->dab[k - 1] + 1 / (p[A] + p[B] + j + m);
+    }
+    table_extend(&g->ll, p, m, x);
+}
+
+/* The per-x terms for x beyond the table, from GSL's lnpoch and psi. */
+static void terms_direct(const double *p, int m, double x, double t[5])
+{
+    double ab = p[A] + p[B];
+    t[0] = lnpoch(p[R], x) + p[R] * log(p[ALPHA]) + lnpoch(p[B], x + m) -
+           lnpoch(ab, x + m);
+    t[1] = log(p[A]) - log(p[B] + x - 1 + m);
+    t[2] = gsl_sf_psi(p[R] + x) - gsl_sf_psi(p[R]);
+    t[3] = gsl_sf_psi(p[B] + x + m) - gsl_sf_psi(p[B]);
+    t[4] = gsl_sf_psi(ab + x + m) - gsl_sf_psi(ab);
+}
+
+/* One pattern's log-likelihood and gradient from its per-x terms t[5]. */
+static double pattern_grad(const double *p, int m, const btyd_pattern *q,
+                           const double t[5], double g[4])
+{
+    double x = q->x, rx = p[R] + x, l_T = log(p[ALPHA] + q->T);
+    double ll = t[0] - rx * l_T;
+    g[R] = t[2] + log(p[ALPHA]) - l_T;
+    g[ALPHA] = p[R] / p[ALPHA] - rx / (p[ALPHA] + q->T);
+    g[A] = -t[4];
+    g[B] = t[3] - t[4];
+    if (x > 0 || m) {
+        double t_x = x > 0 ? q->t_x : 0;
+        double dl = l_T - log(p[ALPHA] + t_x), d = t[1] + rx * dl;
+        double s = 1 / (1 + exp(-d)); /* d/dd log(1 + e^d) */
+        ll += log1pexp(d);
+        g[R] += s * dl;
+        g[ALPHA] += s * rx * (1 / (p[ALPHA] + q->T) - 1 / (p[ALPHA] + t_x));
+        g[A] += s / p[A];
+        g[B] -= s / (p[B] + x - 1 + m);
+    }
+    return ll;
+}
+
+int bgnbd_core_loglik_grad(const double *p, const btyd_pattern *pat, size_t n,
+                           bool modified, double *out, double *grad)
+{
+    if (check(p, 0, 0, 0, 0) != GSL_SUCCESS)
+        return GSL_EDOM;
+    int m = modified;
+    grad_table tb;
+    grad_table_init(&tb, p, m);
+    double sum = 0, gs[4] = {0, 0, 0, 0}, t[5], g[4];
+    for (size_t i = 0; i < n; i++) {
+        const btyd_pattern *q = &pat[i];
+        if (!pattern_ok(q))
+            return GSL_EDOM;
+        if (q->weight == 0)
+            continue;
+        if (q->x >= TABLE) {
+            terms_direct(p, m, q->x, t);
+        } else {
+            size_t k = (size_t)q->x;
+            if (k >= tb.ll.built)
+                grad_table_extend(&tb, p, m, k);
+            double tk[5] = {tb.ll.head[k], tb.ll.drop[k], tb.dr[k], tb.db[k], tb.dab[k]};
+            for (int j = 0; j < 5; j++)
+                t[j] = tk[j];
+        }
+        sum += q->weight * pattern_grad(p, m, q, t, g);
+        for (int j = 0; j < 4; j++)
+            gs[j] += q->weight * g[j];
+    }
+    for (int j = 0; j < 4; j++)
+        if (!isfinite(gs[j]))
+            return GSL_ERANGE;
+    if (!isfinite(sum))
+        return GSL_ERANGE;
+    *out = sum;
+    for (int j = 0; j < 4; j++)
+        grad[j] = gs[j];
+    return GSL_SUCCESS;
 }
 
 /* ---- P(alive) and the alive posterior ---- */

@@ -18,6 +18,9 @@ int bgnbd_core_loglik(const double *params, double x, double t_x, double T,
                       bool modified, double *out);
 int bgnbd_core_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
                           bool modified, double *out);
+/* The sum as loglik_sum and its gradient in grad[0..4) (natural scale). */
+int bgnbd_core_loglik_grad(const double *params, const btyd_pattern *pat, size_t n,
+                           bool modified, double *out, double *grad);
 int bgnbd_core_p_alive(const double *params, double x, double t_x, double T,
                        bool modified, double *out);
 int bgnbd_core_expected(const double *params, double x, double t_x, double T, double t,

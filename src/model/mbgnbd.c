@@ -21,6 +21,12 @@ int mbgnbd_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
     return bgnbd_core_loglik_sum(params, pat, n, MODIFIED, out);
 }
 
+int mbgnbd_loglik_grad(const double *params, const btyd_pattern *pat, size_t n,
+                       double *out, double *grad)
+{
+    return bgnbd_core_loglik_grad(params, pat, n, MODIFIED, out, grad);
+}
+
 int mbgnbd_p_alive(const double *params, double x, double t_x, double T, double *out)
 {
     return bgnbd_core_p_alive(params, x, t_x, T, MODIFIED, out);
@@ -63,7 +69,7 @@ const btyd_model mbgnbd_model = {
     .discrete = 0,
     .loglik = mbgnbd_loglik,
     .loglik_sum = mbgnbd_loglik_sum,
-    .loglik_grad = NULL,
+    .loglik_grad = mbgnbd_loglik_grad,
     .p_alive = mbgnbd_p_alive,
     .expected = mbgnbd_expected,
     .p_n = mbgnbd_p_n,

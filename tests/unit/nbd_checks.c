@@ -215,6 +215,26 @@ void nbd_check_domain(const btyd_model *m)
     ck_assert(v == 42);
 }
 
+/* loglik_grad: the same sum, and central differences of loglik_sum. */
+static void check_gradient(const btyd_model *m, const double *p, const btyd_pattern *pat,
+                           size_t n, double sum)
+{
+    double v, g[4];
+    ck_assert_int_eq(m->loglik_grad(p, pat, n, &v, g), GSL_SUCCESS);
+    ck_assert_msg(fabs(v - sum) < 1e-12 * fabs(sum), "%.17g vs %.17g", v, sum);
+    for (int k = 0; k < 4; k++) {
+        double q[4] = {p[0], p[1], p[2], p[3]}, hi, lo, h = 1e-5 * p[k];
+        q[k] = p[k] + h;
+        ck_assert_int_eq(m->loglik_sum(q, pat, n, &hi), GSL_SUCCESS);
+        q[k] = p[k] - h;
+        ck_assert_int_eq(m->loglik_sum(q, pat, n, &lo), GSL_SUCCESS);
+        double fd = (hi - lo) / (2 * h);
+        ck_assert_msg(fabs(g[k] - fd) < 1e-6 * fmax(1, fabs(fd)),
+                      "%s d/d%s: %.10g vs finite difference %.10g", m->name,
+                      m->param_names[k], g[k], fd);
+    }
+}
+
 void nbd_check_loglik_sum(const btyd_model *m)
 {
     const double p[4] = {0.243, 4.414, 0.793, 2.426};
@@ -229,4 +249,5 @@ void nbd_check_loglik_sum(const btyd_model *m)
     ck_assert_msg(fabs(v - sum) < 1e-12 * fabs(sum), "%.17g vs %.17g", v, sum);
     ck_assert_int_eq(m->loglik_sum(p, pat, 0, &v), GSL_SUCCESS);
     ck_assert(v == 0);
+    check_gradient(m, p, pat, 6, sum);
 }

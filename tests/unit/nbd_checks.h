@@ -18,7 +18,8 @@ void nbd_check_properties(const btyd_model *m);
 /* Out-of-domain input gives GSL_EDOM and leaves *out untouched. */
 void nbd_check_domain(const btyd_model *m);
 
-/* loglik_sum equals the weighted sum of loglik, including x beyond its table. */
+/* loglik_sum equals the weighted sum of loglik, including x beyond its table;
+ * loglik_grad agrees with it and with its finite differences. */
 void nbd_check_loglik_sum(const btyd_model *m);
 
 /* Fits the CDNOW calibration summary and compares with want[0..3] (each
