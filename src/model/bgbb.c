@@ -286,14 +286,13 @@ static double log_joint_k(const double *p, double x, double n, double t, unsigne
     lse_add(&acc, gsl_sf_lnchoose((unsigned)t, k) +
                       log_beta_ratio(p[ALPHA], p[BETA], x + k, n - x + t - k) +
                       log_beta_ratio(p[GAMMA], p[DELTA], 0, n + t));
-    chain c = {p[ALPHA], p[BETA], x + k, n - x - (double)k,
-               p[GAMMA], p[DELTA], 1, n, k};
+    chain c = {p[ALPHA], p[BETA], x + k, n - x - (double)k, p[GAMMA], p[DELTA], 1, n, k};
     lse_add(&acc, chain_sum(&c, k, t));
     return lse_value(&acc);
 }
 
-static int bgbb_p_n(const double *p, double x, double t_x, double n, double t,
-                    unsigned k, double *out)
+static int bgbb_p_n(const double *p, double x, double t_x, double n, double t, unsigned k,
+                    double *out)
 {
     if (!history_ok(p, x, t_x, n) || !is_count(t, BGBB_MAX_OPPORTUNITIES))
         return GSL_EDOM;

@@ -51,8 +51,8 @@ int gg_loglik(const double *params, double x, double m, double *out)
  * population mean p v / (q - 1). */
 int gg_expected_spend(const double *params, double x, double m, double *out)
 {
-    if (!params_ok(params) || !(params[Q] > 1) || !isfinite(x) || x < 0 ||
-        !isfinite(m) || m < 0)
+    if (!params_ok(params) || !(params[Q] > 1) || !isfinite(x) || x < 0 || !isfinite(m) ||
+        m < 0)
         return GSL_EDOM;
     double p = params[P], q = params[Q], v = params[V];
     double e = p * (v + x * m) / (p * x + (q - 1));

@@ -19,7 +19,10 @@
 
 static const btyd_model *const M = &bgbb_model;
 
-static void setup(void) { gsl_set_error_handler_off(); }
+static void setup(void)
+{
+    gsl_set_error_handler_off();
+}
 
 /* ---- a small CSV reader: '#' comments, one header line, empty fields ---- */
 
@@ -109,16 +112,19 @@ static void ref_row(char **f, void *ctx)
     /* a log-likelihood near 0 (a history of probability ~1) is held to an
      * absolute 1e-9, i.e. the likelihood itself to 1e-9 relative */
     int is_log = strcmp(f[5], "loglik") == 0 && fabs(want) < 1;
-    double e = rc != GSL_SUCCESS ? INFINITY : is_log ? fabs(got - want) : rel_err(got, want);
+    double e = rc != GSL_SUCCESS ? INFINITY
+               : is_log          ? fabs(got - want)
+                                 : rel_err(got, want);
     if (!(e <= REL_TOL)) {
         s->failures++;
-        fprintf(stderr, "bgbb ref %s %s x=%s t_x=%s n=%s t=%s k=%s: rc=%d got %.17g want %.17g\n",
+        fprintf(stderr,
+                "bgbb ref %s %s x=%s t_x=%s n=%s t=%s k=%s: rc=%d got %.17g want %.17g\n",
                 f[0], f[5], f[6], f[7], f[8], f[9], f[10], rc, got, want);
     }
     if (e > s->max_rel) {
         s->max_rel = e;
-        snprintf(s->worst, sizeof s->worst, "%s %s x=%s t_x=%s n=%s t=%s k=%s", f[0], f[5],
-                 f[6], f[7], f[8], f[9], f[10]);
+        snprintf(s->worst, sizeof s->worst, "%s %s x=%s t_x=%s n=%s t=%s k=%s", f[0],
+                 f[5], f[6], f[7], f[8], f[9], f[10]);
     }
 }
 
@@ -138,7 +144,7 @@ END_TEST
 
 static const double grid_vals[] = {0.005, 0.5, 1.0, 2.5, 300.0};
 static const double grid_customers[][3] = {
-    {0, 0, 0}, {0, 0, 1}, {1, 1, 1}, {0, 0, 10}, {3, 7, 10},
+    {0, 0, 0},    {0, 0, 1},   {1, 1, 1},   {0, 0, 10},      {3, 7, 10},
     {10, 10, 10}, {1, 1, 200}, {0, 0, 200}, {150, 199, 200},
 };
 static const double horizons[] = {0, 1, 2, 5, 50, 1000, 1e9, 1e15};
@@ -152,7 +158,8 @@ static void check_customer(const double *par, const double *c)
     ck_assert(pa >= 0 && pa <= 1);
     for (size_t h = 0; h < sizeof horizons / sizeof horizons[0]; h++) {
         double e;
-        ck_assert_int_eq(M->expected(par, c[0], c[1], c[2], horizons[h], &e), GSL_SUCCESS);
+        ck_assert_int_eq(M->expected(par, c[0], c[1], c[2], horizons[h], &e),
+                         GSL_SUCCESS);
         ck_assert(isfinite(e) && e >= 0 && e <= horizons[h] * (1 + 1e-12));
         ck_assert_msg(e >= prev * (1 - 1e-12), "E not monotone at t=%g", horizons[h]);
         prev = e;
@@ -173,7 +180,8 @@ static void check_distribution(const double *par, const double *c)
         }
         ck_assert_int_eq(M->expected(par, c[0], c[1], c[2], t, &e), GSL_SUCCESS);
         ck_assert_double_eq_tol(s0, 1.0, 1e-11);
-        ck_assert_msg(fabs(s1 - e) <= 1e-10 * (1 + e), "sum k P(k) %.17g vs E %.17g", s1, e);
+        ck_assert_msg(fabs(s1 - e) <= 1e-10 * (1 + e), "sum k P(k) %.17g vs E %.17g", s1,
+                      e);
     }
 }
 
@@ -212,11 +220,11 @@ END_TEST
 START_TEST(test_bgbb_domain)
 {
     const double ok[4] = {1.204, 0.75, 0.657, 2.783};
-    const double bad_params[][4] = {{0, 1, 1, 1}, {1, -1, 1, 1}, {1, 1, NAN, 1},
-                                    {1, 1, 1, INFINITY}};
-    const double bad_hist[][3] = {
-        {2, 1, 6}, {1, 7, 6}, {0, 3, 6}, {2, 0, 6}, {-1, 0, 6}, {1.5, 2, 6},
-        {1, 2.5, 6}, {1, 2, 6.5}, {NAN, 1, 6}, {1, 1, INFINITY}, {0, 0, 2e6}};
+    const double bad_params[][4] = {
+        {0, 1, 1, 1}, {1, -1, 1, 1}, {1, 1, NAN, 1}, {1, 1, 1, INFINITY}};
+    const double bad_hist[][3] = {{2, 1, 6},   {1, 7, 6},        {0, 3, 6},   {2, 0, 6},
+                                  {-1, 0, 6},  {1.5, 2, 6},      {1, 2.5, 6}, {1, 2, 6.5},
+                                  {NAN, 1, 6}, {1, 1, INFINITY}, {0, 0, 2e6}};
     double out = 42;
     for (size_t i = 0; i < sizeof bad_hist / sizeof bad_hist[0]; i++) {
         const double *h = bad_hist[i];
@@ -305,7 +313,8 @@ START_TEST(test_bgbb_donation_fit)
     const double pub[4] = {1.204, 0.750, 0.657, 2.783};
     for (int i = 0; i < 4; i++) {
         ck_assert_msg(fabs(r.params[i] - pub[i]) <= fmax(0.001 * pub[i], 0.0005),
-                      "%s = %.6f, published %.3f", M->param_names[i], r.params[i], pub[i]);
+                      "%s = %.6f, published %.3f", M->param_names[i], r.params[i],
+                      pub[i]);
         ck_assert_msg(rel_err(r.params[i], ref.opt[i]) < 1e-4, "%s = %.8f, exact %.8f",
                       M->param_names[i], r.params[i], ref.opt[i]);
     }
@@ -318,7 +327,8 @@ START_TEST(test_bgbb_donation_fit)
     printf("bgbb donations: alpha %.6f beta %.6f gamma %.6f delta %.6f LL %.6f "
            "(%zu iterations; SE %.4f %.4f %.4f %.4f)\n",
            r.params[0], r.params[1], r.params[2], r.params[3], r.log_likelihood,
-           r.iterations, r.std_errors[0], r.std_errors[1], r.std_errors[2], r.std_errors[3]);
+           r.iterations, r.std_errors[0], r.std_errors[1], r.std_errors[2],
+           r.std_errors[3]);
 }
 END_TEST
 

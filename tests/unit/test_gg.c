@@ -17,7 +17,10 @@
 #define CDNOW_CSV "tests/data/cdnow_customers_summary_with_transactions.csv"
 #define REL_TOL 1e-9
 
-static void setup(void) { gsl_set_error_handler_off(); }
+static void setup(void)
+{
+    gsl_set_error_handler_off();
+}
 
 /* ---- a small CSV reader: '#' comments, one header line ---- */
 
@@ -82,8 +85,8 @@ static void ref_row(char **f, void *ctx)
     s->rows++;
     if (!(e <= REL_TOL)) {
         s->failures++;
-        fprintf(stderr, "gg ref %s %s x=%s m=%s: rc=%d got %.17g want %.17g\n", f[0], f[4],
-                f[5], f[6], rc, got, want);
+        fprintf(stderr, "gg ref %s %s x=%s m=%s: rc=%d got %.17g want %.17g\n", f[0],
+                f[4], f[5], f[6], rc, got, want);
     }
     if (e > s->max_rel)
         s->max_rel = e;
@@ -257,7 +260,8 @@ START_TEST(test_gg_recovery)
     for (int i = 0; i < 3; i++) {
         printf(" %s %.4f (SE %.4f)", gg_param_names[i], r.params[i], r.std_errors[i]);
         ck_assert_msg(fabs(r.params[i] - truth[i]) <= 3 * r.std_errors[i],
-                      "%s = %.4f +- %.4f", gg_param_names[i], r.params[i], r.std_errors[i]);
+                      "%s = %.4f +- %.4f", gg_param_names[i], r.params[i],
+                      r.std_errors[i]);
     }
     printf("\n");
 }
