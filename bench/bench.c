@@ -62,25 +62,34 @@ static void bench_model(const btyd_model *m, const double *truth, size_t n, gsl_
     free(p);
 }
 
+/* Gamma-Gamma on the repeat customers of n simulated BG/NBD customers, with
+ * spend drawn from the model and rounded to cents. */
 static void bench_gg(size_t n, gsl_rng *rng)
 {
+    btyd_pattern *c = malloc(n * sizeof *c);
     gg_pattern *p = malloc(n * sizeof *p);
-    if (p == NULL)
+    if (c == NULL || p == NULL)
         die("malloc", GSL_ENOMEM);
+    int rc = simulate_customers(&bgnbd_model, bgnbd_true, n, 27, 39, 1.0 / 7, rng, c);
+    if (rc != GSL_SUCCESS)
+        die("simulate", rc);
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        double x = 1 + gsl_rng_uniform_int(rng, 10), mval;
-        int rc = gg_simulate(gg_true, x, rng, &mval);
-        if (rc != GSL_SUCCESS)
+        double mval;
+        if (c[i].x < 1)
+            continue;
+        if ((rc = gg_simulate(gg_true, c[i].x, rng, &mval)) != GSL_SUCCESS)
             die("gg_simulate", rc);
-        p[i] = (gg_pattern){x, round(mval * 100) / 100, 1.0};
+        p[k++] = (gg_pattern){c[i].x, round(mval * 100) / 100, 1.0};
     }
     fit_result r;
-    int rc = gg_fit(p, n, 0, NULL, &r);
+    rc = gg_fit(p, k, 0, NULL, &r);
     if (rc != GSL_SUCCESS)
         die("gg", rc);
-    printf("%-8s %9zu %9zu %10s %10.4f %6zu %-5s p=%.4g q=%.4g v=%.4g\n", "gg", n, n, "-",
+    printf("%-8s %9zu %9zu %10s %10.4f %6zu %-5s p=%.4g q=%.4g v=%.4g\n", "gg", n, k, "-",
            r.seconds, r.iterations, r.converged ? "yes" : "NO", r.params[0], r.params[1],
            r.params[2]);
+    free(c);
     free(p);
 }
 

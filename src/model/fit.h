@@ -28,6 +28,8 @@ typedef struct fit_spec {
     double penalizer;       /* C >= 0: minimise -LL/N + C * sum(params^2) */
     const double *init;     /* starting point (natural scale, all > 0) */
     size_t max_iter;        /* 0: a default */
+    bool newton_first;      /* init is near the optimum: try Newton steps
+                               (needs loglik_grad) before BFGS */
 } fit_spec;
 
 typedef struct fit_result {
