@@ -228,23 +228,35 @@ static void terms_direct(const double *p, int m, double x, double t[5])
     t[4] = gsl_sf_psi(ab + x + m) - gsl_sf_psi(ab);
 }
 
-/* One pattern's log-likelihood and gradient from its per-x terms t[5]. */
-static double pattern_grad(const double *p, int m, const btyd_pattern *q,
-                           const double t[5], double g[4])
+/* What a pattern's gradient needs of t_x, kept while t_x repeats (the
+ * histogram is sorted by x, then t_x). */
+typedef struct tx_cache {
+    double t_x, log_at, inv_at;
+} tx_cache;
+
+/* One pattern's log-likelihood and gradient from its per-x terms t[5]:
+ * two logs (one when t_x repeats), one exp and one log1p. */
+static double pattern_grad(const double *p, int m, double log_alpha, const btyd_pattern *q,
+                           const double t[5], tx_cache *c, double g[4])
 {
-    double x = q->x, rx = p[R] + x, l_T = log(p[ALPHA] + q->T);
+    double x = q->x, rx = p[R] + x, a_T = p[ALPHA] + q->T;
+    double l_T = log(a_T), inv_T = 1 / a_T;
     double ll = t[0] - rx * l_T;
-    g[R] = t[2] + log(p[ALPHA]) - l_T;
-    g[ALPHA] = p[R] / p[ALPHA] - rx / (p[ALPHA] + q->T);
+    g[R] = t[2] + log_alpha - l_T;
+    g[ALPHA] = p[R] / p[ALPHA] - rx * inv_T;
     g[A] = -t[4];
     g[B] = t[3] - t[4];
     if (x > 0 || m) {
         double t_x = x > 0 ? q->t_x : 0;
-        double dl = l_T - log(p[ALPHA] + t_x), d = t[1] + rx * dl;
-        double s = 1 / (1 + exp(-d)); /* d/dd log(1 + e^d) */
-        ll += log1pexp(d);
+        if (t_x != c->t_x) {
+            *c = (tx_cache){t_x, log(p[ALPHA] + t_x), 1 / (p[ALPHA] + t_x)};
+        }
+        double dl = l_T - c->log_at, d = t[1] + rx * dl;
+        double e = exp(-fabs(d));            /* log(1 + e^d) and its slope */
+        double s = d > 0 ? 1 / (1 + e) : e / (1 + e);
+        ll += (d > 0 ? d : 0) + log1p(e);
         g[R] += s * dl;
-        g[ALPHA] += s * rx * (1 / (p[ALPHA] + q->T) - 1 / (p[ALPHA] + t_x));
+        g[ALPHA] += s * rx * (inv_T - c->inv_at);
         g[A] += s / p[A];
         g[B] -= s / (p[B] + x - 1 + m);
     }
@@ -259,7 +271,8 @@ int bgnbd_core_loglik_grad(const double *p, const btyd_pattern *pat, size_t n,
     int m = modified;
     grad_table tb;
     grad_table_init(&tb, p, m);
-    double sum = 0, gs[4] = {0, 0, 0, 0}, t[5], g[4];
+    tx_cache c = {-1, 0, 0};
+    double sum = 0, gs[4] = {0, 0, 0, 0}, t[5], g[4], log_alpha = log(p[ALPHA]);
     for (size_t i = 0; i < n; i++) {
         const btyd_pattern *q = &pat[i];
         if (!pattern_ok(q))
@@ -272,11 +285,13 @@ int bgnbd_core_loglik_grad(const double *p, const btyd_pattern *pat, size_t n,
             size_t k = (size_t)q->x;
             if (k >= tb.ll.built)
                 grad_table_extend(&tb, p, m, k);
-            double tk[5] = {tb.ll.head[k], tb.ll.drop[k], tb.dr[k], tb.db[k], tb.dab[k]};
-            for (int j = 0; j < 5; j++)
-                t[j] = tk[j];
+            t[0] = tb.ll.head[k];
+            t[1] = tb.ll.drop[k];
+            t[2] = tb.dr[k];
+            t[3] = tb.db[k];
+            t[4] = tb.dab[k];
         }
-        sum += q->weight * pattern_grad(p, m, q, t, g);
+        sum += q->weight * pattern_grad(p, m, log_alpha, q, t, &c, g);
         for (int j = 0; j < 4; j++)
             gs[j] += q->weight * g[j];
     }
