@@ -1,6 +1,7 @@
 /* `ltvd score`: per-customer P(alive), expected purchases, P(purchase) over a
  * horizon and, with a spend model, expected spend and CLV, printed as CSV. */
 #include <gsl/gsl_errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,17 +75,23 @@ static void print_failure(const cust_summary *c, int rc)
             rc == GSL_EDOM ? "outside the model's domain" : gsl_strerror(rc));
 }
 
-/* --model gg alone: expected spend per customer. */
+/* --model gg alone: expected spend per customer (checked before the header
+ * is printed, so a failure leaves stdout empty). */
 static int print_spend_rows(const scorer *s, const summary_set *sum)
 {
+    double e;
     for (size_t i = 0; i < sum->n; i++) {
         const cust_summary *c = &sum->rows[i];
-        double e;
         int rc = gg_expected_spend(s->spend_params, c->frequency, c->monetary_value, &e);
         if (rc != GSL_SUCCESS) {
             print_failure(c, rc);
             return -1;
         }
+    }
+    print_header(s);
+    for (size_t i = 0; i < sum->n; i++) {
+        const cust_summary *c = &sum->rows[i];
+        gg_expected_spend(s->spend_params, c->frequency, c->monetary_value, &e);
         put_field(c->id);
         printf(",%.17g,%.17g,%.17g\n", c->frequency, c->monetary_value, e);
     }
@@ -127,6 +134,7 @@ static int print_rows(const scorer *s, const summary_set *sum)
             print_failure(&sum->rows[bad], rc);
         goto cleanup;
     }
+    print_header(s);
     for (size_t i = 0; i < sum->n; i++)
         print_row(s, &sum->rows[i], &out[i]);
     status = 0;
@@ -155,6 +163,11 @@ static int resolve_models(const cli_options *o, scorer *s)
         return -1;
     }
     s->with_spend = o->spend_model != NULL;
+    if (s->m->discrete && o->horizon != floor(o->horizon)) {
+        fprintf(stderr, "ltvd score: --horizon counts purchase opportunities for %s: a whole "
+                        "number, not %g\n", s->m->name, o->horizon);
+        return -1;
+    }
     return 0;
 }
 
@@ -182,7 +195,6 @@ int cli_score_main(int argc, char **argv)
                               clv_month_periods(s.m, o.period_days)};
     static char buf[1 << 16];
     setvbuf(stdout, buf, _IOFBF, sizeof buf);
-    print_header(&s);
     if (print_rows(&s, &d.sum) != 0)
         goto cleanup;
     status = fflush(stdout) == 0 ? 0 : 1;

@@ -236,6 +236,11 @@ START_TEST(test_cli_errors_are_one_line)
         {"fit --model gg --summary " SUMMARY, 1, "monetary"},
         {"fit --model bgbb --transactions " TXNS, 1, "--summary"},
         {"fit --model bgnbd --summary tests/data/donations.csv --penalizer x", 2, "'x'"},
+        {"score --model bgbb --horizon 2.5 --summary tests/data/donations.csv", 2, "whole"},
+        {"score --model bgnbd --horizon 3 --params /no/params.json --summary " SUMMARY, 1,
+         "/no/params.json"},
+        {"score --model bgnbd --horizon 3 --spend-params x.json --summary " SUMMARY, 2,
+         "--spend-model"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_out r = run(cases[i].args);
