@@ -92,9 +92,11 @@ extern const btyd_model mbgnbd_model;
 extern const btyd_model pareto_model;
 extern const btyd_model bgbb_model;
 
-/* Checks the common domain: params finite and > 0, 0 <= x, 0 <= t_x <= T,
- * t_x = 0 when x = 0 is NOT required (callers may pass t_x > 0 with x = 0:
- * it is ignored, as in lifetimes). Returns GSL_SUCCESS or GSL_EDOM. */
+/* Checks the common domain: params finite and > 0, 0 <= x, 0 <= t_x <= T;
+ * t_x = 0 when x = 0 is not required here (the continuous-time models ignore
+ * t_x when x = 0, as lifetimes does). Models are stricter where their
+ * mathematics is: BG/NBD and MBG/NBD need a whole x; BG/BB needs whole
+ * counts with x = 0 exactly when t_x = 0. Returns GSL_SUCCESS or GSL_EDOM. */
 int btyd_check_domain(const double *params, size_t n_params, double x, double t_x,
                       double T);
 

@@ -37,7 +37,7 @@ typedef struct fit_result {
     double std_errors[FIT_MAX_PARAMS]; /* NaN-free: 0 if the Hessian is singular */
     bool std_errors_ok;                /* false if the Hessian was not negative definite */
     double log_likelihood;             /* total, unpenalized, at params */
-    size_t iterations;
+    size_t iterations;                 /* BFGS plus Newton steps on the full data */
     bool converged;
     double seconds;
 } fit_result;
