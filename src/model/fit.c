@@ -172,6 +172,32 @@ static int hessian_from_grad(const fit_spec *spec, const double *theta0, gsl_mat
     return GSL_SUCCESS;
 }
 
+/* A cheaper Hessian for Newton's direction: forward differences of the
+ * gradient from g0 (the gradient at theta0), n gradient calls. */
+static int hessian_forward(const fit_spec *spec, const double *theta0, const double *g0,
+                           gsl_matrix *h)
+{
+    size_t n = spec->n_params;
+    double theta[FIT_MAX_PARAMS], gp[FIT_MAX_PARAMS];
+    const double e = HESS_STEP;
+    for (size_t j = 0; j < n; j++) {
+        memcpy(theta, theta0, n * sizeof theta[0]);
+        theta[j] += e;
+        int rc = grad_log(spec, theta, gp);
+        if (rc != GSL_SUCCESS)
+            return rc;
+        for (size_t i = 0; i < n; i++)
+            gsl_matrix_set(h, i, j, (gp[i] - g0[i]) / e);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double m = 0.5 * (gsl_matrix_get(h, i, j) + gsl_matrix_get(h, j, i));
+            gsl_matrix_set(h, i, j, m);
+            gsl_matrix_set(h, j, i, m);
+        }
+    return GSL_SUCCESS;
+}
+
 /* Hessian of the total penalized log-likelihood in log-parameters by central
  * differences; returns GSL_SUCCESS or the first evaluation error. */
 static int hessian_log(const fit_spec *spec, const double *theta0, gsl_matrix *h)
@@ -259,12 +285,13 @@ static int penalized_ll(const fit_spec *spec, const double *theta, double *out)
     return rc;
 }
 
-/* One Newton direction: solves (-H) d = g by Cholesky. Returns 0 when -H is
+/* One Newton direction: solves (-H) d = g by Cholesky, H by forward
+ * differences (its O(h) error only slows the last digits of convergence). Returns 0 when -H is
  * not positive definite (then Newton cannot be trusted here). */
 static int newton_direction(const fit_spec *spec, const double *theta, const double *g,
                             gsl_matrix *h, gsl_vector *gv, gsl_vector *d)
 {
-    if (hessian_from_grad(spec, theta, h) != GSL_SUCCESS)
+    if (hessian_forward(spec, theta, g, h) != GSL_SUCCESS)
         return 0;
     gsl_matrix_scale(h, -1.0);
     if (gsl_linalg_cholesky_decomp1(h) != GSL_SUCCESS)
@@ -423,7 +450,8 @@ int fit_mle(const fit_spec *spec, fit_result *out)
         out->params[i] = exp(theta[i]);
     out->log_likelihood = ll;
     out->converged = status == GSL_SUCCESS || gnorm <= GRAD_TOL_LOOSE;
-    standard_errors(spec, theta, out);
+    if (!spec->skip_std_errors)
+        standard_errors(spec, theta, out);
     out->seconds = now_seconds() - t0;
     return GSL_SUCCESS;
 }
@@ -502,8 +530,11 @@ static int btyd_data_loglik_grad(const double *params, const void *data, double 
     return GSL_SUCCESS;
 }
 
+/* near: init is a subsample optimum (Newton first); final: the result is
+ * reported (a subsample fit skips the standard errors). */
 static int fit_btyd_once(const btyd_model *model, const btyd_pattern *pat, size_t n,
-                         double penalizer, const double *init, bool near, fit_result *out)
+                         double penalizer, const double *init, bool near, bool final,
+                         fit_result *out)
 {
     double total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -521,6 +552,7 @@ static int fit_btyd_once(const btyd_model *model, const btyd_pattern *pat, size_
         .penalizer = penalizer,
         .init = init,
         .newton_first = near,
+        .skip_std_errors = !final,
     };
     return fit_mle(&spec, out);
 }
@@ -545,7 +577,7 @@ static bool subsample_start(const btyd_model *model, const btyd_pattern *pat, si
         sub[m++].weight *= (double)k;
     }
     fit_result r;
-    if (fit_btyd_once(model, sub, m, penalizer, init, false, &r) == GSL_SUCCESS &&
+    if (fit_btyd_once(model, sub, m, penalizer, init, false, false, &r) == GSL_SUCCESS &&
         r.converged) {
         memcpy(start, r.params, model->n_params * sizeof start[0]);
         found = true;
@@ -565,7 +597,7 @@ int fit_btyd(const btyd_model *model, const btyd_pattern *pat, size_t n,
         near = subsample_start(model, pat, n, penalizer, init, start);
         init = start;
     }
-    int rc = fit_btyd_once(model, pat, n, penalizer, init, near, out);
+    int rc = fit_btyd_once(model, pat, n, penalizer, init, near, true, out);
     if (rc == GSL_SUCCESS)
         out->seconds = now_seconds() - t0;
     return rc;

@@ -30,6 +30,7 @@ typedef struct fit_spec {
     size_t max_iter;        /* 0: a default */
     bool newton_first;      /* init is near the optimum: try Newton steps
                                (needs loglik_grad) before BFGS */
+    bool skip_std_errors;   /* a preliminary fit: no Hessian at the end */
 } fit_spec;
 
 typedef struct fit_result {

@@ -164,7 +164,7 @@ nomem:
 }
 
 static int fit_data(gg_data *d, double penalizer, const double *init, bool near,
-                    fit_result *out)
+                    bool final, fit_result *out)
 {
     double total = 0;
     for (size_t i = 0; i < d->n; i++)
@@ -178,6 +178,7 @@ static int fit_data(gg_data *d, double penalizer, const double *init, bool near,
         .penalizer = penalizer,
         .init = init,
         .newton_first = near,
+        .skip_std_errors = !final,
     };
     return fit_mle(&spec, out);
 }
@@ -207,7 +208,7 @@ int gg_fit(const gg_pattern *pat, size_t n, double penalizer, const double *init
     fit_result r;
     bool near = false;
     if (n_inf > SUBSAMPLE_ABOVE && data_build(pat, n, n_inf / SUBSAMPLE_SIZE, &d) == 0) {
-        near = fit_data(&d, penalizer, start, false, &r) == GSL_SUCCESS && r.converged;
+        near = fit_data(&d, penalizer, start, false, false, &r) == GSL_SUCCESS && r.converged;
         if (near)
             memcpy(start, r.params, sizeof start);
         data_free(&d);
@@ -215,7 +216,7 @@ int gg_fit(const gg_pattern *pat, size_t n, double penalizer, const double *init
     int rc = data_build(pat, n, 1, &d);
     if (rc != GSL_SUCCESS)
         return rc;
-    rc = fit_data(&d, penalizer, start, near, out);
+    rc = fit_data(&d, penalizer, start, near, true, out);
     data_free(&d);
     return rc;
 }
