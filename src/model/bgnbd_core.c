@@ -24,6 +24,7 @@
 #include <gsl/gsl_sf_psi.h>
 #include <math.h>
 
+#include "model/bgnbd_quad.h"
 #include "model/hyp2f1.h"
 
 enum { R, ALPHA, A, B };
@@ -33,7 +34,7 @@ enum { R, ALPHA, A, B };
 #define A_GUARD 1e-4       /* |a-1| below: interpolate across a = 1 */
 #define A_STEP 1e-3        /* interpolation nodes 1 +- A_STEP, 1 +- A_STEP/2 */
 #define SIM_MAX_EVENTS 10000000
-#define MAX_REL_ERR 1e-9     /* estimated error beyond which E is refused */
+#define MAX_REL_ERR 1e-11    /* estimated error beyond which E is refused */
 
 /* A customer alive now: lambda ~ Gamma(shape, rate), p ~ Beta(a, b). */
 typedef struct alive {
@@ -361,8 +362,8 @@ static double pfaff_series(const alive *q, double y)
 static int expected_hyp(const alive *q, double t, double *out, double *err)
 {
     double a = q->a, c = a + q->b - 1;
-    double z = t / (q->rate + t), lf;
-    int rc = hyp2f1_log(c - q->shape, a - 1, c, z, &lf);
+    double z = t / (q->rate + t), lf, lf_err;
+    int rc = hyp2f1_log_err(c - q->shape, a - 1, c, z, &lf, &lf_err);
     if (rc != GSL_SUCCESS)
         return rc;
     double l1 = (a - 1) * -log1p(t / q->rate);
@@ -371,7 +372,7 @@ static int expected_hyp(const alive *q, double t, double *out, double *err)
     if (!isfinite(v))
         return GSL_ERANGE;
     *out = fmax(v, 0);
-    *err = DBL_EPSILON * (4 + (fabs(l1) + 4 * fabs(lf)) / fmin(fabs(lg), 1));
+    *err = (DBL_EPSILON * (4 + fabs(l1) + 4 * fabs(lf)) + lf_err) / fmin(fabs(lg), 1);
     return GSL_SUCCESS;
 }
 
@@ -425,19 +426,28 @@ static int expected_far_from_one(const alive *q, double t, double *out)
 static int expected_near_one(const alive *q, double t, double *out)
 {
     const double nodes[4] = {1 - A_STEP, 1 - A_STEP / 2, 1 + A_STEP / 2, 1 + A_STEP};
-    double v = 0;
+    double f[4], v = 0, v3 = 0;
     for (int i = 0; i < 4; i++) {
         alive qi = *q;
         qi.a = nodes[i];
-        double f, w = 1;
-        int rc = expected_far_from_one(&qi, t, &f);
+        int rc = expected_far_from_one(&qi, t, &f[i]);
         if (rc != GSL_SUCCESS)
             return rc;
-        for (int j = 0; j < 4; j++)
-            if (j != i)
-                w *= (q->a - nodes[j]) / (nodes[i] - nodes[j]);
-        v += w * f;
     }
+    for (int i = 0; i < 4; i++) {
+        double w = 1, w3 = 1;
+        for (int j = 0; j < 4; j++)
+            if (j != i) {
+                w *= (q->a - nodes[j]) / (nodes[i] - nodes[j]);
+                if (i < 3 && j < 3)
+                    w3 *= (q->a - nodes[j]) / (nodes[i] - nodes[j]);
+            }
+        v += w * f[i];
+        v3 += i < 3 ? w3 * f[i] : 0;
+    }
+    /* the quadratic through three nodes bounds the cubic's truncation */
+    if (fabs(v - v3) > 0.1 * MAX_REL_ERR * fabs(v))
+        return GSL_ELOSS;
     *out = fmax(v, 0);
     return GSL_SUCCESS;
 }
@@ -458,13 +468,10 @@ static int expected_split(const alive *q, double t, double *out)
     return finite_out(q->b / s * e1 + q->a / s * e2, out);
 }
 
-static int alive_expected(const alive *q, double t, double *out)
+/* The fast forms: a series or a hypergeometric function. */
+static int expected_fast(const alive *q, double t, double *out)
 {
     double y = t / q->rate;
-    if (t == 0) {
-        *out = 0;
-        return GSL_SUCCESS;
-    }
     if (pfaff_usable(q, y))
         return finite_out(pfaff_series(q, y), out);
     if (q->a + q->b - 1 < C_SMALL)
@@ -472,6 +479,20 @@ static int alive_expected(const alive *q, double t, double *out)
     if (fabs(q->a - 1) < A_GUARD)
         return expected_near_one(q, t, out);
     return expected_far_from_one(q, t, out);
+}
+
+/* The fast forms, and where they cannot vouch for 1e-9 (large shape, a
+ * parameter near 1e4, ...) the integral over p (bgnbd_quad.c), which is
+ * slow but has no cancellation to lose accuracy to. */
+static int alive_expected(const alive *q, double t, double *out)
+{
+    if (t == 0) {
+        *out = 0;
+        return GSL_SUCCESS;
+    }
+    if (expected_fast(q, t, out) == GSL_SUCCESS)
+        return GSL_SUCCESS;
+    return bgnbd_quad_expected(q->shape, q->rate, q->a, q->b, t, out);
 }
 
 /* ---- P(n purchases in (0, t]) of an alive customer ---- */
@@ -492,7 +513,9 @@ static int alive_pmf(const alive *q, double t, unsigned n, double *out)
     if (n > 0) {
         gsl_sf_result tail;
         int rc = gsl_sf_beta_inc_e(nn, s, t / (q->rate + t), &tail);
-        if (rc != GSL_SUCCESS)
+        if (rc == GSL_EUNDRFLW) /* P(NB >= n) below DBL_MIN: 0 it is */
+            tail.val = 0;
+        else if (rc != GSL_SUCCESS)
             return rc;
         double ldie = log(q->a / ab) + lnpoch(q->b, nn - 1) - lnpoch(ab + 1, nn - 1);
         v += exp(ldie) * tail.val;

@@ -246,12 +246,19 @@ static int eval(double a, double b, double c, double z, lval *v)
 
 int hyp2f1_log(double a, double b, double c, double z, double *out)
 {
+    double err;
+    return hyp2f1_log_err(a, b, c, z, out, &err);
+}
+
+int hyp2f1_log_err(double a, double b, double c, double z, double *out, double *err)
+{
     if (!isfinite(a) || !isfinite(b) || !isfinite(c) || !isfinite(z))
         return GSL_EDOM;
     if (c <= 0 || z < 0 || z >= 1)
         return GSL_EDOM;
     if (z == 0 || a == 0 || b == 0) {
         *out = 0;
+        *err = 0;
         return GSL_SUCCESS;
     }
     lval v;
@@ -265,5 +272,6 @@ int hyp2f1_log(double a, double b, double c, double z, double *out)
     if (v.err > MAX_ERR * fmax(1, fabs(v.lg)))
         return GSL_ELOSS;
     *out = v.lg;
+    *err = v.err;
     return GSL_SUCCESS;
 }

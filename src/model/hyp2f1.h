@@ -12,4 +12,9 @@
  * GSL_ELOSS when it cannot reach full double accuracy. */
 int hyp2f1_log(double a, double b, double c, double z, double *out);
 
+/* As hyp2f1_log, and *err = the estimated absolute error of *out (the
+ * relative error of 2F1): callers that subtract the log from something of
+ * similar size need it to bound their own error. */
+int hyp2f1_log_err(double a, double b, double c, double z, double *out, double *err);
+
 #endif
