@@ -120,8 +120,8 @@ static void check_sum_pn(const btyd_model *m, const double *p, double x, double 
     double s = 0, mean = 0, v;
     for (unsigned n = 0; n < 200; n++) {
         int rc = m->p_n(p, x, t_x, T, t, n, &v);
-        if (rc != GSL_SUCCESS)
-            return;
+        ck_assert_msg(rc == GSL_SUCCESS, "p_n rc %d (%g %g %g %g; %g %g %g %g n=%u)", rc,
+                      p[0], p[1], p[2], p[3], x, t_x, T, t, n);
         ck_assert(v >= 0 && v <= 1);
         s += v;
         mean += n * v;
@@ -163,6 +163,28 @@ static void check_customer(const btyd_model *m, const double *p, double x, doubl
     }
 }
 
+/* A new customer: E and P(n) over the horizons, no errors. */
+static void check_new(const btyd_model *m, const double *p, prop_stats *ps)
+{
+    static const double ts[] = {1e-3, 1, 39, 1e3, 1e5};
+    static const unsigned nn[] = {0, 1, 5, 50};
+    double v;
+    for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) {
+        ps->calls++;
+        if (m->expected_new(p, ts[k], &v) != GSL_SUCCESS)
+            ps->errors++;
+        else
+            ck_assert(isfinite(v) && v >= 0);
+        for (size_t i = 0; i < sizeof nn / sizeof nn[0]; i++) {
+            ps->calls++;
+            if (m->p_n_new(p, ts[k], nn[i], &v) != GSL_SUCCESS)
+                ps->errors++;
+            else
+                ck_assert(v >= 0 && v <= 1);
+        }
+    }
+}
+
 void nbd_check_properties(const btyd_model *m)
 {
     static const double xs[] = {0, 1, 2, 30, 1e3, 1e5};
@@ -173,6 +195,7 @@ void nbd_check_properties(const btyd_model *m)
         size_t j = i;
         for (int k = 0; k < 4; k++, j /= N_PAR)
             p[k] = grid_par[j % N_PAR];
+        check_new(m, p, &ps);
         for (size_t a = 0; a < 6; a++)
             for (size_t b = 0; b < 5; b++)
                 for (double f = 0; f <= 1; f += 0.5)
@@ -182,6 +205,8 @@ void nbd_check_properties(const btyd_model *m)
             "%s grid: %zu evaluations, %zu errors (never NaN/Inf), %zu pmf sums, "
             "sum n P(n) exceeds E by at most %.2g (relative)\n",
             m->name, ps.calls, ps.errors, ps.sums_checked, ps.worst_excess);
+    /* every input here is inside the domain and every value representable */
+    ck_assert_uint_eq(ps.errors, 0);
 }
 
 /* ---- domain ---- */
