@@ -1,6 +1,7 @@
 /* Shared steps of `ltvd fit` and `ltvd score`: load the customers, fit. */
 #include "cli/cli_data.h"
 
+#include <errno.h>
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,36 @@ fit_json_model cli_json_model(const btyd_model *m)
     return (fit_json_model){m->name, m->n_params, m->param_names, m->discrete};
 }
 
+/* After a domain error, names the first customer the model cannot take, or
+ * says that no customer carries weight. Returns 1 when it said something. */
+static int report_bad_row(const char *cmd, const btyd_model *m, const cli_data *d)
+{
+    double total = 0, ll;
+    for (size_t i = 0; i < d->sum.n; i++) {
+        const cust_summary *c = &d->sum.rows[i];
+        total += c->weight;
+        if (m == NULL || m->loglik(m->init, c->frequency, c->recency, c->T, &ll) != GSL_EDOM)
+            continue;
+        char id[128];
+        cli_printable(c->id, id, sizeof id);
+        fprintf(stderr, "ltvd %s: customer '%s' (frequency %g, recency %g, %s %g) is outside "
+                        "the %s model's domain%s\n", cmd, id, c->frequency, c->recency,
+                m->discrete ? "periods" : "T", c->T, m->name,
+                m->discrete ? " (whole numbers, recency 0 exactly when frequency is 0)" : "");
+        return 1;
+    }
+    if (!(total > 0)) {
+        fprintf(stderr, "ltvd %s: every customer has weight 0: nothing to fit\n", cmd);
+        return 1;
+    }
+    if (m == NULL) {
+        fprintf(stderr, "ltvd %s: no customer has repeat purchases of positive value: "
+                        "Gamma-Gamma has nothing to fit\n", cmd);
+        return 1;
+    }
+    return 0;
+}
+
 int cli_fit_model(const char *cmd, const btyd_model *m, const cli_data *d,
                   double penalizer, fit_result *r, double *n_customers,
                   size_t *n_patterns)
@@ -87,6 +118,8 @@ int cli_fit_model(const char *cmd, const btyd_model *m, const cli_data *d,
                 m ? "" : " (Gamma-Gamma needs customers with repeat purchases)");
         return -1;
     }
+    if (rc == GSL_EDOM && report_bad_row(cmd, m, d))
+        return -1;
     if (rc != GSL_SUCCESS) {
         fprintf(stderr, "ltvd %s: the %s model cannot be fitted on these data: %s\n", cmd,
                 m ? m->name : "gg", gsl_strerror(rc));
@@ -96,4 +129,23 @@ int cli_fit_model(const char *cmd, const btyd_model *m, const cli_data *d,
 nomem:
     fprintf(stderr, "ltvd %s: out of memory\n", cmd);
     return -1;
+}
+
+int cli_flush_stdout(const char *cmd)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    fprintf(stderr, "ltvd %s: cannot write to standard output: %s\n", cmd,
+            strerror(errno ? errno : EIO));
+    return 1;
+}
+
+void cli_printable(const char *s, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; s[i] != '\0' && i + 1 < size; i++)
+        out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    out[i] = '\0';
+    if (s[i] != '\0' && size > 4)
+        memcpy(out + size - 4, "...", 4);
 }

@@ -27,4 +27,12 @@ int cli_fit_model(const char *cmd, const btyd_model *m, const cli_data *d,
                   double penalizer, fit_result *r, double *n_customers,
                   size_t *n_patterns);
 
+/* Flushes stdout; on a write error says so on stderr. Returns the exit
+ * status: 0, or 1 after the message. */
+int cli_flush_stdout(const char *cmd);
+
+/* Copies s into out (size > 4) with control characters as '?', truncated
+ * with "..." when longer, for one-line error messages. */
+void cli_printable(const char *s, char *out, size_t size);
+
 #endif

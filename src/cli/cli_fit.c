@@ -39,7 +39,7 @@ int cli_fit_main(int argc, char **argv)
     if (!r.converged)
         fprintf(stderr, "ltvd fit: warning: the optimiser did not converge "
                         "(\"converged\": false)\n");
-    status = fflush(stdout) == 0 ? 0 : 1;
+    status = cli_flush_stdout("fit");
 cleanup:
     cli_data_free(&d);
     return status;

@@ -128,7 +128,7 @@ static int check_combination(const char *cmd, bool score, cli_options *o)
         return fail(cmd, "%s", "give exactly one of --transactions FILE or --summary FILE");
     if (score && o->horizon < 0)
         return fail(cmd, "%s", "--horizon T (in periods) is required");
-    if (o->spend_params != NULL && o->spend_model == NULL)
+    if (o->spend_params != NULL && o->spend_model == NULL && strcmp(o->model, "gg") != 0)
         return fail(cmd, "%s", "--spend-params needs --spend-model gg");
     return 0;
 }
@@ -146,7 +146,8 @@ int cli_options_parse(int argc, char **argv, bool score, cli_options *o)
         if (opt == -1)
             break;
         if (opt == '?' || opt == ':') {
-            const char *bad = argv[optind - 1];
+            char shortopt[3] = {'-', (char)optopt, '\0'};
+            const char *bad = optopt > 0 && optopt < 256 ? shortopt : argv[optind - 1];
             return fail(cmd, "unknown option or missing value: '%s'", bad);
         }
         if (!score && is_score_only(opt))

@@ -70,9 +70,13 @@ static void print_header(const scorer *s)
 
 static void print_failure(const cust_summary *c, int rc)
 {
-    fprintf(stderr, "ltvd score: customer '%s' (frequency %g, recency %g, T %g): %s\n",
-            c->id, c->frequency, c->recency, c->T,
-            rc == GSL_EDOM ? "outside the model's domain" : gsl_strerror(rc));
+    char id[128];
+    cli_printable(c->id, id, sizeof id);
+    fprintf(stderr, "ltvd score: customer '%s' (frequency %g, recency %g, T %g): %s\n", id,
+            c->frequency, c->recency, c->T,
+            rc == GSL_EDOM     ? "outside the model's domain"
+            : rc == GSL_ERANGE ? "a value overflows (check --margin and the spend values)"
+                               : gsl_strerror(rc));
 }
 
 /* --model gg alone: expected spend per customer (checked before the header
@@ -147,9 +151,9 @@ cleanup:
 static int resolve_models(const cli_options *o, scorer *s)
 {
     if (strcmp(o->model, "gg") == 0) {
-        if (o->spend_model != NULL || o->params != NULL) {
-            fputs("ltvd score: with --model gg use --spend-params, not --params or "
-                  "--spend-model\n", stderr);
+        if (o->spend_model != NULL || o->spend_params != NULL) {
+            fputs("ltvd score: with --model gg, give its parameters with --params (no "
+                  "--spend-model or --spend-params)\n", stderr);
             return -1;
         }
         s->m = NULL;
@@ -188,16 +192,28 @@ int cli_score_main(int argc, char **argv)
     }
     if (s.m != NULL && get_params(o.params, s.m, &d, &o, s.params) != 0)
         goto cleanup;
-    if (s.with_spend && get_params(o.spend_params, NULL, &d, &o, s.spend_params) != 0)
+    if (s.with_spend &&
+        get_params(s.m ? o.spend_params : o.params, NULL, &d, &o, s.spend_params) != 0)
         goto cleanup;
+    if (s.with_spend && !(s.spend_params[1] > 1)) {
+        fprintf(stderr, "ltvd score: the Gamma-Gamma q = %g is not above 1: the expected "
+                        "spend is infinite (spend too heavy-tailed for this model)\n",
+                s.spend_params[1]);
+        goto cleanup;
+    }
     if (s.m != NULL)
         s.clv = (clv_options){o.clv_months, o.discount_rate, o.margin,
                               clv_month_periods(s.m, o.period_days)};
+    if (s.m != NULL && s.with_spend && !clv_options_valid(&s.clv)) {
+        fprintf(stderr, "ltvd score: --discount-rate %g over --clv-months %u gives a discount "
+                        "factor that cannot be represented\n", o.discount_rate, o.clv_months);
+        goto cleanup;
+    }
     static char buf[1 << 16];
     setvbuf(stdout, buf, _IOFBF, sizeof buf);
     if (print_rows(&s, &d.sum) != 0)
         goto cleanup;
-    status = fflush(stdout) == 0 ? 0 : 1;
+    status = cli_flush_stdout("score");
 cleanup:
     cli_data_free(&d);
     return status;

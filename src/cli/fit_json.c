@@ -28,11 +28,15 @@ json_t *fit_json_build(const fit_json_model *m, const char *period, const fit_re
     json_t *obj = NULL;
     if (params == NULL || errors == NULL)
         goto cleanup;
-    obj = json_pack("{s:s, s:s*, s:O, s:O, s:f, s:I, s:I, s:b, s:I, s:f}",
+    /* Weights are counts of customers; past 2^53 they are not exact integers. */
+    json_t *count = n_customers <= 9007199254740992.0
+                        ? json_integer((json_int_t)llround(n_customers))
+                        : json_real(n_customers);
+    obj = json_pack("{s:s, s:s*, s:O, s:O, s:f, s:o, s:I, s:b, s:I, s:f}",
                     "model", m->name, "period", m->discrete ? NULL : period,
                     "params", params, "std_errors", errors,
                     "log_likelihood", r->log_likelihood,
-                    "n_customers", (json_int_t)llround(n_customers),
+                    "n_customers", count,
                     "n_patterns", (json_int_t)n_patterns, "converged", r->converged,
                     "iterations", (json_int_t)r->iterations, "seconds", r->seconds);
 cleanup:
@@ -66,7 +70,10 @@ int fit_json_read_params(const char *path, const fit_json_model *m, const char *
     int rc = -1;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
-        snprintf(err, FIT_JSON_ERR_MAX, "%s:%d: %s", path, jerr.line, jerr.text);
+        if (jerr.line >= 1)
+            snprintf(err, FIT_JSON_ERR_MAX, "%s:%d: %s", path, jerr.line, jerr.text);
+        else
+            snprintf(err, FIT_JSON_ERR_MAX, "%s: %s", path, jerr.text);
         return -1;
     }
     const char *model = json_string_value(json_object_get(root, "model"));
@@ -76,7 +83,12 @@ int fit_json_read_params(const char *path, const fit_json_model *m, const char *
         goto cleanup;
     }
     const char *file_period = json_string_value(json_object_get(root, "period"));
-    if (!m->discrete && file_period != NULL && strcmp(file_period, period) != 0) {
+    if (!m->discrete && file_period == NULL) {
+        snprintf(err, FIT_JSON_ERR_MAX, "%s: no \"period\": the time unit of the parameters "
+                 "is unknown", path);
+        goto cleanup;
+    }
+    if (!m->discrete && strcmp(file_period, period) != 0) {
         snprintf(err, FIT_JSON_ERR_MAX,
                  "%s: parameters were fitted with --period %s, not %s", path,
                  file_period, period);

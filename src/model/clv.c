@@ -15,17 +15,21 @@ double clv_month_periods(const btyd_model *m, double period_days)
     return CLV_MONTH_DAYS / period_days;
 }
 
-static int options_valid(const clv_options *o)
+int clv_options_valid(const clv_options *o)
 {
-    return o->months >= 1 && isfinite(o->discount_rate) && o->discount_rate > -1 &&
-           isfinite(o->margin) && o->margin >= 0 && isfinite(o->month_periods) &&
-           o->month_periods > 0;
+    if (!(o->months >= 1 && isfinite(o->discount_rate) && o->discount_rate > -1 &&
+          isfinite(o->margin) && o->margin >= 0 && isfinite(o->month_periods) &&
+          o->month_periods > 0))
+        return 0;
+    /* Every discount factor (1+d)^k must be a positive finite number. */
+    double last = pow(1 + o->discount_rate, o->months);
+    return isfinite(last) && last > 0;
 }
 
 int clv_discounted_purchases(const btyd_model *m, const double *params, double x,
                              double t_x, double T, const clv_options *o, double *out)
 {
-    if (!options_valid(o))
+    if (!clv_options_valid(o))
         return GSL_EDOM;
     double sum = 0, prev = 0;
     for (unsigned k = 1; k <= o->months; k++) {

@@ -24,6 +24,10 @@ typedef struct clv_options {
     double month_periods;   /* M, in model periods (> 0) */
 } clv_options;
 
+/* 1 when o is usable: N >= 1, d > -1 with (1+d)^N a positive finite number,
+ * margin >= 0 and M > 0 (all finite); 0 otherwise. */
+int clv_options_valid(const clv_options *o);
+
 /* Month length in model periods for a period of `period_days` days, or 1 for
  * discrete (opportunity-counting) models. */
 double clv_month_periods(const btyd_model *m, double period_days);

@@ -29,6 +29,8 @@
 typedef struct objective {
     const fit_spec *spec;
     int last_error;  /* first evaluation error seen, for the report */
+    bool grad_bad;   /* the last numeric gradient had a component that could
+                        not be computed: no convergence may be claimed there */
 } objective;
 
 static int loglik_at_log(const fit_spec *spec, const double *theta, double *ll)
@@ -102,6 +104,8 @@ static void gsl_df(const gsl_vector *v, void *ctx, gsl_vector *g)
     size_t n = obj->spec->n_params;
     double theta[FIT_MAX_PARAMS];
     memcpy(theta, gsl_vector_const_ptr(v, 0), n * sizeof theta[0]);
+    double f0 = objective_value(obj, theta);
+    obj->grad_bad = false;
     for (size_t i = 0; i < n; i++) {
         double t0 = theta[i];
         theta[i] = t0 + GRAD_STEP;
@@ -109,8 +113,17 @@ static void gsl_df(const gsl_vector *v, void *ctx, gsl_vector *g)
         theta[i] = t0 - GRAD_STEP;
         double fm = objective_value(obj, theta);
         theta[i] = t0;
-        double d = (fp - fm) / (2 * GRAD_STEP);
-        gsl_vector_set(g, i, isfinite(d) && fabs(d) < BAD_OBJECTIVE / 1e10 ? d : 0.0);
+        bool ok_p = fp < BAD_OBJECTIVE, ok_m = fm < BAD_OBJECTIVE, ok_0 = f0 < BAD_OBJECTIVE;
+        double d = 0;
+        if (ok_p && ok_m)
+            d = (fp - fm) / (2 * GRAD_STEP);
+        else if (ok_p && ok_0) /* one side is outside: a one-sided difference */
+            d = (fp - f0) / GRAD_STEP;
+        else if (ok_m && ok_0)
+            d = (f0 - fm) / GRAD_STEP;
+        else
+            obj->grad_bad = true;
+        gsl_vector_set(g, i, isfinite(d) ? d : 0.0);
     }
 }
 
@@ -414,7 +427,7 @@ int fit_mle(const fit_spec *spec, fit_result *out)
         return GSL_EDOM;
     size_t n = spec->n_params;
     size_t max_iter = spec->max_iter ? spec->max_iter : DEFAULT_MAX_ITER;
-    objective obj = {spec, GSL_SUCCESS};
+    objective obj = {spec, GSL_SUCCESS, false};
     double theta[FIT_MAX_PARAMS], ll;
     for (size_t i = 0; i < n; i++)
         theta[i] = log(spec->init[i]);
@@ -449,7 +462,7 @@ int fit_mle(const fit_spec *spec, fit_result *out)
     for (size_t i = 0; i < n; i++)
         out->params[i] = exp(theta[i]);
     out->log_likelihood = ll;
-    out->converged = status == GSL_SUCCESS || gnorm <= GRAD_TOL_LOOSE;
+    out->converged = (status == GSL_SUCCESS || gnorm <= GRAD_TOL_LOOSE) && !obj.grad_bad;
     if (!spec->skip_std_errors)
         standard_errors(spec, theta, out);
     out->seconds = now_seconds() - t0;

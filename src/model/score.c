@@ -2,6 +2,7 @@
 #include "model/score.h"
 
 #include <gsl/gsl_errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,10 @@ static int fill(const score_spec *s, const histories *hs, const score_input *in,
             return rc;
         }
         out[i].clv = s->clv.margin * out[i].expected_spend * h->discounted;
+        if (!isfinite(out[i].clv)) {
+            *bad = i;
+            return GSL_ERANGE;
+        }
     }
     return GSL_SUCCESS;
 }

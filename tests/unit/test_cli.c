@@ -241,6 +241,19 @@ START_TEST(test_cli_errors_are_one_line)
          "/no/params.json"},
         {"score --model bgnbd --horizon 3 --spend-params x.json --summary " SUMMARY, 2,
          "--spend-model"},
+        {"fit -xy", 2, "'-x'"},
+        {"fit --model bgbb --summary tests/data/cli/bgbb_bad_row.csv", 1, "recency 3"},
+        {"fit --model bgbb --summary tests/data/cli/zero_weights.csv", 1, "weight 0"},
+        {"fit --model gg --summary tests/data/cli/zero_spend.csv", 1, "positive value"},
+        {"score --model bgnbd --horizon 3 --params tests/data/cli/params_no_period.json "
+         "--summary " SUMMARY, 1, "period"},
+        {"score --model gg --horizon 1 --params tests/data/cli/gg_q_below_1.json "
+         "--summary " SPEND, 1, "q = 0.9"},
+        {"score --model gg --horizon 1 --spend-model gg --summary " SPEND, 2, "--params"},
+        {"score --model bgnbd --period week --horizon 3 --spend-model gg "
+         "--discount-rate -0.9999999999 --clv-months 1200 --summary " SPEND, 1, "discount"},
+        {"score --model bgnbd --period week --horizon 3 --spend-model gg --margin 1e308 "
+         "--summary " SPEND, 1, "overflows"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_out r = run(cases[i].args);
@@ -255,6 +268,51 @@ START_TEST(test_cli_errors_are_one_line)
 }
 END_TEST
 
+/* A full disk is an error with a message, not a silent exit. */
+START_TEST(test_cli_write_error)
+{
+    const char *bin = getenv("LTVD_BIN") ? getenv("LTVD_BIN") : "./ltvd";
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "%s fit --model bgnbd --period week --summary " SUMMARY
+             " >/dev/full 2>/tmp/ltvd_full_err",
+             bin);
+    int st = system(cmd);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    char *err = slurp("/tmp/ltvd_full_err");
+    ck_assert_msg(strstr(err, "cannot write") != NULL && count_lines(err) == 1, "%s", err);
+    free(err);
+    unlink("/tmp/ltvd_full_err");
+}
+END_TEST
+
+/* --model gg scores spend alone, from its own fit or from --params. */
+START_TEST(test_cli_score_gg_alone)
+{
+    char path[] = "/tmp/ltvd_ggXXXXXX", args[512];
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    close(fd);
+    run_out f = run("fit --model gg --summary " SPEND);
+    ck_assert_int_eq(f.status, 0);
+    FILE *fp = fopen(path, "w");
+    fputs(f.out, fp);
+    fclose(fp);
+    snprintf(args, sizeof args, "score --model gg --horizon 1 --params %s --summary " SPEND,
+             path);
+    run_out a = run(args);
+    run_out b = run("score --model gg --horizon 1 --summary " SPEND);
+    ck_assert_msg(a.status == 0, "%s", a.err);
+    ck_assert_str_eq(a.out, b.out);
+    ck_assert(strncmp(a.out, "customer_id,frequency,monetary_value,expected_spend\n", 51) == 0);
+    ck_assert_int_eq(count_lines(a.out), 2358);
+    unlink(path);
+    run_free(&f);
+    run_free(&a);
+    run_free(&b);
+}
+END_TEST
+
 Suite *suite_cli(void)
 {
     Suite *s = suite_create("cli");
@@ -266,6 +324,8 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_score_with_spend);
     tcase_add_test(tc, test_cli_score_params_round_trip);
     tcase_add_test(tc, test_cli_errors_are_one_line);
+    tcase_add_test(tc, test_cli_score_gg_alone);
+    tcase_add_test(tc, test_cli_write_error);
     suite_add_tcase(s, tc);
     return s;
 }
