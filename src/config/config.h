@@ -1,0 +1,95 @@
+/* Service configuration: one table of keys backed by one struct, read from
+ * config/ltvd.conf and overridden by LTVD_<KEY> environment variables. */
+#ifndef LTVD_CONFIG_H
+#define LTVD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_ERR_MAX 256
+#define CONFIG_DEFAULT_PATH "config/ltvd.conf"
+
+typedef enum config_period { CONFIG_PERIOD_DAY, CONFIG_PERIOD_WEEK } config_period;
+typedef enum config_model { CONFIG_MODEL_BGNBD, CONFIG_MODEL_PARETO } config_model;
+
+/* Every field is set by exactly one key of the table in config.c (its name
+ * is the field's name), except database_url. */
+typedef struct ltvd_config {
+    char listen[64];            /* host:port to bind, IPv4 literal */
+    char listen_host[48];       /* derived from listen */
+    uint16_t listen_port;       /* derived from listen; 0 = any free port */
+    int period;                 /* config_period: the models' time unit */
+    char as_of[40];             /* "" = now; else YYYY-MM-DD or RFC 3339 */
+    bool has_as_of;             /* derived: as_of is set */
+    int64_t as_of_day;          /* derived: UTC day number of as_of */
+    int model;                  /* config_model */
+    long thread_pool_size;      /* MHD worker threads, each polling its own share */
+    long connection_limit;      /* total open connections */
+    long per_ip_limit;          /* open connections per client address */
+    long connection_timeout_s;  /* idle seconds before a connection is closed */
+    long max_body_bytes;        /* largest request body accepted (413 above) */
+    long max_url_bytes;         /* longest request target accepted (414 above) */
+    long max_batch_items;       /* most transactions in one batch (413 above) */
+    long refit_interval_s;      /* refit at least this often */
+    long refit_after_txns;      /* ... or after this many new transactions */
+    double churn_medium_below;  /* P(alive) below this: medium churn risk */
+    double churn_high_below;    /* P(alive) below this: high churn risk */
+    long horizon_days;          /* default horizon of predictions and LTV */
+    double discount_rate;       /* monthly discount rate of the LTV */
+    double margin;              /* profit margin applied to spend in the LTV */
+    long shutdown_deadline_s;   /* seconds to finish in-flight work on SIGTERM */
+    bool metrics_public;        /* /metrics needs no API key */
+    char database_url[1024];    /* DATABASE_URL (libpq); "" = none */
+} ltvd_config;
+
+typedef enum config_type {
+    CONFIG_INT,
+    CONFIG_DOUBLE,
+    CONFIG_BOOL,
+    CONFIG_STRING,
+    CONFIG_ENUM,
+} config_type;
+
+/* One key of the table: the doc string is the one-line summary; the full
+ * documentation lives in config/ltvd.conf (a test checks it is there). */
+typedef struct config_key {
+    const char *name;
+    config_type type;
+    size_t offset;     /* of the field in ltvd_config */
+    size_t size;       /* CONFIG_STRING: capacity of the char array */
+    const char *def;   /* default, parsed like any other value */
+    double min, max;   /* CONFIG_INT and CONFIG_DOUBLE: inclusive range */
+    const char *choices; /* CONFIG_ENUM: "a|b", stored as the index */
+    const char *doc;
+} config_key;
+
+/* The table, sorted by name. Never NULL. */
+const config_key *config_keys(size_t *n);
+
+/* Fills c with the defaults of every key. Cannot fail. */
+void config_defaults(ltvd_config *c);
+
+/* Sets one key from its text form. Returns false with a message
+ * "KEY: reason" in err (c unchanged for that key) on an unknown key or a
+ * bad value. */
+bool config_set(ltvd_config *c, const char *key, const char *value,
+                char err[CONFIG_ERR_MAX]);
+
+/* Reads `key = value` lines (# comments, blank lines) from path over c.
+ * Returns false with "PATH:LINE: KEY: reason" in err. A key set twice in
+ * the file is an error. */
+bool config_load_file(ltvd_config *c, const char *path, char err[CONFIG_ERR_MAX]);
+
+/* Applies LTVD_<KEY> environment overrides and DATABASE_URL. Returns false
+ * with "LTVD_KEY: reason" in err. */
+bool config_load_env(ltvd_config *c, char err[CONFIG_ERR_MAX]);
+
+/* Checks the rules that involve several keys. Returns false with a message. */
+bool config_check(const ltvd_config *c, char err[CONFIG_ERR_MAX]);
+
+/* Defaults, then the file (skipped when path is NULL, or when it is the
+ * default path and missing), then the environment, then config_check. */
+bool config_load(ltvd_config *c, const char *path, char err[CONFIG_ERR_MAX]);
+
+#endif
