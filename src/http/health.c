@@ -1,0 +1,47 @@
+/* Operations endpoints: liveness, readiness (through the server's
+ * readiness callback) and the Prometheus metrics. The small hot bodies are
+ * constant strings, not jansson documents. */
+#include "http/health.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char ok_body[] = "{\"status\":\"ok\"}";
+static const char ready_body[] = "{\"status\":\"ready\"}";
+
+/* GET /healthz: the process is alive and serving. */
+static http_result get_healthz(http_request *req)
+{
+    return http_reply(req, 200, "application/json", ok_body, sizeof ok_body - 1);
+}
+
+/* GET /readyz: 200 when the readiness callback says so, else a 503 problem
+ * saying why. */
+static http_result get_readyz(http_request *req)
+{
+    char why[160] = "no readiness check configured";
+    if (req->ctx->ready != NULL && req->ctx->ready(req->ctx->ready_cls, why, sizeof why))
+        return http_reply(req, 200, "application/json", ready_body, sizeof ready_body - 1);
+    return http_reply_problem(req, PROBLEM_NOT_READY, why, NULL);
+}
+
+/* GET /metrics: Prometheus text. Needs an API key unless metrics_public;
+ * API keys do not exist yet, so a private /metrics is unreachable. */
+static http_result get_metrics(http_request *req)
+{
+    if (!req->ctx->config->metrics_public)
+        return http_reply_problem(req, PROBLEM_UNAUTHORIZED,
+                                  "metrics_public is false and API keys are not "
+                                  "implemented yet",
+                                  NULL);
+    size_t len = 0;
+    char *text = metrics_render(req->ctx->metrics, &len);
+    return http_reply_owned(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+const http_route health_routes[] = {
+    {"GET", "/healthz", get_healthz, 0, NULL},
+    {"GET", "/readyz", get_readyz, 0, NULL},
+    {"GET", "/metrics", get_metrics, 0, NULL},
+};
+const size_t health_nroutes = sizeof health_routes / sizeof health_routes[0];

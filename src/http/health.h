@@ -1,0 +1,12 @@
+/* Operations endpoints: GET /healthz, GET /readyz, GET /metrics. */
+#ifndef LTVD_HTTP_HEALTH_H
+#define LTVD_HTTP_HEALTH_H
+
+#include <stddef.h>
+
+#include "http/http.h"
+
+extern const http_route health_routes[];
+extern const size_t health_nroutes;
+
+#endif

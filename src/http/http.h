@@ -1,0 +1,105 @@
+/* What every endpoint sees: the request context, the route table row, the
+ * handler signature and the reply helpers. Handlers never parse URLs: the
+ * router has matched the route, decoded the path parameters and collected
+ * the (bounded) body before a handler runs. */
+#ifndef LTVD_HTTP_H
+#define LTVD_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "http/problem.h"
+#include "metrics/metrics.h"
+
+struct MHD_Connection;
+
+/* The three outcomes at the HTTP boundary. */
+typedef enum http_result {
+    HTTP_DONE,    /* a response was queued */
+    HTTP_REPLIED, /* an error response was queued; the caller just returns */
+    HTTP_FATAL,   /* nothing queued: close the connection */
+} http_result;
+
+typedef struct http_request http_request;
+typedef http_result (*http_handler)(http_request *req);
+
+/* The route's body limit is the configured max_body_bytes. */
+#define HTTP_BODY_CONFIG SIZE_MAX
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_PARAM_BYTES 256
+
+/* One row of a routing table. Pattern segments are literals or {name}; a
+ * {name} matches one non-empty segment, handed to the handler decoded. */
+typedef struct http_route {
+    const char *method;    /* "GET", "POST", ...; HEAD is served by GET routes */
+    const char *pattern;   /* "/v1/customers/{customer_id}" */
+    http_handler handler;
+    size_t max_body;       /* 0 = no body; HTTP_BODY_CONFIG = max_body_bytes */
+    const char *body_type; /* media type a body must have ("application/json"), or NULL */
+} http_route;
+
+/* Says whether the service can take traffic; when not, writes why (one
+ * sentence) into why. Called on every GET /readyz. */
+typedef bool (*http_readiness)(void *cls, char *why, size_t why_len);
+
+/* Shared by every request of a server; handlers read it, never write it. */
+typedef struct http_context {
+    const ltvd_config *config;
+    metrics *metrics;
+    http_readiness ready; /* NULL: never ready */
+    void *ready_cls;
+    void *app;            /* for endpoint groups (cache, store, ...) */
+} http_context;
+
+typedef struct http_mem http_mem;
+
+/* One request, from its headers to libmicrohttpd's completion callback,
+ * which frees it and everything hanging off it. */
+struct http_request {
+    struct MHD_Connection *conn;
+    const http_context *ctx;
+    const http_route *route;  /* NULL when no route matched */
+    size_t route_index;       /* metrics slot of route */
+    const char *method;       /* borrowed from libmicrohttpd */
+    const char *path;         /* raw (still percent-encoded), borrowed */
+    const char *params[HTTP_MAX_PARAMS]; /* decoded {name} segments, in order */
+    size_t nparams;
+    char *body;               /* NUL-terminated, body_len bytes; NULL if none */
+    size_t body_len;
+    /* the dispatcher's own state */
+    size_t body_cap, body_limit, discarded;
+    int pending;              /* problem_code to answer once the body is in, or -1 */
+    char pending_detail[160];
+    char allow[64];           /* Allow header of a 405 */
+    unsigned status;          /* status queued, for metrics and logs */
+    uint64_t start_ns;
+    http_mem *mem;            /* request-scoped allocations */
+};
+
+/* Request-scoped memory: freed in the completion callback. NULL when out
+ * of memory. */
+void *http_alloc(http_request *req, size_t size);
+
+/* The decoded query parameter name into *value (request-scoped). Returns 1
+ * when present, 0 when absent, -1 when its percent-encoding is invalid. */
+int http_query(http_request *req, const char *name, const char **value);
+
+/* Queues status with a copy of body (content_type e.g. "application/json").
+ * Returns HTTP_DONE, or HTTP_FATAL when libmicrohttpd refused. */
+http_result http_reply(http_request *req, unsigned status, const char *content_type,
+                       const char *body, size_t len);
+
+/* As http_reply, but takes ownership of the malloc'd body (freed by
+ * libmicrohttpd when sent); body NULL gives a 500. */
+http_result http_reply_owned(http_request *req, unsigned status, const char *content_type,
+                             char *body, size_t len);
+
+/* Queues the problem+json reply of code (see problem_body for detail and
+ * errors, which is stolen). Returns HTTP_REPLIED, or HTTP_FATAL. */
+http_result http_reply_problem(http_request *req, problem_code code, const char *detail,
+                               json_t *errors);
+
+#endif

@@ -1,0 +1,19 @@
+/* The service's logger: one line per event on stderr,
+ * "2026-01-02T03:04:05Z level=info msg=...". Lives under http/ until the
+ * service grows a log/ module of its own. Thread-safe (one fputs per line). */
+#ifndef LTVD_HTTP_LOG_H
+#define LTVD_HTTP_LOG_H
+
+#include <stdarg.h>
+
+typedef enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF } log_level;
+
+/* Lines below level are dropped (default LOG_INFO). */
+void log_set_level(log_level level);
+
+void log_write(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER: its messages become warnings. */
+void log_mhd(void *cls, const char *fmt, va_list ap);
+
+#endif

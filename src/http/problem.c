@@ -1,0 +1,66 @@
+/* The error registry and the problem+json bodies built from it. */
+#include "http/problem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const problem_type registry[PROBLEM_COUNT] = {
+    {PROBLEM_BAD_REQUEST, 400, "bad-request", "Bad request"},
+    {PROBLEM_INVALID_PARAMETER, 400, "invalid-parameter", "Invalid parameter"},
+    {PROBLEM_MALFORMED_JSON, 400, "malformed-json", "Malformed JSON body"},
+    {PROBLEM_UNAUTHORIZED, 401, "unauthorized", "Missing or invalid API key"},
+    {PROBLEM_FORBIDDEN, 403, "forbidden", "API key lacks the required scope"},
+    {PROBLEM_NOT_FOUND, 404, "not-found", "No such resource"},
+    {PROBLEM_CUSTOMER_NOT_FOUND, 404, "customer-not-found", "Unknown customer"},
+    {PROBLEM_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed"},
+    {PROBLEM_BODY_TOO_LARGE, 413, "body-too-large", "Request body too large"},
+    {PROBLEM_TOO_MANY_ITEMS, 413, "too-many-items", "Too many items in the batch"},
+    {PROBLEM_URL_TOO_LONG, 414, "url-too-long", "Request URL too long"},
+    {PROBLEM_UNSUPPORTED_MEDIA_TYPE, 415, "unsupported-media-type",
+     "Unsupported Content-Type"},
+    {PROBLEM_VALIDATION_FAILED, 422, "validation-failed", "Invalid items in the request"},
+    {PROBLEM_INTERNAL, 500, "internal", "Internal error"},
+    {PROBLEM_NOT_READY, 503, "not-ready", "Service not ready"},
+    {PROBLEM_NO_MODEL, 503, "no-model", "No model fitted yet"},
+    {PROBLEM_DATABASE_UNAVAILABLE, 503, "database-unavailable", "Database unavailable"},
+};
+
+const problem_type *problem_get(problem_code code)
+{
+    if ((unsigned)code >= PROBLEM_COUNT)
+        code = PROBLEM_INTERNAL;
+    return &registry[code];
+}
+
+char *problem_body(problem_code code, const char *detail, const char *instance,
+                   json_t *errors, size_t *len)
+{
+    const problem_type *p = problem_get(code);
+    json_t *o = json_object();
+    char *out = NULL;
+    if (o == NULL) {
+        json_decref(errors);
+        return NULL;
+    }
+    char type[128];
+    snprintf(type, sizeof type, "%s%s", PROBLEM_TYPE_BASE, p->slug);
+    int rc = json_object_set_new(o, "type", json_string(type));
+    rc |= json_object_set_new(o, "title", json_string(p->title));
+    rc |= json_object_set_new(o, "status", json_integer(p->status));
+    /* json_string refuses invalid UTF-8: such a detail or instance is left out */
+    json_t *d = detail != NULL ? json_string(detail) : NULL;
+    json_t *i = instance != NULL ? json_string(instance) : NULL;
+    if (d != NULL)
+        rc |= json_object_set_new(o, "detail", d);
+    if (i != NULL)
+        rc |= json_object_set_new(o, "instance", i);
+    if (errors != NULL)
+        rc |= json_object_set_new(o, "errors", errors);
+    if (rc == 0)
+        out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (out != NULL)
+        *len = strlen(out);
+    return out;
+}

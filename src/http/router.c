@@ -1,0 +1,494 @@
+/* The dispatcher: route matching, error replies that belong to no handler,
+ * bounded body collection, request-scoped memory and the reply helpers.
+ *
+ * libmicrohttpd calls router_access at least twice per request: once when
+ * the headers are in (we decide the request's fate, and reject an
+ * oversized Content-Length at once), once per piece of body, and once when
+ * the request is complete, where the answer is queued. Answering on that
+ * last call keeps keep-alive on in 0.9.75 (see DESIGN.md). */
+#include "http/router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http/log.h"
+
+struct http_mem {
+    http_mem *next;
+    max_align_t data[];
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ----------------------------------------------------------- the tables */
+
+/* A pattern is '/'-separated literal or {name} segments. */
+static bool pattern_ok(const char *p)
+{
+    size_t params = 0;
+    if (p == NULL || p[0] != '/')
+        return false;
+    for (const char *s = p + 1; *s != '\0';) {
+        size_t len = strcspn(s, "/");
+        if (s[0] == '{' && (len < 3 || s[len - 1] != '}' || ++params > HTTP_MAX_PARAMS))
+            return false;
+        s += len + (s[len] == '/');
+    }
+    return true;
+}
+
+void router_init(router *r, const http_context *ctx)
+{
+    memset(r->routes, 0, sizeof r->routes);
+    r->nroutes = 0;
+    r->ctx = ctx;
+    atomic_init(&r->in_flight, 0);
+}
+
+bool router_add(router *r, const http_route *table, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (r->nroutes == ROUTER_MAX_ROUTES || !pattern_ok(table[i].pattern) ||
+            table[i].handler == NULL || table[i].method == NULL)
+            return false;
+        r->routes[r->nroutes++] = &table[i];
+    }
+    return true;
+}
+
+long router_in_flight(router *r)
+{
+    return atomic_load(&r->in_flight);
+}
+
+size_t router_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return strlen(s);
+}
+
+/* ------------------------------------------------------------- matching */
+
+typedef struct segment {
+    const char *start;
+    size_t len;
+} segment;
+
+/* True when path matches pattern; the {name} segments of path go to params. */
+static bool match(const char *pattern, const char *path, segment params[], size_t *np)
+{
+    *np = 0;
+    const char *p = pattern, *u = path;
+    while (*p == '/' && *u == '/') {
+        p++;
+        u++;
+        size_t plen = strcspn(p, "/"), ulen = strcspn(u, "/");
+        if (p[0] == '{') {
+            params[(*np)++] = (segment){u, ulen};
+        } else if (plen != ulen || strncmp(p, u, plen) != 0) {
+            return false;
+        }
+        p += plen;
+        u += ulen;
+    }
+    return *p == '\0' && *u == '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes len bytes of s into out (room for len + 1). Returns the
+ * decoded length, or -1 on a malformed escape or an encoded NUL. */
+static long pct_decode(const char *s, size_t len, char *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '%') {
+            out[n++] = s[i];
+            continue;
+        }
+        if (i + 2 >= len)
+            return -1;
+        int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return -1;
+        out[n++] = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    out[n] = '\0';
+    return (long)n;
+}
+
+/* Well-formed UTF-8 (no overlongs, no surrogates) without control characters. */
+static bool text_ok(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned c = s[i];
+        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                                : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (n == 0 || i + n > len || (n == 1 && (c < 0x20 || c == 0x7f)))
+            return false;
+        unsigned cp = n == 1 ? c : c & (0x3f >> (n - 1));
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+/* Decodes the {name} segments into req->params; on a bad one, sets the
+ * pending 400 and returns false. */
+static bool take_params(http_request *req, const segment seg[], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *out = http_alloc(req, seg[i].len + 1);
+        long len = out != NULL ? pct_decode(seg[i].start, seg[i].len, out) : -1;
+        const char *why = out == NULL      ? NULL
+                          : len < 0        ? "malformed percent-encoding"
+                          : len == 0       ? "must not be empty"
+                          : len > HTTP_MAX_PARAM_BYTES ? "longer than 256 bytes"
+                          : !text_ok((const unsigned char *)out, (size_t)len)
+                              ? "must be UTF-8 without control characters"
+                              : NULL;
+        if (out == NULL || why != NULL) {
+            req->pending = out == NULL ? PROBLEM_INTERNAL : PROBLEM_INVALID_PARAMETER;
+            snprintf(req->pending_detail, sizeof req->pending_detail,
+                     "path parameter %zu %s", i + 1, why != NULL ? why : "");
+            return false;
+        }
+        req->params[i] = out;
+    }
+    req->nparams = n;
+    return true;
+}
+
+static bool method_is(const http_route *rt, const char *method)
+{
+    return strcmp(rt->method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0);
+}
+
+/* Appends m to the Allow list unless it is there already. */
+static void allow_add(char *allow, size_t cap, const char *m)
+{
+    size_t mlen = strlen(m);
+    for (const char *a = allow; *a != '\0'; a += strcspn(a, ",") + (a[strcspn(a, ",")] ? 2 : 0))
+        if (strncmp(a, m, mlen) == 0 && (a[mlen] == ',' || a[mlen] == '\0'))
+            return;
+    size_t len = strlen(allow);
+    snprintf(allow + len, cap - len, "%s%s", len > 0 ? ", " : "", m);
+}
+
+/* Finds the route of req, or sets the pending 404 or 405. */
+static void route_request(const router *r, http_request *req)
+{
+    segment seg[HTTP_MAX_PARAMS];
+    size_t n;
+    req->route_index = r->nroutes;
+    for (size_t i = 0; i < r->nroutes; i++) {
+        if (!match(r->routes[i]->pattern, req->path, seg, &n))
+            continue;
+        if (method_is(r->routes[i], req->method)) {
+            req->route = r->routes[i];
+            req->route_index = i;
+            take_params(req, seg, n);
+            return;
+        }
+        allow_add(req->allow, sizeof req->allow, r->routes[i]->method);
+        if (strcmp(r->routes[i]->method, "GET") == 0)
+            allow_add(req->allow, sizeof req->allow, "HEAD");
+    }
+    req->pending = req->allow[0] != '\0' ? PROBLEM_METHOD_NOT_ALLOWED : PROBLEM_NOT_FOUND;
+    if (req->pending == PROBLEM_METHOD_NOT_ALLOWED)
+        snprintf(req->pending_detail, sizeof req->pending_detail, "allowed: %s", req->allow);
+}
+
+/* ------------------------------------------------------- the first call */
+
+static enum MHD_Result add_arg_len(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value != NULL ? strlen(value) + 1 : 0) + 1;
+    return MHD_YES;
+}
+
+static bool media_type_is(const char *header, const char *type)
+{
+    size_t len = strlen(type);
+    if (header == NULL || strncasecmp(header, type, len) != 0)
+        return false;
+    char next = header[len];
+    return next == '\0' || next == ';' || next == ' ' || next == '\t';
+}
+
+/* Decides the request's fate once its headers are in. Returns false when
+ * an answer could not be queued (close the connection). */
+static bool on_headers(const router *r, http_request *req)
+{
+    const ltvd_config *cfg = r->ctx->config;
+    size_t url_len = strlen(req->path);
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_arg_len, &url_len);
+    if (url_len > (size_t)cfg->max_url_bytes) {
+        req->pending = PROBLEM_URL_TOO_LONG;
+        snprintf(req->pending_detail, sizeof req->pending_detail,
+                 "the request target has %zu bytes, the limit is %ld", url_len,
+                 cfg->max_url_bytes);
+        req->route_index = r->nroutes;
+    } else {
+        route_request(r, req);
+    }
+    size_t limit = (size_t)cfg->max_body_bytes;
+    if (req->route != NULL && req->route->max_body < limit)
+        limit = req->route->max_body;
+    req->body_limit = limit;
+
+    const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    unsigned long long announced = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+    if (announced > limit) {
+        /* early: the body is never read, and libmicrohttpd closes afterwards */
+        char detail[128];
+        snprintf(detail, sizeof detail, "Content-Length %llu exceeds the limit of %zu bytes",
+                 announced, limit);
+        return http_reply_problem(req, PROBLEM_BODY_TOO_LARGE, detail, NULL) != HTTP_FATAL;
+    }
+    bool has_body = announced > 0 || te != NULL;
+    if (req->pending < 0 && has_body && req->route->body_type != NULL) {
+        const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!media_type_is(ct, req->route->body_type)) {
+            req->pending = PROBLEM_UNSUPPORTED_MEDIA_TYPE;
+            snprintf(req->pending_detail, sizeof req->pending_detail,
+                     "the body must be %s", req->route->body_type);
+        }
+    }
+    return true;
+}
+
+/* --------------------------------------------------------------- bodies */
+
+/* Appends a piece of body, or counts it as discarded once the request is
+ * doomed. Returns false when the client keeps sending far past the limit. */
+static bool on_body(http_request *req, const char *data, size_t size)
+{
+    if (req->pending < 0 && req->body_len + size > req->body_limit) {
+        req->pending = PROBLEM_BODY_TOO_LARGE;
+        snprintf(req->pending_detail, sizeof req->pending_detail,
+                 "the body exceeds the limit of %zu bytes", req->body_limit);
+        free(req->body);
+        req->body = NULL;
+        req->body_len = 0;
+    }
+    if (req->pending >= 0 || req->status != 0) {
+        req->discarded += size;
+        return req->discarded <= 2 * req->body_limit + 65536;
+    }
+    if (req->body_len + size + 1 > req->body_cap) {
+        size_t cap = req->body_cap == 0 ? 4096 : req->body_cap;
+        while (cap < req->body_len + size + 1)
+            cap *= 2;
+        if (cap > req->body_limit + 1)
+            cap = req->body_limit + 1;
+        char *grown = realloc(req->body, cap);
+        if (grown == NULL)
+            return false;
+        req->body = grown;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, size);
+    req->body_len += size;
+    req->body[req->body_len] = '\0';
+    return true;
+}
+
+/* ----------------------------------------------------------- dispatching */
+
+/* The last call: the request is complete, answer it. */
+static bool on_complete(http_request *req)
+{
+    if (req->status != 0)
+        return true; /* answered early */
+    http_result res;
+    if (req->pending >= 0) {
+        res = http_reply_problem(req, (problem_code)req->pending,
+                                 req->pending_detail[0] ? req->pending_detail : NULL, NULL);
+    } else {
+        res = req->route->handler(req);
+        if (res != HTTP_FATAL && req->status == 0) {
+            log_write(LOG_ERROR, "%s %s: handler queued no response", req->route->method,
+                      req->route->pattern);
+            res = http_reply_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+        }
+    }
+    return res != HTTP_FATAL;
+}
+
+static http_request *request_new(router *r, struct MHD_Connection *conn, const char *url,
+                                 const char *method)
+{
+    http_request *req = calloc(1, sizeof *req);
+    if (req == NULL)
+        return NULL;
+    req->conn = conn;
+    req->ctx = r->ctx;
+    req->method = method;
+    req->path = url;
+    req->pending = -1;
+    req->route_index = r->nroutes;
+    req->start_ns = now_ns();
+    atomic_fetch_add(&r->in_flight, 1);
+    return req;
+}
+
+enum MHD_Result router_access(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version,
+                              const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
+{
+    (void)version;
+    router *r = cls;
+    http_request *req = *con_cls;
+    if (req == NULL) {
+        req = request_new(r, conn, url, method);
+        if (req == NULL)
+            return MHD_NO;
+        *con_cls = req;
+        return on_headers(r, req) ? MHD_YES : MHD_NO;
+    }
+    if (*upload_data_size > 0) {
+        bool ok = on_body(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return ok ? MHD_YES : MHD_NO;
+    }
+    return on_complete(req) ? MHD_YES : MHD_NO;
+}
+
+void router_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    router *r = cls;
+    http_request *req = *con_cls;
+    if (req == NULL)
+        return;
+    *con_cls = NULL;
+    uint64_t usec = (now_ns() - req->start_ns) / 1000;
+    metrics_observe(r->ctx->metrics, req->route_index,
+                    req->status != 0 ? req->status : 0, usec);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && req->status == 0)
+        log_write(LOG_DEBUG, "request ended without an answer (%d)", (int)toe);
+    for (http_mem *m = req->mem, *next; m != NULL; m = next) {
+        next = m->next;
+        free(m);
+    }
+    free(req->body);
+    free(req);
+    atomic_fetch_sub(&r->in_flight, 1);
+}
+
+/* --------------------------------------------------------------- helpers */
+
+void *http_alloc(http_request *req, size_t size)
+{
+    http_mem *m = malloc(sizeof *m + size);
+    if (m == NULL)
+        return NULL;
+    m->next = req->mem;
+    req->mem = m;
+    return m->data;
+}
+
+int http_query(http_request *req, const char *name, const char **value)
+{
+    const char *raw = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    if (raw == NULL)
+        return 0;
+    size_t len = strlen(raw);
+    char *out = http_alloc(req, len + 1);
+    if (out == NULL || pct_decode(raw, len, out) < 0)
+        return -1;
+    *value = out;
+    return 1;
+}
+
+static http_result queue(http_request *req, unsigned status, const char *content_type,
+                         struct MHD_Response *resp)
+{
+    if (resp == NULL)
+        return HTTP_FATAL;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED && req->allow[0] != '\0')
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
+    if (status == 413 || req->discarded > 0)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    if (ok != MHD_YES)
+        return HTTP_FATAL;
+    req->status = status;
+    return HTTP_DONE;
+}
+
+http_result http_reply(http_request *req, unsigned status, const char *content_type,
+                       const char *body, size_t len)
+{
+    return queue(req, status, content_type,
+                 MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY));
+}
+
+http_result http_reply_owned(http_request *req, unsigned status, const char *content_type,
+                             char *body, size_t len)
+{
+    if (body == NULL)
+        return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL)
+        free(body);
+    return queue(req, status, content_type, resp);
+}
+
+http_result http_reply_problem(http_request *req, problem_code code, const char *detail,
+                               json_t *errors)
+{
+    size_t len = 0;
+    /* the instance is the request path, unless it is the problem */
+    const char *instance = code == PROBLEM_URL_TOO_LONG ? NULL : req->path;
+    char *body = problem_body(code, detail, instance, errors, &len);
+    if (body == NULL)
+        return HTTP_FATAL;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL)
+        free(body);
+    return queue(req, problem_get(code)->status, "application/problem+json", resp) ==
+                   HTTP_DONE
+               ? HTTP_REPLIED
+               : HTTP_FATAL;
+}

@@ -1,0 +1,45 @@
+/* The dispatcher: matches requests against the routing tables, owns the
+ * 404, 405, 413, 414 and 415 replies and the bounded collection of bodies,
+ * then runs the route's handler. Its functions are libmicrohttpd callbacks
+ * (installed by server.c) with the router as their closure. */
+#ifndef LTVD_HTTP_ROUTER_H
+#define LTVD_HTTP_ROUTER_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "http/http.h"
+
+#define ROUTER_MAX_ROUTES 64
+
+typedef struct router {
+    const http_route *routes[ROUTER_MAX_ROUTES]; /* borrowed rows of static tables */
+    size_t nroutes;
+    const http_context *ctx;
+    atomic_long in_flight; /* requests between their headers and completion */
+} router;
+
+/* An empty router sharing ctx (borrowed) with its requests. */
+void router_init(router *r, const http_context *ctx);
+
+/* Adds the rows of a static table (borrowed, must outlive r). Returns false
+ * when the router is full, or a pattern is malformed (not starting with '/',
+ * an unclosed '{', more than HTTP_MAX_PARAMS parameters). */
+bool router_add(router *r, const http_route *table, size_t n);
+
+/* Requests currently in flight. */
+long router_in_flight(router *r);
+
+/* libmicrohttpd callbacks; cls is the router. */
+enum MHD_Result router_access(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version,
+                              const char *upload_data, size_t *upload_data_size,
+                              void **con_cls);
+void router_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe);
+/* Leaves URLs percent-encoded, so that an encoded '/' stays inside its path
+ * segment; the router decodes parameters itself. */
+size_t router_unescape(void *cls, struct MHD_Connection *conn, char *s);
+
+#endif

@@ -1,0 +1,155 @@
+/* The HTTP server: libmicrohttpd set-up, start and graceful stop.
+ *
+ * Threads: MHD_OPTION_THREAD_POOL_SIZE workers, each polling its share of
+ * the connections with poll(). Not epoll: libmicrohttpd 0.9.75 in epoll
+ * mode stalls when exactly 128 connections are ready at once (DESIGN.md),
+ * and tests/unit/test_http.c checks 130 concurrent connections. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/log.h"
+#include "http/router.h"
+
+/* Per-connection memory of libmicrohttpd: the request line and headers
+ * must fit, so it is well above the largest max_url_bytes (16 KiB); longer
+ * request heads get libmicrohttpd's own 414/431. */
+#define CONNECTION_MEMORY (64 * 1024)
+
+struct http_server {
+    const ltvd_config *cfg;
+    http_context ctx;
+    router router;
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+    bool quiesced;
+};
+
+http_server *http_server_new(const ltvd_config *cfg)
+{
+    http_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->cfg = cfg;
+    s->ctx.config = cfg;
+    router_init(&s->router, &s->ctx);
+    return s;
+}
+
+bool http_server_add_routes(http_server *s, const http_route *table, size_t n)
+{
+    return s->daemon == NULL && router_add(&s->router, table, n);
+}
+
+void http_server_set_readiness(http_server *s, http_readiness ready, void *cls)
+{
+    s->ctx.ready = ready;
+    s->ctx.ready_cls = cls;
+}
+
+void http_server_set_app(http_server *s, void *app)
+{
+    s->ctx.app = app;
+}
+
+static struct MHD_Daemon *start_daemon(http_server *s, const struct sockaddr_in *addr)
+{
+    const ltvd_config *c = s->cfg;
+    unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, router_access, &s->router,
+        /* first, so that no message goes to libmicrohttpd's own logger */
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->thread_pool_size,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->connection_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->per_ip_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->connection_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+        MHD_OPTION_NOTIFY_COMPLETED, router_completed, &s->router,
+        MHD_OPTION_UNESCAPE_CALLBACK, router_unescape, &s->router, MHD_OPTION_END);
+}
+
+bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX])
+{
+    if (s->daemon != NULL)
+        return true;
+    size_t n = s->router.nroutes;
+    if (s->ctx.metrics == NULL && (s->ctx.metrics = metrics_new(n)) == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        metrics_set_route(s->ctx.metrics, i, s->router.routes[i]->method,
+                          s->router.routes[i]->pattern);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(s->cfg->listen_port)};
+    inet_pton(AF_INET, s->cfg->listen_host, &addr.sin_addr);
+    s->daemon = start_daemon(s, &addr);
+    if (s->daemon == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "cannot listen on %s (address in use?)",
+                 s->cfg->listen);
+        return false;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info != NULL ? info->port : s->cfg->listen_port;
+    s->quiesced = false;
+    log_write(LOG_INFO, "listening on %s:%u (%ld threads, poll)", s->cfg->listen_host,
+              (unsigned)s->port, s->cfg->thread_pool_size);
+    return true;
+}
+
+uint16_t http_server_port(const http_server *s)
+{
+    return s->daemon != NULL ? s->port : 0;
+}
+
+metrics *http_server_metrics(http_server *s)
+{
+    return s->ctx.metrics;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+bool http_server_stop(http_server *s, double deadline_s)
+{
+    if (s->daemon == NULL)
+        return true;
+    if (!s->quiesced) {
+        MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+        s->quiesced = true;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (router_in_flight(&s->router) > 0 && seconds_since(&t0) < deadline_s)
+        nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+    long left = router_in_flight(&s->router);
+    if (left > 0)
+        log_write(LOG_WARN, "stopping with %ld requests still in flight", left);
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+    return left == 0;
+}
+
+void http_server_free(http_server *s)
+{
+    if (s == NULL)
+        return;
+    http_server_stop(s, 0);
+    metrics_free(s->ctx.metrics);
+    free(s);
+}

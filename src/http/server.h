@@ -1,0 +1,44 @@
+/* The HTTP server: libmicrohttpd with a pool of poll()ing threads, every
+ * limit from the configuration, its log to ours; graceful stop. */
+#ifndef LTVD_HTTP_SERVER_H
+#define LTVD_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "http/http.h"
+
+typedef struct http_server http_server;
+
+/* A server for cfg (borrowed, must outlive it), not yet listening. Returns
+ * NULL when out of memory. */
+http_server *http_server_new(const ltvd_config *cfg);
+
+/* Adds a static routing table (borrowed). Before http_server_start only.
+ * Returns false when the router is full or a pattern is malformed. */
+bool http_server_add_routes(http_server *s, const http_route *table, size_t n);
+
+/* The readiness check behind GET /readyz (default: never ready) and the
+ * application pointer handlers find in req->ctx->app. Before start only. */
+void http_server_set_readiness(http_server *s, http_readiness ready, void *cls);
+void http_server_set_app(http_server *s, void *app);
+
+/* Binds and starts serving. Returns false with a message in err. */
+bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX]);
+
+/* The port actually bound (useful with port 0), or 0 when not started. */
+uint16_t http_server_port(const http_server *s);
+
+/* The request metrics (valid once started). */
+metrics *http_server_metrics(http_server *s);
+
+/* Stops accepting, waits up to deadline_s for the requests in flight, then
+ * stops every thread and closes every connection. Returns true when all
+ * requests in flight finished in time. Safe to call on a stopped server. */
+bool http_server_stop(http_server *s, double deadline_s);
+
+/* Stops (without waiting) if needed and frees s. NULL is fine. */
+void http_server_free(http_server *s);
+
+#endif
