@@ -1,0 +1,91 @@
+/* Streams per-customer summaries for the cache rebuild (cursor + FETCH). */
+#include "store/customers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FETCH_ROWS "20000"
+
+static const char now_sql[] =
+    "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
+    " SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
+    "        n_days, repeat_amount"
+    "   FROM customers";
+
+/* The same summary as the ingest maintains, from the days up to $1. */
+static const char past_sql[] =
+    "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
+    " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
+    "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
+    "   FROM customer_days"
+    "  WHERE day <= DATE '1970-01-01' + $1::integer"
+    "  GROUP BY customer_id";
+
+/* Hands every row of one FETCH to cb. Returns 0, or cb's non-zero value. */
+static int deliver(const PGresult *res, store_customer_cb cb, void *arg)
+{
+    int rows = PQntuples(res);
+    for (int r = 0; r < rows; r++) {
+        store_customer c = {
+            .customer_id = PQgetvalue(res, r, 0),
+            .first_day = strtoll(PQgetvalue(res, r, 1), NULL, 10),
+            .last_day = strtoll(PQgetvalue(res, r, 2), NULL, 10),
+            .n_days = strtoll(PQgetvalue(res, r, 3), NULL, 10),
+            .repeat_amount = strtod(PQgetvalue(res, r, 4), NULL),
+        };
+        int stop = cb(&c, arg);
+        if (stop)
+            return stop;
+    }
+    return 0;
+}
+
+int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb,
+                           void *arg)
+{
+    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+        return -1;
+    if (store_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                      PGRES_COMMAND_OK) != 0)
+        return -1;
+    int rc = -1;
+    PGresult *res;
+    if (as_of_day == STORE_AS_OF_NOW) {
+        res = PQexec(db->conn, now_sql);
+    } else {
+        char day[24];
+        snprintf(day, sizeof day, "%lld", (long long)as_of_day);
+        const char *vals[] = {day};
+        res = PQexecParams(db->conn, past_sql, 1, NULL, vals, NULL, NULL, 0);
+    }
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        store_db_fail(db, res, "customers cursor");
+        goto cleanup;
+    }
+    for (;;) {
+        PQclear(res);
+        res = PQexec(db->conn, "FETCH " FETCH_ROWS " FROM ltvd_customers");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            store_db_fail(db, res, "customers fetch");
+            goto cleanup;
+        }
+        if (PQntuples(res) == 0)
+            break;
+        if (deliver(res, cb, arg) != 0) {
+            rc = 1;
+            goto cleanup;
+        }
+    }
+    rc = 0;
+cleanup:
+    PQclear(res);
+    if (!store_db_broken(db)) {
+        /* Read-only: ending it either way loses nothing. */
+        res = PQexec(db->conn, rc >= 0 ? "COMMIT" : "ROLLBACK");
+        if (rc >= 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = store_db_fail(db, res, "customers stream COMMIT");
+        PQclear(res);
+    }
+    return rc;
+}

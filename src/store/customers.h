@@ -1,0 +1,30 @@
+/* Every customer's summary, streamed from PostgreSQL (the cache rebuild at
+ * start-up): as of now from the materialized customers table, or as of a
+ * past day recomputed from customer_days. */
+#ifndef LTVD_STORE_CUSTOMERS_H
+#define LTVD_STORE_CUSTOMERS_H
+
+#include <stdint.h>
+
+#include "store/db.h"
+#include "store/ingest.h"
+
+/* as_of_day meaning "every stored day" (the customers table). */
+#define STORE_AS_OF_NOW INT64_MIN
+
+/* Called once per customer; c and c->customer_id are valid only during the
+ * call. Return 0 to go on, anything else to stop the stream. */
+typedef int (*store_customer_cb)(const store_customer *c, void *arg);
+
+/* Streams every customer's summary through a server-side cursor, in batches
+ * (memory stays bounded whatever the number of customers), all from one
+ * snapshot of the database. With as_of_day = STORE_AS_OF_NOW the rows come
+ * from customers; otherwise (a UTC day number) only days <= as_of_day count
+ * and customers whose first day is later are left out. No particular order.
+ * Not retried (cb may have seen rows): on failure start over.
+ * Returns 0 when every row was delivered, 1 when cb stopped the stream, -1 on
+ * error (db->err set; cb may have seen some rows). */
+int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb,
+                           void *arg);
+
+#endif

@@ -1,0 +1,87 @@
+/* One PostgreSQL connection (libpq) with what every store_ module needs:
+ * connect from a DATABASE_URL, ping, reconnect after a broken connection,
+ * statements prepared lazily (and again after a reconnect), and a
+ * transaction helper that retries serialization failures and deadlocks.
+ * A store_db is used by one thread at a time. Errors are returned as -1 with
+ * a message readable through store_db_error(). */
+#ifndef LTVD_STORE_DB_H
+#define LTVD_STORE_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#define STORE_ERR_MAX 512
+#define STORE_MAX_PREPARED 32
+
+typedef struct store_db {
+    PGconn *conn;
+    char *url;                                   /* owned copy of the DATABASE_URL */
+    const char *prepared[STORE_MAX_PREPARED];    /* statement names (static strings)
+                                                    prepared on this connection */
+    int n_prepared;
+    bool stage_ready;      /* ingest.c's temp staging table exists in this session */
+    unsigned generation;   /* incremented by every (re)connect */
+    char sqlstate[6];      /* SQLSTATE of the last failure ("" if none or unknown) */
+    char err[STORE_ERR_MAX];
+} store_db;
+
+/* What a transaction body returns to store_db_transaction. */
+typedef enum store_tx_status {
+    STORE_TX_OK = 0,    /* commit */
+    STORE_TX_ERROR,     /* roll back and fail; the body has set db->err */
+    STORE_TX_RETRY,     /* roll back and run again (the body saw a retryable error) */
+} store_tx_status;
+
+typedef store_tx_status (*store_tx_fn)(store_db *db, void *arg);
+
+/* Connects to url (anything PQconnectdb accepts: postgresql://... or
+ * key=value). The session runs in UTC. Returns a new handle (free with
+ * store_db_close), or NULL with a message in err when out of memory or the
+ * server cannot be reached. */
+store_db *store_db_open(const char *url, char err[STORE_ERR_MAX]);
+void store_db_close(store_db *db);
+
+/* The last error message (never NULL; "" when none). */
+const char *store_db_error(const store_db *db);
+
+/* Returns 0 when the server answers a query. A broken connection is
+ * re-established once before giving up (-1). */
+int store_db_ping(store_db *db);
+
+/* Drops and re-opens the connection (prepared statements and session state
+ * are forgotten). Returns 0 or -1. */
+int store_db_reconnect(store_db *db);
+
+/* Sets db->err (and db->sqlstate) from res, or from the connection when res
+ * is NULL, prefixed by what failed. Returns -1, for `return store_db_fail(...)`. */
+int store_db_fail(store_db *db, const PGresult *res, const char *what);
+
+/* Runs sql (no parameters) expecting `expect` (PGRES_COMMAND_OK or
+ * PGRES_TUPLES_OK). Returns 0, or -1 with db->err set. */
+int store_db_exec(store_db *db, const char *sql, ExecStatusType expect);
+
+/* Executes the statement `name` (a string with static lifetime), preparing
+ * it with sql first when this connection has not yet. Parameters are text.
+ * Returns the result (caller PQclear's it) or NULL (out of memory or a
+ * broken connection; db->err set). Check its status like PQexecPrepared's. */
+PGresult *store_db_exec_prepared(store_db *db, const char *name, const char *sql,
+                                 int n_params, const char *const *values);
+
+/* True when the last failure recorded by store_db_fail was a serialization
+ * failure (40001) or a deadlock (40P01): the transaction can be run again. */
+bool store_db_retryable(const store_db *db);
+
+/* True when the connection is gone (server restart, terminated backend). */
+bool store_db_broken(const store_db *db);
+
+/* Runs fn inside BEGIN ... COMMIT (isolation READ COMMITTED unless
+ * serializable is true), up to a few attempts: it is run again after
+ * serialization failures and deadlocks (in fn, as recorded by store_db_fail,
+ * or at COMMIT) and after a
+ * connection that broke before COMMIT was sent (reconnecting first). fn must
+ * therefore be safe to re-run and keep no state across attempts. A connection
+ * that breaks during COMMIT leaves the outcome unknown: that is an error, not
+ * retried. Returns 0 once committed, -1 otherwise (db->err set). */
+int store_db_transaction(store_db *db, bool serializable, store_tx_fn fn, void *arg);
+
+#endif

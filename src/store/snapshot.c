@@ -1,0 +1,150 @@
+/* Saves and loads model snapshots (the model_snapshots table). */
+#include "store/snapshot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIT_COLS 9
+
+static const char save_sql[] =
+    "INSERT INTO model_snapshots (as_of, period,"
+    " model, params, std_errors, log_likelihood, n_customers, n_patterns,"
+    " converged, iterations, seconds,"
+    " spend_model, spend_params, spend_std_errors, spend_log_likelihood,"
+    " spend_n_customers, spend_n_patterns, spend_converged, spend_iterations,"
+    " spend_seconds)"
+    " VALUES (to_timestamp($1::double precision), $2,"
+    " $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10, $11,"
+    " $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18, $19, $20)"
+    " RETURNING id, extract(epoch FROM created_at)";
+
+static const char load_sql[] =
+    "SELECT id, extract(epoch FROM created_at), extract(epoch FROM as_of), period,"
+    " model, params::text, std_errors::text, log_likelihood, n_customers, n_patterns,"
+    " converged, iterations, seconds,"
+    " spend_model, spend_params::text, spend_std_errors::text, spend_log_likelihood,"
+    " spend_n_customers, spend_n_patterns, spend_converged, spend_iterations,"
+    " spend_seconds"
+    " FROM model_snapshots ORDER BY id DESC LIMIT 1";
+
+/* Text of one fit's nine columns; numbers are formatted into num (which
+ * must outlive vals). A NULL fit gives nine NULLs. */
+static void fit_params(const store_fit *f, const char **vals, char num[6][32])
+{
+    if (f == NULL) {
+        for (int i = 0; i < FIT_COLS; i++)
+            vals[i] = NULL;
+        return;
+    }
+    snprintf(num[0], 32, "%.17g", f->log_likelihood);
+    snprintf(num[1], 32, "%lld", (long long)f->n_customers);
+    snprintf(num[2], 32, "%lld", (long long)f->n_patterns);
+    snprintf(num[3], 32, "%d", f->iterations);
+    snprintf(num[4], 32, "%.17g", f->seconds);
+    vals[0] = f->model;
+    vals[1] = f->params_json;
+    vals[2] = f->std_errors_json;
+    vals[3] = num[0];
+    vals[4] = num[1];
+    vals[5] = num[2];
+    vals[6] = f->converged ? "true" : "false";
+    vals[7] = num[3];
+    vals[8] = num[4];
+}
+
+int store_snapshot_save(store_db *db, store_snapshot *s)
+{
+    const char *vals[2 + 2 * FIT_COLS];
+    char as_of[32], pnum[6][32], snum[6][32];
+    snprintf(as_of, sizeof as_of, "%.6f", s->as_of);
+    vals[0] = as_of;
+    vals[1] = s->period;
+    fit_params(&s->purchase, vals + 2, pnum);
+    fit_params(s->has_spend ? &s->spend : NULL, vals + 2 + FIT_COLS, snum);
+
+    PGresult *res = store_db_exec_prepared(db, "snapshot_save", save_sql,
+                                           2 + 2 * FIT_COLS, vals);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_db_fail(db, res, "save model snapshot");
+        PQclear(res);
+        return -1;
+    }
+    s->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    s->created_at = strtod(PQgetvalue(res, 0, 1), NULL);
+    PQclear(res);
+    return 0;
+}
+
+/* A copy of column c of row 0, NULL for SQL NULL; *oom set when out of memory. */
+static char *dup_col(const PGresult *res, int c, bool *oom)
+{
+    if (PQgetisnull(res, 0, c))
+        return NULL;
+    char *s = strdup(PQgetvalue(res, 0, c));
+    if (s == NULL)
+        *oom = true;
+    return s;
+}
+
+static void read_fit(const PGresult *res, int c, store_fit *f, bool *oom)
+{
+    f->model = dup_col(res, c, oom);
+    f->params_json = dup_col(res, c + 1, oom);
+    f->std_errors_json = dup_col(res, c + 2, oom);
+    f->log_likelihood = strtod(PQgetvalue(res, 0, c + 3), NULL);
+    f->n_customers = strtoll(PQgetvalue(res, 0, c + 4), NULL, 10);
+    f->n_patterns = strtoll(PQgetvalue(res, 0, c + 5), NULL, 10);
+    f->converged = strcmp(PQgetvalue(res, 0, c + 6), "t") == 0;
+    f->iterations = atoi(PQgetvalue(res, 0, c + 7));
+    f->seconds = strtod(PQgetvalue(res, 0, c + 8), NULL);
+}
+
+int store_snapshot_load_latest(store_db *db, store_snapshot *out)
+{
+    memset(out, 0, sizeof *out);
+    PGresult *res = store_db_exec_prepared(db, "snapshot_load", load_sql, 0, NULL);
+    int rc = -1;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_db_fail(db, res, "load model snapshot");
+        goto cleanup;
+    }
+    if (PQntuples(res) == 0) {
+        rc = 0;
+        goto cleanup;
+    }
+    bool oom = false;
+    out->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    out->created_at = strtod(PQgetvalue(res, 0, 1), NULL);
+    out->as_of = strtod(PQgetvalue(res, 0, 2), NULL);
+    snprintf(out->period, sizeof out->period, "%s", PQgetvalue(res, 0, 3));
+    read_fit(res, 4, &out->purchase, &oom);
+    out->has_spend = !PQgetisnull(res, 0, 4 + FIT_COLS);
+    if (out->has_spend)
+        read_fit(res, 4 + FIT_COLS, &out->spend, &oom);
+    if (oom) {
+        snprintf(db->err, sizeof db->err, "load model snapshot: out of memory");
+        store_snapshot_free(out);
+        goto cleanup;
+    }
+    rc = 1;
+cleanup:
+    PQclear(res);
+    return rc;
+}
+
+static void fit_free(store_fit *f)
+{
+    free(f->model);
+    free(f->params_json);
+    free(f->std_errors_json);
+}
+
+void store_snapshot_free(store_snapshot *s)
+{
+    if (s == NULL)
+        return;
+    fit_free(&s->purchase);
+    fit_free(&s->spend);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,49 @@
+/* Persisted model snapshots: one row per refit (a purchase model plus,
+ * optionally, the Gamma-Gamma spend model), the newest one served after a
+ * restart. Parameters travel as JSON text (jsonb in the table) so this layer
+ * needs no knowledge of each model's parameter names. */
+#ifndef LTVD_STORE_SNAPSHOT_H
+#define LTVD_STORE_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/db.h"
+
+/* One fitted model. */
+typedef struct store_fit {
+    char *model;             /* "bgnbd", "pareto", "gg", ... */
+    char *params_json;       /* a JSON object, e.g. {"r":0.24,"alpha":4.4,...} */
+    char *std_errors_json;   /* a JSON object, or NULL when not available */
+    double log_likelihood;
+    int64_t n_customers;
+    int64_t n_patterns;
+    bool converged;
+    int iterations;
+    double seconds;          /* wall time of the fit */
+} store_fit;
+
+typedef struct store_snapshot {
+    int64_t id;              /* set by store_snapshot_save / _load */
+    double created_at;       /* UTC seconds since 1970 (set by the database) */
+    double as_of;            /* UTC seconds since 1970: the time T runs to */
+    char period[8];          /* "day" or "week" */
+    store_fit purchase;
+    bool has_spend;
+    store_fit spend;         /* Gamma-Gamma, when has_spend */
+} store_snapshot;
+
+/* Inserts s (its strings are borrowed; id and created_at are ignored) and
+ * sets s->id and s->created_at. Returns 0, or -1 with db->err set (also when
+ * a JSON text is not valid JSON). */
+int store_snapshot_save(store_db *db, store_snapshot *s);
+
+/* Loads the newest snapshot into *out. Returns 1 when there is one (free it
+ * with store_snapshot_free: out owns every string), 0 when the table is empty
+ * (*out zeroed), -1 on error with db->err set. */
+int store_snapshot_load_latest(store_db *db, store_snapshot *out);
+
+/* Frees the strings of a snapshot filled by store_snapshot_load_latest. */
+void store_snapshot_free(store_snapshot *s);
+
+#endif
