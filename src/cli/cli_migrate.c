@@ -1,0 +1,49 @@
+/* `ltvd migrate`: applies the pending migrations to DATABASE_URL. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "store/db.h"
+#include "store/migrate.h"
+
+static void print_applied(int version, const char *file, void *arg)
+{
+    (void)arg;
+    printf("applied %03d %s\n", version, file);
+    fflush(stdout);
+}
+
+/* Exit 0 when the schema is up to date afterwards, 1 otherwise. */
+int cli_migrate_main(int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "ltvd migrate: unexpected argument %s (settings come from "
+                        "DATABASE_URL and LTVD_MIGRATIONS_DIR)\n", argv[1]);
+        return 1;
+    }
+    const char *url = getenv("DATABASE_URL");
+    if (url == NULL || url[0] == '\0') {
+        fputs("ltvd migrate: DATABASE_URL is not set\n", stderr);
+        return 1;
+    }
+    const char *dir = getenv("LTVD_MIGRATIONS_DIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = "migrations";
+    char err[STORE_ERR_MAX];
+    store_db *db = store_db_open(url, err);
+    if (db == NULL) {
+        fprintf(stderr, "ltvd migrate: %s\n", err);
+        return 1;
+    }
+    int applied = 0;
+    int rc = store_migrate(db, dir, &applied, print_applied, NULL);
+    if (rc != 0)
+        fprintf(stderr, "ltvd migrate: %s\n", store_db_error(db));
+    else if (applied == 0)
+        puts("migrations: up to date");
+    else
+        printf("migrations: %d applied\n", applied);
+    store_db_close(db);
+    return rc == 0 ? 0 : 1;
+}
