@@ -75,19 +75,21 @@ test: deps
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-asan
 
+# The store suite needs a PostgreSQL: scripts/with_pg.sh starts a temporary
+# one for the run (and removes it) unless DATABASE_URL is already set.
 test-unit: ltvd $(BUILD)/check_ltvd
-	$(BUILD)/check_ltvd
+	scripts/with_pg.sh $(BUILD)/check_ltvd
 
 # The suites under valgrind's memcheck (no fork, so leaks are attributed).
 test-valgrind: ltvd $(BUILD)/check_ltvd
-	CK_FORK=no valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
-	  --error-exitcode=99 $(BUILD)/check_ltvd
+	CK_FORK=no scripts/with_pg.sh valgrind --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect --error-exitcode=99 $(BUILD)/check_ltvd
 
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" build/asan/check_ltvd
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CK_FORK=no \
-	  build/asan/check_ltvd
+	  scripts/with_pg.sh build/asan/check_ltvd
 
 bench: deps
 	@$(MAKE) --no-print-directory ltvd $(BUILD)/bench_ltvd

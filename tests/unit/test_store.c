@@ -1,0 +1,727 @@
+/* The PostgreSQL store against a real server: migrations, idempotent and
+ * concurrent batch ingest, the maintained summaries against a recomputation
+ * from the transactions, snapshots, the customer stream and reconnects.
+ * Needs DATABASE_URL (make test starts a server through scripts/with_pg.sh);
+ * every run works in a database of its own, ltvd_test_<pid>, dropped at the
+ * end. Run from the repository root (migrations/ is read from there).
+ * LTVD_STORE_BENCH=1 adds a timing of COPY vs INSERT staging. */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/customers.h"
+#include "store/db.h"
+#include "store/ingest.h"
+#include "store/migrate.h"
+#include "store/snapshot.h"
+
+#define MIGRATIONS "migrations"
+
+static char test_url[2048];   /* conninfo of this run's database */
+static char test_dbname[64];
+
+/* ---- fixture: a database of our own -------------------------------------- */
+
+/* conninfo for DATABASE_URL with dbname replaced (values quoted for libpq). */
+static void url_with_db(const char *dbname, char *out, size_t size)
+{
+    const char *base = getenv("DATABASE_URL");
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(base, &errmsg);
+    ck_assert_msg(opts != NULL, "DATABASE_URL: %s", errmsg ? errmsg : "?");
+    size_t len = 0;
+    out[0] = '\0';
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
+        if (v == NULL)
+            continue;
+        len += (size_t)snprintf(out + len, size - len, "%s='", o->keyword);
+        for (; *v && len + 4 < size; v++) {
+            if (*v == '\'' || *v == '\\')
+                out[len++] = '\\';
+            out[len++] = *v;
+        }
+        len += (size_t)snprintf(out + len, size - len, "' ");
+    }
+    ck_assert_uint_lt(len, size - 1);
+    PQconninfoFree(opts);
+}
+
+/* Runs sql on the server's maintenance connection (DATABASE_URL itself). */
+static void admin_exec(const char *sql)
+{
+    char err[STORE_ERR_MAX];
+    store_db *db = store_db_open(getenv("DATABASE_URL"), err);
+    ck_assert_msg(db != NULL, "%s", err);
+    ck_assert_msg(store_db_exec(db, sql, PGRES_COMMAND_OK) == 0, "%s", store_db_error(db));
+    store_db_close(db);
+}
+
+static void create_db(const char *name)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    admin_exec(sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    admin_exec(sql);
+}
+
+static void drop_db(const char *name)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    admin_exec(sql);
+}
+
+static store_db *open_db(void)
+{
+    char err[STORE_ERR_MAX];
+    store_db *db = store_db_open(test_url, err);
+    ck_assert_msg(db != NULL, "%s", err);
+    return db;
+}
+
+static void setup_db(void)
+{
+    ck_assert_msg(getenv("DATABASE_URL") != NULL,
+                  "DATABASE_URL is not set: run through scripts/with_pg.sh");
+    snprintf(test_dbname, sizeof test_dbname, "ltvd_test_%ld", (long)getpid());
+    create_db(test_dbname);
+    url_with_db(test_dbname, test_url, sizeof test_url);
+    store_db *db = open_db();
+    int applied;
+    ck_assert_msg(store_migrate(db, MIGRATIONS, &applied, NULL, NULL) == 0, "%s",
+                  store_db_error(db));
+    store_db_close(db);
+}
+
+static void teardown_db(void)
+{
+    if (getenv("DATABASE_URL") != NULL && test_dbname[0] != '\0')
+        drop_db(test_dbname);
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* The single value of a one-row, one-column query, as a long long. */
+static long long query_ll(store_db *db, const char *sql)
+{
+    PGresult *res = PQexec(db->conn, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s",
+                  sql, PQresultErrorMessage(res));
+    long long v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return v;
+}
+
+/* Items with owned strings. */
+typedef struct batch {
+    store_item *items;
+    char (*txt)[3][48];
+    size_t n;
+} batch;
+
+static void batch_init(batch *b, size_t n)
+{
+    b->items = calloc(n, sizeof *b->items);
+    b->txt = calloc(n, sizeof *b->txt);
+    b->n = 0;
+    ck_assert(b->items != NULL && b->txt != NULL);
+}
+
+/* Adds transaction `txn` of customer `cust` on day `day` (from 1970) at noon. */
+static void batch_add(batch *b, const char *prefix, int cust, int txn, int day,
+                      const char *amount)
+{
+    size_t i = b->n++;
+    snprintf(b->txt[i][0], 48, "%s-c%d", prefix, cust);
+    snprintf(b->txt[i][1], 48, "t%d", txn);
+    snprintf(b->txt[i][2], 48, "%s", amount);
+    b->items[i] = (store_item){.customer_id = b->txt[i][0], .txn_id = b->txt[i][1],
+                               .occurred_at_s = (int64_t)day * 86400 + 43200,
+                               .amount = b->txt[i][2]};
+}
+
+static void batch_free(batch *b)
+{
+    free(b->items);
+    free(b->txt);
+}
+
+static void insert_ok(store_db *db, const batch *b, store_batch_result *r)
+{
+    ck_assert_msg(store_insert_batch(db, b->items, b->n, STORE_INGEST_COPY, r) == 0, "%s",
+                  store_db_error(db));
+}
+
+/* Rows where customer_days or customers differ from a recomputation from
+ * transactions by GROUP BY (0 when the maintained summaries are right). */
+static const char mismatch_sql[] =
+    "WITH d AS (SELECT customer_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,"
+    "                  sum(amount) AS amount, count(*)::int AS n"
+    "             FROM transactions GROUP BY 1, 2),"
+    " c AS (SELECT customer_id, min(day) AS first_day, max(day) AS last_day,"
+    "              count(*)::int AS n_days,"
+    "              sum(amount) FILTER (WHERE day > (SELECT min(day) FROM d d2"
+    "                                 WHERE d2.customer_id = d.customer_id)) AS rep"
+    "         FROM d GROUP BY 1)"
+    " SELECT (SELECT count(*) FROM ((SELECT * FROM d EXCEPT"
+    "          SELECT customer_id, day, amount, n_transactions FROM customer_days)"
+    "         UNION ALL (SELECT customer_id, day, amount, n_transactions FROM customer_days"
+    "          EXCEPT SELECT * FROM d)) x)"
+    "      + (SELECT count(*) FROM ((SELECT customer_id, first_day, last_day, n_days,"
+    "              coalesce(rep, 0) FROM c EXCEPT SELECT customer_id, first_day, last_day,"
+    "              n_days, repeat_amount FROM customers)"
+    "         UNION ALL (SELECT customer_id, first_day, last_day, n_days, repeat_amount"
+    "              FROM customers EXCEPT SELECT customer_id, first_day, last_day, n_days,"
+    "              coalesce(rep, 0) FROM c)) y)";
+
+/* ---- migrations ----------------------------------------------------------- */
+
+typedef struct migrate_arg {
+    int applied;
+    int rc;
+    char err[STORE_ERR_MAX];
+    const char *url;
+} migrate_arg;
+
+static void *migrate_thread(void *p)
+{
+    migrate_arg *a = p;
+    store_db *db = store_db_open(a->url, a->err);
+    a->rc = -1;
+    if (db == NULL)
+        return NULL;
+    a->rc = store_migrate(db, MIGRATIONS, &a->applied, NULL, NULL);
+    if (a->rc != 0)
+        snprintf(a->err, sizeof a->err, "%s", store_db_error(db));
+    store_db_close(db);
+    return NULL;
+}
+
+/* Two migrators at once on an empty database apply each file once in all;
+ * a third run applies nothing. */
+START_TEST(test_migrate_once)
+{
+    char name[80], url[2048];
+    snprintf(name, sizeof name, "%s_m", test_dbname);
+    create_db(name);
+    url_with_db(name, url, sizeof url);
+    migrate_arg a[2] = {{.url = url}, {.url = url}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, migrate_thread, &a[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(a[i].rc == 0, "%s", a[i].err);
+    }
+    char err[STORE_ERR_MAX];
+    store_db *db = store_db_open(url, err);
+    ck_assert_msg(db != NULL, "%s", err);
+    long long files = query_ll(db, "SELECT count(*) FROM schema_migrations");
+    ck_assert_int_ge(files, 1);
+    ck_assert_int_eq(a[0].applied + a[1].applied, files);
+    int applied = -1, pending = -1;
+    ck_assert_int_eq(store_migrate(db, MIGRATIONS, &applied, NULL, NULL), 0);
+    ck_assert_int_eq(applied, 0);
+    ck_assert_int_eq(store_migrations_pending(db, MIGRATIONS, &pending), 0);
+    ck_assert_int_eq(pending, 0);
+    ck_assert_int_eq(store_migrate(db, "tests/no-such-dir", &applied, NULL, NULL), -1);
+    store_db_close(db);
+    drop_db(name);
+}
+END_TEST
+
+/* ---- ingest ------------------------------------------------------------------ */
+
+static const store_customer *find_cust(const store_batch_result *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_customers; i++)
+        if (strcmp(r->customers[i].customer_id, id) == 0)
+            return &r->customers[i];
+    ck_abort_msg("customer %s not in the result", id);
+    return NULL;
+}
+
+/* A batch stores everything once; resending it stores nothing; the returned
+ * summaries are those of the batch's customers. */
+START_TEST(test_batch_idempotent)
+{
+    store_db *db = open_db();
+    batch b;
+    batch_init(&b, 64);
+    /* c1: days 100 (10 + 5), 103 (7), 101 (2.5): first 100, repeat 9.5 */
+    batch_add(&b, "idem", 1, 1, 100, "10");
+    batch_add(&b, "idem", 1, 2, 103, "7");
+    batch_add(&b, "idem", 1, 3, 100, "5");
+    batch_add(&b, "idem", 1, 4, 101, "2.5");
+    batch_add(&b, "idem", 2, 1, 200, "0");
+    store_batch_result r;
+    insert_ok(db, &b, &r);
+    ck_assert_uint_eq(r.n_new, 5);
+    ck_assert_uint_eq(r.n_duplicate, 0);
+    ck_assert_uint_eq(r.n_customers, 2);
+    const store_customer *c1 = find_cust(&r, "idem-c1");
+    ck_assert_int_eq(c1->first_day, 100);
+    ck_assert_int_eq(c1->last_day, 103);
+    ck_assert_int_eq(c1->n_days, 3);
+    ck_assert_double_eq_tol(c1->repeat_amount, 9.5, 1e-12);
+    const store_customer *c2 = find_cust(&r, "idem-c2");
+    ck_assert_int_eq(c2->n_days, 1);
+    ck_assert_double_eq(c2->repeat_amount, 0);
+    store_batch_result_free(&r);
+
+    store_batch_result again;
+    ck_assert_int_eq(store_insert_batch(db, b.items, b.n, STORE_INGEST_INSERT, &again), 0);
+    ck_assert_uint_eq(again.n_new, 0);
+    ck_assert_uint_eq(again.n_duplicate, 5);
+    ck_assert_uint_eq(again.n_customers, 2);
+    ck_assert_int_eq(find_cust(&again, "idem-c1")->n_days, 3);
+    store_batch_result_free(&again);
+
+    /* An earlier day moves the first day: day 100 becomes a repeat day. */
+    batch e;
+    batch_init(&e, 4);
+    batch_add(&e, "idem", 1, 9, 90, "1");
+    insert_ok(db, &e, &r);
+    c1 = find_cust(&r, "idem-c1");
+    ck_assert_int_eq(c1->first_day, 90);
+    ck_assert_int_eq(c1->n_days, 4);
+    ck_assert_double_eq_tol(c1->repeat_amount, 24.5, 1e-12);
+    store_batch_result_free(&r);
+    ck_assert_int_eq(query_ll(db, "SELECT count(*) FROM transactions"
+                                  " WHERE customer_id LIKE 'idem-%'"), 6);
+    ck_assert_int_eq(query_ll(db, mismatch_sql), 0);
+    batch_free(&e);
+    batch_free(&b);
+    store_db_close(db);
+}
+END_TEST
+
+/* One id twice in a batch: stored once, the first occurrence wins. */
+START_TEST(test_duplicates_in_batch)
+{
+    store_db *db = open_db();
+    batch b;
+    batch_init(&b, 4);
+    batch_add(&b, "dup", 1, 1, 10, "3.25");
+    batch_add(&b, "dup", 1, 1, 11, "99");
+    batch_add(&b, "dup", 1, 2, 11, "1");
+    store_batch_result r;
+    insert_ok(db, &b, &r);
+    ck_assert_uint_eq(r.n_new, 2);
+    ck_assert_uint_eq(r.n_duplicate, 1);
+    ck_assert_uint_eq(r.n_customers, 1);
+    ck_assert_int_eq(r.customers[0].n_days, 2);
+    ck_assert_double_eq_tol(r.customers[0].repeat_amount, 1, 1e-12);
+    store_batch_result_free(&r);
+    ck_assert_int_eq(query_ll(db, "SELECT (amount * 100)::bigint FROM transactions"
+                                  " WHERE customer_id = 'dup-c1' AND txn_id = 't1'"),
+                     325);
+    batch_free(&b);
+    store_db_close(db);
+}
+END_TEST
+
+/* occurred_at as RFC 3339 text: the day is the UTC day of the instant. */
+START_TEST(test_rfc3339_day)
+{
+    store_db *db = open_db();
+    store_item it[2] = {
+        {.txn_id = "a", .customer_id = "tz-1", .occurred_at = "2024-01-01T23:30:00-02:00",
+         .amount = "1.5"},
+        {.txn_id = "b", .customer_id = "tz-1", .occurred_at = "2024-01-03T00:30:00+02:00",
+         .amount = "2"},
+    };
+    store_batch_result r;
+    ck_assert_int_eq(store_insert_batch(db, it, 2, STORE_INGEST_COPY, &r), 0);
+    ck_assert_int_eq(r.customers[0].first_day, 19724);   /* 2024-01-02 */
+    ck_assert_int_eq(r.customers[0].last_day, 19724);    /* 2024-01-02 too */
+    ck_assert_int_eq(r.customers[0].n_days, 1);
+    store_batch_result_free(&r);
+    /* A bad amount fails the whole batch and stores nothing. */
+    store_item bad[2] = {
+        {.txn_id = "c", .customer_id = "tz-2", .occurred_at_s = 0, .amount = "1"},
+        {.txn_id = "d", .customer_id = "tz-2", .occurred_at_s = 0, .amount = "-1"},
+    };
+    ck_assert_int_eq(store_insert_batch(db, bad, 2, STORE_INGEST_COPY, &r), -1);
+    ck_assert_int_eq(query_ll(db, "SELECT count(*) FROM transactions"
+                                  " WHERE customer_id = 'tz-2'"), 0);
+    /* The connection is usable after the failure. */
+    ck_assert_int_eq(store_insert_batch(db, bad, 1, STORE_INGEST_INSERT, &r), 0);
+    ck_assert_uint_eq(r.n_new, 1);
+    store_batch_result_free(&r);
+    store_db_close(db);
+}
+END_TEST
+
+/* ---- concurrency ----------------------------------------------------------- */
+
+#define POOL_CUSTOMERS 60
+#define POOL_TXNS 3000
+
+typedef struct worker {
+    const batch *pool;
+    unsigned seed;
+    int random_subsets;   /* 0: insert the whole pool; 1: random overlapping subsets */
+    size_t n_new;
+    int rc;
+    char err[STORE_ERR_MAX];
+} worker;
+
+static void *worker_main(void *p)
+{
+    worker *w = p;
+    w->rc = -1;
+    store_db *db = store_db_open(test_url, w->err);
+    if (db == NULL)
+        return NULL;
+    store_item *sub = malloc(w->pool->n * sizeof *sub);
+    int rounds = w->random_subsets ? 8 : 1;
+    w->rc = 0;
+    for (int round = 0; round < rounds && w->rc == 0 && sub != NULL; round++) {
+        size_t k = 0;
+        for (size_t i = 0; i < w->pool->n; i++)
+            if (!w->random_subsets || rand_r(&w->seed) % 3 == 0)
+                sub[k++] = w->pool->items[i];
+        store_batch_result r;
+        w->rc = store_insert_batch(db, sub, k, round % 2 ? STORE_INGEST_INSERT
+                                                          : STORE_INGEST_COPY, &r);
+        if (w->rc == 0)
+            w->n_new += r.n_new;
+        else
+            snprintf(w->err, sizeof w->err, "%s", store_db_error(db));
+        store_batch_result_free(&r);
+    }
+    free(sub);
+    store_db_close(db);
+    return NULL;
+}
+
+/* A pool of transactions over a few customers and days, amounts with cents. */
+static void make_pool(batch *b, const char *prefix, unsigned seed)
+{
+    batch_init(b, POOL_TXNS);
+    for (int i = 0; i < POOL_TXNS; i++) {
+        char amount[32];
+        snprintf(amount, sizeof amount, "%d.%02d", (int)(rand_r(&seed) % 500),
+                 (int)(rand_r(&seed) % 100));
+        batch_add(b, prefix, (int)(rand_r(&seed) % POOL_CUSTOMERS), i,
+                  18000 + (int)(rand_r(&seed) % 400), amount);
+    }
+}
+
+static void run_workers(const batch *pool, int random_subsets, size_t *total_new)
+{
+    worker w[4];
+    pthread_t th[4];
+    *total_new = 0;
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){.pool = pool, .seed = 1234u + (unsigned)i,
+                        .random_subsets = random_subsets};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(w[i].rc == 0, "worker %d: %s", i, w[i].err);
+        *total_new += w[i].n_new;
+    }
+}
+
+/* 4 connections send the same 3000-item batch at once: stored once. */
+START_TEST(test_concurrent_identical)
+{
+    batch pool;
+    make_pool(&pool, "conc", 7);
+    size_t total_new;
+    run_workers(&pool, 0, &total_new);
+    ck_assert_uint_eq(total_new, POOL_TXNS);
+    store_db *db = open_db();
+    ck_assert_int_eq(query_ll(db, "SELECT count(*) FROM transactions"
+                                  " WHERE customer_id LIKE 'conc-%'"), POOL_TXNS);
+    ck_assert_int_eq(query_ll(db, mismatch_sql), 0);
+    store_db_close(db);
+    batch_free(&pool);
+}
+END_TEST
+
+/* 4 connections send random overlapping subsets of one pool, 8 batches each
+ * (new days before, between and after the stored ones, for the same
+ * customers at the same time): every item stored at most once, each new item
+ * counted by exactly one batch, and customer_days/customers equal to a
+ * recomputation from transactions. */
+START_TEST(test_concurrent_overlapping)
+{
+    batch pool;
+    make_pool(&pool, "ovl", 11);
+    size_t total_new;
+    run_workers(&pool, 1, &total_new);
+    store_db *db = open_db();
+    long long stored = query_ll(db, "SELECT count(*) FROM transactions"
+                                    " WHERE customer_id LIKE 'ovl-%'");
+    ck_assert_int_eq((long long)total_new, stored);
+    ck_assert_int_gt(stored, POOL_TXNS / 2);
+    ck_assert_int_eq(query_ll(db, mismatch_sql), 0);
+    store_db_close(db);
+    batch_free(&pool);
+}
+END_TEST
+
+/* ---- snapshots ------------------------------------------------------------- */
+
+START_TEST(test_snapshot_round_trip)
+{
+    store_db *db = open_db();
+    store_snapshot s = {
+        .as_of = 1700000000.5,
+        .period = "week",
+        .purchase = {.model = "bgnbd",
+                     .params_json = "{\"r\": 0.243, \"alpha\": 4.414, \"a\": 0.793, \"b\": 2.426}",
+                     .std_errors_json = "{\"r\": 0.0126}",
+                     .log_likelihood = -9582.429206535206, .n_customers = 2357,
+                     .n_patterns = 1234, .converged = true, .iterations = 17,
+                     .seconds = 0.0123},
+        .has_spend = true,
+        .spend = {.model = "gg", .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
+                  .log_likelihood = -4000.25, .n_customers = 946, .n_patterns = 900,
+                  .converged = false, .iterations = 3, .seconds = 1e-3},
+    };
+    ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
+    ck_assert_int_gt(s.id, 0);
+    store_snapshot l;
+    ck_assert_int_eq(store_snapshot_load_latest(db, &l), 1);
+    ck_assert_int_eq(l.id, s.id);
+    ck_assert_double_eq_tol(l.as_of, s.as_of, 1e-6);
+    ck_assert_double_eq_tol(l.created_at, s.created_at, 1e-6);
+    ck_assert_str_eq(l.period, "week");
+    ck_assert_str_eq(l.purchase.model, "bgnbd");
+    ck_assert_str_eq(l.purchase.params_json,
+                     "{\"a\": 0.793, \"b\": 2.426, \"r\": 0.243, \"alpha\": 4.414}");
+    ck_assert_str_eq(l.purchase.std_errors_json, "{\"r\": 0.0126}");
+    ck_assert(l.purchase.log_likelihood == s.purchase.log_likelihood);
+    ck_assert_int_eq(l.purchase.n_customers, 2357);
+    ck_assert_int_eq(l.purchase.n_patterns, 1234);
+    ck_assert(l.purchase.converged);
+    ck_assert_int_eq(l.purchase.iterations, 17);
+    ck_assert(l.purchase.seconds == s.purchase.seconds);
+    ck_assert(l.has_spend);
+    ck_assert_str_eq(l.spend.model, "gg");
+    ck_assert_ptr_null(l.spend.std_errors_json);
+    ck_assert(!l.spend.converged);
+    ck_assert(l.spend.log_likelihood == -4000.25);
+    ck_assert_int_eq(l.spend.n_customers, 946);
+    store_snapshot_free(&l);
+
+    /* A newer snapshot without a spend model is the latest. */
+    s.has_spend = false;
+    s.purchase.model = "pareto";
+    ck_assert_int_eq(store_snapshot_save(db, &s), 0);
+    ck_assert_int_eq(store_snapshot_load_latest(db, &l), 1);
+    ck_assert_str_eq(l.purchase.model, "pareto");
+    ck_assert(!l.has_spend);
+    ck_assert_ptr_null(l.spend.model);
+    store_snapshot_free(&l);
+
+    /* Not JSON: refused. */
+    s.purchase.params_json = "{r: 1";
+    ck_assert_int_eq(store_snapshot_save(db, &s), -1);
+    store_db_close(db);
+}
+END_TEST
+
+/* ---- customer stream --------------------------------------------------------- */
+
+typedef struct collected {
+    store_customer *rows;
+    size_t n, cap;
+} collected;
+
+static int collect(const store_customer *c, void *arg)
+{
+    collected *col = arg;
+    if (col->n == col->cap) {
+        col->cap = col->cap ? 2 * col->cap : 256;
+        col->rows = realloc(col->rows, col->cap * sizeof *col->rows);
+        ck_assert_ptr_nonnull(col->rows);
+    }
+    col->rows[col->n] = *c;
+    col->rows[col->n].customer_id = strdup(c->customer_id);
+    col->n++;
+    return 0;
+}
+
+static void collected_free(collected *col)
+{
+    for (size_t i = 0; i < col->n; i++)
+        free(col->rows[i].customer_id);
+    free(col->rows);
+}
+
+/* Checks every streamed row against the same summary computed from
+ * transactions (not customer_days) up to as_of_day (a day far ahead for now). */
+static void check_stream(store_db *db, const collected *col, long long as_of_day)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "WITH d AS (SELECT customer_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,"
+             "                  sum(amount) AS amount FROM transactions"
+             "            WHERE (occurred_at AT TIME ZONE 'UTC')::date"
+             "                  <= DATE '1970-01-01' + %lld"
+             "            GROUP BY 1, 2)"
+             " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
+             "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
+             "   FROM d GROUP BY 1 ORDER BY 1",
+             as_of_day);
+    PGresult *res = PQexec(db->conn, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    ck_assert_int_eq(PQntuples(res), (int)col->n);
+    for (size_t i = 0; i < col->n; i++) {
+        const store_customer *c = &col->rows[i];
+        int found = 0;
+        for (int r = 0; r < PQntuples(res) && !found; r++) {
+            if (strcmp(PQgetvalue(res, r, 0), c->customer_id) != 0)
+                continue;
+            found = 1;
+            ck_assert_int_eq(c->first_day, strtoll(PQgetvalue(res, r, 1), NULL, 10));
+            ck_assert_int_eq(c->last_day, strtoll(PQgetvalue(res, r, 2), NULL, 10));
+            ck_assert_int_eq(c->n_days, strtoll(PQgetvalue(res, r, 3), NULL, 10));
+            ck_assert_double_eq_tol(c->repeat_amount, strtod(PQgetvalue(res, r, 4), NULL),
+                                    1e-9);
+        }
+        ck_assert_msg(found, "%s streamed but not in transactions", c->customer_id);
+    }
+    PQclear(res);
+}
+
+START_TEST(test_customers_stream)
+{
+    store_db *db = open_db();
+    batch pool;
+    make_pool(&pool, "strm", 5);
+    store_batch_result r;
+    insert_ok(db, &pool, &r);
+    store_batch_result_free(&r);
+
+    collected now = {0}, past = {0};
+    ck_assert_msg(store_customers_stream(db, STORE_AS_OF_NOW, collect, &now) == 0, "%s",
+                  store_db_error(db));
+    ck_assert_int_eq((long long)now.n, query_ll(db, "SELECT count(*) FROM customers"));
+    check_stream(db, &now, 1000000);
+
+    /* As of day 18050 (2019-06-03; the pool spans days 18000-18399): only
+     * days up to it count, customers who came later are left out. */
+    ck_assert_int_eq(store_customers_stream(db, 18050, collect, &past), 0);
+    ck_assert_uint_gt(past.n, 0);
+    check_stream(db, &past, 18050);
+    for (size_t i = 0; i < past.n; i++)
+        ck_assert_int_le(past.rows[i].last_day, 18050);
+
+    collected_free(&now);
+    collected_free(&past);
+    batch_free(&pool);
+    store_db_close(db);
+}
+END_TEST
+
+/* ---- reconnect -------------------------------------------------------------- */
+
+/* Our backend is terminated by another connection: the next ping and batch
+ * reconnect by themselves. */
+START_TEST(test_reconnect)
+{
+    store_db *db = open_db();
+    store_db *killer = open_db();
+    for (int round = 0; round < 2; round++) {
+        unsigned gen = db->generation;
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)::int",
+                 PQbackendPID(db->conn));
+        ck_assert_int_eq(query_ll(killer, sql), 1);
+        usleep(50000);
+        if (round == 0) {
+            ck_assert_msg(store_db_ping(db) == 0, "%s", store_db_error(db));
+        } else {
+            batch b;
+            batch_init(&b, 1);
+            batch_add(&b, "recon", 1, 1, 5, "1");
+            store_batch_result r;
+            insert_ok(db, &b, &r);
+            ck_assert_uint_eq(r.n_new, 1);
+            store_batch_result_free(&r);
+            batch_free(&b);
+        }
+        ck_assert_uint_gt(db->generation, gen);
+    }
+    store_db_close(killer);
+    store_db_close(db);
+}
+END_TEST
+
+/* ---- bench (LTVD_STORE_BENCH=1) ---------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Rows/s of 1000-item batches of new transactions (one connection), each
+ * staging method in turn, 1000 customers per batch. */
+START_TEST(test_bench_ingest)
+{
+    store_db *db = open_db();
+    const int batches = 50, per = 1000;
+    const char *names[] = {"COPY", "INSERT"};
+    for (int round = 0; round < 2; round++) {
+        for (int m = 0; m < 2; m++) {
+            batch b;
+            batch_init(&b, (size_t)per);
+            double t0 = now_s();
+            for (int k = 0; k < batches; k++) {
+                b.n = 0;
+                char prefix[32];
+                snprintf(prefix, sizeof prefix, "bench%d%d-%d", round, m, k % 10);
+                for (int i = 0; i < per; i++)
+                    batch_add(&b, prefix, i, k * per + i, 19000 + k, "12.34");
+                store_batch_result r;
+                ck_assert_int_eq(store_insert_batch(db, b.items, b.n,
+                                                    (store_ingest_method)m, &r), 0);
+                ck_assert_uint_eq(r.n_new, (size_t)per);
+                store_batch_result_free(&r);
+            }
+            double dt = now_s() - t0;
+            printf("store bench: %-6s %d x %d-item batches: %.0f rows/s\n", names[m],
+                   batches, per, batches * per / dt);
+            batch_free(&b);
+        }
+    }
+    store_db_close(db);
+}
+END_TEST
+
+Suite *suite_store(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("postgres");
+    tcase_add_unchecked_fixture(tc, setup_db, teardown_db);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_migrate_once);
+    tcase_add_test(tc, test_batch_idempotent);
+    tcase_add_test(tc, test_duplicates_in_batch);
+    tcase_add_test(tc, test_rfc3339_day);
+    tcase_add_test(tc, test_concurrent_identical);
+    tcase_add_test(tc, test_concurrent_overlapping);
+    tcase_add_test(tc, test_snapshot_round_trip);
+    tcase_add_test(tc, test_customers_stream);
+    tcase_add_test(tc, test_reconnect);
+    if (getenv("LTVD_STORE_BENCH") != NULL)
+        tcase_add_test(tc, test_bench_ingest);
+    suite_add_tcase(s, tc);
+    return s;
+}
