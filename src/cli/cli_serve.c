@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "config/config.h"
@@ -97,6 +98,8 @@ int cli_serve_main(int argc, char **argv)
     sigwait(&stop, &sig);
     log_write(LOG_INFO, "%s received: stopping (deadline %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
               cfg.shutdown_deadline_s);
+    /* backstop: a handler stuck past the deadline must not keep us alive */
+    alarm((unsigned)cfg.shutdown_deadline_s + 2);
     bool drained = http_server_stop(server, (double)cfg.shutdown_deadline_s);
     http_server_free(server);
     log_write(LOG_INFO, "stopped");

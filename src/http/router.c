@@ -191,13 +191,14 @@ static bool method_is(const http_route *rt, const char *method)
            (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0);
 }
 
-/* Appends m to the Allow list unless it is there already. */
+/* Appends m to the comma-separated Allow list unless it is there already. */
 static void allow_add(char *allow, size_t cap, const char *m)
 {
-    size_t mlen = strlen(m);
-    for (const char *a = allow; *a != '\0'; a += strcspn(a, ",") + (a[strcspn(a, ",")] ? 2 : 0))
-        if (strncmp(a, m, mlen) == 0 && (a[mlen] == ',' || a[mlen] == '\0'))
-            return;
+    char list[96], item[32];
+    snprintf(list, sizeof list, ", %s,", allow);
+    snprintf(item, sizeof item, ", %s,", m);
+    if (strstr(list, item) != NULL)
+        return;
     size_t len = strlen(allow);
     snprintf(allow + len, cap - len, "%s%s", len > 0 ? ", " : "", m);
 }

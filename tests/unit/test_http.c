@@ -40,6 +40,16 @@ static http_result get_item(http_request *req)
     return http_reply(req, 200, "text/plain", req->params[0], strlen(req->params[0]));
 }
 
+/* GET /test/query: answers the decoded query parameter q, 400 when malformed. */
+static http_result get_query(http_request *req)
+{
+    const char *q = NULL;
+    int found = http_query(req, "q", &q);
+    if (found < 0)
+        return http_reply_problem(req, PROBLEM_INVALID_PARAMETER, "q: bad encoding", NULL);
+    return http_reply(req, 200, "text/plain", found ? q : "-", found ? strlen(q) : 1);
+}
+
 /* GET /test/slow: takes 300 ms (graceful stop). */
 static http_result get_slow(http_request *req)
 {
@@ -51,6 +61,7 @@ static const http_route test_routes[] = {
     {"POST", "/test/echo", post_echo, HTTP_BODY_CONFIG, "application/json"},
     {"GET", "/test/items/{id}", get_item, 0, NULL},
     {"GET", "/test/slow", get_slow, 0, NULL},
+    {"GET", "/test/query", get_query, 0, NULL},
 };
 
 static bool not_ready(void *cls, char *why, size_t n)
@@ -367,6 +378,19 @@ START_TEST(test_path_parameters)
 }
 END_TEST
 
+START_TEST(test_query_parameters)
+{
+    response r;
+    get("/test/query?q=a%20b+c%2Fd&x=1", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "a b c/d");
+    get("/test/query", &r);
+    ck_assert_str_eq(r.body, "-");
+    get("/test/query?q=%zz", &r);
+    assert_problem(&r, PROBLEM_INVALID_PARAMETER);
+}
+END_TEST
+
 START_TEST(test_keep_alive)
 {
     int fd = dial();
@@ -493,6 +517,7 @@ Suite *suite_http(void)
     tcase_add_test(tc, test_body_too_large_chunked_413);
     tcase_add_test(tc, test_wrong_content_type_415);
     tcase_add_test(tc, test_path_parameters);
+    tcase_add_test(tc, test_query_parameters);
     tcase_add_test(tc, test_keep_alive);
     tcase_add_test(tc, test_metrics);
     tcase_add_test(tc, test_concurrent_connections);
