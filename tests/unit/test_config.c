@@ -126,9 +126,37 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+/* The variables test_env_override sets, saved and restored: with CK_FORK=no
+ * the suites share one environment (the store suite needs DATABASE_URL). */
+static const char *const touched[] = {"LTVD_MAX_BODY_BYTES", "LTVD_PERIOD", "LTVD_LISTEN",
+                                      "LTVD_MODEL", "LTVD_CHURN_HIGH_BELOW", "DATABASE_URL"};
+#define NTOUCHED (sizeof touched / sizeof touched[0])
+
+static void env_save(char *saved[NTOUCHED])
+{
+    for (size_t i = 0; i < NTOUCHED; i++) {
+        const char *v = getenv(touched[i]);
+        saved[i] = v != NULL ? strdup(v) : NULL;
+        unsetenv(touched[i]);
+    }
+}
+
+static void env_restore(char *saved[NTOUCHED])
+{
+    for (size_t i = 0; i < NTOUCHED; i++) {
+        if (saved[i] != NULL)
+            setenv(touched[i], saved[i], 1);
+        else
+            unsetenv(touched[i]);
+        free(saved[i]);
+    }
+}
+
 START_TEST(test_env_override)
 {
     char path[64], err[CONFIG_ERR_MAX] = "";
+    char *saved[NTOUCHED];
+    env_save(saved);
     write_temp(path, "max_body_bytes = 4096\nperiod = day\n");
     setenv("LTVD_MAX_BODY_BYTES", "2048", 1);
     setenv("LTVD_PERIOD", "week", 1);
@@ -153,14 +181,11 @@ START_TEST(test_env_override)
     ck_assert(!ok);
     ck_assert_msg(strstr(err, "churn_high_below: must not exceed") == err, "%s", err);
     unsetenv("LTVD_CHURN_HIGH_BELOW");
-    unsetenv("LTVD_MAX_BODY_BYTES");
-    unsetenv("LTVD_PERIOD");
-    unsetenv("LTVD_LISTEN");
-    unsetenv("DATABASE_URL");
     unlink(path);
 
     ck_assert(!config_load(&c, "/nonexistent/ltvd.conf", err));
     ck_assert(config_load(&c, NULL, err));
+    env_restore(saved);
 }
 END_TEST
 
