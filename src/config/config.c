@@ -324,6 +324,12 @@ bool config_check(const ltvd_config *c, char err[CONFIG_ERR_MAX])
                  c->churn_medium_below);
         return false;
     }
+    if (c->thread_pool_size > c->connection_limit) {
+        snprintf(err, CONFIG_ERR_MAX,
+                 "thread_pool_size: must not exceed connection_limit (%ld)",
+                 c->connection_limit);
+        return false;
+    }
     if (c->per_ip_limit > c->connection_limit) {
         snprintf(err, CONFIG_ERR_MAX,
                  "per_ip_limit: must not exceed connection_limit (%ld)",

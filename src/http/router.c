@@ -272,6 +272,10 @@ static bool on_headers(const router *r, http_request *req)
     const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING);
     unsigned long long announced = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+    if (announced > limit && req->pending >= 0) /* early, the body unread: see below */
+        return http_reply_problem(req, (problem_code)req->pending,
+                                  req->pending_detail[0] ? req->pending_detail : NULL,
+                                  NULL) != HTTP_FATAL;
     if (announced > limit) {
         /* early: the body is never read, and libmicrohttpd closes afterwards */
         char detail[128];

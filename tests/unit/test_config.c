@@ -129,7 +129,8 @@ END_TEST
 /* The variables test_env_override sets, saved and restored: with CK_FORK=no
  * the suites share one environment (the store suite needs DATABASE_URL). */
 static const char *const touched[] = {"LTVD_MAX_BODY_BYTES", "LTVD_PERIOD", "LTVD_LISTEN",
-                                      "LTVD_MODEL", "LTVD_CHURN_HIGH_BELOW", "DATABASE_URL"};
+                                      "LTVD_MODEL", "LTVD_CHURN_HIGH_BELOW", "LTVD_CONNECTION_LIMIT",
+                                      "DATABASE_URL"};
 #define NTOUCHED (sizeof touched / sizeof touched[0])
 
 static void env_save(char *saved[NTOUCHED])
@@ -181,6 +182,11 @@ START_TEST(test_env_override)
     ck_assert(!ok);
     ck_assert_msg(strstr(err, "churn_high_below: must not exceed") == err, "%s", err);
     unsetenv("LTVD_CHURN_HIGH_BELOW");
+    setenv("LTVD_CONNECTION_LIMIT", "2", 1);
+    ok = config_load(&c, path, err);
+    ck_assert(!ok);
+    ck_assert_msg(strstr(err, "thread_pool_size: must not exceed") == err, "%s", err);
+    unsetenv("LTVD_CONNECTION_LIMIT");
     unlink(path);
 
     ck_assert(!config_load(&c, "/nonexistent/ltvd.conf", err));

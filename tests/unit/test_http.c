@@ -256,6 +256,9 @@ START_TEST(test_unknown_route_404)
     assert_problem(&r, PROBLEM_NOT_FOUND);
     get("/test/items", &r);
     assert_problem(&r, PROBLEM_NOT_FOUND);
+    /* an unknown route stays a 404 whatever body is announced */
+    exchange("POST /nope HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n", &r);
+    assert_problem(&r, PROBLEM_NOT_FOUND);
 }
 END_TEST
 
