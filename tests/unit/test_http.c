@@ -505,6 +505,46 @@ START_TEST(test_graceful_stop)
 }
 END_TEST
 
+/* The registry is indexed by code, with error statuses and unique slugs. */
+START_TEST(test_problem_registry)
+{
+    for (int c = 0; c < PROBLEM_COUNT; c++) {
+        const problem_type *p = problem_get((problem_code)c);
+        ck_assert_int_eq(p->code, c);
+        ck_assert(p->status >= 400 && p->status <= 599);
+        ck_assert(p->title[0] != '\0');
+        for (int d = 0; d < c; d++)
+            ck_assert_str_ne(problem_get((problem_code)d)->slug, p->slug);
+    }
+    ck_assert_int_eq(problem_get((problem_code)999)->status, 500);
+}
+END_TEST
+
+/* The errors extension, and a detail that is not UTF-8 is left out. */
+START_TEST(test_problem_body)
+{
+    json_t *errors = json_pack("[{s:i,s:s,s:s}]", "index", 3, "field", "amount", "reason",
+                               "must be positive");
+    size_t len = 0;
+    char *body = problem_body(PROBLEM_VALIDATION_FAILED, "\xff bad", "/v1/transactions",
+                              errors, &len);
+    ck_assert(body != NULL);
+    ck_assert_uint_eq(len, strlen(body));
+    json_t *j = json_loads(body, 0, NULL);
+    ck_assert(j != NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "type")),
+                     "urn:ltvd:problem:validation-failed");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 422);
+    ck_assert(json_object_get(j, "detail") == NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "instance")), "/v1/transactions");
+    json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(e0, "index")), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(e0, "field")), "amount");
+    json_decref(j);
+    free(body);
+}
+END_TEST
+
 Suite *suite_http(void)
 {
     Suite *s = suite_create("http");
@@ -526,5 +566,9 @@ Suite *suite_http(void)
     tcase_add_test(tc, test_concurrent_connections);
     tcase_add_test(tc, test_graceful_stop);
     suite_add_tcase(s, tc);
+    TCase *pure = tcase_create("problem");
+    tcase_add_test(pure, test_problem_registry);
+    tcase_add_test(pure, test_problem_body);
+    suite_add_tcase(s, pure);
     return s;
 }
