@@ -22,6 +22,9 @@
 
 #define MIGRATIONS "migrations"
 
+/* DATABASE_URL as it was when the suite was built: under CK_FORK=no other
+ * suites (config) set and unset it in this very process before we run. */
+static char base_url[2048];
 static char test_url[2048];   /* conninfo of this run's database */
 static char test_dbname[64];
 
@@ -30,7 +33,7 @@ static char test_dbname[64];
 /* conninfo for DATABASE_URL with dbname replaced (values quoted for libpq). */
 static void url_with_db(const char *dbname, char *out, size_t size)
 {
-    const char *base = getenv("DATABASE_URL");
+    const char *base = base_url;
     char *errmsg = NULL;
     PQconninfoOption *opts = PQconninfoParse(base, &errmsg);
     ck_assert_msg(opts != NULL, "DATABASE_URL: %s", errmsg ? errmsg : "?");
@@ -56,7 +59,7 @@ static void url_with_db(const char *dbname, char *out, size_t size)
 static void admin_exec(const char *sql)
 {
     char err[STORE_ERR_MAX];
-    store_db *db = store_db_open(getenv("DATABASE_URL"), err);
+    store_db *db = store_db_open(base_url, err);
     ck_assert_msg(db != NULL, "%s", err);
     ck_assert_msg(store_db_exec(db, sql, PGRES_COMMAND_OK) == 0, "%s", store_db_error(db));
     store_db_close(db);
@@ -88,7 +91,7 @@ static store_db *open_db(void)
 
 static void setup_db(void)
 {
-    ck_assert_msg(getenv("DATABASE_URL") != NULL,
+    ck_assert_msg(base_url[0] != '\0',
                   "DATABASE_URL is not set: run through scripts/with_pg.sh");
     snprintf(test_dbname, sizeof test_dbname, "ltvd_test_%ld", (long)getpid());
     create_db(test_dbname);
@@ -102,7 +105,7 @@ static void setup_db(void)
 
 static void teardown_db(void)
 {
-    if (getenv("DATABASE_URL") != NULL && test_dbname[0] != '\0')
+    if (base_url[0] != '\0' && test_dbname[0] != '\0')
         drop_db(test_dbname);
 }
 
@@ -707,6 +710,8 @@ END_TEST
 
 Suite *suite_store(void)
 {
+    const char *url = getenv("DATABASE_URL");
+    snprintf(base_url, sizeof base_url, "%s", url != NULL ? url : "");
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("postgres");
     tcase_add_unchecked_fixture(tc, setup_db, teardown_db);
