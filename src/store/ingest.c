@@ -14,8 +14,12 @@
  *    transactions for it (an existing row already had at least one more).
  *  - Rows are written in key order in every table, so two batches lock in the
  *    same order; a deadlock left over is retried by store_db_transaction.
- * Measured (1000-item batches, one connection, fsync on, this machine): see
- * the comment on STORE_INGEST_COPY in the test suite's bench (test_store_bench.c). */
+ * Measured (LTVD_STORE_BENCH=1 CK_RUN_SUITE=store scripts/with_pg.sh
+ * build/check_ltvd; 1000 new items over 1000 customers per batch, fsync on,
+ * this 2-core machine, noisy): COPY staging 23-30k rows/s on one connection,
+ * the multi-row INSERT 17-23k rows/s; COPY 29-32k rows/s on 2 connections,
+ * 34-39k on 4. The transactions insert alone (DESIGN.md: ~47k/s) is about
+ * half of the work: customer_days and customers cost as much again. */
 #include "store/ingest.h"
 
 #include <stdio.h>

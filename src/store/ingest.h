@@ -37,7 +37,7 @@ typedef struct store_batch_result {
 
 /* How the batch reaches the staging table (both give the same result). */
 typedef enum store_ingest_method {
-    STORE_INGEST_COPY = 0,   /* COPY FROM STDIN (the default: faster, see ingest.c) */
+    STORE_INGEST_COPY = 0,   /* COPY FROM STDIN (faster: see the numbers in ingest.c) */
     STORE_INGEST_INSERT,     /* one multi-row INSERT with parameters */
 } store_ingest_method;
 

@@ -18,6 +18,7 @@
 #include "store/db.h"
 #include "store/ingest.h"
 #include "store/migrate.h"
+#include "store/pool.h"
 #include "store/snapshot.h"
 
 #define MIGRATIONS "migrations"
@@ -665,7 +666,85 @@ START_TEST(test_reconnect)
 }
 END_TEST
 
+/* ---- pool ------------------------------------------------------------------ */
+
+typedef struct pool_user {
+    store_pool *pool;
+    int ok;
+} pool_user;
+
+static void *pool_user_main(void *arg)
+{
+    pool_user *u = arg;
+    for (int i = 0; i < 20; i++) {
+        store_db *db = store_pool_acquire(u->pool, -1);
+        if (db == NULL || store_db_ping(db) != 0)
+            return NULL;
+        store_pool_release(u->pool, db);
+    }
+    u->ok = 1;
+    return NULL;
+}
+
+/* 8 threads share 2 connections; an empty pool times out. */
+START_TEST(test_pool)
+{
+    char err[STORE_ERR_MAX];
+    store_pool *p = store_pool_open(test_url, 2, err);
+    ck_assert_msg(p != NULL, "%s", err);
+    pool_user u[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        u[i] = (pool_user){p, 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, pool_user_main, &u[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert(u[i].ok);
+    }
+    store_db *a = store_pool_acquire(p, 0), *b = store_pool_acquire(p, 0);
+    ck_assert(a != NULL && b != NULL && a != b);
+    ck_assert_ptr_null(store_pool_acquire(p, 20));
+    store_pool_release(p, a);
+    store_pool_release(p, b);
+    store_pool_close(p);
+    ck_assert_ptr_null(store_pool_open("postgresql://127.0.0.1:1/none", 1, err));
+}
+END_TEST
+
 /* ---- bench (LTVD_STORE_BENCH=1) ---------------------------------------------- */
+
+typedef struct bench_arg {
+    int conn, batches, per;
+    store_ingest_method method;
+    int rc;
+} bench_arg;
+
+/* Sends `batches` batches of `per` new transactions over `per` customers. */
+static void *bench_main(void *p)
+{
+    bench_arg *a = p;
+    char err[STORE_ERR_MAX];
+    store_db *db = store_db_open(test_url, err);
+    batch b;
+    batch_init(&b, (size_t)a->per);
+    a->rc = db != NULL ? 0 : -1;
+    for (int k = 0; k < a->batches && a->rc == 0; k++) {
+        char prefix[48];
+        snprintf(prefix, sizeof prefix, "bench%d-%d-%d", (int)a->method, a->conn, k % 10);
+        b.n = 0;
+        for (int i = 0; i < a->per; i++)
+            batch_add(&b, prefix, i, k * a->per + i, 19000 + k, "12.34");
+        store_batch_result r;
+        a->rc = store_insert_batch(db, b.items, b.n, a->method, &r);
+        if (a->rc == 0 && r.n_new != (size_t)a->per)
+            a->rc = -1;
+        store_batch_result_free(&r);
+    }
+    batch_free(&b);
+    store_db_close(db);
+    return NULL;
+}
 
 static double now_s(void)
 {
@@ -674,37 +753,33 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Rows/s of 1000-item batches of new transactions (one connection), each
- * staging method in turn, 1000 customers per batch. */
+/* Rows/s of 1000-item batches of new transactions (1000 customers each):
+ * each staging method on one connection, then COPY on 2 and 4. */
 START_TEST(test_bench_ingest)
 {
-    store_db *db = open_db();
-    const int batches = 50, per = 1000;
-    const char *names[] = {"COPY", "INSERT"};
-    for (int round = 0; round < 2; round++) {
-        for (int m = 0; m < 2; m++) {
-            batch b;
-            batch_init(&b, (size_t)per);
-            double t0 = now_s();
-            for (int k = 0; k < batches; k++) {
-                b.n = 0;
-                char prefix[32];
-                snprintf(prefix, sizeof prefix, "bench%d%d-%d", round, m, k % 10);
-                for (int i = 0; i < per; i++)
-                    batch_add(&b, prefix, i, k * per + i, 19000 + k, "12.34");
-                store_batch_result r;
-                ck_assert_int_eq(store_insert_batch(db, b.items, b.n,
-                                                    (store_ingest_method)m, &r), 0);
-                ck_assert_uint_eq(r.n_new, (size_t)per);
-                store_batch_result_free(&r);
-            }
-            double dt = now_s() - t0;
-            printf("store bench: %-6s %d x %d-item batches: %.0f rows/s\n", names[m],
-                   batches, per, batches * per / dt);
-            batch_free(&b);
+    const int batches = 60, per = 1000;
+    static const struct { store_ingest_method m; int conns; const char *name; } runs[] = {
+        {STORE_INGEST_COPY, 1, "COPY"},   {STORE_INGEST_INSERT, 1, "INSERT"},
+        {STORE_INGEST_COPY, 1, "COPY"},   {STORE_INGEST_INSERT, 1, "INSERT"},
+        {STORE_INGEST_COPY, 2, "COPY"},   {STORE_INGEST_COPY, 4, "COPY"},
+    };
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        bench_arg a[4];
+        pthread_t th[4];
+        double t0 = now_s();
+        for (int c = 0; c < runs[r].conns; c++) {
+            a[c] = (bench_arg){(int)r * 4 + c, batches, per, runs[r].m, 0};
+            ck_assert_int_eq(pthread_create(&th[c], NULL, bench_main, &a[c]), 0);
         }
+        for (int c = 0; c < runs[r].conns; c++) {
+            pthread_join(th[c], NULL);
+            ck_assert_int_eq(a[c].rc, 0);
+        }
+        double dt = now_s() - t0;
+        printf("store bench: %-6s %d connection(s) x %d batches of %d: %.0f rows/s\n",
+               runs[r].name, runs[r].conns, batches, per,
+               runs[r].conns * batches * per / dt);
     }
-    store_db_close(db);
 }
 END_TEST
 
@@ -725,6 +800,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, test_snapshot_round_trip);
     tcase_add_test(tc, test_customers_stream);
     tcase_add_test(tc, test_reconnect);
+    tcase_add_test(tc, test_pool);
     if (getenv("LTVD_STORE_BENCH") != NULL)
         tcase_add_test(tc, test_bench_ingest);
     suite_add_tcase(s, tc);
