@@ -104,8 +104,8 @@ start_server() {
         if run "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -s -w -t 60 -o "-p $port" start >&2; then
             return 0
         fi
-        # A port taken since we chose it: choose another (the cluster is new
-        # to nobody yet only if we never served on it, but a port is no state).
+        # The port was taken by someone else meanwhile: choose another (the
+        # URL changes, the data stays).
         if port_busy "$port"; then
             echo "pg_local: port $port is taken, choosing another" >&2
             rm -f "$DIR/port"

@@ -18,8 +18,10 @@ static void print_applied(int version, const char *file, void *arg)
 int cli_migrate_main(int argc, char **argv)
 {
     if (argc > 1) {
-        fprintf(stderr, "ltvd migrate: unexpected argument %s (settings come from "
-                        "DATABASE_URL and LTVD_MIGRATIONS_DIR)\n", argv[1]);
+        fprintf(stderr,
+                "ltvd migrate: unexpected argument %s (settings come from "
+                "DATABASE_URL and LTVD_MIGRATIONS_DIR)\n",
+                argv[1]);
         return 1;
     }
     const char *url = getenv("DATABASE_URL");
@@ -37,7 +39,7 @@ int cli_migrate_main(int argc, char **argv)
         return 1;
     }
     int applied = 0;
-    int rc = store_migrate(db, dir, &applied, print_applied, NULL);
+    int rc = store_migrate_report(db, dir, &applied, print_applied, NULL);
     if (rc != 0)
         fprintf(stderr, "ltvd migrate: %s\n", store_db_error(db));
     else if (applied == 0)

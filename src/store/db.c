@@ -245,8 +245,7 @@ int store_db_transaction(store_db *db, bool serializable, store_tx_fn fn, void *
         PQclear(res);
         if (store_db_broken(db)) {
             /* The server may or may not have committed: not ours to guess. */
-            snprintf(db->err, sizeof db->err,
-                     "COMMIT: connection lost, outcome unknown");
+            snprintf(db->err, sizeof db->err, "COMMIT: connection lost, outcome unknown");
             return -1;
         }
         if (!store_db_retryable(db)) {

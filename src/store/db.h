@@ -15,21 +15,21 @@
 
 typedef struct store_db {
     PGconn *conn;
-    char *url;                                   /* owned copy of the DATABASE_URL */
-    const char *prepared[STORE_MAX_PREPARED];    /* statement names (static strings)
-                                                    prepared on this connection */
+    char *url;                                /* owned copy of the DATABASE_URL */
+    const char *prepared[STORE_MAX_PREPARED]; /* statement names (static strings)
+                                                 prepared on this connection */
     int n_prepared;
-    bool stage_ready;      /* ingest.c's temp staging table exists in this session */
-    unsigned generation;   /* incremented by every (re)connect */
-    char sqlstate[6];      /* SQLSTATE of the last failure ("" if none or unknown) */
+    bool stage_ready;    /* ingest.c's temp staging table exists in this session */
+    unsigned generation; /* incremented by every (re)connect */
+    char sqlstate[6];    /* SQLSTATE of the last failure ("" if none or unknown) */
     char err[STORE_ERR_MAX];
 } store_db;
 
 /* What a transaction body returns to store_db_transaction. */
 typedef enum store_tx_status {
-    STORE_TX_OK = 0,    /* commit */
-    STORE_TX_ERROR,     /* roll back and fail; the body has set db->err */
-    STORE_TX_RETRY,     /* roll back and run again (the body saw a retryable error) */
+    STORE_TX_OK = 0, /* commit */
+    STORE_TX_ERROR,  /* roll back and fail; the body has set db->err */
+    STORE_TX_RETRY,  /* roll back and run again (the body saw a retryable error) */
 } store_tx_status;
 
 typedef store_tx_status (*store_tx_fn)(store_db *db, void *arg);

@@ -100,7 +100,7 @@ static const char *when_text(const store_item *it, char buf[64])
     time_t t = (time_t)it->occurred_at_s;
     struct tm tm;
     if (gmtime_r(&t, &tm) == NULL || strftime(buf, 64, "%Y-%m-%d %H:%M:%S+00", &tm) == 0)
-        return "invalid";   /* refused by the server with a clear message */
+        return "invalid"; /* refused by the server with a clear message */
     return buf;
 }
 
@@ -133,11 +133,20 @@ static int sbuf_field(sbuf *b, const char *s, char sep)
     for (; *s; s++) {
         char c = *s, e = 0;
         switch (c) {
-        case '\\': e = '\\'; break;
-        case '\t': e = 't'; break;
-        case '\n': e = 'n'; break;
-        case '\r': e = 'r'; break;
-        default: break;
+        case '\\':
+            e = '\\';
+            break;
+        case '\t':
+            e = 't';
+            break;
+        case '\n':
+            e = 'n';
+            break;
+        case '\r':
+            e = 'r';
+            break;
+        default:
+            break;
         }
         if (e) {
             b->p[b->len++] = '\\';
@@ -173,7 +182,8 @@ static int stage_copy(store_db *db, const store_item *items, size_t n)
     }
     PQclear(res);
     res = NULL;
-    if (PQputCopyData(db->conn, b.p, (int)b.len) != 1 || PQputCopyEnd(db->conn, NULL) != 1) {
+    if (PQputCopyData(db->conn, b.p, (int)b.len) != 1 ||
+        PQputCopyEnd(db->conn, NULL) != 1) {
         store_db_fail(db, NULL, "COPY ltvd_stage");
         goto cleanup;
     }
@@ -194,15 +204,17 @@ cleanup:
 
 /* INSERT INTO ltvd_stage VALUES (0,$1,$2,$3,$4),(1,$5,...) for items[0..n):
  * the text holds placeholders and our row numbers only, never user data. */
-static int stage_insert_chunk(store_db *db, const store_item *items, size_t n, size_t base)
+static int stage_insert_chunk(store_db *db, const store_item *items, size_t n,
+                              size_t base)
 {
     sbuf sql = {0};
     const char **vals = malloc(n * INSERT_PARAMS * sizeof *vals);
-    char (*when)[64] = malloc(n * sizeof *when);
+    char(*when)[64] = malloc(n * sizeof *when);
     PGresult *res = NULL;
     int rc = -1;
-    const char head[] = "INSERT INTO ltvd_stage (ord, customer_id, txn_id, occurred_at, amount)"
-                        " VALUES ";
+    const char head[] =
+        "INSERT INTO ltvd_stage (ord, customer_id, txn_id, occurred_at, amount)"
+        " VALUES ";
     if (vals == NULL || when == NULL || sbuf_reserve(&sql, sizeof head + n * 64) != 0) {
         snprintf(db->err, sizeof db->err, "ingest: out of memory");
         goto cleanup;
@@ -218,7 +230,8 @@ static int stage_insert_chunk(store_db *db, const store_item *items, size_t n, s
         vals[p + 2] = when_text(&items[i], when[i]);
         vals[p + 3] = items[i].amount;
     }
-    res = PQexecParams(db->conn, sql.p, (int)(n * INSERT_PARAMS), NULL, vals, NULL, NULL, 0);
+    res = PQexecParams(db->conn, sql.p, (int)(n * INSERT_PARAMS), NULL, vals, NULL, NULL,
+                       0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         store_db_fail(db, res, "INSERT INTO ltvd_stage");
         goto cleanup;
@@ -253,7 +266,8 @@ typedef struct batch_ctx {
 
 static int read_summaries(store_db *db, store_batch_result *out)
 {
-    PGresult *res = store_db_exec_prepared(db, "ingest_summaries", summaries_sql, 0, NULL);
+    PGresult *res =
+        store_db_exec_prepared(db, "ingest_summaries", summaries_sql, 0, NULL);
     int rc = -1;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest summaries");
@@ -306,7 +320,13 @@ static store_tx_status insert_batch_tx(store_db *db, void *arg)
 }
 
 int store_insert_batch(store_db *db, const store_item *items, size_t n,
-                       store_ingest_method method, store_batch_result *out)
+                       store_batch_result *out)
+{
+    return store_insert_batch_via(db, items, n, STORE_INGEST_COPY, out);
+}
+
+int store_insert_batch_via(store_db *db, const store_item *items, size_t n,
+                           store_ingest_method method, store_batch_result *out)
 {
     memset(out, 0, sizeof *out);
     if (n == 0)
@@ -316,7 +336,7 @@ int store_insert_batch(store_db *db, const store_item *items, size_t n,
         store_batch_result_free(out);
         return -1;
     }
-    db->stage_ready = true;   /* created in a committed transaction */
+    db->stage_ready = true; /* created in a committed transaction */
     return 0;
 }
 

@@ -17,11 +17,10 @@ typedef struct migration {
     char file[256];
 } migration;
 
-static const char create_table_sql[] =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version integer PRIMARY KEY,"
-    " file text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now())";
+static const char create_table_sql[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                       " version integer PRIMARY KEY,"
+                                       " file text NOT NULL,"
+                                       " applied_at timestamptz NOT NULL DEFAULT now())";
 
 static const char comment_sql[] =
     "COMMENT ON TABLE schema_migrations IS 'Migrations (migrations/NNN_*.sql) applied,"
@@ -83,8 +82,9 @@ static int list_migrations(store_db *db, const char *dir, migration **out, int *
     qsort(m, (size_t)n, sizeof *m, by_version);
     for (int i = 1; i < n; i++)
         if (m[i].version == m[i - 1].version) {
-            snprintf(db->err, sizeof db->err, "migrations: %.200s and %.200s share a number",
-                     m[i - 1].file, m[i].file);
+            snprintf(db->err, sizeof db->err,
+                     "migrations: %.200s and %.200s share a number", m[i - 1].file,
+                     m[i].file);
             goto cleanup;
         }
     rc = 0;
@@ -132,7 +132,7 @@ failed:
 typedef struct apply_ctx {
     const char *dir;
     const migration *m;
-    int applied;   /* out: 1 when this transaction applied m */
+    int applied; /* out: 1 when this transaction applied m */
 } apply_ctx;
 
 /* One migration's transaction: lock, table, check, apply, record. */
@@ -149,9 +149,9 @@ static store_tx_status apply_one(store_db *db, void *arg)
     char version[16];
     snprintf(version, sizeof version, "%d", ctx->m->version);
     const char *params[] = {version, ctx->m->file};
-    PGresult *res = PQexecParams(db->conn,
-                                 "SELECT 1 FROM schema_migrations WHERE version = $1",
-                                 1, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(db->conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1,
+                     NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "schema_migrations");
         PQclear(res);
@@ -187,8 +187,13 @@ static store_tx_status apply_one(store_db *db, void *arg)
     return STORE_TX_OK;
 }
 
-int store_migrate(store_db *db, const char *dir, int *applied, store_migrate_cb cb,
-                  void *arg)
+int store_migrate(store_db *db, const char *dir, int *applied)
+{
+    return store_migrate_report(db, dir, applied, NULL, NULL);
+}
+
+int store_migrate_report(store_db *db, const char *dir, int *applied, store_migrate_cb cb,
+                         void *arg)
 {
     migration *m;
     int n;

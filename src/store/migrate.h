@@ -17,10 +17,12 @@ typedef void (*store_migrate_cb)(int version, const char *file, void *arg);
  * must not contain BEGIN/COMMIT. Two files with one number, or a name that
  * does not look like NNN_*.sql, are errors (nothing is applied then). On
  * success returns 0 with the number applied in *applied (0 when up to date);
- * on error -1 with db->err set, *applied counting those committed before.
- * cb may be NULL. */
-int store_migrate(store_db *db, const char *dir, int *applied, store_migrate_cb cb,
-                  void *arg);
+ * on error -1 with db->err set, *applied counting those committed before. */
+int store_migrate(store_db *db, const char *dir, int *applied);
+
+/* store_migrate, calling cb (if not NULL) after each migration committed. */
+int store_migrate_report(store_db *db, const char *dir, int *applied, store_migrate_cb cb,
+                         void *arg);
 
 /* Number of migrations in dir not yet recorded in schema_migrations (for a
  * readiness probe). Returns 0 with *pending set, or -1 (db->err set). */

@@ -3,16 +3,16 @@
 #include "store/pool.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 struct store_pool {
     pthread_mutex_t lock;
     pthread_cond_t freed;
-    store_db **all;     /* every connection, for closing */
-    store_db **free;    /* stack of free connections */
+    store_db **all;  /* every connection, for closing */
+    store_db **free; /* stack of free connections */
     size_t size, n_free;
 };
 

@@ -63,8 +63,8 @@ int store_snapshot_save(store_db *db, store_snapshot *s)
     fit_params(&s->purchase, vals + 2, pnum);
     fit_params(s->has_spend ? &s->spend : NULL, vals + 2 + FIT_COLS, snum);
 
-    PGresult *res = store_db_exec_prepared(db, "snapshot_save", save_sql,
-                                           2 + 2 * FIT_COLS, vals);
+    PGresult *res =
+        store_db_exec_prepared(db, "snapshot_save", save_sql, 2 + 2 * FIT_COLS, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "save model snapshot");
         PQclear(res);

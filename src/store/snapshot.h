@@ -12,25 +12,25 @@
 
 /* One fitted model. */
 typedef struct store_fit {
-    char *model;             /* "bgnbd", "pareto", "gg", ... */
-    char *params_json;       /* a JSON object, e.g. {"r":0.24,"alpha":4.4,...} */
-    char *std_errors_json;   /* a JSON object, or NULL when not available */
+    char *model;           /* "bgnbd", "pareto", "gg", ... */
+    char *params_json;     /* a JSON object, e.g. {"r":0.24,"alpha":4.4,...} */
+    char *std_errors_json; /* a JSON object, or NULL when not available */
     double log_likelihood;
     int64_t n_customers;
     int64_t n_patterns;
     bool converged;
     int iterations;
-    double seconds;          /* wall time of the fit */
+    double seconds; /* wall time of the fit */
 } store_fit;
 
 typedef struct store_snapshot {
-    int64_t id;              /* set by store_snapshot_save / _load */
-    double created_at;       /* UTC seconds since 1970 (set by the database) */
-    double as_of;            /* UTC seconds since 1970: the time T runs to */
-    char period[8];          /* "day" or "week" */
+    int64_t id;        /* set by store_snapshot_save / _load */
+    double created_at; /* UTC seconds since 1970 (set by the database) */
+    double as_of;      /* UTC seconds since 1970: the time T runs to */
+    char period[8];    /* "day" or "week" */
     store_fit purchase;
     bool has_spend;
-    store_fit spend;         /* Gamma-Gamma, when has_spend */
+    store_fit spend; /* Gamma-Gamma, when has_spend */
 } store_snapshot;
 
 /* Inserts s (its strings are borrowed; id and created_at are ignored) and

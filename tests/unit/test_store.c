@@ -26,7 +26,7 @@
 /* DATABASE_URL as it was when the suite was built: under CK_FORK=no other
  * suites (config) set and unset it in this very process before we run. */
 static char base_url[2048];
-static char test_url[2048];   /* conninfo of this run's database */
+static char test_url[2048]; /* conninfo of this run's database */
 static char test_dbname[64];
 
 /* ---- fixture: a database of our own -------------------------------------- */
@@ -62,7 +62,8 @@ static void admin_exec(const char *sql)
     char err[STORE_ERR_MAX];
     store_db *db = store_db_open(base_url, err);
     ck_assert_msg(db != NULL, "%s", err);
-    ck_assert_msg(store_db_exec(db, sql, PGRES_COMMAND_OK) == 0, "%s", store_db_error(db));
+    ck_assert_msg(store_db_exec(db, sql, PGRES_COMMAND_OK) == 0, "%s",
+                  store_db_error(db));
     store_db_close(db);
 }
 
@@ -99,8 +100,7 @@ static void setup_db(void)
     url_with_db(test_dbname, test_url, sizeof test_url);
     store_db *db = open_db();
     int applied;
-    ck_assert_msg(store_migrate(db, MIGRATIONS, &applied, NULL, NULL) == 0, "%s",
-                  store_db_error(db));
+    ck_assert_msg(store_migrate(db, MIGRATIONS, &applied) == 0, "%s", store_db_error(db));
     store_db_close(db);
 }
 
@@ -146,7 +146,8 @@ static void batch_add(batch *b, const char *prefix, int cust, int txn, int day,
     snprintf(b->txt[i][0], 48, "%s-c%d", prefix, cust);
     snprintf(b->txt[i][1], 48, "t%d", txn);
     snprintf(b->txt[i][2], 48, "%s", amount);
-    b->items[i] = (store_item){.customer_id = b->txt[i][0], .txn_id = b->txt[i][1],
+    b->items[i] = (store_item){.customer_id = b->txt[i][0],
+                               .txn_id = b->txt[i][1],
                                .occurred_at_s = (int64_t)day * 86400 + 43200,
                                .amount = b->txt[i][2]};
 }
@@ -159,7 +160,7 @@ static void batch_free(batch *b)
 
 static void insert_ok(store_db *db, const batch *b, store_batch_result *r)
 {
-    ck_assert_msg(store_insert_batch(db, b->items, b->n, STORE_INGEST_COPY, r) == 0, "%s",
+    ck_assert_msg(store_insert_batch(db, b->items, b->n, r) == 0, "%s",
                   store_db_error(db));
 }
 
@@ -176,10 +177,12 @@ static const char mismatch_sql[] =
     "         FROM d GROUP BY 1)"
     " SELECT (SELECT count(*) FROM ((SELECT * FROM d EXCEPT"
     "          SELECT customer_id, day, amount, n_transactions FROM customer_days)"
-    "         UNION ALL (SELECT customer_id, day, amount, n_transactions FROM customer_days"
+    "         UNION ALL (SELECT customer_id, day, amount, n_transactions FROM "
+    "customer_days"
     "          EXCEPT SELECT * FROM d)) x)"
     "      + (SELECT count(*) FROM ((SELECT customer_id, first_day, last_day, n_days,"
-    "              coalesce(rep, 0) FROM c EXCEPT SELECT customer_id, first_day, last_day,"
+    "              coalesce(rep, 0) FROM c EXCEPT SELECT customer_id, first_day, "
+    "last_day,"
     "              n_days, repeat_amount FROM customers)"
     "         UNION ALL (SELECT customer_id, first_day, last_day, n_days, repeat_amount"
     "              FROM customers EXCEPT SELECT customer_id, first_day, last_day, n_days,"
@@ -201,7 +204,7 @@ static void *migrate_thread(void *p)
     a->rc = -1;
     if (db == NULL)
         return NULL;
-    a->rc = store_migrate(db, MIGRATIONS, &a->applied, NULL, NULL);
+    a->rc = store_migrate(db, MIGRATIONS, &a->applied);
     if (a->rc != 0)
         snprintf(a->err, sizeof a->err, "%s", store_db_error(db));
     store_db_close(db);
@@ -231,11 +234,11 @@ START_TEST(test_migrate_once)
     ck_assert_int_ge(files, 1);
     ck_assert_int_eq(a[0].applied + a[1].applied, files);
     int applied = -1, pending = -1;
-    ck_assert_int_eq(store_migrate(db, MIGRATIONS, &applied, NULL, NULL), 0);
+    ck_assert_int_eq(store_migrate(db, MIGRATIONS, &applied), 0);
     ck_assert_int_eq(applied, 0);
     ck_assert_int_eq(store_migrations_pending(db, MIGRATIONS, &pending), 0);
     ck_assert_int_eq(pending, 0);
-    ck_assert_int_eq(store_migrate(db, "tests/no-such-dir", &applied, NULL, NULL), -1);
+    ck_assert_int_eq(store_migrate(db, "tests/no-such-dir", &applied), -1);
     store_db_close(db);
     drop_db(name);
 }
@@ -281,7 +284,8 @@ START_TEST(test_batch_idempotent)
     store_batch_result_free(&r);
 
     store_batch_result again;
-    ck_assert_int_eq(store_insert_batch(db, b.items, b.n, STORE_INGEST_INSERT, &again), 0);
+    ck_assert_int_eq(
+        store_insert_batch_via(db, b.items, b.n, STORE_INGEST_INSERT, &again), 0);
     ck_assert_uint_eq(again.n_new, 0);
     ck_assert_uint_eq(again.n_duplicate, 5);
     ck_assert_uint_eq(again.n_customers, 2);
@@ -299,7 +303,8 @@ START_TEST(test_batch_idempotent)
     ck_assert_double_eq_tol(c1->repeat_amount, 24.5, 1e-12);
     store_batch_result_free(&r);
     ck_assert_int_eq(query_ll(db, "SELECT count(*) FROM transactions"
-                                  " WHERE customer_id LIKE 'idem-%'"), 6);
+                                  " WHERE customer_id LIKE 'idem-%'"),
+                     6);
     ck_assert_int_eq(query_ll(db, mismatch_sql), 0);
     batch_free(&e);
     batch_free(&b);
@@ -337,15 +342,19 @@ START_TEST(test_rfc3339_day)
 {
     store_db *db = open_db();
     store_item it[2] = {
-        {.txn_id = "a", .customer_id = "tz-1", .occurred_at = "2024-01-01T23:30:00-02:00",
+        {.txn_id = "a",
+         .customer_id = "tz-1",
+         .occurred_at = "2024-01-01T23:30:00-02:00",
          .amount = "1.5"},
-        {.txn_id = "b", .customer_id = "tz-1", .occurred_at = "2024-01-03T00:30:00+02:00",
+        {.txn_id = "b",
+         .customer_id = "tz-1",
+         .occurred_at = "2024-01-03T00:30:00+02:00",
          .amount = "2"},
     };
     store_batch_result r;
-    ck_assert_int_eq(store_insert_batch(db, it, 2, STORE_INGEST_COPY, &r), 0);
-    ck_assert_int_eq(r.customers[0].first_day, 19724);   /* 2024-01-02 */
-    ck_assert_int_eq(r.customers[0].last_day, 19724);    /* 2024-01-02 too */
+    ck_assert_int_eq(store_insert_batch_via(db, it, 2, STORE_INGEST_COPY, &r), 0);
+    ck_assert_int_eq(r.customers[0].first_day, 19724); /* 2024-01-02 */
+    ck_assert_int_eq(r.customers[0].last_day, 19724);  /* 2024-01-02 too */
     ck_assert_int_eq(r.customers[0].n_days, 1);
     store_batch_result_free(&r);
     /* A bad amount fails the whole batch and stores nothing. */
@@ -353,11 +362,12 @@ START_TEST(test_rfc3339_day)
         {.txn_id = "c", .customer_id = "tz-2", .occurred_at_s = 0, .amount = "1"},
         {.txn_id = "d", .customer_id = "tz-2", .occurred_at_s = 0, .amount = "-1"},
     };
-    ck_assert_int_eq(store_insert_batch(db, bad, 2, STORE_INGEST_COPY, &r), -1);
+    ck_assert_int_eq(store_insert_batch_via(db, bad, 2, STORE_INGEST_COPY, &r), -1);
     ck_assert_int_eq(query_ll(db, "SELECT count(*) FROM transactions"
-                                  " WHERE customer_id = 'tz-2'"), 0);
+                                  " WHERE customer_id = 'tz-2'"),
+                     0);
     /* The connection is usable after the failure. */
-    ck_assert_int_eq(store_insert_batch(db, bad, 1, STORE_INGEST_INSERT, &r), 0);
+    ck_assert_int_eq(store_insert_batch_via(db, bad, 1, STORE_INGEST_INSERT, &r), 0);
     ck_assert_uint_eq(r.n_new, 1);
     store_batch_result_free(&r);
     store_db_close(db);
@@ -372,7 +382,7 @@ END_TEST
 typedef struct worker {
     const batch *pool;
     unsigned seed;
-    int random_subsets;   /* 0: insert the whole pool; 1: random overlapping subsets */
+    int random_subsets; /* 0: insert the whole pool; 1: random overlapping subsets */
     size_t n_new;
     int rc;
     char err[STORE_ERR_MAX];
@@ -394,8 +404,8 @@ static void *worker_main(void *p)
             if (!w->random_subsets || rand_r(&w->seed) % 3 == 0)
                 sub[k++] = w->pool->items[i];
         store_batch_result r;
-        w->rc = store_insert_batch(db, sub, k, round % 2 ? STORE_INGEST_INSERT
-                                                          : STORE_INGEST_COPY, &r);
+        w->rc = store_insert_batch_via(
+            db, sub, k, round % 2 ? STORE_INGEST_INSERT : STORE_INGEST_COPY, &r);
         if (w->rc == 0)
             w->n_new += r.n_new;
         else
@@ -426,8 +436,8 @@ static void run_workers(const batch *pool, int random_subsets, size_t *total_new
     pthread_t th[4];
     *total_new = 0;
     for (int i = 0; i < 4; i++) {
-        w[i] = (worker){.pool = pool, .seed = 1234u + (unsigned)i,
-                        .random_subsets = random_subsets};
+        w[i] = (worker){
+            .pool = pool, .seed = 1234u + (unsigned)i, .random_subsets = random_subsets};
         ck_assert_int_eq(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
     }
     for (int i = 0; i < 4; i++) {
@@ -447,7 +457,8 @@ START_TEST(test_concurrent_identical)
     ck_assert_uint_eq(total_new, POOL_TXNS);
     store_db *db = open_db();
     ck_assert_int_eq(query_ll(db, "SELECT count(*) FROM transactions"
-                                  " WHERE customer_id LIKE 'conc-%'"), POOL_TXNS);
+                                  " WHERE customer_id LIKE 'conc-%'"),
+                     POOL_TXNS);
     ck_assert_int_eq(query_ll(db, mismatch_sql), 0);
     store_db_close(db);
     batch_free(&pool);
@@ -485,15 +496,24 @@ START_TEST(test_snapshot_round_trip)
         .as_of = 1700000000.5,
         .period = "week",
         .purchase = {.model = "bgnbd",
-                     .params_json = "{\"r\": 0.243, \"alpha\": 4.414, \"a\": 0.793, \"b\": 2.426}",
+                     .params_json =
+                         "{\"r\": 0.243, \"alpha\": 4.414, \"a\": 0.793, \"b\": 2.426}",
                      .std_errors_json = "{\"r\": 0.0126}",
-                     .log_likelihood = -9582.429206535206, .n_customers = 2357,
-                     .n_patterns = 1234, .converged = true, .iterations = 17,
+                     .log_likelihood = -9582.429206535206,
+                     .n_customers = 2357,
+                     .n_patterns = 1234,
+                     .converged = true,
+                     .iterations = 17,
                      .seconds = 0.0123},
         .has_spend = true,
-        .spend = {.model = "gg", .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
-                  .log_likelihood = -4000.25, .n_customers = 946, .n_patterns = 900,
-                  .converged = false, .iterations = 3, .seconds = 1e-3},
+        .spend = {.model = "gg",
+                  .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
+                  .log_likelihood = -4000.25,
+                  .n_customers = 946,
+                  .n_patterns = 900,
+                  .converged = false,
+                  .iterations = 3,
+                  .seconds = 1e-3},
     };
     ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
     ck_assert_int_gt(s.id, 0);
@@ -571,18 +591,20 @@ static void collected_free(collected *col)
 static void check_stream(store_db *db, const collected *col, long long as_of_day)
 {
     char sql[1024];
-    snprintf(sql, sizeof sql,
-             "WITH d AS (SELECT customer_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,"
-             "                  sum(amount) AS amount FROM transactions"
-             "            WHERE (occurred_at AT TIME ZONE 'UTC')::date"
-             "                  <= DATE '1970-01-01' + %lld"
-             "            GROUP BY 1, 2)"
-             " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
-             "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
-             "   FROM d GROUP BY 1 ORDER BY 1",
-             as_of_day);
+    snprintf(
+        sql, sizeof sql,
+        "WITH d AS (SELECT customer_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,"
+        "                  sum(amount) AS amount FROM transactions"
+        "            WHERE (occurred_at AT TIME ZONE 'UTC')::date"
+        "                  <= DATE '1970-01-01' + %lld"
+        "            GROUP BY 1, 2)"
+        " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
+        "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
+        "   FROM d GROUP BY 1 ORDER BY 1",
+        as_of_day);
     PGresult *res = PQexec(db->conn, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+                  PQresultErrorMessage(res));
     ck_assert_int_eq(PQntuples(res), (int)col->n);
     for (size_t i = 0; i < col->n; i++) {
         const store_customer *c = &col->rows[i];
@@ -736,7 +758,7 @@ static void *bench_main(void *p)
         for (int i = 0; i < a->per; i++)
             batch_add(&b, prefix, i, k * a->per + i, 19000 + k, "12.34");
         store_batch_result r;
-        a->rc = store_insert_batch(db, b.items, b.n, a->method, &r);
+        a->rc = store_insert_batch_via(db, b.items, b.n, a->method, &r);
         if (a->rc == 0 && r.n_new != (size_t)a->per)
             a->rc = -1;
         store_batch_result_free(&r);
@@ -758,10 +780,14 @@ static double now_s(void)
 START_TEST(test_bench_ingest)
 {
     const int batches = 60, per = 1000;
-    static const struct { store_ingest_method m; int conns; const char *name; } runs[] = {
-        {STORE_INGEST_COPY, 1, "COPY"},   {STORE_INGEST_INSERT, 1, "INSERT"},
-        {STORE_INGEST_COPY, 1, "COPY"},   {STORE_INGEST_INSERT, 1, "INSERT"},
-        {STORE_INGEST_COPY, 2, "COPY"},   {STORE_INGEST_COPY, 4, "COPY"},
+    static const struct {
+        store_ingest_method m;
+        int conns;
+        const char *name;
+    } runs[] = {
+        {STORE_INGEST_COPY, 1, "COPY"}, {STORE_INGEST_INSERT, 1, "INSERT"},
+        {STORE_INGEST_COPY, 1, "COPY"}, {STORE_INGEST_INSERT, 1, "INSERT"},
+        {STORE_INGEST_COPY, 2, "COPY"}, {STORE_INGEST_COPY, 4, "COPY"},
     };
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
         bench_arg a[4];
