@@ -227,6 +227,8 @@ START_TEST(test_gg_cdnow_fit)
     double ll_pub = total_ll(pub, &c);
     ck_assert(rel_err(ll_pub, ref.pub_ll) < 1e-12);
     ck_assert(r.log_likelihood >= ll_pub);
+    /* The fit's fast sum agrees with gg_loglik's careful form. */
+    ck_assert(rel_err(r.log_likelihood, total_ll(r.params, &c)) < 1e-12);
     printf("gg cdnow: p %.6f q %.6f v %.6f LL %.6f (published values: LL %.6f; "
            "%zu iterations; SE %.4f %.4f %.4f)\n",
            r.params[0], r.params[1], r.params[2], r.log_likelihood, ll_pub, r.iterations,
