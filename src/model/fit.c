@@ -18,7 +18,8 @@
 
 #define DEFAULT_MAX_ITER 1000
 #define GRAD_STEP 1e-6     /* central differences on log-parameters */
-#define HESS_STEP 1e-4
+#define HESS_STEP 1e-4      /* second differences of the log-likelihood */
+#define GRAD_HESS_STEP 1e-6 /* forward differences of an analytic gradient */
 #define GRAD_TOL 1e-8      /* on the gradient of the mean log-likelihood */
 #define GRAD_TOL_LOOSE 1e-5 /* accepted when BFGS can make no more progress */
 #define NEWTON_FROM 1e-4    /* BFGS hands over to Newton below this gradient */
@@ -157,42 +158,15 @@ static int grad_log(const fit_spec *spec, const double *theta, double *g)
     return GSL_SUCCESS;
 }
 
-/* The Hessian by central differences of the analytic gradient: 2n gradient
- * calls instead of about 2n^2 likelihood calls. */
-static int hessian_from_grad(const fit_spec *spec, const double *theta0, gsl_matrix *h)
-{
-    size_t n = spec->n_params;
-    double theta[FIT_MAX_PARAMS], gp[FIT_MAX_PARAMS], gm[FIT_MAX_PARAMS];
-    const double e = HESS_STEP;
-    for (size_t j = 0; j < n; j++) {
-        memcpy(theta, theta0, n * sizeof theta[0]);
-        theta[j] += e;
-        int rc = grad_log(spec, theta, gp);
-        theta[j] -= 2 * e;
-        if (rc == GSL_SUCCESS)
-            rc = grad_log(spec, theta, gm);
-        if (rc != GSL_SUCCESS)
-            return rc;
-        for (size_t i = 0; i < n; i++)
-            gsl_matrix_set(h, i, j, (gp[i] - gm[i]) / (2 * e));
-    }
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) {
-            double m = 0.5 * (gsl_matrix_get(h, i, j) + gsl_matrix_get(h, j, i));
-            gsl_matrix_set(h, i, j, m);
-            gsl_matrix_set(h, j, i, m);
-        }
-    return GSL_SUCCESS;
-}
-
-/* A cheaper Hessian for Newton's direction: forward differences of the
- * gradient from g0 (the gradient at theta0), n gradient calls. */
+/* The Hessian from forward differences of the analytic gradient from g0 (the
+ * gradient at theta0): n gradient calls. The gradient is smooth and exact to
+ * rounding, so a small step gives ~1e-6 relative accuracy. */
 static int hessian_forward(const fit_spec *spec, const double *theta0, const double *g0,
                            gsl_matrix *h)
 {
     size_t n = spec->n_params;
     double theta[FIT_MAX_PARAMS], gp[FIT_MAX_PARAMS];
-    const double e = HESS_STEP;
+    const double e = GRAD_HESS_STEP;
     for (size_t j = 0; j < n; j++) {
         memcpy(theta, theta0, n * sizeof theta[0]);
         theta[j] += e;
@@ -215,7 +189,9 @@ static int hessian_forward(const fit_spec *spec, const double *theta0, const dou
  * differences; returns GSL_SUCCESS or the first evaluation error. */
 static int hessian_log(const fit_spec *spec, const double *theta0, gsl_matrix *h)
 {
-    if (spec->loglik_grad != NULL && hessian_from_grad(spec, theta0, h) == GSL_SUCCESS)
+    double g0[FIT_MAX_PARAMS];
+    if (spec->loglik_grad != NULL && grad_log(spec, theta0, g0) == GSL_SUCCESS &&
+        hessian_forward(spec, theta0, g0, h) == GSL_SUCCESS)
         return GSL_SUCCESS;
     size_t n = spec->n_params;
     double theta[FIT_MAX_PARAMS], f0, fpp, fpm, fmp, fmm;
