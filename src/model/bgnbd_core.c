@@ -23,6 +23,8 @@
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sf_psi.h>
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "model/bgnbd_quad.h"
 #include "model/hyp2f1.h"
@@ -148,8 +150,46 @@ static int pattern_ok(const btyd_pattern *q)
            q->weight >= 0;
 }
 
-/* The hot loop of fitting: two logs, one exp and one log1p per pattern; the
- * per-x terms come from the table. */
+/* What a pattern's gradient needs of t_x, kept while t_x repeats (the
+ * histogram is sorted by x, then t_x), of x (likewise), and of T: log and
+ * inverse of alpha + T in a small direct-mapped table, since real histories
+ * have few distinct ages (whole days). */
+#define T_SLOTS 512
+
+typedef struct t_slot {
+    double T, log_at, inv_at;
+} t_slot;
+
+typedef struct grad_cache {
+    double t_x, log_atx, inv_atx;
+    double x, inv_bx;             /* 1 / (b + x - 1 + m) */
+    double inv_a;
+    t_slot t[T_SLOTS];
+} grad_cache;
+
+static void grad_cache_init(grad_cache *c, const double *p)
+{
+    c->t_x = -1;
+    c->log_atx = c->inv_atx = 0;
+    c->x = -1;
+    c->inv_bx = 0;
+    c->inv_a = 1 / p[A];
+    for (size_t i = 0; i < T_SLOTS; i++)
+        c->t[i].T = -1;
+}
+
+static const t_slot *age_terms(grad_cache *c, const double *p, double T)
+{
+    uint64_t u;
+    memcpy(&u, &T, sizeof u);
+    t_slot *s = &c->t[(u ^ (u >> 29) ^ (u >> 41)) % T_SLOTS];
+    if (s->T != T)
+        *s = (t_slot){T, log(p[ALPHA] + T), 1 / (p[ALPHA] + T)};
+    return s;
+}
+
+/* The hot loop of fitting: one exp and one log1p per pattern; the per-x
+ * terms come from the table, the per-age and per-t_x logs from the cache. */
 int bgnbd_core_loglik_sum(const double *p, const btyd_pattern *pat, size_t n,
                           bool modified, double *out)
 {
@@ -158,7 +198,9 @@ int bgnbd_core_loglik_sum(const double *p, const btyd_pattern *pat, size_t n,
     int m = modified;
     ll_table tb;
     table_init(&tb, p, m);
-    double sum = 0, log_alpha = log(p[ALPHA]);
+    grad_cache c;
+    grad_cache_init(&c, p);
+    double sum = 0;
     for (size_t i = 0; i < n; i++) {
         const btyd_pattern *q = &pat[i];
         if (!pattern_ok(q))
@@ -176,11 +218,16 @@ int bgnbd_core_loglik_sum(const double *p, const btyd_pattern *pat, size_t n,
         size_t k = (size_t)x;
         if (k >= tb.built)
             table_extend(&tb, p, m, k);
-        double rx = p[R] + x, l_T = log(p[ALPHA] + q->T);
+        double rx = p[R] + x, l_T = age_terms(&c, p, q->T)->log_at;
         ll = tb.head[k] - rx * l_T;
         if (k > 0 || m) {
-            double l_tx = k > 0 ? log(p[ALPHA] + q->t_x) : log_alpha;
-            ll += log1pexp(tb.drop[k] + rx * (l_T - l_tx));
+            double t_x = k > 0 ? q->t_x : 0;
+            if (t_x != c.t_x) {
+                c.t_x = t_x;
+                c.log_atx = log(p[ALPHA] + t_x);
+                c.inv_atx = 1 / (p[ALPHA] + t_x);
+            }
+            ll += log1pexp(tb.drop[k] + rx * (l_T - c.log_atx));
         }
         sum += q->weight * ll;
     }
@@ -229,19 +276,13 @@ static void terms_direct(const double *p, int m, double x, double t[5])
     t[4] = gsl_sf_psi(ab + x + m) - gsl_sf_psi(ab);
 }
 
-/* What a pattern's gradient needs of t_x, kept while t_x repeats (the
- * histogram is sorted by x, then t_x). */
-typedef struct tx_cache {
-    double t_x, log_at, inv_at;
-} tx_cache;
-
-/* One pattern's log-likelihood and gradient from its per-x terms t[5]:
- * two logs (one when t_x repeats), one exp and one log1p. */
+/* One pattern's log-likelihood and gradient from its per-x terms t[5]: with
+ * the caches, one exp and one log1p. */
 static double pattern_grad(const double *p, int m, double log_alpha, const btyd_pattern *q,
-                           const double t[5], tx_cache *c, double g[4])
+                           const double t[5], grad_cache *c, double g[4])
 {
-    double x = q->x, rx = p[R] + x, a_T = p[ALPHA] + q->T;
-    double l_T = log(a_T), inv_T = 1 / a_T;
+    const t_slot *at = age_terms(c, p, q->T);
+    double x = q->x, rx = p[R] + x, l_T = at->log_at, inv_T = at->inv_at;
     double ll = t[0] - rx * l_T;
     g[R] = t[2] + log_alpha - l_T;
     g[ALPHA] = p[R] / p[ALPHA] - rx * inv_T;
@@ -250,16 +291,22 @@ static double pattern_grad(const double *p, int m, double log_alpha, const btyd_
     if (x > 0 || m) {
         double t_x = x > 0 ? q->t_x : 0;
         if (t_x != c->t_x) {
-            *c = (tx_cache){t_x, log(p[ALPHA] + t_x), 1 / (p[ALPHA] + t_x)};
+            c->t_x = t_x;
+            c->log_atx = log(p[ALPHA] + t_x);
+            c->inv_atx = 1 / (p[ALPHA] + t_x);
         }
-        double dl = l_T - c->log_at, d = t[1] + rx * dl;
+        if (x != c->x) {
+            c->x = x;
+            c->inv_bx = 1 / (p[B] + x - 1 + m);
+        }
+        double dl = l_T - c->log_atx, d = t[1] + rx * dl;
         double e = exp(-fabs(d));            /* log(1 + e^d) and its slope */
         double s = d > 0 ? 1 / (1 + e) : e / (1 + e);
         ll += (d > 0 ? d : 0) + log1p(e);
         g[R] += s * dl;
-        g[ALPHA] += s * rx * (inv_T - c->inv_at);
-        g[A] += s / p[A];
-        g[B] -= s / (p[B] + x - 1 + m);
+        g[ALPHA] += s * rx * (inv_T - c->inv_atx);
+        g[A] += s * c->inv_a;
+        g[B] -= s * c->inv_bx;
     }
     return ll;
 }
@@ -272,7 +319,8 @@ int bgnbd_core_loglik_grad(const double *p, const btyd_pattern *pat, size_t n,
     int m = modified;
     grad_table tb;
     grad_table_init(&tb, p, m);
-    tx_cache c = {-1, 0, 0};
+    grad_cache c;
+    grad_cache_init(&c, p);
     double sum = 0, gs[4] = {0, 0, 0, 0}, t[5], g[4], log_alpha = log(p[ALPHA]);
     for (size_t i = 0; i < n; i++) {
         const btyd_pattern *q = &pat[i];

@@ -550,7 +550,7 @@ static int fit_btyd_once(const btyd_model *model, const btyd_pattern *pat, size_
  * pattern of the sorted histogram, weight times k): most iterations then run
  * on a small problem and the full data only polish a near-optimal start. */
 #define SUBSAMPLE_ABOVE 20000
-#define SUBSAMPLE_SIZE 10000
+#define SUBSAMPLE_SIZE 5000
 
 static bool subsample_start(const btyd_model *model, const btyd_pattern *pat, size_t n,
                             double penalizer, const double *init, double *start)
