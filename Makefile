@@ -64,10 +64,10 @@ $(BUILD)/check_ltvd: $(BUILD)/tests/runner.o $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_ltvd: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-# Until the service lands, `make run` runs the worked example of README.md.
+# make run: a local PostgreSQL of the project's own (unless DATABASE_URL is
+# set), the migrations, then `ltvd serve` on LTVD_LISTEN (127.0.0.1:8080).
 run: all
-	./ltvd fit --model bgnbd --period week --as-of 1997-09-30 \
-	  --transactions tests/data/cdnow_sample_transactions.csv
+	./scripts/run_local.sh
 
 # make test: the check suites (the CLI end-to-end suite among them), then again under
 # AddressSanitizer + UndefinedBehaviorSanitizer.
