@@ -1,0 +1,388 @@
+/* The customer table of the cache (see cache.h for the layout and locking). */
+#define _GNU_SOURCE /* PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP */
+#include "cache/cache.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/cache_model.h"
+
+/* ids: NUL-terminated, never across a block, addressed by a 32-bit offset. */
+#define BLOCK_BITS 20
+#define BLOCK_SIZE ((size_t)1 << BLOCK_BITS)
+#define MAX_BLOCKS ((size_t)1 << (32 - BLOCK_BITS))
+#define MAX_RECORDS ((size_t)UINT32_MAX - 1)
+#define CHUNK 2048 /* records copied per read lock in cache_foreach */
+
+/* One customer: 24 bytes (the id offset fills cache_summary's padding). */
+typedef struct rec {
+    int32_t first_day;
+    int32_t last_day;
+    uint32_t n_days;
+    uint32_t id_off;
+    double repeat_amount;
+} rec;
+
+/* The table. Fields marked (w) change only under the write lock; the writer
+ * alone reads them without it. */
+struct cache {
+    pthread_rwlock_t lock;
+    rec *recs;                /* (w) recs[0..n) */
+    size_t n, cap;            /* (w) */
+    uint64_t *slots;          /* (w) tag << 32 | (index + 1); 0 = empty */
+    size_t mask;              /* (w) number of slots - 1 */
+    char *blocks[MAX_BLOCKS]; /* a block is set before any id in it is published */
+    atomic_size_t n_blocks;   /* set by the writer, read by cache_memory */
+    size_t arena_used;        /* writer only: next free offset */
+    cache_snap_holder *snap;
+};
+
+/* ------------------------------------------------------------- hashing */
+
+static uint64_t hash_id(const char *id, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then a 64-bit finalizer */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)id[i]) * 0x100000001b3ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static const char *id_at(const cache *c, uint32_t off)
+{
+    return c->blocks[off >> BLOCK_BITS] + (off & (BLOCK_SIZE - 1));
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static size_t probe(const cache *c, const char *id, size_t len, uint64_t h)
+{
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (size_t s = h & c->mask;; s = (s + 1) & c->mask) {
+        uint64_t v = c->slots[s];
+        if (v == 0)
+            return s;
+        if ((uint32_t)(v >> 32) == tag) {
+            const rec *r = &c->recs[(uint32_t)v - 1];
+            if (memcmp(id_at(c, r->id_off), id, len + 1) == 0)
+                return s;
+        }
+    }
+}
+
+/* Index of id's record, or -1. Caller holds a lock (or is the writer). */
+static long long find(const cache *c, const char *id)
+{
+    size_t len = strlen(id);
+    if (len == 0 || len > CACHE_ID_MAX)
+        return -1;
+    uint64_t v = c->slots[probe(c, id, len, hash_id(id, len))];
+    return v == 0 ? -1 : (long long)(uint32_t)v - 1;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static int lock_init(pthread_rwlock_t *l)
+{
+    pthread_rwlockattr_t a;
+    if (pthread_rwlockattr_init(&a) != 0)
+        return -1;
+    /* Readers are many and short: without writer preference a steady stream
+     * of them could keep a batch out indefinitely. */
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = pthread_rwlock_init(l, &a);
+    pthread_rwlockattr_destroy(&a);
+    return rc == 0 ? 0 : -1;
+}
+
+cache *cache_new(size_t expected)
+{
+    cache *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->cap = expected > 1024 ? expected : 1024;
+    size_t slots = 16;
+    while (slots / 4 * 3 < c->cap)
+        slots <<= 1;
+    c->recs = malloc(c->cap * sizeof *c->recs);
+    c->slots = calloc(slots, sizeof *c->slots);
+    c->mask = slots - 1;
+    c->snap = cache_snap_holder_new();
+    if (c->recs == NULL || c->slots == NULL || c->snap == NULL ||
+        lock_init(&c->lock) != 0) {
+        cache_snap_holder_free(c->snap);
+        free(c->recs);
+        free(c->slots);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void cache_free(cache *c)
+{
+    if (c == NULL)
+        return;
+    cache_snap_holder_free(c->snap);
+    pthread_rwlock_destroy(&c->lock);
+    for (size_t i = 0; i < c->n_blocks; i++)
+        free(c->blocks[i]);
+    free(c->recs);
+    free(c->slots);
+    free(c);
+}
+
+cache_snap_holder *cache_snap_holder_of(cache *c)
+{
+    return c->snap;
+}
+
+/* ------------------------------------------------------------- growing */
+
+/* The writer builds bigger arrays while readers go on with the old ones
+ * (nothing else mutates them), then swaps the pointers under the write lock
+ * and frees the old arrays after it. */
+static int grow_records(cache *c, size_t need)
+{
+    if (need <= c->cap)
+        return CACHE_OK;
+    size_t cap = c->cap + c->cap / 2;
+    if (cap < need)
+        cap = need;
+    rec *r = malloc(cap * sizeof *r);
+    if (r == NULL)
+        return CACHE_ENOMEM;
+    memcpy(r, c->recs, c->n * sizeof *r);
+    pthread_rwlock_wrlock(&c->lock);
+    rec *old = c->recs;
+    c->recs = r;
+    c->cap = cap;
+    pthread_rwlock_unlock(&c->lock);
+    free(old);
+    return CACHE_OK;
+}
+
+/* Keeps the load factor at most 3/4. */
+static int grow_slots(cache *c, size_t need)
+{
+    size_t n = c->mask + 1;
+    if (need <= n / 4 * 3)
+        return CACHE_OK;
+    while (need > n / 4 * 3)
+        n <<= 1;
+    uint64_t *s = calloc(n, sizeof *s);
+    if (s == NULL)
+        return CACHE_ENOMEM;
+    for (size_t i = 0; i < c->n; i++) {
+        const char *id = id_at(c, c->recs[i].id_off);
+        uint64_t h = hash_id(id, strlen(id));
+        size_t j = h & (n - 1);
+        while (s[j] != 0)
+            j = (j + 1) & (n - 1);
+        s[j] = (h >> 32) << 32 | (uint64_t)(i + 1);
+    }
+    pthread_rwlock_wrlock(&c->lock);
+    uint64_t *old = c->slots;
+    c->slots = s;
+    c->mask = n - 1;
+    pthread_rwlock_unlock(&c->lock);
+    free(old);
+    return CACHE_OK;
+}
+
+/* Free bytes for ids, counting whole blocks allocated ahead. */
+static size_t arena_free(const cache *c)
+{
+    return c->n_blocks * BLOCK_SIZE - c->arena_used;
+}
+
+/* Allocates blocks until `bytes` of ids fit wherever the block ends fall
+ * (at most CACHE_ID_MAX + 1 bytes are lost at the end of each block, and
+ * a batch can start anywhere in one). */
+static int grow_arena(cache *c, size_t bytes)
+{
+    size_t waste = (bytes / (BLOCK_SIZE - CACHE_ID_MAX - 1) + 2) * (CACHE_ID_MAX + 1);
+    while (arena_free(c) < bytes + waste) {
+        if (c->n_blocks == MAX_BLOCKS)
+            return CACHE_EFULL;
+        char *b = malloc(BLOCK_SIZE);
+        if (b == NULL)
+            return CACHE_ENOMEM;
+        c->blocks[c->n_blocks++] = b; /* not yet referenced by any record */
+    }
+    return CACHE_OK;
+}
+
+int cache_reserve(cache *c, size_t n, size_t id_bytes)
+{
+    if (n > MAX_RECORDS - c->n)
+        return CACHE_EFULL;
+    int rc = grow_records(c, c->n + n);
+    if (rc == CACHE_OK)
+        rc = grow_slots(c, c->n + n);
+    if (rc == CACHE_OK)
+        rc = grow_arena(c, id_bytes);
+    return rc;
+}
+
+/* ------------------------------------------------------------- writing */
+
+static bool summary_valid(const cache_summary *s)
+{
+    return s->n_days >= 1 && s->first_day <= s->last_day &&
+           (int64_t)s->n_days - 1 <= (int64_t)s->last_day - s->first_day &&
+           isfinite(s->repeat_amount) && s->repeat_amount >= 0;
+}
+
+static size_t id_len(const char *id)
+{
+    return id == NULL ? 0 : strnlen(id, CACHE_ID_MAX + 1);
+}
+
+/* Copies id into the arena (room was reserved). Writer only. */
+static uint32_t arena_add(cache *c, const char *id, size_t len)
+{
+    size_t in_block = c->arena_used & (BLOCK_SIZE - 1);
+    if (in_block + len + 1 > BLOCK_SIZE)
+        c->arena_used += BLOCK_SIZE - in_block;
+    uint32_t off = (uint32_t)c->arena_used;
+    memcpy(c->blocks[off >> BLOCK_BITS] + (off & (BLOCK_SIZE - 1)), id, len + 1);
+    c->arena_used += len + 1;
+    return off;
+}
+
+/* Inserts or overwrites one record; the write lock is held and room
+ * reserved, so it cannot fail. */
+static void apply(cache *c, const char *id, const cache_summary *s)
+{
+    size_t len = strlen(id);
+    uint64_t h = hash_id(id, len);
+    size_t slot = probe(c, id, len, h);
+    rec *r;
+    if (c->slots[slot] != 0) {
+        r = &c->recs[(uint32_t)c->slots[slot] - 1];
+    } else {
+        r = &c->recs[c->n];
+        r->id_off = arena_add(c, id, len);
+        c->slots[slot] = (h >> 32) << 32 | (uint64_t)(c->n + 1);
+        c->n++;
+    }
+    r->first_day = s->first_day;
+    r->last_day = s->last_day;
+    r->n_days = s->n_days;
+    r->repeat_amount = s->repeat_amount;
+}
+
+int cache_upsert_many(cache *c, const cache_entry *e, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = id_len(e[i].id);
+        if (len == 0 || len > CACHE_ID_MAX || !summary_valid(&e[i].s))
+            return CACHE_EINVAL;
+        bytes += len + 1;
+    }
+    if (n == 0)
+        return CACHE_OK;
+    int rc = cache_reserve(c, n, bytes);
+    if (rc != CACHE_OK)
+        return rc;
+    pthread_rwlock_wrlock(&c->lock);
+    for (size_t i = 0; i < n; i++)
+        apply(c, e[i].id, &e[i].s);
+    pthread_rwlock_unlock(&c->lock);
+    return CACHE_OK;
+}
+
+int cache_upsert(cache *c, const char *id, const cache_summary *s)
+{
+    cache_entry e = {id, *s};
+    return cache_upsert_many(c, &e, 1);
+}
+
+/* ------------------------------------------------------------- reading */
+
+static void copy_out(const rec *r, cache_summary *out)
+{
+    *out = (cache_summary){r->first_day, r->last_day, r->n_days, r->repeat_amount};
+}
+
+int cache_get(cache *c, const char *id, cache_summary *out)
+{
+    bool found;
+    cache_get_many(c, &id, 1, out, &found);
+    return found ? CACHE_OK : CACHE_NOT_FOUND;
+}
+
+size_t cache_get_many(cache *c, const char *const *ids, size_t n, cache_summary *out,
+                      bool *found)
+{
+    size_t hits = 0;
+    pthread_rwlock_rdlock(&c->lock);
+    for (size_t i = 0; i < n; i++) {
+        long long k = ids[i] == NULL ? -1 : find(c, ids[i]);
+        found[i] = k >= 0;
+        if (k >= 0) {
+            copy_out(&c->recs[k], &out[i]);
+            hits++;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return hits;
+}
+
+size_t cache_count(cache *c)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    size_t n = c->n;
+    pthread_rwlock_unlock(&c->lock);
+    return n;
+}
+
+size_t cache_memory(cache *c)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    size_t b = sizeof *c + c->cap * sizeof(rec) + (c->mask + 1) * sizeof(uint64_t);
+    pthread_rwlock_unlock(&c->lock);
+    return b + atomic_load(&c->n_blocks) * BLOCK_SIZE;
+}
+
+/* Copies records [from, from + CHUNK) and their ids under one read lock.
+ * Returns how many were copied (0 at the end). */
+static size_t copy_chunk(cache *c, size_t from, cache_summary *s,
+                         char (*ids)[CACHE_ID_MAX + 1])
+{
+    pthread_rwlock_rdlock(&c->lock);
+    size_t k = 0;
+    for (; k < CHUNK && from + k < c->n; k++) {
+        const rec *r = &c->recs[from + k];
+        copy_out(r, &s[k]);
+        strcpy(ids[k], id_at(c, r->id_off));
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return k;
+}
+
+int cache_foreach(cache *c, cache_foreach_fn fn, void *arg)
+{
+    cache_summary *s = malloc(CHUNK * sizeof *s);
+    char(*ids)[CACHE_ID_MAX + 1] = malloc(CHUNK * sizeof *ids);
+    int rc = CACHE_ENOMEM;
+    if (s == NULL || ids == NULL)
+        goto cleanup;
+    rc = 0;
+    for (size_t from = 0, k; rc == 0 && (k = copy_chunk(c, from, s, ids)) > 0; from += k)
+        for (size_t i = 0; i < k; i++)
+            if (fn(ids[i], &s[i], arg) != 0) {
+                rc = 1;
+                break;
+            }
+cleanup:
+    free(s);
+    free(ids);
+    return rc;
+}

@@ -1,0 +1,190 @@
+/* The in-memory cache of the service: one compact record per customer (the
+ * summary numbers, never the transactions) keyed by the customer id, and the
+ * current model snapshot, safe under many readers and one writer.
+ *
+ * Customer table (cache.c). Records are 24 bytes in one array, appended in
+ * insertion order and never removed; ids live NUL-terminated in an arena of
+ * 1 MiB blocks that never move; the hash table is open addressing (linear
+ * probing) over 8-byte slots holding a 32-bit hash tag and the record index.
+ * One pthread rwlock with writer preference guards it: readers copy records
+ * out under the read side; the single writer mutates under the write side
+ * and does its slow work (growing the arrays, rehashing) before taking it,
+ * so the write side is held only to apply records and swap pointers.
+ *
+ * Model snapshot (cache_model.c). An immutable cache_model, swapped as a
+ * whole; each holder keeps a C11 atomic reference count (see
+ * cache_snapshot_acquire for why the count is taken under a tiny lock).
+ *
+ * Exactly one thread may call the writer functions (cache_upsert,
+ * cache_upsert_many, cache_reserve); any number may call the others. */
+#ifndef LTVD_CACHE_CACHE_H
+#define LTVD_CACHE_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/btyd.h"
+#include "model/clv.h"
+#include "model/fit.h"
+
+/* Longest customer id, in bytes (without the NUL). */
+#define CACHE_ID_MAX 256
+
+/* Results of the table functions. */
+enum {
+    CACHE_OK = 0,
+    CACHE_NOT_FOUND = 1,
+    CACHE_EINVAL = -1, /* bad id (empty, too long) or summary */
+    CACHE_ENOMEM = -2,
+    CACHE_EFULL = -3, /* 2^32 - 2 customers or 4 GiB of ids */
+};
+
+/* Results of cache_score besides GSL's codes (all GSL codes are < 1000). */
+enum {
+    CACHE_SCORE_UNKNOWN = 1001,     /* no such customer */
+    CACHE_SCORE_NOT_YET = 1002,     /* first purchase after as_of: not yet a customer */
+    CACHE_SCORE_NO_MODEL = 1003,    /* no snapshot set yet */
+    CACHE_SCORE_AS_OF_EARLY = 1004, /* as_of before the last purchase: the
+                                       summary cannot be cut back in time */
+};
+
+/* A customer's summary. Days are UTC day numbers since 1970-01-01. Valid
+ * when 1 <= n_days, first_day <= last_day, n_days <= last - first + 1, and
+ * repeat_amount is finite and >= 0. */
+typedef struct cache_summary {
+    int32_t first_day;
+    int32_t last_day;
+    uint32_t n_days;      /* distinct purchase days: x = n_days - 1 */
+    double repeat_amount; /* total on the days after first_day */
+} cache_summary;
+
+/* One entry of a batch. id is borrowed. */
+typedef struct cache_entry {
+    const char *id;
+    cache_summary s;
+} cache_entry;
+
+typedef struct cache cache;
+
+/* ------------------------------------------------------------------ table */
+
+/* A new empty cache sized for about `expected` customers (0: small). Returns
+ * NULL when out of memory. Free with cache_free. */
+cache *cache_new(size_t expected);
+
+/* Frees the cache and its reference to the snapshot. Snapshots acquired by
+ * readers stay valid until they release them. NULL is fine. */
+void cache_free(cache *c);
+
+/* Inserts or replaces the summary of `id` (writer only). Returns CACHE_OK,
+ * CACHE_EINVAL (id empty or longer than CACHE_ID_MAX, or invalid summary),
+ * CACHE_ENOMEM or CACHE_EFULL; on error nothing changed. */
+int cache_upsert(cache *c, const char *id, const cache_summary *s)
+    __attribute__((warn_unused_result));
+
+/* Applies e[0..n) (a committed batch) atomically with respect to readers:
+ * a reader sees all of it or none of it (writer only). Every entry is checked
+ * and all memory reserved before anything is applied, so on error (same codes
+ * as cache_upsert) nothing changed. When an id repeats, the last entry wins.
+ * The write lock is held for the whole batch: keep batches to the size of an
+ * API batch (thousands), not a whole import. */
+int cache_upsert_many(cache *c, const cache_entry *e, size_t n)
+    __attribute__((warn_unused_result));
+
+/* Makes room for `n` more customers with `id_bytes` bytes of ids in all, so
+ * a bulk load does not regrow (writer only). CACHE_OK, CACHE_ENOMEM or
+ * CACHE_EFULL. */
+int cache_reserve(cache *c, size_t n, size_t id_bytes)
+    __attribute__((warn_unused_result));
+
+/* Copies the summary of `id` to *out. CACHE_OK or CACHE_NOT_FOUND. */
+int cache_get(cache *c, const char *id, cache_summary *out);
+
+/* Looks ids[0..n) up under one read lock, so the results come from one state
+ * of the table (never part of a batch). found[i] says whether out[i] was
+ * written. Returns the number found. */
+size_t cache_get_many(cache *c, const char *const *ids, size_t n, cache_summary *out,
+                      bool *found);
+
+/* Number of customers. */
+size_t cache_count(cache *c);
+
+/* Bytes held by the table (records, slots, id arena, the struct itself). */
+size_t cache_memory(cache *c);
+
+/* Called once per customer; id and s are valid during the call only. Return
+ * 0 to go on, anything else to stop. */
+typedef int (*cache_foreach_fn)(const char *id, const cache_summary *s, void *arg);
+
+/* Calls fn for every customer in insertion order. Records are copied out in
+ * chunks of a few thousand under the read lock and fn runs with no lock
+ * held, so fn may be slow (or use the cache) without blocking the writer.
+ * Each record is seen whole, and every customer present when the call
+ * started is seen once; but chunks are copied at different moments, so
+ * records of different chunks may come from different batches, and customers
+ * added meanwhile may or may not be seen. Returns 0 when done, 1 when fn
+ * stopped the walk, CACHE_ENOMEM. */
+int cache_foreach(cache *c, cache_foreach_fn fn, void *arg);
+
+/* --------------------------------------------------------- model snapshot */
+
+/* A fitted model, immutable once set. */
+typedef struct cache_model {
+    const btyd_model *model; /* a static model table (btyd.h) */
+    double params[BTYD_MAX_PARAMS];
+    fit_result fit;      /* the purchase model's fit */
+    bool has_spend;      /* Gamma-Gamma fitted */
+    double gg_params[3]; /* p, q, v when has_spend */
+    fit_result gg_fit;
+    double period_days; /* 1 (day) or 7 (week) */
+    double fitted_at;   /* UTC seconds since 1970 */
+    double as_of;       /* UTC seconds the fit's T ran to */
+    uint64_t version;   /* e.g. the persisted snapshot id */
+    size_t n_customers;
+    size_t n_patterns;
+} cache_model;
+
+/* Publishes a copy of *m as the current snapshot; the previous one is freed
+ * when its last reader releases it. Returns CACHE_OK, CACHE_EINVAL (no
+ * model, period_days not > 0) or CACHE_ENOMEM (the old one stays). */
+int cache_snapshot_set(cache *c, const cache_model *m)
+    __attribute__((warn_unused_result));
+
+/* The current snapshot, or NULL when none was set. The pointer stays valid,
+ * and the snapshot unchanged, until cache_snapshot_release. */
+const cache_model *cache_snapshot_acquire(cache *c);
+
+/* Drops a reference from cache_snapshot_acquire. NULL is fine. */
+void cache_snapshot_release(const cache_model *m);
+
+/* ---------------------------------------------------------------- scoring */
+
+typedef struct cache_score_result {
+    cache_summary summary;
+    double x, t_x, T; /* in model periods */
+    double m;         /* mean repeat spend: repeat_amount / x, 0 when x = 0 */
+    double p_alive;
+    double expected;       /* purchases in the next horizon periods */
+    double p_purchase;     /* P(at least one purchase in that time) */
+    double expected_spend; /* 0 without a spend model */
+    double clv;            /* 0 without a spend model or clv options */
+    bool has_spend;
+    uint64_t model_version;
+} cache_score_result;
+
+/* Scores one summary with model m as of as_of_day (UTC day number), over
+ * horizon periods, with CLV when clv is not NULL and m has a spend model.
+ * Returns GSL_SUCCESS with every value finite; CACHE_SCORE_NOT_YET when the
+ * first purchase is after as_of_day; CACHE_SCORE_AS_OF_EARLY when the last
+ * one is; GSL_EDOM for a bad horizon or clv options; or the model's GSL code.
+ * *out is written only on GSL_SUCCESS (but out->summary always). */
+int cache_score_summary(const cache_model *m, const cache_summary *s, int64_t as_of_day,
+                        double horizon, const clv_options *clv, cache_score_result *out);
+
+/* Looks `id` up and scores it with the current snapshot (cache_score_summary).
+ * Besides its codes: CACHE_SCORE_UNKNOWN, CACHE_SCORE_NO_MODEL. */
+int cache_score(cache *c, const char *id, int64_t as_of_day, double horizon,
+                const clv_options *clv, cache_score_result *out);
+
+#endif
