@@ -29,7 +29,6 @@
 
 typedef struct objective {
     const fit_spec *spec;
-    int last_error;  /* first evaluation error seen, for the report */
     bool grad_bad;   /* the last numeric gradient had a component that could
                         not be computed: no convergence may be claimed there */
 } objective;
@@ -62,11 +61,8 @@ static double objective_value(objective *obj, const double *theta)
 {
     double ll;
     int rc = loglik_at_log(obj->spec, theta, &ll);
-    if (rc != GSL_SUCCESS) {
-        if (obj->last_error == GSL_SUCCESS)
-            obj->last_error = rc;
+    if (rc != GSL_SUCCESS)
         return BAD_OBJECTIVE;
-    }
     return -ll / obj->spec->total_weight + penalty_at_log(obj->spec, theta);
 }
 
@@ -403,7 +399,7 @@ int fit_mle(const fit_spec *spec, fit_result *out)
         return GSL_EDOM;
     size_t n = spec->n_params;
     size_t max_iter = spec->max_iter ? spec->max_iter : DEFAULT_MAX_ITER;
-    objective obj = {spec, GSL_SUCCESS, false};
+    objective obj = {spec, false};
     double theta[FIT_MAX_PARAMS], ll;
     for (size_t i = 0; i < n; i++)
         theta[i] = log(spec->init[i]);
