@@ -5,29 +5,60 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "app/app.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "http/customers.h"
 #include "http/health.h"
 #include "http/log.h"
 #include "http/server.h"
+#include "http/transactions.h"
 
 static const char serve_usage[] =
     "usage: ltvd serve [--config FILE]\n"
     "  --config FILE  configuration file (default config/ltvd.conf; the default\n"
     "                 may be missing, then the built-in defaults apply)\n"
-    "Every key can be overridden by LTVD_<KEY>; DATABASE_URL names the database.\n";
+    "Every key can be overridden by LTVD_<KEY>; DATABASE_URL names the database\n"
+    "(without it only the operations endpoints are served, never ready);\n"
+    "LTVD_MIGRATIONS_DIR the migrations (default migrations).\n";
 
-/* Not ready until the store and a model are wired into the server. */
-static bool readiness(void *cls, char *why, size_t n)
+/* Without a database nothing but the operations endpoints can run. */
+static bool readiness_no_db(void *cls, char *why, size_t n)
 {
-    const ltvd_config *cfg = cls;
-    snprintf(why, n, "%s", cfg->database_url[0] == '\0'
-                               ? "no database configured"
-                               : "the database is not wired into the server yet");
+    (void)cls;
+    snprintf(why, n, "no database configured");
     return false;
+}
+
+/* Builds the app (migrate, cache, snapshot) when a database is configured
+ * and registers its routes. Returns false with a message in err; *out is
+ * the app or NULL (no database). */
+static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
+                     char err[CONFIG_ERR_MAX])
+{
+    *out = NULL;
+    if (cfg->database_url[0] == '\0') {
+        http_server_set_readiness(server, readiness_no_db, NULL);
+        return true;
+    }
+    const char *dir = getenv("LTVD_MIGRATIONS_DIR");
+    app *a = app_open(cfg, dir != NULL && dir[0] != '\0' ? dir : "migrations", err);
+    if (a == NULL)
+        return false;
+    *out = a;
+    if (!http_server_add_routes(server, transactions_routes, transactions_nroutes) ||
+        !http_server_add_routes(server, customers_routes, customers_nroutes)) {
+        snprintf(err, CONFIG_ERR_MAX, "too many routes");
+        return false;
+    }
+    http_server_set_app(server, a);
+    http_server_set_readiness(server, app_ready, a);
+    log_write(LOG_INFO, "cache: %zu customers", cache_count(a->cache));
+    return true;
 }
 
 /* Parses argv; returns the config path, or NULL after printing usage
@@ -88,10 +119,11 @@ int cli_serve_main(int argc, char **argv)
         http_server_free(server);
         return 1;
     }
-    http_server_set_readiness(server, readiness, &cfg);
-    if (!http_server_start(server, err)) {
+    app *a = NULL;
+    if (!wire_app(server, &cfg, &a, err) || !http_server_start(server, err)) {
         fprintf(stderr, "ltvd serve: %s\n", err);
         http_server_free(server);
+        app_free(a);
         return 1;
     }
     int sig = 0;
@@ -102,6 +134,7 @@ int cli_serve_main(int argc, char **argv)
     alarm((unsigned)cfg.shutdown_deadline_s + 2);
     bool drained = http_server_stop(server, (double)cfg.shutdown_deadline_s);
     http_server_free(server);
+    app_free(a);
     log_write(LOG_INFO, "stopped");
     return drained ? 0 : 1;
 }

@@ -1,0 +1,64 @@
+/* The service state behind `ltvd serve`: the configuration, the PostgreSQL
+ * connection pool and the in-memory cache, and the start-up that fills them
+ * (migrate, rebuild the cache from the stored summaries, load the newest
+ * model snapshot). Endpoint groups find it in req->ctx->app. */
+#ifndef LTVD_APP_APP_H
+#define LTVD_APP_APP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/cache.h"
+#include "config/config.h"
+#include "store/ingest.h"
+#include "store/pool.h"
+#include "store/snapshot.h"
+
+/* How long a request waits for a pooled connection before answering 503. */
+#define APP_POOL_WAIT_MS 2000
+/* Seconds a client is told to wait (Retry-After) after a database failure. */
+#define APP_RETRY_AFTER_S 1
+
+typedef struct app {
+    const ltvd_config *config; /* borrowed, outlives the app */
+    store_pool *pool;          /* thread_pool_size connections */
+    cache *cache;              /* the summaries and the current model */
+    /* The cache has one writer: request threads take turns through this
+     * mutex to apply their committed batches. */
+    pthread_mutex_t writer;
+    char migrations_dir[256];
+} app;
+
+/* Connects (config->database_url), applies the pending migrations of
+ * migrations_dir, rebuilds the cache from PostgreSQL (as of config->as_of
+ * when set) and loads the newest model snapshot when there is one. Returns
+ * the app (free with app_free), or NULL with a message in err. */
+app *app_open(const ltvd_config *config, const char *migrations_dir,
+              char err[CONFIG_ERR_MAX]);
+
+/* Closes the pool and frees the cache. No request may be running. NULL is
+ * fine. */
+void app_free(app *a);
+
+/* Converts a persisted snapshot into the cache's form. Returns 0, or -1 with
+ * a message in err (unknown model, a parameter missing or not a positive
+ * number, bad period). */
+int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
+                            char err[CONFIG_ERR_MAX]);
+
+/* Applies the customers of a committed batch to the cache (serialised by
+ * app->writer). An entry older than the cached record (which another batch,
+ * committed later, already applied) is skipped: summaries only grow.
+ * Returns CACHE_OK or a cache error code (nothing applied then). */
+int app_cache_apply(app *a, const store_customer *c, size_t n);
+
+/* The UTC day scores are computed as of: config as_of, or today. */
+int64_t app_as_of_day(const app *a);
+
+/* The http_readiness callback (cls is the app): the database answers, no
+ * migration is pending, and a model is loaded. */
+bool app_ready(void *cls, char *why, size_t why_len);
+
+#endif

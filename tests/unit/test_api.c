@@ -1,0 +1,449 @@
+/* The v1 API end to end, in-process: the real server (router, handlers, app)
+ * against a real PostgreSQL, over raw sockets. POST /v1/transactions (counts,
+ * idempotency, all-or-nothing 422, 400, 413) and GET /v1/customers/{id}
+ * (no model yet, then a persisted snapshot loaded by a restart, scores equal
+ * to cache_score_summary's for the same summary, 404). Needs DATABASE_URL;
+ * works in a database of its own, ltvd_api_<pid>, dropped at the end. Run
+ * from the repository root (migrations/ is read from there). */
+#include <arpa/inet.h>
+#include <check.h>
+#include <gsl/gsl_errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "cache/cache.h"
+#include "http/customers.h"
+#include "http/health.h"
+#include "http/server.h"
+#include "http/transactions.h"
+#include "model/bgnbd.h"
+#include "store/db.h"
+#include "store/snapshot.h"
+#include "summary/summary.h"
+
+static char base_url[2048]; /* DATABASE_URL when the suite was built */
+static char test_dbname[64];
+static ltvd_config cfg;
+static app *the_app;
+static http_server *server;
+static int port;
+
+/* ---- database fixture ------------------------------------------------------ */
+
+/* conninfo of DATABASE_URL with dbname replaced (values quoted for libpq). */
+static void url_with_db(const char *dbname, char *out, size_t size)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(base_url, &errmsg);
+    ck_assert_msg(opts != NULL, "DATABASE_URL: %s", errmsg ? errmsg : "?");
+    size_t len = 0;
+    out[0] = '\0';
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
+        if (v == NULL)
+            continue;
+        len += (size_t)snprintf(out + len, size - len, "%s='", o->keyword);
+        for (; *v && len + 4 < size; v++) {
+            if (*v == '\'' || *v == '\\')
+                out[len++] = '\\';
+            out[len++] = *v;
+        }
+        len += (size_t)snprintf(out + len, size - len, "' ");
+    }
+    ck_assert_uint_lt(len, size - 1);
+    PQconninfoFree(opts);
+}
+
+static void admin_exec(const char *fmt, const char *name)
+{
+    char sql[256], err[STORE_ERR_MAX];
+    snprintf(sql, sizeof sql, fmt, name);
+    store_db *db = store_db_open(base_url, err);
+    ck_assert_msg(db != NULL, "%s", err);
+    ck_assert_msg(store_db_exec(db, sql, PGRES_COMMAND_OK) == 0, "%s",
+                  store_db_error(db));
+    store_db_close(db);
+}
+
+static store_db *open_db(void)
+{
+    char err[STORE_ERR_MAX];
+    store_db *db = store_db_open(cfg.database_url, err);
+    ck_assert_msg(db != NULL, "%s", err);
+    return db;
+}
+
+static long long count_rows(const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    store_db *db = open_db();
+    PGresult *res = PQexec(db->conn, sql);
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    store_db_close(db);
+    return n;
+}
+
+/* ---- the server ---------------------------------------------------------- */
+
+static void app_start(void)
+{
+    char err[CONFIG_ERR_MAX];
+    the_app = app_open(&cfg, "migrations", err);
+    ck_assert_msg(the_app != NULL, "%s", err);
+    server = http_server_new(&cfg);
+    ck_assert_ptr_nonnull(server);
+    ck_assert(http_server_add_routes(server, health_routes, health_nroutes));
+    ck_assert(http_server_add_routes(server, transactions_routes, transactions_nroutes));
+    ck_assert(http_server_add_routes(server, customers_routes, customers_nroutes));
+    http_server_set_app(server, the_app);
+    http_server_set_readiness(server, app_ready, the_app);
+    ck_assert_msg(http_server_start(server, err), "%s", err);
+    port = http_server_port(server);
+}
+
+static void app_stop(void)
+{
+    if (server != NULL)
+        http_server_stop(server, 2);
+    http_server_free(server);
+    app_free(the_app);
+    server = NULL;
+    the_app = NULL;
+}
+
+static void setup(void)
+{
+    gsl_set_error_handler_off();
+    ck_assert_msg(base_url[0] != '\0',
+                  "DATABASE_URL is not set: run through scripts/with_pg.sh");
+    snprintf(test_dbname, sizeof test_dbname, "ltvd_api_%ld", (long)getpid());
+    admin_exec("DROP DATABASE IF EXISTS %s WITH (FORCE)", test_dbname);
+    admin_exec("CREATE DATABASE %s", test_dbname);
+    char err[CONFIG_ERR_MAX];
+    config_defaults(&cfg);
+    ck_assert(config_set(&cfg, "listen", "127.0.0.1:0", err));
+    ck_assert(config_set(&cfg, "thread_pool_size", "2", err));
+    ck_assert(config_set(&cfg, "max_batch_items", "5", err));
+    ck_assert(config_set(&cfg, "period", "week", err));
+    ck_assert_msg(config_set(&cfg, "as_of", "2025-12-31", err), "%s", err);
+    url_with_db(test_dbname, cfg.database_url, sizeof cfg.database_url);
+    app_start();
+}
+
+static void teardown(void)
+{
+    app_stop();
+    if (base_url[0] != '\0' && test_dbname[0] != '\0')
+        admin_exec("DROP DATABASE IF EXISTS %s WITH (FORCE)", test_dbname);
+}
+
+/* ---- a raw HTTP client ---------------------------------------------------- */
+
+typedef struct response {
+    int status;
+    char raw[16384];
+    const char *body;
+    json_t *json; /* the body parsed, or NULL */
+} response;
+
+/* Sends method target (with body when not NULL) with Connection: close and
+ * reads the whole response. */
+static void request(const char *method, const char *target, const char *body, response *r)
+{
+    char head[512];
+    size_t blen = body != NULL ? strlen(body) : 0;
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     method, target, blen);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+    if (blen > 0)
+        ck_assert_int_eq(send(fd, body, blen, MSG_NOSIGNAL), (ssize_t)blen);
+    size_t len = 0;
+    ssize_t got;
+    while (len + 1 < sizeof r->raw &&
+           (got = recv(fd, r->raw + len, sizeof r->raw - 1 - len, 0)) > 0)
+        len += (size_t)got;
+    r->raw[len] = '\0';
+    close(fd);
+    ck_assert_msg(sscanf(r->raw, "HTTP/1.1 %d", &r->status) == 1, "%s", r->raw);
+    const char *b = strstr(r->raw, "\r\n\r\n");
+    r->body = b != NULL ? b + 4 : "";
+    r->json = json_loads(r->body, 0, NULL);
+}
+
+static void response_free(response *r)
+{
+    json_decref(r->json);
+}
+
+static void assert_problem(response *r, int status, const char *slug)
+{
+    char type[96];
+    snprintf(type, sizeof type, "urn:ltvd:problem:%s", slug);
+    ck_assert_msg(r->status == status, "want %d, got: %s", status, r->raw);
+    ck_assert_msg(strstr(r->raw, "Content-Type: application/problem+json") != NULL, "%s",
+                  r->raw);
+    ck_assert_ptr_nonnull(r->json);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "type")), type);
+}
+
+static long long jint(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    ck_assert_msg(json_is_integer(v), "%s missing", key);
+    return (long long)json_integer_value(v);
+}
+
+static double jnum(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    ck_assert_msg(json_is_number(v), "%s missing", key);
+    return json_number_value(v);
+}
+
+static void assert_close(double got, double want)
+{
+    ck_assert_msg(fabs(got - want) <= 1e-12 * fmax(1, fabs(want)), "got %.17g want %.17g",
+                  got, want);
+}
+
+/* ---- the scenario ---------------------------------------------------------- */
+
+/* c1 buys on three days (two items on the first), c2 once. */
+static const char batch1[] = "{\"transactions\":["
+                             "{\"id\":\"t1\",\"customer_id\":\"c1\",\"occurred_at\":"
+                             "\"2025-01-06T10:00:00Z\",\"amount\":10},"
+                             "{\"id\":\"t2\",\"customer_id\":\"c1\",\"occurred_at\":"
+                             "\"2025-01-06T12:00:00Z\",\"amount\":\"5.5\"},"
+                             "{\"id\":\"t3\",\"customer_id\":\"c1\",\"occurred_at\":"
+                             "\"2025-03-03T09:00:00Z\",\"amount\":20.25},"
+                             "{\"id\":\"t4\",\"customer_id\":\"c1\",\"occurred_at\":"
+                             "\"2025-06-02T09:00:00+02:00\",\"amount\":30},"
+                             "{\"id\":\"t1\",\"customer_id\":\"c2\",\"occurred_at\":"
+                             "\"2025-02-01T00:00:00Z\",\"amount\":7}]}";
+
+static void check_counts(const char *body, long long received, long long n_new,
+                         long long dup)
+{
+    response r;
+    request("POST", "/v1/transactions", body, &r);
+    ck_assert_msg(r.status == 200, "%s", r.raw);
+    ck_assert_int_eq(jint(r.json, "received"), received);
+    ck_assert_int_eq(jint(r.json, "new"), n_new);
+    ck_assert_int_eq(jint(r.json, "duplicates"), dup);
+    response_free(&r);
+}
+
+static void check_refusals(void)
+{
+    response r;
+    /* one bad item among good ones: 422 naming it, nothing written */
+    request("POST", "/v1/transactions",
+            "{\"transactions\":["
+            "{\"id\":\"n1\",\"customer_id\":\"c3\",\"occurred_at\":\"2025-01-01T00:00:"
+            "00Z\",\"amount\":1},"
+            "{\"id\":\"n2\",\"customer_id\":\"c3\",\"occurred_at\":\"2025-01-02T00:00:"
+            "00Z\",\"amount\":-1}]}",
+            &r);
+    assert_problem(&r, 422, "validation-failed");
+    json_t *errs = json_object_get(r.json, "errors");
+    ck_assert_int_eq(json_array_size(errs), 1);
+    ck_assert_int_eq(jint(json_array_get(errs, 0), "index"), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(errs, 0), "field")),
+                     "amount");
+    ck_assert_ptr_nonnull(
+        json_string_value(json_object_get(json_array_get(errs, 0), "reason")));
+    response_free(&r);
+    ck_assert_int_eq(count_rows("transactions"), 5);
+    ck_assert_int_eq(count_rows("customers"), 2);
+
+    request("POST", "/v1/transactions", "{\"transactions\":[", &r);
+    assert_problem(&r, 400, "malformed-json");
+    response_free(&r);
+
+    char big[2048] = "{\"transactions\":[";
+    for (int i = 0; i < 6; i++)
+        snprintf(big + strlen(big), sizeof big - strlen(big),
+                 "%s{\"id\":\"m%d\",\"customer_id\":\"c4\",\"occurred_at\":"
+                 "\"2025-01-01T00:00:00Z\",\"amount\":1}",
+                 i ? "," : "", i);
+    strcat(big, "]}");
+    request("POST", "/v1/transactions", big, &r);
+    assert_problem(&r, 413, "too-many-items");
+    response_free(&r);
+    ck_assert_int_eq(count_rows("transactions"), 5);
+}
+
+static void save_snapshot(void)
+{
+    store_snapshot s = {
+        .as_of = 1767139200, /* 2025-12-31 */
+        .period = "week",
+        .purchase = {.model = "bgnbd",
+                     .params_json =
+                         "{\"r\": 0.243, \"alpha\": 4.414, \"a\": 0.793, \"b\": 2.426}",
+                     .log_likelihood = -9582.4,
+                     .n_customers = 2357,
+                     .n_patterns = 1000,
+                     .converged = true,
+                     .iterations = 20},
+        .has_spend = true,
+        .spend = {.model = "gg",
+                  .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
+                  .converged = true},
+    };
+    store_db *db = open_db();
+    ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
+    store_db_close(db);
+}
+
+/* The same model, built here rather than read back. */
+static cache_model cdnow_model(void)
+{
+    cache_model m = {.model = &bgnbd_model,
+                     .params = {0.243, 4.414, 0.793, 2.426},
+                     .has_spend = true,
+                     .gg_params = {6.25, 3.74, 15.44},
+                     .period_days = 7};
+    return m;
+}
+
+/* GETs c1 with query and checks every score against cache_score_summary. */
+static void check_scores(const char *query, long horizon_days, double d, double margin)
+{
+    int64_t first, last, as_of;
+    ck_assert_int_eq(summary_parse_day("2025-01-06", &first), 0);
+    ck_assert_int_eq(summary_parse_day("2025-06-02", &last), 0);
+    ck_assert_int_eq(summary_parse_day("2025-12-31", &as_of), 0);
+    cache_summary s = {(int32_t)first, (int32_t)last, 3, 50.25};
+    cache_model m = cdnow_model();
+    clv_options clv = {(unsigned)lround(horizon_days / 30.0), d, margin, CLV_MONTH_WEEKS};
+    cache_score_result want, want30;
+    ck_assert_int_eq(cache_score_summary(&m, &s, as_of, horizon_days / 7.0, &clv, &want),
+                     0);
+    ck_assert_int_eq(cache_score_summary(&m, &s, as_of, 30 / 7.0, NULL, &want30), 0);
+
+    char target[128];
+    snprintf(target, sizeof target, "/v1/customers/c1%s", query);
+    response r;
+    request("GET", target, NULL, &r);
+    ck_assert_msg(r.status == 200, "%s", r.raw);
+    if (getenv("LTVD_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "%s\n", r.body);
+    json_t *j = r.json, *sum = json_object_get(j, "summary");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "as_of")), "2025-12-31");
+    assert_close(jnum(sum, "frequency"), 2);
+    assert_close(jnum(sum, "recency"), want.t_x);
+    assert_close(jnum(sum, "T"), want.T);
+    assert_close(jnum(sum, "monetary_value"), 25.125);
+    ck_assert_str_eq(json_string_value(json_object_get(sum, "first_purchase")),
+                     "2025-01-06");
+    ck_assert_str_eq(json_string_value(json_object_get(sum, "last_purchase")),
+                     "2025-06-02");
+    assert_close(jnum(j, "p_alive"), want.p_alive);
+    assert_close(jnum(j, "expected_purchases"), want.expected);
+    assert_close(jnum(j, "p_purchase"), want30.p_purchase);
+    assert_close(jnum(j, "expected_spend"), want.expected_spend);
+    assert_close(jnum(j, "predicted_ltv"), want.clv);
+    ck_assert_int_eq(jint(j, "horizon_days"), horizon_days);
+    const char *risk = want.p_alive < cfg.churn_high_below     ? "high"
+                       : want.p_alive < cfg.churn_medium_below ? "medium"
+                                                               : "low";
+    ck_assert_str_eq(json_string_value(json_object_get(j, "churn_risk")), risk);
+    ck_assert(json_is_boolean(json_object_get(j, "at_risk")));
+    ck_assert_int_eq(jint(json_object_get(j, "model"), "version"), 1);
+    response_free(&r);
+}
+
+/* A committed batch shows in the score at once; with the database gone a
+ * batch is answered 503 with Retry-After. */
+static void check_live_update_and_db_down(void)
+{
+    check_counts("{\"transactions\":[{\"id\":\"t5\",\"customer_id\":\"c1\","
+                 "\"occurred_at\":\"2025-12-01T00:00:00Z\",\"amount\":1}]}",
+                 1, 1, 0);
+    response r;
+    request("GET", "/v1/customers/c1", NULL, &r);
+    ck_assert_msg(r.status == 200, "%s", r.raw);
+    assert_close(jnum(json_object_get(r.json, "summary"), "frequency"), 3);
+    response_free(&r);
+
+    admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS false", test_dbname);
+    admin_exec("DO $$ BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity "
+               "WHERE datname = '%s'; END $$",
+               test_dbname);
+    request("POST", "/v1/transactions",
+            "{\"transactions\":[{\"id\":\"t6\",\"customer_id\":\"c1\","
+            "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}",
+            &r);
+    assert_problem(&r, 503, "database-unavailable");
+    ck_assert_msg(strstr(r.raw, "Retry-After: 1\r\n") != NULL, "%s", r.raw);
+    response_free(&r);
+    admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS true", test_dbname);
+}
+
+START_TEST(test_api_ingest_and_score)
+{
+    check_counts(batch1, 5, 5, 0);
+    ck_assert_int_eq(count_rows("transactions"), 5);
+    check_counts(batch1, 5, 0, 5); /* resent: nothing new */
+    ck_assert_int_eq(count_rows("transactions"), 5);
+    check_refusals();
+
+    response r;
+    request("GET", "/v1/customers/c1", NULL, &r);
+    assert_problem(&r, 503, "no-model");
+    response_free(&r);
+    request("GET", "/readyz", NULL, &r);
+    ck_assert_int_eq(r.status, 503);
+    response_free(&r);
+
+    save_snapshot();
+    app_stop();
+    app_start(); /* the cache from PostgreSQL, the snapshot loaded */
+    ck_assert_uint_eq(cache_count(the_app->cache), 2);
+    request("GET", "/readyz", NULL, &r);
+    ck_assert_msg(r.status == 200, "%s", r.raw);
+    response_free(&r);
+    check_scores("", cfg.horizon_days, cfg.discount_rate, cfg.margin);
+    check_scores("?horizon_days=90&discount_rate=0.02&margin=0.5", 90, 0.02, 0.5);
+
+    request("GET", "/v1/customers/nobody", NULL, &r);
+    assert_problem(&r, 404, "customer-not-found");
+    response_free(&r);
+    request("GET", "/v1/customers/c1?horizon_days=0", NULL, &r);
+    assert_problem(&r, 400, "invalid-parameter");
+    response_free(&r);
+    check_live_update_and_db_down();
+}
+END_TEST
+
+Suite *suite_api(void)
+{
+    const char *url = getenv("DATABASE_URL");
+    snprintf(base_url, sizeof base_url, "%s", url != NULL ? url : "");
+    Suite *s = suite_create("api");
+    TCase *tc = tcase_create("api");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_api_ingest_and_score);
+    suite_add_tcase(s, tc);
+    return s;
+}
