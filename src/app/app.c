@@ -12,6 +12,7 @@
 #include "model/btyd.h"
 #include "store/customers.h"
 #include "store/migrate.h"
+#include "worker/worker.h"
 
 /* ------------------------------------------------------------ snapshots */
 
@@ -49,6 +50,20 @@ static void fit_from_store(const store_fit *f, const double *params, size_t n,
     out->seconds = f->seconds;
 }
 
+/* The standard errors, when stored: optional, so a missing or bad object
+ * only leaves std_errors_ok false. */
+static void std_errors_from_store(const store_fit *f, const char *const *names, size_t n,
+                                  fit_result *out)
+{
+    char ignored[CONFIG_ERR_MAX];
+    double se[FIT_MAX_PARAMS];
+    if (f->std_errors_json != NULL &&
+        read_params(f->std_errors_json, names, n, se, "std_errors", ignored) == 0) {
+        memcpy(out->std_errors, se, n * sizeof *se);
+        out->std_errors_ok = true;
+    }
+}
+
 int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
                             char err[CONFIG_ERR_MAX])
 {
@@ -69,12 +84,15 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
                     out->model->n_params, out->params, out->model->name, err) != 0)
         return -1;
     fit_from_store(&s->purchase, out->params, out->model->n_params, &out->fit);
+    std_errors_from_store(&s->purchase, out->model->param_names, out->model->n_params,
+                          &out->fit);
     if (s->has_spend) {
         if (read_params(s->spend.params_json, gg_names, 3, out->gg_params, "gg", err) !=
             0)
             return -1;
         out->has_spend = true;
         fit_from_store(&s->spend, out->gg_params, 3, &out->gg_fit);
+        std_errors_from_store(&s->spend, gg_names, 3, &out->gg_fit);
     }
     out->fitted_at = s->created_at;
     out->as_of = s->as_of;
@@ -133,6 +151,19 @@ int app_cache_apply(app *a, const store_customer *c, size_t n)
     pthread_mutex_unlock(&a->writer);
     free(e);
     return rc;
+}
+
+bool app_worker_start(app *a)
+{
+    if (a->worker == NULL)
+        a->worker = worker_start(a);
+    return a->worker != NULL;
+}
+
+void app_note_ingested(app *a, size_t n)
+{
+    if (a->worker != NULL)
+        worker_note_ingested(a->worker, n);
 }
 
 int64_t app_as_of_day(const app *a)
@@ -217,6 +248,7 @@ void app_free(app *a)
 {
     if (a == NULL)
         return;
+    worker_stop(a->worker); /* first: it uses the pool and the cache */
     store_pool_close(a->pool);
     cache_free(a->cache);
     pthread_mutex_destroy(&a->writer);

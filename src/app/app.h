@@ -29,6 +29,7 @@ typedef struct app {
      * mutex to apply their committed batches. */
     pthread_mutex_t writer;
     char migrations_dir[256];
+    struct worker *worker; /* the refit worker, NULL until app_worker_start */
 } app;
 
 /* Connects (config->database_url), applies the pending migrations of
@@ -53,6 +54,14 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
  * committed later, already applied) is skipped: summaries only grow.
  * Returns CACHE_OK or a cache error code (nothing applied then). */
 int app_cache_apply(app *a, const store_customer *c, size_t n);
+
+/* Starts the refit worker (worker/worker.h); app_free stops it. Returns
+ * false when the thread cannot be created. */
+bool app_worker_start(app *a);
+
+/* Tells the worker that n new transactions were stored (no-op without a
+ * worker). Cheap: called on request threads after each committed batch. */
+void app_note_ingested(app *a, size_t n);
 
 /* The UTC day scores are computed as of: config as_of, or today. */
 int64_t app_as_of_day(const app *a);

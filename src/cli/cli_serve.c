@@ -15,6 +15,7 @@
 #include "http/customers.h"
 #include "http/health.h"
 #include "http/log.h"
+#include "http/model.h"
 #include "http/server.h"
 #include "http/transactions.h"
 
@@ -51,8 +52,13 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
         return false;
     *out = a;
     if (!http_server_add_routes(server, transactions_routes, transactions_nroutes) ||
-        !http_server_add_routes(server, customers_routes, customers_nroutes)) {
+        !http_server_add_routes(server, customers_routes, customers_nroutes) ||
+        !http_server_add_routes(server, model_routes, model_nroutes)) {
         snprintf(err, CONFIG_ERR_MAX, "too many routes");
+        return false;
+    }
+    if (!app_worker_start(a)) {
+        snprintf(err, CONFIG_ERR_MAX, "the refit worker could not be started");
         return false;
     }
     http_server_set_app(server, a);

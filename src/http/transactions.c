@@ -106,6 +106,7 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
     }
     store_pool_release(a->pool, db);
     /* committed: from here on the batch is stored whatever happens */
+    app_note_ingested(a, r.n_new);
     http_result out;
     if (app_cache_apply(a, r.customers, r.n_customers) != CACHE_OK) {
         out = http_reply_problem(req, PROBLEM_INTERNAL,
