@@ -25,6 +25,7 @@
 #include "http/transactions.h"
 #include "model/bgnbd.h"
 #include "store/db.h"
+#include "testdb.h"
 #include "store/snapshot.h"
 #include "summary/summary.h"
 
@@ -37,39 +38,11 @@ static int port;
 
 /* ---- database fixture ------------------------------------------------------ */
 
-/* conninfo of DATABASE_URL with dbname replaced (values quoted for libpq). */
-static void url_with_db(const char *dbname, char *out, size_t size)
-{
-    char *errmsg = NULL;
-    PQconninfoOption *opts = PQconninfoParse(base_url, &errmsg);
-    ck_assert_msg(opts != NULL, "DATABASE_URL: %s", errmsg ? errmsg : "?");
-    size_t len = 0;
-    out[0] = '\0';
-    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-        const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-        if (v == NULL)
-            continue;
-        len += (size_t)snprintf(out + len, size - len, "%s='", o->keyword);
-        for (; *v && len + 4 < size; v++) {
-            if (*v == '\'' || *v == '\\')
-                out[len++] = '\\';
-            out[len++] = *v;
-        }
-        len += (size_t)snprintf(out + len, size - len, "' ");
-    }
-    ck_assert_uint_lt(len, size - 1);
-    PQconninfoFree(opts);
-}
-
 static void admin_exec(const char *fmt, const char *name)
 {
-    char sql[256], err[STORE_ERR_MAX];
+    char sql[256];
     snprintf(sql, sizeof sql, fmt, name);
-    store_db *db = store_db_open(base_url, err);
-    ck_assert_msg(db != NULL, "%s", err);
-    ck_assert_msg(store_db_exec(db, sql, PGRES_COMMAND_OK) == 0, "%s",
-                  store_db_error(db));
-    store_db_close(db);
+    testdb_admin_exec(base_url, sql);
 }
 
 static store_db *open_db(void)
@@ -136,7 +109,7 @@ static void setup(void)
     ck_assert(config_set(&cfg, "max_batch_items", "5", err));
     ck_assert(config_set(&cfg, "period", "week", err));
     ck_assert_msg(config_set(&cfg, "as_of", "2025-12-31", err), "%s", err);
-    url_with_db(test_dbname, cfg.database_url, sizeof cfg.database_url);
+    testdb_url_with_db(base_url, test_dbname, cfg.database_url, sizeof cfg.database_url);
     app_start();
 }
 

@@ -16,6 +16,7 @@
 
 #include "store/customers.h"
 #include "store/db.h"
+#include "testdb.h"
 #include "store/ingest.h"
 #include "store/migrate.h"
 #include "store/pool.h"
@@ -31,56 +32,20 @@ static char test_dbname[64];
 
 /* ---- fixture: a database of our own -------------------------------------- */
 
-/* conninfo for DATABASE_URL with dbname replaced (values quoted for libpq). */
-static void url_with_db(const char *dbname, char *out, size_t size)
-{
-    const char *base = base_url;
-    char *errmsg = NULL;
-    PQconninfoOption *opts = PQconninfoParse(base, &errmsg);
-    ck_assert_msg(opts != NULL, "DATABASE_URL: %s", errmsg ? errmsg : "?");
-    size_t len = 0;
-    out[0] = '\0';
-    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-        const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-        if (v == NULL)
-            continue;
-        len += (size_t)snprintf(out + len, size - len, "%s='", o->keyword);
-        for (; *v && len + 4 < size; v++) {
-            if (*v == '\'' || *v == '\\')
-                out[len++] = '\\';
-            out[len++] = *v;
-        }
-        len += (size_t)snprintf(out + len, size - len, "' ");
-    }
-    ck_assert_uint_lt(len, size - 1);
-    PQconninfoFree(opts);
-}
-
-/* Runs sql on the server's maintenance connection (DATABASE_URL itself). */
-static void admin_exec(const char *sql)
-{
-    char err[STORE_ERR_MAX];
-    store_db *db = store_db_open(base_url, err);
-    ck_assert_msg(db != NULL, "%s", err);
-    ck_assert_msg(store_db_exec(db, sql, PGRES_COMMAND_OK) == 0, "%s",
-                  store_db_error(db));
-    store_db_close(db);
-}
-
 static void create_db(const char *name)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-    admin_exec(sql);
+    testdb_admin_exec(base_url, sql);
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-    admin_exec(sql);
+    testdb_admin_exec(base_url, sql);
 }
 
 static void drop_db(const char *name)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-    admin_exec(sql);
+    testdb_admin_exec(base_url, sql);
 }
 
 static store_db *open_db(void)
@@ -97,7 +62,7 @@ static void setup_db(void)
                   "DATABASE_URL is not set: run through scripts/with_pg.sh");
     snprintf(test_dbname, sizeof test_dbname, "ltvd_test_%ld", (long)getpid());
     create_db(test_dbname);
-    url_with_db(test_dbname, test_url, sizeof test_url);
+    testdb_url_with_db(base_url, test_dbname, test_url, sizeof test_url);
     store_db *db = open_db();
     int applied;
     ck_assert_msg(store_migrate(db, MIGRATIONS, &applied) == 0, "%s", store_db_error(db));
@@ -218,7 +183,7 @@ START_TEST(test_migrate_once)
     char name[80], url[2048];
     snprintf(name, sizeof name, "%s_m", test_dbname);
     create_db(name);
-    url_with_db(name, url, sizeof url);
+    testdb_url_with_db(base_url, name, url, sizeof url);
     migrate_arg a[2] = {{.url = url}, {.url = url}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
