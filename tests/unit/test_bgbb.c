@@ -12,6 +12,7 @@
 
 #include "model/bgbb.h"
 #include "model/fit.h"
+#include "rowcsv.h"
 
 #define REF_CSV "tests/data/ref_bgbb.csv"
 #define DONATIONS_CSV "tests/data/donations.csv"
@@ -22,47 +23,6 @@ static const btyd_model *const M = &bgbb_model;
 static void setup(void)
 {
     gsl_set_error_handler_off();
-}
-
-/* ---- a small CSV reader: '#' comments, one header line, empty fields ---- */
-
-static int split_fields(char *line, char **f, int max)
-{
-    int n = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    for (char *p = line; n < max;) {
-        f[n++] = p;
-        char *c = strchr(p, ',');
-        if (c == NULL)
-            break;
-        *c = '\0';
-        p = c + 1;
-    }
-    return n;
-}
-
-/* Reads the data lines of a CSV; calls row() for each with its fields. */
-static int read_csv(const char *path, int nf, void (*row)(char **f, void *ctx), void *ctx)
-{
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return -1;
-    char line[1024], *f[16];
-    int rows = 0, header = 1;
-    while (fgets(line, sizeof line, fp) != NULL) {
-        if (line[0] == '#')
-            continue;
-        if (header) {
-            header = 0;
-            continue;
-        }
-        if (split_fields(line, f, 16) != nf)
-            continue;
-        row(f, ctx);
-        rows++;
-    }
-    fclose(fp);
-    return rows;
 }
 
 static double rel_err(double got, double want)
@@ -131,7 +91,7 @@ static void ref_row(char **f, void *ctx)
 START_TEST(test_bgbb_reference_values)
 {
     ref_stats s = {0};
-    int rows = read_csv(REF_CSV, 12, ref_row, &s);
+    int rows = rowcsv_read(REF_CSV, 12, ref_row, &s);
     ck_assert_msg(rows > 0, "cannot read " REF_CSV " (run from the repository root)");
     ck_assert_int_gt(s.rows, 1500);
     printf("bgbb: %d reference values, max rel. error %.3g (%s)\n", s.rows, s.max_rel,
@@ -303,9 +263,9 @@ static void fit_ref_row(char **f, void *ctx)
 START_TEST(test_bgbb_donation_fit)
 {
     patterns ps = {.n = 0};
-    ck_assert_int_eq(read_csv(DONATIONS_CSV, 4, donation_row, &ps), 22);
+    ck_assert_int_eq(rowcsv_read(DONATIONS_CSV, 4, donation_row, &ps), 22);
     fit_ref ref = {{0}, 0, 0};
-    read_csv(REF_CSV, 12, fit_ref_row, &ref);
+    rowcsv_read(REF_CSV, 12, fit_ref_row, &ref);
     ck_assert(ref.opt_ll < 0 && ref.pub_ll < 0);
     fit_result r;
     ck_assert_int_eq(fit_btyd(M, ps.p, ps.n, 0, NULL, &r), GSL_SUCCESS);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "model/gg.h"
+#include "rowcsv.h"
 
 #define REF_CSV "tests/data/ref_gg.csv"
 #define REF_FIT_CSV "tests/data/ref_gg_fit.csv"
@@ -20,46 +21,6 @@
 static void setup(void)
 {
     gsl_set_error_handler_off();
-}
-
-/* ---- a small CSV reader: '#' comments, one header line ---- */
-
-static int split_fields(char *line, char **f, int max)
-{
-    int n = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    for (char *p = line; n < max;) {
-        f[n++] = p;
-        char *c = strchr(p, ',');
-        if (c == NULL)
-            break;
-        *c = '\0';
-        p = c + 1;
-    }
-    return n;
-}
-
-static int read_csv(const char *path, int nf, void (*row)(char **f, void *ctx), void *ctx)
-{
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return -1;
-    char line[1024], *f[16];
-    int rows = 0, header = 1;
-    while (fgets(line, sizeof line, fp) != NULL) {
-        if (line[0] == '#')
-            continue;
-        if (header) {
-            header = 0;
-            continue;
-        }
-        if (split_fields(line, f, 16) != nf)
-            continue;
-        row(f, ctx);
-        rows++;
-    }
-    fclose(fp);
-    return rows;
 }
 
 static double rel_err(double got, double want)
@@ -95,7 +56,7 @@ static void ref_row(char **f, void *ctx)
 START_TEST(test_gg_reference_values)
 {
     ref_stats s = {0, 0, 0};
-    ck_assert_msg(read_csv(REF_CSV, 8, ref_row, &s) > 0,
+    ck_assert_msg(rowcsv_read(REF_CSV, 8, ref_row, &s) > 0,
                   "cannot read " REF_CSV " (run from the repository root)");
     ck_assert_int_gt(s.rows, 70);
     printf("gg: %d reference values, max rel. error %.3g\n", s.rows, s.max_rel);
@@ -210,9 +171,9 @@ START_TEST(test_gg_cdnow_fit)
 {
     static customers c;
     c.n = 0;
-    ck_assert_int_eq(read_csv(CDNOW_CSV, 5, cdnow_row, &c), 2357);
+    ck_assert_int_eq(rowcsv_read(CDNOW_CSV, 5, cdnow_row, &c), 2357);
     fit_ref ref = {{0}, 0, 0};
-    ck_assert_int_eq(read_csv(REF_FIT_CSV, 5, fit_ref_row, &ref), 2);
+    ck_assert_int_eq(rowcsv_read(REF_FIT_CSV, 5, fit_ref_row, &ref), 2);
     fit_result r;
     ck_assert_int_eq(gg_fit(c.p, c.n, 0, NULL, &r), GSL_SUCCESS);
     ck_assert(r.converged && r.std_errors_ok);
