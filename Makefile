@@ -36,6 +36,11 @@ deps:
 ltvd: $(BUILD)/src/main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# The same binary inside a build directory (e.g. make BUILD=build/x build/x/ltvd,
+# then LTVD_BIN=build/x/ltvd), so parallel builds do not overwrite ./ltvd.
+$(BUILD)/ltvd: $(BUILD)/src/main.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
 $(LIB): $(OBJ)
 	@rm -f $@
 	ar rcs $@ $^
