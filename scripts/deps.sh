@@ -2,7 +2,7 @@
 # Installs the Debian packages ltvd needs to build and test, when missing.
 # Called by the Makefile; does nothing when everything is present.
 set -eu
-pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev check postgresql"
+pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libyaml-dev check postgresql"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
