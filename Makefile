@@ -3,7 +3,7 @@
 # (scripts/deps.sh installs what is missing, as root or through sudo).
 
 CC       ?= cc
-PKGS     := gsl jansson libmicrohttpd libpq yaml-0.1
+PKGS     := gsl jansson libmicrohttpd libpq
 CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT      ?= -O2 -g
@@ -13,7 +13,7 @@ SANFLAGS :=
 # pkg-config is only asked once the packages are there (see `deps`).
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
-CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check yaml-0.1 2>/dev/null)
 
 CFLAGS_ALL = $(CSTD) $(WARN) $(EXTRA_WARN) $(OPT) $(SANFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
