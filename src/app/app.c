@@ -153,6 +153,59 @@ int app_cache_apply(app *a, const store_customer *c, size_t n)
     return rc;
 }
 
+/* Collects the as-of summaries of store_customers_as_of into a list. */
+typedef struct as_of_list {
+    store_customer *v;
+    size_t n;
+} as_of_list;
+
+static int as_of_collect(const store_customer *c, void *arg)
+{
+    as_of_list *l = arg;
+    char *id = strdup(c->customer_id);
+    if (id == NULL)
+        return 1;
+    l->v[l->n] = *c;
+    l->v[l->n++].customer_id = id;
+    return 0;
+}
+
+int app_cache_apply_committed(app *a, store_db *db, const store_customer *c, size_t n)
+{
+    if (!a->config->has_as_of)
+        return app_cache_apply(a, c, n);
+    /* Summaries cover every stored day; with a fixed as_of the cache holds
+     * them as of that day. Customers whose last day is not after it are
+     * already right; the others are recomputed from customer_days. */
+    int64_t day = a->config->as_of_day;
+    as_of_list l = {calloc(n > 0 ? n : 1, sizeof *l.v), 0};
+    const char **late = calloc(n > 0 ? n : 1, sizeof *late);
+    int rc = CACHE_ENOMEM;
+    size_t n_late = 0;
+    if (l.v == NULL || late == NULL)
+        goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].last_day > day)
+            late[n_late++] = c[i].customer_id;
+    }
+    rc = store_customers_as_of(db, late, n_late, day, as_of_collect, &l) == 0
+             ? CACHE_OK
+             : CACHE_EINVAL;
+    size_t n_fetched = l.n;
+    for (size_t i = 0; i < n && rc == CACHE_OK; i++) {
+        if (c[i].last_day <= day)
+            l.v[l.n++] = c[i];
+    }
+    if (rc == CACHE_OK)
+        rc = app_cache_apply(a, l.v, l.n);
+    for (size_t i = 0; i < n_fetched; i++)
+        free(l.v[i].customer_id);
+cleanup:
+    free(late);
+    free(l.v);
+    return rc;
+}
+
 bool app_worker_start(app *a)
 {
     if (a->worker == NULL)

@@ -18,8 +18,6 @@
 
 /* How long a request waits for a pooled connection before answering 503. */
 #define APP_POOL_WAIT_MS 2000
-/* Seconds a client is told to wait (Retry-After) after a database failure. */
-#define APP_RETRY_AFTER_S 1
 
 typedef struct app {
     const ltvd_config *config; /* borrowed, outlives the app */
@@ -54,6 +52,14 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
  * committed later, already applied) is skipped: summaries only grow.
  * Returns CACHE_OK or a cache error code (nothing applied then). */
 int app_cache_apply(app *a, const store_customer *c, size_t n);
+
+/* app_cache_apply for the customers of a batch just committed on db, as
+ * store_insert_batch returned them (summaries over every stored day). With a
+ * fixed as_of (config), customers with days after it are first recomputed as
+ * of that day on db, and those whose first day is after it are left out.
+ * Returns CACHE_OK, a cache error code, or CACHE_EINVAL when the database
+ * failed (the batch is stored all the same). */
+int app_cache_apply_committed(app *a, store_db *db, const store_customer *c, size_t n);
 
 /* Starts the refit worker (worker/worker.h); app_free stops it. Returns
  * false when the thread cannot be created. */

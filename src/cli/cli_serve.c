@@ -12,12 +12,10 @@
 #include "app/app.h"
 #include "cli/cli.h"
 #include "config/config.h"
-#include "http/customers.h"
+#include "http/api.h"
 #include "http/health.h"
 #include "http/log.h"
-#include "http/model.h"
 #include "http/server.h"
-#include "http/transactions.h"
 
 static const char serve_usage[] =
     "usage: ltvd serve [--config FILE]\n"
@@ -51,9 +49,7 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
     if (a == NULL)
         return false;
     *out = a;
-    if (!http_server_add_routes(server, transactions_routes, transactions_nroutes) ||
-        !http_server_add_routes(server, customers_routes, customers_nroutes) ||
-        !http_server_add_routes(server, model_routes, model_nroutes)) {
+    if (!api_add_routes(server)) {
         snprintf(err, CONFIG_ERR_MAX, "too many routes");
         return false;
     }

@@ -36,6 +36,8 @@ typedef struct ltvd_config {
     double churn_medium_below;  /* P(alive) below this: medium churn risk */
     double churn_high_below;    /* P(alive) below this: high churn risk */
     long horizon_days;          /* default horizon of predictions and LTV */
+    long lifecycle_new_days;    /* no repeat yet and first purchase this recent: new */
+    long lifecycle_established_repeats; /* active with this many repeats: established */
     double discount_rate;       /* monthly discount rate of the LTV */
     double margin;              /* profit margin applied to spend in the LTV */
     long shutdown_deadline_s;   /* seconds to finish in-flight work on SIGTERM */

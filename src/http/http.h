@@ -87,6 +87,10 @@ void *http_alloc(http_request *req, size_t size);
  * when present, 0 when absent, -1 when its percent-encoding is invalid. */
 int http_query(http_request *req, const char *name, const char **value);
 
+/* The first query parameter whose name is not in known (a NULL-terminated
+ * list), borrowed from the connection; NULL when every name is known. */
+const char *http_query_unknown(http_request *req, const char *const *known);
+
 /* Queues status with a copy of body (content_type e.g. "application/json").
  * Returns HTTP_DONE, or HTTP_FATAL when libmicrohttpd refused. */
 http_result http_reply(http_request *req, unsigned status, const char *content_type,
@@ -96,6 +100,10 @@ http_result http_reply(http_request *req, unsigned status, const char *content_t
  * libmicrohttpd when sent); body NULL gives a 500. */
 http_result http_reply_owned(http_request *req, unsigned status, const char *content_type,
                              char *body, size_t len);
+
+/* Seconds a client is told to wait (Retry-After) after a database failure:
+ * every database-unavailable problem carries it. */
+#define HTTP_RETRY_AFTER_S_TEXT "1"
 
 /* Queues the problem+json reply of code (see problem_body for detail and
  * errors, which is stolen). Returns HTTP_REPLIED, or HTTP_FATAL. */

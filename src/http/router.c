@@ -442,6 +442,33 @@ int http_query(http_request *req, const char *name, const char **value)
     return 1;
 }
 
+/* State of http_query_unknown's walk over the query. */
+typedef struct query_walk {
+    const char *const *known;
+    const char *unknown;
+} query_walk;
+
+static enum MHD_Result query_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    (void)value;
+    query_walk *w = cls;
+    for (const char *const *k = w->known; *k != NULL; k++) {
+        if (strcmp(*k, key) == 0)
+            return MHD_YES;
+    }
+    w->unknown = key;
+    return MHD_NO;
+}
+
+const char *http_query_unknown(http_request *req, const char *const *known)
+{
+    query_walk w = {known, NULL};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_visit, &w);
+    return w.unknown;
+}
+
 static http_result queue(http_request *req, unsigned status, const char *content_type,
                          struct MHD_Response *resp)
 {
@@ -492,6 +519,9 @@ http_result http_reply_problem(http_request *req, problem_code code, const char 
         MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL)
         free(body);
+    else if (code == PROBLEM_DATABASE_UNAVAILABLE)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+                                HTTP_RETRY_AFTER_S_TEXT);
     return queue(req, problem_get(code)->status, "application/problem+json", resp) ==
                    HTTP_DONE
                ? HTTP_REPLIED

@@ -13,33 +13,9 @@
 #include "ingest/batch.h"
 #include "store/ingest.h"
 
-/* The 503 database-unavailable problem with a Retry-After header (the
- * shared reply helpers add no headers). */
 static http_result reply_db_unavailable(http_request *req, const char *detail)
 {
-    size_t len = 0;
-    char *body =
-        problem_body(PROBLEM_DATABASE_UNAVAILABLE, detail, req->path, NULL, &len);
-    if (body == NULL)
-        return HTTP_FATAL;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(body);
-        return HTTP_FATAL;
-    }
-    char retry[16];
-    snprintf(retry, sizeof retry, "%d", APP_RETRY_AFTER_S);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            "application/problem+json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
-    unsigned status = problem_get(PROBLEM_DATABASE_UNAVAILABLE)->status;
-    enum MHD_Result ok = MHD_queue_response(req->conn, status, resp);
-    MHD_destroy_response(resp);
-    if (ok != MHD_YES)
-        return HTTP_FATAL;
-    req->status = status;
-    return HTTP_REPLIED;
+    return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE, detail, NULL);
 }
 
 /* The parser's errors as the problem's `errors` array, or NULL. */
@@ -104,11 +80,12 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
         store_pool_release(a->pool, db);
         return reply_db_unavailable(req, detail);
     }
-    store_pool_release(a->pool, db);
     /* committed: from here on the batch is stored whatever happens */
+    int crc = app_cache_apply_committed(a, db, r.customers, r.n_customers);
+    store_pool_release(a->pool, db);
     app_note_ingested(a, r.n_new);
     http_result out;
-    if (app_cache_apply(a, r.customers, r.n_customers) != CACHE_OK) {
+    if (crc != CACHE_OK) {
         out = http_reply_problem(req, PROBLEM_INTERNAL,
                                  "stored, but the cache could not be updated", NULL);
     } else {

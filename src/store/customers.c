@@ -1,4 +1,5 @@
-/* Streams per-customer summaries for the cache rebuild (cursor + FETCH). */
+/* Per-customer summaries from PostgreSQL: every customer streamed for the
+ * cache rebuild (cursor + FETCH), or a given set of customers as of a day. */
 #include "store/customers.h"
 
 #include <stdio.h>
@@ -21,6 +22,14 @@ static const char past_sql[] =
     "   FROM customer_days"
     "  WHERE day <= DATE '1970-01-01' + $1::integer"
     "  GROUP BY customer_id";
+
+/* The same, for the customers listed in $1 (a text[]) only. */
+static const char some_past_sql[] =
+    "SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
+    "       count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
+    "  FROM customer_days"
+    " WHERE customer_id = ANY($1::text[]) AND day <= DATE '1970-01-01' + $2::integer"
+    " GROUP BY customer_id";
 
 /* Hands every row of one FETCH to cb. Returns 0, or cb's non-zero value. */
 static int deliver(const PGresult *res, store_customer_cb cb, void *arg)
@@ -87,5 +96,61 @@ cleanup:
             rc = store_db_fail(db, res, "customers stream COMMIT");
         PQclear(res);
     }
+    return rc;
+}
+
+/* ids[0..n) as a PostgreSQL array literal: {"a","b\\"c"}. NULL when out of
+ * memory. */
+static char *text_array(const char *const *ids, size_t n)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += 2 * strlen(ids[i]) + 3;
+    char *s = malloc(len), *p = s;
+    if (s == NULL)
+        return NULL;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            *p++ = ',';
+        *p++ = '"';
+        for (const char *q = ids[i]; *q != '\0'; q++) {
+            if (*q == '"' || *q == '\\')
+                *p++ = '\\';
+            *p++ = *q;
+        }
+        *p++ = '"';
+    }
+    *p++ = '}';
+    *p = '\0';
+    return s;
+}
+
+int store_customers_as_of(store_db *db, const char *const *ids, size_t n,
+                          int64_t as_of_day, store_customer_cb cb, void *arg)
+{
+    if (n == 0)
+        return 0;
+    char *array = text_array(ids, n);
+    if (array == NULL) {
+        snprintf(db->err, sizeof db->err, "out of memory");
+        return -1;
+    }
+    char day[24];
+    snprintf(day, sizeof day, "%lld", (long long)as_of_day);
+    const char *vals[] = {array, day};
+    int rc = -1;
+    PGresult *res =
+        store_db_exec_prepared(db, "ltvd_customers_as_of", some_past_sql, 2, vals);
+    if (res == NULL)
+        goto cleanup;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_db_fail(db, res, "customers as of");
+        goto cleanup;
+    }
+    rc = deliver(res, cb, arg) != 0 ? 1 : 0;
+cleanup:
+    PQclear(res);
+    free(array);
     return rc;
 }

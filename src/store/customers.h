@@ -27,4 +27,12 @@ typedef int (*store_customer_cb)(const store_customer *c, void *arg);
 int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb,
                            void *arg);
 
+/* Delivers the summaries of the customers ids[0..n) as of as_of_day (a UTC
+ * day number: only days <= as_of_day count), one call of cb per customer
+ * that has such a day, in no particular order; the others are left out.
+ * Meant for the few customers of a batch or a request (one statement).
+ * Returns 0, 1 when cb stopped, or -1 (db->err set). */
+int store_customers_as_of(store_db *db, const char *const *ids, size_t n,
+                          int64_t as_of_day, store_customer_cb cb, void *arg);
+
 #endif

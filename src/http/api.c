@@ -1,0 +1,23 @@
+/* The table of the v1 route groups (see api.h). */
+#include "http/api.h"
+
+#include "http/customers.h"
+#include "http/model.h"
+#include "http/transactions.h"
+
+const api_group api_groups[] = {
+    {transactions_routes, &transactions_nroutes},
+    {customers_routes, &customers_nroutes},
+    {customer_list_routes, &customer_list_nroutes},
+    {model_routes, &model_nroutes},
+};
+const size_t api_ngroups = sizeof api_groups / sizeof api_groups[0];
+
+bool api_add_routes(http_server *s)
+{
+    for (size_t i = 0; i < api_ngroups; i++) {
+        if (!http_server_add_routes(s, api_groups[i].routes, *api_groups[i].n))
+            return false;
+    }
+    return true;
+}

@@ -1,0 +1,227 @@
+/* One customer's scores for the customer endpoints (see score_doc.h).
+ *
+ * Lifecycle stages, from the summary and the model (README, "Lifecycle
+ * stages"): new while there is no repeat purchase and the first one is less
+ * than lifecycle_new_days old; else lost when P(alive) is below
+ * churn_high_below, sleeping when below churn_medium_below; else developing
+ * with fewer than lifecycle_established_repeats repeat purchases, and
+ * established from there on. */
+#include "http/score_doc.h"
+
+#include <errno.h>
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/clv.h"
+#include "store/customers.h"
+#include "summary/summary.h"
+
+static const char *const risk_names[] = {"low", "medium", "high"};
+static const char *const stage_names[] = {"new", "developing", "established", "sleeping",
+                                          "lost"};
+
+const char *score_risk_name(score_risk r)
+{
+    return risk_names[r];
+}
+
+const char *score_stage_name(score_stage s)
+{
+    return stage_names[s];
+}
+
+static int name_index(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i], s) == 0)
+            return i;
+    }
+    return -1;
+}
+
+int score_risk_parse(const char *s)
+{
+    return name_index(risk_names, 3, s);
+}
+
+int score_stage_parse(const char *s)
+{
+    return name_index(stage_names, 5, s);
+}
+
+/* ---------------------------------------------------------------- options */
+
+bool score_query_number(http_request *req, const char *name, double lo, double hi,
+                        bool integer, double *out, http_result *res)
+{
+    const char *v = NULL;
+    int q = http_query(req, name, &v);
+    if (q == 0)
+        return true;
+    char *end = NULL;
+    errno = 0;
+    double d = q > 0 ? strtod(v, &end) : NAN;
+    if (q < 0 || end == v || *end != '\0' || errno != 0 || !(d >= lo && d <= hi) ||
+        (integer && d != floor(d))) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s must be %s in [%g, %g]", name,
+                 integer ? "an integer" : "a number", lo, hi);
+        *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
+        return false;
+    }
+    *out = d;
+    return true;
+}
+
+bool score_query_known_or_reply(http_request *req, const char *const *known,
+                                http_result *res)
+{
+    const char *bad = http_query_unknown(req, known);
+    if (bad == NULL)
+        return true;
+    char detail[160];
+    snprintf(detail, sizeof detail, "unknown query parameter \"%.100s\"", bad);
+    *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
+    return false;
+}
+
+bool score_opts_or_reply(http_request *req, score_opts *o, http_result *res)
+{
+    const ltvd_config *cfg = req->ctx->config;
+    double h = (double)cfg->horizon_days;
+    o->discount_rate = cfg->discount_rate;
+    o->margin = cfg->margin;
+    if (!score_query_number(req, "horizon_days", 1, 36500, true, &h, res) ||
+        !score_query_number(req, "discount_rate", 0, 1, false, &o->discount_rate, res) ||
+        !score_query_number(req, "margin", 0, 1, false, &o->margin, res))
+        return false;
+    o->horizon_days = (long)h;
+    o->as_of_day = app_as_of_day(req->ctx->app);
+    const char *v = NULL;
+    int q = http_query(req, "as_of", &v);
+    if (q != 0 && (q < 0 || summary_parse_day(v, &o->as_of_day) != 0)) {
+        *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER,
+                                  "as_of must be a date (YYYY-MM-DD) or an RFC 3339 time",
+                                  NULL);
+        return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- summary */
+
+/* Keeps the one summary store_customers_as_of delivers. */
+static int keep_summary(const store_customer *c, void *arg)
+{
+    cache_summary *s = arg;
+    if (c->first_day < INT32_MIN || c->last_day > INT32_MAX || c->n_days < 1 ||
+        c->n_days > UINT32_MAX)
+        return 1;
+    *s = (cache_summary){(int32_t)c->first_day, (int32_t)c->last_day, (uint32_t)c->n_days,
+                         c->repeat_amount};
+    return 0;
+}
+
+int score_summary_as_of(app *a, store_db **db, const char *id, const cache_summary *cached,
+                        int64_t day, cache_summary *out)
+{
+    if (cached->first_day > day)
+        return 1;
+    if (cached->last_day <= day) {
+        *out = *cached;
+        return 0;
+    }
+    if (*db == NULL && (*db = store_pool_acquire(a->pool, APP_POOL_WAIT_MS)) == NULL)
+        return -1;
+    cache_summary s = {0};
+    int rc = store_customers_as_of(*db, &id, 1, day, keep_summary, &s);
+    if (rc != 0)
+        return -1;
+    if (s.n_days == 0) /* stored days after the cache's first day only: raced */
+        return 1;
+    *out = s;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- scores */
+
+static score_stage lifecycle(const ltvd_config *cfg, const cache_score_result *r,
+                             score_risk risk, int64_t as_of_day)
+{
+    if (r->summary.n_days <= 1 && as_of_day - r->summary.first_day < cfg->lifecycle_new_days)
+        return SCORE_STAGE_NEW;
+    if (risk == SCORE_RISK_HIGH)
+        return SCORE_STAGE_LOST;
+    if (risk == SCORE_RISK_MEDIUM)
+        return SCORE_STAGE_SLEEPING;
+    return r->summary.n_days - 1 < (uint64_t)cfg->lifecycle_established_repeats
+               ? SCORE_STAGE_DEVELOPING
+               : SCORE_STAGE_ESTABLISHED;
+}
+
+int score_compute(const cache_model *m, const cache_summary *s, const score_opts *o,
+                  const ltvd_config *cfg, score_row *out)
+{
+    clv_options clv = {(unsigned)fmax(1, lround((double)o->horizon_days / 30)),
+                       o->discount_rate, o->margin,
+                       clv_month_periods(m->model, m->period_days)};
+    cache_score_result r30;
+    int rc = cache_score_summary(m, s, o->as_of_day,
+                                 (double)o->horizon_days / m->period_days, &clv, &out->r);
+    if (rc == GSL_SUCCESS)
+        rc = cache_score_summary(m, s, o->as_of_day, SCORE_P_PURCHASE_DAYS / m->period_days,
+                                 NULL, &r30);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    out->p30 = r30.p_purchase;
+    double p = out->r.p_alive;
+    out->risk = p < cfg->churn_high_below     ? SCORE_RISK_HIGH
+                : p < cfg->churn_medium_below ? SCORE_RISK_MEDIUM
+                                              : SCORE_RISK_LOW;
+    out->stage = lifecycle(cfg, &out->r, out->risk, o->as_of_day);
+    return GSL_SUCCESS;
+}
+
+http_result score_reply_failure(http_request *req, const char *id, int rc)
+{
+    if (rc == CACHE_SCORE_NOT_YET)
+        return http_reply_problem(req, PROBLEM_CUSTOMER_NOT_FOUND,
+                                  "the first purchase is after as_of", NULL);
+    char detail[200];
+    snprintf(detail, sizeof detail, "the scores of \"%.60s\" cannot be computed: %s", id,
+             rc == CACHE_SCORE_AS_OF_EARLY ? "the last purchase is after as_of"
+                                           : gsl_strerror(rc));
+    return http_reply_problem(req, PROBLEM_INTERNAL, detail, NULL);
+}
+
+static json_t *day_json(int64_t day)
+{
+    char s[11];
+    return summary_format_day(day, s) == 0 ? json_string(s) : json_null();
+}
+
+json_t *score_json(const char *id, const cache_model *m, const score_opts *o,
+                   const score_row *row)
+{
+    const cache_score_result *r = &row->r;
+    json_t *summary = json_pack("{s:I, s:f, s:f, s:s, s:f, s:o, s:o}", "frequency",
+                                (json_int_t)r->x, "recency", r->t_x, "T", r->T, "period",
+                                m->period_days == 1 ? "day" : "week", "monetary_value",
+                                r->m, "first_purchase", day_json(r->summary.first_day),
+                                "last_purchase", day_json(r->summary.last_day));
+    json_t *model = json_pack("{s:s, s:I, s:f}", "name", m->model->name, "version",
+                              (json_int_t)m->version, "fitted_at", m->fitted_at);
+    return json_pack("{s:s, s:o, s:o, s:f, s:I, s:f, s:f, s:o, s:o, s:s, s:b, s:s, s:o}",
+                     "customer_id", id, "as_of", day_json(o->as_of_day), "summary",
+                     summary, "p_alive", r->p_alive, "horizon_days",
+                     (json_int_t)o->horizon_days, "expected_purchases", r->expected,
+                     "p_purchase", row->p30, "expected_spend",
+                     r->has_spend ? json_real(r->expected_spend) : json_null(),
+                     "predicted_ltv", r->has_spend ? json_real(r->clv) : json_null(),
+                     "churn_risk", score_risk_name(row->risk), "at_risk",
+                     row->risk == SCORE_RISK_HIGH, "lifecycle_stage",
+                     score_stage_name(row->stage), "model", model);
+}

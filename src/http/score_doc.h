@@ -1,0 +1,90 @@
+/* One customer's scores as the customer endpoints serve them, shared by
+ * GET /v1/customers/{customer_id} and the list GET /v1/customers: the
+ * request's scoring options (config defaults, query overrides, as_of), the
+ * summary as of the requested day (from the cache, or from PostgreSQL when
+ * the cache is ahead of that day), the scores, the churn risk and lifecycle
+ * labels, and the JSON document of one customer. */
+#ifndef LTVD_HTTP_SCORE_DOC_H
+#define LTVD_HTTP_SCORE_DOC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "cache/cache.h"
+#include "http/http.h"
+
+/* Days over which p_purchase is given, whatever the horizon. */
+#define SCORE_P_PURCHASE_DAYS 30.0
+
+typedef enum score_risk { SCORE_RISK_LOW, SCORE_RISK_MEDIUM, SCORE_RISK_HIGH } score_risk;
+
+typedef enum score_stage {
+    SCORE_STAGE_NEW,
+    SCORE_STAGE_DEVELOPING,
+    SCORE_STAGE_ESTABLISHED,
+    SCORE_STAGE_SLEEPING,
+    SCORE_STAGE_LOST,
+} score_stage;
+
+/* The scoring options of one request. */
+typedef struct score_opts {
+    long horizon_days;
+    double discount_rate;
+    double margin;
+    int64_t as_of_day; /* the as_of query parameter, else app_as_of_day */
+} score_opts;
+
+/* Everything served about one customer. */
+typedef struct score_row {
+    cache_score_result r; /* over horizon_days, with the LTV */
+    double p30;           /* P(at least one purchase in the next 30 days) */
+    score_risk risk;
+    score_stage stage;
+} score_row;
+
+/* The query parameters score_opts_or_reply reads (for http_query_unknown). */
+#define SCORE_QUERY_NAMES "horizon_days", "discount_rate", "margin", "as_of"
+
+/* Fills o from the config and the query parameters horizon_days,
+ * discount_rate, margin and as_of. Returns false after replying 400. */
+bool score_opts_or_reply(http_request *req, score_opts *o, http_result *res);
+
+/* Reads the query parameter name as a number in [lo, hi] (an integer when
+ * integer is true) into *out, left alone when absent. Returns false after
+ * replying 400 invalid-parameter. */
+bool score_query_number(http_request *req, const char *name, double lo, double hi,
+                        bool integer, double *out, http_result *res);
+
+/* Refuses (400, returns false) a query parameter not in known. */
+bool score_query_known_or_reply(http_request *req, const char *const *known,
+                                http_result *res);
+
+/* Sets *out to the summary of id as of day: *cached itself when its last
+ * purchase is not after day, else recomputed from customer_days on db
+ * (acquired from the app's pool when *db is NULL; the caller releases it).
+ * Returns 0, 1 when the first purchase is after day (not a customer yet),
+ * -1 when the database failed or no connection came free. */
+int score_summary_as_of(app *a, store_db **db, const char *id, const cache_summary *cached,
+                        int64_t day, cache_summary *out);
+
+/* Scores s with m: GSL_SUCCESS, or cache_score_summary's code. */
+int score_compute(const cache_model *m, const cache_summary *s, const score_opts *o,
+                  const ltvd_config *cfg, score_row *out);
+
+/* The problem reply of a score_compute failure. */
+http_result score_reply_failure(http_request *req, const char *id, int rc);
+
+/* The document of one customer (NULL when out of memory). */
+json_t *score_json(const char *id, const cache_model *m, const score_opts *o,
+                   const score_row *row);
+
+const char *score_risk_name(score_risk r);
+const char *score_stage_name(score_stage s);
+
+/* Parse the names above; return -1 for an unknown name. */
+int score_risk_parse(const char *s);
+int score_stage_parse(const char *s);
+
+#endif
