@@ -213,10 +213,13 @@ bool app_worker_start(app *a)
     return a->worker != NULL;
 }
 
-void app_note_ingested(app *a, size_t n)
+void app_note_ingested(app *a, size_t n_new, size_t n_duplicate)
 {
+    atomic_fetch_add(&a->n_batches, 1);
+    atomic_fetch_add(&a->n_txn_new, n_new);
+    atomic_fetch_add(&a->n_txn_duplicate, n_duplicate);
     if (a->worker != NULL)
-        worker_note_ingested(a->worker, n);
+        worker_note_ingested(a->worker, n_new);
 }
 
 int64_t app_as_of_day(const app *a)
@@ -276,6 +279,9 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
         return NULL;
     }
     a->config = config;
+    atomic_init(&a->n_batches, 0);
+    atomic_init(&a->n_txn_new, 0);
+    atomic_init(&a->n_txn_duplicate, 0);
     snprintf(a->migrations_dir, sizeof a->migrations_dir, "%s", migrations_dir);
     char dberr[STORE_ERR_MAX];
     a->cache = cache_new(0);

@@ -6,6 +6,7 @@
 #define LTVD_APP_APP_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,8 @@ typedef struct app {
     pthread_mutex_t writer;
     char migrations_dir[256];
     struct worker *worker; /* the refit worker, NULL until app_worker_start */
+    /* ingest counters for /metrics (app_note_ingested) */
+    atomic_uint_fast64_t n_batches, n_txn_new, n_txn_duplicate;
 } app;
 
 /* Connects (config->database_url), applies the pending migrations of
@@ -65,9 +68,15 @@ int app_cache_apply_committed(app *a, store_db *db, const store_customer *c, siz
  * false when the thread cannot be created. */
 bool app_worker_start(app *a);
 
-/* Tells the worker that n new transactions were stored (no-op without a
- * worker). Cheap: called on request threads after each committed batch. */
-void app_note_ingested(app *a, size_t n);
+/* Counts a committed batch of n_new new and n_duplicate duplicate items and
+ * tells the worker about the new ones. Cheap: called on request threads
+ * after each committed batch. */
+void app_note_ingested(app *a, size_t n_new, size_t n_duplicate);
+
+/* The service's Prometheus text for GET /metrics (an http_metrics_source;
+ * cls is the app): ingest counters, refits and their duration, cache size,
+ * model version. app_metrics.c. */
+char *app_metrics_render(void *cls, size_t *len);
 
 /* The UTC day scores are computed as of: config as_of, or today. */
 int64_t app_as_of_day(const app *a);

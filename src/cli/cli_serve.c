@@ -59,6 +59,7 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
     }
     http_server_set_app(server, a);
     http_server_set_readiness(server, app_ready, a);
+    http_server_set_metrics_source(server, app_metrics_render, a);
     log_write(LOG_INFO, "cache: %zu customers", cache_count(a->cache));
     return true;
 }

@@ -4,6 +4,7 @@
 #include "http/health.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char ok_body[] = "{\"status\":\"ok\"}";
@@ -34,8 +35,19 @@ static http_result get_metrics(http_request *req)
                                   "metrics_public is false and API keys are not "
                                   "implemented yet",
                                   NULL);
-    size_t len = 0;
+    size_t len = 0, more_len = 0;
     char *text = metrics_render(req->ctx->metrics, &len);
+    if (text != NULL && req->ctx->more_metrics != NULL) {
+        char *more = req->ctx->more_metrics(req->ctx->more_metrics_cls, &more_len);
+        char *all = more != NULL ? realloc(text, len + more_len + 1) : NULL;
+        if (all != NULL) {
+            memcpy(all + len, more, more_len + 1);
+            len += more_len;
+        }
+        free(all == NULL ? text : NULL);
+        text = all;
+        free(more);
+    }
     return http_reply_owned(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 

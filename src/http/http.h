@@ -45,12 +45,18 @@ typedef struct http_route {
  * sentence) into why. Called on every GET /readyz. */
 typedef bool (*http_readiness)(void *cls, char *why, size_t why_len);
 
+/* More Prometheus text for GET /metrics (the service's own counters and
+ * gauges): a malloc'd string and its length, or NULL when out of memory. */
+typedef char *(*http_metrics_source)(void *cls, size_t *len);
+
 /* Shared by every request of a server; handlers read it, never write it. */
 typedef struct http_context {
     const ltvd_config *config;
     metrics *metrics;
     http_readiness ready; /* NULL: never ready */
     void *ready_cls;
+    http_metrics_source more_metrics; /* NULL: request metrics only */
+    void *more_metrics_cls;
     void *app;            /* for endpoint groups (cache, store, ...) */
 } http_context;
 

@@ -54,6 +54,12 @@ void http_server_set_readiness(http_server *s, http_readiness ready, void *cls)
     s->ctx.ready_cls = cls;
 }
 
+void http_server_set_metrics_source(http_server *s, http_metrics_source source, void *cls)
+{
+    s->ctx.more_metrics = source;
+    s->ctx.more_metrics_cls = cls;
+}
+
 void http_server_set_app(http_server *s, void *app)
 {
     s->ctx.app = app;

@@ -24,6 +24,9 @@ bool http_server_add_routes(http_server *s, const http_route *table, size_t n);
 void http_server_set_readiness(http_server *s, http_readiness ready, void *cls);
 void http_server_set_app(http_server *s, void *app);
 
+/* GET /metrics appends what source returns (see http_metrics_source). */
+void http_server_set_metrics_source(http_server *s, http_metrics_source source, void *cls);
+
 /* Binds and starts serving. Returns false with a message in err. */
 bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX]);
 

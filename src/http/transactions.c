@@ -83,7 +83,7 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
     /* committed: from here on the batch is stored whatever happens */
     int crc = app_cache_apply_committed(a, db, r.customers, r.n_customers);
     store_pool_release(a->pool, db);
-    app_note_ingested(a, r.n_new);
+    app_note_ingested(a, r.n_new, r.n_duplicate);
     http_result out;
     if (crc != CACHE_OK) {
         out = http_reply_problem(req, PROBLEM_INTERNAL,

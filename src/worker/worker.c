@@ -288,6 +288,7 @@ static void refit_and_record(worker *w)
     st->attempted_at = (double)time(NULL);
     st->seconds =
         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    st->seconds_total += st->seconds;
     snprintf(st->reason, sizeof st->reason, "%s", ok ? "" : reason);
     if (ok)
         st->n_succeeded++;

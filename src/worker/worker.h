@@ -31,6 +31,7 @@ typedef struct worker_status {
     double attempted_at;            /* UTC seconds since 1970 the attempt ended */
     double seconds;                 /* its wall time */
     char reason[WORKER_REASON_MAX]; /* why it failed ("" on success) */
+    double seconds_total;           /* wall time of every attempt so far */
     uint64_t n_succeeded;
     uint64_t n_failed;
     bool running; /* a refit is in progress */

@@ -1,0 +1,78 @@
+/* The service's own Prometheus metrics, appended to the request metrics of
+ * GET /metrics: batches and transactions ingested, refits (by outcome, with
+ * their total duration, the last one's, and whether one is running), the
+ * cache's size and memory, and the model being served. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "app/app.h"
+#include "worker/worker.h"
+
+char *app_metrics_render(void *cls, size_t *len)
+{
+    app *a = cls;
+    worker_status w = {0};
+    if (a->worker != NULL)
+        worker_status_get(a->worker, &w);
+    const cache_model *m = cache_snapshot_acquire(a->cache);
+    double version = m != NULL ? (double)m->version : 0;
+    double fitted_at = m != NULL ? m->fitted_at : 0;
+    cache_snapshot_release(m);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (f == NULL)
+        return NULL;
+    fprintf(f,
+            "# HELP ltvd_ingest_batches_total Transaction batches committed.\n"
+            "# TYPE ltvd_ingest_batches_total counter\n"
+            "ltvd_ingest_batches_total %llu\n"
+            "# HELP ltvd_ingest_transactions_total Items of committed batches, by "
+            "whether they were new or already stored.\n"
+            "# TYPE ltvd_ingest_transactions_total counter\n"
+            "ltvd_ingest_transactions_total{result=\"new\"} %llu\n"
+            "ltvd_ingest_transactions_total{result=\"duplicate\"} %llu\n",
+            (unsigned long long)atomic_load(&a->n_batches),
+            (unsigned long long)atomic_load(&a->n_txn_new),
+            (unsigned long long)atomic_load(&a->n_txn_duplicate));
+    fprintf(f,
+            "# HELP ltvd_refits_total Refits attempted, by outcome (a failed one "
+            "keeps the previous model serving).\n"
+            "# TYPE ltvd_refits_total counter\n"
+            "ltvd_refits_total{result=\"succeeded\"} %llu\n"
+            "ltvd_refits_total{result=\"failed\"} %llu\n"
+            "# HELP ltvd_refit_duration_seconds Wall time of the refits.\n"
+            "# TYPE ltvd_refit_duration_seconds summary\n"
+            "ltvd_refit_duration_seconds_sum %.6f\n"
+            "ltvd_refit_duration_seconds_count %llu\n"
+            "# HELP ltvd_refit_last_duration_seconds Wall time of the last refit.\n"
+            "# TYPE ltvd_refit_last_duration_seconds gauge\n"
+            "ltvd_refit_last_duration_seconds %.6f\n"
+            "# HELP ltvd_refit_running 1 while a refit is in progress.\n"
+            "# TYPE ltvd_refit_running gauge\n"
+            "ltvd_refit_running %d\n",
+            (unsigned long long)w.n_succeeded, (unsigned long long)w.n_failed,
+            w.seconds_total, (unsigned long long)(w.n_succeeded + w.n_failed), w.seconds,
+            w.running ? 1 : 0);
+    fprintf(f,
+            "# HELP ltvd_cache_customers Customers in the in-memory cache.\n"
+            "# TYPE ltvd_cache_customers gauge\n"
+            "ltvd_cache_customers %zu\n"
+            "# HELP ltvd_cache_bytes Memory held by the cache's customer table.\n"
+            "# TYPE ltvd_cache_bytes gauge\n"
+            "ltvd_cache_bytes %zu\n"
+            "# HELP ltvd_model_version Version of the model served (0: none yet).\n"
+            "# TYPE ltvd_model_version gauge\n"
+            "ltvd_model_version %.0f\n"
+            "# HELP ltvd_model_fitted_timestamp_seconds When the model served was "
+            "fitted (0: none yet).\n"
+            "# TYPE ltvd_model_fitted_timestamp_seconds gauge\n"
+            "ltvd_model_fitted_timestamp_seconds %.3f\n",
+            cache_count(a->cache), cache_memory(a->cache), version, fitted_at);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    *len = size;
+    return text;
+}
