@@ -5,59 +5,38 @@
  * to cache_score_summary's for the same summary, 404). Needs DATABASE_URL;
  * works in a database of its own, ltvd_api_<pid>, dropped at the end. Run
  * from the repository root (migrations/ is read from there). */
-#include <arpa/inet.h>
 #include <check.h>
 #include <gsl/gsl_errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "app/app.h"
 #include "cache/cache.h"
-#include "http/customers.h"
-#include "http/health.h"
-#include "http/server.h"
-#include "http/transactions.h"
 #include "model/bgnbd.h"
 #include "store/db.h"
-#include "testdb.h"
 #include "store/snapshot.h"
 #include "summary/summary.h"
+#include "testdb.h"
+#include "testhttp.h"
 
-static char base_url[2048]; /* DATABASE_URL when the suite was built */
-static char test_dbname[64];
-static ltvd_config cfg;
-static app *the_app;
-static http_server *server;
-static int port;
+static testhttp_app svc; /* the service on ltvd_api_<pid> */
 
-/* ---- database fixture ------------------------------------------------------ */
+/* ---- fixture ----------------------------------------------------------------- */
 
 static void admin_exec(const char *fmt, const char *name)
 {
     char sql[256];
     snprintf(sql, sizeof sql, fmt, name);
-    testdb_admin_exec(base_url, sql);
-}
-
-static store_db *open_db(void)
-{
-    char err[STORE_ERR_MAX];
-    store_db *db = store_db_open(cfg.database_url, err);
-    ck_assert_msg(db != NULL, "%s", err);
-    return db;
+    testdb_admin_exec(svc.base_url, sql);
 }
 
 static long long count_rows(const char *table)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-    store_db *db = open_db();
+    store_db *db = testhttp_db_open(&svc);
     PGresult *res = PQexec(db->conn, sql);
     ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
     long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -66,129 +45,44 @@ static long long count_rows(const char *table)
     return n;
 }
 
-/* ---- the server ---------------------------------------------------------- */
-
-static void app_start(void)
-{
-    char err[CONFIG_ERR_MAX];
-    the_app = app_open(&cfg, "migrations", err);
-    ck_assert_msg(the_app != NULL, "%s", err);
-    server = http_server_new(&cfg);
-    ck_assert_ptr_nonnull(server);
-    ck_assert(http_server_add_routes(server, health_routes, health_nroutes));
-    ck_assert(http_server_add_routes(server, transactions_routes, transactions_nroutes));
-    ck_assert(http_server_add_routes(server, customers_routes, customers_nroutes));
-    http_server_set_app(server, the_app);
-    http_server_set_readiness(server, app_ready, the_app);
-    ck_assert_msg(http_server_start(server, err), "%s", err);
-    port = http_server_port(server);
-}
-
-static void app_stop(void)
-{
-    if (server != NULL)
-        http_server_stop(server, 2);
-    http_server_free(server);
-    app_free(the_app);
-    server = NULL;
-    the_app = NULL;
-}
-
 static void setup(void)
 {
     gsl_set_error_handler_off();
-    ck_assert_msg(base_url[0] != '\0',
-                  "DATABASE_URL is not set: run through scripts/with_pg.sh");
-    snprintf(test_dbname, sizeof test_dbname, "ltvd_api_%ld", (long)getpid());
-    admin_exec("DROP DATABASE IF EXISTS %s WITH (FORCE)", test_dbname);
-    admin_exec("CREATE DATABASE %s", test_dbname);
+    testhttp_db_create(&svc, "ltvd_api");
     char err[CONFIG_ERR_MAX];
-    config_defaults(&cfg);
-    ck_assert(config_set(&cfg, "listen", "127.0.0.1:0", err));
-    ck_assert(config_set(&cfg, "thread_pool_size", "2", err));
-    ck_assert(config_set(&cfg, "max_batch_items", "5", err));
-    ck_assert(config_set(&cfg, "period", "week", err));
-    ck_assert_msg(config_set(&cfg, "as_of", "2025-12-31", err), "%s", err);
-    testdb_url_with_db(base_url, test_dbname, cfg.database_url, sizeof cfg.database_url);
-    app_start();
+    ck_assert(config_set(&svc.cfg, "max_batch_items", "5", err));
+    ck_assert(config_set(&svc.cfg, "period", "week", err));
+    ck_assert_msg(config_set(&svc.cfg, "as_of", "2025-12-31", err), "%s", err);
+    testhttp_app_start(&svc, false);
 }
 
 static void teardown(void)
 {
-    app_stop();
-    if (base_url[0] != '\0' && test_dbname[0] != '\0')
-        admin_exec("DROP DATABASE IF EXISTS %s WITH (FORCE)", test_dbname);
+    testhttp_db_drop(&svc);
 }
 
-/* ---- a raw HTTP client ---------------------------------------------------- */
+/* ---- the client ---------------------------------------------------------------- */
 
-typedef struct response {
-    int status;
-    char raw[16384];
-    const char *body;
-    json_t *json; /* the body parsed, or NULL */
-} response;
+typedef testhttp_response response;
 
-/* Sends method target (with body when not NULL) with Connection: close and
- * reads the whole response. */
 static void request(const char *method, const char *target, const char *body, response *r)
 {
-    char head[512];
-    size_t blen = body != NULL ? strlen(body) : 0;
-    int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                     method, target, blen);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
-    if (blen > 0)
-        ck_assert_int_eq(send(fd, body, blen, MSG_NOSIGNAL), (ssize_t)blen);
-    size_t len = 0;
-    ssize_t got;
-    while (len + 1 < sizeof r->raw &&
-           (got = recv(fd, r->raw + len, sizeof r->raw - 1 - len, 0)) > 0)
-        len += (size_t)got;
-    r->raw[len] = '\0';
-    close(fd);
-    ck_assert_msg(sscanf(r->raw, "HTTP/1.1 %d", &r->status) == 1, "%s", r->raw);
-    const char *b = strstr(r->raw, "\r\n\r\n");
-    r->body = b != NULL ? b + 4 : "";
-    r->json = json_loads(r->body, 0, NULL);
+    testhttp_request(svc.port, method, target, body, r);
 }
 
 static void response_free(response *r)
 {
-    json_decref(r->json);
+    testhttp_response_free(r);
 }
 
 static void assert_problem(response *r, int status, const char *slug)
 {
     char type[96];
     snprintf(type, sizeof type, "urn:ltvd:problem:%s", slug);
-    ck_assert_msg(r->status == status, "want %d, got: %s", status, r->raw);
-    ck_assert_msg(strstr(r->raw, "Content-Type: application/problem+json") != NULL, "%s",
-                  r->raw);
+    ck_assert_msg(r->status == status, "want %d, got %d: %s", status, r->status, r->body);
+    ck_assert_str_eq(r->content_type, "application/problem+json");
     ck_assert_ptr_nonnull(r->json);
-    ck_assert_str_eq(json_string_value(json_object_get(r->json, "type")), type);
-}
-
-static long long jint(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    ck_assert_msg(json_is_integer(v), "%s missing", key);
-    return (long long)json_integer_value(v);
-}
-
-static double jnum(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    ck_assert_msg(json_is_number(v), "%s missing", key);
-    return json_number_value(v);
+    ck_assert_str_eq(testhttp_jstr(r->json, "type"), type);
 }
 
 static void assert_close(double got, double want)
@@ -217,10 +111,10 @@ static void check_counts(const char *body, long long received, long long n_new,
 {
     response r;
     request("POST", "/v1/transactions", body, &r);
-    ck_assert_msg(r.status == 200, "%s", r.raw);
-    ck_assert_int_eq(jint(r.json, "received"), received);
-    ck_assert_int_eq(jint(r.json, "new"), n_new);
-    ck_assert_int_eq(jint(r.json, "duplicates"), dup);
+    ck_assert_msg(r.status == 200, "%d: %s", r.status, r.body);
+    ck_assert_int_eq(testhttp_jint(r.json, "received"), received);
+    ck_assert_int_eq(testhttp_jint(r.json, "new"), n_new);
+    ck_assert_int_eq(testhttp_jint(r.json, "duplicates"), dup);
     response_free(&r);
 }
 
@@ -238,7 +132,7 @@ static void check_refusals(void)
     assert_problem(&r, 422, "validation-failed");
     json_t *errs = json_object_get(r.json, "errors");
     ck_assert_int_eq(json_array_size(errs), 1);
-    ck_assert_int_eq(jint(json_array_get(errs, 0), "index"), 1);
+    ck_assert_int_eq(testhttp_jint(json_array_get(errs, 0), "index"), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(errs, 0), "field")),
                      "amount");
     ck_assert_ptr_nonnull(
@@ -282,7 +176,7 @@ static void save_snapshot(void)
                   .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
                   .converged = true},
     };
-    store_db *db = open_db();
+    store_db *db = testhttp_db_open(&svc);
     ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
     store_db_close(db);
 }
@@ -317,31 +211,31 @@ static void check_scores(const char *query, long horizon_days, double d, double 
     snprintf(target, sizeof target, "/v1/customers/c1%s", query);
     response r;
     request("GET", target, NULL, &r);
-    ck_assert_msg(r.status == 200, "%s", r.raw);
+    ck_assert_msg(r.status == 200, "%d: %s", r.status, r.body);
     if (getenv("LTVD_TEST_VERBOSE") != NULL)
         fprintf(stderr, "%s\n", r.body);
     json_t *j = r.json, *sum = json_object_get(j, "summary");
     ck_assert_str_eq(json_string_value(json_object_get(j, "as_of")), "2025-12-31");
-    assert_close(jnum(sum, "frequency"), 2);
-    assert_close(jnum(sum, "recency"), want.t_x);
-    assert_close(jnum(sum, "T"), want.T);
-    assert_close(jnum(sum, "monetary_value"), 25.125);
+    assert_close(testhttp_jnum(sum, "frequency"), 2);
+    assert_close(testhttp_jnum(sum, "recency"), want.t_x);
+    assert_close(testhttp_jnum(sum, "T"), want.T);
+    assert_close(testhttp_jnum(sum, "monetary_value"), 25.125);
     ck_assert_str_eq(json_string_value(json_object_get(sum, "first_purchase")),
                      "2025-01-06");
     ck_assert_str_eq(json_string_value(json_object_get(sum, "last_purchase")),
                      "2025-06-02");
-    assert_close(jnum(j, "p_alive"), want.p_alive);
-    assert_close(jnum(j, "expected_purchases"), want.expected);
-    assert_close(jnum(j, "p_purchase"), want30.p_purchase);
-    assert_close(jnum(j, "expected_spend"), want.expected_spend);
-    assert_close(jnum(j, "predicted_ltv"), want.clv);
-    ck_assert_int_eq(jint(j, "horizon_days"), horizon_days);
-    const char *risk = want.p_alive < cfg.churn_high_below     ? "high"
-                       : want.p_alive < cfg.churn_medium_below ? "medium"
+    assert_close(testhttp_jnum(j, "p_alive"), want.p_alive);
+    assert_close(testhttp_jnum(j, "expected_purchases"), want.expected);
+    assert_close(testhttp_jnum(j, "p_purchase"), want30.p_purchase);
+    assert_close(testhttp_jnum(j, "expected_spend"), want.expected_spend);
+    assert_close(testhttp_jnum(j, "predicted_ltv"), want.clv);
+    ck_assert_int_eq(testhttp_jint(j, "horizon_days"), horizon_days);
+    const char *risk = want.p_alive < svc.cfg.churn_high_below     ? "high"
+                       : want.p_alive < svc.cfg.churn_medium_below ? "medium"
                                                                : "low";
     ck_assert_str_eq(json_string_value(json_object_get(j, "churn_risk")), risk);
     ck_assert(json_is_boolean(json_object_get(j, "at_risk")));
-    ck_assert_int_eq(jint(json_object_get(j, "model"), "version"), 1);
+    ck_assert_int_eq(testhttp_jint(json_object_get(j, "model"), "version"), 1);
     response_free(&r);
 }
 
@@ -354,22 +248,23 @@ static void check_live_update_and_db_down(void)
                  1, 1, 0);
     response r;
     request("GET", "/v1/customers/c1", NULL, &r);
-    ck_assert_msg(r.status == 200, "%s", r.raw);
-    assert_close(jnum(json_object_get(r.json, "summary"), "frequency"), 3);
+    ck_assert_msg(r.status == 200, "%d: %s", r.status, r.body);
+    assert_close(testhttp_jnum(json_object_get(r.json, "summary"), "frequency"), 3);
     response_free(&r);
 
-    admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS false", test_dbname);
+    admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS false", svc.dbname);
     admin_exec("DO $$ BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity "
                "WHERE datname = '%s'; END $$",
-               test_dbname);
+               svc.dbname);
     request("POST", "/v1/transactions",
             "{\"transactions\":[{\"id\":\"t6\",\"customer_id\":\"c1\","
             "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}",
             &r);
     assert_problem(&r, 503, "database-unavailable");
-    ck_assert_msg(strstr(r.raw, "Retry-After: 1\r\n") != NULL, "%s", r.raw);
+    const char *retry = testhttp_header(&r, "Retry-After");
+    ck_assert_msg(retry != NULL && strcmp(retry, "1") == 0, "%s", r.head);
     response_free(&r);
-    admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS true", test_dbname);
+    admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS true", svc.dbname);
 }
 
 START_TEST(test_api_ingest_and_score)
@@ -389,13 +284,13 @@ START_TEST(test_api_ingest_and_score)
     response_free(&r);
 
     save_snapshot();
-    app_stop();
-    app_start(); /* the cache from PostgreSQL, the snapshot loaded */
-    ck_assert_uint_eq(cache_count(the_app->cache), 2);
+    testhttp_app_stop(&svc);
+    testhttp_app_start(&svc, false); /* the cache from PostgreSQL, the snapshot loaded */
+    ck_assert_uint_eq(cache_count(svc.app->cache), 2);
     request("GET", "/readyz", NULL, &r);
-    ck_assert_msg(r.status == 200, "%s", r.raw);
+    ck_assert_msg(r.status == 200, "%d: %s", r.status, r.body);
     response_free(&r);
-    check_scores("", cfg.horizon_days, cfg.discount_rate, cfg.margin);
+    check_scores("", svc.cfg.horizon_days, svc.cfg.discount_rate, svc.cfg.margin);
     check_scores("?horizon_days=90&discount_rate=0.02&margin=0.5", 90, 0.02, 0.5);
 
     request("GET", "/v1/customers/nobody", NULL, &r);
@@ -410,8 +305,6 @@ END_TEST
 
 Suite *suite_api(void)
 {
-    const char *url = getenv("DATABASE_URL");
-    snprintf(base_url, sizeof base_url, "%s", url != NULL ? url : "");
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("api");
     tcase_add_checked_fixture(tc, setup, teardown);

@@ -1,6 +1,6 @@
 /* Black-box tests of the HTTP layer: the real server in-process on a free
- * loopback port, spoken to over TCP sockets by a tiny blocking HTTP/1.1
- * client. Routing errors, body limits, problem+json from the registry,
+ * loopback port, spoken to over TCP sockets by the blocking HTTP/1.1
+ * client of testhttp.c. Routing errors, body limits, problem+json from the registry,
  * keep-alive, metrics, 130 concurrent connections, graceful stop. */
 #include <arpa/inet.h>
 #include <check.h>
@@ -21,6 +21,7 @@
 #include "http/log.h"
 #include "http/problem.h"
 #include "http/server.h"
+#include "testhttp.h"
 
 #define MAX_BODY 4096
 #define MAX_URL 1024
@@ -106,98 +107,24 @@ static void teardown(void)
     server = NULL;
 }
 
-/* ------------------------------------------------------ a tiny client */
+/* ------------------------------------------- the client (testhttp.c) */
 
-typedef struct response {
-    int status;
-    char head[4096]; /* status line and headers */
-    char body[65536];
-    size_t body_len;
-} response;
+typedef testhttp_response response;
 
 static int dial(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
-static void send_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-        ck_assert_int_gt(n, 0);
-        data += n;
-        len -= (size_t)n;
-    }
-}
-
-/* The value of header name in r (a pointer into a static copy), or NULL. */
-static const char *header(const response *r, const char *name)
-{
-    static char value[512];
-    size_t len = strlen(name);
-    for (const char *l = strstr(r->head, "\r\n"); l != NULL; l = strstr(l + 2, "\r\n")) {
-        if (strncasecmp(l + 2, name, len) == 0 && l[2 + len] == ':') {
-            const char *v = l + 3 + len;
-            v += strspn(v, " ");
-            size_t n = strcspn(v, "\r");
-            snprintf(value, sizeof value, "%.*s", (int)n, v);
-            return value;
-        }
-    }
-    return NULL;
-}
-
-/* Reads one response (Content-Length framed) from fd. Returns false when
- * the connection ended before a whole response. */
-static bool read_response_body(int fd, response *r, bool with_body)
-{
-    size_t got = 0;
-    char buf[sizeof r->head];
-    char *end = NULL;
-    memset(r, 0, sizeof *r);
-    while (end == NULL) { /* byte by byte up to the blank line: no over-read */
-        if (got + 1 >= sizeof buf || recv(fd, buf + got, 1, 0) != 1)
-            return false;
-        buf[++got] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-    }
-    memcpy(r->head, buf, got + 1);
-    if (sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
-        return false;
-    const char *cl = header(r, "Content-Length");
-    size_t want = cl != NULL && with_body ? strtoul(cl, NULL, 10) : 0;
-    ck_assert_uint_lt(want, sizeof r->body);
-    while (r->body_len < want) {
-        ssize_t n = recv(fd, r->body + r->body_len, want - r->body_len, 0);
-        if (n <= 0)
-            return false;
-        r->body_len += (size_t)n;
-    }
-    r->body[r->body_len] = '\0';
-    return true;
+    return testhttp_dial(port);
 }
 
 static bool read_response(int fd, response *r)
 {
-    return read_response_body(fd, r, true);
+    return testhttp_read(fd, r, true);
 }
 
 /* One request on a fresh connection (HEAD: no body is read). */
 static void exchange(const char *raw, response *r)
 {
-    int fd = dial();
-    send_all(fd, raw, strlen(raw));
-    ck_assert_msg(read_response_body(fd, r, strncmp(raw, "HEAD ", 5) != 0),
-                  "no response to %.60s", raw);
-    close(fd);
+    testhttp_exchange(port, raw, r);
 }
 
 static void get(const char *target, response *r)
@@ -214,7 +141,7 @@ static void assert_problem(const response *r, problem_code code)
     char type[128];
     snprintf(type, sizeof type, "%s%s", PROBLEM_TYPE_BASE, p->slug);
     ck_assert_int_eq(r->status, (int)p->status);
-    ck_assert_str_eq(header(r, "Content-Type"), "application/problem+json");
+    ck_assert_str_eq(testhttp_header(r, "Content-Type"), "application/problem+json");
     json_error_t e;
     json_t *j = json_loads(r->body, 0, &e);
     ck_assert_msg(j != NULL, "not JSON: %s", r->body);
@@ -231,7 +158,7 @@ START_TEST(test_healthz)
     response r;
     get("/healthz", &r);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_str_eq(header(&r, "Content-Type"), "application/json");
+    ck_assert_str_eq(testhttp_header(&r, "Content-Type"), "application/json");
     ck_assert_str_eq(r.body, "{\"status\":\"ok\"}");
 }
 END_TEST
@@ -267,13 +194,13 @@ START_TEST(test_wrong_method_405)
     response r;
     exchange("DELETE /healthz HTTP/1.1\r\nHost: t\r\n\r\n", &r);
     assert_problem(&r, PROBLEM_METHOD_NOT_ALLOWED);
-    ck_assert_str_eq(header(&r, "Allow"), "GET, HEAD");
+    ck_assert_str_eq(testhttp_header(&r, "Allow"), "GET, HEAD");
     exchange("GET /test/echo HTTP/1.1\r\nHost: t\r\n\r\n", &r);
     assert_problem(&r, PROBLEM_METHOD_NOT_ALLOWED);
-    ck_assert_str_eq(header(&r, "Allow"), "POST");
+    ck_assert_str_eq(testhttp_header(&r, "Allow"), "POST");
     exchange("HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n", &r);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_str_eq(header(&r, "Content-Length"), "15");
+    ck_assert_str_eq(testhttp_header(&r, "Content-Length"), "15");
 }
 END_TEST
 
@@ -314,25 +241,25 @@ START_TEST(test_body_too_large_chunked_413)
     int fd = dial();
     const char *head = "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
                        "Transfer-Encoding: chunked\r\n\r\n";
-    send_all(fd, head, strlen(head));
+    testhttp_send_all(fd, head, strlen(head));
     char chunk[1024 + 16];
     int n = snprintf(chunk, sizeof chunk, "400\r\n");
     memset(chunk + n, ' ', 1024);
     memcpy(chunk + n + 1024, "\r\n", 2);
     for (int i = 0; i < 5; i++) /* 5 KiB > MAX_BODY */
-        send_all(fd, chunk, (size_t)n + 1026);
-    send_all(fd, "0\r\n\r\n", 5);
+        testhttp_send_all(fd, chunk, (size_t)n + 1026);
+    testhttp_send_all(fd, "0\r\n\r\n", 5);
     response r;
     ck_assert(read_response(fd, &r));
     close(fd);
     assert_problem(&r, PROBLEM_BODY_TOO_LARGE);
-    ck_assert_str_eq(header(&r, "Connection"), "close");
+    ck_assert_str_eq(testhttp_header(&r, "Connection"), "close");
 
     /* under the limit, chunked, is collected whole */
     fd = dial();
-    send_all(fd, head, strlen(head));
+    testhttp_send_all(fd, head, strlen(head));
     const char *chunks = "3\r\n[1,\r\n2\r\n2]\r\n0\r\n\r\n";
-    send_all(fd, chunks, strlen(chunks));
+    testhttp_send_all(fd, chunks, strlen(chunks));
     ck_assert(read_response(fd, &r));
     close(fd);
     ck_assert_int_eq(r.status, 200);
@@ -404,10 +331,10 @@ START_TEST(test_keep_alive)
     response r;
     const char *seq[] = {req, nope, post, req};
     for (size_t i = 0; i < 4; i++) {
-        send_all(fd, seq[i], strlen(seq[i]));
+        testhttp_send_all(fd, seq[i], strlen(seq[i]));
         ck_assert_msg(read_response(fd, &r), "connection closed before request %zu", i);
         ck_assert(r.status == 200 || r.status == 404);
-        const char *conn = header(&r, "Connection");
+        const char *conn = testhttp_header(&r, "Connection");
         ck_assert_msg(conn == NULL || strcasecmp(conn, "close") != 0, "closed after %zu", i);
     }
     close(fd);
@@ -437,7 +364,7 @@ START_TEST(test_metrics)
                                "status=\"200\"} 3\n",
                                &r),
                   "%s", r.body);
-    ck_assert_str_eq(header(&r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    ck_assert_str_eq(testhttp_header(&r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
     ck_assert_msg(metrics_show("ltvd_http_requests_total{method=\"\",route=\"unmatched\","
                                "status=\"404\"} 1\n",
                                &r),
@@ -461,7 +388,7 @@ START_TEST(test_concurrent_connections)
     for (int i = 0; i < NCONN; i++)
         fds[i] = dial();
     for (int i = 0; i < NCONN; i++)
-        send_all(fds[i], req, strlen(req));
+        testhttp_send_all(fds[i], req, strlen(req));
     for (int i = 0; i < NCONN; i++) {
         response r;
         ck_assert_msg(read_response(fds[i], &r), "connection %d got no answer", i);
@@ -469,7 +396,7 @@ START_TEST(test_concurrent_connections)
     }
     /* and a second round on the same 130 connections */
     for (int i = 0; i < NCONN; i++)
-        send_all(fds[i], req, strlen(req));
+        testhttp_send_all(fds[i], req, strlen(req));
     for (int i = 0; i < NCONN; i++) {
         response r;
         ck_assert_msg(read_response(fds[i], &r), "connection %d: no second answer", i);

@@ -9,160 +9,72 @@
  * previous snapshot and is reported. Needs DATABASE_URL; works in a database
  * of its own, ltvd_wk_<pid>, dropped at the end. Run from the repository
  * root (migrations/ and tests/data/ are read from there). */
-#include <arpa/inet.h>
 #include <check.h>
 #include <gsl/gsl_errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "app/app.h"
-#include "http/model.h"
-#include "http/server.h"
-#include "http/transactions.h"
 #include "model/fit.h"
 #include "model/gg.h"
 #include "store/db.h"
-#include "testdb.h"
 #include "store/ingest.h"
 #include "store/snapshot.h"
 #include "summary/summary.h"
+#include "testhttp.h"
 
 #define CDNOW_CSV "tests/data/cdnow_sample_transactions.csv"
 #define AS_OF "1997-09-30"
 
-static char base_url[2048];
-static char test_dbname[64];
-static ltvd_config cfg;
-static app *the_app;
-static http_server *server;
-static int port;
+static testhttp_app svc; /* the service, with its worker, on ltvd_wk_<pid> */
 
-/* ---- database fixture (as in test_api.c) ----------------------------------- */
-
-static void admin_exec(const char *fmt, const char *name)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql, fmt, name);
-    testdb_admin_exec(base_url, sql);
-}
-
-static store_db *open_db(void)
-{
-    char err[STORE_ERR_MAX];
-    store_db *db = store_db_open(cfg.database_url, err);
-    ck_assert_msg(db != NULL, "%s", err);
-    return db;
-}
-
-/* ---- the server with its worker --------------------------------------------- */
-
-static void app_start(void)
-{
-    char err[CONFIG_ERR_MAX];
-    the_app = app_open(&cfg, "migrations", err);
-    ck_assert_msg(the_app != NULL, "%s", err);
-    ck_assert(app_worker_start(the_app));
-    server = http_server_new(&cfg);
-    ck_assert_ptr_nonnull(server);
-    ck_assert(http_server_add_routes(server, transactions_routes, transactions_nroutes));
-    ck_assert(http_server_add_routes(server, model_routes, model_nroutes));
-    http_server_set_app(server, the_app);
-    ck_assert_msg(http_server_start(server, err), "%s", err);
-    port = http_server_port(server);
-}
-
-static void app_stop(void)
-{
-    if (server != NULL)
-        http_server_stop(server, 2);
-    http_server_free(server);
-    app_free(the_app);
-    server = NULL;
-    the_app = NULL;
-}
+/* ---- fixture ----------------------------------------------------------------- */
 
 static void setup(void)
 {
     gsl_set_error_handler_off();
-    ck_assert_msg(base_url[0] != '\0',
-                  "DATABASE_URL is not set: run through scripts/with_pg.sh");
-    snprintf(test_dbname, sizeof test_dbname, "ltvd_wk_%ld", (long)getpid());
-    admin_exec("DROP DATABASE IF EXISTS %s WITH (FORCE)", test_dbname);
-    admin_exec("CREATE DATABASE %s", test_dbname);
+    testhttp_db_create(&svc, "ltvd_wk");
     char err[CONFIG_ERR_MAX];
-    config_defaults(&cfg);
-    ck_assert(config_set(&cfg, "listen", "127.0.0.1:0", err));
-    ck_assert(config_set(&cfg, "thread_pool_size", "2", err));
-    ck_assert(config_set(&cfg, "period", "week", err));
-    ck_assert(config_set(&cfg, "model", "bgnbd", err));
-    ck_assert_msg(config_set(&cfg, "as_of", AS_OF, err), "%s", err);
-    testdb_url_with_db(base_url, test_dbname, cfg.database_url, sizeof cfg.database_url);
-    app_start();
+    ck_assert(config_set(&svc.cfg, "period", "week", err));
+    ck_assert(config_set(&svc.cfg, "model", "bgnbd", err));
+    ck_assert_msg(config_set(&svc.cfg, "as_of", AS_OF, err), "%s", err);
+    testhttp_app_start(&svc, true);
 }
 
 static void teardown(void)
 {
-    app_stop();
-    if (base_url[0] != '\0' && test_dbname[0] != '\0')
-        admin_exec("DROP DATABASE IF EXISTS %s WITH (FORCE)", test_dbname);
+    testhttp_db_drop(&svc);
 }
 
-/* ---- a raw HTTP client -------------------------------------------------------- */
+/* Stops and starts the service on the same database. */
+static void restart(void)
+{
+    testhttp_app_stop(&svc);
+    testhttp_app_start(&svc, true);
+}
 
-typedef struct response {
-    int status;
-    char raw[16384];
-    const char *body;
-    json_t *json;
-} response;
+/* ---- the client ---------------------------------------------------------------- */
+
+typedef testhttp_response response;
 
 static void request(const char *method, const char *target, const char *body, response *r)
 {
-    char head[512];
-    size_t blen = body != NULL ? strlen(body) : 0;
-    int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                     method, target, blen);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
-    if (blen > 0)
-        ck_assert_int_eq(send(fd, body, blen, MSG_NOSIGNAL), (ssize_t)blen);
-    size_t len = 0;
-    ssize_t got;
-    while (len + 1 < sizeof r->raw &&
-           (got = recv(fd, r->raw + len, sizeof r->raw - 1 - len, 0)) > 0)
-        len += (size_t)got;
-    r->raw[len] = '\0';
-    close(fd);
-    ck_assert_msg(sscanf(r->raw, "HTTP/1.1 %d", &r->status) == 1, "%s", r->raw);
-    const char *b = strstr(r->raw, "\r\n\r\n");
-    r->body = b != NULL ? b + 4 : "";
-    r->json = json_loads(r->body, 0, NULL);
+    testhttp_request(svc.port, method, target, body, r);
 }
 
 static void response_free(response *r)
 {
-    json_decref(r->json);
+    testhttp_response_free(r);
 }
 
 static void ask_refit(void)
 {
     response r;
     request("POST", "/v1/model/refit", NULL, &r);
-    ck_assert_msg(r.status == 202, "%s", r.raw);
+    ck_assert_msg(r.status == 202, "%d: %s", r.status, r.body);
     ck_assert_str_eq(json_string_value(json_object_get(r.json, "status")), "scheduled");
     response_free(&r);
 }
@@ -184,7 +96,7 @@ static void wait_model(long long ok, long long failed, response *r)
         response_free(r);
         nanosleep(&(struct timespec){0, 50000000}, NULL);
     }
-    ck_abort_msg("no refit within 10 s: %s", r->raw);
+    ck_abort_msg("no refit within 10 s: %d %s", r->status, r->body);
 }
 
 static void assert_rel(double got, double want, const char *what)
@@ -209,7 +121,7 @@ static void store_csv(const txn_set *t)
     enum { BATCH = 1000 };
     static char ids[BATCH][24], amounts[BATCH][32];
     store_item items[BATCH];
-    store_db *db = open_db();
+    store_db *db = testhttp_db_open(&svc);
     for (size_t i = 0; i < t->n; i += BATCH) {
         size_t n = t->n - i < BATCH ? t->n - i : BATCH;
         for (size_t k = 0; k < n; k++) {
@@ -254,15 +166,14 @@ START_TEST(test_worker_refit_matches_fit_btyd)
 {
     response r;
     request("GET", "/v1/model", NULL, &r);
-    ck_assert_msg(r.status == 503 && strstr(r.body, "no-model") != NULL, "%s", r.raw);
+    ck_assert_msg(r.status == 503 && strstr(r.body, "no-model") != NULL, "%d: %s", r.status, r.body);
     response_free(&r);
 
     txn_set t = {0};
     char err[SUMMARY_ERR_MAX];
     ck_assert_msg(txn_read_csv(CDNOW_CSV, &t, err) == 0, "%s", err);
     store_csv(&t);
-    app_stop();
-    app_start(); /* the cache rebuilt as of AS_OF: later days left out */
+    restart(); /* the cache rebuilt as of AS_OF: later days left out */
     ask_refit();
     wait_model(1, 0, &r);
 
@@ -291,11 +202,10 @@ START_TEST(test_worker_refit_matches_fit_btyd)
     response_free(&r);
 
     /* persisted: a restart serves the same snapshot before any refit */
-    cfg.refit_interval_s = 3600;
-    app_stop();
-    app_start();
+    svc.cfg.refit_interval_s = 3600;
+    restart();
     request("GET", "/v1/model", NULL, &r);
-    ck_assert_msg(r.status == 200, "%s", r.raw);
+    ck_assert_msg(r.status == 200, "%d: %s", r.status, r.body);
     ck_assert_int_ge(json_integer_value(json_object_get(r.json, "version")), version);
     assert_params(json_object_get(r.json, "params"), bgnbd_model.param_names, bg.params,
                   4);
@@ -324,16 +234,15 @@ START_TEST(test_worker_failure_keeps_snapshot)
                                     "\"b\": 2.426}",
                      .converged = true},
     };
-    store_db *db = open_db();
+    store_db *db = testhttp_db_open(&svc);
     ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
     store_db_close(db);
-    cfg.refit_after_txns = 2; /* the batch below wakes the worker */
-    app_stop();
-    app_start();
+    svc.cfg.refit_after_txns = 2; /* the batch below wakes the worker */
+    restart();
 
     response r;
     request("POST", "/v1/transactions", few_customers, &r);
-    ck_assert_msg(r.status == 200, "%s", r.raw);
+    ck_assert_msg(r.status == 200, "%d: %s", r.status, r.body);
     response_free(&r);
     wait_model(0, 1, &r);
     json_t *last = json_object_get(r.json, "last_refit");
@@ -356,8 +265,6 @@ END_TEST
 
 Suite *suite_worker(void)
 {
-    const char *url = getenv("DATABASE_URL");
-    snprintf(base_url, sizeof base_url, "%s", url != NULL ? url : "");
     Suite *s = suite_create("worker");
     TCase *tc = tcase_create("worker");
     tcase_add_checked_fixture(tc, setup, teardown);

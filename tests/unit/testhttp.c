@@ -1,0 +1,251 @@
+/* The HTTP test client and the in-process service fixture (see testhttp.h). */
+#include "testhttp.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/customers.h"
+#include "http/api.h"
+#include "http/health.h"
+#include "http/model.h"
+#include "http/transactions.h"
+#include "testdb.h"
+
+/* ------------------------------------------------------------ the client */
+
+int testhttp_dial(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+void testhttp_send_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        ck_assert_int_gt(n, 0);
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+const char *testhttp_header(const testhttp_response *r, const char *name)
+{
+    static char value[512];
+    size_t len = strlen(name);
+    for (const char *l = strstr(r->head, "\r\n"); l != NULL; l = strstr(l + 2, "\r\n")) {
+        if (strncasecmp(l + 2, name, len) == 0 && l[2 + len] == ':') {
+            const char *v = l + 3 + len;
+            v += strspn(v, " ");
+            size_t n = strcspn(v, "\r");
+            snprintf(value, sizeof value, "%.*s", (int)n, v);
+            return value;
+        }
+    }
+    return NULL;
+}
+
+/* Reads the status line and headers into r->head, up to the blank line and
+ * not a byte further: what is waiting is peeked first, then only the
+ * header's part of it consumed. Returns false on EOF or overflow. */
+static bool read_head(int fd, testhttp_response *r)
+{
+    size_t got = 0;
+    for (;;) {
+        size_t room = sizeof r->head - 1 - got;
+        if (room == 0)
+            return false;
+        ssize_t n = recv(fd, r->head + got, room, MSG_PEEK);
+        if (n <= 0)
+            return false;
+        r->head[got + (size_t)n] = '\0';
+        size_t from = got >= 3 ? got - 3 : 0;
+        char *end = strstr(r->head + from, "\r\n\r\n");
+        size_t take = end != NULL ? (size_t)(end + 4 - (r->head + got)) : (size_t)n;
+        if (recv(fd, r->head + got, take, 0) != (ssize_t)take)
+            return false;
+        got += take;
+        r->head[got] = '\0';
+        if (end != NULL)
+            return true;
+    }
+}
+
+bool testhttp_read(int fd, testhttp_response *r, bool with_body)
+{
+    r->status = 0;
+    r->content_type[0] = '\0';
+    r->body[0] = '\0';
+    r->body_len = 0;
+    r->json = NULL;
+    if (!read_head(fd, r) || sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
+        return false;
+    const char *ct = testhttp_header(r, "Content-Type");
+    snprintf(r->content_type, sizeof r->content_type, "%s", ct != NULL ? ct : "");
+    const char *cl = testhttp_header(r, "Content-Length");
+    size_t want = cl != NULL && with_body ? strtoul(cl, NULL, 10) : 0;
+    ck_assert_uint_lt(want, sizeof r->body);
+    while (r->body_len < want) {
+        ssize_t n = recv(fd, r->body + r->body_len, want - r->body_len, 0);
+        if (n <= 0)
+            return false;
+        r->body_len += (size_t)n;
+    }
+    r->body[r->body_len] = '\0';
+    return true;
+}
+
+void testhttp_exchange(int port, const char *raw, testhttp_response *r)
+{
+    int fd = testhttp_dial(port);
+    testhttp_send_all(fd, raw, strlen(raw));
+    ck_assert_msg(testhttp_read(fd, r, strncmp(raw, "HEAD ", 5) != 0),
+                  "no response to %.60s", raw);
+    close(fd);
+}
+
+static void send_request(int fd, const char *method, const char *target, const char *body,
+                         bool close_after)
+{
+    char head[2048];
+    size_t blen = body != NULL ? strlen(body) : 0;
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\nHost: t\r\n%s"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     method, target, close_after ? "Connection: close\r\n" : "", blen);
+    ck_assert_int_lt(n, (int)sizeof head);
+    testhttp_send_all(fd, head, (size_t)n);
+    if (blen > 0)
+        testhttp_send_all(fd, body, blen);
+}
+
+void testhttp_request_on(int fd, const char *method, const char *target,
+                         const char *body, testhttp_response *r)
+{
+    send_request(fd, method, target, body, false);
+    ck_assert_msg(testhttp_read(fd, r, true), "no response to %s %s", method, target);
+    r->json = json_loads(r->body, 0, NULL);
+}
+
+void testhttp_request(int port, const char *method, const char *target, const char *body,
+                      testhttp_response *r)
+{
+    int fd = testhttp_dial(port);
+    send_request(fd, method, target, body, true);
+    ck_assert_msg(testhttp_read(fd, r, true), "no response to %s %s", method, target);
+    close(fd);
+    r->json = json_loads(r->body, 0, NULL);
+}
+
+void testhttp_response_free(testhttp_response *r)
+{
+    json_decref(r->json);
+    r->json = NULL;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+long long testhttp_jint(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    ck_assert_msg(json_is_integer(v), "%s missing or not an integer", key);
+    return (long long)json_integer_value(v);
+}
+
+double testhttp_jnum(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    ck_assert_msg(json_is_number(v), "%s missing or not a number", key);
+    return json_number_value(v);
+}
+
+const char *testhttp_jstr(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    ck_assert_msg(json_is_string(v), "%s missing or not a string", key);
+    return json_string_value(v);
+}
+
+/* ------------------------------------------------------- the service */
+
+static void admin_exec(const testhttp_app *t, const char *fmt)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, fmt, t->dbname);
+    testdb_admin_exec(t->base_url, sql);
+}
+
+void testhttp_db_create(testhttp_app *t, const char *prefix)
+{
+    const char *url = getenv("DATABASE_URL");
+    memset(t, 0, sizeof *t);
+    ck_assert_msg(url != NULL && url[0] != '\0',
+                  "DATABASE_URL is not set: run through scripts/with_pg.sh");
+    snprintf(t->base_url, sizeof t->base_url, "%s", url);
+    snprintf(t->dbname, sizeof t->dbname, "%s_%ld", prefix, (long)getpid());
+    admin_exec(t, "DROP DATABASE IF EXISTS %s WITH (FORCE)");
+    admin_exec(t, "CREATE DATABASE %s");
+    char err[CONFIG_ERR_MAX];
+    config_defaults(&t->cfg);
+    ck_assert(config_set(&t->cfg, "listen", "127.0.0.1:0", err));
+    ck_assert(config_set(&t->cfg, "thread_pool_size", "2", err));
+    testdb_url_with_db(t->base_url, t->dbname, t->cfg.database_url,
+                       sizeof t->cfg.database_url);
+}
+
+void testhttp_db_drop(testhttp_app *t)
+{
+    testhttp_app_stop(t);
+    if (t->base_url[0] != '\0' && t->dbname[0] != '\0')
+        admin_exec(t, "DROP DATABASE IF EXISTS %s WITH (FORCE)");
+}
+
+store_db *testhttp_db_open(const testhttp_app *t)
+{
+    char err[STORE_ERR_MAX];
+    store_db *db = store_db_open(t->cfg.database_url, err);
+    ck_assert_msg(db != NULL, "%s", err);
+    return db;
+}
+
+void testhttp_app_start(testhttp_app *t, bool with_worker)
+{
+    char err[CONFIG_ERR_MAX];
+    t->app = app_open(&t->cfg, "migrations", err);
+    ck_assert_msg(t->app != NULL, "%s", err);
+    if (with_worker)
+        ck_assert(app_worker_start(t->app));
+    t->server = http_server_new(&t->cfg);
+    ck_assert_ptr_nonnull(t->server);
+    ck_assert(http_server_add_routes(t->server, health_routes, health_nroutes));
+    ck_assert(api_add_routes(t->server));
+    http_server_set_app(t->server, t->app);
+    http_server_set_readiness(t->server, app_ready, t->app);
+    http_server_set_metrics_source(t->server, app_metrics_render, t->app);
+    ck_assert_msg(http_server_start(t->server, err), "%s", err);
+    t->port = http_server_port(t->server);
+}
+
+void testhttp_app_stop(testhttp_app *t)
+{
+    if (t->server != NULL)
+        http_server_stop(t->server, 2);
+    http_server_free(t->server);
+    app_free(t->app);
+    t->server = NULL;
+    t->app = NULL;
+}

@@ -1,0 +1,102 @@
+/* Helpers shared by the suites that speak HTTP to a server (http, api,
+ * worker, integration): a blocking raw-socket HTTP/1.1 client that reads
+ * Content-Length framed responses, JSON accessors, and the in-process
+ * service (app, optional refit worker, every route) on a database of its
+ * own on a free loopback port. Failures are check assertions. */
+#ifndef LTVD_TESTS_TESTHTTP_H
+#define LTVD_TESTS_TESTHTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app/app.h"
+#include "config/config.h"
+#include "http/server.h"
+#include "store/db.h"
+
+/* ---- the client ------------------------------------------------------------ */
+
+typedef struct testhttp_response {
+    int status;
+    char head[4096];         /* status line and headers, NUL-terminated */
+    char content_type[128];  /* the Content-Type header, "" when absent */
+    char body[65536];        /* NUL-terminated */
+    size_t body_len;
+    json_t *json; /* the body parsed, or NULL; owned, see testhttp_response_free */
+} testhttp_response;
+
+/* A connected TCP socket to 127.0.0.1:port with 5 s send/receive timeouts. */
+int testhttp_dial(int port);
+
+/* Sends all of data on fd. */
+void testhttp_send_all(int fd, const char *data, size_t len);
+
+/* Reads one response from fd without reading past it (so the next response
+ * on a keep-alive connection stays in the socket). With with_body false
+ * (the answer to a HEAD) no body is read. r->json is left NULL. Returns false
+ * when the connection ended before a whole response. */
+bool testhttp_read(int fd, testhttp_response *r, bool with_body);
+
+/* Sends the raw request text on a fresh connection and reads the response
+ * (its body unless raw is a HEAD request); r->json is left NULL. */
+void testhttp_exchange(int port, const char *raw, testhttp_response *r);
+
+/* Sends method target (with body, as application/json, when not NULL) on
+ * the open connection fd, keep-alive, and reads the response; r->json is
+ * the body parsed (or NULL). Free with testhttp_response_free. */
+void testhttp_request_on(int fd, const char *method, const char *target,
+                         const char *body, testhttp_response *r);
+
+/* testhttp_request_on on a fresh connection, closed afterwards
+ * (Connection: close). Free r with testhttp_response_free. */
+void testhttp_request(int port, const char *method, const char *target, const char *body,
+                      testhttp_response *r);
+
+/* Releases r->json (r itself is the caller's). */
+void testhttp_response_free(testhttp_response *r);
+
+/* The value of header name in r (case-insensitive name), into a static
+ * buffer overwritten by the next call; NULL when absent. */
+const char *testhttp_header(const testhttp_response *r, const char *name);
+
+/* ---- JSON --------------------------------------------------------------------- */
+
+/* o[key] as an integer / a number / a string; a check failure when missing
+ * or of another type. */
+long long testhttp_jint(json_t *o, const char *key);
+double testhttp_jnum(json_t *o, const char *key);
+const char *testhttp_jstr(json_t *o, const char *key);
+
+/* ---- the in-process service --------------------------------------------------- */
+
+typedef struct testhttp_app {
+    char base_url[2048]; /* DATABASE_URL of the run */
+    char dbname[64];     /* the suite's own database */
+    ltvd_config cfg;     /* adjust between testhttp_db_create and _app_start */
+    app *app;
+    http_server *server;
+    int port;
+} testhttp_app;
+
+/* Creates the database <prefix>_<pid> on DATABASE_URL (dropping one left
+ * over) and sets t->cfg to the defaults with listen 127.0.0.1:0, two server
+ * threads and database_url naming that database. A check failure when
+ * DATABASE_URL is not set. */
+void testhttp_db_create(testhttp_app *t, const char *prefix);
+
+/* Stops the service when running and drops the database. */
+void testhttp_db_drop(testhttp_app *t);
+
+/* A connection to t's database (close with store_db_close). */
+store_db *testhttp_db_open(const testhttp_app *t);
+
+/* Opens the app on t->cfg (migrations from ./migrations), starts its refit
+ * worker when with_worker, serves every route of `ltvd serve` with its
+ * readiness check, and sets t->port. */
+void testhttp_app_start(testhttp_app *t, bool with_worker);
+
+/* Stops the server (2 s for requests in flight) and frees the app. */
+void testhttp_app_stop(testhttp_app *t);
+
+#endif
