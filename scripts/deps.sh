@@ -1,8 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages ltvd needs to build and test, when missing.
 # Called by the Makefile; does nothing when everything is present.
+# `deps.sh bench` installs what `make bench` needs besides (BENCH_PKGS: the
+# load generator, the nginx baseline, curl), kept out of the build and tests.
 set -eu
 pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libyaml-dev check postgresql"
+BENCH_PKGS="wrk nginx curl"
+if [ "${1:-}" = bench ]; then pkgs="$BENCH_PKGS"; fi
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

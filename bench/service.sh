@@ -1,0 +1,295 @@
+#!/bin/bash
+# make bench, second half: the service benchmarks of issue 3, each beside its
+# baseline and target, ending in one table (measured, target, met or missed).
+# A missed target is reported, never an error; the exit status is non-zero
+# only when a benchmark could not run.
+#
+#   1. GET /v1/customers/{id} under wrk (64 connections), ids of the CDNOW
+#      sample in rotation, against nginx serving a static JSON file of the
+#      byte size of one score response, same wrk command (target >= 0.7x).
+#   2. Ingest end to end: 1000-item batches from 8 concurrent clients,
+#      transactions acknowledged per second, against psql \copy of the same
+#      rows into the transactions table of a fresh database (target >= 0.5x).
+#   3. From a batch's acknowledgement to the new score being served (< 10 ms).
+#   4. Cache bytes per customer at 1M customers (<= 100), and the start-up
+#      rebuild of 1M customers from PostgreSQL (app_open; `ltvd serve` until
+#      /healthz answers).
+#
+# Everything runs on loopback against a temporary PostgreSQL
+# (scripts/pg_local.sh); processes and files are removed on exit. Knobs
+# (environment): LTVD_BIN, BENCH_SERVICE (the binaries), BENCH_GET_SECONDS
+# (10), BENCH_WRK_THREADS (1), BENCH_INGEST_ROWS (400000),
+# BENCH_DELAY_TRIALS (200), BENCH_CUSTOMERS (1000000), and LTVD_* for the
+# server (e.g. LTVD_THREAD_POOL_SIZE).
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+LTVD_BIN=${LTVD_BIN:-./ltvd}
+BENCH_SERVICE=${BENCH_SERVICE:-build/bench_service}
+GET_SECONDS=${BENCH_GET_SECONDS:-10}
+WRK_THREADS=${BENCH_WRK_THREADS:-1}
+CONNECTIONS=64
+INGEST_ROWS=${BENCH_INGEST_ROWS:-400000}
+INGEST_CLIENTS=8
+BATCH=1000
+DELAY_TRIALS=${BENCH_DELAY_TRIALS:-200}
+CUSTOMERS=${BENCH_CUSTOMERS:-1000000}
+CDNOW=tests/data/cdnow_sample_transactions.csv
+AS_OF=1998-06-30 # the CDNOW sample's last day
+
+say() { echo "bench: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+for tool in "$LTVD_BIN" "$BENCH_SERVICE"; do
+    [ -x "$tool" ] || die "$tool is missing (make bench builds it)"
+done
+for tool in wrk nginx psql curl; do
+    command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh bench installs it)"
+done
+
+# ------------------------------------------------------------ processes
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ltvd_bench.XXXXXX") || exit 1
+chmod 755 "$tmp" # PostgreSQL (as root: postgres) and nginx's workers read below it
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    scripts/pg_local.sh stop "$tmp/pg" >/dev/null 2>&1
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Stops one process we started (SIGTERM, then waits for it).
+stop() {
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    local keep=() p
+    for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    pids=("${keep[@]}")
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+    local p i
+    for i in $(seq 1 200); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        port_busy "$p" || { echo "$p"; return 0; }
+    done
+    die "no free port"
+}
+
+# Waits until http://ADDR/PATH answers 200 (at most $3 seconds).
+wait_200() {
+    local deadline=$((SECONDS + $3))
+    until curl -sf -o /dev/null "http://$1$2"; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.02
+    done
+}
+
+# Starts `ltvd serve` on a free port with DATABASE_URL=$1, extra environment
+# after it; sets LTVD_PID and LTVD_ADDR. Refits happen only on request, so
+# none competes with a measurement.
+start_ltvd() {
+    local url=$1
+    shift
+    LTVD_ADDR=127.0.0.1:$(free_port)
+    env DATABASE_URL="$url" LTVD_LISTEN="$LTVD_ADDR" LTVD_REFIT_AFTER_TXNS=1000000000 \
+        LTVD_REFIT_INTERVAL_S=604800 "$@" "$LTVD_BIN" serve >>"$tmp/ltvd.log" 2>&1 &
+    LTVD_PID=$!
+    pids+=("$LTVD_PID")
+}
+
+psql_do() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# ------------------------------------------------------------ results
+
+rows=()
+# row NAME MEASURED TARGET VERDICT
+row() { rows+=("$(printf '%-44s %-26s %-10s %s' "$1" "$2" "$3" "$4")"); }
+# verdict VALUE OP LIMIT -> met / MISSED
+verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
+    ok = (op == ">=") ? v >= l : (op == "<=") ? v <= l : v < l
+    print ok ? "met" : "MISSED" }'; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+# field KEY LINE: the value of key=value in a result line
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+cores=$(nproc)
+pool=${LTVD_THREAD_POOL_SIZE:-$(sed -n 's/^thread_pool_size *= *//p' config/ltvd.conf)}
+echo
+echo "# service benchmarks (issue 3): $cores cores; ltvd thread_pool_size=$pool;" \
+    "wrk -t$WRK_THREADS -c$CONNECTIONS -d${GET_SECONDS}s on the same machine"
+
+# ------------------------------------------------------------ PostgreSQL
+
+out=$(scripts/pg_local.sh start "$tmp/pg") || die "PostgreSQL did not start"
+DB=$(sed -n 's/^DATABASE_URL=//p' <<<"$out")
+DB_BASE=${DB%/*}
+
+start_ltvd "$DB" LTVD_AS_OF="$AS_OF"
+wait_200 "$LTVD_ADDR" /healthz 30 || { tail "$tmp/ltvd.log" >&2; die "ltvd serve did not start"; }
+
+# ------------------------------------------------------------ 1. GET
+
+line=$("$BENCH_SERVICE" ingest "$LTVD_ADDR" --csv-in "$CDNOW" --prefix cdnow- --clients 1) ||
+    die "posting the CDNOW sample failed"
+say "CDNOW sample posted: $(field acked "$line") transactions"
+curl -sf -o /dev/null -X POST "http://$LTVD_ADDR/v1/model/refit" || die "refit refused"
+wait_200 "$LTVD_ADDR" /v1/model 60 || die "no model after 60 s"
+
+tail -n +2 "$CDNOW" | cut -d, -f1 | sort -u >"$tmp/ids.txt"
+sed 's|^|/v1/customers/|' "$tmp/ids.txt" >"$tmp/ltvd_paths.txt"
+n_ids=$(wc -l <"$tmp/ids.txt")
+mid=$(sed -n "$((n_ids / 2 + 1))p" "$tmp/ids.txt")
+mkdir -p "$tmp/nginx/www" "$tmp/nginx/tmp"
+curl -sf "http://$LTVD_ADDR/v1/customers/$mid" >"$tmp/nginx/www/score.json" ||
+    die "GET /v1/customers/$mid failed"
+size=$(wc -c <"$tmp/nginx/www/score.json")
+echo "/score.json" >"$tmp/nginx_paths.txt"
+
+# run_wrk NAME ADDR PATHS: a 2 s warm-up, then the measured run; prints RESULT.
+run_wrk() {
+    BENCH_PATHS=$3 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s -s bench/get.lua "http://$2" \
+        >/dev/null 2>&1
+    BENCH_PATHS=$3 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${GET_SECONDS}s" \
+        -s bench/get.lua "http://$2" >"$tmp/wrk_$1.txt" 2>&1
+    grep '^RESULT' "$tmp/wrk_$1.txt" || { cat "$tmp/wrk_$1.txt" >&2; return 1; }
+}
+
+get_ltvd=$(run_wrk ltvd "$LTVD_ADDR" "$tmp/ltvd_paths.txt") || die "wrk against ltvd failed"
+
+ngx_addr=127.0.0.1:$(free_port)
+cat >"$tmp/nginx/nginx.conf" <<EOF
+$([ "$(id -u)" -eq 0 ] && echo "user root;")
+worker_processes auto;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    default_type application/json;
+    types { }
+    keepalive_requests 1000000;
+    client_body_temp_path $tmp/nginx/tmp/body;
+    proxy_temp_path $tmp/nginx/tmp/proxy;
+    fastcgi_temp_path $tmp/nginx/tmp/fastcgi;
+    uwsgi_temp_path $tmp/nginx/tmp/uwsgi;
+    scgi_temp_path $tmp/nginx/tmp/scgi;
+    server {
+        listen $ngx_addr;
+        root $tmp/nginx/www;
+    }
+}
+EOF
+nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" -g 'daemon off;' \
+    >>"$tmp/nginx/error.log" 2>&1 &
+ngx_pid=$!
+pids+=("$ngx_pid")
+wait_200 "$ngx_addr" /score.json 10 || { cat "$tmp/nginx/error.log" >&2; die "nginx did not start"; }
+get_nginx=$(run_wrk nginx "$ngx_addr" "$tmp/nginx_paths.txt") || die "wrk against nginx failed"
+stop "$ngx_pid"
+
+for who in ltvd nginx; do
+    l=get_$who
+    l=${!l}
+    secs=$(calc %.3f "$(field duration_us "$l") / 1e6")
+    # only 2xx answers count
+    rps=$(calc %.0f "($(field requests "$l") - $(field non2xx "$l")) / $secs")
+    printf -v "rps_$who" %s "$rps"
+    printf '  GET %-6s %8s req/s  p50 %6.2f ms  p99 %6.2f ms  %5.0f B/response  non-2xx %s, errors %s\n' \
+        "$who" "$rps" "$(calc %.3f "$(field p50_us "$l") / 1e3")" \
+        "$(calc %.3f "$(field p99_us "$l") / 1e3")" \
+        "$(calc %.0f "$(field bytes "$l") / $(field requests "$l")")" \
+        "$(field non2xx "$l")" "$(field errors "$l")"
+done
+echo "  (ltvd: $n_ids CDNOW customer ids in rotation; nginx: one $size-byte file," \
+    "a score response copied; B/response includes headers; nginx worker_processes auto)"
+ratio=$(calc %.2f "$rps_ltvd / $rps_nginx")
+row "GET score req/s, ltvd / nginx" "$ratio ($rps_ltvd / $rps_nginx)" ">= 0.7" \
+    "$(verdict "$ratio" ">=" 0.7)"
+ltvd_p99=$(calc %.2f "$(field p99_us "$get_ltvd") / 1e3")
+row "GET score latency p99 (64 connections)" "$ltvd_p99 ms" "-" "-"
+
+# ------------------------------------------------------------ 3. ack -> score
+
+line=$("$BENCH_SERVICE" delay "$LTVD_ADDR" --ids "$tmp/ids.txt" --as-of "$AS_OF" \
+    --trials "$DELAY_TRIALS" --batch "$BATCH") || say "the delay benchmark reported a failure"
+echo "  ack->score $(field trials "$line") trials (batches of $BATCH, one the tracked" \
+    "customer): p50 $(field p50_ms "$line") ms, p99 $(field p99_ms "$line") ms," \
+    "max $(field max_ms "$line") ms; $(field gets_per_trial "$line") GETs/trial;" \
+    "POST p50 $(field post_p50_ms "$line") ms; misses $(field misses "$line")"
+p99=$(field p99_ms "$line")
+row "ack -> new score served, p99 (max)" "$p99 ms ($(field max_ms "$line") ms)" "< 10 ms" \
+    "$(verdict "${p99:-999}" "<" 10)"
+
+# ------------------------------------------------------------ 2. ingest
+
+line=$("$BENCH_SERVICE" ingest "$LTVD_ADDR" --n "$INGEST_ROWS" --clients "$INGEST_CLIENTS" \
+    --batch "$BATCH" --csv-out "$tmp/ingest.csv") || say "some ingest batches failed"
+ingest_tps=$(field txn_per_s "$line")
+echo "  ingest: $(field acked "$line") of $INGEST_ROWS transactions acknowledged in" \
+    "$(field seconds "$line") s = $ingest_tps txn/s ($INGEST_CLIENTS clients, $BATCH-item" \
+    "batches; batch p50 $(field batch_p50_ms "$line") ms, p99 $(field batch_p99_ms "$line") ms)"
+stop "$LTVD_PID"
+
+psql_do "$DB" -c "CREATE DATABASE copybench" || die "CREATE DATABASE copybench failed"
+psql_do "$DB_BASE/copybench" -f migrations/001_schema.sql >/dev/null || die "schema failed"
+t0=$(date +%s.%N)
+psql_do "$DB_BASE/copybench" \
+    -c "\\copy transactions(customer_id, txn_id, occurred_at, amount) FROM '$tmp/ingest.csv' CSV" ||
+    die "psql \\copy failed"
+t1=$(date +%s.%N)
+copy_tps=$(calc %.0f "$INGEST_ROWS / ($t1 - $t0)")
+echo "  psql \\copy: $INGEST_ROWS rows in $(calc %.3f "$t1 - $t0") s = $copy_tps rows/s" \
+    "(transactions only; ltvd also maintains customer_days and customers per batch)"
+ratio=$(calc %.2f "${ingest_tps:-0} / $copy_tps")
+row "ingest txn/s, ltvd / psql \\copy" "$ratio (${ingest_tps:-0} / $copy_tps)" ">= 0.5" \
+    "$(verdict "$ratio" ">=" 0.5)"
+rm -f "$tmp/ingest.csv"
+
+# ------------------------------------------------------------ 4. cache
+
+for len in 12 36; do
+    line=$("$BENCH_SERVICE" cache --n "$CUSTOMERS" --id-len "$len") || die "cache bench failed"
+    bpc=$(field bytes_per_customer "$line")
+    echo "  cache: $CUSTOMERS customers, $len-byte ids: $bpc B/customer" \
+        "(upserts $(field upsert_s "$line") s)"
+    row "cache bytes/customer at $CUSTOMERS ($len-byte ids)" "$bpc B" "<= 100" \
+        "$(verdict "$bpc" "<=" 100)"
+done
+
+psql_do "$DB" -c "CREATE DATABASE rebuild" || die "CREATE DATABASE rebuild failed"
+REBUILD_DB=$DB_BASE/rebuild
+DATABASE_URL=$REBUILD_DB "$LTVD_BIN" migrate >/dev/null || die "ltvd migrate failed"
+t0=$(date +%s.%N)
+psql_do "$REBUILD_DB" -c "
+INSERT INTO customers (customer_id, first_day, last_day, n_days, total_amount, first_day_amount)
+SELECT 'c' || lpad(g::text, 11, '0'), d, d + g % 200, 1 + (g % 7) % (g % 200 + 1),
+       20 + (g % 1000) / 10.0, 20
+FROM generate_series(1, $CUSTOMERS) AS g, LATERAL (SELECT date '1997-01-01' + g % 365 AS d) x" \
+    -c "VACUUM ANALYZE customers" || die "loading $CUSTOMERS customers failed"
+say "$CUSTOMERS customers loaded in $(calc %.1f "$(date +%s.%N) - $t0") s"
+line=$(DATABASE_URL=$REBUILD_DB "$BENCH_SERVICE" rebuild) || die "app_open failed"
+echo "  rebuild: app_open (pool of $(field pool "$line"), migrate, $(field customers "$line")" \
+    "customers streamed into the cache) $(field seconds "$line") s;" \
+    "$(field bytes_per_customer "$line") B/customer after it"
+row "cache rebuild, $CUSTOMERS customers (app_open)" "$(field seconds "$line") s" "-" "-"
+t0=$(date +%s.%N)
+start_ltvd "$REBUILD_DB"
+wait_200 "$LTVD_ADDR" /healthz 120 || die "ltvd serve did not start on $CUSTOMERS customers"
+serve_s=$(calc %.3f "$(date +%s.%N) - $t0")
+stop "$LTVD_PID"
+echo "  start-up: ltvd serve until /healthz answers, $CUSTOMERS customers: $serve_s s"
+row "start-up to /healthz, $CUSTOMERS customers" "$serve_s s" "-" "-"
+
+# ------------------------------------------------------------ table
+
+echo
+printf '%-44s %-26s %-10s %s\n' "service benchmark" "measured" "target" "result"
+printf '%s\n' "${rows[@]}"
