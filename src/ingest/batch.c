@@ -159,8 +159,7 @@ static size_t count_numbers(const json_t *v)
 
 /* ------------------------------------------------------------------ fields */
 
-/* id, customer_id: NULL when valid, else why (in buf). */
-static const char *check_id(const char *s, size_t len, size_t max, char *buf, size_t cap)
+const char *ingest_check_id(const char *s, size_t len, size_t max, char *buf, size_t cap)
 {
     if (len == 0)
         return "must not be empty";
@@ -228,8 +227,7 @@ static int parse_zone(const char *s, size_t n, int *minutes)
     return 0;
 }
 
-/* occurred_at: NULL with *secs set, else why. */
-static const char *parse_time(const char *s, size_t len, int64_t now, int64_t *secs)
+const char *ingest_parse_time(const char *s, size_t len, int64_t now, int64_t *secs)
 {
     static const char *syntax =
         "must be an RFC 3339 date-time with seconds and a zone, e.g. 2024-01-31T12:00:00Z";
@@ -262,9 +260,8 @@ static const char *parse_time(const char *s, size_t len, int64_t now, int64_t *s
     return NULL;
 }
 
-/* amount text s[0..len) (a string's or a number token's): NULL with out set,
- * else why. The digits are counted as in digits[.digits] x 10^exp. */
-static const char *parse_amount(const char *s, size_t len, char out[INGEST_AMOUNT_MAX])
+/* The digits are counted as in digits[.digits] x 10^exp. */
+const char *ingest_parse_amount(const char *s, size_t len, char out[INGEST_AMOUNT_MAX])
 {
     static const char *syntax = "must be a decimal number, e.g. 12.30";
     const char *end = s + len, *p = s;
@@ -377,7 +374,7 @@ static void check_amount(walk *w, long i, const json_t *v, ingest_item *it)
         add_error(w, i, "amount", "must be a number or a decimal string");
         return;
     }
-    if ((why = parse_amount(s, len, it->amount)) != NULL)
+    if ((why = ingest_parse_amount(s, len, it->amount)) != NULL)
         add_error(w, i, "amount", "%s", why);
 }
 
@@ -396,12 +393,12 @@ static void check_member(walk *w, long i, int f, const json_t *v, ingest_item *i
     if ((s = string_field(w, i, FIELDS[f], v, &len)) == NULL)
         return;
     if (f == F_TIME) {
-        if ((why = parse_time(s, len, w->now, &it->occurred_at_s)) != NULL)
+        if ((why = ingest_parse_time(s, len, w->now, &it->occurred_at_s)) != NULL)
             add_error(w, i, "occurred_at", "%s", why);
         it->day = floor_div(it->occurred_at_s, 86400);
         return;
     }
-    if ((why = check_id(s, len, w->lim->max_id_bytes, buf, sizeof buf)) != NULL) {
+    if ((why = ingest_check_id(s, len, w->lim->max_id_bytes, buf, sizeof buf)) != NULL) {
         add_error(w, i, FIELDS[f], "%s", why);
         return;
     }

@@ -102,6 +102,22 @@ ingest_result ingest_batch_parse(const char *body, size_t len, const ingest_limi
 /* The limits used when the config says nothing. */
 ingest_limits ingest_limits_default(size_t max_items);
 
+/* The per-field rules of ingest_batch_parse (see there), for the other inputs
+ * of the same transactions (`ltvd import` CSV files), so that both accept the
+ * same values. Each returns NULL when the value is valid, else the reason (a
+ * static string, or buf for ingest_check_id). s[0..len) need not be
+ * NUL-terminated.
+ *  - ingest_check_id: an id or customer_id of 1..max_bytes bytes without
+ *    control characters (UTF-8 validity is the caller's: jansson's for JSON).
+ *  - ingest_parse_time: RFC 3339 with seconds and a zone, 1970 .. now + 1 day;
+ *    *secs set (fraction dropped).
+ *  - ingest_parse_amount: a decimal >= 0 within numeric(18, 4); out gets the
+ *    text without its sign, exponent forms written out. */
+const char *ingest_check_id(const char *s, size_t len, size_t max_bytes, char *buf,
+                            size_t cap);
+const char *ingest_parse_time(const char *s, size_t len, int64_t now, int64_t *secs);
+const char *ingest_parse_amount(const char *s, size_t len, char out[INGEST_AMOUNT_MAX]);
+
 /* Fills a store item from a valid one (strings borrowed from the batch). */
 void ingest_item_to_store(const ingest_item *in, store_item *out);
 
