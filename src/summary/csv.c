@@ -10,6 +10,7 @@
 
 struct csv_reader {
     FILE *fp;
+    int owns_fp; /* csv_open's own file, closed by csv_close */
     char *path; /* for error messages */
     char *line; /* current physical line, from getline */
     size_t line_cap;
@@ -42,17 +43,30 @@ csv_reader *csv_open(const char *path, char *err, size_t err_size)
         snprintf(err, err_size, "%s: %s", path, strerror(errno));
         goto failed;
     }
+    r->owns_fp = 1;
     return r;
 failed:
     csv_close(r);
     return NULL;
 }
 
+csv_reader *csv_open_stream(FILE *fp, const char *name, char *err, size_t err_size)
+{
+    csv_reader *r = calloc(1, sizeof *r);
+    if (r == NULL || (r->path = strdup(name)) == NULL) {
+        snprintf(err, err_size, "%s: out of memory", name);
+        free(r);
+        return NULL;
+    }
+    r->fp = fp;
+    return r;
+}
+
 void csv_close(csv_reader *r)
 {
     if (r == NULL)
         return;
-    if (r->fp != NULL)
+    if (r->fp != NULL && r->owns_fp)
         fclose(r->fp);
     free(r->path);
     free(r->line);

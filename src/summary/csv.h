@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct csv_reader csv_reader;
 
@@ -19,7 +20,12 @@ typedef struct csv_reader csv_reader;
  * (err_size bytes). The reader is freed by csv_close. */
 csv_reader *csv_open(const char *path, char *err, size_t err_size);
 
-/* Closes the file and frees the reader (and its fields). NULL is allowed. */
+/* Reads from fp (from its current position) instead, naming it `name` in
+ * messages (e.g. "-" for stdin). fp stays the caller's: csv_close does not
+ * close it. Returns NULL only when out of memory ("NAME: out of memory"). */
+csv_reader *csv_open_stream(FILE *fp, const char *name, char *err, size_t err_size);
+
+/* Closes the file (csv_open's) and frees the reader (and its fields). NULL is allowed. */
 void csv_close(csv_reader *r);
 
 /* Reads the next record. Returns 1 with a record, 0 at the end of the file,
