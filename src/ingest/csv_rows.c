@@ -205,7 +205,9 @@ static void canonical_amount(char a[INGEST_AMOUNT_MAX])
     char tmp[INGEST_AMOUNT_MAX + 1];
     int n = snprintf(tmp, sizeof tmp, "%s%s", *digits == '\0' || *digits == '.' ? "0" : "",
                      digits);
-    if (n > 0 && n < INGEST_AMOUNT_MAX) /* never longer than the input: see above */
+    /* a "0" is only added where zeros went, or before a bare ".d" (5 characters
+     * at most once trailing zeros are gone): never longer than the input */
+    if (n > 0 && n < INGEST_AMOUNT_MAX)
         memcpy(a, tmp, (size_t)n + 1);
 }
 
