@@ -18,15 +18,16 @@
 # Everything runs on loopback against a temporary PostgreSQL
 # (scripts/pg_local.sh); processes and files are removed on exit. Knobs
 # (environment): LTVD_BIN, BENCH_SERVICE (the binaries), BENCH_GET_SECONDS
-# (10), BENCH_WRK_THREADS (1), BENCH_INGEST_ROWS (400000),
-# BENCH_DELAY_TRIALS (200), BENCH_CUSTOMERS (1000000), and LTVD_* for the
-# server (e.g. LTVD_THREAD_POOL_SIZE).
+# (10 s a run), BENCH_GET_ROUNDS (2), BENCH_WRK_THREADS (1),
+# BENCH_INGEST_ROWS (400000), BENCH_DELAY_TRIALS (200), BENCH_CUSTOMERS
+# (1000000), and LTVD_* for the server (e.g. LTVD_THREAD_POOL_SIZE).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 LTVD_BIN=${LTVD_BIN:-./ltvd}
 BENCH_SERVICE=${BENCH_SERVICE:-build/bench_service}
 GET_SECONDS=${BENCH_GET_SECONDS:-10}
+GET_ROUNDS=${BENCH_GET_ROUNDS:-2}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 CONNECTIONS=64
 INGEST_ROWS=${BENCH_INGEST_ROWS:-400000}
@@ -74,35 +75,52 @@ stop() {
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# A port nobody listens on, below the ephemeral range (a port there may be
+# held by an outgoing connection, wrk's or the pool's, and bind would fail).
 free_port() {
-    local p i
+    local p i lo _
+    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+    [ "$lo" -gt 11000 ] || lo=60000
     for i in $(seq 1 200); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        p=$((10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000)))
         port_busy "$p" || { echo "$p"; return 0; }
     done
     die "no free port"
 }
 
-# Waits until http://ADDR/PATH answers 200 (at most $3 seconds).
+# Waits until http://ADDR/PATH answers 200 (at most $3 seconds; gives up
+# early when process $4, if given, has exited).
 wait_200() {
     local deadline=$((SECONDS + $3))
     until curl -sf -o /dev/null "http://$1$2"; do
         [ $SECONDS -lt $deadline ] || return 1
+        [ -z "${4:-}" ] || kill -0 "$4" 2>/dev/null || return 1
         sleep 0.02
     done
 }
 
-# Starts `ltvd serve` on a free port with DATABASE_URL=$1, extra environment
-# after it; sets LTVD_PID and LTVD_ADDR. Refits happen only on request, so
-# none competes with a measurement.
+# Starts `ltvd serve` with DATABASE_URL=$1 (extra environment after it) on a
+# free port and waits for /healthz; sets LTVD_PID, LTVD_ADDR and STARTUP_S
+# (launch to the first 200). Three tries, should the port be taken meanwhile.
+# Refits happen only on request, so none competes with a measurement.
 start_ltvd() {
-    local url=$1
+    local url=$1 try t0
     shift
-    LTVD_ADDR=127.0.0.1:$(free_port)
-    env DATABASE_URL="$url" LTVD_LISTEN="$LTVD_ADDR" LTVD_REFIT_AFTER_TXNS=1000000000 \
-        LTVD_REFIT_INTERVAL_S=604800 "$@" "$LTVD_BIN" serve >>"$tmp/ltvd.log" 2>&1 &
-    LTVD_PID=$!
-    pids+=("$LTVD_PID")
+    for try in 1 2 3; do
+        LTVD_ADDR=127.0.0.1:$(free_port)
+        t0=$(date +%s.%N)
+        env DATABASE_URL="$url" LTVD_LISTEN="$LTVD_ADDR" LTVD_REFIT_AFTER_TXNS=1000000000 \
+            LTVD_REFIT_INTERVAL_S=604800 "$@" "$LTVD_BIN" serve >>"$tmp/ltvd.log" 2>&1 &
+        LTVD_PID=$!
+        pids+=("$LTVD_PID")
+        if wait_200 "$LTVD_ADDR" /healthz 120 "$LTVD_PID"; then
+            STARTUP_S=$(calc %.3f "$(date +%s.%N) - $t0")
+            return 0
+        fi
+        stop "$LTVD_PID"
+    done
+    tail "$tmp/ltvd.log" >&2
+    return 1
 }
 
 psql_do() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -132,8 +150,7 @@ out=$(scripts/pg_local.sh start "$tmp/pg") || die "PostgreSQL did not start"
 DB=$(sed -n 's/^DATABASE_URL=//p' <<<"$out")
 DB_BASE=${DB%/*}
 
-start_ltvd "$DB" LTVD_AS_OF="$AS_OF"
-wait_200 "$LTVD_ADDR" /healthz 30 || { tail "$tmp/ltvd.log" >&2; die "ltvd serve did not start"; }
+start_ltvd "$DB" LTVD_AS_OF="$AS_OF" || die "ltvd serve did not start"
 
 # ------------------------------------------------------------ 1. GET
 
@@ -162,10 +179,10 @@ run_wrk() {
     grep '^RESULT' "$tmp/wrk_$1.txt" || { cat "$tmp/wrk_$1.txt" >&2; return 1; }
 }
 
-get_ltvd=$(run_wrk ltvd "$LTVD_ADDR" "$tmp/ltvd_paths.txt") || die "wrk against ltvd failed"
 
-ngx_addr=127.0.0.1:$(free_port)
-cat >"$tmp/nginx/nginx.conf" <<EOF
+# write_nginx_conf ADDR
+write_nginx_conf() {
+    cat >"$tmp/nginx/nginx.conf" <<EOF
 $([ "$(id -u)" -eq 0 ] && echo "user root;")
 worker_processes auto;
 pid $tmp/nginx/nginx.pid;
@@ -173,6 +190,8 @@ error_log $tmp/nginx/error.log;
 events { worker_connections 1024; }
 http {
     access_log off;
+    server_tokens off;
+    etag off;
     default_type application/json;
     types { }
     keepalive_requests 1000000;
@@ -182,34 +201,52 @@ http {
     uwsgi_temp_path $tmp/nginx/tmp/uwsgi;
     scgi_temp_path $tmp/nginx/tmp/scgi;
     server {
-        listen $ngx_addr;
+        listen $1;
         root $tmp/nginx/www;
     }
 }
 EOF
-nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" -g 'daemon off;' \
-    >>"$tmp/nginx/error.log" 2>&1 &
-ngx_pid=$!
-pids+=("$ngx_pid")
-wait_200 "$ngx_addr" /score.json 10 || { cat "$tmp/nginx/error.log" >&2; die "nginx did not start"; }
-get_nginx=$(run_wrk nginx "$ngx_addr" "$tmp/nginx_paths.txt") || die "wrk against nginx failed"
-stop "$ngx_pid"
-
-for who in ltvd nginx; do
-    l=get_$who
-    l=${!l}
-    secs=$(calc %.3f "$(field duration_us "$l") / 1e6")
-    # only 2xx answers count
-    rps=$(calc %.0f "($(field requests "$l") - $(field non2xx "$l")) / $secs")
-    printf -v "rps_$who" %s "$rps"
-    printf '  GET %-6s %8s req/s  p50 %6.2f ms  p99 %6.2f ms  %5.0f B/response  non-2xx %s, errors %s\n' \
-        "$who" "$rps" "$(calc %.3f "$(field p50_us "$l") / 1e3")" \
-        "$(calc %.3f "$(field p99_us "$l") / 1e3")" \
-        "$(calc %.0f "$(field bytes "$l") / $(field requests "$l")")" \
-        "$(field non2xx "$l")" "$(field errors "$l")"
+}
+for try in 1 2 3; do
+    ngx_addr=127.0.0.1:$(free_port)
+    write_nginx_conf "$ngx_addr"
+    nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" \
+        -g 'daemon off;' >>"$tmp/nginx/error.log" 2>&1 &
+    ngx_pid=$!
+    pids+=("$ngx_pid")
+    wait_200 "$ngx_addr" /score.json 10 "$ngx_pid" && break
+    stop "$ngx_pid"
+    [ "$try" -lt 3 ] || { tail "$tmp/nginx/error.log" >&2; die "nginx did not start"; }
 done
-echo "  (ltvd: $n_ids CDNOW customer ids in rotation; nginx: one $size-byte file," \
-    "a score response copied; B/response includes headers; nginx worker_processes auto)"
+
+# The two servers take turns, GET_ROUNDS times (the load of others on a
+# shared machine drifts); each keeps its best run (req/s counts 2xx only).
+rps_ltvd=0
+rps_nginx=0
+for round in $(seq 1 "$GET_ROUNDS"); do
+    for who in ltvd nginx; do
+        if [ $who = ltvd ]; then
+            l=$(run_wrk ltvd "$LTVD_ADDR" "$tmp/ltvd_paths.txt") || die "wrk against ltvd failed"
+        else
+            l=$(run_wrk nginx "$ngx_addr" "$tmp/nginx_paths.txt") || die "wrk against nginx failed"
+        fi
+        secs=$(calc %.3f "$(field duration_us "$l") / 1e6")
+        rps=$(calc %.0f "($(field requests "$l") - $(field non2xx "$l")) / $secs")
+        best=rps_$who
+        if [ "$rps" -gt "${!best}" ]; then
+            printf -v "rps_$who" %s "$rps"
+            printf -v "get_$who" %s "$l"
+        fi
+        printf '  GET %-6s run %d: %7s req/s  p50 %6.2f ms  p99 %6.2f ms  %4.0f B/response  non-2xx %s, errors %s\n' \
+            "$who" "$round" "$rps" "$(calc %.3f "$(field p50_us "$l") / 1e3")" \
+            "$(calc %.3f "$(field p99_us "$l") / 1e3")" \
+            "$(calc %.0f "$(field bytes "$l") / $(field requests "$l")")" \
+            "$(field non2xx "$l")" "$(field errors "$l")"
+    done
+done
+stop "$ngx_pid"
+echo "  (ltvd: $n_ids CDNOW customer ids in rotation; nginx: one $size-byte file, a score" \
+    "response copied; B/response includes headers; nginx worker_processes auto; best run counts)"
 ratio=$(calc %.2f "$rps_ltvd / $rps_nginx")
 row "GET score req/s, ltvd / nginx" "$ratio ($rps_ltvd / $rps_nginx)" ">= 0.7" \
     "$(verdict "$ratio" ">=" 0.7)"
@@ -280,10 +317,8 @@ echo "  rebuild: app_open (pool of $(field pool "$line"), migrate, $(field custo
     "customers streamed into the cache) $(field seconds "$line") s;" \
     "$(field bytes_per_customer "$line") B/customer after it"
 row "cache rebuild, $CUSTOMERS customers (app_open)" "$(field seconds "$line") s" "-" "-"
-t0=$(date +%s.%N)
-start_ltvd "$REBUILD_DB"
-wait_200 "$LTVD_ADDR" /healthz 120 || die "ltvd serve did not start on $CUSTOMERS customers"
-serve_s=$(calc %.3f "$(date +%s.%N) - $t0")
+start_ltvd "$REBUILD_DB" || die "ltvd serve did not start on $CUSTOMERS customers"
+serve_s=$STARTUP_S
 stop "$LTVD_PID"
 echo "  start-up: ltvd serve until /healthz answers, $CUSTOMERS customers: $serve_s s"
 row "start-up to /healthz, $CUSTOMERS customers" "$serve_s s" "-" "-"
