@@ -11,6 +11,7 @@
 
 #include "model/btyd.h"
 #include "store/customers.h"
+#include "app/sync.h"
 #include "store/migrate.h"
 #include "worker/worker.h"
 
@@ -206,6 +207,13 @@ cleanup:
     return rc;
 }
 
+bool app_sync_begin(app *a)
+{
+    if (a->sync == NULL && a->config->cache_sync_ms > 0)
+        a->sync = app_sync_start(a, a->config->cache_sync_ms);
+    return a->sync != NULL || a->config->cache_sync_ms == 0;
+}
+
 bool app_worker_start(app *a)
 {
     if (a->worker == NULL)
@@ -238,6 +246,11 @@ static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
     int applied = 0;
     if (store_migrate(db, a->migrations_dir, &applied) != 0) {
         snprintf(err, CONFIG_ERR_MAX, "migrate: %.200s", store_db_error(db));
+        return -1;
+    }
+    /* before the rebuild: what begins later is the catch-up's (sync.c) */
+    if (store_customers_horizon(db, a->sync_since) != 0) {
+        snprintf(err, CONFIG_ERR_MAX, "cache rebuild: %.200s", store_db_error(db));
         return -1;
     }
     int64_t as_of = a->config->has_as_of ? a->config->as_of_day : STORE_AS_OF_NOW;
@@ -308,6 +321,7 @@ void app_free(app *a)
     if (a == NULL)
         return;
     worker_stop(a->worker); /* first: it uses the pool and the cache */
+    app_sync_stop(a->sync);
     store_pool_close(a->pool);
     cache_free(a->cache);
     pthread_mutex_destroy(&a->writer);

@@ -13,6 +13,7 @@
 
 #include "cache/cache.h"
 #include "config/config.h"
+#include "store/customers.h"
 #include "store/ingest.h"
 #include "store/pool.h"
 #include "store/snapshot.h"
@@ -29,6 +30,8 @@ typedef struct app {
     pthread_mutex_t writer;
     char migrations_dir[256];
     struct worker *worker; /* the refit worker, NULL until app_worker_start */
+    char sync_since[STORE_TIME_MAX];  /* transaction horizon before the cache rebuild */
+    struct app_sync *sync; /* the cache catch-up, NULL until app_sync_begin */
     /* ingest counters for /metrics (app_note_ingested) */
     atomic_uint_fast64_t n_batches, n_txn_new, n_txn_duplicate;
 } app;
@@ -67,6 +70,10 @@ int app_cache_apply_committed(app *a, store_db *db, const store_customer *c, siz
 /* Starts the refit worker (worker/worker.h); app_free stops it. Returns
  * false when the thread cannot be created. */
 bool app_worker_start(app *a);
+
+/* Starts the cache catch-up thread (app/sync.h) every config->cache_sync_ms
+ * (no-op when 0); app_free stops it. False when it cannot start. */
+bool app_sync_begin(app *a);
 
 /* Counts a committed batch of n_new new and n_duplicate duplicate items and
  * tells the worker about the new ones. Cheap: called on request threads

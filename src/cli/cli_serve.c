@@ -57,6 +57,10 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
         snprintf(err, CONFIG_ERR_MAX, "the refit worker could not be started");
         return false;
     }
+    if (!app_sync_begin(a)) {
+        snprintf(err, CONFIG_ERR_MAX, "the cache catch-up could not be started");
+        return false;
+    }
     http_server_set_app(server, a);
     http_server_set_readiness(server, app_ready, a);
     http_server_set_metrics_source(server, app_metrics_render, a);

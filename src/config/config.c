@@ -19,6 +19,8 @@
 static const config_key keys[] = {
     {"as_of", CONFIG_STRING, F(as_of), S(as_of), "", 0, 0, NULL,
      "score and fit as of this date (YYYY-MM-DD or RFC 3339); empty = now"},
+    {"cache_sync_ms", CONFIG_INT, F(cache_sync_ms), 0, "1000", 0, 3600000, NULL,
+     "milliseconds between cache catch-ups with PostgreSQL; 0 = never"},
     {"churn_high_below", CONFIG_DOUBLE, F(churn_high_below), 0, "0.3", 0, 1, NULL,
      "P(alive) below which the churn risk is high"},
     {"churn_medium_below", CONFIG_DOUBLE, F(churn_medium_below), 0, "0.7", 0, 1, NULL,

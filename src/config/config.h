@@ -31,6 +31,7 @@ typedef struct ltvd_config {
     long max_body_bytes;        /* largest request body accepted (413 above) */
     long max_url_bytes;         /* longest request target accepted (414 above) */
     long max_batch_items;       /* most transactions in one batch (413 above) */
+    long cache_sync_ms;         /* catch-up with other writers (ltvd import) */
     long refit_interval_s;      /* refit at least this often */
     long refit_after_txns;      /* ... or after this many new transactions */
     double churn_medium_below;  /* P(alive) below this: medium churn risk */

@@ -23,6 +23,19 @@ static const char past_sql[] =
     "  WHERE day <= DATE '1970-01-01' + $1::integer"
     "  GROUP BY customer_id";
 
+/* The customers changed by transactions that began at $1 or later. */
+static const char changed_sql[] =
+    "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
+    " SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
+    "        n_days, repeat_amount"
+    "   FROM customers WHERE updated_at >= $1::timestamptz";
+
+/* Every transaction of this database that began before the result has ended
+ * (sessions of other roles show no xact_start: see store_customers_horizon). */
+static const char horizon_sql[] =
+    "SELECT least(now(), min(xact_start))::text FROM pg_stat_activity"
+    " WHERE datname = current_database()";
+
 /* The same, for the customers listed in $1 (a text[]) only. */
 static const char some_past_sql[] =
     "SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
@@ -50,8 +63,10 @@ static int deliver(const PGresult *res, store_customer_cb cb, void *arg)
     return 0;
 }
 
-int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb,
-                           void *arg)
+/* Runs the DECLARE statement sql (with n text parameters) in a read-only
+ * REPEATABLE READ transaction and hands every row to cb. */
+static int stream(store_db *db, const char *sql, int n, const char *const *vals,
+                  store_customer_cb cb, void *arg)
 {
     if (store_db_broken(db) && store_db_reconnect(db) != 0)
         return -1;
@@ -59,15 +74,7 @@ int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb
                       PGRES_COMMAND_OK) != 0)
         return -1;
     int rc = -1;
-    PGresult *res;
-    if (as_of_day == STORE_AS_OF_NOW) {
-        res = PQexec(db->conn, now_sql);
-    } else {
-        char day[24];
-        snprintf(day, sizeof day, "%lld", (long long)as_of_day);
-        const char *vals[] = {day};
-        res = PQexecParams(db->conn, past_sql, 1, NULL, vals, NULL, NULL, 0);
-    }
+    PGresult *res = PQexecParams(db->conn, sql, n, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         store_db_fail(db, res, "customers cursor");
         goto cleanup;
@@ -97,6 +104,39 @@ cleanup:
         PQclear(res);
     }
     return rc;
+}
+
+int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb,
+                           void *arg)
+{
+    if (as_of_day == STORE_AS_OF_NOW)
+        return stream(db, now_sql, 0, NULL, cb, arg);
+    char day[24];
+    snprintf(day, sizeof day, "%lld", (long long)as_of_day);
+    const char *vals[] = {day};
+    return stream(db, past_sql, 1, vals, cb, arg);
+}
+
+int store_customers_changed(store_db *db, const char *since, store_customer_cb cb,
+                            void *arg)
+{
+    const char *vals[] = {since};
+    return stream(db, changed_sql, 1, vals, cb, arg);
+}
+
+int store_customers_horizon(store_db *db, char out[STORE_TIME_MAX])
+{
+    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+        return -1;
+    PGresult *res = PQexec(db->conn, horizon_sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        store_db_fail(db, res, "transaction horizon");
+        PQclear(res);
+        return -1;
+    }
+    snprintf(out, STORE_TIME_MAX, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
 }
 
 /* ids[0..n) as a PostgreSQL array literal: {"a","b\\"c"}. NULL when out of

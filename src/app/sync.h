@@ -1,0 +1,27 @@
+/* The cache catch-up: a thread that applies to the cache the customers
+ * changed in PostgreSQL by other writers than this process's request
+ * threads (`ltvd import`, another instance of the service), found through
+ * customers.updated_at and the transaction horizon (store/customers.h).
+ * Customers this process applied itself come back too and are skipped
+ * (summaries only grow: app_cache_apply). */
+#ifndef LTVD_APP_SYNC_H
+#define LTVD_APP_SYNC_H
+
+#include "app/app.h"
+#include "store/customers.h"
+
+typedef struct app_sync app_sync;
+
+/* One catch-up on db: reads the horizon, applies the customers changed
+ * since *since, then sets *since to that horizon. Returns 0, or -1 (db->err
+ * set, or a cache error: *since unchanged, so nothing is skipped). */
+int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX]);
+
+/* Starts the thread: app_sync_once every interval_ms on a connection of its
+ * own, from a->sync_since. NULL when it cannot start (no thread, memory). */
+app_sync *app_sync_start(app *a, long interval_ms);
+
+/* Stops and joins the thread. NULL is fine. */
+void app_sync_stop(app_sync *s);
+
+#endif
