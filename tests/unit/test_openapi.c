@@ -1,0 +1,549 @@
+/* openapi.yaml against the service. Without a server: the file lints (every
+ * $ref resolves, only keywords the validator implements), the routing
+ * tables `ltvd serve` registers equal its (method, path) pairs, and the
+ * problem registry (src/http/problem.c) equals its ProblemType rows. With the
+ * real server in-process on a real PostgreSQL, over raw sockets: every
+ * documented operation answers each status the test can provoke (all but
+ * 500), each answer's status is documented for the operation, its
+ * Content-Type is a documented media type and its body validates against
+ * the documented schema (and stops validating when a member is removed or
+ * changes type); undocumented paths and methods get 404 and 405 problems.
+ * GET /v1/customers, lifecycle_stage and as_of have a test of their own.
+ * The HTTP checking is openapi_http.c, the YAML and the validator
+ * openapi_check.c. Needs DATABASE_URL; works in a database of its own,
+ * ltvd_oa_<pid>, dropped at the end. Run from the repository root. */
+#include <check.h>
+#include <ctype.h>
+#include <gsl/gsl_errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http/api.h"
+#include "http/health.h"
+#include "http/problem.h"
+#include "openapi_check.h"
+#include "openapi_http.h"
+#include "store/snapshot.h"
+#include "testdb.h"
+#include "testhttp.h"
+
+#define SPEC_PATH "openapi.yaml"
+#define MAX_BODY 4096
+#define MAX_URL 512
+
+/* The routing tables `ltvd serve` registers (src/cli/cli_serve.c): group
+ * 0 is the health routes, the others the v1 API (http/api.c). NULL past
+ * the last group. */
+static const http_route *route_group(size_t g, size_t *n)
+{
+    if (g > api_ngroups)
+        return NULL;
+    *n = g == 0 ? health_nroutes : *api_groups[g - 1].n;
+    return g == 0 ? health_routes : api_groups[g - 1].routes;
+}
+
+static json_t *spec;
+static testhttp_app svc;
+
+/* ---- the spec ------------------------------------------------------------------ */
+
+static void spec_load(void)
+{
+    char err[OA_ERR_MAX];
+    spec = oa_load(SPEC_PATH, err);
+    ck_assert_msg(spec != NULL, "%s", err);
+}
+
+static void spec_free(void)
+{
+    json_decref(spec);
+    spec = NULL;
+}
+
+/* ---- the server ----------------------------------------------------------------------- */
+
+static void setup(void)
+{
+    gsl_set_error_handler_off();
+    spec_load();
+    testhttp_db_create(&svc, "ltvd_oa");
+    char err[CONFIG_ERR_MAX];
+    ck_assert(config_set(&svc.cfg, "max_batch_items", "5", err));
+    ck_assert(config_set(&svc.cfg, "max_body_bytes", "4096", err));
+    ck_assert(config_set(&svc.cfg, "max_url_bytes", "512", err));
+    ck_assert(config_set(&svc.cfg, "period", "week", err));
+    ck_assert(config_set(&svc.cfg, "refit_interval_s", "3600", err));
+    ck_assert_msg(config_set(&svc.cfg, "as_of", "2025-12-31", err), "%s", err);
+    testhttp_app_start(&svc, false);
+    oa_http_use(spec, &svc.port);
+}
+
+static void teardown(void)
+{
+    testhttp_db_drop(&svc);
+    spec_free();
+}
+
+static void restart(bool worker)
+{
+    testhttp_app_stop(&svc);
+    testhttp_app_start(&svc, worker);
+}
+
+static void admin_exec(const char *fmt)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, fmt, svc.dbname);
+    testdb_admin_exec(svc.base_url, sql);
+}
+
+/* The snapshot of suite_api (CDNOW-like BG/NBD and Gamma-Gamma parameters). */
+static void save_snapshot(void)
+{
+    store_snapshot s = {
+        .as_of = 1767139200, /* 2025-12-31 */
+        .period = "week",
+        .purchase = {.model = "bgnbd",
+                     .params_json =
+                         "{\"r\": 0.243, \"alpha\": 4.414, \"a\": 0.793, \"b\": 2.426}",
+                     .log_likelihood = -9582.4,
+                     .n_customers = 2357,
+                     .n_patterns = 1000,
+                     .converged = true,
+                     .iterations = 20},
+        .has_spend = true,
+        .spend = {.model = "gg",
+                  .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
+                  .converged = true},
+    };
+    store_db *db = testhttp_db_open(&svc);
+    ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
+    store_db_close(db);
+}
+
+/* ---- the scenarios ---------------------------------------------------------------------------- */
+
+static const char batch1[] = "{\"transactions\":["
+                             "{\"id\":\"t1\",\"customer_id\":\"c1\",\"occurred_at\":"
+                             "\"2025-01-06T10:00:00Z\",\"amount\":10},"
+                             "{\"id\":\"t2\",\"customer_id\":\"c1\",\"occurred_at\":"
+                             "\"2025-01-06T12:00:00Z\",\"amount\":\"5.5\"},"
+                             "{\"id\":\"t3\",\"customer_id\":\"c1\",\"occurred_at\":"
+                             "\"2025-03-03T09:00:00Z\",\"amount\":20.25},"
+                             "{\"id\":\"t4\",\"customer_id\":\"c1\",\"occurred_at\":"
+                             "\"2025-06-02T09:00:00+02:00\",\"amount\":30},"
+                             "{\"id\":\"t1\",\"customer_id\":\"c2\",\"occurred_at\":"
+                             "\"2025-02-01T00:00:00Z\",\"amount\":7}]}";
+static const oa_req json_batch1 = {"application/json", batch1, 0};
+
+static void check_transactions(void)
+{
+    const char *tx = "/v1/transactions";
+    oa_response r;
+    oa_call("POST", tx, tx, &json_batch1, 200, &r);
+    oa_check_mutations("POST", tx, &r);
+    oa_response_free(&r);
+    oa_call0("POST", tx, tx, &json_batch1, 200); /* duplicates */
+    oa_req o = {"application/json", "{\"transactions\":[", 0};
+    oa_call0("POST", tx, tx, &o, 400);
+    o.body = "{\"transactions\":[1,2,3,4,5,6]}";
+    oa_call0("POST", tx, tx, &o, 413); /* too-many-items */
+    o.body = "{\"transactions\":[1,{\"id\":\"n2\",\"customer_id\":\"c3\",\"occurred_at\":"
+             "\"2025-01-02T00:00:00Z\",\"amount\":-1}],\"extra\":1}";
+    oa_call("POST", tx, tx, &o, 422, &r);
+    ck_assert_msg(json_array_size(json_object_get(r.json, "errors")) >= 3, "%s", r.body);
+    oa_check_mutations("POST", tx, &r);
+    oa_response_free(&r);
+    o.content_type = "text/plain";
+    oa_call0("POST", tx, tx, &o, 415);
+}
+
+static void check_no_model(void)
+{
+    const char *one = "/v1/customers/{customer_id}";
+    oa_call0("GET", one, "/v1/customers/c1", NULL, 503);
+    oa_call0("GET", one, "/v1/customers/nobody", NULL, 404);
+    oa_call0("GET", one, "/v1/customers/c1?horizon_days=0", NULL, 400);
+    oa_call0("GET", one, "/v1/customers/c1?discount_rate=2", NULL, 400);
+    oa_call0("GET", one, "/v1/customers/%ZZ", NULL, 400);
+    oa_call0("GET", "/v1/model", "/v1/model", NULL, 503);
+    oa_call0("POST", "/v1/model/refit", "/v1/model/refit", NULL, 503); /* no worker */
+    oa_call0("GET", "/readyz", "/readyz", NULL, 503);
+}
+
+static void check_operations(void)
+{
+    oa_response r;
+    oa_call("GET", "/healthz", "/healthz", NULL, 200, &r);
+    oa_check_mutations("GET", "/healthz", &r);
+    oa_response_free(&r);
+    oa_call0("HEAD", "/healthz", "/healthz", NULL, 200);
+    oa_call0("GET", "/metrics", "/metrics", NULL, 200);
+    oa_call0("HEAD", "/metrics", "/metrics", NULL, 200);
+    svc.cfg.metrics_public = false; /* read per request; no request is in flight */
+    oa_call0("GET", "/metrics", "/metrics", NULL, 401);
+    svc.cfg.metrics_public = true;
+}
+
+static void check_undocumented_requests(void)
+{
+    oa_check_undocumented("GET", "/");
+    oa_check_undocumented("GET", "/v1");
+    oa_check_undocumented("GET", "/v2/x");
+    oa_check_undocumented("GET", "/v1/transactions");
+    oa_check_undocumented("PUT", "/v1/transactions");
+    oa_check_undocumented("DELETE", "/v1/model");
+    oa_check_undocumented("GET", "/v1/model/refit");
+    oa_check_undocumented("PATCH", "/v1/customers/c1");
+    oa_check_undocumented("GET", "/v1/customers/c1/extra");
+    oa_check_undocumented("PUT", "/healthz");
+    oa_check_undocumented("POST", "/metrics");
+    oa_check_undocumented("OPTIONS", "/readyz");
+}
+
+/* Polls GET /v1/model (up to 10 s) until a failed refit shows. */
+static void wait_failed_refit(void)
+{
+    for (int i = 0; i < 200; i++) {
+        oa_response r;
+        oa_call("GET", "/v1/model", "/v1/model", NULL, 200, &r);
+        json_t *refits = json_object_get(r.json, "refits");
+        bool done = json_integer_value(json_object_get(refits, "failed")) >= 1;
+        if (done)
+            oa_check_mutations("GET", "/v1/model", &r);
+        oa_response_free(&r);
+        if (done)
+            return;
+        nanosleep(&(struct timespec){0, 50000000}, NULL);
+    }
+    ck_abort_msg("no failed refit within 10 s");
+}
+
+static void check_with_model(void)
+{
+    oa_response r;
+    oa_call0("GET", "/readyz", "/readyz", NULL, 200);
+    oa_call("GET", "/v1/model", "/v1/model", NULL, 200, &r);
+    oa_check_mutations("GET", "/v1/model", &r);
+    oa_response_free(&r);
+    oa_call("POST", "/v1/model/refit", "/v1/model/refit", NULL, 202, &r);
+    oa_check_mutations("POST", "/v1/model/refit", &r);
+    oa_response_free(&r);
+    wait_failed_refit(); /* two customers: too few to fit */
+}
+
+/* The database refuses connections (and drops those open) until db_up. */
+static void db_down(void)
+{
+    admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS false");
+    admin_exec("DO $$ BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity "
+               "WHERE datname = '%s'; END $$");
+}
+
+static void db_up(void)
+{
+    admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS true");
+}
+
+/* With the database down, a batch is answered 503. */
+static void check_database_down(void)
+{
+    oa_req o = {"application/json",
+                  "{\"transactions\":[{\"id\":\"t9\",\"customer_id\":\"c1\","
+                  "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}",
+                  0};
+    db_down();
+    oa_call0("POST", "/v1/transactions", "/v1/transactions", &o, 503);
+    db_up();
+}
+
+/* GET /v1/customers and GET /v1/customers/{id} 200 are the customers
+ * test's (being added); 500 is never provoked. */
+static bool is_list(const char *method, const char *path)
+{
+    return strcmp(method, "GET") == 0 && strcmp(path, "/v1/customers") == 0;
+}
+
+static bool main_scope(const char *method, const char *path, const char *status)
+{
+    return !is_list(method, path) &&
+           !(strcmp(path, "/v1/customers/{customer_id}") == 0 && strcmp(status, "200") == 0);
+}
+
+static bool customers_scope(const char *method, const char *path, const char *status)
+{
+    return is_list(method, path) ||
+           (strcmp(path, "/v1/customers/{customer_id}") == 0 && strcmp(status, "200") == 0);
+}
+
+static bool list_scope(const char *method, const char *path, const char *status)
+{
+    (void)status;
+    return is_list(method, path);
+}
+
+START_TEST(test_openapi_conformance)
+{
+    check_operations();
+    check_transactions();
+    check_no_model();
+    check_undocumented_requests();
+    oa_check_router_limits(main_scope, MAX_BODY, MAX_URL);
+    save_snapshot();
+    restart(true);
+    check_with_model();
+    check_database_down();
+    oa_assert_covered(main_scope);
+}
+END_TEST
+
+/* ---- GET /v1/customers, lifecycle_stage and as_of ------------------------------- */
+
+/* Percent-encodes every byte of s but the unreserved ones. */
+static void pct_encode(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+    for (; *s && n + 4 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || strchr("-._~", c) != NULL)
+            out[n++] = (char)c;
+        else
+            n += (size_t)snprintf(out + n, size - n, "%%%02X", c);
+    }
+    out[n] = '\0';
+}
+
+/* The customer_ids of a list answer, comma-separated. */
+static void list_ids(const oa_response *r, char *out, size_t size)
+{
+    size_t i;
+    const json_t *c;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(r->json, "customers"), i, c) {
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? "," : "",
+                 json_string_value(json_object_get(c, "customer_id")));
+    }
+}
+
+/* GET target answers 200 with these customer ids (and as_of when not NULL). */
+static void want_list(const char *target, const char *ids, const char *as_of, oa_response *r)
+{
+    char got[256];
+    oa_call("GET", "/v1/customers", target, NULL, 200, r);
+    list_ids(r, got, sizeof got);
+    ck_assert_msg(strcmp(got, ids) == 0, "%s: customers %s, want %s", target, got, ids);
+    if (as_of != NULL)
+        ck_assert_str_eq(json_string_value(json_object_get(r->json, "as_of")), as_of);
+}
+
+static void check_as_of(void)
+{
+    const char *one = "/v1/customers/{customer_id}";
+    static const struct {
+        const char *query, *as_of;
+    } days[] = {{"as_of=2025-06-01", "2025-06-01"},
+                {"as_of=2025-06-01T23:30:00-02:00", "2025-06-02"}, /* its UTC day */
+                {"as_of=2025-06-01T00:00:00Z&horizon_days=30", "2025-06-01"}};
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
+        char target[128];
+        oa_response r;
+        snprintf(target, sizeof target, "/v1/customers/c1?%s", days[i].query);
+        oa_call("GET", one, target, NULL, 200, &r);
+        ck_assert_str_eq(json_string_value(json_object_get(r.json, "as_of")), days[i].as_of);
+        oa_response_free(&r);
+    }
+    oa_call0("GET", one, "/v1/customers/c1?as_of=2025-01-01", NULL, 404); /* before c1's first */
+    oa_call0("GET", one, "/v1/customers/c1?as_of=junk", NULL, 400);
+    oa_call0("GET", one, "/v1/customers/c1?as_of=2025-02-30", NULL, 400);
+    oa_call0("GET", one, "/v1/customers/c1?bogus=1", NULL, 400); /* not a documented parameter */
+}
+
+static void check_list(void)
+{
+    const char *list = "/v1/customers";
+    char target[512], cursor[400];
+    oa_response r;
+    want_list(list, "c1,c2", "2025-12-31", &r);
+    ck_assert(json_is_null(json_object_get(r.json, "next_cursor")));
+    oa_check_mutations("GET", list, &r);
+    oa_response_free(&r);
+    want_list("/v1/customers?limit=1", "c1", NULL, &r);
+    const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
+    ck_assert_msg(next != NULL, "no next_cursor: %s", r.body);
+    pct_encode(next, cursor, sizeof cursor);
+    oa_response_free(&r);
+    snprintf(target, sizeof target, "/v1/customers?limit=1&cursor=%s", cursor);
+    want_list(target, "c2", NULL, &r);
+    ck_assert(json_is_null(json_object_get(r.json, "next_cursor")));
+    oa_response_free(&r);
+    want_list("/v1/customers?as_of=2025-01-10", "c1", "2025-01-10", &r);
+    oa_response_free(&r);
+    static const char *const ok[] = {
+        "sort=-p_alive", "sort=predicted_ltv", "sort=-last_purchase", "churn_risk=high",
+        "lifecycle_stage=new", "at_risk=true", "at_risk=false",
+        "horizon_days=90&discount_rate=0.02&margin=0.5&limit=1000"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        snprintf(target, sizeof target, "/v1/customers?%s", ok[i]);
+        oa_call0("GET", list, target, NULL, 200);
+    }
+    static const char *const bad[] = {
+        "sort=bogus", "sort=--p_alive", "limit=0",        "limit=1001",
+        "limit=x",    "cursor=%21%21", "at_risk=maybe",  "churn_risk=x",
+        "lifecycle_stage=x", "as_of=junk", "horizon_days=0", "margin=2", "bogus=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(target, sizeof target, "/v1/customers?%s", bad[i]);
+        oa_call0("GET", list, target, NULL, 400);
+    }
+}
+
+/* GET /v1/customers and GET /v1/customers/{id} with lifecycle_stage and as_of. */
+START_TEST(test_openapi_customers)
+{
+    oa_call0("POST", "/v1/transactions", "/v1/transactions", &json_batch1, 200);
+    oa_call0("GET", "/v1/customers", "/v1/customers", NULL, 503);
+    oa_check_router_limits(list_scope, MAX_BODY, MAX_URL);
+    save_snapshot();
+    restart(false);
+    oa_response r;
+    oa_call("GET", "/v1/customers/{customer_id}", "/v1/customers/c1", NULL, 200, &r);
+    oa_check_mutations("GET", "/v1/customers/{customer_id}", &r);
+    oa_response_free(&r);
+    oa_call0("GET", "/v1/customers/{customer_id}",
+          "/v1/customers/c1?horizon_days=90&discount_rate=0.02&margin=0.5", NULL, 200);
+    check_as_of();
+    check_list();
+    /* as of a day before c1's last purchase: its summary needs the database */
+    db_down();
+    oa_call0("GET", "/v1/customers/{customer_id}", "/v1/customers/c1?as_of=2025-03-01", NULL, 503);
+    oa_call0("GET", "/v1/customers", "/v1/customers?as_of=2025-03-01", NULL, 503);
+    db_up();
+    oa_assert_covered(customers_scope);
+    /* last: "-" reverses every key, customer_id included */
+    want_list("/v1/customers?sort=-customer_id", "c2,c1", NULL, &r);
+    oa_response_free(&r);
+}
+END_TEST
+
+/* ---- without a server -------------------------------------------------------------------------- */
+
+START_TEST(test_openapi_lint)
+{
+    char err[OA_ERR_MAX];
+    ck_assert_str_eq(json_string_value(json_object_get(spec, "openapi")), "3.1.0");
+    ck_assert_msg(oa_lint(spec, err), "%s", err);
+    const char *url = json_string_value(
+        json_object_get(json_array_get(json_object_get(spec, "servers"), 0), "url"));
+    ck_assert_str_eq(url, "http://127.0.0.1:8080");
+    const char *path;
+    const json_t *item;
+    json_object_foreach(json_object_get(spec, "paths"), path, item) {
+        for (size_t m = 0; m < OA_NMETHODS; m++) {
+            const json_t *op = json_object_get(item, oa_http_methods[m]);
+            const char *status;
+            const json_t *resp;
+            if (op == NULL)
+                continue;
+            ck_assert_msg(json_object_size(json_object_get(op, "responses")) > 0,
+                          "%s %s: no responses", oa_http_methods[m], path);
+            json_object_foreach(json_object_get(op, "responses"), status, resp) {
+                ck_assert_msg(json_is_string(json_object_get(oa_resolve(spec, resp),
+                                                             "description")),
+                              "%s %s %s: no description", oa_http_methods[m], path, status);
+            }
+        }
+    }
+}
+END_TEST
+
+/* The served (method, pattern) pairs and the documented ones are the same set. */
+START_TEST(test_openapi_routes_match)
+{
+    char missing[2048] = "";
+    const http_route *rows;
+    size_t n;
+    for (size_t g = 0; (rows = route_group(g, &n)) != NULL; g++)
+        for (size_t i = 0; i < n; i++) {
+            const http_route *rt = &rows[i];
+            if (oa_operation(rt->method, rt->pattern) == NULL)
+                snprintf(missing + strlen(missing), sizeof missing - strlen(missing),
+                         "\n  served, undocumented: %s %s", rt->method, rt->pattern);
+        }
+    const char *path;
+    const json_t *item;
+    json_object_foreach(json_object_get(spec, "paths"), path, item) {
+        for (size_t m = 0; m < OA_NMETHODS; m++) {
+            if (json_object_get(item, oa_http_methods[m]) == NULL)
+                continue;
+            bool found = false;
+            for (size_t g = 0; (rows = route_group(g, &n)) != NULL; g++)
+                for (size_t i = 0; i < n; i++)
+                    found = found || (strcasecmp(rows[i].method, oa_http_methods[m]) == 0 &&
+                                      strcmp(rows[i].pattern, path) == 0);
+            if (!found)
+                snprintf(missing + strlen(missing), sizeof missing - strlen(missing),
+                         "\n  documented, not served: %s %s", oa_http_methods[m], path);
+        }
+    }
+    ck_assert_msg(missing[0] == '\0', "route table and openapi.yaml differ:%s", missing);
+}
+END_TEST
+
+/* Every registry row is a ProblemType row with its status and title, and
+ * is answered by some documented response unless marked reserved; no row
+ * is documented that the registry lacks. */
+START_TEST(test_openapi_problem_registry)
+{
+    const json_t *rows =
+        json_object_get(oa_pointer(spec, "#/components/schemas/ProblemType"), "oneOf");
+    ck_assert_uint_eq(json_array_size(rows), PROBLEM_COUNT);
+    char *responses = json_dumps(oa_pointer(spec, "#/components/responses"), JSON_COMPACT);
+    char *schemas = json_dumps(oa_pointer(spec, "#/components/schemas/ValidationProblem"),
+                               JSON_COMPACT);
+    ck_assert(responses != NULL && schemas != NULL);
+    for (int c = 0; c < PROBLEM_COUNT; c++) {
+        const problem_type *p = problem_get((problem_code)c);
+        char type[128], quoted[140];
+        snprintf(type, sizeof type, "%s%s", PROBLEM_TYPE_BASE, p->slug);
+        const json_t *row = oa_problem_row(type);
+        ck_assert_msg(row != NULL, "%s is not in openapi.yaml", type);
+        ck_assert_str_eq(json_string_value(json_object_get(row, "title")), p->title);
+        ck_assert_int_eq(json_integer_value(json_object_get(row, "x-status")), p->status);
+        snprintf(quoted, sizeof quoted, "\"%s\"", type);
+        const char *desc = json_string_value(json_object_get(row, "description"));
+        bool reserved = desc != NULL && strncmp(desc, "Reserved", 8) == 0;
+        ck_assert_msg(reserved || strstr(responses, quoted) != NULL ||
+                          strstr(schemas, quoted) != NULL,
+                      "%s: no documented oa_response gives it", type);
+    }
+    free(responses);
+    free(schemas);
+}
+END_TEST
+
+static void spec_setup(void)
+{
+    spec_load();
+    oa_http_use(spec, NULL);
+}
+
+Suite *suite_openapi(void)
+{
+    Suite *s = suite_create("openapi");
+    TCase *file = tcase_create("spec");
+    tcase_add_checked_fixture(file, spec_setup, spec_free);
+    tcase_add_test(file, test_openapi_lint);
+    tcase_add_test(file, test_openapi_routes_match);
+    tcase_add_test(file, test_openapi_problem_registry);
+    suite_add_tcase(s, file);
+    TCase *srv = tcase_create("server");
+    tcase_add_checked_fixture(srv, setup, teardown);
+    tcase_set_timeout(srv, 60);
+    tcase_add_test(srv, test_openapi_conformance);
+    tcase_add_test(srv, test_openapi_customers);
+    suite_add_tcase(s, srv);
+    return s;
+}
