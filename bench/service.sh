@@ -19,8 +19,12 @@
 # (scripts/pg_local.sh); processes and files are removed on exit. Knobs
 # (environment): LTVD_BIN, BENCH_SERVICE (the binaries), BENCH_GET_SECONDS
 # (10 s a run), BENCH_GET_ROUNDS (2), BENCH_WRK_THREADS (1),
-# BENCH_INGEST_ROWS (400000), BENCH_DELAY_TRIALS (200), BENCH_CUSTOMERS
-# (1000000), and LTVD_* for the server (e.g. LTVD_THREAD_POOL_SIZE).
+# BENCH_INGEST_ROWS (400000, over a quarter as many customers),
+# BENCH_INGEST_LAYOUT (random: every batch draws from all customers, so
+# concurrent batches share some and wait for each other's row locks;
+# disjoint: each batch has customers of its own), BENCH_DELAY_TRIALS (200),
+# BENCH_CUSTOMERS (1000000), and LTVD_* for the server (e.g.
+# LTVD_THREAD_POOL_SIZE, which also sizes its PostgreSQL pool).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -32,6 +36,7 @@ WRK_THREADS=${BENCH_WRK_THREADS:-1}
 CONNECTIONS=64
 INGEST_ROWS=${BENCH_INGEST_ROWS:-400000}
 INGEST_CLIENTS=8
+INGEST_LAYOUT=${BENCH_INGEST_LAYOUT:-random}
 BATCH=1000
 DELAY_TRIALS=${BENCH_DELAY_TRIALS:-200}
 CUSTOMERS=${BENCH_CUSTOMERS:-1000000}
@@ -268,11 +273,13 @@ row "ack -> new score served, p99 (max)" "$p99 ms ($(field max_ms "$line") ms)" 
 # ------------------------------------------------------------ 2. ingest
 
 line=$("$BENCH_SERVICE" ingest "$LTVD_ADDR" --n "$INGEST_ROWS" --clients "$INGEST_CLIENTS" \
-    --batch "$BATCH" --csv-out "$tmp/ingest.csv") || say "some ingest batches failed"
+    --batch "$BATCH" --csv-out "$tmp/ingest.csv" \
+    $([ "$INGEST_LAYOUT" = disjoint ] && echo --disjoint)) || say "some ingest batches failed"
 ingest_tps=$(field txn_per_s "$line")
 echo "  ingest: $(field acked "$line") of $INGEST_ROWS transactions acknowledged in" \
     "$(field seconds "$line") s = $ingest_tps txn/s ($INGEST_CLIENTS clients, $BATCH-item" \
-    "batches; batch p50 $(field batch_p50_ms "$line") ms, p99 $(field batch_p99_ms "$line") ms)"
+    "batches, $INGEST_LAYOUT customers, $((INGEST_ROWS / 4)) in all;" \
+    "batch p50 $(field batch_p50_ms "$line") ms, p99 $(field batch_p99_ms "$line") ms)"
 stop "$LTVD_PID"
 
 psql_do "$DB" -c "CREATE DATABASE copybench" || die "CREATE DATABASE copybench failed"

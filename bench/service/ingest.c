@@ -52,16 +52,22 @@ static uint64_t next_rand(uint64_t *s)
 }
 
 /* n rows over n / per_customer customers "PREFIX%07zu", on days from
- * 1997-01-01 to 1998-06-30 (546 days), amounts 5.00..104.99. */
-static txn_row *generate_rows(size_t n, size_t per_customer, const char *prefix)
+ * 1997-01-01 to 1998-06-30 (546 days), amounts 5.00..104.99. Customers are
+ * drawn from all of them (concurrent batches then share some, and wait for
+ * each other's row locks), or, when disjoint, each batch of `batch` rows
+ * from a range of its own (no two batches share a customer). */
+static txn_row *generate_rows(size_t n, size_t per_customer, const char *prefix,
+                              bool disjoint, size_t batch)
 {
     txn_row *rows = calloc(n > 0 ? n : 1, sizeof *rows);
     size_t n_customers = n / per_customer > 0 ? n / per_customer : 1;
+    size_t per_batch = batch / per_customer > 0 ? batch / per_customer : 1;
     uint64_t s = 0x9E3779B97F4A7C15u;
     for (size_t i = 0; rows != NULL && i < n; i++) {
         txn_row *r = &rows[i];
-        snprintf(r->customer, sizeof r->customer, "%s%07zu", prefix,
-                 (size_t)(next_rand(&s) % n_customers));
+        size_t cust = disjoint ? i / batch * per_batch + (size_t)(next_rand(&s) % per_batch)
+                               : (size_t)(next_rand(&s) % n_customers);
+        snprintf(r->customer, sizeof r->customer, "%s%07zu", prefix, cust);
         snprintf(r->txn, sizeof r->txn, "%st%zu", prefix, i);
         format_day((int)(next_rand(&s) % 546), r->occurred);
         unsigned cents = (unsigned)(next_rand(&s) % 10000);
@@ -190,7 +196,8 @@ int service_ingest(const service_opts *o)
 {
     size_t n = o->n;
     txn_row *rows = o->csv_in != NULL ? read_csv_rows(o->csv_in, o->prefix, &n)
-                                      : generate_rows(n, o->per_customer, o->prefix);
+                                      : generate_rows(n, o->per_customer, o->prefix,
+                                                      o->disjoint, o->batch);
     if (rows == NULL || n == 0 || o->clients == 0 || o->clients > 64 || o->batch == 0) {
         fprintf(stderr, "ingest: no rows (or bad --clients/--batch)\n");
         free(rows);

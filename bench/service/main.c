@@ -14,7 +14,8 @@
 
 static const char usage[] =
     "usage: bench_service ingest ADDR [--n N] [--clients K] [--batch B]\n"
-    "                            [--per-customer M] [--prefix P] [--csv-in F] [--csv-out F]\n"
+    "                            [--per-customer M] [--disjoint] [--prefix P]\n"
+    "                            [--csv-in F] [--csv-out F]\n"
     "       bench_service delay ADDR --ids FILE --as-of YYYY-MM-DD [--trials T] [--batch B]\n"
     "       bench_service cache [--n N] [--id-len 12|36]\n"
     "       bench_service rebuild        (DATABASE_URL, LTVD_* as for ltvd serve)\n";
@@ -27,7 +28,8 @@ static int parse(int argc, char **argv, service_opts *o)
         {"prefix", required_argument, NULL, 'p'},     {"csv-in", required_argument, NULL, 'i'},
         {"csv-out", required_argument, NULL, 'o'},    {"trials", required_argument, NULL, 't'},
         {"ids", required_argument, NULL, 'd'},        {"as-of", required_argument, NULL, 'a'},
-        {"id-len", required_argument, NULL, 'l'},     {NULL, 0, NULL, 0}};
+        {"id-len", required_argument, NULL, 'l'},     {"disjoint", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         size_t v = optarg != NULL ? strtoul(optarg, NULL, 10) : 0;
@@ -43,6 +45,7 @@ static int parse(int argc, char **argv, service_opts *o)
         case 'd': o->ids = optarg; break;
         case 'a': o->as_of = optarg; break;
         case 'l': o->id_len = v; break;
+        case 'j': o->disjoint = true; break;
         default: return -1;
         }
     }

@@ -2,6 +2,7 @@
 #ifndef LTVD_BENCH_SERVICE_H
 #define LTVD_BENCH_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct service_opts {
@@ -10,6 +11,7 @@ typedef struct service_opts {
     size_t clients;      /* ingest: concurrent connections */
     size_t batch;        /* items per POST */
     size_t per_customer; /* ingest: mean transactions per generated customer */
+    bool disjoint;       /* ingest: each batch has customers of its own */
     const char *prefix;  /* ids of generated customers and transactions */
     const char *csv_in;  /* ingest: CDNOW-style CSV instead of generated rows */
     const char *csv_out; /* ingest: the same rows for psql \copy */
