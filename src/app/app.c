@@ -207,6 +207,22 @@ cleanup:
     return rc;
 }
 
+void app_db_failed(app *a)
+{
+    long long zero = 0;
+    atomic_compare_exchange_strong(&a->db_down_since, &zero, (long long)time(NULL));
+}
+
+void app_db_ok(app *a)
+{
+    atomic_store(&a->db_down_since, 0);
+}
+
+long long app_db_down_since(app *a)
+{
+    return atomic_load(&a->db_down_since);
+}
+
 bool app_sync_begin(app *a)
 {
     if (a->sync == NULL && a->config->cache_sync_ms > 0)
@@ -295,6 +311,7 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
     atomic_init(&a->n_batches, 0);
     atomic_init(&a->n_txn_new, 0);
     atomic_init(&a->n_txn_duplicate, 0);
+    atomic_init(&a->db_down_since, 0);
     snprintf(a->migrations_dir, sizeof a->migrations_dir, "%s", migrations_dir);
     char dberr[STORE_ERR_MAX];
     a->cache = cache_new(0);
@@ -347,6 +364,10 @@ bool app_ready(void *cls, char *why, size_t n)
     int pending = 0;
     bool ok = store_db_ping(db) == 0 &&
               store_migrations_pending(db, a->migrations_dir, &pending) == 0;
+    if (ok)
+        app_db_ok(a);
+    else
+        app_db_failed(a);
     if (!ok)
         snprintf(why, n, "database unreachable: %.100s", store_db_error(db));
     else if (pending > 0)

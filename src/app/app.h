@@ -34,6 +34,9 @@ typedef struct app {
     struct app_sync *sync; /* the cache catch-up, NULL until app_sync_begin */
     /* ingest counters for /metrics (app_note_ingested) */
     atomic_uint_fast64_t n_batches, n_txn_new, n_txn_duplicate;
+    /* UTC seconds since which PostgreSQL has been failing; 0 while it works
+     * (app_db_failed / app_db_ok) */
+    atomic_llong db_down_since;
 } app;
 
 /* Connects (config->database_url), applies the pending migrations of
@@ -70,6 +73,14 @@ int app_cache_apply_committed(app *a, store_db *db, const store_customer *c, siz
 /* Starts the refit worker (worker/worker.h); app_free stops it. Returns
  * false when the thread cannot be created. */
 bool app_worker_start(app *a);
+
+/* Record that PostgreSQL just failed (the first failure's time is kept) or
+ * just answered. Reads served meanwhile say their data may be stale. */
+void app_db_failed(app *a);
+void app_db_ok(app *a);
+
+/* 0 while PostgreSQL answers, else since when (UTC seconds) it has not. */
+long long app_db_down_since(app *a);
 
 /* Starts the cache catch-up thread (app/sync.h) every config->cache_sync_ms
  * (no-op when 0); app_free stops it. False when it cannot start. */

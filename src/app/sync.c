@@ -92,10 +92,16 @@ static void *sync_main(void *arg)
         if (s->stop)
             break;
         pthread_mutex_unlock(&s->mu);
-        if (db == NULL && (db = store_db_open(s->a->config->database_url, err)) == NULL)
+        if (db == NULL && (db = store_db_open(s->a->config->database_url, err)) == NULL) {
+            app_db_failed(s->a);
             log_write(LOG_WARN, "cache catch-up: %s", err);
-        else if (app_sync_once(s->a, db, since) != 0)
+        } else if (app_sync_once(s->a, db, since) != 0) {
+            if (store_db_broken(db))
+                app_db_failed(s->a);
             log_write(LOG_WARN, "cache catch-up: %s (retried)", store_db_error(db));
+        } else {
+            app_db_ok(s->a);
+        }
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);

@@ -410,6 +410,7 @@ static http_result list_customers(http_request *req)
     http_result res;
     if (!query_or_reply(req, &q, &res))
         return res;
+    score_mark_stale(req);
     list_walk w = {.a = a, .q = &q, .cap = q.limit + 1};
     w.m = cache_snapshot_acquire(a->cache);
     if (w.m == NULL)

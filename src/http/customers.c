@@ -53,6 +53,7 @@ static http_result get_customer(http_request *req)
     cache_summary cached, s;
     if (cache_get(a->cache, id, &cached) != CACHE_OK)
         return http_reply_problem(req, PROBLEM_CUSTOMER_NOT_FOUND, NULL, NULL);
+    score_mark_stale(req);
     store_db *db = NULL;
     int rc = score_summary_as_of(a, &db, id, &cached, o.as_of_day, &s);
     if (db != NULL)

@@ -80,6 +80,8 @@ struct http_request {
     int pending;              /* problem_code to answer once the body is in, or -1 */
     char pending_detail[160];
     char allow[64];           /* Allow header of a 405 */
+    const char *extra_name;   /* one more response header (http_set_header) */
+    const char *extra_value;
     unsigned status;          /* status queued, for metrics and logs */
     uint64_t start_ns;
     http_mem *mem;            /* request-scoped allocations */
@@ -96,6 +98,10 @@ int http_query(http_request *req, const char *name, const char **value);
 /* The first query parameter whose name is not in known (a NULL-terminated
  * list), borrowed from the connection; NULL when every name is known. */
 const char *http_query_unknown(http_request *req, const char *const *known);
+
+/* Adds the header name: value (copied) to the response this request will
+ * get, whatever it is. One header per request; a second call replaces it. */
+void http_set_header(http_request *req, const char *name, const char *value);
 
 /* Queues status with a copy of body (content_type e.g. "application/json").
  * Returns HTTP_DONE, or HTTP_FATAL when libmicrohttpd refused. */

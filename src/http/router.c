@@ -442,6 +442,18 @@ int http_query(http_request *req, const char *name, const char **value)
     return 1;
 }
 
+void http_set_header(http_request *req, const char *name, const char *value)
+{
+    size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
+    char *n = http_alloc(req, nl), *v = http_alloc(req, vl);
+    if (n == NULL || v == NULL)
+        return;
+    memcpy(n, name, nl);
+    memcpy(v, value, vl);
+    req->extra_name = n;
+    req->extra_value = v;
+}
+
 /* State of http_query_unknown's walk over the query. */
 typedef struct query_walk {
     const char *const *known;
@@ -475,6 +487,8 @@ static http_result queue(http_request *req, unsigned status, const char *content
     if (resp == NULL)
         return HTTP_FATAL;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (req->extra_name != NULL)
+        MHD_add_response_header(resp, req->extra_name, req->extra_value);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED && req->allow[0] != '\0')
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
     if (status == 413 || req->discarded > 0)

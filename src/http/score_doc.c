@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/clv.h"
 #include "store/customers.h"
@@ -112,6 +113,21 @@ bool score_opts_or_reply(http_request *req, score_opts *o, http_result *res)
 }
 
 /* ---------------------------------------------------------------- summary */
+
+void score_mark_stale(http_request *req)
+{
+    long long since = app_db_down_since(req->ctx->app);
+    if (since == 0)
+        return;
+    time_t t = (time_t)since;
+    struct tm tm;
+    char value[96];
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(value, sizeof value, "database unavailable since %Y-%m-%dT%H:%M:%SZ",
+                 &tm) == 0)
+        snprintf(value, sizeof value, "database unavailable");
+    http_set_header(req, SCORE_STALE_HEADER, value);
+}
 
 /* Keeps the one summary store_customers_as_of delivers. */
 static int keep_summary(const store_customer *c, void *arg)

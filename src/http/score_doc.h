@@ -61,6 +61,13 @@ bool score_query_number(http_request *req, const char *name, double lo, double h
 bool score_query_known_or_reply(http_request *req, const char *const *known,
                                 http_result *res);
 
+/* The response header of reads served while PostgreSQL fails: the cache may
+ * miss what other writers stored since (its value says since when). */
+#define SCORE_STALE_HEADER "Ltvd-Data-Stale"
+
+/* Adds SCORE_STALE_HEADER to req's response when PostgreSQL is failing. */
+void score_mark_stale(http_request *req);
+
 /* Sets *out to the summary of id as of day: *cached itself when its last
  * purchase is not after day, else recomputed from customer_days on db
  * (acquired from the app's pool when *db is NULL; the caller releases it).

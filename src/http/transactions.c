@@ -68,12 +68,15 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
     store_db *db = store_pool_acquire(a->pool, APP_POOL_WAIT_MS);
     if (db == NULL) {
         free(items);
+        if (app_db_down_since(a) != 0)
+            return reply_db_unavailable(req, "the database is unavailable");
         return reply_db_unavailable(req, "no database connection became free in time");
     }
     store_batch_result r = {0};
     int rc = store_insert_batch(db, items, b->n, &r);
     free(items);
     if (rc != 0) {
+        app_db_failed(a);
         char detail[160];
         snprintf(detail, sizeof detail, "the batch was not stored: %.120s",
                  store_db_error(db));
@@ -81,6 +84,7 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
         return reply_db_unavailable(req, detail);
     }
     /* committed: from here on the batch is stored whatever happens */
+    app_db_ok(a);
     int crc = app_cache_apply_committed(a, db, r.customers, r.n_customers);
     store_pool_release(a->pool, db);
     app_note_ingested(a, r.n_new, r.n_duplicate);

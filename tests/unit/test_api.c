@@ -264,7 +264,29 @@ static void check_live_update_and_db_down(void)
     const char *retry = testhttp_header(&r, "Retry-After");
     ck_assert_msg(retry != NULL && strcmp(retry, "1") == 0, "%s", r.head);
     response_free(&r);
+    /* reads go on from the cache, saying the data may be stale */
+    request("GET", "/v1/customers/c1", NULL, &r);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    const char *stale = testhttp_header(&r, "Ltvd-Data-Stale");
+    ck_assert_msg(stale != NULL && strstr(stale, "database unavailable since") == stale,
+                  "%s", r.head);
+    response_free(&r);
+    request("GET", "/readyz", NULL, &r);
+    assert_problem(&r, 503, "not-ready");
+    response_free(&r);
+
+    /* back: the next batch is stored on a new connection, no restart */
     admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS true", svc.dbname);
+    check_counts("{\"transactions\":[{\"id\":\"t6\",\"customer_id\":\"c1\","
+                 "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}",
+                 1, 1, 0);
+    request("GET", "/v1/customers/c1", NULL, &r);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    ck_assert_ptr_null(testhttp_header(&r, "Ltvd-Data-Stale"));
+    response_free(&r);
+    request("GET", "/readyz", NULL, &r);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    response_free(&r);
 }
 
 START_TEST(test_api_ingest_and_score)
