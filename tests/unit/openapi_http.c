@@ -170,6 +170,25 @@ static void check_problem(const oa_response *r, const char *path, const char *wh
                       "%s: instance is not the path %s: %s", what, path, r->body);
 }
 
+/* Every header of the service's own (Ltvd-*) in r is documented in resp. */
+static void check_own_headers(const json_t *resp, const oa_response *r, const char *what)
+{
+    for (const char *p = strstr(r->head, "\r\n"); p != NULL; p = strstr(p + 2, "\r\n")) {
+        if (strncasecmp(p + 2, "Ltvd-", 5) != 0)
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(p + 2, ":\r"), p + 2);
+        bool documented = false;
+        const char *hname;
+        const json_t *h;
+        json_object_foreach(json_object_get(resp, "headers"), hname, h) {
+            documented = documented || strcasecmp(hname, name) == 0;
+        }
+        ck_assert_msg(documented, "%s: header %s is not documented for this response", what,
+                      name);
+    }
+}
+
 /* The answer r (to a request for path) fits the response object resp. */
 static void check_response(const json_t *resp, const oa_response *r, const char *path,
                            bool head, const char *what)
@@ -177,6 +196,7 @@ static void check_response(const json_t *resp, const oa_response *r, const char 
     char ct[128], err[OA_ERR_MAX], value[256];
     const char *hname;
     const json_t *h;
+    check_own_headers(resp, r, what);
     json_object_foreach(json_object_get(resp, "headers"), hname, h) {
         bool required = json_is_true(json_object_get(oa_resolve(spec, h), "required"));
         ck_assert_msg(!required || oa_header(r, hname, value, sizeof value),
@@ -196,7 +216,11 @@ static void check_response(const json_t *resp, const oa_response *r, const char 
     }
     if (strstr(ct, "json") == NULL) {
         ck_assert_msg(r->body[0] != '\0', "%s: empty body", what);
-        ck_assert_msg(oa_validate(spec, schema, json_string(""), err), "%s: %s", what, err);
+        json_t *text = json_string(r->body);
+        snprintf(err, sizeof err, "the body is not UTF-8");
+        bool ok = text != NULL && oa_validate(spec, schema, text, err);
+        json_decref(text);
+        ck_assert_msg(ok, "%s: %s", what, err);
         return;
     }
     ck_assert_msg(r->json != NULL, "%s: the body is not JSON: %s", what, r->body);

@@ -258,11 +258,18 @@ static void check_database_down(void)
                   0};
     db_down();
     oa_call0("POST", "/v1/transactions", "/v1/transactions", &o, 503);
+    /* reads go on from memory, marked stale (a documented header) */
+    oa_response r;
+    char stale[128];
+    oa_call("GET", "/v1/customers/{customer_id}", "/v1/customers/c1", NULL, 200, &r);
+    ck_assert_msg(oa_header(&r, "Ltvd-Data-Stale", stale, sizeof stale), "%s", r.head);
+    oa_response_free(&r);
+    oa_call0("GET", "/readyz", "/readyz", NULL, 503);
     db_up();
 }
 
 /* GET /v1/customers and GET /v1/customers/{id} 200 are the customers
- * test's (being added); 500 is never provoked. */
+ * test's; 500 is never provoked. */
 static bool is_list(const char *method, const char *path)
 {
     return strcmp(method, "GET") == 0 && strcmp(path, "/v1/customers") == 0;
@@ -335,6 +342,8 @@ static void want_list(const char *target, const char *ids, const char *as_of, oa
     char got[256];
     oa_call("GET", "/v1/customers", target, NULL, 200, r);
     list_ids(r, got, sizeof got);
+    if (strcmp(got, ids) != 0)
+        oa_response_free(r); /* not leaked by the failure below */
     ck_assert_msg(strcmp(got, ids) == 0, "%s: customers %s, want %s", target, got, ids);
     if (as_of != NULL)
         ck_assert_str_eq(json_string_value(json_object_get(r->json, "as_of")), as_of);
@@ -418,8 +427,17 @@ START_TEST(test_openapi_customers)
     check_list();
     /* as of a day before c1's last purchase: its summary needs the database */
     db_down();
+    oa_req o = {"application/json",
+                "{\"transactions\":[{\"id\":\"t9\",\"customer_id\":\"c1\","
+                "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}",
+                0};
+    oa_call0("POST", "/v1/transactions", "/v1/transactions", &o, 503); /* marks it down */
     oa_call0("GET", "/v1/customers/{customer_id}", "/v1/customers/c1?as_of=2025-03-01", NULL, 503);
+    oa_call0("GET", "/v1/customers/{customer_id}", "/v1/customers/c1?as_of=2025-01-01", NULL, 404);
     oa_call0("GET", "/v1/customers", "/v1/customers?as_of=2025-03-01", NULL, 503);
+    want_list("/v1/customers", "c1,c2", NULL, &r); /* from memory, marked stale */
+    ck_assert_msg(testhttp_header(&r, "Ltvd-Data-Stale") != NULL, "%s", r.head);
+    oa_response_free(&r);
     db_up();
     oa_assert_covered(customers_scope);
     /* last: "-" reverses every key, customer_id included */
