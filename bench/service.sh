@@ -134,7 +134,7 @@ psql_do() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 rows=()
 # row NAME MEASURED TARGET VERDICT
-row() { rows+=("$(printf '%-44s %-26s %-10s %s' "$1" "$2" "$3" "$4")"); }
+row() { rows+=("$(printf '%-46s %-26s %-10s %s' "$1" "$2" "$3" "$4")"); }
 # verdict VALUE OP LIMIT -> met / MISSED
 verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
     ok = (op == ">=") ? v >= l : (op == "<=") ? v <= l : v < l
@@ -333,5 +333,5 @@ row "start-up to /healthz, $CUSTOMERS customers" "$serve_s s" "-" "-"
 # ------------------------------------------------------------ table
 
 echo
-printf '%-44s %-26s %-10s %s\n' "service benchmark" "measured" "target" "result"
+printf '%-46s %-26s %-10s %s\n' "service benchmark" "measured" "target" "result"
 printf '%s\n' "${rows[@]}"
