@@ -1,8 +1,8 @@
 /* GET /v1/customers: lists of scored customers for campaign tools, e.g.
  *   /v1/customers?churn_risk=high&sort=-predicted_ltv&limit=100&cursor=...
  * Filters: churn_risk, lifecycle_stage, at_risk. sort: one of key_names,
- * "-" first for descending; ties, and sort=customer_id, go by customer id
- * (byte order, ascending). limit: 1..1000 (100). The scoring options are
+ * "-" first for descending; ties go by customer id (byte order, ascending),
+ * and sort=-customer_id is descending. limit: 1..1000 (100). The scoring options are
  * those of GET /v1/customers/{id} (score_doc.h), so an item equals that
  * customer's own document.
  *
@@ -92,7 +92,8 @@ static int compare(const list_query *q, double ka, const char *ia, double kb, co
     if (q->key != KEY_CUSTOMER_ID && ka != kb)
         return (ka < kb) != q->desc ? -1 : 1;
     int c = strcmp(ia, ib);
-    return (c > 0) - (c < 0);
+    c = (c > 0) - (c < 0);
+    return q->key == KEY_CUSTOMER_ID && q->desc ? -c : c;
 }
 
 static double key_of(list_key k, const score_row *row)
@@ -270,10 +271,11 @@ static int hex_digit(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-static bool cursor_parse(list_query *q, const char *c)
+bool customer_list_cursor_parse(const char *sort, const char *c, double *key, char *id,
+                                size_t id_cap)
 {
-    size_t sl = strlen(q->sort);
-    if (strncmp(c, q->sort, sl) != 0 || c[sl] != '.')
+    size_t sl = strlen(sort);
+    if (strncmp(c, sort, sl) != 0 || c[sl] != '.')
         return false;
     const char *p = c + sl + 1;
     uint64_t bits = 0;
@@ -285,21 +287,20 @@ static bool cursor_parse(list_query *q, const char *c)
     }
     if (p[16] != '.')
         return false;
-    memcpy(&q->cursor_key, &bits, sizeof bits);
-    if (q->cursor_key != q->cursor_key) /* NaN: never a key */
+    memcpy(key, &bits, sizeof bits);
+    if (*key != *key) /* NaN: never a key */
         return false;
     p += 17;
     size_t n = strlen(p);
-    if (n == 0 || n % 2 != 0 || n / 2 > CACHE_ID_MAX)
+    if (n == 0 || n % 2 != 0 || n / 2 >= id_cap)
         return false;
     for (size_t i = 0; i < n / 2; i++) {
         int hi = hex_digit(p[2 * i]), lo = hex_digit(p[2 * i + 1]);
         if (hi < 0 || lo < 0 || (hi | lo) == 0)
             return false;
-        q->cursor_id[i] = (char)(hi << 4 | lo);
+        id[i] = (char)(hi << 4 | lo);
     }
-    q->cursor_id[n / 2] = '\0';
-    q->has_cursor = true;
+    id[n / 2] = '\0';
     return true;
 }
 
@@ -364,8 +365,10 @@ static bool query_or_reply(http_request *req, list_query *q, http_result *res)
                          res);
     const char *cursor = NULL;
     int c = http_query(req, "cursor", &cursor);
-    if (c < 0 || (c > 0 && !cursor_parse(q, cursor)))
+    if (c < 0 || (c > 0 && !customer_list_cursor_parse(q->sort, cursor, &q->cursor_key,
+                                                        q->cursor_id, sizeof q->cursor_id)))
         return bad_param(req, "cursor is not a next_cursor of this sort", res);
+    q->has_cursor = c > 0;
     return true;
 }
 
