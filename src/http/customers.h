@@ -15,4 +15,12 @@ extern const size_t customers_nroutes;
 extern const http_route customer_list_routes[];
 extern const size_t customer_list_nroutes;
 
+/* Reads a next_cursor of GET /v1/customers made for sort ("-p_alive", ...):
+ * "<sort>.<16 lowercase hex digits: the key's bits>.<the id in lowercase
+ * hex>". Sets *key (never NaN) and id (NUL-terminated, no NUL inside, at
+ * most id_cap - 1 bytes) and returns true; false when c is not such a
+ * cursor (*key and id may then be partly written). */
+bool customer_list_cursor_parse(const char *sort, const char *c, double *key, char *id,
+                                size_t id_cap);
+
 #endif

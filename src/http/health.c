@@ -40,12 +40,11 @@ static http_result get_metrics(http_request *req)
     if (text != NULL && req->ctx->more_metrics != NULL) {
         char *more = req->ctx->more_metrics(req->ctx->more_metrics_cls, &more_len);
         char *all = more != NULL ? realloc(text, len + more_len + 1) : NULL;
-        if (all != NULL) {
+        if (all != NULL) { /* else the request metrics alone */
             memcpy(all + len, more, more_len + 1);
             len += more_len;
+            text = all;
         }
-        free(all == NULL ? text : NULL);
-        text = all;
         free(more);
     }
     return http_reply_owned(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);

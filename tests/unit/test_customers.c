@@ -135,10 +135,14 @@ static void walk(const char *sort)
             const char *id = testhttp_jstr(c, "customer_id");
             ck_assert_msg(json_object_get(ids, id) == NULL, "%s: %s twice", sort, id);
             json_object_set_new(ids, id, json_true());
-            double k = strcmp(key, "customer_id") == 0 ? 0 : key_of(c, key);
+            bool by_id = strcmp(key, "customer_id") == 0;
+            double k = by_id ? 0 : key_of(c, key);
             if (seen > 0) {
+                int order = strcmp(prev_id, id);
                 bool tie = k == prev, in_order = desc ? k < prev : k > prev;
-                ck_assert_msg(in_order || (tie && strcmp(prev_id, id) < 0),
+                if (by_id)
+                    in_order = desc ? order > 0 : order < 0;
+                ck_assert_msg(in_order || (!by_id && tie && order < 0),
                               "%s: %s (%g) after %s (%g)", sort, id, k, prev_id, prev);
             }
             prev = k;
@@ -177,7 +181,7 @@ START_TEST(test_customers_pages)
     testhttp_response_free(&r);
     set_model();
     ck_assert_uint_eq(cache_count(t.app->cache), 2357);
-    static const char *const sorts[] = {"customer_id",   "-p_alive",       "predicted_ltv",
+    static const char *const sorts[] = {"customer_id",   "-customer_id",   "-p_alive",       "predicted_ltv",
                                         "-predicted_ltv", "frequency",      "-recency",
                                         "expected_spend", "-last_purchase", "-expected_purchases"};
     for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
