@@ -15,6 +15,9 @@
 #include <time.h>
 
 #include "http/log.h"
+#include "http/url.h"
+
+_Static_assert(URL_MAX_PARAMS == HTTP_MAX_PARAMS, "url.h and http.h disagree");
 
 struct http_mem {
     http_mem *next;
@@ -30,21 +33,6 @@ static uint64_t now_ns(void)
 
 /* ----------------------------------------------------------- the tables */
 
-/* A pattern is '/'-separated literal or {name} segments. */
-static bool pattern_ok(const char *p)
-{
-    size_t params = 0;
-    if (p == NULL || p[0] != '/')
-        return false;
-    for (const char *s = p + 1; *s != '\0';) {
-        size_t len = strcspn(s, "/");
-        if (s[0] == '{' && (len < 3 || s[len - 1] != '}' || ++params > HTTP_MAX_PARAMS))
-            return false;
-        s += len + (s[len] == '/');
-    }
-    return true;
-}
-
 void router_init(router *r, const http_context *ctx)
 {
     memset(r->routes, 0, sizeof r->routes);
@@ -56,7 +44,7 @@ void router_init(router *r, const http_context *ctx)
 bool router_add(router *r, const http_route *table, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (r->nroutes == ROUTER_MAX_ROUTES || !pattern_ok(table[i].pattern) ||
+        if (r->nroutes == ROUTER_MAX_ROUTES || !url_pattern_ok(table[i].pattern) ||
             table[i].handler == NULL || table[i].method == NULL)
             return false;
         r->routes[r->nroutes++] = &table[i];
@@ -78,99 +66,18 @@ size_t router_unescape(void *cls, struct MHD_Connection *conn, char *s)
 
 /* ------------------------------------------------------------- matching */
 
-typedef struct segment {
-    const char *start;
-    size_t len;
-} segment;
-
-/* True when path matches pattern; the {name} segments of path go to params. */
-static bool match(const char *pattern, const char *path, segment params[], size_t *np)
-{
-    *np = 0;
-    const char *p = pattern, *u = path;
-    while (*p == '/' && *u == '/') {
-        p++;
-        u++;
-        size_t plen = strcspn(p, "/"), ulen = strcspn(u, "/");
-        if (p[0] == '{') {
-            params[(*np)++] = (segment){u, ulen};
-        } else if (plen != ulen || strncmp(p, u, plen) != 0) {
-            return false;
-        }
-        p += plen;
-        u += ulen;
-    }
-    return *p == '\0' && *u == '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes len bytes of s into out (room for len + 1). Returns the
- * decoded length, or -1 on a malformed escape or an encoded NUL. */
-static long pct_decode(const char *s, size_t len, char *out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != '%') {
-            out[n++] = s[i];
-            continue;
-        }
-        if (i + 2 >= len)
-            return -1;
-        int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-            return -1;
-        out[n++] = (char)(hi * 16 + lo);
-        i += 2;
-    }
-    out[n] = '\0';
-    return (long)n;
-}
-
-/* Well-formed UTF-8 (no overlongs, no surrogates) without control characters. */
-static bool text_ok(const unsigned char *s, size_t len)
-{
-    for (size_t i = 0; i < len;) {
-        unsigned c = s[i];
-        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                                : (c & 0xf8) == 0xf0 ? 4 : 0;
-        if (n == 0 || i + n > len || (n == 1 && (c < 0x20 || c == 0x7f)))
-            return false;
-        unsigned cp = n == 1 ? c : c & (0x3f >> (n - 1));
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 /* Decodes the {name} segments into req->params; on a bad one, sets the
  * pending 400 and returns false. */
-static bool take_params(http_request *req, const segment seg[], size_t n)
+static bool take_params(http_request *req, const url_segment seg[], size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char *out = http_alloc(req, seg[i].len + 1);
-        long len = out != NULL ? pct_decode(seg[i].start, seg[i].len, out) : -1;
+        long len = out != NULL ? url_pct_decode(seg[i].start, seg[i].len, out) : -1;
         const char *why = out == NULL      ? NULL
                           : len < 0        ? "malformed percent-encoding"
                           : len == 0       ? "must not be empty"
                           : len > HTTP_MAX_PARAM_BYTES ? "longer than 256 bytes"
-                          : !text_ok((const unsigned char *)out, (size_t)len)
+                          : !url_text_ok((const unsigned char *)out, (size_t)len)
                               ? "must be UTF-8 without control characters"
                               : NULL;
         if (out == NULL || why != NULL) {
@@ -203,14 +110,13 @@ static void allow_add(char *allow, size_t cap, const char *m)
     snprintf(allow + len, cap - len, "%s%s", len > 0 ? ", " : "", m);
 }
 
-/* Finds the route of req, or sets the pending 404 or 405. */
-static void route_request(const router *r, http_request *req)
+void router_route(const router *r, http_request *req)
 {
-    segment seg[HTTP_MAX_PARAMS];
+    url_segment seg[HTTP_MAX_PARAMS];
     size_t n;
     req->route_index = r->nroutes;
     for (size_t i = 0; i < r->nroutes; i++) {
-        if (!match(r->routes[i]->pattern, req->path, seg, &n))
+        if (!url_match(r->routes[i]->pattern, req->path, seg, &n))
             continue;
         if (method_is(r->routes[i], req->method)) {
             req->route = r->routes[i];
@@ -260,7 +166,7 @@ static bool on_headers(const router *r, http_request *req)
                  cfg->max_url_bytes);
         req->route_index = r->nroutes;
     } else {
-        route_request(r, req);
+        router_route(r, req);
     }
     size_t limit = (size_t)cfg->max_body_bytes;
     if (req->route != NULL && req->route->max_body < limit)
@@ -408,13 +314,20 @@ void router_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                     req->status != 0 ? req->status : 0, usec);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && req->status == 0)
         log_write(LOG_DEBUG, "request ended without an answer (%d)", (int)toe);
+    router_request_free(req);
+    atomic_fetch_sub(&r->in_flight, 1);
+}
+
+void router_request_free(http_request *req)
+{
+    if (req == NULL)
+        return;
     for (http_mem *m = req->mem, *next; m != NULL; m = next) {
         next = m->next;
         free(m);
     }
     free(req->body);
     free(req);
-    atomic_fetch_sub(&r->in_flight, 1);
 }
 
 /* --------------------------------------------------------------- helpers */
@@ -436,7 +349,7 @@ int http_query(http_request *req, const char *name, const char **value)
         return 0;
     size_t len = strlen(raw);
     char *out = http_alloc(req, len + 1);
-    if (out == NULL || pct_decode(raw, len, out) < 0)
+    if (out == NULL || url_pct_decode(raw, len, out) < 0)
         return -1;
     *value = out;
     return 1;

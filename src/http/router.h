@@ -28,6 +28,17 @@ void router_init(router *r, const http_context *ctx);
  * an unclosed '{', more than HTTP_MAX_PARAMS parameters). */
 bool router_add(router *r, const http_route *table, size_t n);
 
+/* Matches req (method and raw path set, pending -1, allow empty) against the
+ * routes: sets req->route, route_index and the decoded params; or the
+ * pending 404, 405 (req->allow listing the path's methods) or 400 (a bad
+ * path parameter, say why in pending_detail). Called by router_access; also
+ * by fuzz/fuzz_url.c. */
+void router_route(const router *r, http_request *req);
+
+/* Frees a calloc'ed req with everything hanging off it (http_alloc's
+ * memory, the body). NULL is allowed. */
+void router_request_free(http_request *req);
+
 /* Requests currently in flight. */
 long router_in_flight(router *r);
 
