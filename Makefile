@@ -27,6 +27,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 SERVICE_BENCH_SRC := $(sort $(wildcard bench/service/*.c))
 
 .PHONY: all deps run test test-unit test-asan test-valgrind bench clean reference format
+.PHONY: fuzz fuzz-build fuzz-smoke
 
 all: deps
 	@$(MAKE) --no-print-directory ltvd
@@ -80,10 +81,11 @@ run: all
 	./scripts/run_local.sh
 
 # make test: the check suites (the CLI end-to-end suite among them), then again under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# AddressSanitizer + UndefinedBehaviorSanitizer, then each libFuzzer target briefly.
 test: deps
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 # The store suite needs a PostgreSQL: scripts/with_pg.sh starts a temporary
 # one for the run (and removes it) unless DATABASE_URL is already set.
@@ -100,6 +102,27 @@ test-asan:
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" build/asan/check_ltvd
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CK_FORK=no \
 	  scripts/with_pg.sh build/asan/check_ltvd
+
+# The libFuzzer targets fuzz/fuzz_*.c (clang, ASan + UBSan, the library
+# rebuilt under build/fuzz). `make fuzz` runs each for FUZZ_SECONDS on its
+# corpus copied to build/fuzz/corpus; `make fuzz-smoke` (part of make test)
+# runs each over its seeds plus a few thousand mutations. scripts/fuzz.sh.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+
+$(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%): $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz-build: deps
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SANFLAGS="$(FUZZ_SAN)" $(FUZZ_SRC:fuzz/%.c=build/fuzz/fuzz/%)
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh smoke
 
 # make bench: the model benchmarks, then the service benchmarks of issue 3
 # (bench/service.sh: wrk, nginx and psql against a temporary PostgreSQL; its

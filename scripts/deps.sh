@@ -3,8 +3,12 @@
 # Called by the Makefile; does nothing when everything is present.
 # `deps.sh bench` installs what `make bench` needs besides (BENCH_PKGS: the
 # load generator, the nginx baseline, curl), kept out of the build and tests.
+# FUZZ_PKGS: clang and its libFuzzer runtime (libclang-rt-dev, only
+# recommended by clang), for make fuzz and the fuzz smoke step of make test.
 set -eu
 pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libyaml-dev check postgresql"
+FUZZ_PKGS="clang libclang-rt-dev"
+pkgs="$pkgs $FUZZ_PKGS"
 BENCH_PKGS="wrk nginx curl"
 if [ "${1:-}" = bench ]; then pkgs="$BENCH_PKGS"; fi
 missing=""
