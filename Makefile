@@ -3,7 +3,7 @@
 # (scripts/deps.sh installs what is missing, as root or through sudo).
 
 CC       ?= cc
-PKGS     := gsl jansson libmicrohttpd libpq
+PKGS     := gsl jansson libmicrohttpd libpq gnutls
 CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT      ?= -O2 -g

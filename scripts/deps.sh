@@ -6,7 +6,7 @@
 # FUZZ_PKGS: clang and its libFuzzer runtime (libclang-rt-dev, only
 # recommended by clang), for make fuzz and the fuzz smoke step of make test.
 set -eu
-pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libyaml-dev check postgresql"
+pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libgnutls28-dev libyaml-dev check postgresql"
 FUZZ_PKGS="clang libclang-rt-dev"
 pkgs="$pkgs $FUZZ_PKGS"
 BENCH_PKGS="wrk nginx curl"

@@ -1,0 +1,247 @@
+/* The server's copy of the valid API keys and the check of a request's
+ * bearer token against it (see auth.h). */
+#include "auth/auth.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "auth/auth_store.h"
+#include "http/log.h"
+
+struct auth_keys {
+    pthread_rwlock_t lock;       /* guards keys and n */
+    auth_key *keys;              /* sorted by key_id, for bsearch */
+    size_t n;
+    pthread_mutex_t reload_lock; /* one reload at a time: it owns db */
+    store_db *db;
+    bool failing;                /* the last reload failed (logged once) */
+    atomic_llong last_miss_ms;   /* when a miss last reloaded */
+    long reload_ms;
+    pthread_t thread;
+    bool has_thread;
+    pthread_mutex_t stop_lock;   /* guards stopping, signalled by stop */
+    pthread_cond_t stop;
+    bool stopping;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(((const auth_key *)a)->key_id, ((const auth_key *)b)->key_id);
+}
+
+/* ---------------------------------------------------------------- reload */
+
+/* Loads the keys on db, once more after re-connecting a broken connection. */
+static int load(store_db *db, auth_key **keys, size_t *n)
+{
+    if (auth_store_load(db, keys, n) == 0)
+        return 0;
+    if (!store_db_broken(db) || store_db_reconnect(db) != 0)
+        return -1;
+    return auth_store_load(db, keys, n);
+}
+
+int auth_keys_reload(auth_keys *k)
+{
+    auth_key *keys = NULL, *old = NULL;
+    size_t n = 0;
+    pthread_mutex_lock(&k->reload_lock);
+    int rc = load(k->db, &keys, &n);
+    if (rc == 0) {
+        qsort(keys, n, sizeof *keys, key_cmp);
+        pthread_rwlock_wrlock(&k->lock);
+        old = k->keys;
+        k->keys = keys;
+        k->n = n;
+        pthread_rwlock_unlock(&k->lock);
+        if (k->failing)
+            log_write(LOG_INFO, "api keys: reloaded again (%zu valid)", n);
+    } else if (!k->failing) {
+        log_write(LOG_WARN, "api keys: reload failed, keeping the previous keys: %s",
+                  store_db_error(k->db));
+    }
+    k->failing = rc != 0;
+    pthread_mutex_unlock(&k->reload_lock);
+    free(old);
+    return rc;
+}
+
+/* The reload thread: every reload_ms until auth_keys_free. */
+static void *reloader(void *arg)
+{
+    auth_keys *k = arg;
+    pthread_mutex_lock(&k->stop_lock);
+    while (!k->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += k->reload_ms / 1000;
+        until.tv_nsec += (k->reload_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!k->stopping && pthread_cond_timedwait(&k->stop, &k->stop_lock, &until) == 0)
+            ;
+        if (k->stopping)
+            break;
+        pthread_mutex_unlock(&k->stop_lock);
+        auth_keys_reload(k);
+        pthread_mutex_lock(&k->stop_lock);
+    }
+    pthread_mutex_unlock(&k->stop_lock);
+    return NULL;
+}
+
+/* --------------------------------------------------------- open and free */
+
+static bool start_thread(auth_keys *k)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return false;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    bool ok = pthread_cond_init(&k->stop, &attr) == 0;
+    pthread_condattr_destroy(&attr);
+    if (!ok)
+        return false;
+    if (k->reload_ms > 0 && pthread_create(&k->thread, NULL, reloader, k) != 0)
+        return false;
+    k->has_thread = k->reload_ms > 0;
+    return true;
+}
+
+auth_keys *auth_keys_open(const char *database_url, long reload_ms, char err[AUTH_ERR_MAX])
+{
+    char db_err[STORE_ERR_MAX];
+    auth_keys *k = calloc(1, sizeof *k);
+    if (k == NULL) {
+        snprintf(err, AUTH_ERR_MAX, "api keys: out of memory");
+        return NULL;
+    }
+    pthread_rwlock_init(&k->lock, NULL);
+    pthread_mutex_init(&k->reload_lock, NULL);
+    pthread_mutex_init(&k->stop_lock, NULL);
+    k->reload_ms = reload_ms;
+    atomic_init(&k->last_miss_ms, now_ms());
+    k->db = store_db_open(database_url, db_err);
+    if (k->db == NULL) {
+        snprintf(err, AUTH_ERR_MAX, "api keys: %.200s", db_err);
+        goto failed;
+    }
+    if (auth_keys_reload(k) != 0) {
+        snprintf(err, AUTH_ERR_MAX, "%.240s", store_db_error(k->db));
+        goto failed;
+    }
+    if (!start_thread(k)) {
+        snprintf(err, AUTH_ERR_MAX, "api keys: the reload thread could not be started");
+        goto failed;
+    }
+    return k;
+failed:
+    store_db_close(k->db);
+    free(k->keys);
+    free(k);
+    return NULL;
+}
+
+void auth_keys_free(auth_keys *k)
+{
+    if (k == NULL)
+        return;
+    if (k->has_thread) {
+        pthread_mutex_lock(&k->stop_lock);
+        k->stopping = true;
+        pthread_cond_signal(&k->stop);
+        pthread_mutex_unlock(&k->stop_lock);
+        pthread_join(k->thread, NULL);
+    }
+    pthread_cond_destroy(&k->stop);
+    pthread_mutex_destroy(&k->stop_lock);
+    pthread_mutex_destroy(&k->reload_lock);
+    pthread_rwlock_destroy(&k->lock);
+    store_db_close(k->db);
+    free(k->keys);
+    free(k);
+}
+
+size_t auth_keys_count(auth_keys *k)
+{
+    pthread_rwlock_rdlock(&k->lock);
+    size_t n = k->n;
+    pthread_rwlock_unlock(&k->lock);
+    return n;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+/* Copies the key of key_id into *out; false when the copy has none. */
+static bool lookup(auth_keys *k, const char *key_id, auth_key *out)
+{
+    auth_key probe;
+    memcpy(probe.key_id, key_id, sizeof probe.key_id);
+    pthread_rwlock_rdlock(&k->lock);
+    const auth_key *hit = k->n > 0 ? bsearch(&probe, k->keys, k->n, sizeof *k->keys, key_cmp)
+                                   : NULL;
+    if (hit != NULL)
+        *out = *hit;
+    pthread_rwlock_unlock(&k->lock);
+    return hit != NULL;
+}
+
+/* After a miss: reloads when no miss did in the last AUTH_MISS_RELOAD_MS
+ * (so unknown ids cannot make every request query PostgreSQL), and looks
+ * again. */
+static bool lookup_after_miss(auth_keys *k, const char *key_id, auth_key *out)
+{
+    long long now = now_ms(), last = atomic_load(&k->last_miss_ms);
+    if (now - last < AUTH_MISS_RELOAD_MS ||
+        !atomic_compare_exchange_strong(&k->last_miss_ms, &last, now))
+        return false;
+    return auth_keys_reload(k) == 0 && lookup(k, key_id, out);
+}
+
+/* The token of "Bearer <token>" (scheme case-insensitive); NULL otherwise. */
+static const char *bearer_token(const char *header, size_t *len)
+{
+    if (strncasecmp(header, "Bearer ", 7) != 0)
+        return NULL;
+    const char *t = header + 7;
+    t += strspn(t, " ");
+    *len = strcspn(t, " \t");
+    return t[*len] == '\0' || t[*len + strspn(t + *len, " \t")] == '\0' ? t : NULL;
+}
+
+auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned any_of)
+{
+    char key_id[AUTH_KEY_ID_LEN + 1];
+    unsigned char hash[AUTH_HASH_LEN];
+    size_t len = 0;
+    auth_key key;
+    if (authorization == NULL)
+        return AUTH_MISSING;
+    const char *token = bearer_token(authorization, &len);
+    if (token == NULL || !auth_token_parse(token, len, key_id))
+        return AUTH_MALFORMED;
+    if (k == NULL)
+        return AUTH_UNAVAILABLE;
+    if (auth_token_hash(token, len, hash) != 0)
+        return AUTH_INVALID;
+    if (!lookup(k, key_id, &key) && !lookup_after_miss(k, key_id, &key))
+        return AUTH_INVALID;
+    if (!auth_equal_ct(hash, key.hash, AUTH_HASH_LEN))
+        return AUTH_INVALID;
+    return (key.scopes & any_of) != 0 ? AUTH_OK : AUTH_FORBIDDEN;
+}

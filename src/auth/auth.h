@@ -1,0 +1,53 @@
+/* API key checks of the HTTP service: parses an Authorization header
+ * ("Bearer <token>"), finds the key by its id in an in-memory copy of the
+ * valid keys and compares the token's SHA-256 in constant time.
+ *
+ * The copy is reloaded from PostgreSQL by a thread every reload_ms
+ * (AUTH_RELOAD_MS, 5 s, in `ltvd serve`), and at once, at most once per
+ * AUTH_MISS_RELOAD_MS (1 s), when a well-formed token names a key id the
+ * copy lacks: a new key works at once, a revoked one stops working within
+ * reload_ms. A failed reload keeps the previous copy (logged once). Requests
+ * never wait for PostgreSQL except on such a miss. Nothing here logs a
+ * token, a hash or a key id. Thread-safe. */
+#ifndef LTVD_AUTH_AUTH_H
+#define LTVD_AUTH_AUTH_H
+
+#include <stddef.h>
+
+#include "auth/auth_token.h"
+
+#define AUTH_RELOAD_MS 5000
+#define AUTH_MISS_RELOAD_MS 1000
+#define AUTH_ERR_MAX 256
+
+typedef struct auth_keys auth_keys;
+
+typedef enum auth_result {
+    AUTH_OK,          /* a valid key holding one of the scopes asked for */
+    AUTH_MISSING,     /* no Authorization header */
+    AUTH_MALFORMED,   /* not "Bearer <token>", or not a token's format */
+    AUTH_INVALID,     /* unknown or revoked key, or a wrong secret */
+    AUTH_FORBIDDEN,   /* a valid key without any of the scopes asked for */
+    AUTH_UNAVAILABLE, /* no key store (the service runs without a database) */
+} auth_result;
+
+/* Connects to database_url, loads the valid keys (the api_keys table must
+ * exist: migrate first) and starts the reload thread (reload_ms > 0).
+ * Returns the cache (free with auth_keys_free), or NULL with err set. */
+auth_keys *auth_keys_open(const char *database_url, long reload_ms, char err[AUTH_ERR_MAX]);
+
+/* Stops the thread, closes the connection, frees k. NULL is fine. */
+void auth_keys_free(auth_keys *k);
+
+/* Checks the Authorization header value (NULL when absent) against k
+ * (NULL: AUTH_UNAVAILABLE) for a key holding any of the AUTH_SCOPE_ bits of
+ * any_of. */
+auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned any_of);
+
+/* Reloads now. Returns 0, or -1 (the previous copy stays). */
+int auth_keys_reload(auth_keys *k);
+
+/* Number of valid keys in the copy. */
+size_t auth_keys_count(auth_keys *k);
+
+#endif
