@@ -19,6 +19,8 @@
 static const config_key keys[] = {
     {"as_of", CONFIG_STRING, F(as_of), S(as_of), "", 0, 0, NULL,
      "score and fit as of this date (YYYY-MM-DD or RFC 3339); empty = now"},
+    {"auth_required", CONFIG_BOOL, F(auth_required), 0, "true", 0, 0, NULL,
+     "the /v1 endpoints need an API key (ltvd key create); false opens them (demos)"},
     {"cache_sync_ms", CONFIG_INT, F(cache_sync_ms), 0, "1000", 0, 3600000, NULL,
      "milliseconds between cache catch-ups with PostgreSQL; 0 = never"},
     {"churn_high_below", CONFIG_DOUBLE, F(churn_high_below), 0, "0.3", 0, 1, NULL,
@@ -63,6 +65,10 @@ static const config_key keys[] = {
      "seconds allowed to finish in-flight requests on SIGTERM"},
     {"thread_pool_size", CONFIG_INT, F(thread_pool_size), 0, "4", 1, 256, NULL,
      "HTTP worker threads"},
+    {"tls_cert_file", CONFIG_STRING, F(tls_cert_file), S(tls_cert_file), "", 0, 0, NULL,
+     "PEM certificate (chain) for HTTPS; empty = plain HTTP"},
+    {"tls_key_file", CONFIG_STRING, F(tls_key_file), S(tls_key_file), "", 0, 0, NULL,
+     "PEM private key of tls_cert_file; empty = plain HTTP"},
 };
 
 const config_key *config_keys(size_t *n)
@@ -334,6 +340,12 @@ bool config_check(const ltvd_config *c, char err[CONFIG_ERR_MAX])
         snprintf(err, CONFIG_ERR_MAX,
                  "thread_pool_size: must not exceed connection_limit (%ld)",
                  c->connection_limit);
+        return false;
+    }
+    if ((c->tls_cert_file[0] == '\0') != (c->tls_key_file[0] == '\0')) {
+        snprintf(err, CONFIG_ERR_MAX, "%s: must be set together with %s",
+                 c->tls_cert_file[0] != '\0' ? "tls_cert_file" : "tls_key_file",
+                 c->tls_cert_file[0] != '\0' ? "tls_key_file" : "tls_cert_file");
         return false;
     }
     if (c->per_ip_limit > c->connection_limit) {

@@ -43,6 +43,9 @@ typedef struct ltvd_config {
     double margin;              /* profit margin applied to spend in the LTV */
     long shutdown_deadline_s;   /* seconds to finish in-flight work on SIGTERM */
     bool metrics_public;        /* /metrics needs no API key */
+    bool auth_required;         /* the /v1 endpoints need an API key */
+    char tls_cert_file[512];    /* PEM certificate for HTTPS; "" = plain HTTP */
+    char tls_key_file[512];     /* its PEM private key; set both or neither */
     char database_url[1024];    /* DATABASE_URL (libpq); "" = none */
 } ltvd_config;
 
