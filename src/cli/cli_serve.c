@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "http/api.h"
@@ -33,13 +34,35 @@ static bool readiness_no_db(void *cls, char *why, size_t n)
     return false;
 }
 
-/* Builds the app (migrate, cache, snapshot) when a database is configured
- * and registers its routes. Returns false with a message in err; *out is
- * the app or NULL (no database). */
-static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
-                     char err[CONFIG_ERR_MAX])
+/* Loads the API keys (after the migrations): the /v1 endpoints need them
+ * unless auth_required is off, a private /metrics in any case. Returns false
+ * with a message in err; *out is the keys or NULL. */
+static bool wire_auth(http_server *server, const ltvd_config *cfg, auth_keys **out,
+                      char err[CONFIG_ERR_MAX])
 {
     *out = NULL;
+    if (!cfg->auth_required)
+        log_write(LOG_WARN, "auth_required is false: the /v1 endpoints are open to anyone");
+    char why[AUTH_ERR_MAX];
+    *out = auth_keys_open(cfg->database_url, AUTH_RELOAD_MS, why);
+    if (*out == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "%s", why);
+        return false;
+    }
+    http_server_set_auth(server, *out);
+    log_write(LOG_INFO, "api keys: %zu valid", auth_keys_count(*out));
+    return true;
+}
+
+/* Builds the app (migrate, cache, snapshot) and the API keys when a
+ * database is configured and registers its routes. Returns false with a
+ * message in err; *out is the app or NULL (no database), *keys the API keys
+ * or NULL. */
+static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
+                     auth_keys **keys, char err[CONFIG_ERR_MAX])
+{
+    *out = NULL;
+    *keys = NULL;
     if (cfg->database_url[0] == '\0') {
         http_server_set_readiness(server, readiness_no_db, NULL);
         return true;
@@ -49,6 +72,8 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
     if (a == NULL)
         return false;
     *out = a;
+    if (!wire_auth(server, cfg, keys, err))
+        return false;
     if (!api_add_routes(server)) {
         snprintf(err, CONFIG_ERR_MAX, "too many routes");
         return false;
@@ -127,9 +152,11 @@ int cli_serve_main(int argc, char **argv)
         return 1;
     }
     app *a = NULL;
-    if (!wire_app(server, &cfg, &a, err) || !http_server_start(server, err)) {
+    auth_keys *keys = NULL;
+    if (!wire_app(server, &cfg, &a, &keys, err) || !http_server_start(server, err)) {
         fprintf(stderr, "ltvd serve: %s\n", err);
         http_server_free(server);
+        auth_keys_free(keys);
         app_free(a);
         return 1;
     }
@@ -141,6 +168,7 @@ int cli_serve_main(int argc, char **argv)
     alarm((unsigned)cfg.shutdown_deadline_s + 2);
     bool drained = http_server_stop(server, (double)cfg.shutdown_deadline_s);
     http_server_free(server);
+    auth_keys_free(keys);
     app_free(a);
     log_write(LOG_INFO, "stopped");
     return drained ? 0 : 1;

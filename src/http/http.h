@@ -58,6 +58,7 @@ typedef struct http_context {
     http_metrics_source more_metrics; /* NULL: request metrics only */
     void *more_metrics_cls;
     void *app;            /* for endpoint groups (cache, store, ...) */
+    struct auth_keys *auth; /* the API keys (auth/auth.h); NULL: none can pass */
 } http_context;
 
 typedef struct http_mem http_mem;
@@ -80,6 +81,7 @@ struct http_request {
     int pending;              /* problem_code to answer once the body is in, or -1 */
     char pending_detail[160];
     char allow[64];           /* Allow header of a 405 */
+    bool bad_token;           /* a 401 for credentials given, not missing */
     const char *extra_name;   /* one more response header (http_set_header) */
     const char *extra_value;
     unsigned status;          /* status queued, for metrics and logs */

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "http/access.h"
 #include "http/log.h"
 #include "http/url.h"
 
@@ -168,6 +169,8 @@ static bool on_headers(const router *r, http_request *req)
     } else {
         router_route(r, req);
     }
+    if (req->route != NULL && req->pending < 0)
+        access_check(req); /* before the body: a refused one is never read */
     size_t limit = (size_t)cfg->max_body_bytes;
     if (req->route != NULL && req->route->max_body < limit)
         limit = req->route->max_body;
@@ -404,6 +407,10 @@ static http_result queue(http_request *req, unsigned status, const char *content
         MHD_add_response_header(resp, req->extra_name, req->extra_value);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED && req->allow[0] != '\0')
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                req->bad_token ? "Bearer realm=\"ltvd\", error=\"invalid_token\""
+                                               : "Bearer realm=\"ltvd\"");
     if (status == 413 || req->discarded > 0)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(req->conn, status, resp);

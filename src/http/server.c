@@ -7,6 +7,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -17,6 +18,9 @@
 
 #include "http/log.h"
 #include "http/router.h"
+
+/* The largest certificate or key file read for HTTPS. */
+#define TLS_FILE_MAX (1024 * 1024)
 
 /* Per-connection memory of libmicrohttpd: the request line and headers
  * must fit, so it is well above the largest max_url_bytes (16 KiB); longer
@@ -30,6 +34,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     uint16_t port;
     bool quiesced;
+    char *tls_cert, *tls_key; /* PEM text of tls_cert_file and tls_key_file, or NULL */
 };
 
 http_server *http_server_new(const ltvd_config *cfg)
@@ -65,10 +70,76 @@ void http_server_set_app(http_server *s, void *app)
     s->ctx.app = app;
 }
 
+void http_server_set_auth(http_server *s, struct auth_keys *auth)
+{
+    s->ctx.auth = auth;
+}
+
+/* ----------------------------------------------------------------- HTTPS */
+
+/* The whole of path as a NUL-terminated malloc'd string, or NULL with err. */
+static char *read_pem(const char *key, const char *path, char err[CONFIG_ERR_MAX])
+{
+    FILE *f = fopen(path, "rb");
+    char *text = f != NULL ? malloc(TLS_FILE_MAX + 1) : NULL;
+    size_t n = text != NULL ? fread(text, 1, TLS_FILE_MAX + 1, f) : 0;
+    if (f == NULL || text == NULL || ferror(f) || n == 0 || n > TLS_FILE_MAX) {
+        snprintf(err, CONFIG_ERR_MAX, "%s: %.180s: %s", key, path,
+                 f == NULL ? strerror(errno)
+                 : text == NULL ? "out of memory"
+                 : n == 0 ? "empty or unreadable" : "larger than 1 MiB");
+        free(text);
+        text = NULL;
+    } else {
+        text[n] = '\0';
+    }
+    if (f != NULL)
+        fclose(f);
+    return text;
+}
+
+/* Reads the certificate and key files when HTTPS is configured. */
+static bool tls_load(http_server *s, char err[CONFIG_ERR_MAX])
+{
+    if (s->cfg->tls_cert_file[0] == '\0')
+        return true;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, CONFIG_ERR_MAX, "tls_cert_file: libmicrohttpd was built without TLS");
+        return false;
+    }
+    if (s->tls_cert == NULL &&
+        (s->tls_cert = read_pem("tls_cert_file", s->cfg->tls_cert_file, err)) == NULL)
+        return false;
+    if (s->tls_key == NULL &&
+        (s->tls_key = read_pem("tls_key_file", s->cfg->tls_key_file, err)) == NULL)
+        return false;
+    return true;
+}
+
+/* Frees the PEM texts, wiping the private key first. */
+static void tls_forget(http_server *s)
+{
+    if (s->tls_key != NULL)
+        explicit_bzero(s->tls_key, strlen(s->tls_key));
+    free(s->tls_key);
+    free(s->tls_cert);
+    s->tls_key = s->tls_cert = NULL;
+}
+
+/* ---------------------------------------------------------------- daemon */
+
 static struct MHD_Daemon *start_daemon(http_server *s, const struct sockaddr_in *addr)
 {
     const ltvd_config *c = s->cfg;
     unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* HTTPS adds two options; without it the array ends at once */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (s->tls_cert != NULL)
+        flags |= MHD_USE_TLS;
     return MHD_start_daemon(
         flags, 0, NULL, NULL, router_access, &s->router,
         /* first, so that no message goes to libmicrohttpd's own logger */
@@ -81,13 +152,16 @@ static struct MHD_Daemon *start_daemon(http_server *s, const struct sockaddr_in 
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
         MHD_OPTION_NOTIFY_COMPLETED, router_completed, &s->router,
-        MHD_OPTION_UNESCAPE_CALLBACK, router_unescape, &s->router, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, router_unescape, &s->router,
+        MHD_OPTION_ARRAY, s->tls_cert != NULL ? tls : tls + 2, MHD_OPTION_END);
 }
 
 bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX])
 {
     if (s->daemon != NULL)
         return true;
+    if (!tls_load(s, err))
+        return false;
     size_t n = s->router.nroutes;
     if (s->ctx.metrics == NULL && (s->ctx.metrics = metrics_new(n)) == NULL) {
         snprintf(err, CONFIG_ERR_MAX, "out of memory");
@@ -100,15 +174,19 @@ bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX])
     inet_pton(AF_INET, s->cfg->listen_host, &addr.sin_addr);
     s->daemon = start_daemon(s, &addr);
     if (s->daemon == NULL) {
-        snprintf(err, CONFIG_ERR_MAX, "cannot listen on %s (address in use?)",
-                 s->cfg->listen);
+        snprintf(err, CONFIG_ERR_MAX, "cannot listen on %s (address in use?%s)",
+                 s->cfg->listen,
+                 s->tls_cert != NULL ? " or tls_cert_file and tls_key_file not a PEM "
+                                       "certificate and its key"
+                                     : "");
         return false;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info != NULL ? info->port : s->cfg->listen_port;
     s->quiesced = false;
-    log_write(LOG_INFO, "listening on %s:%u (%ld threads, poll)", s->cfg->listen_host,
-              (unsigned)s->port, s->cfg->thread_pool_size);
+    log_write(LOG_INFO, "listening on %s:%u (%ld threads, poll, %s)", s->cfg->listen_host,
+              (unsigned)s->port, s->cfg->thread_pool_size,
+              s->tls_cert != NULL ? "https" : "http");
     return true;
 }
 
@@ -156,6 +234,7 @@ void http_server_free(http_server *s)
     if (s == NULL)
         return;
     http_server_stop(s, 0);
+    tls_forget(s);
     metrics_free(s->ctx.metrics);
     free(s);
 }

@@ -24,10 +24,17 @@ bool http_server_add_routes(http_server *s, const http_route *table, size_t n);
 void http_server_set_readiness(http_server *s, http_readiness ready, void *cls);
 void http_server_set_app(http_server *s, void *app);
 
+/* The API keys checked for the routes that need one (http/access.h;
+ * borrowed, must outlive s). Without it such routes answer 401, unless
+ * auth_required is false. Before start only. */
+struct auth_keys;
+void http_server_set_auth(http_server *s, struct auth_keys *auth);
+
 /* GET /metrics appends what source returns (see http_metrics_source). */
 void http_server_set_metrics_source(http_server *s, http_metrics_source source, void *cls);
 
-/* Binds and starts serving. Returns false with a message in err. */
+/* Binds and starts serving, over HTTPS when tls_cert_file is set (both
+ * files are read here). Returns false with a message in err. */
 bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX]);
 
 /* The port actually bound (useful with port 0), or 0 when not started. */

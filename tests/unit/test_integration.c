@@ -107,6 +107,7 @@ static const char *const server_env[] = {
     "LTVD_REFIT_INTERVAL_S=604800",
     "LTVD_REFIT_AFTER_TXNS=1000000000",
     "LTVD_SHUTDOWN_DEADLINE_S=10",
+    "LTVD_AUTH_REQUIRED=false", /* API keys are suite_auth's */
 };
 #define N_SERVER_ENV (sizeof server_env / sizeof server_env[0])
 

@@ -203,6 +203,7 @@ void testhttp_db_create(testhttp_app *t, const char *prefix)
     config_defaults(&t->cfg);
     ck_assert(config_set(&t->cfg, "listen", "127.0.0.1:0", err));
     ck_assert(config_set(&t->cfg, "thread_pool_size", "2", err));
+    ck_assert(config_set(&t->cfg, "auth_required", "false", err));
     testdb_url_with_db(t->base_url, t->dbname, t->cfg.database_url,
                        sizeof t->cfg.database_url);
 }
@@ -229,8 +230,14 @@ void testhttp_app_start(testhttp_app *t, bool with_worker)
     ck_assert_msg(t->app != NULL, "%s", err);
     if (with_worker)
         ck_assert(app_worker_start(t->app));
+    char auth_err[AUTH_ERR_MAX];
+    t->auth = auth_keys_open(t->cfg.database_url,
+                             t->auth_reload_ms > 0 ? t->auth_reload_ms : AUTH_RELOAD_MS,
+                             auth_err);
+    ck_assert_msg(t->auth != NULL, "%s", auth_err);
     t->server = http_server_new(&t->cfg);
     ck_assert_ptr_nonnull(t->server);
+    http_server_set_auth(t->server, t->auth);
     ck_assert(http_server_add_routes(t->server, health_routes, health_nroutes));
     ck_assert(api_add_routes(t->server));
     http_server_set_app(t->server, t->app);
@@ -245,7 +252,9 @@ void testhttp_app_stop(testhttp_app *t)
     if (t->server != NULL)
         http_server_stop(t->server, 2);
     http_server_free(t->server);
+    auth_keys_free(t->auth);
     app_free(t->app);
     t->server = NULL;
+    t->auth = NULL;
     t->app = NULL;
 }

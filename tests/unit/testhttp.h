@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "app/app.h"
+#include "auth/auth.h"
 #include "config/config.h"
 #include "http/server.h"
 #include "store/db.h"
@@ -74,15 +75,18 @@ typedef struct testhttp_app {
     char base_url[2048]; /* DATABASE_URL of the run */
     char dbname[64];     /* the suite's own database */
     ltvd_config cfg;     /* adjust between testhttp_db_create and _app_start */
+    long auth_reload_ms; /* the API keys' reload interval; 0 = AUTH_RELOAD_MS */
     app *app;
+    auth_keys *auth;     /* the API keys, loaded by testhttp_app_start */
     http_server *server;
     int port;
 } testhttp_app;
 
 /* Creates the database <prefix>_<pid> on DATABASE_URL (dropping one left
  * over) and sets t->cfg to the defaults with listen 127.0.0.1:0, two server
- * threads and database_url naming that database. A check failure when
- * DATABASE_URL is not set. */
+ * threads, auth_required false (the /v1 endpoints need no API key; the auth
+ * suite sets it back) and database_url naming that database. A check
+ * failure when DATABASE_URL is not set. */
 void testhttp_db_create(testhttp_app *t, const char *prefix);
 
 /* Stops the service when running and drops the database. */
@@ -92,8 +96,8 @@ void testhttp_db_drop(testhttp_app *t);
 store_db *testhttp_db_open(const testhttp_app *t);
 
 /* Opens the app on t->cfg (migrations from ./migrations), starts its refit
- * worker when with_worker, serves every route of `ltvd serve` with its
- * readiness check, and sets t->port. */
+ * worker when with_worker, loads the API keys, serves every route of `ltvd
+ * serve` with its readiness check, and sets t->port. */
 void testhttp_app_start(testhttp_app *t, bool with_worker);
 
 /* Stops the server (2 s for requests in flight) and frees the app. */

@@ -1,0 +1,82 @@
+/* The access table and the API key check of each request (see access.h). */
+#include "http/access.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/auth.h"
+
+/* A private /metrics: any of these. */
+#define METRICS_SCOPES (AUTH_SCOPE_READ | AUTH_SCOPE_ADMIN)
+
+typedef struct access_rule {
+    const char *method;
+    const char *pattern;
+    unsigned any_of; /* AUTH_SCOPE_ bits, one of which is needed; 0 = public */
+} access_rule;
+
+/* /metrics is METRICS_SCOPES unless metrics_public, the others are public
+ * when auth_required is false (see access_scopes). */
+static const access_rule rules[] = {
+    {"GET", "/healthz", 0},
+    {"GET", "/readyz", 0},
+    {"GET", "/metrics", METRICS_SCOPES},
+    {"POST", "/v1/transactions", AUTH_SCOPE_INGEST},
+    {"GET", "/v1/customers", AUTH_SCOPE_READ},
+    {"GET", "/v1/customers/{customer_id}", AUTH_SCOPE_READ},
+    {"GET", "/v1/model", AUTH_SCOPE_READ},
+    {"POST", "/v1/model/refit", AUTH_SCOPE_ADMIN},
+};
+
+unsigned access_scopes(const ltvd_config *cfg, const char *method, const char *pattern)
+{
+    if (strcmp(pattern, "/metrics") == 0)
+        return cfg->metrics_public ? 0 : METRICS_SCOPES;
+    if (!cfg->auth_required)
+        return 0;
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (strcmp(rules[i].method, method) == 0 && strcmp(rules[i].pattern, pattern) == 0)
+            return rules[i].any_of;
+    return AUTH_SCOPE_ADMIN; /* not in the table: closed */
+}
+
+static const char *refusal(auth_result r)
+{
+    switch (r) {
+    case AUTH_MISSING:
+        return "an API key is needed: Authorization: Bearer <token>";
+    case AUTH_MALFORMED:
+        return "the Authorization header is not Bearer <token> with an ltvd API key";
+    case AUTH_INVALID:
+        return "unknown or revoked API key";
+    case AUTH_UNAVAILABLE:
+        return "API keys are unavailable: the service runs without a database";
+    default:
+        return NULL;
+    }
+}
+
+void access_check(http_request *req)
+{
+    const ltvd_config *cfg = req->ctx->config;
+    unsigned need = access_scopes(cfg, req->route->method, req->route->pattern);
+    if (need == 0)
+        return;
+    const char *header = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_AUTHORIZATION);
+    auth_result r = auth_keys_check(req->ctx->auth, header, need);
+    if (r == AUTH_OK)
+        return;
+    if (r == AUTH_FORBIDDEN) {
+        char names[20];
+        req->pending = PROBLEM_FORBIDDEN;
+        snprintf(req->pending_detail, sizeof req->pending_detail,
+                 "this request needs an API key with the scope %s",
+                 need == METRICS_SCOPES ? "read or admin" : auth_scopes_format(need, names));
+        return;
+    }
+    req->pending = PROBLEM_UNAUTHORIZED;
+    req->bad_token = r != AUTH_MISSING;
+    snprintf(req->pending_detail, sizeof req->pending_detail, "%s", refusal(r));
+}

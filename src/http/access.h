@@ -1,0 +1,22 @@
+/* Who may call what: the API key scope each route needs, and the check the
+ * dispatcher runs once a request's headers are in (before its body is
+ * read). The rules are one table in access.c; a route missing from it needs
+ * the scope admin, so a new endpoint is closed until someone opens it. */
+#ifndef LTVD_HTTP_ACCESS_H
+#define LTVD_HTTP_ACCESS_H
+
+#include "http/http.h"
+
+/* Checks req (its route matched, nothing pending) against the table and
+ * req->ctx: unless the route is public, the key of the Authorization header
+ * (req->ctx->auth) must hold one of its scopes. On a refusal sets
+ * req->pending (PROBLEM_UNAUTHORIZED or PROBLEM_FORBIDDEN) with a detail
+ * that never repeats the header. */
+void access_check(http_request *req);
+
+/* The AUTH_SCOPE_ bits of which a key needs one for method and pattern; 0
+ * when the route is public: /healthz and /readyz always, /metrics when
+ * metrics_public, every other route when auth_required is false. */
+unsigned access_scopes(const ltvd_config *cfg, const char *method, const char *pattern);
+
+#endif
