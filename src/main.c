@@ -14,6 +14,8 @@ static const char usage[] =
     "  ltvd migrate   (applies migrations/ or $LTVD_MIGRATIONS_DIR to $DATABASE_URL)\n"
     "  ltvd import [--batch N] [--dry-run] FILE   (backfill a transactions CSV into\n"
     "             $DATABASE_URL; - for stdin; see ltvd import --help)\n"
+    "  ltvd key create --scopes ingest,read,admin [--name NAME] | list | revoke ID\n"
+    "             (API keys of the service in $DATABASE_URL; see ltvd key help)\n"
     "MODEL: bgnbd, pareto, mbgnbd, bgbb, gg\n"
     "OPTIONS: --period day|week (default day)  --as-of YYYY-MM-DD (default: last day)\n"
     "         --penalizer C  --discount-rate D (per month, default 0.01)\n"
@@ -32,6 +34,8 @@ int main(int argc, char **argv)
         return cli_migrate_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "import") == 0)
         return cli_import_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "key") == 0)
+        return cli_key_main(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)) {
         fputs(usage, stdout);
         return 0;
