@@ -22,6 +22,7 @@ struct auth_keys {
     store_db *db;
     bool failing;                /* the last reload failed (logged once) */
     atomic_llong last_miss_ms;   /* when a miss last reloaded */
+    atomic_bool miss_pending;    /* a miss that could not reload: the thread will */
     long reload_ms;
     pthread_t thread;
     bool has_thread;
@@ -79,26 +80,38 @@ int auth_keys_reload(auth_keys *k)
     return rc;
 }
 
-/* The reload thread: every reload_ms until auth_keys_free. */
+/* Waits on k->stop (k->stop_lock held) for ms or until stopping. */
+static void wait_ms(auth_keys *k, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (!k->stopping && pthread_cond_timedwait(&k->stop, &k->stop_lock, &until) == 0)
+        ;
+}
+
+/* The reload thread, until auth_keys_free: every reload_ms, and within
+ * AUTH_MISS_RELOAD_MS of a miss that could not reload at once. */
 static void *reloader(void *arg)
 {
     auth_keys *k = arg;
+    long step = k->reload_ms < AUTH_MISS_RELOAD_MS ? k->reload_ms : AUTH_MISS_RELOAD_MS;
+    long long next = now_ms() + k->reload_ms;
     pthread_mutex_lock(&k->stop_lock);
     while (!k->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += k->reload_ms / 1000;
-        until.tv_nsec += (k->reload_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!k->stopping && pthread_cond_timedwait(&k->stop, &k->stop_lock, &until) == 0)
-            ;
+        wait_ms(k, step);
         if (k->stopping)
             break;
+        if (now_ms() < next && !atomic_exchange(&k->miss_pending, false))
+            continue;
         pthread_mutex_unlock(&k->stop_lock);
         auth_keys_reload(k);
+        next = now_ms() + k->reload_ms;
         pthread_mutex_lock(&k->stop_lock);
     }
     pthread_mutex_unlock(&k->stop_lock);
@@ -135,7 +148,9 @@ auth_keys *auth_keys_open(const char *database_url, long reload_ms, char err[AUT
     pthread_mutex_init(&k->reload_lock, NULL);
     pthread_mutex_init(&k->stop_lock, NULL);
     k->reload_ms = reload_ms;
-    atomic_init(&k->last_miss_ms, now_ms());
+    /* the first miss may reload at once */
+    atomic_init(&k->last_miss_ms, now_ms() - AUTH_MISS_RELOAD_MS);
+    atomic_init(&k->miss_pending, false);
     k->db = store_db_open(database_url, db_err);
     if (k->db == NULL) {
         snprintf(err, AUTH_ERR_MAX, "api keys: %.200s", db_err);
@@ -203,13 +218,15 @@ static bool lookup(auth_keys *k, const char *key_id, auth_key *out)
 
 /* After a miss: reloads when no miss did in the last AUTH_MISS_RELOAD_MS
  * (so unknown ids cannot make every request query PostgreSQL), and looks
- * again. */
+ * again; otherwise leaves the reload to the thread, within that delay. */
 static bool lookup_after_miss(auth_keys *k, const char *key_id, auth_key *out)
 {
     long long now = now_ms(), last = atomic_load(&k->last_miss_ms);
     if (now - last < AUTH_MISS_RELOAD_MS ||
-        !atomic_compare_exchange_strong(&k->last_miss_ms, &last, now))
+        !atomic_compare_exchange_strong(&k->last_miss_ms, &last, now)) {
+        atomic_store(&k->miss_pending, true);
         return false;
+    }
     return auth_keys_reload(k) == 0 && lookup(k, key_id, out);
 }
 

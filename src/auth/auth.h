@@ -3,12 +3,15 @@
  * valid keys and compares the token's SHA-256 in constant time.
  *
  * The copy is reloaded from PostgreSQL by a thread every reload_ms
- * (AUTH_RELOAD_MS, 5 s, in `ltvd serve`), and at once, at most once per
- * AUTH_MISS_RELOAD_MS (1 s), when a well-formed token names a key id the
- * copy lacks: a new key works at once, a revoked one stops working within
- * reload_ms. A failed reload keeps the previous copy (logged once). Requests
- * never wait for PostgreSQL except on such a miss. Nothing here logs a
- * token, a hash or a key id. Thread-safe. */
+ * (AUTH_RELOAD_MS, 5 s, in `ltvd serve`), and when a well-formed token names
+ * a key id the copy lacks: at once by that request, at most once per
+ * AUTH_MISS_RELOAD_MS (1 s), else by the thread within that second. So a
+ * new key works at once (within a second when other unknown ids came just
+ * before), and a revoked one stops working within reload_ms. A failed
+ * reload keeps the previous copy (logged once). Requests never wait for
+ * PostgreSQL except on such a miss, so unknown ids cost PostgreSQL at most
+ * two queries a second. Nothing here logs a token, a hash or a key id.
+ * Thread-safe. */
 #ifndef LTVD_AUTH_AUTH_H
 #define LTVD_AUTH_AUTH_H
 

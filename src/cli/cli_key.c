@@ -24,8 +24,8 @@ static const char key_usage[] =
     "          admin (POST /v1/model/refit); a private /metrics takes read or admin\n"
     "  NAME    a label for the list (printable, at most 64 bytes, no tab)\n"
     "create prints the token (Authorization: Bearer <token>) alone on stdout: it\n"
-    "is shown this once and stored only as a hash. A running server sees a new\n"
-    "key at once and stops accepting a revoked one within 5 seconds.\n"
+    "is shown this once and stored only as a hash. A running server accepts a new\n"
+    "key within a second and refuses a revoked one within 5 seconds.\n"
     "DATABASE_URL names the database; pending migrations (LTVD_MIGRATIONS_DIR,\n"
     "default migrations) are applied first.\n";
 
