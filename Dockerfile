@@ -22,7 +22,8 @@ RUN mkdir -p /etc/postgresql-common/createcluster.d \
     && apt-get update \
     && apt-get install -y --no-install-recommends \
         build-essential pkg-config \
-        libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev check postgresql \
+        libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libgnutls28-dev libyaml-dev check \
+        postgresql \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # .dockerignore keeps the host's build/, ./ltvd and .git out of the context.
@@ -36,15 +37,15 @@ RUN CK_TIMEOUT_MULTIPLIER=4 make test
 # --- Stage 2: runtime ---------------------------------------------------------
 # debian:12-slim with only the runtime libraries ltvd links (package names of
 # Debian 12: GSL 2.7 is libgsl27 + libgslcblas0, jansson libjansson4,
-# libmicrohttpd 0.9.75 libmicrohttpd12, libpq libpq5), and tini as PID 1: it
-# forwards SIGTERM to `ltvd serve` (graceful drain) and reaps, and ltvd is not
-# PID 1 itself, whose signals without a handler (the SIGALRM shutdown
-# backstop) the kernel would drop.
+# libmicrohttpd 0.9.75 libmicrohttpd12, libpq libpq5, GnuTLS libgnutls30),
+# and tini as PID 1: it forwards SIGTERM to `ltvd serve` (graceful drain) and
+# reaps, and ltvd is not PID 1 itself, whose signals without a handler (the
+# SIGALRM shutdown backstop) the kernel would drop.
 FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libgsl27 libgslcblas0 libjansson4 libmicrohttpd12 libpq5 tini \
+        libgsl27 libgslcblas0 libjansson4 libmicrohttpd12 libpq5 libgnutls30 tini \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 ltvd \
     && useradd --system --uid 10001 --gid ltvd --home-dir /app --no-create-home \
