@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "testhttp.h"
+#include "testserve.h"
 
 #define IT_CSV "tests/data/cdnow_sample_transactions.csv"
 #define IT_AS_OF "1997-09-30"
@@ -47,23 +48,10 @@ static char tmpdir[256];
 
 /* ---- the subprocess --------------------------------------------------------- */
 
-typedef struct it_server {
-    pid_t pid; /* 0 when not running */
-    int port;
-    char log_path[320];
-} it_server;
+static testserve srv;
 
-static it_server srv;
-static int n_starts;
-
-static const char *ltvd_bin(void)
-{
-    const char *bin = getenv("LTVD_BIN");
-    return bin != NULL && bin[0] != '\0' ? bin : "./ltvd";
-}
-
-/* In the child: dies with the test process (a failed assertion leaves no
- * server behind), stdout and stderr into path. */
+/* In the child of run_score: dies with the test process (a failed assertion
+ * leaves nothing behind), stdout and stderr into path. */
 static void child_prepare(pid_t parent, const char *path)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -90,7 +78,7 @@ static void slurp(const char *path, char *out, size_t cap)
 
 static void sleep_ms(long ms)
 {
-    nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+    testserve_sleep_ms(ms);
 }
 
 /* The service's settings, over whatever the environment says. */
@@ -108,100 +96,24 @@ static const char *const server_env[] = {
     "LTVD_REFIT_AFTER_TXNS=1000000000",
     "LTVD_SHUTDOWN_DEADLINE_S=10",
     "LTVD_AUTH_REQUIRED=false", /* API keys are suite_auth's */
+    NULL,
 };
-#define N_SERVER_ENV (sizeof server_env / sizeof server_env[0])
-
-/* environ without DATABASE_URL and the keys of server_env, then those and
- * DATABASE_URL=url: built before fork, so the child only execs. Free the
- * array (not the strings, but envp[n-2], the DATABASE_URL one). */
-static char **server_envp(const char *url)
-{
-    extern char **environ;
-    size_t n = 0;
-    while (environ[n] != NULL)
-        n++;
-    char **envp = calloc(n + N_SERVER_ENV + 2, sizeof *envp);
-    ck_assert_ptr_nonnull(envp);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool replaced = strncmp(environ[i], "DATABASE_URL=", 13) == 0;
-        for (size_t j = 0; j < N_SERVER_ENV && !replaced; j++) {
-            size_t klen = strcspn(server_env[j], "=") + 1;
-            replaced = strncmp(environ[i], server_env[j], klen) == 0;
-        }
-        if (!replaced)
-            envp[k++] = environ[i];
-    }
-    for (size_t j = 0; j < N_SERVER_ENV; j++)
-        envp[k++] = (char *)server_env[j];
-    size_t len = strlen(url) + 14;
-    envp[k] = malloc(len);
-    ck_assert_ptr_nonnull(envp[k]);
-    snprintf(envp[k], len, "DATABASE_URL=%s", url);
-    return envp;
-}
-
-static void server_envp_free(char **envp)
-{
-    size_t n = 0;
-    while (envp[n + 1] != NULL)
-        n++;
-    free(envp[n]);
-    free(envp);
-}
 
 /* Starts `ltvd serve` on a free port and waits (30 s) for it to listen. */
-static void server_start(it_server *s)
+static void server_start(testserve *s)
 {
-    snprintf(s->log_path, sizeof s->log_path, "%s/serve%d.log", tmpdir, ++n_starts);
-    char **envp = server_envp(db.cfg.database_url);
-    const char *bin = ltvd_bin();
-    char *argv[] = {(char *)bin, "serve", NULL};
-    pid_t parent = getpid();
-    s->pid = fork();
-    ck_assert_int_ge(s->pid, 0);
-    if (s->pid == 0) {
-        child_prepare(parent, s->log_path);
-        execve(bin, argv, envp);
-        _exit(127);
-    }
-    server_envp_free(envp);
-    static char log[16384];
-    for (int i = 0; i < 600; i++) {
-        slurp(s->log_path, log, sizeof log);
-        const char *at = strstr(log, "listening on 127.0.0.1:");
-        if (at != NULL) {
-            s->port = atoi(at + 23);
-            ck_assert_int_gt(s->port, 0);
-            return;
-        }
-        int st;
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-            s->pid = 0;
-            ck_abort_msg("ltvd serve exited (status %d): %s", st, log);
-        }
-        sleep_ms(50);
-    }
-    ck_abort_msg("ltvd serve did not listen within 30 s: %s", log);
+    testserve_forget(s);
+    testserve_start(s, db.cfg.database_url, server_env);
 }
 
 /* SIGTERM, and the exit status 0 within 20 s. */
-static void server_stop(it_server *s)
+static void server_stop(testserve *s)
 {
-    kill(s->pid, SIGTERM);
-    int st = 0;
-    pid_t got = 0;
-    for (int i = 0; i < 2000 && got == 0; i++) {
-        got = waitpid(s->pid, &st, WNOHANG);
-        if (got == 0)
-            sleep_ms(10);
-    }
+    int st = testserve_stop(s, 20000);
     static char log[16384];
-    slurp(s->log_path, log, sizeof log);
-    ck_assert_msg(got == s->pid, "ltvd serve did not stop within 20 s: %s", log);
-    s->pid = 0;
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ltvd serve: status %d: %s", st,
-                  log);
+    testserve_log(s, log, sizeof log);
+    ck_assert_msg(st >= 0, "ltvd serve did not stop within 20 s: %s", log);
+    ck_assert_msg(st == 0, "ltvd serve: status %d: %s", st, log);
 }
 
 /* GET path until it answers 200 (60 s). */
@@ -226,16 +138,11 @@ static void setup(void)
     snprintf(tmpdir, sizeof tmpdir, "%s/ltvd_it.XXXXXX",
              getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    n_starts = 0;
 }
 
 static void teardown(void)
 {
-    if (srv.pid > 0) {
-        kill(srv.pid, SIGKILL);
-        waitpid(srv.pid, NULL, 0);
-        srv.pid = 0;
-    }
+    testserve_forget(&srv);
     testhttp_db_drop(&db);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
@@ -361,7 +268,7 @@ static void run_score(const char *params, const char *spend, int horizon_days,
     snprintf(horizon, sizeof horizon, "%.17g", (double)horizon_days / 7.0);
     snprintf(months, sizeof months, "%ld", lround(fmax(1, IT_HORIZON_DAYS / 30.0)));
     snprintf(err_path, sizeof err_path, "%s/score.err", tmpdir);
-    const char *bin = ltvd_bin();
+    const char *bin = testserve_bin();
     pid_t parent = getpid();
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
