@@ -62,7 +62,8 @@ int auth_keys_reload(auth_keys *k)
     pthread_mutex_lock(&k->reload_lock);
     int rc = load(k->db, &keys, &n);
     if (rc == 0) {
-        qsort(keys, n, sizeof *keys, key_cmp);
+        if (n > 1)
+            qsort(keys, n, sizeof *keys, key_cmp);
         pthread_rwlock_wrlock(&k->lock);
         old = k->keys;
         k->keys = keys;
