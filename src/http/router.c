@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "http/access.h"
+#include "http/deadline.h"
 #include "http/log.h"
 #include "http/url.h"
 
@@ -293,6 +294,7 @@ enum MHD_Result router_access(void *cls, struct MHD_Connection *conn, const char
         if (req == NULL)
             return MHD_NO;
         *con_cls = req;
+        deadline_head_in(conn);
         return on_headers(r, req) ? MHD_YES : MHD_NO;
     }
     if (*upload_data_size > 0) {
@@ -300,15 +302,16 @@ enum MHD_Result router_access(void *cls, struct MHD_Connection *conn, const char
         *upload_data_size = 0;
         return ok ? MHD_YES : MHD_NO;
     }
+    deadline_handling(conn);
     return on_complete(req) ? MHD_YES : MHD_NO;
 }
 
 void router_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     router *r = cls;
     http_request *req = *con_cls;
+    deadline_answered(conn);
     if (req == NULL)
         return;
     *con_cls = NULL;

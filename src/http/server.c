@@ -3,7 +3,9 @@
  * Threads: MHD_OPTION_THREAD_POOL_SIZE workers, each polling its share of
  * the connections with poll(). Not epoll: libmicrohttpd 0.9.75 in epoll
  * mode stalls when exactly 128 connections are ready at once (DESIGN.md),
- * and tests/unit/test_http.c checks 130 concurrent connections. */
+ * and tests/unit/test_http.c checks 130 concurrent connections. Besides
+ * libmicrohttpd's idle timeout, the deadlines of http/deadline.h close
+ * connections that trickle a request (tests/unit/test_abuse.c). */
 #include "http/server.h"
 
 #include <arpa/inet.h>
@@ -16,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/deadline.h"
 #include "http/log.h"
 #include "http/router.h"
 
@@ -32,6 +35,7 @@ struct http_server {
     http_context ctx;
     router router;
     struct MHD_Daemon *daemon;
+    deadlines *deadlines; /* running while the daemon is */
     uint16_t port;
     bool quiesced;
     char *tls_cert, *tls_key; /* PEM text of tls_cert_file and tls_key_file, or NULL */
@@ -152,6 +156,7 @@ static struct MHD_Daemon *start_daemon(http_server *s, const struct sockaddr_in 
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
         MHD_OPTION_NOTIFY_COMPLETED, router_completed, &s->router,
+        MHD_OPTION_NOTIFY_CONNECTION, deadlines_notify, s->deadlines,
         MHD_OPTION_UNESCAPE_CALLBACK, router_unescape, &s->router,
         MHD_OPTION_ARRAY, s->tls_cert != NULL ? tls : tls + 2, MHD_OPTION_END);
 }
@@ -172,8 +177,14 @@ bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX])
                           s->router.routes[i]->pattern);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(s->cfg->listen_port)};
     inet_pton(AF_INET, s->cfg->listen_host, &addr.sin_addr);
+    if ((s->deadlines = deadlines_start(s->cfg->connection_timeout_s)) == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "cannot start the request deadlines' thread");
+        return false;
+    }
     s->daemon = start_daemon(s, &addr);
     if (s->daemon == NULL) {
+        deadlines_stop(s->deadlines);
+        s->deadlines = NULL;
         snprintf(err, CONFIG_ERR_MAX, "cannot listen on %s (address in use?%s)",
                  s->cfg->listen,
                  s->tls_cert != NULL ? " or tls_cert_file and tls_key_file not a PEM "
@@ -226,6 +237,8 @@ bool http_server_stop(http_server *s, double deadline_s)
         log_write(LOG_WARN, "stopping with %ld requests still in flight", left);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    deadlines_stop(s->deadlines);
+    s->deadlines = NULL;
     return left == 0;
 }
 
