@@ -115,6 +115,7 @@ start_ltvd() {
         LTVD_ADDR=127.0.0.1:$(free_port)
         t0=$(date +%s.%N)
         env DATABASE_URL="$url" LTVD_LISTEN="$LTVD_ADDR" LTVD_REFIT_AFTER_TXNS=1000000000 \
+            LTVD_AUTH_REQUIRED=false \
             LTVD_REFIT_INTERVAL_S=604800 "$@" "$LTVD_BIN" serve >>"$tmp/ltvd.log" 2>&1 &
         LTVD_PID=$!
         pids+=("$LTVD_PID")
