@@ -27,7 +27,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 SERVICE_BENCH_SRC := $(sort $(wildcard bench/service/*.c))
 
 .PHONY: all deps run test test-unit test-asan test-valgrind bench clean reference format
-.PHONY: fuzz fuzz-build fuzz-smoke
+.PHONY: fuzz fuzz-build fuzz-smoke soak
 
 all: deps
 	@$(MAKE) --no-print-directory ltvd
@@ -133,6 +133,21 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_ltvd $(BUILD)/bench_service
 	$(BUILD)/bench_ltvd
 	LTVD_BIN=$(BUILD)/ltvd BENCH_SERVICE=$(BUILD)/bench_service bench/service.sh
+
+# make soak (issue 4; not part of make test or CI): mixed ingest and reads
+# against `ltvd serve` for SOAK_SECONDS (bench/soak.sh, load from
+# bench/soak/soak.c): requests, errors (must be 0), transactions acknowledged
+# vs stored (must be equal), VmRSS after warm-up and at the end (no growth).
+SOAK_SECONDS ?= 60
+
+$(BUILD)/bench_soak: $(BUILD)/bench/soak/soak.o $(BUILD)/bench/service/client.o \
+		$(BUILD)/bench/service/stats.o
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lpthread
+
+soak: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_service $(BUILD)/bench_soak
+	LTVD_BIN=$(BUILD)/ltvd BENCH_SERVICE=$(BUILD)/bench_service BENCH_SOAK=$(BUILD)/bench_soak \
+	  SOAK_SECONDS=$(SOAK_SECONDS) bench/soak.sh
 
 # Regenerates the high-precision reference values (needs python3-mpmath).
 reference:
