@@ -209,7 +209,14 @@ START_TEST(test_worker_refit_matches_fit_btyd)
     ck_assert_int_ge(json_integer_value(json_object_get(r.json, "version")), version);
     assert_params(json_object_get(r.json, "params"), bgnbd_model.param_names, bg.params,
                   4);
-    ck_assert_msg(json_equal(json_object_get(r.json, "std_errors"), se), "%s", r.body);
+    /* a second refit (the automatic first one and the one asked for may both
+     * run) warm-starts from the same optimum: equal to far below 1e-6 */
+    json_t *se2 = json_object_get(r.json, "std_errors");
+    for (size_t i = 0; i < 4; i++) {
+        const char *name = bgnbd_model.param_names[i];
+        assert_rel(json_number_value(json_object_get(se2, name)),
+                   json_number_value(json_object_get(se, name)), name);
+    }
     json_decref(se);
     response_free(&r);
 }
