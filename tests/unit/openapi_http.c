@@ -108,16 +108,18 @@ void oa_request(const char *method, const char *target, const oa_req *o, oa_resp
     static const oa_req none = {0};
     o = o != NULL ? o : &none;
     size_t blen = o->body != NULL ? strlen(o->body) : 0;
-    char ct[128] = "";
+    char ct[128] = "", auth[512] = "";
     if (o->content_type != NULL)
         snprintf(ct, sizeof ct, "Content-Type: %s\r\n", o->content_type);
+    if (o->authorization != NULL)
+        snprintf(auth, sizeof auth, "Authorization: %s\r\n", o->authorization);
     size_t cap = 2048 + blen;
     char *raw = malloc(cap);
     ck_assert_ptr_nonnull(raw);
     int n = snprintf(raw, cap,
-                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s"
+                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s%s"
                      "Content-Length: %zu\r\n\r\n%s",
-                     method, target, ct, o->declared > 0 ? (size_t)o->declared : blen,
+                     method, target, ct, auth, o->declared > 0 ? (size_t)o->declared : blen,
                      o->declared > 0 || o->body == NULL ? "" : o->body);
     ck_assert_int_lt(n, (int)cap);
     testhttp_exchange(*port, raw, r);
@@ -189,6 +191,21 @@ static void check_own_headers(const json_t *resp, const oa_response *r, const ch
     }
 }
 
+/* A header's value as its schema types it: an integer when the schema's
+ * type is integer and the value is one, else a string. New reference. */
+static json_t *header_value(const json_t *schema, const char *value)
+{
+    const json_t *type = json_object_get(oa_resolve(spec, schema), "type");
+    if (json_is_string(type) && strcmp(json_string_value(type), "integer") == 0 &&
+        value[0] != '\0') {
+        char *end;
+        long long n = strtoll(value, &end, 10);
+        if (*end == '\0' && !isspace((unsigned char)value[0]))
+            return json_integer(n);
+    }
+    return json_string(value);
+}
+
 /* The answer r (to a request for path) fits the response object resp. */
 static void check_response(const json_t *resp, const oa_response *r, const char *path,
                            bool head, const char *what)
@@ -198,9 +215,18 @@ static void check_response(const json_t *resp, const oa_response *r, const char 
     const json_t *h;
     check_own_headers(resp, r, what);
     json_object_foreach(json_object_get(resp, "headers"), hname, h) {
-        bool required = json_is_true(json_object_get(oa_resolve(spec, h), "required"));
-        ck_assert_msg(!required || oa_header(r, hname, value, sizeof value),
-                      "%s: no %s oa_header:\n%s", what, hname, r->head);
+        const json_t *header = oa_resolve(spec, h);
+        bool required = json_is_true(json_object_get(header, "required"));
+        bool present = oa_header(r, hname, value, sizeof value);
+        ck_assert_msg(!required || present, "%s: no %s header:\n%s", what, hname, r->head);
+        const json_t *schema = json_object_get(header, "schema");
+        if (!present || schema == NULL)
+            continue;
+        json_t *v = header_value(schema, value);
+        snprintf(err, sizeof err, "not UTF-8");
+        bool ok = v != NULL && oa_validate(spec, schema, v, err);
+        json_decref(v);
+        ck_assert_msg(ok, "%s: header %s: %s: %s", what, hname, value, err);
     }
     if (json_object_get(resp, "content") == NULL) {
         ck_assert_msg(r->body[0] == '\0', "%s: a body where none is documented", what);
@@ -437,7 +463,7 @@ void oa_check_router_limits(oa_scope_fn in_scope, long max_body, long max_url)
                 up[k] = (char)toupper((unsigned char)oa_http_methods[m][k]);
             if (!in_scope(up, path, "413"))
                 continue;
-            oa_req big = {"application/json", NULL, max_body + 1};
+            oa_req big = {.content_type = "application/json", .declared = max_body + 1};
             oa_call0(up, path, target, &big, 413);
             char longer[2048];
             snprintf(longer, sizeof longer, "%s?pad=%0*d", target, (int)max_url, 0);

@@ -1,6 +1,6 @@
 /* Test helper of the openapi suite: requests to the in-process server and
  * their answers checked against openapi.yaml (status documented for the
- * operation, documented media type and required headers, body valid
+ * operation, documented media type, required headers and header values, body valid
  * against the schema, problem members agreeing with the ProblemType row),
  * mutated answers that must stop validating, undocumented requests, the
  * router's 413/414 for every operation, and coverage of the documented
@@ -24,6 +24,7 @@ typedef struct oa_req {
     const char *content_type; /* NULL: no Content-Type */
     const char *body;         /* NULL: none */
     long declared;            /* > 0: announce this Content-Length and send no body */
+    const char *authorization; /* NULL: no Authorization header, else its value */
 } oa_req;
 
 /* Which documented (METHOD, path, status) a check is about. */
@@ -50,8 +51,10 @@ bool oa_header(const oa_response *r, const char *name, char *out, size_t size);
 
 /* Sends method target (o may be NULL) as the documented operation
  * (method, spec_path); asserts that the answer's status is documented for
- * it and fits the documented response, then that it is want; counts it as
- * covered. r keeps the answer; oa_call0 frees it. */
+ * it and fits the documented response (media type, body schema, required
+ * headers present, every documented header's value valid against its
+ * schema), then that it is want; counts it as covered. r keeps the answer;
+ * oa_call0 frees it. */
 void oa_call(const char *method, const char *spec_path, const char *target, const oa_req *o,
              int want, oa_response *r);
 void oa_call0(const char *method, const char *spec_path, const char *target,

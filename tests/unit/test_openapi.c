@@ -138,7 +138,7 @@ static const char batch1[] = "{\"transactions\":["
                              "\"2025-06-02T09:00:00+02:00\",\"amount\":30},"
                              "{\"id\":\"t1\",\"customer_id\":\"c2\",\"occurred_at\":"
                              "\"2025-02-01T00:00:00Z\",\"amount\":7}]}";
-static const oa_req json_batch1 = {"application/json", batch1, 0};
+static const oa_req json_batch1 = {.content_type = "application/json", .body = batch1};
 
 static void check_transactions(void)
 {
@@ -148,7 +148,7 @@ static void check_transactions(void)
     oa_check_mutations("POST", tx, &r);
     oa_response_free(&r);
     oa_call0("POST", tx, tx, &json_batch1, 200); /* duplicates */
-    oa_req o = {"application/json", "{\"transactions\":[", 0};
+    oa_req o = {.content_type = "application/json", .body = "{\"transactions\":["};
     oa_call0("POST", tx, tx, &o, 400);
     o.body = "{\"transactions\":[1,2,3,4,5,6]}";
     oa_call0("POST", tx, tx, &o, 413); /* too-many-items */
@@ -252,10 +252,9 @@ static void db_up(void)
 /* With the database down, a batch is answered 503. */
 static void check_database_down(void)
 {
-    oa_req o = {"application/json",
-                  "{\"transactions\":[{\"id\":\"t9\",\"customer_id\":\"c1\","
-                  "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}",
-                  0};
+    oa_req o = {.content_type = "application/json",
+                .body = "{\"transactions\":[{\"id\":\"t9\",\"customer_id\":\"c1\","
+                        "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}"};
     db_down();
     oa_call0("POST", "/v1/transactions", "/v1/transactions", &o, 503);
     /* reads go on from memory, marked stale (a documented header) */
@@ -427,10 +426,9 @@ START_TEST(test_openapi_customers)
     check_list();
     /* as of a day before c1's last purchase: its summary needs the database */
     db_down();
-    oa_req o = {"application/json",
-                "{\"transactions\":[{\"id\":\"t9\",\"customer_id\":\"c1\","
-                "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}",
-                0};
+    oa_req o = {.content_type = "application/json",
+                .body = "{\"transactions\":[{\"id\":\"t9\",\"customer_id\":\"c1\","
+                        "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}"};
     oa_call0("POST", "/v1/transactions", "/v1/transactions", &o, 503); /* marks it down */
     oa_call0("GET", "/v1/customers/{customer_id}", "/v1/customers/c1?as_of=2025-03-01", NULL, 503);
     oa_call0("GET", "/v1/customers/{customer_id}", "/v1/customers/c1?as_of=2025-01-01", NULL, 404);
