@@ -9,6 +9,10 @@
  * the documented schema (and stops validating when a member is removed or
  * changes type); undocumented paths and methods get 404 and 405 problems.
  * GET /v1/customers, lifecycle_stage and as_of have a test of their own.
+ * API keys: each operation's `security` and `x-ltvd-scope` equal the access
+ * table (src/http/access.c), and with auth_required every operation that
+ * needs a key answers the documented 401 (no key, bad keys; WWW-Authenticate)
+ * and 403 (a key without its scope, the detail naming it).
  * The HTTP checking is openapi_http.c, the YAML and the validator
  * openapi_check.c. Needs DATABASE_URL; works in a database of its own,
  * ltvd_oa_<pid>, dropped at the end. Run from the repository root. */
@@ -22,6 +26,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth/auth.h"
+#include "auth/auth_store.h"
+#include "auth/auth_token.h"
+#include "http/access.h"
 #include "http/api.h"
 #include "http/health.h"
 #include "http/problem.h"
@@ -62,6 +70,94 @@ static void spec_free(void)
 {
     json_decref(spec);
     spec = NULL;
+}
+
+/* Calls fn for every documented operation: its METHOD (upper case), path
+ * and operation object. */
+typedef void (*op_fn)(const char *method, const char *path, const json_t *op, void *arg);
+
+static void each_operation(op_fn fn, void *arg)
+{
+    const char *path;
+    const json_t *item;
+    json_object_foreach(json_object_get(spec, "paths"), path, item) {
+        for (size_t m = 0; m < OA_NMETHODS; m++) {
+            const json_t *op = json_object_get(item, oa_http_methods[m]);
+            char up[16];
+            if (op == NULL)
+                continue;
+            for (size_t k = 0; k <= strlen(oa_http_methods[m]); k++)
+                up[k] = (char)toupper((unsigned char)oa_http_methods[m][k]);
+            fn(up, path, op, arg);
+        }
+    }
+}
+
+/* ---- API keys in the spec -------------------------------------------------------------- */
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} scope_names[] = {
+    {AUTH_SCOPE_INGEST, "ingest"}, {AUTH_SCOPE_READ, "read"}, {AUTH_SCOPE_ADMIN, "admin"}};
+
+/* The AUTH_SCOPE_ bits of op's x-ltvd-scope (a list of scope names, any one
+ * of which will do); 0 when it has none. */
+static unsigned spec_scopes(const json_t *op, const char *what)
+{
+    const json_t *list = json_object_get(op, "x-ltvd-scope");
+    if (list == NULL)
+        return 0;
+    ck_assert_msg(json_is_array(list) && json_array_size(list) > 0,
+                  "%s: x-ltvd-scope is not a list of scopes", what);
+    unsigned bits = 0;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(list, i, v) {
+        int b = json_is_string(v) ? auth_scopes_parse(json_string_value(v)) : -1;
+        ck_assert_msg(b > 0 && (b & (b - 1)) == 0 && (bits & (unsigned)b) == 0,
+                      "%s: x-ltvd-scope: item %zu is not one scope, or a repeated one", what, i);
+        bits |= (unsigned)b;
+    }
+    return bits;
+}
+
+/* The names of bits in the order ingest, read, admin, each between pre and
+ * post, joined by " or ": ("`", "`") gives "`read` or `admin`". */
+static void scope_text(unsigned bits, const char *pre, const char *post, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof scope_names / sizeof scope_names[0]; i++)
+        if (bits & scope_names[i].bit)
+            snprintf(out + strlen(out), size - strlen(out), "%s%s%s%s",
+                     out[0] ? " or " : "", pre, scope_names[i].name, post);
+}
+
+/* op's security list: whether it holds an empty requirement (no key
+ * needed) and one of bearerAuth. Every scheme it names is defined, with an
+ * empty scope list (scopes are for OAuth2; ours are x-ltvd-scope). */
+static void spec_security(const json_t *op, const char *what, bool *open, bool *bearer)
+{
+    const json_t *sec = json_object_get(op, "security");
+    ck_assert_msg(json_is_array(sec), "%s: no security list", what);
+    *open = json_array_size(sec) == 0;
+    *bearer = false;
+    size_t i;
+    const json_t *req;
+    json_array_foreach(sec, i, req) {
+        ck_assert_msg(json_is_object(req), "%s: security item %zu is not an object", what, i);
+        *open = *open || json_object_size(req) == 0;
+        const char *name;
+        const json_t *scopes;
+        json_object_foreach((json_t *)req, name, scopes) {
+            char ref[128];
+            snprintf(ref, sizeof ref, "#/components/securitySchemes/%s", name);
+            ck_assert_msg(oa_pointer(spec, ref) != NULL, "%s: no security scheme %s", what, name);
+            ck_assert_msg(json_is_array(scopes) && json_array_size(scopes) == 0,
+                          "%s: %s with a scope list (the scope is x-ltvd-scope)", what, name);
+            *bearer = *bearer || strcmp(name, "bearerAuth") == 0;
+        }
+    }
 }
 
 /* ---- the server ----------------------------------------------------------------------- */
@@ -274,16 +370,29 @@ static bool is_list(const char *method, const char *path)
     return strcmp(method, "GET") == 0 && strcmp(path, "/v1/customers") == 0;
 }
 
+/* 401 and 403 are the auth test's. */
+static bool is_auth(const char *status)
+{
+    return strcmp(status, "401") == 0 || strcmp(status, "403") == 0;
+}
+
 static bool main_scope(const char *method, const char *path, const char *status)
 {
-    return !is_list(method, path) &&
+    return !is_list(method, path) && !is_auth(status) &&
            !(strcmp(path, "/v1/customers/{customer_id}") == 0 && strcmp(status, "200") == 0);
 }
 
 static bool customers_scope(const char *method, const char *path, const char *status)
 {
-    return is_list(method, path) ||
+    return (is_list(method, path) && !is_auth(status)) ||
            (strcmp(path, "/v1/customers/{customer_id}") == 0 && strcmp(status, "200") == 0);
+}
+
+static bool auth_scope(const char *method, const char *path, const char *status)
+{
+    (void)method;
+    (void)path;
+    return is_auth(status);
 }
 
 static bool list_scope(const char *method, const char *path, const char *status)
@@ -304,6 +413,147 @@ START_TEST(test_openapi_conformance)
     check_with_model();
     check_database_down();
     oa_assert_covered(main_scope);
+}
+END_TEST
+
+/* ---- API keys over HTTP ------------------------------------------------------------ */
+
+/* A new key of scopes stored in svc's database as `ltvd key create` stores
+ * it (key id and SHA-256), the server's copy reloaded; "Bearer <token>"
+ * into bearer. */
+static void key_new(unsigned scopes, char *bearer, size_t size)
+{
+    char token[AUTH_TOKEN_LEN + 1], id[AUTH_KEY_ID_LEN + 1];
+    unsigned char hash[AUTH_HASH_LEN];
+    ck_assert_int_eq(auth_token_new(token, id), 0);
+    ck_assert_int_eq(auth_token_hash(token, strlen(token), hash), 0);
+    store_db *db = testhttp_db_open(&svc);
+    ck_assert_msg(auth_store_create(db, id, "openapi", hash, scopes) == 0, "%s",
+                  store_db_error(db));
+    store_db_close(db);
+    ck_assert_int_eq(auth_keys_reload(svc.auth), 0);
+    snprintf(bearer, size, "Bearer %s", token);
+}
+
+#define BEARER_MAX (AUTH_TOKEN_LEN + 16)
+
+typedef struct auth_run {
+    char keys[3][BEARER_MAX]; /* "Bearer <token>" of a key of scope_names[i] */
+    char wrong[BEARER_MAX];   /* keys[0] with another secret */
+    bool stored;              /* a batch was taken */
+} auth_run;
+
+/* r's WWW-Authenticate is want. */
+static void want_challenge(const oa_response *r, const char *want, const char *what)
+{
+    char got[256];
+    ck_assert_msg(oa_header(r, "WWW-Authenticate", got, sizeof got), "%s: no challenge:\n%s",
+                  what, r->head);
+    ck_assert_msg(strcmp(got, want) == 0, "%s: WWW-Authenticate %s, want %s", what, got, want);
+}
+
+/* One operation with auth_required: public ones ignore any key; the others
+ * answer 401 without a key and with bad ones, 403 (naming the scope) with
+ * a key holding none of x-ltvd-scope, and pass the check with one that
+ * holds it. */
+static void check_op_auth(const char *method, const char *path, const json_t *op, void *arg)
+{
+    auth_run *a = arg;
+    char target[256], what[300];
+    snprintf(target, sizeof target, "%s", path);
+    char *brace = strchr(target, '{');
+    if (brace != NULL)
+        strcpy(brace, "c1");
+    snprintf(what, sizeof what, "%s %s", method, target);
+    unsigned need = spec_scopes(op, what);
+    bool post_batch = strcmp(path, "/v1/transactions") == 0;
+    oa_req o = {.content_type = post_batch ? "application/json" : NULL,
+                .body = post_batch ? batch1 : NULL};
+    oa_response r;
+    if (need == 0) { /* open: a bad key does not matter */
+        o.authorization = "Bearer ltvd_nothex";
+        oa_request(method, target, &o, &r);
+        ck_assert_msg(r.status != 401 && r.status != 403, "%s:\n%s", what, r.head);
+        oa_response_free(&r);
+        return;
+    }
+    oa_call(method, path, target, &o, 401, &r);
+    want_challenge(&r, "Bearer realm=\"ltvd\"", what);
+    oa_response_free(&r);
+    const char *bad[] = {"Basic dXNlcjpwYXNz", "Bearer", "Bearer ltvd_nothex", a->wrong,
+                         a->keys[0] + 7 /* the token alone */};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o.authorization = bad[i];
+        oa_call(method, path, target, &o, 401, &r);
+        want_challenge(&r, "Bearer realm=\"ltvd\", error=\"invalid_token\"", what);
+        ck_assert_msg(strstr(r.body, a->keys[0] + 12) == NULL, "%s: the detail repeats the key",
+                      what);
+        oa_response_free(&r);
+    }
+    char names[64];
+    scope_text(need, "", "", names, sizeof names);
+    for (size_t i = 0; i < 3; i++) {
+        if (scope_names[i].bit & need)
+            continue;
+        o.authorization = a->keys[i];
+        oa_call(method, path, target, &o, 403, &r);
+        const char *detail = json_string_value(json_object_get(r.json, "detail"));
+        ck_assert_msg(detail != NULL && strstr(detail, names) != NULL,
+                      "%s with the %s key: the detail does not name %s: %s", what,
+                      scope_names[i].name, names, r.body);
+        ck_assert_msg(testhttp_header(&r, "WWW-Authenticate") == NULL, "%s: 403 with a challenge",
+                      what);
+        oa_response_free(&r);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        if (!(scope_names[i].bit & need))
+            continue;
+        o.authorization = a->keys[i];
+        oa_request(method, target, &o, &r);
+        ck_assert_msg(r.status != 401 && r.status != 403, "%s with the %s key:\n%s", what,
+                      scope_names[i].name, r.head);
+        if (post_batch && !a->stored) { /* the refused batches stored nothing */
+            ck_assert_msg(r.status == 200 && json_integer_value(json_object_get(r.json, "new")) == 5,
+                          "%s: %s", what, r.body);
+            a->stored = true;
+        }
+        oa_response_free(&r);
+    }
+    if (strcmp(method, "GET") == 0) { /* HEAD as GET, without a body */
+        o.authorization = NULL;
+        oa_call("HEAD", path, target, &o, 401, &r);
+        want_challenge(&r, "Bearer realm=\"ltvd\"", what);
+        oa_response_free(&r);
+    }
+}
+
+/* Every operation with auth_required and a private /metrics, then /v1
+ * open with auth_required false while /metrics stays private. */
+START_TEST(test_openapi_auth)
+{
+    auth_run a = {.stored = false};
+    for (size_t i = 0; i < 3; i++)
+        key_new(scope_names[i].bit, a.keys[i], sizeof a.keys[i]);
+    snprintf(a.wrong, sizeof a.wrong, "%s", a.keys[0]);
+    char *last = &a.wrong[strlen(a.wrong) - 1];
+    *last = *last == '0' ? '1' : '0';
+    /* both read per request; no request is in flight */
+    svc.cfg.auth_required = true;
+    svc.cfg.metrics_public = false;
+    each_operation(check_op_auth, &a);
+    ck_assert(a.stored);
+    /* routing and the target's length come first, without a key too */
+    oa_check_undocumented("GET", "/v1/nothing");
+    oa_check_undocumented("DELETE", "/v1/model");
+    char longer[MAX_URL + 32];
+    snprintf(longer, sizeof longer, "/v1/model?pad=%0*d", MAX_URL, 0);
+    oa_call0("GET", "/v1/model", longer, NULL, 414);
+    svc.cfg.auth_required = false;
+    oa_call0("GET", "/metrics", "/metrics", NULL, 401);
+    oa_call0("GET", "/v1/model", "/v1/model", NULL, 503); /* no model */
+    svc.cfg.metrics_public = true;
+    oa_call0("GET", "/metrics", "/metrics", NULL, 200);
+    oa_assert_covered(auth_scope);
 }
 END_TEST
 
@@ -540,6 +790,65 @@ START_TEST(test_openapi_problem_registry)
 }
 END_TEST
 
+/* One operation's security, x-ltvd-scope and description against the
+ * access table (access_scopes, as `ltvd serve` checks requests). */
+static void check_op_access(const char *method, const char *path, const json_t *op, void *arg)
+{
+    (void)arg;
+    char what[300], table[20], documented[20], text[96];
+    snprintf(what, sizeof what, "%s %s", method, path);
+    ltvd_config cfg;
+    config_defaults(&cfg);
+    cfg.auth_required = true;
+    cfg.metrics_public = false;
+    unsigned need = access_scopes(&cfg, method, path);
+    unsigned doc = spec_scopes(op, what);
+    ck_assert_msg(need == doc, "%s: the access table needs %s, x-ltvd-scope says %s", what,
+                  need ? auth_scopes_format(need, table) : "no key",
+                  doc ? auth_scopes_format(doc, documented) : "no key");
+    cfg.metrics_public = true; /* the default */
+    bool open_by_default = access_scopes(&cfg, method, path) == 0;
+    bool open, bearer;
+    spec_security(op, what, &open, &bearer);
+    ck_assert_msg(bearer == (need != 0), "%s: security %s bearerAuth", what,
+                  bearer ? "lists" : "lacks");
+    ck_assert_msg(open == open_by_default, "%s: security %s an empty requirement", what,
+                  open ? "has" : "lacks");
+    const json_t *responses = json_object_get(op, "responses");
+    bool has401 = json_object_get(responses, "401") != NULL;
+    bool has403 = json_object_get(responses, "403") != NULL;
+    ck_assert_msg(has401 == (need != 0) && has403 == (need != 0),
+                  "%s: 401 and 403 must be documented exactly when a key may be needed", what);
+    if (need != 0) {
+        char want[120];
+        scope_text(need, "`", "`", text, sizeof text);
+        snprintf(want, sizeof want, "the scope %s", text);
+        const char *desc = json_string_value(json_object_get(op, "description"));
+        ck_assert_msg(desc != NULL && strstr(desc, want) != NULL,
+                      "%s: the description does not say \"%s\"", what, want);
+    }
+    /* auth_required = false opens /v1, and only /v1 */
+    cfg.auth_required = false;
+    cfg.metrics_public = false;
+    bool v1 = strncmp(path, "/v1/", 4) == 0;
+    ck_assert_msg((access_scopes(&cfg, method, path) == 0) == (v1 || need == 0),
+                  "%s: auth_required = false does not open the /v1 operations only", what);
+}
+
+/* The bearerAuth scheme, and every operation's security against the
+ * access table. */
+START_TEST(test_openapi_access_table)
+{
+    const json_t *scheme = oa_pointer(spec, "#/components/securitySchemes/bearerAuth");
+    ck_assert_msg(scheme != NULL, "no components.securitySchemes.bearerAuth");
+    ck_assert_str_eq(json_string_value(json_object_get(scheme, "type")), "http");
+    ck_assert_str_eq(json_string_value(json_object_get(scheme, "scheme")), "bearer");
+    ck_assert_msg(json_object_get(spec, "security") == NULL,
+                  "a top-level security list: say it per operation");
+    each_operation(check_op_access, NULL);
+}
+END_TEST
+
 static void spec_setup(void)
 {
     spec_load();
@@ -554,12 +863,14 @@ Suite *suite_openapi(void)
     tcase_add_test(file, test_openapi_lint);
     tcase_add_test(file, test_openapi_routes_match);
     tcase_add_test(file, test_openapi_problem_registry);
+    tcase_add_test(file, test_openapi_access_table);
     suite_add_tcase(s, file);
     TCase *srv = tcase_create("server");
     tcase_add_checked_fixture(srv, setup, teardown);
     tcase_set_timeout(srv, 60);
     tcase_add_test(srv, test_openapi_conformance);
     tcase_add_test(srv, test_openapi_customers);
+    tcase_add_test(srv, test_openapi_auth);
     suite_add_tcase(s, srv);
     return s;
 }
