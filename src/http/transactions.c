@@ -77,8 +77,10 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
     free(items);
     if (rc != 0) {
         app_db_failed(a);
-        char detail[160];
-        snprintf(detail, sizeof detail, "the batch was not stored: %.120s",
+        char detail[256];
+        snprintf(detail, sizeof detail,
+                 "the batch was not acknowledged (%.100s); resending it is safe: "
+                 "items already stored count as duplicates",
                  store_db_error(db));
         store_pool_release(a->pool, db);
         return reply_db_unavailable(req, detail);

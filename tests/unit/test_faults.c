@@ -240,8 +240,8 @@ START_TEST(test_faults_sigterm_stuck_client)
     free(body);
     static char log[16384];
     testserve_log(&srv, log, sizeof log);
-    /* not drained: said so, and a status that tells */
-    ck_assert_msg(st == 1, "exit status %d: %s", st, log);
+    /* not drained: said so in the log; the stop itself succeeded */
+    ck_assert_msg(st == 0, "exit status %d: %s", st, log);
     ck_assert_msg(t_exit <= FAULTS_DEADLINE_S + 0.5, "exit %.2f s after SIGTERM", t_exit);
     ck_assert_msg(strstr(log, "stopping with 1 requests still in flight") != NULL, "%s", log);
     store_db *db = faults_db_open(url);
