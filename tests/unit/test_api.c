@@ -16,7 +16,6 @@
 #include "cache/cache.h"
 #include "model/bgnbd.h"
 #include "store/db.h"
-#include "store/snapshot.h"
 #include "summary/summary.h"
 #include "testdb.h"
 #include "testhttp.h"
@@ -158,29 +157,6 @@ static void check_refusals(void)
     ck_assert_int_eq(count_rows("transactions"), 5);
 }
 
-static void save_snapshot(void)
-{
-    store_snapshot s = {
-        .as_of = 1767139200, /* 2025-12-31 */
-        .period = "week",
-        .purchase = {.model = "bgnbd",
-                     .params_json =
-                         "{\"r\": 0.243, \"alpha\": 4.414, \"a\": 0.793, \"b\": 2.426}",
-                     .log_likelihood = -9582.4,
-                     .n_customers = 2357,
-                     .n_patterns = 1000,
-                     .converged = true,
-                     .iterations = 20},
-        .has_spend = true,
-        .spend = {.model = "gg",
-                  .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
-                  .converged = true},
-    };
-    store_db *db = testhttp_db_open(&svc);
-    ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
-    store_db_close(db);
-}
-
 /* The same model, built here rather than read back. */
 static cache_model cdnow_model(void)
 {
@@ -305,7 +281,7 @@ START_TEST(test_api_ingest_and_score)
     ck_assert_int_eq(r.status, 503);
     response_free(&r);
 
-    save_snapshot();
+    testhttp_snapshot_save(&svc);
     testhttp_app_stop(&svc);
     testhttp_app_start(&svc, false); /* the cache from PostgreSQL, the snapshot loaded */
     ck_assert_uint_eq(cache_count(svc.app->cache), 2);

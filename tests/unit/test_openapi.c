@@ -35,7 +35,6 @@
 #include "http/problem.h"
 #include "openapi_check.h"
 #include "openapi_http.h"
-#include "store/snapshot.h"
 #include "testdb.h"
 #include "testhttp.h"
 
@@ -195,30 +194,6 @@ static void admin_exec(const char *fmt)
     char sql[256];
     snprintf(sql, sizeof sql, fmt, svc.dbname);
     testdb_admin_exec(svc.base_url, sql);
-}
-
-/* The snapshot of suite_api (CDNOW-like BG/NBD and Gamma-Gamma parameters). */
-static void save_snapshot(void)
-{
-    store_snapshot s = {
-        .as_of = 1767139200, /* 2025-12-31 */
-        .period = "week",
-        .purchase = {.model = "bgnbd",
-                     .params_json =
-                         "{\"r\": 0.243, \"alpha\": 4.414, \"a\": 0.793, \"b\": 2.426}",
-                     .log_likelihood = -9582.4,
-                     .n_customers = 2357,
-                     .n_patterns = 1000,
-                     .converged = true,
-                     .iterations = 20},
-        .has_spend = true,
-        .spend = {.model = "gg",
-                  .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
-                  .converged = true},
-    };
-    store_db *db = testhttp_db_open(&svc);
-    ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
-    store_db_close(db);
 }
 
 /* ---- the scenarios ---------------------------------------------------------------------------- */
@@ -408,7 +383,7 @@ START_TEST(test_openapi_conformance)
     check_no_model();
     check_undocumented_requests();
     oa_check_router_limits(main_scope, MAX_BODY, MAX_URL);
-    save_snapshot();
+    testhttp_snapshot_save(&svc);
     restart(true);
     check_with_model();
     check_database_down();
@@ -664,7 +639,7 @@ START_TEST(test_openapi_customers)
     oa_call0("POST", "/v1/transactions", "/v1/transactions", &json_batch1, 200);
     oa_call0("GET", "/v1/customers", "/v1/customers", NULL, 503);
     oa_check_router_limits(list_scope, MAX_BODY, MAX_URL);
-    save_snapshot();
+    testhttp_snapshot_save(&svc);
     restart(false);
     oa_response r;
     oa_call("GET", "/v1/customers/{customer_id}", "/v1/customers/c1", NULL, 200, &r);

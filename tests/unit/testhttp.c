@@ -16,6 +16,7 @@
 #include "http/health.h"
 #include "http/model.h"
 #include "http/transactions.h"
+#include "store/snapshot.h"
 #include "testdb.h"
 
 /* ------------------------------------------------------------ the client */
@@ -257,4 +258,27 @@ void testhttp_app_stop(testhttp_app *t)
     t->server = NULL;
     t->auth = NULL;
     t->app = NULL;
+}
+
+void testhttp_snapshot_save(const testhttp_app *t)
+{
+    store_snapshot s = {
+        .as_of = 1767139200, /* 2025-12-31 */
+        .period = "week",
+        .purchase = {.model = "bgnbd",
+                     .params_json =
+                         "{\"r\": 0.243, \"alpha\": 4.414, \"a\": 0.793, \"b\": 2.426}",
+                     .log_likelihood = -9582.4,
+                     .n_customers = 2357,
+                     .n_patterns = 1000,
+                     .converged = true,
+                     .iterations = 20},
+        .has_spend = true,
+        .spend = {.model = "gg",
+                  .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
+                  .converged = true},
+    };
+    store_db *db = testhttp_db_open(t);
+    ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
+    store_db_close(db);
 }

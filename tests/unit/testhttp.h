@@ -103,4 +103,8 @@ void testhttp_app_start(testhttp_app *t, bool with_worker);
 /* Stops the server (2 s for requests in flight) and frees the app. */
 void testhttp_app_stop(testhttp_app *t);
 
+/* Saves in t's database the snapshot the api and openapi suites score with:
+ * CDNOW-like BG/NBD and Gamma-Gamma parameters, weekly, as of 2025-12-31. */
+void testhttp_snapshot_save(const testhttp_app *t);
+
 #endif
