@@ -31,19 +31,6 @@ static void admin_exec(const char *fmt, const char *name)
     testdb_admin_exec(svc.base_url, sql);
 }
 
-static long long count_rows(const char *table)
-{
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-    store_db *db = testhttp_db_open(&svc);
-    PGresult *res = PQexec(db->conn, sql);
-    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    store_db_close(db);
-    return n;
-}
-
 static void setup(void)
 {
     gsl_set_error_handler_off();
@@ -72,16 +59,6 @@ static void request(const char *method, const char *target, const char *body, re
 static void response_free(response *r)
 {
     testhttp_response_free(r);
-}
-
-static void assert_problem(response *r, int status, const char *slug)
-{
-    char type[96];
-    snprintf(type, sizeof type, "urn:ltvd:problem:%s", slug);
-    ck_assert_msg(r->status == status, "want %d, got %d: %s", status, r->status, r->body);
-    ck_assert_str_eq(r->content_type, "application/problem+json");
-    ck_assert_ptr_nonnull(r->json);
-    ck_assert_str_eq(testhttp_jstr(r->json, "type"), type);
 }
 
 static void assert_close(double got, double want)
@@ -128,7 +105,7 @@ static void check_refusals(void)
             "{\"id\":\"n2\",\"customer_id\":\"c3\",\"occurred_at\":\"2025-01-02T00:00:"
             "00Z\",\"amount\":-1}]}",
             &r);
-    assert_problem(&r, 422, "validation-failed");
+    testhttp_assert_problem(&r, 422, "validation-failed");
     json_t *errs = json_object_get(r.json, "errors");
     ck_assert_int_eq(json_array_size(errs), 1);
     ck_assert_int_eq(testhttp_jint(json_array_get(errs, 0), "index"), 1);
@@ -137,11 +114,11 @@ static void check_refusals(void)
     ck_assert_ptr_nonnull(
         json_string_value(json_object_get(json_array_get(errs, 0), "reason")));
     response_free(&r);
-    ck_assert_int_eq(count_rows("transactions"), 5);
-    ck_assert_int_eq(count_rows("customers"), 2);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 5);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "customers"), 2);
 
     request("POST", "/v1/transactions", "{\"transactions\":[", &r);
-    assert_problem(&r, 400, "malformed-json");
+    testhttp_assert_problem(&r, 400, "malformed-json");
     response_free(&r);
 
     char big[2048] = "{\"transactions\":[";
@@ -152,9 +129,9 @@ static void check_refusals(void)
                  i ? "," : "", i);
     strcat(big, "]}");
     request("POST", "/v1/transactions", big, &r);
-    assert_problem(&r, 413, "too-many-items");
+    testhttp_assert_problem(&r, 413, "too-many-items");
     response_free(&r);
-    ck_assert_int_eq(count_rows("transactions"), 5);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 5);
 }
 
 /* The same model, built here rather than read back. */
@@ -236,7 +213,7 @@ static void check_live_update_and_db_down(void)
             "{\"transactions\":[{\"id\":\"t6\",\"customer_id\":\"c1\","
             "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}",
             &r);
-    assert_problem(&r, 503, "database-unavailable");
+    testhttp_assert_problem(&r, 503, "database-unavailable");
     const char *retry = testhttp_header(&r, "Retry-After");
     ck_assert_msg(retry != NULL && strcmp(retry, "1") == 0, "%s", r.head);
     response_free(&r);
@@ -248,7 +225,7 @@ static void check_live_update_and_db_down(void)
                   "%s", r.head);
     response_free(&r);
     request("GET", "/readyz", NULL, &r);
-    assert_problem(&r, 503, "not-ready");
+    testhttp_assert_problem(&r, 503, "not-ready");
     response_free(&r);
 
     /* back: the next batch is stored on a new connection, no restart */
@@ -268,14 +245,14 @@ static void check_live_update_and_db_down(void)
 START_TEST(test_api_ingest_and_score)
 {
     check_counts(batch1, 5, 5, 0);
-    ck_assert_int_eq(count_rows("transactions"), 5);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 5);
     check_counts(batch1, 5, 0, 5); /* resent: nothing new */
-    ck_assert_int_eq(count_rows("transactions"), 5);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 5);
     check_refusals();
 
     response r;
     request("GET", "/v1/customers/c1", NULL, &r);
-    assert_problem(&r, 503, "no-model");
+    testhttp_assert_problem(&r, 503, "no-model");
     response_free(&r);
     request("GET", "/readyz", NULL, &r);
     ck_assert_int_eq(r.status, 503);
@@ -292,10 +269,10 @@ START_TEST(test_api_ingest_and_score)
     check_scores("?horizon_days=90&discount_rate=0.02&margin=0.5", 90, 0.02, 0.5);
 
     request("GET", "/v1/customers/nobody", NULL, &r);
-    assert_problem(&r, 404, "customer-not-found");
+    testhttp_assert_problem(&r, 404, "customer-not-found");
     response_free(&r);
     request("GET", "/v1/customers/c1?horizon_days=0", NULL, &r);
-    assert_problem(&r, 400, "invalid-parameter");
+    testhttp_assert_problem(&r, 400, "invalid-parameter");
     response_free(&r);
     check_live_update_and_db_down();
 }

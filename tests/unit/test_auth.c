@@ -152,28 +152,6 @@ static int status_once_known(const char *token)
 }
 
 /* r is a problem+json of slug with status. */
-static void check_problem(const testhttp_response *r, int status, const char *slug)
-{
-    char type[96];
-    snprintf(type, sizeof type, "urn:ltvd:problem:%s", slug);
-    ck_assert_msg(r->status == status, "status %d, not %d: %s", r->status, status, r->body);
-    ck_assert_str_eq(r->content_type, "application/problem+json");
-    ck_assert_str_eq(testhttp_jstr(r->json, "type"), type);
-}
-
-static long long count_rows(const char *table)
-{
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-    store_db *db = testhttp_db_open(&svc);
-    PGresult *res = PQexec(db->conn, sql);
-    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    store_db_close(db);
-    return n;
-}
-
 static const char one_txn[] =
     "{\"transactions\":[{\"id\":\"t1\",\"customer_id\":\"c1\","
     "\"occurred_at\":\"2024-01-02T10:00:00Z\",\"amount\":\"10.00\"}]}";
@@ -206,16 +184,16 @@ START_TEST(test_no_key)
 {
     testhttp_response r;
     request("GET", "/v1/model", NULL, NULL, &r);
-    check_problem(&r, 401, "unauthorized");
+    testhttp_assert_problem(&r, 401, "unauthorized");
     ck_assert_str_eq(testhttp_header(&r, "WWW-Authenticate"), "Bearer realm=\"ltvd\"");
     testhttp_response_free(&r);
     request("POST", "/v1/transactions", NULL, one_txn, &r);
-    check_problem(&r, 401, "unauthorized");
+    testhttp_assert_problem(&r, 401, "unauthorized");
     testhttp_response_free(&r);
     request("GET", "/v1/customers/c1", NULL, NULL, &r);
-    check_problem(&r, 401, "unauthorized");
+    testhttp_assert_problem(&r, 401, "unauthorized");
     testhttp_response_free(&r);
-    ck_assert_int_eq(count_rows("transactions"), 0);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 0);
     /* routing comes first: an unknown path is a 404 all the same */
     ck_assert_int_eq(status_of("GET", "/v1/nothing", NULL, NULL), 404);
 }
@@ -236,7 +214,7 @@ START_TEST(test_malformed_and_unknown)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         testhttp_response r;
         request("GET", "/v1/model", bad[i], NULL, &r);
-        check_problem(&r, 401, "unauthorized");
+        testhttp_assert_problem(&r, 401, "unauthorized");
         ck_assert_str_eq(testhttp_header(&r, "WWW-Authenticate"),
                          "Bearer realm=\"ltvd\", error=\"invalid_token\"");
         ck_assert_msg(strstr(r.body, token + 5) == NULL, "the detail repeats the token");
@@ -263,26 +241,26 @@ START_TEST(test_scopes)
     testhttp_response r;
     snprintf(header, sizeof header, "Bearer %s", reader);
     request("POST", "/v1/transactions", header, one_txn, &r);
-    check_problem(&r, 403, "forbidden");
+    testhttp_assert_problem(&r, 403, "forbidden");
     ck_assert_msg(strstr(testhttp_jstr(r.json, "detail"), "ingest") != NULL, "%s", r.body);
     testhttp_response_free(&r);
-    ck_assert_int_eq(count_rows("transactions"), 0);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 0);
 
     ck_assert_int_eq(status_of("POST", "/v1/transactions", ingester, one_txn), 200);
-    ck_assert_int_eq(count_rows("transactions"), 1);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 1);
     ck_assert_int_eq(status_of("GET", "/v1/customers/c1", reader, NULL), 503); /* no model */
     ck_assert_int_eq(status_of("GET", "/v1/customers", reader, NULL), 503);
     ck_assert_int_eq(status_of("GET", "/v1/model", reader, NULL), 503);
 
     snprintf(header, sizeof header, "Bearer %s", ingester);
     request("GET", "/v1/customers/c1", header, NULL, &r);
-    check_problem(&r, 403, "forbidden");
+    testhttp_assert_problem(&r, 403, "forbidden");
     ck_assert_msg(strstr(testhttp_jstr(r.json, "detail"), "read") != NULL, "%s", r.body);
     testhttp_response_free(&r);
 
     snprintf(header, sizeof header, "Bearer %s", reader);
     request("POST", "/v1/model/refit", header, NULL, &r);
-    check_problem(&r, 403, "forbidden");
+    testhttp_assert_problem(&r, 403, "forbidden");
     ck_assert_msg(strstr(testhttp_jstr(r.json, "detail"), "admin") != NULL, "%s", r.body);
     testhttp_response_free(&r);
     ck_assert_int_eq(status_of("POST", "/v1/model/refit", admin, NULL), 202);
@@ -311,12 +289,12 @@ START_TEST(test_open_and_metrics)
     svc.cfg.metrics_public = false; /* read per request; no request is in flight */
     testhttp_response r;
     request("GET", "/metrics", NULL, NULL, &r);
-    check_problem(&r, 401, "unauthorized");
+    testhttp_assert_problem(&r, 401, "unauthorized");
     testhttp_response_free(&r);
     char header[256];
     snprintf(header, sizeof header, "Bearer %s", ingester);
     request("GET", "/metrics", header, NULL, &r);
-    check_problem(&r, 403, "forbidden");
+    testhttp_assert_problem(&r, 403, "forbidden");
     ck_assert_msg(strstr(testhttp_jstr(r.json, "detail"), "read or admin") != NULL, "%s",
                   r.body);
     testhttp_response_free(&r);

@@ -93,8 +93,7 @@ static void assert_invalid(const char *target)
 {
     testhttp_response r;
     get(target, 400, &r);
-    ck_assert_str_eq(r.content_type, "application/problem+json");
-    ck_assert_str_eq(testhttp_jstr(r.json, "type"), "urn:ltvd:problem:invalid-parameter");
+    testhttp_assert_problem(&r, 400, "invalid-parameter");
     testhttp_response_free(&r);
 }
 

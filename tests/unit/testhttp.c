@@ -158,6 +158,16 @@ void testhttp_response_free(testhttp_response *r)
     r->json = NULL;
 }
 
+void testhttp_assert_problem(const testhttp_response *r, int status, const char *slug)
+{
+    char type[96];
+    snprintf(type, sizeof type, "urn:ltvd:problem:%s", slug);
+    ck_assert_msg(r->status == status, "want %d, got %d: %s", status, r->status, r->body);
+    ck_assert_str_eq(r->content_type, "application/problem+json");
+    ck_assert_ptr_nonnull(r->json);
+    ck_assert_str_eq(testhttp_jstr(r->json, "type"), type);
+}
+
 /* ------------------------------------------------------------------ JSON */
 
 long long testhttp_jint(json_t *o, const char *key)
@@ -222,6 +232,20 @@ store_db *testhttp_db_open(const testhttp_app *t)
     store_db *db = store_db_open(t->cfg.database_url, err);
     ck_assert_msg(db != NULL, "%s", err);
     return db;
+}
+
+long long testhttp_count_rows(const testhttp_app *t, const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    store_db *db = testhttp_db_open(t);
+    PGresult *res = PQexec(db->conn, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+                  PQerrorMessage(db->conn));
+    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    store_db_close(db);
+    return n;
 }
 
 void testhttp_app_start(testhttp_app *t, bool with_worker)

@@ -57,6 +57,10 @@ void testhttp_request(int port, const char *method, const char *target, const ch
 /* Releases r->json (r itself is the caller's). */
 void testhttp_response_free(testhttp_response *r);
 
+/* Checks that r is the problem+json answer urn:ltvd:problem:<slug> with
+ * status (check failures otherwise; r->json must be parsed). */
+void testhttp_assert_problem(const testhttp_response *r, int status, const char *slug);
+
 /* The value of header name in r (case-insensitive name), into a static
  * buffer overwritten by the next call; NULL when absent. */
 const char *testhttp_header(const testhttp_response *r, const char *name);
@@ -94,6 +98,9 @@ void testhttp_db_drop(testhttp_app *t);
 
 /* A connection to t's database (close with store_db_close). */
 store_db *testhttp_db_open(const testhttp_app *t);
+
+/* SELECT count(*) FROM table in t's database (a check failure on an error). */
+long long testhttp_count_rows(const testhttp_app *t, const char *table);
 
 /* Opens the app on t->cfg (migrations from ./migrations), starts its refit
  * worker when with_worker, loads the API keys, serves every route of `ltvd
