@@ -28,6 +28,9 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
+BENCH_WHO=bench
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 LTVD_BIN=${LTVD_BIN:-./ltvd}
 BENCH_SERVICE=${BENCH_SERVICE:-build/bench_service}
 GET_SECONDS=${BENCH_GET_SECONDS:-10}
@@ -43,9 +46,6 @@ CUSTOMERS=${BENCH_CUSTOMERS:-1000000}
 CDNOW=tests/data/cdnow_sample_transactions.csv
 AS_OF=1998-06-30 # the CDNOW sample's last day
 
-say() { echo "bench: $*" >&2; }
-die() { say "$*"; exit 1; }
-
 for tool in "$LTVD_BIN" "$BENCH_SERVICE"; do
     [ -x "$tool" ] || die "$tool is missing (make bench builds it)"
 done
@@ -55,78 +55,12 @@ done
 
 # ------------------------------------------------------------ processes
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ltvd_bench.XXXXXX") || exit 1
-chmod 755 "$tmp" # PostgreSQL (as root: postgres) and nginx's workers read below it
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
-    scripts/pg_local.sh stop "$tmp/pg" >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+tmp_init bench
 
-# Stops one process we started (SIGTERM, then waits for it).
-stop() {
-    kill "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    local keep=() p
-    for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    pids=("${keep[@]}")
-}
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A port nobody listens on, below the ephemeral range (a port there may be
-# held by an outgoing connection, wrk's or the pool's, and bind would fail).
-free_port() {
-    local p i lo _
-    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
-    [ "$lo" -gt 11000 ] || lo=60000
-    for i in $(seq 1 200); do
-        p=$((10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000)))
-        port_busy "$p" || { echo "$p"; return 0; }
-    done
-    die "no free port"
-}
-
-# Waits until http://ADDR/PATH answers 200 (at most $3 seconds; gives up
-# early when process $4, if given, has exited).
-wait_200() {
-    local deadline=$((SECONDS + $3))
-    until curl -sf -o /dev/null "http://$1$2"; do
-        [ $SECONDS -lt $deadline ] || return 1
-        [ -z "${4:-}" ] || kill -0 "$4" 2>/dev/null || return 1
-        sleep 0.02
-    done
-}
-
-# Starts `ltvd serve` with DATABASE_URL=$1 (extra environment after it) on a
-# free port and waits for /healthz; sets LTVD_PID, LTVD_ADDR and STARTUP_S
-# (launch to the first 200). Three tries, should the port be taken meanwhile.
-# Refits happen only on request, so none competes with a measurement.
+# `ltvd serve` on URL ($1, the environment after it) as ltvd_start, but
+# refits happen only on request, so none competes with a measurement.
 start_ltvd() {
-    local url=$1 try t0
-    shift
-    for try in 1 2 3; do
-        LTVD_ADDR=127.0.0.1:$(free_port)
-        t0=$(date +%s.%N)
-        env DATABASE_URL="$url" LTVD_LISTEN="$LTVD_ADDR" LTVD_REFIT_AFTER_TXNS=1000000000 \
-            LTVD_AUTH_REQUIRED=false \
-            LTVD_REFIT_INTERVAL_S=604800 "$@" "$LTVD_BIN" serve >>"$tmp/ltvd.log" 2>&1 &
-        LTVD_PID=$!
-        pids+=("$LTVD_PID")
-        if wait_200 "$LTVD_ADDR" /healthz 120 "$LTVD_PID"; then
-            STARTUP_S=$(calc %.3f "$(date +%s.%N) - $t0")
-            return 0
-        fi
-        stop "$LTVD_PID"
-    done
-    tail "$tmp/ltvd.log" >&2
-    return 1
+    ltvd_start "$1" LTVD_REFIT_AFTER_TXNS=1000000000 LTVD_REFIT_INTERVAL_S=604800 "${@:2}"
 }
 
 psql_do() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -140,9 +74,6 @@ row() { rows+=("$(printf '%-46s %-26s %-10s %s' "$1" "$2" "$3" "$4")"); }
 verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
     ok = (op == ">=") ? v >= l : (op == "<=") ? v <= l : v < l
     print ok ? "met" : "MISSED" }'; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-# field KEY LINE: the value of key=value in a result line
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
 cores=$(nproc)
 pool=${LTVD_THREAD_POOL_SIZE:-$(sed -n 's/^thread_pool_size *= *//p' config/ltvd.conf)}
@@ -152,8 +83,7 @@ echo "# service benchmarks (issue 3): $cores cores; ltvd thread_pool_size=$pool;
 
 # ------------------------------------------------------------ PostgreSQL
 
-out=$(scripts/pg_local.sh start "$tmp/pg") || die "PostgreSQL did not start"
-DB=$(sed -n 's/^DATABASE_URL=//p' <<<"$out")
+pg_start
 DB_BASE=${DB%/*}
 
 start_ltvd "$DB" LTVD_AS_OF="$AS_OF" || die "ltvd serve did not start"
