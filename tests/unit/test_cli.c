@@ -7,59 +7,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "testrun.h"
 
 #define SUMMARY "tests/data/cdnow_customers_summary.csv"
 #define SPEND "tests/data/cdnow_customers_summary_with_transactions.csv"
 #define TXNS "tests/data/cdnow_sample_transactions.csv"
 
-typedef struct run_out {
-    char *out;
-    char *err;
-    int status;
-} run_out;
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return strdup("");
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n < 2)
-            buf = realloc(buf, cap *= 2);
-    }
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
+typedef testrun_out run_out;
 
 /* Runs `ltvd ARGS` through the shell, capturing stdout and stderr. */
 static run_out run(const char *args)
 {
-    const char *bin = getenv("LTVD_BIN") ? getenv("LTVD_BIN") : "./ltvd";
-    char out_path[] = "/tmp/ltvd_cli_outXXXXXX", err_path[] = "/tmp/ltvd_cli_errXXXXXX";
-    int fo = mkstemp(out_path), fe = mkstemp(err_path);
-    ck_assert(fo >= 0 && fe >= 0);
-    close(fo);
-    close(fe);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", bin, args, out_path, err_path);
-    int st = system(cmd);
-    run_out r = {slurp(out_path), slurp(err_path), WIFEXITED(st) ? WEXITSTATUS(st) : -1};
-    unlink(out_path);
-    unlink(err_path);
-    return r;
-}
-
-static void run_free(run_out *r)
-{
-    free(r->out);
-    free(r->err);
+    snprintf(cmd, sizeof cmd, "$LTVD %s", args);
+    return testrun_sh(cmd);
 }
 
 static int count_lines(const char *s)
@@ -77,7 +40,7 @@ static json_t *fit_json(const char *args)
     json_error_t e;
     json_t *j = json_loads(r.out, 0, &e);
     ck_assert_msg(j != NULL, "not JSON: %s", e.text);
-    run_free(&r);
+    testrun_free(&r);
     return j;
 }
 
@@ -183,7 +146,7 @@ START_TEST(test_cli_score_with_spend)
     ck_assert(v[3] >= 0 && v[3] <= 1);  /* p_alive */
     ck_assert(v[4] > 0 && v[8] > 0);    /* expected purchases, clv */
     ck_assert(strstr(r.out, "nan") == NULL && strstr(r.out, "inf") == NULL);
-    run_free(&r);
+    testrun_free(&r);
 }
 END_TEST
 
@@ -213,10 +176,10 @@ START_TEST(test_cli_score_params_round_trip)
     ck_assert_int_eq(c.status, 1);
     ck_assert_msg(strstr(c.err, "week") != NULL, "%s", c.err);
     unlink(path);
-    run_free(&f);
-    run_free(&a);
-    run_free(&b);
-    run_free(&c);
+    testrun_free(&f);
+    testrun_free(&a);
+    testrun_free(&b);
+    testrun_free(&c);
 }
 END_TEST
 
@@ -263,7 +226,7 @@ START_TEST(test_cli_errors_are_one_line)
         ck_assert_msg(strstr(r.err, cases[i].needle) != NULL, "%s: stderr '%s'",
                       cases[i].args, r.err);
         ck_assert_str_eq(r.out, "");
-        run_free(&r);
+        testrun_free(&r);
     }
 }
 END_TEST
@@ -271,18 +234,12 @@ END_TEST
 /* A full disk is an error with a message, not a silent exit. */
 START_TEST(test_cli_write_error)
 {
-    const char *bin = getenv("LTVD_BIN") ? getenv("LTVD_BIN") : "./ltvd";
-    char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "%s fit --model bgnbd --period week --summary " SUMMARY
-             " >/dev/full 2>/tmp/ltvd_full_err",
-             bin);
-    int st = system(cmd);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    char *err = slurp("/tmp/ltvd_full_err");
-    ck_assert_msg(strstr(err, "cannot write") != NULL && count_lines(err) == 1, "%s", err);
-    free(err);
-    unlink("/tmp/ltvd_full_err");
+    run_out r = testrun_sh("$LTVD fit --model bgnbd --period week --summary " SUMMARY
+                           " >/dev/full");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "cannot write") != NULL && count_lines(r.err) == 1, "%s",
+                  r.err);
+    testrun_free(&r);
 }
 END_TEST
 
@@ -307,9 +264,9 @@ START_TEST(test_cli_score_gg_alone)
     ck_assert(strncmp(a.out, "customer_id,frequency,monetary_value,expected_spend\n", 51) == 0);
     ck_assert_int_eq(count_lines(a.out), 2358);
     unlink(path);
-    run_free(&f);
-    run_free(&a);
-    run_free(&b);
+    testrun_free(&f);
+    testrun_free(&a);
+    testrun_free(&b);
 }
 END_TEST
 

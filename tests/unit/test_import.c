@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "summary/summary.h"
 #include "testdb.h"
+#include "testrun.h"
 
 #define TXNS "tests/data/cdnow_sample_transactions.csv"
 #define TXNS_ROWS 6919
@@ -51,57 +51,16 @@ static void teardown_db(void)
 
 /* ---- running the binary ------------------------------------------------------ */
 
-typedef struct run_out {
-    char *out, *err;
-    int status;
-} run_out;
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s", path);
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap);
-    ck_assert(buf != NULL);
-    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n < 2) {
-            buf = realloc(buf, cap *= 2);
-            ck_assert(buf != NULL);
-        }
-    }
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
+typedef testrun_out run_out;
 
 /* Runs the shell text `cmd`, in which $LTVD is the binary; DATABASE_URL is
  * this suite's database (passed through a variable: the conninfo is quoted). */
 static run_out run_sh(const char *cmd)
 {
-    const char *bin = getenv("LTVD_BIN") ? getenv("LTVD_BIN") : "./ltvd";
-    char out_path[] = "/tmp/ltvd_imp_outXXXXXX", err_path[] = "/tmp/ltvd_imp_errXXXXXX";
-    int fo = mkstemp(out_path), fe = mkstemp(err_path);
-    ck_assert(fo >= 0 && fe >= 0);
-    close(fo);
-    close(fe);
     setenv("LTVD_IMPORT_TEST_URL", test_url, 1);
-    setenv("LTVD", bin, 1);
     char full[4096];
-    snprintf(full, sizeof full,
-             "export DATABASE_URL=\"$LTVD_IMPORT_TEST_URL\"; { %s ; } >%s 2>%s", cmd,
-             out_path, err_path);
-    int st = system(full);
-    run_out r = {slurp(out_path), slurp(err_path), WIFEXITED(st) ? WEXITSTATUS(st) : -1};
-    unlink(out_path);
-    unlink(err_path);
-    return r;
-}
-
-static void run_free(run_out *r)
-{
-    free(r->out);
-    free(r->err);
+    snprintf(full, sizeof full, "export DATABASE_URL=\"$LTVD_IMPORT_TEST_URL\"; %s", cmd);
+    return testrun_sh(full);
 }
 
 /* The counts of a summary line "FILE: R rows, N new, D duplicates, C customers; ...". */
@@ -129,7 +88,7 @@ static counts import_ok(const char *cmd)
     ck_assert_msg(r.err[0] == '\0', "%s: stderr '%s'", cmd, r.err);
     ck_assert_msg(strchr(r.out, '\n') == r.out + strlen(r.out) - 1, "%s: '%s'", cmd, r.out);
     counts c = parse_summary(&r);
-    run_free(&r);
+    testrun_free(&r);
     return c;
 }
 
@@ -326,14 +285,14 @@ START_TEST(test_import_bad_rows)
     ck_assert_msg(strstr(r.err, "refunds") != NULL && strstr(r.err, "4 digits") != NULL &&
                       strstr(r.err, "future") != NULL && strstr(r.err, "header has 3") != NULL,
                   "%s", r.err);
-    run_free(&r);
+    testrun_free(&r);
     ck_assert_int_eq(query_ll("SELECT count(*) FROM transactions"), before);
     /* the same through stdin names the input "-" */
     snprintf(cmd, sizeof cmd, "cat %s | $LTVD import -", path);
     r = run_sh(cmd);
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strncmp(r.err, "-:3: occurred_at", 16) == 0, "%s", r.err);
-    run_free(&r);
+    testrun_free(&r);
     ck_assert_int_eq(query_ll("SELECT count(*) FROM transactions"), before);
     unlink(path);
 }
@@ -396,18 +355,18 @@ START_TEST(test_import_dry_run_and_usage)
     run_out r = run_sh("unset DATABASE_URL; $LTVD import --dry-run " TXNS);
     ck_assert_msg(r.status == 0, "%s", r.err);
     ck_assert_msg(strstr(r.out, "6919 rows valid, 2357 customers") != NULL, "%s", r.out);
-    run_free(&r);
+    testrun_free(&r);
     const char *bad[] = {"$LTVD import", "$LTVD import --batch 0 " TXNS,
                          "$LTVD import a.csv b.csv", "$LTVD import --nope " TXNS};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         r = run_sh(bad[i]);
         ck_assert_msg(r.status == 2, "%s: exit %d", bad[i], r.status);
-        run_free(&r);
+        testrun_free(&r);
     }
     r = run_sh("$LTVD import /nonexistent/x.csv");
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "/nonexistent/x.csv") != NULL, "%s", r.err);
-    run_free(&r);
+    testrun_free(&r);
 }
 END_TEST
 
