@@ -71,49 +71,51 @@ static char *many_items(void)
     return b;
 }
 
-/* An item whose customer_id (or id) is one byte too long. */
-static char *long_customer_id(void)
+/* The body fmt with its %s replaced by an id of ID_MAX + 1 fill bytes, one
+ * byte too long (malloc'd). */
+static char *with_long_id(const char *fmt, char fill)
 {
     char id[ID_MAX + 2];
-    memset(id, 'x', ID_MAX + 1);
+    memset(id, fill, ID_MAX + 1);
     id[ID_MAX + 1] = '\0';
     char *b = malloc(512);
     ck_assert_ptr_nonnull(b);
-    snprintf(b, 512, WITH_CUST("\"%s\""), id);
+    snprintf(b, 512, fmt, id);
     return b;
+}
+
+/* An item whose customer_id (or id) is one byte too long. */
+static char *long_customer_id(void)
+{
+    return with_long_id(WITH_CUST("\"%s\""), 'x');
 }
 
 static char *long_txn_id(void)
 {
-    char id[ID_MAX + 2];
-    memset(id, 'y', ID_MAX + 1);
-    id[ID_MAX + 1] = '\0';
-    char *b = malloc(512);
-    ck_assert_ptr_nonnull(b);
-    snprintf(b, 512, WITH_ID("\"%s\""), id);
-    return b;
+    return with_long_id(WITH_ID("\"%s\""), 'y');
 }
 
 /* ---- request targets --------------------------------------------------------- */
 
-static char *long_path(void)
+/* prefix and then MAX_URL fill bytes: a target over max_url_bytes (malloc'd). */
+static char *long_target(const char *prefix, char fill)
 {
     char *s = malloc(MAX_URL + 64);
     ck_assert_ptr_nonnull(s);
-    int n = snprintf(s, MAX_URL + 64, "/v1/customers/");
-    memset(s + n, 'a', MAX_URL);
+    int n = snprintf(s, MAX_URL + 64, "%s", prefix);
+    memset(s + n, fill, MAX_URL);
     s[n + MAX_URL] = '\0';
     return s;
 }
 
+static char *long_path(void)
+{
+    return long_target("/v1/customers/", 'a');
+}
+
 static char *long_query(void)
 {
-    char *s = malloc(MAX_URL + 64);
-    ck_assert_ptr_nonnull(s);
-    int n = snprintf(s, MAX_URL + 64, "/v1/transactions?pad=");
-    memset(s + n, 'b', MAX_URL);
-    s[n + MAX_URL] = '\0';
-    return s;
+    return long_target("/v1/transactions?pad=", 'b');
 }
 
 /* ---- the table ------------------------------------------------------------------ */
