@@ -126,16 +126,39 @@ static void request(const char *method, const char *target, const char *authoriz
     r->json = json_loads(r->body, 0, NULL);
 }
 
+/* The status of one request with the Authorization header value (NULL:
+ * none). */
+static int status_with(const char *method, const char *target, const char *authorization,
+                       const char *body)
+{
+    testhttp_response r;
+    request(method, target, authorization, body, &r);
+    testhttp_response_free(&r);
+    return r.status;
+}
+
+/* status_with "Bearer <token>" (NULL: no header). */
 static int status_of(const char *method, const char *target, const char *token,
                      const char *body)
 {
     char header[256];
-    testhttp_response r;
     if (token != NULL)
         snprintf(header, sizeof header, "Bearer %s", token);
-    request(method, target, token != NULL ? header : NULL, body, &r);
+    return status_with(method, target, token != NULL ? header : NULL, body);
+}
+
+/* Checks that "Bearer <token>" is refused 403 forbidden with a detail
+ * naming the scope it lacks. */
+static void check_forbidden(const char *method, const char *target, const char *token,
+                            const char *body, const char *scope)
+{
+    char header[256];
+    testhttp_response r;
+    snprintf(header, sizeof header, "Bearer %s", token);
+    request(method, target, header, body, &r);
+    testhttp_assert_problem(&r, 403, "forbidden");
+    ck_assert_msg(strstr(testhttp_jstr(r.json, "detail"), scope) != NULL, "%s", r.body);
     testhttp_response_free(&r);
-    return r.status;
 }
 
 /* Polls GET /v1/model with token (a read key) up to 3 s until the answer
@@ -224,26 +247,17 @@ START_TEST(test_malformed_and_unknown)
     ck_assert_int_eq(status_of("GET", "/v1/model", unknown, NULL), 401);
     /* the scheme is case-insensitive; the good token passes (503: no model yet) */
     snprintf(header, sizeof header, "bearer %s", token);
-    testhttp_response r;
-    request("GET", "/v1/model", header, NULL, &r);
-    ck_assert_int_eq(r.status, 503);
-    testhttp_response_free(&r);
+    ck_assert_int_eq(status_with("GET", "/v1/model", header, NULL), 503);
 }
 END_TEST
 
 START_TEST(test_scopes)
 {
     char reader[AUTH_TOKEN_LEN + 1], ingester[AUTH_TOKEN_LEN + 1], admin[AUTH_TOKEN_LEN + 1];
-    char header[256];
     key_create("read", reader);
     key_create("ingest", ingester);
     key_create("admin", admin);
-    testhttp_response r;
-    snprintf(header, sizeof header, "Bearer %s", reader);
-    request("POST", "/v1/transactions", header, one_txn, &r);
-    testhttp_assert_problem(&r, 403, "forbidden");
-    ck_assert_msg(strstr(testhttp_jstr(r.json, "detail"), "ingest") != NULL, "%s", r.body);
-    testhttp_response_free(&r);
+    check_forbidden("POST", "/v1/transactions", reader, one_txn, "ingest");
     ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 0);
 
     ck_assert_int_eq(status_of("POST", "/v1/transactions", ingester, one_txn), 200);
@@ -252,17 +266,8 @@ START_TEST(test_scopes)
     ck_assert_int_eq(status_of("GET", "/v1/customers", reader, NULL), 503);
     ck_assert_int_eq(status_of("GET", "/v1/model", reader, NULL), 503);
 
-    snprintf(header, sizeof header, "Bearer %s", ingester);
-    request("GET", "/v1/customers/c1", header, NULL, &r);
-    testhttp_assert_problem(&r, 403, "forbidden");
-    ck_assert_msg(strstr(testhttp_jstr(r.json, "detail"), "read") != NULL, "%s", r.body);
-    testhttp_response_free(&r);
-
-    snprintf(header, sizeof header, "Bearer %s", reader);
-    request("POST", "/v1/model/refit", header, NULL, &r);
-    testhttp_assert_problem(&r, 403, "forbidden");
-    ck_assert_msg(strstr(testhttp_jstr(r.json, "detail"), "admin") != NULL, "%s", r.body);
-    testhttp_response_free(&r);
+    check_forbidden("GET", "/v1/customers/c1", ingester, NULL, "read");
+    check_forbidden("POST", "/v1/model/refit", reader, NULL, "admin");
     ck_assert_int_eq(status_of("POST", "/v1/model/refit", admin, NULL), 202);
     /* admin is not read: scopes are independent */
     ck_assert_int_eq(status_of("GET", "/v1/model", admin, NULL), 403);
@@ -291,13 +296,7 @@ START_TEST(test_open_and_metrics)
     request("GET", "/metrics", NULL, NULL, &r);
     testhttp_assert_problem(&r, 401, "unauthorized");
     testhttp_response_free(&r);
-    char header[256];
-    snprintf(header, sizeof header, "Bearer %s", ingester);
-    request("GET", "/metrics", header, NULL, &r);
-    testhttp_assert_problem(&r, 403, "forbidden");
-    ck_assert_msg(strstr(testhttp_jstr(r.json, "detail"), "read or admin") != NULL, "%s",
-                  r.body);
-    testhttp_response_free(&r);
+    check_forbidden("GET", "/metrics", ingester, NULL, "read or admin");
     ck_assert_int_eq(status_of("GET", "/metrics", reader, NULL), 200);
     ck_assert_int_eq(status_of("GET", "/metrics", admin, NULL), 200);
     /* auth_required off opens /v1, not a private /metrics */
@@ -473,10 +472,7 @@ START_TEST(test_serve_logs_no_secrets)
     wrong[AUTH_TOKEN_LEN - 1] = wrong[AUTH_TOKEN_LEN - 1] == '0' ? '1' : '0';
     ck_assert_int_eq(status_of("GET", "/v1/model", wrong, NULL), 401);
     snprintf(header, sizeof header, "Bearer %s trailing", token);
-    testhttp_response r;
-    request("GET", "/v1/model", header, NULL, &r);
-    ck_assert_int_eq(r.status, 401);
-    testhttp_response_free(&r);
+    ck_assert_int_eq(status_with("GET", "/v1/model", header, NULL), 401);
     svc.port = saved_port;
     kill(pid, SIGTERM);
     int status = 0;
