@@ -111,6 +111,22 @@ static double key_of(json_t *c, const char *key)
     return testhttp_jnum(c, key);
 }
 
+/* GETs one page of /v1/customers?<query>&limit=PAGE after cursor ("" for
+ * the first) into r and moves cursor to the next page's; returns false on
+ * the last page. Every page but the last is full. */
+static bool get_page(const char *query, char *cursor, size_t cap, testhttp_response *r)
+{
+    char target[1200];
+    snprintf(target, sizeof target, "/v1/customers?%s&limit=%d%s%s", query, PAGE,
+             cursor[0] ? "&cursor=" : "", cursor);
+    get(target, 200, r);
+    json_t *next = json_object_get(r->json, "next_cursor");
+    bool more = !json_is_null(next);
+    ck_assert(!more || json_array_size(json_object_get(r->json, "customers")) == PAGE);
+    snprintf(cursor, cap, "%s", more ? json_string_value(next) : "");
+    return more;
+}
+
 /* Walks every page of sort; checks order, no repeats, and the union. */
 static void walk(const char *sort)
 {
@@ -118,14 +134,12 @@ static void walk(const char *sort)
     bool desc = sort[0] == '-';
     size_t total = cache_count(t.app->cache), seen = 0, pages = 0;
     json_t *ids = json_object();
-    char cursor[1024] = "", prev_id[CACHE_ID_MAX + 1] = "";
+    char cursor[1024] = "", prev_id[CACHE_ID_MAX + 1] = "", query[64];
     double prev = 0;
-    for (;;) {
-        char target[1200];
-        snprintf(target, sizeof target, "/v1/customers?sort=%s&limit=%d%s%s", sort, PAGE,
-                 cursor[0] ? "&cursor=" : "", cursor);
+    snprintf(query, sizeof query, "sort=%s", sort);
+    for (bool more = true; more; pages++) {
         testhttp_response r;
-        get(target, 200, &r);
+        more = get_page(query, cursor, sizeof cursor, &r);
         ck_assert_str_eq(testhttp_jstr(r.json, "as_of"), "1997-09-30");
         json_t *items = json_object_get(r.json, "customers"), *c;
         size_t i;
@@ -156,14 +170,6 @@ static void walk(const char *sort)
                 testhttp_response_free(&o);
             }
         }
-        json_t *next = json_object_get(r.json, "next_cursor");
-        pages++;
-        ck_assert(json_array_size(items) == PAGE || json_is_null(next));
-        if (json_is_null(next)) {
-            testhttp_response_free(&r);
-            break;
-        }
-        snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
         testhttp_response_free(&r);
     }
     ck_assert_uint_eq(seen, total);
@@ -195,12 +201,9 @@ static size_t count_matching(const char *query, void (*check)(json_t *, const ch
 {
     size_t n = 0;
     char cursor[1024] = "";
-    for (;;) {
-        char target[1200];
-        snprintf(target, sizeof target, "/v1/customers?%s&limit=%d%s%s", query, PAGE,
-                 cursor[0] ? "&cursor=" : "", cursor);
+    for (bool more = true; more;) {
         testhttp_response r;
-        get(target, 200, &r);
+        more = get_page(query, cursor, sizeof cursor, &r);
         json_t *items = json_object_get(r.json, "customers"), *c;
         size_t i;
         json_array_foreach(items, i, c)
@@ -208,14 +211,9 @@ static size_t count_matching(const char *query, void (*check)(json_t *, const ch
             check(c, arg);
             n++;
         }
-        json_t *next = json_object_get(r.json, "next_cursor");
-        bool done = json_is_null(next);
-        if (!done)
-            snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
         testhttp_response_free(&r);
-        if (done)
-            return n;
     }
+    return n;
 }
 
 static void check_risk(json_t *c, const char *risk)
