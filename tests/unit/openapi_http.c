@@ -31,6 +31,23 @@ void oa_http_use(const json_t *s, const int *p)
 
 /* ---- the spec ------------------------------------------------------------------ */
 
+void oa_each_operation(const json_t *s, oa_op_fn fn, void *arg)
+{
+    const char *path;
+    const json_t *item;
+    json_object_foreach(json_object_get(s, "paths"), path, item) {
+        for (size_t m = 0; m < OA_NMETHODS; m++) {
+            const json_t *op = json_object_get(item, oa_http_methods[m]);
+            char up[16];
+            if (op == NULL)
+                continue;
+            for (size_t k = 0; k <= strlen(oa_http_methods[m]); k++)
+                up[k] = (char)toupper((unsigned char)oa_http_methods[m][k]);
+            fn(up, path, op, arg);
+        }
+    }
+}
+
 const json_t *oa_operation(const char *method, const char *path)
 {
     char m[16];
@@ -71,32 +88,36 @@ static void mark(const char *method, const char *path, int status)
     snprintf(covered[ncovered++], sizeof covered[0], "%s", key);
 }
 
+typedef struct coverage {
+    oa_scope_fn in_scope;
+    char missing[2048]; /* "\n  METHOD path status" each */
+} coverage;
+
+/* Appends to the coverage (arg) each status of op in scope, but 500, that
+ * no answer has had. */
+static void add_uncovered(const char *method, const char *path, const json_t *op, void *arg)
+{
+    coverage *c = arg;
+    const char *status;
+    const json_t *resp;
+    json_object_foreach(json_object_get(op, "responses"), status, resp) {
+        char key[160];
+        snprintf(key, sizeof key, "%s %s %s", method, path, status);
+        bool seen = false;
+        for (size_t i = 0; i < ncovered; i++)
+            seen = seen || strcmp(covered[i], key) == 0;
+        if (!seen && strcmp(status, "500") != 0 && c->in_scope(method, path, status))
+            snprintf(c->missing + strlen(c->missing), sizeof c->missing - strlen(c->missing),
+                     "\n  %s", key);
+    }
+}
+
 /* Every documented (operation, status) in scope was answered, but 500. */
 void oa_assert_covered(oa_scope_fn in_scope)
 {
-    char missing[2048] = "";
-    const char *path;
-    const json_t *item;
-    json_object_foreach(json_object_get(spec, "paths"), path, item) {
-        for (size_t m = 0; m < OA_NMETHODS; m++) {
-            const json_t *op = json_object_get(item, oa_http_methods[m]);
-            const char *status;
-            const json_t *resp;
-            char up[16], key[160];
-            for (size_t k = 0; k <= strlen(oa_http_methods[m]); k++)
-                up[k] = (char)toupper((unsigned char)oa_http_methods[m][k]);
-            json_object_foreach(json_object_get(op, "responses"), status, resp) {
-                snprintf(key, sizeof key, "%s %s %s", up, path, status);
-                bool seen = false;
-                for (size_t i = 0; i < ncovered; i++)
-                    seen = seen || strcmp(covered[i], key) == 0;
-                if (!seen && strcmp(status, "500") != 0 && in_scope(up, path, status))
-                    snprintf(missing + strlen(missing), sizeof missing - strlen(missing),
-                             "\n  %s", key);
-            }
-        }
-    }
-    ck_assert_msg(missing[0] == '\0', "documented but never answered:%s", missing);
+    coverage c = {.in_scope = in_scope, .missing = ""};
+    oa_each_operation(spec, add_uncovered, &c);
+    ck_assert_msg(c.missing[0] == '\0', "documented but never answered:%s", c.missing);
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -444,30 +465,34 @@ void oa_check_undocumented(const char *method, const char *target)
     oa_response_free(&r);
 }
 
+typedef struct router_limits {
+    oa_scope_fn in_scope;
+    long max_body, max_url;
+} router_limits;
+
+/* 413 and 414 for op, when in the limits' (arg) scope; a path parameter
+ * is "c1". */
+static void check_limits(const char *method, const char *path, const json_t *op, void *arg)
+{
+    const router_limits *l = arg;
+    (void)op;
+    if (!l->in_scope(method, path, "413"))
+        return;
+    char target[1024], longer[2048];
+    snprintf(target, sizeof target, "%s", path);
+    char *brace = strchr(target, '{');
+    if (brace != NULL)
+        strcpy(brace, "c1");
+    oa_req big = {.content_type = "application/json", .declared = l->max_body + 1};
+    oa_call0(method, path, target, &big, 413);
+    snprintf(longer, sizeof longer, "%s?pad=%0*d", target, (int)l->max_url, 0);
+    oa_call0(method, path, longer, NULL, 414);
+}
+
 /* 413 (a body announced beyond the route's limit) and 414 (a target
  * beyond max_url_bytes) for every documented operation in scope. */
 void oa_check_router_limits(oa_scope_fn in_scope, long max_body, long max_url)
 {
-    const char *path;
-    const json_t *item;
-    json_object_foreach(json_object_get(spec, "paths"), path, item) {
-        char target[1024], up[16];
-        snprintf(target, sizeof target, "%s", path);
-        char *brace = strchr(target, '{');
-        if (brace != NULL)
-            strcpy(brace, "c1");
-        for (size_t m = 0; m < OA_NMETHODS; m++) {
-            if (json_object_get(item, oa_http_methods[m]) == NULL)
-                continue;
-            for (size_t k = 0; k <= strlen(oa_http_methods[m]); k++)
-                up[k] = (char)toupper((unsigned char)oa_http_methods[m][k]);
-            if (!in_scope(up, path, "413"))
-                continue;
-            oa_req big = {.content_type = "application/json", .declared = max_body + 1};
-            oa_call0(up, path, target, &big, 413);
-            char longer[2048];
-            snprintf(longer, sizeof longer, "%s?pad=%0*d", target, (int)max_url, 0);
-            oa_call0(up, path, longer, NULL, 414);
-        }
-    }
+    router_limits l = {in_scope, max_body, max_url};
+    oa_each_operation(spec, check_limits, &l);
 }

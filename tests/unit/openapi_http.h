@@ -34,6 +34,11 @@ typedef bool (*oa_scope_fn)(const char *method, const char *path, const char *st
  * each request, so a restart may change it); forgets the coverage. */
 void oa_http_use(const json_t *spec, const int *port);
 
+/* Calls fn for every operation spec documents: its METHOD (upper case), path
+ * and operation object (borrowed), path by path in the spec's order. */
+typedef void (*oa_op_fn)(const char *method, const char *path, const json_t *op, void *arg);
+void oa_each_operation(const json_t *spec, oa_op_fn fn, void *arg);
+
 /* The operation object of (method, path) in the spec, or NULL; HEAD is GET's. */
 const json_t *oa_operation(const char *method, const char *path);
 

@@ -71,27 +71,6 @@ static void spec_free(void)
     spec = NULL;
 }
 
-/* Calls fn for every documented operation: its METHOD (upper case), path
- * and operation object. */
-typedef void (*op_fn)(const char *method, const char *path, const json_t *op, void *arg);
-
-static void each_operation(op_fn fn, void *arg)
-{
-    const char *path;
-    const json_t *item;
-    json_object_foreach(json_object_get(spec, "paths"), path, item) {
-        for (size_t m = 0; m < OA_NMETHODS; m++) {
-            const json_t *op = json_object_get(item, oa_http_methods[m]);
-            char up[16];
-            if (op == NULL)
-                continue;
-            for (size_t k = 0; k <= strlen(oa_http_methods[m]); k++)
-                up[k] = (char)toupper((unsigned char)oa_http_methods[m][k]);
-            fn(up, path, op, arg);
-        }
-    }
-}
-
 /* ---- API keys in the spec -------------------------------------------------------------- */
 
 static const struct {
@@ -515,7 +494,7 @@ START_TEST(test_openapi_auth)
     /* both read per request; no request is in flight */
     svc.cfg.auth_required = true;
     svc.cfg.metrics_public = false;
-    each_operation(check_op_auth, &a);
+    oa_each_operation(spec, check_op_auth, &a);
     ck_assert(a.stored);
     /* routing and the target's length come first, without a key too */
     oa_check_undocumented("GET", "/v1/nothing");
@@ -671,6 +650,20 @@ END_TEST
 
 /* ---- without a server -------------------------------------------------------------------------- */
 
+/* op has responses, each with a description. */
+static void lint_operation(const char *method, const char *path, const json_t *op, void *arg)
+{
+    const char *status;
+    const json_t *resp;
+    (void)arg;
+    ck_assert_msg(json_object_size(json_object_get(op, "responses")) > 0,
+                  "%s %s: no responses", method, path);
+    json_object_foreach(json_object_get(op, "responses"), status, resp) {
+        ck_assert_msg(json_is_string(json_object_get(oa_resolve(spec, resp), "description")),
+                      "%s %s %s: no description", method, path, status);
+    }
+}
+
 START_TEST(test_openapi_lint)
 {
     char err[OA_ERR_MAX];
@@ -679,31 +672,33 @@ START_TEST(test_openapi_lint)
     const char *url = json_string_value(
         json_object_get(json_array_get(json_object_get(spec, "servers"), 0), "url"));
     ck_assert_str_eq(url, "http://127.0.0.1:8080");
-    const char *path;
-    const json_t *item;
-    json_object_foreach(json_object_get(spec, "paths"), path, item) {
-        for (size_t m = 0; m < OA_NMETHODS; m++) {
-            const json_t *op = json_object_get(item, oa_http_methods[m]);
-            const char *status;
-            const json_t *resp;
-            if (op == NULL)
-                continue;
-            ck_assert_msg(json_object_size(json_object_get(op, "responses")) > 0,
-                          "%s %s: no responses", oa_http_methods[m], path);
-            json_object_foreach(json_object_get(op, "responses"), status, resp) {
-                ck_assert_msg(json_is_string(json_object_get(oa_resolve(spec, resp),
-                                                             "description")),
-                              "%s %s %s: no description", oa_http_methods[m], path, status);
-            }
-        }
-    }
+    oa_each_operation(spec, lint_operation, NULL);
 }
 END_TEST
+
+#define MISSING_MAX 2048
+
+/* Appends to missing (arg, MISSING_MAX bytes) op when no route serves it. */
+static void add_unserved(const char *method, const char *path, const json_t *op, void *arg)
+{
+    char *missing = arg;
+    const http_route *rows;
+    size_t n;
+    bool found = false;
+    (void)op;
+    for (size_t g = 0; (rows = route_group(g, &n)) != NULL; g++)
+        for (size_t i = 0; i < n; i++)
+            found = found || (strcasecmp(rows[i].method, method) == 0 &&
+                              strcmp(rows[i].pattern, path) == 0);
+    if (!found)
+        snprintf(missing + strlen(missing), MISSING_MAX - strlen(missing),
+                 "\n  documented, not served: %s %s", method, path);
+}
 
 /* The served (method, pattern) pairs and the documented ones are the same set. */
 START_TEST(test_openapi_routes_match)
 {
-    char missing[2048] = "";
+    char missing[MISSING_MAX] = "";
     const http_route *rows;
     size_t n;
     for (size_t g = 0; (rows = route_group(g, &n)) != NULL; g++)
@@ -713,22 +708,7 @@ START_TEST(test_openapi_routes_match)
                 snprintf(missing + strlen(missing), sizeof missing - strlen(missing),
                          "\n  served, undocumented: %s %s", rt->method, rt->pattern);
         }
-    const char *path;
-    const json_t *item;
-    json_object_foreach(json_object_get(spec, "paths"), path, item) {
-        for (size_t m = 0; m < OA_NMETHODS; m++) {
-            if (json_object_get(item, oa_http_methods[m]) == NULL)
-                continue;
-            bool found = false;
-            for (size_t g = 0; (rows = route_group(g, &n)) != NULL; g++)
-                for (size_t i = 0; i < n; i++)
-                    found = found || (strcasecmp(rows[i].method, oa_http_methods[m]) == 0 &&
-                                      strcmp(rows[i].pattern, path) == 0);
-            if (!found)
-                snprintf(missing + strlen(missing), sizeof missing - strlen(missing),
-                         "\n  documented, not served: %s %s", oa_http_methods[m], path);
-        }
-    }
+    oa_each_operation(spec, add_unserved, missing);
     ck_assert_msg(missing[0] == '\0', "route table and openapi.yaml differ:%s", missing);
 }
 END_TEST
@@ -820,7 +800,7 @@ START_TEST(test_openapi_access_table)
     ck_assert_str_eq(json_string_value(json_object_get(scheme, "scheme")), "bearer");
     ck_assert_msg(json_object_get(spec, "security") == NULL,
                   "a top-level security list: say it per operation");
-    each_operation(check_op_access, NULL);
+    oa_each_operation(spec, check_op_access, NULL);
 }
 END_TEST
 
