@@ -31,12 +31,8 @@ static void setup_db(void)
 {
     ck_assert_msg(base_url[0] != '\0',
                   "DATABASE_URL is not set: run through scripts/with_pg.sh");
-    char sql[160];
     snprintf(test_dbname, sizeof test_dbname, "ltvd_imp_%ld", (long)getpid());
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", test_dbname);
-    testdb_admin_exec(base_url, sql);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", test_dbname);
-    testdb_admin_exec(base_url, sql);
+    testdb_create(base_url, test_dbname);
     testdb_url_with_db(base_url, test_dbname, test_url, sizeof test_url);
 }
 
@@ -44,9 +40,7 @@ static void teardown_db(void)
 {
     if (base_url[0] == '\0' || test_dbname[0] == '\0')
         return;
-    char sql[160];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", test_dbname);
-    testdb_admin_exec(base_url, sql);
+    testdb_drop(base_url, test_dbname);
 }
 
 /* ---- running the binary ------------------------------------------------------ */

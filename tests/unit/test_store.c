@@ -32,22 +32,6 @@ static char test_dbname[64];
 
 /* ---- fixture: a database of our own -------------------------------------- */
 
-static void create_db(const char *name)
-{
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-    testdb_admin_exec(base_url, sql);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-    testdb_admin_exec(base_url, sql);
-}
-
-static void drop_db(const char *name)
-{
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-    testdb_admin_exec(base_url, sql);
-}
-
 static store_db *open_db(void)
 {
     char err[STORE_ERR_MAX];
@@ -61,7 +45,7 @@ static void setup_db(void)
     ck_assert_msg(base_url[0] != '\0',
                   "DATABASE_URL is not set: run through scripts/with_pg.sh");
     snprintf(test_dbname, sizeof test_dbname, "ltvd_test_%ld", (long)getpid());
-    create_db(test_dbname);
+    testdb_create(base_url, test_dbname);
     testdb_url_with_db(base_url, test_dbname, test_url, sizeof test_url);
     store_db *db = open_db();
     int applied;
@@ -72,7 +56,7 @@ static void setup_db(void)
 static void teardown_db(void)
 {
     if (base_url[0] != '\0' && test_dbname[0] != '\0')
-        drop_db(test_dbname);
+        testdb_drop(base_url, test_dbname);
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -182,7 +166,7 @@ START_TEST(test_migrate_once)
 {
     char name[80], url[2048];
     snprintf(name, sizeof name, "%s_m", test_dbname);
-    create_db(name);
+    testdb_create(base_url, name);
     testdb_url_with_db(base_url, name, url, sizeof url);
     migrate_arg a[2] = {{.url = url}, {.url = url}};
     pthread_t th[2];
@@ -205,7 +189,7 @@ START_TEST(test_migrate_once)
     ck_assert_int_eq(pending, 0);
     ck_assert_int_eq(store_migrate(db, "tests/no-such-dir", &applied), -1);
     store_db_close(db);
-    drop_db(name);
+    testdb_drop(base_url, name);
 }
 END_TEST
 

@@ -39,3 +39,18 @@ void testdb_admin_exec(const char *base, const char *sql)
     ck_assert_msg(store_db_exec(db, sql, PGRES_COMMAND_OK) == 0, "%s", store_db_error(db));
     store_db_close(db);
 }
+
+void testdb_create(const char *base, const char *name)
+{
+    char sql[160];
+    testdb_drop(base, name);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    testdb_admin_exec(base, sql);
+}
+
+void testdb_drop(const char *base, const char *name)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    testdb_admin_exec(base, sql);
+}

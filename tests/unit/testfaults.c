@@ -75,12 +75,9 @@ void faults_db_prepare(const char *url)
 
 void faults_db_create(const char *prefix, char *url, size_t size)
 {
-    char sql[160], name[64];
+    char name[64];
     snprintf(name, sizeof name, "%s_%ld", prefix, (long)getpid());
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-    testdb_admin_exec(base_url(), sql);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-    testdb_admin_exec(base_url(), sql);
+    testdb_create(base_url(), name);
     testdb_url_with_db(base_url(), name, url, size);
     faults_db_prepare(url);
 }
@@ -90,10 +87,9 @@ void faults_db_drop(const char *prefix)
     const char *url = getenv("DATABASE_URL");
     if (url == NULL || url[0] == '\0' || prefix == NULL || prefix[0] == '\0')
         return;
-    char sql[160];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s_%ld WITH (FORCE)", prefix,
-             (long)getpid());
-    testdb_admin_exec(url, sql);
+    char name[64];
+    snprintf(name, sizeof name, "%s_%ld", prefix, (long)getpid());
+    testdb_drop(url, name);
 }
 
 /* ------------------------------------------------------------ the server */

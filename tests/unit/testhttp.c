@@ -193,13 +193,6 @@ const char *testhttp_jstr(json_t *o, const char *key)
 
 /* ------------------------------------------------------- the service */
 
-static void admin_exec(const testhttp_app *t, const char *fmt)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql, fmt, t->dbname);
-    testdb_admin_exec(t->base_url, sql);
-}
-
 void testhttp_db_create(testhttp_app *t, const char *prefix)
 {
     const char *url = getenv("DATABASE_URL");
@@ -208,8 +201,7 @@ void testhttp_db_create(testhttp_app *t, const char *prefix)
                   "DATABASE_URL is not set: run through scripts/with_pg.sh");
     snprintf(t->base_url, sizeof t->base_url, "%s", url);
     snprintf(t->dbname, sizeof t->dbname, "%s_%ld", prefix, (long)getpid());
-    admin_exec(t, "DROP DATABASE IF EXISTS %s WITH (FORCE)");
-    admin_exec(t, "CREATE DATABASE %s");
+    testdb_create(t->base_url, t->dbname);
     char err[CONFIG_ERR_MAX];
     config_defaults(&t->cfg);
     ck_assert(config_set(&t->cfg, "listen", "127.0.0.1:0", err));
@@ -223,7 +215,7 @@ void testhttp_db_drop(testhttp_app *t)
 {
     testhttp_app_stop(t);
     if (t->base_url[0] != '\0' && t->dbname[0] != '\0')
-        admin_exec(t, "DROP DATABASE IF EXISTS %s WITH (FORCE)");
+        testdb_drop(t->base_url, t->dbname);
 }
 
 store_db *testhttp_db_open(const testhttp_app *t)
