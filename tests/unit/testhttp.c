@@ -18,6 +18,7 @@
 #include "http/transactions.h"
 #include "store/snapshot.h"
 #include "testdb.h"
+#include "testserve.h"
 
 /* ------------------------------------------------------------ the client */
 
@@ -47,17 +48,7 @@ void testhttp_send_all(int fd, const char *data, size_t len)
 const char *testhttp_header(const testhttp_response *r, const char *name)
 {
     static char value[512];
-    size_t len = strlen(name);
-    for (const char *l = strstr(r->head, "\r\n"); l != NULL; l = strstr(l + 2, "\r\n")) {
-        if (strncasecmp(l + 2, name, len) == 0 && l[2 + len] == ':') {
-            const char *v = l + 3 + len;
-            v += strspn(v, " ");
-            size_t n = strcspn(v, "\r");
-            snprintf(value, sizeof value, "%.*s", (int)n, v);
-            return value;
-        }
-    }
-    return NULL;
+    return testserve_head_value(r->head, name, value, sizeof value) ? value : NULL;
 }
 
 /* Reads the status line and headers into r->head, up to the blank line and
@@ -95,8 +86,9 @@ bool testhttp_read(int fd, testhttp_response *r, bool with_body)
     r->json = NULL;
     if (!read_head(fd, r) || sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
         return false;
-    const char *ct = testhttp_header(r, "Content-Type");
-    snprintf(r->content_type, sizeof r->content_type, "%s", ct != NULL ? ct : "");
+    if (!testserve_head_value(r->head, "Content-Type", r->content_type,
+                              sizeof r->content_type))
+        r->content_type[0] = '\0';
     const char *cl = testhttp_header(r, "Content-Length");
     size_t want = cl != NULL && with_body ? strtoul(cl, NULL, 10) : 0;
     ck_assert_uint_lt(want, sizeof r->body);

@@ -321,11 +321,10 @@ int testserve_http(int port, const char *method, const char *target, const char 
     return r->status;
 }
 
-bool testserve_reply_header(const testserve_reply *r, const char *name, char *out,
-                            size_t cap)
+bool testserve_head_value(const char *head, const char *name, char *out, size_t cap)
 {
     size_t len = strlen(name);
-    for (const char *l = strstr(r->head, "\r\n"); l != NULL; l = strstr(l + 2, "\r\n")) {
+    for (const char *l = strstr(head, "\r\n"); l != NULL; l = strstr(l + 2, "\r\n")) {
         if (strncasecmp(l + 2, name, len) == 0 && l[2 + len] == ':') {
             const char *v = l + 3 + len;
             v += strspn(v, " ");
@@ -334,6 +333,12 @@ bool testserve_reply_header(const testserve_reply *r, const char *name, char *ou
         }
     }
     return false;
+}
+
+bool testserve_reply_header(const testserve_reply *r, const char *name, char *out,
+                            size_t cap)
+{
+    return testserve_head_value(r->head, name, out, cap);
 }
 
 void testserve_reply_free(testserve_reply *r)

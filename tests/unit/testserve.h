@@ -79,8 +79,11 @@ typedef struct testserve_reply {
 int testserve_http(int port, const char *method, const char *target, const char *body,
                    int timeout_s, testserve_reply *r);
 
-/* The value of header name (case-insensitive) into out[cap]; false when
- * absent. */
+/* The value of header name (case-insensitive) in head (a status line and
+ * headers, CRLF-separated) into out[cap]; false when absent. */
+bool testserve_head_value(const char *head, const char *name, char *out, size_t cap);
+
+/* testserve_head_value on r->head. */
 bool testserve_reply_header(const testserve_reply *r, const char *name, char *out,
                             size_t cap);
 
