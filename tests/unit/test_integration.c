@@ -65,17 +65,6 @@ static void child_prepare(pid_t parent, const char *path)
     close(fd);
 }
 
-static void slurp(const char *path, char *out, size_t cap)
-{
-    out[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    size_t n = fread(out, 1, cap - 1, f);
-    out[n] = '\0';
-    fclose(f);
-}
-
 static void sleep_ms(long ms)
 {
     testserve_sleep_ms(ms);
@@ -289,7 +278,7 @@ static void run_score(const char *params, const char *spend, int horizon_days,
     int st;
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     static char err[4096];
-    slurp(err_path, err, sizeof err);
+    testserve_read_file(err_path, err, sizeof err);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ltvd score: status %d: %s", st,
                   err);
 }

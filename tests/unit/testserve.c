@@ -111,15 +111,20 @@ void testserve_spawn(testserve *s, const char *url, const char *const *env)
     free(envp);
 }
 
-void testserve_log(const testserve *s, char *out, size_t cap)
+void testserve_read_file(const char *path, char *out, size_t cap)
 {
     out[0] = '\0';
-    FILE *f = s->log_path[0] != '\0' ? fopen(s->log_path, "r") : NULL;
+    FILE *f = path[0] != '\0' ? fopen(path, "r") : NULL;
     if (f == NULL)
         return;
     size_t n = fread(out, 1, cap - 1, f);
     out[n] = '\0';
     fclose(f);
+}
+
+void testserve_log(const testserve *s, char *out, size_t cap)
+{
+    testserve_read_file(s->log_path, out, cap);
 }
 
 bool testserve_log_wait(const testserve *s, const char *needle, int timeout_ms)

@@ -56,7 +56,11 @@ void testserve_kill(testserve *s);
 /* Kills the process when still running and removes the log file. */
 void testserve_forget(testserve *s);
 
-/* The log so far into out[cap] (NUL-terminated; "" when unreadable). */
+/* The first cap - 1 bytes of the file at path into out[cap]
+ * (NUL-terminated; "" when unreadable). */
+void testserve_read_file(const char *path, char *out, size_t cap);
+
+/* The log so far into out[cap] (testserve_read_file). */
 void testserve_log(const testserve *s, char *out, size_t cap);
 
 /* Waits up to timeout_ms for needle to appear in the log. */
