@@ -48,6 +48,14 @@ void oa_each_operation(const json_t *s, oa_op_fn fn, void *arg)
     }
 }
 
+void oa_sample_target(const char *path, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", path);
+    char *brace = strchr(out, '{');
+    if (brace != NULL && (size_t)(brace - out) + 3 <= cap)
+        strcpy(brace, "c1");
+}
+
 const json_t *oa_operation(const char *method, const char *path)
 {
     char m[16];
@@ -479,10 +487,7 @@ static void check_limits(const char *method, const char *path, const json_t *op,
     if (!l->in_scope(method, path, "413"))
         return;
     char target[1024], longer[2048];
-    snprintf(target, sizeof target, "%s", path);
-    char *brace = strchr(target, '{');
-    if (brace != NULL)
-        strcpy(brace, "c1");
+    oa_sample_target(path, target, sizeof target);
     oa_req big = {.content_type = "application/json", .declared = l->max_body + 1};
     oa_call0(method, path, target, &big, 413);
     snprintf(longer, sizeof longer, "%s?pad=%0*d", target, (int)l->max_url, 0);

@@ -39,6 +39,10 @@ void oa_http_use(const json_t *spec, const int *port);
 typedef void (*oa_op_fn)(const char *method, const char *path, const json_t *op, void *arg);
 void oa_each_operation(const json_t *spec, oa_op_fn fn, void *arg);
 
+/* A target for the spec path template path into out[cap]: its path
+ * parameter (the last segment) is "c1". */
+void oa_sample_target(const char *path, char *out, size_t cap);
+
 /* The operation object of (method, path) in the spec, or NULL; HEAD is GET's. */
 const json_t *oa_operation(const char *method, const char *path);
 

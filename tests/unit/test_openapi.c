@@ -414,10 +414,7 @@ static void check_op_auth(const char *method, const char *path, const json_t *op
 {
     auth_run *a = arg;
     char target[256], what[300];
-    snprintf(target, sizeof target, "%s", path);
-    char *brace = strchr(target, '{');
-    if (brace != NULL)
-        strcpy(brace, "c1");
+    oa_sample_target(path, target, sizeof target);
     snprintf(what, sizeof what, "%s %s", method, target);
     unsigned need = spec_scopes(op, what);
     bool post_batch = strcmp(path, "/v1/transactions") == 0;
