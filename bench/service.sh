@@ -244,11 +244,11 @@ REBUILD_DB=$DB_BASE/rebuild
 DATABASE_URL=$REBUILD_DB "$LTVD_BIN" migrate >/dev/null || die "ltvd migrate failed"
 t0=$(date +%s.%N)
 psql_do "$REBUILD_DB" -c "
-INSERT INTO customers (customer_id, first_day, last_day, n_days, total_amount, first_day_amount)
-SELECT 'c' || lpad(g::text, 11, '0'), d, d + g % 200, 1 + (g % 7) % (g % 200 + 1),
-       20 + (g % 1000) / 10.0, 20
-FROM generate_series(1, $CUSTOMERS) AS g, LATERAL (SELECT date '1997-01-01' + g % 365 AS d) x" \
-    -c "VACUUM ANALYZE customers" || die "loading $CUSTOMERS customers failed"
+INSERT INTO customer_days (customer_id, day, amount, n_transactions)
+SELECT 'c' || lpad(g::text, 11, '0'), date '1997-01-01' + g % 365 + k * (1 + g % 50),
+       20 + (g % 1000) / 10.0 + k, 1
+FROM generate_series(1, $CUSTOMERS) AS g, generate_series(0, g % 4) AS k" \
+    -c "VACUUM ANALYZE customer_days" || die "loading $CUSTOMERS customers failed"
 say "$CUSTOMERS customers loaded in $(calc %.1f "$(date +%s.%N) - $t0") s"
 line=$(DATABASE_URL=$REBUILD_DB "$BENCH_SERVICE" rebuild) || die "app_open failed"
 echo "  rebuild: app_open (pool of $(field pool "$line"), migrate, $(field customers "$line")" \

@@ -1,5 +1,5 @@
-/* Per-customer summaries from PostgreSQL: every customer streamed for the
- * cache rebuild (cursor + FETCH), or a given set of customers as of a day. */
+/* Per-customer summaries from PostgreSQL (see customers.h): cursors and
+ * FETCH for the streams, one statement for a given set. */
 #include "store/customers.h"
 
 #include <stdio.h>
@@ -23,12 +23,16 @@ static const char past_sql[] =
     "  WHERE day <= DATE '1970-01-01' + $1::integer"
     "  GROUP BY customer_id";
 
-/* The customers changed by transactions that began at $1 or later. */
+/* The customers with transactions stored by transactions (of PostgreSQL)
+ * that began at $1 or later: ingested_at is that start (BRIN-indexed). */
 static const char changed_sql[] =
     "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
-    " SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
-    "        n_days, repeat_amount"
-    "   FROM customers WHERE updated_at >= $1::timestamptz";
+    " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
+    "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
+    "   FROM customer_days"
+    "  WHERE customer_id IN (SELECT customer_id FROM transactions"
+    "                         WHERE ingested_at >= $1::timestamptz)"
+    "  GROUP BY customer_id";
 
 /* Every transaction of this database that began before the result has ended
  * (sessions of other roles show no xact_start: see store_customers_horizon). */
@@ -42,6 +46,14 @@ static const char some_past_sql[] =
     "       count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
     "  FROM customer_days"
     " WHERE customer_id = ANY($1::text[]) AND day <= DATE '1970-01-01' + $2::integer"
+    " GROUP BY customer_id";
+
+/* The same over every stored day. */
+static const char some_now_sql[] =
+    "SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
+    "       count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
+    "  FROM customer_days"
+    " WHERE customer_id = ANY($1::text[])"
     " GROUP BY customer_id";
 
 /* Hands every row of one FETCH to cb. Returns 0, or cb's non-zero value. */
@@ -181,7 +193,9 @@ int store_customers_as_of(store_db *db, const char *const *ids, size_t n,
     const char *vals[] = {array, day};
     int rc = -1;
     PGresult *res =
-        store_db_exec_prepared(db, "ltvd_customers_as_of", some_past_sql, 2, vals);
+        as_of_day == STORE_AS_OF_NOW
+            ? store_db_exec_prepared(db, "ltvd_customers_now", some_now_sql, 1, vals)
+            : store_db_exec_prepared(db, "ltvd_customers_as_of", some_past_sql, 2, vals);
     if (res == NULL)
         goto cleanup;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

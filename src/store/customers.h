@@ -1,6 +1,8 @@
-/* Every customer's summary, streamed from PostgreSQL (the cache rebuild at
- * start-up): as of now from the materialized customers table, or as of a
- * past day recomputed from customer_days. */
+/* Per-customer summaries from PostgreSQL, each an aggregate of the
+ * customer's days (customer_days; the customers view): every customer
+ * streamed for the cache rebuild at start-up, as of now or of a past day;
+ * the customers changed since a moment (the cache catch-up); and a given set
+ * of customers as of a day. */
 #ifndef LTVD_STORE_CUSTOMERS_H
 #define LTVD_STORE_CUSTOMERS_H
 
@@ -9,7 +11,7 @@
 #include "store/db.h"
 #include "store/ingest.h"
 
-/* as_of_day meaning "every stored day" (the customers table). */
+/* as_of_day meaning "every stored day". */
 #define STORE_AS_OF_NOW INT64_MIN
 
 /* Called once per customer; c and c->customer_id are valid only during the
@@ -41,13 +43,16 @@ int store_customers_horizon(store_db *db, char out[STORE_TIME_MAX]);
 
 /* Streams, like store_customers_stream, the summaries (as of now) of the
  * customers changed by transactions that began at or after since (a
- * timestamptz text from store_customers_horizon): customers.updated_at is
- * the start of the last transaction that changed the row. */
+ * timestamptz text from store_customers_horizon): those with a row in
+ * transactions whose ingested_at (the start of the PostgreSQL transaction
+ * that stored it) is at or after since; customer_days changes only with
+ * such a row. */
 int store_customers_changed(store_db *db, const char *since, store_customer_cb cb,
                             void *arg);
 
 /* Delivers the summaries of the customers ids[0..n) as of as_of_day (a UTC
- * day number: only days <= as_of_day count), one call of cb per customer
+ * day number: only days <= as_of_day count; STORE_AS_OF_NOW: every stored
+ * day), one call of cb per customer
  * that has such a day, in no particular order; the others are left out.
  * Meant for the few customers of a batch or a request (one statement).
  * Returns 0, 1 when cb stopped, or -1 (db->err set). */

@@ -1,31 +1,38 @@
 /* Batch ingest: items go to a session-local staging table (COPY or one
  * multi-row INSERT), then one statement moves the new ones into transactions
- * and folds them into customer_days and customers, all in one transaction.
+ * and folds them into customer_days, and the batch's customers are read back
+ * summarised, all in one transaction.
  *
  * Why this shape:
  *  - ON CONFLICT (customer_id, txn_id) DO NOTHING makes a resent batch a
- *    no-op; only the rows it RETURNs (really new ones) reach the summaries,
+ *    no-op; only the rows it RETURNs (really new ones) reach customer_days,
  *    so a batch racing an identical one on another connection counts nothing
  *    twice (the second waits on the first's index entries, then skips them).
- *  - customers is updated by deltas (ON CONFLICT DO UPDATE SET n = c.n + ...),
- *    which PostgreSQL applies to the latest committed row under its row lock,
- *    so concurrent batches of one customer never lose an update. A day is new
- *    when the customer_days row returned has exactly the batch's count of
- *    transactions for it (an existing row already had at least one more).
+ *  - customer_days is updated by deltas (ON CONFLICT DO UPDATE SET n = d.n +
+ *    ...), which PostgreSQL applies to the latest committed row under its row
+ *    lock, so concurrent batches of one customer and day never lose an update.
+ *  - The per-customer summary is not stored: it is an aggregate of the
+ *    customer's few days (the customers view, migration 004). Keeping a
+ *    customers table in step cost as much again as everything else, and
+ *    its rows were where concurrent batches of the same customers queued
+ *    until each other's commit.
  *  - Rows are written in key order in every table, so two batches lock in the
  *    same order; a deadlock left over is retried by store_db_transaction.
- * Measured (LTVD_STORE_BENCH=1 CK_RUN_SUITE=store scripts/with_pg.sh
- * build/check_ltvd; 1000 new items over 1000 customers per batch, fsync on,
- * this 2-core machine, noisy): COPY staging 23-30k rows/s on one connection,
- * the multi-row INSERT 17-23k rows/s; COPY 29-32k rows/s on 2 connections,
- * 34-39k on 4. The transactions insert alone (DESIGN.md: ~47k/s) is about
- * half of the work: customer_days and customers cost as much again. */
+ * Measured before migration 004 (LTVD_STORE_BENCH=1 CK_RUN_SUITE=store
+ * scripts/with_pg.sh build/check_ltvd; 1000 new items over 1000 customers per
+ * batch, fsync on, this 2-core machine, noisy): COPY staging 23-30k rows/s on
+ * one connection, the multi-row INSERT 17-23k rows/s. In psql on 8000 staged
+ * rows (15 runs, interleaved): the three inserts took 0.45 s a batch, the
+ * two without customers 0.27 s, the transactions insert alone 0.20 s
+ * (each with about 0.1 s of psql start-up and COPY). */
 #include "store/ingest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "store/customers.h"
 
 /* Bind parameters per staged row in the multi-row INSERT, and rows per
  * statement (PostgreSQL allows 65535 parameters). */
@@ -54,41 +61,9 @@ static const char apply_sql[] =
     "  ON CONFLICT (customer_id, day) DO UPDATE"
     "    SET amount = d.amount + EXCLUDED.amount,"
     "        n_transactions = d.n_transactions + EXCLUDED.n_transactions"
-    "  RETURNING d.customer_id, d.day, d.n_transactions"
-    "), cust_delta AS ("
-    "  SELECT dd.customer_id, min(dd.day) AS first_day, max(dd.day) AS last_day,"
-    "         sum(dd.amount) AS total,"
-    "         (array_agg(dd.amount ORDER BY dd.day))[1] AS first_amount,"
-    "         count(*) FILTER (WHERE days.n_transactions = dd.n)::integer AS new_days"
-    "    FROM day_delta dd"
-    "    JOIN days ON days.customer_id = dd.customer_id AND days.day = dd.day"
-    "   GROUP BY dd.customer_id"
-    "), cust AS ("
-    "  INSERT INTO customers AS c"
-    "    (customer_id, first_day, last_day, n_days, total_amount, first_day_amount)"
-    "  SELECT customer_id, first_day, last_day, new_days, total, first_amount"
-    "    FROM cust_delta ORDER BY customer_id"
-    "  ON CONFLICT (customer_id) DO UPDATE SET"
-    "    first_day = least(c.first_day, EXCLUDED.first_day),"
-    "    last_day = greatest(c.last_day, EXCLUDED.last_day),"
-    "    n_days = c.n_days + EXCLUDED.n_days,"
-    "    total_amount = c.total_amount + EXCLUDED.total_amount,"
-    "    first_day_amount = CASE"
-    "      WHEN EXCLUDED.first_day < c.first_day THEN EXCLUDED.first_day_amount"
-    "      WHEN EXCLUDED.first_day = c.first_day"
-    "        THEN c.first_day_amount + EXCLUDED.first_day_amount"
-    "      ELSE c.first_day_amount END,"
-    "    updated_at = now()"
     "  RETURNING 1"
     ")"
-    "SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM cust)";
-
-static const char summaries_sql[] =
-    "SELECT c.customer_id, c.first_day - DATE '1970-01-01',"
-    "       c.last_day - DATE '1970-01-01', c.n_days, c.repeat_amount"
-    "  FROM customers c"
-    " WHERE c.customer_id IN (SELECT customer_id FROM ltvd_stage)"
-    " ORDER BY c.customer_id COLLATE \"C\"";
+    "SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM days)";
 
 /* ---- staging ------------------------------------------------------------- */
 
@@ -264,36 +239,63 @@ typedef struct batch_ctx {
     store_batch_result *out;
 } batch_ctx;
 
-static int read_summaries(store_db *db, store_batch_result *out)
+/* Keeps one summary store_customers_as_of delivers. */
+static int keep_summary(const store_customer *c, void *arg)
 {
-    PGresult *res =
-        store_db_exec_prepared(db, "ingest_summaries", summaries_sql, 0, NULL);
+    store_batch_result *out = arg;
+    store_customer *d = &out->customers[out->n_customers];
+    *d = *c;
+    if ((d->customer_id = strdup(c->customer_id)) == NULL)
+        return 1;
+    out->n_customers++;
+    return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const store_customer *)a)->customer_id,
+                  ((const store_customer *)b)->customer_id);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The summaries of the batch's customers, read after COMMIT: each read
+ * holds every day committed by then, so of two batches of one customer
+ * committed concurrently the later read has both, and the cache, which
+ * keeps the summary that dominates (app_cache_apply), ends with it. Read
+ * inside the transaction, both could miss the other's day. */
+static int read_summaries(store_db *db, const store_item *items, size_t n,
+                          store_batch_result *out)
+{
+    const char **ids = malloc(n * sizeof *ids);
+    size_t k = 0;
     int rc = -1;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        store_db_fail(db, res, "ingest summaries");
-        goto cleanup;
+    if (ids == NULL)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = items[i].customer_id;
+    qsort(ids, n, sizeof *ids, by_name);
+    for (size_t i = 0; i < n; i++) {
+        if (k == 0 || strcmp(ids[k - 1], ids[i]) != 0)
+            ids[k++] = ids[i];
     }
-    size_t rows = (size_t)PQntuples(res);
-    out->customers = calloc(rows ? rows : 1, sizeof *out->customers);
+    out->customers = calloc(k, sizeof *out->customers);
     if (out->customers == NULL)
         goto oom;
-    for (size_t r = 0; r < rows; r++) {
-        store_customer *c = &out->customers[r];
-        if ((c->customer_id = strdup(PQgetvalue(res, (int)r, 0))) == NULL)
-            goto oom;
-        out->n_customers++;
-        c->first_day = strtoll(PQgetvalue(res, (int)r, 1), NULL, 10);
-        c->last_day = strtoll(PQgetvalue(res, (int)r, 2), NULL, 10);
-        c->n_days = strtoll(PQgetvalue(res, (int)r, 3), NULL, 10);
-        c->repeat_amount = strtod(PQgetvalue(res, (int)r, 4), NULL);
-    }
-    rc = 0;
-    goto cleanup;
+    rc = store_customers_as_of(db, ids, k, STORE_AS_OF_NOW, keep_summary, out);
+    if (rc > 0)
+        goto oom;
+    if (rc == 0)
+        qsort(out->customers, out->n_customers, sizeof *out->customers, by_id);
+    free(ids);
+    return rc;
 oom:
     snprintf(db->err, sizeof db->err, "ingest: out of memory");
-cleanup:
-    PQclear(res);
-    return rc;
+    free(ids);
+    return -1;
 }
 
 static store_tx_status insert_batch_tx(store_db *db, void *arg)
@@ -316,7 +318,7 @@ static store_tx_status insert_batch_tx(store_db *db, void *arg)
     ctx->out->n_new = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     ctx->out->n_duplicate = ctx->n - ctx->out->n_new;
     PQclear(res);
-    return read_summaries(db, ctx->out) == 0 ? STORE_TX_OK : STORE_TX_ERROR;
+    return STORE_TX_OK;
 }
 
 int store_insert_batch(store_db *db, const store_item *items, size_t n,
@@ -337,6 +339,14 @@ int store_insert_batch_via(store_db *db, const store_item *items, size_t n,
         return -1;
     }
     db->stage_ready = true; /* created in a committed transaction */
+    if (read_summaries(db, items, n, out) != 0) {
+        char why[STORE_ERR_MAX];
+        snprintf(why, sizeof why, "stored, but the summaries could not be read: %.400s",
+                 db->err);
+        snprintf(db->err, sizeof db->err, "%s", why);
+        store_batch_result_free(out);
+        return -1;
+    }
     return 0;
 }
 

@@ -44,14 +44,15 @@ typedef enum store_ingest_method {
 
 /* Stores items[0..n) in one transaction: each (customer_id, txn_id) not yet
  * stored is inserted (the first occurrence wins when one repeats inside the
- * batch), the others count as duplicates; customer_days and customers are
+ * batch), the others count as duplicates; customer_days is
  * updated for the new ones in the same transaction. Concurrent batches with
  * the same items, on other connections, store each item once. Serialization
  * failures, deadlocks and a connection broken before COMMIT are retried.
  * Returns 0 with *out filled (free with store_batch_result_free; the
  * customers are those of the batch with their committed summaries, in
- * customer_id byte order), or -1 with db->err set and nothing stored (or, when
- * the connection broke during COMMIT, an unknown outcome: resend the batch). */
+ * customer_id byte order, read after COMMIT), or -1 with db->err set and
+ * nothing stored (or, when the connection broke during COMMIT or before the
+ * summaries were read, an unknown outcome or a stored batch: resend it). */
 int store_insert_batch(store_db *db, const store_item *items, size_t n,
                        store_batch_result *out);
 

@@ -190,7 +190,7 @@ START_TEST(test_import_cdnow)
     check_customers_match(TXNS, "");
     /* the migration of the cache catch-up is applied */
     ck_assert_int_eq(query_ll("SELECT count(*) FROM pg_indexes"
-                              " WHERE indexname = 'customers_updated_at_idx'"),
+                              " WHERE indexname = 'transactions_ingested_at_brin'"),
                      1);
 }
 END_TEST
@@ -295,7 +295,8 @@ END_TEST
 /* Without an id column, identical purchases in one file are all kept (the
  * occurrence number tells them apart) and the same rows, through stdin and
  * in another order, add nothing; the amount's and time's spelling do not
- * matter; a later import moves the customer's updated_at. */
+ * matter; a later import's rows carry a later ingested_at (what the cache
+ * catch-up looks for). */
 START_TEST(test_import_stdin_derived_ids)
 {
     const char *a = "customer_id,occurred_at,amount\n"
@@ -324,15 +325,15 @@ START_TEST(test_import_stdin_derived_ids)
     ck_assert_uint_eq(c.n_new, 0);
     ck_assert_uint_eq(c.dup, 4);
 
-    long long t0 = query_ll("SELECT (extract(epoch FROM updated_at) * 1e6)::bigint"
-                            " FROM customers WHERE customer_id = 'st-2'");
+    long long t0 = query_ll("SELECT (extract(epoch FROM max(ingested_at)) * 1e6)::bigint"
+                            " FROM transactions WHERE customer_id = 'st-2'");
     const char *more = write_temp("customer_id,occurred_at,amount\n"
                                   "st-2,2021-06-01,4\n");
     snprintf(cmd, sizeof cmd, "$LTVD import --batch 1 %s", more);
     c = import_ok(cmd);
     ck_assert_uint_eq(c.n_new, 1);
-    ck_assert_int_gt(query_ll("SELECT (extract(epoch FROM updated_at) * 1e6)::bigint"
-                              " FROM customers WHERE customer_id = 'st-2'"),
+    ck_assert_int_gt(query_ll("SELECT (extract(epoch FROM max(ingested_at)) * 1e6)::bigint"
+                              " FROM transactions WHERE customer_id = 'st-2'"),
                      t0);
     ck_assert_int_eq(query_ll("SELECT n_days FROM customers WHERE customer_id = 'st-2'"), 2);
     unlink(more);
