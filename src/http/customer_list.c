@@ -372,37 +372,35 @@ static bool query_or_reply(http_request *req, list_query *q, http_result *res)
     return true;
 }
 
-/* The page document (NULL when out of memory). */
-static json_t *page_json(const list_walk *w, size_t shown, char *next)
-{
-    json_t *items = json_array();
-    for (size_t i = 0; items != NULL && i < shown; i++) {
-        if (json_array_append_new(items, score_json(w->heap[i].id, w->m, &w->q->o,
-                                                    &w->heap[i].row)) != 0) {
-            json_decref(items);
-            items = NULL;
-        }
-    }
-    char day[11];
-    if (summary_format_day(w->q->o.as_of_day, day) != 0)
-        day[0] = '\0';
-    return items == NULL ? NULL
-                         : json_pack("{s:o, s:o, s:s}", "customers", items, "next_cursor",
-                                     next != NULL ? json_string(next) : json_null(),
-                                     "as_of", day);
-}
-
 static http_result reply_page(http_request *req, list_walk *w)
 {
     heap_sort(w);
     size_t shown = w->n < w->q->limit ? w->n : w->q->limit;
     char *next = w->n > w->q->limit ? cursor_make(w->q, &w->heap[shown - 1]) : NULL;
-    json_t *doc = w->n > w->q->limit && next == NULL ? NULL : page_json(w, shown, next);
+    json_out b = {0};
+    json_out_raw(&b, "{\"customers\":[");
+    for (size_t i = 0; i < shown; i++) {
+        if (i > 0)
+            json_out_raw(&b, ",");
+        score_doc_write(&b, w->heap[i].id, w->m, &w->q->o, &w->heap[i].row);
+    }
+    json_out_raw(&b, "],\"next_cursor\":");
+    if (next != NULL)
+        json_out_str(&b, next);
+    else
+        json_out_raw(&b, "null");
+    char day[11];
+    if (summary_format_day(w->q->o.as_of_day, day) != 0)
+        day[0] = '\0';
+    json_out_raw(&b, ",\"as_of\":");
+    json_out_str(&b, day);
+    json_out_raw(&b, "}");
+    if (w->n > w->q->limit && next == NULL)
+        b.failed = true; /* out of memory for the cursor */
     free(next);
-    char *body =
-        doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(doc);
-    return http_reply_owned(req, 200, "application/json", body, body ? strlen(body) : 0);
+    size_t len = 0;
+    char *body = json_out_take(&b, &len);
+    return http_reply_owned(req, 200, "application/json", body, len);
 }
 
 /* GET /v1/customers */

@@ -33,11 +33,11 @@ static http_result reply_score(http_request *req, const char *id, const cache_mo
     int rc = score_compute(m, s, o, req->ctx->config, &row);
     if (rc != GSL_SUCCESS)
         return score_reply_failure(req, id, rc);
-    json_t *doc = score_json(id, m, o, &row);
-    char *body =
-        doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(doc);
-    return http_reply_owned(req, 200, "application/json", body, body ? strlen(body) : 0);
+    json_out b = {0};
+    score_doc_write(&b, id, m, o, &row);
+    size_t len = 0;
+    char *body = json_out_take(&b, &len);
+    return http_reply_owned(req, 200, "application/json", body, len);
 }
 
 /* GET /v1/customers/{customer_id} */

@@ -213,31 +213,67 @@ http_result score_reply_failure(http_request *req, const char *id, int rc)
     return http_reply_problem(req, PROBLEM_INTERNAL, detail, NULL);
 }
 
-static json_t *day_json(int64_t day)
+static void day_out(json_out *b, int64_t day)
 {
     char s[11];
-    return summary_format_day(day, s) == 0 ? json_string(s) : json_null();
+    if (summary_format_day(day, s) == 0)
+        json_out_str(b, s);
+    else
+        json_out_raw(b, "null");
 }
 
-json_t *score_json(const char *id, const cache_model *m, const score_opts *o,
-                   const score_row *row)
+static void real_or_null(json_out *b, bool has, double d)
+{
+    if (has)
+        json_out_real(b, d);
+    else
+        json_out_raw(b, "null");
+}
+
+void score_doc_write(json_out *b, const char *id, const cache_model *m,
+                     const score_opts *o, const score_row *row)
 {
     const cache_score_result *r = &row->r;
-    json_t *summary = json_pack("{s:I, s:f, s:f, s:s, s:f, s:o, s:o}", "frequency",
-                                (json_int_t)r->x, "recency", r->t_x, "T", r->T, "period",
-                                m->period_days == 1 ? "day" : "week", "monetary_value",
-                                r->m, "first_purchase", day_json(r->summary.first_day),
-                                "last_purchase", day_json(r->summary.last_day));
-    json_t *model = json_pack("{s:s, s:I, s:f}", "name", m->model->name, "version",
-                              (json_int_t)m->version, "fitted_at", m->fitted_at);
-    return json_pack("{s:s, s:o, s:o, s:f, s:I, s:f, s:f, s:o, s:o, s:s, s:b, s:s, s:o}",
-                     "customer_id", id, "as_of", day_json(o->as_of_day), "summary",
-                     summary, "p_alive", r->p_alive, "horizon_days",
-                     (json_int_t)o->horizon_days, "expected_purchases", r->expected,
-                     "p_purchase", row->p30, "expected_spend",
-                     r->has_spend ? json_real(r->expected_spend) : json_null(),
-                     "predicted_ltv", r->has_spend ? json_real(r->clv) : json_null(),
-                     "churn_risk", score_risk_name(row->risk), "at_risk",
-                     row->risk == SCORE_RISK_HIGH, "lifecycle_stage",
-                     score_stage_name(row->stage), "model", model);
+    json_out_raw(b, "{");
+    json_out_key(b, "customer_id");
+    json_out_str(b, id);
+    json_out_raw(b, ",\"as_of\":");
+    day_out(b, o->as_of_day);
+    json_out_raw(b, ",\"summary\":{\"frequency\":");
+    json_out_int(b, (long long)r->x);
+    json_out_raw(b, ",\"recency\":");
+    json_out_real(b, r->t_x);
+    json_out_raw(b, ",\"T\":");
+    json_out_real(b, r->T);
+    json_out_raw(b, m->period_days == 1 ? ",\"period\":\"day\"" : ",\"period\":\"week\"");
+    json_out_raw(b, ",\"monetary_value\":");
+    json_out_real(b, r->m);
+    json_out_raw(b, ",\"first_purchase\":");
+    day_out(b, r->summary.first_day);
+    json_out_raw(b, ",\"last_purchase\":");
+    day_out(b, r->summary.last_day);
+    json_out_raw(b, "},\"p_alive\":");
+    json_out_real(b, r->p_alive);
+    json_out_raw(b, ",\"horizon_days\":");
+    json_out_int(b, o->horizon_days);
+    json_out_raw(b, ",\"expected_purchases\":");
+    json_out_real(b, r->expected);
+    json_out_raw(b, ",\"p_purchase\":");
+    json_out_real(b, row->p30);
+    json_out_raw(b, ",\"expected_spend\":");
+    real_or_null(b, r->has_spend, r->expected_spend);
+    json_out_raw(b, ",\"predicted_ltv\":");
+    real_or_null(b, r->has_spend, r->clv);
+    json_out_raw(b, ",\"churn_risk\":");
+    json_out_str(b, score_risk_name(row->risk));
+    json_out_raw(b, row->risk == SCORE_RISK_HIGH ? ",\"at_risk\":true" : ",\"at_risk\":false");
+    json_out_raw(b, ",\"lifecycle_stage\":");
+    json_out_str(b, score_stage_name(row->stage));
+    json_out_raw(b, ",\"model\":{\"name\":");
+    json_out_str(b, m->model->name);
+    json_out_raw(b, ",\"version\":");
+    json_out_int(b, (long long)m->version);
+    json_out_raw(b, ",\"fitted_at\":");
+    json_out_real(b, m->fitted_at);
+    json_out_raw(b, "}}");
 }

@@ -14,6 +14,7 @@
 #include "app/app.h"
 #include "cache/cache.h"
 #include "http/http.h"
+#include "http/json_out.h"
 
 /* Days over which p_purchase is given, whatever the horizon. */
 #define SCORE_P_PURCHASE_DAYS 30.0
@@ -83,9 +84,10 @@ int score_compute(const cache_model *m, const cache_summary *s, const score_opts
 /* The problem reply of a score_compute failure. */
 http_result score_reply_failure(http_request *req, const char *id, int rc);
 
-/* The document of one customer (NULL when out of memory). */
-json_t *score_json(const char *id, const cache_model *m, const score_opts *o,
-                   const score_row *row);
+/* Appends the document of one customer to b (json_out.h: what json_dumps
+ * would write for the same object, keys in this order). */
+void score_doc_write(json_out *b, const char *id, const cache_model *m,
+                     const score_opts *o, const score_row *row);
 
 const char *score_risk_name(score_risk r);
 const char *score_stage_name(score_stage s);
