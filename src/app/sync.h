@@ -1,7 +1,7 @@
 /* The cache catch-up: a thread that applies to the cache the customers
  * changed in PostgreSQL by other writers than this process's request
  * threads (`ltvd import`, another instance of the service), found through
- * transactions.ingested_at and the transaction horizon (store/customers.h).
+ * transactions.ingested_xid and the transaction horizon (store/customers.h).
  * Customers this process applied itself come back too and are skipped
  * (summaries only grow: app_cache_apply). */
 #ifndef LTVD_APP_SYNC_H

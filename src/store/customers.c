@@ -23,22 +23,20 @@ static const char past_sql[] =
     "  WHERE day <= DATE '1970-01-01' + $1::integer"
     "  GROUP BY customer_id";
 
-/* The customers with transactions stored by transactions (of PostgreSQL)
- * that began at $1 or later: ingested_at is that start (BRIN-indexed). */
+/* The customers with rows stored by PostgreSQL transactions whose id is $1
+ * or more (ingested_xid, BRIN-indexed: migration 005). */
 static const char changed_sql[] =
     "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
     " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
     "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
     "   FROM customer_days"
     "  WHERE customer_id IN (SELECT customer_id FROM transactions"
-    "                         WHERE ingested_at >= $1::timestamptz)"
+    "                         WHERE ingested_xid >= $1::bigint)"
     "  GROUP BY customer_id";
 
-/* Every transaction of this database that began before the result has ended
- * (sessions of other roles show no xact_start: see store_customers_horizon). */
+/* Every transaction with an id below the result has ended. */
 static const char horizon_sql[] =
-    "SELECT least(now(), min(xact_start))::text FROM pg_stat_activity"
-    " WHERE datname = current_database()";
+    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
 
 /* The same, for the customers listed in $1 (a text[]) only. */
 static const char some_past_sql[] =

@@ -29,24 +29,20 @@ typedef int (*store_customer_cb)(const store_customer *c, void *arg);
 int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb,
                            void *arg);
 
-/* Longest timestamp text of store_customers_horizon. */
+/* Longest text of store_customers_horizon. */
 #define STORE_TIME_MAX 64
 
-/* The moment before which every transaction of this database has ended:
- * the start of the oldest one still running, or now() (timestamptz text).
- * Read it before store_customers_changed: rows of transactions that began
- * earlier are then visible to that stream, and the later ones are caught by
- * the next call with this value as `since`. Sessions of other roles show no
- * transaction start to an unprivileged role, so writers must use the same
- * role (or the role must have pg_read_all_stats). Returns 0 or -1. */
+/* The transaction id below which every transaction (of any session or
+ * role) has ended: the xmin of a fresh snapshot, as decimal text. Read it
+ * before store_customers_changed: rows of lower ids are then visible to
+ * that stream, and higher ones are caught by the next call with this value
+ * as `since`. Returns 0 or -1. */
 int store_customers_horizon(store_db *db, char out[STORE_TIME_MAX]);
 
 /* Streams, like store_customers_stream, the summaries (as of now) of the
- * customers changed by transactions that began at or after since (a
- * timestamptz text from store_customers_horizon): those with a row in
- * transactions whose ingested_at (the start of the PostgreSQL transaction
- * that stored it) is at or after since; customer_days changes only with
- * such a row. */
+ * customers with a row in transactions whose ingested_xid (the PostgreSQL
+ * transaction that stored it) is at least since (from
+ * store_customers_horizon); customer_days changes only with such a row. */
 int store_customers_changed(store_db *db, const char *since, store_customer_cb cb,
                             void *arg);
 

@@ -190,7 +190,7 @@ START_TEST(test_import_cdnow)
     check_customers_match(TXNS, "");
     /* the migration of the cache catch-up is applied */
     ck_assert_int_eq(query_ll("SELECT count(*) FROM pg_indexes"
-                              " WHERE indexname = 'transactions_ingested_at_brin'"),
+                              " WHERE indexname = 'transactions_ingested_xid_brin'"),
                      1);
 }
 END_TEST
