@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/sync.h"
 #include "model/btyd.h"
 #include "store/customers.h"
-#include "app/sync.h"
 #include "store/migrate.h"
 #include "worker/worker.h"
 
@@ -94,6 +94,11 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
         out->has_spend = true;
         fit_from_store(&s->spend, out->gg_params, 3, &out->gg_fit);
         std_errors_from_store(&s->spend, gg_names, 3, &out->gg_fit);
+    }
+    if (!isfinite(s->created_at) || !isfinite(s->as_of)) {
+        snprintf(err, CONFIG_ERR_MAX, "snapshot %lld: created_at or as_of not finite",
+                 (long long)s->id);
+        return -1;
     }
     out->fitted_at = s->created_at;
     out->as_of = s->as_of;
@@ -189,9 +194,8 @@ int app_cache_apply_committed(app *a, store_db *db, const store_customer *c, siz
         if (c[i].last_day > day)
             late[n_late++] = c[i].customer_id;
     }
-    rc = store_customers_as_of(db, late, n_late, day, as_of_collect, &l) == 0
-             ? CACHE_OK
-             : CACHE_EINVAL;
+    rc = store_customers_as_of(db, late, n_late, day, as_of_collect, &l);
+    rc = rc == 0 ? CACHE_OK : rc > 0 ? CACHE_ENOMEM : CACHE_EINVAL;
     size_t n_fetched = l.n;
     for (size_t i = 0; i < n && rc == CACHE_OK; i++) {
         if (c[i].last_day <= day)

@@ -23,6 +23,7 @@
 
 #include "app/app.h"
 #include "cache/cache.h"
+#include "http/log.h"
 #include "http/score_doc.h"
 #include "store/customers.h"
 #include "summary/summary.h"
@@ -80,8 +81,8 @@ typedef struct list_walk {
     store_db *db;
     char *late[LIST_LATE_CHUNK];
     size_t n_late;
-    int failure;     /* 0, or the GSL/cache code of a failed score */
-    char failed_id[CACHE_ID_MAX + 1];
+    size_t n_failed; /* customers whose scores could not be computed */
+    int failure;     /* the code of the first of them */
     bool db_failed, no_memory;
 } list_walk;
 
@@ -164,16 +165,18 @@ static bool passes(const list_query *q, const score_row *row)
            (q->at_risk < 0 || (row->risk == SCORE_RISK_HIGH) == (q->at_risk == 1));
 }
 
-/* Scores one customer and keeps it when it belongs to the page. Returns 0
- * to go on, 1 to stop (failure recorded in w). */
+/* Scores one customer and keeps it when it belongs to the page. A
+ * customer whose scores cannot be computed is left out (and counted): one
+ * such customer must not take every list down. Returns 0 to go on, 1 to
+ * stop (out of memory). */
 static int consider(list_walk *w, const char *id, const cache_summary *s)
 {
     list_item it;
     int rc = score_compute(w->m, s, &w->q->o, w->a->config, &it.row);
     if (rc != GSL_SUCCESS) {
-        w->failure = rc;
-        snprintf(w->failed_id, sizeof w->failed_id, "%s", id);
-        return 1;
+        if (w->n_failed++ == 0)
+            w->failure = rc;
+        return 0;
     }
     if (!passes(w->q, &it.row))
         return 0;
@@ -426,10 +429,11 @@ static http_result list_customers(http_request *req)
     else if (w.db_failed)
         res = http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE,
                                  "summaries as of that day need the database", NULL);
-    else if (w.failure != 0)
-        res = score_reply_failure(req, w.failed_id, w.failure);
     else
         res = reply_page(req, &w);
+    if (w.n_failed > 0) /* no customer id: logs carry no customer data */
+        log_write(LOG_WARN, "list: %zu customer(s) left out, scores not computable (%s)",
+                  w.n_failed, gsl_strerror(w.failure));
     for (size_t i = 0; i < w.n_late; i++)
         free(w.late[i]);
     for (size_t i = 0; i < w.n; i++)

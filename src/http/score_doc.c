@@ -109,6 +109,15 @@ bool score_opts_or_reply(http_request *req, score_opts *o, http_result *res)
                                   NULL);
         return false;
     }
+    /* the cache holds summaries cut at LTVD_AS_OF: a later day would see
+     * the customers age without their purchases in between */
+    if (cfg->has_as_of && o->as_of_day > cfg->as_of_day) {
+        char detail[120];
+        snprintf(detail, sizeof detail,
+                 "as_of must not be after the service's as_of (%.40s)", cfg->as_of);
+        *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
+        return false;
+    }
     return true;
 }
 

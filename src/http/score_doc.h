@@ -7,7 +7,6 @@
 #ifndef LTVD_HTTP_SCORE_DOC_H
 #define LTVD_HTTP_SCORE_DOC_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 

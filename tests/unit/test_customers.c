@@ -292,6 +292,8 @@ START_TEST(test_customers_bad_parameters)
         "/v1/customers?discount_rate=2",
         "/v1/customers?limt=5",
         "/v1/customers/1?as_of=yesterday",
+        "/v1/customers/1?as_of=1997-10-01", /* after LTVD_AS_OF */
+        "/v1/customers?as_of=1998-01-01",
         "/v1/customers/1?sort=p_alive",
         "/v1/customers/1?margin=-1",
     };
