@@ -272,9 +272,9 @@ static int read_summaries(store_db *db, const store_item *items, size_t n,
 {
     const char **ids = malloc(n * sizeof *ids);
     size_t k = 0;
-    int rc = -1;
+    int rc = 1; /* out of memory unless the query says otherwise */
     if (ids == NULL)
-        goto oom;
+        goto cleanup;
     for (size_t i = 0; i < n; i++)
         ids[i] = items[i].customer_id;
     qsort(ids, n, sizeof *ids, by_name);
@@ -284,18 +284,15 @@ static int read_summaries(store_db *db, const store_item *items, size_t n,
     }
     out->customers = calloc(k, sizeof *out->customers);
     if (out->customers == NULL)
-        goto oom;
+        goto cleanup;
     rc = store_customers_as_of(db, ids, k, STORE_AS_OF_NOW, keep_summary, out);
-    if (rc > 0)
-        goto oom;
     if (rc == 0)
         qsort(out->customers, out->n_customers, sizeof *out->customers, by_id);
+cleanup:
+    if (rc > 0)
+        snprintf(db->err, sizeof db->err, "ingest: out of memory");
     free(ids);
-    return rc;
-oom:
-    snprintf(db->err, sizeof db->err, "ingest: out of memory");
-    free(ids);
-    return -1;
+    return rc == 0 ? 0 : -1;
 }
 
 static store_tx_status insert_batch_tx(store_db *db, void *arg)

@@ -1,6 +1,6 @@
 /* Idempotent batch writes: a batch of validated transactions goes into
- * PostgreSQL in one transaction, together with the per-customer-day and
- * per-customer summaries it changes. */
+ * PostgreSQL in one transaction, together with the per-customer-day sums it
+ * changes; the batch's customers' summaries are read back after COMMIT. */
 #ifndef LTVD_STORE_INGEST_H
 #define LTVD_STORE_INGEST_H
 
