@@ -69,18 +69,7 @@ static void assert_close(double got, double want)
 
 /* ---- the scenario ---------------------------------------------------------- */
 
-/* c1 buys on three days (two items on the first), c2 once. */
-static const char batch1[] = "{\"transactions\":["
-                             "{\"id\":\"t1\",\"customer_id\":\"c1\",\"occurred_at\":"
-                             "\"2025-01-06T10:00:00Z\",\"amount\":10},"
-                             "{\"id\":\"t2\",\"customer_id\":\"c1\",\"occurred_at\":"
-                             "\"2025-01-06T12:00:00Z\",\"amount\":\"5.5\"},"
-                             "{\"id\":\"t3\",\"customer_id\":\"c1\",\"occurred_at\":"
-                             "\"2025-03-03T09:00:00Z\",\"amount\":20.25},"
-                             "{\"id\":\"t4\",\"customer_id\":\"c1\",\"occurred_at\":"
-                             "\"2025-06-02T09:00:00+02:00\",\"amount\":30},"
-                             "{\"id\":\"t1\",\"customer_id\":\"c2\",\"occurred_at\":"
-                             "\"2025-02-01T00:00:00Z\",\"amount\":7}]}";
+static const char *const batch1 = testhttp_batch;
 
 static void check_counts(const char *body, long long received, long long n_new,
                          long long dup)

@@ -177,18 +177,9 @@ static void admin_exec(const char *fmt)
 
 /* ---- the scenarios ---------------------------------------------------------------------------- */
 
-static const char batch1[] = "{\"transactions\":["
-                             "{\"id\":\"t1\",\"customer_id\":\"c1\",\"occurred_at\":"
-                             "\"2025-01-06T10:00:00Z\",\"amount\":10},"
-                             "{\"id\":\"t2\",\"customer_id\":\"c1\",\"occurred_at\":"
-                             "\"2025-01-06T12:00:00Z\",\"amount\":\"5.5\"},"
-                             "{\"id\":\"t3\",\"customer_id\":\"c1\",\"occurred_at\":"
-                             "\"2025-03-03T09:00:00Z\",\"amount\":20.25},"
-                             "{\"id\":\"t4\",\"customer_id\":\"c1\",\"occurred_at\":"
-                             "\"2025-06-02T09:00:00+02:00\",\"amount\":30},"
-                             "{\"id\":\"t1\",\"customer_id\":\"c2\",\"occurred_at\":"
-                             "\"2025-02-01T00:00:00Z\",\"amount\":7}]}";
-static const oa_req json_batch1 = {.content_type = "application/json", .body = batch1};
+static const char *const batch1 = testhttp_batch;
+static const oa_req json_batch1 = {.content_type = "application/json",
+                                   .body = testhttp_batch};
 
 static void check_transactions(void)
 {

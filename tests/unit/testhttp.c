@@ -268,6 +268,18 @@ void testhttp_app_stop(testhttp_app *t)
     t->app = NULL;
 }
 
+const char testhttp_batch[] = "{\"transactions\":["
+                              "{\"id\":\"t1\",\"customer_id\":\"c1\",\"occurred_at\":"
+                              "\"2025-01-06T10:00:00Z\",\"amount\":10},"
+                              "{\"id\":\"t2\",\"customer_id\":\"c1\",\"occurred_at\":"
+                              "\"2025-01-06T12:00:00Z\",\"amount\":\"5.5\"},"
+                              "{\"id\":\"t3\",\"customer_id\":\"c1\",\"occurred_at\":"
+                              "\"2025-03-03T09:00:00Z\",\"amount\":20.25},"
+                              "{\"id\":\"t4\",\"customer_id\":\"c1\",\"occurred_at\":"
+                              "\"2025-06-02T09:00:00+02:00\",\"amount\":30},"
+                              "{\"id\":\"t1\",\"customer_id\":\"c2\",\"occurred_at\":"
+                              "\"2025-02-01T00:00:00Z\",\"amount\":7}]}";
+
 void testhttp_snapshot_save(const testhttp_app *t)
 {
     store_snapshot s = {

@@ -110,6 +110,11 @@ void testhttp_app_start(testhttp_app *t, bool with_worker);
 /* Stops the server (2 s for requests in flight) and frees the app. */
 void testhttp_app_stop(testhttp_app *t);
 
+/* The batch the api and openapi suites post: c1 buys on three days (two
+ * items on the first, one with a +02:00 offset, one amount as a string),
+ * c2 once (with c1's first item id: ids are per customer). */
+extern const char testhttp_batch[];
+
 /* Saves in t's database the snapshot the api and openapi suites score with:
  * CDNOW-like BG/NBD and Gamma-Gamma parameters, weekly, as of 2025-12-31. */
 void testhttp_snapshot_save(const testhttp_app *t);
