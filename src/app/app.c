@@ -13,6 +13,7 @@
 #include "model/btyd.h"
 #include "store/customers.h"
 #include "store/migrate.h"
+#include "summary/summary.h"
 #include "worker/worker.h"
 
 /* ------------------------------------------------------------ snapshots */
@@ -254,8 +255,7 @@ int64_t app_as_of_day(const app *a)
 {
     if (a->config->has_as_of)
         return a->config->as_of_day;
-    time_t now = time(NULL);
-    return (int64_t)now >= 0 ? (int64_t)now / 86400 : ((int64_t)now - 86399) / 86400;
+    return summary_day_of((int64_t)time(NULL));
 }
 
 /* ------------------------------------------------------------ start-up */

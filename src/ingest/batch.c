@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ingest/batch.h"
+#include "summary/summary.h"
 
 /* One number token of the body: jansson keeps only a double or an integer,
  * so the exact text of a JSON amount is read back from here. */
@@ -188,30 +189,6 @@ static int fixed(const char *s, int n, int *out)
     return 1;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* Days since 1970-01-01 (H. Hinnant's days_from_civil, as summary/parse.c). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int month_days(int y, int m)
-{
-    static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : len[m - 1];
-}
-
 /* The zone at s[0..n): 0 with minutes east of UTC, or -1. */
 static int parse_zone(const char *s, size_t n, int *minutes)
 {
@@ -247,11 +224,12 @@ const char *ingest_parse_time(const char *s, size_t len, int64_t now, int64_t *s
     }
     if (parse_zone(s + p, len - p, &zone) != 0)
         return syntax;
-    if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo))
+    if (mo < 1 || mo > 12 || d < 1 || d > summary_days_in_month(y, mo))
         return "no such date";
     if (h > 23 || mi > 59 || sec > 60) /* 60: a leap second */
         return "no such time of day";
-    int64_t t = days_from_civil(y, mo, d) * 86400 + 3600 * h + 60 * mi + sec - 60 * zone;
+    int64_t t =
+        summary_days_from_civil(y, mo, d) * 86400 + 3600 * h + 60 * mi + sec - 60 * zone;
     if (t < 0)
         return "before 1970-01-01T00:00:00Z";
     if (t > now + 86400)
@@ -395,7 +373,7 @@ static void check_member(walk *w, long i, int f, const json_t *v, ingest_item *i
     if (f == F_TIME) {
         if ((why = ingest_parse_time(s, len, w->now, &it->occurred_at_s)) != NULL)
             add_error(w, i, "occurred_at", "%s", why);
-        it->day = floor_div(it->occurred_at_s, 86400);
+        it->day = summary_day_of(it->occurred_at_s);
         return;
     }
     if ((why = ingest_check_id(s, len, w->lim->max_id_bytes, buf, sizeof buf)) != NULL) {

@@ -27,7 +27,7 @@ static int is_leap(int64_t y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static int days_in_month(int64_t y, int m)
+int summary_days_in_month(int64_t y, int m)
 {
     static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && is_leap(y) ? 29 : len[m - 1];
@@ -39,9 +39,13 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t summary_day_of(int64_t unix_seconds)
+{
+    return floor_div(unix_seconds, 86400);
+}
+
+/* H. Hinnant's days_from_civil. */
+int64_t summary_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = floor_div(y, 400);
@@ -58,9 +62,9 @@ static int parse_date(const char *s, int64_t *day)
     if (!fixed_digits(s, 4, &y) || s[4] != '-' || !fixed_digits(s + 5, 2, &m) ||
         s[7] != '-' || !fixed_digits(s + 8, 2, &d))
         return -1;
-    if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+    if (m < 1 || m > 12 || d < 1 || d > summary_days_in_month(y, m))
         return -1;
-    *day = days_from_civil(y, m, d);
+    *day = summary_days_from_civil(y, m, d);
     return 0;
 }
 

@@ -122,6 +122,14 @@ int summary_gg_patterns(const summary_set *s, gg_pattern **out, size_t *n_out);
  * date-times without an offset). Returns 0 or -1. */
 int summary_parse_day(const char *s, int64_t *day);
 
+/* The proleptic Gregorian calendar in UTC, shared by the readers and the
+ * API's validator: days since 1970-01-01 of a date, the length of month m
+ * (1..12) of year y, and the day of a time in seconds since 1970 (rounded
+ * down, so before 1970 too). */
+int64_t summary_days_from_civil(int64_t y, int m, int d);
+int summary_days_in_month(int64_t y, int m);
+int64_t summary_day_of(int64_t unix_seconds);
+
 /* Writes day as YYYY-MM-DD (11 bytes with the NUL). Returns 0, or -1 when the
  * year is outside 0000..9999. */
 int summary_format_day(int64_t day, char out[11]);
