@@ -8,51 +8,41 @@
 
 #define FETCH_ROWS "20000"
 
-static const char now_sql[] =
-    "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
-    " SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
-    "        n_days, repeat_amount"
-    "   FROM customers";
-
-/* The same summary as the ingest maintains, from the days up to $1. */
-static const char past_sql[] =
-    "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
-    " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
-    "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
+/* A customer's summary from their days (the customers view's aggregate,
+ * written out so each statement can restrict the days before grouping);
+ * WHERE and GROUP BY follow. */
+#define DAYS_SUMMARY                                                                    \
+    " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"  \
+    "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"              \
     "   FROM customer_days"
-    "  WHERE day <= DATE '1970-01-01' + $1::integer"
-    "  GROUP BY customer_id";
+#define BY_CUSTOMER " GROUP BY customer_id"
+#define CURSOR "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
+
+static const char now_sql[] =
+    CURSOR " SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
+           "        n_days, repeat_amount"
+           "   FROM customers";
+
+/* The days up to $1. */
+static const char past_sql[] =
+    CURSOR DAYS_SUMMARY " WHERE day <= DATE '1970-01-01' + $1::integer" BY_CUSTOMER;
 
 /* The customers with rows stored by PostgreSQL transactions whose id is $1
  * or more (ingested_xid, BRIN-indexed: migration 005). */
 static const char changed_sql[] =
-    "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
-    " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
-    "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
-    "   FROM customer_days"
-    "  WHERE customer_id IN (SELECT customer_id FROM transactions"
-    "                         WHERE ingested_xid >= $1::bigint)"
-    "  GROUP BY customer_id";
+    CURSOR DAYS_SUMMARY " WHERE customer_id IN (SELECT customer_id FROM transactions"
+                        "                       WHERE ingested_xid >= $1::bigint)" BY_CUSTOMER;
 
 /* Every transaction with an id below the result has ended. */
 static const char horizon_sql[] =
     "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
 
-/* The same, for the customers listed in $1 (a text[]) only. */
+/* The customers listed in $1 (a text[]), over the days up to $2 or all. */
 static const char some_past_sql[] =
-    "SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
-    "       count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
-    "  FROM customer_days"
-    " WHERE customer_id = ANY($1::text[]) AND day <= DATE '1970-01-01' + $2::integer"
-    " GROUP BY customer_id";
-
-/* The same over every stored day. */
+    DAYS_SUMMARY " WHERE customer_id = ANY($1::text[])"
+                 "   AND day <= DATE '1970-01-01' + $2::integer" BY_CUSTOMER;
 static const char some_now_sql[] =
-    "SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
-    "       count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
-    "  FROM customer_days"
-    " WHERE customer_id = ANY($1::text[])"
-    " GROUP BY customer_id";
+    DAYS_SUMMARY " WHERE customer_id = ANY($1::text[])" BY_CUSTOMER;
 
 /* Hands every row of one FETCH to cb. Returns 0, or cb's non-zero value. */
 static int deliver(const PGresult *res, store_customer_cb cb, void *arg)
