@@ -111,7 +111,7 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
 
 /* ------------------------------------------------------------ the cache */
 
-static bool summary_from_store(const store_customer *c, cache_summary *s)
+bool app_summary_from_store(const store_customer *c, cache_summary *s)
 {
     if (c->first_day < INT32_MIN || c->last_day > INT32_MAX || c->n_days < 1 ||
         c->n_days > UINT32_MAX)
@@ -124,7 +124,7 @@ static bool summary_from_store(const store_customer *c, cache_summary *s)
 static int rebuild_one(const store_customer *c, void *arg)
 {
     cache_summary s;
-    if (!summary_from_store(c, &s))
+    if (!app_summary_from_store(c, &s))
         return 1;
     return cache_upsert(arg, c->customer_id, &s) == CACHE_OK ? 0 : 1;
 }
@@ -147,7 +147,7 @@ int app_cache_apply(app *a, const store_customer *c, size_t n)
     int rc = CACHE_OK;
     for (size_t i = 0; i < n && rc == CACHE_OK; i++) {
         cache_summary old;
-        if (!summary_from_store(&c[i], &e[k].s))
+        if (!app_summary_from_store(&c[i], &e[k].s))
             rc = CACHE_EINVAL;
         else if (cache_get(a->cache, c[i].customer_id, &old) != CACHE_OK ||
                  !summary_dominates(&old, &e[k].s))

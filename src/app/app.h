@@ -56,6 +56,10 @@ void app_free(app *a);
 int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
                             char err[CONFIG_ERR_MAX]);
 
+/* A stored summary in the cache's form: false when it does not fit (a day
+ * beyond 32 bits, no purchase day). */
+bool app_summary_from_store(const store_customer *c, cache_summary *s);
+
 /* Applies the customers of a committed batch to the cache (serialised by
  * app->writer). An entry older than the cached record (which another batch,
  * committed later, already applied) is skipped: summaries only grow.

@@ -203,9 +203,8 @@ static int consider(list_walk *w, const char *id, const cache_summary *s)
 
 static int consider_stored(const store_customer *c, void *arg)
 {
-    cache_summary s = {(int32_t)c->first_day, (int32_t)c->last_day, (uint32_t)c->n_days,
-                       c->repeat_amount};
-    return consider(arg, c->customer_id, &s);
+    cache_summary s;
+    return app_summary_from_store(c, &s) ? consider(arg, c->customer_id, &s) : 0;
 }
 
 /* Scores the customers waiting for their summary as of the day. */

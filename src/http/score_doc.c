@@ -141,13 +141,7 @@ void score_mark_stale(http_request *req)
 /* Keeps the one summary store_customers_as_of delivers. */
 static int keep_summary(const store_customer *c, void *arg)
 {
-    cache_summary *s = arg;
-    if (c->first_day < INT32_MIN || c->last_day > INT32_MAX || c->n_days < 1 ||
-        c->n_days > UINT32_MAX)
-        return 1;
-    *s = (cache_summary){(int32_t)c->first_day, (int32_t)c->last_day, (uint32_t)c->n_days,
-                         c->repeat_amount};
-    return 0;
+    return app_summary_from_store(c, arg) ? 0 : 1;
 }
 
 int score_summary_as_of(app *a, store_db **db, const char *id, const cache_summary *cached,
