@@ -166,24 +166,28 @@ typedef struct cache_score_result {
     double m;         /* mean repeat spend: repeat_amount / x, 0 when x = 0 */
     double p_alive;
     double expected;       /* purchases in the next horizon periods */
-    double p_purchase;     /* P(at least one purchase in that time) */
+    double p_purchase;     /* P(at least one purchase in the next p_horizon) */
     double expected_spend; /* 0 without a spend model */
     double clv;            /* 0 without a spend model or clv options */
     bool has_spend;
     uint64_t model_version;
 } cache_score_result;
 
-/* Scores one summary with model m as of as_of_day (UTC day number), over
- * horizon periods, with CLV when clv is not NULL and m has a spend model.
- * Returns GSL_SUCCESS with every value finite; CACHE_SCORE_NOT_YET when the
- * first purchase is after as_of_day; CACHE_SCORE_AS_OF_EARLY when the last
- * one is; GSL_EDOM for a bad horizon or clv options; or the model's GSL code.
- * *out is written only on GSL_SUCCESS (but out->summary always). */
+/* Scores one summary with model m as of as_of_day (UTC day number): expected
+ * purchases over horizon periods, P(a purchase) over p_horizon periods (the
+ * service gives it over 30 days whatever the horizon), and CLV when clv is
+ * not NULL and m has a spend model. Returns GSL_SUCCESS with every value
+ * finite; CACHE_SCORE_NOT_YET when the first purchase is after as_of_day;
+ * CACHE_SCORE_AS_OF_EARLY when the last one is; GSL_EDOM for a bad horizon
+ * or clv options; or the model's GSL code. *out is written only on
+ * GSL_SUCCESS (but out->summary always). */
 int cache_score_summary(const cache_model *m, const cache_summary *s, int64_t as_of_day,
-                        double horizon, const clv_options *clv, cache_score_result *out);
+                        double horizon, double p_horizon, const clv_options *clv,
+                        cache_score_result *out);
 
-/* Looks `id` up and scores it with the current snapshot (cache_score_summary).
- * Besides its codes: CACHE_SCORE_UNKNOWN, CACHE_SCORE_NO_MODEL. */
+/* Looks `id` up and scores it with the current snapshot (cache_score_summary,
+ * with p_horizon = horizon). Besides its codes: CACHE_SCORE_UNKNOWN,
+ * CACHE_SCORE_NO_MODEL. */
 int cache_score(cache *c, const char *id, int64_t as_of_day, double horizon,
                 const clv_options *clv, cache_score_result *out);
 

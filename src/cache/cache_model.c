@@ -109,15 +109,15 @@ static bool all_finite(const cache_score_result *r)
 }
 
 /* The purchase model's numbers, then spend and CLV when there is a model. */
-static int score_values(const cache_model *m, double horizon, const clv_options *clv,
-                        cache_score_result *r)
+static int score_values(const cache_model *m, double horizon, double p_horizon,
+                        const clv_options *clv, cache_score_result *r)
 {
     const btyd_model *b = m->model;
     int rc = b->p_alive(m->params, r->x, r->t_x, r->T, &r->p_alive);
     if (rc == GSL_SUCCESS)
         rc = b->expected(m->params, r->x, r->t_x, r->T, horizon, &r->expected);
     if (rc == GSL_SUCCESS)
-        rc = btyd_p_any(b, m->params, r->x, r->t_x, r->T, horizon, &r->p_purchase);
+        rc = btyd_p_any(b, m->params, r->x, r->t_x, r->T, p_horizon, &r->p_purchase);
     if (rc != GSL_SUCCESS || !m->has_spend)
         return rc;
     rc = gg_expected_spend(m->gg_params, r->x, r->m, &r->expected_spend);
@@ -127,14 +127,16 @@ static int score_values(const cache_model *m, double horizon, const clv_options 
 }
 
 int cache_score_summary(const cache_model *m, const cache_summary *s, int64_t as_of_day,
-                        double horizon, const clv_options *clv, cache_score_result *out)
+                        double horizon, double p_horizon, const clv_options *clv,
+                        cache_score_result *out)
 {
     out->summary = *s;
     if (as_of_day < s->first_day)
         return CACHE_SCORE_NOT_YET;
     if (as_of_day < s->last_day)
         return CACHE_SCORE_AS_OF_EARLY;
-    if (!(horizon >= 0) || !isfinite(horizon) || (clv != NULL && !clv_options_valid(clv)))
+    if (!(horizon >= 0) || !isfinite(horizon) || !(p_horizon >= 0) ||
+        !isfinite(p_horizon) || (clv != NULL && !clv_options_valid(clv)))
         return GSL_EDOM;
     cache_score_result r = {
         .summary = *s, .has_spend = m->has_spend, .model_version = m->version};
@@ -142,7 +144,7 @@ int cache_score_summary(const cache_model *m, const cache_summary *s, int64_t as
     r.t_x = (double)((int64_t)s->last_day - s->first_day) / m->period_days;
     r.T = (double)(as_of_day - s->first_day) / m->period_days;
     r.m = r.x > 0 ? s->repeat_amount / r.x : 0;
-    int rc = score_values(m, horizon, clv, &r);
+    int rc = score_values(m, horizon, p_horizon, clv, &r);
     if (rc == GSL_SUCCESS && !all_finite(&r))
         rc = GSL_ERANGE;
     if (rc == GSL_SUCCESS)
@@ -159,7 +161,7 @@ int cache_score(cache *c, const char *id, int64_t as_of_day, double horizon,
     const cache_model *m = cache_snapshot_acquire(c);
     if (m == NULL)
         return CACHE_SCORE_NO_MODEL;
-    int rc = cache_score_summary(m, &s, as_of_day, horizon, clv, out);
+    int rc = cache_score_summary(m, &s, as_of_day, horizon, horizon, clv, out);
     cache_snapshot_release(m);
     return rc;
 }

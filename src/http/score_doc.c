@@ -144,8 +144,8 @@ static int keep_summary(const store_customer *c, void *arg)
     return app_summary_from_store(c, arg) ? 0 : 1;
 }
 
-int score_summary_as_of(app *a, store_db **db, const char *id, const cache_summary *cached,
-                        int64_t day, cache_summary *out)
+int score_summary_as_of(app *a, store_db **db, const char *id,
+                        const cache_summary *cached, int64_t day, cache_summary *out)
 {
     if (cached->first_day > day)
         return 1;
@@ -170,7 +170,8 @@ int score_summary_as_of(app *a, store_db **db, const char *id, const cache_summa
 static score_stage lifecycle(const ltvd_config *cfg, const cache_score_result *r,
                              score_risk risk, int64_t as_of_day)
 {
-    if (r->summary.n_days <= 1 && as_of_day - r->summary.first_day < cfg->lifecycle_new_days)
+    if (r->summary.n_days <= 1 &&
+        as_of_day - r->summary.first_day < cfg->lifecycle_new_days)
         return SCORE_STAGE_NEW;
     if (risk == SCORE_RISK_HIGH)
         return SCORE_STAGE_LOST;
@@ -187,15 +188,11 @@ int score_compute(const cache_model *m, const cache_summary *s, const score_opts
     clv_options clv = {(unsigned)fmax(1, lround((double)o->horizon_days / 30)),
                        o->discount_rate, o->margin,
                        clv_month_periods(m->model, m->period_days)};
-    cache_score_result r30;
-    int rc = cache_score_summary(m, s, o->as_of_day,
-                                 (double)o->horizon_days / m->period_days, &clv, &out->r);
-    if (rc == GSL_SUCCESS)
-        rc = cache_score_summary(m, s, o->as_of_day, SCORE_P_PURCHASE_DAYS / m->period_days,
-                                 NULL, &r30);
+    int rc =
+        cache_score_summary(m, s, o->as_of_day, (double)o->horizon_days / m->period_days,
+                            SCORE_P_PURCHASE_DAYS / m->period_days, &clv, &out->r);
     if (rc != GSL_SUCCESS)
         return rc;
-    out->p30 = r30.p_purchase;
     double p = out->r.p_alive;
     out->risk = p < cfg->churn_high_below     ? SCORE_RISK_HIGH
                 : p < cfg->churn_medium_below ? SCORE_RISK_MEDIUM
@@ -262,14 +259,15 @@ void score_doc_write(json_out *b, const char *id, const cache_model *m,
     json_out_raw(b, ",\"expected_purchases\":");
     json_out_real(b, r->expected);
     json_out_raw(b, ",\"p_purchase\":");
-    json_out_real(b, row->p30);
+    json_out_real(b, r->p_purchase);
     json_out_raw(b, ",\"expected_spend\":");
     real_or_null(b, r->has_spend, r->expected_spend);
     json_out_raw(b, ",\"predicted_ltv\":");
     real_or_null(b, r->has_spend, r->clv);
     json_out_raw(b, ",\"churn_risk\":");
     json_out_str(b, score_risk_name(row->risk));
-    json_out_raw(b, row->risk == SCORE_RISK_HIGH ? ",\"at_risk\":true" : ",\"at_risk\":false");
+    json_out_raw(b, row->risk == SCORE_RISK_HIGH ? ",\"at_risk\":true"
+                                                 : ",\"at_risk\":false");
     json_out_raw(b, ",\"lifecycle_stage\":");
     json_out_str(b, score_stage_name(row->stage));
     json_out_raw(b, ",\"model\":{\"name\":");

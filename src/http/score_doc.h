@@ -38,8 +38,8 @@ typedef struct score_opts {
 
 /* Everything served about one customer. */
 typedef struct score_row {
-    cache_score_result r; /* over horizon_days, with the LTV */
-    double p30;           /* P(at least one purchase in the next 30 days) */
+    cache_score_result r; /* over horizon_days, with the LTV; p_purchase over
+                             SCORE_P_PURCHASE_DAYS */
     score_risk risk;
     score_stage stage;
 } score_row;

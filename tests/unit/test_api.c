@@ -145,9 +145,10 @@ static void check_scores(const char *query, long horizon_days, double d, double 
     cache_model m = cdnow_model();
     clv_options clv = {(unsigned)lround(horizon_days / 30.0), d, margin, CLV_MONTH_WEEKS};
     cache_score_result want, want30;
-    ck_assert_int_eq(cache_score_summary(&m, &s, as_of, horizon_days / 7.0, &clv, &want),
-                     0);
-    ck_assert_int_eq(cache_score_summary(&m, &s, as_of, 30 / 7.0, NULL, &want30), 0);
+    ck_assert_int_eq(
+        cache_score_summary(&m, &s, as_of, horizon_days / 7.0, 30 / 7.0, &clv, &want), 0);
+    ck_assert_int_eq(
+        cache_score_summary(&m, &s, as_of, 30 / 7.0, 30 / 7.0, NULL, &want30), 0);
 
     char target[128];
     snprintf(target, sizeof target, "/v1/customers/c1%s", query);
@@ -174,7 +175,7 @@ static void check_scores(const char *query, long horizon_days, double d, double 
     ck_assert_int_eq(testhttp_jint(j, "horizon_days"), horizon_days);
     const char *risk = want.p_alive < svc.cfg.churn_high_below     ? "high"
                        : want.p_alive < svc.cfg.churn_medium_below ? "medium"
-                                                               : "low";
+                                                                   : "low";
     ck_assert_str_eq(json_string_value(json_object_get(j, "churn_risk")), risk);
     ck_assert(json_is_boolean(json_object_get(j, "at_risk")));
     ck_assert_int_eq(testhttp_jint(json_object_get(j, "model"), "version"), 1);
