@@ -38,7 +38,7 @@ int service_cache(const service_opts *o)
     for (size_t i = 0; i < o->n; i++) {
         int32_t first = 9862 + (int32_t)(i % 365), span = (int32_t)(i % 200);
         cache_summary s = {first, first + span, 1 + (uint32_t)(i % 7) % (uint32_t)(span + 1),
-                           (double)(i % 1000) / 10};
+                           (int64_t)(i % 1000) * 1000, 2500};
         make_id(i, o->id_len, id);
         if (cache_upsert(c, id, &s) != CACHE_OK) {
             fprintf(stderr, "cache: upsert %zu failed\n", i);

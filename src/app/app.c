@@ -1,5 +1,6 @@
 /* The service state and its start-up: pool, migrations, cache rebuild and
  * the newest model snapshot. */
+#define _GNU_SOURCE /* PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP */
 #include "app/app.h"
 
 #include <jansson.h>
@@ -111,105 +112,12 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
 
 /* ------------------------------------------------------------ the cache */
 
-bool app_summary_from_store(const store_customer *c, cache_summary *s)
-{
-    if (c->first_day < INT32_MIN || c->last_day > INT32_MAX || c->n_days < 1 ||
-        c->n_days > UINT32_MAX)
-        return false;
-    *s = (cache_summary){(int32_t)c->first_day, (int32_t)c->last_day, (uint32_t)c->n_days,
-                         c->repeat_amount};
-    return true;
-}
-
 static int rebuild_one(const store_customer *c, void *arg)
 {
     cache_summary s;
     if (!app_summary_from_store(c, &s))
         return 1;
     return cache_upsert(arg, c->customer_id, &s) == CACHE_OK ? 0 : 1;
-}
-
-/* True when a (cached) dominates b: every field at least as far along, so b
- * comes from an earlier commit (or is the same). */
-static bool summary_dominates(const cache_summary *a, const cache_summary *b)
-{
-    return a->n_days >= b->n_days && a->repeat_amount >= b->repeat_amount &&
-           a->last_day >= b->last_day && a->first_day <= b->first_day;
-}
-
-int app_cache_apply(app *a, const store_customer *c, size_t n)
-{
-    cache_entry *e = calloc(n > 0 ? n : 1, sizeof *e);
-    if (e == NULL)
-        return CACHE_ENOMEM;
-    pthread_mutex_lock(&a->writer);
-    size_t k = 0;
-    int rc = CACHE_OK;
-    for (size_t i = 0; i < n && rc == CACHE_OK; i++) {
-        cache_summary old;
-        if (!app_summary_from_store(&c[i], &e[k].s))
-            rc = CACHE_EINVAL;
-        else if (cache_get(a->cache, c[i].customer_id, &old) != CACHE_OK ||
-                 !summary_dominates(&old, &e[k].s))
-            e[k++].id = c[i].customer_id;
-    }
-    if (rc == CACHE_OK && k > 0)
-        rc = cache_upsert_many(a->cache, e, k);
-    pthread_mutex_unlock(&a->writer);
-    free(e);
-    return rc;
-}
-
-/* Collects the as-of summaries of store_customers_as_of into a list. */
-typedef struct as_of_list {
-    store_customer *v;
-    size_t n;
-} as_of_list;
-
-static int as_of_collect(const store_customer *c, void *arg)
-{
-    as_of_list *l = arg;
-    char *id = strdup(c->customer_id);
-    if (id == NULL)
-        return 1;
-    l->v[l->n] = *c;
-    l->v[l->n++].customer_id = id;
-    return 0;
-}
-
-int app_cache_apply_committed(app *a, store_db *db, const store_customer *c, size_t n)
-{
-    if (!a->config->has_as_of)
-        return app_cache_apply(a, c, n);
-    /* Summaries cover every stored day; with a fixed as_of the cache holds
-     * them as of that day. Customers whose last day is not after it are
-     * already right; the others are recomputed from customer_days. */
-    int64_t day = a->config->as_of_day;
-    as_of_list l = {calloc(n > 0 ? n : 1, sizeof *l.v), 0};
-    const char **late = calloc(n > 0 ? n : 1, sizeof *late);
-    int rc = CACHE_ENOMEM;
-    size_t n_late = 0;
-    if (l.v == NULL || late == NULL)
-        goto cleanup;
-    for (size_t i = 0; i < n; i++) {
-        if (c[i].last_day > day)
-            late[n_late++] = c[i].customer_id;
-    }
-    rc = store_customers_as_of(db, late, n_late, day, as_of_collect, &l);
-    rc = rc == 0 ? CACHE_OK : rc > 0 ? CACHE_ENOMEM : CACHE_EINVAL;
-    size_t n_fetched = l.n;
-    for (size_t i = 0; i < n && rc == CACHE_OK; i++) {
-        if (c[i].last_day <= day)
-            l.v[l.n++] = c[i];
-    }
-    if (rc == CACHE_OK)
-        rc = app_cache_apply(a, l.v, l.n);
-    for (size_t i = 0; i < n_fetched; i++)
-        free(l.v[i].customer_id);
-cleanup:
-    free(late);
-    free(l.v);
-    return rc;
 }
 
 void app_db_failed(app *a)
@@ -311,6 +219,18 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
         snprintf(err, CONFIG_ERR_MAX, "out of memory");
         return NULL;
     }
+    /* Writer preference: the catch-up must get in between busy batches. */
+    pthread_rwlockattr_t ga;
+    pthread_rwlockattr_init(&ga);
+    pthread_rwlockattr_setkind_np(&ga, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int grc = pthread_rwlock_init(&a->gate, &ga);
+    pthread_rwlockattr_destroy(&ga);
+    if (grc != 0) {
+        pthread_mutex_destroy(&a->writer);
+        free(a);
+        snprintf(err, CONFIG_ERR_MAX, "out of memory");
+        return NULL;
+    }
     a->config = config;
     atomic_init(&a->n_batches, 0);
     atomic_init(&a->n_txn_new, 0);
@@ -345,6 +265,9 @@ void app_free(app *a)
     app_sync_stop(a->sync);
     store_pool_close(a->pool);
     cache_free(a->cache);
+    app_window_close(a);
+    free(a->own_xids);
+    pthread_rwlock_destroy(&a->gate);
     pthread_mutex_destroy(&a->writer);
     free(a);
 }

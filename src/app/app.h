@@ -21,13 +21,23 @@
 /* How long a request waits for a pooled connection before answering 503. */
 #define APP_POOL_WAIT_MS 2000
 
+typedef struct app_window app_window;
+
 typedef struct app {
     const ltvd_config *config; /* borrowed, outlives the app */
     store_pool *pool;          /* thread_pool_size connections */
     cache *cache;              /* the summaries and the current model */
     /* The cache has one writer: request threads take turns through this
-     * mutex to apply their committed batches. */
+     * mutex to apply their committed batches, and so does the catch-up. It
+     * also guards own_xids and the window. */
     pthread_mutex_t writer;
+    /* Held for reading by a batch from before its COMMIT until its deltas
+     * are in the cache; the catch-up takes it for writing to start a read. */
+    pthread_rwlock_t gate;
+    uint64_t *own_xids; /* xids of own batches in the cache, not yet passed by the catch-up */
+    size_t own_n, own_cap;
+    app_window *window; /* open while a catch-up read is in flight */
+    bool window_lost;   /* a delta could not be kept: skip that read's replacements */
     char migrations_dir[256];
     struct worker *worker; /* the refit worker, NULL until app_worker_start */
     char sync_since[STORE_TIME_MAX];  /* transaction horizon before the cache rebuild */
@@ -57,22 +67,46 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
                             char err[CONFIG_ERR_MAX]);
 
 /* A stored summary in the cache's form: false when it does not fit (a day
- * beyond 32 bits, no purchase day). */
+ * beyond 32 bits, no purchase day, a negative amount). apply.c. */
 bool app_summary_from_store(const store_customer *c, cache_summary *s);
 
-/* Applies the customers of a committed batch to the cache (serialised by
- * app->writer). An entry older than the cached record (which another batch,
- * committed later, already applied) is skipped: summaries only grow.
- * Returns CACHE_OK or a cache error code (nothing applied then). */
-int app_cache_apply(app *a, const store_customer *c, size_t n);
+/* How the cache stays equal to PostgreSQL after the start-up rebuild
+ * (apply.c, sync.c):
+ *  - A batch of this process adds its deltas (store_day_delta: exact, each
+ *    counted once by the database) to the cached summaries, and remembers
+ *    its xid. Deltas commute, so concurrent batches may apply in any order.
+ *  - Rows other writers stored (ltvd import, another server) are found by
+ *    the catch-up by xid, leaving out the remembered ones, and those
+ *    customers' summaries are re-read whole and replaced. A replacement
+ *    must neither miss nor double a batch of ours: the read's snapshot is
+ *    taken holding `gate` for writing, which no batch holds between its
+ *    COMMIT and its deltas (they hold it for reading), so the batches in
+ *    the snapshot are exactly those already applied; the deltas applied
+ *    while the read runs are kept in a window and added to the summaries
+ *    read before they replace the cached ones. */
 
-/* app_cache_apply for the customers of a batch just committed on db, as
- * store_insert_batch returned them (summaries over every stored day). With a
- * fixed as_of (config), customers with days after it are first recomputed as
- * of that day on db, and those whose first day is after it are left out.
- * Returns CACHE_OK, a cache error code, or CACHE_EINVAL when the database
- * failed (the batch is stored all the same). */
-int app_cache_apply_committed(app *a, store_db *db, const store_customer *c, size_t n);
+/* Applies the deltas of a batch just committed with a->gate (store_insert_
+ * batch), counting only days up to a fixed as_of (config), then remembers
+ * r->xid. The caller holds a->gate for reading and releases it after.
+ * Returns CACHE_OK or a cache error code (nothing applied). */
+int app_batch_committed(app *a, const store_batch_result *r);
+
+/* Opens (holding a->gate for writing, right after taking the read's
+ * snapshot) and closes the window of a catch-up read. */
+void app_window_open(app *a);
+void app_window_close(app *a);
+
+/* Replaces the summaries of c[0..n) (read by the catch-up, as of the
+ * configured as_of) plus the window's deltas for them. Returns CACHE_OK or a
+ * cache error code (nothing applied; logged). */
+int app_cache_replace(app *a, const store_customer *c, size_t n);
+
+/* A copy (malloc'ed, *out) of the remembered xids; returns their number. */
+size_t app_own_xids(app *a, uint64_t **out);
+
+/* Forgets the remembered xids below `below` (a horizon the catch-up has
+ * passed: it never looks at them again). */
+void app_own_xids_forget(app *a, uint64_t below);
 
 /* Starts the refit worker (worker/worker.h); app_free stops it. Returns
  * false when the thread cannot be created. */

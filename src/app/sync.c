@@ -9,7 +9,7 @@
 
 #include "http/log.h"
 
-/* Customers applied to the cache per write-lock hold. */
+/* Customers re-read per snapshot (one statement, one cache write). */
 #define SYNC_CHUNK 1000
 
 struct app_sync {
@@ -21,33 +21,73 @@ struct app_sync {
     bool stop;
 };
 
-typedef struct sync_chunk {
-    app *a;
-    store_db *db;
-    store_customer v[SYNC_CHUNK];
-    size_t n;
-    int rc;
-} sync_chunk;
+/* A growing list of owned strings. */
+typedef struct id_list {
+    char **v;
+    size_t n, cap;
+} id_list;
 
-static int flush(sync_chunk *c)
+static int collect_id(const char *id, void *arg)
 {
-    if (c->n > 0 && c->rc == CACHE_OK)
-        c->rc = app_cache_apply_committed(c->a, c->db, c->v, c->n);
-    for (size_t i = 0; i < c->n; i++)
-        free(c->v[i].customer_id);
-    c->n = 0;
-    return c->rc != CACHE_OK;
+    id_list *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 1024;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
+            return 1;
+        l->v = v;
+        l->cap = cap;
+    }
+    if ((l->v[l->n] = strdup(id)) == NULL)
+        return 1;
+    l->n++;
+    return 0;
 }
 
-static int collect(const store_customer *row, void *arg)
+/* Summaries read for a chunk. */
+typedef struct summary_list {
+    store_customer *v;
+    size_t n;
+} summary_list;
+
+static int collect_summary(const store_customer *c, void *arg)
 {
-    sync_chunk *c = arg;
-    c->v[c->n] = *row;
-    if ((c->v[c->n].customer_id = strdup(row->customer_id)) == NULL) {
-        c->rc = CACHE_ENOMEM;
+    summary_list *l = arg;
+    l->v[l->n] = *c;
+    if ((l->v[l->n].customer_id = strdup(c->customer_id)) == NULL)
         return 1;
-    }
-    return ++c->n == SYNC_CHUNK ? flush(c) : 0;
+    l->n++;
+    return 0;
+}
+
+/* Re-reads ids[0..n) and replaces them in the cache (the protocol in
+ * app.h): the snapshot is taken under the gate, the read runs outside it. */
+static int replace_chunk(app *a, store_db *db, const char *const *ids, size_t n)
+{
+    summary_list l = {calloc(n, sizeof *l.v), 0};
+    if (l.v == NULL)
+        return -1;
+    pthread_rwlock_wrlock(&a->gate);
+    int rc = store_db_begin_read(db);
+    if (rc == 0)
+        app_window_open(a);
+    pthread_rwlock_unlock(&a->gate);
+    if (rc != 0)
+        goto cleanup;
+    int64_t day = a->config->has_as_of ? a->config->as_of_day : STORE_AS_OF_NOW;
+    rc = store_customers_as_of(db, ids, n, day, collect_summary, &l);
+    if (rc == 0)
+        rc = app_cache_replace(a, l.v, l.n) == CACHE_OK ? 0 : -1;
+    else
+        rc = -1;
+    app_window_close(a);
+    if (store_db_end_read(db) != 0)
+        rc = -1;
+cleanup:
+    for (size_t i = 0; i < l.n; i++)
+        free(l.v[i].customer_id);
+    free(l.v);
+    return rc;
 }
 
 int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
@@ -55,19 +95,24 @@ int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
     char next[STORE_TIME_MAX];
     if (store_customers_horizon(db, next) != 0)
         return -1;
-    sync_chunk *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return -1;
-    c->a = a;
-    c->db = db;
-    c->rc = CACHE_OK;
-    int rc = store_customers_changed(db, since, collect, c);
-    flush(c);
-    if (rc == 0 && c->rc == CACHE_OK)
+    uint64_t *own = NULL;
+    size_t n_own = app_own_xids(a, &own);
+    id_list ids = {0};
+    int rc = own == NULL ? -1 : store_customers_changed(db, since, own, n_own, collect_id, &ids);
+    free(own);
+    for (size_t i = 0; rc == 0 && i < ids.n; i += SYNC_CHUNK) {
+        size_t k = ids.n - i < SYNC_CHUNK ? ids.n - i : SYNC_CHUNK;
+        rc = replace_chunk(a, db, (const char *const *)ids.v + i, k);
+    }
+    if (rc == 0) {
         memcpy(since, next, STORE_TIME_MAX);
-    else
+        app_own_xids_forget(a, strtoull(next, NULL, 10));
+    } else {
         rc = -1;
-    free(c);
+    }
+    for (size_t i = 0; i < ids.n; i++)
+        free(ids.v[i]);
+    free(ids.v);
     return rc;
 }
 

@@ -2,8 +2,8 @@
  * changed in PostgreSQL by other writers than this process's request
  * threads (`ltvd import`, another instance of the service), found through
  * transactions.ingested_xid and the transaction horizon (store/customers.h).
- * Customers this process applied itself come back too and are skipped
- * (summaries only grow: app_cache_apply). */
+ * The xids of this process's own batches are left out; the others'
+ * customers are re-read whole and replaced (the protocol is in app.h). */
 #ifndef LTVD_APP_SYNC_H
 #define LTVD_APP_SYNC_H
 
@@ -12,8 +12,9 @@
 
 typedef struct app_sync app_sync;
 
-/* One catch-up on db: reads the horizon, applies the customers changed
- * since *since, then sets *since to that horizon. Returns 0, or -1 (db->err
+/* One catch-up on db: reads the horizon, replaces the customers other
+ * writers changed since *since, then sets *since to that horizon and
+ * forgets the own xids below it. Returns 0, or -1 (db->err
  * set, or a cache error: *since unchanged, so nothing is skipped). */
 int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX]);
 

@@ -17,13 +17,14 @@
 #define MAX_RECORDS ((size_t)UINT32_MAX - 1)
 #define CHUNK 2048 /* records copied per read lock in cache_foreach */
 
-/* One customer: 24 bytes (the id offset fills cache_summary's padding). */
+/* One customer: 32 bytes (the id offset fills cache_summary's padding). */
 typedef struct rec {
     int32_t first_day;
     int32_t last_day;
     uint32_t n_days;
     uint32_t id_off;
-    double repeat_amount;
+    int64_t repeat_units;
+    int64_t first_units;
 } rec;
 
 /* The table. Fields marked (w) change only under the write lock; the writer
@@ -231,11 +232,13 @@ int cache_reserve(cache *c, size_t n, size_t id_bytes)
 
 /* ------------------------------------------------------------- writing */
 
+/* n_days 0 is a record whose first day's delta is still in flight (see
+ * cache_summary_add_day): kept, but hidden from cache_get and cache_foreach. */
 static bool summary_valid(const cache_summary *s)
 {
-    return s->n_days >= 1 && s->first_day <= s->last_day &&
+    return s->first_day <= s->last_day &&
            (int64_t)s->n_days - 1 <= (int64_t)s->last_day - s->first_day &&
-           isfinite(s->repeat_amount) && s->repeat_amount >= 0;
+           s->repeat_units >= 0 && s->first_units >= 0;
 }
 
 static size_t id_len(const char *id)
@@ -274,7 +277,8 @@ static void apply(cache *c, const char *id, const cache_summary *s)
     r->first_day = s->first_day;
     r->last_day = s->last_day;
     r->n_days = s->n_days;
-    r->repeat_amount = s->repeat_amount;
+    r->repeat_units = s->repeat_units;
+    r->first_units = s->first_units;
 }
 
 int cache_upsert_many(cache *c, const cache_entry *e, size_t n)
@@ -308,14 +312,15 @@ int cache_upsert(cache *c, const char *id, const cache_summary *s)
 
 static void copy_out(const rec *r, cache_summary *out)
 {
-    *out = (cache_summary){r->first_day, r->last_day, r->n_days, r->repeat_amount};
+    *out = (cache_summary){r->first_day, r->last_day, r->n_days, r->repeat_units,
+                           r->first_units};
 }
 
 int cache_get(cache *c, const char *id, cache_summary *out)
 {
     bool found;
     cache_get_many(c, &id, 1, out, &found);
-    return found ? CACHE_OK : CACHE_NOT_FOUND;
+    return found && out->n_days > 0 ? CACHE_OK : CACHE_NOT_FOUND;
 }
 
 size_t cache_get_many(cache *c, const char *const *ids, size_t n, cache_summary *out,
@@ -377,7 +382,7 @@ int cache_foreach(cache *c, cache_foreach_fn fn, void *arg)
     rc = 0;
     for (size_t from = 0, k; rc == 0 && (k = copy_chunk(c, from, s, ids)) > 0; from += k)
         for (size_t i = 0; i < k; i++)
-            if (fn(ids[i], &s[i], arg) != 0) {
+            if (s[i].n_days > 0 && fn(ids[i], &s[i], arg) != 0) {
                 rc = 1;
                 break;
             }

@@ -2,7 +2,7 @@
  * summary numbers, never the transactions) keyed by the customer id, and the
  * current model snapshot, safe under many readers and one writer.
  *
- * Customer table (cache.c). Records are 24 bytes in one array, appended in
+ * Customer table (cache.c). Records are 32 bytes in one array, appended in
  * insertion order and never removed; ids live NUL-terminated in an arena of
  * 1 MiB blocks that never move; the hash table is open addressing (linear
  * probing) over 8-byte slots holding a 32-bit hash tag and the record index.
@@ -49,15 +49,39 @@ enum {
                                        summary cannot be cut back in time */
 };
 
+/* Amounts are integers of 1/CACHE_AMOUNT_UNITS of the currency (the
+ * scale PostgreSQL stores them with), so a summary kept up to date by
+ * adding each batch's amounts is exactly the one rebuilt from the database. */
+#define CACHE_AMOUNT_UNITS 10000
+
 /* A customer's summary. Days are UTC day numbers since 1970-01-01. Valid
- * when 1 <= n_days, first_day <= last_day, n_days <= last - first + 1, and
- * repeat_amount is finite and >= 0. */
+ * when first_day <= last_day, n_days <= last - first + 1, and both amounts
+ * are >= 0. n_days 0 is a record still waiting for its first day's delta
+ * (cache_summary_add_day): the table keeps it but cache_get and
+ * cache_foreach do not show it. */
 typedef struct cache_summary {
     int32_t first_day;
     int32_t last_day;
     uint32_t n_days;      /* distinct purchase days: x = n_days - 1 */
-    double repeat_amount; /* total on the days after first_day */
+    int64_t repeat_units; /* total on the days after first_day */
+    int64_t first_units;  /* total on first_day (for cache_summary_add_day) */
 } cache_summary;
+
+/* The repeat total in currency units (what the models use). */
+static inline double cache_repeat_amount(const cache_summary *s)
+{
+    return (double)s->repeat_units / CACHE_AMOUNT_UNITS;
+}
+
+/* Adds to *s what a batch added to one of the customer's days (summary.c):
+ * `units` more on `day`, which held no purchase before when new_day. When
+ * *exists is false, *s starts from this day (and *exists becomes true).
+ * Amounts saturate at INT64_MAX. Adding the deltas of a customer's batches
+ * in any order gives the same summary, the one of all their days; only a day
+ * counts in n_days through its new_day delta, so a record made by a later
+ * batch's delta on that day, arriving first, has n_days 0 until it does. */
+void cache_summary_add_day(cache_summary *s, bool *exists, int32_t day, bool new_day,
+                           int64_t units);
 
 /* One entry of a batch. id is borrowed. */
 typedef struct cache_entry {
@@ -103,7 +127,8 @@ int cache_get(cache *c, const char *id, cache_summary *out);
 
 /* Looks ids[0..n) up under one read lock, so the results come from one state
  * of the table (never part of a batch). found[i] says whether out[i] was
- * written. Returns the number found. */
+ * written. Returns the number found. Records with n_days 0 are included:
+ * this is the writer's view. */
 size_t cache_get_many(cache *c, const char *const *ids, size_t n, cache_summary *out,
                       bool *found);
 

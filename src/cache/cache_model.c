@@ -143,7 +143,7 @@ int cache_score_summary(const cache_model *m, const cache_summary *s, int64_t as
     r.x = (double)s->n_days - 1;
     r.t_x = (double)((int64_t)s->last_day - s->first_day) / m->period_days;
     r.T = (double)(as_of_day - s->first_day) / m->period_days;
-    r.m = r.x > 0 ? s->repeat_amount / r.x : 0;
+    r.m = r.x > 0 ? cache_repeat_amount(s) / r.x : 0;
     int rc = score_values(m, horizon, p_horizon, clv, &r);
     if (rc == GSL_SUCCESS && !all_finite(&r))
         rc = GSL_ERANGE;

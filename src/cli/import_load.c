@@ -83,7 +83,7 @@ static int batch_flush(batch *b, store_db *db, import_totals *t,
         b->items[i].amount = b->text + b->offs[i][2];
     }
     store_batch_result r;
-    if (store_insert_batch(db, b->items, b->n, &r) != 0) {
+    if (store_insert_batch(db, b->items, b->n, NULL, &r) != 0) {
         snprintf(err, INGEST_CSV_ERR_MAX, "%s", store_db_error(db));
         return -1;
     }

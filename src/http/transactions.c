@@ -73,7 +73,7 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
         return reply_db_unavailable(req, "no database connection became free in time");
     }
     store_batch_result r = {0};
-    int rc = store_insert_batch(db, items, b->n, &r);
+    int rc = store_insert_batch(db, items, b->n, &a->gate, &r);
     free(items);
     if (rc != 0) {
         app_db_failed(a);
@@ -87,8 +87,9 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
     }
     /* committed: from here on the batch is stored whatever happens */
     app_db_ok(a);
-    int crc = app_cache_apply_committed(a, db, r.customers, r.n_customers);
     store_pool_release(a->pool, db);
+    int crc = app_batch_committed(a, &r);
+    pthread_rwlock_unlock(&a->gate);
     app_note_ingested(a, r.n_new, r.n_duplicate);
     http_result out;
     if (crc != CACHE_OK) {

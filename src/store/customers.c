@@ -6,32 +6,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/copy_text.h"
+
 #define FETCH_ROWS "20000"
 
 /* A customer's summary from their days (the customers view's aggregate,
  * written out so each statement can restrict the days before grouping);
  * WHERE and GROUP BY follow. */
-#define DAYS_SUMMARY                                                                    \
-    " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"  \
-    "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"              \
-    "   FROM customer_days"
+#define FIRST_AMOUNT "(array_agg(amount ORDER BY day))[1]"
+#define DAYS_SUMMARY                                                                   \
+    " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01'," \
+    "        count(*), " STORE_SQL_UNITS("sum(amount) - " FIRST_AMOUNT) ","          \
+    "        " STORE_SQL_UNITS(FIRST_AMOUNT) "   FROM customer_days"
 #define BY_CUSTOMER " GROUP BY customer_id"
 #define CURSOR "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
 
 static const char now_sql[] =
     CURSOR " SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
-           "        n_days, repeat_amount"
-           "   FROM customers";
+           "        n_days, " STORE_SQL_UNITS("repeat_amount") ","
+           "        " STORE_SQL_UNITS("first_day_amount") "   FROM customers";
 
 /* The days up to $1. */
 static const char past_sql[] =
     CURSOR DAYS_SUMMARY " WHERE day <= DATE '1970-01-01' + $1::integer" BY_CUSTOMER;
 
 /* The customers with rows stored by PostgreSQL transactions whose id is $1
- * or more (ingested_xid, BRIN-indexed: migration 005). */
+ * or more (ingested_xid, BRIN-indexed: migration 005), but none of $2. */
 static const char changed_sql[] =
-    CURSOR DAYS_SUMMARY " WHERE customer_id IN (SELECT customer_id FROM transactions"
-                        "                       WHERE ingested_xid >= $1::bigint)" BY_CUSTOMER;
+    "SELECT DISTINCT customer_id FROM transactions"
+    " WHERE ingested_xid >= $1::bigint AND ingested_xid <> ALL ($2::bigint[])";
 
 /* Every transaction with an id below the result has ended. */
 static const char horizon_sql[] =
@@ -54,7 +57,8 @@ static int deliver(const PGresult *res, store_customer_cb cb, void *arg)
             .first_day = strtoll(PQgetvalue(res, r, 1), NULL, 10),
             .last_day = strtoll(PQgetvalue(res, r, 2), NULL, 10),
             .n_days = strtoll(PQgetvalue(res, r, 3), NULL, 10),
-            .repeat_amount = strtod(PQgetvalue(res, r, 4), NULL),
+            .repeat_units = strtoll(PQgetvalue(res, r, 4), NULL, 10),
+            .first_units = strtoll(PQgetvalue(res, r, 5), NULL, 10),
         };
         int stop = cb(&c, arg);
         if (stop)
@@ -117,11 +121,36 @@ int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb
     return stream(db, past_sql, 1, vals, cb, arg);
 }
 
-int store_customers_changed(store_db *db, const char *since, store_customer_cb cb,
-                            void *arg)
+int store_customers_changed(store_db *db, const char *since, const uint64_t *skip_xids,
+                            size_t n_skip, store_id_cb cb, void *arg)
 {
-    const char *vals[] = {since};
-    return stream(db, changed_sql, 1, vals, cb, arg);
+    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+        return -1;
+    /* {1,2,3}: at most 20 digits and a comma each */
+    char *skip = malloc(n_skip * 21 + 3), *p = skip;
+    if (skip == NULL) {
+        snprintf(db->err, sizeof db->err, "out of memory");
+        return -1;
+    }
+    *p++ = '{';
+    for (size_t i = 0; i < n_skip; i++)
+        p += sprintf(p, "%s%llu", i ? "," : "", (unsigned long long)skip_xids[i]);
+    *p++ = '}';
+    *p = '\0';
+    const char *vals[] = {since, skip};
+    int rc = -1;
+    PGresult *res = PQexecParams(db->conn, changed_sql, 2, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_db_fail(db, res, "changed customers");
+        goto cleanup;
+    }
+    rc = 0;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++)
+        rc = cb(PQgetvalue(res, r, 0), arg) != 0 ? 1 : 0;
+cleanup:
+    PQclear(res);
+    free(skip);
+    return rc;
 }
 
 int store_customers_horizon(store_db *db, char out[STORE_TIME_MAX])
@@ -139,39 +168,12 @@ int store_customers_horizon(store_db *db, char out[STORE_TIME_MAX])
     return 0;
 }
 
-/* ids[0..n) as a PostgreSQL array literal: {"a","b\\"c"}. NULL when out of
- * memory. */
-static char *text_array(const char *const *ids, size_t n)
-{
-    size_t len = 3;
-    for (size_t i = 0; i < n; i++)
-        len += 2 * strlen(ids[i]) + 3;
-    char *s = malloc(len), *p = s;
-    if (s == NULL)
-        return NULL;
-    *p++ = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            *p++ = ',';
-        *p++ = '"';
-        for (const char *q = ids[i]; *q != '\0'; q++) {
-            if (*q == '"' || *q == '\\')
-                *p++ = '\\';
-            *p++ = *q;
-        }
-        *p++ = '"';
-    }
-    *p++ = '}';
-    *p = '\0';
-    return s;
-}
-
 int store_customers_as_of(store_db *db, const char *const *ids, size_t n,
                           int64_t as_of_day, store_customer_cb cb, void *arg)
 {
     if (n == 0)
         return 0;
-    char *array = text_array(ids, n);
+    char *array = store_text_array(ids, n);
     if (array == NULL) {
         snprintf(db->err, sizeof db->err, "out of memory");
         return -1;

@@ -2,7 +2,7 @@
  * customer's days (customer_days; the customers view): every customer
  * streamed for the cache rebuild at start-up, as of now or of a past day;
  * the customers changed since a moment (the cache catch-up); and a given set
- * of customers as of a day. */
+ * of customers as of a day. Amounts are in STORE_AMOUNT_UNITS. */
 #ifndef LTVD_STORE_CUSTOMERS_H
 #define LTVD_STORE_CUSTOMERS_H
 
@@ -39,12 +39,17 @@ int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb
  * as `since`. Returns 0 or -1. */
 int store_customers_horizon(store_db *db, char out[STORE_TIME_MAX]);
 
-/* Streams, like store_customers_stream, the summaries (as of now) of the
- * customers with a row in transactions whose ingested_xid (the PostgreSQL
- * transaction that stored it) is at least since (from
- * store_customers_horizon); customer_days changes only with such a row. */
-int store_customers_changed(store_db *db, const char *since, store_customer_cb cb,
-                            void *arg);
+/* Called once per customer id (valid during the call only). Return 0 to go
+ * on, anything else to stop. */
+typedef int (*store_id_cb)(const char *customer_id, void *arg);
+
+/* Delivers, once each, the customers with a row in transactions whose
+ * ingested_xid (the PostgreSQL transaction that stored it) is at least since
+ * (from store_customers_horizon) and none of skip_xids[0..n_skip) (the
+ * writes the caller already knows of); customer_days changes only with such
+ * a row. Returns 0, 1 when cb stopped, or -1 (db->err set). */
+int store_customers_changed(store_db *db, const char *since, const uint64_t *skip_xids,
+                            size_t n_skip, store_id_cb cb, void *arg);
 
 /* Delivers the summaries of the customers ids[0..n) as of as_of_day (a UTC
  * day number: only days <= as_of_day count; STORE_AS_OF_NOW: every stored

@@ -212,7 +212,33 @@ static bool recover(store_db *db)
     return again;
 }
 
+int store_db_begin_read(store_db *db)
+{
+    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+        return -1;
+    if (store_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                      PGRES_COMMAND_OK) != 0)
+        return -1;
+    /* the snapshot is taken by the first statement */
+    if (store_db_exec(db, "SELECT 1", PGRES_TUPLES_OK) != 0) {
+        rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
+int store_db_end_read(store_db *db)
+{
+    return store_db_exec(db, "COMMIT", PGRES_COMMAND_OK);
+}
+
 int store_db_transaction(store_db *db, bool serializable, store_tx_fn fn, void *arg)
+{
+    return store_db_transaction_gated(db, serializable, fn, arg, NULL);
+}
+
+int store_db_transaction_gated(store_db *db, bool serializable, store_tx_fn fn, void *arg,
+                               pthread_rwlock_t *commit_gate)
 {
     const char *begin = serializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN";
     for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
@@ -235,12 +261,16 @@ int store_db_transaction(store_db *db, bool serializable, store_tx_fn fn, void *
             }
             return -1;
         }
+        if (commit_gate != NULL)
+            pthread_rwlock_rdlock(commit_gate);
         PGresult *res = PQexec(db->conn, "COMMIT");
         ExecStatusType status = PQresultStatus(res);
         if (status == PGRES_COMMAND_OK) {
             PQclear(res);
-            return 0;
+            return 0; /* the gate stays held: the caller's to release */
         }
+        if (commit_gate != NULL)
+            pthread_rwlock_unlock(commit_gate);
         store_db_fail(db, res, "COMMIT");
         PQclear(res);
         if (store_db_broken(db)) {

@@ -8,6 +8,7 @@
 #define LTVD_STORE_DB_H
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #define STORE_ERR_MAX 512
@@ -83,5 +84,19 @@ bool store_db_broken(const store_db *db);
  * that breaks during COMMIT leaves the outcome unknown: that is an error, not
  * retried. Returns 0 once committed, -1 otherwise (db->err set). */
 int store_db_transaction(store_db *db, bool serializable, store_tx_fn fn, void *arg);
+
+/* Begins a read-only REPEATABLE READ transaction and takes its snapshot
+ * at once, so what the following statements see is fixed when this
+ * returns 0 (-1: db->err set). store_db_end_read commits it. */
+int store_db_begin_read(store_db *db);
+int store_db_end_read(store_db *db);
+
+/* store_db_transaction, with commit_gate (when not NULL) taken for reading
+ * just before each COMMIT is sent. On success (0) the gate is still held and
+ * the caller releases it once it has acted on the commit; on failure (-1) it
+ * has been released. Lets a caller make "committed and applied elsewhere" one
+ * step for whoever takes the gate for writing (the cache catch-up, app/). */
+int store_db_transaction_gated(store_db *db, bool serializable, store_tx_fn fn, void *arg,
+                               pthread_rwlock_t *commit_gate);
 
 #endif

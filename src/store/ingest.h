@@ -1,9 +1,11 @@
 /* Idempotent batch writes: a batch of validated transactions goes into
  * PostgreSQL in one transaction, together with the per-customer-day sums it
- * changes; the batch's customers' summaries are read back after COMMIT. */
+ * changes; what each customer's days gained comes back from the same
+ * statement. */
 #ifndef LTVD_STORE_INGEST_H
 #define LTVD_STORE_INGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +21,13 @@ typedef struct store_item {
     const char *amount;      /* decimal string >= 0, at most 14 digits before the point */
 } store_item;
 
+/* Amounts leave the store as integers of 1/STORE_AMOUNT_UNITS of the
+ * currency (the scale of transactions.amount, numeric(18, 4)), so sums are
+ * exact and the same whichever order they are added in; past INT64_MAX they
+ * saturate (STORE_SQL_UNITS). */
+#define STORE_AMOUNT_UNITS 10000
+#define STORE_SQL_UNITS(x) "LEAST((" x ") * 10000, 9223372036854775807)::bigint"
+
 /* A customer's summary over all stored days ("as of now"). Days are UTC
  * calendar days counted from 1970-01-01, as in summary/summary.h. */
 typedef struct store_customer {
@@ -26,14 +35,27 @@ typedef struct store_customer {
     int64_t first_day;
     int64_t last_day;
     int64_t n_days;       /* distinct purchase days: x = n_days - 1 */
-    double repeat_amount; /* total of the amounts on days after first_day */
+    int64_t repeat_units; /* total of the amounts on days after first_day */
+    int64_t first_units;  /* total of the amounts on first_day */
 } store_customer;
 
+/* What a batch added to one customer's day. */
+typedef struct store_day_delta {
+    const char *customer_id; /* points into the store_batch_result */
+    int64_t day;
+    bool new_day;  /* no purchase of the customer was stored on this day before */
+    int64_t units; /* amount added to the day (STORE_AMOUNT_UNITS) */
+    int64_t n;     /* transactions added to the day */
+} store_day_delta;
+
 typedef struct store_batch_result {
-    size_t n_new;              /* items stored by this batch */
-    size_t n_duplicate;        /* items already stored, or repeated inside the batch */
-    store_customer *customers; /* every customer of the batch, after commit */
-    size_t n_customers;
+    size_t n_new;       /* items stored by this batch */
+    size_t n_duplicate; /* items already stored, or repeated inside the batch */
+    uint64_t xid;       /* the PostgreSQL transaction that stored them (0: none new) */
+    store_day_delta *days; /* the (customer, day)s the new items fell on, in
+                              customer_id byte order, then day */
+    size_t n_days;
+    void *res; /* the PGresult days[].customer_id point into */
 } store_batch_result;
 
 /* How the batch reaches the staging table (both give the same result). */
@@ -44,21 +66,24 @@ typedef enum store_ingest_method {
 
 /* Stores items[0..n) in one transaction: each (customer_id, txn_id) not yet
  * stored is inserted (the first occurrence wins when one repeats inside the
- * batch), the others count as duplicates; customer_days is
- * updated for the new ones in the same transaction. Concurrent batches with
- * the same items, on other connections, store each item once. Serialization
- * failures, deadlocks and a connection broken before COMMIT are retried.
- * Returns 0 with *out filled (free with store_batch_result_free; the
- * customers are those of the batch with their committed summaries, in
- * customer_id byte order, read after COMMIT), or -1 with db->err set and
- * nothing stored (or, when the connection broke during COMMIT or before the
- * summaries were read, an unknown outcome or a stored batch: resend it). */
+ * batch), the others count as duplicates; customer_days is updated for the
+ * new ones in the same transaction, and what each (customer, day) gained is
+ * returned: exact deltas, each counted once however batches interleave
+ * (customer_days' row locks order them), which a cache can add up in any
+ * order. Concurrent batches with the same items, on other connections,
+ * store each item once. Serialization failures, deadlocks and a connection
+ * broken before COMMIT are retried. commit_gate, when not NULL, is taken for
+ * reading before COMMIT (store_db_transaction_gated): on success the caller
+ * holds it and must release it. Returns 0 with *out filled (free with
+ * store_batch_result_free), or -1 with db->err set and nothing stored (or,
+ * when the connection broke during COMMIT, an unknown outcome: resend). */
 int store_insert_batch(store_db *db, const store_item *items, size_t n,
-                       store_batch_result *out);
+                       pthread_rwlock_t *commit_gate, store_batch_result *out);
 
 /* store_insert_batch with a chosen staging method (for the bench and tests). */
 int store_insert_batch_via(store_db *db, const store_item *items, size_t n,
-                           store_ingest_method method, store_batch_result *out);
+                           store_ingest_method method, pthread_rwlock_t *commit_gate,
+                           store_batch_result *out);
 
 void store_batch_result_free(store_batch_result *r);
 

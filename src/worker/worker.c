@@ -77,11 +77,11 @@ static int gather_one(const char *id, const cache_summary *s, void *arg)
     if (x < 1)
         return 0;
     g->n_repeaters++;
-    if (!(s->repeat_amount > 0))
+    if (!(s->repeat_units > 0))
         return 0;
     if (!grow((void **)&g->gg, &g->cap_gg, g->n_gg, sizeof *g->gg))
         return 1;
-    g->gg[g->n_gg++] = (gg_pattern){x, s->repeat_amount / x, 1};
+    g->gg[g->n_gg++] = (gg_pattern){x, cache_repeat_amount(s) / x, 1};
     return 0;
 }
 

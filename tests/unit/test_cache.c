@@ -27,7 +27,7 @@ static void setup(void)
 
 static cache_summary sum(int32_t first, int32_t last, uint32_t n, double amount)
 {
-    return (cache_summary){first, last, n, amount};
+    return (cache_summary){first, last, n, llround(amount * CACHE_AMOUNT_UNITS), 0};
 }
 
 /* ------------------------------------------------------------ the table */
@@ -39,12 +39,12 @@ START_TEST(test_upsert_get_overwrite)
     cache_summary s = sum(19000, 19010, 3, 42.5), got;
     ck_assert_int_eq(cache_get(c, "a", &got), CACHE_NOT_FOUND);
     ck_assert_int_eq(cache_upsert(c, "a", &s), CACHE_OK);
-    ck_assert_int_eq(cache_upsert(c, "ab", &(cache_summary){1, 1, 1, 0}), CACHE_OK);
+    ck_assert_int_eq(cache_upsert(c, "ab", &(cache_summary){1, 1, 1, 0, 0}), CACHE_OK);
     ck_assert_int_eq(cache_get(c, "a", &got), CACHE_OK);
     ck_assert_int_eq(got.first_day, 19000);
     ck_assert_int_eq(got.last_day, 19010);
     ck_assert_uint_eq(got.n_days, 3);
-    ck_assert(got.repeat_amount == 42.5);
+    ck_assert(cache_repeat_amount(&got) == 42.5);
     ck_assert_uint_eq(cache_count(c), 2);
 
     s = sum(19000, 19020, 4, 50);
@@ -53,7 +53,7 @@ START_TEST(test_upsert_get_overwrite)
     ck_assert_int_eq(cache_get(c, "a", &got), CACHE_OK);
     ck_assert_int_eq(got.last_day, 19020);
     ck_assert_uint_eq(got.n_days, 4);
-    ck_assert(got.repeat_amount == 50);
+    ck_assert(cache_repeat_amount(&got) == 50);
     ck_assert_int_eq(cache_get(c, "ab", &got), CACHE_OK);
     ck_assert_int_eq(got.first_day, 1);
     ck_assert_int_eq(cache_get(c, "b", &got), CACHE_NOT_FOUND);
@@ -75,19 +75,18 @@ START_TEST(test_invalid_input_changes_nothing)
     ck_assert_int_eq(cache_upsert(c, id, &ok), CACHE_EINVAL);
     ck_assert_int_eq(cache_get(c, id, &got), CACHE_NOT_FOUND);
     ck_assert_int_eq(cache_upsert(c, "", &ok), CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 0, 0}), CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){20, 10, 1, 0}), CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 11, 3, 0}), CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, -1}), CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, NAN}),
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){20, 10, 1, 0, 0}), CACHE_EINVAL);
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 11, 3, 0, 0}), CACHE_EINVAL);
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, -1, 0}), CACHE_EINVAL);
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, 0, -1}),
                      CACHE_EINVAL);
     /* one bad entry refuses the whole batch */
-    cache_entry batch[2] = {{"z", ok}, {"w", {10, 20, 2, INFINITY}}};
+    cache_entry batch[2] = {{"z", ok}, {"w", {10, 20, 2, INT64_MIN, 0}}};
     ck_assert_int_eq(cache_upsert_many(c, batch, 2), CACHE_EINVAL);
     ck_assert_int_eq(cache_get(c, "z", &got), CACHE_NOT_FOUND);
     ck_assert_uint_eq(cache_count(c), 1);
     /* a repeated id in one batch: the last entry wins */
-    cache_entry rep[2] = {{"z", ok}, {"z", {10, 30, 3, 7}}};
+    cache_entry rep[2] = {{"z", ok}, {"z", {10, 30, 3, 70000, 0}}};
     ck_assert_int_eq(cache_upsert_many(c, rep, 2), CACHE_OK);
     ck_assert_int_eq(cache_get(c, "z", &got), CACHE_OK);
     ck_assert_int_eq(got.last_day, 30);
@@ -138,7 +137,7 @@ START_TEST(test_million_customers)
         snprintf(id, sizeof id, "customer-%07u", k);
         bad += cache_get(c, id, &got) != CACHE_OK ||
                got.last_day != (int32_t)(k % 5000 + k % 7) ||
-               got.repeat_amount != k % 100;
+               cache_repeat_amount(&got) != k % 100;
     }
     ck_assert_uint_eq(bad, 0);
     ck_assert_int_eq(cache_get(c, "customer-1000000", &got), CACHE_NOT_FOUND);
@@ -181,9 +180,9 @@ typedef struct race {
 /* Batch v gives every key first 1000, last 1000 + v, n_days v + 1, amount v. */
 static bool record_ok(const cache_summary *s, long *v)
 {
-    *v = (long)s->repeat_amount;
+    *v = (long)cache_repeat_amount(s);
     return s->first_day == 1000 && s->last_day == 1000 + *v &&
-           s->n_days == (uint32_t)*v + 1 && s->repeat_amount == (double)*v;
+           s->n_days == (uint32_t)*v + 1 && cache_repeat_amount(s) == (double)*v;
 }
 
 static void *batch_reader(void *arg)
@@ -375,7 +374,7 @@ static void check_direct(const cache_model *m, const cache_summary *s, int64_t a
 {
     double x = s->n_days - 1.0, t_x = (s->last_day - s->first_day) / m->period_days;
     double T = (double)(as_of - s->first_day) / m->period_days;
-    double mm = x > 0 ? s->repeat_amount / x : 0;
+    double mm = x > 0 ? cache_repeat_amount(s) / x : 0;
     double pa, ex, pp, sp, clv;
     ck_assert_int_eq(m->model->p_alive(m->params, x, t_x, T, &pa), GSL_SUCCESS);
     ck_assert_int_eq(m->model->expected(m->params, x, t_x, T, horizon, &ex), GSL_SUCCESS);
@@ -440,7 +439,7 @@ START_TEST(test_score_as_of_rules)
     cache *c = cache_new(0);
     cache_model m = model_v(1);
     ck_assert_int_eq(cache_snapshot_set(c, &m), CACHE_OK);
-    ck_assert_int_eq(cache_upsert(c, "a", &(cache_summary){20000, 20050, 3, 10}),
+    ck_assert_int_eq(cache_upsert(c, "a", &(cache_summary){20000, 20050, 3, 100000, 0}),
                      CACHE_OK);
     cache_score_result r;
     clv_options o = {12, 0.01, 1, CLV_MONTH_DAYS};
@@ -456,12 +455,117 @@ START_TEST(test_score_as_of_rules)
     o.months = 0;
     ck_assert_int_eq(cache_score(c, "a", 20100, 30, &o, &r), GSL_EDOM);
     /* a single purchase on the as-of day itself: T = 0 is still scored */
-    ck_assert_int_eq(cache_upsert(c, "b", &(cache_summary){20100, 20100, 1, 0}),
+    ck_assert_int_eq(cache_upsert(c, "b", &(cache_summary){20100, 20100, 1, 0, 0}),
                      CACHE_OK);
     int rc = cache_score(c, "b", 20100, 30, NULL, &r);
     ck_assert_msg(rc == GSL_SUCCESS || rc == GSL_EDOM, "rc %d", rc);
     if (rc == GSL_SUCCESS)
         ck_assert(isfinite(r.p_alive) && isfinite(r.expected));
+    cache_free(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------ deltas */
+
+/* A purchase a batch committed, as the store reports it. */
+typedef struct event {
+    int32_t day;
+    int64_t units;
+    bool new_day; /* the first committed purchase on that day */
+} event;
+
+/* The summary of all events computed directly from their days. */
+static cache_summary direct(const event *ev, int n)
+{
+    cache_summary s = {INT32_MAX, INT32_MIN, 0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        s.first_day = ev[i].day < s.first_day ? ev[i].day : s.first_day;
+        s.last_day = ev[i].day > s.last_day ? ev[i].day : s.last_day;
+        s.n_days += ev[i].new_day;
+    }
+    for (int i = 0; i < n; i++) {
+        if (ev[i].day == s.first_day)
+            s.first_units += ev[i].units;
+        else
+            s.repeat_units += ev[i].units;
+    }
+    return s;
+}
+
+/* Batches commit in one order and reach the cache in any other: adding the
+ * deltas in a random order always gives the summary of all the days. */
+START_TEST(test_deltas_commute)
+{
+    unsigned seed = 2024;
+    for (int trial = 0; trial < 2000; trial++) {
+        event ev[12] = {{0}};
+        int n = 1 + (int)(rand_r(&seed) % 12);
+        for (int i = 0; i < n; i++) {
+            ev[i].day = 20000 + (int32_t)(rand_r(&seed) % 6);
+            ev[i].units = (int64_t)(rand_r(&seed) % 100000);
+            ev[i].new_day = true;
+            for (int j = 0; j < i; j++)
+                ev[i].new_day &= ev[j].day != ev[i].day;
+        }
+        cache_summary want = direct(ev, n);
+        for (int i = n; i > 1; i--) { /* the cache's order */
+            int j = (int)(rand_r(&seed) % (unsigned)i);
+            event t = ev[i - 1];
+            ev[i - 1] = ev[j];
+            ev[j] = t;
+        }
+        cache_summary got = {0};
+        bool exists = false;
+        for (int i = 0; i < n; i++)
+            cache_summary_add_day(&got, &exists, ev[i].day, ev[i].new_day, ev[i].units);
+        ck_assert_int_eq(got.first_day, want.first_day);
+        ck_assert_int_eq(got.last_day, want.last_day);
+        ck_assert_uint_eq(got.n_days, want.n_days);
+        ck_assert_int_eq(got.first_units, want.first_units);
+        ck_assert_int_eq(got.repeat_units, want.repeat_units);
+    }
+}
+END_TEST
+
+/* Amounts saturate instead of wrapping; a summary that missed a day another
+ * writer stored stays valid. */
+START_TEST(test_deltas_saturate_and_stay_valid)
+{
+    cache_summary s = {0};
+    bool exists = false;
+    cache_summary_add_day(&s, &exists, 100, true, INT64_MAX - 5);
+    cache_summary_add_day(&s, &exists, 100, false, 10);
+    ck_assert_int_eq(s.first_units, INT64_MAX);
+    cache_summary_add_day(&s, &exists, 90, true, 1);
+    ck_assert_int_eq(s.repeat_units, INT64_MAX);
+    ck_assert_int_eq(s.first_units, 1);
+    cache_summary_add_day(&s, &exists, 95, true, -3); /* never negative */
+    ck_assert_int_eq(s.repeat_units, INT64_MAX);
+    cache *c = cache_new(0);
+    ck_assert_int_eq(cache_upsert(c, "sat", &s), CACHE_OK);
+    /* days 10 and 11 counted new twice (a missed write): n_days <= span */
+    cache_summary m = {0};
+    exists = false;
+    cache_summary_add_day(&m, &exists, 10, true, 1);
+    cache_summary_add_day(&m, &exists, 11, true, 1);
+    cache_summary_add_day(&m, &exists, 11, true, 1);
+    ck_assert_uint_eq(m.n_days, 2);
+    ck_assert_int_eq(cache_upsert(c, "missed", &m), CACHE_OK);
+    /* a later batch's delta on the first day came first: held, not shown */
+    cache_summary early = {0}, got;
+    exists = false;
+    cache_summary_add_day(&early, &exists, 10, false, 5);
+    ck_assert_uint_eq(early.n_days, 0);
+    ck_assert_int_eq(cache_upsert(c, "early", &early), CACHE_OK);
+    ck_assert_int_eq(cache_get(c, "early", &got), CACHE_NOT_FOUND);
+    bool found = false;
+    const char *id = "early";
+    ck_assert_uint_eq(cache_get_many(c, &id, 1, &got, &found), 1);
+    cache_summary_add_day(&got, &found, 10, true, 7); /* its own delta */
+    ck_assert_int_eq(cache_upsert(c, "early", &got), CACHE_OK);
+    ck_assert_int_eq(cache_get(c, "early", &got), CACHE_OK);
+    ck_assert_uint_eq(got.n_days, 1);
+    ck_assert_int_eq(got.first_units, 12);
     cache_free(c);
 }
 END_TEST
@@ -486,10 +590,12 @@ Suite *suite_cache(void)
     const TTest *racing[] = {test_batches_atomic_under_readers};
     const TTest *snapshot[] = {test_snapshot_swap_under_readers};
     const TTest *score[] = {test_score_matches_model_functions, test_score_as_of_rules};
+    const TTest *deltas[] = {test_deltas_commute, test_deltas_saturate_and_stay_valid};
     add_case(s, "table", table, 2);
     add_case(s, "million", million, 1);
     add_case(s, "race", racing, 1);
     add_case(s, "snapshot", snapshot, 1);
     add_case(s, "score", score, 2);
+    add_case(s, "deltas", deltas, 2);
     return s;
 }

@@ -43,7 +43,7 @@ static void load_cdnow(void)
     }
     store_db *db = testhttp_db_open(&t);
     store_batch_result r;
-    ck_assert_msg(store_insert_batch(db, items, s.n, &r) == 0, "%s", store_db_error(db));
+    ck_assert_msg(store_insert_batch(db, items, s.n, NULL, &r) == 0, "%s", store_db_error(db));
     ck_assert_uint_eq(r.n_new, s.n);
     store_batch_result_free(&r);
     store_db_close(db);
@@ -398,7 +398,7 @@ START_TEST(test_customers_catch_up_and_metrics)
     };
     store_db *db = testhttp_db_open(&t);
     store_batch_result br;
-    ck_assert_msg(store_insert_batch(db, items, 3, &br) == 0, "%s", store_db_error(db));
+    ck_assert_msg(store_insert_batch(db, items, 3, NULL, &br) == 0, "%s", store_db_error(db));
     store_batch_result_free(&br);
     store_db_close(db);
     testhttp_response r;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/cache.h"
 #include "store/customers.h"
 #include "store/db.h"
 #include "testdb.h"
@@ -109,7 +110,7 @@ static void batch_free(batch *b)
 
 static void insert_ok(store_db *db, const batch *b, store_batch_result *r)
 {
-    ck_assert_msg(store_insert_batch(db, b->items, b->n, r) == 0, "%s",
+    ck_assert_msg(store_insert_batch(db, b->items, b->n, NULL, r) == 0, "%s",
                   store_db_error(db));
 }
 
@@ -195,13 +196,26 @@ END_TEST
 
 /* ---- ingest ------------------------------------------------------------------ */
 
-static const store_customer *find_cust(const store_batch_result *r, const char *id)
+/* Adds the batch's deltas for customer id to *s (*exists: whether *s holds
+ * a summary yet), as the service's cache does. */
+static void add_deltas(const store_batch_result *r, const char *id, cache_summary *s,
+                       bool *exists)
 {
-    for (size_t i = 0; i < r->n_customers; i++)
-        if (strcmp(r->customers[i].customer_id, id) == 0)
-            return &r->customers[i];
-    ck_abort_msg("customer %s not in the result", id);
-    return NULL;
+    for (size_t i = 0; i < r->n_days; i++) {
+        const store_day_delta *d = &r->days[i];
+        if (strcmp(d->customer_id, id) == 0)
+            cache_summary_add_day(s, exists, (int32_t)d->day, d->new_day, d->units);
+    }
+}
+
+/* The summary the deltas of one batch give a customer new to it. */
+static cache_summary summary_of(const store_batch_result *r, const char *id)
+{
+    cache_summary s = {0};
+    bool exists = false;
+    add_deltas(r, id, &s, &exists);
+    ck_assert_msg(exists, "customer %s not in the result", id);
+    return s;
 }
 
 /* A batch stores everything once; resending it stores nothing; the returned
@@ -221,39 +235,47 @@ START_TEST(test_batch_idempotent)
     insert_ok(db, &b, &r);
     ck_assert_uint_eq(r.n_new, 5);
     ck_assert_uint_eq(r.n_duplicate, 0);
-    ck_assert_uint_eq(r.n_customers, 2);
-    const store_customer *c1 = find_cust(&r, "idem-c1");
-    ck_assert_int_eq(c1->first_day, 100);
-    ck_assert_int_eq(c1->last_day, 103);
-    ck_assert_int_eq(c1->n_days, 3);
-    ck_assert_double_eq_tol(c1->repeat_amount, 9.5, 1e-12);
-    const store_customer *c2 = find_cust(&r, "idem-c2");
-    ck_assert_int_eq(c2->n_days, 1);
-    ck_assert_double_eq(c2->repeat_amount, 0);
+    ck_assert_uint_eq(r.n_days, 4); /* (c1: 100, 101, 103), (c2: 200) */
+    ck_assert_uint_gt(r.xid, 0);
+    cache_summary c1 = summary_of(&r, "idem-c1");
+    ck_assert_int_eq(c1.first_day, 100);
+    ck_assert_int_eq(c1.last_day, 103);
+    ck_assert_int_eq(c1.n_days, 3);
+    ck_assert_int_eq(c1.repeat_units, 95000);
+    ck_assert_int_eq(c1.first_units, 150000);
+    cache_summary c2 = summary_of(&r, "idem-c2");
+    ck_assert_int_eq(c2.n_days, 1);
+    ck_assert_int_eq(c2.repeat_units, 0);
     store_batch_result_free(&r);
 
     store_batch_result again;
     ck_assert_int_eq(
-        store_insert_batch_via(db, b.items, b.n, STORE_INGEST_INSERT, &again), 0);
+        store_insert_batch_via(db, b.items, b.n, STORE_INGEST_INSERT, NULL, &again), 0);
     ck_assert_uint_eq(again.n_new, 0);
     ck_assert_uint_eq(again.n_duplicate, 5);
-    ck_assert_uint_eq(again.n_customers, 2);
-    ck_assert_int_eq(find_cust(&again, "idem-c1")->n_days, 3);
+    ck_assert_uint_eq(again.n_days, 0);
     store_batch_result_free(&again);
 
-    /* An earlier day moves the first day: day 100 becomes a repeat day. */
+    /* An earlier day moves the first day: day 100 becomes a repeat day; a
+     * purchase on a stored day adds to it without a new day. */
     batch e;
     batch_init(&e, 4);
     batch_add(&e, "idem", 1, 9, 90, "1");
+    batch_add(&e, "idem", 1, 10, 101, "0.25");
     insert_ok(db, &e, &r);
-    c1 = find_cust(&r, "idem-c1");
-    ck_assert_int_eq(c1->first_day, 90);
-    ck_assert_int_eq(c1->n_days, 4);
-    ck_assert_double_eq_tol(c1->repeat_amount, 24.5, 1e-12);
+    ck_assert_uint_eq(r.n_days, 2);
+    ck_assert(r.days[0].new_day && r.days[0].day == 90);
+    ck_assert(!r.days[1].new_day && r.days[1].day == 101 && r.days[1].units == 2500);
+    bool exists = true;
+    add_deltas(&r, "idem-c1", &c1, &exists);
+    ck_assert_int_eq(c1.first_day, 90);
+    ck_assert_int_eq(c1.n_days, 4);
+    ck_assert_int_eq(c1.repeat_units, 247500);
+    ck_assert_int_eq(c1.first_units, 10000);
     store_batch_result_free(&r);
     ck_assert_int_eq(query_ll(db, "SELECT count(*) FROM transactions"
                                   " WHERE customer_id LIKE 'idem-%'"),
-                     6);
+                     7);
     ck_assert_int_eq(query_ll(db, mismatch_sql), 0);
     batch_free(&e);
     batch_free(&b);
@@ -274,9 +296,9 @@ START_TEST(test_duplicates_in_batch)
     insert_ok(db, &b, &r);
     ck_assert_uint_eq(r.n_new, 2);
     ck_assert_uint_eq(r.n_duplicate, 1);
-    ck_assert_uint_eq(r.n_customers, 1);
-    ck_assert_int_eq(r.customers[0].n_days, 2);
-    ck_assert_double_eq_tol(r.customers[0].repeat_amount, 1, 1e-12);
+    cache_summary c = summary_of(&r, "dup-c1");
+    ck_assert_int_eq(c.n_days, 2);
+    ck_assert_int_eq(c.repeat_units, 10000);
     store_batch_result_free(&r);
     ck_assert_int_eq(query_ll(db, "SELECT (amount * 100)::bigint FROM transactions"
                                   " WHERE customer_id = 'dup-c1' AND txn_id = 't1'"),
@@ -301,22 +323,23 @@ START_TEST(test_rfc3339_day)
          .amount = "2"},
     };
     store_batch_result r;
-    ck_assert_int_eq(store_insert_batch_via(db, it, 2, STORE_INGEST_COPY, &r), 0);
-    ck_assert_int_eq(r.customers[0].first_day, 19724); /* 2024-01-02 */
-    ck_assert_int_eq(r.customers[0].last_day, 19724);  /* 2024-01-02 too */
-    ck_assert_int_eq(r.customers[0].n_days, 1);
+    ck_assert_int_eq(store_insert_batch_via(db, it, 2, STORE_INGEST_COPY, NULL, &r), 0);
+    ck_assert_uint_eq(r.n_days, 1); /* both on 2024-01-02 (UTC) */
+    ck_assert_int_eq(r.days[0].day, 19724);
+    ck_assert(r.days[0].new_day);
+    ck_assert_int_eq(r.days[0].units, 35000);
     store_batch_result_free(&r);
     /* A bad amount fails the whole batch and stores nothing. */
     store_item bad[2] = {
         {.txn_id = "c", .customer_id = "tz-2", .occurred_at_s = 0, .amount = "1"},
         {.txn_id = "d", .customer_id = "tz-2", .occurred_at_s = 0, .amount = "-1"},
     };
-    ck_assert_int_eq(store_insert_batch_via(db, bad, 2, STORE_INGEST_COPY, &r), -1);
+    ck_assert_int_eq(store_insert_batch_via(db, bad, 2, STORE_INGEST_COPY, NULL, &r), -1);
     ck_assert_int_eq(query_ll(db, "SELECT count(*) FROM transactions"
                                   " WHERE customer_id = 'tz-2'"),
                      0);
     /* The connection is usable after the failure. */
-    ck_assert_int_eq(store_insert_batch_via(db, bad, 1, STORE_INGEST_INSERT, &r), 0);
+    ck_assert_int_eq(store_insert_batch_via(db, bad, 1, STORE_INGEST_INSERT, NULL, &r), 0);
     ck_assert_uint_eq(r.n_new, 1);
     store_batch_result_free(&r);
     store_db_close(db);
@@ -328,14 +351,37 @@ END_TEST
 #define POOL_CUSTOMERS 60
 #define POOL_TXNS 3000
 
+/* A delta kept past its batch result. */
+typedef struct kept_delta {
+    char id[48];
+    store_day_delta d;
+} kept_delta;
+
 typedef struct worker {
     const batch *pool;
     unsigned seed;
     int random_subsets; /* 0: insert the whole pool; 1: random overlapping subsets */
     size_t n_new;
+    kept_delta *deltas; /* every delta of every batch of this worker */
+    size_t n_deltas, cap_deltas;
     int rc;
     char err[STORE_ERR_MAX];
 } worker;
+
+static void keep_deltas(worker *w, const store_batch_result *r)
+{
+    for (size_t i = 0; i < r->n_days; i++) {
+        if (w->n_deltas == w->cap_deltas) {
+            w->cap_deltas = w->cap_deltas ? 2 * w->cap_deltas : 1024;
+            w->deltas = realloc(w->deltas, w->cap_deltas * sizeof *w->deltas);
+            ck_assert_ptr_nonnull(w->deltas);
+        }
+        kept_delta *k = &w->deltas[w->n_deltas++];
+        snprintf(k->id, sizeof k->id, "%s", r->days[i].customer_id);
+        k->d = r->days[i];
+        k->d.customer_id = NULL;
+    }
+}
 
 static void *worker_main(void *p)
 {
@@ -354,9 +400,11 @@ static void *worker_main(void *p)
                 sub[k++] = w->pool->items[i];
         store_batch_result r;
         w->rc = store_insert_batch_via(
-            db, sub, k, round % 2 ? STORE_INGEST_INSERT : STORE_INGEST_COPY, &r);
-        if (w->rc == 0)
+            db, sub, k, round % 2 ? STORE_INGEST_INSERT : STORE_INGEST_COPY, NULL, &r);
+        if (w->rc == 0) {
             w->n_new += r.n_new;
+            keep_deltas(w, &r);
+        }
         else
             snprintf(w->err, sizeof w->err, "%s", store_db_error(db));
         store_batch_result_free(&r);
@@ -379,6 +427,82 @@ static void make_pool(batch *b, const char *prefix, unsigned seed)
     }
 }
 
+static int by_kept_id(const void *a, const void *b)
+{
+    return strcmp(((const kept_delta *)a)->id, ((const kept_delta *)b)->id);
+}
+
+typedef struct summed {
+    kept_delta *v;
+    size_t n;
+    size_t matched;
+} summed;
+
+/* Checks one stored summary against the kept deltas of its customer added
+ * up in the (shuffled) order they are in. */
+static int check_summed(const store_customer *c, void *arg)
+{
+    summed *sm = arg;
+    kept_delta key;
+    snprintf(key.id, sizeof key.id, "%s", c->customer_id);
+    kept_delta *hit = bsearch(&key, sm->v, sm->n, sizeof *sm->v, by_kept_id);
+    ck_assert_msg(hit != NULL, "%s: no delta", c->customer_id);
+    while (hit > sm->v && strcmp(hit[-1].id, key.id) == 0)
+        hit--;
+    cache_summary s = {0};
+    bool exists = false;
+    for (; hit < sm->v + sm->n && strcmp(hit->id, key.id) == 0; hit++)
+        cache_summary_add_day(&s, &exists, (int32_t)hit->d.day, hit->d.new_day,
+                              hit->d.units);
+    ck_assert_int_eq(s.first_day, c->first_day);
+    ck_assert_int_eq(s.last_day, c->last_day);
+    ck_assert_int_eq(s.n_days, c->n_days);
+    ck_assert_int_eq(s.repeat_units, c->repeat_units);
+    ck_assert_int_eq(s.first_units, c->first_units);
+    sm->matched++;
+    return 0;
+}
+
+/* The deltas of all workers, added up per customer in a random order, give
+ * exactly the stored summaries: what the service's cache relies on. */
+static void check_deltas_sum_up(worker *w, int n_workers)
+{
+    summed sm = {0};
+    for (int i = 0; i < n_workers; i++)
+        sm.n += w[i].n_deltas;
+    sm.v = malloc((sm.n > 0 ? sm.n : 1) * sizeof *sm.v);
+    ck_assert_ptr_nonnull(sm.v);
+    size_t k = 0;
+    for (int i = 0; i < n_workers; i++) {
+        memcpy(sm.v + k, w[i].deltas, w[i].n_deltas * sizeof *sm.v);
+        k += w[i].n_deltas;
+    }
+    unsigned seed = 99;
+    for (size_t i = sm.n; i > 1; i--) { /* Fisher-Yates, then group by id */
+        size_t j = (size_t)rand_r(&seed) % i;
+        kept_delta t = sm.v[i - 1];
+        sm.v[i - 1] = sm.v[j];
+        sm.v[j] = t;
+    }
+    qsort(sm.v, sm.n, sizeof *sm.v, by_kept_id);
+    store_db *db = open_db();
+    const char *ids[POOL_CUSTOMERS];
+    char buf[POOL_CUSTOMERS][48];
+    size_t n_ids = 0;
+    for (size_t i = 0; i < sm.n; i++) {
+        if (n_ids == 0 || strcmp(buf[n_ids - 1], sm.v[i].id) != 0) {
+            snprintf(buf[n_ids], sizeof buf[n_ids], "%s", sm.v[i].id);
+            ids[n_ids] = buf[n_ids];
+            n_ids++;
+        }
+    }
+    ck_assert_int_eq(store_customers_as_of(db, ids, n_ids, STORE_AS_OF_NOW, check_summed, &sm),
+                     0);
+    ck_assert_uint_eq(sm.matched, n_ids);
+    store_db_close(db);
+    free(sm.v);
+}
+
 static void run_workers(const batch *pool, int random_subsets, size_t *total_new)
 {
     worker w[4];
@@ -394,6 +518,9 @@ static void run_workers(const batch *pool, int random_subsets, size_t *total_new
         ck_assert_msg(w[i].rc == 0, "worker %d: %s", i, w[i].err);
         *total_new += w[i].n_new;
     }
+    check_deltas_sum_up(w, 4);
+    for (int i = 0; i < 4; i++)
+        free(w[i].deltas);
 }
 
 /* 4 connections send the same 3000-item batch at once: stored once. */
@@ -548,7 +675,8 @@ static void check_stream(store_db *db, const collected *col, long long as_of_day
         "                  <= DATE '1970-01-01' + %lld"
         "            GROUP BY 1, 2)"
         " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
-        "        count(*), sum(amount) - (array_agg(amount ORDER BY day))[1]"
+        "        count(*), ((sum(amount) - (array_agg(amount ORDER BY day))[1]) * 10000)::bigint,"
+        "        ((array_agg(amount ORDER BY day))[1] * 10000)::bigint"
         "   FROM d GROUP BY 1 ORDER BY 1",
         as_of_day);
     PGresult *res = PQexec(db->conn, sql);
@@ -565,8 +693,8 @@ static void check_stream(store_db *db, const collected *col, long long as_of_day
             ck_assert_int_eq(c->first_day, strtoll(PQgetvalue(res, r, 1), NULL, 10));
             ck_assert_int_eq(c->last_day, strtoll(PQgetvalue(res, r, 2), NULL, 10));
             ck_assert_int_eq(c->n_days, strtoll(PQgetvalue(res, r, 3), NULL, 10));
-            ck_assert_double_eq_tol(c->repeat_amount, strtod(PQgetvalue(res, r, 4), NULL),
-                                    1e-9);
+            ck_assert_int_eq(c->repeat_units, strtoll(PQgetvalue(res, r, 4), NULL, 10));
+            ck_assert_int_eq(c->first_units, strtoll(PQgetvalue(res, r, 5), NULL, 10));
         }
         ck_assert_msg(found, "%s streamed but not in transactions", c->customer_id);
     }
@@ -707,7 +835,7 @@ static void *bench_main(void *p)
         for (int i = 0; i < a->per; i++)
             batch_add(&b, prefix, i, k * a->per + i, 19000 + k, "12.34");
         store_batch_result r;
-        a->rc = store_insert_batch_via(db, b.items, b.n, a->method, &r);
+        a->rc = store_insert_batch_via(db, b.items, b.n, a->method, NULL, &r);
         if (a->rc == 0 && r.n_new != (size_t)a->per)
             a->rc = -1;
         store_batch_result_free(&r);

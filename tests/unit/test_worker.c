@@ -132,7 +132,7 @@ static void store_csv(const txn_set *t)
                                     x->day * 86400, amounts[k]};
         }
         store_batch_result r = {0};
-        ck_assert_msg(store_insert_batch(db, items, n, &r) == 0, "%s",
+        ck_assert_msg(store_insert_batch(db, items, n, NULL, &r) == 0, "%s",
                       store_db_error(db));
         ck_assert_uint_eq(r.n_new, n);
         store_batch_result_free(&r);

@@ -1,0 +1,243 @@
+/* What reaches the cache after start-up: the deltas of this process's own
+ * committed batches, and whole summaries re-read by the catch-up for rows
+ * other writers stored (see app.h for the protocol between the two). */
+#include "app/app.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/log.h"
+
+_Static_assert(CACHE_AMOUNT_UNITS == STORE_AMOUNT_UNITS, "one amount scale");
+
+bool app_summary_from_store(const store_customer *c, cache_summary *s)
+{
+    if (c->first_day < INT32_MIN || c->last_day > INT32_MAX || c->n_days < 1 ||
+        c->n_days > UINT32_MAX || c->repeat_units < 0 || c->first_units < 0)
+        return false;
+    *s = (cache_summary){(int32_t)c->first_day, (int32_t)c->last_day, (uint32_t)c->n_days,
+                         c->repeat_units, c->first_units};
+    return true;
+}
+
+/* True when the delta is one the cache holds: with a fixed as_of, days after
+ * it are stored but not used. */
+static bool delta_counts(const app *a, const store_day_delta *d)
+{
+    if (d->day < INT32_MIN || d->day > INT32_MAX)
+        return false;
+    return !a->config->has_as_of || d->day <= a->config->as_of_day;
+}
+
+/* ------------------------------------------------------------ the window */
+
+/* A delta kept while a catch-up read is in flight (app->window). */
+typedef struct app_window_delta {
+    char *customer_id;
+    store_day_delta d;
+} app_window_delta;
+
+struct app_window {
+    app_window_delta *v;
+    size_t n, cap;
+    bool sorted;
+};
+
+/* Keeps a copy of d (writer held, window open). False when out of memory:
+ * the window is then marked lost and its replacements skipped. */
+static bool window_keep(app *a, const store_day_delta *d)
+{
+    app_window *w = a->window;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 1024;
+        app_window_delta *v = realloc(w->v, cap * sizeof *v);
+        if (v == NULL)
+            return false;
+        w->v = v;
+        w->cap = cap;
+    }
+    char *id = strdup(d->customer_id);
+    if (id == NULL)
+        return false;
+    w->v[w->n] = (app_window_delta){id, *d};
+    w->v[w->n].d.customer_id = id;
+    w->n++;
+    w->sorted = false;
+    return true;
+}
+
+static void window_free(app_window *w)
+{
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < w->n; i++)
+        free(w->v[i].customer_id);
+    free(w->v);
+    free(w);
+}
+
+static int by_customer(const void *x, const void *y)
+{
+    return strcmp(((const app_window_delta *)x)->customer_id,
+                  ((const app_window_delta *)y)->customer_id);
+}
+
+/* ------------------------------------------------------------ own batches */
+
+/* Remembers the xid of a batch whose deltas are in the cache (writer held),
+ * so the catch-up does not read its customers again. */
+static void own_xid_add(app *a, uint64_t xid)
+{
+    if (xid == 0)
+        return;
+    if (a->own_n == a->own_cap) {
+        size_t cap = a->own_cap ? 2 * a->own_cap : 256;
+        uint64_t *v = realloc(a->own_xids, cap * sizeof *v);
+        if (v == NULL)
+            return; /* the catch-up then re-reads those customers: still right */
+        a->own_xids = v;
+        a->own_cap = cap;
+    }
+    a->own_xids[a->own_n++] = xid;
+}
+
+size_t app_own_xids(app *a, uint64_t **out)
+{
+    pthread_mutex_lock(&a->writer);
+    size_t n = a->own_n;
+    *out = malloc((n > 0 ? n : 1) * sizeof **out);
+    if (*out == NULL)
+        n = 0;
+    else if (n > 0)
+        memcpy(*out, a->own_xids, n * sizeof **out);
+    pthread_mutex_unlock(&a->writer);
+    return n;
+}
+
+void app_own_xids_forget(app *a, uint64_t below)
+{
+    pthread_mutex_lock(&a->writer);
+    size_t k = 0;
+    for (size_t i = 0; i < a->own_n; i++) {
+        if (a->own_xids[i] >= below)
+            a->own_xids[k++] = a->own_xids[i];
+    }
+    a->own_n = k;
+    pthread_mutex_unlock(&a->writer);
+}
+
+/* ------------------------------------------------------------ batches */
+
+int app_batch_committed(app *a, const store_batch_result *r)
+{
+    size_t n_cust = 0;
+    for (size_t i = 0; i < r->n_days; i++) {
+        if (i == 0 || strcmp(r->days[i].customer_id, r->days[i - 1].customer_id) != 0)
+            n_cust++;
+    }
+    cache_entry *e = calloc(n_cust > 0 ? n_cust : 1, sizeof *e);
+    const char **ids = calloc(n_cust > 0 ? n_cust : 1, sizeof *ids);
+    cache_summary *cur = calloc(n_cust > 0 ? n_cust : 1, sizeof *cur);
+    bool *found = calloc(n_cust > 0 ? n_cust : 1, sizeof *found);
+    int rc = CACHE_ENOMEM;
+    pthread_mutex_lock(&a->writer);
+    if (e == NULL || ids == NULL || cur == NULL || found == NULL)
+        goto cleanup;
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_days; i++) {
+        if (i == 0 || strcmp(r->days[i].customer_id, r->days[i - 1].customer_id) != 0)
+            ids[k++] = r->days[i].customer_id;
+    }
+    cache_get_many(a->cache, ids, n_cust, cur, found);
+    size_t n_e = 0, c = 0;
+    for (size_t i = 0; i < r->n_days; i++) {
+        const store_day_delta *d = &r->days[i];
+        if (i > 0 && strcmp(d->customer_id, r->days[i - 1].customer_id) != 0)
+            c++;
+        if (a->window != NULL && !window_keep(a, d))
+            a->window_lost = true;
+        if (!delta_counts(a, d))
+            continue;
+        cache_summary_add_day(&cur[c], &found[c], (int32_t)d->day, d->new_day, d->units);
+        if (n_e == 0 || e[n_e - 1].id != ids[c])
+            n_e++;
+        e[n_e - 1] = (cache_entry){ids[c], cur[c]};
+    }
+    rc = cache_upsert_many(a->cache, e, n_e);
+    if (rc == CACHE_OK)
+        own_xid_add(a, r->xid);
+cleanup:
+    pthread_mutex_unlock(&a->writer);
+    free(found);
+    free(cur);
+    free(ids);
+    free(e);
+    return rc;
+}
+
+/* ------------------------------------------------------------ catch-up */
+
+void app_window_open(app *a)
+{
+    pthread_mutex_lock(&a->writer);
+    if (a->window == NULL)
+        a->window = calloc(1, sizeof *a->window);
+    a->window_lost = a->window == NULL;
+    pthread_mutex_unlock(&a->writer);
+}
+
+void app_window_close(app *a)
+{
+    pthread_mutex_lock(&a->writer);
+    window_free(a->window);
+    a->window = NULL;
+    pthread_mutex_unlock(&a->writer);
+}
+
+int app_cache_replace(app *a, const store_customer *c, size_t n)
+{
+    cache_entry *e = calloc(n > 0 ? n : 1, sizeof *e);
+    if (e == NULL)
+        return CACHE_ENOMEM;
+    int rc = CACHE_OK;
+    pthread_mutex_lock(&a->writer);
+    app_window *w = a->window;
+    if (a->window_lost) {
+        rc = CACHE_ENOMEM;
+        goto cleanup;
+    }
+    if (w != NULL && !w->sorted) {
+        qsort(w->v, w->n, sizeof *w->v, by_customer);
+        w->sorted = true;
+    }
+    for (size_t i = 0; i < n && rc == CACHE_OK; i++) {
+        bool exists = true;
+        if (!app_summary_from_store(&c[i], &e[i].s)) {
+            rc = CACHE_EINVAL;
+            break;
+        }
+        e[i].id = c[i].customer_id;
+        /* batches committed after the read's snapshot, applied meanwhile */
+        app_window_delta key = {.customer_id = c[i].customer_id};
+        app_window_delta *hit =
+            w != NULL ? bsearch(&key, w->v, w->n, sizeof *w->v, by_customer) : NULL;
+        while (hit != NULL && hit > w->v && strcmp(hit[-1].customer_id, key.customer_id) == 0)
+            hit--;
+        for (; hit != NULL && hit < w->v + w->n &&
+               strcmp(hit->customer_id, key.customer_id) == 0;
+             hit++) {
+            if (delta_counts(a, &hit->d))
+                cache_summary_add_day(&e[i].s, &exists, (int32_t)hit->d.day,
+                                      hit->d.new_day, hit->d.units);
+        }
+    }
+    if (rc == CACHE_OK)
+        rc = cache_upsert_many(a->cache, e, n);
+cleanup:
+    pthread_mutex_unlock(&a->writer);
+    free(e);
+    if (rc != CACHE_OK)
+        log_write(LOG_WARN, "cache catch-up: %zu summaries not applied (%s)", n,
+                  rc == CACHE_EINVAL ? "invalid summary" : "out of memory");
+    return rc;
+}

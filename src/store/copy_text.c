@@ -1,0 +1,148 @@
+/* Text the store sends PostgreSQL (see copy_text.h). */
+#include "store/copy_text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int store_sbuf_reserve(store_sbuf *b, size_t extra)
+{
+    if (b->len + extra <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap < b->len + extra)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+int store_sbuf_field(store_sbuf *b, const char *s, char sep)
+{
+    size_t n = strlen(s);
+    if (store_sbuf_reserve(b, 2 * n + 2) != 0)
+        return -1;
+    for (; *s; s++) {
+        char c = *s, e = 0;
+        switch (c) {
+        case '\\':
+            e = '\\';
+            break;
+        case '\t':
+            e = 't';
+            break;
+        case '\n':
+            e = 'n';
+            break;
+        case '\r':
+            e = 'r';
+            break;
+        default:
+            break;
+        }
+        if (e) {
+            b->p[b->len++] = '\\';
+            b->p[b->len++] = e;
+        } else {
+            b->p[b->len++] = c;
+        }
+    }
+    b->p[b->len++] = sep;
+    return 0;
+}
+
+int store_copy_in(store_db *db, const char *sql, const store_sbuf *b, const char *what)
+{
+    int rc = -1;
+    PGresult *res = PQexec(db->conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        store_db_fail(db, res, what);
+        goto cleanup;
+    }
+    PQclear(res);
+    res = NULL;
+    if (PQputCopyData(db->conn, b->p, (int)b->len) != 1 ||
+        PQputCopyEnd(db->conn, NULL) != 1) {
+        store_db_fail(db, NULL, what);
+        goto cleanup;
+    }
+    res = PQgetResult(db->conn);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        store_db_fail(db, res, what);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    PQclear(res);
+    /* Drain whatever the COPY left, so the connection is usable again. */
+    while ((res = PQgetResult(db->conn)) != NULL)
+        PQclear(res);
+    return rc;
+}
+
+char *store_text_array(const char *const *ids, size_t n)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += 2 * strlen(ids[i]) + 3;
+    char *s = malloc(len), *p = s;
+    if (s == NULL)
+        return NULL;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            *p++ = ',';
+        *p++ = '"';
+        for (const char *q = ids[i]; *q != '\0'; q++) {
+            if (*q == '"' || *q == '\\')
+                *p++ = '\\';
+            *p++ = *q;
+        }
+        *p++ = '"';
+    }
+    *p++ = '}';
+    *p = '\0';
+    return s;
+}
+
+const char *store_when_text(const store_item *it, char buf[64])
+{
+    if (it->occurred_at != NULL)
+        return it->occurred_at;
+    time_t t = (time_t)it->occurred_at_s;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, 64, "%Y-%m-%d %H:%M:%S+00", &tm) == 0)
+        return "invalid"; /* refused by the server with a clear message */
+    return buf;
+}
+
+int store_amount_units(const char *s, int64_t *out)
+{
+    int64_t units = 0;
+    int int_digits = 0, frac_digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++, int_digits++) {
+        if (int_digits == 14)
+            return -1;
+        units = 10 * units + (*s - '0');
+    }
+    if (*s == '.') {
+        for (s++; *s >= '0' && *s <= '9'; s++, frac_digits++) {
+            if (frac_digits < 4)
+                units = 10 * units + (*s - '0');
+            else if (*s != '0')
+                return -1; /* a fifth significant digit: numeric(18, 4) would round */
+        }
+        if (frac_digits == 0)
+            return -1;
+    }
+    if (*s != '\0' || int_digits + frac_digits == 0)
+        return -1;
+    for (int k = frac_digits < 4 ? frac_digits : 4; k < 4; k++)
+        units *= 10;
+    *out = units;
+    return 0;
+}
