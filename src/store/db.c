@@ -241,9 +241,11 @@ int store_db_transaction_gated(store_db *db, bool serializable, store_tx_fn fn, 
                                pthread_rwlock_t *commit_gate)
 {
     const char *begin = serializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN";
+    bool again = false;
     for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-        if (attempt > 0)
+        if (attempt > 0 && !again)
             backoff(attempt);
+        again = false;
         db->sqlstate[0] = '\0';
         if (store_db_broken(db) && store_db_reconnect(db) != 0)
             return -1;
@@ -253,6 +255,11 @@ int store_db_transaction_gated(store_db *db, bool serializable, store_tx_fn fn, 
             return -1;
         }
         store_tx_status st = fn(db, arg);
+        if (st == STORE_TX_AGAIN) {
+            rollback(db);
+            again = true;
+            continue;
+        }
         if (st != STORE_TX_OK) {
             if (st == STORE_TX_RETRY || recover(db)) {
                 if (st == STORE_TX_RETRY)

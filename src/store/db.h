@@ -31,6 +31,8 @@ typedef enum store_tx_status {
     STORE_TX_OK = 0, /* commit */
     STORE_TX_ERROR,  /* roll back and fail; the body has set db->err */
     STORE_TX_RETRY,  /* roll back and run again (the body saw a retryable error) */
+    STORE_TX_AGAIN,  /* roll back and run again at once: the body chose another way
+                        (it must not answer AGAIN forever) */
 } store_tx_status;
 
 typedef store_tx_status (*store_tx_fn)(store_db *db, void *arg);

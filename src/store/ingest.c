@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "store/copy_text.h"
+#include "store/ingest_direct.h"
 
 /* Bind parameters per staged row in the multi-row INSERT, and rows per
  * statement (PostgreSQL allows 65535 parameters). */
@@ -156,11 +157,13 @@ typedef struct batch_ctx {
     const store_item *items;
     size_t n;
     store_ingest_method method;
+    ingest_plan plan;
+    bool direct; /* try the fast path (ingest_direct.c) */
+    bool staged; /* the staged path ran (and created ltvd_stage) */
     store_batch_result *out;
 } batch_ctx;
 
-/* Reads the deltas apply_sql returned; res is kept by out. */
-static int read_deltas(store_db *db, PGresult *res, size_t n_items, store_batch_result *out)
+int ingest_read_deltas(store_db *db, PGresult *res, size_t n_items, store_batch_result *out)
 {
     int rows = PQntuples(res);
     out->days = calloc(rows > 0 ? (size_t)rows : 1, sizeof *out->days);
@@ -188,6 +191,21 @@ static store_tx_status insert_batch_tx(store_db *db, void *arg)
 {
     batch_ctx *ctx = arg;
     store_batch_result_free(ctx->out);
+    ctx->staged = false;
+    if (ctx->direct) {
+        switch (ingest_direct(db, ctx->items, ctx->n, &ctx->plan, ctx->out)) {
+        case INGEST_DIRECT_OK:
+            return STORE_TX_OK;
+        case INGEST_DIRECT_CONFLICT:
+            ctx->direct = false;
+            return STORE_TX_AGAIN;
+        case INGEST_DIRECT_ERROR:
+            return STORE_TX_ERROR;
+        case INGEST_DIRECT_STORED:
+            break; /* nothing written: the staged path, in this transaction */
+        }
+    }
+    ctx->staged = true;
     if (!db->stage_ready && store_db_exec(db, stage_sql, PGRES_COMMAND_OK) != 0)
         return STORE_TX_ERROR;
     int staged = ctx->method == STORE_INGEST_INSERT ? stage_insert(db, ctx->items, ctx->n)
@@ -201,7 +219,7 @@ static store_tx_status insert_batch_tx(store_db *db, void *arg)
         PQclear(res);
         return STORE_TX_ERROR;
     }
-    if (read_deltas(db, res, ctx->n, ctx->out) != 0) {
+    if (ingest_read_deltas(db, res, ctx->n, ctx->out) != 0) {
         PQclear(res);
         return STORE_TX_ERROR;
     }
@@ -224,12 +242,23 @@ int store_insert_batch_via(store_db *db, const store_item *items, size_t n,
             pthread_rwlock_rdlock(commit_gate); /* held on success, as documented */
         return 0;
     }
-    batch_ctx ctx = {items, n, method, out};
-    if (store_db_transaction_gated(db, false, insert_batch_tx, &ctx, commit_gate) != 0) {
+    batch_ctx ctx = {.items = items, .n = n, .method = method, .out = out};
+    if (method == STORE_INGEST_COPY) {
+        int planned = ingest_plan_make(items, n, &ctx.plan);
+        if (planned < 0) {
+            snprintf(db->err, sizeof db->err, "ingest: out of memory");
+            return -1;
+        }
+        ctx.direct = planned == 1;
+    }
+    int rc = store_db_transaction_gated(db, false, insert_batch_tx, &ctx, commit_gate);
+    ingest_plan_free(&ctx.plan);
+    if (rc != 0) {
         store_batch_result_free(out);
         return -1;
     }
-    db->stage_ready = true; /* created in a committed transaction */
+    if (ctx.staged)
+        db->stage_ready = true; /* created in a committed transaction */
     return 0;
 }
 
@@ -238,6 +267,7 @@ void store_batch_result_free(store_batch_result *r)
     if (r == NULL)
         return;
     free(r->days);
+    free(r->arena);
     PQclear(r->res);
     memset(r, 0, sizeof *r);
 }

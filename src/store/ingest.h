@@ -55,13 +55,16 @@ typedef struct store_batch_result {
     store_day_delta *days; /* the (customer, day)s the new items fell on, in
                               customer_id byte order, then day */
     size_t n_days;
-    void *res; /* the PGresult days[].customer_id point into */
+    void *res;   /* the PGresult days[].customer_id point into, or */
+    char *arena; /* the copies they point into */
 } store_batch_result;
 
-/* How the batch reaches the staging table (both give the same result). */
+/* How the batch is written (all give the same result). */
 typedef enum store_ingest_method {
-    STORE_INGEST_COPY = 0, /* COPY FROM STDIN (faster: see the numbers in ingest.c) */
-    STORE_INGEST_INSERT,   /* one multi-row INSERT with parameters */
+    STORE_INGEST_COPY = 0, /* new batches by COPY straight into transactions
+                              (ingest_direct.c), others staged by COPY */
+    STORE_INGEST_INSERT,   /* staged by one multi-row INSERT with parameters */
+    STORE_INGEST_STAGED,   /* staged by COPY, never straight */
 } store_ingest_method;
 
 /* Stores items[0..n) in one transaction: each (customer_id, txn_id) not yet

@@ -1,0 +1,381 @@
+/* The fast path of store_insert_batch (see ingest_direct.h).
+ *
+ * Why: the staged path (ingest.c) copies a batch into a temporary table and
+ * moves it on with INSERT ... ON CONFLICT DO NOTHING, so that a resent batch
+ * is harmless; PostgreSQL then checks every row against the primary key
+ * before inserting it and sorts and groups the rows again. Most batches are
+ * new: for them a COPY into transactions does the same work as psql's \copy,
+ * and the per-day sums computed here go to customer_days in one upsert.
+ * Whether a batch is new is asked first for three of its items (a resent
+ * batch is caught there); a batch new there but partly stored, or racing an
+ * identical one, fails its COPY on the primary key and the caller redoes it
+ * on the staged path. PostgreSQL logs that failure as an ERROR, with the
+ * key: rare, and the price of not checking every row twice. */
+#include "store/ingest_direct.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/copy_text.h"
+
+/* ---- the plan ------------------------------------------------------------ */
+
+/* An item's key and position, for sorting without a context argument. */
+typedef struct item_key {
+    const char *customer_id, *txn_id;
+    size_t index;
+} item_key;
+
+static int by_key(const void *a, const void *b)
+{
+    const item_key *x = a, *y = b;
+    int c = strcmp(x->customer_id, y->customer_id);
+    if (c == 0)
+        c = strcmp(x->txn_id, y->txn_id);
+    if (c == 0) /* the first occurrence first: it is the one kept */
+        c = x->index < y->index ? -1 : 1;
+    return c;
+}
+
+static int by_customer_day(const void *a, const void *b)
+{
+    const ingest_plan_day *x = a, *y = b;
+    int c = strcmp(x->customer_id, y->customer_id);
+    return c != 0 ? c : x->day < y->day ? -1 : x->day > y->day;
+}
+
+static int64_t day_of(int64_t secs)
+{
+    return secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+}
+
+int ingest_plan_make(const store_item *items, size_t n, ingest_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < n; i++) {
+        int64_t units;
+        if (items[i].occurred_at != NULL || store_amount_units(items[i].amount, &units) != 0)
+            return 0;
+    }
+    item_key *keys = malloc((n > 0 ? n : 1) * sizeof *keys);
+    p->order = malloc((n > 0 ? n : 1) * sizeof *p->order);
+    p->days = malloc((n > 0 ? n : 1) * sizeof *p->days);
+    if (keys == NULL || p->order == NULL || p->days == NULL) {
+        free(keys);
+        ingest_plan_free(p);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (item_key){items[i].customer_id, items[i].txn_id, i};
+    qsort(keys, n, sizeof *keys, by_key);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(keys[i - 1].customer_id, keys[i].customer_id) == 0 &&
+            strcmp(keys[i - 1].txn_id, keys[i].txn_id) == 0)
+            continue; /* a repeat inside the batch: a duplicate */
+        const store_item *it = &items[keys[i].index];
+        p->order[p->n_unique++] = keys[i].index;
+        int64_t units;
+        store_amount_units(it->amount, &units);
+        p->days[p->n_days++] =
+            (ingest_plan_day){it->customer_id, day_of(it->occurred_at_s), units, 1};
+    }
+    free(keys);
+    qsort(p->days, p->n_days, sizeof *p->days, by_customer_day);
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_days; i++) {
+        if (k > 0 && by_customer_day(&p->days[k - 1], &p->days[i]) == 0) {
+            p->days[k - 1].units += p->days[i].units; /* <= 10^18 each, few per day */
+            p->days[k - 1].n++;
+        } else {
+            p->days[k++] = p->days[i];
+        }
+    }
+    p->n_days = k;
+    return 1;
+}
+
+void ingest_plan_free(ingest_plan *p)
+{
+    free(p->order);
+    free(p->days);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- the statements -------------------------------------------------------- */
+
+/* The transaction's xid, and whether any of three items is stored. */
+static const char probe_sql[] =
+    "SELECT pg_current_xact_id()::text,"
+    "       EXISTS (SELECT 1 FROM transactions"
+    "                WHERE (customer_id, txn_id) IN (($1, $2), ($3, $4), ($5, $6)))";
+
+/* Which of the (customer, day)s in $1, $2 (day numbers) are stored. */
+static const char existing_sql[] =
+    "SELECT d.customer_id, d.day - DATE '1970-01-01' FROM customer_days d"
+    "  JOIN unnest($1::text[], $2::integer[]) AS u(customer_id, day)"
+    "    ON d.customer_id = u.customer_id COLLATE \"C\""
+    "   AND d.day = DATE '1970-01-01' + u.day"
+    " ORDER BY 1, 2";
+
+/* Adds the sums $3 (units) and $4 (counts) to stored days. */
+static const char update_sql[] =
+    "UPDATE customer_days d"
+    "   SET amount = d.amount + u.units * 0.0001, n_transactions = d.n_transactions + u.n"
+    "  FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::integer[])"
+    "       AS u(customer_id, day, units, n)"
+    " WHERE d.customer_id = u.customer_id COLLATE \"C\""
+    "   AND d.day = DATE '1970-01-01' + u.day";
+
+/* ---- the path ---------------------------------------------------------------- */
+
+static ingest_direct_status probe(store_db *db, const store_item *items, size_t n,
+                                  char xid[32])
+{
+    const store_item *a = &items[0], *b = &items[n / 2], *c = &items[n - 1];
+    const char *vals[] = {a->customer_id, a->txn_id, b->customer_id,
+                          b->txn_id,      c->customer_id, c->txn_id};
+    PGresult *res = store_db_exec_prepared(db, "ingest_probe", probe_sql, 6, vals);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_db_fail(db, res, "ingest probe");
+        PQclear(res);
+        return INGEST_DIRECT_ERROR;
+    }
+    snprintf(xid, 32, "%s", PQgetvalue(res, 0, 0));
+    bool stored = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    return stored ? INGEST_DIRECT_STORED : INGEST_DIRECT_OK;
+}
+
+static ingest_direct_status copy_rows(store_db *db, const store_item *items,
+                                      const ingest_plan *p, const char *xid)
+{
+    store_sbuf b = {0};
+    ingest_direct_status st = INGEST_DIRECT_ERROR;
+    for (size_t i = 0; i < p->n_unique; i++) {
+        const store_item *it = &items[p->order[i]];
+        char when[64];
+        if (store_sbuf_field(&b, it->customer_id, '\t') ||
+            store_sbuf_field(&b, it->txn_id, '\t') ||
+            store_sbuf_field(&b, store_when_text(it, when), '\t') ||
+            store_sbuf_field(&b, it->amount, '\t') || store_sbuf_field(&b, xid, '\n')) {
+            snprintf(db->err, sizeof db->err, "ingest: out of memory");
+            goto cleanup;
+        }
+    }
+    if (store_copy_in(db,
+                      "COPY transactions (customer_id, txn_id, occurred_at, amount,"
+                      " ingested_xid) FROM STDIN",
+                      &b, "COPY transactions") == 0)
+        st = INGEST_DIRECT_OK;
+    else if (strcmp(db->sqlstate, "23505") == 0)
+        st = INGEST_DIRECT_CONFLICT;
+cleanup:
+    free(b.p);
+    return st;
+}
+
+/* Array literals of the plan's days, those with new_day[i] == want: ids as
+ * text[], day numbers, units and counts as {1,2,...}; n_out of them. */
+static int day_arrays(const ingest_plan *p, const bool *new_day, bool want, char **ids,
+                      store_sbuf nums[3], size_t *n_out)
+{
+    const char **v = malloc((p->n_days > 0 ? p->n_days : 1) * sizeof *v);
+    if (v == NULL)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_days; i++)
+        if (new_day[i] == want)
+            v[k++] = p->days[i].customer_id;
+    *ids = store_text_array(v, k);
+    free(v);
+    *n_out = k;
+    if (*ids == NULL)
+        return -1;
+    for (int j = 0; j < 3; j++) {
+        if (store_sbuf_reserve(&nums[j], k * 21 + 3) != 0)
+            return -1;
+        nums[j].p[nums[j].len++] = '{';
+    }
+    for (size_t i = 0, m = 0; i < p->n_days; i++) {
+        const ingest_plan_day *d = &p->days[i];
+        if (new_day[i] != want)
+            continue;
+        long long val[3] = {(long long)d->day, (long long)d->units, (long long)d->n};
+        for (int j = 0; j < 3; j++)
+            nums[j].len += (size_t)sprintf(nums[j].p + nums[j].len, "%s%lld", m ? "," : "",
+                                           val[j]);
+        m++;
+    }
+    for (int j = 0; j < 3; j++) {
+        nums[j].p[nums[j].len++] = '}';
+        nums[j].p[nums[j].len] = '\0';
+    }
+    return 0;
+}
+
+/* Marks new_day[i] for the plan's days not in customer_days. */
+static ingest_direct_status find_new_days(store_db *db, const ingest_plan *p, bool *new_day)
+{
+    char *ids = NULL;
+    store_sbuf nums[3] = {{0}};
+    size_t k;
+    PGresult *res = NULL;
+    ingest_direct_status st = INGEST_DIRECT_ERROR;
+    for (size_t i = 0; i < p->n_days; i++)
+        new_day[i] = false;
+    if (day_arrays(p, new_day, false, &ids, nums, &k) != 0) {
+        snprintf(db->err, sizeof db->err, "ingest: out of memory");
+        goto cleanup;
+    }
+    const char *vals[] = {ids, nums[0].p};
+    res = store_db_exec_prepared(db, "ingest_existing", existing_sql, 2, vals);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_db_fail(db, res, "ingest days");
+        goto cleanup;
+    }
+    /* both in (customer_id bytes, day) order: one merge */
+    int rows = PQntuples(res), r = 0;
+    for (size_t i = 0; i < p->n_days; i++) {
+        int c = 1;
+        while (r < rows) {
+            c = strcmp(PQgetvalue(res, r, 0), p->days[i].customer_id);
+            long long day = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+            if (c == 0)
+                c = day < p->days[i].day ? -1 : day > p->days[i].day;
+            if (c >= 0)
+                break;
+            r++;
+        }
+        new_day[i] = c != 0;
+    }
+    st = INGEST_DIRECT_OK;
+cleanup:
+    PQclear(res);
+    free(ids);
+    for (int j = 0; j < 3; j++)
+        free(nums[j].p);
+    return st;
+}
+
+/* COPY of the new days into customer_days. */
+static ingest_direct_status copy_days(store_db *db, const ingest_plan *p,
+                                      const bool *new_day)
+{
+    store_sbuf b = {0};
+    ingest_direct_status st = INGEST_DIRECT_ERROR;
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_days; i++) {
+        const ingest_plan_day *d = &p->days[i];
+        if (!new_day[i])
+            continue;
+        char day[16], amount[32], n[24];
+        time_t t = (time_t)(d->day * 86400);
+        struct tm tm;
+        if (gmtime_r(&t, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%d", &tm) == 0)
+            snprintf(day, sizeof day, "invalid"); /* refused by the server */
+        snprintf(amount, sizeof amount, "%lld.%04lld", (long long)(d->units / 10000),
+                 (long long)(d->units % 10000));
+        snprintf(n, sizeof n, "%lld", (long long)d->n);
+        if (store_sbuf_field(&b, d->customer_id, '\t') || store_sbuf_field(&b, day, '\t') ||
+            store_sbuf_field(&b, amount, '\t') || store_sbuf_field(&b, n, '\n')) {
+            snprintf(db->err, sizeof db->err, "ingest: out of memory");
+            goto cleanup;
+        }
+        k++;
+    }
+    st = INGEST_DIRECT_OK;
+    if (k > 0 &&
+        store_copy_in(db, "COPY customer_days (customer_id, day, amount, n_transactions)"
+                          " FROM STDIN",
+                      &b, "COPY customer_days") != 0)
+        st = strcmp(db->sqlstate, "23505") == 0 ? INGEST_DIRECT_CONFLICT : INGEST_DIRECT_ERROR;
+cleanup:
+    free(b.p);
+    return st;
+}
+
+/* Adds the sums of the days already stored. */
+static ingest_direct_status update_days(store_db *db, const ingest_plan *p,
+                                        const bool *new_day)
+{
+    char *ids = NULL;
+    store_sbuf nums[3] = {{0}};
+    size_t k = 0;
+    PGresult *res = NULL;
+    ingest_direct_status st = INGEST_DIRECT_ERROR;
+    if (day_arrays(p, new_day, false, &ids, nums, &k) != 0) {
+        snprintf(db->err, sizeof db->err, "ingest: out of memory");
+        goto cleanup;
+    }
+    st = INGEST_DIRECT_OK;
+    if (k == 0)
+        goto cleanup;
+    const char *vals[] = {ids, nums[0].p, nums[1].p, nums[2].p};
+    res = store_db_exec_prepared(db, "ingest_update_days", update_sql, 4, vals);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        store_db_fail(db, res, "ingest days");
+        st = INGEST_DIRECT_ERROR;
+    } else if (strtoull(PQcmdTuples(res), NULL, 10) != k) {
+        snprintf(db->err, sizeof db->err, "ingest days: %s of %zu days updated",
+                 PQcmdTuples(res), k);
+        st = INGEST_DIRECT_ERROR;
+    }
+cleanup:
+    PQclear(res);
+    free(ids);
+    for (int j = 0; j < 3; j++)
+        free(nums[j].p);
+    return st;
+}
+
+/* The deltas, as store_batch_result wants them (ids copied into out). */
+static int fill_result(const ingest_plan *p, const bool *new_day, size_t n_items,
+                       const char *xid, store_batch_result *out)
+{
+    size_t bytes = 1;
+    for (size_t i = 0; i < p->n_days; i++)
+        bytes += strlen(p->days[i].customer_id) + 1;
+    out->days = calloc(p->n_days > 0 ? p->n_days : 1, sizeof *out->days);
+    out->arena = malloc(bytes);
+    if (out->days == NULL || out->arena == NULL)
+        return -1;
+    char *a = out->arena;
+    for (size_t i = 0; i < p->n_days; i++) {
+        const ingest_plan_day *d = &p->days[i];
+        size_t len = strlen(d->customer_id) + 1;
+        memcpy(a, d->customer_id, len);
+        out->days[i] = (store_day_delta){a, d->day, new_day[i], d->units, d->n};
+        a += len;
+    }
+    out->n_days = p->n_days;
+    out->n_new = p->n_unique;
+    out->n_duplicate = n_items - p->n_unique;
+    out->xid = strtoull(xid, NULL, 10);
+    return 0;
+}
+
+ingest_direct_status ingest_direct(store_db *db, const store_item *items, size_t n,
+                                   const ingest_plan *p, store_batch_result *out)
+{
+    char xid[32];
+    ingest_direct_status st = probe(db, items, n, xid);
+    if (st != INGEST_DIRECT_OK)
+        return st;
+    bool *new_day = malloc((p->n_days > 0 ? p->n_days : 1) * sizeof *new_day);
+    if (new_day == NULL) {
+        snprintf(db->err, sizeof db->err, "ingest: out of memory");
+        return INGEST_DIRECT_ERROR;
+    }
+    if ((st = copy_rows(db, items, p, xid)) == INGEST_DIRECT_OK &&
+        (st = find_new_days(db, p, new_day)) == INGEST_DIRECT_OK &&
+        (st = copy_days(db, p, new_day)) == INGEST_DIRECT_OK &&
+        (st = update_days(db, p, new_day)) == INGEST_DIRECT_OK &&
+        fill_result(p, new_day, n, xid, out) != 0) {
+        snprintf(db->err, sizeof db->err, "ingest: out of memory");
+        st = INGEST_DIRECT_ERROR;
+    }
+    free(new_day);
+    return st;
+}

@@ -1,0 +1,60 @@
+/* The fast path of store_insert_batch (internal to src/store/): a batch
+ * none of whose items is stored yet goes straight into transactions by COPY,
+ * and the per-day sums, computed here, into customer_days by one upsert. */
+#ifndef LTVD_STORE_INGEST_DIRECT_H
+#define LTVD_STORE_INGEST_DIRECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/db.h"
+#include "store/ingest.h"
+
+/* One (customer, day) of a plan: the sum of its items. */
+typedef struct ingest_plan_day {
+    const char *customer_id; /* borrowed from the items */
+    int64_t day;
+    int64_t units;
+    int64_t n;
+} ingest_plan_day;
+
+/* What the fast path sends, worked out once before the transaction. */
+typedef struct ingest_plan {
+    size_t *order;      /* the items to store (first occurrence of each
+                           (customer_id, txn_id)), in byte order of that key */
+    size_t n_unique;
+    ingest_plan_day *days; /* their sums per (customer, day), in byte order */
+    size_t n_days;
+} ingest_plan;
+
+/* Plans items[0..n). Returns 1 with *p filled (free with ingest_plan_free),
+ * 0 when the fast path does not apply (an occurred_at given as text, an
+ * amount it cannot read exactly), -1 when out of memory. */
+int ingest_plan_make(const store_item *items, size_t n, ingest_plan *p);
+void ingest_plan_free(ingest_plan *p);
+
+/* Outcome of ingest_direct. */
+typedef enum ingest_direct_status {
+    INGEST_DIRECT_OK = 0,   /* stored; *out filled as by store_insert_batch */
+    INGEST_DIRECT_STORED,   /* some items are stored already: nothing was
+                               written, take the staged path in this transaction */
+    INGEST_DIRECT_CONFLICT, /* an item was stored meanwhile (unique violation):
+                               the transaction is aborted; roll back and take
+                               the staged path */
+    INGEST_DIRECT_ERROR,    /* db->err set; the transaction may be aborted */
+} ingest_direct_status;
+
+/* Runs the fast path inside the caller's transaction. First it looks up the
+ * first, middle and last items (a resent batch is caught there, without a
+ * failed COPY); then COPY and the upsert. */
+ingest_direct_status ingest_direct(store_db *db, const store_item *items, size_t n,
+                                   const ingest_plan *p, store_batch_result *out);
+
+/* Fills out from the result of a statement with the columns (customer_id,
+ * day number, new_day, units, n, xid), one row per (customer, day): the
+ * apply statement of either path. out keeps res. 0, or -1 (out of memory,
+ * db->err set; res is then the caller's). ingest.c. */
+int ingest_read_deltas(store_db *db, PGresult *res, size_t n_items, store_batch_result *out);
+
+#endif
