@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ingest/batch.h"
+#include "ingest/json_arena.h"
 #include "summary/summary.h"
 
 /* One number token of the body: jansson keeps only a double or an integer,
@@ -528,6 +529,7 @@ ingest_result ingest_batch_parse(const char *body, size_t len, const ingest_limi
     if (body == NULL)
         len = 0;
     json_error_t je;
+    json_arena_begin(); /* the tree lives until the json_decref below */
     json_t *root = json_loadb(w.body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     ingest_result rc;
     if (root == NULL)
@@ -537,6 +539,7 @@ ingest_result ingest_batch_parse(const char *body, size_t len, const ingest_limi
     else
         rc = parse_root(&w, root, out);
     json_decref(root);
+    json_arena_end();
     free(w.toks);
     if (rc == INGEST_ENOMEM)
         ingest_errors_free(errs);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "store/copy_text.h"
 
@@ -202,10 +201,12 @@ static int day_arrays(const ingest_plan *p, const bool *new_day, bool want, char
         const ingest_plan_day *d = &p->days[i];
         if (new_day[i] != want)
             continue;
-        long long val[3] = {(long long)d->day, (long long)d->units, (long long)d->n};
-        for (int j = 0; j < 3; j++)
-            nums[j].len += (size_t)sprintf(nums[j].p + nums[j].len, "%s%lld", m ? "," : "",
-                                           val[j]);
+        int64_t val[3] = {d->day, d->units, d->n};
+        for (int j = 0; j < 3; j++) {
+            if (m > 0)
+                nums[j].p[nums[j].len++] = ',';
+            nums[j].len += store_fmt_i64(nums[j].p + nums[j].len, val[j]);
+        }
         m++;
     }
     for (int j = 0; j < 3; j++) {
@@ -271,13 +272,14 @@ static ingest_direct_status copy_days(store_db *db, const ingest_plan *p,
         if (!new_day[i])
             continue;
         char day[16], amount[32], n[24];
-        time_t t = (time_t)(d->day * 86400);
-        struct tm tm;
-        if (gmtime_r(&t, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%d", &tm) == 0)
-            snprintf(day, sizeof day, "invalid"); /* refused by the server */
-        snprintf(amount, sizeof amount, "%lld.%04lld", (long long)(d->units / 10000),
-                 (long long)(d->units % 10000));
-        snprintf(n, sizeof n, "%lld", (long long)d->n);
+        store_fmt_date(d->day, day);
+        size_t k_int = store_fmt_i64(amount, d->units / 10000);
+        int64_t frac = d->units % 10000;
+        amount[k_int] = '.';
+        for (int j = 4; j >= 1; j--, frac /= 10)
+            amount[k_int + (size_t)j] = (char)('0' + frac % 10);
+        amount[k_int + 5] = '\0';
+        store_fmt_i64(n, d->n);
         if (store_sbuf_field(&b, d->customer_id, '\t') || store_sbuf_field(&b, day, '\t') ||
             store_sbuf_field(&b, amount, '\t') || store_sbuf_field(&b, n, '\n')) {
             snprintf(db->err, sizeof db->err, "ingest: out of memory");
