@@ -91,6 +91,10 @@ bool app_summary_from_store(const store_customer *c, cache_summary *s);
  * Returns CACHE_OK or a cache error code (nothing applied). */
 int app_batch_committed(app *a, const store_batch_result *r);
 
+/* A store_days_hint_fn (arg: the app): the days the cache holds for each
+ * customer, [first_day, last_day] (and every day after a fixed as_of). */
+void app_days_hint(void *arg, const char *const *ids, size_t n, int64_t *lo, int64_t *hi);
+
 /* Opens (holding a->gate for writing, right after taking the read's
  * snapshot) and closes the window of a catch-up read. */
 void app_window_open(app *a);

@@ -29,6 +29,31 @@ static bool delta_counts(const app *a, const store_day_delta *d)
     return !a->config->has_as_of || d->day <= a->config->as_of_day;
 }
 
+void app_days_hint(void *arg, const char *const *ids, size_t n, int64_t *lo, int64_t *hi)
+{
+    app *a = arg;
+    cache_summary *s = malloc((n > 0 ? n : 1) * sizeof *s);
+    bool *found = malloc((n > 0 ? n : 1) * sizeof *found);
+    if (s != NULL && found != NULL)
+        cache_get_many(a->cache, ids, n, s, found);
+    /* with a fixed as_of, the cache knows nothing of the days after it */
+    int64_t unknown_from = a->config->has_as_of ? a->config->as_of_day + 1 : INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (s == NULL || found == NULL) {
+            lo[i] = INT64_MIN; /* out of memory: ask PostgreSQL about every day */
+            hi[i] = INT64_MAX;
+        } else if (found[i]) {
+            lo[i] = s[i].first_day;
+            hi[i] = unknown_from == INT64_MAX ? s[i].last_day : INT64_MAX;
+        } else {
+            lo[i] = unknown_from;
+            hi[i] = INT64_MAX;
+        }
+    }
+    free(s);
+    free(found);
+}
+
 /* ------------------------------------------------------------ the window */
 
 /* A delta kept while a catch-up read is in flight (app->window). */

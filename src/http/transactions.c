@@ -73,7 +73,8 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
         return reply_db_unavailable(req, "no database connection became free in time");
     }
     store_batch_result r = {0};
-    int rc = store_insert_batch(db, items, b->n, &a->gate, &r);
+    store_batch_opts opts = {&a->gate, app_days_hint, a};
+    int rc = store_insert_batch(db, items, b->n, &opts, &r);
     free(items);
     if (rc != 0) {
         app_db_failed(a);

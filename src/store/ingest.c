@@ -227,31 +227,34 @@ static store_tx_status insert_batch_tx(store_db *db, void *arg)
 }
 
 int store_insert_batch(store_db *db, const store_item *items, size_t n,
-                       pthread_rwlock_t *commit_gate, store_batch_result *out)
+                       const store_batch_opts *opts, store_batch_result *out)
 {
-    return store_insert_batch_via(db, items, n, STORE_INGEST_COPY, commit_gate, out);
+    return store_insert_batch_via(db, items, n, STORE_INGEST_COPY, opts, out);
 }
 
 int store_insert_batch_via(store_db *db, const store_item *items, size_t n,
-                           store_ingest_method method, pthread_rwlock_t *commit_gate,
+                           store_ingest_method method, const store_batch_opts *opts,
                            store_batch_result *out)
 {
+    static const store_batch_opts none = {0};
+    if (opts == NULL)
+        opts = &none;
     memset(out, 0, sizeof *out);
     if (n == 0) {
-        if (commit_gate != NULL)
-            pthread_rwlock_rdlock(commit_gate); /* held on success, as documented */
+        if (opts->commit_gate != NULL)
+            pthread_rwlock_rdlock(opts->commit_gate); /* held on success, as documented */
         return 0;
     }
     batch_ctx ctx = {.items = items, .n = n, .method = method, .out = out};
     if (method == STORE_INGEST_COPY) {
-        int planned = ingest_plan_make(items, n, &ctx.plan);
+        int planned = ingest_plan_make(items, n, opts->days_hint, opts->days_hint_arg, &ctx.plan);
         if (planned < 0) {
             snprintf(db->err, sizeof db->err, "ingest: out of memory");
             return -1;
         }
         ctx.direct = planned == 1;
     }
-    int rc = store_db_transaction_gated(db, false, insert_batch_tx, &ctx, commit_gate);
+    int rc = store_db_transaction_gated(db, false, insert_batch_tx, &ctx, opts->commit_gate);
     ingest_plan_free(&ctx.plan);
     if (rc != 0) {
         store_batch_result_free(out);

@@ -67,25 +67,39 @@ typedef enum store_ingest_method {
     STORE_INGEST_STAGED,   /* staged by COPY, never straight */
 } store_ingest_method;
 
+/* Which days of the customers ids[0..n) may be stored already, as far as
+ * the caller knows (the service's cache): lo[i]..hi[i] (lo > hi: none).
+ * Days outside are taken for new without asking PostgreSQL; a wrong answer
+ * costs a fallback to the staged path, never a wrong result. */
+typedef void (*store_days_hint_fn)(void *arg, const char *const *ids, size_t n,
+                                   int64_t *lo, int64_t *hi);
+
+/* Options of store_insert_batch; NULL for none. */
+typedef struct store_batch_opts {
+    /* Taken for reading before COMMIT (store_db_transaction_gated): on
+     * success the caller holds it and must release it. */
+    pthread_rwlock_t *commit_gate;
+    store_days_hint_fn days_hint;
+    void *days_hint_arg;
+} store_batch_opts;
+
 /* Stores items[0..n) in one transaction: each (customer_id, txn_id) not yet
  * stored is inserted (the first occurrence wins when one repeats inside the
  * batch), the others count as duplicates; customer_days is updated for the
  * new ones in the same transaction, and what each (customer, day) gained is
  * returned: exact deltas, each counted once however batches interleave
- * (customer_days' row locks order them), which a cache can add up in any
+ * (customer_days' unique key orders them), which a cache can add up in any
  * order. Concurrent batches with the same items, on other connections,
  * store each item once. Serialization failures, deadlocks and a connection
- * broken before COMMIT are retried. commit_gate, when not NULL, is taken for
- * reading before COMMIT (store_db_transaction_gated): on success the caller
- * holds it and must release it. Returns 0 with *out filled (free with
+ * broken before COMMIT are retried. Returns 0 with *out filled (free with
  * store_batch_result_free), or -1 with db->err set and nothing stored (or,
  * when the connection broke during COMMIT, an unknown outcome: resend). */
 int store_insert_batch(store_db *db, const store_item *items, size_t n,
-                       pthread_rwlock_t *commit_gate, store_batch_result *out);
+                       const store_batch_opts *opts, store_batch_result *out);
 
-/* store_insert_batch with a chosen staging method (for the bench and tests). */
+/* store_insert_batch with a chosen method (for the bench and tests). */
 int store_insert_batch_via(store_db *db, const store_item *items, size_t n,
-                           store_ingest_method method, pthread_rwlock_t *commit_gate,
+                           store_ingest_method method, const store_batch_opts *opts,
                            store_batch_result *out);
 
 void store_batch_result_free(store_batch_result *r);

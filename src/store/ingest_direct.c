@@ -50,7 +50,36 @@ static int64_t day_of(int64_t secs)
     return secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 }
 
-int ingest_plan_make(const store_item *items, size_t n, ingest_plan *p)
+/* Marks the days outside what hint says may be stored. */
+static int apply_hint(ingest_plan *p, store_days_hint_fn hint, void *hint_arg)
+{
+    size_t n = p->n_days, k = 0;
+    const char **ids = malloc((n > 0 ? n : 1) * sizeof *ids);
+    int64_t *lo = malloc((n > 0 ? n : 1) * sizeof *lo);
+    int64_t *hi = malloc((n > 0 ? n : 1) * sizeof *hi);
+    int rc = -1;
+    if (ids == NULL || lo == NULL || hi == NULL)
+        goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        if (k == 0 || strcmp(ids[k - 1], p->days[i].customer_id) != 0)
+            ids[k++] = p->days[i].customer_id;
+    }
+    hint(hint_arg, ids, k, lo, hi);
+    for (size_t i = 0, c = 0; i < n; i++) {
+        if (i > 0 && strcmp(p->days[i - 1].customer_id, p->days[i].customer_id) != 0)
+            c++;
+        p->surely_new[i] = p->days[i].day < lo[c] || p->days[i].day > hi[c];
+    }
+    rc = 0;
+cleanup:
+    free(ids);
+    free(lo);
+    free(hi);
+    return rc;
+}
+
+int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
+                     void *hint_arg, ingest_plan *p)
 {
     memset(p, 0, sizeof *p);
     for (size_t i = 0; i < n; i++) {
@@ -92,6 +121,11 @@ int ingest_plan_make(const store_item *items, size_t n, ingest_plan *p)
         }
     }
     p->n_days = k;
+    p->surely_new = calloc(k > 0 ? k : 1, sizeof *p->surely_new);
+    if (p->surely_new == NULL || (hint != NULL && apply_hint(p, hint, hint_arg) != 0)) {
+        ingest_plan_free(p);
+        return -1;
+    }
     return 1;
 }
 
@@ -99,6 +133,7 @@ void ingest_plan_free(ingest_plan *p)
 {
     free(p->order);
     free(p->days);
+    free(p->surely_new);
     memset(p, 0, sizeof *p);
 }
 
@@ -225,9 +260,13 @@ static ingest_direct_status find_new_days(store_db *db, const ingest_plan *p, bo
     PGresult *res = NULL;
     ingest_direct_status st = INGEST_DIRECT_ERROR;
     for (size_t i = 0; i < p->n_days; i++)
-        new_day[i] = false;
+        new_day[i] = p->surely_new[i];
     if (day_arrays(p, new_day, false, &ids, nums, &k) != 0) {
         snprintf(db->err, sizeof db->err, "ingest: out of memory");
+        goto cleanup;
+    }
+    if (k == 0) { /* the hint knew them all */
+        st = INGEST_DIRECT_OK;
         goto cleanup;
     }
     const char *vals[] = {ids, nums[0].p};
@@ -239,6 +278,8 @@ static ingest_direct_status find_new_days(store_db *db, const ingest_plan *p, bo
     /* both in (customer_id bytes, day) order: one merge */
     int rows = PQntuples(res), r = 0;
     for (size_t i = 0; i < p->n_days; i++) {
+        if (p->surely_new[i])
+            continue;
         int c = 1;
         while (r < rows) {
             c = strcmp(PQgetvalue(res, r, 0), p->days[i].customer_id);

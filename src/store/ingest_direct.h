@@ -25,13 +25,16 @@ typedef struct ingest_plan {
                            (customer_id, txn_id)), in byte order of that key */
     size_t n_unique;
     ingest_plan_day *days; /* their sums per (customer, day), in byte order */
+    bool *surely_new;      /* per day: new as far as the hint knows */
     size_t n_days;
 } ingest_plan;
 
-/* Plans items[0..n). Returns 1 with *p filled (free with ingest_plan_free),
- * 0 when the fast path does not apply (an occurred_at given as text, an
- * amount it cannot read exactly), -1 when out of memory. */
-int ingest_plan_make(const store_item *items, size_t n, ingest_plan *p);
+/* Plans items[0..n), asking hint (when not NULL) which days may be stored.
+ * Returns 1 with *p filled (free with ingest_plan_free), 0 when the fast
+ * path does not apply (an occurred_at given as text, an amount it cannot
+ * read exactly), -1 when out of memory. */
+int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
+                     void *hint_arg, ingest_plan *p);
 void ingest_plan_free(ingest_plan *p);
 
 /* Outcome of ingest_direct. */
