@@ -1,12 +1,15 @@
 /* libFuzzer target: the body of POST /v1/transactions (ingest_batch_parse),
  * with the contract of ingest/batch.h checked on every outcome: a valid
  * batch holds only valid items, a refused one says why, and nothing leaks.
- * The input is the body as received. */
+ * And differentially: whatever the one-pass reader (batch_fast.c) accepts,
+ * the jansson reader accepts too, with the same items. The input is the
+ * body as received. */
 #include <math.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "ingest/batch.h"
+#include "ingest/batch_fast.h"
 
 /* 2026-01-01T00:00:00Z: occurred_at may be up to a day later. */
 #define NOW 1767225600
@@ -36,6 +39,35 @@ static void check_item(const ingest_item *it, const ingest_limits *lim)
 
     store_item si;
     ingest_item_to_store(it, &si);
+}
+
+/* The fast reader never accepts what the jansson one refuses, and agrees
+ * with it item by item. */
+static void check_fast(const uint8_t *data, size_t size, const ingest_limits *lim)
+{
+    ingest_batch fast, slow;
+    ingest_errors e;
+    int rc = ingest_batch_fast((const char *)data, size, lim, NOW, &fast);
+    FUZZ_CHECK(rc >= -1 && rc <= 1);
+    if (rc != 1) {
+        FUZZ_CHECK(fast.n == 0 && fast.items == NULL);
+        return;
+    }
+    ingest_result r = ingest_batch_parse_jansson((const char *)data, size, lim, NOW, &slow, &e);
+    FUZZ_CHECK(r == INGEST_OK || r == INGEST_ENOMEM);
+    if (r == INGEST_OK) {
+        FUZZ_CHECK(slow.n == fast.n);
+        for (size_t i = 0; i < fast.n; i++) {
+            const ingest_item *a = &fast.items[i], *b = &slow.items[i];
+            FUZZ_CHECK(strcmp(a->id, b->id) == 0);
+            FUZZ_CHECK(strcmp(a->customer_id, b->customer_id) == 0);
+            FUZZ_CHECK(a->occurred_at_s == b->occurred_at_s && a->day == b->day);
+            FUZZ_CHECK(strcmp(a->amount, b->amount) == 0);
+        }
+    }
+    ingest_batch_free(&fast);
+    ingest_batch_free(&slow);
+    ingest_errors_free(&e);
 }
 
 static void check_errors(const ingest_errors *e, ingest_result r, const ingest_limits *lim)
@@ -82,5 +114,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     ingest_batch_free(&b);
     ingest_errors_free(&e);
+    check_fast(data, size, &lim);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ingest/batch.h"
+#include "ingest/batch_fast.h"
 #include "summary/summary.h"
 
 #define NOW INT64_C(1717200000) /* 2024-06-01T00:00:00Z */
@@ -335,6 +336,85 @@ START_TEST(test_batch_reasons)
 }
 END_TEST
 
+/* The one-pass reader takes the common bodies, giving exactly the jansson
+ * reader's items, and declines everything else, which the jansson reader
+ * then decides (its errors unchanged). */
+START_TEST(test_batch_fast_path)
+{
+    static const struct {
+        const char *body;
+        int fast; /* 1: taken by the fast reader; 0: left to jansson */
+    } cases[] = {
+        {"{\"transactions\":[{\"id\":\"t1\",\"customer_id\":\"c1\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":\"12.50\"}]}", 1},
+        {" {\n \"transactions\" : [ {\"amount\": 1E2, \"occurred_at\":"
+         "\"2024-01-01T23:30:00-02:00\", \"customer_id\": \"c\", \"id\": \"a b\"} ,"
+         "{\"id\":\"x\",\"customer_id\":\"c\",\"occurred_at\":\"2024-01-02T00:00:00.25Z\","
+         "\"amount\":-0}\t]\r\n}\n", 1},
+        /* escapes, UTF-8, DEL: jansson's */
+        {"{\"transactions\":[{\"id\":\"t\\u0031\",\"customer_id\":\"c\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+        {"{\"transactions\":[{\"id\":\"t\xc3\xa9\",\"customer_id\":\"c\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+        {"{\"transactions\":[{\"id\":\"t\x7f\",\"customer_id\":\"c\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+        /* shapes and values the fast reader never accepts */
+        {"{\"transactions\":[]}", 0},
+        {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\"}]}", 0},
+        {"{\"transactions\":[{\"id\":\"t\",\"id\":\"t\",\"customer_id\":\"c\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+        {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\",\"x\":1,"
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+        {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":01}]}", 0},
+        {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1.23456}]}", 0},
+        {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+        {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
+         "\"occurred_at\":\"2024-02-30T00:00:00Z\",\"amount\":1}]}", 0},
+        {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]} x", 0},
+        {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}],\"more\":1}", 0},
+        {"[{\"id\":\"t\"}]", 0},
+        {"", 0},
+    };
+    ingest_limits lim = ingest_limits_default(1000);
+    int64_t now = 1767225600; /* 2026-01-01 */
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        const char *body = cases[k].body;
+        ingest_batch fast, slow, both;
+        ingest_errors e1, e2;
+        int rc = ingest_batch_fast(body, strlen(body), &lim, now, &fast);
+        ck_assert_msg(rc == cases[k].fast, "case %zu: fast reader %d", k, rc);
+        ingest_result r1 = ingest_batch_parse_jansson(body, strlen(body), &lim, now, &slow, &e1);
+        ingest_result r2 = ingest_batch_parse(body, strlen(body), &lim, now, &both, &e2);
+        ck_assert_int_eq(r1, r2);
+        ck_assert_uint_eq(e1.n, e2.n);
+        for (size_t i = 0; i < e1.n; i++)
+            ck_assert_str_eq(e1.items[i].reason, e2.items[i].reason);
+        if (rc == 1) {
+            ck_assert_int_eq(r1, INGEST_OK);
+            ck_assert_uint_eq(fast.n, slow.n);
+            for (size_t i = 0; i < fast.n; i++) {
+                ck_assert_str_eq(fast.items[i].id, slow.items[i].id);
+                ck_assert_str_eq(fast.items[i].customer_id, slow.items[i].customer_id);
+                ck_assert_int_eq(fast.items[i].occurred_at_s, slow.items[i].occurred_at_s);
+                ck_assert_int_eq(fast.items[i].day, slow.items[i].day);
+                ck_assert_str_eq(fast.items[i].amount, slow.items[i].amount);
+            }
+        }
+        ingest_batch_free(&fast);
+        ingest_batch_free(&slow);
+        ingest_batch_free(&both);
+        ingest_errors_free(&e1);
+        ingest_errors_free(&e2);
+    }
+}
+END_TEST
+
 Suite *suite_batch(void)
 {
     Suite *s = suite_create("batch");
@@ -347,6 +427,7 @@ Suite *suite_batch(void)
     tcase_add_test(tc, test_batch_duplicates_and_store);
     tcase_add_test(tc, test_batch_limits);
     tcase_add_test(tc, test_batch_reasons);
+    tcase_add_test(tc, test_batch_fast_path);
     suite_add_tcase(s, tc);
     return s;
 }
