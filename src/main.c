@@ -25,7 +25,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
-    json_arena_init();
+    ingest_json_arena_init();
     if (argc >= 2 && strcmp(argv[1], "fit") == 0)
         return cli_fit_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "score") == 0)

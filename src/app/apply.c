@@ -109,11 +109,16 @@ static int by_customer(const void *x, const void *y)
 
 /* ------------------------------------------------------------ own batches */
 
+/* Xids remembered at most: past it (the catch-up failing for long), the
+ * catch-up re-reads those batches' customers, which is right, only slower. */
+#define OWN_XIDS_MAX ((size_t)1 << 20)
+
 /* Remembers the xid of a batch whose deltas are in the cache (writer held),
- * so the catch-up does not read its customers again. */
+ * so the catch-up does not read its customers again; only while a catch-up
+ * runs, which forgets them once passed. */
 static void own_xid_add(app *a, uint64_t xid)
 {
-    if (xid == 0)
+    if (xid == 0 || a->sync == NULL || a->own_n == OWN_XIDS_MAX)
         return;
     if (a->own_n == a->own_cap) {
         size_t cap = a->own_cap ? 2 * a->own_cap : 256;
@@ -231,6 +236,8 @@ int app_cache_replace(app *a, const store_customer *c, size_t n)
         rc = CACHE_ENOMEM;
         goto cleanup;
     }
+    if (w != NULL && w->n == 0)
+        w = NULL; /* nothing applied during the read */
     if (w != NULL && !w->sorted) {
         qsort(w->v, w->n, sizeof *w->v, by_customer);
         w->sorted = true;

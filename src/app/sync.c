@@ -64,6 +64,8 @@ static int collect_summary(const store_customer *c, void *arg)
  * app.h): the snapshot is taken under the gate, the read runs outside it. */
 static int replace_chunk(app *a, store_db *db, const char *const *ids, size_t n)
 {
+    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+        return -1; /* not under the gate: every batch's COMMIT would wait */
     summary_list l = {calloc(n, sizeof *l.v), 0};
     if (l.v == NULL)
         return -1;

@@ -543,7 +543,7 @@ ingest_result ingest_batch_parse_jansson(const char *body, size_t len,
     if (body == NULL)
         len = 0;
     json_error_t je;
-    json_arena_begin(); /* the tree lives until the json_decref below */
+    ingest_json_arena_begin(); /* the tree lives until the json_decref below */
     json_t *root = json_loadb(w.body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     ingest_result rc;
     if (root == NULL)
@@ -553,7 +553,7 @@ ingest_result ingest_batch_parse_jansson(const char *body, size_t len,
     else
         rc = parse_root(&w, root, out);
     json_decref(root);
-    json_arena_end();
+    ingest_json_arena_end();
     free(w.toks);
     if (rc == INGEST_ENOMEM)
         ingest_errors_free(errs);

@@ -7,7 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define BLOCK_BYTES ((size_t)256 * 1024)
+/* Under glibc's mmap threshold, so a block comes from the heap, not mmap. */
+#define BLOCK_BYTES ((size_t)64 * 1024)
 #define ALIGN 16
 
 typedef struct block {
@@ -16,7 +17,7 @@ typedef struct block {
     _Alignas(ALIGN) unsigned char data[];
 } block;
 
-/* The thread's blocks, newest first; the oldest is kept between bodies. */
+/* The thread's blocks, newest first, while a body is parsed. */
 static _Thread_local block *blocks;
 static _Thread_local bool active;
 
@@ -48,31 +49,29 @@ static bool in_arena(const void *p)
     return false;
 }
 
-/* Arena memory goes back at json_arena_end; the rest to malloc. */
+/* Arena memory goes back at ingest_json_arena_end; the rest to malloc. */
 static void arena_free(void *p)
 {
     if (p != NULL && !in_arena(p))
         free(p);
 }
 
-void json_arena_init(void)
+void ingest_json_arena_init(void)
 {
     json_set_alloc_funcs(arena_malloc, arena_free);
 }
 
-void json_arena_begin(void)
+void ingest_json_arena_begin(void)
 {
     active = true;
 }
 
-void json_arena_end(void)
+void ingest_json_arena_end(void)
 {
     active = false;
-    while (blocks != NULL && blocks->next != NULL) {
+    while (blocks != NULL) { /* none kept: a thread may end at any time */
         block *b = blocks;
         blocks = b->next;
         free(b);
     }
-    if (blocks != NULL)
-        blocks->used = 0;
 }

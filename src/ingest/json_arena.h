@@ -1,19 +1,20 @@
 /* A per-thread bump allocator for jansson while one request body is parsed
- * (ingest_batch_parse): a 1000-item batch is some 10,000 small objects,
- * strings and hash tables, freed all at once a moment later, and malloc and
- * free were a quarter of the parse. Outside json_arena_begin/end jansson
+ * by the jansson reader (ingest_batch_parse_jansson: the bodies the one-pass
+ * reader declines): a 1000-item batch is some 10,000 small objects, strings
+ * and hash tables, freed all at once a moment later, and malloc and free
+ * were a quarter of that parse. Outside ingest_json_arena_begin/end jansson
  * allocates with malloc as usual; free() takes either kind of pointer. */
 #ifndef LTVD_INGEST_JSON_ARENA_H
 #define LTVD_INGEST_JSON_ARENA_H
 
 /* Hands jansson the allocator. Call once, before any thread uses jansson
  * (main does); until then begin/end change nothing. */
-void json_arena_init(void);
+void ingest_json_arena_init(void);
 
 /* From begin to end, this thread's jansson allocations come from its arena;
  * at end they are all released at once: every json_t made in between must
  * have been freed (decref'd) by then. Not nested. */
-void json_arena_begin(void);
-void json_arena_end(void);
+void ingest_json_arena_begin(void);
+void ingest_json_arena_end(void);
 
 #endif

@@ -214,8 +214,10 @@ static bool recover(store_db *db)
 
 int store_db_begin_read(store_db *db)
 {
-    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+    if (store_db_broken(db)) {
+        snprintf(db->err, sizeof db->err, "connection lost");
         return -1;
+    }
     if (store_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                       PGRES_COMMAND_OK) != 0)
         return -1;

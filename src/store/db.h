@@ -89,7 +89,9 @@ int store_db_transaction(store_db *db, bool serializable, store_tx_fn fn, void *
 
 /* Begins a read-only REPEATABLE READ transaction and takes its snapshot
  * at once, so what the following statements see is fixed when this
- * returns 0 (-1: db->err set). store_db_end_read commits it. */
+ * returns 0 (-1: db->err set). It never reconnects (a broken connection is
+ * an error at once: callers holding a lock reconnect before taking it).
+ * store_db_end_read commits it. */
 int store_db_begin_read(store_db *db);
 int store_db_end_read(store_db *db);
 

@@ -9,8 +9,13 @@
  * Whether a batch is new is asked first for three of its items (a resent
  * batch is caught there); a batch new there but partly stored, or racing an
  * identical one, fails its COPY on the primary key and the caller redoes it
- * on the staged path. PostgreSQL logs that failure as an ERROR, with the
- * key: rare, and the price of not checking every row twice. */
+ * on the staged path, as it does a batch that meets a stored day another
+ * batch holds (update_days says why). PostgreSQL logs such a failure as an
+ * ERROR, with the key: rare, and the price of not checking every row twice.
+ *
+ * Days: the stored ones among the batch's are looked up first (only those
+ * inside the customer's cached first..last range, store_days_hint_fn), the
+ * new ones copied, the stored ones updated. */
 #include "store/ingest_direct.h"
 
 #include <stdio.h>
@@ -114,7 +119,11 @@ int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
     size_t k = 0;
     for (size_t i = 0; i < p->n_days; i++) {
         if (k > 0 && by_customer_day(&p->days[k - 1], &p->days[i]) == 0) {
-            p->days[k - 1].units += p->days[i].units; /* <= 10^18 each, few per day */
+            if (__builtin_add_overflow(p->days[k - 1].units, p->days[i].units,
+                                       &p->days[k - 1].units)) {
+                ingest_plan_free(p); /* past INT64_MAX: the staged path saturates */
+                return 0;
+            }
             p->days[k - 1].n++;
         } else {
             p->days[k++] = p->days[i];
@@ -152,6 +161,14 @@ static const char existing_sql[] =
     "    ON d.customer_id = u.customer_id COLLATE \"C\""
     "   AND d.day = DATE '1970-01-01' + u.day"
     " ORDER BY 1, 2";
+
+/* Locks the stored days among $1, $2, without waiting (see update_days). */
+static const char lock_sql[] =
+    "SELECT 1 FROM customer_days d"
+    "  JOIN unnest($1::text[], $2::integer[]) AS u(customer_id, day)"
+    "    ON d.customer_id = u.customer_id COLLATE \"C\""
+    "   AND d.day = DATE '1970-01-01' + u.day"
+    " ORDER BY d.customer_id, d.day FOR UPDATE OF d NOWAIT";
 
 /* Adds the sums $3 (units) and $4 (counts) to stored days. */
 static const char update_sql[] =
@@ -339,7 +356,13 @@ cleanup:
     return st;
 }
 
-/* Adds the sums of the days already stored. */
+/* Adds the sums of the days already stored. Their rows are locked last and
+ * without waiting: this path has inserted its new days by then, out of the
+ * one key order the staged path's upsert takes rows in, so waiting here for
+ * a row another batch holds could close a cycle (that batch waiting on one
+ * of our new days). A row held elsewhere sends the batch to the staged path
+ * instead (INGEST_DIRECT_CONFLICT). Waits earlier on (the COPYs, in key
+ * order, each table in turn as the staged path) cannot form a cycle. */
 static ingest_direct_status update_days(store_db *db, const ingest_plan *p,
                                         const bool *new_day)
 {
@@ -356,6 +379,13 @@ static ingest_direct_status update_days(store_db *db, const ingest_plan *p,
     if (k == 0)
         goto cleanup;
     const char *vals[] = {ids, nums[0].p, nums[1].p, nums[2].p};
+    res = store_db_exec_prepared(db, "ingest_lock_days", lock_sql, 2, vals);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_db_fail(db, res, "ingest days");
+        st = strcmp(db->sqlstate, "55P03") == 0 ? INGEST_DIRECT_CONFLICT : INGEST_DIRECT_ERROR;
+        goto cleanup;
+    }
+    PQclear(res);
     res = store_db_exec_prepared(db, "ingest_update_days", update_sql, 4, vals);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         store_db_fail(db, res, "ingest days");

@@ -1,6 +1,7 @@
 /* The fast path of store_insert_batch (internal to src/store/): a batch
  * none of whose items is stored yet goes straight into transactions by COPY,
- * and the per-day sums, computed here, into customer_days by one upsert. */
+ * and the per-day sums, computed here, into customer_days by COPY (new days)
+ * and UPDATE (stored ones). */
 #ifndef LTVD_STORE_INGEST_DIRECT_H
 #define LTVD_STORE_INGEST_DIRECT_H
 
@@ -42,9 +43,10 @@ typedef enum ingest_direct_status {
     INGEST_DIRECT_OK = 0,   /* stored; *out filled as by store_insert_batch */
     INGEST_DIRECT_STORED,   /* some items are stored already: nothing was
                                written, take the staged path in this transaction */
-    INGEST_DIRECT_CONFLICT, /* an item was stored meanwhile (unique violation):
-                               the transaction is aborted; roll back and take
-                               the staged path */
+    INGEST_DIRECT_CONFLICT, /* an item or day was stored meanwhile (unique
+                               violation), or a stored day is held by another
+                               batch: the transaction is aborted; roll back
+                               and take the staged path */
     INGEST_DIRECT_ERROR,    /* db->err set; the transaction may be aborted */
 } ingest_direct_status;
 

@@ -84,10 +84,10 @@ END_TEST
 
 START_TEST(test_json_arena)
 {
-    json_arena_init();
+    ingest_json_arena_init();
     json_t *outside = json_pack("{s:s}", "kept", "across the arena");
     for (int round = 0; round < 3; round++) {
-        json_arena_begin();
+        ingest_json_arena_begin();
         json_t *a = json_array();
         for (int i = 0; i < 20000; i++) /* more than one block */
             json_array_append_new(a, json_pack("{s:i,s:s}", "i", i, "s", "some text"));
@@ -95,7 +95,7 @@ START_TEST(test_json_arena)
         ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 19999), "i")),
                          19999);
         json_decref(a);
-        json_arena_end();
+        ingest_json_arena_end();
     }
     ck_assert_str_eq(json_string_value(json_object_get(outside, "kept")), "across the arena");
     json_decref(outside); /* made by malloc, freed by free */

@@ -61,14 +61,16 @@ typedef struct writer {
     int failures;
 } writer;
 
-/* POSTs SY_BATCHES batches, each sent twice (a retry adds nothing). */
+/* POSTs 2 * SY_BATCHES batches, each sent twice (a retry adds nothing):
+ * they go on after the other writer's last batch, so the summaries end in
+ * deltas added to what the catch-up replaced. */
 static void *api_writer(void *arg)
 {
     writer *wr = arg;
     unsigned seed = 1000u + (unsigned)wr->w;
     size_t cap = SY_ITEMS * 160 + 64;
     char *body = malloc(cap);
-    for (int b = 0; b < SY_BATCHES && body != NULL; b++) {
+    for (int b = 0; b < 2 * SY_BATCHES && body != NULL; b++) {
         size_t k = (size_t)snprintf(body, cap, "{\"transactions\":[");
         for (int i = 0; i < SY_ITEMS; i++) {
             char cust[16], id[32], when[32], amount[16];
@@ -153,7 +155,7 @@ START_TEST(test_sync_own_and_other_writers)
         ck_assert_msg(w[i].failures == 0, "writer %d: %d failures", i, w[i].failures);
     }
     ck_assert_int_eq(testhttp_count_rows(&t, "transactions"),
-                     (SY_API_THREADS + 1) * SY_BATCHES * SY_ITEMS);
+                     (2 * SY_API_THREADS + 1) * SY_BATCHES * SY_ITEMS);
     /* the catch-up runs every 20 ms: give it 5 s to pass the last write */
     store_db *db = testhttp_db_open(&t);
     compared cm = {0};
