@@ -51,10 +51,15 @@ port_busy() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# A port nobody listens on, below the ephemeral range: a port in it may be
+# the local end of an outgoing connection (not listening, so it looks free,
+# but bind fails).
 free_port() {
-    local p i
+    local p i lo _
+    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+    [ "$lo" -gt 11000 ] || lo=60000
     for i in $(seq 1 200); do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        p=$(( 10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000) ))
         port_busy "$p" || { echo "$p"; return 0; }
     done
     die "no free port found"
@@ -106,7 +111,7 @@ start_server() {
         fi
         # The port was taken by someone else meanwhile: choose another (the
         # URL changes, the data stays).
-        if port_busy "$port"; then
+        if port_busy "$port" || tail -n 20 "$DIR/server.log" 2>/dev/null | grep -q "Address already in use"; then
             echo "pg_local: port $port is taken, choosing another" >&2
             rm -f "$DIR/port"
             continue
