@@ -227,10 +227,23 @@ cleanup:
     return st;
 }
 
-/* Array literals of the plan's days, those with new_day[i] == want: ids as
- * text[], day numbers, units and counts as {1,2,...}; n_out of them. */
-static int day_arrays(const ingest_plan *p, const bool *new_day, bool want, char **ids,
-                      store_sbuf nums[3], size_t *n_out)
+/* The parameters of the day statements: array literals of the plan's days
+ * with new_day[i] == want (ids as text[]; day numbers, units and counts as
+ * {1,2,...}), n of them. */
+typedef struct day_args {
+    char *ids;
+    store_sbuf nums[3];
+    size_t n;
+} day_args;
+
+static void day_args_free(day_args *a)
+{
+    free(a->ids);
+    for (int j = 0; j < 3; j++)
+        free(a->nums[j].p);
+}
+
+static int day_args_make(const ingest_plan *p, const bool *new_day, bool want, day_args *a)
 {
     const char **v = malloc((p->n_days > 0 ? p->n_days : 1) * sizeof *v);
     if (v == NULL)
@@ -239,15 +252,15 @@ static int day_arrays(const ingest_plan *p, const bool *new_day, bool want, char
     for (size_t i = 0; i < p->n_days; i++)
         if (new_day[i] == want)
             v[k++] = p->days[i].customer_id;
-    *ids = store_text_array(v, k);
+    a->ids = store_text_array(v, k);
     free(v);
-    *n_out = k;
-    if (*ids == NULL)
+    a->n = k;
+    if (a->ids == NULL)
         return -1;
     for (int j = 0; j < 3; j++) {
-        if (store_sbuf_reserve(&nums[j], k * 21 + 3) != 0)
+        if (store_sbuf_reserve(&a->nums[j], k * 21 + 3) != 0)
             return -1;
-        nums[j].p[nums[j].len++] = '{';
+        a->nums[j].p[a->nums[j].len++] = '{';
     }
     for (size_t i = 0, m = 0; i < p->n_days; i++) {
         const ingest_plan_day *d = &p->days[i];
@@ -256,14 +269,14 @@ static int day_arrays(const ingest_plan *p, const bool *new_day, bool want, char
         int64_t val[3] = {d->day, d->units, d->n};
         for (int j = 0; j < 3; j++) {
             if (m > 0)
-                nums[j].p[nums[j].len++] = ',';
-            nums[j].len += store_fmt_i64(nums[j].p + nums[j].len, val[j]);
+                a->nums[j].p[a->nums[j].len++] = ',';
+            a->nums[j].len += store_fmt_i64(a->nums[j].p + a->nums[j].len, val[j]);
         }
         m++;
     }
     for (int j = 0; j < 3; j++) {
-        nums[j].p[nums[j].len++] = '}';
-        nums[j].p[nums[j].len] = '\0';
+        a->nums[j].p[a->nums[j].len++] = '}';
+        a->nums[j].p[a->nums[j].len] = '\0';
     }
     return 0;
 }
@@ -271,22 +284,20 @@ static int day_arrays(const ingest_plan *p, const bool *new_day, bool want, char
 /* Marks new_day[i] for the plan's days not in customer_days. */
 static ingest_direct_status find_new_days(store_db *db, const ingest_plan *p, bool *new_day)
 {
-    char *ids = NULL;
-    store_sbuf nums[3] = {{0}};
-    size_t k;
+    day_args a = {0};
     PGresult *res = NULL;
     ingest_direct_status st = INGEST_DIRECT_ERROR;
     for (size_t i = 0; i < p->n_days; i++)
         new_day[i] = p->surely_new[i];
-    if (day_arrays(p, new_day, false, &ids, nums, &k) != 0) {
+    if (day_args_make(p, new_day, false, &a) != 0) {
         snprintf(db->err, sizeof db->err, "ingest: out of memory");
         goto cleanup;
     }
-    if (k == 0) { /* the hint knew them all */
+    if (a.n == 0) { /* the hint knew them all */
         st = INGEST_DIRECT_OK;
         goto cleanup;
     }
-    const char *vals[] = {ids, nums[0].p};
+    const char *vals[] = {a.ids, a.nums[0].p};
     res = store_db_exec_prepared(db, "ingest_existing", existing_sql, 2, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest days");
@@ -312,9 +323,7 @@ static ingest_direct_status find_new_days(store_db *db, const ingest_plan *p, bo
     st = INGEST_DIRECT_OK;
 cleanup:
     PQclear(res);
-    free(ids);
-    for (int j = 0; j < 3; j++)
-        free(nums[j].p);
+    day_args_free(&a);
     return st;
 }
 
@@ -366,19 +375,17 @@ cleanup:
 static ingest_direct_status update_days(store_db *db, const ingest_plan *p,
                                         const bool *new_day)
 {
-    char *ids = NULL;
-    store_sbuf nums[3] = {{0}};
-    size_t k = 0;
+    day_args a = {0};
     PGresult *res = NULL;
     ingest_direct_status st = INGEST_DIRECT_ERROR;
-    if (day_arrays(p, new_day, false, &ids, nums, &k) != 0) {
+    if (day_args_make(p, new_day, false, &a) != 0) {
         snprintf(db->err, sizeof db->err, "ingest: out of memory");
         goto cleanup;
     }
     st = INGEST_DIRECT_OK;
-    if (k == 0)
+    if (a.n == 0)
         goto cleanup;
-    const char *vals[] = {ids, nums[0].p, nums[1].p, nums[2].p};
+    const char *vals[] = {a.ids, a.nums[0].p, a.nums[1].p, a.nums[2].p};
     res = store_db_exec_prepared(db, "ingest_lock_days", lock_sql, 2, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest days");
@@ -390,16 +397,14 @@ static ingest_direct_status update_days(store_db *db, const ingest_plan *p,
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         store_db_fail(db, res, "ingest days");
         st = INGEST_DIRECT_ERROR;
-    } else if (strtoull(PQcmdTuples(res), NULL, 10) != k) {
+    } else if (strtoull(PQcmdTuples(res), NULL, 10) != a.n) {
         snprintf(db->err, sizeof db->err, "ingest days: %s of %zu days updated",
-                 PQcmdTuples(res), k);
+                 PQcmdTuples(res), a.n);
         st = INGEST_DIRECT_ERROR;
     }
 cleanup:
     PQclear(res);
-    free(ids);
-    for (int j = 0; j < 3; j++)
-        free(nums[j].p);
+    day_args_free(&a);
     return st;
 }
 
