@@ -3,7 +3,8 @@
  * the service adds its batches' deltas, the catch-up replaces what the
  * other writer changed (app.h has the protocol), and once both stop the
  * cache holds exactly every stored summary: no batch missed, none counted
- * twice. In-process server, real PostgreSQL, catch-up every 20 ms.
+ * twice; the same under a fixed as_of. In-process server, real
+ * PostgreSQL, catch-up every 20 ms.
  * Without the window (deltas applied during a catch-up read, added to what
  * it read) this failed 2 runs of 3; without the gate it passed 3 of 3: the
  * span it closes, a batch between its COMMIT and its deltas, is a few
@@ -19,6 +20,7 @@
 #include "cache/cache.h"
 #include "store/customers.h"
 #include "store/ingest.h"
+#include "summary/summary.h"
 #include "testhttp.h"
 
 #define SY_CUSTOMERS 40
@@ -28,12 +30,16 @@
 
 static testhttp_app t;
 
-static void setup(void)
+/* as_of: NULL for now, or a fixed day (then later purchases are stored
+ * but not in the cache). */
+static void start(const char *as_of)
 {
     testhttp_db_create(&t, "ltvd_sync");
     char err[CONFIG_ERR_MAX];
     ck_assert(config_set(&t.cfg, "cache_sync_ms", "20", err));
     ck_assert(config_set(&t.cfg, "thread_pool_size", "4", err));
+    if (as_of != NULL)
+        ck_assert_msg(config_set(&t.cfg, "as_of", as_of, err), "%s", err);
     testhttp_app_start(&t, false);
     ck_assert(app_sync_begin(t.app));
 }
@@ -140,7 +146,9 @@ static int compare_one(const store_customer *c, void *arg)
     return 0;
 }
 
-START_TEST(test_sync_own_and_other_writers)
+/* Both kinds of writers at once; then the cache must equal every summary
+ * stored as of as_of_day (STORE_AS_OF_NOW: all), n_customers of them. */
+static void run_and_compare(int64_t as_of_day, int n_customers)
 {
     pthread_t th[SY_API_THREADS + 1];
     writer w[SY_API_THREADS + 1];
@@ -161,16 +169,33 @@ START_TEST(test_sync_own_and_other_writers)
     compared cm = {0};
     for (int tries = 0; tries < 100; tries++) {
         cm = (compared){0};
-        ck_assert_int_eq(store_customers_stream(db, STORE_AS_OF_NOW, compare_one, &cm), 0);
+        ck_assert_int_eq(store_customers_stream(db, as_of_day, compare_one, &cm), 0);
         if (cm.differ == 0)
             break;
         struct timespec ms50 = {0, 50000000};
         nanosleep(&ms50, NULL);
     }
     store_db_close(db);
-    ck_assert_int_eq(cm.seen, SY_CUSTOMERS);
+    ck_assert_int_eq(cm.seen, n_customers);
     ck_assert_msg(cm.differ == 0, "%d customers differ, e.g. %s", cm.differ, cm.first_diff);
+}
+
+START_TEST(test_sync_own_and_other_writers)
+{
+    start(NULL);
+    run_and_compare(STORE_AS_OF_NOW, SY_CUSTOMERS);
     ck_assert_uint_eq(cache_count(t.app->cache), SY_CUSTOMERS);
+}
+END_TEST
+
+/* The same under a fixed as_of in the middle of the purchases: the days
+ * after it are stored, skipped by the deltas and by the replacements. */
+START_TEST(test_sync_fixed_as_of)
+{
+    start("2025-01-20");
+    int64_t day;
+    ck_assert_int_eq(summary_parse_day("2025-01-20", &day), 0);
+    run_and_compare(day, SY_CUSTOMERS);
 }
 END_TEST
 
@@ -178,9 +203,10 @@ Suite *suite_sync(void)
 {
     Suite *s = suite_create("sync");
     TCase *tc = tcase_create("sync");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_sync_own_and_other_writers);
+    tcase_add_test(tc, test_sync_fixed_as_of);
     suite_add_tcase(s, tc);
     return s;
 }
