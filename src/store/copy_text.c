@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "summary/summary.h"
+
 int store_sbuf_reserve(store_sbuf *b, size_t extra)
 {
     if (b->len + extra <= b->cap)
@@ -132,37 +134,13 @@ static void two(char *p, int v)
     p[1] = (char)('0' + v % 10);
 }
 
-void store_fmt_date(int64_t day, char out[16])
-{
-    /* the civil calendar from a day count (H. Hinnant's days-to-civil) */
-    int64_t z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1), m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    int64_t y = yoe + era * 400 + (m <= 2);
-    if (y < 0 || y > 9999) {
-        snprintf(out, 16, "invalid"); /* refused by the server with a clear message */
-        return;
-    }
-    two(out, (int)(y / 100));
-    two(out + 2, (int)(y % 100));
-    out[4] = '-';
-    two(out + 5, m);
-    out[7] = '-';
-    two(out + 8, d);
-    out[10] = '\0';
-}
-
 const char *store_when_text(const store_item *it, char buf[64])
 {
     if (it->occurred_at != NULL)
         return it->occurred_at;
-    int64_t t = it->occurred_at_s, day = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-    int64_t sec = t - day * 86400;
-    store_fmt_date(day, buf);
-    if (buf[0] == 'i')
-        return buf;
+    int64_t day = summary_day_of(it->occurred_at_s), sec = it->occurred_at_s - day * 86400;
+    if (summary_format_day(day, buf) != 0)
+        return "invalid"; /* refused by the server with a clear message */
     buf[10] = ' ';
     two(buf + 11, (int)(sec / 3600));
     buf[13] = ':';

@@ -34,10 +34,6 @@ char *store_text_array(const char *const *ids, size_t n);
 /* v in decimal at out (room for 21 bytes); returns the length. */
 size_t store_fmt_i64(char *out, int64_t v);
 
-/* A UTC day number as YYYY-MM-DD ("invalid" outside years 0-9999, which
- * PostgreSQL then refuses). */
-void store_fmt_date(int64_t day, char out[16]);
-
 /* occurred_at as text PostgreSQL reads as timestamptz (in buf unless the
  * item carries its own text). */
 const char *store_when_text(const store_item *it, char buf[64]);

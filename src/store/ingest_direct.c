@@ -5,7 +5,7 @@
  * is harmless; PostgreSQL then checks every row against the primary key
  * before inserting it and sorts and groups the rows again. Most batches are
  * new: for them a COPY into transactions does the same work as psql's \copy,
- * and the per-day sums computed here go to customer_days in one upsert.
+ * and the per-day sums computed here go to customer_days.
  * Whether a batch is new is asked first for three of its items (a resent
  * batch is caught there); a batch new there but partly stored, or racing an
  * identical one, fails its COPY on the primary key and the caller redoes it
@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "store/copy_text.h"
+#include "summary/summary.h"
 
 /* ---- the plan ------------------------------------------------------------ */
 
@@ -48,11 +49,6 @@ static int by_customer_day(const void *a, const void *b)
     const ingest_plan_day *x = a, *y = b;
     int c = strcmp(x->customer_id, y->customer_id);
     return c != 0 ? c : x->day < y->day ? -1 : x->day > y->day;
-}
-
-static int64_t day_of(int64_t secs)
-{
-    return secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 }
 
 /* Marks the days outside what hint says may be stored. */
@@ -112,7 +108,7 @@ int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
         int64_t units;
         store_amount_units(it->amount, &units);
         p->days[p->n_days++] =
-            (ingest_plan_day){it->customer_id, day_of(it->occurred_at_s), units, 1};
+            (ingest_plan_day){it->customer_id, summary_day_of(it->occurred_at_s), units, 1};
     }
     free(keys);
     qsort(p->days, p->n_days, sizeof *p->days, by_customer_day);
@@ -339,7 +335,8 @@ static ingest_direct_status copy_days(store_db *db, const ingest_plan *p,
         if (!new_day[i])
             continue;
         char day[16], amount[32], n[24];
-        store_fmt_date(d->day, day);
+        if (summary_format_day(d->day, day) != 0)
+            snprintf(day, sizeof day, "invalid"); /* refused by the server */
         size_t k_int = store_fmt_i64(amount, d->units / 10000);
         int64_t frac = d->units % 10000;
         amount[k_int] = '.';
