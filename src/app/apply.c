@@ -160,23 +160,19 @@ void app_own_xids_forget(app *a, uint64_t below)
 
 int app_batch_committed(app *a, const store_batch_result *r)
 {
-    size_t n_cust = 0;
-    for (size_t i = 0; i < r->n_days; i++) {
-        if (i == 0 || strcmp(r->days[i].customer_id, r->days[i - 1].customer_id) != 0)
-            n_cust++;
-    }
-    cache_entry *e = calloc(n_cust > 0 ? n_cust : 1, sizeof *e);
-    const char **ids = calloc(n_cust > 0 ? n_cust : 1, sizeof *ids);
-    cache_summary *cur = calloc(n_cust > 0 ? n_cust : 1, sizeof *cur);
-    bool *found = calloc(n_cust > 0 ? n_cust : 1, sizeof *found);
+    /* at most one customer per day: sized by the days, filled once */
+    size_t cap = r->n_days > 0 ? r->n_days : 1, n_cust = 0;
+    cache_entry *e = calloc(cap, sizeof *e);
+    const char **ids = calloc(cap, sizeof *ids);
+    cache_summary *cur = calloc(cap, sizeof *cur);
+    bool *found = calloc(cap, sizeof *found);
     int rc = CACHE_ENOMEM;
     pthread_mutex_lock(&a->writer);
     if (e == NULL || ids == NULL || cur == NULL || found == NULL)
         goto cleanup;
-    size_t k = 0;
     for (size_t i = 0; i < r->n_days; i++) {
         if (i == 0 || strcmp(r->days[i].customer_id, r->days[i - 1].customer_id) != 0)
-            ids[k++] = r->days[i].customer_id;
+            ids[n_cust++] = r->days[i].customer_id;
     }
     cache_get_many(a->cache, ids, n_cust, cur, found);
     size_t n_e = 0, c = 0;
