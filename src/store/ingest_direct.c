@@ -83,11 +83,6 @@ int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
                      void *hint_arg, ingest_plan *p)
 {
     memset(p, 0, sizeof *p);
-    for (size_t i = 0; i < n; i++) {
-        int64_t units;
-        if (items[i].occurred_at != NULL || store_amount_units(items[i].amount, &units) != 0)
-            return 0;
-    }
     item_key *keys = malloc((n > 0 ? n : 1) * sizeof *keys);
     p->order = malloc((n > 0 ? n : 1) * sizeof *p->order);
     p->days = malloc((n > 0 ? n : 1) * sizeof *p->days);
@@ -104,9 +99,13 @@ int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
             strcmp(keys[i - 1].txn_id, keys[i].txn_id) == 0)
             continue; /* a repeat inside the batch: a duplicate */
         const store_item *it = &items[keys[i].index];
-        p->order[p->n_unique++] = keys[i].index;
         int64_t units;
-        store_amount_units(it->amount, &units);
+        if (it->occurred_at != NULL || store_amount_units(it->amount, &units) != 0) {
+            free(keys);
+            ingest_plan_free(p);
+            return 0;
+        }
+        p->order[p->n_unique++] = keys[i].index;
         p->days[p->n_days++] =
             (ingest_plan_day){it->customer_id, summary_day_of(it->occurred_at_s), units, 1};
     }
