@@ -64,7 +64,6 @@ typedef enum store_ingest_method {
     STORE_INGEST_COPY = 0, /* new batches by COPY straight into transactions
                               (ingest_direct.c), others staged by COPY */
     STORE_INGEST_INSERT,   /* staged by one multi-row INSERT with parameters */
-    STORE_INGEST_STAGED,   /* staged by COPY, never straight */
 } store_ingest_method;
 
 /* Which days of the customers ids[0..n) may be stored already, as far as
