@@ -316,8 +316,8 @@ const char *ingest_parse_amount(const char *s, size_t len, char out[INGEST_AMOUN
 
 /* ------------------------------------------------------------------- items */
 
-enum { F_ID, F_CUSTOMER, F_TIME, F_AMOUNT, F_COUNT };
-static const char *const FIELDS[F_COUNT] = {"id", "customer_id", "occurred_at", "amount"};
+const char *const ingest_item_fields[INGEST_F_COUNT] = {"id", "customer_id", "occurred_at",
+                                                        "amount"};
 
 /* A string member's value, or NULL after recording why not. */
 static const char *string_field(walk *w, long i, const char *name, const json_t *v,
@@ -367,24 +367,24 @@ static void check_member(walk *w, long i, int f, const json_t *v, ingest_item *i
     char buf[64];
     const char *s, *why;
     size_t len;
-    if (f == F_AMOUNT) {
+    if (f == INGEST_F_AMOUNT) {
         check_amount(w, i, v, it);
         return;
     }
     w->tok_next += count_numbers(v); /* a number here is a type error */
-    if ((s = string_field(w, i, FIELDS[f], v, &len)) == NULL)
+    if ((s = string_field(w, i, ingest_item_fields[f], v, &len)) == NULL)
         return;
-    if (f == F_TIME) {
+    if (f == INGEST_F_TIME) {
         if ((why = ingest_parse_time(s, len, w->now, &it->occurred_at_s)) != NULL)
             add_error(w, i, "occurred_at", "%s", why);
         it->day = summary_day_of(it->occurred_at_s);
         return;
     }
     if ((why = ingest_check_id(s, len, w->lim->max_id_bytes, buf, sizeof buf)) != NULL) {
-        add_error(w, i, FIELDS[f], "%s", why);
+        add_error(w, i, ingest_item_fields[f], "%s", why);
         return;
     }
-    *(f == F_ID ? &it->id : &it->customer_id) = s; /* borrowed until copied */
+    *(f == INGEST_F_ID ? &it->id : &it->customer_id) = s; /* borrowed until copied */
     *bytes += len + 1;
 }
 
@@ -396,15 +396,15 @@ static void check_item(walk *w, long i, const json_t *v, ingest_item *it, size_t
         w->tok_next += count_numbers(v);
         return;
     }
-    int seen[F_COUNT] = {0};
+    int seen[INGEST_F_COUNT] = {0};
     const char *key;
     json_t *x;
     json_object_foreach((json_t *)v, key, x)
     {
         int f = 0;
-        while (f < F_COUNT && strcmp(key, FIELDS[f]) != 0)
+        while (f < INGEST_F_COUNT && strcmp(key, ingest_item_fields[f]) != 0)
             f++;
-        if (f == F_COUNT) {
+        if (f == INGEST_F_COUNT) {
             add_error(w, i, key, "unknown field");
             w->tok_next += count_numbers(x);
             continue;
@@ -412,9 +412,9 @@ static void check_item(walk *w, long i, const json_t *v, ingest_item *it, size_t
         seen[f] = 1;
         check_member(w, i, f, x, it, bytes);
     }
-    for (int f = 0; f < F_COUNT; f++)
+    for (int f = 0; f < INGEST_F_COUNT; f++)
         if (!seen[f])
-            add_error(w, i, FIELDS[f], "missing");
+            add_error(w, i, ingest_item_fields[f], "missing");
 }
 
 /* --------------------------------------------------------------- the batch */

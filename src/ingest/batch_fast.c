@@ -92,12 +92,10 @@ static int number(cursor *c, const char **s, size_t *len)
     return 1;
 }
 
-enum { F_ID, F_CUSTOMER, F_TIME, F_AMOUNT, F_COUNT };
-
 static int field_of(const char *k, size_t n)
 {
-    static const char *const names[F_COUNT] = {"id", "customer_id", "occurred_at", "amount"};
-    for (int f = 0; f < F_COUNT; f++)
+    const char *const *names = ingest_item_fields;
+    for (int f = 0; f < INGEST_F_COUNT; f++)
         if (strlen(names[f]) == n && memcmp(names[f], k, n) == 0)
             return f;
     return -1;
@@ -111,7 +109,7 @@ static int item(cursor *c, const ingest_limits *lim, int64_t now, ingest_item *i
     int seen = 0;
     if (!take(c, '{'))
         return 0;
-    for (int m = 0; m < F_COUNT; m++) {
+    for (int m = 0; m < INGEST_F_COUNT; m++) {
         const char *k, *s;
         size_t kn, len;
         if ((m > 0 && !take(c, ',')) || !string(c, &k, &kn) || !take(c, ':'))
@@ -120,7 +118,7 @@ static int item(cursor *c, const ingest_limits *lim, int64_t now, ingest_item *i
         if (f < 0 || (seen & (1 << f)))
             return 0;
         seen |= 1 << f;
-        if (f == F_AMOUNT) {
+        if (f == INGEST_F_AMOUNT) {
             ws(c);
             int ok = c->p < c->end && *c->p == '"' ? string(c, &s, &len) : number(c, &s, &len);
             if (!ok || ingest_parse_amount(s, len, it->amount) != NULL)
@@ -129,7 +127,7 @@ static int item(cursor *c, const ingest_limits *lim, int64_t now, ingest_item *i
         }
         if (!string(c, &s, &len))
             return 0;
-        if (f == F_TIME) {
+        if (f == INGEST_F_TIME) {
             if (ingest_parse_time(s, len, now, &it->occurred_at_s) != NULL)
                 return 0;
             it->day = summary_day_of(it->occurred_at_s);
@@ -199,7 +197,7 @@ int ingest_batch_fast(const char *body, size_t len, const ingest_limits *lim, in
         for (int f = 0; f < 2; f++) {
             memcpy(p, spans[i][f], lens[i][f]);
             p[lens[i][f]] = '\0';
-            *(f == F_ID ? &items[i].id : &items[i].customer_id) = p;
+            *(f == INGEST_F_ID ? &items[i].id : &items[i].customer_id) = p;
             p += lens[i][f] + 1;
         }
     }

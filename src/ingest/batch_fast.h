@@ -9,6 +9,10 @@
 
 #include "ingest/batch.h"
 
+/* The members of an item, in the order of ingest_item_fields. */
+enum { INGEST_F_ID, INGEST_F_CUSTOMER, INGEST_F_TIME, INGEST_F_AMOUNT, INGEST_F_COUNT };
+extern const char *const ingest_item_fields[INGEST_F_COUNT];
+
 /* 1 with *out filled when body is a valid batch of the common shape (the
  * same items ingest_batch_parse_jansson would give), 0 when it must go to
  * ingest_batch_parse_jansson (*out empty), -1 when out of memory. */
