@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/log.h"
+#include "log/log.h"
 
 _Static_assert(CACHE_AMOUNT_UNITS == STORE_AMOUNT_UNITS, "one amount scale");
 

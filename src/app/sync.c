@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "http/log.h"
+#include "log/log.h"
 
 /* Customers re-read per snapshot (one statement, one cache write). */
 #define SYNC_CHUNK 1000

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "auth/auth_store.h"
-#include "http/log.h"
+#include "log/log.h"
 
 struct auth_keys {
     pthread_rwlock_t lock;       /* guards keys and n */

@@ -15,7 +15,7 @@
 #include "config/config.h"
 #include "http/api.h"
 #include "http/health.h"
-#include "http/log.h"
+#include "log/log.h"
 #include "http/server.h"
 
 static const char serve_usage[] =

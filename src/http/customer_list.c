@@ -23,7 +23,7 @@
 
 #include "app/app.h"
 #include "cache/cache.h"
-#include "http/log.h"
+#include "log/log.h"
 #include "http/score_doc.h"
 #include "store/customers.h"
 #include "summary/summary.h"

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "http/log.h"
+#include "log/log.h"
 
 /* How often the watchdog looks: a deadline is enforced this much late at
  * most. */

@@ -16,7 +16,7 @@
 
 #include "http/access.h"
 #include "http/deadline.h"
-#include "http/log.h"
+#include "log/log.h"
 #include "http/url.h"
 
 _Static_assert(URL_MAX_PARAMS == HTTP_MAX_PARAMS, "url.h and http.h disagree");

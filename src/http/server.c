@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "http/deadline.h"
-#include "http/log.h"
+#include "log/log.h"
 #include "http/router.h"
 
 /* The largest certificate or key file read for HTTPS. */

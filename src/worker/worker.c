@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "app/app.h"
-#include "http/log.h"
+#include "log/log.h"
 #include "model/gg.h"
 
 /* How long a refit waits for a pooled connection to persist its snapshot. */

@@ -19,7 +19,7 @@
 
 #include "auth/auth.h"
 #include "auth/auth_token.h"
-#include "http/log.h"
+#include "log/log.h"
 #include "testhttp.h"
 
 static testhttp_app svc;

@@ -18,7 +18,7 @@
 
 #include "config/config.h"
 #include "http/health.h"
-#include "http/log.h"
+#include "log/log.h"
 #include "http/problem.h"
 #include "http/server.h"
 #include "testhttp.h"

@@ -17,7 +17,7 @@
 
 #include "config/config.h"
 #include "http/health.h"
-#include "http/log.h"
+#include "log/log.h"
 #include "http/server.h"
 #include "testhttp.h"
 

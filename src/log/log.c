@@ -1,5 +1,5 @@
 /* The service's logger: single lines on stderr with a UTC timestamp. */
-#include "http/log.h"
+#include "log/log.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

@@ -1,12 +1,12 @@
 /* The service's logger: one line per event on stderr,
- * "2026-01-02T03:04:05Z level=info msg=...". Lives under http/ until the
- * service grows a log/ module of its own. Thread-safe (one fputs per line).
+ * "2026-01-02T03:04:05Z level=info msg=...". A leaf module:
+ * it includes nothing of ltvd, and every folder may use it. Thread-safe (one fputs per line).
  * There is no per-request access log (requests are counted in /metrics), and
  * no caller passes request content: never an Authorization header, token,
  * key hash or key id, never a customer id (suite_auth checks `ltvd serve`'s
  * log for them). */
-#ifndef LTVD_HTTP_LOG_H
-#define LTVD_HTTP_LOG_H
+#ifndef LTVD_LOG_LOG_H
+#define LTVD_LOG_LOG_H
 
 #include <stdarg.h>
 
