@@ -27,7 +27,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 SERVICE_BENCH_SRC := $(sort $(wildcard bench/service/*.c))
 
 .PHONY: all deps run test test-unit test-asan test-valgrind bench clean reference format
-.PHONY: fuzz fuzz-build fuzz-smoke soak
+.PHONY: fuzz fuzz-build fuzz-smoke soak check-layers
 
 all: deps
 	@$(MAKE) --no-print-directory ltvd
@@ -83,6 +83,7 @@ run: all
 # make test: the check suites (the CLI end-to-end suite among them), then again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, then each libFuzzer target briefly.
 test: deps
+	@$(MAKE) --no-print-directory check-layers
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory fuzz-smoke
@@ -91,6 +92,16 @@ test: deps
 # one for the run (and removes it) unless DATABASE_URL is already set.
 test-unit: ltvd $(BUILD)/check_ltvd
 	scripts/with_pg.sh $(BUILD)/check_ltvd
+
+# No include cycle between the folders of src/, and no forbidden edge
+# (scripts/check_layers.sh). The check is first shown to catch a cycle in a
+# two-folder tree made for the purpose, so it cannot pass vacuously.
+check-layers:
+	@t=$$(mktemp -d) && mkdir -p $$t/a $$t/b && echo '#include "b/b.h"' > $$t/a/a.c && \
+	  echo '#include "a/a.h"' > $$t/b/b.c && \
+	  if scripts/check_layers.sh $$t >/dev/null 2>&1; then echo "check_layers missed a cycle" >&2; rm -rf $$t; exit 1; fi; \
+	  rm -rf $$t
+	@scripts/check_layers.sh src
 
 # The suites under valgrind's memcheck (no fork, so leaks are attributed).
 test-valgrind: ltvd $(BUILD)/check_ltvd
