@@ -13,7 +13,8 @@ FORBIDDEN="http store
 model store
 model http
 cache store
-log ."
+log .
+base ."
 
 edges=$(grep -rE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"[a-z_]+/' "$src" --include='*.[ch]' |
     sed -E "s|^$src/([^/:]+)/[^:]*:.*#[[:space:]]*include[[:space:]]+\"([a-z_]+)/.*|\1 \2|" |
