@@ -9,6 +9,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 OPT      ?= -O2 -g
 BUILD    ?= build
 SANFLAGS :=
+VERSION  := $(shell cat VERSION)
 
 # pkg-config is only asked once the packages are there (see `deps`).
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -42,6 +43,10 @@ ltvd: $(BUILD)/src/main.o $(LIB)
 # then LTVD_BIN=build/x/ltvd), so parallel builds do not overwrite ./ltvd.
 $(BUILD)/ltvd: $(BUILD)/src/main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# `ltvd --version`: the one version string is the VERSION file.
+$(BUILD)/src/main.o: VERSION
+$(BUILD)/src/main.o: CFLAGS_ALL += -DLTVD_VERSION='"$(VERSION)"'
 
 $(LIB): $(OBJ)
 	@rm -f $@

@@ -14,9 +14,20 @@ static void print_applied(int version, const char *file, void *arg)
     fflush(stdout);
 }
 
+static const char migrate_usage[] =
+    "usage: ltvd migrate\n"
+    "Applies the pending numbered SQL files of LTVD_MIGRATIONS_DIR (default\n"
+    "migrations) to DATABASE_URL, each once and in its own transaction, under an\n"
+    "advisory lock. `ltvd serve`, `import` and `key` do the same first.\n"
+    "Exit status: 0 when the schema is up to date afterwards, 1 otherwise.\n";
+
 /* Exit 0 when the schema is up to date afterwards, 1 otherwise. */
 int cli_migrate_main(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs(migrate_usage, stdout);
+        return 0;
+    }
     if (argc > 1) {
         fprintf(stderr,
                 "ltvd migrate: unexpected argument %s (settings come from "
