@@ -28,7 +28,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 SERVICE_BENCH_SRC := $(sort $(wildcard bench/service/*.c))
 
 .PHONY: all deps run test test-unit test-asan test-valgrind bench clean reference format
-.PHONY: fuzz fuzz-build fuzz-smoke soak
+.PHONY: fuzz fuzz-build fuzz-smoke soak docs-check
 
 all: deps
 	@$(MAKE) --no-print-directory ltvd
@@ -89,6 +89,7 @@ run: all
 # AddressSanitizer + UndefinedBehaviorSanitizer, then each libFuzzer target briefly.
 test: deps
 	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory fuzz-smoke
 
@@ -96,6 +97,11 @@ test: deps
 # one for the run (and removes it) unless DATABASE_URL is already set.
 test-unit: ltvd $(BUILD)/check_ltvd
 	scripts/with_pg.sh $(BUILD)/check_ltvd
+
+# The docs check: runs the ```sh blocks of README.md and docs/*.md as written,
+# against a new PostgreSQL and a real server (scripts/docs_check.sh).
+docs-check: ltvd
+	LTVD_BIN=$${LTVD_BIN:-./ltvd} scripts/docs_check.sh
 
 # The suites under valgrind's memcheck (no fork, so leaks are attributed).
 test-valgrind: ltvd $(BUILD)/check_ltvd
