@@ -17,7 +17,7 @@
 #   that cannot run here (one that serves forever in the foreground, needs
 #   Docker, or is `make test` itself) goes in a ```text block with the reason
 #   beside it. ```bash, ```shell and ```console are refused, so that nobody
-#   believes such a block is checked.
+#   believes such a block is checked, and so is a block without a language.
 #
 # Each file runs in a scratch directory that looks like a checkout (its
 # top-level entries are links to this tree's, ./ltvd is $LTVD_BIN), with no
@@ -64,6 +64,8 @@ extract() {
         /^```/ && !inside {
             info = substr($0, 4); sub(/[ \t]+$/, "", info)
             split(info, w, /[ \t]+/)
+            if (info == "")
+                fail("a block without a language: mark it ```sh (run by this check) or ```text (not run)")
             if (w[1] == "bash" || w[1] == "shell" || w[1] == "console" || w[1] == "zsh")
                 fail("```" w[1] " block: mark it ```sh (run by this check) or ```text (not run)")
             inside = 1; start = NR
@@ -136,9 +138,25 @@ stop_scratch() {
     fi
 }
 
+# Every relative link of $1 names a file or directory that exists.
+check_links() {
+    local md=$1 base target bad=0
+    base=$(dirname "$md")
+    while IFS= read -r target; do
+        target=${target%%#*}
+        [ -z "$target" ] && continue
+        if [ ! -e "$base/$target" ]; then
+            echo "docs check: $md: a link to $target, which does not exist" >&2
+            bad=1
+        fi
+    done < <(grep -o '](\([^)]*\))' "$md" | sed 's/^](\(.*\))$/\1/' | grep -v '^[a-z]*:')
+    return "$bad"
+}
+
 # Runs one markdown file's blocks. Returns 0 when all passed.
 check_file() {
     local md=$1 port dir script status
+    check_links "$md" || return 1
     port=$(free_port) || { echo "docs check: no free port" >&2; return 1; }
     dir=$(mktemp -d "${TMPDIR:-/tmp}/ltvd_docs.XXXXXX") || return 1
     chmod 755 "$dir"  # pg_local.sh runs PostgreSQL as postgres when root
