@@ -332,6 +332,11 @@ START_TEST(test_cli_unknown_command)
     ck_assert_int_eq(r.status, 2);
     ck_assert(strstr(r.err, "missing command") != NULL);
     testrun_free(&r);
+    /* a usage error is 2 for every command, migrate included */
+    r = run("migrate extra");
+    ck_assert_int_eq(r.status, 2);
+    ck_assert(strstr(r.err, "unexpected argument extra") != NULL);
+    testrun_free(&r);
 }
 END_TEST
 
