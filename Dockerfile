@@ -10,7 +10,8 @@
 # --- Stage 1: build and test ------------------------------------------------
 # Debian 12 (bookworm), the distribution the project builds and is tested on.
 # The packages are those of scripts/deps.sh (so `make`'s own deps step finds
-# them all and installs nothing) plus the compiler and make. The postgresql
+# them all and installs nothing) plus the compiler and make; curl is for the
+# docs check of make test, which runs the README's session. The postgresql
 # server is there for the tests: scripts/with_pg.sh starts a temporary cluster
 # (scripts/pg_local.sh runs it as the `postgres` user when, as here, the build
 # runs as root). Debian's automatic "main" cluster is switched off: the tests
@@ -23,7 +24,7 @@ RUN mkdir -p /etc/postgresql-common/createcluster.d \
     && apt-get install -y --no-install-recommends \
         build-essential pkg-config \
         libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libgnutls28-dev libyaml-dev check \
-        postgresql \
+        postgresql curl \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # .dockerignore keeps the host's build/, ./ltvd and .git out of the context.

@@ -9,6 +9,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 OPT      ?= -O2 -g
 BUILD    ?= build
 SANFLAGS :=
+VERSION  := $(shell cat VERSION)
 
 # pkg-config is only asked once the packages are there (see `deps`).
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -27,7 +28,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 SERVICE_BENCH_SRC := $(sort $(wildcard bench/service/*.c))
 
 .PHONY: all deps run test test-unit test-asan test-valgrind bench clean reference format
-.PHONY: fuzz fuzz-build fuzz-smoke soak check-layers
+.PHONY: fuzz fuzz-build fuzz-smoke soak check-layers docs-check
 
 all: deps
 	@$(MAKE) --no-print-directory ltvd
@@ -42,6 +43,10 @@ ltvd: $(BUILD)/src/main.o $(LIB)
 # then LTVD_BIN=build/x/ltvd), so parallel builds do not overwrite ./ltvd.
 $(BUILD)/ltvd: $(BUILD)/src/main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# `ltvd --version`: the one version string is the VERSION file.
+$(BUILD)/src/main.o: VERSION
+$(BUILD)/src/main.o: CFLAGS_ALL += -DLTVD_VERSION='"$(VERSION)"'
 
 $(LIB): $(OBJ)
 	@rm -f $@
@@ -85,6 +90,7 @@ run: all
 test: deps
 	@$(MAKE) --no-print-directory check-layers
 	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory fuzz-smoke
 
@@ -102,6 +108,11 @@ check-layers:
 	  if scripts/check_layers.sh $$t >/dev/null 2>&1; then echo "check_layers missed a cycle" >&2; rm -rf $$t; exit 1; fi; \
 	  rm -rf $$t
 	@scripts/check_layers.sh src
+
+# The docs check: runs the ```sh blocks of README.md and docs/*.md as written,
+# against a new PostgreSQL and a real server (scripts/docs_check.sh).
+docs-check: ltvd
+	LTVD_BIN=$${LTVD_BIN:-./ltvd} scripts/docs_check.sh
 
 # The suites under valgrind's memcheck (no fork, so leaks are attributed).
 test-valgrind: ltvd $(BUILD)/check_ltvd

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages ltvd needs to build and test, when missing.
-# Called by the Makefile; does nothing when everything is present.
+# Called by the Makefile; does nothing when everything is present. curl is
+# for the docs check (make docs-check), whose README session uses it.
 # `deps.sh bench` installs what `make bench` needs besides (BENCH_PKGS: the
 # load generator, the nginx baseline, curl), kept out of the build and tests.
 # FUZZ_PKGS: clang and its libFuzzer runtime (libclang-rt-dev, only
 # recommended by clang), for make fuzz and the fuzz smoke step of make test.
 set -eu
-pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libgnutls28-dev libyaml-dev check postgresql"
+pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libgnutls28-dev libyaml-dev check postgresql curl"
 FUZZ_PKGS="clang libclang-rt-dev"
 pkgs="$pkgs $FUZZ_PKGS"
 BENCH_PKGS="wrk nginx curl"

@@ -26,6 +26,7 @@ static const char import_usage[] =
     "             amount and optionally id, in any order (- reads stdin)\n"
     "  --batch N  rows per database transaction (default 5000, 1..100000)\n"
     "  --dry-run  validate only (no database needed, nothing written)\n"
+    "  -h, --help this text\n"
     "The whole file is validated first, by the rules of POST /v1/transactions: if\n"
     "a row is bad, every bad row is listed as FILE:LINE: reason and nothing is\n"
     "imported. Then every batch is committed on its own: an interrupted import is\n"
@@ -50,7 +51,7 @@ static int parse_args(int argc, char **argv, import_args *a)
     *a = (import_args){NULL, BATCH_DEFAULT, false};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         char *end;
         if (c == 'b') {
             errno = 0;

@@ -4,6 +4,7 @@
  * shown; only its SHA-256 is stored. Exit 0 on success, 1 when the
  * database fails or the key does not exist, 2 on a usage error. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,15 @@ static const char key_usage[] =
     "key within a second and refuses a revoked one within 5 seconds.\n"
     "DATABASE_URL names the database; pending migrations (LTVD_MIGRATIONS_DIR,\n"
     "default migrations) are applied first.\n";
+
+/* True when argv (after the sub-command) asks for -h or --help. */
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
 
 static int usage_error(const char *why)
 {
@@ -186,15 +196,16 @@ int cli_key_main(int argc, char **argv)
     if (argc < 2)
         return usage_error("missing sub-command");
     const char *cmd = argv[1];
+    /* `key -h`, `key create --help`...: any -h or --help asks for this text */
+    if (strcmp(cmd, "help") == 0 || wants_help(argc, argv)) {
+        fputs(key_usage, stdout);
+        return 0;
+    }
     if (strcmp(cmd, "create") == 0)
         return key_create(argc - 1, argv + 1);
     if (strcmp(cmd, "list") == 0)
         return key_list(argc - 1, argv + 1);
     if (strcmp(cmd, "revoke") == 0)
         return key_revoke(argc - 1, argv + 1);
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(key_usage, stdout);
-        return 0;
-    }
     return usage_error("unknown sub-command");
 }

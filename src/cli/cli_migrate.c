@@ -14,15 +14,28 @@ static void print_applied(int version, const char *file, void *arg)
     fflush(stdout);
 }
 
-/* Exit 0 when the schema is up to date afterwards, 1 otherwise. */
+static const char migrate_usage[] =
+    "usage: ltvd migrate\n"
+    "Applies the pending numbered SQL files of LTVD_MIGRATIONS_DIR (default\n"
+    "migrations) to DATABASE_URL, each once and in its own transaction, under an\n"
+    "advisory lock. `ltvd serve`, `import` and `key` do the same first.\n"
+    "Exit status: 0 when the schema is up to date afterwards, 1 when not, 2 for\n"
+    "a usage error.\n";
+
+/* Exit 0 when the schema is up to date afterwards, 1 when not, 2 on a usage
+ * error. */
 int cli_migrate_main(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs(migrate_usage, stdout);
+        return 0;
+    }
     if (argc > 1) {
         fprintf(stderr,
                 "ltvd migrate: unexpected argument %s (settings come from "
                 "DATABASE_URL and LTVD_MIGRATIONS_DIR)\n",
                 argv[1]);
-        return 1;
+        return 2;
     }
     const char *url = getenv("DATABASE_URL");
     if (url == NULL || url[0] == '\0') {

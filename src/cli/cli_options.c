@@ -13,7 +13,7 @@
 enum {
     OPT_MODEL = 1000, OPT_TRANSACTIONS, OPT_SUMMARY, OPT_PARAMS, OPT_SPEND_MODEL,
     OPT_SPEND_PARAMS, OPT_PERIOD, OPT_AS_OF, OPT_PENALIZER, OPT_HORIZON,
-    OPT_DISCOUNT, OPT_MARGIN, OPT_CLV_MONTHS,
+    OPT_DISCOUNT, OPT_MARGIN, OPT_CLV_MONTHS, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -30,8 +30,56 @@ static const struct option long_options[] = {
     {"discount-rate", required_argument, NULL, OPT_DISCOUNT},
     {"margin", required_argument, NULL, OPT_MARGIN},
     {"clv-months", required_argument, NULL, OPT_CLV_MONTHS},
+    {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
+
+static const char fit_usage[] =
+    "usage: ltvd fit --model MODEL [OPTIONS] (--transactions FILE | --summary FILE)\n"
+    "Fits MODEL by maximum likelihood and prints the fit as one JSON object: model,\n"
+    "period, params, std_errors (null when the Hessian is not negative definite),\n"
+    "log_likelihood (the total), n_customers, n_patterns, converged, iterations,\n"
+    "seconds. Parameters of the time models are in --period units.\n"
+    "  --model MODEL         bgnbd, pareto, mbgnbd, bgbb (discrete opportunities)\n"
+    "                        or gg (Gamma-Gamma spend per purchase)\n"
+    "  --transactions FILE   CSV with customer_id, occurred_at, amount (any order)\n"
+    "  --summary FILE        CSV of per-customer summaries as lifetimes writes them\n"
+    "  --period day|week     the time unit of every duration (default day)\n"
+    "  --as-of YYYY-MM-DD    summarise transactions up to this day (default: the last)\n"
+    "  --penalizer C         L2 penalty, lifetimes' convention (default 0)\n"
+    "  -h, --help            this text\n"
+    "Exit status: 0, 1 for bad data or a failed fit, 2 for a usage error.\n";
+
+static const char score_usage[] =
+    "usage: ltvd score --model MODEL [--params FILE] [--spend-model gg [--spend-params FILE]]\n"
+    "                  --horizon T [OPTIONS] (--transactions FILE | --summary FILE)\n"
+    "       ltvd score --model gg [--params FILE] (--transactions FILE | --summary FILE)\n"
+    "Prints one CSV row per customer (the model is fitted first unless --params):\n"
+    "  frequency           repeat purchases (distinct purchase days - 1)\n"
+    "  recency, T          first to last purchase, first purchase to --as-of, in periods\n"
+    "  p_alive             probability the customer is still active at --as-of\n"
+    "  expected_purchases  purchases expected in the next T periods (--horizon)\n"
+    "  p_purchase          probability of at least one purchase in those T periods\n"
+    "  monetary_value      mean value of the repeat purchases, per purchase\n"
+    "  expected_spend      expected value of one future purchase (Gamma-Gamma), per purchase\n"
+    "  clv                 discounted value over --clv-months months (a month is 30 days,\n"
+    "                      4.345 weeks, or 1 opportunity for bgbb), times --margin\n"
+    "With --model gg alone: customer_id,frequency,monetary_value,expected_spend\n"
+    "(no --horizon needed).\n"
+    "  --model MODEL           bgnbd, pareto, mbgnbd, bgbb or gg\n"
+    "  --horizon T             periods ahead for expected_purchases and p_purchase\n"
+    "                          (a whole number of opportunities for bgbb)\n"
+    "  --params FILE           a fit printed by ltvd fit (same model and period)\n"
+    "  --spend-model gg        add monetary_value, expected_spend and clv\n"
+    "  --spend-params FILE     the Gamma-Gamma fit to use (default: fitted here)\n"
+    "  --period day|week       the time unit of every duration (default day)\n"
+    "  --as-of YYYY-MM-DD      summarise transactions up to this day (default: the last)\n"
+    "  --discount-rate D       CLV discount rate per month (default 0.01)\n"
+    "  --margin M              share of spend that is profit (default 1)\n"
+    "  --clv-months N          CLV horizon in months (default 12)\n"
+    "  --penalizer C           L2 penalty of the fits done here (default 0)\n"
+    "  -h, --help              this text\n"
+    "Exit status: 0, 1 for bad data or a failed fit, 2 for a usage error.\n";
 
 static const int score_only[] = {OPT_PARAMS, OPT_SPEND_MODEL, OPT_SPEND_PARAMS,
                                  OPT_HORIZON};
@@ -126,7 +174,8 @@ static int check_combination(const char *cmd, bool score, cli_options *o)
         return fail(cmd, "%s", "--model is required (bgnbd, pareto, mbgnbd, bgbb or gg)");
     if ((o->transactions == NULL) == (o->summary == NULL))
         return fail(cmd, "%s", "give exactly one of --transactions FILE or --summary FILE");
-    if (score && o->horizon < 0)
+    /* Gamma-Gamma alone scores spend per purchase: no time horizon. */
+    if (score && o->horizon < 0 && strcmp(o->model, "gg") != 0)
         return fail(cmd, "%s", "--horizon T (in periods) is required");
     if (o->spend_params != NULL && o->spend_model == NULL && strcmp(o->model, "gg") != 0)
         return fail(cmd, "%s", "--spend-params needs --spend-model gg");
@@ -142,13 +191,17 @@ int cli_options_parse(int argc, char **argv, bool score, cli_options *o)
     opterr = 0;
     for (;;) {
         int idx = -1;
-        int opt = getopt_long(argc, argv, "", long_options, &idx);
+        int opt = getopt_long(argc, argv, "h", long_options, &idx);
         if (opt == -1)
             break;
         if (opt == '?' || opt == ':') {
             char shortopt[3] = {'-', (char)optopt, '\0'};
             const char *bad = optopt > 0 && optopt < 256 ? shortopt : argv[optind - 1];
             return fail(cmd, "unknown option or missing value: '%s'", bad);
+        }
+        if (opt == 'h' || opt == OPT_HELP) {
+            fputs(cli_options_usage(score), stdout);
+            return 1;
         }
         if (!score && is_score_only(opt))
             return fail(cmd, "--%s is an option of `ltvd score`", long_options[idx].name);
@@ -158,4 +211,20 @@ int cli_options_parse(int argc, char **argv, bool score, cli_options *o)
     if (optind < argc)
         return fail(cmd, "unexpected argument '%s'", argv[optind]);
     return check_combination(cmd, score, o);
+}
+
+const char *cli_options_usage(bool score)
+{
+    return score ? score_usage : fit_usage;
+}
+
+bool cli_options_help_requested(int argc, char **argv)
+{
+    bool help = false;
+    optind = 1;
+    opterr = 0;
+    for (int opt; (opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1;)
+        help = help || opt == 'h' || opt == OPT_HELP;
+    optind = 1;
+    return help;
 }

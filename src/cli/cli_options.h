@@ -25,8 +25,19 @@ typedef struct cli_options {
 } cli_options;
 
 /* Parses argv (argv[0] is the sub-command). `score` says whether the
- * score-only options are allowed and --horizon is required. Returns 0, or -1
- * after printing one line "ltvd CMD: reason" to stderr. */
+ * score-only options are allowed and --horizon is required (not with
+ * --model gg). Returns 0; 1 after printing the usage to stdout for -h or
+ * --help (main answers those before calling, see
+ * cli_options_help_requested); or -1 after printing one line
+ * "ltvd CMD: reason" to stderr. */
 int cli_options_parse(int argc, char **argv, bool score, cli_options *o);
+
+/* The usage text of `ltvd score` (score) or `ltvd fit`: options, output
+ * columns with their units and horizons. Static storage. */
+const char *cli_options_usage(bool score);
+
+/* True when argv (argv[0] is the sub-command) asks for -h or --help as an
+ * option (an option's value "--help" does not count). Prints nothing. */
+bool cli_options_help_requested(int argc, char **argv);
 
 #endif

@@ -180,7 +180,10 @@ int cli_score_main(int argc, char **argv)
     cli_options o;
     cli_data d;
     scorer s = {.o = &o};
-    if (cli_options_parse(argc, argv, true, &o) != 0 || resolve_models(&o, &s) != 0)
+    int parsed = cli_options_parse(argc, argv, true, &o);
+    if (parsed > 0)
+        return 0;
+    if (parsed != 0 || resolve_models(&o, &s) != 0)
         return 2;
     if (cli_data_load("score", &o, &d) != 0)
         return 1;

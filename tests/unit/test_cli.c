@@ -258,7 +258,7 @@ START_TEST(test_cli_score_gg_alone)
     snprintf(args, sizeof args, "score --model gg --horizon 1 --params %s --summary " SPEND,
              path);
     run_out a = run(args);
-    run_out b = run("score --model gg --horizon 1 --summary " SPEND);
+    run_out b = run("score --model gg --summary " SPEND);  /* no --horizon needed */
     ck_assert_msg(a.status == 0, "%s", a.err);
     ck_assert_str_eq(a.out, b.out);
     ck_assert(strncmp(a.out, "customer_id,frequency,monetary_value,expected_spend\n", 51) == 0);
@@ -267,6 +267,91 @@ START_TEST(test_cli_score_gg_alone)
     testrun_free(&f);
     testrun_free(&a);
     testrun_free(&b);
+}
+END_TEST
+
+/* Every command answers -h and --help with its usage on stdout, exit 0. */
+START_TEST(test_cli_help_every_command)
+{
+    static const struct { const char *args; const char *usage; } cases[] = {
+        {"fit", "usage: ltvd fit "},          {"score", "usage: ltvd score "},
+        {"import", "usage: ltvd import "},    {"migrate", "usage: ltvd migrate"},
+        {"serve", "usage: ltvd serve "},      {"key", "usage: ltvd key "},
+        {"key create", "usage: ltvd key "},   {"key list", "usage: ltvd key "},
+        {"key revoke", "usage: ltvd key "},
+        /* help wins over what else is wrong, and --help anywhere counts */
+        {"fit --model nope", "usage: ltvd fit "},
+        {"score --model bgnbd --summary " SUMMARY, "usage: ltvd score "},
+    };
+    static const char *flags[] = {"-h", "--help"};
+    char args[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (size_t f = 0; f < 2; f++) {
+            snprintf(args, sizeof args, "%s %s </dev/null", cases[i].args, flags[f]);
+            run_out r = run(args);
+            ck_assert_msg(r.status == 0, "%s: exit %d (%s)", args, r.status, r.err);
+            ck_assert_msg(strncmp(r.out, cases[i].usage, strlen(cases[i].usage)) == 0,
+                          "%s: stdout '%.80s'", args, r.out);
+            ck_assert_msg(r.err[0] == '\0', "%s: stderr '%s'", args, r.err);
+            testrun_free(&r);
+        }
+    /* the top level too */
+    for (size_t f = 0; f < 2; f++) {
+        run_out r = run(flags[f]);
+        ck_assert_int_eq(r.status, 0);
+        ck_assert(strncmp(r.out, "usage: ltvd COMMAND", 19) == 0);
+        testrun_free(&r);
+    }
+}
+END_TEST
+
+/* The score usage says each column's unit and horizon. */
+START_TEST(test_cli_help_states_units)
+{
+    run_out r = run("score --help");
+    ck_assert_int_eq(r.status, 0);
+    const char *needles[] = {"expected_spend", "per purchase", "next T periods",
+                             "30 days", "4.345 weeks", "per month"};
+    for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
+        ck_assert_msg(strstr(r.out, needles[i]) != NULL, "no '%s' in %s", needles[i], r.out);
+    testrun_free(&r);
+}
+END_TEST
+
+/* An unknown or missing command says so, with the usage, exit 2. */
+START_TEST(test_cli_unknown_command)
+{
+    run_out r = run("frobnicate --model bgnbd");
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_msg(strncmp(r.err, "ltvd: unknown command 'frobnicate'\n", 35) == 0, "%s",
+                  r.err);
+    ck_assert(strstr(r.err, "usage: ltvd COMMAND") != NULL);
+    testrun_free(&r);
+    r = run("");
+    ck_assert_int_eq(r.status, 2);
+    ck_assert(strstr(r.err, "missing command") != NULL);
+    testrun_free(&r);
+    /* a usage error is 2 for every command, migrate included */
+    r = run("migrate extra");
+    ck_assert_int_eq(r.status, 2);
+    ck_assert(strstr(r.err, "unexpected argument extra") != NULL);
+    testrun_free(&r);
+}
+END_TEST
+
+/* --version prints the VERSION file's version. */
+START_TEST(test_cli_version)
+{
+    char want[64] = "ltvd ";
+    FILE *fp = fopen("VERSION", "r");
+    ck_assert(fp != NULL);
+    ck_assert(fgets(want + 5, (int)sizeof want - 5, fp) != NULL);
+    fclose(fp);
+    run_out r = run("--version");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, want);
+    testrun_free(&r);
 }
 END_TEST
 
@@ -283,6 +368,10 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_errors_are_one_line);
     tcase_add_test(tc, test_cli_score_gg_alone);
     tcase_add_test(tc, test_cli_write_error);
+    tcase_add_test(tc, test_cli_help_every_command);
+    tcase_add_test(tc, test_cli_help_states_units);
+    tcase_add_test(tc, test_cli_unknown_command);
+    tcase_add_test(tc, test_cli_version);
     suite_add_tcase(s, tc);
     return s;
 }
