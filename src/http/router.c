@@ -179,7 +179,7 @@ static enum MHD_Result framing_visit(void *cls, enum MHD_ValueKind kind, const c
  * such a request otherwise than libmicrohttpd (which lets chunked win over
  * Content-Length and reads the first of two Content-Lengths), and smuggle a
  * second request inside the first (RFC 9112, 6.3). */
-static const char *framing_ambiguous(http_request *req)
+static const char *framing_ambiguous(http_request *req, const char *version)
 {
     framing f = {0};
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, framing_visit, &f);
@@ -191,15 +191,17 @@ static const char *framing_ambiguous(http_request *req)
         return "more than one Transfer-Encoding";
     if (f.transfer_encoding == 1 && strcasecmp(f.te, "chunked") != 0)
         return "a Transfer-Encoding other than chunked";
+    if (f.transfer_encoding == 1 && strcmp(version, MHD_HTTP_VERSION_1_0) == 0)
+        return "a Transfer-Encoding in HTTP/1.0"; /* RFC 9112, 6.1: faulty framing */
     return NULL;
 }
 
 /* Refuses an ambiguous framing at once (400, and the connection is closed
  * after the answer: what follows the head cannot be trusted). Returns false
  * when the request may go on; *ok is false when no answer could be queued. */
-static bool refused_framing(http_request *req, bool *ok)
+static bool refused_framing(http_request *req, const char *version, bool *ok)
 {
-    const char *why = framing_ambiguous(req);
+    const char *why = framing_ambiguous(req, version);
     if (why == NULL)
         return false;
     char detail[96];
@@ -211,11 +213,11 @@ static bool refused_framing(http_request *req, bool *ok)
 
 /* Decides the request's fate once its headers are in. Returns false when
  * an answer could not be queued (close the connection). */
-static bool on_headers(const router *r, http_request *req)
+static bool on_headers(const router *r, http_request *req, const char *version)
 {
     const ltvd_config *cfg = r->ctx->config;
     bool ok = true;
-    if (refused_framing(req, &ok))
+    if (refused_framing(req, version, &ok))
         return ok;
     size_t url_len = strlen(req->path);
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_arg_len, &url_len);
@@ -346,7 +348,6 @@ enum MHD_Result router_access(void *cls, struct MHD_Connection *conn, const char
                               const char *upload_data, size_t *upload_data_size,
                               void **con_cls)
 {
-    (void)version;
     router *r = cls;
     http_request *req = *con_cls;
     if (req == NULL) {
@@ -355,7 +356,7 @@ enum MHD_Result router_access(void *cls, struct MHD_Connection *conn, const char
             return MHD_NO;
         *con_cls = req;
         deadline_head_in(conn);
-        return on_headers(r, req) ? MHD_YES : MHD_NO;
+        return on_headers(r, req, version) ? MHD_YES : MHD_NO;
     }
     if (*upload_data_size > 0) {
         bool ok = on_body(req, upload_data, *upload_data_size);

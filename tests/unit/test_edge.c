@@ -173,6 +173,10 @@ START_TEST(test_framing_refused)
                            "Content-Type: application/json\r\n"
                            "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
                            "Transfer-Encoding other than chunked");
+    assert_framing_refused("POST /test/echo HTTP/1.0\r\nHost: t\r\n"
+                           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                           "\r\n0\r\n\r\n",
+                           "a Transfer-Encoding in HTTP/1.0");
     /* on any route, known or not, whatever the method */
     assert_framing_refused("GET /nowhere HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
                            "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
