@@ -67,7 +67,8 @@ static void run_case(const char *label, const char *fmt, size_t n, size_t max_it
         double dt = now() - t0;
         struct rusage after;
         getrusage(RUSAGE_SELF, &after);
-        printf("%-44s %7.2f MB  limit %7zu  %-15s %8.3f s  peak RSS %6.0f MB (body %.0f MB)\n",
+        printf("%-44s %7.2f MB  limit %7zu  %-15s %8.3f s  peak RSS %6.0f MB (body %.0f "
+               "MB)\n",
                label, (double)len / 1e6, max_items, result_name(r), dt,
                (double)after.ru_maxrss / 1024, (double)before.ru_maxrss / 1024);
         ingest_batch_free(&b);

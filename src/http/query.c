@@ -16,7 +16,7 @@ typedef struct check_walk {
     http_request *req;
     const char *names[QUERY_MAX_PARAMS]; /* raw, borrowed from libmicrohttpd */
     size_t n;
-    const char *bad;                     /* the parameter refused, or NULL */
+    const char *bad; /* the parameter refused, or NULL */
     const char *why;
 } check_walk;
 
@@ -29,25 +29,33 @@ static bool text_ok(http_request *req, const char *s)
     return n >= 0 && url_text_ok((const unsigned char *)out, (size_t)n);
 }
 
+/* Why the parameter key=value is refused, or NULL. */
+static const char *refusal(check_walk *w, const char *key, const char *value)
+{
+    if (key[0] == '\0')
+        return "has no name";
+    if (w->n == QUERY_MAX_PARAMS)
+        return "is one too many (at most 32)";
+    if (value == NULL)
+        return "has no value (name=value)";
+    if (!text_ok(w->req, key))
+        return "is not valid percent-encoded UTF-8 without control characters";
+    if (!text_ok(w->req, value))
+        return "has a value that is not valid percent-encoded UTF-8 without control "
+               "characters";
+    for (size_t i = 0; i < w->n; i++) {
+        if (strcmp(w->names[i], key) == 0)
+            return "is repeated (give it once)";
+    }
+    return NULL;
+}
+
 static enum MHD_Result check_visit(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value)
 {
     (void)kind;
     check_walk *w = cls;
-    const char *why = key[0] == '\0'                          ? "has no name"
-                      : w->n == QUERY_MAX_PARAMS              ? "is one too many (at most 32)"
-                      : value == NULL                         ? "has no value (name=value)"
-                      : !text_ok(w->req, key)                 ? "is not valid percent-encoded "
-                                                                "UTF-8 without control "
-                                                                "characters"
-                      : !text_ok(w->req, value)               ? "has a value that is not valid "
-                                                                "percent-encoded UTF-8 without "
-                                                                "control characters"
-                                                              : NULL;
-    for (size_t i = 0; why == NULL && i < w->n; i++) {
-        if (strcmp(w->names[i], key) == 0)
-            why = "is repeated (give it once)";
-    }
+    const char *why = refusal(w, key, value);
     if (why != NULL) {
         w->bad = key;
         w->why = why;

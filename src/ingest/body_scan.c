@@ -10,13 +10,13 @@
 #define TX_KEY_LEN (sizeof TX_KEY - 1)
 
 typedef struct scan {
-    size_t depth;        /* open '{' and '[' */
-    bool key_next;       /* at depth 1: the next string is a member name */
-    bool key_is_tx;      /* at depth 1: the last member name was TX_KEY */
-    bool in_tx;          /* at depth 2: inside the array of TX_KEY */
-    bool tx_nonempty;    /* a value started in that array */
-    size_t tx_commas;    /* ',' directly inside that array */
-    size_t values;       /* 1 + '[', ',' and ':' outside strings */
+    size_t depth;     /* open '{' and '[' */
+    bool key_next;    /* at depth 1: the next string is a member name */
+    bool key_is_tx;   /* at depth 1: the last member name was TX_KEY */
+    bool in_tx;       /* at depth 2: inside the array of TX_KEY */
+    bool tx_nonempty; /* a value started in that array */
+    size_t tx_commas; /* ',' directly inside that array */
+    size_t values;    /* 1 + '[', ',' and ':' outside strings */
 } scan;
 
 /* Skips the string starting after the quote at body[*i]; leaves *i on its
@@ -27,7 +27,8 @@ static bool skip_string(const char *body, size_t len, size_t *i)
     while (k < len && body[k] != '"')
         k += body[k] == '\\' ? 2 : 1;
     *i = k < len ? k : len;
-    return k < len && k - start == TX_KEY_LEN && memcmp(body + start, TX_KEY, TX_KEY_LEN) == 0;
+    return k < len && k - start == TX_KEY_LEN &&
+           memcmp(body + start, TX_KEY, TX_KEY_LEN) == 0;
 }
 
 /* One structural byte c outside strings. */

@@ -15,8 +15,8 @@
 #define INGEST_VALUES_SLACK 64
 
 typedef enum ingest_scan_result {
-    INGEST_SCAN_OK,        /* within both bounds (the JSON may still be malformed) */
-    INGEST_SCAN_TOO_MANY_ITEMS,  /* the top-level "transactions" array is too long */
+    INGEST_SCAN_OK,             /* within both bounds (the JSON may still be malformed) */
+    INGEST_SCAN_TOO_MANY_ITEMS, /* the top-level "transactions" array is too long */
     INGEST_SCAN_TOO_MANY_VALUES, /* the body holds too many JSON values */
 } ingest_scan_result;
 

@@ -55,7 +55,8 @@ START_TEST(test_scan_counts)
 {
     const char *ok = "{\"transactions\":[{\"id\":\"a,b[c:\",\"x\":[1,2,3]},{}]}";
     ck_assert_int_eq(ingest_body_scan(ok, strlen(ok), 2, 100), INGEST_SCAN_OK);
-    ck_assert_int_eq(ingest_body_scan(ok, strlen(ok), 1, 100), INGEST_SCAN_TOO_MANY_ITEMS);
+    ck_assert_int_eq(ingest_body_scan(ok, strlen(ok), 1, 100),
+                     INGEST_SCAN_TOO_MANY_ITEMS);
     /* the commas and colons inside strings are not counted: 1 + [ , : outside */
     ck_assert_int_eq(ingest_body_scan(ok, strlen(ok), 2, 10), INGEST_SCAN_OK);
     ck_assert_int_eq(ingest_body_scan(ok, strlen(ok), 2, 9), INGEST_SCAN_TOO_MANY_VALUES);
@@ -103,7 +104,8 @@ START_TEST(test_quadratic_body_refused_at_once)
     ck_assert_int_eq(ingest_batch_parse(many, (size_t)(p - many), &lim, NOW, &b, &e),
                      INGEST_TOO_MANY);
     ck_assert_ptr_null(e.items[0].field);
-    ck_assert_msg(strstr(e.items[0].reason, "JSON values") != NULL, "%s", e.items[0].reason);
+    ck_assert_msg(strstr(e.items[0].reason, "JSON values") != NULL, "%s",
+                  e.items[0].reason);
     ingest_errors_free(&e);
     free(many);
 }
@@ -129,7 +131,8 @@ START_TEST(test_arena_linear)
 }
 END_TEST
 
-/* ---- C1 control characters ---------------------------------------------------------- */
+/* ---- C1 control characters ----------------------------------------------------------
+ */
 
 static const char *first_reason(const char *body)
 {
@@ -154,7 +157,8 @@ START_TEST(test_c1_refused_by_every_reader)
                       "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}";
     ck_assert_str_eq(first_reason(raw),
                      "customer_id: contains a C1 control character (U+0080..U+009F)");
-    ck_assert_str_eq(first_reason(esc), "id: contains a C1 control character (U+0080..U+009F)");
+    ck_assert_str_eq(first_reason(esc),
+                     "id: contains a C1 control character (U+0080..U+009F)");
     /* the one-pass reader never accepts them (it leaves non-ASCII to jansson) */
     ingest_limits lim = ingest_limits_default(10);
     ingest_batch b;
@@ -185,17 +189,19 @@ START_TEST(test_c1_refused_by_csv_import)
     ingest_csv_row row;
     ck_assert_int_eq(ingest_csv_next(c, &row, err), INGEST_CSV_ROW);
     ck_assert_int_eq(ingest_csv_next(c, &row, err), INGEST_CSV_BAD_ROW);
-    ck_assert_msg(strstr(err, "t.csv:3: customer_id: contains a C1 control character") != NULL,
+    ck_assert_msg(strstr(err, "t.csv:3: customer_id: contains a C1 control character") !=
+                      NULL,
                   "%s", err);
     ck_assert_int_eq(ingest_csv_next(c, &row, err), INGEST_CSV_BAD_ROW);
-    ck_assert_msg(strstr(err, "t.csv:4: id: contains a C1 control character") != NULL, "%s",
-                  err);
+    ck_assert_msg(strstr(err, "t.csv:4: id: contains a C1 control character") != NULL,
+                  "%s", err);
     ingest_csv_close(c);
     fclose(fp);
 }
 END_TEST
 
-/* ---- leap seconds ---------------------------------------------------------------------- */
+/* ---- leap seconds
+ * ---------------------------------------------------------------------- */
 
 START_TEST(test_leap_second_same_day)
 {
@@ -222,7 +228,8 @@ START_TEST(test_leap_second_same_day)
 }
 END_TEST
 
-/* ---- through the service ------------------------------------------------------------------ */
+/* ---- through the service
+ * ------------------------------------------------------------------ */
 
 static testhttp_app svc;
 
@@ -286,8 +293,8 @@ START_TEST(test_http_leap_second)
     testhttp_request(svc.port, "POST", "/v1/transactions", body, &r);
     ck_assert_msg(r.status == 200 || r.status == 201, "%d: %s", r.status, r.body);
     testhttp_response_free(&r);
-    testhttp_request(svc.port, "GET", "/v1/customers/leap?as_of=2016-12-31T23:59:60Z", NULL,
-                     &r);
+    testhttp_request(svc.port, "GET", "/v1/customers/leap?as_of=2016-12-31T23:59:60Z",
+                     NULL, &r);
     ck_assert_msg(r.status == 200, "%d: %s", r.status, r.body);
     ck_assert_str_eq(testhttp_jstr(r.json, "as_of"), "2016-12-31");
     json_t *s = json_object_get(r.json, "summary");

@@ -32,8 +32,8 @@
 #include "testhttp.h"
 #include "testserve.h"
 
-#define TIMEOUT_S 2                     /* connection_timeout_s of the in-process server */
-#define BIG_BYTES ((size_t)48 << 20)    /* 9 s at 5 MB/s */
+#define TIMEOUT_S 2                  /* connection_timeout_s of the in-process server */
+#define BIG_BYTES ((size_t)48 << 20) /* 9 s at 5 MB/s */
 
 /* ------------------------------------------------------------ test routes */
 
@@ -127,7 +127,8 @@ static bool read_to_close(int fd, char *out, size_t cap)
     return true;
 }
 
-/* ---- framing --------------------------------------------------------------------------- */
+/* ---- framing
+ * --------------------------------------------------------------------------- */
 
 /* Sends raw, then a second request on the same connection: one 400
  * bad-request problem naming why, then the close (the second request is
@@ -153,10 +154,11 @@ START_TEST(test_framing_refused)
                            "Content-Type: application/json\r\nContent-Length: 4\r\n"
                            "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
                            "both Content-Length and Transfer-Encoding");
-    assert_framing_refused("POST /test/echo HTTP/1.1\r\nHost: t\r\n"
-                           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-                           "Content-Length: 4\r\n\r\n0\r\n\r\n",
-                           "both Content-Length and Transfer-Encoding");
+    assert_framing_refused(
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        "Content-Length: 4\r\n\r\n0\r\n\r\n",
+        "both Content-Length and Transfer-Encoding");
     assert_framing_refused("POST /test/echo HTTP/1.1\r\nHost: t\r\n"
                            "Content-Type: application/json\r\nContent-Length: 2\r\n"
                            "Content-Length: 40\r\n\r\n{}",
@@ -165,18 +167,20 @@ START_TEST(test_framing_refused)
                            "Content-Type: application/json\r\nContent-Length: 2\r\n"
                            "Content-Length: 2\r\n\r\n{}",
                            "more than one Content-Length");
-    assert_framing_refused("POST /test/echo HTTP/1.1\r\nHost: t\r\n"
-                           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-                           "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-                           "more than one Transfer-Encoding");
+    assert_framing_refused(
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "more than one Transfer-Encoding");
     assert_framing_refused("POST /test/echo HTTP/1.1\r\nHost: t\r\n"
                            "Content-Type: application/json\r\n"
                            "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
                            "Transfer-Encoding other than chunked");
-    assert_framing_refused("POST /test/echo HTTP/1.0\r\nHost: t\r\n"
-                           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-                           "\r\n0\r\n\r\n",
-                           "a Transfer-Encoding in HTTP/1.0");
+    assert_framing_refused(
+        "POST /test/echo HTTP/1.0\r\nHost: t\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        "\r\n0\r\n\r\n",
+        "a Transfer-Encoding in HTTP/1.0");
     /* on any route, known or not, whatever the method */
     assert_framing_refused("GET /nowhere HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
                            "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
@@ -188,10 +192,11 @@ END_TEST
  * request: a list or a sign in Content-Length (its own 400, then the close). */
 START_TEST(test_framing_refused_by_libmicrohttpd)
 {
-    const char *raws[] = {"POST /test/echo HTTP/1.1\r\nHost: t\r\n"
-                          "Content-Type: application/json\r\nContent-Length: 2, 2\r\n\r\n{}",
-                          "POST /test/echo HTTP/1.1\r\nHost: t\r\n"
-                          "Content-Type: application/json\r\nContent-Length: +2\r\n\r\n{}"};
+    const char *raws[] = {
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\n"
+        "Content-Type: application/json\r\nContent-Length: 2, 2\r\n\r\n{}",
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\n"
+        "Content-Type: application/json\r\nContent-Length: +2\r\n\r\n{}"};
     for (size_t i = 0; i < sizeof raws / sizeof raws[0]; i++) {
         int fd = testhttp_dial(port);
         testhttp_send_all(fd, raws[i], strlen(raws[i]));
@@ -207,10 +212,12 @@ END_TEST
 START_TEST(test_framing_plain_ok)
 {
     int fd = testhttp_dial(port);
-    const char *cl = "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                     "Content-Length: 7\r\n\r\n{\"a\":1}";
-    const char *te = "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                     "Transfer-Encoding: Chunked\r\n\r\n7\r\n{\"b\":2}\r\n0\r\n\r\n";
+    const char *cl =
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Content-Length: 7\r\n\r\n{\"a\":1}";
+    const char *te =
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: Chunked\r\n\r\n7\r\n{\"b\":2}\r\n0\r\n\r\n";
     testhttp_response r;
     testhttp_send_all(fd, cl, strlen(cl));
     ck_assert(testhttp_read(fd, &r, true));
@@ -224,7 +231,8 @@ START_TEST(test_framing_plain_ok)
 }
 END_TEST
 
-/* ---- slow readers ------------------------------------------------------------------------ */
+/* ---- slow readers
+ * ------------------------------------------------------------------------ */
 
 /* Asks for the big answer, then reads up to chunk bytes every pause_ms
  * (chunk 0: never reads); returns the seconds until the server ended the
@@ -255,8 +263,9 @@ static double big_answer_cut_after(size_t chunk, long pause_ms)
             continue;
         }
         for (size_t taken = 0; taken < chunk && !ended;) {
-            ssize_t n = recv(fd, buf, chunk - taken < sizeof buf ? chunk - taken : sizeof buf,
-                             MSG_DONTWAIT);
+            ssize_t n =
+                recv(fd, buf, chunk - taken < sizeof buf ? chunk - taken : sizeof buf,
+                     MSG_DONTWAIT);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
                 ended = true;
             if (n <= 0)
@@ -295,7 +304,8 @@ START_TEST(test_non_reader_cut)
 }
 END_TEST
 
-/* ---- the query reader ---------------------------------------------------------------------- */
+/* ---- the query reader
+ * ---------------------------------------------------------------------- */
 
 /* GET target answers 400 invalid-parameter whose detail has want. */
 static void assert_param_refused(const char *target, const char *want)
@@ -330,15 +340,16 @@ START_TEST(test_query_reader)
     assert_param_refused("/test/num?n", "\"n\" has no value");
     assert_param_refused("/test/num?r=0.1&n", "\"n\" has no value");
     assert_param_refused("/test/num?=3", "has no name");
-    const char *bad_n[] = {"0x1e", "%2B30", "+30", "%2030", "30%20", "1e1", "30.0",
-                           "030", "inf", "nan", "", "-", "3O", "99999999999999999999"};
+    const char *bad_n[] = {
+        "0x1e", "%2B30", "+30", "%2030", "30%20", "1e1", "30.0",
+        "030",  "inf",   "nan", "",      "-",     "3O",  "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad_n / sizeof bad_n[0]; i++) {
         char target[128];
         snprintf(target, sizeof target, "/test/num?n=%s", bad_n[i]);
         assert_param_refused(target, "n must be a decimal integer in [1, 36500]");
     }
-    const char *bad_r[] = {"0x0.1p0", "%2B0.5", ".5", "0.", "1e", "0.5f", "NaN", "-inf",
-                           "1e-400"};
+    const char *bad_r[] = {"0x0.1p0", "%2B0.5", ".5",   "0.",    "1e",
+                           "0.5f",    "NaN",    "-inf", "1e-400"};
     for (size_t i = 0; i < sizeof bad_r / sizeof bad_r[0]; i++) {
         char target[128];
         snprintf(target, sizeof target, "/test/num?r=%s", bad_r[i]);
@@ -351,12 +362,14 @@ START_TEST(test_query_reader)
     assert_param_refused("/healthz?a=1&a=1", "\"a\" is repeated");
     char many[512] = "/test/num?";
     for (int i = 0; i < QUERY_MAX_PARAMS + 1; i++)
-        snprintf(many + strlen(many), sizeof many - strlen(many), "%sp%d=1", i ? "&" : "", i);
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%sp%d=1", i ? "&" : "",
+                 i);
     assert_param_refused(many, "one too many (at most 32)");
 }
 END_TEST
 
-/* ---- the customer endpoints (with a database) --------------------------------------------- */
+/* ---- the customer endpoints (with a database)
+ * --------------------------------------------- */
 
 static testhttp_app svc;
 
@@ -406,7 +419,8 @@ START_TEST(test_customer_query_params)
 }
 END_TEST
 
-/* ---- the real binary ----------------------------------------------------------------------- */
+/* ---- the real binary
+ * ----------------------------------------------------------------------- */
 
 START_TEST(test_second_server_refused)
 {
@@ -422,7 +436,8 @@ START_TEST(test_second_server_refused)
     double dt = now_s() - t0;
     static char log[8192];
     testserve_log(&second, log, sizeof log);
-    ck_assert_msg(status != 0 && status != -1, "second server: status %d: %s", status, log);
+    ck_assert_msg(status != 0 && status != -1, "second server: status %d: %s", status,
+                  log);
     ck_assert_msg(dt < 5, "%.1f s", dt);
     ck_assert_msg(strstr(log, "already in use") != NULL, "%s", log);
     /* the first still serves every request */
@@ -461,7 +476,7 @@ START_TEST(test_sigterm_with_request_stuck)
     char url[1024];
     faults_db_create("ltvd_edge_stop", url, sizeof url);
     testserve s;
-    const char *env[] = {"LTVD_LISTEN=127.0.0.1:0", "LTVD_SHUTDOWN_DEADLINE_S=2",
+    const char *env[] = {"LTVD_LISTEN=127.0.0.1:0",  "LTVD_SHUTDOWN_DEADLINE_S=2",
                          "LTVD_AS_OF=" FAULTS_AS_OF, "LTVD_PERIOD=week",
                          "LTVD_AUTH_REQUIRED=false", NULL};
     testserve_start(&s, url, env);
@@ -487,7 +502,8 @@ START_TEST(test_sigterm_with_request_stuck)
     pthread_join(t, NULL);
     ck_assert_msg(status == 0, "exit %d after %.1f s: %s", status, dt, log);
     ck_assert_msg(dt < 2 + 1.0, "exit after %.1f s (deadline 2 s): %s", dt, log);
-    fprintf(stderr, "edge: SIGTERM with a request stuck: exit 0 after %.2f s (deadline 2 s)\n",
+    fprintf(stderr,
+            "edge: SIGTERM with a request stuck: exit 0 after %.2f s (deadline 2 s)\n",
             dt);
     ck_assert_msg(p.status != 200 && p.status != 201, "the stuck POST was acknowledged");
     if (p.status <= 0) /* cut, not answered: the backstop ended the process */
