@@ -76,6 +76,15 @@ $(BUILD)/check_ltvd: $(BUILD)/tests/runner.o $(TEST_OBJ) $(LIB)
 $(BUILD)/bench_ltvd: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# The body reader on pathological bodies (bench/body/body.c; docs/http.md).
+$(BUILD)/bench_body: $(BUILD)/bench/body/body.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-body
+bench-body: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench_body
+	$(BUILD)/bench_body
+
 # The C half of the service benchmarks (bench/service.sh runs it).
 $(BUILD)/bench_service: $(SERVICE_BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)

@@ -1,12 +1,15 @@
 /* `ltvd serve`: loads the configuration, serves HTTP until SIGTERM or
  * SIGINT, then stops accepting, lets the requests in flight finish within
- * shutdown_deadline_s, and exits. */
+ * shutdown_deadline_s, and exits 0 by then in any case: a backstop thread
+ * ends the process at the deadline when a handler (or the clean-up) is
+ * still running. */
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app/app.h"
@@ -131,6 +134,39 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* When the backstop ends the process (CLOCK_MONOTONIC). */
+typedef struct backstop {
+    struct timespec at;
+} backstop;
+
+/* Ends the process with status 0 at the deadline. A request still running
+ * then was never acknowledged (an ingest's transaction is rolled back when
+ * its connection goes), so nothing is lost, and an orchestrator expects a
+ * stop to succeed. */
+static void *backstop_run(void *arg)
+{
+    backstop *b = arg;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &b->at, NULL) != 0) {
+    }
+    /* http_server_stop has logged how many requests were still in flight */
+    log_write(LOG_WARN, "stopped at the deadline (shutdown_deadline_s): a request or the "
+                        "clean-up was still running");
+    _exit(0);
+}
+
+/* Starts the backstop for deadline_s from now. Returns false when the
+ * thread cannot start (the stop then waits for the clean-up). */
+static bool backstop_start(backstop *b, long deadline_s)
+{
+    clock_gettime(CLOCK_MONOTONIC, &b->at);
+    b->at.tv_sec += deadline_s;
+    pthread_t t;
+    if (pthread_create(&t, NULL, backstop_run, b) != 0)
+        return false;
+    pthread_detach(t);
+    return true;
+}
+
 int cli_serve_main(int argc, char **argv)
 {
     int status = 0;
@@ -164,12 +200,15 @@ int cli_serve_main(int argc, char **argv)
     sigwait(&stop, &sig);
     log_write(LOG_INFO, "%s received: stopping (deadline %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
               cfg.shutdown_deadline_s);
-    /* backstop: a handler stuck past the deadline must not keep us alive */
-    alarm((unsigned)cfg.shutdown_deadline_s + 2);
-    /* Requests still open at the deadline (a client that never finished its
-     * body) were never acknowledged, so nothing is lost: the server logs how
-     * many were cut and still exits 0, as orchestrators expect of a stop. */
-    bool drained = http_server_stop(server, (double)cfg.shutdown_deadline_s);
+    /* a handler stuck past the deadline must not keep us alive */
+    static backstop stop_by;
+    if (!backstop_start(&stop_by, cfg.shutdown_deadline_s))
+        log_write(LOG_WARN, "no shutdown backstop thread: waiting for the requests");
+    /* Requests still open near the deadline (a client that never finished
+     * its body, a handler still working) were never acknowledged, so nothing
+     * is lost: the server logs how many were cut and still exits 0, as
+     * orchestrators expect of a stop. Half a second is left for closing. */
+    bool drained = http_server_stop(server, (double)cfg.shutdown_deadline_s - 0.5);
     http_server_free(server);
     auth_keys_free(keys);
     app_free(a);

@@ -30,7 +30,8 @@ static const config_key keys[] = {
     {"connection_limit", CONFIG_INT, F(connection_limit), 0, "1024", 1, 65536, NULL,
      "most open client connections"},
     {"connection_timeout_s", CONFIG_INT, F(connection_timeout_s), 0, "30", 1, 3600, NULL,
-     "seconds a connection may stay idle, or take to send a request's head or body"},
+     "seconds a connection may stay idle, or take to send a request's head or body or "
+     "to read an answer"},
     {"discount_rate", CONFIG_DOUBLE, F(discount_rate), 0, "0.01", 0, 1, NULL,
      "monthly discount rate of the predicted LTV"},
     {"horizon_days", CONFIG_INT, F(horizon_days), 0, "365", 1, 36500, NULL,

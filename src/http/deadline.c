@@ -1,6 +1,7 @@
 /* Request deadlines (see deadline.h): a list of the open connections, each
  * with the moment its current phase began, and a thread that shuts down the
- * socket of any connection past its deadline. shutdown() wakes the worker
+ * socket of any connection past its deadline (with a zero linger, so its
+ * close is a reset). shutdown() wakes the worker
  * polling it, which reads end-of-file and closes the connection the usual
  * way; libmicrohttpd notifies the close before it closes the descriptor,
  * and the list's lock is held across both, so no descriptor is reused
@@ -51,6 +52,11 @@ static int sweep(deadlines *d)
     for (deadline_conn *c = d->head.next; c != &d->head; c = c->next) {
         uint64_t since = atomic_load(&c->since_ms);
         if (!c->shut && since != 0 && now - since > d->timeout_ms) {
+            /* the close that follows resets the connection: the answer
+             * still queued in the kernel for a slow reader is dropped, not
+             * trickled out for minutes after the cut */
+            struct linger reset = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
             shutdown(c->fd, SHUT_RDWR);
             c->shut = true;
             n++;
@@ -73,7 +79,7 @@ static void *watchdog(void *arg)
         int n = d->stop ? 0 : sweep(d);
         if (n > 0)
             log_write(LOG_INFO, "closed %d connection(s) that took over %llu s to send a "
-                                "request (connection_timeout_s)",
+                                "request or to read its answer (connection_timeout_s)",
                       n, (unsigned long long)(d->timeout_ms / 1000));
     }
     pthread_mutex_unlock(&d->lock);
@@ -167,6 +173,11 @@ void deadline_head_in(struct MHD_Connection *conn)
 void deadline_handling(struct MHD_Connection *conn)
 {
     phase(conn, 0);
+}
+
+void deadline_sending(struct MHD_Connection *conn)
+{
+    phase(conn, now_ms());
 }
 
 void deadline_answered(struct MHD_Connection *conn)

@@ -4,7 +4,8 @@
  * thread closes a connection whose request head has not arrived whole
  * within connection_timeout_s of the connection's opening or its previous
  * answer, or whose body has not arrived within connection_timeout_s of its
- * head. A request being handled has no deadline. */
+ * head, or whose answer has not been read within connection_timeout_s of
+ * being queued. A request being handled has no deadline. */
 #ifndef LTVD_HTTP_DEADLINE_H
 #define LTVD_HTTP_DEADLINE_H
 
@@ -28,10 +29,13 @@ void deadlines_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 
 /* From the router, for the connection's current request: its head is in
  * (the body's deadline starts), it is whole (no deadline while handled),
- * it is answered (the next head's deadline starts). No-ops on a connection
- * that deadlines_notify does not track. */
+ * its answer is queued (the client has connection_timeout_s to read it
+ * all: a client that reads slowly cannot hold the connection), it is
+ * answered (the next head's deadline starts). No-ops on a connection that
+ * deadlines_notify does not track. */
 void deadline_head_in(struct MHD_Connection *conn);
 void deadline_handling(struct MHD_Connection *conn);
+void deadline_sending(struct MHD_Connection *conn);
 void deadline_answered(struct MHD_Connection *conn);
 
 #endif

@@ -82,6 +82,7 @@ struct http_request {
     char pending_detail[160];
     char allow[64];           /* Allow header of a 405 */
     bool bad_token;           /* a 401 for credentials given, not missing */
+    bool close;               /* close the connection after the answer */
     const char *extra_name;   /* one more response header (http_set_header) */
     const char *extra_value;
     unsigned status;          /* status queued, for metrics and logs */
@@ -94,7 +95,10 @@ struct http_request {
 void *http_alloc(http_request *req, size_t size);
 
 /* The decoded query parameter name into *value (request-scoped). Returns 1
- * when present, 0 when absent, -1 when its percent-encoding is invalid. */
+ * when present, 0 when absent, -1 when its percent-encoding is invalid or
+ * out of memory. The dispatcher has already refused a repeated parameter, one
+ * without a value and bad encodings (http/query.h), so a handler only
+ * checks the value's meaning. */
 int http_query(http_request *req, const char *name, const char **value);
 
 /* The first query parameter whose name is not in known (a NULL-terminated

@@ -16,8 +16,9 @@
 
 #include "http/access.h"
 #include "http/deadline.h"
-#include "log/log.h"
+#include "http/query.h"
 #include "http/url.h"
+#include "log/log.h"
 
 _Static_assert(URL_MAX_PARAMS == HTTP_MAX_PARAMS, "url.h and http.h disagree");
 
@@ -154,11 +155,70 @@ static bool media_type_is(const char *header, const char *type)
     return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
 
+/* Counts of the framing headers of a request (framing_visit). */
+typedef struct framing {
+    int content_length, transfer_encoding;
+    const char *te; /* the Transfer-Encoding value */
+} framing;
+
+static enum MHD_Result framing_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    framing *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->content_length++;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding++;
+        f->te = value;
+    }
+    return MHD_YES;
+}
+
+/* Why the body's framing is ambiguous, or NULL: a proxy in front may frame
+ * such a request otherwise than libmicrohttpd (which lets chunked win over
+ * Content-Length and reads the first of two Content-Lengths), and smuggle a
+ * second request inside the first (RFC 9112, 6.3). */
+static const char *framing_ambiguous(http_request *req, const char *version)
+{
+    framing f = {0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, framing_visit, &f);
+    if (f.content_length > 0 && f.transfer_encoding > 0)
+        return "both Content-Length and Transfer-Encoding";
+    if (f.content_length > 1)
+        return "more than one Content-Length";
+    if (f.transfer_encoding > 1)
+        return "more than one Transfer-Encoding";
+    if (f.transfer_encoding == 1 && strcasecmp(f.te, "chunked") != 0)
+        return "a Transfer-Encoding other than chunked";
+    if (f.transfer_encoding == 1 && strcmp(version, MHD_HTTP_VERSION_1_0) == 0)
+        return "a Transfer-Encoding in HTTP/1.0"; /* RFC 9112, 6.1: faulty framing */
+    return NULL;
+}
+
+/* Refuses an ambiguous framing at once (400, and the connection is closed
+ * after the answer: what follows the head cannot be trusted). Returns false
+ * when the request may go on; *ok is false when no answer could be queued. */
+static bool refused_framing(http_request *req, const char *version, bool *ok)
+{
+    const char *why = framing_ambiguous(req, version);
+    if (why == NULL)
+        return false;
+    char detail[96];
+    snprintf(detail, sizeof detail, "the request has %s", why);
+    req->close = true;
+    *ok = http_reply_problem(req, PROBLEM_BAD_REQUEST, detail, NULL) != HTTP_FATAL;
+    return true;
+}
+
 /* Decides the request's fate once its headers are in. Returns false when
  * an answer could not be queued (close the connection). */
-static bool on_headers(const router *r, http_request *req)
+static bool on_headers(const router *r, http_request *req, const char *version)
 {
     const ltvd_config *cfg = r->ctx->config;
+    bool ok = true;
+    if (refused_framing(req, version, &ok))
+        return ok;
     size_t url_len = strlen(req->path);
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, add_arg_len, &url_len);
     if (url_len > (size_t)cfg->max_url_bytes) {
@@ -172,6 +232,8 @@ static bool on_headers(const router *r, http_request *req)
     }
     if (req->route != NULL && req->pending < 0)
         access_check(req); /* before the body: a refused one is never read */
+    if (req->route != NULL && req->pending < 0)
+        query_check(req); /* every route reads its query the same way */
     size_t limit = (size_t)cfg->max_body_bytes;
     if (req->route != NULL && req->route->max_body < limit)
         limit = req->route->max_body;
@@ -286,7 +348,6 @@ enum MHD_Result router_access(void *cls, struct MHD_Connection *conn, const char
                               const char *upload_data, size_t *upload_data_size,
                               void **con_cls)
 {
-    (void)version;
     router *r = cls;
     http_request *req = *con_cls;
     if (req == NULL) {
@@ -295,7 +356,7 @@ enum MHD_Result router_access(void *cls, struct MHD_Connection *conn, const char
             return MHD_NO;
         *con_cls = req;
         deadline_head_in(conn);
-        return on_headers(r, req) ? MHD_YES : MHD_NO;
+        return on_headers(r, req, version) ? MHD_YES : MHD_NO;
     }
     if (*upload_data_size > 0) {
         bool ok = on_body(req, upload_data, *upload_data_size);
@@ -303,7 +364,9 @@ enum MHD_Result router_access(void *cls, struct MHD_Connection *conn, const char
         return ok ? MHD_YES : MHD_NO;
     }
     deadline_handling(conn);
-    return on_complete(req) ? MHD_YES : MHD_NO;
+    bool ok = on_complete(req);
+    deadline_sending(conn); /* the answer must be read within the timeout too */
+    return ok ? MHD_YES : MHD_NO;
 }
 
 void router_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -348,19 +411,6 @@ void *http_alloc(http_request *req, size_t size)
     return m->data;
 }
 
-int http_query(http_request *req, const char *name, const char **value)
-{
-    const char *raw = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-    if (raw == NULL)
-        return 0;
-    size_t len = strlen(raw);
-    char *out = http_alloc(req, len + 1);
-    if (out == NULL || url_pct_decode(raw, len, out) < 0)
-        return -1;
-    *value = out;
-    return 1;
-}
-
 void http_set_header(http_request *req, const char *name, const char *value)
 {
     size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
@@ -371,33 +421,6 @@ void http_set_header(http_request *req, const char *name, const char *value)
     memcpy(v, value, vl);
     req->extra_name = n;
     req->extra_value = v;
-}
-
-/* State of http_query_unknown's walk over the query. */
-typedef struct query_walk {
-    const char *const *known;
-    const char *unknown;
-} query_walk;
-
-static enum MHD_Result query_visit(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    (void)kind;
-    (void)value;
-    query_walk *w = cls;
-    for (const char *const *k = w->known; *k != NULL; k++) {
-        if (strcmp(*k, key) == 0)
-            return MHD_YES;
-    }
-    w->unknown = key;
-    return MHD_NO;
-}
-
-const char *http_query_unknown(http_request *req, const char *const *known)
-{
-    query_walk w = {known, NULL};
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_visit, &w);
-    return w.unknown;
 }
 
 static http_result queue(http_request *req, unsigned status, const char *content_type,
@@ -414,7 +437,7 @@ static http_result queue(http_request *req, unsigned status, const char *content
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 req->bad_token ? "Bearer realm=\"ltvd\", error=\"invalid_token\""
                                                : "Bearer realm=\"ltvd\"");
-    if (status == 413 || req->discarded > 0)
+    if (status == 413 || req->discarded > 0 || req->close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);

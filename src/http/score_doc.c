@@ -8,7 +8,6 @@
  * established from there on. */
 #include "http/score_doc.h"
 
-#include <errno.h>
 #include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "http/query.h"
 #include "model/clv.h"
 #include "store/customers.h"
 #include "summary/summary.h"
@@ -58,23 +58,7 @@ int score_stage_parse(const char *s)
 bool score_query_number(http_request *req, const char *name, double lo, double hi,
                         bool integer, double *out, http_result *res)
 {
-    const char *v = NULL;
-    int q = http_query(req, name, &v);
-    if (q == 0)
-        return true;
-    char *end = NULL;
-    errno = 0;
-    double d = q > 0 ? strtod(v, &end) : NAN;
-    if (q < 0 || end == v || *end != '\0' || errno != 0 || !(d >= lo && d <= hi) ||
-        (integer && d != floor(d))) {
-        char detail[160];
-        snprintf(detail, sizeof detail, "%s must be %s in [%g, %g]", name,
-                 integer ? "an integer" : "a number", lo, hi);
-        *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
-        return false;
-    }
-    *out = d;
-    return true;
+    return query_number(req, name, lo, hi, integer, out, res);
 }
 
 bool score_query_known_or_reply(http_request *req, const char *const *known,

@@ -5,7 +5,10 @@
  * mode stalls when exactly 128 connections are ready at once (DESIGN.md),
  * and tests/unit/test_http.c checks 130 concurrent connections. Besides
  * libmicrohttpd's idle timeout, the deadlines of http/deadline.h close
- * connections that trickle a request (tests/unit/test_abuse.c). */
+ * connections that trickle a request or read its answer too slowly
+ * (tests/unit/test_abuse.c, test_edge.c). The listening socket has
+ * SO_REUSEADDR only, libmicrohttpd's default (never SO_REUSEPORT): a second
+ * server on the same address fails to start instead of sharing the port. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
@@ -156,7 +159,6 @@ static struct MHD_Daemon *start_daemon(http_server *s, const struct sockaddr_in 
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->per_ip_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
         MHD_OPTION_NOTIFY_COMPLETED, router_completed, &s->router,
         MHD_OPTION_NOTIFY_CONNECTION, deadlines_notify, s->deadlines,
         MHD_OPTION_UNESCAPE_CALLBACK, router_unescape, &s->router,
@@ -183,14 +185,19 @@ bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX])
         snprintf(err, CONFIG_ERR_MAX, "cannot start the request deadlines' thread");
         return false;
     }
+    errno = 0;
     s->daemon = start_daemon(s, &addr);
     if (s->daemon == NULL) {
+        int e = errno;
         deadlines_stop(s->deadlines);
         s->deadlines = NULL;
-        snprintf(err, CONFIG_ERR_MAX, "cannot listen on %s (address in use?%s)",
-                 s->cfg->listen,
-                 s->tls_cert != NULL ? " or tls_cert_file and tls_key_file not a PEM "
-                                       "certificate and its key"
+        snprintf(err, CONFIG_ERR_MAX, "cannot listen on %s: %s%s", s->cfg->listen,
+                 e == EADDRINUSE ? "the address is already in use (is another server "
+                                   "listening there?)"
+                 : e != 0        ? strerror(e)
+                                 : "libmicrohttpd could not start",
+                 s->tls_cert != NULL ? " (or tls_cert_file and tls_key_file are not a PEM "
+                                       "certificate and its key)"
                                      : "");
         return false;
     }

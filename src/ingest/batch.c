@@ -6,12 +6,14 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest/batch.h"
 #include "ingest/batch_fast.h"
+#include "ingest/body_scan.h"
 #include "ingest/json_arena.h"
 #include "summary/summary.h"
 
@@ -176,6 +178,11 @@ const char *ingest_check_id(const char *s, size_t len, size_t max, char *buf, si
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f)
             return "contains a control character (U+0000..U+001F or U+007F)";
+        /* U+0080..U+009F are C2 80..C2 9F in UTF-8: the GET path refuses
+         * them (url_text_ok), so an id holding one could not be read back */
+        if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] <= 0x9f)
+            return "contains a C1 control character (U+0080..U+009F)";
     }
     return NULL;
 }
@@ -230,8 +237,11 @@ const char *ingest_parse_time(const char *s, size_t len, int64_t now, int64_t *s
         return syntax;
     if (mo < 1 || mo > 12 || d < 1 || d > summary_days_in_month(y, mo))
         return "no such date";
-    if (h > 23 || mi > 59 || sec > 60) /* 60: a leap second */
+    if (h > 23 || mi > 59 || sec > 60)
         return "no such time of day";
+    /* A leap second (:60) is read as :59 of its minute, so it stays in its
+     * own minute and day, as summary_parse_day reads it (docs/http.md) */
+    sec = sec == 60 ? 59 : sec;
     int64_t t =
         summary_days_from_civil(y, mo, d) * 86400 + 3600 * h + 60 * mi + sec - 60 * zone;
     if (t < 0)
@@ -533,6 +543,33 @@ ingest_result ingest_batch_parse(const char *body, size_t len, const ingest_limi
     return ingest_batch_parse_jansson(body, len, lim, now, out, errs);
 }
 
+/* The limits checked before jansson builds anything (body_scan.h), so that
+ * the tree, and the time and memory it takes, stay within the item limit. */
+static ingest_result scan_or_refuse(walk *w, size_t len)
+{
+    size_t max_values = w->lim->max_items * INGEST_VALUES_PER_ITEM + INGEST_VALUES_SLACK;
+    if (w->lim->max_items > (SIZE_MAX - INGEST_VALUES_SLACK) / INGEST_VALUES_PER_ITEM)
+        max_values = SIZE_MAX;
+    switch (ingest_body_scan(w->body, len, w->lim->max_items, max_values)) {
+    case INGEST_SCAN_TOO_MANY_ITEMS:
+        add_error(w, -1, "transactions", "more than %zu items", w->lim->max_items);
+        break;
+    case INGEST_SCAN_TOO_MANY_VALUES:
+        add_error(w, -1, NULL,
+                  "more than %zu JSON values in the body (%d per item of the limit of %zu "
+                  "items)",
+                  max_values, INGEST_VALUES_PER_ITEM, w->lim->max_items);
+        break;
+    default:
+        return INGEST_OK;
+    }
+    if (w->oom) {
+        ingest_errors_free(w->errs);
+        return INGEST_ENOMEM;
+    }
+    return INGEST_TOO_MANY;
+}
+
 ingest_result ingest_batch_parse_jansson(const char *body, size_t len,
                                          const ingest_limits *lim, int64_t now,
                                          ingest_batch *out, ingest_errors *errs)
@@ -542,6 +579,9 @@ ingest_result ingest_batch_parse_jansson(const char *body, size_t len,
     walk w = {.lim = lim, .now = now, .errs = errs, .body = body ? body : ""};
     if (body == NULL)
         len = 0;
+    ingest_result early = scan_or_refuse(&w, len);
+    if (early != INGEST_OK)
+        return early;
     json_error_t je;
     ingest_json_arena_begin(); /* the tree lives until the json_decref below */
     json_t *root = json_loadb(w.body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);

@@ -74,11 +74,14 @@ typedef struct ingest_errors {
  *    INGEST_MALFORMED. Unknown members, missing members and wrong types are
  *    errors, top-level (index -1) or per item.
  *  - ids: strings of 1..max_id_bytes bytes of UTF-8 (jansson refuses invalid
- *    UTF-8 and lone surrogates as malformed JSON) without U+0000..U+001F or
- *    U+007F; anything else is kept verbatim (quotes, SQL, JSON text).
+ *    UTF-8 and lone surrogates as malformed JSON) without control characters
+ *    (U+0000..U+001F, U+007F, U+0080..U+009F: the ones a path parameter may
+ *    not hold, so every stored id can be fetched); anything else is kept
+ *    verbatim (quotes, SQL, JSON text).
  *  - occurred_at: RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)",
- *    T/Z in either case, leap second :60 allowed; the fraction is dropped
- *    (floor); from 1970-01-01T00:00:00Z to now + 1 day.
+ *    T/Z in either case, a leap second :60 allowed and read as :59 of the
+ *    same minute (so it stays on its day); the fraction is dropped (floor);
+ *    from 1970-01-01T00:00:00Z to now + 1 day.
  *  - amount: a JSON number or a string digits[.digits][e[+-]digits] (a
  *    string may also start with '+' and omit digits on one side of the
  *    point); >= 0 (negative amounts are refused: refunds are not supported,
@@ -91,8 +94,11 @@ typedef struct ingest_errors {
  *    JSON (jansson refuses the overflow).
  *  - duplicates (customer_id, id) inside the batch are accepted and returned:
  *    the store keeps the first and counts the others as duplicates.
- *  - more than lim->max_items items gives INGEST_TOO_MANY at once (the items
- *    are not looked at); an empty array is an error.
+ *  - more than lim->max_items items gives INGEST_TOO_MANY at once, found by
+ *    a bounded scan before any JSON value is built (ingest_body_scan: the
+ *    items are not looked at); so does a body of more JSON values than
+ *    INGEST_VALUES_PER_ITEM per allowed item. Time and memory are linear in
+ *    len and bounded by max_items. An empty array is an error.
  * *out and *errs are overwritten (initialised first, so both can always be
  * freed); on INGEST_OK errs is empty, otherwise out is. */
 ingest_result ingest_batch_parse(const char *body, size_t len, const ingest_limits *lim,
@@ -108,7 +114,8 @@ ingest_limits ingest_limits_default(size_t max_items);
  * static string, or buf for ingest_check_id). s[0..len) need not be
  * NUL-terminated.
  *  - ingest_check_id: an id or customer_id of 1..max_bytes bytes without
- *    control characters (UTF-8 validity is the caller's: jansson's for JSON).
+ *    C0, DEL or C1 control characters (UTF-8 validity is the caller's:
+ *    jansson's for JSON).
  *  - ingest_parse_time: RFC 3339 with seconds and a zone, 1970 .. now + 1 day;
  *    *secs set (fraction dropped).
  *  - ingest_parse_amount: a decimal >= 0 within numeric(18, 4); out gets the

@@ -1,10 +1,14 @@
-/* A per-thread bump allocator for jansson (see json_arena.h). */
+/* A per-thread bump allocator for jansson (see json_arena.h). Both of its
+ * operations are O(1): an allocation bumps the newest block, a free while
+ * the arena is active does nothing (the memory goes back with every block
+ * at ingest_json_arena_end). Looking the pointer up among the blocks made
+ * each free cost the number of blocks: 47 s for a 4.8 MB body of 1.6
+ * million empty items (issue 9). */
 #include "ingest/json_arena.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 
 /* Under glibc's mmap threshold, so a block comes from the heap, not mmap. */
@@ -40,19 +44,11 @@ static void *arena_malloc(size_t n)
     return p;
 }
 
-static bool in_arena(const void *p)
-{
-    for (const block *b = blocks; b != NULL; b = b->next) {
-        if ((uintptr_t)p >= (uintptr_t)b->data && (uintptr_t)p < (uintptr_t)(b->data + b->cap))
-            return true;
-    }
-    return false;
-}
-
-/* Arena memory goes back at ingest_json_arena_end; the rest to malloc. */
+/* While active, everything this thread frees was allocated in the arena
+ * (json_arena.h's contract): it goes back at ingest_json_arena_end. */
 static void arena_free(void *p)
 {
-    if (p != NULL && !in_arena(p))
+    if (!active)
         free(p);
 }
 

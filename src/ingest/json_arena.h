@@ -3,7 +3,10 @@
  * reader declines): a 1000-item batch is some 10,000 small objects, strings
  * and hash tables, freed all at once a moment later, and malloc and free
  * were a quarter of that parse. Outside ingest_json_arena_begin/end jansson
- * allocates with malloc as usual; free() takes either kind of pointer. */
+ * allocates and frees with malloc and free as usual. Between them a free is
+ * a no-op, so memory grows with what jansson allocates in total, not with
+ * what it holds at once: the caller bounds the body's JSON values before
+ * parsing (ingest_body_scan). */
 #ifndef LTVD_INGEST_JSON_ARENA_H
 #define LTVD_INGEST_JSON_ARENA_H
 
@@ -13,7 +16,8 @@ void ingest_json_arena_init(void);
 
 /* From begin to end, this thread's jansson allocations come from its arena;
  * at end they are all released at once: every json_t made in between must
- * have been freed (decref'd) by then. Not nested. */
+ * have been freed (decref'd) by then, and none made before begin may be
+ * freed in between on this thread (it would leak). Not nested. */
 void ingest_json_arena_begin(void);
 void ingest_json_arena_end(void);
 

@@ -76,7 +76,9 @@ static int parse_time(const char **p)
     if (!fixed_digits(s, 2, &h) || s[2] != ':' || !fixed_digits(s + 3, 2, &mi) ||
         s[5] != ':' || !fixed_digits(s + 6, 2, &sec))
         return -1;
-    if (h > 23 || mi > 59 || sec > 60) /* 60: a leap second */
+    /* 60: a leap second, which the minute's arithmetic below keeps in its
+     * own minute and day, as ingest_parse_time does (it reads :60 as :59) */
+    if (h > 23 || mi > 59 || sec > 60)
         return -1;
     s += 8;
     if (*s == '.') {

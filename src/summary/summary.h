@@ -119,7 +119,8 @@ int summary_patterns(const summary_set *s, btyd_pattern **out, size_t *n_out);
 int summary_gg_patterns(const summary_set *s, gg_pattern **out, size_t *n_out);
 
 /* Parses YYYY-MM-DD or RFC 3339 into a UTC day number (see txn_read_csv for
- * date-times without an offset). Returns 0 or -1. */
+ * date-times without an offset); a leap second :60 is on its own minute's
+ * day. Returns 0 or -1. */
 int summary_parse_day(const char *s, int64_t *day);
 
 /* The proleptic Gregorian calendar in UTC, shared by the readers and the
