@@ -1,6 +1,6 @@
 /* Request deadlines (see deadline.h): a list of the open connections, each
  * with the moment its current phase began, and a thread that shuts down the
- * socket of any connection past its deadline (with a zero linger, so its
+ * socket of any connection past its deadline (a base/ticker; with a zero linger, so its
  * close is a reset). shutdown() wakes the worker
  * polling it, which reads end-of-file and closes the connection the usual
  * way; libmicrohttpd notifies the close before it closes the descriptor,
@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "base/ticker.h"
 #include "log/log.h"
 
 /* How often the watchdog looks: a deadline is enforced this much late at
@@ -30,11 +31,9 @@ typedef struct deadline_conn {
 
 struct deadlines {
     uint64_t timeout_ms;
-    pthread_mutex_t lock; /* the list, shut, and stop */
-    pthread_cond_t wake;
+    pthread_mutex_t lock; /* the list and shut */
     deadline_conn head;   /* sentinel of a circular list */
-    bool stop;
-    pthread_t thread;
+    ticker *ticker;       /* the watchdog */
 };
 
 static uint64_t now_ms(void)
@@ -65,42 +64,30 @@ static int sweep(deadlines *d)
     return n;
 }
 
-static void *watchdog(void *arg)
+/* One look of the watchdog (a ticker_fn): every DEADLINE_TICK_MS. */
+static long watch(void *arg)
 {
     deadlines *d = arg;
     pthread_mutex_lock(&d->lock);
-    while (!d->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += DEADLINE_TICK_MS * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&d->wake, &d->lock, &until);
-        int n = d->stop ? 0 : sweep(d);
-        if (n > 0)
-            log_write(LOG_INFO, "closed %d connection(s) that took over %llu s to send a "
-                                "request or to read its answer (connection_timeout_s)",
-                      n, (unsigned long long)(d->timeout_ms / 1000));
-    }
+    int n = sweep(d);
     pthread_mutex_unlock(&d->lock);
-    return NULL;
+    if (n > 0)
+        log_write(LOG_INFO, "closed %d connection(s) that took over %llu s to send a "
+                            "request or to read its answer (connection_timeout_s)",
+                  n, (unsigned long long)(d->timeout_ms / 1000));
+    return -1;
 }
 
 deadlines *deadlines_start(long timeout_s)
 {
     deadlines *d = calloc(1, sizeof *d);
-    pthread_condattr_t attr;
     if (d == NULL)
         return NULL;
     d->timeout_ms = (uint64_t)timeout_s * 1000u;
     d->head.next = d->head.prev = &d->head;
     pthread_mutex_init(&d->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (pthread_create(&d->thread, NULL, watchdog, d) != 0) {
-        pthread_cond_destroy(&d->wake);
+    d->ticker = ticker_start(DEADLINE_TICK_MS, DEADLINE_TICK_MS, watch, d);
+    if (d->ticker == NULL) {
         pthread_mutex_destroy(&d->lock);
         free(d);
         return NULL;
@@ -112,16 +99,11 @@ void deadlines_stop(deadlines *d)
 {
     if (d == NULL)
         return;
-    pthread_mutex_lock(&d->lock);
-    d->stop = true;
-    pthread_cond_signal(&d->wake);
-    pthread_mutex_unlock(&d->lock);
-    pthread_join(d->thread, NULL);
+    ticker_stop(d->ticker);
     for (deadline_conn *c = d->head.next, *next; c != &d->head; c = next) {
         next = c->next; /* none left after MHD_stop_daemon; freed in case */
         free(c);
     }
-    pthread_cond_destroy(&d->wake);
     pthread_mutex_destroy(&d->lock);
     free(d);
 }
