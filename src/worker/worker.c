@@ -439,16 +439,22 @@ static bool has_model(const worker *w)
     return m != NULL;
 }
 
-/* New data while no model is served wake the worker unless the last fit
- * failed on eligible data (then the schedule applies: the same fit would
- * fail again), and at most every NO_MODEL_GAP_S. Called with w->mu held. */
+/* New data while no model is served wake the worker (w->changed), unless
+ * the last fit failed on eligible data (then the schedule applies: the
+ * same fit would fail again). Called with w->mu held. */
+static bool waiting_for_first(const worker *w)
+{
+    if (!w->changed || (w->status.outcome == WORKER_FAILED &&
+                        w->status.fail != WORKER_FAIL_TOO_LITTLE_DATA))
+        return false;
+    return !has_model(w);
+}
+
+/* ... at most every NO_MODEL_GAP_S. */
 static bool wake_for_first_model(const worker *w)
 {
-    if (w->status.outcome == WORKER_FAILED &&
-        w->status.fail != WORKER_FAIL_TOO_LITTLE_DATA)
-        return false;
-    return (double)time(NULL) - w->status.attempted_at >= NO_MODEL_GAP_S &&
-           !has_model(w);
+    return waiting_for_first(w) &&
+           (double)time(NULL) - w->status.attempted_at >= NO_MODEL_GAP_S;
 }
 
 static bool due(const worker *w, const struct timespec *deadline)
@@ -456,7 +462,7 @@ static bool due(const worker *w, const struct timespec *deadline)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return w->requested || w->ingested >= (size_t)w->env.config->refit_after_txns ||
-           (w->changed && wake_for_first_model(w)) || now.tv_sec > deadline->tv_sec ||
+           wake_for_first_model(w) || now.tv_sec > deadline->tv_sec ||
            (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
@@ -513,7 +519,7 @@ static void refit_and_record(worker *w)
  * model (the gap of wake_for_first_model). */
 static struct timespec next_wake(const worker *w, const struct timespec *deadline)
 {
-    if (!w->changed)
+    if (!waiting_for_first(w))
         return *deadline;
     struct timespec t = deadline_after(NO_MODEL_GAP_S);
     bool sooner = t.tv_sec < deadline->tv_sec ||
@@ -594,8 +600,8 @@ void worker_note_ingested(worker *w, size_t n)
     pthread_mutex_lock(&w->mu);
     w->ingested += n;
     w->changed = true;
-    if (w->ingested >= (size_t)w->env.config->refit_after_txns || wake_for_first_model(w))
-        pthread_cond_signal(&w->cv);
+    if (w->ingested >= (size_t)w->env.config->refit_after_txns || waiting_for_first(w))
+        pthread_cond_signal(&w->cv); /* the loop waits out the gap itself */
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -605,7 +611,7 @@ void worker_note_changed(worker *w, size_t n)
         return;
     pthread_mutex_lock(&w->mu);
     w->changed = true;
-    if (wake_for_first_model(w))
+    if (waiting_for_first(w))
         pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
