@@ -25,4 +25,4 @@ COMMENT ON COLUMN model_snapshots.period IS
 COMMENT ON COLUMN model_snapshots.spend_n_zero IS
     'Customers with repeat purchases left out of the Gamma-Gamma fit because their repeat purchases total zero.';
 COMMENT ON COLUMN model_snapshots.fallback IS
-    'Why model is not settings_model (e.g. BG/NBD not identified, its homogeneous drop-out limit bggeo fitted instead); NULL when it is.';
+    'How the snapshot differs from the configured model and why: model is not settings_model (BG/NBD not identified, its homogeneous drop-out limit bggeo fitted instead), or no spend model (Gamma-Gamma refused, e.g. q <= 1, while no snapshot with spend was served); NULL when it does not.';

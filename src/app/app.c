@@ -252,7 +252,9 @@ void app_no_model_detail(app *a, char *out, size_t len)
         return;
     }
     worker_status_get(a->worker, &st);
-    if (!worker_eligible(a->worker, why, sizeof why))
+    if (!st.looked)
+        snprintf(out, len, "no model has been fitted yet: the worker is looking at the data");
+    else if (!worker_eligible(a->worker, why, sizeof why))
         snprintf(out, len, "no model has been fitted yet: not enough data: %s", why);
     else if (st.running || st.outcome != WORKER_FAILED)
         snprintf(out, len, "no model has been fitted yet: the data are eligible, a fit "

@@ -177,8 +177,9 @@ typedef struct cache_model {
      * purchases are all of amount zero (gg_n_zero). */
     size_t gg_n_customers;
     size_t gg_n_zero;
-    /* Why the model served is not the configured one ("" when it is), e.g.
-     * BG/NBD not identified, its limit bggeo served instead. */
+    /* How what is served differs from the configured model, and why (""
+     * when it does not): BG/NBD not identified, its limit bggeo served
+     * instead; no spend model because Gamma-Gamma was refused. */
     char fallback[400];
 } cache_model;
 

@@ -39,7 +39,7 @@ typedef struct store_snapshot {
     bool has_spend;
     store_fit spend;      /* Gamma-Gamma, when has_spend */
     int64_t spend_n_zero; /* customers left out of it: repeat spend all zero */
-    char *fallback;       /* why purchase.model is not settings_model, or NULL */
+    char *fallback;       /* how it differs from the configured model and why, or NULL */
 } store_snapshot;
 
 /* Inserts s (its strings are borrowed; id and created_at are ignored) and

@@ -1,13 +1,15 @@
-/* The refit worker: gathers the cache's summaries, fits, persists and
- * publishes; a loop on one thread decides when (see worker.h). */
+/* The refit worker: gathers the cache's summaries, checks the eligibility
+ * rule, fits, accepts (model/accept.h), persists with the settings and
+ * publishes; a loop on one thread decides when (see worker.h). It knows the
+ * service only through its worker_env. */
 #include "worker/worker.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <gsl/gsl_errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +211,10 @@ static bool fit_purchase_or_limit(attempt *t, const btyd_model *bm, const cache_
     return failed(t, (worker_fail)c, "%.300s", why);
 }
 
+/* Gamma-Gamma, when enough customers have repeat spend. A fit that is
+ * refused fails the refit when the model served has a spend model (it
+ * stays); otherwise the purchase model is served alone, and m->fallback
+ * says why there is no spend model. */
 static bool fit_spend(attempt *t, const cache_model *prev, const gathered *g, size_t n_gg,
                       cache_model *m)
 {
@@ -224,8 +230,15 @@ static bool fit_spend(attempt *t, const cache_model *prev, const gathered *g, si
         return failed(t, WORKER_FAIL_FIT_ERROR, "gamma-gamma fit: %s", gsl_strerror(rc));
     char why[WORKER_REASON_MAX];
     accept_code c = accept_gg(&m->gg_fit, why, sizeof why);
-    if (c != ACCEPT_OK)
+    if (c != ACCEPT_OK && prev != NULL && prev->has_spend)
         return failed(t, (worker_fail)c, "gamma-gamma fit %.280s", why);
+    if (c != ACCEPT_OK) { /* nothing to lose: serve the purchase model alone */
+        size_t used = strlen(m->fallback);
+        snprintf(m->fallback + used, sizeof m->fallback - used,
+                 "%sno spend model: gamma-gamma fit %.280s", used > 0 ? "; " : "", why);
+        log_write(LOG_WARN, "refit: no spend model: gamma-gamma fit %s", why);
+        return true;
+    }
     m->has_spend = true;
     memcpy(m->gg_params, m->gg_fit.params, sizeof m->gg_params);
     return true;

@@ -1,10 +1,14 @@
 /* The refit worker: one thread that refits the purchase model (BG/NBD or
- * Pareto/NBD by configuration) and the Gamma-Gamma spend model from the
- * summaries in the cache, on a schedule (refit_interval_s), after
- * refit_after_txns new transactions, and on request. A successful fit is
- * persisted (store_snapshot_save) and swapped into the cache; a failed one
- * leaves the previous snapshot serving and is recorded for GET /v1/model.
- * Fits never run on a request thread: requests only signal the worker. */
+ * Pareto/NBD by configuration; for a BG/NBD that is not identified, its
+ * limit bggeo) and the Gamma-Gamma spend model from the summaries in the
+ * cache: at once while no model is served and the data are eligible
+ * (config model_min_customers, model_min_repeaters), then on a schedule
+ * (refit_interval_s), after refit_after_txns new transactions, and on
+ * request. A fit that can be used (model/accept.h) is persisted with the
+ * settings it was fitted under (store_snapshot_save) and swapped into the
+ * cache; any other leaves the previous snapshot serving and is recorded,
+ * with its reason, for GET /v1/model and /metrics. Fits never run on a
+ * request thread: requests only signal the worker. */
 #ifndef LTVD_WORKER_WORKER_H
 #define LTVD_WORKER_WORKER_H
 

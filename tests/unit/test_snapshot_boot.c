@@ -14,9 +14,10 @@
  *   - in process, customers who all drop out with probability 0.2 after
  *     each repeat purchase: BG/NBD is not identified, its limit bggeo is
  *     served and GET /v1/model says so; Gamma-Gamma leaves out the repeat
- *     buyers whose repeat spend is zero and says how many; then the same
- *     customers with heavy-tailed spend (q = 0.36): the refit fails
- *     (heavy_tail) and the previous snapshot stays.
+ *     buyers whose repeat spend is zero and says how many; the same
+ *     customers with heavy-tailed spend (q = 0.36): with no model served,
+ *     the purchase model is served alone and says why; with a spend model
+ *     served, the refit fails (heavy_tail) and that snapshot stays.
  * Needs DATABASE_URL; databases ltvd_sb*_<pid>, dropped at the end. */
 #include <check.h>
 #include <gsl/gsl_errno.h>
@@ -274,11 +275,20 @@ START_TEST(test_boot_limit_model_and_heavy_spend)
     ck_assert(config_set(&svc.cfg, "as_of", FAULTS_AS_OF, err));
     ck_assert(config_set(&svc.cfg, "period", "week", err));
     ck_assert(config_set(&svc.cfg, "model", "bgnbd", err));
-    fill_cache(false);
+    /* heavy-tailed spend and no model yet: the purchase model alone */
+    fill_cache(true);
     char reason[WORKER_REASON_MAX];
     worker_fail fail;
     ck_assert_msg(refit(reason, &fail), "%s", reason);
     const cache_model *m = cache_snapshot_acquire(svc.app->cache);
+    ck_assert(!m->has_spend);
+    ck_assert_msg(strstr(m->fallback, "no spend model: gamma-gamma fit heavy-tailed") != NULL,
+                  "%s", m->fallback);
+    cache_snapshot_release(m);
+
+    fill_cache(false);
+    ck_assert_msg(refit(reason, &fail), "%s", reason);
+    m = cache_snapshot_acquire(svc.app->cache);
     ck_assert_ptr_eq(m->model, &bggeo_model);
     ck_assert_msg(fabs(m->params[2] - 0.2) < 0.03, "p = %g", m->params[2]);
     ck_assert(m->has_spend && m->gg_n_zero > 0);
