@@ -11,8 +11,9 @@
  *     and such parameters cannot score;
  * and the control: the CDNOW fits of the published papers are accepted.
  * bggeo is also checked against BG/NBD with a = p K, b = (1-p) K for a large
- * K (the limit it is), and `ltvd fit` on the homogeneous drop-out data
- * exits 1 with "converged": false and the reason. */
+ * K (the limit it is), and `ltvd fit` on these data exits 1 with
+ * "converged": false and the reason (and Gamma-Gamma counts the customers
+ * it used and those left out for a repeat spend of zero). */
 #include <check.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_rng.h>
@@ -201,6 +202,70 @@ START_TEST(test_accept_cdnow)
 }
 END_TEST
 
+/* Runs `ltvd fit` with args on a file, expects exit 1 and a problem with
+ * want in it, in the JSON (with "converged": false) and on stderr. */
+static void cli_refused(const char *args, const char *path, const char *want)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "$LTVD fit %s --summary %s", args, path);
+    testrun_out o = testrun_sh(cmd);
+    ck_assert_msg(o.status == 1, "%s: status %d: %s %s", args, o.status, o.out, o.err);
+    json_t *doc = json_loads(o.out, 0, NULL);
+    ck_assert_msg(doc != NULL, "%s: %s", args, o.out);
+    ck_assert(json_is_false(json_object_get(doc, "converged")));
+    const char *problem = json_string_value(json_object_get(doc, "problem"));
+    ck_assert_msg(problem != NULL && strstr(problem, want) != NULL, "%s: %s", args, o.out);
+    ck_assert_msg(strstr(o.err, want) != NULL, "%s: %s", args, o.err);
+    json_decref(doc);
+    testrun_free(&o);
+}
+
+/* A temporary CSV file: its path into path (unlink it), the stream open. */
+static FILE *temp_csv(char path[32])
+{
+    snprintf(path, 32, "/tmp/ltvd_accept_XXXXXX.csv");
+    int fd = mkstemps(path, 4);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+/* `ltvd fit` on customers without repeat purchases, and Gamma-Gamma on
+ * heavy-tailed spend (q = 0.36): exit 1 with the reason. */
+START_TEST(test_accept_cli_no_repeats_heavy_spend)
+{
+    char path[32];
+    FILE *f = temp_csv(path);
+    fprintf(f, "ID,frequency,recency,T\n");
+    for (int i = 0; i < 40; i++)
+        fprintf(f, "n%d,0,0,%d\n", i, 10 + i);
+    fclose(f);
+    cli_refused("--model bgnbd --period week", path, "not identified");
+    unlink(path);
+
+    static gg_pattern g[4000];
+    const double truth[3] = {4.0, 0.36, 10.0};
+    size_t n = heavy_spend(truth, g, 4000);
+    f = temp_csv(path);
+    fprintf(f, "ID,frequency,recency,T,monetary_value\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "s%zu,%g,%g,%g,%.17g\n", i, g[i].x, g[i].x, g[i].x + 5, g[i].m);
+    fprintf(f, "z0,2,3,8,0\n"); /* repeat spend all zero: left out */
+    fclose(f);
+    cli_refused("--model gg", path, "heavy-tailed spend");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "$LTVD fit --model gg --summary %s", path);
+    testrun_out o = testrun_sh(cmd);
+    json_t *doc = json_loads(o.out, 0, NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "n_customers")), 4000);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "n_customers_zero_spend")), 1);
+    json_decref(doc);
+    testrun_free(&o);
+    unlink(path);
+}
+END_TEST
+
 /* `ltvd fit` on the homogeneous drop-out data: exit 1, the JSON says
  * "converged": false and the problem; bggeo on the same file exits 0. */
 START_TEST(test_accept_cli_refuses)
@@ -249,6 +314,7 @@ Suite *suite_accept(void)
     tcase_add_test(tc, test_accept_heavy_tailed_spend);
     tcase_add_test(tc, test_accept_cdnow);
     tcase_add_test(tc, test_accept_cli_refuses);
+    tcase_add_test(tc, test_accept_cli_no_repeats_heavy_spend);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app/app.h"
 #include "cache/cache.h"
@@ -228,6 +229,78 @@ START_TEST(test_boot_first_run_and_changed_settings)
 }
 END_TEST
 
+/* Appends one transaction to a batch body being built in *buf. */
+static void add_item(char **buf, size_t *len, size_t *cap, int k, int j, long day)
+{
+    if (*cap - *len < 256) {
+        *cap = *cap * 2 + 4096;
+        *buf = realloc(*buf, *cap);
+        ck_assert_ptr_nonnull(*buf);
+    }
+    time_t t = (time_t)(day * 86400 + 43200);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    *len += (size_t)snprintf(*buf + *len, *cap - *len,
+                             "%s{\"id\":\"t%d\",\"customer_id\":\"p%d\",\"occurred_at\":"
+                             "\"%s\",\"amount\":\"%d.50\"}",
+                             *len > 17 ? "," : "", j, k, when, 5 + k % 40);
+}
+
+/* POSTs the customers of bggeo (r 2, alpha 8 weeks, p 0.2) as purchase
+ * days before FAULTS_AS_OF, a batch per 200 customers. */
+static void post_customers(const testserve *s, int n)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 5);
+    const double geo[3] = {2.0, 8.0, 0.2};
+    for (int k0 = 0; k0 < n; k0 += 200) {
+        size_t cap = 0, len = 0;
+        char *buf = NULL;
+        add_item(&buf, &len, &cap, 0, 0, 0); /* room; rewritten below */
+        len = (size_t)snprintf(buf, cap, "{\"transactions\":[");
+        for (int k = k0; k < k0 + 200 && k < n; k++) {
+            double T = 20 + (k % 20) * 2, x, t_x;
+            ck_assert_int_eq(bggeo_model.simulate(geo, T, rng, &x, &t_x), GSL_SUCCESS);
+            long first = 10226 - (long)(T * 7), span = (long)fmax(floor(t_x * 7), x);
+            for (int j = 0; j <= (int)x; j++)
+                add_item(&buf, &len, &cap, k, j, first + (x > 0 ? span * j / (long)x : 0));
+        }
+        snprintf(buf + len, cap - len, "]}");
+        testserve_reply r;
+        int st = testserve_http(s->port, "POST", "/v1/transactions", buf, 30, &r);
+        ck_assert_msg(st == 200, "%d %s", st, r.body);
+        testserve_reply_free(&r);
+        free(buf);
+    }
+    gsl_rng_free(rng);
+}
+
+/* A first model after POST /v1/transactions alone: no refit asked for, no
+ * schedule, no transaction count reached. */
+START_TEST(test_boot_first_model_after_post)
+{
+    testserve s;
+    serve(&s, "week", "bgnbd", FAULTS_AS_OF);
+    post_customers(&s, 10); /* too few: the problem says what is missing */
+    testserve_sleep_ms(1500);
+    testserve_reply r;
+    ck_assert_int_eq(testserve_http(s.port, "GET", "/v1/customers/p1", NULL, 10, &r), 503);
+    ck_assert_msg(strstr(r.body, "no-model") != NULL &&
+                      strstr(r.body, "10 customers (need 20: model_min_customers)") != NULL,
+                  "%s", r.body);
+    testserve_reply_free(&r);
+    post_customers(&s, 1000);
+    json_t *doc = wait_new_model(&s, 0);
+    assert_settings(doc, "bgnbd", "week", FAULTS_AS_OF);
+    json_decref(doc);
+    ck_assert_int_eq(testserve_http(s.port, "GET", "/v1/customers/p1", NULL, 10, &r), 200);
+    testserve_reply_free(&r);
+    stop(&s);
+}
+END_TEST
+
 /* ---- in process --------------------------------------------------------------------- */
 
 #define IP_AS_OF_DAY 10226 /* 1997-12-31 */
@@ -334,6 +407,7 @@ Suite *suite_snapshot_boot(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_boot_skips_bad_snapshots);
     tcase_add_test(tc, test_boot_first_run_and_changed_settings);
+    tcase_add_test(tc, test_boot_first_model_after_post);
     tcase_add_test(tc, test_boot_limit_model_and_heavy_spend);
     suite_add_tcase(s, tc);
     return s;
