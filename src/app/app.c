@@ -177,6 +177,10 @@ static int load_snapshot(app *a, store_db *db, char err[CONFIG_ERR_MAX])
             return 0;
         }
         atomic_fetch_add(&a->n_snapshots_skipped, 1);
+        if (i == 0)
+            snprintf(a->snapshot_note, sizeof a->snapshot_note,
+                     "stored snapshot %lld not served: %.300s", (long long)before,
+                     ok ? "out of memory" : why);
         log_write(LOG_WARN, "model snapshot %lld skipped (not served; a refit follows): %s",
                   (long long)before, ok ? "out of memory" : why);
     }
@@ -243,7 +247,8 @@ void app_note_changed(app *a, size_t n)
         worker_note_changed(a->worker, n);
 }
 
-void app_no_model_detail(app *a, char *out, size_t len)
+/* The no-model detail without the start-up note. */
+static void no_model_why(app *a, char *out, size_t len)
 {
     worker_status st = {0};
     char why[WORKER_REASON_MAX];
@@ -262,6 +267,14 @@ void app_no_model_detail(app *a, char *out, size_t len)
     else
         snprintf(out, len, "no model has been fitted yet; the last refit failed: %s",
                  st.reason);
+}
+
+void app_no_model_detail(app *a, char *out, size_t len)
+{
+    no_model_why(a, out, len);
+    size_t used = strlen(out);
+    if (a->snapshot_note[0] != '\0' && used + 3 < len)
+        snprintf(out + used, len - used, " (%s)", a->snapshot_note);
 }
 
 void app_note_ingested(app *a, size_t n_new, size_t n_duplicate)

@@ -50,6 +50,9 @@ typedef struct app {
     /* stored snapshots skipped at start-up (unreadable, unusable, or fitted
      * under other settings) */
     atomic_uint_fast64_t n_snapshots_skipped;
+    /* why the newest stored snapshot was not served ("" when it was, or
+     * there is none); written at start-up only */
+    char snapshot_note[400];
 } app;
 
 /* Stored snapshots start-up looks at, newest first, for one it can serve. */

@@ -395,6 +395,17 @@ START_TEST(test_boot_limit_model_and_heavy_spend)
     m = cache_snapshot_acquire(svc.app->cache);
     ck_assert_uint_eq(m->version, version);
     cache_snapshot_release(m);
+
+    /* another period: that snapshot is not served, and the problem says why */
+    ck_assert(config_set(&svc.cfg, "period", "day", err));
+    testhttp_app_stop(&svc);
+    testhttp_app_start(&svc, false);
+    testhttp_request(svc.port, "GET", "/v1/model", NULL, &r);
+    testhttp_assert_problem(&r, 503, "no-model");
+    ck_assert_msg(strstr(r.body, "not fitted under the running settings: fitted under model "
+                                 "bgnbd, period week") != NULL,
+                  "%s", r.body);
+    testhttp_response_free(&r);
     testhttp_app_stop(&svc);
 }
 END_TEST
