@@ -19,6 +19,7 @@
 #include "model/accept.h"
 #include "model/gg.h"
 #include "store/snapshot.h"
+#include "summary/summary.h"
 
 /* How long a refit waits for a pooled connection to persist its snapshot. */
 #define WORKER_POOL_WAIT_MS 10000
@@ -351,9 +352,11 @@ bool worker_settings_match(const cache_model *m, const ltvd_config *cfg, char *w
     worker_env env = {.config = cfg};
     settings_of(&env, &want);
     char day[32] = "now", want_day[32] = "now";
-    if (m->settings_as_of_day != CACHE_AS_OF_NOW)
+    if (m->settings_as_of_day != CACHE_AS_OF_NOW &&
+        summary_format_day(m->settings_as_of_day, day) != 0)
         snprintf(day, sizeof day, "day %lld", (long long)m->settings_as_of_day);
-    if (want.settings_as_of_day != CACHE_AS_OF_NOW)
+    if (want.settings_as_of_day != CACHE_AS_OF_NOW &&
+        summary_format_day(want.settings_as_of_day, want_day) != 0)
         snprintf(want_day, sizeof want_day, "day %lld", (long long)want.settings_as_of_day);
     if (m->settings_model[0] != '\0' &&
         strcmp(m->settings_model, want.settings_model) == 0 &&
