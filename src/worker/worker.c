@@ -23,6 +23,8 @@
 
 /* How long a refit waits for a pooled connection to persist its snapshot. */
 #define WORKER_POOL_WAIT_MS 10000
+/* Months of CLV the scoring check computes at most. */
+#define SCORE_CHECK_MONTHS 12
 /* Least gap between two refits woken by new data while no model is served. */
 #define NO_MODEL_GAP_S 1
 
@@ -250,8 +252,11 @@ static bool scores_ok(attempt *t, const cache_model *m, const gathered *g, size_
                       size_t n_gg)
 {
     const ltvd_config *cfg = t->env->config;
-    clv_options clv = {(unsigned)(cfg->horizon_days / 30 > 0 ? cfg->horizon_days / 30 : 1),
-                       cfg->discount_rate, cfg->margin,
+    /* the CLV over up to SCORE_CHECK_MONTHS: its cost grows with the months,
+     * and the check is about the model, not about the longest horizon */
+    long months = cfg->horizon_days / 30;
+    months = months < 1 ? 1 : (months > SCORE_CHECK_MONTHS ? SCORE_CHECK_MONTHS : months);
+    clv_options clv = {(unsigned)months, cfg->discount_rate, cfg->margin,
                        clv_month_periods(m->model, m->period_days)};
     char why[WORKER_REASON_MAX];
     accept_code c = accept_scores(m->model, m->params, m->has_spend ? m->gg_params : NULL,
