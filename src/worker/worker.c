@@ -186,9 +186,33 @@ static int fit_purchase(const btyd_model *bm, const cache_model *prev, const gat
     return (int)c;
 }
 
-/* The purchase model: the configured one, or, for a BG/NBD that is not
- * identified (its Beta collapsing: homogeneous drop-out), its limit bggeo
- * when that is accepted; m->fallback says so. */
+/* What is served instead of a configured model that is not identified, in
+ * order of preference: a nested or limiting model first. */
+typedef struct fallback {
+    const btyd_model *model;
+    const char *what;
+} fallback;
+
+static const fallback bgnbd_fallbacks[] = {
+    {&bggeo_model, "its limit bggeo (one drop-out probability p for all)"},
+};
+static const fallback pareto_fallbacks[] = {
+    {&bgnbd_model, "bgnbd (identified on these data)"},
+    {&bggeo_model, "bggeo (BG/NBD with one drop-out probability p for all)"},
+};
+
+static const fallback *fallbacks_of(const btyd_model *bm, size_t *n)
+{
+    *n = bm == &bgnbd_model   ? sizeof bgnbd_fallbacks / sizeof bgnbd_fallbacks[0]
+         : bm == &pareto_model ? sizeof pareto_fallbacks / sizeof pareto_fallbacks[0]
+                               : 0;
+    return bm == &bgnbd_model ? bgnbd_fallbacks : pareto_fallbacks;
+}
+
+/* The purchase model: the configured one, or, when it is not identified
+ * (BG/NBD's Beta collapsing under homogeneous drop-out, Pareto/NBD's
+ * Gamma of drop-out rates likewise), the first of its fallbacks that is
+ * accepted; m->fallback says so. */
 static bool fit_purchase_or_limit(attempt *t, const btyd_model *bm, const cache_model *prev,
                                   const gathered *g, size_t n_pat, cache_model *m)
 {
@@ -198,15 +222,16 @@ static bool fit_purchase_or_limit(attempt *t, const btyd_model *bm, const cache_
         memcpy(m->params, m->fit.params, sizeof m->params);
         return true;
     }
-    bool limit = bm == &bgnbd_model &&
-                 (c == ACCEPT_BOUNDARY || c == ACCEPT_HESSIAN || c == ACCEPT_NOT_CONVERGED);
-    char why2[WORKER_REASON_MAX];
-    if (limit && fit_purchase(&bggeo_model, prev, g, n_pat, &m->fit, why2) == ACCEPT_OK) {
-        m->model = &bggeo_model;
+    size_t n = 0;
+    const fallback *fb = fallbacks_of(bm, &n);
+    bool identify = c == ACCEPT_BOUNDARY || c == ACCEPT_HESSIAN || c == ACCEPT_NOT_CONVERGED;
+    for (size_t i = 0; identify && i < n; i++) {
+        char why2[WORKER_REASON_MAX];
+        if (fit_purchase(fb[i].model, prev, g, n_pat, &m->fit, why2) != ACCEPT_OK)
+            continue;
+        m->model = fb[i].model;
         memcpy(m->params, m->fit.params, sizeof m->params);
-        snprintf(m->fallback, sizeof m->fallback,
-                 "%.300s; serving its limit bggeo (one drop-out probability p for all)",
-                 why);
+        snprintf(m->fallback, sizeof m->fallback, "%.300s; serving %s", why, fb[i].what);
         return true;
     }
     if (c < 0)

@@ -17,7 +17,8 @@
  *     buyers whose repeat spend is zero and says how many; the same
  *     customers with heavy-tailed spend (q = 0.36): with no model served,
  *     the purchase model is served alone and says why; with a spend model
- *     served, the refit fails (heavy_tail) and that snapshot stays.
+ *     served, the refit fails (heavy_tail) and that snapshot stays; with
+ *     Pareto/NBD configured, an identified model is served instead.
  * Needs DATABASE_URL; databases ltvd_sb*_<pid>, dropped at the end. */
 #include <check.h>
 #include <gsl/gsl_errno.h>
@@ -310,14 +311,14 @@ END_TEST
  * purchase (bggeo, r 2, alpha 8 weeks), ages 20..58 weeks; every 10th repeat
  * buyer spends nothing on repeats; the others spend 10..59 per purchase, or
  * draws of a heavy-tailed Gamma-Gamma (q = 0.36) when heavy. */
-static void fill_cache(bool heavy)
+static void fill_cache_n(bool heavy, int n_customers)
 {
     testhttp_app_stop(&svc);
     testhttp_app_start(&svc, false);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 42);
     const double geo[3] = {2.0, 8.0, 0.2}, gg[3] = {4.0, 0.36, 10.0};
-    for (int i = 0; i < IP_CUSTOMERS; i++) {
+    for (int i = 0; i < n_customers; i++) {
         double T = 20 + (i % 20) * 2, x, t_x, m = 10 + i % 50;
         ck_assert_int_eq(bggeo_model.simulate(geo, T, rng, &x, &t_x), GSL_SUCCESS);
         int32_t first = IP_AS_OF_DAY - (int32_t)(T * 7);
@@ -333,6 +334,11 @@ static void fill_cache(bool heavy)
         ck_assert_int_eq(cache_upsert(svc.app->cache, id, &s), CACHE_OK);
     }
     gsl_rng_free(rng);
+}
+
+static void fill_cache(bool heavy)
+{
+    fill_cache_n(heavy, IP_CUSTOMERS);
 }
 
 static bool refit(char reason[WORKER_REASON_MAX], worker_fail *fail)
@@ -410,16 +416,40 @@ START_TEST(test_boot_limit_model_and_heavy_spend)
 }
 END_TEST
 
+/* Pareto/NBD configured on the homogeneous drop-out customers: its Gamma
+ * of drop-out rates collapses too (s, beta -> infinity); an identified
+ * model is served instead (BG/NBD if it is, else bggeo) and says so. */
+START_TEST(test_boot_pareto_falls_back)
+{
+    char err[CONFIG_ERR_MAX];
+    ck_assert(config_set(&svc.cfg, "as_of", FAULTS_AS_OF, err));
+    ck_assert(config_set(&svc.cfg, "period", "week", err));
+    ck_assert(config_set(&svc.cfg, "model", "pareto", err));
+    fill_cache_n(false, 400);
+    char reason[WORKER_REASON_MAX];
+    worker_fail fail;
+    ck_assert_msg(refit(reason, &fail), "%s", reason);
+    const cache_model *m = cache_snapshot_acquire(svc.app->cache);
+    ck_assert_msg(m->model == &bggeo_model || m->model == &bgnbd_model, "%s", m->model->name);
+    ck_assert_msg(strncmp(m->fallback, "pareto fit not identified", 25) == 0, "%s",
+                  m->fallback);
+    ck_assert_str_eq(m->settings_model, "pareto");
+    cache_snapshot_release(m);
+    testhttp_app_stop(&svc);
+}
+END_TEST
+
 Suite *suite_snapshot_boot(void)
 {
     Suite *s = suite_create("snapshot_boot");
     TCase *tc = tcase_create("boot");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 300);
+    tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_boot_skips_bad_snapshots);
     tcase_add_test(tc, test_boot_first_run_and_changed_settings);
     tcase_add_test(tc, test_boot_first_model_after_post);
     tcase_add_test(tc, test_boot_limit_model_and_heavy_spend);
+    tcase_add_test(tc, test_boot_pareto_falls_back);
     suite_add_tcase(s, tc);
     return s;
 }
