@@ -23,6 +23,8 @@
 
 /* How long a refit waits for a pooled connection to persist its snapshot. */
 #define WORKER_POOL_WAIT_MS 10000
+/* Seconds until a refit whose snapshot could not be stored is tried again. */
+#define DB_RETRY_S 30
 /* Months of CLV the scoring check computes at most. */
 #define SCORE_CHECK_MONTHS 12
 /* Least gap between two refits woken by new data while no model is served. */
@@ -581,7 +583,10 @@ static void *worker_main(void *arg)
     while (!w->stop) {
         if (due(w, &deadline)) {
             refit_and_record(w);
-            deadline = deadline_after(w->env.config->refit_interval_s);
+            long next = w->env.config->refit_interval_s;
+            if (w->status.fail == WORKER_FAIL_DATABASE && next > DB_RETRY_S)
+                next = DB_RETRY_S; /* the fit was fine: only storing it failed */
+            deadline = deadline_after(next);
             continue;
         }
         struct timespec until = next_wake(w, &deadline);
