@@ -113,7 +113,8 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
     out->n_customers = s->purchase.n_customers > 0 ? (size_t)s->purchase.n_customers : 0;
     out->n_patterns = s->purchase.n_patterns > 0 ? (size_t)s->purchase.n_patterns : 0;
     snprintf(out->settings_model, sizeof out->settings_model, "%s", s->settings_model);
-    out->settings_as_of_day = s->settings_as_of_set ? s->settings_as_of_day : CACHE_AS_OF_NOW;
+    out->settings_as_of_day =
+        s->settings_as_of_set ? s->settings_as_of_day : CACHE_AS_OF_NOW;
     out->gg_n_customers = s->has_spend && s->spend.n_customers > 0
                               ? (size_t)s->spend.n_customers
                               : 0;
@@ -134,10 +135,12 @@ static bool snapshot_usable(app *a, const cache_model *m, char *why, size_t len)
         return false;
     }
     const btyd_model *b = m->model;
-    if (accept_params(b->name, b->param_names, b->n_params, m->params, w, sizeof w) !=
-            ACCEPT_OK ||
-        (m->has_spend &&
-         accept_params("gg", gg_param_names, 3, m->gg_params, w, sizeof w) != ACCEPT_OK)) {
+    bool params_ok =
+        accept_params(b->name, b->param_names, b->n_params, m->params, w, sizeof w) ==
+            ACCEPT_OK &&
+        (!m->has_spend ||
+         accept_params("gg", gg_param_names, 3, m->gg_params, w, sizeof w) == ACCEPT_OK);
+    if (!params_ok) {
         snprintf(why, len, "cannot be used: %s", w);
         return false;
     }
@@ -181,11 +184,13 @@ static int load_snapshot(app *a, store_db *db, char err[CONFIG_ERR_MAX])
             snprintf(a->snapshot_note, sizeof a->snapshot_note,
                      "stored snapshot %lld not served: %.300s", (long long)before,
                      ok ? "out of memory" : why);
-        log_write(LOG_WARN, "model snapshot %lld skipped (not served; a refit follows): %s",
+        log_write(LOG_WARN,
+                  "model snapshot %lld skipped (not served; a refit follows): %s",
                   (long long)before, ok ? "out of memory" : why);
     }
-    log_write(LOG_WARN, "no usable model snapshot among the newest %d: starting without a "
-                        "model", APP_SNAPSHOTS_TRIED);
+    log_write(LOG_WARN,
+              "no usable model snapshot among the newest %d: starting without a model",
+              APP_SNAPSHOTS_TRIED);
     return 0;
 }
 
@@ -258,7 +263,8 @@ static void no_model_why(app *a, char *out, size_t len)
     }
     worker_status_get(a->worker, &st);
     if (!st.looked)
-        snprintf(out, len, "no model has been fitted yet: the worker is looking at the data");
+        snprintf(out, len,
+                 "no model has been fitted yet: the worker is looking at the data");
     else if (!worker_eligible(a->worker, why, sizeof why))
         snprintf(out, len, "no model has been fitted yet: not enough data: %s", why);
     else if (st.running || st.outcome != WORKER_FAILED)

@@ -49,9 +49,10 @@ int cli_fit_main(int argc, char **argv)
         return 2;
     const btyd_model *m = NULL;
     if (strcmp(o.model, "gg") != 0 && (m = btyd_model_find(o.model)) == NULL) {
-        fprintf(stderr,
-                "ltvd fit: unknown --model '%s' (bgnbd, pareto, mbgnbd, bgbb, bggeo, gg)\n",
-                o.model);
+        fprintf(
+            stderr,
+            "ltvd fit: unknown --model '%s' (bgnbd, pareto, mbgnbd, bgbb, bggeo, gg)\n",
+            o.model);
         return 2;
     }
     if (cli_data_load("fit", &o, &d) != 0)
@@ -69,7 +70,8 @@ int cli_fit_main(int argc, char **argv)
     if (out != NULL && m == NULL)
         json_object_set_new(out, "n_customers_zero_spend",
                             json_integer((json_int_t)zero_spend_customers(&d)));
-    if (out == NULL || json_dumpf(out, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0) {
+    if (out == NULL ||
+        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0) {
         fprintf(stderr, "ltvd fit: cannot write the result\n");
         json_decref(out);
         goto cleanup;

@@ -9,7 +9,8 @@
  *   configured one, or null), last_refit {at, outcome "succeeded"|"failed",
  *   reason, reason_code, seconds} or null, refits {succeeded, failed}.
  * Without a snapshot: the 503 no-model problem (its detail says which part
- * of the eligibility rule is not met, or the last failure). POST only signals the worker: fits never run here. */
+ * of the eligibility rule is not met, or the last failure). POST only
+ * signals the worker: fits never run here. */
 #include "http/model.h"
 
 #include <jansson.h>
@@ -91,8 +92,8 @@ static json_t *model_json(const cache_model *m, const worker_status *st)
         m->fit.seconds, "version", (json_int_t)m->version, "spend", spend_json(m));
     if (doc != NULL) {
         json_object_set_new(doc, "settings", settings_json(m));
-        json_object_set_new(doc, "fallback",
-                            m->fallback[0] != '\0' ? json_string(m->fallback) : json_null());
+        json_t *fb = m->fallback[0] != '\0' ? json_string(m->fallback) : json_null();
+        json_object_set_new(doc, "fallback", fb);
         json_object_set_new(doc, "last_refit", last_refit_json(st));
         json_object_set_new(doc, "refits",
                             json_pack("{s:I, s:I}", "succeeded",

@@ -59,11 +59,13 @@ static const char *boundary_meaning(const char *model, const char *param)
     bool nbd = strcmp(model, "bgnbd") == 0 || strcmp(model, "mbgnbd") == 0;
     if (nbd && (strcmp(param, "a") == 0 || strcmp(param, "b") == 0))
         return "the drop-out probability's Beta(a, b) collapses to a point: every "
-               "customer drops out alike (bggeo, BG/NBD's limit with one p, fits such data)";
+               "customer drops out alike (bggeo, BG/NBD's limit with one p, fits such "
+               "data)";
     if (strcmp(model, "gg") != 0 && strcmp(param, "r") == 0)
         return "the purchase rate's Gamma distribution collapses to a point: every "
                "customer buys at the same rate";
-    if (strcmp(model, "pareto") == 0 && (strcmp(param, "s") == 0 || strcmp(param, "beta") == 0))
+    if (strcmp(model, "pareto") == 0 &&
+        (strcmp(param, "s") == 0 || strcmp(param, "beta") == 0))
         return "the drop-out rate's Gamma(s, beta) collapses to a point: every customer "
                "drops out at the same rate";
     if (strcmp(model, "gg") == 0)
@@ -83,15 +85,16 @@ accept_code accept_params(const char *model, const char *const *names, size_t n,
             return ACCEPT_NOT_FINITE;
         }
         if (k != NULL && !in_range(k[i], v)) {
-            snprintf(why, len, "not identified: %s = %.4g is outside its range [%g, %g]; %s",
-                     names[i], v,
-                     k[i] == SHAPE ? ACCEPT_SHAPE_MIN
-                                   : (k[i] == SCALE ? ACCEPT_SCALE_MIN : ACCEPT_PROB_MIN),
-                     k[i] == SHAPE ? ACCEPT_SHAPE_MAX
-                                   : (k[i] == SCALE ? ACCEPT_SCALE_MAX : 1 - ACCEPT_PROB_MIN),
-                     v > 1 ? boundary_meaning(model, names[i])
-                           : "the data hold (almost) no information on it, e.g. no "
-                             "repeat purchases");
+            snprintf(
+                why, len, "not identified: %s = %.4g is outside its range [%g, %g]; %s",
+                names[i], v,
+                k[i] == SHAPE ? ACCEPT_SHAPE_MIN
+                              : (k[i] == SCALE ? ACCEPT_SCALE_MIN : ACCEPT_PROB_MIN),
+                k[i] == SHAPE ? ACCEPT_SHAPE_MAX
+                              : (k[i] == SCALE ? ACCEPT_SCALE_MAX : 1 - ACCEPT_PROB_MIN),
+                v > 1 ? boundary_meaning(model, names[i])
+                      : "the data hold (almost) no information on it, e.g. no "
+                        "repeat purchases");
             return ACCEPT_BOUNDARY;
         }
     }
@@ -118,13 +121,15 @@ static accept_code check_params(const char *model, const char *const *names, siz
 static accept_code check_fit(const fit_result *r, char *why, size_t len)
 {
     if (!r->converged) {
-        snprintf(why, len, "did not converge (the gradient test failed after %zu iterations)",
+        snprintf(why, len,
+                 "did not converge (the gradient test failed after %zu iterations)",
                  r->iterations);
         return ACCEPT_NOT_CONVERGED;
     }
     if (!r->std_errors_ok) {
-        snprintf(why, len, "not identified: the Hessian is not negative definite "
-                           "(no finite standard errors)");
+        snprintf(why, len,
+                 "not identified: the Hessian is not negative definite "
+                 "(no finite standard errors)");
         return ACCEPT_HESSIAN;
     }
     return ACCEPT_OK;
@@ -194,13 +199,15 @@ accept_code accept_scores(const btyd_model *m, const double *params, const doubl
         const btyd_pattern *p = &pat[sample_index(i, n, k)];
         int rc = score_one(m, params, gg, p, horizon, clv);
         if (rc != GSL_SUCCESS) {
-            snprintf(why, len, "cannot score a customer with x = %g, t_x = %g, T = %g: %s",
-                     p->x, p->t_x, p->T, gsl_strerror(rc));
+            snprintf(why, len,
+                     "cannot score a customer with x = %g, t_x = %g, T = %g: %s", p->x,
+                     p->t_x, p->T, gsl_strerror(rc));
             return ACCEPT_SCORING;
         }
         if (now_seconds() - t0 > budget_s) {
-            snprintf(why, len, "scoring is too slow: %zu of %zu sampled customers in %g s",
-                     i + 1, k, budget_s);
+            snprintf(why, len,
+                     "scoring is too slow: %zu of %zu sampled customers in %g s", i + 1,
+                     k, budget_s);
             return ACCEPT_SCORING;
         }
     }

@@ -36,12 +36,12 @@
 /* Why a fit is refused; ACCEPT_OK when it is accepted. */
 typedef enum accept_code {
     ACCEPT_OK = 0,
-    ACCEPT_NOT_FINITE,     /* log-likelihood or a parameter not finite */
-    ACCEPT_BOUNDARY,       /* a parameter outside its identifiable range */
-    ACCEPT_HEAVY_TAIL,     /* Gamma-Gamma q <= 1 */
-    ACCEPT_NOT_CONVERGED,  /* the optimiser's gradient test failed */
-    ACCEPT_HESSIAN,        /* Hessian not negative definite */
-    ACCEPT_SCORING,        /* scoring the sample failed or was too slow */
+    ACCEPT_NOT_FINITE,    /* log-likelihood or a parameter not finite */
+    ACCEPT_BOUNDARY,      /* a parameter outside its identifiable range */
+    ACCEPT_HEAVY_TAIL,    /* Gamma-Gamma q <= 1 */
+    ACCEPT_NOT_CONVERGED, /* the optimiser's gradient test failed */
+    ACCEPT_HESSIAN,       /* Hessian not negative definite */
+    ACCEPT_SCORING,       /* scoring the sample failed or was too slow */
     ACCEPT_N
 } accept_code;
 

@@ -34,8 +34,7 @@ static const double init_params[] = {1.0, 1.0, 0.3};
 
 static int check(const double *p, double x, double t_x, double T)
 {
-    if (btyd_check_domain(p, 3, x, t_x, T) != GSL_SUCCESS || !(p[P] < 1) ||
-        x != floor(x))
+    if (btyd_check_domain(p, 3, x, t_x, T) != GSL_SUCCESS || !(p[P] < 1) || x != floor(x))
         return GSL_EDOM;
     return GSL_SUCCESS;
 }
@@ -87,7 +86,8 @@ static double expected_alive(const double *p, double rx, double a1, double t)
     return -expm1(-rx * log1p(p[P] * t / a1)) / p[P];
 }
 
-static int expected(const double *p, double x, double t_x, double T, double t, double *out)
+static int expected(const double *p, double x, double t_x, double T, double t,
+                    double *out)
 {
     double pa;
     if (!(t >= 0) || !isfinite(t) || p_alive(p, x, t_x, T, &pa) != GSL_SUCCESS)
@@ -101,8 +101,8 @@ static double p_n_alive(const double *p, double rx, double a1, double t, unsigne
     double lz0 = rx * log(a1 / (a1 + t)), lt = log(t / (a1 + t));
     double below = 0, nb_n = 0; /* sum of NBD(k) for k < n, and NBD(n) */
     for (unsigned k = 0; k <= n; k++) {
-        double lnb = lz0 + (k > 0 ? k * lt : 0) + lgamma(rx + k) - lgamma(rx) -
-                     gsl_sf_lnfact(k);
+        double lnb =
+            lz0 + (k > 0 ? k * lt : 0) + lgamma(rx + k) - lgamma(rx) - gsl_sf_lnfact(k);
         double v = exp(lnb);
         if (k < n)
             below += v;

@@ -64,7 +64,7 @@ typedef struct gathered {
     size_t n_gg, cap_gg;
     size_t n_repeaters;
     size_t n_gg_zero; /* repeat buyers whose repeat spend is all zero */
-    size_t n_late; /* last purchase after as_of: cannot be cut back, left out */
+    size_t n_late;    /* last purchase after as_of: cannot be cut back, left out */
 } gathered;
 
 static bool grow(void **p, size_t *cap, size_t n, size_t size)
@@ -205,7 +205,7 @@ static const fallback pareto_fallbacks[] = {
 
 static const fallback *fallbacks_of(const btyd_model *bm, size_t *n)
 {
-    *n = bm == &bgnbd_model   ? sizeof bgnbd_fallbacks / sizeof bgnbd_fallbacks[0]
+    *n = bm == &bgnbd_model    ? sizeof bgnbd_fallbacks / sizeof bgnbd_fallbacks[0]
          : bm == &pareto_model ? sizeof pareto_fallbacks / sizeof pareto_fallbacks[0]
                                : 0;
     return bm == &bgnbd_model ? bgnbd_fallbacks : pareto_fallbacks;
@@ -215,8 +215,9 @@ static const fallback *fallbacks_of(const btyd_model *bm, size_t *n)
  * (BG/NBD's Beta collapsing under homogeneous drop-out, Pareto/NBD's
  * Gamma of drop-out rates likewise), the first of its fallbacks that is
  * accepted; m->fallback says so. */
-static bool fit_purchase_or_limit(attempt *t, const btyd_model *bm, const cache_model *prev,
-                                  const gathered *g, size_t n_pat, cache_model *m)
+static bool fit_purchase_or_limit(attempt *t, const btyd_model *bm,
+                                  const cache_model *prev, const gathered *g,
+                                  size_t n_pat, cache_model *m)
 {
     char why[WORKER_REASON_MAX];
     int c = fit_purchase(bm, prev, g, n_pat, &m->fit, why);
@@ -226,7 +227,8 @@ static bool fit_purchase_or_limit(attempt *t, const btyd_model *bm, const cache_
     }
     size_t n = 0;
     const fallback *fb = fallbacks_of(bm, &n);
-    bool identify = c == ACCEPT_BOUNDARY || c == ACCEPT_HESSIAN || c == ACCEPT_NOT_CONVERGED;
+    bool identify =
+        c == ACCEPT_BOUNDARY || c == ACCEPT_HESSIAN || c == ACCEPT_NOT_CONVERGED;
     for (size_t i = 0; identify && i < n; i++) {
         char why2[WORKER_REASON_MAX];
         if (fit_purchase(fb[i].model, prev, g, n_pat, &m->fit, why2) != ACCEPT_OK)
@@ -286,10 +288,10 @@ static bool scores_ok(attempt *t, const cache_model *m, const gathered *g, size_
     clv_options clv = {(unsigned)months, cfg->discount_rate, cfg->margin,
                        clv_month_periods(m->model, m->period_days)};
     char why[WORKER_REASON_MAX];
-    accept_code c = accept_scores(m->model, m->params, m->has_spend ? m->gg_params : NULL,
-                                  g->pat, n_pat, g->gg, n_gg,
-                                  (double)cfg->horizon_days / m->period_days, &clv,
-                                  WORKER_SCORE_BUDGET_S, why, sizeof why);
+    accept_code c =
+        accept_scores(m->model, m->params, m->has_spend ? m->gg_params : NULL, g->pat,
+                      n_pat, g->gg, n_gg, (double)cfg->horizon_days / m->period_days,
+                      &clv, WORKER_SCORE_BUDGET_S, why, sizeof why);
     if (c != ACCEPT_OK)
         return failed(t, (worker_fail)c, "%s: %.280s", m->model->name, why);
     return true;
@@ -356,9 +358,10 @@ static bool eligible(attempt *t, const gathered *g)
 {
     const ltvd_config *cfg = t->env->config;
     if (g->n < (size_t)cfg->model_min_customers)
-        return failed(t, WORKER_FAIL_TOO_LITTLE_DATA,
-                      "too few customers (%zu as of as_of, need %ld: model_min_customers)",
-                      g->n, cfg->model_min_customers);
+        return failed(
+            t, WORKER_FAIL_TOO_LITTLE_DATA,
+            "too few customers (%zu as of as_of, need %ld: model_min_customers)", g->n,
+            cfg->model_min_customers);
     if (g->n_repeaters < (size_t)cfg->model_min_repeaters)
         return failed(t, WORKER_FAIL_TOO_LITTLE_DATA,
                       "too few customers with repeat purchases (%zu, need %ld: "
@@ -389,7 +392,8 @@ bool worker_settings_match(const cache_model *m, const ltvd_config *cfg, char *w
         snprintf(day, sizeof day, "day %lld", (long long)m->settings_as_of_day);
     if (want.settings_as_of_day != CACHE_AS_OF_NOW &&
         summary_format_day(want.settings_as_of_day, want_day) != 0)
-        snprintf(want_day, sizeof want_day, "day %lld", (long long)want.settings_as_of_day);
+        snprintf(want_day, sizeof want_day, "day %lld",
+                 (long long)want.settings_as_of_day);
     if (m->settings_model[0] != '\0' &&
         strcmp(m->settings_model, want.settings_model) == 0 &&
         m->period_days == want.period_days &&
@@ -458,7 +462,8 @@ bool worker_refit_once(const worker_env *env, char reason[WORKER_REASON_MAX],
          fit_spend(&t, prev, &g, n_gg, &m) && scores_ok(&t, &m, &g, m.n_patterns, n_gg) &&
          persist(&t, &m);
     if (ok && cache_snapshot_set(env->cache, &m) != CACHE_OK)
-        ok = failed(&t, WORKER_FAIL_OUT_OF_MEMORY, "saved, but not published: out of memory");
+        ok = failed(&t, WORKER_FAIL_OUT_OF_MEMORY,
+                    "saved, but not published: out of memory");
     if (ok && m.fallback[0] != '\0')
         log_write(LOG_WARN, "refit: %s", m.fallback);
 cleanup:
@@ -538,7 +543,8 @@ static void record(worker *w, bool ok, worker_fail fail, const char *reason, dou
         st->n_failed++;
         st->n_failed_by[fail < WORKER_FAIL_N ? fail : WORKER_FAIL_FIT_ERROR]++;
         log_write(LOG_WARN, "refit failed (%s; %s): %s", worker_fail_label(fail),
-                  has_model(w) ? "the previous model keeps serving" : "no model served yet",
+                  has_model(w) ? "the previous model keeps serving"
+                               : "no model served yet",
                   st->reason);
     }
 }
@@ -560,7 +566,8 @@ static void refit_and_record(worker *w)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_mutex_lock(&w->mu);
     record(w, ok, fail, reason,
-           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, &seen);
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+           &seen);
 }
 
 /* The wait: until the deadline, or a second while data wait for a first

@@ -74,10 +74,10 @@ typedef struct worker_status {
     uint64_t n_failed;
     uint64_t n_failed_by[WORKER_FAIL_N]; /* n_failed by reason */
     worker_fail fail;                    /* the last failure's reason */
-    bool running; /* a refit is in progress */
+    bool running;                        /* a refit is in progress */
     /* The eligibility rule at the last look (see worker_refit_once). */
-    bool looked;                      /* the data have been looked at */
-    size_t n_customers, n_repeaters;  /* customers as of as_of, with repeats */
+    bool looked;                     /* the data have been looked at */
+    size_t n_customers, n_repeaters; /* customers as of as_of, with repeats */
 } worker_status;
 
 typedef struct worker worker;

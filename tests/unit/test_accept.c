@@ -95,7 +95,8 @@ START_TEST(test_accept_bggeo_is_the_limit)
 {
     const double geo[3] = {0.8, 5.0, 0.3}, K = 1e8;
     const double nbd[4] = {0.8, 5.0, 0.3 * K, 0.7 * K};
-    const double h[][3] = {{0, 0, 10}, {1, 2, 10}, {4, 9.5, 30}, {12, 20, 21}, {40, 39, 52}};
+    const double h[][3] = {
+        {0, 0, 10}, {1, 2, 10}, {4, 9.5, 30}, {12, 20, 21}, {40, 39, 52}};
     for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
         double x = h[i][0], t_x = h[i][1], T = h[i][2], a, b;
         ck_assert_int_eq(bggeo_model.loglik(geo, x, t_x, T, &a), GSL_SUCCESS);
@@ -186,15 +187,16 @@ START_TEST(test_accept_cdnow)
     btyd_pattern *p;
     size_t n;
     ck_assert_int_eq(summary_patterns(&s, &p, &n), 0);
-    const btyd_model *models[] = {&bgnbd_model, &pareto_model, &mbgnbd_model, &bggeo_model};
+    const btyd_model *models[] = {&bgnbd_model, &pareto_model, &mbgnbd_model,
+                                  &bggeo_model};
     for (size_t k = 0; k < 4; k++) {
         fit_result r;
         char why[512] = "";
         ck_assert_int_eq(fit_btyd(models[k], p, n, 0, NULL, &r), GSL_SUCCESS);
         ck_assert_msg(accept_btyd(models[k], &r, why, sizeof why) == ACCEPT_OK, "%s: %s",
                       models[k]->name, why);
-        ck_assert_msg(accept_scores(models[k], r.params, NULL, p, n, NULL, 0, 52, NULL, 10,
-                                    why, sizeof why) == ACCEPT_OK,
+        ck_assert_msg(accept_scores(models[k], r.params, NULL, p, n, NULL, 0, 52, NULL,
+                                    10, why, sizeof why) == ACCEPT_OK,
                       "%s: %s", models[k]->name, why);
     }
     free(p);
@@ -214,7 +216,8 @@ static void cli_refused(const char *args, const char *path, const char *want)
     ck_assert_msg(doc != NULL, "%s: %s", args, o.out);
     ck_assert(json_is_false(json_object_get(doc, "converged")));
     const char *problem = json_string_value(json_object_get(doc, "problem"));
-    ck_assert_msg(problem != NULL && strstr(problem, want) != NULL, "%s: %s", args, o.out);
+    ck_assert_msg(problem != NULL && strstr(problem, want) != NULL, "%s: %s", args,
+                  o.out);
     ck_assert_msg(strstr(o.err, want) != NULL, "%s: %s", args, o.err);
     json_decref(doc);
     testrun_free(&o);
@@ -259,7 +262,8 @@ START_TEST(test_accept_cli_no_repeats_heavy_spend)
     testrun_out o = testrun_sh(cmd);
     json_t *doc = json_loads(o.out, 0, NULL);
     ck_assert_int_eq(json_integer_value(json_object_get(doc, "n_customers")), 4000);
-    ck_assert_int_eq(json_integer_value(json_object_get(doc, "n_customers_zero_spend")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "n_customers_zero_spend")),
+                     1);
     json_decref(doc);
     testrun_free(&o);
     unlink(path);
@@ -289,7 +293,8 @@ START_TEST(test_accept_cli_refuses)
     ck_assert_ptr_nonnull(doc);
     ck_assert(json_is_false(json_object_get(doc, "converged")));
     const char *problem = json_string_value(json_object_get(doc, "problem"));
-    ck_assert_msg(problem != NULL && strstr(problem, "not identified") != NULL, "%s", o.out);
+    ck_assert_msg(problem != NULL && strstr(problem, "not identified") != NULL, "%s",
+                  o.out);
     ck_assert_msg(strstr(o.err, "not identified") != NULL, "%s", o.err);
     json_decref(doc);
     testrun_free(&o);

@@ -66,9 +66,16 @@ static void serve(testserve *s, const char *period, const char *model, const cha
     snprintf(m, sizeof m, "LTVD_MODEL=%s", model);
     snprintf(a, sizeof a, "LTVD_AS_OF=%s", as_of);
     const char *env[] = {
-        "LTVD_LISTEN=127.0.0.1:0", "LTVD_THREAD_POOL_SIZE=2", p, m, a,
-        "LTVD_REFIT_INTERVAL_S=604800", "LTVD_REFIT_AFTER_TXNS=1000000000",
-        "LTVD_CACHE_SYNC_MS=200", "LTVD_AUTH_REQUIRED=false", "LTVD_SHUTDOWN_DEADLINE_S=3",
+        "LTVD_LISTEN=127.0.0.1:0",
+        "LTVD_THREAD_POOL_SIZE=2",
+        p,
+        m,
+        a,
+        "LTVD_REFIT_INTERVAL_S=604800",
+        "LTVD_REFIT_AFTER_TXNS=1000000000",
+        "LTVD_CACHE_SYNC_MS=200",
+        "LTVD_AUTH_REQUIRED=false",
+        "LTVD_SHUTDOWN_DEADLINE_S=3",
         NULL,
     };
     testserve_start(s, svc.cfg.database_url, env);
@@ -105,7 +112,8 @@ static json_t *wait_new_model(const testserve *s, long long old)
         json_t *doc;
         int st = get_json(s, "/v1/model", &doc);
         long long v = json_integer_value(json_object_get(doc, "version"));
-        ck_assert_msg(st != 200 || v != old, "snapshot %lld served under other settings", v);
+        ck_assert_msg(st != 200 || v != old, "snapshot %lld served under other settings",
+                      v);
         if (st == 200)
             return doc;
         json_decref(doc);
@@ -138,12 +146,13 @@ START_TEST(test_boot_skips_bad_snapshots)
     };
     for (int i = 0; i < 2; i++) {
         char sql[1024];
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO model_snapshots (as_of, period, model, params, log_likelihood,"
-                 " n_customers, n_patterns, converged, iterations, seconds, settings_model,"
-                 " settings_as_of) VALUES ('%s', 'week', 'bgnbd', %s, -9000, 2357, 1000,"
-                 " true, 30, 0.1, 'bgnbd', '%s') RETURNING id",
-                 FAULTS_AS_OF, rows[i], FAULTS_AS_OF);
+        snprintf(
+            sql, sizeof sql,
+            "INSERT INTO model_snapshots (as_of, period, model, params, log_likelihood,"
+            " n_customers, n_patterns, converged, iterations, seconds, settings_model,"
+            " settings_as_of) VALUES ('%s', 'week', 'bgnbd', %s, -9000, 2357, 1000,"
+            " true, 30, 0.1, 'bgnbd', '%s') RETURNING id",
+            FAULTS_AS_OF, rows[i], FAULTS_AS_OF);
         ck_assert_int_eq(faults_sql_int(db, sql), i + 2);
     }
     ck_assert_int_eq(faults_sql_int(db, "SELECT count(*) FROM model_snapshots WHERE"
@@ -266,7 +275,8 @@ static void post_customers(const testserve *s, int n)
             ck_assert_int_eq(bggeo_model.simulate(geo, T, rng, &x, &t_x), GSL_SUCCESS);
             long first = 10226 - (long)(T * 7), span = (long)fmax(floor(t_x * 7), x);
             for (int j = 0; j <= (int)x; j++)
-                add_item(&buf, &len, &cap, k, j, first + (x > 0 ? span * j / (long)x : 0));
+                add_item(&buf, &len, &cap, k, j,
+                         first + (x > 0 ? span * j / (long)x : 0));
         }
         snprintf(buf + len, cap - len, "]}");
         testserve_reply r;
@@ -287,22 +297,26 @@ START_TEST(test_boot_first_model_after_post)
     post_customers(&s, 10); /* too few: the problem says what is missing */
     testserve_sleep_ms(1500);
     testserve_reply r;
-    ck_assert_int_eq(testserve_http(s.port, "GET", "/v1/customers/p1", NULL, 10, &r), 503);
+    ck_assert_int_eq(testserve_http(s.port, "GET", "/v1/customers/p1", NULL, 10, &r),
+                     503);
     ck_assert_msg(strstr(r.body, "no-model") != NULL &&
-                      strstr(r.body, "10 customers (need 20: model_min_customers)") != NULL,
+                      strstr(r.body, "10 customers (need 20: model_min_customers)") !=
+                          NULL,
                   "%s", r.body);
     testserve_reply_free(&r);
     post_customers(&s, 1000);
     json_t *doc = wait_new_model(&s, 0);
     assert_settings(doc, "bgnbd", "week", FAULTS_AS_OF);
     json_decref(doc);
-    ck_assert_int_eq(testserve_http(s.port, "GET", "/v1/customers/p1", NULL, 10, &r), 200);
+    ck_assert_int_eq(testserve_http(s.port, "GET", "/v1/customers/p1", NULL, 10, &r),
+                     200);
     testserve_reply_free(&r);
     stop(&s);
 }
 END_TEST
 
-/* ---- in process --------------------------------------------------------------------- */
+/* ---- in process ---------------------------------------------------------------------
+ */
 
 #define IP_AS_OF_DAY 10226 /* 1997-12-31 */
 #define IP_CUSTOMERS 2000
@@ -361,7 +375,8 @@ START_TEST(test_boot_limit_model_and_heavy_spend)
     ck_assert_msg(refit(reason, &fail), "%s", reason);
     const cache_model *m = cache_snapshot_acquire(svc.app->cache);
     ck_assert(!m->has_spend);
-    ck_assert_msg(strstr(m->fallback, "no spend model: gamma-gamma fit heavy-tailed") != NULL,
+    ck_assert_msg(strstr(m->fallback, "no spend model: gamma-gamma fit heavy-tailed") !=
+                      NULL,
                   "%s", m->fallback);
     cache_snapshot_release(m);
 
@@ -379,9 +394,10 @@ START_TEST(test_boot_limit_model_and_heavy_spend)
     testhttp_request(svc.port, "GET", "/v1/model", NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(testhttp_jstr(r.json, "model"), "bggeo");
-    ck_assert_msg(strstr(testhttp_jstr(r.json, "fallback"), "not identified") != NULL, "%s",
-                  r.body);
-    ck_assert_str_eq(testhttp_jstr(json_object_get(r.json, "settings"), "model"), "bgnbd");
+    ck_assert_msg(strstr(testhttp_jstr(r.json, "fallback"), "not identified") != NULL,
+                  "%s", r.body);
+    ck_assert_str_eq(testhttp_jstr(json_object_get(r.json, "settings"), "model"),
+                     "bgnbd");
     json_t *spend = json_object_get(r.json, "spend");
     ck_assert_int_eq(testhttp_jint(spend, "n_customers_zero_spend"), (long long)n_zero);
     testhttp_response_free(&r);
@@ -408,8 +424,9 @@ START_TEST(test_boot_limit_model_and_heavy_spend)
     testhttp_app_start(&svc, false);
     testhttp_request(svc.port, "GET", "/v1/model", NULL, &r);
     testhttp_assert_problem(&r, 503, "no-model");
-    ck_assert_msg(strstr(r.body, "not fitted under the running settings: fitted under model "
-                                 "bgnbd, period week") != NULL,
+    ck_assert_msg(strstr(r.body,
+                         "not fitted under the running settings: fitted under model "
+                         "bgnbd, period week") != NULL,
                   "%s", r.body);
     testhttp_response_free(&r);
     testhttp_app_stop(&svc);
@@ -430,7 +447,8 @@ START_TEST(test_boot_pareto_falls_back)
     worker_fail fail;
     ck_assert_msg(refit(reason, &fail), "%s", reason);
     const cache_model *m = cache_snapshot_acquire(svc.app->cache);
-    ck_assert_msg(m->model == &bggeo_model || m->model == &bgnbd_model, "%s", m->model->name);
+    ck_assert_msg(m->model == &bggeo_model || m->model == &bgnbd_model, "%s",
+                  m->model->name);
     ck_assert_msg(strncmp(m->fallback, "pareto fit not identified", 25) == 0, "%s",
                   m->fallback);
     ck_assert_str_eq(m->settings_model, "pareto");
