@@ -11,7 +11,10 @@
 #include <time.h>
 
 #include "app/sync.h"
+#include "log/log.h"
+#include "model/accept.h"
 #include "model/btyd.h"
+#include "model/gg.h"
 #include "store/customers.h"
 #include "store/migrate.h"
 #include "summary/summary.h"
@@ -25,7 +28,9 @@ static int read_params(const char *text, const char *const *names, size_t n, dou
                        const char *what, char err[CONFIG_ERR_MAX])
 {
     json_error_t jerr;
-    json_t *o = json_loads(text != NULL ? text : "", 0, &jerr);
+    /* as reals whatever their magnitude: jsonb prints a parameter of 1e19
+     * as a 20-digit integer, which jansson refuses as an integer */
+    json_t *o = json_loads(text != NULL ? text : "", JSON_DECODE_INT_AS_REAL, &jerr);
     int rc = json_is_object(o) ? 0 : -1;
     if (rc != 0)
         snprintf(err, CONFIG_ERR_MAX, "%s parameters: not a JSON object", what);
@@ -107,6 +112,85 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
     out->version = (uint64_t)s->id;
     out->n_customers = s->purchase.n_customers > 0 ? (size_t)s->purchase.n_customers : 0;
     out->n_patterns = s->purchase.n_patterns > 0 ? (size_t)s->purchase.n_patterns : 0;
+    snprintf(out->settings_model, sizeof out->settings_model, "%s", s->settings_model);
+    out->settings_as_of_day =
+        s->settings_as_of_set ? s->settings_as_of_day : CACHE_AS_OF_NOW;
+    out->gg_n_customers = s->has_spend && s->spend.n_customers > 0
+                              ? (size_t)s->spend.n_customers
+                              : 0;
+    out->gg_n_zero = s->spend_n_zero > 0 ? (size_t)s->spend_n_zero : 0;
+    snprintf(out->fallback, sizeof out->fallback, "%s",
+             s->fallback != NULL ? s->fallback : "");
+    return 0;
+}
+
+/* Whether a stored model can be served now: fitted under the running
+ * settings, parameters in their identifiable range (model/accept.h), and
+ * a sample of the cached customers scores. Else why. */
+static bool snapshot_usable(app *a, const cache_model *m, char *why, size_t len)
+{
+    char w[WORKER_REASON_MAX];
+    if (!worker_settings_match(m, a->config, w, sizeof w)) {
+        snprintf(why, len, "not fitted under the running settings: %s", w);
+        return false;
+    }
+    const btyd_model *b = m->model;
+    bool params_ok =
+        accept_params(b->name, b->param_names, b->n_params, m->params, w, sizeof w) ==
+            ACCEPT_OK &&
+        (!m->has_spend ||
+         accept_params("gg", gg_param_names, 3, m->gg_params, w, sizeof w) == ACCEPT_OK);
+    if (!params_ok) {
+        snprintf(why, len, "cannot be used: %s", w);
+        return false;
+    }
+    worker_env env;
+    app_worker_env(a, &env);
+    if (!worker_check_scores(&env, m, w, sizeof w)) {
+        snprintf(why, len, "cannot score: %s", w);
+        return false;
+    }
+    return true;
+}
+
+/* Serves the newest stored snapshot that can be used; the others, newer,
+ * are skipped (logged, counted). Looks at APP_SNAPSHOTS_TRIED at most: the
+ * service then starts with no model and the worker refits. Returns 0, or -1
+ * only when PostgreSQL fails. */
+static int load_snapshot(app *a, store_db *db, char err[CONFIG_ERR_MAX])
+{
+    int64_t before = INT64_MAX;
+    for (int i = 0; i < APP_SNAPSHOTS_TRIED; i++) {
+        store_snapshot s;
+        int rc = store_snapshot_load_before(db, before, &s);
+        if (rc < 0) {
+            snprintf(err, CONFIG_ERR_MAX, "model snapshot: %.200s", store_db_error(db));
+            return -1;
+        }
+        if (rc == 0)
+            return 0;
+        before = s.id;
+        cache_model m;
+        char why[CONFIG_ERR_MAX + WORKER_REASON_MAX];
+        bool ok = app_model_from_snapshot(&s, &m, why) == 0 &&
+                  snapshot_usable(a, &m, why, sizeof why);
+        store_snapshot_free(&s);
+        if (ok && cache_snapshot_set(a->cache, &m) == CACHE_OK) {
+            log_write(LOG_INFO, "model snapshot %lld served", (long long)before);
+            return 0;
+        }
+        atomic_fetch_add(&a->n_snapshots_skipped, 1);
+        if (i == 0)
+            snprintf(a->snapshot_note, sizeof a->snapshot_note,
+                     "stored snapshot %lld not served: %.300s", (long long)before,
+                     ok ? "out of memory" : why);
+        log_write(LOG_WARN,
+                  "model snapshot %lld skipped (not served; a refit follows): %s",
+                  (long long)before, ok ? "out of memory" : why);
+    }
+    log_write(LOG_WARN,
+              "no usable model snapshot among the newest %d: starting without a model",
+              APP_SNAPSHOTS_TRIED);
     return 0;
 }
 
@@ -143,11 +227,60 @@ bool app_sync_begin(app *a)
     return a->sync != NULL || a->config->cache_sync_ms == 0;
 }
 
+static int64_t as_of_day_cb(void *cls)
+{
+    return app_as_of_day(cls);
+}
+
+void app_worker_env(app *a, worker_env *out)
+{
+    *out = (worker_env){a->cache, a->pool, a->config, as_of_day_cb, a};
+}
+
 bool app_worker_start(app *a)
 {
+    worker_env env;
+    app_worker_env(a, &env);
     if (a->worker == NULL)
-        a->worker = worker_start(a);
+        a->worker = worker_start(&env);
     return a->worker != NULL;
+}
+
+void app_note_changed(app *a, size_t n)
+{
+    if (a->worker != NULL)
+        worker_note_changed(a->worker, n);
+}
+
+/* The no-model detail without the start-up note. */
+static void no_model_why(app *a, char *out, size_t len)
+{
+    worker_status st = {0};
+    char why[WORKER_REASON_MAX];
+    if (a->worker == NULL) {
+        snprintf(out, len, "no model has been fitted yet (no refit worker is running)");
+        return;
+    }
+    worker_status_get(a->worker, &st);
+    if (!st.looked)
+        snprintf(out, len,
+                 "no model has been fitted yet: the worker is looking at the data");
+    else if (!worker_eligible(a->worker, why, sizeof why))
+        snprintf(out, len, "no model has been fitted yet: not enough data: %s", why);
+    else if (st.running || st.outcome != WORKER_FAILED)
+        snprintf(out, len, "no model has been fitted yet: the data are eligible, a fit "
+                           "is under way");
+    else
+        snprintf(out, len, "no model has been fitted yet; the last refit failed: %s",
+                 st.reason);
+}
+
+void app_no_model_detail(app *a, char *out, size_t len)
+{
+    no_model_why(a, out, len);
+    size_t used = strlen(out);
+    if (a->snapshot_note[0] != '\0' && used + 3 < len)
+        snprintf(out + used, len - used, " (%s)", a->snapshot_note);
 }
 
 void app_note_ingested(app *a, size_t n_new, size_t n_duplicate)
@@ -188,22 +321,7 @@ static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
                  rc < 0 ? store_db_error(db) : "invalid summary or out of memory");
         return -1;
     }
-    store_snapshot s;
-    rc = store_snapshot_load_latest(db, &s);
-    if (rc < 0) {
-        snprintf(err, CONFIG_ERR_MAX, "model snapshot: %.200s", store_db_error(db));
-        return -1;
-    }
-    if (rc == 0)
-        return 0;
-    cache_model m;
-    rc = app_model_from_snapshot(&s, &m, err);
-    store_snapshot_free(&s);
-    if (rc == 0 && cache_snapshot_set(a->cache, &m) != CACHE_OK) {
-        snprintf(err, CONFIG_ERR_MAX, "model snapshot: out of memory");
-        rc = -1;
-    }
-    return rc;
+    return load_snapshot(a, db, err);
 }
 
 app *app_open(const ltvd_config *config, const char *migrations_dir,
@@ -236,6 +354,7 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
     atomic_init(&a->n_txn_new, 0);
     atomic_init(&a->n_txn_duplicate, 0);
     atomic_init(&a->db_down_since, 0);
+    atomic_init(&a->n_snapshots_skipped, 0);
     snprintf(a->migrations_dir, sizeof a->migrations_dir, "%s", migrations_dir);
     char dberr[STORE_ERR_MAX];
     a->cache = cache_new(0);
@@ -280,7 +399,7 @@ bool app_ready(void *cls, char *why, size_t n)
     const cache_model *m = cache_snapshot_acquire(a->cache);
     cache_snapshot_release(m);
     if (m == NULL) {
-        snprintf(why, n, "no model has been fitted yet");
+        app_no_model_detail(a, why, n);
         return false;
     }
     store_db *db = store_pool_acquire(a->pool, APP_POOL_WAIT_MS);

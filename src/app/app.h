@@ -47,7 +47,16 @@ typedef struct app {
     /* UTC seconds since which PostgreSQL has been failing; 0 while it works
      * (app_db_failed / app_db_ok) */
     atomic_llong db_down_since;
+    /* stored snapshots skipped at start-up (unreadable, unusable, or fitted
+     * under other settings) */
+    atomic_uint_fast64_t n_snapshots_skipped;
+    /* why the newest stored snapshot was not served ("" when it was, or
+     * there is none); written at start-up only */
+    char snapshot_note[400];
 } app;
+
+/* Stored snapshots start-up looks at, newest first, for one it can serve. */
+#define APP_SNAPSHOTS_TRIED 20
 
 /* Connects (config->database_url), applies the pending migrations of
  * migrations_dir, rebuilds the cache from PostgreSQL (as of config->as_of
@@ -115,6 +124,21 @@ void app_own_xids_forget(app *a, uint64_t below);
 /* Starts the refit worker (worker/worker.h); app_free stops it. Returns
  * false when the thread cannot be created. */
 bool app_worker_start(app *a);
+
+struct worker_env;
+
+/* The worker's narrow view of the app (cache, pool, config, as_of day),
+ * into *out. */
+void app_worker_env(app *a, struct worker_env *out);
+
+/* Says n customers' summaries were replaced by the catch-up (sync.c): the
+ * worker fits at once when no model is served yet. */
+void app_note_changed(app *a, size_t n);
+
+/* Why no model is served, for the no-model problem and /readyz: which part
+ * of the eligibility rule is not met, a fit under way, or the last refit's
+ * failure. */
+void app_no_model_detail(app *a, char *out, size_t len);
 
 /* Record that PostgreSQL just failed (the first failure's time is kept) or
  * just answered. Reads served meanwhile say their data may be stale. */

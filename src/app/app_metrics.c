@@ -54,6 +54,18 @@ char *app_metrics_render(void *cls, size_t *len)
             (unsigned long long)w.n_succeeded, (unsigned long long)w.n_failed,
             w.seconds_total, (unsigned long long)(w.n_succeeded + w.n_failed), w.seconds,
             w.running ? 1 : 0);
+    fprintf(f, "# HELP ltvd_refits_failed_total Failed refits by reason (the previous "
+               "model kept serving).\n"
+               "# TYPE ltvd_refits_failed_total counter\n");
+    for (int i = 1; i < WORKER_FAIL_N; i++)
+        fprintf(f, "ltvd_refits_failed_total{reason=\"%s\"} %llu\n",
+                worker_fail_label((worker_fail)i), (unsigned long long)w.n_failed_by[i]);
+    fprintf(f,
+            "# HELP ltvd_model_snapshots_skipped_total Stored snapshots not served at "
+            "start-up (unreadable, unusable or fitted under other settings).\n"
+            "# TYPE ltvd_model_snapshots_skipped_total counter\n"
+            "ltvd_model_snapshots_skipped_total %llu\n",
+            (unsigned long long)atomic_load(&a->n_snapshots_skipped));
     fprintf(f,
             "# HELP ltvd_cache_customers Customers in the in-memory cache.\n"
             "# TYPE ltvd_cache_customers gauge\n"

@@ -85,6 +85,8 @@ static int replace_chunk(app *a, store_db *db, const char *const *ids, size_t n)
     app_window_close(a);
     if (store_db_end_read(db) != 0)
         rc = -1;
+    if (rc == 0)
+        app_note_changed(a, l.n); /* a first model may now be due */
 cleanup:
     for (size_t i = 0; i < l.n; i++)
         free(l.v[i].customer_id);

@@ -168,7 +168,23 @@ typedef struct cache_model {
     uint64_t version;   /* e.g. the persisted snapshot id */
     size_t n_customers;
     size_t n_patterns;
+    /* The settings it was fitted under (never served under others): the
+     * configured purchase model, and the as_of day or CACHE_AS_OF_NOW. */
+    char settings_model[16];
+    int64_t settings_as_of_day;
+    /* Gamma-Gamma's customers: those with repeat purchases of positive
+     * total (gg_n_customers) and those left out because their repeat
+     * purchases are all of amount zero (gg_n_zero). */
+    size_t gg_n_customers;
+    size_t gg_n_zero;
+    /* How what is served differs from the configured model, and why (""
+     * when it does not): BG/NBD not identified, its limit bggeo served
+     * instead; no spend model because Gamma-Gamma was refused. */
+    char fallback[400];
 } cache_model;
+
+/* settings_as_of_day of a model fitted with as_of following the clock. */
+#define CACHE_AS_OF_NOW INT64_MIN
 
 /* Publishes a copy of *m as the current snapshot; the previous one is freed
  * when its last reader releases it. Returns CACHE_OK, CACHE_EINVAL (no

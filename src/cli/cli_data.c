@@ -98,9 +98,9 @@ int cli_fit_model(const char *cmd, const btyd_model *m, const cli_data *d,
         }
         if (summary_gg_patterns(&d->sum, &gp, n_patterns) != 0)
             goto nomem;
-        *n_customers = 0;
+        *n_customers = 0; /* those Gamma-Gamma uses: repeat spend > 0 */
         for (size_t i = 0; i < *n_patterns; i++)
-            *n_customers += gp[i].weight;
+            *n_customers += gp[i].m > 0 ? gp[i].weight : 0;
         rc = gg_fit(gp, *n_patterns, penalizer, NULL, r);
         free(gp);
     } else {

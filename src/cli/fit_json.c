@@ -68,7 +68,8 @@ int fit_json_read_params(const char *path, const fit_json_model *m, const char *
 {
     json_error_t jerr;
     int rc = -1;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root =
+        json_load_file(path, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
     if (root == NULL) {
         if (jerr.line >= 1)
             snprintf(err, FIT_JSON_ERR_MAX, "%s:%d: %s", path, jerr.line, jerr.text);

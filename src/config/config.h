@@ -46,6 +46,8 @@ typedef struct ltvd_config {
     bool auth_required;         /* the /v1 endpoints need an API key */
     char tls_cert_file[512];    /* PEM certificate for HTTPS; "" = plain HTTP */
     char tls_key_file[512];     /* its PEM private key; set both or neither */
+    long model_min_customers;   /* eligibility of a fit: this many customers ... */
+    long model_min_repeaters;   /* ... of whom this many with repeat purchases */
     char database_url[1024];    /* DATABASE_URL (libpq); "" = none */
 } ltvd_config;
 

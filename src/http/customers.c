@@ -65,9 +65,11 @@ static http_result get_customer(http_request *req)
         return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE,
                                   "the summary as of that day needs the database", NULL);
     const cache_model *m = cache_snapshot_acquire(a->cache);
-    if (m == NULL)
-        return http_reply_problem(req, PROBLEM_NO_MODEL, "no model has been fitted yet",
-                                  NULL);
+    if (m == NULL) {
+        char detail[512];
+        app_no_model_detail(a, detail, sizeof detail);
+        return http_reply_problem(req, PROBLEM_NO_MODEL, detail, NULL);
+    }
     res = reply_score(req, id, m, &s, &o);
     cache_snapshot_release(m);
     return res;

@@ -3,11 +3,14 @@
  *   model, title, period, as_of (UTC date), params and std_errors (by name;
  *   std_errors null when not available), log_likelihood, converged,
  *   iterations, n_customers, n_patterns, fitted_at (UTC seconds), seconds,
- *   version, spend {model "gg", params, std_errors, log_likelihood} or null,
- *   last_refit {at, outcome "succeeded"|"failed", reason, seconds} or null,
- *   refits {succeeded, failed}.
- * Without a snapshot: the 503 no-model problem (its detail names the last
- * failure). POST only signals the worker: fits never run here. */
+ *   version, spend {model "gg", params, std_errors, log_likelihood,
+ *   n_customers, n_customers_zero_spend} or null, settings {model, period,
+ *   as_of} (what it was fitted under), fallback (why model is not the
+ *   configured one, or null), last_refit {at, outcome "succeeded"|"failed",
+ *   reason, reason_code, seconds} or null, refits {succeeded, failed}.
+ * Without a snapshot: the 503 no-model problem (its detail says which part
+ * of the eligibility rule is not met, or the last failure). POST only
+ * signals the worker: fits never run here. */
 #include "http/model.h"
 
 #include <jansson.h>
@@ -38,10 +41,12 @@ static json_t *spend_json(const cache_model *m)
 {
     if (!m->has_spend)
         return json_null();
-    return json_pack("{s:s, s:o, s:o, s:f}", "model", "gg", "params",
+    return json_pack("{s:s, s:o, s:o, s:f, s:I, s:I}", "model", "gg", "params",
                      by_name(gg_param_names, m->gg_params, 3), "std_errors",
                      std_errors(gg_param_names, &m->gg_fit, 3), "log_likelihood",
-                     m->gg_fit.log_likelihood);
+                     m->gg_fit.log_likelihood, "n_customers",
+                     (json_int_t)m->gg_n_customers, "n_customers_zero_spend",
+                     (json_int_t)m->gg_n_zero);
 }
 
 static json_t *last_refit_json(const worker_status *st)
@@ -49,9 +54,23 @@ static json_t *last_refit_json(const worker_status *st)
     if (st->outcome == WORKER_NONE)
         return json_null();
     bool ok = st->outcome == WORKER_SUCCEEDED;
-    return json_pack("{s:f, s:s, s:o, s:f}", "at", st->attempted_at, "outcome",
+    return json_pack("{s:f, s:s, s:o, s:o, s:f}", "at", st->attempted_at, "outcome",
                      ok ? "succeeded" : "failed", "reason",
-                     ok ? json_null() : json_string(st->reason), "seconds", st->seconds);
+                     ok ? json_null() : json_string(st->reason), "reason_code",
+                     ok ? json_null() : json_string(worker_fail_label(st->fail)),
+                     "seconds", st->seconds);
+}
+
+/* The settings the model was fitted under (it is served only under them). */
+static json_t *settings_json(const cache_model *m)
+{
+    char day[11];
+    json_t *as_of = m->settings_as_of_day != CACHE_AS_OF_NOW &&
+                            summary_format_day(m->settings_as_of_day, day) == 0
+                        ? json_string(day)
+                        : json_null();
+    return json_pack("{s:s, s:s, s:o}", "model", m->settings_model, "period",
+                     m->period_days == 1 ? "day" : "week", "as_of", as_of);
 }
 
 /* The response document, or NULL when out of memory. */
@@ -72,6 +91,9 @@ static json_t *model_json(const cache_model *m, const worker_status *st)
         "n_patterns", (json_int_t)m->n_patterns, "fitted_at", m->fitted_at, "seconds",
         m->fit.seconds, "version", (json_int_t)m->version, "spend", spend_json(m));
     if (doc != NULL) {
+        json_object_set_new(doc, "settings", settings_json(m));
+        json_t *fb = m->fallback[0] != '\0' ? json_string(m->fallback) : json_null();
+        json_object_set_new(doc, "fallback", fb);
         json_object_set_new(doc, "last_refit", last_refit_json(st));
         json_object_set_new(doc, "refits",
                             json_pack("{s:I, s:I}", "succeeded",
@@ -90,10 +112,8 @@ static http_result get_model(http_request *req)
         worker_status_get(a->worker, &st);
     const cache_model *m = cache_snapshot_acquire(a->cache);
     if (m == NULL) {
-        char detail[WORKER_REASON_MAX + 64];
-        snprintf(detail, sizeof detail, "no model has been fitted yet%s%s",
-                 st.outcome == WORKER_FAILED ? "; the last refit failed: " : "",
-                 st.outcome == WORKER_FAILED ? st.reason : "");
+        char detail[WORKER_REASON_MAX + 128];
+        app_no_model_detail(a, detail, sizeof detail);
         return http_reply_problem(req, PROBLEM_NO_MODEL, detail, NULL);
     }
     json_t *doc = model_json(m, &st);

@@ -13,10 +13,11 @@ static const char save_sql[] =
     " converged, iterations, seconds,"
     " spend_model, spend_params, spend_std_errors, spend_log_likelihood,"
     " spend_n_customers, spend_n_patterns, spend_converged, spend_iterations,"
-    " spend_seconds)"
+    " spend_seconds, settings_model, settings_as_of, spend_n_zero, fallback)"
     " VALUES (to_timestamp($1::double precision), $2,"
     " $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10, $11,"
-    " $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18, $19, $20)"
+    " $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18, $19, $20,"
+    " $21, date '1970-01-01' + $22::integer, $23, $24)"
     " RETURNING id, extract(epoch FROM created_at)";
 
 static const char load_sql[] =
@@ -25,8 +26,9 @@ static const char load_sql[] =
     " converged, iterations, seconds,"
     " spend_model, spend_params::text, spend_std_errors::text, spend_log_likelihood,"
     " spend_n_customers, spend_n_patterns, spend_converged, spend_iterations,"
-    " spend_seconds"
-    " FROM model_snapshots ORDER BY id DESC LIMIT 1";
+    " spend_seconds, settings_model, settings_as_of - date '1970-01-01',"
+    " spend_n_zero, fallback"
+    " FROM model_snapshots WHERE id < $1::bigint ORDER BY id DESC LIMIT 1";
 
 /* Text of one fit's nine columns; numbers are formatted into num (which
  * must outlive vals). A NULL fit gives nine NULLs. */
@@ -55,16 +57,23 @@ static void fit_params(const store_fit *f, const char **vals, char num[6][32])
 
 int store_snapshot_save(store_db *db, store_snapshot *s)
 {
-    const char *vals[2 + 2 * FIT_COLS];
-    char as_of[32], pnum[6][32], snum[6][32];
+    const char *vals[2 + 2 * FIT_COLS + 4];
+    char as_of[32], pnum[6][32], snum[6][32], set_day[32], n_zero[32];
     snprintf(as_of, sizeof as_of, "%.6f", s->as_of);
     vals[0] = as_of;
     vals[1] = s->period;
     fit_params(&s->purchase, vals + 2, pnum);
     fit_params(s->has_spend ? &s->spend : NULL, vals + 2 + FIT_COLS, snum);
+    snprintf(set_day, sizeof set_day, "%lld", (long long)s->settings_as_of_day);
+    snprintf(n_zero, sizeof n_zero, "%lld", (long long)s->spend_n_zero);
+    const char **extra = vals + 2 + 2 * FIT_COLS;
+    extra[0] = s->settings_model[0] != '\0' ? s->settings_model : NULL;
+    extra[1] = s->settings_as_of_set ? set_day : NULL;
+    extra[2] = s->has_spend ? n_zero : NULL;
+    extra[3] = s->fallback;
 
-    PGresult *res =
-        store_db_exec_prepared(db, "snapshot_save", save_sql, 2 + 2 * FIT_COLS, vals);
+    PGresult *res = store_db_exec_prepared(db, "snapshot_save", save_sql,
+                                           2 + 2 * FIT_COLS + 4, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "save model snapshot");
         PQclear(res);
@@ -100,10 +109,31 @@ static void read_fit(const PGresult *res, int c, store_fit *f, bool *oom)
     f->seconds = strtod(PQgetvalue(res, 0, c + 8), NULL);
 }
 
+/* The columns after the two fits: settings, spend_n_zero, fallback. */
+static void read_extra(const PGresult *res, int c, store_snapshot *out, bool *oom)
+{
+    if (!PQgetisnull(res, 0, c))
+        snprintf(out->settings_model, sizeof out->settings_model, "%s",
+                 PQgetvalue(res, 0, c));
+    out->settings_as_of_set = !PQgetisnull(res, 0, c + 1);
+    if (out->settings_as_of_set)
+        out->settings_as_of_day = strtoll(PQgetvalue(res, 0, c + 1), NULL, 10);
+    out->spend_n_zero = strtoll(PQgetvalue(res, 0, c + 2), NULL, 10);
+    out->fallback = dup_col(res, c + 3, oom);
+}
+
 int store_snapshot_load_latest(store_db *db, store_snapshot *out)
 {
+    return store_snapshot_load_before(db, INT64_MAX, out);
+}
+
+int store_snapshot_load_before(store_db *db, int64_t before_id, store_snapshot *out)
+{
     memset(out, 0, sizeof *out);
-    PGresult *res = store_db_exec_prepared(db, "snapshot_load", load_sql, 0, NULL);
+    char before[32];
+    snprintf(before, sizeof before, "%lld", (long long)before_id);
+    const char *vals[1] = {before};
+    PGresult *res = store_db_exec_prepared(db, "snapshot_load", load_sql, 1, vals);
     int rc = -1;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "load model snapshot");
@@ -122,6 +152,7 @@ int store_snapshot_load_latest(store_db *db, store_snapshot *out)
     out->has_spend = !PQgetisnull(res, 0, 4 + FIT_COLS);
     if (out->has_spend)
         read_fit(res, 4 + FIT_COLS, &out->spend, &oom);
+    read_extra(res, 4 + 2 * FIT_COLS, out, &oom);
     if (oom) {
         snprintf(db->err, sizeof db->err, "load model snapshot: out of memory");
         store_snapshot_free(out);
@@ -146,5 +177,6 @@ void store_snapshot_free(store_snapshot *s)
         return;
     fit_free(&s->purchase);
     fit_free(&s->spend);
+    free(s->fallback);
     memset(s, 0, sizeof *s);
 }

@@ -27,10 +27,19 @@ typedef struct store_snapshot {
     int64_t id;        /* set by store_snapshot_save / _load */
     double created_at; /* UTC seconds since 1970 (set by the database) */
     double as_of;      /* UTC seconds since 1970: the time T runs to */
-    char period[8];    /* "day" or "week" */
+    char period[8];    /* "day" or "week" (the configured period) */
+    /* The other settings it was fitted under: the configured model ("" when
+     * not recorded: a row from before migration 007, never served), and the
+     * configured as_of day (settings_as_of_set false: as_of followed the
+     * clock). */
+    char settings_model[16];
+    bool settings_as_of_set;
+    int64_t settings_as_of_day; /* UTC day number */
     store_fit purchase;
     bool has_spend;
-    store_fit spend; /* Gamma-Gamma, when has_spend */
+    store_fit spend;      /* Gamma-Gamma, when has_spend */
+    int64_t spend_n_zero; /* customers left out of it: repeat spend all zero */
+    char *fallback;       /* how it differs from the configured model and why, or NULL */
 } store_snapshot;
 
 /* Inserts s (its strings are borrowed; id and created_at are ignored) and
@@ -42,6 +51,10 @@ int store_snapshot_save(store_db *db, store_snapshot *s);
  * with store_snapshot_free: out owns every string), 0 when the table is empty
  * (*out zeroed), -1 on error with db->err set. */
 int store_snapshot_load_latest(store_db *db, store_snapshot *out);
+
+/* The same for the newest snapshot with an id below before_id (start-up
+ * walks back from INT64_MAX past the snapshots it cannot use). */
+int store_snapshot_load_before(store_db *db, int64_t before_id, store_snapshot *out);
 
 /* Frees the strings of a snapshot filled by store_snapshot_load_latest. */
 void store_snapshot_free(store_snapshot *s);

@@ -1,5 +1,7 @@
-/* The refit worker: gathers the cache's summaries, fits, persists and
- * publishes; a loop on one thread decides when (see worker.h). */
+/* The refit worker: gathers the cache's summaries, checks the eligibility
+ * rule, fits, accepts (model/accept.h), persists with the settings and
+ * publishes; a loop on one thread decides when (see worker.h). It knows the
+ * service only through its worker_env. */
 #include "worker/worker.h"
 
 #include <errno.h>
@@ -7,25 +9,45 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "app/app.h"
 #include "log/log.h"
+#include "model/accept.h"
 #include "model/gg.h"
+#include "store/snapshot.h"
+#include "summary/summary.h"
 
 /* How long a refit waits for a pooled connection to persist its snapshot. */
 #define WORKER_POOL_WAIT_MS 10000
+/* Seconds until a refit whose snapshot could not be stored is tried again. */
+#define DB_RETRY_S 30
+/* Months of CLV the scoring check computes at most. */
+#define SCORE_CHECK_MONTHS 12
+/* Least gap between two refits woken by new data while no model is served. */
+#define NO_MODEL_GAP_S 1
+
+static const char *const fail_labels[WORKER_FAIL_N] = {
+    "none",    "not_finite",      "boundary",  "heavy_tail", "not_converged", "hessian",
+    "scoring", "too_little_data", "fit_error", "database",   "out_of_memory",
+};
+
+const char *worker_fail_label(worker_fail f)
+{
+    return f < WORKER_FAIL_N ? fail_labels[f] : "unknown";
+}
 
 struct worker {
-    app *app;
+    worker_env env;
     pthread_t thread;
     pthread_mutex_t mu; /* guards everything below */
     pthread_cond_t cv;  /* signalled on stop, request and enough ingests */
     bool stop;
     bool requested;
+    bool changed;    /* new data since the last refit began */
     size_t ingested; /* transactions stored since the last refit began */
     worker_status status;
 };
@@ -41,7 +63,8 @@ typedef struct gathered {
     gg_pattern *gg;
     size_t n_gg, cap_gg;
     size_t n_repeaters;
-    size_t n_late; /* last purchase after as_of: cannot be cut back, left out */
+    size_t n_gg_zero; /* repeat buyers whose repeat spend is all zero */
+    size_t n_late;    /* last purchase after as_of: cannot be cut back, left out */
 } gathered;
 
 static bool grow(void **p, size_t *cap, size_t n, size_t size)
@@ -77,8 +100,10 @@ static int gather_one(const char *id, const cache_summary *s, void *arg)
     if (x < 1)
         return 0;
     g->n_repeaters++;
-    if (!(s->repeat_units > 0))
+    if (!(s->repeat_units > 0)) {
+        g->n_gg_zero++;
         return 0;
+    }
     if (!grow((void **)&g->gg, &g->cap_gg, g->n_gg, sizeof *g->gg))
         return 1;
     g->gg[g->n_gg++] = (gg_pattern){x, cache_repeat_amount(s) / x, 1};
@@ -111,14 +136,24 @@ static size_t gg_collapse(gg_pattern *p, size_t n)
 
 /* ------------------------------------------------------------ fitting */
 
-static bool fit_ok(const fit_result *r, size_t n)
+/* A refit in progress: what it found and why it failed. */
+typedef struct attempt {
+    const worker_env *env;
+    char *reason; /* WORKER_REASON_MAX bytes */
+    worker_fail fail;
+} attempt;
+
+static bool failed(attempt *t, worker_fail f, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool failed(attempt *t, worker_fail f, const char *fmt, ...)
 {
-    if (!r->converged || !isfinite(r->log_likelihood))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(isfinite(r->params[i]) && r->params[i] > 0))
-            return false;
-    return true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->reason, WORKER_REASON_MAX, fmt, ap);
+    va_end(ap);
+    t->fail = f;
+    return false;
 }
 
 /* The JSON object {names[i]: v[i]} as text (caller frees), or NULL. */
@@ -132,30 +167,133 @@ static char *params_text(const char *const *names, const double *v, size_t n)
     return s;
 }
 
-/* Fits both models on g; the purchase model warm-starts from prev when it
- * is the same model. Returns true, or false with reason set. */
-static bool fit_all(const btyd_model *bm, const cache_model *prev, gathered *g,
-                    size_t n_pat, size_t n_gg, cache_model *m, char *reason)
+/* Fits bm on g (warm start from prev when it is the same model) and checks
+ * the result. ACCEPT_OK, another accept code with why set, or -1 when the
+ * likelihood cannot be evaluated (why set). */
+static int fit_purchase(const btyd_model *bm, const cache_model *prev, const gathered *g,
+                        size_t n_pat, fit_result *r, char *why)
 {
     const double *init = prev != NULL && prev->model == bm ? prev->params : NULL;
-    int rc = fit_btyd(bm, g->pat, n_pat, 0, init, &m->fit);
-    if (rc != GSL_SUCCESS || !fit_ok(&m->fit, bm->n_params)) {
-        snprintf(reason, WORKER_REASON_MAX, "%s fit %s", bm->name,
-                 rc != GSL_SUCCESS ? gsl_strerror(rc) : "did not converge");
-        return false;
+    int rc = fit_btyd(bm, g->pat, n_pat, 0, init, r);
+    if (rc != GSL_SUCCESS && init != NULL)
+        rc = fit_btyd(bm, g->pat, n_pat, 0, NULL, r);
+    if (rc != GSL_SUCCESS) {
+        snprintf(why, WORKER_REASON_MAX, "%s fit: %s", bm->name, gsl_strerror(rc));
+        return -1;
     }
-    memcpy(m->params, m->fit.params, sizeof m->params);
-    if (n_gg < WORKER_MIN_REPEATERS)
+    char w[WORKER_REASON_MAX];
+    accept_code c = accept_btyd(bm, r, w, sizeof w);
+    if (c != ACCEPT_OK)
+        snprintf(why, WORKER_REASON_MAX, "%s fit %.280s", bm->name, w);
+    return (int)c;
+}
+
+/* What is served instead of a configured model that is not identified, in
+ * order of preference: a nested or limiting model first. */
+typedef struct fallback {
+    const btyd_model *model;
+    const char *what;
+} fallback;
+
+static const fallback bgnbd_fallbacks[] = {
+    {&bggeo_model, "its limit bggeo (one drop-out probability p for all)"},
+};
+static const fallback pareto_fallbacks[] = {
+    {&bgnbd_model, "bgnbd (identified on these data)"},
+    {&bggeo_model, "bggeo (BG/NBD with one drop-out probability p for all)"},
+};
+
+static const fallback *fallbacks_of(const btyd_model *bm, size_t *n)
+{
+    *n = bm == &bgnbd_model    ? sizeof bgnbd_fallbacks / sizeof bgnbd_fallbacks[0]
+         : bm == &pareto_model ? sizeof pareto_fallbacks / sizeof pareto_fallbacks[0]
+                               : 0;
+    return bm == &bgnbd_model ? bgnbd_fallbacks : pareto_fallbacks;
+}
+
+/* The purchase model: the configured one, or, when it is not identified
+ * (BG/NBD's Beta collapsing under homogeneous drop-out, Pareto/NBD's
+ * Gamma of drop-out rates likewise), the first of its fallbacks that is
+ * accepted; m->fallback says so. */
+static bool fit_purchase_or_limit(attempt *t, const btyd_model *bm,
+                                  const cache_model *prev, const gathered *g,
+                                  size_t n_pat, cache_model *m)
+{
+    char why[WORKER_REASON_MAX];
+    int c = fit_purchase(bm, prev, g, n_pat, &m->fit, why);
+    if (c == ACCEPT_OK) {
+        memcpy(m->params, m->fit.params, sizeof m->params);
+        return true;
+    }
+    size_t n = 0;
+    const fallback *fb = fallbacks_of(bm, &n);
+    bool identify =
+        c == ACCEPT_BOUNDARY || c == ACCEPT_HESSIAN || c == ACCEPT_NOT_CONVERGED;
+    for (size_t i = 0; identify && i < n; i++) {
+        char why2[WORKER_REASON_MAX];
+        if (fit_purchase(fb[i].model, prev, g, n_pat, &m->fit, why2) != ACCEPT_OK)
+            continue;
+        m->model = fb[i].model;
+        memcpy(m->params, m->fit.params, sizeof m->params);
+        snprintf(m->fallback, sizeof m->fallback, "%.300s; serving %s", why, fb[i].what);
+        return true;
+    }
+    if (c < 0)
+        return failed(t, WORKER_FAIL_FIT_ERROR, "%.300s", why);
+    return failed(t, (worker_fail)c, "%.300s", why);
+}
+
+/* Gamma-Gamma, when enough customers have repeat spend. A fit that is
+ * refused fails the refit when the model served has a spend model (it
+ * stays); otherwise the purchase model is served alone, and m->fallback
+ * says why there is no spend model. */
+static bool fit_spend(attempt *t, const cache_model *prev, const gathered *g, size_t n_gg,
+                      cache_model *m)
+{
+    m->gg_n_customers = g->n_gg;
+    m->gg_n_zero = g->n_gg_zero;
+    if (g->n_gg < (size_t)t->env->config->model_min_repeaters)
         return true; /* too little spend data: no spend model */
     const double *ginit = prev != NULL && prev->has_spend ? prev->gg_params : NULL;
-    rc = gg_fit(g->gg, n_gg, 0, ginit, &m->gg_fit);
-    if (rc != GSL_SUCCESS || !fit_ok(&m->gg_fit, 3)) {
-        snprintf(reason, WORKER_REASON_MAX, "gamma-gamma fit %s",
-                 rc != GSL_SUCCESS ? gsl_strerror(rc) : "did not converge");
-        return false;
+    int rc = gg_fit(g->gg, n_gg, 0, ginit, &m->gg_fit);
+    if (rc != GSL_SUCCESS && ginit != NULL)
+        rc = gg_fit(g->gg, n_gg, 0, NULL, &m->gg_fit);
+    if (rc != GSL_SUCCESS)
+        return failed(t, WORKER_FAIL_FIT_ERROR, "gamma-gamma fit: %s", gsl_strerror(rc));
+    char why[WORKER_REASON_MAX];
+    accept_code c = accept_gg(&m->gg_fit, why, sizeof why);
+    if (c != ACCEPT_OK && prev != NULL && prev->has_spend)
+        return failed(t, (worker_fail)c, "gamma-gamma fit %.280s", why);
+    if (c != ACCEPT_OK) { /* nothing to lose: serve the purchase model alone */
+        size_t used = strlen(m->fallback);
+        snprintf(m->fallback + used, sizeof m->fallback - used,
+                 "%sno spend model: gamma-gamma fit %.280s", used > 0 ? "; " : "", why);
+        log_write(LOG_WARN, "refit: no spend model: gamma-gamma fit %s", why);
+        return true;
     }
     m->has_spend = true;
     memcpy(m->gg_params, m->gg_fit.params, sizeof m->gg_params);
+    return true;
+}
+
+/* Scores a sample of the customers with m within WORKER_SCORE_BUDGET_S. */
+static bool scores_ok(attempt *t, const cache_model *m, const gathered *g, size_t n_pat,
+                      size_t n_gg)
+{
+    const ltvd_config *cfg = t->env->config;
+    /* the CLV over up to SCORE_CHECK_MONTHS: its cost grows with the months,
+     * and the check is about the model, not about the longest horizon */
+    long months = cfg->horizon_days / 30;
+    months = months < 1 ? 1 : (months > SCORE_CHECK_MONTHS ? SCORE_CHECK_MONTHS : months);
+    clv_options clv = {(unsigned)months, cfg->discount_rate, cfg->margin,
+                       clv_month_periods(m->model, m->period_days)};
+    char why[WORKER_REASON_MAX];
+    accept_code c =
+        accept_scores(m->model, m->params, m->has_spend ? m->gg_params : NULL, g->pat,
+                      n_pat, g->gg, n_gg, (double)cfg->horizon_days / m->period_days,
+                      &clv, WORKER_SCORE_BUDGET_S, why, sizeof why);
+    if (c != ACCEPT_OK)
+        return failed(t, (worker_fail)c, "%s: %.280s", m->model->name, why);
     return true;
 }
 
@@ -183,27 +321,31 @@ static void free_fit(store_fit *f)
 }
 
 /* Persists m on a pooled connection and sets its version and fitted_at. */
-static bool persist(app *a, cache_model *m, size_t n_gg_cust, char *reason)
+static bool persist(attempt *t, cache_model *m)
 {
-    store_snapshot s = {.as_of = m->as_of, .has_spend = m->has_spend};
+    store_snapshot s = {.as_of = m->as_of,
+                        .has_spend = m->has_spend,
+                        .settings_as_of_set = m->settings_as_of_day != CACHE_AS_OF_NOW,
+                        .settings_as_of_day = m->settings_as_of_day,
+                        .spend_n_zero = (int64_t)m->gg_n_zero,
+                        .fallback = m->fallback[0] != '\0' ? m->fallback : NULL};
     snprintf(s.period, sizeof s.period, "%s", m->period_days == 1 ? "day" : "week");
+    snprintf(s.settings_model, sizeof s.settings_model, "%s", m->settings_model);
     bool ok = fit_to_store(m->model->name, m->model->param_names, m->model->n_params,
                            &m->fit, m->n_customers, m->n_patterns, &s.purchase) &&
-              (!m->has_spend ||
-               fit_to_store("gg", gg_param_names, 3, &m->gg_fit, n_gg_cust, 0, &s.spend));
+              (!m->has_spend || fit_to_store("gg", gg_param_names, 3, &m->gg_fit,
+                                             m->gg_n_customers, 0, &s.spend));
     if (!ok)
-        snprintf(reason, WORKER_REASON_MAX, "out of memory");
-    store_db *db = ok ? store_pool_acquire(a->pool, WORKER_POOL_WAIT_MS) : NULL;
+        failed(t, WORKER_FAIL_OUT_OF_MEMORY, "out of memory");
+    store_db *db = ok ? store_pool_acquire(t->env->pool, WORKER_POOL_WAIT_MS) : NULL;
     if (ok && db == NULL) {
-        snprintf(reason, WORKER_REASON_MAX, "no database connection became free");
-        ok = false;
+        ok = failed(t, WORKER_FAIL_DATABASE, "no database connection became free");
     } else if (ok && store_snapshot_save(db, &s) != 0) {
-        snprintf(reason, WORKER_REASON_MAX, "snapshot not saved: %.150s",
-                 store_db_error(db));
-        ok = false;
+        ok = failed(t, WORKER_FAIL_DATABASE, "snapshot not saved: %.150s",
+                    store_db_error(db));
     }
     if (db != NULL)
-        store_pool_release(a->pool, db);
+        store_pool_release(t->env->pool, db);
     free_fit(&s.purchase);
     free_fit(&s.spend);
     m->version = (uint64_t)s.id;
@@ -211,42 +353,125 @@ static bool persist(app *a, cache_model *m, size_t n_gg_cust, char *reason)
     return ok;
 }
 
-bool worker_refit_once(app *a, char reason[WORKER_REASON_MAX])
+/* The eligibility rule on what was gathered. */
+static bool eligible(attempt *t, const gathered *g)
 {
-    const ltvd_config *cfg = a->config;
+    const ltvd_config *cfg = t->env->config;
+    if (g->n < (size_t)cfg->model_min_customers)
+        return failed(
+            t, WORKER_FAIL_TOO_LITTLE_DATA,
+            "too few customers (%zu as of as_of, need %ld: model_min_customers)", g->n,
+            cfg->model_min_customers);
+    if (g->n_repeaters < (size_t)cfg->model_min_repeaters)
+        return failed(t, WORKER_FAIL_TOO_LITTLE_DATA,
+                      "too few customers with repeat purchases (%zu, need %ld: "
+                      "model_min_repeaters)",
+                      g->n_repeaters, cfg->model_min_repeaters);
+    return true;
+}
+
+/* The settings a refit runs under, into m. */
+static void settings_of(const worker_env *env, cache_model *m)
+{
+    const ltvd_config *cfg = env->config;
+    snprintf(m->settings_model, sizeof m->settings_model, "%s",
+             cfg->model == CONFIG_MODEL_PARETO ? "pareto" : "bgnbd");
+    m->settings_as_of_day = cfg->has_as_of ? cfg->as_of_day : CACHE_AS_OF_NOW;
+    m->period_days = cfg->period == CONFIG_PERIOD_WEEK ? 7 : 1;
+}
+
+bool worker_settings_match(const cache_model *m, const ltvd_config *cfg, char *why,
+                           size_t len)
+{
+    cache_model want = {0};
+    worker_env env = {.config = cfg};
+    settings_of(&env, &want);
+    char day[32] = "now", want_day[32] = "now";
+    if (m->settings_as_of_day != CACHE_AS_OF_NOW &&
+        summary_format_day(m->settings_as_of_day, day) != 0)
+        snprintf(day, sizeof day, "day %lld", (long long)m->settings_as_of_day);
+    if (want.settings_as_of_day != CACHE_AS_OF_NOW &&
+        summary_format_day(want.settings_as_of_day, want_day) != 0)
+        snprintf(want_day, sizeof want_day, "day %lld",
+                 (long long)want.settings_as_of_day);
+    if (m->settings_model[0] != '\0' &&
+        strcmp(m->settings_model, want.settings_model) == 0 &&
+        m->period_days == want.period_days &&
+        m->settings_as_of_day == want.settings_as_of_day)
+        return true;
+    if (m->settings_model[0] == '\0')
+        snprintf(why, len, "it records no settings (fitted before they were recorded)");
+    else
+        snprintf(why, len,
+                 "fitted under model %s, period %s, as_of %s; running with model %s, "
+                 "period %s, as_of %s",
+                 m->settings_model, m->period_days == 1 ? "day" : "week", day,
+                 want.settings_model, want.period_days == 1 ? "day" : "week", want_day);
+    return false;
+}
+
+bool worker_check_scores(const worker_env *env, const cache_model *m, char *why,
+                         size_t len)
+{
+    char reason[WORKER_REASON_MAX];
+    attempt t = {.env = env, .reason = reason};
+    gathered g = {.as_of_day = env->as_of_day(env->cls), .period_days = m->period_days};
+    bool ok = cache_foreach(env->cache, gather_one, &g) == 0;
+    if (!ok)
+        failed(&t, WORKER_FAIL_OUT_OF_MEMORY, "out of memory");
+    size_t n_pat = btyd_patterns_collapse(g.pat, g.n);
+    size_t n_gg = gg_collapse(g.gg, g.n_gg);
+    ok = ok && scores_ok(&t, m, &g, n_pat, n_gg);
+    if (!ok)
+        snprintf(why, len, "%s", reason);
+    free(g.pat);
+    free(g.gg);
+    return ok;
+}
+
+bool worker_refit_once(const worker_env *env, char reason[WORKER_REASON_MAX],
+                       worker_fail *fail, worker_status *st)
+{
+    const ltvd_config *cfg = env->config;
     const btyd_model *bm =
         cfg->model == CONFIG_MODEL_PARETO ? &pareto_model : &bgnbd_model;
-    gathered g = {.as_of_day = app_as_of_day(a),
-                  .period_days = cfg->period == CONFIG_PERIOD_WEEK ? 7 : 1};
-    cache_model m = {
-        .model = bm, .period_days = g.period_days, .as_of = (double)g.as_of_day * 86400};
+    attempt t = {.env = env, .reason = reason};
+    cache_model m = {.model = bm};
+    settings_of(env, &m);
+    gathered g = {.as_of_day = env->as_of_day(env->cls), .period_days = m.period_days};
+    m.as_of = (double)g.as_of_day * 86400;
     const cache_model *prev = NULL;
     bool ok = false;
     reason[0] = '\0';
-    if (cache_foreach(a->cache, gather_one, &g) != 0) {
-        snprintf(reason, WORKER_REASON_MAX, "out of memory");
+    if (cache_foreach(env->cache, gather_one, &g) != 0) {
+        failed(&t, WORKER_FAIL_OUT_OF_MEMORY, "out of memory");
         goto cleanup;
     }
-    if (g.n_repeaters < WORKER_MIN_REPEATERS) {
-        snprintf(reason, WORKER_REASON_MAX,
-                 "too few customers with repeat purchases (%zu, need %d)", g.n_repeaters,
-                 WORKER_MIN_REPEATERS);
-        goto cleanup;
+    if (st != NULL) {
+        st->looked = true;
+        st->n_customers = g.n;
+        st->n_repeaters = g.n_repeaters;
     }
+    if (!eligible(&t, &g))
+        goto cleanup;
     m.n_customers = g.n;
     m.n_patterns = btyd_patterns_collapse(g.pat, g.n);
     size_t n_gg = gg_collapse(g.gg, g.n_gg);
-    prev = cache_snapshot_acquire(a->cache);
-    ok = fit_all(bm, prev, &g, m.n_patterns, n_gg, &m, reason) &&
-         persist(a, &m, g.n_gg, reason);
-    if (ok && cache_snapshot_set(a->cache, &m) != CACHE_OK) {
-        snprintf(reason, WORKER_REASON_MAX, "saved, but not published: out of memory");
-        ok = false;
-    }
+    prev = cache_snapshot_acquire(env->cache);
+    ok = fit_purchase_or_limit(&t, bm, prev, &g, m.n_patterns, &m) &&
+         fit_spend(&t, prev, &g, n_gg, &m) && scores_ok(&t, &m, &g, m.n_patterns, n_gg) &&
+         persist(&t, &m);
+    if (ok && cache_snapshot_set(env->cache, &m) != CACHE_OK)
+        ok = failed(&t, WORKER_FAIL_OUT_OF_MEMORY,
+                    "saved, but not published: out of memory");
+    if (ok && m.fallback[0] != '\0')
+        log_write(LOG_WARN, "refit: %s", m.fallback);
 cleanup:
     cache_snapshot_release(prev);
     free(g.pat);
     free(g.gg);
+    if (fail != NULL)
+        *fail = ok ? WORKER_FAIL_NONE : t.fail;
     return ok;
 }
 
@@ -260,70 +485,131 @@ static struct timespec deadline_after(long s)
     return t;
 }
 
+static bool has_model(const worker *w)
+{
+    const cache_model *m = cache_snapshot_acquire(w->env.cache);
+    cache_snapshot_release(m);
+    return m != NULL;
+}
+
+/* New data while no model is served wake the worker (w->changed), unless
+ * the last fit failed on eligible data (then the schedule applies: the
+ * same fit would fail again). Called with w->mu held. */
+static bool waiting_for_first(const worker *w)
+{
+    if (!w->changed || (w->status.outcome == WORKER_FAILED &&
+                        w->status.fail != WORKER_FAIL_TOO_LITTLE_DATA))
+        return false;
+    return !has_model(w);
+}
+
+/* ... at most every NO_MODEL_GAP_S. */
+static bool wake_for_first_model(const worker *w)
+{
+    return waiting_for_first(w) &&
+           (double)time(NULL) - w->status.attempted_at >= NO_MODEL_GAP_S;
+}
+
 static bool due(const worker *w, const struct timespec *deadline)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return w->requested || w->ingested >= (size_t)w->app->config->refit_after_txns ||
-           now.tv_sec > deadline->tv_sec ||
+    return w->requested || w->ingested >= (size_t)w->env.config->refit_after_txns ||
+           wake_for_first_model(w) || now.tv_sec > deadline->tv_sec ||
            (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* Records the outcome of one refit (w->mu held). */
+static void record(worker *w, bool ok, worker_fail fail, const char *reason, double secs,
+                   const worker_status *seen)
+{
+    worker_status *st = &w->status;
+    st->running = false;
+    st->outcome = ok ? WORKER_SUCCEEDED : WORKER_FAILED;
+    st->attempted_at = (double)time(NULL);
+    st->seconds = secs;
+    st->seconds_total += secs;
+    st->fail = ok ? WORKER_FAIL_NONE : fail;
+    snprintf(st->reason, sizeof st->reason, "%s", ok ? "" : reason);
+    if (seen->looked) {
+        st->looked = true;
+        st->n_customers = seen->n_customers;
+        st->n_repeaters = seen->n_repeaters;
+    }
+    if (ok) {
+        st->n_succeeded++;
+        log_write(LOG_INFO, "refit: done in %.3fs", secs);
+    } else {
+        st->n_failed++;
+        st->n_failed_by[fail < WORKER_FAIL_N ? fail : WORKER_FAIL_FIT_ERROR]++;
+        log_write(LOG_WARN, "refit failed (%s; %s): %s", worker_fail_label(fail),
+                  has_model(w) ? "the previous model keeps serving"
+                               : "no model served yet",
+                  st->reason);
+    }
 }
 
 /* Runs one refit with the lock released and records its outcome. */
 static void refit_and_record(worker *w)
 {
     w->requested = false;
+    w->changed = false;
     w->ingested = 0;
     w->status.running = true;
     pthread_mutex_unlock(&w->mu);
     char reason[WORKER_REASON_MAX];
+    worker_fail fail = WORKER_FAIL_NONE;
+    worker_status seen = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    bool ok = worker_refit_once(w->app, reason);
+    bool ok = worker_refit_once(&w->env, reason, &fail, &seen);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_mutex_lock(&w->mu);
-    worker_status *st = &w->status;
-    st->running = false;
-    st->outcome = ok ? WORKER_SUCCEEDED : WORKER_FAILED;
-    st->attempted_at = (double)time(NULL);
-    st->seconds =
-        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    st->seconds_total += st->seconds;
-    snprintf(st->reason, sizeof st->reason, "%s", ok ? "" : reason);
-    if (ok)
-        st->n_succeeded++;
-    else
-        st->n_failed++;
-    if (ok)
-        log_write(LOG_INFO, "refit: done in %.3fs", st->seconds);
-    else
-        log_write(LOG_WARN, "refit failed (previous model kept): %s", st->reason);
+    record(w, ok, fail, reason,
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+           &seen);
+}
+
+/* The wait: until the deadline, or a second while data wait for a first
+ * model (the gap of wake_for_first_model). */
+static struct timespec next_wake(const worker *w, const struct timespec *deadline)
+{
+    if (!waiting_for_first(w))
+        return *deadline;
+    struct timespec t = deadline_after(NO_MODEL_GAP_S);
+    bool sooner = t.tv_sec < deadline->tv_sec ||
+                  (t.tv_sec == deadline->tv_sec && t.tv_nsec < deadline->tv_nsec);
+    return sooner ? t : *deadline;
 }
 
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     pthread_mutex_lock(&w->mu);
-    struct timespec deadline = deadline_after(w->app->config->refit_interval_s);
+    struct timespec deadline = deadline_after(w->env.config->refit_interval_s);
     while (!w->stop) {
         if (due(w, &deadline)) {
             refit_and_record(w);
-            deadline = deadline_after(w->app->config->refit_interval_s);
+            long next = w->env.config->refit_interval_s;
+            if (w->status.fail == WORKER_FAIL_DATABASE && next > DB_RETRY_S)
+                next = DB_RETRY_S; /* the fit was fine: only storing it failed */
+            deadline = deadline_after(next);
             continue;
         }
-        int rc = pthread_cond_timedwait(&w->cv, &w->mu, &deadline);
+        struct timespec until = next_wake(w, &deadline);
+        int rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
         (void)rc; /* ETIMEDOUT or a signal: the loop re-checks */
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-worker *worker_start(app *a)
+worker *worker_start(const worker_env *env)
 {
     worker *w = calloc(1, sizeof *w);
     if (w == NULL)
         return NULL;
-    w->app = a;
+    w->env = *env;
     pthread_condattr_t ca;
     bool ok = pthread_condattr_init(&ca) == 0;
     ok = ok && pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
@@ -333,9 +619,7 @@ worker *worker_start(app *a)
         free(w);
         return NULL;
     }
-    const cache_model *m = cache_snapshot_acquire(a->cache);
-    w->requested = m == NULL && cache_count(a->cache) > 0;
-    cache_snapshot_release(m);
+    w->requested = !has_model(w); /* a first look at once */
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
@@ -373,9 +657,43 @@ void worker_note_ingested(worker *w, size_t n)
         return;
     pthread_mutex_lock(&w->mu);
     w->ingested += n;
-    if (w->ingested >= (size_t)w->app->config->refit_after_txns)
+    w->changed = true;
+    if (w->ingested >= (size_t)w->env.config->refit_after_txns || waiting_for_first(w))
+        pthread_cond_signal(&w->cv); /* the loop waits out the gap itself */
+    pthread_mutex_unlock(&w->mu);
+}
+
+void worker_note_changed(worker *w, size_t n)
+{
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->changed = true;
+    if (waiting_for_first(w))
         pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+bool worker_eligible(worker *w, char *why, size_t len)
+{
+    pthread_mutex_lock(&w->mu);
+    worker_status st = w->status;
+    pthread_mutex_unlock(&w->mu);
+    const ltvd_config *cfg = w->env.config;
+    if (!st.looked) {
+        snprintf(why, len, "the data have not been looked at yet");
+        return false;
+    }
+    bool few = st.n_customers < (size_t)cfg->model_min_customers;
+    bool few_rep = st.n_repeaters < (size_t)cfg->model_min_repeaters;
+    if (!few && !few_rep)
+        return true;
+    snprintf(why, len,
+             "%zu customers (need %ld: model_min_customers), %zu with repeat purchases "
+             "(need %ld: model_min_repeaters)",
+             st.n_customers, cfg->model_min_customers, st.n_repeaters,
+             cfg->model_min_repeaters);
+    return false;
 }
 
 void worker_status_get(worker *w, worker_status *out)

@@ -1,10 +1,14 @@
 /* The refit worker: one thread that refits the purchase model (BG/NBD or
- * Pareto/NBD by configuration) and the Gamma-Gamma spend model from the
- * summaries in the cache, on a schedule (refit_interval_s), after
- * refit_after_txns new transactions, and on request. A successful fit is
- * persisted (store_snapshot_save) and swapped into the cache; a failed one
- * leaves the previous snapshot serving and is recorded for GET /v1/model.
- * Fits never run on a request thread: requests only signal the worker. */
+ * Pareto/NBD by configuration; for a BG/NBD that is not identified, its
+ * limit bggeo) and the Gamma-Gamma spend model from the summaries in the
+ * cache: at once while no model is served and the data are eligible
+ * (config model_min_customers, model_min_repeaters), then on a schedule
+ * (refit_interval_s), after refit_after_txns new transactions, and on
+ * request. A fit that can be used (model/accept.h) is persisted with the
+ * settings it was fitted under (store_snapshot_save) and swapped into the
+ * cache; any other leaves the previous snapshot serving and is recorded,
+ * with its reason, for GET /v1/model and /metrics. Fits never run on a
+ * request thread: requests only signal the worker. */
 #ifndef LTVD_WORKER_WORKER_H
 #define LTVD_WORKER_WORKER_H
 
@@ -12,12 +16,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct app;
+#include "cache/cache.h"
+#include "config/config.h"
+#include "store/pool.h"
 
-/* Fewest customers with repeat purchases a fit is attempted on. */
-#define WORKER_MIN_REPEATERS 10
 /* Longest failure reason kept. */
-#define WORKER_REASON_MAX 200
+#define WORKER_REASON_MAX 320
+/* Seconds a fit may take to score its sample of customers (accept_scores). */
+#define WORKER_SCORE_BUDGET_S 2.0
+
+/* What the worker needs of the service, and nothing more: the cache it
+ * reads summaries from and publishes snapshots to, the pool it persists
+ * them through, the settings, and the day scores are computed as of
+ * (as_of_day(cls)). Everything borrowed; must outlive the worker. */
+typedef struct worker_env {
+    cache *cache;
+    store_pool *pool;
+    const ltvd_config *config;
+    int64_t (*as_of_day)(void *cls);
+    void *cls;
+} worker_env;
+
+/* Why a refit failed (one label each in /metrics). The first values are
+ * model/accept.h's codes (not finite ... scoring). */
+typedef enum worker_fail {
+    WORKER_FAIL_NONE = 0,
+    WORKER_FAIL_NOT_FINITE,
+    WORKER_FAIL_BOUNDARY,
+    WORKER_FAIL_HEAVY_TAIL,
+    WORKER_FAIL_NOT_CONVERGED,
+    WORKER_FAIL_HESSIAN,
+    WORKER_FAIL_SCORING,
+    WORKER_FAIL_TOO_LITTLE_DATA, /* the eligibility rule is not met */
+    WORKER_FAIL_FIT_ERROR,       /* the likelihood could not be evaluated */
+    WORKER_FAIL_DATABASE,        /* not persisted */
+    WORKER_FAIL_OUT_OF_MEMORY,
+    WORKER_FAIL_N
+} worker_fail;
+
+/* The label of a failure reason ("boundary", "too_little_data", ...). */
+const char *worker_fail_label(worker_fail f);
 
 typedef enum worker_outcome {
     WORKER_NONE = 0, /* no refit attempted yet */
@@ -34,15 +72,21 @@ typedef struct worker_status {
     double seconds_total;           /* wall time of every attempt so far */
     uint64_t n_succeeded;
     uint64_t n_failed;
-    bool running; /* a refit is in progress */
+    uint64_t n_failed_by[WORKER_FAIL_N]; /* n_failed by reason */
+    worker_fail fail;                    /* the last failure's reason */
+    bool running;                        /* a refit is in progress */
+    /* The eligibility rule at the last look (see worker_refit_once). */
+    bool looked;                     /* the data have been looked at */
+    size_t n_customers, n_repeaters; /* customers as of as_of, with repeats */
 } worker_status;
 
 typedef struct worker worker;
 
-/* Starts the thread for app a (borrowed; must outlive the worker). The
- * first refit runs at once when the cache has customers but no model, else
- * after refit_interval_s. Returns NULL when the thread cannot be created. */
-worker *worker_start(struct app *a);
+/* Starts the thread for env (copied; what it points to is borrowed). When
+ * no model is served the first refit runs at once (it says whether the data
+ * are eligible), else after refit_interval_s. Returns NULL when the thread
+ * cannot be created. */
+worker *worker_start(const worker_env *env);
 
 /* Wakes the thread, waits for a refit in progress to end, joins and frees.
  * NULL is fine. */
@@ -52,15 +96,45 @@ void worker_stop(worker *w);
 void worker_request(worker *w);
 
 /* Counts n newly stored transactions; reaching refit_after_txns since the
- * last refit wakes the worker. Cheap: safe on request threads. */
+ * last refit wakes the worker, and so does any new data while no model is
+ * served (at most once a second; not after a fit that failed on data that
+ * were eligible: then the schedule applies). Cheap: safe on request threads. */
 void worker_note_ingested(worker *w, size_t n);
+
+/* Says that n customers' summaries changed by other writers (the cache
+ * catch-up after `ltvd import`): wakes the worker while no model is served,
+ * as worker_note_ingested. */
+void worker_note_changed(worker *w, size_t n);
+
+/* Whether the data met the eligibility rule at the last look; when not,
+ * writes which part is missing to why (e.g. "3 customers with repeat
+ * purchases, need 10 (model_min_repeaters)"). */
+bool worker_eligible(worker *w, char *why, size_t len);
 
 /* Copies the status out. */
 void worker_status_get(worker *w, worker_status *out);
 
+/* Whether snapshot m was fitted under cfg's settings (model, period,
+ * as_of); when not, why (what it was fitted under and what runs). */
+bool worker_settings_match(const cache_model *m, const ltvd_config *cfg, char *why,
+                           size_t len);
+
+/* Scores a sample of the cached customers with m, as a refit checks its
+ * fit (model/accept.h accept_scores). False with why when it cannot. */
+bool worker_check_scores(const worker_env *env, const cache_model *m, char *why,
+                         size_t len);
+
 /* One refit, synchronously, on the calling thread (the worker's loop, and
- * tests). Returns true when a new snapshot was published; on false the
- * reason is in reason (WORKER_REASON_MAX bytes). */
-bool worker_refit_once(struct app *a, char reason[WORKER_REASON_MAX]);
+ * tests): gathers the cache's customers as of as_of, checks the eligibility
+ * rule (config model_min_customers, model_min_repeaters), fits the
+ * configured purchase model (BG/NBD that is not identified because every
+ * customer drops out alike: its limit bggeo) and Gamma-Gamma, accepts them
+ * (model/accept.h: identified, q > 1, a sample of customers scores within
+ * WORKER_SCORE_BUDGET_S), persists with the settings and publishes. Returns
+ * true when a new snapshot was published; on false the reason is in reason
+ * (WORKER_REASON_MAX bytes) and *fail (may be NULL). st (may be NULL) gets
+ * the customers counted. */
+bool worker_refit_once(const worker_env *env, char reason[WORKER_REASON_MAX],
+                       worker_fail *fail, worker_status *st);
 
 #endif

@@ -1,14 +1,15 @@
 /* suite_faults, refits that fail on their data (no test hook: data on which
  * the fits really fail). Through the real `ltvd serve`: customers who all
  * bought on every day of the last month (BG/NBD's likelihood then grows
- * without bound: the fit does not converge) posted, a refit asked for; the
+ * without bound towards every customer buying at one rate: the fit is not
+ * identified, model/accept.h) posted, a refit asked for; the
  * planted snapshot keeps serving (GET /v1/model: same version and
  * parameters, last_refit failed with its reason; /metrics counts the
  * failure; scores byte-identical; /readyz ready; nothing persisted, so a
  * restart serves it too). In process, worker_refit_once on summaries put
  * in the cache directly: a fit that works first (the control), then
  * Gamma-Gamma on spends of 1e300 and of 1e-300, and BG/NBD on the daily
- * buyers (none converges; worker.c's fit_ok also wants finite, positive
+ * buyers (not identified: model/accept.h also wants finite, positive
  * parameters and log-likelihood, so a NaN never passes either): each fails
  * with its reason and the control's snapshot stays, in the cache and in
  * PostgreSQL. */
@@ -21,6 +22,7 @@
 #include "cache/cache.h"
 #include "testfaults.h"
 #include "testhttp.h"
+#include "app/app.h"
 #include "worker/worker.h"
 
 #define RF_DAILY_CUSTOMERS 30
@@ -120,7 +122,7 @@ START_TEST(test_faults_refit_fails_on_data)
     json_t *last = json_object_get(m, "last_refit");
     ck_assert_str_eq(json_string_value(json_object_get(last, "outcome")), "failed");
     const char *reason = json_string_value(json_object_get(last, "reason"));
-    ck_assert_msg(reason != NULL && strstr(reason, "bgnbd fit did not converge") != NULL,
+    ck_assert_msg(reason != NULL && strstr(reason, "bgnbd fit not identified") != NULL,
                   "reason: %s", reason != NULL ? reason : "(none)");
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "refits"),
                                                         "succeeded")),
@@ -129,7 +131,9 @@ START_TEST(test_faults_refit_fails_on_data)
 
     char *prom = get_body(srv.port, "/metrics", 200);
     ck_assert_msg(strstr(prom, "ltvd_refits_total{result=\"failed\"} 1\n") != NULL &&
-                      strstr(prom, "ltvd_refits_total{result=\"succeeded\"} 0\n") != NULL,
+                      strstr(prom, "ltvd_refits_total{result=\"succeeded\"} 0\n") != NULL &&
+                      strstr(prom, "ltvd_refits_failed_total{reason=\"boundary\"} 1\n") !=
+                          NULL,
                   "%s", prom);
     free(prom);
     char *score_after = get_body(srv.port, "/v1/customers/d7", 200);
@@ -199,6 +203,14 @@ static void load_cache(bool daily, spend_kind spend)
     }
 }
 
+/* worker_refit_once on the app's cache, pool and settings. */
+static bool refit_once(char reason[WORKER_REASON_MAX])
+{
+    worker_env env;
+    app_worker_env(svc.app, &env);
+    return worker_refit_once(&env, reason, NULL, NULL);
+}
+
 /* The version the cache serves and the rows in model_snapshots. */
 static void served(uint64_t *version, long long *rows)
 {
@@ -218,7 +230,7 @@ static void expect_failure(const char *what, const char *want)
     long long rows0, rows1;
     served(&v0, &rows0);
     char reason[WORKER_REASON_MAX];
-    ck_assert_msg(!worker_refit_once(svc.app, reason), "%s: the refit succeeded", what);
+    ck_assert_msg(!refit_once(reason), "%s: the refit succeeded", what);
     ck_assert_msg(strstr(reason, want) != NULL, "%s: reason \"%s\", want \"%s\"", what, reason,
                   want);
     served(&v1, &rows1);
@@ -235,7 +247,7 @@ static void expect_finite_or_kept(const char *what)
     long long rows0, rows1;
     served(&v0, &rows0);
     char reason[WORKER_REASON_MAX];
-    bool ok = worker_refit_once(svc.app, reason);
+    bool ok = refit_once(reason);
     served(&v1, &rows1);
     if (!ok) {
         ck_assert_msg(v1 == v0 && rows1 == rows0, "%s: failed (%s) but the snapshot changed",
@@ -257,7 +269,7 @@ START_TEST(test_faults_refit_fails_in_process)
     long long rows0, rows1;
     served(&v0, &rows0);
     char reason[WORKER_REASON_MAX];
-    ck_assert_msg(worker_refit_once(svc.app, reason), "the control failed: %s", reason);
+    ck_assert_msg(refit_once(reason), "the control failed: %s", reason);
     served(&v1, &rows1);
     ck_assert_uint_gt(v1, v0);
     ck_assert_int_eq(rows1, rows0 + 1);
@@ -271,7 +283,7 @@ START_TEST(test_faults_refit_fails_in_process)
     expect_finite_or_kept("spends of 0.0001");
     served(&v1, &rows1);
     load_cache(true, SPEND_SAME);
-    expect_failure("daily buyers", "bgnbd fit did not converge");
+    expect_failure("daily buyers", "bgnbd fit not identified");
     served(&v0, &rows0);
     ck_assert_uint_eq(v0, v1); /* the control's snapshot, still */
 }

@@ -240,6 +240,9 @@ START_TEST(test_worker_failure_keeps_snapshot)
                      .params_json = "{\"r\": 0.243, \"alpha\": 4.414, \"a\": 0.793, "
                                     "\"b\": 2.426}",
                      .converged = true},
+        .settings_model = "bgnbd",
+        .settings_as_of_set = true,
+        .settings_as_of_day = 10134, /* AS_OF */
     };
     store_db *db = testhttp_db_open(&svc);
     ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));

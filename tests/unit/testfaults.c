@@ -68,6 +68,10 @@ void faults_db_prepare(const char *url)
                   .log_likelihood = -4000,
                   .n_customers = 946,
                   .converged = true},
+        /* the settings of faults_server_start */
+        .settings_model = "bgnbd",
+        .settings_as_of_set = true,
+        .settings_as_of_day = (int64_t)(FAULTS_AS_OF_EPOCH / 86400),
     };
     ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
     store_db_close(db);

@@ -297,6 +297,10 @@ void testhttp_snapshot_save(const testhttp_app *t)
         .spend = {.model = "gg",
                   .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
                   .converged = true},
+        /* fitted under the test's settings, or it is not served */
+        .settings_model = "bgnbd",
+        .settings_as_of_set = t->cfg.has_as_of,
+        .settings_as_of_day = t->cfg.as_of_day,
     };
     store_db *db = testhttp_db_open(t);
     ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
