@@ -85,8 +85,6 @@ static int replace_chunk(app *a, store_db *db, const char *const *ids, size_t n)
     app_window_close(a);
     if (store_db_end_read(db) != 0)
         rc = -1;
-    if (rc == 0)
-        app_note_changed(a, l.n); /* a first model may now be due */
 cleanup:
     for (size_t i = 0; i < l.n; i++)
         free(l.v[i].customer_id);
@@ -109,6 +107,10 @@ int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
         rc = replace_chunk(a, db, (const char *const *)ids.v + i, k);
     }
     if (rc == 0) {
+        /* told once the whole read is in, not per chunk: a first model is
+         * fitted on everything another writer stored, not its first chunk */
+        if (ids.n > 0)
+            app_note_changed(a, ids.n);
         memcpy(since, next, STORE_TIME_MAX);
         app_own_xids_forget(a, strtoull(next, NULL, 10));
     } else {
