@@ -18,7 +18,8 @@
 #include "store/pool.h"
 #include "store/snapshot.h"
 
-/* How long a request waits for a pooled connection before answering 503. */
+/* How long a request waits for a pooled connection before answering 503
+ * (at most db_request_timeout_ms). */
 #define APP_POOL_WAIT_MS 2000
 
 typedef struct app_window app_window;
@@ -47,6 +48,10 @@ typedef struct app {
     /* UTC seconds since which PostgreSQL has been failing; 0 while it works
      * (app_db_failed / app_db_ok) */
     atomic_llong db_down_since;
+    /* request threads waiting on PostgreSQL, of db_slots (app/db_wait.h) */
+    atomic_long db_waiting;
+    long db_slots;
+    struct app_readiness *readiness; /* the background check (app/readiness.h) */
 } app;
 
 /* Connects (config->database_url), applies the pending migrations of
@@ -141,8 +146,9 @@ char *app_metrics_render(void *cls, size_t *len);
 /* The UTC day scores are computed as of: config as_of, or today. */
 int64_t app_as_of_day(const app *a);
 
-/* The http_readiness callback (cls is the app): the database answers, no
- * migration is pending, and a model is loaded. */
+/* The http_readiness callback (cls is the app): a model is loaded, and the
+ * last background check (app/readiness.h) found the database answering and
+ * no migration pending. Never waits on PostgreSQL. */
 bool app_ready(void *cls, char *why, size_t why_len);
 
 #endif

@@ -99,6 +99,7 @@ void faults_server_start(testserve *s, const char *url, const char *extra)
     const char *env[] = {
         "LTVD_LISTEN=127.0.0.1:0",
         "LTVD_THREAD_POOL_SIZE=4",
+        "LTVD_DB_REQUEST_THREADS=4", /* every client's batch may wait at once */
         "LTVD_AS_OF=" FAULTS_AS_OF,
         "LTVD_PERIOD=week",
         "LTVD_MODEL=bgnbd",
