@@ -2,6 +2,8 @@
  * GET /metrics: batches and transactions ingested, refits (by outcome, with
  * their total duration, the last one's, and whether one is running), the
  * cache's size and memory, and the model being served. */
+#include "app/app_metrics.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "app/apply.h"
 #include "store/customers.h"
 
 /* A client-side wait goes on this much longer than statement_timeout, so

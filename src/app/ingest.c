@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "app/apply.h"
 #include "store/ingest.h"
 
 /* The detail of a batch PostgreSQL did not take. */

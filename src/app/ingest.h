@@ -4,7 +4,7 @@
  * replies.
  *
  * How the cache stays equal to PostgreSQL (the protocol of a->gate, see
- * app.h): the batch's COMMIT is sent holding a->gate for reading, and the
+ * apply.h): the batch's COMMIT is sent holding a->gate for reading, and the
  * gate is released only once the batch's deltas are in the cache; the
  * catch-up takes the gate for writing to start a read, so the batches in
  * its snapshot are exactly those already applied. The gate is taken and

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/apply.h"
 #include "app/db_wait.h"
 #include "log/log.h"
 
@@ -64,7 +65,7 @@ static int collect_summary(const store_customer *c, void *arg)
 }
 
 /* Re-reads ids[0..n) and replaces them in the cache (the protocol in
- * app.h): the snapshot is taken under the gate, the read runs outside it. */
+ * apply.h): the snapshot is taken under the gate, the read runs outside it. */
 static int replace_chunk(app *a, store_db *db, const char *const *ids, size_t n)
 {
     if (store_db_broken(db) && store_db_reconnect(db) != 0)
