@@ -13,9 +13,10 @@
  * PostgreSQL: a reload that hangs holds the thread only, within the bounds
  * of its connection (store_db_limits), and the previous copy keeps serving.
  * A failed reload keeps the previous copy (logged once). The key is
- * checked when a request starts: a request that passed just before a
- * revocation still finishes, within the request bounds of app/db_wait.h
- * (docs/reliability.md). Nothing here logs a token, a hash or a key id.
+ * checked when a request's head is in, and a batch's again just before it
+ * writes (http/access.h): a write passed just before a revocation finishes
+ * within the request bounds of app/db_wait.h (docs/reliability.md).
+ * Nothing here logs a token, a hash or a key id.
  * Thread-safe. */
 #ifndef LTVD_AUTH_AUTH_H
 #define LTVD_AUTH_AUTH_H

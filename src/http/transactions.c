@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "app/ingest.h"
+#include "http/access.h"
 #include "ingest/batch.h"
 
 /* The parser's errors as the problem's `errors` array, or NULL. */
@@ -78,7 +79,11 @@ static http_result post_transactions(http_request *req)
     ingest_errors e;
     ingest_result r =
         ingest_batch_parse(req->body, req->body_len, &lim, (int64_t)time(NULL), &b, &e);
-    http_result out = r == INGEST_OK ? store_batch(req, &b) : reply_refused(req, r, &e);
+    http_result out;
+    if (r != INGEST_OK)
+        out = reply_refused(req, r, &e);
+    else if (access_recheck_or_reply(req, &out)) /* the body may have taken a while */
+        out = store_batch(req, &b);
     ingest_batch_free(&b);
     ingest_errors_free(&e);
     return out;

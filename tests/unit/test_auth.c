@@ -372,6 +372,36 @@ START_TEST(test_revoked_by_reload)
 }
 END_TEST
 
+/* A batch whose key is revoked (and reloaded) while its body is still on
+ * the way is refused 401 and nothing is stored: the key is checked again
+ * before the write (docs/reliability.md). */
+START_TEST(test_revoked_while_sending)
+{
+    char token[AUTH_TOKEN_LEN + 1], head[512];
+    key_create("ingest", token);
+    size_t len = strlen(one_txn), part = len / 2;
+    int fd = testhttp_dial(svc.port);
+    snprintf(head, sizeof head,
+             "POST /v1/transactions HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             token, len);
+    testhttp_send_all(fd, head, strlen(head));
+    testhttp_send_all(fd, one_txn, part);
+    sleep_ms(100); /* the head is checked */
+    key_revoke(token);
+    ck_assert_int_eq(auth_keys_reload(svc.auth), 0);
+    testhttp_send_all(fd, one_txn + part, len - part);
+    testhttp_response r;
+    ck_assert(testhttp_read(fd, &r, true));
+    close(fd);
+    r.json = json_loads(r.body, 0, NULL);
+    testhttp_assert_problem(&r, 401, "unauthorized");
+    testhttp_response_free(&r);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 0);
+}
+END_TEST
+
 /* --------------------------------------------------------------- the CLI */
 
 START_TEST(test_cli_keys)
@@ -529,6 +559,7 @@ Suite *suite_auth(void)
     tcase_add_test(tc, test_open_and_metrics);
     tcase_add_test(tc, test_new_and_revoked);
     tcase_add_test(tc, test_revoked_by_reload);
+    tcase_add_test(tc, test_revoked_while_sending);
     tcase_add_test(tc, test_cli_keys);
     tcase_add_test(tc, test_serve_logs_no_secrets);
     suite_add_tcase(s, tc);
