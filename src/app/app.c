@@ -239,6 +239,9 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
     atomic_init(&a->n_txn_duplicate, 0);
     atomic_init(&a->db_down_since, 0);
     atomic_init(&a->db_waiting, 0);
+    atomic_init(&a->n_db_busy, 0);
+    atomic_init(&a->n_db_timeout, 0);
+    atomic_init(&a->n_db_failed, 0);
     a->db_slots = app_db_slots(config);
     snprintf(a->migrations_dir, sizeof a->migrations_dir, "%s", migrations_dir);
     char dberr[STORE_ERR_MAX];

@@ -51,6 +51,8 @@ typedef struct app {
     /* request threads waiting on PostgreSQL, of db_slots (app/db_wait.h) */
     atomic_long db_waiting;
     long db_slots;
+    /* requests answered 503 for the database, by reason (app_db_count) */
+    atomic_uint_fast64_t n_db_busy, n_db_timeout, n_db_failed;
     struct app_readiness *readiness; /* the background check (app/readiness.h) */
 } app;
 

@@ -36,6 +36,19 @@ long app_db_slots(const ltvd_config *c)
     return c->thread_pool_size > 1 ? c->thread_pool_size - 1 : 1;
 }
 
+void app_db_count(app *a, app_db_refusal why)
+{
+    atomic_uint_fast64_t *n = why == APP_DB_BUSY      ? &a->n_db_busy
+                              : why == APP_DB_TIMEOUT ? &a->n_db_timeout
+                                                      : &a->n_db_failed;
+    atomic_fetch_add(n, 1);
+}
+
+app_db_refusal app_db_classify(const store_db *db)
+{
+    return store_db_timed_out(db) ? APP_DB_TIMEOUT : APP_DB_FAILED;
+}
+
 /* A slot, without waiting: false when all are taken. */
 static bool slot_take(app *a)
 {
@@ -50,6 +63,7 @@ static bool slot_take(app *a)
 store_db *app_db_acquire(app *a, char detail[APP_DB_DETAIL_MAX])
 {
     if (!slot_take(a)) {
+        app_db_count(a, APP_DB_BUSY);
         snprintf(detail, APP_DB_DETAIL_MAX,
                  "all %ld request slots for the database are taken", a->db_slots);
         return NULL;
@@ -60,6 +74,7 @@ store_db *app_db_acquire(app *a, char detail[APP_DB_DETAIL_MAX])
     store_db *db = store_pool_acquire(a->pool, wait);
     if (db == NULL) {
         atomic_fetch_sub(&a->db_waiting, 1);
+        app_db_count(a, APP_DB_BUSY);
         snprintf(detail, APP_DB_DETAIL_MAX, "%s",
                  app_db_down_since(a) != 0 ? "the database is unavailable"
                                            : "no database connection became free in time");
@@ -71,6 +86,7 @@ store_db *app_db_acquire(app *a, char detail[APP_DB_DETAIL_MAX])
         snprintf(detail, APP_DB_DETAIL_MAX, "the database is unavailable: %.200s",
                  store_db_error(db));
         app_db_failed(a);
+        app_db_count(a, app_db_classify(db));
         app_db_release(a, db);
         return NULL;
     }
@@ -113,6 +129,7 @@ app_as_of_result app_customer_as_of(app *a, const char *id, const cache_summary 
                  store_db_timed_out(db) ? ", which did not answer in time" : "");
         if (store_db_broken(db))
             app_db_failed(a);
+        app_db_count(a, app_db_classify(db));
     } else {
         app_db_ok(a);
     }

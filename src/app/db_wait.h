@@ -33,6 +33,18 @@ store_db *app_db_acquire(app *a, char detail[APP_DB_DETAIL_MAX]);
 /* Gives back db and its slot. NULL is fine. */
 void app_db_release(app *a, store_db *db);
 
+/* Why a request that needed PostgreSQL was answered 503 (for /metrics). */
+typedef enum app_db_refusal {
+    APP_DB_BUSY,    /* no slot or no pooled connection free: nothing sent */
+    APP_DB_TIMEOUT, /* a bound ran out (client wait, statement or lock timeout) */
+    APP_DB_FAILED,  /* any other failure (connection lost, server error) */
+} app_db_refusal;
+
+/* Counts a refusal of that kind; the kind of db's last failure when
+ * classify is used: APP_DB_TIMEOUT or APP_DB_FAILED. */
+void app_db_count(app *a, app_db_refusal why);
+app_db_refusal app_db_classify(const store_db *db);
+
 /* What app_customer_as_of found. */
 typedef enum app_as_of_result {
     APP_AS_OF_OK = 0,      /* *out set */

@@ -30,6 +30,7 @@ static app_ingest_status store_and_apply(app *a, store_db *db, const store_item 
         /* a lock or statement timeout is not an outage; a lost connection is */
         if (store_db_broken(db))
             app_db_failed(a);
+        app_db_count(a, app_db_classify(db));
         failure_detail(db, out->detail);
         return APP_INGEST_UNAVAILABLE;
     }

@@ -132,6 +132,24 @@ static bool post(long b, double *took)
     return ok;
 }
 
+/* The value of the sample `series` (name and labels) in GET /metrics; -1
+ * when absent. */
+static long long metric(const char *series)
+{
+    testserve_reply r;
+    double took;
+    long long v = -1;
+    if (call("GET", "/metrics", NULL, NULL, &r, &took) == 200) {
+        char needle[160];
+        snprintf(needle, sizeof needle, "\n%s ", series);
+        const char *at = strstr(r.body, needle);
+        if (at != NULL)
+            v = strtoll(at + strlen(needle), NULL, 10);
+    }
+    testserve_reply_free(&r);
+    return v;
+}
+
 /* ---- the load ---------------------------------------------------------------------- */
 
 static void *poster_main(void *arg)
@@ -376,6 +394,8 @@ START_TEST(test_faults_hang_frozen)
         pthread_join(th[k], NULL);
     ck_assert_msg(run.violation[0] == '\0', "%s", run.violation);
     ck_assert_msg(n_503 > 0, "the posters did not feel the freeze");
+    long long timeouts = metric("ltvd_db_requests_refused_total{reason=\"timeout\"}");
+    ck_assert_msg(timeouts > 0, "/metrics counts no timeout: %lld", timeouts);
     ck_assert_msg(srv.pid == pid && testserve_wait_exit(&srv, 0) < 0, "ltvd serve restarted");
 
     db = faults_db_open(url);
@@ -499,6 +519,7 @@ START_TEST(test_faults_hang_row_lock)
     ck_assert_msg(p.status == 503 && p.unavailable, "POST on a locked row: %d", p.status);
     ck_assert_msg(p.took <= BOUND_S, "POST on a locked row took %.1f s", p.took);
 
+    ck_assert_int_eq(metric("ltvd_db_requests_refused_total{reason=\"timeout\"}"), 1);
     PQclear(PQexec(locker->conn, "ROLLBACK"));
     lock_post again = {.b = b};
     lock_post_main(&again);
