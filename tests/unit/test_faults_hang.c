@@ -13,9 +13,10 @@
  * every acknowledged batch is stored whole, and the cache equals the tables.
  *
  * row_lock: another session holds FOR UPDATE the customer_days rows a batch
- * needs; the POST answers 503 with Retry-After after lock_timeout (0.5 s;
- * checked as < 5 s) while /healthz and cached reads answer; once the lock
- * is gone the same batch is stored.
+ * needs; the POST answers 503 with Retry-After after lock_timeout (1.5 s;
+ * checked as < 5 s) while /healthz and cached reads answer, and another
+ * batch, finding the only request slot taken (db_request_threads 1), is
+ * answered 503 at once; once the lock is gone the first batch is stored.
  *
  * Times are bounds that catch hangs, not measurements. */
 #include <check.h>
@@ -209,7 +210,7 @@ static void make_key(const char *url)
 
 static void server_start(testserve *s, const char *url)
 {
-    const char *env[] = {
+    static const char *const env[] = {
         "LTVD_LISTEN=127.0.0.1:0",
         "LTVD_THREAD_POOL_SIZE=4",
         "LTVD_DB_REQUEST_THREADS=2", /* two threads stay free whatever happens */
@@ -484,7 +485,22 @@ START_TEST(test_faults_hang_row_lock)
     memset(&run, 0, sizeof run);
     pthread_mutex_init(&run.mu, NULL);
     testserve srv;
-    faults_server_start(&srv, lock_url, "LTVD_DB_LOCK_TIMEOUT_MS=500");
+    static const char *const env[] = {
+        "LTVD_LISTEN=127.0.0.1:0",
+        "LTVD_THREAD_POOL_SIZE=4",
+        "LTVD_DB_REQUEST_THREADS=1", /* the locked batch holds the only slot */
+        "LTVD_AS_OF=" FAULTS_AS_OF,
+        "LTVD_PERIOD=week",
+        "LTVD_MODEL=bgnbd",
+        "LTVD_REFIT_INTERVAL_S=604800",
+        "LTVD_REFIT_AFTER_TXNS=1000000000",
+        "LTVD_SHUTDOWN_DEADLINE_S=3",
+        "LTVD_CACHE_SYNC_MS=200",
+        "LTVD_AUTH_REQUIRED=false",
+        "LTVD_DB_LOCK_TIMEOUT_MS=1500",
+        NULL,
+    };
+    testserve_start(&srv, lock_url, env);
     run.port = srv.port;
     static bool acked[LOCK_PRELOAD + 200];
     for (long b = 0; b < LOCK_PRELOAD; b++) {
@@ -509,12 +525,20 @@ START_TEST(test_faults_hang_row_lock)
     lock_post p = {.b = b};
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, lock_post_main, &p), 0);
-    for (int i = 0; i < 5; i++) { /* while the POST waits for the lock */
+    testserve_sleep_ms(300);
+    /* while the POST waits for the lock: health and reads answer, and
+     * another batch finds no slot free (503 at once, nothing sent) */
+    lock_post busy = {.b = b + 1};
+    lock_post_main(&busy);
+    for (int i = 0; i < 5; i++) {
         fast("/healthz", NULL, 200);
         fast("/v1/customers/c1", NULL, 200);
         testserve_sleep_ms(50);
     }
     pthread_join(th, NULL);
+    ck_assert_msg(busy.status == 503 && busy.unavailable && busy.took <= FAST_S,
+                  "a POST with no slot free: %d after %.1f s", busy.status, busy.took);
+    ck_assert_int_eq(metric("ltvd_db_requests_refused_total{reason=\"busy\"}"), 1);
     ck_assert_msg(run.violation[0] == '\0', "%s", run.violation);
     ck_assert_msg(p.status == 503 && p.unavailable, "POST on a locked row: %d", p.status);
     ck_assert_msg(p.took <= BOUND_S, "POST on a locked row took %.1f s", p.took);
