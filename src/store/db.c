@@ -1,5 +1,7 @@
 /* One libpq connection: connect, ping, reconnect, lazily prepared statements
- * and the retrying transaction helper every store_ module goes through. */
+ * and the retrying transaction helper every store_ module goes through.
+ * The connection is nonblocking and every wait for the server is a poll
+ * with a deadline (see db.h, "Bounded waits"). */
 #include "store/db.h"
 
 #include <errno.h>
