@@ -47,7 +47,11 @@ rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; 
 # ------------------------------------------------------------ start
 
 pg_start
-ltvd_start "$DB" LTVD_AS_OF="$AS_OF" || die "ltvd serve did not start"
+# Every HTTP thread may wait on PostgreSQL (the default keeps one free for
+# /healthz; docs/reliability.md): the soak clients count a 503 as an error.
+pool=${LTVD_THREAD_POOL_SIZE:-$(sed -n 's/^thread_pool_size *= *//p' config/ltvd.conf)}
+ltvd_start "$DB" LTVD_AS_OF="$AS_OF" LTVD_DB_REQUEST_THREADS="$pool" ||
+    die "ltvd serve did not start"
 
 line=$("$BENCH_SERVICE" ingest "$LTVD_ADDR" --n $((CUSTOMERS * 4)) --per-customer 4 --prefix s \
     --clients 2) || die "loading $CUSTOMERS customers failed"

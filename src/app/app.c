@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/db_wait.h"
+#include "app/readiness.h"
 #include "app/sync.h"
 #include "log/log.h"
 #include "model/accept.h"
@@ -355,20 +357,37 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
     atomic_init(&a->n_txn_duplicate, 0);
     atomic_init(&a->db_down_since, 0);
     atomic_init(&a->n_snapshots_skipped, 0);
+    atomic_init(&a->db_waiting, 0);
+    atomic_init(&a->n_db_busy, 0);
+    atomic_init(&a->n_db_timeout, 0);
+    atomic_init(&a->n_db_failed, 0);
+    a->db_slots = app_db_slots(config);
     snprintf(a->migrations_dir, sizeof a->migrations_dir, "%s", migrations_dir);
     char dberr[STORE_ERR_MAX];
+    store_db_limits lim, boot;
+    app_db_limits(config, &lim);
+    /* start-up (migrations, the cache rebuild) may take long: no statement
+     * bound, but the same connect and TCP bounds */
+    boot = lim;
+    boot.statement_timeout_ms = boot.wait_ms = 0;
     a->cache = cache_new(0);
-    a->pool =
-        store_pool_open(config->database_url, (size_t)config->thread_pool_size, dberr);
-    if (a->cache == NULL || a->pool == NULL) {
+    a->pool = store_pool_open(config->database_url, (size_t)config->thread_pool_size, &lim,
+                              dberr);
+    store_db *db = a->pool != NULL ? store_db_open_limited(config->database_url, &boot, dberr)
+                                   : NULL;
+    if (a->cache == NULL || a->pool == NULL || db == NULL) {
         snprintf(err, CONFIG_ERR_MAX, "%.200s",
-                 a->pool == NULL ? dberr : "out of memory");
+                 a->pool == NULL || db == NULL ? dberr : "out of memory");
+        store_db_close(db);
         app_free(a);
         return NULL;
     }
-    store_db *db = store_pool_acquire(a->pool, -1);
     int rc = load_state(a, db, err);
-    store_pool_release(a->pool, db);
+    store_db_close(db);
+    if (rc == 0 && (a->readiness = app_readiness_start(a)) == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "the readiness check could not be started");
+        rc = -1;
+    }
     if (rc != 0) {
         app_free(a);
         return NULL;
@@ -382,6 +401,7 @@ void app_free(app *a)
         return;
     worker_stop(a->worker); /* first: it uses the pool and the cache */
     app_sync_stop(a->sync);
+    app_readiness_stop(a->readiness);
     store_pool_close(a->pool);
     cache_free(a->cache);
     app_window_close(a);
@@ -402,22 +422,5 @@ bool app_ready(void *cls, char *why, size_t n)
         app_no_model_detail(a, why, n);
         return false;
     }
-    store_db *db = store_pool_acquire(a->pool, APP_POOL_WAIT_MS);
-    if (db == NULL) {
-        snprintf(why, n, "no database connection free");
-        return false;
-    }
-    int pending = 0;
-    bool ok = store_db_ping(db) == 0 &&
-              store_migrations_pending(db, a->migrations_dir, &pending) == 0;
-    if (ok)
-        app_db_ok(a);
-    else
-        app_db_failed(a);
-    if (!ok)
-        snprintf(why, n, "database unreachable: %.100s", store_db_error(db));
-    else if (pending > 0)
-        snprintf(why, n, "%d migration(s) pending", pending);
-    store_pool_release(a->pool, db);
-    return ok && pending == 0;
+    return app_readiness_db_ok(a->readiness, why, n);
 }

@@ -18,7 +18,8 @@
 #include "store/pool.h"
 #include "store/snapshot.h"
 
-/* How long a request waits for a pooled connection before answering 503. */
+/* How long a request waits for a pooled connection before answering 503
+ * (at most db_request_timeout_ms). */
 #define APP_POOL_WAIT_MS 2000
 
 typedef struct app_window app_window;
@@ -53,6 +54,12 @@ typedef struct app {
     /* why the newest stored snapshot was not served ("" when it was, or
      * there is none); written at start-up only */
     char snapshot_note[400];
+    /* request threads waiting on PostgreSQL, of db_slots (app/db_wait.h) */
+    atomic_long db_waiting;
+    long db_slots;
+    /* requests answered 503 for the database, by reason (app_db_count) */
+    atomic_uint_fast64_t n_db_busy, n_db_timeout, n_db_failed;
+    struct app_readiness *readiness; /* the background check (app/readiness.h) */
 } app;
 
 /* Stored snapshots start-up looks at, newest first, for one it can serve. */
@@ -74,52 +81,6 @@ void app_free(app *a);
  * number, bad period). */
 int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
                             char err[CONFIG_ERR_MAX]);
-
-/* A stored summary in the cache's form: false when it does not fit (a day
- * beyond 32 bits, no purchase day, a negative amount). apply.c. */
-bool app_summary_from_store(const store_customer *c, cache_summary *s);
-
-/* How the cache stays equal to PostgreSQL after the start-up rebuild
- * (apply.c, sync.c):
- *  - A batch of this process adds its deltas (store_day_delta: exact, each
- *    counted once by the database) to the cached summaries, and remembers
- *    its xid. Deltas commute, so concurrent batches may apply in any order.
- *  - Rows other writers stored (ltvd import, another server) are found by
- *    the catch-up by xid, leaving out the remembered ones, and those
- *    customers' summaries are re-read whole and replaced. A replacement
- *    must neither miss nor double a batch of ours: the read's snapshot is
- *    taken holding `gate` for writing, which no batch holds between its
- *    COMMIT and its deltas (they hold it for reading), so the batches in
- *    the snapshot are exactly those already applied; the deltas applied
- *    while the read runs are kept in a window and added to the summaries
- *    read before they replace the cached ones. */
-
-/* Applies the deltas of a batch just committed with a->gate (store_insert_
- * batch), counting only days up to a fixed as_of (config), then remembers
- * r->xid. The caller holds a->gate for reading and releases it after.
- * Returns CACHE_OK or a cache error code (nothing applied). */
-int app_batch_committed(app *a, const store_batch_result *r);
-
-/* A store_days_hint_fn (arg: the app): the days the cache holds for each
- * customer, [first_day, last_day] (and every day after a fixed as_of). */
-void app_days_hint(void *arg, const char *const *ids, size_t n, int64_t *lo, int64_t *hi);
-
-/* Opens (holding a->gate for writing, right after taking the read's
- * snapshot) and closes the window of a catch-up read. */
-void app_window_open(app *a);
-void app_window_close(app *a);
-
-/* Replaces the summaries of c[0..n) (read by the catch-up, as of the
- * configured as_of) plus the window's deltas for them. Returns CACHE_OK or a
- * cache error code (nothing applied; logged). */
-int app_cache_replace(app *a, const store_customer *c, size_t n);
-
-/* A copy (malloc'ed, *out) of the remembered xids; returns their number. */
-size_t app_own_xids(app *a, uint64_t **out);
-
-/* Forgets the remembered xids below `below` (a horizon the catch-up has
- * passed: it never looks at them again). */
-void app_own_xids_forget(app *a, uint64_t below);
 
 /* Starts the refit worker (worker/worker.h); app_free stops it. Returns
  * false when the thread cannot be created. */
@@ -157,16 +118,18 @@ bool app_sync_begin(app *a);
  * after each committed batch. */
 void app_note_ingested(app *a, size_t n_new, size_t n_duplicate);
 
-/* The service's Prometheus text for GET /metrics (an http_metrics_source;
- * cls is the app): ingest counters, refits and their duration, cache size,
- * model version. app_metrics.c. */
-char *app_metrics_render(void *cls, size_t *len);
-
 /* The UTC day scores are computed as of: config as_of, or today. */
 int64_t app_as_of_day(const app *a);
 
-/* The http_readiness callback (cls is the app): the database answers, no
- * migration is pending, and a model is loaded. */
+/* The http_readiness callback (cls is the app): a model is loaded, and the
+ * last background check (app/readiness.h) found the database answering and
+ * no migration pending. Never waits on PostgreSQL. */
 bool app_ready(void *cls, char *why, size_t why_len);
+
+/* The parts of the app with their own file, declared in their own header
+ * (included here too, so that files that only include app.h keep
+ * compiling). */
+#include "app/app_metrics.h"
+#include "app/apply.h"
 
 #endif

@@ -1,7 +1,10 @@
 /* The service's own Prometheus metrics, appended to the request metrics of
  * GET /metrics: batches and transactions ingested, refits (by outcome, with
  * their total duration, the last one's, and whether one is running), the
- * cache's size and memory, and the model being served. */
+ * cache's size and memory, the model being served, and the requests
+ * waiting on PostgreSQL or refused for it (docs/reliability.md). */
+#include "app/app_metrics.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -81,6 +84,26 @@ char *app_metrics_render(void *cls, size_t *len)
             "# TYPE ltvd_model_fitted_timestamp_seconds gauge\n"
             "ltvd_model_fitted_timestamp_seconds %.3f\n",
             cache_count(a->cache), cache_memory(a->cache), version, fitted_at);
+    fprintf(f,
+            "# HELP ltvd_db_requests_waiting Request threads waiting on PostgreSQL "
+            "(of ltvd_db_request_slots).\n"
+            "# TYPE ltvd_db_requests_waiting gauge\n"
+            "ltvd_db_requests_waiting %ld\n"
+            "# HELP ltvd_db_request_slots Request threads that may wait on PostgreSQL "
+            "at once (db_request_threads).\n"
+            "# TYPE ltvd_db_request_slots gauge\n"
+            "ltvd_db_request_slots %ld\n"
+            "# HELP ltvd_db_requests_refused_total Requests that needed PostgreSQL "
+            "answered 503, by reason: no slot or connection free, a bound ran out, "
+            "another failure.\n"
+            "# TYPE ltvd_db_requests_refused_total counter\n"
+            "ltvd_db_requests_refused_total{reason=\"busy\"} %llu\n"
+            "ltvd_db_requests_refused_total{reason=\"timeout\"} %llu\n"
+            "ltvd_db_requests_refused_total{reason=\"failed\"} %llu\n",
+            (long)atomic_load(&a->db_waiting), a->db_slots,
+            (unsigned long long)atomic_load(&a->n_db_busy),
+            (unsigned long long)atomic_load(&a->n_db_timeout),
+            (unsigned long long)atomic_load(&a->n_db_failed));
     if (fclose(f) != 0) {
         free(text);
         return NULL;

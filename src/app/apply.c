@@ -1,7 +1,7 @@
 /* What reaches the cache after start-up: the deltas of this process's own
  * committed batches, and whole summaries re-read by the catch-up for rows
- * other writers stored (see app.h for the protocol between the two). */
-#include "app/app.h"
+ * other writers stored (see apply.h for the protocol between the two). */
+#include "app/apply.h"
 
 #include <stdlib.h>
 #include <string.h>

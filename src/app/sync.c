@@ -7,10 +7,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/apply.h"
+#include "app/db_wait.h"
 #include "log/log.h"
 
 /* Customers re-read per snapshot (one statement, one cache write). */
 #define SYNC_CHUNK 1000
+/* The longest the snapshot of a read may take, the gate held for writing. */
+#define SYNC_GATE_WAIT_MS 1000
 
 struct app_sync {
     app *a;
@@ -61,7 +65,7 @@ static int collect_summary(const store_customer *c, void *arg)
 }
 
 /* Re-reads ids[0..n) and replaces them in the cache (the protocol in
- * app.h): the snapshot is taken under the gate, the read runs outside it. */
+ * apply.h): the snapshot is taken under the gate, the read runs outside it. */
 static int replace_chunk(app *a, store_db *db, const char *const *ids, size_t n)
 {
     if (store_db_broken(db) && store_db_reconnect(db) != 0)
@@ -69,11 +73,15 @@ static int replace_chunk(app *a, store_db *db, const char *const *ids, size_t n)
     summary_list l = {calloc(n, sizeof *l.v), 0};
     if (l.v == NULL)
         return -1;
+    /* every batch's COMMIT waits while the gate is held: keep it short even
+     * when PostgreSQL hangs */
+    store_db_set_deadline(db, SYNC_GATE_WAIT_MS);
     pthread_rwlock_wrlock(&a->gate);
     int rc = store_db_begin_read(db);
     if (rc == 0)
         app_window_open(a);
     pthread_rwlock_unlock(&a->gate);
+    store_db_set_deadline(db, 0);
     if (rc != 0)
         goto cleanup;
     int64_t day = a->config->has_as_of ? a->config->as_of_day : STORE_AS_OF_NOW;
@@ -128,6 +136,8 @@ static void *sync_main(void *arg)
     char since[STORE_TIME_MAX], err[STORE_ERR_MAX];
     memcpy(since, s->a->sync_since, sizeof since);
     store_db *db = NULL;
+    store_db_limits lim;
+    app_db_limits(s->a->config, &lim);
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         struct timespec until;
@@ -143,7 +153,8 @@ static void *sync_main(void *arg)
         if (s->stop)
             break;
         pthread_mutex_unlock(&s->mu);
-        if (db == NULL && (db = store_db_open(s->a->config->database_url, err)) == NULL) {
+        if (db == NULL && (db = store_db_open_limited(s->a->config->database_url, &lim,
+                                                      err)) == NULL) {
             app_db_failed(s->a);
             log_write(LOG_WARN, "cache catch-up: %s", err);
         } else if (app_sync_once(s->a, db, since) != 0) {

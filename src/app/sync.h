@@ -3,7 +3,7 @@
  * threads (`ltvd import`, another instance of the service), found through
  * transactions.ingested_xid and the transaction horizon (store/customers.h).
  * The xids of this process's own batches are left out; the others'
- * customers are re-read whole and replaced (the protocol is in app.h). */
+ * customers are re-read whole and replaced (the protocol is in apply.h). */
 #ifndef LTVD_APP_SYNC_H
 #define LTVD_APP_SYNC_H
 

@@ -21,8 +21,8 @@ struct auth_keys {
     pthread_mutex_t reload_lock; /* one reload at a time: it owns db */
     store_db *db;
     bool failing;                /* the last reload failed (logged once) */
-    atomic_llong last_miss_ms;   /* when a miss last reloaded */
-    atomic_bool miss_pending;    /* a miss that could not reload: the thread will */
+    long long last_miss_ms;      /* when the thread last reloaded for a miss */
+    atomic_bool miss_pending;    /* a request missed: the thread reloads soon */
     long reload_ms;
     pthread_t thread;
     bool has_thread;
@@ -81,7 +81,8 @@ int auth_keys_reload(auth_keys *k)
     return rc;
 }
 
-/* Waits on k->stop (k->stop_lock held) for ms or until stopping. */
+/* Waits on k->stop (k->stop_lock held) for ms, or until signalled (a miss,
+ * stopping; the caller looks again). */
 static void wait_ms(auth_keys *k, long ms)
 {
     struct timespec until;
@@ -92,23 +93,43 @@ static void wait_ms(auth_keys *k, long ms)
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    while (!k->stopping && pthread_cond_timedwait(&k->stop, &k->stop_lock, &until) == 0)
-        ;
+    if (!k->stopping)
+        pthread_cond_timedwait(&k->stop, &k->stop_lock, &until);
+}
+
+/* Whether the thread reloads now: the interval is over, or a request
+ * missed and no miss reload ran in the last AUTH_MISS_RELOAD_MS. */
+static bool due(auth_keys *k, long long next)
+{
+    long long now = now_ms();
+    if (now >= next)
+        return true;
+    if (!atomic_load(&k->miss_pending) || now - k->last_miss_ms < AUTH_MISS_RELOAD_MS)
+        return false;
+    atomic_store(&k->miss_pending, false);
+    k->last_miss_ms = now;
+    return true;
 }
 
 /* The reload thread, until auth_keys_free: every reload_ms, and within
- * AUTH_MISS_RELOAD_MS of a miss that could not reload at once. */
+ * AUTH_MISS_RELOAD_MS of a miss (a request signals k->stop). */
 static void *reloader(void *arg)
 {
     auth_keys *k = arg;
-    long step = k->reload_ms < AUTH_MISS_RELOAD_MS ? k->reload_ms : AUTH_MISS_RELOAD_MS;
     long long next = now_ms() + k->reload_ms;
     pthread_mutex_lock(&k->stop_lock);
     while (!k->stopping) {
-        wait_ms(k, step);
+        long long wait = next - now_ms();
+        if (atomic_load(&k->miss_pending)) {
+            long long miss_wait = k->last_miss_ms + AUTH_MISS_RELOAD_MS - now_ms();
+            if (miss_wait < wait)
+                wait = miss_wait;
+        }
+        if (wait > 0)
+            wait_ms(k, (long)wait);
         if (k->stopping)
             break;
-        if (now_ms() < next && !atomic_exchange(&k->miss_pending, false))
+        if (!due(k, next))
             continue;
         pthread_mutex_unlock(&k->stop_lock);
         auth_keys_reload(k);
@@ -137,7 +158,8 @@ static bool start_thread(auth_keys *k)
     return true;
 }
 
-auth_keys *auth_keys_open(const char *database_url, long reload_ms, char err[AUTH_ERR_MAX])
+auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
+                          long reload_ms, char err[AUTH_ERR_MAX])
 {
     char db_err[STORE_ERR_MAX];
     auth_keys *k = calloc(1, sizeof *k);
@@ -150,9 +172,9 @@ auth_keys *auth_keys_open(const char *database_url, long reload_ms, char err[AUT
     pthread_mutex_init(&k->stop_lock, NULL);
     k->reload_ms = reload_ms;
     /* the first miss may reload at once */
-    atomic_init(&k->last_miss_ms, now_ms() - AUTH_MISS_RELOAD_MS);
+    k->last_miss_ms = now_ms() - AUTH_MISS_RELOAD_MS;
     atomic_init(&k->miss_pending, false);
-    k->db = store_db_open(database_url, db_err);
+    k->db = store_db_open_limited(database_url, lim, db_err);
     if (k->db == NULL) {
         snprintf(err, AUTH_ERR_MAX, "api keys: %.200s", db_err);
         goto failed;
@@ -217,18 +239,14 @@ static bool lookup(auth_keys *k, const char *key_id, auth_key *out)
     return hit != NULL;
 }
 
-/* After a miss: reloads when no miss did in the last AUTH_MISS_RELOAD_MS
- * (so unknown ids cannot make every request query PostgreSQL), and looks
- * again; otherwise leaves the reload to the thread, within that delay. */
-static bool lookup_after_miss(auth_keys *k, const char *key_id, auth_key *out)
+/* After a miss: wakes the reload thread, never waits for it. */
+static void signal_miss(auth_keys *k)
 {
-    long long now = now_ms(), last = atomic_load(&k->last_miss_ms);
-    if (now - last < AUTH_MISS_RELOAD_MS ||
-        !atomic_compare_exchange_strong(&k->last_miss_ms, &last, now)) {
-        atomic_store(&k->miss_pending, true);
-        return false;
-    }
-    return auth_keys_reload(k) == 0 && lookup(k, key_id, out);
+    if (atomic_exchange(&k->miss_pending, true) || !k->has_thread)
+        return;
+    pthread_mutex_lock(&k->stop_lock);
+    pthread_cond_signal(&k->stop);
+    pthread_mutex_unlock(&k->stop_lock);
 }
 
 /* The token of "Bearer <token>" (scheme case-insensitive); NULL otherwise. */
@@ -257,8 +275,10 @@ auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned an
         return AUTH_UNAVAILABLE;
     if (auth_token_hash(token, len, hash) != 0)
         return AUTH_INVALID;
-    if (!lookup(k, key_id, &key) && !lookup_after_miss(k, key_id, &key))
+    if (!lookup(k, key_id, &key)) {
+        signal_miss(k);
         return AUTH_INVALID;
+    }
     if (!auth_equal_ct(hash, key.hash, AUTH_HASH_LEN))
         return AUTH_INVALID;
     return (key.scopes & any_of) != 0 ? AUTH_OK : AUTH_FORBIDDEN;

@@ -2,15 +2,21 @@
  * ("Bearer <token>"), finds the key by its id in an in-memory copy of the
  * valid keys and compares the token's SHA-256 in constant time.
  *
- * The copy is reloaded from PostgreSQL by a thread every reload_ms
- * (AUTH_RELOAD_MS, 5 s, in `ltvd serve`), and when a well-formed token names
- * a key id the copy lacks: at once by that request, at most once per
- * AUTH_MISS_RELOAD_MS (1 s), else by the thread within that second. So a
- * new key works at once (within a second when other unknown ids came just
- * before), and a revoked one stops working within reload_ms. A failed
- * reload keeps the previous copy (logged once). Requests never wait for
- * PostgreSQL except on such a miss, so unknown ids cost PostgreSQL at most
- * two queries a second. Nothing here logs a token, a hash or a key id.
+ * The copy is reloaded from PostgreSQL by a background thread only, never
+ * by a request: every reload_ms (AUTH_RELOAD_MS, 5 s, in `ltvd serve`), and
+ * soon after a well-formed token names a key id the copy lacks: such a
+ * request is refused (401) at once and only wakes the thread, which reloads
+ * at most once per AUTH_MISS_RELOAD_MS (1 s). So a new key works within
+ * about a second of its first use (its first request may get 401), a
+ * revoked one stops working within reload_ms, and unknown ids cost
+ * PostgreSQL at most one query a second. Requests never wait for
+ * PostgreSQL: a reload that hangs holds the thread only, within the bounds
+ * of its connection (store_db_limits), and the previous copy keeps serving.
+ * A failed reload keeps the previous copy (logged once). The key is
+ * checked when a request's head is in, and a batch's again just before it
+ * writes (http/access.h): a write passed just before a revocation finishes
+ * within the request bounds of app/db_wait.h (docs/reliability.md).
+ * Nothing here logs a token, a hash or a key id.
  * Thread-safe. */
 #ifndef LTVD_AUTH_AUTH_H
 #define LTVD_AUTH_AUTH_H
@@ -18,6 +24,7 @@
 #include <stddef.h>
 
 #include "auth/auth_token.h"
+#include "store/db.h"
 
 #define AUTH_RELOAD_MS 5000
 #define AUTH_MISS_RELOAD_MS 1000
@@ -34,10 +41,12 @@ typedef enum auth_result {
     AUTH_UNAVAILABLE, /* no key store (the service runs without a database) */
 } auth_result;
 
-/* Connects to database_url, loads the valid keys (the api_keys table must
- * exist: migrate first) and starts the reload thread (reload_ms > 0).
- * Returns the cache (free with auth_keys_free), or NULL with err set. */
-auth_keys *auth_keys_open(const char *database_url, long reload_ms, char err[AUTH_ERR_MAX]);
+/* Connects to database_url with the bounds lim (NULL: none), loads the
+ * valid keys (the api_keys table must exist: migrate first) and starts the
+ * reload thread (reload_ms > 0). Returns the cache (free with
+ * auth_keys_free), or NULL with err set. */
+auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
+                          long reload_ms, char err[AUTH_ERR_MAX]);
 
 /* Stops the thread, closes the connection, frees k. NULL is fine. */
 void auth_keys_free(auth_keys *k);
@@ -47,7 +56,8 @@ void auth_keys_free(auth_keys *k);
  * any_of. */
 auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned any_of);
 
-/* Reloads now. Returns 0, or -1 (the previous copy stays). */
+/* Reloads now, on the calling thread (the reload thread, a test, a tool:
+ * never a request). Returns 0, or -1 (the previous copy stays). */
 int auth_keys_reload(auth_keys *k);
 
 /* Number of valid keys in the copy. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/db_wait.h"
 #include "auth/auth.h"
 #include "cli/cli.h"
 #include "config/config.h"
@@ -47,7 +48,9 @@ static bool wire_auth(http_server *server, const ltvd_config *cfg, auth_keys **o
     if (!cfg->auth_required)
         log_write(LOG_WARN, "auth_required is false: the /v1 endpoints are open to anyone");
     char why[AUTH_ERR_MAX];
-    *out = auth_keys_open(cfg->database_url, AUTH_RELOAD_MS, why);
+    store_db_limits lim;
+    app_db_limits(cfg, &lim);
+    *out = auth_keys_open(cfg->database_url, &lim, AUTH_RELOAD_MS, why);
     if (*out == NULL) {
         snprintf(err, CONFIG_ERR_MAX, "%s", why);
         return false;

@@ -48,6 +48,18 @@ typedef struct ltvd_config {
     char tls_key_file[512];     /* its PEM private key; set both or neither */
     long model_min_customers;   /* eligibility of a fit: this many customers ... */
     long model_min_repeaters;   /* ... of whom this many with repeat purchases */
+    /* bounded waits on PostgreSQL (docs/reliability.md) */
+    long db_connect_timeout_s;      /* connecting */
+    long db_statement_timeout_ms;   /* statement_timeout of the service's sessions */
+    long db_lock_timeout_ms;        /* lock_timeout */
+    long db_idle_in_transaction_timeout_ms; /* idle_in_transaction_session_timeout */
+    long db_keepalives_idle_s;      /* TCP keepalives: idle seconds before the first */
+    long db_keepalives_interval_s;  /* ... seconds between them */
+    long db_keepalives_count;       /* ... lost ones before the connection is dead */
+    long db_tcp_user_timeout_ms;    /* tcp_user_timeout */
+    long db_request_timeout_ms;     /* a request's whole wait on PostgreSQL */
+    long db_request_threads;        /* request threads that may wait on it; 0 = auto */
+    long readiness_interval_ms;     /* background readiness check period */
     char database_url[1024];    /* DATABASE_URL (libpq); "" = none */
 } ltvd_config;
 

@@ -80,3 +80,18 @@ void access_check(http_request *req)
     req->bad_token = r != AUTH_MISSING;
     snprintf(req->pending_detail, sizeof req->pending_detail, "%s", refusal(r));
 }
+
+bool access_recheck_or_reply(http_request *req, http_result *res)
+{
+    unsigned need = access_scopes(req->ctx->config, req->route->method, req->route->pattern);
+    if (need == 0)
+        return true;
+    const char *header = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth_keys_check(req->ctx->auth, header, need) == AUTH_OK)
+        return true;
+    req->bad_token = true;
+    *res = http_reply_problem(req, PROBLEM_UNAUTHORIZED,
+                              "the API key was revoked while the request was sent", NULL);
+    return false;
+}

@@ -14,6 +14,13 @@
  * that never repeats the header. */
 void access_check(http_request *req);
 
+/* Checks req's key again, just before a handler writes: its body may have
+ * taken up to connection_timeout_s to arrive after access_check. A key no
+ * longer in the copy (revoked and reloaded meanwhile) is answered 401 into
+ * *res and false is returned: nothing may be written. True when the request
+ * may go on (a public route, or the key still valid). */
+bool access_recheck_or_reply(http_request *req, http_result *res);
+
 /* The AUTH_SCOPE_ bits of which a key needs one for method and pattern; 0
  * when the route is public: /healthz and /readyz always, /metrics when
  * metrics_public, every other route when auth_required is false. */

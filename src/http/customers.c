@@ -1,6 +1,7 @@
 /* GET /v1/customers/{customer_id}: one customer's summary and scores. The
  * summary comes from the cache (from PostgreSQL only when as_of asks for a
- * day before the customer's last cached purchase) and the model snapshot is
+ * day before the customer's last cached purchase: app_customer_as_of, a
+ * bounded wait, 503 with Retry-After past it) and the model snapshot is
  * held for the duration of the request. The document (score_doc.c):
  *   customer_id, as_of (UTC date), summary {frequency, recency, T (model
  *   periods), period, monetary_value (mean repeat spend), first_purchase,
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/db_wait.h"
 #include "cache/cache.h"
 #include "http/score_doc.h"
 
@@ -54,21 +56,18 @@ static http_result get_customer(http_request *req)
     if (cache_get(a->cache, id, &cached) != CACHE_OK)
         return http_reply_problem(req, PROBLEM_CUSTOMER_NOT_FOUND, NULL, NULL);
     score_mark_stale(req);
-    store_db *db = NULL;
-    int rc = score_summary_as_of(a, &db, id, &cached, o.as_of_day, &s);
-    if (db != NULL)
-        store_pool_release(a->pool, db);
-    if (rc > 0)
+    char detail[APP_DB_DETAIL_MAX];
+    app_as_of_result rc = app_customer_as_of(a, id, &cached, o.as_of_day, &s, detail);
+    if (rc == APP_AS_OF_NOT_YET)
         return http_reply_problem(req, PROBLEM_CUSTOMER_NOT_FOUND,
                                   "the first purchase is after as_of", NULL);
-    if (rc < 0)
-        return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE,
-                                  "the summary as of that day needs the database", NULL);
+    if (rc != APP_AS_OF_OK)
+        return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE, detail, NULL);
     const cache_model *m = cache_snapshot_acquire(a->cache);
     if (m == NULL) {
-        char detail[512];
-        app_no_model_detail(a, detail, sizeof detail);
-        return http_reply_problem(req, PROBLEM_NO_MODEL, detail, NULL);
+        char why[512];
+        app_no_model_detail(a, why, sizeof why);
+        return http_reply_problem(req, PROBLEM_NO_MODEL, why, NULL);
     }
     res = reply_score(req, id, m, &s, &o);
     cache_snapshot_release(m);

@@ -17,7 +17,6 @@
 
 #include "http/query.h"
 #include "model/clv.h"
-#include "store/customers.h"
 #include "summary/summary.h"
 
 static const char *const risk_names[] = {"low", "medium", "high"};
@@ -120,33 +119,6 @@ void score_mark_stale(http_request *req)
                  &tm) == 0)
         snprintf(value, sizeof value, "database unavailable");
     http_set_header(req, SCORE_STALE_HEADER, value);
-}
-
-/* Keeps the one summary store_customers_as_of delivers. */
-static int keep_summary(const store_customer *c, void *arg)
-{
-    return app_summary_from_store(c, arg) ? 0 : 1;
-}
-
-int score_summary_as_of(app *a, store_db **db, const char *id,
-                        const cache_summary *cached, int64_t day, cache_summary *out)
-{
-    if (cached->first_day > day)
-        return 1;
-    if (cached->last_day <= day) {
-        *out = *cached;
-        return 0;
-    }
-    if (*db == NULL && (*db = store_pool_acquire(a->pool, APP_POOL_WAIT_MS)) == NULL)
-        return -1;
-    cache_summary s = {0};
-    int rc = store_customers_as_of(*db, &id, 1, day, keep_summary, &s);
-    if (rc != 0)
-        return -1;
-    if (s.n_days == 0) /* stored days after the cache's first day only: raced */
-        return 1;
-    *out = s;
-    return 0;
 }
 
 /* ---------------------------------------------------------------- scores */

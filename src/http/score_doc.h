@@ -69,14 +69,6 @@ bool score_query_known_or_reply(http_request *req, const char *const *known,
 /* Adds SCORE_STALE_HEADER to req's response when PostgreSQL is failing. */
 void score_mark_stale(http_request *req);
 
-/* Sets *out to the summary of id as of day: *cached itself when its last
- * purchase is not after day, else recomputed from customer_days on db
- * (acquired from the app's pool when *db is NULL; the caller releases it).
- * Returns 0, 1 when the first purchase is after day (not a customer yet),
- * -1 when the database failed or no connection came free. */
-int score_summary_as_of(app *a, store_db **db, const char *id, const cache_summary *cached,
-                        int64_t day, cache_summary *out);
-
 /* Scores s with m: GSL_SUCCESS, or cache_score_summary's code. */
 int score_compute(const cache_model *m, const cache_summary *s, const score_opts *o,
                   const ltvd_config *cfg, score_row *out);

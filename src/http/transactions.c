@@ -1,7 +1,8 @@
 /* POST /v1/transactions. The body is parsed and validated as a whole
- * (ingest/batch.h) before anything is written; a valid batch goes into
- * PostgreSQL in one transaction on a pooled connection; only after COMMIT
- * is the cache updated and the batch acknowledged with its counts. */
+ * (ingest/batch.h) before anything is written; a valid batch is handed to
+ * app_ingest_batch (app/ingest.h: one PostgreSQL transaction, then the
+ * cache), and acknowledged with its counts, or answered 503 (with
+ * Retry-After) when PostgreSQL failed, timed out or had no slot free. */
 #include "http/transactions.h"
 
 #include <microhttpd.h>
@@ -9,14 +10,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "app/app.h"
+#include "app/ingest.h"
+#include "http/access.h"
 #include "ingest/batch.h"
-#include "store/ingest.h"
-
-static http_result reply_db_unavailable(http_request *req, const char *detail)
-{
-    return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE, detail, NULL);
-}
 
 /* The parser's errors as the problem's `errors` array, or NULL. */
 static json_t *errors_json(const ingest_errors *e)
@@ -56,55 +52,22 @@ static http_result reply_refused(http_request *req, ingest_result r,
     }
 }
 
-/* Stores the batch and applies it to the cache; replies. */
+/* Stores the batch and applies it to the cache (app_ingest_batch); replies. */
 static http_result store_batch(http_request *req, const ingest_batch *b)
 {
-    app *a = req->ctx->app;
-    store_item *items = malloc(b->n * sizeof *items);
-    if (items == NULL)
-        return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
-    for (size_t i = 0; i < b->n; i++)
-        ingest_item_to_store(&b->items[i], &items[i]);
-    store_db *db = store_pool_acquire(a->pool, APP_POOL_WAIT_MS);
-    if (db == NULL) {
-        free(items);
-        if (app_db_down_since(a) != 0)
-            return reply_db_unavailable(req, "the database is unavailable");
-        return reply_db_unavailable(req, "no database connection became free in time");
+    app_ingest_result r;
+    switch (app_ingest_batch(req->ctx->app, b, &r)) {
+    case APP_INGEST_OK:
+        break;
+    case APP_INGEST_UNAVAILABLE:
+        return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE, r.detail, NULL);
+    default:
+        return http_reply_problem(req, PROBLEM_INTERNAL, r.detail, NULL);
     }
-    store_batch_result r = {0};
-    store_batch_opts opts = {&a->gate, app_days_hint, a};
-    int rc = store_insert_batch(db, items, b->n, &opts, &r);
-    free(items);
-    if (rc != 0) {
-        app_db_failed(a);
-        char detail[256];
-        snprintf(detail, sizeof detail,
-                 "the batch was not acknowledged (%.100s); resending it is safe: "
-                 "items already stored count as duplicates",
-                 store_db_error(db));
-        store_pool_release(a->pool, db);
-        return reply_db_unavailable(req, detail);
-    }
-    /* committed: from here on the batch is stored whatever happens */
-    app_db_ok(a);
-    store_pool_release(a->pool, db);
-    int crc = app_batch_committed(a, &r);
-    pthread_rwlock_unlock(&a->gate);
-    app_note_ingested(a, r.n_new, r.n_duplicate);
-    http_result out;
-    if (crc != CACHE_OK) {
-        out = http_reply_problem(req, PROBLEM_INTERNAL,
-                                 "stored, but the cache could not be updated", NULL);
-    } else {
-        char body[128];
-        int n = snprintf(body, sizeof body,
-                         "{\"received\":%zu,\"new\":%zu,\"duplicates\":%zu}", b->n,
-                         r.n_new, r.n_duplicate);
-        out = http_reply(req, 200, "application/json", body, (size_t)n);
-    }
-    store_batch_result_free(&r);
-    return out;
+    char body[128];
+    int n = snprintf(body, sizeof body, "{\"received\":%zu,\"new\":%zu,\"duplicates\":%zu}",
+                     b->n, r.n_new, r.n_duplicate);
+    return http_reply(req, 200, "application/json", body, (size_t)n);
 }
 
 /* POST /v1/transactions */
@@ -116,7 +79,11 @@ static http_result post_transactions(http_request *req)
     ingest_errors e;
     ingest_result r =
         ingest_batch_parse(req->body, req->body_len, &lim, (int64_t)time(NULL), &b, &e);
-    http_result out = r == INGEST_OK ? store_batch(req, &b) : reply_refused(req, r, &e);
+    http_result out;
+    if (r != INGEST_OK)
+        out = reply_refused(req, r, &e);
+    else if (access_recheck_or_reply(req, &out)) /* the body may have taken a while */
+        out = store_batch(req, &b);
     ingest_batch_free(&b);
     ingest_errors_free(&e);
     return out;

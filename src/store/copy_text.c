@@ -58,31 +58,15 @@ int store_sbuf_field(store_sbuf *b, const char *s, char sep)
 
 int store_copy_in(store_db *db, const char *sql, const store_sbuf *b, const char *what)
 {
-    int rc = -1;
-    PGresult *res = PQexec(db->conn, sql);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        store_db_fail(db, res, what);
-        goto cleanup;
-    }
-    PQclear(res);
-    res = NULL;
-    if (PQputCopyData(db->conn, b->p, (int)b->len) != 1 ||
-        PQputCopyEnd(db->conn, NULL) != 1) {
-        store_db_fail(db, NULL, what);
-        goto cleanup;
-    }
-    res = PQgetResult(db->conn);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        store_db_fail(db, res, what);
-        goto cleanup;
-    }
-    rc = 0;
-cleanup:
-    PQclear(res);
-    /* Drain whatever the COPY left, so the connection is usable again. */
-    while ((res = PQgetResult(db->conn)) != NULL)
+    PGresult *res = store_db_query(db, sql, 0, NULL);
+    if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
+        if (res != NULL)
+            store_db_fail(db, res, what);
         PQclear(res);
-    return rc;
+        return -1;
+    }
+    PQclear(res);
+    return store_db_copy_data(db, b->p, b->len, what);
 }
 
 char *store_text_array(const char *const *ids, size_t n)

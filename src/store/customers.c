@@ -78,14 +78,14 @@ static int stream(store_db *db, const char *sql, int n, const char *const *vals,
                       PGRES_COMMAND_OK) != 0)
         return -1;
     int rc = -1;
-    PGresult *res = PQexecParams(db->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    PGresult *res = store_db_query(db, sql, n, vals);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         store_db_fail(db, res, "customers cursor");
         goto cleanup;
     }
     for (;;) {
         PQclear(res);
-        res = PQexec(db->conn, "FETCH " FETCH_ROWS " FROM ltvd_customers");
+        res = store_db_query(db, "FETCH " FETCH_ROWS " FROM ltvd_customers", 0, NULL);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             store_db_fail(db, res, "customers fetch");
             goto cleanup;
@@ -102,7 +102,7 @@ cleanup:
     PQclear(res);
     if (!store_db_broken(db)) {
         /* Read-only: ending it either way loses nothing. */
-        res = PQexec(db->conn, rc >= 0 ? "COMMIT" : "ROLLBACK");
+        res = store_db_query(db, rc >= 0 ? "COMMIT" : "ROLLBACK", 0, NULL);
         if (rc >= 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
             rc = store_db_fail(db, res, "customers stream COMMIT");
         PQclear(res);
@@ -139,7 +139,7 @@ int store_customers_changed(store_db *db, const char *since, const uint64_t *ski
     *p = '\0';
     const char *vals[] = {since, skip};
     int rc = -1;
-    PGresult *res = PQexecParams(db->conn, changed_sql, 2, NULL, vals, NULL, NULL, 0);
+    PGresult *res = store_db_query(db, changed_sql, 2, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "changed customers");
         goto cleanup;
@@ -157,7 +157,7 @@ int store_customers_horizon(store_db *db, char out[STORE_TIME_MAX])
 {
     if (store_db_broken(db) && store_db_reconnect(db) != 0)
         return -1;
-    PGresult *res = PQexec(db->conn, horizon_sql);
+    PGresult *res = store_db_query(db, horizon_sql, 0, NULL);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         store_db_fail(db, res, "transaction horizon");
         PQclear(res);

@@ -1,13 +1,195 @@
 /* One libpq connection: connect, ping, reconnect, lazily prepared statements
- * and the retrying transaction helper every store_ module goes through. */
+ * and the retrying transaction helper every store_ module goes through.
+ * The connection is nonblocking and every wait for the server is a poll
+ * with a deadline (see db.h, "Bounded waits"). */
 #include "store/db.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define TX_ATTEMPTS 10
+
+/* ---- bounded waits ---------------------------------------------------------- */
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* When the wait that starts now must end (monotonic ms): wait_ms from now
+ * or the deadline, the earlier; -1 when neither is set. */
+static long long wait_until(const store_db *db, long wait_ms)
+{
+    long long until = wait_ms > 0 ? mono_ms() + wait_ms : -1;
+    if (db->deadline_ms > 0 && (until < 0 || db->deadline_ms < until))
+        until = db->deadline_ms;
+    return until;
+}
+
+/* Drops the connection after a wait ran out: nothing can be said to it any
+ * more (it may be mid-statement), and the server rolls back when it sees
+ * the socket closed. Returns -1. */
+static int timed_out(store_db *db, const char *what)
+{
+    snprintf(db->err, sizeof db->err, "%s: no answer from PostgreSQL in time", what);
+    db->sqlstate[0] = '\0';
+    db->timed_out = true;
+    if (db->conn != NULL) {
+        PQsetnonblocking(db->conn, 1); /* the goodbye must not block either */
+        PQfinish(db->conn);
+        db->conn = NULL;
+    }
+    return -1;
+}
+
+/* Waits until fd is ready for events or until `until` (< 0: no end).
+ * Returns the revents, 0 on timeout, -1 on a poll error. */
+static int wait_fd(int fd, short events, long long until)
+{
+    for (;;) {
+        int ms = -1;
+        if (until >= 0) {
+            long long left = until - mono_ms();
+            if (left <= 0)
+                return 0;
+            ms = left > 60000 ? 60000 : (int)left;
+        }
+        struct pollfd p = {fd, events, 0};
+        int r = poll(&p, 1, ms);
+        if (r > 0)
+            return p.revents != 0 ? p.revents : events;
+        if (r < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* Sends what libpq holds for the server. Returns 0, or -1 (db->err set). */
+static int flush_out(store_db *db, long long until, const char *what)
+{
+    for (;;) {
+        int f = PQflush(db->conn);
+        if (f == 0)
+            return 0;
+        if (f < 0)
+            return store_db_fail(db, NULL, what);
+        int ev = wait_fd(PQsocket(db->conn), POLLIN | POLLOUT, until);
+        if (ev == 0)
+            return timed_out(db, what);
+        if (ev < 0 || ((ev & POLLIN) && !PQconsumeInput(db->conn)))
+            return store_db_fail(db, NULL, what);
+    }
+}
+
+/* Waits until a result (or the end of the results) can be read. */
+static int await_result(store_db *db, long long until, const char *what)
+{
+    while (PQisBusy(db->conn)) {
+        int ev = wait_fd(PQsocket(db->conn), POLLIN, until);
+        if (ev == 0)
+            return timed_out(db, what);
+        if (ev < 0 || !PQconsumeInput(db->conn))
+            return store_db_fail(db, NULL, what);
+    }
+    return 0;
+}
+
+static bool is_copy(ExecStatusType st)
+{
+    return st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH;
+}
+
+static bool is_failure(ExecStatusType st)
+{
+    return st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR;
+}
+
+/* Sends what was queued and collects the command's results: the first
+ * failed one, else the last; a COPY's at once. NULL: db->err set. */
+static PGresult *collect(store_db *db, long long until, const char *what)
+{
+    if (flush_out(db, until, what) != 0)
+        return NULL;
+    PGresult *keep = NULL;
+    for (;;) {
+        if (await_result(db, until, what) != 0) {
+            PQclear(keep);
+            return NULL;
+        }
+        PGresult *r = PQgetResult(db->conn);
+        if (r == NULL)
+            break;
+        ExecStatusType st = PQresultStatus(r);
+        if (is_copy(st)) {
+            PQclear(keep);
+            return r;
+        }
+        if (keep != NULL && is_failure(PQresultStatus(keep))) {
+            PQclear(r);
+        } else {
+            PQclear(keep);
+            keep = r;
+        }
+    }
+    if (keep == NULL)
+        store_db_fail(db, NULL, what);
+    return keep;
+}
+
+PGresult *store_db_query(store_db *db, const char *sql, int n_params,
+                         const char *const *values)
+{
+    db->timed_out = false;
+    if (db->conn == NULL) {
+        store_db_fail(db, NULL, sql);
+        return NULL;
+    }
+    long long until = wait_until(db, db->lim.wait_ms);
+    int sent = n_params == 0 && values == NULL
+                   ? PQsendQuery(db->conn, sql)
+                   : PQsendQueryParams(db->conn, sql, n_params, NULL, values, NULL, NULL, 0);
+    if (!sent) {
+        store_db_fail(db, NULL, sql);
+        return NULL;
+    }
+    return collect(db, until, sql);
+}
+
+int store_db_copy_data(store_db *db, const char *data, size_t len, const char *what)
+{
+    db->timed_out = false;
+    if (db->conn == NULL)
+        return store_db_fail(db, NULL, what);
+    long long until = wait_until(db, db->lim.wait_ms);
+    /* nonblocking: both only queue (growing libpq's buffer); collect sends */
+    if (len > (size_t)INT32_MAX || PQputCopyData(db->conn, data, (int)len) != 1 ||
+        PQputCopyEnd(db->conn, NULL) != 1)
+        return store_db_fail(db, NULL, what);
+    PGresult *res = collect(db, until, what);
+    int rc = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc != 0 && res != NULL)
+        store_db_fail(db, res, what);
+    PQclear(res);
+    return rc;
+}
+
+void store_db_set_deadline(store_db *db, long ms)
+{
+    db->deadline_ms = ms > 0 ? mono_ms() + ms : 0;
+    db->timed_out = false;
+}
+
+bool store_db_timed_out(const store_db *db)
+{
+    return db->timed_out || strcmp(db->sqlstate, "57014") == 0 ||
+           strcmp(db->sqlstate, "55P03") == 0;
+}
 
 /* ---- connection ------------------------------------------------------- */
 
@@ -19,39 +201,115 @@ static void quiet(void *arg, const char *message)
     (void)message;
 }
 
-/* Opens a connection to url; session settings every module relies on
- * (UTC, so timestamptz text and ::date mean UTC) are applied here. */
-static PGconn *connect_url(const char *url, char err[STORE_ERR_MAX])
+/* Completes PQconnectStartParams within the connect timeout (and the
+ * deadline). */
+static int connect_poll(store_db *db, PGconn *conn, char err[STORE_ERR_MAX])
 {
-    /* connect_timeout first: a value in the URL, processed later, wins. */
-    const char *keys[] = {"connect_timeout", "dbname", "application_name", NULL};
-    const char *vals[] = {"10", url, "ltvd", NULL};
-    PGconn *conn = PQconnectdbParams(keys, vals, 1);
-    if (conn == NULL) {
+    long long until = wait_until(db, db->lim.connect_timeout_s * 1000);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED) {
+            snprintf(err, STORE_ERR_MAX, "connect: %s", PQerrorMessage(conn));
+            return -1;
+        }
+        int ev = wait_fd(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                         until);
+        if (ev == 0) {
+            snprintf(err, STORE_ERR_MAX, "connect: no answer from PostgreSQL in time");
+            db->timed_out = true;
+            return -1;
+        }
+        st = PQconnectPoll(conn);
+    }
+    return 0;
+}
+
+/* The session settings: UTC (so timestamptz text and ::date mean UTC),
+ * and the server-side timeouts of the limits. */
+static int set_session(store_db *db, char err[STORE_ERR_MAX])
+{
+    char sql[320];
+    const store_db_limits *l = &db->lim;
+    int n = snprintf(sql, sizeof sql, "SET TimeZone = 'UTC'");
+    if (l->statement_timeout_ms > 0)
+        n += snprintf(sql + n, sizeof sql - (size_t)n, "; SET statement_timeout = %ld",
+                      l->statement_timeout_ms);
+    if (l->lock_timeout_ms > 0)
+        n += snprintf(sql + n, sizeof sql - (size_t)n, "; SET lock_timeout = %ld",
+                      l->lock_timeout_ms);
+    if (l->idle_in_tx_timeout_ms > 0)
+        snprintf(sql + n, sizeof sql - (size_t)n,
+                 "; SET idle_in_transaction_session_timeout = %ld", l->idle_in_tx_timeout_ms);
+    if (store_db_exec(db, sql, PGRES_COMMAND_OK) != 0) {
+        snprintf(err, STORE_ERR_MAX, "connect: %.480s", db->err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens db->conn to url. Connection parameters go before the URL's, so a
+ * value in the URL (processed later) wins. */
+static int connect_url(store_db *db, const char *url, char err[STORE_ERR_MAX])
+{
+    const store_db_limits *l = &db->lim;
+    char v[6][24];
+    const char *keys[10], *vals[10];
+    int k = 0;
+    snprintf(v[0], sizeof v[0], "%ld", l->connect_timeout_s > 0 ? l->connect_timeout_s : 10);
+    keys[k] = "connect_timeout", vals[k++] = v[0];
+    if (l->keepalives_idle_s > 0) {
+        snprintf(v[1], sizeof v[1], "%ld", l->keepalives_idle_s);
+        snprintf(v[2], sizeof v[2], "%ld", l->keepalives_interval_s);
+        snprintf(v[3], sizeof v[3], "%ld", l->keepalives_count);
+        keys[k] = "keepalives", vals[k++] = "1";
+        keys[k] = "keepalives_idle", vals[k++] = v[1];
+        keys[k] = "keepalives_interval", vals[k++] = v[2];
+        keys[k] = "keepalives_count", vals[k++] = v[3];
+    }
+    if (l->tcp_user_timeout_ms > 0) {
+        snprintf(v[4], sizeof v[4], "%ld", l->tcp_user_timeout_ms);
+        keys[k] = "tcp_user_timeout", vals[k++] = v[4];
+    }
+    keys[k] = "application_name", vals[k++] = "ltvd";
+    keys[k] = "dbname", vals[k++] = url;
+    keys[k] = NULL, vals[k] = NULL;
+    db->conn = PQconnectStartParams(keys, vals, 1);
+    if (db->conn == NULL) {
         snprintf(err, STORE_ERR_MAX, "connect: out of memory");
-        return NULL;
+        return -1;
     }
-    if (PQstatus(conn) != CONNECTION_OK) {
-        snprintf(err, STORE_ERR_MAX, "connect: %s", PQerrorMessage(conn));
+    if (PQstatus(db->conn) == CONNECTION_BAD) {
+        snprintf(err, STORE_ERR_MAX, "connect: %s", PQerrorMessage(db->conn));
         goto failed;
     }
-    PQsetNoticeProcessor(conn, quiet, NULL);
-    PGresult *res = PQexec(conn, "SET TimeZone = 'UTC'");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        snprintf(err, STORE_ERR_MAX, "connect: SET TimeZone: %s", PQerrorMessage(conn));
-        PQclear(res);
+    if (connect_poll(db, db->conn, err) != 0)
+        goto failed;
+    PQsetNoticeProcessor(db->conn, quiet, NULL);
+    if (PQsetnonblocking(db->conn, 1) != 0) {
+        snprintf(err, STORE_ERR_MAX, "connect: %s", PQerrorMessage(db->conn));
         goto failed;
     }
-    PQclear(res);
-    return conn;
+    if (set_session(db, err) != 0)
+        goto failed;
+    return 0;
 failed:
     /* libpq messages end in a newline; ours do not. */
     err[strcspn(err, "\n")] = '\0';
-    PQfinish(conn);
-    return NULL;
+    if (db->conn != NULL) {
+        PQsetnonblocking(db->conn, 1);
+        PQfinish(db->conn);
+    }
+    db->conn = NULL;
+    return -1;
 }
 
 store_db *store_db_open(const char *url, char err[STORE_ERR_MAX])
+{
+    return store_db_open_limited(url, NULL, err);
+}
+
+store_db *store_db_open_limited(const char *url, const store_db_limits *lim,
+                                char err[STORE_ERR_MAX])
 {
     store_db *db = calloc(1, sizeof *db);
     if (db == NULL || (db->url = strdup(url)) == NULL) {
@@ -59,8 +317,9 @@ store_db *store_db_open(const char *url, char err[STORE_ERR_MAX])
         free(db);
         return NULL;
     }
-    db->conn = connect_url(url, err);
-    if (db->conn == NULL) {
+    if (lim != NULL)
+        db->lim = *lim;
+    if (connect_url(db, url, err) != 0) {
         store_db_close(db);
         return NULL;
     }
@@ -72,8 +331,10 @@ void store_db_close(store_db *db)
 {
     if (db == NULL)
         return;
-    if (db->conn != NULL)
+    if (db->conn != NULL) {
+        PQsetnonblocking(db->conn, 1);
         PQfinish(db->conn);
+    }
     free(db->url);
     free(db);
 }
@@ -85,13 +346,20 @@ const char *store_db_error(const store_db *db)
 
 int store_db_reconnect(store_db *db)
 {
-    if (db->conn != NULL)
+    if (db->conn != NULL) {
+        PQsetnonblocking(db->conn, 1);
         PQfinish(db->conn);
+        db->conn = NULL;
+    }
     db->n_prepared = 0;
     db->stage_ready = false;
     db->generation++;
-    db->conn = connect_url(db->url, db->err);
-    return db->conn != NULL ? 0 : -1;
+    char err[STORE_ERR_MAX];
+    if (connect_url(db, db->url, err) != 0) {
+        memcpy(db->err, err, sizeof err);
+        return -1;
+    }
+    return 0;
 }
 
 bool store_db_broken(const store_db *db)
@@ -117,6 +385,8 @@ int store_db_fail(store_db *db, const PGresult *res, const char *what)
     const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state != NULL ? state : "");
     const char *msg = res != NULL ? PQresultErrorMessage(res) : "";
+    if (msg[0] == '\0' && db->conn == NULL && db->timed_out)
+        msg = "no answer from PostgreSQL in time";
     if (msg[0] == '\0')
         msg = db->conn != NULL ? PQerrorMessage(db->conn) : "no connection";
     if (msg[0] == '\0')
@@ -128,9 +398,9 @@ int store_db_fail(store_db *db, const PGresult *res, const char *what)
 
 int store_db_exec(store_db *db, const char *sql, ExecStatusType expect)
 {
-    if (db->conn == NULL)
-        return store_db_fail(db, NULL, sql);
-    PGresult *res = PQexec(db->conn, sql);
+    PGresult *res = store_db_query(db, sql, 0, NULL);
+    if (res == NULL)
+        return -1;
     int rc = PQresultStatus(res) == expect ? 0 : store_db_fail(db, res, sql);
     PQclear(res);
     return rc;
@@ -147,6 +417,7 @@ static bool is_prepared(const store_db *db, const char *name)
 PGresult *store_db_exec_prepared(store_db *db, const char *name, const char *sql,
                                  int n_params, const char *const *values)
 {
+    db->timed_out = false;
     if (db->conn == NULL) {
         store_db_fail(db, NULL, name);
         return NULL;
@@ -156,7 +427,14 @@ PGresult *store_db_exec_prepared(store_db *db, const char *name, const char *sql
             snprintf(db->err, sizeof db->err, "%s: too many prepared statements", name);
             return NULL;
         }
-        PGresult *res = PQprepare(db->conn, name, sql, n_params, NULL);
+        long long until = wait_until(db, db->lim.wait_ms);
+        PGresult *res = PQsendPrepare(db->conn, name, sql, n_params, NULL)
+                            ? collect(db, until, name)
+                            : NULL;
+        if (res == NULL && db->conn != NULL && !db->timed_out)
+            store_db_fail(db, NULL, name);
+        if (res == NULL)
+            return NULL;
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             store_db_fail(db, res, name);
             PQclear(res);
@@ -165,10 +443,12 @@ PGresult *store_db_exec_prepared(store_db *db, const char *name, const char *sql
         PQclear(res);
         db->prepared[db->n_prepared++] = name;
     }
-    PGresult *res = PQexecPrepared(db->conn, name, n_params, values, NULL, NULL, 0);
-    if (res == NULL)
+    long long until = wait_until(db, db->lim.wait_ms);
+    if (!PQsendQueryPrepared(db->conn, name, n_params, values, NULL, NULL, 0)) {
         store_db_fail(db, NULL, name);
-    return res;
+        return NULL;
+    }
+    return collect(db, until, name);
 }
 
 bool store_db_retryable(const store_db *db)
@@ -177,6 +457,30 @@ bool store_db_retryable(const store_db *db)
 }
 
 /* ---- transactions -------------------------------------------------------- */
+
+static bool past_deadline(const store_db *db)
+{
+    return db->deadline_ms > 0 && mono_ms() >= db->deadline_ms;
+}
+
+/* Takes gate for reading, waiting no longer than the deadline. */
+static int gate_rdlock(store_db *db, pthread_rwlock_t *gate)
+{
+    if (db->deadline_ms <= 0)
+        return pthread_rwlock_rdlock(gate);
+    long long left = db->deadline_ms - mono_ms();
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    if (left > 0) {
+        until.tv_sec += (time_t)(left / 1000);
+        until.tv_nsec += (long)(left % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    return pthread_rwlock_timedrdlock(gate, &until);
+}
 
 /* Sleeps a little longer at each attempt, with jitter, so that two
  * transactions that collided do not collide again in lock step. */
@@ -187,18 +491,32 @@ static void backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
-/* Rolls back after a failure; a broken connection has nothing to roll back. */
+/* Rolls back after a failure (keeping its message); a broken connection
+ * has nothing to roll back. */
 static void rollback(store_db *db)
 {
     if (store_db_broken(db))
         return;
-    PGresult *res = PQexec(db->conn, "ROLLBACK");
-    PQclear(res);
+    char saved[STORE_ERR_MAX], state[6];
+    bool was_timed_out = db->timed_out;
+    memcpy(saved, db->err, sizeof saved);
+    memcpy(state, db->sqlstate, sizeof state);
+    PQclear(store_db_query(db, "ROLLBACK", 0, NULL));
+    if (!db->timed_out) {
+        memcpy(db->err, saved, sizeof saved);
+        memcpy(db->sqlstate, state, sizeof state);
+        db->timed_out = was_timed_out;
+    }
 }
 
-/* What to do after an attempt failed before COMMIT: true to try again. */
+/* What to do after an attempt failed before COMMIT: true to try again. A
+ * bound that ran out is final: trying again would wait as long again. */
 static bool recover(store_db *db)
 {
+    if (store_db_timed_out(db) || past_deadline(db)) {
+        rollback(db);
+        return false;
+    }
     if (store_db_broken(db)) {
         char saved[STORE_ERR_MAX];
         memcpy(saved, db->err, sizeof saved);
@@ -249,6 +567,11 @@ int store_db_transaction_gated(store_db *db, bool serializable, store_tx_fn fn, 
             backoff(attempt);
         again = false;
         db->sqlstate[0] = '\0';
+        if (past_deadline(db)) {
+            snprintf(db->err, sizeof db->err, "gave up: the deadline has passed");
+            db->timed_out = true;
+            return -1;
+        }
         if (store_db_broken(db) && store_db_reconnect(db) != 0)
             return -1;
         if (store_db_exec(db, begin, PGRES_COMMAND_OK) != 0) {
@@ -270,10 +593,15 @@ int store_db_transaction_gated(store_db *db, bool serializable, store_tx_fn fn, 
             }
             return -1;
         }
-        if (commit_gate != NULL)
-            pthread_rwlock_rdlock(commit_gate);
-        PGresult *res = PQexec(db->conn, "COMMIT");
-        ExecStatusType status = PQresultStatus(res);
+        if (commit_gate != NULL && gate_rdlock(db, commit_gate) != 0) {
+            snprintf(db->err, sizeof db->err, "COMMIT: the cache catch-up held the gate "
+                                              "past the deadline");
+            db->timed_out = true;
+            rollback(db);
+            return -1;
+        }
+        PGresult *res = store_db_query(db, "COMMIT", 0, NULL);
+        ExecStatusType status = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (status == PGRES_COMMAND_OK) {
             PQclear(res);
             return 0; /* the gate stays held: the caller's to release */
@@ -283,7 +611,8 @@ int store_db_transaction_gated(store_db *db, bool serializable, store_tx_fn fn, 
         store_db_fail(db, res, "COMMIT");
         PQclear(res);
         if (store_db_broken(db)) {
-            /* The server may or may not have committed: not ours to guess. */
+            /* The server may or may not have committed: not ours to guess
+             * (a batch's rows then reach the cache through the catch-up). */
             snprintf(db->err, sizeof db->err, "COMMIT: connection lost, outcome unknown");
             return -1;
         }

@@ -3,7 +3,20 @@
  * statements prepared lazily (and again after a reconnect), and a
  * transaction helper that retries serialization failures and deadlocks.
  * A store_db is used by one thread at a time. Errors are returned as -1 with
- * a message readable through store_db_error(). */
+ * a message readable through store_db_error().
+ *
+ * Bounded waits (docs/reliability.md): a connection opened with limits
+ * (store_db_open_limited) sets statement_timeout, lock_timeout and
+ * idle_in_transaction_session_timeout in its session and TCP keepalives and
+ * tcp_user_timeout on its socket, and every wait for the server (connect,
+ * send, result) is bounded on the client side too, by limits.wait_ms and by
+ * a deadline the caller may set (store_db_set_deadline): a server that hangs
+ * (SIGSTOP, a frozen VM) enforces none of its own timeouts and its kernel
+ * still acknowledges keepalives. A wait that runs out drops the connection
+ * (the server rolls back whatever was open when it notices) and fails with
+ * store_db_timed_out() true; the next use reconnects. All statements go
+ * through the functions below (never PQexec on db->conn) so none escapes
+ * the bound. */
 #ifndef LTVD_STORE_DB_H
 #define LTVD_STORE_DB_H
 
@@ -14,8 +27,26 @@
 #define STORE_ERR_MAX 512
 #define STORE_MAX_PREPARED 32
 
+/* The bounds of a connection's waits; zero fields mean "none" (the server's
+ * defaults, waits without end). store_db_limits_none() gives all zero but
+ * connect_timeout_s 10. */
+typedef struct store_db_limits {
+    long connect_timeout_s;     /* connecting, client side */
+    long statement_timeout_ms;  /* SET statement_timeout */
+    long lock_timeout_ms;       /* SET lock_timeout */
+    long idle_in_tx_timeout_ms; /* SET idle_in_transaction_session_timeout */
+    long keepalives_idle_s;     /* TCP keepalives (libpq keepalives_*) */
+    long keepalives_interval_s;
+    long keepalives_count;
+    long tcp_user_timeout_ms;   /* libpq tcp_user_timeout */
+    long wait_ms;               /* client side: longest wait for one answer */
+} store_db_limits;
+
 typedef struct store_db {
     PGconn *conn;
+    store_db_limits lim;                      /* as opened */
+    long long deadline_ms; /* CLOCK_MONOTONIC ms after which no wait goes on; 0 none */
+    bool timed_out;        /* the last failure was a wait that ran out */
     char *url;                                /* owned copy of the DATABASE_URL */
     const char *prepared[STORE_MAX_PREPARED]; /* statement names (static strings)
                                                  prepared on this connection */
@@ -43,6 +74,34 @@ typedef store_tx_status (*store_tx_fn)(store_db *db, void *arg);
  * server cannot be reached. */
 store_db *store_db_open(const char *url, char err[STORE_ERR_MAX]);
 void store_db_close(store_db *db);
+
+/* store_db_open with the bounds of lim (copied; NULL: none, as
+ * store_db_open). */
+store_db *store_db_open_limited(const char *url, const store_db_limits *lim,
+                                char err[STORE_ERR_MAX]);
+
+/* From now on, no wait for the server goes past ms milliseconds from now
+ * (ms <= 0: no deadline); also clears the timed-out mark. A connection is
+ * handed from one piece of work to the next with its deadline cleared. */
+void store_db_set_deadline(store_db *db, long ms);
+
+/* True when the last failure was a bound running out: a client-side wait
+ * (the connection was dropped), or the server's statement_timeout or
+ * lock_timeout (SQLSTATE 57014, 55P03). */
+bool store_db_timed_out(const store_db *db);
+
+/* Runs sql with n_params text parameters (n_params 0 and values NULL:
+ * several statements may be given, as with PQexec) within the bounds.
+ * Returns the result (the first failed one, else the last; the caller
+ * PQclear's it), or NULL with db->err set when the connection failed or a
+ * wait ran out. A COPY FROM STDIN answers PGRES_COPY_IN: follow with
+ * store_db_copy_data. */
+PGresult *store_db_query(store_db *db, const char *sql, int n_params,
+                         const char *const *values);
+
+/* Sends data[0..len) and the end of the COPY that store_db_query started,
+ * and waits for its result. Returns 0, or -1 with db->err set. */
+int store_db_copy_data(store_db *db, const char *data, size_t len, const char *what);
 
 /* The last error message (never NULL; "" when none). */
 const char *store_db_error(const store_db *db);

@@ -126,8 +126,7 @@ static int stage_insert_chunk(store_db *db, const store_item *items, size_t n,
         vals[p + 2] = store_when_text(&items[i], when[i]);
         vals[p + 3] = items[i].amount;
     }
-    res = PQexecParams(db->conn, sql.p, (int)(n * INSERT_PARAMS), NULL, vals, NULL, NULL,
-                       0);
+    res = store_db_query(db, sql.p, (int)(n * INSERT_PARAMS), vals);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         store_db_fail(db, res, "INSERT INTO ltvd_stage");
         goto cleanup;

@@ -150,8 +150,7 @@ static store_tx_status apply_one(store_db *db, void *arg)
     snprintf(version, sizeof version, "%d", ctx->m->version);
     const char *params[] = {version, ctx->m->file};
     PGresult *res =
-        PQexecParams(db->conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1,
-                     NULL, params, NULL, NULL, 0);
+        store_db_query(db, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "schema_migrations");
         PQclear(res);
@@ -165,7 +164,7 @@ static store_tx_status apply_one(store_db *db, void *arg)
     char *sql = read_file(db, ctx->dir, ctx->m->file);
     if (sql == NULL)
         return STORE_TX_ERROR;
-    res = PQexec(db->conn, sql);
+    res = store_db_query(db, sql, 0, NULL);
     free(sql);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -174,9 +173,8 @@ static store_tx_status apply_one(store_db *db, void *arg)
         return STORE_TX_ERROR;
     }
     PQclear(res);
-    res = PQexecParams(db->conn,
-                       "INSERT INTO schema_migrations (version, file) VALUES ($1, $2)", 2,
-                       NULL, params, NULL, NULL, 0);
+    res = store_db_query(db, "INSERT INTO schema_migrations (version, file) VALUES ($1, $2)",
+                         2, params);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         store_db_fail(db, res, "schema_migrations");
         PQclear(res);
@@ -225,7 +223,7 @@ int store_migrations_pending(store_db *db, const char *dir, int *pending)
     if (list_migrations(db, dir, &m, &n) != 0)
         return -1;
     int rc = -1;
-    PGresult *res = PQexec(db->conn, "SELECT version FROM schema_migrations");
+    PGresult *res = store_db_query(db, "SELECT version FROM schema_migrations", 0, NULL);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         /* No table yet: everything is pending. */
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);

@@ -16,7 +16,8 @@ struct store_pool {
     size_t size, n_free;
 };
 
-store_pool *store_pool_open(const char *url, size_t size, char err[STORE_ERR_MAX])
+store_pool *store_pool_open(const char *url, size_t size, const store_db_limits *lim,
+                            char err[STORE_ERR_MAX])
 {
     store_pool *p = calloc(1, sizeof *p);
     if (p == NULL || size == 0 || (p->all = calloc(size, sizeof *p->all)) == NULL ||
@@ -25,7 +26,7 @@ store_pool *store_pool_open(const char *url, size_t size, char err[STORE_ERR_MAX
         goto failed;
     }
     for (; p->size < size; p->size++) {
-        if ((p->all[p->size] = store_db_open(url, err)) == NULL)
+        if ((p->all[p->size] = store_db_open_limited(url, lim, err)) == NULL)
             goto failed;
         p->free[p->n_free++] = p->all[p->size];
     }
@@ -84,6 +85,7 @@ store_db *store_pool_acquire(store_pool *p, long timeout_ms)
 
 void store_pool_release(store_pool *p, store_db *db)
 {
+    store_db_set_deadline(db, 0);
     pthread_mutex_lock(&p->lock);
     p->free[p->n_free++] = db;
     pthread_cond_signal(&p->freed);

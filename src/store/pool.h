@@ -9,10 +9,12 @@
 
 typedef struct store_pool store_pool;
 
-/* Opens size connections to url. Returns the pool, or NULL with err set when
+/* Opens size connections to url, each with the bounds of lim (NULL: none;
+ * see store_db_open_limited). Returns the pool, or NULL with err set when
  * any connection fails (none is left open then). Free with store_pool_close,
  * after every connection has been released. */
-store_pool *store_pool_open(const char *url, size_t size, char err[STORE_ERR_MAX]);
+store_pool *store_pool_open(const char *url, size_t size, const store_db_limits *lim,
+                            char err[STORE_ERR_MAX]);
 void store_pool_close(store_pool *p);
 
 /* Takes a free connection, waiting for one up to timeout_ms (< 0: forever).
@@ -20,7 +22,7 @@ void store_pool_close(store_pool *p);
  * the store_ calls themselves (see store_db_transaction, store_db_ping). */
 store_db *store_pool_acquire(store_pool *p, long timeout_ms);
 
-/* Gives db back to the pool it came from. */
+/* Gives db back to the pool it came from (its deadline cleared). */
 void store_pool_release(store_pool *p, store_db *db);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache/cache.h"
 #include "model/bgnbd.h"
@@ -182,6 +183,24 @@ static void check_scores(const char *query, long horizon_days, double d, double 
     response_free(&r);
 }
 
+/* Polls GET /readyz every 50 ms, up to 5 s, until it answers status (the
+ * readiness check runs in the background, every readiness_interval_ms). */
+static void wait_readyz(int status)
+{
+    response r = {0};
+    for (int i = 0; i < 100; i++) {
+        request("GET", "/readyz", NULL, &r);
+        if (r.status == status)
+            break;
+        response_free(&r);
+        usleep(50000);
+    }
+    if (status == 503)
+        testhttp_assert_problem(&r, 503, "not-ready");
+    ck_assert_msg(r.status == status, "/readyz: %d %s", r.status, r.body);
+    response_free(&r);
+}
+
 /* A committed batch shows in the score at once; with the database gone a
  * batch is answered 503 with Retry-After. */
 static void check_live_update_and_db_down(void)
@@ -214,15 +233,14 @@ static void check_live_update_and_db_down(void)
     ck_assert_msg(stale != NULL && strstr(stale, "database unavailable since") == stale,
                   "%s", r.head);
     response_free(&r);
-    request("GET", "/readyz", NULL, &r);
-    testhttp_assert_problem(&r, 503, "not-ready");
-    response_free(&r);
+    wait_readyz(503);
 
     /* back: the next batch is stored on a new connection, no restart */
     admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS true", svc.dbname);
     check_counts("{\"transactions\":[{\"id\":\"t6\",\"customer_id\":\"c1\","
                  "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}",
                  1, 1, 0);
+    wait_readyz(200);
     request("GET", "/v1/customers/c1", NULL, &r);
     ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
     ck_assert_ptr_null(testhttp_header(&r, "Ltvd-Data-Stale"));

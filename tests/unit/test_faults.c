@@ -94,6 +94,7 @@ static void sb_setup(void)
     faults_db_prepare(svc.cfg.database_url);
     char err[CONFIG_ERR_MAX];
     ck_assert(config_set(&svc.cfg, "thread_pool_size", "8", err));
+    ck_assert(config_set(&svc.cfg, "db_request_threads", "8", err));
     ck_assert(config_set(&svc.cfg, "as_of", FAULTS_AS_OF, err));
     ck_assert(config_set(&svc.cfg, "period", "week", err));
     testhttp_app_start(&svc, false);

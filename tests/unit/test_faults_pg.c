@@ -16,8 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +27,7 @@
 #define PG_MAX_BATCHES 4000 /* batch numbers: room far above a run's */
 #define PG_POSTERS 2
 
-static char pgdir[256], url[2048];
+static char url[2048];
 
 typedef struct pg_run {
     atomic_int phase; /* 0 up, 1 stopping or down, 2 started again */
@@ -54,79 +52,15 @@ static void violation(const char *what, int status, const char *detail)
 
 /* ---- the cluster ------------------------------------------------------------------ */
 
-/* scripts/pg_local.sh cmd pgdir, its output read whole (into out[cap] when
- * not NULL: the script fails when nobody reads what it prints), its
- * messages into pgdir.log. Returns pclose's status. */
-static int pg_local(const char *cmd, char *out, size_t cap)
-{
-    char line[600], sink[1024];
-    snprintf(line, sizeof line, "scripts/pg_local.sh %s '%s' 2>>'%s.log'", cmd, pgdir, pgdir);
-    FILE *p = popen(line, "r");
-    ck_assert_ptr_nonnull(p);
-    if (out == NULL) {
-        out = sink;
-        cap = sizeof sink;
-    }
-    size_t n = 0, got;
-    while (n + 1 < cap && (got = fread(out + n, 1, cap - 1 - n, p)) > 0)
-        n += got;
-    out[n] = '\0';
-    while (fread(sink, 1, sizeof sink, p) > 0)
-        continue;
-    return pclose(p);
-}
-
-/* The cluster's reaper: a process that stops the cluster and removes its
- * directory when told (SIGTERM, by pg_teardown) or when the test process
- * ends without a teardown (a failed check in fork mode exits at once). */
-static pid_t reaper;
-
-static void reaper_start(void)
-{
-    sigset_t term;
-    sigemptyset(&term);
-    sigaddset(&term, SIGTERM);
-    sigprocmask(SIG_BLOCK, &term, NULL);
-    pid_t parent = getpid();
-    reaper = fork();
-    ck_assert_int_ge(reaper, 0);
-    if (reaper == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        int sig = 0;
-        if (getppid() == parent)
-            sigwait(&term, &sig);
-        char cmd[900];
-        snprintf(cmd, sizeof cmd,
-                 "scripts/pg_local.sh stop '%s' >/dev/null 2>&1; rm -rf '%s' '%s.log'", pgdir,
-                 pgdir, pgdir);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    sigprocmask(SIG_UNBLOCK, &term, NULL);
-}
-
 static void pg_setup(void)
 {
-    const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
-    snprintf(pgdir, sizeof pgdir, "%s/ltvd_fpg.XXXXXX", tmp);
-    ck_assert_ptr_nonnull(mkdtemp(pgdir));
-    reaper_start();
-    char out[2048];
-    ck_assert_msg(pg_local("start", out, sizeof out) == 0, "pg_local.sh start failed (%s.log)",
-                  pgdir);
-    char *at = strstr(out, "DATABASE_URL=");
-    ck_assert_msg(at != NULL, "pg_local.sh printed: %s", out);
-    snprintf(url, sizeof url, "%.*s", (int)strcspn(at + 13, "\n"), at + 13);
+    faults_cluster_start(url, sizeof url);
     faults_db_prepare(url);
 }
 
 static void pg_teardown(void)
 {
-    if (reaper > 0) {
-        kill(reaper, SIGTERM);
-        waitpid(reaper, NULL, 0);
-    }
-    reaper = 0;
+    faults_cluster_drop();
 }
 
 /* ---- the clients -------------------------------------------------------------------- */
@@ -306,11 +240,11 @@ START_TEST(test_faults_pg_stopped_under_load)
     testserve_sleep_ms(500);
 
     atomic_store(&run.phase, 1);
-    ck_assert_msg(pg_local("stop", NULL, 0) == 0, "pg_local.sh stop failed (%s.log)", pgdir);
+    faults_cluster_ctl("stop");
     check_outage();
     testserve_sleep_ms(1500);
     long n_503 = atomic_load(&run.n_503), n_stale = atomic_load(&run.n_stale);
-    ck_assert_msg(pg_local("start", NULL, 0) == 0, "pg_local.sh start failed (%s.log)", pgdir);
+    faults_cluster_ctl("start");
     double t_back = testserve_now();
     atomic_store(&run.phase, 2);
     double took = check_recovery(t_back);

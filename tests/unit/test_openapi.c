@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth/auth.h"
 #include "auth/auth_store.h"
@@ -290,6 +291,21 @@ static void db_up(void)
     admin_exec("ALTER DATABASE %s WITH ALLOW_CONNECTIONS true");
 }
 
+/* Polls GET /readyz (every 50 ms, up to 5 s) until it answers status: the
+ * readiness check runs in the background. */
+static void wait_readyz(int status)
+{
+    for (int i = 0; i < 100; i++) {
+        testhttp_response r;
+        testhttp_request(svc.port, "GET", "/readyz", NULL, &r);
+        int got = r.status;
+        testhttp_response_free(&r);
+        if (got == status)
+            return;
+        usleep(50000);
+    }
+}
+
 /* With the database down, a batch is answered 503. */
 static void check_database_down(void)
 {
@@ -304,6 +320,7 @@ static void check_database_down(void)
     oa_call("GET", "/v1/customers/{customer_id}", "/v1/customers/c1", NULL, 200, &r);
     ck_assert_msg(oa_header(&r, "Ltvd-Data-Stale", stale, sizeof stale), "%s", r.head);
     oa_response_free(&r);
+    wait_readyz(503);
     oa_call0("GET", "/readyz", "/readyz", NULL, 503);
     db_up();
 }

@@ -868,7 +868,7 @@ static void *pool_user_main(void *arg)
 START_TEST(test_pool)
 {
     char err[STORE_ERR_MAX];
-    store_pool *p = store_pool_open(test_url, 2, err);
+    store_pool *p = store_pool_open(test_url, 2, NULL, err);
     ck_assert_msg(p != NULL, "%s", err);
     pool_user u[8];
     pthread_t th[8];
@@ -886,7 +886,7 @@ START_TEST(test_pool)
     store_pool_release(p, a);
     store_pool_release(p, b);
     store_pool_close(p);
-    ck_assert_ptr_null(store_pool_open("postgresql://127.0.0.1:1/none", 1, err));
+    ck_assert_ptr_null(store_pool_open("postgresql://127.0.0.1:1/none", 1, NULL, err));
 }
 END_TEST
 

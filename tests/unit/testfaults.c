@@ -4,10 +4,14 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,6 +100,149 @@ void faults_db_drop(const char *prefix)
     testdb_drop(url, name);
 }
 
+/* ------------------------------------------------------------ a cluster */
+
+static char pgdir[256];
+static pid_t reaper;
+
+/* scripts/pg_local.sh cmd pgdir, its output read whole (into out[cap] when
+ * not NULL: the script fails when nobody reads what it prints), its
+ * messages into pgdir.log. Returns pclose's status. */
+static int pg_local(const char *cmd, char *out, size_t cap)
+{
+    char line[600], sink[1024];
+    snprintf(line, sizeof line, "scripts/pg_local.sh %s '%s' 2>>'%s.log'", cmd, pgdir, pgdir);
+    FILE *p = popen(line, "r");
+    ck_assert_ptr_nonnull(p);
+    if (out == NULL) {
+        out = sink;
+        cap = sizeof sink;
+    }
+    size_t n = 0, got;
+    while (n + 1 < cap && (got = fread(out + n, 1, cap - 1 - n, p)) > 0)
+        n += got;
+    out[n] = '\0';
+    while (fread(sink, 1, sizeof sink, p) > 0)
+        continue;
+    return pclose(p);
+}
+
+/* The parent PID of process pid (from /proc), or -1. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close = strrchr(buf, ')'); /* the name may hold spaces */
+    char state;
+    long ppid;
+    if (close == NULL || sscanf(close + 1, " %c %ld", &state, &ppid) != 2)
+        return -1;
+    return (pid_t)ppid;
+}
+
+/* faults_cluster_pids without check assertions (for the reaper too): 0
+ * when the postmaster is not found. */
+static size_t cluster_pids(pid_t *pids, size_t cap)
+{
+    char path[320], line[32];
+    snprintf(path, sizeof path, "%s/data/postmaster.pid", pgdir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    bool got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    pid_t pm = got ? (pid_t)strtol(line, NULL, 10) : 0;
+    DIR *d = pm > 0 && cap > 0 ? opendir("/proc") : NULL;
+    if (d == NULL)
+        return 0;
+    size_t n = 0;
+    pids[n++] = pm;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < cap) {
+        pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+        if (pid > 0 && parent_of(pid) == pm)
+            pids[n++] = pid;
+    }
+    closedir(d);
+    return n;
+}
+
+size_t faults_cluster_pids(pid_t *pids, size_t cap)
+{
+    size_t n = cluster_pids(pids, cap);
+    ck_assert_msg(n > 0, "no postmaster found in %s/data/postmaster.pid", pgdir);
+    return n;
+}
+
+/* The reaper: stops the cluster and removes its directory when told
+ * (SIGTERM, by faults_cluster_drop) or when the test process dies. */
+static void reaper_start(void)
+{
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, NULL);
+    pid_t parent = getpid();
+    reaper = fork();
+    ck_assert_int_ge(reaper, 0);
+    if (reaper == 0) {
+        /* out of the test's process group: check kills that group when a
+         * test fails or times out, and the reaper must outlive it */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        int sig = 0;
+        if (getppid() == parent)
+            sigwait(&term, &sig);
+        prctl(PR_SET_PDEATHSIG, 0); /* the shell below must finish */
+        /* a frozen cluster cannot stop: wake it first */
+        pid_t pids[256];
+        size_t n = cluster_pids(pids, 256);
+        for (size_t i = 0; i < n; i++)
+            kill(pids[i], SIGCONT);
+        char cmd[900];
+        snprintf(cmd, sizeof cmd,
+                 "scripts/pg_local.sh stop '%s' >/dev/null 2>&1; rm -rf '%s' '%s.log'", pgdir,
+                 pgdir, pgdir);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    sigprocmask(SIG_UNBLOCK, &term, NULL);
+}
+
+void faults_cluster_start(char *url, size_t size)
+{
+    const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
+    snprintf(pgdir, sizeof pgdir, "%s/ltvd_fpg.XXXXXX", tmp);
+    ck_assert_ptr_nonnull(mkdtemp(pgdir));
+    reaper_start();
+    char out[2048];
+    ck_assert_msg(pg_local("start", out, sizeof out) == 0, "pg_local.sh start failed (%s.log)",
+                  pgdir);
+    char *at = strstr(out, "DATABASE_URL=");
+    ck_assert_msg(at != NULL, "pg_local.sh printed: %s", out);
+    snprintf(url, size, "%.*s", (int)strcspn(at + 13, "\n"), at + 13);
+}
+
+void faults_cluster_ctl(const char *cmd)
+{
+    ck_assert_msg(pg_local(cmd, NULL, 0) == 0, "pg_local.sh %s failed (%s.log)", cmd, pgdir);
+}
+
+void faults_cluster_drop(void)
+{
+    if (reaper > 0) {
+        kill(reaper, SIGTERM);
+        waitpid(reaper, NULL, 0);
+    }
+    reaper = 0;
+}
+
 /* ------------------------------------------------------------ the server */
 
 void faults_server_start(testserve *s, const char *url, const char *extra)
@@ -103,6 +250,7 @@ void faults_server_start(testserve *s, const char *url, const char *extra)
     const char *env[] = {
         "LTVD_LISTEN=127.0.0.1:0",
         "LTVD_THREAD_POOL_SIZE=4",
+        "LTVD_DB_REQUEST_THREADS=4", /* every client's batch may wait at once */
         "LTVD_AS_OF=" FAULTS_AS_OF,
         "LTVD_PERIOD=week",
         "LTVD_MODEL=bgnbd",

@@ -12,6 +12,7 @@
 #include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "store/db.h"
 #include "testserve.h"
@@ -39,6 +40,26 @@ store_db *faults_db_open(const char *url);
 /* The first column of the first row of sql as an integer (check failure on
  * an error). */
 long long faults_sql_int(store_db *db, const char *sql);
+
+/* ---- a cluster of the test's own -------------------------------------------------- */
+
+/* Starts a PostgreSQL cluster of the test's own (scripts/pg_local.sh in a
+ * new temporary directory, never the shared one of scripts/with_pg.sh: a
+ * test may stop or freeze it) and sets url[size] to its DATABASE_URL. A
+ * reaper process stops and removes it when faults_cluster_drop is called or
+ * the test process ends (a failed check in fork mode exits at once). */
+void faults_cluster_start(char *url, size_t size);
+
+/* scripts/pg_local.sh cmd ("start", "stop") on that cluster; a check
+ * failure when it fails. */
+void faults_cluster_ctl(const char *cmd);
+
+/* The PIDs of the cluster's postmaster (first) and of its children (the
+ * backends and helper processes), at most cap; returns their number. */
+size_t faults_cluster_pids(pid_t *pids, size_t cap);
+
+/* Stops and removes the cluster (NULL-safe when none was started). */
+void faults_cluster_drop(void);
 
 /* Starts `ltvd serve` on url with the suite's settings plus extra (a "K=V"
  * or NULL) and waits until it listens. */

@@ -1,6 +1,8 @@
 /* The HTTP test client and the in-process service fixture (see testhttp.h). */
 #include "testhttp.h"
 
+#include "app/db_wait.h"
+
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -240,7 +242,9 @@ void testhttp_app_start(testhttp_app *t, bool with_worker)
     if (with_worker)
         ck_assert(app_worker_start(t->app));
     char auth_err[AUTH_ERR_MAX];
-    t->auth = auth_keys_open(t->cfg.database_url,
+    store_db_limits lim;
+    app_db_limits(&t->cfg, &lim);
+    t->auth = auth_keys_open(t->cfg.database_url, &lim,
                              t->auth_reload_ms > 0 ? t->auth_reload_ms : AUTH_RELOAD_MS,
                              auth_err);
     ck_assert_msg(t->auth != NULL, "%s", auth_err);

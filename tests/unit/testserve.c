@@ -302,13 +302,21 @@ static bool parse_reply(char *raw, size_t len, testserve_reply *r)
 int testserve_http(int port, const char *method, const char *target, const char *body,
                    int timeout_s, testserve_reply *r)
 {
+    return testserve_http_auth(port, method, target, NULL, body, timeout_s, r);
+}
+
+int testserve_http_auth(int port, const char *method, const char *target, const char *token,
+                        const char *body, int timeout_s, testserve_reply *r)
+{
     memset(r, 0, sizeof *r);
-    char head[1024];
+    char head[1024], auth[256] = "";
     size_t blen = body != NULL ? strlen(body) : 0;
+    if (token != NULL)
+        snprintf(auth, sizeof auth, "Authorization: Bearer %.200s\r\n", token);
     int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                     method, target, blen);
+                     method, target, auth, blen);
     int fd = n > 0 && (size_t)n < sizeof head ? testserve_connect(port, timeout_s) : -1;
     char *raw = NULL;
     size_t len = 0;

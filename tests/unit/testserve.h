@@ -83,6 +83,11 @@ typedef struct testserve_reply {
 int testserve_http(int port, const char *method, const char *target, const char *body,
                    int timeout_s, testserve_reply *r);
 
+/* testserve_http with `Authorization: Bearer <token>` (none when token is
+ * NULL). */
+int testserve_http_auth(int port, const char *method, const char *target, const char *token,
+                        const char *body, int timeout_s, testserve_reply *r);
+
 /* The value of header name (case-insensitive) in head (a status line and
  * headers, CRLF-separated) into out[cap]; false when absent. */
 bool testserve_head_value(const char *head, const char *name, char *out, size_t cap);

@@ -1,0 +1,75 @@
+/* POST /v1/transactions after parsing: store, apply to the cache, count
+ * (see ingest.h). */
+#include "app/ingest.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "app/apply.h"
+#include "store/ingest.h"
+
+/* The detail of a batch PostgreSQL did not take. */
+static void failure_detail(store_db *db, char detail[APP_DB_DETAIL_MAX])
+{
+    snprintf(detail, APP_DB_DETAIL_MAX,
+             "the batch was not acknowledged (%.120s); resending it is safe: "
+             "items already stored count as duplicates",
+             store_db_timed_out(db) ? "the database did not answer in time"
+                                    : store_db_error(db));
+}
+
+/* Stores items[0..n) on db; on success applies them to the cache and
+ * releases the gate. */
+static app_ingest_status store_and_apply(app *a, store_db *db, const store_item *items,
+                                         size_t n, app_ingest_result *out)
+{
+    store_batch_result r = {0};
+    store_batch_opts opts = {&a->gate, app_days_hint, a};
+    if (store_insert_batch(db, items, n, &opts, &r) != 0) {
+        /* a lock or statement timeout is not an outage; a lost connection is */
+        if (store_db_broken(db))
+            app_db_failed(a);
+        app_db_count(a, app_db_classify(db));
+        failure_detail(db, out->detail);
+        return APP_INGEST_UNAVAILABLE;
+    }
+    /* committed: from here on the batch is stored whatever happens */
+    app_db_ok(a);
+    int crc = app_batch_committed(a, &r);
+    pthread_rwlock_unlock(&a->gate);
+    app_note_ingested(a, r.n_new, r.n_duplicate);
+    out->n_new = r.n_new;
+    out->n_duplicate = r.n_duplicate;
+    store_batch_result_free(&r);
+    if (crc != CACHE_OK) {
+        snprintf(out->detail, APP_DB_DETAIL_MAX, "stored, but the cache could not be updated");
+        return APP_INGEST_CACHE_FAILED;
+    }
+    return APP_INGEST_OK;
+}
+
+app_ingest_status app_ingest_batch(app *a, const ingest_batch *b, app_ingest_result *out)
+{
+    *out = (app_ingest_result){0};
+    store_item *items = malloc((b->n > 0 ? b->n : 1) * sizeof *items);
+    if (items == NULL) {
+        snprintf(out->detail, APP_DB_DETAIL_MAX, "out of memory");
+        return APP_INGEST_NO_MEMORY;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        ingest_item_to_store(&b->items[i], &items[i]);
+    char why[APP_DB_DETAIL_MAX];
+    store_db *db = app_db_acquire(a, why);
+    app_ingest_status st;
+    if (db == NULL) {
+        snprintf(out->detail, APP_DB_DETAIL_MAX,
+                 "%.180s; nothing was sent, resending the batch is safe", why);
+        st = APP_INGEST_UNAVAILABLE;
+    } else {
+        st = store_and_apply(a, db, items, b->n, out);
+        app_db_release(a, db);
+    }
+    free(items);
+    return st;
+}

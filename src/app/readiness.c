@@ -1,0 +1,164 @@
+/* The background readiness check (see readiness.h). */
+#include "app/readiness.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app/db_wait.h"
+#include "log/log.h"
+#include "store/migrate.h"
+
+struct app_readiness {
+    app *a;
+    store_db *db; /* the thread's own; NULL until connected */
+    pthread_t thread;
+    pthread_mutex_t mu; /* guards ok, why, checked_ms, stop */
+    pthread_cond_t cv;
+    bool ok;
+    char why[160];
+    long long checked_ms; /* monotonic ms of the last completed check */
+    bool stop;
+};
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One check on r->db (connecting first when needed), within
+ * READINESS_WAIT_MS. Returns the verdict, with why. */
+static bool check_once(app_readiness *r, char why[160])
+{
+    app *a = r->a;
+    store_db_limits lim;
+    app_db_limits(a->config, &lim);
+    if (lim.wait_ms <= 0 || lim.wait_ms > READINESS_WAIT_MS)
+        lim.wait_ms = READINESS_WAIT_MS;
+    char err[STORE_ERR_MAX];
+    if (r->db == NULL && (r->db = store_db_open_limited(a->config->database_url, &lim, err)) ==
+                             NULL) {
+        snprintf(why, 160, "database unreachable: %.100s", err);
+        return false;
+    }
+    store_db_set_deadline(r->db, READINESS_WAIT_MS);
+    int pending = 0;
+    bool ok = store_db_ping(r->db) == 0 &&
+              store_migrations_pending(r->db, a->migrations_dir, &pending) == 0;
+    if (!ok)
+        snprintf(why, 160, "database unreachable: %.100s", store_db_error(r->db));
+    else if (pending > 0)
+        snprintf(why, 160, "%d migration(s) pending", pending);
+    store_db_set_deadline(r->db, 0);
+    return ok && pending == 0;
+}
+
+/* Runs a check and publishes it. */
+static void check_and_publish(app_readiness *r)
+{
+    char why[160] = "";
+    bool ok = check_once(r, why);
+    /* pending migrations are no outage; no answer is */
+    if (ok || strncmp(why, "database unreachable", 20) != 0)
+        app_db_ok(r->a);
+    else
+        app_db_failed(r->a);
+    pthread_mutex_lock(&r->mu);
+    if (r->checked_ms != 0 && r->ok != ok)
+        log_write(ok ? LOG_INFO : LOG_WARN, "readiness: %s", ok ? "ready" : why);
+    r->ok = ok;
+    snprintf(r->why, sizeof r->why, "%s", why);
+    r->checked_ms = mono_ms();
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void *readiness_main(void *arg)
+{
+    app_readiness *r = arg;
+    long interval = r->a->config->readiness_interval_ms;
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += interval / 1000;
+        until.tv_nsec += (interval % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT)
+            ;
+        if (r->stop)
+            break;
+        pthread_mutex_unlock(&r->mu);
+        check_and_publish(r);
+        pthread_mutex_lock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+app_readiness *app_readiness_start(app *a)
+{
+    app_readiness *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->a = a;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&r->mu, NULL);
+    check_and_publish(r);
+    if (pthread_create(&r->thread, NULL, readiness_main, r) != 0) {
+        store_db_close(r->db);
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void app_readiness_stop(app_readiness *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    store_db_close(r->db);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+bool app_readiness_db_ok(app_readiness *r, char *why, size_t why_len)
+{
+    if (r == NULL) {
+        snprintf(why, why_len, "the readiness check is not running");
+        return false;
+    }
+    pthread_mutex_lock(&r->mu);
+    bool ok = r->ok;
+    long long age = mono_ms() - r->checked_ms;
+    /* a check stuck past its own bound says nothing good */
+    long long stale = r->a->config->readiness_interval_ms + 2 * READINESS_WAIT_MS;
+    if (ok && age > stale) {
+        ok = false;
+        snprintf(why, why_len, "database unreachable: no check completed for %lld ms", age);
+    } else if (!ok) {
+        snprintf(why, why_len, "%s", r->why);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return ok;
+}
