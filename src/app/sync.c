@@ -1,14 +1,13 @@
-/* The cache catch-up thread (see sync.h). */
+/* The cache catch-up (see sync.h): a base/ticker that reads, every
+ * cache_sync_ms, what other writers stored since its last look. */
 #include "app/sync.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "app/apply.h"
 #include "app/db_wait.h"
+#include "base/ticker.h"
 #include "log/log.h"
 
 /* Customers re-read per snapshot (one statement, one cache write). */
@@ -18,11 +17,10 @@
 
 struct app_sync {
     app *a;
-    long interval_ms;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
+    ticker *ticker;             /* calls sync_tick every interval */
+    store_db *db;               /* the catch-up's own connection, NULL while down */
+    store_db_limits lim;        /* its bounds */
+    char since[STORE_TIME_MAX]; /* the transaction horizon read up to */
 };
 
 /* A growing list of owned strings. */
@@ -130,45 +128,25 @@ int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
     return rc;
 }
 
-static void *sync_main(void *arg)
+/* One catch-up (a ticker_fn): connects when needed, reads what other
+ * writers stored since the last look, and records whether PostgreSQL
+ * answered. */
+static long sync_tick(void *arg)
 {
     app_sync *s = arg;
-    char since[STORE_TIME_MAX], err[STORE_ERR_MAX];
-    memcpy(since, s->a->sync_since, sizeof since);
-    store_db *db = NULL;
-    store_db_limits lim;
-    app_db_limits(s->a->config, &lim);
-    pthread_mutex_lock(&s->mu);
-    while (!s->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += s->interval_ms / 1000;
-        until.tv_nsec += (s->interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)
-            ;
-        if (s->stop)
-            break;
-        pthread_mutex_unlock(&s->mu);
-        if (db == NULL && (db = store_db_open_limited(s->a->config->database_url, &lim,
-                                                      err)) == NULL) {
+    char err[STORE_ERR_MAX];
+    if (s->db == NULL &&
+        (s->db = store_db_open_limited(s->a->config->database_url, &s->lim, err)) == NULL) {
+        app_db_failed(s->a);
+        log_write(LOG_WARN, "cache catch-up: %s", err);
+    } else if (app_sync_once(s->a, s->db, s->since) != 0) {
+        if (store_db_broken(s->db))
             app_db_failed(s->a);
-            log_write(LOG_WARN, "cache catch-up: %s", err);
-        } else if (app_sync_once(s->a, db, since) != 0) {
-            if (store_db_broken(db))
-                app_db_failed(s->a);
-            log_write(LOG_WARN, "cache catch-up: %s (retried)", store_db_error(db));
-        } else {
-            app_db_ok(s->a);
-        }
-        pthread_mutex_lock(&s->mu);
+        log_write(LOG_WARN, "cache catch-up: %s (retried)", store_db_error(s->db));
+    } else {
+        app_db_ok(s->a);
     }
-    pthread_mutex_unlock(&s->mu);
-    store_db_close(db);
-    return NULL;
+    return -1;
 }
 
 app_sync *app_sync_start(app *a, long interval_ms)
@@ -177,12 +155,10 @@ app_sync *app_sync_start(app *a, long interval_ms)
     if (s == NULL)
         return NULL;
     s->a = a;
-    s->interval_ms = interval_ms;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    if (pthread_create(&s->thread, NULL, sync_main, s) != 0) {
-        pthread_cond_destroy(&s->cv);
-        pthread_mutex_destroy(&s->mu);
+    memcpy(s->since, a->sync_since, sizeof s->since);
+    app_db_limits(a->config, &s->lim);
+    s->ticker = ticker_start(interval_ms, interval_ms, sync_tick, s);
+    if (s->ticker == NULL) {
         free(s);
         return NULL;
     }
@@ -193,12 +169,7 @@ void app_sync_stop(app_sync *s)
 {
     if (s == NULL)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stop = true;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->thread, NULL);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
+    ticker_stop(s->ticker);
+    store_db_close(s->db);
     free(s);
 }
