@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "auth/auth_store.h"
+#include "base/ticker.h"
 #include "log/log.h"
 
 struct auth_keys {
@@ -24,11 +25,8 @@ struct auth_keys {
     long long last_miss_ms;      /* when the thread last reloaded for a miss */
     atomic_bool miss_pending;    /* a request missed: the thread reloads soon */
     long reload_ms;
-    pthread_t thread;
-    bool has_thread;
-    pthread_mutex_t stop_lock;   /* guards stopping, signalled by stop */
-    pthread_cond_t stop;
-    bool stopping;
+    long long next_ms;           /* the next periodic reload (monotonic ms) */
+    ticker *ticker;              /* the reload thread, NULL when reload_ms is 0 */
 };
 
 static long long now_ms(void)
@@ -81,82 +79,30 @@ int auth_keys_reload(auth_keys *k)
     return rc;
 }
 
-/* Waits on k->stop (k->stop_lock held) for ms, or until signalled (a miss,
- * stopping; the caller looks again). */
-static void wait_ms(auth_keys *k, long ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    if (!k->stopping)
-        pthread_cond_timedwait(&k->stop, &k->stop_lock, &until);
-}
-
-/* Whether the thread reloads now: the interval is over, or a request
- * missed and no miss reload ran in the last AUTH_MISS_RELOAD_MS. */
-static bool due(auth_keys *k, long long next)
-{
-    long long now = now_ms();
-    if (now >= next)
-        return true;
-    if (!atomic_load(&k->miss_pending) || now - k->last_miss_ms < AUTH_MISS_RELOAD_MS)
-        return false;
-    atomic_store(&k->miss_pending, false);
-    k->last_miss_ms = now;
-    return true;
-}
-
-/* The reload thread, until auth_keys_free: every reload_ms, and within
- * AUTH_MISS_RELOAD_MS of a miss (a request signals k->stop). */
-static void *reloader(void *arg)
+/* The reload thread's turn (a ticker_fn): reloads every reload_ms, and
+ * after a request missed (signal_miss wakes it), at most once per
+ * AUTH_MISS_RELOAD_MS; returns the delay to the next turn. */
+static long reload_tick(void *arg)
 {
     auth_keys *k = arg;
-    long long next = now_ms() + k->reload_ms;
-    pthread_mutex_lock(&k->stop_lock);
-    while (!k->stopping) {
-        long long wait = next - now_ms();
-        if (atomic_load(&k->miss_pending)) {
-            long long miss_wait = k->last_miss_ms + AUTH_MISS_RELOAD_MS - now_ms();
-            if (miss_wait < wait)
-                wait = miss_wait;
-        }
-        if (wait > 0)
-            wait_ms(k, (long)wait);
-        if (k->stopping)
-            break;
-        if (!due(k, next))
-            continue;
-        pthread_mutex_unlock(&k->stop_lock);
-        auth_keys_reload(k);
-        next = now_ms() + k->reload_ms;
-        pthread_mutex_lock(&k->stop_lock);
+    long long now = now_ms();
+    bool periodic = now >= k->next_ms;
+    if (!periodic && !atomic_load(&k->miss_pending))
+        return (long)(k->next_ms - now);
+    if (!periodic) {
+        long long miss_at = k->last_miss_ms + AUTH_MISS_RELOAD_MS;
+        if (now < miss_at)
+            return (long)((miss_at < k->next_ms ? miss_at : k->next_ms) - now);
+        k->last_miss_ms = now;
     }
-    pthread_mutex_unlock(&k->stop_lock);
-    return NULL;
+    /* cleared before the load: a miss during it wakes another turn */
+    atomic_store(&k->miss_pending, false);
+    auth_keys_reload(k);
+    k->next_ms = now_ms() + k->reload_ms;
+    return k->reload_ms;
 }
 
 /* --------------------------------------------------------- open and free */
-
-static bool start_thread(auth_keys *k)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return false;
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    bool ok = pthread_cond_init(&k->stop, &attr) == 0;
-    pthread_condattr_destroy(&attr);
-    if (!ok)
-        return false;
-    if (k->reload_ms > 0 && pthread_create(&k->thread, NULL, reloader, k) != 0)
-        return false;
-    k->has_thread = k->reload_ms > 0;
-    return true;
-}
 
 auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
                           long reload_ms, char err[AUTH_ERR_MAX])
@@ -169,7 +115,6 @@ auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
     }
     pthread_rwlock_init(&k->lock, NULL);
     pthread_mutex_init(&k->reload_lock, NULL);
-    pthread_mutex_init(&k->stop_lock, NULL);
     k->reload_ms = reload_ms;
     /* the first miss may reload at once */
     k->last_miss_ms = now_ms() - AUTH_MISS_RELOAD_MS;
@@ -183,7 +128,8 @@ auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
         snprintf(err, AUTH_ERR_MAX, "%.240s", store_db_error(k->db));
         goto failed;
     }
-    if (!start_thread(k)) {
+    k->next_ms = now_ms() + reload_ms;
+    if (reload_ms > 0 && (k->ticker = ticker_start(reload_ms, reload_ms, reload_tick, k)) == NULL) {
         snprintf(err, AUTH_ERR_MAX, "api keys: the reload thread could not be started");
         goto failed;
     }
@@ -199,15 +145,7 @@ void auth_keys_free(auth_keys *k)
 {
     if (k == NULL)
         return;
-    if (k->has_thread) {
-        pthread_mutex_lock(&k->stop_lock);
-        k->stopping = true;
-        pthread_cond_signal(&k->stop);
-        pthread_mutex_unlock(&k->stop_lock);
-        pthread_join(k->thread, NULL);
-    }
-    pthread_cond_destroy(&k->stop);
-    pthread_mutex_destroy(&k->stop_lock);
+    ticker_stop(k->ticker);
     pthread_mutex_destroy(&k->reload_lock);
     pthread_rwlock_destroy(&k->lock);
     store_db_close(k->db);
@@ -242,11 +180,8 @@ static bool lookup(auth_keys *k, const char *key_id, auth_key *out)
 /* After a miss: wakes the reload thread, never waits for it. */
 static void signal_miss(auth_keys *k)
 {
-    if (atomic_exchange(&k->miss_pending, true) || !k->has_thread)
-        return;
-    pthread_mutex_lock(&k->stop_lock);
-    pthread_cond_signal(&k->stop);
-    pthread_mutex_unlock(&k->stop_lock);
+    if (!atomic_exchange(&k->miss_pending, true))
+        ticker_wake(k->ticker); /* no-op without a reload thread */
 }
 
 /* The token of "Bearer <token>" (scheme case-insensitive); NULL otherwise. */
