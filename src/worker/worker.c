@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/ticker.h"
 #include "log/log.h"
 #include "model/accept.h"
 #include "model/gg.h"
@@ -42,10 +43,9 @@ const char *worker_fail_label(worker_fail f)
 
 struct worker {
     worker_env env;
-    pthread_t thread;
+    ticker *ticker;     /* the worker's thread: worker_tick */
     pthread_mutex_t mu; /* guards everything below */
-    pthread_cond_t cv;  /* signalled on stop, request and enough ingests */
-    bool stop;
+    struct timespec deadline; /* the next scheduled refit (CLOCK_MONOTONIC) */
     bool requested;
     bool changed;    /* new data since the last refit began */
     size_t ingested; /* transactions stored since the last refit began */
@@ -570,38 +570,35 @@ static void refit_and_record(worker *w)
            &seen);
 }
 
-/* The wait: until the deadline, or a second while data wait for a first
- * model (the gap of wake_for_first_model). */
-static struct timespec next_wake(const worker *w, const struct timespec *deadline)
+/* Milliseconds from now until t (0 when past). */
+static long ms_until(const struct timespec *t)
 {
-    if (!waiting_for_first(w))
-        return *deadline;
-    struct timespec t = deadline_after(NO_MODEL_GAP_S);
-    bool sooner = t.tv_sec < deadline->tv_sec ||
-                  (t.tv_sec == deadline->tv_sec && t.tv_nsec < deadline->tv_nsec);
-    return sooner ? t : *deadline;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long ms = (long long)(t->tv_sec - now.tv_sec) * 1000 +
+                   (t->tv_nsec - now.tv_nsec) / 1000000;
+    return ms < 0 ? 0 : ms > 86400000LL ? 86400000L : (long)ms;
 }
 
-static void *worker_main(void *arg)
+/* One turn of the worker (a ticker_fn, woken by requests and new data):
+ * refits when due, then returns the delay to the next look: the scheduled
+ * refit, or a second while data wait for a first model. */
+static long worker_tick(void *arg)
 {
     worker *w = arg;
     pthread_mutex_lock(&w->mu);
-    struct timespec deadline = deadline_after(w->env.config->refit_interval_s);
-    while (!w->stop) {
-        if (due(w, &deadline)) {
-            refit_and_record(w);
-            long next = w->env.config->refit_interval_s;
-            if (w->status.fail == WORKER_FAIL_DATABASE && next > DB_RETRY_S)
-                next = DB_RETRY_S; /* the fit was fine: only storing it failed */
-            deadline = deadline_after(next);
-            continue;
-        }
-        struct timespec until = next_wake(w, &deadline);
-        int rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
-        (void)rc; /* ETIMEDOUT or a signal: the loop re-checks */
+    if (due(w, &w->deadline)) {
+        refit_and_record(w);
+        long next = w->env.config->refit_interval_s;
+        if (w->status.fail == WORKER_FAIL_DATABASE && next > DB_RETRY_S)
+            next = DB_RETRY_S; /* the fit was fine: only storing it failed */
+        w->deadline = deadline_after(next);
     }
+    long ms = ms_until(&w->deadline);
+    if (waiting_for_first(w) && ms > NO_MODEL_GAP_S * 1000)
+        ms = NO_MODEL_GAP_S * 1000;
     pthread_mutex_unlock(&w->mu);
-    return NULL;
+    return ms;
 }
 
 worker *worker_start(const worker_env *env)
@@ -610,18 +607,15 @@ worker *worker_start(const worker_env *env)
     if (w == NULL)
         return NULL;
     w->env = *env;
-    pthread_condattr_t ca;
-    bool ok = pthread_condattr_init(&ca) == 0;
-    ok = ok && pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-         pthread_cond_init(&w->cv, &ca) == 0;
-    pthread_condattr_destroy(&ca);
-    if (!ok || pthread_mutex_init(&w->mu, NULL) != 0) {
+    if (pthread_mutex_init(&w->mu, NULL) != 0) {
         free(w);
         return NULL;
     }
     w->requested = !has_model(w); /* a first look at once */
-    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-        pthread_cond_destroy(&w->cv);
+    w->deadline = deadline_after(env->config->refit_interval_s);
+    /* worker_tick always returns its delay: the period is only a default */
+    w->ticker = ticker_start(env->config->refit_interval_s * 1000, 0, worker_tick, w);
+    if (w->ticker == NULL) {
         pthread_mutex_destroy(&w->mu);
         free(w);
         return NULL;
@@ -633,12 +627,7 @@ void worker_stop(worker *w)
 {
     if (w == NULL)
         return;
-    pthread_mutex_lock(&w->mu);
-    w->stop = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->cv);
+    ticker_stop(w->ticker); /* waits for a refit in progress */
     pthread_mutex_destroy(&w->mu);
     free(w);
 }
@@ -647,8 +636,8 @@ void worker_request(worker *w)
 {
     pthread_mutex_lock(&w->mu);
     w->requested = true;
-    pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    ticker_wake(w->ticker);
 }
 
 void worker_note_ingested(worker *w, size_t n)
@@ -658,9 +647,10 @@ void worker_note_ingested(worker *w, size_t n)
     pthread_mutex_lock(&w->mu);
     w->ingested += n;
     w->changed = true;
-    if (w->ingested >= (size_t)w->env.config->refit_after_txns || waiting_for_first(w))
-        pthread_cond_signal(&w->cv); /* the loop waits out the gap itself */
+    bool wake = w->ingested >= (size_t)w->env.config->refit_after_txns || waiting_for_first(w);
     pthread_mutex_unlock(&w->mu);
+    if (wake)
+        ticker_wake(w->ticker); /* the turn waits out the first-model gap itself */
 }
 
 void worker_note_changed(worker *w, size_t n)
@@ -669,9 +659,10 @@ void worker_note_changed(worker *w, size_t n)
         return;
     pthread_mutex_lock(&w->mu);
     w->changed = true;
-    if (waiting_for_first(w))
-        pthread_cond_signal(&w->cv);
+    bool wake = waiting_for_first(w);
     pthread_mutex_unlock(&w->mu);
+    if (wake)
+        ticker_wake(w->ticker);
 }
 
 bool worker_eligible(worker *w, char *why, size_t len)
