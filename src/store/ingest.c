@@ -32,7 +32,7 @@
 #include <time.h>
 
 #include "store/copy_text.h"
-#include "store/ingest_direct.h"
+#include "store/direct.h"
 
 /* Bind parameters per staged row in the multi-row INSERT, and rows per
  * statement (PostgreSQL allows 65535 parameters). */
@@ -156,8 +156,8 @@ typedef struct batch_ctx {
     const store_item *items;
     size_t n;
     store_ingest_method method;
-    ingest_plan plan;
-    bool direct; /* try the fast path (ingest_direct.c) */
+    store_direct_plan plan;
+    bool direct; /* try the fast path (direct.c) */
     bool staged; /* the staged path ran (and created ltvd_stage) */
     store_batch_result *out;
 } batch_ctx;
@@ -192,15 +192,15 @@ static store_tx_status insert_batch_tx(store_db *db, void *arg)
     store_batch_result_free(ctx->out);
     ctx->staged = false;
     if (ctx->direct) {
-        switch (ingest_direct(db, ctx->items, ctx->n, &ctx->plan, ctx->out)) {
-        case INGEST_DIRECT_OK:
+        switch (store_direct_insert(db, ctx->items, ctx->n, &ctx->plan, ctx->out)) {
+        case STORE_DIRECT_OK:
             return STORE_TX_OK;
-        case INGEST_DIRECT_CONFLICT:
+        case STORE_DIRECT_CONFLICT:
             ctx->direct = false;
             return STORE_TX_AGAIN;
-        case INGEST_DIRECT_ERROR:
+        case STORE_DIRECT_ERROR:
             return STORE_TX_ERROR;
-        case INGEST_DIRECT_STORED:
+        case STORE_DIRECT_STORED:
             break; /* nothing written: the staged path, in this transaction */
         }
     }
@@ -246,7 +246,7 @@ int store_insert_batch_via(store_db *db, const store_item *items, size_t n,
     }
     batch_ctx ctx = {.items = items, .n = n, .method = method, .out = out};
     if (method == STORE_INGEST_COPY) {
-        int planned = ingest_plan_make(items, n, opts->days_hint, opts->days_hint_arg, &ctx.plan);
+        int planned = store_direct_plan_make(items, n, opts->days_hint, opts->days_hint_arg, &ctx.plan);
         if (planned < 0) {
             snprintf(db->err, sizeof db->err, "ingest: out of memory");
             return -1;
@@ -254,7 +254,7 @@ int store_insert_batch_via(store_db *db, const store_item *items, size_t n,
         ctx.direct = planned == 1;
     }
     int rc = store_db_transaction_gated(db, false, insert_batch_tx, &ctx, opts->commit_gate);
-    ingest_plan_free(&ctx.plan);
+    store_direct_plan_free(&ctx.plan);
     if (rc != 0) {
         store_batch_result_free(out);
         return -1;

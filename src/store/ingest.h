@@ -62,7 +62,7 @@ typedef struct store_batch_result {
 /* How the batch is written (all give the same result). */
 typedef enum store_ingest_method {
     STORE_INGEST_COPY = 0, /* new batches by COPY straight into transactions
-                              (ingest_direct.c), others staged by COPY */
+                              (direct.c), others staged by COPY */
     STORE_INGEST_INSERT,   /* staged by one multi-row INSERT with parameters */
 } store_ingest_method;
 

@@ -596,7 +596,7 @@ static void run_workers(const batch *pool, int random_subsets, size_t *total_new
     for (int i = 0; i < 4; i++)
         free(w[i].deltas);
     /* the straight and staged paths take rows in orders that never cycle
-     * (ingest_direct.c, update_days); a backend's count lands when it ends */
+     * (direct.c, update_days); a backend's count lands when it ends */
     struct timespec ms300 = {0, 300000000};
     nanosleep(&ms300, NULL);
     ck_assert_int_eq(deadlocks(), deadlocks0);

@@ -1,4 +1,4 @@
-/* The fast path of store_insert_batch (see ingest_direct.h).
+/* The fast path of store_insert_batch (see direct.h).
  *
  * Why: the staged path (ingest.c) copies a batch into a temporary table and
  * moves it on with INSERT ... ON CONFLICT DO NOTHING, so that a resent batch
@@ -16,7 +16,7 @@
  * Days: the stored ones among the batch's are looked up first (only those
  * inside the customer's cached first..last range, store_days_hint_fn), the
  * new ones copied, the stored ones updated. */
-#include "store/ingest_direct.h"
+#include "store/direct.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,13 +46,13 @@ static int by_key(const void *a, const void *b)
 
 static int by_customer_day(const void *a, const void *b)
 {
-    const ingest_plan_day *x = a, *y = b;
+    const store_direct_plan_day *x = a, *y = b;
     int c = strcmp(x->customer_id, y->customer_id);
     return c != 0 ? c : x->day < y->day ? -1 : x->day > y->day;
 }
 
 /* Marks the days outside what hint says may be stored. */
-static int apply_hint(ingest_plan *p, store_days_hint_fn hint, void *hint_arg)
+static int apply_hint(store_direct_plan *p, store_days_hint_fn hint, void *hint_arg)
 {
     size_t n = p->n_days, k = 0;
     const char **ids = malloc((n > 0 ? n : 1) * sizeof *ids);
@@ -79,8 +79,8 @@ cleanup:
     return rc;
 }
 
-int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
-                     void *hint_arg, ingest_plan *p)
+int store_direct_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
+                     void *hint_arg, store_direct_plan *p)
 {
     memset(p, 0, sizeof *p);
     item_key *keys = malloc((n > 0 ? n : 1) * sizeof *keys);
@@ -88,7 +88,7 @@ int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
     p->days = malloc((n > 0 ? n : 1) * sizeof *p->days);
     if (keys == NULL || p->order == NULL || p->days == NULL) {
         free(keys);
-        ingest_plan_free(p);
+        store_direct_plan_free(p);
         return -1;
     }
     for (size_t i = 0; i < n; i++)
@@ -102,12 +102,12 @@ int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
         int64_t units;
         if (it->occurred_at != NULL || store_amount_units(it->amount, &units) != 0) {
             free(keys);
-            ingest_plan_free(p);
+            store_direct_plan_free(p);
             return 0;
         }
         p->order[p->n_unique++] = keys[i].index;
         p->days[p->n_days++] =
-            (ingest_plan_day){it->customer_id, summary_day_of(it->occurred_at_s), units, 1};
+            (store_direct_plan_day){it->customer_id, summary_day_of(it->occurred_at_s), units, 1};
     }
     free(keys);
     qsort(p->days, p->n_days, sizeof *p->days, by_customer_day);
@@ -116,7 +116,7 @@ int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
         if (k > 0 && by_customer_day(&p->days[k - 1], &p->days[i]) == 0) {
             if (__builtin_add_overflow(p->days[k - 1].units, p->days[i].units,
                                        &p->days[k - 1].units)) {
-                ingest_plan_free(p); /* past INT64_MAX: the staged path saturates */
+                store_direct_plan_free(p); /* past INT64_MAX: the staged path saturates */
                 return 0;
             }
             p->days[k - 1].n++;
@@ -127,13 +127,13 @@ int ingest_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
     p->n_days = k;
     p->surely_new = calloc(k > 0 ? k : 1, sizeof *p->surely_new);
     if (p->surely_new == NULL || (hint != NULL && apply_hint(p, hint, hint_arg) != 0)) {
-        ingest_plan_free(p);
+        store_direct_plan_free(p);
         return -1;
     }
     return 1;
 }
 
-void ingest_plan_free(ingest_plan *p)
+void store_direct_plan_free(store_direct_plan *p)
 {
     free(p->order);
     free(p->days);
@@ -176,7 +176,7 @@ static const char update_sql[] =
 
 /* ---- the path ---------------------------------------------------------------- */
 
-static ingest_direct_status probe(store_db *db, const store_item *items, size_t n,
+static store_direct_status probe(store_db *db, const store_item *items, size_t n,
                                   char xid[32])
 {
     const store_item *a = &items[0], *b = &items[n / 2], *c = &items[n - 1];
@@ -186,19 +186,19 @@ static ingest_direct_status probe(store_db *db, const store_item *items, size_t 
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest probe");
         PQclear(res);
-        return INGEST_DIRECT_ERROR;
+        return STORE_DIRECT_ERROR;
     }
     snprintf(xid, 32, "%s", PQgetvalue(res, 0, 0));
     bool stored = PQgetvalue(res, 0, 1)[0] == 't';
     PQclear(res);
-    return stored ? INGEST_DIRECT_STORED : INGEST_DIRECT_OK;
+    return stored ? STORE_DIRECT_STORED : STORE_DIRECT_OK;
 }
 
-static ingest_direct_status copy_rows(store_db *db, const store_item *items,
-                                      const ingest_plan *p, const char *xid)
+static store_direct_status copy_rows(store_db *db, const store_item *items,
+                                      const store_direct_plan *p, const char *xid)
 {
     store_sbuf b = {0};
-    ingest_direct_status st = INGEST_DIRECT_ERROR;
+    store_direct_status st = STORE_DIRECT_ERROR;
     for (size_t i = 0; i < p->n_unique; i++) {
         const store_item *it = &items[p->order[i]];
         char when[64];
@@ -214,9 +214,9 @@ static ingest_direct_status copy_rows(store_db *db, const store_item *items,
                       "COPY transactions (customer_id, txn_id, occurred_at, amount,"
                       " ingested_xid) FROM STDIN",
                       &b, "COPY transactions") == 0)
-        st = INGEST_DIRECT_OK;
+        st = STORE_DIRECT_OK;
     else if (strcmp(db->sqlstate, "23505") == 0)
-        st = INGEST_DIRECT_CONFLICT;
+        st = STORE_DIRECT_CONFLICT;
 cleanup:
     free(b.p);
     return st;
@@ -238,7 +238,7 @@ static void day_args_free(day_args *a)
         free(a->nums[j].p);
 }
 
-static int day_args_make(const ingest_plan *p, const bool *new_day, bool want, day_args *a)
+static int day_args_make(const store_direct_plan *p, const bool *new_day, bool want, day_args *a)
 {
     const char **v = malloc((p->n_days > 0 ? p->n_days : 1) * sizeof *v);
     if (v == NULL)
@@ -258,7 +258,7 @@ static int day_args_make(const ingest_plan *p, const bool *new_day, bool want, d
         a->nums[j].p[a->nums[j].len++] = '{';
     }
     for (size_t i = 0, m = 0; i < p->n_days; i++) {
-        const ingest_plan_day *d = &p->days[i];
+        const store_direct_plan_day *d = &p->days[i];
         if (new_day[i] != want)
             continue;
         int64_t val[3] = {d->day, d->units, d->n};
@@ -277,11 +277,11 @@ static int day_args_make(const ingest_plan *p, const bool *new_day, bool want, d
 }
 
 /* Marks new_day[i] for the plan's days not in customer_days. */
-static ingest_direct_status find_new_days(store_db *db, const ingest_plan *p, bool *new_day)
+static store_direct_status find_new_days(store_db *db, const store_direct_plan *p, bool *new_day)
 {
     day_args a = {0};
     PGresult *res = NULL;
-    ingest_direct_status st = INGEST_DIRECT_ERROR;
+    store_direct_status st = STORE_DIRECT_ERROR;
     for (size_t i = 0; i < p->n_days; i++)
         new_day[i] = p->surely_new[i];
     if (day_args_make(p, new_day, false, &a) != 0) {
@@ -289,7 +289,7 @@ static ingest_direct_status find_new_days(store_db *db, const ingest_plan *p, bo
         goto cleanup;
     }
     if (a.n == 0) { /* the hint knew them all */
-        st = INGEST_DIRECT_OK;
+        st = STORE_DIRECT_OK;
         goto cleanup;
     }
     const char *vals[] = {a.ids, a.nums[0].p};
@@ -315,7 +315,7 @@ static ingest_direct_status find_new_days(store_db *db, const ingest_plan *p, bo
         }
         new_day[i] = c != 0;
     }
-    st = INGEST_DIRECT_OK;
+    st = STORE_DIRECT_OK;
 cleanup:
     PQclear(res);
     day_args_free(&a);
@@ -323,14 +323,14 @@ cleanup:
 }
 
 /* COPY of the new days into customer_days. */
-static ingest_direct_status copy_days(store_db *db, const ingest_plan *p,
+static store_direct_status copy_days(store_db *db, const store_direct_plan *p,
                                       const bool *new_day)
 {
     store_sbuf b = {0};
-    ingest_direct_status st = INGEST_DIRECT_ERROR;
+    store_direct_status st = STORE_DIRECT_ERROR;
     size_t k = 0;
     for (size_t i = 0; i < p->n_days; i++) {
-        const ingest_plan_day *d = &p->days[i];
+        const store_direct_plan_day *d = &p->days[i];
         if (!new_day[i])
             continue;
         char day[16], amount[32], n[24];
@@ -350,12 +350,12 @@ static ingest_direct_status copy_days(store_db *db, const ingest_plan *p,
         }
         k++;
     }
-    st = INGEST_DIRECT_OK;
+    st = STORE_DIRECT_OK;
     if (k > 0 &&
         store_copy_in(db, "COPY customer_days (customer_id, day, amount, n_transactions)"
                           " FROM STDIN",
                       &b, "COPY customer_days") != 0)
-        st = strcmp(db->sqlstate, "23505") == 0 ? INGEST_DIRECT_CONFLICT : INGEST_DIRECT_ERROR;
+        st = strcmp(db->sqlstate, "23505") == 0 ? STORE_DIRECT_CONFLICT : STORE_DIRECT_ERROR;
 cleanup:
     free(b.p);
     return st;
@@ -366,37 +366,37 @@ cleanup:
  * one key order the staged path's upsert takes rows in, so waiting here for
  * a row another batch holds could close a cycle (that batch waiting on one
  * of our new days). A row held elsewhere sends the batch to the staged path
- * instead (INGEST_DIRECT_CONFLICT). Waits earlier on (the COPYs, in key
+ * instead (STORE_DIRECT_CONFLICT). Waits earlier on (the COPYs, in key
  * order, each table in turn as the staged path) cannot form a cycle. */
-static ingest_direct_status update_days(store_db *db, const ingest_plan *p,
+static store_direct_status update_days(store_db *db, const store_direct_plan *p,
                                         const bool *new_day)
 {
     day_args a = {0};
     PGresult *res = NULL;
-    ingest_direct_status st = INGEST_DIRECT_ERROR;
+    store_direct_status st = STORE_DIRECT_ERROR;
     if (day_args_make(p, new_day, false, &a) != 0) {
         snprintf(db->err, sizeof db->err, "ingest: out of memory");
         goto cleanup;
     }
-    st = INGEST_DIRECT_OK;
+    st = STORE_DIRECT_OK;
     if (a.n == 0)
         goto cleanup;
     const char *vals[] = {a.ids, a.nums[0].p, a.nums[1].p, a.nums[2].p};
     res = store_db_exec_prepared(db, "ingest_lock_days", lock_sql, 2, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest days");
-        st = strcmp(db->sqlstate, "55P03") == 0 ? INGEST_DIRECT_CONFLICT : INGEST_DIRECT_ERROR;
+        st = strcmp(db->sqlstate, "55P03") == 0 ? STORE_DIRECT_CONFLICT : STORE_DIRECT_ERROR;
         goto cleanup;
     }
     PQclear(res);
     res = store_db_exec_prepared(db, "ingest_update_days", update_sql, 4, vals);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         store_db_fail(db, res, "ingest days");
-        st = INGEST_DIRECT_ERROR;
+        st = STORE_DIRECT_ERROR;
     } else if (strtoull(PQcmdTuples(res), NULL, 10) != a.n) {
         snprintf(db->err, sizeof db->err, "ingest days: %s of %zu days updated",
                  PQcmdTuples(res), a.n);
-        st = INGEST_DIRECT_ERROR;
+        st = STORE_DIRECT_ERROR;
     }
 cleanup:
     PQclear(res);
@@ -405,7 +405,7 @@ cleanup:
 }
 
 /* The deltas, as store_batch_result wants them (ids copied into out). */
-static int fill_result(const ingest_plan *p, const bool *new_day, size_t n_items,
+static int fill_result(const store_direct_plan *p, const bool *new_day, size_t n_items,
                        const char *xid, store_batch_result *out)
 {
     size_t bytes = 1;
@@ -417,7 +417,7 @@ static int fill_result(const ingest_plan *p, const bool *new_day, size_t n_items
         return -1;
     char *a = out->arena;
     for (size_t i = 0; i < p->n_days; i++) {
-        const ingest_plan_day *d = &p->days[i];
+        const store_direct_plan_day *d = &p->days[i];
         size_t len = strlen(d->customer_id) + 1;
         memcpy(a, d->customer_id, len);
         out->days[i] = (store_day_delta){a, d->day, new_day[i], d->units, d->n};
@@ -430,25 +430,25 @@ static int fill_result(const ingest_plan *p, const bool *new_day, size_t n_items
     return 0;
 }
 
-ingest_direct_status ingest_direct(store_db *db, const store_item *items, size_t n,
-                                   const ingest_plan *p, store_batch_result *out)
+store_direct_status store_direct_insert(store_db *db, const store_item *items, size_t n,
+                                   const store_direct_plan *p, store_batch_result *out)
 {
     char xid[32];
-    ingest_direct_status st = probe(db, items, n, xid);
-    if (st != INGEST_DIRECT_OK)
+    store_direct_status st = probe(db, items, n, xid);
+    if (st != STORE_DIRECT_OK)
         return st;
     bool *new_day = malloc((p->n_days > 0 ? p->n_days : 1) * sizeof *new_day);
     if (new_day == NULL) {
         snprintf(db->err, sizeof db->err, "ingest: out of memory");
-        return INGEST_DIRECT_ERROR;
+        return STORE_DIRECT_ERROR;
     }
-    if ((st = copy_rows(db, items, p, xid)) == INGEST_DIRECT_OK &&
-        (st = find_new_days(db, p, new_day)) == INGEST_DIRECT_OK &&
-        (st = copy_days(db, p, new_day)) == INGEST_DIRECT_OK &&
-        (st = update_days(db, p, new_day)) == INGEST_DIRECT_OK &&
+    if ((st = copy_rows(db, items, p, xid)) == STORE_DIRECT_OK &&
+        (st = find_new_days(db, p, new_day)) == STORE_DIRECT_OK &&
+        (st = copy_days(db, p, new_day)) == STORE_DIRECT_OK &&
+        (st = update_days(db, p, new_day)) == STORE_DIRECT_OK &&
         fill_result(p, new_day, n, xid, out) != 0) {
         snprintf(db->err, sizeof db->err, "ingest: out of memory");
-        st = INGEST_DIRECT_ERROR;
+        st = STORE_DIRECT_ERROR;
     }
     free(new_day);
     return st;
