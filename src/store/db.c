@@ -187,8 +187,8 @@ void store_db_set_deadline(store_db *db, long ms)
 
 bool store_db_timed_out(const store_db *db)
 {
-    return db->timed_out || strcmp(db->sqlstate, "57014") == 0 ||
-           strcmp(db->sqlstate, "55P03") == 0;
+    return db->timed_out || strcmp(db->sqlstate, PG_QUERY_CANCELED) == 0 ||
+           strcmp(db->sqlstate, PG_LOCK_NOT_AVAILABLE) == 0;
 }
 
 /* ---- connection ------------------------------------------------------- */
@@ -453,7 +453,7 @@ PGresult *store_db_exec_prepared(store_db *db, const char *name, const char *sql
 
 bool store_db_retryable(const store_db *db)
 {
-    return strcmp(db->sqlstate, "40001") == 0 || strcmp(db->sqlstate, "40P01") == 0;
+    return strcmp(db->sqlstate, PG_SERIALIZATION_FAILURE) == 0 || strcmp(db->sqlstate, PG_DEADLOCK_DETECTED) == 0;
 }
 
 /* ---- transactions -------------------------------------------------------- */

@@ -114,6 +114,13 @@ int store_db_ping(store_db *db);
  * are forgotten). Returns 0 or -1. */
 int store_db_reconnect(store_db *db);
 
+/* The SQLSTATEs the store acts on (PostgreSQL, Appendix A). */
+#define PG_UNIQUE_VIOLATION "23505"
+#define PG_SERIALIZATION_FAILURE "40001"
+#define PG_DEADLOCK_DETECTED "40P01"
+#define PG_LOCK_NOT_AVAILABLE "55P03"
+#define PG_QUERY_CANCELED "57014"
+
 /* Sets db->err (and db->sqlstate) from res, or from the connection when res
  * is NULL, prefixed by what failed. Returns -1, for `return store_db_fail(...)`. */
 int store_db_fail(store_db *db, const PGresult *res, const char *what);

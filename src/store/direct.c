@@ -215,7 +215,7 @@ static store_direct_status copy_rows(store_db *db, const store_item *items,
                       " ingested_xid) FROM STDIN",
                       &b, "COPY transactions") == 0)
         st = STORE_DIRECT_OK;
-    else if (strcmp(db->sqlstate, "23505") == 0)
+    else if (strcmp(db->sqlstate, PG_UNIQUE_VIOLATION) == 0)
         st = STORE_DIRECT_CONFLICT;
 cleanup:
     free(b.p);
@@ -336,8 +336,8 @@ static store_direct_status copy_days(store_db *db, const store_direct_plan *p,
         char day[16], amount[32], n[24];
         if (summary_format_day(d->day, day) != 0)
             snprintf(day, sizeof day, "invalid"); /* refused by the server */
-        size_t k_int = store_fmt_i64(amount, d->units / 10000);
-        int64_t frac = d->units % 10000;
+        size_t k_int = store_fmt_i64(amount, d->units / STORE_AMOUNT_UNITS);
+        int64_t frac = d->units % STORE_AMOUNT_UNITS;
         amount[k_int] = '.';
         for (int j = 4; j >= 1; j--, frac /= 10)
             amount[k_int + (size_t)j] = (char)('0' + frac % 10);
@@ -355,7 +355,7 @@ static store_direct_status copy_days(store_db *db, const store_direct_plan *p,
         store_copy_in(db, "COPY customer_days (customer_id, day, amount, n_transactions)"
                           " FROM STDIN",
                       &b, "COPY customer_days") != 0)
-        st = strcmp(db->sqlstate, "23505") == 0 ? STORE_DIRECT_CONFLICT : STORE_DIRECT_ERROR;
+        st = strcmp(db->sqlstate, PG_UNIQUE_VIOLATION) == 0 ? STORE_DIRECT_CONFLICT : STORE_DIRECT_ERROR;
 cleanup:
     free(b.p);
     return st;
@@ -385,7 +385,7 @@ static store_direct_status update_days(store_db *db, const store_direct_plan *p,
     res = store_db_exec_prepared(db, "ingest_lock_days", lock_sql, 2, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest days");
-        st = strcmp(db->sqlstate, "55P03") == 0 ? STORE_DIRECT_CONFLICT : STORE_DIRECT_ERROR;
+        st = strcmp(db->sqlstate, PG_LOCK_NOT_AVAILABLE) == 0 ? STORE_DIRECT_CONFLICT : STORE_DIRECT_ERROR;
         goto cleanup;
     }
     PQclear(res);

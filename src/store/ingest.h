@@ -27,6 +27,7 @@ typedef struct store_item {
  * saturate (STORE_SQL_UNITS). */
 #define STORE_AMOUNT_UNITS 10000
 #define STORE_SQL_UNITS(x) "LEAST((" x ") * 10000, 9223372036854775807)::bigint"
+_Static_assert(STORE_AMOUNT_UNITS == 10000, "STORE_SQL_UNITS spells the scale out");
 
 /* A customer's summary over all stored days ("as of now"). Days are UTC
  * calendar days counted from 1970-01-01, as in summary/summary.h. */
