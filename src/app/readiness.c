@@ -1,7 +1,6 @@
-/* The background readiness check (see readiness.h). */
+/* The background readiness check (see readiness.h), on a base/ticker. */
 #include "app/readiness.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,19 +9,18 @@
 #include <time.h>
 
 #include "app/db_wait.h"
+#include "base/ticker.h"
 #include "log/log.h"
 #include "store/migrate.h"
 
 struct app_readiness {
     app *a;
     store_db *db; /* the thread's own; NULL until connected */
-    pthread_t thread;
-    pthread_mutex_t mu; /* guards ok, why, checked_ms, stop */
-    pthread_cond_t cv;
+    ticker *ticker;     /* runs the checks */
+    pthread_mutex_t mu; /* guards ok, why, checked_ms */
     bool ok;
     char why[160];
     long long checked_ms; /* monotonic ms of the last completed check */
-    bool stop;
 };
 
 static long long mono_ms(void)
@@ -78,30 +76,11 @@ static void check_and_publish(app_readiness *r)
     pthread_mutex_unlock(&r->mu);
 }
 
-static void *readiness_main(void *arg)
+/* A ticker_fn: one check every readiness_interval_ms. */
+static long readiness_tick(void *arg)
 {
-    app_readiness *r = arg;
-    long interval = r->a->config->readiness_interval_ms;
-    pthread_mutex_lock(&r->mu);
-    while (!r->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += interval / 1000;
-        until.tv_nsec += (interval % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &until) != ETIMEDOUT)
-            ;
-        if (r->stop)
-            break;
-        pthread_mutex_unlock(&r->mu);
-        check_and_publish(r);
-        pthread_mutex_lock(&r->mu);
-    }
-    pthread_mutex_unlock(&r->mu);
-    return NULL;
+    check_and_publish(arg);
+    return -1;
 }
 
 app_readiness *app_readiness_start(app *a)
@@ -110,16 +89,12 @@ app_readiness *app_readiness_start(app *a)
     if (r == NULL)
         return NULL;
     r->a = a;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &attr);
-    pthread_condattr_destroy(&attr);
     pthread_mutex_init(&r->mu, NULL);
     check_and_publish(r);
-    if (pthread_create(&r->thread, NULL, readiness_main, r) != 0) {
+    long interval = a->config->readiness_interval_ms;
+    r->ticker = ticker_start(interval, interval, readiness_tick, r);
+    if (r->ticker == NULL) {
         store_db_close(r->db);
-        pthread_cond_destroy(&r->cv);
         pthread_mutex_destroy(&r->mu);
         free(r);
         return NULL;
@@ -131,13 +106,8 @@ void app_readiness_stop(app_readiness *r)
 {
     if (r == NULL)
         return;
-    pthread_mutex_lock(&r->mu);
-    r->stop = true;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-    pthread_join(r->thread, NULL);
+    ticker_stop(r->ticker);
     store_db_close(r->db);
-    pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
