@@ -39,14 +39,6 @@ static int check(const double *p, double x, double t_x, double T)
     return GSL_SUCCESS;
 }
 
-static int finite_out(double v, double *out)
-{
-    if (!isfinite(v))
-        return GSL_ERANGE;
-    *out = v;
-    return GSL_SUCCESS;
-}
-
 static int loglik(const double *p, double x, double t_x, double T, double *out)
 {
     if (check(p, x, t_x, T) != GSL_SUCCESS)
@@ -55,10 +47,10 @@ static int loglik(const double *p, double x, double t_x, double T, double *out)
     double head = lgamma(rx) - lgamma(p[R]) + p[R] * log(p[ALPHA]);
     double alive = x * lq - rx * log(p[ALPHA] + T);
     if (x == 0)
-        return finite_out(head + alive, out);
+        return btyd_finite_out(head + alive, out);
     double dead = log(p[P]) + (x - 1) * lq - rx * log(p[ALPHA] + t_x);
     double hi = fmax(alive, dead), lo = fmin(alive, dead);
-    return finite_out(head + hi + log1p(exp(lo - hi)), out);
+    return btyd_finite_out(head + hi + log1p(exp(lo - hi)), out);
 }
 
 /* log of p/(1-p) (alpha'/(alpha+t_x))^r': the odds of having dropped out. */
@@ -77,7 +69,7 @@ static int p_alive(const double *p, double x, double t_x, double T, double *out)
         return GSL_SUCCESS;
     }
     double lo = log_dead_odds(p, x, t_x, T);
-    return finite_out(lo > 0 ? exp(-lo) / (1 + exp(-lo)) : 1 / (1 + exp(lo)), out);
+    return btyd_finite_out(lo > 0 ? exp(-lo) / (1 + exp(-lo)) : 1 / (1 + exp(lo)), out);
 }
 
 /* E[Y(t)] for a customer alive with rate ~ Gamma(rx, a1). */
@@ -92,7 +84,7 @@ static int expected(const double *p, double x, double t_x, double T, double t,
     double pa;
     if (!(t >= 0) || !isfinite(t) || p_alive(p, x, t_x, T, &pa) != GSL_SUCCESS)
         return GSL_EDOM;
-    return finite_out(pa * expected_alive(p, p[R] + x, p[ALPHA] + T, t), out);
+    return btyd_finite_out(pa * expected_alive(p, p[R] + x, p[ALPHA] + T, t), out);
 }
 
 /* P(Y(t) = n | alive, rate ~ Gamma(rx, a1)). */
@@ -126,14 +118,14 @@ static int p_n(const double *p, double x, double t_x, double T, double t, unsign
     double v = pa * (t > 0 ? p_n_alive(p, p[R] + x, p[ALPHA] + T, t, n) : n == 0);
     if (n == 0)
         v += 1 - pa;
-    return finite_out(fmin(1, fmax(0, v)), out);
+    return btyd_finite_out(fmin(1, fmax(0, v)), out);
 }
 
 static int expected_new(const double *p, double t, double *out)
 {
     if (check(p, 0, 0, 0) != GSL_SUCCESS || !(t >= 0) || !isfinite(t))
         return GSL_EDOM;
-    return finite_out(expected_alive(p, p[R], p[ALPHA], t), out);
+    return btyd_finite_out(expected_alive(p, p[R], p[ALPHA], t), out);
 }
 
 static int p_n_new(const double *p, double t, unsigned n, double *out)
@@ -141,7 +133,7 @@ static int p_n_new(const double *p, double t, unsigned n, double *out)
     if (check(p, 0, 0, 0) != GSL_SUCCESS || !(t >= 0) || !isfinite(t))
         return GSL_EDOM;
     double v = t > 0 ? p_n_alive(p, p[R], p[ALPHA], t, n) : n == 0;
-    return finite_out(fmin(1, fmax(0, v)), out);
+    return btyd_finite_out(fmin(1, fmax(0, v)), out);
 }
 
 static int simulate(const double *p, double T, const gsl_rng *rng, double *x, double *t_x)

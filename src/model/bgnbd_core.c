@@ -59,14 +59,6 @@ static int check(const double *params, double x, double t_x, double T, double t)
     return GSL_SUCCESS;
 }
 
-static int finite_out(double v, double *out)
-{
-    if (!isfinite(v))
-        return GSL_ERANGE;
-    *out = v;
-    return GSL_SUCCESS;
-}
-
 /* log (a)_n. Short products directly: GSL's lnpoch loses up to 1e-11
  * absolute for large a and small n. */
 static double lnpoch(double a, double n)
@@ -113,7 +105,7 @@ int bgnbd_core_loglik(const double *p, double x, double t_x, double T, bool modi
                 lnpoch(p[B], x + m) - lnpoch(p[A] + p[B], x + m);
     if (x > 0 || modified)
         ll += log1pexp(log_drop_odds(p, x, t_x, T, m));
-    return finite_out(ll, out);
+    return btyd_finite_out(ll, out);
 }
 
 /* Per-x terms of the likelihood, built incrementally up to the largest x
@@ -231,7 +223,7 @@ int bgnbd_core_loglik_sum(const double *p, const btyd_pattern *pat, size_t n,
         }
         sum += q->weight * ll;
     }
-    return finite_out(sum, out);
+    return btyd_finite_out(sum, out);
 }
 
 /* ---- the likelihood sum and its gradient ---- */
@@ -379,7 +371,7 @@ int bgnbd_core_p_alive(const double *p, double x, double t_x, double T, bool mod
     double pa, pd;
     alive post;
     alive_state(p, x, t_x, T, modified, &pa, &pd, &post);
-    return finite_out(pa, out);
+    return btyd_finite_out(pa, out);
 }
 
 /* ---- E[purchases in (0, t]] of an alive customer ---- */
@@ -513,7 +505,7 @@ static int expected_split(const alive *q, double t, double *out)
     if (rc != GSL_SUCCESS)
         return rc;
     double s = q->a + q->b;
-    return finite_out(q->b / s * e1 + q->a / s * e2, out);
+    return btyd_finite_out(q->b / s * e1 + q->a / s * e2, out);
 }
 
 /* The fast forms: a series or a hypergeometric function. */
@@ -521,7 +513,7 @@ static int expected_fast(const alive *q, double t, double *out)
 {
     double y = t / q->rate;
     if (pfaff_usable(q, y))
-        return finite_out(pfaff_series(q, y), out);
+        return btyd_finite_out(pfaff_series(q, y), out);
     if (q->a + q->b - 1 < C_SMALL)
         return expected_split(q, t, out);
     if (fabs(q->a - 1) < A_GUARD)
@@ -568,7 +560,7 @@ static int alive_pmf(const alive *q, double t, unsigned n, double *out)
         double ldie = log(q->a / ab) + lnpoch(q->b, nn - 1) - lnpoch(ab + 1, nn - 1);
         v += exp(ldie) * tail.val;
     }
-    return finite_out(fmin(fmax(v, 0), 1), out);
+    return btyd_finite_out(fmin(fmax(v, 0), 1), out);
 }
 
 /* ---- the exported predictions ---- */
@@ -582,7 +574,7 @@ int bgnbd_core_expected(const double *p, double x, double t_x, double T, double 
     alive post;
     alive_state(p, x, t_x, T, modified, &pa, &pd, &post);
     int rc = alive_expected(&post, t, &e);
-    return rc != GSL_SUCCESS ? rc : finite_out(pa * e, out);
+    return rc != GSL_SUCCESS ? rc : btyd_finite_out(pa * e, out);
 }
 
 int bgnbd_core_p_n(const double *p, double x, double t_x, double T, double t, unsigned n,
@@ -596,7 +588,7 @@ int bgnbd_core_p_n(const double *p, double x, double t_x, double T, double t, un
     int rc = alive_pmf(&post, t, n, &v);
     if (rc != GSL_SUCCESS)
         return rc;
-    return finite_out(fmin((n == 0 ? pd : 0) + pa * v, 1), out);
+    return btyd_finite_out(fmin((n == 0 ? pd : 0) + pa * v, 1), out);
 }
 
 /* A new customer: the prior, alive with probability 1 (BG) or, having
@@ -615,7 +607,7 @@ int bgnbd_core_expected_new(const double *p, double t, bool modified, double *ou
     alive q;
     new_state(p, modified, &pa, &q);
     int rc = alive_expected(&q, t, &e);
-    return rc != GSL_SUCCESS ? rc : finite_out(pa * e, out);
+    return rc != GSL_SUCCESS ? rc : btyd_finite_out(pa * e, out);
 }
 
 int bgnbd_core_p_n_new(const double *p, double t, unsigned n, bool modified, double *out)
@@ -629,7 +621,7 @@ int bgnbd_core_p_n_new(const double *p, double t, unsigned n, bool modified, dou
     if (rc != GSL_SUCCESS)
         return rc;
     double dead = modified ? p[A] / (p[A] + p[B]) : 0;
-    return finite_out(fmin((n == 0 ? dead : 0) + pa * v, 1), out);
+    return btyd_finite_out(fmin((n == 0 ? dead : 0) + pa * v, 1), out);
 }
 
 /* ---- simulation ---- */

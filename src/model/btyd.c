@@ -19,6 +19,14 @@ int btyd_check_domain(const double *params, size_t n_params, double x, double t_
     return GSL_SUCCESS;
 }
 
+int btyd_finite_out(double v, double *out)
+{
+    if (!isfinite(v))
+        return GSL_ERANGE;
+    *out = v;
+    return GSL_SUCCESS;
+}
+
 int btyd_p_any(const btyd_model *m, const double *params, double x, double t_x,
                double T, double t, double *out)
 {

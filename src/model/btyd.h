@@ -102,6 +102,10 @@ extern const btyd_model bggeo_model;
 int btyd_check_domain(const double *params, size_t n_params, double x, double t_x,
                       double T);
 
+/* Stores v in *out when it is finite: GSL_SUCCESS; else GSL_ERANGE and *out
+ * is left alone. The last step of every model's evaluation. */
+int btyd_finite_out(double v, double *out);
+
 /* Sorts p[0..n) by (x, t_x, T) and merges equal triples, summing their
  * weights, in place. Returns the number of distinct patterns. */
 size_t btyd_patterns_collapse(btyd_pattern *p, size_t n);
