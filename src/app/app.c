@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/customer_query.h"
 #include "app/sync.h"
 #include "model/btyd.h"
 #include "store/customers.h"
@@ -147,7 +148,7 @@ bool app_worker_start(app *a)
 {
     if (a->worker == NULL)
         a->worker = worker_start(a);
-    return a->worker != NULL;
+    return a->worker != NULL && app_list_start(a);
 }
 
 void app_note_ingested(app *a, size_t n_new, size_t n_duplicate)
@@ -239,9 +240,10 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
     snprintf(a->migrations_dir, sizeof a->migrations_dir, "%s", migrations_dir);
     char dberr[STORE_ERR_MAX];
     a->cache = cache_new(0);
+    a->lists = app_list_state_new(config);
     a->pool =
         store_pool_open(config->database_url, (size_t)config->thread_pool_size, dberr);
-    if (a->cache == NULL || a->pool == NULL) {
+    if (a->cache == NULL || a->lists == NULL || a->pool == NULL) {
         snprintf(err, CONFIG_ERR_MAX, "%.200s",
                  a->pool == NULL ? dberr : "out of memory");
         app_free(a);
@@ -263,6 +265,7 @@ void app_free(app *a)
         return;
     worker_stop(a->worker); /* first: it uses the pool and the cache */
     app_sync_stop(a->sync);
+    app_list_stop(a->lists); /* before the cache: its thread reads it */
     store_pool_close(a->pool);
     cache_free(a->cache);
     app_window_close(a);

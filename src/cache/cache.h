@@ -152,6 +152,14 @@ typedef int (*cache_foreach_fn)(const char *id, const cache_summary *s, void *ar
  * stopped the walk, CACHE_ENOMEM. */
 int cache_foreach(cache *c, cache_foreach_fn fn, void *arg);
 
+/* A counter that changes whenever a batch is applied: equal values mean no
+ * summary changed in between (the score table's refresher skips a pass). */
+uint64_t cache_generation(cache *c);
+
+/* The cache's own copy of id (valid, unchanged, for the cache's lifetime),
+ * or NULL when id is not in the table. */
+const char *cache_id_ref(cache *c, const char *id);
+
 /* --------------------------------------------------------- model snapshot */
 
 /* A fitted model, immutable once set. */
@@ -168,6 +176,7 @@ typedef struct cache_model {
     uint64_t version;   /* e.g. the persisted snapshot id */
     size_t n_customers;
     size_t n_patterns;
+    uint64_t serial; /* set by cache_snapshot_set: unique per published snapshot */
 } cache_model;
 
 /* Publishes a copy of *m as the current snapshot; the previous one is freed

@@ -47,6 +47,12 @@ typedef struct ltvd_config {
     char tls_cert_file[512];    /* PEM certificate for HTTPS; "" = plain HTTP */
     char tls_key_file[512];     /* its PEM private key; set both or neither */
     char database_url[1024];    /* DATABASE_URL (libpq); "" = none */
+    /* GET /v1/customers (docs/lists.md) */
+    long list_budget_ms;        /* time budget of one list request */
+    long list_thread_share;     /* percent of thread_pool_size lists may hold */
+    long list_rescore_max;      /* most customers a list may score per request */
+    long list_horizon_days_max; /* largest horizon_days of a list */
+    long list_refresh_ms;       /* pause between score table refreshes */
 } ltvd_config;
 
 typedef enum config_type {

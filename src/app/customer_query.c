@@ -1,0 +1,621 @@
+/* Customer scores and the list query (see customer_query.h and
+ * docs/lists.md).
+ *
+ * Lifecycle stages, from the summary and the model (README, "Lifecycle
+ * stages"): new while there is no repeat purchase and the first one is less
+ * than lifecycle_new_days old; else lost when P(alive) is below
+ * churn_high_below, sleeping when below churn_medium_below; else developing
+ * with fewer than lifecycle_established_repeats repeat purchases, and
+ * established from there on.
+ *
+ * A list page is one pass over the customers keeping the best limit + 1
+ * candidates after the cursor: candidates go into a buffer of 4 (limit + 1)
+ * and each time it fills it is sorted and cut back to limit + 1, whose worst
+ * becomes the bar a new candidate must pass. That is O(1) comparisons per
+ * customer in any input order (a binary heap costs O(log limit) per customer
+ * when the cache happens to hold them in the reverse of the asked order). */
+#define _GNU_SOURCE /* qsort_r */
+#include "app/customer_query.h"
+
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache/scores.h"
+#include "log/log.h"
+#include "store/customers.h"
+
+/* Customers recomputed from PostgreSQL per statement (as_of in the past). */
+#define LATE_CHUNK 500
+/* Customers between two looks at the clock and the client. */
+#define CHECK_EVERY 4096
+
+/* ---------------------------------------------------------------- scores */
+
+/* The CLV options of o with model m (months of 30 days, at least one). */
+static clv_options clv_of(const cache_model *m, long horizon_days, double discount,
+                          double margin)
+{
+    return (clv_options){(unsigned)fmax(1, lround((double)horizon_days / 30)), discount,
+                         margin, clv_month_periods(m->model, m->period_days)};
+}
+
+static app_risk risk_of(const ltvd_config *cfg, double p_alive)
+{
+    return p_alive < cfg->churn_high_below     ? APP_RISK_HIGH
+           : p_alive < cfg->churn_medium_below ? APP_RISK_MEDIUM
+                                               : APP_RISK_LOW;
+}
+
+static app_stage lifecycle(const ltvd_config *cfg, const cache_summary *s, app_risk risk,
+                           int64_t as_of_day)
+{
+    if (s->n_days <= 1 && as_of_day - s->first_day < cfg->lifecycle_new_days)
+        return APP_STAGE_NEW;
+    if (risk == APP_RISK_HIGH)
+        return APP_STAGE_LOST;
+    if (risk == APP_RISK_MEDIUM)
+        return APP_STAGE_SLEEPING;
+    return s->n_days - 1 < (uint64_t)cfg->lifecycle_established_repeats
+               ? APP_STAGE_DEVELOPING
+               : APP_STAGE_ESTABLISHED;
+}
+
+int app_score_compute(const cache_model *m, const cache_summary *s, const app_score_opts *o,
+                      const ltvd_config *cfg, app_score_row *out)
+{
+    clv_options clv = clv_of(m, o->horizon_days, o->discount_rate, o->margin);
+    int rc =
+        cache_score_summary(m, s, o->as_of_day, (double)o->horizon_days / m->period_days,
+                            APP_P_PURCHASE_DAYS / m->period_days, &clv, &out->r);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    out->risk = risk_of(cfg, out->r.p_alive);
+    out->stage = lifecycle(cfg, &out->r.summary, out->risk, o->as_of_day);
+    return GSL_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- state */
+
+/* A published score table and its readers (refs under the state's lock). */
+typedef struct table_ref {
+    cache_scores *t;
+    int refs;
+} table_ref;
+
+struct app_list_state {
+    const ltvd_config *cfg;
+    atomic_int running; /* lists in flight */
+    int slots;
+    pthread_mutex_t lock; /* cur, refs, started */
+    pthread_cond_t wake;
+    table_ref *cur;
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+};
+
+int app_list_slots(const ltvd_config *cfg)
+{
+    long n = cfg->thread_pool_size * cfg->list_thread_share / 100;
+    if (n > cfg->thread_pool_size - 1)
+        n = cfg->thread_pool_size - 1;
+    return n < 1 ? 1 : (int)n;
+}
+
+struct app_list_state *app_list_state_new(const ltvd_config *cfg)
+{
+    struct app_list_state *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
+    if (pthread_cond_init(&s->wake, NULL) != 0) {
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return NULL;
+    }
+    s->cfg = cfg;
+    s->slots = app_list_slots(cfg);
+    atomic_init(&s->running, 0);
+    atomic_init(&s->stop, false);
+    return s;
+}
+
+static table_ref *ref_acquire(struct app_list_state *s)
+{
+    pthread_mutex_lock(&s->lock);
+    table_ref *r = s->cur;
+    if (r != NULL)
+        r->refs++;
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+static void ref_release(struct app_list_state *s, table_ref *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    bool last = --r->refs == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (last) {
+        cache_scores_free(r->t);
+        free(r);
+    }
+}
+
+/* Makes t the current table (the old one goes with its last reader). */
+static void publish(struct app_list_state *s, cache_scores *t)
+{
+    table_ref *r = malloc(sizeof *r);
+    if (r == NULL) {
+        cache_scores_free(t);
+        return;
+    }
+    *r = (table_ref){t, 1};
+    pthread_mutex_lock(&s->lock);
+    table_ref *old = s->cur;
+    s->cur = r;
+    pthread_mutex_unlock(&s->lock);
+    ref_release(s, old);
+}
+
+/* ---------------------------------------------------------------- keeper */
+
+static void spec_for(const cache_model *m, int64_t day, const ltvd_config *cfg,
+                     cache_scores_spec *sp)
+{
+    *sp = (cache_scores_spec){.model_version = m->serial,
+                              .as_of_day = day,
+                              .horizon_days = cfg->horizon_days,
+                              .discount_rate = cfg->discount_rate,
+                              .horizon = (double)cfg->horizon_days / m->period_days,
+                              .p_horizon = APP_P_PURCHASE_DAYS / m->period_days,
+                              .clv = clv_of(m, cfg->horizon_days, cfg->discount_rate,
+                                            cfg->margin)};
+}
+
+static bool same_table(const cache_scores_spec *a, const cache_scores_spec *b)
+{
+    return a->model_version == b->model_version && a->as_of_day == b->as_of_day &&
+           a->horizon_days == b->horizon_days && a->discount_rate == b->discount_rate;
+}
+
+/* One round: refresh the current table, or build the one of a new
+ * snapshot or day (the old one stays published, unused, meanwhile). */
+static void keep_once(app *a)
+{
+    struct app_list_state *s = a->lists;
+    const cache_model *m = cache_snapshot_acquire(a->cache);
+    if (m == NULL)
+        return;
+    cache_scores_spec sp;
+    spec_for(m, app_as_of_day(a), a->config, &sp);
+    table_ref *r = ref_acquire(s);
+    if (r != NULL && same_table(cache_scores_spec_of(r->t), &sp)) {
+        if (cache_scores_refresh(r->t, a->cache, m, &s->stop, NULL) == CACHE_ENOMEM)
+            log_write(LOG_WARN, "list scores: out of memory");
+        ref_release(s, r);
+    } else {
+        ref_release(s, r);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        cache_scores *t = cache_scores_new(&sp);
+        size_t n = 0;
+        int rc = t == NULL ? CACHE_ENOMEM : cache_scores_refresh(t, a->cache, m, &s->stop, &n);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (rc == 0) {
+            log_write(LOG_INFO, "list scores: %zu customers scored in %.3f s (model %llu)",
+                      n, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
+                      (unsigned long long)m->version);
+            publish(s, t);
+        } else {
+            if (rc == CACHE_ENOMEM)
+                log_write(LOG_WARN, "list scores: out of memory");
+            cache_scores_free(t);
+        }
+    }
+    cache_snapshot_release(m);
+}
+
+static void *keeper(void *arg)
+{
+    app *a = arg;
+    struct app_list_state *s = a->lists;
+    while (!atomic_load(&s->stop)) {
+        keep_once(a);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        long ms = a->config->list_refresh_ms;
+        until.tv_sec += ms / 1000;
+        until.tv_nsec += (ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&s->lock);
+        if (!atomic_load(&s->stop))
+            pthread_cond_timedwait(&s->wake, &s->lock, &until);
+        pthread_mutex_unlock(&s->lock);
+    }
+    return NULL;
+}
+
+bool app_list_start(app *a)
+{
+    struct app_list_state *s = a->lists;
+    pthread_mutex_lock(&s->lock);
+    bool ok = s->started || pthread_create(&s->thread, NULL, keeper, a) == 0;
+    s->started = ok;
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
+void app_list_stop(struct app_list_state *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    atomic_store(&s->stop, true);
+    pthread_cond_broadcast(&s->wake);
+    bool started = s->started;
+    pthread_mutex_unlock(&s->lock);
+    if (started)
+        pthread_join(s->thread, NULL);
+    ref_release(s, s->cur);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+bool app_list_table_ready(app *a, size_t *bytes)
+{
+    const cache_model *m = cache_snapshot_acquire(a->cache);
+    table_ref *r = ref_acquire(a->lists);
+    bool ok = false;
+    *bytes = 0;
+    if (m != NULL && r != NULL) {
+        cache_scores_spec sp;
+        spec_for(m, app_as_of_day(a), a->config, &sp);
+        ok = same_table(cache_scores_spec_of(r->t), &sp) && cache_scores_complete(r->t);
+        *bytes = cache_scores_memory(r->t);
+    }
+    ref_release(a->lists, r);
+    cache_snapshot_release(m);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- order */
+
+/* A customer that may belong to the page. */
+typedef struct cand {
+    const char *id; /* the cache's copy */
+    double key;
+    cache_summary s; /* as of the request's day */
+} cand;
+
+static int compare(const app_list_query *q, double ka, const char *ia, double kb,
+                   const char *ib)
+{
+    if (q->key != APP_KEY_CUSTOMER_ID && ka != kb)
+        return (ka < kb) != q->desc ? -1 : 1;
+    int c = strcmp(ia, ib);
+    c = (c > 0) - (c < 0);
+    return q->key == APP_KEY_CUSTOMER_ID && q->desc ? -c : c;
+}
+
+static int cand_cmp(const void *a, const void *b, void *q)
+{
+    const cand *x = a, *y = b;
+    return compare(q, x->key, x->id, y->key, y->id);
+}
+
+/* ---------------------------------------------------------------- the walk */
+
+typedef struct walk {
+    app *a;
+    const cache_model *m;
+    const app_list_query *q;
+    bool use_table;
+    cand *buf; /* the candidates, cap = 4 keep */
+    size_t n, cap, keep;
+    bool has_bar;
+    cand bar; /* the worst kept at the last cut: a candidate must beat it */
+    store_db *db;
+    const char *late[LATE_CHUNK];
+    size_t n_late;
+    size_t n_failed, seen;
+    int failure;
+    struct timespec deadline;
+    app_list_status stop; /* APP_LIST_OK while going on */
+} walk;
+
+static bool passes(const app_list_query *q, app_risk risk, app_stage stage)
+{
+    return (q->risk < 0 || (int)risk == q->risk) && (q->stage < 0 || (int)stage == q->stage) &&
+           (q->at_risk < 0 || (risk == APP_RISK_HIGH) == (q->at_risk == 1));
+}
+
+static void failed(walk *w, int rc)
+{
+    if (w->n_failed++ == 0)
+        w->failure = rc;
+}
+
+/* Sorts the candidates and keeps the best `keep`. */
+static void cut(walk *w)
+{
+    qsort_r(w->buf, w->n, sizeof *w->buf, cand_cmp, (void *)w->q);
+    if (w->n > w->keep)
+        w->n = w->keep;
+    if (w->n == w->keep) {
+        w->bar = w->buf[w->n - 1];
+        w->has_bar = true;
+    }
+}
+
+/* Offers a customer that passed the filters with its key. */
+static void offer(walk *w, const char *id, double key, const cache_summary *s)
+{
+    const app_list_query *q = w->q;
+    if (q->has_cursor && compare(q, key, id, q->cursor_key, q->cursor_id) <= 0)
+        return;
+    if (w->has_bar && compare(q, key, id, w->bar.key, w->bar.id) >= 0)
+        return;
+    w->buf[w->n++] = (cand){id, key, *s};
+    if (w->n == w->cap)
+        cut(w);
+}
+
+static double key_of(app_list_key k, const cache_score_result *r)
+{
+    switch (k) {
+    case APP_KEY_P_ALIVE:
+        return r->p_alive;
+    case APP_KEY_EXPECTED:
+        return r->expected;
+    case APP_KEY_LTV:
+        return r->has_spend ? r->clv : 0;
+    case APP_KEY_SPEND:
+        return r->has_spend ? r->expected_spend : 0;
+    case APP_KEY_FREQUENCY:
+        return r->x;
+    case APP_KEY_RECENCY:
+        return r->t_x;
+    case APP_KEY_LAST_PURCHASE:
+        return r->summary.last_day;
+    default:
+        return 0;
+    }
+}
+
+/* Scores one customer with the request's options and offers it. A customer
+ * whose scores cannot be computed is left out (and counted): one such
+ * customer must not take every list down. */
+static void consider_direct(walk *w, const char *id, const cache_summary *s)
+{
+    app_score_row row;
+    int rc = app_score_compute(w->m, s, &w->q->o, w->a->config, &row);
+    if (rc != GSL_SUCCESS) {
+        failed(w, rc);
+        return;
+    }
+    if (passes(w->q, row.risk, row.stage))
+        offer(w, id, key_of(w->q->key, &row.r), s);
+}
+
+/* The key of a stored row, with the arithmetic of cache_score_summary (the
+ * table serves only keys its options determine). */
+static double row_key(const walk *w, const cache_summary *s, const cache_score_row *row)
+{
+    const cache_model *m = w->m;
+    switch (w->q->key) {
+    case APP_KEY_P_ALIVE:
+        return row->p_alive;
+    case APP_KEY_EXPECTED:
+        return row->expected;
+    case APP_KEY_LTV:
+        return m->has_spend ? w->q->o.margin * row->spend * row->discounted : 0;
+    case APP_KEY_SPEND:
+        return m->has_spend ? row->spend : 0;
+    case APP_KEY_FREQUENCY:
+        return (double)s->n_days - 1;
+    case APP_KEY_RECENCY:
+        return (double)((int64_t)s->last_day - s->first_day) / m->period_days;
+    case APP_KEY_LAST_PURCHASE:
+        return s->last_day;
+    default:
+        return 0;
+    }
+}
+
+static void consider_row(walk *w, const char *id, const cache_summary *s,
+                         const cache_score_row *row)
+{
+    app_risk risk = risk_of(w->a->config, row->p_alive);
+    if (!passes(w->q, risk, lifecycle(w->a->config, s, risk, w->q->o.as_of_day)))
+        return;
+    double key = row_key(w, s, row);
+    if (!isfinite(key)) {
+        failed(w, GSL_ERANGE);
+        return;
+    }
+    offer(w, id, key, s);
+}
+
+static int consider_stored(const store_customer *c, void *arg)
+{
+    walk *w = arg;
+    cache_summary s;
+    const char *id = cache_id_ref(w->a->cache, c->customer_id);
+    if (id != NULL && app_summary_from_store(c, &s))
+        consider_direct(w, id, &s);
+    return 0;
+}
+
+/* Scores the customers waiting for their summary as of the day. */
+static void flush_late(walk *w)
+{
+    if (w->n_late == 0)
+        return;
+    app *a = w->a;
+    if (w->db == NULL && (w->db = store_pool_acquire(a->pool, APP_POOL_WAIT_MS)) == NULL)
+        w->stop = APP_LIST_DB_FAILED;
+    else if (store_customers_as_of(w->db, w->late, w->n_late, w->q->o.as_of_day,
+                                   consider_stored, w) < 0)
+        w->stop = APP_LIST_DB_FAILED;
+    w->n_late = 0;
+}
+
+static bool past(const struct timespec *d)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > d->tv_sec || (now.tv_sec == d->tv_sec && now.tv_nsec >= d->tv_nsec);
+}
+
+/* Stops the walk when the budget ran out or the client left. */
+static bool over(walk *w)
+{
+    if (w->stop == APP_LIST_OK && past(&w->deadline))
+        w->stop = APP_LIST_BUDGET;
+    if (w->stop == APP_LIST_OK && w->q->gone != NULL && w->q->gone(w->q->gone_arg))
+        w->stop = APP_LIST_GONE;
+    return w->stop != APP_LIST_OK;
+}
+
+static int visit(const char *id, const cache_summary *s, const cache_score_row *row,
+                 void *arg)
+{
+    walk *w = arg;
+    if (++w->seen % CHECK_EVERY == 0 && over(w))
+        return 1;
+    if (s->first_day > w->q->o.as_of_day)
+        return 0;
+    if (s->last_day > w->q->o.as_of_day) {
+        w->late[w->n_late++] = id;
+        if (w->n_late == LATE_CHUNK)
+            flush_late(w);
+        return w->stop != APP_LIST_OK;
+    }
+    if (w->use_table && row != NULL && row->rc == GSL_SUCCESS)
+        consider_row(w, id, s, row);
+    else
+        consider_direct(w, id, s);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the page */
+
+/* Scores the kept candidates with the request's options into the page. */
+static app_list_status fill_page(walk *w, app_list_page *out)
+{
+    cut(w);
+    out->items = calloc(w->n + 1, sizeof *out->items);
+    if (out->items == NULL)
+        return APP_LIST_NO_MEMORY;
+    for (size_t i = 0; i < w->n; i++) {
+        app_list_item *it = &out->items[out->n];
+        int rc = app_score_compute(w->m, &w->buf[i].s, &w->q->o, w->a->config, &it->row);
+        if (rc != GSL_SUCCESS) { /* scored by the table's options only */
+            failed(w, rc);
+            continue;
+        }
+        it->id = w->buf[i].id;
+        it->key = w->buf[i].key;
+        out->n++;
+    }
+    return APP_LIST_OK;
+}
+
+static bool slot_take(struct app_list_state *s)
+{
+    if (atomic_fetch_add(&s->running, 1) < s->slots)
+        return true;
+    atomic_fetch_sub(&s->running, 1);
+    return false;
+}
+
+/* Whether the current table serves q: the table's snapshot and day, and a
+ * sort key its options determine. *warming: it would, once computed. */
+static bool table_serves(app *a, const cache_model *m, const table_ref *r,
+                         const app_list_query *q, bool *warming)
+{
+    cache_scores_spec sp;
+    spec_for(m, q->o.as_of_day, a->config, &sp);
+    bool keys = (q->key != APP_KEY_EXPECTED && q->key != APP_KEY_LTV) ||
+                (q->o.horizon_days == sp.horizon_days && q->o.discount_rate == sp.discount_rate);
+    bool day = q->o.as_of_day == app_as_of_day(a);
+    bool ok = r != NULL && same_table(cache_scores_spec_of(r->t), &sp) &&
+              cache_scores_complete(r->t);
+    *warming = keys && day && !ok;
+    return keys && day && ok;
+}
+
+/* The walk itself, with a slot and the snapshot held. */
+static app_list_status run(app *a, const app_list_query *q, walk *w, app_list_page *out)
+{
+    table_ref *r = ref_acquire(a->lists);
+    bool warming = false;
+    w->use_table = table_serves(a, w->m, r, q, &warming);
+    out->n_customers = cache_count(a->cache);
+    app_list_status st = APP_LIST_OK;
+    if (!w->use_table && out->n_customers > (size_t)a->config->list_rescore_max)
+        st = warming ? APP_LIST_WARMING : APP_LIST_TOO_MANY;
+    out->rescored = !w->use_table;
+    if (st == APP_LIST_OK) {
+        int rc = cache_scores_scan(w->use_table ? r->t : NULL, a->cache, visit, w);
+        if (rc == CACHE_ENOMEM)
+            w->stop = APP_LIST_NO_MEMORY;
+        if (w->stop == APP_LIST_OK)
+            flush_late(w);
+        if (w->stop == APP_LIST_OK)
+            over(w);
+        st = w->stop != APP_LIST_OK ? w->stop : fill_page(w, out);
+    }
+    ref_release(a->lists, r);
+    return st;
+}
+
+app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!slot_take(a->lists))
+        return APP_LIST_BUSY;
+    app_list_start(a); /* when the worker did not start it */
+    app_list_status st = APP_LIST_NO_MODEL;
+    walk w = {.a = a, .q = q, .keep = q->limit + 1, .cap = 4 * (q->limit + 1)};
+    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
+    w.deadline.tv_sec += a->config->list_budget_ms / 1000;
+    w.deadline.tv_nsec += (a->config->list_budget_ms % 1000) * 1000000L;
+    if (w.deadline.tv_nsec >= 1000000000L) {
+        w.deadline.tv_sec++;
+        w.deadline.tv_nsec -= 1000000000L;
+    }
+    out->m = w.m = cache_snapshot_acquire(a->cache);
+    if (w.m != NULL) {
+        w.buf = malloc(w.cap * sizeof *w.buf);
+        st = w.buf == NULL ? APP_LIST_NO_MEMORY : run(a, q, &w, out);
+    }
+    out->n_failed = w.n_failed;
+    out->failure = w.failure;
+    if (w.db != NULL)
+        store_pool_release(a->pool, w.db);
+    free(w.buf);
+    atomic_fetch_sub(&a->lists->running, 1);
+    return st;
+}
+
+void app_list_page_free(app_list_page *p)
+{
+    free(p->items);
+    cache_snapshot_release(p->m);
+    memset(p, 0, sizeof *p);
+}

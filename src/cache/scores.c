@@ -1,0 +1,225 @@
+/* The score table (see scores.h): rows by record index, refreshed in
+ * chunks by one background refresher, scanned in chunks by list readers. */
+#define _GNU_SOURCE /* PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP */
+#include "cache/scores.h"
+
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/cache_chunk.h"
+
+#define CHUNK 2048
+#define ROW_NONE INT32_MIN /* a row never scored */
+
+struct cache_scores {
+    pthread_rwlock_t lock;
+    cache_scores_spec spec;
+    cache_score_row *rows; /* rows[0..n) under lock */
+    size_t n, cap;
+    atomic_bool complete;
+    uint64_t generation; /* the cache's at the last complete pass (refresher) */
+};
+
+cache_scores *cache_scores_new(const cache_scores_spec *spec)
+{
+    cache_scores *t = calloc(1, sizeof *t);
+    pthread_rwlockattr_t a;
+    if (t == NULL || pthread_rwlockattr_init(&a) != 0) {
+        free(t);
+        return NULL;
+    }
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = pthread_rwlock_init(&t->lock, &a);
+    pthread_rwlockattr_destroy(&a);
+    if (rc != 0) {
+        free(t);
+        return NULL;
+    }
+    t->spec = *spec;
+    atomic_init(&t->complete, false);
+    return t;
+}
+
+void cache_scores_free(cache_scores *t)
+{
+    if (t == NULL)
+        return;
+    pthread_rwlock_destroy(&t->lock);
+    free(t->rows);
+    free(t);
+}
+
+const cache_scores_spec *cache_scores_spec_of(const cache_scores *t)
+{
+    return &t->spec;
+}
+
+bool cache_scores_complete(cache_scores *t)
+{
+    return atomic_load(&t->complete);
+}
+
+size_t cache_scores_memory(cache_scores *t)
+{
+    pthread_rwlock_rdlock(&t->lock);
+    size_t b = t->cap * sizeof *t->rows;
+    pthread_rwlock_unlock(&t->lock);
+    return b;
+}
+
+static bool same_summary(const cache_summary *a, const cache_summary *b)
+{
+    return a->first_day == b->first_day && a->last_day == b->last_day &&
+           a->n_days == b->n_days && a->repeat_units == b->repeat_units &&
+           a->first_units == b->first_units;
+}
+
+/* The row of s: cache_score_summary without the CLV, then the discounted
+ * purchases the CLV multiplies (so any margin can be applied later, with
+ * the same arithmetic as clv_value). */
+static void score_row(const cache_model *m, const cache_scores_spec *sp,
+                      const cache_summary *s, cache_score_row *row)
+{
+    cache_score_result r;
+    *row = (cache_score_row){.s = *s};
+    row->rc = cache_score_summary(m, s, sp->as_of_day, sp->horizon, sp->p_horizon, NULL, &r);
+    if (row->rc != GSL_SUCCESS)
+        return;
+    row->p_alive = r.p_alive;
+    row->expected = r.expected;
+    row->spend = r.expected_spend;
+    if (!m->has_spend)
+        return;
+    if (!(r.expected_spend >= 0) || !isfinite(r.expected_spend))
+        row->rc = GSL_EDOM;
+    else
+        row->rc = clv_discounted_purchases(m->model, m->params, r.x, r.t_x, r.T, &sp->clv,
+                                           &row->discounted);
+}
+
+/* Makes room for rows [0, n) (new ones never scored). Refresher only. */
+static int grow(cache_scores *t, size_t n)
+{
+    if (n <= t->n)
+        return CACHE_OK;
+    if (n > t->cap) {
+        size_t cap = t->cap + t->cap / 2;
+        if (cap < n)
+            cap = n;
+        cache_score_row *r = malloc(cap * sizeof *r);
+        if (r == NULL)
+            return CACHE_ENOMEM;
+        pthread_rwlock_wrlock(&t->lock);
+        memcpy(r, t->rows, t->n * sizeof *r);
+        cache_score_row *old = t->rows;
+        t->rows = r;
+        t->cap = cap;
+        pthread_rwlock_unlock(&t->lock);
+        free(old);
+    }
+    pthread_rwlock_wrlock(&t->lock);
+    for (size_t i = t->n; i < n; i++)
+        t->rows[i].rc = ROW_NONE;
+    t->n = n;
+    pthread_rwlock_unlock(&t->lock);
+    return CACHE_OK;
+}
+
+/* Rescores the stale rows among records [from, from + k). The refresher is
+ * the only writer, so it reads rows without the lock. */
+static size_t refresh_chunk(cache_scores *t, const cache_model *m, size_t from, size_t k,
+                            const cache_summary *s, cache_score_row *fresh, size_t *idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < k; i++) {
+        const cache_score_row *row = &t->rows[from + i];
+        if (s[i].n_days == 0 || (row->rc != ROW_NONE && same_summary(&row->s, &s[i])))
+            continue;
+        score_row(m, &t->spec, &s[i], &fresh[n]);
+        idx[n++] = from + i;
+    }
+    if (n == 0)
+        return 0;
+    pthread_rwlock_wrlock(&t->lock);
+    for (size_t i = 0; i < n; i++)
+        t->rows[idx[i]] = fresh[i];
+    pthread_rwlock_unlock(&t->lock);
+    return n;
+}
+
+int cache_scores_refresh(cache_scores *t, cache *c, const cache_model *m,
+                         const atomic_bool *stop, size_t *n_scored)
+{
+    uint64_t gen = cache_generation(c);
+    if (n_scored != NULL)
+        *n_scored = 0;
+    if (atomic_load(&t->complete) && gen == t->generation)
+        return 0;
+    cache_summary *s = malloc(CHUNK * sizeof *s);
+    const char **ids = malloc(CHUNK * sizeof *ids);
+    cache_score_row *fresh = malloc(CHUNK * sizeof *fresh);
+    size_t *idx = malloc(CHUNK * sizeof *idx);
+    int rc = CACHE_ENOMEM;
+    if (s == NULL || ids == NULL || fresh == NULL || idx == NULL)
+        goto cleanup;
+    rc = 0;
+    for (size_t from = 0, k; (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0; from += k) {
+        if (atomic_load(stop)) {
+            rc = 1;
+            goto cleanup;
+        }
+        if ((rc = grow(t, from + k)) != CACHE_OK)
+            goto cleanup;
+        size_t n = refresh_chunk(t, m, from, k, s, fresh, idx);
+        if (n_scored != NULL)
+            *n_scored += n;
+    }
+    t->generation = gen;
+    atomic_store(&t->complete, true);
+cleanup:
+    free(s);
+    free(ids);
+    free(fresh);
+    free(idx);
+    return rc;
+}
+
+/* Calls fn for records [from, from + k) holding the read lock. */
+static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summary *s,
+                      const char **ids, cache_scores_fn fn, void *arg)
+{
+    int rc = 0;
+    if (t != NULL)
+        pthread_rwlock_rdlock(&t->lock);
+    for (size_t i = 0; i < k && rc == 0; i++) {
+        if (s[i].n_days == 0)
+            continue;
+        const cache_score_row *row = t != NULL && from + i < t->n ? &t->rows[from + i] : NULL;
+        if (row != NULL && (row->rc == ROW_NONE || !same_summary(&row->s, &s[i])))
+            row = NULL;
+        rc = fn(ids[i], &s[i], row, arg);
+    }
+    if (t != NULL)
+        pthread_rwlock_unlock(&t->lock);
+    return rc;
+}
+
+int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg)
+{
+    cache_summary *s = malloc(CHUNK * sizeof *s);
+    const char **ids = malloc(CHUNK * sizeof *ids);
+    int rc = CACHE_ENOMEM;
+    if (s == NULL || ids == NULL)
+        goto cleanup;
+    rc = 0;
+    for (size_t from = 0, k; rc == 0 && (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0;
+         from += k)
+        rc = scan_chunk(t, from, k, s, ids, fn, arg);
+cleanup:
+    free(s);
+    free(ids);
+    return rc;
+}
