@@ -31,8 +31,11 @@
 
 /* Customers recomputed from PostgreSQL per statement (as_of in the past). */
 #define LATE_CHUNK 500
-/* Customers between two looks at the clock and the client. */
-#define CHECK_EVERY 4096
+/* Customers between two looks at the clock (a customer scored at a long
+ * horizon costs milliseconds), and the least time between two looks at the
+ * client's socket (a system call). */
+#define CHECK_EVERY 64
+#define GONE_CHECK_NS 10000000L
 
 /* ---------------------------------------------------------------- scores */
 
@@ -275,6 +278,11 @@ void app_list_stop(struct app_list_state *s)
     free(s);
 }
 
+int app_list_running(app *a)
+{
+    return atomic_load(&a->lists->running);
+}
+
 bool app_list_table_ready(app *a, size_t *bytes)
 {
     const cache_model *m = cache_snapshot_acquire(a->cache);
@@ -334,7 +342,8 @@ typedef struct walk {
     size_t n_failed, seen;
     int failure;
     struct timespec deadline;
-    app_list_status stop; /* APP_LIST_OK while going on */
+    struct timespec gone_checked; /* when the client was last looked at */
+    app_list_status stop;         /* APP_LIST_OK while going on */
 } walk;
 
 static bool passes(const app_list_query *q, app_risk risk, app_stage stage)
@@ -474,20 +483,35 @@ static void flush_late(walk *w)
     w->n_late = 0;
 }
 
-static bool past(const struct timespec *d)
+static bool before(const struct timespec *a, const struct timespec *b)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > d->tv_sec || (now.tv_sec == d->tv_sec && now.tv_nsec >= d->tv_nsec);
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static struct timespec plus_ns(struct timespec t, long ns)
+{
+    t.tv_sec += ns / 1000000000L;
+    t.tv_nsec += ns % 1000000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
 }
 
 /* Stops the walk when the budget ran out or the client left. */
 static bool over(walk *w)
 {
-    if (w->stop == APP_LIST_OK && past(&w->deadline))
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (w->stop == APP_LIST_OK && !before(&now, &w->deadline))
         w->stop = APP_LIST_BUDGET;
-    if (w->stop == APP_LIST_OK && w->q->gone != NULL && w->q->gone(w->q->gone_arg))
-        w->stop = APP_LIST_GONE;
+    struct timespec next = plus_ns(w->gone_checked, GONE_CHECK_NS);
+    if (w->stop == APP_LIST_OK && w->q->gone != NULL && !before(&now, &next)) {
+        w->gone_checked = now;
+        if (w->q->gone(w->q->gone_arg))
+            w->stop = APP_LIST_GONE;
+    }
     return w->stop != APP_LIST_OK;
 }
 
@@ -522,6 +546,8 @@ static app_list_status fill_page(walk *w, app_list_page *out)
     if (out->items == NULL)
         return APP_LIST_NO_MEMORY;
     for (size_t i = 0; i < w->n; i++) {
+        if (i % 16 == 15 && over(w))
+            return w->stop;
         app_list_item *it = &out->items[out->n];
         int rc = app_score_compute(w->m, &w->buf[i].s, &w->q->o, w->a->config, &it->row);
         if (rc != GSL_SUCCESS) { /* scored by the table's options only */
@@ -592,13 +618,8 @@ app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out
     app_list_start(a); /* when the worker did not start it */
     app_list_status st = APP_LIST_NO_MODEL;
     walk w = {.a = a, .q = q, .keep = q->limit + 1, .cap = 4 * (q->limit + 1)};
-    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
-    w.deadline.tv_sec += a->config->list_budget_ms / 1000;
-    w.deadline.tv_nsec += (a->config->list_budget_ms % 1000) * 1000000L;
-    if (w.deadline.tv_nsec >= 1000000000L) {
-        w.deadline.tv_sec++;
-        w.deadline.tv_nsec -= 1000000000L;
-    }
+    clock_gettime(CLOCK_MONOTONIC, &w.gone_checked);
+    w.deadline = plus_ns(w.gone_checked, a->config->list_budget_ms * 1000000L);
     out->m = w.m = cache_snapshot_acquire(a->cache);
     if (w.m != NULL) {
         w.buf = malloc(w.cap * sizeof *w.buf);

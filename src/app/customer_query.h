@@ -144,6 +144,9 @@ bool app_list_start(app *a);
 /* Stops the table thread and frees the list state. NULL is fine. */
 void app_list_stop(struct app_list_state *s);
 
+/* Lists running now (each holds a slot). */
+int app_list_running(app *a);
+
 /* Score-table figures for /metrics and tests: whether the table for the
  * current snapshot and day is complete, its rows' bytes. */
 bool app_list_table_ready(app *a, size_t *bytes);

@@ -10,12 +10,26 @@
 #include <string.h>
 
 #include "cache/cache_chunk.h"
+#include "model/gg.h"
 
 #define CHUNK 2048
 #define ROW_NONE INT32_MIN /* a row never scored */
 
+/* The purchase model's numbers of one history (x, t_x, T): customers who
+ * share it share them, so each is computed once per table (a real customer
+ * base has far fewer histories than customers). */
+typedef struct history {
+    uint32_t n_days;
+    int32_t span, age; /* last - first day, as_of - first day */
+    int32_t rc;        /* GSL_SUCCESS or the first failure */
+    bool used;
+    double p_alive, expected, discounted;
+} history;
+
 struct cache_scores {
     pthread_rwlock_t lock;
+    history *memo; /* open addressing, refresher only */
+    size_t memo_n, memo_mask;
     cache_scores_spec spec;
     cache_score_row *rows; /* rows[0..n) under lock */
     size_t n, cap;
@@ -49,6 +63,7 @@ void cache_scores_free(cache_scores *t)
         return;
     pthread_rwlock_destroy(&t->lock);
     free(t->rows);
+    free(t->memo);
     free(t);
 }
 
@@ -77,27 +92,103 @@ static bool same_summary(const cache_summary *a, const cache_summary *b)
            a->first_units == b->first_units;
 }
 
-/* The row of s: cache_score_summary without the CLV, then the discounted
- * purchases the CLV multiplies (so any margin can be applied later, with
- * the same arithmetic as clv_value). */
-static void score_row(const cache_model *m, const cache_scores_spec *sp,
-                      const cache_summary *s, cache_score_row *row)
+static size_t memo_slot(const history *memo, size_t mask, uint32_t n_days, int32_t span,
+                        int32_t age)
 {
-    cache_score_result r;
+    uint64_t k = ((uint64_t)n_days * 0x9E3779B97F4A7C15ULL) ^
+                 ((uint64_t)(uint32_t)span << 32 | (uint32_t)age);
+    k ^= k >> 31;
+    k *= 0xbf58476d1ce4e5b9ULL;
+    k ^= k >> 29;
+    for (size_t i = k & mask;; i = (i + 1) & mask) {
+        const history *h = &memo[i];
+        if (!h->used || (h->n_days == n_days && h->span == span && h->age == age))
+            return i;
+    }
+}
+
+/* Keeps the memo at most half full. False when out of memory. */
+static bool memo_room(cache_scores *t)
+{
+    if (t->memo != NULL && 2 * (t->memo_n + 1) <= t->memo_mask + 1)
+        return true;
+    size_t cap = t->memo == NULL ? 4096 : 2 * (t->memo_mask + 1);
+    history *m = calloc(cap, sizeof *m);
+    if (m == NULL)
+        return false;
+    for (size_t i = 0; t->memo != NULL && i <= t->memo_mask; i++) {
+        const history *h = &t->memo[i];
+        if (h->used)
+            m[memo_slot(m, cap - 1, h->n_days, h->span, h->age)] = *h;
+    }
+    free(t->memo);
+    t->memo = m;
+    t->memo_mask = cap - 1;
+    return true;
+}
+
+/* The purchase model's numbers for x, t_x, T, with the calls and the
+ * arithmetic of cache_score_summary, then the discounted purchases the CLV
+ * multiplies (so any margin can be applied later as clv_value does). */
+static void score_history(const cache_model *m, const cache_scores_spec *sp, double x,
+                          double t_x, double T, history *h)
+{
+    const btyd_model *b = m->model;
+    double p_purchase = 0;
+    int rc = b->p_alive(m->params, x, t_x, T, &h->p_alive);
+    if (rc == GSL_SUCCESS)
+        rc = b->expected(m->params, x, t_x, T, sp->horizon, &h->expected);
+    if (rc == GSL_SUCCESS)
+        rc = btyd_p_any(b, m->params, x, t_x, T, sp->p_horizon, &p_purchase);
+    if (rc == GSL_SUCCESS && !(isfinite(x) && isfinite(t_x) && isfinite(T) &&
+                               isfinite(h->p_alive) && isfinite(h->expected) &&
+                               isfinite(p_purchase)))
+        rc = GSL_ERANGE;
+    h->discounted = 0;
+    if (rc == GSL_SUCCESS && m->has_spend)
+        rc = clv_discounted_purchases(b, m->params, x, t_x, T, &sp->clv, &h->discounted);
+    h->rc = rc;
+}
+
+/* The row of s: what cache_score_summary (without CLV options) computes,
+ * and the discounted purchases. Fails (leaving the row unscored) only when
+ * out of memory. */
+static bool score_row(cache_scores *t, const cache_model *m, const cache_summary *s,
+                      cache_score_row *row)
+{
+    const cache_scores_spec *sp = &t->spec;
     *row = (cache_score_row){.s = *s};
-    row->rc = cache_score_summary(m, s, sp->as_of_day, sp->horizon, sp->p_horizon, NULL, &r);
-    if (row->rc != GSL_SUCCESS)
-        return;
-    row->p_alive = r.p_alive;
-    row->expected = r.expected;
-    row->spend = r.expected_spend;
-    if (!m->has_spend)
-        return;
-    if (!(r.expected_spend >= 0) || !isfinite(r.expected_spend))
-        row->rc = GSL_EDOM;
-    else
-        row->rc = clv_discounted_purchases(m->model, m->params, r.x, r.t_x, r.T, &sp->clv,
-                                           &row->discounted);
+    if (sp->as_of_day < s->first_day) {
+        row->rc = CACHE_SCORE_NOT_YET;
+        return true;
+    }
+    if (sp->as_of_day < s->last_day) {
+        row->rc = CACHE_SCORE_AS_OF_EARLY;
+        return true;
+    }
+    if (!memo_room(t))
+        return false;
+    int32_t span = s->last_day - s->first_day, age = (int32_t)(sp->as_of_day - s->first_day);
+    double x = (double)s->n_days - 1;
+    history *h = &t->memo[memo_slot(t->memo, t->memo_mask, s->n_days, span, age)];
+    if (!h->used) {
+        *h = (history){.n_days = s->n_days, .span = span, .age = age, .used = true};
+        score_history(m, sp, x, (double)((int64_t)s->last_day - s->first_day) / m->period_days,
+                      (double)(sp->as_of_day - s->first_day) / m->period_days, h);
+        t->memo_n++;
+    }
+    row->rc = h->rc;
+    row->p_alive = h->p_alive;
+    row->expected = h->expected;
+    row->discounted = h->discounted;
+    if (row->rc != GSL_SUCCESS || !m->has_spend)
+        return true;
+    double mean = x > 0 ? cache_repeat_amount(s) / x : 0;
+    row->rc = gg_expected_spend(m->gg_params, x, mean, &row->spend);
+    if (row->rc == GSL_SUCCESS &&
+        !(isfinite(mean) && isfinite(row->spend) && row->spend >= 0))
+        row->rc = GSL_ERANGE;
+    return true;
 }
 
 /* Makes room for rows [0, n) (new ones never scored). Refresher only. */
@@ -138,7 +229,8 @@ static size_t refresh_chunk(cache_scores *t, const cache_model *m, size_t from, 
         const cache_score_row *row = &t->rows[from + i];
         if (s[i].n_days == 0 || (row->rc != ROW_NONE && same_summary(&row->s, &s[i])))
             continue;
-        score_row(m, &t->spec, &s[i], &fresh[n]);
+        if (!score_row(t, m, &s[i], &fresh[n]))
+            break; /* out of memory: the rest stays unscored (readers score it) */
         idx[n++] = from + i;
     }
     if (n == 0)
