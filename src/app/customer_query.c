@@ -203,7 +203,8 @@ static void keep_once(app *a)
     spec_for(m, app_as_of_day(a), a->config, &sp);
     table_ref *r = ref_acquire(s);
     if (r != NULL && same_table(cache_scores_spec_of(r->t), &sp)) {
-        if (cache_scores_refresh(r->t, a->cache, m, &s->stop, NULL) == CACHE_ENOMEM)
+        if (cache_scores_refresh(r->t, a->cache, m, &s->stop, NULL) == CACHE_ENOMEM ||
+            cache_scores_index_ids(r->t, a->cache) == CACHE_ENOMEM)
             log_write(LOG_WARN, "list scores: out of memory");
         ref_release(s, r);
     } else {
@@ -213,6 +214,8 @@ static void keep_once(app *a)
         cache_scores *t = cache_scores_new(&sp);
         size_t n = 0;
         int rc = t == NULL ? CACHE_ENOMEM : cache_scores_refresh(t, a->cache, m, &s->stop, &n);
+        if (rc == 0)
+            rc = cache_scores_index_ids(t, a->cache);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         if (rc == 0) {
             log_write(LOG_INFO, "list scores: %zu customers scored in %.3f s (model %llu)",
@@ -307,6 +310,8 @@ typedef struct cand {
     const char *id; /* the cache's copy */
     double key;
     cache_summary s; /* as of the request's day */
+    bool has_row; /* row holds its scores for the request (page_from_row) */
+    cache_score_row row; /* a copy: the table's rows move */
 } cand;
 
 static int compare(const app_list_query *q, double ka, const char *ia, double kb,
@@ -332,6 +337,7 @@ typedef struct walk {
     const cache_model *m;
     const app_list_query *q;
     bool use_table;
+    bool rows_serve; /* stored rows hold the request's own scores */
     cand *buf; /* the candidates, cap = 4 keep */
     size_t n, cap, keep;
     bool has_bar;
@@ -358,27 +364,69 @@ static void failed(walk *w, int rc)
         w->failure = rc;
 }
 
-/* Sorts the candidates and keeps the best `keep`. */
-static void cut(walk *w)
+static void cand_swap(cand *a, cand *b)
 {
-    qsort_r(w->buf, w->n, sizeof *w->buf, cand_cmp, (void *)w->q);
-    if (w->n > w->keep)
-        w->n = w->keep;
-    if (w->n == w->keep) {
-        w->bar = w->buf[w->n - 1];
-        w->has_bar = true;
+    cand t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Moves the best k of v[0..n) to the front, in no order (quickselect,
+ * O(n) comparisons on average; median of three against sorted inputs). */
+static void select_best(cand *v, size_t n, size_t k, const app_list_query *q)
+{
+    size_t lo = 0, hi = n; /* the k-th best lies in [lo, hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cand_cmp(&v[mid], &v[lo], (void *)q) < 0)
+            cand_swap(&v[mid], &v[lo]);
+        if (cand_cmp(&v[hi - 1], &v[lo], (void *)q) < 0)
+            cand_swap(&v[hi - 1], &v[lo]);
+        if (cand_cmp(&v[hi - 1], &v[mid], (void *)q) < 0)
+            cand_swap(&v[hi - 1], &v[mid]);
+        cand_swap(&v[mid], &v[hi - 1]); /* the pivot, the median, last */
+        size_t store = lo;
+        for (size_t i = lo; i < hi - 1; i++)
+            if (cand_cmp(&v[i], &v[hi - 1], (void *)q) < 0)
+                cand_swap(&v[i], &v[store++]);
+        cand_swap(&v[store], &v[hi - 1]);
+        if (store == k - 1 || store == k)
+            return; /* v[0..store) are all better than v[store] */
+        if (store < k)
+            lo = store + 1;
+        else
+            hi = store;
     }
 }
 
+/* Keeps the best `keep` candidates; their worst becomes the bar. */
+static void cut(walk *w)
+{
+    if (w->n <= w->keep)
+        return;
+    select_best(w->buf, w->n, w->keep, w->q);
+    w->n = w->keep;
+    size_t worst = 0;
+    for (size_t i = 1; i < w->n; i++)
+        if (cand_cmp(&w->buf[i], &w->buf[worst], (void *)w->q) > 0)
+            worst = i;
+    w->bar = w->buf[worst];
+    w->has_bar = true;
+}
+
 /* Offers a customer that passed the filters with its key. */
-static void offer(walk *w, const char *id, double key, const cache_summary *s)
+static void offer(walk *w, const char *id, double key, const cache_summary *s,
+                  const cache_score_row *row)
 {
     const app_list_query *q = w->q;
     if (q->has_cursor && compare(q, key, id, q->cursor_key, q->cursor_id) <= 0)
         return;
     if (w->has_bar && compare(q, key, id, w->bar.key, w->bar.id) >= 0)
         return;
-    w->buf[w->n++] = (cand){id, key, *s};
+    cand *c = &w->buf[w->n++];
+    *c = (cand){.id = id, .key = key, .s = *s, .has_row = w->rows_serve && row != NULL};
+    if (c->has_row)
+        c->row = *row;
     if (w->n == w->cap)
         cut(w);
 }
@@ -417,7 +465,7 @@ static void consider_direct(walk *w, const char *id, const cache_summary *s)
         return;
     }
     if (passes(w->q, row.risk, row.stage))
-        offer(w, id, key_of(w->q->key, &row.r), s);
+        offer(w, id, key_of(w->q->key, &row.r), s, NULL);
 }
 
 /* The key of a stored row, with the arithmetic of cache_score_summary (the
@@ -456,7 +504,7 @@ static void consider_row(walk *w, const char *id, const cache_summary *s,
         failed(w, GSL_ERANGE);
         return;
     }
-    offer(w, id, key, s);
+    offer(w, id, key, s, row);
 }
 
 static int consider_stored(const store_customer *c, void *arg)
@@ -519,7 +567,7 @@ static int visit(const char *id, const cache_summary *s, const cache_score_row *
                  void *arg)
 {
     walk *w = arg;
-    if (++w->seen % CHECK_EVERY == 0 && over(w))
+    if (w->stop != APP_LIST_OK || (++w->seen % CHECK_EVERY == 0 && over(w)))
         return 1;
     if (s->first_day > w->q->o.as_of_day)
         return 0;
@@ -536,12 +584,70 @@ static int visit(const char *id, const cache_summary *s, const cache_score_row *
     return 0;
 }
 
+/* visit in id order: the first `keep` customers that pass are the page
+ * (of the indexed customers; those not indexed yet are offered after). */
+static int visit_ordered(const char *id, const cache_summary *s, const cache_score_row *row,
+                         void *arg)
+{
+    walk *w = arg;
+    if (visit(id, s, row, arg) != 0)
+        return 1;
+    if (w->n_late > 0) /* whether it passes decides when to stop */
+        flush_late(w);
+    return w->stop != APP_LIST_OK || w->n >= w->keep;
+}
+
+/* One pass over the customers: in id order through the table's index when
+ * the sort is by id, else every customer. */
+static int walk_all(app *a, cache_scores *t, walk *w)
+{
+    const app_list_query *q = w->q;
+    if (t != NULL && q->key == APP_KEY_CUSTOMER_ID) {
+        int rc = cache_scores_walk_ids(t, a->cache, q->desc,
+                                       q->has_cursor ? q->cursor_id : NULL, visit_ordered,
+                                       visit, w);
+        if (rc != -1)
+            return rc;
+    }
+    return cache_scores_scan(t, a->cache, visit, w);
+}
+
 /* ---------------------------------------------------------------- the page */
+
+/* A page item from its stored row, equal to what app_score_compute gives
+ * when the request's options are the table's (but the margin, applied here
+ * as clv_value does). */
+static int page_from_row(const walk *w, const cand *c, app_score_row *out)
+{
+    const cache_model *m = w->m;
+    const cache_score_row *row = &c->row;
+    const cache_summary *s = &c->s;
+    cache_score_result r = {.summary = *s, .has_spend = m->has_spend,
+                            .model_version = m->version};
+    r.x = (double)s->n_days - 1;
+    r.t_x = (double)((int64_t)s->last_day - s->first_day) / m->period_days;
+    r.T = (double)(w->q->o.as_of_day - s->first_day) / m->period_days;
+    r.m = r.x > 0 ? cache_repeat_amount(s) / r.x : 0;
+    r.p_alive = row->p_alive;
+    r.expected = row->expected;
+    r.p_purchase = row->p_purchase;
+    if (m->has_spend) {
+        r.expected_spend = row->spend;
+        r.clv = w->q->o.margin * row->spend * row->discounted;
+        if (!isfinite(r.clv))
+            return GSL_ERANGE;
+    }
+    out->r = r;
+    out->risk = risk_of(w->a->config, r.p_alive);
+    out->stage = lifecycle(w->a->config, s, out->risk, w->q->o.as_of_day);
+    return GSL_SUCCESS;
+}
 
 /* Scores the kept candidates with the request's options into the page. */
 static app_list_status fill_page(walk *w, app_list_page *out)
 {
     cut(w);
+    qsort_r(w->buf, w->n, sizeof *w->buf, cand_cmp, (void *)w->q);
     out->items = calloc(w->n + 1, sizeof *out->items);
     if (out->items == NULL)
         return APP_LIST_NO_MEMORY;
@@ -549,7 +655,10 @@ static app_list_status fill_page(walk *w, app_list_page *out)
         if (i % 16 == 15 && over(w))
             return w->stop;
         app_list_item *it = &out->items[out->n];
-        int rc = app_score_compute(w->m, &w->buf[i].s, &w->q->o, w->a->config, &it->row);
+        const cand *c = &w->buf[i];
+        int rc = c->has_row ? page_from_row(w, c, &it->row)
+                                : app_score_compute(w->m, &c->s, &w->q->o, w->a->config,
+                                                    &it->row);
         if (rc != GSL_SUCCESS) { /* scored by the table's options only */
             failed(w, rc);
             continue;
@@ -591,13 +700,18 @@ static app_list_status run(app *a, const app_list_query *q, walk *w, app_list_pa
     table_ref *r = ref_acquire(a->lists);
     bool warming = false;
     w->use_table = table_serves(a, w->m, r, q, &warming);
+    if (w->use_table) {
+        const cache_scores_spec *sp = cache_scores_spec_of(r->t);
+        w->rows_serve = q->o.horizon_days == sp->horizon_days &&
+                        q->o.discount_rate == sp->discount_rate;
+    }
     out->n_customers = cache_count(a->cache);
     app_list_status st = APP_LIST_OK;
     if (!w->use_table && out->n_customers > (size_t)a->config->list_rescore_max)
         st = warming ? APP_LIST_WARMING : APP_LIST_TOO_MANY;
     out->rescored = !w->use_table;
     if (st == APP_LIST_OK) {
-        int rc = cache_scores_scan(w->use_table ? r->t : NULL, a->cache, visit, w);
+        int rc = walk_all(a, w->use_table ? r->t : NULL, w);
         if (rc == CACHE_ENOMEM)
             w->stop = APP_LIST_NO_MEMORY;
         if (w->stop == APP_LIST_OK)
@@ -617,7 +731,7 @@ app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out
         return APP_LIST_BUSY;
     app_list_start(a); /* when the worker did not start it */
     app_list_status st = APP_LIST_NO_MODEL;
-    walk w = {.a = a, .q = q, .keep = q->limit + 1, .cap = 4 * (q->limit + 1)};
+    walk w = {.a = a, .q = q, .keep = q->limit + 1, .cap = 8 * (q->limit + 1)};
     clock_gettime(CLOCK_MONOTONIC, &w.gone_checked);
     w.deadline = plus_ns(w.gone_checked, a->config->list_budget_ms * 1000000L);
     out->m = w.m = cache_snapshot_acquire(a->cache);

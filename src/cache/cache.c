@@ -416,6 +416,18 @@ size_t cache_chunk_refs(cache *c, size_t from, size_t max, cache_summary *s,
     return k;
 }
 
+bool cache_chunk_rec(cache *c, size_t index, cache_summary *s, const char **id)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    bool ok = index < c->n;
+    if (ok) {
+        copy_out(&c->recs[index], s);
+        *id = id_at(c, c->recs[index].id_off);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return ok;
+}
+
 const char *cache_id_ref(cache *c, const char *id)
 {
     pthread_rwlock_rdlock(&c->lock);

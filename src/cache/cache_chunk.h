@@ -14,4 +14,7 @@
 size_t cache_chunk_refs(cache *c, size_t from, size_t max, cache_summary *s,
                         const char **ids);
 
+/* The summary and the id reference of record index. False past the end. */
+bool cache_chunk_rec(cache *c, size_t index, cache_summary *s, const char **id);
+
 #endif

@@ -23,11 +23,13 @@ typedef struct history {
     int32_t span, age; /* last - first day, as_of - first day */
     int32_t rc;        /* GSL_SUCCESS or the first failure */
     bool used;
-    double p_alive, expected, discounted;
+    double p_alive, expected, p_purchase, discounted;
 } history;
 
 struct cache_scores {
     pthread_rwlock_t lock;
+    uint32_t *by_id; /* record indices in id order, under lock */
+    size_t n_by_id;
     history *memo; /* open addressing, refresher only */
     size_t memo_n, memo_mask;
     cache_scores_spec spec;
@@ -63,6 +65,7 @@ void cache_scores_free(cache_scores *t)
         return;
     pthread_rwlock_destroy(&t->lock);
     free(t->rows);
+    free(t->by_id);
     free(t->memo);
     free(t);
 }
@@ -80,7 +83,7 @@ bool cache_scores_complete(cache_scores *t)
 size_t cache_scores_memory(cache_scores *t)
 {
     pthread_rwlock_rdlock(&t->lock);
-    size_t b = t->cap * sizeof *t->rows;
+    size_t b = t->cap * sizeof *t->rows + t->n_by_id * sizeof *t->by_id;
     pthread_rwlock_unlock(&t->lock);
     return b;
 }
@@ -134,15 +137,14 @@ static void score_history(const cache_model *m, const cache_scores_spec *sp, dou
                           double t_x, double T, history *h)
 {
     const btyd_model *b = m->model;
-    double p_purchase = 0;
     int rc = b->p_alive(m->params, x, t_x, T, &h->p_alive);
     if (rc == GSL_SUCCESS)
         rc = b->expected(m->params, x, t_x, T, sp->horizon, &h->expected);
     if (rc == GSL_SUCCESS)
-        rc = btyd_p_any(b, m->params, x, t_x, T, sp->p_horizon, &p_purchase);
+        rc = btyd_p_any(b, m->params, x, t_x, T, sp->p_horizon, &h->p_purchase);
     if (rc == GSL_SUCCESS && !(isfinite(x) && isfinite(t_x) && isfinite(T) &&
                                isfinite(h->p_alive) && isfinite(h->expected) &&
-                               isfinite(p_purchase)))
+                               isfinite(h->p_purchase)))
         rc = GSL_ERANGE;
     h->discounted = 0;
     if (rc == GSL_SUCCESS && m->has_spend)
@@ -180,6 +182,7 @@ static bool score_row(cache_scores *t, const cache_model *m, const cache_summary
     row->rc = h->rc;
     row->p_alive = h->p_alive;
     row->expected = h->expected;
+    row->p_purchase = h->p_purchase;
     row->discounted = h->discounted;
     if (row->rc != GSL_SUCCESS || !m->has_spend)
         return true;
@@ -299,7 +302,8 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
     return rc;
 }
 
-int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg)
+/* Records [from, ...) as cache_scores_scan. */
+static int scan_from(cache_scores *t, cache *c, size_t from, cache_scores_fn fn, void *arg)
 {
     cache_summary *s = malloc(CHUNK * sizeof *s);
     const char **ids = malloc(CHUNK * sizeof *ids);
@@ -307,11 +311,102 @@ int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg)
     if (s == NULL || ids == NULL)
         goto cleanup;
     rc = 0;
-    for (size_t from = 0, k; rc == 0 && (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0;
-         from += k)
+    for (size_t k; rc == 0 && (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0; from += k)
         rc = scan_chunk(t, from, k, s, ids, fn, arg);
 cleanup:
     free(s);
     free(ids);
     return rc;
+}
+
+/* ---------------------------------------------------------------- id index */
+
+static int id_cmp(const void *a, const void *b, void *ids)
+{
+    const char *const *v = ids;
+    return strcmp(v[*(const uint32_t *)a], v[*(const uint32_t *)b]);
+}
+
+int cache_scores_index_ids(cache_scores *t, cache *c)
+{
+    size_t n = t->n; /* the refresher's own view of the rows */
+    size_t behind = n - t->n_by_id;
+    if (t->by_id != NULL && (behind == 0 || behind < 1024 || behind < n / 64))
+        return CACHE_OK;
+    const char **ids = malloc((n > 0 ? n : 1) * sizeof *ids);
+    uint32_t *perm = malloc((n > 0 ? n : 1) * sizeof *perm);
+    cache_summary *s = malloc(CHUNK * sizeof *s);
+    int rc = CACHE_ENOMEM;
+    if (ids == NULL || perm == NULL || s == NULL)
+        goto cleanup;
+    size_t got = 0;
+    for (size_t k; got < n &&
+                   (k = cache_chunk_refs(c, got, n - got < CHUNK ? n - got : CHUNK, s,
+                                         ids + got)) > 0;)
+        got += k;
+    for (size_t i = 0; i < got; i++)
+        perm[i] = (uint32_t)i;
+    qsort_r(perm, got, sizeof *perm, id_cmp, ids);
+    pthread_rwlock_wrlock(&t->lock);
+    uint32_t *old = t->by_id;
+    t->by_id = perm;
+    t->n_by_id = got;
+    pthread_rwlock_unlock(&t->lock);
+    free(old);
+    perm = NULL;
+    rc = CACHE_OK;
+cleanup:
+    free(ids);
+    free(perm);
+    free(s);
+    return rc;
+}
+
+/* The first position of the index, in walking order, after `after`. */
+static size_t start_at(cache_scores *t, cache *c, bool desc, const char *after)
+{
+    size_t lo = 0, hi = t->n_by_id; /* ascending: first id > after */
+    while (after != NULL && lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        cache_summary s;
+        const char *id = "";
+        cache_chunk_rec(c, t->by_id[mid], &s, &id);
+        int cmp = strcmp(id, after);
+        if (desc ? cmp < 0 : cmp <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* descending: [0, lo) are the ids < after, walked from lo - 1 down */
+    return after == NULL ? (desc ? t->n_by_id : 0) : lo;
+}
+
+int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *after,
+                          cache_scores_fn fn, cache_scores_fn tail_fn, void *arg)
+{
+    pthread_rwlock_rdlock(&t->lock);
+    if (t->by_id == NULL) {
+        pthread_rwlock_unlock(&t->lock);
+        return -1;
+    }
+    size_t n_index = t->n_by_id, pos = start_at(t, c, desc, after);
+    int rc = 0;
+    while (rc == 0 && (desc ? pos > 0 : pos < n_index)) {
+        uint32_t rec = t->by_id[desc ? --pos : pos++];
+        cache_summary s;
+        const char *id;
+        if (!cache_chunk_rec(c, rec, &s, &id) || s.n_days == 0)
+            continue;
+        const cache_score_row *row = rec < t->n ? &t->rows[rec] : NULL;
+        if (row != NULL && (row->rc == ROW_NONE || !same_summary(&row->s, &s)))
+            row = NULL;
+        rc = fn(id, &s, row, arg);
+    }
+    pthread_rwlock_unlock(&t->lock);
+    return scan_from(t, c, n_index, tail_fn, arg);
+}
+
+int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg)
+{
+    return scan_from(t, c, 0, fn, arg);
 }

@@ -41,6 +41,7 @@ typedef struct cache_score_row {
     int32_t rc;      /* GSL_SUCCESS, or why the customer cannot be scored */
     double p_alive;
     double expected; /* purchases over horizon */
+    double p_purchase; /* P(a purchase) over p_horizon */
     double spend;    /* expected spend per purchase; 0 without a spend model */
     double discounted; /* clv_discounted_purchases; 0 without a spend model */
 } cache_score_row;
@@ -77,6 +78,20 @@ typedef int (*cache_scores_fn)(const char *id, const cache_summary *s,
 /* Calls fn for every customer of c with t's rows (t NULL: every row NULL).
  * Returns 0, fn's nonzero value when it stopped the scan, or CACHE_ENOMEM. */
 int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg);
+
+/* Keeps t's index of customer ids (the records in id order) no more than
+ * about 1/64 of the customers behind (refresher only; after a complete
+ * refresh). Returns CACHE_OK or CACHE_ENOMEM (the old index stays). */
+int cache_scores_index_ids(cache_scores *t, cache *c);
+
+/* Calls fn, as cache_scores_scan does, for the customers of t's id index in
+ * id order (descending when desc) strictly after `after` (NULL: from the
+ * first), until fn returns nonzero; then tail_fn for every customer not in
+ * the index yet, in record order, until it returns nonzero. Returns 0,
+ * tail_fn's nonzero value, or CACHE_ENOMEM; -1 (nothing called) when t has
+ * no index. */
+int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *after,
+                          cache_scores_fn fn, cache_scores_fn tail_fn, void *arg);
 
 /* Bytes held by t's rows. */
 size_t cache_scores_memory(cache_scores *t);

@@ -41,7 +41,7 @@ static const config_key keys[] = {
      "days after the first purchase during which a customer without repeats is new"},
     {"list_budget_ms", CONFIG_INT, F(list_budget_ms), 0, "2000", 10, 600000, NULL,
      "time budget of one GET /v1/customers request, in milliseconds"},
-    {"list_horizon_days_max", CONFIG_INT, F(list_horizon_days_max), 0, "1825", 1, 36500,
+    {"list_horizon_days_max", CONFIG_INT, F(list_horizon_days_max), 0, "1095", 1, 36500,
      NULL, "largest horizon_days of GET /v1/customers"},
     {"list_refresh_ms", CONFIG_INT, F(list_refresh_ms), 0, "100", 10, 60000, NULL,
      "milliseconds between refreshes of the list score table"},
