@@ -577,11 +577,12 @@ static int visit(const char *id, const cache_summary *s, const cache_score_row *
             flush_late(w);
         return w->stop != APP_LIST_OK;
     }
-    if (w->use_table && row != NULL && row->rc == GSL_SUCCESS)
+    if (w->use_table && row != NULL && row->rc == GSL_SUCCESS) {
         consider_row(w, id, s, row);
-    else
-        consider_direct(w, id, s);
-    return 0;
+        return 0;
+    }
+    consider_direct(w, id, s); /* costs microseconds or more: look at the clock */
+    return over(w);
 }
 
 /* visit in id order: the first `keep` customers that pass are the page
