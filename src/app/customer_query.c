@@ -27,6 +27,7 @@
 
 #include "cache/scores.h"
 #include "log/log.h"
+#include "model/gg.h"
 #include "store/customers.h"
 
 /* Customers recomputed from PostgreSQL per statement (as_of in the past). */
@@ -507,6 +508,56 @@ static void consider_row(walk *w, const char *id, const cache_summary *s,
     offer(w, id, key, s, row);
 }
 
+/* A customer the table has no fresh row for (new, or changed since the
+ * last refresh): only what the filters and the key need, computed as
+ * cache_score_summary does, instead of every score at the request's
+ * options. Should the whole scoring fail for a customer that makes the
+ * page, fill_page leaves it out. */
+static void consider_stale(walk *w, const char *id, const cache_summary *s)
+{
+    const cache_model *m = w->m;
+    const btyd_model *b = m->model;
+    const app_list_query *q = w->q;
+    double x = (double)s->n_days - 1, p = 0, key = 0;
+    double t_x = (double)((int64_t)s->last_day - s->first_day) / m->period_days;
+    double T = (double)(q->o.as_of_day - s->first_day) / m->period_days;
+    int rc = GSL_SUCCESS;
+    if (q->risk >= 0 || q->stage >= 0 || q->at_risk >= 0 || q->key == APP_KEY_P_ALIVE) {
+        rc = b->p_alive(m->params, x, t_x, T, &p);
+        if (rc == GSL_SUCCESS && !isfinite(p))
+            rc = GSL_ERANGE;
+        app_risk risk = risk_of(w->a->config, p);
+        if (rc == GSL_SUCCESS &&
+            !passes(q, risk, lifecycle(w->a->config, s, risk, q->o.as_of_day)))
+            return;
+    }
+    double spend = 0, d = 0;
+    double mean = x > 0 ? cache_repeat_amount(s) / x : 0;
+    clv_options clv = clv_of(m, q->o.horizon_days, q->o.discount_rate, q->o.margin);
+    if (rc == GSL_SUCCESS && q->key == APP_KEY_EXPECTED)
+        rc = b->expected(m->params, x, t_x, T, (double)q->o.horizon_days / m->period_days,
+                         &key);
+    if (rc == GSL_SUCCESS && m->has_spend &&
+        (q->key == APP_KEY_SPEND || q->key == APP_KEY_LTV))
+        rc = gg_expected_spend(m->gg_params, x, mean, &spend);
+    if (rc == GSL_SUCCESS && m->has_spend && q->key == APP_KEY_LTV)
+        rc = clv_discounted_purchases(b, m->params, x, t_x, T, &clv, &d);
+    if (q->key == APP_KEY_P_ALIVE)
+        key = p;
+    else if (q->key == APP_KEY_SPEND)
+        key = spend;
+    else if (q->key == APP_KEY_LTV)
+        key = q->o.margin * spend * d;
+    else if (q->key != APP_KEY_EXPECTED)
+        key = row_key(w, s, &(cache_score_row){0});
+    if (rc == GSL_SUCCESS && !isfinite(key))
+        rc = GSL_ERANGE;
+    if (rc != GSL_SUCCESS)
+        failed(w, rc);
+    else
+        offer(w, id, key, s, NULL);
+}
+
 static int consider_stored(const store_customer *c, void *arg)
 {
     walk *w = arg;
@@ -581,8 +632,11 @@ static int visit(const char *id, const cache_summary *s, const cache_score_row *
         consider_row(w, id, s, row);
         return 0;
     }
-    consider_direct(w, id, s); /* costs microseconds or more: look at the clock */
-    return over(w);
+    if (w->use_table && row == NULL)
+        consider_stale(w, id, s);
+    else
+        consider_direct(w, id, s);
+    return over(w); /* scoring costs microseconds or more: look at the clock */
 }
 
 /* visit in id order: the first `keep` customers that pass are the page

@@ -282,23 +282,30 @@ cleanup:
     return rc;
 }
 
-/* Calls fn for records [from, from + k) holding the read lock. */
+/* Calls fn for records [from, from + k), with copies of their rows taken
+ * under the read lock (fn runs without it: the refresher never waits for
+ * a reader's work). rows has room for k. */
 static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summary *s,
-                      const char **ids, cache_scores_fn fn, void *arg)
+                      const char **ids, cache_score_row *rows, cache_scores_fn fn,
+                      void *arg)
 {
-    int rc = 0;
-    if (t != NULL)
+    size_t have = 0;
+    if (t != NULL) {
         pthread_rwlock_rdlock(&t->lock);
+        have = t->n > from ? t->n - from : 0;
+        have = have < k ? have : k;
+        memcpy(rows, t->rows + from, have * sizeof *rows);
+        pthread_rwlock_unlock(&t->lock);
+    }
+    int rc = 0;
     for (size_t i = 0; i < k && rc == 0; i++) {
         if (s[i].n_days == 0)
             continue;
-        const cache_score_row *row = t != NULL && from + i < t->n ? &t->rows[from + i] : NULL;
+        const cache_score_row *row = i < have ? &rows[i] : NULL;
         if (row != NULL && (row->rc == ROW_NONE || !same_summary(&row->s, &s[i])))
             row = NULL;
         rc = fn(ids[i], &s[i], row, arg);
     }
-    if (t != NULL)
-        pthread_rwlock_unlock(&t->lock);
     return rc;
 }
 
@@ -307,15 +314,17 @@ static int scan_from(cache_scores *t, cache *c, size_t from, cache_scores_fn fn,
 {
     cache_summary *s = malloc(CHUNK * sizeof *s);
     const char **ids = malloc(CHUNK * sizeof *ids);
+    cache_score_row *rows = t != NULL ? malloc(CHUNK * sizeof *rows) : NULL;
     int rc = CACHE_ENOMEM;
-    if (s == NULL || ids == NULL)
+    if (s == NULL || ids == NULL || (t != NULL && rows == NULL))
         goto cleanup;
     rc = 0;
     for (size_t k; rc == 0 && (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0; from += k)
-        rc = scan_chunk(t, from, k, s, ids, fn, arg);
+        rc = scan_chunk(t, from, k, s, ids, rows, fn, arg);
 cleanup:
     free(s);
     free(ids);
+    free(rows);
     return rc;
 }
 
