@@ -356,7 +356,12 @@ pids+=("$ingest_pid")
 sleep 3
 line=$("$BENCH_SERVICE" load "$LTVD_ADDR" --paths "$tmp/load_paths.txt" \
     --clients $((slots + 1)) --seconds "$LOAD_SECONDS") || say "/healthz failed under load"
-stop "$ingest_pid"
+wait "$ingest_pid"
+pids=("${pids[@]/$ingest_pid}")
+ingest_line=$(grep '^INGEST' "$tmp/load_ingest.txt")
+echo "  load: ingest beside it: $(field acked "$ingest_line") transactions in" \
+    "$(field seconds "$ingest_line") s ($(field txn_per_s "$ingest_line") txn/s," \
+    "batch p99 $(field batch_p99_ms "$ingest_line") ms)"
 echo "  load: $(field seconds "$line") s, $(field clients "$line") list clients and 4 ingest" \
     "clients; /healthz p50 $(field health_p50_ms "$line") ms, p99 $(field health_p99_ms "$line")" \
     "ms, max $(field health_max_ms "$line") ms ($(field health_n "$line") probes," \

@@ -207,7 +207,8 @@ static int grow(cache_scores *t, size_t n)
         if (r == NULL)
             return CACHE_ENOMEM;
         pthread_rwlock_wrlock(&t->lock);
-        memcpy(r, t->rows, t->n * sizeof *r);
+        if (t->n > 0)
+            memcpy(r, t->rows, t->n * sizeof *r);
         cache_score_row *old = t->rows;
         t->rows = r;
         t->cap = cap;
@@ -294,7 +295,8 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
         pthread_rwlock_rdlock(&t->lock);
         have = t->n > from ? t->n - from : 0;
         have = have < k ? have : k;
-        memcpy(rows, t->rows + from, have * sizeof *rows);
+        if (have > 0)
+            memcpy(rows, t->rows + from, have * sizeof *rows);
         pthread_rwlock_unlock(&t->lock);
     }
     int rc = 0;
