@@ -19,12 +19,11 @@
 
 #include <gsl/gsl_errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "app/list_table.h"
 #include "cache/scores.h"
 #include "log/log.h"
 #include "model/gg.h"
@@ -41,8 +40,8 @@
 /* ---------------------------------------------------------------- scores */
 
 /* The CLV options of o with model m (months of 30 days, at least one). */
-static clv_options clv_of(const cache_model *m, long horizon_days, double discount,
-                          double margin)
+clv_options app_clv_options(const cache_model *m, long horizon_days, double discount,
+                            double margin)
 {
     return (clv_options){(unsigned)fmax(1, lround((double)horizon_days / 30)), discount,
                          margin, clv_month_periods(m->model, m->period_days)};
@@ -72,7 +71,7 @@ static app_stage lifecycle(const ltvd_config *cfg, const cache_summary *s, app_r
 int app_score_compute(const cache_model *m, const cache_summary *s, const app_score_opts *o,
                       const ltvd_config *cfg, app_score_row *out)
 {
-    clv_options clv = clv_of(m, o->horizon_days, o->discount_rate, o->margin);
+    clv_options clv = app_clv_options(m, o->horizon_days, o->discount_rate, o->margin);
     int rc =
         cache_score_summary(m, s, o->as_of_day, (double)o->horizon_days / m->period_days,
                             APP_P_PURCHASE_DAYS / m->period_days, &clv, &out->r);
@@ -81,227 +80,6 @@ int app_score_compute(const cache_model *m, const cache_summary *s, const app_sc
     out->risk = risk_of(cfg, out->r.p_alive);
     out->stage = lifecycle(cfg, &out->r.summary, out->risk, o->as_of_day);
     return GSL_SUCCESS;
-}
-
-/* ---------------------------------------------------------------- state */
-
-/* A published score table and its readers (refs under the state's lock). */
-typedef struct table_ref {
-    cache_scores *t;
-    int refs;
-} table_ref;
-
-struct app_list_state {
-    const ltvd_config *cfg;
-    atomic_int running; /* lists in flight */
-    int slots;
-    pthread_mutex_t lock; /* cur, refs, started */
-    pthread_cond_t wake;
-    table_ref *cur;
-    pthread_t thread;
-    bool started;
-    atomic_bool stop;
-};
-
-int app_list_slots(const ltvd_config *cfg)
-{
-    long n = cfg->thread_pool_size * cfg->list_thread_share / 100;
-    if (n > cfg->thread_pool_size - 1)
-        n = cfg->thread_pool_size - 1;
-    return n < 1 ? 1 : (int)n;
-}
-
-struct app_list_state *app_list_state_new(const ltvd_config *cfg)
-{
-    struct app_list_state *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return NULL;
-    if (pthread_mutex_init(&s->lock, NULL) != 0) {
-        free(s);
-        return NULL;
-    }
-    if (pthread_cond_init(&s->wake, NULL) != 0) {
-        pthread_mutex_destroy(&s->lock);
-        free(s);
-        return NULL;
-    }
-    s->cfg = cfg;
-    s->slots = app_list_slots(cfg);
-    atomic_init(&s->running, 0);
-    atomic_init(&s->stop, false);
-    return s;
-}
-
-static table_ref *ref_acquire(struct app_list_state *s)
-{
-    pthread_mutex_lock(&s->lock);
-    table_ref *r = s->cur;
-    if (r != NULL)
-        r->refs++;
-    pthread_mutex_unlock(&s->lock);
-    return r;
-}
-
-static void ref_release(struct app_list_state *s, table_ref *r)
-{
-    if (r == NULL)
-        return;
-    pthread_mutex_lock(&s->lock);
-    bool last = --r->refs == 0;
-    pthread_mutex_unlock(&s->lock);
-    if (last) {
-        cache_scores_free(r->t);
-        free(r);
-    }
-}
-
-/* Makes t the current table (the old one goes with its last reader). */
-static void publish(struct app_list_state *s, cache_scores *t)
-{
-    table_ref *r = malloc(sizeof *r);
-    if (r == NULL) {
-        cache_scores_free(t);
-        return;
-    }
-    *r = (table_ref){t, 1};
-    pthread_mutex_lock(&s->lock);
-    table_ref *old = s->cur;
-    s->cur = r;
-    pthread_mutex_unlock(&s->lock);
-    ref_release(s, old);
-}
-
-/* ---------------------------------------------------------------- keeper */
-
-static void spec_for(const cache_model *m, int64_t day, const ltvd_config *cfg,
-                     cache_scores_spec *sp)
-{
-    *sp = (cache_scores_spec){.model_version = m->serial,
-                              .as_of_day = day,
-                              .horizon_days = cfg->horizon_days,
-                              .discount_rate = cfg->discount_rate,
-                              .horizon = (double)cfg->horizon_days / m->period_days,
-                              .p_horizon = APP_P_PURCHASE_DAYS / m->period_days,
-                              .clv = clv_of(m, cfg->horizon_days, cfg->discount_rate,
-                                            cfg->margin)};
-}
-
-static bool same_table(const cache_scores_spec *a, const cache_scores_spec *b)
-{
-    return a->model_version == b->model_version && a->as_of_day == b->as_of_day &&
-           a->horizon_days == b->horizon_days && a->discount_rate == b->discount_rate;
-}
-
-/* One round: refresh the current table, or build the one of a new
- * snapshot or day (the old one stays published, unused, meanwhile). */
-static void keep_once(app *a)
-{
-    struct app_list_state *s = a->lists;
-    const cache_model *m = cache_snapshot_acquire(a->cache);
-    if (m == NULL)
-        return;
-    cache_scores_spec sp;
-    spec_for(m, app_as_of_day(a), a->config, &sp);
-    table_ref *r = ref_acquire(s);
-    if (r != NULL && same_table(cache_scores_spec_of(r->t), &sp)) {
-        if (cache_scores_refresh(r->t, a->cache, m, &s->stop, NULL) == CACHE_ENOMEM ||
-            cache_scores_index_ids(r->t, a->cache) == CACHE_ENOMEM)
-            log_write(LOG_WARN, "list scores: out of memory");
-        ref_release(s, r);
-    } else {
-        ref_release(s, r);
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        cache_scores *t = cache_scores_new(&sp);
-        size_t n = 0;
-        int rc = t == NULL ? CACHE_ENOMEM : cache_scores_refresh(t, a->cache, m, &s->stop, &n);
-        if (rc == 0)
-            rc = cache_scores_index_ids(t, a->cache);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (rc == 0) {
-            log_write(LOG_INFO, "list scores: %zu customers scored in %.3f s (model %llu)",
-                      n, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
-                      (unsigned long long)m->version);
-            publish(s, t);
-        } else {
-            if (rc == CACHE_ENOMEM)
-                log_write(LOG_WARN, "list scores: out of memory");
-            cache_scores_free(t);
-        }
-    }
-    cache_snapshot_release(m);
-}
-
-static void *keeper(void *arg)
-{
-    app *a = arg;
-    struct app_list_state *s = a->lists;
-    while (!atomic_load(&s->stop)) {
-        keep_once(a);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        long ms = a->config->list_refresh_ms;
-        until.tv_sec += ms / 1000;
-        until.tv_nsec += (ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&s->lock);
-        if (!atomic_load(&s->stop))
-            pthread_cond_timedwait(&s->wake, &s->lock, &until);
-        pthread_mutex_unlock(&s->lock);
-    }
-    return NULL;
-}
-
-bool app_list_start(app *a)
-{
-    struct app_list_state *s = a->lists;
-    pthread_mutex_lock(&s->lock);
-    bool ok = s->started || pthread_create(&s->thread, NULL, keeper, a) == 0;
-    s->started = ok;
-    pthread_mutex_unlock(&s->lock);
-    return ok;
-}
-
-void app_list_stop(struct app_list_state *s)
-{
-    if (s == NULL)
-        return;
-    pthread_mutex_lock(&s->lock);
-    atomic_store(&s->stop, true);
-    pthread_cond_broadcast(&s->wake);
-    bool started = s->started;
-    pthread_mutex_unlock(&s->lock);
-    if (started)
-        pthread_join(s->thread, NULL);
-    ref_release(s, s->cur);
-    pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->lock);
-    free(s);
-}
-
-int app_list_running(app *a)
-{
-    return atomic_load(&a->lists->running);
-}
-
-bool app_list_table_ready(app *a, size_t *bytes)
-{
-    const cache_model *m = cache_snapshot_acquire(a->cache);
-    table_ref *r = ref_acquire(a->lists);
-    bool ok = false;
-    *bytes = 0;
-    if (m != NULL && r != NULL) {
-        cache_scores_spec sp;
-        spec_for(m, app_as_of_day(a), a->config, &sp);
-        ok = same_table(cache_scores_spec_of(r->t), &sp) && cache_scores_complete(r->t);
-        *bytes = cache_scores_memory(r->t);
-    }
-    ref_release(a->lists, r);
-    cache_snapshot_release(m);
-    return ok;
 }
 
 /* ---------------------------------------------------------------- order */
@@ -533,7 +311,7 @@ static void consider_stale(walk *w, const char *id, const cache_summary *s)
     }
     double spend = 0, d = 0;
     double mean = x > 0 ? cache_repeat_amount(s) / x : 0;
-    clv_options clv = clv_of(m, q->o.horizon_days, q->o.discount_rate, q->o.margin);
+    clv_options clv = app_clv_options(m, q->o.horizon_days, q->o.discount_rate, q->o.margin);
     if (rc == GSL_SUCCESS && q->key == APP_KEY_EXPECTED)
         rc = b->expected(m->params, x, t_x, T, (double)q->o.horizon_days / m->period_days,
                          &key);
@@ -725,25 +503,17 @@ static app_list_status fill_page(walk *w, app_list_page *out)
     return APP_LIST_OK;
 }
 
-static bool slot_take(struct app_list_state *s)
-{
-    if (atomic_fetch_add(&s->running, 1) < s->slots)
-        return true;
-    atomic_fetch_sub(&s->running, 1);
-    return false;
-}
-
 /* Whether the current table serves q: the table's snapshot and day, and a
  * sort key its options determine. *warming: it would, once computed. */
-static bool table_serves(app *a, const cache_model *m, const table_ref *r,
+static bool table_serves(app *a, const cache_model *m, const app_list_table *r,
                          const app_list_query *q, bool *warming)
 {
     cache_scores_spec sp;
-    spec_for(m, q->o.as_of_day, a->config, &sp);
+    app_list_spec(m, q->o.as_of_day, a->config, &sp);
     bool keys = (q->key != APP_KEY_EXPECTED && q->key != APP_KEY_LTV) ||
                 (q->o.horizon_days == sp.horizon_days && q->o.discount_rate == sp.discount_rate);
     bool day = q->o.as_of_day == app_as_of_day(a);
-    bool ok = r != NULL && same_table(cache_scores_spec_of(r->t), &sp) &&
+    bool ok = r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp) &&
               cache_scores_complete(r->t);
     *warming = keys && day && !ok;
     return keys && day && ok;
@@ -752,7 +522,7 @@ static bool table_serves(app *a, const cache_model *m, const table_ref *r,
 /* The walk itself, with a slot and the snapshot held. */
 static app_list_status run(app *a, const app_list_query *q, walk *w, app_list_page *out)
 {
-    table_ref *r = ref_acquire(a->lists);
+    app_list_table *r = app_list_table_acquire(a->lists);
     bool warming = false;
     w->use_table = table_serves(a, w->m, r, q, &warming);
     if (w->use_table) {
@@ -775,14 +545,14 @@ static app_list_status run(app *a, const app_list_query *q, walk *w, app_list_pa
             over(w);
         st = w->stop != APP_LIST_OK ? w->stop : fill_page(w, out);
     }
-    ref_release(a->lists, r);
+    app_list_table_release(a->lists, r);
     return st;
 }
 
 app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out)
 {
     memset(out, 0, sizeof *out);
-    if (!slot_take(a->lists))
+    if (!app_list_slot_take(a->lists))
         return APP_LIST_BUSY;
     app_list_start(a); /* when the worker did not start it */
     app_list_status st = APP_LIST_NO_MODEL;
@@ -799,7 +569,7 @@ app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out
     if (w.db != NULL)
         store_pool_release(a->pool, w.db);
     free(w.buf);
-    atomic_fetch_sub(&a->lists->running, 1);
+    app_list_slot_give(a->lists);
     return st;
 }
 
