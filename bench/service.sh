@@ -343,33 +343,48 @@ row "list page, $CUSTOMERS, most expensive (max)" \
     "$(verdict "$(field worst_max_ms "$line")" "<" 100)"
 
 # /healthz while lists (one client more than there are list slots) and
-# ingest (new customers, 4 clients) run at full load.
+# ingest (new customers, 4 clients) run at full load; then beside ingest
+# alone, and beside lists alone, to tell which one holds the threads.
 share=${LTVD_LIST_THREAD_SHARE:-$(sed -n 's/^list_thread_share *= *//p' config/ltvd.conf)}
 slots=$((pool * share / 100))
 [ "$slots" -le $((pool - 1)) ] || slots=$((pool - 1))
 [ "$slots" -ge 1 ] || slots=1
 tail -n +2 "$tmp/list_paths.txt" >"$tmp/load_paths.txt"
-"$BENCH_SERVICE" ingest "$LTVD_ADDR" --n 600000 --clients 4 --batch "$BATCH" \
-    --prefix load >"$tmp/load_ingest.txt" 2>&1 &
-ingest_pid=$!
-pids+=("$ingest_pid")
-sleep 3
-line=$("$BENCH_SERVICE" load "$LTVD_ADDR" --paths "$tmp/load_paths.txt" \
-    --clients $((slots + 1)) --seconds "$LOAD_SECONDS") || say "/healthz failed under load"
-wait "$ingest_pid"
-pids=("${pids[@]/$ingest_pid}")
-ingest_line=$(grep '^INGEST' "$tmp/load_ingest.txt")
-echo "  load: ingest beside it: $(field acked "$ingest_line") transactions in" \
-    "$(field seconds "$ingest_line") s ($(field txn_per_s "$ingest_line") txn/s," \
-    "batch p99 $(field batch_p99_ms "$ingest_line") ms)"
-echo "  load: $(field seconds "$line") s, $(field clients "$line") list clients and 4 ingest" \
-    "clients; /healthz p50 $(field health_p50_ms "$line") ms, p99 $(field health_p99_ms "$line")" \
-    "ms, max $(field health_max_ms "$line") ms ($(field health_n "$line") probes," \
-    "$(field health_failed "$line") failed); lists 200: $(field lists_200 "$line")," \
-    "503: $(field lists_503 "$line"), other: $(field lists_other "$line")"
+# health_under NAME LIST_CLIENTS INGEST(yes|no): one /healthz load run; sets line
+health_under() {
+    local ingest_pid="" ingest_line
+    if [ "$3" = yes ]; then
+        "$BENCH_SERVICE" ingest "$LTVD_ADDR" --n 600000 --clients 4 --batch "$BATCH" \
+            --prefix "load$1" >"$tmp/load_ingest.txt" 2>&1 &
+        ingest_pid=$!
+        pids+=("$ingest_pid")
+        sleep 3 # its bodies are built before it posts
+    fi
+    line=$("$BENCH_SERVICE" load "$LTVD_ADDR" --paths "$tmp/load_paths.txt" \
+        --clients "$2" --seconds "$LOAD_SECONDS") || say "/healthz failed under load ($1)"
+    if [ -n "$ingest_pid" ]; then
+        wait "$ingest_pid"
+        pids=("${pids[@]/$ingest_pid}")
+        ingest_line=$(grep '^INGEST' "$tmp/load_ingest.txt")
+        echo "  load ($1): ingest beside it: $(field acked "$ingest_line") transactions in" \
+            "$(field seconds "$ingest_line") s ($(field txn_per_s "$ingest_line") txn/s," \
+            "batch p99 $(field batch_p99_ms "$ingest_line") ms)"
+    fi
+    echo "  load ($1): $(field seconds "$line") s, $2 list clients, ingest $3;" \
+        "/healthz (a new connection each) p50 $(field health_p50_ms "$line") ms," \
+        "p99 $(field health_p99_ms "$line") ms, max $(field health_max_ms "$line") ms" \
+        "($(field health_n "$line") probes, $(field health_failed "$line") failed);" \
+        "lists 200: $(field lists_200 "$line"), 503: $(field lists_503 "$line")," \
+        "other: $(field lists_other "$line")"
+}
+health_under both $((slots + 1)) yes
 p99=$(field health_p99_ms "$line")
 row "/healthz p99, lists + ingest at full load" "${p99:-?} ms" "< 50 ms" \
     "$(verdict "${p99:-999}" "<" 50)"
+health_under ingest 0 yes
+row "/healthz p99, ingest alone at full load" "$(field health_p99_ms "$line") ms" "-" "-"
+health_under lists $((slots + 1)) no
+row "/healthz p99, lists alone at full load" "$(field health_p99_ms "$line") ms" "-" "-"
 stop "$LTVD_PID"
 
 # ------------------------------------------------------------ table

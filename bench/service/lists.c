@@ -3,7 +3,7 @@
  *   lists ADDR --paths F [--trials N]  each path of F (one a line) GET N
  *       times in a row on one connection after 2 warm-ups; one line per path
  *       with p50/p99/max and the statuses, then the worst over all paths.
- *   load ADDR --paths F [--clients K] [--seconds S]  K threads GET the paths
+ *   load ADDR --paths F --clients K [--seconds S]  K threads (K >= 0) GET the paths
  *       of F in rotation, each on its own connection, as fast as answered,
  *       while the main thread GETs /healthz every 5 ms, on a new connection
  *       each time (connect included in the latency):
@@ -117,6 +117,9 @@ static void *list_client(void *arg)
         int status;
         timed_get(&c, r->ps->p[i % r->ps->n], &status);
         atomic_fetch_add(status == 200 ? &r->ok : status == 503 ? &r->busy : &r->other, 1);
+        if (status == 503) /* as its Retry-After says (a client spinning on 503s
+                              would measure the cost of refusing it) */
+            nanosleep(&(struct timespec){1, 0}, NULL);
     }
     bench_client_close(&c);
     return NULL;
@@ -130,9 +133,9 @@ int service_load(const service_opts *o)
         return 1;
     }
     load_run r = {.o = o, .ps = &ps};
-    size_t k = o->clients > 0 ? o->clients : 4, started = 0;
+    size_t k = o->clients, started = 0; /* 0: /healthz alone (beside other load) */
     double secs = o->seconds > 0 ? (double)o->seconds : 10;
-    pthread_t *th = calloc(k, sizeof *th);
+    pthread_t *th = calloc(k + 1, sizeof *th);
     size_t cap = (size_t)(secs * 400) + 16, n = 0, failed = 0;
     double *ms = malloc(cap * sizeof *ms);
     bench_client h;

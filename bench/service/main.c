@@ -22,7 +22,7 @@ static const char usage[] =
     "       bench_service cache [--n N] [--id-len 12|36]\n"
     "       bench_service rebuild        (DATABASE_URL, LTVD_* as for ltvd serve)\n"
     "       bench_service lists ADDR --paths FILE [--trials N]\n"
-    "       bench_service load ADDR --paths FILE [--clients K] [--seconds S]\n";
+    "       bench_service load ADDR --paths FILE --clients K [--seconds S]\n";
 
 static int parse(int argc, char **argv, service_opts *o)
 {
