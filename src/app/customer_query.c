@@ -9,11 +9,19 @@
  * established from there on.
  *
  * A list page is one pass over the customers keeping the best limit + 1
- * candidates after the cursor: candidates go into a buffer of 4 (limit + 1)
- * and each time it fills it is sorted and cut back to limit + 1, whose worst
- * becomes the bar a new candidate must pass. That is O(1) comparisons per
- * customer in any input order (a binary heap costs O(log limit) per customer
- * when the cache happens to hold them in the reverse of the asked order). */
+ * candidates after the cursor: candidates go into a buffer of 8 (limit + 1)
+ * and each time it fills, quickselect cuts it back to the best limit + 1,
+ * whose worst becomes the bar a new candidate must pass. That is O(1)
+ * comparisons per customer in any input order (a binary heap costs
+ * O(log limit) per customer when the cache happens to hold them in the
+ * reverse of the asked order). Sorted by customer id, the pass walks the
+ * table's id index instead and stops after limit + 1.
+ *
+ * Where a customer's numbers come from: its row of the score table when the
+ * row is fresh (consider_row); only what the filters and the sort need when
+ * the table serves the request but has no fresh row (consider_stale); every
+ * score at the request's options when the table does not serve it
+ * (consider_direct, bounded by list_rescore_max). */
 #define _GNU_SOURCE /* qsort_r */
 #include "app/customer_query.h"
 
@@ -117,7 +125,7 @@ typedef struct walk {
     const app_list_query *q;
     bool use_table;
     bool rows_serve; /* stored rows hold the request's own scores */
-    cand *buf; /* the candidates, cap = 4 keep */
+    cand *buf; /* the candidates, cap = 8 keep */
     size_t n, cap, keep;
     bool has_bar;
     cand bar; /* the worst kept at the last cut: a candidate must beat it */
