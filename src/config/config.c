@@ -45,7 +45,7 @@ static const config_key keys[] = {
      NULL, "largest horizon_days of GET /v1/customers"},
     {"list_refresh_ms", CONFIG_INT, F(list_refresh_ms), 0, "100", 10, 60000, NULL,
      "milliseconds between refreshes of the list score table"},
-    {"list_rescore_max", CONFIG_INT, F(list_rescore_max), 0, "20000", 0, 1000000000, NULL,
+    {"list_rescore_max", CONFIG_INT, F(list_rescore_max), 0, "5000", 0, 1000000000, NULL,
      "most customers a list may score per request (past as_of, other options)"},
     {"list_thread_share", CONFIG_INT, F(list_thread_share), 0, "50", 1, 100, NULL,
      "percent of thread_pool_size that lists may hold at once"},
