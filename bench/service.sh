@@ -15,6 +15,9 @@
 #   4. Cache bytes per customer at 1M customers (<= 100), and the start-up
 #      rebuild of 1M customers from PostgreSQL (app_open; `ltvd serve` until
 #      /healthz answers).
+#   5. Lists at 1M customers (issue 9): GET /v1/customers page latency for
+#      the default and the most expensive allowed parameters (< 100 ms), and
+#      /healthz p99 while lists and ingest run at full load (< 50 ms).
 #
 # Everything runs on loopback against a temporary PostgreSQL
 # (scripts/pg_local.sh); processes and files are removed on exit. Knobs
@@ -24,8 +27,10 @@
 # BENCH_INGEST_LAYOUT (random: every batch draws from all customers, so
 # concurrent batches share some and wait for each other's row locks;
 # disjoint: each batch has customers of its own), BENCH_DELAY_TRIALS (200),
-# BENCH_CUSTOMERS (1000000), and LTVD_* for the server (e.g.
-# LTVD_THREAD_POOL_SIZE, which also sizes its PostgreSQL pool).
+# BENCH_CUSTOMERS (1000000), BENCH_LIST_TRIALS (20 GETs a list path),
+# BENCH_LOAD_SECONDS (10), BENCH_LISTS_ONLY (1: only part 5), and LTVD_* for
+# the server (e.g. LTVD_THREAD_POOL_SIZE, which also sizes its PostgreSQL
+# pool).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -44,13 +49,16 @@ INGEST_LAYOUT=${BENCH_INGEST_LAYOUT:-random}
 BATCH=1000
 DELAY_TRIALS=${BENCH_DELAY_TRIALS:-200}
 CUSTOMERS=${BENCH_CUSTOMERS:-1000000}
+LIST_TRIALS=${BENCH_LIST_TRIALS:-20}
+LOAD_SECONDS=${BENCH_LOAD_SECONDS:-10}
+LISTS_ONLY=${BENCH_LISTS_ONLY:-}
 CDNOW=tests/data/cdnow_sample_transactions.csv
 AS_OF=1998-06-30 # the CDNOW sample's last day
 
 for tool in "$LTVD_BIN" "$BENCH_SERVICE"; do
     [ -x "$tool" ] || die "$tool is missing (make bench builds it)"
 done
-for tool in wrk nginx psql curl; do
+for tool in $([ -z "$LISTS_ONLY" ] && echo wrk nginx) psql curl; do
     command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh bench installs it)"
 done
 
@@ -86,6 +94,22 @@ echo "# service benchmarks (issue 3): $cores cores; ltvd thread_pool_size=$pool;
 
 pg_start
 DB_BASE=${DB%/*}
+
+# load_customers URL: CUSTOMERS customers of 1 to 4 purchase days each,
+# written straight into customer_days of a migrated database.
+load_customers() {
+    local t0
+    t0=$(date +%s.%N)
+    psql_do "$1" -c "
+INSERT INTO customer_days (customer_id, day, amount, n_transactions)
+SELECT 'c' || lpad(g::text, 11, '0'), date '1997-01-01' + g % 365 + k * (1 + g % 50),
+       20 + (g % 1000) / 10.0 + k, 1
+FROM generate_series(1, $CUSTOMERS) AS g, generate_series(0, g % 4) AS k" \
+        -c "VACUUM ANALYZE customer_days" || die "loading $CUSTOMERS customers failed"
+    say "$CUSTOMERS customers loaded in $(calc %.1f "$(date +%s.%N) - $t0") s"
+}
+
+if [ -z "$LISTS_ONLY" ]; then
 
 # Every HTTP thread may wait on PostgreSQL (the default keeps one free for
 # /healthz; docs/reliability.md): the ingest measurement posts from more
@@ -250,14 +274,7 @@ done
 psql_do "$DB" -c "CREATE DATABASE rebuild" || die "CREATE DATABASE rebuild failed"
 REBUILD_DB=$DB_BASE/rebuild
 DATABASE_URL=$REBUILD_DB "$LTVD_BIN" migrate >/dev/null || die "ltvd migrate failed"
-t0=$(date +%s.%N)
-psql_do "$REBUILD_DB" -c "
-INSERT INTO customer_days (customer_id, day, amount, n_transactions)
-SELECT 'c' || lpad(g::text, 11, '0'), date '1997-01-01' + g % 365 + k * (1 + g % 50),
-       20 + (g % 1000) / 10.0 + k, 1
-FROM generate_series(1, $CUSTOMERS) AS g, generate_series(0, g % 4) AS k" \
-    -c "VACUUM ANALYZE customer_days" || die "loading $CUSTOMERS customers failed"
-say "$CUSTOMERS customers loaded in $(calc %.1f "$(date +%s.%N) - $t0") s"
+load_customers "$REBUILD_DB"
 line=$(DATABASE_URL=$REBUILD_DB "$BENCH_SERVICE" rebuild) || die "app_open failed"
 echo "  rebuild: app_open (pool of $(field pool "$line"), migrate, $(field customers "$line")" \
     "customers streamed into the cache) $(field seconds "$line") s;" \
@@ -268,6 +285,111 @@ serve_s=$STARTUP_S
 stop "$LTVD_PID"
 echo "  start-up: ltvd serve until /healthz answers, $CUSTOMERS customers: $serve_s s"
 row "start-up to /healthz, $CUSTOMERS customers" "$serve_s s" "-" "-"
+
+fi # LISTS_ONLY
+
+# ------------------------------------------------------------ 5. lists
+
+# Customers who buy and drop out as BG/NBD has it, with rates and drop-out
+# probabilities that differ between customers (part 4's customers all look
+# alike, and a BG/NBD fit to them is degenerate: a -> infinity, where each
+# score costs milliseconds), seeded, cut at AS_OF (day 545).
+psql_do "$DB" -c "CREATE DATABASE lists" || die "CREATE DATABASE lists failed"
+LISTS_DB=$DB_BASE/lists
+DATABASE_URL=$LISTS_DB "$LTVD_BIN" migrate >/dev/null || die "ltvd migrate failed"
+t0=$(date +%s.%N)
+psql_do "$LISTS_DB" -c "SELECT setseed(0.42)" -c "
+INSERT INTO customer_days (customer_id, day, amount, n_transactions)
+WITH c AS (
+  SELECT g, g % 365 AS f,
+         1 + floor(-ln(1 - random()) * 40)::int AS gap,
+         least(30, floor(ln(1 - random()) / ln(1 - (0.05 + 0.6 * random() ^ 2))))::int AS k,
+         10 + floor(random() * 90) AS base
+  FROM generate_series(1, $CUSTOMERS) g)
+SELECT 'c' || lpad(g::text, 11, '0'), date '1997-01-01' + f + j * gap, base + j, 1
+FROM c, generate_series(0, k) j
+WHERE f + j * gap <= 545" -c "VACUUM ANALYZE customer_days" >/dev/null ||
+    die "loading $CUSTOMERS customers for the lists failed"
+say "lists: $CUSTOMERS customers loaded in $(calc %.1f "$(date +%s.%N) - $t0") s"
+start_ltvd "$LISTS_DB" LTVD_AS_OF="$AS_OF" || die "ltvd serve did not start on $CUSTOMERS customers"
+t0=$(date +%s.%N)
+curl -sf -o /dev/null -X POST "http://$LTVD_ADDR/v1/model/refit" || die "refit refused"
+wait_200 "$LTVD_ADDR" /v1/model 600 "$LTVD_PID" || die "no model after 600 s"
+fit_s=$(calc %.1f "$(date +%s.%N) - $t0")
+# 503 budget-exceeded while the kept scores of the new model are computed
+wait_200 "$LTVD_ADDR" "/v1/customers?limit=1" 600 "$LTVD_PID" || die "no list after 600 s"
+warm_s=$(calc %.1f "$(date +%s.%N) - $t0")
+say "lists: model fitted in $fit_s s, list scores ready $warm_s s after the refit request"
+# The default, then the most expensive allowed: limit 1000, the largest
+# horizon_days (list_horizon_days_max), every sort and filter; -customer_id
+# asks for the reverse of the cache's order (the worst case for the page's
+# selection).
+cat >"$tmp/list_paths.txt" <<EOF
+/v1/customers
+/v1/customers?limit=1000&horizon_days=1095&sort=-customer_id
+/v1/customers?limit=1000&horizon_days=1095&sort=-p_alive&churn_risk=low
+/v1/customers?limit=1000&sort=-predicted_ltv
+/v1/customers?limit=1000&sort=expected_purchases&lifecycle_stage=established
+/v1/customers?limit=1000&horizon_days=1095&sort=-last_purchase&at_risk=true
+/v1/customers?limit=1000&horizon_days=1095&sort=frequency&margin=0.5&churn_risk=medium
+/v1/customers?limit=1000&horizon_days=1095&sort=-expected_spend&lifecycle_stage=lost
+/v1/customers?limit=1000&horizon_days=1095&sort=recency&at_risk=false
+EOF
+"$BENCH_SERVICE" lists "$LTVD_ADDR" --paths "$tmp/list_paths.txt" --trials "$LIST_TRIALS" \
+    >"$tmp/lists.txt" || say "some list requests failed"
+sed -n 's/^LIST /  list: /p' "$tmp/lists.txt"
+line=$(grep '^LISTS' "$tmp/lists.txt")
+first=$(head -n 1 "$tmp/lists.txt")
+row "list page, $CUSTOMERS customers, default (p50)" "$(field p50_ms "$first") ms" "< 100 ms" \
+    "$(verdict "$(field p50_ms "$first")" "<" 100)"
+row "list page, $CUSTOMERS, most expensive (max)" \
+    "$(field worst_max_ms "$line") ms (p50 $(field worst_p50_ms "$line"))" "< 100 ms" \
+    "$(verdict "$(field worst_max_ms "$line")" "<" 100)"
+
+# /healthz while lists (one client more than there are list slots) and
+# ingest (new customers, 4 clients) run at full load; then beside ingest
+# alone, and beside lists alone, to tell which one holds the threads.
+share=${LTVD_LIST_THREAD_SHARE:-$(sed -n 's/^list_thread_share *= *//p' config/ltvd.conf)}
+slots=$((pool * share / 100))
+[ "$slots" -le $((pool - 1)) ] || slots=$((pool - 1))
+[ "$slots" -ge 1 ] || slots=1
+tail -n +2 "$tmp/list_paths.txt" >"$tmp/load_paths.txt"
+# health_under NAME LIST_CLIENTS INGEST(yes|no): one /healthz load run; sets line
+health_under() {
+    local ingest_pid="" ingest_line
+    if [ "$3" = yes ]; then
+        "$BENCH_SERVICE" ingest "$LTVD_ADDR" --n 600000 --clients 4 --batch "$BATCH" \
+            --prefix "load$1" >"$tmp/load_ingest.txt" 2>&1 &
+        ingest_pid=$!
+        pids+=("$ingest_pid")
+        sleep 3 # its bodies are built before it posts
+    fi
+    line=$("$BENCH_SERVICE" load "$LTVD_ADDR" --paths "$tmp/load_paths.txt" \
+        --clients "$2" --seconds "$LOAD_SECONDS") || say "/healthz failed under load ($1)"
+    if [ -n "$ingest_pid" ]; then
+        wait "$ingest_pid"
+        pids=("${pids[@]/$ingest_pid}")
+        ingest_line=$(grep '^INGEST' "$tmp/load_ingest.txt")
+        echo "  load ($1): ingest beside it: $(field acked "$ingest_line") transactions in" \
+            "$(field seconds "$ingest_line") s ($(field txn_per_s "$ingest_line") txn/s," \
+            "batch p99 $(field batch_p99_ms "$ingest_line") ms)"
+    fi
+    echo "  load ($1): $(field seconds "$line") s, $2 list clients, ingest $3;" \
+        "/healthz (a new connection each) p50 $(field health_p50_ms "$line") ms," \
+        "p99 $(field health_p99_ms "$line") ms, max $(field health_max_ms "$line") ms" \
+        "($(field health_n "$line") probes, $(field health_failed "$line") failed);" \
+        "lists 200: $(field lists_200 "$line"), 503: $(field lists_503 "$line")," \
+        "other: $(field lists_other "$line")"
+}
+health_under both $((slots + 1)) yes
+p99=$(field health_p99_ms "$line")
+row "/healthz p99, lists + ingest at full load" "${p99:-?} ms" "< 50 ms" \
+    "$(verdict "${p99:-999}" "<" 50)"
+health_under ingest 0 yes
+row "/healthz p99, ingest alone at full load" "$(field health_p99_ms "$line") ms" "-" "-"
+health_under lists $((slots + 1)) no
+row "/healthz p99, lists alone at full load" "$(field health_p99_ms "$line") ms" "-" "-"
+stop "$LTVD_PID"
 
 # ------------------------------------------------------------ table
 

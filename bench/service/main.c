@@ -3,7 +3,9 @@
  *   ingest ADDR   batches posted by concurrent clients, transactions/s
  *   delay ADDR    from a batch's acknowledgement to its score being served
  *   cache         in-process cache memory per customer
- *   rebuild       time of app_open (migrate + cache rebuild) on DATABASE_URL */
+ *   rebuild       time of app_open (migrate + cache rebuild) on DATABASE_URL
+ *   lists ADDR    list page latency per path (lists.c)
+ *   load ADDR     /healthz latency while lists run (lists.c) */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,7 +20,9 @@ static const char usage[] =
     "                            [--csv-in F] [--csv-out F]\n"
     "       bench_service delay ADDR --ids FILE --as-of YYYY-MM-DD [--trials T] [--batch B]\n"
     "       bench_service cache [--n N] [--id-len 12|36]\n"
-    "       bench_service rebuild        (DATABASE_URL, LTVD_* as for ltvd serve)\n";
+    "       bench_service rebuild        (DATABASE_URL, LTVD_* as for ltvd serve)\n"
+    "       bench_service lists ADDR --paths FILE [--trials N]\n"
+    "       bench_service load ADDR --paths FILE --clients K [--seconds S]\n";
 
 static int parse(int argc, char **argv, service_opts *o)
 {
@@ -29,6 +33,7 @@ static int parse(int argc, char **argv, service_opts *o)
         {"csv-out", required_argument, NULL, 'o'},    {"trials", required_argument, NULL, 't'},
         {"ids", required_argument, NULL, 'd'},        {"as-of", required_argument, NULL, 'a'},
         {"id-len", required_argument, NULL, 'l'},     {"disjoint", no_argument, NULL, 'j'},
+        {"paths", required_argument, NULL, 'P'},      {"seconds", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -46,6 +51,8 @@ static int parse(int argc, char **argv, service_opts *o)
         case 'a': o->as_of = optarg; break;
         case 'l': o->id_len = v; break;
         case 'j': o->disjoint = true; break;
+        case 'P': o->paths = optarg; break;
+        case 's': o->seconds = v; break;
         default: return -1;
         }
     }
@@ -61,7 +68,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     service_opts o = {.n = 400000, .clients = 8, .batch = 1000, .per_customer = 4,
                       .prefix = "g", .trials = 200, .id_len = 12};
-    bool needs_addr = strcmp(cmd, "ingest") == 0 || strcmp(cmd, "delay") == 0;
+    bool needs_addr = strcmp(cmd, "ingest") == 0 || strcmp(cmd, "delay") == 0 ||
+                      strcmp(cmd, "lists") == 0 || strcmp(cmd, "load") == 0;
     int first = needs_addr ? 2 : 1;
     if (needs_addr && (argc < 3 || argv[2][0] == '-')) {
         fputs(usage, stderr);
@@ -81,6 +89,10 @@ int main(int argc, char **argv)
         return service_cache(&o);
     if (strcmp(cmd, "rebuild") == 0)
         return service_rebuild(&o);
+    if (strcmp(cmd, "lists") == 0)
+        return service_lists(&o);
+    if (strcmp(cmd, "load") == 0)
+        return service_load(&o);
     fputs(usage, stderr);
     return 2;
 }

@@ -19,6 +19,8 @@ typedef struct service_opts {
     const char *ids;     /* delay: file of customer ids, one a line */
     const char *as_of;   /* delay: the server's as_of, YYYY-MM-DD */
     size_t id_len;       /* cache: 12 or 36 */
+    const char *paths;   /* lists, load: file of request paths, one a line */
+    size_t seconds;      /* load: how long */
 } service_opts;
 
 /* Each returns the process exit status and prints one result line
@@ -27,5 +29,7 @@ int service_ingest(const service_opts *o);
 int service_delay(const service_opts *o);
 int service_cache(const service_opts *o);
 int service_rebuild(const service_opts *o);
+int service_lists(const service_opts *o);
+int service_load(const service_opts *o);
 
 #endif

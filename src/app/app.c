@@ -12,6 +12,7 @@
 
 #include "app/db_wait.h"
 #include "app/readiness.h"
+#include "app/customer_query.h"
 #include "app/sync.h"
 #include "log/log.h"
 #include "model/accept.h"
@@ -245,7 +246,7 @@ bool app_worker_start(app *a)
     app_worker_env(a, &env);
     if (a->worker == NULL)
         a->worker = worker_start(&env);
-    return a->worker != NULL;
+    return a->worker != NULL && app_list_start(a);
 }
 
 void app_note_changed(app *a, size_t n)
@@ -375,7 +376,8 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
                               dberr);
     store_db *db = a->pool != NULL ? store_db_open_limited(config->database_url, &boot, dberr)
                                    : NULL;
-    if (a->cache == NULL || a->pool == NULL || db == NULL) {
+    a->lists = app_list_state_new(config);
+    if (a->cache == NULL || a->lists == NULL || a->pool == NULL || db == NULL) {
         snprintf(err, CONFIG_ERR_MAX, "%.200s",
                  a->pool == NULL || db == NULL ? dberr : "out of memory");
         store_db_close(db);
@@ -401,6 +403,7 @@ void app_free(app *a)
         return;
     worker_stop(a->worker); /* first: it uses the pool and the cache */
     app_sync_stop(a->sync);
+    app_list_stop(a->lists); /* before the cache: its thread reads it */
     app_readiness_stop(a->readiness);
     store_pool_close(a->pool);
     cache_free(a->cache);

@@ -43,6 +43,7 @@ typedef struct app {
     struct worker *worker; /* the refit worker, NULL until app_worker_start */
     char sync_since[STORE_TIME_MAX];  /* transaction horizon before the cache rebuild */
     struct app_sync *sync; /* the cache catch-up, NULL until app_sync_begin */
+    struct app_list_state *lists; /* list slots and score table (customer_query.c) */
     /* ingest counters for /metrics (app_note_ingested) */
     atomic_uint_fast64_t n_batches, n_txn_new, n_txn_duplicate;
     /* UTC seconds since which PostgreSQL has been failing; 0 while it works

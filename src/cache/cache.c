@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/cache_chunk.h"
 #include "cache/cache_model.h"
 
 /* ids: NUL-terminated, never across a block, addressed by a 32-bit offset. */
@@ -39,6 +40,7 @@ struct cache {
     atomic_size_t n_blocks;   /* set by the writer, read by cache_memory */
     size_t arena_used;        /* writer only: next free offset */
     cache_snap_holder *snap;
+    atomic_uint_fast64_t generation; /* bumped by every applied batch */
 };
 
 /* ------------------------------------------------------------- hashing */
@@ -298,6 +300,7 @@ int cache_upsert_many(cache *c, const cache_entry *e, size_t n)
     pthread_rwlock_wrlock(&c->lock);
     for (size_t i = 0; i < n; i++)
         apply(c, e[i].id, &e[i].s);
+    atomic_fetch_add(&c->generation, 1);
     pthread_rwlock_unlock(&c->lock);
     return CACHE_OK;
 }
@@ -390,4 +393,46 @@ cleanup:
     free(s);
     free(ids);
     return rc;
+}
+
+/* ------------------------------------------------------------- references */
+
+uint64_t cache_generation(cache *c)
+{
+    return atomic_load(&c->generation);
+}
+
+size_t cache_chunk_refs(cache *c, size_t from, size_t max, cache_summary *s,
+                        const char **ids)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    size_t k = 0;
+    for (; k < max && from + k < c->n; k++) {
+        const rec *r = &c->recs[from + k];
+        copy_out(r, &s[k]);
+        ids[k] = id_at(c, r->id_off);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return k;
+}
+
+bool cache_chunk_rec(cache *c, size_t index, cache_summary *s, const char **id)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    bool ok = index < c->n;
+    if (ok) {
+        copy_out(&c->recs[index], s);
+        *id = id_at(c, c->recs[index].id_off);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return ok;
+}
+
+const char *cache_id_ref(cache *c, const char *id)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    long long k = find(c, id);
+    const char *ref = k >= 0 ? id_at(c, c->recs[k].id_off) : NULL;
+    pthread_rwlock_unlock(&c->lock);
+    return ref;
 }

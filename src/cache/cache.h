@@ -152,6 +152,14 @@ typedef int (*cache_foreach_fn)(const char *id, const cache_summary *s, void *ar
  * stopped the walk, CACHE_ENOMEM. */
 int cache_foreach(cache *c, cache_foreach_fn fn, void *arg);
 
+/* A counter that changes whenever a batch is applied: equal values mean no
+ * summary changed in between (the score table's refresher skips a pass). */
+uint64_t cache_generation(cache *c);
+
+/* The cache's own copy of id (valid, unchanged, for the cache's lifetime),
+ * or NULL when id is not in the table. */
+const char *cache_id_ref(cache *c, const char *id);
+
 /* --------------------------------------------------------- model snapshot */
 
 /* A fitted model, immutable once set. */
@@ -181,6 +189,7 @@ typedef struct cache_model {
      * when it does not): BG/NBD not identified, its limit bggeo served
      * instead; no spend model because Gamma-Gamma was refused. */
     char fallback[400];
+    uint64_t serial; /* set by cache_snapshot_set: unique per published snapshot */
 } cache_model;
 
 /* settings_as_of_day of a model fitted with as_of following the clock. */

@@ -28,6 +28,7 @@ typedef struct snap {
 struct cache_snap_holder {
     pthread_rwlock_t lock;
     snap *cur;
+    uint64_t serial; /* of the last published snapshot, under lock */
 };
 
 static void snap_unref(snap *s)
@@ -75,6 +76,7 @@ int cache_snapshot_set(cache *c, const cache_model *m)
     atomic_init(&s->refs, 1);
     cache_snap_holder *h = cache_snap_holder_of(c);
     pthread_rwlock_wrlock(&h->lock);
+    s->m.serial = ++h->serial;
     snap *old = h->cur;
     h->cur = s;
     pthread_rwlock_unlock(&h->lock);

@@ -61,6 +61,12 @@ typedef struct ltvd_config {
     long db_request_threads;        /* request threads that may wait on it; 0 = auto */
     long readiness_interval_ms;     /* background readiness check period */
     char database_url[1024];    /* DATABASE_URL (libpq); "" = none */
+    /* GET /v1/customers (docs/lists.md) */
+    long list_budget_ms;        /* time budget of one list request */
+    long list_thread_share;     /* percent of thread_pool_size lists may hold */
+    long list_rescore_max;      /* most customers a list may score per request */
+    long list_horizon_days_max; /* largest horizon_days of a list */
+    long list_refresh_ms;       /* pause between score table refreshes */
 } ltvd_config;
 
 typedef enum config_type {

@@ -120,7 +120,8 @@ http_result http_reply_owned(http_request *req, unsigned status, const char *con
                              char *body, size_t len);
 
 /* Seconds a client is told to wait (Retry-After) after a database failure:
- * every database-unavailable problem carries it. */
+ * every database-unavailable problem carries it (and too-busy and
+ * budget-exceeded). */
 #define HTTP_RETRY_AFTER_S_TEXT "1"
 
 /* Queues the problem+json reply of code (see problem_body for detail and

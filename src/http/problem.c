@@ -24,6 +24,8 @@ static const problem_type registry[PROBLEM_COUNT] = {
     {PROBLEM_NOT_READY, 503, "not-ready", "Service not ready"},
     {PROBLEM_NO_MODEL, 503, "no-model", "No model fitted yet"},
     {PROBLEM_DATABASE_UNAVAILABLE, 503, "database-unavailable", "Database unavailable"},
+    {PROBLEM_TOO_BUSY, 503, "too-busy", "Too many long requests at once"},
+    {PROBLEM_BUDGET_EXCEEDED, 503, "budget-exceeded", "Time budget exceeded"},
 };
 
 const problem_type *problem_get(problem_code code)

@@ -28,6 +28,8 @@ typedef enum problem_code {
     PROBLEM_NOT_READY,
     PROBLEM_NO_MODEL,
     PROBLEM_DATABASE_UNAVAILABLE,
+    PROBLEM_TOO_BUSY,        /* the share of threads for long work is taken */
+    PROBLEM_BUDGET_EXCEEDED, /* the request's time budget ran out */
     PROBLEM_COUNT
 } problem_code;
 

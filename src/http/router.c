@@ -479,7 +479,8 @@ http_result http_reply_problem(http_request *req, problem_code code, const char 
         MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL)
         free(body);
-    else if (code == PROBLEM_DATABASE_UNAVAILABLE)
+    else if (code == PROBLEM_DATABASE_UNAVAILABLE || code == PROBLEM_TOO_BUSY ||
+             code == PROBLEM_BUDGET_EXCEEDED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
                                 HTTP_RETRY_AFTER_S_TEXT);
     return queue(req, problem_get(code)->status, "application/problem+json", resp) ==

@@ -1,11 +1,5 @@
-/* One customer's scores for the customer endpoints (see score_doc.h).
- *
- * Lifecycle stages, from the summary and the model (README, "Lifecycle
- * stages"): new while there is no repeat purchase and the first one is less
- * than lifecycle_new_days old; else lost when P(alive) is below
- * churn_high_below, sleeping when below churn_medium_below; else developing
- * with fewer than lifecycle_established_repeats repeat purchases, and
- * established from there on. */
+/* One customer's scores for the customer endpoints (see score_doc.h; the
+ * scores and lifecycle stages themselves are app/customer_query.c's). */
 #include "http/score_doc.h"
 
 #include <gsl/gsl_errno.h>
@@ -123,38 +117,10 @@ void score_mark_stale(http_request *req)
 
 /* ---------------------------------------------------------------- scores */
 
-static score_stage lifecycle(const ltvd_config *cfg, const cache_score_result *r,
-                             score_risk risk, int64_t as_of_day)
-{
-    if (r->summary.n_days <= 1 &&
-        as_of_day - r->summary.first_day < cfg->lifecycle_new_days)
-        return SCORE_STAGE_NEW;
-    if (risk == SCORE_RISK_HIGH)
-        return SCORE_STAGE_LOST;
-    if (risk == SCORE_RISK_MEDIUM)
-        return SCORE_STAGE_SLEEPING;
-    return r->summary.n_days - 1 < (uint64_t)cfg->lifecycle_established_repeats
-               ? SCORE_STAGE_DEVELOPING
-               : SCORE_STAGE_ESTABLISHED;
-}
-
 int score_compute(const cache_model *m, const cache_summary *s, const score_opts *o,
                   const ltvd_config *cfg, score_row *out)
 {
-    clv_options clv = {(unsigned)fmax(1, lround((double)o->horizon_days / 30)),
-                       o->discount_rate, o->margin,
-                       clv_month_periods(m->model, m->period_days)};
-    int rc =
-        cache_score_summary(m, s, o->as_of_day, (double)o->horizon_days / m->period_days,
-                            SCORE_P_PURCHASE_DAYS / m->period_days, &clv, &out->r);
-    if (rc != GSL_SUCCESS)
-        return rc;
-    double p = out->r.p_alive;
-    out->risk = p < cfg->churn_high_below     ? SCORE_RISK_HIGH
-                : p < cfg->churn_medium_below ? SCORE_RISK_MEDIUM
-                                              : SCORE_RISK_LOW;
-    out->stage = lifecycle(cfg, &out->r, out->risk, o->as_of_day);
-    return GSL_SUCCESS;
+    return app_score_compute(m, s, o, cfg, out);
 }
 
 http_result score_reply_failure(http_request *req, const char *id, int rc)

@@ -11,38 +11,21 @@
 #include <stdint.h>
 
 #include "app/app.h"
+#include "app/customer_query.h"
 #include "cache/cache.h"
 #include "http/http.h"
 #include "http/json_out.h"
 
-/* Days over which p_purchase is given, whatever the horizon. */
-#define SCORE_P_PURCHASE_DAYS 30.0
-
-typedef enum score_risk { SCORE_RISK_LOW, SCORE_RISK_MEDIUM, SCORE_RISK_HIGH } score_risk;
-
-typedef enum score_stage {
-    SCORE_STAGE_NEW,
-    SCORE_STAGE_DEVELOPING,
-    SCORE_STAGE_ESTABLISHED,
-    SCORE_STAGE_SLEEPING,
-    SCORE_STAGE_LOST,
-} score_stage;
-
-/* The scoring options of one request. */
-typedef struct score_opts {
-    long horizon_days;
-    double discount_rate;
-    double margin;
-    int64_t as_of_day; /* the as_of query parameter, else app_as_of_day */
-} score_opts;
-
-/* Everything served about one customer. */
-typedef struct score_row {
-    cache_score_result r; /* over horizon_days, with the LTV; p_purchase over
-                             SCORE_P_PURCHASE_DAYS */
-    score_risk risk;
-    score_stage stage;
-} score_row;
+/* The score types are the app's (app/customer_query.h), under the names
+ * the customer endpoints use. */
+#define SCORE_P_PURCHASE_DAYS APP_P_PURCHASE_DAYS
+typedef app_risk score_risk;
+#define SCORE_RISK_LOW APP_RISK_LOW
+#define SCORE_RISK_MEDIUM APP_RISK_MEDIUM
+#define SCORE_RISK_HIGH APP_RISK_HIGH
+typedef app_stage score_stage;
+typedef app_score_opts score_opts;
+typedef app_score_row score_row;
 
 /* The query parameters score_opts_or_reply reads (for http_query_unknown). */
 #define SCORE_QUERY_NAMES "horizon_days", "discount_rate", "margin", "as_of"
@@ -69,7 +52,7 @@ bool score_query_known_or_reply(http_request *req, const char *const *known,
 /* Adds SCORE_STALE_HEADER to req's response when PostgreSQL is failing. */
 void score_mark_stale(http_request *req);
 
-/* Scores s with m: GSL_SUCCESS, or cache_score_summary's code. */
+/* Scores s with m: app_score_compute. */
 int score_compute(const cache_model *m, const cache_summary *s, const score_opts *o,
                   const ltvd_config *cfg, score_row *out);
 

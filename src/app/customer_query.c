@@ -1,0 +1,589 @@
+/* Customer scores and the list query (see customer_query.h and
+ * docs/lists.md).
+ *
+ * Lifecycle stages, from the summary and the model (README, "Lifecycle
+ * stages"): new while there is no repeat purchase and the first one is less
+ * than lifecycle_new_days old; else lost when P(alive) is below
+ * churn_high_below, sleeping when below churn_medium_below; else developing
+ * with fewer than lifecycle_established_repeats repeat purchases, and
+ * established from there on.
+ *
+ * A list page is one pass over the customers keeping the best limit + 1
+ * candidates after the cursor: candidates go into a buffer of 8 (limit + 1)
+ * and each time it fills, quickselect cuts it back to the best limit + 1,
+ * whose worst becomes the bar a new candidate must pass. That is O(1)
+ * comparisons per customer in any input order (a binary heap costs
+ * O(log limit) per customer when the cache happens to hold them in the
+ * reverse of the asked order). Sorted by customer id, the pass walks the
+ * table's id index instead and stops after limit + 1.
+ *
+ * Where a customer's numbers come from: its row of the score table when the
+ * row is fresh (consider_row); only what the filters and the sort need when
+ * the table serves the request but has no fresh row (consider_stale); every
+ * score at the request's options when the table does not serve it
+ * (consider_direct, bounded by list_rescore_max). */
+#define _GNU_SOURCE /* qsort_r */
+#include "app/customer_query.h"
+
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app/list_table.h"
+#include "cache/scores.h"
+#include "log/log.h"
+#include "model/gg.h"
+#include "store/customers.h"
+
+/* Customers recomputed from PostgreSQL per statement (as_of in the past). */
+#define LATE_CHUNK 500
+/* Customers between two looks at the clock (a customer scored at a long
+ * horizon costs milliseconds), and the least time between two looks at the
+ * client's socket (a system call). */
+#define CHECK_EVERY 64
+#define GONE_CHECK_NS 10000000L
+
+/* ---------------------------------------------------------------- scores */
+
+/* The CLV options of o with model m (months of 30 days, at least one). */
+clv_options app_clv_options(const cache_model *m, long horizon_days, double discount,
+                            double margin)
+{
+    return (clv_options){(unsigned)fmax(1, lround((double)horizon_days / 30)), discount,
+                         margin, clv_month_periods(m->model, m->period_days)};
+}
+
+static app_risk risk_of(const ltvd_config *cfg, double p_alive)
+{
+    return p_alive < cfg->churn_high_below     ? APP_RISK_HIGH
+           : p_alive < cfg->churn_medium_below ? APP_RISK_MEDIUM
+                                               : APP_RISK_LOW;
+}
+
+static app_stage lifecycle(const ltvd_config *cfg, const cache_summary *s, app_risk risk,
+                           int64_t as_of_day)
+{
+    if (s->n_days <= 1 && as_of_day - s->first_day < cfg->lifecycle_new_days)
+        return APP_STAGE_NEW;
+    if (risk == APP_RISK_HIGH)
+        return APP_STAGE_LOST;
+    if (risk == APP_RISK_MEDIUM)
+        return APP_STAGE_SLEEPING;
+    return s->n_days - 1 < (uint64_t)cfg->lifecycle_established_repeats
+               ? APP_STAGE_DEVELOPING
+               : APP_STAGE_ESTABLISHED;
+}
+
+int app_score_compute(const cache_model *m, const cache_summary *s, const app_score_opts *o,
+                      const ltvd_config *cfg, app_score_row *out)
+{
+    clv_options clv = app_clv_options(m, o->horizon_days, o->discount_rate, o->margin);
+    int rc =
+        cache_score_summary(m, s, o->as_of_day, (double)o->horizon_days / m->period_days,
+                            APP_P_PURCHASE_DAYS / m->period_days, &clv, &out->r);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    out->risk = risk_of(cfg, out->r.p_alive);
+    out->stage = lifecycle(cfg, &out->r.summary, out->risk, o->as_of_day);
+    return GSL_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- order */
+
+/* A customer that may belong to the page. */
+typedef struct cand {
+    const char *id; /* the cache's copy */
+    double key;
+    cache_summary s; /* as of the request's day */
+    bool has_row; /* row holds its scores for the request (page_from_row) */
+    cache_score_row row; /* a copy: the table's rows move */
+} cand;
+
+static int compare(const app_list_query *q, double ka, const char *ia, double kb,
+                   const char *ib)
+{
+    if (q->key != APP_KEY_CUSTOMER_ID && ka != kb)
+        return (ka < kb) != q->desc ? -1 : 1;
+    int c = strcmp(ia, ib);
+    c = (c > 0) - (c < 0);
+    return q->key == APP_KEY_CUSTOMER_ID && q->desc ? -c : c;
+}
+
+static int cand_cmp(const void *a, const void *b, void *q)
+{
+    const cand *x = a, *y = b;
+    return compare(q, x->key, x->id, y->key, y->id);
+}
+
+/* ---------------------------------------------------------------- the walk */
+
+typedef struct walk {
+    app *a;
+    const cache_model *m;
+    const app_list_query *q;
+    bool use_table;
+    bool rows_serve; /* stored rows hold the request's own scores */
+    cand *buf; /* the candidates, cap = 8 keep */
+    size_t n, cap, keep;
+    bool has_bar;
+    cand bar; /* the worst kept at the last cut: a candidate must beat it */
+    store_db *db;
+    const char *late[LATE_CHUNK];
+    size_t n_late;
+    size_t n_failed, seen;
+    int failure;
+    struct timespec deadline;
+    struct timespec gone_checked; /* when the client was last looked at */
+    app_list_status stop;         /* APP_LIST_OK while going on */
+} walk;
+
+static bool passes(const app_list_query *q, app_risk risk, app_stage stage)
+{
+    return (q->risk < 0 || (int)risk == q->risk) && (q->stage < 0 || (int)stage == q->stage) &&
+           (q->at_risk < 0 || (risk == APP_RISK_HIGH) == (q->at_risk == 1));
+}
+
+static void failed(walk *w, int rc)
+{
+    if (w->n_failed++ == 0)
+        w->failure = rc;
+}
+
+static void cand_swap(cand *a, cand *b)
+{
+    cand t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Moves the best k of v[0..n) to the front, in no order (quickselect,
+ * O(n) comparisons on average; median of three against sorted inputs). */
+static void select_best(cand *v, size_t n, size_t k, const app_list_query *q)
+{
+    size_t lo = 0, hi = n; /* the k-th best lies in [lo, hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cand_cmp(&v[mid], &v[lo], (void *)q) < 0)
+            cand_swap(&v[mid], &v[lo]);
+        if (cand_cmp(&v[hi - 1], &v[lo], (void *)q) < 0)
+            cand_swap(&v[hi - 1], &v[lo]);
+        if (cand_cmp(&v[hi - 1], &v[mid], (void *)q) < 0)
+            cand_swap(&v[hi - 1], &v[mid]);
+        cand_swap(&v[mid], &v[hi - 1]); /* the pivot, the median, last */
+        size_t store = lo;
+        for (size_t i = lo; i < hi - 1; i++)
+            if (cand_cmp(&v[i], &v[hi - 1], (void *)q) < 0)
+                cand_swap(&v[i], &v[store++]);
+        cand_swap(&v[store], &v[hi - 1]);
+        if (store == k - 1 || store == k)
+            return; /* v[0..store) are all better than v[store] */
+        if (store < k)
+            lo = store + 1;
+        else
+            hi = store;
+    }
+}
+
+/* Keeps the best `keep` candidates; their worst becomes the bar. */
+static void cut(walk *w)
+{
+    if (w->n <= w->keep)
+        return;
+    select_best(w->buf, w->n, w->keep, w->q);
+    w->n = w->keep;
+    size_t worst = 0;
+    for (size_t i = 1; i < w->n; i++)
+        if (cand_cmp(&w->buf[i], &w->buf[worst], (void *)w->q) > 0)
+            worst = i;
+    w->bar = w->buf[worst];
+    w->has_bar = true;
+}
+
+/* Offers a customer that passed the filters with its key. */
+static void offer(walk *w, const char *id, double key, const cache_summary *s,
+                  const cache_score_row *row)
+{
+    const app_list_query *q = w->q;
+    if (q->has_cursor && compare(q, key, id, q->cursor_key, q->cursor_id) <= 0)
+        return;
+    if (w->has_bar && compare(q, key, id, w->bar.key, w->bar.id) >= 0)
+        return;
+    cand *c = &w->buf[w->n++];
+    *c = (cand){.id = id, .key = key, .s = *s, .has_row = w->rows_serve && row != NULL};
+    if (c->has_row)
+        c->row = *row;
+    if (w->n == w->cap)
+        cut(w);
+}
+
+static double key_of(app_list_key k, const cache_score_result *r)
+{
+    switch (k) {
+    case APP_KEY_P_ALIVE:
+        return r->p_alive;
+    case APP_KEY_EXPECTED:
+        return r->expected;
+    case APP_KEY_LTV:
+        return r->has_spend ? r->clv : 0;
+    case APP_KEY_SPEND:
+        return r->has_spend ? r->expected_spend : 0;
+    case APP_KEY_FREQUENCY:
+        return r->x;
+    case APP_KEY_RECENCY:
+        return r->t_x;
+    case APP_KEY_LAST_PURCHASE:
+        return r->summary.last_day;
+    default:
+        return 0;
+    }
+}
+
+/* Scores one customer with the request's options and offers it. A customer
+ * whose scores cannot be computed is left out (and counted): one such
+ * customer must not take every list down. */
+static void consider_direct(walk *w, const char *id, const cache_summary *s)
+{
+    app_score_row row;
+    int rc = app_score_compute(w->m, s, &w->q->o, w->a->config, &row);
+    if (rc != GSL_SUCCESS) {
+        failed(w, rc);
+        return;
+    }
+    if (passes(w->q, row.risk, row.stage))
+        offer(w, id, key_of(w->q->key, &row.r), s, NULL);
+}
+
+/* The key of a stored row, with the arithmetic of cache_score_summary (the
+ * table serves only keys its options determine). */
+static double row_key(const walk *w, const cache_summary *s, const cache_score_row *row)
+{
+    const cache_model *m = w->m;
+    switch (w->q->key) {
+    case APP_KEY_P_ALIVE:
+        return row->p_alive;
+    case APP_KEY_EXPECTED:
+        return row->expected;
+    case APP_KEY_LTV:
+        return m->has_spend ? w->q->o.margin * row->spend * row->discounted : 0;
+    case APP_KEY_SPEND:
+        return m->has_spend ? row->spend : 0;
+    case APP_KEY_FREQUENCY:
+        return (double)s->n_days - 1;
+    case APP_KEY_RECENCY:
+        return (double)((int64_t)s->last_day - s->first_day) / m->period_days;
+    case APP_KEY_LAST_PURCHASE:
+        return s->last_day;
+    default:
+        return 0;
+    }
+}
+
+static void consider_row(walk *w, const char *id, const cache_summary *s,
+                         const cache_score_row *row)
+{
+    app_risk risk = risk_of(w->a->config, row->p_alive);
+    if (!passes(w->q, risk, lifecycle(w->a->config, s, risk, w->q->o.as_of_day)))
+        return;
+    double key = row_key(w, s, row);
+    if (!isfinite(key)) {
+        failed(w, GSL_ERANGE);
+        return;
+    }
+    offer(w, id, key, s, row);
+}
+
+/* A customer the table has no fresh row for (new, or changed since the
+ * last refresh): only what the filters and the key need, computed as
+ * cache_score_summary does, instead of every score at the request's
+ * options. Should the whole scoring fail for a customer that makes the
+ * page, fill_page leaves it out. */
+static void consider_stale(walk *w, const char *id, const cache_summary *s)
+{
+    const cache_model *m = w->m;
+    const btyd_model *b = m->model;
+    const app_list_query *q = w->q;
+    double x = (double)s->n_days - 1, p = 0, key = 0;
+    double t_x = (double)((int64_t)s->last_day - s->first_day) / m->period_days;
+    double T = (double)(q->o.as_of_day - s->first_day) / m->period_days;
+    int rc = GSL_SUCCESS;
+    if (q->risk >= 0 || q->stage >= 0 || q->at_risk >= 0 || q->key == APP_KEY_P_ALIVE) {
+        rc = b->p_alive(m->params, x, t_x, T, &p);
+        if (rc == GSL_SUCCESS && !isfinite(p))
+            rc = GSL_ERANGE;
+        app_risk risk = risk_of(w->a->config, p);
+        if (rc == GSL_SUCCESS &&
+            !passes(q, risk, lifecycle(w->a->config, s, risk, q->o.as_of_day)))
+            return;
+    }
+    double spend = 0, d = 0;
+    double mean = x > 0 ? cache_repeat_amount(s) / x : 0;
+    clv_options clv = app_clv_options(m, q->o.horizon_days, q->o.discount_rate, q->o.margin);
+    if (rc == GSL_SUCCESS && q->key == APP_KEY_EXPECTED)
+        rc = b->expected(m->params, x, t_x, T, (double)q->o.horizon_days / m->period_days,
+                         &key);
+    if (rc == GSL_SUCCESS && m->has_spend &&
+        (q->key == APP_KEY_SPEND || q->key == APP_KEY_LTV))
+        rc = gg_expected_spend(m->gg_params, x, mean, &spend);
+    if (rc == GSL_SUCCESS && m->has_spend && q->key == APP_KEY_LTV)
+        rc = clv_discounted_purchases(b, m->params, x, t_x, T, &clv, &d);
+    if (q->key == APP_KEY_P_ALIVE)
+        key = p;
+    else if (q->key == APP_KEY_SPEND)
+        key = spend;
+    else if (q->key == APP_KEY_LTV)
+        key = q->o.margin * spend * d;
+    else if (q->key != APP_KEY_EXPECTED)
+        key = row_key(w, s, &(cache_score_row){0});
+    if (rc == GSL_SUCCESS && !isfinite(key))
+        rc = GSL_ERANGE;
+    if (rc != GSL_SUCCESS)
+        failed(w, rc);
+    else
+        offer(w, id, key, s, NULL);
+}
+
+static int consider_stored(const store_customer *c, void *arg)
+{
+    walk *w = arg;
+    cache_summary s;
+    const char *id = cache_id_ref(w->a->cache, c->customer_id);
+    if (id != NULL && app_summary_from_store(c, &s))
+        consider_direct(w, id, &s);
+    return 0;
+}
+
+/* Scores the customers waiting for their summary as of the day. */
+static void flush_late(walk *w)
+{
+    if (w->n_late == 0)
+        return;
+    app *a = w->a;
+    if (w->db == NULL && (w->db = store_pool_acquire(a->pool, APP_POOL_WAIT_MS)) == NULL)
+        w->stop = APP_LIST_DB_FAILED;
+    else if (store_customers_as_of(w->db, w->late, w->n_late, w->q->o.as_of_day,
+                                   consider_stored, w) < 0)
+        w->stop = APP_LIST_DB_FAILED;
+    w->n_late = 0;
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static struct timespec plus_ns(struct timespec t, long ns)
+{
+    t.tv_sec += ns / 1000000000L;
+    t.tv_nsec += ns % 1000000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+/* Stops the walk when the budget ran out or the client left. */
+static bool over(walk *w)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (w->stop == APP_LIST_OK && !before(&now, &w->deadline))
+        w->stop = APP_LIST_BUDGET;
+    struct timespec next = plus_ns(w->gone_checked, GONE_CHECK_NS);
+    if (w->stop == APP_LIST_OK && w->q->gone != NULL && !before(&now, &next)) {
+        w->gone_checked = now;
+        if (w->q->gone(w->q->gone_arg))
+            w->stop = APP_LIST_GONE;
+    }
+    return w->stop != APP_LIST_OK;
+}
+
+static int visit(const char *id, const cache_summary *s, const cache_score_row *row,
+                 void *arg)
+{
+    walk *w = arg;
+    if (w->stop != APP_LIST_OK || (++w->seen % CHECK_EVERY == 0 && over(w)))
+        return 1;
+    if (s->first_day > w->q->o.as_of_day)
+        return 0;
+    if (s->last_day > w->q->o.as_of_day) {
+        w->late[w->n_late++] = id;
+        if (w->n_late == LATE_CHUNK)
+            flush_late(w);
+        return w->stop != APP_LIST_OK;
+    }
+    if (w->use_table && row != NULL && row->rc == GSL_SUCCESS) {
+        consider_row(w, id, s, row);
+        return 0;
+    }
+    if (w->use_table && row == NULL)
+        consider_stale(w, id, s);
+    else
+        consider_direct(w, id, s);
+    return over(w); /* scoring costs microseconds or more: look at the clock */
+}
+
+/* visit in id order: the first `keep` customers that pass are the page
+ * (of the indexed customers; those not indexed yet are offered after). */
+static int visit_ordered(const char *id, const cache_summary *s, const cache_score_row *row,
+                         void *arg)
+{
+    walk *w = arg;
+    if (visit(id, s, row, arg) != 0)
+        return 1;
+    if (w->n_late > 0) /* whether it passes decides when to stop */
+        flush_late(w);
+    return w->stop != APP_LIST_OK || w->n >= w->keep;
+}
+
+/* One pass over the customers: in id order through the table's index when
+ * the sort is by id, else every customer. */
+static int walk_all(app *a, cache_scores *t, walk *w)
+{
+    const app_list_query *q = w->q;
+    if (t != NULL && q->key == APP_KEY_CUSTOMER_ID) {
+        int rc = cache_scores_walk_ids(t, a->cache, q->desc,
+                                       q->has_cursor ? q->cursor_id : NULL, visit_ordered,
+                                       visit, w);
+        if (rc != -1)
+            return rc;
+    }
+    return cache_scores_scan(t, a->cache, visit, w);
+}
+
+/* ---------------------------------------------------------------- the page */
+
+/* A page item from its stored row, equal to what app_score_compute gives
+ * when the request's options are the table's (but the margin, applied here
+ * as clv_value does). */
+static int page_from_row(const walk *w, const cand *c, app_score_row *out)
+{
+    const cache_model *m = w->m;
+    const cache_score_row *row = &c->row;
+    const cache_summary *s = &c->s;
+    cache_score_result r = {.summary = *s, .has_spend = m->has_spend,
+                            .model_version = m->version};
+    r.x = (double)s->n_days - 1;
+    r.t_x = (double)((int64_t)s->last_day - s->first_day) / m->period_days;
+    r.T = (double)(w->q->o.as_of_day - s->first_day) / m->period_days;
+    r.m = r.x > 0 ? cache_repeat_amount(s) / r.x : 0;
+    r.p_alive = row->p_alive;
+    r.expected = row->expected;
+    r.p_purchase = row->p_purchase;
+    if (m->has_spend) {
+        r.expected_spend = row->spend;
+        r.clv = w->q->o.margin * row->spend * row->discounted;
+        if (!isfinite(r.clv))
+            return GSL_ERANGE;
+    }
+    out->r = r;
+    out->risk = risk_of(w->a->config, r.p_alive);
+    out->stage = lifecycle(w->a->config, s, out->risk, w->q->o.as_of_day);
+    return GSL_SUCCESS;
+}
+
+/* Scores the kept candidates with the request's options into the page. */
+static app_list_status fill_page(walk *w, app_list_page *out)
+{
+    cut(w);
+    qsort_r(w->buf, w->n, sizeof *w->buf, cand_cmp, (void *)w->q);
+    out->items = calloc(w->n + 1, sizeof *out->items);
+    if (out->items == NULL)
+        return APP_LIST_NO_MEMORY;
+    for (size_t i = 0; i < w->n; i++) {
+        if (i % 16 == 15 && over(w))
+            return w->stop;
+        app_list_item *it = &out->items[out->n];
+        const cand *c = &w->buf[i];
+        int rc = c->has_row ? page_from_row(w, c, &it->row)
+                                : app_score_compute(w->m, &c->s, &w->q->o, w->a->config,
+                                                    &it->row);
+        if (rc != GSL_SUCCESS) { /* scored by the table's options only */
+            failed(w, rc);
+            continue;
+        }
+        it->id = w->buf[i].id;
+        it->key = w->buf[i].key;
+        out->n++;
+    }
+    return APP_LIST_OK;
+}
+
+/* Whether the current table serves q: the table's snapshot and day, and a
+ * sort key its options determine. *warming: it would, once computed. */
+static bool table_serves(app *a, const cache_model *m, const app_list_table *r,
+                         const app_list_query *q, bool *warming)
+{
+    cache_scores_spec sp;
+    app_list_spec(m, q->o.as_of_day, a->config, &sp);
+    bool keys = (q->key != APP_KEY_EXPECTED && q->key != APP_KEY_LTV) ||
+                (q->o.horizon_days == sp.horizon_days && q->o.discount_rate == sp.discount_rate);
+    bool day = q->o.as_of_day == app_as_of_day(a);
+    bool ok = r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp) &&
+              cache_scores_complete(r->t);
+    *warming = keys && day && !ok;
+    return keys && day && ok;
+}
+
+/* The walk itself, with a slot and the snapshot held. */
+static app_list_status run(app *a, const app_list_query *q, walk *w, app_list_page *out)
+{
+    app_list_table *r = app_list_table_acquire(a->lists);
+    bool warming = false;
+    w->use_table = table_serves(a, w->m, r, q, &warming);
+    if (w->use_table) {
+        const cache_scores_spec *sp = cache_scores_spec_of(r->t);
+        w->rows_serve = q->o.horizon_days == sp->horizon_days &&
+                        q->o.discount_rate == sp->discount_rate;
+    }
+    out->n_customers = cache_count(a->cache);
+    app_list_status st = APP_LIST_OK;
+    if (!w->use_table && out->n_customers > (size_t)a->config->list_rescore_max)
+        st = warming ? APP_LIST_WARMING : APP_LIST_TOO_MANY;
+    out->rescored = !w->use_table;
+    if (st == APP_LIST_OK) {
+        int rc = walk_all(a, w->use_table ? r->t : NULL, w);
+        if (rc == CACHE_ENOMEM)
+            w->stop = APP_LIST_NO_MEMORY;
+        if (w->stop == APP_LIST_OK)
+            flush_late(w);
+        if (w->stop == APP_LIST_OK)
+            over(w);
+        st = w->stop != APP_LIST_OK ? w->stop : fill_page(w, out);
+    }
+    app_list_table_release(a->lists, r);
+    return st;
+}
+
+app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!app_list_slot_take(a->lists))
+        return APP_LIST_BUSY;
+    app_list_start(a); /* when the worker did not start it */
+    app_list_status st = APP_LIST_NO_MODEL;
+    walk w = {.a = a, .q = q, .keep = q->limit + 1, .cap = 8 * (q->limit + 1)};
+    clock_gettime(CLOCK_MONOTONIC, &w.gone_checked);
+    w.deadline = plus_ns(w.gone_checked, a->config->list_budget_ms * 1000000L);
+    out->m = w.m = cache_snapshot_acquire(a->cache);
+    if (w.m != NULL) {
+        w.buf = malloc(w.cap * sizeof *w.buf);
+        st = w.buf == NULL ? APP_LIST_NO_MEMORY : run(a, q, &w, out);
+    }
+    out->n_failed = w.n_failed;
+    out->failure = w.failure;
+    if (w.db != NULL)
+        store_pool_release(a->pool, w.db);
+    free(w.buf);
+    app_list_slot_give(a->lists);
+    return st;
+}
+
+void app_list_page_free(app_list_page *p)
+{
+    free(p->items);
+    cache_snapshot_release(p->m);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,243 @@
+/* The list state of the service (app/list_table.h): the slots that bound
+ * how many lists run at once, and the thread that keeps the score table
+ * (cache/scores.h) of the served snapshot and day: it builds a new table
+ * when the snapshot or the day changes (the old one stays published,
+ * unused, until the new one is complete), and otherwise rescores, every
+ * list_refresh_ms, the customers ingest changed. */
+#include "app/list_table.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "app/customer_query.h"
+#include "log/log.h"
+
+struct app_list_state {
+    const ltvd_config *cfg;
+    atomic_int running; /* lists in flight */
+    int slots;
+    pthread_mutex_t lock; /* cur, refs, started */
+    pthread_cond_t wake;
+    app_list_table *cur;
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+};
+
+int app_list_slots(const ltvd_config *cfg)
+{
+    long n = cfg->thread_pool_size * cfg->list_thread_share / 100;
+    if (n > cfg->thread_pool_size - 1)
+        n = cfg->thread_pool_size - 1;
+    return n < 1 ? 1 : (int)n;
+}
+
+struct app_list_state *app_list_state_new(const ltvd_config *cfg)
+{
+    struct app_list_state *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
+    if (pthread_cond_init(&s->wake, NULL) != 0) {
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return NULL;
+    }
+    s->cfg = cfg;
+    s->slots = app_list_slots(cfg);
+    atomic_init(&s->running, 0);
+    atomic_init(&s->stop, false);
+    return s;
+}
+
+app_list_table *app_list_table_acquire(struct app_list_state *s)
+{
+    pthread_mutex_lock(&s->lock);
+    app_list_table *r = s->cur;
+    if (r != NULL)
+        r->refs++;
+    pthread_mutex_unlock(&s->lock);
+    return r;
+}
+
+void app_list_table_release(struct app_list_state *s, app_list_table *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    bool last = --r->refs == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (last) {
+        cache_scores_free(r->t);
+        free(r);
+    }
+}
+
+/* Makes t the current table (the old one goes with its last reader). */
+static void publish(struct app_list_state *s, cache_scores *t)
+{
+    app_list_table *r = malloc(sizeof *r);
+    if (r == NULL) {
+        cache_scores_free(t);
+        return;
+    }
+    *r = (app_list_table){t, 1};
+    pthread_mutex_lock(&s->lock);
+    app_list_table *old = s->cur;
+    s->cur = r;
+    pthread_mutex_unlock(&s->lock);
+    app_list_table_release(s, old);
+}
+
+/* ---------------------------------------------------------------- keeper */
+
+void app_list_spec(const cache_model *m, int64_t day, const ltvd_config *cfg,
+                   cache_scores_spec *sp)
+{
+    *sp = (cache_scores_spec){.model_version = m->serial,
+                              .as_of_day = day,
+                              .horizon_days = cfg->horizon_days,
+                              .discount_rate = cfg->discount_rate,
+                              .horizon = (double)cfg->horizon_days / m->period_days,
+                              .p_horizon = APP_P_PURCHASE_DAYS / m->period_days,
+                              .clv = app_clv_options(m, cfg->horizon_days, cfg->discount_rate,
+                                            cfg->margin)};
+}
+
+bool app_list_spec_same(const cache_scores_spec *a, const cache_scores_spec *b)
+{
+    return a->model_version == b->model_version && a->as_of_day == b->as_of_day &&
+           a->horizon_days == b->horizon_days && a->discount_rate == b->discount_rate;
+}
+
+/* One round: refresh the current table, or build the one of a new
+ * snapshot or day (the old one stays published, unused, meanwhile). */
+static void keep_once(app *a)
+{
+    struct app_list_state *s = a->lists;
+    const cache_model *m = cache_snapshot_acquire(a->cache);
+    if (m == NULL)
+        return;
+    cache_scores_spec sp;
+    app_list_spec(m, app_as_of_day(a), a->config, &sp);
+    app_list_table *r = app_list_table_acquire(s);
+    if (r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp)) {
+        if (cache_scores_refresh(r->t, a->cache, m, &s->stop, NULL) == CACHE_ENOMEM ||
+            cache_scores_index_ids(r->t, a->cache) == CACHE_ENOMEM)
+            log_write(LOG_WARN, "list scores: out of memory");
+        app_list_table_release(s, r);
+    } else {
+        app_list_table_release(s, r);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        cache_scores *t = cache_scores_new(&sp);
+        size_t n = 0;
+        int rc = t == NULL ? CACHE_ENOMEM : cache_scores_refresh(t, a->cache, m, &s->stop, &n);
+        if (rc == 0)
+            rc = cache_scores_index_ids(t, a->cache);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (rc == 0) {
+            log_write(LOG_INFO, "list scores: %zu customers scored in %.3f s (model %llu)",
+                      n, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
+                      (unsigned long long)m->version);
+            publish(s, t);
+        } else {
+            if (rc == CACHE_ENOMEM)
+                log_write(LOG_WARN, "list scores: out of memory");
+            cache_scores_free(t);
+        }
+    }
+    cache_snapshot_release(m);
+}
+
+static void *keeper(void *arg)
+{
+    app *a = arg;
+    struct app_list_state *s = a->lists;
+    while (!atomic_load(&s->stop)) {
+        keep_once(a);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        long ms = a->config->list_refresh_ms;
+        until.tv_sec += ms / 1000;
+        until.tv_nsec += (ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&s->lock);
+        if (!atomic_load(&s->stop))
+            pthread_cond_timedwait(&s->wake, &s->lock, &until);
+        pthread_mutex_unlock(&s->lock);
+    }
+    return NULL;
+}
+
+bool app_list_start(app *a)
+{
+    struct app_list_state *s = a->lists;
+    pthread_mutex_lock(&s->lock);
+    bool ok = s->started || pthread_create(&s->thread, NULL, keeper, a) == 0;
+    s->started = ok;
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
+void app_list_stop(struct app_list_state *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->lock);
+    atomic_store(&s->stop, true);
+    pthread_cond_broadcast(&s->wake);
+    bool started = s->started;
+    pthread_mutex_unlock(&s->lock);
+    if (started)
+        pthread_join(s->thread, NULL);
+    app_list_table_release(s, s->cur);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+int app_list_running(app *a)
+{
+    return atomic_load(&a->lists->running);
+}
+
+bool app_list_table_ready(app *a, size_t *bytes)
+{
+    const cache_model *m = cache_snapshot_acquire(a->cache);
+    app_list_table *r = app_list_table_acquire(a->lists);
+    bool ok = false;
+    *bytes = 0;
+    if (m != NULL && r != NULL) {
+        cache_scores_spec sp;
+        app_list_spec(m, app_as_of_day(a), a->config, &sp);
+        ok = app_list_spec_same(cache_scores_spec_of(r->t), &sp) && cache_scores_complete(r->t);
+        *bytes = cache_scores_memory(r->t);
+    }
+    app_list_table_release(a->lists, r);
+    cache_snapshot_release(m);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- slots */
+
+bool app_list_slot_take(struct app_list_state *s)
+{
+    if (atomic_fetch_add(&s->running, 1) < s->slots)
+        return true;
+    atomic_fetch_sub(&s->running, 1);
+    return false;
+}
+
+void app_list_slot_give(struct app_list_state *s)
+{
+    atomic_fetch_sub(&s->running, 1);
+}

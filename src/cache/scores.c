@@ -1,0 +1,423 @@
+/* The score table (see scores.h): rows by record index, refreshed in
+ * chunks by one background refresher, scanned in chunks by list readers. */
+#define _GNU_SOURCE /* PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP */
+#include "cache/scores.h"
+
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/cache_chunk.h"
+#include "model/gg.h"
+
+#define CHUNK 2048
+#define ROW_NONE INT32_MIN /* a row never scored */
+
+/* The purchase model's numbers of one history (x, t_x, T): customers who
+ * share it share them, so each is computed once per table (a real customer
+ * base has far fewer histories than customers). */
+typedef struct history {
+    uint32_t n_days;
+    int32_t span, age; /* last - first day, as_of - first day */
+    int32_t rc;        /* GSL_SUCCESS or the first failure */
+    bool used;
+    double p_alive, expected, p_purchase, discounted;
+} history;
+
+struct cache_scores {
+    pthread_rwlock_t lock;
+    uint32_t *by_id; /* record indices in id order, under lock */
+    size_t n_by_id;
+    history *memo; /* open addressing, refresher only */
+    size_t memo_n, memo_mask;
+    cache_scores_spec spec;
+    cache_score_row *rows; /* rows[0..n) under lock */
+    size_t n, cap;
+    atomic_bool complete;
+    uint64_t generation; /* the cache's at the last complete pass (refresher) */
+};
+
+cache_scores *cache_scores_new(const cache_scores_spec *spec)
+{
+    cache_scores *t = calloc(1, sizeof *t);
+    pthread_rwlockattr_t a;
+    if (t == NULL || pthread_rwlockattr_init(&a) != 0) {
+        free(t);
+        return NULL;
+    }
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = pthread_rwlock_init(&t->lock, &a);
+    pthread_rwlockattr_destroy(&a);
+    if (rc != 0) {
+        free(t);
+        return NULL;
+    }
+    t->spec = *spec;
+    atomic_init(&t->complete, false);
+    return t;
+}
+
+void cache_scores_free(cache_scores *t)
+{
+    if (t == NULL)
+        return;
+    pthread_rwlock_destroy(&t->lock);
+    free(t->rows);
+    free(t->by_id);
+    free(t->memo);
+    free(t);
+}
+
+const cache_scores_spec *cache_scores_spec_of(const cache_scores *t)
+{
+    return &t->spec;
+}
+
+bool cache_scores_complete(cache_scores *t)
+{
+    return atomic_load(&t->complete);
+}
+
+size_t cache_scores_memory(cache_scores *t)
+{
+    pthread_rwlock_rdlock(&t->lock);
+    size_t b = t->cap * sizeof *t->rows + t->n_by_id * sizeof *t->by_id;
+    pthread_rwlock_unlock(&t->lock);
+    return b;
+}
+
+static bool same_summary(const cache_summary *a, const cache_summary *b)
+{
+    return a->first_day == b->first_day && a->last_day == b->last_day &&
+           a->n_days == b->n_days && a->repeat_units == b->repeat_units &&
+           a->first_units == b->first_units;
+}
+
+static size_t memo_slot(const history *memo, size_t mask, uint32_t n_days, int32_t span,
+                        int32_t age)
+{
+    uint64_t k = ((uint64_t)n_days * 0x9E3779B97F4A7C15ULL) ^
+                 ((uint64_t)(uint32_t)span << 32 | (uint32_t)age);
+    k ^= k >> 31;
+    k *= 0xbf58476d1ce4e5b9ULL;
+    k ^= k >> 29;
+    for (size_t i = k & mask;; i = (i + 1) & mask) {
+        const history *h = &memo[i];
+        if (!h->used || (h->n_days == n_days && h->span == span && h->age == age))
+            return i;
+    }
+}
+
+/* Keeps the memo at most half full. False when out of memory. */
+static bool memo_room(cache_scores *t)
+{
+    if (t->memo != NULL && 2 * (t->memo_n + 1) <= t->memo_mask + 1)
+        return true;
+    size_t cap = t->memo == NULL ? 4096 : 2 * (t->memo_mask + 1);
+    history *m = calloc(cap, sizeof *m);
+    if (m == NULL)
+        return false;
+    for (size_t i = 0; t->memo != NULL && i <= t->memo_mask; i++) {
+        const history *h = &t->memo[i];
+        if (h->used)
+            m[memo_slot(m, cap - 1, h->n_days, h->span, h->age)] = *h;
+    }
+    free(t->memo);
+    t->memo = m;
+    t->memo_mask = cap - 1;
+    return true;
+}
+
+/* The purchase model's numbers for x, t_x, T, with the calls and the
+ * arithmetic of cache_score_summary, then the discounted purchases the CLV
+ * multiplies (so any margin can be applied later as clv_value does). */
+static void score_history(const cache_model *m, const cache_scores_spec *sp, double x,
+                          double t_x, double T, history *h)
+{
+    const btyd_model *b = m->model;
+    int rc = b->p_alive(m->params, x, t_x, T, &h->p_alive);
+    if (rc == GSL_SUCCESS)
+        rc = b->expected(m->params, x, t_x, T, sp->horizon, &h->expected);
+    if (rc == GSL_SUCCESS)
+        rc = btyd_p_any(b, m->params, x, t_x, T, sp->p_horizon, &h->p_purchase);
+    if (rc == GSL_SUCCESS && !(isfinite(x) && isfinite(t_x) && isfinite(T) &&
+                               isfinite(h->p_alive) && isfinite(h->expected) &&
+                               isfinite(h->p_purchase)))
+        rc = GSL_ERANGE;
+    h->discounted = 0;
+    if (rc == GSL_SUCCESS && m->has_spend)
+        rc = clv_discounted_purchases(b, m->params, x, t_x, T, &sp->clv, &h->discounted);
+    h->rc = rc;
+}
+
+/* The row of s: what cache_score_summary (without CLV options) computes,
+ * and the discounted purchases. Fails (leaving the row unscored) only when
+ * out of memory. */
+static bool score_row(cache_scores *t, const cache_model *m, const cache_summary *s,
+                      cache_score_row *row)
+{
+    const cache_scores_spec *sp = &t->spec;
+    *row = (cache_score_row){.s = *s};
+    if (sp->as_of_day < s->first_day) {
+        row->rc = CACHE_SCORE_NOT_YET;
+        return true;
+    }
+    if (sp->as_of_day < s->last_day) {
+        row->rc = CACHE_SCORE_AS_OF_EARLY;
+        return true;
+    }
+    if (!memo_room(t))
+        return false;
+    int32_t span = s->last_day - s->first_day, age = (int32_t)(sp->as_of_day - s->first_day);
+    double x = (double)s->n_days - 1;
+    history *h = &t->memo[memo_slot(t->memo, t->memo_mask, s->n_days, span, age)];
+    if (!h->used) {
+        *h = (history){.n_days = s->n_days, .span = span, .age = age, .used = true};
+        score_history(m, sp, x, (double)((int64_t)s->last_day - s->first_day) / m->period_days,
+                      (double)(sp->as_of_day - s->first_day) / m->period_days, h);
+        t->memo_n++;
+    }
+    row->rc = h->rc;
+    row->p_alive = h->p_alive;
+    row->expected = h->expected;
+    row->p_purchase = h->p_purchase;
+    row->discounted = h->discounted;
+    if (row->rc != GSL_SUCCESS || !m->has_spend)
+        return true;
+    double mean = x > 0 ? cache_repeat_amount(s) / x : 0;
+    row->rc = gg_expected_spend(m->gg_params, x, mean, &row->spend);
+    if (row->rc == GSL_SUCCESS &&
+        !(isfinite(mean) && isfinite(row->spend) && row->spend >= 0))
+        row->rc = GSL_ERANGE;
+    return true;
+}
+
+/* Makes room for rows [0, n) (new ones never scored). Refresher only. */
+static int grow(cache_scores *t, size_t n)
+{
+    if (n <= t->n)
+        return CACHE_OK;
+    if (n > t->cap) {
+        size_t cap = t->cap + t->cap / 2;
+        if (cap < n)
+            cap = n;
+        cache_score_row *r = malloc(cap * sizeof *r);
+        if (r == NULL)
+            return CACHE_ENOMEM;
+        pthread_rwlock_wrlock(&t->lock);
+        if (t->n > 0)
+            memcpy(r, t->rows, t->n * sizeof *r);
+        cache_score_row *old = t->rows;
+        t->rows = r;
+        t->cap = cap;
+        pthread_rwlock_unlock(&t->lock);
+        free(old);
+    }
+    pthread_rwlock_wrlock(&t->lock);
+    for (size_t i = t->n; i < n; i++)
+        t->rows[i].rc = ROW_NONE;
+    t->n = n;
+    pthread_rwlock_unlock(&t->lock);
+    return CACHE_OK;
+}
+
+/* Rescores the stale rows among records [from, from + k). The refresher is
+ * the only writer, so it reads rows without the lock. */
+static size_t refresh_chunk(cache_scores *t, const cache_model *m, size_t from, size_t k,
+                            const cache_summary *s, cache_score_row *fresh, size_t *idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < k; i++) {
+        const cache_score_row *row = &t->rows[from + i];
+        if (s[i].n_days == 0 || (row->rc != ROW_NONE && same_summary(&row->s, &s[i])))
+            continue;
+        if (!score_row(t, m, &s[i], &fresh[n]))
+            break; /* out of memory: the rest stays unscored (readers score it) */
+        idx[n++] = from + i;
+    }
+    if (n == 0)
+        return 0;
+    pthread_rwlock_wrlock(&t->lock);
+    for (size_t i = 0; i < n; i++)
+        t->rows[idx[i]] = fresh[i];
+    pthread_rwlock_unlock(&t->lock);
+    return n;
+}
+
+int cache_scores_refresh(cache_scores *t, cache *c, const cache_model *m,
+                         const atomic_bool *stop, size_t *n_scored)
+{
+    uint64_t gen = cache_generation(c);
+    if (n_scored != NULL)
+        *n_scored = 0;
+    if (atomic_load(&t->complete) && gen == t->generation)
+        return 0;
+    cache_summary *s = malloc(CHUNK * sizeof *s);
+    const char **ids = malloc(CHUNK * sizeof *ids);
+    cache_score_row *fresh = malloc(CHUNK * sizeof *fresh);
+    size_t *idx = malloc(CHUNK * sizeof *idx);
+    int rc = CACHE_ENOMEM;
+    if (s == NULL || ids == NULL || fresh == NULL || idx == NULL)
+        goto cleanup;
+    rc = 0;
+    for (size_t from = 0, k; (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0; from += k) {
+        if (atomic_load(stop)) {
+            rc = 1;
+            goto cleanup;
+        }
+        if ((rc = grow(t, from + k)) != CACHE_OK)
+            goto cleanup;
+        size_t n = refresh_chunk(t, m, from, k, s, fresh, idx);
+        if (n_scored != NULL)
+            *n_scored += n;
+    }
+    t->generation = gen;
+    atomic_store(&t->complete, true);
+cleanup:
+    free(s);
+    free(ids);
+    free(fresh);
+    free(idx);
+    return rc;
+}
+
+/* Calls fn for records [from, from + k), with copies of their rows taken
+ * under the read lock (fn runs without it: the refresher never waits for
+ * a reader's work). rows has room for k. */
+static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summary *s,
+                      const char **ids, cache_score_row *rows, cache_scores_fn fn,
+                      void *arg)
+{
+    size_t have = 0;
+    if (t != NULL) {
+        pthread_rwlock_rdlock(&t->lock);
+        have = t->n > from ? t->n - from : 0;
+        have = have < k ? have : k;
+        if (have > 0)
+            memcpy(rows, t->rows + from, have * sizeof *rows);
+        pthread_rwlock_unlock(&t->lock);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < k && rc == 0; i++) {
+        if (s[i].n_days == 0)
+            continue;
+        const cache_score_row *row = i < have ? &rows[i] : NULL;
+        if (row != NULL && (row->rc == ROW_NONE || !same_summary(&row->s, &s[i])))
+            row = NULL;
+        rc = fn(ids[i], &s[i], row, arg);
+    }
+    return rc;
+}
+
+/* Records [from, ...) as cache_scores_scan. */
+static int scan_from(cache_scores *t, cache *c, size_t from, cache_scores_fn fn, void *arg)
+{
+    cache_summary *s = malloc(CHUNK * sizeof *s);
+    const char **ids = malloc(CHUNK * sizeof *ids);
+    cache_score_row *rows = t != NULL ? malloc(CHUNK * sizeof *rows) : NULL;
+    int rc = CACHE_ENOMEM;
+    if (s == NULL || ids == NULL || (t != NULL && rows == NULL))
+        goto cleanup;
+    rc = 0;
+    for (size_t k; rc == 0 && (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0; from += k)
+        rc = scan_chunk(t, from, k, s, ids, rows, fn, arg);
+cleanup:
+    free(s);
+    free(ids);
+    free(rows);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- id index */
+
+static int id_cmp(const void *a, const void *b, void *ids)
+{
+    const char *const *v = ids;
+    return strcmp(v[*(const uint32_t *)a], v[*(const uint32_t *)b]);
+}
+
+int cache_scores_index_ids(cache_scores *t, cache *c)
+{
+    size_t n = t->n; /* the refresher's own view of the rows */
+    size_t behind = n - t->n_by_id;
+    if (t->by_id != NULL && (behind == 0 || behind < 1024 || behind < n / 64))
+        return CACHE_OK;
+    const char **ids = malloc((n > 0 ? n : 1) * sizeof *ids);
+    uint32_t *perm = malloc((n > 0 ? n : 1) * sizeof *perm);
+    cache_summary *s = malloc(CHUNK * sizeof *s);
+    int rc = CACHE_ENOMEM;
+    if (ids == NULL || perm == NULL || s == NULL)
+        goto cleanup;
+    size_t got = 0;
+    for (size_t k; got < n &&
+                   (k = cache_chunk_refs(c, got, n - got < CHUNK ? n - got : CHUNK, s,
+                                         ids + got)) > 0;)
+        got += k;
+    for (size_t i = 0; i < got; i++)
+        perm[i] = (uint32_t)i;
+    qsort_r(perm, got, sizeof *perm, id_cmp, ids);
+    pthread_rwlock_wrlock(&t->lock);
+    uint32_t *old = t->by_id;
+    t->by_id = perm;
+    t->n_by_id = got;
+    pthread_rwlock_unlock(&t->lock);
+    free(old);
+    perm = NULL;
+    rc = CACHE_OK;
+cleanup:
+    free(ids);
+    free(perm);
+    free(s);
+    return rc;
+}
+
+/* The first position of the index, in walking order, after `after`. */
+static size_t start_at(cache_scores *t, cache *c, bool desc, const char *after)
+{
+    size_t lo = 0, hi = t->n_by_id; /* ascending: first id > after */
+    while (after != NULL && lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        cache_summary s;
+        const char *id = "";
+        cache_chunk_rec(c, t->by_id[mid], &s, &id);
+        int cmp = strcmp(id, after);
+        if (desc ? cmp < 0 : cmp <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* descending: [0, lo) are the ids < after, walked from lo - 1 down */
+    return after == NULL ? (desc ? t->n_by_id : 0) : lo;
+}
+
+int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *after,
+                          cache_scores_fn fn, cache_scores_fn tail_fn, void *arg)
+{
+    pthread_rwlock_rdlock(&t->lock);
+    if (t->by_id == NULL) {
+        pthread_rwlock_unlock(&t->lock);
+        return -1;
+    }
+    size_t n_index = t->n_by_id, pos = start_at(t, c, desc, after);
+    int rc = 0;
+    while (rc == 0 && (desc ? pos > 0 : pos < n_index)) {
+        uint32_t rec = t->by_id[desc ? --pos : pos++];
+        cache_summary s;
+        const char *id;
+        if (!cache_chunk_rec(c, rec, &s, &id) || s.n_days == 0)
+            continue;
+        const cache_score_row *row = rec < t->n ? &t->rows[rec] : NULL;
+        if (row != NULL && (row->rc == ROW_NONE || !same_summary(&row->s, &s)))
+            row = NULL;
+        rc = fn(id, &s, row, arg);
+    }
+    pthread_rwlock_unlock(&t->lock);
+    return scan_from(t, c, n_index, tail_fn, arg);
+}
+
+int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg)
+{
+    return scan_from(t, c, 0, fn, arg);
+}

@@ -1,0 +1,99 @@
+/* The score table: every cached customer's scores for one model snapshot,
+ * one as_of day and one set of scoring options, kept so that a list page is
+ * a scan of stored numbers instead of scoring every customer (docs/lists.md).
+ *
+ * Rows are indexed like the cache's records. Each row keeps the summary it
+ * was scored from; a reader compares it with the current summary and takes
+ * the row only when they are equal, so a row never serves a stale score: a
+ * customer whose summary changed since (or who is new) is reported without
+ * a row, and the reader scores it itself. One refresher (cache_scores_refresh)
+ * rescores changed customers in the background; the snapshot, the day and
+ * the options never change within a table: a new table replaces it.
+ *
+ * Readers (cache_scores_scan) and the one refresher may run at once: rows
+ * are read and written in chunks under a writer-preferring rwlock. */
+#ifndef LTVD_CACHE_SCORES_H
+#define LTVD_CACHE_SCORES_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/cache.h"
+#include "model/clv.h"
+
+/* What a table's scores are computed for. */
+typedef struct cache_scores_spec {
+    uint64_t model_version; /* the snapshot's version */
+    int64_t as_of_day;
+    long horizon_days;    /* expected purchases and CLV over this many days */
+    double discount_rate; /* the CLV's monthly discount */
+    double horizon;       /* horizon_days in model periods */
+    double p_horizon;     /* cache_score_summary's p_horizon */
+    clv_options clv;      /* months, discount, M (margin: unused, see below) */
+} cache_scores_spec;
+
+/* One customer's stored scores. predicted_ltv with margin g is
+ * (g * spend) * discounted, exactly what clv_value computes. */
+typedef struct cache_score_row {
+    cache_summary s; /* the summary these scores are of */
+    int32_t rc;      /* GSL_SUCCESS, or why the customer cannot be scored */
+    double p_alive;
+    double expected; /* purchases over horizon */
+    double p_purchase; /* P(a purchase) over p_horizon */
+    double spend;    /* expected spend per purchase; 0 without a spend model */
+    double discounted; /* clv_discounted_purchases; 0 without a spend model */
+} cache_score_row;
+
+typedef struct cache_scores cache_scores;
+
+/* A new empty table for spec (copied). NULL when out of memory. */
+cache_scores *cache_scores_new(const cache_scores_spec *spec);
+
+/* Frees t. No reader or refresher may be using it. NULL is fine. */
+void cache_scores_free(cache_scores *t);
+
+/* The spec of t (immutable). */
+const cache_scores_spec *cache_scores_spec_of(const cache_scores *t);
+
+/* True once one refresh pass went over every customer. */
+bool cache_scores_complete(cache_scores *t);
+
+/* Scores with m (whose version is the spec's) every customer of c whose row
+ * is missing or stale, and stores the rows. One refresher at a time. Stops
+ * early when *stop becomes true. Skips the pass when the cache did not
+ * change since the last complete one. Returns 0 (done), 1 (stopped) or
+ * CACHE_ENOMEM; *n_scored (may be NULL) counts the customers scored. */
+int cache_scores_refresh(cache_scores *t, cache *c, const cache_model *m,
+                         const atomic_bool *stop, size_t *n_scored);
+
+/* Called for every customer (n_days > 0) in record order. row is the
+ * customer's row when it is fresh (its summary equals *s), else NULL. id
+ * is the cache's own copy (cache_id_ref). row is valid during the call only.
+ * Return 0 to go on, anything else to stop. */
+typedef int (*cache_scores_fn)(const char *id, const cache_summary *s,
+                               const cache_score_row *row, void *arg);
+
+/* Calls fn for every customer of c with t's rows (t NULL: every row NULL).
+ * Returns 0, fn's nonzero value when it stopped the scan, or CACHE_ENOMEM. */
+int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg);
+
+/* Keeps t's index of customer ids (the records in id order) no more than
+ * about 1/64 of the customers behind (refresher only; after a complete
+ * refresh). Returns CACHE_OK or CACHE_ENOMEM (the old index stays). */
+int cache_scores_index_ids(cache_scores *t, cache *c);
+
+/* Calls fn, as cache_scores_scan does, for the customers of t's id index in
+ * id order (descending when desc) strictly after `after` (NULL: from the
+ * first), until fn returns nonzero; then tail_fn for every customer not in
+ * the index yet, in record order, until it returns nonzero. Returns 0,
+ * tail_fn's nonzero value, or CACHE_ENOMEM; -1 (nothing called) when t has
+ * no index. */
+int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *after,
+                          cache_scores_fn fn, cache_scores_fn tail_fn, void *arg);
+
+/* Bytes held by t's rows. */
+size_t cache_scores_memory(cache_scores *t);
+
+#endif

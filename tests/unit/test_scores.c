@@ -1,0 +1,188 @@
+/* The score table (cache/scores.h) alone, no database: every row equals
+ * what cache_score_summary and clv_discounted_purchases give for that
+ * customer; a changed or new customer has no row until the next refresh;
+ * the id index walks in byte order from a cursor, both ways, and offers
+ * the customers it does not hold yet after the others. */
+#include <check.h>
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/cache.h"
+#include "cache/scores.h"
+#include "model/bgnbd.h"
+
+#define N 3000
+#define AS_OF 10200
+
+static cache *c;
+static cache_model model;
+static cache_scores_spec spec;
+
+static void setup(void)
+{
+    gsl_set_error_handler_off();
+    c = cache_new(0);
+    ck_assert_ptr_nonnull(c);
+    for (int i = 0; i < N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "k%05d", (i * 7919) % N); /* not in id order */
+        int32_t first = 9800 + i % 300, span = i % 97;
+        cache_summary s = {first, first + span, 1 + (uint32_t)(i % 5) % (uint32_t)(span + 1),
+                           (int64_t)(i % 13) * 125000, 50000};
+        ck_assert_int_eq(cache_upsert(c, id, &s), CACHE_OK);
+    }
+    model = (cache_model){.model = &bgnbd_model,
+                          .params = {0.242593, 4.413532 * 7, 0.792886, 2.425753},
+                          .has_spend = true,
+                          .gg_params = {6.248802, 3.744588, 15.447748},
+                          .period_days = 1,
+                          .version = 3};
+    ck_assert_int_eq(cache_snapshot_set(c, &model), CACHE_OK);
+    spec = (cache_scores_spec){.model_version = 1, .as_of_day = AS_OF, .horizon_days = 365,
+                               .discount_rate = 0.01, .horizon = 365, .p_horizon = 30,
+                               .clv = {12, 0.01, 1, 30}};
+}
+
+static void teardown(void)
+{
+    cache_free(c);
+}
+
+typedef struct seen {
+    size_t n, with_row;
+    char last[CACHE_ID_MAX + 1];
+    const char *missing; /* an id that must come without a row */
+    bool ordered, desc;
+} seen;
+
+static int check_row(const char *id, const cache_summary *s, const cache_score_row *row,
+                     void *arg)
+{
+    seen *v = arg;
+    if (v->ordered && v->n > 0 && v->last[0] != '\0') {
+        int cmp = strcmp(id, v->last);
+        ck_assert_msg(v->desc ? cmp < 0 : cmp > 0, "%s after %s", id, v->last);
+    }
+    snprintf(v->last, sizeof v->last, "%s", id);
+    v->n++;
+    if (v->missing != NULL && strcmp(id, v->missing) == 0) {
+        ck_assert_ptr_null(row);
+        return 0;
+    }
+    if (row == NULL)
+        return 0;
+    v->with_row++;
+    cache_score_result r;
+    int rc = cache_score_summary(&model, s, AS_OF, spec.horizon, spec.p_horizon, NULL, &r);
+    ck_assert_int_eq(row->rc, rc);
+    if (rc != GSL_SUCCESS)
+        return 0;
+    ck_assert_double_eq(row->p_alive, r.p_alive);
+    ck_assert_double_eq(row->expected, r.expected);
+    ck_assert_double_eq(row->p_purchase, r.p_purchase);
+    ck_assert_double_eq(row->spend, r.expected_spend);
+    double d;
+    ck_assert_int_eq(clv_discounted_purchases(model.model, model.params, r.x, r.t_x, r.T,
+                                              &spec.clv, &d),
+                     GSL_SUCCESS);
+    ck_assert_double_eq(row->discounted, d);
+    return 0;
+}
+
+START_TEST(test_scores_rows_equal_direct)
+{
+    cache_scores *t = cache_scores_new(&spec);
+    atomic_bool stop = false;
+    size_t n = 0;
+    ck_assert(!cache_scores_complete(t));
+    ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, &n), 0);
+    ck_assert_uint_eq(n, N);
+    ck_assert(cache_scores_complete(t));
+    seen v = {0};
+    ck_assert_int_eq(cache_scores_scan(t, c, check_row, &v), 0);
+    ck_assert_uint_eq(v.n, N);
+    ck_assert_uint_eq(v.with_row, N);
+    /* nothing changed: the next refresh scores nobody */
+    ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    cache_scores_free(t);
+}
+END_TEST
+
+START_TEST(test_scores_stale_rows)
+{
+    cache_scores *t = cache_scores_new(&spec);
+    atomic_bool stop = false;
+    size_t n = 0;
+    ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, &n), 0);
+    cache_summary s = {10000, 10150, 4, 900000, 10000};
+    ck_assert_int_eq(cache_upsert(c, "k00042", &s), CACHE_OK); /* changed */
+    ck_assert_int_eq(cache_upsert(c, "new", &s), CACHE_OK);    /* new */
+    seen v = {.missing = "k00042"};
+    ck_assert_int_eq(cache_scores_scan(t, c, check_row, &v), 0);
+    ck_assert_uint_eq(v.n, N + 1);
+    ck_assert_uint_eq(v.with_row, N - 1); /* neither k00042 nor new */
+    ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    v = (seen){0};
+    ck_assert_int_eq(cache_scores_scan(t, c, check_row, &v), 0);
+    ck_assert_uint_eq(v.with_row, N + 1);
+    cache_scores_free(t);
+}
+END_TEST
+
+static int count_first(const char *id, const cache_summary *s, const cache_score_row *row,
+                       void *arg)
+{
+    seen *v = arg;
+    check_row(id, s, row, v);
+    return v->n == 10; /* the first ten only */
+}
+
+START_TEST(test_scores_id_index)
+{
+    cache_scores *t = cache_scores_new(&spec);
+    atomic_bool stop = false;
+    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &(seen){0}),
+                     -1); /* no index yet */
+    ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, NULL), 0);
+    ck_assert_int_eq(cache_scores_index_ids(t, c), CACHE_OK);
+    seen v = {.ordered = true};
+    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v), 0);
+    ck_assert_uint_eq(v.n, N);
+    ck_assert_str_eq(v.last, "k02999");
+    v = (seen){.ordered = true, .desc = true};
+    ck_assert_int_eq(cache_scores_walk_ids(t, c, true, NULL, check_row, check_row, &v), 0);
+    ck_assert_str_eq(v.last, "k00000");
+    /* after a cursor, ten in each direction */
+    v = (seen){.ordered = true};
+    cache_scores_walk_ids(t, c, false, "k01000", count_first, check_row, &v);
+    ck_assert_uint_eq(v.n, 10);
+    ck_assert_str_eq(v.last, "k01010");
+    v = (seen){.ordered = true, .desc = true};
+    cache_scores_walk_ids(t, c, true, "k01000", count_first, check_row, &v);
+    ck_assert_str_eq(v.last, "k00990");
+    /* a customer not indexed yet comes after the others */
+    cache_summary s = {10000, 10150, 4, 900000, 10000};
+    ck_assert_int_eq(cache_upsert(c, "a-first-in-order", &s), CACHE_OK);
+    v = (seen){0};
+    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v), 0);
+    ck_assert_uint_eq(v.n, N + 1);
+    ck_assert_str_eq(v.last, "a-first-in-order");
+    cache_scores_free(t);
+}
+END_TEST
+
+Suite *suite_scores(void)
+{
+    Suite *s = suite_create("scores");
+    TCase *tc = tcase_create("scores");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_scores_rows_equal_direct);
+    tcase_add_test(tc, test_scores_stale_rows);
+    tcase_add_test(tc, test_scores_id_index);
+    suite_add_tcase(s, tc);
+    return s;
+}
