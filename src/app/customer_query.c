@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/db_wait.h"
 #include "app/list_table.h"
 #include "cache/scores.h"
 #include "log/log.h"
@@ -360,7 +361,10 @@ static void flush_late(walk *w)
     if (w->n_late == 0)
         return;
     app *a = w->a;
-    if (w->db == NULL && (w->db = store_pool_acquire(a->pool, APP_POOL_WAIT_MS)) == NULL)
+    char detail[APP_DB_DETAIL_MAX];
+    /* a slot of db_request_threads and the request deadline, as every
+     * request that waits on PostgreSQL (app/db_wait.h) */
+    if (w->db == NULL && (w->db = app_db_acquire(a, detail)) == NULL)
         w->stop = APP_LIST_DB_FAILED;
     else if (store_customers_as_of(w->db, w->late, w->n_late, w->q->o.as_of_day,
                                    consider_stored, w) < 0)
@@ -574,8 +578,7 @@ app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out
     }
     out->n_failed = w.n_failed;
     out->failure = w.failure;
-    if (w.db != NULL)
-        store_pool_release(a->pool, w.db);
+    app_db_release(a, w.db);
     free(w.buf);
     app_list_slot_give(a->lists);
     return st;

@@ -60,6 +60,8 @@ typedef struct ltvd_config {
     long db_request_timeout_ms;     /* a request's whole wait on PostgreSQL */
     long db_request_threads;        /* request threads that may wait on it; 0 = auto */
     long readiness_interval_ms;     /* background readiness check period */
+    long offload_threads;           /* threads for handlers that may wait; 0 = thread_pool_size */
+    long offload_queue;             /* such requests waiting for one; more get 503 */
     char database_url[1024];    /* DATABASE_URL (libpq); "" = none */
     /* GET /v1/customers (docs/lists.md) */
     long list_budget_ms;        /* time budget of one list request */

@@ -298,7 +298,7 @@ static http_result list_customers(http_request *req)
 }
 
 const http_route customer_list_routes[] = {
-    {"GET", "/v1/customers", list_customers, 0, NULL},
+    {"GET", "/v1/customers", list_customers, 0, NULL, http_offload_always},
 };
 const size_t customer_list_nroutes =
     sizeof customer_list_routes / sizeof customer_list_routes[0];

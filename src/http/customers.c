@@ -74,7 +74,15 @@ static http_result get_customer(http_request *req)
     return res;
 }
 
+/* An as_of may need the customer's past days from PostgreSQL: such a
+ * request runs on the offload pool (http/offload.h). */
+static bool has_as_of(http_request *req)
+{
+    const char *v = NULL;
+    return http_query(req, "as_of", &v) == 1;
+}
+
 const http_route customers_routes[] = {
-    {"GET", "/v1/customers/{customer_id}", get_customer, 0, NULL},
+    {"GET", "/v1/customers/{customer_id}", get_customer, 0, NULL, has_as_of},
 };
 const size_t customers_nroutes = sizeof customers_routes / sizeof customers_routes[0];

@@ -46,8 +46,8 @@ static http_result get_metrics(http_request *req)
 }
 
 const http_route health_routes[] = {
-    {"GET", "/healthz", get_healthz, 0, NULL},
-    {"GET", "/readyz", get_readyz, 0, NULL},
-    {"GET", "/metrics", get_metrics, 0, NULL},
+    {"GET", "/healthz", get_healthz, 0, NULL, NULL},
+    {"GET", "/readyz", get_readyz, 0, NULL, NULL},
+    {"GET", "/metrics", get_metrics, 0, NULL, NULL},
 };
 const size_t health_nroutes = sizeof health_routes / sizeof health_routes[0];

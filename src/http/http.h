@@ -39,7 +39,14 @@ typedef struct http_route {
     http_handler handler;
     size_t max_body;       /* 0 = no body; HTTP_BODY_CONFIG = max_body_bytes */
     const char *body_type; /* media type a body must have ("application/json"), or NULL */
+    /* Whether this request's handler may wait (on PostgreSQL, or long work):
+     * then it runs on the offload pool, not on a libmicrohttpd thread
+     * (http/offload.h). NULL: never. http_offload_always for every request. */
+    bool (*offload)(struct http_request *req);
 } http_route;
+
+/* An http_route.offload for routes whose every request may wait. */
+bool http_offload_always(struct http_request *req);
 
 /* Says whether the service can take traffic; when not, writes why (one
  * sentence) into why. Called on every GET /readyz. */
@@ -88,6 +95,12 @@ struct http_request {
     unsigned status;          /* status queued, for metrics and logs */
     uint64_t start_ns;
     http_mem *mem;            /* request-scoped allocations */
+    /* offloaded: the handler runs on the pool while the connection is
+     * suspended; its answer is held here and queued once resumed */
+    bool deferred;
+    struct MHD_Response *held;
+    unsigned held_status;
+    bool held_fatal; /* the handler failed with nothing to answer */
 };
 
 /* Request-scoped memory: freed in the completion callback. NULL when out

@@ -137,7 +137,7 @@ static http_result post_refit(http_request *req)
 }
 
 const http_route model_routes[] = {
-    {"GET", "/v1/model", get_model, 0, NULL},
-    {"POST", "/v1/model/refit", post_refit, 0, NULL},
+    {"GET", "/v1/model", get_model, 0, NULL, NULL},
+    {"POST", "/v1/model/refit", post_refit, 0, NULL, NULL},
 };
 const size_t model_nroutes = sizeof model_routes / sizeof model_routes[0];

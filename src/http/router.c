@@ -18,6 +18,7 @@
 #include "http/deadline.h"
 #include "http/query.h"
 #include "http/url.h"
+#include "http/offload.h"
 #include "log/log.h"
 
 _Static_assert(URL_MAX_PARAMS == HTTP_MAX_PARAMS, "url.h and http.h disagree");
@@ -306,13 +307,68 @@ static bool on_body(http_request *req, const char *data, size_t size)
 
 /* ----------------------------------------------------------- dispatching */
 
-/* The last call: the request is complete, answer it. */
-static bool on_complete(http_request *req)
+bool http_offload_always(http_request *req)
+{
+    (void)req;
+    return true;
+}
+
+/* An offloaded handler, on a pool thread: its answer is held in req (queue
+ * sees req->deferred), then the connection resumes and router_access
+ * queues it. */
+static void run_offloaded(void *arg)
+{
+    http_request *req = arg;
+    http_result res = req->route->handler(req);
+    if (res != HTTP_FATAL && req->held == NULL) {
+        log_write(LOG_ERROR, "%s %s: handler queued no response", req->route->method,
+                  req->route->pattern);
+        http_reply_problem(req, PROBLEM_INTERNAL, NULL, NULL);
+    }
+    req->held_fatal = req->held == NULL;
+    MHD_resume_connection(req->conn);
+}
+
+/* Suspends req's connection and gives its handler to the pool. False when
+ * the pool's queue is full (then nothing is suspended). */
+static bool offloaded(router *r, http_request *req)
+{
+    req->deferred = true;
+    MHD_suspend_connection(req->conn);
+    if (offload_submit(r->pool, run_offloaded, req))
+        return true;
+    MHD_resume_connection(req->conn);
+    req->deferred = false;
+    return false;
+}
+
+/* Queues the answer an offloaded handler held; false to close instead. */
+static bool queue_held(http_request *req)
+{
+    if (req->held == NULL)
+        return false;
+    enum MHD_Result ok = MHD_queue_response(req->conn, req->held_status, req->held);
+    MHD_destroy_response(req->held);
+    req->held = NULL;
+    return ok == MHD_YES;
+}
+
+/* The last call: the request is complete, answer it (or hand it to the
+ * offload pool when its route says it may wait). */
+static bool on_complete(router *r, http_request *req)
 {
     if (req->status != 0)
         return true; /* answered early */
     http_result res;
-    if (req->pending >= 0) {
+    if (req->pending < 0 && r->pool != NULL && req->route->offload != NULL &&
+        req->route->offload(req)) {
+        if (offloaded(r, req))
+            return true;
+        res = http_reply_problem(req, PROBLEM_TOO_BUSY,
+                                 "every thread for requests that may wait is taken and "
+                                 "their queue is full",
+                                 NULL);
+    } else if (req->pending >= 0) {
         res = http_reply_problem(req, (problem_code)req->pending,
                                  req->pending_detail[0] ? req->pending_detail : NULL, NULL);
     } else {
@@ -363,9 +419,15 @@ enum MHD_Result router_access(void *cls, struct MHD_Connection *conn, const char
         *upload_data_size = 0;
         return ok ? MHD_YES : MHD_NO;
     }
+    if (req->deferred) { /* resumed: the pool has answered */
+        bool queued = queue_held(req);
+        deadline_sending(conn);
+        return queued ? MHD_YES : MHD_NO;
+    }
     deadline_handling(conn);
-    bool ok = on_complete(req);
-    deadline_sending(conn); /* the answer must be read within the timeout too */
+    bool ok = on_complete(r, req);
+    if (!req->deferred)
+        deadline_sending(conn); /* the answer must be read within the timeout too */
     return ok ? MHD_YES : MHD_NO;
 }
 
@@ -395,6 +457,8 @@ void router_request_free(http_request *req)
         next = m->next;
         free(m);
     }
+    if (req->held != NULL)
+        MHD_destroy_response(req->held);
     free(req->body);
     free(req);
 }
@@ -439,6 +503,14 @@ static http_result queue(http_request *req, unsigned status, const char *content
                                                : "Bearer realm=\"ltvd\"");
     if (status == 413 || req->discarded > 0 || req->close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (req->deferred) { /* on the pool: queued once the connection resumes */
+        if (req->held != NULL)
+            MHD_destroy_response(req->held);
+        req->held = resp;
+        req->held_status = status;
+        req->status = status;
+        return HTTP_DONE;
+    }
     enum MHD_Result ok = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
     if (ok != MHD_YES)

@@ -18,6 +18,7 @@ typedef struct router {
     size_t nroutes;
     const http_context *ctx;
     atomic_long in_flight; /* requests between their headers and completion */
+    struct offload *pool;  /* runs the handlers of offloaded routes; NULL: none */
 } router;
 
 /* An empty router sharing ctx (borrowed) with its requests. */

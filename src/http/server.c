@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "http/deadline.h"
+#include "http/offload.h"
 #include "log/log.h"
 #include "http/router.h"
 
@@ -140,7 +141,8 @@ static void tls_forget(http_server *s)
 static struct MHD_Daemon *start_daemon(http_server *s, const struct sockaddr_in *addr)
 {
     const ltvd_config *c = s->cfg;
-    unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                         MHD_ALLOW_SUSPEND_RESUME; /* for the offload pool */
     /* HTTPS adds two options; without it the array ends at once */
     struct MHD_OptionItem tls[] = {
         {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
@@ -185,10 +187,19 @@ bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX])
         snprintf(err, CONFIG_ERR_MAX, "cannot start the request deadlines' thread");
         return false;
     }
+    long n_off = s->cfg->offload_threads > 0 ? s->cfg->offload_threads : s->cfg->thread_pool_size;
+    if ((s->router.pool = offload_start((size_t)n_off, (size_t)s->cfg->offload_queue)) == NULL) {
+        deadlines_stop(s->deadlines);
+        s->deadlines = NULL;
+        snprintf(err, CONFIG_ERR_MAX, "cannot start the offload threads");
+        return false;
+    }
     errno = 0;
     s->daemon = start_daemon(s, &addr);
     if (s->daemon == NULL) {
         int e = errno;
+        offload_stop(s->router.pool);
+        s->router.pool = NULL;
         deadlines_stop(s->deadlines);
         s->deadlines = NULL;
         snprintf(err, CONFIG_ERR_MAX, "cannot listen on %s: %s%s", s->cfg->listen,
@@ -244,6 +255,11 @@ bool http_server_stop(http_server *s, double deadline_s)
     long left = router_in_flight(&s->router);
     if (left > 0)
         log_write(LOG_WARN, "stopping with %ld requests still in flight", left);
+    /* before the daemon: libmicrohttpd may not stop with a connection
+     * suspended, and every offloaded one resumes when its handler ends
+     * (each is bounded; shutdown_deadline_s is the backstop) */
+    offload_stop(s->router.pool);
+    s->router.pool = NULL;
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
     deadlines_stop(s->deadlines);

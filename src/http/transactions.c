@@ -90,7 +90,8 @@ static http_result post_transactions(http_request *req)
 }
 
 const http_route transactions_routes[] = {
-    {"POST", "/v1/transactions", post_transactions, HTTP_BODY_CONFIG, "application/json"},
+    {"POST", "/v1/transactions", post_transactions, HTTP_BODY_CONFIG, "application/json",
+     http_offload_always},
 };
 const size_t transactions_nroutes =
     sizeof transactions_routes / sizeof transactions_routes[0];

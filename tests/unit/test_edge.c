@@ -67,9 +67,9 @@ static http_result post_echo(http_request *req)
 }
 
 static const http_route routes[] = {
-    {"GET", "/test/big", get_big, 0, NULL},
-    {"GET", "/test/num", get_num, 0, NULL},
-    {"POST", "/test/echo", post_echo, HTTP_BODY_CONFIG, "application/json"},
+    {"GET", "/test/big", get_big, 0, NULL, NULL},
+    {"GET", "/test/num", get_num, 0, NULL, NULL},
+    {"POST", "/test/echo", post_echo, HTTP_BODY_CONFIG, "application/json", NULL},
 };
 
 static ltvd_config cfg;

@@ -59,10 +59,10 @@ static http_result get_slow(http_request *req)
 }
 
 static const http_route test_routes[] = {
-    {"POST", "/test/echo", post_echo, HTTP_BODY_CONFIG, "application/json"},
-    {"GET", "/test/items/{id}", get_item, 0, NULL},
-    {"GET", "/test/slow", get_slow, 0, NULL},
-    {"GET", "/test/query", get_query, 0, NULL},
+    {"POST", "/test/echo", post_echo, HTTP_BODY_CONFIG, "application/json", NULL},
+    {"GET", "/test/items/{id}", get_item, 0, NULL, NULL},
+    {"GET", "/test/slow", get_slow, 0, NULL, NULL},
+    {"GET", "/test/query", get_query, 0, NULL, NULL},
 };
 
 static bool not_ready(void *cls, char *why, size_t n)
