@@ -240,8 +240,9 @@ static http_result reply_failure(http_request *req, app_list_status st,
     const ltvd_config *cfg = req->ctx->config;
     char detail[400];
     switch (st) {
-    case APP_LIST_NO_MODEL:
-        return http_reply_problem(req, PROBLEM_NO_MODEL, "no model has been fitted yet", NULL);
+    case APP_LIST_NO_MODEL: /* says which part of the eligibility rule is missing */
+        app_no_model_detail(req->ctx->app, detail, sizeof detail);
+        return http_reply_problem(req, PROBLEM_NO_MODEL, detail, NULL);
     case APP_LIST_DB_FAILED:
         return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE,
                                   "summaries as of that day need the database", NULL);
