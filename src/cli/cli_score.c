@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_data.h"
+#include "model/accept.h"
 #include "model/clv.h"
 #include "model/score.h"
 
@@ -52,8 +53,16 @@ static int get_params(const char *path, const btyd_model *m, const cli_data *d,
     size_t n_patterns;
     if (cli_fit_model("score", m, d, o->penalizer, &r, &n_customers, &n_patterns) != 0)
         return -1;
-    if (!r.converged)
-        fprintf(stderr, "ltvd score: warning: the %s fit did not converge\n", jm.name);
+    /* the same rule as ltvd fit and the service (model/accept.h): a fit
+     * that is not converged or not identified scores nothing */
+    char why[200];
+    accept_code c =
+        m != NULL ? accept_btyd(m, &r, why, sizeof why) : accept_gg(&r, why, sizeof why);
+    if (c != ACCEPT_OK) {
+        fprintf(stderr, "ltvd score: the %s fit cannot be used (%s): %s\n", jm.name,
+                accept_code_label(c), why);
+        return -1;
+    }
     memcpy(params, r.params, jm.n_params * sizeof params[0]);
     return 0;
 }

@@ -303,6 +303,13 @@ START_TEST(test_accept_cli_refuses)
     ck_assert_msg(o.status == 0, "status %d: %s %s", o.status, o.out, o.err);
     ck_assert_msg(strstr(o.out, "\"converged\": true") != NULL, "%s", o.out);
     testrun_free(&o);
+    /* ltvd score applies the same rule: no rows from a fit that is not one */
+    snprintf(cmd, sizeof cmd,
+             "$LTVD score --model bgnbd --period week --horizon 4 --summary %s", path);
+    o = testrun_sh(cmd);
+    ck_assert_msg(o.status != 0 && o.out[0] == '\0', "status %d: %.200s", o.status, o.out);
+    ck_assert_msg(strstr(o.err, "not identified") != NULL, "%s", o.err);
+    testrun_free(&o);
     unlink(path);
 }
 END_TEST
