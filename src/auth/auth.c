@@ -22,7 +22,10 @@ struct auth_keys {
     pthread_mutex_t reload_lock; /* one reload at a time: it owns db */
     store_db *db;
     bool failing;                /* the last reload failed (logged once) */
-    long long last_miss_ms;      /* when the thread last reloaded for a miss */
+    atomic_llong last_miss_ms;   /* when the thread last reloaded for a miss */
+    pthread_mutex_t gen_lock;    /* guards generation, signalled by reloaded */
+    pthread_cond_t reloaded;     /* on CLOCK_MONOTONIC */
+    unsigned long generation;    /* successful reloads so far */
     atomic_bool miss_pending;    /* a request missed: the thread reloads soon */
     long reload_ms;
     long long next_ms;           /* the next periodic reload (monotonic ms) */
@@ -74,13 +77,19 @@ int auth_keys_reload(auth_keys *k)
                   store_db_error(k->db));
     }
     k->failing = rc != 0;
+    if (rc == 0) {
+        pthread_mutex_lock(&k->gen_lock);
+        k->generation++;
+        pthread_cond_broadcast(&k->reloaded);
+        pthread_mutex_unlock(&k->gen_lock);
+    }
     pthread_mutex_unlock(&k->reload_lock);
     free(old);
     return rc;
 }
 
 /* The reload thread's turn (a ticker_fn): reloads every reload_ms, and
- * after a request missed (signal_miss wakes it), at most once per
+ * after a request missed (miss_reload wakes it), at most once per
  * AUTH_MISS_RELOAD_MS; returns the delay to the next turn. */
 static long reload_tick(void *arg)
 {
@@ -90,10 +99,10 @@ static long reload_tick(void *arg)
     if (!periodic && !atomic_load(&k->miss_pending))
         return (long)(k->next_ms - now);
     if (!periodic) {
-        long long miss_at = k->last_miss_ms + AUTH_MISS_RELOAD_MS;
+        long long miss_at = atomic_load(&k->last_miss_ms) + AUTH_MISS_RELOAD_MS;
         if (now < miss_at)
             return (long)((miss_at < k->next_ms ? miss_at : k->next_ms) - now);
-        k->last_miss_ms = now;
+        atomic_store(&k->last_miss_ms, now);
     }
     /* cleared before the load: a miss during it wakes another turn */
     atomic_store(&k->miss_pending, false);
@@ -117,7 +126,13 @@ auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
     pthread_mutex_init(&k->reload_lock, NULL);
     k->reload_ms = reload_ms;
     /* the first miss may reload at once */
-    k->last_miss_ms = now_ms() - AUTH_MISS_RELOAD_MS;
+    atomic_init(&k->last_miss_ms, now_ms() - AUTH_MISS_RELOAD_MS);
+    pthread_mutex_init(&k->gen_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&k->reloaded, &ca);
+    pthread_condattr_destroy(&ca);
     atomic_init(&k->miss_pending, false);
     k->db = store_db_open_limited(database_url, lim, db_err);
     if (k->db == NULL) {
@@ -146,6 +161,8 @@ void auth_keys_free(auth_keys *k)
     if (k == NULL)
         return;
     ticker_stop(k->ticker);
+    pthread_cond_destroy(&k->reloaded);
+    pthread_mutex_destroy(&k->gen_lock);
     pthread_mutex_destroy(&k->reload_lock);
     pthread_rwlock_destroy(&k->lock);
     store_db_close(k->db);
@@ -178,10 +195,35 @@ static bool lookup(auth_keys *k, const char *key_id, auth_key *out)
 }
 
 /* After a miss: wakes the reload thread, never waits for it. */
-static void signal_miss(auth_keys *k)
+/* After a miss: wakes the reload thread and, when this request is the one
+ * that asks for the reload and the thread may run it now (not within
+ * AUTH_MISS_RELOAD_MS of the last miss reload), waits for it at most
+ * AUTH_MISS_WAIT_MS, so that a key created just before its first use
+ * works at once. Returns true when a reload completed meanwhile. Every other
+ * miss returns at once: a flood of unknown ids waits for nothing. */
+static bool miss_reload(auth_keys *k)
 {
-    if (!atomic_exchange(&k->miss_pending, true))
-        ticker_wake(k->ticker); /* no-op without a reload thread */
+    if (k->ticker == NULL || atomic_exchange(&k->miss_pending, true))
+        return false;
+    bool may_run = now_ms() - atomic_load(&k->last_miss_ms) >= AUTH_MISS_RELOAD_MS;
+    pthread_mutex_lock(&k->gen_lock);
+    unsigned long gen = k->generation;
+    pthread_mutex_unlock(&k->gen_lock);
+    ticker_wake(k->ticker);
+    if (!may_run)
+        return false;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += AUTH_MISS_WAIT_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&k->gen_lock);
+    while (k->generation == gen &&
+           pthread_cond_timedwait(&k->reloaded, &k->gen_lock, &until) == 0) {
+    }
+    bool done = k->generation != gen;
+    pthread_mutex_unlock(&k->gen_lock);
+    return done;
 }
 
 /* The token of "Bearer <token>" (scheme case-insensitive); NULL otherwise. */
@@ -210,10 +252,8 @@ auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned an
         return AUTH_UNAVAILABLE;
     if (auth_token_hash(token, len, hash) != 0)
         return AUTH_INVALID;
-    if (!lookup(k, key_id, &key)) {
-        signal_miss(k);
+    if (!lookup(k, key_id, &key) && !(miss_reload(k) && lookup(k, key_id, &key)))
         return AUTH_INVALID;
-    }
     if (!auth_equal_ct(hash, key.hash, AUTH_HASH_LEN))
         return AUTH_INVALID;
     return (key.scopes & any_of) != 0 ? AUTH_OK : AUTH_FORBIDDEN;

@@ -5,13 +5,15 @@
  * The copy is reloaded from PostgreSQL by a background thread only, never
  * by a request: every reload_ms (AUTH_RELOAD_MS, 5 s, in `ltvd serve`), and
  * soon after a well-formed token names a key id the copy lacks: such a
- * request is refused (401) at once and only wakes the thread, which reloads
- * at most once per AUTH_MISS_RELOAD_MS (1 s). So a new key works within
- * about a second of its first use (its first request may get 401), a
- * revoked one stops working within reload_ms, and unknown ids cost
- * PostgreSQL at most one query a second. Requests never wait for
- * PostgreSQL: a reload that hangs holds the thread only, within the bounds
- * of its connection (store_db_limits), and the previous copy keeps serving.
+ * request wakes the thread, which reloads at most once per
+ * AUTH_MISS_RELOAD_MS (1 s). The one request that starts such a reload
+ * waits for it, at most AUTH_MISS_WAIT_MS (100 ms), so a key created just
+ * before its first use works at once; every other unknown id is refused
+ * (401) at once. A revoked key stops working within reload_ms, and unknown
+ * ids cost PostgreSQL at most one query a second. No request waits on
+ * PostgreSQL beyond those 100 ms once a second: a reload that hangs holds
+ * the thread only, within the bounds of its connection (store_db_limits),
+ * and the previous copy keeps serving.
  * A failed reload keeps the previous copy (logged once). The key is
  * checked when a request's head is in, and a batch's again just before it
  * writes (http/access.h): a write passed just before a revocation finishes
@@ -28,6 +30,7 @@
 
 #define AUTH_RELOAD_MS 5000
 #define AUTH_MISS_RELOAD_MS 1000
+#define AUTH_MISS_WAIT_MS 100
 #define AUTH_ERR_MAX 256
 
 typedef struct auth_keys auth_keys;

@@ -351,6 +351,14 @@ START_TEST(test_new_and_revoked)
     ck_assert_int_eq(status_of("GET", "/v1/model", token, NULL), 401);
     ck_assert_int_eq(status_of("GET", "/v1/model", second, NULL), 503);
     ck_assert_uint_eq(auth_keys_count(svc.auth), 1);
+    /* a key used AUTH_MISS_RELOAD_MS after the last miss reload works on
+     * its very first request: that request waits for the reload it starts
+     * (at most AUTH_MISS_WAIT_MS). The revoked token's miss above starts
+     * one more reload within a second: wait for that window to pass too. */
+    char third[AUTH_TOKEN_LEN + 1];
+    sleep_ms(2 * AUTH_MISS_RELOAD_MS + 200);
+    key_create_only("read", third);
+    ck_assert_int_eq(status_of("GET", "/v1/model", third, NULL), 503);
 }
 END_TEST
 
