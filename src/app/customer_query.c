@@ -81,13 +81,13 @@ int app_score_compute(const cache_model *m, const cache_summary *s, const app_sc
                       const ltvd_config *cfg, app_score_row *out)
 {
     clv_options clv = app_clv_options(m, o->horizon_days, o->discount_rate, o->margin);
-    int rc =
-        cache_score_summary(m, s, o->as_of_day, (double)o->horizon_days / m->period_days,
-                            APP_P_PURCHASE_DAYS / m->period_days, &clv, &out->r);
+    int64_t day = !o->as_of_given && s->last_day > o->as_of_day ? s->last_day : o->as_of_day;
+    int rc = cache_score_summary(m, s, day, (double)o->horizon_days / m->period_days,
+                                 APP_P_PURCHASE_DAYS / m->period_days, &clv, &out->r);
     if (rc != GSL_SUCCESS)
         return rc;
     out->risk = risk_of(cfg, out->r.p_alive);
-    out->stage = lifecycle(cfg, &out->r.summary, out->risk, o->as_of_day);
+    out->stage = lifecycle(cfg, &out->r.summary, out->risk, day);
     return GSL_SUCCESS;
 }
 
@@ -410,6 +410,10 @@ static int visit(const char *id, const cache_summary *s, const cache_score_row *
     walk *w = arg;
     if (w->stop != APP_LIST_OK || (++w->seen % CHECK_EVERY == 0 && over(w)))
         return 1;
+    if (s->last_day > w->q->o.as_of_day && !w->q->o.as_of_given) {
+        consider_direct(w, id, s); /* as of its last day: no database */
+        return over(w);
+    }
     if (s->first_day > w->q->o.as_of_day)
         return 0;
     if (s->last_day > w->q->o.as_of_day) {

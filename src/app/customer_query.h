@@ -45,6 +45,11 @@ typedef struct app_score_opts {
     double discount_rate;
     double margin;
     int64_t as_of_day;
+    /* as_of_day was asked for (as_of=); when not, it is the service's own
+     * day, and a customer whose purchases run past it (ingest allows a
+     * day of clock skew) is scored as of its last purchase day instead of
+     * recomputed from PostgreSQL: such requests never wait on it */
+    bool as_of_given;
 } app_score_opts;
 
 /* Everything served about one customer. */

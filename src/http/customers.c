@@ -56,18 +56,23 @@ static http_result get_customer(http_request *req)
     if (cache_get(a->cache, id, &cached) != CACHE_OK)
         return http_reply_problem(req, PROBLEM_CUSTOMER_NOT_FOUND, NULL, NULL);
     score_mark_stale(req);
-    char detail[APP_DB_DETAIL_MAX];
-    app_as_of_result rc = app_customer_as_of(a, id, &cached, o.as_of_day, &s, detail);
-    if (rc == APP_AS_OF_NOT_YET)
-        return http_reply_problem(req, PROBLEM_CUSTOMER_NOT_FOUND,
-                                  "the first purchase is after as_of", NULL);
-    if (rc != APP_AS_OF_OK)
-        return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE, detail, NULL);
     const cache_model *m = cache_snapshot_acquire(a->cache);
-    if (m == NULL) {
+    if (m == NULL) { /* before any database work: it could not be scored */
         char why[512];
         app_no_model_detail(a, why, sizeof why);
         return http_reply_problem(req, PROBLEM_NO_MODEL, why, NULL);
+    }
+    s = cached; /* the service's own day: never PostgreSQL (app_score_opts) */
+    if (o.as_of_given) { /* on an offload thread (has_as_of) */
+        char detail[APP_DB_DETAIL_MAX];
+        app_as_of_result rc = app_customer_as_of(a, id, &cached, o.as_of_day, &s, detail);
+        if (rc != APP_AS_OF_OK) {
+            cache_snapshot_release(m);
+            return rc == APP_AS_OF_NOT_YET
+                       ? http_reply_problem(req, PROBLEM_CUSTOMER_NOT_FOUND,
+                                            "the first purchase is after as_of", NULL)
+                       : http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE, detail, NULL);
+        }
     }
     res = reply_score(req, id, m, &s, &o);
     cache_snapshot_release(m);

@@ -80,6 +80,7 @@ bool score_opts_or_reply(http_request *req, score_opts *o, http_result *res)
     o->as_of_day = app_as_of_day(req->ctx->app);
     const char *v = NULL;
     int q = http_query(req, "as_of", &v);
+    o->as_of_given = q != 0;
     if (q != 0 && (q < 0 || summary_parse_day(v, &o->as_of_day) != 0)) {
         *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER,
                                   "as_of must be a date (YYYY-MM-DD) or an RFC 3339 time",

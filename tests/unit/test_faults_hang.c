@@ -20,6 +20,7 @@
  *
  * Times are bounds that catch hangs, not measurements. */
 #include <check.h>
+#include <time.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
@@ -565,6 +566,112 @@ START_TEST(test_faults_hang_row_lock)
 }
 END_TEST
 
+/* ---- future: a purchase dated after the service's day -------------------------------- */
+
+/* An RFC 3339 time `secs` from now, UTC. */
+static void time_from_now(long secs, char *out, size_t cap)
+{
+    time_t t = time(NULL) + secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* 80 customers with 1 to 7 purchases each over the last year, and "cf",
+ * whose last purchase is 12 hours from now (ingest allows a day of skew). */
+static char *future_batch(void)
+{
+    size_t cap = 64 * 1024, len = 0;
+    char *b = malloc(cap), when[40];
+    ck_assert_ptr_nonnull(b);
+    len += (size_t)snprintf(b + len, cap - len, "{\"transactions\":[");
+    unsigned long seed = 12345;
+    for (int c = 0; c < 80; c++)
+        for (int k = 0, n = 1 + c % 7; k < n; k++) {
+            seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+            long ago = 1 + (long)((seed >> 33) % (unsigned long)(30 + (c * 37) % 330));
+            time_from_now(-86400L * ago, when, sizeof when);
+            len += (size_t)snprintf(b + len, cap - len,
+                                    "{\"id\":\"f%d-%d\",\"customer_id\":\"f%d\",\"occurred_at\":"
+                                    "\"%s\",\"amount\":\"%d.50\"},",
+                                    c, k, c, when, 10 + c % 30);
+        }
+    time_from_now(-86400L * 50, when, sizeof when);
+    len += (size_t)snprintf(b + len, cap - len,
+                            "{\"id\":\"cf-0\",\"customer_id\":\"cf\",\"occurred_at\":\"%s\","
+                            "\"amount\":\"20.00\"},",
+                            when);
+    time_from_now(12 * 3600L, when, sizeof when);
+    snprintf(b + len, cap - len,
+             "{\"id\":\"cf-1\",\"customer_id\":\"cf\",\"occurred_at\":\"%s\","
+             "\"amount\":\"30.00\"}]}",
+             when);
+    return b;
+}
+
+/* A request that may not wait on PostgreSQL, with the database frozen:
+ * answered within FAST_S, 200 or 503 no-model, never database-unavailable. */
+static void future_fast(const char *target)
+{
+    testserve_reply r;
+    double took = 0;
+    int st = call("GET", target, NULL, NULL, &r, &took);
+    ck_assert_msg(took <= FAST_S, "%s took %.2f s", target, took);
+    if (getenv("LTVD_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "faults_hang future: %s: %d in %.1f ms: %.160s\n", target, st,
+                took * 1000, r.body);
+    ck_assert_msg(st == 200 || (st == 503 && strstr(r.body, "no-model") != NULL), "%s: %d %s",
+                  target, st, r.body);
+    testserve_reply_free(&r);
+}
+
+START_TEST(test_faults_hang_future)
+{
+    memset(&run, 0, sizeof run);
+    pthread_mutex_init(&run.mu, NULL);
+    static const char *const env[] = {
+        "LTVD_LISTEN=127.0.0.1:0",
+        "LTVD_THREAD_POOL_SIZE=1", /* a wait here would hold every connection */
+        "LTVD_OFFLOAD_THREADS=2",
+        "LTVD_PERIOD=week",
+        "LTVD_AUTH_REQUIRED=false",
+        "LTVD_MODEL_MIN_CUSTOMERS=10",
+        "LTVD_MODEL_MIN_REPEATERS=5",
+        "LTVD_SHUTDOWN_DEADLINE_S=3",
+        "LTVD_DB_REQUEST_TIMEOUT_MS=4000",
+        NULL,
+    };
+    testserve srv;
+    testserve_start(&srv, url, env);
+    run.port = srv.port;
+    char *body = future_batch();
+    testserve_reply r;
+    double took;
+    ck_assert_int_eq(call("POST", "/v1/transactions", NULL, body, &r, &took), 200);
+    testserve_reply_free(&r);
+    free(body);
+    for (int i = 0; i < 100; i++) { /* the first fit, when the data allow one */
+        int st = call("GET", "/v1/model", NULL, NULL, &r, &took);
+        testserve_reply_free(&r);
+        if (st == 200)
+            break;
+        testserve_sleep_ms(100);
+    }
+    pid_t pids[256];
+    size_t n = faults_cluster_pids(pids, 256);
+    signal_all(pids, n, SIGSTOP);
+    /* cf's purchases run past today: scored as of its last day, from memory */
+    future_fast("/v1/customers/cf");
+    future_fast("/v1/customers");
+    future_fast("/v1/customers?sort=-predicted_ltv&limit=5");
+    future_fast("/healthz");
+    signal_all(pids, n, SIGCONT);
+    ck_assert_int_eq(testserve_stop(&srv, 10000), 0);
+    testserve_forget(&srv);
+    pthread_mutex_destroy(&run.mu);
+}
+END_TEST
+
 Suite *suite_faults_hang(void)
 {
     Suite *s = suite_create("faults_hang");
@@ -572,6 +679,11 @@ Suite *suite_faults_hang(void)
     tcase_add_checked_fixture(tc, frozen_setup, frozen_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_faults_hang_frozen);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("future");
+    tcase_add_checked_fixture(tc, frozen_setup, frozen_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_faults_hang_future);
     suite_add_tcase(s, tc);
     tc = tcase_create("row_lock");
     tcase_add_checked_fixture(tc, lock_setup, lock_teardown);
