@@ -92,7 +92,7 @@ size_t offload_busy(offload *p)
     return n;
 }
 
-void offload_stop(offload *p)
+void offload_drain(offload *p)
 {
     if (p == NULL)
         return;
@@ -102,9 +102,22 @@ void offload_stop(offload *p)
     pthread_mutex_unlock(&p->mu);
     for (size_t i = 0; i < p->n_threads; i++)
         pthread_join(p->threads[i], NULL);
+    p->n_threads = 0; /* joined: a second drain joins nothing */
+}
+
+void offload_free(offload *p)
+{
+    if (p == NULL)
+        return;
+    offload_drain(p);
     pthread_cond_destroy(&p->ready);
     pthread_mutex_destroy(&p->mu);
     free(p->ring);
     free(p->threads);
     free(p);
+}
+
+void offload_stop(offload *p)
+{
+    offload_free(p);
 }

@@ -30,8 +30,17 @@ bool offload_submit(offload *p, offload_fn fn, void *arg);
 /* Jobs queued or running now. */
 size_t offload_busy(offload *p);
 
-/* Runs every job already queued, waits for them all, joins the threads and
- * frees the pool. NULL is fine. */
+/* Refuses new jobs (offload_submit returns false from now on), runs every
+ * job already queued, waits for them all and joins the threads. The pool
+ * stays valid until offload_free, so callers that may still submit (the
+ * HTTP threads, until the daemon stops) meet a refusal, not freed memory.
+ * NULL is fine. */
+void offload_drain(offload *p);
+
+/* Frees a pool; drains it first if need be. NULL is fine. */
+void offload_free(offload *p);
+
+/* offload_drain then offload_free. */
 void offload_stop(offload *p);
 
 #endif

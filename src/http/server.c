@@ -255,12 +255,14 @@ bool http_server_stop(http_server *s, double deadline_s)
     long left = router_in_flight(&s->router);
     if (left > 0)
         log_write(LOG_WARN, "stopping with %ld requests still in flight", left);
-    /* before the daemon: libmicrohttpd may not stop with a connection
-     * suspended, and every offloaded one resumes when its handler ends
-     * (each is bounded; shutdown_deadline_s is the backstop) */
-    offload_stop(s->router.pool);
-    s->router.pool = NULL;
+    /* drained before the daemon stops: libmicrohttpd may not stop with a
+     * connection suspended, and every offloaded one resumes when its
+     * handler ends (each is bounded; shutdown_deadline_s is the backstop);
+     * freed after, when no HTTP thread can submit any more */
+    offload_drain(s->router.pool); /* later requests get 503 too-busy */
     MHD_stop_daemon(s->daemon);
+    offload_free(s->router.pool); /* no HTTP thread is left to reach it */
+    s->router.pool = NULL;
     s->daemon = NULL;
     deadlines_stop(s->deadlines);
     s->deadlines = NULL;

@@ -69,6 +69,21 @@ START_TEST(test_offload_full_queue_refuses)
 }
 END_TEST
 
+START_TEST(test_offload_drained_refuses)
+{
+    reset();
+    offload *p = offload_start(2, 8);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(offload_submit(p, job, NULL));
+    offload_drain(p);
+    ck_assert_int_eq(atomic_load(&done), 1);
+    ck_assert(!offload_submit(p, job, NULL)); /* refused, not lost in a freed ring */
+    offload_drain(p);                         /* a second drain is harmless */
+    offload_free(p);
+    ck_assert_int_eq(atomic_load(&done), 1);
+}
+END_TEST
+
 START_TEST(test_offload_bad_arguments)
 {
     ck_assert_ptr_null(offload_start(0, 1));
@@ -84,6 +99,7 @@ Suite *suite_offload(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_offload_runs_all);
     tcase_add_test(tc, test_offload_full_queue_refuses);
+    tcase_add_test(tc, test_offload_drained_refuses);
     tcase_add_test(tc, test_offload_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
