@@ -30,6 +30,7 @@ struct cache_scores {
     pthread_rwlock_t lock;
     uint32_t *by_id; /* record indices in id order, under lock */
     size_t n_by_id;
+    uint64_t by_id_gen; /* bumped each time by_id is replaced */
     history *memo; /* open addressing, refresher only */
     size_t memo_n, memo_mask;
     cache_scores_spec spec;
@@ -362,6 +363,7 @@ int cache_scores_index_ids(cache_scores *t, cache *c)
     uint32_t *old = t->by_id;
     t->by_id = perm;
     t->n_by_id = got;
+    t->by_id_gen++;
     pthread_rwlock_unlock(&t->lock);
     free(old);
     perm = NULL;
@@ -392,28 +394,78 @@ static size_t start_at(cache_scores *t, cache *c, bool desc, const char *after)
     return after == NULL ? (desc ? t->n_by_id : 0) : lo;
 }
 
-int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *after,
-                          cache_scores_fn fn, cache_scores_fn tail_fn, void *arg)
+/* Positions of the index walked per look under the lock. */
+#define WALK_SLICE 256
+
+/* The next slice of the index from *pos (re-found after `last` when the
+ * index was replaced since *gen): its records and a copy of their rows (rc
+ * ROW_NONE where none), taken under the lock. Returns how many (0: done,
+ * (size_t)-1: no index). */
+static size_t walk_slice(cache_scores *t, cache *c, bool desc, const char *last,
+                         size_t *pos, uint64_t *gen, size_t *n_index, uint32_t *recs,
+                         cache_score_row *rows)
 {
+    size_t k = 0;
     pthread_rwlock_rdlock(&t->lock);
     if (t->by_id == NULL) {
         pthread_rwlock_unlock(&t->lock);
-        return -1;
+        return (size_t)-1;
     }
-    size_t n_index = t->n_by_id, pos = start_at(t, c, desc, after);
-    int rc = 0;
-    while (rc == 0 && (desc ? pos > 0 : pos < n_index)) {
-        uint32_t rec = t->by_id[desc ? --pos : pos++];
-        cache_summary s;
-        const char *id;
-        if (!cache_chunk_rec(c, rec, &s, &id) || s.n_days == 0)
-            continue;
-        const cache_score_row *row = rec < t->n ? &t->rows[rec] : NULL;
-        if (row != NULL && (row->rc == ROW_NONE || !same_summary(&row->s, &s)))
-            row = NULL;
-        rc = fn(id, &s, row, arg);
+    if (t->by_id_gen != *gen) { /* rebuilt: find our place in the new one */
+        *gen = t->by_id_gen;
+        *pos = start_at(t, c, desc, last);
+    }
+    *n_index = t->n_by_id;
+    while (k < WALK_SLICE && (desc ? *pos > 0 : *pos < *n_index)) {
+        uint32_t rec = t->by_id[desc ? --*pos : (*pos)++];
+        recs[k] = rec;
+        if (rec < t->n)
+            rows[k] = t->rows[rec];
+        else
+            rows[k].rc = ROW_NONE;
+        k++;
     }
     pthread_rwlock_unlock(&t->lock);
+    return k;
+}
+
+int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *after,
+                          cache_scores_fn fn, cache_scores_fn tail_fn, void *arg)
+{
+    /* the callback runs without the lock: it scores, and may wait on
+     * PostgreSQL, and the refresher's write lock must never queue behind
+     * that (nor every other list behind the refresher) */
+    uint32_t recs[WALK_SLICE];
+    cache_score_row *rows = malloc(WALK_SLICE * sizeof *rows);
+    if (rows == NULL)
+        return CACHE_ENOMEM;
+    const char *last = after; /* the cache's own copies: stable */
+    uint64_t gen = UINT64_MAX;
+    size_t pos = 0, n_index = 0, k;
+    int rc = 0;
+    while (rc == 0 &&
+           (k = walk_slice(t, c, desc, last, &pos, &gen, &n_index, recs, rows)) > 0) {
+        if (k == (size_t)-1) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < k && rc == 0; i++) {
+            cache_summary s;
+            const char *id;
+            if (!cache_chunk_rec(c, recs[i], &s, &id) || s.n_days == 0)
+                continue;
+            const cache_score_row *row = &rows[i];
+            if (row->rc == ROW_NONE || !same_summary(&row->s, &s))
+                row = NULL;
+            last = id;
+            rc = fn(id, &s, row, arg);
+        }
+    }
+    free(rows);
+    if (rc == -1)
+        return -1;
+    /* the customers the index does not hold yet are offered whatever the
+     * walk's callback said: they may sort anywhere */
     return scan_from(t, c, n_index, tail_fn, arg);
 }
 
