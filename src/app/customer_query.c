@@ -497,6 +497,7 @@ static app_list_status fill_page(walk *w, app_list_page *out)
 {
     cut(w);
     qsort_r(w->buf, w->n, sizeof *w->buf, cand_cmp, (void *)w->q);
+    out->more = w->n > w->q->limit; /* decided before any is left out */
     out->items = calloc(w->n + 1, sizeof *out->items);
     if (out->items == NULL)
         return APP_LIST_NO_MEMORY;

@@ -119,6 +119,10 @@ typedef struct app_list_page {
     app_list_item *items; /* in list order; items[limit], when present, only
                              says a next page exists */
     size_t n;
+    /* more customers follow the first min(n, limit) items: true too when a
+     * candidate past them could not be scored in full and was left out, so
+     * that a short page still has a next_cursor */
+    bool more;
     const cache_model *m; /* the snapshot the page was scored with (held) */
     size_t n_failed;      /* customers left out: scores not computable */
     int failure;          /* the code of the first of them */

@@ -192,7 +192,9 @@ static http_result reply_page(http_request *req, const list_query *lq,
 {
     const app_list_query *q = &lq->q;
     size_t shown = p->n < q->limit ? p->n : q->limit;
-    char *next = p->n > q->limit ? cursor_make(lq, &p->items[shown - 1]) : NULL;
+    char *next = (p->more || p->n > q->limit) && shown > 0
+                     ? cursor_make(lq, &p->items[shown - 1])
+                     : NULL;
     json_out b = {0};
     json_out_raw(&b, "{\"customers\":[");
     for (size_t i = 0; i < shown; i++) {
