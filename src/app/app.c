@@ -372,7 +372,8 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
     boot = lim;
     boot.statement_timeout_ms = boot.wait_ms = 0;
     a->cache = cache_new(0);
-    a->pool = store_pool_open(config->database_url, (size_t)config->thread_pool_size, &lim,
+    /* a connection for every request that may wait on PostgreSQL at once */
+    a->pool = store_pool_open(config->database_url, (size_t)app_db_slots(config) + 1, &lim,
                               dberr);
     store_db *db = a->pool != NULL ? store_db_open_limited(config->database_url, &boot, dberr)
                                    : NULL;

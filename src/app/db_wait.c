@@ -29,11 +29,11 @@ void app_db_limits(const ltvd_config *c, store_db_limits *out)
 
 long app_db_slots(const ltvd_config *c)
 {
+    long n = config_offload_threads(c); /* the threads such requests run on */
     if (c->db_request_threads > 0)
-        return c->db_request_threads < c->thread_pool_size ? c->db_request_threads
-                                                           : c->thread_pool_size;
-    /* one thread stays free for /healthz and reads from the cache */
-    return c->thread_pool_size > 1 ? c->thread_pool_size - 1 : 1;
+        return c->db_request_threads < n ? c->db_request_threads : n;
+    /* one offload thread stays free for lists and as_of reads from memory */
+    return n > 1 ? n - 1 : 1;
 }
 
 void app_db_count(app *a, app_db_refusal why)

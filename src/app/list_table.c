@@ -28,9 +28,10 @@ struct app_list_state {
 
 int app_list_slots(const ltvd_config *cfg)
 {
-    long n = cfg->thread_pool_size * cfg->list_thread_share / 100;
-    if (n > cfg->thread_pool_size - 1)
-        n = cfg->thread_pool_size - 1;
+    long threads = config_offload_threads(cfg); /* lists run there */
+    long n = threads * cfg->list_thread_share / 100;
+    if (n > threads - 1) /* one stays for ingest and as_of reads */
+        n = threads - 1;
     return n < 1 ? 1 : (int)n;
 }
 

@@ -46,7 +46,7 @@ static const config_key keys[] = {
     {"db_lock_timeout_ms", CONFIG_INT, F(db_lock_timeout_ms), 0, "2000", 0, 3600000, NULL,
      "lock_timeout of the service's sessions; 0 = none"},
     {"db_request_threads", CONFIG_INT, F(db_request_threads), 0, "0", 0, 256, NULL,
-     "request threads that may wait on PostgreSQL at once; 0 = thread_pool_size - 1"},
+     "requests that may wait on PostgreSQL at once; 0 = offload threads - 1"},
     {"db_request_timeout_ms", CONFIG_INT, F(db_request_timeout_ms), 0, "8000", 100,
      3600000, NULL, "longest a request waits on PostgreSQL before a 503"},
     {"db_statement_timeout_ms", CONFIG_INT, F(db_statement_timeout_ms), 0, "5000", 0,
@@ -70,7 +70,7 @@ static const config_key keys[] = {
     {"list_rescore_max", CONFIG_INT, F(list_rescore_max), 0, "5000", 0, 1000000000, NULL,
      "most customers a list may score per request (past as_of, other options)"},
     {"list_thread_share", CONFIG_INT, F(list_thread_share), 0, "50", 1, 100, NULL,
-     "percent of thread_pool_size that lists may hold at once"},
+     "percent of the offload threads that lists may hold at once"},
     {"listen", CONFIG_STRING, F(listen), S(listen), "127.0.0.1:8080", 0, 0, NULL,
      "IPv4 address and port to listen on"},
     {"margin", CONFIG_DOUBLE, F(margin), 0, "1", 0, 1, NULL,
@@ -411,4 +411,9 @@ bool config_load(ltvd_config *c, const char *path, char err[CONFIG_ERR_MAX])
             return false;
     }
     return config_load_env(c, err) && config_check(c, err);
+}
+
+long config_offload_threads(const ltvd_config *c)
+{
+    return c->offload_threads > 0 ? c->offload_threads : c->thread_pool_size;
 }

@@ -120,4 +120,8 @@ bool config_check(const ltvd_config *c, char err[CONFIG_ERR_MAX]);
  * default path and missing), then the environment, then config_check. */
 bool config_load(ltvd_config *c, const char *path, char err[CONFIG_ERR_MAX]);
 
+/* The threads that run requests that may wait (offload_threads, or
+ * thread_pool_size when 0): what the database and list slots share. */
+long config_offload_threads(const ltvd_config *c);
+
 #endif

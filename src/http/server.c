@@ -187,7 +187,7 @@ bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX])
         snprintf(err, CONFIG_ERR_MAX, "cannot start the request deadlines' thread");
         return false;
     }
-    long n_off = s->cfg->offload_threads > 0 ? s->cfg->offload_threads : s->cfg->thread_pool_size;
+    long n_off = config_offload_threads(s->cfg);
     if ((s->router.pool = offload_start((size_t)n_off, (size_t)s->cfg->offload_queue)) == NULL) {
         deadlines_stop(s->deadlines);
         s->deadlines = NULL;
