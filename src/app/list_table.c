@@ -12,18 +12,17 @@
 #include <time.h>
 
 #include "app/customer_query.h"
+#include "base/ticker.h"
 #include "log/log.h"
 
 struct app_list_state {
     const ltvd_config *cfg;
     atomic_int running; /* lists in flight */
     int slots;
-    pthread_mutex_t lock; /* cur, refs, started */
-    pthread_cond_t wake;
+    pthread_mutex_t lock; /* cur, refs, ticker */
     app_list_table *cur;
-    pthread_t thread;
-    bool started;
-    atomic_bool stop;
+    ticker *ticker;    /* the keeper: keep_tick every list_refresh_ms */
+    atomic_bool stop;  /* a refresh in progress ends early once set */
 };
 
 int app_list_slots(const ltvd_config *cfg)
@@ -41,11 +40,6 @@ struct app_list_state *app_list_state_new(const ltvd_config *cfg)
     if (s == NULL)
         return NULL;
     if (pthread_mutex_init(&s->lock, NULL) != 0) {
-        free(s);
-        return NULL;
-    }
-    if (pthread_cond_init(&s->wake, NULL) != 0) {
-        pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
     }
@@ -156,35 +150,20 @@ static void keep_once(app *a)
     cache_snapshot_release(m);
 }
 
-static void *keeper(void *arg)
+/* The keeper's turn (a ticker_fn). */
+static long keep_tick(void *arg)
 {
-    app *a = arg;
-    struct app_list_state *s = a->lists;
-    while (!atomic_load(&s->stop)) {
-        keep_once(a);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        long ms = a->config->list_refresh_ms;
-        until.tv_sec += ms / 1000;
-        until.tv_nsec += (ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&s->lock);
-        if (!atomic_load(&s->stop))
-            pthread_cond_timedwait(&s->wake, &s->lock, &until);
-        pthread_mutex_unlock(&s->lock);
-    }
-    return NULL;
+    keep_once(arg);
+    return -1;
 }
 
 bool app_list_start(app *a)
 {
     struct app_list_state *s = a->lists;
     pthread_mutex_lock(&s->lock);
-    bool ok = s->started || pthread_create(&s->thread, NULL, keeper, a) == 0;
-    s->started = ok;
+    if (s->ticker == NULL)
+        s->ticker = ticker_start(a->config->list_refresh_ms, 0, keep_tick, a);
+    bool ok = s->ticker != NULL;
     pthread_mutex_unlock(&s->lock);
     return ok;
 }
@@ -193,15 +172,9 @@ void app_list_stop(struct app_list_state *s)
 {
     if (s == NULL)
         return;
-    pthread_mutex_lock(&s->lock);
-    atomic_store(&s->stop, true);
-    pthread_cond_broadcast(&s->wake);
-    bool started = s->started;
-    pthread_mutex_unlock(&s->lock);
-    if (started)
-        pthread_join(s->thread, NULL);
+    atomic_store(&s->stop, true); /* ends a long refresh early */
+    ticker_stop(s->ticker);
     app_list_table_release(s, s->cur);
-    pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
