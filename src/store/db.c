@@ -2,6 +2,7 @@
  * and the retrying transaction helper every store_ module goes through.
  * The connection is nonblocking and every wait for the server is a poll
  * with a deadline (see db.h, "Bounded waits"). */
+#define _GNU_SOURCE /* pthread_rwlock_clockrdlock (glibc 2.30): a monotonic wait */
 #include "store/db.h"
 
 #include <errno.h>
@@ -470,7 +471,7 @@ static int gate_rdlock(store_db *db, pthread_rwlock_t *gate)
         return pthread_rwlock_rdlock(gate);
     long long left = db->deadline_ms - mono_ms();
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     if (left > 0) {
         until.tv_sec += (time_t)(left / 1000);
         until.tv_nsec += (long)(left % 1000) * 1000000L;
@@ -479,7 +480,7 @@ static int gate_rdlock(store_db *db, pthread_rwlock_t *gate)
             until.tv_nsec -= 1000000000L;
         }
     }
-    return pthread_rwlock_timedrdlock(gate, &until);
+    return pthread_rwlock_clockrdlock(gate, CLOCK_MONOTONIC, &until);
 }
 
 /* Sleeps a little longer at each attempt, with jitter, so that two

@@ -31,7 +31,12 @@ store_pool *store_pool_open(const char *url, size_t size, const store_db_limits 
         p->free[p->n_free++] = p->all[p->size];
     }
     pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->freed, NULL);
+    pthread_condattr_t ca; /* waits on the monotonic clock: a step of the
+                            * wall clock does not stretch them */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->freed, &ca);
+    pthread_condattr_destroy(&ca);
     return p;
 failed:
     if (p != NULL) {
@@ -60,7 +65,7 @@ void store_pool_close(store_pool *p)
 store_db *store_pool_acquire(store_pool *p, long timeout_ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     if (timeout_ms >= 0) {
         until.tv_sec += timeout_ms / 1000;
         until.tv_nsec += (timeout_ms % 1000) * 1000000L;
