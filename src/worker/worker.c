@@ -30,6 +30,8 @@
 #define SCORE_CHECK_MONTHS 12
 /* Least gap between two refits woken by new data while no model is served. */
 #define NO_MODEL_GAP_S 1
+/* ... and after a fit failed on eligible data, while new data keep coming. */
+#define NO_MODEL_RETRY_S 30
 
 static const char *const fail_labels[WORKER_FAIL_N] = {
     "none",    "not_finite",      "boundary",  "heavy_tail", "not_converged", "hessian",
@@ -492,22 +494,27 @@ static bool has_model(const worker *w)
     return m != NULL;
 }
 
-/* New data while no model is served wake the worker (w->changed), unless
- * the last fit failed on eligible data (then the schedule applies: the
- * same fit would fail again). Called with w->mu held. */
+/* New data while no model is served wake the worker (w->changed). Called
+ * with w->mu held. */
 static bool waiting_for_first(const worker *w)
 {
-    if (!w->changed || (w->status.outcome == WORKER_FAILED &&
-                        w->status.fail != WORKER_FAIL_TOO_LITTLE_DATA))
-        return false;
-    return !has_model(w);
+    return w->changed && !has_model(w);
 }
 
-/* ... at most every NO_MODEL_GAP_S. */
+/* The least gap before the next such fit: NO_MODEL_GAP_S after too little
+ * data, NO_MODEL_RETRY_S after a fit that failed on eligible data (the
+ * same data would fail again; more data may not). */
+static double first_model_gap(const worker *w)
+{
+    bool failed_eligible = w->status.outcome == WORKER_FAILED &&
+                           w->status.fail != WORKER_FAIL_TOO_LITTLE_DATA;
+    return failed_eligible ? NO_MODEL_RETRY_S : NO_MODEL_GAP_S;
+}
+
 static bool wake_for_first_model(const worker *w)
 {
     return waiting_for_first(w) &&
-           (double)time(NULL) - w->status.attempted_at >= NO_MODEL_GAP_S;
+           (double)time(NULL) - w->status.attempted_at >= first_model_gap(w);
 }
 
 static bool due(const worker *w, const struct timespec *deadline)
@@ -595,8 +602,8 @@ static long worker_tick(void *arg)
         w->deadline = deadline_after(next);
     }
     long ms = ms_until(&w->deadline);
-    if (waiting_for_first(w) && ms > NO_MODEL_GAP_S * 1000)
-        ms = NO_MODEL_GAP_S * 1000;
+    if (waiting_for_first(w) && ms > (long)(first_model_gap(w) * 1000))
+        ms = (long)(first_model_gap(w) * 1000);
     pthread_mutex_unlock(&w->mu);
     return ms;
 }
