@@ -2,6 +2,7 @@
  * the newest model snapshot. */
 #define _GNU_SOURCE /* PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP */
 #include "app/app.h"
+#include "app/apply.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include "app/db_wait.h"
 #include "app/readiness.h"
 #include "app/customer_query.h"
+#include "app/list_table.h"
 #include "app/sync.h"
 #include "log/log.h"
 #include "model/accept.h"

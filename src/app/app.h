@@ -127,10 +127,4 @@ int64_t app_as_of_day(const app *a);
  * no migration pending. Never waits on PostgreSQL. */
 bool app_ready(void *cls, char *why, size_t why_len);
 
-/* The parts of the app with their own file, declared in their own header
- * (included here too, so that files that only include app.h keep
- * compiling). */
-#include "app/app_metrics.h"
-#include "app/apply.h"
-
 #endif

@@ -24,6 +24,7 @@
  * (consider_direct, bounded by list_rescore_max). */
 #define _GNU_SOURCE /* qsort_r */
 #include "app/customer_query.h"
+#include "app/apply.h"
 
 #include <gsl/gsl_errno.h>
 #include <math.h>

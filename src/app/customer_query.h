@@ -25,6 +25,7 @@
 #include "app/app.h"
 #include "cache/cache.h"
 #include "config/config.h"
+#include "model/clv.h"
 
 /* Days over which p_purchase is given, whatever the horizon. */
 #define APP_P_PURCHASE_DAYS 30.0
@@ -137,27 +138,9 @@ app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out
 
 void app_list_page_free(app_list_page *p);
 
-/* How many lists may run at once: config list_thread_share percent of
- * thread_pool_size, at least 1 and, with more than one thread, at most
- * thread_pool_size - 1 (one thread always stays for /healthz). */
-int app_list_slots(const ltvd_config *cfg);
-
-/* The list state of app_open (slots, no thread yet). NULL when out of
- * memory. */
-struct app_list_state *app_list_state_new(const ltvd_config *cfg);
-
-/* Starts the thread that keeps the score table (no-op when it runs).
- * False when it cannot start. app_free stops it (app_list_stop). */
-bool app_list_start(app *a);
-
-/* Stops the table thread and frees the list state. NULL is fine. */
-void app_list_stop(struct app_list_state *s);
-
-/* Lists running now (each holds a slot). */
-int app_list_running(app *a);
-
-/* Score-table figures for /metrics and tests: whether the table for the
- * current snapshot and day is complete, its rows' bytes. */
-bool app_list_table_ready(app *a, size_t *bytes);
+/* The CLV options of a request with model m: months of 30 days (at least
+ * one), as the customer endpoints compute them (customer_query.c). */
+clv_options app_clv_options(const cache_model *m, long horizon_days, double discount,
+                            double margin);
 
 #endif

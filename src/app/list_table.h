@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "app/app.h"
 #include "cache/cache.h"
 #include "cache/scores.h"
 #include "config/config.h"
@@ -33,13 +34,31 @@ void app_list_spec(const cache_model *m, int64_t day, const ltvd_config *cfg,
 /* Whether two specs are of the same snapshot, day and options. */
 bool app_list_spec_same(const cache_scores_spec *a, const cache_scores_spec *b);
 
-/* The CLV options of a request with model m: months of 30 days (at least
- * one), as the customer endpoints compute them (customer_query.c). */
-clv_options app_clv_options(const cache_model *m, long horizon_days, double discount,
-                            double margin);
-
 /* Takes a list slot (false: all taken) / gives it back. */
 bool app_list_slot_take(struct app_list_state *s);
 void app_list_slot_give(struct app_list_state *s);
+
+/* How many lists may run at once: config list_thread_share percent of
+ * the offload threads, at least 1 and, with more than one thread, at most
+ * one fewer than them (one always stays for ingest and as_of reads). */
+int app_list_slots(const ltvd_config *cfg);
+
+/* The list state of app_open (slots, no thread yet). NULL when out of
+ * memory. */
+struct app_list_state *app_list_state_new(const ltvd_config *cfg);
+
+/* Starts the thread that keeps the score table (no-op when it runs).
+ * False when it cannot start. app_free stops it (app_list_stop). */
+bool app_list_start(app *a);
+
+/* Stops the table thread and frees the list state. NULL is fine. */
+void app_list_stop(struct app_list_state *s);
+
+/* Lists running now (each holds a slot). */
+int app_list_running(app *a);
+
+/* Score-table figures for /metrics and tests: whether the table for the
+ * current snapshot and day is complete, its rows' bytes. */
+bool app_list_table_ready(app *a, size_t *bytes);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/app_metrics.h"
 #include "app/db_wait.h"
 #include "auth/auth.h"
 #include "cli/cli.h"

@@ -26,6 +26,7 @@
 
 #include "app/app.h"
 #include "app/customer_query.h"
+#include "app/list_table.h"
 #include "cache/cache.h"
 #include "log/log.h"
 #include "http/score_doc.h"

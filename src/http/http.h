@@ -100,7 +100,6 @@ struct http_request {
     bool deferred;
     struct MHD_Response *held;
     unsigned held_status;
-    bool held_fatal; /* the handler failed with nothing to answer */
 };
 
 /* Request-scoped memory: freed in the completion callback. NULL when out

@@ -325,7 +325,6 @@ static void run_offloaded(void *arg)
                   req->route->pattern);
         http_reply_problem(req, PROBLEM_INTERNAL, NULL, NULL);
     }
-    req->held_fatal = req->held == NULL;
     MHD_resume_connection(req->conn);
 }
 

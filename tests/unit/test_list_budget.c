@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "app/customer_query.h"
+#include "app/list_table.h"
 #include "cache/cache.h"
 #include "model/bgnbd.h"
 #include "store/ingest.h"

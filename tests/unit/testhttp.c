@@ -1,6 +1,7 @@
 /* The HTTP test client and the in-process service fixture (see testhttp.h). */
 #include "testhttp.h"
 
+#include "app/app_metrics.h"
 #include "app/db_wait.h"
 
 #include <arpa/inet.h>
