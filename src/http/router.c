@@ -8,6 +8,7 @@
  * last call keeps keep-alive on in 0.9.75 (see DESIGN.md). */
 #include "http/router.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,15 +159,44 @@ static bool media_type_is(const char *header, const char *type)
 
 /* Counts of the framing headers of a request (framing_visit). */
 typedef struct framing {
-    int content_length, transfer_encoding;
+    int content_length, transfer_encoding, host;
+    int bad_name;   /* a field name that is not a token (RFC 9110, 5.1) */
+    int folded;     /* a value that looks continued on another line */
     const char *te; /* the Transfer-Encoding value */
 } framing;
+
+/* A field name is a token: no space (as in "Transfer-Encoding : chunked",
+ * which a proxy may read as Transfer-Encoding), no control, no separator. */
+static bool is_token(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s != '\0'; s++)
+        if (!(isalnum((unsigned char)*s) || strchr("!#$%&'*+-.^_`|~", *s) != NULL))
+            return false;
+    return true;
+}
 
 static enum MHD_Result framing_visit(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
     (void)kind;
     framing *f = cls;
+    if (!is_token(key))
+        f->bad_name++;
+    /* an obsolete line folding (RFC 9112, 5.2) leaves an empty value or one
+     * that still holds the fold's line break or leading blank */
+    if (value != NULL && (value[0] == ' ' || value[0] == '\t' || strpbrk(value, "\r\n") != NULL))
+        f->folded++;
+    /* libmicrohttpd 0.9.75 glues a folded line to the name:
+     * "Transfer-Encoding:\r\n chunked" arrives as "Transfer-Encodingchunked" */
+    size_t te_len = strlen(MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    size_t cl_len = strlen(MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if ((strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, te_len) == 0 && key[te_len] != '\0') ||
+        (strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, cl_len) == 0 && key[cl_len] != '\0'))
+        f->folded++;
+    if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        f->host++;
     if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
         f->content_length++;
     if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
@@ -184,6 +214,13 @@ static const char *framing_ambiguous(http_request *req, const char *version)
 {
     framing f = {0};
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, framing_visit, &f);
+    if (f.bad_name > 0)
+        return "a header field name that is not a token (whitespace before the colon?)";
+    if (f.folded > 0)
+        return "a header field folded over lines, or without a value";
+    bool v11 = strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
+    if (v11 && f.host != 1) /* RFC 9112, 3.2 */
+        return f.host == 0 ? "no Host header (HTTP/1.1)" : "more than one Host header";
     if (f.content_length > 0 && f.transfer_encoding > 0)
         return "both Content-Length and Transfer-Encoding";
     if (f.content_length > 1)

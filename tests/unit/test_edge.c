@@ -181,6 +181,24 @@ START_TEST(test_framing_refused)
         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
         "\r\n0\r\n\r\n",
         "a Transfer-Encoding in HTTP/1.0");
+    /* whitespace before the colon: a proxy may read Transfer-Encoding there
+     * (the red team smuggled a refit this way) */
+    assert_framing_refused("POST /test/echo HTTP/1.1\r\nHost: t\r\n"
+                           "Content-Type: application/json\r\nTransfer-Encoding : chunked\r\n"
+                           "Content-Length: 4\r\n\r\n0\r\n\r\n",
+                           "not a token");
+    assert_framing_refused("POST /test/echo HTTP/1.1\r\nHost: t\r\n"
+                           "Content-Type: application/json\r\nContent-Length : 2\r\n\r\n{}",
+                           "not a token");
+    /* an obsolete line folding of a framing header */
+    assert_framing_refused("POST /test/echo HTTP/1.1\r\nHost: t\r\n"
+                           "Content-Type: application/json\r\nTransfer-Encoding:\r\n chunked\r\n"
+                           "Content-Length: 4\r\n\r\n0\r\n\r\n",
+                           "folded");
+    /* HTTP/1.1 needs exactly one Host (RFC 9112, 3.2) */
+    assert_framing_refused("GET /test/items/1 HTTP/1.1\r\n\r\n", "no Host header");
+    assert_framing_refused("GET /test/items/1 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                           "more than one Host");
     /* on any route, known or not, whatever the method */
     assert_framing_refused("GET /nowhere HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
                            "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
