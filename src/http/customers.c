@@ -23,6 +23,7 @@
 #include "app/app.h"
 #include "app/db_wait.h"
 #include "cache/cache.h"
+#include "http/query.h"
 #include "http/score_doc.h"
 
 static const char *const known_query[] = {SCORE_QUERY_NAMES, NULL};
@@ -79,15 +80,21 @@ static http_result get_customer(http_request *req)
     return res;
 }
 
-/* An as_of may need the customer's past days from PostgreSQL: such a
- * request runs on the offload pool (http/offload.h). */
-static bool has_as_of(http_request *req)
+/* Whether the request may wait or run long, and so runs on the offload
+ * pool (http/offload.h), not on an HTTP thread: an as_of may need the
+ * customer's past days from PostgreSQL, and a horizon past
+ * list_horizon_days_max sums up to 1,217 monthly terms (tens of ms). */
+static bool may_wait(http_request *req)
 {
     const char *v = NULL;
-    return http_query(req, "as_of", &v) == 1;
+    if (http_query(req, "as_of", &v) == 1)
+        return true;
+    /* a bad value is refused by the handler, wherever it runs */
+    return http_query(req, "horizon_days", &v) == 1 && query_decimal_ok(v, true) &&
+           strtod(v, NULL) > (double)req->ctx->config->list_horizon_days_max;
 }
 
 const http_route customers_routes[] = {
-    {"GET", "/v1/customers/{customer_id}", get_customer, 0, NULL, has_as_of},
+    {"GET", "/v1/customers/{customer_id}", get_customer, 0, NULL, may_wait},
 };
 const size_t customers_nroutes = sizeof customers_routes / sizeof customers_routes[0];
