@@ -246,9 +246,9 @@ static bool fit_purchase_or_limit(attempt *t, const btyd_model *bm,
 }
 
 /* Gamma-Gamma, when enough customers have repeat spend. A fit that is
- * refused fails the refit when the model served has a spend model (it
- * stays); otherwise the purchase model is served alone, and m->fallback
- * says why there is no spend model. */
+ * refused leaves the spend model that was served in the new snapshot (with
+ * the new purchase fit), or, when none was, the purchase model is served
+ * alone; m->fallback says which and why. */
 static bool fit_spend(attempt *t, const cache_model *prev, const gathered *g, size_t n_gg,
                       cache_model *m)
 {
@@ -264,8 +264,21 @@ static bool fit_spend(attempt *t, const cache_model *prev, const gathered *g, si
         return failed(t, WORKER_FAIL_FIT_ERROR, "gamma-gamma fit: %s", gsl_strerror(rc));
     char why[WORKER_REASON_MAX];
     accept_code c = accept_gg(&m->gg_fit, why, sizeof why);
-    if (c != ACCEPT_OK && prev != NULL && prev->has_spend)
-        return failed(t, (worker_fail)c, "gamma-gamma fit %.280s", why);
+    if (c != ACCEPT_OK && prev != NULL && prev->has_spend) {
+        /* the new purchase fit is still served (a heavy tail in spend must
+         * not freeze it), with the spend model that was served */
+        m->has_spend = true;
+        memcpy(m->gg_params, prev->gg_params, sizeof m->gg_params);
+        m->gg_fit = prev->gg_fit;
+        m->gg_n_customers = prev->gg_n_customers;
+        m->gg_n_zero = prev->gg_n_zero;
+        size_t used = strlen(m->fallback);
+        snprintf(m->fallback + used, sizeof m->fallback - used,
+                 "%sspend model kept from the previous snapshot: gamma-gamma fit %.200s",
+                 used > 0 ? "; " : "", why);
+        log_write(LOG_WARN, "refit: spend model kept: gamma-gamma fit %s", why);
+        return true;
+    }
     if (c != ACCEPT_OK) { /* nothing to lose: serve the purchase model alone */
         size_t used = strlen(m->fallback);
         snprintf(m->fallback + used, sizeof m->fallback - used,
