@@ -25,34 +25,6 @@
 
 static testhttp_app t;
 
-/* Stores every transaction of the CDNOW sample (ids "t<row>"). */
-static void load_cdnow(void)
-{
-    txn_set s;
-    char err[SUMMARY_ERR_MAX];
-    ck_assert_msg(txn_read_csv(CDNOW_TXNS, &s, err) == 0, "%s", err);
-    store_item *items = calloc(s.n, sizeof *items);
-    char(*ids)[24] = calloc(s.n, sizeof *ids);
-    char(*amounts)[32] = calloc(s.n, sizeof *amounts);
-    ck_assert(items != NULL && ids != NULL && amounts != NULL);
-    for (size_t i = 0; i < s.n; i++) {
-        snprintf(ids[i], sizeof ids[i], "t%zu", i);
-        snprintf(amounts[i], sizeof amounts[i], "%.2f", s.items[i].amount);
-        items[i] = (store_item){ids[i], s.customer_ids[s.items[i].customer], NULL,
-                                s.items[i].day * 86400, amounts[i]};
-    }
-    store_db *db = testhttp_db_open(&t);
-    store_batch_result r;
-    ck_assert_msg(store_insert_batch(db, items, s.n, NULL, &r) == 0, "%s", store_db_error(db));
-    ck_assert_uint_eq(r.n_new, s.n);
-    store_batch_result_free(&r);
-    store_db_close(db);
-    free(items);
-    free(ids);
-    free(amounts);
-    txn_set_free(&s);
-}
-
 static void set_model(void)
 {
     cache_model m = {.model = &bgnbd_model,
@@ -73,7 +45,7 @@ static void setup(void)
     ck_assert(config_set(&t.cfg, "as_of", "1997-09-30", err));
     testhttp_app_start(&t, false); /* migrates */
     testhttp_app_stop(&t);
-    load_cdnow();
+    testhttp_load_cdnow(&t, CDNOW_TXNS);
     testhttp_app_start(&t, false); /* the cache from PostgreSQL as of as_of */
 }
 

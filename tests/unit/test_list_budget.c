@@ -37,32 +37,6 @@
 
 static testhttp_app t;
 
-static void load_cdnow(void)
-{
-    txn_set s;
-    char err[SUMMARY_ERR_MAX];
-    ck_assert_msg(txn_read_csv(CDNOW_TXNS, &s, err) == 0, "%s", err);
-    store_item *items = calloc(s.n, sizeof *items);
-    char(*ids)[24] = calloc(s.n, sizeof *ids);
-    char(*amounts)[32] = calloc(s.n, sizeof *amounts);
-    ck_assert(items != NULL && ids != NULL && amounts != NULL);
-    for (size_t i = 0; i < s.n; i++) {
-        snprintf(ids[i], sizeof ids[i], "t%zu", i);
-        snprintf(amounts[i], sizeof amounts[i], "%.2f", s.items[i].amount);
-        items[i] = (store_item){ids[i], s.customer_ids[s.items[i].customer], NULL,
-                                s.items[i].day * 86400, amounts[i]};
-    }
-    store_db *db = testhttp_db_open(&t);
-    store_batch_result r;
-    ck_assert_msg(store_insert_batch(db, items, s.n, NULL, &r) == 0, "%s", store_db_error(db));
-    store_batch_result_free(&r);
-    store_db_close(db);
-    free(items);
-    free(ids);
-    free(amounts);
-    txn_set_free(&s);
-}
-
 static void set_model(void)
 {
     cache_model m = {.model = &bgnbd_model,
@@ -87,7 +61,7 @@ static void start(const char *const *settings)
         ck_assert_msg(config_set(&t.cfg, settings[i], settings[i + 1], err), "%s", err);
     testhttp_app_start(&t, false); /* migrates */
     testhttp_app_stop(&t);
-    load_cdnow();
+    testhttp_load_cdnow(&t, CDNOW_TXNS);
     testhttp_app_start(&t, false);
     set_model();
     ck_assert(app_list_start(t.app));

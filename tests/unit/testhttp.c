@@ -19,7 +19,9 @@
 #include "http/health.h"
 #include "http/model.h"
 #include "http/transactions.h"
+#include "store/ingest.h"
 #include "store/snapshot.h"
+#include "summary/summary.h"
 #include "testdb.h"
 #include "testserve.h"
 
@@ -310,4 +312,32 @@ void testhttp_snapshot_save(const testhttp_app *t)
     store_db *db = testhttp_db_open(t);
     ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
     store_db_close(db);
+}
+
+/* see testhttp.h */
+void testhttp_load_cdnow(const testhttp_app *t, const char *path)
+{
+    txn_set s;
+    char err[SUMMARY_ERR_MAX];
+    ck_assert_msg(txn_read_csv(path, &s, err) == 0, "%s", err);
+    store_item *items = calloc(s.n, sizeof *items);
+    char(*ids)[24] = calloc(s.n, sizeof *ids);
+    char(*amounts)[32] = calloc(s.n, sizeof *amounts);
+    ck_assert(items != NULL && ids != NULL && amounts != NULL);
+    for (size_t i = 0; i < s.n; i++) {
+        snprintf(ids[i], sizeof ids[i], "t%zu", i);
+        snprintf(amounts[i], sizeof amounts[i], "%.2f", s.items[i].amount);
+        items[i] = (store_item){ids[i], s.customer_ids[s.items[i].customer], NULL,
+                                s.items[i].day * 86400, amounts[i]};
+    }
+    store_db *db = testhttp_db_open(t);
+    store_batch_result r;
+    ck_assert_msg(store_insert_batch(db, items, s.n, NULL, &r) == 0, "%s", store_db_error(db));
+    ck_assert_uint_eq(r.n_new, s.n);
+    store_batch_result_free(&r);
+    store_db_close(db);
+    free(items);
+    free(ids);
+    free(amounts);
+    txn_set_free(&s);
 }

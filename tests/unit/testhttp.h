@@ -99,6 +99,10 @@ void testhttp_db_drop(testhttp_app *t);
 /* A connection to t's database (close with store_db_close). */
 store_db *testhttp_db_open(const testhttp_app *t);
 
+/* Stores every transaction of a transactions CSV (the CDNOW sample) with
+ * ids "t<row>", checking they are all new. */
+void testhttp_load_cdnow(const testhttp_app *t, const char *path);
+
 /* SELECT count(*) FROM table in t's database (a check failure on an error). */
 long long testhttp_count_rows(const testhttp_app *t, const char *table);
 
