@@ -171,6 +171,42 @@ static bool backstop_start(backstop *b, long deadline_s)
     return true;
 }
 
+/* The listener of health_listen: /healthz, /readyz and /metrics only, on
+ * one thread and a few connections of its own, sharing the main server's
+ * readiness, metrics source and keys. Its config is cfg with listen set to
+ * health_listen (kept in *hcfg, which must outlive it). NULL with a
+ * message in err when it cannot start. */
+static http_server *health_server_start(const ltvd_config *cfg, ltvd_config *hcfg, app *a,
+                                        auth_keys *keys, char err[CONFIG_ERR_MAX])
+{
+    *hcfg = *cfg;
+    if (!config_set(hcfg, "listen", cfg->health_listen, err))
+        return NULL;
+    hcfg->thread_pool_size = 1;
+    hcfg->offload_threads = 1;
+    hcfg->connection_limit = 64;
+    hcfg->per_ip_limit = 0;
+    http_server *h = http_server_new(hcfg);
+    if (h == NULL || !http_server_add_routes(h, health_routes, health_nroutes)) {
+        snprintf(err, CONFIG_ERR_MAX, "out of memory");
+        http_server_free(h);
+        return NULL;
+    }
+    http_server_set_auth(h, keys);
+    if (a != NULL) {
+        http_server_set_app(h, a);
+        http_server_set_readiness(h, app_ready, a);
+        http_server_set_metrics_source(h, app_metrics_render, a);
+    } else {
+        http_server_set_readiness(h, readiness_no_db, NULL);
+    }
+    if (!http_server_start(h, err)) {
+        http_server_free(h);
+        return NULL;
+    }
+    return h;
+}
+
 int cli_serve_main(int argc, char **argv)
 {
     int status = 0;
@@ -200,6 +236,17 @@ int cli_serve_main(int argc, char **argv)
         app_free(a);
         return 1;
     }
+    static ltvd_config health_cfg;
+    http_server *health = NULL;
+    if (cfg.health_listen[0] != '\0' &&
+        (health = health_server_start(&cfg, &health_cfg, a, keys, err)) == NULL) {
+        fprintf(stderr, "ltvd serve: health_listen: %s\n", err);
+        http_server_stop(server, 0);
+        http_server_free(server);
+        auth_keys_free(keys);
+        app_free(a);
+        return 1;
+    }
     int sig = 0;
     sigwait(&stop, &sig);
     log_write(LOG_INFO, "%s received: stopping (deadline %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
@@ -212,6 +259,10 @@ int cli_serve_main(int argc, char **argv)
      * its body, a handler still working) were never acknowledged, so nothing
      * is lost: the server logs how many were cut and still exits 0, as
      * orchestrators expect of a stop. Half a second is left for closing. */
+    if (health != NULL) {
+        http_server_stop(health, 0.5);
+        http_server_free(health);
+    }
     bool drained = http_server_stop(server, (double)cfg.shutdown_deadline_s - 0.5);
     http_server_free(server);
     auth_keys_free(keys);

@@ -55,6 +55,8 @@ static const config_key keys[] = {
      3600000, NULL, "tcp_user_timeout of PostgreSQL connections; 0 = the system's"},
     {"discount_rate", CONFIG_DOUBLE, F(discount_rate), 0, "0.01", 0, 1, NULL,
      "monthly discount rate of the predicted LTV"},
+    {"health_listen", CONFIG_STRING, F(health_listen), S(health_listen), "", 0, 0, NULL,
+     "IPv4 address and port of a listener for /healthz, /readyz and /metrics only; empty = none"},
     {"horizon_days", CONFIG_INT, F(horizon_days), 0, "365", 1, 36500, NULL,
      "default prediction horizon in days"},
     {"lifecycle_established_repeats", CONFIG_INT, F(lifecycle_established_repeats), 0,
@@ -243,6 +245,13 @@ static bool set_string(ltvd_config *c, const config_key *k, const char *v,
     }
     if (strcmp(k->name, "listen") == 0)
         return set_listen(c, v, err);
+    if (strcmp(k->name, "health_listen") == 0 && *v != '\0') {
+        ltvd_config probe; /* the same grammar as listen */
+        if (!set_listen(&probe, v, err)) {
+            snprintf(err, CONFIG_ERR_MAX, "health_listen: must be empty or IPV4:PORT");
+            return false;
+        }
+    }
     if (strcmp(k->name, "as_of") == 0)
         return set_as_of(c, v, err);
     memcpy((char *)c + k->offset, v, strlen(v) + 1);

@@ -19,6 +19,8 @@ typedef struct ltvd_config {
     char listen[64];            /* host:port to bind, IPv4 literal */
     char listen_host[48];       /* derived from listen */
     uint16_t listen_port;       /* derived from listen; 0 = any free port */
+    char health_listen[64];     /* a second listener for /healthz, /readyz and
+                                   /metrics only ("" = none) */
     int period;                 /* config_period: the models' time unit */
     char as_of[40];             /* "" = now; else YYYY-MM-DD or RFC 3339 */
     bool has_as_of;             /* derived: as_of is set */

@@ -470,6 +470,56 @@ START_TEST(test_second_server_refused)
 }
 END_TEST
 
+/* A free TCP port on 127.0.0.1 (bound, read, released). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    ck_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* health_listen: the probes have a listener, a thread and connections of
+ * their own, which clients holding every connection of `listen`
+ * (connection_limit; the red team's slowloris) cannot starve. */
+START_TEST(test_health_listener)
+{
+    char health[64];
+    int hport = free_port();
+    snprintf(health, sizeof health, "LTVD_HEALTH_LISTEN=127.0.0.1:%d", hport);
+    const char *env[] = {"LTVD_LISTEN=127.0.0.1:0", health, "LTVD_CONNECTION_LIMIT=8",
+                         "LTVD_THREAD_POOL_SIZE=1", "LTVD_PER_IP_LIMIT=0",
+                         "LTVD_SHUTDOWN_DEADLINE_S=2", NULL};
+    testserve s;
+    testserve_start(&s, NULL, env);
+    int fds[8];
+    const char *part = "GET /healthz HTTP/1.1\r\nHost: t\r\n"; /* never finished */
+    for (int i = 0; i < 8; i++) {
+        fds[i] = testhttp_dial(s.port);
+        testhttp_send_all(fds[i], part, strlen(part));
+    }
+    usleep(200 * 1000);
+    testserve_reply r;
+    for (int i = 0; i < 5; i++) {
+        double t0 = now_s();
+        ck_assert_int_eq(testserve_http(hport, "GET", "/healthz", NULL, 5, &r), 200);
+        ck_assert_msg(now_s() - t0 < 2, "%.2f s", now_s() - t0);
+        testserve_reply_free(&r);
+    }
+    ck_assert_int_eq(testserve_http(hport, "GET", "/readyz", NULL, 5, &r), 503); /* no db */
+    testserve_reply_free(&r);
+    ck_assert_int_eq(testserve_http(hport, "GET", "/v1/model", NULL, 5, &r), 404);
+    testserve_reply_free(&r);
+    for (int i = 0; i < 8; i++)
+        close(fds[i]);
+    ck_assert_int_eq(testserve_stop(&s, 5000), 0);
+    testserve_forget(&s);
+}
+END_TEST
+
 /* A POST that waits on a table lock, on its own thread. */
 typedef struct stuck_post {
     int port;
@@ -552,6 +602,7 @@ Suite *suite_edge(void)
     TCase *bin = tcase_create("binary");
     tcase_set_timeout(bin, 60);
     tcase_add_test(bin, test_second_server_refused);
+    tcase_add_test(bin, test_health_listener);
     tcase_add_test(bin, test_sigterm_with_request_stuck);
     suite_add_tcase(s, bin);
     return s;
