@@ -138,6 +138,47 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* The stop signal, taken by one thread from the start: during start-up
+ * (which may wait on a hung database up to its bounds) it ends the process
+ * at once with status 0 (nothing was acknowledged yet); once serving, it is
+ * handed to the main thread, which stops the server in order. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sigset_t set;
+    int sig;      /* the signal received, 0 until then */
+    bool serving; /* start-up is over: the main thread stops */
+} stopper = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *stop_watch(void *arg)
+{
+    (void)arg;
+    int sig = 0;
+    sigwait(&stopper.set, &sig);
+    pthread_mutex_lock(&stopper.mu);
+    stopper.sig = sig;
+    bool serving = stopper.serving;
+    pthread_cond_signal(&stopper.cv);
+    pthread_mutex_unlock(&stopper.mu);
+    if (!serving) {
+        log_write(LOG_INFO, "%s during start-up: exiting", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        _exit(0);
+    }
+    return NULL;
+}
+
+/* Waits for the stop signal once serving; returns it. */
+static int wait_stop(void)
+{
+    pthread_mutex_lock(&stopper.mu);
+    stopper.serving = true;
+    while (stopper.sig == 0)
+        pthread_cond_wait(&stopper.cv, &stopper.mu);
+    int sig = stopper.sig;
+    pthread_mutex_unlock(&stopper.mu);
+    return sig;
+}
+
 /* When the backstop ends the process (CLOCK_MONOTONIC). */
 typedef struct backstop {
     struct timespec at;
@@ -221,6 +262,13 @@ int cli_serve_main(int argc, char **argv)
     }
     sigset_t stop;
     block_signals(&stop);
+    stopper.set = stop;
+    pthread_t watcher;
+    if (pthread_create(&watcher, NULL, stop_watch, NULL) != 0) {
+        fprintf(stderr, "ltvd serve: cannot start the signal thread\n");
+        return 1;
+    }
+    pthread_detach(watcher);
     http_server *server = http_server_new(&cfg);
     if (server == NULL || !http_server_add_routes(server, health_routes, health_nroutes)) {
         fprintf(stderr, "ltvd serve: out of memory\n");
@@ -247,8 +295,7 @@ int cli_serve_main(int argc, char **argv)
         app_free(a);
         return 1;
     }
-    int sig = 0;
-    sigwait(&stop, &sig);
+    int sig = wait_stop();
     log_write(LOG_INFO, "%s received: stopping (deadline %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
               cfg.shutdown_deadline_s);
     /* a handler stuck past the deadline must not keep us alive */

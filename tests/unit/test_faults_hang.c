@@ -672,6 +672,34 @@ START_TEST(test_faults_hang_future)
 }
 END_TEST
 
+/* ---- start-up: SIGTERM while start-up waits on a frozen PostgreSQL ------------------ */
+
+START_TEST(test_faults_hang_startup_sigterm)
+{
+    static const char *const env[] = {
+        "LTVD_LISTEN=127.0.0.1:0",
+        "LTVD_SHUTDOWN_DEADLINE_S=2",
+        NULL,
+    };
+    pid_t pids[256];
+    size_t n = faults_cluster_pids(pids, 256);
+    signal_all(pids, n, SIGSTOP);
+    testserve s;
+    testserve_spawn(&s, url, env);
+    testserve_sleep_ms(1000); /* connecting, or waiting on the frozen server */
+    double t0 = testserve_now();
+    ck_assert_int_eq(kill(s.pid, SIGTERM), 0);
+    int status = testserve_wait_exit(&s, 5000);
+    double took = testserve_now() - t0;
+    signal_all(pids, n, SIGCONT);
+    static char log[8192];
+    testserve_log(&s, log, sizeof log);
+    ck_assert_msg(status == 0, "exit status %d after %.1f s: %s", status, took, log);
+    ck_assert_msg(took <= 3.0, "exited after %.1f s (shutdown_deadline_s 2)", took);
+    testserve_forget(&s);
+}
+END_TEST
+
 Suite *suite_faults_hang(void)
 {
     Suite *s = suite_create("faults_hang");
@@ -679,6 +707,11 @@ Suite *suite_faults_hang(void)
     tcase_add_checked_fixture(tc, frozen_setup, frozen_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_faults_hang_frozen);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("startup");
+    tcase_add_checked_fixture(tc, frozen_setup, frozen_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_faults_hang_startup_sigterm);
     suite_add_tcase(s, tc);
     tc = tcase_create("future");
     tcase_add_checked_fixture(tc, frozen_setup, frozen_teardown);
