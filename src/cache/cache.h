@@ -188,7 +188,7 @@ typedef struct cache_model {
     /* How what is served differs from the configured model, and why (""
      * when it does not): BG/NBD not identified, its limit bggeo served
      * instead; no spend model because Gamma-Gamma was refused. */
-    char fallback[400];
+    char fallback[800];
     uint64_t serial; /* set by cache_snapshot_set: unique per published snapshot */
 } cache_model;
 

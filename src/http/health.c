@@ -20,7 +20,7 @@ static http_result get_healthz(http_request *req)
  * saying why. */
 static http_result get_readyz(http_request *req)
 {
-    char why[160] = "no readiness check configured";
+    char why[600] = "no readiness check configured";
     if (req->ctx->ready != NULL && req->ctx->ready(req->ctx->ready_cls, why, sizeof why))
         return http_reply(req, 200, "application/json", ready_body, sizeof ready_body - 1);
     return http_reply_problem(req, PROBLEM_NOT_READY, why, NULL);

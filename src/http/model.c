@@ -112,7 +112,7 @@ static http_result get_model(http_request *req)
         worker_status_get(a->worker, &st);
     const cache_model *m = cache_snapshot_acquire(a->cache);
     if (m == NULL) {
-        char detail[WORKER_REASON_MAX + 128];
+        char detail[WORKER_REASON_MAX + 600];
         app_no_model_detail(a, detail, sizeof detail);
         return http_reply_problem(req, PROBLEM_NO_MODEL, detail, NULL);
     }
