@@ -216,7 +216,8 @@ static long ingest_csv(void)
     return n_posted;
 }
 
-/* POST /v1/model/refit, then GET /v1/model until a model is there (60 s).
+/* POST /v1/model/refit, then GET /v1/model until the model of every
+ * customer is there (60 s).
  * Returns the model document (caller decrefs). */
 static json_t *refit_and_wait(void)
 {
@@ -224,9 +225,12 @@ static json_t *refit_and_wait(void)
     testhttp_request(srv.port, "POST", "/v1/model/refit", NULL, &r);
     ck_assert_msg(r.status == 202, "%d %s", r.status, r.body);
     testhttp_response_free(&r);
+    /* the worker may already serve a first model, fitted on the customers
+     * of the first batches as soon as they were eligible: wait for the one
+     * fitted on every customer */
     for (int i = 0; i < 600; i++) {
         testhttp_request(srv.port, "GET", "/v1/model", NULL, &r);
-        if (r.status == 200)
+        if (r.status == 200 && testhttp_jint(r.json, "n_customers") == IT_CUSTOMERS)
             return r.json;
         testhttp_response_free(&r);
         sleep_ms(100);
