@@ -394,14 +394,7 @@ static testhttp_app svc;
 static void svc_setup(void)
 {
     gsl_set_error_handler_off();
-    testhttp_db_create(&svc, "ltvd_edge");
-    char err[CONFIG_ERR_MAX];
-    ck_assert(config_set(&svc.cfg, "period", "week", err));
-    ck_assert_msg(config_set(&svc.cfg, "as_of", "2025-12-31", err), "%s", err);
-    testhttp_app_start(&svc, false); /* the migrations */
-    testhttp_snapshot_save(&svc);
-    testhttp_app_stop(&svc);
-    testhttp_app_start(&svc, false); /* with the snapshot */
+    testhttp_app_start_served(&svc, "ltvd_edge");
     testhttp_response r;
     testhttp_request(svc.port, "POST", "/v1/transactions", testhttp_batch, &r);
     ck_assert_msg(r.status / 100 == 2, "%d: %s", r.status, r.body);

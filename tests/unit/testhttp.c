@@ -341,3 +341,15 @@ void testhttp_load_cdnow(const testhttp_app *t, const char *path)
     free(amounts);
     txn_set_free(&s);
 }
+
+void testhttp_app_start_served(testhttp_app *t, const char *db_prefix)
+{
+    testhttp_db_create(t, db_prefix);
+    char err[CONFIG_ERR_MAX];
+    ck_assert(config_set(&t->cfg, "period", "week", err));
+    ck_assert_msg(config_set(&t->cfg, "as_of", "2025-12-31", err), "%s", err);
+    testhttp_app_start(t, false); /* the migrations */
+    testhttp_snapshot_save(t);
+    testhttp_app_stop(t);
+    testhttp_app_start(t, false); /* with the snapshot */
+}

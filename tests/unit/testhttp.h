@@ -123,4 +123,10 @@ extern const char testhttp_batch[];
  * CDNOW-like BG/NBD and Gamma-Gamma parameters, weekly, as of 2025-12-31. */
 void testhttp_snapshot_save(const testhttp_app *t);
 
+/* A fresh database named after db_prefix, the service on it with period
+ * week and as_of 2025-12-31, and a snapshot of its parameters served
+ * (saved, then the app restarted to load it). Stop with testhttp_app_stop
+ * and testhttp_db_drop. */
+void testhttp_app_start_served(testhttp_app *t, const char *db_prefix);
+
 #endif
