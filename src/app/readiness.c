@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app/db_wait.h"
+#include "base/clock.h"
 #include "base/ticker.h"
 #include "log/log.h"
 #include "store/migrate.h"
@@ -22,13 +23,6 @@ struct app_readiness {
     char why[160];
     long long checked_ms; /* monotonic ms of the last completed check */
 };
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* One check on r->db (connecting first when needed), within
  * READINESS_WAIT_MS. Returns the verdict, with why. */
@@ -72,7 +66,7 @@ static void check_and_publish(app_readiness *r)
         log_write(ok ? LOG_INFO : LOG_WARN, "readiness: %s", ok ? "ready" : why);
     r->ok = ok;
     snprintf(r->why, sizeof r->why, "%s", why);
-    r->checked_ms = mono_ms();
+    r->checked_ms = base_mono_ms();
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -120,7 +114,7 @@ bool app_readiness_db_ok(app_readiness *r, char *why, size_t why_len)
     }
     pthread_mutex_lock(&r->mu);
     bool ok = r->ok;
-    long long age = mono_ms() - r->checked_ms;
+    long long age = base_mono_ms() - r->checked_ms;
     /* a check stuck past its own bound says nothing good */
     long long stale = r->a->config->readiness_interval_ms + 2 * READINESS_WAIT_MS;
     if (ok && age > stale) {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "auth/auth_store.h"
+#include "base/clock.h"
 #include "base/ticker.h"
 #include "log/log.h"
 
@@ -31,13 +32,6 @@ struct auth_keys {
     long long next_ms;           /* the next periodic reload (monotonic ms) */
     ticker *ticker;              /* the reload thread, NULL when reload_ms is 0 */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int key_cmp(const void *a, const void *b)
 {
@@ -94,7 +88,7 @@ int auth_keys_reload(auth_keys *k)
 static long reload_tick(void *arg)
 {
     auth_keys *k = arg;
-    long long now = now_ms();
+    long long now = base_mono_ms();
     bool periodic = now >= k->next_ms;
     if (!periodic && !atomic_load(&k->miss_pending))
         return (long)(k->next_ms - now);
@@ -107,7 +101,7 @@ static long reload_tick(void *arg)
     /* cleared before the load: a miss during it wakes another turn */
     atomic_store(&k->miss_pending, false);
     auth_keys_reload(k);
-    k->next_ms = now_ms() + k->reload_ms;
+    k->next_ms = base_mono_ms() + k->reload_ms;
     return k->reload_ms;
 }
 
@@ -126,7 +120,7 @@ auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
     pthread_mutex_init(&k->reload_lock, NULL);
     k->reload_ms = reload_ms;
     /* the first miss may reload at once */
-    atomic_init(&k->last_miss_ms, now_ms() - AUTH_MISS_RELOAD_MS);
+    atomic_init(&k->last_miss_ms, base_mono_ms() - AUTH_MISS_RELOAD_MS);
     pthread_mutex_init(&k->gen_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -143,7 +137,7 @@ auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
         snprintf(err, AUTH_ERR_MAX, "%.240s", store_db_error(k->db));
         goto failed;
     }
-    k->next_ms = now_ms() + reload_ms;
+    k->next_ms = base_mono_ms() + reload_ms;
     if (reload_ms > 0 && (k->ticker = ticker_start(reload_ms, reload_ms, reload_tick, k)) == NULL) {
         snprintf(err, AUTH_ERR_MAX, "api keys: the reload thread could not be started");
         goto failed;
@@ -205,18 +199,14 @@ static bool miss_reload(auth_keys *k)
 {
     if (k->ticker == NULL || atomic_exchange(&k->miss_pending, true))
         return false;
-    bool may_run = now_ms() - atomic_load(&k->last_miss_ms) >= AUTH_MISS_RELOAD_MS;
+    bool may_run = base_mono_ms() - atomic_load(&k->last_miss_ms) >= AUTH_MISS_RELOAD_MS;
     pthread_mutex_lock(&k->gen_lock);
     unsigned long gen = k->generation;
     pthread_mutex_unlock(&k->gen_lock);
     ticker_wake(k->ticker);
     if (!may_run)
         return false;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += AUTH_MISS_WAIT_MS * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    struct timespec until = base_mono_after_ms(AUTH_MISS_WAIT_MS);
     pthread_mutex_lock(&k->gen_lock);
     while (k->generation == gen &&
            pthread_cond_timedwait(&k->reloaded, &k->gen_lock, &until) == 0) {

@@ -2,6 +2,8 @@
  * variable, woken early by ticker_wake and for good by ticker_stop. */
 #include "base/ticker.h"
 
+#include "base/clock.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,23 +22,10 @@ struct ticker {
     atomic_bool stopping;
 };
 
-static struct timespec after_ms(long ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 /* Waits up to ms or until woken or stopped; false when stopping. */
 static bool wait_turn(ticker *t, long ms)
 {
-    struct timespec until = after_ms(ms);
+    struct timespec until = base_mono_after_ms(ms);
     pthread_mutex_lock(&t->mu);
     while (!t->woken && !atomic_load(&t->stopping) &&
            pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT) {

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/ticker.h"
 #include "log/log.h"
 
@@ -38,9 +39,7 @@ struct deadlines {
 
 static uint64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)base_mono_ms();
 }
 
 /* Shuts down the connections past their deadline; returns how many. */

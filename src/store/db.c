@@ -13,22 +13,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
+
 #define TX_ATTEMPTS 10
 
 /* ---- bounded waits ---------------------------------------------------------- */
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* When the wait that starts now must end (monotonic ms): wait_ms from now
  * or the deadline, the earlier; -1 when neither is set. */
 static long long wait_until(const store_db *db, long wait_ms)
 {
-    long long until = wait_ms > 0 ? mono_ms() + wait_ms : -1;
+    long long until = wait_ms > 0 ? base_mono_ms() + wait_ms : -1;
     if (db->deadline_ms > 0 && (until < 0 || db->deadline_ms < until))
         until = db->deadline_ms;
     return until;
@@ -57,7 +52,7 @@ static int wait_fd(int fd, short events, long long until)
     for (;;) {
         int ms = -1;
         if (until >= 0) {
-            long long left = until - mono_ms();
+            long long left = until - base_mono_ms();
             if (left <= 0)
                 return 0;
             ms = left > 60000 ? 60000 : (int)left;
@@ -182,7 +177,7 @@ int store_db_copy_data(store_db *db, const char *data, size_t len, const char *w
 
 void store_db_set_deadline(store_db *db, long ms)
 {
-    db->deadline_ms = ms > 0 ? mono_ms() + ms : 0;
+    db->deadline_ms = ms > 0 ? base_mono_ms() + ms : 0;
     db->timed_out = false;
 }
 
@@ -461,7 +456,7 @@ bool store_db_retryable(const store_db *db)
 
 static bool past_deadline(const store_db *db)
 {
-    return db->deadline_ms > 0 && mono_ms() >= db->deadline_ms;
+    return db->deadline_ms > 0 && base_mono_ms() >= db->deadline_ms;
 }
 
 /* Takes gate for reading, waiting no longer than the deadline. */
@@ -469,17 +464,7 @@ static int gate_rdlock(store_db *db, pthread_rwlock_t *gate)
 {
     if (db->deadline_ms <= 0)
         return pthread_rwlock_rdlock(gate);
-    long long left = db->deadline_ms - mono_ms();
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    if (left > 0) {
-        until.tv_sec += (time_t)(left / 1000);
-        until.tv_nsec += (long)(left % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    struct timespec until = base_mono_after_ms(db->deadline_ms - base_mono_ms());
     return pthread_rwlock_clockrdlock(gate, CLOCK_MONOTONIC, &until);
 }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "base/clock.h"
+
 struct store_pool {
     pthread_mutex_t lock;
     pthread_cond_t freed;
@@ -64,16 +66,7 @@ void store_pool_close(store_pool *p)
 
 store_db *store_pool_acquire(store_pool *p, long timeout_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    if (timeout_ms >= 0) {
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    struct timespec until = base_mono_after_ms(timeout_ms);
     store_db *db = NULL;
     pthread_mutex_lock(&p->lock);
     while (p->n_free == 0) {
