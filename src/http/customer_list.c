@@ -29,6 +29,7 @@
 #include "app/list_table.h"
 #include "cache/cache.h"
 #include "log/log.h"
+#include "http/query.h"
 #include "http/score_doc.h"
 #include "summary/summary.h"
 
@@ -160,7 +161,7 @@ static bool query_or_reply(http_request *req, list_query *lq, http_result *res)
         !enum_param(req, "lifecycle_stage", score_stage_parse,
                     "new, developing, established, sleeping, lost", &q->stage, res) ||
         !enum_param(req, "at_risk", bool_parse, "true, false", &q->at_risk, res) ||
-        !score_query_number(req, "limit", 1, LIST_LIMIT_MAX, true, &limit, res))
+        !query_number(req, "limit", 1, LIST_LIMIT_MAX, true, &limit, res))
         return false;
     q->limit = (size_t)limit;
     lq->sort = key_names[APP_KEY_CUSTOMER_ID];

@@ -48,12 +48,6 @@ int score_stage_parse(const char *s)
 
 /* ---------------------------------------------------------------- options */
 
-bool score_query_number(http_request *req, const char *name, double lo, double hi,
-                        bool integer, double *out, http_result *res)
-{
-    return query_number(req, name, lo, hi, integer, out, res);
-}
-
 bool score_query_known_or_reply(http_request *req, const char *const *known,
                                 http_result *res)
 {
@@ -72,9 +66,9 @@ bool score_opts_or_reply(http_request *req, score_opts *o, http_result *res)
     double h = (double)cfg->horizon_days;
     o->discount_rate = cfg->discount_rate;
     o->margin = cfg->margin;
-    if (!score_query_number(req, "horizon_days", 1, 36500, true, &h, res) ||
-        !score_query_number(req, "discount_rate", 0, 1, false, &o->discount_rate, res) ||
-        !score_query_number(req, "margin", 0, 1, false, &o->margin, res))
+    if (!query_number(req, "horizon_days", 1, 36500, true, &h, res) ||
+        !query_number(req, "discount_rate", 0, 1, false, &o->discount_rate, res) ||
+        !query_number(req, "margin", 0, 1, false, &o->margin, res))
         return false;
     o->horizon_days = (long)h;
     o->as_of_day = app_as_of_day(req->ctx->app);

@@ -34,13 +34,6 @@ typedef app_score_row score_row;
  * discount_rate, margin and as_of. Returns false after replying 400. */
 bool score_opts_or_reply(http_request *req, score_opts *o, http_result *res);
 
-/* Reads the query parameter name as a number in [lo, hi] (an integer when
- * integer is true) into *out, left alone when absent: query_number of
- * http/query.h (plain decimal text only). Returns false after replying 400
- * invalid-parameter. */
-bool score_query_number(http_request *req, const char *name, double lo, double hi,
-                        bool integer, double *out, http_result *res);
-
 /* Refuses (400, returns false) a query parameter not in known. */
 bool score_query_known_or_reply(http_request *req, const char *const *known,
                                 http_result *res);
