@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "app/apply.h"
+#include "base/slots.h"
 #include "store/customers.h"
 
 /* A client-side wait goes on this much longer than statement_timeout, so
@@ -49,20 +50,9 @@ app_db_refusal app_db_classify(const store_db *db)
     return store_db_timed_out(db) ? APP_DB_TIMEOUT : APP_DB_FAILED;
 }
 
-/* A slot, without waiting: false when all are taken. */
-static bool slot_take(app *a)
-{
-    long n = atomic_load(&a->db_waiting);
-    while (n < a->db_slots) {
-        if (atomic_compare_exchange_weak(&a->db_waiting, &n, n + 1))
-            return true;
-    }
-    return false;
-}
-
 store_db *app_db_acquire(app *a, char detail[APP_DB_DETAIL_MAX])
 {
-    if (!slot_take(a)) {
+    if (!base_slot_take(&a->db_waiting, a->db_slots)) {
         app_db_count(a, APP_DB_BUSY);
         snprintf(detail, APP_DB_DETAIL_MAX,
                  "all %ld request slots for the database are taken", a->db_slots);
@@ -73,7 +63,7 @@ store_db *app_db_acquire(app *a, char detail[APP_DB_DETAIL_MAX])
                     : APP_POOL_WAIT_MS;
     store_db *db = store_pool_acquire(a->pool, wait);
     if (db == NULL) {
-        atomic_fetch_sub(&a->db_waiting, 1);
+        base_slot_give(&a->db_waiting);
         app_db_count(a, APP_DB_BUSY);
         snprintf(detail, APP_DB_DETAIL_MAX, "%s",
                  app_db_down_since(a) != 0 ? "the database is unavailable"
@@ -98,7 +88,7 @@ void app_db_release(app *a, store_db *db)
     if (db == NULL)
         return;
     store_pool_release(a->pool, db);
-    atomic_fetch_sub(&a->db_waiting, 1);
+    base_slot_give(&a->db_waiting);
 }
 
 /* ------------------------------------------------------------ as_of */

@@ -12,12 +12,13 @@
 #include <time.h>
 
 #include "app/customer_query.h"
+#include "base/slots.h"
 #include "base/ticker.h"
 #include "log/log.h"
 
 struct app_list_state {
     const ltvd_config *cfg;
-    atomic_int running; /* lists in flight */
+    atomic_long running; /* lists in flight */
     int slots;
     pthread_mutex_t lock; /* cur, refs, ticker */
     app_list_table *cur;
@@ -181,7 +182,7 @@ void app_list_stop(struct app_list_state *s)
 
 int app_list_running(app *a)
 {
-    return atomic_load(&a->lists->running);
+    return (int)atomic_load(&a->lists->running);
 }
 
 bool app_list_table_ready(app *a, size_t *bytes)
@@ -205,13 +206,10 @@ bool app_list_table_ready(app *a, size_t *bytes)
 
 bool app_list_slot_take(struct app_list_state *s)
 {
-    if (atomic_fetch_add(&s->running, 1) < s->slots)
-        return true;
-    atomic_fetch_sub(&s->running, 1);
-    return false;
+    return base_slot_take(&s->running, s->slots);
 }
 
 void app_list_slot_give(struct app_list_state *s)
 {
-    atomic_fetch_sub(&s->running, 1);
+    base_slot_give(&s->running);
 }
