@@ -45,9 +45,11 @@ void app_db_count(app *a, app_db_refusal why)
     atomic_fetch_add(n, 1);
 }
 
-app_db_refusal app_db_classify(const store_db *db)
+void app_db_refused(app *a, const store_db *db)
 {
-    return store_db_timed_out(db) ? APP_DB_TIMEOUT : APP_DB_FAILED;
+    if (store_db_broken(db))
+        app_db_failed(a);
+    app_db_count(a, store_db_timed_out(db) ? APP_DB_TIMEOUT : APP_DB_FAILED);
 }
 
 store_db *app_db_acquire(app *a, char detail[APP_DB_DETAIL_MAX])
@@ -75,8 +77,8 @@ store_db *app_db_acquire(app *a, char detail[APP_DB_DETAIL_MAX])
     if (store_db_broken(db) && store_db_reconnect(db) != 0) {
         snprintf(detail, APP_DB_DETAIL_MAX, "the database is unavailable: %.200s",
                  store_db_error(db));
-        app_db_failed(a);
-        app_db_count(a, app_db_classify(db));
+        app_db_failed(a); /* could not even reconnect */
+        app_db_refused(a, db);
         app_db_release(a, db);
         return NULL;
     }
@@ -117,9 +119,7 @@ app_as_of_result app_customer_as_of(app *a, const char *id, const cache_summary 
     if (rc != 0) {
         snprintf(detail, APP_DB_DETAIL_MAX, "the summary as of that day needs the database%s",
                  store_db_timed_out(db) ? ", which did not answer in time" : "");
-        if (store_db_broken(db))
-            app_db_failed(a);
-        app_db_count(a, app_db_classify(db));
+        app_db_refused(a, db);
     } else {
         app_db_ok(a);
     }

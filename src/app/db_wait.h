@@ -40,10 +40,13 @@ typedef enum app_db_refusal {
     APP_DB_FAILED,  /* any other failure (connection lost, server error) */
 } app_db_refusal;
 
-/* Counts a refusal of that kind; the kind of db's last failure when
- * classify is used: APP_DB_TIMEOUT or APP_DB_FAILED. */
+/* Counts a refusal of that kind. */
 void app_db_count(app *a, app_db_refusal why);
-app_db_refusal app_db_classify(const store_db *db);
+
+/* Records a statement that failed on db: PostgreSQL counts as down when
+ * the connection broke (a lock or statement timeout is no outage), and the
+ * refusal is counted as APP_DB_TIMEOUT or APP_DB_FAILED. */
+void app_db_refused(app *a, const store_db *db);
 
 /* What app_customer_as_of found. */
 typedef enum app_as_of_result {

@@ -27,10 +27,7 @@ static app_ingest_status store_and_apply(app *a, store_db *db, const store_item 
     store_batch_result r = {0};
     store_batch_opts opts = {&a->gate, app_days_hint, a};
     if (store_insert_batch(db, items, n, &opts, &r) != 0) {
-        /* a lock or statement timeout is not an outage; a lost connection is */
-        if (store_db_broken(db))
-            app_db_failed(a);
-        app_db_count(a, app_db_classify(db));
+        app_db_refused(a, db); /* an outage only when the connection broke */
         failure_detail(db, out->detail);
         return APP_INGEST_UNAVAILABLE;
     }
