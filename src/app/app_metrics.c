@@ -4,6 +4,7 @@
  * cache's size and memory, the model being served, and the requests
  * waiting on PostgreSQL or refused for it (docs/reliability.md). */
 #include "app/app_metrics.h"
+#include "app/list_table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,17 @@ char *app_metrics_render(void *cls, size_t *len)
             "# TYPE ltvd_model_fitted_timestamp_seconds gauge\n"
             "ltvd_model_fitted_timestamp_seconds %.3f\n",
             cache_count(a->cache), cache_memory(a->cache), version, fitted_at);
+    fprintf(f,
+            "# HELP ltvd_list_pages_total List pages by how their customers were found: "
+            "from the cursor in the rank of the sort key or in the id index, a pass "
+            "over the score table, or every customer scored for the request.\n"
+            "# TYPE ltvd_list_pages_total counter\n"
+            "ltvd_list_pages_total{walk=\"rank\"} %llu\n"
+            "ltvd_list_pages_total{walk=\"ids\"} %llu\n"
+            "ltvd_list_pages_total{walk=\"pass\"} %llu\n"
+            "ltvd_list_pages_total{walk=\"rescore\"} %llu\n",
+            app_list_walks(a, APP_LIST_WALK_RANK), app_list_walks(a, APP_LIST_WALK_IDS),
+            app_list_walks(a, APP_LIST_WALK_PASS), app_list_walks(a, APP_LIST_WALK_RESCORE));
     fprintf(f,
             "# HELP ltvd_db_requests_waiting Request threads waiting on PostgreSQL "
             "(of ltvd_db_request_slots).\n"

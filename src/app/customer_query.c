@@ -17,6 +17,9 @@
  * reverse of the asked order). Sorted by customer id, the pass walks the
  * table's id index instead and stops after limit + 1.
  *
+ * After a refit, until the new snapshot's table is complete, a page comes
+ * whole from the previous table and its snapshot (run).
+ *
  * Where a customer's numbers come from: its row of the score table when the
  * row is fresh (consider_row); only what the filters and the sort need when
  * the table serves the request but has no fresh row (consider_stale); every
@@ -135,6 +138,7 @@ typedef struct walk {
     const char *late[LATE_CHUNK];
     size_t n_late;
     size_t n_failed, seen;
+    size_t offers, ranked; /* offer calls; of them, ranked customers' */
     int failure;
     struct timespec deadline;
     struct timespec gone_checked; /* when the client was last looked at */
@@ -208,6 +212,7 @@ static void offer(walk *w, const char *id, double key, const cache_summary *s,
                   const cache_score_row *row)
 {
     const app_list_query *q = w->q;
+    w->offers++;
     if (q->has_cursor && compare(q, key, id, q->cursor_key, q->cursor_id) <= 0)
         return;
     if (w->has_bar && compare(q, key, id, w->bar.key, w->bar.id) >= 0)
@@ -447,18 +452,69 @@ static int visit_ordered(const char *id, const cache_summary *s, const cache_sco
     return w->stop != APP_LIST_OK || w->n >= w->keep;
 }
 
-/* One pass over the customers: in id order through the table's index when
- * the sort is by id, else every customer. */
+/* visit in rank order: once `keep` ranked customers were offered (after
+ * the cursor, in order), no later one can make the page. */
+static int visit_ranked(const char *id, const cache_summary *s, const cache_score_row *row,
+                        void *arg)
+{
+    walk *w = arg;
+    size_t before = w->offers;
+    if (visit(id, s, row, arg) != 0)
+        return 1;
+    w->ranked += w->offers - before;
+    return w->stop != APP_LIST_OK || w->ranked >= w->keep;
+}
+
+/* The rank that orders q's key, or -1 (the LTV's only at the table's
+ * margin: the rank compares margin * spend * discounted). */
+static int rank_of(const app_list_query *q, const cache_scores_spec *sp)
+{
+    switch (q->key) {
+    case APP_KEY_P_ALIVE:
+        return CACHE_RANK_P_ALIVE;
+    case APP_KEY_EXPECTED:
+        return CACHE_RANK_EXPECTED;
+    case APP_KEY_LTV:
+        return q->o.margin == sp->clv.margin ? CACHE_RANK_LTV : -1;
+    case APP_KEY_SPEND:
+        return CACHE_RANK_SPEND;
+    case APP_KEY_FREQUENCY:
+        return CACHE_RANK_FREQUENCY;
+    case APP_KEY_RECENCY:
+        return CACHE_RANK_RECENCY;
+    case APP_KEY_LAST_PURCHASE:
+        return CACHE_RANK_LAST_PURCHASE;
+    default:
+        return -1;
+    }
+}
+
+/* The customers: from the cursor in the rank of the sort key, or in id
+ * order through the table's index when the sort is by id; else (no rank,
+ * or the journal lost track) a pass over every customer. */
 static int walk_all(app *a, cache_scores *t, walk *w)
 {
     const app_list_query *q = w->q;
+    int k = t != NULL ? rank_of(q, cache_scores_spec_of(t)) : -1;
+    if (k >= 0) {
+        int rc = cache_scores_walk_rank(t, a->cache, (cache_rank_key)k, q->desc,
+                                        q->has_cursor ? &q->cursor_key : NULL, q->cursor_id,
+                                        visit_ranked, visit, w);
+        if (rc != -1) {
+            app_list_count_walk(a->lists, APP_LIST_WALK_RANK);
+            return rc;
+        }
+    }
     if (t != NULL && q->key == APP_KEY_CUSTOMER_ID) {
         int rc = cache_scores_walk_ids(t, a->cache, q->desc,
                                        q->has_cursor ? q->cursor_id : NULL, visit_ordered,
                                        visit, w);
-        if (rc != -1)
+        if (rc != -1) {
+            app_list_count_walk(a->lists, APP_LIST_WALK_IDS);
             return rc;
+        }
     }
+    app_list_count_walk(a->lists, t != NULL ? APP_LIST_WALK_PASS : APP_LIST_WALK_RESCORE);
     return cache_scores_scan(t, a->cache, visit, w);
 }
 
@@ -541,8 +597,17 @@ static bool table_serves(app *a, const cache_model *m, const app_list_table *r,
 static app_list_status run(app *a, const app_list_query *q, walk *w, app_list_page *out)
 {
     app_list_table *r = app_list_table_acquire(a->lists);
-    bool warming = false;
+    bool warming = false, previous = false;
     w->use_table = table_serves(a, w->m, r, q, &warming);
+    if (!w->use_table && warming && r != NULL && r->m != NULL &&
+        table_serves(a, r->m, r, q, &previous)) {
+        /* a new snapshot's table is being computed: the page comes whole
+         * from the previous one, scored with its own snapshot (each item
+         * names its version) */
+        cache_snapshot_release(w->m);
+        out->m = w->m = cache_snapshot_ref(r->m);
+        w->use_table = true;
+    }
     if (w->use_table) {
         const cache_scores_spec *sp = cache_scores_spec_of(r->t);
         w->rows_serve = q->o.horizon_days == sp->horizon_days &&

@@ -1,9 +1,10 @@
 /* The list state of the service (app/list_table.h): the slots that bound
  * how many lists run at once, and the thread that keeps the score table
  * (cache/scores.h) of the served snapshot and day: it builds a new table
- * when the snapshot or the day changes (the old one stays published,
- * unused, until the new one is complete), and otherwise rescores, every
- * list_refresh_ms, the customers ingest changed. */
+ * when the snapshot or the day changes (the old one stays published until
+ * the new one is complete: lists are answered from it, with its own
+ * snapshot, meanwhile), and otherwise rescores, every list_refresh_ms, the
+ * customers ingest changed, and merges them into the ranks. */
 #include "app/list_table.h"
 
 #include <pthread.h>
@@ -24,6 +25,7 @@ struct app_list_state {
     app_list_table *cur;
     ticker *ticker;    /* the keeper: keep_tick every list_refresh_ms */
     atomic_bool stop;  /* a refresh in progress ends early once set */
+    atomic_ullong walks[APP_LIST_WALK_COUNT];
 };
 
 int app_list_slots(const ltvd_config *cfg)
@@ -70,19 +72,21 @@ void app_list_table_release(struct app_list_state *s, app_list_table *r)
     pthread_mutex_unlock(&s->lock);
     if (last) {
         cache_scores_free(r->t);
+        cache_snapshot_release(r->m);
         free(r);
     }
 }
 
-/* Makes t the current table (the old one goes with its last reader). */
-static void publish(struct app_list_state *s, cache_scores *t)
+/* Makes t, scored with m, the current table (the old one goes with its
+ * last reader). */
+static void publish(struct app_list_state *s, cache_scores *t, const cache_model *m)
 {
     app_list_table *r = malloc(sizeof *r);
     if (r == NULL) {
         cache_scores_free(t);
         return;
     }
-    *r = (app_list_table){t, 1};
+    *r = (app_list_table){t, cache_snapshot_ref(m), 1};
     pthread_mutex_lock(&s->lock);
     app_list_table *old = s->cur;
     s->cur = r;
@@ -123,8 +127,12 @@ static void keep_once(app *a)
     app_list_spec(m, app_as_of_day(a), a->config, &sp);
     app_list_table *r = app_list_table_acquire(s);
     if (r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp)) {
-        if (cache_scores_refresh(r->t, a->cache, m, &s->stop, NULL) == CACHE_ENOMEM ||
-            cache_scores_index_ids(r->t, a->cache) == CACHE_ENOMEM)
+        int rc = cache_scores_refresh(r->t, a->cache, m, &s->stop, NULL);
+        if (rc == 0)
+            rc = cache_scores_index_ids(r->t, a->cache);
+        if (rc == 0)
+            rc = cache_scores_rank(r->t, a->cache);
+        if (rc == CACHE_ENOMEM)
             log_write(LOG_WARN, "list scores: out of memory");
         app_list_table_release(s, r);
     } else {
@@ -136,12 +144,14 @@ static void keep_once(app *a)
         int rc = t == NULL ? CACHE_ENOMEM : cache_scores_refresh(t, a->cache, m, &s->stop, &n);
         if (rc == 0)
             rc = cache_scores_index_ids(t, a->cache);
+        if (rc == 0)
+            rc = cache_scores_rank(t, a->cache);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         if (rc == 0) {
             log_write(LOG_INFO, "list scores: %zu customers scored in %.3f s (model %llu)",
                       n, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
                       (unsigned long long)m->version);
-            publish(s, t);
+            publish(s, t, m);
         } else {
             if (rc == CACHE_ENOMEM)
                 log_write(LOG_WARN, "list scores: out of memory");
@@ -194,12 +204,23 @@ bool app_list_table_ready(app *a, size_t *bytes)
     if (m != NULL && r != NULL) {
         cache_scores_spec sp;
         app_list_spec(m, app_as_of_day(a), a->config, &sp);
-        ok = app_list_spec_same(cache_scores_spec_of(r->t), &sp) && cache_scores_complete(r->t);
+        ok = app_list_spec_same(cache_scores_spec_of(r->t), &sp) && cache_scores_complete(r->t) &&
+             cache_scores_ranked(r->t);
         *bytes = cache_scores_memory(r->t);
     }
     app_list_table_release(a->lists, r);
     cache_snapshot_release(m);
     return ok;
+}
+
+void app_list_count_walk(struct app_list_state *s, app_list_walk how)
+{
+    atomic_fetch_add(&s->walks[how], 1);
+}
+
+unsigned long long app_list_walks(app *a, app_list_walk how)
+{
+    return atomic_load(&a->lists->walks[how]);
 }
 
 /* ---------------------------------------------------------------- slots */

@@ -15,9 +15,11 @@
 
 struct app_list_state;
 
-/* A published score table and its readers (refs under the state's lock). */
+/* A published score table, the snapshot it was scored with (held), and
+ * its readers (refs under the state's lock). */
 typedef struct app_list_table {
     cache_scores *t;
+    const cache_model *m;
     int refs;
 } app_list_table;
 
@@ -57,8 +59,21 @@ void app_list_stop(struct app_list_state *s);
 /* Lists running now (each holds a slot). */
 int app_list_running(app *a);
 
-/* Score-table figures for /metrics and tests: whether the table for the
- * current snapshot and day is complete, its rows' bytes. */
+/* How a list page found its customers (ltvd_list_pages_total). */
+typedef enum app_list_walk {
+    APP_LIST_WALK_RANK,    /* from the cursor in the rank of the sort key */
+    APP_LIST_WALK_IDS,     /* from the cursor in the id index */
+    APP_LIST_WALK_PASS,    /* a pass over the table's rows */
+    APP_LIST_WALK_RESCORE, /* every customer scored for the request */
+    APP_LIST_WALK_COUNT
+} app_list_walk;
+
+/* Counts a page walked so / the count so far. */
+void app_list_count_walk(struct app_list_state *s, app_list_walk how);
+unsigned long long app_list_walks(app *a, app_list_walk how);
+
+/* Score-table figures for tests: whether the table for the current
+ * snapshot and day is complete and ranked, its bytes. */
 bool app_list_table_ready(app *a, size_t *bytes);
 
 #endif

@@ -17,6 +17,10 @@
 #define MAX_BLOCKS ((size_t)1 << (32 - BLOCK_BITS))
 #define MAX_RECORDS ((size_t)UINT32_MAX - 1)
 #define CHUNK 2048 /* records copied per read lock in cache_foreach */
+/* The change journal: the record indices of the last JOURNAL_CAP applied
+ * entries, for the score table's ranks (cache_chunk.h). 1 MiB. */
+#define JOURNAL_BITS 18
+#define JOURNAL_CAP ((size_t)1 << JOURNAL_BITS)
 
 /* One customer: 32 bytes (the id offset fills cache_summary's padding). */
 typedef struct rec {
@@ -41,6 +45,8 @@ struct cache {
     size_t arena_used;        /* writer only: next free offset */
     cache_snap_holder *snap;
     atomic_uint_fast64_t generation; /* bumped by every applied batch */
+    uint32_t *journal;       /* (w) ring of JOURNAL_CAP record indices */
+    uint64_t journal_pos;    /* (w) entries ever appended */
 };
 
 /* ------------------------------------------------------------- hashing */
@@ -115,9 +121,11 @@ cache *cache_new(size_t expected)
     c->slots = calloc(slots, sizeof *c->slots);
     c->mask = slots - 1;
     c->snap = cache_snap_holder_new();
-    if (c->recs == NULL || c->slots == NULL || c->snap == NULL ||
+    c->journal = malloc(JOURNAL_CAP * sizeof *c->journal);
+    if (c->recs == NULL || c->slots == NULL || c->snap == NULL || c->journal == NULL ||
         lock_init(&c->lock) != 0) {
         cache_snap_holder_free(c->snap);
+        free(c->journal);
         free(c->recs);
         free(c->slots);
         free(c);
@@ -136,6 +144,7 @@ void cache_free(cache *c)
         free(c->blocks[i]);
     free(c->recs);
     free(c->slots);
+    free(c->journal);
     free(c);
 }
 
@@ -281,6 +290,7 @@ static void apply(cache *c, const char *id, const cache_summary *s)
     r->n_days = s->n_days;
     r->repeat_units = s->repeat_units;
     r->first_units = s->first_units;
+    c->journal[c->journal_pos++ & (JOURNAL_CAP - 1)] = (uint32_t)(r - c->recs);
 }
 
 int cache_upsert_many(cache *c, const cache_entry *e, size_t n)
@@ -354,7 +364,8 @@ size_t cache_count(cache *c)
 size_t cache_memory(cache *c)
 {
     pthread_rwlock_rdlock(&c->lock);
-    size_t b = sizeof *c + c->cap * sizeof(rec) + (c->mask + 1) * sizeof(uint64_t);
+    size_t b = sizeof *c + c->cap * sizeof(rec) + (c->mask + 1) * sizeof(uint64_t) +
+               JOURNAL_CAP * sizeof *c->journal;
     pthread_rwlock_unlock(&c->lock);
     return b + atomic_load(&c->n_blocks) * BLOCK_SIZE;
 }
@@ -426,6 +437,33 @@ bool cache_chunk_rec(cache *c, size_t index, cache_summary *s, const char **id)
     }
     pthread_rwlock_unlock(&c->lock);
     return ok;
+}
+
+size_t cache_journal_cap(void)
+{
+    return JOURNAL_CAP;
+}
+
+uint64_t cache_journal_pos(cache *c)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    uint64_t pos = c->journal_pos;
+    pthread_rwlock_unlock(&c->lock);
+    return pos;
+}
+
+long cache_journal_since(cache *c, uint64_t pos, uint32_t *out, size_t max)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    uint64_t n = c->journal_pos - pos;
+    long k = -1;
+    if (pos <= c->journal_pos && n <= JOURNAL_CAP && n <= max) {
+        for (uint64_t i = 0; i < n; i++)
+            out[i] = c->journal[(pos + i) & (JOURNAL_CAP - 1)];
+        k = (long)n;
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return k;
 }
 
 const char *cache_id_ref(cache *c, const char *id)

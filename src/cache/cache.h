@@ -208,6 +208,11 @@ const cache_model *cache_snapshot_acquire(cache *c);
 /* Drops a reference from cache_snapshot_acquire. NULL is fine. */
 void cache_snapshot_release(const cache_model *m);
 
+/* Another reference to m, which the caller holds (from
+ * cache_snapshot_acquire or this), whether or not it is still current.
+ * Returns m; release each reference. NULL is fine. */
+const cache_model *cache_snapshot_ref(const cache_model *m);
+
 /* ---------------------------------------------------------------- scoring */
 
 typedef struct cache_score_result {

@@ -17,4 +17,18 @@ size_t cache_chunk_refs(cache *c, size_t from, size_t max, cache_summary *s,
 /* The summary and the id reference of record index. False past the end. */
 bool cache_chunk_rec(cache *c, size_t index, cache_summary *s, const char **id);
 
+/* The change journal: every entry applied to the table appends its record
+ * index. cache_journal_pos is how many were ever appended (take it before
+ * reading records: whatever changes afterwards is in the journal from it). */
+uint64_t cache_journal_pos(cache *c);
+
+/* Copies the record indices appended since position pos into out, oldest
+ * first (a record may repeat). Returns how many, or -1 when the journal no
+ * longer holds them all (it keeps the last 2^18) or there are more than
+ * max. */
+long cache_journal_since(cache *c, uint64_t pos, uint32_t *out, size_t max);
+
+/* The journal's capacity (entries). */
+size_t cache_journal_cap(void);
+
 #endif

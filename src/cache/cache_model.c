@@ -101,6 +101,14 @@ void cache_snapshot_release(const cache_model *m)
         snap_unref((snap *)((char *)m - offsetof(snap, m)));
 }
 
+const cache_model *cache_snapshot_ref(const cache_model *m)
+{
+    if (m != NULL)
+        atomic_fetch_add_explicit(&((snap *)((char *)m - offsetof(snap, m)))->refs, 1,
+                                  memory_order_relaxed);
+    return m;
+}
+
 /* ---------------------------------------------------------------- scoring */
 
 static bool all_finite(const cache_score_result *r)

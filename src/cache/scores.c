@@ -10,35 +10,10 @@
 #include <string.h>
 
 #include "cache/cache_chunk.h"
+#include "cache/scores_impl.h"
 #include "model/gg.h"
 
 #define CHUNK 2048
-#define ROW_NONE INT32_MIN /* a row never scored */
-
-/* The purchase model's numbers of one history (x, t_x, T): customers who
- * share it share them, so each is computed once per table (a real customer
- * base has far fewer histories than customers). */
-typedef struct history {
-    uint32_t n_days;
-    int32_t span, age; /* last - first day, as_of - first day */
-    int32_t rc;        /* GSL_SUCCESS or the first failure */
-    bool used;
-    double p_alive, expected, p_purchase, discounted;
-} history;
-
-struct cache_scores {
-    pthread_rwlock_t lock;
-    uint32_t *by_id; /* record indices in id order, under lock */
-    size_t n_by_id;
-    uint64_t by_id_gen; /* bumped each time by_id is replaced */
-    history *memo; /* open addressing, refresher only */
-    size_t memo_n, memo_mask;
-    cache_scores_spec spec;
-    cache_score_row *rows; /* rows[0..n) under lock */
-    size_t n, cap;
-    atomic_bool complete;
-    uint64_t generation; /* the cache's at the last complete pass (refresher) */
-};
 
 cache_scores *cache_scores_new(const cache_scores_spec *spec)
 {
@@ -68,6 +43,7 @@ void cache_scores_free(cache_scores *t)
     free(t->rows);
     free(t->by_id);
     free(t->memo);
+    cache_scores_rank_free(t);
     free(t);
 }
 
@@ -86,10 +62,10 @@ size_t cache_scores_memory(cache_scores *t)
     pthread_rwlock_rdlock(&t->lock);
     size_t b = t->cap * sizeof *t->rows + t->n_by_id * sizeof *t->by_id;
     pthread_rwlock_unlock(&t->lock);
-    return b;
+    return b + cache_scores_rank_memory(t);
 }
 
-static bool same_summary(const cache_summary *a, const cache_summary *b)
+bool cache_scores_same_summary(const cache_summary *a, const cache_summary *b)
 {
     return a->first_day == b->first_day && a->last_day == b->last_day &&
            a->n_days == b->n_days && a->repeat_units == b->repeat_units &&
@@ -232,7 +208,7 @@ static size_t refresh_chunk(cache_scores *t, const cache_model *m, size_t from, 
     size_t n = 0;
     for (size_t i = 0; i < k; i++) {
         const cache_score_row *row = &t->rows[from + i];
-        if (s[i].n_days == 0 || (row->rc != ROW_NONE && same_summary(&row->s, &s[i])))
+        if (s[i].n_days == 0 || (row->rc != ROW_NONE && cache_scores_same_summary(&row->s, &s[i])))
             continue;
         if (!score_row(t, m, &s[i], &fresh[n]))
             break; /* out of memory: the rest stays unscored (readers score it) */
@@ -244,6 +220,7 @@ static size_t refresh_chunk(cache_scores *t, const cache_model *m, size_t from, 
     for (size_t i = 0; i < n; i++)
         t->rows[idx[i]] = fresh[i];
     pthread_rwlock_unlock(&t->lock);
+    cache_scores_rank_note(t, idx, n);
     return n;
 }
 
@@ -251,6 +228,10 @@ int cache_scores_refresh(cache_scores *t, cache *c, const cache_model *m,
                          const atomic_bool *stop, size_t *n_scored)
 {
     uint64_t gen = cache_generation(c);
+    /* before the first record is read: what changes later is in the
+     * journal from here (the ranks' readers take it from there) */
+    uint64_t journal = cache_journal_pos(c);
+    t->period_days = m->period_days;
     if (n_scored != NULL)
         *n_scored = 0;
     if (atomic_load(&t->complete) && gen == t->generation)
@@ -275,6 +256,7 @@ int cache_scores_refresh(cache_scores *t, cache *c, const cache_model *m,
             *n_scored += n;
     }
     t->generation = gen;
+    t->pass_journal = journal;
     atomic_store(&t->complete, true);
 cleanup:
     free(s);
@@ -305,7 +287,7 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
         if (s[i].n_days == 0)
             continue;
         const cache_score_row *row = i < have ? &rows[i] : NULL;
-        if (row != NULL && (row->rc == ROW_NONE || !same_summary(&row->s, &s[i])))
+        if (row != NULL && (row->rc == ROW_NONE || !cache_scores_same_summary(&row->s, &s[i])))
             row = NULL;
         rc = fn(ids[i], &s[i], row, arg);
     }
@@ -455,7 +437,7 @@ int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *afte
             if (!cache_chunk_rec(c, recs[i], &s, &id) || s.n_days == 0)
                 continue;
             const cache_score_row *row = &rows[i];
-            if (row->rc == ROW_NONE || !same_summary(&row->s, &s))
+            if (row->rc == ROW_NONE || !cache_scores_same_summary(&row->s, &s))
                 row = NULL;
             last = id;
             rc = fn(id, &s, row, arg);

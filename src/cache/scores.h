@@ -93,6 +93,53 @@ int cache_scores_index_ids(cache_scores *t, cache *c);
 int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *after,
                           cache_scores_fn fn, cache_scores_fn tail_fn, void *arg);
 
+/* ------------------------------------------------------------------ ranks
+ *
+ * The customers ordered by each score a list can sort by (scores_rank.c),
+ * so that a page walks from its cursor instead of passing over everyone:
+ * O(limit + log N) plus the customers changed since the rank was built
+ * (the cache's change journal names them) and the unranked ones (scores
+ * that cannot be computed, customers not yet in the id index). */
+
+/* The sort keys a rank exists for, each computed from a row exactly as
+ * cache_scores_rank_key does. */
+typedef enum cache_rank_key {
+    CACHE_RANK_P_ALIVE,
+    CACHE_RANK_EXPECTED,
+    CACHE_RANK_LTV, /* margin * spend * discounted, with the spec's margin */
+    CACHE_RANK_SPEND,
+    CACHE_RANK_FREQUENCY,     /* n_days - 1 */
+    CACHE_RANK_RECENCY,       /* (last - first day) / period_days */
+    CACHE_RANK_LAST_PURCHASE, /* last_day */
+    CACHE_RANK_COUNT
+} cache_rank_key;
+
+/* The key k of a row scored with a model of period_days and the margin
+ * margin (the LTV's; the other keys ignore it). */
+double cache_scores_rank_key(cache_rank_key k, const cache_score_row *row, double margin,
+                             double period_days);
+
+/* Brings t's ranks up to date with its rows (refresher only, after a
+ * complete cache_scores_refresh and cache_scores_index_ids): merges the
+ * rows rescored since the last rank into it, or sorts every row when there
+ * is none or many changed. Returns CACHE_OK or CACHE_ENOMEM (no rank is
+ * published then: lists pass over every customer). */
+int cache_scores_rank(cache_scores *t, cache *c);
+
+/* Whether t has a published rank. */
+bool cache_scores_ranked(cache_scores *t);
+
+/* Calls other_fn, as cache_scores_scan calls fn, for every customer the
+ * rank of k does not order (changed since it was built, or unranked), then
+ * fn for the ranked customers strictly after the cursor (key, id) (none:
+ * from the first) in list order: ascending key, or descending when desc,
+ * equal keys by ascending id, until one returns nonzero. Returns 0, the
+ * nonzero value, or CACHE_ENOMEM; -1 (nothing called) when t has no rank
+ * or the journal no longer holds every change since it. */
+int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, bool desc,
+                           const double *cursor_key, const char *cursor_id,
+                           cache_scores_fn fn, cache_scores_fn other_fn, void *arg);
+
 /* Bytes held by t's rows. */
 size_t cache_scores_memory(cache_scores *t);
 

@@ -248,6 +248,20 @@ static void walk_equal(const char *filter, app_list_key key, bool desc)
     free(l.items);
 }
 
+/* ltvd_list_pages_total{walk="how"} from /metrics. */
+static unsigned long long walks(const char *how)
+{
+    testhttp_response r;
+    get("/metrics", 200, &r);
+    char line[80];
+    snprintf(line, sizeof line, "\nltvd_list_pages_total{walk=\"%s\"} ", how);
+    const char *v = strstr(r.body, line);
+    ck_assert_msg(v != NULL, "no %s in /metrics", line + 1);
+    unsigned long long n = strtoull(v + strlen(line), NULL, 10);
+    testhttp_response_free(&r);
+    return n;
+}
+
 static void walk_all_sorts(const char *filter)
 {
     for (int k = 0; k < APP_KEY_COUNT; k++) {
@@ -263,8 +277,48 @@ START_TEST(test_list_budget_pages_equal)
     static const char *const filters[] = {
         "", "churn_risk=high", "lifecycle_stage=established",
         "at_risk=false&margin=0.5", "horizon_days=730", "churn_risk=medium&horizon_days=90"};
-    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
+    unsigned long long ranked = walks("rank"), passes = walks("pass");
+    walk_all_sorts("");
+    /* every sort but customer_id walks its rank: no pass over the table */
+    ck_assert_uint_gt(walks("rank"), ranked);
+    ck_assert_uint_eq(walks("pass"), passes);
+    for (size_t i = 1; i < sizeof filters / sizeof filters[0]; i++)
         walk_all_sorts(filters[i]);
+}
+END_TEST
+
+/* Ingest while the table keeps up (list_refresh_ms 50): the ranks take in
+ * the changed rows by merging, and every page, walked in the rank from the
+ * journal position it was built at, still equals scoring each customer. */
+START_TEST(test_list_budget_ranks_follow_ingest)
+{
+    start((const char *const[]){"list_refresh_ms", "50", NULL});
+    wait_table();
+    char body[4096];
+    for (int round = 0; round < 6; round++) {
+        /* existing customers buy again (their keys move), new ones arrive,
+         * with ties: several customers of one history */
+        int n = snprintf(body, sizeof body, "{\"transactions\":[");
+        for (int i = 0; i < 12; i++)
+            n += snprintf(body + n, sizeof body - (size_t)n,
+                          "%s{\"id\":\"r%d-%d\",\"customer_id\":\"%s%d\","
+                          "\"occurred_at\":\"1997-09-%02dT10:00:00Z\",\"amount\":%d}",
+                          i > 0 ? "," : "", round, i, i % 2 == 0 ? "" : "zz-new-",
+                          i % 2 == 0 ? 100 * round + 7 * i + 1 : round * 10 + i,
+                          10 + round + i % 3, 5 + i % 4);
+        snprintf(body + n, sizeof body - (size_t)n, "]}");
+        testhttp_response r;
+        testhttp_request(t.port, "POST", "/v1/transactions", body, &r);
+        ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+        testhttp_response_free(&r);
+        if (round % 2 == 1)
+            sleep_ms(300); /* the keeper merges the changes into the ranks */
+        walk_equal("", APP_KEY_P_ALIVE, true);
+        walk_equal("", APP_KEY_FREQUENCY, true);
+        walk_equal("churn_risk=low", APP_KEY_LTV, false);
+        walk_equal("", APP_KEY_LAST_PURCHASE, round % 2 == 0);
+    }
+    ck_assert_uint_eq(walks("pass"), 0);
 }
 END_TEST
 
@@ -291,6 +345,42 @@ START_TEST(test_list_budget_pages_after_ingest)
     walk_equal("", APP_KEY_LTV, true);
     walk_equal("churn_risk=low", APP_KEY_CUSTOMER_ID, false);
     walk_equal("", APP_KEY_CUSTOMER_ID, true);
+}
+END_TEST
+
+/* After a refit, until the new snapshot's table is computed (never here:
+ * list_refresh_ms 60 s), a list that only the table can serve answers
+ * from the previous table, scored with the previous snapshot, instead of
+ * 503: each item names that version. */
+START_TEST(test_list_budget_previous_table)
+{
+    start((const char *const[]){"list_refresh_ms", "60000", "list_rescore_max", "100",
+                                NULL});
+    wait_table();
+    cache_model m = {.model = &bgnbd_model,
+                     .params = {0.3, 5.0, 0.7, 2.0},
+                     .has_spend = true,
+                     .gg_params = {6.248802, 3.744588, 15.447748},
+                     .period_days = 7,
+                     .version = 8};
+    ck_assert_int_eq(cache_snapshot_set(t.app->cache, &m), CACHE_OK);
+    testhttp_response r;
+    get("/v1/customers?sort=-predicted_ltv&limit=5", 200, &r);
+    json_t *items = json_object_get(r.json, "customers"), *c;
+    size_t i;
+    ck_assert_uint_eq(json_array_size(items), 5);
+    json_array_foreach(items, i, c)
+    {
+        json_t *model = json_object_get(c, "model");
+        ck_assert_int_eq(json_integer_value(json_object_get(model, "version")), 7);
+    }
+    testhttp_response_free(&r);
+    /* a customer's own document is the new snapshot's */
+    get("/v1/customers/1", 200, &r);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "model"),
+                                                        "version")),
+                     8);
+    testhttp_response_free(&r);
 }
 END_TEST
 
@@ -386,6 +476,8 @@ Suite *suite_list_budget(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_list_budget_pages_equal);
     tcase_add_test(tc, test_list_budget_pages_after_ingest);
+    tcase_add_test(tc, test_list_budget_ranks_follow_ingest);
+    tcase_add_test(tc, test_list_budget_previous_table);
     tcase_add_test(tc, test_list_budget_bounds);
     tcase_add_test(tc, test_list_budget_exceeded);
     tcase_add_test(tc, test_list_budget_share_and_health);

@@ -1,0 +1,63 @@
+/* Internal to src/cache: the score table's state, shared by scores.c (the
+ * rows, the refresher, the id index) and scores_rank.c (the ranks). */
+#ifndef LTVD_CACHE_SCORES_IMPL_H
+#define LTVD_CACHE_SCORES_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "cache/scores.h"
+
+#define ROW_NONE INT32_MIN /* a row never scored */
+
+/* The purchase model's numbers of one history (x, t_x, T): customers who
+ * share it share them, so each is computed once per table (a real customer
+ * base has far fewer histories than customers). */
+typedef struct history {
+    uint32_t n_days;
+    int32_t span, age; /* last - first day, as_of - first day */
+    int32_t rc;        /* GSL_SUCCESS or the first failure */
+    bool used;
+    double p_alive, expected, p_purchase, discounted;
+} history;
+
+struct cache_scores {
+    pthread_rwlock_t lock;
+    uint32_t *by_id; /* record indices in id order, under lock */
+    size_t n_by_id;
+    uint64_t by_id_gen; /* bumped each time by_id is replaced */
+    history *memo; /* open addressing, refresher only */
+    size_t memo_n, memo_mask;
+    cache_scores_spec spec;
+    cache_score_row *rows; /* rows[0..n) under lock */
+    size_t n, cap;
+    atomic_bool complete;
+    uint64_t generation; /* the cache's at the last complete pass (refresher) */
+    /* The ranks (scores_rank.c): the published one, under lock (the
+     * pointer; a rank itself never changes), and what the refresher keeps
+     * to build the next one. */
+    struct cache_rank *rank;
+    uint64_t pass_journal; /* journal position when the last complete pass began */
+    uint32_t *changed;     /* records rescored since the rank was built */
+    size_t n_changed, cap_changed;
+    bool changed_lost; /* out of memory: the next rank is built whole */
+    uint32_t *id_rank; /* record -> position in by_id (n_id_rank of them) */
+    size_t n_id_rank;
+    uint64_t id_rank_gen; /* by_id_gen id_rank was made from */
+    double period_days;   /* of the model the rows were scored with */
+};
+
+/* Whether two summaries are equal (a row is fresh when its summary is the
+ * customer's current one). */
+bool cache_scores_same_summary(const cache_summary *a, const cache_summary *b);
+
+/* Frees the rank state of t (scores_rank.c; t is being freed). */
+void cache_scores_rank_free(cache_scores *t);
+
+/* Bytes held by t's ranks and their helpers. */
+size_t cache_scores_rank_memory(cache_scores *t);
+
+/* Notes that the refresher rewrote the rows of records idx[0..n). */
+void cache_scores_rank_note(cache_scores *t, const size_t *idx, size_t n);
+
+#endif
