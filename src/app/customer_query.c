@@ -497,12 +497,23 @@ static int walk_all(app *a, cache_scores *t, walk *w)
     const app_list_query *q = w->q;
     int k = t != NULL ? rank_of(q, cache_scores_spec_of(t)) : -1;
     if (k >= 0) {
+        /* a walk that reads this many ranked customers (a filter few of
+         * them pass, at the far end of the order) costs about a pass */
+        size_t n = cache_count(a->cache), budget = n / 16;
+        if (budget < 16 * w->keep)
+            budget = 16 * w->keep;
         int rc = cache_scores_walk_rank(t, a->cache, (cache_rank_key)k, q->desc,
                                         q->has_cursor ? &q->cursor_key : NULL, q->cursor_id,
-                                        visit_ranked, visit, w);
-        if (rc != -1) {
+                                        budget, visit_ranked, visit, w);
+        if (rc != -1 && rc != CACHE_RANK_OVER) {
             app_list_count_walk(a->lists, APP_LIST_WALK_RANK);
             return rc;
+        }
+        if (rc == CACHE_RANK_OVER) { /* start again with a pass */
+            w->n = w->n_late = w->n_failed = w->offers = w->ranked = 0;
+            w->has_bar = false;
+            w->failure = 0;
+            app_list_count_walk(a->lists, APP_LIST_WALK_LONG);
         }
     }
     if (t != NULL && q->key == APP_KEY_CUSTOMER_ID) {

@@ -427,6 +427,22 @@ size_t cache_chunk_refs(cache *c, size_t from, size_t max, cache_summary *s,
     return k;
 }
 
+void cache_chunk_recs(cache *c, const uint32_t *idx, size_t n, cache_summary *s,
+                      const char **ids)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (idx[i] < c->n) {
+            copy_out(&c->recs[idx[i]], &s[i]);
+            ids[i] = id_at(c, c->recs[idx[i]].id_off);
+        } else {
+            s[i] = (cache_summary){0};
+            ids[i] = NULL;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+}
+
 bool cache_chunk_rec(cache *c, size_t index, cache_summary *s, const char **id)
 {
     pthread_rwlock_rdlock(&c->lock);

@@ -14,6 +14,12 @@
 size_t cache_chunk_refs(cache *c, size_t from, size_t max, cache_summary *s,
                         const char **ids);
 
+/* The summaries and id references of records idx[0..n), under one read
+ * lock. Every index must be below the table's size (ids[i] NULL and
+ * s[i].n_days 0 otherwise). */
+void cache_chunk_recs(cache *c, const uint32_t *idx, size_t n, cache_summary *s,
+                      const char **ids);
+
 /* The summary and the id reference of record index. False past the end. */
 bool cache_chunk_rec(cache *c, size_t index, cache_summary *s, const char **id);
 

@@ -129,15 +129,21 @@ int cache_scores_rank(cache_scores *t, cache *c);
 /* Whether t has a published rank. */
 bool cache_scores_ranked(cache_scores *t);
 
+/* cache_scores_walk_rank's result when it gave up after `budget` ranked
+ * customers. */
+#define CACHE_RANK_OVER 2
+
 /* Calls other_fn, as cache_scores_scan calls fn, for every customer the
  * rank of k does not order (changed since it was built, or unranked), then
  * fn for the ranked customers strictly after the cursor (key, id) (none:
  * from the first) in list order: ascending key, or descending when desc,
- * equal keys by ascending id, until one returns nonzero. Returns 0, the
- * nonzero value, or CACHE_ENOMEM; -1 (nothing called) when t has no rank
+ * equal keys by ascending id, until one returns nonzero, or `budget` of
+ * them were walked (0: no bound; a filter few pass can make a walk longer
+ * than a pass over every row). Returns 0, the nonzero value,
+ * CACHE_RANK_OVER, or CACHE_ENOMEM; -1 (nothing called) when t has no rank
  * or the journal no longer holds every change since it. */
 int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, bool desc,
-                           const double *cursor_key, const char *cursor_id,
+                           const double *cursor_key, const char *cursor_id, size_t budget,
                            cache_scores_fn fn, cache_scores_fn other_fn, void *arg);
 
 /* Bytes held by t's rows. */

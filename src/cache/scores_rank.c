@@ -411,6 +411,7 @@ typedef struct walker {
     size_t nd;
     cache_scores_fn fn, other_fn;
     void *arg;
+    size_t budget; /* ranked entries still allowed (0: no bound) */
 } walker;
 
 static int u32_cmp(const void *a, const void *b)
@@ -488,11 +489,14 @@ static size_t bound(const walker *w, size_t lo, size_t hi, double key, const cha
     return lo;
 }
 
-/* fn for the unchanged entries of [from, to), forward. */
-static int forward(const walker *w, size_t from, size_t to)
+/* fn for the unchanged entries of [from, to), forward, a slice at a time
+ * (their rows under the table's lock, their records under the cache's). */
+static int forward(walker *w, size_t from, size_t to)
 {
     uint32_t recs[SLICE];
     cache_score_row rows[SLICE];
+    cache_summary s[SLICE];
+    const char *ids[SLICE];
     while (from < to) {
         size_t k = 0;
         pthread_rwlock_rdlock(&w->t->lock);
@@ -504,8 +508,16 @@ static int forward(const walker *w, size_t from, size_t to)
             rows[k++] = w->t->rows[rec];
         }
         pthread_rwlock_unlock(&w->t->lock);
+        cache_chunk_recs(w->c, recs, k, s, ids);
         for (size_t i = 0; i < k; i++) {
-            int rc = call(w, recs[i], &rows[i], true, w->fn);
+            if (ids[i] == NULL || s[i].n_days == 0)
+                continue;
+            const cache_score_row *row = &rows[i];
+            if (!cache_scores_same_summary(&row->s, &s[i]))
+                row = NULL;
+            if (w->budget > 0 && --w->budget == 0)
+                return CACHE_RANK_OVER;
+            int rc = w->fn(ids[i], &s[i], row, w->arg);
             if (rc != 0)
                 return rc;
         }
@@ -515,7 +527,7 @@ static int forward(const walker *w, size_t from, size_t to)
 
 /* The ranked walk, descending: runs of equal keys from the largest down,
  * each run by ascending id. */
-static int descending(const walker *w, const double *ck, const char *cid)
+static int descending(walker *w, const double *ck, const char *cid)
 {
     size_t n = w->r->n, end = n;
     int rc;
@@ -572,7 +584,7 @@ static bool changes(walker *w)
 }
 
 int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, bool desc,
-                           const double *cursor_key, const char *cursor_id,
+                           const double *cursor_key, const char *cursor_id, size_t budget,
                            cache_scores_fn fn, cache_scores_fn other_fn, void *arg)
 {
     if ((int)k < 0 || k >= CACHE_RANK_COUNT)
@@ -581,7 +593,7 @@ int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, bool des
     if (r == NULL)
         return -1;
     walker w = {.t = t, .c = c, .r = r, .k = k, .ord = r->ord[k], .fn = fn,
-                .other_fn = other_fn, .arg = arg};
+                .other_fn = other_fn, .arg = arg, .budget = budget};
     int rc = -1;
     if (!changes(&w))
         goto done;
