@@ -88,17 +88,14 @@ char *app_metrics_render(void *cls, size_t *len)
     fprintf(f,
             "# HELP ltvd_list_pages_total List pages by how their customers were found: "
             "from the cursor in the rank of the sort key or in the id index, a pass "
-            "over the score table (also after a rank walk given up, counted as "
-            "rank_given_up), or every customer scored for the request.\n"
+            "over the score table, or every customer scored for the request.\n"
             "# TYPE ltvd_list_pages_total counter\n"
             "ltvd_list_pages_total{walk=\"rank\"} %llu\n"
             "ltvd_list_pages_total{walk=\"ids\"} %llu\n"
             "ltvd_list_pages_total{walk=\"pass\"} %llu\n"
-            "ltvd_list_pages_total{walk=\"rescore\"} %llu\n"
-            "ltvd_list_pages_total{walk=\"rank_given_up\"} %llu\n",
+            "ltvd_list_pages_total{walk=\"rescore\"} %llu\n",
             app_list_walks(a, APP_LIST_WALK_RANK), app_list_walks(a, APP_LIST_WALK_IDS),
-            app_list_walks(a, APP_LIST_WALK_PASS), app_list_walks(a, APP_LIST_WALK_RESCORE),
-            app_list_walks(a, APP_LIST_WALK_LONG));
+            app_list_walks(a, APP_LIST_WALK_PASS), app_list_walks(a, APP_LIST_WALK_RESCORE));
     fprintf(f,
             "# HELP ltvd_db_requests_waiting Request threads waiting on PostgreSQL "
             "(of ltvd_db_request_slots).\n"

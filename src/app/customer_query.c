@@ -151,6 +151,23 @@ static bool passes(const app_list_query *q, app_risk risk, app_stage stage)
            (q->at_risk < 0 || (risk == APP_RISK_HIGH) == (q->at_risk == 1));
 }
 
+int app_list_cell(const ltvd_config *cfg, const cache_summary *s, double p_alive, int64_t day)
+{
+    app_risk risk = risk_of(cfg, p_alive);
+    return (int)risk * APP_STAGES + (int)lifecycle(cfg, s, risk, day);
+}
+
+/* The rank cells whose customers pass q's filters. */
+static uint32_t cells_of(const app_list_query *q)
+{
+    uint32_t mask = 0;
+    for (int risk = APP_RISK_LOW; risk <= APP_RISK_HIGH; risk++)
+        for (int stage = 0; stage < APP_STAGES; stage++)
+            if (passes(q, (app_risk)risk, (app_stage)stage))
+                mask |= 1u << (risk * APP_STAGES + stage);
+    return mask;
+}
+
 static void failed(walk *w, int rc)
 {
     if (w->n_failed++ == 0)
@@ -497,23 +514,14 @@ static int walk_all(app *a, cache_scores *t, walk *w)
     const app_list_query *q = w->q;
     int k = t != NULL ? rank_of(q, cache_scores_spec_of(t)) : -1;
     if (k >= 0) {
-        /* a walk that reads this many ranked customers (a filter few of
-         * them pass, at the far end of the order) costs about a pass */
-        size_t n = cache_count(a->cache), budget = n / 16;
-        if (budget < 16 * w->keep)
-            budget = 16 * w->keep;
-        int rc = cache_scores_walk_rank(t, a->cache, (cache_rank_key)k, q->desc,
+        /* the cells hold only customers that pass the filters: the walk
+         * reads about limit + 1 ranked customers */
+        int rc = cache_scores_walk_rank(t, a->cache, (cache_rank_key)k, cells_of(q), q->desc,
                                         q->has_cursor ? &q->cursor_key : NULL, q->cursor_id,
-                                        budget, visit_ranked, visit, w);
-        if (rc != -1 && rc != CACHE_RANK_OVER) {
+                                        visit_ranked, visit, w);
+        if (rc != -1) {
             app_list_count_walk(a->lists, APP_LIST_WALK_RANK);
             return rc;
-        }
-        if (rc == CACHE_RANK_OVER) { /* start again with a pass */
-            w->n = w->n_late = w->n_failed = w->offers = w->ranked = 0;
-            w->has_bar = false;
-            w->failure = 0;
-            app_list_count_walk(a->lists, APP_LIST_WALK_LONG);
         }
     }
     if (t != NULL && q->key == APP_KEY_CUSTOMER_ID) {

@@ -40,6 +40,8 @@ typedef enum app_stage {
     APP_STAGE_LOST,
 } app_stage;
 
+#define APP_STAGES 5 /* app_stage's values */
+
 /* The scoring options of one request. */
 typedef struct app_score_opts {
     long horizon_days;
@@ -137,6 +139,11 @@ typedef struct app_list_page {
 app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out);
 
 void app_list_page_free(app_list_page *p);
+
+/* The rank cell (cache/scores.h) of a customer with summary s and P(alive)
+ * p_alive as of day: risk * APP_STAGES + stage, so that a filter on risk
+ * or stage is a set of cells. */
+int app_list_cell(const ltvd_config *cfg, const cache_summary *s, double p_alive, int64_t day);
 
 /* The CLV options of a request with model m: months of 30 days (at least
  * one), as the customer endpoints compute them (customer_query.c). */

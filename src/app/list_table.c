@@ -115,6 +115,19 @@ bool app_list_spec_same(const cache_scores_spec *a, const cache_scores_spec *b)
            a->horizon_days == b->horizon_days && a->discount_rate == b->discount_rate;
 }
 
+/* The rank cell of a row (a cache_rank_cell_fn; arg: the keeper's
+ * cell_ctx). */
+typedef struct cell_ctx {
+    const ltvd_config *cfg;
+    int64_t day;
+} cell_ctx;
+
+static int cell_of_row(const cache_score_row *row, void *arg)
+{
+    const cell_ctx *x = arg;
+    return app_list_cell(x->cfg, &row->s, row->p_alive, x->day);
+}
+
 /* One round: refresh the current table, or build the one of a new
  * snapshot or day (the old one stays published, unused, meanwhile). */
 static void keep_once(app *a)
@@ -125,13 +138,14 @@ static void keep_once(app *a)
         return;
     cache_scores_spec sp;
     app_list_spec(m, app_as_of_day(a), a->config, &sp);
+    cell_ctx cells = {a->config, sp.as_of_day};
     app_list_table *r = app_list_table_acquire(s);
     if (r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp)) {
         int rc = cache_scores_refresh(r->t, a->cache, m, &s->stop, NULL);
         if (rc == 0)
             rc = cache_scores_index_ids(r->t, a->cache);
         if (rc == 0)
-            rc = cache_scores_rank(r->t, a->cache);
+            rc = cache_scores_rank(r->t, a->cache, cell_of_row, &cells);
         if (rc == CACHE_ENOMEM)
             log_write(LOG_WARN, "list scores: out of memory");
         app_list_table_release(s, r);
@@ -145,7 +159,7 @@ static void keep_once(app *a)
         if (rc == 0)
             rc = cache_scores_index_ids(t, a->cache);
         if (rc == 0)
-            rc = cache_scores_rank(t, a->cache);
+            rc = cache_scores_rank(t, a->cache, cell_of_row, &cells);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         if (rc == 0) {
             log_write(LOG_INFO, "list scores: %zu customers scored in %.3f s (model %llu)",

@@ -65,7 +65,6 @@ typedef enum app_list_walk {
     APP_LIST_WALK_IDS,     /* from the cursor in the id index */
     APP_LIST_WALK_PASS,    /* a pass over the table's rows */
     APP_LIST_WALK_RESCORE, /* every customer scored for the request */
-    APP_LIST_WALK_LONG,    /* a rank walk given up for a pass (also counted) */
     APP_LIST_WALK_COUNT
 } app_list_walk;
 

@@ -119,31 +119,35 @@ typedef enum cache_rank_key {
 double cache_scores_rank_key(cache_rank_key k, const cache_score_row *row, double margin,
                              double period_days);
 
+/* Ranks are split in cells: the caller's classification of a row (e.g.
+ * its filter values), so that a walk reads only the cells it asks for. */
+#define CACHE_RANK_CELLS 16
+
+/* The cell of a scored row, 0 .. CACHE_RANK_CELLS - 1; anything else
+ * leaves the row unranked. It must depend on the row alone. */
+typedef int (*cache_rank_cell_fn)(const cache_score_row *row, void *arg);
+
 /* Brings t's ranks up to date with its rows (refresher only, after a
  * complete cache_scores_refresh and cache_scores_index_ids): merges the
  * rows rescored since the last rank into it, or sorts every row when there
- * is none or many changed. Returns CACHE_OK or CACHE_ENOMEM (no rank is
- * published then: lists pass over every customer). */
-int cache_scores_rank(cache_scores *t, cache *c);
+ * is none or many changed; cell(row, arg) classifies them (the same
+ * function for every call on one table). Returns CACHE_OK or CACHE_ENOMEM
+ * (no rank is published then: lists pass over every customer). */
+int cache_scores_rank(cache_scores *t, cache *c, cache_rank_cell_fn cell, void *arg);
 
 /* Whether t has a published rank. */
 bool cache_scores_ranked(cache_scores *t);
 
-/* cache_scores_walk_rank's result when it gave up after `budget` ranked
- * customers. */
-#define CACHE_RANK_OVER 2
-
 /* Calls other_fn, as cache_scores_scan calls fn, for every customer the
  * rank of k does not order (changed since it was built, or unranked), then
- * fn for the ranked customers strictly after the cursor (key, id) (none:
- * from the first) in list order: ascending key, or descending when desc,
- * equal keys by ascending id, until one returns nonzero, or `budget` of
- * them were walked (0: no bound; a filter few pass can make a walk longer
- * than a pass over every row). Returns 0, the nonzero value,
- * CACHE_RANK_OVER, or CACHE_ENOMEM; -1 (nothing called) when t has no rank
- * or the journal no longer holds every change since it. */
-int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, bool desc,
-                           const double *cursor_key, const char *cursor_id, size_t budget,
+ * fn for the ranked customers of the cells in the mask `cells` (bit j:
+ * cell j) strictly after the cursor (key, id) (none: from the first) in
+ * list order: ascending key, or descending when desc, equal keys by
+ * ascending id, until one returns nonzero. Returns 0, the nonzero value,
+ * or CACHE_ENOMEM; -1 (nothing called) when t has no rank or the journal
+ * no longer holds every change since it. */
+int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, uint32_t cells,
+                           bool desc, const double *cursor_key, const char *cursor_id,
                            cache_scores_fn fn, cache_scores_fn other_fn, void *arg);
 
 /* Bytes held by t's rows. */

@@ -47,6 +47,29 @@ struct cache_scores {
     double period_days;   /* of the model the rows were scored with */
 };
 
+/* A rank (scores_rank.c): immutable once published; readers hold it by
+ * its reference count. For each key, the ranked records ordered by cell
+ * (the caller's classification of a row, e.g. its filter values), then
+ * key, then id: cell j of key k is ord[k][off[j] .. off[j + 1]). */
+typedef struct cache_rank {
+    atomic_int refs;
+    _Atomic uint64_t journal; /* changes from here on are not in the order */
+    uint32_t *ord[CACHE_RANK_COUNT];
+    size_t off[CACHE_RANK_CELLS + 1];
+    size_t n;      /* ranked records (off[CACHE_RANK_CELLS]) */
+    uint8_t *cell; /* cell of each record [0, n_cell), CELL_NONE when unranked */
+    size_t n_cell;
+    uint32_t *extra; /* records not ranked (readers skip those of n_days 0) */
+    size_t n_extra;
+    double margin, period_days;
+} cache_rank;
+
+#define CELL_NONE 0xFF
+
+/* Takes a reference to t's published rank (NULL: none) / drops one. */
+cache_rank *cache_scores_rank_acquire(cache_scores *t);
+void cache_scores_rank_release(cache_rank *r);
+
 /* Whether two summaries are equal (a row is fresh when its summary is the
  * customer's current one). */
 bool cache_scores_same_summary(const cache_summary *a, const cache_summary *b);

@@ -278,15 +278,15 @@ START_TEST(test_list_budget_pages_equal)
         "", "churn_risk=high", "lifecycle_stage=established",
         "at_risk=false&margin=0.5", "horizon_days=730", "churn_risk=medium&horizon_days=90"};
     unsigned long long ranked = walks("rank"), passes = walks("pass");
-    walk_all_sorts("");
-    /* every sort but customer_id walks its rank: no pass over the table */
+    for (size_t i = 0; i < 3; i++)
+        walk_all_sorts(filters[i]);
+    /* every sort but customer_id walks the cells of its rank, whatever the
+     * filter (a pass over the table only for predicted_ltv at another
+     * margin, below) */
     ck_assert_uint_gt(walks("rank"), ranked);
     ck_assert_uint_eq(walks("pass"), passes);
-    for (size_t i = 1; i < sizeof filters / sizeof filters[0]; i++)
+    for (size_t i = 3; i < sizeof filters / sizeof filters[0]; i++)
         walk_all_sorts(filters[i]);
-    /* churn_risk=high sorted by -p_alive finds its customers at the far
-     * end of the rank: the walk is given up for a pass, same pages */
-    ck_assert_uint_gt(walks("rank_given_up"), 0);
 }
 END_TEST
 
