@@ -596,37 +596,16 @@ static app_list_status fill_page(walk *w, app_list_page *out)
     return APP_LIST_OK;
 }
 
-/* Whether the current table serves q: the table's snapshot and day, and a
- * sort key its options determine. *warming: it would, once computed. */
-static bool table_serves(app *a, const cache_model *m, const app_list_table *r,
-                         const app_list_query *q, bool *warming)
-{
-    cache_scores_spec sp;
-    app_list_spec(m, q->o.as_of_day, a->config, &sp);
-    bool keys = (q->key != APP_KEY_EXPECTED && q->key != APP_KEY_LTV) ||
-                (q->o.horizon_days == sp.horizon_days && q->o.discount_rate == sp.discount_rate);
-    bool day = q->o.as_of_day == app_as_of_day(a);
-    bool ok = r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp) &&
-              cache_scores_complete(r->t);
-    *warming = keys && day && !ok;
-    return keys && day && ok;
-}
-
 /* The walk itself, with a slot and the snapshot held. */
 static app_list_status run(app *a, const app_list_query *q, walk *w, app_list_page *out)
 {
-    app_list_table *r = app_list_table_acquire(a->lists);
-    bool warming = false, previous = false;
-    w->use_table = table_serves(a, w->m, r, q, &warming);
-    if (!w->use_table && warming && r != NULL && r->m != NULL &&
-        table_serves(a, r->m, r, q, &previous)) {
-        /* a new snapshot's table is being computed: the page comes whole
-         * from the previous one, scored with its own snapshot (each item
-         * names its version) */
-        cache_snapshot_release(w->m);
-        out->m = w->m = cache_snapshot_ref(r->m);
-        w->use_table = true;
-    }
+    bool keys = (q->key != APP_KEY_EXPECTED && q->key != APP_KEY_LTV) ||
+                (q->o.horizon_days == a->config->horizon_days &&
+                 q->o.discount_rate == a->config->discount_rate);
+    bool warming = false;
+    app_list_table *r = app_list_table_pick(a, q->o.as_of_day, keys, &w->m, &warming);
+    out->m = w->m; /* the previous snapshot's while the new table is computed */
+    w->use_table = r != NULL;
     if (w->use_table) {
         const cache_scores_spec *sp = cache_scores_spec_of(r->t);
         w->rows_serve = q->o.horizon_days == sp->horizon_days &&

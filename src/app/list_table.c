@@ -237,6 +237,33 @@ unsigned long long app_list_walks(app *a, app_list_walk how)
     return atomic_load(&a->lists->walks[how]);
 }
 
+app_list_table *app_list_table_pick(app *a, int64_t day, bool keys, const cache_model **m,
+                                    bool *warming)
+{
+    *warming = false;
+    if (!keys || day != app_as_of_day(a))
+        return NULL;
+    app_list_table *r = app_list_table_acquire(a->lists);
+    cache_scores_spec sp;
+    app_list_spec(*m, day, a->config, &sp);
+    if (r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp) &&
+        cache_scores_complete(r->t))
+        return r;
+    if (r != NULL && r->m != NULL && cache_scores_complete(r->t)) {
+        /* a new snapshot's table is being computed: the previous one
+         * answers whole, with its own snapshot */
+        app_list_spec(r->m, day, a->config, &sp);
+        if (app_list_spec_same(cache_scores_spec_of(r->t), &sp)) {
+            cache_snapshot_release(*m);
+            *m = cache_snapshot_ref(r->m);
+            return r;
+        }
+    }
+    app_list_table_release(a->lists, r);
+    *warming = true;
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- slots */
 
 bool app_list_slot_take(struct app_list_state *s)

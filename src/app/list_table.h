@@ -36,6 +36,15 @@ void app_list_spec(const cache_model *m, int64_t day, const ltvd_config *cfg,
 /* Whether two specs are of the same snapshot, day and options. */
 bool app_list_spec_same(const cache_scores_spec *a, const cache_scores_spec *b);
 
+/* The table that answers a list as of day with the snapshot *m (held),
+ * acquired, or NULL: the table of *m and day when complete; while it is
+ * being computed, the previous complete table of the same day and options,
+ * and then *m becomes its snapshot (the reference is swapped). keys: the
+ * list's sort key is one the table's options determine. NULL with
+ * *warming when the table would serve once computed. */
+app_list_table *app_list_table_pick(app *a, int64_t day, bool keys, const cache_model **m,
+                                    bool *warming);
+
 /* Takes a list slot (false: all taken) / gives it back. */
 bool app_list_slot_take(struct app_list_state *s);
 void app_list_slot_give(struct app_list_state *s);
