@@ -208,7 +208,8 @@ static int rebuild_one(const store_customer *c, void *arg)
 {
     app *a = arg;
     cache_summary s;
-    if (!app_summary_from_store(c, &s) || cache_upsert(a->cache, c->customer_id, &s) != CACHE_OK)
+    if (!app_summary_from_store(c, &s) ||
+        cache_upsert(a->cache, c->customer_id, &s) != CACHE_OK)
         return 1;
     atomic_fetch_add_explicit(&a->n_loaded, 1, memory_order_relaxed);
     return 0;

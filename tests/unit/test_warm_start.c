@@ -42,7 +42,7 @@ static char bearer[AUTH_TOKEN_LEN + 1]; /* a key with every scope */
 
 /* The customer ids compared with the reference server, and what it said. */
 static const char *const probe_targets[] = {
-    "/v1/customers/c1",   "/v1/customers/c2",  "/v1/customers/c17",
+    "/v1/customers/c1",   "/v1/customers/c2",    "/v1/customers/c17",
     "/v1/customers/c999", "/v1/customers/c3000", "/v1/model",
 };
 #define N_TARGETS (sizeof probe_targets / sizeof probe_targets[0])
@@ -74,8 +74,8 @@ static void key_new(void)
     ck_assert_int_eq(auth_token_new(bearer, id), 0);
     ck_assert_int_eq(auth_token_hash(bearer, strlen(bearer), hash), 0);
     store_db *db = testhttp_db_open(&svc);
-    ck_assert_msg(auth_store_create(db, id, "warm start", hash, AUTH_SCOPE_ALL) == 0, "%s",
-                  store_db_error(db));
+    ck_assert_msg(auth_store_create(db, id, "warm start", hash, AUTH_SCOPE_ALL) == 0,
+                  "%s", store_db_error(db));
     store_db_close(db);
 }
 
@@ -120,7 +120,8 @@ static void teardown(void)
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
     ck_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
               getsockname(fd, (struct sockaddr *)&a, &len) == 0);
@@ -253,9 +254,11 @@ static void check_while_migrating(int port, int hport)
     ck_assert_int_eq(status_of(hport, "GET", "/healthz", NULL), 200);
     wait_readyz_says(port, "the service is starting: "); /* connecting, maybe */
     wait_readyz_says(port, "applying the database migrations");
-    assert_starting(port, "GET", "/readyz", NULL, NULL, "applying the database migrations");
+    assert_starting(port, "GET", "/readyz", NULL, NULL,
+                    "applying the database migrations");
     assert_starting(hport, "GET", "/readyz", NULL, NULL, "migrations");
-    assert_starting(port, "GET", "/v1/customers/c1", bearer, NULL, "API keys are not loaded");
+    assert_starting(port, "GET", "/v1/customers/c1", bearer, NULL,
+                    "API keys are not loaded");
     assert_starting(port, "GET", "/metrics", bearer, NULL, "API keys are not loaded");
     assert_starting(hport, "GET", "/metrics", bearer, NULL, "API keys are not loaded");
     ck_assert_int_eq(status_of(port, "GET", "/v1/customers/c1", NULL), 401);
@@ -269,7 +272,8 @@ static void check_while_rebuilding(int port, int hport)
     assert_starting(hport, "GET", "/readyz", NULL, NULL, "cache rebuild: 0 of about ");
     ck_assert_int_eq(status_of(port, "GET", "/healthz", NULL), 200);
     ck_assert_int_eq(status_of(hport, "GET", "/healthz", NULL), 200);
-    static const char *const gets[] = {"/v1/customers/c1", "/v1/customers/c1?as_of=2025-06-01",
+    static const char *const gets[] = {"/v1/customers/c1",
+                                       "/v1/customers/c1?as_of=2025-06-01",
                                        "/v1/customers?limit=5", "/v1/model"};
     for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++)
         assert_starting(port, "GET", gets[i], bearer, NULL, "cache rebuild");
@@ -284,8 +288,8 @@ static void check_while_rebuilding(int port, int hport)
     testserve_reply_free(&r);
     ck_assert_int_eq(status_of(port, "GET", "/v1/customers/c1", NULL), 401);
     call(hport, "GET", "/metrics", bearer, NULL, &r);
-    ck_assert_msg(r.status == 200 && strstr(r.body, "\nltvd_started 0\n") != NULL, "%d: %s",
-                  r.status, r.body);
+    ck_assert_msg(r.status == 200 && strstr(r.body, "\nltvd_started 0\n") != NULL,
+                  "%d: %s", r.status, r.body);
     testserve_reply_free(&r);
     ck_assert_int_eq(count_transactions(), 0);
 }
@@ -331,8 +335,8 @@ START_TEST(test_warm_start_serves_while_rebuilding)
     for (size_t i = 0; i < N_TARGETS; i++) {
         testserve_reply r;
         ck_assert_int_eq(call(s.port, "GET", probe_targets[i], bearer, NULL, &r), 200);
-        ck_assert_msg(strcmp(r.body, reference[i]) == 0, "%s: %s\nwant %s", probe_targets[i],
-                      r.body, reference[i]);
+        ck_assert_msg(strcmp(r.body, reference[i]) == 0, "%s: %s\nwant %s",
+                      probe_targets[i], r.body, reference[i]);
         testserve_reply_free(&r);
     }
     testserve_reply r;
@@ -366,7 +370,8 @@ START_TEST(test_warm_start_sigterm_while_rebuilding)
     PQfinish(days);
     static char log[8192];
     testserve_log(&s, log, sizeof log);
-    ck_assert_msg(status == 0 && took < 2.0, "status %d after %.1f s: %s", status, took, log);
+    ck_assert_msg(status == 0 && took < 2.0, "status %d after %.1f s: %s", status, took,
+                  log);
     ck_assert_msg(strstr(log, "SIGTERM during start-up") != NULL, "%s", log);
     testserve_forget(&s);
 }
@@ -380,7 +385,8 @@ START_TEST(test_warm_start_failures_exit_1)
         const char *url, *extra, *message;
     } cases[] = {
         {svc.cfg.database_url, "LTVD_MIGRATIONS_DIR=/nonexistent/migrations",
-         "ltvd serve: migrate: migrations: cannot open directory /nonexistent/migrations"},
+         "ltvd serve: migrate: migrations: cannot open directory "
+         "/nonexistent/migrations"},
         {"postgresql://ltvd@127.0.0.1:1/none?connect_timeout=2", NULL, "ltvd serve: "},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
