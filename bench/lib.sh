@@ -81,10 +81,26 @@ pg_start() {
     DB=$(sed -n 's/^DATABASE_URL=//p' <<<"$out")
 }
 
+# wait_started ADDR SECONDS [PID]: waits until the start-up of the ltvd at
+# ADDR is over (the cache complete, every route served): /readyz answers,
+# and not with the problem `starting` (ready or not: a model may be
+# missing). Gives up as wait_200 does.
+wait_started() {
+    local deadline=$((SECONDS + $2)) body
+    until body=$(curl -s --max-time 2 "http://$1/readyz") && [ -n "$body" ] &&
+        [[ $body != *problem:starting* ]]; do
+        [ $SECONDS -lt $deadline ] || return 1
+        [ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null || return 1
+        sleep 0.02
+    done
+}
+
 # ltvd_start URL [VAR=VALUE...]: starts `ltvd serve` with DATABASE_URL=URL,
 # auth off and the environment given, on a free port (log: $tmp/ltvd.log),
-# and waits for /healthz; sets LTVD_PID, LTVD_ADDR and STARTUP_S (launch to
-# the first 200). Three tries, should the port be taken meanwhile. Returns 1
+# and waits for /healthz, then for the end of start-up (wait_started); sets
+# LTVD_PID, LTVD_ADDR, LTVD_T0 (the launch, date +%s.%N), HEALTHZ_S (launch
+# to the first /healthz 200) and STARTUP_S (launch to the end of
+# start-up). Three tries, should the port be taken meanwhile. Returns 1
 # (the log's tail on stderr) when it never answered.
 ltvd_start() {
     local url=$1 try t0
@@ -92,11 +108,14 @@ ltvd_start() {
     for try in 1 2 3; do
         LTVD_ADDR=127.0.0.1:$(free_port)
         t0=$(date +%s.%N)
+        LTVD_T0=$t0
         env DATABASE_URL="$url" LTVD_LISTEN="$LTVD_ADDR" LTVD_AUTH_REQUIRED=false "$@" \
             "$LTVD_BIN" serve >>"$tmp/ltvd.log" 2>&1 &
         LTVD_PID=$!
         pids+=("$LTVD_PID")
         if wait_200 "$LTVD_ADDR" /healthz 120 "$LTVD_PID"; then
+            HEALTHZ_S=$(calc %.3f "$(date +%s.%N) - $t0")
+            wait_started "$LTVD_ADDR" 300 "$LTVD_PID" || break
             STARTUP_S=$(calc %.3f "$(date +%s.%N) - $t0")
             return 0
         fi

@@ -12,7 +12,8 @@
 #   variable exported or a file written by one block is there for the next.
 # - ```sh background marks a block that serves (`make run`): it is started in
 #   the background, the check waits until GET /healthz answers on
-#   LTVD_LISTEN, and stops it when the file is done.
+#   LTVD_LISTEN and start-up is over (GET /readyz is not 503 `starting`),
+#   and stops it when the file is done.
 # - Every other block (```text, ```json, ```yaml...) is not run. A command
 #   that cannot run here (one that serves forever in the foreground, needs
 #   Docker, or is `make test` itself) goes in a ```text block with the reason
@@ -97,7 +98,8 @@ prelude() {
 set -e
 docs_at() { DOCS_WHERE=$1; echo "--- $1"; }
 trap 'echo "docs check: $DOCS_WHERE: a command failed (exit $?)" >&2' ERR
-# A serving block: started in its own process group, ready once /healthz answers.
+# A serving block: started in its own process group, ready once /healthz
+# answers and start-up is over (/readyz answers, and not 503 `starting`).
 docs_bg() {
     DOCS_WHERE=$1
     echo "--- $1 (background)"
@@ -106,7 +108,9 @@ docs_bg() {
     echo $! > .docs_bg.pid
     local i
     for i in $(seq 1 600); do
-        if curl -fsS -o /dev/null --max-time 2 "http://$LTVD_LISTEN/healthz" 2>/dev/null; then
+        if curl -fsS -o /dev/null --max-time 2 "http://$LTVD_LISTEN/healthz" 2>/dev/null &&
+            ! curl -sS --max-time 2 "http://$LTVD_LISTEN/readyz" 2>/dev/null |
+                grep -q 'problem:starting'; then
             return 0
         fi
         kill -0 "$(cat .docs_bg.pid)" 2>/dev/null || break

@@ -16,6 +16,7 @@
 #include "app/customer_query.h"
 #include "app/list_table.h"
 #include "app/sync.h"
+#include "base/clock.h"
 #include "log/log.h"
 #include "model/accept.h"
 #include "model/btyd.h"
@@ -201,12 +202,17 @@ static int load_snapshot(app *a, store_db *db, char err[CONFIG_ERR_MAX])
 
 /* ------------------------------------------------------------ the cache */
 
+/* One customer of the start-up rebuild (arg is the app), counted for the
+ * progress /readyz reports. */
 static int rebuild_one(const store_customer *c, void *arg)
 {
+    app *a = arg;
     cache_summary s;
-    if (!app_summary_from_store(c, &s))
+    if (!app_summary_from_store(c, &s) ||
+        cache_upsert(a->cache, c->customer_id, &s) != CACHE_OK)
         return 1;
-    return cache_upsert(arg, c->customer_id, &s) == CACHE_OK ? 0 : 1;
+    atomic_fetch_add_explicit(&a->n_loaded, 1, memory_order_relaxed);
+    return 0;
 }
 
 void app_db_failed(app *a)
@@ -306,31 +312,145 @@ int64_t app_as_of_day(const app *a)
 
 /* ------------------------------------------------------------ start-up */
 
-/* Migrations, cache rebuild and snapshot, on one pooled connection. */
-static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
+static void set_phase(app *a, app_phase p)
 {
-    int applied = 0;
-    if (store_migrate(db, a->migrations_dir, &applied) != 0) {
-        snprintf(err, CONFIG_ERR_MAX, "migrate: %.200s", store_db_error(db));
+    atomic_store_explicit(&a->phase, (int)p, memory_order_release);
+}
+
+static app_phase get_phase(app *a)
+{
+    return (app_phase)atomic_load_explicit(&a->phase, memory_order_acquire);
+}
+
+int app_start_migrate(app *a, char err[CONFIG_ERR_MAX])
+{
+    const ltvd_config *config = a->config;
+    char dberr[STORE_ERR_MAX];
+    store_db_limits lim, boot;
+    app_db_limits(config, &lim);
+    /* start-up (migrations, the cache rebuild) may take long: no statement
+     * bound, but the same connect and TCP bounds */
+    boot = lim;
+    boot.statement_timeout_ms = boot.wait_ms = 0;
+    /* a connection for every request that may wait on PostgreSQL at once */
+    a->pool = store_pool_open(config->database_url, (size_t)app_db_slots(config) + 1, &lim,
+                              dberr);
+    a->boot = a->pool != NULL ? store_db_open_limited(config->database_url, &boot, dberr)
+                              : NULL;
+    if (a->pool == NULL || a->boot == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "%.200s", dberr);
         return -1;
     }
+    set_phase(a, APP_MIGRATING);
+    int applied = 0;
+    if (store_migrate(a->boot, a->migrations_dir, &applied) != 0) {
+        snprintf(err, CONFIG_ERR_MAX, "migrate: %.200s", store_db_error(a->boot));
+        return -1;
+    }
+    set_phase(a, APP_MIGRATED);
+    return 0;
+}
+
+/* The catch-up's horizon, the cache rebuild and the snapshot, on the
+ * start-up connection. */
+static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
+{
     /* before the rebuild: what begins later is the catch-up's (sync.c) */
     if (store_customers_horizon(db, a->sync_since) != 0) {
         snprintf(err, CONFIG_ERR_MAX, "cache rebuild: %.200s", store_db_error(db));
         return -1;
     }
+    atomic_store(&a->n_expected, store_customers_estimate(db)); /* -1 is fine */
+    set_phase(a, APP_REBUILDING);
     int64_t as_of = a->config->has_as_of ? a->config->as_of_day : STORE_AS_OF_NOW;
-    int rc = store_customers_stream(db, as_of, rebuild_one, a->cache);
+    int rc = store_customers_stream(db, as_of, rebuild_one, a);
     if (rc != 0) {
         snprintf(err, CONFIG_ERR_MAX, "cache rebuild: %.200s",
                  rc < 0 ? store_db_error(db) : "invalid summary or out of memory");
         return -1;
     }
+    set_phase(a, APP_LOADING_MODEL);
     return load_snapshot(a, db, err);
 }
 
-app *app_open(const ltvd_config *config, const char *migrations_dir,
-              char err[CONFIG_ERR_MAX])
+int app_start_load(app *a, char err[CONFIG_ERR_MAX])
+{
+    int rc = load_state(a, a->boot, err);
+    store_db_close(a->boot);
+    a->boot = NULL;
+    if (rc == 0 && (a->readiness = app_readiness_start(a)) == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "the readiness check could not be started");
+        rc = -1;
+    }
+    if (rc == 0)
+        set_phase(a, APP_LOADED);
+    return rc;
+}
+
+void app_start_serving(app *a)
+{
+    long long took = base_mono_ms() - a->start_ms;
+    atomic_store(&a->start_took_ms, took > 0 ? took : 1);
+    set_phase(a, APP_SERVING);
+    log_write(LOG_INFO, "started in %.3f s: cache of %zu customers, serving every route",
+              (double)took / 1000.0, cache_count(a->cache));
+}
+
+void app_start_failed(app *a, const char *why)
+{
+    snprintf(a->start_error, sizeof a->start_error, "%s", why);
+    set_phase(a, APP_FAILED);
+}
+
+/* The rebuild's progress: "N of about M customers loaded". */
+static void rebuild_progress(app *a, char *out, size_t len)
+{
+    unsigned long long n = atomic_load_explicit(&a->n_loaded, memory_order_relaxed);
+    long long m = atomic_load(&a->n_expected);
+    if (m >= 0 && (unsigned long long)m >= n)
+        snprintf(out, len, "%llu of about %lld customers loaded", n, m);
+    else
+        snprintf(out, len, "%llu customers loaded", n);
+}
+
+bool app_started(void *cls, char *why, size_t len)
+{
+    app *a = cls;
+    app_phase p = get_phase(a);
+    char progress[96];
+    switch (p) {
+    case APP_SERVING:
+        return true;
+    case APP_CONNECTING:
+        snprintf(why, len, "the service is starting: connecting to PostgreSQL");
+        break;
+    case APP_MIGRATING:
+        snprintf(why, len, "the service is starting: applying the database migrations");
+        break;
+    case APP_MIGRATED:
+        snprintf(why, len, "the service is starting: loading the API keys");
+        break;
+    case APP_REBUILDING:
+        rebuild_progress(a, progress, sizeof progress);
+        snprintf(why, len, "the service is starting: cache rebuild: %s", progress);
+        break;
+    case APP_LOADING_MODEL:
+    case APP_LOADED:
+        snprintf(why, len,
+                 "the service is starting: the cache is complete (%llu customers); %s",
+                 (unsigned long long)atomic_load(&a->n_loaded),
+                 p == APP_LOADING_MODEL ? "loading the model snapshot"
+                                        : "starting the refit worker and the catch-up");
+        break;
+    default:
+        snprintf(why, len, "start-up failed: %s", a->start_error);
+        break;
+    }
+    return false;
+}
+
+app *app_new(const ltvd_config *config, const char *migrations_dir,
+             char err[CONFIG_ERR_MAX])
 {
     if (config->database_url[0] == '\0') {
         snprintf(err, CONFIG_ERR_MAX, "DATABASE_URL is not set");
@@ -364,39 +484,34 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
     atomic_init(&a->n_db_busy, 0);
     atomic_init(&a->n_db_timeout, 0);
     atomic_init(&a->n_db_failed, 0);
+    atomic_init(&a->phase, APP_CONNECTING);
+    atomic_init(&a->n_loaded, 0);
+    atomic_init(&a->n_expected, -1);
+    atomic_init(&a->start_took_ms, 0);
+    a->start_ms = base_mono_ms();
     a->db_slots = app_db_slots(config);
     snprintf(a->migrations_dir, sizeof a->migrations_dir, "%s", migrations_dir);
-    char dberr[STORE_ERR_MAX];
-    store_db_limits lim, boot;
-    app_db_limits(config, &lim);
-    /* start-up (migrations, the cache rebuild) may take long: no statement
-     * bound, but the same connect and TCP bounds */
-    boot = lim;
-    boot.statement_timeout_ms = boot.wait_ms = 0;
     a->cache = cache_new(0);
-    /* a connection for every request that may wait on PostgreSQL at once */
-    a->pool = store_pool_open(config->database_url, (size_t)app_db_slots(config) + 1, &lim,
-                              dberr);
-    store_db *db = a->pool != NULL ? store_db_open_limited(config->database_url, &boot, dberr)
-                                   : NULL;
     a->lists = app_list_state_new(config);
-    if (a->cache == NULL || a->lists == NULL || a->pool == NULL || db == NULL) {
-        snprintf(err, CONFIG_ERR_MAX, "%.200s",
-                 a->pool == NULL || db == NULL ? dberr : "out of memory");
-        store_db_close(db);
+    if (a->cache == NULL || a->lists == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "out of memory");
         app_free(a);
         return NULL;
     }
-    int rc = load_state(a, db, err);
-    store_db_close(db);
-    if (rc == 0 && (a->readiness = app_readiness_start(a)) == NULL) {
-        snprintf(err, CONFIG_ERR_MAX, "the readiness check could not be started");
-        rc = -1;
-    }
-    if (rc != 0) {
+    return a;
+}
+
+app *app_open(const ltvd_config *config, const char *migrations_dir,
+              char err[CONFIG_ERR_MAX])
+{
+    app *a = app_new(config, migrations_dir, err);
+    if (a == NULL)
+        return NULL;
+    if (app_start_migrate(a, err) != 0 || app_start_load(a, err) != 0) {
         app_free(a);
         return NULL;
     }
+    app_start_serving(a);
     return a;
 }
 
@@ -408,6 +523,7 @@ void app_free(app *a)
     app_sync_stop(a->sync);
     app_list_stop(a->lists); /* before the cache: its thread reads it */
     app_readiness_stop(a->readiness);
+    store_db_close(a->boot);
     store_pool_close(a->pool);
     cache_free(a->cache);
     app_window_close(a);
@@ -422,6 +538,8 @@ void app_free(app *a)
 bool app_ready(void *cls, char *why, size_t n)
 {
     app *a = cls;
+    if (!app_started(a, why, n))
+        return false; /* nothing below is published yet */
     const cache_model *m = cache_snapshot_acquire(a->cache);
     cache_snapshot_release(m);
     if (m == NULL) {

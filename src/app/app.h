@@ -24,6 +24,20 @@
 
 typedef struct app_window app_window;
 
+/* Where start-up is (app->phase), in order. Until APP_SERVING no request
+ * handler may touch the app (the server's start-up check, app_started,
+ * keeps them out); the probes and metrics read only what is published. */
+typedef enum app_phase {
+    APP_CONNECTING, /* app_new: nothing connected yet */
+    APP_MIGRATING,  /* app_start_migrate: applying the migrations */
+    APP_MIGRATED,   /* migrated; the caller loads what needs the schema (keys) */
+    APP_REBUILDING, /* app_start_load: the cache is being rebuilt */
+    APP_LOADING_MODEL, /* the cache is complete; the model snapshot is loaded */
+    APP_LOADED,     /* the caller starts the worker and the catch-up */
+    APP_SERVING,    /* app_start_serving: everything runs */
+    APP_FAILED,     /* app_start_failed: the process is about to exit */
+} app_phase;
+
 typedef struct app {
     const ltvd_config *config; /* borrowed, outlives the app */
     store_pool *pool;          /* thread_pool_size connections */
@@ -61,6 +75,16 @@ typedef struct app {
     /* requests answered 503 for the database, by reason (app_db_count) */
     atomic_uint_fast64_t n_db_busy, n_db_timeout, n_db_failed;
     struct app_readiness *readiness; /* the background check (app/readiness.h) */
+    /* Start-up, on one thread while the server answers (app_start_*). The
+     * phase is stored with release order after what it covers is written,
+     * and read with acquire order before any of it is read. */
+    atomic_int phase;               /* app_phase */
+    atomic_ullong n_loaded;         /* customers in the cache so far (rebuild) */
+    atomic_llong n_expected;        /* PostgreSQL's estimate of them, -1: none */
+    long long start_ms;             /* monotonic ms of app_new */
+    atomic_llong start_took_ms;     /* app_new to APP_SERVING, 0 until then */
+    store_db *boot;                 /* the start-up connection (migrate to load) */
+    char start_error[CONFIG_ERR_MAX]; /* APP_FAILED: why (written before) */
 } app;
 
 /* Stored snapshots start-up looks at, newest first, for one it can serve. */
@@ -68,10 +92,36 @@ typedef struct app {
 
 /* Connects (config->database_url), applies the pending migrations of
  * migrations_dir, rebuilds the cache from PostgreSQL (as of config->as_of
- * when set) and loads the newest model snapshot when there is one. Returns
- * the app (free with app_free), or NULL with a message in err. */
+ * when set) and loads the newest model snapshot when there is one: app_new,
+ * app_start_migrate, app_start_load and app_start_serving in one go.
+ * Returns the app (free with app_free), or NULL with a message in err. */
 app *app_open(const ltvd_config *config, const char *migrations_dir,
               char err[CONFIG_ERR_MAX]);
+
+/* Start-up in steps, so that a server can answer meanwhile (`ltvd serve`:
+ * the probes at once, the /v1 routes 503 `starting` until it is over).
+ * app_new allocates (no database yet; phase APP_CONNECTING): NULL with err
+ * when DATABASE_URL is unset or out of memory. Then, on one thread, in
+ * order, each returning 0 or -1 with err (then app_start_failed and
+ * app_free): app_start_migrate connects and migrates (APP_MIGRATED);
+ * app_start_load reads the catch-up's horizon, rebuilds the cache, loads
+ * the model snapshot and starts the readiness check (APP_LOADED); the
+ * caller starts the worker and the catch-up, then app_start_serving
+ * publishes the whole app (APP_SERVING): handlers may use it from then. */
+app *app_new(const ltvd_config *config, const char *migrations_dir,
+             char err[CONFIG_ERR_MAX]);
+int app_start_migrate(app *a, char err[CONFIG_ERR_MAX]);
+int app_start_load(app *a, char err[CONFIG_ERR_MAX]);
+void app_start_serving(app *a);
+
+/* Start-up failed with why: /readyz and the /v1 routes say so until the
+ * process exits. */
+void app_start_failed(app *a, const char *why);
+
+/* The http_readiness of the server's start-up check (cls is the app):
+ * true once APP_SERVING; else false with where start-up is ("the service
+ * is starting: cache rebuild: N of about M customers loaded", ...). */
+bool app_started(void *cls, char *why, size_t why_len);
 
 /* Closes the pool and frees the cache. No request may be running. NULL is
  * fine. */
@@ -122,9 +172,10 @@ void app_note_ingested(app *a, size_t n_new, size_t n_duplicate);
 /* The UTC day scores are computed as of: config as_of, or today. */
 int64_t app_as_of_day(const app *a);
 
-/* The http_readiness callback (cls is the app): a model is loaded, and the
- * last background check (app/readiness.h) found the database answering and
- * no migration pending. Never waits on PostgreSQL. */
+/* The http_readiness callback (cls is the app): start-up is over
+ * (app_started), a model is loaded, and the last background check
+ * (app/readiness.h) found the database answering and no migration pending.
+ * Never waits on PostgreSQL. */
 bool app_ready(void *cls, char *why, size_t why_len);
 
 #endif

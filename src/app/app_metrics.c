@@ -2,7 +2,9 @@
  * GET /metrics: batches and transactions ingested, refits (by outcome, with
  * their total duration, the last one's, and whether one is running), the
  * cache's size and memory, the model being served, and the requests
- * waiting on PostgreSQL or refused for it (docs/reliability.md). */
+ * waiting on PostgreSQL or refused for it (docs/reliability.md), and
+ * whether start-up is over. Safe during start-up: it reads the worker only
+ * once the app is published (APP_SERVING). */
 #include "app/app_metrics.h"
 #include "app/list_table.h"
 
@@ -16,7 +18,9 @@ char *app_metrics_render(void *cls, size_t *len)
 {
     app *a = cls;
     worker_status w = {0};
-    if (a->worker != NULL)
+    /* the worker pointer is published with the start-up's end */
+    bool started = atomic_load_explicit(&a->phase, memory_order_acquire) == APP_SERVING;
+    if (started && a->worker != NULL)
         worker_status_get(a->worker, &w);
     const cache_model *m = cache_snapshot_acquire(a->cache);
     double version = m != NULL ? (double)m->version : 0;
@@ -116,6 +120,15 @@ char *app_metrics_render(void *cls, size_t *len)
             (unsigned long long)atomic_load(&a->n_db_busy),
             (unsigned long long)atomic_load(&a->n_db_timeout),
             (unsigned long long)atomic_load(&a->n_db_failed));
+    fprintf(f,
+            "# HELP ltvd_started 1 once start-up is over (migrations, the cache "
+            "rebuild, the model snapshot): every route is served.\n"
+            "# TYPE ltvd_started gauge\n"
+            "ltvd_started %d\n"
+            "# HELP ltvd_startup_seconds How long start-up took (0 until it is over).\n"
+            "# TYPE ltvd_startup_seconds gauge\n"
+            "ltvd_startup_seconds %.3f\n",
+            started ? 1 : 0, (double)atomic_load(&a->start_took_ms) / 1000.0);
     if (fclose(f) != 0) {
         free(text);
         return NULL;

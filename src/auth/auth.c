@@ -31,6 +31,9 @@ struct auth_keys {
     long reload_ms;
     long long next_ms;           /* the next periodic reload (monotonic ms) */
     ticker *ticker;              /* the reload thread, NULL when reload_ms is 0 */
+    /* set (release) once connected, loaded and the thread started: checks
+     * read keys, db and ticker only after seeing it (acquire) */
+    atomic_bool loaded;
 };
 
 static int key_cmp(const void *a, const void *b)
@@ -107,15 +110,11 @@ static long reload_tick(void *arg)
 
 /* --------------------------------------------------------- open and free */
 
-auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
-                          long reload_ms, char err[AUTH_ERR_MAX])
+auth_keys *auth_keys_new(long reload_ms)
 {
-    char db_err[STORE_ERR_MAX];
     auth_keys *k = calloc(1, sizeof *k);
-    if (k == NULL) {
-        snprintf(err, AUTH_ERR_MAX, "api keys: out of memory");
+    if (k == NULL)
         return NULL;
-    }
     pthread_rwlock_init(&k->lock, NULL);
     pthread_mutex_init(&k->reload_lock, NULL);
     k->reload_ms = reload_ms;
@@ -128,26 +127,50 @@ auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
     pthread_cond_init(&k->reloaded, &ca);
     pthread_condattr_destroy(&ca);
     atomic_init(&k->miss_pending, false);
+    atomic_init(&k->loaded, false);
+    return k;
+}
+
+int auth_keys_connect(auth_keys *k, const char *database_url, const store_db_limits *lim,
+                      char err[AUTH_ERR_MAX])
+{
+    char db_err[STORE_ERR_MAX];
     k->db = store_db_open_limited(database_url, lim, db_err);
     if (k->db == NULL) {
         snprintf(err, AUTH_ERR_MAX, "api keys: %.200s", db_err);
-        goto failed;
+        return -1;
     }
     if (auth_keys_reload(k) != 0) {
         snprintf(err, AUTH_ERR_MAX, "%.240s", store_db_error(k->db));
         goto failed;
     }
-    k->next_ms = base_mono_ms() + reload_ms;
-    if (reload_ms > 0 && (k->ticker = ticker_start(reload_ms, reload_ms, reload_tick, k)) == NULL) {
+    k->next_ms = base_mono_ms() + k->reload_ms;
+    if (k->reload_ms > 0 &&
+        (k->ticker = ticker_start(k->reload_ms, k->reload_ms, reload_tick, k)) == NULL) {
         snprintf(err, AUTH_ERR_MAX, "api keys: the reload thread could not be started");
         goto failed;
     }
-    return k;
+    atomic_store_explicit(&k->loaded, true, memory_order_release);
+    return 0;
 failed:
     store_db_close(k->db);
-    free(k->keys);
-    free(k);
-    return NULL;
+    k->db = NULL;
+    return -1;
+}
+
+auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
+                          long reload_ms, char err[AUTH_ERR_MAX])
+{
+    auth_keys *k = auth_keys_new(reload_ms);
+    if (k == NULL) {
+        snprintf(err, AUTH_ERR_MAX, "api keys: out of memory");
+        return NULL;
+    }
+    if (auth_keys_connect(k, database_url, lim, err) != 0) {
+        auth_keys_free(k);
+        return NULL;
+    }
+    return k;
 }
 
 void auth_keys_free(auth_keys *k)
@@ -240,6 +263,8 @@ auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned an
         return AUTH_MALFORMED;
     if (k == NULL)
         return AUTH_UNAVAILABLE;
+    if (!atomic_load_explicit(&k->loaded, memory_order_acquire))
+        return AUTH_NOT_LOADED;
     if (auth_token_hash(token, len, hash) != 0)
         return AUTH_INVALID;
     if (!lookup(k, key_id, &key) && !(miss_reload(k) && lookup(k, key_id, &key)))

@@ -42,20 +42,36 @@ typedef enum auth_result {
     AUTH_INVALID,     /* unknown or revoked key, or a wrong secret */
     AUTH_FORBIDDEN,   /* a valid key without any of the scopes asked for */
     AUTH_UNAVAILABLE, /* no key store (the service runs without a database) */
+    AUTH_NOT_LOADED,  /* a token, but the keys are not loaded yet (start-up) */
 } auth_result;
 
 /* Connects to database_url with the bounds lim (NULL: none), loads the
  * valid keys (the api_keys table must exist: migrate first) and starts the
  * reload thread (reload_ms > 0). Returns the cache (free with
- * auth_keys_free), or NULL with err set. */
+ * auth_keys_free), or NULL with err set. auth_keys_new, then
+ * auth_keys_connect. */
 auth_keys *auth_keys_open(const char *database_url, const store_db_limits *lim,
                           long reload_ms, char err[AUTH_ERR_MAX]);
+
+/* An empty copy, not loaded yet: every check of a token says
+ * AUTH_NOT_LOADED until auth_keys_connect succeeded, so a server can take
+ * it before the keys can be read (start-up, before the migrations). NULL
+ * when out of memory. */
+auth_keys *auth_keys_new(long reload_ms);
+
+/* Connects k (from auth_keys_new) as auth_keys_open does, loads the keys
+ * and starts the reload thread; only then do checks use them. Once, on one
+ * thread; checks may run meanwhile. Returns 0, or -1 with err set (k stays
+ * not loaded; free it with auth_keys_free). */
+int auth_keys_connect(auth_keys *k, const char *database_url, const store_db_limits *lim,
+                      char err[AUTH_ERR_MAX]);
 
 /* Stops the thread, closes the connection, frees k. NULL is fine. */
 void auth_keys_free(auth_keys *k);
 
 /* Checks the Authorization header value (NULL when absent) against k
- * (NULL: AUTH_UNAVAILABLE) for a key holding any of the AUTH_SCOPE_ bits of
+ * (NULL: AUTH_UNAVAILABLE; not loaded yet: AUTH_NOT_LOADED once the header
+ * is a well-formed token) for a key holding any of the AUTH_SCOPE_ bits of
  * any_of. */
 auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned any_of);
 

@@ -1,4 +1,8 @@
-/* `ltvd serve`: loads the configuration, serves HTTP until SIGTERM or
+/* `ltvd serve`: loads the configuration, listens at once (and on
+ * health_listen), then starts the app while /healthz, /readyz and /metrics
+ * answer (migrations, API keys, cache rebuild, model snapshot, worker,
+ * catch-up; the /v1 routes answer 503 `starting` meanwhile, and a start-up
+ * that fails still exits 1 with its message); serves HTTP until SIGTERM or
  * SIGINT, then stops accepting, lets the requests in flight finish within
  * shutdown_deadline_s, and exits 0 by then in any case: a backstop thread
  * ends the process at the deadline when a handler (or the clean-up) is
@@ -39,32 +43,13 @@ static bool readiness_no_db(void *cls, char *why, size_t n)
     return false;
 }
 
-/* Loads the API keys (after the migrations): the /v1 endpoints need them
- * unless auth_required is off, a private /metrics in any case. Returns false
- * with a message in err; *out is the keys or NULL. */
-static bool wire_auth(http_server *server, const ltvd_config *cfg, auth_keys **out,
-                      char err[CONFIG_ERR_MAX])
-{
-    *out = NULL;
-    if (!cfg->auth_required)
-        log_write(LOG_WARN, "auth_required is false: the /v1 endpoints are open to anyone");
-    char why[AUTH_ERR_MAX];
-    store_db_limits lim;
-    app_db_limits(cfg, &lim);
-    *out = auth_keys_open(cfg->database_url, &lim, AUTH_RELOAD_MS, why);
-    if (*out == NULL) {
-        snprintf(err, CONFIG_ERR_MAX, "%s", why);
-        return false;
-    }
-    http_server_set_auth(server, *out);
-    log_write(LOG_INFO, "api keys: %zu valid", auth_keys_count(*out));
-    return true;
-}
-
-/* Builds the app (migrate, cache, snapshot) and the API keys when a
- * database is configured and registers its routes. Returns false with a
- * message in err; *out is the app or NULL (no database), *keys the API keys
- * or NULL. */
+/* Wires the app (not loaded yet: app_new) and an empty copy of the API
+ * keys (loaded by start_app after the migrations: the /v1 endpoints need
+ * them unless auth_required is off, a private /metrics in any case) into
+ * server when a database is configured, with its routes and the start-up
+ * check that keeps them 503 `starting` until start_app is through. Returns
+ * false with a message in err; *out is the app or NULL (no database),
+ * *keys the API keys or NULL. */
 static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
                      auth_keys **keys, char err[CONFIG_ERR_MAX])
 {
@@ -75,16 +60,46 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
         return true;
     }
     const char *dir = getenv("LTVD_MIGRATIONS_DIR");
-    app *a = app_open(cfg, dir != NULL && dir[0] != '\0' ? dir : "migrations", err);
+    app *a = app_new(cfg, dir != NULL && dir[0] != '\0' ? dir : "migrations", err);
     if (a == NULL)
         return false;
     *out = a;
-    if (!wire_auth(server, cfg, keys, err))
+    if (!cfg->auth_required)
+        log_write(LOG_WARN, "auth_required is false: the /v1 endpoints are open to anyone");
+    if ((*keys = auth_keys_new(AUTH_RELOAD_MS)) == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "api keys: out of memory");
         return false;
+    }
     if (!api_add_routes(server)) {
         snprintf(err, CONFIG_ERR_MAX, "too many routes");
         return false;
     }
+    http_server_set_auth(server, *keys);
+    http_server_set_app(server, a);
+    http_server_set_started(server, app_started, a);
+    http_server_set_readiness(server, app_ready, a);
+    http_server_set_metrics_source(server, app_metrics_render, a);
+    return true;
+}
+
+/* Start-up proper, while the listeners answer: migrations, the API keys,
+ * the cache rebuild and the model snapshot, the worker and the catch-up;
+ * then every route is served. Returns false with a message in err. */
+static bool start_app(const ltvd_config *cfg, app *a, auth_keys *keys,
+                      char err[CONFIG_ERR_MAX])
+{
+    if (app_start_migrate(a, err) != 0)
+        return false;
+    char why[AUTH_ERR_MAX];
+    store_db_limits lim;
+    app_db_limits(cfg, &lim);
+    if (auth_keys_connect(keys, cfg->database_url, &lim, why) != 0) {
+        snprintf(err, CONFIG_ERR_MAX, "%s", why);
+        return false;
+    }
+    log_write(LOG_INFO, "api keys: %zu valid", auth_keys_count(keys));
+    if (app_start_load(a, err) != 0)
+        return false;
     if (!app_worker_start(a)) {
         snprintf(err, CONFIG_ERR_MAX, "the refit worker could not be started");
         return false;
@@ -93,10 +108,8 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
         snprintf(err, CONFIG_ERR_MAX, "the cache catch-up could not be started");
         return false;
     }
-    http_server_set_app(server, a);
-    http_server_set_readiness(server, app_ready, a);
-    http_server_set_metrics_source(server, app_metrics_render, a);
     log_write(LOG_INFO, "cache: %zu customers", cache_count(a->cache));
+    app_start_serving(a);
     return true;
 }
 
@@ -228,7 +241,7 @@ static http_server *health_server_start(const ltvd_config *cfg, ltvd_config *hcf
     hcfg->connection_limit = 64;
     hcfg->per_ip_limit = 0;
     http_server *h = http_server_new(hcfg);
-    if (h == NULL || !http_server_add_routes(h, health_routes, health_nroutes)) {
+    if (h == NULL || !http_server_add_probe_routes(h, health_routes, health_nroutes)) {
         snprintf(err, CONFIG_ERR_MAX, "out of memory");
         http_server_free(h);
         return NULL;
@@ -236,6 +249,7 @@ static http_server *health_server_start(const ltvd_config *cfg, ltvd_config *hcf
     http_server_set_auth(h, keys);
     if (a != NULL) {
         http_server_set_app(h, a);
+        http_server_set_started(h, app_started, a);
         http_server_set_readiness(h, app_ready, a);
         http_server_set_metrics_source(h, app_metrics_render, a);
     } else {
@@ -270,25 +284,37 @@ int cli_serve_main(int argc, char **argv)
     }
     pthread_detach(watcher);
     http_server *server = http_server_new(&cfg);
-    if (server == NULL || !http_server_add_routes(server, health_routes, health_nroutes)) {
+    if (server == NULL || !http_server_add_probe_routes(server, health_routes, health_nroutes)) {
         fprintf(stderr, "ltvd serve: out of memory\n");
         http_server_free(server);
         return 1;
     }
     app *a = NULL;
     auth_keys *keys = NULL;
-    if (!wire_app(server, &cfg, &a, &keys, err) || !http_server_start(server, err)) {
-        fprintf(stderr, "ltvd serve: %s\n", err);
-        http_server_free(server);
-        auth_keys_free(keys);
-        app_free(a);
-        return 1;
-    }
     static ltvd_config health_cfg;
     http_server *health = NULL;
-    if (cfg.health_listen[0] != '\0' &&
+    /* listening first (a second server on the port fails here, at once):
+     * the probes answer while start_app runs, the /v1 routes 503 */
+    bool ok = wire_app(server, &cfg, &a, &keys, err) && http_server_start(server, err);
+    if (ok && cfg.health_listen[0] != '\0' &&
         (health = health_server_start(&cfg, &health_cfg, a, keys, err)) == NULL) {
-        fprintf(stderr, "ltvd serve: health_listen: %s\n", err);
+        char why[CONFIG_ERR_MAX];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, CONFIG_ERR_MAX, "health_listen: %.200s", why);
+        ok = false;
+    }
+    if (ok && a != NULL && !start_app(&cfg, a, keys, err)) {
+        app_start_failed(a, err); /* what the probes say until the exit */
+        ok = false;
+    }
+    if (ok && a == NULL)
+        log_write(LOG_INFO, "started in 0.000 s: no database configured, the operations "
+                            "endpoints only");
+    if (!ok) {
+        fprintf(stderr, "ltvd serve: %s\n", err);
+        if (health != NULL)
+            http_server_stop(health, 0);
+        http_server_free(health);
         http_server_stop(server, 0);
         http_server_free(server);
         auth_keys_free(keys);

@@ -68,6 +68,12 @@ void access_check(http_request *req)
     auth_result r = auth_keys_check(req->ctx->auth, header, need);
     if (r == AUTH_OK)
         return;
+    if (r == AUTH_NOT_LOADED) { /* start-up, before the migrations are through */
+        req->pending = PROBLEM_STARTING;
+        snprintf(req->pending_detail, sizeof req->pending_detail,
+                 "the service is starting: the API keys are not loaded yet");
+        return;
+    }
     if (r == AUTH_FORBIDDEN) {
         char names[20];
         req->pending = PROBLEM_FORBIDDEN;

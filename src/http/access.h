@@ -11,7 +11,9 @@
  * req->ctx: unless the route is public, the key of the Authorization header
  * (req->ctx->auth) must hold one of its scopes. On a refusal sets
  * req->pending (PROBLEM_UNAUTHORIZED or PROBLEM_FORBIDDEN) with a detail
- * that never repeats the header. */
+ * that never repeats the header; PROBLEM_STARTING for a token while the
+ * keys are not loaded yet (start-up). A missing or malformed header is 401
+ * at any time. */
 void access_check(http_request *req);
 
 /* Checks req's key again, just before a handler writes: its body may have

@@ -16,11 +16,15 @@ static http_result get_healthz(http_request *req)
     return http_reply(req, 200, "application/json", ok_body, sizeof ok_body - 1);
 }
 
-/* GET /readyz: 200 when the readiness callback says so, else a 503 problem
- * saying why. */
+/* GET /readyz: 200 when start-up is over and the readiness callback says
+ * so; else a 503 problem saying why: `starting` (with the start-up's
+ * progress) until start-up is over, `not-ready` after. */
 static http_result get_readyz(http_request *req)
 {
     char why[600] = "no readiness check configured";
+    const http_context *ctx = req->ctx;
+    if (ctx->started != NULL && !ctx->started(ctx->started_cls, why, sizeof why))
+        return http_reply_problem(req, PROBLEM_STARTING, why, NULL);
     if (req->ctx->ready != NULL && req->ctx->ready(req->ctx->ready_cls, why, sizeof why))
         return http_reply(req, 200, "application/json", ready_body, sizeof ready_body - 1);
     return http_reply_problem(req, PROBLEM_NOT_READY, why, NULL);

@@ -1,4 +1,6 @@
-/* Operations endpoints: GET /healthz, GET /readyz, GET /metrics. */
+/* Operations endpoints: GET /healthz, GET /readyz, GET /metrics. `ltvd
+ * serve` adds them with http_server_add_probe_routes: they answer while
+ * the service starts (their callbacks read only what start-up published). */
 #ifndef LTVD_HTTP_HEALTH_H
 #define LTVD_HTTP_HEALTH_H
 

@@ -64,6 +64,12 @@ typedef struct http_context {
     void *ready_cls;
     http_metrics_source more_metrics; /* NULL: request metrics only */
     void *more_metrics_cls;
+    /* Whether start-up is over (the cache complete, everything running);
+     * when not, why. NULL: started. Until it says so, only the probe
+     * routes (http_server_add_probe_routes) run: the others answer 503
+     * `starting`, so no handler touches app before it is whole. */
+    http_readiness started;
+    void *started_cls;
     void *app;            /* for endpoint groups (cache, store, ...) */
     struct auth_keys *auth; /* the API keys (auth/auth.h); NULL: none can pass */
 } http_context;
@@ -132,8 +138,8 @@ http_result http_reply_owned(http_request *req, unsigned status, const char *con
                              char *body, size_t len);
 
 /* Seconds a client is told to wait (Retry-After) after a database failure:
- * every database-unavailable problem carries it (and too-busy and
- * budget-exceeded). */
+ * every database-unavailable problem carries it (and too-busy,
+ * budget-exceeded and starting). */
 #define HTTP_RETRY_AFTER_S_TEXT "1"
 
 /* Queues the problem+json reply of code (see problem_body for detail and

@@ -26,6 +26,7 @@ static const problem_type registry[PROBLEM_COUNT] = {
     {PROBLEM_DATABASE_UNAVAILABLE, 503, "database-unavailable", "Database unavailable"},
     {PROBLEM_TOO_BUSY, 503, "too-busy", "Too many long requests at once"},
     {PROBLEM_BUDGET_EXCEEDED, 503, "budget-exceeded", "Time budget exceeded"},
+    {PROBLEM_STARTING, 503, "starting", "The service is starting"},
 };
 
 const problem_type *problem_get(problem_code code)

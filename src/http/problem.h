@@ -30,6 +30,7 @@ typedef enum problem_code {
     PROBLEM_DATABASE_UNAVAILABLE,
     PROBLEM_TOO_BUSY,        /* the share of threads for long work is taken */
     PROBLEM_BUDGET_EXCEEDED, /* the request's time budget ran out */
+    PROBLEM_STARTING,        /* start-up is not over: the cache is being rebuilt */
     PROBLEM_COUNT
 } problem_code;
 

@@ -41,6 +41,7 @@ static uint64_t now_ns(void)
 void router_init(router *r, const http_context *ctx)
 {
     memset(r->routes, 0, sizeof r->routes);
+    memset(r->probe, 0, sizeof r->probe);
     r->nroutes = 0;
     r->ctx = ctx;
     atomic_init(&r->in_flight, 0);
@@ -54,6 +55,16 @@ bool router_add(router *r, const http_route *table, size_t n)
             return false;
         r->routes[r->nroutes++] = &table[i];
     }
+    return true;
+}
+
+bool router_add_probes(router *r, const http_route *table, size_t n)
+{
+    size_t first = r->nroutes;
+    if (!router_add(r, table, n))
+        return false;
+    for (size_t i = first; i < r->nroutes; i++)
+        r->probe[i] = true;
     return true;
 }
 
@@ -249,6 +260,20 @@ static bool refused_framing(http_request *req, const char *version, bool *ok)
     return true;
 }
 
+/* While the service starts, a route that is not served then answers 503
+ * `starting` (with the start-up's progress): its handler never runs before
+ * the app behind it is whole. */
+static void start_check(const router *r, http_request *req)
+{
+    const http_context *ctx = r->ctx;
+    char why[sizeof req->pending_detail];
+    if (r->probe[req->route_index] || ctx->started == NULL ||
+        ctx->started(ctx->started_cls, why, sizeof why))
+        return;
+    req->pending = PROBLEM_STARTING;
+    snprintf(req->pending_detail, sizeof req->pending_detail, "%s", why);
+}
+
 /* Decides the request's fate once its headers are in. Returns false when
  * an answer could not be queued (close the connection). */
 static bool on_headers(const router *r, http_request *req, const char *version)
@@ -270,6 +295,8 @@ static bool on_headers(const router *r, http_request *req, const char *version)
     }
     if (req->route != NULL && req->pending < 0)
         access_check(req); /* before the body: a refused one is never read */
+    if (req->route != NULL && req->pending < 0)
+        start_check(r, req); /* after the key: a bad one is 401 at any time */
     if (req->route != NULL && req->pending < 0)
         query_check(req); /* every route reads its query the same way */
     size_t limit = (size_t)cfg->max_body_bytes;
@@ -588,7 +615,7 @@ http_result http_reply_problem(http_request *req, problem_code code, const char 
     if (resp == NULL)
         free(body);
     else if (code == PROBLEM_DATABASE_UNAVAILABLE || code == PROBLEM_TOO_BUSY ||
-             code == PROBLEM_BUDGET_EXCEEDED)
+             code == PROBLEM_BUDGET_EXCEEDED || code == PROBLEM_STARTING)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
                                 HTTP_RETRY_AFTER_S_TEXT);
     return queue(req, problem_get(code)->status, "application/problem+json", resp) ==

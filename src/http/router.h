@@ -16,6 +16,7 @@
 typedef struct router {
     const http_route *routes[ROUTER_MAX_ROUTES]; /* borrowed rows of static tables */
     size_t nroutes;
+    bool probe[ROUTER_MAX_ROUTES]; /* served during start-up too (router_add_probes) */
     const http_context *ctx;
     atomic_long in_flight; /* requests between their headers and completion */
     struct offload *pool;  /* runs the handlers of offloaded routes; NULL: none */
@@ -28,6 +29,10 @@ void router_init(router *r, const http_context *ctx);
  * when the router is full, or a pattern is malformed (not starting with '/',
  * an unclosed '{', more than HTTP_MAX_PARAMS parameters). */
 bool router_add(router *r, const http_route *table, size_t n);
+
+/* router_add for routes served while the service starts (ctx->started),
+ * the probes and metrics; the others answer 503 `starting` until then. */
+bool router_add_probes(router *r, const http_route *table, size_t n);
 
 /* Matches req (method and raw path set, pending -1, allow empty) against the
  * routes: sets req->route, route_index and the decoded params; or the

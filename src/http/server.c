@@ -63,10 +63,21 @@ bool http_server_add_routes(http_server *s, const http_route *table, size_t n)
     return s->daemon == NULL && router_add(&s->router, table, n);
 }
 
+bool http_server_add_probe_routes(http_server *s, const http_route *table, size_t n)
+{
+    return s->daemon == NULL && router_add_probes(&s->router, table, n);
+}
+
 void http_server_set_readiness(http_server *s, http_readiness ready, void *cls)
 {
     s->ctx.ready = ready;
     s->ctx.ready_cls = cls;
+}
+
+void http_server_set_started(http_server *s, http_readiness started, void *cls)
+{
+    s->ctx.started = started;
+    s->ctx.started_cls = cls;
 }
 
 void http_server_set_metrics_source(http_server *s, http_metrics_source source, void *cls)

@@ -19,10 +19,21 @@ http_server *http_server_new(const ltvd_config *cfg);
  * Returns false when the router is full or a pattern is malformed. */
 bool http_server_add_routes(http_server *s, const http_route *table, size_t n);
 
+/* http_server_add_routes for routes served from the moment the server
+ * listens, start-up or not (health_routes: the probes and metrics); every
+ * other route answers 503 `starting` while the start-up check says so
+ * (http_server_set_started). */
+bool http_server_add_probe_routes(http_server *s, const http_route *table, size_t n);
+
 /* The readiness check behind GET /readyz (default: never ready) and the
  * application pointer handlers find in req->ctx->app. Before start only. */
 void http_server_set_readiness(http_server *s, http_readiness ready, void *cls);
 void http_server_set_app(http_server *s, void *app);
+
+/* The start-up check (see http_context.started): until it returns true,
+ * only the probe routes are served, the others answer 503 `starting` with
+ * its why. Default: started. Before start only. */
+void http_server_set_started(http_server *s, http_readiness started, void *cls);
 
 /* The API keys checked for the routes that need one (http/access.h;
  * borrowed, must outlive s). Without it such routes answer 401, unless

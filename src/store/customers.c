@@ -40,6 +40,17 @@ static const char changed_sql[] =
 static const char horizon_sql[] =
     "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
 
+/* Distinct customer ids in customer_days as its statistics estimate them
+ * (n_distinct < 0 is a share of the rows). No row when never analyzed. */
+static const char estimate_sql[] =
+    "SELECT (CASE WHEN s.n_distinct >= 0 THEN s.n_distinct"
+    "             ELSE -s.n_distinct * c.reltuples END)::bigint"
+    "  FROM pg_class c"
+    "  JOIN pg_namespace n ON n.oid = c.relnamespace"
+    "  JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname"
+    " WHERE c.oid = 'customer_days'::regclass AND s.attname = 'customer_id'"
+    "   AND c.reltuples > 0";
+
 /* The customers listed in $1 (a text[]), over the days up to $2 or all. */
 static const char some_past_sql[] =
     DAYS_SUMMARY " WHERE customer_id = ANY($1::text[])"
@@ -166,6 +177,20 @@ int store_customers_horizon(store_db *db, char out[STORE_TIME_MAX])
     snprintf(out, STORE_TIME_MAX, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return 0;
+}
+
+long long store_customers_estimate(store_db *db)
+{
+    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+        return -1;
+    PGresult *res = store_db_query(db, estimate_sql, 0, NULL);
+    long long n = -1;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        store_db_fail(db, res, "customers estimate");
+    else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
 }
 
 int store_customers_as_of(store_db *db, const char *const *ids, size_t n,

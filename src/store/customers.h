@@ -29,6 +29,12 @@ typedef int (*store_customer_cb)(const store_customer *c, void *arg);
 int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb,
                            void *arg);
 
+/* PostgreSQL's estimate of the number of customers (from the statistics of
+ * customer_days: no scan), for a progress report; -1 when it has none (the
+ * table never analyzed) or the query failed (db->err set; nothing else
+ * changes). */
+long long store_customers_estimate(store_db *db);
+
 /* Longest text of store_customers_horizon. */
 #define STORE_TIME_MAX 64
 

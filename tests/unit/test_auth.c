@@ -482,7 +482,7 @@ END_TEST
 /* -------------------------------------------------- ltvd serve's log */
 
 /* Starts `ltvd serve` on svc's database with auth on, its log into path;
- * returns its pid and sets *port from the log. */
+ * returns its pid once start-up is over and sets *port from the log. */
 static pid_t serve_start(const char *path, int *port)
 {
     pid_t pid = fork();
@@ -501,7 +501,7 @@ static pid_t serve_start(const char *path, int *port)
     }
     char log[16384];
     const char *at = NULL;
-    for (int i = 0; i < 100 && at == NULL; i++) {
+    for (int i = 0; i < 100 && (at == NULL || strstr(log, "msg=started in ") == NULL); i++) {
         sleep_ms(100);
         slurp(path, log, sizeof log);
         at = strstr(log, "listening on 127.0.0.1:");

@@ -7,7 +7,10 @@
  * 500), each answer's status is documented for the operation, its
  * Content-Type is a documented media type and its body validates against
  * the documented schema (and stops validating when a member is removed or
- * changes type); undocumented paths and methods get 404 and 405 problems.
+ * changes type); undocumented paths and methods get 404 and 405 problems;
+ * and while the service starts (app and keys not loaded yet) every /v1
+ * operation answers its documented 503 `starting`, a private /metrics asked
+ * with a token too.
  * GET /v1/customers, lifecycle_stage and as_of have a test of their own.
  * API keys: each operation's `security` and `x-ltvd-scope` equal the access
  * table (src/http/access.c), and with auth_required every operation that
@@ -42,6 +45,7 @@
 #define SPEC_PATH "openapi.yaml"
 #define MAX_BODY 4096
 #define MAX_URL 512
+#define BEARER_TEXT (AUTH_TOKEN_LEN + 16)
 
 /* The routing tables `ltvd serve` registers (src/cli/cli_serve.c): group
  * 0 is the health routes, the others the v1 API (http/api.c). NULL past
@@ -363,8 +367,52 @@ static bool list_scope(const char *method, const char *path, const char *status)
     return is_list(method, path);
 }
 
+/* One operation while the service starts: 503 `starting` for /v1 (a
+ * batch with its body: nothing is read), the probes as documented. */
+static void starting_op(const char *method, const char *path, const json_t *op, void *arg)
+{
+    (void)op;
+    const oa_req *key = arg;
+    char target[256];
+    oa_sample_target(path, target, sizeof target);
+    if (strncmp(path, "/v1/", 4) != 0) {
+        bool private_metrics = strcmp(path, "/metrics") == 0;
+        oa_call0(method, path, target, private_metrics ? key : NULL,
+                 strcmp(path, "/healthz") == 0 ? 200 : 503);
+        return;
+    }
+    oa_req o = {.content_type = "application/json",
+                .body = strcmp(method, "POST") == 0 ? batch1 : NULL};
+    oa_response r;
+    oa_call(method, path, target, &o, 503, &r);
+    const char *type = json_string_value(json_object_get(r.json, "type"));
+    ck_assert_msg(type != NULL && strcmp(type, "urn:ltvd:problem:starting") == 0, "%s %s: %s",
+                  method, path, r.body);
+    oa_response_free(&r);
+}
+
+/* While `ltvd serve` starts (app not loaded, keys not loaded, a private
+ * /metrics asked with a token): every operation as documented; then the
+ * ordinary service again. */
+static void check_starting(void)
+{
+    testhttp_app_stop(&svc);
+    svc.cfg.metrics_public = false;
+    testhttp_app_start_starting(&svc);
+    char token[AUTH_TOKEN_LEN + 1], id[AUTH_KEY_ID_LEN + 1], bearer[BEARER_TEXT];
+    ck_assert_int_eq(auth_token_new(token, id), 0);
+    snprintf(bearer, sizeof bearer, "Bearer %s", token);
+    oa_req key = {.authorization = bearer};
+    oa_each_operation(spec, starting_op, &key);
+    testhttp_app_stop(&svc);
+    svc.cfg.metrics_public = true;
+    testhttp_app_start(&svc, false);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 0);
+}
+
 START_TEST(test_openapi_conformance)
 {
+    check_starting();
     check_operations();
     check_transactions();
     check_no_model();

@@ -263,6 +263,26 @@ void testhttp_app_start(testhttp_app *t, bool with_worker)
     t->port = http_server_port(t->server);
 }
 
+void testhttp_app_start_starting(testhttp_app *t)
+{
+    char err[CONFIG_ERR_MAX];
+    t->app = app_new(&t->cfg, "migrations", err);
+    ck_assert_msg(t->app != NULL, "%s", err);
+    t->auth = auth_keys_new(AUTH_RELOAD_MS);
+    ck_assert_ptr_nonnull(t->auth);
+    t->server = http_server_new(&t->cfg);
+    ck_assert_ptr_nonnull(t->server);
+    http_server_set_auth(t->server, t->auth);
+    ck_assert(http_server_add_probe_routes(t->server, health_routes, health_nroutes));
+    ck_assert(api_add_routes(t->server));
+    http_server_set_app(t->server, t->app);
+    http_server_set_started(t->server, app_started, t->app);
+    http_server_set_readiness(t->server, app_ready, t->app);
+    http_server_set_metrics_source(t->server, app_metrics_render, t->app);
+    ck_assert_msg(http_server_start(t->server, err), "%s", err);
+    t->port = http_server_port(t->server);
+}
+
 void testhttp_app_stop(testhttp_app *t)
 {
     if (t->server != NULL)

@@ -111,6 +111,12 @@ long long testhttp_count_rows(const testhttp_app *t, const char *table);
  * serve` with its readiness check, and sets t->port. */
 void testhttp_app_start(testhttp_app *t, bool with_worker);
 
+/* The state of `ltvd serve` while it starts: an app not loaded (app_new:
+ * no database touched), API keys not loaded yet, every route of `ltvd
+ * serve` behind the start-up check (the probe routes answer, the others
+ * 503 `starting`), and t->port. */
+void testhttp_app_start_starting(testhttp_app *t);
+
 /* Stops the server (2 s for requests in flight) and frees the app. */
 void testhttp_app_stop(testhttp_app *t);
 

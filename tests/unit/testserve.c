@@ -157,23 +157,36 @@ int testserve_wait_exit(testserve *s, int timeout_ms)
     }
 }
 
-void testserve_wait_listening(testserve *s, int timeout_ms)
+/* Waits for the port and, when started, for the end of start-up. */
+static void wait_for(testserve *s, int timeout_ms, bool started)
 {
     static char log[16384];
     static const char needle[] = "listening on 127.0.0.1:";
     for (int waited = 0; waited <= timeout_ms; waited += 20) {
         testserve_log(s, log, sizeof log);
         const char *at = strstr(log, needle);
-        if (at != NULL) {
+        if (at != NULL && s->port == 0) {
             s->port = atoi(at + sizeof needle - 1);
             ck_assert_int_gt(s->port, 0);
-            return;
         }
+        if (s->port != 0 && (!started || strstr(log, "msg=started in ") != NULL))
+            return;
         if (testserve_wait_exit(s, 0) >= 0)
             ck_abort_msg("ltvd serve exited (status %d): %s", s->status, log);
         testserve_sleep_ms(20);
     }
-    ck_abort_msg("ltvd serve did not listen within %d ms: %s", timeout_ms, log);
+    ck_abort_msg("ltvd serve did not %s within %d ms: %s", started ? "start" : "listen",
+                 timeout_ms, log);
+}
+
+void testserve_wait_listening(testserve *s, int timeout_ms)
+{
+    wait_for(s, timeout_ms, true);
+}
+
+void testserve_wait_port(testserve *s, int timeout_ms)
+{
+    wait_for(s, timeout_ms, false);
 }
 
 void testserve_start(testserve *s, const char *url, const char *const *env)

@@ -34,9 +34,15 @@ const char *testserve_bin(void);
 void testserve_spawn(testserve *s, const char *url, const char *const *env);
 
 /* Waits up to timeout_ms for the log line "listening on 127.0.0.1:<port>"
- * and sets s->port. A check failure (with the log) when the process exits
- * first or time runs out. */
+ * and sets s->port, then for the end of start-up (the line "started in":
+ * the cache is complete and every route served; the server listens, and
+ * answers the probes, from before that). A check failure (with the log)
+ * when the process exits first or time runs out. */
 void testserve_wait_listening(testserve *s, int timeout_ms);
+
+/* testserve_wait_listening without waiting for the end of start-up: the
+ * port once the server listens (probes answer, /v1 may be 503 starting). */
+void testserve_wait_port(testserve *s, int timeout_ms);
 
 /* testserve_spawn, then testserve_wait_listening for 30 s. */
 void testserve_start(testserve *s, const char *url, const char *const *env);
