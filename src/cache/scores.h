@@ -150,6 +150,14 @@ int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, uint32_t
                            bool desc, const double *cursor_key, const char *cursor_id,
                            cache_scores_fn fn, cache_scores_fn other_fn, void *arg);
 
+/* The customers of each cell of t's rank: the ranked ones in counts (those
+ * changed since the rank was built taken out), then other_fn, as in
+ * cache_scores_walk_rank, for every customer the rank does not order, for
+ * the caller to count. O(cells + changed + unranked). Returns 0, other_fn's
+ * nonzero value, or -1 (nothing counted) as cache_scores_walk_rank. */
+int cache_scores_rank_counts(cache_scores *t, cache *c, size_t counts[CACHE_RANK_CELLS],
+                             cache_scores_fn other_fn, void *arg);
+
 /* Bytes held by t's rows. */
 size_t cache_scores_memory(cache_scores *t);
 

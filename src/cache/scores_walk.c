@@ -289,3 +289,30 @@ done:
     cache_scores_rank_release(r);
     return rc;
 }
+
+int cache_scores_rank_counts(cache_scores *t, cache *c, size_t counts[CACHE_RANK_CELLS],
+                             cache_scores_fn other_fn, void *arg)
+{
+    cache_rank *r = cache_scores_rank_acquire(t);
+    if (r == NULL)
+        return -1;
+    walker w = {.t = t, .c = c, .r = r, .other_fn = other_fn, .arg = arg};
+    int rc = -1;
+    if (!changes(&w))
+        goto done;
+    for (int j = 0; j < CACHE_RANK_CELLS; j++)
+        counts[j] = r->off[j + 1] - r->off[j];
+    for (size_t i = 0; i < w.nd; i++) /* counted apart, as they are now */
+        if (w.d[i] < r->n_cell && r->cell[w.d[i]] != CELL_NONE)
+            counts[r->cell[w.d[i]]]--;
+    rc = 0;
+    for (size_t i = 0; rc == 0 && i < r->n_extra; i++)
+        if (!changed(&w, r->extra[i]))
+            rc = call_other(&w, r->extra[i]);
+    for (size_t i = 0; rc == 0 && i < w.nd; i++)
+        rc = call_other(&w, w.d[i]);
+done:
+    free(w.d);
+    cache_scores_rank_release(r);
+    return rc;
+}

@@ -25,6 +25,7 @@ static const access_rule rules[] = {
     {"POST", "/v1/transactions", AUTH_SCOPE_INGEST},
     {"GET", "/v1/customers", AUTH_SCOPE_READ},
     {"GET", "/v1/customers/{customer_id}", AUTH_SCOPE_READ},
+    {"GET", "/v1/segments", AUTH_SCOPE_READ},
     {"GET", "/v1/model", AUTH_SCOPE_READ},
     {"POST", "/v1/model/refit", AUTH_SCOPE_ADMIN},
 };

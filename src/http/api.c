@@ -9,6 +9,7 @@ const api_group api_groups[] = {
     {transactions_routes, &transactions_nroutes},
     {customers_routes, &customers_nroutes},
     {customer_list_routes, &customer_list_nroutes},
+    {segments_routes, &segments_nroutes},
     {model_routes, &model_nroutes},
 };
 const size_t api_ngroups = sizeof api_groups / sizeof api_groups[0];

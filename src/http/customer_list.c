@@ -237,9 +237,8 @@ static bool client_gone(void *arg)
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-/* The problem of a list that did not come to a page. */
-static http_result reply_failure(http_request *req, app_list_status st,
-                                 const app_list_page *p)
+http_result customer_list_reply_failure(http_request *req, app_list_status st,
+                                        size_t n_customers)
 {
     const ltvd_config *cfg = req->ctx->config;
     char detail[400];
@@ -264,7 +263,7 @@ static http_result reply_failure(http_request *req, app_list_status st,
         snprintf(detail, sizeof detail,
                  "the scores of the %zu customers for this model and day are being "
                  "computed; retry shortly",
-                 p->n_customers);
+                 n_customers);
         return http_reply_problem(req, PROBLEM_BUDGET_EXCEEDED, detail, NULL);
     case APP_LIST_TOO_MANY:
         snprintf(detail, sizeof detail,
@@ -272,7 +271,7 @@ static http_result reply_failure(http_request *req, app_list_status st,
                  "service's day, or sort by expected_purchases or predicted_ltv with "
                  "horizon_days or discount_rate other than the configured): at most %ld "
                  "customers (list_rescore_max), there are %zu",
-                 cfg->list_rescore_max, p->n_customers);
+                 cfg->list_rescore_max, n_customers);
         return http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
     case APP_LIST_GONE:
         return HTTP_FATAL; /* nobody to answer: close */
@@ -294,7 +293,8 @@ static http_result list_customers(http_request *req)
     lq.q.gone_arg = req;
     app_list_page p;
     app_list_status st = app_list_run(a, &lq.q, &p);
-    res = st == APP_LIST_OK ? reply_page(req, &lq, &p) : reply_failure(req, st, &p);
+    res = st == APP_LIST_OK ? reply_page(req, &lq, &p)
+                            : customer_list_reply_failure(req, st, p.n_customers);
     if (p.n_failed > 0) /* no customer id: logs carry no customer data */
         log_write(LOG_WARN, "list: %zu customer(s) left out, scores not computable (%s)",
                   p.n_failed, gsl_strerror(p.failure));

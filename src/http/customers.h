@@ -1,12 +1,14 @@
 /* The customer endpoints: GET /v1/customers/{customer_id} (one customer's
- * summary and live scores, customers.c) and GET /v1/customers (filtered,
- * sorted, cursor-paginated lists, customer_list.c), from the cache and the
- * current model snapshot. */
+ * summary and live scores, customers.c), GET /v1/customers (filtered,
+ * sorted, cursor-paginated lists, customer_list.c) and GET /v1/segments
+ * (customers per churn risk and lifecycle stage, segments.c), from the
+ * cache and the current model snapshot. */
 #ifndef LTVD_HTTP_CUSTOMERS_H
 #define LTVD_HTTP_CUSTOMERS_H
 
 #include <stddef.h>
 
+#include "app/customer_query.h"
 #include "http/http.h"
 
 /* The routes; req->ctx->app must be an app (app/app.h). */
@@ -14,6 +16,13 @@ extern const http_route customers_routes[];
 extern const size_t customers_nroutes;
 extern const http_route customer_list_routes[];
 extern const size_t customer_list_nroutes;
+extern const http_route segments_routes[];
+extern const size_t segments_nroutes;
+
+/* The problem reply of a list (or segment count) that did not come to an
+ * answer, st not APP_LIST_OK; n_customers for the messages that name it. */
+http_result customer_list_reply_failure(http_request *req, app_list_status st,
+                                        size_t n_customers);
 
 /* Reads a next_cursor of GET /v1/customers made for sort ("-p_alive", ...):
  * "<sort>.<16 lowercase hex digits: the key's bits>.<the id in lowercase

@@ -387,6 +387,80 @@ START_TEST(test_list_budget_previous_table)
 }
 END_TEST
 
+/* ---------------------------------------------------------- segments */
+
+typedef struct seg_ref {
+    const cache_model *m;
+    app_score_opts o;
+    long counts[3][APP_STAGES];
+} seg_ref;
+
+static int seg_one(const char *id, const cache_summary *s, void *arg)
+{
+    (void)id;
+    seg_ref *g = arg;
+    app_score_row row;
+    if (app_score_compute(g->m, s, &g->o, &t.cfg, &row) == GSL_SUCCESS)
+        g->counts[row.risk][row.stage]++;
+    return 0;
+}
+
+/* GET /v1/segments equals classifying every customer directly. */
+static void segments_equal(void)
+{
+    seg_ref g = {.m = cache_snapshot_acquire(t.app->cache),
+                 .o = {t.cfg.horizon_days, t.cfg.discount_rate, t.cfg.margin, AS_OF_DAY}};
+    ck_assert_int_eq(cache_foreach(t.app->cache, seg_one, &g), 0);
+    cache_snapshot_release(g.m);
+    testhttp_response r;
+    get("/v1/segments", 200, &r);
+    json_t *pairs = json_object_get(r.json, "segments"), *p;
+    size_t i;
+    long total = 0, by_risk[3] = {0};
+    ck_assert_uint_eq(json_array_size(pairs), 15);
+    json_array_foreach(pairs, i, p)
+    {
+        long want = g.counts[i / APP_STAGES][i % APP_STAGES];
+        long got = (long)json_integer_value(json_object_get(p, "customers"));
+        ck_assert_msg(got == want, "segment %s/%s: %ld, scoring each customer gives %ld",
+                      testhttp_jstr(p, "churn_risk"), testhttp_jstr(p, "lifecycle_stage"), got,
+                      want);
+        total += want;
+        by_risk[i / APP_STAGES] += want;
+    }
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "customers")), total);
+    json_t *risk = json_object_get(r.json, "churn_risk");
+    ck_assert_int_eq(json_integer_value(json_object_get(risk, "high")), by_risk[APP_RISK_HIGH]);
+    ck_assert_str_eq(testhttp_jstr(r.json, "as_of"), "1997-09-30");
+    testhttp_response_free(&r);
+}
+
+/* Segment counts from the ranks' cells, before and after ingest that the
+ * table has not caught up with (list_refresh_ms 60 s: the changed
+ * customers are counted apart), equal classifying every customer. */
+START_TEST(test_list_budget_segments)
+{
+    start((const char *const[]){"list_refresh_ms", "60000", NULL});
+    wait_table();
+    segments_equal();
+    unsigned long long passes = walks("pass");
+    testhttp_response r;
+    testhttp_request(t.port, "POST", "/v1/transactions",
+                     "{\"transactions\":[{\"id\":\"s1\",\"customer_id\":\"1\","
+                     "\"occurred_at\":\"1997-09-30T10:00:00Z\",\"amount\":500},"
+                     "{\"id\":\"s2\",\"customer_id\":\"seg-new\","
+                     "\"occurred_at\":\"1997-09-28T10:00:00Z\",\"amount\":5},"
+                     "{\"id\":\"s3\",\"customer_id\":\"seg-later\","
+                     "\"occurred_at\":\"1997-10-28T10:00:00Z\",\"amount\":5}]}",
+                     &r);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    segments_equal();
+    assert_problem("/v1/segments?x=1", 400, "invalid-parameter", "x");
+    ck_assert_uint_eq(walks("pass"), passes);
+}
+END_TEST
+
 START_TEST(test_list_budget_bounds)
 {
     start((const char *const[]){"list_rescore_max", "100", NULL});
@@ -481,6 +555,7 @@ Suite *suite_list_budget(void)
     tcase_add_test(tc, test_list_budget_pages_after_ingest);
     tcase_add_test(tc, test_list_budget_ranks_follow_ingest);
     tcase_add_test(tc, test_list_budget_previous_table);
+    tcase_add_test(tc, test_list_budget_segments);
     tcase_add_test(tc, test_list_budget_bounds);
     tcase_add_test(tc, test_list_budget_exceeded);
     tcase_add_test(tc, test_list_budget_share_and_health);

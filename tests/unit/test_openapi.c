@@ -333,7 +333,8 @@ static void check_database_down(void)
  * test's; 500 is never provoked. */
 static bool is_list(const char *method, const char *path)
 {
-    return strcmp(method, "GET") == 0 && strcmp(path, "/v1/customers") == 0;
+    return strcmp(method, "GET") == 0 &&
+           (strcmp(path, "/v1/customers") == 0 || strcmp(path, "/v1/segments") == 0);
 }
 
 /* 401 and 403 are the auth test's. */
@@ -670,6 +671,7 @@ START_TEST(test_openapi_customers)
 {
     oa_call0("POST", "/v1/transactions", "/v1/transactions", &json_batch1, 200);
     oa_call0("GET", "/v1/customers", "/v1/customers", NULL, 503);
+    oa_call0("GET", "/v1/segments", "/v1/segments", NULL, 503);
     oa_check_router_limits(list_scope, MAX_BODY, MAX_URL);
     testhttp_snapshot_save(&svc);
     restart(false);
@@ -681,6 +683,8 @@ START_TEST(test_openapi_customers)
           "/v1/customers/c1?horizon_days=90&discount_rate=0.02&margin=0.5", NULL, 200);
     check_as_of();
     check_list();
+    oa_call0("GET", "/v1/segments", "/v1/segments", NULL, 200);
+    oa_call0("GET", "/v1/segments", "/v1/segments?bogus=1", NULL, 400);
     /* as of a day before c1's last purchase: its summary needs the database */
     db_down();
     oa_req o = {.content_type = "application/json",

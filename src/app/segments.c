@@ -1,0 +1,103 @@
+/* Segment counts (segments.h): the cells of the score table's ranks are
+ * exactly the (churn risk, lifecycle stage) pairs (app_list_cell), so the
+ * ranked customers are counted by the sizes of the cells; the customers the
+ * ranks do not hold (changed since, unranked) are scored here one by one,
+ * as a list would (app_score_compute, as of their last day when it is
+ * after the service's). Without a rank (or when the change journal lost
+ * track) every customer of the table is counted in one pass; without a
+ * table, when there are at most list_rescore_max customers, each is scored
+ * (as lists do). */
+#include "app/segments.h"
+
+#include <gsl/gsl_errno.h>
+#include <string.h>
+
+#include "app/list_table.h"
+#include "cache/scores.h"
+
+typedef struct counting {
+    app *a;
+    const cache_model *m;
+    app_score_opts o;
+    app_segments *out;
+} counting;
+
+/* Counts one customer (a cache_scores_fn). */
+static int count_one(const char *id, const cache_summary *s, const cache_score_row *row,
+                     void *arg)
+{
+    (void)id;
+    counting *k = arg;
+    app_segments *out = k->out;
+    if (row != NULL && row->rc == GSL_SUCCESS && s->last_day <= k->o.as_of_day) {
+        int cell = app_list_cell(k->a->config, s, row->p_alive, k->o.as_of_day);
+        out->counts[cell / APP_STAGES][cell % APP_STAGES]++;
+        out->n_counted++;
+        return 0;
+    }
+    app_score_row r;
+    if (app_score_compute(k->m, s, &k->o, k->a->config, &r) != GSL_SUCCESS) {
+        out->n_failed++;
+        return 0;
+    }
+    out->counts[r.risk][r.stage]++;
+    out->n_counted++;
+    return 0;
+}
+
+/* Counts with table r (acquired; NULL: scoring every customer) and
+ * snapshot out->m. */
+static app_list_status count_all(app *a, app_list_table *r, app_segments *out)
+{
+    const ltvd_config *cfg = a->config;
+    counting k = {.a = a, .m = out->m, .out = out,
+                  .o = {.horizon_days = cfg->horizon_days,
+                        .discount_rate = cfg->discount_rate,
+                        .margin = cfg->margin,
+                        .as_of_day = out->as_of_day}};
+    size_t cells[CACHE_RANK_CELLS] = {0};
+    cache_scores *t = r != NULL ? r->t : NULL;
+    int rc = t != NULL ? cache_scores_rank_counts(t, a->cache, cells, count_one, &k) : -1;
+    if (rc == -1) { /* no rank: every customer */
+        memset(out->counts, 0, sizeof out->counts);
+        out->n_counted = out->n_failed = 0;
+        rc = cache_scores_scan(t, a->cache, count_one, &k);
+    } else {
+        for (int j = 0; j < APP_RISKS * APP_STAGES; j++) {
+            out->counts[j / APP_STAGES][j % APP_STAGES] += cells[j];
+            out->n_counted += cells[j];
+        }
+    }
+    return rc == CACHE_ENOMEM ? APP_LIST_NO_MEMORY : APP_LIST_OK;
+}
+
+app_list_status app_segments_run(app *a, app_segments *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n_customers = cache_count(a->cache);
+    out->as_of_day = app_as_of_day(a);
+    if (!app_list_slot_take(a->lists))
+        return APP_LIST_BUSY;
+    app_list_start(a); /* when the worker did not start it */
+    app_list_status st = APP_LIST_NO_MODEL;
+    out->m = cache_snapshot_acquire(a->cache);
+    if (out->m != NULL) {
+        bool warming;
+        app_list_table *r = app_list_table_pick(a, out->as_of_day, true, &out->m, &warming);
+        if (r != NULL)
+            st = count_all(a, r, out);
+        else if (out->n_customers <= (size_t)a->config->list_rescore_max)
+            st = count_all(a, NULL, out); /* few enough to score each */
+        else
+            st = APP_LIST_WARMING;
+        app_list_table_release(a->lists, r);
+    }
+    app_list_slot_give(a->lists);
+    return st;
+}
+
+void app_segments_free(app_segments *s)
+{
+    cache_snapshot_release(s->m);
+    memset(s, 0, sizeof *s);
+}
