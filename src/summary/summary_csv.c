@@ -1,6 +1,11 @@
 /* Reading a per-customer summary CSV (as lifetimes writes or ships them) into
- * a summary_set, with both of lifetimes' column names accepted. */
+ * a summary_set, with both of lifetimes' column names accepted. The file is
+ * read whole and cut in place (csv_open), the ids stay in its text, and
+ * numbers that repeat (summary files hold a few hundred distinct ages and
+ * recencies among millions of rows) are parsed once per column: reading is
+ * most of `ltvd fit --summary`'s time (docs/benchmarks.md). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +26,17 @@ static const struct {
     [COL_M] = {{"monetary_value", "zbar"}, 0}, [COL_W] = {{"weights", NULL}, 0},
 };
 
+/* A number remembered by its text (of at most MEMO_TEXT - 1 bytes). */
+#define MEMO_TEXT 24
+#define MEMO_SLOTS 256 /* per column, a power of two */
+typedef struct memo {
+    char text[MEMO_TEXT]; /* "" when the slot is empty */
+    double v;
+} memo;
+
 typedef struct reader {
     csv_reader *csv;
+    memo *memo; /* MEMO_SLOTS per column */
     size_t n_columns;
     long col[N_COLS];         /* field index, or -1 when absent */
     const char *name[N_COLS]; /* the name found, for messages */
@@ -61,6 +75,28 @@ static int find_columns(reader *rd)
     return 0;
 }
 
+/* summary_parse_number(text), remembered in column c's slots: the same text
+ * is the same value, so the result is exactly the parser's. */
+static int memo_number(reader *rd, int c, const char *text, double *v)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    size_t len = 0;
+    for (; text[len] != '\0'; len++)
+        h = (h ^ (unsigned char)text[len]) * 16777619u;
+    if (len == 0 || len >= MEMO_TEXT)
+        return summary_parse_number(text, v);
+    memo *m = &rd->memo[(size_t)c * MEMO_SLOTS + (h & (MEMO_SLOTS - 1))];
+    if (memcmp(m->text, text, len + 1) == 0) {
+        *v = m->v;
+        return 0;
+    }
+    if (summary_parse_number(text, v) != 0)
+        return -1;
+    memcpy(m->text, text, len + 1);
+    m->v = *v;
+    return 0;
+}
+
 /* A non-negative finite number from column c, or *v = dflt if absent. */
 static int number(reader *rd, int c, double dflt, double *v)
 {
@@ -69,7 +105,7 @@ static int number(reader *rd, int c, double dflt, double *v)
         return 0;
     }
     const char *text = csv_field(rd->csv, (size_t)rd->col[c]);
-    if (summary_parse_number(text, v) != 0) {
+    if (memo_number(rd, c, text, v) != 0) {
         csv_errorf(rd->csv, rd->err, SUMMARY_ERR_MAX,
                    "bad %s \"%.40s\" (expected a number)", rd->name[c], text);
         return -1;
@@ -106,14 +142,26 @@ static int parse_row(reader *rd, cust_summary *s)
     return 0;
 }
 
-/* The row's id: its id field, or its 1-based row number. NULL if no memory. */
-static char *row_id(reader *rd)
+/* Without an id column, the ids are the row numbers: "1", "2", ... in one
+ * block. Returns 0 or -1 (out of memory). */
+static int number_rows(summary_set *out)
 {
-    if (rd->col[COL_ID] >= 0)
-        return strdup(csv_field(rd->csv, (size_t)rd->col[COL_ID]));
-    char buf[32];
-    snprintf(buf, sizeof buf, "%zu", rd->out->n + 1);
-    return strdup(buf);
+    size_t total = 0;
+    for (size_t i = 1, w = 1, next = 10; i <= out->n; i++) {
+        if (i == next) {
+            w++;
+            next *= 10;
+        }
+        total += w + 1;
+    }
+    char *p = out->owned_row_ids = malloc(total);
+    if (p == NULL)
+        return -1;
+    for (size_t i = 0; i < out->n; i++) {
+        out->rows[i].id = p;
+        p += sprintf(p, "%zu", i + 1) + 1;
+    }
+    return 0;
 }
 
 static int read_row(reader *rd)
@@ -135,24 +183,17 @@ static int read_row(reader *rd)
     if (out->n == rd->cap) {
         size_t cap = rd->cap ? 2 * rd->cap : 1024;
         cust_summary *rows = realloc(out->rows, cap * sizeof *rows);
-        if (rows != NULL)
-            out->rows = rows;
-        char **ids = realloc(out->owned_ids, cap * sizeof *ids);
-        if (ids != NULL)
-            out->owned_ids = ids;
-        if (rows == NULL || ids == NULL)
-            goto oom;
+        if (rows == NULL) {
+            csv_errorf(c, rd->err, SUMMARY_ERR_MAX, "out of memory");
+            return -1;
+        }
+        out->rows = rows;
         rd->cap = cap;
     }
-    s.id = row_id(rd);
-    if (s.id == NULL)
-        goto oom;
-    out->owned_ids[out->n] = (char *)s.id;
+    /* borrowed from the file's text, which the set keeps (owned_text) */
+    s.id = rd->col[COL_ID] >= 0 ? csv_field(c, (size_t)rd->col[COL_ID]) : NULL;
     out->rows[out->n++] = s;
     return 0;
-oom:
-    csv_errorf(c, rd->err, SUMMARY_ERR_MAX, "out of memory");
-    return -1;
 }
 
 int summary_read_csv(const char *path, summary_set *out, char err[SUMMARY_ERR_MAX])
@@ -163,6 +204,10 @@ int summary_read_csv(const char *path, summary_set *out, char err[SUMMARY_ERR_MA
     rd.csv = csv_open(path, err, SUMMARY_ERR_MAX);
     if (rd.csv == NULL)
         goto cleanup;
+    if ((rd.memo = calloc(N_COLS * MEMO_SLOTS, sizeof *rd.memo)) == NULL) {
+        snprintf(err, SUMMARY_ERR_MAX, "%s: out of memory", path);
+        goto cleanup;
+    }
     rc = csv_next(rd.csv, err, SUMMARY_ERR_MAX);
     if (rc == 0)
         csv_errorf(rd.csv, err, SUMMARY_ERR_MAX, "no customers (empty file)");
@@ -177,10 +222,16 @@ int summary_read_csv(const char *path, summary_set *out, char err[SUMMARY_ERR_MA
         csv_errorf(rd.csv, err, SUMMARY_ERR_MAX, "no customers (header only)");
         goto cleanup;
     }
+    if (rd.col[COL_ID] < 0 && number_rows(out) != 0) {
+        csv_errorf(rd.csv, err, SUMMARY_ERR_MAX, "out of memory");
+        goto cleanup;
+    }
+    out->owned_text = csv_take_text(rd.csv);
     ok = 0;
 cleanup:
     if (ok != 0)
         summary_set_free(out);
+    free(rd.memo);
     csv_close(rd.csv);
     return ok;
 }
