@@ -111,6 +111,14 @@ int summary_calibration_holdout(const txn_set *txns, int64_t cal_end_day,
 int summary_read_csv(const char *path, summary_set *out, char err[SUMMARY_ERR_MAX]);
 void summary_set_free(summary_set *s);
 
+/* Reads a summary CSV as summary_read_csv does (the same checks and errors)
+ * into what summary_patterns would make of it, keeping no per-customer row,
+ * id or text: for fitting a purchase model, at a third of the memory. On
+ * success *out (malloc'ed, caller frees) holds *n_out >= 1 patterns;
+ * returns 0, or -1 with err set and *out NULL. */
+int summary_read_patterns(const char *path, btyd_pattern **out, size_t *n_out,
+                          char err[SUMMARY_ERR_MAX]);
+
 /* Collapses summaries to distinct (x, t_x, T) with summed weights, sorted by
  * x, then t_x, then T (exact comparison). *out is malloc'ed (caller frees;
  * NULL when there are no rows). Returns 0 or -1 (out of memory). */

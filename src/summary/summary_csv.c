@@ -40,8 +40,9 @@ typedef struct reader {
     size_t n_columns;
     long col[N_COLS];         /* field index, or -1 when absent */
     const char *name[N_COLS]; /* the name found, for messages */
-    summary_set *out;
+    summary_set *out;         /* out->n counts the rows in both modes */
     size_t cap;
+    btyd_pattern *pat; /* summary_read_patterns: the rows as patterns, not in out */
     char *err;
 } reader;
 
@@ -182,13 +183,21 @@ static int read_row(reader *rd)
         return -1;
     if (out->n == rd->cap) {
         size_t cap = rd->cap ? 2 * rd->cap : 1024;
-        cust_summary *rows = realloc(out->rows, cap * sizeof *rows);
-        if (rows == NULL) {
+        void *p = rd->pat != NULL ? realloc(rd->pat, cap * sizeof *rd->pat)
+                                  : realloc(out->rows, cap * sizeof *out->rows);
+        if (p == NULL) {
             csv_errorf(c, rd->err, SUMMARY_ERR_MAX, "out of memory");
             return -1;
         }
-        out->rows = rows;
+        if (rd->pat != NULL)
+            rd->pat = p;
+        else
+            out->rows = p;
         rd->cap = cap;
+    }
+    if (rd->pat != NULL) {
+        rd->pat[out->n++] = (btyd_pattern){s.frequency, s.recency, s.T, s.weight};
+        return 0;
     }
     /* borrowed from the file's text, which the set keeps (owned_text) */
     s.id = rd->col[COL_ID] >= 0 ? csv_field(c, (size_t)rd->col[COL_ID]) : NULL;
@@ -196,32 +205,42 @@ static int read_row(reader *rd)
     return 0;
 }
 
+/* Reads every row of path into rd (rows or patterns). Returns 0 or -1. */
+static int read_file(const char *path, reader *rd)
+{
+    char *err = rd->err;
+    int rc;
+    rd->csv = csv_open(path, err, SUMMARY_ERR_MAX);
+    if (rd->csv == NULL)
+        return -1;
+    if ((rd->memo = calloc(N_COLS * MEMO_SLOTS, sizeof *rd->memo)) == NULL) {
+        snprintf(err, SUMMARY_ERR_MAX, "%s: out of memory", path);
+        return -1;
+    }
+    rc = csv_next(rd->csv, err, SUMMARY_ERR_MAX);
+    if (rc == 0)
+        csv_errorf(rd->csv, err, SUMMARY_ERR_MAX, "no customers (empty file)");
+    if (rc != 1 || find_columns(rd) != 0)
+        return -1;
+    while ((rc = csv_next(rd->csv, err, SUMMARY_ERR_MAX)) == 1)
+        if (read_row(rd) != 0)
+            return -1;
+    if (rc < 0)
+        return -1;
+    if (rd->out->n == 0) {
+        csv_errorf(rd->csv, err, SUMMARY_ERR_MAX, "no customers (header only)");
+        return -1;
+    }
+    return 0;
+}
+
 int summary_read_csv(const char *path, summary_set *out, char err[SUMMARY_ERR_MAX])
 {
-    int ok = -1, rc;
+    int ok = -1;
     *out = (summary_set){0};
     reader rd = {.out = out, .err = err};
-    rd.csv = csv_open(path, err, SUMMARY_ERR_MAX);
-    if (rd.csv == NULL)
+    if (read_file(path, &rd) != 0)
         goto cleanup;
-    if ((rd.memo = calloc(N_COLS * MEMO_SLOTS, sizeof *rd.memo)) == NULL) {
-        snprintf(err, SUMMARY_ERR_MAX, "%s: out of memory", path);
-        goto cleanup;
-    }
-    rc = csv_next(rd.csv, err, SUMMARY_ERR_MAX);
-    if (rc == 0)
-        csv_errorf(rd.csv, err, SUMMARY_ERR_MAX, "no customers (empty file)");
-    if (rc != 1 || find_columns(&rd) != 0)
-        goto cleanup;
-    while ((rc = csv_next(rd.csv, err, SUMMARY_ERR_MAX)) == 1)
-        if (read_row(&rd) != 0)
-            goto cleanup;
-    if (rc < 0)
-        goto cleanup;
-    if (out->n == 0) {
-        csv_errorf(rd.csv, err, SUMMARY_ERR_MAX, "no customers (header only)");
-        goto cleanup;
-    }
     if (rd.col[COL_ID] < 0 && number_rows(out) != 0) {
         csv_errorf(rd.csv, err, SUMMARY_ERR_MAX, "out of memory");
         goto cleanup;
@@ -231,6 +250,32 @@ int summary_read_csv(const char *path, summary_set *out, char err[SUMMARY_ERR_MA
 cleanup:
     if (ok != 0)
         summary_set_free(out);
+    free(rd.memo);
+    csv_close(rd.csv);
+    return ok;
+}
+
+int summary_read_patterns(const char *path, btyd_pattern **out, size_t *n_out,
+                          char err[SUMMARY_ERR_MAX])
+{
+    int ok = -1;
+    summary_set rows = {0}; /* counts the rows; holds none */
+    reader rd = {.out = &rows, .err = err, .cap = 1024};
+    *out = NULL;
+    *n_out = 0;
+    if ((rd.pat = malloc(rd.cap * sizeof *rd.pat)) == NULL) {
+        snprintf(err, SUMMARY_ERR_MAX, "%s: out of memory", path);
+        goto cleanup;
+    }
+    if (read_file(path, &rd) != 0)
+        goto cleanup;
+    *n_out = btyd_patterns_collapse(rd.pat, rows.n);
+    btyd_pattern *p = realloc(rd.pat, *n_out * sizeof *p); /* give back the rest */
+    *out = p != NULL ? p : rd.pat;
+    rd.pat = NULL;
+    ok = 0;
+cleanup:
+    free(rd.pat);
     free(rd.memo);
     csv_close(rd.csv);
     return ok;
