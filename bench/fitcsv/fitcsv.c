@@ -124,29 +124,36 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The same steps inside this process, timed apart. */
+/* The same steps inside this process, timed apart: what `ltvd fit` does
+ * (summary_read_patterns, then the fit) and, for comparison, what `ltvd
+ * score` does to load (summary_read_csv keeps every customer, then
+ * summary_patterns). */
 static void steps(const char *csv)
 {
     char err[SUMMARY_ERR_MAX];
     summary_set s;
-    btyd_pattern *p;
-    size_t k;
+    btyd_pattern *p, *q;
+    size_t k, k2;
     fit_result r;
     double t0 = now();
-    if (summary_read_csv(csv, &s, err) != 0)
+    if (summary_read_patterns(csv, &p, &k, err) != 0)
         die(err);
     double t1 = now();
-    if (summary_patterns(&s, &p, &k) != 0)
-        die("summary_patterns: out of memory");
-    double t2 = now();
     if (fit_btyd(&bgnbd_model, p, k, 0, NULL, &r) != GSL_SUCCESS)
         die("fit_btyd failed");
+    double t2 = now();
+    if (summary_read_csv(csv, &s, err) != 0)
+        die(err);
     double t3 = now();
-    printf("in-process: read %.3f s, collapse %.3f s (%zu patterns), fit %.3f s "
-           "(%zu iterations), free %.3f s\n",
-           t1 - t0, t2 - t1, k, t3 - t2, r.iterations,
-           (summary_set_free(&s), now() - t3));
+    if (summary_patterns(&s, &q, &k2) != 0 || k2 != k)
+        die("summary_patterns: out of memory, or not the same patterns");
+    double t4 = now();
+    printf("in-process: fit's read+collapse %.3f s (%zu patterns), fit %.3f s (%zu "
+           "iterations); score's read %.3f s, collapse %.3f s\n",
+           t1 - t0, k, t2 - t1, r.iterations, t3 - t2, t4 - t3);
+    summary_set_free(&s);
     free(p);
+    free(q);
 }
 
 int main(int argc, char **argv)
