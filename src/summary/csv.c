@@ -421,10 +421,16 @@ static int text_field(csv_reader *r, size_t at)
  * a quote inside it is data. Leaves r->pos on its delimiter. */
 static void text_unquoted(csv_reader *r)
 {
+    /* the bytes that may end a field: ',', '\n', '\r' (an end of line only
+     * before '\n' or the end), and the text's closing NUL */
+    static const unsigned char STOP[256] = {[','] = 1, ['\n'] = 1, ['\r'] = 1, [0] = 1};
+    const unsigned char *t = (const unsigned char *)r->text;
     size_t i = r->pos;
-    for (; i < r->text_len; i++) {
-        char c = r->text[i];
-        if (c == ',' || c == '\n' || (c == '\r' && text_eol(r, i)))
+    for (;; i++) {
+        while (!STOP[t[i]])
+            i++;
+        if (i >= r->text_len || t[i] == ',' || t[i] == '\n' ||
+            (t[i] == '\r' && text_eol(r, i)))
             break;
     }
     r->pos = i;

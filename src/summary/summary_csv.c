@@ -26,11 +26,12 @@ static const struct {
     [COL_M] = {{"monetary_value", "zbar"}, 0}, [COL_W] = {{"weights", NULL}, 0},
 };
 
-/* A number remembered by its text (of at most MEMO_TEXT - 1 bytes). */
+/* A number remembered by its text, zero-padded to MEMO_TEXT bytes (so a
+ * lookup compares three words, not strings). */
 #define MEMO_TEXT 24
 #define MEMO_SLOTS 256 /* per column, a power of two */
 typedef struct memo {
-    char text[MEMO_TEXT]; /* "" when the slot is empty */
+    uint64_t text[MEMO_TEXT / 8]; /* all zero when the slot is empty */
     double v;
 } memo;
 
@@ -80,20 +81,26 @@ static int find_columns(reader *rd)
  * is the same value, so the result is exactly the parser's. */
 static int memo_number(reader *rd, int c, const char *text, double *v)
 {
+    union {
+        char c[MEMO_TEXT];
+        uint64_t w[MEMO_TEXT / 8];
+    } key = {{0}};
     uint32_t h = 2166136261u; /* FNV-1a */
     size_t len = 0;
-    for (; text[len] != '\0'; len++)
+    for (; text[len] != '\0' && len < MEMO_TEXT; len++) {
+        key.c[len] = text[len];
         h = (h ^ (unsigned char)text[len]) * 16777619u;
-    if (len == 0 || len >= MEMO_TEXT)
+    }
+    if (len == 0 || len == MEMO_TEXT) /* too long to remember */
         return summary_parse_number(text, v);
     memo *m = &rd->memo[(size_t)c * MEMO_SLOTS + (h & (MEMO_SLOTS - 1))];
-    if (memcmp(m->text, text, len + 1) == 0) {
+    if (m->text[0] == key.w[0] && m->text[1] == key.w[1] && m->text[2] == key.w[2]) {
         *v = m->v;
         return 0;
     }
     if (summary_parse_number(text, v) != 0)
         return -1;
-    memcpy(m->text, text, len + 1);
+    memcpy(m->text, key.w, sizeof m->text);
     m->v = *v;
     return 0;
 }
