@@ -81,26 +81,32 @@ static int find_columns(reader *rd)
  * is the same value, so the result is exactly the parser's. */
 static int memo_number(reader *rd, int c, const char *text, double *v)
 {
-    union {
-        char c[MEMO_TEXT];
-        uint64_t w[MEMO_TEXT / 8];
-    } key = {{0}};
-    uint32_t h = 2166136261u; /* FNV-1a */
+    /* the text's bytes as three words, assembled in registers (bytes stored
+     * one by one and read back as words stall the CPU) */
+    uint64_t w[MEMO_TEXT / 8] = {0, 0, 0};
     size_t len = 0;
-    for (; text[len] != '\0' && len < MEMO_TEXT; len++) {
-        key.c[len] = text[len];
-        h = (h ^ (unsigned char)text[len]) * 16777619u;
+    for (size_t k = 0; k < MEMO_TEXT / 8 && len == 8 * k; k++) {
+        uint64_t word = 0;
+        for (; len < 8 * k + 8 && text[len] != '\0'; len++)
+            word |= (uint64_t)(unsigned char)text[len] << (8 * (len % 8));
+        w[k] = word;
     }
     if (len == 0 || len == MEMO_TEXT) /* too long to remember */
         return summary_parse_number(text, v);
+    /* a multiply per word, not a chain of them per byte */
+    uint64_t h = w[0] * UINT64_C(0x9E3779B97F4A7C15) ^
+                 w[1] * UINT64_C(0xC2B2AE3D27D4EB4F) ^
+                 w[2] * UINT64_C(0x165667B19E3779F9);
+    h ^= h >> 32;
+    h ^= h >> 16;
     memo *m = &rd->memo[(size_t)c * MEMO_SLOTS + (h & (MEMO_SLOTS - 1))];
-    if (m->text[0] == key.w[0] && m->text[1] == key.w[1] && m->text[2] == key.w[2]) {
+    if (m->text[0] == w[0] && m->text[1] == w[1] && m->text[2] == w[2]) {
         *v = m->v;
         return 0;
     }
     if (summary_parse_number(text, v) != 0)
         return -1;
-    memcpy(m->text, key.w, sizeof m->text);
+    memcpy(m->text, w, sizeof m->text);
     m->v = *v;
     return 0;
 }
