@@ -1,6 +1,8 @@
-/* A small streaming CSV reader (RFC 4180): one record at a time, quoted fields
- * with "" escapes and embedded commas and newlines, LF or CRLF line ends, a
- * UTF-8 byte order mark, a last line without a newline. Depends on libc only.
+/* A small CSV reader (RFC 4180): one record at a time, quoted fields with ""
+ * escapes and embedded commas and newlines, LF or CRLF line ends, a UTF-8
+ * byte order mark, a last line without a newline. A file is read whole
+ * (csv_open: the fastest, memory the file's size), a stream line by line
+ * (csv_open_stream); both read the same records. Depends on libc only.
  *
  * Leniencies: blank lines are skipped; a quote inside an unquoted field is
  * kept as a literal character. Errors: an unterminated quoted field, text
