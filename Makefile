@@ -85,6 +85,17 @@ bench-body: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench_body
 	$(BUILD)/bench_body
 
+# `ltvd fit --summary` as a whole process on a 1M-row summary CSV against
+# lifetimes (bench/fitcsv/fitcsv.c; docs/benchmarks.md). The CSV (~50 MB) is
+# written under the build directory.
+$(BUILD)/bench_fitcsv: $(BUILD)/bench/fitcsv/fitcsv.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-fitcsv
+bench-fitcsv: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_fitcsv
+	$(BUILD)/bench_fitcsv $(BUILD)/ltvd $(BUILD)/bench_fitcsv.csv
+
 # The C half of the service benchmarks (bench/service.sh runs it).
 $(BUILD)/bench_service: $(SERVICE_BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
@@ -155,14 +166,15 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	scripts/fuzz.sh smoke
 
-# make bench: the model benchmarks, then the service benchmarks of issue 3
-# (bench/service.sh: wrk, nginx and psql against a temporary PostgreSQL; its
+# make bench: the model benchmarks, `ltvd fit --summary` on 1M rows, then the
+# service benchmarks of issue 3 (bench/service.sh: wrk, nginx and psql against a temporary PostgreSQL; its
 # packages come from `deps.sh bench`, never needed by make test). Targets
 # missed are reported in its table, not failed.
 bench: deps
 	@./scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_ltvd $(BUILD)/bench_service
 	$(BUILD)/bench_ltvd
+	@$(MAKE) --no-print-directory bench-fitcsv
 	LTVD_BIN=$(BUILD)/ltvd BENCH_SERVICE=$(BUILD)/bench_service bench/service.sh
 
 # make soak (issue 4; not part of make test or CI): mixed ingest and reads

@@ -1,8 +1,11 @@
 /* libFuzzer target: the CSV readers. The input is one file, read by each of
- * them in turn: the RFC 4180 record reader (summary/csv.h), the row
- * validator of `ltvd import` (ingest/csv_rows.h), and the transactions and
- * summary readers of `ltvd fit` (txn_read_csv, summary_read_csv, which take
- * a path: the file is a memfd reached through /proc/self/fd). */
+ * them in turn: the RFC 4180 record reader (summary/csv.h) as a stream and as
+ * a file read whole, which must agree record for record and error for error;
+ * the row validator of `ltvd import` (ingest/csv_rows.h); and the
+ * transactions and summary readers of `ltvd fit` (txn_read_csv,
+ * summary_read_csv and summary_read_patterns, which take a path: the file is
+ * a memfd reached through /proc/self/fd). Every field that parses as a
+ * number must be strtod's value, bit for bit. */
 #define _GNU_SOURCE /* memfd_create */
 #include <math.h>
 #include <string.h>
@@ -36,25 +39,50 @@ static void load(const uint8_t *data, size_t size)
     }
 }
 
+/* A field that summary_parse_number takes has strtod's value. */
+static void number_is_strtod(const char *text)
+{
+    double v, want;
+    if (summary_parse_number(text, &v) != 0)
+        return;
+    want = strtod(text, NULL);
+    FUZZ_CHECK(memcmp(&v, &want, sizeof v) == 0);
+}
+
 static void records(void)
 {
-    char err[256];
+    char err[256], file_err[256];
     FILE *fp = fopen(memfd_path, "rb");
     FUZZ_CHECK(fp != NULL);
     csv_reader *r = csv_open_stream(fp, "fuzz", err, sizeof err);
     FUZZ_CHECK(r != NULL);
+    /* the same file read whole, named "fuzz" in its messages too */
+    csv_reader *f = csv_open(memfd_path, file_err, sizeof file_err);
+    FUZZ_CHECK(f != NULL);
     long line = 0;
-    int rc;
+    int rc, frc;
     while ((rc = csv_next(r, err, sizeof err)) == 1) {
+        FUZZ_CHECK(csv_next(f, file_err, sizeof file_err) == 1);
         FUZZ_CHECK(csv_count(r) >= 1);
         FUZZ_CHECK(csv_line(r) > line);
+        FUZZ_CHECK(csv_line(f) == csv_line(r) && csv_count(f) == csv_count(r));
         line = csv_line(r);
-        for (size_t i = 0; i < csv_count(r); i++)
+        for (size_t i = 0; i < csv_count(r); i++) {
             FUZZ_CHECK(csv_field(r, i) != NULL);
+            FUZZ_CHECK(strcmp(csv_field(r, i), csv_field(f, i)) == 0);
+            number_is_strtod(csv_field(r, i));
+        }
         long k = csv_find(r, "customer_id");
         FUZZ_CHECK(k >= -1 && k < (long)csv_count(r));
     }
     FUZZ_CHECK(rc == 0 || (rc == -1 && strncmp(err, "fuzz:", 5) == 0));
+    frc = csv_next(f, file_err, sizeof file_err);
+    FUZZ_CHECK(frc == rc);
+    if (rc == 0)
+        FUZZ_CHECK(csv_line(f) == csv_line(r));
+    else /* the same message after the path */
+        FUZZ_CHECK(strcmp(strchr(err, ':'), file_err + strlen(memfd_path)) == 0);
+    csv_close(f);
     csv_close(r);
     fclose(fp);
 }
@@ -121,8 +149,14 @@ static void summaries(void)
     char err[SUMMARY_ERR_MAX];
     summary_set s;
     if (summary_read_csv(memfd_path, &s, err) != 0) {
+        char err2[SUMMARY_ERR_MAX];
+        btyd_pattern *q = NULL;
+        size_t nq = 1;
         FUZZ_CHECK(s.n == 0);
         summary_set_free(&s);
+        /* summary_read_patterns refuses it with the same message */
+        FUZZ_CHECK(summary_read_patterns(memfd_path, &q, &nq, err2) == -1);
+        FUZZ_CHECK(q == NULL && nq == 0 && strcmp(err, err2) == 0);
         return;
     }
     for (size_t i = 0; i < s.n; i++) {
@@ -132,11 +166,15 @@ static void summaries(void)
         FUZZ_CHECK(isfinite(r->monetary_value) && r->monetary_value >= 0);
         FUZZ_CHECK(isfinite(r->weight) && r->weight >= 0);
     }
-    btyd_pattern *p = NULL;
-    size_t np = 0;
+    btyd_pattern *p = NULL, *q = NULL;
+    size_t np = 0, nq = 0;
     if (summary_patterns(&s, &p, &np) == 0)
         FUZZ_CHECK(np <= s.n);
+    /* read straight into patterns: the same ones */
+    FUZZ_CHECK(summary_read_patterns(memfd_path, &q, &nq, err) == 0);
+    FUZZ_CHECK(p != NULL && nq == np && memcmp(p, q, np * sizeof *p) == 0);
     free(p);
+    free(q);
     summary_set_free(&s);
 }
 

@@ -7,10 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_data_load(const char *cmd, const cli_options *o, cli_data *d)
+int cli_data_load(const char *cmd, const cli_options *o, bool patterns_only, cli_data *d)
 {
     char err[SUMMARY_ERR_MAX];
     memset(d, 0, sizeof *d);
+    d->summary_path = o->summary;
+    if (o->summary != NULL && patterns_only && strcmp(o->model, "gg") != 0) {
+        if (summary_read_patterns(o->summary, &d->patterns, &d->n_patterns, err) != 0)
+            goto failed;
+        return 0;
+    }
     if (o->summary != NULL) {
         if (summary_read_csv(o->summary, &d->sum, err) != 0)
             goto failed;
@@ -44,6 +50,7 @@ void cli_data_free(cli_data *d)
 {
     summary_set_free(&d->sum);
     txn_set_free(&d->txns);
+    free(d->patterns);
     memset(d, 0, sizeof *d);
 }
 
@@ -56,11 +63,11 @@ fit_json_model cli_json_model(const btyd_model *m)
 
 /* After a domain error, names the first customer the model cannot take, or
  * says that no customer carries weight. Returns 1 when it said something. */
-static int report_bad_row(const char *cmd, const btyd_model *m, const cli_data *d)
+static int report_bad_row(const char *cmd, const btyd_model *m, const summary_set *sum)
 {
     double total = 0, ll;
-    for (size_t i = 0; i < d->sum.n; i++) {
-        const cust_summary *c = &d->sum.rows[i];
+    for (size_t i = 0; i < sum->n; i++) {
+        const cust_summary *c = &sum->rows[i];
         total += c->weight;
         if (m == NULL || m->loglik(m->init, c->frequency, c->recency, c->T, &ll) != GSL_EDOM)
             continue;
@@ -84,6 +91,23 @@ static int report_bad_row(const char *cmd, const btyd_model *m, const cli_data *
     return 0;
 }
 
+/* report_bad_row on the customers of d, read again when only their patterns
+ * were loaded (an error path: the file was read once already). */
+static int report_domain_error(const char *cmd, const btyd_model *m, const cli_data *d)
+{
+    if (d->patterns == NULL)
+        return report_bad_row(cmd, m, &d->sum);
+    summary_set rows;
+    char err[SUMMARY_ERR_MAX];
+    if (summary_read_csv(d->summary_path, &rows, err) != 0) {
+        fprintf(stderr, "ltvd %s: %s\n", cmd, err);
+        return 1;
+    }
+    int said = report_bad_row(cmd, m, &rows);
+    summary_set_free(&rows);
+    return said;
+}
+
 int cli_fit_model(const char *cmd, const btyd_model *m, const cli_data *d,
                   double penalizer, fit_result *r, double *n_customers,
                   size_t *n_patterns)
@@ -104,21 +128,23 @@ int cli_fit_model(const char *cmd, const btyd_model *m, const cli_data *d,
         rc = gg_fit(gp, *n_patterns, penalizer, NULL, r);
         free(gp);
     } else {
-        btyd_pattern *bp = NULL;
-        if (summary_patterns(&d->sum, &bp, n_patterns) != 0)
+        btyd_pattern *bp = d->patterns;
+        *n_patterns = d->n_patterns;
+        if (bp == NULL && summary_patterns(&d->sum, &bp, n_patterns) != 0)
             goto nomem;
         *n_customers = 0;
         for (size_t i = 0; i < *n_patterns; i++)
             *n_customers += bp[i].weight;
         rc = fit_btyd(m, bp, *n_patterns, penalizer, NULL, r);
-        free(bp);
+        if (bp != d->patterns)
+            free(bp);
     }
     if (*n_patterns == 0) {
         fprintf(stderr, "ltvd %s: no customer to fit %s on%s\n", cmd, m ? m->name : "gg",
                 m ? "" : " (Gamma-Gamma needs customers with repeat purchases)");
         return -1;
     }
-    if (rc == GSL_EDOM && report_bad_row(cmd, m, d))
+    if (rc == GSL_EDOM && report_domain_error(cmd, m, d))
         return -1;
     if (rc != GSL_SUCCESS) {
         fprintf(stderr, "ltvd %s: the %s model cannot be fitted on these data: %s\n", cmd,

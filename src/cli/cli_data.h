@@ -9,12 +9,18 @@
 #include "summary/summary.h"
 
 typedef struct cli_data {
-    txn_set txns;        /* empty when read from --summary */
-    summary_set sum;     /* ids borrowed from txns or owned by sum */
+    txn_set txns;             /* empty when read from --summary */
+    summary_set sum;          /* ids borrowed from txns or owned by sum */
+    btyd_pattern *patterns;   /* patterns_only: the collapsed --summary (sum empty) */
+    size_t n_patterns;
+    const char *summary_path; /* o->summary, to name a customer after an error */
 } cli_data;
 
-/* Loads and summarises. Returns 0, or -1 after one line on stderr. */
-int cli_data_load(const char *cmd, const cli_options *o, cli_data *d);
+/* Loads and summarises. With patterns_only, a --summary file for a purchase
+ * model (not gg) is read straight into its collapsed patterns, which is all
+ * cli_fit_model needs (`ltvd fit`); otherwise every customer is kept.
+ * Returns 0, or -1 after one line on stderr. */
+int cli_data_load(const char *cmd, const cli_options *o, bool patterns_only, cli_data *d);
 void cli_data_free(cli_data *d);
 
 /* The fit_json description of a purchase model, or of Gamma-Gamma when

@@ -55,7 +55,7 @@ int cli_fit_main(int argc, char **argv)
             o.model);
         return 2;
     }
-    if (cli_data_load("fit", &o, &d) != 0)
+    if (cli_data_load("fit", &o, true, &d) != 0)
         return 1;
     int status = 1;
     fit_result r;

@@ -194,7 +194,7 @@ int cli_score_main(int argc, char **argv)
         return 0;
     if (parsed != 0 || resolve_models(&o, &s) != 0)
         return 2;
-    if (cli_data_load("score", &o, &d) != 0)
+    if (cli_data_load("score", &o, false, &d) != 0)
         return 1;
     int status = 1;
     if (s.with_spend && !d.sum.has_monetary) {

@@ -106,8 +106,10 @@ int btyd_check_domain(const double *params, size_t n_params, double x, double t_
  * is left alone. The last step of every model's evaluation. */
 int btyd_finite_out(double v, double *out);
 
-/* Sorts p[0..n) by (x, t_x, T) and merges equal triples, summing their
- * weights, in place. Returns the number of distinct patterns. */
+/* Merges equal triples of p[0..n), summing their weights in the order they
+ * come in p, and sorts the distinct ones by (x, t_x, T), in place. Returns
+ * the number of distinct patterns. Expected cost O(n) plus sorting the
+ * distinct ones (a hash table of 8 bytes or less per distinct pattern). */
 size_t btyd_patterns_collapse(btyd_pattern *p, size_t n);
 
 /* P(at least one purchase in (T, T+t] | history) = 1 - p_n(0). */

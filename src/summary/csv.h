@@ -1,6 +1,8 @@
-/* A small streaming CSV reader (RFC 4180): one record at a time, quoted fields
- * with "" escapes and embedded commas and newlines, LF or CRLF line ends, a
- * UTF-8 byte order mark, a last line without a newline. Depends on libc only.
+/* A small CSV reader (RFC 4180): one record at a time, quoted fields with ""
+ * escapes and embedded commas and newlines, LF or CRLF line ends, a UTF-8
+ * byte order mark, a last line without a newline. A file is read whole
+ * (csv_open: the fastest, memory the file's size), a stream line by line
+ * (csv_open_stream); both read the same records. Depends on libc only.
  *
  * Leniencies: blank lines are skipped; a quote inside an unquoted field is
  * kept as a literal character. Errors: an unterminated quoted field, text
@@ -16,8 +18,10 @@
 
 typedef struct csv_reader csv_reader;
 
-/* Opens path. On failure returns NULL and writes "FILE: reason" to err
- * (err_size bytes). The reader is freed by csv_close. */
+/* Opens path and reads it whole (one read; the file's size in memory, its
+ * records then cut in place). On failure (open, read, out of memory) returns
+ * NULL and writes "FILE: reason" to err (err_size bytes). The reader is freed
+ * by csv_close. */
 csv_reader *csv_open(const char *path, char *err, size_t err_size);
 
 /* Reads from fp (from its current position) instead, naming it `name` in
@@ -28,12 +32,19 @@ csv_reader *csv_open_stream(FILE *fp, const char *name, char *err, size_t err_si
 /* Closes the file (csv_open's) and frees the reader (and its fields). NULL is allowed. */
 void csv_close(csv_reader *r);
 
+/* For a reader of csv_open: hands the file's text, which every field read so
+ * far points into, to the caller (free it with free()), so that fields stay
+ * valid after csv_close. The reader then has no more records (csv_next
+ * returns 0). Returns NULL for a reader of csv_open_stream. */
+char *csv_take_text(csv_reader *r);
+
 /* Reads the next record. Returns 1 with a record, 0 at the end of the file,
  * -1 on a read or syntax error ("FILE:LINE: reason" written to err). */
 int csv_next(csv_reader *r, char *err, size_t err_size);
 
 /* Fields of the current record; strings are owned by the reader and valid
- * until the next csv_next or csv_close. i must be < csv_count. */
+ * until the next csv_next or csv_close (a file's: until csv_close, or as long
+ * as csv_take_text's text). i must be < csv_count. */
 size_t csv_count(const csv_reader *r);
 const char *csv_field(const csv_reader *r, size_t i);
 

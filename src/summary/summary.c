@@ -155,10 +155,8 @@ void summary_set_free(summary_set *s)
 {
     if (s == NULL)
         return;
-    if (s->owned_ids != NULL)
-        for (size_t i = 0; i < s->n; i++)
-            free(s->owned_ids[i]);
-    free(s->owned_ids);
+    free(s->owned_text);
+    free(s->owned_row_ids);
     free(s->rows);
     *s = (summary_set){0};
 }

@@ -47,7 +47,8 @@ typedef struct cust_summary {
 typedef struct summary_set {
     cust_summary *rows;
     size_t n;
-    char **owned_ids;      /* ids owned by this set (from a summary file), or NULL */
+    char *owned_text;      /* a summary file's text, which the ids point into, or NULL */
+    char *owned_row_ids;   /* "1", "2", ... one after another, for a file without ids */
     int has_monetary;      /* a monetary_value / zbar column was present */
 } summary_set;
 
@@ -103,10 +104,20 @@ int summary_calibration_holdout(const txn_set *txns, int64_t cal_end_day,
  * to "FILE:LINE: reason". Values must be finite and >= 0, frequency a whole
  * number, recency <= T; both names of one column at once is an error.
  * Without an id column the ids are the 1-based row numbers ("1", "2", ...).
- * weight is 1 without a weights column. out owns its ids (owned_ids); free
- * with summary_set_free (safe after an error too). */
+ * weight is 1 without a weights column. out owns its ids (owned_text,
+ * owned_row_ids: no allocation per row); free with summary_set_free (safe
+ * after an error too). The file is read whole (csv_open): its size in
+ * memory, kept for the ids. Numbers equal strtod's. */
 int summary_read_csv(const char *path, summary_set *out, char err[SUMMARY_ERR_MAX]);
 void summary_set_free(summary_set *s);
+
+/* Reads a summary CSV as summary_read_csv does (the same checks and errors)
+ * into what summary_patterns would make of it, keeping no per-customer row,
+ * id or text: for fitting a purchase model, at a third of the memory. On
+ * success *out (malloc'ed, caller frees) holds *n_out >= 1 patterns;
+ * returns 0, or -1 with err set and *out NULL. */
+int summary_read_patterns(const char *path, btyd_pattern **out, size_t *n_out,
+                          char err[SUMMARY_ERR_MAX]);
 
 /* Collapses summaries to distinct (x, t_x, T) with summed weights, sorted by
  * x, then t_x, then T (exact comparison). *out is malloc'ed (caller frees;

@@ -1,10 +1,13 @@
 /* The CSV reader on RFC 4180 corner cases: quotes, embedded separators and
  * newlines, CRLF, a byte order mark, blank lines, no final newline, and the
- * syntax errors with their line numbers. Inputs are written to temp files. */
+ * syntax errors with their line numbers; a file read whole (csv_open) and a
+ * stream (csv_open_stream) agree on all of them. Inputs are written to temp
+ * files. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "summary/csv.h"
@@ -163,6 +166,164 @@ START_TEST(test_csv_open_missing_file)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * A file (csv_open: read whole, cut in place) and a stream (csv_open_stream:
+ * getline) give the same records, line numbers and errors.
+ * ------------------------------------------------------------------------ */
+
+static const struct {
+    const char *text;
+    size_t len;
+} SAME[] = {
+#define SAME_CASE(t)                                                                     \
+    {                                                                                    \
+        t, sizeof t - 1                                                                  \
+    }
+    SAME_CASE(""),
+    SAME_CASE("\xEF\xBB\xBF"),
+    SAME_CASE("\xEF\xBB\xBF\n"),
+    SAME_CASE("\xEF\xBB\xBF\r\na,b\r\n"),
+    SAME_CASE("\xEF\xBB"),
+    SAME_CASE("a,b\n1,2"),
+    SAME_CASE("a,b\r\n1,2\r\n"),
+    SAME_CASE("a,b\r"),
+    SAME_CASE("a\rb,c\r\r\n"),
+    SAME_CASE("\r"),
+    SAME_CASE("\r\r\n"),
+    SAME_CASE("\n\n\r\n,\n,,\n"),
+    SAME_CASE("a,\"b\"\"c\",\"\"\n"),
+    SAME_CASE("\"x\ny\",\"\r\n\"\r\nz\n"),
+    SAME_CASE("\"q\""),
+    SAME_CASE("\"q\"\r"),
+    SAME_CASE("\"q\"\""),
+    SAME_CASE("\"\"\"\"\n"),
+    SAME_CASE("a\"b,c\"\n"),
+    SAME_CASE("a,b\n\"open\n\n"),
+    SAME_CASE("a,b\n\"open\n"),
+    SAME_CASE("a,b\n\"open"),
+    SAME_CASE("a\n\"x\"y\n"),
+    SAME_CASE("a\n\"x\ny\"z,1\n"),
+    SAME_CASE("a\n\"x\" \n"),
+    SAME_CASE("a\n1\0002\nb\n"),
+    SAME_CASE("\0"),
+    SAME_CASE("\xEF\xBB\xBF\0\n"),
+    SAME_CASE("a,b\n1,2\n\n\0\n"),
+    SAME_CASE("\"a\n\0\"\n"),
+    SAME_CASE("a\n\"x,\n\"\0\n"),
+    SAME_CASE("\"a\"\n\"b\0\""),
+#undef SAME_CASE
+};
+
+/* Every record of r as "line:[field]|[field];" then the outcome. */
+static void transcript(csv_reader *r, char *out, size_t size)
+{
+    char err[512];
+    size_t n = 0;
+    int rc;
+    out[0] = '\0';
+    while ((rc = csv_next(r, err, sizeof err)) == 1) {
+        n += (size_t)snprintf(out + n, size - n, "%ld:", csv_line(r));
+        for (size_t i = 0; i < csv_count(r); i++)
+            n += (size_t)snprintf(out + n, size - n, "%s[%s]", i ? "|" : "",
+                                  csv_field(r, i));
+        n += (size_t)snprintf(out + n, size - n, ";");
+        ck_assert_uint_lt(n, size);
+    }
+    if (rc == 0) /* (csv_line after an error is unspecified) */
+        snprintf(out + n, size - n, "end (line %ld)", csv_line(r));
+    else
+        snprintf(out + n, size - n, "%s", err);
+}
+
+START_TEST(test_csv_file_same_as_stream)
+{
+    char path[64], err[512], a[4096], b[4096];
+    write_temp(path, SAME[_i].text, SAME[_i].len);
+    csv_reader *r = csv_open(path, err, sizeof err);
+    ck_assert_ptr_nonnull(r);
+    transcript(r, a, sizeof a);
+    csv_close(r);
+    FILE *fp = fopen(path, "rb");
+    ck_assert_ptr_nonnull(fp);
+    r = csv_open_stream(fp, path, err, sizeof err);
+    ck_assert_ptr_nonnull(r);
+    transcript(r, b, sizeof b);
+    csv_close(r);
+    fclose(fp);
+    ck_assert_str_eq(a, b);
+    unlink(path);
+}
+END_TEST
+
+/* csv_take_text: every field read stays valid after csv_close. */
+START_TEST(test_csv_take_text)
+{
+    char path[64], err[512];
+    const char text[] = "id,v\r\n\"a,1\",2\r\n\"b\"\"\",3";
+    write_temp(path, text, sizeof text - 1);
+    csv_reader *r = csv_open(path, err, sizeof err);
+    ck_assert_ptr_nonnull(r);
+    const char *f[6];
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(csv_next(r, err, sizeof err), 1);
+        f[2 * k] = csv_field(r, 0);
+        f[2 * k + 1] = csv_field(r, 1);
+    }
+    char *t = csv_take_text(r);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(csv_next(r, err, sizeof err), 0);
+    csv_close(r);
+    static const char *const want[] = {"id", "v", "a,1", "2", "b\"", "3"};
+    for (int i = 0; i < 6; i++)
+        ck_assert_str_eq(f[i], want[i]);
+    free(t);
+    FILE *fp = fopen(path, "rb");
+    r = csv_open_stream(fp, path, err, sizeof err);
+    ck_assert_ptr_null(csv_take_text(r)); /* a stream has no text to give */
+    csv_close(r);
+    fclose(fp);
+    unlink(path);
+}
+END_TEST
+
+/* A file that does not fit the first read (a pipe has no size). */
+START_TEST(test_csv_open_pipe)
+{
+    int fd[2];
+    char err[512], path[64];
+    ck_assert_int_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fd[0]);
+        for (int i = 0; i < 20000; i++) { /* ~200 kB, past the pipe's buffer */
+            char line[32];
+            int n = snprintf(line, sizeof line, "c%d,%d\n", i, i % 7);
+            if (write(fd[1], line, (size_t)n) != n)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    close(fd[1]);
+    snprintf(path, sizeof path, "/dev/fd/%d", fd[0]);
+    csv_reader *r = csv_open(path, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    int n = 0;
+    while (csv_next(r, err, sizeof err) == 1) {
+        char want[32];
+        snprintf(want, sizeof want, "c%d", n);
+        ck_assert_str_eq(csv_field(r, 0), want);
+        n++;
+    }
+    ck_assert_int_eq(n, 20000);
+    csv_close(r);
+    close(fd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
 Suite *suite_csv(void)
 {
     Suite *s = suite_create("csv");
@@ -174,6 +335,10 @@ Suite *suite_csv(void)
     tcase_add_test(tc, test_csv_long_field);
     tcase_add_loop_test(tc, test_csv_errors, 0, sizeof BAD / sizeof BAD[0]);
     tcase_add_test(tc, test_csv_open_missing_file);
+    tcase_add_loop_test(tc, test_csv_file_same_as_stream, 0,
+                        sizeof SAME / sizeof SAME[0]);
+    tcase_add_test(tc, test_csv_take_text);
+    tcase_add_test(tc, test_csv_open_pipe);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,7 @@
  * the repository root (the data paths are relative to it). */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +315,59 @@ START_TEST(test_patterns_gg_and_weights)
 }
 END_TEST
 
+static int cmp_reference(const void *pa, const void *pb)
+{
+    const btyd_pattern *a = pa, *b = pb;
+    if (a->x != b->x)
+        return a->x < b->x ? -1 : 1;
+    if (a->t_x != b->t_x)
+        return a->t_x < b->t_x ? -1 : 1;
+    return (a->T > b->T) - (a->T < b->T);
+}
+
+/* btyd_patterns_collapse (a hash merge, then a quicksort of the distinct
+ * ones) gives what sorting everything and merging neighbours gives: the same
+ * triples in the same order with the same weights. Many repeats, -0 beside
+ * +0, runs already sorted and reversed, and enough distinct triples to grow
+ * its table many times. */
+START_TEST(test_collapse_is_sort_merge)
+{
+    static const size_t sizes[] = {1, 2, 17, 1000, 200000};
+    uint64_t st = 42;
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        size_t n = sizes[c];
+        btyd_pattern *p = malloc(n * sizeof *p), *q = malloc(n * sizeof *q);
+        ck_assert(p != NULL && q != NULL);
+        for (size_t i = 0; i < n; i++) {
+            st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+            double x = (double)(st % 7), t = (double)(st >> 8 & 63) / 7;
+            double T = t + (double)(st >> 16 & (c == 4 ? 4095 : 3)) / 7;
+            if (i % 3 == 0) /* sorted, then reversed, stretches */
+                x = (double)(i % 1000 < 500 ? i % 500 : 999 - i % 1000) / 100;
+            p[i] = (btyd_pattern){x, x == 0 && (st & 256) ? -0.0 : (x == 0 ? 0 : t), T,
+                                  (double)(st >> 32 & 3) / 4};
+        }
+        memcpy(q, p, n * sizeof *p);
+        size_t k = btyd_patterns_collapse(p, n);
+        qsort(q, n, sizeof *q, cmp_reference); /* weights are quarters: exact sums */
+        size_t m = 0;
+        for (size_t i = 1; i < n; i++) {
+            if (cmp_reference(&q[m], &q[i]) == 0)
+                q[m].weight += q[i].weight;
+            else
+                q[++m] = q[i];
+        }
+        ck_assert_uint_eq(k, m + 1);
+        for (size_t i = 0; i < k; i++) {
+            ck_assert(cmp_reference(&p[i], &q[i]) == 0);
+            ck_assert_double_eq(p[i].weight, q[i].weight);
+        }
+        free(p);
+        free(q);
+    }
+}
+END_TEST
+
 Suite *suite_summary(void)
 {
     Suite *s = suite_create("summary");
@@ -325,6 +379,7 @@ Suite *suite_summary(void)
     tcase_add_test(tc, test_quirks);
     tcase_add_test(tc, test_patterns_cdnow);
     tcase_add_test(tc, test_patterns_gg_and_weights);
+    tcase_add_test(tc, test_collapse_is_sort_merge);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,6 +2,9 @@
  * on lifetimes' three summary files, and every refused input, whose error
  * must read "FILE:LINE: reason". Run from the repository root. */
 #include <check.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +125,95 @@ START_TEST(test_parse_number)
 }
 END_TEST
 
+/* A deterministic xorshift, for the random numbers below. */
+static uint64_t next_random(uint64_t *st)
+{
+    *st ^= *st << 13;
+    *st ^= *st >> 7;
+    *st ^= *st << 17;
+    return *st;
+}
+
+/* summary_parse_number computes most values without strtod (Clinger's fast
+ * path, then 128-bit integer rounding): each must be strtod's bit for bit. */
+static void expect_strtod(const char *text)
+{
+    double got, want = strtod(text, NULL);
+    ck_assert_msg(summary_parse_number(text, &got) == 0, "%s", text);
+    ck_assert_msg(memcmp(&got, &want, sizeof got) == 0, "%s: %.17g, strtod %.17g", text,
+                  got, want);
+}
+
+START_TEST(test_parse_number_is_strtod)
+{
+    char text[64];
+    uint64_t st = 20261206;
+    static const char *const fixed[] = {"-0",
+                                        "-0.0",
+                                        "0e999",
+                                        "-0e-999",
+                                        "9007199254740993",
+                                        "9007199254740992.5",
+                                        "18446744073709551615",
+                                        "9999999999999999999",
+                                        "10000000000000000000",
+                                        "27.857142857142854",
+                                        "22.888571428571428",
+                                        "0.1",
+                                        "1e22",
+                                        "1e23",
+                                        "1e-19",
+                                        "1.7976931348623157e308",
+                                        "4.9e-324",
+                                        "2.2250738585072014e-308",
+                                        "123456789012345678901234567890",
+                                        "0.000000000000000000001"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        expect_strtod(fixed[i]);
+    /* ties: (2^53 + odd) / 2^k written with k decimals, and big odd integers */
+    for (int k = 0; k <= 4; k++)
+        for (int i = 0; i < 2000; i++) {
+            uint64_t odd = (UINT64_C(1) << 53) + 2 * (next_random(&st) % 100000) + 1;
+            uint64_t w = odd;
+            for (int j = 0; j < k; j++)
+                w *= 5; /* odd / 2^k = odd * 5^k / 10^k */
+            int n = snprintf(text, sizeof text, "%" PRIu64, w);
+            if (k > 0) {
+                memmove(text + n - k + 1, text + n - k, (size_t)k + 1);
+                text[n - k] = '.';
+            }
+            expect_strtod(text);
+        }
+    for (int i = 0; i < 2000; i++) {
+        uint64_t w = ((next_random(&st) >> 12) << 11) | 1024; /* halfway at 2^63 scale */
+        snprintf(text, sizeof text, "%" PRIu64, w);
+        expect_strtod(text);
+    }
+    /* random decimals of 1..20 digits, a point anywhere, exponents -25..25 */
+    for (int i = 0; i < 300000; i++) {
+        char *p = text;
+        int digits = 1 + (int)(next_random(&st) % 20),
+            point = (int)(next_random(&st) % 22);
+        for (int d = 0; d < digits; d++) {
+            if (d == point)
+                *p++ = '.';
+            *p++ = (char)('0' + next_random(&st) % 10);
+        }
+        if (next_random(&st) % 3 == 0)
+            p += sprintf(p, "e%d", (int)(next_random(&st) % 51) - 25);
+        *p = '\0';
+        expect_strtod(text);
+    }
+    /* what pandas writes: repr of k/7 and of means of cents */
+    for (int i = 0; i < 100000; i++) {
+        double v =
+            (double)(next_random(&st) % 1000000) / (double)(1 + next_random(&st) % 97);
+        snprintf(text, sizeof text, "%.*g", 15 + (int)(next_random(&st) % 3), v);
+        expect_strtod(text);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * lifetimes' summary files.
  * ------------------------------------------------------------------------ */
@@ -167,6 +259,88 @@ START_TEST(test_read_lifetimes_files)
     ck_assert_double_eq(w, 11104);
     ck_assert_double_eq(s.rows[1].weight, 1091);
     summary_set_free(&s);
+}
+END_TEST
+
+/* The rows a summary file must give, whatever its bytes: a BOM, CRLF, quoted
+ * ids with commas, quotes and newlines, blank lines, scientific notation,
+ * 17-digit decimals, -0, and no final newline. */
+START_TEST(test_read_tricky_file)
+{
+    static const char text[] =
+        "\xEF\xBB\xBF\"customer_id\", frequency ,recency,T,monetary_value\r\n"
+        "\"a,1\",2.0,30.428571428571427,38.857142857142854,22.888571428571428\r\n"
+        "\r\n"
+        "\"say \"\"hi\"\"\",0,-0,1e1,0\r\n"
+        "\"two\nlines\",3,2.5E+1,25.0,1.5e-3\n"
+        "c0000004,1,0.25,0.5,+7";
+    static const struct {
+        const char *id;
+        double x, t_x, T, m;
+    } want[] = {
+        {"a,1", 2, 30.428571428571427, 38.857142857142854, 22.888571428571428},
+        {"say \"hi\"", 0, 0, 10, 0},
+        {"two\nlines", 3, 25, 25, 0.0015},
+        {"c0000004", 1, 0.25, 0.5, 7},
+    };
+    char path[64], err[SUMMARY_ERR_MAX];
+    summary_set s;
+    write_temp(path, text);
+    ck_assert_msg(summary_read_csv(path, &s, err) == 0, "%s", err);
+    ck_assert_uint_eq(s.n, 4);
+    ck_assert(s.has_monetary);
+    for (size_t i = 0; i < s.n; i++) {
+        const cust_summary *r = &s.rows[i];
+        ck_assert_str_eq(r->id, want[i].id);
+        ck_assert(r->frequency == want[i].x && r->recency == want[i].t_x);
+        ck_assert(r->T == want[i].T && r->monetary_value == want[i].m);
+        ck_assert(r->weight == 1 && !signbit(r->recency));
+    }
+    /* summary_read_patterns: exactly summary_patterns of those rows */
+    btyd_pattern *a, *b;
+    size_t na, nb;
+    ck_assert_int_eq(summary_patterns(&s, &a, &na), 0);
+    ck_assert_msg(summary_read_patterns(path, &b, &nb, err) == 0, "%s", err);
+    ck_assert_uint_eq(na, 4);
+    ck_assert_uint_eq(nb, na);
+    ck_assert_int_eq(memcmp(a, b, na * sizeof *a), 0);
+    free(a);
+    free(b);
+    summary_set_free(&s);
+    unlink(path);
+}
+END_TEST
+
+/* Without an id column the ids are the row numbers, past 9, 99, ... */
+START_TEST(test_read_row_number_ids)
+{
+    char path[64], err[SUMMARY_ERR_MAX], *text = malloc(16 * 1200 + 32), *p = text;
+    p += sprintf(p, "x,t_x,T,weights\n");
+    for (int i = 0; i < 1200; i++)
+        p += sprintf(p, "%d,%d,%d,%d\n", i % 3, i % 3, 3 + i % 5, i % 2);
+    write_temp(path, text);
+    summary_set s;
+    ck_assert_msg(summary_read_csv(path, &s, err) == 0, "%s", err);
+    ck_assert_uint_eq(s.n, 1200);
+    for (size_t i = 0; i < s.n; i++) {
+        char want[24];
+        snprintf(want, sizeof want, "%zu", i + 1);
+        ck_assert_str_eq(s.rows[i].id, want);
+        ck_assert(s.rows[i].weight == (double)(i % 2));
+    }
+    /* 3 x-values, each with 5 ages (x = t_x): 15 patterns, weights summed */
+    btyd_pattern *a, *b;
+    size_t na, nb;
+    ck_assert_int_eq(summary_patterns(&s, &a, &na), 0);
+    ck_assert_int_eq(summary_read_patterns(path, &b, &nb, err), 0);
+    ck_assert_uint_eq(na, 15);
+    ck_assert_uint_eq(nb, 15);
+    ck_assert_int_eq(memcmp(a, b, na * sizeof *a), 0);
+    free(a);
+    free(b);
+    summary_set_free(&s);
+    free(text);
+    unlink(path);
 }
 END_TEST
 
@@ -218,6 +392,19 @@ static const struct {
     {1, "ID,frequency,recency,T\n1,0,0\n", "2: 3 fields, the header has 4"},
     {1, "", "1: no customers (empty file)"},
     {1, "ID,frequency,recency,T\r\n", "2: no customers (header only)"},
+    {1, "\xEF\xBB\xBF", "2: no customers (empty file)"},
+    {1, "ID,frequency,recency,T\r\n\"a\",1,1,2\r\n\"b\",1e999,0,1",
+     "3: bad frequency \"1e999\" (expected a number)"},
+    {1, "ID,frequency,recency,T\n\"a\nb\",0,0,1\nc,0,0x1,1\n",
+     "4: bad recency \"0x1\" (expected a number)"},
+    {1, "ID,frequency,recency,T\na,1,2,3\nb,1,1.5e1,3.0", "3: recency 1.5e1 > T 3.0"},
+    {1, "ID,frequency,recency,T\na,1,2,3\nb,1,,3\n",
+     "3: bad recency \"\" (expected a number)"},
+    {1, "ID,frequency,recency,T\na,1,2,3\n\"b\"x,1,2,3\n",
+     "3: unexpected character after closing quote"},
+    {1, "ID,frequency,recency,T\na,1,2,3\n\"b,1,2,3\n", "3: unterminated quoted field"},
+    {1, "ID,frequency,recency,T\na,1,2,3\nb,1,-0.5e-1,3\n",
+     "3: negative recency \"-0.5e-1\""},
 };
 
 START_TEST(test_bad_input)
@@ -227,7 +414,15 @@ START_TEST(test_bad_input)
     int rc;
     if (BAD[_i].summary) {
         summary_set s;
+        btyd_pattern *p = (btyd_pattern *)path;
+        size_t np = 42;
+        char err2[SUMMARY_ERR_MAX];
+        /* summary_read_patterns refuses the same files with the same words */
+        ck_assert_int_eq(summary_read_patterns(path, &p, &np, err2), -1);
+        ck_assert_ptr_null(p);
+        ck_assert_uint_eq(np, 0);
         rc = summary_read_csv(path, &s, err);
+        ck_assert_str_eq(err2, err);
         ck_assert_uint_eq(s.n, 0);
         ck_assert_ptr_null(s.rows);
         summary_set_free(&s);
@@ -269,7 +464,10 @@ Suite *suite_summary_read(void)
     tcase_add_loop_test(tc, test_parse_day, 0, sizeof DAYS / sizeof DAYS[0]);
     tcase_add_test(tc, test_day_numbers);
     tcase_add_test(tc, test_parse_number);
+    tcase_add_test(tc, test_parse_number_is_strtod);
     tcase_add_test(tc, test_read_lifetimes_files);
+    tcase_add_test(tc, test_read_tricky_file);
+    tcase_add_test(tc, test_read_row_number_ids);
     tcase_add_loop_test(tc, test_bad_input, 0, sizeof BAD / sizeof BAD[0]);
     tcase_add_test(tc, test_missing_file);
     suite_add_tcase(s, tc);
