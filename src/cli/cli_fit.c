@@ -51,7 +51,7 @@ int cli_fit_main(int argc, char **argv)
     if (strcmp(o.model, "gg") != 0 && (m = btyd_model_find(o.model)) == NULL) {
         fprintf(
             stderr,
-            "ltvd fit: unknown --model '%s' (bgnbd, pareto, mbgnbd, bgbb, bggeo, gg)\n",
+            "ltvd fit: unknown --model '%s' (bgnbd, pareto, mbgnbd, bgbb, bggeo, bgpois, gg)\n",
             o.model);
         return 2;
     }

@@ -21,6 +21,7 @@ static const model_kinds kinds[] = {
     {"bgnbd", {SHAPE, SCALE, SHAPE, SHAPE}},  {"mbgnbd", {SHAPE, SCALE, SHAPE, SHAPE}},
     {"pareto", {SHAPE, SCALE, SHAPE, SCALE}}, {"bgbb", {SHAPE, SHAPE, SHAPE, SHAPE}},
     {"bggeo", {SHAPE, SCALE, PROB, SHAPE}},   {"gg", {SHAPE, SHAPE, SCALE, SHAPE}},
+    {"bgpois", {SCALE, SHAPE, SHAPE, SHAPE}},
 };
 
 static const char *const labels[ACCEPT_N] = {
@@ -63,7 +64,8 @@ static const char *boundary_meaning(const char *model, const char *param)
                "data)";
     if (strcmp(model, "gg") != 0 && strcmp(param, "r") == 0)
         return "the purchase rate's Gamma distribution collapses to a point: every "
-               "customer buys at the same rate";
+               "customer buys at the same rate (bgpois, BG/NBD's limit with one rate "
+               "lambda, fits such data)";
     if (strcmp(model, "pareto") == 0 &&
         (strcmp(param, "s") == 0 || strcmp(param, "beta") == 0))
         return "the drop-out rate's Gamma(s, beta) collapses to a point: every customer "

@@ -93,6 +93,7 @@ extern const btyd_model pareto_model;
 extern const btyd_model bgbb_model;
 /* BG/NBD's limit with one drop-out probability p for all (bggeo.c). */
 extern const btyd_model bggeo_model;
+extern const btyd_model bgpois_model;
 
 /* Checks the common domain: params finite and > 0, 0 <= x, 0 <= t_x <= T;
  * t_x = 0 when x = 0 is not required here (the continuous-time models ignore

@@ -199,10 +199,12 @@ typedef struct fallback {
 
 static const fallback bgnbd_fallbacks[] = {
     {&bggeo_model, "its limit bggeo (one drop-out probability p for all)"},
+    {&bgpois_model, "its limit bgpois (one purchase rate lambda for all)"},
 };
 static const fallback pareto_fallbacks[] = {
     {&bgnbd_model, "bgnbd (identified on these data)"},
     {&bggeo_model, "bggeo (BG/NBD with one drop-out probability p for all)"},
+    {&bgpois_model, "bgpois (BG/NBD with one purchase rate lambda for all)"},
 };
 
 static const fallback *fallbacks_of(const btyd_model *bm, size_t *n)

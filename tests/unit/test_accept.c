@@ -122,6 +122,90 @@ START_TEST(test_accept_bggeo_is_the_limit)
 }
 END_TEST
 
+/* The homogeneous purchase-rate customers: bgpois's generative process,
+ * everyone buying at 0.5 a week while alive, drop-out p ~ Beta(1.2, 4). */
+static const double pois_truth[3] = {0.5, 1.2, 4.0}; /* lambda (per week), a, b */
+
+static size_t homogeneous_rate(btyd_pattern **out)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 7);
+    btyd_pattern *p = malloc(N_HOMOGENEOUS * sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    for (int i = 0; i < N_HOMOGENEOUS; i++) {
+        double T = 20 + (i % 20) * 2, x, t_x;
+        ck_assert_int_eq(bgpois_model.simulate(pois_truth, T, rng, &x, &t_x), GSL_SUCCESS);
+        p[i] = (btyd_pattern){x, floor(t_x * 7) / 7, T, 1};
+    }
+    gsl_rng_free(rng);
+    *out = p;
+    return btyd_patterns_collapse(p, N_HOMOGENEOUS);
+}
+
+/* Everyone buys at one rate: BG/NBD's Gamma(r, alpha) runs off to r,
+ * alpha -> infinity and is refused; bgpois, its limit, is accepted, finds
+ * lambda and reaches BG/NBD's likelihood. */
+START_TEST(test_accept_homogeneous_rate)
+{
+    btyd_pattern *p;
+    size_t n = homogeneous_rate(&p);
+    fit_result r;
+    char why[512];
+    ck_assert_int_eq(fit_btyd(&bgnbd_model, p, n, 0, NULL, &r), GSL_SUCCESS);
+    accept_code c = accept_btyd(&bgnbd_model, &r, why, sizeof why);
+    printf("homogeneous rate: BG/NBD r = %.3g, alpha = %.3g, converged %d: %s\n",
+           r.params[0], r.params[1], r.converged, why);
+    ck_assert_msg(c != ACCEPT_OK, "BG/NBD accepted: r %g alpha %g", r.params[0],
+                  r.params[1]);
+    double ll_bgnbd = r.log_likelihood;
+    ck_assert_int_eq(fit_btyd(&bgpois_model, p, n, 0, NULL, &r), GSL_SUCCESS);
+    c = accept_btyd(&bgpois_model, &r, why, sizeof why);
+    ck_assert_msg(c == ACCEPT_OK, "bgpois refused: %s", why);
+    printf("homogeneous rate: bgpois lambda = %.4f (SE %.4f) a = %.4f b = %.4f, "
+           "LL %.4f (BG/NBD %.4f)\n",
+           r.params[0], r.std_errors[0], r.params[1], r.params[2], r.log_likelihood,
+           ll_bgnbd);
+    ck_assert(fabs(r.params[0] - pois_truth[0]) < 0.05);
+    ck_assert(r.log_likelihood >= ll_bgnbd - 1e-3 * fabs(ll_bgnbd));
+    ck_assert_int_eq(accept_scores(&bgpois_model, r.params, NULL, p, n, NULL, 0, 52, NULL,
+                                   10, why, sizeof why),
+                     ACCEPT_OK);
+    free(p);
+}
+END_TEST
+
+/* bgpois is BG/NBD at r = lambda K, alpha = K, K -> infinity. */
+START_TEST(test_accept_bgpois_is_the_limit)
+{
+    const double pois[3] = {0.4, 0.7, 2.5}, K = 1e7;
+    const double nbd[4] = {0.4 * K, K, 0.7, 2.5};
+    const double h[][3] = {
+        {0, 0, 10}, {1, 2, 10}, {4, 9.5, 30}, {12, 20, 21}, {40, 39, 52}};
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
+        double x = h[i][0], t_x = h[i][1], T = h[i][2], a, b;
+        ck_assert_int_eq(bgpois_model.loglik(pois, x, t_x, T, &a), GSL_SUCCESS);
+        ck_assert_int_eq(bgnbd_model.loglik(nbd, x, t_x, T, &b), GSL_SUCCESS);
+        ck_assert_msg(fabs(a - b) < 1e-5 * fabs(b) + 1e-6, "loglik %g %g", a, b);
+        ck_assert_int_eq(bgpois_model.p_alive(pois, x, t_x, T, &a), GSL_SUCCESS);
+        ck_assert_int_eq(bgnbd_model.p_alive(nbd, x, t_x, T, &b), GSL_SUCCESS);
+        ck_assert_msg(fabs(a - b) < 1e-5, "p_alive %g %g", a, b);
+        ck_assert_int_eq(bgpois_model.expected(pois, x, t_x, T, 26, &a), GSL_SUCCESS);
+        ck_assert_int_eq(bgnbd_model.expected(nbd, x, t_x, T, 26, &b), GSL_SUCCESS);
+        ck_assert_msg(fabs(a - b) < 1e-4 * fabs(b) + 1e-9, "expected %g %g", a, b);
+        for (unsigned k = 0; k < 4; k++) {
+            ck_assert_int_eq(bgpois_model.p_n(pois, x, t_x, T, 26, k, &a), GSL_SUCCESS);
+            ck_assert_int_eq(bgnbd_model.p_n(nbd, x, t_x, T, 26, k, &b), GSL_SUCCESS);
+            ck_assert_msg(fabs(a - b) < 1e-4, "p_n(%u) %g %g", k, a, b);
+        }
+    }
+    double a, b;
+    ck_assert_int_eq(bgpois_model.expected_new(pois, 30, &a), GSL_SUCCESS);
+    ck_assert_int_eq(bgnbd_model.expected_new(nbd, 30, &b), GSL_SUCCESS);
+    ck_assert_msg(fabs(a - b) < 1e-4 * b, "expected_new %g %g", a, b);
+    ck_assert_int_eq(bgpois_model.loglik((double[]){0, 1, 1}, 1, 1, 2, &a), GSL_EDOM);
+}
+END_TEST
+
 START_TEST(test_accept_no_repeat_buyers)
 {
     btyd_pattern p[40];
@@ -322,6 +406,8 @@ Suite *suite_accept(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_accept_homogeneous_dropout);
     tcase_add_test(tc, test_accept_bggeo_is_the_limit);
+    tcase_add_test(tc, test_accept_homogeneous_rate);
+    tcase_add_test(tc, test_accept_bgpois_is_the_limit);
     tcase_add_test(tc, test_accept_no_repeat_buyers);
     tcase_add_test(tc, test_accept_heavy_tailed_spend);
     tcase_add_test(tc, test_accept_cdnow);

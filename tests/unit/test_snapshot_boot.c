@@ -325,16 +325,17 @@ END_TEST
  * purchase (bggeo, r 2, alpha 8 weeks), ages 20..58 weeks; every 10th repeat
  * buyer spends nothing on repeats; the others spend 10..59 per purchase, or
  * draws of a heavy-tailed Gamma-Gamma (q = 0.36) when heavy. */
-static void fill_cache_n(bool heavy, int n_customers)
+static void fill_cache_of(const btyd_model *gen, const double *params, bool heavy,
+                          int n_customers)
 {
     testhttp_app_stop(&svc);
     testhttp_app_start(&svc, false);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 42);
-    const double geo[3] = {2.0, 8.0, 0.2}, gg[3] = {4.0, 0.36, 10.0};
+    const double gg[3] = {4.0, 0.36, 10.0};
     for (int i = 0; i < n_customers; i++) {
         double T = 20 + (i % 20) * 2, x, t_x, m = 10 + i % 50;
-        ck_assert_int_eq(bggeo_model.simulate(geo, T, rng, &x, &t_x), GSL_SUCCESS);
+        ck_assert_int_eq(gen->simulate(params, T, rng, &x, &t_x), GSL_SUCCESS);
         int32_t first = IP_AS_OF_DAY - (int32_t)(T * 7);
         /* x + 1 purchases need x + 1 distinct days */
         int32_t span = (int32_t)fmax(floor(t_x * 7), x);
@@ -348,6 +349,12 @@ static void fill_cache_n(bool heavy, int n_customers)
         ck_assert_int_eq(cache_upsert(svc.app->cache, id, &s), CACHE_OK);
     }
     gsl_rng_free(rng);
+}
+
+static void fill_cache_n(bool heavy, int n_customers)
+{
+    static const double geo[3] = {2.0, 8.0, 0.2};
+    fill_cache_of(&bggeo_model, geo, heavy, n_customers);
 }
 
 static void fill_cache(bool heavy)
@@ -463,6 +470,37 @@ START_TEST(test_boot_pareto_falls_back)
 }
 END_TEST
 
+/* Customers who all buy at one rate (bgpois: 0.5 a week, drop-out
+ * p ~ Beta(1.2, 4)): BG/NBD's Gamma of rates collapses, and its limit
+ * bgpois is served instead, and scores. */
+START_TEST(test_boot_homogeneous_rate)
+{
+    char err[CONFIG_ERR_MAX];
+    ck_assert(config_set(&svc.cfg, "as_of", FAULTS_AS_OF, err));
+    ck_assert(config_set(&svc.cfg, "period", "week", err));
+    ck_assert(config_set(&svc.cfg, "model", "bgnbd", err));
+    static const double rate[3] = {0.5, 1.2, 4.0};
+    fill_cache_of(&bgpois_model, rate, false, IP_CUSTOMERS);
+    char reason[WORKER_REASON_MAX];
+    worker_fail fail;
+    ck_assert_msg(refit(reason, &fail), "%s", reason);
+    const cache_model *m = cache_snapshot_acquire(svc.app->cache);
+    ck_assert_ptr_eq(m->model, &bgpois_model);
+    ck_assert_msg(fabs(m->params[0] - 0.5) < 0.05, "lambda = %g", m->params[0]);
+    ck_assert_msg(strstr(m->fallback, "bgpois") != NULL, "%s", m->fallback);
+    cache_snapshot_release(m);
+    testhttp_response r;
+    testhttp_request(svc.port, "GET", "/v1/model", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(testhttp_jstr(r.json, "model"), "bgpois");
+    testhttp_response_free(&r);
+    testhttp_request(svc.port, "GET", "/v1/customers/h3?horizon_days=730", NULL, &r);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    ck_assert(testhttp_jnum(r.json, "expected_purchases") >= 0);
+    testhttp_response_free(&r);
+}
+END_TEST
+
 Suite *suite_snapshot_boot(void)
 {
     Suite *s = suite_create("snapshot_boot");
@@ -474,6 +512,7 @@ Suite *suite_snapshot_boot(void)
     tcase_add_test(tc, test_boot_first_model_after_post);
     tcase_add_test(tc, test_boot_limit_model_and_heavy_spend);
     tcase_add_test(tc, test_boot_pareto_falls_back);
+    tcase_add_test(tc, test_boot_homogeneous_rate);
     suite_add_tcase(s, tc);
     return s;
 }
