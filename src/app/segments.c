@@ -50,7 +50,9 @@ static int count_one(const char *id, const cache_summary *s, const cache_score_r
 static app_list_status count_all(app *a, app_list_table *r, app_segments *out)
 {
     const ltvd_config *cfg = a->config;
-    counting k = {.a = a, .m = out->m, .out = out,
+    counting k = {.a = a,
+                  .m = out->m,
+                  .out = out,
                   .o = {.horizon_days = cfg->horizon_days,
                         .discount_rate = cfg->discount_rate,
                         .margin = cfg->margin,
@@ -83,7 +85,8 @@ app_list_status app_segments_run(app *a, app_segments *out)
     out->m = cache_snapshot_acquire(a->cache);
     if (out->m != NULL) {
         bool warming;
-        app_list_table *r = app_list_table_pick(a, out->as_of_day, true, &out->m, &warming);
+        app_list_table *r =
+            app_list_table_pick(a, out->as_of_day, true, &out->m, &warming);
         if (r != NULL)
             st = count_all(a, r, out);
         else if (out->n_customers <= (size_t)a->config->list_rescore_max)

@@ -181,7 +181,8 @@ static int id_ranks(cache_scores *t, bool *renewed)
 /* The cell of record rec when it is ranked (scored, every key finite, in
  * the id index, a cell of its own), else CELL_NONE. The refresher reads
  * rows without the lock (it is their only writer). */
-static uint8_t cell_of(const cache_scores *t, uint32_t rec, double margin, const classify *cl)
+static uint8_t cell_of(const cache_scores *t, uint32_t rec, double margin,
+                       const classify *cl)
 {
     if (rec >= t->n || rec >= t->n_id_rank || t->id_rank[rec] == NO_RANK)
         return CELL_NONE;
@@ -229,7 +230,8 @@ static void sort_key(const cache_scores *t, const cache_rank *r, int k, ent *e, 
                      uint32_t *out)
 {
     for (size_t i = 0; i < n; i++)
-        e[i].key = cache_scores_rank_key(k, &t->rows[e[i].rec], r->margin, r->period_days);
+        e[i].key =
+            cache_scores_rank_key(k, &t->rows[e[i].rec], r->margin, r->period_days);
     qsort(e, n, sizeof *e, ent_cmp);
     for (size_t i = 0; out != NULL && i < n; i++)
         out[i] = e[i].rec;

@@ -26,7 +26,7 @@ typedef struct iter {
     size_t pos, end; /* the range being read forward */
     size_t run;      /* descending: the next run ends here (lo: none left) */
     bool done;
-    size_t nb, ib;   /* entries read, the next one */
+    size_t nb, ib; /* entries read, the next one */
     uint32_t recs[SLICE];
     cache_score_row rows[SLICE];
     cache_summary s[SLICE];
@@ -180,8 +180,8 @@ static void iter_fill(const walker *w, iter *it)
                 it->s[it->nb] = it->s[i];
                 it->ids[it->nb] = it->ids[i];
             }
-            it->keys[it->nb] = cache_scores_rank_key(w->k, &it->rows[it->nb], w->r->margin,
-                                                     w->r->period_days);
+            it->keys[it->nb] = cache_scores_rank_key(w->k, &it->rows[it->nb],
+                                                     w->r->margin, w->r->period_days);
             it->nb++;
         }
     }
@@ -270,8 +270,15 @@ int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, uint32_t
     cache_rank *r = cache_scores_rank_acquire(t);
     if (r == NULL)
         return -1;
-    walker w = {.t = t, .c = c, .r = r, .k = k, .desc = desc, .ord = r->ord[k], .fn = fn,
-                .other_fn = other_fn, .arg = arg};
+    walker w = {.t = t,
+                .c = c,
+                .r = r,
+                .k = k,
+                .desc = desc,
+                .ord = r->ord[k],
+                .fn = fn,
+                .other_fn = other_fn,
+                .arg = arg};
     int rc = -1;
     if (!changes(&w))
         goto done;

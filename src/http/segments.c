@@ -30,21 +30,22 @@ static json_t *doc_of(const app_segments *g)
             n += g->counts[r][s];
             by_stage[s] += g->counts[r][s];
             json_array_append_new(
-                pairs, json_pack("{s:s, s:s, s:I}", "churn_risk",
-                                 score_risk_name((score_risk)r), "lifecycle_stage",
-                                 score_stage_name((score_stage)s), "customers",
-                                 (json_int_t)g->counts[r][s]));
+                pairs,
+                json_pack("{s:s, s:s, s:I}", "churn_risk", score_risk_name((score_risk)r),
+                          "lifecycle_stage", score_stage_name((score_stage)s),
+                          "customers", (json_int_t)g->counts[r][s]));
         }
-        json_object_set_new(risk, score_risk_name((score_risk)r), json_integer((json_int_t)n));
+        json_object_set_new(risk, score_risk_name((score_risk)r),
+                            json_integer((json_int_t)n));
     }
     for (int s = 0; s < APP_STAGES; s++)
         json_object_set_new(stage, score_stage_name((score_stage)s),
                             json_integer((json_int_t)by_stage[s]));
     return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:{s:s, s:I, s:f}}", "as_of", day,
                      "customers", (json_int_t)g->n_counted, "unscored",
-                     (json_int_t)g->n_failed, "churn_risk", risk, "lifecycle_stage", stage,
-                     "segments", pairs, "model", "name", g->m->model->name, "version",
-                     (json_int_t)g->m->version, "fitted_at", g->m->fitted_at);
+                     (json_int_t)g->n_failed, "churn_risk", risk, "lifecycle_stage",
+                     stage, "segments", pairs, "model", "name", g->m->model->name,
+                     "version", (json_int_t)g->m->version, "fitted_at", g->m->fitted_at);
 }
 
 /* GET /v1/segments */
@@ -69,7 +70,8 @@ static http_result get_segments(http_request *req)
         char *body =
             doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
         json_decref(doc);
-        res = http_reply_owned(req, 200, "application/json", body, body ? strlen(body) : 0);
+        res =
+            http_reply_owned(req, 200, "application/json", body, body ? strlen(body) : 0);
     }
     app_segments_free(&g);
     return res;

@@ -90,7 +90,8 @@ static int beta_stopped(double s, double a, double b, double *out)
         return GSL_SUCCESS;
     }
     gsl_integration_workspace *w = gsl_integration_workspace_alloc(QUAD_LIMIT);
-    gsl_integration_qaws_table *tab = gsl_integration_qaws_table_alloc(a - 1, b - 1, 0, 0);
+    gsl_integration_qaws_table *tab =
+        gsl_integration_qaws_table_alloc(a - 1, b - 1, 0, 0);
     int rc = GSL_ENOMEM;
     double v = 0, err;
     if (w != NULL && tab != NULL) {
@@ -122,7 +123,8 @@ static double p_n_alive(const double *p, double b, double t, unsigned n)
     double survive = exp(gsl_sf_lnbeta(p[A], b + n) - lb) * gsl_ran_poisson_pdf(n, s);
     if (n == 0)
         return survive;
-    double drop = exp(gsl_sf_lnbeta(p[A] + 1, b + n - 1) - lb) * gsl_cdf_poisson_Q(n - 1, s);
+    double drop =
+        exp(gsl_sf_lnbeta(p[A] + 1, b + n - 1) - lb) * gsl_cdf_poisson_Q(n - 1, s);
     return survive + drop;
 }
 

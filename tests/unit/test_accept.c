@@ -29,6 +29,7 @@
 #include "model/fit.h"
 #include "model/gg.h"
 #include "summary/summary.h"
+#include "rowcsv.h"
 #include "testrun.h"
 
 #define N_HOMOGENEOUS 3000
@@ -203,6 +204,59 @@ START_TEST(test_accept_bgpois_is_the_limit)
     ck_assert_int_eq(bgnbd_model.expected_new(nbd, 30, &b), GSL_SUCCESS);
     ck_assert_msg(fabs(a - b) < 1e-4 * b, "expected_new %g %g", a, b);
     ck_assert_int_eq(bgpois_model.loglik((double[]){0, 1, 1}, 1, 1, 2, &a), GSL_EDOM);
+}
+END_TEST
+
+/* bgpois against tests/data/ref_bgpois.csv (tests/reference/bgpois.py:
+ * mpmath at 40 digits, the expectation by two independent routes). */
+#define REF_BGPOIS "tests/data/ref_bgpois.csv"
+
+typedef struct pois_stats {
+    int rows, failures;
+    double max_rel;
+} pois_stats;
+
+static void pois_row(char **f, void *ctx)
+{
+    pois_stats *st = ctx;
+    double par[3] = {atof(f[0]), atof(f[1]), atof(f[2])};
+    double x = atof(f[4]), t_x = atof(f[5]), T = atof(f[6]), t = atof(f[7]);
+    unsigned k = (unsigned)atoi(f[8]);
+    double want = atof(f[9]), got = NAN;
+    int rc = GSL_EINVAL;
+    if (strcmp(f[3], "loglik") == 0)
+        rc = bgpois_model.loglik(par, x, t_x, T, &got);
+    else if (strcmp(f[3], "p_alive") == 0)
+        rc = bgpois_model.p_alive(par, x, t_x, T, &got);
+    else if (strcmp(f[3], "expected") == 0)
+        rc = bgpois_model.expected(par, x, t_x, T, t, &got);
+    else if (strcmp(f[3], "p_n") == 0)
+        rc = bgpois_model.p_n(par, x, t_x, T, t, k, &got);
+    else if (strcmp(f[3], "expected_new") == 0)
+        rc = bgpois_model.expected_new(par, t, &got);
+    else if (strcmp(f[3], "p_n_new") == 0)
+        rc = bgpois_model.p_n_new(par, t, k, &got);
+    st->rows++;
+    /* probabilities far below 1 are held to an absolute 1e-12 */
+    double floor = f[3][0] == 'p' ? 1e-4 : 1e-300;
+    double e = rc != GSL_SUCCESS ? INFINITY : fabs(got - want) / fmax(fabs(want), floor);
+    if (e > st->max_rel)
+        st->max_rel = e;
+    if (!(e <= 1e-8)) {
+        st->failures++;
+        fprintf(stderr,
+                "bgpois ref %s %s %s %s x=%s t_x=%s T=%s t=%s k=%s: got %.17g want %.17g\n",
+                f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], got, want);
+    }
+}
+
+START_TEST(test_accept_bgpois_reference)
+{
+    pois_stats st = {0};
+    ck_assert_msg(rowcsv_read(REF_BGPOIS, 10, pois_row, &st) > 0, "cannot read " REF_BGPOIS);
+    ck_assert_int_gt(st.rows, 350);
+    printf("bgpois: %d reference values, max rel. error %.3g\n", st.rows, st.max_rel);
+    ck_assert_int_eq(st.failures, 0);
 }
 END_TEST
 
@@ -408,6 +462,7 @@ Suite *suite_accept(void)
     tcase_add_test(tc, test_accept_bggeo_is_the_limit);
     tcase_add_test(tc, test_accept_homogeneous_rate);
     tcase_add_test(tc, test_accept_bgpois_is_the_limit);
+    tcase_add_test(tc, test_accept_bgpois_reference);
     tcase_add_test(tc, test_accept_no_repeat_buyers);
     tcase_add_test(tc, test_accept_heavy_tailed_spend);
     tcase_add_test(tc, test_accept_cdnow);
