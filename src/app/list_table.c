@@ -128,8 +128,44 @@ static int cell_of_row(const cache_score_row *row, void *arg)
     return app_list_cell(x->cfg, &row->s, row->p_alive, x->day);
 }
 
+/* Refreshes table t of snapshot m (rows, id index, ranks). A rank that
+ * cannot be built (out of memory) leaves the table without one: lists
+ * then pass over its rows. Returns 0, 1 (stopped) or CACHE_ENOMEM for the
+ * rows. */
+static int refresh(app *a, cache_scores *t, const cache_model *m, cell_ctx *cells,
+                   size_t *n_scored)
+{
+    int rc = cache_scores_refresh(t, a->cache, m, &a->lists->stop, n_scored);
+    if (rc == 0)
+        rc = cache_scores_index_ids(t, a->cache);
+    if (rc == 0 && cache_scores_rank(t, cell_of_row, cells) != CACHE_OK)
+        log_write(LOG_WARN, "list scores: out of memory for the ranks");
+    if (rc == CACHE_ENOMEM)
+        log_write(LOG_WARN, "list scores: out of memory");
+    return rc;
+}
+
+/* Builds and publishes the table of snapshot m and spec sp. */
+static void build(app *a, const cache_model *m, const cache_scores_spec *sp, cell_ctx *cells)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cache_scores *t = cache_scores_new(sp);
+    size_t n = 0;
+    int rc = t == NULL ? CACHE_ENOMEM : refresh(a, t, m, cells, &n);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc != 0) {
+        cache_scores_free(t);
+        return;
+    }
+    log_write(LOG_INFO, "list scores: %zu customers scored in %.3f s (model %llu)", n,
+              (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
+              (unsigned long long)m->version);
+    publish(a->lists, t, m);
+}
+
 /* One round: refresh the current table, or build the one of a new
- * snapshot or day (the old one stays published, unused, meanwhile). */
+ * snapshot or day (the old one stays published meanwhile). */
 static void keep_once(app *a)
 {
     struct app_list_state *s = a->lists;
@@ -140,38 +176,12 @@ static void keep_once(app *a)
     app_list_spec(m, app_as_of_day(a), a->config, &sp);
     cell_ctx cells = {a->config, sp.as_of_day};
     app_list_table *r = app_list_table_acquire(s);
-    if (r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp)) {
-        int rc = cache_scores_refresh(r->t, a->cache, m, &s->stop, NULL);
-        if (rc == 0)
-            rc = cache_scores_index_ids(r->t, a->cache);
-        if (rc == 0)
-            rc = cache_scores_rank(r->t, a->cache, cell_of_row, &cells);
-        if (rc == CACHE_ENOMEM)
-            log_write(LOG_WARN, "list scores: out of memory");
-        app_list_table_release(s, r);
-    } else {
-        app_list_table_release(s, r);
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        cache_scores *t = cache_scores_new(&sp);
-        size_t n = 0;
-        int rc = t == NULL ? CACHE_ENOMEM : cache_scores_refresh(t, a->cache, m, &s->stop, &n);
-        if (rc == 0)
-            rc = cache_scores_index_ids(t, a->cache);
-        if (rc == 0)
-            rc = cache_scores_rank(t, a->cache, cell_of_row, &cells);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (rc == 0) {
-            log_write(LOG_INFO, "list scores: %zu customers scored in %.3f s (model %llu)",
-                      n, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
-                      (unsigned long long)m->version);
-            publish(s, t, m);
-        } else {
-            if (rc == CACHE_ENOMEM)
-                log_write(LOG_WARN, "list scores: out of memory");
-            cache_scores_free(t);
-        }
-    }
+    bool same = r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp);
+    if (same)
+        refresh(a, r->t, m, &cells, NULL);
+    app_list_table_release(s, r);
+    if (!same)
+        build(a, m, &sp, &cells);
     cache_snapshot_release(m);
 }
 

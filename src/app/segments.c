@@ -6,13 +6,14 @@
  * after the service's). Without a rank (or when the change journal lost
  * track) every customer of the table is counted in one pass; without a
  * table, when there are at most list_rescore_max customers, each is scored
- * (as lists do). */
+ * (as lists do). Customers scored here count against list_budget_ms. */
 #include "app/segments.h"
 
 #include <gsl/gsl_errno.h>
 #include <string.h>
 
 #include "app/list_table.h"
+#include "base/clock.h"
 #include "cache/scores.h"
 
 typedef struct counting {
@@ -20,6 +21,9 @@ typedef struct counting {
     const cache_model *m;
     app_score_opts o;
     app_segments *out;
+    size_t scored;       /* customers scored here */
+    int64_t deadline_ms; /* base_mono_ms: list_budget_ms from the start */
+    bool over;           /* the budget ran out */
 } counting;
 
 /* Counts one customer (a cache_scores_fn). */
@@ -34,6 +38,10 @@ static int count_one(const char *id, const cache_summary *s, const cache_score_r
         out->counts[cell / APP_STAGES][cell % APP_STAGES]++;
         out->n_counted++;
         return 0;
+    }
+    if (++k->scored % 64 == 0 && base_mono_ms() >= k->deadline_ms) {
+        k->over = true;
+        return 1;
     }
     app_score_row r;
     if (app_score_compute(k->m, s, &k->o, k->a->config, &r) != GSL_SUCCESS) {
@@ -70,7 +78,7 @@ static app_list_status count_all(app *a, app_list_table *r, app_segments *out)
             out->n_counted += cells[j];
         }
     }
-    return rc == CACHE_ENOMEM ? APP_LIST_NO_MEMORY : APP_LIST_OK;
+    return rc == CACHE_ENOMEM ? APP_LIST_NO_MEMORY : k.over ? APP_LIST_BUDGET : APP_LIST_OK;
 }
 
 app_list_status app_segments_run(app *a, app_segments *out)

@@ -26,7 +26,8 @@ typedef struct app_segments {
 /* Counts the segments. APP_LIST_OK with the counts in *out; otherwise
  * APP_LIST_NO_MODEL, APP_LIST_BUSY (it takes a list slot), APP_LIST_WARMING
  * (the first table is being computed, and there are more than
- * list_rescore_max customers) or APP_LIST_NO_MEMORY. Free *out
+ * list_rescore_max customers), APP_LIST_BUDGET (list_budget_ms ran out
+ * scoring the customers the ranks do not hold) or APP_LIST_NO_MEMORY. Free *out
  * with app_segments_free whatever the status. While a new snapshot's table
  * is being computed, the previous snapshot's counts are given (out->m). */
 app_list_status app_segments_run(app *a, app_segments *out);

@@ -15,8 +15,8 @@ size_t cache_chunk_refs(cache *c, size_t from, size_t max, cache_summary *s,
                         const char **ids);
 
 /* The summaries and id references of records idx[0..n), under one read
- * lock. Every index must be below the table's size (ids[i] NULL and
- * s[i].n_days 0 otherwise). */
+ * lock. An index past the table's end gives ids[i] NULL and an all-zero
+ * s[i]. */
 void cache_chunk_recs(cache *c, const uint32_t *idx, size_t n, cache_summary *s,
                       const char **ids);
 

@@ -65,6 +65,21 @@ size_t cache_scores_memory(cache_scores *t)
     return b + cache_scores_rank_memory(t);
 }
 
+uint64_t cache_scores_print(const cache_summary *s)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL;
+    const uint64_t v[4] = {(uint64_t)(uint32_t)s->first_day << 32 | (uint32_t)s->last_day,
+                           s->n_days, (uint64_t)s->repeat_units, (uint64_t)s->first_units};
+    for (int i = 0; i < 4; i++) { /* splitmix64 steps */
+        h ^= v[i];
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+        h *= 0x94d049bb133111ebULL;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
 bool cache_scores_same_summary(const cache_summary *a, const cache_summary *b)
 {
     return a->first_day == b->first_day && a->last_day == b->last_day &&
@@ -72,7 +87,7 @@ bool cache_scores_same_summary(const cache_summary *a, const cache_summary *b)
            a->first_units == b->first_units;
 }
 
-static size_t memo_slot(const history *memo, size_t mask, uint32_t n_days, int32_t span,
+static size_t memo_slot(const cache_history *memo, size_t mask, uint32_t n_days, int32_t span,
                         int32_t age)
 {
     uint64_t k = ((uint64_t)n_days * 0x9E3779B97F4A7C15ULL) ^
@@ -81,7 +96,7 @@ static size_t memo_slot(const history *memo, size_t mask, uint32_t n_days, int32
     k *= 0xbf58476d1ce4e5b9ULL;
     k ^= k >> 29;
     for (size_t i = k & mask;; i = (i + 1) & mask) {
-        const history *h = &memo[i];
+        const cache_history *h = &memo[i];
         if (!h->used || (h->n_days == n_days && h->span == span && h->age == age))
             return i;
     }
@@ -93,11 +108,11 @@ static bool memo_room(cache_scores *t)
     if (t->memo != NULL && 2 * (t->memo_n + 1) <= t->memo_mask + 1)
         return true;
     size_t cap = t->memo == NULL ? 4096 : 2 * (t->memo_mask + 1);
-    history *m = calloc(cap, sizeof *m);
+    cache_history *m = calloc(cap, sizeof *m);
     if (m == NULL)
         return false;
     for (size_t i = 0; t->memo != NULL && i <= t->memo_mask; i++) {
-        const history *h = &t->memo[i];
+        const cache_history *h = &t->memo[i];
         if (h->used)
             m[memo_slot(m, cap - 1, h->n_days, h->span, h->age)] = *h;
     }
@@ -111,7 +126,7 @@ static bool memo_room(cache_scores *t)
  * arithmetic of cache_score_summary, then the discounted purchases the CLV
  * multiplies (so any margin can be applied later as clv_value does). */
 static void score_history(const cache_model *m, const cache_scores_spec *sp, double x,
-                          double t_x, double T, history *h)
+                          double t_x, double T, cache_history *h)
 {
     const btyd_model *b = m->model;
     int rc = b->p_alive(m->params, x, t_x, T, &h->p_alive);
@@ -149,9 +164,9 @@ static bool score_row(cache_scores *t, const cache_model *m, const cache_summary
         return false;
     int32_t span = s->last_day - s->first_day, age = (int32_t)(sp->as_of_day - s->first_day);
     double x = (double)s->n_days - 1;
-    history *h = &t->memo[memo_slot(t->memo, t->memo_mask, s->n_days, span, age)];
+    cache_history *h = &t->memo[memo_slot(t->memo, t->memo_mask, s->n_days, span, age)];
     if (!h->used) {
-        *h = (history){.n_days = s->n_days, .span = span, .age = age, .used = true};
+        *h = (cache_history){.n_days = s->n_days, .span = span, .age = age, .used = true};
         score_history(m, sp, x, (double)((int64_t)s->last_day - s->first_day) / m->period_days,
                       (double)(sp->as_of_day - s->first_day) / m->period_days, h);
         t->memo_n++;
@@ -194,7 +209,7 @@ static int grow(cache_scores *t, size_t n)
     }
     pthread_rwlock_wrlock(&t->lock);
     for (size_t i = t->n; i < n; i++)
-        t->rows[i].rc = ROW_NONE;
+        t->rows[i].rc = CACHE_ROW_NONE;
     t->n = n;
     pthread_rwlock_unlock(&t->lock);
     return CACHE_OK;
@@ -203,15 +218,19 @@ static int grow(cache_scores *t, size_t n)
 /* Rescores the stale rows among records [from, from + k). The refresher is
  * the only writer, so it reads rows without the lock. */
 static size_t refresh_chunk(cache_scores *t, const cache_model *m, size_t from, size_t k,
-                            const cache_summary *s, cache_score_row *fresh, size_t *idx)
+                            const cache_summary *s, cache_score_row *fresh, size_t *idx,
+                            bool *oom)
 {
     size_t n = 0;
     for (size_t i = 0; i < k; i++) {
         const cache_score_row *row = &t->rows[from + i];
-        if (s[i].n_days == 0 || (row->rc != ROW_NONE && cache_scores_same_summary(&row->s, &s[i])))
+        if (s[i].n_days == 0 ||
+            (row->rc != CACHE_ROW_NONE && cache_scores_same_summary(&row->s, &s[i])))
             continue;
-        if (!score_row(t, m, &s[i], &fresh[n]))
-            break; /* out of memory: the rest stays unscored (readers score it) */
+        if (!score_row(t, m, &s[i], &fresh[n])) {
+            *oom = true; /* the rest stays unscored (readers score it) */
+            break;
+        }
         idx[n++] = from + i;
     }
     if (n == 0)
@@ -251,9 +270,14 @@ int cache_scores_refresh(cache_scores *t, cache *c, const cache_model *m,
         }
         if ((rc = grow(t, from + k)) != CACHE_OK)
             goto cleanup;
-        size_t n = refresh_chunk(t, m, from, k, s, fresh, idx);
+        bool oom = false;
+        size_t n = refresh_chunk(t, m, from, k, s, fresh, idx, &oom);
         if (n_scored != NULL)
             *n_scored += n;
+        if (oom) { /* not a complete pass: the ranks keep their journal */
+            rc = CACHE_ENOMEM;
+            goto cleanup;
+        }
     }
     t->generation = gen;
     t->pass_journal = journal;
@@ -287,7 +311,7 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
         if (s[i].n_days == 0)
             continue;
         const cache_score_row *row = i < have ? &rows[i] : NULL;
-        if (row != NULL && (row->rc == ROW_NONE || !cache_scores_same_summary(&row->s, &s[i])))
+        if (row != NULL && (row->rc == CACHE_ROW_NONE || !cache_scores_same_summary(&row->s, &s[i])))
             row = NULL;
         rc = fn(ids[i], &s[i], row, arg);
     }
@@ -381,7 +405,7 @@ static size_t start_at(cache_scores *t, cache *c, bool desc, const char *after)
 
 /* The next slice of the index from *pos (re-found after `last` when the
  * index was replaced since *gen): its records and a copy of their rows (rc
- * ROW_NONE where none), taken under the lock. Returns how many (0: done,
+ * CACHE_ROW_NONE where none), taken under the lock. Returns how many (0: done,
  * (size_t)-1: no index). */
 static size_t walk_slice(cache_scores *t, cache *c, bool desc, const char *last,
                          size_t *pos, uint64_t *gen, size_t *n_index, uint32_t *recs,
@@ -404,7 +428,7 @@ static size_t walk_slice(cache_scores *t, cache *c, bool desc, const char *last,
         if (rec < t->n)
             rows[k] = t->rows[rec];
         else
-            rows[k].rc = ROW_NONE;
+            rows[k].rc = CACHE_ROW_NONE;
         k++;
     }
     pthread_rwlock_unlock(&t->lock);
@@ -437,7 +461,7 @@ int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *afte
             if (!cache_chunk_rec(c, recs[i], &s, &id) || s.n_days == 0)
                 continue;
             const cache_score_row *row = &rows[i];
-            if (row->rc == ROW_NONE || !cache_scores_same_summary(&row->s, &s))
+            if (row->rc == CACHE_ROW_NONE || !cache_scores_same_summary(&row->s, &s))
                 row = NULL;
             last = id;
             rc = fn(id, &s, row, arg);

@@ -133,7 +133,7 @@ typedef int (*cache_rank_cell_fn)(const cache_score_row *row, void *arg);
  * is none or many changed; cell(row, arg) classifies them (the same
  * function for every call on one table). Returns CACHE_OK or CACHE_ENOMEM
  * (no rank is published then: lists pass over every customer). */
-int cache_scores_rank(cache_scores *t, cache *c, cache_rank_cell_fn cell, void *arg);
+int cache_scores_rank(cache_scores *t, cache_rank_cell_fn cell, void *arg);
 
 /* Whether t has a published rank. */
 bool cache_scores_ranked(cache_scores *t);

@@ -8,25 +8,25 @@
 
 #include "cache/scores.h"
 
-#define ROW_NONE INT32_MIN /* a row never scored */
+#define CACHE_ROW_NONE INT32_MIN /* a row never scored */
 
 /* The purchase model's numbers of one history (x, t_x, T): customers who
  * share it share them, so each is computed once per table (a real customer
  * base has far fewer histories than customers). */
-typedef struct history {
+typedef struct cache_history {
     uint32_t n_days;
     int32_t span, age; /* last - first day, as_of - first day */
     int32_t rc;        /* GSL_SUCCESS or the first failure */
     bool used;
     double p_alive, expected, p_purchase, discounted;
-} history;
+} cache_history;
 
 struct cache_scores {
     pthread_rwlock_t lock;
     uint32_t *by_id; /* record indices in id order, under lock */
     size_t n_by_id;
     uint64_t by_id_gen; /* bumped each time by_id is replaced */
-    history *memo; /* open addressing, refresher only */
+    cache_history *memo; /* open addressing, refresher only */
     size_t memo_n, memo_mask;
     cache_scores_spec spec;
     cache_score_row *rows; /* rows[0..n) under lock */
@@ -57,18 +57,24 @@ typedef struct cache_rank {
     uint32_t *ord[CACHE_RANK_COUNT];
     size_t off[CACHE_RANK_CELLS + 1];
     size_t n;      /* ranked records (off[CACHE_RANK_CELLS]) */
-    uint8_t *cell; /* cell of each record [0, n_cell), CELL_NONE when unranked */
+    uint8_t *cell; /* cell of each record [0, n_cell), CACHE_CELL_NONE when unranked */
+    uint64_t *print; /* of each ranked record: cache_scores_print of the
+                        summary its row had (a row rewritten since, or a
+                        customer changed since, is not where the order says) */
     size_t n_cell;
     uint32_t *extra; /* records not ranked (readers skip those of n_days 0) */
     size_t n_extra;
     double margin, period_days;
 } cache_rank;
 
-#define CELL_NONE 0xFF
+#define CACHE_CELL_NONE 0xFF
 
 /* Takes a reference to t's published rank (NULL: none) / drops one. */
 cache_rank *cache_scores_rank_acquire(cache_scores *t);
 void cache_scores_rank_release(cache_rank *r);
+
+/* A 64-bit fingerprint of a summary. */
+uint64_t cache_scores_print(const cache_summary *s);
 
 /* Whether two summaries are equal (a row is fresh when its summary is the
  * customer's current one). */

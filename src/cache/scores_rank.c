@@ -74,6 +74,7 @@ static void rank_free(cache_rank *r)
     for (int k = 0; k < CACHE_RANK_COUNT; k++)
         free(r->ord[k]);
     free(r->cell);
+    free(r->print);
     free(r->extra);
     free(r);
 }
@@ -114,10 +115,11 @@ void cache_scores_rank_free(cache_scores *t)
 
 size_t cache_scores_rank_memory(cache_scores *t)
 {
-    size_t b = t->cap_changed * sizeof *t->changed + t->n_id_rank * sizeof *t->id_rank;
+    size_t b = 0; /* the published rank (the refresher's own arrays are its) */
     cache_rank *r = cache_scores_rank_acquire(t);
     if (r != NULL)
-        b += (CACHE_RANK_COUNT * r->n + r->n_extra) * sizeof(uint32_t) + r->n_cell;
+        b = (CACHE_RANK_COUNT * r->n + r->n_extra) * sizeof(uint32_t) +
+            r->n_cell * (1 + sizeof *r->print);
     cache_scores_rank_release(r);
     return b;
 }
@@ -179,21 +181,21 @@ static int id_ranks(cache_scores *t, bool *renewed)
 }
 
 /* The cell of record rec when it is ranked (scored, every key finite, in
- * the id index, a cell of its own), else CELL_NONE. The refresher reads
+ * the id index, a cell of its own), else CACHE_CELL_NONE. The refresher reads
  * rows without the lock (it is their only writer). */
 static uint8_t cell_of(const cache_scores *t, uint32_t rec, double margin,
                        const classify *cl)
 {
     if (rec >= t->n || rec >= t->n_id_rank || t->id_rank[rec] == NO_RANK)
-        return CELL_NONE;
+        return CACHE_CELL_NONE;
     const cache_score_row *row = &t->rows[rec];
     if (row->rc != GSL_SUCCESS)
-        return CELL_NONE;
+        return CACHE_CELL_NONE;
     for (int k = 0; k < CACHE_RANK_COUNT; k++)
         if (!isfinite(cache_scores_rank_key(k, row, margin, t->period_days)))
-            return CELL_NONE;
+            return CACHE_CELL_NONE;
     int cell = cl->fn(row, cl->arg);
-    return cell >= 0 && cell < CACHE_RANK_CELLS ? (uint8_t)cell : CELL_NONE;
+    return cell >= 0 && cell < CACHE_RANK_CELLS ? (uint8_t)cell : CACHE_CELL_NONE;
 }
 
 static int ent_cmp(const void *a, const void *b)
@@ -217,8 +219,9 @@ static cache_rank *rank_new(const cache_scores *t)
     r->period_days = t->period_days;
     r->n_cell = t->n;
     r->cell = malloc(r->n_cell > 0 ? r->n_cell : 1);
-    if (r->cell == NULL) {
-        free(r);
+    r->print = malloc((r->n_cell > 0 ? r->n_cell : 1) * sizeof *r->print);
+    if (r->cell == NULL || r->print == NULL) {
+        rank_free(r);
         return NULL;
     }
     return r;
@@ -260,7 +263,9 @@ static cache_rank *build_whole(const cache_scores *t, const classify *cl)
         goto failed;
     for (uint32_t rec = 0; rec < n; rec++) {
         uint8_t cell = r->cell[rec] = cell_of(t, rec, r->margin, cl);
-        if (cell != CELL_NONE)
+        r->print[rec] =
+            t->rows[rec].rc != CACHE_ROW_NONE ? cache_scores_print(&t->rows[rec].s) : 0;
+        if (cell != CACHE_CELL_NONE)
             e[nr++] = (ent){.idr = t->id_rank[rec], .rec = rec, .cell = cell};
         else
             x[nx++] = rec;
@@ -334,6 +339,28 @@ static bool merge_key(const cache_scores *t, const cache_rank *old, cache_rank *
     return true;
 }
 
+/* Files the marked records of r: ranked ones into e (*ne) and count, the
+ * others into x (*nx); their cells and prints. */
+static void file_marked(const cache_scores *t, cache_rank *r, const uint64_t *mark,
+                        const classify *cl, ent *e, size_t *ne, uint32_t *x, size_t *nx,
+                        size_t count[CACHE_RANK_CELLS])
+{
+    for (size_t w = 0; w < (t->n + 63) / 64; w++)
+        for (uint64_t bits = mark[w]; bits != 0; bits &= bits - 1) {
+            uint32_t rec = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+            uint8_t cell = r->cell[rec] = cell_of(t, rec, r->margin, cl);
+            r->print[rec] = t->rows[rec].rc != CACHE_ROW_NONE
+                                ? cache_scores_print(&t->rows[rec].s)
+                                : 0;
+            if (cell != CACHE_CELL_NONE) {
+                e[(*ne)++] = (ent){.idr = t->id_rank[rec], .rec = rec, .cell = cell};
+                count[cell]++;
+            } else {
+                x[(*nx)++] = rec;
+            }
+        }
+}
+
 /* A rank from old and the records marked (changed since, or unranked in
  * old and perhaps rankable now). */
 static cache_rank *build_merged(const cache_scores *t, const cache_rank *old,
@@ -349,7 +376,9 @@ static cache_rank *build_merged(const cache_scores *t, const cache_rank *old,
     if (r == NULL || e == NULL || x == NULL || kept == NULL)
         goto failed;
     /* the unmarked keep their cells; records past old's are all marked */
-    memcpy(r->cell, old->cell, old->n_cell < n ? old->n_cell : n);
+    size_t keep = old->n_cell < n ? old->n_cell : n;
+    memcpy(r->cell, old->cell, keep);
+    memcpy(r->print, old->print, keep * sizeof *r->print);
     for (size_t i = 0; i < old->n_extra; i++)
         if (!marked(mark, old->extra[i]))
             x[nx++] = old->extra[i];
@@ -357,17 +386,7 @@ static cache_rank *build_merged(const cache_scores *t, const cache_rank *old,
     for (int j = 0; j < CACHE_RANK_CELLS; j++)
         for (size_t i = old->off[j]; i < old->off[j + 1]; i++)
             count[j] += !marked(mark, old->ord[0][i]);
-    for (size_t w = 0; w < (n + 63) / 64; w++)
-        for (uint64_t bits = mark[w]; bits != 0; bits &= bits - 1) {
-            uint32_t rec = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
-            uint8_t cell = r->cell[rec] = cell_of(t, rec, r->margin, cl);
-            if (cell != CELL_NONE) {
-                e[ne++] = (ent){.idr = t->id_rank[rec], .rec = rec, .cell = cell};
-                count[cell]++;
-            } else {
-                x[nx++] = rec;
-            }
-        }
+    file_marked(t, r, mark, cl, e, &ne, x, &nx, count);
     r->off[0] = 0;
     for (int j = 0; j < CACHE_RANK_CELLS; j++)
         r->off[j + 1] = r->off[j] + count[j];
@@ -412,9 +431,8 @@ static cache_rank *merge(cache_scores *t, const cache_rank *old, bool renewed,
     return r;
 }
 
-int cache_scores_rank(cache_scores *t, cache *c, cache_rank_cell_fn cell, void *arg)
+int cache_scores_rank(cache_scores *t, cache_rank_cell_fn cell, void *arg)
 {
-    (void)c;
     if (!atomic_load(&t->complete))
         return CACHE_OK;
     classify cl = {cell, arg};

@@ -5,6 +5,7 @@
  * the customers it does not hold yet after the others. */
 #include <check.h>
 #include <gsl/gsl_errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,89 @@ START_TEST(test_scores_id_index)
 }
 END_TEST
 
+/* ---- ranks: a customer that changes while a page walks them ---- */
+
+static cache_scores *race_t;
+static atomic_bool race_stop;
+static bool race_fired;
+static char race_ranked[4][16], race_other[16][16];
+static int race_n_ranked, race_n_other;
+
+static cache_summary race_summary(uint32_t n_days)
+{
+    return (cache_summary){.first_day = AS_OF - 100, .last_day = AS_OF,
+                           .n_days = n_days,
+                           .repeat_units = 10000 * (int64_t)(n_days - 1),
+                           .first_units = 10000};
+}
+
+static int race_cell(const cache_score_row *row, void *arg)
+{
+    (void)row;
+    (void)arg;
+    return 0;
+}
+
+/* The first customer offered apart: r00 and r01 buy again and are
+ * rescored (ingest and the refresher, while the page runs). */
+static int race_other_fn(const char *id, const cache_summary *s, const cache_score_row *row,
+                         void *arg)
+{
+    (void)s, (void)row, (void)arg;
+    snprintf(race_other[race_n_other++ % 16], 16, "%s", id);
+    if (!race_fired) {
+        race_fired = true;
+        cache_summary w = race_summary(60);
+        ck_assert_int_eq(cache_upsert(c, "r00", &w), CACHE_OK);
+        ck_assert_int_eq(cache_upsert(c, "r01", &w), CACHE_OK);
+        ck_assert_int_eq(cache_scores_refresh(race_t, c, &model, &race_stop, NULL), 0);
+    }
+    return 0;
+}
+
+static int race_ranked_fn(const char *id, const cache_summary *s,
+                          const cache_score_row *row, void *arg)
+{
+    (void)s, (void)row, (void)arg;
+    snprintf(race_ranked[race_n_ranked], 16, "%s", id);
+    return ++race_n_ranked >= 2; /* a page of one: keep 2 */
+}
+
+START_TEST(test_scores_rank_change_during_walk)
+{
+    cache_free(c);
+    c = cache_new(0);
+    for (int i = 0; i < 10; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "r%02d", i);
+        cache_summary s = race_summary((uint32_t)i + 2);
+        ck_assert_int_eq(cache_upsert(c, id, &s), CACHE_OK);
+    }
+    race_t = cache_scores_new(&spec);
+    ck_assert_int_eq(cache_scores_refresh(race_t, c, &model, &race_stop, NULL), 0);
+    ck_assert_int_eq(cache_scores_index_ids(race_t, c), CACHE_OK);
+    ck_assert_int_eq(cache_scores_rank(race_t, race_cell, NULL), CACHE_OK);
+    cache_summary s = race_summary(30);
+    ck_assert_int_eq(cache_upsert(c, "r05", &s), CACHE_OK); /* offered apart first */
+    ck_assert_int_ge(cache_scores_walk_rank(race_t, c, CACHE_RANK_FREQUENCY, 1, false, NULL,
+                                            NULL, race_ranked_fn, race_other_fn, NULL),
+                     0);
+    /* r00 and r01 moved away (frequency 59): the first two in order are
+     * r02 and r03; the moved ones were offered apart, with their new
+     * summaries */
+    ck_assert_int_eq(race_n_ranked, 2);
+    ck_assert_str_eq(race_ranked[0], "r02");
+    ck_assert_str_eq(race_ranked[1], "r03");
+    bool r00 = false, r01 = false;
+    for (int i = 0; i < race_n_other; i++) {
+        r00 |= strcmp(race_other[i], "r00") == 0;
+        r01 |= strcmp(race_other[i], "r01") == 0;
+    }
+    ck_assert(r00 && r01);
+    cache_scores_free(race_t);
+}
+END_TEST
+
 Suite *suite_scores(void)
 {
     Suite *s = suite_create("scores");
@@ -183,6 +267,7 @@ Suite *suite_scores(void)
     tcase_add_test(tc, test_scores_rows_equal_direct);
     tcase_add_test(tc, test_scores_stale_rows);
     tcase_add_test(tc, test_scores_id_index);
+    tcase_add_test(tc, test_scores_rank_change_during_walk);
     suite_add_tcase(s, tc);
     return s;
 }
