@@ -345,11 +345,36 @@ static int id_cmp(const void *a, const void *b, void *ids)
     return strcmp(v[*(const uint32_t *)a], v[*(const uint32_t *)b]);
 }
 
+/* perm[0..n): records [0, n) in id order. When by_id (old, n_old of
+ * them, the records [0, n_old)) is given, only the new ones are sorted and
+ * merged into it (O(n + k log k)). */
+static void order_ids(const char **ids, size_t n, const uint32_t *old, size_t n_old,
+                      uint32_t *perm)
+{
+    size_t k = old != NULL ? n - n_old : n, first = old != NULL ? n_old : 0;
+    for (size_t i = 0; i < k; i++) /* the ones to sort, at the front */
+        perm[i] = (uint32_t)(first + i);
+    qsort_r(perm, k, sizeof *perm, id_cmp, ids);
+    if (old == NULL)
+        return;
+    /* merge from the back: a write at i + j - 1 never passes the sorted
+     * ones not yet taken (perm[0..j)) */
+    size_t i = n_old, j = k, o = n;
+    while (i > 0) {
+        if (j > 0 && strcmp(ids[perm[j - 1]], ids[old[i - 1]]) > 0)
+            perm[--o] = perm[--j];
+        else
+            perm[--o] = old[--i];
+    }
+}
+
 int cache_scores_index_ids(cache_scores *t, cache *c)
 {
     size_t n = t->n; /* the refresher's own view of the rows */
     size_t behind = n - t->n_by_id;
-    if (t->by_id != NULL && (behind == 0 || behind < 1024 || behind < n / 64))
+    /* a customer not in the index is offered apart on every page: keep
+     * them few (merging k new ids costs O(n + k log k)) */
+    if (t->by_id != NULL && (behind == 0 || behind < 256 || behind < n / 4096))
         return CACHE_OK;
     const char **ids = malloc((n > 0 ? n : 1) * sizeof *ids);
     uint32_t *perm = malloc((n > 0 ? n : 1) * sizeof *perm);
@@ -362,9 +387,9 @@ int cache_scores_index_ids(cache_scores *t, cache *c)
                    (k = cache_chunk_refs(c, got, n - got < CHUNK ? n - got : CHUNK, s,
                                          ids + got)) > 0;)
         got += k;
-    for (size_t i = 0; i < got; i++)
-        perm[i] = (uint32_t)i;
-    qsort_r(perm, got, sizeof *perm, id_cmp, ids);
+    /* the refresher alone replaces by_id: it reads it without the lock */
+    bool merge = t->by_id != NULL && t->n_by_id <= got;
+    order_ids(ids, got, merge ? t->by_id : NULL, merge ? t->n_by_id : 0, perm);
     pthread_rwlock_wrlock(&t->lock);
     uint32_t *old = t->by_id;
     t->by_id = perm;

@@ -80,8 +80,9 @@ typedef int (*cache_scores_fn)(const char *id, const cache_summary *s,
 int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg);
 
 /* Keeps t's index of customer ids (the records in id order) no more than
- * about 1/64 of the customers behind (refresher only; after a complete
- * refresh). Returns CACHE_OK or CACHE_ENOMEM (the old index stays). */
+ * max(256, N/4096) customers behind, merging the new ids into it
+ * (refresher only; after a complete refresh). Returns CACHE_OK or
+ * CACHE_ENOMEM (the old index stays). */
 int cache_scores_index_ids(cache_scores *t, cache *c);
 
 /* Calls fn, as cache_scores_scan does, for the customers of t's id index in

@@ -172,6 +172,19 @@ START_TEST(test_scores_id_index)
     ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v), 0);
     ck_assert_uint_eq(v.n, N + 1);
     ck_assert_str_eq(v.last, "a-first-in-order");
+    /* 300 more (past the 256 the index may lag): merged into it, every
+     * id in order */
+    for (int i = 0; i < 300; i++) {
+        char id[24];
+        snprintf(id, sizeof id, "k%05d-new%d", (i * 37) % 3000, i);
+        ck_assert_int_eq(cache_upsert(c, id, &s), CACHE_OK);
+    }
+    ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, NULL), 0);
+    ck_assert_int_eq(cache_scores_index_ids(t, c), CACHE_OK);
+    v = (seen){.ordered = true};
+    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v), 0);
+    ck_assert_uint_eq(v.n, N + 301);
+    ck_assert_str_eq(v.last, "k02999");
     cache_scores_free(t);
 }
 END_TEST
