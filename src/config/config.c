@@ -99,6 +99,9 @@ static const config_key keys[] = {
      "most open connections from one client address; 0 = no limit"},
     {"period", CONFIG_ENUM, F(period), 0, "day", 0, 0, "day|week",
      "time unit of the models"},
+    {"read_only", CONFIG_BOOL, F(read_only), 0, "false", 0, 0, NULL,
+     "never write to PostgreSQL (no migrations, no fits; writes answered 503 read-only); "
+     "false = read-only only when the database is (a standby, or a read-only session)"},
     {"readiness_interval_ms", CONFIG_INT, F(readiness_interval_ms), 0, "1000", 100, 60000,
      NULL, "milliseconds between the background readiness checks"},
     {"refit_after_txns", CONFIG_INT, F(refit_after_txns), 0, "10000", 1, 1000000000,
@@ -113,6 +116,9 @@ static const config_key keys[] = {
      "PEM certificate (chain) for HTTPS; empty = plain HTTP"},
     {"tls_key_file", CONFIG_STRING, F(tls_key_file), S(tls_key_file), "", 0, 0, NULL,
      "PEM private key of tls_cert_file; empty = plain HTTP"},
+    {"write_url", CONFIG_STRING, F(write_url), S(write_url), "", 0, 0, NULL,
+     "where a read-only process tells clients to send writes (its read-only problem); "
+     "empty = not said"},
 };
 
 const config_key *config_keys(size_t *n)

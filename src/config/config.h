@@ -71,6 +71,9 @@ typedef struct ltvd_config {
     long list_rescore_max;      /* most customers a list may score per request */
     long list_horizon_days_max; /* largest horizon_days of a list */
     long list_refresh_ms;       /* pause between score table refreshes */
+    /* a process that never writes (docs/operations.md, "Read replicas") */
+    bool read_only;             /* forced; else decided by the database at start-up */
+    char write_url[256];        /* where writes go, said by the read-only problem */
 } ltvd_config;
 
 typedef enum config_type {

@@ -1,0 +1,99 @@
+/* Read-only or writing: the decision at start-up and what follows from it
+ * for the schema (see mode.h). */
+#include "app/mode.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log/log.h"
+#include "store/migrate.h"
+#include "store/mode.h"
+
+/* Why the process is read-only, into a->read_only_why; false when it
+ * writes. -1 when the database could not say. */
+static int decide(app *a, store_db *db, char err[CONFIG_ERR_MAX])
+{
+    store_mode m;
+    if (store_mode_get(db, &m) != 0) {
+        snprintf(err, CONFIG_ERR_MAX, "database mode: %.200s", store_db_error(db));
+        return -1;
+    }
+    const char *why = a->config->read_only ? "as configured (read_only = true)"
+                      : m.in_recovery      ? "as its database is a streaming replica "
+                                             "(a standby in recovery)"
+                      : m.read_only        ? "as its database session is read-only "
+                                             "(default_transaction_read_only)"
+                                           : NULL;
+    a->read_only = why != NULL;
+    snprintf(a->read_only_why, sizeof a->read_only_why, "%s", why != NULL ? why : "");
+    return 0;
+}
+
+/* A read-only process's schema check: every migration of this ltvd must
+ * already be applied (on the primary, and replayed by a replica). */
+static int check_schema(app *a, store_db *db, char err[CONFIG_ERR_MAX])
+{
+    store_schema_state st;
+    if (store_migrations_check(db, a->migrations_dir, &st) != 0) {
+        snprintf(err, CONFIG_ERR_MAX, "read-only: schema check: %.180s",
+                 store_db_error(db));
+        return -1;
+    }
+    if (st.no_table) {
+        snprintf(err, CONFIG_ERR_MAX,
+                 "read-only: the database has no ltvd schema (no schema_migrations): run "
+                 "`ltvd migrate` against the primary; a replica replays it");
+        return -1;
+    }
+    if (st.pending > 0) {
+        snprintf(
+            err, CONFIG_ERR_MAX,
+            "read-only: the database schema is behind this ltvd: %d of %d migrations "
+            "not applied (the first: %.60s): run `ltvd migrate` against the primary "
+            "and wait for a replica to replay it",
+            st.pending, st.known, st.first_pending);
+        return -1;
+    }
+    return 0;
+}
+
+int app_mode_prepare(app *a, store_db *db, char err[CONFIG_ERR_MAX])
+{
+    if (decide(a, db, err) != 0)
+        return -1;
+    if (a->read_only) {
+        log_write(LOG_INFO,
+                  "read-only, %s: no migrations, no refit worker, writes answered 503 "
+                  "read-only",
+                  a->read_only_why);
+        return check_schema(a, db, err);
+    }
+    int applied = 0;
+    if (store_migrate(db, a->migrations_dir, &applied) != 0) {
+        snprintf(err, CONFIG_ERR_MAX, "migrate: %.200s", store_db_error(db));
+        return -1;
+    }
+    return 0;
+}
+
+bool app_read_only(void *cls, char *why, size_t len)
+{
+    app *a = cls;
+    char ignored[8];
+    /* before that, read_only is not published (the router answers 503
+     * `starting` anyway) */
+    if (!app_started(a, ignored, sizeof ignored) || !a->read_only)
+        return false;
+    if (a->config->write_url[0] != '\0')
+        snprintf(why, len,
+                 "this ltvd process is read-only, %s: it cannot write, and nothing "
+                 "was stored; send writes to %s",
+                 a->read_only_why, a->config->write_url);
+    else
+        snprintf(why, len,
+                 "this ltvd process is read-only, %s: it cannot write, and nothing "
+                 "was stored; send writes to an ltvd process connected to the primary "
+                 "database",
+                 a->read_only_why);
+    return true;
+}
