@@ -377,7 +377,10 @@ static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
 
 int app_start_load(app *a, char err[CONFIG_ERR_MAX])
 {
-    int rc = load_state(a, a->boot, err);
+    store_db *db = app_mode_rebuild_db(a, a->boot, err); /* DATABASE_READ_URL */
+    int rc = db != NULL ? load_state(a, db, err) : -1;
+    if (db != a->boot)
+        store_db_close(db);
     store_db_close(a->boot);
     a->boot = NULL;
     if (rc == 0 && (a->readiness = app_readiness_start(a)) == NULL) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/db_wait.h"
 #include "log/log.h"
 #include "store/migrate.h"
 #include "store/mode.h"
@@ -29,9 +30,10 @@ static int decide(app *a, store_db *db, char err[CONFIG_ERR_MAX])
     return 0;
 }
 
-/* A read-only process's schema check: every migration of this ltvd must
- * already be applied (on the primary, and replayed by a replica). */
-static int check_schema(app *a, store_db *db, char err[CONFIG_ERR_MAX])
+/* The schema check of a database ltvd does not migrate (what: the
+ * message's prefix): every migration of this ltvd must already be applied
+ * (on the primary, and replayed by a replica). */
+static int check_schema(app *a, store_db *db, const char *what, char err[CONFIG_ERR_MAX])
 {
     store_schema_state st;
     if (store_migrations_check(db, a->migrations_dir, &st) != 0) {
@@ -41,8 +43,9 @@ static int check_schema(app *a, store_db *db, char err[CONFIG_ERR_MAX])
     }
     if (st.no_table) {
         snprintf(err, CONFIG_ERR_MAX,
-                 "read-only: the database has no ltvd schema (no schema_migrations): run "
-                 "`ltvd migrate` against the primary; a replica replays it");
+                 "%s: the database has no ltvd schema (no schema_migrations): run "
+                 "`ltvd migrate` against the primary; a replica replays it",
+                 what);
         return -1;
     }
     if (st.pending > 0) {
@@ -66,7 +69,7 @@ int app_mode_prepare(app *a, store_db *db, char err[CONFIG_ERR_MAX])
                   "read-only, %s: no migrations, no refit worker, writes answered 503 "
                   "read-only",
                   a->read_only_why);
-        return check_schema(a, db, err);
+        return check_schema(a, db, "read-only", err);
     }
     int applied = 0;
     if (store_migrate(db, a->migrations_dir, &applied) != 0) {
@@ -74,6 +77,28 @@ int app_mode_prepare(app *a, store_db *db, char err[CONFIG_ERR_MAX])
         return -1;
     }
     return 0;
+}
+
+store_db *app_mode_rebuild_db(app *a, store_db *boot, char err[CONFIG_ERR_MAX])
+{
+    const char *url = a->config->database_read_url;
+    if (a->read_only || url[0] == '\0')
+        return boot;
+    store_db_limits lim;
+    app_db_limits(a->config, &lim);
+    lim.statement_timeout_ms = lim.wait_ms = 0; /* as the start-up connection's */
+    char dberr[STORE_ERR_MAX];
+    store_db *db = store_db_open_limited(url, &lim, dberr);
+    if (db == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "DATABASE_READ_URL: %.200s", dberr);
+        return NULL;
+    }
+    if (check_schema(a, db, "DATABASE_READ_URL", err) != 0) {
+        store_db_close(db);
+        return NULL;
+    }
+    log_write(LOG_INFO, "cache rebuild and model snapshot from DATABASE_READ_URL");
+    return db;
 }
 
 bool app_read_only(void *cls, char *why, size_t len)

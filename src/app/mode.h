@@ -24,6 +24,16 @@
  * schema missing or behind: err says which and what to do). */
 int app_mode_prepare(app *a, store_db *db, char err[CONFIG_ERR_MAX]);
 
+/* The connection the start-up rebuild and model snapshot are read on: boot
+ * itself, or, for a writing process with DATABASE_READ_URL set, a new one
+ * to that database (a streaming replica, its schema checked as a
+ * read-only process checks its own). Whatever the replica lags, the cache
+ * ends up whole: the catch-up, on DATABASE_URL, re-reads every customer
+ * changed by a transaction the replica had not replayed when the rebuild
+ * began (its horizon is read on the same connection). Returns it (close it
+ * when it is not boot), or NULL with err. */
+store_db *app_mode_rebuild_db(app *a, store_db *boot, char err[CONFIG_ERR_MAX]);
+
 /* An http_readiness for the router and /readyz (cls is the app): true when
  * this process cannot write, with the read-only problem's detail in why
  * (why it is read-only, that nothing was stored, and where writes go).

@@ -34,7 +34,8 @@ static const char serve_usage[] =
     "                 may be missing, then the built-in defaults apply)\n"
     "Every key can be overridden by LTVD_<KEY>; DATABASE_URL names the database\n"
     "(without it only the operations endpoints are served, never ready);\n"
-    "LTVD_MIGRATIONS_DIR the migrations (default migrations).\n";
+    "LTVD_MIGRATIONS_DIR the migrations (default migrations); DATABASE_READ_URL,\n"
+    "when set, where the start-up cache rebuild is read (a replica).\n";
 
 /* Without a database nothing but the operations endpoints can run. */
 static bool readiness_no_db(void *cls, char *why, size_t n)

@@ -360,6 +360,21 @@ bool config_load_file(ltvd_config *c, const char *path, char err[CONFIG_ERR_MAX]
     return ok;
 }
 
+/* A connection string from the environment variable name into dst (left
+ * as is when unset). False with err when too long. */
+static bool env_url(const char *name, char *dst, size_t size, char err[CONFIG_ERR_MAX])
+{
+    const char *url = getenv(name);
+    if (url == NULL)
+        return true;
+    if (strlen(url) >= size) {
+        snprintf(err, CONFIG_ERR_MAX, "%s: longer than %zu bytes", name, size - 1);
+        return false;
+    }
+    snprintf(dst, size, "%s", url);
+    return true;
+}
+
 bool config_load_env(ltvd_config *c, char err[CONFIG_ERR_MAX])
 {
     char name[64], why[CONFIG_ERR_MAX];
@@ -373,16 +388,9 @@ bool config_load_env(ltvd_config *c, char err[CONFIG_ERR_MAX])
             return false;
         }
     }
-    const char *url = getenv("DATABASE_URL");
-    if (url != NULL) {
-        if (strlen(url) >= sizeof c->database_url) {
-            snprintf(err, CONFIG_ERR_MAX, "DATABASE_URL: longer than %zu bytes",
-                     sizeof c->database_url - 1);
-            return false;
-        }
-        snprintf(c->database_url, sizeof c->database_url, "%s", url);
-    }
-    return true;
+    return env_url("DATABASE_URL", c->database_url, sizeof c->database_url, err) &&
+           env_url("DATABASE_READ_URL", c->database_read_url, sizeof c->database_read_url,
+                   err);
 }
 
 bool config_check(const ltvd_config *c, char err[CONFIG_ERR_MAX])
@@ -419,7 +427,8 @@ bool config_load(ltvd_config *c, const char *path, char err[CONFIG_ERR_MAX])
     config_defaults(c);
     if (path != NULL) {
         FILE *probe = fopen(path, "r");
-        bool skip = probe == NULL && errno == ENOENT && strcmp(path, CONFIG_DEFAULT_PATH) == 0;
+        bool skip =
+            probe == NULL && errno == ENOENT && strcmp(path, CONFIG_DEFAULT_PATH) == 0;
         if (probe != NULL)
             fclose(probe);
         if (!skip && !config_load_file(c, path, err))

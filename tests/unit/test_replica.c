@@ -229,6 +229,102 @@ static void teardown(void)
     testhttp_db_drop(&svc);
 }
 
+/* Runs sql on the server at conninfo url. */
+static void exec_on(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    ck_assert_msg(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK, "%s: %s", sql,
+                  PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* SELECT sql's one value on the server at conninfo url, into out[size]. */
+static void value_on(const char *url, const char *sql, char *out, size_t size)
+{
+    PGconn *c = PQconnectdb(url);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    PGresult *res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s",
+                  sql, PQerrorMessage(c));
+    snprintf(out, size, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* GET target on port until 200, within CATCH_UP_BOUND_MS; the last status. */
+static int wait_200(int port, const char *target)
+{
+    double t0 = testserve_now();
+    int status = 0;
+    while (status != 200 && testserve_now() - t0 < CATCH_UP_BOUND_MS / 1000.0) {
+        testserve_reply r;
+        status = call(port, "GET", target, NULL, &r);
+        testserve_reply_free(&r);
+        if (status != 200)
+            testserve_sleep_ms(100);
+    }
+    return status;
+}
+
+/* A writing process on the primary that rebuilds from the replica
+ * (DATABASE_READ_URL, replica_url), while the replica lags: replay is
+ * paused after r2 is stored on the primary, so the rebuild misses r2 and
+ * the catch-up (on the primary) must bring it. It writes as usual. Then
+ * an unreachable DATABASE_READ_URL fails start-up, saying so. */
+static void read_url_rebuild(const char *replica_url)
+{
+    static const char r2_batch[] =
+        "{\"transactions\":[{\"id\":\"a\",\"customer_id\":\"r2\",\"occurred_at\":"
+        "\"2025-04-01T10:00:00Z\",\"amount\":40}]}";
+    exec_on(replica_url, "SELECT pg_wal_replay_pause()");
+    char v[32] = "";
+    for (int i = 0; i < 300 && strcmp(v, "paused") != 0; i++) {
+        testserve_sleep_ms(i > 0 ? 100 : 0);
+        value_on(replica_url, "SELECT pg_get_wal_replay_pause_state()", v, sizeof v);
+    }
+    ck_assert_str_eq(v, "paused");
+    testhttp_response pr;
+    testhttp_request(svc.port, "POST", "/v1/transactions", r2_batch, &pr);
+    ck_assert_msg(pr.status == 200, "ingest on the primary: %d %s", pr.status, pr.body);
+    testhttp_response_free(&pr);
+    value_on(replica_url, "SELECT count(*) FROM transactions WHERE customer_id = 'r2'", v,
+             sizeof v);
+    ck_assert_str_eq(v, "0"); /* the rebuild below cannot see r2 */
+
+    char primary[2400], read_url[2500];
+    conninfo(0, NULL, primary, sizeof primary);
+    snprintf(read_url, sizeof read_url, "DATABASE_READ_URL=%s", replica_url);
+    testserve s;
+    spawn(&s, primary, read_url, NULL);
+    testserve_wait_listening(&s, 30000);
+    ck_assert_msg(testserve_log_wait(&s, "from DATABASE_READ_URL", 100),
+                  "the log does not say the rebuild read DATABASE_READ_URL");
+    assert_ready(s.port, "read-write", NULL);
+    ck_assert_int_eq(wait_200(s.port, "/v1/customers/r2"), 200);
+    ck_assert_int_eq(wait_200(s.port, "/v1/customers/c1"), 200);
+    testserve_reply r;
+    call(s.port, "POST", "/v1/transactions", w_batch, &r);
+    ck_assert_msg(r.status == 200, "ingest: %d %s", r.status, r.body);
+    testserve_reply_free(&r);
+    ck_assert_int_eq(stored_for("w1"), 1);
+    ck_assert_int_eq(testserve_stop(&s, 10000), 0);
+    testserve_forget(&s);
+    exec_on(replica_url, "SELECT pg_wal_replay_resume()");
+
+    static char log[8192];
+    spawn(&s, primary,
+          "DATABASE_READ_URL=postgresql://ltvd@127.0.0.1:1/none?connect_timeout=2", NULL);
+    int status = testserve_wait_exit(&s, 15000);
+    testserve_log(&s, log, sizeof log);
+    ck_assert_msg(status == 1 && strstr(log, "ltvd serve: DATABASE_READ_URL: ") != NULL,
+                  "status %d: %s", status, log);
+    testserve_forget(&s);
+}
+
 /* ---- tests ------------------------------------------------------------------------- */
 
 START_TEST(test_replica_serves_reads_refuses_writes)
@@ -260,17 +356,7 @@ START_TEST(test_replica_serves_reads_refuses_writes)
     testhttp_request(svc.port, "POST", "/v1/transactions", r_batch, &pr);
     ck_assert_msg(pr.status == 200, "ingest on the primary: %d %s", pr.status, pr.body);
     testhttp_response_free(&pr);
-    double t0 = testserve_now();
-    int status = 0;
-    while (status != 200 && testserve_now() - t0 < CATCH_UP_BOUND_MS / 1000.0) {
-        call(s.port, "GET", "/v1/customers/r1", NULL, &r);
-        status = r.status;
-        if (status == 200)
-            ck_assert_msg(strstr(r.body, "\"r1\"") != NULL, "r1: %s", r.body);
-        testserve_reply_free(&r);
-        if (status != 200)
-            testserve_sleep_ms(100);
-    }
+    int status = wait_200(s.port, "/v1/customers/r1");
     ck_assert_msg(status == 200,
                   "r1 ingested on the primary not served by the replica "
                   "process within %d ms (last %d)",
@@ -282,6 +368,8 @@ START_TEST(test_replica_serves_reads_refuses_writes)
     testserve_reply_free(&r);
     ck_assert_int_eq(testserve_stop(&s, 10000), 0);
     testserve_forget(&s);
+
+    read_url_rebuild(url);
 
     /* no write was tried: the standby refuses each with an ERROR in its log */
     char path[200];
