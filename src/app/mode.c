@@ -10,8 +10,8 @@
 #include "store/migrate.h"
 #include "store/mode.h"
 
-/* Why the process is read-only, into a->read_only_why; false when it
- * writes. -1 when the database could not say. */
+/* Sets a->read_only, and why into a->read_only_why ("" when it writes).
+ * Returns 0, or -1 with err when the database could not say. */
 static int decide(app *a, store_db *db, char err[CONFIG_ERR_MAX])
 {
     store_mode m;
@@ -37,7 +37,7 @@ static int check_schema(app *a, store_db *db, const char *what, char err[CONFIG_
 {
     store_schema_state st;
     if (store_migrations_check(db, a->migrations_dir, &st) != 0) {
-        snprintf(err, CONFIG_ERR_MAX, "read-only: schema check: %.180s",
+        snprintf(err, CONFIG_ERR_MAX, "%s: schema check: %.180s", what,
                  store_db_error(db));
         return -1;
     }
@@ -49,12 +49,11 @@ static int check_schema(app *a, store_db *db, const char *what, char err[CONFIG_
         return -1;
     }
     if (st.pending > 0) {
-        snprintf(
-            err, CONFIG_ERR_MAX,
-            "read-only: the database schema is behind this ltvd: %d of %d migrations "
-            "not applied (the first: %.60s): run `ltvd migrate` against the primary "
-            "and wait for a replica to replay it",
-            st.pending, st.known, st.first_pending);
+        snprintf(err, CONFIG_ERR_MAX,
+                 "%s: the database schema is behind this ltvd: %d of %d migrations not "
+                 "applied (the first: %.60s): run `ltvd migrate` against the primary and "
+                 "wait for a replica to replay it",
+                 what, st.pending, st.known, st.first_pending);
         return -1;
     }
     return 0;
