@@ -3,8 +3,9 @@
  * their total duration, the last one's, and whether one is running), the
  * cache's size and memory, the model being served, and the requests
  * waiting on PostgreSQL or refused for it (docs/reliability.md),
- * whether start-up is over, and whether the process is read-only. Safe during start-up: it reads the worker only
- * once the app is published (APP_SERVING). */
+ * whether start-up is over, and whether the process is read-only (app/mode.h).
+ * Safe during start-up: it reads the worker and the mode only once the app
+ * is published (APP_SERVING). */
 #include "app/app_metrics.h"
 #include "app/list_table.h"
 
