@@ -20,12 +20,16 @@
  *     nothing (schema_migrations is not created).
  * Needs DATABASE_URL naming a role that may replicate (scripts/with_pg.sh's
  * superuser); databases ltvd_rep_<pid>, ltvd_rep_empty_<pid>. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testdb.h"
@@ -59,17 +63,13 @@ static void conninfo(int port, const char *extra, char *out, size_t size)
 }
 
 /* Spawns `ltvd serve` on url (no key needed, the snapshot's settings, a
- * fast catch-up), plus extra (NULL or "K=V", first so that it wins); does
- * not wait. */
-static void spawn(testserve *s, const char *url, const char *extra,
-                  const char *migrations_dir)
+ * fast catch-up), plus extra and extra2 (NULL or "K=V", first so that they
+ * win); does not wait. */
+static void spawn(testserve *s, const char *url, const char *extra, const char *extra2)
 {
-    char mig[320] = "LTVD_TEST_REPLICA=1";
-    if (migrations_dir != NULL)
-        snprintf(mig, sizeof mig, "LTVD_MIGRATIONS_DIR=%s", migrations_dir);
     const char *env[] = {
         extra != NULL ? extra : "LTVD_TEST_REPLICA=1",
-        mig,
+        extra2 != NULL ? extra2 : "LTVD_TEST_REPLICA=1",
         "LTVD_LISTEN=127.0.0.1:0",
         "LTVD_THREAD_POOL_SIZE=2",
         "LTVD_PERIOD=week",
@@ -83,6 +83,46 @@ static void spawn(testserve *s, const char *url, const char *extra,
         NULL,
     };
     testserve_spawn(s, url, env);
+}
+
+/* A free TCP port on 127.0.0.1 (bound, read, released). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    ck_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+              getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* `ltvd migrate` on url: its exit status, its output into out[size]. */
+static int run_migrate(const char *url, char *out, size_t size)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        setenv("DATABASE_URL", url, 1);
+        execl(testserve_bin(), testserve_bin(), "migrate", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t k;
+    while (n + 1 < size && (k = read(fds[0], out + n, size - 1 - n)) > 0)
+        n += (size_t)k;
+    out[n] = '\0';
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 static int call(int port, const char *method, const char *target, const char *body,
@@ -389,6 +429,14 @@ START_TEST(test_replica_serves_reads_refuses_writes)
     snprintf(path, sizeof path, "%s/server.log", replica_dir);
     testserve_read_file(path, log, sizeof log);
     ck_assert_msg(strstr(log, "ERROR") == NULL, "the standby logged an error: %s", log);
+
+    /* `ltvd migrate` there fails (after the check above: it tries to write),
+     * saying why */
+    static char out[4096];
+    ck_assert_int_eq(run_migrate(url, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "does not take writes (a streaming replica") != NULL &&
+                      strstr(out, "against the primary") != NULL,
+                  "ltvd migrate on the replica: %s", out);
 }
 END_TEST
 
@@ -397,9 +445,13 @@ START_TEST(test_read_only_configured)
     char url[2400];
     conninfo(0, NULL, url, sizeof url);
     testserve s;
-    spawn(&s, url, "LTVD_READ_ONLY=true", NULL);
+    char health[64];
+    int hport = free_port();
+    snprintf(health, sizeof health, "LTVD_HEALTH_LISTEN=127.0.0.1:%d", hport);
+    spawn(&s, url, "LTVD_READ_ONLY=true", health);
     testserve_wait_listening(&s, 30000);
     assert_ready(s.port, "read-only", "read_only = true");
+    assert_ready(hport, "read-only", "read_only = true"); /* the probes' listener */
     assert_metric(s.port, 1);
     testserve_reply r;
     call(s.port, "GET", "/v1/customers/c1", NULL, &r);
@@ -518,7 +570,9 @@ START_TEST(test_read_only_schema_behind)
     conninfo(0, NULL, url, sizeof url);
     testserve s;
     static char log[8192];
-    spawn(&s, url, "LTVD_READ_ONLY=true", dir);
+    char mig[96];
+    snprintf(mig, sizeof mig, "LTVD_MIGRATIONS_DIR=%s", dir);
+    spawn(&s, url, "LTVD_READ_ONLY=true", mig);
     int status = testserve_wait_exit(&s, 15000);
     testserve_log(&s, log, sizeof log);
     ck_assert_msg(
