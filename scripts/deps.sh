@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages ltvd needs to build and test, when missing.
 # Called by the Makefile; does nothing when everything is present. curl is
-# for the docs check (make docs-check), whose README session uses it.
+# for the docs check (make docs-check), whose README session uses it;
+# postgresql brings pg_basebackup too (scripts/pg_replica.sh, the replica suite).
 # `deps.sh bench` installs what `make bench` needs besides (BENCH_PKGS: the
 # load generator, the nginx baseline, curl), kept out of the build and tests.
 # FUZZ_PKGS: clang and its libFuzzer runtime (libclang-rt-dev, only

@@ -15,6 +15,7 @@
 #include "app/readiness.h"
 #include "app/customer_query.h"
 #include "app/list_table.h"
+#include "app/mode.h"
 #include "app/sync.h"
 #include "base/clock.h"
 #include "log/log.h"
@@ -22,7 +23,6 @@
 #include "model/btyd.h"
 #include "model/gg.h"
 #include "store/customers.h"
-#include "store/migrate.h"
 #include "summary/summary.h"
 #include "worker/worker.h"
 
@@ -252,9 +252,9 @@ bool app_worker_start(app *a)
 {
     worker_env env;
     app_worker_env(a, &env);
-    if (a->worker == NULL)
+    if (a->worker == NULL && !a->read_only) /* a read-only process never fits */
         a->worker = worker_start(&env);
-    return a->worker != NULL && app_list_start(a);
+    return (a->worker != NULL || a->read_only) && app_list_start(a);
 }
 
 void app_note_changed(app *a, size_t n)
@@ -268,6 +268,11 @@ static void no_model_why(app *a, char *out, size_t len)
 {
     worker_status st = {0};
     char why[WORKER_REASON_MAX];
+    if (a->worker == NULL && a->read_only) {
+        snprintf(out, len, "no model snapshot is stored yet: this process is read-only "
+                           "and does not fit; a process on the primary does");
+        return;
+    }
     if (a->worker == NULL) {
         snprintf(out, len, "no model has been fitted yet (no refit worker is running)");
         return;
@@ -342,11 +347,8 @@ int app_start_migrate(app *a, char err[CONFIG_ERR_MAX])
         return -1;
     }
     set_phase(a, APP_MIGRATING);
-    int applied = 0;
-    if (store_migrate(a->boot, a->migrations_dir, &applied) != 0) {
-        snprintf(err, CONFIG_ERR_MAX, "migrate: %.200s", store_db_error(a->boot));
+    if (app_mode_prepare(a, a->boot, err) != 0) /* read-only: no migration */
         return -1;
-    }
     set_phase(a, APP_MIGRATED);
     return 0;
 }
@@ -375,7 +377,10 @@ static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
 
 int app_start_load(app *a, char err[CONFIG_ERR_MAX])
 {
-    int rc = load_state(a, a->boot, err);
+    store_db *db = app_mode_rebuild_db(a, a->boot, err); /* DATABASE_READ_URL */
+    int rc = db != NULL ? load_state(a, db, err) : -1;
+    if (db != a->boot)
+        store_db_close(db);
     store_db_close(a->boot);
     a->boot = NULL;
     if (rc == 0 && (a->readiness = app_readiness_start(a)) == NULL) {

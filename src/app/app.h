@@ -85,6 +85,10 @@ typedef struct app {
     atomic_llong start_took_ms;     /* app_new to APP_SERVING, 0 until then */
     store_db *boot;                 /* the start-up connection (migrate to load) */
     char start_error[CONFIG_ERR_MAX]; /* APP_FAILED: why (written before) */
+    /* This process never writes (app/mode.h), and why; set by
+     * app_start_migrate before APP_MIGRATED, constant after. */
+    bool read_only;
+    char read_only_why[96];
 } app;
 
 /* Stored snapshots start-up looks at, newest first, for one it can serve. */

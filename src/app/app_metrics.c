@@ -2,9 +2,10 @@
  * GET /metrics: batches and transactions ingested, refits (by outcome, with
  * their total duration, the last one's, and whether one is running), the
  * cache's size and memory, the model being served, and the requests
- * waiting on PostgreSQL or refused for it (docs/reliability.md), and
- * whether start-up is over. Safe during start-up: it reads the worker only
- * once the app is published (APP_SERVING). */
+ * waiting on PostgreSQL or refused for it (docs/reliability.md),
+ * whether start-up is over, and whether the process is read-only (app/mode.h).
+ * Safe during start-up: it reads the worker and the mode only once the app
+ * is published (APP_SERVING). */
 #include "app/app_metrics.h"
 #include "app/list_table.h"
 
@@ -129,6 +130,13 @@ char *app_metrics_render(void *cls, size_t *len)
             "# TYPE ltvd_startup_seconds gauge\n"
             "ltvd_startup_seconds %.3f\n",
             started ? 1 : 0, (double)atomic_load(&a->start_took_ms) / 1000.0);
+    fprintf(f,
+            "# HELP ltvd_read_only 1 when this process never writes (read_only, or its "
+            "database is a streaming replica or a read-only session): writes are "
+            "answered 503 read-only. 0 while it writes, and until start-up is over.\n"
+            "# TYPE ltvd_read_only gauge\n"
+            "ltvd_read_only %d\n",
+            started && a->read_only ? 1 : 0);
     if (fclose(f) != 0) {
         free(text);
         return NULL;

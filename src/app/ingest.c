@@ -5,9 +5,11 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "app/apply.h"
 #include "store/ingest.h"
+#include "store/mode.h"
 
 /* The detail of a batch PostgreSQL did not take. */
 static void failure_detail(store_db *db, char detail[APP_DB_DETAIL_MAX])
@@ -19,6 +21,28 @@ static void failure_detail(store_db *db, char detail[APP_DB_DETAIL_MAX])
                                     : store_db_error(db));
 }
 
+/* Whether the batch failed because the database does not take writes
+ * although this process was started on one that did (a failover turned it
+ * into a standby, or its sessions were made read-only): the failure's
+ * SQLSTATE (25006 read_only_sql_transaction, or 55000 for "cannot execute
+ * ... during recovery"), confirmed by asking the database, on the failure
+ * path only. Then the detail says so: resending here cannot help. */
+static bool refused_read_only(app *a, store_db *db, char detail[APP_DB_DETAIL_MAX])
+{
+    store_mode m;
+    if ((strcmp(db->sqlstate, "25006") != 0 && strcmp(db->sqlstate, "55000") != 0) ||
+        store_mode_get(db, &m) != 0 || !(m.in_recovery || m.read_only))
+        return false;
+    snprintf(detail, APP_DB_DETAIL_MAX,
+             "this ltvd process cannot write: its database no longer takes writes "
+             "(%s); nothing was stored; send writes to %.60s",
+             m.in_recovery ? "a standby in recovery, after a failover?"
+                           : "a read-only session",
+             a->config->write_url[0] != '\0' ? a->config->write_url
+                                             : "a process connected to the primary");
+    return true;
+}
+
 /* Stores items[0..n) on db; on success applies them to the cache and
  * releases the gate. */
 static app_ingest_status store_and_apply(app *a, store_db *db, const store_item *items,
@@ -27,6 +51,8 @@ static app_ingest_status store_and_apply(app *a, store_db *db, const store_item 
     store_batch_result r = {0};
     store_batch_opts opts = {&a->gate, app_days_hint, a};
     if (store_insert_batch(db, items, n, &opts, &r) != 0) {
+        if (refused_read_only(a, db, out->detail))
+            return APP_INGEST_READ_ONLY;
         app_db_refused(a, db); /* an outage only when the connection broke */
         failure_detail(db, out->detail);
         return APP_INGEST_UNAVAILABLE;

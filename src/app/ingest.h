@@ -22,6 +22,9 @@ typedef enum app_ingest_status {
     APP_INGEST_OK = 0,       /* committed and in the cache: acknowledge */
     APP_INGEST_UNAVAILABLE,  /* not acknowledged (database failed, timed out or
                                 busy); resending is safe: detail says why */
+    APP_INGEST_READ_ONLY,    /* not stored: the database does not take writes
+                                (a standby after a failover, a read-only
+                                session); detail says so and where writes go */
     APP_INGEST_CACHE_FAILED, /* committed, but the cache could not be updated */
     APP_INGEST_NO_MEMORY,    /* nothing sent */
 } app_ingest_status;

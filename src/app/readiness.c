@@ -13,6 +13,7 @@
 #include "base/ticker.h"
 #include "log/log.h"
 #include "store/migrate.h"
+#include "store/mode.h"
 
 struct app_readiness {
     app *a;
@@ -25,7 +26,9 @@ struct app_readiness {
 };
 
 /* One check on r->db (connecting first when needed), within
- * READINESS_WAIT_MS. Returns the verdict, with why. */
+ * READINESS_WAIT_MS: PostgreSQL answers, no migration is pending, and, for
+ * a writing process, the database still takes writes (not turned into a
+ * standby by a failover, app/mode.h). Returns the verdict, with why. */
 static bool check_once(app_readiness *r, char why[160])
 {
     app *a = r->a;
@@ -41,14 +44,22 @@ static bool check_once(app_readiness *r, char why[160])
     }
     store_db_set_deadline(r->db, READINESS_WAIT_MS);
     int pending = 0;
+    store_mode m = {false, false};
     bool ok = store_db_ping(r->db) == 0 &&
-              store_migrations_pending(r->db, a->migrations_dir, &pending) == 0;
+              store_migrations_pending(r->db, a->migrations_dir, &pending) == 0 &&
+              (a->read_only || store_mode_get(r->db, &m) == 0);
+    bool writes = !(m.in_recovery || m.read_only); /* a writing process's database */
     if (!ok)
         snprintf(why, 160, "database unreachable: %.100s", store_db_error(r->db));
     else if (pending > 0)
         snprintf(why, 160, "%d migration(s) pending", pending);
+    else if (!writes)
+        snprintf(why, 160,
+                 "the database no longer takes writes (%s): restart this process against "
+                 "the primary, or with read_only",
+                 m.in_recovery ? "a standby" : "read-only session");
     store_db_set_deadline(r->db, 0);
-    return ok && pending == 0;
+    return ok && pending == 0 && writes;
 }
 
 /* Runs a check and publishes it. */

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/mode.h"
 
 static void print_applied(int version, const char *file, void *arg)
 {
@@ -53,7 +54,14 @@ int cli_migrate_main(int argc, char **argv)
     }
     int applied = 0;
     int rc = store_migrate_report(db, dir, &applied, print_applied, NULL);
-    if (rc != 0)
+    store_mode m;
+    if (rc != 0 && store_mode_get(db, &m) == 0 && (m.in_recovery || m.read_only))
+        fprintf(stderr,
+                "ltvd migrate: the database does not take writes (%s): run it "
+                "against the primary\n",
+                m.in_recovery ? "a streaming replica, in recovery"
+                              : "a read-only session");
+    else if (rc != 0)
         fprintf(stderr, "ltvd migrate: %s\n", store_db_error(db));
     else if (applied == 0)
         puts("migrations: up to date");

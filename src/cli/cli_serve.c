@@ -19,6 +19,7 @@
 #include "app/app.h"
 #include "app/app_metrics.h"
 #include "app/db_wait.h"
+#include "app/mode.h"
 #include "auth/auth.h"
 #include "cli/cli.h"
 #include "config/config.h"
@@ -33,7 +34,8 @@ static const char serve_usage[] =
     "                 may be missing, then the built-in defaults apply)\n"
     "Every key can be overridden by LTVD_<KEY>; DATABASE_URL names the database\n"
     "(without it only the operations endpoints are served, never ready);\n"
-    "LTVD_MIGRATIONS_DIR the migrations (default migrations).\n";
+    "LTVD_MIGRATIONS_DIR the migrations (default migrations); DATABASE_READ_URL,\n"
+    "when set, where the start-up cache rebuild is read (a replica).\n";
 
 /* Without a database nothing but the operations endpoints can run. */
 static bool readiness_no_db(void *cls, char *why, size_t n)
@@ -78,6 +80,7 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
     http_server_set_app(server, a);
     http_server_set_started(server, app_started, a);
     http_server_set_readiness(server, app_ready, a);
+    http_server_set_read_only(server, app_read_only, a);
     http_server_set_metrics_source(server, app_metrics_render, a);
     return true;
 }
@@ -251,6 +254,7 @@ static http_server *health_server_start(const ltvd_config *cfg, ltvd_config *hcf
         http_server_set_app(h, a);
         http_server_set_started(h, app_started, a);
         http_server_set_readiness(h, app_ready, a);
+        http_server_set_read_only(h, app_read_only, a);
         http_server_set_metrics_source(h, app_metrics_render, a);
     } else {
         http_server_set_readiness(h, readiness_no_db, NULL);

@@ -99,6 +99,9 @@ static const config_key keys[] = {
      "most open connections from one client address; 0 = no limit"},
     {"period", CONFIG_ENUM, F(period), 0, "day", 0, 0, "day|week",
      "time unit of the models"},
+    {"read_only", CONFIG_BOOL, F(read_only), 0, "false", 0, 0, NULL,
+     "never write to PostgreSQL (no migrations, no fits; writes answered 503 read-only); "
+     "false = read-only only when the database is (a standby, or a read-only session)"},
     {"readiness_interval_ms", CONFIG_INT, F(readiness_interval_ms), 0, "1000", 100, 60000,
      NULL, "milliseconds between the background readiness checks"},
     {"refit_after_txns", CONFIG_INT, F(refit_after_txns), 0, "10000", 1, 1000000000,
@@ -113,6 +116,9 @@ static const config_key keys[] = {
      "PEM certificate (chain) for HTTPS; empty = plain HTTP"},
     {"tls_key_file", CONFIG_STRING, F(tls_key_file), S(tls_key_file), "", 0, 0, NULL,
      "PEM private key of tls_cert_file; empty = plain HTTP"},
+    {"write_url", CONFIG_STRING, F(write_url), S(write_url), "", 0, 0, NULL,
+     "where a read-only process tells clients to send writes (its read-only problem); "
+     "empty = not said"},
 };
 
 const config_key *config_keys(size_t *n)
@@ -354,6 +360,21 @@ bool config_load_file(ltvd_config *c, const char *path, char err[CONFIG_ERR_MAX]
     return ok;
 }
 
+/* A connection string from the environment variable name into dst (left
+ * as is when unset). False with err when too long. */
+static bool env_url(const char *name, char *dst, size_t size, char err[CONFIG_ERR_MAX])
+{
+    const char *url = getenv(name);
+    if (url == NULL)
+        return true;
+    if (strlen(url) >= size) {
+        snprintf(err, CONFIG_ERR_MAX, "%s: longer than %zu bytes", name, size - 1);
+        return false;
+    }
+    snprintf(dst, size, "%s", url);
+    return true;
+}
+
 bool config_load_env(ltvd_config *c, char err[CONFIG_ERR_MAX])
 {
     char name[64], why[CONFIG_ERR_MAX];
@@ -367,16 +388,9 @@ bool config_load_env(ltvd_config *c, char err[CONFIG_ERR_MAX])
             return false;
         }
     }
-    const char *url = getenv("DATABASE_URL");
-    if (url != NULL) {
-        if (strlen(url) >= sizeof c->database_url) {
-            snprintf(err, CONFIG_ERR_MAX, "DATABASE_URL: longer than %zu bytes",
-                     sizeof c->database_url - 1);
-            return false;
-        }
-        snprintf(c->database_url, sizeof c->database_url, "%s", url);
-    }
-    return true;
+    return env_url("DATABASE_URL", c->database_url, sizeof c->database_url, err) &&
+           env_url("DATABASE_READ_URL", c->database_read_url, sizeof c->database_read_url,
+                   err);
 }
 
 bool config_check(const ltvd_config *c, char err[CONFIG_ERR_MAX])
@@ -413,7 +427,8 @@ bool config_load(ltvd_config *c, const char *path, char err[CONFIG_ERR_MAX])
     config_defaults(c);
     if (path != NULL) {
         FILE *probe = fopen(path, "r");
-        bool skip = probe == NULL && errno == ENOENT && strcmp(path, CONFIG_DEFAULT_PATH) == 0;
+        bool skip =
+            probe == NULL && errno == ENOENT && strcmp(path, CONFIG_DEFAULT_PATH) == 0;
         if (probe != NULL)
             fclose(probe);
         if (!skip && !config_load_file(c, path, err))

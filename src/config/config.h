@@ -14,7 +14,7 @@ typedef enum config_period { CONFIG_PERIOD_DAY, CONFIG_PERIOD_WEEK } config_peri
 typedef enum config_model { CONFIG_MODEL_BGNBD, CONFIG_MODEL_PARETO } config_model;
 
 /* Every field is set by exactly one key of the table in config.c (its name
- * is the field's name), except database_url. */
+ * is the field's name), except database_url and database_read_url. */
 typedef struct ltvd_config {
     char listen[64];            /* host:port to bind, IPv4 literal */
     char listen_host[48];       /* derived from listen */
@@ -71,6 +71,11 @@ typedef struct ltvd_config {
     long list_rescore_max;      /* most customers a list may score per request */
     long list_horizon_days_max; /* largest horizon_days of a list */
     long list_refresh_ms;       /* pause between score table refreshes */
+    /* a process that never writes (docs/operations.md, "Read replicas") */
+    bool read_only;             /* forced; else decided by the database at start-up */
+    char database_read_url[1024]; /* DATABASE_READ_URL: the start-up rebuild reads
+                                     there (a replica); "" = database_url */
+    char write_url[256];        /* where writes go, said by the read-only problem */
 } ltvd_config;
 
 typedef enum config_type {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char ok_body[] = "{\"status\":\"ok\"}";
-static const char ready_body[] = "{\"status\":\"ready\"}";
+static const char ready_body[] = "{\"status\":\"ready\",\"mode\":\"read-write\"}";
 
 /* GET /healthz: the process is alive and serving. */
 static http_result get_healthz(http_request *req)
@@ -16,17 +16,34 @@ static http_result get_healthz(http_request *req)
     return http_reply(req, 200, "application/json", ok_body, sizeof ok_body - 1);
 }
 
+/* The 200 of a process that cannot write: ready for reads, with why it is
+ * read-only and where writes go (the read-only problem's detail). */
+static http_result reply_ready_read_only(http_request *req, const char *detail)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "status", "ready", "mode", "read-only",
+                          "detail", detail);
+    char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (text == NULL)
+        return HTTP_FATAL;
+    return http_reply_owned(req, 200, "application/json", text, strlen(text));
+}
+
 /* GET /readyz: 200 when start-up is over and the readiness callback says
- * so; else a 503 problem saying why: `starting` (with the start-up's
- * progress) until start-up is over, `not-ready` after. */
+ * so, with the mode (read-write, or read-only and why); else a 503 problem
+ * saying why: `starting` (with the start-up's progress) until start-up is
+ * over, `not-ready` after. */
 static http_result get_readyz(http_request *req)
 {
     char why[600] = "no readiness check configured";
     const http_context *ctx = req->ctx;
     if (ctx->started != NULL && !ctx->started(ctx->started_cls, why, sizeof why))
         return http_reply_problem(req, PROBLEM_STARTING, why, NULL);
-    if (req->ctx->ready != NULL && req->ctx->ready(req->ctx->ready_cls, why, sizeof why))
+    if (req->ctx->ready != NULL && req->ctx->ready(req->ctx->ready_cls, why, sizeof why)) {
+        if (ctx->read_only != NULL && ctx->read_only(ctx->read_only_cls, why, sizeof why))
+            return reply_ready_read_only(req, why);
         return http_reply(req, 200, "application/json", ready_body, sizeof ready_body - 1);
+    }
     return http_reply_problem(req, PROBLEM_NOT_READY, why, NULL);
 }
 

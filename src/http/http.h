@@ -70,6 +70,12 @@ typedef struct http_context {
      * `starting`, so no handler touches app before it is whole. */
     http_readiness started;
     void *started_cls;
+    /* Whether this process cannot write; when so, the detail of the 503
+     * `read-only` answered to every request other than GET or HEAD of a
+     * non-probe route (nothing of it reaches a handler), also stated by a
+     * 200 /readyz. NULL: it writes. */
+    http_readiness read_only;
+    void *read_only_cls;
     void *app;            /* for endpoint groups (cache, store, ...) */
     struct auth_keys *auth; /* the API keys (auth/auth.h); NULL: none can pass */
 } http_context;
@@ -92,7 +98,7 @@ struct http_request {
     /* the dispatcher's own state */
     size_t body_cap, body_limit, discarded;
     int pending;              /* problem_code to answer once the body is in, or -1 */
-    char pending_detail[160];
+    char pending_detail[400];
     char allow[64];           /* Allow header of a 405 */
     bool bad_token;           /* a 401 for credentials given, not missing */
     bool close;               /* close the connection after the answer */

@@ -27,6 +27,9 @@ static const problem_type registry[PROBLEM_COUNT] = {
     {PROBLEM_TOO_BUSY, 503, "too-busy", "Too many long requests at once"},
     {PROBLEM_BUDGET_EXCEEDED, 503, "budget-exceeded", "Time budget exceeded"},
     {PROBLEM_STARTING, 503, "starting", "The service is starting"},
+    /* 503 without Retry-After: not a client error (a 4xx makes clients drop
+     * the batch), but no wait helps this process (docs/operations.md) */
+    {PROBLEM_READ_ONLY, 503, "read-only", "This process cannot write"},
 };
 
 const problem_type *problem_get(problem_code code)

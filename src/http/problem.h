@@ -31,6 +31,7 @@ typedef enum problem_code {
     PROBLEM_TOO_BUSY,        /* the share of threads for long work is taken */
     PROBLEM_BUDGET_EXCEEDED, /* the request's time budget ran out */
     PROBLEM_STARTING,        /* start-up is not over: the cache is being rebuilt */
+    PROBLEM_READ_ONLY,       /* this process cannot write (a replica, read_only) */
     PROBLEM_COUNT
 } problem_code;
 

@@ -274,6 +274,21 @@ static void start_check(const router *r, http_request *req)
     snprintf(req->pending_detail, sizeof req->pending_detail, "%s", why);
 }
 
+/* In a process that cannot write, a request that may write (any method
+ * but GET and HEAD, on a route that is not a probe) answers 503
+ * `read-only`: its body is discarded unread and its handler never runs. */
+static void write_check(const router *r, http_request *req)
+{
+    const http_context *ctx = r->ctx;
+    char why[sizeof req->pending_detail];
+    if (r->probe[req->route_index] || ctx->read_only == NULL ||
+        strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ||
+        !ctx->read_only(ctx->read_only_cls, why, sizeof why))
+        return;
+    req->pending = PROBLEM_READ_ONLY;
+    snprintf(req->pending_detail, sizeof req->pending_detail, "%s", why);
+}
+
 /* Decides the request's fate once its headers are in. Returns false when
  * an answer could not be queued (close the connection). */
 static bool on_headers(const router *r, http_request *req, const char *version)
@@ -297,6 +312,8 @@ static bool on_headers(const router *r, http_request *req, const char *version)
         access_check(req); /* before the body: a refused one is never read */
     if (req->route != NULL && req->pending < 0)
         start_check(r, req); /* after the key: a bad one is 401 at any time */
+    if (req->route != NULL && req->pending < 0)
+        write_check(r, req); /* before the body: a write here is never read */
     if (req->route != NULL && req->pending < 0)
         query_check(req); /* every route reads its query the same way */
     size_t limit = (size_t)cfg->max_body_bytes;

@@ -80,6 +80,12 @@ void http_server_set_started(http_server *s, http_readiness started, void *cls)
     s->ctx.started_cls = cls;
 }
 
+void http_server_set_read_only(http_server *s, http_readiness read_only, void *cls)
+{
+    s->ctx.read_only = read_only;
+    s->ctx.read_only_cls = cls;
+}
+
 void http_server_set_metrics_source(http_server *s, http_metrics_source source, void *cls)
 {
     s->ctx.more_metrics = source;

@@ -35,6 +35,11 @@ void http_server_set_app(http_server *s, void *app);
  * its why. Default: started. Before start only. */
 void http_server_set_started(http_server *s, http_readiness started, void *cls);
 
+/* The check that this process cannot write (http_context.read_only):
+ * writes are then answered 503 `read-only` and /readyz says so. Default:
+ * it writes. */
+void http_server_set_read_only(http_server *s, http_readiness read_only, void *cls);
+
 /* The API keys checked for the routes that need one (http/access.h;
  * borrowed, must outlive s). Without it such routes answer 401, unless
  * auth_required is false. Before start only. */

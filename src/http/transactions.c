@@ -61,6 +61,8 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
         break;
     case APP_INGEST_UNAVAILABLE:
         return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE, r.detail, NULL);
+    case APP_INGEST_READ_ONLY:
+        return http_reply_problem(req, PROBLEM_READ_ONLY, r.detail, NULL);
     default:
         return http_reply_problem(req, PROBLEM_INTERNAL, r.detail, NULL);
     }

@@ -217,18 +217,30 @@ int store_migrate_report(store_db *db, const char *dir, int *applied, store_migr
 
 int store_migrations_pending(store_db *db, const char *dir, int *pending)
 {
+    store_schema_state st;
+    int rc = store_migrations_check(db, dir, &st);
+    *pending = st.pending;
+    return rc;
+}
+
+int store_migrations_check(store_db *db, const char *dir, store_schema_state *out)
+{
     migration *m;
     int n;
-    *pending = 0;
+    *out = (store_schema_state){0};
     if (list_migrations(db, dir, &m, &n) != 0)
         return -1;
+    out->known = n;
     int rc = -1;
     PGresult *res = store_db_query(db, "SELECT version FROM schema_migrations", 0, NULL);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         /* No table yet: everything is pending. */
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (state != NULL && strcmp(state, "42P01") == 0) {
-            *pending = n;
+            out->pending = n;
+            out->no_table = true;
+            if (n > 0)
+                snprintf(out->first_pending, sizeof out->first_pending, "%s", m[0].file);
             rc = 0;
         } else {
             store_db_fail(db, res, "schema_migrations");
@@ -239,7 +251,8 @@ int store_migrations_pending(store_db *db, const char *dir, int *pending)
         int found = 0;
         for (int r = 0; r < PQntuples(res) && !found; r++)
             found = atoi(PQgetvalue(res, r, 0)) == m[i].version;
-        *pending += !found;
+        if (!found && out->pending++ == 0)
+            snprintf(out->first_pending, sizeof out->first_pending, "%s", m[i].file);
     }
     rc = 0;
 cleanup:

@@ -4,6 +4,7 @@
 #ifndef LTVD_STORE_MIGRATE_H
 #define LTVD_STORE_MIGRATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "store/db.h"
@@ -27,5 +28,17 @@ int store_migrate_report(store_db *db, const char *dir, int *applied, store_migr
 /* Number of migrations in dir not yet recorded in schema_migrations (for a
  * readiness probe). Returns 0 with *pending set, or -1 (db->err set). */
 int store_migrations_pending(store_db *db, const char *dir, int *pending);
+
+/* The schema of a database against the migrations of a directory. */
+typedef struct store_schema_state {
+    int known;              /* migrations in the directory */
+    int pending;            /* of them, not recorded in schema_migrations */
+    bool no_table;          /* schema_migrations does not exist (never migrated) */
+    char first_pending[256]; /* the file of the first pending one ("" when none) */
+} store_schema_state;
+
+/* Reads the state without writing anything (on a standby too). Returns 0
+ * with *out set, or -1 (db->err set). */
+int store_migrations_check(store_db *db, const char *dir, store_schema_state *out);
 
 #endif

@@ -427,6 +427,51 @@ START_TEST(test_openapi_conformance)
 }
 END_TEST
 
+/* ---- a read-only process ------------------------------------------------------------ */
+
+/* One write of a read-only process: 503 `read-only` as documented, without
+ * Retry-After (a batch with its body: nothing is read). */
+static void read_only_op(const char *method, const char *path, const json_t *op, void *arg)
+{
+    (void)op;
+    (void)arg;
+    if (strcmp(method, "GET") == 0)
+        return;
+    char target[256], retry[16];
+    oa_sample_target(path, target, sizeof target);
+    oa_req o = {.content_type = "application/json",
+                .body = strcmp(path, "/v1/transactions") == 0 ? batch1 : NULL};
+    oa_response r;
+    oa_call(method, path, target, &o, 503, &r);
+    const char *type = json_string_value(json_object_get(r.json, "type"));
+    ck_assert_msg(type != NULL && strcmp(type, "urn:ltvd:problem:read-only") == 0,
+                  "%s %s: %s", method, path, r.body);
+    ck_assert_msg(!oa_header(&r, "Retry-After", retry, sizeof retry), "%s %s: Retry-After",
+                  method, path);
+    oa_response_free(&r);
+}
+
+/* read_only = true (docs/operations.md, "Read replicas"): every write
+ * answers its documented 503 `read-only`, nothing stored; /readyz is 200
+ * with mode read-only, its body valid and every member needed. */
+START_TEST(test_openapi_read_only)
+{
+    testhttp_snapshot_save(&svc);
+    testhttp_app_stop(&svc);
+    svc.cfg.read_only = true;
+    testhttp_app_start(&svc, false);
+    oa_each_operation(spec, read_only_op, NULL);
+    oa_response r;
+    oa_call("GET", "/readyz", "/readyz", NULL, 200, &r);
+    const char *mode = json_string_value(json_object_get(r.json, "mode"));
+    ck_assert_msg(mode != NULL && strcmp(mode, "read-only") == 0, "%s", r.body);
+    oa_check_mutations("GET", "/readyz", &r);
+    oa_response_free(&r);
+    oa_call0("GET", "/v1/model", "/v1/model", NULL, 200);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 0);
+}
+END_TEST
+
 /* ---- API keys over HTTP ------------------------------------------------------------ */
 
 /* A new key of scopes stored in svc's database as `ltvd key create` stores
@@ -883,6 +928,7 @@ Suite *suite_openapi(void)
     tcase_add_test(srv, test_openapi_conformance);
     tcase_add_test(srv, test_openapi_customers);
     tcase_add_test(srv, test_openapi_auth);
+    tcase_add_test(srv, test_openapi_read_only);
     suite_add_tcase(s, srv);
     return s;
 }

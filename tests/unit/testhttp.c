@@ -3,6 +3,7 @@
 
 #include "app/app_metrics.h"
 #include "app/db_wait.h"
+#include "app/mode.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -258,6 +259,7 @@ void testhttp_app_start(testhttp_app *t, bool with_worker)
     ck_assert(api_add_routes(t->server));
     http_server_set_app(t->server, t->app);
     http_server_set_readiness(t->server, app_ready, t->app);
+    http_server_set_read_only(t->server, app_read_only, t->app);
     http_server_set_metrics_source(t->server, app_metrics_render, t->app);
     ck_assert_msg(http_server_start(t->server, err), "%s", err);
     t->port = http_server_port(t->server);
@@ -278,6 +280,7 @@ void testhttp_app_start_starting(testhttp_app *t)
     http_server_set_app(t->server, t->app);
     http_server_set_started(t->server, app_started, t->app);
     http_server_set_readiness(t->server, app_ready, t->app);
+    http_server_set_read_only(t->server, app_read_only, t->app);
     http_server_set_metrics_source(t->server, app_metrics_render, t->app);
     ck_assert_msg(http_server_start(t->server, err), "%s", err);
     t->port = http_server_port(t->server);
