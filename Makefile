@@ -28,7 +28,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 SERVICE_BENCH_SRC := $(sort $(wildcard bench/service/*.c))
 
 .PHONY: all deps run test test-unit test-asan test-valgrind bench clean reference format
-.PHONY: fuzz fuzz-build fuzz-smoke soak check-layers docs-check
+.PHONY: fuzz fuzz-build fuzz-smoke soak check-layers docs-check check-unit
 
 all: deps
 	@$(MAKE) --no-print-directory ltvd
@@ -113,6 +113,14 @@ test: deps
 	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory fuzz-smoke
+
+# The suites that need neither PostgreSQL nor a server: `make check-unit`
+# runs them in about 15 s (the NBD property grids sampled more thinly,
+# LTVD_TEST_SHORT=1), for the changes that never touch the database.
+UNIT_SUITES := batch,bgbb,bgnbd,cache,config,copy_text,csv,docker,fit,gg,http,hyp2f1,\
+	json_out,mbgnbd,offload,pareto,score,scores,slots,summary,summary_read,ticker,tls
+check-unit: $(BUILD)/check_ltvd
+	env -u DATABASE_URL LTVD_SUITES='$(UNIT_SUITES)' LTVD_TEST_SHORT=1 $(BUILD)/check_ltvd
 
 # The store suite needs a PostgreSQL: scripts/with_pg.sh starts a temporary
 # one for the run (and removes it) unless DATABASE_URL is already set.
