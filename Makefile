@@ -119,8 +119,9 @@ test: deps
 # LTVD_TEST_SHORT=1), for the changes that never touch the database.
 UNIT_SUITES := batch,bgbb,bgnbd,cache,config,copy_text,csv,docker,fit,gg,http,hyp2f1,\
 	json_out,mbgnbd,offload,pareto,score,scores,slots,summary,summary_read,ticker,tls
-check-unit: $(BUILD)/check_ltvd
-	env -u DATABASE_URL LTVD_SUITES='$(UNIT_SUITES)' LTVD_TEST_SHORT=1 $(BUILD)/check_ltvd
+check-unit: $(BUILD)/ltvd $(BUILD)/check_ltvd
+	env -u DATABASE_URL LTVD_BIN=$(BUILD)/ltvd LTVD_SUITES='$(UNIT_SUITES)' LTVD_TEST_SHORT=1 \
+	  $(BUILD)/check_ltvd
 
 # The store suite needs a PostgreSQL: scripts/with_pg.sh starts a temporary
 # one for the run (and removes it) unless DATABASE_URL is already set.
