@@ -244,7 +244,8 @@ static int64_t as_of_day_cb(void *cls)
 
 void app_worker_env(app *a, worker_env *out)
 {
-    *out = (worker_env){a->cache, a->pool, a->config, as_of_day_cb, a, STORE_TENANT_DEFAULT};
+    *out =
+        (worker_env){a->cache, a->pool, a->config, as_of_day_cb, a, STORE_TENANT_DEFAULT};
 }
 
 bool app_worker_start(app *a)

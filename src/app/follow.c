@@ -84,8 +84,8 @@ int app_follow_once(app *a, store_db *db, int64_t *rejected)
 static bool connected(app_follow *f)
 {
     char err[STORE_ERR_MAX];
-    if (f->db == NULL &&
-        (f->db = store_db_open_limited(f->a->config->database_url, &f->lim, err)) == NULL) {
+    if (f->db == NULL && (f->db = store_db_open_limited(f->a->config->database_url,
+                                                        &f->lim, err)) == NULL) {
         if (!f->warned)
             log_write(LOG_WARN, "snapshot follower: %s (retried)", err);
         f->warned = true;
@@ -99,7 +99,6 @@ static bool connected(app_follow *f)
         f->listening = f->db->generation;
         f->next_look_ms = 0;
     }
-    f->warned = false;
     return true;
 failed:
     if (!f->warned)
@@ -118,8 +117,10 @@ static long follow_tick(void *arg)
         return poll_ms;
     long long wait = f->next_look_ms - base_mono_ms();
     int64_t id = 0;
-    int rc = store_snapshot_wait(f->db, wait < 0 ? 0 : wait > FOLLOW_WAIT_MS ? FOLLOW_WAIT_MS
-                                                                            : wait,
+    int rc = store_snapshot_wait(f->db,
+                                 wait < 0                ? 0
+                                 : wait > FOLLOW_WAIT_MS ? FOLLOW_WAIT_MS
+                                                         : wait,
                                  STORE_TENANT_DEFAULT, &id);
     if (rc < 0) {
         f->listening = 0; /* reconnect and listen again */
@@ -130,9 +131,12 @@ static long follow_tick(void *arg)
         return 0;
     f->next_look_ms = base_mono_ms() + poll_ms;
     if (app_follow_once(f->a, f->db, &f->rejected) < 0) {
-        log_write(LOG_WARN, "snapshot follower: %s (retried)", store_db_error(f->db));
+        if (!f->warned) /* once per outage */
+            log_write(LOG_WARN, "snapshot follower: %s (retried)", store_db_error(f->db));
+        f->warned = true;
         return poll_ms;
     }
+    f->warned = false;
     return 0;
 }
 

@@ -16,10 +16,9 @@
  * process of a fleet asks the same server. */
 #define LOCK_KEY "hashtext('ltvd-fit:' || $1::text)"
 
-static const char lock_sql[] =
-    "SELECT pg_try_advisory_lock(" LOCK_KEY "),"
-    " extract(epoch FROM clock_timestamp())::text,"
-    " pg_snapshot_xmin(pg_current_snapshot())::text";
+static const char lock_sql[] = "SELECT pg_try_advisory_lock(" LOCK_KEY "),"
+                               " extract(epoch FROM clock_timestamp())::text,"
+                               " pg_snapshot_xmin(pg_current_snapshot())::text";
 
 static const char unlock_sql[] = "SELECT pg_advisory_unlock(" LOCK_KEY ")";
 
@@ -28,13 +27,14 @@ static const char newest_sql[] =
     " WHERE settings_model = $1 AND period = $2"
     "   AND settings_as_of IS NOT DISTINCT FROM date '1970-01-01' + $3::integer";
 
-/* The count stops at $2 rows: the BRIN index on ingested_xid finds the
- * newest rows, the LIMIT bounds the rest. */
+/* Two statements, each on one table (with a tenant column, each goes to
+ * one Citus shard). The count stops at $2 rows: the BRIN index on
+ * ingested_xid finds the newest rows, the LIMIT bounds the rest. */
+static const char data_xmin_sql[] =
+    "SELECT data_xmin FROM model_snapshots WHERE id = $1::bigint";
 static const char rows_since_sql[] =
-    "SELECT s.data_xmin IS NOT NULL,"
-    " (SELECT count(*) FROM (SELECT 1 FROM transactions t"
-    "   WHERE t.ingested_xid >= s.data_xmin LIMIT $2::bigint) c)"
-    " FROM model_snapshots s WHERE s.id = $1::bigint";
+    "SELECT count(*) FROM (SELECT 1 FROM transactions"
+    " WHERE ingested_xid >= $1::bigint LIMIT $2::bigint) c";
 
 static const char *tenant_or_default(const char *tenant)
 {
@@ -95,22 +95,43 @@ int store_snapshot_newest_id(store_db *db, const char *tenant, const char *setti
     return rc;
 }
 
+/* The data_xmin of snapshot id into *xmin: 1, 0 when unknown, -1. */
+static int data_xmin_of(store_db *db, int64_t id, int64_t *xmin)
+{
+    char sid[32];
+    snprintf(sid, sizeof sid, "%lld", (long long)id);
+    const char *vals[1] = {sid};
+    PGresult *res = store_db_exec_prepared(db, "snapshot_xmin", data_xmin_sql, 1, vals);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = store_db_fail(db, res, "snapshot data horizon");
+    } else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        *xmin = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        rc = 1;
+    }
+    PQclear(res);
+    return rc;
+}
+
 int store_rows_since_snapshot(store_db *db, const char *tenant, int64_t snapshot_id,
                               int64_t limit, int64_t *n)
 {
     (void)tenant;
-    char sid[32], lim[32];
-    snprintf(sid, sizeof sid, "%lld", (long long)snapshot_id);
+    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+        return -1;
+    int64_t xmin = 0;
+    int rc = data_xmin_of(db, snapshot_id, &xmin);
+    if (rc <= 0)
+        return rc;
+    char from[32], lim[32];
+    snprintf(from, sizeof from, "%lld", (long long)xmin);
     snprintf(lim, sizeof lim, "%lld", (long long)limit);
-    const char *vals[2] = {sid, lim};
+    const char *vals[2] = {from, lim};
     PGresult *res = store_db_exec_prepared(db, "rows_since", rows_since_sql, 2, vals);
-    int rc;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         rc = store_db_fail(db, res, "transactions since the snapshot");
-    } else if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-        rc = 0;
     } else {
-        *n = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        *n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         rc = 1;
     }
     PQclear(res);

@@ -148,8 +148,8 @@ static store_tx_status save_tx(store_db *db, void *arg)
     extra[5] = s->fit_started_at > 0 ? started : NULL;
     extra[6] = s->has_data_xmin ? xmin : NULL;
 
-    PGresult *res = store_db_exec_prepared(db, "snapshot_save", save_sql,
-                                           2 + 2 * FIT_COLS + 7, vals);
+    PGresult *res =
+        store_db_exec_prepared(db, "snapshot_save", save_sql, 2 + 2 * FIT_COLS + 7, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "save model snapshot");
         PQclear(res);

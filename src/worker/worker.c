@@ -454,11 +454,10 @@ static bool lock_fit(attempt *t, store_db **db, store_fit_lock *lock)
 static bool newer_elsewhere(attempt *t, store_db *db, const cache_model *m, int64_t *seen)
 {
     int64_t newest = 0;
-    if (seen == NULL ||
-        store_snapshot_newest_id(db, t->env->tenant, m->settings_model,
-                                 m->period_days == 1 ? "day" : "week",
-                                 m->settings_as_of_day != CACHE_AS_OF_NOW,
-                                 m->settings_as_of_day, &newest) != 0)
+    if (seen == NULL || store_snapshot_newest_id(db, t->env->tenant, m->settings_model,
+                                                 m->period_days == 1 ? "day" : "week",
+                                                 m->settings_as_of_day != CACHE_AS_OF_NOW,
+                                                 m->settings_as_of_day, &newest) != 0)
         return false; /* a failure shows when saving */
     const cache_model *cur = cache_snapshot_acquire(t->env->cache);
     int64_t served = cur != NULL ? (int64_t)cur->version : 0;

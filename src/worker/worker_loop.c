@@ -26,8 +26,8 @@
 
 struct worker {
     worker_env env;
-    ticker *ticker;     /* the worker's thread: worker_tick */
-    pthread_mutex_t mu; /* guards everything below */
+    ticker *ticker;           /* the worker's thread: worker_tick */
+    pthread_mutex_t mu;       /* guards everything below */
     struct timespec deadline; /* the next scheduled refit (CLOCK_MONOTONIC) */
     bool requested;
     bool changed;    /* new data since the last refit began */
@@ -40,6 +40,7 @@ struct worker {
     bool rows_known;
     uint64_t rows_version, base_version;
     int64_t rows, rows_base;
+    bool count_failing; /* the last count failed (logged once); worker thread only */
     int64_t newer_seen; /* the newest foreign snapshot a refit was skipped for */
     char last_skip[WORKER_REASON_MAX]; /* why the last refit was skipped, logged once */
     worker_status status;
@@ -149,11 +150,16 @@ static void count_rows(worker *w)
     store_db *db = v != 0 ? store_pool_acquire(w->env.pool, COUNT_POOL_WAIT_MS) : NULL;
     if (db != NULL) {
         rc = store_rows_since_snapshot(db, w->env.tenant, (int64_t)v, limit, &n);
-        if (rc < 0)
-            log_write(LOG_WARN, "refit trigger: %s", store_db_error(db));
+        if (rc < 0 && !w->count_failing) /* once per outage */
+            log_write(LOG_WARN,
+                      "refit trigger: %s (counting this process's rows until "
+                      "PostgreSQL answers)",
+                      store_db_error(db));
         store_pool_release(w->env.pool, db);
     }
     pthread_mutex_lock(&w->mu);
+    if (db != NULL)
+        w->count_failing = rc < 0;
     w->rows_known = rc == 1;
     w->rows_version = v;
     w->rows = n;
@@ -234,8 +240,8 @@ static long ms_until(const struct timespec *t)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    long long ms = (long long)(t->tv_sec - now.tv_sec) * 1000 +
-                   (t->tv_nsec - now.tv_nsec) / 1000000;
+    long long ms =
+        (long long)(t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
     return ms < 0 ? 0 : ms > 86400000LL ? 86400000L : (long)ms;
 }
 
@@ -307,9 +313,13 @@ void worker_note_ingested(worker *w, size_t n)
     if (n == 0)
         return;
     pthread_mutex_lock(&w->mu);
+    size_t after = (size_t)w->env.config->refit_after_txns;
+    /* woken once when this process's own rows cross the threshold (the
+     * turn counts every process's in PostgreSQL): not on every batch */
+    bool crossed = w->ingested < after && w->ingested + n >= after;
     w->ingested += n;
     w->changed = true;
-    bool wake = w->ingested >= (size_t)w->env.config->refit_after_txns || waiting_for_first(w);
+    bool wake = crossed || waiting_for_first(w);
     pthread_mutex_unlock(&w->mu);
     if (wake)
         ticker_wake(w->ticker); /* the turn waits out the first-model gap itself */

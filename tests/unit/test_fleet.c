@@ -77,11 +77,11 @@ static char *batch_json(size_t from, size_t to, size_t step, const char *tag)
     ck_assert_ptr_nonnull(b);
     k += (size_t)snprintf(b, cap, "{\"transactions\":[");
     for (size_t i = from; i < to; i += step)
-        k += (size_t)snprintf(b + k, cap - k,
-                              "%s{\"id\":\"%s%zu\",\"customer_id\":\"%s\",\"occurred_at\":"
-                              "\"%sT12:00:00Z\",\"amount\":\"%s\"}",
-                              i == from ? "" : ",", tag, i, rows[i].customer, rows[i].day,
-                              rows[i].amount);
+        k += (size_t)snprintf(
+            b + k, cap - k,
+            "%s{\"id\":\"%s%zu\",\"customer_id\":\"%s\",\"occurred_at\":"
+            "\"%sT12:00:00Z\",\"amount\":\"%s\"}",
+            i == from ? "" : ",", tag, i, rows[i].customer, rows[i].day, rows[i].amount);
     snprintf(b + k, cap - k, "]}");
     return b;
 }
@@ -164,7 +164,8 @@ static long long wait_same_version(int n, long long old)
     }
     static char log[1 << 16];
     testserve_log(&procs[1], log, sizeof log);
-    ck_abort_msg("the processes never served one new version; log of the second:\n%s", log);
+    ck_abort_msg("the processes never served one new version; log of the second:\n%s",
+                 log);
     return 0;
 }
 
@@ -183,7 +184,8 @@ static void *post_rows(void *arg)
         size_t end = b + span < p->to ? b + span : p->to;
         char *body = batch_json(b, end, p->step, "r");
         testserve_reply r;
-        int st = testserve_http(procs[p->proc].port, "POST", "/v1/transactions", body, 30, &r);
+        int st =
+            testserve_http(procs[p->proc].port, "POST", "/v1/transactions", body, 30, &r);
         p->failures += st != 200;
         testserve_reply_free(&r);
         free(body);
@@ -191,7 +193,8 @@ static void *post_rows(void *arg)
     return NULL;
 }
 
-/* ---- comparing ----------------------------------------------------------------------- */
+/* ---- comparing -----------------------------------------------------------------------
+ */
 
 /* Whether every process answers target with status 200 and the same bytes;
  * the first body into first (when not NULL, caller frees). */
@@ -305,7 +308,8 @@ static void *request_refit(void *arg)
     return NULL;
 }
 
-/* ---- the tests ---------------------------------------------------------------------- */
+/* ---- the tests ----------------------------------------------------------------------
+ */
 
 START_TEST(test_three_processes_agree)
 {
