@@ -127,6 +127,11 @@ static store_tx_status save_tx(store_db *db, void *arg)
     store_tx_status st = check_lock(db, j, created);
     if (st != STORE_TX_OK)
         return st;
+    if (j->lock != NULL) { /* the fit began when it took the lock */
+        s->fit_started_at = j->lock->started_at;
+        s->has_data_xmin = true;
+        s->data_xmin = j->lock->data_xmin;
+    }
     const char *vals[2 + 2 * FIT_COLS + 7];
     char as_of[32], pnum[6][32], snum[6][32], set_day[32], n_zero[32], started[32],
         xmin[32];

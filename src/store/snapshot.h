@@ -55,7 +55,8 @@ typedef struct store_snapshot {
  * it (NOTIFY STORE_SNAPSHOT_CHANNEL, "<tenant> <id>"), in one transaction.
  * The tenant's fit lock is checked in that transaction: when lock is not
  * NULL it must still be held by db's session (the same connection it was
- * taken on), and in any case no other session may hold it. Citus-ready: no
+ * taken on; s->fit_started_at and s->data_xmin are then the lock's), and in
+ * any case no other session may hold it. Citus-ready: no
  * volatile function in a default or RETURNING the insert relies on.
  * Returns 0, or -1 with db->err set (also when a JSON text is not valid
  * JSON, or the lock is not ours). NULL tenant: STORE_TENANT_DEFAULT. */

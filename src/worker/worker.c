@@ -330,10 +330,7 @@ static bool persist(attempt *t, cache_model *m, store_db *db, const store_fit_lo
                         .settings_as_of_set = m->settings_as_of_day != CACHE_AS_OF_NOW,
                         .settings_as_of_day = m->settings_as_of_day,
                         .spend_n_zero = (int64_t)m->gg_n_zero,
-                        .fallback = m->fallback[0] != '\0' ? m->fallback : NULL,
-                        .fit_started_at = lock->started_at,
-                        .has_data_xmin = true,
-                        .data_xmin = lock->data_xmin};
+                        .fallback = m->fallback[0] != '\0' ? m->fallback : NULL};
     snprintf(s.period, sizeof s.period, "%s", m->period_days == 1 ? "day" : "week");
     snprintf(s.settings_model, sizeof s.settings_model, "%s", m->settings_model);
     bool ok = fit_to_store(m->model->name, m->model->param_names, m->model->n_params,

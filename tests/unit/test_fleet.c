@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/follow.h"
 #include "store/db.h"
+#include "store/fleet.h"
+#include "store/snapshot.h"
 #include "testhttp.h"
 #include "testserve.h"
 
@@ -422,6 +425,125 @@ START_TEST(test_trigger_counts_other_writers)
 }
 END_TEST
 
+/* ---- in process: the lock, the announcement, the follower's checks ---------------- */
+
+static testhttp_app inproc;
+
+static void inproc_teardown(void)
+{
+    testhttp_app_stop(&inproc);
+    testhttp_db_drop(&inproc);
+}
+
+/* Saves a snapshot like testhttp_snapshot_save with these purchase and
+ * spend parameters and settings model on db; its id. */
+static int64_t save_on(store_db *db, const char *settings_model, const char *params,
+                       const char *gg_params, const store_fit_lock *lock)
+{
+    store_snapshot s = {
+        .as_of = 1767139200, /* 2025-12-31 */
+        .period = "week",
+        .purchase = {.model = "bgnbd", .params_json = (char *)params, .converged = true},
+        .has_spend = true,
+        .spend = {.model = "gg", .params_json = (char *)gg_params, .converged = true},
+        .settings_as_of_set = true,
+        .settings_as_of_day = inproc.cfg.as_of_day,
+    };
+    snprintf(s.settings_model, sizeof s.settings_model, "%s", settings_model);
+    int rc = store_snapshot_save_fit(db, NULL, lock, &s);
+    return rc == 0 ? s.id : -1;
+}
+
+#define GOOD_BGNBD "{\"r\": 0.25, \"alpha\": 4.5, \"a\": 0.8, \"b\": 2.5}"
+#define GOOD_GG "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}"
+
+START_TEST(test_lock_and_announcement)
+{
+    testhttp_app_start_served(&inproc, "ltvd_fleet_l");
+    store_db *a = testhttp_db_open(&inproc), *b = testhttp_db_open(&inproc);
+    ck_assert_int_eq(store_snapshot_listen(b), 0);
+    store_fit_lock la, lb;
+    ck_assert_int_eq(store_fit_lock_try(a, NULL, &la), 0);
+    ck_assert(la.held);
+    ck_assert(la.started_at > 0 && la.data_xmin > 0);
+    ck_assert_int_eq(store_fit_lock_try(b, "default", &lb), 0);
+    ck_assert(!lb.held); /* one process at a time */
+    /* another tenant's lock is another lock */
+    ck_assert_int_eq(store_fit_lock_try(b, "other", &lb), 0);
+    ck_assert(lb.held);
+    ck_assert_int_eq(store_fit_lock_release(b, "other", &lb), 0);
+    /* a save while another session holds the lock fails; the holder's works */
+    ck_assert_int_eq(save_on(b, "bgnbd", GOOD_BGNBD, GOOD_GG, NULL), -1);
+    ck_assert_msg(strstr(store_db_error(b), "another process holds the fit lock") != NULL,
+                  "%s", store_db_error(b));
+    int64_t id = save_on(a, "bgnbd", GOOD_BGNBD, GOOD_GG, &la);
+    ck_assert_msg(id > 1, "%s", store_db_error(a));
+    /* announced to the listener, in the saving transaction */
+    int64_t heard = 0;
+    int rc = 0;
+    for (int i = 0; i < 50 && rc == 0; i++)
+        rc = store_snapshot_wait(b, 100, "default", &heard);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_int_eq(heard, id);
+    /* the fit's start and data horizon are recorded */
+    store_snapshot got;
+    ck_assert_int_eq(store_snapshot_load_latest(b, &got), 1);
+    ck_assert_int_eq(got.id, id);
+    ck_assert(got.has_data_xmin && got.data_xmin == la.data_xmin);
+    ck_assert(got.fit_started_at > 0 && got.fit_started_at <= got.created_at);
+    store_snapshot_free(&got);
+    /* a lock whose session was lost saves nothing */
+    ck_assert_int_eq(store_db_reconnect(a), 0);
+    ck_assert_int_eq(save_on(a, "bgnbd", GOOD_BGNBD, GOOD_GG, &la), -1);
+    ck_assert_int_eq(store_fit_lock_release(a, NULL, &la), 0);
+    ck_assert_int_eq(store_fit_lock_try(b, NULL, &lb), 0);
+    ck_assert(lb.held); /* the server released it with the session */
+    ck_assert_int_eq(store_fit_lock_release(b, NULL, &lb), 0);
+    store_db_close(a);
+    store_db_close(b);
+}
+END_TEST
+
+static int64_t served_version(void)
+{
+    const cache_model *m = cache_snapshot_acquire(inproc.app->cache);
+    int64_t v = m != NULL ? (int64_t)m->version : 0;
+    cache_snapshot_release(m);
+    return v;
+}
+
+/* Without any announcement (the fallback look): a snapshot under other
+ * settings, or one that cannot be served, is never served; a usable newer
+ * one is. */
+START_TEST(test_follow_checks_like_start_up)
+{
+    testhttp_app_start_served(&inproc, "ltvd_fleet_f");
+    testhttp_load_cdnow(&inproc, FL_TXNS);
+    int64_t v1 = served_version();
+    ck_assert_int_gt(v1, 0);
+    store_db *db = testhttp_db_open(&inproc);
+    int64_t rejected = 0;
+    ck_assert_int_eq(app_follow_once(inproc.app, db, &rejected), 0);
+    ck_assert_int_gt(save_on(db, "pareto", GOOD_BGNBD, GOOD_GG, NULL), v1);
+    ck_assert_int_eq(app_follow_once(inproc.app, db, &rejected), 0);
+    ck_assert_int_eq(served_version(), v1); /* other settings */
+    /* Gamma-Gamma q <= 1: no finite expected spend */
+    int64_t bad =
+        save_on(db, "bgnbd", GOOD_BGNBD, "{\"p\": 6, \"q\": 0.5, \"v\": 15}", NULL);
+    ck_assert_int_eq(app_follow_once(inproc.app, db, &rejected), 0);
+    ck_assert_int_eq(rejected, bad);
+    ck_assert_int_eq(served_version(), v1);
+    int64_t good = save_on(db, "bgnbd", GOOD_BGNBD, GOOD_GG, NULL);
+    ck_assert_int_eq(app_follow_once(inproc.app, db, &rejected), 1);
+    ck_assert_int_eq(served_version(), good);
+    const cache_model *m = cache_snapshot_acquire(inproc.app->cache);
+    ck_assert(m->params[0] == 0.25 && m->gg_params[1] == 3.74);
+    cache_snapshot_release(m);
+    ck_assert_int_eq(app_follow_once(inproc.app, db, &rejected), 0);
+    store_db_close(db);
+}
+END_TEST
+
 Suite *suite_fleet(void)
 {
     Suite *s = suite_create("fleet");
@@ -430,6 +552,12 @@ Suite *suite_fleet(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_three_processes_agree);
     tcase_add_test(tc, test_trigger_counts_other_writers);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("in_process");
+    tcase_add_checked_fixture(tc, NULL, inproc_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_lock_and_announcement);
+    tcase_add_test(tc, test_follow_checks_like_start_up);
     suite_add_tcase(s, tc);
     return s;
 }
