@@ -9,9 +9,11 @@
 
 /* worker_refit_once, and when seen is not NULL, a skip (false, *fail
  * WORKER_FAIL_NONE) when another process saved a snapshot under the same
- * settings, newer than the one served, since *seen (updated): the loop then
- * waits for app/follow.c to serve it instead of fitting the same data. */
+ * settings newer than decided (the version served when the loop decided to
+ * refit) and other than *seen (updated): the loop then waits for
+ * app/follow.c to serve it instead of fitting the same data again. */
 bool worker_refit_run(const worker_env *env, char reason[WORKER_REASON_MAX],
-                      worker_fail *fail, worker_status *st, int64_t *seen);
+                      worker_fail *fail, worker_status *st, int64_t decided,
+                      int64_t *seen);
 
 #endif

@@ -445,10 +445,12 @@ static bool lock_fit(attempt *t, store_db **db, store_fit_lock *lock)
 }
 
 /* Whether another process saved a snapshot under m's settings that is newer
- * than the one served and not yet skipped for (*seen, updated): then this
- * refit is left to it (a skip), once per such snapshot, so one that this
- * process cannot serve does not stop its refits. */
-static bool newer_elsewhere(attempt *t, store_db *db, const cache_model *m, int64_t *seen)
+ * than the one served when the refit was decided (decided) and not yet
+ * skipped for (*seen, updated): then this refit is left to it (a skip),
+ * once per such snapshot, so one that this process cannot serve does not
+ * stop its refits. */
+static bool newer_elsewhere(attempt *t, store_db *db, const cache_model *m,
+                            int64_t decided, int64_t *seen)
 {
     int64_t newest = 0;
     if (seen == NULL || store_snapshot_newest_id(db, t->env->tenant, m->settings_model,
@@ -456,10 +458,7 @@ static bool newer_elsewhere(attempt *t, store_db *db, const cache_model *m, int6
                                                  m->settings_as_of_day != CACHE_AS_OF_NOW,
                                                  m->settings_as_of_day, &newest) != 0)
         return false; /* a failure shows when saving */
-    const cache_model *cur = cache_snapshot_acquire(t->env->cache);
-    int64_t served = cur != NULL ? (int64_t)cur->version : 0;
-    cache_snapshot_release(cur);
-    if (newest <= served || newest == *seen)
+    if (newest <= decided || newest == *seen)
         return false;
     *seen = newest;
     failed(t, WORKER_FAIL_NONE,
@@ -500,7 +499,8 @@ static bool fit_locked(attempt *t, cache_model *m, gathered *g, store_db *db,
 }
 
 bool worker_refit_run(const worker_env *env, char reason[WORKER_REASON_MAX],
-                      worker_fail *fail, worker_status *st, int64_t *seen)
+                      worker_fail *fail, worker_status *st, int64_t decided,
+                      int64_t *seen)
 {
     const ltvd_config *cfg = env->config;
     const btyd_model *bm =
@@ -513,7 +513,7 @@ bool worker_refit_run(const worker_env *env, char reason[WORKER_REASON_MAX],
     store_db *db = NULL;
     store_fit_lock lock = {0};
     reason[0] = '\0';
-    bool ok = lock_fit(&t, &db, &lock) && !newer_elsewhere(&t, db, &m, seen) &&
+    bool ok = lock_fit(&t, &db, &lock) && !newer_elsewhere(&t, db, &m, decided, seen) &&
               fit_locked(&t, &m, &g, db, &lock, st);
     if (db != NULL) {
         if (store_fit_lock_release(db, env->tenant, &lock) != 0)
@@ -530,5 +530,5 @@ bool worker_refit_run(const worker_env *env, char reason[WORKER_REASON_MAX],
 bool worker_refit_once(const worker_env *env, char reason[WORKER_REASON_MAX],
                        worker_fail *fail, worker_status *st)
 {
-    return worker_refit_run(env, reason, fail, st, NULL);
+    return worker_refit_run(env, reason, fail, st, 0, NULL);
 }

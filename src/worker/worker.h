@@ -14,11 +14,12 @@
  * the tenant's fit lock (store/fleet.h) from before it reads the data until
  * its snapshot is saved and served, on one pooled connection; a process
  * that does not get the lock, or finds that another process saved a newer
- * snapshot meanwhile, skips (WORKER_SKIPPED) and serves that snapshot when
- * app/follow.c loads it. The trigger counts the transactions every process
- * stored since the served snapshot's data were read (checked by the
- * worker's ticker every WORKER_CHECK_MS), and the schedule runs from the
- * served snapshot's fitted_at, whichever process fitted it. */
+ * snapshot meanwhile, skips (counted in n_skipped; the last outcome stays)
+ * and serves that snapshot when app/follow.c loads it. The trigger counts
+ * the transactions every process stored since the served snapshot's data
+ * were read (checked by the worker's ticker every WORKER_CHECK_MS), and
+ * the schedule runs from the served snapshot's fitted_at, whichever process
+ * fitted it. */
 #ifndef LTVD_WORKER_WORKER_H
 #define LTVD_WORKER_WORKER_H
 
@@ -75,7 +76,6 @@ typedef enum worker_outcome {
     WORKER_NONE = 0, /* no refit attempted yet */
     WORKER_SUCCEEDED,
     WORKER_FAILED,
-    WORKER_SKIPPED, /* another process of the fleet fits, or just fitted */
 } worker_outcome;
 
 /* The last refit attempt and the counts so far (a copy). */

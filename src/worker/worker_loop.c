@@ -204,8 +204,9 @@ static void record(worker *w, bool ok, worker_fail fail, const char *reason, dou
 }
 
 /* Runs one refit with the lock released and records its outcome; false
- * when it was left to another process. */
-static bool refit_and_record(worker *w)
+ * when it was left to another process. decided: the version served when
+ * the refit was found due. */
+static bool refit_and_record(worker *w, int64_t decided)
 {
     w->requested = false;
     w->changed = false;
@@ -221,7 +222,7 @@ static bool refit_and_record(worker *w)
     worker_status looked = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    bool ok = worker_refit_run(&w->env, reason, &fail, &looked, &seen);
+    bool ok = worker_refit_run(&w->env, reason, &fail, &looked, decided, &seen);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_mutex_lock(&w->mu);
     w->newer_seen = seen;
@@ -253,10 +254,12 @@ static long worker_tick(void *arg)
 {
     worker *w = arg;
     count_rows(w);
+    double fitted_at;
+    int64_t decided = (int64_t)served(w, &fitted_at); /* before due looks */
     pthread_mutex_lock(&w->mu);
     if (due(w)) {
         /* a skip leaves the schedule to whoever fitted (the served fitted_at) */
-        long next = refit_and_record(w) ? w->env.config->refit_interval_s : 0;
+        long next = refit_and_record(w, decided) ? w->env.config->refit_interval_s : 0;
         if (w->db_retry && next > DB_RETRY_S)
             next = DB_RETRY_S; /* the fit was fine: only storing it failed */
         if (next > 0)
