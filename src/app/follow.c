@@ -26,6 +26,7 @@ struct app_follow {
     long long next_look_ms; /* base_mono_ms of the next look without announcement */
     bool warned;            /* the database failure was logged */
     int64_t rejected;       /* the newest snapshot looked at and not served */
+    bool polling_only;      /* LISTEN was refused (a standby) */
 };
 
 /* The served snapshot's version (0: none). */
@@ -94,8 +95,15 @@ static bool connected(app_follow *f)
     if (store_db_broken(f->db) && store_db_reconnect(f->db) != 0)
         goto failed;
     if (f->listening != f->db->generation) {
-        if (store_snapshot_listen(f->db) != 0)
+        /* a hot standby refuses LISTEN (and hears no NOTIFY of the
+         * primary): there the look every snapshot_poll_ms is all */
+        bool refused = store_snapshot_listen(f->db) != 0;
+        if (refused && store_db_broken(f->db))
             goto failed;
+        if (refused && !f->polling_only)
+            log_write(LOG_INFO, "snapshot follower: %s: looking every %ld ms only",
+                      store_db_error(f->db), f->a->config->snapshot_poll_ms);
+        f->polling_only = refused;
         f->listening = f->db->generation;
         f->next_look_ms = 0;
     }

@@ -6,7 +6,9 @@
  * than the served is loaded and served when it passes the checks of
  * start-up (app_snapshot_usable: the settings, identifiable parameters, a
  * sample of customers scores). One that fails them is logged once and
- * never served; the worker then refits. Never on a request thread. */
+ * never served; the worker then refits. On a connection that refuses
+ * LISTEN (a hot standby, which hears no NOTIFY of the primary anyway) the
+ * look alone. Never on a request thread. */
 #ifndef LTVD_APP_FOLLOW_H
 #define LTVD_APP_FOLLOW_H
 
