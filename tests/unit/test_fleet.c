@@ -5,10 +5,13 @@
  * byte-identical customer documents and list pages (a cursor of one gives
  * the same next page on the others); the snapshots table shows that no two
  * fits overlapped (the fit lock, worker.c), also when all three are asked
- * to refit at once; and rows stored through one
- * process make another's worker refit once refit_after_txns is passed
- * (the trigger counts in PostgreSQL, worker_loop.c). Bounds only catch
- * hangs; the time from a refit to every process serving it is printed. */
+ * to refit at once; and rows stored through one process make another's
+ * worker refit once refit_after_txns is passed (the trigger counts in
+ * PostgreSQL, worker_loop.c). In process: the fit
+ * lock (one session at a time, per tenant, lost with its session), the
+ * announcement sent by a save, and the follower's look without one, which
+ * serves only what start-up would. Bounds only catch hangs; the time from a
+ * refit to every process serving it is printed. */
 #include <check.h>
 #include <jansson.h>
 #include <pthread.h>
