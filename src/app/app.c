@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "app/db_wait.h"
+#include "app/follow.h"
 #include "app/readiness.h"
 #include "app/customer_query.h"
 #include "app/list_table.h"
@@ -23,6 +24,7 @@
 #include "model/btyd.h"
 #include "model/gg.h"
 #include "store/customers.h"
+#include "store/fleet.h"
 #include "summary/summary.h"
 #include "worker/worker.h"
 
@@ -130,10 +132,7 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
     return 0;
 }
 
-/* Whether a stored model can be served now: fitted under the running
- * settings, parameters in their identifiable range (model/accept.h), and
- * a sample of the cached customers scores. Else why. */
-static bool snapshot_usable(app *a, const cache_model *m, char *why, size_t len)
+bool app_snapshot_usable(app *a, const cache_model *m, char *why, size_t len)
 {
     char w[WORKER_REASON_MAX];
     if (!worker_settings_match(m, a->config, w, sizeof w)) {
@@ -179,7 +178,7 @@ static int load_snapshot(app *a, store_db *db, char err[CONFIG_ERR_MAX])
         cache_model m;
         char why[CONFIG_ERR_MAX + WORKER_REASON_MAX];
         bool ok = app_model_from_snapshot(&s, &m, why) == 0 &&
-                  snapshot_usable(a, &m, why, sizeof why);
+                  app_snapshot_usable(a, &m, why, sizeof why);
         store_snapshot_free(&s);
         if (ok && cache_snapshot_set(a->cache, &m) == CACHE_OK) {
             log_write(LOG_INFO, "model snapshot %lld served", (long long)before);
@@ -245,7 +244,8 @@ static int64_t as_of_day_cb(void *cls)
 
 void app_worker_env(app *a, worker_env *out)
 {
-    *out = (worker_env){a->cache, a->pool, a->config, as_of_day_cb, a};
+    *out =
+        (worker_env){a->cache, a->pool, a->config, as_of_day_cb, a, STORE_TENANT_DEFAULT};
 }
 
 bool app_worker_start(app *a)
@@ -254,7 +254,9 @@ bool app_worker_start(app *a)
     app_worker_env(a, &env);
     if (a->worker == NULL && !a->read_only) /* a read-only process never fits */
         a->worker = worker_start(&env);
-    return (a->worker != NULL || a->read_only) && app_list_start(a);
+    if (a->follow == NULL) /* read-only processes follow too (polling on a standby) */
+        a->follow = app_follow_start(a);
+    return (a->worker != NULL || a->read_only) && a->follow != NULL && app_list_start(a);
 }
 
 void app_note_changed(app *a, size_t n)
@@ -525,6 +527,7 @@ void app_free(app *a)
     if (a == NULL)
         return;
     worker_stop(a->worker); /* first: it uses the pool and the cache */
+    app_follow_stop(a->follow);
     app_sync_stop(a->sync);
     app_list_stop(a->lists); /* before the cache: its thread reads it */
     app_readiness_stop(a->readiness);

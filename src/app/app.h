@@ -55,6 +55,7 @@ typedef struct app {
     bool window_lost;   /* a delta could not be kept: skip that read's replacements */
     char migrations_dir[256];
     struct worker *worker; /* the refit worker, NULL until app_worker_start */
+    struct app_follow *follow; /* serves other processes' snapshots (app/follow.h) */
     char sync_since[STORE_TIME_MAX];  /* transaction horizon before the cache rebuild */
     struct app_sync *sync; /* the cache catch-up, NULL until app_sync_begin */
     struct app_list_state *lists; /* list slots and score table (customer_query.c) */
@@ -137,8 +138,15 @@ void app_free(app *a);
 int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
                             char err[CONFIG_ERR_MAX]);
 
-/* Starts the refit worker (worker/worker.h); app_free stops it. Returns
- * false when the thread cannot be created. */
+/* Whether a stored model can be served now: fitted under the running
+ * settings, parameters in their identifiable range (model/accept.h), and a
+ * sample of the cached customers scores (on the calling thread: start-up
+ * and app/follow.c, never a request). Else false with why. */
+bool app_snapshot_usable(app *a, const cache_model *m, char *why, size_t len);
+
+/* Starts the refit worker (worker/worker.h) and the snapshot follower
+ * (app/follow.h); app_free stops them. Returns false when a thread cannot
+ * be created. */
 bool app_worker_start(app *a);
 
 struct worker_env;

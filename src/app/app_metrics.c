@@ -46,10 +46,12 @@ char *app_metrics_render(void *cls, size_t *len)
             (unsigned long long)atomic_load(&a->n_txn_duplicate));
     fprintf(f,
             "# HELP ltvd_refits_total Refits attempted, by outcome (a failed one "
-            "keeps the previous model serving).\n"
+            "keeps the previous model serving; a skipped one was left to another "
+            "process of the fleet).\n"
             "# TYPE ltvd_refits_total counter\n"
             "ltvd_refits_total{result=\"succeeded\"} %llu\n"
             "ltvd_refits_total{result=\"failed\"} %llu\n"
+            "ltvd_refits_total{result=\"skipped\"} %llu\n"
             "# HELP ltvd_refit_duration_seconds Wall time of the refits.\n"
             "# TYPE ltvd_refit_duration_seconds summary\n"
             "ltvd_refit_duration_seconds_sum %.6f\n"
@@ -61,7 +63,8 @@ char *app_metrics_render(void *cls, size_t *len)
             "# TYPE ltvd_refit_running gauge\n"
             "ltvd_refit_running %d\n",
             (unsigned long long)w.n_succeeded, (unsigned long long)w.n_failed,
-            w.seconds_total, (unsigned long long)(w.n_succeeded + w.n_failed), w.seconds,
+            (unsigned long long)w.n_skipped, w.seconds_total,
+            (unsigned long long)(w.n_succeeded + w.n_failed), w.seconds,
             w.running ? 1 : 0);
     fprintf(f, "# HELP ltvd_refits_failed_total Failed refits by reason (the previous "
                "model kept serving).\n"

@@ -110,6 +110,8 @@ static const config_key keys[] = {
      "refit at least this often, in seconds"},
     {"shutdown_deadline_s", CONFIG_INT, F(shutdown_deadline_s), 0, "10", 1, 600, NULL,
      "seconds allowed to finish in-flight requests on SIGTERM"},
+    {"snapshot_poll_ms", CONFIG_INT, F(snapshot_poll_ms), 0, "500", 50, 60000, NULL,
+     "milliseconds between looks for a newer snapshot fitted by another process"},
     {"thread_pool_size", CONFIG_INT, F(thread_pool_size), 0, "4", 1, 256, NULL,
      "HTTP worker threads"},
     {"tls_cert_file", CONFIG_STRING, F(tls_cert_file), S(tls_cert_file), "", 0, 0, NULL,

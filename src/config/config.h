@@ -36,6 +36,7 @@ typedef struct ltvd_config {
     long cache_sync_ms;         /* catch-up with other writers (ltvd import) */
     long refit_interval_s;      /* refit at least this often */
     long refit_after_txns;      /* ... or after this many new transactions */
+    long snapshot_poll_ms;      /* look for snapshots other processes fitted */
     double churn_medium_below;  /* P(alive) below this: medium churn risk */
     double churn_high_below;    /* P(alive) below this: high churn risk */
     long horizon_days;          /* default horizon of predictions and LTV */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "store/db.h"
+#include "store/fleet.h"
 
 /* One fitted model. */
 typedef struct store_fit {
@@ -40,11 +41,29 @@ typedef struct store_snapshot {
     store_fit spend;      /* Gamma-Gamma, when has_spend */
     int64_t spend_n_zero; /* customers left out of it: repeat spend all zero */
     char *fallback;       /* how it differs from the configured model and why, or NULL */
+    /* The fit (migration 008): when it began, with the fit lock held (UTC
+     * seconds, database clock; 0 when unknown), and the transaction horizon
+     * of the data it read (has_data_xmin false when unknown). */
+    double fit_started_at;
+    bool has_data_xmin;
+    int64_t data_xmin;
 } store_snapshot;
 
 /* Inserts s (its strings are borrowed; id and created_at are ignored) and
- * sets s->id and s->created_at. Returns 0, or -1 with db->err set (also when
- * a JSON text is not valid JSON). */
+ * sets s->id and s->created_at (the database clock, to the microsecond, so
+ * s->created_at equals what store_snapshot_load_* read back), and announces
+ * it (NOTIFY STORE_SNAPSHOT_CHANNEL, "<tenant> <id>"), in one transaction.
+ * The tenant's fit lock is checked in that transaction: when lock is not
+ * NULL it must still be held by db's session (the same connection it was
+ * taken on; s->fit_started_at and s->data_xmin are then the lock's), and in
+ * any case no other session may hold it. Citus-ready: no
+ * volatile function in a default or RETURNING the insert relies on.
+ * Returns 0, or -1 with db->err set (also when a JSON text is not valid
+ * JSON, or the lock is not ours). NULL tenant: STORE_TENANT_DEFAULT. */
+int store_snapshot_save_fit(store_db *db, const char *tenant, const store_fit_lock *lock,
+                            store_snapshot *s);
+
+/* store_snapshot_save_fit for the default tenant without a session lock. */
 int store_snapshot_save(store_db *db, store_snapshot *s);
 
 /* Loads the newest snapshot into *out. Returns 1 when there is one (free it

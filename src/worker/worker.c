@@ -1,7 +1,8 @@
-/* The refit worker: gathers the cache's summaries, checks the eligibility
- * rule, fits, accepts (model/accept.h), persists with the settings and
- * publishes; a loop on one thread decides when (see worker.h). It knows the
- * service only through its worker_env. */
+/* The refit worker's fit: takes the tenant's fit lock, gathers the cache's
+ * summaries, checks the eligibility rule, fits, accepts (model/accept.h),
+ * persists with the settings and publishes; a loop on one thread decides
+ * when (worker_loop.c, see worker.h). It knows the service only through its
+ * worker_env. */
 #include "worker/worker.h"
 
 #include <errno.h>
@@ -19,19 +20,16 @@
 #include "log/log.h"
 #include "model/accept.h"
 #include "model/gg.h"
+#include "store/fleet.h"
 #include "store/snapshot.h"
 #include "summary/summary.h"
+#include "worker/refit.h"
 
-/* How long a refit waits for a pooled connection to persist its snapshot. */
+/* How long a refit waits for the pooled connection it holds the fit lock
+ * on and persists through. */
 #define WORKER_POOL_WAIT_MS 10000
-/* Seconds until a refit whose snapshot could not be stored is tried again. */
-#define DB_RETRY_S 30
 /* Months of CLV the scoring check computes at most. */
 #define SCORE_CHECK_MONTHS 12
-/* Least gap between two refits woken by new data while no model is served. */
-#define NO_MODEL_GAP_S 1
-/* ... and after a fit failed on eligible data, while new data keep coming. */
-#define NO_MODEL_RETRY_S 30
 
 static const char *const fail_labels[WORKER_FAIL_N] = {
     "none",    "not_finite",      "boundary",  "heavy_tail", "not_converged", "hessian",
@@ -42,17 +40,6 @@ const char *worker_fail_label(worker_fail f)
 {
     return f < WORKER_FAIL_N ? fail_labels[f] : "unknown";
 }
-
-struct worker {
-    worker_env env;
-    ticker *ticker;     /* the worker's thread: worker_tick */
-    pthread_mutex_t mu; /* guards everything below */
-    struct timespec deadline; /* the next scheduled refit (CLOCK_MONOTONIC) */
-    bool requested;
-    bool changed;    /* new data since the last refit began */
-    size_t ingested; /* transactions stored since the last refit began */
-    worker_status status;
-};
 
 /* ------------------------------------------------------------ gathering */
 
@@ -337,8 +324,8 @@ static void free_fit(store_fit *f)
     free(f->std_errors_json);
 }
 
-/* Persists m on a pooled connection and sets its version and fitted_at. */
-static bool persist(attempt *t, cache_model *m)
+/* Persists m on db, the fit lock held, and sets its version and fitted_at. */
+static bool persist(attempt *t, cache_model *m, store_db *db, const store_fit_lock *lock)
 {
     store_snapshot s = {.as_of = m->as_of,
                         .has_spend = m->has_spend,
@@ -354,15 +341,9 @@ static bool persist(attempt *t, cache_model *m)
                                              m->gg_n_customers, 0, &s.spend));
     if (!ok)
         failed(t, WORKER_FAIL_OUT_OF_MEMORY, "out of memory");
-    store_db *db = ok ? store_pool_acquire(t->env->pool, WORKER_POOL_WAIT_MS) : NULL;
-    if (ok && db == NULL) {
-        ok = failed(t, WORKER_FAIL_DATABASE, "no database connection became free");
-    } else if (ok && store_snapshot_save(db, &s) != 0) {
+    else if (store_snapshot_save_fit(db, t->env->tenant, lock, &s) != 0)
         ok = failed(t, WORKER_FAIL_DATABASE, "snapshot not saved: %.150s",
                     store_db_error(db));
-    }
-    if (db != NULL)
-        store_pool_release(t->env->pool, db);
     free_fit(&s.purchase);
     free_fit(&s.spend);
     m->version = (uint64_t)s.id;
@@ -446,8 +427,82 @@ bool worker_check_scores(const worker_env *env, const cache_model *m, char *why,
     return ok;
 }
 
-bool worker_refit_once(const worker_env *env, char reason[WORKER_REASON_MAX],
-                       worker_fail *fail, worker_status *st)
+/* ------------------------------------------------------------ the fit lock */
+
+/* Takes a pooled connection and the tenant's fit lock on it. False with the
+ * reason when either cannot be had: t->fail WORKER_FAIL_NONE (a skip) when
+ * another process holds the lock, WORKER_FAIL_DATABASE otherwise. */
+static bool lock_fit(attempt *t, store_db **db, store_fit_lock *lock)
+{
+    *db = store_pool_acquire(t->env->pool, WORKER_POOL_WAIT_MS);
+    if (*db == NULL)
+        return failed(t, WORKER_FAIL_DATABASE, "no database connection became free");
+    if (store_fit_lock_try(*db, t->env->tenant, lock) != 0)
+        return failed(t, WORKER_FAIL_DATABASE, "fit lock: %.200s", store_db_error(*db));
+    if (!lock->held)
+        return failed(t, WORKER_FAIL_NONE,
+                      "skipped: another process is fitting this tenant (its snapshot "
+                      "is served once saved)");
+    return true;
+}
+
+/* Whether another process saved a snapshot under m's settings that is newer
+ * than the one served when the refit was decided (decided) and not yet
+ * skipped for (*seen, updated): then this refit is left to it (a skip),
+ * once per such snapshot, so one that this process cannot serve does not
+ * stop its refits. */
+static bool newer_elsewhere(attempt *t, store_db *db, const cache_model *m,
+                            int64_t decided, int64_t *seen)
+{
+    int64_t newest = 0;
+    if (seen == NULL || store_snapshot_newest_id(db, t->env->tenant, m->settings_model,
+                                                 m->period_days == 1 ? "day" : "week",
+                                                 m->settings_as_of_day != CACHE_AS_OF_NOW,
+                                                 m->settings_as_of_day, &newest) != 0)
+        return false; /* a failure shows when saving */
+    if (newest <= decided || newest == *seen)
+        return false;
+    *seen = newest;
+    failed(t, WORKER_FAIL_NONE,
+           "skipped: another process saved snapshot %lld meanwhile (served once loaded)",
+           (long long)newest);
+    return true;
+}
+
+/* ------------------------------------------------------------ one refit */
+
+/* Gathers, fits, accepts, persists and publishes m (the fit lock held on db). */
+static bool fit_locked(attempt *t, cache_model *m, gathered *g, store_db *db,
+                       const store_fit_lock *lock, worker_status *st)
+{
+    if (cache_foreach(t->env->cache, gather_one, g) != 0)
+        return failed(t, WORKER_FAIL_OUT_OF_MEMORY, "out of memory");
+    if (st != NULL) {
+        st->looked = true;
+        st->n_customers = g->n;
+        st->n_repeaters = g->n_repeaters;
+    }
+    if (!eligible(t, g))
+        return false;
+    m->n_customers = g->n;
+    m->n_patterns = btyd_patterns_collapse(g->pat, g->n);
+    size_t n_gg = gg_collapse(g->gg, g->n_gg);
+    const cache_model *prev = cache_snapshot_acquire(t->env->cache);
+    bool ok = fit_purchase_or_limit(t, m->model, prev, g, m->n_patterns, m) &&
+              fit_spend(t, prev, g, n_gg, m) && scores_ok(t, m, g, m->n_patterns, n_gg) &&
+              persist(t, m, db, lock);
+    cache_snapshot_release(prev);
+    if (ok && cache_snapshot_set(t->env->cache, m) != CACHE_OK)
+        ok = failed(t, WORKER_FAIL_OUT_OF_MEMORY,
+                    "saved, but not published: out of memory");
+    if (ok && m->fallback[0] != '\0')
+        log_write(LOG_WARN, "refit: %s", m->fallback);
+    return ok;
+}
+
+bool worker_refit_run(const worker_env *env, char reason[WORKER_REASON_MAX],
+                      worker_fail *fail, worker_status *st, int64_t decided,
+                      int64_t *seen)
 {
     const ltvd_config *cfg = env->config;
     const btyd_model *bm =
@@ -457,34 +512,16 @@ bool worker_refit_once(const worker_env *env, char reason[WORKER_REASON_MAX],
     settings_of(env, &m);
     gathered g = {.as_of_day = env->as_of_day(env->cls), .period_days = m.period_days};
     m.as_of = (double)g.as_of_day * 86400;
-    const cache_model *prev = NULL;
-    bool ok = false;
+    store_db *db = NULL;
+    store_fit_lock lock = {0};
     reason[0] = '\0';
-    if (cache_foreach(env->cache, gather_one, &g) != 0) {
-        failed(&t, WORKER_FAIL_OUT_OF_MEMORY, "out of memory");
-        goto cleanup;
+    bool ok = lock_fit(&t, &db, &lock) && !newer_elsewhere(&t, db, &m, decided, seen) &&
+              fit_locked(&t, &m, &g, db, &lock, st);
+    if (db != NULL) {
+        if (store_fit_lock_release(db, env->tenant, &lock) != 0)
+            log_write(LOG_WARN, "refit: %s", store_db_error(db));
+        store_pool_release(env->pool, db);
     }
-    if (st != NULL) {
-        st->looked = true;
-        st->n_customers = g.n;
-        st->n_repeaters = g.n_repeaters;
-    }
-    if (!eligible(&t, &g))
-        goto cleanup;
-    m.n_customers = g.n;
-    m.n_patterns = btyd_patterns_collapse(g.pat, g.n);
-    size_t n_gg = gg_collapse(g.gg, g.n_gg);
-    prev = cache_snapshot_acquire(env->cache);
-    ok = fit_purchase_or_limit(&t, bm, prev, &g, m.n_patterns, &m) &&
-         fit_spend(&t, prev, &g, n_gg, &m) && scores_ok(&t, &m, &g, m.n_patterns, n_gg) &&
-         persist(&t, &m);
-    if (ok && cache_snapshot_set(env->cache, &m) != CACHE_OK)
-        ok = failed(&t, WORKER_FAIL_OUT_OF_MEMORY,
-                    "saved, but not published: out of memory");
-    if (ok && m.fallback[0] != '\0')
-        log_write(LOG_WARN, "refit: %s", m.fallback);
-cleanup:
-    cache_snapshot_release(prev);
     free(g.pat);
     free(g.gg);
     if (fail != NULL)
@@ -492,226 +529,8 @@ cleanup:
     return ok;
 }
 
-/* ------------------------------------------------------------ the loop */
-
-static struct timespec deadline_after(long s)
+bool worker_refit_once(const worker_env *env, char reason[WORKER_REASON_MAX],
+                       worker_fail *fail, worker_status *st)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += s;
-    return t;
-}
-
-static bool has_model(const worker *w)
-{
-    const cache_model *m = cache_snapshot_acquire(w->env.cache);
-    cache_snapshot_release(m);
-    return m != NULL;
-}
-
-/* New data while no model is served wake the worker (w->changed). Called
- * with w->mu held. */
-static bool waiting_for_first(const worker *w)
-{
-    return w->changed && !has_model(w);
-}
-
-/* The least gap before the next such fit: NO_MODEL_GAP_S after too little
- * data, NO_MODEL_RETRY_S after a fit that failed on eligible data (the
- * same data would fail again; more data may not). */
-static double first_model_gap(const worker *w)
-{
-    bool failed_eligible = w->status.outcome == WORKER_FAILED &&
-                           w->status.fail != WORKER_FAIL_TOO_LITTLE_DATA;
-    return failed_eligible ? NO_MODEL_RETRY_S : NO_MODEL_GAP_S;
-}
-
-static bool wake_for_first_model(const worker *w)
-{
-    return waiting_for_first(w) &&
-           (double)time(NULL) - w->status.attempted_at >= first_model_gap(w);
-}
-
-static bool due(const worker *w, const struct timespec *deadline)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return w->requested || w->ingested >= (size_t)w->env.config->refit_after_txns ||
-           wake_for_first_model(w) || now.tv_sec > deadline->tv_sec ||
-           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
-}
-
-/* Records the outcome of one refit (w->mu held). */
-static void record(worker *w, bool ok, worker_fail fail, const char *reason, double secs,
-                   const worker_status *seen)
-{
-    worker_status *st = &w->status;
-    st->running = false;
-    st->outcome = ok ? WORKER_SUCCEEDED : WORKER_FAILED;
-    st->attempted_at = (double)time(NULL);
-    st->seconds = secs;
-    st->seconds_total += secs;
-    st->fail = ok ? WORKER_FAIL_NONE : fail;
-    snprintf(st->reason, sizeof st->reason, "%s", ok ? "" : reason);
-    if (seen->looked) {
-        st->looked = true;
-        st->n_customers = seen->n_customers;
-        st->n_repeaters = seen->n_repeaters;
-    }
-    if (ok) {
-        st->n_succeeded++;
-        log_write(LOG_INFO, "refit: done in %.3fs", secs);
-    } else {
-        st->n_failed++;
-        st->n_failed_by[fail < WORKER_FAIL_N ? fail : WORKER_FAIL_FIT_ERROR]++;
-        log_write(LOG_WARN, "refit failed (%s; %s): %s", worker_fail_label(fail),
-                  has_model(w) ? "the previous model keeps serving"
-                               : "no model served yet",
-                  st->reason);
-    }
-}
-
-/* Runs one refit with the lock released and records its outcome. */
-static void refit_and_record(worker *w)
-{
-    w->requested = false;
-    w->changed = false;
-    w->ingested = 0;
-    w->status.running = true;
-    pthread_mutex_unlock(&w->mu);
-    char reason[WORKER_REASON_MAX];
-    worker_fail fail = WORKER_FAIL_NONE;
-    worker_status seen = {0};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    bool ok = worker_refit_once(&w->env, reason, &fail, &seen);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    pthread_mutex_lock(&w->mu);
-    record(w, ok, fail, reason,
-           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-           &seen);
-}
-
-/* Milliseconds from now until t (0 when past). */
-static long ms_until(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long long ms = (long long)(t->tv_sec - now.tv_sec) * 1000 +
-                   (t->tv_nsec - now.tv_nsec) / 1000000;
-    return ms < 0 ? 0 : ms > 86400000LL ? 86400000L : (long)ms;
-}
-
-/* One turn of the worker (a ticker_fn, woken by requests and new data):
- * refits when due, then returns the delay to the next look: the scheduled
- * refit, or a second while data wait for a first model. */
-static long worker_tick(void *arg)
-{
-    worker *w = arg;
-    pthread_mutex_lock(&w->mu);
-    if (due(w, &w->deadline)) {
-        refit_and_record(w);
-        long next = w->env.config->refit_interval_s;
-        if (w->status.fail == WORKER_FAIL_DATABASE && next > DB_RETRY_S)
-            next = DB_RETRY_S; /* the fit was fine: only storing it failed */
-        w->deadline = deadline_after(next);
-    }
-    long ms = ms_until(&w->deadline);
-    if (waiting_for_first(w) && ms > (long)(first_model_gap(w) * 1000))
-        ms = (long)(first_model_gap(w) * 1000);
-    pthread_mutex_unlock(&w->mu);
-    return ms;
-}
-
-worker *worker_start(const worker_env *env)
-{
-    worker *w = calloc(1, sizeof *w);
-    if (w == NULL)
-        return NULL;
-    w->env = *env;
-    if (pthread_mutex_init(&w->mu, NULL) != 0) {
-        free(w);
-        return NULL;
-    }
-    w->requested = !has_model(w); /* a first look at once */
-    w->deadline = deadline_after(env->config->refit_interval_s);
-    /* worker_tick always returns its delay: the period is only a default */
-    w->ticker = ticker_start(env->config->refit_interval_s * 1000, 0, worker_tick, w);
-    if (w->ticker == NULL) {
-        pthread_mutex_destroy(&w->mu);
-        free(w);
-        return NULL;
-    }
-    return w;
-}
-
-void worker_stop(worker *w)
-{
-    if (w == NULL)
-        return;
-    ticker_stop(w->ticker); /* waits for a refit in progress */
-    pthread_mutex_destroy(&w->mu);
-    free(w);
-}
-
-void worker_request(worker *w)
-{
-    pthread_mutex_lock(&w->mu);
-    w->requested = true;
-    pthread_mutex_unlock(&w->mu);
-    ticker_wake(w->ticker);
-}
-
-void worker_note_ingested(worker *w, size_t n)
-{
-    if (n == 0)
-        return;
-    pthread_mutex_lock(&w->mu);
-    w->ingested += n;
-    w->changed = true;
-    bool wake = w->ingested >= (size_t)w->env.config->refit_after_txns || waiting_for_first(w);
-    pthread_mutex_unlock(&w->mu);
-    if (wake)
-        ticker_wake(w->ticker); /* the turn waits out the first-model gap itself */
-}
-
-void worker_note_changed(worker *w, size_t n)
-{
-    if (n == 0)
-        return;
-    pthread_mutex_lock(&w->mu);
-    w->changed = true;
-    bool wake = waiting_for_first(w);
-    pthread_mutex_unlock(&w->mu);
-    if (wake)
-        ticker_wake(w->ticker);
-}
-
-bool worker_eligible(worker *w, char *why, size_t len)
-{
-    pthread_mutex_lock(&w->mu);
-    worker_status st = w->status;
-    pthread_mutex_unlock(&w->mu);
-    const ltvd_config *cfg = w->env.config;
-    if (!st.looked) {
-        snprintf(why, len, "the data have not been looked at yet");
-        return false;
-    }
-    bool few = st.n_customers < (size_t)cfg->model_min_customers;
-    bool few_rep = st.n_repeaters < (size_t)cfg->model_min_repeaters;
-    if (!few && !few_rep)
-        return true;
-    snprintf(why, len,
-             "%zu customers (need %ld: model_min_customers), %zu with repeat purchases "
-             "(need %ld: model_min_repeaters)",
-             st.n_customers, cfg->model_min_customers, st.n_repeaters,
-             cfg->model_min_repeaters);
-    return false;
-}
-
-void worker_status_get(worker *w, worker_status *out)
-{
-    pthread_mutex_lock(&w->mu);
-    *out = w->status;
-    pthread_mutex_unlock(&w->mu);
+    return worker_refit_run(env, reason, fail, st, 0, NULL);
 }

@@ -5,10 +5,21 @@
  * (config model_min_customers, model_min_repeaters), then on a schedule
  * (refit_interval_s), after refit_after_txns new transactions, and on
  * request. A fit that can be used (model/accept.h) is persisted with the
- * settings it was fitted under (store_snapshot_save) and swapped into the
+ * settings it was fitted under (store_snapshot_save_fit) and swapped into the
  * cache; any other leaves the previous snapshot serving and is recorded,
  * with its reason, for GET /v1/model and /metrics. Fits never run on a
- * request thread: requests only signal the worker. */
+ * request thread: requests only signal the worker.
+ *
+ * A fleet of processes on one database (docs/operations.md): a fit holds
+ * the tenant's fit lock (store/fleet.h) from before it reads the data until
+ * its snapshot is saved and served, on one pooled connection; a process
+ * that does not get the lock, or finds that another process saved a newer
+ * snapshot meanwhile, skips (counted in n_skipped; the last outcome stays)
+ * and serves that snapshot when app/follow.c loads it. The trigger counts
+ * the transactions every process stored since the served snapshot's data
+ * were read (checked by the worker's ticker every WORKER_CHECK_MS), and
+ * the schedule runs from the served snapshot's fitted_at, whichever process
+ * fitted it. */
 #ifndef LTVD_WORKER_WORKER_H
 #define LTVD_WORKER_WORKER_H
 
@@ -22,6 +33,9 @@
 
 /* Longest failure reason kept. */
 #define WORKER_REASON_MAX 320
+/* How often the worker counts the transactions stored since the served
+ * snapshot (by every process), in milliseconds. */
+#define WORKER_CHECK_MS 1000
 /* Seconds a fit may take to score its sample of customers (accept_scores). */
 #define WORKER_SCORE_BUDGET_S 2.0
 
@@ -35,6 +49,7 @@ typedef struct worker_env {
     const ltvd_config *config;
     int64_t (*as_of_day)(void *cls);
     void *cls;
+    const char *tenant; /* whose model (NULL: STORE_TENANT_DEFAULT, store/fleet.h) */
 } worker_env;
 
 /* Why a refit failed (one label each in /metrics). The first values are
@@ -73,6 +88,7 @@ typedef struct worker_status {
     uint64_t n_succeeded;
     uint64_t n_failed;
     uint64_t n_failed_by[WORKER_FAIL_N]; /* n_failed by reason */
+    uint64_t n_skipped;                  /* refits left to another process */
     worker_fail fail;                    /* the last failure's reason */
     bool running;                        /* a refit is in progress */
     /* The eligibility rule at the last look (see worker_refit_once). */
@@ -96,7 +112,9 @@ void worker_stop(worker *w);
 void worker_request(worker *w);
 
 /* Counts n newly stored transactions; reaching refit_after_txns since the
- * last refit wakes the worker, and so does any new data while no model is
+ * last refit wakes the worker to count in PostgreSQL (the trigger counts
+ * every process's rows; this process's own count decides only while
+ * PostgreSQL cannot count), and so does any new data while no model is
  * served (at most once a second; not after a fit that failed on data that
  * were eligible: then the schedule applies). Cheap: safe on request threads. */
 void worker_note_ingested(worker *w, size_t n);
@@ -130,10 +148,12 @@ bool worker_check_scores(const worker_env *env, const cache_model *m, char *why,
  * configured purchase model (BG/NBD that is not identified because every
  * customer drops out alike: its limit bggeo) and Gamma-Gamma, accepts them
  * (model/accept.h: identified, q > 1, a sample of customers scores within
- * WORKER_SCORE_BUDGET_S), persists with the settings and publishes. Returns
- * true when a new snapshot was published; on false the reason is in reason
- * (WORKER_REASON_MAX bytes) and *fail (may be NULL). st (may be NULL) gets
- * the customers counted. */
+ * WORKER_SCORE_BUDGET_S), persists with the settings and publishes, all
+ * with the tenant's fit lock held (see above). Returns true when a new
+ * snapshot was published; on false the reason is in reason
+ * (WORKER_REASON_MAX bytes) and *fail (may be NULL): WORKER_FAIL_NONE when
+ * the refit was skipped because another process holds the fit lock. st
+ * (may be NULL) gets the customers counted. */
 bool worker_refit_once(const worker_env *env, char reason[WORKER_REASON_MAX],
                        worker_fail *fail, worker_status *st);
 
