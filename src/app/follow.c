@@ -96,13 +96,16 @@ static bool connected(app_follow *f)
         goto failed;
     if (f->listening != f->db->generation) {
         /* a hot standby refuses LISTEN (and hears no NOTIFY of the
-         * primary): there the look every snapshot_poll_ms is all */
-        bool refused = store_snapshot_listen(f->db) != 0;
+         * primary): there the look every snapshot_poll_ms is all. A
+         * read-only process does not even try (a refusal is an ERROR in
+         * the standby's log) */
+        bool refused = f->a->read_only || store_snapshot_listen(f->db) != 0;
         if (refused && store_db_broken(f->db))
             goto failed;
         if (refused && !f->polling_only)
             log_write(LOG_INFO, "snapshot follower: %s: looking every %ld ms only",
-                      store_db_error(f->db), f->a->config->snapshot_poll_ms);
+                      f->a->read_only ? "a read-only process" : store_db_error(f->db),
+                      f->a->config->snapshot_poll_ms);
         f->polling_only = refused;
         f->listening = f->db->generation;
         f->next_look_ms = 0;

@@ -418,6 +418,25 @@ START_TEST(test_replica_serves_reads_refuses_writes)
     call(s.port, "GET", "/v1/model", NULL, &r);
     ck_assert_msg(r.status == 200, "GET /v1/model: %d %s", r.status, r.body);
     testserve_reply_free(&r);
+
+    /* a snapshot saved on the primary later is served here too: the
+     * follower looks for it every snapshot_poll_ms (no LISTEN on a
+     * standby, so nothing in its log) */
+    testhttp_snapshot_save(&svc);
+    char newest[32], want[64], primary[2400];
+    conninfo(0, NULL, primary, sizeof primary);
+    value_on(primary, "SELECT max(id) FROM model_snapshots", newest, sizeof newest);
+    snprintf(want, sizeof want, "\"version\":%s", newest);
+    bool served = false;
+    for (double t0 = testserve_now(); !served && testserve_now() - t0 < 10;) {
+        call(s.port, "GET", "/v1/model", NULL, &r);
+        served = r.status == 200 && strstr(r.body, want) != NULL;
+        testserve_reply_free(&r);
+        if (!served)
+            testserve_sleep_ms(100);
+    }
+    ck_assert_msg(served, "snapshot %s saved on the primary not served by the replica's "
+                          "process within 10 s", newest);
     ck_assert_int_eq(testserve_stop(&s, 10000), 0);
     testserve_forget(&s);
 
