@@ -242,7 +242,7 @@ START_TEST(test_scores_rank_change_during_walk)
     cache_free(c);
     c = cache_new(0);
     for (int i = 0; i < 10; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "r%02d", i);
         cache_summary s = race_summary((uint32_t)i + 2);
         ck_assert_int_eq(cache_upsert(c, id, &s), CACHE_OK);
