@@ -28,7 +28,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 SERVICE_BENCH_SRC := $(sort $(wildcard bench/service/*.c))
 
 .PHONY: all deps run test test-unit test-asan test-valgrind bench clean reference format
-.PHONY: fuzz fuzz-build fuzz-smoke soak check-layers docs-check check-unit
+.PHONY: fuzz fuzz-build fuzz-smoke soak check-layers docs-check check-unit format-check
 
 all: deps
 	@$(MAKE) --no-print-directory ltvd
@@ -108,6 +108,7 @@ run: all
 # make test: the check suites (the CLI end-to-end suite among them), then again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, then each libFuzzer target briefly.
 test: deps
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory check-layers
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory docs-check
@@ -209,6 +210,13 @@ reference:
 
 format:
 	clang-format -i $$(find src tests bench -name '*.[ch]')
+
+# Every C file as .clang-format lays it out (run by make test; `make format`
+# fixes what it reports).
+format-check:
+	@command -v clang-format >/dev/null || ./scripts/deps.sh test
+	@clang-format --dry-run -Werror $$(find src tests bench -name '*.[ch]') && \
+	  echo "format-check: $$(find src tests bench -name '*.[ch]' | wc -l) files ok"
 
 clean:
 	rm -rf build ltvd

@@ -111,7 +111,8 @@ static void bench_score(const btyd_model *m, const double *params, size_t n, gsl
     if (rc != GSL_SUCCESS)
         die("simulate", rc);
     for (size_t i = 0; i < n; i++)
-        in[i] = (score_input){p[i].x, p[i].t_x, p[i].T, p[i].x > 0 ? 20 + (double)(i % 50) : 0};
+        in[i] = (score_input){p[i].x, p[i].t_x, p[i].T,
+                              p[i].x > 0 ? 20 + (double)(i % 50) : 0};
     score_spec spec = {m, params, gg_true, 39, {12, 0.01, 1, CLV_MONTH_WEEKS}};
     size_t bad;
     double t0 = now();
@@ -122,8 +123,8 @@ static void bench_score(const btyd_model *m, const double *params, size_t n, gsl
     double sink = 0;
     for (size_t i = 0; i < n; i++)
         sink += out[i].p_alive + out[i].expected + out[i].clv;
-    printf("score %-8s %9zu customers %8.3f s %12.0f customers/s (checksum %.6g)\n", m->name,
-           n, dt, (double)n / dt, sink);
+    printf("score %-8s %9zu customers %8.3f s %12.0f customers/s (checksum %.6g)\n",
+           m->name, n, dt, (double)n / dt, sink);
     free(p);
     free(in);
     free(out);
@@ -135,7 +136,8 @@ int main(int argc, char **argv)
     gsl_set_error_handler_off();
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 20261125);
-    printf("# fit: seconds after summarising (collapse timed apart), from the default start;\n"
+    printf("# fit: seconds after summarising (collapse timed apart), from the default "
+           "start;\n"
            "# times recorded by day (in weeks), or by whole week for the /wk rows;\n"
            "# gg: the repeat customers of n simulated BG/NBD customers\n");
     printf("%-9s %9s %9s %10s %10s %6s %-5s %s\n", "model", "customers", "patterns",
@@ -149,7 +151,8 @@ int main(int argc, char **argv)
         bench_model(&bgbb_model, bgbb_true, n, 0, rng);
         bench_gg(n, rng);
     }
-    printf("# scoring: P(alive), expected purchases (39 weeks), spend, CLV (12 months)\n");
+    printf(
+        "# scoring: P(alive), expected purchases (39 weeks), spend, CLV (12 months)\n");
     for (size_t n = 10000; n <= max_n; n *= 10) {
         bench_score(&bgnbd_model, bgnbd_true, n, rng);
         bench_score(&pareto_model, pareto_true, n, rng);

@@ -32,13 +32,13 @@ static const char usage[] =
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
-    int score;  /* fit (0) or score (1) share one option parser; -1 for others */
+    int score; /* fit (0) or score (1) share one option parser; -1 for others */
 } command;
 
 static const command commands[] = {
-    {"fit", cli_fit_main, 0},         {"score", cli_score_main, 1},
-    {"serve", cli_serve_main, -1},    {"migrate", cli_migrate_main, -1},
-    {"import", cli_import_main, -1},  {"key", cli_key_main, -1},
+    {"fit", cli_fit_main, 0},        {"score", cli_score_main, 1},
+    {"serve", cli_serve_main, -1},   {"migrate", cli_migrate_main, -1},
+    {"import", cli_import_main, -1}, {"key", cli_key_main, -1},
 };
 
 static bool is_any(const char *s, const char *a, const char *b, const char *c)

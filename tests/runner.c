@@ -35,8 +35,8 @@ int main(void)
 {
     gsl_set_error_handler_off(); /* every suite reads GSL's codes */
     SRunner *sr = srunner_create(NULL);
-#define X(name)                                                                            \
-    if (wanted(#name))                                                                     \
+#define X(name)                                                                          \
+    if (wanted(#name))                                                                   \
         srunner_add_suite(sr, name());
 #include "suites.h"
 #undef X

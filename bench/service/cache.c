@@ -23,9 +23,9 @@ static void make_id(size_t i, size_t id_len, char out[40])
     }
     uint64_t h = (uint64_t)i * 0x9E3779B97F4A7C15u + 0x632BE59BD9B4E019u;
     uint64_t g = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9u;
-    snprintf(out, 40, "%08" PRIx64 "-%04" PRIx64 "-4%03" PRIx64 "-a%03" PRIx64 "-%012" PRIx64,
-             h >> 32, (h >> 16) & 0xffff, h & 0xfff, (g >> 52) & 0xfff,
-             g & 0xffffffffffffu);
+    snprintf(
+        out, 40, "%08" PRIx64 "-%04" PRIx64 "-4%03" PRIx64 "-a%03" PRIx64 "-%012" PRIx64,
+        h >> 32, (h >> 16) & 0xffff, h & 0xfff, (g >> 52) & 0xfff, g & 0xffffffffffffu);
 }
 
 int service_cache(const service_opts *o)
@@ -37,7 +37,8 @@ int service_cache(const service_opts *o)
     double t0 = bench_now();
     for (size_t i = 0; i < o->n; i++) {
         int32_t first = 9862 + (int32_t)(i % 365), span = (int32_t)(i % 200);
-        cache_summary s = {first, first + span, 1 + (uint32_t)(i % 7) % (uint32_t)(span + 1),
+        cache_summary s = {first, first + span,
+                           1 + (uint32_t)(i % 7) % (uint32_t)(span + 1),
                            (int64_t)(i % 1000) * 1000, 2500};
         make_id(i, o->id_len, id);
         if (cache_upsert(c, id, &s) != CACHE_OK) {
@@ -74,8 +75,8 @@ int service_rebuild(const service_opts *o)
         return 1;
     }
     size_t n = cache_count(a->cache), bytes = cache_memory(a->cache);
-    printf("REBUILD customers=%zu seconds=%.3f bytes_per_customer=%.1f pool=%ld\n", n, secs,
-           (double)bytes / (double)(n > 0 ? n : 1), cfg.thread_pool_size);
+    printf("REBUILD customers=%zu seconds=%.3f bytes_per_customer=%.1f pool=%ld\n", n,
+           secs, (double)bytes / (double)(n > 0 ? n : 1), cfg.thread_pool_size);
     app_free(a);
     return 0;
 }

@@ -10,11 +10,11 @@
 typedef struct bench_client {
     char host[64];
     int port;
-    int fd;      /* -1 while not connected */
-    char *buf;   /* the last response (headers and body), owned */
-    size_t cap;  /* of buf */
-    size_t len;  /* bytes of buf holding data read */
-    int status;  /* of the last response */
+    int fd;           /* -1 while not connected */
+    char *buf;        /* the last response (headers and body), owned */
+    size_t cap;       /* of buf */
+    size_t len;       /* bytes of buf holding data read */
+    int status;       /* of the last response */
     const char *body; /* into buf, NUL-terminated; valid until the next request */
     size_t body_len;
 } bench_client;

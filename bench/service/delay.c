@@ -51,10 +51,11 @@ static char *trial_body(const service_opts *o, size_t trial, const char *id, siz
     char *b = malloc(cap);
     if (b == NULL)
         return NULL;
-    size_t k = (size_t)snprintf(b, cap,
-                                "{\"transactions\":[{\"id\":\"delay-%zu\",\"customer_id\":"
-                                "\"%s\",\"occurred_at\":\"%sT12:00:00Z\",\"amount\":10}",
-                                trial, id, o->as_of);
+    size_t k =
+        (size_t)snprintf(b, cap,
+                         "{\"transactions\":[{\"id\":\"delay-%zu\",\"customer_id\":"
+                         "\"%s\",\"occurred_at\":\"%sT12:00:00Z\",\"amount\":10}",
+                         trial, id, o->as_of);
     for (size_t i = 1; i < o->batch; i++)
         k += (size_t)snprintf(b + k, cap - k,
                               ",{\"id\":\"f%zu\",\"customer_id\":\"delay%zu-%zu\","
@@ -151,9 +152,10 @@ int service_delay(const service_opts *o)
     double post_p50 = bench_percentile(r.post_latency, r.n, 50);
     printf("DELAY trials=%zu skipped=%zu batch=%zu misses=%zu gets_per_trial=%.2f "
            "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f post_p50_ms=%.2f\n",
-           r.n, skipped, o->batch, r.misses, gets, 1e3 * bench_percentile(r.delay, r.n, 50),
-           1e3 * bench_percentile(r.delay, r.n, 99), 1e3 * bench_percentile(r.delay, r.n, 100),
-           1e3 * post_p50);
+           r.n, skipped, o->batch, r.misses, gets,
+           1e3 * bench_percentile(r.delay, r.n, 50),
+           1e3 * bench_percentile(r.delay, r.n, 99),
+           1e3 * bench_percentile(r.delay, r.n, 100), 1e3 * post_p50);
     bench_client_close(&r.post);
     bench_client_close(&r.get);
     for (size_t i = 0; i < n_ids; i++)

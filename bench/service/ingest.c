@@ -24,14 +24,14 @@ typedef struct txn_row {
 
 typedef struct ingest_run {
     const char *addr;
-    char **bodies;       /* one JSON body per batch */
+    char **bodies; /* one JSON body per batch */
     size_t *body_len;
     size_t *batch_items; /* items in each batch */
     size_t n_batches;
     atomic_size_t next;  /* the next batch to post */
     atomic_size_t acked; /* items of batches answered 200 */
     atomic_size_t failed;
-    double *latency;     /* seconds, per batch */
+    double *latency; /* seconds, per batch */
 } ingest_run;
 
 /* 1997-01-01 + day as "YYYY-MM-DDT12:00:00Z" (noon: the UTC day is clear). */
@@ -65,8 +65,9 @@ static txn_row *generate_rows(size_t n, size_t per_customer, const char *prefix,
     uint64_t s = 0x9E3779B97F4A7C15u;
     for (size_t i = 0; rows != NULL && i < n; i++) {
         txn_row *r = &rows[i];
-        size_t cust = disjoint ? i / batch * per_batch + (size_t)(next_rand(&s) % per_batch)
-                               : (size_t)(next_rand(&s) % n_customers);
+        size_t cust = disjoint
+                          ? i / batch * per_batch + (size_t)(next_rand(&s) % per_batch)
+                          : (size_t)(next_rand(&s) % n_customers);
         snprintf(r->customer, sizeof r->customer, "%s%07zu", prefix, cust);
         snprintf(r->txn, sizeof r->txn, "%st%zu", prefix, i);
         format_day((int)(next_rand(&s) % 546), r->occurred);
@@ -87,7 +88,8 @@ static txn_row *read_csv_rows(const char *path, const char *prefix, size_t *n)
     txn_row *rows = malloc(cap * sizeof *rows);
     char line[256], cust[32], date[11], amount[24];
     *n = 0;
-    for (size_t lineno = 1; rows != NULL && fgets(line, sizeof line, f) != NULL; lineno++) {
+    for (size_t lineno = 1; rows != NULL && fgets(line, sizeof line, f) != NULL;
+         lineno++) {
         if (lineno == 1 ||
             sscanf(line, "%31[^,],%10[^,],%23[^,\r\n]", cust, date, amount) != 3)
             continue;
@@ -120,11 +122,12 @@ static char *batch_body(const txn_row *rows, size_t n, size_t *len)
         return NULL;
     size_t k = (size_t)snprintf(b, cap, "{\"transactions\":[");
     for (size_t i = 0; i < n; i++)
-        k += (size_t)snprintf(b + k, cap - k,
-                              "%s{\"id\":\"%s\",\"customer_id\":\"%s\",\"occurred_at\":\"%s\","
-                              "\"amount\":%s}",
-                              i > 0 ? "," : "", rows[i].txn, rows[i].customer,
-                              rows[i].occurred, rows[i].amount);
+        k += (size_t)snprintf(
+            b + k, cap - k,
+            "%s{\"id\":\"%s\",\"customer_id\":\"%s\",\"occurred_at\":\"%s\","
+            "\"amount\":%s}",
+            i > 0 ? "," : "", rows[i].txn, rows[i].customer, rows[i].occurred,
+            rows[i].amount);
     k += (size_t)snprintf(b + k, cap - k, "]}");
     *len = k;
     return b;

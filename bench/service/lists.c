@@ -79,8 +79,8 @@ int service_lists(const service_opts *o)
             non200 += status != 200;
         }
         size_t bytes = c.body_len;
-        double p50 = bench_percentile(ms, trials, 50), p99 = bench_percentile(ms, trials, 99),
-               max = ms[trials - 1];
+        double p50 = bench_percentile(ms, trials, 50),
+               p99 = bench_percentile(ms, trials, 99), max = ms[trials - 1];
         printf("LIST path=%s p50_ms=%.2f p99_ms=%.2f max_ms=%.2f status=%d non200=%zu "
                "bytes=%zu\n",
                ps.p[i], p50, p99, max, status, non200, bytes);
@@ -89,8 +89,8 @@ int service_lists(const service_opts *o)
         worst_p50 = p50 > worst_p50 ? p50 : worst_p50;
         worst_max = max > worst_max ? max : worst_max;
     }
-    printf("LISTS paths=%zu trials=%zu worst_p50_ms=%.2f worst_max_ms=%.2f\n", ps.n, trials,
-           worst_p50, worst_max);
+    printf("LISTS paths=%zu trials=%zu worst_p50_ms=%.2f worst_max_ms=%.2f\n", ps.n,
+           trials, worst_p50, worst_max);
     if (ms != NULL)
         bench_client_close(&c);
     free(ms);
@@ -116,7 +116,10 @@ static void *list_client(void *arg)
     for (size_t i = (size_t)rand(); !atomic_load(&r->stop); i++) {
         int status;
         timed_get(&c, r->ps->p[i % r->ps->n], &status);
-        atomic_fetch_add(status == 200 ? &r->ok : status == 503 ? &r->busy : &r->other, 1);
+        atomic_fetch_add(status == 200   ? &r->ok
+                         : status == 503 ? &r->busy
+                                         : &r->other,
+                         1);
         if (status == 503) /* as its Retry-After says (a client spinning on 503s
                               would measure the cost of refusing it) */
             nanosleep(&(struct timespec){1, 0}, NULL);
@@ -166,11 +169,12 @@ int service_load(const service_opts *o)
     for (size_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     double p50 = bench_percentile(ms, n, 50), p99 = bench_percentile(ms, n, 99);
-    printf("LOAD clients=%zu seconds=%.0f health_n=%zu health_failed=%zu health_p50_ms=%.2f "
-           "health_p99_ms=%.2f health_max_ms=%.2f lists_200=%zu lists_503=%zu "
-           "lists_other=%zu\n",
-           started, secs, n, failed, p50, p99, n > 0 ? ms[n - 1] : 0.0, atomic_load(&r.ok),
-           atomic_load(&r.busy), atomic_load(&r.other));
+    printf(
+        "LOAD clients=%zu seconds=%.0f health_n=%zu health_failed=%zu health_p50_ms=%.2f "
+        "health_p99_ms=%.2f health_max_ms=%.2f lists_200=%zu lists_503=%zu "
+        "lists_other=%zu\n",
+        started, secs, n, failed, p50, p99, n > 0 ? ms[n - 1] : 0.0, atomic_load(&r.ok),
+        atomic_load(&r.busy), atomic_load(&r.other));
     bench_client_close(&h);
     free(th);
     free(ms);

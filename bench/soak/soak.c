@@ -68,7 +68,8 @@ static char *batch_body(soak_thread *t, size_t *seq, size_t *len)
         return NULL;
     size_t k = (size_t)snprintf(b, cap, "{\"transactions\":[");
     for (size_t i = 0; i < t->o->batch; i++) {
-        time_t day = (time_t)(852076800 + (int64_t)(next_rand(&t->rng) % 546) * 86400 + 43200);
+        time_t day =
+            (time_t)(852076800 + (int64_t)(next_rand(&t->rng) % 546) * 86400 + 43200);
         struct tm tm;
         char at[24];
         gmtime_r(&day, &tm);
@@ -117,7 +118,8 @@ static bool one_request(soak_thread *t, bench_client *c, int op, size_t *seq)
                  t->o->ids[next_rand(&t->rng) % t->o->n_ids]);
         break;
     case OP_LIST:
-        snprintf(path, sizeof path, "/v1/customers?churn_risk=high&sort=-predicted_ltv&limit=20");
+        snprintf(path, sizeof path,
+                 "/v1/customers?churn_risk=high&sort=-predicted_ltv&limit=20");
         break;
     case OP_MODEL:
         snprintf(path, sizeof path, "/v1/model");
@@ -131,7 +133,8 @@ static bool one_request(soak_thread *t, bench_client *c, int op, size_t *seq)
     free(body);
     size_t rec = 0, nw = 0, dup = 0;
     if (ok && c->status == 200 && op == OP_POST &&
-        sscanf(c->body, "{\"received\":%zu,\"new\":%zu,\"duplicates\":%zu}", &rec, &nw, &dup) != 3)
+        sscanf(c->body, "{\"received\":%zu,\"new\":%zu,\"duplicates\":%zu}", &rec, &nw,
+               &dup) != 3)
         ok = false;
     if (ok && c->status == 200) {
         t->acked_received += rec;
@@ -154,8 +157,11 @@ static void *client_main(void *arg)
         return NULL;
     while (bench_now() < t->deadline) {
         unsigned r = (unsigned)(next_rand(&t->rng) % 100);
-        int op = r < 15 ? OP_POST : r < 80 ? OP_GET : r < 90 ? OP_LIST : r < 95 ? OP_MODEL
-                                                                         : OP_METRICS;
+        int op = r < 15   ? OP_POST
+                 : r < 80 ? OP_GET
+                 : r < 90 ? OP_LIST
+                 : r < 95 ? OP_MODEL
+                          : OP_METRICS;
         t->requests[op]++;
         if (!one_request(t, &c, op, &seq))
             t->errors[op]++;
@@ -233,19 +239,33 @@ int main(int argc, char **argv)
 {
     soak_opts o = {.seconds = 60, .clients = 8, .batch = 100, .prefix = "k"};
     const char *ids = NULL;
-    static const struct option opts[] = {
-        {"seconds", required_argument, NULL, 's'}, {"clients", required_argument, NULL, 'c'},
-        {"ids", required_argument, NULL, 'i'},     {"batch", required_argument, NULL, 'b'},
-        {"prefix", required_argument, NULL, 'p'},  {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"seconds", required_argument, NULL, 's'},
+                                         {"clients", required_argument, NULL, 'c'},
+                                         {"ids", required_argument, NULL, 'i'},
+                                         {"batch", required_argument, NULL, 'b'},
+                                         {"prefix", required_argument, NULL, 'p'},
+                                         {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 's': o.seconds = strtod(optarg, NULL); break;
-        case 'c': o.clients = strtoul(optarg, NULL, 10); break;
-        case 'i': ids = optarg; break;
-        case 'b': o.batch = strtoul(optarg, NULL, 10); break;
-        case 'p': o.prefix = optarg; break;
-        default: fputs(usage, stderr); return 2;
+        case 's':
+            o.seconds = strtod(optarg, NULL);
+            break;
+        case 'c':
+            o.clients = strtoul(optarg, NULL, 10);
+            break;
+        case 'i':
+            ids = optarg;
+            break;
+        case 'b':
+            o.batch = strtoul(optarg, NULL, 10);
+            break;
+        case 'p':
+            o.prefix = optarg;
+            break;
+        default:
+            fputs(usage, stderr);
+            return 2;
         }
     }
     if (optind != argc - 1 || o.clients == 0 || o.clients > 256 || ids == NULL ||
@@ -265,8 +285,11 @@ int main(int argc, char **argv)
     double t0 = bench_now();
     size_t started = 0;
     for (; started < o.clients; started++) {
-        th[started] = (soak_thread){.o = &o, .id = started, .deadline = t0 + o.seconds,
-                                    .rng = 0x9E3779B97F4A7C15u * (started + 1) ^ (uint64_t)time(NULL)};
+        th[started] = (soak_thread){.o = &o,
+                                    .id = started,
+                                    .deadline = t0 + o.seconds,
+                                    .rng = 0x9E3779B97F4A7C15u * (started + 1) ^
+                                           (uint64_t)time(NULL)};
         if (pthread_create(&tid[started], NULL, client_main, &th[started]) != 0)
             break;
     }

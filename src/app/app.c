@@ -11,12 +11,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/customer_query.h"
 #include "app/db_wait.h"
 #include "app/follow.h"
-#include "app/readiness.h"
-#include "app/customer_query.h"
 #include "app/list_table.h"
 #include "app/mode.h"
+#include "app/readiness.h"
 #include "app/sync.h"
 #include "base/clock.h"
 #include "log/log.h"
@@ -123,9 +123,8 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
     snprintf(out->settings_model, sizeof out->settings_model, "%s", s->settings_model);
     out->settings_as_of_day =
         s->settings_as_of_set ? s->settings_as_of_day : CACHE_AS_OF_NOW;
-    out->gg_n_customers = s->has_spend && s->spend.n_customers > 0
-                              ? (size_t)s->spend.n_customers
-                              : 0;
+    out->gg_n_customers =
+        s->has_spend && s->spend.n_customers > 0 ? (size_t)s->spend.n_customers : 0;
     out->gg_n_zero = s->spend_n_zero > 0 ? (size_t)s->spend_n_zero : 0;
     snprintf(out->fallback, sizeof out->fallback, "%s",
              s->fallback != NULL ? s->fallback : "");
@@ -271,8 +270,9 @@ static void no_model_why(app *a, char *out, size_t len)
     worker_status st = {0};
     char why[WORKER_REASON_MAX];
     if (a->worker == NULL && a->read_only) {
-        snprintf(out, len, "no model snapshot is stored yet: this process is read-only "
-                           "and does not fit; a process on the primary does");
+        snprintf(out, len,
+                 "no model snapshot is stored yet: this process is read-only "
+                 "and does not fit; a process on the primary does");
         return;
     }
     if (a->worker == NULL) {
@@ -286,8 +286,9 @@ static void no_model_why(app *a, char *out, size_t len)
     else if (!worker_eligible(a->worker, why, sizeof why))
         snprintf(out, len, "no model has been fitted yet: not enough data: %s", why);
     else if (st.running || st.outcome != WORKER_FAILED)
-        snprintf(out, len, "no model has been fitted yet: the data are eligible, a fit "
-                           "is under way");
+        snprintf(out, len,
+                 "no model has been fitted yet: the data are eligible, a fit "
+                 "is under way");
     else
         snprintf(out, len, "no model has been fitted yet; the last refit failed: %s",
                  st.reason);
@@ -340,8 +341,8 @@ int app_start_migrate(app *a, char err[CONFIG_ERR_MAX])
     boot = lim;
     boot.statement_timeout_ms = boot.wait_ms = 0;
     /* a connection for every request that may wait on PostgreSQL at once */
-    a->pool = store_pool_open(config->database_url, (size_t)app_db_slots(config) + 1, &lim,
-                              dberr);
+    a->pool = store_pool_open(config->database_url, (size_t)app_db_slots(config) + 1,
+                              &lim, dberr);
     a->boot = a->pool != NULL ? store_db_open_limited(config->database_url, &boot, dberr)
                               : NULL;
     if (a->pool == NULL || a->boot == NULL) {

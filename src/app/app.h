@@ -28,14 +28,14 @@ typedef struct app_window app_window;
  * handler may touch the app (the server's start-up check, app_started,
  * keeps them out); the probes and metrics read only what is published. */
 typedef enum app_phase {
-    APP_CONNECTING, /* app_new: nothing connected yet */
-    APP_MIGRATING,  /* app_start_migrate: applying the migrations */
-    APP_MIGRATED,   /* migrated; the caller loads what needs the schema (keys) */
-    APP_REBUILDING, /* app_start_load: the cache is being rebuilt */
+    APP_CONNECTING,    /* app_new: nothing connected yet */
+    APP_MIGRATING,     /* app_start_migrate: applying the migrations */
+    APP_MIGRATED,      /* migrated; the caller loads what needs the schema (keys) */
+    APP_REBUILDING,    /* app_start_load: the cache is being rebuilt */
     APP_LOADING_MODEL, /* the cache is complete; the model snapshot is loaded */
-    APP_LOADED,     /* the caller starts the worker and the catch-up */
-    APP_SERVING,    /* app_start_serving: everything runs */
-    APP_FAILED,     /* app_start_failed: the process is about to exit */
+    APP_LOADED,        /* the caller starts the worker and the catch-up */
+    APP_SERVING,       /* app_start_serving: everything runs */
+    APP_FAILED,        /* app_start_failed: the process is about to exit */
 } app_phase;
 
 typedef struct app {
@@ -49,16 +49,17 @@ typedef struct app {
     /* Held for reading by a batch from before its COMMIT until its deltas
      * are in the cache; the catch-up takes it for writing to start a read. */
     pthread_rwlock_t gate;
-    uint64_t *own_xids; /* xids of own batches in the cache, not yet passed by the catch-up */
+    uint64_t
+        *own_xids; /* xids of own batches in the cache, not yet passed by the catch-up */
     size_t own_n, own_cap;
     app_window *window; /* open while a catch-up read is in flight */
     bool window_lost;   /* a delta could not be kept: skip that read's replacements */
     char migrations_dir[256];
-    struct worker *worker; /* the refit worker, NULL until app_worker_start */
+    struct worker *worker;     /* the refit worker, NULL until app_worker_start */
     struct app_follow *follow; /* serves other processes' snapshots (app/follow.h) */
-    char sync_since[STORE_TIME_MAX];  /* transaction horizon before the cache rebuild */
-    struct app_sync *sync; /* the cache catch-up, NULL until app_sync_begin */
-    struct app_list_state *lists; /* list slots and score table (customer_query.c) */
+    char sync_since[STORE_TIME_MAX]; /* transaction horizon before the cache rebuild */
+    struct app_sync *sync;           /* the cache catch-up, NULL until app_sync_begin */
+    struct app_list_state *lists;    /* list slots and score table (customer_query.c) */
     /* ingest counters for /metrics (app_note_ingested) */
     atomic_uint_fast64_t n_batches, n_txn_new, n_txn_duplicate;
     /* UTC seconds since which PostgreSQL has been failing; 0 while it works
@@ -79,12 +80,12 @@ typedef struct app {
     /* Start-up, on one thread while the server answers (app_start_*). The
      * phase is stored with release order after what it covers is written,
      * and read with acquire order before any of it is read. */
-    atomic_int phase;               /* app_phase */
-    atomic_ullong n_loaded;         /* customers in the cache so far (rebuild) */
-    atomic_llong n_expected;        /* PostgreSQL's estimate of them, -1: none */
-    long long start_ms;             /* monotonic ms of app_new */
-    atomic_llong start_took_ms;     /* app_new to APP_SERVING, 0 until then */
-    store_db *boot;                 /* the start-up connection (migrate to load) */
+    atomic_int phase;                 /* app_phase */
+    atomic_ullong n_loaded;           /* customers in the cache so far (rebuild) */
+    atomic_llong n_expected;          /* PostgreSQL's estimate of them, -1: none */
+    long long start_ms;               /* monotonic ms of app_new */
+    atomic_llong start_took_ms;       /* app_new to APP_SERVING, 0 until then */
+    store_db *boot;                   /* the start-up connection (migrate to load) */
     char start_error[CONFIG_ERR_MAX]; /* APP_FAILED: why (written before) */
     /* This process never writes (app/mode.h), and why; set by
      * app_start_migrate before APP_MIGRATED, constant after. */

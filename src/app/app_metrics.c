@@ -103,7 +103,8 @@ char *app_metrics_render(void *cls, size_t *len)
             "ltvd_list_pages_total{walk=\"pass\"} %llu\n"
             "ltvd_list_pages_total{walk=\"rescore\"} %llu\n",
             app_list_walks(a, APP_LIST_WALK_RANK), app_list_walks(a, APP_LIST_WALK_IDS),
-            app_list_walks(a, APP_LIST_WALK_PASS), app_list_walks(a, APP_LIST_WALK_RESCORE));
+            app_list_walks(a, APP_LIST_WALK_PASS),
+            app_list_walks(a, APP_LIST_WALK_RESCORE));
     fprintf(f,
             "# HELP ltvd_db_requests_waiting Request threads waiting on PostgreSQL "
             "(of ltvd_db_request_slots).\n"

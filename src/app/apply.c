@@ -249,7 +249,8 @@ int app_cache_replace(app *a, const store_customer *c, size_t n)
         app_window_delta key = {.customer_id = c[i].customer_id};
         app_window_delta *hit =
             w != NULL ? bsearch(&key, w->v, w->n, sizeof *w->v, by_customer) : NULL;
-        while (hit != NULL && hit > w->v && strcmp(hit[-1].customer_id, key.customer_id) == 0)
+        while (hit != NULL && hit > w->v &&
+               strcmp(hit[-1].customer_id, key.customer_id) == 0)
             hit--;
         for (; hit != NULL && hit < w->v + w->n &&
                strcmp(hit->customer_id, key.customer_id) == 0;

@@ -81,11 +81,12 @@ static app_stage lifecycle(const ltvd_config *cfg, const cache_summary *s, app_r
                : APP_STAGE_ESTABLISHED;
 }
 
-int app_score_compute(const cache_model *m, const cache_summary *s, const app_score_opts *o,
-                      const ltvd_config *cfg, app_score_row *out)
+int app_score_compute(const cache_model *m, const cache_summary *s,
+                      const app_score_opts *o, const ltvd_config *cfg, app_score_row *out)
 {
     clv_options clv = app_clv_options(m, o->horizon_days, o->discount_rate, o->margin);
-    int64_t day = !o->as_of_given && s->last_day > o->as_of_day ? s->last_day : o->as_of_day;
+    int64_t day =
+        !o->as_of_given && s->last_day > o->as_of_day ? s->last_day : o->as_of_day;
     int rc = cache_score_summary(m, s, day, (double)o->horizon_days / m->period_days,
                                  APP_P_PURCHASE_DAYS / m->period_days, &clv, &out->r);
     if (rc != GSL_SUCCESS)
@@ -101,8 +102,8 @@ int app_score_compute(const cache_model *m, const cache_summary *s, const app_sc
 typedef struct cand {
     const char *id; /* the cache's copy */
     double key;
-    cache_summary s; /* as of the request's day */
-    bool has_row; /* row holds its scores for the request (page_from_row) */
+    cache_summary s;     /* as of the request's day */
+    bool has_row;        /* row holds its scores for the request (page_from_row) */
     cache_score_row row; /* a copy: the table's rows move */
 } cand;
 
@@ -130,7 +131,7 @@ typedef struct walk {
     const app_list_query *q;
     bool use_table;
     bool rows_serve; /* stored rows hold the request's own scores */
-    cand *buf; /* the candidates, cap = 8 keep */
+    cand *buf;       /* the candidates, cap = 8 keep */
     size_t n, cap, keep;
     bool has_bar;
     cand bar; /* the worst kept at the last cut: a candidate must beat it */
@@ -147,11 +148,13 @@ typedef struct walk {
 
 static bool passes(const app_list_query *q, app_risk risk, app_stage stage)
 {
-    return (q->risk < 0 || (int)risk == q->risk) && (q->stage < 0 || (int)stage == q->stage) &&
+    return (q->risk < 0 || (int)risk == q->risk) &&
+           (q->stage < 0 || (int)stage == q->stage) &&
            (q->at_risk < 0 || (risk == APP_RISK_HIGH) == (q->at_risk == 1));
 }
 
-int app_list_cell(const ltvd_config *cfg, const cache_summary *s, double p_alive, int64_t day)
+int app_list_cell(const ltvd_config *cfg, const cache_summary *s, double p_alive,
+                  int64_t day)
 {
     app_risk risk = risk_of(cfg, p_alive);
     return (int)risk * APP_STAGES + (int)lifecycle(cfg, s, risk, day);
@@ -343,7 +346,8 @@ static void consider_stale(walk *w, const char *id, const cache_summary *s)
     }
     double spend = 0, d = 0;
     double mean = x > 0 ? cache_repeat_amount(s) / x : 0;
-    clv_options clv = app_clv_options(m, q->o.horizon_days, q->o.discount_rate, q->o.margin);
+    clv_options clv =
+        app_clv_options(m, q->o.horizon_days, q->o.discount_rate, q->o.margin);
     if (rc == GSL_SUCCESS && q->key == APP_KEY_EXPECTED)
         rc = b->expected(m->params, x, t_x, T, (double)q->o.horizon_days / m->period_days,
                          &key);
@@ -458,8 +462,8 @@ static int visit(const char *id, const cache_summary *s, const cache_score_row *
 
 /* visit in id order: the first `keep` customers that pass are the page
  * (of the indexed customers; those not indexed yet are offered after). */
-static int visit_ordered(const char *id, const cache_summary *s, const cache_score_row *row,
-                         void *arg)
+static int visit_ordered(const char *id, const cache_summary *s,
+                         const cache_score_row *row, void *arg)
 {
     walk *w = arg;
     if (visit(id, s, row, arg) != 0)
@@ -471,8 +475,8 @@ static int visit_ordered(const char *id, const cache_summary *s, const cache_sco
 
 /* visit in rank order: once `keep` ranked customers were offered (after
  * the cursor, in order), no later one can make the page. */
-static int visit_ranked(const char *id, const cache_summary *s, const cache_score_row *row,
-                        void *arg)
+static int visit_ranked(const char *id, const cache_summary *s,
+                        const cache_score_row *row, void *arg)
 {
     walk *w = arg;
     size_t before = w->offers;
@@ -516,9 +520,9 @@ static int walk_all(app *a, cache_scores *t, walk *w)
     if (k >= 0) {
         /* the cells hold only customers that pass the filters: the walk
          * reads about limit + 1 ranked customers */
-        int rc = cache_scores_walk_rank(t, a->cache, (cache_rank_key)k, cells_of(q), q->desc,
-                                        q->has_cursor ? &q->cursor_key : NULL, q->cursor_id,
-                                        visit_ranked, visit, w);
+        int rc = cache_scores_walk_rank(t, a->cache, (cache_rank_key)k, cells_of(q),
+                                        q->desc, q->has_cursor ? &q->cursor_key : NULL,
+                                        q->cursor_id, visit_ranked, visit, w);
         if (rc != -1) {
             app_list_count_walk(a->lists, APP_LIST_WALK_RANK);
             return rc;
@@ -547,8 +551,8 @@ static int page_from_row(const walk *w, const cand *c, app_score_row *out)
     const cache_model *m = w->m;
     const cache_score_row *row = &c->row;
     const cache_summary *s = &c->s;
-    cache_score_result r = {.summary = *s, .has_spend = m->has_spend,
-                            .model_version = m->version};
+    cache_score_result r = {
+        .summary = *s, .has_spend = m->has_spend, .model_version = m->version};
     r.x = (double)s->n_days - 1;
     r.t_x = (double)((int64_t)s->last_day - s->first_day) / m->period_days;
     r.T = (double)(w->q->o.as_of_day - s->first_day) / m->period_days;
@@ -582,9 +586,9 @@ static app_list_status fill_page(walk *w, app_list_page *out)
             return w->stop;
         app_list_item *it = &out->items[out->n];
         const cand *c = &w->buf[i];
-        int rc = c->has_row ? page_from_row(w, c, &it->row)
-                                : app_score_compute(w->m, &c->s, &w->q->o, w->a->config,
-                                                    &it->row);
+        int rc = c->has_row
+                     ? page_from_row(w, c, &it->row)
+                     : app_score_compute(w->m, &c->s, &w->q->o, w->a->config, &it->row);
         if (rc != GSL_SUCCESS) { /* scored by the table's options only */
             failed(w, rc);
             continue;

@@ -64,8 +64,9 @@ typedef struct app_score_row {
 } app_score_row;
 
 /* Scores s with m: GSL_SUCCESS, or cache_score_summary's code. */
-int app_score_compute(const cache_model *m, const cache_summary *s, const app_score_opts *o,
-                      const ltvd_config *cfg, app_score_row *out);
+int app_score_compute(const cache_model *m, const cache_summary *s,
+                      const app_score_opts *o, const ltvd_config *cfg,
+                      app_score_row *out);
 
 /* ------------------------------------------------------------------ lists */
 
@@ -110,12 +111,12 @@ typedef enum app_list_status {
     APP_LIST_OK,
     APP_LIST_NO_MODEL,
     APP_LIST_NO_MEMORY,
-    APP_LIST_DB_FAILED,   /* summaries as of a past day need PostgreSQL */
-    APP_LIST_BUSY,        /* the list share of the threads is taken */
-    APP_LIST_BUDGET,      /* the time budget ran out */
-    APP_LIST_GONE,        /* the client left */
-    APP_LIST_WARMING,     /* the score table is being computed */
-    APP_LIST_TOO_MANY,    /* per-request scoring above list_rescore_max */
+    APP_LIST_DB_FAILED, /* summaries as of a past day need PostgreSQL */
+    APP_LIST_BUSY,      /* the list share of the threads is taken */
+    APP_LIST_BUDGET,    /* the time budget ran out */
+    APP_LIST_GONE,      /* the client left */
+    APP_LIST_WARMING,   /* the score table is being computed */
+    APP_LIST_TOO_MANY,  /* per-request scoring above list_rescore_max */
 } app_list_status;
 
 typedef struct app_list_page {
@@ -143,7 +144,8 @@ void app_list_page_free(app_list_page *p);
 /* The rank cell (cache/scores.h) of a customer with summary s and P(alive)
  * p_alive as of day: risk * APP_STAGES + stage, so that a filter on risk
  * or stage is a set of cells. */
-int app_list_cell(const ltvd_config *cfg, const cache_summary *s, double p_alive, int64_t day);
+int app_list_cell(const ltvd_config *cfg, const cache_summary *s, double p_alive,
+                  int64_t day);
 
 /* The CLV options of a request with model m: months of 30 days (at least
  * one), as the customer endpoints compute them (customer_query.c). */

@@ -23,8 +23,9 @@ void app_db_limits(const ltvd_config *c, store_db_limits *out)
         .keepalives_interval_s = c->db_keepalives_interval_s,
         .keepalives_count = c->db_keepalives_count,
         .tcp_user_timeout_ms = c->db_tcp_user_timeout_ms,
-        .wait_ms = c->db_statement_timeout_ms > 0 ? c->db_statement_timeout_ms + WAIT_GRACE_MS
-                                                  : c->db_request_timeout_ms,
+        .wait_ms = c->db_statement_timeout_ms > 0
+                       ? c->db_statement_timeout_ms + WAIT_GRACE_MS
+                       : c->db_request_timeout_ms,
     };
 }
 
@@ -68,8 +69,9 @@ store_db *app_db_acquire(app *a, char detail[APP_DB_DETAIL_MAX])
         base_slot_give(&a->db_waiting);
         app_db_count(a, APP_DB_BUSY);
         snprintf(detail, APP_DB_DETAIL_MAX, "%s",
-                 app_db_down_since(a) != 0 ? "the database is unavailable"
-                                           : "no database connection became free in time");
+                 app_db_down_since(a) != 0
+                     ? "the database is unavailable"
+                     : "no database connection became free in time");
         return NULL;
     }
     store_db_set_deadline(db, a->config->db_request_timeout_ms);
@@ -117,7 +119,8 @@ app_as_of_result app_customer_as_of(app *a, const char *id, const cache_summary 
     cache_summary s = {0};
     int rc = store_customers_as_of(db, &id, 1, day, keep_summary, &s);
     if (rc != 0) {
-        snprintf(detail, APP_DB_DETAIL_MAX, "the summary as of that day needs the database%s",
+        snprintf(detail, APP_DB_DETAIL_MAX,
+                 "the summary as of that day needs the database%s",
                  store_db_timed_out(db) ? ", which did not answer in time" : "");
         app_db_refused(a, db);
     } else {

@@ -66,7 +66,8 @@ static app_ingest_status store_and_apply(app *a, store_db *db, const store_item 
     out->n_duplicate = r.n_duplicate;
     store_batch_result_free(&r);
     if (crc != CACHE_OK) {
-        snprintf(out->detail, APP_DB_DETAIL_MAX, "stored, but the cache could not be updated");
+        snprintf(out->detail, APP_DB_DETAIL_MAX,
+                 "stored, but the cache could not be updated");
         return APP_INGEST_CACHE_FAILED;
     }
     return APP_INGEST_OK;

@@ -23,8 +23,8 @@ struct app_list_state {
     int slots;
     pthread_mutex_t lock; /* cur, refs, ticker */
     app_list_table *cur;
-    ticker *ticker;    /* the keeper: keep_tick every list_refresh_ms */
-    atomic_bool stop;  /* a refresh in progress ends early once set */
+    ticker *ticker;   /* the keeper: keep_tick every list_refresh_ms */
+    atomic_bool stop; /* a refresh in progress ends early once set */
     atomic_ullong walks[APP_LIST_WALK_COUNT];
 };
 
@@ -99,14 +99,14 @@ static void publish(struct app_list_state *s, cache_scores *t, const cache_model
 void app_list_spec(const cache_model *m, int64_t day, const ltvd_config *cfg,
                    cache_scores_spec *sp)
 {
-    *sp = (cache_scores_spec){.model_version = m->serial,
-                              .as_of_day = day,
-                              .horizon_days = cfg->horizon_days,
-                              .discount_rate = cfg->discount_rate,
-                              .horizon = (double)cfg->horizon_days / m->period_days,
-                              .p_horizon = APP_P_PURCHASE_DAYS / m->period_days,
-                              .clv = app_clv_options(m, cfg->horizon_days, cfg->discount_rate,
-                                            cfg->margin)};
+    *sp = (cache_scores_spec){
+        .model_version = m->serial,
+        .as_of_day = day,
+        .horizon_days = cfg->horizon_days,
+        .discount_rate = cfg->discount_rate,
+        .horizon = (double)cfg->horizon_days / m->period_days,
+        .p_horizon = APP_P_PURCHASE_DAYS / m->period_days,
+        .clv = app_clv_options(m, cfg->horizon_days, cfg->discount_rate, cfg->margin)};
 }
 
 bool app_list_spec_same(const cache_scores_spec *a, const cache_scores_spec *b)
@@ -146,7 +146,8 @@ static int refresh(app *a, cache_scores *t, const cache_model *m, cell_ctx *cell
 }
 
 /* Builds and publishes the table of snapshot m and spec sp. */
-static void build(app *a, const cache_model *m, const cache_scores_spec *sp, cell_ctx *cells)
+static void build(app *a, const cache_model *m, const cache_scores_spec *sp,
+                  cell_ctx *cells)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -228,8 +229,8 @@ bool app_list_table_ready(app *a, size_t *bytes)
     if (m != NULL && r != NULL) {
         cache_scores_spec sp;
         app_list_spec(m, app_as_of_day(a), a->config, &sp);
-        ok = app_list_spec_same(cache_scores_spec_of(r->t), &sp) && cache_scores_complete(r->t) &&
-             cache_scores_ranked(r->t);
+        ok = app_list_spec_same(cache_scores_spec_of(r->t), &sp) &&
+             cache_scores_complete(r->t) && cache_scores_ranked(r->t);
         *bytes = cache_scores_memory(r->t);
     }
     app_list_table_release(a->lists, r);

@@ -17,7 +17,7 @@
 
 struct app_readiness {
     app *a;
-    store_db *db; /* the thread's own; NULL until connected */
+    store_db *db;       /* the thread's own; NULL until connected */
     ticker *ticker;     /* runs the checks */
     pthread_mutex_t mu; /* guards ok, why, checked_ms */
     bool ok;
@@ -37,8 +37,8 @@ static bool check_once(app_readiness *r, char why[160])
     if (lim.wait_ms <= 0 || lim.wait_ms > READINESS_WAIT_MS)
         lim.wait_ms = READINESS_WAIT_MS;
     char err[STORE_ERR_MAX];
-    if (r->db == NULL && (r->db = store_db_open_limited(a->config->database_url, &lim, err)) ==
-                             NULL) {
+    if (r->db == NULL &&
+        (r->db = store_db_open_limited(a->config->database_url, &lim, err)) == NULL) {
         snprintf(why, 160, "database unreachable: %.100s", err);
         return false;
     }
@@ -130,7 +130,8 @@ bool app_readiness_db_ok(app_readiness *r, char *why, size_t why_len)
     long long stale = r->a->config->readiness_interval_ms + 2 * READINESS_WAIT_MS;
     if (ok && age > stale) {
         ok = false;
-        snprintf(why, why_len, "database unreachable: no check completed for %lld ms", age);
+        snprintf(why, why_len, "database unreachable: no check completed for %lld ms",
+                 age);
     } else if (!ok) {
         snprintf(why, why_len, "%s", r->why);
     }

@@ -1,12 +1,11 @@
 /* The background readiness check of the database: a thread that, every
  * readiness_interval_ms, pings PostgreSQL on a connection of its own and
  * counts the pending migrations (and, in a writing process, checks that
- * the database still takes writes: app/mode.h), each check bounded (READINESS_WAIT_MS, its
- * connect included). /readyz answers from the last check (app_ready) and
- * never waits on PostgreSQL; a check that gets no answer in time makes the
- * service not ready, and so does a check that has not completed for a
- * while (the thread itself stuck). Each check also records PostgreSQL as
- * failing or answering (app_db_failed / app_db_ok). */
+ * the database still takes writes: app/mode.h), each check bounded (READINESS_WAIT_MS,
+ * its connect included). /readyz answers from the last check (app_ready) and never waits
+ * on PostgreSQL; a check that gets no answer in time makes the service not ready, and so
+ * does a check that has not completed for a while (the thread itself stuck). Each check
+ * also records PostgreSQL as failing or answering (app_db_failed / app_db_ok). */
 #ifndef LTVD_APP_READINESS_H
 #define LTVD_APP_READINESS_H
 

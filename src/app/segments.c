@@ -78,7 +78,9 @@ static app_list_status count_all(app *a, app_list_table *r, app_segments *out)
             out->n_counted += cells[j];
         }
     }
-    return rc == CACHE_ENOMEM ? APP_LIST_NO_MEMORY : k.over ? APP_LIST_BUDGET : APP_LIST_OK;
+    return rc == CACHE_ENOMEM ? APP_LIST_NO_MEMORY
+           : k.over           ? APP_LIST_BUDGET
+                              : APP_LIST_OK;
 }
 
 app_list_status app_segments_run(app *a, app_segments *out)

@@ -16,10 +16,10 @@
 
 typedef struct app_segments {
     size_t counts[APP_RISKS][APP_STAGES]; /* [risk][stage] */
-    size_t n_counted;   /* the sum of counts */
-    size_t n_failed;    /* customers whose scores cannot be computed */
-    int64_t as_of_day;  /* the day they are counted as of */
-    const cache_model *m; /* the snapshot they were scored with (held) */
+    size_t n_counted;                     /* the sum of counts */
+    size_t n_failed;                      /* customers whose scores cannot be computed */
+    int64_t as_of_day;                    /* the day they are counted as of */
+    const cache_model *m;                 /* the snapshot they were scored with (held) */
     size_t n_customers; /* in the cache, for APP_LIST_WARMING's message */
 } app_segments;
 

@@ -106,7 +106,9 @@ int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
     uint64_t *own = NULL;
     size_t n_own = app_own_xids(a, &own);
     id_list ids = {0};
-    int rc = own == NULL ? -1 : store_customers_changed(db, since, own, n_own, collect_id, &ids);
+    int rc = own == NULL
+                 ? -1
+                 : store_customers_changed(db, since, own, n_own, collect_id, &ids);
     free(own);
     for (size_t i = 0; rc == 0 && i < ids.n; i += SYNC_CHUNK) {
         size_t k = ids.n - i < SYNC_CHUNK ? ids.n - i : SYNC_CHUNK;
@@ -135,8 +137,8 @@ static long sync_tick(void *arg)
 {
     app_sync *s = arg;
     char err[STORE_ERR_MAX];
-    if (s->db == NULL &&
-        (s->db = store_db_open_limited(s->a->config->database_url, &s->lim, err)) == NULL) {
+    if (s->db == NULL && (s->db = store_db_open_limited(s->a->config->database_url,
+                                                        &s->lim, err)) == NULL) {
         app_db_failed(s->a);
         log_write(LOG_WARN, "cache catch-up: %s", err);
     } else if (app_sync_once(s->a, s->db, s->since) != 0) {

@@ -17,20 +17,20 @@
 #include "log/log.h"
 
 struct auth_keys {
-    pthread_rwlock_t lock;       /* guards keys and n */
-    auth_key *keys;              /* sorted by key_id, for bsearch */
+    pthread_rwlock_t lock; /* guards keys and n */
+    auth_key *keys;        /* sorted by key_id, for bsearch */
     size_t n;
     pthread_mutex_t reload_lock; /* one reload at a time: it owns db */
     store_db *db;
-    bool failing;                /* the last reload failed (logged once) */
-    atomic_llong last_miss_ms;   /* when the thread last reloaded for a miss */
-    pthread_mutex_t gen_lock;    /* guards generation, signalled by reloaded */
-    pthread_cond_t reloaded;     /* on CLOCK_MONOTONIC */
-    unsigned long generation;    /* successful reloads so far */
-    atomic_bool miss_pending;    /* a request missed: the thread reloads soon */
+    bool failing;              /* the last reload failed (logged once) */
+    atomic_llong last_miss_ms; /* when the thread last reloaded for a miss */
+    pthread_mutex_t gen_lock;  /* guards generation, signalled by reloaded */
+    pthread_cond_t reloaded;   /* on CLOCK_MONOTONIC */
+    unsigned long generation;  /* successful reloads so far */
+    atomic_bool miss_pending;  /* a request missed: the thread reloads soon */
     long reload_ms;
-    long long next_ms;           /* the next periodic reload (monotonic ms) */
-    ticker *ticker;              /* the reload thread, NULL when reload_ms is 0 */
+    long long next_ms; /* the next periodic reload (monotonic ms) */
+    ticker *ticker;    /* the reload thread, NULL when reload_ms is 0 */
     /* set (release) once connected, loaded and the thread started: checks
      * read keys, db and ticker only after seeing it (acquire) */
     atomic_bool loaded;
@@ -203,8 +203,8 @@ static bool lookup(auth_keys *k, const char *key_id, auth_key *out)
     auth_key probe;
     memcpy(probe.key_id, key_id, sizeof probe.key_id);
     pthread_rwlock_rdlock(&k->lock);
-    const auth_key *hit = k->n > 0 ? bsearch(&probe, k->keys, k->n, sizeof *k->keys, key_cmp)
-                                   : NULL;
+    const auth_key *hit =
+        k->n > 0 ? bsearch(&probe, k->keys, k->n, sizeof *k->keys, key_cmp) : NULL;
     if (hit != NULL)
         *out = *hit;
     pthread_rwlock_unlock(&k->lock);

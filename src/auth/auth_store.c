@@ -10,11 +10,13 @@ static const char create_sql[] =
     " VALUES ($1, $2, decode($3, 'hex'), string_to_array($4, ','))"
     " ON CONFLICT (key_id) DO NOTHING";
 
-#define UTC_TEXT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define UTC_TEXT(col)                                                                    \
+    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const char list_sql[] =
-    "SELECT key_id, name, array_to_string(scopes, ','), " UTC_TEXT("created_at") ", "
-    UTC_TEXT("revoked_at") " FROM api_keys ORDER BY created_at, key_id";
+    "SELECT key_id, name, array_to_string(scopes, ','), " UTC_TEXT(
+        "created_at") ", " UTC_TEXT("revoked_at") " FROM api_keys ORDER BY created_at, "
+                                                  "key_id";
 
 /* The row is locked first, so two revokes of one key report it once. */
 static const char revoke_sql[] =
@@ -110,7 +112,8 @@ int auth_store_load(store_db *db, auth_key **out, size_t *n)
     }
     for (size_t i = 0; i < rows; i++) {
         if (!key_from_row(res, (int)i, &keys[i])) {
-            snprintf(db->err, sizeof db->err, "load API keys: row %zu is malformed", i + 1);
+            snprintf(db->err, sizeof db->err, "load API keys: row %zu is malformed",
+                     i + 1);
             goto cleanup;
         }
     }

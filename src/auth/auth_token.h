@@ -13,7 +13,8 @@
 #define AUTH_TOKEN_PREFIX "ltvd_"
 #define AUTH_KEY_ID_LEN 12
 #define AUTH_SECRET_LEN 64
-#define AUTH_TOKEN_LEN (sizeof AUTH_TOKEN_PREFIX - 1 + AUTH_KEY_ID_LEN + 1 + AUTH_SECRET_LEN)
+#define AUTH_TOKEN_LEN                                                                   \
+    (sizeof AUTH_TOKEN_PREFIX - 1 + AUTH_KEY_ID_LEN + 1 + AUTH_SECRET_LEN)
 #define AUTH_HASH_LEN 32 /* SHA-256 */
 
 /* The scopes a key may hold, as bits. */

@@ -17,8 +17,8 @@ struct ticker {
     ticker_fn fn;
     void *arg;
     long period_ms;
-    long next_ms;  /* delay before the first call */
-    bool woken;    /* guarded by mu */
+    long next_ms; /* delay before the first call */
+    bool woken;   /* guarded by mu */
     atomic_bool stopping;
 };
 

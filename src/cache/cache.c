@@ -45,8 +45,8 @@ struct cache {
     size_t arena_used;        /* writer only: next free offset */
     cache_snap_holder *snap;
     atomic_uint_fast64_t generation; /* bumped by every applied batch */
-    uint32_t *journal;       /* (w) ring of JOURNAL_CAP record indices */
-    uint64_t journal_pos;    /* (w) entries ever appended */
+    uint32_t *journal;               /* (w) ring of JOURNAL_CAP record indices */
+    uint64_t journal_pos;            /* (w) entries ever appended */
 };
 
 /* ------------------------------------------------------------- hashing */

@@ -69,7 +69,8 @@ uint64_t cache_scores_print(const cache_summary *s)
 {
     uint64_t h = 0x9E3779B97F4A7C15ULL;
     const uint64_t v[4] = {(uint64_t)(uint32_t)s->first_day << 32 | (uint32_t)s->last_day,
-                           s->n_days, (uint64_t)s->repeat_units, (uint64_t)s->first_units};
+                           s->n_days, (uint64_t)s->repeat_units,
+                           (uint64_t)s->first_units};
     for (int i = 0; i < 4; i++) { /* splitmix64 steps */
         h ^= v[i];
         h *= 0xbf58476d1ce4e5b9ULL;
@@ -87,8 +88,8 @@ bool cache_scores_same_summary(const cache_summary *a, const cache_summary *b)
            a->first_units == b->first_units;
 }
 
-static size_t memo_slot(const cache_history *memo, size_t mask, uint32_t n_days, int32_t span,
-                        int32_t age)
+static size_t memo_slot(const cache_history *memo, size_t mask, uint32_t n_days,
+                        int32_t span, int32_t age)
 {
     uint64_t k = ((uint64_t)n_days * 0x9E3779B97F4A7C15ULL) ^
                  ((uint64_t)(uint32_t)span << 32 | (uint32_t)age);
@@ -134,9 +135,9 @@ static void score_history(const cache_model *m, const cache_scores_spec *sp, dou
         rc = b->expected(m->params, x, t_x, T, sp->horizon, &h->expected);
     if (rc == GSL_SUCCESS)
         rc = btyd_p_any(b, m->params, x, t_x, T, sp->p_horizon, &h->p_purchase);
-    if (rc == GSL_SUCCESS && !(isfinite(x) && isfinite(t_x) && isfinite(T) &&
-                               isfinite(h->p_alive) && isfinite(h->expected) &&
-                               isfinite(h->p_purchase)))
+    if (rc == GSL_SUCCESS &&
+        !(isfinite(x) && isfinite(t_x) && isfinite(T) && isfinite(h->p_alive) &&
+          isfinite(h->expected) && isfinite(h->p_purchase)))
         rc = GSL_ERANGE;
     h->discounted = 0;
     if (rc == GSL_SUCCESS && m->has_spend)
@@ -162,12 +163,14 @@ static bool score_row(cache_scores *t, const cache_model *m, const cache_summary
     }
     if (!memo_room(t))
         return false;
-    int32_t span = s->last_day - s->first_day, age = (int32_t)(sp->as_of_day - s->first_day);
+    int32_t span = s->last_day - s->first_day,
+            age = (int32_t)(sp->as_of_day - s->first_day);
     double x = (double)s->n_days - 1;
     cache_history *h = &t->memo[memo_slot(t->memo, t->memo_mask, s->n_days, span, age)];
     if (!h->used) {
         *h = (cache_history){.n_days = s->n_days, .span = span, .age = age, .used = true};
-        score_history(m, sp, x, (double)((int64_t)s->last_day - s->first_day) / m->period_days,
+        score_history(m, sp, x,
+                      (double)((int64_t)s->last_day - s->first_day) / m->period_days,
                       (double)(sp->as_of_day - s->first_day) / m->period_days, h);
         t->memo_n++;
     }
@@ -263,7 +266,8 @@ int cache_scores_refresh(cache_scores *t, cache *c, const cache_model *m,
     if (s == NULL || ids == NULL || fresh == NULL || idx == NULL)
         goto cleanup;
     rc = 0;
-    for (size_t from = 0, k; (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0; from += k) {
+    for (size_t from = 0, k; (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0;
+         from += k) {
         if (atomic_load(stop)) {
             rc = 1;
             goto cleanup;
@@ -311,7 +315,8 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
         if (s[i].n_days == 0)
             continue;
         const cache_score_row *row = i < have ? &rows[i] : NULL;
-        if (row != NULL && (row->rc == CACHE_ROW_NONE || !cache_scores_same_summary(&row->s, &s[i])))
+        if (row != NULL &&
+            (row->rc == CACHE_ROW_NONE || !cache_scores_same_summary(&row->s, &s[i])))
             row = NULL;
         rc = fn(ids[i], &s[i], row, arg);
     }
@@ -319,7 +324,8 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
 }
 
 /* Records [from, ...) as cache_scores_scan. */
-static int scan_from(cache_scores *t, cache *c, size_t from, cache_scores_fn fn, void *arg)
+static int scan_from(cache_scores *t, cache *c, size_t from, cache_scores_fn fn,
+                     void *arg)
 {
     cache_summary *s = malloc(CHUNK * sizeof *s);
     const char **ids = malloc(CHUNK * sizeof *ids);
@@ -328,7 +334,8 @@ static int scan_from(cache_scores *t, cache *c, size_t from, cache_scores_fn fn,
     if (s == NULL || ids == NULL || (t != NULL && rows == NULL))
         goto cleanup;
     rc = 0;
-    for (size_t k; rc == 0 && (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0; from += k)
+    for (size_t k; rc == 0 && (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0;
+         from += k)
         rc = scan_chunk(t, from, k, s, ids, rows, fn, arg);
 cleanup:
     free(s);
@@ -383,9 +390,9 @@ int cache_scores_index_ids(cache_scores *t, cache *c)
     if (ids == NULL || perm == NULL || s == NULL)
         goto cleanup;
     size_t got = 0;
-    for (size_t k; got < n &&
-                   (k = cache_chunk_refs(c, got, n - got < CHUNK ? n - got : CHUNK, s,
-                                         ids + got)) > 0;)
+    for (size_t k;
+         got < n && (k = cache_chunk_refs(c, got, n - got < CHUNK ? n - got : CHUNK, s,
+                                          ids + got)) > 0;)
         got += k;
     /* the refresher alone replaces by_id: it reads it without the lock */
     bool merge = t->by_id != NULL && t->n_by_id <= got;

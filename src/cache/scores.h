@@ -40,9 +40,9 @@ typedef struct cache_score_row {
     cache_summary s; /* the summary these scores are of */
     int32_t rc;      /* GSL_SUCCESS, or why the customer cannot be scored */
     double p_alive;
-    double expected; /* purchases over horizon */
+    double expected;   /* purchases over horizon */
     double p_purchase; /* P(a purchase) over p_horizon */
-    double spend;    /* expected spend per purchase; 0 without a spend model */
+    double spend;      /* expected spend per purchase; 0 without a spend model */
     double discounted; /* clv_discounted_purchases; 0 without a spend model */
 } cache_score_row;
 

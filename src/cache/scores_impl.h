@@ -25,7 +25,7 @@ struct cache_scores {
     pthread_rwlock_t lock;
     uint32_t *by_id; /* record indices in id order, under lock */
     size_t n_by_id;
-    uint64_t by_id_gen; /* bumped each time by_id is replaced */
+    uint64_t by_id_gen;  /* bumped each time by_id is replaced */
     cache_history *memo; /* open addressing, refresher only */
     size_t memo_n, memo_mask;
     cache_scores_spec spec;
@@ -56,8 +56,8 @@ typedef struct cache_rank {
     _Atomic uint64_t journal; /* changes from here on are not in the order */
     uint32_t *ord[CACHE_RANK_COUNT];
     size_t off[CACHE_RANK_CELLS + 1];
-    size_t n;      /* ranked records (off[CACHE_RANK_CELLS]) */
-    uint8_t *cell; /* cell of each record [0, n_cell), CACHE_CELL_NONE when unranked */
+    size_t n;        /* ranked records (off[CACHE_RANK_CELLS]) */
+    uint8_t *cell;   /* cell of each record [0, n_cell), CACHE_CELL_NONE when unranked */
     uint64_t *print; /* of each ranked record: cache_scores_print of the
                         summary its row had (a row rewritten since, or a
                         customer changed since, is not where the order says) */

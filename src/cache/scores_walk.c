@@ -106,8 +106,8 @@ static bool in_place(const walker *w, uint32_t rec, const cache_score_row *row,
 static int call(const walker *w, const cache_score_row *row, const cache_summary *s,
                 const char *id, cache_scores_fn fn)
 {
-    bool fresh = row != NULL && row->rc != CACHE_ROW_NONE &&
-                 cache_scores_same_summary(&row->s, s);
+    bool fresh =
+        row != NULL && row->rc != CACHE_ROW_NONE && cache_scores_same_summary(&row->s, s);
     return fn(id, s, fresh ? row : NULL, w->arg);
 }
 
@@ -380,8 +380,15 @@ int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, uint32_t
     cache_rank *r = cache_scores_rank_acquire(t);
     if (r == NULL)
         return -1;
-    walker w = {.t = t, .c = c, .r = r, .k = k, .desc = desc, .ord = r->ord[k], .fn = fn,
-                .other_fn = other_fn, .arg = arg};
+    walker w = {.t = t,
+                .c = c,
+                .r = r,
+                .k = k,
+                .desc = desc,
+                .ord = r->ord[k],
+                .fn = fn,
+                .other_fn = other_fn,
+                .arg = arg};
     int rc = -1;
     if (!changes(&w))
         goto cleanup;

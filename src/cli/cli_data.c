@@ -23,15 +23,18 @@ int cli_data_load(const char *cmd, const cli_options *o, bool patterns_only, cli
         return 0;
     }
     if (strcmp(o->model, "bgbb") == 0) {
-        fprintf(stderr, "ltvd %s: bgbb counts purchase opportunities: give --summary FILE "
-                        "with frequency,recency,periods\n", cmd);
+        fprintf(stderr,
+                "ltvd %s: bgbb counts purchase opportunities: give --summary FILE "
+                "with frequency,recency,periods\n",
+                cmd);
         return -1;
     }
     if (txn_read_csv(o->transactions, &d->txns, err) != 0)
         goto failed;
     int64_t as_of = o->has_as_of ? o->as_of_day : d->txns.last_day;
     if (summary_from_transactions(&d->txns, as_of, o->period_days, &d->sum) != 0) {
-        snprintf(err, sizeof err, "%s: cannot summarise (out of memory)", o->transactions);
+        snprintf(err, sizeof err, "%s: cannot summarise (out of memory)",
+                 o->transactions);
         goto failed;
     }
     if (d->sum.n == 0) {
@@ -69,14 +72,18 @@ static int report_bad_row(const char *cmd, const btyd_model *m, const summary_se
     for (size_t i = 0; i < sum->n; i++) {
         const cust_summary *c = &sum->rows[i];
         total += c->weight;
-        if (m == NULL || m->loglik(m->init, c->frequency, c->recency, c->T, &ll) != GSL_EDOM)
+        if (m == NULL ||
+            m->loglik(m->init, c->frequency, c->recency, c->T, &ll) != GSL_EDOM)
             continue;
         char id[128];
         cli_printable(c->id, id, sizeof id);
-        fprintf(stderr, "ltvd %s: customer '%s' (frequency %g, recency %g, %s %g) is outside "
-                        "the %s model's domain%s\n", cmd, id, c->frequency, c->recency,
-                m->discrete ? "periods" : "T", c->T, m->name,
-                m->discrete ? " (whole numbers, recency 0 exactly when frequency is 0)" : "");
+        fprintf(stderr,
+                "ltvd %s: customer '%s' (frequency %g, recency %g, %s %g) is outside "
+                "the %s model's domain%s\n",
+                cmd, id, c->frequency, c->recency, m->discrete ? "periods" : "T", c->T,
+                m->name,
+                m->discrete ? " (whole numbers, recency 0 exactly when frequency is 0)"
+                            : "");
         return 1;
     }
     if (!(total > 0)) {
@@ -84,8 +91,10 @@ static int report_bad_row(const char *cmd, const btyd_model *m, const summary_se
         return 1;
     }
     if (m == NULL) {
-        fprintf(stderr, "ltvd %s: no customer has repeat purchases of positive value: "
-                        "Gamma-Gamma has nothing to fit\n", cmd);
+        fprintf(stderr,
+                "ltvd %s: no customer has repeat purchases of positive value: "
+                "Gamma-Gamma has nothing to fit\n",
+                cmd);
         return 1;
     }
     return 0;
@@ -116,8 +125,10 @@ int cli_fit_model(const char *cmd, const btyd_model *m, const cli_data *d,
     if (m == NULL) {
         gg_pattern *gp = NULL;
         if (!d->sum.has_monetary) {
-            fprintf(stderr, "ltvd %s: gg needs spend: a monetary_value (or zbar) column or "
-                            "--transactions\n", cmd);
+            fprintf(stderr,
+                    "ltvd %s: gg needs spend: a monetary_value (or zbar) column or "
+                    "--transactions\n",
+                    cmd);
             return -1;
         }
         if (summary_gg_patterns(&d->sum, &gp, n_patterns) != 0)

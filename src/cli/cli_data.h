@@ -9,9 +9,9 @@
 #include "summary/summary.h"
 
 typedef struct cli_data {
-    txn_set txns;             /* empty when read from --summary */
-    summary_set sum;          /* ids borrowed from txns or owned by sum */
-    btyd_pattern *patterns;   /* patterns_only: the collapsed --summary (sum empty) */
+    txn_set txns;           /* empty when read from --summary */
+    summary_set sum;        /* ids borrowed from txns or owned by sum */
+    btyd_pattern *patterns; /* patterns_only: the collapsed --summary (sum empty) */
     size_t n_patterns;
     const char *summary_path; /* o->summary, to name a customer after an error */
 } cli_data;

@@ -49,10 +49,10 @@ int cli_fit_main(int argc, char **argv)
         return 2;
     const btyd_model *m = NULL;
     if (strcmp(o.model, "gg") != 0 && (m = btyd_model_find(o.model)) == NULL) {
-        fprintf(
-            stderr,
-            "ltvd fit: unknown --model '%s' (bgnbd, pareto, mbgnbd, bgbb, bggeo, bgpois, gg)\n",
-            o.model);
+        fprintf(stderr,
+                "ltvd fit: unknown --model '%s' (bgnbd, pareto, mbgnbd, bgbb, bggeo, "
+                "bgpois, gg)\n",
+                o.model);
         return 2;
     }
     if (cli_data_load("fit", &o, true, &d) != 0)

@@ -56,7 +56,8 @@ static int parse_args(int argc, char **argv, import_args *a)
         if (c == 'b') {
             errno = 0;
             unsigned long long v = strtoull(optarg, &end, 10);
-            if (errno || *end || optarg[0] < '0' || optarg[0] > '9' || v < 1 || v > BATCH_MAX) {
+            if (errno || *end || optarg[0] < '0' || optarg[0] > '9' || v < 1 ||
+                v > BATCH_MAX) {
                 fprintf(stderr, "ltvd import: --batch must be 1..%d\n", BATCH_MAX);
                 return 2;
             }
@@ -123,7 +124,8 @@ static FILE *open_input(const char *path, off_t *start)
     }
     struct stat st;
     *start = 0;
-    if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) && (*start = ftello(in)) >= 0) {
+    if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) &&
+        (*start = ftello(in)) >= 0) {
         if (!is_stdin)
             return in;
         int fd = dup(STDIN_FILENO); /* ours to close, like a file we opened */
@@ -187,10 +189,11 @@ cleanup:
     if (st == INGEST_CSV_FAILED)
         fprintf(stderr, "ltvd import: %s\n", err);
     if (s->bad > ERRORS_SHOWN)
-        fprintf(stderr, "ltvd import: ... %zu more bad rows not shown\n", s->bad - ERRORS_SHOWN);
+        fprintf(stderr, "ltvd import: ... %zu more bad rows not shown\n",
+                s->bad - ERRORS_SHOWN);
     if (rc != 0)
-        fprintf(stderr, "ltvd import: %s: %zu bad rows of %zu%s: nothing imported\n", name,
-                s->bad, s->rows, st == INGEST_CSV_FAILED ? " read" : "");
+        fprintf(stderr, "ltvd import: %s: %zu bad rows of %zu%s: nothing imported\n",
+                name, s->bad, s->rows, st == INGEST_CSV_FAILED ? " read" : "");
     ingest_csv_close(in);
     ingest_counter_free(&customers);
     return rc;
@@ -209,7 +212,8 @@ static store_db *open_store(const char *url, int *applied)
         return NULL;
     }
     const char *dir = getenv("LTVD_MIGRATIONS_DIR");
-    if (store_migrate(db, dir != NULL && dir[0] != '\0' ? dir : "migrations", applied) != 0) {
+    if (store_migrate(db, dir != NULL && dir[0] != '\0' ? dir : "migrations", applied) !=
+        0) {
         fprintf(stderr, "ltvd import: %s\n", store_db_error(db));
         store_db_close(db);
         return NULL;

@@ -60,7 +60,8 @@ static store_db *open_db(void)
         fprintf(stderr, "ltvd key: %s\n", err);
         return NULL;
     }
-    if (store_migrate(db, dir != NULL && dir[0] != '\0' ? dir : "migrations", &applied) != 0) {
+    if (store_migrate(db, dir != NULL && dir[0] != '\0' ? dir : "migrations", &applied) !=
+        0) {
         fprintf(stderr, "ltvd key: %s\n", store_db_error(db));
         store_db_close(db);
         return NULL;

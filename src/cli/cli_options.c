@@ -11,9 +11,20 @@
 #include "summary/summary.h"
 
 enum {
-    OPT_MODEL = 1000, OPT_TRANSACTIONS, OPT_SUMMARY, OPT_PARAMS, OPT_SPEND_MODEL,
-    OPT_SPEND_PARAMS, OPT_PERIOD, OPT_AS_OF, OPT_PENALIZER, OPT_HORIZON,
-    OPT_DISCOUNT, OPT_MARGIN, OPT_CLV_MONTHS, OPT_HELP,
+    OPT_MODEL = 1000,
+    OPT_TRANSACTIONS,
+    OPT_SUMMARY,
+    OPT_PARAMS,
+    OPT_SPEND_MODEL,
+    OPT_SPEND_PARAMS,
+    OPT_PERIOD,
+    OPT_AS_OF,
+    OPT_PENALIZER,
+    OPT_HORIZON,
+    OPT_DISCOUNT,
+    OPT_MARGIN,
+    OPT_CLV_MONTHS,
+    OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -51,18 +62,23 @@ static const char fit_usage[] =
     "Exit status: 0, 1 for bad data or a failed fit, 2 for a usage error.\n";
 
 static const char score_usage[] =
-    "usage: ltvd score --model MODEL [--params FILE] [--spend-model gg [--spend-params FILE]]\n"
+    "usage: ltvd score --model MODEL [--params FILE] [--spend-model gg [--spend-params "
+    "FILE]]\n"
     "                  --horizon T [OPTIONS] (--transactions FILE | --summary FILE)\n"
-    "       ltvd score --model gg [--params FILE] (--transactions FILE | --summary FILE)\n"
+    "       ltvd score --model gg [--params FILE] (--transactions FILE | --summary "
+    "FILE)\n"
     "Prints one CSV row per customer (the model is fitted first unless --params):\n"
     "  frequency           repeat purchases (distinct purchase days - 1)\n"
-    "  recency, T          first to last purchase, first purchase to --as-of, in periods\n"
+    "  recency, T          first to last purchase, first purchase to --as-of, in "
+    "periods\n"
     "  p_alive             probability the customer is still active at --as-of\n"
     "  expected_purchases  purchases expected in the next T periods (--horizon)\n"
     "  p_purchase          probability of at least one purchase in those T periods\n"
     "  monetary_value      mean value of the repeat purchases, per purchase\n"
-    "  expected_spend      expected value of one future purchase (Gamma-Gamma), per purchase\n"
-    "  clv                 discounted value over --clv-months months (a month is 30 days,\n"
+    "  expected_spend      expected value of one future purchase (Gamma-Gamma), per "
+    "purchase\n"
+    "  clv                 discounted value over --clv-months months (a month is 30 "
+    "days,\n"
     "                      4.345 weeks, or 1 opportunity for bgbb), times --margin\n"
     "With --model gg alone: customer_id,frequency,monetary_value,expected_spend\n"
     "(no --horizon needed).\n"
@@ -73,7 +89,8 @@ static const char score_usage[] =
     "  --spend-model gg        add monetary_value, expected_spend and clv\n"
     "  --spend-params FILE     the Gamma-Gamma fit to use (default: fitted here)\n"
     "  --period day|week       the time unit of every duration (default day)\n"
-    "  --as-of YYYY-MM-DD      summarise transactions up to this day (default: the last)\n"
+    "  --as-of YYYY-MM-DD      summarise transactions up to this day (default: the "
+    "last)\n"
     "  --discount-rate D       CLV discount rate per month (default 0.01)\n"
     "  --margin M              share of spend that is profit (default 1)\n"
     "  --clv-months N          CLV horizon in months (default 12)\n"
@@ -119,11 +136,21 @@ static int set_option(const char *cmd, int opt, const char *arg, cli_options *o)
 {
     double v;
     switch (opt) {
-    case OPT_MODEL: o->model = arg; return 0;
-    case OPT_TRANSACTIONS: o->transactions = arg; return 0;
-    case OPT_SUMMARY: o->summary = arg; return 0;
-    case OPT_PARAMS: o->params = arg; return 0;
-    case OPT_SPEND_PARAMS: o->spend_params = arg; return 0;
+    case OPT_MODEL:
+        o->model = arg;
+        return 0;
+    case OPT_TRANSACTIONS:
+        o->transactions = arg;
+        return 0;
+    case OPT_SUMMARY:
+        o->summary = arg;
+        return 0;
+    case OPT_PARAMS:
+        o->params = arg;
+        return 0;
+    case OPT_SPEND_PARAMS:
+        o->spend_params = arg;
+        return 0;
     case OPT_SPEND_MODEL:
         if (strcmp(arg, "gg") != 0)
             return fail(cmd, "--spend-model must be gg, not '%s'", arg);
@@ -161,7 +188,8 @@ static int set_option(const char *cmd, int opt, const char *arg, cli_options *o)
         return 0;
     case OPT_CLV_MONTHS:
         if (parse_number(arg, 1, false, &v) != 0 || v != floor(v) || v > 1200)
-            return fail(cmd, "--clv-months must be a whole number 1..1200, not '%s'", arg);
+            return fail(cmd, "--clv-months must be a whole number 1..1200, not '%s'",
+                        arg);
         o->clv_months = (unsigned)v;
         return 0;
     }
@@ -173,7 +201,8 @@ static int check_combination(const char *cmd, bool score, cli_options *o)
     if (o->model == NULL)
         return fail(cmd, "%s", "--model is required (bgnbd, pareto, mbgnbd, bgbb or gg)");
     if ((o->transactions == NULL) == (o->summary == NULL))
-        return fail(cmd, "%s", "give exactly one of --transactions FILE or --summary FILE");
+        return fail(cmd, "%s",
+                    "give exactly one of --transactions FILE or --summary FILE");
     /* Gamma-Gamma alone scores spend per purchase: no time horizon. */
     if (score && o->horizon < 0 && strcmp(o->model, "gg") != 0)
         return fail(cmd, "%s", "--horizon T (in periods) is required");
@@ -185,8 +214,12 @@ static int check_combination(const char *cmd, bool score, cli_options *o)
 int cli_options_parse(int argc, char **argv, bool score, cli_options *o)
 {
     const char *cmd = argv[0];
-    *o = (cli_options){.period = "day", .period_days = 1, .horizon = -1,
-                       .discount_rate = 0.01, .margin = 1, .clv_months = 12};
+    *o = (cli_options){.period = "day",
+                       .period_days = 1,
+                       .horizon = -1,
+                       .discount_rate = 0.01,
+                       .margin = 1,
+                       .clv_months = 12};
     optind = 1;
     opterr = 0;
     for (;;) {

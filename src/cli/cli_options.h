@@ -7,19 +7,19 @@
 #include <stdint.h>
 
 typedef struct cli_options {
-    const char *model;          /* bgnbd, pareto, mbgnbd, bgbb, gg */
-    const char *transactions;   /* --transactions FILE */
-    const char *summary;        /* --summary FILE */
-    const char *params;         /* --params FILE (score) */
-    const char *spend_model;    /* "gg" or NULL (score) */
-    const char *spend_params;   /* --spend-params FILE (score) */
-    const char *period;         /* "day" or "week" */
-    double period_days;         /* 1 or 7 */
+    const char *model;        /* bgnbd, pareto, mbgnbd, bgbb, gg */
+    const char *transactions; /* --transactions FILE */
+    const char *summary;      /* --summary FILE */
+    const char *params;       /* --params FILE (score) */
+    const char *spend_model;  /* "gg" or NULL (score) */
+    const char *spend_params; /* --spend-params FILE (score) */
+    const char *period;       /* "day" or "week" */
+    double period_days;       /* 1 or 7 */
     bool has_as_of;
     int64_t as_of_day;
     double penalizer;
-    double horizon;             /* score: periods ahead; < 0 when not given */
-    double discount_rate;       /* per month */
+    double horizon;       /* score: periods ahead; < 0 when not given */
+    double discount_rate; /* per month */
     double margin;
     unsigned clv_months;
 } cli_options;

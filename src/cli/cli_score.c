@@ -14,7 +14,7 @@
 
 typedef struct scorer {
     const cli_options *o;
-    const btyd_model *m;      /* NULL: score spend only (--model gg) */
+    const btyd_model *m; /* NULL: score spend only (--model gg) */
     double params[BTYD_MAX_PARAMS];
     int with_spend;
     double spend_params[3];
@@ -73,7 +73,8 @@ static void print_header(const scorer *s)
         puts("customer_id,frequency,monetary_value,expected_spend");
         return;
     }
-    fputs("customer_id,frequency,recency,T,p_alive,expected_purchases,p_purchase", stdout);
+    fputs("customer_id,frequency,recency,T,p_alive,expected_purchases,p_purchase",
+          stdout);
     puts(s->with_spend ? ",monetary_value,expected_spend,clv" : "");
 }
 
@@ -81,8 +82,8 @@ static void print_failure(const cust_summary *c, int rc)
 {
     char id[128];
     cli_printable(c->id, id, sizeof id);
-    fprintf(stderr, "ltvd score: customer '%s' (frequency %g, recency %g, T %g): %s\n", id,
-            c->frequency, c->recency, c->T,
+    fprintf(stderr, "ltvd score: customer '%s' (frequency %g, recency %g, T %g): %s\n",
+            id, c->frequency, c->recency, c->T,
             rc == GSL_EDOM     ? "outside the model's domain"
             : rc == GSL_ERANGE ? "a value overflows (check --margin and the spend values)"
                                : gsl_strerror(rc));
@@ -162,7 +163,8 @@ static int resolve_models(const cli_options *o, scorer *s)
     if (strcmp(o->model, "gg") == 0) {
         if (o->spend_model != NULL || o->spend_params != NULL) {
             fputs("ltvd score: with --model gg, give its parameters with --params (no "
-                  "--spend-model or --spend-params)\n", stderr);
+                  "--spend-model or --spend-params)\n",
+                  stderr);
             return -1;
         }
         s->m = NULL;
@@ -171,14 +173,17 @@ static int resolve_models(const cli_options *o, scorer *s)
     }
     s->m = btyd_model_find(o->model);
     if (s->m == NULL) {
-        fprintf(stderr, "ltvd score: unknown --model '%s' (bgnbd, pareto, mbgnbd, bgbb, gg)\n",
+        fprintf(stderr,
+                "ltvd score: unknown --model '%s' (bgnbd, pareto, mbgnbd, bgbb, gg)\n",
                 o->model);
         return -1;
     }
     s->with_spend = o->spend_model != NULL;
     if (s->m->discrete && o->horizon != floor(o->horizon)) {
-        fprintf(stderr, "ltvd score: --horizon counts purchase opportunities for %s: a whole "
-                        "number, not %g\n", s->m->name, o->horizon);
+        fprintf(stderr,
+                "ltvd score: --horizon counts purchase opportunities for %s: a whole "
+                "number, not %g\n",
+                s->m->name, o->horizon);
         return -1;
     }
     return 0;
@@ -198,8 +203,10 @@ int cli_score_main(int argc, char **argv)
         return 1;
     int status = 1;
     if (s.with_spend && !d.sum.has_monetary) {
-        fputs("ltvd score: a spend model needs monetary values: a monetary_value (or zbar) "
-              "column or --transactions\n", stderr);
+        fputs(
+            "ltvd score: a spend model needs monetary values: a monetary_value (or zbar) "
+            "column or --transactions\n",
+            stderr);
         goto cleanup;
     }
     if (s.m != NULL && get_params(o.params, s.m, &d, &o, s.params) != 0)
@@ -208,8 +215,9 @@ int cli_score_main(int argc, char **argv)
         get_params(s.m ? o.spend_params : o.params, NULL, &d, &o, s.spend_params) != 0)
         goto cleanup;
     if (s.with_spend && !(s.spend_params[1] > 1)) {
-        fprintf(stderr, "ltvd score: the Gamma-Gamma q = %g is not above 1: the expected "
-                        "spend is infinite (spend too heavy-tailed for this model)\n",
+        fprintf(stderr,
+                "ltvd score: the Gamma-Gamma q = %g is not above 1: the expected "
+                "spend is infinite (spend too heavy-tailed for this model)\n",
                 s.spend_params[1]);
         goto cleanup;
     }
@@ -217,8 +225,10 @@ int cli_score_main(int argc, char **argv)
         s.clv = (clv_options){o.clv_months, o.discount_rate, o.margin,
                               clv_month_periods(s.m, o.period_days)};
     if (s.m != NULL && s.with_spend && !clv_options_valid(&s.clv)) {
-        fprintf(stderr, "ltvd score: --discount-rate %g over --clv-months %u gives a discount "
-                        "factor that cannot be represented\n", o.discount_rate, o.clv_months);
+        fprintf(stderr,
+                "ltvd score: --discount-rate %g over --clv-months %u gives a discount "
+                "factor that cannot be represented\n",
+                o.discount_rate, o.clv_months);
         goto cleanup;
     }
     static char buf[1 << 16];

@@ -25,8 +25,8 @@
 #include "config/config.h"
 #include "http/api.h"
 #include "http/health.h"
-#include "log/log.h"
 #include "http/server.h"
+#include "log/log.h"
 
 static const char serve_usage[] =
     "usage: ltvd serve [--config FILE]\n"
@@ -67,7 +67,8 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
         return false;
     *out = a;
     if (!cfg->auth_required)
-        log_write(LOG_WARN, "auth_required is false: the /v1 endpoints are open to anyone");
+        log_write(LOG_WARN,
+                  "auth_required is false: the /v1 endpoints are open to anyone");
     if ((*keys = auth_keys_new(AUTH_RELOAD_MS)) == NULL) {
         snprintf(err, CONFIG_ERR_MAX, "api keys: out of memory");
         return false;
@@ -177,7 +178,8 @@ static void *stop_watch(void *arg)
     pthread_cond_signal(&stopper.cv);
     pthread_mutex_unlock(&stopper.mu);
     if (!serving) {
-        log_write(LOG_INFO, "%s during start-up: exiting", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        log_write(LOG_INFO, "%s during start-up: exiting",
+                  sig == SIGINT ? "SIGINT" : "SIGTERM");
         _exit(0);
     }
     return NULL;
@@ -288,7 +290,8 @@ int cli_serve_main(int argc, char **argv)
     }
     pthread_detach(watcher);
     http_server *server = http_server_new(&cfg);
-    if (server == NULL || !http_server_add_probe_routes(server, health_routes, health_nroutes)) {
+    if (server == NULL ||
+        !http_server_add_probe_routes(server, health_routes, health_nroutes)) {
         fprintf(stderr, "ltvd serve: out of memory\n");
         http_server_free(server);
         return 1;
@@ -326,8 +329,8 @@ int cli_serve_main(int argc, char **argv)
         return 1;
     }
     int sig = wait_stop();
-    log_write(LOG_INFO, "%s received: stopping (deadline %lds)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-              cfg.shutdown_deadline_s);
+    log_write(LOG_INFO, "%s received: stopping (deadline %lds)",
+              sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.shutdown_deadline_s);
     /* a handler stuck past the deadline must not keep us alive */
     static backstop stop_by;
     if (!backstop_start(&stop_by, cfg.shutdown_deadline_s))

@@ -32,13 +32,12 @@ json_t *fit_json_build(const fit_json_model *m, const char *period, const fit_re
     json_t *count = n_customers <= 9007199254740992.0
                         ? json_integer((json_int_t)llround(n_customers))
                         : json_real(n_customers);
-    obj = json_pack("{s:s, s:s*, s:O, s:O, s:f, s:o, s:I, s:b, s:I, s:f}",
-                    "model", m->name, "period", m->discrete ? NULL : period,
-                    "params", params, "std_errors", errors,
-                    "log_likelihood", r->log_likelihood,
-                    "n_customers", count,
-                    "n_patterns", (json_int_t)n_patterns, "converged", r->converged,
-                    "iterations", (json_int_t)r->iterations, "seconds", r->seconds);
+    obj =
+        json_pack("{s:s, s:s*, s:O, s:O, s:f, s:o, s:I, s:b, s:I, s:f}", "model", m->name,
+                  "period", m->discrete ? NULL : period, "params", params, "std_errors",
+                  errors, "log_likelihood", r->log_likelihood, "n_customers", count,
+                  "n_patterns", (json_int_t)n_patterns, "converged", r->converged,
+                  "iterations", (json_int_t)r->iterations, "seconds", r->seconds);
 cleanup:
     json_decref(params);
     json_decref(errors);
@@ -85,14 +84,16 @@ int fit_json_read_params(const char *path, const fit_json_model *m, const char *
     }
     const char *file_period = json_string_value(json_object_get(root, "period"));
     if (!m->discrete && file_period == NULL) {
-        snprintf(err, FIT_JSON_ERR_MAX, "%s: no \"period\": the time unit of the parameters "
-                 "is unknown", path);
+        snprintf(err, FIT_JSON_ERR_MAX,
+                 "%s: no \"period\": the time unit of the parameters "
+                 "is unknown",
+                 path);
         goto cleanup;
     }
     if (!m->discrete && strcmp(file_period, period) != 0) {
         snprintf(err, FIT_JSON_ERR_MAX,
-                 "%s: parameters were fitted with --period %s, not %s", path,
-                 file_period, period);
+                 "%s: parameters were fitted with --period %s, not %s", path, file_period,
+                 period);
         goto cleanup;
     }
     json_t *obj = json_object_get(root, "params");

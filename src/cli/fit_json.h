@@ -13,10 +13,10 @@
 #define FIT_JSON_ERR_MAX 512
 
 typedef struct fit_json_model {
-    const char *name;                /* "bgnbd", ..., "gg" */
+    const char *name; /* "bgnbd", ..., "gg" */
     size_t n_params;
     const char *const *param_names;
-    int discrete;                    /* no time unit (BG/BB, Gamma-Gamma) */
+    int discrete; /* no time unit (BG/BB, Gamma-Gamma) */
 } fit_json_model;
 
 /* A new JSON object describing the fit (caller owns it), or NULL when out

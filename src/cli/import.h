@@ -30,8 +30,9 @@ void import_progress_init(import_progress *p);
 void import_progress_validating(import_progress *p, size_t rows, bool force);
 
 /* While loading: done of total rows, since `started`, new and duplicates. */
-void import_progress_loading(import_progress *p, size_t done, size_t total, double started,
-                             size_t n_new, size_t n_duplicate, bool force);
+void import_progress_loading(import_progress *p, size_t done, size_t total,
+                             double started, size_t n_new, size_t n_duplicate,
+                             bool force);
 
 /* Erases the line (before an error message or the summary). */
 void import_progress_clear(import_progress *p);

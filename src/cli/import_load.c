@@ -102,7 +102,8 @@ static const char *row_id(const ingest_csv_row *row, ingest_counter *seen,
 {
     if (row->id != NULL)
         return row->id;
-    if (ingest_derive_id(seen, row->customer_id, row->occurred_at_s, row->amount, buf) != 0)
+    if (ingest_derive_id(seen, row->customer_id, row->occurred_at_s, row->amount, buf) !=
+        0)
         return NULL;
     return buf;
 }
@@ -140,11 +141,13 @@ int import_load(store_db *db, FILE *fp, const char *name, int64_t now, size_t ba
     }
     if (st == INGEST_CSV_BAD_ROW) { /* it was valid a moment ago */
         size_t n = strlen(err);
-        snprintf(err + n, INGEST_CSV_ERR_MAX - n, " (the file changed during the import?)");
+        snprintf(err + n, INGEST_CSV_ERR_MAX - n,
+                 " (the file changed during the import?)");
     }
     if (st != INGEST_CSV_END || batch_flush(&b, db, t, err) != 0)
         goto cleanup;
-    import_progress_loading(p, t->rows, total_rows, started, t->n_new, t->n_duplicate, true);
+    import_progress_loading(p, t->rows, total_rows, started, t->n_new, t->n_duplicate,
+                            true);
     rc = 0;
 cleanup:
     ingest_csv_close(in);

@@ -41,15 +41,17 @@ void import_progress_validating(import_progress *p, size_t rows, bool force)
         fprintf(stderr, "\rvalidating: %zu rows\033[K", rows);
 }
 
-void import_progress_loading(import_progress *p, size_t done, size_t total, double started,
-                             size_t n_new, size_t n_duplicate, bool force)
+void import_progress_loading(import_progress *p, size_t done, size_t total,
+                             double started, size_t n_new, size_t n_duplicate, bool force)
 {
     if (!due(p, force))
         return;
     double dt = import_now() - started;
-    fprintf(stderr, "\rimporting: %zu/%zu rows (%.0f%%), %.0f rows/s, %zu new, %zu duplicates\033[K",
-            done, total, total ? 100.0 * (double)done / (double)total : 100.0,
-            dt > 0 ? (double)done / dt : 0.0, n_new, n_duplicate);
+    fprintf(
+        stderr,
+        "\rimporting: %zu/%zu rows (%.0f%%), %.0f rows/s, %zu new, %zu duplicates\033[K",
+        done, total, total ? 100.0 * (double)done / (double)total : 100.0,
+        dt > 0 ? (double)done / dt : 0.0, n_new, n_duplicate);
 }
 
 void import_progress_clear(import_progress *p)

@@ -37,7 +37,8 @@ unsigned access_scopes(const ltvd_config *cfg, const char *method, const char *p
     if (!cfg->auth_required)
         return 0;
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
-        if (strcmp(rules[i].method, method) == 0 && strcmp(rules[i].pattern, pattern) == 0)
+        if (strcmp(rules[i].method, method) == 0 &&
+            strcmp(rules[i].pattern, pattern) == 0)
             return rules[i].any_of;
     return AUTH_SCOPE_ADMIN; /* not in the table: closed */
 }
@@ -80,7 +81,8 @@ void access_check(http_request *req)
         req->pending = PROBLEM_FORBIDDEN;
         snprintf(req->pending_detail, sizeof req->pending_detail,
                  "this request needs an API key with the scope %s",
-                 need == METRICS_SCOPES ? "read or admin" : auth_scopes_format(need, names));
+                 need == METRICS_SCOPES ? "read or admin"
+                                        : auth_scopes_format(need, names));
         return;
     }
     req->pending = PROBLEM_UNAUTHORIZED;
@@ -90,7 +92,8 @@ void access_check(http_request *req)
 
 bool access_recheck_or_reply(http_request *req, http_result *res)
 {
-    unsigned need = access_scopes(req->ctx->config, req->route->method, req->route->pattern);
+    unsigned need =
+        access_scopes(req->ctx->config, req->route->method, req->route->pattern);
     if (need == 0)
         return true;
     const char *header = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,

@@ -28,21 +28,21 @@
 #include "app/customer_query.h"
 #include "app/list_table.h"
 #include "cache/cache.h"
-#include "log/log.h"
 #include "http/query.h"
 #include "http/score_doc.h"
+#include "log/log.h"
 #include "summary/summary.h"
 
 #define LIST_LIMIT_DEFAULT 100
 #define LIST_LIMIT_MAX APP_LIST_LIMIT_MAX
 
 static const char *const key_names[APP_KEY_COUNT] = {
-    "customer_id", "p_alive", "expected_purchases", "predicted_ltv",
-    "expected_spend", "frequency", "recency", "last_purchase"};
+    "customer_id", "p_alive", "expected_purchases", "predicted_ltv", "expected_spend",
+    "frequency",   "recency", "last_purchase"};
 
-static const char *const known_query[] = {SCORE_QUERY_NAMES, "churn_risk",
-                                          "lifecycle_stage", "at_risk", "sort",
-                                          "limit", "cursor", NULL};
+static const char *const known_query[] = {
+    SCORE_QUERY_NAMES, "churn_risk", "lifecycle_stage", "at_risk", "sort", "limit",
+    "cursor",          NULL};
 
 /* A query and the sort as given (e.g. "-p_alive"), for the cursor. */
 typedef struct list_query {
@@ -182,8 +182,9 @@ static bool query_or_reply(http_request *req, list_query *lq, http_result *res)
                          res);
     const char *cursor = NULL;
     int c = http_query(req, "cursor", &cursor);
-    if (c < 0 || (c > 0 && !customer_list_cursor_parse(lq->sort, cursor, &q->cursor_key,
-                                                        q->cursor_id, sizeof q->cursor_id)))
+    if (c < 0 ||
+        (c > 0 && !customer_list_cursor_parse(lq->sort, cursor, &q->cursor_key,
+                                              q->cursor_id, sizeof q->cursor_id)))
         return bad_param(req, "cursor is not a next_cursor of this sort", res);
     q->has_cursor = c > 0;
     return true;
@@ -252,7 +253,8 @@ http_result customer_list_reply_failure(http_request *req, app_list_status st,
     case APP_LIST_BUSY:
         snprintf(detail, sizeof detail,
                  "%d list request(s) already running, the most allowed at once "
-                 "(list_thread_share)", app_list_slots(cfg));
+                 "(list_thread_share)",
+                 app_list_slots(cfg));
         return http_reply_problem(req, PROBLEM_TOO_BUSY, detail, NULL);
     case APP_LIST_BUDGET:
         snprintf(detail, sizeof detail,

@@ -63,7 +63,7 @@ static http_result get_customer(http_request *req)
         app_no_model_detail(a, why, sizeof why);
         return http_reply_problem(req, PROBLEM_NO_MODEL, why, NULL);
     }
-    s = cached; /* the service's own day: never PostgreSQL (app_score_opts) */
+    s = cached;          /* the service's own day: never PostgreSQL (app_score_opts) */
     if (o.as_of_given) { /* on an offload thread (has_as_of) */
         char detail[APP_DB_DETAIL_MAX];
         app_as_of_result rc = app_customer_as_of(a, id, &cached, o.as_of_day, &s, detail);
@@ -72,7 +72,8 @@ static http_result get_customer(http_request *req)
             return rc == APP_AS_OF_NOT_YET
                        ? http_reply_problem(req, PROBLEM_CUSTOMER_NOT_FOUND,
                                             "the first purchase is after as_of", NULL)
-                       : http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE, detail, NULL);
+                       : http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE, detail,
+                                            NULL);
         }
     }
     res = reply_score(req, id, m, &s, &o);

@@ -71,8 +71,9 @@ static long watch(void *arg)
     int n = sweep(d);
     pthread_mutex_unlock(&d->lock);
     if (n > 0)
-        log_write(LOG_INFO, "closed %d connection(s) that took over %llu s to send a "
-                            "request or to read its answer (connection_timeout_s)",
+        log_write(LOG_INFO,
+                  "closed %d connection(s) that took over %llu s to send a "
+                  "request or to read its answer (connection_timeout_s)",
                   n, (unsigned long long)(d->timeout_ms / 1000));
     return -1;
 }

@@ -39,10 +39,12 @@ static http_result get_readyz(http_request *req)
     const http_context *ctx = req->ctx;
     if (ctx->started != NULL && !ctx->started(ctx->started_cls, why, sizeof why))
         return http_reply_problem(req, PROBLEM_STARTING, why, NULL);
-    if (req->ctx->ready != NULL && req->ctx->ready(req->ctx->ready_cls, why, sizeof why)) {
+    if (req->ctx->ready != NULL &&
+        req->ctx->ready(req->ctx->ready_cls, why, sizeof why)) {
         if (ctx->read_only != NULL && ctx->read_only(ctx->read_only_cls, why, sizeof why))
             return reply_ready_read_only(req, why);
-        return http_reply(req, 200, "application/json", ready_body, sizeof ready_body - 1);
+        return http_reply(req, 200, "application/json", ready_body,
+                          sizeof ready_body - 1);
     }
     return http_reply_problem(req, PROBLEM_NOT_READY, why, NULL);
 }
@@ -63,7 +65,8 @@ static http_result get_metrics(http_request *req)
         }
         free(more);
     }
-    return http_reply_owned(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    return http_reply_owned(req, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+                            len);
 }
 
 const http_route health_routes[] = {

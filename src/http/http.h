@@ -34,8 +34,8 @@ typedef http_result (*http_handler)(http_request *req);
 /* One row of a routing table. Pattern segments are literals or {name}; a
  * {name} matches one non-empty segment, handed to the handler decoded. */
 typedef struct http_route {
-    const char *method;    /* "GET", "POST", ...; HEAD is served by GET routes */
-    const char *pattern;   /* "/v1/customers/{customer_id}" */
+    const char *method;  /* "GET", "POST", ...; HEAD is served by GET routes */
+    const char *pattern; /* "/v1/customers/{customer_id}" */
     http_handler handler;
     size_t max_body;       /* 0 = no body; HTTP_BODY_CONFIG = max_body_bytes */
     const char *body_type; /* media type a body must have ("application/json"), or NULL */
@@ -76,7 +76,7 @@ typedef struct http_context {
      * 200 /readyz. NULL: it writes. */
     http_readiness read_only;
     void *read_only_cls;
-    void *app;            /* for endpoint groups (cache, store, ...) */
+    void *app;              /* for endpoint groups (cache, store, ...) */
     struct auth_keys *auth; /* the API keys (auth/auth.h); NULL: none can pass */
 } http_context;
 
@@ -87,26 +87,26 @@ typedef struct http_mem http_mem;
 struct http_request {
     struct MHD_Connection *conn;
     const http_context *ctx;
-    const http_route *route;  /* NULL when no route matched */
-    size_t route_index;       /* metrics slot of route */
-    const char *method;       /* borrowed from libmicrohttpd */
-    const char *path;         /* raw (still percent-encoded), borrowed */
+    const http_route *route;             /* NULL when no route matched */
+    size_t route_index;                  /* metrics slot of route */
+    const char *method;                  /* borrowed from libmicrohttpd */
+    const char *path;                    /* raw (still percent-encoded), borrowed */
     const char *params[HTTP_MAX_PARAMS]; /* decoded {name} segments, in order */
     size_t nparams;
-    char *body;               /* NUL-terminated, body_len bytes; NULL if none */
+    char *body; /* NUL-terminated, body_len bytes; NULL if none */
     size_t body_len;
     /* the dispatcher's own state */
     size_t body_cap, body_limit, discarded;
-    int pending;              /* problem_code to answer once the body is in, or -1 */
+    int pending; /* problem_code to answer once the body is in, or -1 */
     char pending_detail[400];
-    char allow[64];           /* Allow header of a 405 */
-    bool bad_token;           /* a 401 for credentials given, not missing */
-    bool close;               /* close the connection after the answer */
-    const char *extra_name;   /* one more response header (http_set_header) */
+    char allow[64];         /* Allow header of a 405 */
+    bool bad_token;         /* a 401 for credentials given, not missing */
+    bool close;             /* close the connection after the answer */
+    const char *extra_name; /* one more response header (http_set_header) */
     const char *extra_value;
-    unsigned status;          /* status queued, for metrics and logs */
+    unsigned status; /* status queued, for metrics and logs */
     uint64_t start_ns;
-    http_mem *mem;            /* request-scoped allocations */
+    http_mem *mem; /* request-scoped allocations */
     /* offloaded: the handler runs on the pool while the connection is
      * suspended; its answer is held here and queued once resumed */
     bool deferred;

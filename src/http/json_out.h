@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 typedef struct json_out {
-    char *p;     /* NUL-terminated text so far (malloc'd), NULL before any */
+    char *p; /* NUL-terminated text so far (malloc'd), NULL before any */
     size_t len, cap;
     bool failed; /* out of memory: everything after is dropped */
 } json_out;

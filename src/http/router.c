@@ -17,9 +17,9 @@
 
 #include "http/access.h"
 #include "http/deadline.h"
+#include "http/offload.h"
 #include "http/query.h"
 #include "http/url.h"
-#include "http/offload.h"
 #include "log/log.h"
 
 _Static_assert(URL_MAX_PARAMS == HTTP_MAX_PARAMS, "url.h and http.h disagree");
@@ -89,9 +89,9 @@ static bool take_params(http_request *req, const url_segment seg[], size_t n)
     for (size_t i = 0; i < n; i++) {
         char *out = http_alloc(req, seg[i].len + 1);
         long len = out != NULL ? url_pct_decode(seg[i].start, seg[i].len, out) : -1;
-        const char *why = out == NULL      ? NULL
-                          : len < 0        ? "malformed percent-encoding"
-                          : len == 0       ? "must not be empty"
+        const char *why = out == NULL                  ? NULL
+                          : len < 0                    ? "malformed percent-encoding"
+                          : len == 0                   ? "must not be empty"
                           : len > HTTP_MAX_PARAM_BYTES ? "longer than 256 bytes"
                           : !url_text_ok((const unsigned char *)out, (size_t)len)
                               ? "must be UTF-8 without control characters"
@@ -146,7 +146,8 @@ void router_route(const router *r, http_request *req)
     }
     req->pending = req->allow[0] != '\0' ? PROBLEM_METHOD_NOT_ALLOWED : PROBLEM_NOT_FOUND;
     if (req->pending == PROBLEM_METHOD_NOT_ALLOWED)
-        snprintf(req->pending_detail, sizeof req->pending_detail, "allowed: %s", req->allow);
+        snprintf(req->pending_detail, sizeof req->pending_detail, "allowed: %s",
+                 req->allow);
 }
 
 /* ------------------------------------------------------- the first call */
@@ -197,14 +198,17 @@ static enum MHD_Result framing_visit(void *cls, enum MHD_ValueKind kind, const c
         f->bad_name++;
     /* an obsolete line folding (RFC 9112, 5.2) leaves an empty value or one
      * that still holds the fold's line break or leading blank */
-    if (value != NULL && (value[0] == ' ' || value[0] == '\t' || strpbrk(value, "\r\n") != NULL))
+    if (value != NULL &&
+        (value[0] == ' ' || value[0] == '\t' || strpbrk(value, "\r\n") != NULL))
         f->folded++;
     /* libmicrohttpd 0.9.75 glues a folded line to the name:
      * "Transfer-Encoding:\r\n chunked" arrives as "Transfer-Encodingchunked" */
     size_t te_len = strlen(MHD_HTTP_HEADER_TRANSFER_ENCODING);
     size_t cl_len = strlen(MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if ((strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, te_len) == 0 && key[te_len] != '\0') ||
-        (strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, cl_len) == 0 && key[cl_len] != '\0'))
+    if ((strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, te_len) == 0 &&
+         key[te_len] != '\0') ||
+        (strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, cl_len) == 0 &&
+         key[cl_len] != '\0'))
         f->folded++;
     if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
         f->host++;
@@ -333,9 +337,10 @@ static bool on_headers(const router *r, http_request *req, const char *version)
     if (announced > limit) {
         /* early: the body is never read, and libmicrohttpd closes afterwards */
         char detail[128];
-        snprintf(detail, sizeof detail, "Content-Length %llu exceeds the limit of %zu bytes",
-                 announced, limit);
-        return http_reply_problem(req, PROBLEM_BODY_TOO_LARGE, detail, NULL) != HTTP_FATAL;
+        snprintf(detail, sizeof detail,
+                 "Content-Length %llu exceeds the limit of %zu bytes", announced, limit);
+        return http_reply_problem(req, PROBLEM_BODY_TOO_LARGE, detail, NULL) !=
+               HTTP_FATAL;
     }
     bool has_body = announced > 0 || te != NULL;
     if (req->pending < 0 && has_body && req->route->body_type != NULL) {
@@ -449,8 +454,9 @@ static bool on_complete(router *r, http_request *req)
                                  "their queue is full",
                                  NULL);
     } else if (req->pending >= 0) {
-        res = http_reply_problem(req, (problem_code)req->pending,
-                                 req->pending_detail[0] ? req->pending_detail : NULL, NULL);
+        res =
+            http_reply_problem(req, (problem_code)req->pending,
+                               req->pending_detail[0] ? req->pending_detail : NULL, NULL);
     } else {
         res = req->route->handler(req);
         if (res != HTTP_FATAL && req->status == 0) {
@@ -521,8 +527,8 @@ void router_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     *con_cls = NULL;
     uint64_t usec = (now_ns() - req->start_ns) / 1000;
-    metrics_observe(r->ctx->metrics, req->route_index,
-                    req->status != 0 ? req->status : 0, usec);
+    metrics_observe(r->ctx->metrics, req->route_index, req->status != 0 ? req->status : 0,
+                    usec);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && req->status == 0)
         log_write(LOG_DEBUG, "request ended without an answer (%d)", (int)toe);
     router_request_free(req);
@@ -579,8 +585,9 @@ static http_result queue(http_request *req, unsigned status, const char *content
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                req->bad_token ? "Bearer realm=\"ltvd\", error=\"invalid_token\""
-                                               : "Bearer realm=\"ltvd\"");
+                                req->bad_token
+                                    ? "Bearer realm=\"ltvd\", error=\"invalid_token\""
+                                    : "Bearer realm=\"ltvd\"");
     if (status == 413 || req->discarded > 0 || req->close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (req->deferred) { /* on the pool: queued once the connection resumes */
@@ -602,8 +609,9 @@ static http_result queue(http_request *req, unsigned status, const char *content
 http_result http_reply(http_request *req, unsigned status, const char *content_type,
                        const char *body, size_t len)
 {
-    return queue(req, status, content_type,
-                 MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY));
+    return queue(
+        req, status, content_type,
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY));
 }
 
 http_result http_reply_owned(http_request *req, unsigned status, const char *content_type,

@@ -23,8 +23,8 @@
 
 #include "http/deadline.h"
 #include "http/offload.h"
-#include "log/log.h"
 #include "http/router.h"
+#include "log/log.h"
 
 /* The largest certificate or key file read for HTTPS. */
 #define TLS_FILE_MAX (1024 * 1024)
@@ -112,9 +112,10 @@ static char *read_pem(const char *key, const char *path, char err[CONFIG_ERR_MAX
     size_t n = text != NULL ? fread(text, 1, TLS_FILE_MAX + 1, f) : 0;
     if (f == NULL || text == NULL || ferror(f) || n == 0 || n > TLS_FILE_MAX) {
         snprintf(err, CONFIG_ERR_MAX, "%s: %.180s: %s", key, path,
-                 f == NULL ? strerror(errno)
+                 f == NULL      ? strerror(errno)
                  : text == NULL ? "out of memory"
-                 : n == 0 ? "empty or unreadable" : "larger than 1 MiB");
+                 : n == 0       ? "empty or unreadable"
+                                : "larger than 1 MiB");
         free(text);
         text = NULL;
     } else {
@@ -131,7 +132,8 @@ static bool tls_load(http_server *s, char err[CONFIG_ERR_MAX])
     if (s->cfg->tls_cert_file[0] == '\0')
         return true;
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-        snprintf(err, CONFIG_ERR_MAX, "tls_cert_file: libmicrohttpd was built without TLS");
+        snprintf(err, CONFIG_ERR_MAX,
+                 "tls_cert_file: libmicrohttpd was built without TLS");
         return false;
     }
     if (s->tls_cert == NULL &&
@@ -171,17 +173,16 @@ static struct MHD_Daemon *start_daemon(http_server *s, const struct sockaddr_in 
     return MHD_start_daemon(
         flags, 0, NULL, NULL, router_access, &s->router,
         /* first, so that no message goes to libmicrohttpd's own logger */
-        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
-        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->thread_pool_size,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->connection_limit,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->per_ip_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->connection_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_NOTIFY_COMPLETED, router_completed, &s->router,
-        MHD_OPTION_NOTIFY_CONNECTION, deadlines_notify, s->deadlines,
-        MHD_OPTION_UNESCAPE_CALLBACK, router_unescape, &s->router,
-        MHD_OPTION_ARRAY, s->tls_cert != NULL ? tls : tls + 2, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)c->thread_pool_size, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)c->connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)c->per_ip_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)c->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, router_completed,
+        &s->router, MHD_OPTION_NOTIFY_CONNECTION, deadlines_notify, s->deadlines,
+        MHD_OPTION_UNESCAPE_CALLBACK, router_unescape, &s->router, MHD_OPTION_ARRAY,
+        s->tls_cert != NULL ? tls : tls + 2, MHD_OPTION_END);
 }
 
 bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX])
@@ -198,14 +199,16 @@ bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX])
     for (size_t i = 0; i < n; i++)
         metrics_set_route(s->ctx.metrics, i, s->router.routes[i]->method,
                           s->router.routes[i]->pattern);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(s->cfg->listen_port)};
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons(s->cfg->listen_port)};
     inet_pton(AF_INET, s->cfg->listen_host, &addr.sin_addr);
     if ((s->deadlines = deadlines_start(s->cfg->connection_timeout_s)) == NULL) {
         snprintf(err, CONFIG_ERR_MAX, "cannot start the request deadlines' thread");
         return false;
     }
     long n_off = config_offload_threads(s->cfg);
-    if ((s->router.pool = offload_start((size_t)n_off, (size_t)s->cfg->offload_queue)) == NULL) {
+    if ((s->router.pool = offload_start((size_t)n_off, (size_t)s->cfg->offload_queue)) ==
+        NULL) {
         deadlines_stop(s->deadlines);
         s->deadlines = NULL;
         snprintf(err, CONFIG_ERR_MAX, "cannot start the offload threads");
@@ -224,12 +227,14 @@ bool http_server_start(http_server *s, char err[CONFIG_ERR_MAX])
                                    "listening there?)"
                  : e != 0        ? strerror(e)
                                  : "libmicrohttpd could not start",
-                 s->tls_cert != NULL ? " (or tls_cert_file and tls_key_file are not a PEM "
-                                       "certificate and its key)"
-                                     : "");
+                 s->tls_cert != NULL
+                     ? " (or tls_cert_file and tls_key_file are not a PEM "
+                       "certificate and its key)"
+                     : "");
         return false;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info != NULL ? info->port : s->cfg->listen_port;
     s->quiesced = false;
     log_write(LOG_INFO, "listening on %s:%u (%ld threads, poll, %s)", s->cfg->listen_host,

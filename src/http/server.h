@@ -47,7 +47,8 @@ struct auth_keys;
 void http_server_set_auth(http_server *s, struct auth_keys *auth);
 
 /* GET /metrics appends what source returns (see http_metrics_source). */
-void http_server_set_metrics_source(http_server *s, http_metrics_source source, void *cls);
+void http_server_set_metrics_source(http_server *s, http_metrics_source source,
+                                    void *cls);
 
 /* Binds and starts serving, over HTTPS when tls_cert_file is set (both
  * files are read here). Returns false with a message in err. */

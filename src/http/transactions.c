@@ -67,8 +67,9 @@ static http_result store_batch(http_request *req, const ingest_batch *b)
         return http_reply_problem(req, PROBLEM_INTERNAL, r.detail, NULL);
     }
     char body[128];
-    int n = snprintf(body, sizeof body, "{\"received\":%zu,\"new\":%zu,\"duplicates\":%zu}",
-                     b->n, r.n_new, r.n_duplicate);
+    int n =
+        snprintf(body, sizeof body, "{\"received\":%zu,\"new\":%zu,\"duplicates\":%zu}",
+                 b->n, r.n_new, r.n_duplicate);
     return http_reply(req, 200, "application/json", body, (size_t)n);
 }
 

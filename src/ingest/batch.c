@@ -217,8 +217,8 @@ static int parse_zone(const char *s, size_t n, int *minutes)
 
 const char *ingest_parse_time(const char *s, size_t len, int64_t now, int64_t *secs)
 {
-    static const char *syntax =
-        "must be an RFC 3339 date-time with seconds and a zone, e.g. 2024-01-31T12:00:00Z";
+    static const char *syntax = "must be an RFC 3339 date-time with seconds and a zone, "
+                                "e.g. 2024-01-31T12:00:00Z";
     int y, mo, d, h, mi, sec, zone;
     if (len < 20 || len > INGEST_TIME_MAX || !fixed(s, 4, &y) || s[4] != '-' ||
         !fixed(s + 5, 2, &mo) || s[7] != '-' || !fixed(s + 8, 2, &d) ||
@@ -289,7 +289,7 @@ const char *ingest_parse_amount(const char *s, size_t len, char out[INGEST_AMOUN
         return syntax;
     /* digit k of digits = ip[0..int_n) fp[0..frac_n); the point is before k = point */
     int64_t total = int_n + frac_n, point = int_n + exp, lead = 0, sig_end = total;
-#define DIGIT(k) ((k) < 0 || (k) >= total ? '0' : (k) < int_n ? ip[(k)] : fp[(k) - int_n])
+#define DIGIT(k) ((k) < 0 || (k) >= total ? '0' : (k) < int_n ? ip[(k)] : fp[(k)-int_n])
     while (lead < total && DIGIT(lead) == '0')
         lead++;
     while (sig_end > lead && DIGIT(sig_end - 1) == '0')
@@ -326,8 +326,8 @@ const char *ingest_parse_amount(const char *s, size_t len, char out[INGEST_AMOUN
 
 /* ------------------------------------------------------------------- items */
 
-const char *const ingest_item_fields[INGEST_F_COUNT] = {"id", "customer_id", "occurred_at",
-                                                        "amount"};
+const char *const ingest_item_fields[INGEST_F_COUNT] = {"id", "customer_id",
+                                                        "occurred_at", "amount"};
 
 /* A string member's value, or NULL after recording why not. */
 static const char *string_field(walk *w, long i, const char *name, const json_t *v,
@@ -455,7 +455,8 @@ static int build_batch(ingest_item *items, size_t n, size_t bytes, ingest_batch 
 static const json_t *top_level(walk *w, const json_t *root)
 {
     if (!json_is_object(root)) {
-        add_error(w, -1, NULL, "the body must be a JSON object {\"transactions\": [...]}");
+        add_error(w, -1, NULL,
+                  "the body must be a JSON object {\"transactions\": [...]}");
         return NULL;
     }
     const json_t *tx = NULL;
@@ -555,10 +556,11 @@ static ingest_result scan_or_refuse(walk *w, size_t len)
         add_error(w, -1, "transactions", "more than %zu items", w->lim->max_items);
         break;
     case INGEST_SCAN_TOO_MANY_VALUES:
-        add_error(w, -1, NULL,
-                  "more than %zu JSON values in the body (%d per item of the limit of %zu "
-                  "items)",
-                  max_values, INGEST_VALUES_PER_ITEM, w->lim->max_items);
+        add_error(
+            w, -1, NULL,
+            "more than %zu JSON values in the body (%d per item of the limit of %zu "
+            "items)",
+            max_values, INGEST_VALUES_PER_ITEM, w->lim->max_items);
         break;
     default:
         return INGEST_OK;

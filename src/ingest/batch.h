@@ -11,20 +11,20 @@
 #include "store/ingest.h"
 
 /* Fixed by the schema (transactions.amount is numeric(18, 4)). */
-#define INGEST_AMOUNT_INT_DIGITS 14  /* significant digits before the point */
-#define INGEST_AMOUNT_FRAC_DIGITS 4  /* significant digits after it */
-#define INGEST_AMOUNT_MAX 32         /* amount text, NUL included */
-#define INGEST_TIME_MAX 64           /* occurred_at text, NUL excluded */
+#define INGEST_AMOUNT_INT_DIGITS 14 /* significant digits before the point */
+#define INGEST_AMOUNT_FRAC_DIGITS 4 /* significant digits after it */
+#define INGEST_AMOUNT_MAX 32        /* amount text, NUL included */
+#define INGEST_TIME_MAX 64          /* occurred_at text, NUL excluded */
 
 #define INGEST_ID_BYTES_DEFAULT 128
 #define INGEST_MAX_ERRORS_DEFAULT 1000
 
 typedef enum ingest_result {
-    INGEST_OK = 0,     /* *out holds every item; errs is empty */
-    INGEST_INVALID,    /* valid JSON, bad content: errs lists it (HTTP 422) */
-    INGEST_MALFORMED,  /* not JSON: one error, index -1, with line and column (400) */
-    INGEST_TOO_MANY,   /* more than max_items: one error, index -1 (413) */
-    INGEST_ENOMEM,     /* out of memory: out and errs are empty (500) */
+    INGEST_OK = 0,    /* *out holds every item; errs is empty */
+    INGEST_INVALID,   /* valid JSON, bad content: errs lists it (HTTP 422) */
+    INGEST_MALFORMED, /* not JSON: one error, index -1, with line and column (400) */
+    INGEST_TOO_MANY,  /* more than max_items: one error, index -1 (413) */
+    INGEST_ENOMEM,    /* out of memory: out and errs are empty (500) */
 } ingest_result;
 
 typedef struct ingest_limits {
@@ -62,7 +62,7 @@ typedef struct ingest_errors {
     ingest_error *items; /* in body order */
     size_t n;
     size_t cap;
-    size_t n_total;      /* errors found, >= n when max_errors cut the list */
+    size_t n_total; /* errors found, >= n when max_errors cut the list */
 } ingest_errors;
 
 /* Parses and validates body[0..len) (need not be NUL-terminated; NULL with

@@ -22,7 +22,8 @@ typedef struct cursor {
 
 static void ws(cursor *c)
 {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+    while (c->p < c->end &&
+           (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
         c->p++;
 }
 
@@ -120,7 +121,8 @@ static int item(cursor *c, const ingest_limits *lim, int64_t now, ingest_item *i
         seen |= 1 << f;
         if (f == INGEST_F_AMOUNT) {
             ws(c);
-            int ok = c->p < c->end && *c->p == '"' ? string(c, &s, &len) : number(c, &s, &len);
+            int ok =
+                c->p < c->end && *c->p == '"' ? string(c, &s, &len) : number(c, &s, &len);
             if (!ok || ingest_parse_amount(s, len, it->amount) != NULL)
                 return 0;
             continue;

@@ -25,7 +25,8 @@ typedef struct problems {
     int n;
 } problems;
 
-static void problem(problems *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(problems *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void problem(problems *p, const char *fmt, ...)
 {
@@ -41,7 +42,7 @@ static void problem(problems *p, const char *fmt, ...)
     va_end(ap);
     if (n > 0)
         p->len = p->len + (size_t)n < INGEST_CSV_ERR_MAX ? p->len + (size_t)n
-                                                        : INGEST_CSV_ERR_MAX - 1;
+                                                         : INGEST_CSV_ERR_MAX - 1;
 }
 
 /* At most 40 bytes of s for a message, control characters as '?'. */
@@ -62,8 +63,9 @@ static int read_header(ingest_csv *c, char err[INGEST_CSV_ERR_MAX])
     if (rc < 0)
         return -1;
     if (rc == 0) {
-        csv_errorf(c->csv, err, INGEST_CSV_ERR_MAX, "empty file (need a header "
-                                                    "customer_id,occurred_at,amount[,id])");
+        csv_errorf(c->csv, err, INGEST_CSV_ERR_MAX,
+                   "empty file (need a header "
+                   "customer_id,occurred_at,amount[,id])");
         return -1;
     }
     static const char *const names[3] = {"customer_id", "occurred_at", "amount"};
@@ -156,7 +158,8 @@ static bool utf8_valid(const unsigned char *s)
 static void check_id(problems *p, const char *field, const char *s)
 {
     char buf[64];
-    const char *why = ingest_check_id(s, strlen(s), INGEST_ID_BYTES_DEFAULT, buf, sizeof buf);
+    const char *why =
+        ingest_check_id(s, strlen(s), INGEST_ID_BYTES_DEFAULT, buf, sizeof buf);
     if (why == NULL && !utf8_valid((const unsigned char *)s))
         why = "not valid UTF-8";
     if (why != NULL)
@@ -203,8 +206,8 @@ static void canonical_amount(char a[INGEST_AMOUNT_MAX])
     }
     const char *digits = a + strspn(a, "0");
     char tmp[INGEST_AMOUNT_MAX + 1];
-    int n = snprintf(tmp, sizeof tmp, "%s%s", *digits == '\0' || *digits == '.' ? "0" : "",
-                     digits);
+    int n = snprintf(tmp, sizeof tmp, "%s%s",
+                     *digits == '\0' || *digits == '.' ? "0" : "", digits);
     /* a "0" is only added where zeros went, or before a bare ".d" (5 characters
      * at most once trailing zeros are gone): never longer than the input */
     if (n > 0 && n < INGEST_AMOUNT_MAX)

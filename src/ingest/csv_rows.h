@@ -19,9 +19,9 @@ typedef struct ingest_csv ingest_csv;
 /* One valid row. Strings are borrowed from the reader: valid until the next
  * ingest_csv_next or ingest_csv_close. */
 typedef struct ingest_csv_row {
-    const char *id;          /* the id column's value; NULL without that column */
+    const char *id; /* the id column's value; NULL without that column */
     const char *customer_id;
-    int64_t occurred_at_s;   /* UTC seconds since 1970 (fraction dropped) */
+    int64_t occurred_at_s;          /* UTC seconds since 1970 (fraction dropped) */
     char amount[INGEST_AMOUNT_MAX]; /* canonical decimal: "12.3", "0", "1500" */
 } ingest_csv_row;
 

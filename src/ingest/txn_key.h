@@ -16,8 +16,8 @@
 typedef struct ingest_counter {
     uint64_t *keys; /* 0: empty slot (key 0 is stored as 1) */
     uint32_t *counts;
-    size_t cap;     /* a power of two, or 0 */
-    size_t n;       /* distinct keys */
+    size_t cap; /* a power of two, or 0 */
+    size_t n;   /* distinct keys */
 } ingest_counter;
 
 /* FNV-1a, 64 bits, of s[0..len) continuing from h (start with

@@ -24,7 +24,8 @@ static void log_vwrite(log_level level, const char *fmt, va_list ap)
     struct tm tm;
     gmtime_r(&now, &tm);
     size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    n += (size_t)snprintf(line + n, sizeof line - n, " level=%s msg=", level_names[level]);
+    n +=
+        (size_t)snprintf(line + n, sizeof line - n, " level=%s msg=", level_names[level]);
     vsnprintf(line + n, sizeof line - n, fmt, ap);
     /* one line per event: MHD's messages end in '\n' already */
     size_t len = strlen(line);

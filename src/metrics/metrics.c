@@ -11,8 +11,8 @@
 #define STATUS_SLOTS 500 /* 100..599; slot 0 also takes anything odd */
 
 /* Upper bounds of the latency buckets, in microseconds; +Inf is implied. */
-static const uint64_t bucket_usec[] = {100,   250,    500,    1000,   2500,    5000,
-                                       10000, 25000,  50000,  100000, 250000,  500000,
+static const uint64_t bucket_usec[] = {100,     250,     500,     1000,    2500,   5000,
+                                       10000,   25000,   50000,   100000,  250000, 500000,
                                        1000000, 2500000, 5000000, 10000000};
 #define NBUCKETS (sizeof bucket_usec / sizeof bucket_usec[0] + 1)
 
@@ -24,7 +24,7 @@ typedef struct route_metrics {
 } route_metrics;
 
 struct metrics {
-    size_t nroutes;   /* plus the unmatched slot */
+    size_t nroutes; /* plus the unmatched slot */
     route_metrics *route;
 };
 
@@ -87,7 +87,8 @@ typedef struct text {
     bool failed;
 } text;
 
-static void text_printf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_printf(text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void text_printf(text *t, const char *fmt, ...)
 {
@@ -149,17 +150,17 @@ static void render_latency(text *t, const metrics *m)
                             r->method, r->pattern, (double)bucket_usec[b] / 1e6,
                             (unsigned long long)cumulative);
         }
-        text_printf(t,
-                    "ltvd_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\","
-                    "le=\"+Inf\"} %llu\n"
-                    "ltvd_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} "
-                    "%.6f\n"
-                    "ltvd_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} "
-                    "%llu\n",
-                    r->method, r->pattern, (unsigned long long)cumulative, r->method,
-                    r->pattern,
-                    (double)atomic_load_explicit(&r->usec_sum, memory_order_relaxed) / 1e6,
-                    r->method, r->pattern, (unsigned long long)cumulative);
+        text_printf(
+            t,
+            "ltvd_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\","
+            "le=\"+Inf\"} %llu\n"
+            "ltvd_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} "
+            "%.6f\n"
+            "ltvd_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} "
+            "%llu\n",
+            r->method, r->pattern, (unsigned long long)cumulative, r->method, r->pattern,
+            (double)atomic_load_explicit(&r->usec_sum, memory_order_relaxed) / 1e6,
+            r->method, r->pattern, (unsigned long long)cumulative);
     }
 }
 

@@ -15,8 +15,7 @@ int bgnbd_loglik(const double *params, double x, double t_x, double T, double *o
     return bgnbd_core_loglik(params, x, t_x, T, MODIFIED, out);
 }
 
-int bgnbd_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
-                     double *out)
+int bgnbd_loglik_sum(const double *params, const btyd_pattern *pat, size_t n, double *out)
 {
     return bgnbd_core_loglik_sum(params, pat, n, MODIFIED, out);
 }
@@ -38,8 +37,8 @@ int bgnbd_expected(const double *params, double x, double t_x, double T, double 
     return bgnbd_core_expected(params, x, t_x, T, t, MODIFIED, out);
 }
 
-int bgnbd_p_n(const double *params, double x, double t_x, double T, double t,
-              unsigned n, double *out)
+int bgnbd_p_n(const double *params, double x, double t_x, double T, double t, unsigned n,
+              double *out)
 {
     return bgnbd_core_p_n(params, x, t_x, T, t, n, MODIFIED, out);
 }

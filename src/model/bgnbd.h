@@ -28,8 +28,8 @@ int bgnbd_expected(const double *params, double x, double t_x, double T, double 
                    double *out);
 /* P(n purchases in (T, T+t] | x, t_x, T) (Fader, Hardie & Lee's note on the
  * conditional PMF of the BG/NBD). */
-int bgnbd_p_n(const double *params, double x, double t_x, double T, double t,
-              unsigned n, double *out);
+int bgnbd_p_n(const double *params, double x, double t_x, double T, double t, unsigned n,
+              double *out);
 /* E[X(t)] for a new customer (eq. 9). */
 int bgnbd_expected_new(const double *params, double t, double *out);
 /* P(X(t) = n) for a new customer (eq. 8). */

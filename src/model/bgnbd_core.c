@@ -31,12 +31,12 @@
 
 enum { R, ALPHA, A, B };
 
-#define TABLE 512          /* per-x terms of loglik_sum kept on the stack */
-#define C_SMALL 0.25       /* below: split Beta(a, b) to raise c = a+b-1 */
-#define A_GUARD 1e-4       /* |a-1| below: interpolate across a = 1 */
-#define A_STEP 1e-3        /* interpolation nodes 1 +- A_STEP, 1 +- A_STEP/2 */
+#define TABLE 512    /* per-x terms of loglik_sum kept on the stack */
+#define C_SMALL 0.25 /* below: split Beta(a, b) to raise c = a+b-1 */
+#define A_GUARD 1e-4 /* |a-1| below: interpolate across a = 1 */
+#define A_STEP 1e-3  /* interpolation nodes 1 +- A_STEP, 1 +- A_STEP/2 */
 #define SIM_MAX_EVENTS 10000000
-#define MAX_REL_ERR 1e-11    /* estimated error beyond which E is refused */
+#define MAX_REL_ERR 1e-11 /* estimated error beyond which E is refused */
 
 /* A customer alive now: lambda ~ Gamma(shape, rate), p ~ Beta(a, b). */
 typedef struct alive {
@@ -128,8 +128,8 @@ static void table_extend(ll_table *tb, const double *p, int m, size_t x)
 {
     for (size_t k = tb->built; k <= x; k++) {
         double j = (double)(k - 1);
-        tb->head[k] = tb->head[k - 1] +
-                      log((p[R] + j) * (p[B] + j + m) / (p[A] + p[B] + j + m));
+        tb->head[k] =
+            tb->head[k - 1] + log((p[R] + j) * (p[B] + j + m) / (p[A] + p[B] + j + m));
         tb->drop[k] = log(p[A]) - log(p[B] + j + m);
     }
     tb->built = x + 1;
@@ -154,7 +154,7 @@ typedef struct t_slot {
 
 typedef struct grad_cache {
     double t_x, log_atx, inv_atx;
-    double x, inv_bx;             /* 1 / (b + x - 1 + m) */
+    double x, inv_bx; /* 1 / (b + x - 1 + m) */
     double inv_a;
     t_slot t[T_SLOTS];
 } grad_cache;
@@ -260,8 +260,8 @@ static void grad_table_extend(grad_table *g, const double *p, int m, size_t x)
 static void terms_direct(const double *p, int m, double x, double t[5])
 {
     double ab = p[A] + p[B];
-    t[0] = lnpoch(p[R], x) + p[R] * log(p[ALPHA]) + lnpoch(p[B], x + m) -
-           lnpoch(ab, x + m);
+    t[0] =
+        lnpoch(p[R], x) + p[R] * log(p[ALPHA]) + lnpoch(p[B], x + m) - lnpoch(ab, x + m);
     t[1] = log(p[A]) - log(p[B] + x - 1 + m);
     t[2] = gsl_sf_psi(p[R] + x) - gsl_sf_psi(p[R]);
     t[3] = gsl_sf_psi(p[B] + x + m) - gsl_sf_psi(p[B]);
@@ -270,8 +270,9 @@ static void terms_direct(const double *p, int m, double x, double t[5])
 
 /* One pattern's log-likelihood and gradient from its per-x terms t[5]: with
  * the caches, one exp and one log1p. */
-static double pattern_grad(const double *p, int m, double log_alpha, const btyd_pattern *q,
-                           const double t[5], grad_cache *c, double g[4])
+static double pattern_grad(const double *p, int m, double log_alpha,
+                           const btyd_pattern *q, const double t[5], grad_cache *c,
+                           double g[4])
 {
     const t_slot *at = age_terms(c, p, q->T);
     double x = q->x, rx = p[R] + x, l_T = at->log_at, inv_T = at->inv_at;
@@ -292,7 +293,7 @@ static double pattern_grad(const double *p, int m, double log_alpha, const btyd_
             c->inv_bx = 1 / (p[B] + x - 1 + m);
         }
         double dl = l_T - c->log_atx, d = t[1] + rx * dl;
-        double e = exp(-fabs(d));            /* log(1 + e^d) and its slope */
+        double e = exp(-fabs(d)); /* log(1 + e^d) and its slope */
         double s = d > 0 ? 1 / (1 + e) : e / (1 + e);
         ll += (d > 0 ? d : 0) + log1p(e);
         g[R] += s * dl;

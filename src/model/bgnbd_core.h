@@ -14,8 +14,8 @@
 
 #include "model/btyd.h"
 
-int bgnbd_core_loglik(const double *params, double x, double t_x, double T,
-                      bool modified, double *out);
+int bgnbd_core_loglik(const double *params, double x, double t_x, double T, bool modified,
+                      double *out);
 int bgnbd_core_loglik_sum(const double *params, const btyd_pattern *pat, size_t n,
                           bool modified, double *out);
 /* The sum as loglik_sum and its gradient in grad[0..4) (natural scale). */
@@ -30,7 +30,7 @@ int bgnbd_core_p_n(const double *params, double x, double t_x, double T, double 
 int bgnbd_core_expected_new(const double *params, double t, bool modified, double *out);
 int bgnbd_core_p_n_new(const double *params, double t, unsigned n, bool modified,
                        double *out);
-int bgnbd_core_simulate(const double *params, double T, const gsl_rng *rng,
-                        bool modified, double *x, double *t_x);
+int bgnbd_core_simulate(const double *params, double T, const gsl_rng *rng, bool modified,
+                        double *x, double *t_x);
 
 #endif

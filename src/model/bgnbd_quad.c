@@ -31,7 +31,7 @@
 #include <stddef.h>
 
 #define MAX_INTERVALS 400
-#define REL_TOL 1e-12   /* aim */
+#define REL_TOL 1e-12    /* aim */
 #define REL_ACCEPT 1e-10 /* worse than this is GSL_ELOSS */
 #define MAX_BREAKS 24
 

@@ -29,8 +29,8 @@ int btyd_finite_out(double v, double *out)
     return GSL_SUCCESS;
 }
 
-int btyd_p_any(const btyd_model *m, const double *params, double x, double t_x,
-               double T, double t, double *out)
+int btyd_p_any(const btyd_model *m, const double *params, double x, double t_x, double T,
+               double t, double *out)
 {
     double p0;
     int rc = m->p_n(params, x, t_x, T, t, 0, &p0);

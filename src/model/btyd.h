@@ -39,8 +39,8 @@ typedef struct btyd_pattern {
 typedef int (*btyd_loglik_fn)(const double *params, double x, double t_x, double T,
                               double *out);
 /* Optional fast path: sum over patterns of weight * log-likelihood. */
-typedef int (*btyd_loglik_sum_fn)(const double *params, const btyd_pattern *pat,
-                                  size_t n, double *out);
+typedef int (*btyd_loglik_sum_fn)(const double *params, const btyd_pattern *pat, size_t n,
+                                  double *out);
 /* Optional: the weighted sum as loglik_sum, and its gradient with respect
  * to the (natural-scale) parameters in grad[0..n_params). */
 typedef int (*btyd_loglik_grad_fn)(const double *params, const btyd_pattern *pat,
@@ -52,8 +52,8 @@ typedef int (*btyd_p_alive_fn)(const double *params, double x, double t_x, doubl
 typedef int (*btyd_expected_fn)(const double *params, double x, double t_x, double T,
                                 double t, double *out);
 /* P(exactly n purchases in (T, T+t] | x, t_x, T). */
-typedef int (*btyd_p_n_fn)(const double *params, double x, double t_x, double T,
-                           double t, unsigned n, double *out);
+typedef int (*btyd_p_n_fn)(const double *params, double x, double t_x, double T, double t,
+                           unsigned n, double *out);
 /* E[purchases in (0, t]] for a customer just acquired (repeat purchases). */
 typedef int (*btyd_expected_new_fn)(const double *params, double t, double *out);
 /* P(exactly n repeat purchases in (0, t]) for a customer just acquired. */
@@ -66,15 +66,15 @@ typedef int (*btyd_simulate_fn)(const double *params, double T, const gsl_rng *r
 
 /* A purchase model. `init` is a reasonable starting point for the fit. */
 typedef struct btyd_model {
-    const char *name;                 /* CLI name: "bgnbd", "pareto", ... */
-    const char *title;                /* "BG/NBD", ... */
+    const char *name;  /* CLI name: "bgnbd", "pareto", ... */
+    const char *title; /* "BG/NBD", ... */
     size_t n_params;
-    const char *const *param_names;   /* as lifetimes names them */
+    const char *const *param_names; /* as lifetimes names them */
     const double *init;
-    int discrete;                     /* 1 for BG/BB: t_x, T, t are counts */
+    int discrete; /* 1 for BG/BB: t_x, T, t are counts */
     btyd_loglik_fn loglik;
-    btyd_loglik_sum_fn loglik_sum;    /* NULL: the fitter sums loglik */
-    btyd_loglik_grad_fn loglik_grad;  /* NULL: numerical gradients */
+    btyd_loglik_sum_fn loglik_sum;   /* NULL: the fitter sums loglik */
+    btyd_loglik_grad_fn loglik_grad; /* NULL: numerical gradients */
     btyd_p_alive_fn p_alive;
     btyd_expected_fn expected;
     btyd_p_n_fn p_n;
@@ -114,7 +114,7 @@ int btyd_finite_out(double v, double *out);
 size_t btyd_patterns_collapse(btyd_pattern *p, size_t n);
 
 /* P(at least one purchase in (T, T+t] | history) = 1 - p_n(0). */
-int btyd_p_any(const btyd_model *m, const double *params, double x, double t_x,
-               double T, double t, double *out);
+int btyd_p_any(const btyd_model *m, const double *params, double x, double t_x, double T,
+               double t, double *out);
 
 #endif

@@ -18,10 +18,10 @@
 #define CLV_MONTH_WEEKS 4.345
 
 typedef struct clv_options {
-    unsigned months;        /* N >= 1 */
-    double discount_rate;   /* d per month, > -1 (lifetimes' default 0.01) */
-    double margin;          /* share of spend that is profit, >= 0 */
-    double month_periods;   /* M, in model periods (> 0) */
+    unsigned months;      /* N >= 1 */
+    double discount_rate; /* d per month, > -1 (lifetimes' default 0.01) */
+    double margin;        /* share of spend that is profit, >= 0 */
+    double month_periods; /* M, in model periods (> 0) */
 } clv_options;
 
 /* 1 when o is usable: N >= 1, d > -1 with (1+d)^N a positive finite number,

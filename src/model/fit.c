@@ -17,10 +17,10 @@
 #include "model/parallel.h"
 
 #define DEFAULT_MAX_ITER 1000
-#define GRAD_STEP 1e-6     /* central differences on log-parameters */
+#define GRAD_STEP 1e-6      /* central differences on log-parameters */
 #define HESS_STEP 1e-4      /* second differences of the log-likelihood */
 #define GRAD_HESS_STEP 1e-6 /* forward differences of an analytic gradient */
-#define GRAD_TOL 1e-8      /* on the gradient of the mean log-likelihood */
+#define GRAD_TOL 1e-8       /* on the gradient of the mean log-likelihood */
 #define GRAD_TOL_LOOSE 1e-5 /* accepted when BFGS can make no more progress */
 #define NEWTON_FROM 1e-4    /* BFGS hands over to Newton below this gradient */
 #define BAD_OBJECTIVE 1e100 /* where the likelihood cannot be evaluated */
@@ -29,8 +29,8 @@
 
 typedef struct objective {
     const fit_spec *spec;
-    bool grad_bad;   /* the last numeric gradient had a component that could
-                        not be computed: no convergence may be claimed there */
+    bool grad_bad; /* the last numeric gradient had a component that could
+                      not be computed: no convergence may be claimed there */
 } objective;
 
 static int loglik_at_log(const fit_spec *spec, const double *theta, double *ll)
@@ -110,7 +110,8 @@ static void gsl_df(const gsl_vector *v, void *ctx, gsl_vector *g)
         theta[i] = t0 - GRAD_STEP;
         double fm = objective_value(obj, theta);
         theta[i] = t0;
-        bool ok_p = fp < BAD_OBJECTIVE, ok_m = fm < BAD_OBJECTIVE, ok_0 = f0 < BAD_OBJECTIVE;
+        bool ok_p = fp < BAD_OBJECTIVE, ok_m = fm < BAD_OBJECTIVE,
+             ok_0 = f0 < BAD_OBJECTIVE;
         double d = 0;
         if (ok_p && ok_m)
             d = (fp - fm) / (2 * GRAD_STEP);
@@ -271,8 +272,8 @@ static int penalized_ll(const fit_spec *spec, const double *theta, double *out)
 }
 
 /* One Newton direction: solves (-H) d = g by Cholesky, H by forward
- * differences (its O(h) error only slows the last digits of convergence). Returns 0 when -H is
- * not positive definite (then Newton cannot be trusted here). */
+ * differences (its O(h) error only slows the last digits of convergence). Returns 0 when
+ * -H is not positive definite (then Newton cannot be trusted here). */
 static int newton_direction(const fit_spec *spec, const double *theta, const double *g,
                             gsl_matrix *h, gsl_vector *gv, gsl_vector *d)
 {
@@ -291,7 +292,8 @@ static int newton_direction(const fit_spec *spec, const double *theta, const dou
  * (a subsample fit): a few steps replace dozens of BFGS iterations there.
  * theta only moves by steps that do not lower the likelihood. Returns 1 when
  * the gradient test passed. */
-static int newton_polish(const fit_spec *spec, double *theta, size_t *iters, double *gnorm)
+static int newton_polish(const fit_spec *spec, double *theta, size_t *iters,
+                         double *gnorm)
 {
     size_t n = spec->n_params;
     int ok = 0;
@@ -571,8 +573,8 @@ static bool subsample_start(const btyd_model *model, const btyd_pattern *pat, si
     return found;
 }
 
-int fit_btyd(const btyd_model *model, const btyd_pattern *pat, size_t n,
-             double penalizer, const double *init, fit_result *out)
+int fit_btyd(const btyd_model *model, const btyd_pattern *pat, size_t n, double penalizer,
+             const double *init, fit_result *out)
 {
     double t0 = now_seconds(), start[BTYD_MAX_PARAMS];
     if (init == NULL)

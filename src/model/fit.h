@@ -24,21 +24,21 @@ typedef struct fit_spec {
     fit_loglik_fn loglik;
     fit_loglik_grad_fn loglik_grad; /* optional: analytic gradient (NULL: numeric) */
     const void *data;
-    double total_weight;    /* number of customers, scales the penalizer */
-    double penalizer;       /* C >= 0: minimise -LL/N + C * sum(params^2) */
-    const double *init;     /* starting point (natural scale, all > 0) */
-    size_t max_iter;        /* 0: a default */
-    bool newton_first;      /* init is near the optimum: try Newton steps
-                               (needs loglik_grad) before BFGS */
-    bool skip_std_errors;   /* a preliminary fit: no Hessian at the end */
+    double total_weight;  /* number of customers, scales the penalizer */
+    double penalizer;     /* C >= 0: minimise -LL/N + C * sum(params^2) */
+    const double *init;   /* starting point (natural scale, all > 0) */
+    size_t max_iter;      /* 0: a default */
+    bool newton_first;    /* init is near the optimum: try Newton steps
+                             (needs loglik_grad) before BFGS */
+    bool skip_std_errors; /* a preliminary fit: no Hessian at the end */
 } fit_spec;
 
 typedef struct fit_result {
     double params[FIT_MAX_PARAMS];
     double std_errors[FIT_MAX_PARAMS]; /* NaN-free: 0 if the Hessian is singular */
-    bool std_errors_ok;                /* false if the Hessian was not negative definite */
-    double log_likelihood;             /* total, unpenalized, at params */
-    size_t iterations;                 /* BFGS plus Newton steps on the full data */
+    bool std_errors_ok;    /* false if the Hessian was not negative definite */
+    double log_likelihood; /* total, unpenalized, at params */
+    size_t iterations;     /* BFGS plus Newton steps on the full data */
     bool converged;
     double seconds;
 } fit_result;
@@ -50,8 +50,8 @@ typedef struct fit_result {
 int fit_mle(const fit_spec *spec, fit_result *out);
 
 /* Fits a purchase model on weighted patterns; init NULL uses model->init. */
-int fit_btyd(const btyd_model *model, const btyd_pattern *pat, size_t n,
-             double penalizer, const double *init, fit_result *out);
+int fit_btyd(const btyd_model *model, const btyd_pattern *pat, size_t n, double penalizer,
+             const double *init, fit_result *out);
 
 /* Sum over patterns of weight * loglik (model->loglik_sum when present). */
 int fit_btyd_loglik(const btyd_model *model, const double *params,

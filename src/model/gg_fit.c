@@ -20,19 +20,19 @@
 
 typedef struct spend_row {
     double x, xm, log_m, log_xm, weight;
-    size_t xi;                 /* index of x in gg_data.xs */
+    size_t xi; /* index of x in gg_data.xs */
 } spend_row;
 
 typedef struct x_terms {
-    double a, da_dp, da_dq;    /* lnpoch(px, q) - lnGamma(q) and derivatives */
+    double a, da_dp, da_dq; /* lnpoch(px, q) - lnGamma(q) and derivatives */
 } x_terms;
 
 typedef struct gg_data {
     spend_row *rows;
     size_t n;
-    double *xs;                /* distinct x values */
+    double *xs; /* distinct x values */
     size_t n_x;
-    x_terms *terms;            /* per distinct x, for the current params */
+    x_terms *terms; /* per distinct x, for the current params */
     const double *params;
 } gg_data;
 
@@ -47,8 +47,8 @@ static int tabulate(gg_data *d, const double *par)
     double p = par[0], q = par[1], psi_q = gsl_sf_psi(q), lg_q = gsl_sf_lngamma(q);
     for (size_t k = 0; k < d->n_x; k++) {
         double x = d->xs[k], px = p * x, psi_pxq = gsl_sf_psi(px + q);
-        d->terms[k] = (x_terms){gsl_sf_lnpoch(px, q) - lg_q, x * (psi_pxq - gsl_sf_psi(px)),
-                                psi_pxq - psi_q};
+        d->terms[k] = (x_terms){gsl_sf_lnpoch(px, q) - lg_q,
+                                x * (psi_pxq - gsl_sf_psi(px)), psi_pxq - psi_q};
         if (!isfinite(d->terms[k].a) || !isfinite(d->terms[k].da_dp) ||
             !isfinite(d->terms[k].da_dq))
             return GSL_ERANGE;
@@ -88,8 +88,8 @@ static int data_loglik_grad(const double *params, const void *data, double *ll,
     double acc[4] = {0};
     if (rc == GSL_SUCCESS)
         rc = parallel_sum(d->n, MIN_CHUNK, sum_chunk, d, acc, 4);
-    if (rc == GSL_SUCCESS && !(isfinite(acc[0]) && isfinite(acc[1]) && isfinite(acc[2]) &&
-                               isfinite(acc[3])))
+    if (rc == GSL_SUCCESS &&
+        !(isfinite(acc[0]) && isfinite(acc[1]) && isfinite(acc[2]) && isfinite(acc[3])))
         rc = GSL_ERANGE;
     if (rc != GSL_SUCCESS)
         return rc;
@@ -145,8 +145,8 @@ static int data_build(const gg_pattern *pat, size_t n, size_t k, gg_data *d)
         const gg_pattern *g = &pat[i];
         if (!informative(g) || seen++ % k != k / 2)
             continue;
-        d->rows[d->n] = (spend_row){g->x, g->x * g->m, log(g->m), log(g->x * g->m),
-                                    g->weight * (double)k, 0};
+        d->rows[d->n] = (spend_row){
+            g->x, g->x * g->m, log(g->m), log(g->x * g->m), g->weight * (double)k, 0};
         d->xs[d->n++] = g->x;
     }
     if (d->n == 0) {
@@ -213,7 +213,8 @@ int gg_fit(const gg_pattern *pat, size_t n, double penalizer, const double *init
     fit_result r;
     bool near = false;
     if (n_inf > SUBSAMPLE_ABOVE && data_build(pat, n, n_inf / SUBSAMPLE_SIZE, &d) == 0) {
-        near = fit_data(&d, penalizer, start, false, false, &r) == GSL_SUCCESS && r.converged;
+        near = fit_data(&d, penalizer, start, false, false, &r) == GSL_SUCCESS &&
+               r.converged;
         if (near)
             memcpy(start, r.params, sizeof start);
         data_free(&d);

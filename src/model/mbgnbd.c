@@ -38,8 +38,8 @@ int mbgnbd_expected(const double *params, double x, double t_x, double T, double
     return bgnbd_core_expected(params, x, t_x, T, t, MODIFIED, out);
 }
 
-int mbgnbd_p_n(const double *params, double x, double t_x, double T, double t,
-               unsigned n, double *out)
+int mbgnbd_p_n(const double *params, double x, double t_x, double T, double t, unsigned n,
+               double *out)
 {
     return bgnbd_core_p_n(params, x, t_x, T, t, n, MODIFIED, out);
 }

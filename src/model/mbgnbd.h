@@ -27,8 +27,8 @@ int mbgnbd_p_alive(const double *params, double x, double t_x, double T, double 
 int mbgnbd_expected(const double *params, double x, double t_x, double T, double t,
                     double *out);
 /* P(n purchases in (T, T+t] | x, t_x, T). */
-int mbgnbd_p_n(const double *params, double x, double t_x, double T, double t,
-               unsigned n, double *out);
+int mbgnbd_p_n(const double *params, double x, double t_x, double T, double t, unsigned n,
+               double *out);
 /* E[X(t)] for a new customer. */
 int mbgnbd_expected_new(const double *params, double t, double *out);
 /* P(X(t) = n) for a new customer. */

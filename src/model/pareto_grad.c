@@ -291,8 +291,8 @@ static const t_slot *T_lookup(const double *p, double T, int grad, sum_cache *c,
 }
 
 /* One pattern's log-likelihood and, if g, its gradient. */
-static int pattern_term(const double *p, const btyd_pattern *q, sum_cache *c,
-                        double *ll, double *g)
+static int pattern_term(const double *p, const btyd_pattern *q, sum_cache *c, double *ll,
+                        double *g)
 {
     int grad = g != NULL, rc = GSL_SUCCESS;
     if (q->x != c->x)

@@ -4,8 +4,7 @@
 #include <string.h>
 
 static const btyd_model *const models[] = {
-    &bgnbd_model, &pareto_model, &mbgnbd_model, &bgbb_model, &bggeo_model,
-    &bgpois_model,
+    &bgnbd_model, &pareto_model, &mbgnbd_model, &bgbb_model, &bggeo_model, &bgpois_model,
 };
 
 const btyd_model *btyd_model_find(const char *name)

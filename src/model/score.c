@@ -17,16 +17,16 @@
 typedef struct history {
     double x, t_x, T;
     double p_alive, expected, p_purchase, discounted; /* discounted: clv.h */
-    size_t first;              /* a customer with this history, for errors */
+    size_t first; /* a customer with this history, for errors */
     int rc;
 } history;
 
 typedef struct histories {
     history *h;
     size_t n;
-    size_t *slot;              /* open addressing: index into h, or EMPTY */
+    size_t *slot; /* open addressing: index into h, or EMPTY */
     size_t mask;
-    size_t *of;                /* of[i]: the history of customer i */
+    size_t *of; /* of[i]: the history of customer i */
 } histories;
 
 static uint64_t mix(uint64_t k)
@@ -131,7 +131,8 @@ static int fill(const score_spec *s, const histories *hs, const score_input *in,
         out[i] = (score_output){h->p_alive, h->expected, h->p_purchase, 0, 0};
         if (s->gg_params == NULL)
             continue;
-        int rc = gg_expected_spend(s->gg_params, in[i].x, in[i].m, &out[i].expected_spend);
+        int rc =
+            gg_expected_spend(s->gg_params, in[i].x, in[i].m, &out[i].expected_spend);
         if (rc != GSL_SUCCESS) {
             *bad = i;
             return rc;

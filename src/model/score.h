@@ -12,21 +12,21 @@
 
 typedef struct score_input {
     double x, t_x, T;
-    double m;                  /* mean repeat spend (ignored without spend) */
+    double m; /* mean repeat spend (ignored without spend) */
 } score_input;
 
 typedef struct score_output {
     double p_alive;
-    double expected;           /* purchases in the next `horizon` periods */
-    double p_purchase;         /* P(at least one purchase in that time) */
-    double expected_spend;     /* 0 without a spend model */
-    double clv;                /* 0 without a spend model */
+    double expected;       /* purchases in the next `horizon` periods */
+    double p_purchase;     /* P(at least one purchase in that time) */
+    double expected_spend; /* 0 without a spend model */
+    double clv;            /* 0 without a spend model */
 } score_output;
 
 typedef struct score_spec {
     const btyd_model *model;
     const double *params;
-    const double *gg_params;   /* Gamma-Gamma p, q, v; NULL: no spend or CLV */
+    const double *gg_params; /* Gamma-Gamma p, q, v; NULL: no spend or CLV */
     double horizon;
     clv_options clv;
 } score_spec;

@@ -122,7 +122,8 @@ const char *store_when_text(const store_item *it, char buf[64])
 {
     if (it->occurred_at != NULL)
         return it->occurred_at;
-    int64_t day = summary_day_of(it->occurred_at_s), sec = it->occurred_at_s - day * 86400;
+    int64_t day = summary_day_of(it->occurred_at_s),
+            sec = it->occurred_at_s - day * 86400;
     if (summary_format_day(day, buf) != 0)
         return "invalid"; /* refused by the server with a clear message */
     buf[10] = ' ';

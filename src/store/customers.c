@@ -14,17 +14,21 @@
  * written out so each statement can restrict the days before grouping);
  * WHERE and GROUP BY follow. */
 #define FIRST_AMOUNT "(array_agg(amount ORDER BY day))[1]"
-#define DAYS_SUMMARY                                                                   \
-    " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01'," \
-    "        count(*), " STORE_SQL_UNITS("sum(amount) - " FIRST_AMOUNT) ","          \
-    "        " STORE_SQL_UNITS(FIRST_AMOUNT) "   FROM customer_days"
+#define DAYS_SUMMARY                                                                     \
+    " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"   \
+    "        count(*), " STORE_SQL_UNITS(                                                \
+        "sum(amount) - " FIRST_AMOUNT) ","                                               \
+                                       "        " STORE_SQL_UNITS(                       \
+                                           FIRST_AMOUNT) "   FROM customer_days"
 #define BY_CUSTOMER " GROUP BY customer_id"
 #define CURSOR "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
 
-static const char now_sql[] =
-    CURSOR " SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
-           "        n_days, " STORE_SQL_UNITS("repeat_amount") ","
-           "        " STORE_SQL_UNITS("first_day_amount") "   FROM customers";
+static const char now_sql[] = CURSOR
+    " SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
+    "        n_days, " STORE_SQL_UNITS(
+        "repeat_amount") ","
+                         "        " STORE_SQL_UNITS(
+                             "first_day_amount") "   FROM customers";
 
 /* The days up to $1. */
 static const char past_sql[] =
@@ -37,8 +41,7 @@ static const char changed_sql[] =
     " WHERE ingested_xid >= $1::bigint AND ingested_xid <> ALL ($2::bigint[])";
 
 /* Every transaction with an id below the result has ended. */
-static const char horizon_sql[] =
-    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
+static const char horizon_sql[] = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
 
 /* Distinct customer ids in customer_days as its statistics estimate them
  * (n_distinct < 0 is a share of the rows). No row when never analyzed. */

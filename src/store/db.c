@@ -103,7 +103,8 @@ static bool is_copy(ExecStatusType st)
 
 static bool is_failure(ExecStatusType st)
 {
-    return st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR;
+    return st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE ||
+           st == PGRES_NONFATAL_ERROR;
 }
 
 /* Sends what was queued and collects the command's results: the first
@@ -147,9 +148,10 @@ PGresult *store_db_query(store_db *db, const char *sql, int n_params,
         return NULL;
     }
     long long until = wait_until(db, db->lim.wait_ms);
-    int sent = n_params == 0 && values == NULL
-                   ? PQsendQuery(db->conn, sql)
-                   : PQsendQueryParams(db->conn, sql, n_params, NULL, values, NULL, NULL, 0);
+    int sent =
+        n_params == 0 && values == NULL
+            ? PQsendQuery(db->conn, sql)
+            : PQsendQueryParams(db->conn, sql, n_params, NULL, values, NULL, NULL, 0);
     if (!sent) {
         store_db_fail(db, NULL, sql);
         return NULL;
@@ -235,7 +237,8 @@ static int set_session(store_db *db, char err[STORE_ERR_MAX])
                       l->lock_timeout_ms);
     if (l->idle_in_tx_timeout_ms > 0)
         snprintf(sql + n, sizeof sql - (size_t)n,
-                 "; SET idle_in_transaction_session_timeout = %ld", l->idle_in_tx_timeout_ms);
+                 "; SET idle_in_transaction_session_timeout = %ld",
+                 l->idle_in_tx_timeout_ms);
     if (store_db_exec(db, sql, PGRES_COMMAND_OK) != 0) {
         snprintf(err, STORE_ERR_MAX, "connect: %.480s", db->err);
         return -1;
@@ -251,7 +254,8 @@ static int connect_url(store_db *db, const char *url, char err[STORE_ERR_MAX])
     char v[6][24];
     const char *keys[10], *vals[10];
     int k = 0;
-    snprintf(v[0], sizeof v[0], "%ld", l->connect_timeout_s > 0 ? l->connect_timeout_s : 10);
+    snprintf(v[0], sizeof v[0], "%ld",
+             l->connect_timeout_s > 0 ? l->connect_timeout_s : 10);
     keys[k] = "connect_timeout", vals[k++] = v[0];
     if (l->keepalives_idle_s > 0) {
         snprintf(v[1], sizeof v[1], "%ld", l->keepalives_idle_s);
@@ -449,7 +453,8 @@ PGresult *store_db_exec_prepared(store_db *db, const char *name, const char *sql
 
 bool store_db_retryable(const store_db *db)
 {
-    return strcmp(db->sqlstate, PG_SERIALIZATION_FAILURE) == 0 || strcmp(db->sqlstate, PG_DEADLOCK_DETECTED) == 0;
+    return strcmp(db->sqlstate, PG_SERIALIZATION_FAILURE) == 0 ||
+           strcmp(db->sqlstate, PG_DEADLOCK_DETECTED) == 0;
 }
 
 /* ---- transactions -------------------------------------------------------- */
@@ -580,8 +585,9 @@ int store_db_transaction_gated(store_db *db, bool serializable, store_tx_fn fn, 
             return -1;
         }
         if (commit_gate != NULL && gate_rdlock(db, commit_gate) != 0) {
-            snprintf(db->err, sizeof db->err, "COMMIT: the cache catch-up held the gate "
-                                              "past the deadline");
+            snprintf(db->err, sizeof db->err,
+                     "COMMIT: the cache catch-up held the gate "
+                     "past the deadline");
             db->timed_out = true;
             rollback(db);
             return -1;

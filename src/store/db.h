@@ -38,16 +38,16 @@ typedef struct store_db_limits {
     long keepalives_idle_s;     /* TCP keepalives (libpq keepalives_*) */
     long keepalives_interval_s;
     long keepalives_count;
-    long tcp_user_timeout_ms;   /* libpq tcp_user_timeout */
-    long wait_ms;               /* client side: longest wait for one answer */
+    long tcp_user_timeout_ms; /* libpq tcp_user_timeout */
+    long wait_ms;             /* client side: longest wait for one answer */
 } store_db_limits;
 
 typedef struct store_db {
     PGconn *conn;
-    store_db_limits lim;                      /* as opened */
+    store_db_limits lim;   /* as opened */
     long long deadline_ms; /* CLOCK_MONOTONIC ms after which no wait goes on; 0 none */
     bool timed_out;        /* the last failure was a wait that ran out */
-    char *url;                                /* owned copy of the DATABASE_URL */
+    char *url;             /* owned copy of the DATABASE_URL */
     const char *prepared[STORE_MAX_PREPARED]; /* statement names (static strings)
                                                  prepared on this connection */
     int n_prepared;

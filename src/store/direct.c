@@ -80,7 +80,7 @@ cleanup:
 }
 
 int store_direct_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
-                     void *hint_arg, store_direct_plan *p)
+                           void *hint_arg, store_direct_plan *p)
 {
     memset(p, 0, sizeof *p);
     item_key *keys = malloc((n > 0 ? n : 1) * sizeof *keys);
@@ -106,8 +106,8 @@ int store_direct_plan_make(const store_item *items, size_t n, store_days_hint_fn
             return 0;
         }
         p->order[p->n_unique++] = keys[i].index;
-        p->days[p->n_days++] =
-            (store_direct_plan_day){it->customer_id, summary_day_of(it->occurred_at_s), units, 1};
+        p->days[p->n_days++] = (store_direct_plan_day){
+            it->customer_id, summary_day_of(it->occurred_at_s), units, 1};
     }
     free(keys);
     qsort(p->days, p->n_days, sizeof *p->days, by_customer_day);
@@ -177,10 +177,10 @@ static const char update_sql[] =
 /* ---- the path ---------------------------------------------------------------- */
 
 static store_direct_status probe(store_db *db, const store_item *items, size_t n,
-                                  char xid[32])
+                                 char xid[32])
 {
     const store_item *a = &items[0], *b = &items[n / 2], *c = &items[n - 1];
-    const char *vals[] = {a->customer_id, a->txn_id, b->customer_id,
+    const char *vals[] = {a->customer_id, a->txn_id,      b->customer_id,
                           b->txn_id,      c->customer_id, c->txn_id};
     PGresult *res = store_db_exec_prepared(db, "ingest_probe", probe_sql, 6, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -195,7 +195,7 @@ static store_direct_status probe(store_db *db, const store_item *items, size_t n
 }
 
 static store_direct_status copy_rows(store_db *db, const store_item *items,
-                                      const store_direct_plan *p, const char *xid)
+                                     const store_direct_plan *p, const char *xid)
 {
     store_sbuf b = {0};
     store_direct_status st = STORE_DIRECT_ERROR;
@@ -238,7 +238,8 @@ static void day_args_free(day_args *a)
         free(a->nums[j].p);
 }
 
-static int day_args_make(const store_direct_plan *p, const bool *new_day, bool want, day_args *a)
+static int day_args_make(const store_direct_plan *p, const bool *new_day, bool want,
+                         day_args *a)
 {
     const char **v = malloc((p->n_days > 0 ? p->n_days : 1) * sizeof *v);
     if (v == NULL)
@@ -277,7 +278,8 @@ static int day_args_make(const store_direct_plan *p, const bool *new_day, bool w
 }
 
 /* Marks new_day[i] for the plan's days not in customer_days. */
-static store_direct_status find_new_days(store_db *db, const store_direct_plan *p, bool *new_day)
+static store_direct_status find_new_days(store_db *db, const store_direct_plan *p,
+                                         bool *new_day)
 {
     day_args a = {0};
     PGresult *res = NULL;
@@ -324,7 +326,7 @@ cleanup:
 
 /* COPY of the new days into customer_days. */
 static store_direct_status copy_days(store_db *db, const store_direct_plan *p,
-                                      const bool *new_day)
+                                     const bool *new_day)
 {
     store_sbuf b = {0};
     store_direct_status st = STORE_DIRECT_ERROR;
@@ -343,8 +345,9 @@ static store_direct_status copy_days(store_db *db, const store_direct_plan *p,
             amount[k_int + (size_t)j] = (char)('0' + frac % 10);
         amount[k_int + 5] = '\0';
         store_fmt_i64(n, d->n);
-        if (store_sbuf_field(&b, d->customer_id, '\t') || store_sbuf_field(&b, day, '\t') ||
-            store_sbuf_field(&b, amount, '\t') || store_sbuf_field(&b, n, '\n')) {
+        if (store_sbuf_field(&b, d->customer_id, '\t') ||
+            store_sbuf_field(&b, day, '\t') || store_sbuf_field(&b, amount, '\t') ||
+            store_sbuf_field(&b, n, '\n')) {
             snprintf(db->err, sizeof db->err, "ingest: out of memory");
             goto cleanup;
         }
@@ -352,10 +355,12 @@ static store_direct_status copy_days(store_db *db, const store_direct_plan *p,
     }
     st = STORE_DIRECT_OK;
     if (k > 0 &&
-        store_copy_in(db, "COPY customer_days (customer_id, day, amount, n_transactions)"
-                          " FROM STDIN",
+        store_copy_in(db,
+                      "COPY customer_days (customer_id, day, amount, n_transactions)"
+                      " FROM STDIN",
                       &b, "COPY customer_days") != 0)
-        st = strcmp(db->sqlstate, PG_UNIQUE_VIOLATION) == 0 ? STORE_DIRECT_CONFLICT : STORE_DIRECT_ERROR;
+        st = strcmp(db->sqlstate, PG_UNIQUE_VIOLATION) == 0 ? STORE_DIRECT_CONFLICT
+                                                            : STORE_DIRECT_ERROR;
 cleanup:
     free(b.p);
     return st;
@@ -369,7 +374,7 @@ cleanup:
  * instead (STORE_DIRECT_CONFLICT). Waits earlier on (the COPYs, in key
  * order, each table in turn as the staged path) cannot form a cycle. */
 static store_direct_status update_days(store_db *db, const store_direct_plan *p,
-                                        const bool *new_day)
+                                       const bool *new_day)
 {
     day_args a = {0};
     PGresult *res = NULL;
@@ -385,7 +390,8 @@ static store_direct_status update_days(store_db *db, const store_direct_plan *p,
     res = store_db_exec_prepared(db, "ingest_lock_days", lock_sql, 2, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest days");
-        st = strcmp(db->sqlstate, PG_LOCK_NOT_AVAILABLE) == 0 ? STORE_DIRECT_CONFLICT : STORE_DIRECT_ERROR;
+        st = strcmp(db->sqlstate, PG_LOCK_NOT_AVAILABLE) == 0 ? STORE_DIRECT_CONFLICT
+                                                              : STORE_DIRECT_ERROR;
         goto cleanup;
     }
     PQclear(res);
@@ -431,7 +437,8 @@ static int fill_result(const store_direct_plan *p, const bool *new_day, size_t n
 }
 
 store_direct_status store_direct_insert(store_db *db, const store_item *items, size_t n,
-                                   const store_direct_plan *p, store_batch_result *out)
+                                        const store_direct_plan *p,
+                                        store_batch_result *out)
 {
     char xid[32];
     store_direct_status st = probe(db, items, n, xid);

@@ -22,11 +22,11 @@ typedef struct store_direct_plan_day {
 
 /* What the fast path sends, worked out once before the transaction. */
 typedef struct store_direct_plan {
-    size_t *order;      /* the items to store (first occurrence of each
-                           (customer_id, txn_id)), in byte order of that key */
+    size_t *order; /* the items to store (first occurrence of each
+                      (customer_id, txn_id)), in byte order of that key */
     size_t n_unique;
     store_direct_plan_day *days; /* their sums per (customer, day), in byte order */
-    bool *surely_new;      /* per day: new as far as the hint knows */
+    bool *surely_new;            /* per day: new as far as the hint knows */
     size_t n_days;
 } store_direct_plan;
 
@@ -35,7 +35,7 @@ typedef struct store_direct_plan {
  * path does not apply (an occurred_at given as text, an amount it cannot
  * read exactly), -1 when out of memory. */
 int store_direct_plan_make(const store_item *items, size_t n, store_days_hint_fn hint,
-                     void *hint_arg, store_direct_plan *p);
+                           void *hint_arg, store_direct_plan *p);
 void store_direct_plan_free(store_direct_plan *p);
 
 /* Outcome of store_direct_insert. */
@@ -54,12 +54,14 @@ typedef enum store_direct_status {
  * first, middle and last items (a resent batch is caught there, without a
  * failed COPY); then COPY and the upsert. */
 store_direct_status store_direct_insert(store_db *db, const store_item *items, size_t n,
-                                   const store_direct_plan *p, store_batch_result *out);
+                                        const store_direct_plan *p,
+                                        store_batch_result *out);
 
 /* Fills out from the result of a statement with the columns (customer_id,
  * day number, new_day, units, n, xid), one row per (customer, day): the
  * apply statement of either path. out keeps res. 0, or -1 (out of memory,
  * db->err set; res is then the caller's). ingest.c. */
-int ingest_read_deltas(store_db *db, PGresult *res, size_t n_items, store_batch_result *out);
+int ingest_read_deltas(store_db *db, PGresult *res, size_t n_items,
+                       store_batch_result *out);
 
 #endif

@@ -70,9 +70,10 @@ static const char apply_sql[] =
     "  RETURNING d.customer_id, d.day, d.n_transactions"
     ")"
     "SELECT dd.customer_id, dd.day - DATE '1970-01-01', days.n_transactions = dd.n,"
-    "       " STORE_SQL_UNITS("dd.amount") ", dd.n, (SELECT xid FROM x)"
-    "  FROM day_delta dd JOIN days USING (customer_id, day)"
-    " ORDER BY dd.customer_id, dd.day";
+    "       " STORE_SQL_UNITS(
+        "dd.amount") ", dd.n, (SELECT xid FROM x)"
+                     "  FROM day_delta dd JOIN days USING (customer_id, day)"
+                     " ORDER BY dd.customer_id, dd.day";
 
 /* ---- staging ------------------------------------------------------------- */
 
@@ -111,7 +112,8 @@ static int stage_insert_chunk(store_db *db, const store_item *items, size_t n,
     const char head[] =
         "INSERT INTO ltvd_stage (ord, customer_id, txn_id, occurred_at, amount)"
         " VALUES ";
-    if (vals == NULL || when == NULL || store_sbuf_reserve(&sql, sizeof head + n * 64) != 0) {
+    if (vals == NULL || when == NULL ||
+        store_sbuf_reserve(&sql, sizeof head + n * 64) != 0) {
         snprintf(db->err, sizeof db->err, "ingest: out of memory");
         goto cleanup;
     }
@@ -162,7 +164,8 @@ typedef struct batch_ctx {
     store_batch_result *out;
 } batch_ctx;
 
-int ingest_read_deltas(store_db *db, PGresult *res, size_t n_items, store_batch_result *out)
+int ingest_read_deltas(store_db *db, PGresult *res, size_t n_items,
+                       store_batch_result *out)
 {
     int rows = PQntuples(res);
     out->days = calloc(rows > 0 ? (size_t)rows : 1, sizeof *out->days);
@@ -246,14 +249,16 @@ int store_insert_batch_via(store_db *db, const store_item *items, size_t n,
     }
     batch_ctx ctx = {.items = items, .n = n, .method = method, .out = out};
     if (method == STORE_INGEST_COPY) {
-        int planned = store_direct_plan_make(items, n, opts->days_hint, opts->days_hint_arg, &ctx.plan);
+        int planned = store_direct_plan_make(items, n, opts->days_hint,
+                                             opts->days_hint_arg, &ctx.plan);
         if (planned < 0) {
             snprintf(db->err, sizeof db->err, "ingest: out of memory");
             return -1;
         }
         ctx.direct = planned == 1;
     }
-    int rc = store_db_transaction_gated(db, false, insert_batch_tx, &ctx, opts->commit_gate);
+    int rc =
+        store_db_transaction_gated(db, false, insert_batch_tx, &ctx, opts->commit_gate);
     store_direct_plan_free(&ctx.plan);
     if (rc != 0) {
         store_batch_result_free(out);

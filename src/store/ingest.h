@@ -50,9 +50,9 @@ typedef struct store_day_delta {
 } store_day_delta;
 
 typedef struct store_batch_result {
-    size_t n_new;       /* items stored by this batch */
-    size_t n_duplicate; /* items already stored, or repeated inside the batch */
-    uint64_t xid;       /* the PostgreSQL transaction that stored them (0: none new) */
+    size_t n_new;          /* items stored by this batch */
+    size_t n_duplicate;    /* items already stored, or repeated inside the batch */
+    uint64_t xid;          /* the PostgreSQL transaction that stored them (0: none new) */
     store_day_delta *days; /* the (customer, day)s the new items fell on, in
                               customer_id byte order, then day */
     size_t n_days;

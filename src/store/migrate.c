@@ -149,8 +149,8 @@ static store_tx_status apply_one(store_db *db, void *arg)
     char version[16];
     snprintf(version, sizeof version, "%d", ctx->m->version);
     const char *params[] = {version, ctx->m->file};
-    PGresult *res =
-        store_db_query(db, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params);
+    PGresult *res = store_db_query(
+        db, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "schema_migrations");
         PQclear(res);
@@ -173,8 +173,8 @@ static store_tx_status apply_one(store_db *db, void *arg)
         return STORE_TX_ERROR;
     }
     PQclear(res);
-    res = store_db_query(db, "INSERT INTO schema_migrations (version, file) VALUES ($1, $2)",
-                         2, params);
+    res = store_db_query(
+        db, "INSERT INTO schema_migrations (version, file) VALUES ($1, $2)", 2, params);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         store_db_fail(db, res, "schema_migrations");
         PQclear(res);

@@ -31,9 +31,9 @@ int store_migrations_pending(store_db *db, const char *dir, int *pending);
 
 /* The schema of a database against the migrations of a directory. */
 typedef struct store_schema_state {
-    int known;              /* migrations in the directory */
-    int pending;            /* of them, not recorded in schema_migrations */
-    bool no_table;          /* schema_migrations does not exist (never migrated) */
+    int known;               /* migrations in the directory */
+    int pending;             /* of them, not recorded in schema_migrations */
+    bool no_table;           /* schema_migrations does not exist (never migrated) */
     char first_pending[256]; /* the file of the first pending one ("" when none) */
 } store_schema_state;
 

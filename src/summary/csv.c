@@ -21,8 +21,8 @@
 struct csv_reader {
     FILE *fp;
     int owns_fp; /* csv_open's own file, closed by csv_close */
-    char *path; /* for error messages */
-    char *line; /* current physical line, from getline */
+    char *path;  /* for error messages */
+    char *line;  /* current physical line, from getline */
     size_t line_cap;
     size_t line_len;
     long line_no;     /* physical lines read so far */

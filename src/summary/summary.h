@@ -17,7 +17,7 @@
 /* One transaction. `customer` indexes txn_set.customer_ids. */
 typedef struct txn {
     size_t customer;
-    int64_t day;      /* UTC day number of occurred_at */
+    int64_t day; /* UTC day number of occurred_at */
     double amount;
 } txn;
 
@@ -25,17 +25,17 @@ typedef struct txn {
 typedef struct txn_set {
     txn *items;
     size_t n;
-    char **customer_ids;   /* distinct ids, in order of first appearance */
+    char **customer_ids; /* distinct ids, in order of first appearance */
     size_t n_customers;
-    int64_t last_day;      /* latest transaction day (INT64_MIN if none) */
+    int64_t last_day; /* latest transaction day (INT64_MIN if none) */
 } txn_set;
 
 /* One customer's summary, in the chosen period. For calibration/holdout
  * summaries the holdout fields are set too (0 otherwise). */
 typedef struct cust_summary {
-    const char *id;        /* borrowed from the txn_set or summary_set */
-    double frequency;      /* x */
-    double recency;        /* t_x */
+    const char *id;   /* borrowed from the txn_set or summary_set */
+    double frequency; /* x */
+    double recency;   /* t_x */
     double T;
     double monetary_value; /* mean repeat-purchase value, 0 when x = 0 */
     double weight;         /* customers with this row (1 unless a weights column) */
@@ -47,9 +47,9 @@ typedef struct cust_summary {
 typedef struct summary_set {
     cust_summary *rows;
     size_t n;
-    char *owned_text;      /* a summary file's text, which the ids point into, or NULL */
-    char *owned_row_ids;   /* "1", "2", ... one after another, for a file without ids */
-    int has_monetary;      /* a monetary_value / zbar column was present */
+    char *owned_text;    /* a summary file's text, which the ids point into, or NULL */
+    char *owned_row_ids; /* "1", "2", ... one after another, for a file without ids */
+    int has_monetary;    /* a monetary_value / zbar column was present */
 } summary_set;
 
 /* Reads a transactions CSV (header customer_id,occurred_at,amount in any

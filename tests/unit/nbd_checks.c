@@ -29,7 +29,8 @@ static int find_cols(const refcsv *t, ref_cols *c)
         ok &= (c->par[i] = refcsv_col(t, pn[i])) >= 0;
     ok &= (c->x = refcsv_col(t, "x")) >= 0 && (c->t_x = refcsv_col(t, "t_x")) >= 0;
     ok &= (c->T = refcsv_col(t, "T")) >= 0 && (c->t = refcsv_col(t, "t")) >= 0;
-    ok &= (c->ll = refcsv_col(t, "loglik")) >= 0 && (c->pa = refcsv_col(t, "p_alive")) >= 0;
+    ok &=
+        (c->ll = refcsv_col(t, "loglik")) >= 0 && (c->pa = refcsv_col(t, "p_alive")) >= 0;
     ok &= (c->e = refcsv_col(t, "expected")) >= 0;
     ok &= (c->en = refcsv_col(t, "expected_new")) >= 0;
     for (int i = 0; i < N_NS; i++) {
@@ -132,8 +133,9 @@ static void check_sum_pn(const btyd_model *m, const double *p, double x, double 
                   "sum p_n = %.17g, E = %g (x=%g T=%g t=%g)", s, e, x, T, t);
     if (e > 0 && (mean - e) / e > ps->worst_excess)
         ps->worst_excess = (mean - e) / e;
-    ck_assert_msg(mean <= e * (1 + 1e-7) + 1e-12, "sum n p_n = %.17g > E = %.17g (%g %g %g %g; %g %g %g %g)",
-                  mean, e, p[0], p[1], p[2], p[3], x, t_x, T, t);
+    ck_assert_msg(mean <= e * (1 + 1e-7) + 1e-12,
+                  "sum n p_n = %.17g > E = %.17g (%g %g %g %g; %g %g %g %g)", mean, e,
+                  p[0], p[1], p[2], p[3], x, t_x, T, t);
 }
 
 static void check_customer(const btyd_model *m, const double *p, double x, double t_x,
@@ -219,8 +221,10 @@ void nbd_check_properties(const btyd_model *m)
 void nbd_check_domain(const btyd_model *m)
 {
     const double good[4] = {0.5, 4, 0.8, 2.5};
-    const double bad_params[][4] = {{0, 4, 0.8, 2.5}, {0.5, -1, 0.8, 2.5},
-                                    {0.5, 4, NAN, 2.5}, {0.5, 4, 0.8, INFINITY}};
+    const double bad_params[][4] = {{0, 4, 0.8, 2.5},
+                                    {0.5, -1, 0.8, 2.5},
+                                    {0.5, 4, NAN, 2.5},
+                                    {0.5, 4, 0.8, INFINITY}};
     double v = 42;
     for (size_t i = 0; i < 4; i++) {
         ck_assert_int_eq(m->loglik(bad_params[i], 1, 1, 2, &v), GSL_EDOM);
@@ -268,7 +272,7 @@ static void check_gradient(const btyd_model *m, const double *p, const btyd_patt
 void nbd_check_loglik_sum(const btyd_model *m)
 {
     const double p[4] = {0.243, 4.414, 0.793, 2.426};
-    btyd_pattern pat[6] = {{0, 0, 38.86, 3},    {0, 5, 38.86, 1},   {1, 1.71, 38.86, 2},
+    btyd_pattern pat[6] = {{0, 0, 38.86, 3},    {0, 5, 38.86, 1},    {1, 1.71, 38.86, 2},
                            {511, 30, 38.86, 1}, {512, 30, 38.86, 1}, {4000, 38, 39, 0.5}};
     double sum = 0, v;
     for (size_t i = 0; i < 6; i++) {

@@ -42,10 +42,11 @@ void nbd_check_cdnow_fit(const btyd_model *m, const double *want, double rel,
     size_t n = load_cdnow(&pat);
     fit_result r;
     ck_assert_int_eq(fit_btyd(m, pat, n, 0, NULL, &r), GSL_SUCCESS);
-    fprintf(stderr, "%s CDNOW fit: r=%.6f alpha=%.6f a=%.6f b=%.6f LL=%.4f, %zu iterations, "
-            "converged %d, %.3f s (%zu patterns)\n", m->name, r.params[0], r.params[1],
-            r.params[2], r.params[3], r.log_likelihood, r.iterations, r.converged,
-            r.seconds, n);
+    fprintf(stderr,
+            "%s CDNOW fit: r=%.6f alpha=%.6f a=%.6f b=%.6f LL=%.4f, %zu iterations, "
+            "converged %d, %.3f s (%zu patterns)\n",
+            m->name, r.params[0], r.params[1], r.params[2], r.params[3], r.log_likelihood,
+            r.iterations, r.converged, r.seconds, n);
     ck_assert(r.converged);
     for (int i = 0; i < 4; i++)
         ck_assert_msg(fabs(r.params[i] - want[i]) <= fmax(rel * want[i], abs_tol),
@@ -96,9 +97,10 @@ void nbd_check_recovery(const btyd_model *m, const double *truth, size_t n)
     ck_assert(r.converged && r.std_errors_ok);
     for (int i = 0; i < 4; i++) {
         double z = (r.params[i] - truth[i]) / r.std_errors[i];
-        fprintf(stderr, "%s recovery: %s true %.4f fit %.4f se %.4f (%+.2f se)\n", m->name,
-                m->param_names[i], truth[i], r.params[i], r.std_errors[i], z);
-        ck_assert_msg(fabs(z) <= 3, "%s off by %.2f standard errors", m->param_names[i], z);
+        fprintf(stderr, "%s recovery: %s true %.4f fit %.4f se %.4f (%+.2f se)\n",
+                m->name, m->param_names[i], truth[i], r.params[i], r.std_errors[i], z);
+        ck_assert_msg(fabs(z) <= 3, "%s off by %.2f standard errors", m->param_names[i],
+                      z);
     }
     free(pat);
     gsl_rng_free(rng);

@@ -96,8 +96,8 @@ static json_t *mapping_json(yaml_document_t *doc, yaml_node_t *n, int depth, cha
         }
         const char *key = (const char *)k->data.scalar.value;
         if (json_object_get(o, key) != NULL) {
-            snprintf(err, OA_ERR_MAX, "line %zu: duplicate key %s", k->start_mark.line + 1,
-                     key);
+            snprintf(err, OA_ERR_MAX, "line %zu: duplicate key %s",
+                     k->start_mark.line + 1, key);
             goto fail;
         }
         json_t *v = node_json(doc, yaml_document_get_node(doc, p->value), depth + 1, err);
@@ -122,7 +122,7 @@ static json_t *node_json(yaml_document_t *doc, yaml_node_t *n, int depth, char *
         const char *s = (const char *)n->data.scalar.value;
         size_t len = n->data.scalar.length;
         out = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? plain_json(s, len)
-                                                               : json_stringn(s, len);
+                                                              : json_stringn(s, len);
         if (out == NULL)
             snprintf(err, OA_ERR_MAX, "line %zu: scalar %.40s cannot be held",
                      n->start_mark.line + 1, s);
@@ -234,14 +234,29 @@ const json_t *oa_resolve(const json_t *spec, const json_t *node)
 
 /* ---------------------------------------------------------------- lint */
 
-static const char *const assertions[] = {
-    "$ref",      "type",      "enum",      "const",     "required", "properties",
-    "additionalProperties",   "items",     "minItems",  "maxItems", "minimum",
-    "maximum",   "minLength", "maxLength", "pattern",   "format",   "allOf",
-    "anyOf",     "oneOf",     NULL};
-static const char *const annotations[] = {"description", "title",    "default",
-                                          "examples",    "example",  "deprecated",
-                                          "readOnly",    "writeOnly", "$comment", NULL};
+static const char *const assertions[] = {"$ref",
+                                         "type",
+                                         "enum",
+                                         "const",
+                                         "required",
+                                         "properties",
+                                         "additionalProperties",
+                                         "items",
+                                         "minItems",
+                                         "maxItems",
+                                         "minimum",
+                                         "maximum",
+                                         "minLength",
+                                         "maxLength",
+                                         "pattern",
+                                         "format",
+                                         "allOf",
+                                         "anyOf",
+                                         "oneOf",
+                                         NULL};
+static const char *const annotations[] = {
+    "description", "title",    "default",   "examples", "example",
+    "deprecated",  "readOnly", "writeOnly", "$comment", NULL};
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -274,12 +289,14 @@ static bool lint_schema(const json_t *s, const char *where, int depth, char *err
         return fail(err, "%s: a schema must be an object or a boolean", where);
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)s, key, v) {
+    json_object_foreach((json_t *)s, key, v)
+    {
         if (!in_list(assertions, key) && !is_annotation(key))
-            return fail(err, "%s: keyword %s is not supported by the validator", where, key);
-        if (strcmp(key, "format") == 0 && !(json_is_string(v) &&
-                                           (strcmp(json_string_value(v), "date") == 0 ||
-                                            strcmp(json_string_value(v), "date-time") == 0)))
+            return fail(err, "%s: keyword %s is not supported by the validator", where,
+                        key);
+        if (strcmp(key, "format") == 0 &&
+            !(json_is_string(v) && (strcmp(json_string_value(v), "date") == 0 ||
+                                    strcmp(json_string_value(v), "date-time") == 0)))
             return fail(err, "%s: format must be date or date-time", where);
         if ((strcmp(key, "items") == 0 || strcmp(key, "additionalProperties") == 0) &&
             !lint_schema(v, where, depth + 1, err))
@@ -287,7 +304,8 @@ static bool lint_schema(const json_t *s, const char *where, int depth, char *err
         if (strcmp(key, "properties") == 0) {
             const char *pk;
             const json_t *pv;
-            json_object_foreach((json_t *)v, pk, pv) {
+            json_object_foreach((json_t *)v, pk, pv)
+            {
                 if (!lint_schema(pv, where, depth + 1, err))
                     return false;
             }
@@ -298,7 +316,8 @@ static bool lint_schema(const json_t *s, const char *where, int depth, char *err
             const json_t *sub;
             if (!json_is_array(v) || json_array_size(v) == 0)
                 return fail(err, "%s: %s must be a non-empty list", where, key);
-            json_array_foreach(v, i, sub) {
+            json_array_foreach(v, i, sub)
+            {
                 if (!lint_schema(sub, where, depth + 1, err))
                     return false;
             }
@@ -317,7 +336,8 @@ static bool lint_walk(const json_t *spec, const json_t *node, const char *path, 
     if (json_is_array(node)) {
         size_t i;
         const json_t *v;
-        json_array_foreach(node, i, v) {
+        json_array_foreach(node, i, v)
+        {
             if (!lint_walk(spec, v, path, depth + 1, err))
                 return false;
         }
@@ -331,7 +351,8 @@ static bool lint_walk(const json_t *spec, const json_t *node, const char *path, 
                     json_is_string(ref) ? json_string_value(ref) : "(not a string)");
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)node, key, v) {
+    json_object_foreach((json_t *)node, key, v)
+    {
         char sub[512];
         snprintf(sub, sizeof sub, "%s/%s", path, key);
         if (strcmp(key, "schema") == 0 && !lint_schema(v, sub, 0, err))
@@ -347,7 +368,8 @@ bool oa_lint(const json_t *spec, char err[OA_ERR_MAX])
     const json_t *schemas = oa_pointer(spec, "#/components/schemas");
     const char *name;
     const json_t *s;
-    json_object_foreach((json_t *)schemas, name, s) {
+    json_object_foreach((json_t *)schemas, name, s)
+    {
         if (!lint_schema(s, name, 0, err))
             return false;
     }
@@ -408,7 +430,7 @@ static bool type_is(const json_t *v, const char *t)
 
 static const char *type_name(const json_t *v)
 {
-    static const char *const names[] = {"object", "array",   "string", "integer",
+    static const char *const names[] = {"object", "array",   "string",  "integer",
                                         "number", "boolean", "boolean", "null"};
     return names[json_typeof(v)];
 }
@@ -422,7 +444,8 @@ static bool check_type(vctx *c, const json_t *t, const json_t *v)
     }
     size_t i;
     const json_t *x;
-    json_array_foreach(t, i, x) {
+    json_array_foreach(t, i, x)
+    {
         if (type_is(v, json_string_value(x)))
             return true;
     }
@@ -451,21 +474,23 @@ static bool date_ok(const char *s)
 {
     int y, m, d;
     char end;
-    if (strlen(s) < 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &end) < 3 || s[4] != '-' ||
-        s[7] != '-')
+    if (strlen(s) < 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &end) < 3 ||
+        s[4] != '-' || s[7] != '-')
         return false;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] && !(m == 2 && d == 29 && !leap);
+    return m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] &&
+           !(m == 2 && d == 29 && !leap);
 }
 
 static bool format_ok(const char *format, const char *s)
 {
     if (strcmp(format, "date") == 0)
         return strlen(s) == 10 && date_ok(s);
-    return date_ok(s) && matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
-                                 "(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$",
-                                 s);
+    return date_ok(s) &&
+           matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
+                   "(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$",
+                   s);
 }
 
 static bool check_object(vctx *c, const json_t *schema, const json_t *v, int depth)
@@ -475,17 +500,19 @@ static bool check_object(vctx *c, const json_t *schema, const json_t *v, int dep
     const json_t *extra = json_object_get(schema, "additionalProperties");
     size_t i;
     const json_t *name;
-    json_array_foreach(req, i, name) {
+    json_array_foreach(req, i, name)
+    {
         if (json_object_get(v, json_string_value(name)) == NULL)
             return vfail(c, "required member %s is missing", json_string_value(name));
     }
     const char *key;
     const json_t *mv;
-    json_object_foreach((json_t *)v, key, mv) {
+    json_object_foreach((json_t *)v, key, mv)
+    {
         const json_t *ps = json_object_get(props, key);
         if (ps == NULL && json_is_false(extra))
-            return vfail(c, "member %s is not in the schema (additionalProperties: false)",
-                         key);
+            return vfail(
+                c, "member %s is not in the schema (additionalProperties: false)", key);
         if (ps == NULL)
             ps = extra;
         if (ps != NULL && !validate_at(c, ps, mv, key, depth))
@@ -501,9 +528,11 @@ static bool check_array(vctx *c, const json_t *schema, const json_t *v, int dept
     const json_t *hi = json_object_get(schema, "maxItems");
     size_t n = json_array_size(v);
     if (lo != NULL && n < (size_t)json_integer_value(lo))
-        return vfail(c, "%zu items, fewer than %lld", n, (long long)json_integer_value(lo));
+        return vfail(c, "%zu items, fewer than %lld", n,
+                     (long long)json_integer_value(lo));
     if (hi != NULL && n > (size_t)json_integer_value(hi))
-        return vfail(c, "%zu items, more than %lld", n, (long long)json_integer_value(hi));
+        return vfail(c, "%zu items, more than %lld", n,
+                     (long long)json_integer_value(hi));
     for (size_t i = 0; items != NULL && i < n; i++) {
         char seg[24];
         snprintf(seg, sizeof seg, "%zu", i);
@@ -532,9 +561,11 @@ static bool check_scalar(vctx *c, const json_t *schema, const json_t *v)
     const json_t *fmt = json_object_get(schema, "format");
     size_t n = utf8_length(s);
     if (minl != NULL && n < (size_t)json_integer_value(minl))
-        return vfail(c, "\"%.60s\" is shorter than %lld", s, (long long)json_integer_value(minl));
+        return vfail(c, "\"%.60s\" is shorter than %lld", s,
+                     (long long)json_integer_value(minl));
     if (maxl != NULL && n > (size_t)json_integer_value(maxl))
-        return vfail(c, "\"%.60s\" is longer than %lld", s, (long long)json_integer_value(maxl));
+        return vfail(c, "\"%.60s\" is longer than %lld", s,
+                     (long long)json_integer_value(maxl));
     if (pat != NULL && !matches(json_string_value(pat), s))
         return vfail(c, "\"%.60s\" does not match %s", s, json_string_value(pat));
     if (fmt != NULL && !format_ok(json_string_value(fmt), s))
@@ -547,7 +578,8 @@ static bool check_combinators(vctx *c, const json_t *schema, const json_t *v, in
 {
     size_t i;
     const json_t *sub;
-    json_array_foreach(json_object_get(schema, "allOf"), i, sub) {
+    json_array_foreach(json_object_get(schema, "allOf"), i, sub)
+    {
         if (!validate(c, sub, v, depth + 1))
             return false;
     }
@@ -558,7 +590,8 @@ static bool check_combinators(vctx *c, const json_t *schema, const json_t *v, in
             continue;
         char first[OA_ERR_MAX] = "", *saved = c->err;
         size_t passed = 0;
-        json_array_foreach(list, i, sub) {
+        json_array_foreach(list, i, sub)
+        {
             char tmp[OA_ERR_MAX];
             c->err = tmp;
             if (validate(c, sub, v, depth + 1))
@@ -568,7 +601,8 @@ static bool check_combinators(vctx *c, const json_t *schema, const json_t *v, in
         }
         c->err = saved;
         if (passed == 0)
-            return vfail(c, "matches no branch of %s (the first: %.300s)", kinds[k], first);
+            return vfail(c, "matches no branch of %s (the first: %.300s)", kinds[k],
+                         first);
         if (k == 1 && passed > 1)
             return vfail(c, "matches %zu branches of oneOf", passed);
     }
@@ -583,7 +617,8 @@ static bool validate(vctx *c, const json_t *schema, const json_t *v, int depth)
         return vfail(c, "the schema is false, not an object, or nested too deep");
     const char *key;
     const json_t *kv;
-    json_object_foreach((json_t *)schema, key, kv) {
+    json_object_foreach((json_t *)schema, key, kv)
+    {
         if (!in_list(assertions, key) && !is_annotation(key))
             return vfail(c, "keyword %s is not supported", key);
     }

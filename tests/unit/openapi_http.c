@@ -35,7 +35,8 @@ void oa_each_operation(const json_t *s, oa_op_fn fn, void *arg)
 {
     const char *path;
     const json_t *item;
-    json_object_foreach(json_object_get(s, "paths"), path, item) {
+    json_object_foreach(json_object_get(s, "paths"), path, item)
+    {
         for (size_t m = 0; m < OA_NMETHODS; m++) {
             const json_t *op = json_object_get(item, oa_http_methods[m]);
             char up[16];
@@ -70,25 +71,27 @@ const json_t *oa_operation(const char *method, const char *path)
 /* The ProblemType row of the type URI, or NULL. */
 const json_t *oa_problem_row(const char *type)
 {
-    const json_t *rows = json_object_get(oa_pointer(spec, "#/components/schemas/ProblemType"),
-                                         "oneOf");
+    const json_t *rows =
+        json_object_get(oa_pointer(spec, "#/components/schemas/ProblemType"), "oneOf");
     size_t i;
     const json_t *row;
-    json_array_foreach(rows, i, row) {
-        if (type != NULL && strcmp(json_string_value(json_object_get(row, "const")), type) == 0)
+    json_array_foreach(rows, i, row)
+    {
+        if (type != NULL &&
+            strcmp(json_string_value(json_object_get(row, "const")), type) == 0)
             return row;
     }
     return NULL;
 }
 
-/* ---- coverage: the (METHOD path status) triples answered so far --------------------- */
-
+/* ---- coverage: the (METHOD path status) triples answered so far ---------------------
+ */
 
 static void mark(const char *method, const char *path, int status)
 {
     char key[160];
-    snprintf(key, sizeof key, "%s %s %d", strcmp(method, "HEAD") == 0 ? "GET" : method, path,
-             status);
+    snprintf(key, sizeof key, "%s %s %d", strcmp(method, "HEAD") == 0 ? "GET" : method,
+             path, status);
     for (size_t i = 0; i < ncovered; i++)
         if (strcmp(covered[i], key) == 0)
             return;
@@ -103,20 +106,22 @@ typedef struct coverage {
 
 /* Appends to the coverage (arg) each status of op in scope, but 500, that
  * no answer has had. */
-static void add_uncovered(const char *method, const char *path, const json_t *op, void *arg)
+static void add_uncovered(const char *method, const char *path, const json_t *op,
+                          void *arg)
 {
     coverage *c = arg;
     const char *status;
     const json_t *resp;
-    json_object_foreach(json_object_get(op, "responses"), status, resp) {
+    json_object_foreach(json_object_get(op, "responses"), status, resp)
+    {
         char key[160];
         snprintf(key, sizeof key, "%s %s %s", method, path, status);
         bool seen = false;
         for (size_t i = 0; i < ncovered; i++)
             seen = seen || strcmp(covered[i], key) == 0;
         if (!seen && strcmp(status, "500") != 0 && c->in_scope(method, path, status))
-            snprintf(c->missing + strlen(c->missing), sizeof c->missing - strlen(c->missing),
-                     "\n  %s", key);
+            snprintf(c->missing + strlen(c->missing),
+                     sizeof c->missing - strlen(c->missing), "\n  %s", key);
     }
 }
 
@@ -128,7 +133,8 @@ void oa_assert_covered(oa_scope_fn in_scope)
     ck_assert_msg(c.missing[0] == '\0', "documented but never answered:%s", c.missing);
 }
 
-/* ---- requests ------------------------------------------------------------------------ */
+/* ---- requests ------------------------------------------------------------------------
+ */
 
 /* Sends the request on a fresh connection; r->json is the body parsed
  * (duplicate members refused), or NULL. */
@@ -145,11 +151,12 @@ void oa_request(const char *method, const char *target, const oa_req *o, oa_resp
     size_t cap = 2048 + blen;
     char *raw = malloc(cap);
     ck_assert_ptr_nonnull(raw);
-    int n = snprintf(raw, cap,
-                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s%s"
-                     "Content-Length: %zu\r\n\r\n%s",
-                     method, target, ct, auth, o->declared > 0 ? (size_t)o->declared : blen,
-                     o->declared > 0 || o->body == NULL ? "" : o->body);
+    int n =
+        snprintf(raw, cap,
+                 "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s%s"
+                 "Content-Length: %zu\r\n\r\n%s",
+                 method, target, ct, auth, o->declared > 0 ? (size_t)o->declared : blen,
+                 o->declared > 0 || o->body == NULL ? "" : o->body);
     ck_assert_int_lt(n, (int)cap);
     testhttp_exchange(*port, raw, r);
     free(raw);
@@ -170,13 +177,15 @@ bool oa_header(const oa_response *r, const char *name, char *out, size_t size)
     return v != NULL;
 }
 
-/* ---- checking an answer against a response object ------------------------------------------- */
+/* ---- checking an answer against a response object
+ * ------------------------------------------- */
 
 static const json_t *media_schema(const json_t *resp, const char *ct)
 {
     const char *mt;
     const json_t *m;
-    json_object_foreach(json_object_get(resp, "content"), mt, m) {
+    json_object_foreach(json_object_get(resp, "content"), mt, m)
+    {
         if (strcasecmp(mt, ct) == 0)
             return json_object_get(m, "schema");
     }
@@ -212,11 +221,12 @@ static void check_own_headers(const json_t *resp, const oa_response *r, const ch
         bool documented = false;
         const char *hname;
         const json_t *h;
-        json_object_foreach(json_object_get(resp, "headers"), hname, h) {
+        json_object_foreach(json_object_get(resp, "headers"), hname, h)
+        {
             documented = documented || strcasecmp(hname, name) == 0;
         }
-        ck_assert_msg(documented, "%s: header %s is not documented for this response", what,
-                      name);
+        ck_assert_msg(documented, "%s: header %s is not documented for this response",
+                      what, name);
     }
 }
 
@@ -243,11 +253,13 @@ static void check_response(const json_t *resp, const oa_response *r, const char 
     const char *hname;
     const json_t *h;
     check_own_headers(resp, r, what);
-    json_object_foreach(json_object_get(resp, "headers"), hname, h) {
+    json_object_foreach(json_object_get(resp, "headers"), hname, h)
+    {
         const json_t *header = oa_resolve(spec, h);
         bool required = json_is_true(json_object_get(header, "required"));
         bool present = oa_header(r, hname, value, sizeof value);
-        ck_assert_msg(!required || present, "%s: no %s header:\n%s", what, hname, r->head);
+        ck_assert_msg(!required || present, "%s: no %s header:\n%s", what, hname,
+                      r->head);
         const json_t *schema = json_object_get(header, "schema");
         if (!present || schema == NULL)
             continue;
@@ -261,7 +273,8 @@ static void check_response(const json_t *resp, const oa_response *r, const char 
         ck_assert_msg(r->body[0] == '\0', "%s: a body where none is documented", what);
         return;
     }
-    ck_assert_msg(oa_header(r, "Content-Type", ct, sizeof ct), "%s: no Content-Type", what);
+    ck_assert_msg(oa_header(r, "Content-Type", ct, sizeof ct), "%s: no Content-Type",
+                  what);
     const json_t *schema = media_schema(resp, ct);
     ck_assert_msg(schema != NULL, "%s: Content-Type %s is not documented:\n%s", what, ct,
                   r->head);
@@ -279,7 +292,8 @@ static void check_response(const json_t *resp, const oa_response *r, const char 
         return;
     }
     ck_assert_msg(r->json != NULL, "%s: the body is not JSON: %s", what, r->body);
-    ck_assert_msg(oa_validate(spec, schema, r->json, err), "%s: %s\n%s", what, err, r->body);
+    ck_assert_msg(oa_validate(spec, schema, r->json, err), "%s: %s\n%s", what, err,
+                  r->body);
     if (strcasecmp(ct, "application/problem+json") == 0)
         check_problem(r, path, what);
 }
@@ -294,7 +308,7 @@ static void target_path(const char *target, char *out, size_t size)
  * checks that it answers want, a status documented for it, as documented.
  * r keeps the answer (response_free it). */
 void oa_call(const char *method, const char *spec_path, const char *target,
-                 const oa_req *o, int want, oa_response *r)
+             const oa_req *o, int want, oa_response *r)
 {
     char what[256], path[1024];
     snprintf(what, sizeof what, "%s %.200s", method, target);
@@ -304,9 +318,10 @@ void oa_call(const char *method, const char *spec_path, const char *target,
     oa_request(method, target, o, r);
     char status[8];
     snprintf(status, sizeof status, "%d", r->status);
-    const json_t *resp = oa_resolve(spec, json_object_get(json_object_get(op, "responses"), status));
-    ck_assert_msg(resp != NULL, "%s: %d is not documented for %s %s:\n%s", what, r->status,
-                  method, spec_path, r->head);
+    const json_t *resp =
+        oa_resolve(spec, json_object_get(json_object_get(op, "responses"), status));
+    ck_assert_msg(resp != NULL, "%s: %d is not documented for %s %s:\n%s", what,
+                  r->status, method, spec_path, r->head);
     check_response(resp, r, path, strcmp(method, "HEAD") == 0, what);
     ck_assert_msg(r->status == want, "%s: want %d:\n%s", what, want, r->head);
     mark(method, spec_path, r->status);
@@ -314,14 +329,15 @@ void oa_call(const char *method, const char *spec_path, const char *target,
 
 /* call() for an answer not looked at further. */
 void oa_call0(const char *method, const char *spec_path, const char *target,
-                  const oa_req *o, int want)
+              const oa_req *o, int want)
 {
     oa_response r;
     oa_call(method, spec_path, target, o, want, &r);
     oa_response_free(&r);
 }
 
-/* ---- the validator bites: mutations of valid answers must not validate ---------------------- */
+/* ---- the validator bites: mutations of valid answers must not validate
+ * ---------------------- */
 
 /* A value of another JSON kind than v. */
 static json_t *other_kind(const json_t *v)
@@ -350,7 +366,8 @@ static void mutate_members(const json_t *schema, json_t *doc, json_t *obj, bool 
     const char *key;
     json_t *v;
     /* the names first: a member deleted and set again moves to the end */
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         ck_assert_uint_lt(n, 32);
         snprintf(names[n++], sizeof names[0], "%s", key);
     }
@@ -383,7 +400,8 @@ void oa_check_mutations(const char *method, const char *spec_path, const oa_resp
     char status[8], ct[128];
     snprintf(status, sizeof status, "%d", r->status);
     const json_t *resp = oa_resolve(
-        spec, json_object_get(json_object_get(oa_operation(method, spec_path), "responses"), status));
+        spec, json_object_get(
+                  json_object_get(oa_operation(method, spec_path), "responses"), status));
     ck_assert(oa_header(r, "Content-Type", ct, sizeof ct));
     const json_t *schema = media_schema(resp, ct);
     json_t *doc = json_deep_copy(r->json);
@@ -392,14 +410,16 @@ void oa_check_mutations(const char *method, const char *spec_path, const oa_resp
     json_decref(doc);
 }
 
-/* ---- router-level answers and undocumented requests ------------------------------------------ */
+/* ---- router-level answers and undocumented requests
+ * ------------------------------------------ */
 
 /* The spec path whose template matches path, or NULL. */
 static const char *spec_path_of(const char *path)
 {
     const char *p;
     const json_t *item;
-    json_object_foreach(json_object_get(spec, "paths"), p, item) {
+    json_object_foreach(json_object_get(spec, "paths"), p, item)
+    {
         const char *a = p, *b = path;
         while (*a == '/' && *b == '/') {
             size_t la = strcspn(a + 1, "/"), lb = strcspn(b + 1, "/");
@@ -419,11 +439,12 @@ static void documented_methods(const char *spec_path, char *out, size_t size)
 {
     const json_t *item = json_object_get(json_object_get(spec, "paths"), spec_path);
     out[0] = '\0';
-    static const char *const sorted[] = {"delete", "get", "head", "options", "patch", "post",
-                                         "put", "trace"};
+    static const char *const sorted[] = {"delete", "get",  "head", "options",
+                                         "patch",  "post", "put",  "trace"};
     for (size_t i = 0; i < 8; i++) {
-        bool has = json_object_get(item, sorted[i]) != NULL ||
-                   (strcmp(sorted[i], "head") == 0 && json_object_get(item, "get") != NULL);
+        bool has =
+            json_object_get(item, sorted[i]) != NULL ||
+            (strcmp(sorted[i], "head") == 0 && json_object_get(item, "get") != NULL);
         for (const char *c = sorted[i]; has && *c; c++)
             snprintf(out + strlen(out), size - strlen(out), "%s%c",
                      c == sorted[i] && out[0] ? ", " : "", toupper((unsigned char)*c));
@@ -456,19 +477,22 @@ void oa_check_undocumented(const char *method, const char *target)
     target_path(target, path, sizeof path);
     snprintf(what, sizeof what, "undocumented %s %s", method, target);
     const char *sp = spec_path_of(path);
-    ck_assert_msg(sp == NULL || oa_operation(method, sp) == NULL, "%s is documented", what);
+    ck_assert_msg(sp == NULL || oa_operation(method, sp) == NULL, "%s is documented",
+                  what);
     oa_response r;
     oa_request(method, target, NULL, &r);
     ck_assert_msg(r.status == (sp != NULL ? 405 : 404), "%s:\n%s", what, r.head);
-    const json_t *resp = oa_pointer(spec, sp != NULL ? "#/components/responses/MethodNotAllowed"
-                                                     : "#/components/responses/NotFound");
+    const json_t *resp =
+        oa_pointer(spec, sp != NULL ? "#/components/responses/MethodNotAllowed"
+                                    : "#/components/responses/NotFound");
     ck_assert_ptr_nonnull(resp);
     check_response(resp, &r, path, false, what);
     if (sp != NULL) {
         ck_assert(oa_header(&r, "Allow", allow, sizeof allow));
         documented_methods(sp, want, sizeof want);
         sort_methods(allow, got, sizeof got);
-        ck_assert_msg(strcmp(want, got) == 0, "%s: Allow %s, documented %s", what, got, want);
+        ck_assert_msg(strcmp(want, got) == 0, "%s: Allow %s, documented %s", what, got,
+                      want);
     }
     oa_response_free(&r);
 }
@@ -480,7 +504,8 @@ typedef struct router_limits {
 
 /* 413 and 414 for op, when in the limits' (arg) scope; a path parameter
  * is "c1". */
-static void check_limits(const char *method, const char *path, const json_t *op, void *arg)
+static void check_limits(const char *method, const char *path, const json_t *op,
+                         void *arg)
 {
     const router_limits *l = arg;
     (void)op;

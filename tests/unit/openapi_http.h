@@ -21,9 +21,9 @@ typedef testhttp_response oa_response;
 
 /* What to send besides method and target. */
 typedef struct oa_req {
-    const char *content_type; /* NULL: no Content-Type */
-    const char *body;         /* NULL: none */
-    long declared;            /* > 0: announce this Content-Length and send no body */
+    const char *content_type;  /* NULL: no Content-Type */
+    const char *body;          /* NULL: none */
+    long declared;             /* > 0: announce this Content-Length and send no body */
     const char *authorization; /* NULL: no Authorization header, else its value */
 } oa_req;
 
@@ -36,7 +36,8 @@ void oa_http_use(const json_t *spec, const int *port);
 
 /* Calls fn for every operation spec documents: its METHOD (upper case), path
  * and operation object (borrowed), path by path in the spec's order. */
-typedef void (*oa_op_fn)(const char *method, const char *path, const json_t *op, void *arg);
+typedef void (*oa_op_fn)(const char *method, const char *path, const json_t *op,
+                         void *arg);
 void oa_each_operation(const json_t *spec, oa_op_fn fn, void *arg);
 
 /* A target for the spec path template path into out[cap]: its path
@@ -64,8 +65,8 @@ bool oa_header(const oa_response *r, const char *name, char *out, size_t size);
  * headers present, every documented header's value valid against its
  * schema), then that it is want; counts it as covered. r keeps the answer;
  * oa_call0 frees it. */
-void oa_call(const char *method, const char *spec_path, const char *target, const oa_req *o,
-             int want, oa_response *r);
+void oa_call(const char *method, const char *spec_path, const char *target,
+             const oa_req *o, int want, oa_response *r);
 void oa_call0(const char *method, const char *spec_path, const char *target,
               const oa_req *o, int want);
 

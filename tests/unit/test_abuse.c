@@ -85,7 +85,8 @@ static const char HEALTHZ[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
 static bool healthz_on(int fd)
 {
     testhttp_response r;
-    if (send(fd, HEALTHZ, sizeof HEALTHZ - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof HEALTHZ - 1))
+    if (send(fd, HEALTHZ, sizeof HEALTHZ - 1, MSG_NOSIGNAL) !=
+        (ssize_t)(sizeof HEALTHZ - 1))
         return false;
     return testhttp_read(fd, &r, true) && r.status == 200;
 }
@@ -129,10 +130,10 @@ static bool dribble(int fd, char c)
 typedef struct slow_clients {
     int fd[NSLOW];
     size_t n;
-    double opened;           /* when the connections were opened */
-    double closed[NSLOW];    /* when each was seen closed (0: never) */
-    const char *prefix;      /* sent at once: the part of the request that arrives */
-    double run_s;            /* how long to keep dribbling */
+    double opened;        /* when the connections were opened */
+    double closed[NSLOW]; /* when each was seen closed (0: never) */
+    const char *prefix;   /* sent at once: the part of the request that arrives */
+    double run_s;         /* how long to keep dribbling */
 } slow_clients;
 
 static void *slow_run(void *arg)
@@ -144,8 +145,8 @@ static void *slow_run(void *arg)
     while (now_s() - s->opened < s->run_s) {
         bool tick = now_s() >= next;
         for (size_t i = 0; i < s->n; i++) {
-            if (s->closed[i] == 0 && (tick ? !dribble(s->fd[i], 'a')
-                                           : closed_by_server(s->fd[i], 0)))
+            if (s->closed[i] == 0 &&
+                (tick ? !dribble(s->fd[i], 'a') : closed_by_server(s->fd[i], 0)))
                 s->closed[i] = now_s();
         }
         next += tick ? 1 : 0;
@@ -213,8 +214,9 @@ START_TEST(test_per_ip_limit)
     send(extra, HEALTHZ, sizeof HEALTHZ - 1, MSG_NOSIGNAL);
     double t0 = now_s();
     ck_assert_msg(closed_by_server(extra, 2), "a 5th connection from 127.0.0.1 was kept");
-    fprintf(stderr, "abuse: per_ip_limit 4: the 5th connection of 127.0.0.1 closed after "
-                    "%.1f ms; 127.0.0.2 served in %.2f ms\n",
+    fprintf(stderr,
+            "abuse: per_ip_limit 4: the 5th connection of 127.0.0.1 closed after "
+            "%.1f ms; 127.0.0.2 served in %.2f ms\n",
             1e3 * (now_s() - t0), healthz_ms("127.0.0.2"));
     close(extra);
     for (int i = 0; i < 4; i++) /* still served on the held ones */
@@ -243,14 +245,16 @@ START_TEST(test_connection_limit)
     int next = dial_from("127.0.2.1");
     send(next, HEALTHZ, sizeof HEALTHZ - 1, MSG_NOSIGNAL);
     struct pollfd p = {next, POLLIN, 0};
-    ck_assert_msg(poll(&p, 1, 500) == 0, "a 9th connection was served over the limit of 8");
+    ck_assert_msg(poll(&p, 1, 500) == 0,
+                  "a 9th connection was served over the limit of 8");
     double t0 = now_s();
     close(held[0]);
     testhttp_response r;
     ck_assert_msg(testhttp_read(next, &r, true) && r.status == 200,
                   "the waiting client was not served once a slot was free");
-    fprintf(stderr, "abuse: connection_limit 8 held: the 9th client got no answer for "
-                    "500 ms, then 200 %.1f ms after a slot was freed\n",
+    fprintf(stderr,
+            "abuse: connection_limit 8 held: the 9th client got no answer for "
+            "500 ms, then 200 %.1f ms after a slot was freed\n",
             1e3 * (now_s() - t0));
     close(next);
     for (int i = 1; i < 8; i++)
@@ -274,8 +278,9 @@ START_TEST(test_slow_bodies)
 {
     serve("32", "256", "2", "65536");
     static slow_clients s = {.n = 8, .run_s = 5};
-    s.prefix = "POST /v1/transactions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-               "Content-Length: 1000\r\n\r\n{";
+    s.prefix =
+        "POST /v1/transactions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000\r\n\r\n{";
     slow_vs_normal(&s, "127.0.0.5", "127.0.0.6", 2, "request bodies");
 }
 END_TEST
@@ -336,14 +341,16 @@ START_TEST(test_body_memory)
         testhttp_response r;
         ck_assert(testhttp_read(fd, &r, true));
         /* a length past 2^64 is refused by libmicrohttpd itself (its own 413 page) */
-        ck_assert_msg(r.status == 413 && (i == 2 || strstr(r.body, "body-too-large") != NULL),
+        ck_assert_msg(r.status == 413 &&
+                          (i == 2 || strstr(r.body, "body-too-large") != NULL),
                       "%d %s", r.status, r.body);
         /* ours close at once; libmicrohttpd's own answer to a length it cannot
          * read sometimes leaves the connection to the idle timeout (seen in 1
          * run of 5), which bounds it like any other */
         ck_assert_msg(i == 2 || closed_by_server(fd, 2),
                       "kept open after a 413 (Content-Length %s)", lengths[i]);
-        fprintf(stderr, "abuse: Content-Length %s announced: 413 after %.2f ms, no body sent\n",
+        fprintf(stderr,
+                "abuse: Content-Length %s announced: 413 after %.2f ms, no body sent\n",
                 lengths[i], 1e3 * (now_s() - t0));
         close(fd);
     }
@@ -365,8 +372,9 @@ START_TEST(test_body_memory)
     size_t sent = send_chunks(fd, (size_t)256 << 20);
     close(fd);
     long grown = rss_kib() - rss0;
-    fprintf(stderr, "abuse: endless chunked body, max_body_bytes 1 MiB: cut off after "
-                    "%.1f MiB sent; resident memory grew %ld KiB\n",
+    fprintf(stderr,
+            "abuse: endless chunked body, max_body_bytes 1 MiB: cut off after "
+            "%.1f MiB sent; resident memory grew %ld KiB\n",
             (double)sent / 1048576, grown);
     ck_assert_msg(sent < ((size_t)32 << 20), "%zu bytes taken", sent);
     ck_assert_msg(grown < 16 * 1024, "resident memory grew %ld KiB", grown);
@@ -394,7 +402,8 @@ START_TEST(test_many_connections)
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < NBUSY; i++) {
             testhttp_response r;
-            ck_assert_msg(testhttp_read(busy[i], &r, true), "connection %d: no answer", i);
+            ck_assert_msg(testhttp_read(busy[i], &r, true), "connection %d: no answer",
+                          i);
             ck_assert_int_eq(r.status, 200);
         }
         if (round == 0)
@@ -406,8 +415,9 @@ START_TEST(test_many_connections)
         double ms = healthz_ms("127.0.0.11");
         worst = ms > worst ? ms : worst;
     }
-    fprintf(stderr, "abuse: %d idle + %d busy connections: 2 x %d requests answered in "
-                    "%.1f ms; then 20 new clients, max %.2f ms\n",
+    fprintf(stderr,
+            "abuse: %d idle + %d busy connections: 2 x %d requests answered in "
+            "%.1f ms; then 20 new clients, max %.2f ms\n",
             NIDLE, NBUSY, NBUSY, all_ms, worst);
     ck_assert_msg(worst < 500, "a new client took %.1f ms", worst);
     for (int i = 0; i < NIDLE; i++)

@@ -28,8 +28,8 @@
 #include "model/btyd.h"
 #include "model/fit.h"
 #include "model/gg.h"
-#include "summary/summary.h"
 #include "rowcsv.h"
+#include "summary/summary.h"
 #include "testrun.h"
 
 #define N_HOMOGENEOUS 3000
@@ -135,7 +135,8 @@ static size_t homogeneous_rate(btyd_pattern **out)
     ck_assert_ptr_nonnull(p);
     for (int i = 0; i < N_HOMOGENEOUS; i++) {
         double T = 20 + (i % 20) * 2, x, t_x;
-        ck_assert_int_eq(bgpois_model.simulate(pois_truth, T, rng, &x, &t_x), GSL_SUCCESS);
+        ck_assert_int_eq(bgpois_model.simulate(pois_truth, T, rng, &x, &t_x),
+                         GSL_SUCCESS);
         p[i] = (btyd_pattern){x, floor(t_x * 7) / 7, T, 1};
     }
     gsl_rng_free(rng);
@@ -244,16 +245,18 @@ static void pois_row(char **f, void *ctx)
         st->max_rel = e;
     if (!(e <= 1e-8)) {
         st->failures++;
-        fprintf(stderr,
-                "bgpois ref %s %s %s %s x=%s t_x=%s T=%s t=%s k=%s: got %.17g want %.17g\n",
-                f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], got, want);
+        fprintf(
+            stderr,
+            "bgpois ref %s %s %s %s x=%s t_x=%s T=%s t=%s k=%s: got %.17g want %.17g\n",
+            f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], got, want);
     }
 }
 
 START_TEST(test_accept_bgpois_reference)
 {
     pois_stats st = {0};
-    ck_assert_msg(rowcsv_read(REF_BGPOIS, 10, pois_row, &st) > 0, "cannot read " REF_BGPOIS);
+    ck_assert_msg(rowcsv_read(REF_BGPOIS, 10, pois_row, &st) > 0,
+                  "cannot read " REF_BGPOIS);
     ck_assert_int_gt(st.rows, 350);
     printf("bgpois: %d reference values, max rel. error %.3g\n", st.rows, st.max_rel);
     ck_assert_int_eq(st.failures, 0);
@@ -445,7 +448,8 @@ START_TEST(test_accept_cli_refuses)
     snprintf(cmd, sizeof cmd,
              "$LTVD score --model bgnbd --period week --horizon 4 --summary %s", path);
     o = testrun_sh(cmd);
-    ck_assert_msg(o.status != 0 && o.out[0] == '\0', "status %d: %.200s", o.status, o.out);
+    ck_assert_msg(o.status != 0 && o.out[0] == '\0', "status %d: %.200s", o.status,
+                  o.out);
     ck_assert_msg(strstr(o.err, "not identified") != NULL, "%s", o.err);
     testrun_free(&o);
     unlink(path);

@@ -53,7 +53,8 @@ static void slurp(const char *path, char *out, size_t cap)
 static int run_key(const char *url, const char *const args[], char *out, char *err,
                    size_t cap)
 {
-    char out_path[] = "/tmp/ltvd_auth_out_XXXXXX", err_path[] = "/tmp/ltvd_auth_err_XXXXXX";
+    char out_path[] = "/tmp/ltvd_auth_out_XXXXXX",
+         err_path[] = "/tmp/ltvd_auth_err_XXXXXX";
     int ofd = mkstemp(out_path), efd = mkstemp(err_path);
     ck_assert(ofd >= 0 && efd >= 0);
     const char *argv[12] = {ltvd_bin(), "key"};
@@ -126,7 +127,8 @@ static void key_revoke(const char *token)
     char out[4096], err[4096], id[AUTH_KEY_ID_LEN + 1];
     ck_assert(auth_token_parse(token, strlen(token), id));
     const char *args[] = {"revoke", id, NULL};
-    ck_assert_msg(run_key(svc.cfg.database_url, args, out, err, sizeof out) == 0, "%s", err);
+    ck_assert_msg(run_key(svc.cfg.database_url, args, out, err, sizeof out) == 0, "%s",
+                  err);
 }
 
 /* ---------------------------------------------------------------- HTTP */
@@ -246,7 +248,8 @@ END_TEST
 
 START_TEST(test_malformed_and_unknown)
 {
-    char token[AUTH_TOKEN_LEN + 1], wrong[AUTH_TOKEN_LEN + 1], unknown[AUTH_TOKEN_LEN + 1];
+    char token[AUTH_TOKEN_LEN + 1], wrong[AUTH_TOKEN_LEN + 1],
+        unknown[AUTH_TOKEN_LEN + 1];
     char id[AUTH_KEY_ID_LEN + 1], header[256];
     key_create("read", token);
     /* the same key id, another secret */
@@ -254,8 +257,8 @@ START_TEST(test_malformed_and_unknown)
     wrong[AUTH_TOKEN_LEN - 1] = wrong[AUTH_TOKEN_LEN - 1] == '0' ? '1' : '0';
     ck_assert_int_eq(auth_token_new(unknown, id), 0);
     snprintf(header, sizeof header, "Bearer %sx", token);
-    const char *bad[] = {"Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "Bearer ltvd_nothex",
-                         header, token};
+    const char *bad[] = {"Basic dXNlcjpwYXNz", "Bearer", "Bearer ",
+                         "Bearer ltvd_nothex", header,   token};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         testhttp_response r;
         request("GET", "/v1/model", bad[i], NULL, &r);
@@ -275,7 +278,8 @@ END_TEST
 
 START_TEST(test_scopes)
 {
-    char reader[AUTH_TOKEN_LEN + 1], ingester[AUTH_TOKEN_LEN + 1], admin[AUTH_TOKEN_LEN + 1];
+    char reader[AUTH_TOKEN_LEN + 1], ingester[AUTH_TOKEN_LEN + 1],
+        admin[AUTH_TOKEN_LEN + 1];
     key_create("read", reader);
     key_create("ingest", ingester);
     key_create("admin", admin);
@@ -284,7 +288,8 @@ START_TEST(test_scopes)
 
     ck_assert_int_eq(status_of("POST", "/v1/transactions", ingester, one_txn), 200);
     ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 1);
-    ck_assert_int_eq(status_of("GET", "/v1/customers/c1", reader, NULL), 503); /* no model */
+    ck_assert_int_eq(status_of("GET", "/v1/customers/c1", reader, NULL),
+                     503); /* no model */
     ck_assert_int_eq(status_of("GET", "/v1/customers", reader, NULL), 503);
     ck_assert_int_eq(status_of("GET", "/v1/model", reader, NULL), 503);
 
@@ -305,7 +310,8 @@ END_TEST
 
 START_TEST(test_open_and_metrics)
 {
-    char reader[AUTH_TOKEN_LEN + 1], ingester[AUTH_TOKEN_LEN + 1], admin[AUTH_TOKEN_LEN + 1];
+    char reader[AUTH_TOKEN_LEN + 1], ingester[AUTH_TOKEN_LEN + 1],
+        admin[AUTH_TOKEN_LEN + 1];
     key_create("read", reader);
     key_create("ingest", ingester);
     key_create("admin", admin);
@@ -424,7 +430,8 @@ START_TEST(test_cli_keys)
 
     const char *list[] = {"list", NULL};
     ck_assert_int_eq(run_key(svc.cfg.database_url, list, out, err, sizeof out), 0);
-    ck_assert_msg(strncmp(out, "ID\tNAME\tSCOPES\tCREATED\tREVOKED\n", 31) == 0, "%s", out);
+    ck_assert_msg(strncmp(out, "ID\tNAME\tSCOPES\tCREATED\tREVOKED\n", 31) == 0, "%s",
+                  out);
     char row[128];
     snprintf(row, sizeof row, "%s\ttest key\tingest,read\t", id);
     ck_assert_msg(strstr(out, row) != NULL, "%s", out);
@@ -501,7 +508,8 @@ static pid_t serve_start(const char *path, int *port)
     }
     char log[16384];
     const char *at = NULL;
-    for (int i = 0; i < 100 && (at == NULL || strstr(log, "msg=started in ") == NULL); i++) {
+    for (int i = 0; i < 100 && (at == NULL || strstr(log, "msg=started in ") == NULL);
+         i++) {
         sleep_ms(100);
         slurp(path, log, sizeof log);
         at = strstr(log, "listening on 127.0.0.1:");
@@ -513,7 +521,8 @@ static pid_t serve_start(const char *path, int *port)
 
 START_TEST(test_serve_logs_no_secrets)
 {
-    char token[AUTH_TOKEN_LEN + 1], log[65536], header[256], path[] = "/tmp/ltvd_auth_log_XXXXXX";
+    char token[AUTH_TOKEN_LEN + 1], log[65536], header[256],
+        path[] = "/tmp/ltvd_auth_log_XXXXXX";
     key_create("ingest,read,admin", token);
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
@@ -525,9 +534,12 @@ START_TEST(test_serve_logs_no_secrets)
     static const char secret_customer_txn[] =
         "{\"transactions\":[{\"id\":\"t9\",\"customer_id\":\"cust-private-4711\","
         "\"occurred_at\":\"2024-01-02T10:00:00Z\",\"amount\":\"10.00\"}]}";
-    ck_assert_int_eq(status_of("POST", "/v1/transactions", token, secret_customer_txn), 200);
-    ck_assert_int_eq(status_of("GET", "/v1/customers/cust-private-4711", token, NULL), 503);
-    ck_assert_int_eq(status_of("GET", "/v1/customers/cust-private-4711", NULL, NULL), 401);
+    ck_assert_int_eq(status_of("POST", "/v1/transactions", token, secret_customer_txn),
+                     200);
+    ck_assert_int_eq(status_of("GET", "/v1/customers/cust-private-4711", token, NULL),
+                     503);
+    ck_assert_int_eq(status_of("GET", "/v1/customers/cust-private-4711", NULL, NULL),
+                     401);
     char wrong[AUTH_TOKEN_LEN + 1];
     snprintf(wrong, sizeof wrong, "%s", token);
     wrong[AUTH_TOKEN_LEN - 1] = wrong[AUTH_TOKEN_LEN - 1] == '0' ? '1' : '0';
@@ -548,10 +560,15 @@ START_TEST(test_serve_logs_no_secrets)
     ck_assert_int_eq(auth_token_hash(token, strlen(token), hash), 0);
     auth_hex(hash, AUTH_HASH_LEN, hash_hex);
     ck_assert(auth_token_parse(token, strlen(token), id));
-    const char *never[] = {token + 5 + AUTH_KEY_ID_LEN, wrong + 5 + AUTH_KEY_ID_LEN,
-                           hash_hex, id, "cust-private-4711", "Bearer"};
+    const char *never[] = {token + 5 + AUTH_KEY_ID_LEN,
+                           wrong + 5 + AUTH_KEY_ID_LEN,
+                           hash_hex,
+                           id,
+                           "cust-private-4711",
+                           "Bearer"};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
-        ck_assert_msg(strstr(log, never[i]) == NULL, "the log shows %s:\n%s", never[i], log);
+        ck_assert_msg(strstr(log, never[i]) == NULL, "the log shows %s:\n%s", never[i],
+                      log);
 }
 END_TEST
 

@@ -31,14 +31,16 @@ static testhttp_app t;
 
 /* An item from four JSON value texts, and bodies of items. */
 #define ITEM(id, cust, at, amount)                                                       \
-    "{\"id\":" id ",\"customer_id\":" cust ",\"occurred_at\":" at ",\"amount\":" amount "}"
+    "{\"id\":" id ",\"customer_id\":" cust ",\"occurred_at\":" at ",\"amount\":" amount  \
+    "}"
 #define Q(s) "\"" s "\""
 #define BATCH(items) "{\"transactions\":[" items "]}"
 #define GOOD ITEM(Q("t9"), Q("c9"), Q("2020-01-01T00:00:00Z"), Q("1.00"))
 #define WITH_CUST(cust) BATCH(ITEM(Q("t9"), cust, Q("2020-01-01T00:00:00Z"), Q("1.00")))
 #define WITH_ID(id) BATCH(ITEM(id, Q("c9"), Q("2020-01-01T00:00:00Z"), Q("1.00")))
 #define WITH_AT(at) BATCH(ITEM(Q("t9"), Q("c9"), at, Q("1.00")))
-#define WITH_AMOUNT(amount) BATCH(ITEM(Q("t9"), Q("c9"), Q("2020-01-01T00:00:00Z"), amount))
+#define WITH_AMOUNT(amount)                                                              \
+    BATCH(ITEM(Q("t9"), Q("c9"), Q("2020-01-01T00:00:00Z"), amount))
 
 #define JSON "application/json"
 #define MALFORMED "malformed-json"
@@ -62,10 +64,11 @@ static char *many_items(void)
     ck_assert_ptr_nonnull(b);
     len += (size_t)snprintf(b, cap, "{\"transactions\":[");
     for (int i = 0; i <= MAX_ITEMS; i++)
-        len += (size_t)snprintf(b + len, cap - len,
-                                "%s{\"id\":\"m%d\",\"customer_id\":\"c9\",\"occurred_at\":"
-                                "\"2020-01-01T00:00:00Z\",\"amount\":\"1\"}",
-                                i > 0 ? "," : "", i);
+        len +=
+            (size_t)snprintf(b + len, cap - len,
+                             "%s{\"id\":\"m%d\",\"customer_id\":\"c9\",\"occurred_at\":"
+                             "\"2020-01-01T00:00:00Z\",\"amount\":\"1\"}",
+                             i > 0 ? "," : "", i);
     snprintf(b + len, cap - len, "]}");
     ck_assert_uint_lt(strlen(b), MAX_BODY);
     return b;
@@ -123,29 +126,32 @@ static char *long_query(void)
 typedef struct badreq_case {
     const char *name;
     const char *method;
-    const char *target;          /* or made by gen_target */
-    const char *content_type;    /* NULL: no Content-Type header */
-    const char *body;            /* NULL: gen_body's, or no body (no Content-Length) */
-    char *(*gen_target)(void);   /* malloc'd */
-    char *(*gen_body)(void);     /* malloc'd */
-    bool announce_only;          /* send the Content-Length of the body, not the body */
+    const char *target;        /* or made by gen_target */
+    const char *content_type;  /* NULL: no Content-Type header */
+    const char *body;          /* NULL: gen_body's, or no body (no Content-Length) */
+    char *(*gen_target)(void); /* malloc'd */
+    char *(*gen_body)(void);   /* malloc'd */
+    bool announce_only;        /* send the Content-Length of the body, not the body */
     int status;
-    const char *slug;            /* urn:ltvd:problem:<slug> */
-    const char *errors;          /* 422: "index field|..." in order, "-" for null */
+    const char *slug;   /* urn:ltvd:problem:<slug> */
+    const char *errors; /* 422: "index field|..." in order, "-" for null */
 } badreq_case;
 
 #define POST_TX "POST", "/v1/transactions", JSON
 
 static const badreq_case cases[] = {
     /* ---- not JSON (400) */
-    {"truncated JSON", POST_TX, "{\"transactions\":[", NULL, NULL, 0, 400, MALFORMED, NULL},
+    {"truncated JSON", POST_TX, "{\"transactions\":[", NULL, NULL, 0, 400, MALFORMED,
+     NULL},
     {"not JSON at all", POST_TX, "hello", NULL, NULL, 0, 400, MALFORMED, NULL},
     {"empty body", POST_TX, "", NULL, NULL, 0, 400, MALFORMED, NULL},
-    {"no body at all", "POST", "/v1/transactions", JSON, NULL, NULL, NULL, 0, 400, MALFORMED,
-     NULL},
+    {"no body at all", "POST", "/v1/transactions", JSON, NULL, NULL, NULL, 0, 400,
+     MALFORMED, NULL},
     {"trailing garbage", POST_TX, BATCH(GOOD) " x", NULL, NULL, 0, 400, MALFORMED, NULL},
-    {"two documents", POST_TX, BATCH(GOOD) BATCH(GOOD), NULL, NULL, 0, 400, MALFORMED, NULL},
-    {"single quotes", POST_TX, "{'transactions':[]}", NULL, NULL, 0, 400, MALFORMED, NULL},
+    {"two documents", POST_TX, BATCH(GOOD) BATCH(GOOD), NULL, NULL, 0, 400, MALFORMED,
+     NULL},
+    {"single quotes", POST_TX, "{'transactions':[]}", NULL, NULL, 0, 400, MALFORMED,
+     NULL},
     {"trailing comma", POST_TX, BATCH(GOOD ","), NULL, NULL, 0, 400, MALFORMED, NULL},
     {"comment", POST_TX, "/* x */" BATCH(GOOD), NULL, NULL, 0, 400, MALFORMED, NULL},
     /* ---- wrong shapes and types (422) */
@@ -153,10 +159,10 @@ static const badreq_case cases[] = {
     /* jansson takes only an object or array as a whole text */
     {"body is a number", POST_TX, "42", NULL, NULL, 0, 400, MALFORMED, NULL},
     {"body is null", POST_TX, "null", NULL, NULL, 0, 400, MALFORMED, NULL},
-    {"transactions is an object", POST_TX, "{\"transactions\":" GOOD "}", NULL, NULL, 0, 422,
+    {"transactions is an object", POST_TX, "{\"transactions\":" GOOD "}", NULL, NULL, 0,
+     422, INVALID, "-1 transactions"},
+    {"transactions is null", POST_TX, "{\"transactions\":null}", NULL, NULL, 0, 422,
      INVALID, "-1 transactions"},
-    {"transactions is null", POST_TX, "{\"transactions\":null}", NULL, NULL, 0, 422, INVALID,
-     "-1 transactions"},
     {"item is a string", POST_TX, BATCH("\"t9\""), NULL, NULL, 0, 422, INVALID, "0 -"},
     {"item is an array", POST_TX, BATCH("[]"), NULL, NULL, 0, 422, INVALID, "0 -"},
     {"id is a number", POST_TX, WITH_ID("9"), NULL, NULL, 0, 422, INVALID, "0 id"},
@@ -166,92 +172,99 @@ static const badreq_case cases[] = {
      "0 customer_id"},
     {"customer_id is an object", POST_TX, WITH_CUST("{\"$gt\":\"\"}"), NULL, NULL, 0, 422,
      INVALID, "0 customer_id"},
-    {"customer_id is an array", POST_TX, WITH_CUST("[\"c9\"]"), NULL, NULL, 0, 422, INVALID,
-     "0 customer_id"},
-    {"occurred_at is a number", POST_TX, WITH_AT("1577836800"), NULL, NULL, 0, 422, INVALID,
-     "0 occurred_at"},
+    {"customer_id is an array", POST_TX, WITH_CUST("[\"c9\"]"), NULL, NULL, 0, 422,
+     INVALID, "0 customer_id"},
+    {"occurred_at is a number", POST_TX, WITH_AT("1577836800"), NULL, NULL, 0, 422,
+     INVALID, "0 occurred_at"},
     {"amount is a boolean", POST_TX, WITH_AMOUNT("true"), NULL, NULL, 0, 422, INVALID,
      "0 amount"},
-    {"amount is null", POST_TX, WITH_AMOUNT("null"), NULL, NULL, 0, 422, INVALID, "0 amount"},
+    {"amount is null", POST_TX, WITH_AMOUNT("null"), NULL, NULL, 0, 422, INVALID,
+     "0 amount"},
     {"amount is an object", POST_TX, WITH_AMOUNT("{\"value\":1}"), NULL, NULL, 0, 422,
      INVALID, "0 amount"},
     /* ---- missing, unknown and duplicate members (422) */
-    {"no transactions member", POST_TX, "{}", NULL, NULL, 0, 422, INVALID, "-1 transactions"},
+    {"no transactions member", POST_TX, "{}", NULL, NULL, 0, 422, INVALID,
+     "-1 transactions"},
     {"empty item", POST_TX, BATCH("{}"), NULL, NULL, 0, 422, INVALID,
      "0 id|0 customer_id|0 occurred_at|0 amount"},
     {"missing amount", POST_TX,
-     BATCH("{\"id\":\"t9\",\"customer_id\":\"c9\",\"occurred_at\":\"2020-01-01T00:00:00Z\"}"),
+     BATCH("{\"id\":\"t9\",\"customer_id\":\"c9\",\"occurred_at\":\"2020-01-01T00:00:"
+           "00Z\"}"),
      NULL, NULL, 0, 422, INVALID, "0 amount"},
     {"missing customer_id in item 1", POST_TX,
-     BATCH(GOOD ",{\"id\":\"t8\",\"occurred_at\":\"2020-01-01T00:00:00Z\",\"amount\":1}"), NULL,
-     NULL, 0, 422, INVALID, "1 customer_id"},
+     BATCH(GOOD ",{\"id\":\"t8\",\"occurred_at\":\"2020-01-01T00:00:00Z\",\"amount\":1}"),
+     NULL, NULL, 0, 422, INVALID, "1 customer_id"},
     {"unknown item field", POST_TX,
-     BATCH("{\"id\":\"t9\",\"customer_id\":\"c9\",\"occurred_at\":\"2020-01-01T00:00:00Z\","
-           "\"amount\":1,\"currency\":\"EUR\"}"),
+     BATCH(
+         "{\"id\":\"t9\",\"customer_id\":\"c9\",\"occurred_at\":\"2020-01-01T00:00:00Z\","
+         "\"amount\":1,\"currency\":\"EUR\"}"),
      NULL, NULL, 0, 422, INVALID, "0 currency"},
-    {"unknown top-level member", POST_TX, "{\"transactions\":[" GOOD "],\"dry_run\":true}",
-     NULL, NULL, 0, 422, INVALID, "-1 dry_run"},
+    {"unknown top-level member", POST_TX,
+     "{\"transactions\":[" GOOD "],\"dry_run\":true}", NULL, NULL, 0, 422, INVALID,
+     "-1 dry_run"},
     {"duplicate key in an item", POST_TX,
      BATCH("{\"id\":\"t9\",\"id\":\"t8\",\"customer_id\":\"c9\","
            "\"occurred_at\":\"2020-01-01T00:00:00Z\",\"amount\":1}"),
      NULL, NULL, 0, 422, INVALID, "-1 -"},
     {"duplicate amount key", POST_TX,
-     BATCH("{\"id\":\"t9\",\"customer_id\":\"c9\",\"occurred_at\":\"2020-01-01T00:00:00Z\","
-           "\"amount\":1,\"amount\":-5}"),
+     BATCH(
+         "{\"id\":\"t9\",\"customer_id\":\"c9\",\"occurred_at\":\"2020-01-01T00:00:00Z\","
+         "\"amount\":1,\"amount\":-5}"),
      NULL, NULL, 0, 422, INVALID, "-1 -"},
-    {"duplicate transactions key", POST_TX, "{\"transactions\":[" GOOD "],\"transactions\":[]}",
-     NULL, NULL, 0, 422, INVALID, "-1 -"},
+    {"duplicate transactions key", POST_TX,
+     "{\"transactions\":[" GOOD "],\"transactions\":[]}", NULL, NULL, 0, 422, INVALID,
+     "-1 -"},
     {"empty batch", POST_TX, "{\"transactions\":[]}", NULL, NULL, 0, 422, INVALID,
      "-1 transactions"},
     {"all or nothing: item 1 bad", POST_TX,
-     BATCH(GOOD "," ITEM(Q("t8"), Q("c8"), Q("2020-01-01T00:00:00Z"), "-1")), NULL, NULL, 0,
-     422, INVALID, "1 amount"},
+     BATCH(GOOD "," ITEM(Q("t8"), Q("c8"), Q("2020-01-01T00:00:00Z"), "-1")), NULL, NULL,
+     0, 422, INVALID, "1 amount"},
     {"every error of every item", POST_TX,
-     BATCH(ITEM(Q(""), Q(""), Q("2020-01-01"), "-1") "," GOOD "," ITEM(Q("t7"), "7", Q("x"),
-                                                                       Q("NaN"))),
+     BATCH(ITEM(Q(""), Q(""), Q("2020-01-01"), "-1") "," GOOD "," ITEM(Q("t7"), "7",
+                                                                       Q("x"), Q("NaN"))),
      NULL, NULL, 0, 422, INVALID,
      "0 id|0 customer_id|0 occurred_at|0 amount|2 customer_id|2 occurred_at|2 amount"},
     /* ---- sizes (413, 414) */
-    {"body over max_body_bytes", POST_TX, NULL, NULL, big_body, true, 413, "body-too-large",
-     NULL},
-    {"more than max_batch_items", POST_TX, NULL, NULL, many_items, 0, 413, "too-many-items",
-     NULL},
+    {"body over max_body_bytes", POST_TX, NULL, NULL, big_body, true, 413,
+     "body-too-large", NULL},
+    {"more than max_batch_items", POST_TX, NULL, NULL, many_items, 0, 413,
+     "too-many-items", NULL},
     {"path over max_url_bytes", "GET", NULL, NULL, NULL, long_path, NULL, 0, 414,
      "url-too-long", NULL},
-    {"query over max_url_bytes", "POST", NULL, JSON, BATCH(GOOD), long_query, NULL, 0, 414,
-     "url-too-long", NULL},
+    {"query over max_url_bytes", "POST", NULL, JSON, BATCH(GOOD), long_query, NULL, 0,
+     414, "url-too-long", NULL},
     /* ---- media type (415) */
-    {"text/plain", "POST", "/v1/transactions", "text/plain", BATCH(GOOD), NULL, NULL, 0, 415,
-     "unsupported-media-type", NULL},
+    {"text/plain", "POST", "/v1/transactions", "text/plain", BATCH(GOOD), NULL, NULL, 0,
+     415, "unsupported-media-type", NULL},
     {"no Content-Type", "POST", "/v1/transactions", NULL, BATCH(GOOD), NULL, NULL, 0, 415,
      "unsupported-media-type", NULL},
     {"form encoded", "POST", "/v1/transactions", "application/x-www-form-urlencoded",
      "transactions=1", NULL, NULL, 0, 415, "unsupported-media-type", NULL},
-    {"application/json-seq", "POST", "/v1/transactions", "application/json-seq", BATCH(GOOD),
-     NULL, NULL, 0, 415, "unsupported-media-type", NULL},
+    {"application/json-seq", "POST", "/v1/transactions", "application/json-seq",
+     BATCH(GOOD), NULL, NULL, 0, 415, "unsupported-media-type", NULL},
     /* ---- methods and routes (405, 404, 400) */
     {"GET /v1/transactions", "GET", "/v1/transactions", NULL, NULL, NULL, NULL, 0, 405,
      "method-not-allowed", NULL},
-    {"PUT /v1/transactions", "PUT", "/v1/transactions", JSON, BATCH(GOOD), NULL, NULL, 0, 405,
-     "method-not-allowed", NULL},
-    {"DELETE /v1/transactions", "DELETE", "/v1/transactions", NULL, NULL, NULL, NULL, 0, 405,
-     "method-not-allowed", NULL},
-    {"POST /v1/customers/c1", "POST", "/v1/customers/c1", JSON, BATCH(GOOD), NULL, NULL, 0, 405,
-     "method-not-allowed", NULL},
-    {"POST to an unknown route", "POST", "/v1/transaction", JSON, BATCH(GOOD), NULL, NULL, 0,
-     404, "not-found", NULL},
-    {"POST with a trailing slash", "POST", "/v1/transactions/", JSON, BATCH(GOOD), NULL, NULL,
+    {"PUT /v1/transactions", "PUT", "/v1/transactions", JSON, BATCH(GOOD), NULL, NULL, 0,
+     405, "method-not-allowed", NULL},
+    {"DELETE /v1/transactions", "DELETE", "/v1/transactions", NULL, NULL, NULL, NULL, 0,
+     405, "method-not-allowed", NULL},
+    {"POST /v1/customers/c1", "POST", "/v1/customers/c1", JSON, BATCH(GOOD), NULL, NULL,
+     0, 405, "method-not-allowed", NULL},
+    {"POST to an unknown route", "POST", "/v1/transaction", JSON, BATCH(GOOD), NULL, NULL,
      0, 404, "not-found", NULL},
+    {"POST with a trailing slash", "POST", "/v1/transactions/", JSON, BATCH(GOOD), NULL,
+     NULL, 0, 404, "not-found", NULL},
     {"GET an unknown route", "GET", "/v2/customers", NULL, NULL, NULL, NULL, 0, 404,
      "not-found", NULL},
-    {"dot segments", "GET", "/v1/customers/../transactions", NULL, NULL, NULL, NULL, 0, 404,
-     "not-found", NULL},
-    {"customer id NUL in the path", "GET", "/v1/customers/%00", NULL, NULL, NULL, NULL, 0, 400,
-     "invalid-parameter", NULL},
-    {"customer id bad escape in the path", "GET", "/v1/customers/%zz", NULL, NULL, NULL, NULL,
-     0, 400, "invalid-parameter", NULL},
-    {"customer id invalid UTF-8 in the path", "GET", "/v1/customers/%ff%fe", NULL, NULL, NULL,
+    {"dot segments", "GET", "/v1/customers/../transactions", NULL, NULL, NULL, NULL, 0,
+     404, "not-found", NULL},
+    {"customer id NUL in the path", "GET", "/v1/customers/%00", NULL, NULL, NULL, NULL, 0,
+     400, "invalid-parameter", NULL},
+    {"customer id bad escape in the path", "GET", "/v1/customers/%zz", NULL, NULL, NULL,
      NULL, 0, 400, "invalid-parameter", NULL},
+    {"customer id invalid UTF-8 in the path", "GET", "/v1/customers/%ff%fe", NULL, NULL,
+     NULL, NULL, 0, 400, "invalid-parameter", NULL},
     /* ---- ids (422; raw bytes that are not JSON strings: 400) */
     {"customer_id empty", POST_TX, WITH_CUST(Q("")), NULL, NULL, 0, 422, INVALID,
      "0 customer_id"},
@@ -265,42 +278,48 @@ static const badreq_case cases[] = {
      INVALID, "0 customer_id"},
     {"customer_id with \\n", POST_TX, WITH_CUST(Q("a\\nb")), NULL, NULL, 0, 422, INVALID,
      "0 customer_id"},
-    {"customer_id with DEL", POST_TX, WITH_CUST(Q("a\\u007fb")), NULL, NULL, 0, 422, INVALID,
-     "0 customer_id"},
-    {"id with ESC", POST_TX, WITH_ID(Q("\\u001b[31m")), NULL, NULL, 0, 422, INVALID, "0 id"},
-    {"customer_id with a raw control byte", POST_TX, WITH_CUST(Q("a\x01z")), NULL, NULL, 0, 400,
-     MALFORMED, NULL},
+    {"customer_id with DEL", POST_TX, WITH_CUST(Q("a\\u007fb")), NULL, NULL, 0, 422,
+     INVALID, "0 customer_id"},
+    {"id with ESC", POST_TX, WITH_ID(Q("\\u001b[31m")), NULL, NULL, 0, 422, INVALID,
+     "0 id"},
+    {"customer_id with a raw control byte", POST_TX, WITH_CUST(Q("a\x01z")), NULL, NULL,
+     0, 400, MALFORMED, NULL},
     {"customer_id with a raw newline", POST_TX, WITH_CUST(Q("a\nz")), NULL, NULL, 0, 400,
      MALFORMED, NULL},
     {"customer_id invalid UTF-8", POST_TX, WITH_CUST(Q("a\xff\xfez")), NULL, NULL, 0, 400,
      MALFORMED, NULL},
-    {"customer_id overlong UTF-8", POST_TX, WITH_CUST(Q("a\xc0\xafz")), NULL, NULL, 0, 400,
-     MALFORMED, NULL},
-    {"customer_id truncated UTF-8", POST_TX, WITH_CUST(Q("a\xe2\x82")), NULL, NULL, 0, 400,
-     MALFORMED, NULL},
-    {"customer_id UTF-16 surrogate", POST_TX, WITH_CUST(Q("a\xed\xa0\x80z")), NULL, NULL, 0,
+    {"customer_id overlong UTF-8", POST_TX, WITH_CUST(Q("a\xc0\xafz")), NULL, NULL, 0,
      400, MALFORMED, NULL},
-    {"customer_id lone surrogate escape", POST_TX, WITH_CUST(Q("a\\ud800z")), NULL, NULL, 0,
+    {"customer_id truncated UTF-8", POST_TX, WITH_CUST(Q("a\xe2\x82")), NULL, NULL, 0,
      400, MALFORMED, NULL},
-    {"id invalid UTF-8", POST_TX, WITH_ID(Q("\x80")), NULL, NULL, 0, 400, MALFORMED, NULL},
+    {"customer_id UTF-16 surrogate", POST_TX, WITH_CUST(Q("a\xed\xa0\x80z")), NULL, NULL,
+     0, 400, MALFORMED, NULL},
+    {"customer_id lone surrogate escape", POST_TX, WITH_CUST(Q("a\\ud800z")), NULL, NULL,
+     0, 400, MALFORMED, NULL},
+    {"id invalid UTF-8", POST_TX, WITH_ID(Q("\x80")), NULL, NULL, 0, 400, MALFORMED,
+     NULL},
     /* ---- amounts (policy: a decimal >= 0 within numeric(18, 4); zero is valid) */
     {"amount NaN", POST_TX, WITH_AMOUNT("NaN"), NULL, NULL, 0, 400, MALFORMED, NULL},
     {"amount \"NaN\"", POST_TX, WITH_AMOUNT(Q("NaN")), NULL, NULL, 0, 422, INVALID,
      "0 amount"},
-    {"amount Infinity", POST_TX, WITH_AMOUNT("Infinity"), NULL, NULL, 0, 400, MALFORMED, NULL},
+    {"amount Infinity", POST_TX, WITH_AMOUNT("Infinity"), NULL, NULL, 0, 400, MALFORMED,
+     NULL},
     {"amount -Infinity", POST_TX, WITH_AMOUNT("-Infinity"), NULL, NULL, 0, 400, MALFORMED,
      NULL},
-    {"amount \"Infinity\"", POST_TX, WITH_AMOUNT(Q("Infinity")), NULL, NULL, 0, 422, INVALID,
+    {"amount \"Infinity\"", POST_TX, WITH_AMOUNT(Q("Infinity")), NULL, NULL, 0, 422,
+     INVALID, "0 amount"},
+    {"amount \"inf\"", POST_TX, WITH_AMOUNT(Q("inf")), NULL, NULL, 0, 422, INVALID,
      "0 amount"},
-    {"amount \"inf\"", POST_TX, WITH_AMOUNT(Q("inf")), NULL, NULL, 0, 422, INVALID, "0 amount"},
     {"amount 1e400", POST_TX, WITH_AMOUNT("1e400"), NULL, NULL, 0, 400, MALFORMED, NULL},
     {"amount \"1e400\"", POST_TX, WITH_AMOUNT(Q("1e400")), NULL, NULL, 0, 422, INVALID,
      "0 amount"},
-    {"amount 1e15", POST_TX, WITH_AMOUNT("1e15"), NULL, NULL, 0, 422, INVALID, "0 amount"},
+    {"amount 1e15", POST_TX, WITH_AMOUNT("1e15"), NULL, NULL, 0, 422, INVALID,
+     "0 amount"},
     {"amount -1", POST_TX, WITH_AMOUNT("-1"), NULL, NULL, 0, 422, INVALID, "0 amount"},
     {"amount \"-0.01\"", POST_TX, WITH_AMOUNT(Q("-0.01")), NULL, NULL, 0, 422, INVALID,
      "0 amount"},
-    {"amount 1e-5", POST_TX, WITH_AMOUNT("1e-5"), NULL, NULL, 0, 422, INVALID, "0 amount"},
+    {"amount 1e-5", POST_TX, WITH_AMOUNT("1e-5"), NULL, NULL, 0, 422, INVALID,
+     "0 amount"},
     {"amount 0.00001", POST_TX, WITH_AMOUNT("0.00001"), NULL, NULL, 0, 422, INVALID,
      "0 amount"},
     {"amount empty string", POST_TX, WITH_AMOUNT(Q("")), NULL, NULL, 0, 422, INVALID,
@@ -311,49 +330,50 @@ static const badreq_case cases[] = {
      "0 amount"},
     {"amount hexadecimal", POST_TX, WITH_AMOUNT(Q("0x10")), NULL, NULL, 0, 422, INVALID,
      "0 amount"},
-    {"amount with a currency", POST_TX, WITH_AMOUNT(Q("$1.00")), NULL, NULL, 0, 422, INVALID,
-     "0 amount"},
-    {"amount leading zero number", POST_TX, WITH_AMOUNT("01"), NULL, NULL, 0, 400, MALFORMED,
-     NULL},
+    {"amount with a currency", POST_TX, WITH_AMOUNT(Q("$1.00")), NULL, NULL, 0, 422,
+     INVALID, "0 amount"},
+    {"amount leading zero number", POST_TX, WITH_AMOUNT("01"), NULL, NULL, 0, 400,
+     MALFORMED, NULL},
     /* ---- timestamps */
-    {"occurred_at without a zone", POST_TX, WITH_AT(Q("2020-01-01T00:00:00")), NULL, NULL, 0,
-     422, INVALID, "0 occurred_at"},
+    {"occurred_at without a zone", POST_TX, WITH_AT(Q("2020-01-01T00:00:00")), NULL, NULL,
+     0, 422, INVALID, "0 occurred_at"},
     {"occurred_at a date", POST_TX, WITH_AT(Q("2020-01-01")), NULL, NULL, 0, 422, INVALID,
      "0 occurred_at"},
-    {"occurred_at without seconds", POST_TX, WITH_AT(Q("2020-01-01T00:00Z")), NULL, NULL, 0,
-     422, INVALID, "0 occurred_at"},
-    {"occurred_at before 1970", POST_TX, WITH_AT(Q("1969-12-31T23:59:59Z")), NULL, NULL, 0, 422,
-     INVALID, "0 occurred_at"},
-    {"occurred_at 1970 by its zone", POST_TX, WITH_AT(Q("1970-01-01T00:30:00+01:00")), NULL,
-     NULL, 0, 422, INVALID, "0 occurred_at"},
-    {"occurred_at year 0000", POST_TX, WITH_AT(Q("0000-01-01T00:00:00Z")), NULL, NULL, 0, 422,
-     INVALID, "0 occurred_at"},
-    {"occurred_at far in the future", POST_TX, WITH_AT(Q("2999-01-01T00:00:00Z")), NULL, NULL,
+    {"occurred_at without seconds", POST_TX, WITH_AT(Q("2020-01-01T00:00Z")), NULL, NULL,
      0, 422, INVALID, "0 occurred_at"},
-    {"occurred_at year 9999", POST_TX, WITH_AT(Q("9999-12-31T23:59:59Z")), NULL, NULL, 0, 422,
-     INVALID, "0 occurred_at"},
-    {"occurred_at month 13", POST_TX, WITH_AT(Q("2020-13-01T00:00:00Z")), NULL, NULL, 0, 422,
-     INVALID, "0 occurred_at"},
-    {"occurred_at 30 February", POST_TX, WITH_AT(Q("2020-02-30T00:00:00Z")), NULL, NULL, 0, 422,
-     INVALID, "0 occurred_at"},
-    {"occurred_at 29 February 2021", POST_TX, WITH_AT(Q("2021-02-29T00:00:00Z")), NULL, NULL, 0,
+    {"occurred_at before 1970", POST_TX, WITH_AT(Q("1969-12-31T23:59:59Z")), NULL, NULL,
+     0, 422, INVALID, "0 occurred_at"},
+    {"occurred_at 1970 by its zone", POST_TX, WITH_AT(Q("1970-01-01T00:30:00+01:00")),
+     NULL, NULL, 0, 422, INVALID, "0 occurred_at"},
+    {"occurred_at year 0000", POST_TX, WITH_AT(Q("0000-01-01T00:00:00Z")), NULL, NULL, 0,
      422, INVALID, "0 occurred_at"},
-    {"occurred_at hour 24", POST_TX, WITH_AT(Q("2020-01-01T24:00:00Z")), NULL, NULL, 0, 422,
-     INVALID, "0 occurred_at"},
-    {"occurred_at zone +24:00", POST_TX, WITH_AT(Q("2020-01-01T00:00:00+24:00")), NULL, NULL, 0,
+    {"occurred_at far in the future", POST_TX, WITH_AT(Q("2999-01-01T00:00:00Z")), NULL,
+     NULL, 0, 422, INVALID, "0 occurred_at"},
+    {"occurred_at year 9999", POST_TX, WITH_AT(Q("9999-12-31T23:59:59Z")), NULL, NULL, 0,
      422, INVALID, "0 occurred_at"},
-    {"occurred_at zone +0100", POST_TX, WITH_AT(Q("2020-01-01T00:00:00+0100")), NULL, NULL, 0,
+    {"occurred_at month 13", POST_TX, WITH_AT(Q("2020-13-01T00:00:00Z")), NULL, NULL, 0,
      422, INVALID, "0 occurred_at"},
-    {"occurred_at with a space", POST_TX, WITH_AT(Q("2020-01-01 00:00:00Z")), NULL, NULL, 0,
+    {"occurred_at 30 February", POST_TX, WITH_AT(Q("2020-02-30T00:00:00Z")), NULL, NULL,
+     0, 422, INVALID, "0 occurred_at"},
+    {"occurred_at 29 February 2021", POST_TX, WITH_AT(Q("2021-02-29T00:00:00Z")), NULL,
+     NULL, 0, 422, INVALID, "0 occurred_at"},
+    {"occurred_at hour 24", POST_TX, WITH_AT(Q("2020-01-01T24:00:00Z")), NULL, NULL, 0,
      422, INVALID, "0 occurred_at"},
-    {"occurred_at empty fraction", POST_TX, WITH_AT(Q("2020-01-01T00:00:00.Z")), NULL, NULL, 0,
-     422, INVALID, "0 occurred_at"},
+    {"occurred_at zone +24:00", POST_TX, WITH_AT(Q("2020-01-01T00:00:00+24:00")), NULL,
+     NULL, 0, 422, INVALID, "0 occurred_at"},
+    {"occurred_at zone +0100", POST_TX, WITH_AT(Q("2020-01-01T00:00:00+0100")), NULL,
+     NULL, 0, 422, INVALID, "0 occurred_at"},
+    {"occurred_at with a space", POST_TX, WITH_AT(Q("2020-01-01 00:00:00Z")), NULL, NULL,
+     0, 422, INVALID, "0 occurred_at"},
+    {"occurred_at empty fraction", POST_TX, WITH_AT(Q("2020-01-01T00:00:00.Z")), NULL,
+     NULL, 0, 422, INVALID, "0 occurred_at"},
     {"occurred_at words", POST_TX, WITH_AT(Q("yesterday")), NULL, NULL, 0, 422, INVALID,
      "0 occurred_at"},
-    {"occurred_at epoch text", POST_TX, WITH_AT(Q("1577836800")), NULL, NULL, 0, 422, INVALID,
-     "0 occurred_at"},
-    {"occurred_at SQL", POST_TX, WITH_AT(Q("2020-01-01T00:00:00Z'; DROP TABLE customers;--")),
-     NULL, NULL, 0, 422, INVALID, "0 occurred_at"},
+    {"occurred_at epoch text", POST_TX, WITH_AT(Q("1577836800")), NULL, NULL, 0, 422,
+     INVALID, "0 occurred_at"},
+    {"occurred_at SQL", POST_TX,
+     WITH_AT(Q("2020-01-01T00:00:00Z'; DROP TABLE customers;--")), NULL, NULL, 0, 422,
+     INVALID, "0 occurred_at"},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -382,8 +402,8 @@ static void send_raw(const char *method, const char *target, const char *content
     size_t cap = strlen(target) + 512;
     char *head = malloc(cap);
     ck_assert_ptr_nonnull(head);
-    int n = snprintf(head, cap, "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n", method,
-                     target);
+    int n = snprintf(head, cap, "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n",
+                     method, target);
     if (content_type != NULL)
         n += snprintf(head + n, cap - (size_t)n, "Content-Type: %s\r\n", content_type);
     if (body != NULL)
@@ -394,8 +414,8 @@ static void send_raw(const char *method, const char *target, const char *content
     if (body != NULL && !announce_only)
         testhttp_send_all(fd, body, body_len);
     free(head);
-    ck_assert_msg(testhttp_read(fd, r, strcmp(method, "HEAD") != 0), "no answer to %s %.60s",
-                  method, target);
+    ck_assert_msg(testhttp_read(fd, r, strcmp(method, "HEAD") != 0),
+                  "no answer to %s %.60s", method, target);
     close(fd);
     r->json = json_loads(r->body, 0, NULL);
 }
@@ -409,9 +429,10 @@ static void error_pairs(json_t *problem, char *out, size_t cap)
     json_array_foreach(errs, i, e)
     {
         json_t *f = json_object_get(e, "field");
-        len += (size_t)snprintf(out + len, cap - len, "%s%lld %s", i > 0 ? "|" : "",
-                                (long long)json_integer_value(json_object_get(e, "index")),
-                                json_is_string(f) ? json_string_value(f) : "-");
+        len +=
+            (size_t)snprintf(out + len, cap - len, "%s%lld %s", i > 0 ? "|" : "",
+                             (long long)json_integer_value(json_object_get(e, "index")),
+                             json_is_string(f) ? json_string_value(f) : "-");
         if (len >= cap)
             break;
     }
@@ -437,8 +458,8 @@ static void check_answer(const badreq_case *c, const testhttp_response *r, char 
         return;
     error_pairs(j, pairs, sizeof pairs);
     if (strcmp(pairs, c->errors) != 0)
-        snprintf(why + len, cap - len, "\n  %s: want errors [%s], got [%s] in %.300s", c->name,
-                 c->errors, pairs, r->body);
+        snprintf(why + len, cap - len, "\n  %s: want errors [%s], got [%s] in %.300s",
+                 c->name, c->errors, pairs, r->body);
 }
 
 static void setup(void)
@@ -452,10 +473,11 @@ static void setup(void)
     testhttp_app_start(&t, false);
     /* something stored already, so that "unchanged" is not "still empty" */
     testhttp_response r;
-    testhttp_request(t.port, "POST", "/v1/transactions",
-                     BATCH(ITEM(Q("t1"), Q("c1"), Q("2020-01-01T00:00:00Z"), Q("1.00")) "," ITEM(
-                         Q("t2"), Q("c2"), Q("2020-02-01T00:00:00Z"), "2.5")),
-                     &r);
+    testhttp_request(
+        t.port, "POST", "/v1/transactions",
+        BATCH(ITEM(Q("t1"), Q("c1"), Q("2020-01-01T00:00:00Z"), Q("1.00")) "," ITEM(
+            Q("t2"), Q("c2"), Q("2020-02-01T00:00:00Z"), "2.5")),
+        &r);
     ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
     testhttp_response_free(&r);
 }
@@ -503,9 +525,10 @@ static void pct_encode(const char *s, char *out, size_t cap)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && o + 4 < cap; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("-._~", *p) != NULL) {
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && o + 4 < cap;
+         p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL) {
             out[o++] = (char)*p;
         } else {
             out[o++] = '%';
@@ -539,14 +562,14 @@ START_TEST(test_injection_stored_verbatim)
         char txn[32];
         snprintf(txn, sizeof txn, "inj-%zu", i);
         /* amounts 0, "0", "0.0000", then others: zero is a valid amount */
-        json_t *amount = i == 0 ? json_integer(0)
+        json_t *amount = i == 0   ? json_integer(0)
                          : i == 1 ? json_string("0")
                          : i == 2 ? json_string("0.0000")
                                   : json_string("3.25");
         json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:o}", "id",
-                                               i == 3 ? ids[0] : txn, "customer_id", ids[i],
-                                               "occurred_at", "2020-03-01T12:00:00Z", "amount",
-                                               amount));
+                                               i == 3 ? ids[0] : txn, "customer_id",
+                                               ids[i], "occurred_at",
+                                               "2020-03-01T12:00:00Z", "amount", amount));
     }
     json_t *doc = json_pack("{s:o}", "transactions", items);
     char *body = json_dumps(doc, JSON_COMPACT);
@@ -560,19 +583,20 @@ START_TEST(test_injection_stored_verbatim)
 
     char counts[160], want[160];
     written(counts, sizeof counts);
-    snprintf(want, sizeof want, "transactions %zu, customers %zu, customer_days %zu, cache %zu",
-             n + 2, n + 2, n + 2, n + 2);
+    snprintf(want, sizeof want,
+             "transactions %zu, customers %zu, customer_days %zu, cache %zu", n + 2,
+             n + 2, n + 2, n + 2);
     ck_assert_str_eq(counts, want);
 
     /* stored byte for byte, and zero as zero */
     store_db *db = testhttp_db_open(&t);
     for (size_t i = 0; i < n; i++) {
         const char *param[1] = {ids[i]};
-        PGresult *res =
-            PQexecParams(db->conn,
-                         "SELECT c.customer_id, t.amount::text FROM customers c"
-                         " JOIN transactions t USING (customer_id) WHERE c.customer_id = $1",
-                         1, NULL, param, NULL, NULL, 0);
+        PGresult *res = PQexecParams(
+            db->conn,
+            "SELECT c.customer_id, t.amount::text FROM customers c"
+            " JOIN transactions t USING (customer_id) WHERE c.customer_id = $1",
+            1, NULL, param, NULL, NULL, 0);
         ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
         ck_assert_msg(PQntuples(res) == 1, "%s: %d rows", ids[i], PQntuples(res));
         ck_assert_str_eq(PQgetvalue(res, 0, 0), ids[i]);

@@ -47,34 +47,69 @@ static const bad_case BAD[] = {
     {"string at top", "\"transactions\"", 0, INGEST_MALFORMED, 1, {{-1, NULL}}},
     {"array at top", "[" OK_ITEM "]", 0, INGEST_INVALID, 1, {{-1, NULL}}},
     {"no transactions", "{}", 0, INGEST_INVALID, 1, {{-1, "transactions"}}},
-    {"extra top-level key", "{\"transactions\":[" OK_ITEM "],\"extra\":1}", 0,
-     INGEST_INVALID, 1, {{-1, "extra"}}},
-    {"transactions an object", "{\"transactions\":{}}", 0, INGEST_INVALID, 1,
+    {"extra top-level key",
+     "{\"transactions\":[" OK_ITEM "],\"extra\":1}",
+     0,
+     INGEST_INVALID,
+     1,
+     {{-1, "extra"}}},
+    {"transactions an object",
+     "{\"transactions\":{}}",
+     0,
+     INGEST_INVALID,
+     1,
      {{-1, "transactions"}}},
     {"empty array", BODY(""), 0, INGEST_INVALID, 1, {{-1, "transactions"}}},
-    {"too many items", BODY(OK_ITEM "," OK_ITEM "," OK_ITEM "," OK_ITEM "," OK_ITEM), 0,
-     INGEST_TOO_MANY, 1, {{-1, "transactions"}}},
+    {"too many items",
+     BODY(OK_ITEM "," OK_ITEM "," OK_ITEM "," OK_ITEM "," OK_ITEM),
+     0,
+     INGEST_TOO_MANY,
+     1,
+     {{-1, "transactions"}}},
     {"item a number", BODY("1"), 0, INGEST_INVALID, 1, {{0, NULL}}},
     {"id a number", ID("7"), 0, INGEST_INVALID, 1, {{0, "id"}}},
     {"customer_id null", CUST("null"), 0, INGEST_INVALID, 1, {{0, "customer_id"}}},
-    {"occurred_at a number", BODY(ITEM("\"t\"", "\"c\"", "12345", "1")), 0, INGEST_INVALID, 1, {{0, "occurred_at"}}},
+    {"occurred_at a number",
+     BODY(ITEM("\"t\"", "\"c\"", "12345", "1")),
+     0,
+     INGEST_INVALID,
+     1,
+     {{0, "occurred_at"}}},
     {"amount a boolean", AMT("true"), 0, INGEST_INVALID, 1, {{0, "amount"}}},
     {"amount an object", AMT("{\"v\":1}"), 0, INGEST_INVALID, 1, {{0, "amount"}}},
     {"missing id",
-     BODY("{\"customer_id\":\"c\",\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}"),
-     0, INGEST_INVALID, 1, {{0, "id"}}},
-    {"empty item", BODY("{}"), 0, INGEST_INVALID, 4,
+     BODY(
+         "{\"customer_id\":\"c\",\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}"),
+     0,
+     INGEST_INVALID,
+     1,
+     {{0, "id"}}},
+    {"empty item",
+     BODY("{}"),
+     0,
+     INGEST_INVALID,
+     4,
      {{0, "id"}, {0, "customer_id"}, {0, "occurred_at"}, {0, "amount"}}},
     {"unknown field",
      BODY("{\"id\":\"t\",\"customer_id\":\"c\",\"note\":5,\"occurred_at\":"
           "\"2024-01-01T00:00:00Z\",\"amount\":1}"),
-     0, INGEST_INVALID, 1, {{0, "note"}}},
-    {"duplicate top-level key", "{\"transactions\":[" OK_ITEM "],\"transactions\":[]}", 0,
-     INGEST_INVALID, 1, {{-1, NULL}}},
+     0,
+     INGEST_INVALID,
+     1,
+     {{0, "note"}}},
+    {"duplicate top-level key",
+     "{\"transactions\":[" OK_ITEM "],\"transactions\":[]}",
+     0,
+     INGEST_INVALID,
+     1,
+     {{-1, NULL}}},
     {"duplicate key in item",
      BODY("{\"id\":\"t\",\"id\":\"u\",\"customer_id\":\"c\",\"occurred_at\":"
           "\"2024-01-01T00:00:00Z\",\"amount\":1}"),
-     0, INGEST_INVALID, 1, {{-1, NULL}}},
+     0,
+     INGEST_INVALID,
+     1,
+     {{-1, NULL}}},
     {"empty id", ID("\"\""), 0, INGEST_INVALID, 1, {{0, "id"}}},
     {"customer_id of 129 bytes", CUST(L129), 0, INGEST_INVALID, 1, {{0, "customer_id"}}},
     {"escaped control character", ID("\"a\\u0001b\""), 0, INGEST_INVALID, 1, {{0, "id"}}},
@@ -103,37 +138,79 @@ static const bad_case BAD[] = {
     {"no zone", AT("2024-01-01T00:00:00"), 0, INGEST_INVALID, 1, {{0, "occurred_at"}}},
     {"date only", AT("2024-01-01"), 0, INGEST_INVALID, 1, {{0, "occurred_at"}}},
     {"no seconds", AT("2024-01-01T00:00Z"), 0, INGEST_INVALID, 1, {{0, "occurred_at"}}},
-    {"space separator", AT("2024-01-01 00:00:00Z"), 0, INGEST_INVALID, 1,
+    {"space separator",
+     AT("2024-01-01 00:00:00Z"),
+     0,
+     INGEST_INVALID,
+     1,
      {{0, "occurred_at"}}},
-    {"empty fraction", AT("2024-01-01T00:00:00.Z"), 0, INGEST_INVALID, 1,
+    {"empty fraction",
+     AT("2024-01-01T00:00:00.Z"),
+     0,
+     INGEST_INVALID,
+     1,
      {{0, "occurred_at"}}},
     {"month 13", AT("2024-13-01T00:00:00Z"), 0, INGEST_INVALID, 1, {{0, "occurred_at"}}},
     {"day 32", AT("2024-01-32T00:00:00Z"), 0, INGEST_INVALID, 1, {{0, "occurred_at"}}},
     {"hour 24", AT("2024-01-01T24:00:00Z"), 0, INGEST_INVALID, 1, {{0, "occurred_at"}}},
-    {"offset +24:00", AT("2024-01-01T00:00:00+24:00"), 0, INGEST_INVALID, 1,
+    {"offset +24:00",
+     AT("2024-01-01T00:00:00+24:00"),
+     0,
+     INGEST_INVALID,
+     1,
      {{0, "occurred_at"}}},
-    {"February 30", AT("2024-02-30T00:00:00Z"), 0, INGEST_INVALID, 1,
+    {"February 30",
+     AT("2024-02-30T00:00:00Z"),
+     0,
+     INGEST_INVALID,
+     1,
      {{0, "occurred_at"}}},
-    {"February 29 of 2023", AT("2023-02-29T00:00:00Z"), 0, INGEST_INVALID, 1,
+    {"February 29 of 2023",
+     AT("2023-02-29T00:00:00Z"),
+     0,
+     INGEST_INVALID,
+     1,
      {{0, "occurred_at"}}},
-    {"before 1970", AT("1969-12-31T23:59:59Z"), 0, INGEST_INVALID, 1,
+    {"before 1970",
+     AT("1969-12-31T23:59:59Z"),
+     0,
+     INGEST_INVALID,
+     1,
      {{0, "occurred_at"}}},
-    {"before 1970 by offset", AT("1970-01-01T00:30:00+01:00"), 0, INGEST_INVALID, 1,
+    {"before 1970 by offset",
+     AT("1970-01-01T00:30:00+01:00"),
+     0,
+     INGEST_INVALID,
+     1,
      {{0, "occurred_at"}}},
     {"year 3000", AT("3000-01-01T00:00:00Z"), 0, INGEST_INVALID, 1, {{0, "occurred_at"}}},
-    {"a day and a second ahead", AT("2024-06-02T00:00:01Z"), 0, INGEST_INVALID, 1,
+    {"a day and a second ahead",
+     AT("2024-06-02T00:00:01Z"),
+     0,
+     INGEST_INVALID,
+     1,
      {{0, "occurred_at"}}},
-    {"two errors in one item", BODY(ITEM("\"\"", "\"c\"", "\"2024-01-01T00:00:00Z\"", "-1")),
-     0, INGEST_INVALID, 2, {{0, "id"}, {0, "amount"}}},
+    {"two errors in one item",
+     BODY(ITEM("\"\"", "\"c\"", "\"2024-01-01T00:00:00Z\"", "-1")),
+     0,
+     INGEST_INVALID,
+     2,
+     {{0, "id"}, {0, "amount"}}},
     {"items 1 and 3 bad",
-     BODY(OK_ITEM "," ITEM("\"t2\"", "\"c\"", "\"2024-01-01T00:00:00Z\"", "-2") "," OK_ITEM
-          "," ITEM("\"t4\"", "\"c\"", "\"2024-01-01\"", "4")),
-     0, INGEST_INVALID, 2, {{1, "amount"}, {3, "occurred_at"}}},
+     BODY(OK_ITEM "," ITEM("\"t2\"", "\"c\"", "\"2024-01-01T00:00:00Z\"",
+                           "-2") "," OK_ITEM
+                                 "," ITEM("\"t4\"", "\"c\"", "\"2024-01-01\"", "4")),
+     0,
+     INGEST_INVALID,
+     2,
+     {{1, "amount"}, {3, "occurred_at"}}},
     {"unknown top-level key and a bad item",
-     "{\"x\":[1,2.5],\"transactions\":[" OK_ITEM "," ITEM("\"t\"", "\"c\"",
-                                                         "\"2024-01-01T00:00:00Z\"",
-                                                         "-3") "]}",
-     0, INGEST_INVALID, 2, {{-1, "x"}, {1, "amount"}}},
+     "{\"x\":[1,2.5],\"transactions\":[" OK_ITEM
+     "," ITEM("\"t\"", "\"c\"", "\"2024-01-01T00:00:00Z\"", "-3") "]}",
+     0,
+     INGEST_INVALID,
+     2,
+     {{-1, "x"}, {1, "amount"}}},
 };
 
 START_TEST(test_batch_bad)
@@ -149,12 +226,13 @@ START_TEST(test_batch_bad)
                   c->name, errs.n, c->n, errs.n ? errs.items[0].reason : "");
     for (size_t k = 0; k < c->n; k++) {
         const ingest_error *e = &errs.items[k];
-        ck_assert_msg(e->index == c->errors[k].index, "%s: error %zu index %ld", c->name, k,
-                      e->index);
-        ck_assert_msg(c->errors[k].field ? e->field && !strcmp(e->field, c->errors[k].field)
-                                         : e->field == NULL,
-                      "%s: error %zu field %s (%s)", c->name, k, e->field ? e->field : "NULL",
-                      e->reason);
+        ck_assert_msg(e->index == c->errors[k].index, "%s: error %zu index %ld", c->name,
+                      k, e->index);
+        ck_assert_msg(c->errors[k].field
+                          ? e->field && !strcmp(e->field, c->errors[k].field)
+                          : e->field == NULL,
+                      "%s: error %zu field %s (%s)", c->name, k,
+                      e->field ? e->field : "NULL", e->reason);
         ck_assert(e->reason != NULL && e->reason[0] != '\0');
     }
     ck_assert_ptr_null(out.items);
@@ -169,7 +247,8 @@ static void parse_ok(const char *body, ingest_batch *out)
     ingest_limits lim = ingest_limits_default(10);
     ingest_errors errs;
     ingest_result rc = ingest_batch_parse(body, strlen(body), &lim, NOW, out, &errs);
-    ck_assert_msg(rc == INGEST_OK, "result %d: %s", rc, errs.n ? errs.items[0].reason : "");
+    ck_assert_msg(rc == INGEST_OK, "result %d: %s", rc,
+                  errs.n ? errs.items[0].reason : "");
     ck_assert_uint_eq(errs.n_total, 0);
     ingest_errors_free(&errs);
 }
@@ -179,11 +258,20 @@ START_TEST(test_batch_amounts)
     static const struct {
         const char *json, *text;
     } CASES[] = {
-        {"12.5", "12.5"},     {"\"12.30\"", "12.30"}, {"0", "0"},
-        {"\"0.00\"", "0.00"}, {"-0", "0"},            {"0.1", "0.1"},
-        {"1.5e3", "1500"},    {"\"1.25E-2\"", "0.0125"}, {"0e5", "0"},
-        {"\"+7\"", "7"},      {"\".5\"", ".5"},       {"99999999999999.9999", "99999999999999.9999"},
-        {"\"12.30000\"", "12.30000"}, {"12345678901234567e-4", "1234567890123.4567"},
+        {"12.5", "12.5"},
+        {"\"12.30\"", "12.30"},
+        {"0", "0"},
+        {"\"0.00\"", "0.00"},
+        {"-0", "0"},
+        {"0.1", "0.1"},
+        {"1.5e3", "1500"},
+        {"\"1.25E-2\"", "0.0125"},
+        {"0e5", "0"},
+        {"\"+7\"", "7"},
+        {"\".5\"", ".5"},
+        {"99999999999999.9999", "99999999999999.9999"},
+        {"\"12.30000\"", "12.30000"},
+        {"12345678901234567e-4", "1234567890123.4567"},
         {"1E+2", "100"},
     };
     for (size_t k = 0; k < sizeof CASES / sizeof CASES[0]; k++) {
@@ -206,11 +294,14 @@ END_TEST
 START_TEST(test_batch_number_tokens)
 {
     ingest_batch b;
-    parse_ok(BODY(ITEM("\"a\"", "\"c\"", "\"2024-01-01T00:00:00Z\"", "1") ","
-                  "{\"amount\":2.50,\"id\":\"b\",\"customer_id\":\"c\",\"occurred_at\":"
-                  "\"2024-01-01T00:00:00Z\"}," ITEM("\"c-1\"", "\"1-2\"",
-                                                    "\"2024-01-01T00:00:00Z\"", "3e1")),
-             &b);
+    parse_ok(
+        BODY(ITEM(
+            "\"a\"", "\"c\"", "\"2024-01-01T00:00:00Z\"",
+            "1") ","
+                 "{\"amount\":2.50,\"id\":\"b\",\"customer_id\":\"c\",\"occurred_at\":"
+                 "\"2024-01-01T00:00:00Z\"}," ITEM("\"c-1\"", "\"1-2\"",
+                                                   "\"2024-01-01T00:00:00Z\"", "3e1")),
+        &b);
     ck_assert_uint_eq(b.n, 3);
     ck_assert_str_eq(b.items[0].amount, "1");
     ck_assert_str_eq(b.items[1].amount, "2.50");
@@ -260,10 +351,11 @@ END_TEST
 START_TEST(test_batch_ids_verbatim)
 {
     ingest_batch b;
-    parse_ok(BODY(ITEM("\"'; DROP TABLE transactions; --\"",
-                       "\"{\\\"customer_id\\\":\\\"x\\\"}\\\\\"", "\"2024-01-01T00:00:00Z\"",
-                       "1") "," ITEM("\"t\"", L128, "\"2024-01-01T00:00:00Z\"", "1")),
-             &b);
+    parse_ok(
+        BODY(ITEM("\"'; DROP TABLE transactions; --\"",
+                  "\"{\\\"customer_id\\\":\\\"x\\\"}\\\\\"", "\"2024-01-01T00:00:00Z\"",
+                  "1") "," ITEM("\"t\"", L128, "\"2024-01-01T00:00:00Z\"", "1")),
+        &b);
     ck_assert_str_eq(b.items[0].id, "'; DROP TABLE transactions; --");
     ck_assert_str_eq(b.items[0].customer_id, "{\"customer_id\":\"x\"}\\");
     ck_assert_uint_eq(strlen(b.items[1].customer_id), 128); /* the default limit */
@@ -275,7 +367,7 @@ START_TEST(test_batch_duplicates_and_store)
 {
     ingest_batch b;
     parse_ok(BODY(OK_ITEM "," OK_ITEM "," ITEM("\"t1\"", "\"\xc3\xa9\"",
-                                                "\"2024-01-01T00:00:00Z\"", "2")),
+                                               "\"2024-01-01T00:00:00Z\"", "2")),
              &b);
     ck_assert_uint_eq(b.n, 3); /* the store counts the repeat as a duplicate */
     store_item s;
@@ -296,7 +388,8 @@ START_TEST(test_batch_limits)
     ingest_limits lim = ingest_limits_default(4);
     ingest_batch b;
     ingest_errors errs;
-    ck_assert_int_eq(ingest_batch_parse(four, strlen(four), &lim, NOW, &b, &errs), INGEST_OK);
+    ck_assert_int_eq(ingest_batch_parse(four, strlen(four), &lim, NOW, &b, &errs),
+                     INGEST_OK);
     ck_assert_uint_eq(b.n, 4);
     ingest_batch_free(&b);
     /* ids: the limit is a parameter */
@@ -346,38 +439,53 @@ START_TEST(test_batch_fast_path)
         int fast; /* 1: taken by the fast reader; 0: left to jansson */
     } cases[] = {
         {"{\"transactions\":[{\"id\":\"t1\",\"customer_id\":\"c1\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":\"12.50\"}]}", 1},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":\"12.50\"}]}",
+         1},
         {" {\n \"transactions\" : [ {\"amount\": 1E2, \"occurred_at\":"
          "\"2024-01-01T23:30:00-02:00\", \"customer_id\": \"c\", \"id\": \"a b\"} ,"
-         "{\"id\":\"x\",\"customer_id\":\"c\",\"occurred_at\":\"2024-01-02T00:00:00.25Z\","
-         "\"amount\":-0}\t]\r\n}\n", 1},
+         "{\"id\":\"x\",\"customer_id\":\"c\",\"occurred_at\":\"2024-01-02T00:00:00."
+         "25Z\","
+         "\"amount\":-0}\t]\r\n}\n",
+         1},
         /* escapes, UTF-8, DEL: jansson's */
         {"{\"transactions\":[{\"id\":\"t\\u0031\",\"customer_id\":\"c\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}",
+         0},
         {"{\"transactions\":[{\"id\":\"t\xc3\xa9\",\"customer_id\":\"c\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}",
+         0},
         {"{\"transactions\":[{\"id\":\"t\x7f\",\"customer_id\":\"c\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}",
+         0},
         /* shapes and values the fast reader never accepts */
         {"{\"transactions\":[]}", 0},
         {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\"}]}", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\"}]}",
+         0},
         {"{\"transactions\":[{\"id\":\"t\",\"id\":\"t\",\"customer_id\":\"c\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}",
+         0},
         {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\",\"x\":1,"
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}",
+         0},
         {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":01}]}", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":01}]}",
+         0},
         {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1.23456}]}", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1.23456}]}",
+         0},
         {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]}",
+         0},
         {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
-         "\"occurred_at\":\"2024-02-30T00:00:00Z\",\"amount\":1}]}", 0},
+         "\"occurred_at\":\"2024-02-30T00:00:00Z\",\"amount\":1}]}",
+         0},
         {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]} x", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}]} x",
+         0},
         {"{\"transactions\":[{\"id\":\"t\",\"customer_id\":\"c\","
-         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}],\"more\":1}", 0},
+         "\"occurred_at\":\"2024-01-01T00:00:00Z\",\"amount\":1}],\"more\":1}",
+         0},
         {"[{\"id\":\"t\"}]", 0},
         {"", 0},
     };
@@ -389,7 +497,8 @@ START_TEST(test_batch_fast_path)
         ingest_errors e1, e2;
         int rc = ingest_batch_fast(body, strlen(body), &lim, now, &fast);
         ck_assert_msg(rc == cases[k].fast, "case %zu: fast reader %d", k, rc);
-        ingest_result r1 = ingest_batch_parse_jansson(body, strlen(body), &lim, now, &slow, &e1);
+        ingest_result r1 =
+            ingest_batch_parse_jansson(body, strlen(body), &lim, now, &slow, &e1);
         ingest_result r2 = ingest_batch_parse(body, strlen(body), &lim, now, &both, &e2);
         ck_assert_int_eq(r1, r2);
         ck_assert_uint_eq(e1.n, e2.n);
@@ -401,7 +510,8 @@ START_TEST(test_batch_fast_path)
             for (size_t i = 0; i < fast.n; i++) {
                 ck_assert_str_eq(fast.items[i].id, slow.items[i].id);
                 ck_assert_str_eq(fast.items[i].customer_id, slow.items[i].customer_id);
-                ck_assert_int_eq(fast.items[i].occurred_at_s, slow.items[i].occurred_at_s);
+                ck_assert_int_eq(fast.items[i].occurred_at_s,
+                                 slow.items[i].occurred_at_s);
                 ck_assert_int_eq(fast.items[i].day, slow.items[i].day);
                 ck_assert_str_eq(fast.items[i].amount, slow.items[i].amount);
             }

@@ -75,9 +75,12 @@ START_TEST(test_invalid_input_changes_nothing)
     ck_assert_int_eq(cache_upsert(c, id, &ok), CACHE_EINVAL);
     ck_assert_int_eq(cache_get(c, id, &got), CACHE_NOT_FOUND);
     ck_assert_int_eq(cache_upsert(c, "", &ok), CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){20, 10, 1, 0, 0}), CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 11, 3, 0, 0}), CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, -1, 0}), CACHE_EINVAL);
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){20, 10, 1, 0, 0}),
+                     CACHE_EINVAL);
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 11, 3, 0, 0}),
+                     CACHE_EINVAL);
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, -1, 0}),
+                     CACHE_EINVAL);
     ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, 0, -1}),
                      CACHE_EINVAL);
     /* one bad entry refuses the whole batch */

@@ -143,8 +143,8 @@ START_TEST(test_cli_score_with_spend)
     ck_assert(strncmp(r.out, hdr, strlen(hdr)) == 0);
     double v[9];
     ck_assert_int_eq(row_values(r.out + strlen(hdr), v, 9), 9);
-    ck_assert(v[3] >= 0 && v[3] <= 1);  /* p_alive */
-    ck_assert(v[4] > 0 && v[8] > 0);    /* expected purchases, clv */
+    ck_assert(v[3] >= 0 && v[3] <= 1); /* p_alive */
+    ck_assert(v[4] > 0 && v[8] > 0);   /* expected purchases, clv */
     ck_assert(strstr(r.out, "nan") == NULL && strstr(r.out, "inf") == NULL);
     testrun_free(&r);
 }
@@ -162,16 +162,18 @@ START_TEST(test_cli_score_params_round_trip)
     FILE *fp = fopen(path, "w");
     fputs(f.out, fp);
     fclose(fp);
-    snprintf(args, sizeof args,
-             "score --model pareto --period week --params %s --horizon 10 --summary "
-             SUMMARY, path);
+    snprintf(
+        args, sizeof args,
+        "score --model pareto --period week --params %s --horizon 10 --summary " SUMMARY,
+        path);
     run_out a = run(args);
     run_out b = run("score --model pareto --period week --horizon 10 --summary " SUMMARY);
     ck_assert_int_eq(a.status, 0);
     ck_assert_str_eq(a.out, b.out);
-    snprintf(args, sizeof args,
-             "score --model pareto --period day --params %s --horizon 10 --summary "
-             SUMMARY, path);
+    snprintf(
+        args, sizeof args,
+        "score --model pareto --period day --params %s --horizon 10 --summary " SUMMARY,
+        path);
     run_out c = run(args);
     ck_assert_int_eq(c.status, 1);
     ck_assert_msg(strstr(c.err, "week") != NULL, "%s", c.err);
@@ -186,12 +188,17 @@ END_TEST
 /* Each bad invocation exits non-zero with one line on stderr naming it. */
 START_TEST(test_cli_errors_are_one_line)
 {
-    static const struct { const char *args; int status; const char *needle; } cases[] = {
+    static const struct {
+        const char *args;
+        int status;
+        const char *needle;
+    } cases[] = {
         {"fit --model nope --summary " SUMMARY, 2, "nope"},
         {"fit --summary " SUMMARY, 2, "--model"},
         {"fit --model bgnbd --period month --summary " SUMMARY, 2, "month"},
         {"fit --model bgnbd --summary /no/such/file.csv", 1, "/no/such/file.csv"},
-        {"fit --model bgnbd --summary " SUMMARY " --transactions " TXNS, 2, "exactly one"},
+        {"fit --model bgnbd --summary " SUMMARY " --transactions " TXNS, 2,
+         "exactly one"},
         {"fit --model bgnbd --horizon 3 --summary " SUMMARY, 2, "score"},
         {"score --model bgnbd --summary " SUMMARY, 2, "--horizon"},
         {"score --model bgnbd --horizon -1 --summary " SUMMARY, 2, "-1"},
@@ -199,7 +206,8 @@ START_TEST(test_cli_errors_are_one_line)
         {"fit --model gg --summary " SUMMARY, 1, "monetary"},
         {"fit --model bgbb --transactions " TXNS, 1, "--summary"},
         {"fit --model bgnbd --summary tests/data/donations.csv --penalizer x", 2, "'x'"},
-        {"score --model bgbb --horizon 2.5 --summary tests/data/donations.csv", 2, "whole"},
+        {"score --model bgbb --horizon 2.5 --summary tests/data/donations.csv", 2,
+         "whole"},
         {"score --model bgnbd --horizon 3 --params /no/params.json --summary " SUMMARY, 1,
          "/no/params.json"},
         {"score --model bgnbd --horizon 3 --spend-params x.json --summary " SUMMARY, 2,
@@ -209,14 +217,18 @@ START_TEST(test_cli_errors_are_one_line)
         {"fit --model bgbb --summary tests/data/cli/zero_weights.csv", 1, "weight 0"},
         {"fit --model gg --summary tests/data/cli/zero_spend.csv", 1, "positive value"},
         {"score --model bgnbd --horizon 3 --params tests/data/cli/params_no_period.json "
-         "--summary " SUMMARY, 1, "period"},
+         "--summary " SUMMARY,
+         1, "period"},
         {"score --model gg --horizon 1 --params tests/data/cli/gg_q_below_1.json "
-         "--summary " SPEND, 1, "q = 0.9"},
+         "--summary " SPEND,
+         1, "q = 0.9"},
         {"score --model gg --horizon 1 --spend-model gg --summary " SPEND, 2, "--params"},
         {"score --model bgnbd --period week --horizon 3 --spend-model gg "
-         "--discount-rate -0.9999999999 --clv-months 1200 --summary " SPEND, 1, "discount"},
+         "--discount-rate -0.9999999999 --clv-months 1200 --summary " SPEND,
+         1, "discount"},
         {"score --model bgnbd --period week --horizon 3 --spend-model gg --margin 1e308 "
-         "--summary " SPEND, 1, "overflows"},
+         "--summary " SPEND,
+         1, "overflows"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_out r = run(cases[i].args);
@@ -255,13 +267,14 @@ START_TEST(test_cli_score_gg_alone)
     FILE *fp = fopen(path, "w");
     fputs(f.out, fp);
     fclose(fp);
-    snprintf(args, sizeof args, "score --model gg --horizon 1 --params %s --summary " SPEND,
-             path);
+    snprintf(args, sizeof args,
+             "score --model gg --horizon 1 --params %s --summary " SPEND, path);
     run_out a = run(args);
-    run_out b = run("score --model gg --summary " SPEND);  /* no --horizon needed */
+    run_out b = run("score --model gg --summary " SPEND); /* no --horizon needed */
     ck_assert_msg(a.status == 0, "%s", a.err);
     ck_assert_str_eq(a.out, b.out);
-    ck_assert(strncmp(a.out, "customer_id,frequency,monetary_value,expected_spend\n", 51) == 0);
+    ck_assert(
+        strncmp(a.out, "customer_id,frequency,monetary_value,expected_spend\n", 51) == 0);
     ck_assert_int_eq(count_lines(a.out), 2358);
     unlink(path);
     testrun_free(&f);
@@ -273,11 +286,18 @@ END_TEST
 /* Every command answers -h and --help with its usage on stdout, exit 0. */
 START_TEST(test_cli_help_every_command)
 {
-    static const struct { const char *args; const char *usage; } cases[] = {
-        {"fit", "usage: ltvd fit "},          {"score", "usage: ltvd score "},
-        {"import", "usage: ltvd import "},    {"migrate", "usage: ltvd migrate"},
-        {"serve", "usage: ltvd serve "},      {"key", "usage: ltvd key "},
-        {"key create", "usage: ltvd key "},   {"key list", "usage: ltvd key "},
+    static const struct {
+        const char *args;
+        const char *usage;
+    } cases[] = {
+        {"fit", "usage: ltvd fit "},
+        {"score", "usage: ltvd score "},
+        {"import", "usage: ltvd import "},
+        {"migrate", "usage: ltvd migrate"},
+        {"serve", "usage: ltvd serve "},
+        {"key", "usage: ltvd key "},
+        {"key create", "usage: ltvd key "},
+        {"key list", "usage: ltvd key "},
         {"key revoke", "usage: ltvd key "},
         /* help wins over what else is wrong, and --help anywhere counts */
         {"fit --model nope", "usage: ltvd fit "},
@@ -311,9 +331,10 @@ START_TEST(test_cli_help_states_units)
     run_out r = run("score --help");
     ck_assert_int_eq(r.status, 0);
     const char *needles[] = {"expected_spend", "per purchase", "next T periods",
-                             "30 days", "4.345 weeks", "per month"};
+                             "30 days",        "4.345 weeks",  "per month"};
     for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
-        ck_assert_msg(strstr(r.out, needles[i]) != NULL, "no '%s' in %s", needles[i], r.out);
+        ck_assert_msg(strstr(r.out, needles[i]) != NULL, "no '%s' in %s", needles[i],
+                      r.out);
     testrun_free(&r);
 }
 END_TEST

@@ -101,14 +101,22 @@ END_TEST
 static const struct {
     const char *key, *value;
 } bad_values[] = {
-    {"listen", "localhost:80"},     {"listen", "127.0.0.1"},
-    {"listen", "127.0.0.1:65536"},  {"listen", "127.0.0.1:80x"},
-    {"listen", ":80"},              {"period", "month"},
-    {"as_of", "yesterday"},         {"as_of", "1997-13-01"},
-    {"metrics_public", "maybe"},    {"thread_pool_size", "4x"},
-    {"thread_pool_size", ""},       {"thread_pool_size", "0"},
-    {"thread_pool_size", " 4"},     {"discount_rate", "nan"},
-    {"discount_rate", "inf"},       {"margin", "-0.1"},
+    {"listen", "localhost:80"},
+    {"listen", "127.0.0.1"},
+    {"listen", "127.0.0.1:65536"},
+    {"listen", "127.0.0.1:80x"},
+    {"listen", ":80"},
+    {"period", "month"},
+    {"as_of", "yesterday"},
+    {"as_of", "1997-13-01"},
+    {"metrics_public", "maybe"},
+    {"thread_pool_size", "4x"},
+    {"thread_pool_size", ""},
+    {"thread_pool_size", "0"},
+    {"thread_pool_size", " 4"},
+    {"discount_rate", "nan"},
+    {"discount_rate", "inf"},
+    {"margin", "-0.1"},
     {"connection_timeout_s", "99999999999999999999"},
 };
 
@@ -120,17 +128,17 @@ START_TEST(test_bad_values)
     before = c;
     ck_assert_msg(!config_set(&c, bad_values[_i].key, bad_values[_i].value, err),
                   "%s = '%s' accepted", bad_values[_i].key, bad_values[_i].value);
-    ck_assert_msg(strncmp(err, bad_values[_i].key, strlen(bad_values[_i].key)) == 0,
-                  "%s", err);
+    ck_assert_msg(strncmp(err, bad_values[_i].key, strlen(bad_values[_i].key)) == 0, "%s",
+                  err);
     ck_assert(memcmp(&c, &before, sizeof c) == 0);
 }
 END_TEST
 
 /* The variables test_env_override sets, saved and restored: with CK_FORK=no
  * the suites share one environment (the store suite needs DATABASE_URL). */
-static const char *const touched[] = {"LTVD_MAX_BODY_BYTES", "LTVD_PERIOD", "LTVD_LISTEN",
-                                      "LTVD_MODEL", "LTVD_CHURN_HIGH_BELOW", "LTVD_CONNECTION_LIMIT",
-                                      "DATABASE_URL"};
+static const char *const touched[] = {
+    "LTVD_MAX_BODY_BYTES",   "LTVD_PERIOD",           "LTVD_LISTEN", "LTVD_MODEL",
+    "LTVD_CHURN_HIGH_BELOW", "LTVD_CONNECTION_LIMIT", "DATABASE_URL"};
 #define NTOUCHED (sizeof touched / sizeof touched[0])
 
 static void env_save(char *saved[NTOUCHED])
@@ -213,7 +221,8 @@ START_TEST(test_every_key_documented)
         bool documented = false, present = false;
         for (size_t i = 0; i < n; i++) {
             const char *l = lines[i];
-            if (strncmp(l, keys[k].name, len) != 0 || strspn(l + len, " ") + len >= strlen(l) ||
+            if (strncmp(l, keys[k].name, len) != 0 ||
+                strspn(l + len, " ") + len >= strlen(l) ||
                 l[len + strspn(l + len, " ")] != '=')
                 continue;
             present = true;

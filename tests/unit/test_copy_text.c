@@ -65,11 +65,23 @@ START_TEST(test_integers_and_amounts)
         const char *text;
         int64_t units; /* -1: refused */
     } cases[] = {
-        {"0", 0},           {"12", 120000},      {"12.5", 125000},   {"0.0001", 1},
-        {"1.2345", 12345},  {"1.23450000", 12345}, {"99999999999999.9999", 999999999999999999},
-        {"1.23456", -1},    {"", -1},            {".", -1},          {"1.", -1},
-        {".5", 5000},       {"-1", -1},          {"1e3", -1},        {"123456789012345", -1},
-        {"1,5", -1},        {"00012.50", 125000},
+        {"0", 0},
+        {"12", 120000},
+        {"12.5", 125000},
+        {"0.0001", 1},
+        {"1.2345", 12345},
+        {"1.23450000", 12345},
+        {"99999999999999.9999", 999999999999999999},
+        {"1.23456", -1},
+        {"", -1},
+        {".", -1},
+        {"1.", -1},
+        {".5", 5000},
+        {"-1", -1},
+        {"1e3", -1},
+        {"123456789012345", -1},
+        {"1,5", -1},
+        {"00012.50", 125000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         int64_t u = -42;
@@ -77,8 +89,8 @@ START_TEST(test_integers_and_amounts)
         if (cases[i].units < 0)
             ck_assert_msg(rc == -1, "\"%s\" accepted", cases[i].text);
         else
-            ck_assert_msg(rc == 0 && u == cases[i].units, "\"%s\": rc %d, %lld", cases[i].text,
-                          rc, (long long)u);
+            ck_assert_msg(rc == 0 && u == cases[i].units, "\"%s\": rc %d, %lld",
+                          cases[i].text, rc, (long long)u);
     }
 }
 END_TEST
@@ -93,12 +105,13 @@ START_TEST(test_json_arena)
         for (int i = 0; i < 20000; i++) /* more than one block */
             json_array_append_new(a, json_pack("{s:i,s:s}", "i", i, "s", "some text"));
         ck_assert_uint_eq(json_array_size(a), 20000);
-        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 19999), "i")),
-                         19999);
+        ck_assert_int_eq(
+            json_integer_value(json_object_get(json_array_get(a, 19999), "i")), 19999);
         json_decref(a);
         ingest_json_arena_end();
     }
-    ck_assert_str_eq(json_string_value(json_object_get(outside, "kept")), "across the arena");
+    ck_assert_str_eq(json_string_value(json_object_get(outside, "kept")),
+                     "across the arena");
     json_decref(outside); /* made by malloc, freed by free */
 }
 END_TEST

@@ -138,7 +138,8 @@ static void walk(const char *sort)
                 snprintf(one, sizeof one, "/v1/customers/%s", id);
                 testhttp_response o;
                 get(one, 200, &o);
-                ck_assert_msg(json_equal(o.json, c), "%s differs from its list item", one);
+                ck_assert_msg(json_equal(o.json, c), "%s differs from its list item",
+                              one);
                 testhttp_response_free(&o);
             }
         }
@@ -158,9 +159,10 @@ START_TEST(test_customers_pages)
     testhttp_response_free(&r);
     set_model();
     ck_assert_uint_eq(cache_count(t.app->cache), 2357);
-    static const char *const sorts[] = {"customer_id",   "-customer_id",   "-p_alive",       "predicted_ltv",
-                                        "-predicted_ltv", "frequency",      "-recency",
-                                        "expected_spend", "-last_purchase", "-expected_purchases"};
+    static const char *const sorts[] = {
+        "customer_id",    "-customer_id",       "-p_alive", "predicted_ltv",
+        "-predicted_ltv", "frequency",          "-recency", "expected_spend",
+        "-last_purchase", "-expected_purchases"};
     for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
         walk(sorts[i]);
 }
@@ -229,7 +231,8 @@ START_TEST(test_customers_filters)
     size_t high = count_matching("churn_risk=high", check_nothing, NULL);
     ck_assert_uint_gt(high, 0);
     ck_assert_uint_eq(count_matching("at_risk=true", check_risk, "high"), high);
-    ck_assert_uint_eq(count_matching("at_risk=true&churn_risk=low", check_nothing, NULL), 0);
+    ck_assert_uint_eq(count_matching("at_risk=true&churn_risk=low", check_nothing, NULL),
+                      0);
     static const char *const stages[] = {"new", "developing", "established", "sleeping",
                                          "lost"};
     for (int i = 0; i < 5; i++) {
@@ -252,10 +255,10 @@ START_TEST(test_customers_bad_parameters)
         "/v1/customers?limit=ten",
         "/v1/customers?limit=2.5",
         "/v1/customers?cursor=nonsense",
-        "/v1/customers?cursor=p_alive.3fe0000000000000.31",         /* other sort */
-        "/v1/customers?cursor=customer_id.7ff8000000000000.31",     /* NaN key */
-        "/v1/customers?cursor=customer_id.0000000000000000.3",      /* odd hex */
-        "/v1/customers?cursor=customer_id.0000000000000000.0031",   /* NUL byte */
+        "/v1/customers?cursor=p_alive.3fe0000000000000.31",       /* other sort */
+        "/v1/customers?cursor=customer_id.7ff8000000000000.31",   /* NaN key */
+        "/v1/customers?cursor=customer_id.0000000000000000.3",    /* odd hex */
+        "/v1/customers?cursor=customer_id.0000000000000000.0031", /* NUL byte */
         "/v1/customers?churn_risk=extreme",
         "/v1/customers?lifecycle_stage=old",
         "/v1/customers?at_risk=yes",
@@ -298,7 +301,8 @@ START_TEST(test_customers_as_of)
     testhttp_response_free(&r);
 
     get("/v1/customers/1?as_of=1996-12-31", 404, &r);
-    ck_assert_str_eq(testhttp_jstr(r.json, "type"), "urn:ltvd:problem:customer-not-found");
+    ck_assert_str_eq(testhttp_jstr(r.json, "type"),
+                     "urn:ltvd:problem:customer-not-found");
     testhttp_response_free(&r);
 
     /* The list as of a past day: only customers by then, each as of then. */
@@ -370,7 +374,8 @@ START_TEST(test_customers_catch_up_and_metrics)
     };
     store_db *db = testhttp_db_open(&t);
     store_batch_result br;
-    ck_assert_msg(store_insert_batch(db, items, 3, NULL, &br) == 0, "%s", store_db_error(db));
+    ck_assert_msg(store_insert_batch(db, items, 3, NULL, &br) == 0, "%s",
+                  store_db_error(db));
     store_batch_result_free(&br);
     store_db_close(db);
     testhttp_response r;
@@ -407,7 +412,8 @@ START_TEST(test_customers_catch_up_and_metrics)
         "\nltvd_refit_running 0\n",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
-        ck_assert_msg(strstr(r.body, lines[i]) != NULL, "no %s in /metrics", lines[i] + 1);
+        ck_assert_msg(strstr(r.body, lines[i]) != NULL, "no %s in /metrics",
+                      lines[i] + 1);
     testhttp_response_free(&r);
 }
 END_TEST

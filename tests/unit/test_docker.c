@@ -47,7 +47,8 @@ static char *slurp_file(const char *path, size_t *len)
 static char *slurp(const char *path)
 {
     char *s = slurp_file(path, NULL);
-    ck_assert_msg(s != NULL, "cannot read %s (the tests run from the repository root)", path);
+    ck_assert_msg(s != NULL, "cannot read %s (the tests run from the repository root)",
+                  path);
     return s;
 }
 
@@ -75,9 +76,9 @@ static int split_words(char *s, char *w[], int max)
  * each with its stage (0 = the first FROM). */
 
 typedef struct {
-    int line;      /* first physical line */
-    char kw[16];   /* upper case */
-    char *args;    /* the rest, trimmed */
+    int line;    /* first physical line */
+    char kw[16]; /* upper case */
+    char *args;  /* the rest, trimmed */
     int stage;
 } dinstr;
 
@@ -154,7 +155,8 @@ static void dockerfile_read(dockerfile *d, const char *path)
         in->stage = d->nstages - 1;
         cur = NULL;
     }
-    ck_assert_msg(cur == NULL, "%s:%d: the file ends inside a continued line", path, cur_line);
+    ck_assert_msg(cur == NULL, "%s:%d: the file ends inside a continued line", path,
+                  cur_line);
 }
 
 /* The stage named or numbered by a COPY --from= value; -1 when unknown. */
@@ -171,7 +173,8 @@ static int stage_of(const dockerfile *d, const char *from)
 /* Package names of every `apt-get install` (or `apt install`) in the RUN
  * instructions of one stage, options left out, appended to pk[] (words point
  * into buf). Returns the count. */
-static int apt_packages(const dockerfile *d, int stage, char *buf, size_t bufsz, char *pk[], int max)
+static int apt_packages(const dockerfile *d, int stage, char *buf, size_t bufsz,
+                        char *pk[], int max)
 {
     int n = 0;
     size_t used = 0;
@@ -190,8 +193,8 @@ static int apt_packages(const dockerfile *d, int stage, char *buf, size_t bufsz,
                   strcmp(w[j + 1], "install") == 0))
                 continue;
             for (int k = j + 2; k < nw; k++) {
-                if (strcmp(w[k], "&&") == 0 || strcmp(w[k], "||") == 0 || strcmp(w[k], ";") == 0 ||
-                    strcmp(w[k], "|") == 0)
+                if (strcmp(w[k], "&&") == 0 || strcmp(w[k], "||") == 0 ||
+                    strcmp(w[k], ";") == 0 || strcmp(w[k], "|") == 0)
                     break;
                 size_t wl = strlen(w[k]);
                 bool last = wl > 0 && w[k][wl - 1] == ';';
@@ -227,7 +230,8 @@ static bool has_lib_package(char *const w[], int n, const char *prefix)
 
 /* The value ENV sets for key in a stage ("" when not set): both the
  * `ENV K=V K2=V2` and the `ENV K V` forms, quotes removed. */
-static void env_value(const dockerfile *d, int stage, const char *key, char *out, size_t outsz)
+static void env_value(const dockerfile *d, int stage, const char *key, char *out,
+                      size_t outsz)
 {
     out[0] = '\0';
     size_t kl = strlen(key);
@@ -270,7 +274,8 @@ static bool contains_word(const char *text, const char *word)
 {
     size_t l = strlen(word);
     for (const char *p = strstr(text, word); p != NULL; p = strstr(p + 1, word)) {
-        bool left = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '-' || p[-1] == '_');
+        bool left =
+            p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '-' || p[-1] == '_');
         bool right = !(isalnum((unsigned char)p[l]) || p[l] == '-' || p[l] == '_');
         if (left && right)
             return true;
@@ -280,7 +285,8 @@ static bool contains_word(const char *text, const char *word)
 
 /* COPY --from=<build stage> in stage s whose source ends with name
  * (optionally followed by '/'). Returns the instruction or NULL. */
-static const dinstr *copy_from_build(const dockerfile *d, int s, const char *name, int *src_stage)
+static const dinstr *copy_from_build(const dockerfile *d, int s, const char *name,
+                                     int *src_stage)
 {
     size_t nl = strlen(name);
     for (int i = 0; i < d->n; i++) {
@@ -302,7 +308,8 @@ static const dinstr *copy_from_build(const dockerfile *d, int s, const char *nam
             size_t sl = strlen(src);
             if (sl > 1 && src[sl - 1] == '/')
                 src[--sl] = '\0';
-            if (sl >= nl && strcmp(src + sl - nl, name) == 0 && (sl == nl || src[sl - nl - 1] == '/')) {
+            if (sl >= nl && strcmp(src + sl - nl, name) == 0 &&
+                (sl == nl || src[sl - nl - 1] == '/')) {
                 *src_stage = from;
                 return in;
             }
@@ -313,10 +320,12 @@ static const dinstr *copy_from_build(const dockerfile *d, int s, const char *nam
 
 static bool is_debian12(const char *image, bool slim)
 {
-    const char *tags[2][2] = {{"debian:12", "debian:bookworm"}, {"debian:12-slim", "debian:bookworm-slim"}};
+    const char *tags[2][2] = {{"debian:12", "debian:bookworm"},
+                              {"debian:12-slim", "debian:bookworm-slim"}};
     for (int i = 0; i < 2; i++) {
         size_t l = strlen(tags[slim][i]);
-        if (strncmp(image, tags[slim][i], l) == 0 && (image[l] == '\0' || image[l] == '@'))
+        if (strncmp(image, tags[slim][i], l) == 0 &&
+            (image[l] == '\0' || image[l] == '@'))
             return true;
     }
     return false;
@@ -327,8 +336,10 @@ static int test_stage(const dockerfile *d)
 {
     for (int i = 0; i < d->n; i++)
         if (strcmp(d->in[i].kw, "RUN") == 0) {
-            for (const char *p = strstr(d->in[i].args, "make test"); p != NULL; p = strstr(p + 1, "make test"))
-                if (p[9] == '\0' || isspace((unsigned char)p[9]) || p[9] == ';' || p[9] == '&')
+            for (const char *p = strstr(d->in[i].args, "make test"); p != NULL;
+                 p = strstr(p + 1, "make test"))
+                if (p[9] == '\0' || isspace((unsigned char)p[9]) || p[9] == ';' ||
+                    p[9] == '&')
                     return d->in[i].stage;
         }
     return -1;
@@ -342,16 +353,20 @@ START_TEST(test_dockerfile_stages)
     int first = 0;
     while (first < d.n && strcmp(d.in[first].kw, "ARG") == 0)
         first++;
-    ck_assert_msg(first < d.n && strcmp(d.in[first].kw, "FROM") == 0,
-                  "Dockerfile:%d: the first instruction (after ARGs) must be FROM, not %s",
-                  first < d.n ? d.in[first].line : 0, first < d.n ? d.in[first].kw : "nothing");
-    ck_assert_msg(d.nstages >= 2, "Dockerfile: %d FROM stage(s); a multi-stage build needs at least 2",
+    ck_assert_msg(
+        first < d.n && strcmp(d.in[first].kw, "FROM") == 0,
+        "Dockerfile:%d: the first instruction (after ARGs) must be FROM, not %s",
+        first < d.n ? d.in[first].line : 0, first < d.n ? d.in[first].kw : "nothing");
+    ck_assert_msg(d.nstages >= 2,
+                  "Dockerfile: %d FROM stage(s); a multi-stage build needs at least 2",
                   d.nstages);
     ck_assert_msg(is_debian12(d.image[0], false),
-                  "Dockerfile: the build stage is FROM %s; expected debian:12 (bookworm)", d.image[0]);
+                  "Dockerfile: the build stage is FROM %s; expected debian:12 (bookworm)",
+                  d.image[0]);
     int last = d.nstages - 1;
     ck_assert_msg(is_debian12(d.image[last], true),
-                  "Dockerfile: the runtime stage is FROM %s; expected debian:12-slim", d.image[last]);
+                  "Dockerfile: the runtime stage is FROM %s; expected debian:12-slim",
+                  d.image[last]);
     for (int s = 0; s < d.nstages; s++)
         for (int t = 0; t < s; t++)
             ck_assert_msg(d.name[s][0] == '\0' || strcmp(d.name[s], d.name[t]) != 0,
@@ -365,8 +380,12 @@ START_TEST(test_dockerfile_build_stage)
     static dockerfile d;
     dockerfile_read(&d, "Dockerfile");
     int ts = test_stage(&d);
-    ck_assert_msg(ts >= 0, "Dockerfile: no RUN line runs `make test` (the build stage must run the tests)");
-    ck_assert_msg(ts < d.nstages - 1, "Dockerfile: `make test` runs in the final stage, not in a build stage");
+    ck_assert_msg(
+        ts >= 0,
+        "Dockerfile: no RUN line runs `make test` (the build stage must run the tests)");
+    ck_assert_msg(
+        ts < d.nstages - 1,
+        "Dockerfile: `make test` runs in the final stage, not in a build stage");
 
     /* scripts/deps.sh's packages, plus a compiler and make */
     char *deps = slurp("scripts/deps.sh");
@@ -383,14 +402,19 @@ START_TEST(test_dockerfile_build_stage)
     static char buf[16384];
     char *pk[MAXW];
     int np = apt_packages(&d, ts, buf, sizeof buf, pk, MAXW);
-    ck_assert_msg(np > 0, "Dockerfile: the build stage (FROM %s) installs nothing with apt-get install",
-                  d.image[ts]);
+    ck_assert_msg(
+        np > 0,
+        "Dockerfile: the build stage (FROM %s) installs nothing with apt-get install",
+        d.image[ts]);
     for (int i = 0; i < nwant; i++)
         ck_assert_msg(has_word(pk, np, want[i]),
-                      "Dockerfile: the build stage does not apt-get install %s (listed in scripts/deps.sh)",
+                      "Dockerfile: the build stage does not apt-get install %s (listed "
+                      "in scripts/deps.sh)",
                       want[i]);
-    ck_assert_msg(has_word(pk, np, "build-essential") || (has_word(pk, np, "gcc") && has_word(pk, np, "make")),
-                  "Dockerfile: the build stage installs no compiler and make (build-essential)");
+    ck_assert_msg(
+        has_word(pk, np, "build-essential") ||
+            (has_word(pk, np, "gcc") && has_word(pk, np, "make")),
+        "Dockerfile: the build stage installs no compiler and make (build-essential)");
 
     /* the sources are copied before the tests run, and no database is baked
      * in: scripts/with_pg.sh starts its own only when DATABASE_URL is unset */
@@ -399,15 +423,18 @@ START_TEST(test_dockerfile_build_stage)
         const dinstr *in = &d.in[i];
         if (in->stage != ts)
             continue;
-        if ((strcmp(in->kw, "COPY") == 0 || strcmp(in->kw, "ADD") == 0) && strstr(in->args, "--from") == NULL)
+        if ((strcmp(in->kw, "COPY") == 0 || strcmp(in->kw, "ADD") == 0) &&
+            strstr(in->args, "--from") == NULL)
             copied = true;
         if (strcmp(in->kw, "RUN") == 0 && strstr(in->args, "make test") != NULL)
-            ck_assert_msg(copied, "Dockerfile:%d: `make test` runs before the sources are copied", in->line);
+            ck_assert_msg(copied,
+                          "Dockerfile:%d: `make test` runs before the sources are copied",
+                          in->line);
     }
     char v[512];
     env_value(&d, ts, "DATABASE_URL", v, sizeof v);
-    ck_assert_msg(v[0] == '\0',
-                  "Dockerfile: the build stage sets DATABASE_URL; the tests must start their own PostgreSQL");
+    ck_assert_msg(v[0] == '\0', "Dockerfile: the build stage sets DATABASE_URL; the "
+                                "tests must start their own PostgreSQL");
     free(deps);
     free(d.text);
 }
@@ -421,7 +448,8 @@ START_TEST(test_dockerfile_runtime_stage)
     ck_assert_msg(rs > 0, "Dockerfile: a single stage");
 
     const dinstr *user = last_instr(&d, rs, "USER");
-    ck_assert_msg(user != NULL, "Dockerfile: the runtime stage has no USER (it would run as root)");
+    ck_assert_msg(user != NULL,
+                  "Dockerfile: the runtime stage has no USER (it would run as root)");
     char u[64];
     snprintf(u, sizeof u, "%s", user->args);
     u[strcspn(u, ":")] = '\0';
@@ -442,42 +470,56 @@ START_TEST(test_dockerfile_runtime_stage)
     char listen[128];
     env_value(&d, rs, "LTVD_LISTEN", listen, sizeof listen);
     ck_assert_msg(strcmp(listen, "0.0.0.0:8080") == 0,
-                  "Dockerfile: the runtime stage sets LTVD_LISTEN=\"%s\", not 0.0.0.0:8080 (the default "
+                  "Dockerfile: the runtime stage sets LTVD_LISTEN=\"%s\", not "
+                  "0.0.0.0:8080 (the default "
                   "127.0.0.1 is unreachable from outside the container)",
                   listen);
     char url[512];
     env_value(&d, rs, "DATABASE_URL", url, sizeof url);
-    ck_assert_msg(url[0] == '\0', "Dockerfile: the image bakes in DATABASE_URL=%s; it comes from the environment",
-                  url);
+    ck_assert_msg(
+        url[0] == '\0',
+        "Dockerfile: the image bakes in DATABASE_URL=%s; it comes from the environment",
+        url);
 
     const dinstr *hc = last_instr(&d, rs, "HEALTHCHECK");
     ck_assert_msg(hc != NULL, "Dockerfile: the runtime stage has no HEALTHCHECK");
-    ck_assert_msg(strncasecmp(hc->args, "NONE", 4) != 0, "Dockerfile:%d: HEALTHCHECK NONE", hc->line);
+    ck_assert_msg(strncasecmp(hc->args, "NONE", 4) != 0,
+                  "Dockerfile:%d: HEALTHCHECK NONE", hc->line);
     const char *hcmd = strstr(hc->args, "CMD ");
     ck_assert_msg(hcmd != NULL, "Dockerfile:%d: HEALTHCHECK without CMD", hc->line);
     ck_assert_msg(strstr(hcmd, "/healthz") != NULL && strstr(hcmd, "8080") != NULL,
-                  "Dockerfile:%d: the HEALTHCHECK does not probe /healthz on port 8080", hc->line);
+                  "Dockerfile:%d: the HEALTHCHECK does not probe /healthz on port 8080",
+                  hc->line);
 
     int from = -1;
     const dinstr *bin = copy_from_build(&d, rs, "ltvd", &from);
-    ck_assert_msg(bin != NULL, "Dockerfile: the runtime stage does not COPY --from=<build stage> the ltvd binary");
-    ck_assert_msg(from == ts, "Dockerfile:%d: ltvd is copied from stage %d, not from the stage that ran `make test` (%d)",
+    ck_assert_msg(bin != NULL, "Dockerfile: the runtime stage does not COPY "
+                               "--from=<build stage> the ltvd binary");
+    ck_assert_msg(from == ts,
+                  "Dockerfile:%d: ltvd is copied from stage %d, not from the stage that "
+                  "ran `make test` (%d)",
                   bin->line, from, ts);
     ck_assert_msg(copy_from_build(&d, rs, "migrations", &from) != NULL,
                   "Dockerfile: the runtime stage does not copy migrations/");
     ck_assert_msg(copy_from_build(&d, rs, "config", &from) != NULL,
-                  "Dockerfile: the runtime stage does not copy config/ (ltvd serve reads config/ltvd.conf)");
+                  "Dockerfile: the runtime stage does not copy config/ (ltvd serve reads "
+                  "config/ltvd.conf)");
 
     /* the start command: migrate, and only if that worked, serve */
     char start[1024] = "";
     const dinstr *ep = last_instr(&d, rs, "ENTRYPOINT"), *cmd = last_instr(&d, rs, "CMD");
-    snprintf(start, sizeof start, "%s %s", ep != NULL ? ep->args : "", cmd != NULL ? cmd->args : "");
+    snprintf(start, sizeof start, "%s %s", ep != NULL ? ep->args : "",
+             cmd != NULL ? cmd->args : "");
     const char *mig = strstr(start, "ltvd migrate"), *srv = strstr(start, "ltvd serve");
-    ck_assert_msg(mig != NULL && srv != NULL && mig < srv,
-                  "Dockerfile: ENTRYPOINT/CMD (%s) must run `ltvd migrate` and then `ltvd serve`", start);
+    ck_assert_msg(
+        mig != NULL && srv != NULL && mig < srv,
+        "Dockerfile: ENTRYPOINT/CMD (%s) must run `ltvd migrate` and then `ltvd serve`",
+        start);
     const char *and = strstr(mig, "&&");
-    ck_assert_msg(and != NULL && and < srv,
-                  "Dockerfile: `ltvd serve` must start only when `ltvd migrate` succeeded (&&): %s", start);
+    ck_assert_msg(
+        and != NULL && and < srv,
+        "Dockerfile: `ltvd serve` must start only when `ltvd migrate` succeeded (&&): %s",
+        start);
 
     /* a probe tool the HEALTHCHECK uses must be installed */
     static char buf[16384];
@@ -486,10 +528,13 @@ START_TEST(test_dockerfile_runtime_stage)
     const char *tools[] = {"curl", "wget"};
     for (int i = 0; i < 2; i++)
         if (contains_word(hcmd, tools[i]))
-            ck_assert_msg(has_word(pk, np, tools[i]), "Dockerfile: the HEALTHCHECK uses %s, which the runtime "
-                                                       "stage does not install", tools[i]);
+            ck_assert_msg(has_word(pk, np, tools[i]),
+                          "Dockerfile: the HEALTHCHECK uses %s, which the runtime "
+                          "stage does not install",
+                          tools[i]);
     if (ep != NULL && contains_word(ep->args, "tini"))
-        ck_assert_msg(has_word(pk, np, "tini"), "Dockerfile: ENTRYPOINT uses tini, which is not installed");
+        ck_assert_msg(has_word(pk, np, "tini"),
+                      "Dockerfile: ENTRYPOINT uses tini, which is not installed");
     free(d.text);
 }
 END_TEST
@@ -505,15 +550,19 @@ START_TEST(test_dockerfile_runtime_packages)
     ck_assert_msg(np > 0, "Dockerfile: the runtime stage installs no packages");
     const char *libs[] = {"libgsl", "libjansson", "libmicrohttpd", "libpq"};
     for (int i = 0; i < 4; i++)
-        ck_assert_msg(has_lib_package(pk, np, libs[i]),
-                      "Dockerfile: the runtime stage installs no %sN runtime library package", libs[i]);
+        ck_assert_msg(
+            has_lib_package(pk, np, libs[i]),
+            "Dockerfile: the runtime stage installs no %sN runtime library package",
+            libs[i]);
     for (int i = 0; i < np; i++) {
         size_t l = strlen(pk[i]);
         ck_assert_msg(!(l > 4 && strcmp(pk[i] + l - 4, "-dev") == 0),
-                      "Dockerfile: the runtime stage installs %s (a -dev package)", pk[i]);
-        ck_assert_msg(strcmp(pk[i], "build-essential") != 0 && strcmp(pk[i], "gcc") != 0 &&
-                          strcmp(pk[i], "postgresql") != 0 && strcmp(pk[i], "check") != 0,
-                      "Dockerfile: the runtime stage installs %s, a build or test package", pk[i]);
+                      "Dockerfile: the runtime stage installs %s (a -dev package)",
+                      pk[i]);
+        ck_assert_msg(
+            strcmp(pk[i], "build-essential") != 0 && strcmp(pk[i], "gcc") != 0 &&
+                strcmp(pk[i], "postgresql") != 0 && strcmp(pk[i], "check") != 0,
+            "Dockerfile: the runtime stage installs %s, a build or test package", pk[i]);
     }
     free(d.text);
 }
@@ -530,8 +579,9 @@ static int elf_needed(const char *path, char *out, size_t outsz)
         return -1;
     int n = -1;
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
-    if (len < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-        eh->e_shoff == 0 || eh->e_shoff + (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > len)
+    if (len < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_shoff == 0 ||
+        eh->e_shoff + (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > len)
         goto done;
     const Elf64_Shdr *sh = (const Elf64_Shdr *)(f + eh->e_shoff);
     for (int i = 0; i < eh->e_shnum; i++) {
@@ -571,13 +621,15 @@ START_TEST(test_dockerfile_runtime_covers_binary)
     const char *bin = getenv("LTVD_BIN") ? getenv("LTVD_BIN") : "./ltvd";
     static char names[8192];
     int nn = elf_needed(bin, names, sizeof names);
-    ck_assert_msg(nn >= 0, "%s is not a readable ELF64 binary: build it, or set LTVD_BIN", bin);
+    ck_assert_msg(nn >= 0, "%s is not a readable ELF64 binary: build it, or set LTVD_BIN",
+                  bin);
     static dockerfile d;
     dockerfile_read(&d, "Dockerfile");
     static char buf[16384];
     char *pk[MAXW];
     int np = apt_packages(&d, d.nstages - 1, buf, sizeof buf, pk, MAXW);
-    const char *glibc[] = {"libc.so.", "libm.so.", "libpthread.so.", "libdl.so.", "librt.so.", "ld-linux"};
+    const char *glibc[] = {"libc.so.",  "libm.so.",  "libpthread.so.",
+                           "libdl.so.", "librt.so.", "ld-linux"};
     const char *p = names;
     for (int i = 0; i < nn; i++, p += strlen(p) + 1) {
         bool base = false;
@@ -592,8 +644,10 @@ START_TEST(test_dockerfile_runtime_covers_binary)
         snprintf(pkg, sizeof pkg, "%.*s%s%s", stem, p, dash ? "-" : "", so + 4);
         for (char *c = pkg; *c; c++)
             *c = (char)tolower((unsigned char)*c);
-        ck_assert_msg(has_word(pk, np, pkg),
-                      "Dockerfile: %s needs %s, but the runtime stage does not install %s", bin, p, pkg);
+        ck_assert_msg(
+            has_word(pk, np, pkg),
+            "Dockerfile: %s needs %s, but the runtime stage does not install %s", bin, p,
+            pkg);
     }
     free(d.text);
 }
@@ -664,9 +718,11 @@ static void yaml_read(yamlf *y, const char *path)
 static int yblock_end(const yamlf *y, int i)
 {
     int j = i + 1;
-    bool seq_same = j < y->n && y->l[j].indent == y->l[i].indent && strncmp(y->l[j].text, "- ", 2) == 0;
+    bool seq_same = j < y->n && y->l[j].indent == y->l[i].indent &&
+                    strncmp(y->l[j].text, "- ", 2) == 0;
     while (j < y->n && (y->l[j].indent > y->l[i].indent ||
-                        (seq_same && y->l[j].indent == y->l[i].indent && strncmp(y->l[j].text, "- ", 2) == 0)))
+                        (seq_same && y->l[j].indent == y->l[i].indent &&
+                         strncmp(y->l[j].text, "- ", 2) == 0)))
         j++;
     return j;
 }
@@ -685,7 +741,8 @@ static int yfind(const yamlf *y, int from, int to, const char *key)
         if (t[0] == '"' || t[0] == '\'') { /* quoted key */
             if (strncmp(t + 1, key, kl) == 0 && t[kl + 1] == t[0] && t[kl + 2] == ':')
                 return i;
-        } else if (strncmp(t, key, kl) == 0 && t[kl] == ':' && (t[kl + 1] == '\0' || t[kl + 1] == ' ')) {
+        } else if (strncmp(t, key, kl) == 0 && t[kl] == ':' &&
+                   (t[kl + 1] == '\0' || t[kl + 1] == ' ')) {
             return i;
         }
     }
@@ -710,7 +767,8 @@ static void yscalar(const char *s, char *out, size_t outsz)
 static void yvalue(const yamlf *y, int i, char *out, size_t outsz)
 {
     const char *t = y->l[i].text;
-    const char *c = t[0] == '"' || t[0] == '\'' ? strchr(strchr(t + 1, t[0]), ':') : strchr(t, ':');
+    const char *c =
+        t[0] == '"' || t[0] == '\'' ? strchr(strchr(t + 1, t[0]), ':') : strchr(t, ':');
     yscalar(c + 1, out, outsz);
 }
 
@@ -759,7 +817,8 @@ static bool yenv(const yamlf *y, int svc, const char *key, char *out, size_t out
 static int yservice(const yamlf *y, const char *name)
 {
     int s = yfind(y, 0, y->n, "services");
-    ck_assert_msg(s >= 0 && y->l[s].indent == 0, "docker-compose.yml: no top-level services:");
+    ck_assert_msg(s >= 0 && y->l[s].indent == 0,
+                  "docker-compose.yml: no top-level services:");
     int i = yfind(y, s + 1, yblock_end(y, s), name);
     ck_assert_msg(i >= 0, "docker-compose.yml: no service %s under services:", name);
     return i;
@@ -772,10 +831,13 @@ START_TEST(test_compose_postgres)
     int pg = yservice(&y, "postgres"), end = yblock_end(&y, pg);
     char v[1024];
     int img = yfind(&y, pg + 1, end, "image");
-    ck_assert_msg(img >= 0, "docker-compose.yml:%d: service postgres has no image", y.l[pg].line);
+    ck_assert_msg(img >= 0, "docker-compose.yml:%d: service postgres has no image",
+                  y.l[pg].line);
     yvalue(&y, img, v, sizeof v);
-    ck_assert_msg(strncmp(v, "postgres:15", 11) == 0 && (v[11] == '\0' || v[11] == '.' || v[11] == '-'),
-                  "docker-compose.yml:%d: postgres image %s, expected postgres:15", y.l[img].line, v);
+    ck_assert_msg(strncmp(v, "postgres:15", 11) == 0 &&
+                      (v[11] == '\0' || v[11] == '.' || v[11] == '-'),
+                  "docker-compose.yml:%d: postgres image %s, expected postgres:15",
+                  y.l[img].line, v);
     const char *env[] = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"};
     for (int i = 0; i < 3; i++) {
         ck_assert_msg(yenv(&y, pg, env[i], v, sizeof v) && v[0] != '\0',
@@ -783,9 +845,12 @@ START_TEST(test_compose_postgres)
     }
     const char *hc[] = {"healthcheck", "test"};
     int t = ypath(&y, pg + 1, end, hc, 2);
-    ck_assert_msg(t >= 0, "docker-compose.yml: service postgres has no healthcheck: test:");
-    ck_assert_msg(strstr(y.l[t].text, "pg_isready") != NULL,
-                  "docker-compose.yml:%d: the postgres healthcheck does not run pg_isready", y.l[t].line);
+    ck_assert_msg(t >= 0,
+                  "docker-compose.yml: service postgres has no healthcheck: test:");
+    ck_assert_msg(
+        strstr(y.l[t].text, "pg_isready") != NULL,
+        "docker-compose.yml:%d: the postgres healthcheck does not run pg_isready",
+        y.l[t].line);
 
     /* data on a named volume declared at the top level */
     int vol = yfind(&y, pg + 1, end, "volumes");
@@ -801,19 +866,25 @@ START_TEST(test_compose_postgres)
             continue;
         *colon = '\0';
         ck_assert_msg(v[0] != '.' && v[0] != '/' && v[0] != '~',
-                      "docker-compose.yml:%d: the database is on a bind mount (%s), not a named volume",
+                      "docker-compose.yml:%d: the database is on a bind mount (%s), not "
+                      "a named volume",
                       y.l[i].line, v);
-        ck_assert_msg(top >= 0 && y.l[top].indent == 0 && yfind(&y, top + 1, yblock_end(&y, top), v) >= 0,
-                      "docker-compose.yml: volume %s is not declared under the top-level volumes:", v);
+        ck_assert_msg(
+            top >= 0 && y.l[top].indent == 0 &&
+                yfind(&y, top + 1, yblock_end(&y, top), v) >= 0,
+            "docker-compose.yml: volume %s is not declared under the top-level volumes:",
+            v);
         named = true;
     }
-    ck_assert_msg(named, "docker-compose.yml: no named volume on /var/lib/postgresql/data");
+    ck_assert_msg(named,
+                  "docker-compose.yml: no named volume on /var/lib/postgresql/data");
     free(y.buf);
 }
 END_TEST
 
 /* Splits postgresql://user:password@host[:port]/db into its parts. */
-static bool parse_pg_url(const char *url, char *user, char *pw, char *host, char *port, char *db)
+static bool parse_pg_url(const char *url, char *user, char *pw, char *host, char *port,
+                         char *db)
 {
     const char *p;
     if (strncmp(url, "postgresql://", 13) == 0)
@@ -839,7 +910,8 @@ static bool parse_pg_url(const char *url, char *user, char *pw, char *host, char
     snprintf(pw, 128, "%.*s", (int)(at - colon - 1), colon + 1);
     const char *hp = at + 1, *pc = memchr(hp, ':', (size_t)(slash - hp));
     snprintf(host, 128, "%.*s", (int)((pc != NULL ? pc : slash) - hp), hp);
-    snprintf(port, 16, "%.*s", pc != NULL ? (int)(slash - pc - 1) : 0, pc != NULL ? pc + 1 : "");
+    snprintf(port, 16, "%.*s", pc != NULL ? (int)(slash - pc - 1) : 0,
+             pc != NULL ? pc + 1 : "");
     snprintf(db, 128, "%.*s", (int)strcspn(slash + 1, "?"), slash + 1);
     return true;
 }
@@ -848,22 +920,28 @@ START_TEST(test_compose_ltvd)
 {
     static yamlf y;
     yaml_read(&y, "docker-compose.yml");
-    int sv = yservice(&y, "ltvd"), end = yblock_end(&y, sv), pg = yservice(&y, "postgres");
+    int sv = yservice(&y, "ltvd"), end = yblock_end(&y, sv),
+        pg = yservice(&y, "postgres");
     char v[1024];
-    ck_assert_msg(yfind(&y, sv + 1, end, "build") >= 0, "docker-compose.yml: service ltvd has no build:");
+    ck_assert_msg(yfind(&y, sv + 1, end, "build") >= 0,
+                  "docker-compose.yml: service ltvd has no build:");
 
     const char *dep[] = {"depends_on", "postgres", "condition"};
     int c = ypath(&y, sv + 1, end, dep, 3);
-    ck_assert_msg(c >= 0, "docker-compose.yml: service ltvd has no depends_on: postgres: condition:");
+    ck_assert_msg(
+        c >= 0,
+        "docker-compose.yml: service ltvd has no depends_on: postgres: condition:");
     yvalue(&y, c, v, sizeof v);
     ck_assert_msg(strcmp(v, "service_healthy") == 0,
-                  "docker-compose.yml:%d: ltvd depends on postgres with condition: %s, not service_healthy",
+                  "docker-compose.yml:%d: ltvd depends on postgres with condition: %s, "
+                  "not service_healthy",
                   y.l[c].line, v);
 
     int r = yfind(&y, sv + 1, end, "restart");
     ck_assert_msg(r >= 0, "docker-compose.yml: service ltvd has no restart policy");
     yvalue(&y, r, v, sizeof v);
-    ck_assert_msg(strcmp(v, "always") == 0 || strcmp(v, "unless-stopped") == 0 || strncmp(v, "on-failure", 10) == 0,
+    ck_assert_msg(strcmp(v, "always") == 0 || strcmp(v, "unless-stopped") == 0 ||
+                      strncmp(v, "on-failure", 10) == 0,
                   "docker-compose.yml:%d: restart: %s", y.l[r].line, v);
 
     /* DATABASE_URL names the postgres service with its user, password, db */
@@ -871,24 +949,30 @@ START_TEST(test_compose_ltvd)
     ck_assert_msg(yenv(&y, sv, "DATABASE_URL", url, sizeof url),
                   "docker-compose.yml: service ltvd does not set DATABASE_URL");
     ck_assert_msg(parse_pg_url(url, user, pw, host, port, db),
-                  "docker-compose.yml: DATABASE_URL %s is not postgresql://USER:PASSWORD@HOST[:PORT]/DB", url);
-    ck_assert_msg(strcmp(host, "postgres") == 0, "docker-compose.yml: DATABASE_URL's host is %s, not postgres",
-                  host);
-    ck_assert_msg(port[0] == '\0' || strcmp(port, "5432") == 0, "docker-compose.yml: DATABASE_URL's port is %s",
-                  port);
+                  "docker-compose.yml: DATABASE_URL %s is not "
+                  "postgresql://USER:PASSWORD@HOST[:PORT]/DB",
+                  url);
+    ck_assert_msg(strcmp(host, "postgres") == 0,
+                  "docker-compose.yml: DATABASE_URL's host is %s, not postgres", host);
+    ck_assert_msg(port[0] == '\0' || strcmp(port, "5432") == 0,
+                  "docker-compose.yml: DATABASE_URL's port is %s", port);
     const char *env[] = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"};
     const char *got[] = {user, pw, db};
     for (int i = 0; i < 3; i++) {
         ck_assert_msg(yenv(&y, pg, env[i], want, sizeof want),
                       "docker-compose.yml: service postgres does not set %s", env[i]);
         ck_assert_msg(strcmp(got[i], want) == 0,
-                      "docker-compose.yml: DATABASE_URL has %s where postgres's %s is %s", got[i], env[i], want);
+                      "docker-compose.yml: DATABASE_URL has %s where postgres's %s is %s",
+                      got[i], env[i], want);
     }
     if (yenv(&y, sv, "LTVD_LISTEN", v, sizeof v)) {
         size_t l = strlen(v);
-        ck_assert_msg(l > 5 && strcmp(v + l - 5, ":8080") == 0 && strncmp(v, "127.", 4) != 0,
-                      "docker-compose.yml: LTVD_LISTEN=%s does not listen on the published port 8080 for "
-                      "other hosts", v);
+        ck_assert_msg(l > 5 && strcmp(v + l - 5, ":8080") == 0 &&
+                          strncmp(v, "127.", 4) != 0,
+                      "docker-compose.yml: LTVD_LISTEN=%s does not listen on the "
+                      "published port 8080 for "
+                      "other hosts",
+                      v);
     }
 
     /* port 8080 published */
@@ -905,8 +989,9 @@ START_TEST(test_compose_ltvd)
         char *last = strrchr(v, ':');
         published = published || (last != NULL && strcmp(last + 1, "8080") == 0);
     }
-    ck_assert_msg(published, "docker-compose.yml: service ltvd does not publish container port 8080 "
-                             "(ports: - \"HOST:8080\")");
+    ck_assert_msg(published,
+                  "docker-compose.yml: service ltvd does not publish container port 8080 "
+                  "(ports: - \"HOST:8080\")");
 
     /* its healthcheck is the Dockerfile's, in exec form */
     const char *hc[] = {"healthcheck", "test"};
@@ -924,12 +1009,14 @@ START_TEST(test_compose_ltvd)
     while (*dcmd == ' ')
         dcmd++;
     ck_assert_msg(dcmd[0] == '[' && strncmp(ctest, "[\"CMD\",", 7) == 0,
-                  "the two health checks must both be in exec form (Dockerfile CMD [...], compose [\"CMD\", ...])");
+                  "the two health checks must both be in exec form (Dockerfile CMD "
+                  "[...], compose [\"CMD\", ...])");
     const char *rest = ctest + 7;
     while (*rest == ' ')
         rest++;
     ck_assert_msg(strcmp(dcmd + 1, rest) == 0,
-                  "docker-compose.yml:%d: ltvd's healthcheck differs from the Dockerfile's HEALTHCHECK:\n"
+                  "docker-compose.yml:%d: ltvd's healthcheck differs from the "
+                  "Dockerfile's HEALTHCHECK:\n"
                   "  compose:    %s\n  Dockerfile: %s",
                   y.l[t].line, ctest, dcmd);
     free(d.text);
@@ -959,9 +1046,11 @@ START_TEST(test_dockerignore)
         build = build || strcmp(t, "build") == 0 || strcmp(t, "build/**") == 0;
         bin = bin || strcmp(t, "ltvd") == 0;
         for (size_t k = 0; k < sizeof keep / sizeof *keep; k++)
-            ck_assert_msg(strcmp(t, keep[k]) != 0, ".dockerignore: excludes %s, which the image build needs", t);
+            ck_assert_msg(strcmp(t, keep[k]) != 0,
+                          ".dockerignore: excludes %s, which the image build needs", t);
     }
-    ck_assert_msg(build, ".dockerignore: does not exclude build/ (host objects would look up to date to make)");
+    ck_assert_msg(build, ".dockerignore: does not exclude build/ (host objects would "
+                         "look up to date to make)");
     ck_assert_msg(bin, ".dockerignore: does not exclude the host's ./ltvd binary");
     free(s);
 }

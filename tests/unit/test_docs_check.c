@@ -33,8 +33,8 @@ static int check_md(const char *text, char *err, size_t size)
     char path[64], cmd[256];
     write_md(path, sizeof path, text);
     /* LTVD_MODEL: an LTVD_* variable of the caller, which the blocks must not see */
-    snprintf(cmd, sizeof cmd, "LTVD_MODEL=pareto LTVD_BIN=\"$LTVD\" scripts/docs_check.sh %s",
-             path);
+    snprintf(cmd, sizeof cmd,
+             "LTVD_MODEL=pareto LTVD_BIN=\"$LTVD\" scripts/docs_check.sh %s", path);
     testrun_out r = testrun_sh(cmd);
     snprintf(err, size, "%s", r.err);
     int status = r.status;
@@ -49,13 +49,15 @@ START_TEST(test_docs_check_runs_sh_blocks)
     /* variables carry over; ./ltvd is the binary; text blocks are not run */
     ck_assert_msg(check_md("# ok\n\n```sh\nexport X=1\n./ltvd --version\n```\n\n"
                            "```text\nfalse\n```\n\n```sh\ntest \"$X\" = 1\n```\n",
-                           err, sizeof err) == 0, "%s", err);
+                           err, sizeof err) == 0,
+                  "%s", err);
     /* a failing command fails the check, and says where */
     ck_assert_int_eq(check_md("# bad\n\n```sh\ntrue\nfalse\n```\n", err, sizeof err), 1);
     ck_assert_msg(strstr(err, ".md:4: a command failed") != NULL, "%s", err);
     /* the caller's DATABASE_URL and LTVD_* never reach the blocks */
     ck_assert_msg(check_md("```sh\ntest -z \"${DATABASE_URL:-}\"\n"
-                           "test -z \"${LTVD_MODEL:-}\"\n```\n", err, sizeof err) == 0,
+                           "test -z \"${LTVD_MODEL:-}\"\n```\n",
+                           err, sizeof err) == 0,
                   "%s", err);
 }
 END_TEST

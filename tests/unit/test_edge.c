@@ -183,18 +183,21 @@ START_TEST(test_framing_refused)
         "a Transfer-Encoding in HTTP/1.0");
     /* whitespace before the colon: a proxy may read Transfer-Encoding there
      * (the red team smuggled a refit this way) */
-    assert_framing_refused("POST /test/echo HTTP/1.1\r\nHost: t\r\n"
-                           "Content-Type: application/json\r\nTransfer-Encoding : chunked\r\n"
-                           "Content-Length: 4\r\n\r\n0\r\n\r\n",
-                           "not a token");
-    assert_framing_refused("POST /test/echo HTTP/1.1\r\nHost: t\r\n"
-                           "Content-Type: application/json\r\nContent-Length : 2\r\n\r\n{}",
-                           "not a token");
+    assert_framing_refused(
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding : chunked\r\n"
+        "Content-Length: 4\r\n\r\n0\r\n\r\n",
+        "not a token");
+    assert_framing_refused(
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\n"
+        "Content-Type: application/json\r\nContent-Length : 2\r\n\r\n{}",
+        "not a token");
     /* an obsolete line folding of a framing header */
-    assert_framing_refused("POST /test/echo HTTP/1.1\r\nHost: t\r\n"
-                           "Content-Type: application/json\r\nTransfer-Encoding:\r\n chunked\r\n"
-                           "Content-Length: 4\r\n\r\n0\r\n\r\n",
-                           "folded");
+    assert_framing_refused(
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding:\r\n chunked\r\n"
+        "Content-Length: 4\r\n\r\n0\r\n\r\n",
+        "folded");
     /* HTTP/1.1 needs exactly one Host (RFC 9112, 3.2) */
     assert_framing_refused("GET /test/items/1 HTTP/1.1\r\n\r\n", "no Host header");
     assert_framing_refused("GET /test/items/1 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
@@ -467,7 +470,8 @@ END_TEST
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
     ck_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
               getsockname(fd, (struct sockaddr *)&a, &len) == 0);
@@ -483,9 +487,13 @@ START_TEST(test_health_listener)
     char health[64];
     int hport = free_port();
     snprintf(health, sizeof health, "LTVD_HEALTH_LISTEN=127.0.0.1:%d", hport);
-    const char *env[] = {"LTVD_LISTEN=127.0.0.1:0", health, "LTVD_CONNECTION_LIMIT=8",
-                         "LTVD_THREAD_POOL_SIZE=1", "LTVD_PER_IP_LIMIT=0",
-                         "LTVD_SHUTDOWN_DEADLINE_S=2", NULL};
+    const char *env[] = {"LTVD_LISTEN=127.0.0.1:0",
+                         health,
+                         "LTVD_CONNECTION_LIMIT=8",
+                         "LTVD_THREAD_POOL_SIZE=1",
+                         "LTVD_PER_IP_LIMIT=0",
+                         "LTVD_SHUTDOWN_DEADLINE_S=2",
+                         NULL};
     testserve s;
     testserve_start(&s, NULL, env);
     int fds[8];
@@ -502,7 +510,8 @@ START_TEST(test_health_listener)
         ck_assert_msg(now_s() - t0 < 2, "%.2f s", now_s() - t0);
         testserve_reply_free(&r);
     }
-    ck_assert_int_eq(testserve_http(hport, "GET", "/readyz", NULL, 5, &r), 503); /* no db */
+    ck_assert_int_eq(testserve_http(hport, "GET", "/readyz", NULL, 5, &r),
+                     503); /* no db */
     testserve_reply_free(&r);
     ck_assert_int_eq(testserve_http(hport, "GET", "/v1/model", NULL, 5, &r), 404);
     testserve_reply_free(&r);

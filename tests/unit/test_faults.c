@@ -204,8 +204,10 @@ START_TEST(test_faults_sigterm_drains)
     static char log[16384];
     testserve_log(&srv, log, sizeof log);
     ck_assert_msg(st == 0, "exit status %d: %s", st, log);
-    ck_assert_msg(t_exit <= FAULTS_DEADLINE_S, "exit %.2f s after SIGTERM: %s", t_exit, log);
-    ck_assert_msg(strstr(log, "SIGTERM received") != NULL && strstr(log, "stopped") != NULL,
+    ck_assert_msg(t_exit <= FAULTS_DEADLINE_S, "exit %.2f s after SIGTERM: %s", t_exit,
+                  log);
+    ck_assert_msg(strstr(log, "SIGTERM received") != NULL &&
+                      strstr(log, "stopped") != NULL,
                   "%s", log);
     free(body);
 
@@ -244,7 +246,8 @@ START_TEST(test_faults_sigterm_stuck_client)
     /* not drained: said so in the log; the stop itself succeeded */
     ck_assert_msg(st == 0, "exit status %d: %s", st, log);
     ck_assert_msg(t_exit <= FAULTS_DEADLINE_S + 0.5, "exit %.2f s after SIGTERM", t_exit);
-    ck_assert_msg(strstr(log, "stopping with 1 requests still in flight") != NULL, "%s", log);
+    ck_assert_msg(strstr(log, "stopping with 1 requests still in flight") != NULL, "%s",
+                  log);
     store_db *db = faults_db_open(url);
     ck_assert_int_eq(faults_sql_int(db, "SELECT count(*) FROM transactions"), 0);
     store_db_close(db);

@@ -20,7 +20,6 @@
  *
  * Times are bounds that catch hangs, not measurements. */
 #include <check.h>
-#include <time.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth/auth_store.h"
@@ -62,7 +62,8 @@ static void violation(const char *what, int status, const char *detail)
 {
     pthread_mutex_lock(&run.mu);
     if (run.violation[0] == '\0')
-        snprintf(run.violation, sizeof run.violation, "%s: %d: %.300s", what, status, detail);
+        snprintf(run.violation, sizeof run.violation, "%s: %d: %.300s", what, status,
+                 detail);
     pthread_mutex_unlock(&run.mu);
 }
 
@@ -70,8 +71,8 @@ static void violation(const char *what, int status, const char *detail)
 
 /* One request with the run's key (token NULL: none; "unknown": a fresh key
  * id nobody stored); returns the status, the seconds it took in *took. */
-static int call(const char *method, const char *target, const char *token, const char *body,
-                testserve_reply *r, double *took)
+static int call(const char *method, const char *target, const char *token,
+                const char *body, testserve_reply *r, double *took)
 {
     char unknown[AUTH_TOKEN_LEN + 1], id[AUTH_KEY_ID_LEN + 1];
     if (token != NULL && strcmp(token, "unknown") == 0) {
@@ -89,7 +90,8 @@ static int call(const char *method, const char *target, const char *token, const
 static bool is_unavailable(const testserve_reply *r)
 {
     char retry[32];
-    return r->status == 503 && testserve_reply_header(r, "Retry-After", retry, sizeof retry) &&
+    return r->status == 503 &&
+           testserve_reply_header(r, "Retry-After", retry, sizeof retry) &&
            atoi(retry) > 0 &&
            strstr(r->body, "\"type\":\"urn:ltvd:problem:database-unavailable\"") != NULL;
 }
@@ -193,7 +195,8 @@ static void *prober_main(void *arg)
     return NULL;
 }
 
-/* ---- the server ---------------------------------------------------------------------- */
+/* ---- the server ----------------------------------------------------------------------
+ */
 
 /* Stores a key with every scope in the database at url; its token into
  * run.token. */
@@ -281,7 +284,8 @@ static void check_cache(store_db *db)
     ck_abort_msg("the cache differs from PostgreSQL: %s", last);
 }
 
-/* ---- frozen -------------------------------------------------------------------------- */
+/* ---- frozen --------------------------------------------------------------------------
+ */
 
 static char url[2048];
 
@@ -362,7 +366,8 @@ START_TEST(test_faults_hang_frozen)
     pthread_t th[H_POSTERS + 1];
     for (int k = 0; k <= H_POSTERS; k++)
         ck_assert_int_eq(
-            pthread_create(&th[k], NULL, k < H_POSTERS ? poster_main : prober_main, NULL), 0);
+            pthread_create(&th[k], NULL, k < H_POSTERS ? poster_main : prober_main, NULL),
+            0);
     testserve_sleep_ms(300);
 
     pid_t pids[256];
@@ -398,7 +403,8 @@ START_TEST(test_faults_hang_frozen)
     ck_assert_msg(n_503 > 0, "the posters did not feel the freeze");
     long long timeouts = metric("ltvd_db_requests_refused_total{reason=\"timeout\"}");
     ck_assert_msg(timeouts > 0, "/metrics counts no timeout: %lld", timeouts);
-    ck_assert_msg(srv.pid == pid && testserve_wait_exit(&srv, 0) < 0, "ltvd serve restarted");
+    ck_assert_msg(srv.pid == pid && testserve_wait_exit(&srv, 0) < 0,
+                  "ltvd serve restarted");
 
     db = faults_db_open(url);
     faults_check_batches(db, run.acked, H_MAX_BATCHES, H_ITEMS, H_CUSTOMERS);
@@ -408,17 +414,19 @@ START_TEST(test_faults_hang_frozen)
     ck_assert_int_eq(testserve_stop(&srv, 10000), 0);
     testserve_forget(&srv);
     if (getenv("LTVD_TEST_VERBOSE") != NULL)
-        fprintf(stderr,
-                "faults_hang frozen %d ms: %ld batches acknowledged, %ld answered 503, %ld "
-                "unknown keys refused; slowest /healthz, cached read or 401: %ld ms; "
-                "recovered %.2f s after SIGCONT\n",
-                H_FROZEN_MS, atomic_load(&run.n_acked), atomic_load(&run.n_503),
-                atomic_load(&run.n_401), atomic_load(&run.slowest_ms), recovered);
+        fprintf(
+            stderr,
+            "faults_hang frozen %d ms: %ld batches acknowledged, %ld answered 503, %ld "
+            "unknown keys refused; slowest /healthz, cached read or 401: %ld ms; "
+            "recovered %.2f s after SIGCONT\n",
+            H_FROZEN_MS, atomic_load(&run.n_acked), atomic_load(&run.n_503),
+            atomic_load(&run.n_401), atomic_load(&run.slowest_ms), recovered);
     pthread_mutex_destroy(&run.mu);
 }
 END_TEST
 
-/* ---- row lock ------------------------------------------------------------------------ */
+/* ---- row lock ------------------------------------------------------------------------
+ */
 
 #define LOCK_PRELOAD 20
 
@@ -441,8 +449,8 @@ static void batch_days_sql(long b, char *out, size_t cap)
     for (int i = 0; i < H_ITEMS; i++) {
         faults_item it;
         faults_item_make(b, i, H_CUSTOMERS, &it);
-        len += (size_t)snprintf(out + len, cap - len, "%s('%s','%.10s'::date)", i ? "," : "",
-                                it.customer_id, it.occurred_at);
+        len += (size_t)snprintf(out + len, cap - len, "%s('%s','%.10s'::date)",
+                                i ? "," : "", it.customer_id, it.occurred_at);
     }
 }
 
@@ -453,8 +461,10 @@ static long batch_on_stored_day(store_db *db, long from, char *days, size_t cap)
     for (long b = from; b < from + 200; b++) {
         char sql[4300];
         batch_days_sql(b, days, cap);
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM customer_days WHERE (customer_id, day) IN (%.4000s)", days);
+        snprintf(
+            sql, sizeof sql,
+            "SELECT count(*) FROM customer_days WHERE (customer_id, day) IN (%.4000s)",
+            days);
         if (faults_sql_int(db, sql) > 0)
             return b;
     }
@@ -521,10 +531,11 @@ START_TEST(test_faults_hang_row_lock)
     char days[4096], sql[4300];
     long b = batch_on_stored_day(locker, LOCK_PRELOAD, days, sizeof days);
     PQclear(PQexec(locker->conn, "BEGIN"));
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM (SELECT 1 FROM customer_days WHERE (customer_id, day) IN"
-             " (%.4000s) FOR UPDATE) l",
-             days);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM (SELECT 1 FROM customer_days WHERE (customer_id, day) IN"
+        " (%.4000s) FOR UPDATE) l",
+        days);
     ck_assert_int_gt(faults_sql_int(locker, sql), 0);
 
     lock_post p = {.b = b};
@@ -561,12 +572,14 @@ START_TEST(test_faults_hang_row_lock)
     ck_assert_int_eq(testserve_stop(&srv, 10000), 0);
     testserve_forget(&srv);
     if (getenv("LTVD_TEST_VERBOSE") != NULL)
-        fprintf(stderr, "faults_hang row lock: the POST answered 503 after %.2f s\n", p.took);
+        fprintf(stderr, "faults_hang row lock: the POST answered 503 after %.2f s\n",
+                p.took);
     pthread_mutex_destroy(&run.mu);
 }
 END_TEST
 
-/* ---- future: a purchase dated after the service's day -------------------------------- */
+/* ---- future: a purchase dated after the service's day --------------------------------
+ */
 
 /* An RFC 3339 time `secs` from now, UTC. */
 static void time_from_now(long secs, char *out, size_t cap)
@@ -591,16 +604,18 @@ static char *future_batch(void)
             seed = seed * 6364136223846793005UL + 1442695040888963407UL;
             long ago = 1 + (long)((seed >> 33) % (unsigned long)(30 + (c * 37) % 330));
             time_from_now(-86400L * ago, when, sizeof when);
-            len += (size_t)snprintf(b + len, cap - len,
-                                    "{\"id\":\"f%d-%d\",\"customer_id\":\"f%d\",\"occurred_at\":"
-                                    "\"%s\",\"amount\":\"%d.50\"},",
-                                    c, k, c, when, 10 + c % 30);
+            len += (size_t)snprintf(
+                b + len, cap - len,
+                "{\"id\":\"f%d-%d\",\"customer_id\":\"f%d\",\"occurred_at\":"
+                "\"%s\",\"amount\":\"%d.50\"},",
+                c, k, c, when, 10 + c % 30);
         }
     time_from_now(-86400L * 50, when, sizeof when);
-    len += (size_t)snprintf(b + len, cap - len,
-                            "{\"id\":\"cf-0\",\"customer_id\":\"cf\",\"occurred_at\":\"%s\","
-                            "\"amount\":\"20.00\"},",
-                            when);
+    len +=
+        (size_t)snprintf(b + len, cap - len,
+                         "{\"id\":\"cf-0\",\"customer_id\":\"cf\",\"occurred_at\":\"%s\","
+                         "\"amount\":\"20.00\"},",
+                         when);
     time_from_now(12 * 3600L, when, sizeof when);
     snprintf(b + len, cap - len,
              "{\"id\":\"cf-1\",\"customer_id\":\"cf\",\"occurred_at\":\"%s\","
@@ -620,8 +635,8 @@ static void future_fast(const char *target)
     if (getenv("LTVD_TEST_VERBOSE") != NULL)
         fprintf(stderr, "faults_hang future: %s: %d in %.1f ms: %.160s\n", target, st,
                 took * 1000, r.body);
-    ck_assert_msg(st == 200 || (st == 503 && strstr(r.body, "no-model") != NULL), "%s: %d %s",
-                  target, st, r.body);
+    ck_assert_msg(st == 200 || (st == 503 && strstr(r.body, "no-model") != NULL),
+                  "%s: %d %s", target, st, r.body);
     testserve_reply_free(&r);
 }
 
@@ -672,7 +687,8 @@ START_TEST(test_faults_hang_future)
 }
 END_TEST
 
-/* ---- start-up: SIGTERM while start-up waits on a frozen PostgreSQL ------------------ */
+/* ---- start-up: SIGTERM while start-up waits on a frozen PostgreSQL ------------------
+ */
 
 START_TEST(test_faults_hang_startup_sigterm)
 {

@@ -62,8 +62,8 @@ static bool post_batch(long b, const char *body)
         atomic_fetch_add(&run.n_failed_requests, 1);
     } else if (st != 200) {
         violation("batch %ld: status %d", b, st, r.body);
-    } else if (sscanf(r.body, "{\"received\":%lu,\"new\":%lu,\"duplicates\":%lu}", &received,
-                      &fresh, &dup) != 3 ||
+    } else if (sscanf(r.body, "{\"received\":%lu,\"new\":%lu,\"duplicates\":%lu}",
+                      &received, &fresh, &dup) != 3 ||
                received != K_ITEMS || fresh + dup != K_ITEMS) {
         violation("batch %ld: %d with bad counts", b, st, r.body);
     } else if (fresh != 0 && fresh != K_ITEMS) {
@@ -190,11 +190,12 @@ START_TEST(test_faults_kill9_under_ingest)
     testserve_forget(&fresh);
     testserve_forget(&srv);
     if (getenv("LTVD_TEST_VERBOSE") != NULL)
-        fprintf(stderr,
-                "faults kill -9 (seed %u): %ld batches made, %ld stored, %ld acknowledged "
-                "responses, %ld resent, %ld requests cut by a kill or refused\n",
-                run.seed, n_batches, stored, atomic_load(&run.n_acked),
-                atomic_load(&run.n_resent), atomic_load(&run.n_failed_requests));
+        fprintf(
+            stderr,
+            "faults kill -9 (seed %u): %ld batches made, %ld stored, %ld acknowledged "
+            "responses, %ld resent, %ld requests cut by a kill or refused\n",
+            run.seed, n_batches, stored, atomic_load(&run.n_acked),
+            atomic_load(&run.n_resent), atomic_load(&run.n_failed_requests));
     pthread_mutex_destroy(&run.mu);
 }
 END_TEST

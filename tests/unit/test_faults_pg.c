@@ -46,7 +46,8 @@ static void violation(const char *what, int status, const char *detail)
 {
     pthread_mutex_lock(&run.mu);
     if (run.violation[0] == '\0')
-        snprintf(run.violation, sizeof run.violation, "%s: %d: %.300s", what, status, detail);
+        snprintf(run.violation, sizeof run.violation, "%s: %d: %.300s", what, status,
+                 detail);
     pthread_mutex_unlock(&run.mu);
 }
 
@@ -63,13 +64,15 @@ static void pg_teardown(void)
     faults_cluster_drop();
 }
 
-/* ---- the clients -------------------------------------------------------------------- */
+/* ---- the clients --------------------------------------------------------------------
+ */
 
 /* A 503 of POST /v1/transactions must say when to retry and why, as a problem. */
 static bool is_db_unavailable(const testserve_reply *r)
 {
     char ct[128], retry[32];
-    return r->status == 503 && testserve_reply_header(r, "Retry-After", retry, sizeof retry) &&
+    return r->status == 503 &&
+           testserve_reply_header(r, "Retry-After", retry, sizeof retry) &&
            atoi(retry) > 0 && testserve_reply_header(r, "Content-Type", ct, sizeof ct) &&
            strcmp(ct, "application/problem+json") == 0 &&
            strstr(r->body, "\"type\":\"urn:ltvd:problem:database-unavailable\"") != NULL;
@@ -123,8 +126,8 @@ static void read_once(const char *target)
     if (st != 200) {
         violation(target, st, r.body);
     } else if (is_stale &&
-               (sscanf(stale, "database unavailable since %d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h,
-                       &mi, &s, &z) != 7 ||
+               (sscanf(stale, "database unavailable since %d-%d-%dT%d:%d:%d%c", &y, &mo,
+                       &d, &h, &mi, &s, &z) != 7 ||
                 z != 'Z')) {
         violation("a malformed Ltvd-Data-Stale", st, stale);
     } else if (is_stale && atomic_load(&run.phase) == 0) {
@@ -151,7 +154,8 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-/* ---- the test ------------------------------------------------------------------------ */
+/* ---- the test ------------------------------------------------------------------------
+ */
 
 static int status_of(const char *method, const char *target, const char *body,
                      testserve_reply *r)
@@ -181,7 +185,8 @@ static void check_outage(void)
     char *body = faults_batch_json(PG_MAX_BATCHES, PG_ITEMS, PG_CUSTOMERS);
     int st = status_of("POST", "/v1/transactions", body, &r);
     free(body);
-    ck_assert_msg(is_db_unavailable(&r), "POST while down: %d %s\n%s", st, r.head, r.body);
+    ck_assert_msg(is_db_unavailable(&r), "POST while down: %d %s\n%s", st, r.head,
+                  r.body);
     testserve_reply_free(&r);
     st = status_of("GET", "/v1/customers/c1", NULL, &r);
     char stale[160];
@@ -235,8 +240,9 @@ START_TEST(test_faults_pg_stopped_under_load)
     atomic_store(&run.next_batch, PG_PRELOAD);
     pthread_t th[PG_POSTERS + 1];
     for (int k = 0; k < PG_POSTERS + 1; k++)
-        ck_assert_int_eq(
-            pthread_create(&th[k], NULL, k < PG_POSTERS ? poster_main : reader_main, NULL), 0);
+        ck_assert_int_eq(pthread_create(&th[k], NULL,
+                                        k < PG_POSTERS ? poster_main : reader_main, NULL),
+                         0);
     testserve_sleep_ms(500);
 
     atomic_store(&run.phase, 1);
@@ -256,7 +262,8 @@ START_TEST(test_faults_pg_stopped_under_load)
     ck_assert_msg(n_503 > 0 && n_stale > 0,
                   "the clients did not feel the outage: %ld 503s, %ld stale reads", n_503,
                   n_stale);
-    ck_assert_msg(srv.pid == pid && testserve_wait_exit(&srv, 0) < 0, "ltvd serve restarted");
+    ck_assert_msg(srv.pid == pid && testserve_wait_exit(&srv, 0) < 0,
+                  "ltvd serve restarted");
 
     store_db *db = faults_db_open(url);
     faults_check_batches(db, run.acked, PG_MAX_BATCHES, PG_ITEMS, PG_CUSTOMERS);
@@ -267,10 +274,11 @@ START_TEST(test_faults_pg_stopped_under_load)
     testserve_forget(&srv);
     if (getenv("LTVD_TEST_VERBOSE") != NULL)
         fprintf(stderr,
-                "faults PostgreSQL stop: %ld batches acknowledged, %ld answered 503, %ld reads "
+                "faults PostgreSQL stop: %ld batches acknowledged, %ld answered 503, %ld "
+                "reads "
                 "(%ld stale); recovered %.2f s after the restart\n",
-                atomic_load(&run.n_acked), atomic_load(&run.n_503), atomic_load(&run.n_reads),
-                atomic_load(&run.n_stale), took);
+                atomic_load(&run.n_acked), atomic_load(&run.n_503),
+                atomic_load(&run.n_reads), atomic_load(&run.n_stale), took);
     pthread_mutex_destroy(&run.mu);
 }
 END_TEST

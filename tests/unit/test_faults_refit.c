@@ -19,14 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "cache/cache.h"
 #include "testfaults.h"
 #include "testhttp.h"
-#include "app/app.h"
 #include "worker/worker.h"
 
 #define RF_DAILY_CUSTOMERS 30
-#define RF_DAYS 31 /* 1997-12-01 .. FAULTS_AS_OF */
+#define RF_DAYS 31         /* 1997-12-01 .. FAULTS_AS_OF */
 #define RF_AS_OF_DAY 10226 /* FAULTS_AS_OF in days since 1970 */
 
 /* ---- through the server ------------------------------------------------------------ */
@@ -124,17 +124,17 @@ START_TEST(test_faults_refit_fails_on_data)
     const char *reason = json_string_value(json_object_get(last, "reason"));
     ck_assert_msg(reason != NULL && strstr(reason, "bgnbd fit not identified") != NULL,
                   "reason: %s", reason != NULL ? reason : "(none)");
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "refits"),
-                                                        "succeeded")),
-                     0);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(m, "refits"), "succeeded")),
+        0);
     json_decref(m);
 
     char *prom = get_body(srv.port, "/metrics", 200);
-    ck_assert_msg(strstr(prom, "ltvd_refits_total{result=\"failed\"} 1\n") != NULL &&
-                      strstr(prom, "ltvd_refits_total{result=\"succeeded\"} 0\n") != NULL &&
-                      strstr(prom, "ltvd_refits_failed_total{reason=\"boundary\"} 1\n") !=
-                          NULL,
-                  "%s", prom);
+    ck_assert_msg(
+        strstr(prom, "ltvd_refits_total{result=\"failed\"} 1\n") != NULL &&
+            strstr(prom, "ltvd_refits_total{result=\"succeeded\"} 0\n") != NULL &&
+            strstr(prom, "ltvd_refits_failed_total{reason=\"boundary\"} 1\n") != NULL,
+        "%s", prom);
     free(prom);
     char *score_after = get_body(srv.port, "/v1/customers/d7", 200);
     ck_assert_str_eq(score_after, score_before);
@@ -156,7 +156,8 @@ START_TEST(test_faults_refit_fails_on_data)
 }
 END_TEST
 
-/* ---- in process: summaries put in the cache ----------------------------------------- */
+/* ---- in process: summaries put in the cache -----------------------------------------
+ */
 
 static testhttp_app svc;
 
@@ -231,11 +232,12 @@ static void expect_failure(const char *what, const char *want)
     served(&v0, &rows0);
     char reason[WORKER_REASON_MAX];
     ck_assert_msg(!refit_once(reason), "%s: the refit succeeded", what);
-    ck_assert_msg(strstr(reason, want) != NULL, "%s: reason \"%s\", want \"%s\"", what, reason,
-                  want);
+    ck_assert_msg(strstr(reason, want) != NULL, "%s: reason \"%s\", want \"%s\"", what,
+                  reason, want);
     served(&v1, &rows1);
-    ck_assert_msg(v1 == v0 && rows1 == rows0, "%s: snapshot %llu -> %llu, rows %lld -> %lld",
-                  what, (unsigned long long)v0, (unsigned long long)v1, rows0, rows1);
+    ck_assert_msg(v1 == v0 && rows1 == rows0,
+                  "%s: snapshot %llu -> %llu, rows %lld -> %lld", what,
+                  (unsigned long long)v0, (unsigned long long)v1, rows0, rows1);
 }
 
 /* A refit on the cache either serves a snapshot with finite, positive
@@ -250,14 +252,14 @@ static void expect_finite_or_kept(const char *what)
     bool ok = refit_once(reason);
     served(&v1, &rows1);
     if (!ok) {
-        ck_assert_msg(v1 == v0 && rows1 == rows0, "%s: failed (%s) but the snapshot changed",
-                      what, reason);
+        ck_assert_msg(v1 == v0 && rows1 == rows0,
+                      "%s: failed (%s) but the snapshot changed", what, reason);
         return;
     }
     const cache_model *m = cache_snapshot_acquire(svc.app->cache);
     for (int i = 0; m->has_spend && i < 3; i++)
-        ck_assert_msg(isfinite(m->gg_params[i]) && m->gg_params[i] > 0, "%s: gg param %d = %g",
-                      what, i, m->gg_params[i]);
+        ck_assert_msg(isfinite(m->gg_params[i]) && m->gg_params[i] > 0,
+                      "%s: gg param %d = %g", what, i, m->gg_params[i]);
     cache_snapshot_release(m);
 }
 

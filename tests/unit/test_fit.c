@@ -9,7 +9,9 @@
 /* Exponential waiting times (n1 of them summing to s1) and Poisson counts
  * (n2 of them summing to s2): MLE lambda = n1/s1 with SE lambda/sqrt(n1),
  * mu = s2/n2 with SE sqrt(mu/n2). */
-typedef struct { double n1, s1, n2, s2; } expo_pois;
+typedef struct {
+    double n1, s1, n2, s2;
+} expo_pois;
 
 static int expo_pois_ll(const double *p, const void *data, double *ll)
 {
@@ -32,14 +34,20 @@ static int always_fails(const double *p, const void *data, double *ll)
     return GSL_ERANGE;
 }
 
-static void setup(void) { gsl_set_error_handler_off(); }
+static void setup(void)
+{
+    gsl_set_error_handler_off();
+}
 
 START_TEST(test_fit_closed_form_optimum_and_se)
 {
     expo_pois d = {400, 123.0, 250, 1000.0};
     const double init[2] = {1.0, 1.0};
-    fit_spec spec = {.n_params = 2, .loglik = expo_pois_ll, .data = &d,
-                     .total_weight = 650, .init = init};
+    fit_spec spec = {.n_params = 2,
+                     .loglik = expo_pois_ll,
+                     .data = &d,
+                     .total_weight = 650,
+                     .init = init};
     fit_result r;
     ck_assert_int_eq(fit_mle(&spec, &r), GSL_SUCCESS);
     ck_assert(r.converged);
@@ -60,8 +68,13 @@ START_TEST(test_fit_analytic_gradient_same_optimum)
 {
     expo_pois d = {400, 123.0, 250, 1000.0};
     const double init[2] = {1.0, 1.0};
-    fit_spec spec = {.n_params = 2, .loglik = expo_pois_ll, .loglik_grad = expo_pois_grad,
-                     .data = &d, .total_weight = 650, .penalizer = 0.01, .init = init};
+    fit_spec spec = {.n_params = 2,
+                     .loglik = expo_pois_ll,
+                     .loglik_grad = expo_pois_grad,
+                     .data = &d,
+                     .total_weight = 650,
+                     .penalizer = 0.01,
+                     .init = init};
     fit_result a, b;
     ck_assert_int_eq(fit_mle(&spec, &a), GSL_SUCCESS);
     spec.loglik_grad = NULL;
@@ -76,8 +89,11 @@ START_TEST(test_fit_warm_start_converges_at_once)
 {
     expo_pois d = {400, 123.0, 250, 1000.0};
     const double init[2] = {400 / 123.0, 4.0};
-    fit_spec spec = {.n_params = 2, .loglik = expo_pois_ll, .data = &d,
-                     .total_weight = 650, .init = init};
+    fit_spec spec = {.n_params = 2,
+                     .loglik = expo_pois_ll,
+                     .data = &d,
+                     .total_weight = 650,
+                     .init = init};
     fit_result r;
     ck_assert_int_eq(fit_mle(&spec, &r), GSL_SUCCESS);
     ck_assert(r.converged);
@@ -89,8 +105,12 @@ START_TEST(test_fit_penalizer_shrinks)
 {
     expo_pois d = {400, 123.0, 250, 1000.0};
     const double init[2] = {1.0, 1.0};
-    fit_spec spec = {.n_params = 2, .loglik = expo_pois_ll, .data = &d,
-                     .total_weight = 650, .penalizer = 0.1, .init = init};
+    fit_spec spec = {.n_params = 2,
+                     .loglik = expo_pois_ll,
+                     .data = &d,
+                     .total_weight = 650,
+                     .penalizer = 0.1,
+                     .init = init};
     fit_result r;
     ck_assert_int_eq(fit_mle(&spec, &r), GSL_SUCCESS);
     ck_assert(r.converged);
@@ -103,8 +123,11 @@ START_TEST(test_fit_rejects_bad_spec)
 {
     expo_pois d = {400, 123.0, 250, 1000.0};
     const double bad_init[2] = {-1.0, 1.0}, init[2] = {1, 1};
-    fit_spec spec = {.n_params = 2, .loglik = expo_pois_ll, .data = &d,
-                     .total_weight = 650, .init = bad_init};
+    fit_spec spec = {.n_params = 2,
+                     .loglik = expo_pois_ll,
+                     .data = &d,
+                     .total_weight = 650,
+                     .init = bad_init};
     fit_result r;
     ck_assert_int_eq(fit_mle(&spec, &r), GSL_EDOM);
     spec.init = init;

@@ -18,9 +18,9 @@
 
 #include "config/config.h"
 #include "http/health.h"
-#include "log/log.h"
 #include "http/problem.h"
 #include "http/server.h"
+#include "log/log.h"
 #include "testhttp.h"
 
 #define MAX_BODY 4096
@@ -47,7 +47,8 @@ static http_result get_query(http_request *req)
     const char *q = NULL;
     int found = http_query(req, "q", &q);
     if (found < 0)
-        return http_reply_problem(req, PROBLEM_INVALID_PARAMETER, "q: bad encoding", NULL);
+        return http_reply_problem(req, PROBLEM_INVALID_PARAMETER, "q: bad encoding",
+                                  NULL);
     return http_reply(req, 200, "text/plain", found ? q : "-", found ? strlen(q) : 1);
 }
 
@@ -240,8 +241,9 @@ END_TEST
 START_TEST(test_body_too_large_chunked_413)
 {
     int fd = dial();
-    const char *head = "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n";
+    const char *head =
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n";
     testhttp_send_all(fd, head, strlen(head));
     char chunk[1024 + 16];
     int n = snprintf(chunk, sizeof chunk, "400\r\n");
@@ -295,7 +297,7 @@ START_TEST(test_path_parameters)
     get("/test/items/%C3%A9t%C3%A9", &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.body, "\xc3\xa9t\xc3\xa9");
-    const char *bad[] = {"/test/items/%zz", "/test/items/%ff", "/test/items/a%0Ab",
+    const char *bad[] = {"/test/items/%zz", "/test/items/%ff",    "/test/items/a%0Ab",
                          "/test/items/%00", "/test/items/%C0%AF", "/test/items/",
                          "/test/items/%4"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -327,8 +329,9 @@ START_TEST(test_keep_alive)
     int fd = dial();
     const char *req = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
     const char *nope = "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n";
-    const char *post = "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                       "Content-Length: 2\r\n\r\n[]";
+    const char *post =
+        "POST /test/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\n\r\n[]";
     response r;
     const char *seq[] = {req, nope, post, req};
     for (size_t i = 0; i < 4; i++) {
@@ -336,7 +339,8 @@ START_TEST(test_keep_alive)
         ck_assert_msg(read_response(fd, &r), "connection closed before request %zu", i);
         ck_assert(r.status == 200 || r.status == 404);
         const char *conn = testhttp_header(&r, "Connection");
-        ck_assert_msg(conn == NULL || strcasecmp(conn, "close") != 0, "closed after %zu", i);
+        ck_assert_msg(conn == NULL || strcasecmp(conn, "close") != 0, "closed after %zu",
+                      i);
     }
     close(fd);
 }
@@ -361,11 +365,13 @@ START_TEST(test_metrics)
     for (int i = 0; i < 3; i++)
         get("/healthz", &r);
     get("/nope", &r);
-    ck_assert_msg(metrics_show("ltvd_http_requests_total{method=\"GET\",route=\"/healthz\","
-                               "status=\"200\"} 3\n",
-                               &r),
-                  "%s", r.body);
-    ck_assert_str_eq(testhttp_header(&r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    ck_assert_msg(
+        metrics_show("ltvd_http_requests_total{method=\"GET\",route=\"/healthz\","
+                     "status=\"200\"} 3\n",
+                     &r),
+        "%s", r.body);
+    ck_assert_str_eq(testhttp_header(&r, "Content-Type"),
+                     "text/plain; version=0.0.4; charset=utf-8");
     ck_assert_msg(metrics_show("ltvd_http_requests_total{method=\"\",route=\"unmatched\","
                                "status=\"404\"} 1\n",
                                &r),
@@ -374,7 +380,8 @@ START_TEST(test_metrics)
                              "route=\"/healthz\"} 3\n") != NULL);
     ck_assert(strstr(r.body, "ltvd_http_request_duration_seconds_bucket{method=\"GET\","
                              "route=\"/healthz\",le=\"+Inf\"} 3\n") != NULL);
-    ck_assert(strstr(r.body, "# TYPE ltvd_http_request_duration_seconds histogram\n") != NULL);
+    ck_assert(strstr(r.body, "# TYPE ltvd_http_request_duration_seconds histogram\n") !=
+              NULL);
 }
 END_TEST
 
@@ -464,7 +471,8 @@ START_TEST(test_problem_body)
                      "urn:ltvd:problem:validation-failed");
     ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 422);
     ck_assert(json_object_get(j, "detail") == NULL);
-    ck_assert_str_eq(json_string_value(json_object_get(j, "instance")), "/v1/transactions");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "instance")),
+                     "/v1/transactions");
     json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(e0, "index")), 3);
     ck_assert_str_eq(json_string_value(json_object_get(e0, "field")), "amount");

@@ -18,8 +18,8 @@
  * 2 s shutdown deadline and extra "K=V" env (or NULL). */
 static void serve_spawn(testserve *p, const char *extra_env)
 {
-    const char *env[] = {"LTVD_LISTEN=127.0.0.1:0", "LTVD_SHUTDOWN_DEADLINE_S=2", extra_env,
-                         NULL};
+    const char *env[] = {"LTVD_LISTEN=127.0.0.1:0", "LTVD_SHUTDOWN_DEADLINE_S=2",
+                         extra_env, NULL};
     testserve_spawn(p, NULL, env);
 }
 
@@ -38,8 +38,8 @@ static int dial(int port)
 static void get(int port, const char *target, char *out, size_t cap)
 {
     char req[512];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
-                     target);
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", target);
     int fd = dial(port);
     ck_assert_int_eq(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
     size_t len = 0;

@@ -34,13 +34,16 @@ START_TEST(test_reference)
         double err = rc == GSL_SUCCESS ? fabs(got - ref) / fmax(1, fabs(ref)) : INFINITY;
         if (!(err <= TOL)) {
             failed++;
-            fprintf(stderr, "hyp2f1_log(%.17g, %.17g, %.17g, %.17g): rc %d got %.17g "
-                    "ref %.17g\n", a, b, c, z, rc, got, ref);
+            fprintf(stderr,
+                    "hyp2f1_log(%.17g, %.17g, %.17g, %.17g): rc %d got %.17g "
+                    "ref %.17g\n",
+                    a, b, c, z, rc, got, ref);
         } else if (err > worst) {
             worst = err;
         }
     }
-    fprintf(stderr, "hyp2f1_log: %zu reference values, max error %.3g\n", t.n_rows, worst);
+    fprintf(stderr, "hyp2f1_log: %zu reference values, max error %.3g\n", t.n_rows,
+            worst);
     refcsv_free(&t);
     ck_assert_uint_eq(failed, 0);
 }

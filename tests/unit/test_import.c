@@ -80,7 +80,8 @@ static counts import_ok(const char *cmd)
     run_out r = run_sh(cmd);
     ck_assert_msg(r.status == 0, "%s: exit %d: %s", cmd, r.status, r.err);
     ck_assert_msg(r.err[0] == '\0', "%s: stderr '%s'", cmd, r.err);
-    ck_assert_msg(strchr(r.out, '\n') == r.out + strlen(r.out) - 1, "%s: '%s'", cmd, r.out);
+    ck_assert_msg(strchr(r.out, '\n') == r.out + strlen(r.out) - 1, "%s: '%s'", cmd,
+                  r.out);
     counts c = parse_summary(&r);
     testrun_free(&r);
     return c;
@@ -144,11 +145,12 @@ static void check_customers_match(const char *path, const char *prefix)
     sorted_base = s.rows;
     qsort(order, s.n, sizeof *order, by_id);
     char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
-             " n_days, repeat_amount FROM customers WHERE customer_id LIKE '%s%%'"
-             " ORDER BY customer_id COLLATE \"C\"",
-             prefix);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
+        " n_days, repeat_amount FROM customers WHERE customer_id LIKE '%s%%'"
+        " ORDER BY customer_id COLLATE \"C\"",
+        prefix);
     PGresult *res = query(sql);
     ck_assert_int_eq((size_t)PQntuples(res), s.n);
     for (size_t i = 0; i < s.n; i++) {
@@ -234,7 +236,8 @@ START_TEST(test_import_id_column)
     ck_assert_int_eq(query_ll("SELECT count(*) FROM transactions WHERE customer_id"
                               " LIKE 'idc-%' AND txn_id IN ('t1', 't2')"),
                      3);
-    ck_assert_int_eq(query_ll("SELECT n_days FROM customers WHERE customer_id = 'idc-a'"), 2);
+    ck_assert_int_eq(query_ll("SELECT n_days FROM customers WHERE customer_id = 'idc-a'"),
+                     2);
     ck_assert_int_eq(query_ll("SELECT (repeat_amount * 100)::bigint FROM customers"
                               " WHERE customer_id = 'idc-a'"),
                      550);
@@ -277,7 +280,8 @@ START_TEST(test_import_bad_rows)
     }
     ck_assert_msg(strstr(p, "6 bad rows of 8: nothing imported") != NULL, "%s", p);
     ck_assert_msg(strstr(r.err, "refunds") != NULL && strstr(r.err, "4 digits") != NULL &&
-                      strstr(r.err, "future") != NULL && strstr(r.err, "header has 3") != NULL,
+                      strstr(r.err, "future") != NULL &&
+                      strstr(r.err, "header has 3") != NULL,
                   "%s", r.err);
     testrun_free(&r);
     ck_assert_int_eq(query_ll("SELECT count(*) FROM transactions"), before);
@@ -315,7 +319,8 @@ START_TEST(test_import_stdin_derived_ids)
     counts c = import_ok(cmd);
     ck_assert_uint_eq(c.rows, 4);
     ck_assert_uint_eq(c.n_new, 4);
-    ck_assert_int_eq(query_ll("SELECT n_days FROM customers WHERE customer_id = 'st-1'"), 2);
+    ck_assert_int_eq(query_ll("SELECT n_days FROM customers WHERE customer_id = 'st-1'"),
+                     2);
     ck_assert_int_eq(query_ll("SELECT first_day - DATE '2021-05-01' FROM customers"
                               " WHERE customer_id = 'st-2'"),
                      0);
@@ -332,10 +337,12 @@ START_TEST(test_import_stdin_derived_ids)
     snprintf(cmd, sizeof cmd, "$LTVD import --batch 1 %s", more);
     c = import_ok(cmd);
     ck_assert_uint_eq(c.n_new, 1);
-    ck_assert_int_gt(query_ll("SELECT (extract(epoch FROM max(ingested_at)) * 1e6)::bigint"
-                              " FROM transactions WHERE customer_id = 'st-2'"),
-                     t0);
-    ck_assert_int_eq(query_ll("SELECT n_days FROM customers WHERE customer_id = 'st-2'"), 2);
+    ck_assert_int_gt(
+        query_ll("SELECT (extract(epoch FROM max(ingested_at)) * 1e6)::bigint"
+                 " FROM transactions WHERE customer_id = 'st-2'"),
+        t0);
+    ck_assert_int_eq(query_ll("SELECT n_days FROM customers WHERE customer_id = 'st-2'"),
+                     2);
     unlink(more);
     unlink(pa);
     unlink(pb);

@@ -146,7 +146,8 @@ typedef struct it_buf {
     size_t len, cap;
 } it_buf;
 
-static void buf_add(it_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_add(it_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void buf_add(it_buf *b, const char *fmt, ...)
 {
@@ -272,11 +273,10 @@ static void run_score(const char *params, const char *spend, int horizon_days,
             _exit(127);
         dup2(fd, 1);
         close(fd);
-        execl(bin, bin, "score", "--transactions", IT_CSV, "--as-of",
-              IT_AS_OF, "--period", "week", "--model", "bgnbd", "--params", params,
-              "--spend-model", "gg", "--spend-params", spend, "--horizon", horizon,
-              "--discount-rate", IT_DISCOUNT, "--margin", IT_MARGIN, "--clv-months", months,
-              (char *)NULL);
+        execl(bin, bin, "score", "--transactions", IT_CSV, "--as-of", IT_AS_OF,
+              "--period", "week", "--model", "bgnbd", "--params", params, "--spend-model",
+              "gg", "--spend-params", spend, "--horizon", horizon, "--discount-rate",
+              IT_DISCOUNT, "--margin", IT_MARGIN, "--clv-months", months, (char *)NULL);
         _exit(127);
     }
     int st;
@@ -309,7 +309,8 @@ static size_t read_scores(const char *path, it_row *rows, size_t cap)
     return n;
 }
 
-/* ---- the comparison ------------------------------------------------------------------ */
+/* ---- the comparison ------------------------------------------------------------------
+ */
 
 /* The largest relative difference seen per field (reported verbose). */
 typedef struct it_diff {
@@ -317,10 +318,14 @@ typedef struct it_diff {
     double max_rel;
 } it_diff;
 
-static it_diff diffs[] = {{"recency", 0}, {"T", 0},
-                          {"monetary_value", 0}, {"p_alive", 0},
-                          {"expected_purchases", 0}, {"p_purchase", 0},
-                          {"expected_spend", 0}, {"predicted_ltv", 0}};
+static it_diff diffs[] = {{"recency", 0},
+                          {"T", 0},
+                          {"monetary_value", 0},
+                          {"p_alive", 0},
+                          {"expected_purchases", 0},
+                          {"p_purchase", 0},
+                          {"expected_spend", 0},
+                          {"predicted_ltv", 0}};
 
 static void assert_near(const char *id, int k, double got, double want)
 {
@@ -398,7 +403,8 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* ---- the test -------------------------------------------------------------------------- */
+/* ---- the test
+ * -------------------------------------------------------------------------- */
 
 START_TEST(test_integration_cdnow)
 {

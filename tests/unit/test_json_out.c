@@ -39,9 +39,20 @@ static void write_str(json_out *b, const void *s)
 
 START_TEST(test_json_out_reals)
 {
-    static const double fixed[] = {0,       -0.0,    1,        13,      -7,     0.1,
-                                   1e-300,  1e300,   1e16,     1e17,    123456789012345678.0,
-                                   2.5e-7,  0.726620311664282, 1795613648.8105111};
+    static const double fixed[] = {0,
+                                   -0.0,
+                                   1,
+                                   13,
+                                   -7,
+                                   0.1,
+                                   1e-300,
+                                   1e300,
+                                   1e16,
+                                   1e17,
+                                   123456789012345678.0,
+                                   2.5e-7,
+                                   0.726620311664282,
+                                   1795613648.8105111};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         same_as_jansson(json_real(fixed[i]), write_real, &fixed[i]);
     srand(7);
@@ -56,8 +67,14 @@ END_TEST
 
 START_TEST(test_json_out_strings)
 {
-    static const char *const fixed[] = {"", "c1", "a\"b", "back\\slash", "x'); DROP TABLE t;--",
-                                        "<script>", "caf\xc3\xa9 \xf0\x9f\x9b\x92", "a/b?c=d#e",
+    static const char *const fixed[] = {"",
+                                        "c1",
+                                        "a\"b",
+                                        "back\\slash",
+                                        "x'); DROP TABLE t;--",
+                                        "<script>",
+                                        "caf\xc3\xa9 \xf0\x9f\x9b\x92",
+                                        "a/b?c=d#e",
                                         "\x7f"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         same_as_jansson(json_string(fixed[i]), write_str, fixed[i]);

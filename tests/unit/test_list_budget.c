@@ -102,14 +102,15 @@ static void get(const char *target, int status, testhttp_response *r)
 }
 
 /* GET target is the problem slug with status, and its detail names `word`. */
-static void assert_problem(const char *target, int status, const char *slug, const char *word)
+static void assert_problem(const char *target, int status, const char *slug,
+                           const char *word)
 {
     testhttp_response r;
     get(target, status, &r);
     testhttp_assert_problem(&r, status, slug);
     const char *detail = testhttp_jstr(r.json, "detail");
-    ck_assert_msg(strstr(detail, word) != NULL, "%s: \"%s\" does not name %s", target, detail,
-                  word);
+    ck_assert_msg(strstr(detail, word) != NULL, "%s: \"%s\" does not name %s", target,
+                  detail, word);
     if (status == 503)
         ck_assert_msg(testhttp_header(&r, "Retry-After") != NULL, "%s: no Retry-After",
                       target);
@@ -134,14 +135,22 @@ typedef struct ref_list {
 static double ref_key(app_list_key k, const cache_score_result *r)
 {
     switch (k) {
-    case APP_KEY_P_ALIVE: return r->p_alive;
-    case APP_KEY_EXPECTED: return r->expected;
-    case APP_KEY_LTV: return r->has_spend ? r->clv : 0;
-    case APP_KEY_SPEND: return r->has_spend ? r->expected_spend : 0;
-    case APP_KEY_FREQUENCY: return r->x;
-    case APP_KEY_RECENCY: return r->t_x;
-    case APP_KEY_LAST_PURCHASE: return r->summary.last_day;
-    default: return 0;
+    case APP_KEY_P_ALIVE:
+        return r->p_alive;
+    case APP_KEY_EXPECTED:
+        return r->expected;
+    case APP_KEY_LTV:
+        return r->has_spend ? r->clv : 0;
+    case APP_KEY_SPEND:
+        return r->has_spend ? r->expected_spend : 0;
+    case APP_KEY_FREQUENCY:
+        return r->x;
+    case APP_KEY_RECENCY:
+        return r->t_x;
+    case APP_KEY_LAST_PURCHASE:
+        return r->summary.last_day;
+    default:
+        return 0;
     }
 }
 
@@ -180,20 +189,25 @@ static int ref_cmp(const void *a, const void *b)
 /* ------------------------------------------------------------ the walks */
 
 static const char *const key_names[APP_KEY_COUNT] = {
-    "customer_id", "p_alive", "expected_purchases", "predicted_ltv",
-    "expected_spend", "frequency", "recency", "last_purchase"};
+    "customer_id", "p_alive", "expected_purchases", "predicted_ltv", "expected_spend",
+    "frequency",   "recency", "last_purchase"};
 
 /* The query of `filter` (a query string of churn_risk, lifecycle_stage,
  * at_risk, horizon_days, margin) for the reference. */
 static void query_of(const char *filter, app_list_key key, bool desc, app_list_query *q)
 {
-    *q = (app_list_query){.o = {t.cfg.horizon_days, t.cfg.discount_rate, t.cfg.margin,
-                                AS_OF_DAY},
-                          .key = key, .desc = desc, .risk = -1, .stage = -1, .at_risk = -1};
+    *q = (app_list_query){
+        .o = {t.cfg.horizon_days, t.cfg.discount_rate, t.cfg.margin, AS_OF_DAY},
+        .key = key,
+        .desc = desc,
+        .risk = -1,
+        .stage = -1,
+        .at_risk = -1};
     const char *v;
     if ((v = strstr(filter, "churn_risk=")) != NULL)
-        q->risk = strncmp(v + 11, "high", 4) == 0 ? APP_RISK_HIGH
-                  : strncmp(v + 11, "low", 3) == 0 ? APP_RISK_LOW : APP_RISK_MEDIUM;
+        q->risk = strncmp(v + 11, "high", 4) == 0  ? APP_RISK_HIGH
+                  : strncmp(v + 11, "low", 3) == 0 ? APP_RISK_LOW
+                                                   : APP_RISK_MEDIUM;
     if ((v = strstr(filter, "lifecycle_stage=established")) != NULL)
         q->stage = APP_STAGE_ESTABLISHED;
     if ((v = strstr(filter, "at_risk=")) != NULL)
@@ -210,7 +224,8 @@ static void walk_equal(const char *filter, app_list_key key, bool desc)
 {
     app_list_query q;
     query_of(filter, key, desc, &q);
-    ref_list l = {.q = &q, .m = cache_snapshot_acquire(t.app->cache),
+    ref_list l = {.q = &q,
+                  .m = cache_snapshot_acquire(t.app->cache),
                   .cap = cache_count(t.app->cache)};
     l.items = calloc(l.cap + 1, sizeof *l.items);
     ck_assert(l.items != NULL && l.m != NULL);
@@ -274,9 +289,12 @@ START_TEST(test_list_budget_pages_equal)
 {
     start(NULL);
     wait_table();
-    static const char *const filters[] = {
-        "", "churn_risk=high", "lifecycle_stage=established",
-        "at_risk=false&margin=0.5", "horizon_days=730", "churn_risk=medium&horizon_days=90"};
+    static const char *const filters[] = {"",
+                                          "churn_risk=high",
+                                          "lifecycle_stage=established",
+                                          "at_risk=false&margin=0.5",
+                                          "horizon_days=730",
+                                          "churn_risk=medium&horizon_days=90"};
     unsigned long long ranked = walks("rank"), passes = walks("pass");
     for (size_t i = 0; i < 3; i++)
         walk_all_sorts(filters[i]);
@@ -380,9 +398,9 @@ START_TEST(test_list_budget_previous_table)
     testhttp_response_free(&r);
     /* a customer's own document is the new snapshot's */
     get("/v1/customers/1", 200, &r);
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r.json, "model"),
-                                                        "version")),
-                     8);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(r.json, "model"), "version")),
+        8);
     testhttp_response_free(&r);
 }
 END_TEST
@@ -423,14 +441,15 @@ static void segments_equal(void)
         long want = g.counts[i / APP_STAGES][i % APP_STAGES];
         long got = (long)json_integer_value(json_object_get(p, "customers"));
         ck_assert_msg(got == want, "segment %s/%s: %ld, scoring each customer gives %ld",
-                      testhttp_jstr(p, "churn_risk"), testhttp_jstr(p, "lifecycle_stage"), got,
-                      want);
+                      testhttp_jstr(p, "churn_risk"), testhttp_jstr(p, "lifecycle_stage"),
+                      got, want);
         total += want;
         by_risk[i / APP_STAGES] += want;
     }
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "customers")), total);
     json_t *risk = json_object_get(r.json, "churn_risk");
-    ck_assert_int_eq(json_integer_value(json_object_get(risk, "high")), by_risk[APP_RISK_HIGH]);
+    ck_assert_int_eq(json_integer_value(json_object_get(risk, "high")),
+                     by_risk[APP_RISK_HIGH]);
     ck_assert_str_eq(testhttp_jstr(r.json, "as_of"), "1997-09-30");
     testhttp_response_free(&r);
 }

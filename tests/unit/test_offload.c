@@ -16,7 +16,8 @@ static void job(void *arg)
 {
     (void)arg;
     int now = atomic_fetch_add(&running, 1) + 1;
-    for (int m = atomic_load(&most); now > m && !atomic_compare_exchange_weak(&most, &m, now);)
+    for (int m = atomic_load(&most);
+         now > m && !atomic_compare_exchange_weak(&most, &m, now);)
         ;
     while (atomic_load(&hold))
         usleep(1000);

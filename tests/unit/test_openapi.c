@@ -76,13 +76,15 @@ static void spec_free(void)
     spec = NULL;
 }
 
-/* ---- API keys in the spec -------------------------------------------------------------- */
+/* ---- API keys in the spec
+ * -------------------------------------------------------------- */
 
 static const struct {
     unsigned bit;
     const char *name;
-} scope_names[] = {
-    {AUTH_SCOPE_INGEST, "ingest"}, {AUTH_SCOPE_READ, "read"}, {AUTH_SCOPE_ADMIN, "admin"}};
+} scope_names[] = {{AUTH_SCOPE_INGEST, "ingest"},
+                   {AUTH_SCOPE_READ, "read"},
+                   {AUTH_SCOPE_ADMIN, "admin"}};
 
 /* The AUTH_SCOPE_ bits of op's x-ltvd-scope (a list of scope names, any one
  * of which will do); 0 when it has none. */
@@ -96,10 +98,12 @@ static unsigned spec_scopes(const json_t *op, const char *what)
     unsigned bits = 0;
     size_t i;
     const json_t *v;
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         int b = json_is_string(v) ? auth_scopes_parse(json_string_value(v)) : -1;
         ck_assert_msg(b > 0 && (b & (b - 1)) == 0 && (bits & (unsigned)b) == 0,
-                      "%s: x-ltvd-scope: item %zu is not one scope, or a repeated one", what, i);
+                      "%s: x-ltvd-scope: item %zu is not one scope, or a repeated one",
+                      what, i);
         bits |= (unsigned)b;
     }
     return bits;
@@ -107,7 +111,8 @@ static unsigned spec_scopes(const json_t *op, const char *what)
 
 /* The names of bits in the order ingest, read, admin, each between pre and
  * post, joined by " or ": ("`", "`") gives "`read` or `admin`". */
-static void scope_text(unsigned bits, const char *pre, const char *post, char *out, size_t size)
+static void scope_text(unsigned bits, const char *pre, const char *post, char *out,
+                       size_t size)
 {
     out[0] = '\0';
     for (size_t i = 0; i < sizeof scope_names / sizeof scope_names[0]; i++)
@@ -127,23 +132,29 @@ static void spec_security(const json_t *op, const char *what, bool *open, bool *
     *bearer = false;
     size_t i;
     const json_t *req;
-    json_array_foreach(sec, i, req) {
-        ck_assert_msg(json_is_object(req), "%s: security item %zu is not an object", what, i);
+    json_array_foreach(sec, i, req)
+    {
+        ck_assert_msg(json_is_object(req), "%s: security item %zu is not an object", what,
+                      i);
         *open = *open || json_object_size(req) == 0;
         const char *name;
         const json_t *scopes;
-        json_object_foreach((json_t *)req, name, scopes) {
+        json_object_foreach((json_t *)req, name, scopes)
+        {
             char ref[128];
             snprintf(ref, sizeof ref, "#/components/securitySchemes/%s", name);
-            ck_assert_msg(oa_pointer(spec, ref) != NULL, "%s: no security scheme %s", what, name);
+            ck_assert_msg(oa_pointer(spec, ref) != NULL, "%s: no security scheme %s",
+                          what, name);
             ck_assert_msg(json_is_array(scopes) && json_array_size(scopes) == 0,
-                          "%s: %s with a scope list (the scope is x-ltvd-scope)", what, name);
+                          "%s: %s with a scope list (the scope is x-ltvd-scope)", what,
+                          name);
             *bearer = *bearer || strcmp(name, "bearerAuth") == 0;
         }
     }
 }
 
-/* ---- the server ----------------------------------------------------------------------- */
+/* ---- the server -----------------------------------------------------------------------
+ */
 
 static void setup(void)
 {
@@ -180,7 +191,8 @@ static void admin_exec(const char *fmt)
     testdb_admin_exec(svc.base_url, sql);
 }
 
-/* ---- the scenarios ---------------------------------------------------------------------------- */
+/* ---- the scenarios
+ * ---------------------------------------------------------------------------- */
 
 static const char *const batch1 = testhttp_batch;
 static const oa_req json_batch1 = {.content_type = "application/json",
@@ -346,13 +358,15 @@ static bool is_auth(const char *status)
 static bool main_scope(const char *method, const char *path, const char *status)
 {
     return !is_list(method, path) && !is_auth(status) &&
-           !(strcmp(path, "/v1/customers/{customer_id}") == 0 && strcmp(status, "200") == 0);
+           !(strcmp(path, "/v1/customers/{customer_id}") == 0 &&
+             strcmp(status, "200") == 0);
 }
 
 static bool customers_scope(const char *method, const char *path, const char *status)
 {
     return (is_list(method, path) && !is_auth(status)) ||
-           (strcmp(path, "/v1/customers/{customer_id}") == 0 && strcmp(status, "200") == 0);
+           (strcmp(path, "/v1/customers/{customer_id}") == 0 &&
+            strcmp(status, "200") == 0);
 }
 
 static bool auth_scope(const char *method, const char *path, const char *status)
@@ -387,8 +401,8 @@ static void starting_op(const char *method, const char *path, const json_t *op, 
     oa_response r;
     oa_call(method, path, target, &o, 503, &r);
     const char *type = json_string_value(json_object_get(r.json, "type"));
-    ck_assert_msg(type != NULL && strcmp(type, "urn:ltvd:problem:starting") == 0, "%s %s: %s",
-                  method, path, r.body);
+    ck_assert_msg(type != NULL && strcmp(type, "urn:ltvd:problem:starting") == 0,
+                  "%s %s: %s", method, path, r.body);
     oa_response_free(&r);
 }
 
@@ -427,11 +441,13 @@ START_TEST(test_openapi_conformance)
 }
 END_TEST
 
-/* ---- a read-only process ------------------------------------------------------------ */
+/* ---- a read-only process ------------------------------------------------------------
+ */
 
 /* One write of a read-only process: 503 `read-only` as documented, without
  * Retry-After (a batch with its body: nothing is read). */
-static void read_only_op(const char *method, const char *path, const json_t *op, void *arg)
+static void read_only_op(const char *method, const char *path, const json_t *op,
+                         void *arg)
 {
     (void)op;
     (void)arg;
@@ -446,8 +462,8 @@ static void read_only_op(const char *method, const char *path, const json_t *op,
     const char *type = json_string_value(json_object_get(r.json, "type"));
     ck_assert_msg(type != NULL && strcmp(type, "urn:ltvd:problem:read-only") == 0,
                   "%s %s: %s", method, path, r.body);
-    ck_assert_msg(!oa_header(&r, "Retry-After", retry, sizeof retry), "%s %s: Retry-After",
-                  method, path);
+    ck_assert_msg(!oa_header(&r, "Retry-After", retry, sizeof retry),
+                  "%s %s: Retry-After", method, path);
     oa_response_free(&r);
 }
 
@@ -503,16 +519,18 @@ typedef struct auth_run {
 static void want_challenge(const oa_response *r, const char *want, const char *what)
 {
     char got[256];
-    ck_assert_msg(oa_header(r, "WWW-Authenticate", got, sizeof got), "%s: no challenge:\n%s",
-                  what, r->head);
-    ck_assert_msg(strcmp(got, want) == 0, "%s: WWW-Authenticate %s, want %s", what, got, want);
+    ck_assert_msg(oa_header(r, "WWW-Authenticate", got, sizeof got),
+                  "%s: no challenge:\n%s", what, r->head);
+    ck_assert_msg(strcmp(got, want) == 0, "%s: WWW-Authenticate %s, want %s", what, got,
+                  want);
 }
 
 /* One operation with auth_required: public ones ignore any key; the others
  * answer 401 without a key and with bad ones, 403 (naming the scope) with
  * a key holding none of x-ltvd-scope, and pass the check with one that
  * holds it. */
-static void check_op_auth(const char *method, const char *path, const json_t *op, void *arg)
+static void check_op_auth(const char *method, const char *path, const json_t *op,
+                          void *arg)
 {
     auth_run *a = arg;
     char target[256], what[300];
@@ -539,8 +557,8 @@ static void check_op_auth(const char *method, const char *path, const json_t *op
         o.authorization = bad[i];
         oa_call(method, path, target, &o, 401, &r);
         want_challenge(&r, "Bearer realm=\"ltvd\", error=\"invalid_token\"", what);
-        ck_assert_msg(strstr(r.body, a->keys[0] + 12) == NULL, "%s: the detail repeats the key",
-                      what);
+        ck_assert_msg(strstr(r.body, a->keys[0] + 12) == NULL,
+                      "%s: the detail repeats the key", what);
         oa_response_free(&r);
     }
     char names[64];
@@ -554,8 +572,8 @@ static void check_op_auth(const char *method, const char *path, const json_t *op
         ck_assert_msg(detail != NULL && strstr(detail, names) != NULL,
                       "%s with the %s key: the detail does not name %s: %s", what,
                       scope_names[i].name, names, r.body);
-        ck_assert_msg(testhttp_header(&r, "WWW-Authenticate") == NULL, "%s: 403 with a challenge",
-                      what);
+        ck_assert_msg(testhttp_header(&r, "WWW-Authenticate") == NULL,
+                      "%s: 403 with a challenge", what);
         oa_response_free(&r);
     }
     for (size_t i = 0; i < 3; i++) {
@@ -566,7 +584,8 @@ static void check_op_auth(const char *method, const char *path, const json_t *op
         ck_assert_msg(r.status != 401 && r.status != 403, "%s with the %s key:\n%s", what,
                       scope_names[i].name, r.head);
         if (post_batch && !a->stored) { /* the refused batches stored nothing */
-            ck_assert_msg(r.status == 200 && json_integer_value(json_object_get(r.json, "new")) == 5,
+            ck_assert_msg(r.status == 200 &&
+                              json_integer_value(json_object_get(r.json, "new")) == 5,
                           "%s: %s", what, r.body);
             a->stored = true;
         }
@@ -632,14 +651,16 @@ static void list_ids(const oa_response *r, char *out, size_t size)
     size_t i;
     const json_t *c;
     out[0] = '\0';
-    json_array_foreach(json_object_get(r->json, "customers"), i, c) {
+    json_array_foreach(json_object_get(r->json, "customers"), i, c)
+    {
         snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? "," : "",
                  json_string_value(json_object_get(c, "customer_id")));
     }
 }
 
 /* GET target answers 200 with these customer ids (and as_of when not NULL). */
-static void want_list(const char *target, const char *ids, const char *as_of, oa_response *r)
+static void want_list(const char *target, const char *ids, const char *as_of,
+                      oa_response *r)
 {
     char got[256];
     oa_call("GET", "/v1/customers", target, NULL, 200, r);
@@ -664,13 +685,16 @@ static void check_as_of(void)
         oa_response r;
         snprintf(target, sizeof target, "/v1/customers/c1?%s", days[i].query);
         oa_call("GET", one, target, NULL, 200, &r);
-        ck_assert_str_eq(json_string_value(json_object_get(r.json, "as_of")), days[i].as_of);
+        ck_assert_str_eq(json_string_value(json_object_get(r.json, "as_of")),
+                         days[i].as_of);
         oa_response_free(&r);
     }
-    oa_call0("GET", one, "/v1/customers/c1?as_of=2025-01-01", NULL, 404); /* before c1's first */
+    oa_call0("GET", one, "/v1/customers/c1?as_of=2025-01-01", NULL,
+             404); /* before c1's first */
     oa_call0("GET", one, "/v1/customers/c1?as_of=junk", NULL, 400);
     oa_call0("GET", one, "/v1/customers/c1?as_of=2025-02-30", NULL, 400);
-    oa_call0("GET", one, "/v1/customers/c1?bogus=1", NULL, 400); /* not a documented parameter */
+    oa_call0("GET", one, "/v1/customers/c1?bogus=1", NULL,
+             400); /* not a documented parameter */
 }
 
 static void check_list(void)
@@ -694,17 +718,24 @@ static void check_list(void)
     want_list("/v1/customers?as_of=2025-01-10", "c1", "2025-01-10", &r);
     oa_response_free(&r);
     static const char *const ok[] = {
-        "sort=-p_alive", "sort=predicted_ltv", "sort=-last_purchase", "churn_risk=high",
-        "lifecycle_stage=new", "at_risk=true", "at_risk=false",
+        "sort=-p_alive",
+        "sort=predicted_ltv",
+        "sort=-last_purchase",
+        "churn_risk=high",
+        "lifecycle_stage=new",
+        "at_risk=true",
+        "at_risk=false",
         "horizon_days=90&discount_rate=0.02&margin=0.5&limit=1000"};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         snprintf(target, sizeof target, "/v1/customers?%s", ok[i]);
         oa_call0("GET", list, target, NULL, 200);
     }
     static const char *const bad[] = {
-        "sort=bogus", "sort=--p_alive", "limit=0",        "limit=1001",
-        "limit=x",    "cursor=%21%21", "at_risk=maybe",  "churn_risk=x",
-        "lifecycle_stage=x", "as_of=junk", "horizon_days=0", "margin=2", "bogus=1"};
+        "sort=bogus",    "sort=--p_alive", "limit=0",
+        "limit=1001",    "limit=x",        "cursor=%21%21",
+        "at_risk=maybe", "churn_risk=x",   "lifecycle_stage=x",
+        "as_of=junk",    "horizon_days=0", "margin=2",
+        "bogus=1"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         snprintf(target, sizeof target, "/v1/customers?%s", bad[i]);
         oa_call0("GET", list, target, NULL, 400);
@@ -725,7 +756,7 @@ START_TEST(test_openapi_customers)
     oa_check_mutations("GET", "/v1/customers/{customer_id}", &r);
     oa_response_free(&r);
     oa_call0("GET", "/v1/customers/{customer_id}",
-          "/v1/customers/c1?horizon_days=90&discount_rate=0.02&margin=0.5", NULL, 200);
+             "/v1/customers/c1?horizon_days=90&discount_rate=0.02&margin=0.5", NULL, 200);
     check_as_of();
     check_list();
     oa_call0("GET", "/v1/segments", "/v1/segments", NULL, 200);
@@ -736,8 +767,10 @@ START_TEST(test_openapi_customers)
                 .body = "{\"transactions\":[{\"id\":\"t9\",\"customer_id\":\"c1\","
                         "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}"};
     oa_call0("POST", "/v1/transactions", "/v1/transactions", &o, 503); /* marks it down */
-    oa_call0("GET", "/v1/customers/{customer_id}", "/v1/customers/c1?as_of=2025-03-01", NULL, 503);
-    oa_call0("GET", "/v1/customers/{customer_id}", "/v1/customers/c1?as_of=2025-01-01", NULL, 404);
+    oa_call0("GET", "/v1/customers/{customer_id}", "/v1/customers/c1?as_of=2025-03-01",
+             NULL, 503);
+    oa_call0("GET", "/v1/customers/{customer_id}", "/v1/customers/c1?as_of=2025-01-01",
+             NULL, 404);
     oa_call0("GET", "/v1/customers", "/v1/customers?as_of=2025-03-01", NULL, 503);
     want_list("/v1/customers", "c1,c2", NULL, &r); /* from memory, marked stale */
     ck_assert_msg(testhttp_header(&r, "Ltvd-Data-Stale") != NULL, "%s", r.head);
@@ -750,19 +783,23 @@ START_TEST(test_openapi_customers)
 }
 END_TEST
 
-/* ---- without a server -------------------------------------------------------------------------- */
+/* ---- without a server
+ * -------------------------------------------------------------------------- */
 
 /* op has responses, each with a description. */
-static void lint_operation(const char *method, const char *path, const json_t *op, void *arg)
+static void lint_operation(const char *method, const char *path, const json_t *op,
+                           void *arg)
 {
     const char *status;
     const json_t *resp;
     (void)arg;
     ck_assert_msg(json_object_size(json_object_get(op, "responses")) > 0,
                   "%s %s: no responses", method, path);
-    json_object_foreach(json_object_get(op, "responses"), status, resp) {
-        ck_assert_msg(json_is_string(json_object_get(oa_resolve(spec, resp), "description")),
-                      "%s %s %s: no description", method, path, status);
+    json_object_foreach(json_object_get(op, "responses"), status, resp)
+    {
+        ck_assert_msg(
+            json_is_string(json_object_get(oa_resolve(spec, resp), "description")),
+            "%s %s %s: no description", method, path, status);
     }
 }
 
@@ -781,7 +818,8 @@ END_TEST
 #define MISSING_MAX 2048
 
 /* Appends to missing (arg, MISSING_MAX bytes) op when no route serves it. */
-static void add_unserved(const char *method, const char *path, const json_t *op, void *arg)
+static void add_unserved(const char *method, const char *path, const json_t *op,
+                         void *arg)
 {
     char *missing = arg;
     const http_route *rows;
@@ -823,7 +861,8 @@ START_TEST(test_openapi_problem_registry)
     const json_t *rows =
         json_object_get(oa_pointer(spec, "#/components/schemas/ProblemType"), "oneOf");
     ck_assert_uint_eq(json_array_size(rows), PROBLEM_COUNT);
-    char *responses = json_dumps(oa_pointer(spec, "#/components/responses"), JSON_COMPACT);
+    char *responses =
+        json_dumps(oa_pointer(spec, "#/components/responses"), JSON_COMPACT);
     char *schemas = json_dumps(oa_pointer(spec, "#/components/schemas/ValidationProblem"),
                                JSON_COMPACT);
     ck_assert(responses != NULL && schemas != NULL);
@@ -849,7 +888,8 @@ END_TEST
 
 /* One operation's security, x-ltvd-scope and description against the
  * access table (access_scopes, as `ltvd serve` checks requests). */
-static void check_op_access(const char *method, const char *path, const json_t *op, void *arg)
+static void check_op_access(const char *method, const char *path, const json_t *op,
+                            void *arg)
 {
     (void)arg;
     char what[300], table[20], documented[20], text[96];
@@ -860,8 +900,8 @@ static void check_op_access(const char *method, const char *path, const json_t *
     cfg.metrics_public = false;
     unsigned need = access_scopes(&cfg, method, path);
     unsigned doc = spec_scopes(op, what);
-    ck_assert_msg(need == doc, "%s: the access table needs %s, x-ltvd-scope says %s", what,
-                  need ? auth_scopes_format(need, table) : "no key",
+    ck_assert_msg(need == doc, "%s: the access table needs %s, x-ltvd-scope says %s",
+                  what, need ? auth_scopes_format(need, table) : "no key",
                   doc ? auth_scopes_format(doc, documented) : "no key");
     cfg.metrics_public = true; /* the default */
     bool open_by_default = access_scopes(&cfg, method, path) == 0;
@@ -875,7 +915,8 @@ static void check_op_access(const char *method, const char *path, const json_t *
     bool has401 = json_object_get(responses, "401") != NULL;
     bool has403 = json_object_get(responses, "403") != NULL;
     ck_assert_msg(has401 == (need != 0) && has403 == (need != 0),
-                  "%s: 401 and 403 must be documented exactly when a key may be needed", what);
+                  "%s: 401 and 403 must be documented exactly when a key may be needed",
+                  what);
     if (need != 0) {
         char want[120];
         scope_text(need, "`", "`", text, sizeof text);
@@ -889,7 +930,8 @@ static void check_op_access(const char *method, const char *path, const json_t *
     cfg.metrics_public = false;
     bool v1 = strncmp(path, "/v1/", 4) == 0;
     ck_assert_msg((access_scopes(&cfg, method, path) == 0) == (v1 || need == 0),
-                  "%s: auth_required = false does not open the /v1 operations only", what);
+                  "%s: auth_required = false does not open the /v1 operations only",
+                  what);
 }
 
 /* The bearerAuth scheme, and every operation's security against the

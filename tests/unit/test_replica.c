@@ -435,8 +435,10 @@ START_TEST(test_replica_serves_reads_refuses_writes)
         if (!served)
             testserve_sleep_ms(100);
     }
-    ck_assert_msg(served, "snapshot %s saved on the primary not served by the replica's "
-                          "process within 10 s", newest);
+    ck_assert_msg(served,
+                  "snapshot %s saved on the primary not served by the replica's "
+                  "process within 10 s",
+                  newest);
     ck_assert_int_eq(testserve_stop(&s, 10000), 0);
     testserve_forget(&s);
 

@@ -13,18 +13,23 @@
 static const double bgnbd_cdnow[4] = {0.243, 4.414, 0.793, 2.426};
 static const double gg_cdnow[3] = {6.25, 3.74, 15.44};
 
-static void setup(void) { gsl_set_error_handler_off(); }
+static void setup(void)
+{
+    gsl_set_error_handler_off();
+}
 
 static void assert_rel(double got, double want, double tol, const char *what)
 {
     double err = fabs(got - want) / fmax(fabs(want), 1e-300);
-    ck_assert_msg(err <= tol, "%s: got %.17g want %.17g (rel %.3g)", what, got, want, err);
+    ck_assert_msg(err <= tol, "%s: got %.17g want %.17g (rel %.3g)", what, got, want,
+                  err);
 }
 
 START_TEST(test_clv_matches_reference)
 {
     FILE *f = fopen("tests/data/ref_clv.csv", "r");
-    ck_assert_msg(f != NULL, "cannot read tests/data/ref_clv.csv (run from the repo root)");
+    ck_assert_msg(f != NULL,
+                  "cannot read tests/data/ref_clv.csv (run from the repo root)");
     char line[1024];
     int rows = 0;
     while (fgets(line, sizeof line, f)) {
@@ -32,15 +37,16 @@ START_TEST(test_clv_matches_reference)
         unsigned months;
         if (line[0] == '#' || line[0] == 'x')
             continue;
-        int n = sscanf(line, "%lf,%lf,%lf,%lf,%u,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2],
-                       &v[3], &months, &v[5], &v[6], &v[7], &v[8], &v[9]);
+        int n = sscanf(line, "%lf,%lf,%lf,%lf,%u,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1],
+                       &v[2], &v[3], &months, &v[5], &v[6], &v[7], &v[8], &v[9]);
         ck_assert_int_eq(n, 10);
         double spend, clv;
         ck_assert_int_eq(gg_expected_spend(gg_cdnow, v[0], v[3], &spend), GSL_SUCCESS);
         assert_rel(spend, v[8], 1e-12, "expected spend");
         clv_options o = {months, v[5], v[6], v[7]};
-        ck_assert_int_eq(clv_value(&bgnbd_model, bgnbd_cdnow, v[0], v[1], v[2], spend, &o,
-                                   &clv), GSL_SUCCESS);
+        ck_assert_int_eq(
+            clv_value(&bgnbd_model, bgnbd_cdnow, v[0], v[1], v[2], spend, &o, &clv),
+            GSL_SUCCESS);
         assert_rel(clv, v[9], 1e-9, "clv");
         rows++;
     }
@@ -56,13 +62,17 @@ START_TEST(test_clv_month_lengths_and_domain)
     ck_assert_double_eq(clv_month_periods(&bgbb_model, 7), 1.0);
     clv_options o = {12, 0.01, 1, 4.345};
     double out = 42;
-    ck_assert_int_eq(clv_value(&bgnbd_model, bgnbd_cdnow, 1, 2, 3, -1, &o, &out), GSL_EDOM);
+    ck_assert_int_eq(clv_value(&bgnbd_model, bgnbd_cdnow, 1, 2, 3, -1, &o, &out),
+                     GSL_EDOM);
     o.months = 0;
-    ck_assert_int_eq(clv_value(&bgnbd_model, bgnbd_cdnow, 1, 2, 3, 10, &o, &out), GSL_EDOM);
+    ck_assert_int_eq(clv_value(&bgnbd_model, bgnbd_cdnow, 1, 2, 3, 10, &o, &out),
+                     GSL_EDOM);
     o = (clv_options){12, -1, 1, 4.345};
-    ck_assert_int_eq(clv_value(&bgnbd_model, bgnbd_cdnow, 1, 2, 3, 10, &o, &out), GSL_EDOM);
+    ck_assert_int_eq(clv_value(&bgnbd_model, bgnbd_cdnow, 1, 2, 3, 10, &o, &out),
+                     GSL_EDOM);
     o = (clv_options){12, 0.01, 1, 4.345};
-    ck_assert_int_eq(clv_value(&bgnbd_model, bgnbd_cdnow, 3, 2, 1, 10, &o, &out), GSL_EDOM);
+    ck_assert_int_eq(clv_value(&bgnbd_model, bgnbd_cdnow, 3, 2, 1, 10, &o, &out),
+                     GSL_EDOM);
     ck_assert_double_eq(out, 42);
 }
 END_TEST
@@ -72,8 +82,8 @@ static void make_inputs(score_input *in, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         double x = (double)(i % 7), T = 20 + (double)(i % 13);
-        in[i] = (score_input){x, x > 0 ? T * (double)(i % 5) / 5 : (i % 2 ? -0.0 : 0.0), T,
-                              x > 0 ? 10 + (double)(i % 11) : 0};
+        in[i] = (score_input){x, x > 0 ? T * (double)(i % 5) / 5 : (i % 2 ? -0.0 : 0.0),
+                              T, x > 0 ? 10 + (double)(i % 11) : 0};
     }
 }
 
@@ -96,12 +106,14 @@ START_TEST(test_score_batch_equals_one_by_one)
             double pa, e, pp, sp, clv;
             const btyd_model *m = models[k];
             ck_assert_int_eq(m->p_alive(params[k], c->x, c->t_x, c->T, &pa), GSL_SUCCESS);
-            ck_assert_int_eq(m->expected(params[k], c->x, c->t_x, c->T, 10, &e), GSL_SUCCESS);
+            ck_assert_int_eq(m->expected(params[k], c->x, c->t_x, c->T, 10, &e),
+                             GSL_SUCCESS);
             ck_assert_int_eq(btyd_p_any(m, params[k], c->x, c->t_x, c->T, 10, &pp),
                              GSL_SUCCESS);
             ck_assert_int_eq(gg_expected_spend(gg_cdnow, c->x, c->m, &sp), GSL_SUCCESS);
-            ck_assert_int_eq(clv_value(m, params[k], c->x, c->t_x, c->T, sp, &spec.clv, &clv),
-                             GSL_SUCCESS);
+            ck_assert_int_eq(
+                clv_value(m, params[k], c->x, c->t_x, c->T, sp, &spec.clv, &clv),
+                GSL_SUCCESS);
             ck_assert_double_eq(out[i].p_alive, pa);
             ck_assert_double_eq(out[i].expected, e);
             ck_assert_double_eq(out[i].p_purchase, pp);

@@ -30,7 +30,8 @@ static void setup(void)
         char id[16];
         snprintf(id, sizeof id, "k%05d", (i * 7919) % N); /* not in id order */
         int32_t first = 9800 + i % 300, span = i % 97;
-        cache_summary s = {first, first + span, 1 + (uint32_t)(i % 5) % (uint32_t)(span + 1),
+        cache_summary s = {first, first + span,
+                           1 + (uint32_t)(i % 5) % (uint32_t)(span + 1),
                            (int64_t)(i % 13) * 125000, 50000};
         ck_assert_int_eq(cache_upsert(c, id, &s), CACHE_OK);
     }
@@ -41,8 +42,12 @@ static void setup(void)
                           .period_days = 1,
                           .version = 3};
     ck_assert_int_eq(cache_snapshot_set(c, &model), CACHE_OK);
-    spec = (cache_scores_spec){.model_version = 1, .as_of_day = AS_OF, .horizon_days = 365,
-                               .discount_rate = 0.01, .horizon = 365, .p_horizon = 30,
+    spec = (cache_scores_spec){.model_version = 1,
+                               .as_of_day = AS_OF,
+                               .horizon_days = 365,
+                               .discount_rate = 0.01,
+                               .horizon = 365,
+                               .p_horizon = 30,
                                .clv = {12, 0.01, 1, 30}};
 }
 
@@ -76,7 +81,8 @@ static int check_row(const char *id, const cache_summary *s, const cache_score_r
         return 0;
     v->with_row++;
     cache_score_result r;
-    int rc = cache_score_summary(&model, s, AS_OF, spec.horizon, spec.p_horizon, NULL, &r);
+    int rc =
+        cache_score_summary(&model, s, AS_OF, spec.horizon, spec.p_horizon, NULL, &r);
     ck_assert_int_eq(row->rc, rc);
     if (rc != GSL_SUCCESS)
         return 0;
@@ -146,16 +152,19 @@ START_TEST(test_scores_id_index)
 {
     cache_scores *t = cache_scores_new(&spec);
     atomic_bool stop = false;
-    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &(seen){0}),
-                     -1); /* no index yet */
+    ck_assert_int_eq(
+        cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &(seen){0}),
+        -1); /* no index yet */
     ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, NULL), 0);
     ck_assert_int_eq(cache_scores_index_ids(t, c), CACHE_OK);
     seen v = {.ordered = true};
-    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v), 0);
+    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v),
+                     0);
     ck_assert_uint_eq(v.n, N);
     ck_assert_str_eq(v.last, "k02999");
     v = (seen){.ordered = true, .desc = true};
-    ck_assert_int_eq(cache_scores_walk_ids(t, c, true, NULL, check_row, check_row, &v), 0);
+    ck_assert_int_eq(cache_scores_walk_ids(t, c, true, NULL, check_row, check_row, &v),
+                     0);
     ck_assert_str_eq(v.last, "k00000");
     /* after a cursor, ten in each direction */
     v = (seen){.ordered = true};
@@ -169,7 +178,8 @@ START_TEST(test_scores_id_index)
     cache_summary s = {10000, 10150, 4, 900000, 10000};
     ck_assert_int_eq(cache_upsert(c, "a-first-in-order", &s), CACHE_OK);
     v = (seen){0};
-    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v), 0);
+    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v),
+                     0);
     ck_assert_uint_eq(v.n, N + 1);
     ck_assert_str_eq(v.last, "a-first-in-order");
     /* 300 more (past the 256 the index may lag): merged into it, every
@@ -182,7 +192,8 @@ START_TEST(test_scores_id_index)
     ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, NULL), 0);
     ck_assert_int_eq(cache_scores_index_ids(t, c), CACHE_OK);
     v = (seen){.ordered = true};
-    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v), 0);
+    ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v),
+                     0);
     ck_assert_uint_eq(v.n, N + 301);
     ck_assert_str_eq(v.last, "k02999");
     cache_scores_free(t);
@@ -199,7 +210,8 @@ static int race_n_ranked, race_n_other;
 
 static cache_summary race_summary(uint32_t n_days)
 {
-    return (cache_summary){.first_day = AS_OF - 100, .last_day = AS_OF,
+    return (cache_summary){.first_day = AS_OF - 100,
+                           .last_day = AS_OF,
                            .n_days = n_days,
                            .repeat_units = 10000 * (int64_t)(n_days - 1),
                            .first_units = 10000};
@@ -214,8 +226,8 @@ static int race_cell(const cache_score_row *row, void *arg)
 
 /* The first customer offered apart: r00 and r01 buy again and are
  * rescored (ingest and the refresher, while the page runs). */
-static int race_other_fn(const char *id, const cache_summary *s, const cache_score_row *row,
-                         void *arg)
+static int race_other_fn(const char *id, const cache_summary *s,
+                         const cache_score_row *row, void *arg)
 {
     (void)s, (void)row, (void)arg;
     snprintf(race_other[race_n_other++ % 16], 16, "%s", id);
@@ -253,8 +265,9 @@ START_TEST(test_scores_rank_change_during_walk)
     ck_assert_int_eq(cache_scores_rank(race_t, race_cell, NULL), CACHE_OK);
     cache_summary s = race_summary(30);
     ck_assert_int_eq(cache_upsert(c, "r05", &s), CACHE_OK); /* offered apart first */
-    ck_assert_int_ge(cache_scores_walk_rank(race_t, c, CACHE_RANK_FREQUENCY, 1, false, NULL,
-                                            NULL, race_ranked_fn, race_other_fn, NULL),
+    ck_assert_int_ge(cache_scores_walk_rank(race_t, c, CACHE_RANK_FREQUENCY, 1, false,
+                                            NULL, NULL, race_ranked_fn, race_other_fn,
+                                            NULL),
                      0);
     /* r00 and r01 moved away (frequency 59): the first two in order are
      * r02 and r03; the moved ones were offered apart, with their new

@@ -29,7 +29,8 @@ static void *racer(void *arg)
         if (!base_slot_take(&shared, 3))
             continue;
         long now = atomic_load(&shared);
-        for (long m = atomic_load(&most); now > m && !atomic_compare_exchange_weak(&most, &m, now);)
+        for (long m = atomic_load(&most);
+             now > m && !atomic_compare_exchange_weak(&most, &m, now);)
             ;
         base_slot_give(&shared);
     }

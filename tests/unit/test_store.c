@@ -17,11 +17,11 @@
 #include "cache/cache.h"
 #include "store/customers.h"
 #include "store/db.h"
-#include "testdb.h"
 #include "store/ingest.h"
 #include "store/migrate.h"
 #include "store/pool.h"
 #include "store/snapshot.h"
+#include "testdb.h"
 
 #define MIGRATIONS "migrations"
 
@@ -360,9 +360,10 @@ START_TEST(test_day_sum_past_int64)
     ck_assert_uint_eq(r.n_days, 1);
     ck_assert_int_eq(r.days[0].units, INT64_MAX);
     store_batch_result_free(&r);
-    ck_assert_int_eq(query_ll(db, "SELECT (amount = 999999999999999.999) ::int FROM customer_days"
-                                  " WHERE customer_id = 'big-c1'"),
-                     1);
+    ck_assert_int_eq(
+        query_ll(db, "SELECT (amount = 999999999999999.999) ::int FROM customer_days"
+                     " WHERE customer_id = 'big-c1'"),
+        1);
     ck_assert_int_eq(query_ll(db, mismatch_sql), 0);
     batch_free(&b);
     store_db_close(db);
@@ -400,7 +401,8 @@ START_TEST(test_rfc3339_day)
                                   " WHERE customer_id = 'tz-2'"),
                      0);
     /* The connection is usable after the failure. */
-    ck_assert_int_eq(store_insert_batch_via(db, bad, 1, STORE_INGEST_INSERT, NULL, &r), 0);
+    ck_assert_int_eq(store_insert_batch_via(db, bad, 1, STORE_INGEST_INSERT, NULL, &r),
+                     0);
     ck_assert_uint_eq(r.n_new, 1);
     store_batch_result_free(&r);
     store_db_close(db);
@@ -465,8 +467,7 @@ static void *worker_main(void *p)
         if (w->rc == 0) {
             w->n_new += r.n_new;
             keep_deltas(w, &r);
-        }
-        else
+        } else
             snprintf(w->err, sizeof w->err, "%s", store_db_error(db));
         store_batch_result_free(&r);
     }
@@ -558,8 +559,8 @@ static void check_deltas_sum_up(worker *w, int n_workers)
             n_ids++;
         }
     }
-    ck_assert_int_eq(store_customers_as_of(db, ids, n_ids, STORE_AS_OF_NOW, check_summed, &sm),
-                     0);
+    ck_assert_int_eq(
+        store_customers_as_of(db, ids, n_ids, STORE_AS_OF_NOW, check_summed, &sm), 0);
     ck_assert_uint_eq(sm.matched, n_ids);
     store_db_close(db);
     free(sm.v);
@@ -746,18 +747,21 @@ static void collected_free(collected *col)
 static void check_stream(store_db *db, const collected *col, long long as_of_day)
 {
     char sql[1024];
-    snprintf(
-        sql, sizeof sql,
-        "WITH d AS (SELECT customer_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,"
-        "                  sum(amount) AS amount FROM transactions"
-        "            WHERE (occurred_at AT TIME ZONE 'UTC')::date"
-        "                  <= DATE '1970-01-01' + %lld"
-        "            GROUP BY 1, 2)"
-        " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
-        "        count(*), " STORE_SQL_UNITS("sum(amount) - (array_agg(amount ORDER BY day))[1]") ","
-        "        " STORE_SQL_UNITS("(array_agg(amount ORDER BY day))[1]")
-        "   FROM d GROUP BY 1 ORDER BY 1",
-        as_of_day);
+    /* clang-format cannot lay out string pieces between macros */
+    // clang-format off
+    snprintf(sql, sizeof sql,
+             "WITH d AS (SELECT customer_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,"
+             "                  sum(amount) AS amount FROM transactions"
+             "            WHERE (occurred_at AT TIME ZONE 'UTC')::date"
+             "                  <= DATE '1970-01-01' + %lld"
+             "            GROUP BY 1, 2)"
+             " SELECT customer_id, min(day) - DATE '1970-01-01',"
+             "        max(day) - DATE '1970-01-01', count(*), "
+             STORE_SQL_UNITS("sum(amount) - (array_agg(amount ORDER BY day))[1]") ", "
+             STORE_SQL_UNITS("(array_agg(amount ORDER BY day))[1]")
+             "   FROM d GROUP BY 1 ORDER BY 1",
+             as_of_day);
+    // clang-format on
     PGresult *res = PQexec(db->conn, sql);
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
                   PQresultErrorMessage(res));

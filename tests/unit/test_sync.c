@@ -58,7 +58,8 @@ static void item(unsigned *seed, int w, int b, int i, char cust[16], char id[32]
     snprintf(cust, 16, "s-%d", (int)(rand_r(seed) % SY_CUSTOMERS));
     snprintf(id, 32, "w%d-b%d-i%d", w, b, i);
     int day = 1 + (int)(rand_r(seed) % 28), month = 1 + (int)(rand_r(seed) % 2);
-    snprintf(when, 32, "2025-%02d-%02dT%02d:00:00Z", month, day, (int)(rand_r(seed) % 24));
+    snprintf(when, 32, "2025-%02d-%02dT%02d:00:00Z", month, day,
+             (int)(rand_r(seed) % 24));
     snprintf(amount, 16, "%d.%02d", (int)(rand_r(seed) % 90), (int)(rand_r(seed) % 100));
 }
 
@@ -81,10 +82,11 @@ static void *api_writer(void *arg)
         for (int i = 0; i < SY_ITEMS; i++) {
             char cust[16], id[32], when[32], amount[16];
             item(&seed, wr->w, b, i, cust, id, when, amount);
-            k += (size_t)snprintf(body + k, cap - k,
-                                  "%s{\"id\":\"%s\",\"customer_id\":\"%s\",\"occurred_at\":"
-                                  "\"%s\",\"amount\":\"%s\"}",
-                                  i ? "," : "", id, cust, when, amount);
+            k += (size_t)snprintf(
+                body + k, cap - k,
+                "%s{\"id\":\"%s\",\"customer_id\":\"%s\",\"occurred_at\":"
+                "\"%s\",\"amount\":\"%s\"}",
+                i ? "," : "", id, cust, when, amount);
         }
         snprintf(body + k, cap - k, "]}");
         for (int send = 0; send < 2; send++) {
@@ -155,7 +157,8 @@ static void run_and_compare(int64_t as_of_day, int n_customers)
     for (int i = 0; i <= SY_API_THREADS; i++) {
         w[i] = (writer){.w = i};
         ck_assert_int_eq(pthread_create(&th[i], NULL,
-                                        i < SY_API_THREADS ? api_writer : other_writer, &w[i]),
+                                        i < SY_API_THREADS ? api_writer : other_writer,
+                                        &w[i]),
                          0);
     }
     for (int i = 0; i <= SY_API_THREADS; i++) {
@@ -177,7 +180,8 @@ static void run_and_compare(int64_t as_of_day, int n_customers)
     }
     store_db_close(db);
     ck_assert_int_eq(cm.seen, n_customers);
-    ck_assert_msg(cm.differ == 0, "%d customers differ, e.g. %s", cm.differ, cm.first_diff);
+    ck_assert_msg(cm.differ == 0, "%d customers differ, e.g. %s", cm.differ,
+                  cm.first_diff);
 }
 
 START_TEST(test_sync_own_and_other_writers)

@@ -17,8 +17,8 @@
 
 #include "config/config.h"
 #include "http/health.h"
-#include "log/log.h"
 #include "http/server.h"
+#include "log/log.h"
 #include "testhttp.h"
 
 /* A self-signed certificate for localhost and its key, in PEM. */
@@ -57,10 +57,10 @@ static void make_pair(tls_pair *p)
         serial[i] = (unsigned char)(rand() & 0x7f);
     serial[0] |= 1;
     ck_assert_int_eq(gnutls_x509_privkey_init(&key), 0);
-    ck_assert_int_eq(gnutls_x509_privkey_generate(
-                         key, GNUTLS_PK_ECDSA,
-                         GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
-                     0);
+    ck_assert_int_eq(
+        gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+                                     GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+        0);
     ck_assert_int_eq(gnutls_x509_crt_init(&crt), 0);
     ck_assert_int_eq(gnutls_x509_crt_set_version(crt, 3), 0);
     ck_assert_int_eq(gnutls_x509_crt_set_serial(crt, serial, sizeof serial), 0);
@@ -69,13 +69,14 @@ static void make_pair(tls_pair *p)
     ck_assert_int_eq(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
                                                    "localhost", 9),
                      0);
-    ck_assert_int_eq(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost",
-                                                          9, GNUTLS_FSAN_SET),
+    ck_assert_int_eq(gnutls_x509_crt_set_subject_alt_name(
+                         crt, GNUTLS_SAN_DNSNAME, "localhost", 9, GNUTLS_FSAN_SET),
                      0);
     ck_assert_int_eq(gnutls_x509_crt_set_key(crt, key), 0);
     ck_assert_int_eq(gnutls_x509_crt_set_basic_constraints(crt, 0, -1), 0);
     ck_assert_int_eq(gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE), 0);
-    ck_assert_int_eq(gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0), 0);
+    ck_assert_int_eq(
+        gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0), 0);
     ck_assert_int_eq(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), 0);
     ck_assert_int_eq(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &out), 0);
     p->cert_pem = write_pem("/tmp/ltvd_tls_crt_XXXXXX", p->cert_path, &out);
@@ -138,7 +139,8 @@ static int tls_get(const char *ca_pem, const char *path, char *out, size_t cap)
     gnutls_session_t s;
     gnutls_datum_t ca = {(unsigned char *)ca_pem, (unsigned)strlen(ca_pem)};
     ck_assert_int_eq(gnutls_certificate_allocate_credentials(&cred), 0);
-    ck_assert_int_eq(gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM), 1);
+    ck_assert_int_eq(
+        gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM), 1);
     ck_assert_int_eq(gnutls_init(&s, GNUTLS_CLIENT), 0);
     ck_assert_int_eq(gnutls_set_default_priority(s), 0);
     ck_assert_int_eq(gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred), 0);
@@ -154,9 +156,9 @@ static int tls_get(const char *ca_pem, const char *path, char *out, size_t cap)
     out[0] = '\0';
     if (rc == 0) {
         char req[256];
-        int n = snprintf(req, sizeof req,
-                         "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-                         path);
+        int n = snprintf(
+            req, sizeof req,
+            "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
         ck_assert_int_eq(gnutls_record_send(s, req, (size_t)n), n);
         size_t got = 0;
         for (;;) {
@@ -206,7 +208,8 @@ END_TEST
 
 START_TEST(test_plain_http_refused)
 {
-    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    static const char req[] =
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
     int fd = testhttp_dial(port);
     testhttp_send_all(fd, req, sizeof req - 1);
     char buf[4096];
@@ -241,9 +244,8 @@ START_TEST(test_tls_config_errors)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(write(fd, "not a certificate\n", 18), 18);
     close(fd);
-    const char *const bad[][2] = {{"/nonexistent/ltvd.crt", NULL},
-                                  {NULL, "/nonexistent/ltvd.key"},
-                                  {junk, NULL}};
+    const char *const bad[][2] = {
+        {"/nonexistent/ltvd.crt", NULL}, {NULL, "/nonexistent/ltvd.key"}, {junk, NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tls_config(bad[i][0] != NULL ? bad[i][0] : pair.cert_path,
                    bad[i][1] != NULL ? bad[i][1] : pair.key_path);
@@ -251,7 +253,7 @@ START_TEST(test_tls_config_errors)
         http_server *s = http_server_new(&cfg);
         ck_assert(http_server_add_routes(s, health_routes, health_nroutes));
         ck_assert_msg(!http_server_start(s, err), "started with %zu", i);
-        const char *want = i == 1 ? "tls_key_file: /nonexistent/ltvd.key: No such file"
+        const char *want = i == 1   ? "tls_key_file: /nonexistent/ltvd.key: No such file"
                            : i == 0 ? "tls_cert_file: /nonexistent/ltvd.crt: No such file"
                                     : "not a PEM certificate";
         ck_assert_msg(strstr(err, want) != NULL, "%s", err);

@@ -166,7 +166,8 @@ START_TEST(test_worker_refit_matches_fit_btyd)
 {
     response r;
     request("GET", "/v1/model", NULL, &r);
-    ck_assert_msg(r.status == 503 && strstr(r.body, "no-model") != NULL, "%d: %s", r.status, r.body);
+    ck_assert_msg(r.status == 503 && strstr(r.body, "no-model") != NULL, "%d: %s",
+                  r.status, r.body);
     response_free(&r);
 
     txn_set t = {0};

@@ -36,7 +36,8 @@ void testdb_admin_exec(const char *base, const char *sql)
     char err[STORE_ERR_MAX];
     store_db *db = store_db_open(base, err);
     ck_assert_msg(db != NULL, "%s", err);
-    ck_assert_msg(store_db_exec(db, sql, PGRES_COMMAND_OK) == 0, "%s", store_db_error(db));
+    ck_assert_msg(store_db_exec(db, sql, PGRES_COMMAND_OK) == 0, "%s",
+                  store_db_error(db));
     store_db_close(db);
 }
 

@@ -2,9 +2,9 @@
  * testfaults.h). */
 #include "testfaults.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <libpq-fe.h>
-#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,14 +55,16 @@ void faults_db_prepare(const char *url)
 {
     store_db *db = faults_db_open(url);
     int applied = 0;
-    ck_assert_msg(store_migrate(db, "migrations", &applied) == 0, "%s", store_db_error(db));
+    ck_assert_msg(store_migrate(db, "migrations", &applied) == 0, "%s",
+                  store_db_error(db));
     /* BG/NBD on CDNOW in weeks (Fader, Hardie and Lee 2005) and a
      * Gamma-Gamma spend model: a good snapshot to serve */
     store_snapshot s = {
         .as_of = FAULTS_AS_OF_EPOCH,
         .period = "week",
         .purchase = {.model = "bgnbd",
-                     .params_json = "{\"r\":0.243,\"alpha\":4.414,\"a\":0.793,\"b\":2.426}",
+                     .params_json =
+                         "{\"r\":0.243,\"alpha\":4.414,\"a\":0.793,\"b\":2.426}",
                      .log_likelihood = -9582.4,
                      .n_customers = 2357,
                      .converged = true},
@@ -111,7 +113,8 @@ static pid_t reaper;
 static int pg_local(const char *cmd, char *out, size_t cap)
 {
     char line[600], sink[1024];
-    snprintf(line, sizeof line, "scripts/pg_local.sh %s '%s' 2>>'%s.log'", cmd, pgdir, pgdir);
+    snprintf(line, sizeof line, "scripts/pg_local.sh %s '%s' 2>>'%s.log'", cmd, pgdir,
+             pgdir);
     FILE *p = popen(line, "r");
     ck_assert_ptr_nonnull(p);
     if (out == NULL) {
@@ -207,8 +210,8 @@ static void reaper_start(void)
             kill(pids[i], SIGCONT);
         char cmd[900];
         snprintf(cmd, sizeof cmd,
-                 "scripts/pg_local.sh stop '%s' >/dev/null 2>&1; rm -rf '%s' '%s.log'", pgdir,
-                 pgdir, pgdir);
+                 "scripts/pg_local.sh stop '%s' >/dev/null 2>&1; rm -rf '%s' '%s.log'",
+                 pgdir, pgdir, pgdir);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
@@ -222,8 +225,8 @@ void faults_cluster_start(char *url, size_t size)
     ck_assert_ptr_nonnull(mkdtemp(pgdir));
     reaper_start();
     char out[2048];
-    ck_assert_msg(pg_local("start", out, sizeof out) == 0, "pg_local.sh start failed (%s.log)",
-                  pgdir);
+    ck_assert_msg(pg_local("start", out, sizeof out) == 0,
+                  "pg_local.sh start failed (%s.log)", pgdir);
     char *at = strstr(out, "DATABASE_URL=");
     ck_assert_msg(at != NULL, "pg_local.sh printed: %s", out);
     snprintf(url, size, "%.*s", (int)strcspn(at + 13, "\n"), at + 13);
@@ -231,7 +234,8 @@ void faults_cluster_start(char *url, size_t size)
 
 void faults_cluster_ctl(const char *cmd)
 {
-    ck_assert_msg(pg_local(cmd, NULL, 0) == 0, "pg_local.sh %s failed (%s.log)", cmd, pgdir);
+    ck_assert_msg(pg_local(cmd, NULL, 0) == 0, "pg_local.sh %s failed (%s.log)", cmd,
+                  pgdir);
 }
 
 void faults_cluster_drop(void)
@@ -308,8 +312,8 @@ static void check_row(PGresult *res, int r, long *count, long n_batches, int n,
     const char *id = PQgetvalue(res, r, 1);
     long b = -1;
     int i = -1;
-    ck_assert_msg(sscanf(id, "b%ld-%d", &b, &i) == 2 && b >= 0 && b < n_batches && i >= 0 &&
-                      i < n,
+    ck_assert_msg(sscanf(id, "b%ld-%d", &b, &i) == 2 && b >= 0 && b < n_batches &&
+                      i >= 0 && i < n,
                   "a stored transaction of no batch: %s", id);
     faults_item want;
     faults_item_make(b, i, n_customers, &want);
@@ -323,9 +327,10 @@ long faults_check_batches(store_db *db, const bool *acked, long n_batches, int n
                           int n_customers)
 {
     PGresult *res = PQexec(
-        db->conn, "SELECT customer_id, txn_id,"
-                  " to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-                  " round(amount * 100)::bigint FROM transactions");
+        db->conn,
+        "SELECT customer_id, txn_id,"
+        " to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " round(amount * 100)::bigint FROM transactions");
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(db->conn));
     long *count = calloc((size_t)n_batches + 1, sizeof *count);
     ck_assert_ptr_nonnull(count);
@@ -335,9 +340,10 @@ long faults_check_batches(store_db *db, const bool *acked, long n_batches, int n
     long stored = 0;
     for (long b = 0; b < n_batches; b++) {
         ck_assert_msg(count[b] == 0 || count[b] == n,
-                      "batch %ld is half written: %ld of its %d items stored", b, count[b], n);
-        ck_assert_msg(!acked[b] || count[b] == n, "batch %ld was acknowledged but is not stored",
-                      b);
+                      "batch %ld is half written: %ld of its %d items stored", b,
+                      count[b], n);
+        ck_assert_msg(!acked[b] || count[b] == n,
+                      "batch %ld was acknowledged but is not stored", b);
         stored += count[b] == n;
     }
     free(count);
@@ -351,8 +357,8 @@ static void expect_no_mismatch(store_db *db, const char *what, const char *sql)
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", what,
                   PQerrorMessage(db->conn));
     ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), "0") == 0,
-                  "%s: %s rows differ (the first: customer %s)", what, PQgetvalue(res, 0, 0),
-                  PQgetvalue(res, 0, 1));
+                  "%s: %s rows differ (the first: customer %s)", what,
+                  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
     PQclear(res);
 }
 
@@ -365,7 +371,8 @@ void faults_check_summaries(store_db *db)
         "         sum(amount) AS amount, count(*)::integer AS n"
         "    FROM transactions GROUP BY 1, 2) t"
         " FULL JOIN customer_days d USING (customer_id, day)"
-        " WHERE t.n IS DISTINCT FROM d.n_transactions OR t.amount IS DISTINCT FROM d.amount");
+        " WHERE t.n IS DISTINCT FROM d.n_transactions OR t.amount IS DISTINCT FROM "
+        "d.amount");
     expect_no_mismatch(
         db, "customers against customer_days",
         "SELECT count(*), min(customer_id) FROM ("
@@ -392,7 +399,8 @@ static void check_customer(const char *body, PGresult *res, int r)
     double repeat = strtod(PQgetvalue(res, r, 4), NULL);
     ck_assert_msg(json_integer_value(json_object_get(s, "frequency")) == n_days - 1,
                   "customer %s: the cache says frequency %lld, PostgreSQL %ld", id,
-                  (long long)json_integer_value(json_object_get(s, "frequency")), n_days - 1);
+                  (long long)json_integer_value(json_object_get(s, "frequency")),
+                  n_days - 1);
     ck_assert_str_eq(json_string_value(json_object_get(s, "first_purchase")),
                      PQgetvalue(res, r, 1));
     ck_assert_str_eq(json_string_value(json_object_get(s, "last_purchase")),
@@ -400,16 +408,17 @@ static void check_customer(const char *body, PGresult *res, int r)
     if (n_days > 1) {
         double m = json_number_value(json_object_get(s, "monetary_value"));
         double want = repeat / (double)(n_days - 1);
-        ck_assert_msg(fabs(m - want) <= 1e-9 * want, "customer %s: monetary %.17g, want %.17g",
-                      id, m, want);
+        ck_assert_msg(fabs(m - want) <= 1e-9 * want,
+                      "customer %s: monetary %.17g, want %.17g", id, m, want);
     }
     json_decref(doc);
 }
 
 long faults_check_cache(store_db *db, int port, int n_customers, char **bodies)
 {
-    PGresult *res = PQexec(db->conn, "SELECT customer_id, first_day::text, last_day::text,"
-                                     " n_days, repeat_amount FROM customers");
+    PGresult *res =
+        PQexec(db->conn, "SELECT customer_id, first_day::text, last_day::text,"
+                         " n_days, repeat_amount FROM customers");
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(db->conn));
     for (int k = 0; bodies != NULL && k < n_customers; k++)
         bodies[k] = strdup("");

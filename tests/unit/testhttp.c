@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http/customers.h"
 #include "http/api.h"
+#include "http/customers.h"
 #include "http/health.h"
 #include "http/model.h"
 #include "http/transactions.h"
@@ -132,8 +132,8 @@ static void send_request(int fd, const char *method, const char *target, const c
         testhttp_send_all(fd, body, blen);
 }
 
-void testhttp_request_on(int fd, const char *method, const char *target,
-                         const char *body, testhttp_response *r)
+void testhttp_request_on(int fd, const char *method, const char *target, const char *body,
+                         testhttp_response *r)
 {
     send_request(fd, method, target, body, false);
     ck_assert_msg(testhttp_read(fd, r, true), "no response to %s %s", method, target);
@@ -355,7 +355,8 @@ void testhttp_load_cdnow(const testhttp_app *t, const char *path)
     }
     store_db *db = testhttp_db_open(t);
     store_batch_result r;
-    ck_assert_msg(store_insert_batch(db, items, s.n, NULL, &r) == 0, "%s", store_db_error(db));
+    ck_assert_msg(store_insert_batch(db, items, s.n, NULL, &r) == 0, "%s",
+                  store_db_error(db));
     ck_assert_uint_eq(r.n_new, s.n);
     store_batch_result_free(&r);
     store_db_close(db);

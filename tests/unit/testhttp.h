@@ -20,9 +20,9 @@
 
 typedef struct testhttp_response {
     int status;
-    char head[4096];         /* status line and headers, NUL-terminated */
-    char content_type[128];  /* the Content-Type header, "" when absent */
-    char body[65536];        /* NUL-terminated */
+    char head[4096];        /* status line and headers, NUL-terminated */
+    char content_type[128]; /* the Content-Type header, "" when absent */
+    char body[65536];       /* NUL-terminated */
     size_t body_len;
     json_t *json; /* the body parsed, or NULL; owned, see testhttp_response_free */
 } testhttp_response;
@@ -46,8 +46,8 @@ void testhttp_exchange(int port, const char *raw, testhttp_response *r);
 /* Sends method target (with body, as application/json, when not NULL) on
  * the open connection fd, keep-alive, and reads the response; r->json is
  * the body parsed (or NULL). Free with testhttp_response_free. */
-void testhttp_request_on(int fd, const char *method, const char *target,
-                         const char *body, testhttp_response *r);
+void testhttp_request_on(int fd, const char *method, const char *target, const char *body,
+                         testhttp_response *r);
 
 /* testhttp_request_on on a fresh connection, closed afterwards
  * (Connection: close). Free r with testhttp_response_free. */
@@ -81,7 +81,7 @@ typedef struct testhttp_app {
     ltvd_config cfg;     /* adjust between testhttp_db_create and _app_start */
     long auth_reload_ms; /* the API keys' reload interval; 0 = AUTH_RELOAD_MS */
     app *app;
-    auth_keys *auth;     /* the API keys, loaded by testhttp_app_start */
+    auth_keys *auth; /* the API keys, loaded by testhttp_app_start */
     http_server *server;
     int port;
 } testhttp_app;

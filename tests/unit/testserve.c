@@ -318,8 +318,9 @@ int testserve_http(int port, const char *method, const char *target, const char 
     return testserve_http_auth(port, method, target, NULL, body, timeout_s, r);
 }
 
-int testserve_http_auth(int port, const char *method, const char *target, const char *token,
-                        const char *body, int timeout_s, testserve_reply *r)
+int testserve_http_auth(int port, const char *method, const char *target,
+                        const char *token, const char *body, int timeout_s,
+                        testserve_reply *r)
 {
     memset(r, 0, sizeof *r);
     char head[1024], auth[256] = "";

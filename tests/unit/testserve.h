@@ -75,9 +75,9 @@ bool testserve_log_wait(const testserve *s, const char *needle, int timeout_ms);
 /* ---- a client that never asserts -------------------------------------------- */
 
 typedef struct testserve_reply {
-    int status;        /* 0 when no whole response came (see testserve_http) */
-    char head[4096];   /* status line and headers */
-    char *body;        /* NUL-terminated, malloc'd; free with testserve_reply_free */
+    int status;      /* 0 when no whole response came (see testserve_http) */
+    char head[4096]; /* status line and headers */
+    char *body;      /* NUL-terminated, malloc'd; free with testserve_reply_free */
     size_t body_len;
 } testserve_reply;
 
@@ -91,8 +91,9 @@ int testserve_http(int port, const char *method, const char *target, const char 
 
 /* testserve_http with `Authorization: Bearer <token>` (none when token is
  * NULL). */
-int testserve_http_auth(int port, const char *method, const char *target, const char *token,
-                        const char *body, int timeout_s, testserve_reply *r);
+int testserve_http_auth(int port, const char *method, const char *target,
+                        const char *token, const char *body, int timeout_s,
+                        testserve_reply *r);
 
 /* The value of header name (case-insensitive) in head (a status line and
  * headers, CRLF-separated) into out[cap]; false when absent. */
