@@ -213,8 +213,7 @@ format:
 
 # Every C file as .clang-format lays it out (run by make test; `make format`
 # fixes what it reports).
-format-check:
-	@command -v clang-format >/dev/null || ./scripts/deps.sh test
+format-check: deps
 	@clang-format --dry-run -Werror $$(find src tests bench -name '*.[ch]') && \
 	  echo "format-check: $$(find src tests bench -name '*.[ch]' | wc -l) files ok"
 

@@ -6,11 +6,12 @@
 # `deps.sh bench` installs what `make bench` needs besides (BENCH_PKGS: the
 # load generator, the nginx baseline, curl), kept out of the build and tests.
 # FUZZ_PKGS: clang and its libFuzzer runtime (libclang-rt-dev, only
-# recommended by clang), for make fuzz and the fuzz smoke step of make test.
+# recommended by clang), for make fuzz and the fuzz smoke step of make test;
+# clang-format for make format-check (the first step of make test).
 set -eu
 pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libgnutls28-dev libyaml-dev check postgresql curl"
 FUZZ_PKGS="clang libclang-rt-dev"
-pkgs="$pkgs $FUZZ_PKGS"
+pkgs="$pkgs $FUZZ_PKGS clang-format"
 BENCH_PKGS="wrk nginx curl"
 if [ "${1:-}" = bench ]; then pkgs="$BENCH_PKGS"; fi
 missing=""
