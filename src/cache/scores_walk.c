@@ -360,7 +360,8 @@ static int late_changes(walker *w)
     uint64_t to;
     if (!journal_since(w->c, w->read_to, cache_journal_cap(), &d2, &n2, &to))
         return 0;
-    qsort(w->seen.v, w->seen.n, sizeof *w->seen.v, u32_cmp);
+    if (w->seen.n > 0)
+        qsort(w->seen.v, w->seen.n, sizeof *w->seen.v, u32_cmp);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n2; i++)
         if (!changed(w, d2[i]) &&
