@@ -61,6 +61,7 @@ static app_list_status count_all(app *a, app_list_table *r, app_segments *out)
     counting k = {.a = a,
                   .m = out->m,
                   .out = out,
+                  .deadline_ms = base_mono_ms() + cfg->list_budget_ms,
                   .o = {.horizon_days = cfg->horizon_days,
                         .discount_rate = cfg->discount_rate,
                         .margin = cfg->margin,

@@ -297,9 +297,27 @@ cleanup:
 /* Calls fn for records [from, from + k), with copies of their rows taken
  * under the read lock (fn runs without it: the refresher never waits for
  * a reader's work). rows has room for k. */
+/* A sorted set of record indices a scan skips (NULL: none). */
+typedef struct skip_set {
+    const uint32_t *v;
+    size_t n;
+} skip_set;
+
+static int rec_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool skipped(const skip_set *k, size_t rec)
+{
+    uint32_t r = (uint32_t)rec;
+    return k != NULL && k->n > 0 && bsearch(&r, k->v, k->n, sizeof r, rec_cmp) != NULL;
+}
+
 static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summary *s,
-                      const char **ids, cache_score_row *rows, cache_scores_fn fn,
-                      void *arg)
+                      const char **ids, cache_score_row *rows, const skip_set *skip,
+                      cache_scores_fn fn, void *arg)
 {
     size_t have = 0;
     if (t != NULL) {
@@ -312,7 +330,7 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
     }
     int rc = 0;
     for (size_t i = 0; i < k && rc == 0; i++) {
-        if (s[i].n_days == 0)
+        if (s[i].n_days == 0 || skipped(skip, from + i))
             continue;
         const cache_score_row *row = i < have ? &rows[i] : NULL;
         if (row != NULL &&
@@ -323,9 +341,9 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
     return rc;
 }
 
-/* Records [from, ...) as cache_scores_scan. */
-static int scan_from(cache_scores *t, cache *c, size_t from, cache_scores_fn fn,
-                     void *arg)
+/* Records [from, ...) but those of skip, as cache_scores_scan. */
+static int scan_from(cache_scores *t, cache *c, size_t from, const skip_set *skip,
+                     cache_scores_fn fn, void *arg)
 {
     cache_summary *s = malloc(CHUNK * sizeof *s);
     const char **ids = malloc(CHUNK * sizeof *ids);
@@ -336,7 +354,7 @@ static int scan_from(cache_scores *t, cache *c, size_t from, cache_scores_fn fn,
     rc = 0;
     for (size_t k; rc == 0 && (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0;
          from += k)
-        rc = scan_chunk(t, from, k, s, ids, rows, fn, arg);
+        rc = scan_chunk(t, from, k, s, ids, rows, skip, fn, arg);
 cleanup:
     free(s);
     free(ids);
@@ -479,7 +497,12 @@ int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *afte
         return CACHE_ENOMEM;
     const char *last = after; /* the cache's own copies: stable */
     uint64_t gen = UINT64_MAX;
-    size_t pos = 0, n_index = 0, k;
+    size_t pos = 0, n_index = 0, n_first = SIZE_MAX, k;
+    /* the index may be replaced by a longer one during the walk: the tail
+     * scan starts where the first one ended, and skips the records past it
+     * that the walk already offered (nothing is missed, nothing twice) */
+    uint32_t *late = NULL;
+    size_t n_late = 0, cap_late = 0;
     int rc = 0;
     while (rc == 0 &&
            (k = walk_slice(t, c, desc, last, &pos, &gen, &n_index, recs, rows)) > 0) {
@@ -487,11 +510,25 @@ int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *afte
             rc = -1;
             break;
         }
+        if (n_first == SIZE_MAX)
+            n_first = n_index;
         for (size_t i = 0; i < k && rc == 0; i++) {
             cache_summary s;
             const char *id;
             if (!cache_chunk_rec(c, recs[i], &s, &id) || s.n_days == 0)
                 continue;
+            if (recs[i] >= n_first) {
+                if (n_late == cap_late) {
+                    cap_late = cap_late > 0 ? 2 * cap_late : 256;
+                    uint32_t *v = realloc(late, cap_late * sizeof *v);
+                    if (v == NULL) {
+                        rc = CACHE_ENOMEM;
+                        break;
+                    }
+                    late = v;
+                }
+                late[n_late++] = recs[i];
+            }
             const cache_score_row *row = &rows[i];
             if (row->rc == CACHE_ROW_NONE || !cache_scores_same_summary(&row->s, &s))
                 row = NULL;
@@ -500,14 +537,21 @@ int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *afte
         }
     }
     free(rows);
-    if (rc == -1)
-        return -1;
-    /* the customers the index does not hold yet are offered whatever the
-     * walk's callback said: they may sort anywhere */
-    return scan_from(t, c, n_index, tail_fn, arg);
+    if (rc == -1 || rc == CACHE_ENOMEM) {
+        free(late);
+        return rc;
+    }
+    /* the customers the index did not hold when the walk began are offered
+     * whatever the walk's callback said: they may sort anywhere */
+    if (n_late > 0)
+        qsort(late, n_late, sizeof *late, rec_cmp);
+    skip_set skip = {late, n_late};
+    rc = scan_from(t, c, n_first == SIZE_MAX ? n_index : n_first, &skip, tail_fn, arg);
+    free(late);
+    return rc;
 }
 
 int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg)
 {
-    return scan_from(t, c, 0, fn, arg);
+    return scan_from(t, c, 0, NULL, fn, arg);
 }

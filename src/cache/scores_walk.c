@@ -394,10 +394,14 @@ int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, uint32_t
     if (!changes(&w))
         goto cleanup;
     rc = 0;
-    /* the customers the order does not hold may sort anywhere */
+    /* the customers the order does not hold may sort anywhere (the
+     * unranked ones are remembered: one that changes during the walk is
+     * not offered twice) */
     for (size_t i = 0; rc == 0 && i < r->n_extra; i++)
-        if (!changed(&w, r->extra[i]))
+        if (!changed(&w, r->extra[i])) {
+            remember(&w, r->extra[i]);
             rc = call_other(&w, r->extra[i]);
+        }
     for (size_t i = 0; rc == 0 && i < w.nd; i++)
         rc = call_other(&w, w.d[i]);
     if (rc == 0)

@@ -475,6 +475,19 @@ START_TEST(test_list_budget_segments)
     ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
     testhttp_response_free(&r);
     segments_equal();
+    /* more changed customers than one look at the clock (64) */
+    char body[16384];
+    int n = snprintf(body, sizeof body, "{\"transactions\":[");
+    for (int i = 0; i < 70; i++)
+        n += snprintf(body + n, sizeof body - (size_t)n,
+                      "%s{\"id\":\"m%d\",\"customer_id\":\"seg-many-%d\","
+                      "\"occurred_at\":\"1997-09-0%dT10:00:00Z\",\"amount\":%d}",
+                      i > 0 ? "," : "", i, i, 1 + i % 9, 3 + i % 7);
+    snprintf(body + n, sizeof body - (size_t)n, "]}");
+    testhttp_request(t.port, "POST", "/v1/transactions", body, &r);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    segments_equal();
     assert_problem("/v1/segments?x=1", 400, "invalid-parameter", "x");
     ck_assert_uint_eq(walks("pass"), passes);
 }

@@ -200,6 +200,57 @@ START_TEST(test_scores_id_index)
 }
 END_TEST
 
+/* ---- the id index replaced while a page walks it ---- */
+
+static cache_scores *swap_t;
+static bool swap_done;
+static int swap_seen[N + 400];
+static int swap_n;
+
+/* Counts each customer (ids k00000.. and k00000-x..); half way through,
+ * 300 new customers arrive, all over the order, and the index is rebuilt
+ * under the walk (those before its place come after, the others in it). */
+static int swap_fn(const char *id, const cache_summary *s, const cache_score_row *row,
+                   void *arg)
+{
+    (void)s, (void)row, (void)arg;
+    if (!swap_done && swap_n == N / 2) {
+        swap_done = true;
+        atomic_bool stop = false;
+        cache_summary w = {10000, 10150, 4, 900000, 10000};
+        for (int i = 0; i < 300; i++) {
+            char nid[16];
+            snprintf(nid, sizeof nid, "k%05d-x", i * 10); /* all over the order */
+            ck_assert_int_eq(cache_upsert(c, nid, &w), CACHE_OK);
+        }
+        ck_assert_int_eq(cache_scores_refresh(swap_t, c, &model, &stop, NULL), 0);
+        ck_assert_int_eq(cache_scores_index_ids(swap_t, c), CACHE_OK);
+    }
+    int k = atoi(id + 1);
+    int slot = strchr(id, '-') != NULL ? N + k / 10 : k;
+    ck_assert_int_lt(slot, N + 400);
+    swap_seen[slot]++;
+    swap_n++;
+    return 0;
+}
+
+START_TEST(test_scores_id_index_swapped_under_walk)
+{
+    swap_t = cache_scores_new(&spec);
+    atomic_bool stop = false;
+    ck_assert_int_eq(cache_scores_refresh(swap_t, c, &model, &stop, NULL), 0);
+    ck_assert_int_eq(cache_scores_index_ids(swap_t, c), CACHE_OK);
+    ck_assert_int_eq(
+        cache_scores_walk_ids(swap_t, c, false, NULL, swap_fn, swap_fn, NULL), 0);
+    /* every customer once: the old ones, and the 300 that came during the
+     * walk (in the new index, or offered after it) */
+    ck_assert_int_eq(swap_n, N + 300);
+    for (int i = 0; i < N + 300; i++)
+        ck_assert_msg(swap_seen[i] == 1, "customer %d seen %d times", i, swap_seen[i]);
+    cache_scores_free(swap_t);
+}
+END_TEST
+
 /* ---- ranks: a customer that changes while a page walks them ---- */
 
 static cache_scores *race_t;
@@ -294,6 +345,7 @@ Suite *suite_scores(void)
     tcase_add_test(tc, test_scores_stale_rows);
     tcase_add_test(tc, test_scores_id_index);
     tcase_add_test(tc, test_scores_rank_change_during_walk);
+    tcase_add_test(tc, test_scores_id_index_swapped_under_walk);
     suite_add_tcase(s, tc);
     return s;
 }
