@@ -294,29 +294,48 @@ cleanup:
     return rc;
 }
 
-/* Calls fn for records [from, from + k), with copies of their rows taken
- * under the read lock (fn runs without it: the refresher never waits for
- * a reader's work). rows has room for k. */
-/* A sorted set of record indices a scan skips (NULL: none). */
-typedef struct skip_set {
-    const uint32_t *v;
-    size_t n;
-} skip_set;
+/* ---------------------------------------------------------- record sets */
 
-static int rec_cmp(const void *a, const void *b)
+int cache_rec_cmp(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
 }
 
-static bool skipped(const skip_set *k, size_t rec)
+bool cache_recs_add(cache_recs *s, uint32_t rec)
 {
-    uint32_t r = (uint32_t)rec;
-    return k != NULL && k->n > 0 && bsearch(&r, k->v, k->n, sizeof r, rec_cmp) != NULL;
+    if (s->n == s->cap) {
+        size_t cap = s->cap > 0 ? 2 * s->cap : 256;
+        uint32_t *v = realloc(s->v, cap * sizeof *v);
+        if (v == NULL)
+            return false;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = rec;
+    return true;
 }
 
+void cache_recs_sort(cache_recs *s)
+{
+    if (s->n > 0)
+        qsort(s->v, s->n, sizeof *s->v, cache_rec_cmp);
+}
+
+bool cache_recs_has(const cache_recs *s, uint32_t rec)
+{
+    return s != NULL && s->n > 0 &&
+           bsearch(&rec, s->v, s->n, sizeof rec, cache_rec_cmp) != NULL;
+}
+
+/* ---------------------------------------------------------------- scans */
+
+/* Calls fn for records [from, from + k) but those of skip (sorted; NULL:
+ * none), with copies of their rows taken under the read lock (fn runs
+ * without it: the refresher never waits for a reader's work). rows has
+ * room for k. */
 static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summary *s,
-                      const char **ids, cache_score_row *rows, const skip_set *skip,
+                      const char **ids, cache_score_row *rows, const cache_recs *skip,
                       cache_scores_fn fn, void *arg)
 {
     size_t have = 0;
@@ -330,7 +349,7 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
     }
     int rc = 0;
     for (size_t i = 0; i < k && rc == 0; i++) {
-        if (s[i].n_days == 0 || skipped(skip, from + i))
+        if (s[i].n_days == 0 || cache_recs_has(skip, (uint32_t)(from + i)))
             continue;
         const cache_score_row *row = i < have ? &rows[i] : NULL;
         if (row != NULL &&
@@ -342,7 +361,7 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
 }
 
 /* Records [from, ...) but those of skip, as cache_scores_scan. */
-static int scan_from(cache_scores *t, cache *c, size_t from, const skip_set *skip,
+static int scan_from(cache_scores *t, cache *c, size_t from, const cache_recs *skip,
                      cache_scores_fn fn, void *arg)
 {
     cache_summary *s = malloc(CHUNK * sizeof *s);
@@ -501,8 +520,7 @@ int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *afte
     /* the index may be replaced by a longer one during the walk: the tail
      * scan starts where the first one ended, and skips the records past it
      * that the walk already offered (nothing is missed, nothing twice) */
-    uint32_t *late = NULL;
-    size_t n_late = 0, cap_late = 0;
+    cache_recs late = {0};
     int rc = 0;
     while (rc == 0 &&
            (k = walk_slice(t, c, desc, last, &pos, &gen, &n_index, recs, rows)) > 0) {
@@ -517,17 +535,9 @@ int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *afte
             const char *id;
             if (!cache_chunk_rec(c, recs[i], &s, &id) || s.n_days == 0)
                 continue;
-            if (recs[i] >= n_first) {
-                if (n_late == cap_late) {
-                    cap_late = cap_late > 0 ? 2 * cap_late : 256;
-                    uint32_t *v = realloc(late, cap_late * sizeof *v);
-                    if (v == NULL) {
-                        rc = CACHE_ENOMEM;
-                        break;
-                    }
-                    late = v;
-                }
-                late[n_late++] = recs[i];
+            if (recs[i] >= n_first && !cache_recs_add(&late, recs[i])) {
+                rc = CACHE_ENOMEM;
+                break;
             }
             const cache_score_row *row = &rows[i];
             if (row->rc == CACHE_ROW_NONE || !cache_scores_same_summary(&row->s, &s))
@@ -538,16 +548,14 @@ int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *afte
     }
     free(rows);
     if (rc == -1 || rc == CACHE_ENOMEM) {
-        free(late);
+        free(late.v);
         return rc;
     }
     /* the customers the index did not hold when the walk began are offered
      * whatever the walk's callback said: they may sort anywhere */
-    if (n_late > 0)
-        qsort(late, n_late, sizeof *late, rec_cmp);
-    skip_set skip = {late, n_late};
-    rc = scan_from(t, c, n_first == SIZE_MAX ? n_index : n_first, &skip, tail_fn, arg);
-    free(late);
+    cache_recs_sort(&late);
+    rc = scan_from(t, c, n_first == SIZE_MAX ? n_index : n_first, &late, tail_fn, arg);
+    free(late.v);
     return rc;
 }
 

@@ -73,6 +73,24 @@ typedef struct cache_rank {
 cache_rank *cache_scores_rank_acquire(cache_scores *t);
 void cache_scores_rank_release(cache_rank *r);
 
+/* A growing set of record indices (a walk's seen or late records). */
+typedef struct cache_recs {
+    uint32_t *v;
+    size_t n, cap;
+} cache_recs;
+
+/* Orders record indices (qsort, bsearch). */
+int cache_rec_cmp(const void *a, const void *b);
+
+/* Adds rec to s; false when out of memory (s unchanged). */
+bool cache_recs_add(cache_recs *s, uint32_t rec);
+
+/* Sorts s, for cache_recs_has. */
+void cache_recs_sort(cache_recs *s);
+
+/* Whether sorted s (NULL: empty) holds rec. */
+bool cache_recs_has(const cache_recs *s, uint32_t rec);
+
 /* A 64-bit fingerprint of a summary. */
 uint64_t cache_scores_print(const cache_summary *s);
 

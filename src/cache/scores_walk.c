@@ -42,12 +42,6 @@ typedef struct iter {
     double keys[SLICE];
 } iter;
 
-/* A growing set of record indices. */
-typedef struct recs {
-    uint32_t *v;
-    size_t n, cap;
-} recs;
-
 typedef struct walker {
     cache_scores *t;
     cache *c;
@@ -58,37 +52,21 @@ typedef struct walker {
     uint32_t *d; /* records changed since the rank, sorted, unique */
     size_t nd;
     uint64_t read_to; /* the journal position d was read up to */
-    recs seen;        /* records handed to a callback by the ranked walk */
+    cache_recs seen;  /* records handed to a callback by the ranked walk */
     bool no_memory;
     cache_scores_fn fn, other_fn;
     void *arg;
 } walker;
 
-static int u32_cmp(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 static bool changed(const walker *w, uint32_t rec)
 {
-    return w->nd > 0 && bsearch(&rec, w->d, w->nd, sizeof rec, u32_cmp) != NULL;
+    return w->nd > 0 && bsearch(&rec, w->d, w->nd, sizeof rec, cache_rec_cmp) != NULL;
 }
 
 static void remember(walker *w, uint32_t rec)
 {
-    recs *s = &w->seen;
-    if (s->n == s->cap) {
-        size_t cap = s->cap > 0 ? 2 * s->cap : 1024;
-        uint32_t *v = realloc(s->v, cap * sizeof *v);
-        if (v == NULL) {
-            w->no_memory = true;
-            return;
-        }
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = rec;
+    if (!cache_recs_add(&w->seen, rec))
+        w->no_memory = true;
 }
 
 /* Whether record rec, with the row and summary read together, is where
@@ -324,7 +302,7 @@ static bool journal_since(cache *c, uint64_t from, size_t max, uint32_t **out, s
         long k = cache_journal_since(c, from, *out, room);
         if (k < 0)
             continue; /* more came meanwhile */
-        qsort(*out, (size_t)k, sizeof **out, u32_cmp);
+        qsort(*out, (size_t)k, sizeof **out, cache_rec_cmp);
         size_t u = 0;
         for (size_t i = 0; i < (size_t)k; i++)
             if (u == 0 || (*out)[u - 1] != (*out)[i])
@@ -360,13 +338,10 @@ static int late_changes(walker *w)
     uint64_t to;
     if (!journal_since(w->c, w->read_to, cache_journal_cap(), &d2, &n2, &to))
         return 0;
-    if (w->seen.n > 0)
-        qsort(w->seen.v, w->seen.n, sizeof *w->seen.v, u32_cmp);
+    cache_recs_sort(&w->seen);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n2; i++)
-        if (!changed(w, d2[i]) &&
-            (w->seen.n == 0 ||
-             bsearch(&d2[i], w->seen.v, w->seen.n, sizeof d2[i], u32_cmp) == NULL))
+        if (!changed(w, d2[i]) && !cache_recs_has(&w->seen, d2[i]))
             rc = call_other(w, d2[i]);
     free(d2);
     return rc;
