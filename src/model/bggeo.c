@@ -30,8 +30,6 @@ enum { R, ALPHA, P };
 static const char *const param_names[] = {"r", "alpha", "p"};
 static const double init_params[] = {1.0, 1.0, 0.3};
 
-#define SIM_MAX_EVENTS 10000000L
-
 static int check(const double *p, double x, double t_x, double T)
 {
     if (btyd_check_domain(p, 3, x, t_x, T) != GSL_SUCCESS || !(p[P] < 1) || x != floor(x))
@@ -141,18 +139,7 @@ static int simulate(const double *p, double T, const gsl_rng *rng, double *x, do
     if (check(p, 0, 0, T) != GSL_SUCCESS || rng == NULL)
         return GSL_EDOM;
     double lambda = gsl_ran_gamma(rng, p[R], 1 / p[ALPHA]);
-    double n = 0, last = 0, now = 0;
-    for (long k = 0; lambda > 0 && k < SIM_MAX_EVENTS; k++) {
-        now += gsl_ran_exponential(rng, 1 / lambda);
-        if (now > T)
-            break;
-        n++;
-        last = now;
-        if (gsl_rng_uniform(rng) < p[P])
-            break;
-    }
-    *x = n;
-    *t_x = last;
+    btyd_simulate_poisson_dropout(lambda, p[P], T, rng, x, t_x);
     return GSL_SUCCESS;
 }
 

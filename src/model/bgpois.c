@@ -37,7 +37,6 @@ enum { LAMBDA, A, B };
 static const char *const param_names[] = {"lambda", "a", "b"};
 static const double init_params[] = {0.1, 1.0, 1.0};
 
-#define SIM_MAX_EVENTS 10000000L
 #define QUAD_LIMIT 64
 
 static int check(const double *p, double x, double t_x, double T)
@@ -160,18 +159,7 @@ static int simulate(const double *p, double T, const gsl_rng *rng, double *x, do
     if (check(p, 0, 0, T) != GSL_SUCCESS || rng == NULL)
         return GSL_EDOM;
     double drop = gsl_ran_beta(rng, p[A], p[B]);
-    double n = 0, last = 0, now = 0;
-    for (long k = 0; k < SIM_MAX_EVENTS; k++) {
-        now += gsl_ran_exponential(rng, 1 / p[LAMBDA]);
-        if (now > T)
-            break;
-        n++;
-        last = now;
-        if (gsl_rng_uniform(rng) < drop)
-            break;
-    }
-    *x = n;
-    *t_x = last;
+    btyd_simulate_poisson_dropout(p[LAMBDA], drop, T, rng, x, t_x);
     return GSL_SUCCESS;
 }
 

@@ -2,6 +2,8 @@
  * purchase models. */
 #include "model/btyd.h"
 
+#include <gsl/gsl_randist.h>
+
 #include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -208,4 +210,21 @@ size_t btyd_patterns_collapse(btyd_pattern *p, size_t n)
             p[++k] = p[i];
     }
     return k + 1;
+}
+
+void btyd_simulate_poisson_dropout(double lambda, double p, double T, const gsl_rng *rng,
+                                   double *x, double *t_x)
+{
+    double n = 0, last = 0, now = 0;
+    for (long k = 0; lambda > 0 && k < 10000000L; k++) {
+        now += gsl_ran_exponential(rng, 1 / lambda);
+        if (now > T)
+            break;
+        n++;
+        last = now;
+        if (gsl_rng_uniform(rng) < p)
+            break;
+    }
+    *x = n;
+    *t_x = last;
 }

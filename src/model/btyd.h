@@ -100,6 +100,14 @@ extern const btyd_model bgpois_model;
  * t_x when x = 0, as lifetimes does). Models are stricter where their
  * mathematics is: BG/NBD and MBG/NBD need a whole x; BG/BB needs whole
  * counts with x = 0 exactly when t_x = 0. Returns GSL_SUCCESS or GSL_EDOM. */
+/* The purchases of one customer alive at time 0 until T: a Poisson process
+ * of rate lambda, stopped after the purchase at which the customer drops
+ * out (each with probability p; at most 10^7 events). *x is their number,
+ * *t_x the last one's time (0 with none). The simulate of bggeo and
+ * bgpois, whose rate or drop-out is common to every customer. */
+void btyd_simulate_poisson_dropout(double lambda, double p, double T, const gsl_rng *rng,
+                                   double *x, double *t_x);
+
 int btyd_check_domain(const double *params, size_t n_params, double x, double t_x,
                       double T);
 
