@@ -527,9 +527,12 @@ void app_free(app *a)
 {
     if (a == NULL)
         return;
-    worker_stop(a->worker); /* first: it uses the pool and the cache */
+    /* the threads that call into the worker (the catch-up's
+     * app_note_changed, the follower) stop before it is freed; the worker
+     * before the pool and the cache it uses */
     app_follow_stop(a->follow);
     app_sync_stop(a->sync);
+    worker_stop(a->worker);
     app_list_stop(a->lists); /* before the cache: its thread reads it */
     app_readiness_stop(a->readiness);
     store_db_close(a->boot);
