@@ -18,6 +18,8 @@
 #include "app/mode.h"
 #include "app/readiness.h"
 #include "app/sync.h"
+#include "app/tenant_admin.h"
+#include "app/tenants.h"
 #include "base/clock.h"
 #include "log/log.h"
 #include "model/accept.h"
@@ -131,10 +133,10 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
     return 0;
 }
 
-bool app_snapshot_usable(app *a, const cache_model *m, char *why, size_t len)
+bool app_snapshot_usable(app_tenant *t, const cache_model *m, char *why, size_t len)
 {
     char w[WORKER_REASON_MAX];
-    if (!worker_settings_match(m, a->config, w, sizeof w)) {
+    if (!worker_settings_match(m, app_tenant_config(t), w, sizeof w)) {
         snprintf(why, len, "not fitted under the running settings: %s", w);
         return false;
     }
@@ -149,7 +151,7 @@ bool app_snapshot_usable(app *a, const cache_model *m, char *why, size_t len)
         return false;
     }
     worker_env env;
-    app_worker_env(a, &env);
+    app_worker_env(t, &env);
     if (!worker_check_scores(&env, m, w, sizeof w)) {
         snprintf(why, len, "cannot score: %s", w);
         return false;
@@ -157,16 +159,14 @@ bool app_snapshot_usable(app *a, const cache_model *m, char *why, size_t len)
     return true;
 }
 
-/* Serves the newest stored snapshot that can be used; the others, newer,
- * are skipped (logged, counted). Looks at APP_SNAPSHOTS_TRIED at most: the
- * service then starts with no model and the worker refits. Returns 0, or -1
- * only when PostgreSQL fails. */
-static int load_snapshot(app *a, store_db *db, char err[CONFIG_ERR_MAX])
+/* Looks at APP_SNAPSHOTS_TRIED at most: the tenant then starts with no
+ * model and the worker refits. */
+int app_tenant_load_snapshot(app_tenant *t, store_db *db, char err[CONFIG_ERR_MAX])
 {
     int64_t before = INT64_MAX;
     for (int i = 0; i < APP_SNAPSHOTS_TRIED; i++) {
         store_snapshot s;
-        int rc = store_snapshot_load_before(db, before, &s);
+        int rc = store_snapshot_load_before(db, t->id, before, &s);
         if (rc < 0) {
             snprintf(err, CONFIG_ERR_MAX, "model snapshot: %.200s", store_db_error(db));
             return -1;
@@ -177,40 +177,87 @@ static int load_snapshot(app *a, store_db *db, char err[CONFIG_ERR_MAX])
         cache_model m;
         char why[CONFIG_ERR_MAX + WORKER_REASON_MAX];
         bool ok = app_model_from_snapshot(&s, &m, why) == 0 &&
-                  app_snapshot_usable(a, &m, why, sizeof why);
+                  app_snapshot_usable(t, &m, why, sizeof why);
         store_snapshot_free(&s);
-        if (ok && cache_snapshot_set(a->cache, &m) == CACHE_OK) {
-            log_write(LOG_INFO, "model snapshot %lld served", (long long)before);
+        if (ok && cache_snapshot_set(t->cache, &m) == CACHE_OK) {
+            log_write(LOG_INFO, "tenant %s: model snapshot %lld served", t->id,
+                      (long long)before);
             return 0;
         }
-        atomic_fetch_add(&a->n_snapshots_skipped, 1);
+        atomic_fetch_add(&t->n_snapshots_skipped, 1);
         if (i == 0)
-            snprintf(a->snapshot_note, sizeof a->snapshot_note,
+            snprintf(t->snapshot_note, sizeof t->snapshot_note,
                      "stored snapshot %lld not served: %.300s", (long long)before,
                      ok ? "out of memory" : why);
         log_write(LOG_WARN,
-                  "model snapshot %lld skipped (not served; a refit follows): %s",
-                  (long long)before, ok ? "out of memory" : why);
+                  "tenant %s: model snapshot %lld skipped (not served; a refit "
+                  "follows): %s",
+                  t->id, (long long)before, ok ? "out of memory" : why);
     }
     log_write(LOG_WARN,
-              "no usable model snapshot among the newest %d: starting without a model",
-              APP_SNAPSHOTS_TRIED);
+              "tenant %s: no usable model snapshot among the newest %d: starting "
+              "without a model",
+              t->id, APP_SNAPSHOTS_TRIED);
     return 0;
 }
 
 /* ------------------------------------------------------------ the cache */
 
-/* One customer of the start-up rebuild (arg is the app), counted for the
- * progress /readyz reports. */
+/* The start-up rebuild's state: the tenant of the last row (rows of one
+ * tenant mostly come together), and the one tenant of a per-tenant stream
+ * (NULL: every tenant's, skipping those with their own as_of). */
+typedef struct rebuild_ctx {
+    app *a;
+    app_tenant *last;
+    app_tenant *only;
+} rebuild_ctx;
+
+/* One customer of the start-up rebuild, counted for the progress /readyz
+ * reports. A row of a tenant this process does not know (created since
+ * the tenants were read) is left to the follower, which loads it whole. */
 static int rebuild_one(const store_customer *c, void *arg)
 {
-    app *a = arg;
+    rebuild_ctx *x = arg;
+    app_tenant *t = x->only;
+    if (t == NULL) {
+        if (x->last == NULL || strcmp(x->last->id, c->tenant_id) != 0) {
+            app_tenant_release(x->last);
+            x->last = app_tenants_find(x->a->tenants, c->tenant_id);
+        }
+        t = x->last;
+        if (t == NULL || app_tenant_config(t)->has_as_of)
+            return 0;
+    }
     cache_summary s;
     if (!app_summary_from_store(c, &s) ||
-        cache_upsert(a->cache, c->customer_id, &s) != CACHE_OK)
+        cache_upsert(t->cache, c->customer_id, &s) != CACHE_OK)
         return 1;
-    atomic_fetch_add_explicit(&a->n_loaded, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&x->a->n_loaded, 1, memory_order_relaxed);
     return 0;
+}
+
+int app_tenant_rebuild(app_tenant *t, store_db *db)
+{
+    rebuild_ctx x = {t->app, NULL, t};
+    const ltvd_config *cfg = app_tenant_config(t);
+    return store_customers_stream(
+        db, t->id, cfg->has_as_of ? cfg->as_of_day : STORE_AS_OF_NOW, rebuild_one, &x);
+}
+
+/* Every tenant's cache: one stream of every tenant's customers as of now,
+ * then one per tenant with an as_of of its own. */
+static int rebuild_all(app *a, store_db *db)
+{
+    rebuild_ctx x = {a, NULL, NULL};
+    int rc = store_customers_stream(db, NULL, STORE_AS_OF_NOW, rebuild_one, &x);
+    app_tenant_release(x.last);
+    size_t n;
+    app_tenant **v = app_tenants_list(a->tenants, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (app_tenant_config(v[i])->has_as_of)
+            rc = app_tenant_rebuild(v[i], db);
+    app_tenants_list_free(v, n);
+    return rc;
 }
 
 void app_db_failed(app *a)
@@ -238,52 +285,79 @@ bool app_sync_begin(app *a)
 
 static int64_t as_of_day_cb(void *cls)
 {
-    return app_as_of_day(cls);
+    return app_tenant_as_of_day(cls);
 }
 
-void app_worker_env(app *a, worker_env *out)
+static const ltvd_config *config_cb(void *cls)
 {
-    *out =
-        (worker_env){a->cache, a->pool, a->config, as_of_day_cb, a, STORE_TENANT_DEFAULT};
+    return app_tenant_config(cls);
+}
+
+void app_worker_env(app_tenant *t, worker_env *out)
+{
+    *out = (worker_env){t->cache, t->app->pool, app_tenant_config(t), as_of_day_cb, t,
+                        t->id,    config_cb};
 }
 
 bool app_worker_start(app *a)
 {
-    worker_env env;
-    app_worker_env(a, &env);
-    if (a->worker == NULL && !a->read_only) /* a read-only process never fits */
-        a->worker = worker_start(&env);
+    size_t n;
+    app_tenant **v = app_tenants_list(a->tenants, &n);
+    bool ok = true;
+    for (size_t i = 0; i < n; i++)
+        ok = app_tenant_start(v[i]) && ok;
+    app_tenants_list_free(v, n);
     if (a->follow == NULL) /* read-only processes follow too (polling on a standby) */
         a->follow = app_follow_start(a);
-    return (a->worker != NULL || a->read_only) && a->follow != NULL && app_list_start(a);
+    return ok && a->follow != NULL;
 }
 
-void app_note_changed(app *a, size_t n)
+void app_note_changed(app_tenant *t, size_t n)
 {
-    if (a->worker != NULL)
-        worker_note_changed(a->worker, n);
+    if (t->worker != NULL)
+        worker_note_changed(t->worker, n);
+}
+
+app_tenant *app_tenant_find(app *a, const char *id)
+{
+    return app_tenants_find(a->tenants, id);
+}
+
+void *app_http_tenant_acquire(void *a, const char *id)
+{
+    app_tenant *t = app_tenants_find(((app *)a)->tenants, id);
+    if (t != NULL && atomic_load(&t->deleted)) {
+        app_tenant_release(t);
+        t = NULL;
+    }
+    return t;
+}
+
+void app_http_tenant_release(void *tenant)
+{
+    app_tenant_release(tenant);
 }
 
 /* The no-model detail without the start-up note. */
-static void no_model_why(app *a, char *out, size_t len)
+static void no_model_why(app_tenant *t, char *out, size_t len)
 {
     worker_status st = {0};
     char why[WORKER_REASON_MAX];
-    if (a->worker == NULL && a->read_only) {
+    if (t->worker == NULL && t->app->read_only) {
         snprintf(out, len,
                  "no model snapshot is stored yet: this process is read-only "
                  "and does not fit; a process on the primary does");
         return;
     }
-    if (a->worker == NULL) {
+    if (t->worker == NULL) {
         snprintf(out, len, "no model has been fitted yet (no refit worker is running)");
         return;
     }
-    worker_status_get(a->worker, &st);
+    worker_status_get(t->worker, &st);
     if (!st.looked)
         snprintf(out, len,
                  "no model has been fitted yet: the worker is looking at the data");
-    else if (!worker_eligible(a->worker, why, sizeof why))
+    else if (!worker_eligible(t->worker, why, sizeof why))
         snprintf(out, len, "no model has been fitted yet: not enough data: %s", why);
     else if (st.running || st.outcome != WORKER_FAILED)
         snprintf(out, len,
@@ -294,28 +368,22 @@ static void no_model_why(app *a, char *out, size_t len)
                  st.reason);
 }
 
-void app_no_model_detail(app *a, char *out, size_t len)
+void app_no_model_detail(app_tenant *t, char *out, size_t len)
 {
-    no_model_why(a, out, len);
+    no_model_why(t, out, len);
     size_t used = strlen(out);
-    if (a->snapshot_note[0] != '\0' && used + 3 < len)
-        snprintf(out + used, len - used, " (%s)", a->snapshot_note);
+    if (t->snapshot_note[0] != '\0' && used + 3 < len)
+        snprintf(out + used, len - used, " (%s)", t->snapshot_note);
 }
 
-void app_note_ingested(app *a, size_t n_new, size_t n_duplicate)
+void app_note_ingested(app_tenant *t, size_t n_new, size_t n_duplicate)
 {
+    app *a = t->app;
     atomic_fetch_add(&a->n_batches, 1);
     atomic_fetch_add(&a->n_txn_new, n_new);
     atomic_fetch_add(&a->n_txn_duplicate, n_duplicate);
-    if (a->worker != NULL)
-        worker_note_ingested(a->worker, n_new);
-}
-
-int64_t app_as_of_day(const app *a)
-{
-    if (a->config->has_as_of)
-        return a->config->as_of_day;
-    return summary_day_of((int64_t)time(NULL));
+    if (t->worker != NULL)
+        worker_note_ingested(t->worker, n_new);
 }
 
 /* ------------------------------------------------------------ start-up */
@@ -366,16 +434,22 @@ static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
         return -1;
     }
     atomic_store(&a->n_expected, store_customers_estimate(db)); /* -1 is fine */
+    if (app_tenants_load(a, db, err) != 0)
+        return -1;
     set_phase(a, APP_REBUILDING);
-    int64_t as_of = a->config->has_as_of ? a->config->as_of_day : STORE_AS_OF_NOW;
-    int rc = store_customers_stream(db, as_of, rebuild_one, a);
+    int rc = rebuild_all(a, db);
     if (rc != 0) {
         snprintf(err, CONFIG_ERR_MAX, "cache rebuild: %.200s",
                  rc < 0 ? store_db_error(db) : "invalid summary or out of memory");
         return -1;
     }
     set_phase(a, APP_LOADING_MODEL);
-    return load_snapshot(a, db, err);
+    size_t n;
+    app_tenant **v = app_tenants_list(a->tenants, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = app_tenant_load_snapshot(v[i], db, err);
+    app_tenants_list_free(v, n);
+    return rc;
 }
 
 int app_start_load(app *a, char err[CONFIG_ERR_MAX])
@@ -400,8 +474,11 @@ void app_start_serving(app *a)
     long long took = base_mono_ms() - a->start_ms;
     atomic_store(&a->start_took_ms, took > 0 ? took : 1);
     set_phase(a, APP_SERVING);
-    log_write(LOG_INFO, "started in %.3f s: cache of %zu customers, serving every route",
-              (double)took / 1000.0, cache_count(a->cache));
+    log_write(LOG_INFO,
+              "started in %.3f s: %zu tenants, cache of %llu customers, serving every "
+              "route",
+              (double)took / 1000.0, app_tenants_count(a->tenants),
+              (unsigned long long)atomic_load(&a->n_loaded));
 }
 
 void app_start_failed(app *a, const char *why)
@@ -487,7 +564,6 @@ app *app_new(const ltvd_config *config, const char *migrations_dir,
     atomic_init(&a->n_txn_new, 0);
     atomic_init(&a->n_txn_duplicate, 0);
     atomic_init(&a->db_down_since, 0);
-    atomic_init(&a->n_snapshots_skipped, 0);
     atomic_init(&a->db_waiting, 0);
     atomic_init(&a->n_db_busy, 0);
     atomic_init(&a->n_db_timeout, 0);
@@ -499,9 +575,9 @@ app *app_new(const ltvd_config *config, const char *migrations_dir,
     a->start_ms = base_mono_ms();
     a->db_slots = app_db_slots(config);
     snprintf(a->migrations_dir, sizeof a->migrations_dir, "%s", migrations_dir);
-    a->cache = cache_new(0);
-    a->lists = app_list_state_new(config);
-    if (a->cache == NULL || a->lists == NULL) {
+    a->tenants = app_tenants_new();
+    a->list_shared = app_list_shared_new(config);
+    if (a->tenants == NULL || a->list_shared == NULL) {
         snprintf(err, CONFIG_ERR_MAX, "out of memory");
         app_free(a);
         return NULL;
@@ -532,12 +608,13 @@ void app_free(app *a)
      * before the pool and the cache it uses */
     app_follow_stop(a->follow);
     app_sync_stop(a->sync);
-    worker_stop(a->worker);
-    app_list_stop(a->lists); /* before the cache: its thread reads it */
+    /* each tenant's worker and list keeper stop with its last reference */
+    app_tenant_release(a->dflt);
+    app_tenants_free(a->tenants);
     app_readiness_stop(a->readiness);
     store_db_close(a->boot);
     store_pool_close(a->pool);
-    cache_free(a->cache);
+    free(a->list_shared);
     app_window_close(a);
     free(a->own_xids);
     pthread_rwlock_destroy(&a->gate);
@@ -552,10 +629,11 @@ bool app_ready(void *cls, char *why, size_t n)
     app *a = cls;
     if (!app_started(a, why, n))
         return false; /* nothing below is published yet */
-    const cache_model *m = cache_snapshot_acquire(a->cache);
+    const cache_model *m = cache_snapshot_acquire(a->dflt->cache);
     cache_snapshot_release(m);
-    if (m == NULL) {
-        app_no_model_detail(a, why, n);
+    if (m == NULL &&
+        (cache_count(a->dflt->cache) > 0 || app_tenants_count(a->tenants) < 2)) {
+        app_no_model_detail(a->dflt, why, n);
         return false;
     }
     return app_readiness_db_ok(a->readiness, why, n);

@@ -1,7 +1,9 @@
 /* The service state behind `ltvd serve`: the configuration, the PostgreSQL
- * connection pool and the in-memory cache, and the start-up that fills them
- * (migrate, rebuild the cache from the stored summaries, load the newest
- * model snapshot). Endpoint groups find it in req->ctx->app. */
+ * connection pool and the tenants (app/tenants.h), each with its in-memory
+ * cache and model, and the start-up that fills them (migrate, load the
+ * tenants, rebuild their caches from the stored summaries, load each one's
+ * newest model snapshot). Endpoint groups find it in req->ctx->app, and
+ * the tenant a request addresses in req->tenant. */
 #ifndef LTVD_APP_APP_H
 #define LTVD_APP_APP_H
 
@@ -11,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/tenant.h"
 #include "cache/cache.h"
 #include "config/config.h"
 #include "store/customers.h"
@@ -39,12 +42,14 @@ typedef enum app_phase {
 } app_phase;
 
 typedef struct app {
-    const ltvd_config *config; /* borrowed, outlives the app */
-    store_pool *pool;          /* thread_pool_size connections */
-    cache *cache;              /* the summaries and the current model */
+    const ltvd_config *config;           /* borrowed, outlives the app */
+    store_pool *pool;                    /* thread_pool_size connections */
+    struct app_tenants *tenants;         /* every tenant, by id (app/tenants.h) */
+    app_tenant *dflt;                    /* the tenant `default` (never deleted) */
+    struct app_list_shared *list_shared; /* list slots of every tenant */
     /* The cache has one writer: request threads take turns through this
      * mutex to apply their committed batches, and so does the catch-up. It
-     * also guards own_xids and the window. */
+     * also guards own_xids and the window, and changes of the registry. */
     pthread_mutex_t writer;
     /* Held for reading by a batch from before its COMMIT until its deltas
      * are in the cache; the catch-up takes it for writing to start a read. */
@@ -55,22 +60,14 @@ typedef struct app {
     app_window *window; /* open while a catch-up read is in flight */
     bool window_lost;   /* a delta could not be kept: skip that read's replacements */
     char migrations_dir[256];
-    struct worker *worker;     /* the refit worker, NULL until app_worker_start */
     struct app_follow *follow; /* serves other processes' snapshots (app/follow.h) */
     char sync_since[STORE_TIME_MAX]; /* transaction horizon before the cache rebuild */
     struct app_sync *sync;           /* the cache catch-up, NULL until app_sync_begin */
-    struct app_list_state *lists;    /* list slots and score table (customer_query.c) */
     /* ingest counters for /metrics (app_note_ingested) */
     atomic_uint_fast64_t n_batches, n_txn_new, n_txn_duplicate;
     /* UTC seconds since which PostgreSQL has been failing; 0 while it works
      * (app_db_failed / app_db_ok) */
     atomic_llong db_down_since;
-    /* stored snapshots skipped at start-up (unreadable, unusable, or fitted
-     * under other settings) */
-    atomic_uint_fast64_t n_snapshots_skipped;
-    /* why the newest stored snapshot was not served ("" when it was, or
-     * there is none); written at start-up only */
-    char snapshot_note[400];
     /* request threads waiting on PostgreSQL, of db_slots (app/db_wait.h) */
     atomic_long db_waiting;
     long db_slots;
@@ -143,27 +140,32 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
  * settings, parameters in their identifiable range (model/accept.h), and a
  * sample of the cached customers scores (on the calling thread: start-up
  * and app/follow.c, never a request). Else false with why. */
-bool app_snapshot_usable(app *a, const cache_model *m, char *why, size_t len);
+bool app_snapshot_usable(app_tenant *t, const cache_model *m, char *why, size_t len);
 
-/* Starts the refit worker (worker/worker.h) and the snapshot follower
- * (app/follow.h); app_free stops them. Returns false when a thread cannot
- * be created. */
+/* Serves tenant t's newest stored snapshot that can be used (start-up, and
+ * a tenant another process created); the others, newer, are skipped
+ * (logged, counted, noted). Returns 0, or -1 only when PostgreSQL fails. */
+int app_tenant_load_snapshot(app_tenant *t, store_db *db, char err[CONFIG_ERR_MAX]);
+
+/* Starts every tenant's refit worker (worker/worker.h) and list keeper, and
+ * the snapshot follower (app/follow.h); app_free stops them. Returns false
+ * when a thread cannot be created. */
 bool app_worker_start(app *a);
 
 struct worker_env;
 
-/* The worker's narrow view of the app (cache, pool, config, as_of day),
+/* The worker's narrow view of a tenant (cache, pool, settings, as_of day),
  * into *out. */
-void app_worker_env(app *a, struct worker_env *out);
+void app_worker_env(app_tenant *t, struct worker_env *out);
 
-/* Says n customers' summaries were replaced by the catch-up (sync.c): the
- * worker fits at once when no model is served yet. */
-void app_note_changed(app *a, size_t n);
+/* Says n of t's customers' summaries were replaced by the catch-up
+ * (sync.c): the worker fits at once when no model is served yet. */
+void app_note_changed(app_tenant *t, size_t n);
 
-/* Why no model is served, for the no-model problem and /readyz: which part
+/* Why t serves no model, for the no-model problem and /readyz: which part
  * of the eligibility rule is not met, a fit under way, or the last refit's
  * failure. */
-void app_no_model_detail(app *a, char *out, size_t len);
+void app_no_model_detail(app_tenant *t, char *out, size_t len);
 
 /* Record that PostgreSQL just failed (the first failure's time is kept) or
  * just answered. Reads served meanwhile say their data may be stale. */
@@ -177,16 +179,22 @@ long long app_db_down_since(app *a);
  * (no-op when 0); app_free stops it. False when it cannot start. */
 bool app_sync_begin(app *a);
 
-/* Counts a committed batch of n_new new and n_duplicate duplicate items and
- * tells the worker about the new ones. Cheap: called on request threads
- * after each committed batch. */
-void app_note_ingested(app *a, size_t n_new, size_t n_duplicate);
+/* Counts a committed batch of n_new new and n_duplicate duplicate items of
+ * t and tells its worker about the new ones. Cheap: called on request
+ * threads after each committed batch. */
+void app_note_ingested(app_tenant *t, size_t n_new, size_t n_duplicate);
 
-/* The UTC day scores are computed as of: config as_of, or today. */
-int64_t app_as_of_day(const app *a);
+/* The tenant id (retained: release with app_tenant_release), NULL when
+ * this process knows none. */
+app_tenant *app_tenant_find(app *a, const char *id);
+
+/* The same for the HTTP server (http_server_set_tenants): a is the app. */
+void *app_http_tenant_acquire(void *a, const char *id);
+void app_http_tenant_release(void *tenant);
 
 /* The http_readiness callback (cls is the app): start-up is over
- * (app_started), a model is loaded, and the last background check
+ * (app_started), the default tenant serves a model (or holds no customer
+ * while other tenants do), and the last background check
  * (app/readiness.h) found the database answering and no migration pending.
  * Never waits on PostgreSQL. */
 bool app_ready(void *cls, char *why, size_t why_len);

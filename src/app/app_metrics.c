@@ -13,7 +13,24 @@
 #include <stdlib.h>
 
 #include "app/app.h"
+#include "app/tenants.h"
 #include "worker/worker.h"
+
+/* Sums over every tenant: customers, cache bytes, snapshots skipped. */
+static void tenant_sums(app *a, size_t *customers, size_t *bytes,
+                        unsigned long long *skipped)
+{
+    size_t n;
+    app_tenant **v = app_tenants_list(a->tenants, &n);
+    *customers = *bytes = 0;
+    *skipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        *customers += cache_count(v[i]->cache);
+        *bytes += cache_memory(v[i]->cache);
+        *skipped += atomic_load(&v[i]->n_snapshots_skipped);
+    }
+    app_tenants_list_free(v, n);
+}
 
 char *app_metrics_render(void *cls, size_t *len)
 {
@@ -21,9 +38,16 @@ char *app_metrics_render(void *cls, size_t *len)
     worker_status w = {0};
     /* the worker pointer is published with the start-up's end */
     bool started = atomic_load_explicit(&a->phase, memory_order_acquire) == APP_SERVING;
-    if (started && a->worker != NULL)
-        worker_status_get(a->worker, &w);
-    const cache_model *m = cache_snapshot_acquire(a->cache);
+    /* the refit and model gauges are the default tenant's */
+    if (started && a->dflt->worker != NULL)
+        worker_status_get(a->dflt->worker, &w);
+    size_t customers = 0, bytes = 0, n_tenants = 0;
+    unsigned long long skipped = 0;
+    if (started) {
+        tenant_sums(a, &customers, &bytes, &skipped);
+        n_tenants = app_tenants_count(a->tenants);
+    }
+    const cache_model *m = started ? cache_snapshot_acquire(a->dflt->cache) : NULL;
     double version = m != NULL ? (double)m->version : 0;
     double fitted_at = m != NULL ? m->fitted_at : 0;
     cache_snapshot_release(m);
@@ -77,9 +101,13 @@ char *app_metrics_render(void *cls, size_t *len)
             "start-up (unreadable, unusable or fitted under other settings).\n"
             "# TYPE ltvd_model_snapshots_skipped_total counter\n"
             "ltvd_model_snapshots_skipped_total %llu\n",
-            (unsigned long long)atomic_load(&a->n_snapshots_skipped));
+            skipped);
     fprintf(f,
-            "# HELP ltvd_cache_customers Customers in the in-memory cache.\n"
+            "# HELP ltvd_tenants Tenants this process serves.\n"
+            "# TYPE ltvd_tenants gauge\n"
+            "ltvd_tenants %zu\n"
+            "# HELP ltvd_cache_customers Customers in the in-memory cache (every "
+            "tenant's).\n"
             "# TYPE ltvd_cache_customers gauge\n"
             "ltvd_cache_customers %zu\n"
             "# HELP ltvd_cache_bytes Memory held by the cache's customer table.\n"
@@ -92,7 +120,7 @@ char *app_metrics_render(void *cls, size_t *len)
             "fitted (0: none yet).\n"
             "# TYPE ltvd_model_fitted_timestamp_seconds gauge\n"
             "ltvd_model_fitted_timestamp_seconds %.3f\n",
-            cache_count(a->cache), cache_memory(a->cache), version, fitted_at);
+            n_tenants, customers, bytes, version, fitted_at);
     fprintf(f,
             "# HELP ltvd_list_pages_total List pages by how their customers were found: "
             "from the cursor in the rank of the sort key or in the id index, a pass "
@@ -102,9 +130,10 @@ char *app_metrics_render(void *cls, size_t *len)
             "ltvd_list_pages_total{walk=\"ids\"} %llu\n"
             "ltvd_list_pages_total{walk=\"pass\"} %llu\n"
             "ltvd_list_pages_total{walk=\"rescore\"} %llu\n",
-            app_list_walks(a, APP_LIST_WALK_RANK), app_list_walks(a, APP_LIST_WALK_IDS),
-            app_list_walks(a, APP_LIST_WALK_PASS),
-            app_list_walks(a, APP_LIST_WALK_RESCORE));
+            app_list_walks(a->list_shared, APP_LIST_WALK_RANK),
+            app_list_walks(a->list_shared, APP_LIST_WALK_IDS),
+            app_list_walks(a->list_shared, APP_LIST_WALK_PASS),
+            app_list_walks(a->list_shared, APP_LIST_WALK_RESCORE));
     fprintf(f,
             "# HELP ltvd_db_requests_waiting Request threads waiting on PostgreSQL "
             "(of ltvd_db_request_slots).\n"

@@ -20,24 +20,26 @@ bool app_summary_from_store(const store_customer *c, cache_summary *s)
     return true;
 }
 
-/* True when the delta is one the cache holds: with a fixed as_of, days after
- * it are stored but not used. */
-static bool delta_counts(const app *a, const store_day_delta *d)
+/* True when the delta is one the tenant's cache holds: with a fixed as_of,
+ * days after it are stored but not used (as_of never changes for a
+ * tenant). */
+static bool delta_counts(const ltvd_config *cfg, const store_day_delta *d)
 {
     if (d->day < INT32_MIN || d->day > INT32_MAX)
         return false;
-    return !a->config->has_as_of || d->day <= a->config->as_of_day;
+    return !cfg->has_as_of || d->day <= cfg->as_of_day;
 }
 
 void app_days_hint(void *arg, const char *const *ids, size_t n, int64_t *lo, int64_t *hi)
 {
-    app *a = arg;
+    app_tenant *t = arg;
+    const ltvd_config *cfg = app_tenant_config(t);
     cache_summary *s = malloc((n > 0 ? n : 1) * sizeof *s);
     bool *found = malloc((n > 0 ? n : 1) * sizeof *found);
     if (s != NULL && found != NULL)
-        cache_get_many(a->cache, ids, n, s, found);
+        cache_get_many(t->cache, ids, n, s, found);
     /* with a fixed as_of, the cache knows nothing of the days after it */
-    int64_t unknown_from = a->config->has_as_of ? a->config->as_of_day + 1 : INT64_MAX;
+    int64_t unknown_from = cfg->has_as_of ? cfg->as_of_day + 1 : INT64_MAX;
     for (size_t i = 0; i < n; i++) {
         if (s == NULL || found == NULL) {
             lo[i] = INT64_MIN; /* out of memory: ask PostgreSQL about every day */
@@ -58,6 +60,7 @@ void app_days_hint(void *arg, const char *const *ids, size_t n, int64_t *lo, int
 
 /* A delta kept while a catch-up read is in flight (app->window). */
 typedef struct app_window_delta {
+    const app_tenant *tenant; /* compared by address only (never read) */
     char *customer_id;
     store_day_delta d;
 } app_window_delta;
@@ -70,7 +73,7 @@ struct app_window {
 
 /* Keeps a copy of d (writer held, window open). False when out of memory:
  * the window is then marked lost and its replacements skipped. */
-static bool window_keep(app *a, const store_day_delta *d)
+static bool window_keep(app *a, const app_tenant *t, const store_day_delta *d)
 {
     app_window *w = a->window;
     if (w->n == w->cap) {
@@ -84,7 +87,7 @@ static bool window_keep(app *a, const store_day_delta *d)
     char *id = strdup(d->customer_id);
     if (id == NULL)
         return false;
-    w->v[w->n] = (app_window_delta){id, *d};
+    w->v[w->n] = (app_window_delta){t, id, *d};
     w->v[w->n].d.customer_id = id;
     w->n++;
     w->sorted = false;
@@ -103,8 +106,10 @@ static void window_free(app_window *w)
 
 static int by_customer(const void *x, const void *y)
 {
-    return strcmp(((const app_window_delta *)x)->customer_id,
-                  ((const app_window_delta *)y)->customer_id);
+    const app_window_delta *a = x, *b = y;
+    if (a->tenant != b->tenant)
+        return (uintptr_t)a->tenant < (uintptr_t)b->tenant ? -1 : 1;
+    return strcmp(a->customer_id, b->customer_id);
 }
 
 /* ------------------------------------------------------------ own batches */
@@ -158,8 +163,10 @@ void app_own_xids_forget(app *a, uint64_t below)
 
 /* ------------------------------------------------------------ batches */
 
-int app_batch_committed(app *a, const store_batch_result *r)
+int app_batch_committed(app_tenant *t, const store_batch_result *r)
 {
+    app *a = t->app;
+    const ltvd_config *cfg = app_tenant_config(t);
     /* at most one customer per day: sized by the days, filled once */
     size_t cap = r->n_days > 0 ? r->n_days : 1, n_cust = 0;
     cache_entry *e = calloc(cap, sizeof *e);
@@ -174,22 +181,25 @@ int app_batch_committed(app *a, const store_batch_result *r)
         if (i == 0 || strcmp(r->days[i].customer_id, r->days[i - 1].customer_id) != 0)
             ids[n_cust++] = r->days[i].customer_id;
     }
-    cache_get_many(a->cache, ids, n_cust, cur, found);
+    cache_get_many(t->cache, ids, n_cust, cur, found);
+    for (size_t i = 0; i < n_cust; i++)
+        if (found[i] && app_summary_erased(&cur[i]))
+            found[i] = false; /* bought again after an erasure: from scratch */
     size_t n_e = 0, c = 0;
     for (size_t i = 0; i < r->n_days; i++) {
         const store_day_delta *d = &r->days[i];
         if (i > 0 && strcmp(d->customer_id, r->days[i - 1].customer_id) != 0)
             c++;
-        if (a->window != NULL && !window_keep(a, d))
+        if (a->window != NULL && !window_keep(a, t, d))
             a->window_lost = true;
-        if (!delta_counts(a, d))
+        if (!delta_counts(cfg, d))
             continue;
         cache_summary_add_day(&cur[c], &found[c], (int32_t)d->day, d->new_day, d->units);
         if (n_e == 0 || e[n_e - 1].id != ids[c])
             n_e++;
         e[n_e - 1] = (cache_entry){ids[c], cur[c]};
     }
-    rc = cache_upsert_many(a->cache, e, n_e);
+    rc = cache_upsert_many(t->cache, e, n_e);
     if (rc == CACHE_OK)
         own_xid_add(a, r->xid);
 cleanup:
@@ -199,6 +209,33 @@ cleanup:
     free(ids);
     free(e);
     return rc;
+}
+
+/* ------------------------------------------------------------ erasure */
+
+/* What an erased customer's record holds: no day (hidden from every
+ * reader, as a record waiting for its first day), at a day no summary has. */
+static const cache_summary erased = {INT32_MIN, INT32_MIN, 0, 0, 0};
+
+bool app_summary_erased(const cache_summary *s)
+{
+    return s->n_days == 0 && s->first_day == INT32_MIN && s->last_day == INT32_MIN &&
+           s->first_units == 0 && s->repeat_units == 0;
+}
+
+bool app_customer_forget(app_tenant *t, const char *id)
+{
+    app *a = t->app;
+    cache_summary cur;
+    bool found = false;
+    pthread_mutex_lock(&a->writer);
+    const char *ids[1] = {id};
+    if (cache_get_many(t->cache, ids, 1, &cur, &found) == 1 && !app_summary_erased(&cur))
+        found = cache_upsert(t->cache, id, &erased) == CACHE_OK;
+    else
+        found = false;
+    pthread_mutex_unlock(&a->writer);
+    return found;
 }
 
 /* ------------------------------------------------------------ catch-up */
@@ -220,8 +257,10 @@ void app_window_close(app *a)
     pthread_mutex_unlock(&a->writer);
 }
 
-int app_cache_replace(app *a, const store_customer *c, size_t n)
+int app_cache_replace(app_tenant *t, const store_customer *c, size_t n)
 {
+    app *a = t->app;
+    const ltvd_config *cfg = app_tenant_config(t);
     cache_entry *e = calloc(n > 0 ? n : 1, sizeof *e);
     if (e == NULL)
         return CACHE_ENOMEM;
@@ -246,22 +285,19 @@ int app_cache_replace(app *a, const store_customer *c, size_t n)
         }
         e[i].id = c[i].customer_id;
         /* batches committed after the read's snapshot, applied meanwhile */
-        app_window_delta key = {.customer_id = c[i].customer_id};
+        app_window_delta key = {.tenant = t, .customer_id = c[i].customer_id};
         app_window_delta *hit =
             w != NULL ? bsearch(&key, w->v, w->n, sizeof *w->v, by_customer) : NULL;
-        while (hit != NULL && hit > w->v &&
-               strcmp(hit[-1].customer_id, key.customer_id) == 0)
+        while (hit != NULL && hit > w->v && by_customer(&hit[-1], &key) == 0)
             hit--;
-        for (; hit != NULL && hit < w->v + w->n &&
-               strcmp(hit->customer_id, key.customer_id) == 0;
-             hit++) {
-            if (delta_counts(a, &hit->d))
+        for (; hit != NULL && hit < w->v + w->n && by_customer(hit, &key) == 0; hit++) {
+            if (delta_counts(cfg, &hit->d))
                 cache_summary_add_day(&e[i].s, &exists, (int32_t)hit->d.day,
                                       hit->d.new_day, hit->d.units);
         }
     }
     if (rc == CACHE_OK)
-        rc = cache_upsert_many(a->cache, e, n);
+        rc = cache_upsert_many(t->cache, e, n);
 cleanup:
     pthread_mutex_unlock(&a->writer);
     free(e);

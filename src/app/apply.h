@@ -32,13 +32,14 @@ bool app_summary_from_store(const store_customer *c, cache_summary *s);
  *    while the read runs are kept in a window and added to the summaries
  *    read before they replace the cached ones. */
 
-/* Applies the deltas of a batch just committed with a->gate (store_insert_
- * batch), counting only days up to a fixed as_of (config), then remembers
+/* Applies the deltas of a batch of tenant t just committed with the app's
+ * gate (store_insert_batch), counting only days up to t's fixed as_of, then
+ * remembers
  * r->xid. The caller holds a->gate for reading and releases it after.
  * Returns CACHE_OK or a cache error code (nothing applied). */
-int app_batch_committed(app *a, const store_batch_result *r);
+int app_batch_committed(app_tenant *t, const store_batch_result *r);
 
-/* A store_days_hint_fn (arg: the app): the days the cache holds for each
+/* A store_days_hint_fn (arg: the tenant): the days its cache holds for each
  * customer, [first_day, last_day] (and every day after a fixed as_of). */
 void app_days_hint(void *arg, const char *const *ids, size_t n, int64_t *lo, int64_t *hi);
 
@@ -47,10 +48,18 @@ void app_days_hint(void *arg, const char *const *ids, size_t n, int64_t *lo, int
 void app_window_open(app *a);
 void app_window_close(app *a);
 
-/* Replaces the summaries of c[0..n) (read by the catch-up, as of the
- * configured as_of) plus the window's deltas for them. Returns CACHE_OK or a
+/* Replaces the summaries of t's customers c[0..n) (read by the catch-up,
+ * as of t's as_of) plus the window's deltas for them. Returns CACHE_OK or a
  * cache error code (nothing applied; logged). */
-int app_cache_replace(app *a, const store_customer *c, size_t n);
+int app_cache_replace(app_tenant *t, const store_customer *c, size_t n);
+
+/* Hides customer id of t from every reader (an erasure: its rows are
+ * deleted); a later purchase starts the customer afresh. True when the
+ * customer was there. */
+bool app_customer_forget(app_tenant *t, const char *id);
+
+/* Whether s is an erased customer's record. */
+bool app_summary_erased(const cache_summary *s);
 
 /* A copy (malloc'ed, *out) of the remembered xids; returns their number. */
 size_t app_own_xids(app *a, uint64_t **out);

@@ -126,7 +126,7 @@ static int cand_cmp(const void *a, const void *b, void *q)
 /* ---------------------------------------------------------------- the walk */
 
 typedef struct walk {
-    app *a;
+    app_tenant *tn;
     const cache_model *m;
     const app_list_query *q;
     bool use_table;
@@ -273,7 +273,7 @@ static double key_of(app_list_key k, const cache_score_result *r)
 static void consider_direct(walk *w, const char *id, const cache_summary *s)
 {
     app_score_row row;
-    int rc = app_score_compute(w->m, s, &w->q->o, w->a->config, &row);
+    int rc = app_score_compute(w->m, s, &w->q->o, app_tenant_config(w->tn), &row);
     if (rc != GSL_SUCCESS) {
         failed(w, rc);
         return;
@@ -310,8 +310,9 @@ static double row_key(const walk *w, const cache_summary *s, const cache_score_r
 static void consider_row(walk *w, const char *id, const cache_summary *s,
                          const cache_score_row *row)
 {
-    app_risk risk = risk_of(w->a->config, row->p_alive);
-    if (!passes(w->q, risk, lifecycle(w->a->config, s, risk, w->q->o.as_of_day)))
+    app_risk risk = risk_of(app_tenant_config(w->tn), row->p_alive);
+    if (!passes(w->q, risk,
+                lifecycle(app_tenant_config(w->tn), s, risk, w->q->o.as_of_day)))
         return;
     double key = row_key(w, s, row);
     if (!isfinite(key)) {
@@ -339,9 +340,10 @@ static void consider_stale(walk *w, const char *id, const cache_summary *s)
         rc = b->p_alive(m->params, x, t_x, T, &p);
         if (rc == GSL_SUCCESS && !isfinite(p))
             rc = GSL_ERANGE;
-        app_risk risk = risk_of(w->a->config, p);
+        app_risk risk = risk_of(app_tenant_config(w->tn), p);
         if (rc == GSL_SUCCESS &&
-            !passes(q, risk, lifecycle(w->a->config, s, risk, q->o.as_of_day)))
+            !passes(q, risk,
+                    lifecycle(app_tenant_config(w->tn), s, risk, q->o.as_of_day)))
             return;
     }
     double spend = 0, d = 0;
@@ -376,7 +378,7 @@ static int consider_stored(const store_customer *c, void *arg)
 {
     walk *w = arg;
     cache_summary s;
-    const char *id = cache_id_ref(w->a->cache, c->customer_id);
+    const char *id = cache_id_ref(w->tn->cache, c->customer_id);
     if (id != NULL && app_summary_from_store(c, &s))
         consider_direct(w, id, &s);
     return 0;
@@ -387,14 +389,14 @@ static void flush_late(walk *w)
 {
     if (w->n_late == 0)
         return;
-    app *a = w->a;
+    app *a = w->tn->app;
     char detail[APP_DB_DETAIL_MAX];
     /* a slot of db_request_threads and the request deadline, as every
      * request that waits on PostgreSQL (app/db_wait.h) */
     if (w->db == NULL && (w->db = app_db_acquire(a, detail)) == NULL)
         w->stop = APP_LIST_DB_FAILED;
-    else if (store_customers_as_of(w->db, w->late, w->n_late, w->q->o.as_of_day,
-                                   consider_stored, w) < 0)
+    else if (store_customers_as_of(w->db, w->tn->id, w->late, w->n_late,
+                                   w->q->o.as_of_day, consider_stored, w) < 0)
         w->stop = APP_LIST_DB_FAILED;
     w->n_late = 0;
 }
@@ -513,32 +515,33 @@ static int rank_of(const app_list_query *q, const cache_scores_spec *sp)
 /* The customers: from the cursor in the rank of the sort key, or in id
  * order through the table's index when the sort is by id; else (no rank,
  * or the journal lost track) a pass over every customer. */
-static int walk_all(app *a, cache_scores *t, walk *w)
+static int walk_all(app_tenant *tn, cache_scores *t, walk *w)
 {
     const app_list_query *q = w->q;
     int k = t != NULL ? rank_of(q, cache_scores_spec_of(t)) : -1;
     if (k >= 0) {
         /* the cells hold only customers that pass the filters: the walk
          * reads about limit + 1 ranked customers */
-        int rc = cache_scores_walk_rank(t, a->cache, (cache_rank_key)k, cells_of(q),
+        int rc = cache_scores_walk_rank(t, tn->cache, (cache_rank_key)k, cells_of(q),
                                         q->desc, q->has_cursor ? &q->cursor_key : NULL,
                                         q->cursor_id, visit_ranked, visit, w);
         if (rc != -1) {
-            app_list_count_walk(a->lists, APP_LIST_WALK_RANK);
+            app_list_count_walk(tn->lists, APP_LIST_WALK_RANK);
             return rc;
         }
     }
     if (t != NULL && q->key == APP_KEY_CUSTOMER_ID) {
-        int rc = cache_scores_walk_ids(t, a->cache, q->desc,
+        int rc = cache_scores_walk_ids(t, tn->cache, q->desc,
                                        q->has_cursor ? q->cursor_id : NULL, visit_ordered,
                                        visit, w);
         if (rc != -1) {
-            app_list_count_walk(a->lists, APP_LIST_WALK_IDS);
+            app_list_count_walk(tn->lists, APP_LIST_WALK_IDS);
             return rc;
         }
     }
-    app_list_count_walk(a->lists, t != NULL ? APP_LIST_WALK_PASS : APP_LIST_WALK_RESCORE);
-    return cache_scores_scan(t, a->cache, visit, w);
+    app_list_count_walk(tn->lists,
+                        t != NULL ? APP_LIST_WALK_PASS : APP_LIST_WALK_RESCORE);
+    return cache_scores_scan(t, tn->cache, visit, w);
 }
 
 /* ---------------------------------------------------------------- the page */
@@ -567,8 +570,8 @@ static int page_from_row(const walk *w, const cand *c, app_score_row *out)
             return GSL_ERANGE;
     }
     out->r = r;
-    out->risk = risk_of(w->a->config, r.p_alive);
-    out->stage = lifecycle(w->a->config, s, out->risk, w->q->o.as_of_day);
+    out->risk = risk_of(app_tenant_config(w->tn), r.p_alive);
+    out->stage = lifecycle(app_tenant_config(w->tn), s, out->risk, w->q->o.as_of_day);
     return GSL_SUCCESS;
 }
 
@@ -586,9 +589,9 @@ static app_list_status fill_page(walk *w, app_list_page *out)
             return w->stop;
         app_list_item *it = &out->items[out->n];
         const cand *c = &w->buf[i];
-        int rc = c->has_row
-                     ? page_from_row(w, c, &it->row)
-                     : app_score_compute(w->m, &c->s, &w->q->o, w->a->config, &it->row);
+        int rc = c->has_row ? page_from_row(w, c, &it->row)
+                            : app_score_compute(w->m, &c->s, &w->q->o,
+                                                app_tenant_config(w->tn), &it->row);
         if (rc != GSL_SUCCESS) { /* scored by the table's options only */
             failed(w, rc);
             continue;
@@ -601,13 +604,14 @@ static app_list_status fill_page(walk *w, app_list_page *out)
 }
 
 /* The walk itself, with a slot and the snapshot held. */
-static app_list_status run(app *a, const app_list_query *q, walk *w, app_list_page *out)
+static app_list_status run(app_tenant *tn, const app_list_query *q, walk *w,
+                           app_list_page *out)
 {
     bool keys = (q->key != APP_KEY_EXPECTED && q->key != APP_KEY_LTV) ||
-                (q->o.horizon_days == a->config->horizon_days &&
-                 q->o.discount_rate == a->config->discount_rate);
+                (q->o.horizon_days == app_tenant_config(tn)->horizon_days &&
+                 q->o.discount_rate == app_tenant_config(tn)->discount_rate);
     bool warming = false;
-    app_list_table *r = app_list_table_pick(a, q->o.as_of_day, keys, &w->m, &warming);
+    app_list_table *r = app_list_table_pick(tn, q->o.as_of_day, keys, &w->m, &warming);
     out->m = w->m; /* the previous snapshot's while the new table is computed */
     w->use_table = r != NULL;
     if (w->use_table) {
@@ -615,13 +619,14 @@ static app_list_status run(app *a, const app_list_query *q, walk *w, app_list_pa
         w->rows_serve = q->o.horizon_days == sp->horizon_days &&
                         q->o.discount_rate == sp->discount_rate;
     }
-    out->n_customers = cache_count(a->cache);
+    out->n_customers = cache_count(tn->cache);
     app_list_status st = APP_LIST_OK;
-    if (!w->use_table && out->n_customers > (size_t)a->config->list_rescore_max)
+    if (!w->use_table &&
+        out->n_customers > (size_t)app_tenant_config(tn)->list_rescore_max)
         st = warming ? APP_LIST_WARMING : APP_LIST_TOO_MANY;
     out->rescored = !w->use_table;
     if (st == APP_LIST_OK) {
-        int rc = walk_all(a, w->use_table ? r->t : NULL, w);
+        int rc = walk_all(tn, w->use_table ? r->t : NULL, w);
         if (rc == CACHE_ENOMEM)
             w->stop = APP_LIST_NO_MEMORY;
         if (w->stop == APP_LIST_OK)
@@ -630,30 +635,31 @@ static app_list_status run(app *a, const app_list_query *q, walk *w, app_list_pa
             over(w);
         st = w->stop != APP_LIST_OK ? w->stop : fill_page(w, out);
     }
-    app_list_table_release(a->lists, r);
+    app_list_table_release(tn->lists, r);
     return st;
 }
 
-app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out)
+app_list_status app_list_run(app_tenant *tn, const app_list_query *q, app_list_page *out)
 {
     memset(out, 0, sizeof *out);
-    if (!app_list_slot_take(a->lists))
+    if (!app_list_slot_take(tn->lists))
         return APP_LIST_BUSY;
-    app_list_start(a); /* when the worker did not start it */
+    app_list_start(tn); /* when the worker did not start it */
     app_list_status st = APP_LIST_NO_MODEL;
-    walk w = {.a = a, .q = q, .keep = q->limit + 1, .cap = 8 * (q->limit + 1)};
+    walk w = {.tn = tn, .q = q, .keep = q->limit + 1, .cap = 8 * (q->limit + 1)};
     clock_gettime(CLOCK_MONOTONIC, &w.gone_checked);
-    w.deadline = plus_ns(w.gone_checked, a->config->list_budget_ms * 1000000L);
-    out->m = w.m = cache_snapshot_acquire(a->cache);
+    w.deadline =
+        plus_ns(w.gone_checked, app_tenant_config(tn)->list_budget_ms * 1000000L);
+    out->m = w.m = cache_snapshot_acquire(tn->cache);
     if (w.m != NULL) {
         w.buf = malloc(w.cap * sizeof *w.buf);
-        st = w.buf == NULL ? APP_LIST_NO_MEMORY : run(a, q, &w, out);
+        st = w.buf == NULL ? APP_LIST_NO_MEMORY : run(tn, q, &w, out);
     }
     out->n_failed = w.n_failed;
     out->failure = w.failure;
-    app_db_release(a, w.db);
+    app_db_release(tn->app, w.db);
     free(w.buf);
-    app_list_slot_give(a->lists);
+    app_list_slot_give(tn->lists);
     return st;
 }
 

@@ -137,7 +137,7 @@ typedef struct app_list_page {
 /* Finds the page of q. Returns APP_LIST_OK with the page in *out, or
  * another status (out->m is NULL for APP_LIST_NO_MODEL). Free the page
  * with app_list_page_free whatever the status. */
-app_list_status app_list_run(app *a, const app_list_query *q, app_list_page *out);
+app_list_status app_list_run(app_tenant *t, const app_list_query *q, app_list_page *out);
 
 void app_list_page_free(app_list_page *p);
 

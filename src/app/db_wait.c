@@ -103,10 +103,11 @@ static int keep_summary(const store_customer *c, void *arg)
     return app_summary_from_store(c, arg) ? 0 : 1;
 }
 
-app_as_of_result app_customer_as_of(app *a, const char *id, const cache_summary *cached,
-                                    int64_t day, cache_summary *out,
-                                    char detail[APP_DB_DETAIL_MAX])
+app_as_of_result app_customer_as_of(app_tenant *t, const char *id,
+                                    const cache_summary *cached, int64_t day,
+                                    cache_summary *out, char detail[APP_DB_DETAIL_MAX])
 {
+    app *a = t->app;
     if (cached->first_day > day)
         return APP_AS_OF_NOT_YET;
     if (cached->last_day <= day) {
@@ -117,7 +118,7 @@ app_as_of_result app_customer_as_of(app *a, const char *id, const cache_summary 
     if (db == NULL)
         return APP_AS_OF_UNAVAILABLE;
     cache_summary s = {0};
-    int rc = store_customers_as_of(db, &id, 1, day, keep_summary, &s);
+    int rc = store_customers_as_of(db, t->id, &id, 1, day, keep_summary, &s);
     if (rc != 0) {
         snprintf(detail, APP_DB_DETAIL_MAX,
                  "the summary as of that day needs the database%s",

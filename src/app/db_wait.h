@@ -58,8 +58,8 @@ typedef enum app_as_of_result {
 /* Sets *out to the summary of id as of day: *cached itself when its last
  * purchase is not after day (no database), else recomputed from
  * customer_days within the bounds above. */
-app_as_of_result app_customer_as_of(app *a, const char *id, const cache_summary *cached,
-                                    int64_t day, cache_summary *out,
-                                    char detail[APP_DB_DETAIL_MAX]);
+app_as_of_result app_customer_as_of(app_tenant *t, const char *id,
+                                    const cache_summary *cached, int64_t day,
+                                    cache_summary *out, char detail[APP_DB_DETAIL_MAX]);
 
 #endif

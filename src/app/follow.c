@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/apply.h"
 #include "app/db_wait.h"
+#include "app/sync.h"
+#include "app/tenants.h"
 #include "base/clock.h"
 #include "base/ticker.h"
 #include "log/log.h"
@@ -30,9 +33,9 @@ struct app_follow {
 };
 
 /* The served snapshot's version (0: none). */
-static int64_t served_version(app *a)
+static int64_t served_version(app_tenant *t)
 {
-    const cache_model *m = cache_snapshot_acquire(a->cache);
+    const cache_model *m = cache_snapshot_acquire(t->cache);
     int64_t v = m != NULL ? (int64_t)m->version : 0;
     cache_snapshot_release(m);
     return v;
@@ -40,44 +43,93 @@ static int64_t served_version(app *a)
 
 /* Loads snapshot id and serves it when usable. Returns 1 served, 0 not,
  * -1 database failure. */
-static int serve_id(app *a, store_db *db, int64_t id, int64_t *rejected)
+static int serve_id(app_tenant *t, store_db *db, int64_t id, int64_t *rejected)
 {
     store_snapshot s;
-    int rc = store_snapshot_load_before(db, id + 1, &s);
+    int rc = store_snapshot_load_before(db, t->id, id + 1, &s);
     if (rc <= 0)
         return rc;
     cache_model m;
     char why[CONFIG_ERR_MAX + 512];
     bool ok = app_model_from_snapshot(&s, &m, why) == 0 &&
-              app_snapshot_usable(a, &m, why, sizeof why);
+              app_snapshot_usable(t, &m, why, sizeof why);
     int64_t loaded = s.id;
     store_snapshot_free(&s);
-    if (ok && served_version(a) >= loaded)
+    if (ok && served_version(t) >= loaded)
         return 0; /* this process fitted it, or a newer one came meanwhile */
-    if (ok && cache_snapshot_set(a->cache, &m) == CACHE_OK) {
-        log_write(LOG_INFO, "model snapshot %lld (fitted by another process) served",
-                  (long long)loaded);
+    if (ok && cache_snapshot_set(t->cache, &m) == CACHE_OK) {
+        log_write(LOG_INFO,
+                  "tenant %s: model snapshot %lld (fitted by another process) served",
+                  t->id, (long long)loaded);
         return 1;
     }
     if (*rejected != loaded)
-        log_write(LOG_WARN, "model snapshot %lld not served: %s", (long long)loaded,
-                  ok ? "out of memory" : why);
+        log_write(LOG_WARN, "tenant %s: model snapshot %lld not served: %s", t->id,
+                  (long long)loaded, ok ? "out of memory" : why);
     *rejected = loaded;
     return 0;
 }
 
-int app_follow_once(app *a, store_db *db, int64_t *rejected)
+/* Serves t's newest snapshot fitted under its settings when it is newer
+ * than the one served and usable. 1 served, 0 not, -1 database failure. */
+static int follow_tenant(app_tenant *t, store_db *db, int64_t *rejected)
 {
-    const ltvd_config *cfg = a->config;
+    const ltvd_config *cfg = app_tenant_config(t);
     int64_t newest = 0;
-    if (store_snapshot_newest_id(db, STORE_TENANT_DEFAULT,
+    if (store_snapshot_newest_id(db, t->id,
                                  cfg->model == CONFIG_MODEL_PARETO ? "pareto" : "bgnbd",
                                  cfg->period == CONFIG_PERIOD_WEEK ? "week" : "day",
                                  cfg->has_as_of, cfg->as_of_day, &newest) != 0)
         return -1;
-    if (newest <= served_version(a) || newest == *rejected)
+    if (newest <= served_version(t) || newest == *rejected)
         return 0;
-    return serve_id(a, db, newest, rejected);
+    return serve_id(t, db, newest, rejected);
+}
+
+int app_follow_once(app *a, store_db *db, int64_t *rejected)
+{
+    return follow_tenant(a->dflt, db, rejected);
+}
+
+/* A look at one tenant (announced, or found newer by the poll). */
+typedef struct look_ctx {
+    app *a;
+    store_db *db;
+    int rc;
+} look_ctx;
+
+static void look(look_ctx *x, const char *tenant, int64_t id)
+{
+    app_tenant *t = app_tenants_find(x->a->tenants, tenant);
+    if (t != NULL && x->rc >= 0 && id > served_version(t)) {
+        int64_t rejected = atomic_load(&t->follow_rejected);
+        if (id != rejected && follow_tenant(t, x->db, &rejected) < 0)
+            x->rc = -1;
+        atomic_store(&t->follow_rejected, rejected);
+    }
+    app_tenant_release(t);
+}
+
+/* An announcement: a snapshot, or a change of the tenants (the catch-up
+ * reconciles them), or an erased customer. */
+static void heard(const char *tenant, int64_t id, const char *customer, void *arg)
+{
+    look_ctx *x = arg;
+    if (id > 0) {
+        look(x, tenant, id);
+    } else if (id == 0) {
+        app_sync_wake(x->a->sync);
+    } else if (customer != NULL) {
+        app_tenant *t = app_tenants_find(x->a->tenants, tenant);
+        if (t != NULL)
+            app_customer_forget(t, customer);
+        app_tenant_release(t);
+    }
+}
+
+static void newest(const char *tenant, int64_t id, void *arg)
+{
+    look((look_ctx *)arg, tenant, id);
 }
 
 /* Connects and LISTENs when needed (again after a reconnect: a look follows
@@ -127,12 +179,12 @@ static long follow_tick(void *arg)
     if (!connected(f))
         return poll_ms;
     long long wait = f->next_look_ms - base_mono_ms();
-    int64_t id = 0;
+    look_ctx x = {f->a, f->db, 0};
     int rc = store_snapshot_wait(f->db,
                                  wait < 0                ? 0
                                  : wait > FOLLOW_WAIT_MS ? FOLLOW_WAIT_MS
                                                          : wait,
-                                 STORE_TENANT_DEFAULT, &id);
+                                 heard, &x);
     if (rc < 0) {
         f->listening = 0; /* reconnect and listen again */
         store_db_reconnect(f->db);
@@ -141,7 +193,7 @@ static long follow_tick(void *arg)
     if (rc == 0 && base_mono_ms() < f->next_look_ms)
         return 0;
     f->next_look_ms = base_mono_ms() + poll_ms;
-    if (app_follow_once(f->a, f->db, &f->rejected) < 0) {
+    if (x.rc < 0 || store_snapshot_newest_all(f->db, newest, &x) != 0 || x.rc < 0) {
         if (!f->warned) /* once per outage */
             log_write(LOG_WARN, "snapshot follower: %s (retried)", store_db_error(f->db));
         f->warned = true;

@@ -45,23 +45,29 @@ static bool refused_read_only(app *a, store_db *db, char detail[APP_DB_DETAIL_MA
 
 /* Stores items[0..n) on db; on success applies them to the cache and
  * releases the gate. */
-static app_ingest_status store_and_apply(app *a, store_db *db, const store_item *items,
-                                         size_t n, app_ingest_result *out)
+static app_ingest_status store_and_apply(app_tenant *t, store_db *db,
+                                         const store_item *items, size_t n,
+                                         app_ingest_result *out)
 {
+    app *a = t->app;
     store_batch_result r = {0};
-    store_batch_opts opts = {&a->gate, app_days_hint, a};
+    store_batch_opts opts = {t->id, &a->gate, app_days_hint, t};
     if (store_insert_batch(db, items, n, &opts, &r) != 0) {
         if (refused_read_only(a, db, out->detail))
             return APP_INGEST_READ_ONLY;
+        if (strcmp(db->sqlstate, PG_FOREIGN_KEY_VIOLATION) == 0) { /* deleted meanwhile */
+            snprintf(out->detail, APP_DB_DETAIL_MAX, "no tenant %s", t->id);
+            return APP_INGEST_NO_TENANT;
+        }
         app_db_refused(a, db); /* an outage only when the connection broke */
         failure_detail(db, out->detail);
         return APP_INGEST_UNAVAILABLE;
     }
     /* committed: from here on the batch is stored whatever happens */
     app_db_ok(a);
-    int crc = app_batch_committed(a, &r);
+    int crc = app_batch_committed(t, &r);
     pthread_rwlock_unlock(&a->gate);
-    app_note_ingested(a, r.n_new, r.n_duplicate);
+    app_note_ingested(t, r.n_new, r.n_duplicate);
     out->n_new = r.n_new;
     out->n_duplicate = r.n_duplicate;
     store_batch_result_free(&r);
@@ -73,8 +79,10 @@ static app_ingest_status store_and_apply(app *a, store_db *db, const store_item 
     return APP_INGEST_OK;
 }
 
-app_ingest_status app_ingest_batch(app *a, const ingest_batch *b, app_ingest_result *out)
+app_ingest_status app_ingest_batch(app_tenant *t, const ingest_batch *b,
+                                   app_ingest_result *out)
 {
+    app *a = t->app;
     *out = (app_ingest_result){0};
     store_item *items = malloc((b->n > 0 ? b->n : 1) * sizeof *items);
     if (items == NULL) {
@@ -91,7 +99,7 @@ app_ingest_status app_ingest_batch(app *a, const ingest_batch *b, app_ingest_res
                  "%.180s; nothing was sent, resending the batch is safe", why);
         st = APP_INGEST_UNAVAILABLE;
     } else {
-        st = store_and_apply(a, db, items, b->n, out);
+        st = store_and_apply(t, db, items, b->n, out);
         app_db_release(a, db);
     }
     free(items);

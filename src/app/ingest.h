@@ -27,6 +27,7 @@ typedef enum app_ingest_status {
                                 session); detail says so and where writes go */
     APP_INGEST_CACHE_FAILED, /* committed, but the cache could not be updated */
     APP_INGEST_NO_MEMORY,    /* nothing sent */
+    APP_INGEST_NO_TENANT,    /* not stored: the tenant was deleted meanwhile */
 } app_ingest_status;
 
 typedef struct app_ingest_result {
@@ -41,6 +42,7 @@ typedef struct app_ingest_result {
  * answer may be stored or not: it is not acknowledged, resending it is
  * safe (stored items count as duplicates), and the catch-up brings it into
  * the cache if it was. */
-app_ingest_status app_ingest_batch(app *a, const ingest_batch *b, app_ingest_result *out);
+app_ingest_status app_ingest_batch(app_tenant *t, const ingest_batch *b,
+                                   app_ingest_result *out);
 
 #endif

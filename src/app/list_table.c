@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "app/customer_query.h"
@@ -17,16 +18,31 @@
 #include "base/ticker.h"
 #include "log/log.h"
 
-struct app_list_state {
-    const ltvd_config *cfg;
-    atomic_long running; /* lists in flight */
+/* What every tenant's lists share: the slots, and the walk counts. */
+struct app_list_shared {
+    atomic_long running; /* lists in flight, of every tenant */
     int slots;
+    atomic_ullong walks[APP_LIST_WALK_COUNT];
+};
+
+struct app_list_state {
+    const ltvd_config *cfg; /* the service's: list_refresh_ms */
+    struct app_list_shared *sh;
     pthread_mutex_t lock; /* cur, refs, ticker */
     app_list_table *cur;
     ticker *ticker;   /* the keeper: keep_tick every list_refresh_ms */
     atomic_bool stop; /* a refresh in progress ends early once set */
-    atomic_ullong walks[APP_LIST_WALK_COUNT];
 };
+
+struct app_list_shared *app_list_shared_new(const ltvd_config *cfg)
+{
+    struct app_list_shared *sh = calloc(1, sizeof *sh);
+    if (sh == NULL)
+        return NULL;
+    atomic_init(&sh->running, 0);
+    sh->slots = app_list_slots(cfg);
+    return sh;
+}
 
 int app_list_slots(const ltvd_config *cfg)
 {
@@ -37,7 +53,8 @@ int app_list_slots(const ltvd_config *cfg)
     return n < 1 ? 1 : (int)n;
 }
 
-struct app_list_state *app_list_state_new(const ltvd_config *cfg)
+struct app_list_state *app_list_state_new(const ltvd_config *cfg,
+                                          struct app_list_shared *sh)
 {
     struct app_list_state *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -47,8 +64,7 @@ struct app_list_state *app_list_state_new(const ltvd_config *cfg)
         return NULL;
     }
     s->cfg = cfg;
-    s->slots = app_list_slots(cfg);
-    atomic_init(&s->running, 0);
+    s->sh = sh;
     atomic_init(&s->stop, false);
     return s;
 }
@@ -107,12 +123,23 @@ void app_list_spec(const cache_model *m, int64_t day, const ltvd_config *cfg,
         .horizon = (double)cfg->horizon_days / m->period_days,
         .p_horizon = APP_P_PURCHASE_DAYS / m->period_days,
         .clv = app_clv_options(m, cfg->horizon_days, cfg->discount_rate, cfg->margin)};
+    /* FNV-1a over the settings the cells use (a tenant's may change) */
+    double d[2] = {cfg->churn_medium_below, cfg->churn_high_below};
+    long l[2] = {cfg->lifecycle_new_days, cfg->lifecycle_established_repeats};
+    unsigned char bytes[sizeof d + sizeof l];
+    memcpy(bytes, d, sizeof d);
+    memcpy(bytes + sizeof d, l, sizeof l);
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < sizeof bytes; i++)
+        h = (h ^ bytes[i]) * 1099511628211ULL;
+    sp->cells = h;
 }
 
 bool app_list_spec_same(const cache_scores_spec *a, const cache_scores_spec *b)
 {
     return a->model_version == b->model_version && a->as_of_day == b->as_of_day &&
-           a->horizon_days == b->horizon_days && a->discount_rate == b->discount_rate;
+           a->horizon_days == b->horizon_days && a->discount_rate == b->discount_rate &&
+           a->cells == b->cells;
 }
 
 /* The rank cell of a row (a cache_rank_cell_fn; arg: the keeper's
@@ -132,12 +159,12 @@ static int cell_of_row(const cache_score_row *row, void *arg)
  * cannot be built (out of memory) leaves the table without one: lists
  * then pass over its rows. Returns 0, 1 (stopped) or CACHE_ENOMEM for the
  * rows. */
-static int refresh(app *a, cache_scores *t, const cache_model *m, cell_ctx *cells,
+static int refresh(app_tenant *tn, cache_scores *t, const cache_model *m, cell_ctx *cells,
                    size_t *n_scored)
 {
-    int rc = cache_scores_refresh(t, a->cache, m, &a->lists->stop, n_scored);
+    int rc = cache_scores_refresh(t, tn->cache, m, &tn->lists->stop, n_scored);
     if (rc == 0)
-        rc = cache_scores_index_ids(t, a->cache);
+        rc = cache_scores_index_ids(t, tn->cache);
     if (rc == 0 && cache_scores_rank(t, cell_of_row, cells) != CACHE_OK)
         log_write(LOG_WARN, "list scores: out of memory for the ranks");
     if (rc == CACHE_ENOMEM)
@@ -146,14 +173,14 @@ static int refresh(app *a, cache_scores *t, const cache_model *m, cell_ctx *cell
 }
 
 /* Builds and publishes the table of snapshot m and spec sp. */
-static void build(app *a, const cache_model *m, const cache_scores_spec *sp,
+static void build(app_tenant *tn, const cache_model *m, const cache_scores_spec *sp,
                   cell_ctx *cells)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     cache_scores *t = cache_scores_new(sp);
     size_t n = 0;
-    int rc = t == NULL ? CACHE_ENOMEM : refresh(a, t, m, cells, &n);
+    int rc = t == NULL ? CACHE_ENOMEM : refresh(tn, t, m, cells, &n);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc != 0) {
         cache_scores_free(t);
@@ -162,27 +189,27 @@ static void build(app *a, const cache_model *m, const cache_scores_spec *sp,
     log_write(LOG_INFO, "list scores: %zu customers scored in %.3f s (model %llu)", n,
               (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
               (unsigned long long)m->version);
-    publish(a->lists, t, m);
+    publish(tn->lists, t, m);
 }
 
 /* One round: refresh the current table, or build the one of a new
  * snapshot or day (the old one stays published meanwhile). */
-static void keep_once(app *a)
+static void keep_once(app_tenant *tn)
 {
-    struct app_list_state *s = a->lists;
-    const cache_model *m = cache_snapshot_acquire(a->cache);
+    struct app_list_state *s = tn->lists;
+    const cache_model *m = cache_snapshot_acquire(tn->cache);
     if (m == NULL)
         return;
     cache_scores_spec sp;
-    app_list_spec(m, app_as_of_day(a), a->config, &sp);
-    cell_ctx cells = {a->config, sp.as_of_day};
+    app_list_spec(m, app_tenant_as_of_day(tn), app_tenant_config(tn), &sp);
+    cell_ctx cells = {app_tenant_config(tn), sp.as_of_day};
     app_list_table *r = app_list_table_acquire(s);
     bool same = r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp);
     if (same)
-        refresh(a, r->t, m, &cells, NULL);
+        refresh(tn, r->t, m, &cells, NULL);
     app_list_table_release(s, r);
     if (!same)
-        build(a, m, &sp, &cells);
+        build(tn, m, &sp, &cells);
     cache_snapshot_release(m);
 }
 
@@ -193,12 +220,13 @@ static long keep_tick(void *arg)
     return -1;
 }
 
-bool app_list_start(app *a)
+bool app_list_start(app_tenant *tn)
 {
-    struct app_list_state *s = a->lists;
+    struct app_list_state *s = tn->lists;
     pthread_mutex_lock(&s->lock);
     if (s->ticker == NULL)
-        s->ticker = ticker_start(a->config->list_refresh_ms, 0, keep_tick, a);
+        s->ticker =
+            ticker_start(app_tenant_config(tn)->list_refresh_ms, 0, keep_tick, tn);
     bool ok = s->ticker != NULL;
     pthread_mutex_unlock(&s->lock);
     return ok;
@@ -215,62 +243,62 @@ void app_list_stop(struct app_list_state *s)
     free(s);
 }
 
-int app_list_running(app *a)
+int app_list_running(app_tenant *tn)
 {
-    return (int)atomic_load(&a->lists->running);
+    return (int)atomic_load(&tn->lists->sh->running);
 }
 
-bool app_list_table_ready(app *a, size_t *bytes)
+bool app_list_table_ready(app_tenant *tn, size_t *bytes)
 {
-    const cache_model *m = cache_snapshot_acquire(a->cache);
-    app_list_table *r = app_list_table_acquire(a->lists);
+    const cache_model *m = cache_snapshot_acquire(tn->cache);
+    app_list_table *r = app_list_table_acquire(tn->lists);
     bool ok = false;
     *bytes = 0;
     if (m != NULL && r != NULL) {
         cache_scores_spec sp;
-        app_list_spec(m, app_as_of_day(a), a->config, &sp);
+        app_list_spec(m, app_tenant_as_of_day(tn), app_tenant_config(tn), &sp);
         ok = app_list_spec_same(cache_scores_spec_of(r->t), &sp) &&
              cache_scores_complete(r->t) && cache_scores_ranked(r->t);
         *bytes = cache_scores_memory(r->t);
     }
-    app_list_table_release(a->lists, r);
+    app_list_table_release(tn->lists, r);
     cache_snapshot_release(m);
     return ok;
 }
 
 void app_list_count_walk(struct app_list_state *s, app_list_walk how)
 {
-    atomic_fetch_add(&s->walks[how], 1);
+    atomic_fetch_add(&s->sh->walks[how], 1);
 }
 
-unsigned long long app_list_walks(app *a, app_list_walk how)
+unsigned long long app_list_walks(struct app_list_shared *sh, app_list_walk how)
 {
-    return atomic_load(&a->lists->walks[how]);
+    return atomic_load(&sh->walks[how]);
 }
 
-app_list_table *app_list_table_pick(app *a, int64_t day, bool keys, const cache_model **m,
-                                    bool *warming)
+app_list_table *app_list_table_pick(app_tenant *tn, int64_t day, bool keys,
+                                    const cache_model **m, bool *warming)
 {
     *warming = false;
-    if (!keys || day != app_as_of_day(a))
+    if (!keys || day != app_tenant_as_of_day(tn))
         return NULL;
-    app_list_table *r = app_list_table_acquire(a->lists);
+    app_list_table *r = app_list_table_acquire(tn->lists);
     cache_scores_spec sp;
-    app_list_spec(*m, day, a->config, &sp);
+    app_list_spec(*m, day, app_tenant_config(tn), &sp);
     if (r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp) &&
         cache_scores_complete(r->t))
         return r;
     if (r != NULL && r->m != NULL && cache_scores_complete(r->t)) {
         /* a new snapshot's table is being computed: the previous one
          * answers whole, with its own snapshot */
-        app_list_spec(r->m, day, a->config, &sp);
+        app_list_spec(r->m, day, app_tenant_config(tn), &sp);
         if (app_list_spec_same(cache_scores_spec_of(r->t), &sp)) {
             cache_snapshot_release(*m);
             *m = cache_snapshot_ref(r->m);
             return r;
         }
     }
-    app_list_table_release(a->lists, r);
+    app_list_table_release(tn->lists, r);
     *warming = true;
     return NULL;
 }
@@ -279,10 +307,10 @@ app_list_table *app_list_table_pick(app *a, int64_t day, bool keys, const cache_
 
 bool app_list_slot_take(struct app_list_state *s)
 {
-    return base_slot_take(&s->running, s->slots);
+    return base_slot_take(&s->sh->running, s->sh->slots);
 }
 
 void app_list_slot_give(struct app_list_state *s)
 {
-    base_slot_give(&s->running);
+    base_slot_give(&s->sh->running);
 }

@@ -14,6 +14,7 @@
 #include "model/clv.h"
 
 struct app_list_state;
+struct app_list_shared;
 
 /* A published score table, the snapshot it was scored with (held), and
  * its readers (refs under the state's lock). */
@@ -42,8 +43,8 @@ bool app_list_spec_same(const cache_scores_spec *a, const cache_scores_spec *b);
  * and then *m becomes its snapshot (the reference is swapped). keys: the
  * list's sort key is one the table's options determine. NULL with
  * *warming when the table would serve once computed. */
-app_list_table *app_list_table_pick(app *a, int64_t day, bool keys, const cache_model **m,
-                                    bool *warming);
+app_list_table *app_list_table_pick(app_tenant *t, int64_t day, bool keys,
+                                    const cache_model **m, bool *warming);
 
 /* Takes a list slot (false: all taken) / gives it back. */
 bool app_list_slot_take(struct app_list_state *s);
@@ -56,17 +57,22 @@ int app_list_slots(const ltvd_config *cfg);
 
 /* The list state of app_open (slots, no thread yet). NULL when out of
  * memory. */
-struct app_list_state *app_list_state_new(const ltvd_config *cfg);
+struct app_list_state *app_list_state_new(const ltvd_config *cfg,
+                                          struct app_list_shared *sh);
+
+/* The slots and walk counts every tenant's lists share (free with free());
+ * NULL when out of memory. */
+struct app_list_shared *app_list_shared_new(const ltvd_config *cfg);
 
 /* Starts the thread that keeps the score table (no-op when it runs).
  * False when it cannot start. app_free stops it (app_list_stop). */
-bool app_list_start(app *a);
+bool app_list_start(app_tenant *t);
 
 /* Stops the table thread and frees the list state. NULL is fine. */
 void app_list_stop(struct app_list_state *s);
 
 /* Lists running now (each holds a slot). */
-int app_list_running(app *a);
+int app_list_running(app_tenant *t);
 
 /* How a list page found its customers (ltvd_list_pages_total). */
 typedef enum app_list_walk {
@@ -79,10 +85,10 @@ typedef enum app_list_walk {
 
 /* Counts a page walked so / the count so far. */
 void app_list_count_walk(struct app_list_state *s, app_list_walk how);
-unsigned long long app_list_walks(app *a, app_list_walk how);
+unsigned long long app_list_walks(struct app_list_shared *sh, app_list_walk how);
 
 /* Score-table figures for tests: whether the table for the current
  * snapshot and day is complete and ranked, its bytes. */
-bool app_list_table_ready(app *a, size_t *bytes);
+bool app_list_table_ready(app_tenant *t, size_t *bytes);
 
 #endif

@@ -17,7 +17,7 @@
 #include "cache/scores.h"
 
 typedef struct counting {
-    app *a;
+    app_tenant *tn;
     const cache_model *m;
     app_score_opts o;
     app_segments *out;
@@ -34,7 +34,8 @@ static int count_one(const char *id, const cache_summary *s, const cache_score_r
     counting *k = arg;
     app_segments *out = k->out;
     if (row != NULL && row->rc == GSL_SUCCESS && s->last_day <= k->o.as_of_day) {
-        int cell = app_list_cell(k->a->config, s, row->p_alive, k->o.as_of_day);
+        int cell =
+            app_list_cell(app_tenant_config(k->tn), s, row->p_alive, k->o.as_of_day);
         out->counts[cell / APP_STAGES][cell % APP_STAGES]++;
         out->n_counted++;
         return 0;
@@ -44,7 +45,7 @@ static int count_one(const char *id, const cache_summary *s, const cache_score_r
         return 1;
     }
     app_score_row r;
-    if (app_score_compute(k->m, s, &k->o, k->a->config, &r) != GSL_SUCCESS) {
+    if (app_score_compute(k->m, s, &k->o, app_tenant_config(k->tn), &r) != GSL_SUCCESS) {
         out->n_failed++;
         return 0;
     }
@@ -55,10 +56,10 @@ static int count_one(const char *id, const cache_summary *s, const cache_score_r
 
 /* Counts with table r (acquired; NULL: scoring every customer) and
  * snapshot out->m. */
-static app_list_status count_all(app *a, app_list_table *r, app_segments *out)
+static app_list_status count_all(app_tenant *tn, app_list_table *r, app_segments *out)
 {
-    const ltvd_config *cfg = a->config;
-    counting k = {.a = a,
+    const ltvd_config *cfg = app_tenant_config(tn);
+    counting k = {.tn = tn,
                   .m = out->m,
                   .out = out,
                   .deadline_ms = base_mono_ms() + cfg->list_budget_ms,
@@ -68,11 +69,12 @@ static app_list_status count_all(app *a, app_list_table *r, app_segments *out)
                         .as_of_day = out->as_of_day}};
     size_t cells[CACHE_RANK_CELLS] = {0};
     cache_scores *t = r != NULL ? r->t : NULL;
-    int rc = t != NULL ? cache_scores_rank_counts(t, a->cache, cells, count_one, &k) : -1;
+    int rc =
+        t != NULL ? cache_scores_rank_counts(t, tn->cache, cells, count_one, &k) : -1;
     if (rc == -1) { /* no rank: every customer */
         memset(out->counts, 0, sizeof out->counts);
         out->n_counted = out->n_failed = 0;
-        rc = cache_scores_scan(t, a->cache, count_one, &k);
+        rc = cache_scores_scan(t, tn->cache, count_one, &k);
     } else {
         for (int j = 0; j < APP_RISKS * APP_STAGES; j++) {
             out->counts[j / APP_STAGES][j % APP_STAGES] += cells[j];
@@ -84,29 +86,29 @@ static app_list_status count_all(app *a, app_list_table *r, app_segments *out)
                               : APP_LIST_OK;
 }
 
-app_list_status app_segments_run(app *a, app_segments *out)
+app_list_status app_segments_run(app_tenant *tn, app_segments *out)
 {
     memset(out, 0, sizeof *out);
-    out->n_customers = cache_count(a->cache);
-    out->as_of_day = app_as_of_day(a);
-    if (!app_list_slot_take(a->lists))
+    out->n_customers = cache_count(tn->cache);
+    out->as_of_day = app_tenant_as_of_day(tn);
+    if (!app_list_slot_take(tn->lists))
         return APP_LIST_BUSY;
-    app_list_start(a); /* when the worker did not start it */
+    app_list_start(tn); /* when the worker did not start it */
     app_list_status st = APP_LIST_NO_MODEL;
-    out->m = cache_snapshot_acquire(a->cache);
+    out->m = cache_snapshot_acquire(tn->cache);
     if (out->m != NULL) {
         bool warming;
         app_list_table *r =
-            app_list_table_pick(a, out->as_of_day, true, &out->m, &warming);
+            app_list_table_pick(tn, out->as_of_day, true, &out->m, &warming);
         if (r != NULL)
-            st = count_all(a, r, out);
-        else if (out->n_customers <= (size_t)a->config->list_rescore_max)
-            st = count_all(a, NULL, out); /* few enough to score each */
+            st = count_all(tn, r, out);
+        else if (out->n_customers <= (size_t)app_tenant_config(tn)->list_rescore_max)
+            st = count_all(tn, NULL, out); /* few enough to score each */
         else
             st = APP_LIST_WARMING;
-        app_list_table_release(a->lists, r);
+        app_list_table_release(tn->lists, r);
     }
-    app_list_slot_give(a->lists);
+    app_list_slot_give(tn->lists);
     return st;
 }
 

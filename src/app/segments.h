@@ -30,7 +30,7 @@ typedef struct app_segments {
  * scoring the customers the ranks do not hold) or APP_LIST_NO_MEMORY. Free *out
  * with app_segments_free whatever the status. While a new snapshot's table
  * is being computed, the previous snapshot's counts are given (out->m). */
-app_list_status app_segments_run(app *a, app_segments *out);
+app_list_status app_segments_run(app_tenant *t, app_segments *out);
 
 void app_segments_free(app_segments *s);
 

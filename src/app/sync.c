@@ -7,6 +7,8 @@
 
 #include "app/apply.h"
 #include "app/db_wait.h"
+#include "app/tenant_admin.h"
+#include "app/tenants.h"
 #include "base/ticker.h"
 #include "log/log.h"
 
@@ -23,27 +25,42 @@ struct app_sync {
     char since[STORE_TIME_MAX]; /* the transaction horizon read up to */
 };
 
-/* A growing list of owned strings. */
+/* A changed customer: "<tenant>\0<customer id>" in one allocation. */
+typedef struct changed {
+    char *tenant;
+    const char *id;
+} changed;
+
+/* A growing list of them. */
 typedef struct id_list {
-    char **v;
+    changed *v;
     size_t n, cap;
 } id_list;
 
-static int collect_id(const char *id, void *arg)
+static int collect_id(const char *tenant, const char *id, void *arg)
 {
     id_list *l = arg;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 1024;
-        char **v = realloc(l->v, cap * sizeof *v);
+        changed *v = realloc(l->v, cap * sizeof *v);
         if (v == NULL)
             return 1;
         l->v = v;
         l->cap = cap;
     }
-    if ((l->v[l->n] = strdup(id)) == NULL)
+    size_t tl = strlen(tenant) + 1, il = strlen(id) + 1;
+    char *p = malloc(tl + il);
+    if (p == NULL)
         return 1;
-    l->n++;
+    memcpy(p, tenant, tl);
+    memcpy(p + tl, id, il);
+    l->v[l->n++] = (changed){p, p + tl};
     return 0;
+}
+
+static int by_tenant(const void *x, const void *y)
+{
+    return strcmp(((const changed *)x)->tenant, ((const changed *)y)->tenant);
 }
 
 /* Summaries read for a chunk. */
@@ -62,10 +79,12 @@ static int collect_summary(const store_customer *c, void *arg)
     return 0;
 }
 
-/* Re-reads ids[0..n) and replaces them in the cache (the protocol in
- * apply.h): the snapshot is taken under the gate, the read runs outside it. */
-static int replace_chunk(app *a, store_db *db, const char *const *ids, size_t n)
+/* Re-reads t's customers ids[0..n) and replaces them in its cache (the
+ * protocol in apply.h): the snapshot is taken under the gate, the read runs
+ * outside it. */
+static int replace_chunk(app_tenant *t, store_db *db, const char *const *ids, size_t n)
 {
+    app *a = t->app;
     if (store_db_broken(db) && store_db_reconnect(db) != 0)
         return -1; /* not under the gate: every batch's COMMIT would wait */
     summary_list l = {calloc(n, sizeof *l.v), 0};
@@ -82,10 +101,11 @@ static int replace_chunk(app *a, store_db *db, const char *const *ids, size_t n)
     store_db_set_deadline(db, 0);
     if (rc != 0)
         goto cleanup;
-    int64_t day = a->config->has_as_of ? a->config->as_of_day : STORE_AS_OF_NOW;
-    rc = store_customers_as_of(db, ids, n, day, collect_summary, &l);
+    const ltvd_config *cfg = app_tenant_config(t);
+    int64_t day = cfg->has_as_of ? cfg->as_of_day : STORE_AS_OF_NOW;
+    rc = store_customers_as_of(db, t->id, ids, n, day, collect_summary, &l);
     if (rc == 0)
-        rc = app_cache_replace(a, l.v, l.n) == CACHE_OK ? 0 : -1;
+        rc = app_cache_replace(t, l.v, l.n) == CACHE_OK ? 0 : -1;
     else
         rc = -1;
     app_window_close(a);
@@ -110,22 +130,41 @@ int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
                  ? -1
                  : store_customers_changed(db, since, own, n_own, collect_id, &ids);
     free(own);
-    for (size_t i = 0; rc == 0 && i < ids.n; i += SYNC_CHUNK) {
-        size_t k = ids.n - i < SYNC_CHUNK ? ids.n - i : SYNC_CHUNK;
-        rc = replace_chunk(a, db, (const char *const *)ids.v + i, k);
+    if (rc == 0)
+        qsort(ids.v, ids.n, sizeof *ids.v, by_tenant);
+    const char **chunk = calloc(SYNC_CHUNK, sizeof *chunk);
+    if (chunk == NULL)
+        rc = -1;
+    for (size_t i = 0, end; rc == 0 && i < ids.n; i = end) {
+        for (end = i + 1; end < ids.n && strcmp(ids.v[end].tenant, ids.v[i].tenant) == 0;)
+            end++;
+        /* a tenant this process does not know yet is loaded whole (its rows
+         * then come from that read): created by another process */
+        bool loaded = false;
+        app_tenant *t = app_tenant_find(a, ids.v[i].tenant);
+        if (t == NULL && (rc = app_tenant_discover(a, db, ids.v[i].tenant, &t)) == 0)
+            loaded = t != NULL;
+        for (size_t j = i; rc == 0 && t != NULL && !loaded && j < end; j += SYNC_CHUNK) {
+            size_t k = end - j < SYNC_CHUNK ? end - j : SYNC_CHUNK;
+            for (size_t c = 0; c < k; c++)
+                chunk[c] = ids.v[j + c].id;
+            rc = replace_chunk(t, db, chunk, k);
+        }
+        /* told once the tenant's whole read is in, not per chunk: a first
+         * model is fitted on everything another writer stored */
+        if (rc == 0 && t != NULL)
+            app_note_changed(t, end - i);
+        app_tenant_release(t);
     }
+    free(chunk);
     if (rc == 0) {
-        /* told once the whole read is in, not per chunk: a first model is
-         * fitted on everything another writer stored, not its first chunk */
-        if (ids.n > 0)
-            app_note_changed(a, ids.n);
         memcpy(since, next, STORE_TIME_MAX);
         app_own_xids_forget(a, strtoull(next, NULL, 10));
     } else {
         rc = -1;
     }
     for (size_t i = 0; i < ids.n; i++)
-        free(ids.v[i]);
+        free(ids.v[i].tenant);
     free(ids.v);
     return rc;
 }
@@ -141,7 +180,8 @@ static long sync_tick(void *arg)
                                                         &s->lim, err)) == NULL) {
         app_db_failed(s->a);
         log_write(LOG_WARN, "cache catch-up: %s", err);
-    } else if (app_sync_once(s->a, s->db, s->since) != 0) {
+    } else if (app_tenants_reconcile(s->a, s->db) != 0 ||
+               app_sync_once(s->a, s->db, s->since) != 0) {
         if (store_db_broken(s->db))
             app_db_failed(s->a);
         log_write(LOG_WARN, "cache catch-up: %s (retried)", store_db_error(s->db));
@@ -165,6 +205,12 @@ app_sync *app_sync_start(app *a, long interval_ms)
         return NULL;
     }
     return s;
+}
+
+void app_sync_wake(app_sync *s)
+{
+    if (s != NULL)
+        ticker_wake(s->ticker);
 }
 
 void app_sync_stop(app_sync *s)

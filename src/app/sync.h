@@ -25,4 +25,8 @@ app_sync *app_sync_start(app *a, long interval_ms);
 /* Stops and joins the thread. NULL is fine. */
 void app_sync_stop(app_sync *s);
 
+/* Runs a catch-up (and the tenants' reconcile) soon: another process
+ * announced a change of the tenants. NULL is fine. */
+void app_sync_wake(app_sync *s);
+
 #endif

@@ -250,7 +250,8 @@ static const char *bearer_token(const char *header, size_t *len)
     return t[*len] == '\0' || t[*len + strspn(t + *len, " \t")] == '\0' ? t : NULL;
 }
 
-auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned any_of)
+auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned any_of,
+                            char tenant[STORE_TENANT_MAX + 1])
 {
     char key_id[AUTH_KEY_ID_LEN + 1];
     unsigned char hash[AUTH_HASH_LEN];
@@ -271,5 +272,7 @@ auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned an
         return AUTH_INVALID;
     if (!auth_equal_ct(hash, key.hash, AUTH_HASH_LEN))
         return AUTH_INVALID;
+    if (tenant != NULL)
+        memcpy(tenant, key.tenant, sizeof key.tenant);
     return (key.scopes & any_of) != 0 ? AUTH_OK : AUTH_FORBIDDEN;
 }

@@ -72,8 +72,10 @@ void auth_keys_free(auth_keys *k);
 /* Checks the Authorization header value (NULL when absent) against k
  * (NULL: AUTH_UNAVAILABLE; not loaded yet: AUTH_NOT_LOADED once the header
  * is a well-formed token) for a key holding any of the AUTH_SCOPE_ bits of
- * any_of. */
-auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned any_of);
+ * any_of. When the key is valid (AUTH_OK, AUTH_FORBIDDEN) its tenant ("*"
+ * for a platform key) is copied to tenant (may be NULL). */
+auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned any_of,
+                            char tenant[STORE_TENANT_MAX + 1]);
 
 /* Reloads now, on the calling thread (the reload thread, a test, a tool:
  * never a request). Returns 0, or -1 (the previous copy stays). */

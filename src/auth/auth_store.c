@@ -6,8 +6,8 @@
 #include <string.h>
 
 static const char create_sql[] =
-    "INSERT INTO api_keys (key_id, name, token_sha256, scopes)"
-    " VALUES ($1, $2, decode($3, 'hex'), string_to_array($4, ','))"
+    "INSERT INTO api_keys (key_id, name, token_sha256, scopes, tenant_id)"
+    " VALUES ($1, $2, decode($3, 'hex'), string_to_array($4, ','), $5)"
     " ON CONFLICT (key_id) DO NOTHING";
 
 #define UTC_TEXT(col)                                                                    \
@@ -15,7 +15,8 @@ static const char create_sql[] =
 
 static const char list_sql[] =
     "SELECT key_id, name, array_to_string(scopes, ','), " UTC_TEXT(
-        "created_at") ", " UTC_TEXT("revoked_at") " FROM api_keys ORDER BY created_at, "
+        "created_at") ", " UTC_TEXT("revoked_at") ", tenant_id"
+                                                  " FROM api_keys ORDER BY created_at, "
                                                   "key_id";
 
 /* The row is locked first, so two revokes of one key report it once. */
@@ -26,16 +27,18 @@ static const char revoke_sql[] =
     " SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM u)";
 
 static const char load_sql[] =
-    "SELECT key_id, encode(token_sha256, 'hex'), array_to_string(scopes, ',')"
-    " FROM api_keys WHERE revoked_at IS NULL";
+    "SELECT key_id, encode(token_sha256, 'hex'), array_to_string(scopes, ','),"
+    " tenant_id FROM api_keys WHERE revoked_at IS NULL";
 
 int auth_store_create(store_db *db, const char *key_id, const char *name,
-                      const unsigned char hash[AUTH_HASH_LEN], unsigned scopes)
+                      const unsigned char hash[AUTH_HASH_LEN], unsigned scopes,
+                      const char *tenant)
 {
-    char hash_hex[2 * AUTH_HASH_LEN + 1], scope_text[20];
+    char hash_hex[2 * AUTH_HASH_LEN + 1], scope_text[AUTH_SCOPES_TEXT_MAX];
     auth_hex(hash, AUTH_HASH_LEN, hash_hex);
-    const char *vals[] = {key_id, name, hash_hex, auth_scopes_format(scopes, scope_text)};
-    PGresult *res = store_db_exec_prepared(db, "auth_key_create", create_sql, 4, vals);
+    const char *vals[] = {key_id, name, hash_hex, auth_scopes_format(scopes, scope_text),
+                          tenant != NULL ? tenant : STORE_TENANT_DEFAULT};
+    PGresult *res = store_db_exec_prepared(db, "auth_key_create", create_sql, 5, vals);
     int rc = -1;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         store_db_fail(db, res, "create API key");
@@ -55,9 +58,12 @@ int auth_store_list(store_db *db, auth_store_list_cb cb, void *arg)
     }
     rc = 0;
     for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
-        auth_key_info k = {PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                           PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-                           PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4)};
+        auth_key_info k = {PQgetvalue(res, i, 0),
+                           PQgetvalue(res, i, 1),
+                           PQgetvalue(res, i, 2),
+                           PQgetvalue(res, i, 3),
+                           PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
+                           PQgetvalue(res, i, 5)};
         rc = cb(&k, arg) != 0 ? 1 : 0;
     }
 cleanup:
@@ -85,9 +91,12 @@ static bool key_from_row(const PGresult *res, int i, auth_key *k)
 {
     const char *id = PQgetvalue(res, i, 0);
     int scopes = auth_scopes_parse(PQgetvalue(res, i, 2));
+    const char *tenant = PQgetvalue(res, i, 3);
     if (strlen(id) != AUTH_KEY_ID_LEN || scopes < 0 ||
-        !auth_unhex(PQgetvalue(res, i, 1), k->hash, AUTH_HASH_LEN))
+        !auth_unhex(PQgetvalue(res, i, 1), k->hash, AUTH_HASH_LEN) ||
+        strlen(tenant) > STORE_TENANT_MAX)
         return false;
+    snprintf(k->tenant, sizeof k->tenant, "%s", tenant);
     memcpy(k->key_id, id, AUTH_KEY_ID_LEN + 1);
     k->scopes = (unsigned)scopes;
     return true;

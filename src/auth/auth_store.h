@@ -14,6 +14,7 @@ typedef struct auth_key {
     char key_id[AUTH_KEY_ID_LEN + 1];
     unsigned char hash[AUTH_HASH_LEN]; /* SHA-256 of the whole token */
     unsigned scopes;                   /* AUTH_SCOPE_ bits */
+    char tenant[STORE_TENANT_MAX + 1]; /* the tenant it may address, or "*" */
 } auth_key;
 
 /* One key as `ltvd key list` shows it (borrowed strings, valid during the
@@ -24,14 +25,17 @@ typedef struct auth_key_info {
     const char *scopes;  /* "ingest,read" */
     const char *created; /* RFC 3339, UTC */
     const char *revoked; /* RFC 3339, UTC, or NULL while valid */
+    const char *tenant;  /* its tenant, or "*" for a platform key */
 } auth_key_info;
 
 typedef int (*auth_store_list_cb)(const auth_key_info *k, void *arg);
 
-/* Stores a new key. Returns 0, 1 when key_id is taken already (draw a new
- * token), or -1 with db->err set. */
+/* Stores a new key for tenant (NULL: STORE_TENANT_DEFAULT; "*": a platform
+ * key, for every tenant). Returns 0, 1 when key_id is taken already (draw a
+ * new token), or -1 with db->err set (a tenant id of the wrong form too). */
 int auth_store_create(store_db *db, const char *key_id, const char *name,
-                      const unsigned char hash[AUTH_HASH_LEN], unsigned scopes);
+                      const unsigned char hash[AUTH_HASH_LEN], unsigned scopes,
+                      const char *tenant);
 
 /* Calls cb for every key, revoked ones included, oldest first; a non-zero
  * return from cb stops the walk. Returns 0, 1 when cb stopped it, or -1

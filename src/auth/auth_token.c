@@ -108,7 +108,7 @@ bool auth_unhex(const char *hex, unsigned char *out, size_t n)
 
 /* ---------------------------------------------------------------- scopes */
 
-static const char *const scope_names[] = {"ingest", "read", "admin"};
+static const char *const scope_names[] = {"ingest", "read", "admin", "platform"};
 #define N_SCOPES (sizeof scope_names / sizeof scope_names[0])
 
 int auth_scopes_parse(const char *text)
@@ -129,13 +129,13 @@ int auth_scopes_parse(const char *text)
     }
 }
 
-char *auth_scopes_format(unsigned scopes, char out[20])
+char *auth_scopes_format(unsigned scopes, char out[AUTH_SCOPES_TEXT_MAX])
 {
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < N_SCOPES; i++)
         if (scopes & (1u << i))
-            len += (size_t)snprintf(out + len, 20 - len, "%s%s", len > 0 ? "," : "",
-                                    scope_names[i]);
+            len += (size_t)snprintf(out + len, AUTH_SCOPES_TEXT_MAX - len, "%s%s",
+                                    len > 0 ? "," : "", scope_names[i]);
     return out;
 }

@@ -17,12 +17,18 @@
     (sizeof AUTH_TOKEN_PREFIX - 1 + AUTH_KEY_ID_LEN + 1 + AUTH_SECRET_LEN)
 #define AUTH_HASH_LEN 32 /* SHA-256 */
 
+/* Longest text of auth_scopes_format, with its NUL. */
+#define AUTH_SCOPES_TEXT_MAX 32
+/* The tenant of a platform key: every tenant. */
+#define AUTH_TENANT_ANY "*"
+
 /* The scopes a key may hold, as bits. */
 enum {
-    AUTH_SCOPE_INGEST = 1u << 0, /* POST /v1/transactions */
-    AUTH_SCOPE_READ = 1u << 1,   /* GET /v1/..., a private /metrics */
-    AUTH_SCOPE_ADMIN = 1u << 2,  /* POST /v1/model/refit, a private /metrics */
-    AUTH_SCOPE_ALL = (1u << 3) - 1,
+    AUTH_SCOPE_INGEST = 1u << 0,   /* POST /v1/transactions */
+    AUTH_SCOPE_READ = 1u << 1,     /* GET /v1/..., a private /metrics */
+    AUTH_SCOPE_ADMIN = 1u << 2,    /* refit, customer erasure, a private /metrics */
+    AUTH_SCOPE_PLATFORM = 1u << 3, /* tenant management (/v1/tenants) */
+    AUTH_SCOPE_ALL = (1u << 4) - 1,
 };
 
 /* A new random token (NUL-terminated) and its key id. Returns 0, or -1 when
@@ -54,6 +60,6 @@ int auth_scopes_parse(const char *text);
 
 /* The names of the bits of scopes, comma-separated in the order ingest,
  * read, admin, into out (room for 20 bytes). Returns out. */
-char *auth_scopes_format(unsigned scopes, char out[20]);
+char *auth_scopes_format(unsigned scopes, char out[AUTH_SCOPES_TEXT_MAX]);
 
 #endif

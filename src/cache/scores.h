@@ -32,6 +32,8 @@ typedef struct cache_scores_spec {
     double horizon;       /* horizon_days in model periods */
     double p_horizon;     /* cache_score_summary's p_horizon */
     clv_options clv;      /* months, discount, M (margin: unused, see below) */
+    uint64_t cells;       /* a digest of what the rank cells depend on (the
+                             caller's settings): equal when they rank alike */
 } cache_scores_spec;
 
 /* One customer's stored scores. predicted_ltv with margin g is

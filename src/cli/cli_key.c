@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/tenants.h"
 #include "auth/auth_store.h"
 #include "auth/auth_token.h"
 #include "cli/cli.h"
@@ -18,12 +19,15 @@
 #define NAME_MAX_BYTES 64
 
 static const char key_usage[] =
-    "usage: ltvd key create --scopes SCOPES [--name NAME]\n"
+    "usage: ltvd key create --scopes SCOPES [--name NAME] [--tenant TENANT]\n"
     "       ltvd key list\n"
     "       ltvd key revoke KEY_ID\n"
-    "  SCOPES  comma-separated: ingest (POST /v1/transactions), read (GET /v1/...),\n"
-    "          admin (POST /v1/model/refit); a private /metrics takes read or admin\n"
+    "  SCOPES  comma-separated: ingest (POST transactions), read (GET customers,\n"
+    "          model, segments), admin (refit, customer erasure), platform (the\n"
+    "          tenants: /v1/tenants); a private /metrics takes read or admin\n"
     "  NAME    a label for the list (printable, at most 64 bytes, no tab)\n"
+    "  TENANT  the tenant the key may address (default: default); '*' makes a\n"
+    "          platform key, for every tenant (the only kind that may hold platform)\n"
     "create prints the token (Authorization: Bearer <token>) alone on stdout: it\n"
     "is shown this once and stored only as a hash. A running server accepts a new\n"
     "key within a second and refuses a revoked one within 5 seconds.\n"
@@ -83,7 +87,7 @@ static bool name_ok(const char *name)
 
 /* Draws tokens until one's key id is free (a clash of 48 random bits is
  * all but impossible, but costs nothing to handle). */
-static int create_key(store_db *db, const char *name, unsigned scopes)
+static int create_key(store_db *db, const char *name, unsigned scopes, const char *tenant)
 {
     char token[AUTH_TOKEN_LEN + 1], key_id[AUTH_KEY_ID_LEN + 1];
     unsigned char hash[AUTH_HASH_LEN];
@@ -95,7 +99,7 @@ static int create_key(store_db *db, const char *name, unsigned scopes)
             rc = -1;
             break;
         }
-        rc = auth_store_create(db, key_id, name, hash, scopes);
+        rc = auth_store_create(db, key_id, name, hash, scopes, tenant);
     }
     if (rc == 0) {
         printf("%s\n", token);
@@ -112,8 +116,9 @@ static int key_create(int argc, char **argv)
 {
     static const struct option opts[] = {{"scopes", required_argument, NULL, 's'},
                                          {"name", required_argument, NULL, 'n'},
+                                         {"tenant", required_argument, NULL, 't'},
                                          {NULL, 0, NULL, 0}};
-    const char *scope_text = NULL, *name = "";
+    const char *scope_text = NULL, *name = "", *tenant = STORE_TENANT_DEFAULT;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -121,6 +126,8 @@ static int key_create(int argc, char **argv)
             scope_text = optarg;
         else if (c == 'n')
             name = optarg;
+        else if (c == 't')
+            tenant = optarg;
         else
             return usage_error("bad option for create");
     }
@@ -130,13 +137,19 @@ static int key_create(int argc, char **argv)
         return usage_error("create needs --scopes");
     int scopes = auth_scopes_parse(scope_text);
     if (scopes < 0)
-        return usage_error("--scopes: a comma-separated list of ingest, read, admin");
+        return usage_error(
+            "--scopes: a comma-separated list of ingest, read, admin, platform");
+    bool any = strcmp(tenant, AUTH_TENANT_ANY) == 0;
+    if (!any && !app_tenant_id_ok(tenant))
+        return usage_error("--tenant: a tenant id ([a-z0-9][a-z0-9_-]{0,62}) or '*'");
+    if ((scopes & AUTH_SCOPE_PLATFORM) != 0 && !any)
+        return usage_error("--scopes platform needs --tenant '*' (a platform key)");
     if (!name_ok(name))
         return usage_error("--name: printable, at most 64 bytes");
     store_db *db = open_db();
     if (db == NULL)
         return 1;
-    int rc = create_key(db, name, (unsigned)scopes);
+    int rc = create_key(db, name, (unsigned)scopes, tenant);
     store_db_close(db);
     return rc;
 }
@@ -146,8 +159,8 @@ static int key_create(int argc, char **argv)
 static int print_key(const auth_key_info *k, void *arg)
 {
     (void)arg;
-    printf("%s\t%s\t%s\t%s\t%s\n", k->key_id, k->name, k->scopes, k->created,
-           k->revoked != NULL ? k->revoked : "-");
+    printf("%s\t%s\t%s\t%s\t%s\t%s\n", k->key_id, k->name, k->scopes, k->created,
+           k->revoked != NULL ? k->revoked : "-", k->tenant);
     return 0;
 }
 
@@ -159,7 +172,7 @@ static int key_list(int argc, char **argv)
     store_db *db = open_db();
     if (db == NULL)
         return 1;
-    printf("ID\tNAME\tSCOPES\tCREATED\tREVOKED\n");
+    printf("ID\tNAME\tSCOPES\tCREATED\tREVOKED\tTENANT\n");
     int rc = auth_store_list(db, print_key, NULL);
     if (rc != 0)
         fprintf(stderr, "ltvd key: %s\n", store_db_error(db));

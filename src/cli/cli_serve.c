@@ -79,6 +79,7 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
     }
     http_server_set_auth(server, *keys);
     http_server_set_app(server, a);
+    http_server_set_tenants(server, app_http_tenant_acquire, app_http_tenant_release);
     http_server_set_started(server, app_started, a);
     http_server_set_readiness(server, app_ready, a);
     http_server_set_read_only(server, app_read_only, a);
@@ -112,7 +113,7 @@ static bool start_app(const ltvd_config *cfg, app *a, auth_keys *keys,
         snprintf(err, CONFIG_ERR_MAX, "the cache catch-up could not be started");
         return false;
     }
-    log_write(LOG_INFO, "cache: %zu customers", cache_count(a->cache));
+
     app_start_serving(a);
     return true;
 }
@@ -254,6 +255,7 @@ static http_server *health_server_start(const ltvd_config *cfg, ltvd_config *hcf
     http_server_set_auth(h, keys);
     if (a != NULL) {
         http_server_set_app(h, a);
+        http_server_set_tenants(h, app_http_tenant_acquire, app_http_tenant_release);
         http_server_set_started(h, app_started, a);
         http_server_set_readiness(h, app_ready, a);
         http_server_set_read_only(h, app_read_only, a);

@@ -28,6 +28,13 @@ static const access_rule rules[] = {
     {"GET", "/v1/segments", AUTH_SCOPE_READ},
     {"GET", "/v1/model", AUTH_SCOPE_READ},
     {"POST", "/v1/model/refit", AUTH_SCOPE_ADMIN},
+    {"DELETE", "/v1/customers/{customer_id}", AUTH_SCOPE_ADMIN},
+    {"GET", "/v1/customers/export", AUTH_SCOPE_READ},
+    {"POST", "/v1/tenants", AUTH_SCOPE_PLATFORM},
+    {"GET", "/v1/tenants", AUTH_SCOPE_PLATFORM},
+    {"GET", "/v1/tenants/{tenant}", AUTH_SCOPE_PLATFORM},
+    {"PATCH", "/v1/tenants/{tenant}", AUTH_SCOPE_PLATFORM},
+    {"DELETE", "/v1/tenants/{tenant}", AUTH_SCOPE_PLATFORM},
 };
 
 unsigned access_scopes(const ltvd_config *cfg, const char *method, const char *pattern)
@@ -67,7 +74,7 @@ void access_check(http_request *req)
         return;
     const char *header = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_AUTHORIZATION);
-    auth_result r = auth_keys_check(req->ctx->auth, header, need);
+    auth_result r = auth_keys_check(req->ctx->auth, header, need, req->key_tenant);
     if (r == AUTH_OK)
         return;
     if (r == AUTH_NOT_LOADED) { /* start-up, before the migrations are through */
@@ -76,8 +83,15 @@ void access_check(http_request *req)
                  "the service is starting: the API keys are not loaded yet");
         return;
     }
+    if (r == AUTH_FORBIDDEN && http_tenant_route(req->route) &&
+        strcmp(req->key_tenant, "*") != 0 && strcmp(req->key_tenant, req->tenant) != 0) {
+        req->pending = PROBLEM_TENANT_NOT_FOUND; /* another tenant's: nothing learned */
+        snprintf(req->pending_detail, sizeof req->pending_detail, "no tenant %s",
+                 req->tenant);
+        return;
+    }
     if (r == AUTH_FORBIDDEN) {
-        char names[20];
+        char names[AUTH_SCOPES_TEXT_MAX];
         req->pending = PROBLEM_FORBIDDEN;
         snprintf(req->pending_detail, sizeof req->pending_detail,
                  "this request needs an API key with the scope %s",
@@ -98,7 +112,7 @@ bool access_recheck_or_reply(http_request *req, http_result *res)
         return true;
     const char *header = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_AUTHORIZATION);
-    if (auth_keys_check(req->ctx->auth, header, need) == AUTH_OK)
+    if (auth_keys_check(req->ctx->auth, header, need, NULL) == AUTH_OK)
         return true;
     req->bad_token = true;
     *res = http_reply_problem(req, PROBLEM_UNAUTHORIZED,

@@ -3,6 +3,7 @@
 
 #include "http/customers.h"
 #include "http/model.h"
+#include "http/tenants.h"
 #include "http/transactions.h"
 
 const api_group api_groups[] = {
@@ -11,6 +12,7 @@ const api_group api_groups[] = {
     {customer_list_routes, &customer_list_nroutes},
     {segments_routes, &segments_nroutes},
     {model_routes, &model_nroutes},
+    {tenants_routes, &tenants_nroutes},
 };
 const size_t api_ngroups = sizeof api_groups / sizeof api_groups[0];
 

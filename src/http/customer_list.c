@@ -245,7 +245,7 @@ http_result customer_list_reply_failure(http_request *req, app_list_status st,
     char detail[400];
     switch (st) {
     case APP_LIST_NO_MODEL: /* says which part of the eligibility rule is missing */
-        app_no_model_detail(req->ctx->app, detail, sizeof detail);
+        app_no_model_detail(req->tenant_ref, detail, sizeof detail);
         return http_reply_problem(req, PROBLEM_NO_MODEL, detail, NULL);
     case APP_LIST_DB_FAILED:
         return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE,
@@ -285,7 +285,6 @@ http_result customer_list_reply_failure(http_request *req, app_list_status st,
 /* GET /v1/customers */
 static http_result list_customers(http_request *req)
 {
-    app *a = req->ctx->app;
     list_query lq;
     http_result res;
     if (!query_or_reply(req, &lq, &res))
@@ -294,7 +293,7 @@ static http_result list_customers(http_request *req)
     lq.q.gone = client_gone;
     lq.q.gone_arg = req;
     app_list_page p;
-    app_list_status st = app_list_run(a, &lq.q, &p);
+    app_list_status st = app_list_run(req->tenant_ref, &lq.q, &p);
     res = st == APP_LIST_OK ? reply_page(req, &lq, &p)
                             : customer_list_reply_failure(req, st, p.n_customers);
     if (p.n_failed > 0) /* no customer id: logs carry no customer data */

@@ -33,7 +33,7 @@ static http_result reply_score(http_request *req, const char *id, const cache_mo
                                const cache_summary *s, const score_opts *o)
 {
     score_row row;
-    int rc = score_compute(m, s, o, req->ctx->config, &row);
+    int rc = score_compute(m, s, o, app_tenant_config(req->tenant_ref), &row);
     if (rc != GSL_SUCCESS)
         return score_reply_failure(req, id, rc);
     json_out b = {0};
@@ -46,7 +46,7 @@ static http_result reply_score(http_request *req, const char *id, const cache_mo
 /* GET /v1/customers/{customer_id} */
 static http_result get_customer(http_request *req)
 {
-    app *a = req->ctx->app;
+    app_tenant *t = req->tenant_ref;
     const char *id = req->params[0];
     http_result res;
     score_opts o;
@@ -54,19 +54,19 @@ static http_result get_customer(http_request *req)
         !score_opts_or_reply(req, &o, &res))
         return res;
     cache_summary cached, s;
-    if (cache_get(a->cache, id, &cached) != CACHE_OK)
+    if (cache_get(t->cache, id, &cached) != CACHE_OK)
         return http_reply_problem(req, PROBLEM_CUSTOMER_NOT_FOUND, NULL, NULL);
     score_mark_stale(req);
-    const cache_model *m = cache_snapshot_acquire(a->cache);
+    const cache_model *m = cache_snapshot_acquire(t->cache);
     if (m == NULL) { /* before any database work: it could not be scored */
         char why[512];
-        app_no_model_detail(a, why, sizeof why);
+        app_no_model_detail(t, why, sizeof why);
         return http_reply_problem(req, PROBLEM_NO_MODEL, why, NULL);
     }
     s = cached;          /* the service's own day: never PostgreSQL (app_score_opts) */
     if (o.as_of_given) { /* on an offload thread (has_as_of) */
         char detail[APP_DB_DETAIL_MAX];
-        app_as_of_result rc = app_customer_as_of(a, id, &cached, o.as_of_day, &s, detail);
+        app_as_of_result rc = app_customer_as_of(t, id, &cached, o.as_of_day, &s, detail);
         if (rc != APP_AS_OF_OK) {
             cache_snapshot_release(m);
             return rc == APP_AS_OF_NOT_YET

@@ -30,6 +30,9 @@ typedef http_result (*http_handler)(http_request *req);
 #define HTTP_BODY_CONFIG SIZE_MAX
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_PARAM_BYTES 256
+/* Longest tenant id, and the one the unprefixed /v1 paths address. */
+#define HTTP_TENANT_MAX 63
+#define HTTP_TENANT_DEFAULT "default"
 
 /* One row of a routing table. Pattern segments are literals or {name}; a
  * {name} matches one non-empty segment, handed to the handler decoded. */
@@ -78,6 +81,11 @@ typedef struct http_context {
     void *read_only_cls;
     void *app;              /* for endpoint groups (cache, store, ...) */
     struct auth_keys *auth; /* the API keys (auth/auth.h); NULL: none can pass */
+    /* The tenant a request of a tenant route addresses (http_tenant_route),
+     * taken when its head is in and released with the request; NULL from
+     * acquire: no such tenant (404). NULL functions: no tenants. */
+    void *(*tenant_acquire)(void *app, const char *id);
+    void (*tenant_release)(void *tenant);
 } http_context;
 
 typedef struct http_mem http_mem;
@@ -99,10 +107,15 @@ struct http_request {
     size_t body_cap, body_limit, discarded;
     int pending; /* problem_code to answer once the body is in, or -1 */
     char pending_detail[400];
-    char allow[64];         /* Allow header of a 405 */
-    bool bad_token;         /* a 401 for credentials given, not missing */
-    bool close;             /* close the connection after the answer */
-    const char *extra_name; /* one more response header (http_set_header) */
+    char allow[64]; /* Allow header of a 405 */
+    /* the tenant addressed: "default", or {tenant} of /v1/tenants/{tenant}/...
+     * (matched as /v1/...); its object for a tenant route (http_tenant_route) */
+    char tenant[HTTP_TENANT_MAX + 1];
+    void *tenant_ref;
+    char key_tenant[HTTP_TENANT_MAX + 1]; /* the tenant of the key that passed, or "*" */
+    bool bad_token;                       /* a 401 for credentials given, not missing */
+    bool close;                           /* close the connection after the answer */
+    const char *extra_name;               /* one more response header (http_set_header) */
     const char *extra_value;
     unsigned status; /* status queued, for metrics and logs */
     uint64_t start_ns;
@@ -113,6 +126,10 @@ struct http_request {
     struct MHD_Response *held;
     unsigned held_status;
 };
+
+/* Whether route is one of a tenant's (every /v1 route but the tenants'
+ * management, /v1/tenants and /v1/tenants/{tenant}). */
+bool http_tenant_route(const http_route *route);
 
 /* Request-scoped memory: freed in the completion callback. NULL when out
  * of memory. */

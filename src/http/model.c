@@ -106,14 +106,14 @@ static json_t *model_json(const cache_model *m, const worker_status *st)
 /* GET /v1/model */
 static http_result get_model(http_request *req)
 {
-    app *a = req->ctx->app;
+    app_tenant *t = req->tenant_ref;
     worker_status st = {0};
-    if (a->worker != NULL)
-        worker_status_get(a->worker, &st);
-    const cache_model *m = cache_snapshot_acquire(a->cache);
+    if (t->worker != NULL)
+        worker_status_get(t->worker, &st);
+    const cache_model *m = cache_snapshot_acquire(t->cache);
     if (m == NULL) {
         char detail[WORKER_REASON_MAX + 600];
-        app_no_model_detail(a, detail, sizeof detail);
+        app_no_model_detail(t, detail, sizeof detail);
         return http_reply_problem(req, PROBLEM_NO_MODEL, detail, NULL);
     }
     json_t *doc = model_json(m, &st);
@@ -127,11 +127,11 @@ static http_result get_model(http_request *req)
 /* POST /v1/model/refit */
 static http_result post_refit(http_request *req)
 {
-    app *a = req->ctx->app;
-    if (a->worker == NULL)
+    app_tenant *t = req->tenant_ref;
+    if (t->worker == NULL)
         return http_reply_problem(req, PROBLEM_NOT_READY, "no refit worker is running",
                                   NULL);
-    worker_request(a->worker);
+    worker_request(t->worker);
     static const char body[] = "{\"status\":\"scheduled\"}";
     return http_reply(req, 202, "application/json", body, sizeof body - 1);
 }

@@ -13,6 +13,8 @@ static const problem_type registry[PROBLEM_COUNT] = {
     {PROBLEM_FORBIDDEN, 403, "forbidden", "API key lacks the required scope"},
     {PROBLEM_NOT_FOUND, 404, "not-found", "No such resource"},
     {PROBLEM_CUSTOMER_NOT_FOUND, 404, "customer-not-found", "Unknown customer"},
+    {PROBLEM_TENANT_NOT_FOUND, 404, "tenant-not-found", "Unknown tenant"},
+    {PROBLEM_CONFLICT, 409, "conflict", "Conflict with the current state"},
     {PROBLEM_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed"},
     {PROBLEM_BODY_TOO_LARGE, 413, "body-too-large", "Request body too large"},
     {PROBLEM_TOO_MANY_ITEMS, 413, "too-many-items", "Too many items in the batch"},

@@ -126,13 +126,60 @@ static void allow_add(char *allow, size_t cap, const char *m)
     snprintf(allow + len, cap - len, "%s%s", len > 0 ? ", " : "", m);
 }
 
+bool http_tenant_route(const http_route *route)
+{
+    return strncmp(route->pattern, "/v1/", 4) == 0 &&
+           strncmp(route->pattern, "/v1/tenants", 11) != 0;
+}
+
+/* /v1/tenants/{tenant}/rest is /v1/rest of that tenant: the tenant into
+ * req->tenant and the path to match into *path (request-scoped). False
+ * when the tenant segment is not a tenant id (the pending 404 is set). */
+static bool tenant_prefix(http_request *req, const char **path)
+{
+    static const char prefix[] = "/v1/tenants/";
+    const char *p = req->path;
+    snprintf(req->tenant, sizeof req->tenant, "%s", HTTP_TENANT_DEFAULT);
+    *path = p;
+    if (strncmp(p, prefix, sizeof prefix - 1) != 0)
+        return true;
+    const char *id = p + sizeof prefix - 1, *slash = strchr(id, '/');
+    if (slash == NULL)
+        return true; /* /v1/tenants/{tenant}: the management route */
+    size_t len = (size_t)(slash - id);
+    bool ok = len >= 1 && len <= HTTP_TENANT_MAX;
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = id[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+             (i > 0 && (c == '_' || c == '-'));
+    }
+    char *rest = ok ? http_alloc(req, strlen(slash) + 4) : NULL;
+    if (rest == NULL) {
+        req->pending = ok ? PROBLEM_INTERNAL : PROBLEM_TENANT_NOT_FOUND;
+        snprintf(req->pending_detail, sizeof req->pending_detail,
+                 "no tenant has that id (tenant ids are [a-z0-9][a-z0-9_-]{0,62})");
+        return false;
+    }
+    memcpy(req->tenant, id, len);
+    req->tenant[len] = '\0';
+    snprintf(rest, strlen(slash) + 4, "/v1%s", slash);
+    *path = rest;
+    return true;
+}
+
 void router_route(const router *r, http_request *req)
 {
     url_segment seg[HTTP_MAX_PARAMS];
     size_t n;
+    const char *path;
     req->route_index = r->nroutes;
+    if (!tenant_prefix(req, &path))
+        return;
     for (size_t i = 0; i < r->nroutes; i++) {
-        if (!url_match(r->routes[i]->pattern, req->path, seg, &n))
+        if (!url_match(r->routes[i]->pattern, path, seg, &n))
+            continue;
+        /* the tenants' own routes are not under a tenant */
+        if (path != req->path && !http_tenant_route(r->routes[i]))
             continue;
         if (method_is(r->routes[i], req->method)) {
             req->route = r->routes[i];
@@ -278,6 +325,24 @@ static void start_check(const router *r, http_request *req)
     snprintf(req->pending_detail, sizeof req->pending_detail, "%s", why);
 }
 
+/* A tenant route's tenant, taken for the request (released with it): an
+ * unknown one, or one the key may not address, answers 404 (the same
+ * answer: a key learns nothing of other tenants). */
+static void tenant_check(const router *r, http_request *req)
+{
+    const http_context *ctx = r->ctx;
+    if (!http_tenant_route(req->route) || ctx->tenant_acquire == NULL)
+        return;
+    bool allowed = req->key_tenant[0] == '\0' || strcmp(req->key_tenant, "*") == 0 ||
+                   strcmp(req->key_tenant, req->tenant) == 0;
+    req->tenant_ref = allowed ? ctx->tenant_acquire(ctx->app, req->tenant) : NULL;
+    if (req->tenant_ref != NULL)
+        return;
+    req->pending = PROBLEM_TENANT_NOT_FOUND;
+    snprintf(req->pending_detail, sizeof req->pending_detail, "no tenant %s",
+             req->tenant);
+}
+
 /* In a process that cannot write, a request that may write (any method
  * but GET and HEAD, on a route that is not a probe) answers 503
  * `read-only`: its body is discarded unread and its handler never runs. */
@@ -316,6 +381,8 @@ static bool on_headers(const router *r, http_request *req, const char *version)
         access_check(req); /* before the body: a refused one is never read */
     if (req->route != NULL && req->pending < 0)
         start_check(r, req); /* after the key: a bad one is 401 at any time */
+    if (req->route != NULL && req->pending < 0)
+        tenant_check(r, req); /* once started: the tenants are loaded */
     if (req->route != NULL && req->pending < 0)
         write_check(r, req); /* before the body: a write here is never read */
     if (req->route != NULL && req->pending < 0)
@@ -480,6 +547,7 @@ static http_request *request_new(router *r, struct MHD_Connection *conn, const c
     req->path = url;
     req->pending = -1;
     req->route_index = r->nroutes;
+    snprintf(req->tenant, sizeof req->tenant, "%s", HTTP_TENANT_DEFAULT);
     req->start_ns = now_ns();
     atomic_fetch_add(&r->in_flight, 1);
     return req;
@@ -545,6 +613,8 @@ void router_request_free(http_request *req)
     }
     if (req->held != NULL)
         MHD_destroy_response(req->held);
+    if (req->tenant_ref != NULL && req->ctx->tenant_release != NULL)
+        req->ctx->tenant_release(req->tenant_ref);
     free(req->body);
     free(req);
 }
@@ -578,7 +648,8 @@ static http_result queue(http_request *req, unsigned status, const char *content
 {
     if (resp == NULL)
         return HTTP_FATAL;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (content_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     if (req->extra_name != NULL)
         MHD_add_response_header(resp, req->extra_name, req->extra_value);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED && req->allow[0] != '\0')

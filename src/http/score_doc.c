@@ -62,7 +62,7 @@ bool score_query_known_or_reply(http_request *req, const char *const *known,
 
 bool score_opts_or_reply(http_request *req, score_opts *o, http_result *res)
 {
-    const ltvd_config *cfg = req->ctx->config;
+    const ltvd_config *cfg = app_tenant_config(req->tenant_ref); /* its settings */
     double h = (double)cfg->horizon_days;
     o->discount_rate = cfg->discount_rate;
     o->margin = cfg->margin;
@@ -71,7 +71,7 @@ bool score_opts_or_reply(http_request *req, score_opts *o, http_result *res)
         !query_number(req, "margin", 0, 1, false, &o->margin, res))
         return false;
     o->horizon_days = (long)h;
-    o->as_of_day = app_as_of_day(req->ctx->app);
+    o->as_of_day = app_tenant_as_of_day(req->tenant_ref);
     const char *v = NULL;
     int q = http_query(req, "as_of", &v);
     o->as_of_given = q != 0;

@@ -61,7 +61,7 @@ static http_result get_segments(http_request *req)
     }
     score_mark_stale(req);
     app_segments g;
-    app_list_status st = app_segments_run(req->ctx->app, &g);
+    app_list_status st = app_segments_run(req->tenant_ref, &g);
     http_result res;
     if (st != APP_LIST_OK) {
         res = customer_list_reply_failure(req, st, g.n_customers);

@@ -97,6 +97,13 @@ void http_server_set_app(http_server *s, void *app)
     s->ctx.app = app;
 }
 
+void http_server_set_tenants(http_server *s, void *(*acquire)(void *app, const char *id),
+                             void (*release)(void *tenant))
+{
+    s->ctx.tenant_acquire = acquire;
+    s->ctx.tenant_release = release;
+}
+
 void http_server_set_auth(http_server *s, struct auth_keys *auth)
 {
     s->ctx.auth = auth;

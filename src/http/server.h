@@ -30,6 +30,11 @@ bool http_server_add_probe_routes(http_server *s, const http_route *table, size_
 void http_server_set_readiness(http_server *s, http_readiness ready, void *cls);
 void http_server_set_app(http_server *s, void *app);
 
+/* How a tenant route's tenant is found (see http_context.tenant_acquire).
+ * Before start only. */
+void http_server_set_tenants(http_server *s, void *(*acquire)(void *app, const char *id),
+                             void (*release)(void *tenant));
+
 /* The start-up check (see http_context.started): until it returns true,
  * only the probe routes are served, the others answer 503 `starting` with
  * its why. Default: started. Before start only. */

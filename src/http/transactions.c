@@ -56,9 +56,11 @@ static http_result reply_refused(http_request *req, ingest_result r,
 static http_result store_batch(http_request *req, const ingest_batch *b)
 {
     app_ingest_result r;
-    switch (app_ingest_batch(req->ctx->app, b, &r)) {
+    switch (app_ingest_batch(req->tenant_ref, b, &r)) {
     case APP_INGEST_OK:
         break;
+    case APP_INGEST_NO_TENANT:
+        return http_reply_problem(req, PROBLEM_TENANT_NOT_FOUND, r.detail, NULL);
     case APP_INGEST_UNAVAILABLE:
         return http_reply_problem(req, PROBLEM_DATABASE_UNAVAILABLE, r.detail, NULL);
     case APP_INGEST_READ_ONLY:

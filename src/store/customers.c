@@ -15,29 +15,36 @@
  * WHERE and GROUP BY follow. */
 #define FIRST_AMOUNT "(array_agg(amount ORDER BY day))[1]"
 #define DAYS_SUMMARY                                                                     \
-    " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"   \
+    " SELECT tenant_id, customer_id, min(day) - DATE '1970-01-01',"                      \
+    "        max(day) - DATE '1970-01-01',"                                              \
     "        count(*), " STORE_SQL_UNITS(                                                \
         "sum(amount) - " FIRST_AMOUNT) ","                                               \
                                        "        " STORE_SQL_UNITS(                       \
                                            FIRST_AMOUNT) "   FROM customer_days"
-#define BY_CUSTOMER " GROUP BY customer_id"
+#define BY_CUSTOMER " GROUP BY tenant_id, customer_id"
 #define CURSOR "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
 
 static const char now_sql[] = CURSOR
-    " SELECT customer_id, first_day - DATE '1970-01-01', last_day - DATE '1970-01-01',"
-    "        n_days, " STORE_SQL_UNITS(
+    " SELECT tenant_id, customer_id, first_day - DATE '1970-01-01',"
+    "        last_day - DATE '1970-01-01', n_days, " STORE_SQL_UNITS(
         "repeat_amount") ","
                          "        " STORE_SQL_UNITS(
-                             "first_day_amount") "   FROM customers";
+                             "first_day_amount") "   FROM customers WHERE tenant_id = $1";
 
-/* The days up to $1. */
-static const char past_sql[] =
-    CURSOR DAYS_SUMMARY " WHERE day <= DATE '1970-01-01' + $1::integer" BY_CUSTOMER;
+/* Every tenant's customers (the start-up rebuild). */
+static const char all_sql[] = CURSOR
+    " SELECT tenant_id, customer_id, first_day - DATE '1970-01-01',"
+    "        last_day - DATE '1970-01-01', n_days, " STORE_SQL_UNITS(
+        "repeat_amount") ", " STORE_SQL_UNITS("first_day_amount") "   FROM customers";
+
+/* Tenant $1's days up to $2. */
+static const char past_sql[] = CURSOR DAYS_SUMMARY
+    " WHERE tenant_id = $1 AND day <= DATE '1970-01-01' + $2::integer" BY_CUSTOMER;
 
 /* The customers with rows stored by PostgreSQL transactions whose id is $1
  * or more (ingested_xid, BRIN-indexed: migration 005), but none of $2. */
 static const char changed_sql[] =
-    "SELECT DISTINCT customer_id FROM transactions"
+    "SELECT DISTINCT tenant_id, customer_id FROM transactions"
     " WHERE ingested_xid >= $1::bigint AND ingested_xid <> ALL ($2::bigint[])";
 
 /* Every transaction with an id below the result has ended. */
@@ -54,12 +61,13 @@ static const char estimate_sql[] =
     " WHERE c.oid = 'customer_days'::regclass AND s.attname = 'customer_id'"
     "   AND c.reltuples > 0";
 
-/* The customers listed in $1 (a text[]), over the days up to $2 or all. */
+/* Tenant $1's customers listed in $2 (a text[]), over the days up to $3 or
+ * all. */
 static const char some_past_sql[] =
-    DAYS_SUMMARY " WHERE customer_id = ANY($1::text[])"
-                 "   AND day <= DATE '1970-01-01' + $2::integer" BY_CUSTOMER;
+    DAYS_SUMMARY " WHERE tenant_id = $1 AND customer_id = ANY($2::text[])"
+                 "   AND day <= DATE '1970-01-01' + $3::integer" BY_CUSTOMER;
 static const char some_now_sql[] =
-    DAYS_SUMMARY " WHERE customer_id = ANY($1::text[])" BY_CUSTOMER;
+    DAYS_SUMMARY " WHERE tenant_id = $1 AND customer_id = ANY($2::text[])" BY_CUSTOMER;
 
 /* Hands every row of one FETCH to cb. Returns 0, or cb's non-zero value. */
 static int deliver(const PGresult *res, store_customer_cb cb, void *arg)
@@ -67,12 +75,13 @@ static int deliver(const PGresult *res, store_customer_cb cb, void *arg)
     int rows = PQntuples(res);
     for (int r = 0; r < rows; r++) {
         store_customer c = {
-            .customer_id = PQgetvalue(res, r, 0),
-            .first_day = strtoll(PQgetvalue(res, r, 1), NULL, 10),
-            .last_day = strtoll(PQgetvalue(res, r, 2), NULL, 10),
-            .n_days = strtoll(PQgetvalue(res, r, 3), NULL, 10),
-            .repeat_units = strtoll(PQgetvalue(res, r, 4), NULL, 10),
-            .first_units = strtoll(PQgetvalue(res, r, 5), NULL, 10),
+            .tenant_id = PQgetvalue(res, r, 0),
+            .customer_id = PQgetvalue(res, r, 1),
+            .first_day = strtoll(PQgetvalue(res, r, 2), NULL, 10),
+            .last_day = strtoll(PQgetvalue(res, r, 3), NULL, 10),
+            .n_days = strtoll(PQgetvalue(res, r, 4), NULL, 10),
+            .repeat_units = strtoll(PQgetvalue(res, r, 5), NULL, 10),
+            .first_units = strtoll(PQgetvalue(res, r, 6), NULL, 10),
         };
         int stop = cb(&c, arg);
         if (stop)
@@ -124,15 +133,19 @@ cleanup:
     return rc;
 }
 
-int store_customers_stream(store_db *db, int64_t as_of_day, store_customer_cb cb,
-                           void *arg)
+int store_customers_stream(store_db *db, const char *tenant, int64_t as_of_day,
+                           store_customer_cb cb, void *arg)
 {
-    if (as_of_day == STORE_AS_OF_NOW)
-        return stream(db, now_sql, 0, NULL, cb, arg);
+    if (tenant == NULL)
+        return stream(db, all_sql, 0, NULL, cb, arg);
+    if (as_of_day == STORE_AS_OF_NOW) {
+        const char *vals[] = {tenant};
+        return stream(db, now_sql, 1, vals, cb, arg);
+    }
     char day[24];
     snprintf(day, sizeof day, "%lld", (long long)as_of_day);
-    const char *vals[] = {day};
-    return stream(db, past_sql, 1, vals, cb, arg);
+    const char *vals[] = {tenant, day};
+    return stream(db, past_sql, 2, vals, cb, arg);
 }
 
 int store_customers_changed(store_db *db, const char *since, const uint64_t *skip_xids,
@@ -160,7 +173,7 @@ int store_customers_changed(store_db *db, const char *since, const uint64_t *ski
     }
     rc = 0;
     for (int r = 0; r < PQntuples(res) && rc == 0; r++)
-        rc = cb(PQgetvalue(res, r, 0), arg) != 0 ? 1 : 0;
+        rc = cb(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), arg) != 0 ? 1 : 0;
 cleanup:
     PQclear(res);
     free(skip);
@@ -196,8 +209,8 @@ long long store_customers_estimate(store_db *db)
     return n;
 }
 
-int store_customers_as_of(store_db *db, const char *const *ids, size_t n,
-                          int64_t as_of_day, store_customer_cb cb, void *arg)
+int store_customers_as_of(store_db *db, const char *tenant, const char *const *ids,
+                          size_t n, int64_t as_of_day, store_customer_cb cb, void *arg)
 {
     if (n == 0)
         return 0;
@@ -208,12 +221,12 @@ int store_customers_as_of(store_db *db, const char *const *ids, size_t n,
     }
     char day[24];
     snprintf(day, sizeof day, "%lld", (long long)as_of_day);
-    const char *vals[] = {array, day};
+    const char *vals[] = {tenant, array, day};
     int rc = -1;
     PGresult *res =
         as_of_day == STORE_AS_OF_NOW
-            ? store_db_exec_prepared(db, "ltvd_customers_now", some_now_sql, 1, vals)
-            : store_db_exec_prepared(db, "ltvd_customers_as_of", some_past_sql, 2, vals);
+            ? store_db_exec_prepared(db, "ltvd_customers_now", some_now_sql, 2, vals)
+            : store_db_exec_prepared(db, "ltvd_customers_as_of", some_past_sql, 3, vals);
     if (res == NULL)
         goto cleanup;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -24,6 +24,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+/* The tenant the unprefixed /v1 paths address, and every row of a
+ * database from before tenants (migration 009). */
+#define STORE_TENANT_DEFAULT "default"
+/* Longest tenant id ([a-z0-9][a-z0-9_-]{0,62}). */
+#define STORE_TENANT_MAX 63
+
 #define STORE_ERR_MAX 512
 #define STORE_MAX_PREPARED 32
 
@@ -115,6 +121,7 @@ int store_db_ping(store_db *db);
 int store_db_reconnect(store_db *db);
 
 /* The SQLSTATEs the store acts on (PostgreSQL, Appendix A). */
+#define PG_FOREIGN_KEY_VIOLATION "23503"
 #define PG_UNIQUE_VIOLATION "23505"
 #define PG_SERIALIZATION_FAILURE "40001"
 #define PG_DEADLOCK_DETECTED "40P01"

@@ -147,13 +147,14 @@ void store_direct_plan_free(store_direct_plan *p)
 static const char probe_sql[] =
     "SELECT pg_current_xact_id()::text,"
     "       EXISTS (SELECT 1 FROM transactions"
-    "                WHERE (customer_id, txn_id) IN (($1, $2), ($3, $4), ($5, $6)))";
+    "                WHERE tenant_id = $7"
+    "                  AND (customer_id, txn_id) IN (($1, $2), ($3, $4), ($5, $6)))";
 
-/* Which of the (customer, day)s in $1, $2 (day numbers) are stored. */
+/* Which of tenant $3's (customer, day)s in $1, $2 (day numbers) are stored. */
 static const char existing_sql[] =
     "SELECT d.customer_id, d.day - DATE '1970-01-01' FROM customer_days d"
     "  JOIN unnest($1::text[], $2::integer[]) AS u(customer_id, day)"
-    "    ON d.customer_id = u.customer_id COLLATE \"C\""
+    "    ON d.tenant_id = $3 AND d.customer_id = u.customer_id COLLATE \"C\""
     "   AND d.day = DATE '1970-01-01' + u.day"
     " ORDER BY 1, 2";
 
@@ -161,28 +162,28 @@ static const char existing_sql[] =
 static const char lock_sql[] =
     "SELECT 1 FROM customer_days d"
     "  JOIN unnest($1::text[], $2::integer[]) AS u(customer_id, day)"
-    "    ON d.customer_id = u.customer_id COLLATE \"C\""
+    "    ON d.tenant_id = $3 AND d.customer_id = u.customer_id COLLATE \"C\""
     "   AND d.day = DATE '1970-01-01' + u.day"
     " ORDER BY d.customer_id, d.day FOR UPDATE OF d NOWAIT";
 
-/* Adds the sums $3 (units) and $4 (counts) to stored days. */
+/* Adds the sums $3 (units) and $4 (counts) to tenant $5's stored days. */
 static const char update_sql[] =
     "UPDATE customer_days d"
     "   SET amount = d.amount + u.units * 0.0001, n_transactions = d.n_transactions + u.n"
     "  FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::integer[])"
     "       AS u(customer_id, day, units, n)"
-    " WHERE d.customer_id = u.customer_id COLLATE \"C\""
+    " WHERE d.tenant_id = $5 AND d.customer_id = u.customer_id COLLATE \"C\""
     "   AND d.day = DATE '1970-01-01' + u.day";
 
 /* ---- the path ---------------------------------------------------------------- */
 
-static store_direct_status probe(store_db *db, const store_item *items, size_t n,
-                                 char xid[32])
+static store_direct_status probe(store_db *db, const char *tenant,
+                                 const store_item *items, size_t n, char xid[32])
 {
     const store_item *a = &items[0], *b = &items[n / 2], *c = &items[n - 1];
-    const char *vals[] = {a->customer_id, a->txn_id,      b->customer_id,
-                          b->txn_id,      c->customer_id, c->txn_id};
-    PGresult *res = store_db_exec_prepared(db, "ingest_probe", probe_sql, 6, vals);
+    const char *vals[] = {a->customer_id, a->txn_id, b->customer_id, b->txn_id,
+                          c->customer_id, c->txn_id, tenant};
+    PGresult *res = store_db_exec_prepared(db, "ingest_probe", probe_sql, 7, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest probe");
         PQclear(res);
@@ -194,15 +195,17 @@ static store_direct_status probe(store_db *db, const store_item *items, size_t n
     return stored ? STORE_DIRECT_STORED : STORE_DIRECT_OK;
 }
 
-static store_direct_status copy_rows(store_db *db, const store_item *items,
-                                     const store_direct_plan *p, const char *xid)
+static store_direct_status copy_rows(store_db *db, const char *tenant,
+                                     const store_item *items, const store_direct_plan *p,
+                                     const char *xid)
 {
     store_sbuf b = {0};
     store_direct_status st = STORE_DIRECT_ERROR;
     for (size_t i = 0; i < p->n_unique; i++) {
         const store_item *it = &items[p->order[i]];
         char when[64];
-        if (store_sbuf_field(&b, it->customer_id, '\t') ||
+        if (store_sbuf_field(&b, tenant, '\t') ||
+            store_sbuf_field(&b, it->customer_id, '\t') ||
             store_sbuf_field(&b, it->txn_id, '\t') ||
             store_sbuf_field(&b, store_when_text(it, when), '\t') ||
             store_sbuf_field(&b, it->amount, '\t') || store_sbuf_field(&b, xid, '\n')) {
@@ -211,8 +214,8 @@ static store_direct_status copy_rows(store_db *db, const store_item *items,
         }
     }
     if (store_copy_in(db,
-                      "COPY transactions (customer_id, txn_id, occurred_at, amount,"
-                      " ingested_xid) FROM STDIN",
+                      "COPY transactions (tenant_id, customer_id, txn_id,"
+                      " occurred_at, amount, ingested_xid) FROM STDIN",
                       &b, "COPY transactions") == 0)
         st = STORE_DIRECT_OK;
     else if (strcmp(db->sqlstate, PG_UNIQUE_VIOLATION) == 0)
@@ -278,8 +281,8 @@ static int day_args_make(const store_direct_plan *p, const bool *new_day, bool w
 }
 
 /* Marks new_day[i] for the plan's days not in customer_days. */
-static store_direct_status find_new_days(store_db *db, const store_direct_plan *p,
-                                         bool *new_day)
+static store_direct_status find_new_days(store_db *db, const char *tenant,
+                                         const store_direct_plan *p, bool *new_day)
 {
     day_args a = {0};
     PGresult *res = NULL;
@@ -294,8 +297,8 @@ static store_direct_status find_new_days(store_db *db, const store_direct_plan *
         st = STORE_DIRECT_OK;
         goto cleanup;
     }
-    const char *vals[] = {a.ids, a.nums[0].p};
-    res = store_db_exec_prepared(db, "ingest_existing", existing_sql, 2, vals);
+    const char *vals[] = {a.ids, a.nums[0].p, tenant};
+    res = store_db_exec_prepared(db, "ingest_existing", existing_sql, 3, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest days");
         goto cleanup;
@@ -325,8 +328,8 @@ cleanup:
 }
 
 /* COPY of the new days into customer_days. */
-static store_direct_status copy_days(store_db *db, const store_direct_plan *p,
-                                     const bool *new_day)
+static store_direct_status copy_days(store_db *db, const char *tenant,
+                                     const store_direct_plan *p, const bool *new_day)
 {
     store_sbuf b = {0};
     store_direct_status st = STORE_DIRECT_ERROR;
@@ -345,7 +348,8 @@ static store_direct_status copy_days(store_db *db, const store_direct_plan *p,
             amount[k_int + (size_t)j] = (char)('0' + frac % 10);
         amount[k_int + 5] = '\0';
         store_fmt_i64(n, d->n);
-        if (store_sbuf_field(&b, d->customer_id, '\t') ||
+        if (store_sbuf_field(&b, tenant, '\t') ||
+            store_sbuf_field(&b, d->customer_id, '\t') ||
             store_sbuf_field(&b, day, '\t') || store_sbuf_field(&b, amount, '\t') ||
             store_sbuf_field(&b, n, '\n')) {
             snprintf(db->err, sizeof db->err, "ingest: out of memory");
@@ -354,11 +358,10 @@ static store_direct_status copy_days(store_db *db, const store_direct_plan *p,
         k++;
     }
     st = STORE_DIRECT_OK;
-    if (k > 0 &&
-        store_copy_in(db,
-                      "COPY customer_days (customer_id, day, amount, n_transactions)"
-                      " FROM STDIN",
-                      &b, "COPY customer_days") != 0)
+    if (k > 0 && store_copy_in(db,
+                               "COPY customer_days (tenant_id, customer_id, day, amount,"
+                               " n_transactions) FROM STDIN",
+                               &b, "COPY customer_days") != 0)
         st = strcmp(db->sqlstate, PG_UNIQUE_VIOLATION) == 0 ? STORE_DIRECT_CONFLICT
                                                             : STORE_DIRECT_ERROR;
 cleanup:
@@ -373,8 +376,8 @@ cleanup:
  * of our new days). A row held elsewhere sends the batch to the staged path
  * instead (STORE_DIRECT_CONFLICT). Waits earlier on (the COPYs, in key
  * order, each table in turn as the staged path) cannot form a cycle. */
-static store_direct_status update_days(store_db *db, const store_direct_plan *p,
-                                       const bool *new_day)
+static store_direct_status update_days(store_db *db, const char *tenant,
+                                       const store_direct_plan *p, const bool *new_day)
 {
     day_args a = {0};
     PGresult *res = NULL;
@@ -386,8 +389,9 @@ static store_direct_status update_days(store_db *db, const store_direct_plan *p,
     st = STORE_DIRECT_OK;
     if (a.n == 0)
         goto cleanup;
-    const char *vals[] = {a.ids, a.nums[0].p, a.nums[1].p, a.nums[2].p};
-    res = store_db_exec_prepared(db, "ingest_lock_days", lock_sql, 2, vals);
+    const char *vals[] = {a.ids, a.nums[0].p, a.nums[1].p, a.nums[2].p, tenant};
+    const char *lock_vals[] = {a.ids, a.nums[0].p, tenant};
+    res = store_db_exec_prepared(db, "ingest_lock_days", lock_sql, 3, lock_vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest days");
         st = strcmp(db->sqlstate, PG_LOCK_NOT_AVAILABLE) == 0 ? STORE_DIRECT_CONFLICT
@@ -395,7 +399,7 @@ static store_direct_status update_days(store_db *db, const store_direct_plan *p,
         goto cleanup;
     }
     PQclear(res);
-    res = store_db_exec_prepared(db, "ingest_update_days", update_sql, 4, vals);
+    res = store_db_exec_prepared(db, "ingest_update_days", update_sql, 5, vals);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         store_db_fail(db, res, "ingest days");
         st = STORE_DIRECT_ERROR;
@@ -436,12 +440,13 @@ static int fill_result(const store_direct_plan *p, const bool *new_day, size_t n
     return 0;
 }
 
-store_direct_status store_direct_insert(store_db *db, const store_item *items, size_t n,
+store_direct_status store_direct_insert(store_db *db, const char *tenant,
+                                        const store_item *items, size_t n,
                                         const store_direct_plan *p,
                                         store_batch_result *out)
 {
     char xid[32];
-    store_direct_status st = probe(db, items, n, xid);
+    store_direct_status st = probe(db, tenant, items, n, xid);
     if (st != STORE_DIRECT_OK)
         return st;
     bool *new_day = malloc((p->n_days > 0 ? p->n_days : 1) * sizeof *new_day);
@@ -449,10 +454,10 @@ store_direct_status store_direct_insert(store_db *db, const store_item *items, s
         snprintf(db->err, sizeof db->err, "ingest: out of memory");
         return STORE_DIRECT_ERROR;
     }
-    if ((st = copy_rows(db, items, p, xid)) == STORE_DIRECT_OK &&
-        (st = find_new_days(db, p, new_day)) == STORE_DIRECT_OK &&
-        (st = copy_days(db, p, new_day)) == STORE_DIRECT_OK &&
-        (st = update_days(db, p, new_day)) == STORE_DIRECT_OK &&
+    if ((st = copy_rows(db, tenant, items, p, xid)) == STORE_DIRECT_OK &&
+        (st = find_new_days(db, tenant, p, new_day)) == STORE_DIRECT_OK &&
+        (st = copy_days(db, tenant, p, new_day)) == STORE_DIRECT_OK &&
+        (st = update_days(db, tenant, p, new_day)) == STORE_DIRECT_OK &&
         fill_result(p, new_day, n, xid, out) != 0) {
         snprintf(db->err, sizeof db->err, "ingest: out of memory");
         st = STORE_DIRECT_ERROR;

@@ -50,10 +50,11 @@ typedef enum store_direct_status {
     STORE_DIRECT_ERROR,    /* db->err set; the transaction may be aborted */
 } store_direct_status;
 
-/* Runs the fast path inside the caller's transaction. First it looks up the
- * first, middle and last items (a resent batch is caught there, without a
- * failed COPY); then COPY and the upsert. */
-store_direct_status store_direct_insert(store_db *db, const store_item *items, size_t n,
+/* Runs the fast path for tenant's items inside the caller's transaction. First it looks
+ * up the first, middle and last items (a resent batch is caught there, without a failed
+ * COPY); then COPY and the upsert. */
+store_direct_status store_direct_insert(store_db *db, const char *tenant,
+                                        const store_item *items, size_t n,
                                         const store_direct_plan *p,
                                         store_batch_result *out);
 

@@ -1,9 +1,7 @@
 /* The fleet's use of PostgreSQL (see fleet.h): the per-tenant fit lock,
  * the newest snapshot under given settings, the rows stored since a
- * snapshot, and LISTEN on the snapshot channel. Until tenants come every
- * row belongs to STORE_TENANT_DEFAULT: the tenant keys the lock and the
- * notifications, and is taken by every function so the tables can gain a
- * tenant column without changing a caller. */
+ * snapshot, and LISTEN on the snapshot channel. Every statement names one
+ * tenant (one Citus shard) except the poll of every tenant's newest id. */
 #include "store/fleet.h"
 
 #include <errno.h>
@@ -24,17 +22,21 @@ static const char unlock_sql[] = "SELECT pg_advisory_unlock(" LOCK_KEY ")";
 
 static const char newest_sql[] =
     "SELECT coalesce(max(id), 0) FROM model_snapshots"
-    " WHERE settings_model = $1 AND period = $2"
+    " WHERE tenant_id = $4 AND settings_model = $1 AND period = $2"
     "   AND settings_as_of IS NOT DISTINCT FROM date '1970-01-01' + $3::integer";
+
+/* Every tenant's newest snapshot id, whatever its settings. */
+static const char newest_all_sql[] =
+    "SELECT tenant_id, max(id) FROM model_snapshots GROUP BY tenant_id";
 
 /* Two statements, each on one table (with a tenant column, each goes to
  * one Citus shard). The count stops at $2 rows: the BRIN index on
  * ingested_xid finds the newest rows, the LIMIT bounds the rest. */
 static const char data_xmin_sql[] =
-    "SELECT data_xmin FROM model_snapshots WHERE id = $1::bigint";
+    "SELECT data_xmin FROM model_snapshots WHERE tenant_id = $2 AND id = $1::bigint";
 static const char rows_since_sql[] =
     "SELECT count(*) FROM (SELECT 1 FROM transactions"
-    " WHERE ingested_xid >= $1::bigint LIMIT $2::bigint) c";
+    " WHERE tenant_id = $3 AND ingested_xid >= $1::bigint LIMIT $2::bigint) c";
 
 static const char *tenant_or_default(const char *tenant)
 {
@@ -81,11 +83,11 @@ int store_snapshot_newest_id(store_db *db, const char *tenant, const char *setti
                              const char *period, bool as_of_set, int64_t as_of_day,
                              int64_t *id)
 {
-    (void)tenant; /* every snapshot is the default tenant's (see above) */
     char day[32];
     snprintf(day, sizeof day, "%lld", (long long)as_of_day);
-    const char *vals[3] = {settings_model, period, as_of_set ? day : NULL};
-    PGresult *res = store_db_exec_prepared(db, "snapshot_newest", newest_sql, 3, vals);
+    const char *vals[4] = {settings_model, period, as_of_set ? day : NULL,
+                           tenant_or_default(tenant)};
+    PGresult *res = store_db_exec_prepared(db, "snapshot_newest", newest_sql, 4, vals);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         rc = store_db_fail(db, res, "newest model snapshot");
@@ -96,12 +98,12 @@ int store_snapshot_newest_id(store_db *db, const char *tenant, const char *setti
 }
 
 /* The data_xmin of snapshot id into *xmin: 1, 0 when unknown, -1. */
-static int data_xmin_of(store_db *db, int64_t id, int64_t *xmin)
+static int data_xmin_of(store_db *db, const char *tenant, int64_t id, int64_t *xmin)
 {
     char sid[32];
     snprintf(sid, sizeof sid, "%lld", (long long)id);
-    const char *vals[1] = {sid};
-    PGresult *res = store_db_exec_prepared(db, "snapshot_xmin", data_xmin_sql, 1, vals);
+    const char *vals[2] = {sid, tenant};
+    PGresult *res = store_db_exec_prepared(db, "snapshot_xmin", data_xmin_sql, 2, vals);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = store_db_fail(db, res, "snapshot data horizon");
@@ -116,18 +118,18 @@ static int data_xmin_of(store_db *db, int64_t id, int64_t *xmin)
 int store_rows_since_snapshot(store_db *db, const char *tenant, int64_t snapshot_id,
                               int64_t limit, int64_t *n)
 {
-    (void)tenant;
+    tenant = tenant_or_default(tenant);
     if (store_db_broken(db) && store_db_reconnect(db) != 0)
         return -1;
     int64_t xmin = 0;
-    int rc = data_xmin_of(db, snapshot_id, &xmin);
+    int rc = data_xmin_of(db, tenant, snapshot_id, &xmin);
     if (rc <= 0)
         return rc;
     char from[32], lim[32];
     snprintf(from, sizeof from, "%lld", (long long)xmin);
     snprintf(lim, sizeof lim, "%lld", (long long)limit);
-    const char *vals[2] = {from, lim};
-    PGresult *res = store_db_exec_prepared(db, "rows_since", rows_since_sql, 2, vals);
+    const char *vals[3] = {from, lim, tenant};
+    PGresult *res = store_db_exec_prepared(db, "rows_since", rows_since_sql, 3, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         rc = store_db_fail(db, res, "transactions since the snapshot");
     } else {
@@ -143,35 +145,39 @@ int store_snapshot_listen(store_db *db)
     return store_db_exec(db, "LISTEN " STORE_SNAPSHOT_CHANNEL, PGRES_COMMAND_OK);
 }
 
-/* Reads the notifications libpq has; the highest id for tenant into *id.
- * Returns 1 when there was one for tenant, else 0. */
-static int drain(store_db *db, const char *tenant, int64_t *id)
+/* The payload of an erasure: "<tenant> erased <customer id>". */
+#define ERASED " erased "
+
+/* Hands every notification libpq has to fn. Returns how many. */
+static int drain(store_db *db, store_notice_fn fn, void *arg)
 {
     int found = 0;
-    size_t tl = strlen(tenant);
     PGnotify *n;
     while ((n = PQnotifies(db->conn)) != NULL) {
-        const char *p = n->extra;
-        if (strcmp(n->relname, STORE_SNAPSHOT_CHANNEL) == 0 &&
-            strncmp(p, tenant, tl) == 0 && p[tl] == ' ') {
-            int64_t v = strtoll(p + tl + 1, NULL, 10);
-            if (!found || v > *id)
-                *id = v;
-            found = 1;
+        const char *p = n->extra, *sp = strchr(p, ' ');
+        char tenant[STORE_TENANT_MAX + 1];
+        size_t tl = sp != NULL ? (size_t)(sp - p) : 0;
+        if (strcmp(n->relname, STORE_SNAPSHOT_CHANNEL) == 0 && sp != NULL && tl > 0 &&
+            tl <= STORE_TENANT_MAX) {
+            memcpy(tenant, p, tl);
+            tenant[tl] = '\0';
+            bool erased = strncmp(sp, ERASED, sizeof ERASED - 1) == 0;
+            fn(tenant, erased ? -1 : strtoll(sp + 1, NULL, 10),
+               erased ? sp + sizeof ERASED - 1 : NULL, arg);
+            found++;
         }
         PQfreemem(n);
     }
     return found;
 }
 
-int store_snapshot_wait(store_db *db, long timeout_ms, const char *tenant, int64_t *id)
+int store_snapshot_wait(store_db *db, long timeout_ms, store_notice_fn fn, void *arg)
 {
-    tenant = tenant_or_default(tenant);
     if (store_db_broken(db)) {
         snprintf(db->err, sizeof db->err, "snapshot notifications: connection lost");
         return -1;
     }
-    if (drain(db, tenant, id))
+    if (drain(db, fn, arg) > 0)
         return 1;
     struct pollfd p = {.fd = PQsocket(db->conn), .events = POLLIN};
     int r = poll(&p, 1, (int)(timeout_ms > 0 ? timeout_ms : 0));
@@ -184,5 +190,36 @@ int store_snapshot_wait(store_db *db, long timeout_ms, const char *tenant, int64
         store_db_fail(db, NULL, "snapshot notifications");
         return -1;
     }
-    return drain(db, tenant, id);
+    return drain(db, fn, arg) > 0;
+}
+
+int store_snapshot_newest_all(store_db *db, store_newest_fn fn, void *arg)
+{
+    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+        return -1;
+    PGresult *res = store_db_exec_prepared(db, "newest_all", newest_all_sql, 0, NULL);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = store_db_fail(db, res, "newest snapshots");
+    for (int r = 0; rc == 0 && r < PQntuples(res); r++)
+        fn(PQgetvalue(res, r, 0), strtoll(PQgetvalue(res, r, 1), NULL, 10), arg);
+    PQclear(res);
+    return rc;
+}
+
+int store_tenant_announce(store_db *db, const char *tenant, const char *customer)
+{
+    char payload[STORE_TENANT_MAX + sizeof ERASED + 1024];
+    if (customer != NULL)
+        snprintf(payload, sizeof payload, "%s" ERASED "%.1000s", tenant, customer);
+    else
+        snprintf(payload, sizeof payload, "%s 0", tenant);
+    const char *vals[2] = {STORE_SNAPSHOT_CHANNEL, payload};
+    PGresult *res =
+        store_db_exec_prepared(db, "tenant_notify", "SELECT pg_notify($1, $2)", 2, vals);
+    int rc = PQresultStatus(res) == PGRES_TUPLES_OK
+                 ? 0
+                 : store_db_fail(db, res, "announce tenant");
+    PQclear(res);
+    return rc;
 }

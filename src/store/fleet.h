@@ -1,5 +1,5 @@
 /* What several `ltvd serve` processes on one database need of it, per
- * tenant (today always STORE_TENANT_DEFAULT): the fit lock that lets one
+ * tenant: the fit lock that lets one
  * process at a time fit a tenant (a session-level advisory lock), the
  * newest snapshot fitted under given settings, the transactions stored since
  * a snapshot's data were read (by every writer), and the notification a
@@ -13,10 +13,8 @@
 
 #include "store/db.h"
 
-/* The one tenant that exists today. */
-#define STORE_TENANT_DEFAULT "default"
 /* The channel a saved snapshot is announced on; the payload is
- * "<tenant> <snapshot id>". */
+ * "<tenant> <snapshot id>", or "<tenant> 0" for a change of the tenant itself. */
 #define STORE_SNAPSHOT_CHANNEL "ltvd_snapshot"
 
 /* The fit lock of one tenant, as taken by store_fit_lock_try. */
@@ -57,10 +55,29 @@ int store_rows_since_snapshot(store_db *db, const char *tenant, int64_t snapshot
  * reconnect: see db->generation). Returns 0, or -1 with db->err set. */
 int store_snapshot_listen(store_db *db);
 
-/* Waits up to timeout_ms for notifications on db (listening) and reads
- * every one that came. Returns 1 when one announced a snapshot of tenant
- * (the highest id announced into *id), 0 when none did, -1 when the
- * connection failed (db->err set; reconnect and listen again). */
-int store_snapshot_wait(store_db *db, long timeout_ms, const char *tenant, int64_t *id);
+/* Called for each announcement: tenant's snapshot id was saved; or, with id
+ * 0, tenant was created, changed or deleted; or, with id -1, its customer
+ * was erased (store_tenant_announce). */
+typedef void (*store_notice_fn)(const char *tenant, int64_t id, const char *customer,
+                                void *arg);
+
+/* Waits up to timeout_ms for notifications on db (listening) and hands
+ * every one that came to fn. Returns 1 when there was one, 0 when none
+ * came, -1 when the connection failed (db->err set; reconnect and listen
+ * again). */
+int store_snapshot_wait(store_db *db, long timeout_ms, store_notice_fn fn, void *arg);
+
+/* Called with each tenant's newest snapshot id. */
+typedef void (*store_newest_fn)(const char *tenant, int64_t id, void *arg);
+
+/* Every tenant's newest snapshot id, whatever its settings (the poll of a
+ * process that hears no announcement). Returns 0, or -1 with db->err. */
+int store_snapshot_newest_all(store_db *db, store_newest_fn fn, void *arg);
+
+/* Announces on STORE_SNAPSHOT_CHANNEL that tenant was created, changed or
+ * deleted (payload "<tenant> 0"), or, customer not NULL, that its customer
+ * was erased ("<tenant> erased <customer>"); sent at COMMIT when in a
+ * transaction. Returns 0, or -1 with db->err. */
+int store_tenant_announce(store_db *db, const char *tenant, const char *customer);
 
 #endif

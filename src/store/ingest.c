@@ -52,19 +52,21 @@ static const char apply_sql[] =
     "  SELECT pg_current_xact_id()::text::bigint AS xid"
     "), ins AS ("
     "  INSERT INTO transactions AS t"
-    "         (customer_id, txn_id, occurred_at, amount, ingested_xid)"
-    "  SELECT DISTINCT ON (customer_id, txn_id) customer_id, txn_id, occurred_at, amount,"
-    "         (SELECT xid FROM x)"
+    "         (tenant_id, customer_id, txn_id, occurred_at, amount, ingested_xid)"
+    "  SELECT DISTINCT ON (customer_id, txn_id) $1::text, customer_id, txn_id,"
+    "         occurred_at, amount, (SELECT xid FROM x)"
     "    FROM ltvd_stage ORDER BY customer_id, txn_id, ord"
-    "  ON CONFLICT (customer_id, txn_id) DO NOTHING"
+    "  ON CONFLICT (tenant_id, customer_id, txn_id) DO NOTHING"
     "  RETURNING t.customer_id, (t.occurred_at AT TIME ZONE 'UTC')::date AS day, t.amount"
     "), day_delta AS ("
     "  SELECT customer_id, day, sum(amount) AS amount, count(*)::integer AS n"
     "    FROM ins GROUP BY customer_id, day"
     "), days AS ("
-    "  INSERT INTO customer_days AS d (customer_id, day, amount, n_transactions)"
-    "  SELECT customer_id, day, amount, n FROM day_delta ORDER BY customer_id, day"
-    "  ON CONFLICT (customer_id, day) DO UPDATE"
+    "  INSERT INTO customer_days AS d"
+    "         (tenant_id, customer_id, day, amount, n_transactions)"
+    "  SELECT $1::text, customer_id, day, amount, n FROM day_delta"
+    "   ORDER BY customer_id, day"
+    "  ON CONFLICT (tenant_id, customer_id, day) DO UPDATE"
     "    SET amount = d.amount + EXCLUDED.amount,"
     "        n_transactions = d.n_transactions + EXCLUDED.n_transactions"
     "  RETURNING d.customer_id, d.day, d.n_transactions"
@@ -155,6 +157,7 @@ static int stage_insert(store_db *db, const store_item *items, size_t n)
 /* ---- the transaction ------------------------------------------------------ */
 
 typedef struct batch_ctx {
+    const char *tenant;
     const store_item *items;
     size_t n;
     store_ingest_method method;
@@ -195,7 +198,8 @@ static store_tx_status insert_batch_tx(store_db *db, void *arg)
     store_batch_result_free(ctx->out);
     ctx->staged = false;
     if (ctx->direct) {
-        switch (store_direct_insert(db, ctx->items, ctx->n, &ctx->plan, ctx->out)) {
+        switch (store_direct_insert(db, ctx->tenant, ctx->items, ctx->n, &ctx->plan,
+                                    ctx->out)) {
         case STORE_DIRECT_OK:
             return STORE_TX_OK;
         case STORE_DIRECT_CONFLICT:
@@ -215,7 +219,8 @@ static store_tx_status insert_batch_tx(store_db *db, void *arg)
     if (staged != 0)
         return STORE_TX_ERROR;
 
-    PGresult *res = store_db_exec_prepared(db, "ingest_apply", apply_sql, 0, NULL);
+    const char *vals[] = {ctx->tenant};
+    PGresult *res = store_db_exec_prepared(db, "ingest_apply", apply_sql, 1, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "ingest");
         PQclear(res);
@@ -247,7 +252,11 @@ int store_insert_batch_via(store_db *db, const store_item *items, size_t n,
             pthread_rwlock_rdlock(opts->commit_gate); /* held on success, as documented */
         return 0;
     }
-    batch_ctx ctx = {.items = items, .n = n, .method = method, .out = out};
+    batch_ctx ctx = {.tenant = opts->tenant != NULL ? opts->tenant : STORE_TENANT_DEFAULT,
+                     .items = items,
+                     .n = n,
+                     .method = method,
+                     .out = out};
     if (method == STORE_INGEST_COPY) {
         int planned = store_direct_plan_make(items, n, opts->days_hint,
                                              opts->days_hint_arg, &ctx.plan);

@@ -32,6 +32,7 @@ _Static_assert(STORE_AMOUNT_UNITS == 10000, "STORE_SQL_UNITS spells the scale ou
 /* A customer's summary over all stored days ("as of now"). Days are UTC
  * calendar days counted from 1970-01-01, as in summary/summary.h. */
 typedef struct store_customer {
+    char *tenant_id;   /* owned by the containing stream (NULL elsewhere) */
     char *customer_id; /* owned by the containing result or stream */
     int64_t first_day;
     int64_t last_day;
@@ -76,6 +77,7 @@ typedef void (*store_days_hint_fn)(void *arg, const char *const *ids, size_t n,
 
 /* Options of store_insert_batch; NULL for none. */
 typedef struct store_batch_opts {
+    const char *tenant; /* whose items (NULL: STORE_TENANT_DEFAULT) */
     /* Taken for reading before COMMIT (store_db_transaction_gated): on
      * success the caller holds it and must release it. */
     pthread_rwlock_t *commit_gate;

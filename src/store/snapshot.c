@@ -18,13 +18,13 @@ static const char save_sql[] =
     " spend_model, spend_params, spend_std_errors, spend_log_likelihood,"
     " spend_n_customers, spend_n_patterns, spend_converged, spend_iterations,"
     " spend_seconds, settings_model, settings_as_of, spend_n_zero, fallback,"
-    " created_at, fit_started_at, data_xmin)"
+    " created_at, fit_started_at, data_xmin, tenant_id)"
     " VALUES (to_timestamp($1::double precision), $2,"
     " $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10, $11,"
     " $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18, $19, $20,"
     " $21, date '1970-01-01' + $22::integer, $23, $24,"
     " to_timestamp($25::double precision), to_timestamp($26::double precision),"
-    " $27::bigint)"
+    " $27::bigint, $28)"
     " RETURNING id";
 
 /* In the saving transaction: no other session holds the tenant's fit lock
@@ -44,7 +44,8 @@ static const char load_sql[] =
     " spend_seconds, settings_model, settings_as_of - date '1970-01-01',"
     " spend_n_zero, fallback,"
     " extract(epoch FROM fit_started_at), data_xmin"
-    " FROM model_snapshots WHERE id < $1::bigint ORDER BY id DESC LIMIT 1";
+    " FROM model_snapshots WHERE tenant_id = $2 AND id < $1::bigint"
+    " ORDER BY id DESC LIMIT 1";
 
 /* Text of one fit's nine columns; numbers are formatted into num (which
  * must outlive vals). A NULL fit gives nine NULLs. */
@@ -132,7 +133,7 @@ static store_tx_status save_tx(store_db *db, void *arg)
         s->has_data_xmin = true;
         s->data_xmin = j->lock->data_xmin;
     }
-    const char *vals[2 + 2 * FIT_COLS + 7];
+    const char *vals[2 + 2 * FIT_COLS + 8];
     char as_of[32], pnum[6][32], snum[6][32], set_day[32], n_zero[32], started[32],
         xmin[32];
     snprintf(as_of, sizeof as_of, "%.6f", s->as_of);
@@ -152,9 +153,10 @@ static store_tx_status save_tx(store_db *db, void *arg)
     extra[4] = created;
     extra[5] = s->fit_started_at > 0 ? started : NULL;
     extra[6] = s->has_data_xmin ? xmin : NULL;
+    extra[7] = j->tenant;
 
     PGresult *res =
-        store_db_exec_prepared(db, "snapshot_save", save_sql, 2 + 2 * FIT_COLS + 7, vals);
+        store_db_exec_prepared(db, "snapshot_save", save_sql, 2 + 2 * FIT_COLS + 8, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "save model snapshot");
         PQclear(res);
@@ -221,18 +223,19 @@ static void read_extra(const PGresult *res, int c, store_snapshot *out, bool *oo
         out->data_xmin = strtoll(PQgetvalue(res, 0, c + 5), NULL, 10);
 }
 
-int store_snapshot_load_latest(store_db *db, store_snapshot *out)
+int store_snapshot_load_latest(store_db *db, const char *tenant, store_snapshot *out)
 {
-    return store_snapshot_load_before(db, INT64_MAX, out);
+    return store_snapshot_load_before(db, tenant, INT64_MAX, out);
 }
 
-int store_snapshot_load_before(store_db *db, int64_t before_id, store_snapshot *out)
+int store_snapshot_load_before(store_db *db, const char *tenant, int64_t before_id,
+                               store_snapshot *out)
 {
     memset(out, 0, sizeof *out);
     char before[32];
     snprintf(before, sizeof before, "%lld", (long long)before_id);
-    const char *vals[1] = {before};
-    PGresult *res = store_db_exec_prepared(db, "snapshot_load", load_sql, 1, vals);
+    const char *vals[2] = {before, tenant != NULL ? tenant : STORE_TENANT_DEFAULT};
+    PGresult *res = store_db_exec_prepared(db, "snapshot_load", load_sql, 2, vals);
     int rc = -1;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "load model snapshot");

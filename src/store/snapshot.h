@@ -66,14 +66,16 @@ int store_snapshot_save_fit(store_db *db, const char *tenant, const store_fit_lo
 /* store_snapshot_save_fit for the default tenant without a session lock. */
 int store_snapshot_save(store_db *db, store_snapshot *s);
 
-/* Loads the newest snapshot into *out. Returns 1 when there is one (free it
- * with store_snapshot_free: out owns every string), 0 when the table is empty
+/* Loads tenant's newest snapshot (NULL: STORE_TENANT_DEFAULT) into *out. Returns 1 when
+ * there is one (free it with store_snapshot_free: out owns every string), 0 when the
+ * table is empty
  * (*out zeroed), -1 on error with db->err set. */
-int store_snapshot_load_latest(store_db *db, store_snapshot *out);
+int store_snapshot_load_latest(store_db *db, const char *tenant, store_snapshot *out);
 
 /* The same for the newest snapshot with an id below before_id (start-up
  * walks back from INT64_MAX past the snapshots it cannot use). */
-int store_snapshot_load_before(store_db *db, int64_t before_id, store_snapshot *out);
+int store_snapshot_load_before(store_db *db, const char *tenant, int64_t before_id,
+                               store_snapshot *out);
 
 /* Frees the strings of a snapshot filled by store_snapshot_load_latest. */
 void store_snapshot_free(store_snapshot *s);

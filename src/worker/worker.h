@@ -50,6 +50,9 @@ typedef struct worker_env {
     int64_t (*as_of_day)(void *cls);
     void *cls;
     const char *tenant; /* whose model (NULL: STORE_TENANT_DEFAULT, store/fleet.h) */
+    /* The settings now (a tenant's may change), read at each turn into
+     * config; NULL: config never changes. */
+    const ltvd_config *(*config_now)(void *cls);
 } worker_env;
 
 /* Why a refit failed (one label each in /metrics). The first values are

@@ -23,6 +23,12 @@
 #define NO_MODEL_RETRY_S 30
 /* How long the count of new transactions waits for a pooled connection. */
 #define COUNT_POOL_WAIT_MS 200
+/* The count runs when the cache changed, or this often anyway (ms). */
+#define COUNT_IDLE_MS 30000
+
+/* One fit at a time in a process, whatever the tenant: the fits of many
+ * tenants take turns instead of sharing the cores. */
+static pthread_mutex_t fitting = PTHREAD_MUTEX_INITIALIZER;
 
 struct worker {
     worker_env env;
@@ -40,8 +46,11 @@ struct worker {
     bool rows_known;
     uint64_t rows_version, base_version;
     int64_t rows, rows_base;
-    bool count_failing; /* the last count failed (logged once); worker thread only */
-    int64_t newer_seen; /* the newest foreign snapshot a refit was skipped for */
+    bool count_failing;   /* the last count failed (logged once); worker thread only */
+    int64_t newer_seen;   /* the newest foreign snapshot a refit was skipped for */
+    uint64_t counted_gen; /* the cache generation at the last count */
+    long long counted_ms; /* and when it ran (monotonic ms), 0: never */
+    uint64_t counted_version;          /* the served version then */
     char last_skip[WORKER_REASON_MAX]; /* why the last refit was skipped, logged once */
     worker_status status;
 };
@@ -141,6 +150,19 @@ static void count_rows(worker *w)
 {
     double fitted_at;
     uint64_t v = served(w, &fitted_at);
+    /* every process's rows reach this cache (the catch-up): while it did
+     * not change, neither did the count (but for a lost catch-up, looked
+     * at every COUNT_IDLE_MS); idle tenants cost PostgreSQL nothing */
+    uint64_t gen = cache_generation(w->env.cache);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (w->counted_ms != 0 && gen == w->counted_gen && v == w->counted_version &&
+        now_ms - w->counted_ms < COUNT_IDLE_MS)
+        return;
+    w->counted_gen = gen;
+    w->counted_ms = now_ms;
+    w->counted_version = v;
     pthread_mutex_lock(&w->mu);
     int64_t limit = (w->base_version == v ? w->rows_base : 0) +
                     (int64_t)w->env.config->refit_after_txns;
@@ -216,13 +238,16 @@ static bool refit_and_record(worker *w, int64_t decided)
     w->rows_base = w->rows_known ? w->rows : 0;
     w->status.running = true;
     int64_t seen = w->newer_seen;
+    worker_env env = w->env; /* the settings of this turn */
     pthread_mutex_unlock(&w->mu);
     char reason[WORKER_REASON_MAX];
     worker_fail fail = WORKER_FAIL_NONE;
     worker_status looked = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    bool ok = worker_refit_run(&w->env, reason, &fail, &looked, decided, &seen);
+    pthread_mutex_lock(&fitting);
+    bool ok = worker_refit_run(&env, reason, &fail, &looked, decided, &seen);
+    pthread_mutex_unlock(&fitting);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_mutex_lock(&w->mu);
     w->newer_seen = seen;
@@ -253,6 +278,12 @@ static long ms_until(const struct timespec *t)
 static long worker_tick(void *arg)
 {
     worker *w = arg;
+    if (w->env.config_now != NULL) {
+        const ltvd_config *cfg = w->env.config_now(w->env.cls);
+        pthread_mutex_lock(&w->mu);
+        w->env.config = cfg;
+        pthread_mutex_unlock(&w->mu);
+    }
     count_rows(w);
     double fitted_at;
     int64_t decided = (int64_t)served(w, &fitted_at); /* before due looks */
@@ -344,8 +375,8 @@ bool worker_eligible(worker *w, char *why, size_t len)
 {
     pthread_mutex_lock(&w->mu);
     worker_status st = w->status;
-    pthread_mutex_unlock(&w->mu);
     const ltvd_config *cfg = w->env.config;
+    pthread_mutex_unlock(&w->mu);
     if (!st.looked) {
         snprintf(why, len, "the data have not been looked at yet");
         return false;

@@ -357,7 +357,7 @@ static bool optional_member(const char *key)
 
 /* Each member of obj (inside doc), recursively: removed, then of another
  * kind, doc must stop validating against schema. Members of by-name maps
- * (params, std_errors) may go missing. */
+ * (params, std_errors, a tenant's settings) may go missing. */
 static void mutate_members(const json_t *schema, json_t *doc, json_t *obj, bool by_name,
                            int depth)
 {
@@ -386,7 +386,9 @@ static void mutate_members(const json_t *schema, json_t *doc, json_t *obj, bool 
         json_t *inner = json_is_array(keep) ? json_array_get(keep, 0) : keep;
         if (json_is_object(inner) && depth < 4)
             mutate_members(schema, doc, inner,
-                           strcmp(name, "params") == 0 || strcmp(name, "std_errors") == 0,
+                           strcmp(name, "params") == 0 ||
+                               strcmp(name, "std_errors") == 0 ||
+                               strcmp(name, "settings") == 0,
                            depth + 1);
         json_decref(keep);
     }

@@ -269,7 +269,7 @@ START_TEST(test_api_ingest_and_score)
     testhttp_snapshot_save(&svc);
     testhttp_app_stop(&svc);
     testhttp_app_start(&svc, false); /* the cache from PostgreSQL, the snapshot loaded */
-    ck_assert_uint_eq(cache_count(svc.app->cache), 2);
+    ck_assert_uint_eq(cache_count(svc.app->dflt->cache), 2);
     request("GET", "/readyz", NULL, &r);
     ck_assert_msg(r.status == 200, "%d: %s", r.status, r.body);
     response_free(&r);

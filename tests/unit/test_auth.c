@@ -108,7 +108,7 @@ static void wait_known(const char *token)
     char header[256];
     snprintf(header, sizeof header, "Bearer %s", token);
     for (int i = 0; i < 300; i++) {
-        if (auth_keys_check(svc.auth, header, ~0u) != AUTH_INVALID)
+        if (auth_keys_check(svc.auth, header, ~0u, NULL) != AUTH_INVALID)
             return;
         usleep(10000);
     }
@@ -430,12 +430,12 @@ START_TEST(test_cli_keys)
 
     const char *list[] = {"list", NULL};
     ck_assert_int_eq(run_key(svc.cfg.database_url, list, out, err, sizeof out), 0);
-    ck_assert_msg(strncmp(out, "ID\tNAME\tSCOPES\tCREATED\tREVOKED\n", 31) == 0, "%s",
-                  out);
+    ck_assert_msg(strncmp(out, "ID\tNAME\tSCOPES\tCREATED\tREVOKED\tTENANT\n", 38) == 0,
+                  "%s", out);
     char row[128];
     snprintf(row, sizeof row, "%s\ttest key\tingest,read\t", id);
     ck_assert_msg(strstr(out, row) != NULL, "%s", out);
-    ck_assert_msg(strstr(out, "\t-\n") != NULL, "not shown as valid: %s", out);
+    ck_assert_msg(strstr(out, "\t-\tdefault\n") != NULL, "not shown as valid: %s", out);
     ck_assert_msg(strstr(out, token + 5 + AUTH_KEY_ID_LEN) == NULL, "the secret listed");
     ck_assert_msg(strstr(out, hash_hex) == NULL, "the hash listed");
 
@@ -460,7 +460,7 @@ START_TEST(test_cli_keys)
     ck_assert_int_eq(run_key(svc.cfg.database_url, revoke, out, err, sizeof out), 0);
     ck_assert_msg(strstr(err, "revoked already") != NULL, "%s", err);
     ck_assert_int_eq(run_key(svc.cfg.database_url, list, out, err, sizeof out), 0);
-    ck_assert_msg(strstr(out, "\t-\n") == NULL, "still shown as valid: %s", out);
+    ck_assert_msg(strstr(out, "\t-\tdefault\n") == NULL, "still shown as valid: %s", out);
 
     /* errors: usage 2, database or unknown key 1 */
     const char *unknown[] = {"revoke", "0123456789ab", NULL};

@@ -389,7 +389,7 @@ static void written(char *out, size_t cap)
     ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
     snprintf(out, cap, "transactions %s, customers %s, customer_days %s, cache %zu",
              PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-             cache_count(t.app->cache));
+             cache_count(t.app->dflt->cache));
     PQclear(res);
     store_db_close(db);
 }
@@ -613,7 +613,7 @@ START_TEST(test_injection_stored_verbatim)
                      .gg_params = {6.248802, 3.744588, 15.447748},
                      .period_days = 1,
                      .version = 1};
-    ck_assert_int_eq(cache_snapshot_set(t.app->cache, &m), CACHE_OK);
+    ck_assert_int_eq(cache_snapshot_set(t.app->dflt->cache, &m), CACHE_OK);
     for (size_t i = 0; i < n; i++) {
         char target[512], enc[400];
         pct_encode(ids[i], enc, sizeof enc);

@@ -33,7 +33,7 @@ static void set_model(void)
                      .gg_params = {6.248802, 3.744588, 15.447748},
                      .period_days = 7,
                      .version = 7};
-    ck_assert_int_eq(cache_snapshot_set(t.app->cache, &m), CACHE_OK);
+    ck_assert_int_eq(cache_snapshot_set(t.app->dflt->cache, &m), CACHE_OK);
 }
 
 static void setup(void)
@@ -104,7 +104,7 @@ static void walk(const char *sort)
 {
     const char *key = sort[0] == '-' ? sort + 1 : sort;
     bool desc = sort[0] == '-';
-    size_t total = cache_count(t.app->cache), seen = 0, pages = 0;
+    size_t total = cache_count(t.app->dflt->cache), seen = 0, pages = 0;
     json_t *ids = json_object();
     char cursor[1024] = "", prev_id[CACHE_ID_MAX + 1] = "", query[64];
     double prev = 0;
@@ -158,7 +158,7 @@ START_TEST(test_customers_pages)
     ck_assert_str_eq(testhttp_jstr(r.json, "type"), "urn:ltvd:problem:no-model");
     testhttp_response_free(&r);
     set_model();
-    ck_assert_uint_eq(cache_count(t.app->cache), 2357);
+    ck_assert_uint_eq(cache_count(t.app->dflt->cache), 2357);
     static const char *const sorts[] = {
         "customer_id",    "-customer_id",       "-p_alive", "predicted_ltv",
         "-predicted_ltv", "frequency",          "-recency", "expected_spend",
@@ -220,7 +220,7 @@ static void check_nothing(json_t *c, const char *arg)
 START_TEST(test_customers_filters)
 {
     set_model();
-    size_t all = cache_count(t.app->cache), by_risk = 0, by_stage = 0;
+    size_t all = cache_count(t.app->dflt->cache), by_risk = 0, by_stage = 0;
     static const char *const risks[] = {"low", "medium", "high"};
     for (int i = 0; i < 3; i++) {
         char q[64];

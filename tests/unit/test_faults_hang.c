@@ -207,8 +207,8 @@ static void make_key(const char *url)
     ck_assert_int_eq(auth_token_new(run.token, id), 0);
     ck_assert_int_eq(auth_token_hash(run.token, strlen(run.token), hash), 0);
     store_db *db = faults_db_open(url);
-    ck_assert_msg(auth_store_create(db, id, "hang test", hash, AUTH_SCOPE_ALL) == 0, "%s",
-                  store_db_error(db));
+    ck_assert_msg(auth_store_create(db, id, "hang test", hash, AUTH_SCOPE_ALL, "*") == 0,
+                  "%s", store_db_error(db));
     store_db_close(db);
 }
 

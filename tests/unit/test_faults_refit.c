@@ -200,7 +200,7 @@ static void load_cache(bool daily, spend_kind spend)
         s.repeat_units = units >= 9.2e18 ? INT64_MAX : (int64_t)llround(units);
         char id[16];
         snprintf(id, sizeof id, "x%d", i);
-        ck_assert_int_eq(cache_upsert(svc.app->cache, id, &s), CACHE_OK);
+        ck_assert_int_eq(cache_upsert(svc.app->dflt->cache, id, &s), CACHE_OK);
     }
 }
 
@@ -208,14 +208,14 @@ static void load_cache(bool daily, spend_kind spend)
 static bool refit_once(char reason[WORKER_REASON_MAX])
 {
     worker_env env;
-    app_worker_env(svc.app, &env);
+    app_worker_env(svc.app->dflt, &env);
     return worker_refit_once(&env, reason, NULL, NULL);
 }
 
 /* The version the cache serves and the rows in model_snapshots. */
 static void served(uint64_t *version, long long *rows)
 {
-    const cache_model *m = cache_snapshot_acquire(svc.app->cache);
+    const cache_model *m = cache_snapshot_acquire(svc.app->dflt->cache);
     ck_assert_ptr_nonnull(m);
     *version = m->version;
     cache_snapshot_release(m);
@@ -256,7 +256,7 @@ static void expect_finite_or_kept(const char *what)
                       "%s: failed (%s) but the snapshot changed", what, reason);
         return;
     }
-    const cache_model *m = cache_snapshot_acquire(svc.app->cache);
+    const cache_model *m = cache_snapshot_acquire(svc.app->dflt->cache);
     for (int i = 0; m->has_spend && i < 3; i++)
         ck_assert_msg(isfinite(m->gg_params[i]) && m->gg_params[i] > 0,
                       "%s: gg param %d = %g", what, i, m->gg_params[i]);

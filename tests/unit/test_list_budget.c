@@ -45,7 +45,7 @@ static void set_model(void)
                      .gg_params = {6.248802, 3.744588, 15.447748},
                      .period_days = 7,
                      .version = 7};
-    ck_assert_int_eq(cache_snapshot_set(t.app->cache, &m), CACHE_OK);
+    ck_assert_int_eq(cache_snapshot_set(t.app->dflt->cache, &m), CACHE_OK);
 }
 
 /* Starts the service on the CDNOW sample with the config settings given as
@@ -64,7 +64,7 @@ static void start(const char *const *settings)
     testhttp_load_cdnow(&t, CDNOW_TXNS);
     testhttp_app_start(&t, false);
     set_model();
-    ck_assert(app_list_start(t.app));
+    ck_assert(app_list_start(t.app->dflt));
 }
 
 static void teardown(void)
@@ -89,9 +89,9 @@ static void sleep_ms(long ms)
 static void wait_table(void)
 {
     size_t bytes;
-    for (int i = 0; i < 1000 && !app_list_table_ready(t.app, &bytes); i++)
+    for (int i = 0; i < 1000 && !app_list_table_ready(t.app->dflt, &bytes); i++)
         sleep_ms(10);
-    ck_assert(app_list_table_ready(t.app, &bytes));
+    ck_assert(app_list_table_ready(t.app->dflt, &bytes));
     ck_assert_uint_gt(bytes, 0);
 }
 
@@ -225,11 +225,11 @@ static void walk_equal(const char *filter, app_list_key key, bool desc)
     app_list_query q;
     query_of(filter, key, desc, &q);
     ref_list l = {.q = &q,
-                  .m = cache_snapshot_acquire(t.app->cache),
-                  .cap = cache_count(t.app->cache)};
+                  .m = cache_snapshot_acquire(t.app->dflt->cache),
+                  .cap = cache_count(t.app->dflt->cache)};
     l.items = calloc(l.cap + 1, sizeof *l.items);
     ck_assert(l.items != NULL && l.m != NULL);
-    ck_assert_int_eq(cache_foreach(t.app->cache, ref_one, &l), 0);
+    ck_assert_int_eq(cache_foreach(t.app->dflt->cache, ref_one, &l), 0);
     sort_q = &q;
     qsort(l.items, l.n, sizeof *l.items, ref_cmp);
     char cursor[1024] = "", target[1400];
@@ -384,7 +384,7 @@ START_TEST(test_list_budget_previous_table)
                      .gg_params = {6.248802, 3.744588, 15.447748},
                      .period_days = 7,
                      .version = 8};
-    ck_assert_int_eq(cache_snapshot_set(t.app->cache, &m), CACHE_OK);
+    ck_assert_int_eq(cache_snapshot_set(t.app->dflt->cache, &m), CACHE_OK);
     testhttp_response r;
     get("/v1/customers?sort=-predicted_ltv&limit=5", 200, &r);
     json_t *items = json_object_get(r.json, "customers"), *c;
@@ -426,9 +426,9 @@ static int seg_one(const char *id, const cache_summary *s, void *arg)
 /* GET /v1/segments equals classifying every customer directly. */
 static void segments_equal(void)
 {
-    seg_ref g = {.m = cache_snapshot_acquire(t.app->cache),
+    seg_ref g = {.m = cache_snapshot_acquire(t.app->dflt->cache),
                  .o = {t.cfg.horizon_days, t.cfg.discount_rate, t.cfg.margin, AS_OF_DAY}};
-    ck_assert_int_eq(cache_foreach(t.app->cache, seg_one, &g), 0);
+    ck_assert_int_eq(cache_foreach(t.app->dflt->cache, seg_one, &g), 0);
     cache_snapshot_release(g.m);
     testhttp_response r;
     get("/v1/segments", 200, &r);
@@ -539,9 +539,9 @@ static int start_long(void)
 
 static void wait_running(int n)
 {
-    for (int i = 0; i < 500 && app_list_running(t.app) != n; i++)
+    for (int i = 0; i < 500 && app_list_running(t.app->dflt) != n; i++)
         sleep_ms(10);
-    ck_assert_int_eq(app_list_running(t.app), n);
+    ck_assert_int_eq(app_list_running(t.app->dflt), n);
 }
 
 /* GET target answers status within 2 s (a hang, not a timing, is the fault). */

@@ -220,6 +220,61 @@ static void check_transactions(void)
     oa_call0("POST", tx, tx, &o, 415);
 }
 
+/* The tenants' management and a customer's erasure, every documented
+ * status (docs/tenants.md). */
+static void check_tenants(void)
+{
+    const char *all = "/v1/tenants", *one = "/v1/tenants/{tenant}";
+    oa_req o = {.content_type = "application/json",
+                .body = "{\"id\":\"acme\",\"settings\":{\"currency\":\"EUR\"}}"};
+    oa_response r;
+    oa_call("POST", all, all, &o, 201, &r);
+    oa_check_mutations("POST", all, &r);
+    oa_response_free(&r);
+    oa_call0("POST", all, all, &o, 409);
+    o.body = "{\"id\":\"Bad Id\",\"settings\":{\"margin\":2,\"x\":1}}";
+    oa_call("POST", all, all, &o, 422, &r);
+    ck_assert_msg(json_array_size(json_object_get(r.json, "errors")) >= 3, "%s", r.body);
+    oa_response_free(&r);
+    o.body = "{\"id\":";
+    oa_call0("POST", all, all, &o, 400);
+    o.content_type = "text/plain";
+    oa_call0("POST", all, all, &o, 415);
+    oa_call("GET", all, "/v1/tenants?limit=1", NULL, 200, &r);
+    oa_check_mutations("GET", all, &r);
+    ck_assert_msg(json_is_string(json_object_get(r.json, "next_cursor")), "%s", r.body);
+    oa_response_free(&r);
+    oa_call0("GET", all, "/v1/tenants?limit=0", NULL, 400);
+    oa_call("GET", one, "/v1/tenants/acme", NULL, 200, &r);
+    oa_check_mutations("GET", one, &r);
+    oa_response_free(&r);
+    oa_call0("GET", one, "/v1/tenants/nobody", NULL, 404);
+    o = (oa_req){.content_type = "application/json",
+                 .body = "{\"settings\":{\"horizon_days\":90,\"currency\":null}}"};
+    oa_call("PATCH", one, "/v1/tenants/acme", &o, 200, &r);
+    oa_check_mutations("PATCH", one, &r);
+    oa_response_free(&r);
+    oa_call0("PATCH", one, "/v1/tenants/nobody", &o, 404);
+    o.body = "{\"settings\":{\"as_of\":\"2020-01-01\"}}";
+    oa_call0("PATCH", one, "/v1/tenants/acme", &o, 422);
+    o.body = "[";
+    oa_call0("PATCH", one, "/v1/tenants/acme", &o, 400);
+    o.content_type = "text/plain";
+    oa_call0("PATCH", one, "/v1/tenants/acme", &o, 415);
+    /* a tenant's routes, and the erasure of one of its customers */
+    const char *tx = "/v1/transactions", *cust = "/v1/customers/{customer_id}";
+    oa_call0("POST", tx, "/v1/tenants/acme/transactions", &json_batch1, 200);
+    oa_call0("GET", cust, "/v1/tenants/nobody/customers/c1", NULL, 404);
+    oa_call0("POST", tx, "/v1/tenants/nobody/transactions", &json_batch1, 404);
+    oa_call0("GET", "/v1/model", "/v1/tenants/no_body/model", NULL, 404);
+    oa_call0("POST", "/v1/model/refit", "/v1/tenants/Bad/model/refit", NULL, 404);
+    oa_call0("DELETE", cust, "/v1/tenants/acme/customers/c1", NULL, 204);
+    oa_call0("DELETE", cust, "/v1/tenants/acme/customers/c1", NULL, 404);
+    oa_call0("DELETE", one, "/v1/tenants/acme", NULL, 204);
+    oa_call0("DELETE", one, "/v1/tenants/acme", NULL, 404);
+    oa_call0("DELETE", one, "/v1/tenants/default", NULL, 409);
+}
+
 static void check_no_model(void)
 {
     const char *one = "/v1/customers/{customer_id}";
@@ -430,6 +485,7 @@ START_TEST(test_openapi_conformance)
     check_starting();
     check_operations();
     check_transactions();
+    check_tenants();
     check_no_model();
     check_undocumented_requests();
     oa_check_router_limits(main_scope, MAX_BODY, MAX_URL);
@@ -500,7 +556,7 @@ static void key_new(unsigned scopes, char *bearer, size_t size)
     ck_assert_int_eq(auth_token_new(token, id), 0);
     ck_assert_int_eq(auth_token_hash(token, strlen(token), hash), 0);
     store_db *db = testhttp_db_open(&svc);
-    ck_assert_msg(auth_store_create(db, id, "openapi", hash, scopes) == 0, "%s",
+    ck_assert_msg(auth_store_create(db, id, "openapi", hash, scopes, "*") == 0, "%s",
                   store_db_error(db));
     store_db_close(db);
     ck_assert_int_eq(auth_keys_reload(svc.auth), 0);
@@ -761,6 +817,8 @@ START_TEST(test_openapi_customers)
     check_list();
     oa_call0("GET", "/v1/segments", "/v1/segments", NULL, 200);
     oa_call0("GET", "/v1/segments", "/v1/segments?bogus=1", NULL, 400);
+    oa_call0("GET", "/v1/customers", "/v1/tenants/nobody/customers", NULL, 404);
+    oa_call0("GET", "/v1/segments", "/v1/tenants/nobody/segments", NULL, 404);
     /* as of a day before c1's last purchase: its summary needs the database */
     db_down();
     oa_req o = {.content_type = "application/json",
@@ -892,7 +950,8 @@ static void check_op_access(const char *method, const char *path, const json_t *
                             void *arg)
 {
     (void)arg;
-    char what[300], table[20], documented[20], text[96];
+    char what[300], table[AUTH_SCOPES_TEXT_MAX], documented[AUTH_SCOPES_TEXT_MAX],
+        text[96];
     snprintf(what, sizeof what, "%s %s", method, path);
     ltvd_config cfg;
     config_defaults(&cfg);

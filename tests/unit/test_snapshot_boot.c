@@ -353,7 +353,7 @@ static void fill_cache_of(const btyd_model *gen, const double *params, bool heav
             s.repeat_units = (int64_t)llround(fmin(x * m, 1e12) * CACHE_AMOUNT_UNITS);
         char id[16];
         snprintf(id, sizeof id, "h%d", i);
-        ck_assert_int_eq(cache_upsert(svc.app->cache, id, &s), CACHE_OK);
+        ck_assert_int_eq(cache_upsert(svc.app->dflt->cache, id, &s), CACHE_OK);
     }
     gsl_rng_free(rng);
 }
@@ -372,7 +372,7 @@ static void fill_cache(bool heavy)
 static bool refit(char reason[WORKER_REASON_MAX], worker_fail *fail)
 {
     worker_env env;
-    app_worker_env(svc.app, &env);
+    app_worker_env(svc.app->dflt, &env);
     return worker_refit_once(&env, reason, fail, NULL);
 }
 
@@ -387,7 +387,7 @@ START_TEST(test_boot_limit_model_and_heavy_spend)
     char reason[WORKER_REASON_MAX];
     worker_fail fail;
     ck_assert_msg(refit(reason, &fail), "%s", reason);
-    const cache_model *m = cache_snapshot_acquire(svc.app->cache);
+    const cache_model *m = cache_snapshot_acquire(svc.app->dflt->cache);
     ck_assert(!m->has_spend);
     ck_assert_msg(strstr(m->fallback, "no spend model: gamma-gamma fit heavy-tailed") !=
                       NULL,
@@ -396,7 +396,7 @@ START_TEST(test_boot_limit_model_and_heavy_spend)
 
     fill_cache(false);
     ck_assert_msg(refit(reason, &fail), "%s", reason);
-    m = cache_snapshot_acquire(svc.app->cache);
+    m = cache_snapshot_acquire(svc.app->dflt->cache);
     ck_assert_ptr_eq(m->model, &bggeo_model);
     ck_assert_msg(fabs(m->params[2] - 0.2) < 0.03, "p = %g", m->params[2]);
     ck_assert(m->has_spend && m->gg_n_zero > 0);
@@ -422,14 +422,14 @@ START_TEST(test_boot_limit_model_and_heavy_spend)
     /* the same customers, heavy-tailed spend: Gamma-Gamma is refused, but
      * the new purchase fit is served with the spend model that was */
     fill_cache(true);
-    m = cache_snapshot_acquire(svc.app->cache); /* loaded again at start */
+    m = cache_snapshot_acquire(svc.app->dflt->cache); /* loaded again at start */
     ck_assert_uint_eq(m->version, version);
     ck_assert_ptr_eq(m->model, &bggeo_model);
     double gg_before[3];
     memcpy(gg_before, m->gg_params, sizeof gg_before);
     cache_snapshot_release(m);
     ck_assert_msg(refit(reason, &fail), "%s", reason);
-    m = cache_snapshot_acquire(svc.app->cache);
+    m = cache_snapshot_acquire(svc.app->dflt->cache);
     ck_assert_uint_gt(m->version, version);
     ck_assert(m->has_spend);
     ck_assert(memcmp(m->gg_params, gg_before, sizeof gg_before) == 0);
@@ -466,7 +466,7 @@ START_TEST(test_boot_pareto_falls_back)
     char reason[WORKER_REASON_MAX];
     worker_fail fail;
     ck_assert_msg(refit(reason, &fail), "%s", reason);
-    const cache_model *m = cache_snapshot_acquire(svc.app->cache);
+    const cache_model *m = cache_snapshot_acquire(svc.app->dflt->cache);
     ck_assert_msg(m->model == &bggeo_model || m->model == &bgnbd_model, "%s",
                   m->model->name);
     ck_assert_msg(strncmp(m->fallback, "pareto fit not identified", 25) == 0, "%s",
@@ -491,7 +491,7 @@ START_TEST(test_boot_homogeneous_rate)
     char reason[WORKER_REASON_MAX];
     worker_fail fail;
     ck_assert_msg(refit(reason, &fail), "%s", reason);
-    const cache_model *m = cache_snapshot_acquire(svc.app->cache);
+    const cache_model *m = cache_snapshot_acquire(svc.app->dflt->cache);
     ck_assert_ptr_eq(m->model, &bgpois_model);
     ck_assert_msg(fabs(m->params[0] - 0.5) < 0.05, "lambda = %g", m->params[0]);
     ck_assert_msg(strstr(m->fallback, "bgpois") != NULL, "%s", m->fallback);

@@ -559,8 +559,9 @@ static void check_deltas_sum_up(worker *w, int n_workers)
             n_ids++;
         }
     }
-    ck_assert_int_eq(
-        store_customers_as_of(db, ids, n_ids, STORE_AS_OF_NOW, check_summed, &sm), 0);
+    ck_assert_int_eq(store_customers_as_of(db, "default", ids, n_ids, STORE_AS_OF_NOW,
+                                           check_summed, &sm),
+                     0);
     ck_assert_uint_eq(sm.matched, n_ids);
     store_db_close(db);
     free(sm.v);
@@ -674,7 +675,7 @@ START_TEST(test_snapshot_round_trip)
     ck_assert_msg(store_snapshot_save(db, &s) == 0, "%s", store_db_error(db));
     ck_assert_int_gt(s.id, 0);
     store_snapshot l;
-    ck_assert_int_eq(store_snapshot_load_latest(db, &l), 1);
+    ck_assert_int_eq(store_snapshot_load_latest(db, NULL, &l), 1);
     ck_assert_int_eq(l.id, s.id);
     ck_assert_double_eq_tol(l.as_of, s.as_of, 1e-6);
     ck_assert_double_eq_tol(l.created_at, s.created_at, 1e-6);
@@ -701,7 +702,7 @@ START_TEST(test_snapshot_round_trip)
     s.has_spend = false;
     s.purchase.model = "pareto";
     ck_assert_int_eq(store_snapshot_save(db, &s), 0);
-    ck_assert_int_eq(store_snapshot_load_latest(db, &l), 1);
+    ck_assert_int_eq(store_snapshot_load_latest(db, NULL, &l), 1);
     ck_assert_str_eq(l.purchase.model, "pareto");
     ck_assert(!l.has_spend);
     ck_assert_ptr_null(l.spend.model);
@@ -794,14 +795,15 @@ START_TEST(test_customers_stream)
     store_batch_result_free(&r);
 
     collected now = {0}, past = {0};
-    ck_assert_msg(store_customers_stream(db, STORE_AS_OF_NOW, collect, &now) == 0, "%s",
-                  store_db_error(db));
+    ck_assert_msg(store_customers_stream(db, "default", STORE_AS_OF_NOW, collect, &now) ==
+                      0,
+                  "%s", store_db_error(db));
     ck_assert_int_eq((long long)now.n, query_ll(db, "SELECT count(*) FROM customers"));
     check_stream(db, &now, 1000000);
 
     /* As of day 18050 (2019-06-03; the pool spans days 18000-18399): only
      * days up to it count, customers who came later are left out. */
-    ck_assert_int_eq(store_customers_stream(db, 18050, collect, &past), 0);
+    ck_assert_int_eq(store_customers_stream(db, "default", 18050, collect, &past), 0);
     ck_assert_uint_gt(past.n, 0);
     check_stream(db, &past, 18050);
     for (size_t i = 0; i < past.n; i++)

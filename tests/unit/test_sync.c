@@ -135,7 +135,7 @@ static int compare_one(const store_customer *c, void *arg)
     compared *cm = arg;
     cache_summary s;
     cm->seen++;
-    int ok = cache_get(t.app->cache, c->customer_id, &s) == CACHE_OK &&
+    int ok = cache_get(t.app->dflt->cache, c->customer_id, &s) == CACHE_OK &&
              s.first_day == c->first_day && s.last_day == c->last_day &&
              s.n_days == c->n_days && s.repeat_units == c->repeat_units &&
              s.first_units == c->first_units;
@@ -172,7 +172,8 @@ static void run_and_compare(int64_t as_of_day, int n_customers)
     compared cm = {0};
     for (int tries = 0; tries < 100; tries++) {
         cm = (compared){0};
-        ck_assert_int_eq(store_customers_stream(db, as_of_day, compare_one, &cm), 0);
+        ck_assert_int_eq(
+            store_customers_stream(db, "default", as_of_day, compare_one, &cm), 0);
         if (cm.differ == 0)
             break;
         struct timespec ms50 = {0, 50000000};
@@ -188,7 +189,7 @@ START_TEST(test_sync_own_and_other_writers)
 {
     start(NULL);
     run_and_compare(STORE_AS_OF_NOW, SY_CUSTOMERS);
-    ck_assert_uint_eq(cache_count(t.app->cache), SY_CUSTOMERS);
+    ck_assert_uint_eq(cache_count(t.app->dflt->cache), SY_CUSTOMERS);
 }
 END_TEST
 

@@ -74,7 +74,7 @@ static void key_new(void)
     ck_assert_int_eq(auth_token_new(bearer, id), 0);
     ck_assert_int_eq(auth_token_hash(bearer, strlen(bearer), hash), 0);
     store_db *db = testhttp_db_open(&svc);
-    ck_assert_msg(auth_store_create(db, id, "warm start", hash, AUTH_SCOPE_ALL) == 0,
+    ck_assert_msg(auth_store_create(db, id, "warm start", hash, AUTH_SCOPE_ALL, "*") == 0,
                   "%s", store_db_error(db));
     store_db_close(db);
 }

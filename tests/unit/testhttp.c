@@ -258,6 +258,7 @@ void testhttp_app_start(testhttp_app *t, bool with_worker)
     ck_assert(http_server_add_routes(t->server, health_routes, health_nroutes));
     ck_assert(api_add_routes(t->server));
     http_server_set_app(t->server, t->app);
+    http_server_set_tenants(t->server, app_http_tenant_acquire, app_http_tenant_release);
     http_server_set_readiness(t->server, app_ready, t->app);
     http_server_set_read_only(t->server, app_read_only, t->app);
     http_server_set_metrics_source(t->server, app_metrics_render, t->app);
@@ -278,6 +279,7 @@ void testhttp_app_start_starting(testhttp_app *t)
     ck_assert(http_server_add_probe_routes(t->server, health_routes, health_nroutes));
     ck_assert(api_add_routes(t->server));
     http_server_set_app(t->server, t->app);
+    http_server_set_tenants(t->server, app_http_tenant_acquire, app_http_tenant_release);
     http_server_set_started(t->server, app_started, t->app);
     http_server_set_readiness(t->server, app_ready, t->app);
     http_server_set_read_only(t->server, app_read_only, t->app);

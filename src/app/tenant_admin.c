@@ -1,0 +1,417 @@
+/* Tenants in a running service (see tenant_admin.h): start-up, the
+ * management operations, and following the tenants table. */
+#include "app/tenant_admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/apply.h"
+#include "app/sync.h"
+#include "app/tenants.h"
+#include "log/log.h"
+#include "store/tenants.h"
+
+/* A tenant object for id with the settings (JSON object text) over the
+ * service's configuration. Bad stored settings (written by a newer
+ * version, or by hand) are logged and left out. */
+static app_tenant *make(app *a, const char *id, const char *settings_text)
+{
+    json_error_t jerr;
+    json_t *settings = json_loads(settings_text != NULL ? settings_text : "{}", 0, &jerr);
+    json_t *errors = json_array();
+    app_tenant_cfg cfg;
+    bool ok = settings != NULL && app_tenant_cfg_make(a->config, settings, &cfg, errors);
+    if (!ok) {
+        char *e = json_dumps(errors, JSON_COMPACT);
+        log_write(LOG_WARN, "tenant %s: stored settings not used: %s", id,
+                  e != NULL ? e : "unreadable");
+        free(e);
+        json_t *none = json_object();
+        ok = none != NULL && app_tenant_cfg_make(a->config, none, &cfg, NULL);
+        json_decref(none);
+    }
+    json_decref(settings);
+    json_decref(errors);
+    if (!ok)
+        return NULL;
+    app_tenant *t = app_tenant_new(a, id, &cfg);
+    if (t == NULL)
+        json_decref(cfg.settings);
+    return t;
+}
+
+typedef struct load_ctx {
+    app *a;
+    int failed;
+} load_ctx;
+
+static int load_one(const store_tenant *row, void *arg)
+{
+    load_ctx *x = arg;
+    app_tenant *t = make(x->a, row->id, row->settings_json);
+    if (t == NULL || !app_tenants_add(x->a->tenants, t)) {
+        app_tenant_release(t);
+        x->failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int app_tenants_load(app *a, store_db *db, char err[CONFIG_ERR_MAX])
+{
+    load_ctx x = {a, 0};
+    int rc = store_tenants_page(db, "", 0, load_one, &x);
+    if (rc != 0 || x.failed) {
+        snprintf(err, CONFIG_ERR_MAX, "tenants: %.200s",
+                 rc < 0 ? store_db_error(db) : "out of memory");
+        return -1;
+    }
+    a->dflt = app_tenants_find(a->tenants, STORE_TENANT_DEFAULT);
+    if (a->dflt == NULL) { /* its row was deleted by hand: it still answers /v1 */
+        app_tenant *t = make(a, STORE_TENANT_DEFAULT, "{}");
+        if (t == NULL || !app_tenants_add(a->tenants, t)) {
+            app_tenant_release(t);
+            snprintf(err, CONFIG_ERR_MAX, "tenants: out of memory");
+            return -1;
+        }
+        a->dflt = app_tenant_retain(t);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------- other processes */
+
+typedef struct row_copy {
+    bool found;
+    char *settings;
+} row_copy;
+
+static int copy_row(const store_tenant *row, void *arg)
+{
+    row_copy *r = arg;
+    r->found = true;
+    r->settings = strdup(row->settings_json);
+    return 0;
+}
+
+int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
+{
+    *out = NULL;
+    row_copy row = {0};
+    int rc = store_tenant_get(db, id, copy_row, &row);
+    if (rc != 0) { /* 1: no such tenant (deleted): its rows are gone too */
+        free(row.settings);
+        return rc < 0 ? -1 : 0;
+    }
+    char err[CONFIG_ERR_MAX];
+    app_tenant *t = row.settings != NULL ? make(a, id, row.settings) : NULL;
+    free(row.settings);
+    if (t == NULL) {
+        snprintf(db->err, sizeof db->err, "tenant %s: out of memory", id);
+        return -1;
+    }
+    rc = app_tenant_rebuild(t, db);
+    if (rc == 0)
+        rc = app_tenant_load_snapshot(t, db, err);
+    if (rc != 0) {
+        if (rc > 0)
+            snprintf(db->err, sizeof db->err,
+                     "tenant %s: invalid summary or out of memory", id);
+        app_tenant_release(t);
+        return -1;
+    }
+    app_tenant *known = app_tenants_find(a->tenants, id);
+    if (known != NULL) { /* created here meanwhile (POST): that one serves */
+        app_tenant_release(t);
+        *out = known;
+        return 0;
+    }
+    if (!app_tenant_start(t) || !app_tenants_add(a->tenants, app_tenant_retain(t))) {
+        app_tenant_release(t);
+        app_tenant_release(t);
+        snprintf(db->err, sizeof db->err, "tenant %s: cannot start", id);
+        return -1;
+    }
+    log_write(LOG_INFO, "tenant %s (created by another process) served: %zu customers",
+              id, cache_count(t->cache));
+    *out = t;
+    return 0;
+}
+
+/* The reconcile's pass over the table: the ids seen, in order. */
+typedef struct seen_ctx {
+    app *a;
+    store_db *db;
+    char **ids;
+    size_t n, cap;
+    int rc;
+} seen_ctx;
+
+static int reconcile_one(const store_tenant *row, void *arg)
+{
+    seen_ctx *x = arg;
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 64;
+        char **v = realloc(x->ids, cap * sizeof *v);
+        if (v == NULL)
+            return 1;
+        x->ids = v;
+        x->cap = cap;
+    }
+    if ((x->ids[x->n] = strdup(row->id)) == NULL)
+        return 1;
+    x->n++;
+    app_tenant *t = app_tenants_find(x->a->tenants, row->id);
+    if (t == NULL)
+        return 0; /* discovered after the pass (not inside its result) */
+    char *now =
+        json_dumps(app_tenant_settings(t)->settings, JSON_COMPACT | JSON_SORT_KEYS);
+    json_t *stored = json_loads(row->settings_json, 0, NULL);
+    char *then =
+        stored != NULL ? json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    app_tenant_cfg cfg;
+    if (now != NULL && then != NULL && strcmp(now, then) != 0 &&
+        app_tenant_cfg_make(x->a->config, stored, &cfg, NULL)) {
+        app_tenant_settings_swap(t, &cfg);
+        log_write(LOG_INFO, "tenant %s: settings changed by another process", t->id);
+    }
+    free(now);
+    free(then);
+    json_decref(stored);
+    app_tenant_release(t);
+    return 0;
+}
+
+static int by_string(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+int app_tenants_reconcile(app *a, store_db *db)
+{
+    static char last[128]; /* the catch-up thread only */
+    char sig[128];
+    if (store_tenants_signature(db, sig) != 0)
+        return -1;
+    if (strcmp(sig, last) == 0)
+        return 0;
+    seen_ctx x = {a, db, NULL, 0, 0, 0};
+    int rc = store_tenants_page(db, "", 0, reconcile_one, &x);
+    if (rc == 0) {
+        for (size_t i = 0; rc == 0 && i < x.n; i++) {
+            app_tenant *t = app_tenants_find(a->tenants, x.ids[i]);
+            if (t == NULL)
+                rc = app_tenant_discover(a, db, x.ids[i], &t);
+            app_tenant_release(t);
+        }
+        size_t n;
+        app_tenant **v = app_tenants_list(a->tenants, &n);
+        for (size_t i = 0; i < n; i++) {
+            const char *id = v[i]->id;
+            if (strcmp(id, STORE_TENANT_DEFAULT) != 0 &&
+                bsearch(&id, x.ids, x.n, sizeof *x.ids, by_string) == NULL) {
+                atomic_store(&v[i]->deleted, true);
+                app_tenant_release(app_tenants_remove(a->tenants, id));
+                log_write(LOG_INFO, "tenant %s: deleted by another process", id);
+            }
+        }
+        app_tenants_list_free(v, n);
+    }
+    if (rc == 0)
+        snprintf(last, sizeof last, "%s", sig);
+    for (size_t i = 0; i < x.n; i++)
+        free(x.ids[i]);
+    free(x.ids);
+    return rc < 0 ? -1 : 0;
+}
+
+/* ------------------------------------------------------- management */
+
+/* The settings as text for the tenants table. */
+static char *settings_text(json_t *settings)
+{
+    return json_dumps(settings, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static app_admin_status unavailable(app *a, store_db *db, char detail[APP_DB_DETAIL_MAX])
+{
+    app_db_refused(a, db);
+    snprintf(detail, APP_DB_DETAIL_MAX, "%.200s",
+             store_db_timed_out(db) ? "the database did not answer in time"
+                                    : store_db_error(db));
+    return APP_ADMIN_UNAVAILABLE;
+}
+
+app_admin_status app_tenant_create(app *a, const char *id, json_t *settings,
+                                   json_t *errors, app_tenant **out,
+                                   char detail[APP_DB_DETAIL_MAX])
+{
+    *out = NULL;
+    json_t *none = settings == NULL ? json_object() : NULL;
+    app_tenant_cfg cfg;
+    if (!app_tenant_cfg_make(a->config, settings != NULL ? settings : none, &cfg,
+                             errors)) {
+        json_decref(none);
+        return APP_ADMIN_INVALID;
+    }
+    json_decref(none);
+    char *text = settings_text(cfg.settings);
+    app_tenant *t = text != NULL ? app_tenant_new(a, id, &cfg) : NULL;
+    if (t == NULL) {
+        free(text);
+        if (text == NULL)
+            json_decref(cfg.settings);
+        return APP_ADMIN_NO_MEMORY;
+    }
+    store_db *db = app_db_acquire(a, detail);
+    app_admin_status st = APP_ADMIN_UNAVAILABLE;
+    if (db == NULL)
+        goto cleanup;
+    int rc = store_tenant_create(db, id, text);
+    if (rc < 0) {
+        st = unavailable(a, db, detail);
+    } else if (rc == 1) {
+        st = APP_ADMIN_EXISTS;
+    } else {
+        app_db_ok(a);
+        /* new: nothing of it is stored yet, so its empty cache is whole;
+         * the catch-up may have discovered it meanwhile: that one serves */
+        st = APP_ADMIN_OK;
+        *out = app_tenants_find(a->tenants, id);
+        if (*out == NULL && app_tenant_start(t) &&
+            app_tenants_add(a->tenants, app_tenant_retain(t)))
+            *out = app_tenant_retain(t);
+        else if (*out == NULL)
+            st = APP_ADMIN_NO_MEMORY; /* stored: another process serves it */
+    }
+    app_db_release(a, db);
+cleanup:
+    app_tenant_release(t);
+    free(text);
+    return st;
+}
+
+app_admin_status app_tenant_update(app_tenant *t, json_t *changes, json_t *errors,
+                                   char detail[APP_DB_DETAIL_MAX])
+{
+    app *a = t->app;
+    if (!json_is_object(changes)) {
+        json_array_append_new(errors,
+                              json_pack("{s:i, s:s, s:s}", "index", -1, "field",
+                                        "settings", "reason", "must be a JSON object"));
+        return APP_ADMIN_INVALID;
+    }
+    json_t *merged = json_deep_copy(app_tenant_settings(t)->settings);
+    if (merged == NULL)
+        return APP_ADMIN_NO_MEMORY;
+    const char *name;
+    json_t *v;
+    json_object_foreach(changes, name, v)
+    {
+        if (json_is_null(v))
+            json_object_del(merged, name);
+        else
+            json_object_set(merged, name, v);
+    }
+    app_tenant_cfg cfg;
+    app_admin_status st = APP_ADMIN_INVALID;
+    if (!app_tenant_cfg_make(a->config, merged, &cfg, errors))
+        goto cleanup;
+    const ltvd_config *cur = app_tenant_config(t);
+    if (cur->has_as_of != cfg.config.has_as_of ||
+        (cur->has_as_of && cur->as_of_day != cfg.config.as_of_day)) {
+        json_array_append_new(
+            errors, json_pack("{s:i, s:s, s:s}", "index", -1, "field", "as_of", "reason",
+                              "cannot change: it is fixed when the tenant is "
+                              "created (create another tenant)"));
+        json_decref(cfg.settings);
+        goto cleanup;
+    }
+    char *text = settings_text(cfg.settings);
+    store_db *db = text != NULL ? app_db_acquire(a, detail) : NULL;
+    st = text == NULL ? APP_ADMIN_NO_MEMORY : APP_ADMIN_UNAVAILABLE;
+    int rc = db != NULL ? store_tenant_update(db, t->id, text) : -2;
+    if (rc == -1)
+        st = unavailable(a, db, detail);
+    else if (rc == 1)
+        st = APP_ADMIN_NOT_FOUND;
+    else if (rc == 0)
+        st = APP_ADMIN_OK;
+    if (db != NULL)
+        app_db_release(a, db);
+    free(text);
+    if (st == APP_ADMIN_OK) {
+        pthread_mutex_lock(&a->writer); /* one writer of the settings */
+        app_tenant_settings_swap(t, &cfg);
+        pthread_mutex_unlock(&a->writer);
+    } else {
+        json_decref(cfg.settings);
+    }
+cleanup:
+    json_decref(merged);
+    return st;
+}
+
+app_admin_status app_tenant_delete(app *a, const char *id, char detail[APP_DB_DETAIL_MAX])
+{
+    if (strcmp(id, STORE_TENANT_DEFAULT) == 0)
+        return APP_ADMIN_FORBIDDEN;
+    store_db *db = app_db_acquire(a, detail);
+    if (db == NULL)
+        return APP_ADMIN_UNAVAILABLE;
+    int rc = store_tenant_delete(db, id);
+    app_admin_status st = rc < 0    ? unavailable(a, db, detail)
+                          : rc == 1 ? APP_ADMIN_NOT_FOUND
+                                    : APP_ADMIN_OK;
+    app_db_release(a, db);
+    if (st == APP_ADMIN_OK || st == APP_ADMIN_NOT_FOUND) {
+        app_tenant *t = app_tenants_remove(a->tenants, id);
+        if (t != NULL) {
+            atomic_store(&t->deleted, true);
+            st = APP_ADMIN_OK; /* gone from here too */
+        }
+        app_tenant_release(t);
+    }
+    return st;
+}
+
+app_admin_status app_customer_erase(app_tenant *t, const char *id,
+                                    char detail[APP_DB_DETAIL_MAX])
+{
+    app *a = t->app;
+    store_db *db = app_db_acquire(a, detail);
+    if (db == NULL)
+        return APP_ADMIN_UNAVAILABLE;
+    int rc = store_customer_erase(db, t->id, id);
+    app_admin_status st = rc < 0 ? unavailable(a, db, detail) : APP_ADMIN_OK;
+    app_db_release(a, db);
+    if (st != APP_ADMIN_OK)
+        return st;
+    /* after the rows: a catch-up that re-reads the customer finds none */
+    bool cached = app_customer_forget(t, id);
+    return rc == 0 || cached ? APP_ADMIN_OK : APP_ADMIN_NOT_FOUND;
+}
+
+json_t *app_tenant_doc(app_tenant *t)
+{
+    const app_tenant_cfg *c = app_tenant_settings(t);
+    const ltvd_config *cfg = &c->config;
+    const cache_model *m = cache_snapshot_acquire(t->cache);
+    json_t *eff = json_pack(
+        "{s:s, s:s, s:s?, s:f, s:f, s:I, s:f, s:f, s:I, s:I, s:s?}", "model",
+        cfg->model == CONFIG_MODEL_PARETO ? "pareto" : "bgnbd", "period",
+        cfg->period == CONFIG_PERIOD_WEEK ? "week" : "day", "as_of",
+        cfg->has_as_of ? cfg->as_of : NULL, "churn_medium_below", cfg->churn_medium_below,
+        "churn_high_below", cfg->churn_high_below, "horizon_days",
+        (json_int_t)cfg->horizon_days, "discount_rate", cfg->discount_rate, "margin",
+        cfg->margin, "lifecycle_new_days", (json_int_t)cfg->lifecycle_new_days,
+        "lifecycle_established_repeats", (json_int_t)cfg->lifecycle_established_repeats,
+        "currency", c->currency[0] != '\0' ? c->currency : NULL);
+    json_t *doc = json_pack(
+        "{s:s, s:O, s:o, s:I, s:o}", "id", t->id, "settings", c->settings, "effective",
+        eff, "customers", (json_int_t)cache_count(t->cache), "model_version",
+        m != NULL ? json_integer((json_int_t)m->version) : json_null());
+    cache_snapshot_release(m);
+    return doc;
+}
