@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/citus.h"
+
 /* pg_advisory_xact_lock key of the migrators ("ltvdmigr" as an int64). */
 #define MIGRATE_LOCK "7814536254063945586"
 
@@ -212,6 +214,8 @@ int store_migrate_report(store_db *db, const char *dir, int *applied, store_migr
         }
     }
     free(m);
+    if (rc == 0) /* on Citus, the tables become distributed (citus.h) */
+        rc = store_citus_distribute(db, NULL);
     return rc;
 }
 

@@ -1,0 +1,32 @@
+/* Citus (distributed PostgreSQL): after the migrations, `ltvd migrate`
+ * distributes the tables when the database has the citus extension, in
+ * Citus's multi-tenant pattern (docs/scaling.md): tenants and api_keys are
+ * reference tables (a copy on every node), transactions is distributed by
+ * tenant_id, and customer_days and model_snapshots are distributed by
+ * tenant_id co-located with it, so one tenant's rows of the three tables
+ * sit on one node and no statement about one tenant spans shards. On plain
+ * PostgreSQL nothing happens. */
+#ifndef LTVD_STORE_CITUS_H
+#define LTVD_STORE_CITUS_H
+
+#include <stdbool.h>
+
+#include "store/db.h"
+
+/* Whether the citus extension is installed in db's database (CREATE
+ * EXTENSION citus ran there). Returns 0 with *yes set, or -1 (db->err). */
+int store_citus_present(store_db *db, bool *yes);
+
+/* On a database with the citus extension, makes each ltvd table a Citus
+ * table of the kind above, skipping the ones already in pg_dist_partition
+ * (so running it again, or from two migrators at once, is harmless: each
+ * table is done in its own transaction under the migrators' advisory lock).
+ * A database without the extension, or whose schema has no tenants table
+ * yet (migrations before 009), is left as it is. Distributing a table that
+ * holds rows copies them to its shards (long for a big table: run it once,
+ * from `ltvd migrate`). Returns 0 with the number of tables it distributed
+ * in *n (when n is not NULL), or -1 with db->err set (tables distributed
+ * before the failure stay distributed). */
+int store_citus_distribute(store_db *db, int *n);
+
+#endif
