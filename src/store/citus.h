@@ -13,6 +13,16 @@
 
 #include "store/db.h"
 
+/* Run first in every migration's transaction: Citus then does the
+ * migration's DDL and writes on distributed tables over one connection per
+ * node, which it requires of a transaction that changes a view (or adds a
+ * foreign key to a reference table) after a statement that used several
+ * shards at once ("cannot run view command because there was a parallel
+ * operation on a distributed table in the transaction"). On plain
+ * PostgreSQL it sets a placeholder variable that nothing reads. */
+#define STORE_CITUS_MIGRATION_SQL                                                        \
+    "SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"
+
 /* Whether the citus extension is installed in db's database (CREATE
  * EXTENSION citus ran there). Returns 0 with *yes set, or -1 (db->err). */
 int store_citus_present(store_db *db, bool *yes);
