@@ -28,7 +28,10 @@ bin=${LTVD_BIN:-}
 if [ -z "$bin" ]; then
     for b in "$root/ltvd" "$root/build/ltvd"; do [ -x "$b" ] && bin=$b && break; done
 fi
-[ -n "$bin" ] && [ -x "$bin" ] || { echo "citus_check: no ltvd binary (set LTVD_BIN)" >&2; exit 2; }
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+    echo "citus_check: no ltvd binary (set LTVD_BIN)" >&2
+    exit 2
+fi
 command -v psql >/dev/null || { echo "citus_check: psql is needed" >&2; exit 2; }
 sql=$here/citus_statements.sql
 
