@@ -2,9 +2,10 @@
  * runs: migration scripts are split into statements exactly (quotes,
  * dollar quotes, comments), a migration applies statement by statement with
  * the same result, and on plain PostgreSQL store_citus_distribute changes
- * nothing. What it does on a real Citus coordinator is checked by
- * scripts/citus_check.sh (docs/scaling.md). The "postgres" case needs
- * DATABASE_URL (scripts/with_pg.sh). */
+ * nothing, and scripts/citus_check.sh (which checks a real Citus
+ * coordinator: docs/scaling.md) passes every statement check on plain
+ * PostgreSQL, so its statements keep up with the schema. The "postgres"
+ * case needs DATABASE_URL (scripts/with_pg.sh) and LTVD_BIN. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +242,27 @@ START_TEST(test_migration_statements)
 }
 END_TEST
 
+/* scripts/citus_check.sh against plain PostgreSQL: migrate twice, every
+ * statement block ok. */
+START_TEST(test_check_script_plain)
+{
+    const char *bin = getenv("LTVD_BIN");
+    ck_assert_msg(bin != NULL && bin[0] != '\0', "LTVD_BIN is not set");
+    ck_assert_int_eq(setenv("CITUS_URL", test_url, 1), 0);
+    FILE *p = popen("scripts/citus_check.sh 2>&1", "r");
+    ck_assert_ptr_nonnull(p);
+    static char out[1 << 16];
+    size_t len = fread(out, 1, sizeof out - 1, p);
+    out[len] = '\0';
+    int st = pclose(p);
+    unsetenv("CITUS_URL");
+    ck_assert_msg(st == 0 && strstr(out, " passed, 0 failed") != NULL,
+                  "citus_check.sh on plain PostgreSQL (status %d):\n%s", st, out);
+    ck_assert_ptr_nonnull(strstr(out, "no citus extension in this database"));
+    ck_assert_ptr_null(strstr(out, "FAIL"));
+}
+END_TEST
+
 Suite *suite_citus(void)
 {
     const char *url = getenv("DATABASE_URL");
@@ -255,6 +277,7 @@ Suite *suite_citus(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_plain_postgres_untouched);
     tcase_add_test(tc, test_migration_statements);
+    tcase_add_test(tc, test_check_script_plain);
     suite_add_tcase(s, tc);
     return s;
 }
