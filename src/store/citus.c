@@ -99,12 +99,6 @@ static int look(store_db *db, bool *citus, bool *tenants)
     return 0;
 }
 
-int store_citus_present(store_db *db, bool *yes)
-{
-    bool tenants;
-    return look(db, yes, &tenants);
-}
-
 typedef struct dist_job {
     bool done[N_TABLES]; /* out: this transaction distributed table i */
 } dist_job;

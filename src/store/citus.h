@@ -9,8 +9,6 @@
 #ifndef LTVD_STORE_CITUS_H
 #define LTVD_STORE_CITUS_H
 
-#include <stdbool.h>
-
 #include "store/db.h"
 
 /* Run first in every migration's transaction: Citus then does the
@@ -23,20 +21,17 @@
 #define STORE_CITUS_MIGRATION_SQL                                                        \
     "SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"
 
-/* Whether the citus extension is installed in db's database (CREATE
- * EXTENSION citus ran there). Returns 0 with *yes set, or -1 (db->err). */
-int store_citus_present(store_db *db, bool *yes);
-
 /* On a database with the citus extension, makes each ltvd table a Citus
- * table of the kind above, skipping the ones already in pg_dist_partition
- * (so running it again, or from two migrators at once, is harmless: each
- * table is done in its own transaction under the migrators' advisory lock).
- * A database without the extension, or whose schema has no tenants table
- * yet (migrations before 009), is left as it is. Distributing a table that
- * holds rows copies them to its shards (long for a big table: run it once,
- * from `ltvd migrate`). Returns 0 with the number of tables it distributed
- * in *n (when n is not NULL), or -1 with db->err set (tables distributed
- * before the failure stay distributed). */
+ * table of the kind above, skipping those that already are one (a Citus
+ * local table is not), all in one transaction under the migrators'
+ * advisory lock: running it again, or from two migrators at once, is
+ * harmless, and a failure leaves every table as it was. Foreign keys and
+ * comments are kept (citus.c says how). A database without the extension,
+ * or whose schema has no tenants table yet (migrations before 009), is left
+ * as it is. Distributing a table that holds rows copies them to its shards
+ * (long for a big table: it happens once, in `ltvd migrate`). Returns 0
+ * with the number of tables it distributed in *n (when n is not NULL), or
+ * -1 with db->err set. */
 int store_citus_distribute(store_db *db, int *n);
 
 #endif

@@ -173,9 +173,6 @@ START_TEST(test_plain_postgres_untouched)
     ck_assert_msg(store_migrate(db, "migrations", &applied) == 0, "%s",
                   store_db_error(db));
     ck_assert_int_ge(applied, 9);
-    bool citus = true;
-    ck_assert_int_eq(store_citus_present(db, &citus), 0);
-    ck_assert(!citus);
     char *before = schema_text(db);
     int n = -1;
     ck_assert_msg(store_citus_distribute(db, &n) == 0, "%s", store_db_error(db));
