@@ -15,6 +15,7 @@
  * shards and then a foreign key to a reference table needs. */
 #include "store/citus.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
