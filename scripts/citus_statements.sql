@@ -276,6 +276,17 @@ PREPARE since(text, bigint, bigint) AS
   WHERE tenant_id = $1 AND ingested_xid >= $2::bigint LIMIT $3::bigint) c;
 EXECUTE since('default', 1, 1000);
 
+-- check: refit trigger of every tenant at once (rows since a horizon, grouped by tenant)
+PREPARE since_all(bigint, bigint) AS
+ SELECT t.id, coalesce(c.n, 0) FROM tenants t
+   LEFT JOIN (SELECT tenant_id, count(*) AS n FROM transactions
+               WHERE ingested_xid >= $1::bigint GROUP BY tenant_id) c ON c.tenant_id = t.id
+  ORDER BY t.id LIMIT $2;
+EXECUTE since_all(1, 1000);
+
+-- check: newest snapshot of every tenant (one row per tenant, all shards)
+SELECT DISTINCT ON (tenant_id) tenant_id, id FROM model_snapshots ORDER BY tenant_id, id DESC;
+
 -- check: fleet.c LISTEN and snapshot.c notify_sql
 LISTEN ltvd_snapshot;
 SELECT pg_notify('ltvd_snapshot', 'default 1');
