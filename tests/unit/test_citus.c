@@ -5,7 +5,8 @@
  * nothing, and scripts/citus_check.sh (which checks a real Citus
  * coordinator: docs/scaling.md) passes every statement check on plain
  * PostgreSQL, so its statements keep up with the schema. The "postgres"
- * case needs DATABASE_URL (scripts/with_pg.sh) and LTVD_BIN. */
+ * case needs DATABASE_URL (scripts/with_pg.sh) and the binary (LTVD_BIN,
+ * default ./ltvd). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "store/migrate.h"
 #include "store/script.h"
 #include "testdb.h"
+#include "testserve.h"
 
 /* ---- splitting (no database) --------------------------------------------- */
 
@@ -243,16 +245,16 @@ END_TEST
  * statement block ok. */
 START_TEST(test_check_script_plain)
 {
-    const char *bin = getenv("LTVD_BIN");
-    ck_assert_msg(bin != NULL && bin[0] != '\0', "LTVD_BIN is not set");
+    ck_assert_int_eq(setenv("LTVD_BIN_CHECK", testserve_bin(), 1), 0);
     ck_assert_int_eq(setenv("CITUS_URL", test_url, 1), 0);
-    FILE *p = popen("scripts/citus_check.sh 2>&1", "r");
+    FILE *p = popen("LTVD_BIN=\"$LTVD_BIN_CHECK\" scripts/citus_check.sh 2>&1", "r");
     ck_assert_ptr_nonnull(p);
     static char out[1 << 16];
     size_t len = fread(out, 1, sizeof out - 1, p);
     out[len] = '\0';
     int st = pclose(p);
     unsetenv("CITUS_URL");
+    unsetenv("LTVD_BIN_CHECK");
     ck_assert_msg(st == 0 && strstr(out, " passed, 0 failed") != NULL,
                   "citus_check.sh on plain PostgreSQL (status %d):\n%s", st, out);
     ck_assert_ptr_nonnull(strstr(out, "no citus extension in this database"));
