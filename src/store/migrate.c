@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/citus.h"
+#include "store/script.h"
+
 /* pg_advisory_xact_lock key of the migrators ("ltvdmigr" as an int64). */
 #define MIGRATE_LOCK "7814536254063945586"
 
@@ -142,6 +145,7 @@ static store_tx_status apply_one(store_db *db, void *arg)
     ctx->applied = 0;
     if (store_db_exec(db, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")",
                       PGRES_TUPLES_OK) != 0 ||
+        store_db_exec(db, STORE_CITUS_MIGRATION_SQL, PGRES_COMMAND_OK) != 0 ||
         store_db_exec(db, create_table_sql, PGRES_COMMAND_OK) != 0 ||
         store_db_exec(db, comment_sql, PGRES_COMMAND_OK) != 0)
         return STORE_TX_ERROR;
@@ -164,15 +168,11 @@ static store_tx_status apply_one(store_db *db, void *arg)
     char *sql = read_file(db, ctx->dir, ctx->m->file);
     if (sql == NULL)
         return STORE_TX_ERROR;
-    res = store_db_query(db, sql, 0, NULL);
+    int rc =
+        store_script_run(db, sql, ctx->m->file); /* statement by statement: script.h */
     free(sql);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        store_db_fail(db, res, ctx->m->file);
-        PQclear(res);
+    if (rc != 0)
         return STORE_TX_ERROR;
-    }
-    PQclear(res);
     res = store_db_query(
         db, "INSERT INTO schema_migrations (version, file) VALUES ($1, $2)", 2, params);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -212,6 +212,8 @@ int store_migrate_report(store_db *db, const char *dir, int *applied, store_migr
         }
     }
     free(m);
+    if (rc == 0) /* on Citus, the tables become distributed (citus.h) */
+        rc = store_citus_distribute(db, NULL);
     return rc;
 }
 

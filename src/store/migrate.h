@@ -18,7 +18,9 @@ typedef void (*store_migrate_cb)(int version, const char *file, void *arg);
  * must not contain BEGIN/COMMIT. Two files with one number, or a name that
  * does not look like NNN_*.sql, are errors (nothing is applied then). On
  * success returns 0 with the number applied in *applied (0 when up to date);
- * on error -1 with db->err set, *applied counting those committed before. */
+ * on error -1 with db->err set, *applied counting those committed before.
+ * On a database with the citus extension the tables are then distributed
+ * (store_citus_distribute, store/citus.h). */
 int store_migrate(store_db *db, const char *dir, int *applied);
 
 /* store_migrate, calling cb (if not NULL) after each migration committed. */
