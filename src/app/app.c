@@ -21,6 +21,7 @@
 #include "app/tenant_admin.h"
 #include "app/tenants.h"
 #include "base/clock.h"
+#include "base/ticker.h"
 #include "log/log.h"
 #include "model/accept.h"
 #include "model/btyd.h"
@@ -296,7 +297,7 @@ static const ltvd_config *config_cb(void *cls)
 void app_worker_env(app_tenant *t, worker_env *out)
 {
     *out = (worker_env){t->cache, t->app->pool, app_tenant_config(t), as_of_day_cb, t,
-                        t->id,    config_cb};
+                        t->id,    config_cb,    t->app->workers};
 }
 
 bool app_worker_start(app *a)
@@ -577,7 +578,8 @@ app *app_new(const ltvd_config *config, const char *migrations_dir,
     snprintf(a->migrations_dir, sizeof a->migrations_dir, "%s", migrations_dir);
     a->tenants = app_tenants_new();
     a->list_shared = app_list_shared_new(config);
-    if (a->tenants == NULL || a->list_shared == NULL) {
+    a->workers = ticker_group_start();
+    if (a->tenants == NULL || a->list_shared == NULL || a->workers == NULL) {
         snprintf(err, CONFIG_ERR_MAX, "out of memory");
         app_free(a);
         return NULL;
@@ -611,10 +613,11 @@ void app_free(app *a)
     /* each tenant's worker and list keeper stop with its last reference */
     app_tenant_release(a->dflt);
     app_tenants_free(a->tenants);
+    ticker_group_stop(a->workers); /* every tenant's worker stopped above */
+    app_list_shared_free(a->list_shared);
     app_readiness_stop(a->readiness);
     store_db_close(a->boot);
     store_pool_close(a->pool);
-    free(a->list_shared);
     app_window_close(a);
     free(a->own_xids);
     pthread_rwlock_destroy(&a->gate);

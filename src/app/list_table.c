@@ -19,10 +19,14 @@
 #include "log/log.h"
 
 /* What every tenant's lists share: the slots, and the walk counts. */
+/* The keeper's delay while its tenant serves no model. */
+#define KEEP_IDLE_MS 1000
+
 struct app_list_shared {
     atomic_long running; /* lists in flight, of every tenant */
     int slots;
     atomic_ullong walks[APP_LIST_WALK_COUNT];
+    ticker_group *keepers; /* the thread of every tenant's keeper */
 };
 
 struct app_list_state {
@@ -41,7 +45,19 @@ struct app_list_shared *app_list_shared_new(const ltvd_config *cfg)
         return NULL;
     atomic_init(&sh->running, 0);
     sh->slots = app_list_slots(cfg);
+    if ((sh->keepers = ticker_group_start()) == NULL) {
+        free(sh);
+        return NULL;
+    }
     return sh;
+}
+
+void app_list_shared_free(struct app_list_shared *sh)
+{
+    if (sh == NULL)
+        return;
+    ticker_group_stop(sh->keepers);
+    free(sh);
 }
 
 int app_list_slots(const ltvd_config *cfg)
@@ -194,15 +210,16 @@ static void build(app_tenant *tn, const cache_model *m, const cache_scores_spec 
 
 /* One round: refresh the current table, or build the one of a new
  * snapshot or day (the old one stays published meanwhile). */
-static void keep_once(app_tenant *tn)
+static bool keep_once(app_tenant *tn)
 {
     struct app_list_state *s = tn->lists;
     const cache_model *m = cache_snapshot_acquire(tn->cache);
     if (m == NULL)
-        return;
+        return false;
+    const ltvd_config *cfg = app_tenant_config(tn); /* one version for the round */
     cache_scores_spec sp;
-    app_list_spec(m, app_tenant_as_of_day(tn), app_tenant_config(tn), &sp);
-    cell_ctx cells = {app_tenant_config(tn), sp.as_of_day};
+    app_list_spec(m, app_tenant_as_of_day(tn), cfg, &sp);
+    cell_ctx cells = {cfg, sp.as_of_day};
     app_list_table *r = app_list_table_acquire(s);
     bool same = r != NULL && app_list_spec_same(cache_scores_spec_of(r->t), &sp);
     if (same)
@@ -211,13 +228,14 @@ static void keep_once(app_tenant *tn)
     if (!same)
         build(tn, m, &sp, &cells);
     cache_snapshot_release(m);
+    return true;
 }
 
-/* The keeper's turn (a ticker_fn). */
+/* The keeper's turn (a ticker_fn): every list_refresh_ms, or once a second
+ * while the tenant has no model (a thousand idle tenants cost little). */
 static long keep_tick(void *arg)
 {
-    keep_once(arg);
-    return -1;
+    return keep_once(arg) ? -1 : KEEP_IDLE_MS;
 }
 
 bool app_list_start(app_tenant *tn)
@@ -226,7 +244,7 @@ bool app_list_start(app_tenant *tn)
     pthread_mutex_lock(&s->lock);
     if (s->ticker == NULL)
         s->ticker =
-            ticker_start(app_tenant_config(tn)->list_refresh_ms, 0, keep_tick, tn);
+            ticker_start_in(s->sh->keepers, s->cfg->list_refresh_ms, 0, keep_tick, tn);
     bool ok = s->ticker != NULL;
     pthread_mutex_unlock(&s->lock);
     return ok;

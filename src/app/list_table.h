@@ -63,6 +63,7 @@ struct app_list_state *app_list_state_new(const ltvd_config *cfg,
 /* The slots and walk counts every tenant's lists share (free with free());
  * NULL when out of memory. */
 struct app_list_shared *app_list_shared_new(const ltvd_config *cfg);
+void app_list_shared_free(struct app_list_shared *sh);
 
 /* Starts the thread that keeps the score table (no-op when it runs).
  * False when it cannot start. app_free stops it (app_list_stop). */

@@ -190,11 +190,10 @@ static int by_string(const void *x, const void *y)
 
 int app_tenants_reconcile(app *a, store_db *db)
 {
-    static char last[128]; /* the catch-up thread only */
-    char sig[128];
+    char sig[APP_TENANTS_SIG_MAX];
     if (store_tenants_signature(db, sig) != 0)
         return -1;
-    if (strcmp(sig, last) == 0)
+    if (strcmp(sig, a->tenants_sig) == 0)
         return 0;
     seen_ctx x = {a, db, NULL, 0, 0, 0};
     int rc = store_tenants_page(db, "", 0, reconcile_one, &x);
@@ -219,7 +218,7 @@ int app_tenants_reconcile(app *a, store_db *db)
         app_tenants_list_free(v, n);
     }
     if (rc == 0)
-        snprintf(last, sizeof last, "%s", sig);
+        snprintf(a->tenants_sig, sizeof a->tenants_sig, "%s", sig);
     for (size_t i = 0; i < x.n; i++)
         free(x.ids[i]);
     free(x.ids);

@@ -11,6 +11,8 @@
 #include <time.h>
 
 struct ticker {
+    ticker_group *group; /* NULL: the thread below is its own */
+    long long due_ms;    /* grouped: base_mono_ms of the next call (group->mu) */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* on CLOCK_MONOTONIC */
@@ -78,10 +80,164 @@ failed:
     return NULL;
 }
 
+/* ------------------------------------------------------------ groups */
+
+struct ticker_group {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* on CLOCK_MONOTONIC: the thread and ticker_stop wait */
+    ticker **v;        /* the members */
+    size_t n, cap;
+    ticker *running; /* whose fn runs now (mu released meanwhile) */
+    bool stopping;
+};
+
+/* The member due first, or NULL (mu held). */
+static ticker *first_due(const ticker_group *g)
+{
+    ticker *best = NULL;
+    for (size_t i = 0; i < g->n; i++)
+        if (best == NULL || g->v[i]->due_ms < best->due_ms)
+            best = g->v[i];
+    return best;
+}
+
+static void *group_main(void *arg)
+{
+    ticker_group *g = arg;
+    pthread_mutex_lock(&g->mu);
+    while (!g->stopping) {
+        ticker *t = first_due(g);
+        long long now = base_mono_ms();
+        if (t == NULL) {
+            pthread_cond_wait(&g->cv, &g->mu);
+            continue;
+        }
+        if (t->due_ms > now) {
+            struct timespec until = base_mono_after_ms((long)(t->due_ms - now));
+            pthread_cond_timedwait(&g->cv, &g->mu, &until);
+            continue;
+        }
+        g->running = t;
+        t->woken = false;
+        pthread_mutex_unlock(&g->mu);
+        long next = t->fn(t->arg);
+        pthread_mutex_lock(&g->mu);
+        g->running = NULL;
+        t->due_ms =
+            t->woken ? base_mono_ms() : base_mono_ms() + (next < 0 ? t->period_ms : next);
+        pthread_cond_broadcast(&g->cv); /* a ticker_stop waiting for this call */
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+ticker_group *ticker_group_start(void)
+{
+    ticker_group *g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return NULL;
+    pthread_condattr_t ca;
+    bool attr = pthread_condattr_init(&ca) == 0;
+    bool ok = attr && pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&g->cv, &ca) == 0;
+    if (attr)
+        pthread_condattr_destroy(&ca);
+    if (!ok) {
+        free(g);
+        return NULL;
+    }
+    pthread_mutex_init(&g->mu, NULL);
+    if (pthread_create(&g->thread, NULL, group_main, g) != 0) {
+        pthread_mutex_destroy(&g->mu);
+        pthread_cond_destroy(&g->cv);
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void ticker_group_stop(ticker_group *g)
+{
+    if (g == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    g->stopping = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->thread, NULL);
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
+    free(g->v);
+    free(g);
+}
+
+ticker *ticker_start_in(ticker_group *g, long period_ms, long first_ms, ticker_fn fn,
+                        void *arg)
+{
+    if (g == NULL)
+        return ticker_start(period_ms, first_ms, fn, arg);
+    if (period_ms <= 0 || fn == NULL)
+        return NULL;
+    ticker *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->group = g;
+    t->fn = fn;
+    t->arg = arg;
+    t->period_ms = period_ms;
+    atomic_init(&t->stopping, false);
+    pthread_mutex_lock(&g->mu);
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 16;
+        ticker **v = realloc(g->v, cap * sizeof *v);
+        if (v == NULL) {
+            pthread_mutex_unlock(&g->mu);
+            free(t);
+            return NULL;
+        }
+        g->v = v;
+        g->cap = cap;
+    }
+    t->due_ms = base_mono_ms() + (first_ms < 0 ? 0 : first_ms);
+    g->v[g->n++] = t;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return t;
+}
+
+/* ticker_stop of a grouped ticker: out of the group once its call ended. */
+static void group_remove(ticker *t)
+{
+    ticker_group *g = t->group;
+    pthread_mutex_lock(&g->mu);
+    atomic_store(&t->stopping, true);
+    while (g->running == t)
+        pthread_cond_wait(&g->cv, &g->mu);
+    for (size_t i = 0; i < g->n; i++)
+        if (g->v[i] == t) {
+            g->v[i] = g->v[--g->n];
+            break;
+        }
+    pthread_mutex_unlock(&g->mu);
+    free(t);
+}
+
+/* ------------------------------------------------------------ both */
+
 void ticker_wake(ticker *t)
 {
     if (t == NULL)
         return;
+    if (t->group != NULL) {
+        pthread_mutex_lock(&t->group->mu);
+        t->woken = true;
+        if (t->group->running != t)
+            t->due_ms = base_mono_ms();
+        pthread_cond_broadcast(&t->group->cv);
+        pthread_mutex_unlock(&t->group->mu);
+        return;
+    }
     pthread_mutex_lock(&t->mu);
     t->woken = true;
     pthread_cond_signal(&t->cv);
@@ -97,6 +253,10 @@ void ticker_stop(ticker *t)
 {
     if (t == NULL)
         return;
+    if (t->group != NULL) {
+        group_remove(t);
+        return;
+    }
     pthread_mutex_lock(&t->mu);
     atomic_store(&t->stopping, true);
     pthread_cond_signal(&t->cv);

@@ -143,10 +143,14 @@ void store_direct_plan_free(store_direct_plan *p)
 
 /* ---- the statements -------------------------------------------------------- */
 
-/* The transaction's xid, and whether any of three items is stored. */
+/* The transaction's xid, alone: on Citus a statement that also reads a
+ * distributed table runs on a worker and would return the worker's xid,
+ * not the coordinator's the catch-up compares (docs/scaling.md). */
+static const char xid_sql[] = "SELECT pg_current_xact_id()::text";
+
+/* Whether any of three items of tenant $7 is stored. */
 static const char probe_sql[] =
-    "SELECT pg_current_xact_id()::text,"
-    "       EXISTS (SELECT 1 FROM transactions"
+    "SELECT EXISTS (SELECT 1 FROM transactions"
     "                WHERE tenant_id = $7"
     "                  AND (customer_id, txn_id) IN (($1, $2), ($3, $4), ($5, $6)))";
 
@@ -183,14 +187,21 @@ static store_direct_status probe(store_db *db, const char *tenant,
     const store_item *a = &items[0], *b = &items[n / 2], *c = &items[n - 1];
     const char *vals[] = {a->customer_id, a->txn_id, b->customer_id, b->txn_id,
                           c->customer_id, c->txn_id, tenant};
-    PGresult *res = store_db_exec_prepared(db, "ingest_probe", probe_sql, 7, vals);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    PGresult *res = store_db_exec_prepared(db, "ingest_xid", xid_sql, 0, NULL);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         store_db_fail(db, res, "ingest probe");
         PQclear(res);
         return STORE_DIRECT_ERROR;
     }
     snprintf(xid, 32, "%s", PQgetvalue(res, 0, 0));
-    bool stored = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    res = store_db_exec_prepared(db, "ingest_probe", probe_sql, 7, vals);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        store_db_fail(db, res, "ingest probe");
+        PQclear(res);
+        return STORE_DIRECT_ERROR;
+    }
+    bool stored = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     return stored ? STORE_DIRECT_STORED : STORE_DIRECT_OK;
 }

@@ -31,6 +31,8 @@
 #include "config/config.h"
 #include "store/pool.h"
 
+struct ticker_group;
+
 /* Longest failure reason kept. */
 #define WORKER_REASON_MAX 320
 /* How often the worker counts the transactions stored since the served
@@ -53,6 +55,9 @@ typedef struct worker_env {
     /* The settings now (a tenant's may change), read at each turn into
      * config; NULL: config never changes. */
     const ltvd_config *(*config_now)(void *cls);
+    /* The thread the worker's turns run on, shared with other tenants'
+     * workers (base/ticker.h); NULL: a thread of its own. */
+    struct ticker_group *group;
 } worker_env;
 
 /* Why a refit failed (one label each in /metrics). The first values are

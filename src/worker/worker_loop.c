@@ -188,6 +188,11 @@ static void count_rows(worker *w)
     pthread_mutex_unlock(&w->mu);
 }
 
+static const char *tenant_of(const worker *w)
+{
+    return w->env.tenant != NULL ? w->env.tenant : STORE_TENANT_DEFAULT;
+}
+
 /* Records the outcome of one refit (w->mu held). */
 static void record(worker *w, bool ok, worker_fail fail, const char *reason, double secs,
                    const worker_status *seen)
@@ -196,7 +201,7 @@ static void record(worker *w, bool ok, worker_fail fail, const char *reason, dou
     st->running = false;
     if (!ok && fail == WORKER_FAIL_NONE) { /* left to another process */
         if (st->n_skipped++ == 0 || strcmp(w->last_skip, reason) != 0)
-            log_write(LOG_INFO, "refit %s", reason);
+            log_write(LOG_INFO, "tenant %s: refit %s", tenant_of(w), reason);
         snprintf(w->last_skip, sizeof w->last_skip, "%s", reason);
         return;
     }
@@ -214,14 +219,16 @@ static void record(worker *w, bool ok, worker_fail fail, const char *reason, dou
     }
     if (ok) {
         st->n_succeeded++;
-        log_write(LOG_INFO, "refit: done in %.3fs", secs);
+        log_write(LOG_INFO, "tenant %s: refit: done in %.3fs", tenant_of(w), secs);
     } else {
         st->n_failed++;
         st->n_failed_by[fail < WORKER_FAIL_N ? fail : WORKER_FAIL_FIT_ERROR]++;
-        log_write(LOG_WARN, "refit failed (%s; %s): %s", worker_fail_label(fail),
-                  has_model(w) ? "the previous model keeps serving"
-                               : "no model served yet",
-                  st->reason);
+        /* too little data is the normal state of a new tenant: not a warning */
+        log_write(
+            fail == WORKER_FAIL_TOO_LITTLE_DATA ? LOG_INFO : LOG_WARN,
+            "tenant %s: refit failed (%s; %s): %s", tenant_of(w), worker_fail_label(fail),
+            has_model(w) ? "the previous model keeps serving" : "no model served yet",
+            st->reason);
     }
 }
 
@@ -316,7 +323,8 @@ worker *worker_start(const worker_env *env)
     w->requested = !has_model(w); /* a first look at once */
     w->deadline = deadline_after(env->config->refit_interval_s);
     /* worker_tick always returns its delay: the period is only a default */
-    w->ticker = ticker_start(env->config->refit_interval_s * 1000, 0, worker_tick, w);
+    w->ticker = ticker_start_in(env->group, env->config->refit_interval_s * 1000, 0,
+                                worker_tick, w);
     if (w->ticker == NULL) {
         pthread_mutex_destroy(&w->mu);
         free(w);

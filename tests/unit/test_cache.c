@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache/cache.h"
 #include "model/gg.h"
@@ -333,6 +334,9 @@ START_TEST(test_snapshot_swap_under_readers)
         cache_model m = model_v(v);
         ck_assert_int_eq(cache_snapshot_set(w.c, &m), CACHE_OK);
     }
+    /* on a loaded machine the readers may not have run yet: let them */
+    for (int i = 0; i < 10000 && atomic_load(&w.held) == 0; i++)
+        usleep(1000);
     atomic_store(&w.done, 1);
     for (int i = 0; i < READERS; i++)
         pthread_join(th[i], NULL);
