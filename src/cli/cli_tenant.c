@@ -179,7 +179,8 @@ static bool reals_short(json_t *j)
     return true;
 }
 
-/* j as text (free it), numbers as short as they stay exact. */
+/* j as text (free it), numbers as short as they stay exact: 0.3 is stored
+ * and shown as 0.3 (the same double as jansson's 0.29999999999999999). */
 static char *dump(json_t *j, size_t flags)
 {
     return json_dumps(j, flags | JSON_REAL_PRECISION(reals_short(j) ? 15 : 17));
@@ -311,7 +312,7 @@ static int tenant_create(int argc, char **argv)
         goto cleanup;
     }
     status = 1;
-    if ((text = json_dumps(cfg.settings, JSON_COMPACT | JSON_SORT_KEYS)) == NULL ||
+    if ((text = dump(cfg.settings, JSON_COMPACT | JSON_SORT_KEYS)) == NULL ||
         (db = cli_db_open("tenant", base.database_url, NULL)) == NULL)
         goto cleanup;
     int rc = store_tenant_create(db, a.id, text);
@@ -456,7 +457,7 @@ static int tenant_update(int argc, char **argv)
         status = 2;
         goto cleanup;
     }
-    if ((text = json_dumps(next.settings, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+    if ((text = dump(next.settings, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
         goto cleanup;
     int rc = store_tenant_update(db, a.id, text);
     if (rc == 0)
