@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "store/migrate.h"
+#include "store/tenants.h"
 
 store_db *cli_db_open(const char *who, const char *url, int *applied)
 {
@@ -28,4 +29,23 @@ store_db *cli_db_open(const char *who, const char *url, int *applied)
     if (applied != NULL)
         *applied = n;
     return db;
+}
+
+static int found(const store_tenant *t, void *arg)
+{
+    (void)t;
+    (void)arg;
+    return 0;
+}
+
+bool cli_db_tenant_exists(const char *who, store_db *db, const char *tenant,
+                          const char *then)
+{
+    int rc = store_tenant_get(db, tenant, found, NULL);
+    if (rc > 0)
+        fprintf(stderr, "ltvd %s: no tenant %s (ltvd tenant create %s makes it)%s\n", who,
+                tenant, tenant, then);
+    else if (rc < 0)
+        fprintf(stderr, "ltvd %s: %s\n", who, store_db_error(db));
+    return rc == 0;
 }

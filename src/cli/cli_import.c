@@ -18,7 +18,7 @@
 #include "cli/cli_db.h"
 #include "cli/import.h"
 #include "ingest/txn_key.h"
-#include "store/tenants.h"
+#include "store/db.h"
 
 #define BATCH_DEFAULT 5000
 #define BATCH_MAX 100000
@@ -217,32 +217,16 @@ cleanup:
 
 /* ---- pass 2: the database -------------------------------------------------- */
 
-static int tenant_found(const store_tenant *t, void *arg)
-{
-    (void)t;
-    (void)arg;
-    return 0;
-}
-
 /* Connects, applies pending migrations (*applied of them) and checks that
  * the tenant exists. NULL after saying why. */
 static store_db *open_store(const char *tenant, int *applied)
 {
     store_db *db = cli_db_open("import", getenv("DATABASE_URL"), applied);
-    if (db == NULL)
-        return NULL;
-    int rc = store_tenant_get(db, tenant, tenant_found, NULL);
-    if (rc == 0)
-        return db;
-    if (rc > 0)
-        fprintf(stderr,
-                "ltvd import: no tenant %s (ltvd tenant create %s makes it): nothing "
-                "imported\n",
-                tenant, tenant);
-    else
-        fprintf(stderr, "ltvd import: %s\n", store_db_error(db));
-    store_db_close(db);
-    return NULL;
+    if (db != NULL && !cli_db_tenant_exists("import", db, tenant, ": nothing imported")) {
+        store_db_close(db);
+        db = NULL;
+    }
+    return db;
 }
 
 /* Loads the validated file into db and prints the summary (migrations:

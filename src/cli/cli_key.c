@@ -131,6 +131,11 @@ static int key_create(int argc, char **argv)
     store_db *db = open_db();
     if (db == NULL)
         return 1;
+    /* a key for a tenant to come would open it to whoever creates it */
+    if (!any && !cli_db_tenant_exists("key", db, tenant, ": no key created")) {
+        store_db_close(db);
+        return 1;
+    }
     int rc = create_key(db, name, (unsigned)scopes, tenant);
     store_db_close(db);
     return rc;

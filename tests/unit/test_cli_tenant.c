@@ -3,7 +3,8 @@
  * service (catch-up every 50 ms) that must follow what the command line
  * changed: a tenant created by `ltvd tenant create` is served (503 no-model,
  * not 404 tenant-not-found), its imported customers counted, its settings
- * changed and its deletion followed. Needs DATABASE_URL
+ * changed and its deletion followed. `ltvd key create --tenant` refuses an
+ * unknown tenant. Needs DATABASE_URL
  * (scripts/with_pg.sh). */
 #include <check.h>
 #include <jansson.h>
@@ -311,6 +312,24 @@ START_TEST(test_import_tenant)
 }
 END_TEST
 
+/* ---- key create --tenant ------------------------------------------------------ */
+
+START_TEST(test_key_tenant)
+{
+    expect("$LTVD key create --scopes read --tenant acme", 1,
+           "ltvd key: no tenant acme (ltvd tenant create acme makes it): no key created");
+    ck_assert_int_eq(sql_ll("SELECT count(*) FROM api_keys"), 0);
+    expect("$LTVD tenant create acme", 0, NULL);
+    expect("$LTVD key create --scopes ingest,read --tenant acme", 0, NULL);
+    expect("$LTVD key create --scopes platform --tenant '*'", 0, NULL);
+    ck_assert_int_eq(sql_ll("SELECT count(*) FROM api_keys WHERE tenant_id = 'acme'"), 1);
+    /* its keys go with the tenant; the platform key stays */
+    expect("$LTVD tenant delete acme --yes", 0, NULL);
+    ck_assert_int_eq(sql_ll("SELECT count(*) FROM api_keys WHERE tenant_id = 'acme'"), 0);
+    ck_assert_int_eq(sql_ll("SELECT count(*) FROM api_keys WHERE tenant_id = '*'"), 1);
+}
+END_TEST
+
 /* ---- a running server follows --------------------------------------------------- */
 
 /* GETs target until its status is not `leave` (at most 10 s: a bound
@@ -390,6 +409,7 @@ Suite *suite_cli_tenant(void)
     tcase_add_test(tc, test_tenant_round_trip);
     tcase_add_test(tc, test_tenant_bad_input);
     tcase_add_test(tc, test_import_tenant);
+    tcase_add_test(tc, test_key_tenant);
     tcase_add_test(tc, test_server_follows);
     suite_add_tcase(s, tc);
     return s;
