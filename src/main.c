@@ -23,8 +23,12 @@ static const char usage[] =
     "               per-customer P(alive), purchases, spend and CLV as CSV\n"
     "  ltvd serve   [--config FILE]   the HTTP service (config/ltvd.conf, LTVD_*)\n"
     "  ltvd migrate                   apply migrations/ to $DATABASE_URL\n"
-    "  ltvd import  [--batch N] [--dry-run] FILE   backfill a transactions CSV\n"
-    "  ltvd key     create --scopes SCOPES [--name NAME] | list | revoke KEY_ID\n"
+    "  ltvd import  [--batch N] [--dry-run] [--tenant T] FILE\n"
+    "               backfill a transactions CSV\n"
+    "  ltvd key     create --scopes SCOPES [--name NAME] [--tenant T] | list\n"
+    "               | revoke KEY_ID\n"
+    "  ltvd tenant  create ID [--settings JSON] | list | show ID\n"
+    "               | update ID --settings JSON | delete ID --yes\n"
     "  ltvd --version                 print the version\n"
     "MODEL: bgnbd, pareto, mbgnbd, bgbb, gg. `ltvd COMMAND --help` shows a\n"
     "command's options; docs/cli.md is the guide.\n";
@@ -39,6 +43,7 @@ static const command commands[] = {
     {"fit", cli_fit_main, 0},        {"score", cli_score_main, 1},
     {"serve", cli_serve_main, -1},   {"migrate", cli_migrate_main, -1},
     {"import", cli_import_main, -1}, {"key", cli_key_main, -1},
+    {"tenant", cli_tenant_main, -1},
 };
 
 static bool is_any(const char *s, const char *a, const char *b, const char *c)

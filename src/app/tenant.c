@@ -94,7 +94,7 @@ bool app_tenant_cfg_make(const ltvd_config *base, json_t *settings, app_tenant_c
             ok = false;
         } else if (strcmp(name, "currency") == 0) {
             if (currency_ok(text)) {
-                snprintf(c.currency, sizeof c.currency, "%s", text);
+                snprintf(c.currency, sizeof c.currency, "%.3s", text); /* three letters */
             } else {
                 bad(errors, name, "must be an ISO 4217 code (three capital letters)");
                 ok = false;

@@ -392,21 +392,26 @@ app_admin_status app_customer_erase(app_tenant *t, const char *id,
     return rc == 0 || cached ? APP_ADMIN_OK : APP_ADMIN_NOT_FOUND;
 }
 
+json_t *app_tenant_cfg_effective(const app_tenant_cfg *c)
+{
+    const ltvd_config *cfg = &c->config;
+    return json_pack("{s:s, s:s, s:s?, s:f, s:f, s:I, s:f, s:f, s:I, s:I, s:s?}", "model",
+                     cfg->model == CONFIG_MODEL_PARETO ? "pareto" : "bgnbd", "period",
+                     cfg->period == CONFIG_PERIOD_WEEK ? "week" : "day", "as_of",
+                     cfg->has_as_of ? cfg->as_of : NULL, "churn_medium_below",
+                     cfg->churn_medium_below, "churn_high_below", cfg->churn_high_below,
+                     "horizon_days", (json_int_t)cfg->horizon_days, "discount_rate",
+                     cfg->discount_rate, "margin", cfg->margin, "lifecycle_new_days",
+                     (json_int_t)cfg->lifecycle_new_days, "lifecycle_established_repeats",
+                     (json_int_t)cfg->lifecycle_established_repeats, "currency",
+                     c->currency[0] != '\0' ? c->currency : NULL);
+}
+
 json_t *app_tenant_doc(app_tenant *t)
 {
     const app_tenant_cfg *c = app_tenant_settings(t);
-    const ltvd_config *cfg = &c->config;
     const cache_model *m = cache_snapshot_acquire(t->cache);
-    json_t *eff = json_pack(
-        "{s:s, s:s, s:s?, s:f, s:f, s:I, s:f, s:f, s:I, s:I, s:s?}", "model",
-        cfg->model == CONFIG_MODEL_PARETO ? "pareto" : "bgnbd", "period",
-        cfg->period == CONFIG_PERIOD_WEEK ? "week" : "day", "as_of",
-        cfg->has_as_of ? cfg->as_of : NULL, "churn_medium_below", cfg->churn_medium_below,
-        "churn_high_below", cfg->churn_high_below, "horizon_days",
-        (json_int_t)cfg->horizon_days, "discount_rate", cfg->discount_rate, "margin",
-        cfg->margin, "lifecycle_new_days", (json_int_t)cfg->lifecycle_new_days,
-        "lifecycle_established_repeats", (json_int_t)cfg->lifecycle_established_repeats,
-        "currency", c->currency[0] != '\0' ? c->currency : NULL);
+    json_t *eff = app_tenant_cfg_effective(c);
     json_t *doc = json_pack(
         "{s:s, s:O, s:o, s:I, s:o}", "id", t->id, "settings", c->settings, "effective",
         eff, "customers", (json_int_t)cache_count(t->cache), "model_version",

@@ -70,6 +70,12 @@ app_admin_status app_tenant_delete(app *a, const char *id,
 app_admin_status app_customer_erase(app_tenant *t, const char *id,
                                     char detail[APP_DB_DETAIL_MAX]);
 
+/* Every tenant setting's value in force under c (a JSON object: model,
+ * period, as_of or null, the thresholds, horizon_days, discount_rate,
+ * margin, the lifecycle settings, currency or null). NULL when out of
+ * memory. */
+json_t *app_tenant_cfg_effective(const app_tenant_cfg *c);
+
 /* The tenant's document: {"id", "settings", "effective": every tenant
  * setting's value, "customers", "model": version or null}. NULL when out
  * of memory. */

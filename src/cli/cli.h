@@ -9,5 +9,6 @@ int cli_serve_main(int argc, char **argv);
 int cli_migrate_main(int argc, char **argv);
 int cli_import_main(int argc, char **argv);
 int cli_key_main(int argc, char **argv);
+int cli_tenant_main(int argc, char **argv);
 
 #endif

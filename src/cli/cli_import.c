@@ -1,7 +1,9 @@
-/* `ltvd import`: the backfill path for historical CSV files. The whole file
- * is validated first (every bad row listed, nothing imported if there is
- * one), then written in batches through the store's idempotent ingest, each
- * committed on its own, with a progress line on a terminal. */
+/* `ltvd import`: the backfill path for historical CSV files, into one
+ * tenant (--tenant, default default), which must exist: that is checked
+ * before the file is read. The whole file is validated first (every bad row
+ * listed, nothing imported if there is one), then written in batches through
+ * the store's idempotent ingest, each committed on its own, with a progress
+ * line on a terminal. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -10,22 +12,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/tenants.h"
 #include "cli/cli.h"
 #include "cli/cli_data.h"
+#include "cli/cli_db.h"
 #include "cli/import.h"
 #include "ingest/txn_key.h"
-#include "store/migrate.h"
+#include "store/db.h"
 
 #define BATCH_DEFAULT 5000
 #define BATCH_MAX 100000
 #define ERRORS_SHOWN 100
 
 static const char import_usage[] =
-    "usage: ltvd import [--batch N] [--dry-run] FILE\n"
+    "usage: ltvd import [--batch N] [--dry-run] [--tenant TENANT] FILE\n"
     "  FILE       a transactions CSV with a header naming customer_id, occurred_at,\n"
     "             amount and optionally id, in any order (- reads stdin)\n"
     "  --batch N  rows per database transaction (default 5000, 1..100000)\n"
     "  --dry-run  validate only (no database needed, nothing written)\n"
+    "  --tenant TENANT  the tenant the rows belong to (default: default); it must\n"
+    "             exist (ltvd tenant create), which is checked before FILE is read\n"
     "  -h, --help this text\n"
     "The whole file is validated first, by the rules of POST /v1/transactions: if\n"
     "a row is bad, every bad row is listed as FILE:LINE: reason and nothing is\n"
@@ -37,6 +43,7 @@ static const char import_usage[] =
 
 typedef struct import_args {
     const char *path;
+    const char *tenant;
     size_t batch;
     bool dry_run;
 } import_args;
@@ -46,9 +53,10 @@ static int parse_args(int argc, char **argv, import_args *a)
 {
     static const struct option opts[] = {{"batch", required_argument, NULL, 'b'},
                                          {"dry-run", no_argument, NULL, 'n'},
+                                         {"tenant", required_argument, NULL, 't'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    *a = (import_args){NULL, BATCH_DEFAULT, false};
+    *a = (import_args){NULL, STORE_TENANT_DEFAULT, BATCH_DEFAULT, false};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -64,6 +72,14 @@ static int parse_args(int argc, char **argv, import_args *a)
             a->batch = (size_t)v;
         } else if (c == 'n') {
             a->dry_run = true;
+        } else if (c == 't') {
+            if (!app_tenant_id_ok(optarg)) {
+                fputs("ltvd import: --tenant must be a tenant id: "
+                      "[a-z0-9][a-z0-9_-]{0,62}\n",
+                      stderr);
+                return 2;
+            }
+            a->tenant = optarg;
         } else {
             fputs(import_usage, c == 'h' ? stdout : stderr);
             return c == 'h' ? -1 : 2;
@@ -201,40 +217,29 @@ cleanup:
 
 /* ---- pass 2: the database -------------------------------------------------- */
 
-/* Connects and applies pending migrations (*applied of them). NULL after
- * saying why. */
-static store_db *open_store(const char *url, int *applied)
+/* Connects, applies pending migrations (*applied of them) and checks that
+ * the tenant exists. NULL after saying why. */
+static store_db *open_store(const char *tenant, int *applied)
 {
-    char err[STORE_ERR_MAX];
-    store_db *db = store_db_open(url, err);
-    if (db == NULL) {
-        fprintf(stderr, "ltvd import: %s\n", err);
-        return NULL;
-    }
-    const char *dir = getenv("LTVD_MIGRATIONS_DIR");
-    if (store_migrate(db, dir != NULL && dir[0] != '\0' ? dir : "migrations", applied) !=
-        0) {
-        fprintf(stderr, "ltvd import: %s\n", store_db_error(db));
+    store_db *db = cli_db_open("import", getenv("DATABASE_URL"), applied);
+    if (db != NULL && !cli_db_tenant_exists("import", db, tenant, ": nothing imported")) {
         store_db_close(db);
-        return NULL;
+        db = NULL;
     }
     return db;
 }
 
-/* Loads the validated file and prints the summary. Returns the exit status. */
-static int load(const import_args *a, FILE *fp, off_t start, int64_t now,
-                import_progress *p, const scan *s, double t0, double t_valid)
+/* Loads the validated file into db and prints the summary (migrations:
+ * how many open_store applied). Returns the exit status. */
+static int load(const import_args *a, store_db *db, int migrations, FILE *fp, off_t start,
+                int64_t now, import_progress *p, const scan *s, double t0, double t_valid)
 {
-    int migrations = 0;
-    store_db *db = open_store(getenv("DATABASE_URL"), &migrations);
-    if (db == NULL)
-        return 1;
     char err[INGEST_CSV_ERR_MAX];
-    import_totals t;
-    int rc = fseeko(fp, start, SEEK_SET) != 0
-                 ? (snprintf(err, sizeof err, "%s: %s", a->path, strerror(errno)), -1)
-                 : import_load(db, fp, a->path, now, a->batch, s->rows, p, &t, err);
-    store_db_close(db);
+    import_totals t = {0};
+    int rc =
+        fseeko(fp, start, SEEK_SET) != 0
+            ? (snprintf(err, sizeof err, "%s: %s", a->path, strerror(errno)), -1)
+            : import_load(db, a->tenant, fp, a->path, now, a->batch, s->rows, p, &t, err);
     import_progress_clear(p);
     if (rc != 0) {
         fprintf(stderr,
@@ -248,6 +253,8 @@ static int load(const import_args *a, FILE *fp, off_t start, int64_t now,
            "(validation %.2f s), %.0f rows/s",
            a->path, t.rows, t.n_new, t.n_duplicate, s->customers, dt, t_valid,
            dt > 0 ? (double)t.rows / dt : 0.0);
+    if (strcmp(a->tenant, STORE_TENANT_DEFAULT) != 0)
+        printf("; tenant %s", a->tenant);
     if (migrations > 0)
         printf("; %d migration(s) applied first", migrations);
     putchar('\n');
@@ -260,22 +267,20 @@ int cli_import_main(int argc, char **argv)
     int status = parse_args(argc, argv, &a);
     if (status != 0)
         return status < 0 ? 0 : status;
-    const char *url = getenv("DATABASE_URL");
-    if (!a.dry_run && (url == NULL || url[0] == '\0')) {
-        fputs("ltvd import: DATABASE_URL is not set\n", stderr);
-        return 1;
-    }
     import_progress p;
     import_progress_init(&p);
     double t0 = import_now();
     int64_t now = (int64_t)time(NULL);
+    int migrations = 0;
+    /* the database and the tenant first: nothing is read for a wrong one */
+    store_db *db = a.dry_run ? NULL : open_store(a.tenant, &migrations);
+    if (!a.dry_run && db == NULL)
+        return 1;
     off_t start;
     FILE *fp = open_input(a.path, &start);
-    if (fp == NULL)
-        return 1;
     scan s = {0};
     status = 1;
-    if (validate(fp, a.path, now, &p, &s) != 0)
+    if (fp == NULL || validate(fp, a.path, now, &p, &s) != 0)
         goto cleanup;
     double t_valid = import_now() - t0;
     if (a.dry_run) {
@@ -284,8 +289,10 @@ int cli_import_main(int argc, char **argv)
         status = cli_flush_stdout("import");
         goto cleanup;
     }
-    status = load(&a, fp, start, now, &p, &s, t0, t_valid);
+    status = load(&a, db, migrations, fp, start, now, &p, &s, t0, t_valid);
 cleanup:
-    fclose(fp);
+    if (fp != NULL)
+        fclose(fp);
+    store_db_close(db);
     return status;
 }

@@ -13,8 +13,8 @@
 #include "auth/auth_store.h"
 #include "auth/auth_token.h"
 #include "cli/cli.h"
+#include "cli/cli_db.h"
 #include "store/db.h"
-#include "store/migrate.h"
 
 #define NAME_MAX_BYTES 64
 
@@ -52,25 +52,7 @@ static int usage_error(const char *why)
 /* Connects and migrates. NULL after printing why. */
 static store_db *open_db(void)
 {
-    const char *url = getenv("DATABASE_URL"), *dir = getenv("LTVD_MIGRATIONS_DIR");
-    char err[STORE_ERR_MAX];
-    int applied = 0;
-    if (url == NULL || url[0] == '\0') {
-        fputs("ltvd key: DATABASE_URL is not set\n", stderr);
-        return NULL;
-    }
-    store_db *db = store_db_open(url, err);
-    if (db == NULL) {
-        fprintf(stderr, "ltvd key: %s\n", err);
-        return NULL;
-    }
-    if (store_migrate(db, dir != NULL && dir[0] != '\0' ? dir : "migrations", &applied) !=
-        0) {
-        fprintf(stderr, "ltvd key: %s\n", store_db_error(db));
-        store_db_close(db);
-        return NULL;
-    }
-    return db;
+    return cli_db_open("key", getenv("DATABASE_URL"), NULL);
 }
 
 static bool name_ok(const char *name)
@@ -149,6 +131,11 @@ static int key_create(int argc, char **argv)
     store_db *db = open_db();
     if (db == NULL)
         return 1;
+    /* a key for a tenant to come would open it to whoever creates it */
+    if (!any && !cli_db_tenant_exists("key", db, tenant, ": no key created")) {
+        store_db_close(db);
+        return 1;
+    }
     int rc = create_key(db, name, (unsigned)scopes, tenant);
     store_db_close(db);
     return rc;

@@ -46,13 +46,14 @@ typedef struct import_totals {
 } import_totals;
 
 /* Reads the (already validated) rows of fp from its current position, named
- * `name`, and writes them in batches of batch_rows with store_insert_batch,
- * each committed on its own; rows without an id get ingest_derive_id's.
+ * `name`, and writes them into tenant's store (an existing tenant's id) in
+ * batches of batch_rows with store_insert_batch, each committed on its own;
+ * rows without an id get ingest_derive_id's.
  * total_rows (from the validation) is for the progress line. Returns 0, or -1
  * with a message in err (the batches before it stay committed: running the
  * import again completes it); *t counts what was committed. */
-int import_load(store_db *db, FILE *fp, const char *name, int64_t now, size_t batch_rows,
-                size_t total_rows, import_progress *p, import_totals *t,
-                char err[INGEST_CSV_ERR_MAX]);
+int import_load(store_db *db, const char *tenant, FILE *fp, const char *name, int64_t now,
+                size_t batch_rows, size_t total_rows, import_progress *p,
+                import_totals *t, char err[INGEST_CSV_ERR_MAX]);
 
 #endif

@@ -1,8 +1,8 @@
 /* `ltvd import`'s second pass: the validated rows, copied into a batch of
  * their own (the reader reuses its buffers), sent to the store a batch at a
- * time. Each batch is one PostgreSQL transaction, idempotent by
- * (customer_id, txn_id), so a re-run after an interruption only adds what
- * the interrupted run had not committed. */
+ * time, into one tenant. Each batch is one PostgreSQL transaction,
+ * idempotent by (tenant, customer_id, txn_id), so a re-run after an
+ * interruption only adds what the interrupted run had not committed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,9 +72,10 @@ static int batch_add(batch *b, const ingest_csv_row *row, const char *txn_id)
 }
 
 /* Stores the batch (one transaction) and empties it. Returns 0 or -1. */
-static int batch_flush(batch *b, store_db *db, import_totals *t,
+static int batch_flush(batch *b, store_db *db, const char *tenant, import_totals *t,
                        char err[INGEST_CSV_ERR_MAX])
 {
+    const store_batch_opts opts = {.tenant = tenant};
     if (b->n == 0)
         return 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -83,7 +84,7 @@ static int batch_flush(batch *b, store_db *db, import_totals *t,
         b->items[i].amount = b->text + b->offs[i][2];
     }
     store_batch_result r;
-    if (store_insert_batch(db, b->items, b->n, NULL, &r) != 0) {
+    if (store_insert_batch(db, b->items, b->n, &opts, &r) != 0) {
         snprintf(err, INGEST_CSV_ERR_MAX, "%s", store_db_error(db));
         return -1;
     }
@@ -108,9 +109,9 @@ static const char *row_id(const ingest_csv_row *row, ingest_counter *seen,
     return buf;
 }
 
-int import_load(store_db *db, FILE *fp, const char *name, int64_t now, size_t batch_rows,
-                size_t total_rows, import_progress *p, import_totals *t,
-                char err[INGEST_CSV_ERR_MAX])
+int import_load(store_db *db, const char *tenant, FILE *fp, const char *name, int64_t now,
+                size_t batch_rows, size_t total_rows, import_progress *p,
+                import_totals *t, char err[INGEST_CSV_ERR_MAX])
 {
     int rc = -1;
     batch b;
@@ -133,7 +134,7 @@ int import_load(store_db *db, FILE *fp, const char *name, int64_t now, size_t ba
             goto cleanup;
         }
         if (b.n == b.cap) {
-            if (batch_flush(&b, db, t, err) != 0)
+            if (batch_flush(&b, db, tenant, t, err) != 0)
                 goto cleanup;
             import_progress_loading(p, t->rows, total_rows, started, t->n_new,
                                     t->n_duplicate, false);
@@ -144,7 +145,7 @@ int import_load(store_db *db, FILE *fp, const char *name, int64_t now, size_t ba
         snprintf(err + n, INGEST_CSV_ERR_MAX - n,
                  " (the file changed during the import?)");
     }
-    if (st != INGEST_CSV_END || batch_flush(&b, db, t, err) != 0)
+    if (st != INGEST_CSV_END || batch_flush(&b, db, tenant, t, err) != 0)
         goto cleanup;
     import_progress_loading(p, t->rows, total_rows, started, t->n_new, t->n_duplicate,
                             true);
