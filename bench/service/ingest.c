@@ -24,7 +24,8 @@ typedef struct txn_row {
 
 typedef struct ingest_run {
     const char *addr;
-    char **bodies; /* one JSON body per batch */
+    size_t tenants; /* batch k to tenant t<k % tenants>; 0: /v1/transactions */
+    char **bodies;  /* one JSON body per batch */
     size_t *body_len;
     size_t *batch_items; /* items in each batch */
     size_t n_batches;
@@ -156,9 +157,13 @@ static void *post_batches(void *arg)
         size_t k = atomic_fetch_add(&run->next, 1);
         if (k >= run->n_batches)
             break;
+        char path[64] = "/v1/transactions";
+        if (run->tenants > 0)
+            snprintf(path, sizeof path, "/v1/tenants/t%zu/transactions",
+                     k % run->tenants);
         double t0 = bench_now();
-        bool ok = bench_client_request(&c, "POST", "/v1/transactions", run->bodies[k],
-                                       run->body_len[k]);
+        bool ok =
+            bench_client_request(&c, "POST", path, run->bodies[k], run->body_len[k]);
         run->latency[k] = bench_now() - t0;
         if (ok && c.status == 200) {
             atomic_fetch_add(&run->acked, run->batch_items[k]);
@@ -211,7 +216,9 @@ int service_ingest(const service_opts *o)
         free(rows);
         return 1;
     }
-    ingest_run run = {.addr = o->addr, .n_batches = (n + o->batch - 1) / o->batch};
+    ingest_run run = {.addr = o->addr,
+                      .tenants = o->tenants,
+                      .n_batches = (n + o->batch - 1) / o->batch};
     run.bodies = calloc(run.n_batches, sizeof *run.bodies);
     run.body_len = calloc(run.n_batches, sizeof *run.body_len);
     run.batch_items = calloc(run.n_batches, sizeof *run.batch_items);

@@ -17,7 +17,7 @@
 static const char usage[] =
     "usage: bench_service ingest ADDR [--n N] [--clients K] [--batch B]\n"
     "                            [--per-customer M] [--disjoint] [--prefix P]\n"
-    "                            [--csv-in F] [--csv-out F]\n"
+    "                            [--csv-in F] [--csv-out F] [--tenants T]\n"
     "       bench_service delay ADDR --ids FILE --as-of YYYY-MM-DD [--trials T] [--batch "
     "B]\n"
     "       bench_service cache [--n N] [--id-len 12|36]\n"
@@ -41,6 +41,7 @@ static int parse(int argc, char **argv, service_opts *o)
                                          {"disjoint", no_argument, NULL, 'j'},
                                          {"paths", required_argument, NULL, 'P'},
                                          {"seconds", required_argument, NULL, 's'},
+                                         {"tenants", required_argument, NULL, 'T'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -87,6 +88,9 @@ static int parse(int argc, char **argv, service_opts *o)
             break;
         case 's':
             o->seconds = v;
+            break;
+        case 'T':
+            o->tenants = v;
             break;
         default:
             return -1;

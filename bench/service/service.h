@@ -13,6 +13,7 @@ typedef struct service_opts {
     size_t per_customer; /* ingest: mean transactions per generated customer */
     bool disjoint;       /* ingest: each batch has customers of its own */
     const char *prefix;  /* ids of generated customers and transactions */
+    size_t tenants;      /* ingest: batch k to /v1/tenants/t<k % tenants>/... (0: /v1) */
     const char *csv_in;  /* ingest: CDNOW-style CSV instead of generated rows */
     const char *csv_out; /* ingest: the same rows for psql \copy */
     size_t trials;       /* delay */

@@ -34,8 +34,10 @@ struct app_list_state {
     struct app_list_shared *sh;
     pthread_mutex_t lock; /* cur, refs, ticker */
     app_list_table *cur;
-    ticker *ticker;   /* the keeper: keep_tick every list_refresh_ms */
-    atomic_bool stop; /* a refresh in progress ends early once set */
+    ticker *ticker;    /* the keeper: keep_tick every list_refresh_ms */
+    atomic_bool stop;  /* a refresh in progress ends early once set */
+    uint64_t kept_gen; /* the keeper's: the cache generation of its last turn */
+    long delay_ms;     /* and the delay it chose */
 };
 
 struct app_list_shared *app_list_shared_new(const ltvd_config *cfg)
@@ -231,11 +233,24 @@ static bool keep_once(app_tenant *tn)
     return true;
 }
 
-/* The keeper's turn (a ticker_fn): every list_refresh_ms, or once a second
- * while the tenant has no model (a thousand idle tenants cost little). */
+/* The keeper's turn (a ticker_fn): every list_refresh_ms while the
+ * tenant's customers change; while they do not, the delay doubles up to
+ * KEEP_IDLE_MS (pages never lag: they offer the customers changed since
+ * the ranks apart), and it is KEEP_IDLE_MS while the tenant has no model.
+ * A thousand idle tenants cost little. */
 static long keep_tick(void *arg)
 {
-    return keep_once(arg) ? -1 : KEEP_IDLE_MS;
+    app_tenant *tn = arg;
+    struct app_list_state *s = tn->lists;
+    uint64_t gen = cache_generation(tn->cache);
+    if (!keep_once(tn))
+        return KEEP_IDLE_MS;
+    long base = s->cfg->list_refresh_ms;
+    s->delay_ms = gen != s->kept_gen || s->delay_ms < base ? base
+                  : 2 * s->delay_ms > KEEP_IDLE_MS         ? KEEP_IDLE_MS
+                                                           : 2 * s->delay_ms;
+    s->kept_gen = gen;
+    return s->delay_ms;
 }
 
 bool app_list_start(app_tenant *tn)
