@@ -144,6 +144,7 @@ app_tenant *app_tenant_new(struct app *owner, const char *id, app_tenant_cfg *cf
     snprintf(t->id, sizeof t->id, "%s", id);
     atomic_init(&t->cfg, c);
     atomic_init(&t->n_snapshots_skipped, 0);
+    atomic_init(&t->n_erased, 0);
     atomic_init(&t->follow_rejected, 0);
     atomic_init(&t->refs, 1);
     atomic_init(&t->deleted, false);

@@ -134,7 +134,7 @@ int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
         return -1;
     }
     log_write(LOG_INFO, "tenant %s (created by another process) served: %zu customers",
-              id, cache_count(t->cache));
+              id, app_tenant_customers(t));
     *out = t;
     return 0;
 }
@@ -410,7 +410,7 @@ json_t *app_tenant_doc(app_tenant *t)
         "currency", c->currency[0] != '\0' ? c->currency : NULL);
     json_t *doc = json_pack(
         "{s:s, s:O, s:o, s:I, s:o}", "id", t->id, "settings", c->settings, "effective",
-        eff, "customers", (json_int_t)cache_count(t->cache), "model_version",
+        eff, "customers", (json_int_t)app_tenant_customers(t), "model_version",
         m != NULL ? json_integer((json_int_t)m->version) : json_null());
     cache_snapshot_release(m);
     return doc;

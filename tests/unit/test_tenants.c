@@ -11,6 +11,8 @@
  *   tenant-not-found (never 403, never data), a platform key reaches every
  *   tenant, tenant management needs a platform key, and refused writes
  *   change no row (counted in SQL per tenant);
+ * - tenant deletion and customer erasure leave no row behind (SQL) and
+ *   survive a restart; a purchase after erasure starts the customer afresh;
  * Run from the repository root (openapi.yaml, migrations/, tests/data/). */
 #include <check.h>
 #include <errno.h>
@@ -109,6 +111,18 @@ static long long sql_count(const testhttp_app *t, const char *fmt, ...)
     PQclear(res);
     store_db_close(db);
     return n;
+}
+
+/* Every row tenant holds in the tenant-scoped tables and its keys. */
+static long long tenant_rows(const testhttp_app *t, const char *tenant)
+{
+    return sql_count(t,
+                     "SELECT (SELECT count(*) FROM transactions WHERE tenant_id = '%s')"
+                     " + (SELECT count(*) FROM customer_days WHERE tenant_id = '%s')"
+                     " + (SELECT count(*) FROM model_snapshots WHERE tenant_id = '%s')"
+                     " + (SELECT count(*) FROM api_keys WHERE tenant_id = '%s')"
+                     " + (SELECT count(*) FROM tenants WHERE id = '%s')",
+                     tenant, tenant, tenant, tenant, tenant);
 }
 
 /* A new key of tenant ("*": a platform key) with scopes, known to t's
@@ -807,6 +821,116 @@ START_TEST(test_tenants_isolation)
 }
 END_TEST
 
+/* ---- 3. deletion and erasure: no row behind, after a restart too ------------------- */
+
+/* The erased customer c1 of default: no document (and a second erasure
+ * 404), in no list page or segment count, not in the tenant's count; keep's
+ * c1, the same id, untouched. */
+static void erased_everywhere(void)
+{
+    json_t *p = call_ok(svc.port, "GET", "/v1/customers/c1", NULL, 404);
+    ck_assert_str_eq(testhttp_jstr(p, "type"), "urn:ltvd:problem:customer-not-found");
+    json_decref(p);
+    call_ok0(svc.port, "DELETE", "/v1/customers/c1", NULL, 404);
+    ck_assert_int_eq(walk_list(svc.port, "/v1", any_id), 1); /* c2 */
+    json_t *doc = call_ok(svc.port, "GET", "/v1/customers?limit=10", NULL, 200);
+    json_t *items = json_object_get(doc, "customers");
+    ck_assert_int_eq(json_array_size(items), 1);
+    ck_assert_str_eq(testhttp_jstr(json_array_get(items, 0), "customer_id"), "c2");
+    json_decref(doc);
+    doc = call_ok(svc.port, "GET", "/v1/segments", NULL, 200);
+    ck_assert_int_eq(testhttp_jint(doc, "customers") + testhttp_jint(doc, "unscored"), 1);
+    json_decref(doc);
+    ck_assert_int_eq(tenant_customers(svc.port, "default"), 1);
+    ck_assert_int_eq(sql_count(&svc, "SELECT count(*) FROM transactions"
+                                     " WHERE tenant_id = 'default' AND customer_id = 'c1'"),
+                     0);
+    ck_assert_int_eq(sql_count(&svc, "SELECT count(*) FROM customer_days"
+                                     " WHERE tenant_id = 'default' AND customer_id = 'c1'"),
+                     0);
+    ck_assert_int_eq(sql_count(&svc, "SELECT count(*) FROM transactions"
+                                     " WHERE tenant_id = 'keep' AND customer_id = 'c1'"),
+                     4);
+    ck_assert_int_eq(sql_count(&svc, "SELECT count(*) FROM customer_days"
+                                     " WHERE tenant_id = 'keep' AND customer_id = 'c1'"),
+                     3);
+    call_ok0(svc.port, "GET", "/v1/tenants/keep/customers/c1", NULL, 200);
+    ck_assert_int_eq(tenant_customers(svc.port, "keep"), 2);
+}
+
+/* The deleted tenant gone: 404 everywhere, no row of it. */
+static void tenant_gone(void)
+{
+    json_t *p = call_ok(svc.port, "GET", "/v1/tenants/gone", NULL, 404);
+    ck_assert_str_eq(testhttp_jstr(p, "type"), "urn:ltvd:problem:tenant-not-found");
+    json_decref(p);
+    call_ok0(svc.port, "GET", "/v1/tenants/gone/customers/c1", NULL, 404);
+    call_ok0(svc.port, "GET", "/v1/tenants/gone/model", NULL, 404);
+    call_ok0(svc.port, "DELETE", "/v1/tenants/gone", NULL, 404);
+    ck_assert_int_eq(tenant_rows(&svc, "gone"), 0);
+    json_t *list = call_ok(svc.port, "GET", "/v1/tenants", NULL, 200);
+    json_t *items = json_object_get(list, "items"), *t;
+    size_t i;
+    json_array_foreach(items, i, t) ck_assert_str_ne(testhttp_jstr(t, "id"), "gone");
+    ck_assert_int_eq(json_array_size(items), 2);
+    json_decref(list);
+}
+
+START_TEST(test_tenants_delete_and_erase)
+{
+    start_weekly("ltvd_tn_del");
+    create_tenant(svc.port, "gone", "{\"currency\":\"EUR\"}");
+    create_tenant(svc.port, "keep", NULL);
+    const char *prefixes[3] = {"/v1", "/v1/tenants/gone", "/v1/tenants/keep"};
+    for (int i = 0; i < 3; i++) {
+        char target[128];
+        snprintf(target, sizeof target, "%s/transactions", prefixes[i]);
+        call_ok0(svc.port, "POST", target, testhttp_batch, 200);
+    }
+    snapshot_save(&svc, "default", 1);
+    snapshot_save(&svc, "gone", 1);
+    snapshot_save(&svc, "keep", 1);
+    char token[AUTH_TOKEN_LEN + 1];
+    key_make(&svc, "gone", AUTH_SCOPE_READ, token);
+    restart();
+    call_ok0(svc.port, "GET", "/v1/tenants/gone/customers/c1", NULL, 200);
+    /* every table holds gone's rows: 5 transactions, 4 days, a snapshot, a key */
+    ck_assert_int_eq(tenant_rows(&svc, "gone"), 5 + 4 + 1 + 1 + 1);
+    long long others = tenant_rows(&svc, "default") + tenant_rows(&svc, "keep");
+
+    call_ok0(svc.port, "DELETE", "/v1/tenants/gone", NULL, 204);
+    tenant_gone();
+    call_ok0(svc.port, "DELETE", "/v1/customers/c1", NULL, 204);
+    erased_everywhere();
+    /* nothing else went: c1 of default had 4 transactions and 3 days */
+    ck_assert_int_eq(tenant_rows(&svc, "default") + tenant_rows(&svc, "keep"),
+                     others - 4 - 3);
+
+    restart();
+    tenant_gone();
+    erased_everywhere();
+
+    /* a purchase after the erasure: a new customer, from that day */
+    call_ok0(svc.port, "POST", "/v1/transactions",
+             "{\"transactions\":[{\"id\":\"t1\",\"customer_id\":\"c1\","
+             "\"occurred_at\":\"2025-11-02T08:00:00Z\",\"amount\":3}]}",
+             200);
+    json_t *doc = call_ok(svc.port, "GET", "/v1/customers/c1", NULL, 200);
+    json_t *s = json_object_get(doc, "summary");
+    ck_assert_str_eq(testhttp_jstr(s, "first_purchase"), "2025-11-02");
+    ck_assert_str_eq(testhttp_jstr(s, "last_purchase"), "2025-11-02");
+    ck_assert_int_eq(testhttp_jint(s, "frequency"), 0);
+    ck_assert_double_eq(testhttp_jnum(s, "monetary_value"), 0);
+    json_decref(doc);
+    restart(); /* and so from PostgreSQL */
+    doc = call_ok(svc.port, "GET", "/v1/customers/c1", NULL, 200);
+    ck_assert_str_eq(testhttp_jstr(json_object_get(doc, "summary"), "first_purchase"),
+                     "2025-11-02");
+    json_decref(doc);
+    ck_assert_int_eq(tenant_customers(svc.port, "default"), 2);
+}
+END_TEST
+
 Suite *suite_tenants(void)
 {
     Suite *s = suite_create("tenants");
@@ -815,6 +939,7 @@ Suite *suite_tenants(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_tenants_score_each_own);
     tcase_add_test(tc, test_tenants_isolation);
+    tcase_add_test(tc, test_tenants_delete_and_erase);
     suite_add_tcase(s, tc);
     return s;
 }
