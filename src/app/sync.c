@@ -23,6 +23,7 @@ struct app_sync {
     store_db *db;               /* the catch-up's own connection, NULL while down */
     store_db_limits lim;        /* its bounds */
     char since[STORE_TIME_MAX]; /* the transaction horizon read up to */
+    char tenants_sig[STORE_TENANTS_SIG_MAX]; /* the tenants table at the last look */
 };
 
 /* A changed customer: "<tenant>\0<customer id>" in one allocation. */
@@ -180,7 +181,7 @@ static long sync_tick(void *arg)
                                                         &s->lim, err)) == NULL) {
         app_db_failed(s->a);
         log_write(LOG_WARN, "cache catch-up: %s", err);
-    } else if (app_tenants_reconcile(s->a, s->db) != 0 ||
+    } else if (app_tenants_reconcile(s->a, s->db, s->tenants_sig) != 0 ||
                app_sync_once(s->a, s->db, s->since) != 0) {
         if (store_db_broken(s->db))
             app_db_failed(s->a);

@@ -188,10 +188,9 @@ static int by_string(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-int app_tenants_reconcile(app *a, store_db *db)
+int app_tenants_reconcile(app *a, store_db *db, char last[STORE_TENANTS_SIG_MAX])
 {
-    static char last[128]; /* the catch-up thread only */
-    char sig[128];
+    char sig[STORE_TENANTS_SIG_MAX];
     if (store_tenants_signature(db, sig) != 0)
         return -1;
     if (strcmp(sig, last) == 0)
@@ -219,7 +218,7 @@ int app_tenants_reconcile(app *a, store_db *db)
         app_tenants_list_free(v, n);
     }
     if (rc == 0)
-        snprintf(last, sizeof last, "%s", sig);
+        snprintf(last, STORE_TENANTS_SIG_MAX, "%s", sig);
     for (size_t i = 0; i < x.n; i++)
         free(x.ids[i]);
     free(x.ids);

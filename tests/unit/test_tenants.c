@@ -3,7 +3,7 @@
  * - two tenants with the same customer ids and different data (the CDNOW
  *   sample in `default`, a transformed copy in `acme`: amounts doubled,
  *   days shifted, every fifth customer dropped, another margin), each
- *   fitted by its own refit: every customer's document equals `ltvd score`
+ *   fitted by its own worker: every customer's document equals `ltvd score`
  *   on that tenant's own CSV with that tenant's parameters, and lists,
  *   segments and the tenant document count that tenant's customers only;
  * - isolation, for every tenant operation of openapi.yaml and every scope:
@@ -13,6 +13,10 @@
  *   change no row (counted in SQL per tenant);
  * - tenant deletion and customer erasure leave no row behind (SQL) and
  *   survive a restart; a purchase after erasure starts the customer afresh;
+ * - settings per tenant (PATCH): horizon_days and model change that
+ *   tenant's documents and model alone; as_of cannot change;
+ * - two services on one database: a tenant created, changed and deleted, and
+ *   a customer erased, on one are followed by the other.
  * Run from the repository root (openapi.yaml, migrations/, tests/data/). */
 #include <check.h>
 #include <errno.h>
@@ -34,7 +38,9 @@
 #include "auth/auth_token.h"
 #include "openapi_check.h"
 #include "openapi_http.h"
+#include "store/ingest.h"
 #include "store/snapshot.h"
+#include "summary/summary.h"
 #include "testhttp.h"
 #include "testserve.h"
 
@@ -50,6 +56,7 @@
 #define PAGE 50            /* list page size: a page fits testhttp's body */
 
 static testhttp_app svc;
+static testhttp_app other; /* a second service on svc's database */
 static char tmpdir[256];
 
 /* ---- requests ------------------------------------------------------------------ */
@@ -248,71 +255,6 @@ static long write_acme_csv(const char *out)
     fclose(in);
     ck_assert_int_eq(fclose(f), 0);
     return customers;
-}
-
-/* POSTs every line of csv (customer_id,day,amount) as transactions
- * "t<line>" at midnight UTC to prefix (/v1, /v1/tenants/acme), 1000 to a
- * request. Returns the number posted. */
-static long post_csv(int port, const char *prefix, const char *csv)
-{
-    FILE *f = fopen(csv, "r");
-    ck_assert_msg(f != NULL, "%s: %s", csv, strerror(errno));
-    size_t cap = 1 << 17;
-    char *b = malloc(cap), line[256], target[128];
-    ck_assert_ptr_nonnull(b);
-    snprintf(target, sizeof target, "%s/transactions", prefix);
-    long lineno = 0, n = 0, posted = 0;
-    size_t len = 0;
-    bool more = true;
-    while (more) {
-        more = fgets(line, sizeof line, f) != NULL;
-        if (more && ++lineno == 1)
-            continue;
-        if (more) {
-            char id[32], day[16], amount[32];
-            ck_assert(sscanf(line, "%31[^,],%15[^,],%31[^\r\n]", id, day, amount) == 3);
-            len += (size_t)snprintf(b + len, cap - len,
-                                    "%s{\"id\":\"t%ld\",\"customer_id\":\"%s\","
-                                    "\"occurred_at\":\"%sT00:00:00Z\",\"amount\":%s}",
-                                    n == 0 ? "{\"transactions\":[" : ",", lineno, id, day,
-                                    amount);
-            ck_assert_uint_lt(len, cap - 256);
-            n++;
-        }
-        if (n == 1000 || (!more && n > 0)) {
-            snprintf(b + len, cap - len, "]}");
-            json_t *r = call_ok(port, "POST", target, b, 200);
-            ck_assert_int_eq(testhttp_jint(r, "new"), n);
-            json_decref(r);
-            posted += n;
-            n = 0;
-            len = 0;
-        }
-    }
-    fclose(f);
-    free(b);
-    return posted;
-}
-
-/* POST prefix/model/refit, then GET prefix/model until the model of
- * customers customers is served (60 s). Returns the model document. */
-static json_t *refit_and_wait(int port, const char *prefix, long customers)
-{
-    char target[128];
-    snprintf(target, sizeof target, "%s/model/refit", prefix);
-    call_ok0(port, "POST", target, NULL, 202);
-    snprintf(target, sizeof target, "%s/model", prefix);
-    testhttp_response r;
-    for (int i = 0; i < 600; i++) {
-        call(port, "GET", target, NULL, NULL, &r);
-        if (r.status == 200 && testhttp_jint(r.json, "n_customers") == customers)
-            return r.json;
-        testhttp_response_free(&r);
-        testserve_sleep_ms(100);
-    }
-    ck_abort_msg("%s: no model of %ld customers after 60 s: %d %s", target, customers,
-                 r.status, r.body);
-    return NULL;
 }
 
 /* ---- `ltvd score` (as the integration suite runs it) -------------------------------- */
@@ -526,6 +468,7 @@ static void setup_tmp(void)
 
 static void teardown(void)
 {
+    testhttp_app_stop(&other);
     testhttp_db_drop(&svc);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
@@ -533,10 +476,64 @@ static void teardown(void)
         fprintf(stderr, "tenants: could not remove %s\n", tmpdir);
 }
 
+/* Stores every transaction of csv for tenant, ids "t<row>", straight into
+ * PostgreSQL (as `ltvd import --tenant` does). Returns their number. */
+static long load_csv(const testhttp_app *t, const char *tenant, const char *csv)
+{
+    txn_set set;
+    char err[SUMMARY_ERR_MAX];
+    ck_assert_msg(txn_read_csv(csv, &set, err) == 0, "%s", err);
+    store_item *items = calloc(set.n, sizeof *items);
+    char(*ids)[24] = calloc(set.n, sizeof *ids);
+    char(*amounts)[32] = calloc(set.n, sizeof *amounts);
+    ck_assert(items != NULL && ids != NULL && amounts != NULL);
+    for (size_t i = 0; i < set.n; i++) {
+        snprintf(ids[i], sizeof ids[i], "t%zu", i);
+        snprintf(amounts[i], sizeof amounts[i], "%.2f", set.items[i].amount);
+        items[i] = (store_item){ids[i], set.customer_ids[set.items[i].customer], NULL,
+                                set.items[i].day * 86400, amounts[i]};
+    }
+    store_db *db = testhttp_db_open(t);
+    store_batch_opts opts = {.tenant = tenant};
+    store_batch_result r;
+    ck_assert_msg(store_insert_batch(db, items, set.n, &opts, &r) == 0, "%s",
+                  store_db_error(db));
+    ck_assert_uint_eq(r.n_new, set.n);
+    long n = (long)set.n;
+    store_batch_result_free(&r);
+    store_db_close(db);
+    free(items);
+    free(ids);
+    free(amounts);
+    txn_set_free(&set);
+    return n;
+}
+
+/* GET prefix/model until the model of customers customers is served
+ * (60 s). Returns the model document. */
+static json_t *await_model(int port, const char *prefix, long customers)
+{
+    char target[128];
+    snprintf(target, sizeof target, "%s/model", prefix);
+    testhttp_response r;
+    for (int i = 0; i < 600; i++) {
+        call(port, "GET", target, NULL, NULL, &r);
+        if (r.status == 200 && testhttp_jint(r.json, "n_customers") == customers)
+            return r.json;
+        testhttp_response_free(&r);
+        testserve_sleep_ms(100);
+    }
+    ck_abort_msg("%s: no model of %ld customers after 60 s: %d %s", target, customers,
+                 r.status, r.body);
+    return NULL;
+}
+
 /* The service with its worker, as of the CDNOW sample's end, weekly BG/NBD,
- * refitting only when asked; `default` holds the CDNOW sample and `acme`
- * (margin ACME_MARGIN) its transformed copy, both fitted. *acme_n: acme's
- * customers; models[0..1]: default's and acme's model documents. */
+ * refitting only when asked: `default` holds the CDNOW sample and `acme`
+ * (margin ACME_MARGIN) its transformed copy, stored before the service
+ * starts, so that each worker's first fit (at start: no model yet) sees all
+ * of its tenant's data and no other fit follows. *acme_n: acme's customers;
+ * models[0..1]: default's and acme's model documents. */
 static void start_two_fitted(const char *acme_csv, long *acme_n, json_t *models[2])
 {
     testhttp_db_create(&svc, "ltvd_tn");
@@ -546,13 +543,15 @@ static void start_two_fitted(const char *acme_csv, long *acme_n, json_t *models[
     ck_assert(config_set(&svc.cfg, "as_of", CDNOW_AS_OF, err));
     ck_assert(config_set(&svc.cfg, "refit_interval_s", "604800", err));
     ck_assert(config_set(&svc.cfg, "refit_after_txns", "1000000000", err));
-    testhttp_app_start(&svc, true);
+    testhttp_app_start(&svc, false); /* the migrations */
     create_tenant(svc.port, "acme", "{\"margin\":" ACME_MARGIN "}");
+    testhttp_app_stop(&svc);
     *acme_n = write_acme_csv(acme_csv);
-    ck_assert_int_eq(post_csv(svc.port, "/v1", CDNOW_CSV), 6919);
-    ck_assert_int_gt(post_csv(svc.port, "/v1/tenants/acme", acme_csv), 4000);
-    models[0] = refit_and_wait(svc.port, "/v1", CDNOW_CUSTOMERS);
-    models[1] = refit_and_wait(svc.port, "/v1/tenants/acme", *acme_n);
+    ck_assert_int_eq(load_csv(&svc, "default", CDNOW_CSV), 6919);
+    ck_assert_int_gt(load_csv(&svc, "acme", acme_csv), 4000);
+    testhttp_app_start(&svc, true);
+    models[0] = await_model(svc.port, "/v1", CDNOW_CUSTOMERS);
+    models[1] = await_model(svc.port, "/v1/tenants/acme", *acme_n);
 }
 
 /* ---- 1. the same customer ids, different data: each equals `ltvd score` ----------- */
@@ -931,6 +930,212 @@ START_TEST(test_tenants_delete_and_erase)
 }
 END_TEST
 
+/* ---- 4. settings per tenant ------------------------------------------------------- */
+
+/* The body of GET target (200), caller frees. */
+static char *body_of(int port, const char *target)
+{
+    testhttp_response r;
+    call(port, "GET", target, NULL, NULL, &r);
+    ck_assert_msg(r.status == 200, "%s: %d %s", target, r.status, r.body);
+    char *b = strdup(r.body);
+    ck_assert_ptr_nonnull(b);
+    testhttp_response_free(&r);
+    return b;
+}
+
+/* GET target's "version" (or model.version) as an integer. */
+static long long model_version(int port, const char *target)
+{
+    json_t *doc = call_ok(port, "GET", target, NULL, 200);
+    json_t *m = json_object_get(doc, "model");
+    long long v = json_is_object(m) ? testhttp_jint(m, "version")
+                                    : testhttp_jint(doc, "version");
+    json_decref(doc);
+    return v;
+}
+
+static void patch_acme(const char *settings, int want, const char *slug)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"settings\":%s}", settings);
+    testhttp_response r;
+    call(svc.port, "PATCH", "/v1/tenants/acme", NULL, body, &r);
+    ck_assert_msg(r.status == want, "PATCH %s: %d %s", body, r.status, r.body);
+    if (slug != NULL)
+        testhttp_assert_problem(&r, want, slug);
+    testhttp_response_free(&r);
+}
+
+START_TEST(test_tenants_settings)
+{
+    char acme_csv[320];
+    snprintf(acme_csv, sizeof acme_csv, "%s/acme.csv", tmpdir);
+    long acme_n;
+    json_t *models[2];
+    start_two_fitted(acme_csv, &acme_n, models);
+    long long dflt_version = testhttp_jint(models[0], "version");
+    long long acme_version = testhttp_jint(models[1], "version");
+    json_decref(models[0]);
+    json_decref(models[1]);
+    char *dflt_doc = body_of(svc.port, "/v1/customers/1");
+    char *dflt_model = body_of(svc.port, "/v1/model");
+
+    /* horizon_days: acme's documents, not default's */
+    json_t *acme1 = call_ok(svc.port, "GET", "/v1/tenants/acme/customers/1", NULL, 200);
+    ck_assert_int_eq(testhttp_jint(acme1, "horizon_days"), HORIZON_DAYS);
+    patch_acme("{\"horizon_days\":90}", 200, NULL);
+    json_t *acme2 = call_ok(svc.port, "GET", "/v1/tenants/acme/customers/1", NULL, 200);
+    ck_assert_int_eq(testhttp_jint(acme2, "horizon_days"), 90);
+    ck_assert_double_lt(testhttp_jnum(acme2, "expected_purchases"),
+                        testhttp_jnum(acme1, "expected_purchases"));
+    ck_assert_int_eq(testhttp_jint(json_object_get(acme2, "model"), "version"),
+                     acme_version); /* no refit for that */
+    json_decref(acme1);
+    json_decref(acme2);
+    json_t *t = call_ok(svc.port, "GET", "/v1/tenants/acme", NULL, 200);
+    ck_assert_int_eq(testhttp_jint(json_object_get(t, "effective"), "horizon_days"), 90);
+    ck_assert_int_eq(testhttp_jint(json_object_get(t, "settings"), "horizon_days"), 90);
+    json_decref(t);
+    char *now = body_of(svc.port, "/v1/customers/1");
+    ck_assert_str_eq(now, dflt_doc);
+    free(now);
+
+    /* as_of is fixed: 422, nothing changed */
+    patch_acme("{\"as_of\":\"1997-10-31\"}", 422, "validation-failed");
+    patch_acme("{\"horizon_days\":0}", 422, "validation-failed");
+    t = call_ok(svc.port, "GET", "/v1/tenants/acme", NULL, 200);
+    ck_assert_str_eq(testhttp_jstr(json_object_get(t, "effective"), "as_of"), CDNOW_AS_OF);
+    ck_assert_int_eq(testhttp_jint(json_object_get(t, "effective"), "horizon_days"), 90);
+    json_decref(t);
+
+    /* model: acme refits under Pareto/NBD, default keeps its model */
+    patch_acme("{\"model\":\"pareto\",\"horizon_days\":null}", 200, NULL);
+    json_t *m = NULL;
+    for (int i = 0; i < 600 && m == NULL; i++) {
+        m = call_ok(svc.port, "GET", "/v1/tenants/acme/model", NULL, 200);
+        if (testhttp_jint(m, "version") == acme_version) {
+            json_decref(m);
+            m = NULL;
+            testserve_sleep_ms(100);
+        }
+    }
+    ck_assert_msg(m != NULL, "acme: no new model 60 s after the change of model");
+    ck_assert_str_eq(testhttp_jstr(json_object_get(m, "settings"), "model"), "pareto");
+    ck_assert_int_eq(testhttp_jint(m, "n_customers"), acme_n);
+    json_decref(m);
+    json_t *doc = call_ok(svc.port, "GET", "/v1/tenants/acme/customers/1", NULL, 200);
+    ck_assert_int_eq(testhttp_jint(doc, "horizon_days"), HORIZON_DAYS);
+    ck_assert_int_gt(testhttp_jint(json_object_get(doc, "model"), "version"), acme_version);
+    json_decref(doc);
+    ck_assert_int_eq(model_version(svc.port, "/v1/model"), dflt_version);
+    now = body_of(svc.port, "/v1/customers/1");
+    ck_assert_str_eq(now, dflt_doc);
+    free(now);
+    json_t *before = json_loads(dflt_model, 0, NULL), *after = call_ok(svc.port, "GET",
+                                                                          "/v1/model",
+                                                                          NULL, 200);
+    json_object_del(before, "last_refit");
+    json_object_del(after, "last_refit");
+    ck_assert_msg(json_equal(before, after), "default's model changed: %s", dflt_model);
+    json_decref(before);
+    json_decref(after);
+    free(dflt_doc);
+    free(dflt_model);
+}
+END_TEST
+
+/* ---- 5. two services on one database ------------------------------------------------ */
+
+/* Polls GET target on port until it answers want (10 s); the last body
+ * parsed is returned (caller decrefs). */
+static json_t *await_status(int port, const char *target, int want)
+{
+    testhttp_response r;
+    for (int i = 0; i < 200; i++) {
+        call(port, "GET", target, NULL, NULL, &r);
+        if (r.status == want)
+            return r.json;
+        testhttp_response_free(&r);
+        testserve_sleep_ms(50);
+    }
+    ck_abort_msg("%s: still %d, not %d, after 10 s: %s", target, r.status, want, r.body);
+    return NULL;
+}
+
+/* Polls the "customers" of GET /v1/tenants/acme on port until it is want
+ * (10 s). */
+static void await_customers(int port, long long want)
+{
+    long long n = -1;
+    for (int i = 0; i < 200 && n != want; i++) {
+        json_t *doc = await_status(port, "/v1/tenants/acme", 200);
+        n = testhttp_jint(doc, "customers");
+        json_decref(doc);
+        if (n != want)
+            testserve_sleep_ms(50);
+    }
+    ck_assert_int_eq(n, want);
+}
+
+START_TEST(test_tenants_two_services)
+{
+    start_weekly("ltvd_tn_two");
+    other = svc;
+    other.app = NULL;
+    other.auth = NULL;
+    other.server = NULL;
+    /* each as `ltvd serve` runs: its worker, follower and catch-up */
+    testhttp_app_stop(&svc);
+    testhttp_app_start(&svc, true);
+    testhttp_app_start(&other, true);
+    ck_assert(app_sync_begin(svc.app));
+    ck_assert(app_sync_begin(other.app));
+
+    /* created on one, served by the other, with its settings */
+    create_tenant(svc.port, "acme", "{\"horizon_days\":90}");
+    json_t *doc = await_status(other.port, "/v1/tenants/acme", 200);
+    ck_assert_int_eq(testhttp_jint(json_object_get(doc, "effective"), "horizon_days"), 90);
+    json_decref(doc);
+    /* ingest on the other, a model saved: both serve the customers */
+    call_ok0(other.port, "POST", "/v1/tenants/acme/transactions", testhttp_batch, 200);
+    snapshot_save(&svc, "acme", 1);
+    await_customers(svc.port, 2);
+    doc = await_status(svc.port, "/v1/tenants/acme/customers/c1", 200);
+    ck_assert_int_eq(testhttp_jint(doc, "horizon_days"), 90);
+    json_decref(doc);
+    json_decref(await_status(other.port, "/v1/tenants/acme/customers/c1", 200));
+
+    /* changed on one: the other follows */
+    patch_acme("{\"horizon_days\":30}", 200, NULL);
+    for (int i = 0; i < 200; i++) {
+        doc = await_status(other.port, "/v1/tenants/acme/customers/c1", 200);
+        long long h = testhttp_jint(doc, "horizon_days");
+        json_decref(doc);
+        if (h == 30)
+            break;
+        ck_assert_msg(i < 199, "the other service's horizon is still %lld after 10 s", h);
+        testserve_sleep_ms(50);
+    }
+
+    /* a customer erased on one: gone from the other */
+    call_ok0(svc.port, "DELETE", "/v1/tenants/acme/customers/c1", NULL, 204);
+    json_decref(await_status(other.port, "/v1/tenants/acme/customers/c1", 404));
+    await_customers(other.port, 1);
+    ck_assert_int_eq(walk_list(other.port, "/v1/tenants/acme", any_id), 1);
+
+    /* deleted on one: gone from the other */
+    call_ok0(svc.port, "DELETE", "/v1/tenants/acme", NULL, 204);
+    json_decref(await_status(other.port, "/v1/tenants/acme", 404));
+    json_t *p = call_ok(other.port, "GET", "/v1/tenants/acme/customers/c2", NULL, 404);
+    ck_assert_str_eq(testhttp_jstr(p, "type"), "urn:ltvd:problem:tenant-not-found");
+    json_decref(p);
+    call_ok0(other.port, "POST", "/v1/tenants/acme/transactions", testhttp_batch, 404);
+    ck_assert_int_eq(tenant_rows(&svc, "acme"), 0);
+    testhttp_app_stop(&other);
+}
+END_TEST
+
 Suite *suite_tenants(void)
 {
     Suite *s = suite_create("tenants");
@@ -940,6 +1145,8 @@ Suite *suite_tenants(void)
     tcase_add_test(tc, test_tenants_score_each_own);
     tcase_add_test(tc, test_tenants_isolation);
     tcase_add_test(tc, test_tenants_delete_and_erase);
+    tcase_add_test(tc, test_tenants_settings);
+    tcase_add_test(tc, test_tenants_two_services);
     suite_add_tcase(s, tc);
     return s;
 }
