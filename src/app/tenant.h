@@ -50,6 +50,10 @@ typedef struct app_tenant {
     char snapshot_note[APP_SNAPSHOT_NOTE_MAX]; /* written before it serves only */
     atomic_long refs;
     atomic_bool deleted; /* erased: requests holding it answer 404 */
+    /* its tenants row's created_at (0: not known yet): a row of that id
+     * created at another time is another tenant (deleted and created
+     * again). Set before it is registered, then by the catch-up only. */
+    double created_at;
 } app_tenant;
 
 /* The settings a tenant may have, by config key, and "currency". */

@@ -120,6 +120,17 @@ static long long sql_count(const testhttp_app *t, const char *fmt, ...)
     return n;
 }
 
+/* Runs sql (no result rows) on t's database. */
+static void sql_exec(const testhttp_app *t, const char *sql)
+{
+    store_db *db = testhttp_db_open(t);
+    PGresult *res = PQexec(db->conn, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql,
+                  PQerrorMessage(db->conn));
+    PQclear(res);
+    store_db_close(db);
+}
+
 /* Every row tenant holds in the tenant-scoped tables and its keys. */
 static long long tenant_rows(const testhttp_app *t, const char *tenant)
 {
@@ -1132,6 +1143,19 @@ START_TEST(test_tenants_two_services)
     json_decref(p);
     call_ok0(other.port, "POST", "/v1/tenants/acme/transactions", testhttp_batch, 404);
     ck_assert_int_eq(tenant_rows(&svc, "acme"), 0);
+
+    /* deleted and created again between two looks of the services (as by a
+     * process they cannot see, or while they were cut off): both serve the
+     * new tenant, empty, not the deleted one's customers */
+    create_tenant(svc.port, "acme", NULL);
+    call_ok0(svc.port, "POST", "/v1/tenants/acme/transactions", testhttp_batch, 200);
+    await_customers(other.port, 2);
+    sql_exec(&svc, "BEGIN; DELETE FROM tenants WHERE id = 'acme';"
+                   " INSERT INTO tenants (id, settings) VALUES ('acme', '{\"margin\": 0.25}');"
+                   " COMMIT");
+    await_customers(other.port, 0);
+    await_customers(svc.port, 0);
+    call_ok0(other.port, "GET", "/v1/tenants/acme/customers/c1", NULL, 404);
     testhttp_app_stop(&other);
 }
 END_TEST
