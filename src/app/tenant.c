@@ -93,8 +93,8 @@ bool app_tenant_cfg_make(const ltvd_config *base, json_t *settings, app_tenant_c
             bad(errors, name, str_key ? "must be a string" : "must be a finite number");
             ok = false;
         } else if (strcmp(name, "currency") == 0) {
-            if (currency_ok(text)) {
-                snprintf(c.currency, sizeof c.currency, "%s", text);
+            if (currency_ok(text)) { /* three letters: text fits */
+                memcpy(c.currency, text, sizeof c.currency);
             } else {
                 bad(errors, name, "must be an ISO 4217 code (three capital letters)");
                 ok = false;
