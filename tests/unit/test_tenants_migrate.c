@@ -232,9 +232,12 @@ START_TEST(test_tenants_migrate_into_default)
 
     /* the documents are those of the current service's database */
     static const char *const targets[] = {
-        "/v1/customers/c1",         "/v1/customers/c2",
-        "/v1/customers?limit=10",   "/v1/customers?sort=-predicted_ltv",
-        "/v1/segments",             "/v1/tenants/default",
+        "/v1/customers/c1",
+        "/v1/customers/c2",
+        "/v1/customers?limit=10",
+        "/v1/customers?sort=-predicted_ltv",
+        "/v1/segments",
+        "/v1/tenants/default",
         "/v1/tenants/default/customers/c1",
     };
     static char a[65536], b[65536];
@@ -246,7 +249,8 @@ START_TEST(test_tenants_migrate_into_default)
     }
     model_doc(&old, a, sizeof a);
     model_doc(&ctl, b, sizeof b);
-    ck_assert_msg(strcmp(a, b) == 0, "the model after the migration:\n%s\nnow:\n%s", a, b);
+    ck_assert_msg(strcmp(a, b) == 0, "the model after the migration:\n%s\nnow:\n%s", a,
+                  b);
 
     /* the old key: the tenant default's, on the unprefixed paths */
     old.cfg.auth_required = true; /* read per request */
