@@ -9,8 +9,9 @@
  * - isolation, for every tenant operation of openapi.yaml and every scope:
  *   another tenant's key, an unknown and a malformed tenant get 404
  *   tenant-not-found (never 403, never data), a platform key reaches every
- *   tenant, tenant management needs a platform key, and refused writes
- *   change no row (counted in SQL per tenant).
+ *   tenant, tenant management needs a platform key, refused writes change
+ *   no row (counted in SQL per tenant), and a private /metrics (every
+ *   tenant's totals) refuses another tenant's key.
  * Deletion, erasure, settings and two services: test_tenants_life.c; the
  * migration of a database from before tenants: test_tenants_migrate.c.
  * Run from the repository root (openapi.yaml, migrations/, tests/data/). */
@@ -472,6 +473,20 @@ START_TEST(test_tenants_isolation)
             &svc, "SELECT count(*) FROM transactions WHERE customer_id = 'zz'"),
         0);
     platform_reaches_both(&k);
+
+    /* a private /metrics adds up every tenant's figures: not for alpha */
+    svc.cfg.metrics_public = false; /* read per request */
+    const char *metrics_keys[] = {k.a[1], k.a[2], k.a[N_A_KEYS - 1], k.dflt, k.platform};
+    for (int i = 0; i < 5; i++) {
+        testhttp_response r;
+        testtenant_call(svc.port, "GET", "/metrics", metrics_keys[i], NULL, &r);
+        ck_assert_msg(r.status == (i < 3 ? 403 : 200), "/metrics with key %d: %d %.200s",
+                      i, r.status, r.body);
+        if (i < 3)
+            testhttp_assert_problem(&r, 403, "forbidden");
+        testhttp_response_free(&r);
+    }
+    svc.cfg.metrics_public = true;
     ck_assert_int_eq(
         testtenant_sql_count(&svc,
                              "SELECT count(*) FROM transactions WHERE customer_id = 'zz'"
