@@ -6,7 +6,9 @@
  *   tenant's documents and model alone; as_of cannot change;
  * - two services on one database: a tenant created, changed and deleted
  *   (also deleted and created again unseen), and a customer erased, on one
- *   are followed by the other.
+ *   are followed by the other;
+ * - a tenant with its own as_of: its customers as of that day, in memory
+ *   and from PostgreSQL.
  * Run from the repository root (migrations/, tests/data/). */
 #include <check.h>
 #include <jansson.h>
@@ -391,6 +393,82 @@ START_TEST(test_tenants_two_services)
 }
 END_TEST
 
+/* ---- 4. a tenant with its own as_of ----------------------------------------------- */
+
+#define MAR_31_2025 20178 /* UTC day number */
+
+/* GET prefix/customers/c1's summary member name (a string or integer,
+ * as text) into out. */
+static void c1_summary(const char *prefix, const char *name, char *out, size_t cap)
+{
+    char target[128];
+    snprintf(target, sizeof target, "%s/customers/c1", prefix);
+    json_t *doc = testtenant_call_ok(svc.port, "GET", target, NULL, 200);
+    json_t *v = json_object_get(json_object_get(doc, "summary"), name);
+    if (json_is_integer(v))
+        snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+    else
+        snprintf(out, cap, "%s", json_is_string(v) ? json_string_value(v) : "?");
+    json_decref(doc);
+}
+
+static void want_c1(const char *prefix, const char *freq, const char *last)
+{
+    char got[64];
+    c1_summary(prefix, "frequency", got, sizeof got);
+    ck_assert_msg(strcmp(got, freq) == 0, "%s c1: frequency %s, want %s", prefix, got,
+                  freq);
+    c1_summary(prefix, "last_purchase", got, sizeof got);
+    ck_assert_msg(strcmp(got, last) == 0, "%s c1: last purchase %s, want %s", prefix, got,
+                  last);
+}
+
+static char *body_c1(const char *prefix)
+{
+    char target[128];
+    snprintf(target, sizeof target, "%s/customers/c1", prefix);
+    return body_of(svc.port, target);
+}
+
+START_TEST(test_tenants_own_as_of)
+{
+    testtenant_start_weekly(&svc, "ltvd_tn_asof"); /* as of 2025-12-31 */
+    testtenant_create(svc.port, "past", "{\"as_of\":\"2025-03-31\"}");
+    testtenant_call_ok0(svc.port, "POST", "/v1/transactions", testhttp_batch, 200);
+    testtenant_call_ok0(svc.port, "POST", "/v1/tenants/past/transactions", testhttp_batch,
+                        200);
+    testtenant_snapshot_save(&svc, "default", 1);
+    testtenant_snapshot_save_at(&svc, "past", 1, MAR_31_2025);
+    testtenant_restart(&svc);
+    /* c1 bought on 2025-01-06, 03-03 and 06-02: past sees two of the days */
+    want_c1("/v1", "2", "2025-06-02");
+    want_c1("/v1/tenants/past", "1", "2025-03-03");
+    json_t *doc =
+        testtenant_call_ok(svc.port, "GET", "/v1/tenants/past/customers/c1", NULL, 200);
+    ck_assert_str_eq(testhttp_jstr(doc, "as_of"), "2025-03-31");
+    json_decref(doc);
+    /* a purchase before its as_of counts, one after it does not */
+    testtenant_call_ok0(svc.port, "POST", "/v1/tenants/past/transactions",
+                        "{\"transactions\":[{\"id\":\"t9\",\"customer_id\":\"c1\","
+                        "\"occurred_at\":\"2025-03-20T10:00:00Z\",\"amount\":4},"
+                        "{\"id\":\"t10\",\"customer_id\":\"c1\","
+                        "\"occurred_at\":\"2025-05-01T10:00:00Z\",\"amount\":4}]}",
+                        200);
+    want_c1("/v1/tenants/past", "2", "2025-03-20");
+    want_c1("/v1", "2", "2025-06-02");
+    /* the same from PostgreSQL (its customers read as of its day) */
+    char *before = body_c1("/v1/tenants/past"), *dflt = body_c1("/v1");
+    testtenant_restart(&svc);
+    char *after = body_c1("/v1/tenants/past"), *dflt_after = body_c1("/v1");
+    ck_assert_str_eq(after, before);
+    ck_assert_str_eq(dflt_after, dflt);
+    free(before);
+    free(after);
+    free(dflt);
+    free(dflt_after);
+}
+END_TEST
+
 Suite *suite_tenants_life(void)
 {
     Suite *s = suite_create("tenants_life");
@@ -400,6 +478,7 @@ Suite *suite_tenants_life(void)
     tcase_add_test(tc, test_tenants_delete_and_erase);
     tcase_add_test(tc, test_tenants_settings);
     tcase_add_test(tc, test_tenants_two_services);
+    tcase_add_test(tc, test_tenants_own_as_of);
     suite_add_tcase(s, tc);
     return s;
 }

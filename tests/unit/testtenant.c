@@ -119,14 +119,15 @@ void testtenant_key_make(testhttp_app *t, const char *tenant, unsigned scopes,
 /* Saves for tenant the snapshot testhttp_snapshot_save saves for default
  * (CDNOW-like BG/NBD and Gamma-Gamma, weekly, as of 2025-12-31), with the
  * BG/NBD r scaled by r_scale (so tenants' models differ). */
-void testtenant_snapshot_save(const testhttp_app *t, const char *tenant, double r_scale)
+void testtenant_snapshot_save_at(const testhttp_app *t, const char *tenant,
+                                 double r_scale, int64_t as_of_day)
 {
     char params[160];
     snprintf(params, sizeof params,
              "{\"r\": %.6f, \"alpha\": 4.414, \"a\": 0.793, \"b\": 2.426}",
              0.243 * r_scale);
     store_snapshot s = {
-        .as_of = 1767139200, /* 2025-12-31 */
+        .as_of = (double)as_of_day * 86400,
         .period = "week",
         .purchase = {.model = "bgnbd",
                      .params_json = params,
@@ -140,13 +141,19 @@ void testtenant_snapshot_save(const testhttp_app *t, const char *tenant, double 
                   .params_json = "{\"p\": 6.25, \"q\": 3.74, \"v\": 15.44}",
                   .converged = true},
         .settings_model = "bgnbd",
-        .settings_as_of_set = t->cfg.has_as_of,
-        .settings_as_of_day = t->cfg.as_of_day,
+        .settings_as_of_set = true,
+        .settings_as_of_day = as_of_day,
     };
     store_db *db = testhttp_db_open(t);
     ck_assert_msg(store_snapshot_save_fit(db, tenant, NULL, &s) == 0, "%s",
                   store_db_error(db));
     store_db_close(db);
+}
+
+void testtenant_snapshot_save(const testhttp_app *t, const char *tenant, double r_scale)
+{
+    ck_assert(t->cfg.has_as_of);
+    testtenant_snapshot_save_at(t, tenant, r_scale, t->cfg.as_of_day);
 }
 
 /* The service on a fresh database, period week as of 2025-12-31, no API

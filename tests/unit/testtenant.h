@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth/auth_token.h"
 #include "testhttp.h"
@@ -57,6 +58,11 @@ void testtenant_key_make(testhttp_app *t, const char *tenant, unsigned scopes,
  * (CDNOW-like BG/NBD and Gamma-Gamma, weekly, as of 2025-12-31, fitted
  * under t's settings), its BG/NBD r scaled by r_scale. */
 void testtenant_snapshot_save(const testhttp_app *t, const char *tenant, double r_scale);
+
+/* testtenant_snapshot_save for a tenant with its own as_of (a UTC day
+ * number). */
+void testtenant_snapshot_save_at(const testhttp_app *t, const char *tenant,
+                                 double r_scale, int64_t as_of_day);
 
 /* ---- the service ------------------------------------------------------------------ */
 
