@@ -159,6 +159,19 @@ START_TEST(test_tenants_delete_and_erase)
                      "2025-11-02");
     json_decref(doc);
     ck_assert_int_eq(testtenant_customers(svc.port, "default"), 2);
+
+    /* gone created again: a new, empty tenant, with no model, nor settings */
+    testtenant_create(svc.port, "gone", NULL);
+    for (int i = 0; i < 2; i++) {
+        json_t *t = testtenant_call_ok(svc.port, "GET", "/v1/tenants/gone", NULL, 200);
+        ck_assert_int_eq(testhttp_jint(t, "customers"), 0);
+        ck_assert(json_is_null(json_object_get(t, "model_version")));
+        ck_assert_uint_eq(json_object_size(json_object_get(t, "settings")), 0);
+        json_decref(t);
+        testtenant_call_ok0(svc.port, "GET", "/v1/tenants/gone/customers/c1", NULL, 404);
+        ck_assert_int_eq(testtenant_rows(&svc, "gone"), 1);
+        testtenant_restart(&svc);
+    }
 }
 END_TEST
 
@@ -276,6 +289,28 @@ START_TEST(test_tenants_settings)
     ck_assert_msg(json_equal(before, after), "default's model changed: %s", dflt_model);
     json_decref(before);
     json_decref(after);
+
+    /* an erased customer is left out of the tenant's next fit */
+    long long version = model_version(svc.port, "/v1/tenants/acme/model");
+    testtenant_call_ok0(svc.port, "DELETE", "/v1/tenants/acme/customers/1", NULL, 204);
+    testtenant_call_ok0(svc.port, "POST", "/v1/tenants/acme/model/refit", NULL, 202);
+    m = NULL;
+    for (int i = 0; i < 600 && m == NULL; i++) {
+        m = testtenant_call_ok(svc.port, "GET", "/v1/tenants/acme/model", NULL, 200);
+        if (testhttp_jint(m, "version") == version) {
+            json_decref(m);
+            m = NULL;
+            testserve_sleep_ms(100);
+        }
+    }
+    ck_assert_msg(m != NULL, "acme: no new model 60 s after the refit request");
+    ck_assert_int_eq(testhttp_jint(m, "n_customers"), acme_n - 1);
+    json_decref(m);
+    ck_assert_int_eq(testtenant_customers(svc.port, "acme"), acme_n - 1);
+    ck_assert_int_eq(
+        testtenant_walk_list(svc.port, "/v1/tenants/acme", testtenant_acme_id),
+        acme_n - 1);
+    ck_assert_int_eq(model_version(svc.port, "/v1/model"), dflt_version);
     free(dflt_doc);
     free(dflt_model);
 }
