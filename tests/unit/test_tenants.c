@@ -308,6 +308,10 @@ static void want_tenant_404(iso_keys *k, const char *method, const char *target,
     k->checked++;
 }
 
+/* An id of 64 characters: one more than a tenant id has. */
+#define TOO_LONG                                                                         \
+    "/tenants/a123456789012345678901234567890123456789012345678901234567890123"
+
 static bool is_tenant_op(const char *path)
 {
     return strncmp(path, "/v1/", 4) == 0 && strncmp(path, "/v1/tenants", 11) != 0;
@@ -353,13 +357,8 @@ static void iso_op(const char *method, const char *path, const json_t *op, void 
         want_tenant_404(k, method, target, k->a[i], body);
     /* unknown and malformed tenants, with any key, the platform's too */
     static const char *const bad[] = {
-        "/tenants/nosuch",
-        "/tenants/Alpha",
-        "/tenants/_alpha",
-        "/tenants/al.pha",
-        "/tenants/al%20pha",
-        "/tenants/"
-        "a123456789012345678901234567890123456789012345678901234567890123",
+        "/tenants/nosuch", "/tenants/Alpha",    "/tenants/_alpha",
+        "/tenants/al.pha", "/tenants/al%20pha", TOO_LONG,
     };
     for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
         tenant_target(bad[b], path, "c1", target, sizeof target);
