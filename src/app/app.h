@@ -21,9 +21,6 @@
 #include "store/pool.h"
 #include "store/snapshot.h"
 
-/* Longest text of store_tenants_signature. */
-#define APP_TENANTS_SIG_MAX 128
-
 /* How long a request waits for a pooled connection before answering 503
  * (at most db_request_timeout_ms). */
 #define APP_POOL_WAIT_MS 2000
@@ -51,9 +48,6 @@ typedef struct app {
     app_tenant *dflt;                    /* the tenant `default` (never deleted) */
     struct app_list_shared *list_shared; /* list slots of every tenant */
     struct ticker_group *workers;        /* the thread of every tenant's worker */
-    /* The tenants table as the catch-up's reconcile last saw it (its
-     * thread only; store_tenants_signature). */
-    char tenants_sig[APP_TENANTS_SIG_MAX];
     /* The cache has one writer: request threads take turns through this
      * mutex to apply their committed batches, and so does the catch-up. It
      * also guards own_xids and the window, and changes of the registry. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "app/app.h"
+#include "app/apply.h"
 #include "app/tenants.h"
 #include "worker/worker.h"
 
@@ -25,7 +26,7 @@ static void tenant_sums(app *a, size_t *customers, size_t *bytes,
     *customers = *bytes = 0;
     *skipped = 0;
     for (size_t i = 0; i < n; i++) {
-        *customers += cache_count(v[i]->cache);
+        *customers += app_tenant_customers(v[i]);
         *bytes += cache_memory(v[i]->cache);
         *skipped += atomic_load(&v[i]->n_snapshots_skipped);
     }

@@ -172,10 +172,11 @@ int app_batch_committed(app_tenant *t, const store_batch_result *r)
     cache_entry *e = calloc(cap, sizeof *e);
     const char **ids = calloc(cap, sizeof *ids);
     cache_summary *cur = calloc(cap, sizeof *cur);
-    bool *found = calloc(cap, sizeof *found);
+    bool *found = calloc(cap, sizeof *found), *revive = calloc(cap, sizeof *revive);
+    long revived = 0; /* erased customers who bought again */
     int rc = CACHE_ENOMEM;
     pthread_mutex_lock(&a->writer);
-    if (e == NULL || ids == NULL || cur == NULL || found == NULL)
+    if (e == NULL || ids == NULL || cur == NULL || found == NULL || revive == NULL)
         goto cleanup;
     for (size_t i = 0; i < r->n_days; i++) {
         if (i == 0 || strcmp(r->days[i].customer_id, r->days[i - 1].customer_id) != 0)
@@ -184,7 +185,7 @@ int app_batch_committed(app_tenant *t, const store_batch_result *r)
     cache_get_many(t->cache, ids, n_cust, cur, found);
     for (size_t i = 0; i < n_cust; i++)
         if (found[i] && app_summary_erased(&cur[i]))
-            found[i] = false; /* bought again after an erasure: from scratch */
+            found[i] = false, revive[i] = true; /* bought again: from scratch */
     size_t n_e = 0, c = 0;
     for (size_t i = 0; i < r->n_days; i++) {
         const store_day_delta *d = &r->days[i];
@@ -195,15 +196,20 @@ int app_batch_committed(app_tenant *t, const store_batch_result *r)
         if (!delta_counts(cfg, d))
             continue;
         cache_summary_add_day(&cur[c], &found[c], (int32_t)d->day, d->new_day, d->units);
-        if (n_e == 0 || e[n_e - 1].id != ids[c])
+        if (n_e == 0 || e[n_e - 1].id != ids[c]) {
             n_e++;
+            revived += revive[c];
+        }
         e[n_e - 1] = (cache_entry){ids[c], cur[c]};
     }
     rc = cache_upsert_many(t->cache, e, n_e);
-    if (rc == CACHE_OK)
+    if (rc == CACHE_OK) {
         own_xid_add(a, r->xid);
+        atomic_fetch_sub(&t->n_erased, revived);
+    }
 cleanup:
     pthread_mutex_unlock(&a->writer);
+    free(revive);
     free(found);
     free(cur);
     free(ids);
@@ -234,8 +240,38 @@ bool app_customer_forget(app_tenant *t, const char *id)
         found = cache_upsert(t->cache, id, &erased) == CACHE_OK;
     else
         found = false;
+    if (found)
+        atomic_fetch_add(&t->n_erased, 1);
     pthread_mutex_unlock(&a->writer);
     return found;
+}
+
+size_t app_tenant_customers(app_tenant *t)
+{
+    size_t n = cache_count(t->cache);
+    long gone = atomic_load(&t->n_erased);
+    return gone <= 0 ? n : (size_t)gone >= n ? 0 : n - (size_t)gone;
+}
+
+/* How many of the customers of e[0..n) have an erased customer's record in
+ * t's cache (called with a->writer held). */
+static long erased_among(app_tenant *t, const cache_entry *e, size_t n)
+{
+    const char **ids = malloc((n > 0 ? n : 1) * sizeof *ids);
+    cache_summary *cur = malloc((n > 0 ? n : 1) * sizeof *cur);
+    bool *found = calloc(n > 0 ? n : 1, sizeof *found);
+    long k = 0;
+    if (ids != NULL && cur != NULL && found != NULL) {
+        for (size_t i = 0; i < n; i++)
+            ids[i] = e[i].id;
+        cache_get_many(t->cache, ids, n, cur, found);
+        for (size_t i = 0; i < n; i++)
+            k += found[i] && app_summary_erased(&cur[i]);
+    }
+    free(found);
+    free(cur);
+    free(ids);
+    return k;
 }
 
 /* ------------------------------------------------------------ catch-up */
@@ -296,8 +332,11 @@ int app_cache_replace(app_tenant *t, const store_customer *c, size_t n)
                                       hit->d.new_day, hit->d.units);
         }
     }
+    long revived = rc == CACHE_OK ? erased_among(t, e, n) : 0;
     if (rc == CACHE_OK)
         rc = cache_upsert_many(t->cache, e, n);
+    if (rc == CACHE_OK)
+        atomic_fetch_sub(&t->n_erased, revived);
 cleanup:
     pthread_mutex_unlock(&a->writer);
     free(e);

@@ -61,6 +61,9 @@ bool app_customer_forget(app_tenant *t, const char *id);
 /* Whether s is an erased customer's record. */
 bool app_summary_erased(const cache_summary *s);
 
+/* The number of t's customers: its cache's records but the erased ones. */
+size_t app_tenant_customers(app_tenant *t);
+
 /* A copy (malloc'ed, *out) of the remembered xids; returns their number. */
 size_t app_own_xids(app *a, uint64_t **out);
 

@@ -619,7 +619,7 @@ static app_list_status run(app_tenant *tn, const app_list_query *q, walk *w,
         w->rows_serve = q->o.horizon_days == sp->horizon_days &&
                         q->o.discount_rate == sp->discount_rate;
     }
-    out->n_customers = cache_count(tn->cache);
+    out->n_customers = app_tenant_customers(tn);
     app_list_status st = APP_LIST_OK;
     if (!w->use_table &&
         out->n_customers > (size_t)app_tenant_config(tn)->list_rescore_max)

@@ -12,6 +12,7 @@
 #include <gsl/gsl_errno.h>
 #include <string.h>
 
+#include "app/apply.h"
 #include "app/list_table.h"
 #include "base/clock.h"
 #include "cache/scores.h"
@@ -89,7 +90,7 @@ static app_list_status count_all(app_tenant *tn, app_list_table *r, app_segments
 app_list_status app_segments_run(app_tenant *tn, app_segments *out)
 {
     memset(out, 0, sizeof *out);
-    out->n_customers = cache_count(tn->cache);
+    out->n_customers = app_tenant_customers(tn);
     out->as_of_day = app_tenant_as_of_day(tn);
     if (!app_list_slot_take(tn->lists))
         return APP_LIST_BUSY;

@@ -23,6 +23,7 @@ struct app_sync {
     store_db *db;               /* the catch-up's own connection, NULL while down */
     store_db_limits lim;        /* its bounds */
     char since[STORE_TIME_MAX]; /* the transaction horizon read up to */
+    char tenants_sig[STORE_TENANTS_SIG_MAX]; /* the tenants table at the last look */
 };
 
 /* A changed customer: "<tenant>\0<customer id>" in one allocation. */
@@ -130,7 +131,7 @@ int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
                  ? -1
                  : store_customers_changed(db, since, own, n_own, collect_id, &ids);
     free(own);
-    if (rc == 0 && ids.n > 0) /* no qsort of NULL (UBSan) */
+    if (rc == 0 && ids.n > 1) /* qsort's array may not be NULL (none changed) */
         qsort(ids.v, ids.n, sizeof *ids.v, by_tenant);
     const char **chunk = calloc(SYNC_CHUNK, sizeof *chunk);
     if (chunk == NULL)
@@ -180,7 +181,7 @@ static long sync_tick(void *arg)
                                                         &s->lim, err)) == NULL) {
         app_db_failed(s->a);
         log_write(LOG_WARN, "cache catch-up: %s", err);
-    } else if (app_tenants_reconcile(s->a, s->db) != 0 ||
+    } else if (app_tenants_reconcile(s->a, s->db, s->tenants_sig) != 0 ||
                app_sync_once(s->a, s->db, s->since) != 0) {
         if (store_db_broken(s->db))
             app_db_failed(s->a);

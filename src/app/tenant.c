@@ -93,8 +93,8 @@ bool app_tenant_cfg_make(const ltvd_config *base, json_t *settings, app_tenant_c
             bad(errors, name, str_key ? "must be a string" : "must be a finite number");
             ok = false;
         } else if (strcmp(name, "currency") == 0) {
-            if (currency_ok(text)) {
-                snprintf(c.currency, sizeof c.currency, "%.3s", text); /* three letters */
+            if (currency_ok(text)) { /* three letters: text fits */
+                memcpy(c.currency, text, sizeof c.currency);
             } else {
                 bad(errors, name, "must be an ISO 4217 code (three capital letters)");
                 ok = false;
@@ -144,6 +144,7 @@ app_tenant *app_tenant_new(struct app *owner, const char *id, app_tenant_cfg *cf
     snprintf(t->id, sizeof t->id, "%s", id);
     atomic_init(&t->cfg, c);
     atomic_init(&t->n_snapshots_skipped, 0);
+    atomic_init(&t->n_erased, 0);
     atomic_init(&t->follow_rejected, 0);
     atomic_init(&t->refs, 1);
     atomic_init(&t->deleted, false);

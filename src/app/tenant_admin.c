@@ -50,6 +50,8 @@ static int load_one(const store_tenant *row, void *arg)
 {
     load_ctx *x = arg;
     app_tenant *t = make(x->a, row->id, row->settings_json);
+    if (t != NULL)
+        t->created_at = row->created_at;
     if (t == NULL || !app_tenants_add(x->a->tenants, t)) {
         app_tenant_release(t);
         x->failed = 1;
@@ -85,13 +87,16 @@ int app_tenants_load(app *a, store_db *db, char err[CONFIG_ERR_MAX])
 typedef struct row_copy {
     bool found;
     char *settings;
+    double created_at;
 } row_copy;
 
 static int copy_row(const store_tenant *row, void *arg)
 {
     row_copy *r = arg;
     r->found = true;
+    free(r->settings);
     r->settings = strdup(row->settings_json);
+    r->created_at = row->created_at;
     return 0;
 }
 
@@ -111,6 +116,7 @@ int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
         snprintf(db->err, sizeof db->err, "tenant %s: out of memory", id);
         return -1;
     }
+    t->created_at = row.created_at;
     rc = app_tenant_rebuild(t, db);
     if (rc == 0)
         rc = app_tenant_load_snapshot(t, db, err);
@@ -134,7 +140,7 @@ int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
         return -1;
     }
     log_write(LOG_INFO, "tenant %s (created by another process) served: %zu customers",
-              id, cache_count(t->cache));
+              id, app_tenant_customers(t));
     *out = t;
     return 0;
 }
@@ -165,6 +171,18 @@ static int reconcile_one(const store_tenant *row, void *arg)
     app_tenant *t = app_tenants_find(x->a->tenants, row->id);
     if (t == NULL)
         return 0; /* discovered after the pass (not inside its result) */
+    if (t->created_at == 0)
+        t->created_at = row->created_at;
+    if (t->created_at != row->created_at && t != x->a->dflt) {
+        /* deleted and created again meanwhile: ours is gone (its rows
+         * with it); the new one is discovered after the pass */
+        atomic_store(&t->deleted, true);
+        app_tenant_release(app_tenants_remove(x->a->tenants, t->id));
+        log_write(LOG_INFO, "tenant %s: deleted and created again by another process",
+                  row->id);
+        app_tenant_release(t);
+        return 0;
+    }
     char *now =
         json_dumps(app_tenant_settings(t)->settings, JSON_COMPACT | JSON_SORT_KEYS);
     json_t *stored = json_loads(row->settings_json, 0, NULL);
@@ -188,12 +206,12 @@ static int by_string(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-int app_tenants_reconcile(app *a, store_db *db)
+int app_tenants_reconcile(app *a, store_db *db, char last[STORE_TENANTS_SIG_MAX])
 {
-    char sig[APP_TENANTS_SIG_MAX];
+    char sig[STORE_TENANTS_SIG_MAX];
     if (store_tenants_signature(db, sig) != 0)
         return -1;
-    if (strcmp(sig, a->tenants_sig) == 0)
+    if (strcmp(sig, last) == 0)
         return 0;
     seen_ctx x = {a, db, NULL, 0, 0, 0};
     int rc = store_tenants_page(db, "", 0, reconcile_one, &x);
@@ -218,7 +236,7 @@ int app_tenants_reconcile(app *a, store_db *db)
         app_tenants_list_free(v, n);
     }
     if (rc == 0)
-        snprintf(a->tenants_sig, sizeof a->tenants_sig, "%s", sig);
+        snprintf(last, STORE_TENANTS_SIG_MAX, "%s", sig);
     for (size_t i = 0; i < x.n; i++)
         free(x.ids[i]);
     free(x.ids);
@@ -274,6 +292,10 @@ app_admin_status app_tenant_create(app *a, const char *id, json_t *settings,
         st = APP_ADMIN_EXISTS;
     } else {
         app_db_ok(a);
+        row_copy row = {0};
+        if (store_tenant_get(db, id, copy_row, &row) == 0)
+            t->created_at = row.created_at; /* else the catch-up's first look */
+        free(row.settings);
         /* new: nothing of it is stored yet, so its empty cache is whole;
          * the catch-up may have discovered it meanwhile: that one serves */
         st = APP_ADMIN_OK;
@@ -414,7 +436,7 @@ json_t *app_tenant_doc(app_tenant *t)
     json_t *eff = app_tenant_cfg_effective(c);
     json_t *doc = json_pack(
         "{s:s, s:O, s:o, s:I, s:o}", "id", t->id, "settings", c->settings, "effective",
-        eff, "customers", (json_int_t)cache_count(t->cache), "model_version",
+        eff, "customers", (json_int_t)app_tenant_customers(t), "model_version",
         m != NULL ? json_integer((json_int_t)m->version) : json_null());
     cache_snapshot_release(m);
     return doc;

@@ -13,6 +13,7 @@
 
 #include "app/app.h"
 #include "app/db_wait.h"
+#include "store/tenants.h"
 
 /* Start-up: every row of the tenants table becomes a tenant of the
  * registry (empty caches; app.c fills them), and a->dflt is set. Returns 0,
@@ -31,10 +32,11 @@ int app_tenant_rebuild(app_tenant *t, store_db *db);
 int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out);
 
 /* The catch-up thread only: brings the registry in line with the tenants
- * table when it changed (a cheap look first): tenants created elsewhere
- * are discovered, changed settings swapped in, deleted ones dropped.
+ * table when it changed since the signature last (the caller's, one per
+ * app: "" at first; updated) was taken: tenants created elsewhere are
+ * discovered, changed settings swapped in, deleted ones dropped.
  * Returns 0, or -1 with db->err. */
-int app_tenants_reconcile(app *a, store_db *db);
+int app_tenants_reconcile(app *a, store_db *db, char last[STORE_TENANTS_SIG_MAX]);
 
 /* Outcomes of the management operations. */
 typedef enum app_admin_status {

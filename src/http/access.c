@@ -50,6 +50,14 @@ unsigned access_scopes(const ltvd_config *cfg, const char *method, const char *p
     return AUTH_SCOPE_ADMIN; /* not in the table: closed */
 }
 
+/* A private /metrics adds up every tenant's figures: a key of one tenant
+ * may read it only when that tenant is default (a single business's). */
+static bool metrics_key_ok(const char *key_tenant)
+{
+    return key_tenant[0] == '\0' || strcmp(key_tenant, "*") == 0 ||
+           strcmp(key_tenant, HTTP_TENANT_DEFAULT) == 0;
+}
+
 static const char *refusal(auth_result r)
 {
     switch (r) {
@@ -75,6 +83,14 @@ void access_check(http_request *req)
     const char *header = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_AUTHORIZATION);
     auth_result r = auth_keys_check(req->ctx->auth, header, need, req->key_tenant);
+    if (r == AUTH_OK && strcmp(req->route->pattern, "/metrics") == 0 &&
+        !metrics_key_ok(req->key_tenant)) {
+        req->pending = PROBLEM_FORBIDDEN; /* nothing of the others through totals */
+        snprintf(req->pending_detail, sizeof req->pending_detail,
+                 "a private /metrics adds up every tenant's figures: it takes a key of "
+                 "the tenant default or a platform key");
+        return;
+    }
     if (r == AUTH_OK)
         return;
     if (r == AUTH_NOT_LOADED) { /* start-up, before the migrations are through */

@@ -81,7 +81,7 @@ int store_tenant_get(store_db *db, const char *id, store_tenant_cb cb, void *arg
     return rc < 0 ? -1 : g.n > 0 ? 0 : 1;
 }
 
-int store_tenants_signature(store_db *db, char out[128])
+int store_tenants_signature(store_db *db, char out[STORE_TENANTS_SIG_MAX])
 {
     if (store_db_broken(db) && store_db_reconnect(db) != 0)
         return -1;
@@ -91,7 +91,7 @@ int store_tenants_signature(store_db *db, char out[128])
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         rc = store_db_fail(db, res, "tenants");
     else
-        snprintf(out, 128, "%s", PQgetvalue(res, 0, 0));
+        snprintf(out, STORE_TENANTS_SIG_MAX, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return rc;
 }

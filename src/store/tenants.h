@@ -31,7 +31,8 @@ int store_tenants_page(store_db *db, const char *after, long limit, store_tenant
 
 /* A text that changes whenever a tenant is created, changed or deleted
  * (their count and newest times), into out. Returns 0, or -1 with db->err. */
-int store_tenants_signature(store_db *db, char out[128]);
+#define STORE_TENANTS_SIG_MAX 128
+int store_tenants_signature(store_db *db, char out[STORE_TENANTS_SIG_MAX]);
 
 /* Calls cb with tenant id's row. Returns 0 when found, 1 when there is
  * none, -1 with db->err. */
