@@ -11,6 +11,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "app/app.h"
+#include "base/slots.h"
 #include "log/log.h"
 
 struct app_export {
@@ -25,15 +27,17 @@ struct app_export {
     const char *ids[APP_EXPORT_STEP];
 };
 
-app_export *app_export_start(app_tenant *t, const app_score_opts *o, bool *no_model)
+app_export *app_export_start(app_tenant *t, const app_score_opts *o,
+                             app_export_refusal *why)
 {
-    *no_model = false;
     app_export *e = calloc(1, sizeof *e);
+    *why = APP_EXPORT_NO_MEMORY;
     if (e == NULL)
         return NULL;
     e->m = cache_snapshot_acquire(t->cache);
-    if (e->m == NULL) {
-        *no_model = true;
+    *why = e->m == NULL ? APP_EXPORT_NO_MODEL : APP_EXPORT_BUSY;
+    if (e->m == NULL || !base_slot_take(&t->app->exports, t->app->config->export_max)) {
+        cache_snapshot_release(e->m);
         free(e);
         return NULL;
     }
@@ -84,6 +88,7 @@ void app_export_end(app_export *e)
                   e->failure >= 1000 ? "not scorable as of the day"
                                      : gsl_strerror(e->failure));
     cache_snapshot_release(e->m);
+    base_slot_give(&e->t->app->exports);
     app_tenant_release(e->t);
     free(e);
 }

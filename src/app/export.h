@@ -34,12 +34,20 @@ typedef enum app_export_status {
     APP_EXPORT_GONE, /* the tenant was deleted meanwhile: stop, send nothing more */
 } app_export_status;
 
+/* Why app_export_start gave no export. */
+typedef enum app_export_refusal {
+    APP_EXPORT_NO_MODEL, /* no model is served for the tenant */
+    APP_EXPORT_BUSY,     /* export_max exports are streaming already */
+    APP_EXPORT_NO_MEMORY,
+} app_export_refusal;
+
 /* Starts an export of t's customers scored under o (o->as_of_given must
  * be false: the service's own day, as GET /v1/customers/{id} without
- * as_of). Takes a reference to t and to its current snapshot, both held
- * until app_export_end. NULL when no model is served (*no_model true) or
- * out of memory (*no_model false). */
-app_export *app_export_start(app_tenant *t, const app_score_opts *o, bool *no_model);
+ * as_of). Takes one of the process's export_max slots, a reference to t
+ * and one to its current snapshot, all held until app_export_end. NULL
+ * (nothing held) with *why when it cannot. */
+app_export *app_export_start(app_tenant *t, const app_score_opts *o,
+                             app_export_refusal *why);
 
 /* The snapshot every row of the export is scored with. */
 const cache_model *app_export_model(const app_export *e);
@@ -52,7 +60,7 @@ const cache_model *app_export_model(const app_export *e);
 app_export_status app_export_next(app_export *e, app_export_item *items, size_t *n);
 
 /* Ends the export: logs the customers left out (a count, no id), releases
- * the snapshot and the tenant, frees e. NULL is fine. */
+ * the snapshot, the tenant and the slot, frees e. NULL is fine. */
 void app_export_end(app_export *e);
 
 #endif

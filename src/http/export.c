@@ -228,6 +228,23 @@ static bool horizon_or_reply(http_request *req, const score_opts *o, http_result
     return false;
 }
 
+static http_result refusal_reply(http_request *req, app_export_refusal why)
+{
+    char detail[512];
+    switch (why) {
+    case APP_EXPORT_NO_MODEL: /* says which part of the eligibility rule is missing */
+        app_no_model_detail(req->tenant_ref, detail, sizeof detail);
+        return http_reply_problem(req, PROBLEM_NO_MODEL, detail, NULL);
+    case APP_EXPORT_BUSY:
+        snprintf(detail, sizeof detail,
+                 "%ld export(s) already streaming, the most allowed at once (export_max)",
+                 req->ctx->config->export_max);
+        return http_reply_problem(req, PROBLEM_TOO_BUSY, detail, NULL);
+    default:
+        return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
+    }
+}
+
 /* GET /v1/customers/export */
 static http_result export_customers(http_request *req)
 {
@@ -246,15 +263,11 @@ static http_result export_customers(http_request *req)
     export_stream *st = calloc(1, sizeof *st);
     if (st == NULL)
         return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
-    bool no_model = false;
-    st->e = app_export_start(req->tenant_ref, &o, &no_model);
+    app_export_refusal why;
+    st->e = app_export_start(req->tenant_ref, &o, &why);
     if (st->e == NULL) {
         free(st);
-        char why[512] = "out of memory";
-        if (no_model)
-            app_no_model_detail(req->tenant_ref, why, sizeof why);
-        return http_reply_problem(req, no_model ? PROBLEM_NO_MODEL : PROBLEM_INTERNAL,
-                                  why, NULL);
+        return refusal_reply(req, why);
     }
     st->format = f;
     st->o = o;

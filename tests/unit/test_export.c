@@ -6,9 +6,9 @@
  * model is 503 before anything is sent; an Accept that is neither NDJSON
  * nor CSV is 406; unknown parameters are 400; the customer "export" is
  * read at a percent-encoded path; a tenant deleted during its export ends
- * the body unfinished; a client that stops reading releases the tenant
- * once connection_timeout_s has passed. Data: the CDNOW sample with
- * the published BG/NBD and Gamma-Gamma parameters, as of 1997-09-30. */
+ * the body unfinished; a client that stops reading is cut once
+ * connection_timeout_s has passed; export_max bounds the exports at once. Data: the CDNOW
+ * sample with the published BG/NBD and Gamma-Gamma parameters, as of 1997-09-30. */
 #define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
 #include <check.h>
@@ -645,9 +645,18 @@ START_TEST(test_export_reader_stops)
 {
     app_tenant *acme = big_tenant();
     long ended = exports_ended();
+    t.cfg.export_max = 1; /* read per request */
     int fd = dial_small();
     const char *req = "GET /v1/tenants/acme/customers/export HTTP/1.1\r\nHost: t\r\n\r\n";
     testhttp_send_all(fd, req, strlen(req));
+    bool started = false;
+    for (int i = 0; i < 100 && !started; i++) {
+        started = atomic_load(&t.app->exports) == 1;
+        usleep(10000);
+    }
+    ck_assert_msg(started, "the export never started");
+    /* the one slot is taken: another export is refused, not queued */
+    assert_problem("/v1/tenants/acme/customers/export", NULL, 503, "too-busy");
     bool done = false; /* a generous bound: a hang detector */
     for (int i = 0; i < 100 && !done; i++) {
         usleep(100000);
@@ -656,7 +665,11 @@ START_TEST(test_export_reader_stops)
     ck_assert_msg(done, "the export still runs 10 s after its client stopped reading");
     size_t len = read_unfinished(fd, false); /* cut: what the buffers held */
     ck_assert_msg(len < 10000000, "%zu bytes: the whole export was sent", len);
-    /* the service answers as before */
+    /* its slot is free again, and the service answers as before */
+    answer a;
+    get_all("HEAD", "/v1/tenants/acme/customers/export", NULL, &a);
+    ck_assert_int_eq(a.status, 200);
+    answer_free(&a);
     testhttp_response r;
     testhttp_request(t.port, "GET", "/v1/tenants/acme/customers/p1-1", NULL, &r);
     ck_assert_int_eq(r.status, 200);

@@ -309,6 +309,9 @@ static void check_export(void)
     ck_assert_msg(strstr(r.body, "\"customer_id\":\"c2\"") != NULL, "%s", r.body);
     oa_response_free(&r);
     oa_req csv = {.accept = "text/csv"};
+    svc.cfg.export_max = 0; /* read per request; no request is in flight */
+    oa_call0("GET", exp, exp, &csv, 503);
+    svc.cfg.export_max = 4;
     oa_call("GET", exp, exp, &csv, 200, &r);
     ck_assert_msg(strncmp(r.body, "customer_id,as_of,", 18) == 0, "%s", r.body);
     oa_response_free(&r);
