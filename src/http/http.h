@@ -178,10 +178,12 @@ typedef int (*http_stream_fill)(void *cls, json_out *b);
  * Each piece read restarts the connection's deadline (http/deadline.h): a
  * client that reads no piece within connection_timeout_s is cut off.
  * done(cls) runs once when the response is freed (after the last piece,
- * a cut, or a closed connection), also when this fails. Returns HTTP_DONE,
- * or HTTP_FATAL. */
-http_result http_reply_stream(http_request *req, unsigned status, const char *content_type,
-                              http_stream_fill fill, void (*done)(void *cls), void *cls);
+ * a cut, or a closed connection), also when this fails. Returns HTTP_DONE;
+ * HTTP_REPLIED after a 500 when out of memory; HTTP_FATAL when nothing
+ * could be queued. */
+http_result http_reply_stream(http_request *req, unsigned status,
+                              const char *content_type, http_stream_fill fill,
+                              void (*done)(void *cls), void *cls);
 
 /* Seconds a client is told to wait (Retry-After) after a database failure:
  * every database-unavailable problem carries it (and too-busy,

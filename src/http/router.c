@@ -746,8 +746,9 @@ static void stream_free(void *cls)
     free(st);
 }
 
-http_result http_reply_stream(http_request *req, unsigned status, const char *content_type,
-                              http_stream_fill fill, void (*done)(void *cls), void *cls)
+http_result http_reply_stream(http_request *req, unsigned status,
+                              const char *content_type, http_stream_fill fill,
+                              void (*done)(void *cls), void *cls)
 {
     stream *st = calloc(1, sizeof *st);
     struct MHD_Response *resp =
