@@ -571,6 +571,7 @@ app *app_new(const ltvd_config *config, const char *migrations_dir,
     atomic_init(&a->n_db_failed, 0);
     atomic_init(&a->phase, APP_CONNECTING);
     atomic_init(&a->n_loaded, 0);
+    atomic_init(&a->exports, 0);
     atomic_init(&a->n_expected, -1);
     atomic_init(&a->start_took_ms, 0);
     a->start_ms = base_mono_ms();

@@ -89,6 +89,7 @@ typedef struct app {
      * app_start_migrate before APP_MIGRATED, constant after. */
     bool read_only;
     char read_only_why[96];
+    atomic_long exports; /* exports streaming (app/export.h), up to export_max */
 } app;
 
 /* Stored snapshots start-up looks at, newest first, for one it can serve. */

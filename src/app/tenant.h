@@ -45,7 +45,7 @@ typedef struct app_tenant {
     struct worker *worker;         /* NULL in a read-only process, or until started */
     struct app_list_state *lists;  /* list slots and score tables */
     atomic_uint_fast64_t n_snapshots_skipped;
-    atomic_long n_erased; /* erased customers' records in the cache (apply.c) */
+    atomic_long n_erased;         /* erased customers' records in the cache (apply.c) */
     atomic_llong follow_rejected; /* the newest snapshot the follower did not serve */
     char snapshot_note[APP_SNAPSHOT_NOTE_MAX]; /* written before it serves only */
     atomic_long refs;

@@ -427,6 +427,12 @@ size_t cache_chunk_refs(cache *c, size_t from, size_t max, cache_summary *s,
     return k;
 }
 
+size_t cache_records(cache *c, size_t from, size_t max, cache_summary *s,
+                     const char **ids)
+{
+    return cache_chunk_refs(c, from, max, s, ids);
+}
+
 void cache_chunk_recs(cache *c, const uint32_t *idx, size_t n, cache_summary *s,
                       const char **ids)
 {

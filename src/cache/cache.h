@@ -152,6 +152,16 @@ typedef int (*cache_foreach_fn)(const char *id, const cache_summary *s, void *ar
  * stopped the walk, CACHE_ENOMEM. */
 int cache_foreach(cache *c, cache_foreach_fn fn, void *arg);
 
+/* Copies the summaries of records [from, from + max) (insertion order)
+ * into s and the cache's own copies of their ids into ids (valid,
+ * unchanged, for the cache's lifetime, as cache_id_ref's), under one read
+ * lock. Records with n_days 0 (hidden: a first day in flight, or an erased
+ * customer) are included: the caller skips them. Returns how many (0 past
+ * the end). For a walk that holds no lock between its steps (an export):
+ * a record keeps its index for the cache's lifetime. */
+size_t cache_records(cache *c, size_t from, size_t max, cache_summary *s,
+                     const char **ids);
+
 /* A counter that changes whenever a batch is applied: equal values mean no
  * summary changed in between (the score table's refresher skips a pass). */
 uint64_t cache_generation(cache *c);

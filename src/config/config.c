@@ -55,6 +55,8 @@ static const config_key keys[] = {
      3600000, NULL, "tcp_user_timeout of PostgreSQL connections; 0 = the system's"},
     {"discount_rate", CONFIG_DOUBLE, F(discount_rate), 0, "0.01", 0, 1, NULL,
      "monthly discount rate of the predicted LTV"},
+    {"export_max", CONFIG_INT, F(export_max), 0, "4", 0, 1024, NULL,
+     "GET /v1/customers/export streams at once in the process; 0 = none"},
     {"health_listen", CONFIG_STRING, F(health_listen), S(health_listen), "", 0, 0, NULL,
      "IPv4 address and port of a listener for /healthz, /readyz and /metrics only; empty "
      "= none"},

@@ -8,6 +8,7 @@
 
 const api_group api_groups[] = {
     {transactions_routes, &transactions_nroutes},
+    {customer_export_routes, &customer_export_nroutes}, /* before {customer_id} */
     {customers_routes, &customers_nroutes},
     {customer_list_routes, &customer_list_nroutes},
     {segments_routes, &segments_nroutes},

@@ -1,8 +1,9 @@
 /* The customer endpoints: GET /v1/customers/{customer_id} (one customer's
  * summary and live scores, customers.c), GET /v1/customers (filtered,
  * sorted, cursor-paginated lists, customer_list.c) and GET /v1/segments
- * (customers per churn risk and lifecycle stage, segments.c), from the
- * cache and the current model snapshot. */
+ * (customers per churn risk and lifecycle stage, segments.c) and GET
+ * /v1/customers/export (every customer's document, streamed, export.c),
+ * from the cache and the current model snapshot. */
 #ifndef LTVD_HTTP_CUSTOMERS_H
 #define LTVD_HTTP_CUSTOMERS_H
 
@@ -18,6 +19,10 @@ extern const http_route customer_list_routes[];
 extern const size_t customer_list_nroutes;
 extern const http_route segments_routes[];
 extern const size_t segments_nroutes;
+/* GET /v1/customers/export (export.c): before customers_routes in a
+ * router, as "/v1/customers/{customer_id}" matches it too. */
+extern const http_route customer_export_routes[];
+extern const size_t customer_export_nroutes;
 
 /* The problem reply of a list (or segment count) that did not come to an
  * answer, st not APP_LIST_OK; n_customers for the messages that name it. */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "http/json_out.h"
 #include "http/problem.h"
 #include "metrics/metrics.h"
 
@@ -159,6 +160,30 @@ http_result http_reply(http_request *req, unsigned status, const char *content_t
  * libmicrohttpd when sent); body NULL gives a 500. */
 http_result http_reply_owned(http_request *req, unsigned status, const char *content_type,
                              char *body, size_t len);
+
+/* A streamed body's producer: appends the next piece of the body to b
+ * (empty when called), a bounded amount of work: about HTTP_STREAM_CHUNK
+ * bytes, never less than one byte. Returns 1 when it appended, 0 at the
+ * end of the body (nothing appended), -1 to cut the body short (the
+ * client sees it unfinished: no last chunk). b->failed counts as -1. */
+typedef int (*http_stream_fill)(void *cls, json_out *b);
+
+/* What a producer aims to append per call. */
+#define HTTP_STREAM_CHUNK (64 * 1024)
+
+/* Queues status with a body made as the client reads it (chunked in
+ * HTTP/1.1): fill is called on the connection's thread each time the
+ * previous piece has been sent, so the memory held is one piece whatever
+ * the body's length, and a client that stops reading stops the work.
+ * Each piece read restarts the connection's deadline (http/deadline.h): a
+ * client that reads no piece within connection_timeout_s is cut off.
+ * done(cls) runs once when the response is freed (after the last piece,
+ * a cut, or a closed connection), also when this fails. Returns HTTP_DONE;
+ * HTTP_REPLIED after a 500 when out of memory; HTTP_FATAL when nothing
+ * could be queued. */
+http_result http_reply_stream(http_request *req, unsigned status,
+                              const char *content_type, http_stream_fill fill,
+                              void (*done)(void *cls), void *cls);
 
 /* Seconds a client is told to wait (Retry-After) after a database failure:
  * every database-unavailable problem carries it (and too-busy,

@@ -32,6 +32,7 @@ static const problem_type registry[PROBLEM_COUNT] = {
     /* 503 without Retry-After: not a client error (a 4xx makes clients drop
      * the batch), but no wait helps this process (docs/operations.md) */
     {PROBLEM_READ_ONLY, 503, "read-only", "This process cannot write"},
+    {PROBLEM_NOT_ACCEPTABLE, 406, "not-acceptable", "No acceptable media type"},
 };
 
 const problem_type *problem_get(problem_code code)

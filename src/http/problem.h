@@ -34,6 +34,7 @@ typedef enum problem_code {
     PROBLEM_BUDGET_EXCEEDED, /* the request's time budget ran out */
     PROBLEM_STARTING,        /* start-up is not over: the cache is being rebuilt */
     PROBLEM_READ_ONLY,       /* this process cannot write (a replica, read_only) */
+    PROBLEM_NOT_ACCEPTABLE,  /* no media type of the Accept header is served */
     PROBLEM_COUNT
 } problem_code;
 

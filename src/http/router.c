@@ -697,6 +697,75 @@ http_result http_reply_owned(http_request *req, unsigned status, const char *con
     return queue(req, status, content_type, resp);
 }
 
+/* --------------------------------------------------------------- streams */
+
+/* MHD's block size of a streamed response: the most it asks for at once. */
+#define STREAM_BLOCK (32 * 1024)
+
+/* A streamed body (http_reply_stream): the producer and the piece being
+ * sent (b[off..len)). */
+typedef struct stream {
+    http_stream_fill fill;
+    void (*done)(void *cls);
+    void *cls;
+    struct MHD_Connection *conn; /* for the deadline; valid while MHD calls */
+    json_out b;
+    size_t off;
+    bool over; /* the producer said end or cut */
+} stream;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    stream *st = cls;
+    if (st->off == st->b.len) {
+        if (st->over)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        st->b.len = st->off = 0;
+        if (st->b.p != NULL)
+            st->b.p[0] = '\0';
+        int rc = st->fill(st->cls, &st->b);
+        if (rc <= 0 || st->b.failed || st->b.len == 0) {
+            st->over = true;
+            return rc == 0 && !st->b.failed ? MHD_CONTENT_READER_END_OF_STREAM
+                                            : MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        deadline_sending(st->conn); /* the client read the previous piece */
+    }
+    size_t n = st->b.len - st->off < max ? st->b.len - st->off : max;
+    memcpy(buf, st->b.p + st->off, n);
+    st->off += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    stream *st = cls;
+    st->done(st->cls);
+    free(st->b.p);
+    free(st);
+}
+
+http_result http_reply_stream(http_request *req, unsigned status,
+                              const char *content_type, http_stream_fill fill,
+                              void (*done)(void *cls), void *cls)
+{
+    stream *st = calloc(1, sizeof *st);
+    struct MHD_Response *resp =
+        st == NULL ? NULL
+                   : MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                       stream_read, st, stream_free);
+    if (resp == NULL) {
+        free(st);
+        done(cls);
+        return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
+    }
+    *st = (stream){.fill = fill, .done = done, .cls = cls, .conn = req->conn};
+    return queue(req, status, content_type, resp);
+}
+
+/* ---------------------------------------------------------------- problems */
+
 http_result http_reply_problem(http_request *req, problem_code code, const char *detail,
                                json_t *errors)
 {

@@ -143,20 +143,22 @@ void oa_request(const char *method, const char *target, const oa_req *o, oa_resp
     static const oa_req none = {0};
     o = o != NULL ? o : &none;
     size_t blen = o->body != NULL ? strlen(o->body) : 0;
-    char ct[128] = "", auth[512] = "";
+    char ct[128] = "", auth[512] = "", accept[160] = "";
     if (o->content_type != NULL)
         snprintf(ct, sizeof ct, "Content-Type: %s\r\n", o->content_type);
     if (o->authorization != NULL)
         snprintf(auth, sizeof auth, "Authorization: %s\r\n", o->authorization);
+    if (o->accept != NULL)
+        snprintf(accept, sizeof accept, "Accept: %s\r\n", o->accept);
     size_t cap = 2048 + blen;
     char *raw = malloc(cap);
     ck_assert_ptr_nonnull(raw);
-    int n =
-        snprintf(raw, cap,
-                 "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s%s"
-                 "Content-Length: %zu\r\n\r\n%s",
-                 method, target, ct, auth, o->declared > 0 ? (size_t)o->declared : blen,
-                 o->declared > 0 || o->body == NULL ? "" : o->body);
+    int n = snprintf(raw, cap,
+                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s%s%s"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     method, target, ct, auth, accept,
+                     o->declared > 0 ? (size_t)o->declared : blen,
+                     o->declared > 0 || o->body == NULL ? "" : o->body);
     ck_assert_int_lt(n, (int)cap);
     testhttp_exchange(*port, raw, r);
     free(raw);
@@ -245,6 +247,23 @@ static json_t *header_value(const json_t *schema, const char *value)
     return json_string(value);
 }
 
+/* Each line of an NDJSON body (LF-terminated, at least one) is a JSON
+ * document valid against schema. */
+static void check_ndjson(const json_t *schema, const oa_response *r, const char *what)
+{
+    char err[OA_ERR_MAX];
+    size_t n = 0;
+    ck_assert_msg(r->body_len > 0 && r->body[r->body_len - 1] == '\n',
+                  "%s: an NDJSON body without a finished line", what);
+    for (const char *p = r->body, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1, n++) {
+        json_t *line = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, NULL);
+        ck_assert_msg(line != NULL, "%s: line %zu is not JSON", what, n + 1);
+        bool ok = oa_validate(spec, schema, line, err);
+        json_decref(line);
+        ck_assert_msg(ok, "%s: line %zu: %s", what, n + 1, err);
+    }
+}
+
 /* The answer r (to a request for path) fits the response object resp. */
 static void check_response(const json_t *resp, const oa_response *r, const char *path,
                            bool head, const char *what)
@@ -289,6 +308,10 @@ static void check_response(const json_t *resp, const oa_response *r, const char 
         bool ok = text != NULL && oa_validate(spec, schema, text, err);
         json_decref(text);
         ck_assert_msg(ok, "%s: %s", what, err);
+        return;
+    }
+    if (strcasecmp(ct, "application/x-ndjson") == 0) {
+        check_ndjson(schema, r, what);
         return;
     }
     ck_assert_msg(r->json != NULL, "%s: the body is not JSON: %s", what, r->body);

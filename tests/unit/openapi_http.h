@@ -25,6 +25,7 @@ typedef struct oa_req {
     const char *body;          /* NULL: none */
     long declared;             /* > 0: announce this Content-Length and send no body */
     const char *authorization; /* NULL: no Authorization header, else its value */
+    const char *accept;        /* NULL: no Accept header, else its value */
 } oa_req;
 
 /* Which documented (METHOD, path, status) a check is about. */

@@ -288,6 +288,36 @@ static void check_no_model(void)
     oa_call0("GET", "/readyz", "/readyz", NULL, 503);
 }
 
+/* GET /v1/customers/export before a model is served: every refusal. */
+static void check_export_refusals(void)
+{
+    const char *exp = "/v1/customers/export";
+    oa_call0("GET", exp, exp, NULL, 503);
+    oa_call0("GET", exp, "/v1/customers/export?as_of=2025-01-01", NULL, 400);
+    oa_call0("GET", exp, "/v1/customers/export?horizon_days=5000", NULL, 400);
+    oa_req json = {.accept = "application/json"};
+    oa_call0("GET", exp, exp, &json, 406);
+    oa_call0("GET", exp, "/v1/tenants/nobody/customers/export", NULL, 404);
+}
+
+/* GET /v1/customers/export with a model: both media types, and HEAD. */
+static void check_export(void)
+{
+    const char *exp = "/v1/customers/export";
+    oa_response r;
+    oa_call("GET", exp, exp, NULL, 200, &r);
+    ck_assert_msg(strstr(r.body, "\"customer_id\":\"c2\"") != NULL, "%s", r.body);
+    oa_response_free(&r);
+    oa_req csv = {.accept = "text/csv"};
+    svc.cfg.export_max = 0; /* read per request; no request is in flight */
+    oa_call0("GET", exp, exp, &csv, 503);
+    svc.cfg.export_max = 4;
+    oa_call("GET", exp, exp, &csv, 200, &r);
+    ck_assert_msg(strncmp(r.body, "customer_id,as_of,", 18) == 0, "%s", r.body);
+    oa_response_free(&r);
+    oa_call0("HEAD", exp, exp, &csv, 200);
+}
+
 static void check_operations(void)
 {
     oa_response r;
@@ -487,11 +517,13 @@ START_TEST(test_openapi_conformance)
     check_transactions();
     check_tenants();
     check_no_model();
+    check_export_refusals();
     check_undocumented_requests();
     oa_check_router_limits(main_scope, MAX_BODY, MAX_URL);
     testhttp_snapshot_save(&svc);
     restart(true);
     check_with_model();
+    check_export();
     check_database_down();
     oa_assert_covered(main_scope);
 }

@@ -83,6 +83,52 @@ static bool read_head(int fd, testhttp_response *r)
     }
 }
 
+/* Reads one line (up to CRLF, which is dropped) into line[cap]. */
+static bool read_line(int fd, char *line, size_t cap)
+{
+    size_t n = 0;
+    for (;;) {
+        char c;
+        if (recv(fd, &c, 1, 0) != 1 || n + 1 >= cap)
+            return false;
+        if (c == '\n') {
+            line[n > 0 && line[n - 1] == '\r' ? n - 1 : n] = '\0';
+            return true;
+        }
+        line[n++] = c;
+    }
+}
+
+/* Reads a chunked body into r->body (it must fit), up to its last chunk
+ * and the empty trailer, not a byte further. */
+static bool read_chunked(int fd, testhttp_response *r)
+{
+    char line[128];
+    for (;;) {
+        if (!read_line(fd, line, sizeof line))
+            return false;
+        size_t size = strtoul(line, NULL, 16);
+        if (size == 0)
+            break;
+        ck_assert_uint_lt(r->body_len + size, sizeof r->body);
+        for (size_t got = 0; got < size;) {
+            ssize_t n = recv(fd, r->body + r->body_len + got, size - got, 0);
+            if (n <= 0)
+                return false;
+            got += (size_t)n;
+        }
+        r->body_len += size;
+        if (!read_line(fd, line, sizeof line) || line[0] != '\0')
+            return false;
+    }
+    do { /* trailer fields, then the empty line */
+        if (!read_line(fd, line, sizeof line))
+            return false;
+    } while (line[0] != '\0');
+    r->body[r->body_len] = '\0';
+    return true;
+}
+
 bool testhttp_read(int fd, testhttp_response *r, bool with_body)
 {
     r->status = 0;
@@ -95,6 +141,9 @@ bool testhttp_read(int fd, testhttp_response *r, bool with_body)
     if (!testserve_head_value(r->head, "Content-Type", r->content_type,
                               sizeof r->content_type))
         r->content_type[0] = '\0';
+    const char *te = testhttp_header(r, "Transfer-Encoding");
+    if (te != NULL && strcasecmp(te, "chunked") == 0)
+        return !with_body || read_chunked(fd, r);
     const char *cl = testhttp_header(r, "Content-Length");
     size_t want = cl != NULL && with_body ? strtoul(cl, NULL, 10) : 0;
     ck_assert_uint_lt(want, sizeof r->body);

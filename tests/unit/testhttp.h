@@ -1,6 +1,6 @@
 /* Helpers shared by the suites that speak HTTP to a server (http, api,
  * worker, integration): a blocking raw-socket HTTP/1.1 client that reads
- * Content-Length framed responses, JSON accessors, and the in-process
+ * Content-Length framed (or chunked) responses, JSON accessors, and the in-process
  * service (app, optional refit worker, every route) on a database of its
  * own on a free loopback port. Failures are check assertions. */
 #ifndef LTVD_TESTS_TESTHTTP_H
@@ -34,7 +34,8 @@ int testhttp_dial(int port);
 void testhttp_send_all(int fd, const char *data, size_t len);
 
 /* Reads one response from fd without reading past it (so the next response
- * on a keep-alive connection stays in the socket). With with_body false
+ * on a keep-alive connection stays in the socket); a chunked body is
+ * decoded (it must fit r->body). With with_body false
  * (the answer to a HEAD) no body is read. r->json is left NULL. Returns false
  * when the connection ended before a whole response. */
 bool testhttp_read(int fd, testhttp_response *r, bool with_body);
