@@ -11,6 +11,7 @@
 #include "app/tenants.h"
 #include "base/ticker.h"
 #include "log/log.h"
+#include "store/tenants.h"
 
 /* Customers re-read per snapshot (one statement, one cache write). */
 #define SYNC_CHUNK 1000
@@ -119,10 +120,25 @@ cleanup:
     return rc;
 }
 
+/* An erasure since the last look: the customer is dropped from memory
+ * (again, when this process erased it or heard the announcement). */
+static int forget_one(const char *tenant, const char *customer, void *arg)
+{
+    app_tenant *t = app_tenant_find(arg, tenant);
+    if (t != NULL)
+        app_customer_forget(t, customer);
+    app_tenant_release(t);
+    return 0;
+}
+
 int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
 {
     char next[STORE_TIME_MAX];
     if (store_customers_horizon(db, next) != 0)
+        return -1;
+    /* the erasures first: a customer who bought again after one is then
+     * re-read below, afresh */
+    if (store_erasures_since(db, since, forget_one, a) != 0)
         return -1;
     uint64_t *own = NULL;
     size_t n_own = app_own_xids(a, &own);

@@ -42,9 +42,11 @@ static const citus_table tables[] = {
     {"transactions", CITUS_DISTRIBUTED, "default"},
     {"customer_days", CITUS_DISTRIBUTED, "transactions"},
     {"model_snapshots", CITUS_DISTRIBUTED, "transactions"},
+    {"erasures", CITUS_DISTRIBUTED, "transactions"},
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
-#define TABLE_LIST "'{tenants,api_keys,transactions,customer_days,model_snapshots}'"
+#define TABLE_LIST                                                                       \
+    "'{tenants,api_keys,transactions,customer_days,model_snapshots,erasures}'"
 
 static const char present_sql[] =
     "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus'),"

@@ -27,6 +27,11 @@ static const char erase_txn_sql[] =
     "DELETE FROM transactions WHERE tenant_id = $1 AND customer_id = $2";
 static const char erase_days_sql[] =
     "DELETE FROM customer_days WHERE tenant_id = $1 AND customer_id = $2";
+/* the erasure, for the catch-up of every process (migration 011) */
+static const char erase_record_sql[] =
+    "INSERT INTO erasures (tenant_id, customer_id) VALUES ($1, $2)";
+static const char erasures_sql[] =
+    "SELECT tenant_id, customer_id FROM erasures WHERE erased_xid >= $1::bigint";
 
 static int deliver(store_db *db, PGresult *res, store_tenant_cb cb, void *arg)
 {
@@ -99,8 +104,10 @@ int store_tenants_signature(store_db *db, char out[STORE_TENANTS_SIG_MAX])
 /* One statement with parameters vals and its announcement, in one
  * transaction (store_db_transaction). */
 typedef struct change {
-    const char *sql[2]; /* run in order; the last one's row count decides */
-    const char *name[2];
+    /* run in order; the row count of the first two decides; the third runs
+     * only when they changed a row (an erasure's record) */
+    const char *sql[3];
+    const char *name[3];
     const char *vals[2];
     int n_vals;
     const char *tenant;
@@ -111,7 +118,8 @@ typedef struct change {
 static store_tx_status change_tx(store_db *db, void *arg)
 {
     change *c = arg;
-    for (int i = 0; i < 2 && c->sql[i] != NULL; i++) {
+    c->rows = 0;
+    for (int i = 0; i < 3 && c->sql[i] != NULL && (i < 2 || c->rows > 0); i++) {
         PGresult *res =
             store_db_exec_prepared(db, c->name[i], c->sql[i], c->n_vals, c->vals);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -119,7 +127,8 @@ static store_tx_status change_tx(store_db *db, void *arg)
             PQclear(res);
             return store_db_retryable(db) ? STORE_TX_RETRY : STORE_TX_ERROR;
         }
-        c->rows = strtol(PQcmdTuples(res), NULL, 10);
+        if (i < 2)
+            c->rows = strtol(PQcmdTuples(res), NULL, 10);
         PQclear(res);
     }
     if (c->rows > 0 && store_tenant_announce(db, c->tenant, c->customer) != 0)
@@ -162,12 +171,27 @@ int store_tenant_delete(store_db *db, const char *id)
 
 int store_customer_erase(store_db *db, const char *tenant, const char *customer_id)
 {
-    change c = {{erase_txn_sql, erase_days_sql},
-                {"customer_erase_txn", "customer_erase_days"},
+    change c = {{erase_txn_sql, erase_days_sql, erase_record_sql},
+                {"customer_erase_txn", "customer_erase_days", "customer_erase_record"},
                 {tenant, customer_id},
                 2,
                 tenant,
                 customer_id,
                 0};
     return run_change(db, &c);
+}
+
+int store_erasures_since(store_db *db, const char *since, store_erasure_cb cb, void *arg)
+{
+    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+        return -1;
+    const char *vals[1] = {since};
+    PGresult *res = store_db_exec_prepared(db, "erasures_since", erasures_sql, 1, vals);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = store_db_fail(db, res, "erasures");
+    for (int r = 0; rc == 0 && r < PQntuples(res); r++)
+        rc = cb(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), arg) != 0 ? 1 : 0;
+    PQclear(res);
+    return rc;
 }

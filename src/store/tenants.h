@@ -52,8 +52,17 @@ int store_tenant_update(store_db *db, const char *id, const char *settings_json)
 int store_tenant_delete(store_db *db, const char *id);
 
 /* Erases every stored row of one customer of tenant (transactions and
- * days). Returns 0 when there were rows, 1 when there were none, -1 with
- * db->err. */
+ * days) and records the erasure (the erasures table, read by every
+ * process's catch-up). Returns 0 when there were rows, 1 when there were
+ * none (nothing recorded), -1 with db->err. */
 int store_customer_erase(store_db *db, const char *tenant, const char *customer_id);
+
+/* Called with each erasure (valid during the call). Return 0 to go on. */
+typedef int (*store_erasure_cb)(const char *tenant, const char *customer, void *arg);
+
+/* The erasures made by transactions with an id at least since (the
+ * catch-up horizon, store_customers_horizon), in no particular order.
+ * Returns 0, 1 when cb stopped, -1 with db->err. */
+int store_erasures_since(store_db *db, const char *since, store_erasure_cb cb, void *arg);
 
 #endif

@@ -428,6 +428,44 @@ START_TEST(test_tenants_two_services)
 }
 END_TEST
 
+/* An erasure reaches a process that hears no announcement: a read-only one
+ * (as on a standby, it never listens) drops the customer on its next
+ * catch-up, which reads the erasures table (migration 011). */
+START_TEST(test_tenants_erasure_unheard)
+{
+    testtenant_start_weekly(&svc, "ltvd_tn_unheard");
+    other = svc;
+    other.app = NULL;
+    other.auth = NULL;
+    other.server = NULL;
+    other.cfg.read_only = true;
+    testhttp_app_stop(&svc);
+    testhttp_app_start(&svc, true);
+    testhttp_app_start(&other, true);
+    ck_assert(app_sync_begin(svc.app));
+    ck_assert(app_sync_begin(other.app));
+    testtenant_create(svc.port, "acme", NULL);
+    json_decref(await_status(other.port, "/v1/tenants/acme", 200));
+    testtenant_call_ok0(svc.port, "POST", "/v1/tenants/acme/transactions", testhttp_batch,
+                        200);
+    testtenant_snapshot_save(&svc, "acme", 1);
+    json_decref(await_status(other.port, "/v1/tenants/acme/customers/c1", 200));
+    testtenant_call_ok0(svc.port, "DELETE", "/v1/tenants/acme/customers/c1", NULL, 204);
+    json_decref(await_status(other.port, "/v1/tenants/acme/customers/c1", 404));
+    await_customers(other.port, 1);
+    /* bought again after the erasure: afresh, on both */
+    testtenant_call_ok0(svc.port, "POST", "/v1/tenants/acme/transactions",
+                        "{\"transactions\":[{\"id\":\"again\",\"customer_id\":\"c1\","
+                        "\"occurred_at\":\"2025-03-01T10:00:00Z\",\"amount\":\"3.00\"}]}",
+                        200);
+    json_t *doc = await_status(other.port, "/v1/tenants/acme/customers/c1", 200);
+    ck_assert_str_eq(testhttp_jstr(json_object_get(doc, "summary"), "first_purchase"),
+                     "2025-03-01");
+    json_decref(doc);
+    testhttp_app_stop(&other);
+}
+END_TEST
+
 /* ---- 4. a tenant with its own as_of ----------------------------------------------- */
 
 #define MAR_31_2025 20178 /* UTC day number */
@@ -511,6 +549,7 @@ Suite *suite_tenants_life(void)
     tcase_add_checked_fixture(tc, setup_tmp, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_tenants_delete_and_erase);
+    tcase_add_test(tc, test_tenants_erasure_unheard);
     tcase_add_test(tc, test_tenants_settings);
     tcase_add_test(tc, test_tenants_two_services);
     tcase_add_test(tc, test_tenants_own_as_of);
