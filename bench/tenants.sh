@@ -1,7 +1,8 @@
 #!/bin/bash
 # Issue 10's tenants benchmark: GET and ingest throughput of one `ltvd serve`
 # holding the same customers as one tenant, then spread over 1,000 tenants
-# (target: within 10% of one tenant's), and what 1,000 tenants cost a
+# that all serve the one tenant's model (target: within 10% of one
+# tenant's), and what 1,000 tenants cost a
 # process at rest (threads, RSS, CPU). Timings, not a test. Needs psql, curl
 # and wrk (`scripts/deps.sh bench`):
 #   scripts/with_pg.sh bench/tenants.sh [LTVD_BIN] [BENCH_SERVICE]
@@ -37,6 +38,10 @@ load() {
     sql "TRUNCATE transactions, customer_days, model_snapshots"
     sql "DELETE FROM tenants WHERE id <> 'default'"
     [ "$n" -gt 1 ] && sql "INSERT INTO tenants (id) SELECT 't' || k FROM generate_series(0, $n - 1) k"
+    # every tenant serves the one tenant's model (saved by the first run):
+    # what is compared is the cost of tenancy, not of 1,000 other models
+    [ "$n" -gt 1 ] && sql "INSERT INTO model_snapshots (tenant_id, $snap_cols)
+                           SELECT t.id, s.* FROM snap s, tenants t"
     sql "INSERT INTO customer_days (tenant_id, customer_id, day, amount, n_transactions)
          SELECT $tenant, s.customer_id || '-' || j, s.day, s.amount, s.n_transactions
            FROM (SELECT *, dense_rank() OVER (ORDER BY customer_id) AS r FROM seed) s,
@@ -44,9 +49,9 @@ load() {
     sql "ANALYZE customer_days"
 }
 
-# Starts the server; waits until every tenant's worker looked at its data
-# (a model, or a refit refused: a small tenant may not be identified). The
-# seconds that took into secs (pid, port and secs are globals: no subshell).
+# Starts the server; waits until every tenant serves a model (fitted, or
+# the one copied). The seconds that took into secs (pid, port and secs are
+# globals: no subshell).
 start() {
     "$BIN" serve >"$tmp/serve.log" 2>&1 &
     pid=$!
@@ -59,8 +64,8 @@ start() {
     [ -n "$port" ] || { echo "ltvd serve did not start" >&2; cat "$tmp/serve.log" >&2; exit 1; }
     local t0=$SECONDS
     for _ in $(seq 3000); do
-        [ "$(grep -ao 'tenant [a-z0-9_-]*: refit' "$tmp/serve.log" | sort -u | wc -l)" -ge "$1" ] &&
-            break
+        served
+        [ "$(wc -l <"$tmp/served.txt")" -ge "$1" ] && break
         sleep 0.2
     done
     secs=$((SECONDS - t0))
@@ -130,14 +135,20 @@ for n in 1 "$TENANTS"; do
     load "$n"
     start "$n"
     served
-    echo "$n tenant(s), about $CUSTOMERS customers: every tenant's data looked at ${secs} s" \
-        "after start-up; $(wc -l <"$tmp/served.txt") tenant(s) serve a model"
+    echo "$n tenant(s), about $CUSTOMERS customers: every tenant served a model ${secs} s" \
+        "after start-up"
     echo "  at rest: $(at_rest)"
     get[$n]=$(get_rate "$n")
     echo "  GET /v1/.../customers/{id}: ${get[$n]} requests/s (wrk, 64 connections)"
     ingest[$n]=$(ingest_rate "$n")
     echo "  ingest: ${ingest[$n]} txn/s (1000-item batches, 3 clients)"
     stop
+    if [ "$n" = 1 ]; then # the model the other run serves in every tenant
+        sql "CREATE TABLE snap AS SELECT * FROM model_snapshots ORDER BY id DESC LIMIT 1"
+        sql "ALTER TABLE snap DROP COLUMN id, DROP COLUMN tenant_id"
+        snap_cols=$(sql "SELECT string_agg(column_name, ',' ORDER BY ordinal_position)
+                           FROM information_schema.columns WHERE table_name = 'snap'")
+    fi
 done
 awk -v g1="${get[1]}" -v gn="${get[$TENANTS]}" -v i1="${ingest[1]}" -v in_="${ingest[$TENANTS]}" \
     -v n="$TENANTS" 'BEGIN {
