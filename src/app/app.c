@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/checkpoint.h"
 #include "app/customer_query.h"
 #include "app/db_wait.h"
 #include "app/follow.h"
@@ -437,7 +438,12 @@ static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
     if (app_tenants_load(a, db, err) != 0)
         return -1;
     set_phase(a, APP_REBUILDING);
-    int rc = rebuild_all(a, db);
+    /* the tenants' checkpoints (app/checkpoint.h) when there are: else the
+     * aggregate of every customer's days */
+    int rc = app_checkpoint_load(a, db, err);
+    if (rc < 0)
+        return -1;
+    rc = rc == 0 ? rebuild_all(a, db) : 0;
     if (rc != 0) {
         snprintf(err, CONFIG_ERR_MAX, "cache rebuild: %.200s",
                  rc < 0 ? store_db_error(db) : "invalid summary or out of memory");
