@@ -33,6 +33,8 @@ COMMENT ON COLUMN cache_checkpoints.horizon IS
     'xmin of the snapshot the summaries were read in: every transaction below it had ended, so rows with ingested_xid >= horizon are the only ones it may lack.';
 COMMENT ON COLUMN cache_checkpoints.as_of_day IS
     'The tenant''s as_of (UTC day number since 1970-01-01) the summaries are cut at; NULL: every stored day. Loaded only under the same setting.';
+COMMENT ON COLUMN cache_checkpoints.created_at IS
+    'When its writing ended (the writers of a fleet skip a tenant whose newest checkpoint is younger than cache_checkpoint_interval_s).';
 COMMENT ON COLUMN cache_checkpoints.format IS 'Version of the chunk encoding (src/store/checkpoint.c).';
 COMMENT ON INDEX cache_checkpoints_pkey IS 'A tenant''s newest checkpoint is its highest id.';
 

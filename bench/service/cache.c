@@ -74,7 +74,7 @@ int service_rebuild(const service_opts *o)
         fprintf(stderr, "rebuild: %s\n", err);
         return 1;
     }
-    size_t n = cache_count(a->cache), bytes = cache_memory(a->cache);
+    size_t n = cache_count(a->dflt->cache), bytes = cache_memory(a->dflt->cache);
     printf("REBUILD customers=%zu seconds=%.3f bytes_per_customer=%.1f pool=%ld\n", n,
            secs, (double)bytes / (double)(n > 0 ? n : 1), cfg.thread_pool_size);
     app_free(a);

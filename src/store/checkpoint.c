@@ -62,8 +62,8 @@ static const char chunk_sql[] =
 static const char lock_epoch_sql[] =
     "SELECT erasures FROM cache_checkpoint_epochs WHERE tenant_id = $1 FOR UPDATE";
 static const char finish_sql[] =
-    "UPDATE cache_checkpoints SET n_customers = $3::bigint, n_chunks = $4::integer"
-    " WHERE tenant_id = $1 AND id = $2::bigint";
+    "UPDATE cache_checkpoints SET n_customers = $3::bigint, n_chunks = $4::integer,"
+    " created_at = clock_timestamp() WHERE tenant_id = $1 AND id = $2::bigint";
 static const char older_sql[] =
     "DELETE FROM cache_checkpoints WHERE tenant_id = $1 AND id < $2::bigint";
 
