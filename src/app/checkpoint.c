@@ -203,16 +203,17 @@ int app_checkpoint_write_all(app *a, double min_age_s)
     size_t n;
     app_tenant **v = app_tenants_list(a->tenants, &n);
     int written = 0;
-    for (size_t i = 0; written >= 0 && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const ltvd_config *cfg = app_tenant_config(v[i]);
         int64_t day = cfg->has_as_of ? cfg->as_of_day : STORE_AS_OF_NOW;
         store_checkpoint c;
         long long t0 = base_mono_ms();
         int rc = store_checkpoint_write(db, v[i]->id, day, min_age_s, &c);
         if (rc < 0) {
+            /* the others may still be written (this one was deleted
+             * meanwhile, say); a broken connection is reopened by the next */
             log_write(LOG_WARN, "tenant %s: checkpoint not written: %s", v[i]->id,
                       store_db_error(db));
-            written = -1;
         } else if (rc == 0) {
             written++;
             log_write(

@@ -31,7 +31,9 @@ void app_checkpoint_stop(app_checkpoint *c);
 
 /* Writes a checkpoint of every tenant now on its own connection (tests,
  * and the writer's tick), skipping those whose newest one is younger than
- * min_age_s. Returns the number written, or -1 (logged). */
+ * min_age_s; a tenant that fails is logged and the others still written.
+ * Returns the number written, or -1 when PostgreSQL cannot be reached
+ * (logged). */
 int app_checkpoint_write_all(app *a, double min_age_s);
 
 #endif

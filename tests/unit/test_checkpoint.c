@@ -12,9 +12,11 @@
  * rebuild's aggregate but not by the catch-up, which finds changes
  * through transactions. */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app/app.h"
 #include "app/checkpoint.h"
@@ -309,6 +311,55 @@ START_TEST(test_checkpoint_tenant_deleted)
 }
 END_TEST
 
+typedef struct write_arg {
+    testhttp_app *t;
+    int rc;
+} write_arg;
+
+static void *write_default(void *arg)
+{
+    write_arg *w = arg;
+    store_db *db = testhttp_db_open(w->t);
+    store_checkpoint c;
+    w->rc = store_checkpoint_write(db, "default", STORE_AS_OF_NOW, 0, &c);
+    store_db_close(db);
+    return NULL;
+}
+
+/* An erasure that commits while a checkpoint is written (the writer's
+ * snapshot still holds the customer): the checkpoint is abandoned, so the
+ * customer cannot come back from it. */
+START_TEST(test_checkpoint_concurrent_erasure)
+{
+    start(NULL);
+    write_rounds(0, 2);
+    store_db *er = testhttp_db_open(&t);
+    ck_assert_int_eq(store_db_exec(er, "BEGIN", PGRES_COMMAND_OK), 0);
+    ck_assert_int_eq(store_db_exec(er,
+                                   "DELETE FROM customer_days WHERE tenant_id = 'default'"
+                                   " AND customer_id = 'k3'",
+                                   PGRES_COMMAND_OK),
+                     0);
+    ck_assert_int_eq(store_checkpoint_invalidate(er, "default"), 0);
+    write_arg w = {&t, -5};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, write_default, &w), 0);
+    struct timespec wait = {0, 300000000}; /* the writer reaches the erasures' row */
+    nanosleep(&wait, NULL);
+    ck_assert_int_eq(store_db_exec(er, "COMMIT", PGRES_COMMAND_OK), 0);
+    pthread_join(th, NULL);
+    store_db_close(er);
+    ck_assert_int_eq(w.rc, 1);
+    ck_assert_int_eq(count_sql("cache_checkpoints WHERE tenant_id = 'default'"), 0);
+    /* written once nothing erases */
+    ck_assert_int_eq(app_checkpoint_write_all(t.app, 0), 2);
+    store_marker("default");
+    restart();
+    ck_assert(!cached("default", CP_MARKER));
+    ck_assert(!cached("default", "k3"));
+}
+END_TEST
+
 /* A chunk that does not match its checksum, or one missing: that tenant
  * is rebuilt (the marker is seen), the other still loaded. */
 static void corrupt_then_restart(const char *sql)
@@ -382,6 +433,7 @@ Suite *suite_checkpoint(void)
     tcase_add_test(tc, test_checkpoint_fixed_as_of);
     tcase_add_test(tc, test_checkpoint_erasure_stays);
     tcase_add_test(tc, test_checkpoint_tenant_deleted);
+    tcase_add_test(tc, test_checkpoint_concurrent_erasure);
     tcase_add_test(tc, test_checkpoint_corrupt_chunk);
     tcase_add_test(tc, test_checkpoint_partial);
     tcase_add_test(tc, test_checkpoint_bad_encoding);
