@@ -64,3 +64,22 @@ CREATE TABLE cache_checkpoint_epochs (
 COMMENT ON TABLE cache_checkpoint_epochs IS
     'Erasures per tenant (store_customer_erase counts each): a checkpoint locks its tenant''s row before it commits and is abandoned when an erasure came after its snapshot.';
 COMMENT ON INDEX cache_checkpoint_epochs_pkey IS 'One row per tenant that has had an erasure or a checkpoint.';
+
+-- The rebuild's aggregate without array_agg(amount ORDER BY day), which
+-- sorted every customer's days to take the first amount (at 10M customers
+-- the aggregate took 77 s, 16 s without it): the first day's amount is the
+-- second element of the least (day, amount) pair, days being unique per
+-- customer. Same columns, same values.
+CREATE OR REPLACE VIEW customers AS
+SELECT tenant_id,
+       customer_id,
+       min(day) AS first_day,
+       max(day) AS last_day,
+       count(*)::integer AS n_days,
+       sum(amount) AS total_amount,
+       (min(ARRAY[(day - DATE '1970-01-01')::numeric, amount]))[2] AS first_day_amount,
+       sum(amount) - (min(ARRAY[(day - DATE '1970-01-01')::numeric, amount]))[2] AS repeat_amount
+  FROM customer_days
+ GROUP BY tenant_id, customer_id;
+COMMENT ON VIEW customers IS
+    'Per-customer summary over every stored day (first and last purchase day, distinct purchase days, amounts) per tenant; x = n_days - 1, mean repeat value = repeat_amount / x.';

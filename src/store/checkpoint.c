@@ -5,7 +5,8 @@
  * A chunk is the concatenation of its customers, each: the id's length
  * and bytes, then first_day, last_day - first_day, n_days, repeat_units
  * and first_units, every number a zigzag LEB128 varint (12-byte ids take
- * about 25 bytes a customer). Chunks travel as bytea in hex text. */
+ * about 25 bytes a customer). Chunks are written as bytea in hex text and
+ * read back by binary COPY. */
 #include "store/checkpoint.h"
 
 #include <stdio.h>
@@ -16,9 +17,8 @@
 
 /* The encoding's version (cache_checkpoints.format). */
 #define FORMAT 1
-/* Rows per FETCH of the writer's aggregate, chunks per FETCH of the reader. */
+/* Rows per FETCH of the writer's aggregate. */
 #define FETCH_SUMMARIES "20000"
-#define FETCH_CHUNKS "8"
 
 /* In the writer's REPEATABLE READ transaction, first (its snapshot): the
  * tenant's writer lock, the snapshot's xmin, and the age of the newest
@@ -40,7 +40,7 @@ static const char header_sql[] =
     " RETURNING id";
 _Static_assert(FORMAT == 1, "header_sql spells the format out");
 /* The summaries (the customers view's aggregate, cut at $2 when given). */
-#define FIRST_AMOUNT "(array_agg(amount ORDER BY day))[1]"
+#define FIRST_AMOUNT "(min(ARRAY[(day - DATE '1970-01-01')::numeric, amount]))[2]"
 static const char cursor_sql[] =
     "DECLARE ltvd_checkpoint NO SCROLL CURSOR FOR"
     " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
@@ -74,10 +74,6 @@ static const char newest_sql[] =
     "  FROM cache_checkpoints ORDER BY tenant_id, id DESC";
 static const char exists_sql[] = "SELECT n_customers, n_chunks, format FROM "
                                  "cache_checkpoints WHERE tenant_id = $1 AND id = $2";
-static const char chunks_sql[] =
-    "DECLARE ltvd_checkpoint_read NO SCROLL CURSOR FOR"
-    " SELECT chunk, n_customers, checksum, data FROM cache_checkpoint_chunks"
-    "  WHERE tenant_id = $1 AND checkpoint_id = $2::bigint ORDER BY chunk";
 
 static const char count_erasure_sql[] =
     "INSERT INTO cache_checkpoint_epochs AS e (tenant_id, erasures) VALUES ($1, 1)"
@@ -417,46 +413,118 @@ int store_checkpoint_newest(store_db *db, store_checkpoint_cb cb, void *arg)
     return rc;
 }
 
-/* The reader's state across FETCHes. */
+/* The reader's state across the COPY's rows. */
 typedef struct reader {
     const store_checkpoint *c;
     store_customer_cb cb;
     void *arg;
+    bool header_seen; /* the binary COPY's header (before the first row) */
     long long next_chunk;
     long long n_customers;
     char *why;
 } reader;
 
-/* Checks and delivers one FETCH of chunks. Returns 0, 1 (unusable), 2. */
-static int read_chunks(reader *x, const PGresult *res)
+static uint32_t be32(const unsigned char *p)
 {
-    for (int r = 0; r < PQntuples(res); r++) {
-        if (strtoll(PQgetvalue(res, r, 0), NULL, 10) != x->next_chunk) {
-            snprintf(x->why, STORE_CHECKPOINT_WHY_MAX, "chunk %lld is missing",
-                     x->next_chunk);
-            return 1;
-        }
-        long n = strtol(PQgetvalue(res, r, 1), NULL, 10);
-        uint64_t sum = (uint64_t)strtoll(PQgetvalue(res, r, 2), NULL, 10);
-        size_t len = 0;
-        unsigned char *data =
-            PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, 3), &len);
-        if (data == NULL) {
-            snprintf(x->why, STORE_CHECKPOINT_WHY_MAX, "out of memory");
-            return 1;
-        }
-        int rc = store_checkpoint_checksum(data, len) == sum
-                     ? decode(x->c->tenant_id, data, len, n, x->cb, x->arg, x->why)
-                     : (snprintf(x->why, STORE_CHECKPOINT_WHY_MAX,
-                                 "chunk %lld does not match its checksum", x->next_chunk),
-                        1);
-        PQfreemem(data);
-        if (rc != 0)
-            return rc;
-        x->next_chunk++;
-        x->n_customers += n;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Field `want` bytes long at *p (before end), its bytes in *out; for the
+ * last field want 0 takes any length (*len). */
+static bool field(const unsigned char **p, const unsigned char *end, uint32_t want,
+                  const unsigned char **out, uint32_t *len)
+{
+    if (end - *p < 4)
+        return false;
+    uint32_t n = be32(*p);
+    *p += 4;
+    if (n == UINT32_MAX || (want != 0 && n != want) || (uint32_t)(end - *p) < n)
+        return false;
+    *out = *p;
+    *len = n;
+    *p += n;
+    return true;
+}
+
+/* Checks and delivers one row of the binary COPY (chunk, n_customers,
+ * checksum, data). Returns 0, 1 (unusable: why set), 2 (cb stopped). */
+static int read_row(reader *x, const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len, *f[4];
+    uint32_t n[4];
+    if (!x->header_seen) { /* "PGCOPY\n\377\r\n\0", flags, extension */
+        if (len < 19 || memcmp(p, "PGCOPY\n\377\r\n", 11) != 0 || be32(p + 15) > len - 19)
+            goto bad;
+        p += 19 + be32(p + 15);
+        x->header_seen = true;
     }
+    if (end - p < 2)
+        goto bad;
+    if (p[0] == 0xff && p[1] == 0xff) /* the trailer */
+        return 0;
+    if (p[0] != 0 || p[1] != 4)
+        goto bad;
+    p += 2;
+    if (!field(&p, end, 4, &f[0], &n[0]) || !field(&p, end, 4, &f[1], &n[1]) ||
+        !field(&p, end, 8, &f[2], &n[2]) || !field(&p, end, 0, &f[3], &n[3]))
+        goto bad;
+    if (be32(f[0]) != x->next_chunk) {
+        snprintf(x->why, STORE_CHECKPOINT_WHY_MAX, "chunk %lld is missing",
+                 x->next_chunk);
+        return 1;
+    }
+    uint64_t sum = (uint64_t)be32(f[2]) << 32 | be32(f[2] + 4);
+    if (store_checkpoint_checksum(f[3], n[3]) != sum) {
+        snprintf(x->why, STORE_CHECKPOINT_WHY_MAX,
+                 "chunk %lld does not match its checksum", x->next_chunk);
+        return 1;
+    }
+    int rc = decode(x->c->tenant_id, f[3], n[3], (long)be32(f[1]), x->cb, x->arg, x->why);
+    if (rc != 0)
+        return rc;
+    x->next_chunk++;
+    x->n_customers += be32(f[1]);
     return 0;
+bad:
+    snprintf(x->why, STORE_CHECKPOINT_WHY_MAX, "a row of the chunks' COPY is malformed");
+    return 1;
+}
+
+/* Streams the chunks by binary COPY (PostgreSQL sends on while the rows
+ * are decoded), every row read even after a bad one (the COPY must end).
+ * Returns 0, 1, 2 as read_row, or -1 (db->err). */
+static int copy_chunks(store_db *db, reader *x)
+{
+    char *tenant = PQescapeLiteral(db->conn, x->c->tenant_id, strlen(x->c->tenant_id));
+    char sql[512];
+    if (tenant == NULL)
+        return store_db_fail(db, NULL, "checkpoint chunks");
+    snprintf(
+        sql, sizeof sql,
+        "COPY (SELECT chunk, n_customers, checksum, data FROM cache_checkpoint_chunks"
+        " WHERE tenant_id = %s AND checkpoint_id = %lld ORDER BY chunk)"
+        " TO STDOUT (FORMAT binary)",
+        tenant, (long long)x->c->id);
+    PQfreemem(tenant);
+    PGresult *res = run(db, sql, 0, NULL, PGRES_COPY_OUT, "checkpoint chunks");
+    PQclear(res);
+    if (res == NULL)
+        return -1;
+    int rc = 0, got;
+    char *row;
+    while ((got = PQgetCopyData(db->conn, &row, 0)) > 0) {
+        if (rc == 0)
+            rc = read_row(x, (const unsigned char *)row, (size_t)got);
+        PQfreemem(row);
+    }
+    bool failed = got != -1;
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        failed = failed || PQresultStatus(res) != PGRES_COMMAND_OK;
+        if (failed)
+            store_db_fail(db, res, "checkpoint chunks");
+        PQclear(res);
+    }
+    return failed ? -1 : rc;
 }
 
 /* The header again in the read's snapshot, then every chunk. */
@@ -477,21 +545,9 @@ static int load_body(store_db *db, reader *x)
         snprintf(x->why, STORE_CHECKPOINT_WHY_MAX, "deleted or changed meanwhile");
         return 1;
     }
-    if (run_ok(db, chunks_sql, 2, vals, "checkpoint chunks") != 0)
-        return -1;
-    for (;;) {
-        res = run(db, "FETCH " FETCH_CHUNKS " FROM ltvd_checkpoint_read", 0, NULL,
-                  PGRES_TUPLES_OK, "checkpoint fetch");
-        if (res == NULL)
-            return -1;
-        int rows = PQntuples(res);
-        int rc = read_chunks(x, res);
-        PQclear(res);
-        if (rc != 0)
-            return rc;
-        if (rows == 0)
-            break;
-    }
+    int rc = copy_chunks(db, x);
+    if (rc != 0)
+        return rc;
     if (x->next_chunk != x->c->n_chunks || x->n_customers != x->c->n_customers) {
         snprintf(x->why, STORE_CHECKPOINT_WHY_MAX,
                  "%lld chunks of %lld customers, not %lld of %lld", x->next_chunk,
@@ -509,7 +565,7 @@ int store_checkpoint_load(store_db *db, const store_checkpoint *c, store_custome
         return -1;
     if (store_db_begin_read(db) != 0)
         return -1;
-    reader x = {c, cb, arg, 0, 0, why};
+    reader x = {c, cb, arg, false, 0, 0, why};
     int rc = load_body(db, &x);
     if (!store_db_broken(db)) {
         PGresult *res = store_db_query(db, "ROLLBACK", 0, NULL);
