@@ -130,7 +130,7 @@ int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
                  ? -1
                  : store_customers_changed(db, since, own, n_own, collect_id, &ids);
     free(own);
-    if (rc == 0)
+    if (rc == 0 && ids.n > 0) /* no qsort of an empty (NULL) list */
         qsort(ids.v, ids.n, sizeof *ids.v, by_tenant);
     const char **chunk = calloc(SYNC_CHUNK, sizeof *chunk);
     if (chunk == NULL)
