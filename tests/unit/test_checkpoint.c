@@ -28,6 +28,7 @@
 #include "store/tenants.h"
 #include "summary/summary.h"
 #include "testhttp.h"
+#include "testserve.h"
 
 #define CP_CUSTOMERS 30
 #define CP_ITEMS 60
@@ -360,6 +361,35 @@ START_TEST(test_checkpoint_concurrent_erasure)
 }
 END_TEST
 
+/* `ltvd serve` writes a checkpoint of each tenant on its own (the first
+ * look one interval after start-up, here 1 s), and the next one starts
+ * from it; a read-only process writes none. */
+START_TEST(test_checkpoint_serve_writes)
+{
+    start(NULL);
+    write_rounds(0, 2);
+    testhttp_app_stop(&t);
+    const char *env[] = {"LTVD_CACHE_CHECKPOINT_INTERVAL_S=1", "LTVD_LISTEN=127.0.0.1:0",
+                         "LTVD_AUTH_REQUIRED=false", "LTVD_SHUTDOWN_DEADLINE_S=5", NULL};
+    testserve s;
+    testserve_start(&s, t.cfg.database_url, env);
+    ck_assert(testserve_log_wait(&s, "tenant t2: checkpoint", 20000));
+    ck_assert(testserve_log_wait(&s, "tenant default: checkpoint", 20000));
+    ck_assert_int_eq(testserve_stop(&s, 10000), 0);
+    testserve_forget(&s);
+    ck_assert_int_ge(count_sql("cache_checkpoints"), 2);
+    exec_sql("DELETE FROM cache_checkpoints");
+    const char *ro[] = {"LTVD_READ_ONLY=true", "LTVD_CACHE_CHECKPOINT_INTERVAL_S=1",
+                        "LTVD_LISTEN=127.0.0.1:0", "LTVD_AUTH_REQUIRED=false", NULL};
+    testserve_start(&s, t.cfg.database_url, ro);
+    struct timespec wait = {2, 500000000};
+    nanosleep(&wait, NULL);
+    ck_assert_int_eq(testserve_stop(&s, 10000), 0);
+    testserve_forget(&s);
+    ck_assert_int_eq(count_sql("cache_checkpoints"), 0);
+}
+END_TEST
+
 /* A chunk that does not match its checksum, or one missing: that tenant
  * is rebuilt (the marker is seen), the other still loaded. */
 static void corrupt_then_restart(const char *sql)
@@ -434,6 +464,7 @@ Suite *suite_checkpoint(void)
     tcase_add_test(tc, test_checkpoint_erasure_stays);
     tcase_add_test(tc, test_checkpoint_tenant_deleted);
     tcase_add_test(tc, test_checkpoint_concurrent_erasure);
+    tcase_add_test(tc, test_checkpoint_serve_writes);
     tcase_add_test(tc, test_checkpoint_corrupt_chunk);
     tcase_add_test(tc, test_checkpoint_partial);
     tcase_add_test(tc, test_checkpoint_bad_encoding);
