@@ -2,6 +2,7 @@
  * start-up in place of the rebuild's aggregate, written by a ticker. */
 #include "app/checkpoint.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@
 struct app_checkpoint {
     app *a;
     ticker *ticker;
+    pthread_mutex_t mu;          /* guards stop and stopped */
+    store_checkpoint_stop *stop; /* of the write under way, NULL between */
+    bool stopped;                /* app_checkpoint_stop has begun */
 };
 
 /* ------------------------------------------------------------ start-up */
@@ -189,7 +193,23 @@ int app_checkpoint_load(app *a, store_db *db, char err[CONFIG_ERR_MAX])
 
 /* ------------------------------------------------------------ writing */
 
-int app_checkpoint_write_all(app *a, double min_age_s)
+/* Publishes (or clears, stop NULL) the stop of the write under way; false
+ * when c is stopping (then nothing is published). */
+static bool publish_stop(app_checkpoint *c, store_checkpoint_stop *stop)
+{
+    if (c == NULL)
+        return true;
+    pthread_mutex_lock(&c->mu);
+    bool ok = !c->stopped || stop == NULL;
+    if (ok)
+        c->stop = stop;
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+/* app_checkpoint_write_all, stoppable by app_checkpoint_stop when c is
+ * not NULL. */
+static int write_all(app *a, double min_age_s, app_checkpoint *c)
 {
     store_db_limits lim;
     app_db_limits(a->config, &lim);
@@ -200,15 +220,17 @@ int app_checkpoint_write_all(app *a, double min_age_s)
         log_write(LOG_WARN, "checkpoint: %s", dberr);
         return -1;
     }
+    store_checkpoint_stop *stop = store_checkpoint_stop_new(db);
     size_t n;
     app_tenant **v = app_tenants_list(a->tenants, &n);
     int written = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; stop != NULL && i < n && publish_stop(c, stop); i++) {
         const ltvd_config *cfg = app_tenant_config(v[i]);
         int64_t day = cfg->has_as_of ? cfg->as_of_day : STORE_AS_OF_NOW;
-        store_checkpoint c;
+        store_checkpoint ck;
         long long t0 = base_mono_ms();
-        int rc = store_checkpoint_write(db, v[i]->id, day, min_age_s, &c);
+        int rc = store_checkpoint_write(db, v[i]->id, day, min_age_s, stop, &ck);
+        publish_stop(c, NULL);
         if (rc < 0) {
             /* the others may still be written (this one was deleted
              * meanwhile, say); a broken connection is reopened by the next */
@@ -220,13 +242,19 @@ int app_checkpoint_write_all(app *a, double min_age_s)
                 LOG_INFO,
                 "tenant %s: checkpoint %lld written: %lld customers in %lld chunks, "
                 "%.3f s",
-                v[i]->id, (long long)c.id, (long long)c.n_customers,
-                (long long)c.n_chunks, (double)(base_mono_ms() - t0) / 1000.0);
+                v[i]->id, (long long)ck.id, (long long)ck.n_customers,
+                (long long)ck.n_chunks, (double)(base_mono_ms() - t0) / 1000.0);
         }
     }
     app_tenants_list_free(v, n);
+    store_checkpoint_stop_free(stop);
     store_db_close(db);
     return written;
+}
+
+int app_checkpoint_write_all(app *a, double min_age_s)
+{
+    return write_all(a, min_age_s, NULL);
 }
 
 static long tick(void *arg)
@@ -234,7 +262,7 @@ static long tick(void *arg)
     app_checkpoint *c = arg;
     /* a little less than the interval: a fleet's ticks drift */
     double min_age = 0.9 * (double)c->a->config->cache_checkpoint_interval_s;
-    app_checkpoint_write_all(c->a, min_age);
+    write_all(c->a, min_age, c);
     return -1;
 }
 
@@ -244,14 +272,17 @@ app_checkpoint *app_checkpoint_start(app *a)
     if (s <= 0 || a->read_only)
         return NULL;
     app_checkpoint *c = calloc(1, sizeof *c);
-    if (c == NULL)
+    if (c == NULL || pthread_mutex_init(&c->mu, NULL) != 0) {
+        free(c);
         return NULL;
+    }
     c->a = a;
     /* the first look soon after start-up (a minute at most): a process
      * that had to rebuild writes the checkpoint the next start-up loads */
     c->ticker = ticker_start(s * 1000, (s < 60 ? s : 60) * 1000, tick, c);
     if (c->ticker == NULL) {
         log_write(LOG_WARN, "checkpoint: the writer thread could not start");
+        pthread_mutex_destroy(&c->mu);
         free(c);
         return NULL;
     }
@@ -262,6 +293,12 @@ void app_checkpoint_stop(app_checkpoint *c)
 {
     if (c == NULL)
         return;
+    /* a write under way rolls back now rather than at its end */
+    pthread_mutex_lock(&c->mu);
+    c->stopped = true;
+    store_checkpoint_stop_now(c->stop);
+    pthread_mutex_unlock(&c->mu);
     ticker_stop(c->ticker);
+    pthread_mutex_destroy(&c->mu);
     free(c);
 }

@@ -9,6 +9,7 @@
  * read back by binary COPY. */
 #include "store/checkpoint.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,44 @@ bad:
 
 /* ------------------------------------------------------------ writing */
 
+struct store_checkpoint_stop {
+    atomic_bool stop;
+    PGcancel *cancel;
+};
+
+store_checkpoint_stop *store_checkpoint_stop_new(store_db *db)
+{
+    store_checkpoint_stop *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    atomic_init(&s->stop, false);
+    s->cancel = db->conn != NULL ? PQgetCancel(db->conn) : NULL;
+    return s;
+}
+
+void store_checkpoint_stop_free(store_checkpoint_stop *s)
+{
+    if (s == NULL)
+        return;
+    PQfreeCancel(s->cancel);
+    free(s);
+}
+
+void store_checkpoint_stop_now(store_checkpoint_stop *s)
+{
+    if (s == NULL)
+        return;
+    atomic_store(&s->stop, true);
+    char err[256];
+    if (s->cancel != NULL)
+        (void)PQcancel(s->cancel, err, sizeof err);
+}
+
+static bool stopping(const store_checkpoint_stop *s)
+{
+    return s != NULL && atomic_load(&((store_checkpoint_stop *)s)->stop);
+}
+
 /* The writer's state across FETCHes. */
 typedef struct writer {
     store_db *db;
@@ -207,6 +246,7 @@ typedef struct writer {
     long long n_customers;
     char *hex; /* buf as bytea hex text */
     size_t hex_cap;
+    store_checkpoint_stop *stop;
 } writer;
 
 /* Runs sql (n text parameters) expecting `expect`. Returns the result
@@ -295,13 +335,16 @@ static int add_rows(writer *w, const PGresult *res)
     return 0;
 }
 
-/* The summaries through the cursor into chunks. */
+/* The summaries through the cursor into chunks. Returns 0, 1 (stopped),
+ * -1. */
 static int write_chunks(writer *w, const char *day)
 {
     const char *vals[] = {w->tenant, day};
     if (run_ok(w->db, cursor_sql, 2, vals, "checkpoint cursor") != 0)
         return -1;
     for (;;) {
+        if (stopping(w->stop))
+            return 1;
         PGresult *res = run(w->db, "FETCH " FETCH_SUMMARIES " FROM ltvd_checkpoint", 0,
                             NULL, PGRES_TUPLES_OK, "checkpoint fetch");
         if (res == NULL)
@@ -338,8 +381,9 @@ static int write_body(writer *w, const char *day, double min_age_s, store_checkp
         return -1;
     snprintf(w->id, sizeof w->id, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (write_chunks(w, day) != 0)
-        return -1;
+    int rc = write_chunks(w, day);
+    if (rc != 0)
+        return rc;
     char n[24], chunks[24];
     snprintf(n, sizeof n, "%lld", w->n_customers);
     snprintf(chunks, sizeof chunks, "%ld", w->n_chunks);
@@ -353,7 +397,8 @@ static int write_body(writer *w, const char *day, double min_age_s, store_checkp
 }
 
 int store_checkpoint_write(store_db *db, const char *tenant, int64_t as_of_day,
-                           double min_age_s, store_checkpoint *out)
+                           double min_age_s, store_checkpoint_stop *stop,
+                           store_checkpoint *out)
 {
     if (store_db_broken(db) && store_db_reconnect(db) != 0)
         return -1;
@@ -363,7 +408,7 @@ int store_checkpoint_write(store_db *db, const char *tenant, int64_t as_of_day,
         snprintf(day, sizeof day, "%lld", (long long)as_of_day);
     if (store_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ", PGRES_COMMAND_OK) != 0)
         return -1;
-    writer w = {.db = db, .tenant = tenant};
+    writer w = {.db = db, .tenant = tenant, .stop = stop};
     int rc = write_body(&w, as_of_day != STORE_AS_OF_NOW ? day : NULL, min_age_s, out);
     if (rc == 0) {
         rc = store_db_exec(db, "COMMIT", PGRES_COMMAND_OK);
@@ -371,8 +416,9 @@ int store_checkpoint_write(store_db *db, const char *tenant, int64_t as_of_day,
         PGresult *res = store_db_query(db, "ROLLBACK", 0, NULL);
         PQclear(res);
     }
-    /* an erasure after the snapshot: this one would outlive it */
-    if (rc < 0 && store_db_retryable(db))
+    /* an erasure after the snapshot (this one would outlive it), or a stop
+     * (cancelled) */
+    if (rc < 0 && (store_db_retryable(db) || stopping(stop)))
         rc = 1;
     if (rc == 0) {
         snprintf(out->tenant_id, sizeof out->tenant_id, "%s", tenant);

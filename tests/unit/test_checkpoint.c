@@ -322,7 +322,7 @@ static void *write_default(void *arg)
     write_arg *w = arg;
     store_db *db = testhttp_db_open(w->t);
     store_checkpoint c;
-    w->rc = store_checkpoint_write(db, "default", STORE_AS_OF_NOW, 0, &c);
+    w->rc = store_checkpoint_write(db, "default", STORE_AS_OF_NOW, 0, NULL, &c);
     store_db_close(db);
     return NULL;
 }
