@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/checkpoint.h"
 #include "app/customer_query.h"
 #include "app/db_wait.h"
 #include "app/follow.h"
@@ -245,15 +246,20 @@ int app_tenant_rebuild(app_tenant *t, store_db *db)
         db, t->id, cfg->has_as_of ? cfg->as_of_day : STORE_AS_OF_NOW, rebuild_one, &x);
 }
 
-/* Every tenant's cache: one stream of every tenant's customers as of now,
- * then one per tenant with an as_of of its own. */
+/* Every tenant's cache: one stream of every tenant's customers as of now
+ * (unless every tenant has an as_of: its rows would all be skipped), then
+ * one per tenant with an as_of of its own. */
 static int rebuild_all(app *a, store_db *db)
 {
-    rebuild_ctx x = {a, NULL, NULL};
-    int rc = store_customers_stream(db, NULL, STORE_AS_OF_NOW, rebuild_one, &x);
-    app_tenant_release(x.last);
     size_t n;
     app_tenant **v = app_tenants_list(a->tenants, &n);
+    bool any_now = false;
+    for (size_t i = 0; i < n; i++)
+        any_now = any_now || !app_tenant_config(v[i])->has_as_of;
+    rebuild_ctx x = {a, NULL, NULL};
+    int rc =
+        any_now ? store_customers_stream(db, NULL, STORE_AS_OF_NOW, rebuild_one, &x) : 0;
+    app_tenant_release(x.last);
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (app_tenant_config(v[i])->has_as_of)
             rc = app_tenant_rebuild(v[i], db);
@@ -438,7 +444,12 @@ static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
     if (app_tenants_load(a, db, err) != 0)
         return -1;
     set_phase(a, APP_REBUILDING);
-    int rc = rebuild_all(a, db);
+    /* the tenants' checkpoints (app/checkpoint.h) when there are: else the
+     * aggregate of every customer's days */
+    int rc = app_checkpoint_load(a, db, err);
+    if (rc < 0)
+        return -1;
+    rc = rc == 0 ? rebuild_all(a, db) : 0;
     if (rc != 0) {
         snprintf(err, CONFIG_ERR_MAX, "cache rebuild: %.200s",
                  rc < 0 ? store_db_error(db) : "invalid summary or out of memory");

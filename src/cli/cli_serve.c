@@ -18,6 +18,7 @@
 
 #include "app/app.h"
 #include "app/app_metrics.h"
+#include "app/checkpoint.h"
 #include "app/db_wait.h"
 #include "app/mode.h"
 #include "auth/auth.h"
@@ -87,6 +88,9 @@ static bool wire_app(http_server *server, const ltvd_config *cfg, app **out,
     return true;
 }
 
+/* The checkpoint writer (app/checkpoint.h), stopped before the app. */
+static app_checkpoint *checkpoints;
+
 /* Start-up proper, while the listeners answer: migrations, the API keys,
  * the cache rebuild and the model snapshot, the worker and the catch-up;
  * then every route is served. Returns false with a message in err. */
@@ -113,6 +117,7 @@ static bool start_app(const ltvd_config *cfg, app *a, auth_keys *keys,
         snprintf(err, CONFIG_ERR_MAX, "the cache catch-up could not be started");
         return false;
     }
+    checkpoints = app_checkpoint_start(a); /* NULL: none written (logged) */
 
     app_start_serving(a);
     return true;
@@ -348,6 +353,7 @@ int cli_serve_main(int argc, char **argv)
     bool drained = http_server_stop(server, (double)cfg.shutdown_deadline_s - 0.5);
     http_server_free(server);
     auth_keys_free(keys);
+    app_checkpoint_stop(checkpoints); /* a checkpoint being written is rolled back */
     app_free(a);
     log_write(LOG_INFO, drained ? "stopped" : "stopped at the deadline");
     return 0;

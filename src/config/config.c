@@ -21,6 +21,10 @@ static const config_key keys[] = {
      "score and fit as of this date (YYYY-MM-DD or RFC 3339); empty = now"},
     {"auth_required", CONFIG_BOOL, F(auth_required), 0, "true", 0, 0, NULL,
      "the /v1 endpoints need an API key (ltvd key create); false opens them (demos)"},
+    {"cache_checkpoint_interval_s", CONFIG_INT, F(cache_checkpoint_interval_s), 0, "3600",
+     0, 604800, NULL,
+     "seconds between checkpoints of the cache's summaries, loaded at start-up; 0 = "
+     "never"},
     {"cache_sync_ms", CONFIG_INT, F(cache_sync_ms), 0, "1000", 0, 3600000, NULL,
      "milliseconds between cache catch-ups with PostgreSQL; 0 = never"},
     {"churn_high_below", CONFIG_DOUBLE, F(churn_high_below), 0, "0.3", 0, 1, NULL,

@@ -78,6 +78,9 @@ typedef struct ltvd_config {
     char database_read_url[1024]; /* DATABASE_READ_URL: the start-up rebuild reads
                                      there (a replica); "" = database_url */
     char write_url[256];          /* where writes go, said by the read-only problem */
+
+    /* seconds between checkpoints of the summaries (app/checkpoint.h); 0: none */
+    long cache_checkpoint_interval_s;
 } ltvd_config;
 
 typedef enum config_type {

@@ -12,8 +12,9 @@
 
 /* A customer's summary from their days (the customers view's aggregate,
  * written out so each statement can restrict the days before grouping);
- * WHERE and GROUP BY follow. */
-#define FIRST_AMOUNT "(array_agg(amount ORDER BY day))[1]"
+ * WHERE and GROUP BY follow. The first day's amount is the least (day,
+ * amount) pair's: no sort of each customer's days (migration 010). */
+#define FIRST_AMOUNT "(min(ARRAY[(day - DATE '1970-01-01')::numeric, amount]))[2]"
 #define DAYS_SUMMARY                                                                     \
     " SELECT tenant_id, customer_id, min(day) - DATE '1970-01-01',"                      \
     "        max(day) - DATE '1970-01-01',"                                              \

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/checkpoint.h"
 #include "store/fleet.h"
 
 #define TENANT_COLS                                                                      \
@@ -113,6 +114,7 @@ typedef struct change {
     const char *tenant;
     const char *customer; /* an erasure's, announced too */
     long rows;
+    bool checkpoints; /* an erasure: the tenant's cache checkpoints go too */
 } change;
 
 static store_tx_status change_tx(store_db *db, void *arg)
@@ -131,6 +133,9 @@ static store_tx_status change_tx(store_db *db, void *arg)
             c->rows = strtol(PQcmdTuples(res), NULL, 10);
         PQclear(res);
     }
+    /* last: a checkpoint being written waits on what this locks */
+    if (c->checkpoints && c->rows > 0 && store_checkpoint_invalidate(db, c->tenant) != 0)
+        return store_db_retryable(db) ? STORE_TX_RETRY : STORE_TX_ERROR;
     if (c->rows > 0 && store_tenant_announce(db, c->tenant, c->customer) != 0)
         return STORE_TX_ERROR;
     return STORE_TX_OK;
@@ -145,15 +150,27 @@ static int run_change(store_db *db, change *c)
 
 int store_tenant_create(store_db *db, const char *id, const char *settings_json)
 {
-    change c = {
-        {create_sql, NULL}, {"tenant_create", NULL}, {id, settings_json}, 2, id, NULL, 0};
+    change c = {{create_sql, NULL},
+                {"tenant_create", NULL},
+                {id, settings_json},
+                2,
+                id,
+                NULL,
+                0,
+                false};
     return run_change(db, &c);
 }
 
 int store_tenant_update(store_db *db, const char *id, const char *settings_json)
 {
-    change c = {
-        {update_sql, NULL}, {"tenant_update", NULL}, {id, settings_json}, 2, id, NULL, 0};
+    change c = {{update_sql, NULL},
+                {"tenant_update", NULL},
+                {id, settings_json},
+                2,
+                id,
+                NULL,
+                0,
+                false};
     return run_change(db, &c);
 }
 
@@ -165,7 +182,8 @@ int store_tenant_delete(store_db *db, const char *id)
                 1,
                 id,
                 NULL,
-                0};
+                0,
+                false};
     return run_change(db, &c);
 }
 
@@ -177,7 +195,10 @@ int store_customer_erase(store_db *db, const char *tenant, const char *customer_
                 2,
                 tenant,
                 customer_id,
-                0};
+                0,
+                /* the checkpoints stay: a start-up from one reads the
+                 * erasures since its horizon (migration 011) */
+                false};
     return run_change(db, &c);
 }
 
