@@ -95,7 +95,8 @@ static int copy_row(const store_tenant *row, void *arg)
     return 0;
 }
 
-int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
+/* app_tenant_discover with the change lock held. */
+static int discover(app *a, store_db *db, const char *id, app_tenant **out)
 {
     *out = NULL;
     row_copy row = {0};
@@ -137,6 +138,14 @@ int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
               id, cache_count(t->cache));
     *out = t;
     return 0;
+}
+
+int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
+{
+    app_tenants_change_lock(a->tenants);
+    int rc = discover(a, db, id, out);
+    app_tenants_change_unlock(a->tenants);
+    return rc;
 }
 
 /* The reconcile's pass over the table: the ids seen, in order. */
@@ -188,20 +197,18 @@ static int by_string(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-int app_tenants_reconcile(app *a, store_db *db)
+/* app_tenants_reconcile after a change of the signature sig, with the
+ * change lock held: no create or delete of this process runs between the
+ * read of the table and the registry's update. */
+static int reconcile(app *a, store_db *db, const char *sig)
 {
-    char sig[APP_TENANTS_SIG_MAX];
-    if (store_tenants_signature(db, sig) != 0)
-        return -1;
-    if (strcmp(sig, a->tenants_sig) == 0)
-        return 0;
     seen_ctx x = {a, db, NULL, 0, 0, 0};
     int rc = store_tenants_page(db, "", 0, reconcile_one, &x);
     if (rc == 0) {
         for (size_t i = 0; rc == 0 && i < x.n; i++) {
             app_tenant *t = app_tenants_find(a->tenants, x.ids[i]);
             if (t == NULL)
-                rc = app_tenant_discover(a, db, x.ids[i], &t);
+                rc = discover(a, db, x.ids[i], &t);
             app_tenant_release(t);
         }
         size_t n;
@@ -223,6 +230,19 @@ int app_tenants_reconcile(app *a, store_db *db)
         free(x.ids[i]);
     free(x.ids);
     return rc < 0 ? -1 : 0;
+}
+
+int app_tenants_reconcile(app *a, store_db *db)
+{
+    char sig[APP_TENANTS_SIG_MAX];
+    if (store_tenants_signature(db, sig) != 0)
+        return -1;
+    if (strcmp(sig, a->tenants_sig) == 0)
+        return 0;
+    app_tenants_change_lock(a->tenants);
+    int rc = reconcile(a, db, sig);
+    app_tenants_change_unlock(a->tenants);
+    return rc;
 }
 
 /* ------------------------------------------------------- management */
@@ -267,6 +287,7 @@ app_admin_status app_tenant_create(app *a, const char *id, json_t *settings,
     app_admin_status st = APP_ADMIN_UNAVAILABLE;
     if (db == NULL)
         goto cleanup;
+    app_tenants_change_lock(a->tenants); /* the row and the registry together */
     int rc = store_tenant_create(db, id, text);
     if (rc < 0) {
         st = unavailable(a, db, detail);
@@ -284,6 +305,7 @@ app_admin_status app_tenant_create(app *a, const char *id, json_t *settings,
         else if (*out == NULL)
             st = APP_ADMIN_NO_MEMORY; /* stored: another process serves it */
     }
+    app_tenants_change_unlock(a->tenants);
     app_db_release(a, db);
 cleanup:
     app_tenant_release(t);
@@ -359,19 +381,22 @@ app_admin_status app_tenant_delete(app *a, const char *id, char detail[APP_DB_DE
     store_db *db = app_db_acquire(a, detail);
     if (db == NULL)
         return APP_ADMIN_UNAVAILABLE;
+    app_tenants_change_lock(a->tenants); /* the row and the registry together */
     int rc = store_tenant_delete(db, id);
     app_admin_status st = rc < 0    ? unavailable(a, db, detail)
                           : rc == 1 ? APP_ADMIN_NOT_FOUND
                                     : APP_ADMIN_OK;
     app_db_release(a, db);
+    app_tenant *t = NULL;
     if (st == APP_ADMIN_OK || st == APP_ADMIN_NOT_FOUND) {
-        app_tenant *t = app_tenants_remove(a->tenants, id);
+        t = app_tenants_remove(a->tenants, id);
         if (t != NULL) {
             atomic_store(&t->deleted, true);
             st = APP_ADMIN_OK; /* gone from here too */
         }
-        app_tenant_release(t);
     }
+    app_tenants_change_unlock(a->tenants);
+    app_tenant_release(t); /* the last one joins its threads: not under the lock */
     return st;
 }
 
