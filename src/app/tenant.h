@@ -49,6 +49,10 @@ typedef struct app_tenant {
     char snapshot_note[APP_SNAPSHOT_NOTE_MAX]; /* written before it serves only */
     atomic_long refs;
     atomic_bool deleted; /* erased: requests holding it answer 404 */
+    /* its row's created_at (0 until known: created here): a row with another
+     * is a tenant of the same id created again elsewhere, whose customers
+     * this one's cache does not hold. The reconcile's (change lock) */
+    double created_at;
 } app_tenant;
 
 /* The settings a tenant may have, by config key, and "currency". */

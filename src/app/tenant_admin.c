@@ -50,6 +50,8 @@ static int load_one(const store_tenant *row, void *arg)
 {
     load_ctx *x = arg;
     app_tenant *t = make(x->a, row->id, row->settings_json);
+    if (t != NULL)
+        t->created_at = row->created_at;
     if (t == NULL || !app_tenants_add(x->a->tenants, t)) {
         app_tenant_release(t);
         x->failed = 1;
@@ -85,12 +87,14 @@ int app_tenants_load(app *a, store_db *db, char err[CONFIG_ERR_MAX])
 typedef struct row_copy {
     bool found;
     char *settings;
+    double created_at;
 } row_copy;
 
 static int copy_row(const store_tenant *row, void *arg)
 {
     row_copy *r = arg;
     r->found = true;
+    r->created_at = row->created_at;
     r->settings = strdup(row->settings_json);
     return 0;
 }
@@ -112,6 +116,7 @@ static int discover(app *a, store_db *db, const char *id, app_tenant **out)
         snprintf(db->err, sizeof db->err, "tenant %s: out of memory", id);
         return -1;
     }
+    t->created_at = row.created_at;
     rc = app_tenant_rebuild(t, db);
     if (rc == 0)
         rc = app_tenant_load_snapshot(t, db, err);
@@ -174,6 +179,19 @@ static int reconcile_one(const store_tenant *row, void *arg)
     app_tenant *t = app_tenants_find(x->a->tenants, row->id);
     if (t == NULL)
         return 0; /* discovered after the pass (not inside its result) */
+    if (t->created_at == 0) {
+        t->created_at = row->created_at; /* created here */
+    } else if (t->created_at != row->created_at) {
+        /* deleted and created again elsewhere since the last look: this
+         * one holds the deleted one's customers; the pass's end loads the
+         * new one */
+        atomic_store(&t->deleted, true);
+        app_tenant_release(app_tenants_remove(x->a->tenants, row->id));
+        app_tenant_release(t);
+        log_write(LOG_INFO, "tenant %s: deleted and created again by another process",
+                  row->id);
+        return 0;
+    }
     char *now =
         json_dumps(app_tenant_settings(t)->settings, JSON_COMPACT | JSON_SORT_KEYS);
     json_t *stored = json_loads(row->settings_json, 0, NULL);

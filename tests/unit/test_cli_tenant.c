@@ -403,6 +403,36 @@ START_TEST(test_server_follows)
 }
 END_TEST
 
+/* A tenant deleted and created again by another process between two
+ * looks of the catch-up (the same id, a new row) is the new one here too:
+ * the deleted one's customers were served under it until a restart (and
+ * fitted into its first model). */
+START_TEST(test_recreated_elsewhere)
+{
+    expect("$LTVD tenant create acme", 0, NULL);
+    const char *csv = write_csv();
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "$LTVD import --tenant acme %s", csv);
+    expect(cmd, 0, NULL);
+    unlink(csv);
+    tenant_until(NULL, "customers", 2);
+    /* both in one transaction: no look of the catch-up can fall between */
+    store_db *db = testhttp_db_open(&svc);
+    PGresult *res = PQexec(db->conn, "BEGIN; DELETE FROM tenants WHERE id = 'acme';"
+                                     " INSERT INTO tenants (id) VALUES ('acme'); COMMIT");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s",
+                  PQresultErrorMessage(res));
+    PQclear(res);
+    store_db_close(db);
+    tenant_until(NULL, "customers", 0);
+    testhttp_response r;
+    testhttp_request(svc.port, "GET", "/v1/tenants/acme/model", NULL, &r);
+    testhttp_assert_problem(&r, 503, "no-model");
+    ck_assert_msg(strstr(r.body, "0 customers") != NULL, "%s", r.body);
+    testhttp_response_free(&r);
+}
+END_TEST
+
 /* A tenant created over HTTP is served from its 201 on: the catch-up's
  * reconcile read the tenants table before the new row was in, then
  * dropped the new tenant from the registry as "deleted by another process"
@@ -475,6 +505,7 @@ Suite *suite_cli_tenant(void)
     tcase_add_test(tc, test_key_tenant);
     tcase_add_test(tc, test_server_follows);
     tcase_add_test(tc, test_create_while_reconciling);
+    tcase_add_test(tc, test_recreated_elsewhere);
     suite_add_tcase(s, tc);
     return s;
 }
