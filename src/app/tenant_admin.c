@@ -367,6 +367,14 @@ app_admin_status app_tenant_update(app_tenant *t, json_t *changes, json_t *error
         json_decref(cfg.settings);
         goto cleanup;
     }
+    if (json_equal(cfg.settings, app_tenant_settings(t)->settings)) {
+        /* nothing changes: no new version (each is kept until the tenant
+         * goes, so a client that PATCHes the same settings on every sync
+         * would grow the process ~4 KB a time) */
+        json_decref(cfg.settings);
+        st = APP_ADMIN_OK;
+        goto cleanup;
+    }
     char *text = settings_text(cfg.settings);
     store_db *db = text != NULL ? app_db_acquire(a, detail) : NULL;
     st = text == NULL ? APP_ADMIN_NO_MEMORY : APP_ADMIN_UNAVAILABLE;
