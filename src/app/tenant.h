@@ -26,6 +26,11 @@
 
 struct app;
 
+/* The most errors a settings object is answered with (a tenant has 11
+ * settings: past that the body is not settings; 200,000 unknown members
+ * made a 12 MB answer). */
+#define APP_TENANT_MAX_ERRORS 100
+
 /* Longest reason a stored snapshot was not served. */
 #define APP_SNAPSHOT_NOTE_MAX 400
 

@@ -91,6 +91,8 @@ static json_t *body_or_reply(http_request *req, http_result *res)
 
 static void field_error(json_t *errors, const char *field, const char *detail)
 {
+    if (json_array_size(errors) >= APP_TENANT_MAX_ERRORS)
+        return;
     json_array_append_new(errors, json_pack("{s:i, s:s, s:s}", "index", -1, "field",
                                             field, "reason", detail));
 }

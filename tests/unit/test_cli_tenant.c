@@ -403,6 +403,52 @@ START_TEST(test_server_follows)
 }
 END_TEST
 
+/* A settings object of many unknown members is answered with at most
+ * APP_TENANT_MAX_ERRORS errors (200,000 members made a 12 MB answer). */
+START_TEST(test_many_bad_settings)
+{
+    json_t *settings = json_object(), *big = json_object();
+    for (int i = 0; i < 5000; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "k%d", i);
+        json_object_set_new(settings, name, json_integer(i));
+        json_object_set_new(big, name, json_integer(i));
+    }
+    json_t *body = json_pack("{s:s, s:o}", "id", "acme", "settings", settings);
+    char *text = json_dumps(body, JSON_COMPACT);
+    testhttp_response r;
+    testhttp_request(svc.port, "POST", "/v1/tenants", text, &r);
+    testhttp_assert_problem(&r, 422, "validation-failed");
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "errors")),
+                      APP_TENANT_MAX_ERRORS);
+    testhttp_response_free(&r);
+    free(text);
+    json_decref(body);
+    /* the same as members of the body, and in a PATCH */
+    json_object_set_new(big, "id", json_string("acme"));
+    text = json_dumps(big, JSON_COMPACT);
+    testhttp_request(svc.port, "POST", "/v1/tenants", text, &r);
+    testhttp_assert_problem(&r, 422, "validation-failed");
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "errors")),
+                      APP_TENANT_MAX_ERRORS);
+    testhttp_response_free(&r);
+    free(text);
+    json_object_del(big, "id");
+    body = json_pack("{s:o}", "settings", big);
+    text = json_dumps(body, JSON_COMPACT);
+    testhttp_request(svc.port, "POST", "/v1/tenants", "{\"id\":\"acme\"}", &r);
+    ck_assert_int_eq(r.status, 201);
+    testhttp_response_free(&r);
+    testhttp_request(svc.port, "PATCH", "/v1/tenants/acme", text, &r);
+    testhttp_assert_problem(&r, 422, "validation-failed");
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "errors")),
+                      APP_TENANT_MAX_ERRORS);
+    testhttp_response_free(&r);
+    free(text);
+    json_decref(body);
+}
+END_TEST
+
 /* A PATCH that changes nothing keeps the settings version served (every
  * version stays allocated until the tenant goes: 20,000 PATCHes of the
  * same settings grew the process by 95 MB). */
@@ -539,6 +585,7 @@ Suite *suite_cli_tenant(void)
     tcase_add_test(tc, test_create_while_reconciling);
     tcase_add_test(tc, test_recreated_elsewhere);
     tcase_add_test(tc, test_patch_unchanged);
+    tcase_add_test(tc, test_many_bad_settings);
     suite_add_tcase(s, tc);
     return s;
 }
