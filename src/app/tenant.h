@@ -58,6 +58,9 @@ typedef struct app_tenant {
      * is a tenant of the same id created again elsewhere, whose customers
      * this one's cache does not hold. The reconcile's (change lock) */
     double created_at;
+    /* the row's updated_at when the reconcile last compared its settings
+     * (0: not yet): an unchanged row is not compared again */
+    double updated_at;
 } app_tenant;
 
 /* The settings a tenant may have, by config key, and "currency". */

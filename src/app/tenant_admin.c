@@ -50,8 +50,10 @@ static int load_one(const store_tenant *row, void *arg)
 {
     load_ctx *x = arg;
     app_tenant *t = make(x->a, row->id, row->settings_json);
-    if (t != NULL)
+    if (t != NULL) {
         t->created_at = row->created_at;
+        t->updated_at = row->updated_at;
+    }
     if (t == NULL || !app_tenants_add(x->a->tenants, t)) {
         app_tenant_release(t);
         x->failed = 1;
@@ -87,7 +89,7 @@ int app_tenants_load(app *a, store_db *db, char err[CONFIG_ERR_MAX])
 typedef struct row_copy {
     bool found;
     char *settings;
-    double created_at;
+    double created_at, updated_at;
 } row_copy;
 
 static int copy_row(const store_tenant *row, void *arg)
@@ -95,6 +97,7 @@ static int copy_row(const store_tenant *row, void *arg)
     row_copy *r = arg;
     r->found = true;
     r->created_at = row->created_at;
+    r->updated_at = row->updated_at;
     r->settings = strdup(row->settings_json);
     return 0;
 }
@@ -117,6 +120,7 @@ static int discover(app *a, store_db *db, const char *id, app_tenant **out)
         return -1;
     }
     t->created_at = row.created_at;
+    t->updated_at = row.updated_at;
     rc = app_tenant_rebuild(t, db);
     if (rc == 0)
         rc = app_tenant_load_snapshot(t, db, err);
@@ -192,15 +196,23 @@ static int reconcile_one(const store_tenant *row, void *arg)
                   row->id);
         return 0;
     }
+    if (t->updated_at == row->updated_at) { /* unchanged since the last look */
+        app_tenant_release(t);
+        return 0;
+    }
     char *now =
         json_dumps(app_tenant_settings(t)->settings, JSON_COMPACT | JSON_SORT_KEYS);
     json_t *stored = json_loads(row->settings_json, 0, NULL);
     char *then =
         stored != NULL ? json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     app_tenant_cfg cfg;
+    if (now != NULL && then != NULL)
+        t->updated_at = row->updated_at; /* compared */
     if (now != NULL && then != NULL && strcmp(now, then) != 0 &&
         app_tenant_cfg_make(x->a->config, stored, &cfg, NULL)) {
+        pthread_mutex_lock(&x->a->writer); /* one writer of the settings (a PATCH) */
         app_tenant_settings_swap(t, &cfg);
+        pthread_mutex_unlock(&x->a->writer);
         log_write(LOG_INFO, "tenant %s: settings changed by another process", t->id);
     }
     free(now);
