@@ -40,7 +40,7 @@ bool app_tenant_setting_known(const char *name)
 
 static void bad(json_t *errors, const char *name, const char *detail)
 {
-    if (errors != NULL)
+    if (errors != NULL && json_array_size(errors) < APP_TENANT_MAX_ERRORS)
         json_array_append_new(errors, json_pack("{s:i, s:s, s:s}", "index", -1, "field",
                                                 name, "reason", detail));
 }

@@ -26,6 +26,11 @@
 
 struct app;
 
+/* The most errors a settings object is answered with (a tenant has 11
+ * settings: past that the body is not settings; 200,000 unknown members
+ * made a 12 MB answer). */
+#define APP_TENANT_MAX_ERRORS 100
+
 /* Longest reason a stored snapshot was not served. */
 #define APP_SNAPSHOT_NOTE_MAX 400
 
@@ -50,10 +55,13 @@ typedef struct app_tenant {
     char snapshot_note[APP_SNAPSHOT_NOTE_MAX]; /* written before it serves only */
     atomic_long refs;
     atomic_bool deleted; /* erased: requests holding it answer 404 */
-    /* its tenants row's created_at (0: not known yet): a row of that id
-     * created at another time is another tenant (deleted and created
-     * again). Set before it is registered, then by the catch-up only. */
+    /* its row's created_at (0 until known: created here): a row with another
+     * is a tenant of the same id created again elsewhere, whose customers
+     * this one's cache does not hold. The reconcile's (change lock) */
     double created_at;
+    /* the row's updated_at when the reconcile last compared its settings
+     * (0: not yet): an unchanged row is not compared again */
+    double updated_at;
 } app_tenant;
 
 /* The settings a tenant may have, by config key, and "currency". */

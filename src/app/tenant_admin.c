@@ -50,8 +50,10 @@ static int load_one(const store_tenant *row, void *arg)
 {
     load_ctx *x = arg;
     app_tenant *t = make(x->a, row->id, row->settings_json);
-    if (t != NULL)
+    if (t != NULL) {
         t->created_at = row->created_at;
+        t->updated_at = row->updated_at;
+    }
     if (t == NULL || !app_tenants_add(x->a->tenants, t)) {
         app_tenant_release(t);
         x->failed = 1;
@@ -87,20 +89,21 @@ int app_tenants_load(app *a, store_db *db, char err[CONFIG_ERR_MAX])
 typedef struct row_copy {
     bool found;
     char *settings;
-    double created_at;
+    double created_at, updated_at;
 } row_copy;
 
 static int copy_row(const store_tenant *row, void *arg)
 {
     row_copy *r = arg;
     r->found = true;
-    free(r->settings);
-    r->settings = strdup(row->settings_json);
     r->created_at = row->created_at;
+    r->updated_at = row->updated_at;
+    r->settings = strdup(row->settings_json);
     return 0;
 }
 
-int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
+/* app_tenant_discover with the change lock held. */
+static int discover(app *a, store_db *db, const char *id, app_tenant **out)
 {
     *out = NULL;
     row_copy row = {0};
@@ -117,6 +120,7 @@ int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
         return -1;
     }
     t->created_at = row.created_at;
+    t->updated_at = row.updated_at;
     rc = app_tenant_rebuild(t, db);
     if (rc == 0)
         rc = app_tenant_load_snapshot(t, db, err);
@@ -145,6 +149,14 @@ int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
     return 0;
 }
 
+int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
+{
+    app_tenants_change_lock(a->tenants);
+    int rc = discover(a, db, id, out);
+    app_tenants_change_unlock(a->tenants);
+    return rc;
+}
+
 /* The reconcile's pass over the table: the ids seen, in order. */
 typedef struct seen_ctx {
     app *a;
@@ -171,15 +183,20 @@ static int reconcile_one(const store_tenant *row, void *arg)
     app_tenant *t = app_tenants_find(x->a->tenants, row->id);
     if (t == NULL)
         return 0; /* discovered after the pass (not inside its result) */
-    if (t->created_at == 0)
-        t->created_at = row->created_at;
-    if (t->created_at != row->created_at && t != x->a->dflt) {
-        /* deleted and created again meanwhile: ours is gone (its rows
-         * with it); the new one is discovered after the pass */
+    if (t->created_at == 0) {
+        t->created_at = row->created_at; /* created here */
+    } else if (t->created_at != row->created_at && t != x->a->dflt) {
+        /* deleted and created again elsewhere since the last look: this
+         * one holds the deleted one's customers; the pass's end loads the
+         * new one */
         atomic_store(&t->deleted, true);
-        app_tenant_release(app_tenants_remove(x->a->tenants, t->id));
+        app_tenant_release(app_tenants_remove(x->a->tenants, row->id));
+        app_tenant_release(t);
         log_write(LOG_INFO, "tenant %s: deleted and created again by another process",
                   row->id);
+        return 0;
+    }
+    if (t->updated_at == row->updated_at) { /* unchanged since the last look */
         app_tenant_release(t);
         return 0;
     }
@@ -189,9 +206,13 @@ static int reconcile_one(const store_tenant *row, void *arg)
     char *then =
         stored != NULL ? json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     app_tenant_cfg cfg;
+    if (now != NULL && then != NULL)
+        t->updated_at = row->updated_at; /* compared */
     if (now != NULL && then != NULL && strcmp(now, then) != 0 &&
         app_tenant_cfg_make(x->a->config, stored, &cfg, NULL)) {
+        pthread_mutex_lock(&x->a->writer); /* one writer of the settings (a PATCH) */
         app_tenant_settings_swap(t, &cfg);
+        pthread_mutex_unlock(&x->a->writer);
         log_write(LOG_INFO, "tenant %s: settings changed by another process", t->id);
     }
     free(now);
@@ -206,20 +227,19 @@ static int by_string(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-int app_tenants_reconcile(app *a, store_db *db, char last[STORE_TENANTS_SIG_MAX])
+/* app_tenants_reconcile after a change of the signature sig, with the
+ * change lock held: no create or delete of this process runs between the
+ * read of the table and the registry's update. */
+static int reconcile(app *a, store_db *db, const char *sig,
+                     char last[STORE_TENANTS_SIG_MAX])
 {
-    char sig[STORE_TENANTS_SIG_MAX];
-    if (store_tenants_signature(db, sig) != 0)
-        return -1;
-    if (strcmp(sig, last) == 0)
-        return 0;
     seen_ctx x = {a, db, NULL, 0, 0, 0};
     int rc = store_tenants_page(db, "", 0, reconcile_one, &x);
     if (rc == 0) {
         for (size_t i = 0; rc == 0 && i < x.n; i++) {
             app_tenant *t = app_tenants_find(a->tenants, x.ids[i]);
             if (t == NULL)
-                rc = app_tenant_discover(a, db, x.ids[i], &t);
+                rc = discover(a, db, x.ids[i], &t);
             app_tenant_release(t);
         }
         size_t n;
@@ -241,6 +261,19 @@ int app_tenants_reconcile(app *a, store_db *db, char last[STORE_TENANTS_SIG_MAX]
         free(x.ids[i]);
     free(x.ids);
     return rc < 0 ? -1 : 0;
+}
+
+int app_tenants_reconcile(app *a, store_db *db, char last[STORE_TENANTS_SIG_MAX])
+{
+    char sig[STORE_TENANTS_SIG_MAX];
+    if (store_tenants_signature(db, sig) != 0)
+        return -1;
+    if (strcmp(sig, last) == 0)
+        return 0;
+    app_tenants_change_lock(a->tenants);
+    int rc = reconcile(a, db, sig, last);
+    app_tenants_change_unlock(a->tenants);
+    return rc;
 }
 
 /* ------------------------------------------------------- management */
@@ -285,6 +318,7 @@ app_admin_status app_tenant_create(app *a, const char *id, json_t *settings,
     app_admin_status st = APP_ADMIN_UNAVAILABLE;
     if (db == NULL)
         goto cleanup;
+    app_tenants_change_lock(a->tenants); /* the row and the registry together */
     int rc = store_tenant_create(db, id, text);
     if (rc < 0) {
         st = unavailable(a, db, detail);
@@ -292,10 +326,6 @@ app_admin_status app_tenant_create(app *a, const char *id, json_t *settings,
         st = APP_ADMIN_EXISTS;
     } else {
         app_db_ok(a);
-        row_copy row = {0};
-        if (store_tenant_get(db, id, copy_row, &row) == 0)
-            t->created_at = row.created_at; /* else the catch-up's first look */
-        free(row.settings);
         /* new: nothing of it is stored yet, so its empty cache is whole;
          * the catch-up may have discovered it meanwhile: that one serves */
         st = APP_ADMIN_OK;
@@ -306,6 +336,7 @@ app_admin_status app_tenant_create(app *a, const char *id, json_t *settings,
         else if (*out == NULL)
             st = APP_ADMIN_NO_MEMORY; /* stored: another process serves it */
     }
+    app_tenants_change_unlock(a->tenants);
     app_db_release(a, db);
 cleanup:
     app_tenant_release(t);
@@ -349,6 +380,14 @@ app_admin_status app_tenant_update(app_tenant *t, json_t *changes, json_t *error
         json_decref(cfg.settings);
         goto cleanup;
     }
+    if (json_equal(cfg.settings, app_tenant_settings(t)->settings)) {
+        /* nothing changes: no new version (each is kept until the tenant
+         * goes, so a client that PATCHes the same settings on every sync
+         * would grow the process ~4 KB a time) */
+        json_decref(cfg.settings);
+        st = APP_ADMIN_OK;
+        goto cleanup;
+    }
     char *text = settings_text(cfg.settings);
     store_db *db = text != NULL ? app_db_acquire(a, detail) : NULL;
     st = text == NULL ? APP_ADMIN_NO_MEMORY : APP_ADMIN_UNAVAILABLE;
@@ -381,19 +420,22 @@ app_admin_status app_tenant_delete(app *a, const char *id, char detail[APP_DB_DE
     store_db *db = app_db_acquire(a, detail);
     if (db == NULL)
         return APP_ADMIN_UNAVAILABLE;
+    app_tenants_change_lock(a->tenants); /* the row and the registry together */
     int rc = store_tenant_delete(db, id);
     app_admin_status st = rc < 0    ? unavailable(a, db, detail)
                           : rc == 1 ? APP_ADMIN_NOT_FOUND
                                     : APP_ADMIN_OK;
     app_db_release(a, db);
+    app_tenant *t = NULL;
     if (st == APP_ADMIN_OK || st == APP_ADMIN_NOT_FOUND) {
-        app_tenant *t = app_tenants_remove(a->tenants, id);
+        t = app_tenants_remove(a->tenants, id);
         if (t != NULL) {
             atomic_store(&t->deleted, true);
             st = APP_ADMIN_OK; /* gone from here too */
         }
-        app_tenant_release(t);
     }
+    app_tenants_change_unlock(a->tenants);
+    app_tenant_release(t); /* the last one joins its threads: not under the lock */
     return st;
 }
 

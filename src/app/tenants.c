@@ -8,7 +8,8 @@
 
 struct app_tenants {
     pthread_rwlock_t lock;
-    app_tenant **v; /* sorted by id */
+    pthread_mutex_t change; /* app_tenants_change_lock */
+    app_tenant **v;         /* sorted by id */
     size_t n, cap;
 };
 
@@ -33,6 +34,11 @@ app_tenants *app_tenants_new(void)
         free(r);
         r = NULL;
     }
+    if (r != NULL && pthread_mutex_init(&r->change, NULL) != 0) {
+        pthread_rwlock_destroy(&r->lock);
+        free(r);
+        r = NULL;
+    }
     return r;
 }
 
@@ -44,7 +50,18 @@ void app_tenants_free(app_tenants *r)
         app_tenant_release(r->v[i]);
     free(r->v);
     pthread_rwlock_destroy(&r->lock);
+    pthread_mutex_destroy(&r->change);
     free(r);
+}
+
+void app_tenants_change_lock(app_tenants *r)
+{
+    pthread_mutex_lock(&r->change);
+}
+
+void app_tenants_change_unlock(app_tenants *r)
+{
+    pthread_mutex_unlock(&r->change);
 }
 
 /* The index of id, or where it would go (*found false). Lock held. */

@@ -17,6 +17,15 @@ typedef struct app_tenants app_tenants;
 /* An empty registry; NULL when out of memory. */
 app_tenants *app_tenants_new(void);
 
+/* Serializes the changes of the registry's members with the tenants table:
+ * a create or a delete of this process (the row and the registry entry
+ * together) and the catch-up's reconcile and discovery, which would
+ * otherwise take a tenant created between its read of the table and its
+ * look at the registry for one deleted elsewhere (and drop it), or load
+ * one deleted meanwhile. Lookups never take it. */
+void app_tenants_change_lock(app_tenants *r);
+void app_tenants_change_unlock(app_tenants *r);
+
 /* Releases every tenant and frees the registry. NULL is fine. */
 void app_tenants_free(app_tenants *r);
 

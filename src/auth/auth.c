@@ -195,6 +195,25 @@ size_t auth_keys_count(auth_keys *k)
     return n;
 }
 
+size_t auth_keys_forget_tenant(auth_keys *k, const char *tenant)
+{
+    if (k == NULL || !atomic_load_explicit(&k->loaded, memory_order_acquire))
+        return 0;
+    pthread_rwlock_wrlock(&k->lock);
+    size_t kept = 0;
+    for (size_t i = 0; i < k->n; i++) /* in order: still sorted */
+        if (strcmp(k->keys[i].tenant, tenant) != 0)
+            k->keys[kept++] = k->keys[i];
+    size_t gone = k->n - kept;
+    k->n = kept;
+    pthread_rwlock_unlock(&k->lock);
+    if (gone > 0 && k->ticker != NULL) {
+        atomic_store(&k->miss_pending, true);
+        ticker_wake(k->ticker);
+    }
+    return gone;
+}
+
 /* ---------------------------------------------------------------- checks */
 
 /* Copies the key of key_id into *out; false when the copy has none. */

@@ -77,6 +77,13 @@ void auth_keys_free(auth_keys *k);
 auth_result auth_keys_check(auth_keys *k, const char *authorization, unsigned any_of,
                             char tenant[STORE_TENANT_MAX + 1]);
 
+/* Drops tenant's keys from the copy at once (its row was deleted with
+ * them: a tenant created again under that id must not open to them until
+ * the next reload), and asks the reload thread for a reload (one that read
+ * the table before the deletion may have put them back). Returns how many
+ * were dropped. NULL k, or keys not loaded yet: 0. */
+size_t auth_keys_forget_tenant(auth_keys *k, const char *tenant);
+
 /* Reloads now, on the calling thread (the reload thread, a test, a tool:
  * never a request). Returns 0, or -1 (the previous copy stays). */
 int auth_keys_reload(auth_keys *k);

@@ -13,6 +13,7 @@
 struct ticker {
     ticker_group *group; /* NULL: the thread below is its own */
     long long due_ms;    /* grouped: base_mono_ms of the next call (group->mu) */
+    size_t pos;          /* grouped: its index in the group's heap (group->mu) */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* on CLOCK_MONOTONIC */
@@ -86,20 +87,61 @@ struct ticker_group {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* on CLOCK_MONOTONIC: the thread and ticker_stop wait */
-    ticker **v;        /* the members */
+    ticker **v;        /* the members: a binary min-heap on due_ms */
     size_t n, cap;
     ticker *running; /* whose fn runs now (mu released meanwhile) */
     bool stopping;
 };
 
+/* The heap (mu held): O(log n) a turn. A linear look for the member due
+ * first cost O(members) a turn, O(members^2) a second: 10,000 tenants,
+ * each with a worker and a list keeper looking once a second, took 67% of
+ * a core at rest. */
+static void put(ticker_group *g, size_t i, ticker *t)
+{
+    g->v[i] = t;
+    t->pos = i;
+}
+
+static void sift_up(ticker_group *g, size_t i)
+{
+    ticker *t = g->v[i];
+    while (i > 0 && g->v[(i - 1) / 2]->due_ms > t->due_ms) {
+        put(g, i, g->v[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    put(g, i, t);
+}
+
+static void sift_down(ticker_group *g, size_t i)
+{
+    ticker *t = g->v[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= g->n)
+            break;
+        if (c + 1 < g->n && g->v[c + 1]->due_ms < g->v[c]->due_ms)
+            c++;
+        if (g->v[c]->due_ms >= t->due_ms)
+            break;
+        put(g, i, g->v[c]);
+        i = c;
+    }
+    put(g, i, t);
+}
+
+/* After a change of the due_ms of the member at i. */
+static void fix(ticker_group *g, size_t i)
+{
+    ticker *t = g->v[i];
+    sift_up(g, i);
+    sift_down(g, t->pos);
+}
+
 /* The member due first, or NULL (mu held). */
 static ticker *first_due(const ticker_group *g)
 {
-    ticker *best = NULL;
-    for (size_t i = 0; i < g->n; i++)
-        if (best == NULL || g->v[i]->due_ms < best->due_ms)
-            best = g->v[i];
-    return best;
+    return g->n > 0 ? g->v[0] : NULL;
 }
 
 static void *group_main(void *arg)
@@ -126,6 +168,7 @@ static void *group_main(void *arg)
         g->running = NULL;
         t->due_ms =
             t->woken ? base_mono_ms() : base_mono_ms() + (next < 0 ? t->period_ms : next);
+        fix(g, t->pos);
         pthread_cond_broadcast(&g->cv); /* a ticker_stop waiting for this call */
     }
     pthread_mutex_unlock(&g->mu);
@@ -200,7 +243,8 @@ ticker *ticker_start_in(ticker_group *g, long period_ms, long first_ms, ticker_f
         g->cap = cap;
     }
     t->due_ms = base_mono_ms() + (first_ms < 0 ? 0 : first_ms);
-    g->v[g->n++] = t;
+    put(g, g->n++, t);
+    sift_up(g, t->pos);
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
     return t;
@@ -214,11 +258,12 @@ static void group_remove(ticker *t)
     atomic_store(&t->stopping, true);
     while (g->running == t)
         pthread_cond_wait(&g->cv, &g->mu);
-    for (size_t i = 0; i < g->n; i++)
-        if (g->v[i] == t) {
-            g->v[i] = g->v[--g->n];
-            break;
-        }
+    size_t i = t->pos;
+    ticker *last = g->v[--g->n];
+    if (i < g->n) {
+        put(g, i, last);
+        fix(g, i);
+    }
     pthread_mutex_unlock(&g->mu);
     free(t);
 }
@@ -232,8 +277,10 @@ void ticker_wake(ticker *t)
     if (t->group != NULL) {
         pthread_mutex_lock(&t->group->mu);
         t->woken = true;
-        if (t->group->running != t)
+        if (t->group->running != t) {
             t->due_ms = base_mono_ms();
+            sift_up(t->group, t->pos);
+        }
         pthread_cond_broadcast(&t->group->cv);
         pthread_mutex_unlock(&t->group->mu);
         return;

@@ -227,6 +227,13 @@ static size_t refresh_chunk(cache_scores *t, const cache_model *m, size_t from, 
     size_t n = 0;
     for (size_t i = 0; i < k; i++) {
         const cache_score_row *row = &t->rows[from + i];
+        if (s[i].n_days == 0 && row->rc != CACHE_ROW_NONE) {
+            /* emptied (an erased customer): its old row goes, or the next
+             * rank files it in its cell again */
+            fresh[n] = (cache_score_row){.rc = CACHE_ROW_NONE};
+            idx[n++] = from + i;
+            continue;
+        }
         if (s[i].n_days == 0 ||
             (row->rc != CACHE_ROW_NONE && cache_scores_same_summary(&row->s, &s[i])))
             continue;

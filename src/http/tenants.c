@@ -17,6 +17,7 @@
 
 #include "app/tenant_admin.h"
 #include "app/tenants.h"
+#include "auth/auth.h"
 #include "http/query.h"
 
 #define PAGE_DEFAULT 100
@@ -90,6 +91,8 @@ static json_t *body_or_reply(http_request *req, http_result *res)
 
 static void field_error(json_t *errors, const char *field, const char *detail)
 {
+    if (json_array_size(errors) >= APP_TENANT_MAX_ERRORS)
+        return;
     json_array_append_new(errors, json_pack("{s:i, s:s, s:s}", "index", -1, "field",
                                             field, "reason", detail));
 }
@@ -269,8 +272,12 @@ static http_result delete_tenant(http_request *req)
         return http_reply_problem(req, PROBLEM_TENANT_NOT_FOUND, NULL, NULL);
     char detail[APP_DB_DETAIL_MAX];
     app_admin_status st = app_tenant_delete(req->ctx->app, id, detail);
-    if (st == APP_ADMIN_OK)
+    if (st == APP_ADMIN_OK) {
+        /* its keys went with it: not valid here until the next reload (a
+         * tenant created again at once would open to them) */
+        auth_keys_forget_tenant(req->ctx->auth, id);
         return http_reply(req, 204, NULL, NULL, 0);
+    }
     return reply_admin(req, st, NULL, detail);
 }
 

@@ -368,6 +368,33 @@ START_TEST(test_new_and_revoked)
 }
 END_TEST
 
+/* A deleted tenant's keys are refused at once by the process that deleted
+ * it, not after the next reload: a tenant created again under the same id
+ * right after opened to the deleted one's keys for up to 5 s (a batch of
+ * the old owner's stored in the new tenant). */
+START_TEST(test_deleted_tenant_keys)
+{
+    char out[4096], err[4096], platform[AUTH_TOKEN_LEN + 1], old[AUTH_TOKEN_LEN + 1];
+    const char *pargs[] = {"create", "--scopes", "platform", "--tenant", "*", NULL};
+    ck_assert_msg(run_key(svc.cfg.database_url, pargs, out, err, sizeof out) == 0, "%s",
+                  err);
+    snprintf(platform, sizeof platform, "%.*s", (int)AUTH_TOKEN_LEN, out);
+    wait_known(platform);
+    const char *body = "{\"id\":\"kx\"}";
+    ck_assert_int_eq(status_of("POST", "/v1/tenants", platform, body), 201);
+    const char *kargs[] = {"create", "--scopes", "ingest,read", "--tenant", "kx", NULL};
+    ck_assert_msg(run_key(svc.cfg.database_url, kargs, out, err, sizeof out) == 0, "%s",
+                  err);
+    snprintf(old, sizeof old, "%.*s", (int)AUTH_TOKEN_LEN, out);
+    wait_known(old);
+    ck_assert_int_eq(status_of("GET", "/v1/tenants/kx/model", old, NULL), 503);
+    ck_assert_int_eq(status_of("DELETE", "/v1/tenants/kx", platform, NULL), 204);
+    ck_assert_int_eq(status_of("POST", "/v1/tenants", platform, body), 201);
+    ck_assert_int_eq(status_of("POST", "/v1/tenants/kx/transactions", old, one_txn), 401);
+    ck_assert_int_eq(testhttp_count_rows(&svc, "transactions"), 0);
+}
+END_TEST
+
 /* The reload thread takes a revocation in within its interval. */
 START_TEST(test_revoked_by_reload)
 {
@@ -584,6 +611,7 @@ Suite *suite_auth(void)
     tcase_add_test(tc, test_open_and_metrics);
     tcase_add_test(tc, test_new_and_revoked);
     tcase_add_test(tc, test_revoked_by_reload);
+    tcase_add_test(tc, test_deleted_tenant_keys);
     tcase_add_test(tc, test_revoked_while_sending);
     tcase_add_test(tc, test_cli_keys);
     tcase_add_test(tc, test_serve_logs_no_secrets);

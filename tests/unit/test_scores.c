@@ -300,6 +300,57 @@ static int race_ranked_fn(const char *id, const cache_summary *s,
     return ++race_n_ranked >= 2; /* a page of one: keep 2 */
 }
 
+/* Counts the customers offered apart (a cache_scores_fn). */
+static int count_other(const char *id, const cache_summary *s, const cache_score_row *row,
+                       void *arg)
+{
+    (void)id, (void)s, (void)row;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+/* A customer whose record was emptied (erased: no day) leaves the rank and
+ * its counts once the table is refreshed and ranked again: the refresh
+ * skipped the empty record and kept its old row, which the next rank put
+ * back in its cell (GET /v1/segments counted an erased customer, for
+ * good). */
+START_TEST(test_scores_emptied_record_unranked)
+{
+    cache_free(c);
+    c = cache_new(0);
+    for (int i = 0; i < 10; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "r%02d", i);
+        cache_summary s = race_summary((uint32_t)i + 2);
+        ck_assert_int_eq(cache_upsert(c, id, &s), CACHE_OK);
+    }
+    cache_scores *t = cache_scores_new(&spec);
+    atomic_bool stop = false;
+    size_t counts[CACHE_RANK_CELLS] = {0}, other = 0;
+    ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, NULL), 0);
+    ck_assert_int_eq(cache_scores_index_ids(t, c), CACHE_OK);
+    ck_assert_int_eq(cache_scores_rank(t, race_cell, NULL), CACHE_OK);
+    ck_assert_int_eq(cache_scores_rank_counts(t, c, counts, count_other, &other), 0);
+    ck_assert_uint_eq(counts[0] + other, 10);
+    cache_summary emptied = {INT32_MIN, INT32_MIN, 0, 0, 0};
+    ck_assert_int_eq(cache_upsert(c, "r04", &emptied), CACHE_OK);
+    for (int round = 0; round < 2; round++) { /* right after, and ranked again */
+        memset(counts, 0, sizeof counts);
+        other = 0;
+        ck_assert_int_eq(cache_scores_rank_counts(t, c, counts, count_other, &other), 0);
+        ck_assert_uint_eq(counts[0] + other, 9);
+        ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, NULL), 0);
+        ck_assert_int_eq(cache_scores_index_ids(t, c), CACHE_OK);
+        ck_assert_int_eq(cache_scores_rank(t, race_cell, NULL), CACHE_OK);
+    }
+    memset(counts, 0, sizeof counts);
+    other = 0;
+    ck_assert_int_eq(cache_scores_rank_counts(t, c, counts, count_other, &other), 0);
+    ck_assert_uint_eq(counts[0] + other, 9);
+    cache_scores_free(t);
+}
+END_TEST
+
 START_TEST(test_scores_rank_change_during_walk)
 {
     cache_free(c);
@@ -345,6 +396,7 @@ Suite *suite_scores(void)
     tcase_add_test(tc, test_scores_stale_rows);
     tcase_add_test(tc, test_scores_id_index);
     tcase_add_test(tc, test_scores_rank_change_during_walk);
+    tcase_add_test(tc, test_scores_emptied_record_unranked);
     tcase_add_test(tc, test_scores_id_index_swapped_under_walk);
     suite_add_tcase(s, tc);
     return s;
