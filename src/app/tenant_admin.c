@@ -102,8 +102,11 @@ static int copy_row(const store_tenant *row, void *arg)
     return 0;
 }
 
-/* app_tenant_discover with the change lock held. */
-static int discover(app *a, store_db *db, const char *id, app_tenant **out)
+/* app_tenant_discover with the change lock held; with old (retained by
+ * the caller), the new tenant takes its place in one step (a tenant deleted
+ * and created again elsewhere: no lookup meanwhile finds none). */
+static int discover(app *a, store_db *db, const char *id, app_tenant *old,
+                    app_tenant **out)
 {
     *out = NULL;
     row_copy row = {0};
@@ -131,6 +134,24 @@ static int discover(app *a, store_db *db, const char *id, app_tenant **out)
         app_tenant_release(t);
         return -1;
     }
+    if (old != NULL) {
+        bool taken = false;
+        app_tenant *was =
+            app_tenant_start(t) ? app_tenants_replace(a->tenants, t, &taken) : NULL;
+        if (!taken) {
+            app_tenant_release(t);
+            snprintf(db->err, sizeof db->err, "tenant %s: cannot start", id);
+            return -1;
+        }
+        atomic_store(&old->deleted, true);
+        app_tenant_release(was); /* the registry's reference to old */
+        log_write(LOG_INFO,
+                  "tenant %s: deleted and created again by another process: the new "
+                  "one served, %zu customers",
+                  id, app_tenant_customers(t));
+        *out = app_tenant_retain(t);
+        return 0;
+    }
     app_tenant *known = app_tenants_find(a->tenants, id);
     if (known != NULL) { /* created here meanwhile (POST): that one serves */
         app_tenant_release(t);
@@ -152,7 +173,7 @@ static int discover(app *a, store_db *db, const char *id, app_tenant **out)
 int app_tenant_discover(app *a, store_db *db, const char *id, app_tenant **out)
 {
     app_tenants_change_lock(a->tenants);
-    int rc = discover(a, db, id, out);
+    int rc = discover(a, db, id, NULL, out);
     app_tenants_change_unlock(a->tenants);
     return rc;
 }
@@ -162,6 +183,7 @@ typedef struct seen_ctx {
     app *a;
     store_db *db;
     char **ids;
+    bool *recreated; /* per id: deleted and created again elsewhere */
     size_t n, cap;
     int rc;
 } seen_ctx;
@@ -172,13 +194,17 @@ static int reconcile_one(const store_tenant *row, void *arg)
     if (x->n == x->cap) {
         size_t cap = x->cap ? 2 * x->cap : 64;
         char **v = realloc(x->ids, cap * sizeof *v);
-        if (v == NULL)
+        if (v != NULL)
+            x->ids = v;
+        bool *re = v != NULL ? realloc(x->recreated, cap * sizeof *re) : NULL;
+        if (re == NULL)
             return 1;
-        x->ids = v;
+        x->recreated = re;
         x->cap = cap;
     }
     if ((x->ids[x->n] = strdup(row->id)) == NULL)
         return 1;
+    x->recreated[x->n] = false;
     x->n++;
     app_tenant *t = app_tenants_find(x->a->tenants, row->id);
     if (t == NULL)
@@ -188,12 +214,9 @@ static int reconcile_one(const store_tenant *row, void *arg)
     } else if (t->created_at != row->created_at && t != x->a->dflt) {
         /* deleted and created again elsewhere since the last look: this
          * one holds the deleted one's customers; the pass's end loads the
-         * new one */
-        atomic_store(&t->deleted, true);
-        app_tenant_release(app_tenants_remove(x->a->tenants, row->id));
+         * new one and puts it in its place */
+        x->recreated[x->n - 1] = true;
         app_tenant_release(t);
-        log_write(LOG_INFO, "tenant %s: deleted and created again by another process",
-                  row->id);
         return 0;
     }
     if (t->updated_at == row->updated_at) { /* unchanged since the last look */
@@ -233,13 +256,18 @@ static int by_string(const void *x, const void *y)
 static int reconcile(app *a, store_db *db, const char *sig,
                      char last[STORE_TENANTS_SIG_MAX])
 {
-    seen_ctx x = {a, db, NULL, 0, 0, 0};
+    seen_ctx x = {a, db, NULL, NULL, 0, 0, 0};
     int rc = store_tenants_page(db, "", 0, reconcile_one, &x);
     if (rc == 0) {
         for (size_t i = 0; rc == 0 && i < x.n; i++) {
-            app_tenant *t = app_tenants_find(a->tenants, x.ids[i]);
+            app_tenant *t = app_tenants_find(a->tenants, x.ids[i]), *old = NULL;
+            if (t != NULL && x.recreated[i]) {
+                old = t;
+                t = NULL;
+            }
             if (t == NULL)
-                rc = discover(a, db, x.ids[i], &t);
+                rc = discover(a, db, x.ids[i], old, &t);
+            app_tenant_release(old);
             app_tenant_release(t);
         }
         size_t n;
@@ -260,6 +288,7 @@ static int reconcile(app *a, store_db *db, const char *sig,
     for (size_t i = 0; i < x.n; i++)
         free(x.ids[i]);
     free(x.ids);
+    free(x.recreated);
     return rc < 0 ? -1 : 0;
 }
 

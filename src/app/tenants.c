@@ -118,6 +118,23 @@ cleanup:
     return ok;
 }
 
+app_tenant *app_tenants_replace(app_tenants *r, app_tenant *t, bool *taken)
+{
+    bool found;
+    pthread_rwlock_wrlock(&r->lock);
+    size_t i = position(r, t->id, &found);
+    app_tenant *old = NULL;
+    *taken = true;
+    if (found) {
+        old = r->v[i];
+        r->v[i] = t;
+    }
+    pthread_rwlock_unlock(&r->lock);
+    if (!found)
+        *taken = app_tenants_add(r, t);
+    return old;
+}
+
 app_tenant *app_tenants_remove(app_tenants *r, const char *id)
 {
     bool found;

@@ -36,6 +36,13 @@ app_tenant *app_tenants_find(app_tenants *r, const char *id);
  * there already or out of memory (t not taken). */
 bool app_tenants_add(app_tenants *r, app_tenant *t);
 
+/* Puts t in place of the tenant of its id (the registry takes the caller's
+ * reference), in one step: a lookup finds one or the other, never none.
+ * Returns the one replaced (the registry's reference, now the caller's), or
+ * NULL when there was none (t added). NULL and t not taken when out of
+ * memory: then *taken is false. */
+app_tenant *app_tenants_replace(app_tenants *r, app_tenant *t, bool *taken);
+
 /* Removes id and returns it (the registry's reference, now the caller's),
  * or NULL. */
 app_tenant *app_tenants_remove(app_tenants *r, const char *id);
