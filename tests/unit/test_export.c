@@ -554,7 +554,7 @@ static app_tenant *big_tenant(void)
     ck_assert_int_eq(r.status, 201);
     testhttp_response_free(&r);
     for (int k = 0; k < 10; k++) {
-        char prefix[8];
+        char prefix[16];
         snprintf(prefix, sizeof prefix, "p%d-", k);
         post_cdnow("/v1/tenants/acme/transactions", prefix);
     }
