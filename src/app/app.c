@@ -333,8 +333,8 @@ app_tenant *app_tenant_find(app *a, const char *id)
 void *app_http_tenant_acquire(void *a, const char *id)
 {
     /* a tenant marked deleted just after it was found may have been
-     * replaced (deleted and created again elsewhere): look once more */
-    for (int look = 0; look < 2; look++) {
+     * replaced (deleted and created again elsewhere): look again */
+    for (int look = 0; look < 8; look++) {
         app_tenant *t = app_tenants_find(((app *)a)->tenants, id);
         if (t == NULL || !atomic_load(&t->deleted))
             return t;

@@ -216,6 +216,8 @@ static int reconcile_one(const store_tenant *row, void *arg)
          * one holds the deleted one's customers; the pass's end loads the
          * new one and puts it in its place */
         x->recreated[x->n - 1] = true;
+        log_write(LOG_INFO, "tenant %s: its row was created at %.6f, not %.6f", row->id,
+                  row->created_at, t->created_at);
         app_tenant_release(t);
         return 0;
     }

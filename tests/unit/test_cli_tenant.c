@@ -502,8 +502,13 @@ START_TEST(test_recreated_elsewhere)
                   PQresultErrorMessage(res));
     PQclear(res);
     store_db_close(db);
-    tenant_until(NULL, "customers", 0);
+    /* known gap: under load the tenant may answer 404 for a catch-up tick
+     * while it is replaced (docs/tenants.md, "Not done yet"); what must
+     * hold is that the new one is served, empty */
     testhttp_response r;
+    get_until_not("/v1/tenants/acme", 404, &r);
+    testhttp_response_free(&r);
+    tenant_until(NULL, "customers", 0);
     testhttp_request(svc.port, "GET", "/v1/tenants/acme/model", NULL, &r);
     testhttp_assert_problem(&r, 503, "no-model");
     ck_assert_msg(strstr(r.body, "0 customers") != NULL, "%s", r.body);
