@@ -333,7 +333,9 @@ app_tenant *app_tenant_find(app *a, const char *id)
 void *app_http_tenant_acquire(void *a, const char *id)
 {
     /* a tenant marked deleted just after it was found may have been
-     * replaced (deleted and created again elsewhere): look again */
+     * replaced (deleted and created again elsewhere: the new one is in
+     * the registry before the old one is marked), so a second look finds
+     * the new one; a few more cover replacements in quick succession */
     for (int look = 0; look < 8; look++) {
         app_tenant *t = app_tenants_find(((app *)a)->tenants, id);
         if (t == NULL || !atomic_load(&t->deleted))
