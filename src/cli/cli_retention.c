@@ -11,6 +11,7 @@
 #include <gsl/gsl_errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,20 +117,29 @@ static int parse_option(int opt, const char *arg, options *o)
     return usage_error("unknown option or missing value: '%s'", arg);
 }
 
+/* -h or --help anywhere wins over whatever else is wrong. */
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
 /* Returns 0, 1 after printing the usage (help), or 2 after a usage error. */
 static int parse_args(int argc, char **argv, options *o)
 {
     *o = (options){.horizon = -1, .discount = DEFAULT_DISCOUNT};
+    if (wants_help(argc, argv)) {
+        fputs(retention_usage, stdout);
+        return 1;
+    }
     optind = 1;
     opterr = 0;
     for (;;) {
         int opt = getopt_long(argc, argv, "h", long_options, NULL);
         if (opt == -1)
             break;
-        if (opt == 'h' || opt == OPT_HELP) {
-            fputs(retention_usage, stdout);
-            return 1;
-        }
         if (opt == '?' || opt == ':')
             return usage_error("unknown option or missing value: '%s'", argv[optind - 1]);
         int rc = parse_option(opt, optarg, o);
