@@ -209,8 +209,9 @@ static json_t *series(const char *what, series_fn f, const retention_params *p,
 
 /* The naive view: one constant churn rate for everyone, the pooled share
  * of those at risk who left (the geometric model's estimate); its value of a
- * new subscriber with the same conventions ((1 + d) / (d + churn) payments)
- * and ARPA / churn (1 / churn payments, undiscounted). */
+ * new subscriber with the same conventions ((1 + d) / (d + churn) payments),
+ * its DERL, the same whatever the renewals made ((1 - churn)(1 + d) / (d +
+ * churn)), and ARPA / churn (1 / churn payments, undiscounted). */
 static json_t *naive_json(const retention_cohort *c, size_t n, double d)
 {
     double left = 0, at_risk = 0;
@@ -224,6 +225,9 @@ static json_t *naive_json(const retention_cohort *c, size_t n, double d)
     json_object_set_new(o, "churn", json_real(churn));
     json_object_set_new(o, "value",
                         d + churn > 0 ? json_real((1 + d) / (d + churn)) : json_null());
+    json_object_set_new(o, "derl",
+                        d + churn > 0 ? json_real((1 - churn) * (1 + d) / (d + churn))
+                                      : json_null());
     json_object_set_new(o, "arpa_over_churn",
                         churn > 0 ? json_real(1 / churn) : json_null());
     return o;

@@ -487,6 +487,11 @@ START_TEST(test_cli_sbg_one_cohort)
     json_t *naive = json_object_get(j, "naive");
     ck_assert(num(naive, "value") < num(j, "new_subscriber_value"));
     ck_assert_double_eq_tol(num(naive, "churn"), 759.0 / 3358.0, 1e-12);
+    double c = 759.0 / 3358.0;
+    ck_assert_double_eq_tol(num(naive, "value"), 1.1 / (0.1 + c), 1e-12);
+    ck_assert_double_eq_tol(num(naive, "derl"), (1 - c) * 1.1 / (0.1 + c), 1e-12);
+    ck_assert_double_eq_tol(num(naive, "arpa_over_churn"), 1 / c, 1e-12);
+    ck_assert(num(naive, "derl") < at(j, "derl", 0));
     json_decref(j);
 }
 END_TEST
