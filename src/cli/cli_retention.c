@@ -3,9 +3,9 @@
  * (--survivors) or in a file of cohorts (--cohorts), and prints the fit and
  * what it projects as one JSON object: the survivor curve, P(renew), DERL by
  * renewals made, the value of a new subscriber, and the naive constant-churn
- * figure beside it. Exit 0; 1 for bad data in --cohorts or a fit that failed
- * or did not converge (printed, with the reason on stderr); 2 for a usage
- * error. */
+ * figure beside it. Exit 0; 1 for bad data in --cohorts, or a fit that failed,
+ * did not converge or is not identified (printed with "problem" saying why,
+ * the reason on stderr too); 2 for a usage error. */
 #include <errno.h>
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
@@ -31,7 +31,8 @@ static const char retention_usage[] =
     "Fits a subscription retention model by maximum likelihood on survivor counts\n"
     "and prints one JSON object: model, params (alpha, beta; c for bdw), std_errors\n"
     "(null when the Hessian is not negative definite), log_likelihood, n_cohorts,\n"
-    "n_subscribers, converged, iterations, horizon, discount_rate, survivor_share\n"
+    "n_subscribers, converged, problem (null, or why the fit cannot be used),\n"
+    "iterations, horizon, discount_rate, survivor_share\n"
     "(projected S(t), t = 0..H), survivors (counts, one cohort only), p_renew and\n"
     "derl indexed by renewals made (0..H), new_subscriber_value (1 + derl[0]:\n"
     "payments, the first at the start) and naive (the constant-churn figure).\n"
@@ -264,6 +265,20 @@ static json_t *projection(json_t *out, const retention_fit_result *r,
     return out;
 }
 
+/* Why the fit cannot be used, or NULL: not converged, or parameters the
+ * counts do not determine (the Hessian is not negative definite, e.g. one
+ * period only, or nobody or everybody leaving). */
+static const char *problem(const retention_fit_result *r)
+{
+    if (!r->fit.converged)
+        return "the fit did not converge";
+    if (!r->fit.std_errors_ok)
+        return "the counts do not determine the parameters (the Hessian is not negative "
+               "definite): more periods are needed, with some but not all subscribers "
+               "leaving";
+    return NULL;
+}
+
 static json_t *build(const options *o, const retention_fit_result *r,
                      const retention_input *in, unsigned h)
 {
@@ -278,6 +293,8 @@ static json_t *build(const options *o, const retention_fit_result *r,
     json_object_set_new(out, "n_cohorts", json_integer((json_int_t)in->n_cohorts));
     json_object_set_new(out, "n_subscribers", json_real(in->weight));
     json_object_set_new(out, "converged", json_boolean(r->fit.converged));
+    const char *why = problem(r);
+    json_object_set_new(out, "problem", why != NULL ? json_string(why) : json_null());
     json_object_set_new(out, "iterations", json_integer((json_int_t)r->fit.iterations));
     json_object_set_new(out, "horizon", json_integer(h));
     json_object_set_new(out, "discount_rate", json_real(o->discount));
@@ -301,6 +318,17 @@ static int load(const options *o, retention_input *in)
 
 static int fit_and_print(const options *o, const retention_input *in)
 {
+    /* m periods give m free cells of a multinomial: fewer cannot determine
+     * the model's parameters (one period fixes only alpha / (alpha + beta)). */
+    size_t n_params = o->kind == RETENTION_BDW ? 3 : 2;
+    if (in->max_periods < n_params) {
+        fprintf(
+            stderr,
+            "ltvd retention: the %s has %zu parameters: it needs a cohort observed for "
+            "at least %zu periods after its start (the longest has %zu)\n",
+            o->model, n_params, n_params, in->max_periods);
+        return 1;
+    }
     retention_fit_result r;
     int rc = retention_fit(o->kind, in->cohorts, in->n_cohorts, &r);
     if (rc != GSL_SUCCESS) {
@@ -330,8 +358,9 @@ static int fit_and_print(const options *o, const retention_input *in)
     }
     putchar('\n');
     int status = cli_flush_stdout("retention");
-    if (status == 0 && !r.fit.converged) {
-        fprintf(stderr, "ltvd retention: the %s fit did not converge\n", o->model);
+    const char *why = problem(&r);
+    if (status == 0 && why != NULL) {
+        fprintf(stderr, "ltvd retention: the %s fit cannot be used: %s\n", o->model, why);
         status = 1;
     }
     return status;

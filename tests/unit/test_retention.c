@@ -564,13 +564,14 @@ START_TEST(test_cli_bad_input)
     expect_error("--model sbg --survivors 1000,abc", 2, "'abc' is not a number");
     expect_error("--model sbg --survivors 1000,nan", 2, "is not a number");
     expect_error("--model sbg --survivors 1000", 2, "at least one later count");
-    expect_error("--model sbg --survivors 0,0", 2, "size (count 1) is 0");
+    expect_error("--model sbg --survivors 0,0,0", 2, "size (count 1) is 0");
     expect_error("--model sbg --survivors 1000,600 --horizon -1", 2, "--horizon");
     expect_error("--model sbg --survivors 1000,600 --horizon 1001", 2, "--horizon");
     expect_error("--model sbg --survivors 1000,600 --discount-rate -0.5", 2,
                  "--discount-rate");
     expect_error("--model bdw --survivors 1000,600 --discount-rate 0", 2, "sbg only");
     expect_error("--model sbg --survivors 1000,600 --bogus", 2, "unknown option");
+    expect_error("--model sbg --survivors 1000,600 --horizon", 2, "missing value");
     expect_error("--model sbg --survivors 1000,600 extra", 2, "unexpected argument");
     /* alpha < 1 and no discounting: an infinite expected lifetime */
     expect_error("--model sbg --survivors 1000,631,468,382,326,289,262,241 "
@@ -588,6 +589,33 @@ START_TEST(test_cli_bad_input)
     snprintf(args, sizeof args, "--model bdw --cohorts %s", empty);
     expect_error(args, 1, "no cohort");
     unlink(empty);
+}
+END_TEST
+
+/* Counts that cannot determine the parameters: fewer periods than
+ * parameters are refused before the fit; nobody or everybody leaving gives
+ * a fit printed, finite, with "problem" saying why; exit 1 either way. */
+START_TEST(test_cli_unidentified)
+{
+    expect_error("--model sbg --survivors 1000,600", 1, "at least 2 periods");
+    expect_error("--model bdw --survivors 1000,600,500", 1, "at least 3 periods");
+    const char *cases[] = {"--model sbg --survivors 100,0,0",
+                           "--model bdw --survivors 100,100,100,100",
+                           "--model sbg --survivors 5,4,3,2,1,0 --model bdw"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        testrun_out r = run(cases[i]);
+        ck_assert_msg(r.status == 1, "%s: exit %d", cases[i], r.status);
+        ck_assert_msg(strstr(r.err, "cannot be used") != NULL, "%s: %s", cases[i], r.err);
+        ck_assert(strstr(r.out, "nan") == NULL && strstr(r.out, "inf") == NULL);
+        json_t *j = json_loads(r.out, 0, NULL);
+        ck_assert_msg(j != NULL, "%s: %s", cases[i], r.out);
+        ck_assert(json_is_string(json_object_get(j, "problem")));
+        json_decref(j);
+        testrun_free(&r);
+    }
+    json_t *j = run_json("--model sbg --survivors 1000,631,468,382");
+    ck_assert(json_is_null(json_object_get(j, "problem")));
+    json_decref(j);
 }
 END_TEST
 
@@ -630,6 +658,7 @@ Suite *suite_retention(void)
     tcase_add_test(cli, test_cli_sbg_one_cohort);
     tcase_add_test(cli, test_cli_bdw_and_cohorts);
     tcase_add_test(cli, test_cli_bad_input);
+    tcase_add_test(cli, test_cli_unidentified);
     tcase_add_test(cli, test_cli_help);
     suite_add_tcase(s, cli);
     return s;
