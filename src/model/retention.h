@@ -74,7 +74,7 @@ int retention_expected_renewals(const retention_params *p, unsigned k, unsigned 
 
 /* The expected discounted value of a new subscriber paying `amount` per
  * period: amount x (1 + DERL(0)) (the first payment at the start, then one
- * per renewal). */
+ * per renewal). amount must be finite and >= 0 (GSL_EDOM otherwise). */
 int retention_new_subscriber_value(const retention_params *p, double amount, double d,
                                    double *out);
 
