@@ -8,6 +8,7 @@
  * the command end to end through the real binary. Run from the repo root. */
 #include <check.h>
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_sf_gamma.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -364,6 +365,29 @@ START_TEST(test_domain)
 }
 END_TEST
 
+/* log S(t) (Stirling's series after an upward recurrence, in the code)
+ * against GSL's lnbeta, an independent evaluation, across the switch at
+ * y = 10 and far out: to 1e-12 of max(1, |log S|). */
+START_TEST(test_log_survival_vs_gsl)
+{
+    const double as[] = {1e-4, 0.5, 3, 200}, bs[] = {1e-3, 0.7, 9.5, 1e4},
+                 cs[] = {0.3, 1, 2}, ts[] = {0, 1, 3, 9, 10, 11, 1000, 1e6};
+    for (size_t i = 0; i < 4; i++)
+        for (size_t j = 0; j < 4; j++)
+            for (size_t l = 0; l < 3; l++)
+                for (size_t m = 0; m < 8; m++) {
+                    retention_params p = params_at(as[i], bs[j], cs[l]);
+                    double got, want = gsl_sf_lnbeta(as[i], bs[j] + pow(ts[m], cs[l])) -
+                                       gsl_sf_lnbeta(as[i], bs[j]);
+                    ck_assert_int_eq(retention_log_survival(&p, ts[m], &got),
+                                     GSL_SUCCESS);
+                    ck_assert_msg(fabs(got - want) <= 1e-12 * fmax(1, fabs(want)),
+                                  "a=%g b=%g c=%g t=%g: %.17g vs %.17g", as[i], bs[j],
+                                  cs[l], ts[m], got, want);
+                }
+}
+END_TEST
+
 /* Extreme parameters and periods: every answer finite (or an error). */
 START_TEST(test_extremes_finite)
 {
@@ -649,6 +673,7 @@ Suite *suite_retention(void)
     tcase_add_test(tc, test_projection_vs_actual);
     tcase_add_test(tc, test_derl_recursion);
     tcase_add_test(tc, test_domain);
+    tcase_add_test(tc, test_log_survival_vs_gsl);
     tcase_add_test(tc, test_extremes_finite);
     tcase_add_test(tc, test_fit_bad_input);
     suite_add_tcase(s, tc);
