@@ -575,6 +575,30 @@ static void expect_error(const char *args, int status, const char *needle)
     testrun_free(&r);
 }
 
+/* A cohort triangle (younger cohorts have shorter lines) with CRLF line
+ * ends, comments and blank lines: fitted like the same cohorts in memory. */
+START_TEST(test_cli_cohort_triangle)
+{
+    char path[] = "/tmp/ltvd_retention_XXXXXX", args[256];
+    temp_file(path, "# cohorts of 2019, 2020, 2021\r\n1000,631,468,382,326\r\n\r\n"
+                    "  800 , 530,400,330\r\n# the youngest\n600,420,330\n");
+    snprintf(args, sizeof args, "--model sbg --cohorts %s --horizon 6", path);
+    json_t *j = run_json(args);
+    unlink(path);
+    const double a[] = {1000, 631, 468, 382, 326}, b[] = {800, 530, 400, 330},
+                 c[] = {600, 420, 330};
+    retention_cohort tri[3] = {{a, 5}, {b, 4}, {c, 3}};
+    retention_fit_result r;
+    ck_assert_int_eq(retention_fit(RETENTION_SBG, tri, 3, &r), GSL_SUCCESS);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "n_cohorts")), 3);
+    ck_assert_double_eq(num(j, "n_subscribers"), 2400);
+    ck_assert(rel_err(num(json_object_get(j, "params"), "alpha"), r.params.alpha) < 1e-9);
+    ck_assert_double_eq_tol(num(j, "log_likelihood"), r.fit.log_likelihood, 1e-9);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "derl")), 7);
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(test_cli_bad_input)
 {
     expect_error("--survivors 1000,600", 2, "--model is required");
@@ -682,6 +706,7 @@ Suite *suite_retention(void)
     tcase_set_timeout(cli, 120);
     tcase_add_test(cli, test_cli_sbg_one_cohort);
     tcase_add_test(cli, test_cli_bdw_and_cohorts);
+    tcase_add_test(cli, test_cli_cohort_triangle);
     tcase_add_test(cli, test_cli_bad_input);
     tcase_add_test(cli, test_cli_unidentified);
     tcase_add_test(cli, test_cli_help);
