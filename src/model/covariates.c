@@ -199,6 +199,117 @@ int cov_loglik(const btyd_model *m, const cov_data *d, const double *params, dou
     return GSL_SUCCESS;
 }
 
+/* ---- the Hessian, group by group ---- */
+
+typedef struct group_ctx {
+    const btyd_model *m;
+    const btyd_pattern *pat;
+    const double *q;
+} group_ctx;
+
+static int group_chunk(void *vctx, size_t lo, size_t hi, double *acc)
+{
+    const group_ctx *c = vctx;
+    return c->m->loglik_grad(c->q, c->pat + lo, hi - lo, &acc[0], &acc[1]);
+}
+
+/* The plain model's gradient in q over one group's patterns. */
+static int group_grad(const btyd_model *m, const btyd_pattern *pat, size_t n,
+                      const double *q, double *dq)
+{
+    group_ctx c = {m, pat, q};
+    double acc[5] = {0};
+    int rc = parallel_sum(n, MIN_CHUNK, group_chunk, &c, acc, 5);
+    for (int j = 0; rc == GSL_SUCCESS && j < 4; j++) {
+        dq[j] = acc[1 + j];
+        if (!isfinite(dq[j]))
+            rc = GSL_ERANGE;
+    }
+    return rc;
+}
+
+#define HQ_STEP 1e-6 /* relative step in q of the group Hessian */
+
+/* The plain model's Hessian in q over one group (forward differences of
+ * its analytic gradient, symmetrised) and the gradient dq. */
+static int group_hessian(const btyd_model *m, const btyd_pattern *pat, size_t n,
+                         const double *q, double *dq, double hq[4][4])
+{
+    int rc = group_grad(m, pat, n, q, dq);
+    for (int j = 0; rc == GSL_SUCCESS && j < 4; j++) {
+        double qj[4], dqj[4];
+        memcpy(qj, q, sizeof qj);
+        double h = HQ_STEP * q[j];
+        qj[j] += h;
+        rc = group_grad(m, pat, n, qj, dqj);
+        for (int i = 0; i < 4; i++)
+            hq[i][j] = (dqj[i] - dq[i]) / h;
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            hq[i][j] = hq[j][i] = 0.5 * (hq[i][j] + hq[j][i]);
+    return rc;
+}
+
+/* Adds dq_j times the second derivatives of q_j in params: q_j = base *
+ * exp(sign g.z) has d2/dbase dg_k = sign z_k q/base, d2/dg_k dg_l =
+ * z_k z_l q, d2/dbase2 = 0. */
+static void add_curvature(size_t n, size_t base, size_t g0, double sign, double bval,
+                          double q, double dqj, const double *z, size_t K, double *hess)
+{
+    for (size_t k = 0; k < K; k++) {
+        double c = dqj * sign * z[k] * q / bval;
+        hess[base * n + g0 + k] += c;
+        hess[(g0 + k) * n + base] += c;
+        for (size_t l = 0; l < K; l++)
+            hess[(g0 + k) * n + g0 + l] += dqj * z[k] * z[l] * q;
+    }
+}
+
+int cov_hessian(const btyd_model *m, const cov_data *d, const double *params,
+                double *grad, double *hess)
+{
+    if (!cov_model_supported(m) || d->n_covariates > COV_MAX_COVARIATES)
+        return GSL_EDOM;
+    size_t K = d->n_covariates, n = COV_BASE_PARAMS + 2 * K;
+    double jac[4 * COV_MAX_PARAMS];
+    memset(grad, 0, n * sizeof grad[0]);
+    memset(hess, 0, n * n * sizeof hess[0]);
+    for (size_t g = 0; g < d->n_groups; g++) {
+        const double *z = row_of(d, g);
+        double q[4], dq[4], hq[4][4];
+        size_t a = d->start[g], len = d->start[g + 1] - a;
+        if (len == 0)
+            continue;
+        int rc = params_at(m, params, K, z, q);
+        if (rc == GSL_SUCCESS)
+            rc = group_hessian(m, d->pat + a, len, q, dq, hq);
+        if (rc != GSL_SUCCESS)
+            return rc;
+        params_jacobian(m, params, K, z, q, jac);
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < 4; j++)
+                grad[i] += dq[j] * jac[j * n + i];
+            for (size_t k = 0; k < n; k++)
+                for (size_t u = 0; u < 4; u++)
+                    for (size_t v = 0; v < 4; v++)
+                        hess[i * n + k] += jac[u * n + i] * hq[u][v] * jac[v * n + k];
+        }
+        size_t gt = COV_BASE_PARAMS, gl = COV_BASE_PARAMS + K;
+        add_curvature(n, ALPHA, gt, -1, params[ALPHA], q[ALPHA], dq[ALPHA], z, K, hess);
+        if (m == &pareto_model)
+            add_curvature(n, P3, gl, -1, params[P3], q[P3], dq[P3], z, K, hess);
+        else {
+            add_curvature(n, P2, gl, 1, params[P2], q[P2], dq[P2], z, K, hess);
+            add_curvature(n, P3, gl, 1, params[P3], q[P3], dq[P3], z, K, hess);
+        }
+    }
+    for (size_t i = 0; i < n * n; i++)
+        if (!isfinite(hess[i]))
+            return GSL_ERANGE;
+    return GSL_SUCCESS;
+}
+
 /* ---- the fit ---- */
 
 typedef struct fit_ctx {
@@ -217,6 +328,13 @@ static int spec_loglik_grad(const double *params, const void *data, double *ll,
 {
     const fit_ctx *c = data;
     return cov_loglik(c->m, c->d, params, ll, grad);
+}
+
+static int spec_hessian(const double *params, const void *data, double *grad,
+                        double *hess)
+{
+    const fit_ctx *c = data;
+    return cov_hessian(c->m, c->d, params, grad, hess);
 }
 
 static double now_seconds(void)
@@ -261,6 +379,60 @@ static int data_valid(const btyd_model *m, const cov_data *d, double *total)
     return *total > 0;
 }
 
+/* Large data are first fitted on a systematic subsample of each group's
+ * sorted patterns (every k-th, weight times k; a group with fewer than k
+ * patterns whole), so that most iterations run on a small problem and the
+ * full data only take the Newton steps from a near-optimal start. */
+#define SUBSAMPLE_ABOVE 40000
+#define SUBSAMPLE_SIZE 10000
+
+static int subsample(const cov_data *d, size_t k, cov_data_owned *sub)
+{
+    size_t n = d->start[d->n_groups], K = d->n_covariates;
+    memset(sub, 0, sizeof *sub);
+    sub->pat = malloc((n / k + d->n_groups + 1) * sizeof *sub->pat);
+    sub->start = malloc((d->n_groups + 1) * sizeof *sub->start);
+    if (sub->pat == NULL || sub->start == NULL) {
+        cov_data_free(sub);
+        return GSL_ENOMEM;
+    }
+    size_t m = 0;
+    for (size_t g = 0; g < d->n_groups; g++) {
+        size_t a = d->start[g], len = d->start[g + 1] - a;
+        size_t step = len >= k ? k : 1;
+        sub->start[g] = m;
+        for (size_t i = a + step / 2; i < a + len; i += step) {
+            sub->pat[m] = d->pat[i];
+            sub->pat[m++].weight *= (double)step;
+        }
+    }
+    sub->start[d->n_groups] = m;
+    sub->d = (cov_data){K, d->n_groups, d->z, sub->pat, sub->start};
+    return GSL_SUCCESS;
+}
+
+/* The optimum on the subsample into start (init when it fails). */
+static void subsample_start(fit_spec spec, const fit_ctx *full, double *start)
+{
+    const cov_data *d = full->d;
+    memcpy(start, spec.init, spec.n_params * sizeof start[0]);
+    cov_data_owned sub;
+    if (subsample(d, d->start[d->n_groups] / SUBSAMPLE_SIZE, &sub) != GSL_SUCCESS)
+        return;
+    fit_ctx ctx = {full->m, &sub.d};
+    double total = 0;
+    for (size_t i = 0; i < sub.d.start[sub.d.n_groups]; i++)
+        total += sub.pat[i].weight;
+    spec.data = &ctx;
+    spec.total_weight = total;
+    spec.skip_std_errors = true;
+    spec.covariance = NULL;
+    fit_result_wide w;
+    if (fit_mle_wide(&spec, &w) == GSL_SUCCESS && w.converged)
+        memcpy(start, w.params, spec.n_params * sizeof start[0]);
+    cov_data_free(&sub);
+}
+
 /* The likelihood-ratio test of the covariates against the plain model. */
 static void lr_test(cov_result *out)
 {
@@ -291,6 +463,7 @@ int cov_fit(const btyd_model *m, const cov_data *d, cov_result *out)
         .n_params = n,
         .loglik = spec_loglik,
         .loglik_grad = spec_loglik_grad,
+        .hessian = spec_hessian,
         .data = &ctx,
         .total_weight = total,
         .init = init,
@@ -299,6 +472,11 @@ int cov_fit(const btyd_model *m, const cov_data *d, cov_result *out)
         .n_real = 2 * K,
         .covariance = out->covariance,
     };
+    double start[COV_MAX_PARAMS];
+    if (out->n_patterns > SUBSAMPLE_ABOVE) {
+        subsample_start(spec, &ctx, start);
+        spec.init = start;
+    }
     fit_result_wide w;
     rc = fit_mle_wide(&spec, &w);
     if (rc != GSL_SUCCESS)

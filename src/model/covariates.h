@@ -92,6 +92,15 @@ int cov_params_at_se(const btyd_model *m, const cov_result *r, const double *z,
 int cov_loglik(const btyd_model *m, const cov_data *d, const double *params, double *ll,
                double *grad);
 
+/* The gradient (grad[0..n)) and Hessian (hess, n x n row-major, n = 4 +
+ * 2K) of the total log-likelihood at params: each group's 4 x 4 Hessian of
+ * the plain model in its own parameters (forward differences of the
+ * analytic gradient, ~1e-6 relative), carried to params by the chain rule,
+ * so the cost is 5 passes over the patterns whatever K. Returns as
+ * cov_loglik. */
+int cov_hessian(const btyd_model *m, const cov_data *d, const double *params,
+                double *grad, double *hess);
+
 /* Fits the model with covariates by maximum likelihood (fit.h's BFGS and
  * Newton steps on log r, log alpha, ... and the gammas as they are), warm-
  * started from the model fitted without covariates (gammas 0), which is

@@ -184,9 +184,37 @@ static int grad_log(const fit_spec *spec, const double *theta, double *g)
 /* The Hessian from forward differences of the analytic gradient from g0 (the
  * gradient at theta0): n gradient calls. The gradient is smooth and exact to
  * rounding, so a small step gives ~1e-6 relative accuracy. */
+/* The Hessian in theta from spec->hessian's natural-scale one: with
+ * p_i = exp(theta_i), d2/dtheta_i dtheta_j = J_i J_j H_ij + [i = j] p_i g_i
+ * (g the natural-scale gradient), and the penalty -N C p_i^2 adds
+ * -4 N C p_i^2 on the diagonal; real parameters have J = 1 and no more. */
+static int hessian_natural(const fit_spec *spec, const double *theta0, gsl_matrix *h)
+{
+    size_t n = spec->n_params;
+    double p[FIT_MAX_PARAMS_WIDE], g[FIT_MAX_PARAMS_WIDE];
+    double *hn = malloc(n * n * sizeof *hn);
+    int rc = GSL_ENOMEM;
+    if (hn == NULL)
+        return rc;
+    rc = to_natural(spec, theta0, p) ? spec->hessian(p, spec->data, g, hn) : GSL_EDOM;
+    for (size_t i = 0; rc == GSL_SUCCESS && i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double v = jacobian(spec, i, p[i]) * jacobian(spec, j, p[j]) * hn[i * n + j];
+            if (i == j && !is_real(spec, i))
+                v += p[i] * g[i] - 4 * spec->total_weight * spec->penalizer * p[i] * p[i];
+            if (!isfinite(v))
+                rc = GSL_ERANGE;
+            gsl_matrix_set(h, i, j, v);
+        }
+    free(hn);
+    return rc;
+}
+
 static int hessian_forward(const fit_spec *spec, const double *theta0, const double *g0,
                            gsl_matrix *h)
 {
+    if (spec->hessian != NULL)
+        return hessian_natural(spec, theta0, h);
     size_t n = spec->n_params;
     double theta[FIT_MAX_PARAMS_WIDE], gp[FIT_MAX_PARAMS_WIDE];
     const double e = GRAD_HESS_STEP;

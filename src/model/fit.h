@@ -21,26 +21,33 @@ typedef int (*fit_loglik_fn)(const double *params, const void *data, double *ll)
 /* The same and its gradient with respect to the natural-scale params. */
 typedef int (*fit_loglik_grad_fn)(const double *params, const void *data, double *ll,
                                   double *grad);
+/* Its gradient (grad[0..n)) and Hessian (hess, n x n row-major) with
+ * respect to the natural-scale params. */
+typedef int (*fit_hessian_fn)(const double *params, const void *data, double *grad,
+                              double *hess);
 
 typedef struct fit_spec {
     size_t n_params;
     fit_loglik_fn loglik;
     fit_loglik_grad_fn loglik_grad; /* optional: analytic gradient (NULL: numeric) */
     const void *data;
-    double total_weight;  /* number of customers, scales the penalizer */
-    double penalizer;     /* C >= 0: minimise -LL/N + C * sum(params^2) */
-    const double *init;   /* starting point (natural scale, all > 0) */
-    size_t max_iter;      /* 0: a default */
-    bool newton_first;    /* init is near the optimum: try Newton steps
-                             (needs loglik_grad) before BFGS */
-    bool skip_std_errors; /* a preliminary fit: no Hessian at the end */
-    size_t n_real;        /* the last n_real params are real numbers (e.g.
-                             covariate coefficients), fitted as they are, any
-                             finite init, no penalizer; the others are > 0,
-                             fitted on their logarithms. 0: all positive */
-    double *covariance;   /* optional out (fit_mle_wide only): the n x n
-                             covariance of the natural-scale params, row-major,
-                             written when std_errors_ok */
+    double total_weight;    /* number of customers, scales the penalizer */
+    double penalizer;       /* C >= 0: minimise -LL/N + C * sum(params^2) */
+    const double *init;     /* starting point (natural scale, all > 0) */
+    size_t max_iter;        /* 0: a default */
+    bool newton_first;      /* init is near the optimum: try Newton steps
+                               (needs loglik_grad) before BFGS */
+    bool skip_std_errors;   /* a preliminary fit: no Hessian at the end */
+    size_t n_real;          /* the last n_real params are real numbers (e.g.
+                               covariate coefficients), fitted as they are, any
+                               finite init, no penalizer; the others are > 0,
+                               fitted on their logarithms. 0: all positive */
+    fit_hessian_fn hessian; /* optional, with loglik_grad: used instead of
+                               differences of the gradient for the Newton
+                               steps and the standard errors */
+    double *covariance;     /* optional out (fit_mle_wide only): the n x n
+                               covariance of the natural-scale params, row-major,
+                               written when std_errors_ok */
 } fit_spec;
 
 typedef struct fit_result {

@@ -176,6 +176,24 @@ static void check_gradient(const btyd_model *m, const double *at)
                       "%s d/dp%zu: analytic %.10g numeric %.10g", m->name, i, grad[i],
                       num);
     }
+    /* the Hessian against central differences of the analytic gradient */
+    double hess[64], g2[8];
+    ck_assert_int_eq(cov_hessian(m, &data.d, at, g2, hess), GSL_SUCCESS);
+    for (size_t i = 0; i < 8; i++) {
+        ck_assert_double_eq_tol(g2[i], grad[i], 1e-9 * (fabs(grad[i]) + 1));
+        double p[8], gp[8], gm[8], h = 1e-5 * (fabs(at[i]) + 1e-2);
+        memcpy(p, at, sizeof p);
+        p[i] = at[i] + h;
+        ck_assert_int_eq(cov_loglik(m, &data.d, p, &ll, gp), GSL_SUCCESS);
+        p[i] = at[i] - h;
+        ck_assert_int_eq(cov_loglik(m, &data.d, p, &ll, gm), GSL_SUCCESS);
+        for (size_t j = 0; j < 8; j++) {
+            double num = (gp[j] - gm[j]) / (2 * h);
+            ck_assert_msg(fabs(num - hess[j * 8 + i]) < 1e-4 * (fabs(num) + 1),
+                          "%s H[%zu][%zu]: %.10g numeric %.10g", m->name, j, i,
+                          hess[j * 8 + i], num);
+        }
+    }
     cov_data_free(&data);
     free(zc);
     sim_base_free(&b);
