@@ -255,12 +255,28 @@ done:
 
 /* ---- matching to the customers ---- */
 
+/* The common case: the file lists the customers in their order, one row
+ * each. Then row i is customer i's and no table is needed. */
+static bool same_order(const raw_file *f, size_t id_col, const summary_set *sum)
+{
+    if (f->n_rows != sum->n)
+        return false;
+    for (size_t i = 0; i < sum->n; i++)
+        if (strcmp(f->cells[i * f->n_cols + id_col], sum->rows[i].id) != 0)
+            return false;
+    return true;
+}
+
 static int match_customers(const cli_options *o, const raw_file *f, size_t id_col,
                            const summary_set *sum, const double *row_values,
                            cli_cov_table *t, char *err, size_t len)
 {
-    strmap ids;
+    strmap ids = {0};
     int rc = -1;
+    if (same_order(f, id_col, sum)) {
+        memcpy(t->values, row_values, sum->n * t->n_vars * sizeof *t->values);
+        return 0;
+    }
     if (strmap_init(&ids, f->n_rows) != 0)
         goto nomem;
     for (size_t i = 0; i < f->n_rows; i++) {

@@ -13,7 +13,16 @@ Pareto/NBD from a rounded point near the optimum. tests/unit/test_covariates.c
 checks the C optimum against the values printed here (copied by hand).
 Run from the repository root with /usr/bin/python3 (a few minutes).
 
-Output (mpmath 1.2.1; 3000 customers):
+Output (mpmath 1.2.1; 3000 customers; params in the order r, alpha, a|s,
+b|beta, gamma_purchase email, social, gamma_dropout email, social):
+bgnbd (4 Newton steps, |grad| 5.7e-15)
+  params: 0.244495247008 4.52912929939 0.971803190463 2.85702446663 0.630831009084 -0.247353648088 0.584013744608 -0.188006275839
+  se:     0.0109551 0.403137 0.290379 0.953931 0.106569 0.134634 0.413312 0.611352
+  LL:     -12608.0354810949
+pareto (4 Newton steps, |grad| 2.3e-15)
+  params: 0.587061072255 11.830898164 0.943761435988 21.3716969479 0.512124258967 -0.17585429037 0.23487016082 -0.0992269351104
+  se:     0.0433345 0.913579 0.365885 12.6508 0.0830768 0.112774 0.152056 0.241637
+  LL:     -12648.81226816
 """
 import collections
 import csv
