@@ -189,6 +189,34 @@ START_TEST(test_cli_covariates_numeric_and_columns)
 }
 END_TEST
 
+/* A numeric column that does not vary is collinear with the scales: the
+ * fit is printed with its problem and the exit status is 1. */
+START_TEST(test_cli_covariates_not_identified)
+{
+    char path[] = "/tmp/ltvd_cov_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    close(fd);
+    FILE *in = fopen(CHANNELS, "r"), *out = fopen(path, "w");
+    ck_assert(in != NULL && out != NULL);
+    char line[256];
+    ck_assert(fgets(line, sizeof line, in) != NULL);
+    fprintf(out, "customer_id,constant\n");
+    while (fgets(line, sizeof line, in) != NULL)
+        fprintf(out, "%.*s,5\n", (int)strcspn(line, ","), line);
+    fclose(in);
+    fclose(out);
+    char args[1024];
+    snprintf(args, sizeof args, FIT "--model bgnbd --covariates %s", path);
+    json_t *j = fit_doc(args, 1);
+    ck_assert(json_is_false(json_object_get(j, "std_errors_ok")));
+    ck_assert(strstr(json_string_value(json_object_get(j, "problem")),
+                     "not identified") != NULL);
+    json_decref(j);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(test_cli_covariates_refusals)
 {
     char path[] = "/tmp/ltvd_cov_XXXXXX";
@@ -244,6 +272,7 @@ Suite *suite_cli_covariates(void)
     tcase_add_test(tc, test_cli_covariates_document);
     tcase_add_test(tc, test_cli_covariates_pareto_and_min_customers);
     tcase_add_test(tc, test_cli_covariates_numeric_and_columns);
+    tcase_add_test(tc, test_cli_covariates_not_identified);
     tcase_add_test(tc, test_cli_covariates_refusals);
     suite_add_tcase(s, tc);
     return s;
