@@ -7,6 +7,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,11 +216,13 @@ static int group_chunk(void *vctx, size_t lo, size_t hi, double *acc)
 
 /* The plain model's gradient in q over one group's patterns. */
 static int group_grad(const btyd_model *m, const btyd_pattern *pat, size_t n,
-                      const double *q, double *dq)
+                      const double *q, bool serial, double *dq)
 {
     group_ctx c = {m, pat, q};
     double acc[5] = {0};
-    int rc = parallel_sum(n, MIN_CHUNK, group_chunk, &c, acc, 5);
+    int rc = serial || n < MIN_CHUNK
+                 ? group_chunk(&c, 0, n, acc)
+                 : parallel_sum(n, MIN_CHUNK, group_chunk, &c, acc, 5);
     for (int j = 0; rc == GSL_SUCCESS && j < 4; j++) {
         dq[j] = acc[1 + j];
         if (!isfinite(dq[j]))
@@ -233,15 +236,15 @@ static int group_grad(const btyd_model *m, const btyd_pattern *pat, size_t n,
 /* The plain model's Hessian in q over one group (forward differences of
  * its analytic gradient, symmetrised) and the gradient dq. */
 static int group_hessian(const btyd_model *m, const btyd_pattern *pat, size_t n,
-                         const double *q, double *dq, double hq[4][4])
+                         const double *q, bool serial, double *dq, double hq[4][4])
 {
-    int rc = group_grad(m, pat, n, q, dq);
+    int rc = group_grad(m, pat, n, q, serial, dq);
     for (int j = 0; rc == GSL_SUCCESS && j < 4; j++) {
         double qj[4], dqj[4];
         memcpy(qj, q, sizeof qj);
         double h = HQ_STEP * q[j];
         qj[j] += h;
-        rc = group_grad(m, pat, n, qj, dqj);
+        rc = group_grad(m, pat, n, qj, serial, dqj);
         for (int i = 0; i < 4; i++)
             hq[i][j] = (dqj[i] - dq[i]) / h;
     }
@@ -266,46 +269,106 @@ static void add_curvature(size_t n, size_t base, size_t g0, double sign, double 
     }
 }
 
+/* Adds group g's part of the gradient and Hessian (J' Hq J through
+ * T = Hq J, J sparse but small, plus the curvature of q). serial: no
+ * threads inside the group. */
+static int add_group(const btyd_model *m, const cov_data *d, const double *params,
+                     size_t g, bool serial, double *grad, double *hess)
+{
+    size_t K = d->n_covariates, n = COV_BASE_PARAMS + 2 * K;
+    const double *z = row_of(d, g);
+    double q[4], dq[4], hq[4][4], jac[4 * COV_MAX_PARAMS], t[4 * COV_MAX_PARAMS];
+    size_t a = d->start[g], len = d->start[g + 1] - a;
+    if (len == 0)
+        return GSL_SUCCESS;
+    int rc = params_at(m, params, K, z, q);
+    if (rc == GSL_SUCCESS)
+        rc = group_hessian(m, d->pat + a, len, q, serial, dq, hq);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    params_jacobian(m, params, K, z, q, jac);
+    for (size_t u = 0; u < 4; u++)
+        for (size_t k = 0; k < n; k++)
+            t[u * n + k] = hq[u][0] * jac[k] + hq[u][1] * jac[n + k] +
+                           hq[u][2] * jac[2 * n + k] + hq[u][3] * jac[3 * n + k];
+    for (size_t i = 0; i < n; i++) {
+        for (size_t u = 0; u < 4; u++) {
+            double ju = jac[u * n + i];
+            grad[i] += dq[u] * ju;
+            if (ju != 0)
+                for (size_t k = 0; k < n; k++)
+                    hess[i * n + k] += ju * t[u * n + k];
+        }
+    }
+    size_t gt = COV_BASE_PARAMS, gl = COV_BASE_PARAMS + K;
+    add_curvature(n, ALPHA, gt, -1, params[ALPHA], q[ALPHA], dq[ALPHA], z, K, hess);
+    if (m == &pareto_model)
+        add_curvature(n, P3, gl, -1, params[P3], q[P3], dq[P3], z, K, hess);
+    else {
+        add_curvature(n, P2, gl, 1, params[P2], q[P2], dq[P2], z, K, hess);
+        add_curvature(n, P3, gl, 1, params[P3], q[P3], dq[P3], z, K, hess);
+    }
+    return GSL_SUCCESS;
+}
+
+/* With many groups (a numeric covariate) the threads share the groups,
+ * each summing its own and adding them up under a lock at the end. */
+#define GROUPS_IN_PARALLEL 16
+
+typedef struct hess_ctx {
+    const btyd_model *m;
+    const cov_data *d;
+    const double *params;
+    double *grad, *hess;
+    pthread_mutex_t lock;
+} hess_ctx;
+
+static int hess_chunk(void *vctx, size_t lo, size_t hi, double *acc)
+{
+    hess_ctx *c = vctx;
+    size_t n = COV_BASE_PARAMS + 2 * c->d->n_covariates;
+    double grad[COV_MAX_PARAMS] = {0};
+    double *hess = calloc(n * n, sizeof *hess);
+    int rc = hess == NULL ? GSL_ENOMEM : GSL_SUCCESS;
+    (void)acc;
+    for (size_t g = lo; g < hi && rc == GSL_SUCCESS; g++)
+        rc = add_group(c->m, c->d, c->params, g, true, grad, hess);
+    if (rc == GSL_SUCCESS) {
+        pthread_mutex_lock(&c->lock);
+        for (size_t i = 0; i < n; i++)
+            c->grad[i] += grad[i];
+        for (size_t i = 0; i < n * n; i++)
+            c->hess[i] += hess[i];
+        pthread_mutex_unlock(&c->lock);
+    }
+    free(hess);
+    return rc;
+}
+
 int cov_hessian(const btyd_model *m, const cov_data *d, const double *params,
                 double *grad, double *hess)
 {
     if (!cov_model_supported(m) || d->n_covariates > COV_MAX_COVARIATES)
         return GSL_EDOM;
-    size_t K = d->n_covariates, n = COV_BASE_PARAMS + 2 * K;
-    double jac[4 * COV_MAX_PARAMS];
+    size_t n = COV_BASE_PARAMS + 2 * d->n_covariates;
     memset(grad, 0, n * sizeof grad[0]);
     memset(hess, 0, n * n * sizeof hess[0]);
-    for (size_t g = 0; g < d->n_groups; g++) {
-        const double *z = row_of(d, g);
-        double q[4], dq[4], hq[4][4];
-        size_t a = d->start[g], len = d->start[g + 1] - a;
-        if (len == 0)
-            continue;
-        int rc = params_at(m, params, K, z, q);
-        if (rc == GSL_SUCCESS)
-            rc = group_hessian(m, d->pat + a, len, q, dq, hq);
-        if (rc != GSL_SUCCESS)
-            return rc;
-        params_jacobian(m, params, K, z, q, jac);
-        for (size_t i = 0; i < n; i++) {
-            for (size_t j = 0; j < 4; j++)
-                grad[i] += dq[j] * jac[j * n + i];
-            for (size_t k = 0; k < n; k++)
-                for (size_t u = 0; u < 4; u++)
-                    for (size_t v = 0; v < 4; v++)
-                        hess[i * n + k] += jac[u * n + i] * hq[u][v] * jac[v * n + k];
-        }
-        size_t gt = COV_BASE_PARAMS, gl = COV_BASE_PARAMS + K;
-        add_curvature(n, ALPHA, gt, -1, params[ALPHA], q[ALPHA], dq[ALPHA], z, K, hess);
-        if (m == &pareto_model)
-            add_curvature(n, P3, gl, -1, params[P3], q[P3], dq[P3], z, K, hess);
-        else {
-            add_curvature(n, P2, gl, 1, params[P2], q[P2], dq[P2], z, K, hess);
-            add_curvature(n, P3, gl, 1, params[P3], q[P3], dq[P3], z, K, hess);
-        }
-    }
+    int rc = GSL_SUCCESS;
+    if (d->n_groups >= GROUPS_IN_PARALLEL) {
+        hess_ctx c = {m, d, params, grad, hess, PTHREAD_MUTEX_INITIALIZER};
+        double acc[1] = {0};
+        rc = parallel_sum(d->n_groups, 1, hess_chunk, &c, acc, 0);
+        pthread_mutex_destroy(&c.lock);
+    } else
+        for (size_t g = 0; g < d->n_groups && rc == GSL_SUCCESS; g++)
+            rc = add_group(m, d, params, g, false, grad, hess);
+    if (rc != GSL_SUCCESS)
+        return rc;
     for (size_t i = 0; i < n * n; i++)
         if (!isfinite(hess[i]))
+            return GSL_ERANGE;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(grad[i]))
             return GSL_ERANGE;
     return GSL_SUCCESS;
 }
@@ -457,6 +520,10 @@ static void subsample_start(fit_spec spec, const fit_ctx *full, double *start)
     cov_data_owned sub;
     if (subsample(d, d->start[d->n_groups] / SUBSAMPLE_SIZE, &sub) != GSL_SUCCESS)
         return;
+    if (2 * sub.d.start[sub.d.n_groups] > d->start[d->n_groups]) {
+        cov_data_free(&sub); /* many small groups: not worth it */
+        return;
+    }
     fit_ctx ctx = {full->m, &sub.d, NULL};
     double total = 0;
     for (size_t i = 0; i < sub.d.start[sub.d.n_groups]; i++)

@@ -200,6 +200,53 @@ static void check_gradient(const btyd_model *m, const double *at)
     sim_base_free(&b);
 }
 
+/* Many groups (a numeric covariate with 40 values): the Hessian summed by
+ * threads sharing the groups, against differences of the gradient. */
+static void check_many_groups(const btyd_model *m, const double *at)
+{
+    const size_t sizes[] = {1200};
+    sim_base b;
+    simulate_base(m, at, 1, sizes, 1, 77, &b);
+    double *z = malloc(b.n * sizeof *z);
+    for (size_t i = 0; i < b.n; i++)
+        z[i] = (double)(i % 40) / 20 - 1;
+    cov_data_owned data;
+    ck_assert_int_eq(cov_data_build(b.cust, z, b.n, 1, &data), GSL_SUCCESS);
+    ck_assert_uint_eq(data.d.n_groups, 40);
+    double hess[36], g[6], ll, gp[6], gm[6];
+    ck_assert_int_eq(cov_hessian(m, &data.d, at, g, hess), GSL_SUCCESS);
+    for (size_t i = 0; i < 6; i++) {
+        double p[6], h = 1e-5 * (fabs(at[i]) + 1e-2);
+        memcpy(p, at, sizeof p);
+        p[i] = at[i] + h;
+        ck_assert_int_eq(cov_loglik(m, &data.d, p, &ll, gp), GSL_SUCCESS);
+        p[i] = at[i] - h;
+        ck_assert_int_eq(cov_loglik(m, &data.d, p, &ll, gm), GSL_SUCCESS);
+        for (size_t j = 0; j < 6; j++) {
+            double num = (gp[j] - gm[j]) / (2 * h);
+            ck_assert_msg(fabs(num - hess[j * 6 + i]) < 1e-4 * (fabs(num) + 1),
+                          "%s H[%zu][%zu]: %.10g numeric %.10g", m->name, j, i,
+                          hess[j * 6 + i], num);
+        }
+    }
+    cov_result *r = malloc(sizeof *r);
+    ck_assert_int_eq(cov_fit(m, &data.d, r), GSL_SUCCESS);
+    ck_assert(r->converged && r->std_errors_ok);
+    free(r);
+    cov_data_free(&data);
+    free(z);
+    sim_base_free(&b);
+}
+
+START_TEST(test_covariates_many_groups)
+{
+    const double bg[] = {0.3, 5.0, 0.8, 2.5, 0.3, -0.2};
+    const double pn[] = {0.55, 10.0, 0.6, 12.0, 0.3, -0.4};
+    check_many_groups(&bgnbd_model, bg);
+    check_many_groups(&pareto_model, pn);
+}
+END_TEST
+
 START_TEST(test_covariates_gradient)
 {
     const double bg[] = {0.3, 5.0, 0.8, 2.5, 0.3, -0.2, 0.4, -0.3};
@@ -453,6 +500,7 @@ Suite *suite_covariates(void)
     tcase_add_test(tc, test_covariates_recovery_bgnbd);
     tcase_add_test(tc, test_covariates_recovery_pareto);
     tcase_add_test(tc, test_covariates_gradient);
+    tcase_add_test(tc, test_covariates_many_groups);
     tcase_add_test(tc, test_covariates_zero_gammas_are_the_plain_model);
     tcase_add_test(tc, test_covariates_pooling);
     tcase_add_test(tc, test_covariates_bad_input);
