@@ -261,6 +261,21 @@ START_TEST(test_cli_covariates_refusals)
     refused("score --model bgnbd --horizon 4 --summary " SUMMARY
             " --covariates " CHANNELS,
             2, "is an option of `ltvd fit`");
+    /* a covariate fit is not a plain fit for `ltvd score --params` */
+    char fit[] = "/tmp/ltvd_cov_fit_XXXXXX", cmd[2048];
+    fd = mkstemp(fit);
+    ck_assert(fd >= 0);
+    close(fd);
+    snprintf(cmd, sizeof cmd,
+             "$LTVD " FIT "--model bgnbd --covariates " CHANNELS " > %s 2>/dev/null && "
+             "$LTVD score --model bgnbd --period week --horizon 4 --summary " SUMMARY
+             " --params %s",
+             fit, fit);
+    testrun_out r = testrun_sh(cmd);
+    ck_assert_int_ne(r.status, 0);
+    ck_assert_msg(strstr(r.err, "a fit with covariates") != NULL, "%s", r.err);
+    testrun_free(&r);
+    unlink(fit);
 }
 END_TEST
 
