@@ -1,8 +1,10 @@
 /* Maximum-likelihood fitting for every model: BFGS (GSL multimin, vector_bfgs2)
- * on the logarithms of the positive parameters, with central-difference
- * gradients, an optional L2 penalizer as lifetimes applies it, and standard
- * errors from a finite-difference Hessian of the log-likelihood at the optimum
- * (delta method back to the natural scale). */
+ * on the logarithms of the positive parameters (real-valued ones, such as
+ * covariate coefficients, as they are), with central-difference or analytic
+ * gradients, Newton steps when the gradient is analytic, an optional L2
+ * penalizer as lifetimes applies it, and standard errors from a
+ * finite-difference (or the caller's) Hessian of the log-likelihood at the
+ * optimum (delta method back to the natural scale). */
 #include "model/fit.h"
 
 #include <gsl/gsl_blas.h>
@@ -181,9 +183,6 @@ static int grad_log(const fit_spec *spec, const double *theta, double *g)
     return GSL_SUCCESS;
 }
 
-/* The Hessian from forward differences of the analytic gradient from g0 (the
- * gradient at theta0): n gradient calls. The gradient is smooth and exact to
- * rounding, so a small step gives ~1e-6 relative accuracy. */
 /* The Hessian in theta from spec->hessian's natural-scale one: with
  * p_i = exp(theta_i), d2/dtheta_i dtheta_j = J_i J_j H_ij + [i = j] p_i g_i
  * (g the natural-scale gradient), and the penalty -N C p_i^2 adds
@@ -210,6 +209,10 @@ static int hessian_natural(const fit_spec *spec, const double *theta0, gsl_matri
     return rc;
 }
 
+/* The Hessian from forward differences of the analytic gradient from g0 (the
+ * gradient at theta0): n gradient calls. The gradient is smooth and exact to
+ * rounding, so a small step gives ~1e-6 relative accuracy. With
+ * spec->hessian, that one instead. */
 static int hessian_forward(const fit_spec *spec, const double *theta0, const double *g0,
                            gsl_matrix *h)
 {
