@@ -15,9 +15,11 @@
 
 #include "model/parallel.h"
 
-#define MIN_CHUNK 8192    /* patterns below which a thread is not worth it */
-#define COV_MAX_ITER 400  /* BFGS iterations of the covariate fit */
-#define LOG_SCALE_MAX 700 /* |log of a group's scale| beyond: GSL_ERANGE */
+#define MIN_CHUNK 8192   /* patterns below which a thread is not worth it */
+#define COV_MAX_ITER 400 /* BFGS iterations of the covariate fit */
+#define LOG_SCALE_MAX                                                                    \
+    40 /* |gamma . z| beyond (a factor e^40 on a scale): GSL_ERANGE,                     \
+         so that no search wanders where nothing is finite */
 
 enum { R, ALPHA, P2, P3 }; /* P2, P3: s, beta (Pareto/NBD) or a, b (BG/NBD) */
 

@@ -76,7 +76,8 @@ bool cov_model_supported(const btyd_model *m);
 /* The parameters of a customer with covariate vector z (K numbers) under
  * the full parameter vector params (cov_result order): out[0..4).
  * Returns GSL_SUCCESS, GSL_EDOM for an unsupported model or K too large, or
- * GSL_ERANGE when a scale over- or underflows. */
+ * GSL_ERANGE when gamma . z is beyond +-40 (a factor e^40 on a scale) or a
+ * scale over- or underflows. */
 int cov_params_at(const btyd_model *m, const double *params, size_t K, const double *z,
                   double *out);
 
