@@ -487,7 +487,7 @@ static int data_valid(const btyd_model *m, const cov_data *d, double *total)
  * patterns whole), so that most iterations run on a small problem and the
  * full data only take the Newton steps from a near-optimal start. */
 #define SUBSAMPLE_ABOVE 40000
-#define SUBSAMPLE_SIZE 10000
+#define SUBSAMPLE_SIZE 5000
 
 static int subsample(const cov_data *d, size_t k, cov_data_owned *sub)
 {
