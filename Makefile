@@ -96,6 +96,16 @@ bench-fitcsv: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_fitcsv
 	$(BUILD)/bench_fitcsv $(BUILD)/ltvd $(BUILD)/bench_fitcsv.csv
 
+# `ltvd fit --covariates` as a whole process on 1M simulated customers in 4
+# channels (bench/covfit/covfit.c; docs/benchmarks.md); files under the build dir.
+$(BUILD)/bench_covfit: $(BUILD)/bench/covfit/covfit.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-covariates
+bench-covariates: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_covfit
+	$(BUILD)/bench_covfit $(BUILD)/ltvd $(BUILD)
+
 # The C half of the service benchmarks (bench/service.sh runs it).
 $(BUILD)/bench_service: $(SERVICE_BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
@@ -185,6 +195,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_ltvd $(BUILD)/bench_service
 	$(BUILD)/bench_ltvd
 	@$(MAKE) --no-print-directory bench-fitcsv
+	@$(MAKE) --no-print-directory bench-covariates
 	LTVD_BIN=$(BUILD)/ltvd BENCH_SERVICE=$(BUILD)/bench_service bench/service.sh
 	scripts/with_pg.sh bench/tenants.sh $(BUILD)/ltvd $(BUILD)/bench_service
 

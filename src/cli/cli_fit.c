@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_covariates.h"
 #include "cli/cli_data.h"
 #include "model/accept.h"
 
@@ -54,6 +55,13 @@ int cli_fit_main(int argc, char **argv)
                 "bgpois, gg)\n",
                 o.model);
         return 2;
+    }
+    if (o.covariates != NULL) {
+        if (m == NULL) {
+            fprintf(stderr, "ltvd fit: --covariates is available for bgnbd and pareto\n");
+            return 2;
+        }
+        return cli_fit_covariates(&o, m);
     }
     if (cli_data_load("fit", &o, true, &d) != 0)
         return 1;

@@ -24,6 +24,9 @@ enum {
     OPT_DISCOUNT,
     OPT_MARGIN,
     OPT_CLV_MONTHS,
+    OPT_COVARIATES,
+    OPT_COVARIATE_COLUMNS,
+    OPT_MIN_CUSTOMERS,
     OPT_HELP,
 };
 
@@ -41,6 +44,9 @@ static const struct option long_options[] = {
     {"discount-rate", required_argument, NULL, OPT_DISCOUNT},
     {"margin", required_argument, NULL, OPT_MARGIN},
     {"clv-months", required_argument, NULL, OPT_CLV_MONTHS},
+    {"covariates", required_argument, NULL, OPT_COVARIATES},
+    {"covariate-columns", required_argument, NULL, OPT_COVARIATE_COLUMNS},
+    {"min-customers", required_argument, NULL, OPT_MIN_CUSTOMERS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -58,8 +64,18 @@ static const char fit_usage[] =
     "  --period day|week     the time unit of every duration (default day)\n"
     "  --as-of YYYY-MM-DD    summarise transactions up to this day (default: the last)\n"
     "  --penalizer C         L2 penalty, lifetimes' convention (default 0)\n"
+    "  --covariates FILE     bgnbd and pareto: time-invariant covariates, a CSV with\n"
+    "                        customer_id and one column per covariate (text columns\n"
+    "                        become dummies against their largest level, numeric\n"
+    "                        ones are used as they are); prints the coefficients,\n"
+    "                        the likelihood-ratio test and each level's parameters\n"
+    "                        (docs/covariates.md)\n"
+    "  --covariate-columns A,B  use only these columns of --covariates FILE\n"
+    "  --min-customers N     a level with fewer customers is pooled into \"other\"\n"
+    "                        (default 30)\n"
     "  -h, --help            this text\n"
-    "Exit status: 0, 1 for bad data or a failed fit, 2 for a usage error.\n";
+    "Exit status: 0, 1 for bad data or a failed fit, 2 for a usage error (and for a\n"
+    "--covariates FILE that does not match the customers).\n";
 
 static const char score_usage[] =
     "usage: ltvd score --model MODEL [--params FILE] [--spend-model gg [--spend-params "
@@ -100,6 +116,7 @@ static const char score_usage[] =
 
 static const int score_only[] = {OPT_PARAMS, OPT_SPEND_MODEL, OPT_SPEND_PARAMS,
                                  OPT_HORIZON};
+static const int fit_only[] = {OPT_COVARIATES, OPT_COVARIATE_COLUMNS, OPT_MIN_CUSTOMERS};
 
 static int fail(const char *cmd, const char *fmt, const char *arg)
 {
@@ -132,10 +149,28 @@ static bool is_score_only(int opt)
     return false;
 }
 
+static bool is_fit_only(int opt)
+{
+    for (size_t i = 0; i < sizeof fit_only / sizeof fit_only[0]; i++)
+        if (fit_only[i] == opt)
+            return true;
+    return false;
+}
+
 static int set_option(const char *cmd, int opt, const char *arg, cli_options *o)
 {
     double v;
     switch (opt) {
+    case OPT_COVARIATES:
+        o->covariates = arg;
+        return 0;
+    case OPT_COVARIATE_COLUMNS:
+        o->covariate_columns = arg;
+        return 0;
+    case OPT_MIN_CUSTOMERS:
+        if (parse_number(arg, 1, false, &o->min_customers) != 0)
+            return fail(cmd, "--min-customers must be a number >= 1, not '%s'", arg);
+        return 0;
     case OPT_MODEL:
         o->model = arg;
         return 0;
@@ -208,6 +243,11 @@ static int check_combination(const char *cmd, bool score, cli_options *o)
         return fail(cmd, "%s", "--horizon T (in periods) is required");
     if (o->spend_params != NULL && o->spend_model == NULL && strcmp(o->model, "gg") != 0)
         return fail(cmd, "%s", "--spend-params needs --spend-model gg");
+    if (o->covariates == NULL && (o->covariate_columns != NULL || o->min_customers > 0))
+        return fail(cmd, "%s",
+                    "--covariate-columns and --min-customers need --covariates");
+    if (o->covariates != NULL && o->penalizer > 0)
+        return fail(cmd, "%s", "--penalizer is not available with --covariates");
     return 0;
 }
 
@@ -238,6 +278,8 @@ int cli_options_parse(int argc, char **argv, bool score, cli_options *o)
         }
         if (!score && is_score_only(opt))
             return fail(cmd, "--%s is an option of `ltvd score`", long_options[idx].name);
+        if (score && is_fit_only(opt))
+            return fail(cmd, "--%s is an option of `ltvd fit`", long_options[idx].name);
         if (set_option(cmd, opt, optarg, o) != 0)
             return -1;
     }

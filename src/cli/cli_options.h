@@ -22,6 +22,9 @@ typedef struct cli_options {
     double discount_rate; /* per month */
     double margin;
     unsigned clv_months;
+    const char *covariates;        /* fit: --covariates FILE, or NULL */
+    const char *covariate_columns; /* fit: comma-separated column names, or NULL */
+    double min_customers;          /* fit: --min-customers, 0 when not given */
 } cli_options;
 
 /* Parses argv (argv[0] is the sub-command). `score` says whether the

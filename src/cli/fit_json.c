@@ -96,6 +96,13 @@ int fit_json_read_params(const char *path, const fit_json_model *m, const char *
                  period);
         goto cleanup;
     }
+    if (json_object_get(root, "coefficients") != NULL) {
+        snprintf(err, FIT_JSON_ERR_MAX,
+                 "%s: a fit with covariates (its params are the baseline level's; "
+                 "take a level's params from \"variables\" into a file of their own)",
+                 path);
+        goto cleanup;
+    }
     json_t *obj = json_object_get(root, "params");
     if (!json_is_object(obj)) {
         snprintf(err, FIT_JSON_ERR_MAX, "%s: no \"params\" object", path);

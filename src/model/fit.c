@@ -1,8 +1,10 @@
 /* Maximum-likelihood fitting for every model: BFGS (GSL multimin, vector_bfgs2)
- * on the logarithms of the positive parameters, with central-difference
- * gradients, an optional L2 penalizer as lifetimes applies it, and standard
- * errors from a finite-difference Hessian of the log-likelihood at the optimum
- * (delta method back to the natural scale). */
+ * on the logarithms of the positive parameters (real-valued ones, such as
+ * covariate coefficients, as they are), with central-difference or analytic
+ * gradients, Newton steps when the gradient is analytic, an optional L2
+ * penalizer as lifetimes applies it, and standard errors from a
+ * finite-difference (or the caller's) Hessian of the log-likelihood at the
+ * optimum (delta method back to the natural scale). */
 #include "model/fit.h"
 
 #include <gsl/gsl_blas.h>
@@ -33,14 +35,36 @@ typedef struct objective {
                       not be computed: no convergence may be claimed there */
 } objective;
 
+/* The positive parameters are fitted on their logarithms, the last
+ * spec->n_real (real-valued) as they are. */
+static bool is_real(const fit_spec *spec, size_t i)
+{
+    return i + spec->n_real >= spec->n_params;
+}
+
+/* p = the natural-scale parameters at theta; false when one is not finite
+ * (or a positive one underflows to 0). */
+static bool to_natural(const fit_spec *spec, const double *theta, double *p)
+{
+    for (size_t i = 0; i < spec->n_params; i++) {
+        p[i] = is_real(spec, i) ? theta[i] : exp(theta[i]);
+        if (!isfinite(p[i]) || (!is_real(spec, i) && p[i] <= 0))
+            return false;
+    }
+    return true;
+}
+
+/* dp_i / dtheta_i at the natural-scale value p_i. */
+static double jacobian(const fit_spec *spec, size_t i, double p)
+{
+    return is_real(spec, i) ? 1.0 : p;
+}
+
 static int loglik_at_log(const fit_spec *spec, const double *theta, double *ll)
 {
-    double p[FIT_MAX_PARAMS];
-    for (size_t i = 0; i < spec->n_params; i++) {
-        p[i] = exp(theta[i]);
-        if (!isfinite(p[i]) || p[i] <= 0)
-            return GSL_EDOM;
-    }
+    double p[FIT_MAX_PARAMS_WIDE];
+    if (!to_natural(spec, theta, p))
+        return GSL_EDOM;
     int rc = spec->loglik(p, spec->data, ll);
     if (rc == GSL_SUCCESS && !isfinite(*ll))
         rc = GSL_ERANGE;
@@ -51,6 +75,8 @@ static double penalty_at_log(const fit_spec *spec, const double *theta)
 {
     double s = 0;
     for (size_t i = 0; i < spec->n_params; i++) {
+        if (is_real(spec, i))
+            continue;
         double p = exp(theta[i]);
         s += p * p;
     }
@@ -77,13 +103,14 @@ static double gsl_f(const gsl_vector *v, void *ctx)
 static int analytic_fdf(objective *obj, const double *theta, double *f, double *g)
 {
     const fit_spec *spec = obj->spec;
-    double p[FIT_MAX_PARAMS], grad[FIT_MAX_PARAMS], ll;
-    for (size_t i = 0; i < spec->n_params; i++)
-        p[i] = exp(theta[i]);
+    double p[FIT_MAX_PARAMS_WIDE], grad[FIT_MAX_PARAMS_WIDE], ll;
+    if (!to_natural(spec, theta, p))
+        return 0;
     if (spec->loglik_grad(p, spec->data, &ll, grad) != GSL_SUCCESS || !isfinite(ll))
         return 0;
     for (size_t i = 0; i < spec->n_params; i++) {
-        g[i] = -p[i] * grad[i] / spec->total_weight + 2 * spec->penalizer * p[i] * p[i];
+        double pen = is_real(spec, i) ? 0 : 2 * spec->penalizer * p[i] * p[i];
+        g[i] = -jacobian(spec, i, p[i]) * grad[i] / spec->total_weight + pen;
         if (!isfinite(g[i]))
             return 0;
     }
@@ -99,7 +126,7 @@ static void gsl_df(const gsl_vector *v, void *ctx, gsl_vector *g)
         analytic_fdf(obj, gsl_vector_const_ptr(v, 0), &f, gsl_vector_ptr(g, 0)))
         return;
     size_t n = obj->spec->n_params;
-    double theta[FIT_MAX_PARAMS];
+    double theta[FIT_MAX_PARAMS_WIDE];
     memcpy(theta, gsl_vector_const_ptr(v, 0), n * sizeof theta[0]);
     double f0 = objective_value(obj, theta);
     obj->grad_bad = false;
@@ -141,28 +168,58 @@ static void gsl_fdf(const gsl_vector *v, void *ctx, double *f, gsl_vector *g)
  * analytic gradient. */
 static int grad_log(const fit_spec *spec, const double *theta, double *g)
 {
-    double p[FIT_MAX_PARAMS], grad[FIT_MAX_PARAMS], ll;
-    for (size_t i = 0; i < spec->n_params; i++)
-        p[i] = exp(theta[i]);
+    double p[FIT_MAX_PARAMS_WIDE], grad[FIT_MAX_PARAMS_WIDE], ll;
+    if (!to_natural(spec, theta, p))
+        return GSL_EDOM;
     int rc = spec->loglik_grad(p, spec->data, &ll, grad);
     if (rc != GSL_SUCCESS)
         return rc;
     for (size_t i = 0; i < spec->n_params; i++) {
-        g[i] = p[i] * grad[i] - spec->total_weight * 2 * spec->penalizer * p[i] * p[i];
+        double pen = is_real(spec, i) ? 0 : 2 * spec->penalizer * p[i] * p[i];
+        g[i] = jacobian(spec, i, p[i]) * grad[i] - spec->total_weight * pen;
         if (!isfinite(g[i]))
             return GSL_ERANGE;
     }
     return GSL_SUCCESS;
 }
 
+/* The Hessian in theta from spec->hessian's natural-scale one: with
+ * p_i = exp(theta_i), d2/dtheta_i dtheta_j = J_i J_j H_ij + [i = j] p_i g_i
+ * (g the natural-scale gradient), and the penalty -N C p_i^2 adds
+ * -4 N C p_i^2 on the diagonal; real parameters have J = 1 and no more. */
+static int hessian_natural(const fit_spec *spec, const double *theta0, gsl_matrix *h)
+{
+    size_t n = spec->n_params;
+    double p[FIT_MAX_PARAMS_WIDE], g[FIT_MAX_PARAMS_WIDE];
+    double *hn = malloc(n * n * sizeof *hn);
+    int rc = GSL_ENOMEM;
+    if (hn == NULL)
+        return rc;
+    rc = to_natural(spec, theta0, p) ? spec->hessian(p, spec->data, g, hn) : GSL_EDOM;
+    for (size_t i = 0; rc == GSL_SUCCESS && i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double v = jacobian(spec, i, p[i]) * jacobian(spec, j, p[j]) * hn[i * n + j];
+            if (i == j && !is_real(spec, i))
+                v += p[i] * g[i] - 4 * spec->total_weight * spec->penalizer * p[i] * p[i];
+            if (!isfinite(v))
+                rc = GSL_ERANGE;
+            gsl_matrix_set(h, i, j, v);
+        }
+    free(hn);
+    return rc;
+}
+
 /* The Hessian from forward differences of the analytic gradient from g0 (the
  * gradient at theta0): n gradient calls. The gradient is smooth and exact to
- * rounding, so a small step gives ~1e-6 relative accuracy. */
+ * rounding, so a small step gives ~1e-6 relative accuracy. With
+ * spec->hessian, that one instead. */
 static int hessian_forward(const fit_spec *spec, const double *theta0, const double *g0,
                            gsl_matrix *h)
 {
+    if (spec->hessian != NULL)
+        return hessian_natural(spec, theta0, h);
     size_t n = spec->n_params;
-    double theta[FIT_MAX_PARAMS], gp[FIT_MAX_PARAMS];
+    double theta[FIT_MAX_PARAMS_WIDE], gp[FIT_MAX_PARAMS_WIDE];
     const double e = GRAD_HESS_STEP;
     for (size_t j = 0; j < n; j++) {
         memcpy(theta, theta0, n * sizeof theta[0]);
@@ -186,12 +243,12 @@ static int hessian_forward(const fit_spec *spec, const double *theta0, const dou
  * differences; returns GSL_SUCCESS or the first evaluation error. */
 static int hessian_log(const fit_spec *spec, const double *theta0, gsl_matrix *h)
 {
-    double g0[FIT_MAX_PARAMS];
+    double g0[FIT_MAX_PARAMS_WIDE];
     if (spec->loglik_grad != NULL && grad_log(spec, theta0, g0) == GSL_SUCCESS &&
         hessian_forward(spec, theta0, g0, h) == GSL_SUCCESS)
         return GSL_SUCCESS;
     size_t n = spec->n_params;
-    double theta[FIT_MAX_PARAMS], f0, fpp, fpm, fmp, fmm;
+    double theta[FIT_MAX_PARAMS_WIDE], f0, fpp, fpm, fmp, fmm;
     const double e = HESS_STEP;
     memcpy(theta, theta0, n * sizeof theta[0]);
     int rc = loglik_at_log(spec, theta, &f0);
@@ -225,9 +282,12 @@ static int hessian_log(const fit_spec *spec, const double *theta0, gsl_matrix *h
     return GSL_SUCCESS;
 }
 
-/* SE(p_i) = p_i * sqrt([(-H)^-1]_ii) with H the Hessian in log-parameters:
- * the delta method, exact at an optimum where the gradient vanishes. */
-static void standard_errors(const fit_spec *spec, const double *theta, fit_result *out)
+/* SE(p_i) = J_i sqrt([(-H)^-1]_ii) with H the Hessian in the fitted
+ * coordinates theta and J_i = dp_i/dtheta_i (p_i for a positive parameter,
+ * 1 for a real one): the delta method, exact at an optimum where the
+ * gradient vanishes. The covariance, when asked for, is J_i J_j [(-H)^-1]_ij. */
+static void standard_errors(const fit_spec *spec, const double *theta,
+                            fit_result_wide *out)
 {
     size_t n = spec->n_params;
     gsl_matrix *h = gsl_matrix_alloc(n, n);
@@ -245,11 +305,17 @@ static void standard_errors(const fit_spec *spec, const double *theta, fit_resul
         goto cleanup;
     for (size_t i = 0; i < n; i++) {
         double var = gsl_matrix_get(h, i, i);
-        double se = exp(theta[i]) * sqrt(var);
+        double se = jacobian(spec, i, out->params[i]) * sqrt(var);
         if (!(var > 0) || !isfinite(se))
             goto cleanup;
         out->std_errors[i] = se;
     }
+    if (spec->covariance != NULL)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                spec->covariance[i * n + j] = jacobian(spec, i, out->params[i]) *
+                                              jacobian(spec, j, out->params[j]) *
+                                              gsl_matrix_get(h, i, j);
     out->std_errors_ok = true;
 cleanup:
     if (!out->std_errors_ok)
@@ -299,7 +365,7 @@ static int newton_polish(const fit_spec *spec, double *theta, size_t *iters,
     int ok = 0;
     gsl_matrix *h = gsl_matrix_alloc(n, n);
     gsl_vector *gv = gsl_vector_alloc(n), *d = gsl_vector_alloc(n);
-    double f0, g[FIT_MAX_PARAMS], trial[FIT_MAX_PARAMS], f;
+    double f0, g[FIT_MAX_PARAMS_WIDE], trial[FIT_MAX_PARAMS_WIDE], f;
     if (h == NULL || gv == NULL || d == NULL || penalized_ll(spec, theta, &f0) != 0)
         goto cleanup;
     for (size_t it = 0; it < NEWTON_MAX_ITER; it++) {
@@ -347,14 +413,15 @@ static double now_seconds(void)
 
 static int spec_valid(const fit_spec *spec)
 {
-    if (spec->n_params == 0 || spec->n_params > FIT_MAX_PARAMS || spec->loglik == NULL)
+    if (spec->n_params == 0 || spec->n_params > FIT_MAX_PARAMS_WIDE ||
+        spec->n_real > spec->n_params || spec->loglik == NULL)
         return 0;
     if (!(spec->total_weight > 0) || !isfinite(spec->total_weight))
         return 0;
     if (!(spec->penalizer >= 0) || !isfinite(spec->penalizer) || spec->init == NULL)
         return 0;
     for (size_t i = 0; i < spec->n_params; i++)
-        if (!(spec->init[i] > 0) || !isfinite(spec->init[i]))
+        if (!isfinite(spec->init[i]) || (!is_real(spec, i) && !(spec->init[i] > 0)))
             return 0;
     return 1;
 }
@@ -394,7 +461,7 @@ cleanup:
     return status;
 }
 
-int fit_mle(const fit_spec *spec, fit_result *out)
+int fit_mle_wide(const fit_spec *spec, fit_result_wide *out)
 {
     double t0 = now_seconds();
     if (!spec_valid(spec))
@@ -402,9 +469,9 @@ int fit_mle(const fit_spec *spec, fit_result *out)
     size_t n = spec->n_params;
     size_t max_iter = spec->max_iter ? spec->max_iter : DEFAULT_MAX_ITER;
     objective obj = {spec, false};
-    double theta[FIT_MAX_PARAMS], ll;
+    double theta[FIT_MAX_PARAMS_WIDE], ll;
     for (size_t i = 0; i < n; i++)
-        theta[i] = log(spec->init[i]);
+        theta[i] = is_real(spec, i) ? spec->init[i] : log(spec->init[i]);
     int rc = loglik_at_log(spec, theta, &ll);
     if (rc != GSL_SUCCESS)
         return rc;
@@ -434,12 +501,31 @@ int fit_mle(const fit_spec *spec, fit_result *out)
     if (rc != GSL_SUCCESS)
         return rc;
     for (size_t i = 0; i < n; i++)
-        out->params[i] = exp(theta[i]);
+        out->params[i] = is_real(spec, i) ? theta[i] : exp(theta[i]);
     out->log_likelihood = ll;
     out->converged = (status == GSL_SUCCESS || gnorm <= GRAD_TOL_LOOSE) && !obj.grad_bad;
     if (!spec->skip_std_errors)
         standard_errors(spec, theta, out);
     out->seconds = now_seconds() - t0;
+    return GSL_SUCCESS;
+}
+
+int fit_mle(const fit_spec *spec, fit_result *out)
+{
+    if (spec->n_params > FIT_MAX_PARAMS || spec->covariance != NULL)
+        return GSL_EDOM;
+    fit_result_wide w;
+    int rc = fit_mle_wide(spec, &w);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    memset(out, 0, sizeof *out);
+    memcpy(out->params, w.params, spec->n_params * sizeof w.params[0]);
+    memcpy(out->std_errors, w.std_errors, spec->n_params * sizeof w.std_errors[0]);
+    out->std_errors_ok = w.std_errors_ok;
+    out->log_likelihood = w.log_likelihood;
+    out->iterations = w.iterations;
+    out->converged = w.converged;
+    out->seconds = w.seconds;
     return GSL_SUCCESS;
 }
 

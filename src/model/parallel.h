@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #define PARALLEL_MAX_THREADS 16
-#define PARALLEL_MAX_ACC 8
+#define PARALLEL_MAX_ACC 40 /* covariate fits: 1 + 4 + 2 * COV_MAX_COVARIATES */
 
 /* Works on [lo, hi): writes n_acc partial sums to acc (zeroed by the caller).
  * Returns GSL_SUCCESS or an error code. */

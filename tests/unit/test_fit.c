@@ -142,6 +142,56 @@ START_TEST(test_fit_rejects_bad_spec)
 }
 END_TEST
 
+/* A positive rate (exponential: 400 waits summing to 123) and a real mean
+ * (unit-variance normal: 100 draws summing to -250) fitted together with
+ * fit_mle_wide: lambda = 400/123 with SE lambda/20, mu = -2.5 with SE 0.1,
+ * no covariance between them. */
+static int rate_mean_ll(const double *p, const void *data, double *ll)
+{
+    (void)data;
+    *ll = 400 * log(p[0]) - 123 * p[0] - (100 * p[1] * p[1] + 2 * 250 * p[1]) / 2;
+    return GSL_SUCCESS;
+}
+
+static int rate_mean_grad(const double *p, const void *data, double *ll, double *g)
+{
+    g[0] = 400 / p[0] - 123;
+    g[1] = -100 * p[1] - 250;
+    return rate_mean_ll(p, data, ll);
+}
+
+START_TEST(test_fit_wide_real_parameters)
+{
+    const double init[2] = {1.0, 0.0};
+    double cov[4];
+    fit_spec spec = {.n_params = 2,
+                     .loglik = rate_mean_ll,
+                     .loglik_grad = rate_mean_grad,
+                     .total_weight = 500,
+                     .init = init,
+                     .n_real = 1,
+                     .covariance = cov};
+    fit_result_wide w;
+    ck_assert_int_eq(fit_mle_wide(&spec, &w), GSL_SUCCESS);
+    ck_assert(w.converged && w.std_errors_ok);
+    double lambda = 400 / 123.0;
+    ck_assert_double_eq_tol(w.params[0], lambda, 1e-7 * lambda);
+    ck_assert_double_eq_tol(w.params[1], -2.5, 1e-7);
+    ck_assert_double_eq_tol(w.std_errors[0], lambda / 20, 1e-5 * lambda);
+    ck_assert_double_eq_tol(w.std_errors[1], 0.1, 1e-5);
+    ck_assert_double_eq_tol(cov[0], w.std_errors[0] * w.std_errors[0], 1e-9);
+    ck_assert_double_eq_tol(cov[1], 0, 1e-9);
+    /* fit_mle keeps its limits: no covariance, at most FIT_MAX_PARAMS */
+    fit_result r;
+    ck_assert_int_eq(fit_mle(&spec, &r), GSL_EDOM);
+    spec.covariance = NULL;
+    ck_assert_int_eq(fit_mle(&spec, &r), GSL_SUCCESS);
+    ck_assert_double_eq_tol(r.params[1], -2.5, 1e-7);
+    spec.n_params = FIT_MAX_PARAMS + 1;
+    ck_assert_int_eq(fit_mle(&spec, &r), GSL_EDOM);
+}
+END_TEST
+
 Suite *suite_fit(void)
 {
     Suite *s = suite_create("fit");
@@ -152,6 +202,7 @@ Suite *suite_fit(void)
     tcase_add_test(tc, test_fit_analytic_gradient_same_optimum);
     tcase_add_test(tc, test_fit_penalizer_shrinks);
     tcase_add_test(tc, test_fit_rejects_bad_spec);
+    tcase_add_test(tc, test_fit_wide_real_parameters);
     suite_add_tcase(s, tc);
     return s;
 }
