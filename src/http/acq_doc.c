@@ -5,12 +5,39 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "model/gg.h"
 #include "summary/summary.h"
 
 /* A number, or null when undefined or not finite. */
 static json_t *num_or_null(bool has, double v)
 {
     return has && isfinite(v) ? json_real(v) : json_null();
+}
+
+/* {"name": value, ...}, or null when every value is 0 (unknown). */
+static json_t *named(const char *const *names, const double *v, size_t n, bool errors)
+{
+    bool any = false;
+    for (size_t i = 0; i < n; i++)
+        any |= v[i] > 0 && isfinite(v[i]);
+    if (errors && !any)
+        return json_null();
+    json_t *o = json_object();
+    for (size_t i = 0; o != NULL && i < n; i++)
+        json_object_set_new(o, names[i], num_or_null(true, v[i]));
+    return o;
+}
+
+json_t *acq_doc_provenance(const acq_model *a, long long version, double fitted_at)
+{
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:{s:s, s:o, s:o}}", "name", a->m->name,
+                     "version", version >= 0 ? json_integer(version) : json_null(),
+                     "fitted_at", num_or_null(true, fitted_at), "params",
+                     named(a->m->param_names, a->params, a->m->n_params, false),
+                     "std_errors", named(a->m->param_names, a->se, a->m->n_params, true),
+                     "spend_model", "name", "gg", "params",
+                     named(gg_param_names, a->gg, 3, false), "std_errors",
+                     named(gg_param_names, a->gg_se, 3, true));
 }
 
 static json_t *by_month(const cohort_channel *ch)
@@ -39,7 +66,8 @@ static json_t *interval(const acq_figures *f)
 }
 
 /* One group's figures (a channel, or every customer). */
-static json_t *group(const cohort_channel *ch, const value *v, const acq_doc_in *in)
+static json_t *group(json_t *name, const cohort_channel *ch, const value *v,
+                     const acq_doc_in *in)
 {
     acq_inputs ai = {
         .repeat_ltv = v->ok ? v->ltv : NAN,
@@ -61,6 +89,8 @@ static json_t *group(const cohort_channel *ch, const value *v, const acq_doc_in 
     acq_figures f;
     acq_figures_compute(&ai, &f);
     json_t *g = json_object();
+    if (name != NULL)
+        json_object_set_new(g, "channel", name);
     json_object_set_new(g, "customers", json_integer((json_int_t)ch->customers));
     json_object_set_new(g, "sample_size", json_integer((json_int_t)ch->customers));
     json_object_set_new(g, "acquired_by_month", by_month(ch));
@@ -134,14 +164,11 @@ json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why)
         const cohort_channel *ch = &in->cc->ch[k];
         if (k == in->cc->n_channels && ch->customers == 0)
             continue; /* no customer without a channel */
-        json_t *g = group(ch, &v, in);
-        json_object_set_new(g, "channel",
-                            k < in->cc->n_channels ? json_string(in->names[k])
-                                                   : json_null());
-        json_array_append_new(chans, g);
+        json_t *name = k < in->cc->n_channels ? json_string(in->names[k]) : json_null();
+        json_array_append_new(chans, group(name, ch, &v, in));
     }
     if (doc != NULL) {
-        json_object_set_new(doc, "overall", group(&in->cc->all, &v, in));
+        json_object_set_new(doc, "overall", group(NULL, &in->cc->all, &v, in));
         json_object_set_new(doc, "channels", chans);
     } else {
         json_decref(chans);
