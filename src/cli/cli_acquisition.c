@@ -257,7 +257,7 @@ static int load(run *r)
 
 static json_t *answer(run *r)
 {
-    json_t *prov = acq_doc_provenance(&r->a, -1, NAN), *doc = NULL;
+    json_t *prov = acq_doc_provenance(&r->a, -1, NAN, true), *doc = NULL;
     int64_t as_of = r->d.txns.last_day;
     if (r->o.cohorts) {
         cohort_set s;

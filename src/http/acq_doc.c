@@ -28,16 +28,20 @@ static json_t *named(const char *const *names, const double *v, size_t n, bool e
     return o;
 }
 
-json_t *acq_doc_provenance(const acq_model *a, long long version, double fitted_at)
+json_t *acq_doc_provenance(const acq_model *a, long long version, double fitted_at,
+                           bool with_spend)
 {
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:{s:s, s:o, s:o}}", "name", a->m->name,
-                     "version", version >= 0 ? json_integer(version) : json_null(),
-                     "fitted_at", num_or_null(true, fitted_at), "params",
+    json_t *spend = with_spend
+                        ? json_pack("{s:s, s:o, s:o}", "name", "gg", "params",
+                                    named(gg_param_names, a->gg, 3, false), "std_errors",
+                                    named(gg_param_names, a->gg_se, 3, true))
+                        : json_null();
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name", a->m->name, "version",
+                     version >= 0 ? json_integer(version) : json_null(), "fitted_at",
+                     num_or_null(true, fitted_at), "params",
                      named(a->m->param_names, a->params, a->m->n_params, false),
                      "std_errors", named(a->m->param_names, a->se, a->m->n_params, true),
-                     "spend_model", "name", "gg", "params",
-                     named(gg_param_names, a->gg, 3, false), "std_errors",
-                     named(gg_param_names, a->gg_se, 3, true));
+                     "spend_model", spend);
 }
 
 static json_t *by_month(const cohort_channel *ch)

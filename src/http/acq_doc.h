@@ -26,9 +26,10 @@ typedef struct acq_doc_in {
 /* The "model" member: {"name", "version" (null when version < 0),
  * "fitted_at" (null when not finite), "params" and "std_errors" by the
  * model's parameter names, "spend_model": {"name": "gg", "params",
- * "std_errors"}} (std_errors null when unknown). A new object, or NULL when
- * out of memory. */
-json_t *acq_doc_provenance(const acq_model *a, long long version, double fitted_at);
+ * "std_errors"} (null without spend)} (std_errors null when unknown). A new
+ * object, or NULL when out of memory. */
+json_t *acq_doc_provenance(const acq_model *a, long long version, double fitted_at,
+                           bool with_spend);
 
 /* The acquisition document: {"as_of", "months", "target_ratio", "margin",
  * "discount_rate", "model", "interval", "new_customer_repeat_ltv",

@@ -1,0 +1,50 @@
+/* The aggregates behind GET /v1/acquisition and GET /v1/cohorts
+ * (docs/acquisition.md, "Answers"): every customer of a tenant's cache by
+ * first-purchase month (cohorts, with each one's predicted LTV from the
+ * score table) and by acquisition channel, with the tenant's spend. One
+ * pass over the cache computes both; the result (a view) is kept and
+ * shared by later requests while the cache (its generation), the served
+ * snapshot, the day and the settings are unchanged, so a dashboard polling
+ * either answer costs a lookup. A pass takes a list slot, like a list, and
+ * scores the customers the score table does not hold within
+ * list_budget_ms (those left get no prediction and the view is not kept).
+ * Transient memory of a pass: 48 bytes per customer. */
+#ifndef LTVD_APP_ACQUISITION_H
+#define LTVD_APP_ACQUISITION_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/customer_query.h"
+#include "app/tenant.h"
+#include "summary/cohorts.h"
+
+/* One computed view, immutable once published; reference-counted. */
+typedef struct app_acq_view {
+    atomic_long refs;
+    uint64_t generation;            /* cache_generation when computed */
+    uint64_t serial;                /* the snapshot's serial */
+    const app_tenant_cfg *settings; /* the settings version it used */
+    int64_t as_of_day;
+    uint64_t spend_version; /* the spend it used (0: none) */
+    const cache_model *m;   /* the snapshot (held) */
+    size_t n_customers;
+    size_t n_unpredicted; /* customers without a predicted LTV */
+    cohort_set cohorts;
+    cohort_channels cc;
+    char **names; /* cc.n_channels channel names (owned) */
+} app_acq_view;
+
+/* The per-tenant memo of the last view (app_tenant.acq). */
+struct app_acq_memo;
+struct app_acq_memo *app_acq_memo_new(void);
+void app_acq_memo_free(struct app_acq_memo *m);
+
+/* The tenant's current view, computed when the memo does not hold one of
+ * the current keys. APP_LIST_OK with *out (release it); APP_LIST_NO_MODEL,
+ * APP_LIST_BUSY (every list slot taken) or APP_LIST_NO_MEMORY (*out NULL). */
+app_list_status app_acq_view_get(app_tenant *t, app_acq_view **out);
+void app_acq_view_release(app_acq_view *v);
+
+#endif
