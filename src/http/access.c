@@ -26,6 +26,8 @@ static const access_rule rules[] = {
     {"GET", "/v1/customers", AUTH_SCOPE_READ},
     {"GET", "/v1/customers/{customer_id}", AUTH_SCOPE_READ},
     {"GET", "/v1/segments", AUTH_SCOPE_READ},
+    {"GET", "/v1/acquisition", AUTH_SCOPE_READ},
+    {"GET", "/v1/cohorts", AUTH_SCOPE_READ},
     {"GET", "/v1/model", AUTH_SCOPE_READ},
     {"POST", "/v1/model/refit", AUTH_SCOPE_ADMIN},
     {"DELETE", "/v1/customers/{customer_id}", AUTH_SCOPE_ADMIN},

@@ -431,7 +431,8 @@ static void check_database_down(void)
 static bool is_list(const char *method, const char *path)
 {
     return strcmp(method, "GET") == 0 &&
-           (strcmp(path, "/v1/customers") == 0 || strcmp(path, "/v1/segments") == 0);
+           (strcmp(path, "/v1/customers") == 0 || strcmp(path, "/v1/segments") == 0 ||
+            strcmp(path, "/v1/acquisition") == 0 || strcmp(path, "/v1/cohorts") == 0);
 }
 
 /* 401 and 403 are the auth test's. */
@@ -836,6 +837,8 @@ START_TEST(test_openapi_customers)
     oa_call0("POST", "/v1/transactions", "/v1/transactions", &json_batch1, 200);
     oa_call0("GET", "/v1/customers", "/v1/customers", NULL, 503);
     oa_call0("GET", "/v1/segments", "/v1/segments", NULL, 503);
+    oa_call0("GET", "/v1/acquisition", "/v1/acquisition", NULL, 503);
+    oa_call0("GET", "/v1/cohorts", "/v1/cohorts", NULL, 503);
     oa_check_router_limits(list_scope, MAX_BODY, MAX_URL);
     testhttp_snapshot_save(&svc);
     restart(false);
@@ -851,6 +854,14 @@ START_TEST(test_openapi_customers)
     oa_call0("GET", "/v1/segments", "/v1/segments?bogus=1", NULL, 400);
     oa_call0("GET", "/v1/customers", "/v1/tenants/nobody/customers", NULL, 404);
     oa_call0("GET", "/v1/segments", "/v1/tenants/nobody/segments", NULL, 404);
+    oa_call0("GET", "/v1/acquisition", "/v1/acquisition", NULL, 200);
+    oa_call0("GET", "/v1/acquisition", "/v1/acquisition?months=12&target_ratio=2", NULL,
+             200);
+    oa_call0("GET", "/v1/acquisition", "/v1/acquisition?months=0", NULL, 400);
+    oa_call0("GET", "/v1/acquisition", "/v1/tenants/nobody/acquisition", NULL, 404);
+    oa_call0("GET", "/v1/cohorts", "/v1/cohorts?by=month", NULL, 200);
+    oa_call0("GET", "/v1/cohorts", "/v1/cohorts?by=week", NULL, 400);
+    oa_call0("GET", "/v1/cohorts", "/v1/tenants/nobody/cohorts", NULL, 404);
     /* as of a day before c1's last purchase: its summary needs the database */
     db_down();
     oa_req o = {.content_type = "application/json",
