@@ -13,10 +13,22 @@
 #include "app/list_table.h"
 #include "base/clock.h"
 #include "cache/scores.h"
+#include "log/log.h"
+
+/* Values kept per tenant (a few horizons a dashboard asks for). */
+#define VALUES_KEPT 4
+
+typedef struct kept_value {
+    uint64_t serial; /* 0: empty */
+    clv_options clv;
+    acq_value v;
+} kept_value;
 
 struct app_acq_memo {
     pthread_mutex_t lock;
     app_acq_view *view; /* the last view kept, one reference; NULL */
+    kept_value values[VALUES_KEPT];
+    unsigned next; /* the slot the next value replaces */
 };
 
 struct app_acq_memo *app_acq_memo_new(void)
@@ -132,7 +144,8 @@ static int add_one(const char *id, const cache_summary *s, const cache_score_row
 }
 
 /* Fills v from the cache with the table r (acquired; NULL: scores each). */
-static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *v)
+static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *v,
+                               size_t *scored)
 {
     const ltvd_config *cfg = app_tenant_config(tn);
     pass k = {.tn = tn,
@@ -144,6 +157,10 @@ static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *
                     .discount_rate = cfg->discount_rate,
                     .margin = cfg->margin,
                     .as_of_day = v->as_of_day}};
+    /* without a score table, scoring each customer is for the few (as
+     * lists): the others wait for the table rather than a pass of
+     * list_budget_ms on every request */
+    k.over = r == NULL && app_tenant_customers(tn) > (size_t)cfg->list_rescore_max;
     k.c = malloc(k.cap * sizeof *k.c);
     app_list_status st = APP_LIST_NO_MEMORY;
     if (k.c == NULL ||
@@ -156,6 +173,7 @@ static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *
         goto cleanup;
     st = APP_LIST_OK;
 cleanup:
+    *scored = k.scored;
     free(k.c);
     return st;
 }
@@ -165,8 +183,8 @@ cleanup:
 static bool current(const app_acq_view *v, const app_acq_view *key)
 {
     return v != NULL && v->generation == key->generation && v->serial == key->serial &&
-           v->settings == key->settings && v->as_of_day == key->as_of_day &&
-           v->spend_version == key->spend_version;
+           v->table == key->table && v->settings == key->settings &&
+           v->as_of_day == key->as_of_day && v->spend_version == key->spend_version;
 }
 
 /* The memo's view when it is current (a new reference), else NULL. */
@@ -207,7 +225,15 @@ static app_list_status compute_view(app_tenant *tn, app_acq_view *v)
         r = NULL;
     }
     cache_snapshot_release(held);
-    app_list_status st = compute(tn, r, v);
+    int64_t t0 = base_mono_ms();
+    size_t scored = 0;
+    app_list_status st = compute(tn, r, v, &scored);
+    log_write(
+        LOG_INFO,
+        "acquisition pass: %zu customers in %lld ms (%s score table, %zu scored here, "
+        "%zu without a prediction)",
+        v->n_customers, (long long)(base_mono_ms() - t0), r != NULL ? "with the" : "no",
+        scored, v->n_unpredicted);
     app_list_table_release(tn->lists, r);
     app_list_slot_give(tn->lists);
     return st;
@@ -231,6 +257,8 @@ app_list_status app_acq_view_get(app_tenant *tn, app_acq_view **out)
     v->serial = v->m->serial;
     v->settings = app_tenant_settings(tn);
     v->as_of_day = app_tenant_as_of_day(tn);
+    size_t bytes;
+    v->table = app_list_table_ready(tn, &bytes);
     app_acq_view *kept = memo_get(tn->acq, v);
     if (kept != NULL) {
         app_acq_view_release(v);
@@ -242,8 +270,57 @@ app_list_status app_acq_view_get(app_tenant *tn, app_acq_view **out)
         app_acq_view_release(v);
         return st;
     }
-    if (v->n_unpredicted == 0)
-        memo_put(tn->acq, v);
+    memo_put(tn->acq, v);
     *out = v;
     return APP_LIST_OK;
+}
+
+/* ---------------------------------------------------------- the values */
+
+bool app_acq_model(const cache_model *m, const ltvd_config *cfg, unsigned months,
+                   acq_model *a)
+{
+    memset(a, 0, sizeof *a);
+    a->m = m->model;
+    memcpy(a->params, m->params, sizeof a->params);
+    for (size_t i = 0; i < m->model->n_params; i++)
+        a->se[i] = m->fit.std_errors_ok ? m->fit.std_errors[i] : 0;
+    a->clv = (clv_options){months, cfg->discount_rate, cfg->margin,
+                           clv_month_periods(m->model, m->period_days)};
+    if (!m->has_spend)
+        return false;
+    memcpy(a->gg, m->gg_params, sizeof a->gg);
+    for (size_t i = 0; i < 3; i++)
+        a->gg_se[i] = m->gg_fit.std_errors_ok ? m->gg_fit.std_errors[i] : 0;
+    return true;
+}
+
+static bool same_clv(const clv_options *x, const clv_options *y)
+{
+    return x->months == y->months && x->discount_rate == y->discount_rate &&
+           x->margin == y->margin && x->month_periods == y->month_periods;
+}
+
+void app_acq_value(app_tenant *tn, const cache_model *m, const acq_model *a,
+                   acq_value *out)
+{
+    struct app_acq_memo *memo = tn->acq;
+    pthread_mutex_lock(&memo->lock);
+    for (unsigned i = 0; i < VALUES_KEPT; i++) {
+        const kept_value *k = &memo->values[i];
+        if (k->serial == m->serial && m->serial != 0 && same_clv(&k->clv, &a->clv)) {
+            *out = k->v;
+            pthread_mutex_unlock(&memo->lock);
+            return;
+        }
+    }
+    pthread_mutex_unlock(&memo->lock);
+    acq_value_compute(a, out); /* out->ok says whether it could */
+    pthread_mutex_lock(&memo->lock);
+    kept_value *k = &memo->values[memo->next];
+    memo->next = (memo->next + 1) % VALUES_KEPT;
+    k->serial = m->serial;
+    k->clv = a->clv;
+    k->v = *out;
+    pthread_mutex_unlock(&memo->lock);
 }

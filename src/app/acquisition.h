@@ -7,7 +7,9 @@
  * snapshot, the day and the settings are unchanged, so a dashboard polling
  * either answer costs a lookup. A pass takes a list slot, like a list, and
  * scores the customers the score table does not hold within
- * list_budget_ms (those left get no prediction and the view is not kept).
+ * list_budget_ms (those left get no prediction; without a table, only up
+ * to list_rescore_max customers are scored, and a view made without the
+ * table is replaced once the table is ready).
  * Transient memory of a pass: 48 bytes per customer. */
 #ifndef LTVD_APP_ACQUISITION_H
 #define LTVD_APP_ACQUISITION_H
@@ -18,6 +20,7 @@
 
 #include "app/customer_query.h"
 #include "app/tenant.h"
+#include "model/acquisition.h"
 #include "summary/cohorts.h"
 
 /* One computed view, immutable once published; reference-counted. */
@@ -27,6 +30,7 @@ typedef struct app_acq_view {
     uint64_t serial;                /* the snapshot's serial */
     const app_tenant_cfg *settings; /* the settings version it used */
     int64_t as_of_day;
+    bool table;             /* a complete score table was ready */
     uint64_t spend_version; /* the spend it used (0: none) */
     const cache_model *m;   /* the snapshot (held) */
     size_t n_customers;
@@ -35,6 +39,18 @@ typedef struct app_acq_view {
     cohort_channels cc;
     char **names; /* cc.n_channels channel names (owned) */
 } app_acq_view;
+
+/* The acq_model of snapshot m over `months` with the settings' margin and
+ * discount rate (standard errors 0 where the fit has none). False when m
+ * has no spend model (the value is then undefined). */
+bool app_acq_model(const cache_model *m, const ltvd_config *cfg, unsigned months,
+                   acq_model *a);
+
+/* The value of a new customer under a (acq_value_compute), kept per tenant
+ * for the last few (snapshot, months, margin, discount rate): a request
+ * for a kept one copies it. */
+void app_acq_value(app_tenant *t, const cache_model *m, const acq_model *a,
+                   acq_value *out);
 
 /* The per-tenant memo of the last view (app_tenant.acq). */
 struct app_acq_memo;

@@ -269,14 +269,18 @@ static json_t *answer(run *r)
     } else {
         cohort_channels cc;
         const char *why = "out of memory";
-        if (cohort_channels_build(r->c, r->d.sum.n, r->names.n, r->sp, r->n_sp, &cc) ==
-            0) {
+        acq_value *v = malloc(sizeof *v);
+        if (v != NULL && acq_value_compute(&r->a, v) != GSL_SUCCESS)
+            why = "the model cannot value a new customer (its expectation overflows)";
+        else if (v != NULL && cohort_channels_build(r->c, r->d.sum.n, r->names.n, r->sp,
+                                                    r->n_sp, &cc) == 0) {
             acq_doc_in in = {
-                &r->a, prov, (const char *const *)r->names.v, &cc, r->o.target_ratio,
+                &r->a, v, prov, (const char *const *)r->names.v, &cc, r->o.target_ratio,
                 as_of};
             doc = acq_doc_acquisition(&in, &why);
             cohort_channels_free(&cc);
         }
+        free(v);
         if (doc == NULL)
             fprintf(stderr, "ltvd acquisition: %s\n", why);
     }

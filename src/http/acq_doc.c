@@ -55,13 +55,6 @@ static json_t *by_month(const cohort_channel *ch)
     return a;
 }
 
-typedef struct value {
-    bool ok;    /* the model could be evaluated */
-    double ltv; /* new_customer_repeat_ltv */
-    double se;
-    double *inc; /* N monthly terms */
-} value;
-
 static json_t *interval(const acq_figures *f)
 {
     if (!f->has_ltv)
@@ -70,13 +63,13 @@ static json_t *interval(const acq_figures *f)
 }
 
 /* One group's figures (a channel, or every customer). */
-static json_t *group(json_t *name, const cohort_channel *ch, const value *v,
+static json_t *group(json_t *name, const cohort_channel *ch, const acq_value *v,
                      const acq_doc_in *in)
 {
     acq_inputs ai = {
-        .repeat_ltv = v->ok ? v->ltv : NAN,
-        .repeat_ltv_se = v->se,
-        .inc = v->inc,
+        .repeat_ltv = v != NULL && v->ok ? v->ltv : NAN,
+        .repeat_ltv_se = v != NULL ? v->se : 0,
+        .inc = v != NULL ? v->inc : NULL,
         .months = in->model ? in->model->clv.months : 0,
         .margin = in->model ? in->model->clv.margin : 0,
         .customers = ch->customers,
@@ -105,7 +98,8 @@ static json_t *group(json_t *name, const cohort_channel *ch, const value *v,
     json_object_set_new(g, "cac", num_or_null(f.has_cac, f.cac));
     json_object_set_new(g, "leads", num_or_null(ch->has_leads, ch->leads));
     json_object_set_new(g, "conversion", num_or_null(f.has_conversion, f.conversion));
-    json_object_set_new(g, "new_customer_repeat_ltv", num_or_null(v->ok, v->ltv));
+    json_object_set_new(g, "new_customer_repeat_ltv",
+                        num_or_null(v != NULL && v->ok, v != NULL ? v->ltv : 0));
     json_object_set_new(g, "first_purchase_value",
                         num_or_null(f.has_ltv, f.first_purchase_value));
     json_object_set_new(g, "new_customer_ltv",
@@ -120,26 +114,7 @@ static json_t *group(json_t *name, const cohort_channel *ch, const value *v,
     return g;
 }
 
-static int evaluate(const acq_model *a, value *v, const char **why)
-{
-    *v = (value){0};
-    if (a == NULL)
-        return 0;
-    v->inc = malloc(a->clv.months * sizeof *v->inc);
-    if (v->inc == NULL) {
-        *why = "out of memory";
-        return -1;
-    }
-    if (acq_repeat_ltv(a, v->inc, &v->ltv) != GSL_SUCCESS ||
-        acq_repeat_ltv_se(a, &v->se) != GSL_SUCCESS) {
-        *why = "the model cannot value a new customer (its expectation overflows)";
-        return -1;
-    }
-    v->ok = true;
-    return 0;
-}
-
-static json_t *header(const acq_doc_in *in, const value *v)
+static json_t *header(const acq_doc_in *in, const acq_value *v)
 {
     char day[11] = "";
     summary_format_day(in->as_of_day, day);
@@ -153,33 +128,29 @@ static json_t *header(const acq_doc_in *in, const value *v)
         "level", 0.95, "method",
         "delta method on the fits' standard errors, parameters taken as independent "
         "(no covariance is kept), plus the sampling error of the mean first purchase",
-        "new_customer_repeat_ltv", num_or_null(v->ok, v->ltv));
+        "new_customer_repeat_ltv",
+        num_or_null(v != NULL && v->ok, v != NULL ? v->ltv : 0));
 }
 
 json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why)
 {
-    value v;
-    json_t *doc = NULL;
-    if (evaluate(in->model, &v, why) != 0)
-        goto cleanup;
-    doc = header(in, &v);
-    json_t *chans = json_array();
+    const acq_value *v = in->model != NULL ? in->value : NULL;
+    json_t *doc = header(in, v), *chans = json_array();
     for (size_t k = 0; doc != NULL && chans != NULL && k <= in->cc->n_channels; k++) {
         const cohort_channel *ch = &in->cc->ch[k];
         if (k == in->cc->n_channels && ch->customers == 0)
             continue; /* no customer without a channel */
         json_t *name = k < in->cc->n_channels ? json_string(in->names[k]) : json_null();
-        json_array_append_new(chans, group(name, ch, &v, in));
+        json_array_append_new(chans, group(name, ch, v, in));
     }
-    if (doc != NULL) {
-        json_object_set_new(doc, "overall", group(NULL, &in->cc->all, &v, in));
-        json_object_set_new(doc, "channels", chans);
-    } else {
+    if (doc == NULL || chans == NULL) {
+        json_decref(doc);
         json_decref(chans);
         *why = "out of memory";
+        return NULL;
     }
-cleanup:
-    free(v.inc);
+    json_object_set_new(doc, "overall", group(NULL, &in->cc->all, v, in));
+    json_object_set_new(doc, "channels", chans);
     return doc;
 }
 

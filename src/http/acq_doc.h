@@ -16,6 +16,7 @@
 
 typedef struct acq_doc_in {
     const acq_model *model;   /* NULL: no usable model (values null) */
+    const acq_value *value;   /* model's value (acq_value_compute), with model */
     json_t *provenance;       /* borrowed: the "model" member (name, version...) */
     const char *const *names; /* channel names, cc->n_channels of them */
     const cohort_channels *cc;
@@ -33,8 +34,8 @@ json_t *acq_doc_provenance(const acq_model *a, long long version, double fitted_
 
 /* The acquisition document: {"as_of", "months", "target_ratio", "margin",
  * "discount_rate", "model", "interval", "new_customer_repeat_ltv",
- * "overall": GROUP, "channels": [GROUP + "channel"]}. NULL when out of
- * memory or the model cannot be evaluated (*why then says so, static text). */
+ * "overall": GROUP, "channels": [GROUP + "channel"]}; value->ok false gives
+ * null values. NULL when out of memory (*why then says so, static text). */
 json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why);
 
 /* The cohorts document: {"as_of", "by": "month", "model", "cohorts": [...]}

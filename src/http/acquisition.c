@@ -51,26 +51,6 @@ static bool known_only(http_request *req, const char *const *known, const char *
     return false;
 }
 
-/* The acq_model of the served snapshot m, with the settings' margin and
- * discount rate over `months`. False when m has no spend model. */
-static bool model_of(const cache_model *m, const ltvd_config *cfg, unsigned months,
-                     acq_model *a)
-{
-    memset(a, 0, sizeof *a);
-    a->m = m->model;
-    memcpy(a->params, m->params, sizeof a->params);
-    for (size_t i = 0; i < m->model->n_params; i++)
-        a->se[i] = m->fit.std_errors_ok ? m->fit.std_errors[i] : 0;
-    a->clv = (clv_options){months, cfg->discount_rate, cfg->margin,
-                           clv_month_periods(m->model, m->period_days)};
-    if (!m->has_spend)
-        return false;
-    memcpy(a->gg, m->gg_params, sizeof a->gg);
-    for (size_t i = 0; i < 3; i++)
-        a->gg_se[i] = m->gg_fit.std_errors_ok ? m->gg_fit.std_errors[i] : 0;
-    return true;
-}
-
 static http_result reply_doc(http_request *req, json_t *doc)
 {
     char *body =
@@ -106,15 +86,23 @@ static http_result get_acquisition(http_request *req)
         return res;
     const ltvd_config *cfg = app_tenant_config(req->tenant_ref);
     acq_model a;
-    bool valued = model_of(v->m, cfg, (unsigned)months, &a);
+    bool valued = app_acq_model(v->m, cfg, (unsigned)months, &a);
+    acq_value *value = valued ? malloc(sizeof *value) : NULL;
+    if (value != NULL)
+        app_acq_value(req->tenant_ref, v->m, &a, value);
     json_t *prov =
         acq_doc_provenance(&a, (long long)v->m->version, v->m->fitted_at, valued);
-    acq_doc_in in = {
-        valued ? &a : NULL, prov, (const char *const *)v->names, &v->cc, ratio,
-        v->as_of_day};
+    acq_doc_in in = {value != NULL ? &a : NULL,
+                     value,
+                     prov,
+                     (const char *const *)v->names,
+                     &v->cc,
+                     ratio,
+                     v->as_of_day};
     const char *why = "out of memory";
     json_t *doc = acq_doc_acquisition(&in, &why);
     json_decref(prov);
+    free(value);
     app_acq_view_release(v);
     if (doc == NULL)
         return http_reply_problem(req, PROBLEM_INTERNAL, why, NULL);
@@ -139,7 +127,7 @@ static http_result get_cohorts(http_request *req)
         return res;
     const ltvd_config *cfg = app_tenant_config(req->tenant_ref);
     acq_model a;
-    bool valued = model_of(v->m, cfg, 1, &a);
+    bool valued = app_acq_model(v->m, cfg, 1, &a);
     json_t *prov =
         acq_doc_provenance(&a, (long long)v->m->version, v->m->fitted_at, valued);
     json_t *doc = acq_doc_cohorts(&v->cohorts, prov, v->as_of_day);

@@ -94,6 +94,16 @@ int acq_repeat_ltv_se(const acq_model *a, double *out)
     return btyd_finite_out(sqrt(var), out);
 }
 
+int acq_value_compute(const acq_model *a, acq_value *out)
+{
+    out->ok = false;
+    int rc = acq_repeat_ltv(a, out->inc, &out->ltv);
+    if (rc == GSL_SUCCESS)
+        rc = acq_repeat_ltv_se(a, &out->se);
+    out->ok = rc == GSL_SUCCESS;
+    return rc;
+}
+
 /* The first-purchase part: its value and the variance of the mean. */
 static void first_purchase(const acq_inputs *in, acq_figures *out, double *var)
 {

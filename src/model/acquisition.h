@@ -64,6 +64,18 @@ int acq_repeat_ltv(const acq_model *a, double *inc, double *out);
 /* The delta-method standard error of acq_repeat_ltv (see the top). */
 int acq_repeat_ltv_se(const acq_model *a, double *out);
 
+/* A new customer's repeat value with its standard error and monthly terms,
+ * computed once per model and horizon and shared by every group. */
+typedef struct acq_value {
+    bool ok; /* the model could be evaluated */
+    double ltv, se;
+    double inc[ACQ_MAX_MONTHS]; /* the first clv.months terms */
+} acq_value;
+
+/* Fills *out from a (acq_repeat_ltv and acq_repeat_ltv_se); out->ok false
+ * when either fails (then returns their code). */
+int acq_value_compute(const acq_model *a, acq_value *out);
+
 /* The figures of one group of customers (a channel, or all). Inputs are
  * plain numbers so the rules can be checked by hand. */
 typedef struct acq_inputs {
