@@ -44,18 +44,42 @@ int cohort_parse_month(const char *s, int32_t *mo)
     return 0;
 }
 
-/* The first and last month of the customers' first purchases; false when
- * there are none. */
-static bool month_span(const cohort_customer *c, size_t n, int32_t *lo, int32_t *hi)
+/* Days spanned up to which months are looked up in a table (~100 years). */
+#define MONTH_TABLE_DAYS 36600
+
+/* The month of each first day: a table of the days spanned when they span
+ * at most MONTH_TABLE_DAYS (an index instead of the calendar arithmetic,
+ * for the passes over a million customers), else computed. */
+typedef struct months {
+    int32_t *of_day; /* [day - lo_day], or NULL */
+    int64_t lo_day;
+    int32_t lo, hi; /* the first and last month */
+} months;
+
+static inline int32_t month_of(const months *t, int64_t day)
 {
+    return t->of_day != NULL ? t->of_day[day - t->lo_day] : cohort_month_of_day(day);
+}
+
+/* Fills *t for the customers (free t->of_day); false when there are none.
+ * Without memory for the table the months are computed instead. */
+static bool months_init(months *t, const cohort_customer *c, size_t n)
+{
+    t->of_day = NULL;
     if (n == 0)
         return false;
-    *lo = *hi = cohort_month_of_day(c[0].first_day);
+    int64_t lo = c[0].first_day, hi = lo;
     for (size_t i = 1; i < n; i++) {
-        int32_t m = cohort_month_of_day(c[i].first_day);
-        *lo = m < *lo ? m : *lo;
-        *hi = m > *hi ? m : *hi;
+        lo = c[i].first_day < lo ? c[i].first_day : lo;
+        hi = c[i].first_day > hi ? c[i].first_day : hi;
     }
+    t->lo_day = lo;
+    t->lo = cohort_month_of_day(lo);
+    t->hi = cohort_month_of_day(hi);
+    if (hi - lo < MONTH_TABLE_DAYS &&
+        (t->of_day = malloc((size_t)(hi - lo + 1) * sizeof *t->of_day)) != NULL)
+        for (int64_t d = lo; d <= hi; d++)
+            t->of_day[d - lo] = cohort_month_of_day(d);
     return true;
 }
 
@@ -77,23 +101,27 @@ static void add_to_cohort(cohort_row *r, const cohort_customer *c)
 int cohort_build(const cohort_customer *c, size_t n, int32_t as_of_month, cohort_set *out)
 {
     memset(out, 0, sizeof *out);
-    int32_t lo, hi;
-    if (!month_span(c, n, &lo, &hi))
+    months mt;
+    if (!months_init(&mt, c, n))
         return 0;
-    size_t span = (size_t)(hi - lo) + 1;
+    int32_t lo = mt.lo;
+    size_t span = (size_t)(mt.hi - lo) + 1;
     int32_t *slot = malloc(span * sizeof *slot); /* month - lo -> row, or -1 */
-    if (slot == NULL)
+    if (slot == NULL) {
+        free(mt.of_day);
         return -1;
+    }
     for (size_t j = 0; j < span; j++)
         slot[j] = -1;
     for (size_t i = 0; i < n; i++)
-        slot[cohort_month_of_day(c[i].first_day) - lo] = 0;
+        slot[month_of(&mt, c[i].first_day) - lo] = 0;
     for (size_t j = 0; j < span; j++)
         if (slot[j] == 0)
             slot[j] = (int32_t)out->n++;
     out->rows = calloc(out->n, sizeof *out->rows);
     if (out->rows == NULL) {
         free(slot);
+        free(mt.of_day);
         out->n = 0;
         return -1;
     }
@@ -107,8 +135,9 @@ int cohort_build(const cohort_customer *c, size_t n, int32_t as_of_month, cohort
                                                      : (unsigned)later;
         }
     for (size_t i = 0; i < n; i++)
-        add_to_cohort(&out->rows[slot[cohort_month_of_day(c[i].first_day) - lo]], &c[i]);
+        add_to_cohort(&out->rows[slot[month_of(&mt, c[i].first_day) - lo]], &c[i]);
     free(slot);
+    free(mt.of_day);
     return 0;
 }
 
@@ -173,22 +202,24 @@ static void add_spend(cohort_channel *ch, const cohort_spend *s, size_t customer
 static int count_customers(const cohort_customer *c, size_t n, cohort_channels *out,
                            grid *g)
 {
-    int32_t hi;
-    if (!month_span(c, n, &g->lo, &hi))
+    months mt;
+    if (!months_init(&mt, c, n))
         return 0;
-    g->span = (size_t)(hi - g->lo) + 1;
+    g->lo = mt.lo;
+    g->span = (size_t)(mt.hi - g->lo) + 1;
     size_t rows = out->n_channels + 1;
-    if (g->span > COHORT_MAX_CELLS / rows)
+    if (g->span > COHORT_MAX_CELLS / rows ||
+        (g->count = calloc(rows * g->span + 1, sizeof *g->count)) == NULL) {
+        free(mt.of_day);
         return -1;
-    g->count = calloc(rows * g->span + 1, sizeof *g->count);
-    if (g->count == NULL)
-        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         size_t ch = c[i].channel < out->n_channels ? c[i].channel : out->n_channels;
-        g->count[ch * g->span + (size_t)(cohort_month_of_day(c[i].first_day) - g->lo)]++;
+        g->count[ch * g->span + (size_t)(month_of(&mt, c[i].first_day) - g->lo)]++;
         add_customer(&out->ch[ch], &c[i]);
         add_customer(&out->all, &c[i]);
     }
+    free(mt.of_day);
     return 0;
 }
 
