@@ -1,7 +1,7 @@
-/* The acquisition and cohort view of a tenant (acquisition.h): one pass
+/* The acquisition and cohort view of a tenant (acq_view.h): one pass
  * over the cache with the score table's rows, in the manner of segments.c,
  * into summary/cohorts.h's aggregates; kept in a per-tenant memo. */
-#include "app/acquisition.h"
+#include "app/acq_view.h"
 
 #include <gsl/gsl_errno.h>
 #include <math.h>

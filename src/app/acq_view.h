@@ -11,8 +11,8 @@
  * to list_rescore_max customers are scored, and a view made without the
  * table is replaced once the table is ready).
  * Transient memory of a pass: 48 bytes per customer. */
-#ifndef LTVD_APP_ACQUISITION_H
-#define LTVD_APP_ACQUISITION_H
+#ifndef LTVD_APP_ACQ_VIEW_H
+#define LTVD_APP_ACQ_VIEW_H
 
 #include <stdatomic.h>
 #include <stddef.h>

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "app/acquisition.h"
+#include "app/acq_view.h"
 #include "app/app.h"
 #include "app/list_table.h"
 #include "summary/summary.h"

@@ -1,7 +1,7 @@
 /* GET /v1/acquisition?months=N&target_ratio=R and GET /v1/cohorts?by=month
  * (and their /v1/tenants/{tenant}/ forms): the acquisition and cohort
  * answers of docs/acquisition.md, from the tenant's cache and served model
- * (app/acquisition.h: one pass kept while nothing changes), as
+ * (app/acq_view.h: one pass kept while nothing changes), as
  * http/acq_doc.h's documents. months 1..1200 (default 36), target_ratio a
  * number > 0 (default 3), by "month" (the only grouping). */
 #include <jansson.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/acquisition.h"
+#include "app/acq_view.h"
 #include "http/acq_doc.h"
 #include "http/customers.h"
 #include "http/score_doc.h"
@@ -136,9 +136,8 @@ static http_result get_cohorts(http_request *req)
     return reply_doc(req, doc);
 }
 
-const http_route acquisition_routes[] = {
+const http_route acq_answer_routes[] = {
     {"GET", "/v1/acquisition", get_acquisition, 0, NULL, http_offload_always},
     {"GET", "/v1/cohorts", get_cohorts, 0, NULL, http_offload_always},
 };
-const size_t acquisition_nroutes =
-    sizeof acquisition_routes / sizeof acquisition_routes[0];
+const size_t acq_answer_nroutes = sizeof acq_answer_routes / sizeof acq_answer_routes[0];

@@ -12,7 +12,7 @@ const api_group api_groups[] = {
     {customers_routes, &customers_nroutes},
     {customer_list_routes, &customer_list_nroutes},
     {segments_routes, &segments_nroutes},
-    {acquisition_routes, &acquisition_nroutes},
+    {acq_answer_routes, &acq_answer_nroutes},
     {model_routes, &model_nroutes},
     {tenants_routes, &tenants_nroutes},
 };
