@@ -230,9 +230,7 @@ static int rebuild_one(const store_customer *c, void *arg)
         if (t == NULL || app_tenant_config(t)->has_as_of)
             return 0;
     }
-    cache_summary s;
-    if (!app_summary_from_store(c, &s) ||
-        cache_upsert(t->cache, c->customer_id, &s) != CACHE_OK)
+    if (app_cache_load(t->cache, c) != CACHE_OK)
         return 1;
     atomic_fetch_add_explicit(&x->a->n_loaded, 1, memory_order_relaxed);
     return 0;

@@ -11,6 +11,7 @@
 #include "app/tenants.h"
 #include "base/ticker.h"
 #include "log/log.h"
+#include "store/acquisition.h"
 #include "store/tenants.h"
 
 /* Customers re-read per snapshot (one statement, one cache write). */
@@ -75,6 +76,7 @@ static int collect_summary(const store_customer *c, void *arg)
 {
     summary_list *l = arg;
     l->v[l->n] = *c;
+    l->v[l->n].channel = l->v[l->n].campaign = NULL; /* valid during the call only */
     if ((l->v[l->n].customer_id = strdup(c->customer_id)) == NULL)
         return 1;
     l->n++;
@@ -131,6 +133,24 @@ static int forget_one(const char *tenant, const char *customer, void *arg)
     return 0;
 }
 
+/* Attributes written since the last look (by any process: setting what
+ * PostgreSQL holds is right whoever wrote it), after the summaries so a
+ * customer new to this process is there to take them. A PUT of this
+ * process committed while this read ran may be overwritten by the older
+ * value read; its row is at or after the next horizon, so the next look
+ * sets it again. */
+static int attrs_one(const store_attr_row *r, void *arg)
+{
+    app_tenant *t = app_tenant_find(arg, r->tenant_id);
+    if (t != NULL &&
+        app_customer_attrs(t, r->customer_id, r->channel, r->campaign) == CACHE_ENOMEM) {
+        app_tenant_release(t);
+        return 1;
+    }
+    app_tenant_release(t);
+    return 0;
+}
+
 int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
 {
     char next[STORE_TIME_MAX];
@@ -174,6 +194,8 @@ int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
         app_tenant_release(t);
     }
     free(chunk);
+    if (rc == 0 && store_attrs_changed(db, since, attrs_one, a) != 0)
+        rc = -1;
     if (rc == 0) {
         memcpy(since, next, STORE_TIME_MAX);
         app_own_xids_forget(a, strtoull(next, NULL, 10));

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/month.h"
 #include "store/copy_text.h"
+#include "store/months_sql.h"
 
 #define FETCH_ROWS "20000"
 
@@ -15,32 +17,47 @@
  * WHERE and GROUP BY follow. The first day's amount is the least (day,
  * amount) pair's: no sort of each customer's days (migration 010). */
 #define FIRST_AMOUNT "(min(ARRAY[(day - DATE '1970-01-01')::numeric, amount]))[2]"
+#define MONTHS STORE_SQL_MONTHS("$1", CUT)
+#define CUT ""
 #define DAYS_SUMMARY                                                                     \
     " SELECT tenant_id, customer_id, min(day) - DATE '1970-01-01',"                      \
     "        max(day) - DATE '1970-01-01',"                                              \
     "        count(*), " STORE_SQL_UNITS(                                                \
         "sum(amount) - " FIRST_AMOUNT) ","                                               \
                                        "        " STORE_SQL_UNITS(                       \
-                                           FIRST_AMOUNT) "   FROM customer_days"
+                                           FIRST_AMOUNT) ", " MONTHS                     \
+                                                         "   FROM customer_days"
 #define BY_CUSTOMER " GROUP BY tenant_id, customer_id"
 #define CURSOR "DECLARE ltvd_customers NO SCROLL CURSOR FOR"
 
-static const char now_sql[] = CURSOR
-    " SELECT tenant_id, customer_id, first_day - DATE '1970-01-01',"
-    "        last_day - DATE '1970-01-01', n_days, " STORE_SQL_UNITS(
-        "repeat_amount") ","
-                         "        " STORE_SQL_UNITS(
-                             "first_day_amount") "   FROM customers WHERE tenant_id = $1";
+/* The acquisition attributes beside the summary (columns 8 and 9). */
+#define ATTRS_JOIN                                                                       \
+    " LEFT JOIN customer_attributes a"                                                   \
+    " ON a.tenant_id = c.tenant_id AND a.customer_id = c.customer_id"
+#define NOW_COLS                                                                         \
+    " SELECT c.tenant_id, c.customer_id, first_day - DATE '1970-01-01',"                 \
+    "        last_day - DATE '1970-01-01', n_days, " STORE_SQL_UNITS(                    \
+        "repeat_amount") ", " STORE_SQL_UNITS("first_day_amount") ","                    \
+                                                                  " "                    \
+                                                                  "purchase_months_"     \
+                                                                  "mod64, "              \
+                                                                  "a.acquisition_"       \
+                                                                  "channel, a.campaign"  \
+                                                                  "   FROM customers "   \
+                                                                  "c" ATTRS_JOIN
+
+static const char now_sql[] = CURSOR NOW_COLS " WHERE c.tenant_id = $1";
 
 /* Every tenant's customers (the start-up rebuild). */
-static const char all_sql[] = CURSOR
-    " SELECT tenant_id, customer_id, first_day - DATE '1970-01-01',"
-    "        last_day - DATE '1970-01-01', n_days, " STORE_SQL_UNITS(
-        "repeat_amount") ", " STORE_SQL_UNITS("first_day_amount") "   FROM customers";
+static const char all_sql[] = CURSOR NOW_COLS;
 
 /* Tenant $1's days up to $2. */
-static const char past_sql[] = CURSOR DAYS_SUMMARY
-    " WHERE tenant_id = $1 AND day <= DATE '1970-01-01' + $2::integer" BY_CUSTOMER;
+#undef CUT
+#define CUT " AND o.day <= DATE '1970-01-01' + $2::integer"
+static const char past_sql[] =
+    CURSOR " SELECT c.*, a.acquisition_channel, a.campaign FROM (" DAYS_SUMMARY
+           " WHERE tenant_id = $1 AND day <= DATE '1970-01-01' + $2::integer" BY_CUSTOMER
+           ") c" ATTRS_JOIN;
 
 /* The customers with rows stored by PostgreSQL transactions whose id is $1
  * or more (ingested_xid, BRIN-indexed: migration 005), but none of $2. */
@@ -64,13 +81,33 @@ static const char estimate_sql[] =
 
 /* Tenant $1's customers listed in $2 (a text[]), over the days up to $3 or
  * all. */
+#undef CUT
+#define CUT " AND o.day <= DATE '1970-01-01' + $3::integer"
 static const char some_past_sql[] =
     DAYS_SUMMARY " WHERE tenant_id = $1 AND customer_id = ANY($2::text[])"
                  "   AND day <= DATE '1970-01-01' + $3::integer" BY_CUSTOMER;
+#undef CUT
+#define CUT ""
 static const char some_now_sql[] =
     DAYS_SUMMARY " WHERE tenant_id = $1 AND customer_id = ANY($2::text[])" BY_CUSTOMER;
 
-/* Hands every row of one FETCH to cb. Returns 0, or cb's non-zero value. */
+uint64_t store_month_bits(const char *mod64_text, int64_t first_day)
+{
+    uint64_t raw = (uint64_t)strtoll(mod64_text, NULL, 10);
+    int64_t m = base_month_of_day(first_day) % 64;
+    return base_rotr64(raw, (unsigned)(m < 0 ? m + 64 : m));
+}
+
+/* A text column or NULL when SQL NULL or absent. */
+static char *text_or_null(const PGresult *res, int r, int col)
+{
+    return col < PQnfields(res) && !PQgetisnull(res, r, col) ? PQgetvalue(res, r, col)
+                                                             : NULL;
+}
+
+/* Hands every row of one FETCH to cb: the summary's 8 columns, then the
+ * attributes when the statement has them. Returns 0, or cb's non-zero
+ * value. */
 static int deliver(const PGresult *res, store_customer_cb cb, void *arg)
 {
     int rows = PQntuples(res);
@@ -83,7 +120,10 @@ static int deliver(const PGresult *res, store_customer_cb cb, void *arg)
             .n_days = strtoll(PQgetvalue(res, r, 4), NULL, 10),
             .repeat_units = strtoll(PQgetvalue(res, r, 5), NULL, 10),
             .first_units = strtoll(PQgetvalue(res, r, 6), NULL, 10),
+            .channel = text_or_null(res, r, 8),
+            .campaign = text_or_null(res, r, 9),
         };
+        c.month_bits = store_month_bits(PQgetvalue(res, r, 7), c.first_day);
         int stop = cb(&c, arg);
         if (stop)
             return stop;

@@ -446,13 +446,16 @@ START_TEST(test_checkpoint_encoding)
                         .last_day = 2000000,
                         .n_days = 3,
                         .repeat_units = INT64_MAX,
-                        .first_units = 0};
+                        .first_units = 0,
+                        .month_bits = UINT64_MAX,
+                        .channel = "web"};
     char *buf = NULL;
     size_t len = 0, cap = 0;
     ck_assert_int_eq(store_checkpoint_encode(&buf, &len, &cap, &c), 0);
     ck_assert_int_eq(store_checkpoint_encode(&buf, &len, &cap, &c), 0);
-    /* the id's length and byte, then 1 + 4 + 1 + 10 + 1 varint bytes */
-    ck_assert_uint_eq(len, 2 * 19);
+    /* the id's length and byte, then 1 + 4 + 1 + 10 + 1 varint bytes, the
+     * month bits' 10, the channel's length and 3 bytes, no campaign's 1 */
+    ck_assert_uint_eq(len, 2 * (19 + 10 + 4 + 1));
     free(buf);
 }
 END_TEST

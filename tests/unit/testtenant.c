@@ -304,8 +304,10 @@ long testtenant_load_csv(const testhttp_app *t, const char *tenant, const char *
     for (size_t i = 0; i < set.n; i++) {
         snprintf(ids[i], sizeof ids[i], "t%zu", i);
         snprintf(amounts[i], sizeof amounts[i], "%.2f", set.items[i].amount);
-        items[i] = (store_item){ids[i], set.customer_ids[set.items[i].customer], NULL,
-                                set.items[i].day * 86400, amounts[i]};
+        items[i] = (store_item){ids[i],     set.customer_ids[set.items[i].customer],
+                                NULL,       set.items[i].day * 86400,
+                                amounts[i], NULL,
+                                NULL};
     }
     store_db *db = testhttp_db_open(t);
     store_batch_opts opts = {.tenant = tenant};
