@@ -21,6 +21,7 @@
 #include "app/customer_query.h"
 #include "app/tenant.h"
 #include "model/acquisition.h"
+#include "store/acquisition.h"
 #include "summary/cohorts.h"
 
 /* One computed view, immutable once published; reference-counted. */
@@ -51,6 +52,24 @@ bool app_acq_model(const cache_model *m, const ltvd_config *cfg, unsigned months
  * for a kept one copies it. */
 void app_acq_value(app_tenant *t, const cache_model *m, const acq_model *a,
                    acq_value *out);
+
+/* ------------------------------------------------------------ the spend
+ * The tenant's acquisition spend, as an in-memory copy kept with the memo
+ * so that a request never reads PostgreSQL: loaded at start-up
+ * (app_acq_spend_load, on the start-up connection) and updated with every
+ * PUT this process commits (app_acq_spend_merge). A PUT to another process
+ * of a fleet reaches this one's copy at its next start (a known gap,
+ * docs/acquisition.md). At most APP_ACQ_SPEND_MAX rows are kept. */
+#define APP_ACQ_SPEND_MAX 100000
+
+/* Replaces or adds rows s[0..n) (by channel and month) in t's copy.
+ * False when out of memory or past APP_ACQ_SPEND_MAX (the copy then keeps
+ * what it had, and says so in the log). */
+bool app_acq_spend_merge(app_tenant *t, const store_spend *s, size_t n);
+
+/* Loads t's stored spend into its copy (store_spend_page, page by page, at
+ * most APP_ACQ_SPEND_MAX rows). Returns 0, or -1 (db->err). */
+int app_acq_spend_load(app_tenant *t, store_db *db);
 
 /* The per-tenant memo of the last view (app_tenant.acq). */
 struct app_acq_memo;

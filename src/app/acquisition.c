@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "app/acq_view.h"
 #include "app/apply.h"
 #include "log/log.h"
 
@@ -50,6 +51,8 @@ app_acq_status app_spend_put(app_tenant *t, const store_spend *s, size_t n,
     app_acq_status st =
         store_spend_put(db, t->id, s, n) != 0 ? unavailable(a, db, detail) : APP_ACQ_OK;
     app_db_release(a, db);
+    if (st == APP_ACQ_OK) /* after the COMMIT: the answers' copy (acq_view.h) */
+        app_acq_spend_merge(t, s, n);
     return st;
 }
 
