@@ -11,10 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/acq_view.h"
 #include "app/list_table.h"
 #include "cache/cache.h"
 #include "model/acquisition.h"
 #include "model/bgnbd.h"
+#include "store/acquisition.h"
+#include "summary/cohorts.h"
+#include "summary/summary.h"
 #include "testhttp.h"
 
 #define CDNOW_TXNS "tests/data/cdnow_sample_transactions.csv"
@@ -195,6 +199,127 @@ START_TEST(test_acq_http_follows_ingest)
 }
 END_TEST
 
+/* The retention matrix counted from the transactions up to the as_of day:
+ * share of each cohort (first-purchase month) buying in each later month. */
+START_TEST(test_acq_http_retention_matrix)
+{
+    txn_set tx;
+    char err[SUMMARY_ERR_MAX];
+    ck_assert_msg(txn_read_csv(CDNOW_TXNS, &tx, err) == 0, "%s", err);
+    int64_t as_of = summary_days_from_civil(1997, 9, 30);
+    int32_t *first = malloc(tx.n_customers * sizeof *first);
+    uint64_t *bits = calloc(tx.n_customers, sizeof *bits);
+    for (size_t i = 0; i < tx.n_customers; i++)
+        first[i] = INT32_MAX;
+    for (size_t j = 0; j < tx.n; j++) {
+        int32_t m = cohort_month_of_day(tx.items[j].day);
+        if (tx.items[j].day <= as_of && m < first[tx.items[j].customer])
+            first[tx.items[j].customer] = m;
+    }
+    for (size_t j = 0; j < tx.n; j++)
+        if (tx.items[j].day <= as_of)
+            bits[tx.items[j].customer] |= UINT64_C(1)
+                                          << (cohort_month_of_day(tx.items[j].day) -
+                                              first[tx.items[j].customer]);
+    testhttp_response r;
+    get("/v1/cohorts", 200, &r);
+    json_t *rows = json_object_get(r.json, "cohorts"), *c;
+    size_t i;
+    json_array_foreach(rows, i, c)
+    {
+        int32_t mo;
+        ck_assert_int_eq(cohort_parse_month(testhttp_jstr(c, "month"), &mo), 0);
+        json_t *ret = json_object_get(c, "retention");
+        for (size_t k = 0; k < json_array_size(ret); k++) {
+            double n = 0, active = 0;
+            for (size_t u = 0; u < tx.n_customers; u++)
+                if (first[u] == mo) {
+                    n++;
+                    active += (bits[u] >> k) & 1;
+                }
+            ck_assert_double_eq_tol(json_number_value(json_array_get(ret, k)), active / n,
+                                    1e-12);
+        }
+    }
+    testhttp_response_free(&r);
+    free(first);
+    free(bits);
+    txn_set_free(&tx);
+}
+END_TEST
+
+static json_t *channel_of(json_t *doc, const char *name)
+{
+    json_t *chs = json_object_get(doc, "channels"), *g;
+    size_t i;
+    json_array_foreach(chs, i, g)
+    {
+        json_t *n = json_object_get(g, "channel");
+        if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+            return g;
+    }
+    ck_abort_msg("no channel %s", name);
+    return NULL;
+}
+
+/* Two new customers acquired by "search" in 1997-09 through transaction
+ * items, spend 100 with 8 leads that month and 50 (no leads) for "tv",
+ * which acquired nobody: CAC 50, conversion 2/8, lead value 0.25 LTV; tv
+ * has spend and a null CAC. Then the spend stored in PostgreSQL is loaded
+ * at the next start. */
+START_TEST(test_acq_http_channels_and_spend)
+{
+    const char *batch =
+        "{\"transactions\":["
+        "{\"id\":\"s1\",\"customer_id\":\"new-a\",\"occurred_at\":\"1997-09-02T10:00:"
+        "00Z\","
+        "\"amount\":40,\"acquisition_channel\":\"search\",\"campaign\":\"brand\"},"
+        "{\"id\":\"s1\",\"customer_id\":\"new-b\",\"occurred_at\":\"1997-09-03T10:00:"
+        "00Z\","
+        "\"amount\":20,\"acquisition_channel\":\"search\"}]}";
+    testhttp_response r;
+    testhttp_request(t.port, "POST", "/v1/transactions", batch, &r);
+    ck_assert_msg(r.status == 200 || r.status == 201, "POST: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    store_spend sp[2] = {{"search", 1997 * 12 + 8, "100", 8},
+                         {"tv", 1997 * 12 + 8, "50", -1}};
+    ck_assert(app_acq_spend_merge(t.app->dflt, sp, 2));
+    get("/v1/acquisition", 200, &r);
+    json_t *s = channel_of(r.json, "search");
+    ck_assert_int_eq(testhttp_jint(s, "customers"), 2);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "first_purchase_value"), t.cfg.margin * 30,
+                            1e-9);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "cac"), 50, 1e-12);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "conversion"), 0.25, 1e-12);
+    double ltv = testhttp_jnum(s, "new_customer_ltv");
+    ck_assert_double_eq_tol(testhttp_jnum(s, "lead_value"), 0.25 * ltv, 1e-9);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "ltv_cac"), ltv / 50, 1e-12);
+    json_t *tv = channel_of(r.json, "tv");
+    ck_assert_int_eq(testhttp_jint(tv, "customers"), 0);
+    ck_assert_double_eq_tol(testhttp_jnum(tv, "spend"), 50, 1e-12);
+    ck_assert(json_is_null(json_object_get(tv, "cac")));
+    json_t *all = json_object_get(r.json, "overall");
+    ck_assert_int_eq(testhttp_jint(all, "customers"), 2359);
+    ck_assert_double_eq_tol(testhttp_jnum(all, "spend"), 150, 1e-12);
+    ck_assert_double_eq_tol(testhttp_jnum(all, "cac"), 75, 1e-12);
+    testhttp_response_free(&r);
+    /* stored, then loaded by a new start */
+    store_db *db = testhttp_db_open(&t);
+    store_spend stored[1] = {{"search", 1997 * 12 + 8, "300", 10}};
+    ck_assert_int_eq(store_spend_put(db, "default", stored, 1), 0);
+    store_db_close(db);
+    testhttp_app_stop(&t);
+    testhttp_app_start(&t, false);
+    set_model();
+    get("/v1/acquisition", 200, &r);
+    s = channel_of(r.json, "search");
+    ck_assert_double_eq_tol(testhttp_jnum(s, "spend"), 300, 1e-12);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "cac"), 150, 1e-12);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "conversion"), 0.2, 1e-12);
+    testhttp_response_free(&r);
+}
+END_TEST
+
 Suite *suite_acquisition_http(void)
 {
     Suite *s = suite_create("acquisition_http");
@@ -205,6 +330,8 @@ Suite *suite_acquisition_http(void)
     tcase_add_test(tc, test_acq_http_cohorts);
     tcase_add_test(tc, test_acq_http_bad_parameters);
     tcase_add_test(tc, test_acq_http_follows_ingest);
+    tcase_add_test(tc, test_acq_http_retention_matrix);
+    tcase_add_test(tc, test_acq_http_channels_and_spend);
     suite_add_tcase(s, tc);
     return s;
 }
