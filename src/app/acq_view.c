@@ -39,6 +39,7 @@ struct app_acq_memo {
     spend_row *spend;   /* the spend copy */
     size_t n_spend, cap_spend;
     uint64_t spend_version; /* bumped by every change of the copy */
+    atomic_ulong passes;    /* views computed (app_acq_passes) */
     kept_value values[VALUES_KEPT];
     unsigned next; /* the slot the next value replaces */
 };
@@ -376,6 +377,7 @@ static app_list_status compute_view(app_tenant *tn, app_acq_view *v)
     cache_snapshot_release(held);
     int64_t t0 = base_mono_ms();
     size_t scored = 0;
+    atomic_fetch_add(&tn->acq->passes, 1);
     app_list_status st = compute(tn, r, v, &scored);
     log_write(
         LOG_INFO,
@@ -408,6 +410,9 @@ app_list_status app_acq_view_get(app_tenant *tn, app_acq_view **out)
     v->as_of_day = app_tenant_as_of_day(tn);
     size_t bytes;
     v->table = app_list_table_ready(tn, &bytes);
+    pthread_mutex_lock(&tn->acq->lock);
+    v->spend_version = tn->acq->spend_version; /* the key (compute reads it again) */
+    pthread_mutex_unlock(&tn->acq->lock);
     app_acq_view *kept = memo_get(tn->acq, v);
     if (kept != NULL) {
         app_acq_view_release(v);
@@ -569,4 +574,9 @@ int app_acq_spend_load(app_tenant *t, store_db *db)
             return 0;
     }
     return 0;
+}
+
+unsigned long app_acq_passes(app_tenant *t)
+{
+    return atomic_load(&t->acq->passes);
 }

@@ -82,4 +82,7 @@ void app_acq_memo_free(struct app_acq_memo *m);
 app_list_status app_acq_view_get(app_tenant *t, app_acq_view **out);
 void app_acq_view_release(app_acq_view *v);
 
+/* How many views t computed (one pass each), for tests and the log. */
+unsigned long app_acq_passes(app_tenant *t);
+
 #endif

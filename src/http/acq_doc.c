@@ -55,11 +55,13 @@ static json_t *by_month(const cohort_channel *ch)
     return a;
 }
 
-static json_t *interval(const acq_figures *f)
+/* The interval of the LTV scaled by `scale` (when has), or null. */
+static json_t *interval(bool has, const acq_figures *f, double scale)
 {
-    if (!f->has_ltv)
+    if (!has)
         return json_null();
-    return json_pack("{s:f, s:f}", "low", f->ltv_low, "high", f->ltv_high);
+    return json_pack("{s:f, s:f}", "low", f->ltv_low * scale, "high",
+                     f->ltv_high * scale);
 }
 
 /* One group's figures (a channel, or every customer). */
@@ -104,13 +106,20 @@ static json_t *group(json_t *name, const cohort_channel *ch, const acq_value *v,
                         num_or_null(f.has_ltv, f.first_purchase_value));
     json_object_set_new(g, "new_customer_ltv",
                         num_or_null(f.has_ltv, f.new_customer_ltv));
-    json_object_set_new(g, "new_customer_ltv_interval", interval(&f));
+    json_object_set_new(g, "new_customer_ltv_interval", interval(f.has_ltv, &f, 1));
     json_object_set_new(g, "ltv_cac", num_or_null(f.has_ratio, f.ltv_cac));
-    json_object_set_new(g, "max_cac", num_or_null(f.has_ltv, f.max_cac));
+    json_object_set_new(g, "ltv_cac_interval",
+                        interval(f.has_ratio, &f, f.has_ratio ? 1 / f.cac : 0));
+    json_object_set_new(g, "max_cac", num_or_null(f.has_max_cac, f.max_cac));
+    json_object_set_new(g, "max_cac_interval",
+                        interval(f.has_max_cac, &f, 1 / in->target_ratio));
     json_object_set_new(g, "payback_month",
                         f.payback_month >= 0 ? json_integer(f.payback_month)
                                              : json_null());
     json_object_set_new(g, "lead_value", num_or_null(f.has_lead_value, f.lead_value));
+    json_object_set_new(
+        g, "lead_value_interval",
+        interval(f.has_lead_value, &f, f.has_lead_value ? f.conversion : 0));
     return g;
 }
 

@@ -144,22 +144,23 @@ void acq_figures_compute(const acq_inputs *in, acq_figures *out)
         out->ltv_low = fmax(0, out->new_customer_ltv - half);
         out->ltv_high = out->new_customer_ltv + half;
         out->max_cac = out->new_customer_ltv / in->target_ratio;
-        out->has_ltv = isfinite(out->new_customer_ltv) && isfinite(out->ltv_high) &&
-                       isfinite(out->max_cac);
+        out->has_ltv = isfinite(out->new_customer_ltv) && isfinite(out->ltv_high);
+        out->has_max_cac = out->has_ltv && isfinite(out->max_cac) &&
+                           isfinite(out->ltv_high / in->target_ratio);
     }
     if (in->has_spend && in->spend_customers > 0) {
         out->has_cac = true;
         out->cac = in->spend / (double)in->spend_customers;
     }
     if (out->has_cac && out->has_ltv) {
-        out->has_ratio = out->cac > 0;
+        out->has_ratio = out->cac > 0 && isfinite(out->ltv_high / out->cac);
         out->ltv_cac = out->has_ratio ? out->new_customer_ltv / out->cac : 0;
         out->payback_month = payback(in, out->first_purchase_value, out->cac);
     }
     if (in->has_leads && in->leads > 0) {
         out->has_conversion = true;
         out->conversion = (double)in->lead_customers / in->leads;
-        out->has_lead_value = out->has_ltv;
+        out->has_lead_value = out->has_ltv && isfinite(out->conversion * out->ltv_high);
         out->lead_value = out->has_ltv ? out->conversion * out->new_customer_ltv : 0;
     }
 }

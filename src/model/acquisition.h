@@ -103,12 +103,16 @@ typedef struct acq_figures {
     double first_purchase_value; /* margin * mean first-day spend */
     double new_customer_ltv;     /* repeat_ltv + first_purchase_value */
     double ltv_low, ltv_high;    /* 95%: +- z * sqrt(se_repeat^2 + se_first^2),
-                                    low clamped at 0 */
+                                    low clamped at 0; the intervals of max_cac,
+                                    ltv_cac and lead_value are these scaled as
+                                    the figures are (CAC, conversion and R taken
+                                    as known) */
     bool has_cac;
     double cac; /* spend / spend_customers */
     bool has_ratio;
-    double ltv_cac;    /* new_customer_ltv / cac (cac > 0) */
-    double max_cac;    /* new_customer_ltv / R (has_ltv) */
+    double ltv_cac; /* new_customer_ltv / cac (cac > 0) */
+    bool has_max_cac;
+    double max_cac;    /* new_customer_ltv / R */
     int payback_month; /* first k in 0..N whose cumulative margin >= cac; -1 */
     bool has_conversion;
     double conversion; /* lead_customers / leads (leads > 0) */

@@ -210,7 +210,7 @@ START_TEST(test_acq_figures_by_hand)
                      .target_ratio = 2.5};
     acq_figures f;
     acq_figures_compute(&in, &f);
-    ck_assert(f.has_ltv && f.has_cac && f.has_ratio && f.has_conversion);
+    ck_assert(f.has_ltv && f.has_cac && f.has_ratio && f.has_conversion && f.has_max_cac);
     ck_assert_double_eq_tol(f.first_purchase_value, 17.5, 1e-12);
     ck_assert_double_eq_tol(f.new_customer_ltv, 47.5, 1e-12);
     ck_assert_double_eq_tol(f.cac, 40, 1e-12);
@@ -221,6 +221,12 @@ START_TEST(test_acq_figures_by_hand)
     ck_assert_double_eq_tol(f.lead_value, 11.875, 1e-12);
     ck_assert_double_eq_tol(f.ltv_low, 38.863546, 1e-6);
     ck_assert_double_eq_tol(f.ltv_high, 56.136454, 1e-6);
+    /* a target ratio so small that LTV / R overflows: no max_cac, but the
+     * rest stands (never an Inf in a document) */
+    in.target_ratio = 1e-320;
+    acq_figures_compute(&in, &f);
+    ck_assert(f.has_ltv && !f.has_max_cac && f.has_ratio);
+    in.target_ratio = 2.5;
     /* a CAC the value never reaches within N: no payback */
     in.spend = 2500; /* CAC 100 > 17.5 + 30 */
     acq_figures_compute(&in, &f);
@@ -429,6 +435,9 @@ START_TEST(test_acq_cli_acquisition_cdnow)
     assert_rel(ltv, repeat + num(all, "first_purchase_value"), 1e-12, "their sum");
     json_t *iv = json_object_get(all, "new_customer_ltv_interval");
     ck_assert(num(iv, "low") < ltv && ltv < num(iv, "high"));
+    json_t *mi = json_object_get(all, "max_cac_interval");
+    assert_rel(num(mi, "low"), num(iv, "low") / 3, 1e-12, "max_cac interval");
+    assert_rel(num(mi, "high"), num(iv, "high") / 3, 1e-12, "max_cac interval");
     /* search: 1179 customers (ids ending 0-4), 72000 spent, 11999 leads */
     json_t *s = channel(d, "search");
     ck_assert_int_eq((int)num(s, "customers"), 1179);
@@ -438,6 +447,11 @@ START_TEST(test_acq_cli_acquisition_cdnow)
     double sl = num(s, "new_customer_ltv");
     assert_rel(num(s, "lead_value"), 1179.0 / 11999 * sl, 1e-12, "lead value");
     assert_rel(num(s, "ltv_cac"), sl / (72000.0 / 1179), 1e-12, "ltv/cac");
+    json_t *si = json_object_get(s, "new_customer_ltv_interval");
+    assert_rel(num(json_object_get(s, "lead_value_interval"), "high"),
+               1179.0 / 11999 * num(si, "high"), 1e-12, "lead value interval");
+    assert_rel(num(json_object_get(s, "ltv_cac_interval"), "low"),
+               num(si, "low") / (72000.0 / 1179), 1e-12, "ltv/cac interval");
     assert_rel(num(s, "max_cac"), sl / 3, 1e-12, "max cac");
     ck_assert(json_is_null(json_object_get(s, "payback_month"))); /* LTV < CAC */
     /* referral pays back: month 0 < CAC 3600/235 <= the 36 months' value */

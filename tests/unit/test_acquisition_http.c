@@ -180,8 +180,22 @@ START_TEST(test_acq_http_follows_ingest)
     get("/v1/cohorts", 200, &r);
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "cohorts")), 3);
     testhttp_response_free(&r);
+    /* kept: no pass while nothing changes (the score table may become
+     * ready once in between: at most one more pass) */
+    unsigned long passes = app_acq_passes(t.app->dflt);
+    for (int i = 0; i < 5; i++) {
+        get(i % 2 ? "/v1/acquisition" : "/v1/acquisition?months=12", 200, &r);
+        testhttp_response_free(&r);
+    }
+    ck_assert_uint_le(app_acq_passes(t.app->dflt), passes + 1);
+    get("/v1/cohorts", 200, &r);
+    testhttp_response_free(&r);
+    passes = app_acq_passes(t.app->dflt);
     get("/v1/acquisition", 200, &r);
     testhttp_response_free(&r);
+    get("/v1/cohorts", 200, &r);
+    testhttp_response_free(&r);
+    ck_assert_uint_eq(app_acq_passes(t.app->dflt), passes);
     const char *batch = "{\"transactions\":[{\"id\":\"n1\",\"customer_id\":\"new1\","
                         "\"occurred_at\":\"1997-09-02T10:00:00Z\",\"amount\":40}]}";
     testhttp_request(t.port, "POST", "/v1/transactions", batch, &r);
