@@ -313,7 +313,7 @@ static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *
     v->n_customers = k.n;
     v->n_unpredicted = k.n_unpredicted;
     if (channels_make(tn, &ch, &v->spend_version) != 0 ||
-        set_channels(tn->cache, ch.n_dict, k.c, k.idv, k.n) != 0 ||
+        (ch.n_dict > 0 && set_channels(tn->cache, ch.n_dict, k.c, k.idv, k.n) != 0) ||
         cohort_build(k.c, k.n, cohort_month_of_day(v->as_of_day), &v->cohorts) != 0 ||
         cohort_channels_build(k.c, k.n, ch.n, ch.spend, ch.n_spend, &v->cc) != 0)
         goto cleanup;
