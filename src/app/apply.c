@@ -349,6 +349,11 @@ int app_cache_replace(app_tenant *t, const store_customer *c, size_t n)
             break;
         }
         e[i].id = c[i].customer_id;
+        /* the attributes as the read saw them (a newer PUT of this process
+         * is read again by the next catch-up: its row is past the horizon) */
+        e[i].set_attrs = true;
+        e[i].channel = c[i].channel;
+        e[i].campaign = c[i].campaign;
         /* batches committed after the read's snapshot, applied meanwhile */
         app_window_delta key = {.tenant = t, .customer_id = c[i].customer_id};
         app_window_delta *hit =

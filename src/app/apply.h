@@ -53,8 +53,8 @@ void app_days_hint(void *arg, const char *const *ids, size_t n, int64_t *lo, int
 void app_window_open(app *a);
 void app_window_close(app *a);
 
-/* Replaces the summaries of t's customers c[0..n) (read by the catch-up,
- * as of t's as_of) plus the window's deltas for them. Returns CACHE_OK or a
+/* Replaces the summaries and attributes of t's customers c[0..n) (read by
+ * the catch-up, as of t's as_of) plus the window's deltas for them. Returns CACHE_OK or a
  * cache error code (nothing applied; logged). */
 int app_cache_replace(app_tenant *t, const store_customer *c, size_t n);
 

@@ -75,12 +75,16 @@ typedef struct summary_list {
 static int collect_summary(const store_customer *c, void *arg)
 {
     summary_list *l = arg;
-    l->v[l->n] = *c;
-    l->v[l->n].channel = l->v[l->n].campaign = NULL; /* valid during the call only */
-    if ((l->v[l->n].customer_id = strdup(c->customer_id)) == NULL)
-        return 1;
-    l->n++;
-    return 0;
+    store_customer *s = &l->v[l->n];
+    *s = *c; /* the strings are valid during the call only */
+    s->channel = c->channel != NULL ? strdup(c->channel) : NULL;
+    s->campaign = c->campaign != NULL ? strdup(c->campaign) : NULL;
+    s->customer_id = strdup(c->customer_id);
+    l->n++; /* freed by the caller, whatever failed */
+    return s->customer_id == NULL || (c->channel != NULL && s->channel == NULL) ||
+                   (c->campaign != NULL && s->campaign == NULL)
+               ? 1
+               : 0;
 }
 
 /* Re-reads t's customers ids[0..n) and replaces them in its cache (the
@@ -116,8 +120,11 @@ static int replace_chunk(app_tenant *t, store_db *db, const char *const *ids, si
     if (store_db_end_read(db) != 0)
         rc = -1;
 cleanup:
-    for (size_t i = 0; i < l.n; i++)
+    for (size_t i = 0; i < l.n; i++) {
         free(l.v[i].customer_id);
+        free(l.v[i].channel);
+        free(l.v[i].campaign);
+    }
     free(l.v);
     return rc;
 }

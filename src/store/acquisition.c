@@ -286,9 +286,10 @@ long store_spend_page(store_db *db, const char *tenant, const char *after_channe
     if (store_db_broken(db) && store_db_reconnect(db) != 0)
         return -1;
     char month[24], lim[24];
-    /* (channel, month) > ('', year 0) holds for every row: channels are not empty */
+    /* (channel, month) > ('', 0001-01) holds for every row: channels are
+     * not empty */
     snprintf(month, sizeof month, "%lld",
-             (long long)(after_channel != NULL ? after_month : 0));
+             (long long)(after_channel != NULL ? after_month : 12));
     snprintf(lim, sizeof lim, "%ld", limit);
     const char *vals[] = {tenant, after_channel != NULL ? after_channel : "", month, lim};
     PGresult *res = store_db_exec_prepared(db, "spend_page", spend_page_sql, 4, vals);

@@ -55,7 +55,8 @@ typedef int (*store_spend_cb)(const store_spend *s, void *arg);
 
 /* Delivers at most limit of tenant's spend rows after (after_channel,
  * after_month) in (channel, month) order (after_channel NULL: from the
- * first). Returns the number delivered, or -1 (db->err). */
+ * first; after_month from 12, year 1, to 9999 * 12 + 11). Returns the
+ * number delivered, or -1 (db->err). */
 long store_spend_page(store_db *db, const char *tenant, const char *after_channel,
                       int64_t after_month, long limit, store_spend_cb cb, void *arg);
 

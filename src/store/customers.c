@@ -84,12 +84,15 @@ static const char estimate_sql[] =
 #undef CUT
 #define CUT " AND o.day <= DATE '1970-01-01' + $3::integer"
 static const char some_past_sql[] =
-    DAYS_SUMMARY " WHERE tenant_id = $1 AND customer_id = ANY($2::text[])"
-                 "   AND day <= DATE '1970-01-01' + $3::integer" BY_CUSTOMER;
+    "SELECT c.*, a.acquisition_channel, a.campaign FROM (" DAYS_SUMMARY
+    " WHERE tenant_id = $1 AND customer_id = ANY($2::text[])"
+    "   AND day <= DATE '1970-01-01' + $3::integer" BY_CUSTOMER ") c" ATTRS_JOIN;
 #undef CUT
 #define CUT ""
 static const char some_now_sql[] =
-    DAYS_SUMMARY " WHERE tenant_id = $1 AND customer_id = ANY($2::text[])" BY_CUSTOMER;
+    "SELECT c.*, a.acquisition_channel, a.campaign FROM (" DAYS_SUMMARY
+    " WHERE tenant_id = $1 AND customer_id = ANY($2::text[])" BY_CUSTOMER
+    ") c" ATTRS_JOIN;
 
 uint64_t store_month_bits(const char *mod64_text, int64_t first_day)
 {

@@ -96,8 +96,10 @@ long long testtenant_rows(const testhttp_app *t, const char *tenant)
         " + (SELECT count(*) FROM customer_days WHERE tenant_id = '%s')"
         " + (SELECT count(*) FROM model_snapshots WHERE tenant_id = '%s')"
         " + (SELECT count(*) FROM api_keys WHERE tenant_id = '%s')"
+        " + (SELECT count(*) FROM customer_attributes WHERE tenant_id = '%s')"
+        " + (SELECT count(*) FROM acquisition_spend WHERE tenant_id = '%s')"
         " + (SELECT count(*) FROM tenants WHERE id = '%s')",
-        tenant, tenant, tenant, tenant, tenant);
+        tenant, tenant, tenant, tenant, tenant, tenant, tenant);
 }
 
 /* A new key of tenant ("*": a platform key) with scopes, known to t's
