@@ -317,6 +317,17 @@ START_TEST(test_acq_http_channels_and_spend)
     ck_assert_double_eq_tol(testhttp_jnum(all, "spend"), 150, 1e-12);
     ck_assert_double_eq_tol(testhttp_jnum(all, "cac"), 75, 1e-12);
     testhttp_response_free(&r);
+    /* a spend PUT reaches the copy once committed */
+    testhttp_request(
+        t.port, "PUT", "/v1/acquisition/spend",
+        "{\"items\":[{\"channel\":\"tv\",\"month\":\"1997-09\",\"spend\":70}]}", &r);
+    ck_assert_msg(r.status == 200, "PUT spend: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    get("/v1/acquisition", 200, &r);
+    ck_assert_double_eq_tol(testhttp_jnum(channel_of(r.json, "tv"), "spend"), 70, 1e-12);
+    ck_assert_double_eq_tol(testhttp_jnum(json_object_get(r.json, "overall"), "spend"),
+                            170, 1e-12);
+    testhttp_response_free(&r);
     /* stored, then loaded by a new start */
     store_db *db = testhttp_db_open(&t);
     store_spend stored[1] = {{"search", 1997 * 12 + 8, "300", 10}};
