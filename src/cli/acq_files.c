@@ -5,7 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "summary/csv.h"
+
+/* A channel name is 1..128 bytes of UTF-8 (what a JSON string can hold;
+ * jansson checks it). */
+static bool channel_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128)
+        return false;
+    json_t *j = json_string(s);
+    json_decref(j);
+    return j != NULL;
+}
 
 long acq_names_index(acq_names *names, const char *name)
 {
@@ -123,8 +137,9 @@ static int attribute_row(csv_reader *r, long id_col, long ch_col, const id_table
                          acq_names *names, char *err)
 {
     const char *id = csv_field(r, (size_t)id_col), *ch = csv_field(r, (size_t)ch_col);
-    if (strlen(ch) > 128) {
-        csv_errorf(r, err, SUMMARY_ERR_MAX, "acquisition_channel longer than 128 bytes");
+    if (*ch != '\0' && !channel_ok(ch)) {
+        csv_errorf(r, err, SUMMARY_ERR_MAX,
+                   "acquisition_channel must be 1 to 128 bytes of UTF-8");
         return -1;
     }
     long i = id_table_find(t, txns, id);
@@ -208,8 +223,8 @@ static int spend_row(csv_reader *r, const long *col, acq_names *names, cohort_sp
         return -1;
     }
     const char *ch = csv_field(r, (size_t)col[0]);
-    if (*ch == '\0' || strlen(ch) > 128) {
-        csv_errorf(r, err, SUMMARY_ERR_MAX, "channel must be 1 to 128 bytes");
+    if (!channel_ok(ch)) {
+        csv_errorf(r, err, SUMMARY_ERR_MAX, "channel must be 1 to 128 bytes of UTF-8");
         return -1;
     }
     long k = acq_names_index(names, ch);

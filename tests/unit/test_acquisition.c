@@ -517,14 +517,15 @@ START_TEST(test_acq_cli_errors)
     expect_usage_error("cohorts --transactions " TXNS " --by week", "--by must be month");
     expect_usage_error("cohorts --transactions " TXNS " --spend " SPEND,
                        "for ltvd acquisition");
-    testrun_out r =
-        testrun_sh("printf 'channel,month,spend\\nsearch,1997-01,-5\\n' > "
-                   "/tmp/ltvd_acq_bad_spend.csv; printf "
-                   "'channel,month,spend\\nsearch,1997-1,5\\n' > "
-                   "/tmp/ltvd_acq_bad_month.csv; printf "
-                   "'channel,month,spend\\na,1997-01,5\\na,1997-01,6\\n' > "
-                   "/tmp/ltvd_acq_dup.csv; printf "
-                   "'customer_id,campaign\\n1,x\\n' > /tmp/ltvd_acq_attr.csv");
+    testrun_out r = testrun_sh(
+        "printf 'channel,month,spend\\nsearch,1997-01,-5\\n' > "
+        "/tmp/ltvd_acq_bad_spend.csv; printf "
+        "'channel,month,spend\\nsearch,1997-1,5\\n' > "
+        "/tmp/ltvd_acq_bad_month.csv; printf "
+        "'channel,month,spend\\na,1997-01,5\\na,1997-01,6\\n' > "
+        "/tmp/ltvd_acq_dup.csv; printf "
+        "'customer_id,campaign\\n1,x\\n' > /tmp/ltvd_acq_attr.csv; printf "
+        "'channel,month,spend\\n\\377x,1997-01,5\\n' > /tmp/ltvd_acq_utf8.csv");
     ck_assert_int_eq(r.status, 0);
     testrun_free(&r);
     expect_usage_error("acquisition --transactions " TXNS
@@ -540,6 +541,9 @@ START_TEST(test_acq_cli_errors)
                        " --attributes /tmp/ltvd_acq_attr.csv",
                        "no acquisition_channel column");
     expect_usage_error("acquisition --transactions /nonexistent.csv", "/nonexistent.csv");
+    expect_usage_error("acquisition --transactions " TXNS
+                       " --spend /tmp/ltvd_acq_utf8.csv",
+                       "bytes of UTF-8");
 }
 END_TEST
 
