@@ -274,9 +274,13 @@ static json_t *answer(run *r)
             why = "the model cannot value a new customer (its expectation overflows)";
         else if (v != NULL && cohort_channels_build(r->c, r->d.sum.n, r->names.n, r->sp,
                                                     r->n_sp, &cc) == 0) {
-            acq_doc_in in = {
-                &r->a, v, prov, (const char *const *)r->names.v, &cc, r->o.target_ratio,
-                as_of};
+            acq_doc_in in = {.model = &r->a,
+                             .value = v,
+                             .provenance = prov,
+                             .names = (const char *const *)r->names.v,
+                             .cc = &cc,
+                             .target_ratio = r->o.target_ratio,
+                             .as_of_day = as_of};
             doc = acq_doc_acquisition(&in, &why);
             cohort_channels_free(&cc);
         }

@@ -92,13 +92,13 @@ static http_result get_acquisition(http_request *req)
         app_acq_value(req->tenant_ref, v->m, &a, value);
     json_t *prov =
         acq_doc_provenance(&a, (long long)v->m->version, v->m->fitted_at, valued);
-    acq_doc_in in = {value != NULL ? &a : NULL,
-                     value,
-                     prov,
-                     (const char *const *)v->names,
-                     &v->cc,
-                     ratio,
-                     v->as_of_day};
+    acq_doc_in in = {.model = value != NULL ? &a : NULL,
+                     .value = value,
+                     .provenance = prov,
+                     .names = (const char *const *)v->names,
+                     .cc = &v->cc,
+                     .target_ratio = ratio,
+                     .as_of_day = v->as_of_day};
     const char *why = "out of memory";
     json_t *doc = acq_doc_acquisition(&in, &why);
     json_decref(prov);

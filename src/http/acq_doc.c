@@ -150,7 +150,12 @@ json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why)
         if (k == in->cc->n_channels && ch->customers == 0)
             continue; /* no customer without a channel */
         json_t *name = k < in->cc->n_channels ? json_string(in->names[k]) : json_null();
-        json_array_append_new(chans, group(name, ch, v, in));
+        const acq_value *cv = v != NULL && in->channel_values != NULL &&
+                                      k < in->cc->n_channels &&
+                                      in->channel_values[k] != NULL
+                                  ? in->channel_values[k]
+                                  : v;
+        json_array_append_new(chans, group(name, ch, cv, in));
     }
     if (doc == NULL || chans == NULL) {
         json_decref(doc);

@@ -15,8 +15,12 @@
 #include "summary/cohorts.h"
 
 typedef struct acq_doc_in {
-    const acq_model *model;   /* NULL: no usable model (values null) */
-    const acq_value *value;   /* model's value (acq_value_compute), with model */
+    const acq_model *model; /* NULL: no usable model (values null) */
+    const acq_value *value; /* model's value (acq_value_compute), with model */
+    /* Per channel (cc->n_channels of them), a value of its own from a model
+     * that lets channels differ (covariates), or NULL: every channel has
+     * `value` (the model without covariates says they do not differ). */
+    const acq_value *const *channel_values;
     json_t *provenance;       /* borrowed: the "model" member (name, version...) */
     const char *const *names; /* channel names, cc->n_channels of them */
     const cohort_channels *cc;

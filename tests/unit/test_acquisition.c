@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/acq_doc.h"
 #include "model/acquisition.h"
 #include "model/fit.h"
 #include "model/gg.h"
@@ -547,6 +548,44 @@ START_TEST(test_acq_cli_errors)
 }
 END_TEST
 
+/* A channel with a value of its own (a covariate model's) gets it; the
+ * others the common one; the overall figure the common one. */
+START_TEST(test_acq_doc_channel_values)
+{
+    cohort_customer c[4];
+    hand_customers(c);
+    cohort_channels cc;
+    ck_assert_int_eq(cohort_channels_build(c, 4, 2, NULL, 0, &cc), 0);
+    acq_model a = model_at("bgnbd", BGNBD);
+    a.clv = (clv_options){12, 0.01, 1, 4.345};
+    static acq_value common, own;
+    ck_assert_int_eq(acq_value_compute(&a, &common), GSL_SUCCESS);
+    a.params[0] *= 2; /* twice the purchase rate for "social" */
+    ck_assert_int_eq(acq_value_compute(&a, &own), GSL_SUCCESS);
+    const acq_value *per[2] = {NULL, &own};
+    const char *names[2] = {"search", "social"};
+    acq_doc_in in = {.model = &a,
+                     .value = &common,
+                     .channel_values = per,
+                     .names = names,
+                     .cc = &cc,
+                     .target_ratio = 3,
+                     .as_of_day = 19800};
+    const char *why = NULL;
+    json_t *d = acq_doc_acquisition(&in, &why);
+    ck_assert_ptr_nonnull(d);
+    json_t *chs = json_object_get(d, "channels");
+    ck_assert_double_eq(num(json_array_get(chs, 0), "new_customer_repeat_ltv"),
+                        common.ltv);
+    ck_assert_double_eq(num(json_array_get(chs, 1), "new_customer_repeat_ltv"), own.ltv);
+    ck_assert_double_eq(num(json_object_get(d, "overall"), "new_customer_repeat_ltv"),
+                        common.ltv);
+    ck_assert(own.ltv > common.ltv);
+    json_decref(d);
+    cohort_channels_free(&cc);
+}
+END_TEST
+
 Suite *suite_acquisition(void)
 {
     Suite *s = suite_create("acquisition");
@@ -560,6 +599,7 @@ Suite *suite_acquisition(void)
     tcase_add_test(tc, test_acq_months);
     tcase_add_test(tc, test_acq_cohorts_by_hand);
     tcase_add_test(tc, test_acq_channels_by_hand);
+    tcase_add_test(tc, test_acq_doc_channel_values);
     tcase_add_test(tc, test_acq_cli_acquisition_cdnow);
     tcase_add_test(tc, test_acq_cli_cohorts_cdnow);
     tcase_add_test(tc, test_acq_cli_errors);
