@@ -369,8 +369,10 @@ static app_list_status compute_view(app_tenant *tn, app_acq_view *v)
     const cache_model *held = cache_snapshot_ref(v->m);
     app_list_table *r = app_list_table_pick(tn, v->as_of_day, true, &held, &warming);
     /* a table of another (older) snapshot scores with that one: the
-     * predictions then come from the snapshot the view names */
-    if (r != NULL && held != v->m) {
+     * predictions must come from the snapshot the view names (the same
+     * version published again, e.g. by the follower, has the same
+     * parameters) */
+    if (r != NULL && held != v->m && (held == NULL || held->version != v->m->version)) {
         app_list_table_release(tn->lists, r);
         r = NULL;
     }
