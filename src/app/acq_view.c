@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app/apply.h"
 #include "app/list_table.h"
@@ -40,6 +41,11 @@ struct app_acq_memo {
     size_t n_spend, cap_spend;
     uint64_t spend_version; /* bumped by every change of the copy */
     atomic_ulong passes;    /* views computed (app_acq_passes) */
+    /* single flight: while one request computes the view of `pending`'s
+     * key, others of that key wait on `done` for it (bounded) */
+    bool computing;
+    app_acq_view pending; /* only its key fields */
+    pthread_cond_t done;
     kept_value values[VALUES_KEPT];
     unsigned next; /* the slot the next value replaces */
 };
@@ -48,6 +54,11 @@ struct app_acq_memo *app_acq_memo_new(void)
 {
     struct app_acq_memo *m = calloc(1, sizeof *m);
     if (m != NULL && pthread_mutex_init(&m->lock, NULL) != 0) {
+        free(m);
+        return NULL;
+    }
+    if (m != NULL && pthread_cond_init(&m->done, NULL) != 0) {
+        pthread_mutex_destroy(&m->lock);
         free(m);
         return NULL;
     }
@@ -60,6 +71,7 @@ void app_acq_memo_free(struct app_acq_memo *m)
         return;
     app_acq_view_release(m->view);
     free(m->spend);
+    pthread_cond_destroy(&m->done);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -337,25 +349,67 @@ static bool current(const app_acq_view *v, const app_acq_view *key)
            v->as_of_day == key->as_of_day && v->spend_version == key->spend_version;
 }
 
-/* The memo's view when it is current (a new reference), else NULL. */
-static app_acq_view *memo_get(struct app_acq_memo *memo, const app_acq_view *key)
+static void copy_key(app_acq_view *dst, const app_acq_view *key)
 {
+    dst->generation = key->generation;
+    dst->serial = key->serial;
+    dst->table = key->table;
+    dst->settings = key->settings;
+    dst->as_of_day = key->as_of_day;
+    dst->spend_version = key->spend_version;
+}
+
+/* The memo's view when it is current (a new reference), else NULL; while
+ * another request computes the view of this key, waits for it (until
+ * wait_ms from now). *mine: this request is to compute it (others of its
+ * key will wait for memo_put). */
+static app_acq_view *memo_get(struct app_acq_memo *memo, const app_acq_view *key,
+                              long wait_ms, bool *mine)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     app_acq_view *v = NULL;
+    *mine = false;
     pthread_mutex_lock(&memo->lock);
-    if (current(memo->view, key)) {
-        v = memo->view;
-        atomic_fetch_add(&v->refs, 1);
+    for (;;) {
+        if (current(memo->view, key)) {
+            v = memo->view;
+            atomic_fetch_add(&v->refs, 1);
+            break;
+        }
+        if (!memo->computing) {
+            memo->computing = *mine = true;
+            copy_key(&memo->pending, key);
+            break;
+        }
+        if (!current(&memo->pending, key) ||
+            pthread_cond_timedwait(&memo->done, &memo->lock, &until) != 0)
+            break; /* another key's pass, or too long: a pass of its own */
     }
     pthread_mutex_unlock(&memo->lock);
     return v;
 }
 
-static void memo_put(struct app_acq_memo *memo, app_acq_view *v)
+/* Keeps v (NULL: the pass failed) and, after this request's own pass
+ * (mine), wakes the requests that waited for it. */
+static void memo_put(struct app_acq_memo *memo, app_acq_view *v, bool mine)
 {
-    atomic_fetch_add(&v->refs, 1);
+    if (v != NULL)
+        atomic_fetch_add(&v->refs, 1);
     pthread_mutex_lock(&memo->lock);
-    app_acq_view *old = memo->view;
-    memo->view = v;
+    app_acq_view *old = v != NULL ? memo->view : NULL;
+    if (v != NULL)
+        memo->view = v;
+    if (mine) {
+        memo->computing = false;
+        pthread_cond_broadcast(&memo->done);
+    }
     pthread_mutex_unlock(&memo->lock);
     app_acq_view_release(old);
 }
@@ -415,7 +469,9 @@ app_list_status app_acq_view_get(app_tenant *tn, app_acq_view **out)
     pthread_mutex_lock(&tn->acq->lock);
     v->spend_version = tn->acq->spend_version; /* the key (compute reads it again) */
     pthread_mutex_unlock(&tn->acq->lock);
-    app_acq_view *kept = memo_get(tn->acq, v);
+    bool mine;
+    app_acq_view *kept =
+        memo_get(tn->acq, v, app_tenant_config(tn)->list_budget_ms + 1000, &mine);
     if (kept != NULL) {
         app_acq_view_release(v);
         *out = kept;
@@ -423,10 +479,11 @@ app_list_status app_acq_view_get(app_tenant *tn, app_acq_view **out)
     }
     app_list_status st = compute_view(tn, v);
     if (st != APP_LIST_OK) {
+        memo_put(tn->acq, NULL, mine);
         app_acq_view_release(v);
         return st;
     }
-    memo_put(tn->acq, v);
+    memo_put(tn->acq, v, mine);
     *out = v;
     return APP_LIST_OK;
 }

@@ -5,7 +5,9 @@
  * pass over the cache computes both; the result (a view) is kept and
  * shared by later requests while the cache (its generation), the served
  * snapshot, the day and the settings are unchanged, so a dashboard polling
- * either answer costs a lookup. A pass takes a list slot, like a list, and
+ * either answer costs a lookup; requests that arrive while a pass of their
+ * key runs wait for it (at most list_budget_ms + 1 s) instead of making
+ * their own. A pass takes a list slot, like a list, and
  * scores the customers the score table does not hold within
  * list_budget_ms (those left get no prediction; without a table, only up
  * to list_rescore_max customers are scored, and a view made without the
