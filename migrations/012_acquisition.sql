@@ -44,12 +44,15 @@ COMMENT ON COLUMN acquisition_spend.leads IS 'Leads the channel brought that mon
 COMMENT ON INDEX acquisition_spend_pkey IS 'A tenant''s spend by channel, then month (GET pages in this order).';
 COMMENT ON INDEX customer_attributes_pkey IS 'One row per customer of a tenant.';
 
--- The purchase months of a customer for the cache's month_bits: bit
--- (m mod 64) for every month m (year * 12 + month - 1) of a purchase day
--- within 64 months of the first one; the reader rotates the bits right by
--- (month of first_day) mod 64, which gives bit k = month(first_day) + k.
--- When the days span 64 months or more the months mod 64 would collide, so
--- those customers' bits come from a second look at their days (rare).
+-- The purchase months of a customer for the cache's month_bits, in one
+-- pass without a sort or a subquery: with m = year * 12 + month - 1 the
+-- month of a day, purchase_months_cK holds bit (m mod 64) of the purchase
+-- months whose 64-month epoch (m / 64) is K modulo 4. The months wanted
+-- (the first purchase's and the 63 after it) lie in the first day's epoch
+-- and the next; another epoch of either class is at least 193 months after
+-- the first, so for days spanning at most 192 months the reader
+-- (src/store/customers.c, store_month_bits) takes them from those two
+-- classes, and for a longer span it reads that customer's days itself.
 CREATE OR REPLACE VIEW customers AS
 SELECT tenant_id,
        customer_id,
@@ -59,22 +62,14 @@ SELECT tenant_id,
        sum(amount) AS total_amount,
        (min(ARRAY[(day - DATE '1970-01-01')::numeric, amount]))[2] AS first_day_amount,
        sum(amount) - (min(ARRAY[(day - DATE '1970-01-01')::numeric, amount]))[2] AS repeat_amount,
-       CASE WHEN max(extract(year FROM day)::integer * 12 + extract(month FROM day)::integer)
-                 - min(extract(year FROM day)::integer * 12 + extract(month FROM day)::integer) < 64
-            THEN bit_or(1::bigint << ((extract(year FROM day)::integer * 12
-                                       + extract(month FROM day)::integer - 1) % 64))
-            ELSE (SELECT bit_or(1::bigint << ((extract(year FROM o.day)::integer * 12
-                                               + extract(month FROM o.day)::integer - 1) % 64))
-                    FROM customer_days o
-                   WHERE o.tenant_id = customer_days.tenant_id
-                     AND o.customer_id = customer_days.customer_id
-                     AND extract(year FROM o.day)::integer * 12 + extract(month FROM o.day)::integer
-                         < min(extract(year FROM customer_days.day)::integer * 12
-                               + extract(month FROM customer_days.day)::integer) + 64)
-       END AS purchase_months_mod64
-  FROM customer_days
+       coalesce(bit_or(1::bigint << (m % 64)) FILTER (WHERE m / 64 % 4 = 0), 0) AS purchase_months_c0,
+       coalesce(bit_or(1::bigint << (m % 64)) FILTER (WHERE m / 64 % 4 = 1), 0) AS purchase_months_c1,
+       coalesce(bit_or(1::bigint << (m % 64)) FILTER (WHERE m / 64 % 4 = 2), 0) AS purchase_months_c2,
+       coalesce(bit_or(1::bigint << (m % 64)) FILTER (WHERE m / 64 % 4 = 3), 0) AS purchase_months_c3
+  FROM (SELECT *, date_part('year', day)::integer * 12 + date_part('month', day)::integer - 1 AS m
+          FROM customer_days) d
  GROUP BY tenant_id, customer_id;
 COMMENT ON VIEW customers IS
     'Per-customer summary over every stored day (first and last purchase day, distinct purchase days, amounts, purchase months) per tenant; x = n_days - 1, mean repeat value = repeat_amount / x.';
-COMMENT ON COLUMN customers.purchase_months_mod64 IS
-    'Bit (m mod 64) for each month m = year * 12 + month - 1 with a purchase, m < month(first_day) + 64; rotate right by month(first_day) mod 64 for the months since the first.';
+COMMENT ON COLUMN customers.purchase_months_c0 IS
+    'Bit (m mod 64) of each purchase month m = year * 12 + month - 1 with (m / 64) mod 4 = 0 (c1..c3 likewise): read by store_month_bits (src/store/customers.c).';

@@ -423,14 +423,19 @@ PREPARE spend_page(text, text, integer, bigint) AS
   ORDER BY channel, month LIMIT $4::bigint;
 EXECUTE spend_page('default', '', 12, 100);
 
--- check: customers.c now_sql with the purchase months and the attributes (a view with a
--- correlated subquery for spans of 64 months or more, joined to customer_attributes)
+-- check: customers.c now_sql with the purchase months and the attributes (the view's
+-- FILTERed bit_or over a subquery in FROM, joined to customer_attributes), and exact_sql
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 DECLARE ltvd_customers NO SCROLL CURSOR FOR
- SELECT c.tenant_id, c.customer_id, c.first_day, c.purchase_months_mod64,
+ SELECT c.tenant_id, c.customer_id, c.first_day, c.purchase_months_c0, c.purchase_months_c3,
         a.acquisition_channel, a.campaign
    FROM customers c LEFT JOIN customer_attributes a
      ON a.tenant_id = c.tenant_id AND a.customer_id = c.customer_id
   WHERE c.tenant_id = 'default';
 FETCH 20000 FROM ltvd_customers;
+SELECT coalesce(bit_or(1::bigint << ((date_part('year', day)::integer * 12
+                                      + date_part('month', day)::integer - 1) % 64)), 0)
+  FROM customer_days WHERE tenant_id = 'default' AND customer_id = 'c1'
+   AND date_part('year', day)::integer * 12 + date_part('month', day)::integer - 1 < 24400
+   AND (NULL::integer IS NULL OR day <= DATE '1970-01-01' + NULL::integer);
 COMMIT;

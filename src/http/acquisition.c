@@ -404,16 +404,37 @@ static int page_row(const store_spend *s, void *arg)
     return 0;
 }
 
-/* The cursor: "<month count>.<channel>", the last row of the page. */
-static bool cursor_parse(const char *c, int64_t *month, const char **channel)
+/* The cursor: "<month count>.<channel in hex>", the last row of the page
+ * (hex: a query parameter as it is, whatever bytes the channel holds). */
+static void cursor_make(int64_t month, const char *channel, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "%lld.", (long long)month);
+    for (const unsigned char *p = (const unsigned char *)channel; *p && n + 3 <= cap; p++)
+        n += (size_t)snprintf(out + n, cap - n, "%02x", *p);
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static bool cursor_parse(const char *c, int64_t *month,
+                         char channel[INGEST_ATTR_BYTES + 1])
 {
     char *end;
     long long m = strtoll(c, &end, 10);
-    if (end == c || *end != '.' || m < 12 || m > 9999 * 12 + 11 || end[1] == '\0' ||
-        strlen(end + 1) > INGEST_ATTR_BYTES)
+    size_t hex = end != c && *end == '.' ? strlen(end + 1) : 0;
+    if (hex == 0 || hex % 2 != 0 || hex / 2 > INGEST_ATTR_BYTES || m < 12 ||
+        m > 9999 * 12 + 11)
         return false;
+    for (size_t i = 0; i < hex / 2; i++) {
+        int hi = hex_digit(end[1 + 2 * i]), lo = hex_digit(end[2 + 2 * i]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return false;
+        channel[i] = (char)(hi << 4 | lo);
+    }
+    channel[hex / 2] = '\0';
     *month = m;
-    *channel = end + 1;
     return true;
 }
 
@@ -433,11 +454,14 @@ static http_result get_spend(http_request *req)
     if (!query_number(req, "limit", 1, SPEND_PAGE_MAX, true, &limit, &res))
         return res;
     const char *cursor = NULL, *after = NULL;
+    char after_channel[INGEST_ATTR_BYTES + 1];
     int64_t after_month = 0;
-    if (http_query(req, "cursor", &cursor) == 1 &&
-        !cursor_parse(cursor, &after_month, &after))
-        return http_reply_problem(req, PROBLEM_INVALID_PARAMETER,
-                                  "cursor: not one of ours", NULL);
+    if (http_query(req, "cursor", &cursor) == 1) {
+        if (!cursor_parse(cursor, &after_month, after_channel))
+            return http_reply_problem(req, PROBLEM_INVALID_PARAMETER,
+                                      "cursor: not one of ours", NULL);
+        after = after_channel;
+    }
     page p = {.limit = (long)limit};
     json_out_raw(&p.b, "{\"items\":[");
     long n = 0;
@@ -451,8 +475,8 @@ static http_result get_spend(http_request *req)
     }
     json_out_raw(&p.b, "],\"next_cursor\":");
     if (n > p.limit) {
-        char c[INGEST_ATTR_BYTES + 32];
-        snprintf(c, sizeof c, "%lld.%s", (long long)p.last_month, p.last_channel);
+        char c[2 * INGEST_ATTR_BYTES + 32];
+        cursor_make(p.last_month, p.last_channel, c, sizeof c);
         json_out_str(&p.b, c);
     } else {
         json_out_raw(&p.b, "null");

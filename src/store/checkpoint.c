@@ -45,81 +45,18 @@ static const char header_sql[] =
 _Static_assert(FORMAT == 2, "header_sql spells the format out");
 /* The summaries (the customers view's aggregate, cut at $2 when given). */
 #define FIRST_AMOUNT "(min(ARRAY[(day - DATE '1970-01-01')::numeric, amount]))[2]"
-#define CUT " AND ($2::integer IS NULL OR o.day <= DATE '1970-01-01' + $2::integer)"
+/* clang-format off */
 static const char cursor_sql[] =
     "DECLARE ltvd_checkpoint NO SCROLL CURSOR FOR"
     " SELECT g.*, a.acquisition_channel, a.campaign FROM ("
     " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
-    "        count(*), " STORE_SQL_UNITS(
-        "sum(amount) - " FIRST_AMOUNT) ","
-                                       "        " STORE_SQL_UNITS(
-                                           FIRST_AMOUNT) ", " STORE_SQL_MONTHS("$1",
-                                                                               CUT) "   "
-                                                                                    "FROM"
-                                                                                    " cus"
-                                                                                    "tome"
-                                                                                    "r_"
-                                                                                    "days"
-                                                                                    " WHE"
-                                                                                    "RE "
-                                                                                    "tena"
-                                                                                    "nt_"
-                                                                                    "id "
-                                                                                    "= $1"
-                                                                                    "    "
-                                                                                    "AND "
-                                                                                    "($2:"
-                                                                                    ":int"
-                                                                                    "eger"
-                                                                                    " IS "
-                                                                                    "NULL"
-                                                                                    " OR "
-                                                                                    "day "
-                                                                                    "<= "
-                                                                                    "DATE"
-                                                                                    " '"
-                                                                                    "1970"
-                                                                                    "-01-"
-                                                                                    "01' "
-                                                                                    "+ "
-                                                                                    "$2::"
-                                                                                    "inte"
-                                                                                    "ger)"
-                                                                                    "  "
-                                                                                    "GROU"
-                                                                                    "P "
-                                                                                    "BY "
-                                                                                    "cust"
-                                                                                    "omer"
-                                                                                    "_id)"
-                                                                                    " g"
-                                                                                    " LEF"
-                                                                                    "T "
-                                                                                    "JOIN"
-                                                                                    " cus"
-                                                                                    "tome"
-                                                                                    "r_"
-                                                                                    "attr"
-                                                                                    "ibut"
-                                                                                    "es "
-                                                                                    "a "
-                                                                                    "ON "
-                                                                                    "a."
-                                                                                    "tena"
-                                                                                    "nt_"
-                                                                                    "id "
-                                                                                    "= "
-                                                                                    "$1 "
-                                                                                    "AND "
-                                                                                    "a."
-                                                                                    "cust"
-                                                                                    "omer"
-                                                                                    "_id "
-                                                                                    "= "
-                                                                                    "g."
-                                                                                    "cust"
-                                                                                    "omer"
-                                                                                    "_id";
+    "        count(*), " STORE_SQL_UNITS("sum(amount) - " FIRST_AMOUNT) ","
+    "        " STORE_SQL_UNITS(FIRST_AMOUNT) ", " STORE_SQL_MONTHS
+    "   FROM " STORE_SQL_DAYS_M " WHERE tenant_id = $1"
+    "    AND ($2::integer IS NULL OR day <= DATE '1970-01-01' + $2::integer)"
+    "  GROUP BY customer_id) g"
+    " LEFT JOIN customer_attributes a ON a.tenant_id = $1 AND a.customer_id = g.customer_id";
+/* clang-format on */
 static const char chunk_sql[] =
     "INSERT INTO cache_checkpoint_chunks"
     " (tenant_id, checkpoint_id, chunk, n_customers, checksum, data)"
@@ -342,6 +279,7 @@ typedef struct writer {
     char *hex; /* buf as bytea hex text */
     size_t hex_cap;
     store_checkpoint_stop *stop;
+    int64_t as_of_day; /* STORE_AS_OF_NOW: every day */
 } writer;
 
 /* Runs sql (n text parameters) expecting `expect`. Returns the result
@@ -418,10 +356,18 @@ static int add_rows(writer *w, const PGresult *res)
             .n_days = strtoll(PQgetvalue(res, r, 3), NULL, 10),
             .repeat_units = strtoll(PQgetvalue(res, r, 4), NULL, 10),
             .first_units = strtoll(PQgetvalue(res, r, 5), NULL, 10),
-            .channel = PQgetisnull(res, r, 7) ? NULL : PQgetvalue(res, r, 7),
-            .campaign = PQgetisnull(res, r, 8) ? NULL : PQgetvalue(res, r, 8),
         };
-        c.month_bits = store_month_bits(PQgetvalue(res, r, 6), c.first_day);
+        const char *months[STORE_MONTHS_COLS];
+        for (int k = 0; k < STORE_MONTHS_COLS; k++)
+            months[k] = PQgetvalue(res, r, 6 + k);
+        bool exact;
+        c.month_bits = store_month_bits(months, c.first_day, c.last_day, &exact);
+        if (exact && store_month_bits_exact(w->db, w->tenant, c.customer_id, c.first_day,
+                                            w->as_of_day, &c.month_bits) != 0)
+            return -1;
+        int ch = 6 + STORE_MONTHS_COLS, ca = ch + 1;
+        c.channel = PQgetisnull(res, r, ch) ? NULL : PQgetvalue(res, r, ch);
+        c.campaign = PQgetisnull(res, r, ca) ? NULL : PQgetvalue(res, r, ca);
         if (store_checkpoint_encode(&w->buf, &w->len, &w->cap, &c) != 0) {
             snprintf(w->db->err, sizeof w->db->err, "out of memory");
             return -1;
@@ -512,7 +458,7 @@ int store_checkpoint_write(store_db *db, const char *tenant, int64_t as_of_day,
         snprintf(day, sizeof day, "%lld", (long long)as_of_day);
     if (store_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ", PGRES_COMMAND_OK) != 0)
         return -1;
-    writer w = {.db = db, .tenant = tenant, .stop = stop};
+    writer w = {.db = db, .tenant = tenant, .stop = stop, .as_of_day = as_of_day};
     int rc = write_body(&w, as_of_day != STORE_AS_OF_NOW ? day : NULL, min_age_s, out);
     if (rc == 0) {
         rc = store_db_exec(db, "COMMIT", PGRES_COMMAND_OK);

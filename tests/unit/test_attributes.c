@@ -403,19 +403,20 @@ START_TEST(test_attributes_spend)
     testhttp_response_free(&e);
     ck_assert_int_eq(spend_rows(), 2);
 
-    /* pages: 7 rows, 3 a page */
+    /* pages: 8 rows, 3 a page */
     testtenant_call_ok0(
         svc.port, "PUT", "/v1/acquisition/spend",
         "{\"items\":[{\"channel\":\"a\",\"month\":\"2024-12\",\"spend\":1},"
         "{\"channel\":\"a\",\"month\":\"2025-01\",\"spend\":1},"
         "{\"channel\":\"search\",\"month\":\"2024-01\",\"spend\":1},"
         "{\"channel\":\"search\",\"month\":\"2025-06\",\"spend\":1},"
-        "{\"channel\":\"z\",\"month\":\"2025-01\",\"spend\":0}]}",
+        "{\"channel\":\"z\",\"month\":\"2025-01\",\"spend\":0},"
+        "{\"channel\":\"z z&.\",\"month\":\"2025-02\",\"spend\":0}]}",
         200);
-    const char *order[7][2] = {{"a", "2024-12"},      {"a", "2025-01"},
+    const char *order[8][2] = {{"a", "2024-12"},      {"a", "2025-01"},
                                {"search", "2024-01"}, {"search", "2025-01"},
                                {"search", "2025-06"}, {"social", "2025-02"},
-                               {"z", "2025-01"}};
+                               {"z", "2025-01"},      {"z z&.", "2025-02"}};
     char target[256] = "/v1/acquisition/spend?limit=3";
     int n = 0, pages = 0;
     for (;;) {
@@ -425,7 +426,7 @@ START_TEST(test_attributes_spend)
         size_t i;
         json_array_foreach(json_object_get(r, "items"), i, it)
         {
-            ck_assert_int_lt(n, 7);
+            ck_assert_int_lt(n, 8);
             ck_assert_str_eq(testhttp_jstr(it, "channel"), order[n][0]);
             ck_assert_str_eq(testhttp_jstr(it, "month"), order[n][1]);
             n++;
@@ -439,7 +440,7 @@ START_TEST(test_attributes_spend)
                  json_string_value(next));
         json_decref(r);
     }
-    ck_assert_int_eq(n, 7);
+    ck_assert_int_eq(n, 8); /* a cursor after "z z&." goes in a query as it is */
     ck_assert_int_eq(pages, 3);
     testtenant_call_ok0(svc.port, "GET", "/v1/acquisition/spend?cursor=garbage", NULL,
                         400);
@@ -495,15 +496,17 @@ static int compare_month_bits(void)
 START_TEST(test_attributes_month_bits)
 {
     testtenant_start_weekly(&svc, "ltvd_attr_mb");
-    /* days over 2017..2025 (spans past 64 months), posted in shuffled
-     * batches: earlier days often arrive after later ones */
+    /* days over 2006..2025 (spans past 64 and past 192 months), posted in
+     * shuffled batches: earlier days often arrive after later ones */
     enum { MAX_ITEMS = MB_CUSTOMERS * 12 };
     static char items[MAX_ITEMS][200];
     int n = 0;
     unsigned seed = 7;
     for (int c = 0; c < MB_CUSTOMERS; c++) {
         int k = 1 + (int)(rand_r(&seed) % 12);
-        int span = c % 3 == 0 ? 400 : c % 3 == 1 ? 2000 : 3200;
+        /* up to 19 years: spans past 192 months take the window path */
+        static const int spans[4] = {400, 2000, 3200, 7000};
+        int span = spans[c % 4];
         for (int i = 0; i < k; i++) {
             int64_t day =
                 20453 - (int64_t)(rand_r(&seed) % (unsigned)span); /* <= 2025-12-31 */
@@ -538,6 +541,15 @@ START_TEST(test_attributes_month_bits)
     }
     free(body);
     ck_assert_int_eq(compare_month_bits(), MB_CUSTOMERS); /* the deltas */
+    /* both ways of reading the months: the view's classes (days within 192
+     * months; some past 64), and the exact look for longer spans */
+#define SPAN_SQL                                                                         \
+    "SELECT count(*) FROM (SELECT (date_part('year', max(day)) - date_part('year', "     \
+    "min(day)))"                                                                         \
+    " * 12 + date_part('month', max(day)) - date_part('month', min(day)) AS s"           \
+    " FROM customer_days GROUP BY customer_id) x WHERE "
+    ck_assert_int_gt(testtenant_sql_count(&svc, SPAN_SQL "s > 192"), 0);
+    ck_assert_int_gt(testtenant_sql_count(&svc, SPAN_SQL "s BETWEEN 64 AND 192"), 0);
     testtenant_restart(&svc);
     ck_assert_int_eq(compare_month_bits(), MB_CUSTOMERS); /* the rebuild */
     ck_assert_int_eq(app_checkpoint_write_all(svc.app, 0), 1);
