@@ -582,6 +582,19 @@ START_TEST(test_acq_doc_channel_values)
                         common.ltv);
     ck_assert(own.ltv > common.ltv);
     json_decref(d);
+    /* no usable model (no spend model served): every value is null, the
+     * counts and spend are there */
+    in.model = NULL;
+    d = acq_doc_acquisition(&in, &why);
+    ck_assert_ptr_nonnull(d);
+    json_t *all = json_object_get(d, "overall");
+    ck_assert(json_is_null(json_object_get(d, "new_customer_repeat_ltv")));
+    ck_assert(json_is_null(json_object_get(all, "new_customer_ltv")));
+    ck_assert(json_is_null(json_object_get(all, "new_customer_ltv_interval")));
+    ck_assert(json_is_null(json_object_get(all, "max_cac")));
+    ck_assert(json_is_null(json_object_get(d, "months")));
+    ck_assert_int_eq((int)num(all, "customers"), 4);
+    json_decref(d);
     cohort_channels_free(&cc);
 }
 END_TEST
