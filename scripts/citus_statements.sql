@@ -381,3 +381,61 @@ BEGIN
 EXCEPTION WHEN foreign_key_violation THEN
   NULL;
 END $$;
+
+-- check: acquisition.c first_touch_sql (migration 012: unnest, ON CONFLICT DO NOTHING, RETURNING)
+PREPARE first_touch(text, text[], text[], text[]) AS
+ INSERT INTO customer_attributes AS a (tenant_id, customer_id, acquisition_channel, campaign)
+ SELECT $1::text, u.c, u.ch, u.ca FROM unnest($2::text[], $3::text[], $4::text[]) AS u(c, ch, ca)
+  ORDER BY u.c
+ ON CONFLICT (tenant_id, customer_id) DO NOTHING
+ RETURNING a.customer_id, a.acquisition_channel, a.campaign;
+EXECUTE first_touch('default', '{c1,c2}', '{search,NULL}', '{NULL,spring}');
+EXECUTE first_touch('default', '{c1}', '{tv}', '{NULL}');
+SELECT pg_temp.expect((SELECT acquisition_channel FROM customer_attributes
+                        WHERE tenant_id = 'default' AND customer_id = 'c1') = 'search',
+                      'the first touch stays');
+
+-- check: acquisition.c put_check_sql and put_sql (the row locked, then the upsert)
+BEGIN;
+SELECT 1 FROM customer_days WHERE tenant_id = 'default' AND customer_id = 'c3' LIMIT 1 FOR SHARE;
+INSERT INTO customer_attributes AS a (tenant_id, customer_id, acquisition_channel, campaign)
+VALUES ('default', 'c3', 'partner', NULL)
+ON CONFLICT (tenant_id, customer_id) DO UPDATE
+ SET acquisition_channel = EXCLUDED.acquisition_channel, campaign = EXCLUDED.campaign,
+     written_xid = EXCLUDED.written_xid, updated_at = EXCLUDED.updated_at;
+COMMIT;
+
+-- check: acquisition.c changed_sql (the catch-up of attributes, every tenant: all shards)
+SELECT tenant_id, customer_id, acquisition_channel, campaign
+  FROM customer_attributes WHERE written_xid >= 1;
+
+-- check: acquisition.c spend (multi-row upsert with make_date) and spend_page_sql
+INSERT INTO acquisition_spend AS s (tenant_id, channel, month, spend, leads)
+VALUES ('default', 'search', make_date(2025, 1, 1), 10.5::numeric, 3::bigint),
+       ('default', 'social', make_date(2025, 2, 1), 2::numeric, NULL::bigint)
+ON CONFLICT (tenant_id, channel, month) DO UPDATE
+ SET spend = EXCLUDED.spend, leads = EXCLUDED.leads, updated_at = EXCLUDED.updated_at;
+PREPARE spend_page(text, text, integer, bigint) AS
+ SELECT channel, (extract(year FROM month)::integer * 12 + extract(month FROM month)::integer - 1),
+        spend::text, coalesce(leads, -1)
+   FROM acquisition_spend
+  WHERE tenant_id = $1 AND (channel, month) > ($2, make_date($3::integer / 12, $3::integer % 12 + 1, 1))
+  ORDER BY channel, month LIMIT $4::bigint;
+EXECUTE spend_page('default', '', 12, 100);
+
+-- check: customers.c now_sql with the purchase months and the attributes (the view's
+-- FILTERed bit_or over a subquery in FROM, joined to customer_attributes), and exact_sql
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+DECLARE ltvd_customers NO SCROLL CURSOR FOR
+ SELECT c.tenant_id, c.customer_id, c.first_day, c.purchase_months_c0, c.purchase_months_c3,
+        a.acquisition_channel, a.campaign
+   FROM customers c LEFT JOIN customer_attributes a
+     ON a.tenant_id = c.tenant_id AND a.customer_id = c.customer_id
+  WHERE c.tenant_id = 'default';
+FETCH 20000 FROM ltvd_customers;
+SELECT coalesce(bit_or(1::bigint << ((date_part('year', day)::integer * 12
+                                      + date_part('month', day)::integer - 1) % 64)), 0)
+  FROM customer_days WHERE tenant_id = 'default' AND customer_id = 'c1'
+   AND date_part('year', day)::integer * 12 + date_part('month', day)::integer - 1 < 24400
+   AND (NULL::integer IS NULL OR day <= DATE '1970-01-01' + NULL::integer);
+COMMIT;

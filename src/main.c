@@ -32,6 +32,8 @@ static const char usage[] =
     "  ltvd retention --model sbg|bdw (--survivors N0,N1,... | --cohorts FILE)\n"
     "               [--horizon H] [--discount-rate D]\n"
     "               fit a subscription retention model, print it and DERL as JSON\n"
+    "  ltvd acquisition --transactions FILE [--attributes FILE] [--spend FILE] ...\n"
+    "  ltvd cohorts --transactions FILE [--by month] ...\n"
     "  ltvd --version                 print the version\n"
     "MODEL: bgnbd, pareto, mbgnbd, bgbb, gg. `ltvd COMMAND --help` shows a\n"
     "command's options; docs/cli.md is the guide.\n";
@@ -43,10 +45,16 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"fit", cli_fit_main, 0},        {"score", cli_score_main, 1},
-    {"serve", cli_serve_main, -1},   {"migrate", cli_migrate_main, -1},
-    {"import", cli_import_main, -1}, {"key", cli_key_main, -1},
-    {"tenant", cli_tenant_main, -1}, {"retention", cli_retention_main, -1},
+    {"fit", cli_fit_main, 0},
+    {"score", cli_score_main, 1},
+    {"serve", cli_serve_main, -1},
+    {"migrate", cli_migrate_main, -1},
+    {"import", cli_import_main, -1},
+    {"key", cli_key_main, -1},
+    {"tenant", cli_tenant_main, -1},
+    {"acquisition", cli_acquisition_main, -1},
+    {"cohorts", cli_acquisition_main, -1},
+    {"retention", cli_retention_main, -1},
 };
 
 static bool is_any(const char *s, const char *a, const char *b, const char *c)

@@ -37,11 +37,23 @@ int service_cache(const service_opts *o)
     double t0 = bench_now();
     for (size_t i = 0; i < o->n; i++) {
         int32_t first = 9862 + (int32_t)(i % 365), span = (int32_t)(i % 200);
-        cache_summary s = {first, first + span,
+        cache_summary s = {first,
+                           first + span,
                            1 + (uint32_t)(i % 7) % (uint32_t)(span + 1),
-                           (int64_t)(i % 1000) * 1000, 2500};
+                           (int64_t)(i % 1000) * 1000,
+                           2500,
+                           1 | (uint64_t)(i % 64) << 1};
         make_id(i, o->id_len, id);
-        if (cache_upsert(c, id, &s) != CACHE_OK) {
+        /* two customers of three with an acquisition channel and campaign */
+        static const char *const channels[] = {"search", "social", "email", "partner"};
+        char campaign[16];
+        snprintf(campaign, sizeof campaign, "cmp-%zu", i % 500);
+        cache_entry e = {.id = id,
+                         .s = s,
+                         .set_attrs = i % 3 != 0,
+                         .channel = channels[i % 4],
+                         .campaign = campaign};
+        if (cache_upsert_many(c, &e, 1) != CACHE_OK) {
             fprintf(stderr, "cache: upsert %zu failed\n", i);
             cache_free(c);
             return 1;

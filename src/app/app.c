@@ -2,7 +2,6 @@
  * the newest model snapshot. */
 #define _GNU_SOURCE /* PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP */
 #include "app/app.h"
-#include "app/apply.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -11,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/acq_view.h"
+#include "app/apply.h"
 #include "app/checkpoint.h"
 #include "app/customer_query.h"
 #include "app/db_wait.h"
@@ -230,9 +231,7 @@ static int rebuild_one(const store_customer *c, void *arg)
         if (t == NULL || app_tenant_config(t)->has_as_of)
             return 0;
     }
-    cache_summary s;
-    if (!app_summary_from_store(c, &s) ||
-        cache_upsert(t->cache, c->customer_id, &s) != CACHE_OK)
+    if (app_cache_load(t->cache, c) != CACHE_OK)
         return 1;
     atomic_fetch_add_explicit(&x->a->n_loaded, 1, memory_order_relaxed);
     return 0;
@@ -465,6 +464,10 @@ static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
     app_tenant **v = app_tenants_list(a->tenants, &n);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = app_tenant_load_snapshot(v[i], db, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) /* the answers' spend copy (acq_view.h) */
+        if ((rc = app_acq_spend_load(v[i], db)) != 0)
+            snprintf(err, CONFIG_ERR_MAX, "acquisition spend: %.200s",
+                     store_db_error(db));
     app_tenants_list_free(v, n);
     return rc;
 }

@@ -16,8 +16,19 @@ bool app_summary_from_store(const store_customer *c, cache_summary *s)
         c->n_days > UINT32_MAX || c->repeat_units < 0 || c->first_units < 0)
         return false;
     *s = (cache_summary){(int32_t)c->first_day, (int32_t)c->last_day, (uint32_t)c->n_days,
-                         c->repeat_units, c->first_units};
+                         c->repeat_units,       c->first_units,       c->month_bits};
     return true;
+}
+
+int app_cache_load(cache *c, const store_customer *sc)
+{
+    cache_entry e = {.id = sc->customer_id,
+                     .set_attrs = true,
+                     .channel = sc->channel,
+                     .campaign = sc->campaign};
+    if (!app_summary_from_store(sc, &e.s))
+        return CACHE_EINVAL;
+    return cache_upsert_many(c, &e, 1);
 }
 
 /* True when the delta is one the tenant's cache holds: with a fixed as_of,
@@ -200,12 +211,19 @@ int app_batch_committed(app_tenant *t, const store_batch_result *r)
             n_e++;
             revived += revive[c];
         }
-        e[n_e - 1] = (cache_entry){ids[c], cur[c]};
+        e[n_e - 1] = (cache_entry){.id = ids[c], .s = cur[c]};
     }
     rc = cache_upsert_many(t->cache, e, n_e);
     if (rc == CACHE_OK) {
         own_xid_add(a, r->xid);
         atomic_fetch_sub(&t->n_erased, revived);
+    }
+    /* the first-touch attributes the batch stored (a customer the cache does
+     * not hold, a day after a fixed as_of, has none to set) */
+    for (size_t i = 0; rc == CACHE_OK && i < r->n_attrs; i++) {
+        int set = cache_set_attrs(t->cache, r->attrs[i].customer_id, r->attrs[i].channel,
+                                  r->attrs[i].campaign);
+        rc = set == CACHE_NOT_FOUND ? CACHE_OK : set;
     }
 cleanup:
     pthread_mutex_unlock(&a->writer);
@@ -221,12 +239,12 @@ cleanup:
 
 /* What an erased customer's record holds: no day (hidden from every
  * reader, as a record waiting for its first day), at a day no summary has. */
-static const cache_summary erased = {INT32_MIN, INT32_MIN, 0, 0, 0};
+static const cache_summary erased = {INT32_MIN, INT32_MIN, 0, 0, 0, 0};
 
 bool app_summary_erased(const cache_summary *s)
 {
     return s->n_days == 0 && s->first_day == INT32_MIN && s->last_day == INT32_MIN &&
-           s->first_units == 0 && s->repeat_units == 0;
+           s->first_units == 0 && s->repeat_units == 0 && s->month_bits == 0;
 }
 
 bool app_customer_forget(app_tenant *t, const char *id)
@@ -237,13 +255,24 @@ bool app_customer_forget(app_tenant *t, const char *id)
     pthread_mutex_lock(&a->writer);
     const char *ids[1] = {id};
     if (cache_get_many(t->cache, ids, 1, &cur, &found) == 1 && !app_summary_erased(&cur))
-        found = cache_upsert(t->cache, id, &erased) == CACHE_OK;
+        found = cache_upsert_many(
+                    t->cache, &(cache_entry){.id = id, .s = erased, .set_attrs = true},
+                    1) == CACHE_OK;
     else
         found = false;
     if (found)
         atomic_fetch_add(&t->n_erased, 1);
     pthread_mutex_unlock(&a->writer);
     return found;
+}
+
+int app_customer_attrs(app_tenant *t, const char *id, const char *channel,
+                       const char *campaign)
+{
+    pthread_mutex_lock(&t->app->writer);
+    int rc = cache_set_attrs(t->cache, id, channel, campaign);
+    pthread_mutex_unlock(&t->app->writer);
+    return rc;
 }
 
 size_t app_tenant_customers(app_tenant *t)
@@ -320,6 +349,11 @@ int app_cache_replace(app_tenant *t, const store_customer *c, size_t n)
             break;
         }
         e[i].id = c[i].customer_id;
+        /* the attributes as the read saw them (a newer PUT of this process
+         * is read again by the next catch-up: its row is past the horizon) */
+        e[i].set_attrs = true;
+        e[i].channel = c[i].channel;
+        e[i].campaign = c[i].campaign;
         /* batches committed after the read's snapshot, applied meanwhile */
         app_window_delta key = {.tenant = t, .customer_id = c[i].customer_id};
         app_window_delta *hit =

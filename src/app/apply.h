@@ -17,6 +17,11 @@
  * beyond 32 bits, no purchase day, a negative amount). */
 bool app_summary_from_store(const store_customer *c, cache_summary *s);
 
+/* Puts a customer of the start-up (rebuild or checkpoint) into cache c:
+ * its summary and its attributes. CACHE_EINVAL when it does not fit
+ * (app_summary_from_store), or cache_upsert_many's codes. */
+int app_cache_load(cache *c, const store_customer *sc);
+
 /* How the cache stays equal to PostgreSQL after the start-up rebuild
  * (apply.c, sync.c, and ingest.c for the batches of this process):
  *  - A batch of this process adds its deltas (store_day_delta: exact, each
@@ -48,8 +53,8 @@ void app_days_hint(void *arg, const char *const *ids, size_t n, int64_t *lo, int
 void app_window_open(app *a);
 void app_window_close(app *a);
 
-/* Replaces the summaries of t's customers c[0..n) (read by the catch-up,
- * as of t's as_of) plus the window's deltas for them. Returns CACHE_OK or a
+/* Replaces the summaries and attributes of t's customers c[0..n) (read by
+ * the catch-up, as of t's as_of) plus the window's deltas for them. Returns CACHE_OK or a
  * cache error code (nothing applied; logged). */
 int app_cache_replace(app_tenant *t, const store_customer *c, size_t n);
 
@@ -57,6 +62,13 @@ int app_cache_replace(app_tenant *t, const store_customer *c, size_t n);
  * deleted); a later purchase starts the customer afresh. True when the
  * customer was there. */
 bool app_customer_forget(app_tenant *t, const char *id);
+
+/* Sets the acquisition attributes of t's customer id in its cache (NULL:
+ * unknown), as the single writer: after a PUT, or when the catch-up read
+ * attributes other processes wrote. CACHE_OK, CACHE_NOT_FOUND (the cache
+ * holds no such customer: nothing to set), CACHE_EINVAL, CACHE_ENOMEM. */
+int app_customer_attrs(app_tenant *t, const char *id, const char *channel,
+                       const char *campaign);
 
 /* Whether s is an erased customer's record. */
 bool app_summary_erased(const cache_summary *s);

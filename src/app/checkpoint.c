@@ -57,9 +57,7 @@ typedef struct load_ctx {
 static int load_one(const store_customer *c, void *arg)
 {
     load_ctx *x = arg;
-    cache_summary s;
-    if (!app_summary_from_store(c, &s) ||
-        cache_upsert(x->t->cache, c->customer_id, &s) != CACHE_OK)
+    if (app_cache_load(x->t->cache, c) != CACHE_OK)
         return 1;
     x->n++;
     atomic_fetch_add_explicit(&x->t->app->n_loaded, 1, memory_order_relaxed);

@@ -93,6 +93,7 @@ int app_score_compute(const cache_model *m, const cache_summary *s,
         return rc;
     out->risk = risk_of(cfg, out->r.p_alive);
     out->stage = lifecycle(cfg, &out->r.summary, out->risk, day);
+    out->channel = out->campaign = NULL;
     return GSL_SUCCESS;
 }
 

@@ -61,6 +61,10 @@ typedef struct app_score_row {
                              APP_P_PURCHASE_DAYS */
     app_risk risk;
     app_stage stage;
+    /* The acquisition attributes (the cache's own strings; NULL: unknown),
+     * set by whoever writes the document: app_score_compute leaves NULL. */
+    const char *channel;
+    const char *campaign;
 } app_score_row;
 
 /* Scores s with m: GSL_SUCCESS, or cache_score_summary's code. */

@@ -71,6 +71,10 @@ app_export_status app_export_next(app_export *e, app_export_item *items, size_t 
                 e->failure = rc;
             continue;
         }
+        app_score_row *row = &items[*n].row;
+        if (cache_get_attrs(e->t->cache, e->ids[i], &row->channel, &row->campaign) !=
+            CACHE_OK)
+            row->channel = row->campaign = NULL;
         items[(*n)++].id = e->ids[i];
     }
     return APP_EXPORT_MORE;

@@ -11,6 +11,7 @@
 #include "app/tenants.h"
 #include "base/ticker.h"
 #include "log/log.h"
+#include "store/acquisition.h"
 #include "store/tenants.h"
 
 /* Customers re-read per snapshot (one statement, one cache write). */
@@ -74,11 +75,16 @@ typedef struct summary_list {
 static int collect_summary(const store_customer *c, void *arg)
 {
     summary_list *l = arg;
-    l->v[l->n] = *c;
-    if ((l->v[l->n].customer_id = strdup(c->customer_id)) == NULL)
-        return 1;
-    l->n++;
-    return 0;
+    store_customer *s = &l->v[l->n];
+    *s = *c; /* the strings are valid during the call only */
+    s->channel = c->channel != NULL ? strdup(c->channel) : NULL;
+    s->campaign = c->campaign != NULL ? strdup(c->campaign) : NULL;
+    s->customer_id = strdup(c->customer_id);
+    l->n++; /* freed by the caller, whatever failed */
+    return s->customer_id == NULL || (c->channel != NULL && s->channel == NULL) ||
+                   (c->campaign != NULL && s->campaign == NULL)
+               ? 1
+               : 0;
 }
 
 /* Re-reads t's customers ids[0..n) and replaces them in its cache (the
@@ -114,8 +120,11 @@ static int replace_chunk(app_tenant *t, store_db *db, const char *const *ids, si
     if (store_db_end_read(db) != 0)
         rc = -1;
 cleanup:
-    for (size_t i = 0; i < l.n; i++)
+    for (size_t i = 0; i < l.n; i++) {
         free(l.v[i].customer_id);
+        free(l.v[i].channel);
+        free(l.v[i].campaign);
+    }
     free(l.v);
     return rc;
 }
@@ -127,6 +136,24 @@ static int forget_one(const char *tenant, const char *customer, void *arg)
     app_tenant *t = app_tenant_find(arg, tenant);
     if (t != NULL)
         app_customer_forget(t, customer);
+    app_tenant_release(t);
+    return 0;
+}
+
+/* Attributes written since the last look (by any process: setting what
+ * PostgreSQL holds is right whoever wrote it), after the summaries so a
+ * customer new to this process is there to take them. A PUT of this
+ * process committed while this read ran may be overwritten by the older
+ * value read; its row is at or after the next horizon, so the next look
+ * sets it again. */
+static int attrs_one(const store_attr_row *r, void *arg)
+{
+    app_tenant *t = app_tenant_find(arg, r->tenant_id);
+    if (t != NULL &&
+        app_customer_attrs(t, r->customer_id, r->channel, r->campaign) == CACHE_ENOMEM) {
+        app_tenant_release(t);
+        return 1;
+    }
     app_tenant_release(t);
     return 0;
 }
@@ -174,6 +201,8 @@ int app_sync_once(app *a, store_db *db, char since[STORE_TIME_MAX])
         app_tenant_release(t);
     }
     free(chunk);
+    if (rc == 0 && store_attrs_changed(db, since, attrs_one, a) != 0)
+        rc = -1;
     if (rc == 0) {
         memcpy(since, next, STORE_TIME_MAX);
         app_own_xids_forget(a, strtoull(next, NULL, 10));

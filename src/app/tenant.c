@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/acq_view.h"
 #include "app/app.h"
 #include "app/list_table.h"
 #include "summary/summary.h"
@@ -150,9 +151,11 @@ app_tenant *app_tenant_new(struct app *owner, const char *id, app_tenant_cfg *cf
     atomic_init(&t->deleted, false);
     t->cache = cache_new(0);
     t->lists = app_list_state_new(owner->config, owner->list_shared);
-    if (t->cache == NULL || t->lists == NULL) {
+    t->acq = app_acq_memo_new();
+    if (t->cache == NULL || t->lists == NULL || t->acq == NULL) {
         cache_free(t->cache);
         app_list_stop(t->lists);
+        app_acq_memo_free(t->acq);
         goto failed;
     }
     return t;
@@ -187,6 +190,7 @@ void app_tenant_release(app_tenant *t)
         return;
     worker_stop(t->worker);
     app_list_stop(t->lists); /* before the cache: its thread reads it */
+    app_acq_memo_free(t->acq);
     cache_free(t->cache);
     app_tenant_cfg *c = atomic_load(&t->cfg);
     while (c != NULL) {

@@ -65,7 +65,16 @@ typedef struct cache_summary {
     uint32_t n_days;      /* distinct purchase days: x = n_days - 1 */
     int64_t repeat_units; /* total on the days after first_day */
     int64_t first_units;  /* total on first_day (for cache_summary_add_day) */
+    /* Bit k set when the customer bought at least once in calendar month
+     * (UTC) month(first_day) + k, for k < 64; later months are not kept.
+     * Bit 0 is set in every summary with n_days > 0 built from days. */
+    uint64_t month_bits;
 } cache_summary;
+
+/* The bit of month_bits that `day` sets in a summary starting on
+ * first_day: 1 << (month(day) - month(first_day)), or 0 when day is before
+ * first_day's month or 64 months or more after it. */
+uint64_t cache_month_bit(int32_t first_day, int32_t day);
 
 /* The repeat total in currency units (what the models use). */
 static inline double cache_repeat_amount(const cache_summary *s)
@@ -76,6 +85,8 @@ static inline double cache_repeat_amount(const cache_summary *s)
 /* Adds to *s what a batch added to one of the customer's days (summary.c):
  * `units` more on `day`, which held no purchase before when new_day. When
  * *exists is false, *s starts from this day (and *exists becomes true).
+ * month_bits gains day's month; a day before first_day's month shifts the
+ * bits up (the months that fall past bit 63 are dropped).
  * Amounts saturate at INT64_MAX. Adding the deltas of a customer's batches
  * in any order gives the same summary, the one of all their days; only a day
  * counts in n_days through its new_day delta, so a record made by a later
@@ -83,10 +94,30 @@ static inline double cache_repeat_amount(const cache_summary *s)
 void cache_summary_add_day(cache_summary *s, bool *exists, int32_t day, bool new_day,
                            int64_t units);
 
-/* One entry of a batch. id is borrowed. */
+/* ---------------------------------------------- acquisition attributes */
+
+/* A customer's acquisition channel and campaign (first touch, issue 11),
+ * held per record as indices into two dictionaries of the cache (one of
+ * channels, one of campaigns), each string given its index the first time
+ * the cache sees it and keeping it for the cache's lifetime. */
+#define CACHE_ATTR_NONE 0         /* unknown: no value */
+#define CACHE_ATTR_OVERFLOW 65535 /* a value past the dictionary's 65534th */
+#define CACHE_ATTR_MAX 128        /* longest value, in bytes */
+
+typedef struct cache_attrs {
+    uint16_t channel;  /* index into cache_channel_names */
+    uint16_t campaign; /* index into cache_campaign_names */
+} cache_attrs;
+
+/* One entry of a batch. id, channel and campaign are borrowed. When
+ * set_attrs, channel and campaign (NULL: unknown) replace the record's;
+ * otherwise the record keeps its own (a new record: unknown). */
 typedef struct cache_entry {
     const char *id;
     cache_summary s;
+    bool set_attrs;
+    const char *channel;
+    const char *campaign;
 } cache_entry;
 
 typedef struct cache cache;
@@ -161,6 +192,36 @@ int cache_foreach(cache *c, cache_foreach_fn fn, void *arg);
  * a record keeps its index for the cache's lifetime. */
 size_t cache_records(cache *c, size_t from, size_t max, cache_summary *s,
                      const char **ids);
+
+/* Sets the acquisition attributes of `id` (NULL: unknown) without touching
+ * its summary (writer only). CACHE_OK, CACHE_NOT_FOUND (no record, not
+ * even a hidden one), CACHE_EINVAL (a value empty or longer than
+ * CACHE_ATTR_MAX), CACHE_ENOMEM; on error nothing changed. */
+int cache_set_attrs(cache *c, const char *id, const char *channel, const char *campaign)
+    __attribute__((warn_unused_result));
+
+/* The acquisition attributes of `id` as the cache's own strings (valid,
+ * unchanged, for the cache's lifetime; NULL: unknown, or a value past the
+ * dictionary's capacity). CACHE_OK or CACHE_NOT_FOUND (also for a hidden
+ * record: n_days 0). */
+int cache_get_attrs(cache *c, const char *id, const char **channel,
+                    const char **campaign);
+
+/* The channel dictionary: copies the first min(n, max) names, names[i]
+ * the string of index i (names[0], CACHE_ATTR_NONE, is NULL), each valid
+ * and unchanged for the cache's lifetime, and returns n, the number of
+ * indices in use (at least 1). Indices never change meaning; new ones are
+ * appended. CACHE_ATTR_OVERFLOW is never among them (it has no name). */
+size_t cache_channel_names(cache *c, const char **names, size_t max);
+
+/* The campaign dictionary, as cache_channel_names. */
+size_t cache_campaign_names(cache *c, const char **names, size_t max);
+
+/* As cache_records, with the records' attributes into a[0..) as well
+ * (ids may be NULL when not wanted). One read lock: summaries and
+ * attributes of a record come from the same state. */
+size_t cache_records_attrs(cache *c, size_t from, size_t max, cache_summary *s,
+                           cache_attrs *a, const char **ids);
 
 /* A counter that changes whenever a batch is applied: equal values mean no
  * summary changed in between (the score table's refresher skips a pass). */

@@ -20,6 +20,10 @@ size_t cache_chunk_refs(cache *c, size_t from, size_t max, cache_summary *s,
 void cache_chunk_recs(cache *c, const uint32_t *idx, size_t n, cache_summary *s,
                       const char **ids);
 
+/* The attributes of records idx[0..n), under one read lock (all zero past
+ * the table's end). */
+void cache_chunk_attrs(cache *c, const uint32_t *idx, size_t n, cache_attrs *a);
+
 /* The summary and the id reference of record index. False past the end. */
 bool cache_chunk_rec(cache *c, size_t index, cache_summary *s, const char **id);
 

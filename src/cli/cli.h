@@ -11,5 +11,7 @@ int cli_import_main(int argc, char **argv);
 int cli_key_main(int argc, char **argv);
 int cli_tenant_main(int argc, char **argv);
 int cli_retention_main(int argc, char **argv);
+/* `ltvd acquisition` and `ltvd cohorts` (argv[0] says which). */
+int cli_acquisition_main(int argc, char **argv);
 
 #endif

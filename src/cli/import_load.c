@@ -14,7 +14,8 @@
  * (pointers are set only at the flush: text moves when it grows). */
 typedef struct batch {
     store_item *items;
-    size_t (*offs)[3]; /* customer_id, txn_id, amount */
+    size_t (*offs)[5]; /* customer_id, txn_id, amount, channel, campaign
+                          (NO_TEXT: none) */
     size_t n, cap;
     char *text;
     size_t text_len, text_cap;
@@ -35,6 +36,8 @@ static void batch_free(batch *b)
     free(b->offs);
     free(b->text);
 }
+
+#define NO_TEXT ((size_t)-1)
 
 /* Appends s (with its NUL) to the text; returns its offset, or -1. */
 static long batch_text(batch *b, const char *s)
@@ -58,8 +61,13 @@ static long batch_text(batch *b, const char *s)
 /* Adds a row, with txn_id as its id. Returns 0 or -1 (out of memory). */
 static int batch_add(batch *b, const ingest_csv_row *row, const char *txn_id)
 {
-    const char *s[3] = {row->customer_id, txn_id, row->amount};
-    for (int k = 0; k < 3; k++) {
+    const char *s[5] = {row->customer_id, txn_id, row->amount, row->channel,
+                        row->campaign};
+    for (int k = 0; k < 5; k++) {
+        if (s[k] == NULL) {
+            b->offs[b->n][k] = NO_TEXT;
+            continue;
+        }
         long off = batch_text(b, s[k]);
         if (off < 0)
             return -1;
@@ -82,6 +90,8 @@ static int batch_flush(batch *b, store_db *db, const char *tenant, import_totals
         b->items[i].customer_id = b->text + b->offs[i][0];
         b->items[i].txn_id = b->text + b->offs[i][1];
         b->items[i].amount = b->text + b->offs[i][2];
+        b->items[i].channel = b->offs[i][3] == NO_TEXT ? NULL : b->text + b->offs[i][3];
+        b->items[i].campaign = b->offs[i][4] == NO_TEXT ? NULL : b->text + b->offs[i][4];
     }
     store_batch_result r;
     if (store_insert_batch(db, b->items, b->n, &opts, &r) != 0) {

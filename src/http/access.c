@@ -26,6 +26,8 @@ static const access_rule rules[] = {
     {"GET", "/v1/customers", AUTH_SCOPE_READ},
     {"GET", "/v1/customers/{customer_id}", AUTH_SCOPE_READ},
     {"GET", "/v1/segments", AUTH_SCOPE_READ},
+    {"GET", "/v1/acquisition", AUTH_SCOPE_READ},
+    {"GET", "/v1/cohorts", AUTH_SCOPE_READ},
     {"GET", "/v1/model", AUTH_SCOPE_READ},
     {"POST", "/v1/model/refit", AUTH_SCOPE_ADMIN},
     {"DELETE", "/v1/customers/{customer_id}", AUTH_SCOPE_ADMIN},
@@ -35,7 +37,27 @@ static const access_rule rules[] = {
     {"GET", "/v1/tenants/{tenant}", AUTH_SCOPE_PLATFORM},
     {"PATCH", "/v1/tenants/{tenant}", AUTH_SCOPE_PLATFORM},
     {"DELETE", "/v1/tenants/{tenant}", AUTH_SCOPE_PLATFORM},
+    {"PUT", "/v1/customers/{customer_id}/attributes",
+     AUTH_SCOPE_INGEST | AUTH_SCOPE_ADMIN},
+    {"PUT", "/v1/acquisition/spend", AUTH_SCOPE_INGEST | AUTH_SCOPE_ADMIN},
+    {"GET", "/v1/acquisition/spend", AUTH_SCOPE_READ},
 };
+
+/* "read,admin" as "read or admin" (one of them is needed). */
+static const char *any_of(const char *list, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = list; *p != '\0' && n + 5 < cap; p++) {
+        if (*p == ',') {
+            memcpy(out + n, " or ", 4);
+            n += 4;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
 
 unsigned access_scopes(const ltvd_config *cfg, const char *method, const char *pattern)
 {
@@ -107,12 +129,11 @@ void access_check(http_request *req)
         return;
     }
     if (r == AUTH_FORBIDDEN) {
-        char names[AUTH_SCOPES_TEXT_MAX];
+        char names[AUTH_SCOPES_TEXT_MAX], any[2 * AUTH_SCOPES_TEXT_MAX];
         req->pending = PROBLEM_FORBIDDEN;
         snprintf(req->pending_detail, sizeof req->pending_detail,
                  "this request needs an API key with the scope %s",
-                 need == METRICS_SCOPES ? "read or admin"
-                                        : auth_scopes_format(need, names));
+                 any_of(auth_scopes_format(need, names), any, sizeof any));
         return;
     }
     req->pending = PROBLEM_UNAUTHORIZED;

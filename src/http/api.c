@@ -1,6 +1,7 @@
 /* The table of the v1 route groups (see api.h). */
 #include "http/api.h"
 
+#include "http/acquisition.h"
 #include "http/customers.h"
 #include "http/model.h"
 #include "http/tenants.h"
@@ -12,8 +13,10 @@ const api_group api_groups[] = {
     {customers_routes, &customers_nroutes},
     {customer_list_routes, &customer_list_nroutes},
     {segments_routes, &segments_nroutes},
+    {acq_answer_routes, &acq_answer_nroutes},
     {model_routes, &model_nroutes},
     {tenants_routes, &tenants_nroutes},
+    {acquisition_routes, &acquisition_nroutes},
 };
 const size_t api_ngroups = sizeof api_groups / sizeof api_groups[0];
 

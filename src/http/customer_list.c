@@ -203,7 +203,11 @@ static http_result reply_page(http_request *req, const list_query *lq,
     for (size_t i = 0; i < shown; i++) {
         if (i > 0)
             json_out_raw(&b, ",");
-        score_doc_write(&b, p->items[i].id, p->m, &q->o, &p->items[i].row);
+        app_score_row row = p->items[i].row;
+        if (cache_get_attrs(((app_tenant *)req->tenant_ref)->cache, p->items[i].id,
+                            &row.channel, &row.campaign) != CACHE_OK)
+            row.channel = row.campaign = NULL;
+        score_doc_write(&b, p->items[i].id, p->m, &q->o, &row);
     }
     json_out_raw(&b, "],\"next_cursor\":");
     if (next != NULL)

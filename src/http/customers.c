@@ -36,6 +36,9 @@ static http_result reply_score(http_request *req, const char *id, const cache_mo
     int rc = score_compute(m, s, o, app_tenant_config(req->tenant_ref), &row);
     if (rc != GSL_SUCCESS)
         return score_reply_failure(req, id, rc);
+    if (cache_get_attrs(((app_tenant *)req->tenant_ref)->cache, id, &row.channel,
+                        &row.campaign) != CACHE_OK)
+        row.channel = row.campaign = NULL;
     json_out b = {0};
     score_doc_write(&b, id, m, o, &row);
     size_t len = 0;

@@ -19,6 +19,9 @@ extern const http_route customer_list_routes[];
 extern const size_t customer_list_nroutes;
 extern const http_route segments_routes[];
 extern const size_t segments_nroutes;
+/* GET /v1/acquisition, GET /v1/cohorts (acq_answers.c) */
+extern const http_route acq_answer_routes[];
+extern const size_t acq_answer_nroutes;
 /* GET /v1/customers/export (export.c): before customers_routes in a
  * router, as "/v1/customers/{customer_id}" matches it too. */
 extern const http_route customer_export_routes[];

@@ -31,7 +31,8 @@
 #define EXPORT_CSV_HEADER                                                                \
     "customer_id,as_of,frequency,recency,T,monetary_value,first_purchase,"               \
     "last_purchase,p_alive,horizon_days,expected_purchases,p_purchase,expected_spend,"   \
-    "predicted_ltv,churn_risk,lifecycle_stage,model_version\r\n"
+    "predicted_ltv,churn_risk,lifecycle_stage,model_version,acquisition_channel,"        \
+    "campaign\r\n"
 
 static const char *const known_query[] = {"horizon_days", "discount_rate", "margin",
                                           NULL};
@@ -174,6 +175,12 @@ static void csv_row(json_out *b, const app_export_item *it, const score_opts *o,
     json_out_raw(b, score_stage_name(it->row.stage));
     json_out_raw(b, ",");
     json_out_int(b, (long long)m->version);
+    json_out_raw(b, ",");
+    if (it->row.channel != NULL)
+        csv_id(b, it->row.channel);
+    json_out_raw(b, ",");
+    if (it->row.campaign != NULL)
+        csv_id(b, it->row.campaign);
     json_out_raw(b, "\r\n");
 }
 

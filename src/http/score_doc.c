@@ -147,6 +147,14 @@ static void real_or_null(json_out *b, bool has, double d)
         json_out_raw(b, "null");
 }
 
+static void str_or_null(json_out *b, const char *s)
+{
+    if (s != NULL)
+        json_out_str(b, s);
+    else
+        json_out_raw(b, "null");
+}
+
 void score_doc_write(json_out *b, const char *id, const cache_model *m,
                      const score_opts *o, const score_row *row)
 {
@@ -187,6 +195,10 @@ void score_doc_write(json_out *b, const char *id, const cache_model *m,
                                                  : ",\"at_risk\":false");
     json_out_raw(b, ",\"lifecycle_stage\":");
     json_out_str(b, score_stage_name(row->stage));
+    json_out_raw(b, ",\"acquisition_channel\":");
+    str_or_null(b, row->channel);
+    json_out_raw(b, ",\"campaign\":");
+    str_or_null(b, row->campaign);
     json_out_raw(b, ",\"model\":{\"name\":");
     json_out_str(b, m->model->name);
     json_out_raw(b, ",\"version\":");

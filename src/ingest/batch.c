@@ -110,6 +110,8 @@ void ingest_item_to_store(const ingest_item *in, store_item *out)
     out->occurred_at = NULL;
     out->occurred_at_s = in->occurred_at_s;
     out->amount = in->amount;
+    out->channel = in->channel;
+    out->campaign = in->campaign;
 }
 
 /* ----------------------------------------------------------- number tokens */
@@ -398,6 +400,30 @@ static void check_member(walk *w, long i, int f, const json_t *v, ingest_item *i
     *bytes += len + 1;
 }
 
+/* The optional members of an item (not in ingest_item_fields, which the
+ * fast path reads exactly): its first-touch attributes. */
+static const char *const attr_fields[2] = {"acquisition_channel", "campaign"};
+
+/* Attribute member k of item i: a string under the id rules, or null. */
+static void check_attr(walk *w, long i, int k, const json_t *v, ingest_item *it,
+                       size_t *bytes)
+{
+    char buf[64];
+    const char *s, *why;
+    size_t len;
+    w->tok_next += count_numbers(v);
+    if (json_is_null(v))
+        return;
+    if ((s = string_field(w, i, attr_fields[k], v, &len)) == NULL)
+        return;
+    if ((why = ingest_check_id(s, len, INGEST_ATTR_BYTES, buf, sizeof buf)) != NULL) {
+        add_error(w, i, attr_fields[k], "%s", why);
+        return;
+    }
+    *(k == 0 ? &it->channel : &it->campaign) = s; /* borrowed until copied */
+    *bytes += len + 1;
+}
+
 /* Item i: its members in body order (so amounts meet their tokens). */
 static void check_item(walk *w, long i, const json_t *v, ingest_item *it, size_t *bytes)
 {
@@ -414,6 +440,13 @@ static void check_item(walk *w, long i, const json_t *v, ingest_item *it, size_t
         int f = 0;
         while (f < INGEST_F_COUNT && strcmp(key, ingest_item_fields[f]) != 0)
             f++;
+        int k = strcmp(key, attr_fields[0]) == 0   ? 0
+                : strcmp(key, attr_fields[1]) == 0 ? 1
+                                                   : -1;
+        if (f == INGEST_F_COUNT && k >= 0) {
+            check_attr(w, i, k, x, it, bytes);
+            continue;
+        }
         if (f == INGEST_F_COUNT) {
             add_error(w, i, key, "unknown field");
             w->tok_next += count_numbers(x);
@@ -436,8 +469,11 @@ static int build_batch(ingest_item *items, size_t n, size_t bytes, ingest_batch 
     if (block == NULL)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        const char **ids[2] = {&items[i].id, &items[i].customer_id};
-        for (int k = 0; k < 2; k++) {
+        const char **ids[4] = {&items[i].id, &items[i].customer_id, &items[i].channel,
+                               &items[i].campaign};
+        for (int k = 0; k < 4; k++) {
+            if (*ids[k] == NULL)
+                continue;
             size_t len = strlen(*ids[k]); /* no NUL inside: check_id refused it */
             memcpy(p, *ids[k], len + 1);
             *ids[k] = p;

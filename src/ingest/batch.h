@@ -40,7 +40,14 @@ typedef struct ingest_item {
     int64_t occurred_at_s;   /* UTC seconds since 1970-01-01, >= 0 */
     int64_t day;             /* UTC day of occurred_at_s (days since 1970-01-01) */
     char amount[INGEST_AMOUNT_MAX]; /* decimal text >= 0 for PostgreSQL numeric */
+    /* Optional first-touch attributes (NULL: not given), 1..INGEST_ATTR_BYTES
+     * bytes without control characters. */
+    const char *channel;
+    const char *campaign;
 } ingest_item;
+
+/* Longest acquisition_channel or campaign, in bytes. */
+#define INGEST_ATTR_BYTES 128
 
 /* items[0..n) in body order (duplicates included); owns everything. */
 typedef struct ingest_batch {
@@ -67,7 +74,9 @@ typedef struct ingest_errors {
 
 /* Parses and validates body[0..len) (need not be NUL-terminated; NULL with
  * len 0 is an empty body) as {"transactions": [item, ...]}, where each item
- * is {"id", "customer_id", "occurred_at", "amount"} and nothing else.
+ * is {"id", "customer_id", "occurred_at", "amount"}, optionally
+ * "acquisition_channel" and "campaign" (strings of 1..INGEST_ATTR_BYTES
+ * bytes under the id rules, or null for not given), and nothing else.
  * now is the current UTC time in seconds (occurred_at may be at most one day
  * later). Policies:
  *  - JSON: duplicate member names are errors; malformed JSON gives

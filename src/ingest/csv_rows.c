@@ -16,6 +16,7 @@ struct ingest_csv {
     size_t n_columns; /* fields in the header */
     long col_id;      /* -1: no id column */
     long col_customer, col_at, col_amount;
+    long col_channel, col_campaign; /* -1: no such column */
 };
 
 /* A row's message under construction: "FILE:LINE: a; b; c". */
@@ -80,6 +81,8 @@ static int read_header(ingest_csv *c, char err[INGEST_CSV_ERR_MAX])
         }
     }
     c->col_id = csv_find(c->csv, "id");
+    c->col_channel = csv_find(c->csv, "acquisition_channel");
+    c->col_campaign = csv_find(c->csv, "campaign");
     c->n_columns = csv_count(c->csv);
     return 0;
 }
@@ -224,6 +227,23 @@ static void check_amount(problems *p, const char *s, char out[INGEST_AMOUNT_MAX]
         canonical_amount(out);
 }
 
+/* An attribute column's value: NULL when absent or empty. */
+static const char *attr_field(ingest_csv *c, problems *p, long col, const char *name)
+{
+    if (col < 0)
+        return NULL;
+    const char *s = csv_field(c->csv, (size_t)col);
+    if (s[0] == '\0')
+        return NULL;
+    char buf[64];
+    const char *why = ingest_check_id(s, strlen(s), INGEST_ATTR_BYTES, buf, sizeof buf);
+    if (why == NULL && !utf8_valid((const unsigned char *)s))
+        why = "not valid UTF-8";
+    if (why != NULL)
+        problem(p, "%s: %s", name, why);
+    return s;
+}
+
 /* ---- rows ------------------------------------------------------------------ */
 
 ingest_csv_status ingest_csv_next(ingest_csv *c, ingest_csv_row *row,
@@ -250,5 +270,7 @@ ingest_csv_status ingest_csv_next(ingest_csv *c, ingest_csv_row *row,
     }
     check_time(&p, csv_field(c->csv, (size_t)c->col_at), c->now, &row->occurred_at_s);
     check_amount(&p, csv_field(c->csv, (size_t)c->col_amount), row->amount);
+    row->channel = attr_field(c, &p, c->col_channel, "acquisition_channel");
+    row->campaign = attr_field(c, &p, c->col_campaign, "campaign");
     return p.n == 0 ? INGEST_CSV_ROW : INGEST_CSV_BAD_ROW;
 }

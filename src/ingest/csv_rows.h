@@ -23,6 +23,10 @@ typedef struct ingest_csv_row {
     const char *customer_id;
     int64_t occurred_at_s;          /* UTC seconds since 1970 (fraction dropped) */
     char amount[INGEST_AMOUNT_MAX]; /* canonical decimal: "12.3", "0", "1500" */
+    /* The optional acquisition_channel and campaign columns: NULL without
+     * the column or for an empty field (not given). */
+    const char *channel;
+    const char *campaign;
 } ingest_csv_row;
 
 typedef enum ingest_csv_status {
@@ -35,9 +39,11 @@ typedef enum ingest_csv_status {
 
 /* Reads fp (from its current position; it stays the caller's), calling it
  * `name` in messages, and reads the header: it must name customer_id,
- * occurred_at and amount, and may name id, in any order (other columns are
- * ignored). now (UTC seconds) bounds occurred_at as in the API. Returns the
- * reader, or NULL with "NAME:LINE: reason" in err. */
+ * occurred_at and amount, and may name id, acquisition_channel and
+ * campaign (the customer's first-touch attributes, as the API's items
+ * carry them), in any order (other columns are ignored). now (UTC seconds) bounds
+ * occurred_at as in the API. Returns the reader, or NULL with "NAME:LINE: reason" in err.
+ */
 ingest_csv *ingest_csv_open(FILE *fp, const char *name, int64_t now,
                             char err[INGEST_CSV_ERR_MAX]);
 
@@ -51,6 +57,8 @@ bool ingest_csv_has_id(const ingest_csv *c);
  *    'T' or ' ' and an optional fraction; without a zone it is taken as UTC
  *    (`ltvd fit` takes it "as written": the same calendar day).
  *  - amount: as the API's amount string; kept in canonical form.
+ *  - acquisition_channel, campaign: empty, or 1..128 bytes of UTF-8
+ *    without control characters (the API's rule).
  * Every problem of a row is listed in one message. */
 ingest_csv_status ingest_csv_next(ingest_csv *c, ingest_csv_row *row,
                                   char err[INGEST_CSV_ERR_MAX]);

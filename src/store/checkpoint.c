@@ -15,9 +15,12 @@
 #include <string.h>
 
 #include "store/ingest.h"
+#include "store/months_sql.h"
 
-/* The encoding's version (cache_checkpoints.format). */
-#define FORMAT 1
+/* The encoding's version (cache_checkpoints.format). 2 (migration 012)
+ * added each customer's month bits and attributes; a checkpoint of
+ * another format is never loaded (start-up rebuilds that tenant). */
+#define FORMAT 2
 /* Rows per FETCH of the writer's aggregate. */
 #define FETCH_SUMMARIES "20000"
 
@@ -36,24 +39,24 @@ static const char header_sql[] =
     "INSERT INTO cache_checkpoints"
     " (tenant_id, horizon, as_of_day, n_customers, n_chunks, format, created_at)"
     " VALUES ($1, $2::bigint, $3::integer, 0, 0, "
-    "1"
+    "2"
     ", clock_timestamp())"
     " RETURNING id";
-_Static_assert(FORMAT == 1, "header_sql spells the format out");
+_Static_assert(FORMAT == 2, "header_sql spells the format out");
 /* The summaries (the customers view's aggregate, cut at $2 when given). */
 #define FIRST_AMOUNT "(min(ARRAY[(day - DATE '1970-01-01')::numeric, amount]))[2]"
+/* clang-format off */
 static const char cursor_sql[] =
     "DECLARE ltvd_checkpoint NO SCROLL CURSOR FOR"
+    " SELECT g.*, a.acquisition_channel, a.campaign FROM ("
     " SELECT customer_id, min(day) - DATE '1970-01-01', max(day) - DATE '1970-01-01',"
-    "        count(*), " STORE_SQL_UNITS(
-        "sum(amount) - " FIRST_AMOUNT) ","
-                                       "        " STORE_SQL_UNITS(
-                                           FIRST_AMOUNT) "   FROM customer_days WHERE "
-                                                         "tenant_id = $1"
-                                                         "    AND ($2::integer IS NULL "
-                                                         "OR day <= DATE '1970-01-01' + "
-                                                         "$2::integer)"
-                                                         "  GROUP BY customer_id";
+    "        count(*), " STORE_SQL_UNITS("sum(amount) - " FIRST_AMOUNT) ","
+    "        " STORE_SQL_UNITS(FIRST_AMOUNT) ", " STORE_SQL_MONTHS
+    "   FROM " STORE_SQL_DAYS_M " WHERE tenant_id = $1"
+    "    AND ($2::integer IS NULL OR day <= DATE '1970-01-01' + $2::integer)"
+    "  GROUP BY customer_id) g"
+    " LEFT JOIN customer_attributes a ON a.tenant_id = $1 AND a.customer_id = g.customer_id";
+/* clang-format on */
 static const char chunk_sql[] =
     "INSERT INTO cache_checkpoint_chunks"
     " (tenant_id, checkpoint_id, chunk, n_customers, checksum, data)"
@@ -136,7 +139,9 @@ static bool get_varint(const unsigned char **p, const unsigned char *end, uint64
 int store_checkpoint_encode(char **buf, size_t *len, size_t *cap, const store_customer *c)
 {
     size_t id_len = strlen(c->customer_id);
-    size_t need = *len + id_len + 6 * 10;
+    size_t ch_len = c->channel != NULL ? strlen(c->channel) : 0;
+    size_t ca_len = c->campaign != NULL ? strlen(c->campaign) : 0;
+    size_t need = *len + id_len + ch_len + ca_len + 9 * 10;
     if (need > *cap) {
         size_t n = *cap ? *cap : 65536;
         while (n < need)
@@ -156,6 +161,14 @@ int store_checkpoint_encode(char **buf, size_t *len, size_t *cap, const store_cu
     p += put_varint(p, zigzag(c->n_days));
     p += put_varint(p, zigzag(c->repeat_units));
     p += put_varint(p, zigzag(c->first_units));
+    p += put_varint(p, c->month_bits);
+    /* the attributes: length + 1 then the bytes, 0 for none */
+    p += put_varint(p, c->channel != NULL ? ch_len + 1 : 0);
+    memcpy(p, c->channel != NULL ? c->channel : "", ch_len);
+    p += ch_len;
+    p += put_varint(p, c->campaign != NULL ? ca_len + 1 : 0);
+    memcpy(p, c->campaign != NULL ? c->campaign : "", ca_len);
+    p += ca_len;
     *len = (size_t)(p - (unsigned char *)*buf);
     return 0;
 }
@@ -167,18 +180,31 @@ static int decode(const char *tenant, const unsigned char *data, size_t len, lon
                   store_customer_cb cb, void *arg, char *why)
 {
     const unsigned char *p = data, *end = data + len;
-    char id[1024];
+    char id[1024], text[2][256];
     for (long i = 0; i < n; i++) {
-        uint64_t v[6];
+        uint64_t v[7];
         if (!get_varint(&p, end, &v[0]) || v[0] == 0 || v[0] >= sizeof id ||
             v[0] > (size_t)(end - p))
             goto bad;
         memcpy(id, p, v[0]);
         id[v[0]] = '\0';
         p += v[0];
-        for (int k = 1; k < 6; k++)
+        for (int k = 1; k < 7; k++)
             if (!get_varint(&p, end, &v[k]))
                 goto bad;
+        char *attr[2] = {NULL, NULL};
+        for (int k = 0; k < 2; k++) {
+            uint64_t n1;
+            if (!get_varint(&p, end, &n1) || n1 > sizeof text[k] ||
+                n1 - (n1 > 0) > (size_t)(end - p))
+                goto bad;
+            if (n1 > 0) {
+                memcpy(text[k], p, n1 - 1);
+                text[k][n1 - 1] = '\0';
+                p += n1 - 1;
+                attr[k] = text[k];
+            }
+        }
         int64_t first = unzigzag(v[1]);
         store_customer c = {.tenant_id = (char *)tenant,
                             .customer_id = id,
@@ -186,7 +212,10 @@ static int decode(const char *tenant, const unsigned char *data, size_t len, lon
                             .last_day = first + unzigzag(v[2]),
                             .n_days = unzigzag(v[3]),
                             .repeat_units = unzigzag(v[4]),
-                            .first_units = unzigzag(v[5])};
+                            .first_units = unzigzag(v[5]),
+                            .month_bits = v[6],
+                            .channel = attr[0],
+                            .campaign = attr[1]};
         if (cb(&c, arg) != 0)
             return 2;
     }
@@ -250,6 +279,7 @@ typedef struct writer {
     char *hex; /* buf as bytea hex text */
     size_t hex_cap;
     store_checkpoint_stop *stop;
+    int64_t as_of_day; /* STORE_AS_OF_NOW: every day */
 } writer;
 
 /* Runs sql (n text parameters) expecting `expect`. Returns the result
@@ -327,6 +357,17 @@ static int add_rows(writer *w, const PGresult *res)
             .repeat_units = strtoll(PQgetvalue(res, r, 4), NULL, 10),
             .first_units = strtoll(PQgetvalue(res, r, 5), NULL, 10),
         };
+        const char *months[STORE_MONTHS_COLS];
+        for (int k = 0; k < STORE_MONTHS_COLS; k++)
+            months[k] = PQgetvalue(res, r, 6 + k);
+        bool exact;
+        c.month_bits = store_month_bits(months, c.first_day, c.last_day, &exact);
+        if (exact && store_month_bits_exact(w->db, w->tenant, c.customer_id, c.first_day,
+                                            w->as_of_day, &c.month_bits) != 0)
+            return -1;
+        int ch = 6 + STORE_MONTHS_COLS, ca = ch + 1;
+        c.channel = PQgetisnull(res, r, ch) ? NULL : PQgetvalue(res, r, ch);
+        c.campaign = PQgetisnull(res, r, ca) ? NULL : PQgetvalue(res, r, ca);
         if (store_checkpoint_encode(&w->buf, &w->len, &w->cap, &c) != 0) {
             snprintf(w->db->err, sizeof w->db->err, "out of memory");
             return -1;
@@ -417,7 +458,7 @@ int store_checkpoint_write(store_db *db, const char *tenant, int64_t as_of_day,
         snprintf(day, sizeof day, "%lld", (long long)as_of_day);
     if (store_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ", PGRES_COMMAND_OK) != 0)
         return -1;
-    writer w = {.db = db, .tenant = tenant, .stop = stop};
+    writer w = {.db = db, .tenant = tenant, .stop = stop, .as_of_day = as_of_day};
     int rc = write_body(&w, as_of_day != STORE_AS_OF_NOW ? day : NULL, min_age_s, out);
     if (rc == 0) {
         rc = store_db_exec(db, "COMMIT", PGRES_COMMAND_OK);

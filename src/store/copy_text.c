@@ -73,7 +73,7 @@ char *store_text_array(const char *const *ids, size_t n)
 {
     size_t len = 3;
     for (size_t i = 0; i < n; i++)
-        len += 2 * strlen(ids[i]) + 3;
+        len += ids[i] == NULL ? 5 : 2 * strlen(ids[i]) + 3;
     char *s = malloc(len), *p = s;
     if (s == NULL)
         return NULL;
@@ -81,6 +81,11 @@ char *store_text_array(const char *const *ids, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             *p++ = ',';
+        if (ids[i] == NULL) {
+            memcpy(p, "NULL", 4);
+            p += 4;
+            continue;
+        }
         *p++ = '"';
         for (const char *q = ids[i]; *q != '\0'; q++) {
             if (*q == '"' || *q == '\\')

@@ -27,8 +27,8 @@ int store_sbuf_field(store_sbuf *b, const char *s, char sep);
  * with db->err and db->sqlstate set (the connection is usable again). */
 int store_copy_in(store_db *db, const char *sql, const store_sbuf *b, const char *what);
 
-/* ids[0..n) as a PostgreSQL array literal, {"a","b\"c"}. NULL when out of
- * memory; free() it. */
+/* ids[0..n) as a PostgreSQL array literal, {"a","b\"c"} (a NULL element
+ * is NULL). NULL when out of memory; free() it. */
 char *store_text_array(const char *const *ids, size_t n);
 
 /* v in decimal at out (room for 21 bytes); returns the length. */

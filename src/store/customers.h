@@ -61,7 +61,7 @@ int store_customers_changed(store_db *db, const char *since, const uint64_t *ski
 
 /* Delivers the summaries of tenant's customers ids[0..n) as of as_of_day (a UTC
  * day number: only days <= as_of_day count; STORE_AS_OF_NOW: every stored
- * day), one call of cb per customer
+ * day), with their attributes (channel, campaign), one call of cb per customer
  * that has such a day, in no particular order; the others are left out.
  * Meant for the few customers of a batch or a request (one statement).
  * Returns 0, 1 when cb stopped, or -1 (db->err set). */

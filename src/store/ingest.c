@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/acquisition.h"
 #include "store/copy_text.h"
 #include "store/direct.h"
 
@@ -192,7 +193,7 @@ int ingest_read_deltas(store_db *db, PGresult *res, size_t n_items,
     return 0;
 }
 
-static store_tx_status insert_batch_tx(store_db *db, void *arg)
+static store_tx_status insert_rows_tx(store_db *db, void *arg)
 {
     batch_ctx *ctx = arg;
     store_batch_result_free(ctx->out);
@@ -231,6 +232,17 @@ static store_tx_status insert_batch_tx(store_db *db, void *arg)
         return STORE_TX_ERROR;
     }
     return STORE_TX_OK;
+}
+
+/* The rows, then the first-touch attributes the items carry. */
+static store_tx_status insert_batch_tx(store_db *db, void *arg)
+{
+    batch_ctx *ctx = arg;
+    store_tx_status st = insert_rows_tx(db, arg);
+    if (st == STORE_TX_OK &&
+        store_attrs_first_touch(db, ctx->tenant, ctx->items, ctx->n, ctx->out) != 0)
+        return store_db_retryable(db) ? STORE_TX_RETRY : STORE_TX_ERROR;
+    return st;
 }
 
 int store_insert_batch(store_db *db, const store_item *items, size_t n,
@@ -285,5 +297,7 @@ void store_batch_result_free(store_batch_result *r)
     free(r->days);
     free(r->arena);
     PQclear(r->res);
+    free(r->attrs);
+    PQclear(r->attrs_res);
     memset(r, 0, sizeof *r);
 }

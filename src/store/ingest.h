@@ -19,6 +19,10 @@ typedef struct store_item {
     const char *occurred_at; /* RFC 3339 text, or NULL to use occurred_at_s */
     int64_t occurred_at_s;   /* UTC seconds since 1970, when occurred_at is NULL */
     const char *amount;      /* decimal string >= 0, at most 14 digits before the point */
+    /* The customer's first-touch attributes the item carries (NULL: none;
+     * 1..128 bytes): stored when the customer has none yet. */
+    const char *channel;
+    const char *campaign;
 } store_item;
 
 /* Amounts leave the store as integers of 1/STORE_AMOUNT_UNITS of the
@@ -39,7 +43,22 @@ typedef struct store_customer {
     int64_t n_days;       /* distinct purchase days: x = n_days - 1 */
     int64_t repeat_units; /* total of the amounts on days after first_day */
     int64_t first_units;  /* total of the amounts on first_day */
+    /* Bit k: a purchase in calendar month month(first_day) + k (k < 64). */
+    uint64_t month_bits;
+    /* The acquisition attributes (customer_attributes; NULL: none), owned
+     * like customer_id; filled by the streams and the checkpoints only. */
+    char *channel;
+    char *campaign;
 } store_customer;
+
+/* A customer's acquisition attributes as stored (strings borrowed from
+ * the result that holds them; NULL: unknown). */
+typedef struct store_attr_row {
+    const char *tenant_id; /* NULL where the tenant is implied */
+    const char *customer_id;
+    const char *channel;
+    const char *campaign;
+} store_attr_row;
 
 /* What a batch added to one customer's day. */
 typedef struct store_day_delta {
@@ -59,6 +78,11 @@ typedef struct store_batch_result {
     size_t n_days;
     void *res;   /* the PGresult days[].customer_id point into, or */
     char *arena; /* the copies they point into */
+    /* The first-touch attributes this batch stored (customers who had
+     * none): the cache learns them with the deltas. */
+    store_attr_row *attrs;
+    size_t n_attrs;
+    void *attrs_res; /* the PGresult they point into */
 } store_batch_result;
 
 /* How the batch is written (all give the same result). */

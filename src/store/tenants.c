@@ -29,6 +29,8 @@ static const char erase_txn_sql[] =
 static const char erase_days_sql[] =
     "DELETE FROM customer_days WHERE tenant_id = $1 AND customer_id = $2";
 /* the erasure, for the catch-up of every process (migration 011) */
+static const char erase_attrs_sql[] =
+    "DELETE FROM customer_attributes WHERE tenant_id = $1 AND customer_id = $2";
 static const char erase_record_sql[] =
     "INSERT INTO erasures (tenant_id, customer_id) VALUES ($1, $2)";
 static const char erasures_sql[] =
@@ -105,10 +107,10 @@ int store_tenants_signature(store_db *db, char out[STORE_TENANTS_SIG_MAX])
 /* One statement with parameters vals and its announcement, in one
  * transaction (store_db_transaction). */
 typedef struct change {
-    /* run in order; the row count of the first two decides; the third runs
-     * only when they changed a row (an erasure's record) */
-    const char *sql[3];
-    const char *name[3];
+    /* run in order; the row count of the first two decides; the others run
+     * only when they changed a row (an erasure's attributes and record) */
+    const char *sql[4];
+    const char *name[4];
     const char *vals[2];
     int n_vals;
     const char *tenant;
@@ -121,7 +123,7 @@ static store_tx_status change_tx(store_db *db, void *arg)
 {
     change *c = arg;
     c->rows = 0;
-    for (int i = 0; i < 3 && c->sql[i] != NULL && (i < 2 || c->rows > 0); i++) {
+    for (int i = 0; i < 4 && c->sql[i] != NULL && (i < 2 || c->rows > 0); i++) {
         PGresult *res =
             store_db_exec_prepared(db, c->name[i], c->sql[i], c->n_vals, c->vals);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -189,8 +191,9 @@ int store_tenant_delete(store_db *db, const char *id)
 
 int store_customer_erase(store_db *db, const char *tenant, const char *customer_id)
 {
-    change c = {{erase_txn_sql, erase_days_sql, erase_record_sql},
-                {"customer_erase_txn", "customer_erase_days", "customer_erase_record"},
+    change c = {{erase_txn_sql, erase_days_sql, erase_attrs_sql, erase_record_sql},
+                {"customer_erase_txn", "customer_erase_days", "customer_erase_attrs",
+                 "customer_erase_record"},
                 {tenant, customer_id},
                 2,
                 tenant,

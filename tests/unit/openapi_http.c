@@ -53,8 +53,10 @@ void oa_sample_target(const char *path, char *out, size_t cap)
 {
     snprintf(out, cap, "%s", path);
     char *brace = strchr(out, '{');
-    if (brace != NULL && (size_t)(brace - out) + 3 <= cap)
-        strcpy(brace, "c1");
+    const char *end = strchr(path, '}');
+    if (brace != NULL && end != NULL &&
+        (size_t)(brace - out) + 3 + strlen(end + 1) <= cap)
+        snprintf(brace, cap - (size_t)(brace - out), "c1%s", end + 1);
 }
 
 const json_t *oa_operation(const char *method, const char *path)

@@ -142,7 +142,7 @@ static void check_scores(const char *query, long horizon_days, double d, double 
     ck_assert_int_eq(summary_parse_day("2025-01-06", &first), 0);
     ck_assert_int_eq(summary_parse_day("2025-06-02", &last), 0);
     ck_assert_int_eq(summary_parse_day("2025-12-31", &as_of), 0);
-    cache_summary s = {(int32_t)first, (int32_t)last, 3, 502500, 0};
+    cache_summary s = {(int32_t)first, (int32_t)last, 3, 502500, 0, 0};
     cache_model m = cdnow_model();
     clv_options clv = {(unsigned)lround(horizon_days / 30.0), d, margin, CLV_MONTH_WEEKS};
     cache_score_result want, want30;

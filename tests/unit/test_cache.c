@@ -28,7 +28,7 @@ static void setup(void)
 
 static cache_summary sum(int32_t first, int32_t last, uint32_t n, double amount)
 {
-    return (cache_summary){first, last, n, llround(amount * CACHE_AMOUNT_UNITS), 0};
+    return (cache_summary){first, last, n, llround(amount * CACHE_AMOUNT_UNITS), 0, 0};
 }
 
 /* ------------------------------------------------------------ the table */
@@ -40,7 +40,7 @@ START_TEST(test_upsert_get_overwrite)
     cache_summary s = sum(19000, 19010, 3, 42.5), got;
     ck_assert_int_eq(cache_get(c, "a", &got), CACHE_NOT_FOUND);
     ck_assert_int_eq(cache_upsert(c, "a", &s), CACHE_OK);
-    ck_assert_int_eq(cache_upsert(c, "ab", &(cache_summary){1, 1, 1, 0, 0}), CACHE_OK);
+    ck_assert_int_eq(cache_upsert(c, "ab", &(cache_summary){1, 1, 1, 0, 0, 0}), CACHE_OK);
     ck_assert_int_eq(cache_get(c, "a", &got), CACHE_OK);
     ck_assert_int_eq(got.first_day, 19000);
     ck_assert_int_eq(got.last_day, 19010);
@@ -76,21 +76,23 @@ START_TEST(test_invalid_input_changes_nothing)
     ck_assert_int_eq(cache_upsert(c, id, &ok), CACHE_EINVAL);
     ck_assert_int_eq(cache_get(c, id, &got), CACHE_NOT_FOUND);
     ck_assert_int_eq(cache_upsert(c, "", &ok), CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){20, 10, 1, 0, 0}),
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){20, 10, 1, 0, 0, 0}),
                      CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 11, 3, 0, 0}),
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 11, 3, 0, 0, 0}),
                      CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, -1, 0}),
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, -1, 0, 0}),
                      CACHE_EINVAL);
-    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, 0, -1}),
+    ck_assert_int_eq(cache_upsert(c, "y", &(cache_summary){10, 20, 2, 0, -1, 0}),
                      CACHE_EINVAL);
     /* one bad entry refuses the whole batch */
-    cache_entry batch[2] = {{"z", ok}, {"w", {10, 20, 2, INT64_MIN, 0}}};
+    cache_entry batch[2] = {{.id = "z", .s = ok},
+                            {.id = "w", .s = {10, 20, 2, INT64_MIN, 0, 0}}};
     ck_assert_int_eq(cache_upsert_many(c, batch, 2), CACHE_EINVAL);
     ck_assert_int_eq(cache_get(c, "z", &got), CACHE_NOT_FOUND);
     ck_assert_uint_eq(cache_count(c), 1);
     /* a repeated id in one batch: the last entry wins */
-    cache_entry rep[2] = {{"z", ok}, {"z", {10, 30, 3, 70000, 0}}};
+    cache_entry rep[2] = {{.id = "z", .s = ok},
+                          {.id = "z", .s = {10, 30, 3, 70000, 0, 0}}};
     ck_assert_int_eq(cache_upsert_many(c, rep, 2), CACHE_OK);
     ck_assert_int_eq(cache_get(c, "z", &got), CACHE_OK);
     ck_assert_int_eq(got.last_day, 30);
@@ -126,9 +128,10 @@ START_TEST(test_million_customers)
         for (unsigned i = 0; i < BATCH; i++) {
             unsigned k = b * BATCH + i;
             snprintf(ids[i], sizeof ids[i], "customer-%07u", k);
-            e[i] = (cache_entry){ids[i],
-                                 sum((int32_t)(k % 5000), (int32_t)(k % 5000 + k % 7),
-                                     1 + k % 7 / 2, k % 100)};
+            e[i] =
+                (cache_entry){.id = ids[i],
+                              .s = sum((int32_t)(k % 5000), (int32_t)(k % 5000 + k % 7),
+                                       1 + k % 7 / 2, k % 100)};
         }
         ck_assert_int_eq(cache_upsert_many(c, e, BATCH), CACHE_OK);
     }
@@ -257,10 +260,10 @@ START_TEST(test_batches_atomic_under_readers)
     for (long v = 0; v < BATCHES; v++) {
         cache_summary s = sum(1000, 1000 + (int32_t)v, (uint32_t)v + 1, (double)v);
         for (int i = 0; i < KEYS; i++)
-            e[i] = (cache_entry){r.ids[i], s};
+            e[i] = (cache_entry){.id = r.ids[i], .s = s};
         for (int j = 0; j < NEW; j++) {
             snprintf(fresh[j], sizeof fresh[j], "new-%ld-%d", v, j);
-            e[KEYS + j] = (cache_entry){fresh[j], s};
+            e[KEYS + j] = (cache_entry){.id = fresh[j], .s = s};
         }
         ck_assert_int_eq(cache_upsert_many(r.c, e, KEYS + NEW), CACHE_OK);
         if (v % 4 == 0)
@@ -446,8 +449,8 @@ START_TEST(test_score_as_of_rules)
     cache *c = cache_new(0);
     cache_model m = model_v(1);
     ck_assert_int_eq(cache_snapshot_set(c, &m), CACHE_OK);
-    ck_assert_int_eq(cache_upsert(c, "a", &(cache_summary){20000, 20050, 3, 100000, 0}),
-                     CACHE_OK);
+    ck_assert_int_eq(
+        cache_upsert(c, "a", &(cache_summary){20000, 20050, 3, 100000, 0, 0}), CACHE_OK);
     cache_score_result r;
     clv_options o = {12, 0.01, 1, CLV_MONTH_DAYS};
     ck_assert_int_eq(cache_score(c, "nobody", 20100, 30, &o, &r), CACHE_SCORE_UNKNOWN);
@@ -462,7 +465,7 @@ START_TEST(test_score_as_of_rules)
     o.months = 0;
     ck_assert_int_eq(cache_score(c, "a", 20100, 30, &o, &r), GSL_EDOM);
     /* a single purchase on the as-of day itself: T = 0 is still scored */
-    ck_assert_int_eq(cache_upsert(c, "b", &(cache_summary){20100, 20100, 1, 0, 0}),
+    ck_assert_int_eq(cache_upsert(c, "b", &(cache_summary){20100, 20100, 1, 0, 0, 0}),
                      CACHE_OK);
     int rc = cache_score(c, "b", 20100, 30, NULL, &r);
     ck_assert_msg(rc == GSL_SUCCESS || rc == GSL_EDOM, "rc %d", rc);
@@ -484,7 +487,7 @@ typedef struct event {
 /* The summary of all events computed directly from their days. */
 static cache_summary direct(const event *ev, int n)
 {
-    cache_summary s = {INT32_MAX, INT32_MIN, 0, 0, 0};
+    cache_summary s = {INT32_MAX, INT32_MIN, 0, 0, 0, 0};
     for (int i = 0; i < n; i++) {
         s.first_day = ev[i].day < s.first_day ? ev[i].day : s.first_day;
         s.last_day = ev[i].day > s.last_day ? ev[i].day : s.last_day;

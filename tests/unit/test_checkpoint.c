@@ -87,10 +87,15 @@ static void post(const char *tenant, int r)
     for (int i = 0; i < CP_ITEMS; i++) {
         char cust[16], id[40], when[32], amount[16];
         item(&seed, "api", r, i, cust, id, when, amount);
+        /* a first touch now and then (the first stored wins, whoever wrote it) */
+        char attrs[64] = "";
+        if (i % 3 == 0)
+            snprintf(attrs, sizeof attrs, ",\"acquisition_channel\":\"api%d\"",
+                     (r + i) % 4);
         k += (size_t)snprintf(body + k, cap - k,
                               "%s{\"id\":\"%s\",\"customer_id\":\"%s\",\"occurred_at\":"
-                              "\"%s\",\"amount\":\"%s\"}",
-                              i ? "," : "", id, cust, when, amount);
+                              "\"%s\",\"amount\":\"%s\"%s}",
+                              i ? "," : "", id, cust, when, amount, attrs);
     }
     snprintf(body + k, cap - k, "]}");
     snprintf(path, sizeof path, "/v1/tenants/%s/transactions", tenant);
@@ -112,7 +117,9 @@ static void store_other(const char *tenant, int r)
         items[i] = (store_item){.txn_id = text[i][1],
                                 .customer_id = text[i][0],
                                 .occurred_at = text[i][2],
-                                .amount = text[i][3]};
+                                .amount = text[i][3],
+                                .channel = i % 4 == 1 ? "other" : NULL,
+                                .campaign = i % 4 == 1 ? "c-other" : NULL};
     }
     store_db *db = testhttp_db_open(&t);
     store_batch_opts opts = {.tenant = tenant};
@@ -155,7 +162,7 @@ static bool cached(const char *tenant, const char *id)
 typedef struct compared {
     app_tenant *t;
     int differ, seen;
-    char first_diff[200];
+    char first_diff[400];
 } compared;
 
 static int compare_one(const store_customer *c, void *arg)
@@ -166,13 +173,22 @@ static int compare_one(const store_customer *c, void *arg)
     bool ok = cache_get(cm->t->cache, c->customer_id, &s) == CACHE_OK &&
               s.first_day == c->first_day && s.last_day == c->last_day &&
               s.n_days == c->n_days && s.repeat_units == c->repeat_units &&
-              s.first_units == c->first_units;
+              s.first_units == c->first_units && s.month_bits == c->month_bits;
+    const char *ch = NULL, *ca = NULL;
+    if (ok && cache_get_attrs(cm->t->cache, c->customer_id, &ch, &ca) == CACHE_OK)
+        ok = (ch == NULL) == (c->channel == NULL) &&
+             (ca == NULL) == (c->campaign == NULL) &&
+             (ch == NULL || strcmp(ch, c->channel) == 0) &&
+             (ca == NULL || strcmp(ca, c->campaign) == 0);
     if (!ok && cm->differ++ == 0)
         snprintf(cm->first_diff, sizeof cm->first_diff,
-                 "%s: stored %lld..%lld n %lld repeat %lld, cached n %u repeat %lld",
+                 "%s: stored %lld..%lld n %lld repeat %lld months %llx %s, cached n %u "
+                 "repeat %lld months %llx %s",
                  c->customer_id, (long long)c->first_day, (long long)c->last_day,
-                 (long long)c->n_days, (long long)c->repeat_units, s.n_days,
-                 (long long)s.repeat_units);
+                 (long long)c->n_days, (long long)c->repeat_units,
+                 (unsigned long long)c->month_bits, c->channel ? c->channel : "-",
+                 s.n_days, (long long)s.repeat_units, (unsigned long long)s.month_bits,
+                 ch ? ch : "-");
     return 0;
 }
 
@@ -446,13 +462,16 @@ START_TEST(test_checkpoint_encoding)
                         .last_day = 2000000,
                         .n_days = 3,
                         .repeat_units = INT64_MAX,
-                        .first_units = 0};
+                        .first_units = 0,
+                        .month_bits = UINT64_MAX,
+                        .channel = "web"};
     char *buf = NULL;
     size_t len = 0, cap = 0;
     ck_assert_int_eq(store_checkpoint_encode(&buf, &len, &cap, &c), 0);
     ck_assert_int_eq(store_checkpoint_encode(&buf, &len, &cap, &c), 0);
-    /* the id's length and byte, then 1 + 4 + 1 + 10 + 1 varint bytes */
-    ck_assert_uint_eq(len, 2 * 19);
+    /* the id's length and byte, then 1 + 4 + 1 + 10 + 1 varint bytes, the
+     * month bits' 10, the channel's length and 3 bytes, no campaign's 1 */
+    ck_assert_uint_eq(len, 2 * (19 + 10 + 4 + 1));
     free(buf);
 }
 END_TEST

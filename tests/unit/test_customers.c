@@ -368,9 +368,9 @@ START_TEST(test_customers_catch_up_and_metrics)
     ck_assert(config_set(&t.cfg, "cache_sync_ms", "50", err));
     ck_assert(app_sync_begin(t.app));
     store_item items[] = {
-        {"i1", "imported-1", "1997-09-01T08:00:00Z", 0, "12.50"},
-        {"i2", "imported-1", "1997-09-20T08:00:00Z", 0, "20.00"},
-        {"i3", "1", "1997-09-29T08:00:00Z", 0, "3.00"},
+        {"i1", "imported-1", "1997-09-01T08:00:00Z", 0, "12.50", NULL, NULL},
+        {"i2", "imported-1", "1997-09-20T08:00:00Z", 0, "20.00", NULL, NULL},
+        {"i3", "1", "1997-09-29T08:00:00Z", 0, "3.00", NULL, NULL},
     };
     store_db *db = testhttp_db_open(&t);
     store_batch_result br;

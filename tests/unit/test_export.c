@@ -32,7 +32,8 @@
 #define CSV_HEADER                                                                       \
     "customer_id,as_of,frequency,recency,T,monetary_value,first_purchase,"               \
     "last_purchase,p_alive,horizon_days,expected_purchases,p_purchase,expected_spend,"   \
-    "predicted_ltv,churn_risk,lifecycle_stage,model_version"
+    "predicted_ltv,churn_risk,lifecycle_stage,model_version,acquisition_channel,"        \
+    "campaign"
 
 static testhttp_app t;
 
@@ -295,8 +296,8 @@ static void assert_field_num(const char *field, json_t *v, const char *what)
                   "%s: %s against %.17g", what, field, json_number_value(v));
 }
 
-/* Splits one CSV line (no quoted field) at commas into f[0..17). */
-static void split(char *line, char *f[17])
+/* Splits one CSV line (no quoted field) at commas into f[0..19). */
+static void split(char *line, char *f[19])
 {
     size_t k = 0;
     for (char *p = line;; p++) {
@@ -305,9 +306,9 @@ static void split(char *line, char *f[17])
         if (*p == '\0')
             break;
         *p = '\0';
-        ck_assert_uint_lt(k, 17);
+        ck_assert_uint_lt(k, 19);
     }
-    ck_assert_uint_eq(k, 17);
+    ck_assert_uint_eq(k, 19);
 }
 
 /* One row per customer, the header first, lines ending in CRLF, the
@@ -330,7 +331,7 @@ START_TEST(test_export_csv)
         nl = strstr(p, "\r\n");
         ck_assert_msg(nl != NULL, "a row without CRLF: %.80s", p);
         *nl = '\0';
-        char *f[17];
+        char *f[19];
         split(p, f);
         json_t *d = json_object_get(docs, f[0]), *s = json_object_get(d, "summary");
         ck_assert_msg(d != NULL, "row of %s, not in the NDJSON export", f[0]);
@@ -348,6 +349,12 @@ START_TEST(test_export_csv)
         ck_assert_str_eq(f[14], testhttp_jstr(d, "churn_risk"));
         ck_assert_str_eq(f[15], testhttp_jstr(d, "lifecycle_stage"));
         ck_assert_str_eq(f[16], "7");
+        /* the attributes: empty when unknown, else the document's */
+        const char *attr[2] = {"acquisition_channel", "campaign"};
+        for (int k = 0; k < 2; k++) {
+            json_t *v = json_object_get(d, attr[k]);
+            ck_assert_str_eq(f[17 + k], json_is_string(v) ? json_string_value(v) : "");
+        }
     }
     ck_assert_uint_eq(rows, json_object_size(docs));
     answer_free(&a);

@@ -188,10 +188,11 @@ static void load_cache(bool daily, spend_kind spend)
     testhttp_app_start(&svc, false);
     for (int i = 0; i < 40; i++) {
         int32_t age = 140 + (i % 13) * 7, x = i % 7;
-        cache_summary s = {RF_AS_OF_DAY - age, RF_AS_OF_DAY - age, (uint32_t)x + 1, 0, 0};
+        cache_summary s = {
+            RF_AS_OF_DAY - age, RF_AS_OF_DAY - age, (uint32_t)x + 1, 0, 0, 0};
         s.last_day += x > 0 ? age * (20 + 2 * (i % 31)) / 100 : 0;
         if (daily)
-            s = (cache_summary){RF_AS_OF_DAY - 30, RF_AS_OF_DAY, 31, 0, 0};
+            s = (cache_summary){RF_AS_OF_DAY - 30, RF_AS_OF_DAY, 31, 0, 0, 0};
         double per = spend == SPEND_VARIED ? 5.0 + (i * 37) % 50
                      : spend == SPEND_SAME ? 10.0
                      : spend == SPEND_HUGE ? 9e17 * (1 + i % 5) /* saturated units */

@@ -220,6 +220,52 @@ static void check_transactions(void)
     oa_call0("POST", tx, tx, &o, 415);
 }
 
+/* The acquisition inputs (docs/acquisition.md): a customer's attributes
+ * and the spend, every documented status but 500. */
+static void check_acquisition(void)
+{
+    const char *at = "/v1/customers/{customer_id}/attributes",
+               *sp = "/v1/acquisition/spend";
+    oa_req o = {.content_type = "application/json",
+                .body = "{\"acquisition_channel\":\"search\",\"campaign\":null}"};
+    oa_response r;
+    oa_call("PUT", at, "/v1/customers/c1/attributes", &o, 200, &r);
+    oa_check_mutations("PUT", at, &r);
+    oa_response_free(&r);
+    oa_call0("PUT", at, "/v1/customers/nobody/attributes", &o, 404);
+    oa_call0("PUT", at, "/v1/tenants/nobody/customers/c1/attributes", &o, 404);
+    o.body = "{\"acquisition_channel\":\"\",\"x\":1}";
+    oa_call("PUT", at, "/v1/customers/c1/attributes", &o, 422, &r);
+    ck_assert_msg(json_array_size(json_object_get(r.json, "errors")) == 3, "%s", r.body);
+    oa_response_free(&r);
+    o.body = "{";
+    oa_call0("PUT", at, "/v1/customers/c1/attributes", &o, 400);
+    o.content_type = "text/plain";
+    oa_call0("PUT", at, "/v1/customers/c1/attributes", &o, 415);
+    o = (oa_req){.content_type = "application/json",
+                 .body = "{\"items\":[{\"channel\":\"search\",\"month\":\"2025-01\","
+                         "\"spend\":100.5,\"leads\":40},{\"channel\":\"social\","
+                         "\"month\":\"2025-02\",\"spend\":\"12.25\"}]}"};
+    oa_call("PUT", sp, sp, &o, 200, &r);
+    oa_check_mutations("PUT", sp, &r);
+    oa_response_free(&r);
+    oa_call0("PUT", sp, "/v1/tenants/nobody/acquisition/spend", &o, 404);
+    o.body = "{\"items\":[{\"channel\":\"\",\"month\":\"1999-13\",\"spend\":-1}]}";
+    oa_call("PUT", sp, sp, &o, 422, &r);
+    ck_assert_msg(json_array_size(json_object_get(r.json, "errors")) == 3, "%s", r.body);
+    oa_response_free(&r);
+    o.body = "[";
+    oa_call0("PUT", sp, sp, &o, 400);
+    o.content_type = "text/plain";
+    oa_call0("PUT", sp, sp, &o, 415);
+    oa_call("GET", sp, "/v1/acquisition/spend?limit=1", NULL, 200, &r);
+    oa_check_mutations("GET", sp, &r);
+    ck_assert_msg(json_is_string(json_object_get(r.json, "next_cursor")), "%s", r.body);
+    oa_response_free(&r);
+    oa_call0("GET", sp, "/v1/acquisition/spend?limit=0", NULL, 400);
+    oa_call0("GET", sp, "/v1/tenants/nobody/acquisition/spend", NULL, 404);
+}
+
 /* The tenants' management and a customer's erasure, every documented
  * status (docs/tenants.md). */
 static void check_tenants(void)
@@ -431,7 +477,8 @@ static void check_database_down(void)
 static bool is_list(const char *method, const char *path)
 {
     return strcmp(method, "GET") == 0 &&
-           (strcmp(path, "/v1/customers") == 0 || strcmp(path, "/v1/segments") == 0);
+           (strcmp(path, "/v1/customers") == 0 || strcmp(path, "/v1/segments") == 0 ||
+            strcmp(path, "/v1/acquisition") == 0 || strcmp(path, "/v1/cohorts") == 0);
 }
 
 /* 401 and 403 are the auth test's. */
@@ -515,6 +562,7 @@ START_TEST(test_openapi_conformance)
     check_starting();
     check_operations();
     check_transactions();
+    check_acquisition();
     check_tenants();
     check_no_model();
     check_export_refusals();
@@ -836,6 +884,8 @@ START_TEST(test_openapi_customers)
     oa_call0("POST", "/v1/transactions", "/v1/transactions", &json_batch1, 200);
     oa_call0("GET", "/v1/customers", "/v1/customers", NULL, 503);
     oa_call0("GET", "/v1/segments", "/v1/segments", NULL, 503);
+    oa_call0("GET", "/v1/acquisition", "/v1/acquisition", NULL, 503);
+    oa_call0("GET", "/v1/cohorts", "/v1/cohorts", NULL, 503);
     oa_check_router_limits(list_scope, MAX_BODY, MAX_URL);
     testhttp_snapshot_save(&svc);
     restart(false);
@@ -851,6 +901,14 @@ START_TEST(test_openapi_customers)
     oa_call0("GET", "/v1/segments", "/v1/segments?bogus=1", NULL, 400);
     oa_call0("GET", "/v1/customers", "/v1/tenants/nobody/customers", NULL, 404);
     oa_call0("GET", "/v1/segments", "/v1/tenants/nobody/segments", NULL, 404);
+    oa_call0("GET", "/v1/acquisition", "/v1/acquisition", NULL, 200);
+    oa_call0("GET", "/v1/acquisition", "/v1/acquisition?months=12&target_ratio=2", NULL,
+             200);
+    oa_call0("GET", "/v1/acquisition", "/v1/acquisition?months=0", NULL, 400);
+    oa_call0("GET", "/v1/acquisition", "/v1/tenants/nobody/acquisition", NULL, 404);
+    oa_call0("GET", "/v1/cohorts", "/v1/cohorts?by=month", NULL, 200);
+    oa_call0("GET", "/v1/cohorts", "/v1/cohorts?by=week", NULL, 400);
+    oa_call0("GET", "/v1/cohorts", "/v1/tenants/nobody/cohorts", NULL, 404);
     /* as of a day before c1's last purchase: its summary needs the database */
     db_down();
     oa_req o = {.content_type = "application/json",

@@ -30,9 +30,12 @@ static void setup(void)
         char id[16];
         snprintf(id, sizeof id, "k%05d", (i * 7919) % N); /* not in id order */
         int32_t first = 9800 + i % 300, span = i % 97;
-        cache_summary s = {first, first + span,
+        cache_summary s = {first,
+                           first + span,
                            1 + (uint32_t)(i % 5) % (uint32_t)(span + 1),
-                           (int64_t)(i % 13) * 125000, 50000};
+                           (int64_t)(i % 13) * 125000,
+                           50000,
+                           0};
         ck_assert_int_eq(cache_upsert(c, id, &s), CACHE_OK);
     }
     model = (cache_model){.model = &bgnbd_model,
@@ -124,7 +127,7 @@ START_TEST(test_scores_stale_rows)
     atomic_bool stop = false;
     size_t n = 0;
     ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, &n), 0);
-    cache_summary s = {10000, 10150, 4, 900000, 10000};
+    cache_summary s = {10000, 10150, 4, 900000, 10000, 0};
     ck_assert_int_eq(cache_upsert(c, "k00042", &s), CACHE_OK); /* changed */
     ck_assert_int_eq(cache_upsert(c, "new", &s), CACHE_OK);    /* new */
     seen v = {.missing = "k00042"};
@@ -175,7 +178,7 @@ START_TEST(test_scores_id_index)
     cache_scores_walk_ids(t, c, true, "k01000", count_first, check_row, &v);
     ck_assert_str_eq(v.last, "k00990");
     /* a customer not indexed yet comes after the others */
-    cache_summary s = {10000, 10150, 4, 900000, 10000};
+    cache_summary s = {10000, 10150, 4, 900000, 10000, 0};
     ck_assert_int_eq(cache_upsert(c, "a-first-in-order", &s), CACHE_OK);
     v = (seen){0};
     ck_assert_int_eq(cache_scores_walk_ids(t, c, false, NULL, check_row, check_row, &v),
@@ -217,7 +220,7 @@ static int swap_fn(const char *id, const cache_summary *s, const cache_score_row
     if (!swap_done && swap_n == N / 2) {
         swap_done = true;
         atomic_bool stop = false;
-        cache_summary w = {10000, 10150, 4, 900000, 10000};
+        cache_summary w = {10000, 10150, 4, 900000, 10000, 0};
         for (int i = 0; i < 300; i++) {
             char nid[16];
             snprintf(nid, sizeof nid, "k%05d-x", i * 10); /* all over the order */
@@ -332,7 +335,7 @@ START_TEST(test_scores_emptied_record_unranked)
     ck_assert_int_eq(cache_scores_rank(t, race_cell, NULL), CACHE_OK);
     ck_assert_int_eq(cache_scores_rank_counts(t, c, counts, count_other, &other), 0);
     ck_assert_uint_eq(counts[0] + other, 10);
-    cache_summary emptied = {INT32_MIN, INT32_MIN, 0, 0, 0};
+    cache_summary emptied = {INT32_MIN, INT32_MIN, 0, 0, 0, 0};
     ck_assert_int_eq(cache_upsert(c, "r04", &emptied), CACHE_OK);
     for (int round = 0; round < 2; round++) { /* right after, and ranked again */
         memset(counts, 0, sizeof counts);

@@ -346,7 +346,7 @@ static void fill_cache_of(const btyd_model *gen, const double *params, bool heav
         int32_t first = IP_AS_OF_DAY - (int32_t)(T * 7);
         /* x + 1 purchases need x + 1 distinct days */
         int32_t span = (int32_t)fmax(floor(t_x * 7), x);
-        cache_summary s = {first, first + span, (uint32_t)x + 1, 0, 0};
+        cache_summary s = {first, first + span, (uint32_t)x + 1, 0, 0, 0};
         if (x > 0 && heavy)
             ck_assert_int_eq(gg_simulate(gg, x, rng, &m), GSL_SUCCESS);
         if (x > 0 && i % 10 != 0)

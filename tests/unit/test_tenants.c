@@ -405,11 +405,13 @@ static void platform_reaches_both(const iso_keys *k)
 }
 
 /* beta's rows, and default's, by table. */
-static void rows_of(const char *tenant, long long out[3])
+#define N_TABLES 5
+static void rows_of(const char *tenant, long long out[N_TABLES])
 {
-    static const char *const tables[3] = {"transactions", "customer_days",
-                                          "model_snapshots"};
-    for (int i = 0; i < 3; i++)
+    static const char *const tables[N_TABLES] = {"transactions", "customer_days",
+                                                 "model_snapshots", "customer_attributes",
+                                                 "acquisition_spend"};
+    for (int i = 0; i < N_TABLES; i++)
         out[i] = testtenant_sql_count(
             &svc, "SELECT count(*) FROM %s WHERE tenant_id = '%s'", tables[i], tenant);
 }
@@ -433,6 +435,13 @@ START_TEST(test_tenants_isolation)
                         testhttp_batch, 200);
     testtenant_call_ok0(svc.port, "POST", "/v1/tenants/beta/transactions", beta_batch,
                         200);
+    /* beta's acquisition inputs, which alpha's keys must not reach */
+    testtenant_call_ok0(svc.port, "PUT", "/v1/tenants/beta/customers/c1/attributes",
+                        "{\"acquisition_channel\":\"beta-web\",\"campaign\":\"b\"}", 200);
+    testtenant_call_ok0(svc.port, "PUT", "/v1/tenants/beta/acquisition/spend",
+                        "{\"items\":[{\"channel\":\"beta-web\",\"month\":\"2025-03\","
+                        "\"spend\":5}]}",
+                        200);
     testtenant_snapshot_save(&svc, "default", 1);
     testtenant_snapshot_save(&svc, "alpha", 1);
     testtenant_snapshot_save(&svc, "beta", 2);
@@ -450,7 +459,8 @@ START_TEST(test_tenants_isolation)
     testtenant_key_make(&svc, "alpha", AUTH_SCOPE_ALL, k.a_platform);
     svc.cfg.auth_required = true; /* read per request */
 
-    long long beta_before[3], dflt_before[3], beta_after[3], dflt_after[3];
+    long long beta_before[N_TABLES], dflt_before[N_TABLES], beta_after[N_TABLES],
+        dflt_after[N_TABLES];
     rows_of("beta", beta_before);
     rows_of("default", dflt_before);
     char err[OA_ERR_MAX];
@@ -458,11 +468,11 @@ START_TEST(test_tenants_isolation)
     ck_assert_msg(spec != NULL, "%s", err);
     oa_each_operation(spec, iso_op, &k);
     json_decref(spec);
-    /* 7 tenant operations, 5 management ones at least */
-    ck_assert_int_ge(k.checked, 7 * (N_A_KEYS + 1 + N_A_KEYS + 12) + 5 * 3);
+    /* 10 tenant operations (3 of them acquisition inputs), 5 management ones at least */
+    ck_assert_int_ge(k.checked, 10 * (N_A_KEYS + 1 + N_A_KEYS + 12) + 5 * 3);
     rows_of("beta", beta_after);
     rows_of("default", dflt_after);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < N_TABLES; i++) {
         ck_assert_int_eq(beta_after[i], beta_before[i]);
         ck_assert_int_eq(dflt_after[i], dflt_before[i]);
     }

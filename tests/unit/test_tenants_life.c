@@ -118,6 +118,15 @@ START_TEST(test_tenants_delete_and_erase)
         snprintf(target, sizeof target, "%s/transactions", prefixes[i]);
         testtenant_call_ok0(svc.port, "POST", target, testhttp_batch, 200);
     }
+    /* acquisition inputs (migration 012): c1's attributes, a spend row */
+    const char *attrs = "{\"acquisition_channel\":\"search\",\"campaign\":null}";
+    const char *spend = "{\"items\":[{\"channel\":\"search\",\"month\":\"2025-01\","
+                        "\"spend\":10}]}";
+    testtenant_call_ok0(svc.port, "PUT", "/v1/tenants/gone/customers/c1/attributes",
+                        attrs, 200);
+    testtenant_call_ok0(svc.port, "PUT", "/v1/customers/c1/attributes", attrs, 200);
+    testtenant_call_ok0(svc.port, "PUT", "/v1/tenants/gone/acquisition/spend", spend,
+                        200);
     testtenant_snapshot_save(&svc, "default", 1);
     testtenant_snapshot_save(&svc, "gone", 1);
     testtenant_snapshot_save(&svc, "keep", 1);
@@ -125,17 +134,19 @@ START_TEST(test_tenants_delete_and_erase)
     testtenant_key_make(&svc, "gone", AUTH_SCOPE_READ, token);
     testtenant_restart(&svc);
     testtenant_call_ok0(svc.port, "GET", "/v1/tenants/gone/customers/c1", NULL, 200);
-    /* every table holds gone's rows: 5 transactions, 4 days, a snapshot, a key */
-    ck_assert_int_eq(testtenant_rows(&svc, "gone"), 5 + 4 + 1 + 1 + 1);
+    /* every table holds gone's rows: 5 transactions, 4 days, a snapshot, a
+     * key, c1's attributes, a spend row */
+    ck_assert_int_eq(testtenant_rows(&svc, "gone"), 5 + 4 + 1 + 1 + 1 + 1 + 1);
     long long others = testtenant_rows(&svc, "default") + testtenant_rows(&svc, "keep");
 
     testtenant_call_ok0(svc.port, "DELETE", "/v1/tenants/gone", NULL, 204);
     tenant_gone();
     testtenant_call_ok0(svc.port, "DELETE", "/v1/customers/c1", NULL, 204);
     erased_everywhere();
-    /* nothing else went: c1 of default had 4 transactions and 3 days */
+    /* nothing else went: c1 of default had 4 transactions, 3 days and its
+     * attributes */
     ck_assert_int_eq(testtenant_rows(&svc, "default") + testtenant_rows(&svc, "keep"),
-                     others - 4 - 3);
+                     others - 4 - 3 - 1);
 
     testtenant_restart(&svc);
     tenant_gone();
@@ -152,6 +163,7 @@ START_TEST(test_tenants_delete_and_erase)
     ck_assert_str_eq(testhttp_jstr(s, "last_purchase"), "2025-11-02");
     ck_assert_int_eq(testhttp_jint(s, "frequency"), 0);
     ck_assert_double_eq(testhttp_jnum(s, "monetary_value"), 0);
+    ck_assert(json_is_null(json_object_get(doc, "acquisition_channel"))); /* erased too */
     json_decref(doc);
     testtenant_restart(&svc); /* and so from PostgreSQL */
     doc = testtenant_call_ok(svc.port, "GET", "/v1/customers/c1", NULL, 200);

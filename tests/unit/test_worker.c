@@ -128,8 +128,10 @@ static void store_csv(const txn_set *t)
             const txn *x = &t->items[i + k];
             snprintf(ids[k], sizeof ids[k], "t%zu", i + k);
             snprintf(amounts[k], sizeof amounts[k], "%.2f", x->amount);
-            items[k] = (store_item){ids[k], t->customer_ids[x->customer], NULL,
-                                    x->day * 86400, amounts[k]};
+            items[k] = (store_item){ids[k],     t->customer_ids[x->customer],
+                                    NULL,       x->day * 86400,
+                                    amounts[k], NULL,
+                                    NULL};
         }
         store_batch_result r = {0};
         ck_assert_msg(store_insert_batch(db, items, n, NULL, &r) == 0, "%s",

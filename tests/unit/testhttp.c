@@ -401,8 +401,10 @@ void testhttp_load_cdnow(const testhttp_app *t, const char *path)
     for (size_t i = 0; i < s.n; i++) {
         snprintf(ids[i], sizeof ids[i], "t%zu", i);
         snprintf(amounts[i], sizeof amounts[i], "%.2f", s.items[i].amount);
-        items[i] = (store_item){ids[i], s.customer_ids[s.items[i].customer], NULL,
-                                s.items[i].day * 86400, amounts[i]};
+        items[i] = (store_item){ids[i],     s.customer_ids[s.items[i].customer],
+                                NULL,       s.items[i].day * 86400,
+                                amounts[i], NULL,
+                                NULL};
     }
     store_db *db = testhttp_db_open(t);
     store_batch_result r;

@@ -96,8 +96,10 @@ long long testtenant_rows(const testhttp_app *t, const char *tenant)
         " + (SELECT count(*) FROM customer_days WHERE tenant_id = '%s')"
         " + (SELECT count(*) FROM model_snapshots WHERE tenant_id = '%s')"
         " + (SELECT count(*) FROM api_keys WHERE tenant_id = '%s')"
+        " + (SELECT count(*) FROM customer_attributes WHERE tenant_id = '%s')"
+        " + (SELECT count(*) FROM acquisition_spend WHERE tenant_id = '%s')"
         " + (SELECT count(*) FROM tenants WHERE id = '%s')",
-        tenant, tenant, tenant, tenant, tenant);
+        tenant, tenant, tenant, tenant, tenant, tenant, tenant);
 }
 
 /* A new key of tenant ("*": a platform key) with scopes, known to t's
@@ -304,8 +306,10 @@ long testtenant_load_csv(const testhttp_app *t, const char *tenant, const char *
     for (size_t i = 0; i < set.n; i++) {
         snprintf(ids[i], sizeof ids[i], "t%zu", i);
         snprintf(amounts[i], sizeof amounts[i], "%.2f", set.items[i].amount);
-        items[i] = (store_item){ids[i], set.customer_ids[set.items[i].customer], NULL,
-                                set.items[i].day * 86400, amounts[i]};
+        items[i] = (store_item){ids[i],     set.customer_ids[set.items[i].customer],
+                                NULL,       set.items[i].day * 86400,
+                                amounts[i], NULL,
+                                NULL};
     }
     store_db *db = testhttp_db_open(t);
     store_batch_opts opts = {.tenant = tenant};

@@ -1,0 +1,50 @@
+/* The JSON documents of the acquisition and cohort answers (GET
+ * /v1/acquisition, GET /v1/cohorts, `ltvd acquisition`, `ltvd cohorts`;
+ * docs/acquisition.md "Answers", openapi.yaml AcquisitionReport and
+ * CohortReport): the service and the CLI aggregate their customers with
+ * summary/cohorts.h and the model with model/acquisition.h, and print the
+ * same document from here. Every number is finite; what is undefined is
+ * null. */
+#ifndef LTVD_HTTP_ACQ_DOC_H
+#define LTVD_HTTP_ACQ_DOC_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "model/acquisition.h"
+#include "summary/cohorts.h"
+
+typedef struct acq_doc_in {
+    const acq_model *model; /* NULL: no usable model (values null) */
+    const acq_value *value; /* model's value (acq_value_compute), with model */
+    /* Per channel (cc->n_channels of them), a value of its own from a model
+     * that lets channels differ (covariates), or NULL: every channel has
+     * `value` (the model without covariates says they do not differ). */
+    const acq_value *const *channel_values;
+    json_t *provenance;       /* borrowed: the "model" member (name, version...) */
+    const char *const *names; /* channel names, cc->n_channels of them */
+    const cohort_channels *cc;
+    double target_ratio; /* R > 0 */
+    int64_t as_of_day;
+} acq_doc_in;
+
+/* The "model" member: {"name", "version" (null when version < 0),
+ * "fitted_at" (null when not finite), "params" and "std_errors" by the
+ * model's parameter names, "spend_model": {"name": "gg", "params",
+ * "std_errors"} (null without spend)} (std_errors null when unknown). A new
+ * object, or NULL when out of memory. */
+json_t *acq_doc_provenance(const acq_model *a, long long version, double fitted_at,
+                           bool with_spend);
+
+/* The acquisition document: {"as_of", "months", "target_ratio", "margin",
+ * "discount_rate", "model", "interval", "new_customer_repeat_ltv",
+ * "overall": GROUP, "channels": [GROUP + "channel"]}; value->ok false gives
+ * null values. NULL when out of memory (*why then says so, static text). */
+json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why);
+
+/* The cohorts document: {"as_of", "by": "month", "model", "cohorts": [...]}
+ * (provenance borrowed, may be NULL: "model": null). NULL when out of
+ * memory. */
+json_t *acq_doc_cohorts(const cohort_set *s, json_t *provenance, int64_t as_of_day);
+
+#endif

@@ -1,0 +1,402 @@
+/* GET /v1/acquisition and GET /v1/cohorts (docs/acquisition.md, "Answers"),
+ * in-process against a real PostgreSQL on the CDNOW sample (2357 customers,
+ * the published BG/NBD and Gamma-Gamma parameters with standard errors,
+ * weekly, as of 1997-09-30): the answers equal model/acquisition.h's and
+ * summary/cohorts.h's on the same customers; the defaults, the bounds'
+ * 400s and the tenant form; the kept answer follows an ingested batch. */
+#include <check.h>
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/acq_view.h"
+#include "app/list_table.h"
+#include "cache/cache.h"
+#include "model/acquisition.h"
+#include "model/bgnbd.h"
+#include "store/acquisition.h"
+#include "summary/cohorts.h"
+#include "summary/summary.h"
+#include "testhttp.h"
+
+#define CDNOW_TXNS "tests/data/cdnow_sample_transactions.csv"
+
+static testhttp_app t;
+static const double PARAMS[4] = {0.242593, 4.413532, 0.792886, 2.425753};
+static const double SE[4] = {0.0126, 0.378, 0.186, 0.705};
+static const double GG[3] = {6.248802, 3.744588, 15.447748};
+static const double GG_SE[3] = {1.19, 0.29, 4.16};
+
+static void set_model(void)
+{
+    cache_model m = {.model = &bgnbd_model,
+                     .has_spend = true,
+                     .period_days = 7,
+                     .version = 7,
+                     .fitted_at = 1e9};
+    memcpy(m.params, PARAMS, sizeof PARAMS);
+    memcpy(m.fit.std_errors, SE, sizeof SE);
+    m.fit.std_errors_ok = true;
+    memcpy(m.gg_params, GG, sizeof GG);
+    memcpy(m.gg_fit.std_errors, GG_SE, sizeof GG_SE);
+    m.gg_fit.std_errors_ok = true;
+    ck_assert_int_eq(cache_snapshot_set(t.app->dflt->cache, &m), CACHE_OK);
+}
+
+static void setup(void)
+{
+    gsl_set_error_handler_off();
+    testhttp_db_create(&t, "ltvd_acquisition_http");
+    char err[CONFIG_ERR_MAX];
+    ck_assert(config_set(&t.cfg, "period", "week", err));
+    ck_assert(config_set(&t.cfg, "as_of", "1997-09-30", err));
+    testhttp_app_start(&t, false); /* migrates */
+    testhttp_app_stop(&t);
+    testhttp_load_cdnow(&t, CDNOW_TXNS);
+    testhttp_app_start(&t, false);
+    set_model();
+    ck_assert(app_list_start(t.app->dflt));
+}
+
+static void teardown(void)
+{
+    testhttp_db_drop(&t);
+}
+
+static void get(const char *target, int status, testhttp_response *r)
+{
+    testhttp_request(t.port, "GET", target, NULL, r);
+    ck_assert_msg(r->status == status, "GET %s: %d %s", target, r->status, r->body);
+}
+
+static void assert_400(const char *target, const char *word)
+{
+    testhttp_response r;
+    get(target, 400, &r);
+    testhttp_assert_problem(&r, 400, "invalid-parameter");
+    const char *detail = testhttp_jstr(r.json, "detail");
+    ck_assert_msg(strstr(detail, word) != NULL, "%s: %s", target, detail);
+    testhttp_response_free(&r);
+}
+
+static double repeat_value(unsigned months)
+{
+    const ltvd_config *cfg = &t.cfg;
+    acq_model a = {.m = &bgnbd_model,
+                   .clv = {months, cfg->discount_rate, cfg->margin, CLV_MONTH_WEEKS}};
+    memcpy(a.params, PARAMS, sizeof PARAMS);
+    memcpy(a.gg, GG, sizeof GG);
+    double v;
+    ck_assert_int_eq(acq_repeat_ltv(&a, NULL, &v), GSL_SUCCESS);
+    return v;
+}
+
+START_TEST(test_acq_http_acquisition)
+{
+    testhttp_response r;
+    get("/v1/acquisition", 200, &r);
+    ck_assert_int_eq(testhttp_jint(r.json, "months"), 36);
+    ck_assert_double_eq(testhttp_jnum(r.json, "target_ratio"), 3);
+    json_t *all = json_object_get(r.json, "overall");
+    ck_assert_int_eq(testhttp_jint(all, "customers"), 2357);
+    double v = repeat_value(36);
+    ck_assert_double_eq_tol(testhttp_jnum(all, "new_customer_repeat_ltv"), v, 1e-9 * v);
+    double ltv = testhttp_jnum(all, "new_customer_ltv");
+    ck_assert_double_eq_tol(ltv, v + testhttp_jnum(all, "first_purchase_value"), 1e-9);
+    ck_assert_double_eq_tol(testhttp_jnum(all, "max_cac"), ltv / 3, 1e-9);
+    json_t *iv = json_object_get(all, "new_customer_ltv_interval");
+    ck_assert(testhttp_jnum(iv, "low") < ltv && ltv < testhttp_jnum(iv, "high"));
+    ck_assert(json_is_null(json_object_get(all, "cac"))); /* no spend */
+    json_t *m = json_object_get(r.json, "model");
+    ck_assert_int_eq(testhttp_jint(m, "version"), 7);
+    ck_assert_str_eq(testhttp_jstr(m, "name"), "bgnbd");
+    testhttp_response_free(&r);
+    /* months and target_ratio */
+    get("/v1/acquisition?months=12&target_ratio=2.5", 200, &r);
+    all = json_object_get(r.json, "overall");
+    v = repeat_value(12);
+    ck_assert_double_eq_tol(testhttp_jnum(all, "new_customer_repeat_ltv"), v, 1e-9 * v);
+    ck_assert_double_eq_tol(testhttp_jnum(all, "max_cac"),
+                            testhttp_jnum(all, "new_customer_ltv") / 2.5, 1e-9);
+    testhttp_response_free(&r);
+    /* the tenant form */
+    get("/v1/tenants/default/acquisition?months=12", 200, &r);
+    testhttp_response_free(&r);
+}
+END_TEST
+
+START_TEST(test_acq_http_cohorts)
+{
+    testhttp_response r;
+    get("/v1/cohorts?by=month", 200, &r);
+    json_t *rows = json_object_get(r.json, "cohorts"), *c;
+    ck_assert_uint_eq(json_array_size(rows), 3);
+    static const int customers[3] = {781, 857, 719};
+    double revenue = 0, predicted = 0;
+    size_t i;
+    json_array_foreach(rows, i, c)
+    {
+        ck_assert_int_eq(testhttp_jint(c, "customers"), customers[i]);
+        ck_assert_int_eq(testhttp_jint(c, "predicted_customers"), customers[i]);
+        revenue += testhttp_jnum(c, "revenue");
+        predicted += testhttp_jnum(c, "predicted_remaining_value");
+        json_t *ret = json_object_get(c, "retention");
+        ck_assert_uint_eq(json_array_size(ret), 9 - i); /* to 1997-09 */
+        ck_assert_double_eq(json_number_value(json_array_get(ret, 0)), 1.0);
+    }
+    /* what the sample's customers spent up to the as_of day (the cache
+     * holds no later day) */
+    ck_assert_double_eq_tol(revenue, 173115.55, 1e-6);
+    ck_assert(predicted > 0);
+    testhttp_response_free(&r);
+    get("/v1/cohorts", 200, &r); /* by=month is the default */
+    testhttp_response_free(&r);
+    get("/v1/tenants/default/cohorts", 200, &r);
+    testhttp_response_free(&r);
+}
+END_TEST
+
+START_TEST(test_acq_http_bad_parameters)
+{
+    assert_400("/v1/acquisition?months=0", "months");
+    assert_400("/v1/acquisition?months=1201", "months");
+    assert_400("/v1/acquisition?months=2.5", "months");
+    assert_400("/v1/acquisition?months=abc", "months");
+    assert_400("/v1/acquisition?target_ratio=0", "target_ratio");
+    assert_400("/v1/acquisition?target_ratio=-1", "target_ratio");
+    assert_400("/v1/acquisition?target_ratio=nan", "target_ratio");
+    assert_400("/v1/acquisition?horizon=3", "horizon");
+    assert_400("/v1/cohorts?by=week", "by");
+    assert_400("/v1/cohorts?months=3", "months");
+}
+END_TEST
+
+/* The kept answer is not served once a batch changed the cache. */
+START_TEST(test_acq_http_follows_ingest)
+{
+    testhttp_response r;
+    get("/v1/cohorts", 200, &r);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "cohorts")), 3);
+    testhttp_response_free(&r);
+    /* kept: no pass while nothing changes (the score table may become
+     * ready once in between: at most one more pass) */
+    unsigned long passes = app_acq_passes(t.app->dflt);
+    for (int i = 0; i < 5; i++) {
+        get(i % 2 ? "/v1/acquisition" : "/v1/acquisition?months=12", 200, &r);
+        testhttp_response_free(&r);
+    }
+    ck_assert_uint_le(app_acq_passes(t.app->dflt), passes + 1);
+    get("/v1/cohorts", 200, &r);
+    testhttp_response_free(&r);
+    passes = app_acq_passes(t.app->dflt);
+    get("/v1/acquisition", 200, &r);
+    testhttp_response_free(&r);
+    get("/v1/cohorts", 200, &r);
+    testhttp_response_free(&r);
+    ck_assert_uint_eq(app_acq_passes(t.app->dflt), passes);
+    const char *batch = "{\"transactions\":[{\"id\":\"n1\",\"customer_id\":\"new1\","
+                        "\"occurred_at\":\"1997-09-02T10:00:00Z\",\"amount\":40}]}";
+    testhttp_request(t.port, "POST", "/v1/transactions", batch, &r);
+    ck_assert_msg(r.status == 200 || r.status == 201, "POST: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    get("/v1/cohorts", 200, &r);
+    json_t *rows = json_object_get(r.json, "cohorts");
+    ck_assert_uint_eq(json_array_size(rows), 4);
+    ck_assert_str_eq(testhttp_jstr(json_array_get(rows, 3), "month"), "1997-09");
+    testhttp_response_free(&r);
+    get("/v1/acquisition", 200, &r);
+    ck_assert_int_eq(testhttp_jint(json_object_get(r.json, "overall"), "customers"),
+                     2358);
+    testhttp_response_free(&r);
+}
+END_TEST
+
+/* The retention matrix counted from the transactions up to the as_of day:
+ * share of each cohort (first-purchase month) buying in each later month. */
+START_TEST(test_acq_http_retention_matrix)
+{
+    txn_set tx;
+    char err[SUMMARY_ERR_MAX];
+    ck_assert_msg(txn_read_csv(CDNOW_TXNS, &tx, err) == 0, "%s", err);
+    int64_t as_of = summary_days_from_civil(1997, 9, 30);
+    int32_t *first = malloc(tx.n_customers * sizeof *first);
+    uint64_t *bits = calloc(tx.n_customers, sizeof *bits);
+    for (size_t i = 0; i < tx.n_customers; i++)
+        first[i] = INT32_MAX;
+    for (size_t j = 0; j < tx.n; j++) {
+        int32_t m = cohort_month_of_day(tx.items[j].day);
+        if (tx.items[j].day <= as_of && m < first[tx.items[j].customer])
+            first[tx.items[j].customer] = m;
+    }
+    for (size_t j = 0; j < tx.n; j++)
+        if (tx.items[j].day <= as_of)
+            bits[tx.items[j].customer] |= UINT64_C(1)
+                                          << (cohort_month_of_day(tx.items[j].day) -
+                                              first[tx.items[j].customer]);
+    testhttp_response r;
+    get("/v1/cohorts", 200, &r);
+    json_t *rows = json_object_get(r.json, "cohorts"), *c;
+    size_t i;
+    json_array_foreach(rows, i, c)
+    {
+        int32_t mo;
+        ck_assert_int_eq(cohort_parse_month(testhttp_jstr(c, "month"), &mo), 0);
+        json_t *ret = json_object_get(c, "retention");
+        for (size_t k = 0; k < json_array_size(ret); k++) {
+            double n = 0, active = 0;
+            for (size_t u = 0; u < tx.n_customers; u++)
+                if (first[u] == mo) {
+                    n++;
+                    active += (bits[u] >> k) & 1;
+                }
+            ck_assert_double_eq_tol(json_number_value(json_array_get(ret, k)), active / n,
+                                    1e-12);
+        }
+    }
+    testhttp_response_free(&r);
+    free(first);
+    free(bits);
+    txn_set_free(&tx);
+}
+END_TEST
+
+static json_t *channel_of(json_t *doc, const char *name)
+{
+    json_t *chs = json_object_get(doc, "channels"), *g;
+    size_t i;
+    json_array_foreach(chs, i, g)
+    {
+        json_t *n = json_object_get(g, "channel");
+        if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+            return g;
+    }
+    ck_abort_msg("no channel %s", name);
+    return NULL;
+}
+
+/* Two new customers acquired by "search" in 1997-09 through transaction
+ * items, spend 100 with 8 leads that month and 50 (no leads) for "tv",
+ * which acquired nobody: CAC 50, conversion 2/8, lead value 0.25 LTV; tv
+ * has spend and a null CAC. Then the spend stored in PostgreSQL is loaded
+ * at the next start. */
+START_TEST(test_acq_http_channels_and_spend)
+{
+    const char *batch =
+        "{\"transactions\":["
+        "{\"id\":\"s1\",\"customer_id\":\"new-a\",\"occurred_at\":\"1997-09-02T10:00:"
+        "00Z\","
+        "\"amount\":40,\"acquisition_channel\":\"search\",\"campaign\":\"brand\"},"
+        "{\"id\":\"s1\",\"customer_id\":\"new-b\",\"occurred_at\":\"1997-09-03T10:00:"
+        "00Z\","
+        "\"amount\":20,\"acquisition_channel\":\"search\"}]}";
+    testhttp_response r;
+    testhttp_request(t.port, "POST", "/v1/transactions", batch, &r);
+    ck_assert_msg(r.status == 200 || r.status == 201, "POST: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    store_spend sp[2] = {{"search", 1997 * 12 + 8, "100", 8},
+                         {"tv", 1997 * 12 + 8, "50", -1}};
+    ck_assert(app_acq_spend_merge(t.app->dflt, sp, 2));
+    get("/v1/acquisition", 200, &r);
+    json_t *s = channel_of(r.json, "search");
+    ck_assert_int_eq(testhttp_jint(s, "customers"), 2);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "first_purchase_value"), t.cfg.margin * 30,
+                            1e-9);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "cac"), 50, 1e-12);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "conversion"), 0.25, 1e-12);
+    double ltv = testhttp_jnum(s, "new_customer_ltv");
+    ck_assert_double_eq_tol(testhttp_jnum(s, "lead_value"), 0.25 * ltv, 1e-9);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "ltv_cac"), ltv / 50, 1e-12);
+    json_t *tv = channel_of(r.json, "tv");
+    ck_assert_int_eq(testhttp_jint(tv, "customers"), 0);
+    ck_assert_double_eq_tol(testhttp_jnum(tv, "spend"), 50, 1e-12);
+    ck_assert(json_is_null(json_object_get(tv, "cac")));
+    json_t *all = json_object_get(r.json, "overall");
+    ck_assert_int_eq(testhttp_jint(all, "customers"), 2359);
+    ck_assert_double_eq_tol(testhttp_jnum(all, "spend"), 150, 1e-12);
+    ck_assert_double_eq_tol(testhttp_jnum(all, "cac"), 75, 1e-12);
+    testhttp_response_free(&r);
+    /* a spend PUT reaches the copy once committed */
+    testhttp_request(
+        t.port, "PUT", "/v1/acquisition/spend",
+        "{\"items\":[{\"channel\":\"tv\",\"month\":\"1997-09\",\"spend\":70}]}", &r);
+    ck_assert_msg(r.status == 200, "PUT spend: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    get("/v1/acquisition", 200, &r);
+    ck_assert_double_eq_tol(testhttp_jnum(channel_of(r.json, "tv"), "spend"), 70, 1e-12);
+    ck_assert_double_eq_tol(testhttp_jnum(json_object_get(r.json, "overall"), "spend"),
+                            170, 1e-12);
+    testhttp_response_free(&r);
+    /* stored, then loaded by a new start */
+    store_db *db = testhttp_db_open(&t);
+    store_spend stored[1] = {{"search", 1997 * 12 + 8, "300", 10}};
+    ck_assert_int_eq(store_spend_put(db, "default", stored, 1), 0);
+    store_db_close(db);
+    testhttp_app_stop(&t);
+    testhttp_app_start(&t, false);
+    set_model();
+    get("/v1/acquisition", 200, &r);
+    s = channel_of(r.json, "search");
+    ck_assert_double_eq_tol(testhttp_jnum(s, "spend"), 300, 1e-12);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "cac"), 150, 1e-12);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "conversion"), 0.2, 1e-12);
+    testhttp_response_free(&r);
+}
+END_TEST
+
+static void *get_view(void *arg)
+{
+    app_acq_view *v = NULL;
+    *(int *)arg = (int)app_acq_view_get(t.app->dflt, &v);
+    app_acq_view_release(v);
+    return NULL;
+}
+
+/* Eight requests at once after a change make one pass: the others wait for
+ * it (single flight) or find it kept. */
+START_TEST(test_acq_http_single_flight)
+{
+    testhttp_response r;
+    get("/v1/cohorts", 200, &r);
+    testhttp_response_free(&r);
+    const char *batch = "{\"transactions\":[{\"id\":\"f1\",\"customer_id\":\"flight\","
+                        "\"occurred_at\":\"1997-09-05T10:00:00Z\",\"amount\":9}]}";
+    testhttp_request(t.port, "POST", "/v1/transactions", batch, &r);
+    ck_assert_msg(r.status == 200 || r.status == 201, "POST: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    size_t bytes;
+    bool table = app_list_table_ready(t.app->dflt, &bytes);
+    unsigned long passes = app_acq_passes(t.app->dflt);
+    pthread_t th[8];
+    int st[8];
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, get_view, &st[i]), 0);
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(st[i], APP_LIST_OK);
+    }
+    /* one pass; one more only if the score table became ready meanwhile */
+    bool now_ready = app_list_table_ready(t.app->dflt, &bytes);
+    ck_assert_uint_le(app_acq_passes(t.app->dflt), passes + 1 + (now_ready != table));
+    ck_assert_uint_ge(app_acq_passes(t.app->dflt), passes + 1);
+}
+END_TEST
+
+Suite *suite_acquisition_http(void)
+{
+    Suite *s = suite_create("acquisition_http");
+    TCase *tc = tcase_create("acquisition_http");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_acq_http_acquisition);
+    tcase_add_test(tc, test_acq_http_cohorts);
+    tcase_add_test(tc, test_acq_http_bad_parameters);
+    tcase_add_test(tc, test_acq_http_follows_ingest);
+    tcase_add_test(tc, test_acq_http_retention_matrix);
+    tcase_add_test(tc, test_acq_http_channels_and_spend);
+    tcase_add_test(tc, test_acq_http_single_flight);
+    suite_add_tcase(s, tc);
+    return s;
+}
