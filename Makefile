@@ -96,6 +96,16 @@ bench-fitcsv: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_fitcsv
 	$(BUILD)/bench_fitcsv $(BUILD)/ltvd $(BUILD)/bench_fitcsv.csv
 
+# The CLV of one list item at a custom horizon, per model (bench/clv/clv.c;
+# docs/benchmarks.md).
+$(BUILD)/bench_clv: $(BUILD)/bench/clv/clv.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-clv
+bench-clv: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench_clv
+	$(BUILD)/bench_clv
+
 # The C half of the service benchmarks (bench/service.sh runs it).
 $(BUILD)/bench_service: $(SERVICE_BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
