@@ -75,7 +75,6 @@ static double time_clv(const btyd_model *m, const double *params, const btyd_pat
     return best;
 }
 
-extern long hyp_calls, hyp_terms, hyp_conn, hyp_series;
 static void bench_model(const btyd_model *m, btyd_pattern *p, size_t n)
 {
     btyd_pattern *c = malloc(n * sizeof *c);
@@ -97,9 +96,6 @@ static void bench_model(const btyd_model *m, btyd_pattern *p, size_t n)
     for (size_t i = 0; i < sizeof months / sizeof months[0]; i++) {
         clv_options o = {months[i], 0.01, 1, m->discrete ? 1 : CLV_MONTH_DAYS};
         double sum, us = time_clv(m, r.params, p, n < PAGE ? n : PAGE, &o, &sum);
-        printf("calls %ld series %ld terms %ld conn %ld\n", hyp_calls, hyp_series,
-               hyp_terms, hyp_conn);
-        hyp_calls = hyp_series = hyp_terms = hyp_conn = 0;
         printf("  %3u months: %8.2f us/customer  %8.2f ms/page of %d  (checksum %.17g)\n",
                months[i], us, us * PAGE / 1e3, PAGE, sum);
     }
