@@ -97,8 +97,9 @@ static void lane_init(lane *l, double z, size_t max_terms)
 
 /* Term k + 1 of the series of l, whose k-th ratio without z is q:
  * GSL_CONTINUE while more terms are needed, else the series' result in
- * *out (GSL_SUCCESS) or its error. */
-/* Inlined into both loops: the batch's speed is this step's. */
+ * *out (GSL_SUCCESS) or its error. Inlined into both loops: the batch's
+ * speed is this step's. converged() is asked only once the term is small
+ * enough for it to say yes (its own first test, without the call). */
 static inline __attribute__((always_inline)) int
 lane_step(double a, double b, double c, size_t k, double q, lane *l, lval *out)
 {
@@ -118,9 +119,9 @@ lane_step(double a, double b, double c, size_t k, double q, lane *l, lval *out)
         l->abs_sum /= RESCALE;
         l->scale += LOG_RESCALE;
     }
-    if (l->term == 0 ||
-        converged(a, b, c, k + 1, ratio, l->term, l->sum + l->comp, l->z)) {
-        double total = l->sum + l->comp;
+    double total = l->sum + l->comp;
+    if (l->term == 0 || (!(fabs(l->term) > 0.25 * DBL_EPSILON * fabs(total)) &&
+                         converged(a, b, c, k + 1, ratio, l->term, total, l->z))) {
         if (total == 0)
             return GSL_ELOSS;
         out->lg = log(fabs(total)) + l->scale;
