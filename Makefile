@@ -186,7 +186,8 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	scripts/fuzz.sh smoke
 
-# make bench: the model benchmarks, `ltvd fit --summary` on 1M rows, then the
+# make bench: the model benchmarks, one list item's LTV per model (bench-clv),
+# `ltvd fit --summary` on 1M rows, then the
 # service benchmarks of issue 3 (bench/service.sh: wrk, nginx and psql against a temporary PostgreSQL; its
 # packages come from `deps.sh bench`, never needed by make test). Targets
 # missed are reported in its table, not failed.
@@ -194,6 +195,7 @@ bench: deps
 	@./scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_ltvd $(BUILD)/bench_service
 	$(BUILD)/bench_ltvd
+	@$(MAKE) --no-print-directory bench-clv
 	@$(MAKE) --no-print-directory bench-fitcsv
 	LTVD_BIN=$(BUILD)/ltvd BENCH_SERVICE=$(BUILD)/bench_service bench/service.sh
 	scripts/with_pg.sh bench/tenants.sh $(BUILD)/ltvd $(BUILD)/bench_service
