@@ -106,6 +106,16 @@ bench-covariates: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_covfit
 	$(BUILD)/bench_covfit $(BUILD)/ltvd $(BUILD)
 
+# The CLV of one list item at a custom horizon, per model (bench/clv/clv.c;
+# docs/benchmarks.md).
+$(BUILD)/bench_clv: $(BUILD)/bench/clv/clv.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-clv
+bench-clv: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench_clv
+	$(BUILD)/bench_clv
+
 # The C half of the service benchmarks (bench/service.sh runs it).
 $(BUILD)/bench_service: $(SERVICE_BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
@@ -186,7 +196,8 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	scripts/fuzz.sh smoke
 
-# make bench: the model benchmarks, `ltvd fit --summary` on 1M rows, then the
+# make bench: the model benchmarks, one list item's LTV per model (bench-clv),
+# `ltvd fit --summary` on 1M rows, then the
 # service benchmarks of issue 3 (bench/service.sh: wrk, nginx and psql against a temporary PostgreSQL; its
 # packages come from `deps.sh bench`, never needed by make test). Targets
 # missed are reported in its table, not failed.
@@ -194,6 +205,7 @@ bench: deps
 	@./scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/ltvd $(BUILD)/bench_ltvd $(BUILD)/bench_service
 	$(BUILD)/bench_ltvd
+	@$(MAKE) --no-print-directory bench-clv
 	@$(MAKE) --no-print-directory bench-fitcsv
 	@$(MAKE) --no-print-directory bench-covariates
 	LTVD_BIN=$(BUILD)/ltvd BENCH_SERVICE=$(BUILD)/bench_service bench/service.sh

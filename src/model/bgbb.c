@@ -244,12 +244,28 @@ static double expm1_over(double z)
  * F = Q * expm1_over(-(gamma-1) Q), Q = (lnpoch(u+t, e) - lnpoch(u, e)) / e,
  * u = D + 1, e = gamma - 1 (Q = psi(u+t) - psi(u) at e = 0): no singularity
  * at gamma = 1 and no cancellation for short horizons. */
-static double survival_sum(double D, double gamma, double t)
+/* The partial sum Q of survival_sum for t <= SMALL_HORIZON, kept across
+ * increasing horizons: Q over j < t continues from Q over j < done with the
+ * same additions in the same order as a fresh sum. */
+typedef struct q_sum {
+    double Q, done;
+} q_sum;
+
+static double small_q(double e, double u, double t, q_sum *acc)
+{
+    if (acc->done > t)
+        *acc = (q_sum){0, 0};
+    for (double j = acc->done; j < t; j++)
+        acc->Q += e == 0 ? 1 / (u + j) : log1p(e / (u + j)) / e;
+    acc->done = t;
+    return acc->Q;
+}
+
+static double survival_sum_from(double D, double gamma, double t, q_sum *acc)
 {
     double e = gamma - 1, u = D + 1, Q = 0;
     if (t <= SMALL_HORIZON) {
-        for (double j = 0; j < t; j++)
-            Q += e == 0 ? 1 / (u + j) : log1p(e / (u + j)) / e;
+        Q = small_q(e, u, t, acc);
     } else if (e == 0) {
         Q = gsl_sf_psi(u + t) - gsl_sf_psi(u);
     } else {
@@ -258,19 +274,54 @@ static double survival_sum(double D, double gamma, double t)
     return D * Q * expm1_over(-e * Q);
 }
 
+static double survival_sum(double D, double gamma, double t)
+{
+    q_sum acc = {0, 0};
+    return survival_sum_from(D, gamma, t, &acc);
+}
+
+/* log of the factor of the expectation that does not depend on t. */
+static double expected_lpre(const double *p, double x, double t_x, double n)
+{
+    double la, ld;
+    loglik_parts(p, x, t_x, n, &la, &ld);
+    return log_beta_ratio(p[ALPHA], p[BETA], x + 1, n - x) +
+           log_beta_ratio(p[GAMMA], p[DELTA], 0, n) - log_add(la, ld);
+}
+
 static int bgbb_expected(const double *p, double x, double t_x, double n, double t,
                          double *out)
 {
     if (!history_ok(p, x, t_x, n) || !is_count(t, BGBB_MAX_HORIZON))
         return GSL_EDOM;
-    double la, ld;
-    loglik_parts(p, x, t_x, n, &la, &ld);
-    double lpre = log_beta_ratio(p[ALPHA], p[BETA], x + 1, n - x) +
-                  log_beta_ratio(p[GAMMA], p[DELTA], 0, n) - log_add(la, ld);
+    double lpre = expected_lpre(p, x, t_x, n);
     double v = t == 0 ? 0.0 : exp(lpre) * survival_sum(p[DELTA] + n, p[GAMMA], t);
     if (!isfinite(v) || v < 0)
         return GSL_ERANGE;
     *out = v;
+    return GSL_SUCCESS;
+}
+
+/* bgbb_expected at every t[i]: the history's sums once, the survival sum
+ * continued across increasing short horizons. */
+static int bgbb_expected_many(const double *p, double x, double t_x, double n,
+                              const double *t, size_t nt, double *out)
+{
+    if (!history_ok(p, x, t_x, n))
+        return GSL_EDOM;
+    double pre = 0;
+    q_sum acc = {0, 0};
+    for (size_t i = 0; i < nt; i++) {
+        if (!is_count(t[i], BGBB_MAX_HORIZON))
+            return GSL_EDOM;
+        if (i == 0)
+            pre = exp(expected_lpre(p, x, t_x, n));
+        double v =
+            t[i] == 0 ? 0.0 : pre * survival_sum_from(p[DELTA] + n, p[GAMMA], t[i], &acc);
+        if (!isfinite(v) || v < 0)
+            return GSL_ERANGE;
+        out[i] = v;
+    }
     return GSL_SUCCESS;
 }
 
@@ -356,6 +407,7 @@ const btyd_model bgbb_model = {
     .loglik_sum = bgbb_loglik_sum,
     .p_alive = bgbb_p_alive,
     .expected = bgbb_expected,
+    .expected_many = bgbb_expected_many,
     .p_n = bgbb_p_n,
     .expected_new = bgbb_expected_new,
     .p_n_new = bgbb_p_n_new,

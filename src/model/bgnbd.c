@@ -59,6 +59,12 @@ int bgnbd_simulate(const double *params, double T, const gsl_rng *rng, double *x
     return bgnbd_core_simulate(params, T, rng, MODIFIED, x, t_x);
 }
 
+static int expected_many(const double *params, double x, double t_x, double T,
+                         const double *t, size_t n, double *out)
+{
+    return bgnbd_core_expected_many(params, x, t_x, T, t, n, MODIFIED, out);
+}
+
 const btyd_model bgnbd_model = {
     .name = "bgnbd",
     .title = "BG/NBD",
@@ -71,6 +77,7 @@ const btyd_model bgnbd_model = {
     .loglik_grad = bgnbd_loglik_grad,
     .p_alive = bgnbd_p_alive,
     .expected = bgnbd_expected,
+    .expected_many = expected_many,
     .p_n = bgnbd_p_n,
     .expected_new = bgnbd_expected_new,
     .p_n_new = bgnbd_p_n_new,

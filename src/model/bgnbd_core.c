@@ -398,15 +398,15 @@ static double pfaff_series(const alive *q, double y)
 }
 
 /* -c/(a-1) expm1(lg), lg = (a-1) log(1-z) + log 2F1(c - shape, a - 1; c; z)
- * (Euler's form). *err estimates the relative rounding error: lg is small
- * when it is the difference of two large logs. */
-static int expected_hyp(const alive *q, double t, double *out, double *err)
+ * (Euler's form), from the 2F1's logarithm lf (error lf_err, status rc).
+ * *err estimates the relative rounding error: lg is small when it is the
+ * difference of two large logs. */
+static int expected_hyp_from(const alive *q, double t, int rc, double lf, double lf_err,
+                             double *out, double *err)
 {
-    double a = q->a, c = a + q->b - 1;
-    double z = t / (q->rate + t), lf, lf_err;
-    int rc = hyp2f1_log_err(c - q->shape, a - 1, c, z, &lf, &lf_err);
     if (rc != GSL_SUCCESS)
         return rc;
+    double a = q->a, c = a + q->b - 1;
     double l1 = (a - 1) * -log1p(t / q->rate);
     double lg = l1 + lf;
     double v = -c / (a - 1) * expm1(lg);
@@ -415,6 +415,19 @@ static int expected_hyp(const alive *q, double t, double *out, double *err)
     *out = fmax(v, 0);
     *err = (DBL_EPSILON * (4 + fabs(l1) + 4 * fabs(lf)) + lf_err) / fmin(fabs(lg), 1);
     return GSL_SUCCESS;
+}
+
+/* The argument z of the 2F1 of expected_hyp at horizon t. */
+static double hyp_z(const alive *q, double t)
+{
+    return t / (q->rate + t);
+}
+
+static int expected_hyp(const alive *q, double t, double *out, double *err)
+{
+    double c = q->a + q->b - 1, lf = 0, lf_err = 0;
+    int rc = hyp2f1_log_err(c - q->shape, q->a - 1, c, hyp_z(q, t), &lf, &lf_err);
+    return expected_hyp_from(q, t, rc, lf, lf_err, out, err);
 }
 
 /* The untransformed form -c/(a-1) expm1(shape log(1-z) + log1p(F - 1)),
@@ -442,12 +455,12 @@ static int expected_direct(const alive *q, double t, double *out, double *err)
     return GSL_SUCCESS;
 }
 
-/* The better conditioned of the Euler and the direct forms; GSL_ELOSS when
- * neither is good to MAX_REL_ERR. */
-static int expected_far_from_one(const alive *q, double t, double *out)
+/* The better conditioned of the Euler form (status rc, value v1, error
+ * e1) and the direct form; GSL_ELOSS when neither is good to MAX_REL_ERR. */
+static int far_from_one_from(const alive *q, double t, int rc, double v1, double e1,
+                             double *out)
 {
-    double v1 = 0, e1 = INFINITY, v2 = 0, e2 = INFINITY;
-    int rc = expected_hyp(q, t, &v1, &e1);
+    double v2 = 0, e2 = INFINITY;
     if (rc != GSL_SUCCESS)
         e1 = INFINITY;
     if (e1 > 1e-13 && expected_direct(q, t, &v2, &e2) == GSL_SUCCESS && e2 < e1) {
@@ -461,6 +474,13 @@ static int expected_far_from_one(const alive *q, double t, double *out)
         return GSL_ELOSS;
     *out = v1;
     return GSL_SUCCESS;
+}
+
+static int expected_far_from_one(const alive *q, double t, double *out)
+{
+    double v1 = 0, e1 = INFINITY;
+    int rc = expected_hyp(q, t, &v1, &e1);
+    return far_from_one_from(q, t, rc, v1, e1, out);
 }
 
 /* |a-1| < A_GUARD: cubic through four nodes around a = 1. */
@@ -536,6 +556,40 @@ static int alive_expected(const alive *q, double t, double *out)
     return bgnbd_quad_expected(q->shape, q->rate, q->a, q->b, t, out);
 }
 
+/* Horizons whose hypergeometric forms are computed together. */
+#define BATCH 64
+
+/* alive_expected at t[0..n) (n <= BATCH), the same branches and values,
+ * with the 2F1 of every horizon that takes the far-from-one form summed
+ * side by side (hyp2f1_log_err_many): its a, b, c are the customer's. */
+static void alive_expected_many(const alive *q, const double *t, size_t n, double *out,
+                                int *rc)
+{
+    size_t idx[BATCH], m = 0;
+    double z[BATCH], lf[BATCH], lf_err[BATCH];
+    int hrc[BATCH];
+    double c = q->a + q->b - 1;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == 0 || pfaff_usable(q, t[i] / q->rate) || c < C_SMALL ||
+            fabs(q->a - 1) < A_GUARD) {
+            rc[i] = alive_expected(q, t[i], &out[i]);
+            continue;
+        }
+        idx[m] = i;
+        z[m++] = hyp_z(q, t[i]);
+    }
+    hyp2f1_log_err_many(c - q->shape, q->a - 1, c, z, m, lf, lf_err, hrc);
+    for (size_t j = 0; j < m; j++) {
+        size_t i = idx[j];
+        double v1 = 0, e1 = INFINITY;
+        int r = expected_hyp_from(q, t[i], hrc[j], lf[j], lf_err[j], &v1, &e1);
+        r = far_from_one_from(q, t[i], r, v1, e1, &out[i]);
+        rc[i] = r == GSL_SUCCESS
+                    ? r
+                    : bgnbd_quad_expected(q->shape, q->rate, q->a, q->b, t[i], &out[i]);
+    }
+}
+
 /* ---- P(n purchases in (0, t]) of an alive customer ---- */
 
 /* Either n purchases and survival of all n, or death at the n-th of at least
@@ -576,6 +630,33 @@ int bgnbd_core_expected(const double *p, double x, double t_x, double T, double 
     alive_state(p, x, t_x, T, modified, &pa, &pd, &post);
     int rc = alive_expected(&post, t, &e);
     return rc != GSL_SUCCESS ? rc : btyd_finite_out(pa * e, out);
+}
+
+int bgnbd_core_expected_many(const double *p, double x, double t_x, double T,
+                             const double *t, size_t n, bool modified, double *out)
+{
+    if (check(p, x, t_x, T, 0) != GSL_SUCCESS)
+        return GSL_EDOM;
+    double pa, pd, e[BATCH];
+    int rc[BATCH];
+    alive post;
+    alive_state(p, x, t_x, T, modified, &pa, &pd, &post);
+    for (size_t i0 = 0; i0 < n; i0 += BATCH) {
+        size_t m = n - i0 < BATCH ? n - i0 : BATCH, valid = m;
+        for (size_t i = 0; i < m && valid == m; i++)
+            if (!isfinite(t[i0 + i]) || t[i0 + i] < 0)
+                valid = i; /* check() refuses it: only those before it */
+        alive_expected_many(&post, t + i0, valid, e, rc);
+        for (size_t i = 0; i < valid; i++) {
+            if (rc[i] != GSL_SUCCESS)
+                return rc[i];
+            if (btyd_finite_out(pa * e[i], &out[i0 + i]) != GSL_SUCCESS)
+                return GSL_ERANGE;
+        }
+        if (valid < m)
+            return GSL_EDOM;
+    }
+    return GSL_SUCCESS;
 }
 
 int bgnbd_core_p_n(const double *p, double x, double t_x, double T, double t, unsigned n,

@@ -25,6 +25,9 @@ int bgnbd_core_p_alive(const double *params, double x, double t_x, double T,
                        bool modified, double *out);
 int bgnbd_core_expected(const double *params, double x, double t_x, double T, double t,
                         bool modified, double *out);
+/* bgnbd_core_expected at every t[0..n) (btyd_expected_many_fn's contract). */
+int bgnbd_core_expected_many(const double *params, double x, double t_x, double T,
+                             const double *t, size_t n, bool modified, double *out);
 int bgnbd_core_p_n(const double *params, double x, double t_x, double T, double t,
                    unsigned n, bool modified, double *out);
 int bgnbd_core_expected_new(const double *params, double t, bool modified, double *out);

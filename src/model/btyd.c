@@ -43,6 +43,19 @@ int btyd_p_any(const btyd_model *m, const double *params, double x, double t_x, 
     return GSL_SUCCESS;
 }
 
+int btyd_expected_many(const btyd_model *m, const double *params, double x, double t_x,
+                       double T, const double *t, size_t n, double *out)
+{
+    if (m->expected_many != NULL)
+        return m->expected_many(params, x, t_x, T, t, n, out);
+    for (size_t i = 0; i < n; i++) {
+        int rc = m->expected(params, x, t_x, T, t[i], &out[i]);
+        if (rc != GSL_SUCCESS)
+            return rc;
+    }
+    return GSL_SUCCESS;
+}
+
 static int pattern_cmp(const void *pa, const void *pb)
 {
     const btyd_pattern *a = pa, *b = pb;

@@ -51,6 +51,12 @@ typedef int (*btyd_p_alive_fn)(const double *params, double x, double t_x, doubl
 /* E[purchases in (T, T+t] | x, t_x, T]. */
 typedef int (*btyd_expected_fn)(const double *params, double x, double t_x, double T,
                                 double t, double *out);
+/* Optional: expected at every horizon t[0..n) of one history, out[i] equal
+ * to what expected gives for t[i] (the history's own work done once).
+ * Returns GSL_SUCCESS, or the code expected gives for the first t[i] it
+ * fails on (out[0..i) are then written, the rest undefined). */
+typedef int (*btyd_expected_many_fn)(const double *params, double x, double t_x, double T,
+                                     const double *t, size_t n, double *out);
 /* P(exactly n purchases in (T, T+t] | x, t_x, T). */
 typedef int (*btyd_p_n_fn)(const double *params, double x, double t_x, double T, double t,
                            unsigned n, double *out);
@@ -77,6 +83,7 @@ typedef struct btyd_model {
     btyd_loglik_grad_fn loglik_grad; /* NULL: numerical gradients */
     btyd_p_alive_fn p_alive;
     btyd_expected_fn expected;
+    btyd_expected_many_fn expected_many; /* NULL: expected at each t */
     btyd_p_n_fn p_n;
     btyd_expected_new_fn expected_new;
     btyd_p_n_new_fn p_n_new;
@@ -120,6 +127,11 @@ int btyd_finite_out(double v, double *out);
  * the number of distinct patterns. Expected cost O(n) plus sorting the
  * distinct ones (a hash table of 8 bytes or less per distinct pattern). */
 size_t btyd_patterns_collapse(btyd_pattern *p, size_t n);
+
+/* m->expected_many when the model has one, else m->expected at each t[i]
+ * in order (contract of btyd_expected_many_fn). */
+int btyd_expected_many(const btyd_model *m, const double *params, double x, double t_x,
+                       double T, const double *t, size_t n, double *out);
 
 /* P(at least one purchase in (T, T+t] | history) = 1 - p_n(0). */
 int btyd_p_any(const btyd_model *m, const double *params, double x, double t_x, double T,

@@ -26,19 +26,29 @@ int clv_options_valid(const clv_options *o)
     return isfinite(last) && last > 0;
 }
 
+/* Horizons per call of btyd_expected_many (on the stack: no allocation). */
+#define CHUNK 64
+
+/* The loop is sum += (e_k - e_(k-1)) / (1+d)^k, k = 1..N, as it always was
+ * (the same operations in the same order): only the expectations come
+ * CHUNK at a time, so each model does a history's own work once. */
 int clv_discounted_purchases(const btyd_model *m, const double *params, double x,
                              double t_x, double T, const clv_options *o, double *out)
 {
     if (!clv_options_valid(o))
         return GSL_EDOM;
-    double sum = 0, prev = 0;
-    for (unsigned k = 1; k <= o->months; k++) {
-        double e;
-        int rc = m->expected(params, x, t_x, T, k * o->month_periods, &e);
+    double sum = 0, prev = 0, t[CHUNK], e[CHUNK];
+    for (unsigned k0 = 1; k0 <= o->months; k0 += CHUNK) {
+        unsigned n = o->months - k0 + 1 < CHUNK ? o->months - k0 + 1 : CHUNK;
+        for (unsigned i = 0; i < n; i++)
+            t[i] = (k0 + i) * o->month_periods;
+        int rc = btyd_expected_many(m, params, x, t_x, T, t, n, e);
         if (rc != GSL_SUCCESS)
             return rc;
-        sum += (e - prev) / pow(1 + o->discount_rate, k);
-        prev = e;
+        for (unsigned i = 0; i < n; i++) {
+            sum += (e[i] - prev) / pow(1 + o->discount_rate, k0 + i);
+            prev = e[i];
+        }
     }
     if (!isfinite(sum))
         return GSL_ERANGE;

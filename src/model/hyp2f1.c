@@ -71,6 +71,10 @@ static void add_term(double *sum, double *comp, double term)
 static int converged(double a, double b, double c, size_t k, double ratio, double term,
                      double sum, double z)
 {
+    /* fabs(term) / (1 - rb) >= fabs(term) below, as 0 < 1 - rb <= 1: the
+     * same answer as the division, which only the last terms need */
+    if (fabs(term) > 0.25 * DBL_EPSILON * fabs(sum))
+        return 0;
     double kk = (double)k;
     if (kk < -a || kk < -b || kk < -c)
         return 0;
@@ -80,38 +84,103 @@ static int converged(double a, double b, double c, size_t k, double ratio, doubl
     return fabs(term) / (1 - rb) <= 0.25 * DBL_EPSILON * fabs(sum);
 }
 
+/* The running state of one series sum (series below). */
+typedef struct lane {
+    double z, sum, comp, term, abs_sum, scale;
+    size_t max_terms;
+} lane;
+
+static void lane_init(lane *l, double z, size_t max_terms)
+{
+    *l = (lane){z, 1, 0, 1, 1, 0, max_terms};
+}
+
+/* Term k + 1 of the series of l, whose k-th ratio without z is q:
+ * GSL_CONTINUE while more terms are needed, else the series' result in
+ * *out (GSL_SUCCESS) or its error. Inlined into both loops: the batch's
+ * speed is this step's. converged() is asked only once the term is small
+ * enough for it to say yes (its own first test, without the call). */
+static inline __attribute__((always_inline)) int
+lane_step(double a, double b, double c, size_t k, double q, lane *l, lval *out)
+{
+    if (k >= l->max_terms)
+        return GSL_EMAXITER;
+    double kk = (double)k;
+    double ratio = q * l->z;
+    if (!isfinite(ratio))
+        return GSL_ERANGE;
+    l->term *= ratio;
+    add_term(&l->sum, &l->comp, l->term);
+    l->abs_sum += fabs(l->term);
+    if (l->abs_sum > RESCALE) {
+        l->sum /= RESCALE;
+        l->comp /= RESCALE;
+        l->term /= RESCALE;
+        l->abs_sum /= RESCALE;
+        l->scale += LOG_RESCALE;
+    }
+    double total = l->sum + l->comp;
+    if (l->term == 0 || (!(fabs(l->term) > 0.25 * DBL_EPSILON * fabs(total)) &&
+                         converged(a, b, c, k + 1, ratio, l->term, total, l->z))) {
+        if (total == 0)
+            return GSL_ELOSS;
+        out->lg = log(fabs(total)) + l->scale;
+        out->sign = total < 0 ? -1 : 1;
+        out->err = DBL_EPSILON * (l->abs_sum / fabs(total)) * (2 + sqrt(kk + 1));
+        return GSL_SUCCESS;
+    }
+    return GSL_CONTINUE;
+}
+
+/* The k-th term ratio of the series without its factor z. */
+static double ratio_q(double a, double b, double c, size_t k)
+{
+    double kk = (double)k;
+    return (a + kk) * (b + kk) / ((c + kk) * (kk + 1));
+}
+
 /* Sums 2F1(a, b; c; z) = sum_k (a)_k (b)_k / ((c)_k k!) z^k for |z| < 1,
  * c not a non-positive integer. Returns GSL_EMAXITER if max_terms did not
  * suffice, GSL_ERANGE if a ratio is not finite. */
 static int series(double a, double b, double c, double z, size_t max_terms, lval *out)
 {
-    double sum = 1, comp = 0, term = 1, abs_sum = 1, scale = 0;
-    for (size_t k = 0; k < max_terms; k++) {
-        double kk = (double)k;
-        double ratio = (a + kk) * (b + kk) / ((c + kk) * (kk + 1)) * z;
-        if (!isfinite(ratio))
-            return GSL_ERANGE;
-        term *= ratio;
-        add_term(&sum, &comp, term);
-        abs_sum += fabs(term);
-        if (abs_sum > RESCALE) {
-            sum /= RESCALE;
-            comp /= RESCALE;
-            term /= RESCALE;
-            abs_sum /= RESCALE;
-            scale += LOG_RESCALE;
+    lane l;
+    lane_init(&l, z, max_terms);
+    for (size_t k = 0;; k++) {
+        int rc = lane_step(a, b, c, k, ratio_q(a, b, c, k), &l, out);
+        if (rc != GSL_CONTINUE)
+            return rc;
+    }
+}
+
+/* series at z[0..n) at once (the sums interleaved, each with the same
+ * operations as alone): rc[i] and out[i] as series gives them. */
+#define LANES 64
+
+static void series_many(double a, double b, double c, const double *z,
+                        const size_t *max_terms, size_t n, lval *out, int *rc)
+{
+    for (size_t i0 = 0; i0 < n; i0 += LANES) {
+        size_t m = n - i0 < LANES ? n - i0 : LANES, live[LANES], n_live = m;
+        lane l[LANES];
+        for (size_t i = 0; i < m; i++) {
+            lane_init(&l[i], z[i0 + i], max_terms[i0 + i]);
+            live[i] = i;
         }
-        if (term == 0 || converged(a, b, c, k + 1, ratio, term, sum + comp, z)) {
-            double total = sum + comp;
-            if (total == 0)
-                return GSL_ELOSS;
-            out->lg = log(fabs(total)) + scale;
-            out->sign = total < 0 ? -1 : 1;
-            out->err = DBL_EPSILON * (abs_sum / fabs(total)) * (2 + sqrt(kk + 1));
-            return GSL_SUCCESS;
+        for (size_t k = 0; n_live > 0; k++) {
+            double q = ratio_q(a, b, c, k);
+            size_t kept = 0;
+            for (size_t j = 0; j < n_live; j++) {
+                size_t i = live[j];
+                int r = lane_step(a, b, c, k, q, &l[i], &out[i0 + i]);
+                if (r == GSL_CONTINUE)
+                    live[kept++] = i;
+                else
+                    rc[i0 + i] = r;
+            }
+            n_live = kept;
         }
     }
-    return GSL_EMAXITER;
 }
 
 /* Keeps in *best whichever of *best and *cand has the smaller error. */
@@ -207,16 +276,22 @@ static int near_integer(double a, double b, double c, double z, lval *out)
     return GSL_SUCCESS;
 }
 
-/* The direct and the Euler-transformed series; *best keeps the better. */
-static void try_series(double a, double b, double c, double z, lval *best)
+static size_t budget_of(double z)
 {
-    size_t budget = z <= Z_SPLIT ? SERIES_MAX_TERMS : SLOW_MAX_TERMS;
-    lval v;
-    if (series(a, b, c, z, budget, &v) == GSL_SUCCESS)
-        keep_better(best, &v);
+    return z <= Z_SPLIT ? SERIES_MAX_TERMS : SLOW_MAX_TERMS;
+}
+
+/* The direct series' result (rc1, *v1), then the Euler-transformed one if
+ * needed; *best keeps the better. */
+static void try_series(double a, double b, double c, double z, int rc1, const lval *v1,
+                       lval *best)
+{
+    if (rc1 == GSL_SUCCESS)
+        keep_better(best, v1);
     if (best->err <= ACCEPT_ERR)
         return;
-    if (series(c - a, c - b, c, z, budget, &v) == GSL_SUCCESS) {
+    lval v;
+    if (series(c - a, c - b, c, z, budget_of(z), &v) == GSL_SUCCESS) {
         double p = (c - a - b) * log1p(-z);
         v.lg += p;
         v.err += 2 * DBL_EPSILON * fabs(p);
@@ -224,11 +299,13 @@ static void try_series(double a, double b, double c, double z, lval *best)
     }
 }
 
-/* The best available evaluation, without the final domain checks. */
-static int eval(double a, double b, double c, double z, lval *v)
+/* The best available evaluation given the direct series' result, without
+ * the final domain checks. */
+static int eval_from(double a, double b, double c, double z, int rc1, const lval *v1,
+                     lval *v)
 {
     lval best = {0, 0, INFINITY};
-    try_series(a, b, c, z, &best);
+    try_series(a, b, c, z, rc1, v1, &best);
     int polynomial = is_nonpos_int(a) || is_nonpos_int(b);
     if (best.err > ACCEPT_ERR && z > Z_SPLIT && !polynomial) {
         double m = c - a - b;
@@ -244,6 +321,40 @@ static int eval(double a, double b, double c, double z, lval *v)
     return GSL_SUCCESS;
 }
 
+static int eval(double a, double b, double c, double z, lval *v)
+{
+    lval v1;
+    int rc1 = series(a, b, c, z, budget_of(z), &v1);
+    return eval_from(a, b, c, z, rc1, &v1, v);
+}
+
+/* 1 when the arguments are in the domain; *trivial when 2F1 = 1. */
+static int args_ok(double a, double b, double c, double z, int *trivial)
+{
+    if (!isfinite(a) || !isfinite(b) || !isfinite(c) || !isfinite(z))
+        return 0;
+    if (c <= 0 || z < 0 || z >= 1)
+        return 0;
+    *trivial = z == 0 || a == 0 || b == 0;
+    return 1;
+}
+
+/* The final checks of an evaluation (rc, *v) into *out and *err. */
+static int finish(int rc, const lval *v, double *out, double *err)
+{
+    if (rc != GSL_SUCCESS)
+        return rc;
+    if (v->sign <= 0)
+        return GSL_EDOM;
+    if (!isfinite(v->lg))
+        return GSL_ERANGE;
+    if (v->err > MAX_ERR * fmax(1, fabs(v->lg)))
+        return GSL_ELOSS;
+    *out = v->lg;
+    *err = v->err;
+    return GSL_SUCCESS;
+}
+
 int hyp2f1_log(double a, double b, double c, double z, double *out)
 {
     double err;
@@ -252,26 +363,51 @@ int hyp2f1_log(double a, double b, double c, double z, double *out)
 
 int hyp2f1_log_err(double a, double b, double c, double z, double *out, double *err)
 {
-    if (!isfinite(a) || !isfinite(b) || !isfinite(c) || !isfinite(z))
+    int trivial;
+    if (!args_ok(a, b, c, z, &trivial))
         return GSL_EDOM;
-    if (c <= 0 || z < 0 || z >= 1)
-        return GSL_EDOM;
-    if (z == 0 || a == 0 || b == 0) {
+    if (trivial) {
         *out = 0;
         *err = 0;
         return GSL_SUCCESS;
     }
     lval v;
     int rc = eval(a, b, c, z, &v);
-    if (rc != GSL_SUCCESS)
-        return rc;
-    if (v.sign <= 0)
-        return GSL_EDOM;
-    if (!isfinite(v.lg))
-        return GSL_ERANGE;
-    if (v.err > MAX_ERR * fmax(1, fabs(v.lg)))
-        return GSL_ELOSS;
-    *out = v.lg;
-    *err = v.err;
+    return finish(rc, &v, out, err);
+}
+
+int hyp2f1_log_err_many(double a, double b, double c, const double *z, size_t n,
+                        double *out, double *err, int *rc)
+{
+    size_t idx[LANES], max_terms[LANES];
+    double zs[LANES];
+    lval first[LANES];
+    int first_rc[LANES];
+    for (size_t i0 = 0; i0 < n; i0 += LANES) {
+        size_t m = 0, end = n - i0 < LANES ? n : i0 + LANES;
+        for (size_t i = i0; i < end; i++) {
+            int trivial;
+            if (!args_ok(a, b, c, z[i], &trivial)) {
+                rc[i] = GSL_EDOM;
+            } else if (trivial) {
+                out[i] = err[i] = 0;
+                rc[i] = GSL_SUCCESS;
+            } else {
+                idx[m] = i;
+                zs[m] = z[i];
+                max_terms[m++] = budget_of(z[i]);
+            }
+        }
+        series_many(a, b, c, zs, max_terms, m, first, first_rc);
+        for (size_t j = 0; j < m; j++) {
+            size_t i = idx[j];
+            lval v;
+            int r = eval_from(a, b, c, z[i], first_rc[j], &first[j], &v);
+            rc[i] = finish(r, &v, &out[i], &err[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (rc[i] != GSL_SUCCESS)
+            return rc[i];
     return GSL_SUCCESS;
 }

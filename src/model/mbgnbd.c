@@ -60,6 +60,12 @@ int mbgnbd_simulate(const double *params, double T, const gsl_rng *rng, double *
     return bgnbd_core_simulate(params, T, rng, MODIFIED, x, t_x);
 }
 
+static int expected_many(const double *params, double x, double t_x, double T,
+                         const double *t, size_t n, double *out)
+{
+    return bgnbd_core_expected_many(params, x, t_x, T, t, n, MODIFIED, out);
+}
+
 const btyd_model mbgnbd_model = {
     .name = "mbgnbd",
     .title = "MBG/NBD",
@@ -72,6 +78,7 @@ const btyd_model mbgnbd_model = {
     .loglik_grad = mbgnbd_loglik_grad,
     .p_alive = mbgnbd_p_alive,
     .expected = mbgnbd_expected,
+    .expected_many = expected_many,
     .p_n = mbgnbd_p_n,
     .expected_new = mbgnbd_expected_new,
     .p_n_new = mbgnbd_p_n_new,

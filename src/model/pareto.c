@@ -324,9 +324,14 @@ static double log_growth(double s, double c, double t)
 /* Expected purchases in (T, T+t] of a customer alive at T with the
  * posterior (r+x, alpha+T, s, beta+T): rate (r+x)/(alpha+T) times the mean
  * time alive within t, which is (beta+T) [1 - q^(s-1)]/(s-1). */
+static double log_alive_rate(const double *p, double x, double T)
+{
+    return log(p[0] + x) - log(p[1] + T) + log(p[3] + T);
+}
+
 static double log_alive_expected(const double *p, double x, double T, double t)
 {
-    return log(p[0] + x) - log(p[1] + T) + log(p[3] + T) + log_growth(p[2], p[3] + T, t);
+    return log_alive_rate(p, x, T) + log_growth(p[2], p[3] + T, t);
 }
 
 static int pareto_expected(const double *params, double x, double t_x, double T, double t,
@@ -350,6 +355,36 @@ static int pareto_expected(const double *params, double x, double t_x, double T,
     if (!isfinite(v))
         return GSL_ERANGE;
     *out = v;
+    return GSL_SUCCESS;
+}
+
+/* pareto_expected at every t[i], the same operations in the same order
+ * but P(alive) (the likelihood) and the alive rate once. */
+static int pareto_expected_many(const double *params, double x, double t_x, double T,
+                                const double *t, size_t n, double *out)
+{
+    int rc = btyd_check_domain(params, 4, x, t_x, T);
+    if (rc != GSL_SUCCESS)
+        return rc;
+    double ll = 0, la = 0, rate = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(t[i]) || t[i] < 0)
+            return GSL_EDOM;
+        if (i == 0) {
+            if ((rc = log_l_core(params, x, t_x, T, &ll)) != GSL_SUCCESS)
+                return rc;
+            la = fmin(log_alive_at(params, x, T) - ll, 0);
+            rate = log_alive_rate(params, x, T);
+        }
+        if (t[i] == 0) {
+            out[i] = 0;
+            continue;
+        }
+        double v = exp(la + (rate + log_growth(params[2], params[3] + T, t[i])));
+        if (!isfinite(v))
+            return GSL_ERANGE;
+        out[i] = v;
+    }
     return GSL_SUCCESS;
 }
 
@@ -423,6 +458,7 @@ const btyd_model pareto_model = {
     .loglik_grad = pareto_loglik_grad,
     .p_alive = pareto_p_alive,
     .expected = pareto_expected,
+    .expected_many = pareto_expected_many,
     .p_n = pareto_p_n,
     .expected_new = pareto_expected_new,
     .p_n_new = pareto_p_n_new,
