@@ -3,7 +3,10 @@
  * plus an optional attributes CSV (customer_id,acquisition_channel,campaign)
  * and spend CSV (channel,month,spend,leads), printed as one JSON document.
  * The purchase model and Gamma-Gamma are fitted as `ltvd fit` fits them and
- * must be accepted as the service would (model/accept.h). Exit status: 0;
+ * must be accepted as the service would (model/accept.h). With two channels
+ * or more and BG/NBD or Pareto/NBD, the model is also fitted with channel
+ * dummies (model/acq_channels.h) and each channel valued with its own
+ * parameters ("channel_model", "channel_params"). Exit status: 0;
  * 1 when a fit cannot be used; 2 for a usage error or a bad input file. */
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
@@ -15,6 +18,7 @@
 #include "cli/acq_files.h"
 #include "cli/cli.h"
 #include "cli/cli_data.h"
+#include "http/acq_channel_doc.h"
 #include "http/acq_doc.h"
 #include "model/accept.h"
 #include "model/score.h"
@@ -255,6 +259,57 @@ static int load(run *r)
     return 0;
 }
 
+/* The per-channel model of r's customers: fills *cm ("channel_model"),
+ * params[k] and values[k] for each channel (values[k] NULL: the pooled
+ * value). f is the caller's (acq_channels_free it). */
+static void channel_model(run *r, acq_channel_fit *f, json_t **cm, json_t **params,
+                          const acq_value **values, acq_value *own)
+{
+    const summary_set *sum = &r->d.sum;
+    size_t n = sum->n, nc = r->names.n;
+    btyd_pattern *pat = malloc((n ? n : 1) * sizeof *pat);
+    uint32_t *ch = malloc((n ? n : 1) * sizeof *ch);
+    const char *why = "out of memory";
+    int rc = GSL_ENOMEM;
+    if (pat != NULL && ch != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            const cust_summary *c = &sum->rows[i];
+            pat[i] = (btyd_pattern){c->frequency, c->recency, c->T, c->weight};
+            ch[i] = r->c[i].channel < nc ? r->c[i].channel : ACQ_CHANNEL_NONE;
+        }
+        rc = acq_channels_fit(r->a.m, pat, ch, n, nc, COV_MIN_CUSTOMERS_DEFAULT, f, &why);
+    }
+    free(pat);
+    free(ch);
+    if (rc != GSL_SUCCESS) {
+        *cm = acq_channel_doc_status(rc == GSL_EINVAL ? "not_applicable" : "failed", why);
+        fprintf(stderr,
+                "ltvd acquisition: every channel valued with the pooled model: %s\n",
+                why);
+        return;
+    }
+    *cm = acq_channel_doc_model(f, (const char *const *)r->names.v);
+    acq_channels_values(f, &r->a, own);
+    for (size_t k = 0; k < nc; k++) {
+        values[k] = own[k].ok ? &own[k] : NULL;
+        params[k] =
+            acq_channel_doc_params(f, k, own[k].ok,
+                                   f->source[k] == ACQ_SRC_POOLED
+                                       ? "no customer of the channel in the fit"
+                                       : "its parameters cannot value a new customer");
+    }
+}
+
+/* "channel_model" when no covariate fit is made. */
+static json_t *no_channel_model(const run *r)
+{
+    if (!cov_model_supported(r->a.m))
+        return acq_channel_doc_status(
+            "not_applicable", "per-channel parameters need bgnbd or pareto (covariates)");
+    return acq_channel_doc_status(
+        "not_applicable", "fewer than two channels: one model for every customer");
+}
+
 static json_t *answer(run *r)
 {
     json_t *prov = acq_doc_provenance(&r->a, -1, NAN, true), *doc = NULL;
@@ -270,6 +325,16 @@ static json_t *answer(run *r)
         cohort_channels cc;
         const char *why = "out of memory";
         acq_value *v = malloc(sizeof *v);
+        size_t nc = r->names.n;
+        acq_channel_fit f = {0};
+        json_t *cm = NULL, **params = calloc(nc + 1, sizeof *params);
+        const acq_value **values = calloc(nc + 1, sizeof *values);
+        acq_value *own = malloc((nc + 1) * sizeof *own);
+        if (nc >= 2 && cov_model_supported(r->a.m) && params != NULL && values != NULL &&
+            own != NULL)
+            channel_model(r, &f, &cm, params, values, own);
+        else
+            cm = no_channel_model(r);
         if (v != NULL && acq_value_compute(&r->a, v) != GSL_SUCCESS)
             why = "the model cannot value a new customer (its expectation overflows)";
         else if (v != NULL && cohort_channels_build(r->c, r->d.sum.n, r->names.n, r->sp,
@@ -280,11 +345,23 @@ static json_t *answer(run *r)
                              .names = (const char *const *)r->names.v,
                              .cc = &cc,
                              .target_ratio = r->o.target_ratio,
-                             .as_of_day = as_of};
+                             .as_of_day = as_of,
+                             .channel_values = values,
+                             .channel_model = cm,
+                             .channel_params = params,
+                             .params_why =
+                                 json_string_value(json_object_get(cm, "reason"))};
             doc = acq_doc_acquisition(&in, &why);
             cohort_channels_free(&cc);
         }
         free(v);
+        for (size_t k = 0; params != NULL && k < nc; k++)
+            json_decref(params[k]);
+        free(params);
+        free(values);
+        free(own);
+        json_decref(cm);
+        acq_channels_free(&f);
         if (doc == NULL)
             fprintf(stderr, "ltvd acquisition: %s\n", why);
     }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "http/acq_channel_doc.h"
 #include "model/gg.h"
 #include "summary/summary.h"
 
@@ -155,7 +156,18 @@ json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why)
                                       in->channel_values[k] != NULL
                                   ? in->channel_values[k]
                                   : v;
-        json_array_append_new(chans, group(name, ch, cv, in));
+        json_t *g = group(name, ch, cv, in);
+        json_t *cp = k < in->cc->n_channels && in->channel_params != NULL
+                         ? in->channel_params[k]
+                         : NULL;
+        if (g != NULL)
+            json_object_set_new(g, "channel_params",
+                                cp != NULL ? json_incref(cp)
+                                           : acq_channel_doc_params(NULL, 0, false,
+                                                                    k < in->cc->n_channels
+                                                                        ? in->params_why
+                                                                        : "no channel"));
+        json_array_append_new(chans, g);
     }
     if (doc == NULL || chans == NULL) {
         json_decref(doc);
@@ -163,6 +175,9 @@ json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why)
         *why = "out of memory";
         return NULL;
     }
+    json_object_set_new(doc, "channel_model",
+                        in->channel_model != NULL ? json_incref(in->channel_model)
+                                                  : json_null());
     json_object_set_new(doc, "overall", group(NULL, &in->cc->all, v, in));
     json_object_set_new(doc, "channels", chans);
     return doc;

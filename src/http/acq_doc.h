@@ -21,6 +21,13 @@ typedef struct acq_doc_in {
      * that lets channels differ (covariates), or NULL: every channel has
      * `value` (the model without covariates says they do not differ). */
     const acq_value *const *channel_values;
+    /* The per-channel model (http/acq_channel_doc.h), borrowed: the
+     * top-level "channel_model" (NULL: null), and each channel's
+     * "channel_params" (NULL, or NULL entries: {"source": "pooled_model"}
+     * with reason params_why). */
+    json_t *channel_model;
+    json_t *const *channel_params;
+    const char *params_why;
     json_t *provenance;       /* borrowed: the "model" member (name, version...) */
     const char *const *names; /* channel names, cc->n_channels of them */
     const cohort_channels *cc;
@@ -38,7 +45,8 @@ json_t *acq_doc_provenance(const acq_model *a, long long version, double fitted_
 
 /* The acquisition document: {"as_of", "months", "target_ratio", "margin",
  * "discount_rate", "model", "interval", "new_customer_repeat_ltv",
- * "overall": GROUP, "channels": [GROUP + "channel"]}; value->ok false gives
+ * "channel_model", "overall": GROUP, "channels": [GROUP + "channel" +
+ * "channel_params"]}; value->ok false gives
  * null values. NULL when out of memory (*why then says so, static text). */
 json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why);
 
