@@ -47,7 +47,8 @@ struct app_acq_memo {
     app_acq_view pending; /* only its key fields */
     pthread_cond_t done;
     kept_value values[VALUES_KEPT];
-    unsigned next; /* the slot the next value replaces */
+    unsigned next;             /* the slot the next value replaces */
+    struct app_acq_chan *chan; /* the per-channel model (acq_chan.h) */
 };
 
 struct app_acq_memo *app_acq_memo_new(void)
@@ -62,6 +63,10 @@ struct app_acq_memo *app_acq_memo_new(void)
         free(m);
         return NULL;
     }
+    if (m != NULL && (m->chan = app_acq_chan_new()) == NULL) {
+        app_acq_memo_free(m);
+        return NULL;
+    }
     return m;
 }
 
@@ -69,6 +74,7 @@ void app_acq_memo_free(struct app_acq_memo *m)
 {
     if (m == NULL)
         return;
+    app_acq_chan_free(m->chan); /* joins its fit, which reads the cache */
     app_acq_view_release(m->view);
     free(m->spend);
     pthread_cond_destroy(&m->done);
@@ -330,6 +336,7 @@ static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *
         cohort_channels_build(k.c, k.n, ch.n, ch.spend, ch.n_spend, &v->cc) != 0)
         goto cleanup;
     v->names = ch.names; /* taken over */
+    v->n_dict = ch.n_dict;
     ch.names = NULL;
     st = APP_LIST_OK;
 cleanup:
@@ -633,6 +640,12 @@ int app_acq_spend_load(app_tenant *t, store_db *db)
             return 0;
     }
     return 0;
+}
+
+app_acq_chan_status app_acq_channel_fit(app_tenant *t, const cache_model *m,
+                                        app_acq_chan_fit **out, const char **why)
+{
+    return app_acq_chan_get(t->acq->chan, t->cache, m, out, why);
 }
 
 unsigned long app_acq_passes(app_tenant *t)

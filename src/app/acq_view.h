@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/acq_chan.h"
 #include "app/customer_query.h"
 #include "app/tenant.h"
 #include "model/acquisition.h"
@@ -40,7 +41,8 @@ typedef struct app_acq_view {
     size_t n_unpredicted; /* customers without a predicted LTV */
     cohort_set cohorts;
     cohort_channels cc;
-    char **names; /* cc.n_channels channel names (owned) */
+    char **names;  /* cc.n_channels channel names (owned) */
+    size_t n_dict; /* the first n_dict are the cache dictionary's 1..n_dict */
 } app_acq_view;
 
 /* The acq_model of snapshot m over `months` with the settings' margin and
@@ -83,6 +85,11 @@ void app_acq_memo_free(struct app_acq_memo *m);
  * APP_LIST_BUSY (every list slot taken) or APP_LIST_NO_MEMORY (*out NULL). */
 app_list_status app_acq_view_get(app_tenant *t, app_acq_view **out);
 void app_acq_view_release(app_acq_view *v);
+
+/* The tenant's per-channel model for snapshot m (app/acq_chan.h: started
+ * in the background when missing, never waited for). */
+app_acq_chan_status app_acq_channel_fit(app_tenant *t, const cache_model *m,
+                                        app_acq_chan_fit **out, const char **why);
 
 /* How many views t computed (one pass each), for tests and the log. */
 unsigned long app_acq_passes(app_tenant *t);

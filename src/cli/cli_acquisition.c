@@ -289,11 +289,10 @@ static void channel_model(run *r, acq_channel_fit *f, json_t **cm, json_t **para
         return;
     }
     *cm = acq_channel_doc_model(f, (const char *const *)r->names.v);
-    acq_channels_values(f, &r->a, own);
+    acq_channels_values(f, &r->a, own, values);
     for (size_t k = 0; k < nc; k++) {
-        values[k] = own[k].ok ? &own[k] : NULL;
         params[k] =
-            acq_channel_doc_params(f, k, own[k].ok,
+            acq_channel_doc_params(f, k, values[k] != NULL,
                                    f->source[k] == ACQ_SRC_POOLED
                                        ? "no customer of the channel in the fit"
                                        : "its parameters cannot value a new customer");
@@ -329,7 +328,7 @@ static json_t *answer(run *r)
         acq_channel_fit f = {0};
         json_t *cm = NULL, **params = calloc(nc + 1, sizeof *params);
         const acq_value **values = calloc(nc + 1, sizeof *values);
-        acq_value *own = malloc((nc + 1) * sizeof *own);
+        acq_value *own = malloc(ACQ_CHANNELS_DISTINCT * sizeof *own);
         if (nc >= 2 && cov_model_supported(r->a.m) && params != NULL && values != NULL &&
             own != NULL)
             channel_model(r, &f, &cm, params, values, own);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "app/acq_view.h"
+#include "http/acq_channel_doc.h"
 #include "http/acq_doc.h"
 #include "http/customers.h"
 #include "http/score_doc.h"
@@ -70,6 +71,90 @@ static app_acq_view *view_or_reply(http_request *req, http_result *res)
     return v;
 }
 
+/* The per-channel part of an answer: "channel_model", each channel's
+ * "channel_params" and value (model/acq_channels.h, fitted in the
+ * background: app/acq_chan.h). */
+typedef struct channel_part {
+    app_acq_chan_fit *fit; /* held, or NULL */
+    json_t *model;
+    json_t **params;       /* v->cc.n_channels */
+    const acq_value **per; /* v->cc.n_channels */
+    acq_value *distinct;   /* ACQ_CHANNELS_DISTINCT */
+    const char *why;       /* for the channels with the pooled value */
+} channel_part;
+
+static const char *status_label(app_acq_chan_status st)
+{
+    return st == APP_ACQ_CHAN_FITTING          ? "fitting"
+           : st == APP_ACQ_CHAN_NOT_APPLICABLE ? "not_applicable"
+                                               : "failed";
+}
+
+/* The fitted model's members, the channels' names read from the cache's
+ * dictionary (the fit's channel k is its index k + 1). */
+static void ready_part(app_tenant *tn, const app_acq_view *v, const acq_model *a,
+                       channel_part *p)
+{
+    const acq_channel_fit *f = &p->fit->f;
+    const char **dict = malloc((f->n_channels + 1) * sizeof *dict);
+    if (dict != NULL &&
+        cache_channel_names(tn->cache, dict, f->n_channels + 1) >= f->n_channels + 1)
+        p->model = acq_channel_doc_model(f, dict + 1);
+    free(dict);
+    if (p->model == NULL) {
+        p->why = "out of memory";
+        return;
+    }
+    const acq_value **fper = calloc(f->n_channels + 1, sizeof *fper);
+    if (fper != NULL)
+        acq_channels_values(f, a, p->distinct, fper);
+    for (size_t k = 0; k < v->cc.n_channels; k++) {
+        bool in_fit = fper != NULL && k < v->n_dict && k < f->n_channels;
+        p->per[k] = in_fit ? fper[k] : NULL;
+        const char *why = !in_fit
+                              ? "no customer of the channel in the channel model's fit"
+                          : f->source[k] == ACQ_SRC_POOLED
+                              ? "no customer of the channel in the fit"
+                              : "its parameters cannot value a new customer";
+        p->params[k] =
+            acq_channel_doc_params(in_fit ? f : NULL, k, p->per[k] != NULL, why);
+    }
+    free(fper);
+}
+
+/* Fills p for view v (its pooled model a, valued); false when out of
+ * memory. */
+static bool channel_part_make(app_tenant *tn, const app_acq_view *v, const acq_model *a,
+                              bool valued, channel_part *p)
+{
+    size_t n = v->cc.n_channels + 1;
+    *p = (channel_part){.params = calloc(n, sizeof *p->params),
+                        .per = calloc(n, sizeof *p->per),
+                        .distinct = malloc(ACQ_CHANNELS_DISTINCT * sizeof *p->distinct)};
+    if (p->params == NULL || p->per == NULL || p->distinct == NULL)
+        return false;
+    app_acq_chan_status st = APP_ACQ_CHAN_NOT_APPLICABLE;
+    p->why = "no spend model is served: no value to give per channel";
+    if (valued)
+        st = app_acq_channel_fit(tn, v->m, &p->fit, &p->why);
+    if (st == APP_ACQ_CHAN_READY)
+        ready_part(tn, v, a, p);
+    else
+        p->model = acq_channel_doc_status(status_label(st), p->why);
+    return p->model != NULL;
+}
+
+static void channel_part_free(channel_part *p, size_t n_channels)
+{
+    for (size_t k = 0; p->params != NULL && k < n_channels; k++)
+        json_decref(p->params[k]);
+    free(p->params);
+    free(p->per);
+    free(p->distinct);
+    json_decref(p->model);
+    app_acq_chan_release(p->fit);
+}
+
 /* GET /v1/acquisition */
 static http_result get_acquisition(http_request *req)
 {
@@ -92,15 +177,22 @@ static http_result get_acquisition(http_request *req)
         app_acq_value(req->tenant_ref, v->m, &a, value);
     json_t *prov =
         acq_doc_provenance(&a, (long long)v->m->version, v->m->fitted_at, valued);
+    channel_part cp;
+    bool parts = channel_part_make(req->tenant_ref, v, &a, value != NULL, &cp);
     acq_doc_in in = {.model = value != NULL ? &a : NULL,
                      .value = value,
+                     .channel_values = parts ? cp.per : NULL,
+                     .channel_model = parts ? cp.model : NULL,
+                     .channel_params = parts ? cp.params : NULL,
+                     .params_why = cp.why,
                      .provenance = prov,
                      .names = (const char *const *)v->names,
                      .cc = &v->cc,
                      .target_ratio = ratio,
                      .as_of_day = v->as_of_day};
     const char *why = "out of memory";
-    json_t *doc = acq_doc_acquisition(&in, &why);
+    json_t *doc = parts ? acq_doc_acquisition(&in, &why) : NULL;
+    channel_part_free(&cp, v->cc.n_channels);
     json_decref(prov);
     free(value);
     app_acq_view_release(v);

@@ -208,19 +208,32 @@ cleanup:
     return rc;
 }
 
-void acq_channels_values(const acq_channel_fit *f, const acq_model *pooled,
-                         acq_value *out)
+size_t acq_channels_values(const acq_channel_fit *f, const acq_model *pooled,
+                           acq_value *distinct, const acq_value **per)
 {
+    size_t nd = 0, from[ACQ_CHANNELS_DISTINCT];
     for (size_t c = 0; c < f->n_channels; c++) {
-        out[c].ok = false;
+        per[c] = NULL;
         if (f->source[c] == ACQ_SRC_POOLED)
             continue;
-        acq_model a = *pooled;
-        memset(a.params, 0, sizeof a.params);
-        memset(a.se, 0, sizeof a.se);
-        memcpy(a.params, f->params[c], sizeof f->params[c]);
-        for (size_t i = 0; i < COV_BASE_PARAMS; i++)
-            a.se[i] = f->r.std_errors_ok && isfinite(f->se[c][i]) ? f->se[c][i] : 0;
-        acq_value_compute(&a, &out[c]); /* out[c].ok says whether it could */
+        size_t d = 0;
+        while (d < nd &&
+               (memcmp(f->params[from[d]], f->params[c], sizeof f->params[c]) != 0 ||
+                memcmp(f->se[from[d]], f->se[c], sizeof f->se[c]) != 0))
+            d++;
+        if (d == nd) {
+            if (nd == ACQ_CHANNELS_DISTINCT)
+                continue; /* cannot happen: one set per column and the baseline */
+            acq_model a = *pooled;
+            memset(a.params, 0, sizeof a.params);
+            memset(a.se, 0, sizeof a.se);
+            memcpy(a.params, f->params[c], sizeof f->params[c]);
+            for (size_t i = 0; i < COV_BASE_PARAMS; i++)
+                a.se[i] = f->r.std_errors_ok && isfinite(f->se[c][i]) ? f->se[c][i] : 0;
+            acq_value_compute(&a, &distinct[nd]); /* .ok says whether it could */
+            from[nd++] = c;
+        }
+        per[c] = distinct[d].ok ? &distinct[d] : NULL;
     }
+    return nd;
 }

@@ -64,14 +64,20 @@ int acq_channels_fit(const btyd_model *m, const btyd_pattern *pat, const uint32_
                      acq_channel_fit *out, const char **why);
 void acq_channels_free(acq_channel_fit *f);
 
+/* The most distinct parameter sets of a fit: each own channel, "other"
+ * and the baseline. */
+#define ACQ_CHANNELS_DISTINCT (COV_MAX_COVARIATES + 1)
+
 /* Each channel's new-customer value (acquisition.h) under its own
  * parameters: pooled with its params and se in place of the purchase
- * model's (the spend model and options as they are), into out[0..
- * f->n_channels). A channel of source ACQ_SRC_POOLED, or whose parameters
- * cannot value a new customer, gets out[k].ok false (the caller uses the
- * pooled value for it). */
-void acq_channels_values(const acq_channel_fit *f, const acq_model *pooled,
-                         acq_value *out);
+ * model's (the spend model and options as they are). Channels sharing
+ * parameters (pooled ones) share one value: the distinct values go into
+ * distinct[0..ACQ_CHANNELS_DISTINCT) and per[k] points at channel k's, or
+ * is NULL for a channel of source ACQ_SRC_POOLED or whose parameters cannot
+ * value a new customer (the caller uses the pooled value for it). Returns
+ * the number of distinct values computed. */
+size_t acq_channels_values(const acq_channel_fit *f, const acq_model *pooled,
+                           acq_value *distinct, const acq_value **per);
 
 /* "pooled_model", "own", "other", "baseline", "baseline_pooled". */
 const char *acq_param_source_label(acq_param_source s);

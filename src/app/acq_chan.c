@@ -1,0 +1,253 @@
+/* The background per-channel fit of a tenant (acq_chan.h). */
+#include "app/acq_chan.h"
+
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "log/log.h"
+
+/* One fit in the process at a time. */
+static atomic_bool busy;
+static atomic_ulong fits;
+
+struct app_acq_chan {
+    pthread_mutex_t lock;
+    app_acq_chan_fit *fit; /* the last finished one (one reference), or NULL */
+    bool running;          /* a fit thread of this tenant runs */
+    bool joinable;         /* thread was started and not joined */
+    pthread_t thread;
+    atomic_bool stop;
+};
+
+/* What a fit thread works on. */
+typedef struct job {
+    struct app_acq_chan *s;
+    cache *c;
+    const cache_model *m; /* held */
+    size_t n_dict;
+} job;
+
+struct app_acq_chan *app_acq_chan_new(void)
+{
+    struct app_acq_chan *s = calloc(1, sizeof *s);
+    if (s != NULL && pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void app_acq_chan_release(app_acq_chan_fit *f)
+{
+    if (f == NULL || atomic_fetch_sub(&f->refs, 1) != 1)
+        return;
+    acq_channels_free(&f->f);
+    free(f);
+}
+
+void app_acq_chan_free(struct app_acq_chan *s)
+{
+    if (s == NULL)
+        return;
+    atomic_store(&s->stop, true);
+    pthread_mutex_lock(&s->lock);
+    bool join = s->joinable;
+    s->joinable = false;
+    pthread_mutex_unlock(&s->lock);
+    if (join)
+        pthread_join(s->thread, NULL);
+    app_acq_chan_release(s->fit);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+unsigned long app_acq_chan_fits(void)
+{
+    return atomic_load(&fits);
+}
+
+/* ------------------------------------------------------------ the scan */
+
+/* One channel's patterns, collapsed whenever the array is full. */
+typedef struct bucket {
+    btyd_pattern *p;
+    size_t n, cap;
+} bucket;
+
+static bool bucket_add(bucket *b, btyd_pattern p)
+{
+    if (b->n == b->cap) {
+        if (b->n > 0)
+            b->n = btyd_patterns_collapse(b->p, b->n);
+        if (b->n > b->cap / 2) {
+            size_t cap = b->cap ? 2 * b->cap : 64;
+            btyd_pattern *q = realloc(b->p, cap * sizeof *q);
+            if (q == NULL)
+                return false;
+            b->p = q;
+            b->cap = cap;
+        }
+    }
+    b->p[b->n++] = p;
+    return true;
+}
+
+/* The customers of j's snapshot (as its fit took them: first purchase on
+ * or before its as_of day, the last not after it) into per-channel buckets
+ * (b[n_dict - 1]: channel k is dictionary index k + 1). False when out of
+ * memory or stopped. */
+static bool scan(job *j, bucket *b, size_t n_ch)
+{
+    enum { CHUNK = 4096 };
+    cache_summary *sm = malloc(CHUNK * sizeof *sm);
+    cache_attrs *at = malloc(CHUNK * sizeof *at);
+    int64_t as_of = (int64_t)floor(j->m->as_of / 86400.0);
+    double pd = j->m->period_days;
+    bool ok = sm != NULL && at != NULL;
+    size_t got;
+    for (size_t from = 0;
+         ok && (got = cache_records_attrs(j->c, from, CHUNK, sm, at, NULL)) > 0;
+         from += got) {
+        ok = !atomic_load(&j->s->stop);
+        for (size_t i = 0; ok && i < got; i++) {
+            const cache_summary *x = &sm[i];
+            uint16_t ch = at[i].channel;
+            if (x->n_days == 0 || x->first_day > as_of || x->last_day > as_of ||
+                ch == CACHE_ATTR_NONE || ch == CACHE_ATTR_OVERFLOW || ch > n_ch)
+                continue;
+            ok = bucket_add(&b[ch - 1],
+                            (btyd_pattern){(double)x->n_days - 1,
+                                           (double)(x->last_day - x->first_day) / pd,
+                                           (double)(as_of - x->first_day) / pd, 1});
+        }
+    }
+    free(sm);
+    free(at);
+    return ok;
+}
+
+/* Scans and fits into f. */
+static void fit_job(job *j, app_acq_chan_fit *f)
+{
+    size_t n_ch = j->n_dict, n = 0;
+    bucket *b = calloc(n_ch + 1, sizeof *b);
+    btyd_pattern *pat = NULL;
+    uint32_t *ch = NULL;
+    f->rc = GSL_ENOMEM;
+    f->why = "out of memory";
+    if (b == NULL || !scan(j, b, n_ch))
+        goto cleanup;
+    for (size_t k = 0; k < n_ch; k++)
+        n += b[k].n = b[k].n > 0 ? btyd_patterns_collapse(b[k].p, b[k].n) : 0;
+    pat = malloc((n ? n : 1) * sizeof *pat);
+    ch = malloc((n ? n : 1) * sizeof *ch);
+    if (pat == NULL || ch == NULL)
+        goto cleanup;
+    for (size_t k = 0, i = 0; k < n_ch; k++)
+        for (size_t q = 0; q < b[k].n; q++, i++) {
+            pat[i] = b[k].p[q];
+            ch[i] = (uint32_t)k;
+        }
+    f->rc = acq_channels_fit(j->m->model, pat, ch, n, n_ch, COV_MIN_CUSTOMERS_DEFAULT,
+                             &f->f, &f->why);
+cleanup:
+    for (size_t k = 0; b != NULL && k < n_ch; k++)
+        free(b[k].p);
+    free(b);
+    free(pat);
+    free(ch);
+}
+
+static void *run(void *arg)
+{
+    job *j = arg;
+    app_acq_chan_fit *f = calloc(1, sizeof *f);
+    if (f != NULL) {
+        int64_t t0 = base_mono_ms();
+        atomic_init(&f->refs, 1);
+        f->serial = j->m->serial;
+        f->n_dict = j->n_dict;
+        f->generation = cache_generation(j->c);
+        fit_job(j, f);
+        f->seconds = (double)(base_mono_ms() - t0) / 1000;
+        atomic_fetch_add(&fits, 1);
+        log_write(LOG_INFO, "acquisition channel model of snapshot %llu: %s in %.3f s",
+                  (unsigned long long)j->m->version,
+                  f->rc == GSL_SUCCESS ? "fitted" : f->why, f->seconds);
+    }
+    struct app_acq_chan *s = j->s;
+    pthread_mutex_lock(&s->lock);
+    app_acq_chan_fit *old = f != NULL ? s->fit : NULL;
+    if (f != NULL)
+        s->fit = f;
+    s->running = false;
+    pthread_mutex_unlock(&s->lock);
+    atomic_store(&busy, false);
+    app_acq_chan_release(old);
+    cache_snapshot_release(j->m);
+    free(j);
+    return NULL;
+}
+
+/* Starts a fit of m (under s->lock, not running); false when another runs
+ * in the process or a thread cannot be made. */
+static bool start(struct app_acq_chan *s, cache *c, const cache_model *m, size_t n_dict)
+{
+    bool expected = false;
+    if (atomic_load(&s->stop) || !atomic_compare_exchange_strong(&busy, &expected, true))
+        return false;
+    if (s->joinable) { /* the last one has ended (not running) */
+        pthread_join(s->thread, NULL);
+        s->joinable = false;
+    }
+    job *j = malloc(sizeof *j);
+    if (j != NULL) {
+        *j = (job){s, c, cache_snapshot_ref(m), n_dict};
+        if (pthread_create(&s->thread, NULL, run, j) == 0) {
+            s->running = s->joinable = true;
+            return true;
+        }
+        cache_snapshot_release(j->m);
+        free(j);
+    }
+    atomic_store(&busy, false);
+    return false;
+}
+
+app_acq_chan_status app_acq_chan_get(struct app_acq_chan *s, cache *c,
+                                     const cache_model *m, app_acq_chan_fit **out,
+                                     const char **why)
+{
+    *out = NULL;
+    *why = "per-channel parameters need bgnbd or pareto (covariates)";
+    if (!cov_model_supported(m->model))
+        return APP_ACQ_CHAN_NOT_APPLICABLE;
+    size_t names = cache_channel_names(c, NULL, 0);
+    size_t n_dict = names > 0 ? names - 1 : 0;
+    *why = "fewer than two channels: one model for every customer";
+    if (n_dict < 2)
+        return APP_ACQ_CHAN_NOT_APPLICABLE;
+    pthread_mutex_lock(&s->lock);
+    app_acq_chan_fit *f = s->fit;
+    bool same = f != NULL && f->serial == m->serial;
+    if (!s->running && (!same || f->n_dict < n_dict))
+        start(s, c, m, n_dict);
+    if (same)
+        atomic_fetch_add(&f->refs, 1);
+    pthread_mutex_unlock(&s->lock);
+    *why = "the per-channel model of this snapshot is being fitted in the background; "
+           "every channel has the pooled model's value until it is ready";
+    if (!same)
+        return APP_ACQ_CHAN_FITTING;
+    *why = f->why; /* static text */
+    int rc = f->rc;
+    if (rc == GSL_SUCCESS) {
+        *out = f;
+        return APP_ACQ_CHAN_READY;
+    }
+    app_acq_chan_release(f);
+    return rc == GSL_EINVAL ? APP_ACQ_CHAN_NOT_APPLICABLE : APP_ACQ_CHAN_FAILED;
+}
