@@ -82,7 +82,7 @@ static bool bucket_add(bucket *b, btyd_pattern p)
     if (b->n == b->cap) {
         if (b->n > 0)
             b->n = btyd_patterns_collapse(b->p, b->n);
-        if (b->n > b->cap / 2) {
+        if (b->cap == 0 || b->n > b->cap / 2) {
             size_t cap = b->cap ? 2 * b->cap : 64;
             btyd_pattern *q = realloc(b->p, cap * sizeof *q);
             if (q == NULL)
