@@ -19,6 +19,7 @@
 #include "cache/cache.h"
 #include "model/acq_channels.h"
 #include "model/bgnbd.h"
+#include "openapi_check.h"
 #include "summary/summary.h"
 #include "testhttp.h"
 
@@ -194,8 +195,21 @@ static void offline(acq_channel_fit *f, acq_value *distinct, const acq_value **p
     txn_set_free(&x);
 }
 
+/* doc is an AcquisitionReport of openapi.yaml. */
+static void assert_schema(json_t *doc)
+{
+    char err[OA_ERR_MAX];
+    json_t *spec = oa_load("openapi.yaml", err);
+    ck_assert_msg(spec != NULL, "%s", err);
+    const json_t *schema = oa_pointer(spec, "#/components/schemas/AcquisitionReport");
+    ck_assert_ptr_nonnull(schema);
+    ck_assert_msg(oa_validate(spec, schema, doc, err), "%s", err);
+    json_decref(spec);
+}
+
 static void assert_pooled(json_t *doc)
 {
+    assert_schema(doc);
     double pooled =
         testhttp_jnum(json_object_get(doc, "overall"), "new_customer_repeat_ltv");
     for (size_t k = 0; k < at.n_names; k++) {
@@ -220,6 +234,7 @@ START_TEST(test_acq_chan_http_fitting_then_ready)
     static acq_value distinct[ACQ_CHANNELS_DISTINCT];
     const acq_value *per[8];
     offline(&f, distinct, per);
+    assert_schema(r.json);
     json_t *cm = json_object_get(r.json, "channel_model");
     ck_assert_str_eq(testhttp_jstr(cm, "baseline"), "search");
     ck_assert_double_eq_tol(testhttp_jnum(json_object_get(cm, "lr_test"), "statistic"),
