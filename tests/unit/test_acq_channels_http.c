@@ -22,6 +22,7 @@
 #include "openapi_check.h"
 #include "summary/summary.h"
 #include "testhttp.h"
+#include "testtenant.h"
 
 #define CDNOW_TXNS "tests/data/cdnow_sample_transactions.csv"
 #define ATTRS "tests/data/cdnow_attributes.csv"
@@ -264,6 +265,47 @@ START_TEST(test_acq_chan_http_fitting_then_ready)
 }
 END_TEST
 
+/* Another tenant (its own customers, one of them with a channel, and its
+ * own snapshot) is not applicable, fits nothing, and leaves the default
+ * tenant's fit as it was. */
+START_TEST(test_acq_chan_http_tenants_apart)
+{
+    testhttp_response r;
+    get_ready(&r);
+    double search = testhttp_jnum(channel(r.json, "search"), "new_customer_repeat_ltv");
+    testhttp_response_free(&r);
+    unsigned long fits = app_acq_chan_fits();
+    testtenant_create(t.port, "acme", NULL);
+    const char *batch = "{\"transactions\":[{\"id\":\"a1\",\"customer_id\":\"x\","
+                        "\"occurred_at\":\"1997-02-02T10:00:00Z\",\"amount\":10,"
+                        "\"acquisition_channel\":\"search\"}]}";
+    testhttp_request(t.port, "POST", "/v1/tenants/acme/transactions", batch, &r);
+    ck_assert_msg(r.status == 200 || r.status == 201, "%d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    app_tenant *acme = app_tenant_find(t.app, "acme");
+    ck_assert_ptr_nonnull(acme);
+    cache_model m = {.model = &bgnbd_model,
+                     .has_spend = true,
+                     .period_days = 7,
+                     .version = 70,
+                     .as_of = (double)last_day() * 86400};
+    memcpy(m.params, PARAMS, sizeof PARAMS);
+    memcpy(m.gg_params, GG, sizeof GG);
+    ck_assert_int_eq(cache_snapshot_set(acme->cache, &m), CACHE_OK);
+    app_tenant_release(acme);
+    testhttp_request(t.port, "GET", "/v1/tenants/acme/acquisition", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(status_of(r.json), "not_applicable");
+    assert_schema(r.json);
+    testhttp_response_free(&r);
+    get_ready(&r);
+    ck_assert_double_eq(
+        testhttp_jnum(channel(r.json, "search"), "new_customer_repeat_ltv"), search);
+    testhttp_response_free(&r);
+    ck_assert_uint_eq(app_acq_chan_fits(), fits);
+}
+END_TEST
+
 /* A model without covariates: not applicable at once, no fit. */
 START_TEST(test_acq_chan_http_not_applicable)
 {
@@ -294,6 +336,7 @@ Suite *suite_acq_channels_http(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_acq_chan_http_fitting_then_ready);
     tcase_add_test(tc, test_acq_chan_http_not_applicable);
+    tcase_add_test(tc, test_acq_chan_http_tenants_apart);
     suite_add_tcase(s, tc);
     return s;
 }
