@@ -22,6 +22,14 @@ struct app_acq_chan {
     atomic_bool stop;
 };
 
+/* One kept set of values (app_acq_chan_values). */
+struct app_acq_chan_kept {
+    bool has;
+    clv_options clv;
+    acq_value d[ACQ_CHANNELS_DISTINCT];
+    long *index; /* per channel: into d, or -1 */
+};
+
 /* What a fit thread works on. */
 typedef struct job {
     struct app_acq_chan *s;
@@ -45,6 +53,10 @@ void app_acq_chan_release(app_acq_chan_fit *f)
     if (f == NULL || atomic_fetch_sub(&f->refs, 1) != 1)
         return;
     acq_channels_free(&f->f);
+    for (unsigned i = 0; f->kept != NULL && i < APP_ACQ_CHAN_KEPT; i++)
+        free(f->kept[i].index);
+    free(f->kept);
+    pthread_mutex_destroy(&f->lock);
     free(f);
 }
 
@@ -165,6 +177,10 @@ static void *run(void *arg)
 {
     job *j = arg;
     app_acq_chan_fit *f = calloc(1, sizeof *f);
+    if (f != NULL && pthread_mutex_init(&f->lock, NULL) != 0) {
+        free(f);
+        f = NULL;
+    }
     if (f != NULL) {
         int64_t t0 = base_mono_ms();
         atomic_init(&f->refs, 1);
@@ -250,4 +266,48 @@ app_acq_chan_status app_acq_chan_get(struct app_acq_chan *s, cache *c,
     }
     app_acq_chan_release(f);
     return rc == GSL_EINVAL ? APP_ACQ_CHAN_NOT_APPLICABLE : APP_ACQ_CHAN_FAILED;
+}
+
+static bool same_clv(const clv_options *x, const clv_options *y)
+{
+    return x->months == y->months && x->discount_rate == y->discount_rate &&
+           x->margin == y->margin && x->month_periods == y->month_periods;
+}
+
+/* The kept set of a's options, computed when missing (under f->lock);
+ * NULL when out of memory. */
+static struct app_acq_chan_kept *kept_for(app_acq_chan_fit *f, const acq_model *a,
+                                          const acq_value **per)
+{
+    size_t n = f->f.n_channels;
+    if (f->kept == NULL && (f->kept = calloc(APP_ACQ_CHAN_KEPT, sizeof *f->kept)) == NULL)
+        return NULL;
+    for (unsigned i = 0; i < APP_ACQ_CHAN_KEPT; i++)
+        if (f->kept[i].has && same_clv(&f->kept[i].clv, &a->clv))
+            return &f->kept[i];
+    struct app_acq_chan_kept *k = &f->kept[f->next];
+    if (k->index == NULL && (k->index = malloc((n ? n : 1) * sizeof *k->index)) == NULL)
+        return NULL;
+    f->next = (f->next + 1) % APP_ACQ_CHAN_KEPT;
+    acq_channels_values(&f->f, a, k->d, per);
+    for (size_t c = 0; c < n; c++)
+        k->index[c] = per[c] != NULL ? (long)(per[c] - k->d) : -1;
+    k->clv = a->clv;
+    k->has = true;
+    return k;
+}
+
+void app_acq_chan_values(app_acq_chan_fit *f, const acq_model *a, acq_value *distinct,
+                         const acq_value **per)
+{
+    pthread_mutex_lock(&f->lock);
+    struct app_acq_chan_kept *k = kept_for(f, a, per);
+    if (k != NULL) {
+        memcpy(distinct, k->d, sizeof k->d);
+        for (size_t c = 0; c < f->f.n_channels; c++)
+            per[c] = k->index[c] >= 0 ? &distinct[k->index[c]] : NULL;
+    }
+    pthread_mutex_unlock(&f->lock);
+    if (k == NULL) /* out of memory: computed here */
+        acq_channels_values(&f->f, a, distinct, per);
 }

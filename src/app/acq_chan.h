@@ -35,7 +35,15 @@ typedef struct app_acq_chan_fit {
     const char *why;     /* static text */
     acq_channel_fit f;
     double seconds; /* scan and fit */
+    /* the channels' values for the last APP_ACQ_CHAN_KEPT clv options
+     * asked (app_acq_chan_values), under lock */
+    pthread_mutex_t lock;
+    struct app_acq_chan_kept *kept;
+    unsigned next;
 } app_acq_chan_fit;
+
+/* Value sets kept per fit (a few horizons a dashboard asks for). */
+#define APP_ACQ_CHAN_KEPT 2
 
 typedef enum app_acq_chan_status {
     APP_ACQ_CHAN_READY,          /* *out is a fit (rc GSL_SUCCESS) */
@@ -58,6 +66,13 @@ app_acq_chan_status app_acq_chan_get(struct app_acq_chan *s, cache *c,
                                      const cache_model *m, app_acq_chan_fit **out,
                                      const char **why);
 void app_acq_chan_release(app_acq_chan_fit *f);
+
+/* The channels' values under fit f and the pooled model a, as
+ * acq_channels_values (distinct: ACQ_CHANNELS_DISTINCT entries, per:
+ * f->f.n_channels), computed once per clv options and kept (a value at 1200
+ * months costs ~50 ms: not on every request). */
+void app_acq_chan_values(app_acq_chan_fit *f, const acq_model *a, acq_value *distinct,
+                         const acq_value **per);
 
 /* Fits run by this process (for tests and the log). */
 unsigned long app_acq_chan_fits(void);

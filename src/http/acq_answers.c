@@ -107,7 +107,7 @@ static void ready_part(app_tenant *tn, const app_acq_view *v, const acq_model *a
     }
     const acq_value **fper = calloc(f->n_channels + 1, sizeof *fper);
     if (fper != NULL)
-        acq_channels_values(f, a, p->distinct, fper);
+        app_acq_chan_values(p->fit, a, p->distinct, fper);
     for (size_t k = 0; k < v->cc.n_channels; k++) {
         bool in_fit = fper != NULL && k < v->n_dict && k < f->n_channels;
         p->per[k] = in_fit ? fper[k] : NULL;
