@@ -36,6 +36,9 @@ typedef struct job {
     cache *c;
     const cache_model *m; /* held */
     size_t n_dict;
+    app_acq_chan_fit *vf; /* a values job: the fit (held); NULL: a fit job */
+    bool has_a;           /* a: the values to compute after the fit */
+    acq_model a;
 } job;
 
 struct app_acq_chan *app_acq_chan_new(void)
@@ -173,27 +176,43 @@ cleanup:
     free(ch);
 }
 
-static void *run(void *arg)
+static void values_job(app_acq_chan_fit *f, const acq_model *a);
+
+/* A fit job: the fit (and the values the request asked for). NULL when
+ * out of memory. */
+static app_acq_chan_fit *fit_run(job *j)
 {
-    job *j = arg;
     app_acq_chan_fit *f = calloc(1, sizeof *f);
     if (f != NULL && pthread_mutex_init(&f->lock, NULL) != 0) {
         free(f);
-        f = NULL;
+        return NULL;
     }
-    if (f != NULL) {
-        int64_t t0 = base_mono_ms();
-        atomic_init(&f->refs, 1);
-        f->serial = j->m->serial;
-        f->n_dict = j->n_dict;
-        f->generation = cache_generation(j->c);
-        fit_job(j, f);
-        f->seconds = (double)(base_mono_ms() - t0) / 1000;
-        atomic_fetch_add(&fits, 1);
-        log_write(LOG_INFO, "acquisition channel model of snapshot %llu: %s in %.3f s",
-                  (unsigned long long)j->m->version,
-                  f->rc == GSL_SUCCESS ? "fitted" : f->why, f->seconds);
-    }
+    if (f == NULL)
+        return NULL;
+    int64_t t0 = base_mono_ms();
+    atomic_init(&f->refs, 1);
+    f->serial = j->m->serial;
+    f->n_dict = j->n_dict;
+    f->generation = cache_generation(j->c);
+    fit_job(j, f);
+    f->seconds = (double)(base_mono_ms() - t0) / 1000;
+    atomic_fetch_add(&fits, 1);
+    log_write(LOG_INFO, "acquisition channel model of snapshot %llu: %s in %.3f s",
+              (unsigned long long)j->m->version, f->rc == GSL_SUCCESS ? "fitted" : f->why,
+              f->seconds);
+    if (f->rc == GSL_SUCCESS && j->has_a)
+        values_job(f, &j->a);
+    return f;
+}
+
+static void *run(void *arg)
+{
+    job *j = arg;
+    app_acq_chan_fit *f = NULL;
+    if (j->vf != NULL)
+        values_job(j->vf, &j->a);
+    else
+        f = fit_run(j);
     struct app_acq_chan *s = j->s;
     pthread_mutex_lock(&s->lock);
     app_acq_chan_fit *old = f != NULL ? s->fit : NULL;
@@ -203,39 +222,54 @@ static void *run(void *arg)
     pthread_mutex_unlock(&s->lock);
     atomic_store(&busy, false);
     app_acq_chan_release(old);
+    app_acq_chan_release(j->vf);
     cache_snapshot_release(j->m);
     free(j);
     return NULL;
 }
 
-/* Starts a fit of m (under s->lock, not running); false when another runs
- * in the process or a thread cannot be made. */
-static bool start(struct app_acq_chan *s, cache *c, const cache_model *m, size_t n_dict)
+/* Starts job j (under s->lock, not running; j's references are taken
+ * over); false when another job runs in the process or a thread cannot be
+ * made (then j is released). */
+static bool start(struct app_acq_chan *s, job *j)
 {
     bool expected = false;
-    if (atomic_load(&s->stop) || !atomic_compare_exchange_strong(&busy, &expected, true))
-        return false;
-    if (s->joinable) { /* the last one has ended (not running) */
-        pthread_join(s->thread, NULL);
-        s->joinable = false;
-    }
-    job *j = malloc(sizeof *j);
-    if (j != NULL) {
-        *j = (job){s, c, cache_snapshot_ref(m), n_dict};
+    if (!atomic_load(&s->stop) &&
+        atomic_compare_exchange_strong(&busy, &expected, true)) {
+        if (s->joinable) { /* the last one has ended (not running) */
+            pthread_join(s->thread, NULL);
+            s->joinable = false;
+        }
         if (pthread_create(&s->thread, NULL, run, j) == 0) {
             s->running = s->joinable = true;
             return true;
         }
-        cache_snapshot_release(j->m);
-        free(j);
+        atomic_store(&busy, false);
     }
-    atomic_store(&busy, false);
+    cache_snapshot_release(j->m);
+    app_acq_chan_release(j->vf);
+    free(j);
     return false;
 }
 
+/* A job on s's cache c and snapshot m (a new reference), or NULL. */
+static job *job_new(struct app_acq_chan *s, cache *c, const cache_model *m, size_t n_dict,
+                    const acq_model *a)
+{
+    job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    *j = (job){.s = s, .c = c, .m = cache_snapshot_ref(m), .n_dict = n_dict};
+    if (a != NULL) {
+        j->a = *a;
+        j->has_a = true;
+    }
+    return j;
+}
+
 app_acq_chan_status app_acq_chan_get(struct app_acq_chan *s, cache *c,
-                                     const cache_model *m, app_acq_chan_fit **out,
-                                     const char **why)
+                                     const cache_model *m, const acq_model *a,
+                                     app_acq_chan_fit **out, const char **why)
 {
     *out = NULL;
     *why = "per-channel parameters need bgnbd or pareto (covariates)";
@@ -249,8 +283,10 @@ app_acq_chan_status app_acq_chan_get(struct app_acq_chan *s, cache *c,
     pthread_mutex_lock(&s->lock);
     app_acq_chan_fit *f = s->fit;
     bool same = f != NULL && f->serial == m->serial;
-    if (!s->running && (!same || f->n_dict < n_dict))
-        start(s, c, m, n_dict);
+    job *j = NULL;
+    if (!s->running && (!same || f->n_dict < n_dict) &&
+        (j = job_new(s, c, m, n_dict, a)) != NULL)
+        start(s, j);
     if (same)
         atomic_fetch_add(&f->refs, 1);
     pthread_mutex_unlock(&s->lock);
@@ -274,40 +310,81 @@ static bool same_clv(const clv_options *x, const clv_options *y)
            x->margin == y->margin && x->month_periods == y->month_periods;
 }
 
-/* The kept set of a's options, computed when missing (under f->lock);
- * NULL when out of memory. */
-static struct app_acq_chan_kept *kept_for(app_acq_chan_fit *f, const acq_model *a,
-                                          const acq_value **per)
+/* The kept set of clv, or NULL (under f->lock). */
+static struct app_acq_chan_kept *kept_find(app_acq_chan_fit *f, const clv_options *clv)
 {
-    size_t n = f->f.n_channels;
-    if (f->kept == NULL && (f->kept = calloc(APP_ACQ_CHAN_KEPT, sizeof *f->kept)) == NULL)
-        return NULL;
-    for (unsigned i = 0; i < APP_ACQ_CHAN_KEPT; i++)
-        if (f->kept[i].has && same_clv(&f->kept[i].clv, &a->clv))
+    for (unsigned i = 0; f->kept != NULL && i < APP_ACQ_CHAN_KEPT; i++)
+        if (f->kept[i].has && same_clv(&f->kept[i].clv, clv))
             return &f->kept[i];
-    struct app_acq_chan_kept *k = &f->kept[f->next];
-    if (k->index == NULL && (k->index = malloc((n ? n : 1) * sizeof *k->index)) == NULL)
-        return NULL;
-    f->next = (f->next + 1) % APP_ACQ_CHAN_KEPT;
-    acq_channels_values(&f->f, a, k->d, per);
-    for (size_t c = 0; c < n; c++)
-        k->index[c] = per[c] != NULL ? (long)(per[c] - k->d) : -1;
-    k->clv = a->clv;
-    k->has = true;
-    return k;
+    return NULL;
 }
 
-void app_acq_chan_values(app_acq_chan_fit *f, const acq_model *a, acq_value *distinct,
+/* Keeps the values d, per of a's options (under f->lock). */
+static void kept_store(app_acq_chan_fit *f, const acq_model *a, const acq_value *d,
+                       const acq_value *const *per)
+{
+    size_t n = f->f.n_channels;
+    if (kept_find(f, &a->clv) != NULL ||
+        (f->kept == NULL &&
+         (f->kept = calloc(APP_ACQ_CHAN_KEPT, sizeof *f->kept)) == NULL))
+        return;
+    struct app_acq_chan_kept *k = &f->kept[f->next];
+    if (k->index == NULL && (k->index = malloc((n ? n : 1) * sizeof *k->index)) == NULL)
+        return;
+    f->next = (f->next + 1) % APP_ACQ_CHAN_KEPT;
+    memcpy(k->d, d, sizeof k->d);
+    for (size_t c = 0; c < n; c++)
+        k->index[c] = per[c] != NULL ? (long)(per[c] - d) : -1;
+    k->clv = a->clv;
+    k->has = true;
+}
+
+/* Computes and keeps the values of a's options (outside the lock). */
+static void values_job(app_acq_chan_fit *f, const acq_model *a)
+{
+    acq_value *d = malloc(ACQ_CHANNELS_DISTINCT * sizeof *d);
+    const acq_value **per = malloc((f->f.n_channels + 1) * sizeof *per);
+    if (d != NULL && per != NULL) {
+        acq_channels_values(&f->f, a, d, per);
+        pthread_mutex_lock(&f->lock);
+        kept_store(f, a, d, per);
+        pthread_mutex_unlock(&f->lock);
+    }
+    free(d);
+    free(per);
+}
+
+bool app_acq_chan_values(app_acq_chan_fit *f, const acq_model *a, acq_value *distinct,
                          const acq_value **per)
 {
     pthread_mutex_lock(&f->lock);
-    struct app_acq_chan_kept *k = kept_for(f, a, per);
+    struct app_acq_chan_kept *k = kept_find(f, &a->clv);
     if (k != NULL) {
         memcpy(distinct, k->d, sizeof k->d);
         for (size_t c = 0; c < f->f.n_channels; c++)
             per[c] = k->index[c] >= 0 ? &distinct[k->index[c]] : NULL;
     }
     pthread_mutex_unlock(&f->lock);
-    if (k == NULL) /* out of memory: computed here */
-        acq_channels_values(&f->f, a, distinct, per);
+    if (k != NULL)
+        return true;
+    if (a->clv.months > APP_ACQ_CHAN_INLINE_MONTHS)
+        return false;
+    acq_channels_values(&f->f, a, distinct, per);
+    pthread_mutex_lock(&f->lock);
+    kept_store(f, a, distinct, per);
+    pthread_mutex_unlock(&f->lock);
+    return true;
+}
+
+void app_acq_chan_values_start(struct app_acq_chan *s, app_acq_chan_fit *f,
+                               const acq_model *a)
+{
+    pthread_mutex_lock(&s->lock);
+    job *j = NULL;
+    if (!s->running && (j = calloc(1, sizeof *j)) != NULL) {
+        *j = (job){.s = s, .vf = f, .a = *a, .has_a = true};
+        atomic_fetch_add(&f->refs, 1);
+        start(s, j);
+    }
+    pthread_mutex_unlock(&s->lock);
 }

@@ -11,7 +11,10 @@
  * snapshot). The fit reads the cache as of the snapshot's as_of day, the
  * customers' (x, t_x, T) collapsed per channel as they are read (memory:
  * 32 bytes per distinct pattern and channel, twice), so its cost is the
- * snapshot's scan plus the covariate fit on the distinct patterns. */
+ * snapshot's scan plus the covariate fit on the distinct patterns. The
+ * same thread computes the channels' values (acq_channels_values) kept
+ * with the fit: those of the request that started the fit, and those of a
+ * horizon too long to value on a request (app_acq_chan_values_start). */
 #ifndef LTVD_APP_ACQ_CHAN_H
 #define LTVD_APP_ACQ_CHAN_H
 
@@ -60,19 +63,33 @@ void app_acq_chan_free(struct app_acq_chan *s);
 
 /* The fit for snapshot m of the customers of cache c (the tenant's),
  * starting one in the background when it is missing or stale (see the
- * top). READY with *out (a reference: app_acq_chan_release), or another
- * status with *why (static text) and *out NULL. Never waits for a fit. */
+ * top), which also computes and keeps the channels' values under a (the
+ * pooled model of the asking request; NULL: none). READY with *out (a reference:
+ * app_acq_chan_release), or another status with *why (static text) and *out NULL. Never
+ * waits for a fit. */
 app_acq_chan_status app_acq_chan_get(struct app_acq_chan *s, cache *c,
-                                     const cache_model *m, app_acq_chan_fit **out,
-                                     const char **why);
+                                     const cache_model *m, const acq_model *a,
+                                     app_acq_chan_fit **out, const char **why);
 void app_acq_chan_release(app_acq_chan_fit *f);
+
+/* Horizons up to this many months are valued on the request (a value of
+ * 36 months costs ~2 ms, of 1200 ~0.45 s: ACQ_CHANNELS_DISTINCT of them
+ * would not be bounded). */
+#define APP_ACQ_CHAN_INLINE_MONTHS 60
 
 /* The channels' values under fit f and the pooled model a, as
  * acq_channels_values (distinct: ACQ_CHANNELS_DISTINCT entries, per:
- * f->f.n_channels), computed once per clv options and kept (a value at 1200
- * months costs ~50 ms: not on every request). */
-void app_acq_chan_values(app_acq_chan_fit *f, const acq_model *a, acq_value *distinct,
+ * f->f.n_channels): the kept ones of a's clv options, else computed here
+ * when a->clv.months <= APP_ACQ_CHAN_INLINE_MONTHS (and kept). False when
+ * neither: app_acq_chan_values_start computes them in the background. */
+bool app_acq_chan_values(app_acq_chan_fit *f, const acq_model *a, acq_value *distinct,
                          const acq_value **per);
+
+/* Starts computing (and keeping) f's values under a on s's background
+ * thread, unless a job of s runs or another job runs in the process (a
+ * later request starts it then). */
+void app_acq_chan_values_start(struct app_acq_chan *s, app_acq_chan_fit *f,
+                               const acq_model *a);
 
 /* Fits run by this process (for tests and the log). */
 unsigned long app_acq_chan_fits(void);

@@ -642,10 +642,9 @@ int app_acq_spend_load(app_tenant *t, store_db *db)
     return 0;
 }
 
-app_acq_chan_status app_acq_channel_fit(app_tenant *t, const cache_model *m,
-                                        app_acq_chan_fit **out, const char **why)
+struct app_acq_chan *app_acq_chan_of(app_tenant *t)
 {
-    return app_acq_chan_get(t->acq->chan, t->cache, m, out, why);
+    return t->acq->chan;
 }
 
 unsigned long app_acq_passes(app_tenant *t)

@@ -86,10 +86,9 @@ void app_acq_memo_free(struct app_acq_memo *m);
 app_list_status app_acq_view_get(app_tenant *t, app_acq_view **out);
 void app_acq_view_release(app_acq_view *v);
 
-/* The tenant's per-channel model for snapshot m (app/acq_chan.h: started
- * in the background when missing, never waited for). */
-app_acq_chan_status app_acq_channel_fit(app_tenant *t, const cache_model *m,
-                                        app_acq_chan_fit **out, const char **why);
+/* The tenant's per-channel model state (app/acq_chan.h: fitted in the
+ * background, never waited for). */
+struct app_acq_chan *app_acq_chan_of(app_tenant *t);
 
 /* How many views t computed (one pass each), for tests and the log. */
 unsigned long app_acq_passes(app_tenant *t);

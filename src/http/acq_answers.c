@@ -106,12 +106,17 @@ static void ready_part(app_tenant *tn, const app_acq_view *v, const acq_model *a
         return;
     }
     const acq_value **fper = calloc(f->n_channels + 1, sizeof *fper);
-    if (fper != NULL)
-        app_acq_chan_values(p->fit, a, p->distinct, fper);
+    bool later = false; /* a long horizon's values, computed in the background */
+    if (fper != NULL && !app_acq_chan_values(p->fit, a, p->distinct, fper)) {
+        app_acq_chan_values_start(app_acq_chan_of(tn), p->fit, a);
+        later = true;
+    }
     for (size_t k = 0; k < v->cc.n_channels; k++) {
-        bool in_fit = fper != NULL && k < v->n_dict && k < f->n_channels;
+        bool in_fit = fper != NULL && !later && k < v->n_dict && k < f->n_channels;
         p->per[k] = in_fit ? fper[k] : NULL;
-        const char *why = !in_fit
+        const char *why = later ? "the channels' values over this many months are being "
+                                  "computed in the background"
+                          : !in_fit
                               ? "no customer of the channel in the channel model's fit"
                           : f->source[k] == ACQ_SRC_POOLED
                               ? "no customer of the channel in the fit"
@@ -136,7 +141,7 @@ static bool channel_part_make(app_tenant *tn, const app_acq_view *v, const acq_m
     app_acq_chan_status st = APP_ACQ_CHAN_NOT_APPLICABLE;
     p->why = "no spend model is served: no value to give per channel";
     if (valued)
-        st = app_acq_channel_fit(tn, v->m, &p->fit, &p->why);
+        st = app_acq_chan_get(app_acq_chan_of(tn), tn->cache, v->m, a, &p->fit, &p->why);
     if (st == APP_ACQ_CHAN_READY)
         ready_part(tn, v, a, p);
     else

@@ -163,8 +163,9 @@ static void get_ready(testhttp_response *r)
     ck_abort_msg("the channel model never became ready");
 }
 
-/* The offline values: the same customers from the CSV files. */
-static void offline(acq_channel_fit *f, acq_value *distinct, const acq_value **per)
+/* The offline values: the same customers from the CSV files, over months. */
+static void offline(acq_channel_fit *f, acq_value *distinct, const acq_value **per,
+                    unsigned months)
 {
     txn_set x;
     summary_set s;
@@ -184,7 +185,7 @@ static void offline(acq_channel_fit *f, acq_value *distinct, const acq_value **p
                      GSL_SUCCESS);
     const ltvd_config *cfg = &t.cfg;
     acq_model a = {.m = &bgnbd_model,
-                   .clv = {36, cfg->discount_rate, cfg->margin, CLV_MONTH_WEEKS}};
+                   .clv = {months, cfg->discount_rate, cfg->margin, CLV_MONTH_WEEKS}};
     memcpy(a.params, PARAMS, sizeof PARAMS);
     memcpy(a.se, SE, sizeof SE);
     memcpy(a.gg, GG, sizeof GG);
@@ -234,7 +235,7 @@ START_TEST(test_acq_chan_http_fitting_then_ready)
     acq_channel_fit f;
     static acq_value distinct[ACQ_CHANNELS_DISTINCT];
     const acq_value *per[8];
-    offline(&f, distinct, per);
+    offline(&f, distinct, per, 36);
     assert_schema(r.json);
     json_t *cm = json_object_get(r.json, "channel_model");
     ck_assert_str_eq(testhttp_jstr(cm, "baseline"), "search");
@@ -262,6 +263,46 @@ START_TEST(test_acq_chan_http_fitting_then_ready)
     ck_assert_int_eq(testhttp_jint(json_object_get(r.json, "model"), "version"), 8);
     testhttp_response_free(&r);
     ck_assert_uint_eq(app_acq_chan_fits(), fits + 2);
+}
+END_TEST
+
+/* A horizon past APP_ACQ_CHAN_INLINE_MONTHS: the fit is ready but the
+ * channels' values over 120 months are computed in the background (pooled
+ * values and a reason meanwhile), then equal the offline ones. */
+START_TEST(test_acq_chan_http_long_horizon)
+{
+    testhttp_response r;
+    get_ready(&r);
+    testhttp_response_free(&r);
+    const char *target = "/v1/acquisition?months=120";
+    testhttp_request(t.port, "GET", target, NULL, &r);
+    ck_assert_str_eq(status_of(r.json), "ready");
+    json_t *cp = json_object_get(channel(r.json, "social"), "channel_params");
+    ck_assert_str_eq(testhttp_jstr(cp, "source"), "pooled_model");
+    ck_assert_ptr_nonnull(strstr(testhttp_jstr(cp, "reason"), "background"));
+    assert_pooled(r.json);
+    testhttp_response_free(&r);
+    int i = 0;
+    for (; i < 600; i++) {
+        testhttp_request(t.port, "GET", target, NULL, &r);
+        cp = json_object_get(channel(r.json, "social"), "channel_params");
+        if (strcmp(testhttp_jstr(cp, "source"), "own") == 0)
+            break;
+        testhttp_response_free(&r);
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    ck_assert_int_lt(i, 600);
+    acq_channel_fit f;
+    static acq_value distinct[ACQ_CHANNELS_DISTINCT];
+    const acq_value *per[8];
+    offline(&f, distinct, per, 120);
+    for (size_t k = 0; k < at.n_names; k++) {
+        double v = testhttp_jnum(channel(r.json, at.names[k]), "new_customer_repeat_ltv");
+        ck_assert_msg(fabs(v - per[k]->ltv) <= 1e-9 * per[k]->ltv, "%s: %.17g vs %.17g",
+                      at.names[k], v, per[k]->ltv);
+    }
+    acq_channels_free(&f);
+    testhttp_response_free(&r);
 }
 END_TEST
 
@@ -337,6 +378,7 @@ Suite *suite_acq_channels_http(void)
     tcase_add_test(tc, test_acq_chan_http_fitting_then_ready);
     tcase_add_test(tc, test_acq_chan_http_not_applicable);
     tcase_add_test(tc, test_acq_chan_http_tenants_apart);
+    tcase_add_test(tc, test_acq_chan_http_long_horizon);
     suite_add_tcase(s, tc);
     return s;
 }
