@@ -37,8 +37,17 @@ static void check_item(const ingest_item *it, const ingest_limits *lim)
     FUZZ_CHECK(ingest_parse_amount(it->amount, an, amount) == NULL);
     FUZZ_CHECK(strcmp(amount, it->amount) == 0);
 
+    /* the first-touch attributes: absent, or valid by the id rules */
+    const char *attr[2] = {it->channel, it->campaign};
+    for (int k = 0; k < 2; k++)
+        FUZZ_CHECK(attr[k] == NULL ||
+                   (strlen(attr[k]) >= 1 && strlen(attr[k]) <= INGEST_ATTR_BYTES &&
+                    ingest_check_id(attr[k], strlen(attr[k]), INGEST_ATTR_BYTES, buf,
+                                    sizeof buf) == NULL));
+
     store_item si;
     ingest_item_to_store(it, &si);
+    FUZZ_CHECK(si.channel == it->channel && si.campaign == it->campaign);
 }
 
 /* The fast reader never accepts what the jansson one refuses, and agrees
@@ -63,6 +72,9 @@ static void check_fast(const uint8_t *data, size_t size, const ingest_limits *li
             FUZZ_CHECK(strcmp(a->customer_id, b->customer_id) == 0);
             FUZZ_CHECK(a->occurred_at_s == b->occurred_at_s && a->day == b->day);
             FUZZ_CHECK(strcmp(a->amount, b->amount) == 0);
+            /* the fast reader takes items of the four members only */
+            FUZZ_CHECK(a->channel == NULL && a->campaign == NULL);
+            FUZZ_CHECK(b->channel == NULL && b->campaign == NULL);
         }
     }
     ingest_batch_free(&fast);

@@ -23,21 +23,22 @@
 #define JOURNAL_BITS 18
 #define JOURNAL_CAP ((size_t)1 << JOURNAL_BITS)
 
-/* One customer: 44 bytes (the id offset fills cache_summary's padding;
- * packed at 4-byte alignment, so 10M customers hold 40 MB less than at 48;
- * x86-64 and arm64 read the 8-byte fields at any alignment). */
-typedef struct __attribute__((packed, aligned(4))) rec {
+/* One customer: 40 bytes. The last day and the number of purchase days
+ * are kept in 16 bits each (as the span last - first and the count), which
+ * holds 179 years of days: ids are stored from 1970 to the next day, so no
+ * customer of the service comes near (summary_valid refuses the others). */
+typedef struct rec {
     int32_t first_day;
-    int32_t last_day;
-    uint32_t n_days;
+    uint16_t span;   /* last_day - first_day */
+    uint16_t n_days; /* distinct purchase days */
     uint32_t id_off;
+    uint16_t channel;  /* index into channels */
+    uint16_t campaign; /* index into campaigns */
     int64_t repeat_units;
     int64_t first_units;
     uint64_t month_bits;
-    uint16_t channel;  /* index into channels */
-    uint16_t campaign; /* index into campaigns */
 } rec;
-_Static_assert(sizeof(rec) == 44, "a record is 44 bytes");
+_Static_assert(sizeof(rec) == 40, "a record is 40 bytes");
 
 /* The table. Fields marked (w) change only under the write lock; the writer
  * alone reads them without it. */
@@ -254,11 +255,13 @@ int cache_reserve(cache *c, size_t n, size_t id_bytes)
 /* ------------------------------------------------------------- writing */
 
 /* n_days 0 is a record whose first day's delta is still in flight (see
- * cache_summary_add_day): kept, but hidden from cache_get and cache_foreach. */
+ * cache_summary_add_day): kept, but hidden from cache_get and cache_foreach.
+ * The record keeps the span and the count in 16 bits (rec). */
 static bool summary_valid(const cache_summary *s)
 {
     return s->first_day <= s->last_day &&
            (int64_t)s->n_days - 1 <= (int64_t)s->last_day - s->first_day &&
+           (int64_t)s->last_day - s->first_day <= UINT16_MAX && s->n_days <= UINT16_MAX &&
            s->repeat_units >= 0 && s->first_units >= 0;
 }
 
@@ -299,8 +302,8 @@ static void apply(cache *c, const char *id, const cache_summary *s, const cache_
         c->n++;
     }
     r->first_day = s->first_day;
-    r->last_day = s->last_day;
-    r->n_days = s->n_days;
+    r->span = (uint16_t)(s->last_day - s->first_day); /* summary_valid checked */
+    r->n_days = (uint16_t)s->n_days;
     r->repeat_units = s->repeat_units;
     r->first_units = s->first_units;
     r->month_bits = s->month_bits;
@@ -374,8 +377,9 @@ int cache_upsert(cache *c, const char *id, const cache_summary *s)
 
 static void copy_out(const rec *r, cache_summary *out)
 {
-    *out = (cache_summary){r->first_day,    r->last_day,    r->n_days,
-                           r->repeat_units, r->first_units, r->month_bits};
+    *out = (cache_summary){r->first_day,   (int32_t)((int64_t)r->first_day + r->span),
+                           r->n_days,      r->repeat_units,
+                           r->first_units, r->month_bits};
 }
 
 int cache_get(cache *c, const char *id, cache_summary *out)

@@ -2,7 +2,7 @@
  * summary numbers, never the transactions) keyed by the customer id, and the
  * current model snapshot, safe under many readers and one writer.
  *
- * Customer table (cache.c). Records are 32 bytes in one array, appended in
+ * Customer table (cache.c). Records are 40 bytes in one array, appended in
  * insertion order and never removed; ids live NUL-terminated in an arena of
  * 1 MiB blocks that never move; the hash table is open addressing (linear
  * probing) over 8-byte slots holding a 32-bit hash tag and the record index.
@@ -55,8 +55,9 @@ enum {
 #define CACHE_AMOUNT_UNITS 10000
 
 /* A customer's summary. Days are UTC day numbers since 1970-01-01. Valid
- * when first_day <= last_day, n_days <= last - first + 1, and both amounts
- * are >= 0. n_days 0 is a record still waiting for its first day's delta
+ * when first_day <= last_day, n_days <= last - first + 1, last - first <=
+ * 65535 (179 years: the table keeps the span and n_days in 16 bits), and
+ * both amounts are >= 0. n_days 0 is a record still waiting for its first day's delta
  * (cache_summary_add_day): the table keeps it but cache_get and
  * cache_foreach do not show it. */
 typedef struct cache_summary {

@@ -198,6 +198,37 @@ START_TEST(test_attrs_overflow)
 }
 END_TEST
 
+/* The record keeps the span and the purchase days in 16 bits: the longest
+ * span round-trips, a longer one is refused (nothing changes). */
+START_TEST(test_record_limits)
+{
+    cache *c = cache_new(0);
+    cache_summary s = {0, 65535, 65535, 1, 2, 3}, got;
+    ck_assert_int_eq(cache_upsert(c, "long", &s), CACHE_OK);
+    ck_assert_int_eq(cache_get(c, "long", &got), CACHE_OK);
+    ck_assert_int_eq(got.last_day, 65535);
+    ck_assert_uint_eq(got.n_days, 65535);
+    ck_assert_uint_eq(got.month_bits, 3);
+    cache_summary far = {-5, 65530, 2, 0, 0, 1};
+    ck_assert_int_eq(cache_upsert(c, "neg", &far), CACHE_OK);
+    ck_assert_int_eq(cache_get(c, "neg", &got), CACHE_OK);
+    ck_assert_int_eq(got.first_day, -5);
+    ck_assert_int_eq(got.last_day, 65530);
+    cache_summary too_long = {0, 65536, 2, 0, 0, 1};
+    ck_assert_int_eq(cache_upsert(c, "long", &too_long), CACHE_EINVAL);
+    cache_summary erased = {INT32_MIN, INT32_MIN, 0, 0, 0, 0};
+    ck_assert_int_eq(cache_upsert(c, "gone", &erased), CACHE_OK);
+    bool found;
+    const char *id = "gone";
+    ck_assert_uint_eq(cache_get_many(c, &id, 1, &got, &found), 1);
+    ck_assert_int_eq(got.first_day, INT32_MIN);
+    ck_assert_int_eq(got.last_day, INT32_MIN);
+    ck_assert_int_eq(cache_get(c, "long", &got), CACHE_OK);
+    ck_assert_int_eq(got.last_day, 65535); /* unchanged */
+    cache_free(c);
+}
+END_TEST
+
 Suite *suite_acq_cache(void)
 {
     Suite *s = suite_create("acq_cache");
@@ -207,6 +238,7 @@ Suite *suite_acq_cache(void)
     tcase_add_test(t, test_month_bits_any_order);
     tcase_add_test(t, test_attrs_dictionary);
     tcase_add_test(t, test_attrs_overflow);
+    tcase_add_test(t, test_record_limits);
     suite_add_tcase(s, t);
     return s;
 }
