@@ -28,6 +28,7 @@
 #include "base/month.h"
 #include "http/json_out.h"
 #include "http/query.h"
+#include "http/url.h"
 #include "ingest/batch.h"
 
 /* At most this many errors listed (the rest counted in the detail). */
@@ -237,7 +238,9 @@ static void check_leads(errs *e, long i, const json_t *v, int64_t *out)
     double d = json_is_integer(v) ? (double)json_integer_value(v)
                : json_is_real(v)  ? json_real_value(v)
                                   : -1;
-    if (!json_is_number(v) || d < 0 || d != floor(d) || d > 9007199254740992.0)
+    /* an integer compared as one: 2^53 + 1 would round to 2^53 as a double */
+    if (!json_is_number(v) || d < 0 || d != floor(d) || d > 9007199254740992.0 ||
+        (json_is_integer(v) && json_integer_value(v) > 9007199254740992LL))
         add_error(e, i, "leads", "must be an integer from 0 to 2^53, or null");
     else
         *out = (int64_t)d;
@@ -434,6 +437,10 @@ static bool cursor_parse(const char *c, int64_t *month,
         channel[i] = (char)(hi << 4 | lo);
     }
     channel[hex / 2] = '\0';
+    /* a channel as stored ones are (UTF-8 without control characters):
+     * other bytes would reach PostgreSQL and fail there (a 503) */
+    if (!url_text_ok((const unsigned char *)channel, hex / 2))
+        return false;
     *month = m;
     return true;
 }

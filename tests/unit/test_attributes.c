@@ -401,6 +401,13 @@ START_TEST(test_attributes_spend)
     CALL(svc.port, "PUT", "/v1/acquisition/spend", "{\"items\":[]}", &e);
     testhttp_assert_problem(&e, 422, "validation-failed");
     testhttp_response_free(&e);
+    /* leads 2^53 + 1 is above 2^53, not rounded down to it */
+    CALL(svc.port, "PUT", "/v1/acquisition/spend",
+         "{\"items\":[{\"channel\":\"ok\",\"month\":\"2025-03\",\"spend\":1,"
+         "\"leads\":9007199254740993}]}",
+         &e);
+    testhttp_assert_problem(&e, 422, "validation-failed");
+    testhttp_response_free(&e);
     ck_assert_int_eq(spend_rows(), 2);
 
     /* pages: 8 rows, 3 a page */
@@ -443,6 +450,14 @@ START_TEST(test_attributes_spend)
     ck_assert_int_eq(n, 8); /* a cursor after "z z&." goes in a query as it is */
     ck_assert_int_eq(pages, 3);
     testtenant_call_ok0(svc.port, "GET", "/v1/acquisition/spend?cursor=garbage", NULL,
+                        400);
+    /* a forged cursor whose channel is not UTF-8 (or holds a control
+     * character) is not one of ours: 400, never PostgreSQL's 503 */
+    testtenant_call_ok0(svc.port, "GET", "/v1/acquisition/spend?cursor=23964.ff", NULL,
+                        400);
+    testtenant_call_ok0(svc.port, "GET", "/v1/acquisition/spend?cursor=23964.c0af", NULL,
+                        400);
+    testtenant_call_ok0(svc.port, "GET", "/v1/acquisition/spend?cursor=23964.610a", NULL,
                         400);
     testtenant_call_ok0(svc.port, "GET", "/v1/acquisition/spend?limit=1001", NULL, 400);
     /* another tenant's spend is its own */
