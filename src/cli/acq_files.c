@@ -7,19 +7,28 @@
 
 #include <jansson.h>
 
+#include "ingest/batch.h"
 #include "summary/csv.h"
 
-/* A channel name is 1..128 bytes of UTF-8 (what a JSON string can hold;
- * jansson checks it). */
+/* A channel name is 1..128 bytes of UTF-8 (jansson checks it) without
+ * control characters: the rule of the service (ingest_check_id). */
 static bool channel_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > 128)
+    char buf[160];
+    if (n == 0 || n > INGEST_ATTR_BYTES ||
+        ingest_check_id(s, n, INGEST_ATTR_BYTES, buf, sizeof buf) != NULL)
         return false;
     json_t *j = json_string(s);
     json_decref(j);
     return j != NULL;
 }
+
+/* The service's bounds (PUT /v1/acquisition/spend): a spend has at most 14
+ * digits before the point, leads at most 2^53; sums of such rows stay
+ * finite (a spend of 1e308 overflowed the channel's sum to inf). */
+#define SPEND_BOUND 1e14
+#define LEADS_BOUND 9007199254740992.0
 
 long acq_names_index(acq_names *names, const char *name)
 {
@@ -139,7 +148,8 @@ static int attribute_row(csv_reader *r, long id_col, long ch_col, const id_table
     const char *id = csv_field(r, (size_t)id_col), *ch = csv_field(r, (size_t)ch_col);
     if (*ch != '\0' && !channel_ok(ch)) {
         csv_errorf(r, err, SUMMARY_ERR_MAX,
-                   "acquisition_channel must be 1 to 128 bytes of UTF-8");
+                   "acquisition_channel must be 1 to 128 bytes of UTF-8 without "
+                   "control characters");
         return -1;
     }
     long i = id_table_find(t, txns, id);
@@ -211,20 +221,25 @@ static int spend_row(csv_reader *r, const long *col, acq_names *names, cohort_sp
         return -1;
     }
     double spend, leads = 0;
-    if (summary_parse_number(csv_field(r, (size_t)col[2]), &spend) != 0 || spend < 0) {
-        csv_errorf(r, err, SUMMARY_ERR_MAX, "spend must be a number >= 0, not '%.40s'",
+    if (summary_parse_number(csv_field(r, (size_t)col[2]), &spend) != 0 || spend < 0 ||
+        spend >= SPEND_BOUND) {
+        csv_errorf(r, err, SUMMARY_ERR_MAX,
+                   "spend must be a number >= 0 below 1e14, not '%.40s'",
                    csv_field(r, (size_t)col[2]));
         return -1;
     }
     const char *lt = col[3] >= 0 ? csv_field(r, (size_t)col[3]) : "";
-    if (*lt != '\0' && (summary_parse_number(lt, &leads) != 0 || leads < 0)) {
+    if (*lt != '\0' &&
+        (summary_parse_number(lt, &leads) != 0 || leads < 0 || leads > LEADS_BOUND)) {
         csv_errorf(r, err, SUMMARY_ERR_MAX,
-                   "leads must be empty or a number >= 0, not '%.40s'", lt);
+                   "leads must be empty or a number from 0 to 2^53, not '%.40s'", lt);
         return -1;
     }
     const char *ch = csv_field(r, (size_t)col[0]);
     if (!channel_ok(ch)) {
-        csv_errorf(r, err, SUMMARY_ERR_MAX, "channel must be 1 to 128 bytes of UTF-8");
+        csv_errorf(r, err, SUMMARY_ERR_MAX,
+                   "channel must be 1 to 128 bytes of UTF-8 without control "
+                   "characters");
         return -1;
     }
     long k = acq_names_index(names, ch);

@@ -526,7 +526,13 @@ START_TEST(test_acq_cli_errors)
         "'channel,month,spend\\na,1997-01,5\\na,1997-01,6\\n' > "
         "/tmp/ltvd_acq_dup.csv; printf "
         "'customer_id,campaign\\n1,x\\n' > /tmp/ltvd_acq_attr.csv; printf "
-        "'channel,month,spend\\n\\377x,1997-01,5\\n' > /tmp/ltvd_acq_utf8.csv");
+        "'channel,month,spend\\n\\377x,1997-01,5\\n' > /tmp/ltvd_acq_utf8.csv; printf "
+        "'channel,month,spend\\na\\001b,1997-01,5\\n' > /tmp/ltvd_acq_ctl.csv; printf "
+        "'customer_id,acquisition_channel\\n1,\"a\\nb\"\\n' > /tmp/ltvd_acq_attr_nl.csv; "
+        "printf 'channel,month,spend\\na,1997-01,1e308\\na,1997-02,1e308\\n' > "
+        "/tmp/ltvd_acq_big.csv; printf "
+        "'channel,month,spend,leads\\na,1997-01,5,1e300\\n' "
+        "> /tmp/ltvd_acq_leads.csv");
     ck_assert_int_eq(r.status, 0);
     testrun_free(&r);
     expect_usage_error("acquisition --transactions " TXNS
@@ -545,6 +551,21 @@ START_TEST(test_acq_cli_errors)
     expect_usage_error("acquisition --transactions " TXNS
                        " --spend /tmp/ltvd_acq_utf8.csv",
                        "bytes of UTF-8");
+    /* the service's rules: no control character in a channel; a spend
+     * below 1e14 and leads up to 2^53 (two spends of 1e308 summed to inf,
+     * and the channel's ltv_cac and conversion came out 0) */
+    expect_usage_error("acquisition --transactions " TXNS
+                       " --spend /tmp/ltvd_acq_ctl.csv",
+                       "without control characters");
+    expect_usage_error("acquisition --transactions " TXNS
+                       " --attributes /tmp/ltvd_acq_attr_nl.csv",
+                       "ltvd_acq_attr_nl.csv:2: acquisition_channel must be");
+    expect_usage_error("acquisition --transactions " TXNS
+                       " --spend /tmp/ltvd_acq_big.csv",
+                       "ltvd_acq_big.csv:2: spend must be a number >= 0 below 1e14");
+    expect_usage_error("acquisition --transactions " TXNS
+                       " --spend /tmp/ltvd_acq_leads.csv",
+                       "leads must be empty or a number from 0 to 2^53");
 }
 END_TEST
 
