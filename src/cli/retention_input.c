@@ -216,14 +216,19 @@ int retention_input_file(const char *path, retention_input *in,
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             len--;
-        if (skipped_line(line, len))
+        char *text = line;
+        if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+            text += 3; /* a UTF-8 byte order mark, as spreadsheets write */
+            len -= 3;
+        }
+        if (skipped_line(text, len))
             continue;
         if (b.n_cohorts >= RETENTION_INPUT_MAX_COHORTS) {
             snprintf(why, sizeof why, "more than %d cohorts",
                      RETENTION_INPUT_MAX_COHORTS);
             rc = -1;
         } else {
-            rc = parse_cohort(&b, line, len, why);
+            rc = parse_cohort(&b, text, len, why);
         }
         if (rc != 0) {
             snprintf(err, RETENTION_INPUT_ERR_MAX, "%s:%zu: %.150s", shown, lineno, why);

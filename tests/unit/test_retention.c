@@ -575,13 +575,15 @@ static void expect_error(const char *args, int status, const char *needle)
     testrun_free(&r);
 }
 
-/* A cohort triangle (younger cohorts have shorter lines) with CRLF line
- * ends, comments and blank lines: fitted like the same cohorts in memory. */
+/* A cohort triangle (younger cohorts have shorter lines) with a UTF-8 byte
+ * order mark, CRLF line ends, comments and blank lines: fitted like the same
+ * cohorts in memory (the mark made line 1 "not a number"). */
 START_TEST(test_cli_cohort_triangle)
 {
     char path[] = "/tmp/ltvd_retention_XXXXXX", args[256];
-    temp_file(path, "# cohorts of 2019, 2020, 2021\r\n1000,631,468,382,326\r\n\r\n"
-                    "  800 , 530,400,330\r\n# the youngest\n600,420,330\n");
+    temp_file(path,
+              "\xef\xbb\xbf# cohorts of 2019, 2020, 2021\r\n1000,631,468,382,326\r\n\r\n"
+              "  800 , 530,400,330\r\n# the youngest\n600,420,330\n");
     snprintf(args, sizeof args, "--model sbg --cohorts %s --horizon 6", path);
     json_t *j = run_json(args);
     unlink(path);
