@@ -204,6 +204,14 @@ static int choose_columns(const cli_options *o, const raw_file *f, size_t id_col
                          o->covariates, (int)l, p);
                 return -1;
             }
+            /* each column once: cols has room for the file's columns only */
+            for (size_t k = 0; k < *n; k++)
+                if (cols[k] == (size_t)j) {
+                    snprintf(err, len,
+                             "%s: column '%.*s' named twice in --covariate-columns",
+                             o->covariates, (int)l, p);
+                    return -1;
+                }
             cols[(*n)++] = (size_t)j;
             p += l + (p[l] == ',');
         }

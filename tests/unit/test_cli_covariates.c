@@ -258,6 +258,11 @@ START_TEST(test_cli_covariates_refusals)
             "--min-customers must be");
     refused(FIT "--model bgnbd --penalizer 0.1 --covariates " CHANNELS, 2,
             "--penalizer is not available");
+    /* a column named twice (more times than the file has columns wrote
+     * past the end of the chosen columns: an ASan heap overflow) */
+    refused(FIT "--model bgnbd --covariate-columns channel,channel,channel,channel,"
+                "channel --covariates " CHANNELS,
+            2, "column 'channel' named twice in --covariate-columns");
     refused("score --model bgnbd --horizon 4 --summary " SUMMARY
             " --covariates " CHANNELS,
             2, "is an option of `ltvd fit`");
