@@ -39,6 +39,11 @@ struct app_acq_memo {
     app_acq_view *view; /* the last view kept, one reference; NULL */
     spend_row *spend;   /* the spend copy */
     size_t n_spend, cap_spend;
+    /* its rows by (channel, month): open addressing, row index + 1 (0:
+     * empty), at most half full; NULL (after running out of memory): the
+     * look-up is linear */
+    uint32_t *index;
+    size_t index_cap;
     uint64_t spend_version; /* bumped by every change of the copy */
     atomic_ulong passes;    /* views computed (app_acq_passes) */
     /* single flight: while one request computes the view of `pending`'s
@@ -77,6 +82,7 @@ void app_acq_memo_free(struct app_acq_memo *m)
     app_acq_chan_free(m->chan); /* joins its fit, which reads the cache */
     app_acq_view_release(m->view);
     free(m->spend);
+    free(m->index);
     pthread_cond_destroy(&m->done);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -547,18 +553,64 @@ void app_acq_value(app_tenant *tn, const cache_model *m, const acq_model *a,
 
 /* ------------------------------------------------------------ the spend */
 
-/* The row of (channel, month) in the copy, or NULL. */
+static size_t spend_hash(const char *channel, int32_t month)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint32_t)month;
+    for (const unsigned char *p = (const unsigned char *)channel; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static void index_put(struct app_acq_memo *m, size_t row)
+{
+    size_t mask = m->index_cap - 1;
+    size_t h = spend_hash(m->spend[row].channel, m->spend[row].month) & mask;
+    while (m->index[h] != 0)
+        h = (h + 1) & mask;
+    m->index[h] = (uint32_t)(row + 1);
+}
+
+/* Makes room in the index for one more row (rebuilt at twice the size when
+ * it would be more than half full); without memory the index is dropped and
+ * look-ups are linear. */
+static void index_reserve(struct app_acq_memo *m)
+{
+    if (m->index != NULL && 2 * (m->n_spend + 1) <= m->index_cap)
+        return;
+    if (m->index == NULL && m->index_cap != 0)
+        return; /* dropped: stays linear until the next load */
+    size_t cap = m->index_cap ? 2 * m->index_cap : 128;
+    uint32_t *v = calloc(cap, sizeof *v);
+    free(m->index);
+    m->index = v;
+    m->index_cap = cap;
+    for (size_t i = 0; v != NULL && i < m->n_spend; i++)
+        index_put(m, i);
+}
+
+/* The row of (channel, month) in the copy, or NULL: a PUT of 1000 rows
+ * looks each up (linear in a copy of 90,000 rows, such a PUT took 0.34 s
+ * under the memo's lock). */
 static spend_row *spend_find(struct app_acq_memo *m, const char *channel, int32_t month)
 {
-    for (size_t i = 0; i < m->n_spend; i++)
-        if (m->spend[i].month == month && strcmp(m->spend[i].channel, channel) == 0)
-            return &m->spend[i];
+    if (m->index == NULL) {
+        for (size_t i = 0; i < m->n_spend; i++)
+            if (m->spend[i].month == month && strcmp(m->spend[i].channel, channel) == 0)
+                return &m->spend[i];
+        return NULL;
+    }
+    size_t mask = m->index_cap - 1;
+    for (size_t h = spend_hash(channel, month) & mask; m->index[h] != 0;
+         h = (h + 1) & mask) {
+        spend_row *r = &m->spend[m->index[h] - 1];
+        if (r->month == month && strcmp(r->channel, channel) == 0)
+            return r;
+    }
     return NULL;
 }
 
 /* Sets row s in the copy; is_new: s is known not to be there (a load into
- * an empty copy, whose rows are distinct), so it is not looked for (a
- * look-up is linear in the copy). */
+ * an empty copy, whose rows are distinct), so it is not looked for. */
 static bool spend_set(struct app_acq_memo *m, const store_spend *s, bool is_new)
 {
     if (strlen(s->channel) > CACHE_ATTR_MAX)
@@ -575,9 +627,12 @@ static bool spend_set(struct app_acq_memo *m, const store_spend *s, bool is_new)
             m->spend = v;
             m->cap_spend = cap;
         }
+        index_reserve(m);
         r = &m->spend[m->n_spend++];
         snprintf(r->channel, sizeof r->channel, "%s", s->channel);
         r->month = (int32_t)s->month;
+        if (m->index != NULL)
+            index_put(m, m->n_spend - 1);
     }
     r->spend = strtod(s->spend, NULL);
     r->leads = s->leads;
@@ -617,6 +672,9 @@ int app_acq_spend_load(app_tenant *t, store_db *db)
     struct app_acq_memo *memo = t->acq; /* a load replaces the copy */
     pthread_mutex_lock(&memo->lock);
     memo->n_spend = 0;
+    free(memo->index); /* rebuilt as the rows come */
+    memo->index = NULL;
+    memo->index_cap = 0;
     memo->spend_version++;
     pthread_mutex_unlock(&memo->lock);
     /* from ("", 1970-01): before every row, channels being never empty (an
@@ -639,6 +697,10 @@ int app_acq_spend_load(app_tenant *t, store_db *db)
         if (got < 1000)
             return 0;
     }
+    log_write(LOG_WARN,
+              "tenant %s: the acquisition spend copy holds its limit of %d rows: "
+              "GET /v1/acquisition lacks any later one",
+              t->id, APP_ACQ_SPEND_MAX);
     return 0;
 }
 

@@ -346,6 +346,46 @@ START_TEST(test_acq_http_channels_and_spend)
 }
 END_TEST
 
+/* The spend copy's index by (channel, month): 3000 rows merged in pages
+ * (the index grows from 128 slots to 8192), then 500 of them replaced; each
+ * channel's spend is its rows' sum, each row counted once. */
+START_TEST(test_acq_http_spend_copy_index)
+{
+    enum { CHANNELS = 6, MONTHS = 500 };
+    static store_spend sp[CHANNELS * MONTHS];
+    static char text[CHANNELS * MONTHS][16], names[CHANNELS][8];
+    for (int c = 0; c < CHANNELS; c++)
+        for (int k = 0; k < MONTHS; k++) {
+            store_spend *x = &sp[c * MONTHS + k];
+            snprintf(names[c], sizeof names[c], "ix%d", c);
+            x->channel = names[c];
+            x->month = 1970 * 12 + k;
+            snprintf(text[c * MONTHS + k], sizeof text[0], "%d", k);
+            x->spend = text[c * MONTHS + k];
+            x->leads = -1;
+        }
+    for (int page = 0; page < CHANNELS * MONTHS; page += 700) {
+        size_t n =
+            CHANNELS * MONTHS - page < 700 ? (size_t)(CHANNELS * MONTHS - page) : 700;
+        ck_assert(app_acq_spend_merge(t.app->dflt, sp + page, n));
+    }
+    for (int k = 0; k < MONTHS; k++)
+        sp[k].spend = "1"; /* channel ix0: every row replaced */
+    ck_assert(app_acq_spend_merge(t.app->dflt, sp, MONTHS));
+    testhttp_response r;
+    get("/v1/acquisition", 200, &r);
+    ck_assert_double_eq_tol(testhttp_jnum(channel_of(r.json, "ix0"), "spend"), MONTHS,
+                            1e-9);
+    for (int c = 1; c < CHANNELS; c++) {
+        char name[8];
+        snprintf(name, sizeof name, "ix%d", c);
+        ck_assert_double_eq_tol(testhttp_jnum(channel_of(r.json, name), "spend"),
+                                MONTHS * (MONTHS - 1) / 2, 1e-9);
+    }
+    testhttp_response_free(&r);
+}
+END_TEST
+
 static void *get_view(void *arg)
 {
     app_acq_view *v = NULL;
@@ -396,6 +436,7 @@ Suite *suite_acquisition_http(void)
     tcase_add_test(tc, test_acq_http_follows_ingest);
     tcase_add_test(tc, test_acq_http_retention_matrix);
     tcase_add_test(tc, test_acq_http_channels_and_spend);
+    tcase_add_test(tc, test_acq_http_spend_copy_index);
     tcase_add_test(tc, test_acq_http_single_flight);
     suite_add_tcase(s, tc);
     return s;
