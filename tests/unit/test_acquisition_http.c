@@ -353,7 +353,7 @@ START_TEST(test_acq_http_spend_copy_index)
 {
     enum { CHANNELS = 6, MONTHS = 500 };
     static store_spend sp[CHANNELS * MONTHS];
-    static char text[CHANNELS * MONTHS][16], names[CHANNELS][8];
+    static char text[CHANNELS * MONTHS][16], names[CHANNELS][16];
     for (int c = 0; c < CHANNELS; c++)
         for (int k = 0; k < MONTHS; k++) {
             store_spend *x = &sp[c * MONTHS + k];
@@ -377,7 +377,7 @@ START_TEST(test_acq_http_spend_copy_index)
     ck_assert_double_eq_tol(testhttp_jnum(channel_of(r.json, "ix0"), "spend"), MONTHS,
                             1e-9);
     for (int c = 1; c < CHANNELS; c++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "ix%d", c);
         ck_assert_double_eq_tol(testhttp_jnum(channel_of(r.json, name), "spend"),
                                 MONTHS * (MONTHS - 1) / 2, 1e-9);
