@@ -142,11 +142,57 @@ static json_t *header(const acq_doc_in *in, const acq_value *v)
         num_or_null(v != NULL && v->ok, v != NULL ? v->ltv : 0));
 }
 
+/* Channel indices by customers, most first (ties by index); qsort has no
+ * argument for the table, so it is this thread's. */
+static _Thread_local const cohort_channels *sort_cc;
+
+static int by_size(const void *x, const void *y)
+{
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    size_t ci = sort_cc->ch[i].customers, cj = sort_cc->ch[j].customers;
+    if (ci != cj)
+        return ci > cj ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+static int by_size_index(const void *x, const void *y)
+{
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    return i < j ? -1 : i > j;
+}
+
+/* The channels listed: the ACQ_DOC_CHANNELS_MAX with most customers (or
+ * spend rows), in index order; *n_out of them. NULL when out of memory. */
+static size_t *listed_channels(const cohort_channels *cc, size_t *n_out)
+{
+    size_t n = cc->n_channels;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (idx == NULL)
+        return NULL;
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++)
+        if (cc->ch[k].customers > 0 || cc->ch[k].has_spend)
+            idx[m++] = k;
+    if (m > ACQ_DOC_CHANNELS_MAX) {
+        sort_cc = cc;
+        qsort(idx, m, sizeof *idx, by_size);
+        m = ACQ_DOC_CHANNELS_MAX;
+        sort_cc = NULL;
+        qsort(idx, m, sizeof *idx, by_size_index);
+    }
+    *n_out = m;
+    return idx;
+}
+
 json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why)
 {
     const acq_value *v = in->model != NULL ? in->value : NULL;
-    json_t *doc = header(in, v), *chans = json_array();
-    for (size_t k = 0; doc != NULL && chans != NULL && k <= in->cc->n_channels; k++) {
+    size_t n_listed = 0;
+    size_t *listed = listed_channels(in->cc, &n_listed);
+    json_t *doc = listed != NULL ? header(in, v) : NULL, *chans = json_array();
+    /* the listed channels, then the customers without one */
+    for (size_t i = 0; doc != NULL && chans != NULL && i <= n_listed; i++) {
+        size_t k = i < n_listed ? listed[i] : in->cc->n_channels;
         const cohort_channel *ch = &in->cc->ch[k];
         if (k == in->cc->n_channels && ch->customers == 0)
             continue; /* no customer without a channel */
@@ -169,6 +215,10 @@ json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why)
                                                                         : "no channel"));
         json_array_append_new(chans, g);
     }
+    size_t n_with = 0;
+    for (size_t k = 0; k < in->cc->n_channels; k++)
+        n_with += in->cc->ch[k].customers > 0 || in->cc->ch[k].has_spend;
+    free(listed);
     if (doc == NULL || chans == NULL) {
         json_decref(doc);
         json_decref(chans);
@@ -180,6 +230,8 @@ json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why)
                                                   : json_null());
     json_object_set_new(doc, "overall", group(NULL, &in->cc->all, v, in));
     json_object_set_new(doc, "channels", chans);
+    json_object_set_new(doc, "channels_total", json_integer((json_int_t)n_with));
+    json_object_set_new(doc, "channels_listed", json_integer((json_int_t)n_listed));
     return doc;
 }
 

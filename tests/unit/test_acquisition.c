@@ -620,6 +620,52 @@ START_TEST(test_acq_doc_channel_values)
 }
 END_TEST
 
+/* A tenant with more channel names than a document lists: the 200 with
+ * most customers are listed (in channel order), the total is said, and
+ * "overall" still counts every customer (65,000 names made a 40 MB answer
+ * in over a second before). */
+START_TEST(test_acq_doc_many_channels)
+{
+    enum { N_CH = 260 };
+    /* channel k has k + 1 customers: the 200 largest are 60..259 */
+    size_t n = (size_t)N_CH * (N_CH + 1) / 2, i = 0;
+    cohort_customer *c = calloc(n, sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    for (uint32_t k = 0; k < N_CH; k++)
+        for (uint32_t j = 0; j <= k; j++)
+            c[i++] = (cohort_customer){
+                summary_days_from_civil(2024, 1, 15), 1, k, 10, 0, 0x1, NAN};
+    cohort_channels cc;
+    ck_assert_int_eq(cohort_channels_build(c, n, N_CH, NULL, 0, &cc), 0);
+    static char name_buf[N_CH][8];
+    const char *names[N_CH];
+    for (int k = 0; k < N_CH; k++) {
+        snprintf(name_buf[k], sizeof name_buf[k], "c%03d", k);
+        names[k] = name_buf[k];
+    }
+    acq_doc_in in = {.names = names, .cc = &cc, .target_ratio = 3, .as_of_day = 19800};
+    const char *why = NULL;
+    json_t *d = acq_doc_acquisition(&in, &why);
+    ck_assert_ptr_nonnull(d);
+    json_t *chs = json_object_get(d, "channels");
+    ck_assert_uint_eq(json_array_size(chs), ACQ_DOC_CHANNELS_MAX);
+    ck_assert_int_eq((int)num(d, "channels_total"), N_CH);
+    ck_assert_int_eq((int)num(d, "channels_listed"), ACQ_DOC_CHANNELS_MAX);
+    for (size_t k = 0; k < json_array_size(chs); k++) {
+        json_t *g = json_array_get(chs, k);
+        ck_assert_str_eq(json_string_value(json_object_get(g, "channel")),
+                         names[N_CH - ACQ_DOC_CHANNELS_MAX + k]);
+        ck_assert_int_eq((int)num(g, "customers"),
+                         N_CH - ACQ_DOC_CHANNELS_MAX + (int)k + 1);
+    }
+    ck_assert_int_eq((long long)num(json_object_get(d, "overall"), "customers"),
+                     (long long)n);
+    json_decref(d);
+    cohort_channels_free(&cc);
+    free(c);
+}
+END_TEST
+
 Suite *suite_acquisition(void)
 {
     Suite *s = suite_create("acquisition");
@@ -632,6 +678,7 @@ Suite *suite_acquisition(void)
     tcase_add_test(tc, test_acq_figures_by_hand);
     tcase_add_test(tc, test_acq_months);
     tcase_add_test(tc, test_acq_cohorts_by_hand);
+    tcase_add_test(tc, test_acq_doc_many_channels);
     tcase_add_test(tc, test_acq_channels_by_hand);
     tcase_add_test(tc, test_acq_doc_channel_values);
     tcase_add_test(tc, test_acq_cli_acquisition_cdnow);
