@@ -11,6 +11,7 @@
 
 #include "app/app.h"
 #include "app/list_table.h"
+#include "app/subs.h"
 #include "summary/summary.h"
 #include "worker/worker.h"
 
@@ -27,6 +28,8 @@ static const char *const setting_keys[] = {
     "lifecycle_new_days",
     "lifecycle_established_repeats",
     "currency",
+    "retention_model",
+    "subscription_grace_days",
 };
 #define N_SETTINGS (sizeof setting_keys / sizeof setting_keys[0])
 
@@ -85,7 +88,8 @@ bool app_tenant_cfg_make(const ltvd_config *base, json_t *settings, app_tenant_c
     {
         char text[64], err[CONFIG_ERR_MAX];
         bool str_key = strcmp(name, "model") == 0 || strcmp(name, "period") == 0 ||
-                       strcmp(name, "as_of") == 0 || strcmp(name, "currency") == 0;
+                       strcmp(name, "as_of") == 0 || strcmp(name, "currency") == 0 ||
+                       strcmp(name, "retention_model") == 0;
         if (!app_tenant_setting_known(name)) {
             bad(errors, name, "not a tenant setting");
             ok = false;
@@ -150,7 +154,9 @@ app_tenant *app_tenant_new(struct app *owner, const char *id, app_tenant_cfg *cf
     atomic_init(&t->deleted, false);
     t->cache = cache_new(0);
     t->lists = app_list_state_new(owner->config, owner->list_shared);
-    if (t->cache == NULL || t->lists == NULL) {
+    t->subs = app_subs_new();
+    if (t->cache == NULL || t->lists == NULL || t->subs == NULL) {
+        app_subs_free(t->subs);
         cache_free(t->cache);
         app_list_stop(t->lists);
         goto failed;
@@ -188,6 +194,7 @@ void app_tenant_release(app_tenant *t)
     worker_stop(t->worker);
     app_list_stop(t->lists); /* before the cache: its thread reads it */
     cache_free(t->cache);
+    app_subs_free(t->subs);
     app_tenant_cfg *c = atomic_load(&t->cfg);
     while (c != NULL) {
         app_tenant_cfg *older = c->older;

@@ -35,6 +35,9 @@ static const access_rule rules[] = {
     {"GET", "/v1/tenants/{tenant}", AUTH_SCOPE_PLATFORM},
     {"PATCH", "/v1/tenants/{tenant}", AUTH_SCOPE_PLATFORM},
     {"DELETE", "/v1/tenants/{tenant}", AUTH_SCOPE_PLATFORM},
+    {"POST", "/v1/subscriptions", AUTH_SCOPE_INGEST},
+    {"GET", "/v1/subscriptions/retention", AUTH_SCOPE_READ},
+    {"GET", "/v1/subscriptions/{subscription_id}", AUTH_SCOPE_READ},
 };
 
 unsigned access_scopes(const ltvd_config *cfg, const char *method, const char *pattern)

@@ -3,6 +3,7 @@
 
 #include "http/customers.h"
 #include "http/model.h"
+#include "http/subscriptions.h"
 #include "http/tenants.h"
 #include "http/transactions.h"
 
@@ -14,6 +15,7 @@ const api_group api_groups[] = {
     {segments_routes, &segments_nroutes},
     {model_routes, &model_nroutes},
     {tenants_routes, &tenants_nroutes},
+    {subscriptions_routes, &subscriptions_nroutes},
 };
 const size_t api_ngroups = sizeof api_groups / sizeof api_groups[0];
 

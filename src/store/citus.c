@@ -46,11 +46,14 @@ static const citus_table tables[] = {
     {"cache_checkpoints", CITUS_DISTRIBUTED, "transactions"},
     {"cache_checkpoint_chunks", CITUS_DISTRIBUTED, "transactions"},
     {"cache_checkpoint_epochs", CITUS_DISTRIBUTED, "transactions"},
+    {"subscription_events", CITUS_DISTRIBUTED, "transactions"},
+    {"subscription_versions", CITUS_DISTRIBUTED, "transactions"},
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
 #define TABLE_LIST                                                                       \
     "'{tenants,api_keys,transactions,customer_days,model_snapshots,erasures,"            \
-    "cache_checkpoints,cache_checkpoint_chunks,cache_checkpoint_epochs}'"
+    "cache_checkpoints,cache_checkpoint_chunks,cache_checkpoint_epochs,"                 \
+    "subscription_events,subscription_versions}'"
 
 static const char present_sql[] =
     "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus'),"

@@ -1,0 +1,490 @@
+/* Subscriptions, the service side (issue 11, part B): POST /v1/subscriptions
+ * (idempotent, all or nothing, every order rule against the batch and the
+ * stored events, nothing stored on an error: counted in SQL), tenant
+ * isolation, erasure and tenant deletion, restart, the catch-up of events
+ * another writer stored, the subscriber document against the retention
+ * model's functions at the served parameters, the Fader & Hardie (2007)
+ * regular cohort loaded as events, the retention report, the customer
+ * document's member, and `ltvd import --subscriptions`. In-process service
+ * on a real PostgreSQL (scripts/with_pg.sh). Run from the repository root. */
+#include <check.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "model/retention.h"
+#include "testhttp.h"
+#include "testserve.h"
+#include "testtenant.h"
+
+static testhttp_app svc;
+
+static void setup(void)
+{
+    testhttp_app_start_served(&svc, "ltvd_subs");
+}
+
+static void teardown(void)
+{
+    testhttp_db_drop(&svc);
+}
+
+static long long events(const char *tenant)
+{
+    return testtenant_sql_count(
+        &svc, "SELECT count(*) FROM subscription_events WHERE tenant_id = '%s'", tenant);
+}
+
+/* One event as JSON (amount as given: a number or a quoted string). */
+static void ev(char *out, size_t cap, const char *id, const char *customer,
+               const char *sub, const char *event, const char *when, const char *amount,
+               const char *period)
+{
+    snprintf(out, cap,
+             "{\"id\":\"%s\",\"customer_id\":\"%s\",\"subscription_id\":\"%s\","
+             "\"event\":\"%s\",\"occurred_at\":\"%s\",\"amount\":%s,"
+             "\"billing_period\":\"%s\"}",
+             id, customer, sub, event, when, amount, period);
+}
+
+/* POST {"items": [a, b, c]} (NULLs end the list) to target; the status. */
+static json_t *post3(const char *target, const char *a, const char *b, const char *c,
+                     int want)
+{
+    char body[4096];
+    snprintf(body, sizeof body, "{\"items\":[%s%s%s%s%s]}", a, b != NULL ? "," : "",
+             b != NULL ? b : "", c != NULL ? "," : "", c != NULL ? c : "");
+    return testtenant_call_ok(svc.port, "POST", target, body, want);
+}
+
+static void want_refused(const char *target, const char *a, const char *b, const char *c,
+                         long index, const char *field, const char *reason_part)
+{
+    long long before =
+        testtenant_sql_count(&svc, "SELECT count(*) FROM subscription_events");
+    json_t *p = post3(target, a, b, c, 422);
+    ck_assert_str_eq(testhttp_jstr(p, "type"), "urn:ltvd:problem:validation-failed");
+    json_t *errs = json_object_get(p, "errors");
+    ck_assert_msg(json_array_size(errs) >= 1, "no errors");
+    bool found = false;
+    for (size_t i = 0; i < json_array_size(errs); i++) {
+        json_t *e = json_array_get(errs, i);
+        const char *f = json_string_value(json_object_get(e, "field"));
+        const char *r = json_string_value(json_object_get(e, "reason"));
+        found = found ||
+                (json_integer_value(json_object_get(e, "index")) == index && f != NULL &&
+                 strcmp(f, field) == 0 && r != NULL && strstr(r, reason_part) != NULL);
+    }
+    char *text = json_dumps(errs, 0);
+    ck_assert_msg(found, "want item %ld %s '%s' in %s", index, field, reason_part, text);
+    free(text);
+    json_decref(p);
+    /* nothing stored: counted in SQL */
+    ck_assert_int_eq(
+        testtenant_sql_count(&svc, "SELECT count(*) FROM subscription_events"), before);
+}
+
+/* ---- ingest ------------------------------------------------------------------------ */
+
+START_TEST(test_subs_idempotent_retry)
+{
+    char a[512], b[512], c[512], b2[512];
+    ev(a, sizeof a, "e1", "c1", "s1", "start", "2025-01-10T00:00:00Z", "9.99", "month");
+    ev(b, sizeof b, "e2", "c1", "s1", "renew", "2025-02-10T00:00:00Z", "\"9.99\"",
+       "month");
+    ev(c, sizeof c, "e1", "c2", "s2", "start", "2025-03-01T00:00:00Z", "100", "year");
+    json_t *r = post3("/v1/subscriptions", a, b, c, 200);
+    ck_assert_int_eq(testhttp_jint(r, "received"), 3);
+    ck_assert_int_eq(testhttp_jint(r, "new"), 3);
+    ck_assert_int_eq(testhttp_jint(r, "duplicates"), 0);
+    json_decref(r);
+    r = post3("/v1/subscriptions", a, b, c, 200); /* the retried batch */
+    ck_assert_int_eq(testhttp_jint(r, "new"), 0);
+    ck_assert_int_eq(testhttp_jint(r, "duplicates"), 3);
+    json_decref(r);
+    ck_assert_int_eq(events("default"), 3);
+    /* the same (subscription_id, id) with another payload: 422, nothing stored */
+    ev(b2, sizeof b2, "e2", "c1", "s1", "renew", "2025-02-10T00:00:00Z", "10", "month");
+    want_refused("/v1/subscriptions", b2, NULL, NULL, 0, "id", "already given");
+    /* repeated inside one batch, alike: one stored; differing: 422 */
+    char d[512], d2[512];
+    ev(d, sizeof d, "e3", "c1", "s1", "renew", "2025-03-10T00:00:00Z", "9.99", "month");
+    ev(d2, sizeof d2, "e3", "c1", "s1", "renew", "2025-03-11T00:00:00Z", "9.99", "month");
+    want_refused("/v1/subscriptions", d, d2, NULL, 1, "id", "already given");
+    r = post3("/v1/subscriptions", d, d, NULL, 200);
+    ck_assert_int_eq(testhttp_jint(r, "new"), 1);
+    ck_assert_int_eq(testhttp_jint(r, "duplicates"), 1);
+    json_decref(r);
+    ck_assert_int_eq(events("default"), 4);
+    r = testtenant_call_ok(svc.port, "GET", "/v1/subscriptions/s1", NULL, 200);
+    ck_assert_int_eq(testhttp_jint(r, "renewals"), 2);
+    ck_assert_str_eq(testhttp_jstr(r, "customer_id"), "c1");
+    json_decref(r);
+}
+END_TEST
+
+START_TEST(test_subs_every_bad_item_listed)
+{
+    char body[4096];
+    snprintf(body, sizeof body,
+             "{\"items\":["
+             "{\"id\":\"1\",\"customer_id\":\"c\",\"subscription_id\":\"s\",\"event\":"
+             "\"pause\",\"occurred_at\":\"2025-01-01T00:00:00Z\",\"amount\":1,"
+             "\"billing_period\":\"month\"},"
+             "{\"id\":\"2\",\"customer_id\":\"c\",\"subscription_id\":\"s\",\"event\":"
+             "\"start\",\"occurred_at\":\"2025-01-01T00:00:00Z\",\"amount\":1,"
+             "\"billing_period\":\"week\"},"
+             "{\"id\":\"3\",\"customer_id\":\"c\",\"subscription_id\":\"s\",\"event\":"
+             "\"start\",\"occurred_at\":\"2025-01-01T00:00:00Z\",\"amount\":-1,"
+             "\"billing_period\":\"month\"},"
+             "{\"id\":\"4\",\"customer_id\":\"c\",\"subscription_id\":\"s\",\"event\":"
+             "\"start\",\"occurred_at\":\"2025-01-01T00:00:00Z\",\"amount\":\"NaN\","
+             "\"billing_period\":\"month\"},"
+             "{\"id\":\"5\",\"customer_id\":\"c\",\"subscription_id\":\"s\",\"event\":"
+             "\"start\",\"occurred_at\":\"2025-02-30T00:00:00Z\",\"amount\":1,"
+             "\"billing_period\":\"month\"},"
+             "{\"id\":\"6\",\"customer_id\":\"c\",\"subscription_id\":\"s\",\"event\":"
+             "\"start\",\"occurred_at\":\"2025-01-01T00:00:00Z\",\"amount\":\"Infinity\","
+             "\"billing_period\":\"month\"},"
+             "{\"id\":\"7\",\"customer_id\":\"c\",\"subscription_id\":\"s\",\"event\":"
+             "\"start\",\"occurred_at\":\"2025-01-01T00:00:00Z\",\"amount\":1}"
+             "]}");
+    json_t *p = testtenant_call_ok(svc.port, "POST", "/v1/subscriptions", body, 422);
+    json_t *errs = json_object_get(p, "errors");
+    ck_assert_int_eq(json_array_size(errs), 7);
+    static const char *const fields[] = {"event",         "billing_period", "amount",
+                                         "amount",        "occurred_at",    "amount",
+                                         "billing_period"};
+    for (size_t i = 0; i < 7; i++) {
+        json_t *e = json_array_get(errs, i);
+        ck_assert_int_eq(json_integer_value(json_object_get(e, "index")), (long long)i);
+        ck_assert_str_eq(json_string_value(json_object_get(e, "field")), fields[i]);
+    }
+    json_decref(p);
+    ck_assert_int_eq(events("default"), 0);
+    testtenant_call_ok0(svc.port, "POST", "/v1/subscriptions", "{\"items\":[]}", 422);
+    testtenant_call_ok0(svc.port, "POST", "/v1/subscriptions", "{\"items\":[", 400);
+}
+END_TEST
+
+START_TEST(test_subs_order_rules)
+{
+    const char *T = "/v1/subscriptions";
+    char s[512], r0[512], r1[512], c1[512], c2[512], x[512];
+    /* within one batch */
+    ev(s, sizeof s, "1", "c", "a", "start", "2025-03-01T00:00:00Z", "5", "month");
+    ev(r0, sizeof r0, "2", "c", "a", "renew", "2025-02-01T00:00:00Z", "5", "month");
+    want_refused(T, s, r0, NULL, 1, "occurred_at",
+                 "renew before the subscription's start");
+    ev(c1, sizeof c1, "3", "c", "a", "cancel", "2025-03-15T00:00:00Z", "0", "month");
+    ev(r1, sizeof r1, "4", "c", "a", "renew", "2025-04-01T00:00:00Z", "5", "month");
+    want_refused(T, s, c1, r1, 2, "occurred_at", "after the subscription's cancel");
+    ev(x, sizeof x, "5", "c", "b", "cancel", "2025-03-15T00:00:00Z", "0", "month");
+    want_refused(T, x, NULL, NULL, 0, "event", "a cancel without a start");
+    ev(x, sizeof x, "5", "c", "b", "renew", "2025-03-15T00:00:00Z", "5", "month");
+    want_refused(T, x, NULL, NULL, 0, "event", "a renew without a start");
+    /* out of order in the body, in order in time: accepted */
+    json_t *ok = post3(T, r1, s, NULL, 200);
+    ck_assert_int_eq(testhttp_jint(ok, "new"), 2);
+    json_decref(ok);
+    /* against the stored events: a renew before the stored start, a second
+     * start, a cancel before a stored renew, then after a stored cancel */
+    ev(x, sizeof x, "6", "c", "a", "renew", "2025-02-15T00:00:00Z", "5", "month");
+    want_refused(T, x, NULL, NULL, 0, "occurred_at",
+                 "renew before the subscription's start");
+    ev(x, sizeof x, "7", "c", "a", "start", "2025-05-01T00:00:00Z", "5", "month");
+    want_refused(T, x, NULL, NULL, 0, "event", "another start");
+    ev(x, sizeof x, "8", "c", "a", "cancel", "2025-03-20T00:00:00Z", "0", "month");
+    want_refused(T, x, NULL, NULL, 0, "occurred_at", "comes after this cancel");
+    ev(x, sizeof x, "9", "other", "a", "renew", "2025-05-01T00:00:00Z", "5", "month");
+    want_refused(T, x, NULL, NULL, 0, "customer_id", "differs");
+    ev(c2, sizeof c2, "10", "c", "a", "cancel", "2025-04-20T00:00:00Z", "0", "month");
+    ok = post3(T, c2, NULL, NULL, 200);
+    json_decref(ok);
+    ev(x, sizeof x, "11", "c", "a", "renew", "2025-05-01T00:00:00Z", "5", "month");
+    want_refused(T, x, NULL, NULL, 0, "occurred_at", "after the subscription's cancel");
+    ev(x, sizeof x, "12", "c", "a", "cancel", "2025-05-01T00:00:00Z", "0", "month");
+    want_refused(T, x, NULL, NULL, 0, "occurred_at", "after the subscription's cancel");
+    /* a good item with a bad one: neither stored */
+    char good[512];
+    ev(good, sizeof good, "1", "c", "fresh", "start", "2025-01-01T00:00:00Z", "5",
+       "month");
+    want_refused(T, good, x, NULL, 1, "occurred_at", "after the subscription's cancel");
+    ck_assert_int_eq(testtenant_sql_count(&svc,
+                                          "SELECT count(*) FROM subscription_events "
+                                          "WHERE subscription_id = 'fresh'"),
+                     0);
+    ck_assert_int_eq(events("default"), 3);
+    json_t *d = testtenant_call_ok(svc.port, "GET", "/v1/subscriptions/a", NULL, 200);
+    ck_assert_str_eq(testhttp_jstr(d, "status"), "cancelled");
+    ck_assert_int_eq(testhttp_jint(d, "renewals"), 1);
+    ck_assert_double_eq(testhttp_jnum(d, "p_renew"), 0);
+    json_decref(d);
+    testtenant_call_ok0(svc.port, "GET", "/v1/subscriptions/nosuch", NULL, 404);
+}
+END_TEST
+
+/* ---- tenants, erasure, restart, catch-up ---------------------------------------------
+ */
+
+START_TEST(test_subs_isolation_erasure_restart)
+{
+    testtenant_create(svc.port, "acme", NULL);
+    char s[512], t[512];
+    ev(s, sizeof s, "1", "sub-only", "s1", "start", "2025-01-01T00:00:00Z", "5", "month");
+    ev(t, sizeof t, "1", "k2", "s2", "start", "2025-01-01T00:00:00Z", "7", "year");
+    json_decref(post3("/v1/tenants/acme/subscriptions", s, t, NULL, 200));
+    ck_assert_int_eq(events("acme"), 2);
+    ck_assert_int_eq(events("default"), 0);
+    testtenant_call_ok0(svc.port, "GET", "/v1/subscriptions/s1", NULL, 404);
+    json_t *d = testtenant_call_ok(svc.port, "GET", "/v1/tenants/acme/subscriptions/s1",
+                                   NULL, 200);
+    ck_assert_str_eq(testhttp_jstr(d, "customer_id"), "sub-only");
+    json_decref(d);
+    /* restart: read back from PostgreSQL */
+    testtenant_restart(&svc);
+    d = testtenant_call_ok(svc.port, "GET", "/v1/tenants/acme/subscriptions/s2", NULL,
+                           200);
+    ck_assert_str_eq(testhttp_jstr(d, "billing_period"), "year");
+    ck_assert_double_eq(testhttp_jnum(d, "amount"), 7);
+    json_decref(d);
+    /* another writer's events (as `ltvd import` stores them): the catch-up
+     * (as `ltvd serve` runs it) */
+    ck_assert(app_sync_begin(svc.app));
+    testtenant_sql_exec(&svc,
+                        "INSERT INTO subscription_events (tenant_id, subscription_id,"
+                        " event_id, customer_id, event, occurred_at, amount,"
+                        " billing_period) VALUES ('acme', 's1', '2', 'sub-only',"
+                        " 'renew', '2025-02-01', 5, 'month');"
+                        " UPDATE subscription_versions SET version = version + 1"
+                        " WHERE tenant_id = 'acme'");
+    long long k = 0;
+    for (int i = 0; i < 100 && k != 1; i++) {
+        testserve_sleep_ms(50);
+        d = testtenant_call_ok(svc.port, "GET", "/v1/tenants/acme/subscriptions/s1", NULL,
+                               200);
+        k = testhttp_jint(d, "renewals");
+        json_decref(d);
+    }
+    ck_assert_int_eq(k, 1);
+    /* erasure of a customer with subscriptions only */
+    testtenant_call_ok0(svc.port, "DELETE", "/v1/tenants/acme/customers/sub-only", NULL,
+                        204);
+    ck_assert_int_eq(
+        testtenant_sql_count(&svc, "SELECT count(*) FROM subscription_events WHERE "
+                                   "customer_id = 'sub-only'"),
+        0);
+    testtenant_call_ok0(svc.port, "GET", "/v1/tenants/acme/subscriptions/s1", NULL, 404);
+    testtenant_call_ok0(svc.port, "GET", "/v1/tenants/acme/subscriptions/s2", NULL, 200);
+    /* deletion of the tenant */
+    testtenant_call_ok0(svc.port, "DELETE", "/v1/tenants/acme", NULL, 204);
+    ck_assert_int_eq(events("acme"), 0);
+    ck_assert_int_eq(testtenant_sql_count(&svc,
+                                          "SELECT count(*) FROM subscription_versions"
+                                          " WHERE tenant_id = 'acme'"),
+                     0);
+}
+END_TEST
+
+/* ---- the documents against the model -------------------------------------------------
+ */
+
+/* Fader & Hardie (2007), the regular cohort: survivors of 1000 after years
+ * 0..7. */
+static const int fh_regular[8] = {1000, 631, 468, 382, 326, 289, 262, 241};
+
+/* The cohort as events of tenant fh (yearly, started 2010-01-01): customer
+ * i renews while i < survivors[t]; churned ones with an odd index cancel,
+ * the even ones lapse. */
+static char *fh_events(long *n)
+{
+    *n = 0;
+    size_t cap = 2000000, len = 0;
+    char *b = malloc(cap);
+    ck_assert_ptr_nonnull(b);
+    len += (size_t)snprintf(b + len, cap - len, "{\"items\":[");
+    for (int i = 0; i < 1000; i++) {
+        int k = 0;
+        while (k < 7 && i < fh_regular[k + 1])
+            k++;
+        *n += k + 1 + (k < 7 && i % 2 == 1);
+        for (int t = 0; t <= k; t++)
+            len += (size_t)snprintf(b + len, cap - len,
+                                    "%s{\"id\":\"e%d\",\"customer_id\":\"fc%d\","
+                                    "\"subscription_id\":\"f%d\",\"event\":\"%s\","
+                                    "\"occurred_at\":\"%d-01-01T00:00:00Z\",\"amount\":"
+                                    "100,\"billing_period\":\"year\"}",
+                                    len > 10 ? "," : "", t, i, i,
+                                    t == 0 ? "start" : "renew", 2010 + t);
+        if (k < 7 && i % 2 == 1)
+            len += (size_t)snprintf(b + len, cap - len,
+                                    ",{\"id\":\"c\",\"customer_id\":\"fc%d\","
+                                    "\"subscription_id\":\"f%d\",\"event\":\"cancel\","
+                                    "\"occurred_at\":\"%d-12-01T00:00:00Z\",\"amount\":0,"
+                                    "\"billing_period\":\"year\"}",
+                                    i, i, 2010 + k);
+    }
+    snprintf(b + len, cap - len, "]}");
+    return b;
+}
+
+/* The served parameters of a document's model. */
+static retention_params params_of(json_t *model)
+{
+    json_t *p = json_object_get(model, "params");
+    ck_assert_ptr_nonnull(p);
+    retention_params rp = {RETENTION_SBG, testhttp_jnum(p, "alpha"),
+                           testhttp_jnum(p, "beta"), 1};
+    return rp;
+}
+
+static void near(double got, double want, const char *what)
+{
+    ck_assert_msg(fabs(got - want) <= 1e-9 * fmax(1, fabs(want)), "%s: %.17g, want %.17g",
+                  what, got, want);
+}
+
+START_TEST(test_subs_fader_hardie_documents)
+{
+    testtenant_create(svc.port, "fh",
+                      "{\"as_of\":\"2017-06-01\",\"discount_rate\":0.01}");
+    long n_events;
+    char *body = fh_events(&n_events);
+    json_t *r =
+        testtenant_call_ok(svc.port, "POST", "/v1/tenants/fh/subscriptions", body, 200);
+    free(body);
+    ck_assert_int_eq(testhttp_jint(r, "new"), n_events);
+    json_decref(r);
+    json_t *rep = testtenant_call_ok(svc.port, "GET",
+                                     "/v1/tenants/fh/subscriptions/retention", NULL, 200);
+    json_t *periods = json_object_get(rep, "billing_periods");
+    ck_assert_int_eq(json_array_size(periods), 1);
+    json_t *y = json_array_get(periods, 0);
+    ck_assert_str_eq(testhttp_jstr(y, "billing_period"), "year");
+    json_t *coh = json_array_get(json_object_get(y, "cohorts"), 0);
+    ck_assert_str_eq(testhttp_jstr(coh, "start"), "2010");
+    json_t *surv = json_object_get(coh, "survivors");
+    ck_assert_int_eq(json_array_size(surv), 8);
+    for (int t = 0; t < 8; t++)
+        ck_assert_int_eq(json_integer_value(json_array_get(surv, (size_t)t)),
+                         fh_regular[t]);
+    json_t *fit = json_object_get(y, "fit");
+    retention_params p = params_of(fit);
+    ck_assert_msg(fabs(p.alpha - 0.704) < 0.005 && fabs(p.beta - 1.182) < 0.005,
+                  "alpha %g beta %g", p.alpha, p.beta);
+    ck_assert(isfinite(testhttp_jnum(fit, "log_likelihood")));
+    /* the curve and the new subscriber's value at the served params */
+    json_t *curve = json_object_get(y, "curve");
+    ck_assert_int_eq(json_array_size(curve), 13);
+    for (unsigned t = 0; t <= 12; t++) {
+        double s;
+        ck_assert_int_eq(retention_survival(&p, t, &s), 0);
+        near(json_real_value(json_array_get(curve, t)), s, "curve");
+    }
+    double d = pow(1.01, 12) - 1, value;
+    near(testhttp_jnum(y, "discount_rate_per_period"), d, "discount per year");
+    ck_assert_int_eq(retention_new_subscriber_value(&p, 100, d, &value), 0);
+    near(testhttp_jnum(y, "new_subscriber_value"), value, "new subscriber value");
+    json_t *naive = json_object_get(y, "naive");
+    double churn = testhttp_jnum(naive, "churn");
+    near(testhttp_jnum(naive, "value"), 100 / churn, "naive value");
+    ck_assert_msg(testhttp_jnum(y, "gap") > 0, "the naive formula undervalues");
+    ck_assert_ptr_nonnull(strstr(testhttp_jstr(y, "note"), "undervalues"));
+    /* an alive subscriber (7 renewals), a cancelled one, a lapsed one */
+    json_t *doc =
+        testtenant_call_ok(svc.port, "GET", "/v1/tenants/fh/subscriptions/f0", NULL, 200);
+    ck_assert_str_eq(testhttp_jstr(doc, "status"), "active");
+    ck_assert_int_eq(testhttp_jint(doc, "renewals"), 7);
+    retention_params q = params_of(json_object_get(doc, "model"));
+    near(q.alpha, p.alpha, "alpha");
+    double pr, er, derl;
+    ck_assert_int_eq(retention_p_renew(&q, 7, &pr), 0);
+    ck_assert_int_eq(retention_expected_renewals(&q, 7, 12, &er), 0);
+    ck_assert_int_eq(retention_derl(&q, 7, d, &derl), 0);
+    near(testhttp_jnum(doc, "p_renew"), pr, "p_renew");
+    near(testhttp_jnum(doc, "expected_renewals"), er, "expected_renewals");
+    near(testhttp_jnum(doc, "derl"), derl, "derl");
+    near(testhttp_jnum(doc, "residual_value"), 100 * derl, "residual value");
+    ck_assert_str_eq(testhttp_jstr(doc, "paid_through"), "2018-01-01T00:00:00Z");
+    json_decref(doc);
+    doc = testtenant_call_ok(svc.port, "GET", "/v1/tenants/fh/subscriptions/f999", NULL,
+                             200);
+    ck_assert_str_eq(testhttp_jstr(doc, "status"), "cancelled");
+    ck_assert_double_eq(testhttp_jnum(doc, "residual_value"), 0);
+    json_decref(doc);
+    doc = testtenant_call_ok(svc.port, "GET", "/v1/tenants/fh/subscriptions/f998", NULL,
+                             200);
+    ck_assert_str_eq(testhttp_jstr(doc, "status"), "lapsed");
+    json_decref(doc);
+    json_decref(rep);
+    /* bdw as the tenant's retention_model */
+    testtenant_call_ok0(svc.port, "PATCH", "/v1/tenants/fh",
+                        "{\"settings\":{\"as_of\":\"2017-06-01\",\"discount_rate\":0.01,"
+                        "\"retention_model\":\"bdw\"}}",
+                        200);
+    rep = testtenant_call_ok(svc.port, "GET", "/v1/tenants/fh/subscriptions/retention",
+                             NULL, 200);
+    ck_assert_str_eq(testhttp_jstr(rep, "model"), "bdw");
+    fit = json_object_get(json_array_get(json_object_get(rep, "billing_periods"), 0),
+                          "fit");
+    ck_assert(isfinite(testhttp_jnum(json_object_get(fit, "params"), "c")));
+    json_decref(rep);
+}
+END_TEST
+
+START_TEST(test_subs_before_a_fit_and_customer_member)
+{
+    /* c1 has transactions (testhttp_batch) and the snapshot serves it */
+    testtenant_call_ok0(svc.port, "POST", "/v1/transactions", testhttp_batch, 200);
+    char s[512];
+    ev(s, sizeof s, "1", "c1", "m1", "start", "2025-12-01T00:00:00Z", "12.5", "month");
+    json_decref(post3("/v1/subscriptions", s, NULL, NULL, 200));
+    json_t *d = testtenant_call_ok(svc.port, "GET", "/v1/subscriptions/m1", NULL, 200);
+    ck_assert(json_is_null(json_object_get(d, "model")));
+    ck_assert(json_is_null(json_object_get(d, "p_renew")));
+    ck_assert(json_is_null(json_object_get(d, "derl")));
+    ck_assert_ptr_nonnull(json_object_get(d, "note"));
+    json_decref(d);
+    json_t *rep =
+        testtenant_call_ok(svc.port, "GET", "/v1/subscriptions/retention", NULL, 200);
+    json_t *m = json_array_get(json_object_get(rep, "billing_periods"), 0);
+    ck_assert(json_is_null(json_object_get(m, "fit")));
+    ck_assert(json_is_null(json_object_get(m, "curve")));
+    ck_assert(json_is_null(json_object_get(m, "new_subscriber_value")));
+    json_decref(rep);
+    json_t *c = testtenant_call_ok(svc.port, "GET", "/v1/customers/c1", NULL, 200);
+    json_t *subs = json_object_get(c, "subscriptions");
+    ck_assert_int_eq(json_array_size(subs), 1);
+    ck_assert_str_eq(testhttp_jstr(json_array_get(subs, 0), "subscription_id"), "m1");
+    json_decref(c);
+    c = testtenant_call_ok(svc.port, "GET", "/v1/customers/c2", NULL, 200);
+    ck_assert_ptr_null(json_object_get(c, "subscriptions"));
+    json_decref(c);
+    testtenant_call_ok0(svc.port, "GET", "/v1/subscriptions/retention?horizon_periods=0",
+                        NULL, 400);
+    testtenant_call_ok0(svc.port, "GET", "/v1/subscriptions/m1?nosuch=1", NULL, 400);
+}
+END_TEST
+
+Suite *suite_subscriptions(void)
+{
+    Suite *s = suite_create("subscriptions");
+    TCase *tc = tcase_create("subscriptions");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_subs_idempotent_retry);
+    tcase_add_test(tc, test_subs_every_bad_item_listed);
+    tcase_add_test(tc, test_subs_order_rules);
+    tcase_add_test(tc, test_subs_isolation_erasure_restart);
+    tcase_add_test(tc, test_subs_fader_hardie_documents);
+    tcase_add_test(tc, test_subs_before_a_fit_and_customer_member);
+    suite_add_tcase(s, tc);
+    return s;
+}
