@@ -276,6 +276,12 @@ static const char stray_batch[] =
     "{\"transactions\":[{\"id\":\"x1\",\"customer_id\":\"zz\","
     "\"occurred_at\":\"2025-05-01T00:00:00Z\",\"amount\":1}]}";
 
+/* A subscription batch a refused write must not store. */
+static const char stray_subs[] =
+    "{\"items\":[{\"id\":\"x1\",\"customer_id\":\"zz\",\"subscription_id\":\"zs\","
+    "\"event\":\"start\",\"occurred_at\":\"2025-05-01T00:00:00Z\",\"amount\":1,"
+    "\"billing_period\":\"month\"}]}";
+
 /* The target of the tenant operation path under prefix ("" for the
  * unprefixed path): its {customer_id} is customer. */
 static void tenant_target(const char *prefix, const char *path, const char *customer,
@@ -344,7 +350,9 @@ static void iso_op(const char *method, const char *path, const json_t *op, void 
     }
     if (!is_tenant_op(path))
         return;
-    const char *body = strcmp(path, "/v1/transactions") == 0 ? stray_batch : NULL;
+    const char *body = strcmp(path, "/v1/transactions") == 0    ? stray_batch
+                       : strcmp(path, "/v1/subscriptions") == 0 ? stray_subs
+                                                                : NULL;
     char target[512];
     /* alpha's keys, each scope alone and all, and default's key, on beta */
     tenant_target("/tenants/beta", path, "c1", target, sizeof target);
@@ -405,11 +413,11 @@ static void platform_reaches_both(const iso_keys *k)
 }
 
 /* beta's rows, and default's, by table. */
-static void rows_of(const char *tenant, long long out[3])
+static void rows_of(const char *tenant, long long out[4])
 {
-    static const char *const tables[3] = {"transactions", "customer_days",
-                                          "model_snapshots"};
-    for (int i = 0; i < 3; i++)
+    static const char *const tables[4] = {"transactions", "customer_days",
+                                          "model_snapshots", "subscription_events"};
+    for (int i = 0; i < 4; i++)
         out[i] = testtenant_sql_count(
             &svc, "SELECT count(*) FROM %s WHERE tenant_id = '%s'", tables[i], tenant);
 }
@@ -450,7 +458,7 @@ START_TEST(test_tenants_isolation)
     testtenant_key_make(&svc, "alpha", AUTH_SCOPE_ALL, k.a_platform);
     svc.cfg.auth_required = true; /* read per request */
 
-    long long beta_before[3], dflt_before[3], beta_after[3], dflt_after[3];
+    long long beta_before[4], dflt_before[4], beta_after[4], dflt_after[4];
     rows_of("beta", beta_before);
     rows_of("default", dflt_before);
     char err[OA_ERR_MAX];
@@ -458,11 +466,11 @@ START_TEST(test_tenants_isolation)
     ck_assert_msg(spec != NULL, "%s", err);
     oa_each_operation(spec, iso_op, &k);
     json_decref(spec);
-    /* 7 tenant operations, 5 management ones at least */
-    ck_assert_int_ge(k.checked, 7 * (N_A_KEYS + 1 + N_A_KEYS + 12) + 5 * 3);
+    /* 10 tenant operations (3 of subscriptions), 5 management ones at least */
+    ck_assert_int_ge(k.checked, 10 * (N_A_KEYS + 1 + N_A_KEYS + 12) + 5 * 3);
     rows_of("beta", beta_after);
     rows_of("default", dflt_after);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(beta_after[i], beta_before[i]);
         ck_assert_int_eq(dflt_after[i], dflt_before[i]);
     }
