@@ -21,6 +21,7 @@
 
 #include "model/retention.h"
 #include "testhttp.h"
+#include "testrun.h"
 #include "testserve.h"
 #include "testtenant.h"
 
@@ -473,6 +474,84 @@ START_TEST(test_subs_before_a_fit_and_customer_member)
 }
 END_TEST
 
+/* ---- ltvd import --subscriptions ------------------------------------------------------
+ */
+
+/* Runs `$LTVD import --subscriptions FILE` (file content text) on svc's
+ * database, with extra options. */
+static testrun_out import_run(const char *text, const char *extra)
+{
+    char path[] = "/tmp/ltvd_subs_import_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    setenv("LTVD_SUBS_TEST_URL", svc.cfg.database_url, 1);
+    char cmd[1024];
+    snprintf(
+        cmd, sizeof cmd,
+        "export DATABASE_URL=\"$LTVD_SUBS_TEST_URL\"; $LTVD import --subscriptions %s %s",
+        path, extra);
+    testrun_out r = testrun_sh(cmd);
+    unlink(path);
+    return r;
+}
+
+START_TEST(test_subs_import)
+{
+    ck_assert(app_sync_begin(svc.app)); /* the service learns of the import */
+    const char *good = "subscription_id,id,customer_id,event,occurred_at,amount,"
+                       "billing_period\n"
+                       "s1,1,c1,start,2025-01-05T00:00:00Z,9.5,month\n"
+                       "s1,2,c1,renew,2025-02-05T00:00:00Z,9.5,month\n"
+                       "s2,1,c2,start,2025-01-07T00:00:00Z,120,year\n";
+    testrun_out r = import_run(good, "");
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.out, "3 events, 3 new, 0 duplicates") != NULL, "%s", r.out);
+    testrun_free(&r);
+    r = import_run(good, "--tenant default"); /* again: nothing new */
+    ck_assert_msg(strstr(r.out, "3 events, 0 new, 3 duplicates") != NULL, "%s", r.out);
+    testrun_free(&r);
+    ck_assert_int_eq(events("default"), 3);
+    /* bad values: every row listed with its line, nothing stored */
+    r = import_run(
+        "id,customer_id,subscription_id,event,occurred_at,amount,billing_period\n"
+        "9,c3,s3,start,2025-01-05T00:00:00Z,1,week\n"
+        "10,c3,s3,stop,2025-01-06T00:00:00Z,-1,month\n",
+        "");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, ":2: billing_period") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, ":3: event") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, ":3: amount") != NULL, "%s", r.err);
+    testrun_free(&r);
+    /* out of order against the stored events: a cancel before s1's renew,
+     * with a good event in the same file: nothing stored */
+    r = import_run(
+        "id,customer_id,subscription_id,event,occurred_at,amount,billing_period\n"
+        "1,c4,s4,start,2025-01-05T00:00:00Z,1,month\n"
+        "3,c1,s1,cancel,2025-01-20T00:00:00Z,0,month\n",
+        "");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, ":3: occurred_at") != NULL, "%s", r.err);
+    testrun_free(&r);
+    ck_assert_int_eq(events("default"), 3);
+    /* the unknown tenant: nothing read */
+    r = import_run(good, "--tenant nosuch");
+    ck_assert_int_ne(r.status, 0);
+    testrun_free(&r);
+    long long k = -1;
+    for (int i = 0; i < 100 && k != 1; i++) {
+        testhttp_response g;
+        testtenant_call(svc.port, "GET", "/v1/subscriptions/s1", NULL, NULL, &g);
+        k = g.status == 200 ? testhttp_jint(g.json, "renewals") : -1;
+        testhttp_response_free(&g);
+        if (k != 1)
+            testserve_sleep_ms(50);
+    }
+    ck_assert_int_eq(k, 1);
+}
+END_TEST
+
 Suite *suite_subscriptions(void)
 {
     Suite *s = suite_create("subscriptions");
@@ -485,6 +564,7 @@ Suite *suite_subscriptions(void)
     tcase_add_test(tc, test_subs_isolation_erasure_restart);
     tcase_add_test(tc, test_subs_fader_hardie_documents);
     tcase_add_test(tc, test_subs_before_a_fit_and_customer_member);
+    tcase_add_test(tc, test_subs_import);
     suite_add_tcase(s, tc);
     return s;
 }
