@@ -29,6 +29,9 @@ static const char usage[] =
     "               | revoke KEY_ID\n"
     "  ltvd tenant  create ID [--settings JSON] | list | show ID\n"
     "               | update ID --settings JSON | delete ID --yes\n"
+    "  ltvd retention --model sbg|bdw (--survivors N0,N1,... | --cohorts FILE)\n"
+    "               [--horizon H] [--discount-rate D]\n"
+    "               fit a subscription retention model, print it and DERL as JSON\n"
     "  ltvd --version                 print the version\n"
     "MODEL: bgnbd, pareto, mbgnbd, bgbb, gg. `ltvd COMMAND --help` shows a\n"
     "command's options; docs/cli.md is the guide.\n";
@@ -43,7 +46,7 @@ static const command commands[] = {
     {"fit", cli_fit_main, 0},        {"score", cli_score_main, 1},
     {"serve", cli_serve_main, -1},   {"migrate", cli_migrate_main, -1},
     {"import", cli_import_main, -1}, {"key", cli_key_main, -1},
-    {"tenant", cli_tenant_main, -1},
+    {"tenant", cli_tenant_main, -1}, {"retention", cli_retention_main, -1},
 };
 
 static bool is_any(const char *s, const char *a, const char *b, const char *c)

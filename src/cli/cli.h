@@ -10,5 +10,6 @@ int cli_migrate_main(int argc, char **argv);
 int cli_import_main(int argc, char **argv);
 int cli_key_main(int argc, char **argv);
 int cli_tenant_main(int argc, char **argv);
+int cli_retention_main(int argc, char **argv);
 
 #endif
