@@ -380,7 +380,18 @@ START_TEST(test_subs_fader_hardie_documents)
     retention_params p = params_of(fit);
     ck_assert_msg(fabs(p.alpha - 0.704) < 0.005 && fabs(p.beta - 1.182) < 0.005,
                   "alpha %g beta %g", p.alpha, p.beta);
-    ck_assert(isfinite(testhttp_jnum(fit, "log_likelihood")));
+    /* the same fit as the model's own on the published counts */
+    double counts[8];
+    for (int t = 0; t < 8; t++)
+        counts[t] = fh_regular[t];
+    retention_cohort one = {counts, 8};
+    retention_fit_result direct;
+    ck_assert_int_eq(retention_fit(RETENTION_SBG, &one, 1, &direct), 0);
+    near(p.alpha, direct.params.alpha, "alpha vs retention_fit");
+    near(p.beta, direct.params.beta, "beta vs retention_fit");
+    near(testhttp_jnum(fit, "log_likelihood"), direct.fit.log_likelihood, "LL");
+    ck_assert_msg(fabs(direct.fit.log_likelihood - -1680.27) < 0.01, "LL %.4f",
+                  direct.fit.log_likelihood);
     /* the curve and the new subscriber's value at the served params */
     json_t *curve = json_object_get(y, "curve");
     ck_assert_int_eq(json_array_size(curve), 13);
