@@ -373,6 +373,8 @@ int app_subs_sync(app *a, store_db *db)
         pthread_mutex_unlock(&v[i]->subs->lock);
         if (stale)
             rc = app_subs_load(v[i], db);
+        if (rc == 0)
+            app_subs_warm(v[i]);
     }
     if (v != NULL)
         app_tenants_list_free(v, n);

@@ -70,6 +70,21 @@ static void doc_make(app_tenant *t, const sub_rec *r, unsigned horizon, int64_t 
     doc_figures(d, subs_fit(t->subs, r->period, cfg, now_s));
 }
 
+void app_subs_warm(app_tenant *t)
+{
+    app_subs *s = t->subs;
+    const ltvd_config *cfg = app_tenant_config(t);
+    int64_t now_s = now_of(t);
+    pthread_mutex_lock(&s->lock);
+    bool has[2] = {false, false};
+    for (size_t i = 0; i < s->n && !(has[0] && has[1]); i++)
+        has[s->v[i].period] = true;
+    for (int p = 0; p < 2; p++)
+        if (has[p])
+            subs_fit(s, (subs_period)p, cfg, now_s);
+    pthread_mutex_unlock(&s->lock);
+}
+
 int app_subs_get(app_tenant *t, const char *id, unsigned horizon, app_sub_doc *out)
 {
     app_subs *s = t->subs;

@@ -426,7 +426,8 @@ static http_result get_retention(http_request *req)
 const http_route subscriptions_routes[] = {
     {"POST", "/v1/subscriptions", post_subscriptions, HTTP_BODY_CONFIG,
      "application/json", http_offload_always},
-    {"GET", "/v1/subscriptions/retention", get_retention, 0, NULL, NULL},
+    /* one pass over the tenant's subscriptions: off the HTTP threads */
+    {"GET", "/v1/subscriptions/retention", get_retention, 0, NULL, http_offload_always},
     {"GET", "/v1/subscriptions/{subscription_id}", get_subscription, 0, NULL, NULL},
 };
 const size_t subscriptions_nroutes =

@@ -2,9 +2,10 @@
  *
  * Why this shape: the order rules (one start, nothing after a cancel, no
  * renew before the start) span the events already stored and those of the
- * batch, so the batch's transaction locks its subscriptions first (one
- * transaction-scoped advisory lock per subscription, taken in id order so
- * two batches never deadlock), reads what is stored for them, lets the
+ * batch, so the batch's transaction locks its subscriptions first
+ * (transaction-scoped advisory locks on 64 buckets of the tenant's
+ * subscriptions, taken in order so two batches never deadlock), reads
+ * what is stored for them, lets the
  * caller's check decide, and only then inserts: two batches of one
  * subscription on two connections are checked one after the other. The
  * batch travels as arrays (unnest), one statement for any size. */
@@ -20,9 +21,14 @@
  * occurred_at (seconds), amounts, billing periods. */
 #define N_ARRAYS 7
 
-static const char lock_sql[] =
-    "SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || s, 2813))"
-    "  FROM (SELECT DISTINCT s FROM unnest($2::text[]) s ORDER BY 1) x";
+/* The lock buckets of a batch: a subscription's is one of 64 per
+ * tenant (two-key advisory locks: their own key space), so a batch takes at
+ * most 64 locks whatever its size. One lock per subscription ran
+ * out of PostgreSQL's shared lock table (max_locks_per_transaction x
+ * connections) at ~6,000 subscriptions in a batch. */
+static const char lock_sql[] = "SELECT pg_advisory_xact_lock(hashtext($1::text), b)"
+                               "  FROM (SELECT DISTINCT hashtext(s) & 63 AS b FROM "
+                               "unnest($2::text[]) s ORDER BY 1) x";
 
 #define EVENT_COLS                                                                       \
     "subscription_id, event_id, customer_id, event,"                                     \
