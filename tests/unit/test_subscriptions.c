@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +230,81 @@ START_TEST(test_subs_order_rules)
     ck_assert_double_eq(testhttp_jnum(d, "p_renew"), 0);
     json_decref(d);
     testtenant_call_ok0(svc.port, "GET", "/v1/subscriptions/nosuch", NULL, 404);
+}
+END_TEST
+
+/* ---- size and concurrency ------------------------------------------------------------
+ */
+
+/* 8,000 subscriptions in one batch: more than PostgreSQL's shared lock
+ * table would hold as one advisory lock each. */
+START_TEST(test_subs_large_batch)
+{
+    size_t cap = 8000 * 200 + 64, len = 0;
+    char *b = malloc(cap);
+    ck_assert_ptr_nonnull(b);
+    len += (size_t)snprintf(b, cap, "{\"items\":[");
+    for (int i = 0; i < 8000; i++)
+        len += (size_t)snprintf(
+            b + len, cap - len,
+            "%s{\"id\":\"1\",\"customer_id\":\"c%d\",\"subscription_id\":"
+            "\"big%d\",\"event\":\"start\",\"occurred_at\":"
+            "\"2025-01-01T00:00:00Z\",\"amount\":1,\"billing_period\":"
+            "\"month\"}",
+            i > 0 ? "," : "", i, i);
+    snprintf(b + len, cap - len, "]}");
+    json_t *r = testtenant_call_ok(svc.port, "POST", "/v1/subscriptions", b, 200);
+    free(b);
+    ck_assert_int_eq(testhttp_jint(r, "new"), 8000);
+    json_decref(r);
+    ck_assert_int_eq(events("default"), 8000);
+}
+END_TEST
+
+typedef struct racer {
+    int round, who, status;
+    char body[300];
+} racer;
+
+/* Posts a start of subscription race<round> with its own id. */
+static void *race(void *arg)
+{
+    racer *x = arg;
+    char e[512], body[640];
+    char id[16], sub[32];
+    snprintf(id, sizeof id, "w%d", x->who);
+    snprintf(sub, sizeof sub, "race%d", x->round);
+    ev(e, sizeof e, id, "c", sub, "start", "2025-01-01T00:00:00Z", "1", "month");
+    snprintf(body, sizeof body, "{\"items\":[%s]}", e);
+    testhttp_response r;
+    testtenant_call(svc.port, "POST", "/v1/subscriptions", NULL, body, &r);
+    x->status = r.status;
+    snprintf(x->body, sizeof x->body, "%.299s", r.body);
+    testhttp_response_free(&r);
+    return NULL;
+}
+
+/* Two writers start one subscription at once, with different ids: one
+ * wins, the other is told the subscription has another start. */
+START_TEST(test_subs_concurrent_starts)
+{
+    testhttp_app_stop(&svc); /* room for both batches at once */
+    svc.cfg.offload_threads = 4;
+    svc.cfg.db_request_threads = 3;
+    testhttp_app_start(&svc, false);
+    for (int round = 0; round < 20; round++) {
+        racer x[2] = {{round, 0, 0, ""}, {round, 1, 0, ""}};
+        pthread_t th[2];
+        for (int i = 0; i < 2; i++)
+            ck_assert_int_eq(pthread_create(&th[i], NULL, race, &x[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        ck_assert_msg((x[0].status == 200 && x[1].status == 422) ||
+                          (x[0].status == 422 && x[1].status == 200),
+                      "round %d: %d and %d: %s %s", round, x[0].status, x[1].status,
+                      x[0].body, x[1].body);
+    }
+    ck_assert_int_eq(events("default"), 20);
 }
 END_TEST
 
@@ -576,6 +652,8 @@ Suite *suite_subscriptions(void)
     tcase_add_test(tc, test_subs_fader_hardie_documents);
     tcase_add_test(tc, test_subs_before_a_fit_and_customer_member);
     tcase_add_test(tc, test_subs_import);
+    tcase_add_test(tc, test_subs_large_batch);
+    tcase_add_test(tc, test_subs_concurrent_starts);
     suite_add_tcase(s, tc);
     return s;
 }
