@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "app/subs_impl.h"
 #include "model/retention.h"
 #include "testhttp.h"
 #include "testrun.h"
@@ -561,6 +562,62 @@ START_TEST(test_subs_before_a_fit_and_customer_member)
 }
 END_TEST
 
+/* ---- the rules of periods, churn and cohorts ----------------------------------------
+ */
+
+START_TEST(test_subs_calendar)
+{
+    /* 2025-01-31 + 1 month: February's last day; + 13: 2026-02-28; a leap
+     * year's February 29 + 1 year: February 28 */
+    ck_assert_int_eq(subs_add_periods(1738281600, 1, SUBS_MONTH), 1740700800);
+    ck_assert_int_eq(subs_add_periods(1738281600, 13, SUBS_MONTH), 1772236800);
+    ck_assert_int_eq(subs_add_periods(1709164800, 1, SUBS_YEAR), 1740700800);
+    ck_assert_int_eq(subs_add_periods(1709164800, 4, SUBS_YEAR), 1835395200);
+}
+END_TEST
+
+/* A monthly cohort as of 2025-04-30 with 7 grace days: decisions 1..3 are
+ * observed; a renews twice then lapses, b cancels, c never renews. */
+START_TEST(test_subs_cohort_rule)
+{
+    testtenant_create(svc.port, "mo", "{\"as_of\":\"2025-04-30\"}");
+    char e[6][512];
+    ev(e[0], sizeof e[0], "1", "ca", "a", "start", "2025-01-15T10:00:00Z", "10", "month");
+    ev(e[1], sizeof e[1], "2", "ca", "a", "renew", "2025-02-15T10:00:00Z", "10", "month");
+    ev(e[2], sizeof e[2], "3", "ca", "a", "renew", "2025-03-14T10:00:00Z", "12", "month");
+    ev(e[3], sizeof e[3], "1", "cb", "b", "start", "2025-01-20T10:00:00Z", "10", "month");
+    ev(e[4], sizeof e[4], "2", "cb", "b", "cancel", "2025-02-01T10:00:00Z", "0", "month");
+    ev(e[5], sizeof e[5], "1", "cc", "c", "start", "2025-01-02T10:00:00Z", "10", "month");
+    json_decref(post3("/v1/tenants/mo/subscriptions", e[0], e[1], e[2], 200));
+    json_decref(post3("/v1/tenants/mo/subscriptions", e[3], e[4], e[5], 200));
+    json_t *rep = testtenant_call_ok(svc.port, "GET",
+                                     "/v1/tenants/mo/subscriptions/retention", NULL, 200);
+    json_t *m = json_array_get(json_object_get(rep, "billing_periods"), 0);
+    ck_assert_int_eq(testhttp_jint(m, "lapsed"), 2);
+    ck_assert_int_eq(testhttp_jint(m, "cancelled"), 1);
+    json_t *coh = json_array_get(json_object_get(m, "cohorts"), 0);
+    ck_assert_str_eq(testhttp_jstr(coh, "start"), "2025-01");
+    char *text = json_dumps(json_object_get(coh, "survivors"), JSON_COMPACT);
+    ck_assert_str_eq(text, "[3,1,1,0]");
+    free(text);
+    json_decref(rep);
+    json_t *d =
+        testtenant_call_ok(svc.port, "GET", "/v1/tenants/mo/subscriptions/a", NULL, 200);
+    ck_assert_str_eq(testhttp_jstr(d, "status"), "lapsed");
+    ck_assert_str_eq(testhttp_jstr(d, "paid_through"), "2025-04-15T10:00:00Z");
+    ck_assert_double_eq(testhttp_jnum(d, "amount"), 12);
+    json_decref(d);
+    /* 2025-04-30 is within the grace of a's paid period with a grace of 20 days */
+    testtenant_call_ok0(svc.port, "PATCH", "/v1/tenants/mo",
+                        "{\"settings\":{\"as_of\":\"2025-04-30\","
+                        "\"subscription_grace_days\":20}}",
+                        200);
+    d = testtenant_call_ok(svc.port, "GET", "/v1/tenants/mo/subscriptions/a", NULL, 200);
+    ck_assert_str_eq(testhttp_jstr(d, "status"), "active");
+    json_decref(d);
+}
+END_TEST
+
 /* ---- ltvd import --subscriptions ------------------------------------------------------
  */
 
@@ -653,6 +710,8 @@ Suite *suite_subscriptions(void)
     tcase_add_test(tc, test_subs_before_a_fit_and_customer_member);
     tcase_add_test(tc, test_subs_import);
     tcase_add_test(tc, test_subs_large_batch);
+    tcase_add_test(tc, test_subs_calendar);
+    tcase_add_test(tc, test_subs_cohort_rule);
     tcase_add_test(tc, test_subs_concurrent_starts);
     suite_add_tcase(s, tc);
     return s;
