@@ -91,10 +91,11 @@ typedef enum app_sub_status {
 
 const char *app_sub_status_name(app_sub_status s);
 
-/* One subscriber's document. With has_model, the figures are the model's
- * at params for a subscriber who has made `renewals` renewals; a cancelled
- * or lapsed one has p_renew, expected_renewals, derl and residual_value 0.
- * Without, note says why (no fit yet). */
+/* One subscriber's document. has_model: a model of its billing period is
+ * served (params). has_figures: p_renew, expected_renewals, derl and
+ * residual_value hold, the model's at params for a subscriber who has made
+ * `renewals` renewals, or 0 for a cancelled or lapsed one (with a model or
+ * not); without, note says why (no fit yet). */
 typedef struct app_sub_doc {
     char id[APP_SUBS_ID_MAX + 1];
     char customer_id[APP_SUBS_ID_MAX + 1];
@@ -108,7 +109,7 @@ typedef struct app_sub_doc {
     double amount;          /* of the latest start or renew */
     unsigned horizon;       /* periods of expected_renewals */
     double discount_rate;   /* per period */
-    bool has_model;
+    bool has_model, has_figures;
     retention_params params;
     double p_renew, expected_renewals, derl, residual_value;
     char note[200];

@@ -26,23 +26,26 @@ static double rate_per_period(const ltvd_config *cfg, subs_period p)
 /* The model's figures for d (status and renewals set). */
 static void doc_figures(app_sub_doc *d, const subs_fit_cache *c)
 {
+    d->has_model = c->ok;
+    if (c->ok)
+        d->params = c->fit.params;
+    if (d->status != APP_SUB_ACTIVE) {
+        d->has_figures = true; /* churned: nothing more to come, whatever the model */
+        return;
+    }
     if (!c->ok) {
         snprintf(d->note, sizeof d->note, "%s", c->note);
         return;
     }
-    d->params = c->fit.params;
-    if (d->status != APP_SUB_ACTIVE) {
-        d->has_model = true; /* churned: nothing more to come */
-        return;
-    }
+    /* k beyond any horizon served: a renewal count no real subscription has */
     unsigned k = d->renewals > APP_SUBS_HORIZON_MAX * 100 ? APP_SUBS_HORIZON_MAX * 100
                                                           : (unsigned)d->renewals;
-    d->has_model =
+    d->has_figures =
         retention_p_renew(&d->params, k, &d->p_renew) == GSL_SUCCESS &&
         retention_expected_renewals(&d->params, k, d->horizon, &d->expected_renewals) ==
             GSL_SUCCESS &&
         retention_derl(&d->params, k, d->discount_rate, &d->derl) == GSL_SUCCESS;
-    if (!d->has_model) {
+    if (!d->has_figures) {
         d->p_renew = d->expected_renewals = d->derl = 0;
         snprintf(d->note, sizeof d->note,
                  "the model could not be evaluated for this subscriber");

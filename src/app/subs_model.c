@@ -178,13 +178,21 @@ static void fit_now(subs_fit_cache *c)
                  "no renewal decision of these subscriptions is observed yet: no model "
                  "can be fitted");
     } else {
+        /* served only converged and identified, as ltvd retention's
+         * `problem` and the purchase models' acceptance (DESIGN.md) */
         int st = retention_fit(c->kind, rc, usable, &c->fit);
-        c->ok = st == GSL_SUCCESS && params_finite(&c->fit);
+        const char *why = st != GSL_SUCCESS           ? gsl_strerror(st)
+                          : !params_finite(&c->fit)   ? "non-finite parameters"
+                          : !c->fit.fit.converged     ? "it did not converge"
+                          : !c->fit.fit.std_errors_ok ? "the counts do not determine the "
+                                                        "parameters: more periods are "
+                                                        "needed, with some but not all "
+                                                        "subscribers leaving"
+                                                      : NULL;
+        c->ok = why == NULL;
         if (!c->ok)
-            snprintf(c->note, sizeof c->note,
-                     "the %s fit on %zu cohort(s) failed (%s): no model is served",
-                     retention_kind_name(c->kind), usable,
-                     st == GSL_SUCCESS ? "non-finite parameters" : gsl_strerror(st));
+            snprintf(c->note, sizeof c->note, "no %s model is served (%zu cohort(s)): %s",
+                     retention_kind_name(c->kind), usable, why);
     }
     free(rc);
 }

@@ -86,18 +86,18 @@ static void doc_out(json_out *b, const app_sub_doc *d, bool with_customer)
         json_out_raw(b, "null");
     }
     json_out_raw(b, ",\"p_renew\":");
-    num(b, d->has_model, d->p_renew);
+    num(b, d->has_figures, d->p_renew);
     json_out_raw(b, ",\"horizon_periods\":");
     json_out_int(b, d->horizon);
     json_out_raw(b, ",\"expected_renewals\":");
-    num(b, d->has_model, d->expected_renewals);
+    num(b, d->has_figures, d->expected_renewals);
     json_out_raw(b, ",\"discount_rate_per_period\":");
     num(b, true, d->discount_rate);
     json_out_raw(b, ",\"derl\":");
-    num(b, d->has_model, d->derl);
+    num(b, d->has_figures, d->derl);
     json_out_raw(b, ",\"residual_value\":");
-    num(b, d->has_model, d->residual_value);
-    if (!d->has_model) {
+    num(b, d->has_figures, d->residual_value);
+    if (!d->has_figures) {
         json_out_raw(b, ",\"note\":");
         json_out_str(b, d->note);
     }

@@ -615,6 +615,22 @@ START_TEST(test_subs_cohort_rule)
     d = testtenant_call_ok(svc.port, "GET", "/v1/tenants/mo/subscriptions/a", NULL, 200);
     ck_assert_str_eq(testhttp_jstr(d, "status"), "active");
     json_decref(d);
+    /* nobody leaves: the counts do not determine the parameters, no model is
+     * served and the figures are null with a note */
+    testtenant_create(svc.port, "loyal", "{\"as_of\":\"2025-04-30\"}");
+    char l[4][512];
+    ev(l[0], sizeof l[0], "1", "x", "x", "start", "2025-01-02T00:00:00Z", "5", "month");
+    ev(l[1], sizeof l[1], "2", "x", "x", "renew", "2025-02-02T00:00:00Z", "5", "month");
+    ev(l[2], sizeof l[2], "3", "x", "x", "renew", "2025-03-02T00:00:00Z", "5", "month");
+    ev(l[3], sizeof l[3], "4", "x", "x", "renew", "2025-04-02T00:00:00Z", "5", "month");
+    json_decref(post3("/v1/tenants/loyal/subscriptions", l[0], l[1], l[2], 200));
+    json_decref(post3("/v1/tenants/loyal/subscriptions", l[3], NULL, NULL, 200));
+    d = testtenant_call_ok(svc.port, "GET", "/v1/tenants/loyal/subscriptions/x", NULL,
+                           200);
+    ck_assert(json_is_null(json_object_get(d, "model")));
+    ck_assert(json_is_null(json_object_get(d, "derl")));
+    ck_assert_ptr_nonnull(strstr(testhttp_jstr(d, "note"), "no sbg model is served"));
+    json_decref(d);
 }
 END_TEST
 
