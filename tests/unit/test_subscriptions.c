@@ -665,9 +665,18 @@ START_TEST(test_subs_import)
                        "s1,1,c1,start,2025-01-05T00:00:00Z,9.5,month\n"
                        "s1,2,c1,renew,2025-02-05T00:00:00Z,9.5,month\n"
                        "s2,1,c2,start,2025-01-07T00:00:00Z,120,year\n";
-    testrun_out r = import_run(good, "");
+    testrun_out r = import_run(good, "--dry-run");
+    ck_assert_msg(r.status == 0 && strstr(r.out, "3 events valid") != NULL, "%s %s",
+                  r.out, r.err);
+    testrun_free(&r);
+    ck_assert_int_eq(events("default"), 0);
+    r = import_run(good, "");
     ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
     ck_assert_msg(strstr(r.out, "3 events, 3 new, 0 duplicates") != NULL, "%s", r.out);
+    testrun_free(&r);
+    r = import_run(good, "--dry-run"); /* no database touched */
+    ck_assert_msg(r.status == 0 && strstr(r.out, "3 events valid") != NULL, "%s %s",
+                  r.out, r.err);
     testrun_free(&r);
     r = import_run(good, "--tenant default"); /* again: nothing new */
     ck_assert_msg(strstr(r.out, "3 events, 0 new, 3 duplicates") != NULL, "%s", r.out);
