@@ -20,6 +20,7 @@ app_subs *app_subs_new(void)
     if (s == NULL)
         return NULL;
     pthread_mutex_init(&s->lock, NULL);
+    atomic_init(&s->count, 0);
     s->version = -1;
     return s;
 }
@@ -193,6 +194,7 @@ void app_subs_forget_customer(app_tenant *t, const char *customer_id)
             s->version = -1;
         }
     }
+    atomic_store(&s->count, s->n);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -215,6 +217,7 @@ static void apply_committed(app_tenant *t, const subs_batch *b, const bool *dup,
     }
     if (r->n_new > 0)
         s->epoch++;
+    atomic_store(&s->count, s->n);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -319,6 +322,7 @@ int app_subs_load(app_tenant *t, store_db *db)
     s->n_slots = fresh.n_slots;
     s->version = version;
     s->epoch++;
+    atomic_store(&s->count, s->n);
     pthread_mutex_unlock(&s->lock);
     return 0;
 }

@@ -107,6 +107,8 @@ size_t app_subs_of_customer(app_tenant *t, const char *customer_id, unsigned hor
     int64_t now_s = now_of(t);
     size_t n = 0;
     *total = 0;
+    if (atomic_load(&s->count) == 0)
+        return 0; /* the common case of a tenant without subscriptions */
     pthread_mutex_lock(&s->lock);
     for (int32_t k = subs_customer_head(s, customer_id); k >= 0;
          k = s->v[k].next_of_customer) {

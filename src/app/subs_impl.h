@@ -4,6 +4,7 @@
 #define LTVD_APP_SUBS_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "app/subs.h"
 
@@ -45,6 +46,9 @@ struct app_subs {
     size_t n_slots;       /* a power of two, > 2 n */
     int64_t version;      /* the version in PostgreSQL the records are of; -1 unknown */
     uint64_t epoch;       /* counted up by every change of the records */
+    /* n as of the last change, read without the lock: a customer document
+     * of a tenant without subscriptions takes no lock */
+    atomic_size_t count;
     subs_fit_cache fits[2];
 };
 

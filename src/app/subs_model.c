@@ -12,6 +12,11 @@
 
 #define DAY_S 86400
 
+/* Taken around every retention fit: a process makes one at a time (as its
+ * refit workers do), whichever tenant or thread asks. Never held while a
+ * tenant's lock is taken. */
+static pthread_mutex_t one_fit = PTHREAD_MUTEX_INITIALIZER;
+
 const char *app_sub_status_name(app_sub_status s)
 {
     return s == APP_SUB_ACTIVE      ? "active"
@@ -180,7 +185,9 @@ static void fit_now(subs_fit_cache *c)
     } else {
         /* served only converged and identified, as ltvd retention's
          * `problem` and the purchase models' acceptance (DESIGN.md) */
+        pthread_mutex_lock(&one_fit); /* one retention fit at a time in the process */
         int st = retention_fit(c->kind, rc, usable, &c->fit);
+        pthread_mutex_unlock(&one_fit);
         const char *why = st != GSL_SUCCESS           ? gsl_strerror(st)
                           : !params_finite(&c->fit)   ? "non-finite parameters"
                           : !c->fit.fit.converged     ? "it did not converge"
