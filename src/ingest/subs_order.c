@@ -122,6 +122,8 @@ static size_t drop_repeats(ev *v, size_t n, order_ctx *c, bool *dup)
             v[kept++] = v[i];
             continue;
         }
+        if (v[i].index < 0) /* two stored alike: the key forbids it; ignored */
+            continue;
         if (same_payload(&v[i], &v[first]))
             dup[v[i].index] = true;
         else
