@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/apply.h"
+#include "app/subs.h"
 #include "app/sync.h"
 #include "app/tenants.h"
 #include "log/log.h"
@@ -127,6 +128,8 @@ static int discover(app *a, store_db *db, const char *id, app_tenant *old,
     rc = app_tenant_rebuild(t, db);
     if (rc == 0)
         rc = app_tenant_load_snapshot(t, db, err);
+    if (rc == 0) /* its subscriptions, before it serves (app/subs.h) */
+        rc = app_subs_load(t, db);
     if (rc != 0) {
         if (rc > 0)
             snprintf(db->err, sizeof db->err,
