@@ -562,6 +562,58 @@ START_TEST(test_subs_before_a_fit_and_customer_member)
 }
 END_TEST
 
+/* ---- two `ltvd serve` on one database ------------------------------------------------
+ */
+
+/* Events posted to one process show in the other's documents (its
+ * catch-up), and an erasure through one drops them from the other. */
+START_TEST(test_subs_two_processes)
+{
+    const char *env[] = {"LTVD_LISTEN=127.0.0.1:0",
+                         "LTVD_THREAD_POOL_SIZE=2",
+                         "LTVD_CACHE_SYNC_MS=200",
+                         "LTVD_AUTH_REQUIRED=false",
+                         "LTVD_AS_OF=2025-12-31",
+                         "LTVD_SHUTDOWN_DEADLINE_S=3",
+                         NULL};
+    testserve p[2];
+    for (int i = 0; i < 2; i++)
+        testserve_start(&p[i], svc.cfg.database_url, env);
+    char s[512], r[512], body[1200];
+    ev(s, sizeof s, "1", "k1", "t1", "start", "2025-01-05T00:00:00Z", "5", "month");
+    ev(r, sizeof r, "2", "k1", "t1", "renew", "2025-02-05T00:00:00Z", "5", "month");
+    snprintf(body, sizeof body, "{\"items\":[%s,%s]}", s, r);
+    testserve_reply rep;
+    ck_assert_int_eq(
+        testserve_http(p[0].port, "POST", "/v1/subscriptions", body, 10, &rep), 200);
+    testserve_reply_free(&rep);
+    int got = -1;
+    for (int i = 0; i < 100 && got != 200; i++) {
+        got = testserve_http(p[1].port, "GET", "/v1/subscriptions/t1", NULL, 10, &rep);
+        if (got == 200)
+            ck_assert_msg(strstr(rep.body, "\"renewals\":1") != NULL, "%s", rep.body);
+        testserve_reply_free(&rep);
+        if (got != 200)
+            testserve_sleep_ms(50);
+    }
+    ck_assert_int_eq(got, 200);
+    ck_assert_int_eq(
+        testserve_http(p[1].port, "DELETE", "/v1/customers/k1", NULL, 10, &rep), 204);
+    testserve_reply_free(&rep);
+    for (int i = 0; i < 100 && got != 404; i++) {
+        got = testserve_http(p[0].port, "GET", "/v1/subscriptions/t1", NULL, 10, &rep);
+        testserve_reply_free(&rep);
+        if (got != 404)
+            testserve_sleep_ms(50);
+    }
+    ck_assert_int_eq(got, 404);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(testserve_stop(&p[i], 10000), 0);
+        testserve_forget(&p[i]);
+    }
+}
+END_TEST
+
 /* ---- the rules of periods, churn and cohorts ----------------------------------------
  */
 
@@ -736,6 +788,7 @@ Suite *suite_subscriptions(void)
     tcase_add_test(tc, test_subs_import);
     tcase_add_test(tc, test_subs_large_batch);
     tcase_add_test(tc, test_subs_calendar);
+    tcase_add_test(tc, test_subs_two_processes);
     tcase_add_test(tc, test_subs_cohort_rule);
     tcase_add_test(tc, test_subs_concurrent_starts);
     suite_add_tcase(s, tc);
