@@ -66,7 +66,9 @@ static void routing(const char *s, size_t len)
     } else {
         FUZZ_CHECK(req->route_index == r.nroutes);
         FUZZ_CHECK(req->pending == PROBLEM_NOT_FOUND ||
-                   (req->pending == PROBLEM_METHOD_NOT_ALLOWED && req->allow[0] != '\0'));
+                   (req->pending == PROBLEM_METHOD_NOT_ALLOWED && req->allow[0] != '\0') ||
+                   /* /v1/tenants/{not a tenant id}/...: tenant_prefix */
+                   req->pending == PROBLEM_TENANT_NOT_FOUND);
     }
     router_request_free(req);
 }

@@ -439,3 +439,52 @@ SELECT coalesce(bit_or(1::bigint << ((date_part('year', day)::integer * 12
    AND date_part('year', day)::integer * 12 + date_part('month', day)::integer - 1 < 24400
    AND (NULL::integer IS NULL OR day <= DATE '1970-01-01' + NULL::integer);
 COMMIT;
+-- check: subscriptions.c (a batch: lock the subscriptions, read the stored events, insert, count the version up)
+BEGIN;
+SELECT pg_advisory_xact_lock(hashtext('shop-b'::text), b)
+  FROM (SELECT DISTINCT hashtext(s) & 63 AS b FROM unnest('{"s1","s2"}'::text[]) s ORDER BY 1) x;
+SELECT subscription_id, event_id, customer_id, event,
+       floor(extract(epoch FROM occurred_at))::bigint, amount::text, billing_period
+  FROM subscription_events
+ WHERE tenant_id = 'shop-b' AND subscription_id = ANY ('{"s1","s2"}'::text[])
+ ORDER BY subscription_id, event_id;
+INSERT INTO subscription_events AS e (tenant_id, subscription_id, event_id,
+       customer_id, event, occurred_at, amount, billing_period)
+ SELECT DISTINCT ON (s, i) 'shop-b'::text, s, i, c, ev, to_timestamp(t), a, p
+   FROM unnest('{"s1","s1","s2"}'::text[], '{"1","2","1"}'::text[], '{"c1","c1","c2"}'::text[],
+               '{"start","renew","start"}'::text[], '{1735689600,1738368000,1735689600}'::bigint[],
+               '{"9.5","9.5","120"}'::numeric[], '{"month","month","year"}'::text[])
+        WITH ORDINALITY AS b(s, i, c, ev, t, a, p, o)
+  ORDER BY s, i, o
+ ON CONFLICT (tenant_id, subscription_id, event_id) DO NOTHING;
+INSERT INTO subscription_versions AS v (tenant_id, version) VALUES ('shop-b', 1)
+ ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1 RETURNING v.version;
+SELECT count(*) = 3 AS ok FROM subscription_events WHERE tenant_id = 'shop-b' \gset
+SELECT pg_temp.expect(:'ok', 'three events stored');
+ROLLBACK;
+
+-- check: subscriptions.c (one tenant's subscriptions, the versions, a customer's erasure)
+BEGIN;
+INSERT INTO subscription_events (tenant_id, subscription_id, event_id, customer_id, event,
+       occurred_at, amount, billing_period)
+VALUES ('default', 's1', '1', 'c1', 'start', '2025-01-01', 5, 'month'),
+       ('default', 's1', '2', 'c1', 'renew', '2025-02-01', 6, 'month');
+INSERT INTO subscription_versions (tenant_id, version) VALUES ('default', 1);
+SELECT version FROM subscription_versions WHERE tenant_id = 'default';
+SELECT subscription_id, min(customer_id), min(billing_period),
+       floor(extract(epoch FROM min(occurred_at) FILTER (WHERE event = 'start'))),
+       count(*) FILTER (WHERE event = 'renew'),
+       floor(extract(epoch FROM min(occurred_at) FILTER (WHERE event = 'cancel'))),
+       coalesce((array_agg(amount::text ORDER BY occurred_at DESC, event_id DESC)
+                 FILTER (WHERE event <> 'cancel'))[1], '0'),
+       floor(extract(epoch FROM max(occurred_at)))
+  FROM subscription_events WHERE tenant_id = 'default'
+ GROUP BY subscription_id ORDER BY subscription_id;
+SELECT tenant_id, version FROM subscription_versions;
+WITH d AS (DELETE FROM subscription_events WHERE tenant_id = 'default' AND customer_id = 'c1'
+           RETURNING 1)
+ UPDATE subscription_versions SET version = version + 1
+  WHERE tenant_id = 'default' AND EXISTS (SELECT 1 FROM d);
+SELECT count(*) = 0 AS ok FROM subscription_events WHERE tenant_id = 'default' \gset
+SELECT pg_temp.expect(:'ok', 'the customer''s events erased');
+ROLLBACK;

@@ -19,6 +19,7 @@
 #include "app/list_table.h"
 #include "app/mode.h"
 #include "app/readiness.h"
+#include "app/subs.h"
 #include "app/sync.h"
 #include "app/tenant_admin.h"
 #include "app/tenants.h"
@@ -468,6 +469,9 @@ static int load_state(app *a, store_db *db, char err[CONFIG_ERR_MAX])
         if ((rc = app_acq_spend_load(v[i], db)) != 0)
             snprintf(err, CONFIG_ERR_MAX, "acquisition spend: %.200s",
                      store_db_error(db));
+    for (size_t i = 0; rc == 0 && i < n; i++) /* the subscriptions (app/subs.h) */
+        if ((rc = app_subs_load(v[i], db)) != 0)
+            snprintf(err, CONFIG_ERR_MAX, "subscriptions: %.200s", store_db_error(db));
     app_tenants_list_free(v, n);
     return rc;
 }

@@ -2,6 +2,7 @@
  * committed batches, and whole summaries re-read by the catch-up for rows
  * other writers stored (see apply.h for the protocol between the two). */
 #include "app/apply.h"
+#include "app/subs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,7 @@ bool app_customer_forget(app_tenant *t, const char *id)
     if (found)
         atomic_fetch_add(&t->n_erased, 1);
     pthread_mutex_unlock(&a->writer);
+    app_subs_forget_customer(t, id); /* the subscriptions' records too */
     return found;
 }
 

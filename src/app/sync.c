@@ -7,6 +7,7 @@
 
 #include "app/apply.h"
 #include "app/db_wait.h"
+#include "app/subs.h"
 #include "app/tenant_admin.h"
 #include "app/tenants.h"
 #include "base/ticker.h"
@@ -227,7 +228,8 @@ static long sync_tick(void *arg)
         app_db_failed(s->a);
         log_write(LOG_WARN, "cache catch-up: %s", err);
     } else if (app_tenants_reconcile(s->a, s->db, s->tenants_sig) != 0 ||
-               app_sync_once(s->a, s->db, s->since) != 0) {
+               app_sync_once(s->a, s->db, s->since) != 0 ||
+               app_subs_sync(s->a, s->db) != 0) {
         if (store_db_broken(s->db))
             app_db_failed(s->a);
         log_write(LOG_WARN, "cache catch-up: %s (retried)", store_db_error(s->db));

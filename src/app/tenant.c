@@ -12,6 +12,7 @@
 #include "app/acq_view.h"
 #include "app/app.h"
 #include "app/list_table.h"
+#include "app/subs.h"
 #include "summary/summary.h"
 #include "worker/worker.h"
 
@@ -28,6 +29,8 @@ static const char *const setting_keys[] = {
     "lifecycle_new_days",
     "lifecycle_established_repeats",
     "currency",
+    "retention_model",
+    "subscription_grace_days",
 };
 #define N_SETTINGS (sizeof setting_keys / sizeof setting_keys[0])
 
@@ -86,7 +89,8 @@ bool app_tenant_cfg_make(const ltvd_config *base, json_t *settings, app_tenant_c
     {
         char text[64], err[CONFIG_ERR_MAX];
         bool str_key = strcmp(name, "model") == 0 || strcmp(name, "period") == 0 ||
-                       strcmp(name, "as_of") == 0 || strcmp(name, "currency") == 0;
+                       strcmp(name, "as_of") == 0 || strcmp(name, "currency") == 0 ||
+                       strcmp(name, "retention_model") == 0;
         if (!app_tenant_setting_known(name)) {
             bad(errors, name, "not a tenant setting");
             ok = false;
@@ -152,7 +156,9 @@ app_tenant *app_tenant_new(struct app *owner, const char *id, app_tenant_cfg *cf
     t->cache = cache_new(0);
     t->lists = app_list_state_new(owner->config, owner->list_shared);
     t->acq = app_acq_memo_new();
-    if (t->cache == NULL || t->lists == NULL || t->acq == NULL) {
+    t->subs = app_subs_new();
+    if (t->cache == NULL || t->lists == NULL || t->acq == NULL || t->subs == NULL) {
+        app_subs_free(t->subs);
         cache_free(t->cache);
         app_list_stop(t->lists);
         app_acq_memo_free(t->acq);
@@ -192,6 +198,7 @@ void app_tenant_release(app_tenant *t)
     app_list_stop(t->lists); /* before the cache: its thread reads it */
     app_acq_memo_free(t->acq);
     cache_free(t->cache);
+    app_subs_free(t->subs);
     app_tenant_cfg *c = atomic_load(&t->cfg);
     while (c != NULL) {
         app_tenant_cfg *older = c->older;

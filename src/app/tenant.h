@@ -50,6 +50,7 @@ typedef struct app_tenant {
     struct worker *worker;         /* NULL in a read-only process, or until started */
     struct app_list_state *lists;  /* list slots and score tables */
     struct app_acq_memo *acq;      /* the last acquisition/cohort view (acq_view.h) */
+    struct app_subs *subs;         /* its subscriptions (app/subs.h) */
     atomic_uint_fast64_t n_snapshots_skipped;
     atomic_long n_erased;         /* erased customers' records in the cache (apply.c) */
     atomic_llong follow_rejected; /* the newest snapshot the follower did not serve */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/apply.h"
+#include "app/subs.h"
 #include "app/sync.h"
 #include "app/tenants.h"
 #include "log/log.h"
@@ -127,6 +128,8 @@ static int discover(app *a, store_db *db, const char *id, app_tenant *old,
     rc = app_tenant_rebuild(t, db);
     if (rc == 0)
         rc = app_tenant_load_snapshot(t, db, err);
+    if (rc == 0) /* its subscriptions, before it serves (app/subs.h) */
+        rc = app_subs_load(t, db);
     if (rc != 0) {
         if (rc > 0)
             snprintf(db->err, sizeof db->err,
@@ -490,16 +493,28 @@ app_admin_status app_customer_erase(app_tenant *t, const char *id,
 json_t *app_tenant_cfg_effective(const app_tenant_cfg *c)
 {
     const ltvd_config *cfg = &c->config;
-    return json_pack("{s:s, s:s, s:s?, s:f, s:f, s:I, s:f, s:f, s:I, s:I, s:s?}", "model",
-                     cfg->model == CONFIG_MODEL_PARETO ? "pareto" : "bgnbd", "period",
-                     cfg->period == CONFIG_PERIOD_WEEK ? "week" : "day", "as_of",
-                     cfg->has_as_of ? cfg->as_of : NULL, "churn_medium_below",
-                     cfg->churn_medium_below, "churn_high_below", cfg->churn_high_below,
-                     "horizon_days", (json_int_t)cfg->horizon_days, "discount_rate",
-                     cfg->discount_rate, "margin", cfg->margin, "lifecycle_new_days",
-                     (json_int_t)cfg->lifecycle_new_days, "lifecycle_established_repeats",
-                     (json_int_t)cfg->lifecycle_established_repeats, "currency",
-                     c->currency[0] != '\0' ? c->currency : NULL);
+    json_t *eff = json_pack(
+        "{s:s, s:s, s:s?, s:f, s:f, s:I, s:f, s:f, s:I, s:I, s:s?}", "model",
+        cfg->model == CONFIG_MODEL_PARETO ? "pareto" : "bgnbd", "period",
+        cfg->period == CONFIG_PERIOD_WEEK ? "week" : "day", "as_of",
+        cfg->has_as_of ? cfg->as_of : NULL, "churn_medium_below", cfg->churn_medium_below,
+        "churn_high_below", cfg->churn_high_below, "horizon_days",
+        (json_int_t)cfg->horizon_days, "discount_rate", cfg->discount_rate, "margin",
+        cfg->margin, "lifecycle_new_days", (json_int_t)cfg->lifecycle_new_days,
+        "lifecycle_established_repeats", (json_int_t)cfg->lifecycle_established_repeats,
+        "currency", c->currency[0] != '\0' ? c->currency : NULL);
+    /* the subscriptions' settings (app/subs.h) */
+    if (eff != NULL &&
+        (json_object_set_new(eff, "retention_model",
+                             json_string(cfg->retention_model == 1 ? "bdw" : "sbg")) !=
+             0 ||
+         json_object_set_new(eff, "subscription_grace_days",
+                             json_integer((json_int_t)cfg->subscription_grace_days)) !=
+             0)) {
+        json_decref(eff);
+        eff = NULL;
+    }
+    return eff;
 }
 
 json_t *app_tenant_doc(app_tenant *t)

@@ -56,4 +56,11 @@ int import_load(store_db *db, const char *tenant, FILE *fp, const char *name, in
                 size_t batch_rows, size_t total_rows, import_progress *p,
                 import_totals *t, char err[INGEST_CSV_ERR_MAX]);
 
+/* ---- import_subs.c ------------------------------------------------------- */
+
+/* `ltvd import --subscriptions path` into tenant (an existing tenant's id)
+ * on db (NULL: a dry run, the file validated alone). Prints every bad row
+ * (FILE:LINE: field: reason) or the summary. Returns the exit status. */
+int import_subscriptions(store_db *db, const char *tenant, const char *path);
+
 #endif

@@ -81,6 +81,10 @@ typedef struct ltvd_config {
 
     /* seconds between checkpoints of the summaries (app/checkpoint.h); 0: none */
     long cache_checkpoint_interval_s;
+
+    /* subscriptions (docs/subscriptions.md, "The service") */
+    int retention_model;          /* retention_kind: 0 sbg, 1 bdw */
+    long subscription_grace_days; /* days past a period's end before a lapse */
 } ltvd_config;
 
 typedef enum config_type {

@@ -41,6 +41,9 @@ static const access_rule rules[] = {
      AUTH_SCOPE_INGEST | AUTH_SCOPE_ADMIN},
     {"PUT", "/v1/acquisition/spend", AUTH_SCOPE_INGEST | AUTH_SCOPE_ADMIN},
     {"GET", "/v1/acquisition/spend", AUTH_SCOPE_READ},
+    {"POST", "/v1/subscriptions", AUTH_SCOPE_INGEST},
+    {"GET", "/v1/subscriptions/retention", AUTH_SCOPE_READ},
+    {"GET", "/v1/subscriptions/{subscription_id}", AUTH_SCOPE_READ},
 };
 
 /* "read,admin" as "read or admin" (one of them is needed). */

@@ -4,6 +4,7 @@
 #include "http/acquisition.h"
 #include "http/customers.h"
 #include "http/model.h"
+#include "http/subscriptions.h"
 #include "http/tenants.h"
 #include "http/transactions.h"
 
@@ -17,6 +18,7 @@ const api_group api_groups[] = {
     {model_routes, &model_nroutes},
     {tenants_routes, &tenants_nroutes},
     {acquisition_routes, &acquisition_nroutes},
+    {subscriptions_routes, &subscriptions_nroutes},
 };
 const size_t api_ngroups = sizeof api_groups / sizeof api_groups[0];
 

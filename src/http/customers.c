@@ -25,6 +25,7 @@
 #include "cache/cache.h"
 #include "http/query.h"
 #include "http/score_doc.h"
+#include "http/subscriptions.h"
 
 static const char *const known_query[] = {SCORE_QUERY_NAMES, NULL};
 
@@ -41,6 +42,7 @@ static http_result reply_score(http_request *req, const char *id, const cache_mo
         row.channel = row.campaign = NULL;
     json_out b = {0};
     score_doc_write(&b, id, m, o, &row);
+    subscriptions_customer_member(&b, req->tenant_ref, id);
     size_t len = 0;
     char *body = json_out_take(&b, &len);
     return http_reply_owned(req, 200, "application/json", body, len);

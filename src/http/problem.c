@@ -33,6 +33,8 @@ static const problem_type registry[PROBLEM_COUNT] = {
      * the batch), but no wait helps this process (docs/operations.md) */
     {PROBLEM_READ_ONLY, 503, "read-only", "This process cannot write"},
     {PROBLEM_NOT_ACCEPTABLE, 406, "not-acceptable", "No acceptable media type"},
+    {PROBLEM_SUBSCRIPTION_NOT_FOUND, 404, "subscription-not-found",
+     "Unknown subscription"},
 };
 
 const problem_type *problem_get(problem_code code)

@@ -30,11 +30,12 @@ typedef enum problem_code {
     PROBLEM_NOT_READY,
     PROBLEM_NO_MODEL,
     PROBLEM_DATABASE_UNAVAILABLE,
-    PROBLEM_TOO_BUSY,        /* the share of threads for long work is taken */
-    PROBLEM_BUDGET_EXCEEDED, /* the request's time budget ran out */
-    PROBLEM_STARTING,        /* start-up is not over: the cache is being rebuilt */
-    PROBLEM_READ_ONLY,       /* this process cannot write (a replica, read_only) */
-    PROBLEM_NOT_ACCEPTABLE,  /* no media type of the Accept header is served */
+    PROBLEM_TOO_BUSY,               /* the share of threads for long work is taken */
+    PROBLEM_BUDGET_EXCEEDED,        /* the request's time budget ran out */
+    PROBLEM_STARTING,               /* start-up is not over: the cache is being rebuilt */
+    PROBLEM_READ_ONLY,              /* this process cannot write (a replica, read_only) */
+    PROBLEM_NOT_ACCEPTABLE,         /* no media type of the Accept header is served */
+    PROBLEM_SUBSCRIPTION_NOT_FOUND, /* no subscription of that id (issue 11) */
     PROBLEM_COUNT
 } problem_code;
 

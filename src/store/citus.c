@@ -48,12 +48,14 @@ static const citus_table tables[] = {
     {"cache_checkpoint_epochs", CITUS_DISTRIBUTED, "transactions"},
     {"customer_attributes", CITUS_DISTRIBUTED, "transactions"},
     {"acquisition_spend", CITUS_DISTRIBUTED, "transactions"},
+    {"subscription_events", CITUS_DISTRIBUTED, "transactions"},
+    {"subscription_versions", CITUS_DISTRIBUTED, "transactions"},
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
 #define TABLE_LIST                                                                       \
     "'{tenants,api_keys,transactions,customer_days,model_snapshots,erasures,"            \
     "cache_checkpoints,cache_checkpoint_chunks,cache_checkpoint_epochs,"                 \
-    "customer_attributes,acquisition_spend}'"
+    "customer_attributes,acquisition_spend,subscription_events,subscription_versions}'"
 
 static const char present_sql[] =
     "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus'),"

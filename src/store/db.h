@@ -31,7 +31,7 @@
 #define STORE_TENANT_MAX 63
 
 #define STORE_ERR_MAX 512
-#define STORE_MAX_PREPARED 32
+#define STORE_MAX_PREPARED 48
 
 /* The bounds of a connection's waits; zero fields mean "none" (the server's
  * defaults, waits without end). store_db_limits_none() gives all zero but

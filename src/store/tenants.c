@@ -7,6 +7,7 @@
 
 #include "store/checkpoint.h"
 #include "store/fleet.h"
+#include "store/subscriptions.h"
 
 #define TENANT_COLS                                                                      \
     "id, settings::text, extract(epoch FROM created_at), extract(epoch FROM updated_at)"
@@ -107,10 +108,11 @@ int store_tenants_signature(store_db *db, char out[STORE_TENANTS_SIG_MAX])
 /* One statement with parameters vals and its announcement, in one
  * transaction (store_db_transaction). */
 typedef struct change {
-    /* run in order; the row count of the first two decides; the others run
-     * only when they changed a row (an erasure's attributes and record) */
-    const char *sql[4];
-    const char *name[4];
+    /* run in order; the row count of the second (the first when alone)
+     * plus the third's decides; the others run only when they changed a
+     * row (an erasure's attributes and record) */
+    const char *sql[5];
+    const char *name[5];
     const char *vals[2];
     int n_vals;
     const char *tenant;
@@ -123,7 +125,7 @@ static store_tx_status change_tx(store_db *db, void *arg)
 {
     change *c = arg;
     c->rows = 0;
-    for (int i = 0; i < 4 && c->sql[i] != NULL && (i < 2 || c->rows > 0); i++) {
+    for (int i = 0; i < 5 && c->sql[i] != NULL && (i < 3 || c->rows > 0); i++) {
         PGresult *res =
             store_db_exec_prepared(db, c->name[i], c->sql[i], c->n_vals, c->vals);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -131,8 +133,10 @@ static store_tx_status change_tx(store_db *db, void *arg)
             PQclear(res);
             return store_db_retryable(db) ? STORE_TX_RETRY : STORE_TX_ERROR;
         }
-        if (i < 2)
+        if (i < 2) /* the rows of the second (the first when alone) ... */
             c->rows = strtol(PQcmdTuples(res), NULL, 10);
+        else if (i == 2) /* ... and of the third */
+            c->rows += strtol(PQcmdTuples(res), NULL, 10);
         PQclear(res);
     }
     /* last: a checkpoint being written waits on what this locks */
@@ -191,9 +195,10 @@ int store_tenant_delete(store_db *db, const char *id)
 
 int store_customer_erase(store_db *db, const char *tenant, const char *customer_id)
 {
-    change c = {{erase_txn_sql, erase_days_sql, erase_attrs_sql, erase_record_sql},
-                {"customer_erase_txn", "customer_erase_days", "customer_erase_attrs",
-                 "customer_erase_record"},
+    change c = {{erase_txn_sql, erase_days_sql, store_subs_erase_sql, erase_attrs_sql,
+                 erase_record_sql},
+                {"customer_erase_txn", "customer_erase_days", "customer_erase_subs",
+                 "customer_erase_attrs", "customer_erase_record"},
                 {tenant, customer_id},
                 2,
                 tenant,

@@ -266,6 +266,54 @@ static void check_acquisition(void)
     oa_call0("GET", sp, "/v1/tenants/nobody/acquisition/spend", NULL, 404);
 }
 
+/* The subscription endpoints (issue 11, part B), every documented status
+ * but 500 and those of every route (401, 403, 404 tenant, 413, 414, 503). */
+static void check_subscriptions(void)
+{
+    const char *post = "/v1/subscriptions", *one = "/v1/subscriptions/{subscription_id}",
+               *ret = "/v1/subscriptions/retention";
+    oa_req o = {.content_type = "application/json",
+                .body = "{\"items\":[{\"id\":\"1\",\"customer_id\":\"c1\","
+                        "\"subscription_id\":\"s1\",\"event\":\"start\","
+                        "\"occurred_at\":\"2025-01-05T00:00:00Z\",\"amount\":9.5,"
+                        "\"billing_period\":\"month\"},{\"id\":\"2\",\"customer_id\":"
+                        "\"c1\",\"subscription_id\":\"s1\",\"event\":\"renew\","
+                        "\"occurred_at\":\"2025-02-05T00:00:00Z\",\"amount\":\"9.5\","
+                        "\"billing_period\":\"month\"}]}"};
+    oa_response r;
+    oa_call("POST", post, post, &o, 200, &r);
+    oa_check_mutations("POST", post, &r);
+    oa_response_free(&r);
+    oa_call0("POST", post, post, &o, 200); /* duplicates */
+    o.body = "{\"items\":[";
+    oa_call0("POST", post, post, &o, 400);
+    o.body = "{\"items\":[1,2,3,4,5,6]}";
+    oa_call0("POST", post, post, &o, 413);
+    o.body = "{\"items\":[1,{\"id\":\"3\",\"customer_id\":\"c1\",\"subscription_id\":"
+             "\"s9\",\"event\":\"renew\",\"occurred_at\":\"2025-01-02T00:00:00Z\","
+             "\"amount\":1,\"billing_period\":\"month\"}]}";
+    oa_call("POST", post, post, &o, 422, &r);
+    oa_response_free(&r);
+    o.body = "{\"items\":[{\"id\":\"3\",\"customer_id\":\"c1\",\"subscription_id\":"
+             "\"s9\",\"event\":\"renew\",\"occurred_at\":\"2025-01-02T00:00:00Z\","
+             "\"amount\":1,\"billing_period\":\"month\"}]}";
+    oa_call("POST", post, post, &o, 422, &r); /* a renew without a start */
+    oa_response_free(&r);
+    o.content_type = "text/plain";
+    oa_call0("POST", post, post, &o, 415);
+    oa_call("GET", one, "/v1/subscriptions/s1", NULL, 200, &r);
+    oa_check_mutations("GET", one, &r);
+    oa_response_free(&r);
+    oa_call0("GET", one, "/v1/subscriptions/nosuch", NULL, 404);
+    oa_call0("GET", one, "/v1/subscriptions/s1?horizon_periods=1201", NULL, 400);
+    oa_call("GET", ret, ret, NULL, 200, &r);
+    oa_check_mutations("GET", ret, &r);
+    oa_response_free(&r);
+    oa_call0("GET", ret, "/v1/subscriptions/retention?horizon_periods=x", NULL, 400);
+    oa_call0("GET", ret, "/v1/tenants/nobody/subscriptions/retention", NULL, 404);
+    oa_call0("POST", post, "/v1/tenants/nobody/subscriptions", NULL, 404);
+}
+
 /* The tenants' management and a customer's erasure, every documented
  * status (docs/tenants.md). */
 static void check_tenants(void)
@@ -563,6 +611,7 @@ START_TEST(test_openapi_conformance)
     check_operations();
     check_transactions();
     check_acquisition();
+    check_subscriptions();
     check_tenants();
     check_no_model();
     check_export_refusals();
@@ -577,7 +626,8 @@ START_TEST(test_openapi_conformance)
 }
 END_TEST
 
-/* ---- a read-only process ------------------------------------------------------------
+/* ---- a read-only process
+ * ------------------------------------------------------------
  */
 
 /* One write of a read-only process: 503 `read-only` as documented, without
@@ -624,7 +674,8 @@ START_TEST(test_openapi_read_only)
 }
 END_TEST
 
-/* ---- API keys over HTTP ------------------------------------------------------------ */
+/* ---- API keys over HTTP
+ * ------------------------------------------------------------ */
 
 /* A new key of scopes stored in svc's database as `ltvd key create` stores
  * it (key id and SHA-256), the server's copy reloaded; "Bearer <token>"
@@ -765,7 +816,8 @@ START_TEST(test_openapi_auth)
 }
 END_TEST
 
-/* ---- GET /v1/customers, lifecycle_stage and as_of ------------------------------- */
+/* ---- GET /v1/customers, lifecycle_stage and as_of -------------------------------
+ */
 
 /* Percent-encodes every byte of s but the unreserved ones. */
 static void pct_encode(const char *s, char *out, size_t size)

@@ -276,6 +276,12 @@ static const char stray_batch[] =
     "{\"transactions\":[{\"id\":\"x1\",\"customer_id\":\"zz\","
     "\"occurred_at\":\"2025-05-01T00:00:00Z\",\"amount\":1}]}";
 
+/* A subscription batch a refused write must not store. */
+static const char stray_subs[] =
+    "{\"items\":[{\"id\":\"x1\",\"customer_id\":\"zz\",\"subscription_id\":\"zs\","
+    "\"event\":\"start\",\"occurred_at\":\"2025-05-01T00:00:00Z\",\"amount\":1,"
+    "\"billing_period\":\"month\"}]}";
+
 /* The target of the tenant operation path under prefix ("" for the
  * unprefixed path): its {customer_id} is customer. */
 static void tenant_target(const char *prefix, const char *path, const char *customer,
@@ -344,7 +350,9 @@ static void iso_op(const char *method, const char *path, const json_t *op, void 
     }
     if (!is_tenant_op(path))
         return;
-    const char *body = strcmp(path, "/v1/transactions") == 0 ? stray_batch : NULL;
+    const char *body = strcmp(path, "/v1/transactions") == 0    ? stray_batch
+                       : strcmp(path, "/v1/subscriptions") == 0 ? stray_subs
+                                                                : NULL;
     char target[512];
     /* alpha's keys, each scope alone and all, and default's key, on beta */
     tenant_target("/tenants/beta", path, "c1", target, sizeof target);
@@ -405,12 +413,12 @@ static void platform_reaches_both(const iso_keys *k)
 }
 
 /* beta's rows, and default's, by table. */
-#define N_TABLES 5
+#define N_TABLES 6
 static void rows_of(const char *tenant, long long out[N_TABLES])
 {
-    static const char *const tables[N_TABLES] = {"transactions", "customer_days",
-                                                 "model_snapshots", "customer_attributes",
-                                                 "acquisition_spend"};
+    static const char *const tables[N_TABLES] = {
+        "transactions",        "customer_days",     "model_snapshots",
+        "customer_attributes", "acquisition_spend", "subscription_events"};
     for (int i = 0; i < N_TABLES; i++)
         out[i] = testtenant_sql_count(
             &svc, "SELECT count(*) FROM %s WHERE tenant_id = '%s'", tables[i], tenant);
@@ -468,8 +476,9 @@ START_TEST(test_tenants_isolation)
     ck_assert_msg(spec != NULL, "%s", err);
     oa_each_operation(spec, iso_op, &k);
     json_decref(spec);
-    /* 10 tenant operations (3 of them acquisition inputs), 5 management ones at least */
-    ck_assert_int_ge(k.checked, 10 * (N_A_KEYS + 1 + N_A_KEYS + 12) + 5 * 3);
+    /* 13 tenant operations (3 of them acquisition inputs, 3 of subscriptions),
+     * 5 management ones at least */
+    ck_assert_int_ge(k.checked, 13 * (N_A_KEYS + 1 + N_A_KEYS + 12) + 5 * 3);
     rows_of("beta", beta_after);
     rows_of("default", dflt_after);
     for (int i = 0; i < N_TABLES; i++) {
