@@ -637,7 +637,7 @@ START_TEST(test_acq_doc_many_channels)
                 summary_days_from_civil(2024, 1, 15), 1, k, 10, 0, 0x1, NAN};
     cohort_channels cc;
     ck_assert_int_eq(cohort_channels_build(c, n, N_CH, NULL, 0, &cc), 0);
-    static char name_buf[N_CH][8];
+    static char name_buf[N_CH][16];
     const char *names[N_CH];
     for (int k = 0; k < N_CH; k++) {
         snprintf(name_buf[k], sizeof name_buf[k], "c%03d", k);
