@@ -160,6 +160,7 @@ static int apply_event(app_subs *s, const subs_item *e)
     if (e->event == SUBS_START) {
         r->has_start = true;
         r->start_s = e->occurred_at_s;
+        r->start_amount = strtod(e->amount, NULL);
     } else if (e->event == SUBS_RENEW) {
         r->renewals++;
     } else {
@@ -297,6 +298,7 @@ static int load_row(const store_sub_row *row, void *arg)
     r->cancel_s = row->cancel_s;
     r->amount = strtod(row->amount, NULL);
     r->amount_s = row->last_s;
+    r->start_amount = strtod(row->start_amount, NULL);
     return 0;
 }
 

@@ -169,4 +169,14 @@ typedef struct app_subs_report {
 int app_subs_report_make(app_tenant *t, unsigned horizon, app_subs_report *out);
 void app_subs_report_free(app_subs_report *r);
 
+/* Calls fn(customer_id, start_amount, arg) for every started subscription
+ * of billing period p (start_amount: the amount of its start event), under
+ * the tenant's subscriptions lock: fn must not call app_subs_*, and
+ * customer_id is valid during the call only. One pass over the records,
+ * no PostgreSQL (GET /v1/acquisition's "Subscribers"). */
+void app_subs_each_start(app_tenant *t, subs_period p,
+                         void (*fn)(const char *customer_id, double start_amount,
+                                    void *arg),
+                         void *arg);
+
 #endif

@@ -19,6 +19,7 @@ typedef struct sub_rec {
     int64_t cancel_s;
     int64_t amount_s; /* time of the event the amount is from (-1: none) */
     double amount;
+    double start_amount;      /* of the start event (0: none) */
     int32_t next_of_customer; /* the customer's next record, -1: none */
 } sub_rec;
 
