@@ -18,6 +18,7 @@
 #include "model/acquisition.h"
 #include "model/bgnbd.h"
 #include "model/retention.h"
+#include "openapi_check.h"
 #include "store/acquisition.h"
 #include "summary/cohorts.h"
 #include "summary/summary.h"
@@ -507,12 +508,28 @@ static void assert_group(json_t *g, const retention_params *p, unsigned which,
     near12(testhttp_jnum(g, "subscription_max_cac"), v / 3, what);
 }
 
+/* doc is an AcquisitionReport of openapi.yaml. */
+static void assert_schema(json_t *doc)
+{
+    char err[OA_ERR_MAX];
+    json_t *spec = oa_load("openapi.yaml", err);
+    ck_assert_msg(spec != NULL, "%s", err);
+    const json_t *schema = oa_pointer(spec, "#/components/schemas/AcquisitionReport");
+    ck_assert_ptr_nonnull(schema);
+    ck_assert_msg(oa_validate(spec, schema, doc, err), "%s", err);
+    json_decref(spec);
+}
+
 /* Without subscriptions subscription_value is null with the reason and
  * every group's subscriber members are 0 / null; with the regular cohort
  * (and another tenant's subscriptions of the same customer ids at ten
  * times the amounts, never counted) the value is the retention model's at
  * the served parameters, overall and per channel from each channel's mean
- * start amount; search's CAC gives its subscription LTV/CAC. */
+ * start amount; search's CAC gives its subscription LTV/CAC. Monthly
+ * subscriptions without a decision observed have no fit: null with the
+ * reason, then the yearly period (with a fit) is valued. The same after a
+ * restart (the start amounts read from PostgreSQL). Every answer is an
+ * AcquisitionReport of openapi.yaml. */
 START_TEST(test_acq_http_subscribers)
 {
     testhttp_response r;
@@ -524,6 +541,24 @@ START_TEST(test_acq_http_subscribers)
     ck_assert_int_eq(testhttp_jint(all, "subscribers"), 0);
     ck_assert(json_is_null(json_object_get(all, "new_subscriber_value")));
     ck_assert(json_is_null(json_object_get(all, "subscription_max_cac")));
+    assert_schema(r.json);
+    testhttp_response_free(&r);
+    /* monthly subscriptions with no renewal decision observed: no fit */
+    testhttp_request(
+        t.port, "POST", "/v1/subscriptions",
+        "{\"items\":[{\"id\":\"e0\",\"customer_id\":\"sub-search\","
+        "\"subscription_id\":\"m1\",\"event\":\"start\",\"occurred_at\":"
+        "\"1997-09-20T00:00:00Z\",\"amount\":9,\"billing_period\":\"month\"}]}",
+        &r);
+    ck_assert_msg(r.status == 200, "POST: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    get("/v1/acquisition", 200, &r);
+    ck_assert(json_is_null(json_object_get(r.json, "subscription_value")));
+    ck_assert_msg(strstr(testhttp_jstr(r.json, "subscription_value_reason"),
+                         "no retention model is served for the monthly") != NULL,
+                  "%s", testhttp_jstr(r.json, "subscription_value_reason"));
+    ck_assert_int_eq(testhttp_jint(json_object_get(r.json, "overall"), "subscribers"), 0);
+    assert_schema(r.json);
     testhttp_response_free(&r);
 
     const char *batch =
@@ -576,6 +611,17 @@ START_TEST(test_acq_http_subscribers)
     near12(testhttp_jnum(s, "subscription_ltv_cac"), vs / 100, "search ltv/cac");
     ck_assert(json_is_null(json_object_get(channel_of(r.json, "email"),
                                            "subscription_ltv_cac"))); /* no spend */
+    assert_schema(r.json);
+    testhttp_response_free(&r);
+    /* the start amounts as loaded from PostgreSQL by a new start */
+    testhttp_app_stop(&t);
+    testhttp_app_start(&t, false);
+    set_model();
+    get("/v1/acquisition", 200, &r);
+    sv = json_object_get(r.json, "subscription_value");
+    ck_assert_msg(json_is_object(sv), "%.400s", r.body);
+    near12(testhttp_jnum(sv, "new_subscriber_value"), v, "after a restart");
+    assert_group(channel_of(r.json, "search"), &p, 1, "search after a restart");
     testhttp_response_free(&r);
 }
 END_TEST
