@@ -46,6 +46,8 @@ void app_subs_free(app_subs *s)
     clear_records(s);
     subs_fit_cache_clear(&s->fits[0]);
     subs_fit_cache_clear(&s->fits[1]);
+    app_subs_starts_free(&s->starts[0].s);
+    app_subs_starts_free(&s->starts[1].s);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -251,18 +251,3 @@ void app_subs_report_free(app_subs_report *r)
         memset(x, 0, sizeof *x);
     }
 }
-
-void app_subs_each_start(app_tenant *t, subs_period p,
-                         void (*fn)(const char *customer_id, double start_amount,
-                                    void *arg),
-                         void *arg)
-{
-    app_subs *s = t->subs;
-    if (atomic_load(&s->count) == 0)
-        return;
-    pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i].period == p && s->v[i].has_start)
-            fn(s->v[i].customer_id, s->v[i].start_amount, arg);
-    pthread_mutex_unlock(&s->lock);
-}

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/cache.h"
 #include "http/acq_doc.h"
 
 /* A number, or null when undefined or not finite. */
@@ -40,42 +39,35 @@ static int choose_period(const app_subs_report *r, acq_subs_part *p)
     return -1;
 }
 
-/* Channel of a subscriber: the view's index of the customer's channel. */
-typedef struct walk {
-    acq_subs_part *p;
-    cache *c;
-    json_t *index; /* channel name -> view index */
-} walk;
-
-static void add_start(const char *customer_id, double amount, void *arg)
-{
-    walk *w = arg;
-    acq_subs_part *p = w->p;
-    if (!isfinite(amount) || amount < 0)
-        return;
-    p->all_sum += amount;
-    p->all_count++;
-    const char *ch = NULL, *campaign = NULL;
-    if (cache_get_attrs(w->c, customer_id, &ch, &campaign) != CACHE_OK)
-        return; /* not a customer of the cache: in no channel's group */
-    json_t *k = ch != NULL ? json_object_get(w->index, ch) : NULL;
-    size_t i = k != NULL ? (size_t)json_integer_value(k) : p->n_channels;
-    p->sum[i] += amount;
-    p->count[i]++;
-}
-
-/* Sums the start amounts by channel. False when out of memory. */
+/* Sums the start amounts by the view's channel index (the view's first
+ * n_dict channels are the cache dictionary's, by name). False when out of
+ * memory. */
 static bool sum_by_channel(app_tenant *t, const app_acq_view *v, acq_subs_part *p)
 {
-    walk w = {p, t->cache, json_object()};
-    if (w.index == NULL)
-        return false;
-    bool ok = true;
-    for (size_t k = 0; ok && k < v->n_dict; k++)
-        ok = json_object_set_new(w.index, v->names[k], json_integer((json_int_t)k)) == 0;
-    if (ok)
-        app_subs_each_start(t, p->period, add_start, &w);
-    json_decref(w.index);
+    app_subs_starts st;
+    json_t *index = json_object(); /* the subscribers' channel names -> st.ch */
+    bool ok = app_subs_starts_by_channel(t, p->period, &st) == 0 && index != NULL;
+    p->all_sum = st.all_sum;
+    p->all_count = st.all_count;
+    for (size_t i = 0; ok && i < st.n; i++) {
+        if (st.ch[i].channel == NULL) { /* customers without a channel */
+            p->sum[p->n_channels] += st.ch[i].sum;
+            p->count[p->n_channels] += st.ch[i].count;
+        } else {
+            ok = json_object_set_new(index, st.ch[i].channel,
+                                     json_integer((json_int_t)i)) == 0;
+        }
+    }
+    for (size_t k = 0; ok && json_object_size(index) > 0 && k < v->n_dict; k++) {
+        json_t *i = json_object_get(index, v->names[k]);
+        if (i != NULL) {
+            p->sum[k] += st.ch[json_integer_value(i)].sum;
+            p->count[k] += st.ch[json_integer_value(i)].count;
+        }
+    }
+    /* a channel new to the cache since the view: counted in overall only */
+    json_decref(index);
+    app_subs_starts_free(&st);
     return ok;
 }
 

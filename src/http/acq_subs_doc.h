@@ -5,8 +5,9 @@
  * "new_subscriber_value", "subscription_ltv_cac", "subscription_max_cac",
  * "subscribers"). One billing period is valued: the one with a served
  * model and most subscriptions. Reads memory only (the tenant's
- * subscription records and the cache's attributes): no PostgreSQL, and no
- * fit beyond the one app_subs_report_make makes or takes from its cache. */
+ * subscription records and the cache's attributes, summed by channel once
+ * per change: app_subs_starts_by_channel): no PostgreSQL, and no fit
+ * beyond the one app_subs_report_make makes or takes from its cache. */
 #ifndef LTVD_HTTP_ACQ_SUBS_DOC_H
 #define LTVD_HTTP_ACQ_SUBS_DOC_H
 

@@ -527,7 +527,8 @@ static void assert_schema(json_t *doc)
  * the served parameters, overall and per channel from each channel's mean
  * start amount; search's CAC gives its subscription LTV/CAC. Monthly
  * subscriptions without a decision observed have no fit: null with the
- * reason, then the yearly period (with a fit) is valued. The same after a
+ * reason, then the yearly period (with a fit) is valued. A customer's
+ * channel changed by PUT moves their subscriptions. The same after a
  * restart (the start amounts read from PostgreSQL). Every answer is an
  * AcquisitionReport of openapi.yaml. */
 START_TEST(test_acq_http_subscribers)
@@ -612,6 +613,19 @@ START_TEST(test_acq_http_subscribers)
     ck_assert(json_is_null(json_object_get(channel_of(r.json, "email"),
                                            "subscription_ltv_cac"))); /* no spend */
     assert_schema(r.json);
+    testhttp_response_free(&r);
+    /* a channel changed by PUT: the kept sums by channel follow */
+    testhttp_request(t.port, "PUT", "/v1/customers/sub-email/attributes",
+                     "{\"acquisition_channel\":\"search\",\"campaign\":null}", &r);
+    ck_assert_msg(r.status == 200, "PUT: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    get("/v1/acquisition", 200, &r);
+    assert_group(channel_of(r.json, "search"), &p, 3, "search and email's");
+    assert_group(json_object_get(r.json, "overall"), &p, 7, "overall after the PUT");
+    testhttp_response_free(&r);
+    testhttp_request(t.port, "PUT", "/v1/customers/sub-email/attributes",
+                     "{\"acquisition_channel\":\"email\",\"campaign\":null}", &r);
+    ck_assert_msg(r.status == 200, "PUT: %d %s", r.status, r.body);
     testhttp_response_free(&r);
     /* the start amounts as loaded from PostgreSQL by a new start */
     testhttp_app_stop(&t);
