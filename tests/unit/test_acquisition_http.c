@@ -529,8 +529,8 @@ static void assert_schema(json_t *doc)
  * subscriptions without a decision observed have no fit: null with the
  * reason, then the yearly period (with a fit) is valued. A customer's
  * channel changed by PUT moves their subscriptions. The same after a
- * restart (the start amounts read from PostgreSQL). Every answer is an
- * AcquisitionReport of openapi.yaml. */
+ * restart (the start amounts read from PostgreSQL), and with the BdW.
+ * Every answer is an AcquisitionReport of openapi.yaml. */
 START_TEST(test_acq_http_subscribers)
 {
     testhttp_response r;
@@ -636,6 +636,24 @@ START_TEST(test_acq_http_subscribers)
     ck_assert_msg(json_is_object(sv), "%.400s", r.body);
     near12(testhttp_jnum(sv, "new_subscriber_value"), v, "after a restart");
     assert_group(channel_of(r.json, "search"), &p, 1, "search after a restart");
+    testhttp_response_free(&r);
+    /* the BdW when the tenant's retention_model says so (params with c) */
+    testhttp_request(t.port, "PATCH", "/v1/tenants/default",
+                     "{\"settings\":{\"as_of\":\"1997-09-30\","
+                     "\"retention_model\":\"bdw\"}}",
+                     &r);
+    ck_assert_msg(r.status == 200, "PATCH: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    get("/v1/acquisition", 200, &r);
+    sv = json_object_get(r.json, "subscription_value");
+    ck_assert_msg(json_is_object(sv), "%.400s", r.body);
+    ck_assert_str_eq(testhttp_jstr(sv, "model"), "bdw");
+    pj = json_object_get(sv, "params");
+    retention_params b = {RETENTION_BDW, testhttp_jnum(pj, "alpha"),
+                          testhttp_jnum(pj, "beta"), testhttp_jnum(pj, "c")};
+    near12(testhttp_jnum(sv, "new_subscriber_value"), fh_value(&b, 7, &n), "bdw");
+    assert_group(channel_of(r.json, "email"), &b, 2, "email, bdw");
+    assert_schema(r.json);
     testhttp_response_free(&r);
 }
 END_TEST
