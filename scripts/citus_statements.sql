@@ -477,7 +477,9 @@ SELECT subscription_id, min(customer_id), min(billing_period),
        floor(extract(epoch FROM min(occurred_at) FILTER (WHERE event = 'cancel'))),
        coalesce((array_agg(amount::text ORDER BY occurred_at DESC, event_id DESC)
                  FILTER (WHERE event <> 'cancel'))[1], '0'),
-       floor(extract(epoch FROM max(occurred_at)))
+       floor(extract(epoch FROM max(occurred_at))),
+       coalesce((array_agg(amount::text ORDER BY occurred_at, event_id)
+                 FILTER (WHERE event = 'start'))[1], '0')
   FROM subscription_events WHERE tenant_id = 'default'
  GROUP BY subscription_id ORDER BY subscription_id;
 SELECT tenant_id, version FROM subscription_versions;

@@ -46,6 +46,8 @@ void app_subs_free(app_subs *s)
     clear_records(s);
     subs_fit_cache_clear(&s->fits[0]);
     subs_fit_cache_clear(&s->fits[1]);
+    app_subs_starts_free(&s->starts[0].s);
+    app_subs_starts_free(&s->starts[1].s);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -160,6 +162,7 @@ static int apply_event(app_subs *s, const subs_item *e)
     if (e->event == SUBS_START) {
         r->has_start = true;
         r->start_s = e->occurred_at_s;
+        r->start_amount = strtod(e->amount, NULL);
     } else if (e->event == SUBS_RENEW) {
         r->renewals++;
     } else {
@@ -297,6 +300,7 @@ static int load_row(const store_sub_row *row, void *arg)
     r->cancel_s = row->cancel_s;
     r->amount = strtod(row->amount, NULL);
     r->amount_s = row->last_s;
+    r->start_amount = strtod(row->start_amount, NULL);
     return 0;
 }
 

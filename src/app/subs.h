@@ -169,4 +169,31 @@ typedef struct app_subs_report {
 int app_subs_report_make(app_tenant *t, unsigned horizon, app_subs_report *out);
 void app_subs_report_free(app_subs_report *r);
 
+/* One acquisition channel's started subscriptions of a billing period
+ * (GET /v1/acquisition's "Subscribers"): channel is the cache's own string
+ * (valid for the cache's lifetime; NULL: customers of the cache without a
+ * channel), sum the sum of their start events' amounts. */
+typedef struct app_subs_channel_starts {
+    const char *channel;
+    double sum;
+    size_t count;
+} app_subs_channel_starts;
+
+typedef struct app_subs_starts {
+    app_subs_channel_starts *ch; /* n of them, owned */
+    size_t n;
+    double all_sum;   /* every started subscription of the period, the ones */
+    size_t all_count; /* whose customer is not in the cache included */
+} app_subs_starts;
+
+/* The start amounts of the tenant's started subscriptions of period p by
+ * their customer's acquisition channel (the cache's attributes). Kept per
+ * period while the records (their epoch) and the cache (its generation:
+ * batches and attribute changes) are unchanged: a copy then; otherwise one
+ * pass over the records with a cache look-up each, under the tenant's
+ * subscriptions lock. No PostgreSQL. 0, or -1 when out of memory; free
+ * with app_subs_starts_free either way. */
+int app_subs_starts_by_channel(app_tenant *t, subs_period p, app_subs_starts *out);
+void app_subs_starts_free(app_subs_starts *s);
+
 #endif

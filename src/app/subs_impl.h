@@ -19,6 +19,7 @@ typedef struct sub_rec {
     int64_t cancel_s;
     int64_t amount_s; /* time of the event the amount is from (-1: none) */
     double amount;
+    double start_amount;      /* of the start event (0: none) */
     int32_t next_of_customer; /* the customer's next record, -1: none */
 } sub_rec;
 
@@ -37,6 +38,14 @@ typedef struct subs_fit_cache {
     size_t n_cohorts;
 } subs_fit_cache;
 
+/* app_subs_starts_by_channel's last answer for one period, valid for one
+ * (epoch, cache generation). */
+typedef struct subs_starts_memo {
+    bool valid;
+    uint64_t epoch, generation;
+    app_subs_starts s;
+} subs_starts_memo;
+
 struct app_subs {
     pthread_mutex_t lock; /* everything below */
     sub_rec *v;
@@ -50,6 +59,7 @@ struct app_subs {
      * of a tenant without subscriptions takes no lock */
     atomic_size_t count;
     subs_fit_cache fits[2];
+    subs_starts_memo starts[2];
 };
 
 /* The record of id, or NULL (lock held). */

@@ -13,6 +13,7 @@
 #include "app/acq_view.h"
 #include "http/acq_channel_doc.h"
 #include "http/acq_doc.h"
+#include "http/acq_subs_doc.h"
 #include "http/customers.h"
 #include "http/score_doc.h"
 #include "summary/summary.h"
@@ -184,6 +185,8 @@ static http_result get_acquisition(http_request *req)
         acq_doc_provenance(&a, (long long)v->m->version, v->m->fitted_at, valued);
     channel_part cp;
     bool parts = channel_part_make(req->tenant_ref, v, &a, value != NULL, &cp);
+    acq_subs_part sp;
+    parts = acq_subs_part_make(req->tenant_ref, v, cfg, ratio, &sp) && parts;
     acq_doc_in in = {.model = value != NULL ? &a : NULL,
                      .value = value,
                      .channel_values = parts ? cp.per : NULL,
@@ -194,9 +197,14 @@ static http_result get_acquisition(http_request *req)
                      .names = (const char *const *)v->names,
                      .cc = &v->cc,
                      .target_ratio = ratio,
-                     .as_of_day = v->as_of_day};
+                     .as_of_day = v->as_of_day,
+                     .group_hook = acq_subs_part_group,
+                     .hook_arg = &sp};
     const char *why = "out of memory";
     json_t *doc = parts ? acq_doc_acquisition(&in, &why) : NULL;
+    if (doc != NULL)
+        acq_subs_part_top(&sp, doc);
+    acq_subs_part_free(&sp);
     channel_part_free(&cp, v->cc.n_channels);
     json_decref(prov);
     free(value);

@@ -66,7 +66,7 @@ static json_t *interval(bool has, const acq_figures *f, double scale)
 }
 
 /* One group's figures (a channel, or every customer). */
-static json_t *group(json_t *name, const cohort_channel *ch, const acq_value *v,
+static json_t *group(json_t *name, size_t k, const cohort_channel *ch, const acq_value *v,
                      const acq_doc_in *in)
 {
     acq_inputs ai = {
@@ -121,6 +121,8 @@ static json_t *group(json_t *name, const cohort_channel *ch, const acq_value *v,
     json_object_set_new(
         g, "lead_value_interval",
         interval(f.has_lead_value, &f, f.has_lead_value ? f.conversion : 0));
+    if (g != NULL && in->group_hook != NULL)
+        in->group_hook(g, k, &f, in->hook_arg);
     return g;
 }
 
@@ -202,7 +204,7 @@ json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why)
                                       in->channel_values[k] != NULL
                                   ? in->channel_values[k]
                                   : v;
-        json_t *g = group(name, ch, cv, in);
+        json_t *g = group(name, k, ch, cv, in);
         json_t *cp = k < in->cc->n_channels && in->channel_params != NULL
                          ? in->channel_params[k]
                          : NULL;
@@ -228,7 +230,8 @@ json_t *acq_doc_acquisition(const acq_doc_in *in, const char **why)
     json_object_set_new(doc, "channel_model",
                         in->channel_model != NULL ? json_incref(in->channel_model)
                                                   : json_null());
-    json_object_set_new(doc, "overall", group(NULL, &in->cc->all, v, in));
+    json_object_set_new(doc, "overall",
+                        group(NULL, ACQ_DOC_OVERALL, &in->cc->all, v, in));
     json_object_set_new(doc, "channels", chans);
     json_object_set_new(doc, "channels_total", json_integer((json_int_t)n_with));
     json_object_set_new(doc, "channels_listed", json_integer((json_int_t)n_listed));

@@ -33,7 +33,15 @@ typedef struct acq_doc_in {
     const cohort_channels *cc;
     double target_ratio; /* R > 0 */
     int64_t as_of_day;
+    /* Called on every group object made, with k the channel index
+     * (cc->n_channels: the customers without one; ACQ_DOC_OVERALL:
+     * "overall") and the group's figures, to add members (GET
+     * /v1/acquisition's subscribers, http/acq_subs_doc.h); NULL: none. */
+    void (*group_hook)(json_t *g, size_t k, const acq_figures *f, void *arg);
+    void *hook_arg;
 } acq_doc_in;
+
+#define ACQ_DOC_OVERALL SIZE_MAX
 
 /* The "model" member: {"name", "version" (null when version < 0),
  * "fitted_at" (null when not finite), "params" and "std_errors" by the

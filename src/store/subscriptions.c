@@ -67,7 +67,9 @@ static const char load_sql[] =
     "       floor(extract(epoch FROM min(occurred_at) FILTER (WHERE event = 'cancel'))),"
     "       coalesce((array_agg(amount::text ORDER BY occurred_at DESC, event_id DESC)"
     "                 FILTER (WHERE event <> 'cancel'))[1], '0'),"
-    "       floor(extract(epoch FROM max(occurred_at)))"
+    "       floor(extract(epoch FROM max(occurred_at))),"
+    "       coalesce((array_agg(amount::text ORDER BY occurred_at, event_id)"
+    "                 FILTER (WHERE event = 'start'))[1], '0')"
     "  FROM subscription_events WHERE tenant_id = $1"
     " GROUP BY subscription_id ORDER BY subscription_id";
 
@@ -237,7 +239,8 @@ static int deliver_rows(PGresult *res, store_sub_row_cb cb, void *arg)
                              .billing_period = PQgetvalue(res, r, 2),
                              .renewals = strtoll(PQgetvalue(res, r, 4), NULL, 10),
                              .amount = PQgetvalue(res, r, 6),
-                             .last_s = strtoll(PQgetvalue(res, r, 7), NULL, 10)};
+                             .last_s = strtoll(PQgetvalue(res, r, 7), NULL, 10),
+                             .start_amount = PQgetvalue(res, r, 8)};
         row.start_s = opt_i64(res, r, 3, &row.has_start);
         row.cancel_s = opt_i64(res, r, 5, &row.cancelled);
         if (cb(&row, arg) != 0)

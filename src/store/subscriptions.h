@@ -63,8 +63,9 @@ typedef struct store_sub_row {
     int64_t renewals; /* renew events */
     bool cancelled;
     int64_t cancel_s;
-    const char *amount; /* of the latest start or renew ("0" when none) */
-    int64_t last_s;     /* latest event */
+    const char *amount;       /* of the latest start or renew ("0" when none) */
+    int64_t last_s;           /* latest event */
+    const char *start_amount; /* of the start ("0" when none) */
 } store_sub_row;
 
 typedef int (*store_sub_row_cb)(const store_sub_row *row, void *arg);

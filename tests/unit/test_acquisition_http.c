@@ -17,10 +17,13 @@
 #include "cache/cache.h"
 #include "model/acquisition.h"
 #include "model/bgnbd.h"
+#include "model/retention.h"
+#include "openapi_check.h"
 #include "store/acquisition.h"
 #include "summary/cohorts.h"
 #include "summary/summary.h"
 #include "testhttp.h"
+#include "testtenant.h"
 
 #define CDNOW_TXNS "tests/data/cdnow_sample_transactions.csv"
 
@@ -424,6 +427,237 @@ START_TEST(test_acq_http_single_flight)
 }
 END_TEST
 
+/* ---------------------------------------------------------- subscribers */
+
+/* Fader & Hardie's (2007) regular cohort, survivors of 1000 after years
+ * 0..7, as yearly subscriptions started 1990-01-01 (decision 7 is observed
+ * as of 1997-09-30, decision 8 not). Subscription i belongs to "sub-search"
+ * (i % 3 == 0), "sub-email" (1) or "sub-none" (2, not a customer of the
+ * cache); its start amount is 100 + i % 7, its renewals 500 (the start
+ * amount is what counts), prefix its tenant's path. */
+static const int fh_regular[8] = {1000, 631, 468, 382, 326, 289, 262, 241};
+static const char *const fh_customer[3] = {"sub-search", "sub-email", "sub-none"};
+
+static void post_fh_subscriptions(const char *prefix, double start_scale)
+{
+    size_t cap = 2000000, len = 0;
+    char *b = malloc(cap);
+    ck_assert_ptr_nonnull(b);
+    len += (size_t)snprintf(b + len, cap - len, "{\"items\":[");
+    for (int i = 0; i < 1000; i++) {
+        int k = 0;
+        while (k < 7 && i < fh_regular[k + 1])
+            k++;
+        for (int y = 0; y <= k; y++)
+            len += (size_t)snprintf(
+                b + len, cap - len,
+                "%s{\"id\":\"e%d\",\"customer_id\":\"%s\",\"subscription_id\":\"f%d\","
+                "\"event\":\"%s\",\"occurred_at\":\"%d-01-01T00:00:00Z\",\"amount\":%g,"
+                "\"billing_period\":\"year\"}",
+                len > 10 ? "," : "", y, fh_customer[i % 3], i, y == 0 ? "start" : "renew",
+                1990 + y, y == 0 ? start_scale * (100 + i % 7) : 500);
+        if (k < 7 && i % 2 == 1)
+            len += (size_t)snprintf(
+                b + len, cap - len,
+                ",{\"id\":\"c\",\"customer_id\":\"%s\",\"subscription_id\":\"f%d\","
+                "\"event\":\"cancel\",\"occurred_at\":\"%d-12-01T00:00:00Z\","
+                "\"amount\":0,\"billing_period\":\"year\"}",
+                fh_customer[i % 3], i, 1990 + k);
+    }
+    snprintf(b + len, cap - len, "]}");
+    char target[128];
+    snprintf(target, sizeof target, "%s/subscriptions", prefix);
+    testhttp_response r;
+    testhttp_request(t.port, "POST", target, b, &r);
+    ck_assert_msg(r.status == 200, "POST %s: %d %.300s", target, r.status, r.body);
+    testhttp_response_free(&r);
+    free(b);
+}
+
+/* The expected value at margin x the mean start amount of the
+ * subscriptions i with i % 3 in `which` (a mask of 1 << (i % 3)). */
+static double fh_value(const retention_params *p, unsigned which, size_t *n)
+{
+    double sum = 0;
+    *n = 0;
+    for (int i = 0; i < 1000; i++)
+        if (which & (1u << (i % 3))) {
+            sum += 100 + i % 7;
+            (*n)++;
+        }
+    double v, d = pow(1 + t.cfg.discount_rate, 12) - 1;
+    ck_assert_int_eq(
+        retention_new_subscriber_value(p, t.cfg.margin * sum / (double)*n, d, &v),
+        GSL_SUCCESS);
+    return v;
+}
+
+static void near12(double got, double want, const char *what)
+{
+    ck_assert_msg(fabs(got - want) <= 1e-12 * fmax(1, fabs(want)),
+                  "%s: %.17g, want %.17g", what, got, want);
+}
+
+static void assert_group(json_t *g, const retention_params *p, unsigned which,
+                         const char *what)
+{
+    size_t n;
+    double v = fh_value(p, which, &n);
+    ck_assert_int_eq(testhttp_jint(g, "subscribers"), (json_int_t)n);
+    near12(testhttp_jnum(g, "new_subscriber_value"), v, what);
+    near12(testhttp_jnum(g, "subscription_max_cac"), v / 3, what);
+}
+
+/* doc is an AcquisitionReport of openapi.yaml. */
+static void assert_schema(json_t *doc)
+{
+    char err[OA_ERR_MAX];
+    json_t *spec = oa_load("openapi.yaml", err);
+    ck_assert_msg(spec != NULL, "%s", err);
+    const json_t *schema = oa_pointer(spec, "#/components/schemas/AcquisitionReport");
+    ck_assert_ptr_nonnull(schema);
+    ck_assert_msg(oa_validate(spec, schema, doc, err), "%s", err);
+    json_decref(spec);
+}
+
+/* Without subscriptions subscription_value is null with the reason and
+ * every group's subscriber members are 0 / null; with the regular cohort
+ * (and another tenant's subscriptions of the same customer ids at ten
+ * times the amounts, never counted) the value is the retention model's at
+ * the served parameters, overall and per channel from each channel's mean
+ * start amount; search's CAC gives its subscription LTV/CAC. Monthly
+ * subscriptions without a decision observed have no fit: null with the
+ * reason, then the yearly period (with a fit) is valued. A customer's
+ * channel changed by PUT moves their subscriptions. The same after a
+ * restart (the start amounts read from PostgreSQL), and with the BdW.
+ * Every answer is an AcquisitionReport of openapi.yaml. */
+START_TEST(test_acq_http_subscribers)
+{
+    testhttp_response r;
+    get("/v1/acquisition", 200, &r);
+    ck_assert(json_is_null(json_object_get(r.json, "subscription_value")));
+    ck_assert_ptr_nonnull(
+        strstr(testhttp_jstr(r.json, "subscription_value_reason"), "no subscriptions"));
+    json_t *all = json_object_get(r.json, "overall");
+    ck_assert_int_eq(testhttp_jint(all, "subscribers"), 0);
+    ck_assert(json_is_null(json_object_get(all, "new_subscriber_value")));
+    ck_assert(json_is_null(json_object_get(all, "subscription_max_cac")));
+    assert_schema(r.json);
+    testhttp_response_free(&r);
+    /* monthly subscriptions with no renewal decision observed: no fit */
+    testhttp_request(
+        t.port, "POST", "/v1/subscriptions",
+        "{\"items\":[{\"id\":\"e0\",\"customer_id\":\"sub-search\","
+        "\"subscription_id\":\"m1\",\"event\":\"start\",\"occurred_at\":"
+        "\"1997-09-20T00:00:00Z\",\"amount\":9,\"billing_period\":\"month\"}]}",
+        &r);
+    ck_assert_msg(r.status == 200, "POST: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    get("/v1/acquisition", 200, &r);
+    ck_assert(json_is_null(json_object_get(r.json, "subscription_value")));
+    ck_assert_msg(strstr(testhttp_jstr(r.json, "subscription_value_reason"),
+                         "no retention model is served for the monthly") != NULL,
+                  "%s", testhttp_jstr(r.json, "subscription_value_reason"));
+    ck_assert_int_eq(testhttp_jint(json_object_get(r.json, "overall"), "subscribers"), 0);
+    assert_schema(r.json);
+    testhttp_response_free(&r);
+
+    const char *batch =
+        "{\"transactions\":["
+        "{\"id\":\"x1\",\"customer_id\":\"sub-search\",\"occurred_at\":"
+        "\"1997-09-02T10:00:00Z\",\"amount\":40,\"acquisition_channel\":\"search\"},"
+        "{\"id\":\"x1\",\"customer_id\":\"sub-email\",\"occurred_at\":"
+        "\"1997-09-03T10:00:00Z\",\"amount\":20,\"acquisition_channel\":\"email\"}]}";
+    testhttp_request(t.port, "POST", "/v1/transactions", batch, &r);
+    ck_assert_msg(r.status == 200 || r.status == 201, "POST: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    store_spend sp[1] = {{"search", 1997 * 12 + 8, "100", -1}};
+    ck_assert(app_acq_spend_merge(t.app->dflt, sp, 1));
+    testtenant_create(t.port, "other", NULL);
+    post_fh_subscriptions("/v1/tenants/other", 10);
+    post_fh_subscriptions("/v1", 1);
+
+    get("/v1/acquisition", 200, &r);
+    json_t *sv = json_object_get(r.json, "subscription_value");
+    ck_assert_msg(json_is_object(sv), "%.400s", r.body);
+    ck_assert(json_is_null(json_object_get(r.json, "subscription_value_reason")));
+    ck_assert_str_eq(testhttp_jstr(sv, "source"), "subscriptions");
+    ck_assert_str_eq(testhttp_jstr(sv, "billing_period"), "year");
+    ck_assert_str_eq(testhttp_jstr(sv, "model"), "sbg");
+    json_t *pj = json_object_get(sv, "params");
+    retention_params p = {RETENTION_SBG, testhttp_jnum(pj, "alpha"),
+                          testhttp_jnum(pj, "beta"), 1};
+    /* the served fit is the one on the published counts */
+    double counts[8];
+    for (int k = 0; k < 8; k++)
+        counts[k] = fh_regular[k];
+    retention_cohort one = {counts, 8};
+    retention_fit_result direct;
+    ck_assert_int_eq(retention_fit(RETENTION_SBG, &one, 1, &direct), GSL_SUCCESS);
+    ck_assert_double_eq_tol(p.alpha, direct.params.alpha, 1e-6);
+    ck_assert_double_eq_tol(p.beta, direct.params.beta, 1e-6);
+    near12(testhttp_jnum(sv, "discount_rate"), pow(1 + t.cfg.discount_rate, 12) - 1,
+           "discount per year");
+    size_t n;
+    double v = fh_value(&p, 7, &n);
+    ck_assert_int_eq(testhttp_jint(sv, "subscribers"), 1000);
+    near12(testhttp_jnum(sv, "new_subscriber_value"), v, "new_subscriber_value");
+    ck_assert(testhttp_jnum(sv, "naive_arpa_over_churn") > 0);
+    assert_group(json_object_get(r.json, "overall"), &p, 7, "overall");
+    json_t *s = channel_of(r.json, "search");
+    assert_group(s, &p, 1, "search");
+    assert_group(channel_of(r.json, "email"), &p, 2, "email");
+    double vs = fh_value(&p, 1, &n);
+    ck_assert_double_eq_tol(testhttp_jnum(s, "cac"), 100, 1e-12);
+    near12(testhttp_jnum(s, "subscription_ltv_cac"), vs / 100, "search ltv/cac");
+    ck_assert(json_is_null(json_object_get(channel_of(r.json, "email"),
+                                           "subscription_ltv_cac"))); /* no spend */
+    assert_schema(r.json);
+    testhttp_response_free(&r);
+    /* a channel changed by PUT: the kept sums by channel follow */
+    testhttp_request(t.port, "PUT", "/v1/customers/sub-email/attributes",
+                     "{\"acquisition_channel\":\"search\",\"campaign\":null}", &r);
+    ck_assert_msg(r.status == 200, "PUT: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    get("/v1/acquisition", 200, &r);
+    assert_group(channel_of(r.json, "search"), &p, 3, "search and email's");
+    assert_group(json_object_get(r.json, "overall"), &p, 7, "overall after the PUT");
+    testhttp_response_free(&r);
+    testhttp_request(t.port, "PUT", "/v1/customers/sub-email/attributes",
+                     "{\"acquisition_channel\":\"email\",\"campaign\":null}", &r);
+    ck_assert_msg(r.status == 200, "PUT: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    /* the start amounts as loaded from PostgreSQL by a new start */
+    testhttp_app_stop(&t);
+    testhttp_app_start(&t, false);
+    set_model();
+    get("/v1/acquisition", 200, &r);
+    sv = json_object_get(r.json, "subscription_value");
+    ck_assert_msg(json_is_object(sv), "%.400s", r.body);
+    near12(testhttp_jnum(sv, "new_subscriber_value"), v, "after a restart");
+    assert_group(channel_of(r.json, "search"), &p, 1, "search after a restart");
+    testhttp_response_free(&r);
+    /* the BdW when the tenant's retention_model says so (params with c) */
+    testhttp_request(t.port, "PATCH", "/v1/tenants/default",
+                     "{\"settings\":{\"as_of\":\"1997-09-30\","
+                     "\"retention_model\":\"bdw\"}}",
+                     &r);
+    ck_assert_msg(r.status == 200, "PATCH: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    get("/v1/acquisition", 200, &r);
+    sv = json_object_get(r.json, "subscription_value");
+    ck_assert_msg(json_is_object(sv), "%.400s", r.body);
+    ck_assert_str_eq(testhttp_jstr(sv, "model"), "bdw");
+    pj = json_object_get(sv, "params");
+    retention_params b = {RETENTION_BDW, testhttp_jnum(pj, "alpha"),
+                          testhttp_jnum(pj, "beta"), testhttp_jnum(pj, "c")};
+    near12(testhttp_jnum(sv, "new_subscriber_value"), fh_value(&b, 7, &n), "bdw");
+    assert_group(channel_of(r.json, "email"), &b, 2, "email, bdw");
+    assert_schema(r.json);
+    testhttp_response_free(&r);
+}
+END_TEST
+
 Suite *suite_acquisition_http(void)
 {
     Suite *s = suite_create("acquisition_http");
@@ -438,6 +672,7 @@ Suite *suite_acquisition_http(void)
     tcase_add_test(tc, test_acq_http_channels_and_spend);
     tcase_add_test(tc, test_acq_http_spend_copy_index);
     tcase_add_test(tc, test_acq_http_single_flight);
+    tcase_add_test(tc, test_acq_http_subscribers);
     suite_add_tcase(s, tc);
     return s;
 }
