@@ -1,13 +1,18 @@
 /* Subscriptions, regressions found by the red team (issue 11, part B): the
  * order check's duplicate rule on amounts as sent against amounts as
- * PostgreSQL gives them back. No database: subs_check_order is called on
- * stored events made up here. */
+ * PostgreSQL gives them back (no database: subs_check_order on stored
+ * events made up here); the read of a batch's stored events when the plan
+ * scans the table (a real PostgreSQL, scripts/with_pg.sh, and the
+ * in-process service). */
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest/subs.h"
+#include "testhttp.h"
+#include "testtenant.h"
 
 /* A batch of one start of s1 with amount as sent (parsed as the service
  * does), checked against one stored start of s1 with amount stored. */
@@ -58,11 +63,79 @@ START_TEST(test_subs_red_amount_leading_point)
 }
 END_TEST
 
+static testhttp_app svc;
+
+static void setup(void)
+{
+    testhttp_app_start_served(&svc, "ltvd_subsred");
+}
+
+static void teardown(void)
+{
+    testhttp_db_drop(&svc);
+}
+
+/* A batch of 10,000 events of one subscription in a tenant of 100,000
+ * stored events, the service's sessions planning as a plan cached while
+ * the table was small would (generic plans, no index scans): the stored
+ * events were read with `subscription_id = ANY ($2)` as a filter, every row
+ * against every element (1e9 comparisons, over 5 s: 503 after the wait);
+ * now a join on the distinct ids, sent unnamed. The 2 s wait only detects
+ * the quadratic read (it takes ~0.1 s). */
+START_TEST(test_subs_red_big_batch_scanning_plan)
+{
+    testtenant_sql_exec(
+        &svc, "INSERT INTO subscription_events (tenant_id, subscription_id, event_id,"
+              " customer_id, event, occurred_at, amount, billing_period)"
+              " SELECT 'default', 'g' || i, 'e', 'c' || i, 'start',"
+              " '2025-01-01T00:00:00Z', 1, 'month' FROM generate_series(1, 100000) i");
+    testtenant_sql_exec(&svc, "ANALYZE subscription_events");
+    testtenant_sql_exec(&svc,
+                        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET "
+                        "plan_cache_mode = force_generic_plan', current_database());"
+                        " EXECUTE format('ALTER DATABASE %I SET enable_indexscan ="
+                        " off', current_database()); EXECUTE format('ALTER DATABASE"
+                        " %I SET enable_indexonlyscan = off', current_database());"
+                        " EXECUTE format('ALTER DATABASE %I SET enable_bitmapscan ="
+                        " off', current_database()); END $$");
+    testhttp_app_stop(&svc);
+    svc.cfg.db_statement_timeout_ms = 2000;
+    testhttp_app_start(&svc, false);
+    size_t cap = 10000 * 220 + 64, len = 0;
+    char *b = malloc(cap);
+    ck_assert_ptr_nonnull(b);
+    len += (size_t)snprintf(b, cap, "{\"items\":[");
+    for (int i = 0; i < 10000; i++)
+        len += (size_t)snprintf(
+            b + len, cap - len,
+            "%s{\"id\":\"r%d\",\"customer_id\":\"ck\",\"subscription_id\":"
+            "\"kk\",\"event\":\"%s\",\"occurred_at\":"
+            "\"2025-06-01T00:00:00Z\",\"amount\":5,\"billing_period\":"
+            "\"month\"}",
+            i > 0 ? "," : "", i, i == 0 ? "start" : "renew");
+    snprintf(b + len, cap - len, "]}");
+    json_t *r = testtenant_call_ok(svc.port, "POST", "/v1/subscriptions", b, 200);
+    free(b);
+    ck_assert_int_eq(testhttp_jint(r, "new"), 10000);
+    json_decref(r);
+    ck_assert_int_eq(
+        testtenant_sql_count(
+            &svc,
+            "SELECT count(*) FROM subscription_events WHERE subscription_id = 'kk'"),
+        10000);
+}
+END_TEST
+
 Suite *suite_subs_red(void)
 {
     Suite *s = suite_create("subs_red");
     TCase *tc = tcase_create("subs_red");
     tcase_add_test(tc, test_subs_red_amount_leading_point);
     suite_add_tcase(s, tc);
+    TCase *db = tcase_create("subs_red_db");
+    tcase_add_checked_fixture(db, setup, teardown);
+    tcase_set_timeout(db, 120);
+    tcase_add_test(db, test_subs_red_big_batch_scanning_plan);
+    suite_add_tcase(s, db);
     return s;
 }
