@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ingest/subs.h"
 #include "model/retention.h"
 #include "testhttp.h"
+#include "testrun.h"
 #include "testtenant.h"
 
 /* A batch of one start of s1 with amount as sent (parsed as the service
@@ -111,6 +113,29 @@ START_TEST(test_subs_red_fit_many_cohorts)
 }
 END_TEST
 
+/* A header naming a column twice: the first was read and the other
+ * silently ignored (which id was stored depended on the order); now
+ * refused, nothing read (a dry run: no database). */
+START_TEST(test_subs_red_import_column_twice)
+{
+    char path[] = "/tmp/ltvd_subs_red_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char *text = "id,customer_id,subscription_id,event,occurred_at,amount,"
+                       "billing_period,id\n"
+                       "e,c,s,start,2025-01-01T00:00:00Z,1,month,x\n";
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "$LTVD import --subscriptions %s --dry-run", path);
+    testrun_out r = testrun_sh(cmd);
+    unlink(path);
+    ck_assert_msg(r.status == 1 && strstr(r.err, "names column id twice") != NULL,
+                  "exit %d: %s %s", r.status, r.out, r.err);
+    testrun_free(&r);
+}
+END_TEST
+
 static testhttp_app svc;
 
 static void setup(void)
@@ -180,6 +205,7 @@ Suite *suite_subs_red(void)
     TCase *tc = tcase_create("subs_red");
     tcase_add_test(tc, test_subs_red_amount_leading_point);
     tcase_add_test(tc, test_subs_red_fit_many_cohorts);
+    tcase_add_test(tc, test_subs_red_import_column_twice);
     suite_add_tcase(s, tc);
     TCase *db = tcase_create("subs_red_db");
     tcase_add_checked_fixture(db, setup, teardown);
