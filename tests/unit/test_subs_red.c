@@ -136,6 +136,26 @@ START_TEST(test_subs_red_import_column_twice)
 }
 END_TEST
 
+/* A subscription named retention was stored, then shadowed by the report
+ * (GET /v1/subscriptions/retention): refused at the parse now. */
+START_TEST(test_subs_red_retention_id_reserved)
+{
+    subs_batch b;
+    ingest_errors e;
+    ingest_limits lim = ingest_limits_default(1000);
+    const char *body =
+        "{\"items\":[{\"id\":\"e0\",\"customer_id\":\"c1\",\"subscription_id\":"
+        "\"retention\",\"event\":\"start\",\"occurred_at\":\"2025-01-01T00:00:00Z\","
+        "\"amount\":1,\"billing_period\":\"month\"}]}";
+    ck_assert_int_eq(subs_batch_parse(body, strlen(body), &lim, 1800000000, &b, &e),
+                     INGEST_INVALID);
+    ck_assert_int_eq(e.n, 1);
+    ck_assert_str_eq(e.items[0].field, "subscription_id");
+    ck_assert_msg(strstr(e.items[0].reason, "reserved") != NULL, "%s", e.items[0].reason);
+    ingest_errors_free(&e);
+}
+END_TEST
+
 static testhttp_app svc;
 
 static void setup(void)
@@ -206,6 +226,7 @@ Suite *suite_subs_red(void)
     tcase_add_test(tc, test_subs_red_amount_leading_point);
     tcase_add_test(tc, test_subs_red_fit_many_cohorts);
     tcase_add_test(tc, test_subs_red_import_column_twice);
+    tcase_add_test(tc, test_subs_red_retention_id_reserved);
     suite_add_tcase(s, tc);
     TCase *db = tcase_create("subs_red_db");
     tcase_add_checked_fixture(db, setup, teardown);
