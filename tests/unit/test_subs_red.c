@@ -219,6 +219,81 @@ START_TEST(test_subs_red_big_batch_scanning_plan)
 }
 END_TEST
 
+/* Posts body (a JSON text) to target, wanting status 200. */
+static void post_ok(const char *target, const char *body)
+{
+    json_t *r = testtenant_call_ok(svc.port, "POST", target, body, 200);
+    json_decref(r);
+}
+
+/* A served sBG with beta < 1 at discount_rate 0: the naive figures exist
+ * (churn observed) but the model's value of a new subscriber is infinite;
+ * the note said "no churn was observed yet". Three cohorts of 200 following
+ * an sBG(0.5, 0.5), as of 2025-12-31, and one active subscriber. */
+START_TEST(test_subs_red_unbounded_value_note)
+{
+    testtenant_create(svc.port, "zero", "{\"as_of\":\"2025-12-31\",\"discount_rate\":0}");
+    retention_params truth = {RETENTION_SBG, 0.5, 0.5, 1.0};
+    size_t cap = 1 << 20, len = 0;
+    char *b = malloc(cap);
+    ck_assert_ptr_nonnull(b);
+    for (int m = 0; m < 3; m++) {
+        int T = 23 - m; /* decisions observed as of 2025-12-31 */
+        len = (size_t)snprintf(b, cap, "{\"items\":[");
+        for (int j = 0; j < 200; j++) {
+            int k = 0; /* renewals: survives decision t while j < 200 S(t) */
+            for (int t = 1; t <= T; t++) {
+                double st;
+                ck_assert_int_eq(retention_survival(&truth, (unsigned)t, &st),
+                                 GSL_SUCCESS);
+                if (j < (int)lround(200 * st))
+                    k = t;
+            }
+            char sub[32];
+            snprintf(sub, sizeof sub, "m%dj%d", m, j);
+            for (int t = 0; t <= k; t++) {
+                int mo = m + t; /* month index from 2024-01 */
+                len += (size_t)snprintf(
+                    b + len, cap - len,
+                    "%s{\"id\":\"e%d\",\"customer_id\":\"c%s\",\"subscription_id\":"
+                    "\"%s\",\"event\":\"%s\",\"occurred_at\":\"%d-%02d-05T00:00:00Z\","
+                    "\"amount\":10,\"billing_period\":\"month\"}",
+                    j + t > 0 ? "," : "", t, sub, sub, t == 0 ? "start" : "renew",
+                    2024 + mo / 12, mo % 12 + 1);
+            }
+            if (k < T) {
+                int mo = m + k;
+                len += (size_t)snprintf(
+                    b + len, cap - len,
+                    ",{\"id\":\"x\",\"customer_id\":\"c%s\",\"subscription_id\":"
+                    "\"%s\",\"event\":\"cancel\",\"occurred_at\":\"%d-%02d-20T00:00:"
+                    "00Z\","
+                    "\"amount\":0,\"billing_period\":\"month\"}",
+                    sub, sub, 2024 + mo / 12, mo % 12 + 1);
+            }
+        }
+        snprintf(b + len, cap - len, "]}");
+        post_ok("/v1/tenants/zero/subscriptions", b);
+    }
+    free(b);
+    json_t *r = testtenant_call_ok(svc.port, "GET",
+                                   "/v1/tenants/zero/subscriptions/retention", NULL, 200);
+    json_t *p = json_array_get(json_object_get(r, "billing_periods"), 0);
+    json_t *fit = json_object_get(p, "fit");
+    ck_assert_msg(json_is_object(fit), "no fit");
+    double beta =
+        json_number_value(json_object_get(json_object_get(fit, "params"), "beta"));
+    ck_assert_msg(beta < 1, "beta %g", beta);
+    ck_assert(json_is_number(json_object_get(json_object_get(p, "naive"), "value")));
+    ck_assert(json_is_null(json_object_get(p, "new_subscriber_value")));
+    const char *note = json_string_value(json_object_get(p, "note"));
+    ck_assert_msg(note != NULL && strstr(note, "no churn") == NULL &&
+                      strstr(note, "not finite") != NULL,
+                  "%s", note);
+    json_decref(r);
+}
+END_TEST
+
 Suite *suite_subs_red(void)
 {
     Suite *s = suite_create("subs_red");
@@ -232,6 +307,7 @@ Suite *suite_subs_red(void)
     tcase_add_checked_fixture(db, setup, teardown);
     tcase_set_timeout(db, 120);
     tcase_add_test(db, test_subs_red_big_batch_scanning_plan);
+    tcase_add_test(db, test_subs_red_unbounded_value_note);
     suite_add_tcase(s, db);
     return s;
 }
