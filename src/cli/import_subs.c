@@ -39,15 +39,22 @@ static void print_errors(const char *name, const ingest_errors *e, const long *l
 }
 
 /* The columns' positions from the header; false after saying which is
- * missing. */
+ * missing or named twice (the first was read, the other silently ignored). */
 static bool header(csv_reader *r, const char *name, long idx[SUBS_N_COLUMNS])
 {
-    for (int c = 0; c < SUBS_N_COLUMNS; c++)
+    for (int c = 0; c < SUBS_N_COLUMNS; c++) {
         if ((idx[c] = csv_find(r, subs_columns[c])) < 0) {
             fprintf(stderr, "ltvd import: %s: the header has no column %s\n", name,
                     subs_columns[c]);
             return false;
         }
+        for (size_t i = (size_t)idx[c] + 1; i < csv_count(r); i++)
+            if (strcmp(csv_field(r, i), subs_columns[c]) == 0) {
+                fprintf(stderr, "ltvd import: %s: the header names column %s twice\n",
+                        name, subs_columns[c]);
+                return false;
+            }
+    }
     return true;
 }
 

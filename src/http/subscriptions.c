@@ -288,10 +288,16 @@ static void gap_note(json_out *b, const app_subs_period_report *p)
     char text[600];
     if (!p->has_fit) {
         snprintf(text, sizeof text, "%s", p->note);
-    } else if (!p->has_naive || !p->has_model_value) {
+    } else if (!p->has_naive) {
         snprintf(text, sizeof text, "no naive figure: %s",
                  !p->has_arpa ? "no active subscription gives an ARPA"
                               : "no churn was observed yet (ARPA / churn is unbounded)");
+    } else if (!p->has_model_value) { /* it said "no churn was observed yet" */
+        snprintf(text, sizeof text,
+                 "no new_subscriber_value: the %s model's value of a new subscriber "
+                 "is not finite at discount_rate_per_period %.4g (without discounting "
+                 "it is unbounded when beta <= 1: the loyal ones never leave)",
+                 retention_kind_name(p->fit.params.kind), p->discount_rate);
     } else {
         double gap = p->model_value - p->naive_value_discounted;
         snprintf(

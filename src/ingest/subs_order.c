@@ -60,12 +60,13 @@ static void flag(order_ctx *c, long index, const char *field, const char *reason
 }
 
 /* A decimal text without leading zeros and trailing fraction zeros, so
- * "12.5000" and "012.5" compare equal. */
-static void amount_norm(const char *s, char out[INGEST_AMOUNT_MAX])
+ * "12.5000" and "012.5" compare equal; ".5" (as sent) reads as "0.5" (as
+ * PostgreSQL gives it back), or a retried batch was refused. */
+static void amount_norm(const char *s, char out[INGEST_AMOUNT_MAX + 1])
 {
     while (*s == '0' && s[1] != '\0' && s[1] != '.')
         s++;
-    snprintf(out, INGEST_AMOUNT_MAX, "%s", s);
+    snprintf(out, INGEST_AMOUNT_MAX + 1, "%s%s", *s == '.' ? "0" : "", s);
     char *dot = strchr(out, '.');
     if (dot == NULL)
         return;
@@ -78,7 +79,7 @@ static void amount_norm(const char *s, char out[INGEST_AMOUNT_MAX])
 
 static bool same_payload(const ev *a, const ev *b)
 {
-    char x[INGEST_AMOUNT_MAX], y[INGEST_AMOUNT_MAX];
+    char x[INGEST_AMOUNT_MAX + 1], y[INGEST_AMOUNT_MAX + 1];
     amount_norm(a->amount, x);
     amount_norm(b->amount, y);
     return strcmp(a->customer, b->customer) == 0 && a->kind == b->kind && a->t == b->t &&

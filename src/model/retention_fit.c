@@ -9,15 +9,55 @@
  * + t - 1) for the sBG, S(t-1) (1 - S(t)/S(t-1)) with expm1 for the BdW. */
 #include <gsl/gsl_errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/retention.h"
 
+/* The cohorts pooled: every cohort shares S(t) and P(T = t), so the
+ * likelihood is sum_t churned[t] log P(T = t) + censored[t] log S(t) over
+ * t = 1..m-1, m the longest cohort's count: one pass of the model's
+ * recursion per evaluation whatever the number of cohorts (per cohort, 682
+ * monthly cohorts since 1970 made a BdW fit take 8 s; red team). */
 typedef struct fit_data {
     retention_kind kind;
-    const retention_cohort *cohorts;
-    size_t n;
+    size_t m;         /* counts per pooled row: t = 0..m-1 */
+    double *churned;  /* [t]: left at decision t, over the cohorts */
+    double *censored; /* [t]: still subscribed at a cohort's last count t */
 } fit_data;
+
+static void pool_free(fit_data *d)
+{
+    free(d->churned);
+    free(d->censored);
+    d->churned = d->censored = NULL;
+}
+
+/* Pools the usable cohorts (n >= 2, checked by retention_cohorts_check)
+ * into d. GSL_ENOMEM when out of memory. */
+static int pool_make(retention_kind kind, const retention_cohort *cohorts, size_t n,
+                     fit_data *d)
+{
+    *d = (fit_data){kind, 0, NULL, NULL};
+    for (size_t i = 0; i < n; i++)
+        if (cohorts[i].n >= 2 && cohorts[i].n > d->m)
+            d->m = cohorts[i].n;
+    d->churned = calloc(d->m > 0 ? d->m : 1, sizeof *d->churned);
+    d->censored = calloc(d->m > 0 ? d->m : 1, sizeof *d->censored);
+    if (d->churned == NULL || d->censored == NULL) {
+        pool_free(d);
+        return GSL_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const retention_cohort *c = &cohorts[i];
+        if (c->n < 2)
+            continue;
+        for (size_t t = 1; t < c->n; t++)
+            d->churned[t] += c->survivors[t - 1] - c->survivors[t];
+        d->censored[c->n - 1] += c->survivors[c->n - 1];
+    }
+    return GSL_SUCCESS;
+}
 
 static retention_params params_of(retention_kind kind, const double *v)
 {
@@ -45,43 +85,24 @@ static int step_bdw(const retention_params *p, unsigned t, double *log_s, double
     return GSL_SUCCESS;
 }
 
-static int cohort_loglik(const retention_params *p, const retention_cohort *c, double *ll)
-{
-    double sum = 0, log_s = 0, log_p;
-    for (size_t t = 1; t < c->n; t++) {
-        int rc = p->kind == RETENTION_SBG ? step_sbg(p, (unsigned)t, &log_s, &log_p)
-                                          : step_bdw(p, (unsigned)t, &log_s, &log_p);
-        if (rc != GSL_SUCCESS)
-            return rc;
-        double churned = c->survivors[t - 1] - c->survivors[t];
-        if (churned > 0)
-            sum += churned * log_p;
-    }
-    if (c->survivors[c->n - 1] > 0)
-        sum += c->survivors[c->n - 1] * log_s;
-    if (!isfinite(sum))
-        return GSL_ERANGE;
-    *ll = sum;
-    return GSL_SUCCESS;
-}
-
 static int data_loglik(const double *params, const void *data, double *ll)
 {
     const fit_data *d = data;
     retention_params p = params_of(d->kind, params);
-    double total = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        double one;
-        if (d->cohorts[i].n < 2)
-            continue;
-        int rc = cohort_loglik(&p, &d->cohorts[i], &one);
+    double sum = 0, log_s = 0, log_p;
+    for (size_t t = 1; t < d->m; t++) {
+        int rc = p.kind == RETENTION_SBG ? step_sbg(&p, (unsigned)t, &log_s, &log_p)
+                                         : step_bdw(&p, (unsigned)t, &log_s, &log_p);
         if (rc != GSL_SUCCESS)
             return rc;
-        total += one;
+        if (d->churned[t] > 0)
+            sum += d->churned[t] * log_p;
+        if (d->censored[t] > 0)
+            sum += d->censored[t] * log_s;
     }
-    if (!isfinite(total))
+    if (!isfinite(sum))
         return GSL_ERANGE;
-    *ll = total;
+    *ll = sum;
     return GSL_SUCCESS;
 }
 
@@ -98,8 +119,12 @@ int retention_loglik(const retention_params *p, const retention_cohort *cohorts,
     double weight;
     if (retention_cohorts_check(cohorts, n_cohorts, &weight) != GSL_SUCCESS)
         return GSL_EDOM;
-    fit_data d = {p->kind, cohorts, n_cohorts};
-    return data_loglik(v, &d, out);
+    fit_data d;
+    int rc = pool_make(p->kind, cohorts, n_cohorts, &d);
+    if (rc == GSL_SUCCESS)
+        rc = data_loglik(v, &d, out);
+    pool_free(&d);
+    return rc;
 }
 
 /* ---- the data ---- */
@@ -155,18 +180,23 @@ int retention_fit(retention_kind kind, const retention_cohort *cohorts, size_t n
         return GSL_EDOM;
     if (retention_cohorts_check(cohorts, n_cohorts, &weight) != GSL_SUCCESS)
         return GSL_EDOM;
-    fit_data sbg = {RETENTION_SBG, cohorts, n_cohorts};
+    fit_data d;
+    if (pool_make(RETENTION_SBG, cohorts, n_cohorts, &d) != GSL_SUCCESS)
+        return GSL_ENOMEM;
     const double init_sbg[2] = {1, 1};
     retention_fit_result first;
-    int rc = fit_from(RETENTION_SBG, &sbg, weight, init_sbg, &first);
+    int rc = fit_from(RETENTION_SBG, &d, weight, init_sbg, &first);
     if (rc != GSL_SUCCESS || kind == RETENTION_SBG) {
         if (rc == GSL_SUCCESS)
             *out = first;
-        return rc;
+        goto cleanup;
     }
     /* The BdW nests the sBG (c = 1): start from the sBG's optimum, where the
      * likelihood is already close to its maximum. */
-    fit_data bdw = {RETENTION_BDW, cohorts, n_cohorts};
+    d.kind = RETENTION_BDW;
     const double init_bdw[3] = {first.params.alpha, first.params.beta, 1};
-    return fit_from(RETENTION_BDW, &bdw, weight, init_bdw, out);
+    rc = fit_from(RETENTION_BDW, &d, weight, init_bdw, out);
+cleanup:
+    pool_free(&d);
+    return rc;
 }

@@ -34,9 +34,16 @@ static const char lock_sql[] = "SELECT pg_advisory_xact_lock(hashtext($1::text),
     "subscription_id, event_id, customer_id, event,"                                     \
     " floor(extract(epoch FROM occurred_at))::bigint, amount::text, billing_period"
 
+/* Sent unnamed (planned with the batch's array each time), as a join on the
+ * distinct ids: a prepared `subscription_id = ANY ($2)` went to a generic
+ * plan made while the table was small, a sequential scan comparing every
+ * row with every id of the array (unhashed for a parameter): a batch of
+ * 10,000 events in a tenant of 138,000 took over 5 s and was refused 503
+ * (red team). */
 static const char stored_sql[] =
-    "SELECT " EVENT_COLS " FROM subscription_events"
-    " WHERE tenant_id = $1 AND subscription_id = ANY ($2::text[])"
+    "SELECT " EVENT_COLS " FROM subscription_events e"
+    "  JOIN (SELECT DISTINCT s FROM unnest($2::text[]) s) b ON e.subscription_id = b.s"
+    " WHERE e.tenant_id = $1"
     " ORDER BY subscription_id, event_id";
 
 static const char insert_sql[] =
@@ -99,7 +106,7 @@ static store_tx_status failed(store_db *db, PGresult *res, const char *what)
 static store_tx_status check_stored(store_db *db, subs_ctx *c)
 {
     const char *vals[2] = {c->tenant, c->arrays[0]};
-    PGresult *res = store_db_exec_prepared(db, "subs_stored", stored_sql, 2, vals);
+    PGresult *res = store_db_query(db, stored_sql, 2, vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return failed(db, res, "subscriptions");
     int rows = PQntuples(res);
