@@ -227,10 +227,11 @@ soak: deps
 	LTVD_BIN=$(BUILD)/ltvd BENCH_SERVICE=$(BUILD)/bench_service BENCH_SOAK=$(BUILD)/bench_soak \
 	  SOAK_SECONDS=$(SOAK_SECONDS) bench/soak.sh
 
-# Regenerates the high-precision reference values (needs python3-mpmath).
+# Regenerates the high-precision reference values (needs python3-mpmath, and
+# python3-scipy for the second covariate fit).
 reference:
-	@command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import mpmath" 2>/dev/null || \
-	  { apt-get install -y -qq python3 python3-mpmath >/dev/null || sudo apt-get install -y -qq python3 python3-mpmath >/dev/null; }
+	@command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import mpmath, scipy" 2>/dev/null || \
+	  { apt-get install -y -qq python3 python3-mpmath python3-scipy >/dev/null || sudo apt-get install -y -qq python3 python3-mpmath python3-scipy >/dev/null; }
 	@for f in tests/reference/*.py; do echo "$$f"; /usr/bin/python3 "$$f" || exit 1; done
 
 format:
