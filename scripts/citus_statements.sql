@@ -483,6 +483,11 @@ SELECT subscription_id, min(customer_id), min(billing_period),
   FROM subscription_events WHERE tenant_id = 'default'
  GROUP BY subscription_id ORDER BY subscription_id;
 SELECT tenant_id, version FROM subscription_versions;
+-- the erasure's locks first (store_subs_lock_customer): the array, then lock_sql
+SELECT coalesce(array_agg(DISTINCT subscription_id), '{}')::text
+  FROM subscription_events WHERE tenant_id = 'default' AND customer_id = 'c1';
+SELECT pg_advisory_xact_lock(hashtext('default'::text), b)
+  FROM (SELECT DISTINCT hashtext(s) & 63 AS b FROM unnest('{s1}'::text[]) s ORDER BY 1) x;
 WITH d AS (DELETE FROM subscription_events WHERE tenant_id = 'default' AND customer_id = 'c1'
            RETURNING 1)
  UPDATE subscription_versions SET version = version + 1

@@ -60,6 +60,37 @@ static const char version_sql[] =
     "INSERT INTO subscription_versions AS v (tenant_id, version) VALUES ($1, 1)"
     " ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1 RETURNING v.version";
 
+/* The subscriptions of one customer, as an array for lock_sql. */
+static const char customer_subs_sql[] =
+    "SELECT coalesce(array_agg(DISTINCT subscription_id), '{}')::text"
+    "  FROM subscription_events WHERE tenant_id = $1 AND customer_id = $2";
+
+int store_subs_lock_customer(store_db *db, const char *tenant, const char *customer_id)
+{
+    const char *vals[2] = {tenant, customer_id};
+    PGresult *res =
+        store_db_exec_prepared(db, "subs_of_customer", customer_subs_sql, 2, vals);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        store_db_fail(db, res, "subscriptions of the customer");
+        PQclear(res);
+        return -1;
+    }
+    char *ids = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (ids == NULL) {
+        snprintf(db->err, sizeof db->err, "subscriptions: out of memory");
+        return -1;
+    }
+    const char *lock_vals[2] = {tenant, ids};
+    res = store_db_exec_prepared(db, "subs_lock", lock_sql, 2, lock_vals);
+    free(ids);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = store_db_fail(db, res, "subscriptions lock");
+    PQclear(res);
+    return rc < 0 ? -1 : 0;
+}
+
 const char store_subs_erase_sql[] =
     "WITH d AS (DELETE FROM subscription_events WHERE tenant_id = $1 AND customer_id = $2"
     "           RETURNING 1)"

@@ -84,6 +84,14 @@ int store_subs_versions(store_db *db,
                         void (*cb)(const char *tenant, int64_t version, void *arg),
                         void *arg);
 
+/* In the erasure's transaction, before store_subs_erase_sql: takes the
+ * lock buckets of the customer's subscriptions, the ones a batch of events
+ * takes (store_subs_write), so a batch that read a subscription's stored
+ * start commits before the erasure's DELETE takes its snapshot (else its
+ * renew was left with no start, red team) or reads after the erasure
+ * (then its renew has no start: a 422). 0, or -1 with db->err set. */
+int store_subs_lock_customer(store_db *db, const char *tenant, const char *customer_id);
+
 /* The statement that deletes a customer's subscription events and counts
  * the tenant's version up (parameters: tenant, customer id), for the
  * erasure's transaction (store/tenants.c). */

@@ -119,12 +119,16 @@ typedef struct change {
     const char *customer; /* an erasure's, announced too */
     long rows;
     bool checkpoints; /* an erasure: the tenant's cache checkpoints go too */
+    /* run first when set (an erasure's subscription locks): 0 or -1 */
+    int (*before)(store_db *db, const char *tenant, const char *customer);
 } change;
 
 static store_tx_status change_tx(store_db *db, void *arg)
 {
     change *c = arg;
     c->rows = 0;
+    if (c->before != NULL && c->before(db, c->tenant, c->customer) != 0)
+        return store_db_retryable(db) ? STORE_TX_RETRY : STORE_TX_ERROR;
     for (int i = 0; i < 5 && c->sql[i] != NULL && (i < 3 || c->rows > 0); i++) {
         PGresult *res =
             store_db_exec_prepared(db, c->name[i], c->sql[i], c->n_vals, c->vals);
@@ -163,7 +167,8 @@ int store_tenant_create(store_db *db, const char *id, const char *settings_json)
                 id,
                 NULL,
                 0,
-                false};
+                false,
+                NULL};
     return run_change(db, &c);
 }
 
@@ -176,7 +181,8 @@ int store_tenant_update(store_db *db, const char *id, const char *settings_json)
                 id,
                 NULL,
                 0,
-                false};
+                false,
+                NULL};
     return run_change(db, &c);
 }
 
@@ -189,7 +195,8 @@ int store_tenant_delete(store_db *db, const char *id)
                 id,
                 NULL,
                 0,
-                false};
+                false,
+                NULL};
     return run_change(db, &c);
 }
 
@@ -206,7 +213,8 @@ int store_customer_erase(store_db *db, const char *tenant, const char *customer_
                 0,
                 /* the checkpoints stay: a start-up from one reads the
                  * erasures since its horizon (migration 011) */
-                false};
+                false,
+                store_subs_lock_customer};
     return run_change(db, &c);
 }
 

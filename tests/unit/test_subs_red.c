@@ -7,7 +7,9 @@
 #include <check.h>
 #include <gsl/gsl_errno.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +228,51 @@ static void post_ok(const char *target, const char *body)
     json_decref(r);
 }
 
+/* DELETE /v1/customers/c1 on another thread (the erasure under test). */
+static void *erase_c1(void *arg)
+{
+    (void)arg;
+    testtenant_call_ok0(svc.port, "DELETE", "/v1/customers/c1", NULL, 204);
+    return NULL;
+}
+
+/* An erasure racing a batch of events: the batch took its subscription's
+ * lock bucket and read the stored start, the erasure's DELETE (not waiting
+ * on that lock) took its snapshot, then the batch committed its renew: a
+ * renew with no start was left, its document saying it started in 1970
+ * (red team). The erasure now takes the customer's subscriptions' buckets
+ * first, so it deletes the renew too. The batch is played by hand in its
+ * own transaction: its lock, then its row. */
+START_TEST(test_subs_red_erase_waits_for_a_batch)
+{
+    post_ok("/v1/subscriptions",
+            "{\"items\":[{\"id\":\"e0\",\"customer_id\":\"c1\",\"subscription_id\":"
+            "\"s1\",\"event\":\"start\",\"occurred_at\":\"2025-01-01T00:00:00Z\","
+            "\"amount\":5,\"billing_period\":\"month\"}]}");
+    store_db *db = testhttp_db_open(&svc);
+    PGresult *res = PQexec(db->conn, "BEGIN; SELECT pg_advisory_xact_lock("
+                                     "hashtext('default'), hashtext('s1') & 63)");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, erase_c1, NULL), 0);
+    usleep(300 * 1000); /* the erasure waits on the bucket meanwhile */
+    res = PQexec(db->conn,
+                 "INSERT INTO subscription_events (tenant_id, subscription_id, event_id,"
+                 " customer_id, event, occurred_at, amount, billing_period) VALUES"
+                 " ('default', 's1', 'e1', 'c1', 'renew', '2025-02-01T00:00:00Z', 5,"
+                 " 'month'); COMMIT");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    store_db_close(db);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(
+        testtenant_sql_count(&svc, "SELECT count(*) FROM subscription_events"
+                                   " WHERE tenant_id = 'default' AND customer_id = 'c1'"),
+        0);
+}
+END_TEST
+
 /* A served sBG with beta < 1 at discount_rate 0: the naive figures exist
  * (churn observed) but the model's value of a new subscriber is infinite;
  * the note said "no churn was observed yet". Three cohorts of 200 following
@@ -308,6 +355,7 @@ Suite *suite_subs_red(void)
     tcase_set_timeout(db, 120);
     tcase_add_test(db, test_subs_red_big_batch_scanning_plan);
     tcase_add_test(db, test_subs_red_unbounded_value_note);
+    tcase_add_test(db, test_subs_red_erase_waits_for_a_batch);
     suite_add_tcase(s, db);
     return s;
 }
