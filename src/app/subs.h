@@ -95,7 +95,9 @@ const char *app_sub_status_name(app_sub_status s);
  * served (params). has_figures: p_renew, expected_renewals, derl and
  * residual_value hold, the model's at params for a subscriber who has made
  * `renewals` renewals, or 0 for a cancelled or lapsed one (with a model or
- * not); without, note says why (no fit yet). */
+ * not); without, note says why (no fit yet). has_derl: derl and
+ * residual_value hold too (false with has_figures when the sum does not
+ * converge: an sBG with beta <= 1 undiscounted; note says so). */
 typedef struct app_sub_doc {
     char id[APP_SUBS_ID_MAX + 1];
     char customer_id[APP_SUBS_ID_MAX + 1];
@@ -109,7 +111,7 @@ typedef struct app_sub_doc {
     double amount;          /* of the latest start or renew */
     unsigned horizon;       /* periods of expected_renewals */
     double discount_rate;   /* per period */
-    bool has_model, has_figures;
+    bool has_model, has_figures, has_derl;
     retention_params params;
     double p_renew, expected_renewals, derl, residual_value;
     char note[200];

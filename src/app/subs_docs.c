@@ -30,7 +30,8 @@ static void doc_figures(app_sub_doc *d, const subs_fit_cache *c)
     if (c->ok)
         d->params = c->fit.params;
     if (d->status != APP_SUB_ACTIVE) {
-        d->has_figures = true; /* churned: nothing more to come, whatever the model */
+        /* churned: nothing more to come, whatever the model */
+        d->has_figures = d->has_derl = true;
         return;
     }
     if (!c->ok) {
@@ -40,15 +41,26 @@ static void doc_figures(app_sub_doc *d, const subs_fit_cache *c)
     /* k beyond any horizon served: a renewal count no real subscription has */
     unsigned k = d->renewals > APP_SUBS_HORIZON_MAX * 100 ? APP_SUBS_HORIZON_MAX * 100
                                                           : (unsigned)d->renewals;
-    d->has_figures =
-        retention_p_renew(&d->params, k, &d->p_renew) == GSL_SUCCESS &&
-        retention_expected_renewals(&d->params, k, d->horizon, &d->expected_renewals) ==
-            GSL_SUCCESS &&
-        retention_derl(&d->params, k, d->discount_rate, &d->derl) == GSL_SUCCESS;
+    d->has_figures = retention_p_renew(&d->params, k, &d->p_renew) == GSL_SUCCESS &&
+                     retention_expected_renewals(&d->params, k, d->horizon,
+                                                 &d->expected_renewals) == GSL_SUCCESS;
     if (!d->has_figures) {
-        d->p_renew = d->expected_renewals = d->derl = 0;
+        d->p_renew = d->expected_renewals = 0;
         snprintf(d->note, sizeof d->note,
                  "the model could not be evaluated for this subscriber");
+        return;
+    }
+    int rc = retention_derl(&d->params, k, d->discount_rate, &d->derl);
+    d->has_derl = rc == GSL_SUCCESS;
+    if (!d->has_derl) {
+        /* e.g. an sBG with beta <= 1 at discount 0: the expected lifetime
+         * is infinite, the other figures are not */
+        d->derl = 0;
+        snprintf(d->note, sizeof d->note, "%s",
+                 rc == GSL_EDOM || rc == GSL_EMAXITER
+                     ? "DERL does not converge at this discount rate (an infinite "
+                       "expected lifetime: set a discount_rate above 0)"
+                     : "DERL could not be evaluated for this subscriber");
         return;
     }
     d->residual_value = d->amount * d->derl;

@@ -94,10 +94,10 @@ static void doc_out(json_out *b, const app_sub_doc *d, bool with_customer)
     json_out_raw(b, ",\"discount_rate_per_period\":");
     num(b, true, d->discount_rate);
     json_out_raw(b, ",\"derl\":");
-    num(b, d->has_figures, d->derl);
+    num(b, d->has_derl, d->derl);
     json_out_raw(b, ",\"residual_value\":");
-    num(b, d->has_figures, d->residual_value);
-    if (!d->has_figures) {
+    num(b, d->has_derl, d->residual_value);
+    if (!d->has_derl) {
         json_out_raw(b, ",\"note\":");
         json_out_str(b, d->note);
     }

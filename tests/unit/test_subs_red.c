@@ -338,6 +338,18 @@ START_TEST(test_subs_red_unbounded_value_note)
                       strstr(note, "not finite") != NULL,
                   "%s", note);
     json_decref(r);
+    /* an active subscriber: P(renew) and the expected renewals are finite,
+     * only DERL (and the residual value) is not (they were all null) */
+    r = testtenant_call_ok(svc.port, "GET", "/v1/tenants/zero/subscriptions/m0j0", NULL,
+                           200);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "status")), "active");
+    ck_assert(json_is_number(json_object_get(r, "p_renew")));
+    ck_assert(json_is_number(json_object_get(r, "expected_renewals")));
+    ck_assert(json_is_null(json_object_get(r, "derl")));
+    ck_assert(json_is_null(json_object_get(r, "residual_value")));
+    note = json_string_value(json_object_get(r, "note"));
+    ck_assert_msg(note != NULL && strstr(note, "does not converge") != NULL, "%s", note);
+    json_decref(r);
 }
 END_TEST
 
