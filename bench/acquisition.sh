@@ -3,7 +3,8 @@
 # (default 1M; issue 11, target under 100 ms): the first answer after a
 # change (one pass over the cache with the score table), then the kept
 # answer (50 GETs each: p50, p99, max), then the first answer after a
-# one-transaction batch changed the cache. Customers as bench/export.sh's
+# one-transaction batch changed the cache. Customers as bench/export.sh's,
+# in BENCH_CHANNELS channels (8) with spend
 # (BG/NBD-like, seeded), fitted by the server itself. Timings, not a test.
 # Needs psql and curl:
 #   bench/acquisition.sh       (LTVD_BIN=./ltvd, a temporary PostgreSQL)
@@ -34,6 +35,20 @@ FROM c, generate_series(0, k) j
 WHERE f + j * gap <= 545" -c "VACUUM ANALYZE customer_days" >/dev/null ||
     die "loading $CUSTOMERS customers failed"
 say "$CUSTOMERS customers loaded in $(calc %.1f "$(date +%s.%N) - $t0") s"
+# BENCH_CHANNELS (8; 0: none): each customer's first-touch channel, and a
+# spend row per channel and month, so the pass reads the channels too
+CHANNELS=${BENCH_CHANNELS:-8}
+if [ "$CHANNELS" -gt 0 ]; then
+    psql -X -q -v ON_ERROR_STOP=1 "$DB" -c "
+INSERT INTO customer_attributes (tenant_id, customer_id, acquisition_channel)
+SELECT 'default', customer_id, 'ch' || (abs(hashtext(customer_id)) % $CHANNELS)
+FROM (SELECT DISTINCT customer_id FROM customer_days) d" -c "
+INSERT INTO acquisition_spend (tenant_id, channel, month, spend, leads)
+SELECT 'default', 'ch' || c, date '1997-01-01' + make_interval(months => m), 1000 + c, 100
+FROM generate_series(0, $CHANNELS - 1) c, generate_series(0, 17) m" >/dev/null ||
+        die "the channels failed"
+    say "$CHANNELS channels given, with 18 months of spend each"
+fi
 ltvd_start "$DB" LTVD_AS_OF="$AS_OF" LTVD_REFIT_INTERVAL_S=604800 \
     LTVD_REFIT_AFTER_TXNS=1000000000 || die "ltvd serve did not start"
 curl -sf -o /dev/null -X POST "http://$LTVD_ADDR/v1/model/refit" || die "refit refused"
