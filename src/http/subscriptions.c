@@ -11,6 +11,7 @@
 
 #include "app/subs.h"
 #include "http/access.h"
+#include "http/transactions.h"
 
 static const char *const known_query[] = {"horizon_periods", NULL};
 
@@ -140,23 +141,6 @@ static http_result reply_json(http_request *req, json_out *b)
 
 /* ------------------------------------------------------------ the routes */
 
-/* The parser's or the order check's errors as the problem's array. */
-static json_t *errors_json(const ingest_errors *e)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < e->n; i++) {
-        const ingest_error *x = &e->items[i];
-        json_t *o = json_pack("{s:I, s:o, s:s?}", "index", (json_int_t)x->index, "field",
-                              x->field != NULL ? json_string(x->field) : json_null(),
-                              "reason", x->reason);
-        if (o == NULL || json_array_append_new(arr, o) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return arr;
-}
-
 static http_result reply_refused(http_request *req, ingest_result r,
                                  const ingest_errors *e, const char *what)
 {
@@ -171,7 +155,8 @@ static http_result reply_refused(http_request *req, ingest_result r,
     case INGEST_INVALID:
         snprintf(detail, sizeof detail, "%zu invalid event(s)%s; nothing was stored",
                  e->n_total, what);
-        return http_reply_problem(req, PROBLEM_VALIDATION_FAILED, detail, errors_json(e));
+        return http_reply_problem(req, PROBLEM_VALIDATION_FAILED, detail,
+                                  transactions_errors_json(e));
     default:
         return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
     }

@@ -14,8 +14,7 @@
 #include "http/access.h"
 #include "ingest/batch.h"
 
-/* The parser's errors as the problem's `errors` array, or NULL. */
-static json_t *errors_json(const ingest_errors *e)
+json_t *transactions_errors_json(const ingest_errors *e)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < e->n; i++) {
@@ -46,7 +45,8 @@ static http_result reply_refused(http_request *req, ingest_result r,
     case INGEST_INVALID:
         snprintf(detail, sizeof detail, "%zu invalid item(s); nothing was stored",
                  e->n_total);
-        return http_reply_problem(req, PROBLEM_VALIDATION_FAILED, detail, errors_json(e));
+        return http_reply_problem(req, PROBLEM_VALIDATION_FAILED, detail,
+                                  transactions_errors_json(e));
     default:
         return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
     }

@@ -5,7 +5,15 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "http/http.h"
+#include "ingest/batch.h"
+
+/* A batch's refused items (ingest/batch.h) as a problem's `errors` array
+ * ({"index", "field", "reason"} each), or NULL when out of memory; shared
+ * by every batch route (transactions, subscriptions). */
+json_t *transactions_errors_json(const ingest_errors *e);
 
 /* The routes; req->ctx->app must be an app (app/app.h). */
 extern const http_route transactions_routes[];
