@@ -409,6 +409,13 @@ COMMIT;
 SELECT tenant_id, customer_id, acquisition_channel, campaign
   FROM customer_attributes WHERE written_xid >= 1;
 
+-- check: acquisition.c spend_check_channels (the channels of a spend PUT no customer has and no spend names)
+SELECT u.i FROM (VALUES ('search'::text, 0), ('nowhere'::text, 1)) AS u(c, i)
+ WHERE NOT EXISTS (SELECT 1 FROM customer_attributes a
+                    WHERE a.tenant_id = 'default' AND a.acquisition_channel = u.c)
+   AND NOT EXISTS (SELECT 1 FROM acquisition_spend s
+                    WHERE s.tenant_id = 'default' AND s.channel = u.c);
+
 -- check: acquisition.c spend (multi-row upsert with make_date) and spend_page_sql
 INSERT INTO acquisition_spend AS s (tenant_id, channel, month, spend, leads)
 VALUES ('default', 'search', make_date(2025, 1, 1), 10.5::numeric, 3::bigint),

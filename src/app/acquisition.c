@@ -2,6 +2,9 @@
 #include "app/acquisition.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "app/acq_view.h"
 #include "app/apply.h"
@@ -41,15 +44,36 @@ app_acq_status app_attrs_put(app_tenant *t, const char *id, const char *channel,
     return APP_ACQ_OK;
 }
 
-app_acq_status app_spend_put(app_tenant *t, const store_spend *s, size_t n,
+/* declared[i]: t's acquisition_channels setting lists s[i].channel. */
+static void spend_declared(app_tenant *t, const store_spend *s, size_t n, bool *declared)
+{
+    const json_t *list =
+        json_object_get(app_tenant_settings(t)->settings, APP_TENANT_CHANNELS_SETTING);
+    for (size_t i = 0; i < n; i++) {
+        declared[i] = false;
+        for (size_t j = 0; j < json_array_size(list) && !declared[i]; j++)
+            declared[i] =
+                strcmp(json_string_value(json_array_get(list, j)), s[i].channel) == 0;
+    }
+}
+
+app_acq_status app_spend_put(app_tenant *t, const store_spend *s, size_t n, bool *unknown,
                              char detail[APP_DB_DETAIL_MAX])
 {
     app *a = t->app;
+    bool declared[STORE_SPEND_MAX];
+    if (n > STORE_SPEND_MAX) {
+        snprintf(detail, APP_DB_DETAIL_MAX, "more than %d items", STORE_SPEND_MAX);
+        return APP_ACQ_UNAVAILABLE;
+    }
+    spend_declared(t, s, n, declared);
     store_db *db = app_db_acquire(a, detail);
     if (db == NULL)
         return APP_ACQ_UNAVAILABLE;
-    app_acq_status st =
-        store_spend_put(db, t->id, s, n) != 0 ? unavailable(a, db, detail) : APP_ACQ_OK;
+    int rc = store_spend_put(db, t->id, s, n, declared, unknown);
+    app_acq_status st = rc == 1   ? APP_ACQ_UNKNOWN_CHANNEL
+                        : rc != 0 ? unavailable(a, db, detail)
+                                  : APP_ACQ_OK;
     app_db_release(a, db);
     if (st == APP_ACQ_OK) /* after the COMMIT: the answers' copy (acq_view.h) */
         app_acq_spend_merge(t, s, n);

@@ -11,8 +11,9 @@
 
 typedef enum app_acq_status {
     APP_ACQ_OK = 0,
-    APP_ACQ_NOT_FOUND,   /* the customer has no stored transaction */
-    APP_ACQ_UNAVAILABLE, /* PostgreSQL failed or is busy: detail says */
+    APP_ACQ_NOT_FOUND,       /* the customer has no stored transaction */
+    APP_ACQ_UNAVAILABLE,     /* PostgreSQL failed or is busy: detail says */
+    APP_ACQ_UNKNOWN_CHANNEL, /* spend for a channel the tenant does not know */
 } app_acq_status;
 
 /* Replaces the attributes of t's customer id (NULL: unknown; values
@@ -20,8 +21,12 @@ typedef enum app_acq_status {
 app_acq_status app_attrs_put(app_tenant *t, const char *id, const char *channel,
                              const char *campaign, char detail[APP_DB_DETAIL_MAX]);
 
-/* Stores s[0..n) (validated; n <= STORE_SPEND_MAX) for t, all or nothing. */
-app_acq_status app_spend_put(app_tenant *t, const store_spend *s, size_t n,
+/* Stores s[0..n) (validated; n <= STORE_SPEND_MAX) for t, all or nothing.
+ * Every channel must be known to t: listed in its acquisition_channels
+ * setting, some customer's acquisition_channel, or in its spend already;
+ * otherwise APP_ACQ_UNKNOWN_CHANNEL with unknown[i] set for each item of an
+ * unknown channel (unknown has n entries), and nothing stored. */
+app_acq_status app_spend_put(app_tenant *t, const store_spend *s, size_t n, bool *unknown,
                              char detail[APP_DB_DETAIL_MAX]);
 
 /* At most limit of t's spend rows after (after_channel, after_month)

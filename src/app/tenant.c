@@ -13,6 +13,7 @@
 #include "app/app.h"
 #include "app/list_table.h"
 #include "app/subs.h"
+#include "ingest/batch.h"
 #include "summary/summary.h"
 #include "worker/worker.h"
 
@@ -31,6 +32,7 @@ static const char *const setting_keys[] = {
     "currency",
     "retention_model",
     "subscription_grace_days",
+    APP_TENANT_CHANNELS_SETTING,
 };
 #define N_SETTINGS (sizeof setting_keys / sizeof setting_keys[0])
 
@@ -70,6 +72,36 @@ static bool value_text(json_t *v, char *out, size_t len)
     return false;
 }
 
+/* The acquisition_channels setting: an array of channel names as
+ * customers' acquisition_channel has them (ingest's rule), each once. */
+static bool channels_ok(const json_t *v, json_t *errors)
+{
+    char buf[64], why[128];
+    if (!json_is_array(v) || json_array_size(v) > APP_TENANT_CHANNELS_MAX) {
+        snprintf(why, sizeof why, "must be an array of at most %d channel names",
+                 APP_TENANT_CHANNELS_MAX);
+        bad(errors, APP_TENANT_CHANNELS_SETTING, why);
+        return false;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const json_t *c = json_array_get(v, i);
+        const char *reason =
+            !json_is_string(c)
+                ? "must be a string"
+                : ingest_check_id(json_string_value(c), json_string_length(c),
+                                  INGEST_ATTR_BYTES, buf, sizeof buf);
+        for (size_t j = 0; reason == NULL && j < i; j++)
+            if (json_equal(json_array_get(v, j), (json_t *)c))
+                reason = "is listed twice";
+        if (reason != NULL) {
+            snprintf(why, sizeof why, "item %zu %s", i, reason);
+            bad(errors, APP_TENANT_CHANNELS_SETTING, why);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool currency_ok(const char *s)
 {
     return strlen(s) == 3 && isupper((unsigned char)s[0]) &&
@@ -94,6 +126,8 @@ bool app_tenant_cfg_make(const ltvd_config *base, json_t *settings, app_tenant_c
         if (!app_tenant_setting_known(name)) {
             bad(errors, name, "not a tenant setting");
             ok = false;
+        } else if (strcmp(name, APP_TENANT_CHANNELS_SETTING) == 0) {
+            ok = channels_ok(v, errors) && ok;
         } else if (str_key != json_is_string(v) || !value_text(v, text, sizeof text)) {
             bad(errors, name, str_key ? "must be a string" : "must be a finite number");
             ok = false;

@@ -66,11 +66,19 @@ typedef struct app_tenant {
     double updated_at;
 } app_tenant;
 
-/* The settings a tenant may have, by config key, and "currency". */
+/* The settings a tenant may have, by config key, "currency" and
+ * APP_TENANT_CHANNELS_SETTING. */
 bool app_tenant_setting_known(const char *name);
 
-/* The config with settings (a JSON object of key to value: a number, or a
- * string for model, period, as_of, currency) over base, into *out (settings
+/* The setting listing the acquisition channels a tenant declares (an array
+ * of 0..APP_TENANT_CHANNELS_MAX channel names): spend may name them before
+ * any customer comes through them (app/acquisition.h). */
+#define APP_TENANT_CHANNELS_SETTING "acquisition_channels"
+#define APP_TENANT_CHANNELS_MAX 1000
+
+/* The config with settings (a JSON object of key to value: a number, a
+ * string for model, period, as_of, currency, an array of strings for
+ * APP_TENANT_CHANNELS_SETTING) over base, into *out (settings
  * copied). On a bad one, false with errors (a JSON array, may be NULL)
  * given one {"setting", "detail"} per bad key and *out untouched. */
 bool app_tenant_cfg_make(const ltvd_config *base, json_t *settings, app_tenant_cfg *out,

@@ -490,6 +490,13 @@ app_admin_status app_customer_erase(app_tenant *t, const char *id,
     return rc == 0 || cached ? APP_ADMIN_OK : APP_ADMIN_NOT_FOUND;
 }
 
+/* The channels c declares (a new array; [] when none). */
+static json_t *declared_channels(const app_tenant_cfg *c)
+{
+    json_t *list = json_object_get(c->settings, APP_TENANT_CHANNELS_SETTING);
+    return list != NULL ? json_deep_copy(list) : json_array();
+}
+
 json_t *app_tenant_cfg_effective(const app_tenant_cfg *c)
 {
     const ltvd_config *cfg = &c->config;
@@ -510,6 +517,8 @@ json_t *app_tenant_cfg_effective(const app_tenant_cfg *c)
              0 ||
          json_object_set_new(eff, "subscription_grace_days",
                              json_integer((json_int_t)cfg->subscription_grace_days)) !=
+             0 ||
+         json_object_set_new(eff, APP_TENANT_CHANNELS_SETTING, declared_channels(c)) !=
              0)) {
         json_decref(eff);
         eff = NULL;

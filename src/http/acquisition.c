@@ -358,7 +358,18 @@ static http_result put_spend(http_request *req)
         goto cleanup;
     }
     char detail[APP_DB_DETAIL_MAX];
-    app_acq_status st = app_spend_put(req->tenant_ref, s, n, detail);
+    bool unknown[STORE_SPEND_MAX];
+    app_acq_status st = app_spend_put(req->tenant_ref, s, n, unknown, detail);
+    if (st == APP_ACQ_UNKNOWN_CHANNEL) {
+        for (size_t i = 0; i < n; i++)
+            if (unknown[i])
+                add_error(&e, (long)i, "channel",
+                          "unknown channel: no customer has it as acquisition_channel, "
+                          "it has no spend yet, and the tenant's acquisition_channels "
+                          "setting does not list it");
+        res = reply_errors(req, &e);
+        goto cleanup;
+    }
     if (st != APP_ACQ_OK) {
         res = reply_unavailable(req, st, detail);
         goto cleanup;

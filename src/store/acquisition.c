@@ -213,13 +213,85 @@ typedef struct spend_ctx {
     const char *tenant;
     const store_spend *s;
     size_t n;
+    const bool *declared; /* NULL: none */
+    bool *unknown;
+    bool any_unknown;
 } spend_ctx;
+
+/* Marks x->unknown[i] for the items whose channel is neither declared nor
+ * any customer's acquisition_channel nor in the tenant's spend: one query
+ * over the undeclared items ($1 the tenant, then their channels; both
+ * tables are read by (tenant_id, channel) indexes). Returns STORE_TX_OK
+ * (x->any_unknown set when some is unknown) or a failure. */
+static store_tx_status spend_check_channels(store_db *db, spend_ctx *x)
+{
+    store_sbuf sql = {0};
+    const char **vals = malloc((1 + x->n) * sizeof *vals);
+    size_t *item = malloc(x->n * sizeof *item);
+    store_tx_status st = STORE_TX_ERROR;
+    PGresult *res = NULL;
+    if (vals == NULL || item == NULL || store_sbuf_reserve(&sql, 512 + x->n * 24) != 0) {
+        snprintf(db->err, sizeof db->err, "spend: out of memory");
+        goto cleanup;
+    }
+    size_t k = 0;
+    sql.len = (size_t)sprintf(sql.p, "SELECT u.i FROM (VALUES ");
+    vals[0] = x->tenant;
+    for (size_t i = 0; i < x->n; i++) {
+        x->unknown[i] = false;
+        if (x->declared != NULL && x->declared[i])
+            continue;
+        vals[1 + k] = x->s[i].channel;
+        item[k] = i;
+        sql.len += (size_t)sprintf(sql.p + sql.len, "%s($%zu::text,%zu)", k ? "," : "",
+                                   k + 2, k);
+        k++;
+    }
+    if (k == 0) {
+        st = STORE_TX_OK;
+        goto cleanup;
+    }
+    sql.len += (size_t)sprintf(
+        sql.p + sql.len,
+        ") AS u(c, i) WHERE NOT EXISTS (SELECT 1 FROM customer_attributes a"
+        " WHERE a.tenant_id = $1 AND a.acquisition_channel = u.c)"
+        " AND NOT EXISTS (SELECT 1 FROM acquisition_spend s"
+        " WHERE s.tenant_id = $1 AND s.channel = u.c)");
+    res = store_db_query(db, sql.p, (int)(1 + k), vals);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_db_fail(db, res, "spend");
+        st = store_db_retryable(db) ? STORE_TX_RETRY : STORE_TX_ERROR;
+        goto cleanup;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        size_t j = (size_t)strtoull(PQgetvalue(res, r, 0), NULL, 10);
+        if (j < k) {
+            x->unknown[item[j]] = true;
+            x->any_unknown = true;
+        }
+    }
+    st = STORE_TX_OK;
+cleanup:
+    PQclear(res);
+    free(sql.p);
+    free(vals);
+    free(item);
+    return st;
+}
 
 /* One multi-row INSERT with parameters ($1 the tenant, then 5 a row:
  * channel, year, month, spend, leads): the text holds placeholders only. */
 static store_tx_status spend_tx(store_db *db, void *arg)
 {
     spend_ctx *x = arg;
+    x->any_unknown = false;
+    store_tx_status checked = spend_check_channels(db, x);
+    if (checked != STORE_TX_OK)
+        return checked;
+    if (x->any_unknown) {
+        snprintf(db->err, sizeof db->err, "spend: unknown channels");
+        return STORE_TX_ERROR; /* rolls back: nothing stored */
+    }
     store_sbuf sql = {0};
     const char **vals = malloc((1 + 5 * x->n) * sizeof *vals);
     char(*num)[3][24] = malloc(x->n * sizeof *num);
@@ -268,7 +340,8 @@ cleanup:
     return st;
 }
 
-int store_spend_put(store_db *db, const char *tenant, const store_spend *s, size_t n)
+int store_spend_put(store_db *db, const char *tenant, const store_spend *s, size_t n,
+                    const bool *declared, bool *unknown)
 {
     if (n == 0)
         return 0;
@@ -276,8 +349,9 @@ int store_spend_put(store_db *db, const char *tenant, const store_spend *s, size
         snprintf(db->err, sizeof db->err, "spend: more than %d rows", STORE_SPEND_MAX);
         return -1;
     }
-    spend_ctx x = {tenant, s, n};
-    return store_db_transaction(db, false, spend_tx, &x);
+    spend_ctx x = {tenant, s, n, declared, unknown, false};
+    int rc = store_db_transaction(db, false, spend_tx, &x);
+    return rc != 0 && x.any_unknown ? 1 : rc;
 }
 
 long store_spend_page(store_db *db, const char *tenant, const char *after_channel,

@@ -46,8 +46,14 @@ typedef struct store_spend {
 
 /* Stores s[0..n) (n <= STORE_SPEND_MAX; each (channel, month) once) for
  * tenant in one transaction, replacing the rows of the same (channel,
- * month). Returns 0 or -1 (db->err; nothing stored). */
-int store_spend_put(store_db *db, const char *tenant, const store_spend *s, size_t n);
+ * month). A channel must be known: declared[i] true (the caller's list of
+ * declared channels has it), or, in the same transaction, a customer of
+ * the tenant has it as acquisition_channel or the tenant has spend rows of
+ * it. declared may be NULL (none declared). Returns 0; 1 when some channel
+ * is unknown (unknown[i] set for each such item, the rest false; nothing
+ * stored); -1 (db->err; nothing stored). */
+int store_spend_put(store_db *db, const char *tenant, const store_spend *s, size_t n,
+                    const bool *declared, bool *unknown);
 
 /* Called once per stored row, in (channel, month) order; strings valid
  * during the call only. */

@@ -321,7 +321,12 @@ START_TEST(test_acq_http_channels_and_spend)
     ck_assert_double_eq_tol(testhttp_jnum(all, "spend"), 150, 1e-12);
     ck_assert_double_eq_tol(testhttp_jnum(all, "cac"), 75, 1e-12);
     testhttp_response_free(&r);
-    /* a spend PUT reaches the copy once committed */
+    /* a spend PUT reaches the copy once committed (tv, which no customer
+     * has, declared first) */
+    testhttp_request(t.port, "PATCH", "/v1/tenants/default",
+                     "{\"settings\":{\"acquisition_channels\":[\"tv\"]}}", &r);
+    ck_assert_msg(r.status == 200, "PATCH: %d %s", r.status, r.body);
+    testhttp_response_free(&r);
     testhttp_request(
         t.port, "PUT", "/v1/acquisition/spend",
         "{\"items\":[{\"channel\":\"tv\",\"month\":\"1997-09\",\"spend\":70}]}", &r);
@@ -335,7 +340,8 @@ START_TEST(test_acq_http_channels_and_spend)
     /* stored, then loaded by a new start */
     store_db *db = testhttp_db_open(&t);
     store_spend stored[1] = {{"search", 1997 * 12 + 8, "300", 10}};
-    ck_assert_int_eq(store_spend_put(db, "default", stored, 1), 0);
+    bool unknown[1];
+    ck_assert_int_eq(store_spend_put(db, "default", stored, 1, NULL, unknown), 0);
     store_db_close(db);
     testhttp_app_stop(&t);
     testhttp_app_start(&t, false);

@@ -341,6 +341,30 @@ static long long spend_rows(void)
 START_TEST(test_attributes_spend)
 {
     testtenant_start_weekly(&svc, "ltvd_attr_spend");
+    /* a channel no customer has, without spend, not declared: 422, each
+     * such item named, nothing stored */
+    testhttp_response e;
+    CALL(svc.port, "PUT", "/v1/acquisition/spend",
+         "{\"items\":[{\"channel\":\"search\",\"month\":\"2025-01\",\"spend\":1},"
+         "{\"channel\":\"social\",\"month\":\"2025-01\",\"spend\":1}]}",
+         &e);
+    testhttp_assert_problem(&e, 422, "validation-failed");
+    json_t *unk = json_object_get(e.json, "errors");
+    ck_assert_uint_eq(json_array_size(unk), 2);
+    ck_assert_int_eq(testhttp_jint(json_array_get(unk, 1), "index"), 1);
+    ck_assert_str_eq(testhttp_jstr(json_array_get(unk, 1), "field"), "channel");
+    ck_assert(strstr(testhttp_jstr(json_array_get(unk, 0), "reason"), "unknown channel"));
+    testhttp_response_free(&e);
+    ck_assert_int_eq(spend_rows(), 0);
+    /* a bad declaration is refused; a good one makes its channels known */
+    testtenant_call_ok0(svc.port, "PATCH", "/v1/tenants/default",
+                        "{\"settings\":{\"acquisition_channels\":[\"a\",\"a\"]}}", 422);
+    testtenant_call_ok0(svc.port, "PATCH", "/v1/tenants/default",
+                        "{\"settings\":{\"acquisition_channels\":\"search\"}}", 422);
+    testtenant_call_ok0(svc.port, "PATCH", "/v1/tenants/default",
+                        "{\"settings\":{\"acquisition_channels\":[\"search\",\"social\","
+                        "\"ok\",\"a\",\"z\",\"z z&.\"]}}",
+                        200);
     const char *two =
         "{\"items\":[{\"channel\":\"search\",\"month\":\"2025-01\",\"spend\":100.5,"
         "\"leads\":40},{\"channel\":\"social\",\"month\":\"2025-02\","
@@ -376,7 +400,6 @@ START_TEST(test_attributes_spend)
         700 - 1);
 
     /* every bad item listed with its index and member; nothing stored */
-    testhttp_response e;
     CALL(svc.port, "PUT", "/v1/acquisition/spend",
          "{\"items\":[{\"channel\":\"ok\",\"month\":\"2025-03\",\"spend\":1},"
          "{\"channel\":\"\",\"month\":\"2025-13\",\"spend\":-1,\"leads\":1.5},"
@@ -460,12 +483,31 @@ START_TEST(test_attributes_spend)
     testtenant_call_ok0(svc.port, "GET", "/v1/acquisition/spend?cursor=23964.610a", NULL,
                         400);
     testtenant_call_ok0(svc.port, "GET", "/v1/acquisition/spend?limit=1001", NULL, 400);
-    /* another tenant's spend is its own */
+    /* with nothing declared, a channel with spend stays known, and a
+     * customer's channel becomes known */
+    testtenant_call_ok0(svc.port, "PATCH", "/v1/tenants/default",
+                        "{\"settings\":{\"acquisition_channels\":[]}}", 200);
+    const char *fresh = "{\"items\":[{\"channel\":\"fresh\",\"month\":\"2025-01\","
+                        "\"spend\":3}]}";
+    testtenant_call_ok0(svc.port, "PUT", "/v1/acquisition/spend",
+                        "{\"items\":[{\"channel\":\"search\",\"month\":\"2025-09\","
+                        "\"spend\":3}]}",
+                        200);
+    testtenant_call_ok0(svc.port, "PUT", "/v1/acquisition/spend", fresh, 422);
+    testtenant_call_ok0(svc.port, "POST", "/v1/transactions",
+                        "{\"transactions\":[{\"id\":\"f1\",\"customer_id\":\"cf\","
+                        "\"occurred_at\":\"2025-01-05T00:00:00Z\",\"amount\":5,"
+                        "\"acquisition_channel\":\"fresh\"}]}",
+                        200);
+    testtenant_call_ok0(svc.port, "PUT", "/v1/acquisition/spend", fresh, 200);
+    /* another tenant's spend is its own, and so are its channels */
     testtenant_create(svc.port, "shop", NULL);
     r = testtenant_call_ok(svc.port, "GET", "/v1/tenants/shop/acquisition/spend", NULL,
                            200);
     ck_assert_uint_eq(json_array_size(json_object_get(r, "items")), 0);
     json_decref(r);
+    testtenant_call_ok0(svc.port, "PUT", "/v1/tenants/shop/acquisition/spend", fresh,
+                        422);
 }
 END_TEST
 

@@ -244,11 +244,14 @@ static void check_acquisition(void)
     oa_call0("PUT", at, "/v1/customers/c1/attributes", &o, 415);
     o = (oa_req){.content_type = "application/json",
                  .body = "{\"items\":[{\"channel\":\"search\",\"month\":\"2025-01\","
-                         "\"spend\":100.5,\"leads\":40},{\"channel\":\"social\","
+                         "\"spend\":100.5,\"leads\":40},{\"channel\":\"search\","
                          "\"month\":\"2025-02\",\"spend\":\"12.25\"}]}"};
-    oa_call("PUT", sp, sp, &o, 200, &r);
+    oa_call("PUT", sp, sp, &o, 200, &r); /* c1's channel: known */
     oa_check_mutations("PUT", sp, &r);
     oa_response_free(&r);
+    o.body = "{\"items\":[{\"channel\":\"nowhere\",\"month\":\"2025-01\",\"spend\":1}]}";
+    oa_call0("PUT", sp, sp, &o, 422); /* an unknown channel */
+    o.body = "{\"items\":[{\"channel\":\"search\",\"month\":\"2025-01\",\"spend\":1}]}";
     oa_call0("PUT", sp, "/v1/tenants/nobody/acquisition/spend", &o, 404);
     o.body = "{\"items\":[{\"channel\":\"\",\"month\":\"1999-13\",\"spend\":-1}]}";
     oa_call("PUT", sp, sp, &o, 422, &r);
