@@ -26,6 +26,7 @@
 
 #include "app/acquisition.h"
 #include "base/month.h"
+#include "http/json_body.h"
 #include "http/json_out.h"
 #include "http/query.h"
 #include "http/url.h"
@@ -39,24 +40,6 @@
 #define MONTH_MIN (1970 * 12)
 
 /* ------------------------------------------------------------ helpers */
-
-/* The body as a JSON object, or a reply (400 malformed-json). */
-static json_t *body_or_reply(http_request *req, http_result *res)
-{
-    json_error_t jerr;
-    json_t *body = req->body != NULL ? json_loadb(req->body, req->body_len,
-                                                  JSON_REJECT_DUPLICATES, &jerr)
-                                     : NULL;
-    if (json_is_object(body))
-        return body;
-    json_decref(body);
-    char detail[200];
-    snprintf(detail, sizeof detail, "the body must be a JSON object%s%.150s",
-             body == NULL && req->body != NULL ? ": " : "",
-             body == NULL && req->body != NULL ? jerr.text : "");
-    *res = http_reply_problem(req, PROBLEM_MALFORMED_JSON, detail, NULL);
-    return NULL;
-}
 
 /* A list of validation errors as the problem's `errors`. */
 typedef struct errs {
@@ -130,7 +113,7 @@ static const char *const attr_names[2] = {"acquisition_channel", "campaign"};
 static http_result put_attributes(http_request *req)
 {
     http_result res;
-    json_t *body = body_or_reply(req, &res);
+    json_t *body = json_body_object_or_reply(req, &res);
     if (body == NULL)
         return res;
     errs e = {json_array(), 0};
@@ -321,7 +304,7 @@ static void check_repeats(errs *e, store_spend *s, size_t n)
 static http_result put_spend(http_request *req)
 {
     http_result res;
-    json_t *body = body_or_reply(req, &res);
+    json_t *body = json_body_object_or_reply(req, &res);
     if (body == NULL)
         return res;
     errs e = {json_array(), 0};

@@ -18,6 +18,7 @@
 #include "app/tenant_admin.h"
 #include "app/tenants.h"
 #include "auth/auth.h"
+#include "http/json_body.h"
 #include "http/query.h"
 
 #define PAGE_DEFAULT 100
@@ -71,24 +72,6 @@ static http_result reply_admin(http_request *req, app_admin_status st, json_t *e
     }
 }
 
-/* The body as a JSON object, or a reply. */
-static json_t *body_or_reply(http_request *req, http_result *res)
-{
-    json_error_t jerr;
-    json_t *body = req->body != NULL ? json_loadb(req->body, req->body_len,
-                                                  JSON_REJECT_DUPLICATES, &jerr)
-                                     : NULL;
-    if (json_is_object(body))
-        return body;
-    json_decref(body);
-    char detail[200];
-    snprintf(detail, sizeof detail, "the body must be a JSON object%s%.150s",
-             body == NULL && req->body != NULL ? ": " : "",
-             body == NULL && req->body != NULL ? jerr.text : "");
-    *res = http_reply_problem(req, PROBLEM_MALFORMED_JSON, detail, NULL);
-    return NULL;
-}
-
 static void field_error(json_t *errors, const char *field, const char *detail)
 {
     if (json_array_size(errors) >= APP_TENANT_MAX_ERRORS)
@@ -119,7 +102,7 @@ static http_result create_tenant(http_request *req)
     http_result res;
     if (!platform_or_reply(req, &res))
         return res;
-    json_t *body = body_or_reply(req, &res);
+    json_t *body = json_body_object_or_reply(req, &res);
     if (body == NULL)
         return res;
     json_t *errors = json_array();
@@ -241,7 +224,7 @@ static http_result patch_tenant(http_request *req)
     if (t == NULL)
         return res;
     json_t *errors = json_array();
-    json_t *body = body_or_reply(req, &res);
+    json_t *body = json_body_object_or_reply(req, &res);
     if (body == NULL)
         goto cleanup;
     unknown_members(body, known, errors);

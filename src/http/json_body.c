@@ -1,0 +1,23 @@
+/* The request body as one JSON object (see json_body.h). */
+#include "http/json_body.h"
+
+#include <stdio.h>
+
+#include "http/problem.h"
+
+json_t *json_body_object_or_reply(http_request *req, http_result *res)
+{
+    json_error_t jerr;
+    json_t *body = req->body != NULL ? json_loadb(req->body, req->body_len,
+                                                  JSON_REJECT_DUPLICATES, &jerr)
+                                     : NULL;
+    if (json_is_object(body))
+        return body;
+    json_decref(body);
+    char detail[200];
+    snprintf(detail, sizeof detail, "the body must be a JSON object%s%.150s",
+             body == NULL && req->body != NULL ? ": " : "",
+             body == NULL && req->body != NULL ? jerr.text : "");
+    *res = http_reply_problem(req, PROBLEM_MALFORMED_JSON, detail, NULL);
+    return NULL;
+}
