@@ -1,9 +1,9 @@
 # shellcheck shell=bash
-# Shell functions bench/service.sh and bench/soak.sh share: messages, the
-# run's temporary directory with every process stopped on exit, free ports,
-# the temporary PostgreSQL and `ltvd serve` started and stopped. Sourced
-# (never run) from the repository root, after BENCH_WHO (the message prefix)
-# and LTVD_BIN are set.
+# Shell functions the bench scripts share: messages, the run's temporary
+# directory with every process stopped on exit, free ports, the temporary
+# PostgreSQL and `ltvd serve` started and stopped, a base of customers
+# loaded. Sourced (never run) from the repository root, after BENCH_WHO (the
+# message prefix) and LTVD_BIN are set.
 
 say() { echo "${BENCH_WHO:-bench}: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -123,4 +123,27 @@ ltvd_start() {
     done
     tail "$tmp/ltvd.log" >&2
     return 1
+}
+
+# Loads $2 customers into the database $1 (customer_days, tenant default):
+# each buys and drops out as BG/NBD has it, with rates and drop-out
+# probabilities that differ between customers (all alike, a BG/NBD fit is
+# degenerate: a -> infinity, where each score costs milliseconds), seeded,
+# first purchases over 1997, cut at day 545 (1998-06-30). Says how long it
+# took; returns non-zero when psql fails.
+load_btyd_customers() {
+    local url=$1 n=$2 t0
+    t0=$(date +%s.%N)
+    psql -X -q -v ON_ERROR_STOP=1 "$url" -c "SELECT setseed(0.42)" -c "
+INSERT INTO customer_days (customer_id, day, amount, n_transactions)
+WITH c AS (
+  SELECT g, g % 365 AS f,
+         1 + floor(-ln(1 - random()) * 40)::int AS gap,
+         least(30, floor(ln(1 - random()) / ln(1 - (0.05 + 0.6 * random() ^ 2))))::int AS k,
+         10 + floor(random() * 90) AS base
+  FROM generate_series(1, $n) g)
+SELECT 'c' || lpad(g::text, 11, '0'), date '1997-01-01' + f + j * gap, base + j, 1
+FROM c, generate_series(0, k) j
+WHERE f + j * gap <= 545" -c "VACUUM ANALYZE customer_days" >/dev/null || return 1
+    say "$n customers loaded in $(calc %.1f "$(date +%s.%N) - $t0") s"
 }

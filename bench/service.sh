@@ -325,20 +325,7 @@ fi # LISTS_ONLY
 psql_do "$DB" -c "CREATE DATABASE lists" || die "CREATE DATABASE lists failed"
 LISTS_DB=$DB_BASE/lists
 DATABASE_URL=$LISTS_DB "$LTVD_BIN" migrate >/dev/null || die "ltvd migrate failed"
-t0=$(date +%s.%N)
-psql_do "$LISTS_DB" -c "SELECT setseed(0.42)" -c "
-INSERT INTO customer_days (customer_id, day, amount, n_transactions)
-WITH c AS (
-  SELECT g, g % 365 AS f,
-         1 + floor(-ln(1 - random()) * 40)::int AS gap,
-         least(30, floor(ln(1 - random()) / ln(1 - (0.05 + 0.6 * random() ^ 2))))::int AS k,
-         10 + floor(random() * 90) AS base
-  FROM generate_series(1, $CUSTOMERS) g)
-SELECT 'c' || lpad(g::text, 11, '0'), date '1997-01-01' + f + j * gap, base + j, 1
-FROM c, generate_series(0, k) j
-WHERE f + j * gap <= 545" -c "VACUUM ANALYZE customer_days" >/dev/null ||
-    die "loading $CUSTOMERS customers for the lists failed"
-say "lists: $CUSTOMERS customers loaded in $(calc %.1f "$(date +%s.%N) - $t0") s"
+load_btyd_customers "$LISTS_DB" "$CUSTOMERS" || die "loading $CUSTOMERS customers for the lists failed"
 start_ltvd "$LISTS_DB" LTVD_AS_OF="$AS_OF" || die "ltvd serve did not start on $CUSTOMERS customers"
 t0=$(date +%s.%N)
 curl -sf -o /dev/null -X POST "http://$LTVD_ADDR/v1/model/refit" || die "refit refused"
