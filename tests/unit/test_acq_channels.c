@@ -17,6 +17,7 @@
 
 #include "model/acq_channels.h"
 #include "model/simulate.h"
+#include "testhttp.h"
 #include "testrun.h"
 
 #define TXNS "tests/data/cdnow_sample_transactions.csv"
@@ -155,31 +156,11 @@ START_TEST(test_acq_channels_not_applicable)
 }
 END_TEST
 
-static json_t *run_json(const char *args)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "$LTVD %s", args);
-    testrun_out r = testrun_sh(cmd);
-    ck_assert_msg(r.status == 0, "ltvd %s: status %d: %s", args, r.status, r.err);
-    json_error_t e;
-    json_t *j = json_loads(r.out, 0, &e);
-    ck_assert_msg(j != NULL, "not JSON: %s", e.text);
-    testrun_free(&r);
-    return j;
-}
-
-static double num(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    ck_assert_msg(json_is_number(v), "%s is not a number", k);
-    return json_number_value(v);
-}
-
 /* The model's parameters printed in object o, into p. */
 static void params_of(json_t *o, const btyd_model *m, double *p)
 {
     for (size_t i = 0; i < 4; i++)
-        p[i] = num(o, m->param_names[i]);
+        p[i] = testhttp_jnum(o, m->param_names[i]);
 }
 
 /* Each channel's repeat value is acquisition.h's at the parameters it
@@ -192,30 +173,32 @@ static void check_cli(const char *model)
              "acquisition --period week --model %s --transactions " TXNS
              " --attributes " ATTRS,
              model);
-    json_t *d = run_json(args);
+    json_t *d = testrun_json(args);
     const btyd_model *m = btyd_model_find(model);
     json_t *cm = json_object_get(d, "channel_model");
     ck_assert_str_eq(json_string_value(json_object_get(cm, "status")), "ready");
     ck_assert_str_eq(json_string_value(json_object_get(cm, "baseline")), "search");
-    ck_assert_int_eq((int)num(json_object_get(cm, "lr_test"), "df"), 4);
+    ck_assert_int_eq((int)testhttp_jnum(json_object_get(cm, "lr_test"), "df"), 4);
     ck_assert_uint_eq(json_array_size(json_object_get(cm, "coefficients")), 4);
-    ck_assert_int_eq((int)num(cm, "n_customers"), 2357 - 235);
+    ck_assert_int_eq((int)testhttp_jnum(cm, "n_customers"), 2357 - 235);
     json_t *pm = json_object_get(d, "model"), *chs = json_object_get(d, "channels"), *g;
     acq_model a = {.m = m, .clv = {36, 0.01, 1, 4.345}};
     static const char *const gn[3] = {"p", "q", "v"};
     for (int i = 0; i < 3; i++)
-        a.gg[i] =
-            num(json_object_get(json_object_get(pm, "spend_model"), "params"), gn[i]);
+        a.gg[i] = testhttp_jnum(
+            json_object_get(json_object_get(pm, "spend_model"), "params"), gn[i]);
     size_t i, own = 0;
     json_array_foreach(chs, i, g)
     {
         json_t *cp = json_object_get(g, "channel_params");
         const char *src = json_string_value(json_object_get(cp, "source"));
-        double v = num(g, "new_customer_repeat_ltv");
+        double v = testhttp_jnum(g, "new_customer_repeat_ltv");
         if (json_is_null(json_object_get(g, "channel"))) {
             ck_assert_str_eq(src, "pooled_model");
-            assert_rel(v, num(json_object_get(d, "overall"), "new_customer_repeat_ltv"),
-                       0, "no channel: the pooled value");
+            assert_rel(
+                v,
+                testhttp_jnum(json_object_get(d, "overall"), "new_customer_repeat_ltv"),
+                0, "no channel: the pooled value");
             continue;
         }
         own += strcmp(src, "own") == 0;
@@ -224,9 +207,10 @@ static void check_cli(const char *model)
         double want;
         ck_assert_int_eq(acq_repeat_ltv(&a, NULL, &want), GSL_SUCCESS);
         assert_rel(v, want, 1e-12, "a channel's value at its parameters");
-        assert_rel(num(g, "new_customer_ltv"), v + num(g, "first_purchase_value"), 1e-12,
-                   "its LTV");
-        assert_rel(num(g, "max_cac"), num(g, "new_customer_ltv") / 3, 1e-12, "max CAC");
+        assert_rel(testhttp_jnum(g, "new_customer_ltv"),
+                   v + testhttp_jnum(g, "first_purchase_value"), 1e-12, "its LTV");
+        assert_rel(testhttp_jnum(g, "max_cac"), testhttp_jnum(g, "new_customer_ltv") / 3,
+                   1e-12, "max CAC");
     }
     ck_assert_uint_eq(own, 2); /* social and referral */
     json_decref(d);
@@ -252,17 +236,18 @@ START_TEST(test_acq_channels_cli_not_applicable)
         "acquisition --period week --model mbgnbd --transactions " TXNS
         " --attributes " ATTRS};
     for (int c = 0; c < 2; c++) {
-        json_t *d = run_json(cases[c]);
+        json_t *d = testrun_json(cases[c]);
         json_t *cm = json_object_get(d, "channel_model");
         ck_assert_str_eq(json_string_value(json_object_get(cm, "status")),
                          "not_applicable");
         ck_assert(json_is_string(json_object_get(cm, "reason")));
-        double pooled = num(json_object_get(d, "overall"), "new_customer_repeat_ltv");
+        double pooled =
+            testhttp_jnum(json_object_get(d, "overall"), "new_customer_repeat_ltv");
         json_t *g;
         size_t i;
         json_array_foreach(json_object_get(d, "channels"), i, g)
         {
-            ck_assert_double_eq(num(g, "new_customer_repeat_ltv"), pooled);
+            ck_assert_double_eq(testhttp_jnum(g, "new_customer_repeat_ltv"), pooled);
             ck_assert_str_eq(json_string_value(json_object_get(
                                  json_object_get(g, "channel_params"), "source")),
                              "pooled_model");

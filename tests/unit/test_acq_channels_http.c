@@ -28,10 +28,6 @@
 #define ATTRS "tests/data/cdnow_attributes.csv"
 
 static testhttp_app t;
-static const double PARAMS[4] = {0.242593, 4.413532, 0.792886, 2.425753};
-static const double SE[4] = {0.0126, 0.378, 0.186, 0.705};
-static const double GG[3] = {6.248802, 3.744588, 15.447748};
-static const double GG_SE[3] = {1.19, 0.29, 4.16};
 
 /* The attributes file: ids[i] has channel names[chan[i]] (or none: -1). */
 typedef struct attrs {
@@ -88,19 +84,7 @@ static int64_t last_day(void)
 
 static void set_model(uint64_t version)
 {
-    cache_model m = {.model = &bgnbd_model,
-                     .has_spend = true,
-                     .period_days = 7,
-                     .version = version,
-                     .as_of = (double)last_day() * 86400,
-                     .fitted_at = 1e9};
-    memcpy(m.params, PARAMS, sizeof PARAMS);
-    memcpy(m.fit.std_errors, SE, sizeof SE);
-    m.fit.std_errors_ok = true;
-    memcpy(m.gg_params, GG, sizeof GG);
-    memcpy(m.gg_fit.std_errors, GG_SE, sizeof GG_SE);
-    m.gg_fit.std_errors_ok = true;
-    ck_assert_int_eq(cache_snapshot_set(t.app->dflt->cache, &m), CACHE_OK);
+    testhttp_set_cdnow_model(&t, version, (double)last_day() * 86400);
 }
 
 static void setup(void)
@@ -186,10 +170,10 @@ static void offline(acq_channel_fit *f, acq_value *distinct, const acq_value **p
     const ltvd_config *cfg = &t.cfg;
     acq_model a = {.m = &bgnbd_model,
                    .clv = {months, cfg->discount_rate, cfg->margin, CLV_MONTH_WEEKS}};
-    memcpy(a.params, PARAMS, sizeof PARAMS);
-    memcpy(a.se, SE, sizeof SE);
-    memcpy(a.gg, GG, sizeof GG);
-    memcpy(a.gg_se, GG_SE, sizeof GG_SE);
+    memcpy(a.params, testhttp_cdnow_bgnbd, sizeof testhttp_cdnow_bgnbd);
+    memcpy(a.se, testhttp_cdnow_bgnbd_se, sizeof testhttp_cdnow_bgnbd_se);
+    memcpy(a.gg, testhttp_cdnow_gg, sizeof testhttp_cdnow_gg);
+    memcpy(a.gg_se, testhttp_cdnow_gg_se, sizeof testhttp_cdnow_gg_se);
     acq_channels_values(f, &a, distinct, per);
     free(p);
     free(ch);
@@ -330,8 +314,8 @@ START_TEST(test_acq_chan_http_tenants_apart)
                      .period_days = 7,
                      .version = 70,
                      .as_of = (double)last_day() * 86400};
-    memcpy(m.params, PARAMS, sizeof PARAMS);
-    memcpy(m.gg_params, GG, sizeof GG);
+    memcpy(m.params, testhttp_cdnow_bgnbd, sizeof testhttp_cdnow_bgnbd);
+    memcpy(m.gg_params, testhttp_cdnow_gg, sizeof testhttp_cdnow_gg);
     ck_assert_int_eq(cache_snapshot_set(acme->cache, &m), CACHE_OK);
     app_tenant_release(acme);
     testhttp_request(t.port, "GET", "/v1/tenants/acme/acquisition", NULL, &r);
@@ -355,8 +339,8 @@ START_TEST(test_acq_chan_http_not_applicable)
                      .period_days = 7,
                      .version = 9,
                      .as_of = (double)last_day() * 86400};
-    memcpy(m.params, PARAMS, sizeof PARAMS);
-    memcpy(m.gg_params, GG, sizeof GG);
+    memcpy(m.params, testhttp_cdnow_bgnbd, sizeof testhttp_cdnow_bgnbd);
+    memcpy(m.gg_params, testhttp_cdnow_gg, sizeof testhttp_cdnow_gg);
     ck_assert_int_eq(cache_snapshot_set(t.app->dflt->cache, &m), CACHE_OK);
     unsigned long fits = app_acq_chan_fits();
     testhttp_response r;

@@ -18,6 +18,7 @@
 #include "model/gg.h"
 #include "summary/cohorts.h"
 #include "summary/summary.h"
+#include "testhttp.h"
 #include "testrun.h"
 
 #define CDNOW_SUMMARY "tests/data/cdnow_customers_summary_with_transactions.csv"
@@ -356,26 +357,6 @@ END_TEST
 
 /* ------------------------------------------------- the CLI, end to end */
 
-static json_t *run_json(const char *args)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "$LTVD %s", args);
-    testrun_out r = testrun_sh(cmd);
-    ck_assert_msg(r.status == 0, "ltvd %s: status %d: %s", args, r.status, r.err);
-    json_error_t e;
-    json_t *j = json_loads(r.out, 0, &e);
-    ck_assert_msg(j != NULL, "not JSON: %s", e.text);
-    testrun_free(&r);
-    return j;
-}
-
-static double num(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    ck_assert_msg(json_is_number(v), "%s is not a number", key);
-    return json_number_value(v);
-}
-
 static json_t *channel(json_t *doc, const char *name)
 {
     json_t *chs = json_object_get(doc, "channels"), *g;
@@ -414,55 +395,59 @@ static double mean_first_day_spend(void)
 
 START_TEST(test_acq_cli_acquisition_cdnow)
 {
-    json_t *d = run_json("acquisition --period week --margin 0.3 --transactions " TXNS
-                         " --attributes " ATTRS " --spend " SPEND);
+    json_t *d = testrun_json("acquisition --period week --margin 0.3 --transactions " TXNS
+                             " --attributes " ATTRS " --spend " SPEND);
     json_t *all = json_object_get(d, "overall");
-    ck_assert_int_eq((int)num(all, "customers"), 2357);
+    ck_assert_int_eq((int)testhttp_jnum(all, "customers"), 2357);
     /* the repeat value is model/acquisition's at the parameters printed */
     json_t *pm = json_object_get(d, "model");
     acq_model a = {.m = btyd_model_find("bgnbd"), .clv = {36, 0.01, 0.3, 4.345}};
     const char *names[4] = {"r", "alpha", "a", "b"}, *gn[3] = {"p", "q", "v"};
     for (int i = 0; i < 4; i++)
-        a.params[i] = num(json_object_get(pm, "params"), names[i]);
+        a.params[i] = testhttp_jnum(json_object_get(pm, "params"), names[i]);
     for (int i = 0; i < 3; i++)
-        a.gg[i] =
-            num(json_object_get(json_object_get(pm, "spend_model"), "params"), gn[i]);
+        a.gg[i] = testhttp_jnum(
+            json_object_get(json_object_get(pm, "spend_model"), "params"), gn[i]);
     double repeat;
     ck_assert_int_eq(acq_repeat_ltv(&a, NULL, &repeat), GSL_SUCCESS);
-    assert_rel(num(all, "new_customer_repeat_ltv"), repeat, 1e-12, "repeat value");
-    assert_rel(num(all, "first_purchase_value"), 0.3 * mean_first_day_spend(), 1e-12,
-               "first purchase value");
-    double ltv = num(all, "new_customer_ltv");
-    assert_rel(ltv, repeat + num(all, "first_purchase_value"), 1e-12, "their sum");
+    assert_rel(testhttp_jnum(all, "new_customer_repeat_ltv"), repeat, 1e-12,
+               "repeat value");
+    assert_rel(testhttp_jnum(all, "first_purchase_value"), 0.3 * mean_first_day_spend(),
+               1e-12, "first purchase value");
+    double ltv = testhttp_jnum(all, "new_customer_ltv");
+    assert_rel(ltv, repeat + testhttp_jnum(all, "first_purchase_value"), 1e-12,
+               "their sum");
     json_t *iv = json_object_get(all, "new_customer_ltv_interval");
-    ck_assert(num(iv, "low") < ltv && ltv < num(iv, "high"));
+    ck_assert(testhttp_jnum(iv, "low") < ltv && ltv < testhttp_jnum(iv, "high"));
     json_t *mi = json_object_get(all, "max_cac_interval");
-    assert_rel(num(mi, "low"), num(iv, "low") / 3, 1e-12, "max_cac interval");
-    assert_rel(num(mi, "high"), num(iv, "high") / 3, 1e-12, "max_cac interval");
+    assert_rel(testhttp_jnum(mi, "low"), testhttp_jnum(iv, "low") / 3, 1e-12,
+               "max_cac interval");
+    assert_rel(testhttp_jnum(mi, "high"), testhttp_jnum(iv, "high") / 3, 1e-12,
+               "max_cac interval");
     /* search: 1179 customers (ids ending 0-4), 72000 spent, 11999 leads */
     json_t *s = channel(d, "search");
-    ck_assert_int_eq((int)num(s, "customers"), 1179);
-    assert_rel(num(s, "spend"), 72000, 1e-12, "spend");
-    assert_rel(num(s, "cac"), 72000.0 / 1179, 1e-12, "cac");
-    assert_rel(num(s, "conversion"), 1179.0 / 11999, 1e-12, "conversion");
-    double sl = num(s, "new_customer_ltv");
-    assert_rel(num(s, "lead_value"), 1179.0 / 11999 * sl, 1e-12, "lead value");
-    assert_rel(num(s, "ltv_cac"), sl / (72000.0 / 1179), 1e-12, "ltv/cac");
+    ck_assert_int_eq((int)testhttp_jnum(s, "customers"), 1179);
+    assert_rel(testhttp_jnum(s, "spend"), 72000, 1e-12, "spend");
+    assert_rel(testhttp_jnum(s, "cac"), 72000.0 / 1179, 1e-12, "cac");
+    assert_rel(testhttp_jnum(s, "conversion"), 1179.0 / 11999, 1e-12, "conversion");
+    double sl = testhttp_jnum(s, "new_customer_ltv");
+    assert_rel(testhttp_jnum(s, "lead_value"), 1179.0 / 11999 * sl, 1e-12, "lead value");
+    assert_rel(testhttp_jnum(s, "ltv_cac"), sl / (72000.0 / 1179), 1e-12, "ltv/cac");
     json_t *si = json_object_get(s, "new_customer_ltv_interval");
-    assert_rel(num(json_object_get(s, "lead_value_interval"), "high"),
-               1179.0 / 11999 * num(si, "high"), 1e-12, "lead value interval");
-    assert_rel(num(json_object_get(s, "ltv_cac_interval"), "low"),
-               num(si, "low") / (72000.0 / 1179), 1e-12, "ltv/cac interval");
-    assert_rel(num(s, "max_cac"), sl / 3, 1e-12, "max cac");
+    assert_rel(testhttp_jnum(json_object_get(s, "lead_value_interval"), "high"),
+               1179.0 / 11999 * testhttp_jnum(si, "high"), 1e-12, "lead value interval");
+    assert_rel(testhttp_jnum(json_object_get(s, "ltv_cac_interval"), "low"),
+               testhttp_jnum(si, "low") / (72000.0 / 1179), 1e-12, "ltv/cac interval");
+    assert_rel(testhttp_jnum(s, "max_cac"), sl / 3, 1e-12, "max cac");
     ck_assert(json_is_null(json_object_get(s, "payback_month"))); /* LTV < CAC */
     /* referral pays back: month 0 < CAC 3600/235 <= the 36 months' value */
     json_t *ref = channel(d, "referral");
-    ck_assert_int_eq((int)num(ref, "customers"), 235);
+    ck_assert_int_eq((int)testhttp_jnum(ref, "customers"), 235);
     ck_assert(json_is_integer(json_object_get(ref, "payback_month")));
     /* social: spend, no leads; customers without a channel: nothing to pay */
     json_t *so = channel(d, "social"), *none = channel(d, NULL);
     ck_assert(json_is_null(json_object_get(so, "conversion")));
-    ck_assert_int_eq((int)num(none, "customers"), 235);
+    ck_assert_int_eq((int)testhttp_jnum(none, "customers"), 235);
     ck_assert(json_is_null(json_object_get(none, "cac")));
     ck_assert(json_is_null(json_object_get(none, "spend")));
     json_decref(d);
@@ -471,7 +456,7 @@ END_TEST
 
 START_TEST(test_acq_cli_cohorts_cdnow)
 {
-    json_t *d = run_json("cohorts --period week --transactions " TXNS);
+    json_t *d = testrun_json("cohorts --period week --transactions " TXNS);
     ck_assert_str_eq(json_string_value(json_object_get(d, "by")), "month");
     json_t *rows = json_object_get(d, "cohorts"), *r;
     ck_assert_uint_eq(json_array_size(rows), 3);
@@ -480,14 +465,15 @@ START_TEST(test_acq_cli_cohorts_cdnow)
     size_t i;
     json_array_foreach(rows, i, r)
     {
-        ck_assert_int_eq((int)num(r, "customers"), customers[i]);
-        revenue += num(r, "revenue");
+        ck_assert_int_eq((int)testhttp_jnum(r, "customers"), customers[i]);
+        revenue += testhttp_jnum(r, "revenue");
         json_t *ret = json_object_get(r, "retention");
         /* 1997-01..03 to 1998-06: 18, 17, 16 months */
         ck_assert_uint_eq(json_array_size(ret), 18 - i);
         ck_assert_double_eq(json_number_value(json_array_get(ret, 0)), 1.0);
-        ck_assert(num(r, "predicted_remaining_value") > 0);
-        ck_assert(num(r, "repeat_share") > 0 && num(r, "repeat_share") < 1);
+        ck_assert(testhttp_jnum(r, "predicted_remaining_value") > 0);
+        ck_assert(testhttp_jnum(r, "repeat_share") > 0 &&
+                  testhttp_jnum(r, "repeat_share") < 1);
     }
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "month")),
                      "1997-01");
@@ -596,11 +582,13 @@ START_TEST(test_acq_doc_channel_values)
     json_t *d = acq_doc_acquisition(&in, &why);
     ck_assert_ptr_nonnull(d);
     json_t *chs = json_object_get(d, "channels");
-    ck_assert_double_eq(num(json_array_get(chs, 0), "new_customer_repeat_ltv"),
+    ck_assert_double_eq(testhttp_jnum(json_array_get(chs, 0), "new_customer_repeat_ltv"),
                         common.ltv);
-    ck_assert_double_eq(num(json_array_get(chs, 1), "new_customer_repeat_ltv"), own.ltv);
-    ck_assert_double_eq(num(json_object_get(d, "overall"), "new_customer_repeat_ltv"),
-                        common.ltv);
+    ck_assert_double_eq(testhttp_jnum(json_array_get(chs, 1), "new_customer_repeat_ltv"),
+                        own.ltv);
+    ck_assert_double_eq(
+        testhttp_jnum(json_object_get(d, "overall"), "new_customer_repeat_ltv"),
+        common.ltv);
     ck_assert(own.ltv > common.ltv);
     json_decref(d);
     /* no usable model (no spend model served): every value is null, the
@@ -614,7 +602,7 @@ START_TEST(test_acq_doc_channel_values)
     ck_assert(json_is_null(json_object_get(all, "new_customer_ltv_interval")));
     ck_assert(json_is_null(json_object_get(all, "max_cac")));
     ck_assert(json_is_null(json_object_get(d, "months")));
-    ck_assert_int_eq((int)num(all, "customers"), 4);
+    ck_assert_int_eq((int)testhttp_jnum(all, "customers"), 4);
     json_decref(d);
     cohort_channels_free(&cc);
 }
@@ -649,16 +637,16 @@ START_TEST(test_acq_doc_many_channels)
     ck_assert_ptr_nonnull(d);
     json_t *chs = json_object_get(d, "channels");
     ck_assert_uint_eq(json_array_size(chs), ACQ_DOC_CHANNELS_MAX);
-    ck_assert_int_eq((int)num(d, "channels_total"), N_CH);
-    ck_assert_int_eq((int)num(d, "channels_listed"), ACQ_DOC_CHANNELS_MAX);
+    ck_assert_int_eq((int)testhttp_jnum(d, "channels_total"), N_CH);
+    ck_assert_int_eq((int)testhttp_jnum(d, "channels_listed"), ACQ_DOC_CHANNELS_MAX);
     for (size_t k = 0; k < json_array_size(chs); k++) {
         json_t *g = json_array_get(chs, k);
         ck_assert_str_eq(json_string_value(json_object_get(g, "channel")),
                          names[N_CH - ACQ_DOC_CHANNELS_MAX + k]);
-        ck_assert_int_eq((int)num(g, "customers"),
+        ck_assert_int_eq((int)testhttp_jnum(g, "customers"),
                          N_CH - ACQ_DOC_CHANNELS_MAX + (int)k + 1);
     }
-    ck_assert_int_eq((long long)num(json_object_get(d, "overall"), "customers"),
+    ck_assert_int_eq((long long)testhttp_jnum(json_object_get(d, "overall"), "customers"),
                      (long long)n);
     json_decref(d);
     cohort_channels_free(&cc);

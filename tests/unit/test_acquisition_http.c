@@ -28,25 +28,10 @@
 #define CDNOW_TXNS "tests/data/cdnow_sample_transactions.csv"
 
 static testhttp_app t;
-static const double PARAMS[4] = {0.242593, 4.413532, 0.792886, 2.425753};
-static const double SE[4] = {0.0126, 0.378, 0.186, 0.705};
-static const double GG[3] = {6.248802, 3.744588, 15.447748};
-static const double GG_SE[3] = {1.19, 0.29, 4.16};
 
 static void set_model(void)
 {
-    cache_model m = {.model = &bgnbd_model,
-                     .has_spend = true,
-                     .period_days = 7,
-                     .version = 7,
-                     .fitted_at = 1e9};
-    memcpy(m.params, PARAMS, sizeof PARAMS);
-    memcpy(m.fit.std_errors, SE, sizeof SE);
-    m.fit.std_errors_ok = true;
-    memcpy(m.gg_params, GG, sizeof GG);
-    memcpy(m.gg_fit.std_errors, GG_SE, sizeof GG_SE);
-    m.gg_fit.std_errors_ok = true;
-    ck_assert_int_eq(cache_snapshot_set(t.app->dflt->cache, &m), CACHE_OK);
+    testhttp_set_cdnow_model(&t, 7, 0);
 }
 
 static void setup(void)
@@ -90,8 +75,8 @@ static double repeat_value(unsigned months)
     const ltvd_config *cfg = &t.cfg;
     acq_model a = {.m = &bgnbd_model,
                    .clv = {months, cfg->discount_rate, cfg->margin, CLV_MONTH_WEEKS}};
-    memcpy(a.params, PARAMS, sizeof PARAMS);
-    memcpy(a.gg, GG, sizeof GG);
+    memcpy(a.params, testhttp_cdnow_bgnbd, sizeof testhttp_cdnow_bgnbd);
+    memcpy(a.gg, testhttp_cdnow_gg, sizeof testhttp_cdnow_gg);
     double v;
     ck_assert_int_eq(acq_repeat_ltv(&a, NULL, &v), GSL_SUCCESS);
     return v;

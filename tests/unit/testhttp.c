@@ -4,6 +4,7 @@
 #include "app/app_metrics.h"
 #include "app/db_wait.h"
 #include "app/mode.h"
+#include "app/tenant.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -20,6 +21,7 @@
 #include "http/health.h"
 #include "http/model.h"
 #include "http/transactions.h"
+#include "model/btyd.h"
 #include "store/ingest.h"
 #include "store/snapshot.h"
 #include "summary/summary.h"
@@ -429,4 +431,26 @@ void testhttp_app_start_served(testhttp_app *t, const char *db_prefix)
     testhttp_snapshot_save(t);
     testhttp_app_stop(t);
     testhttp_app_start(t, false); /* with the snapshot */
+}
+
+const double testhttp_cdnow_bgnbd[4] = {0.242593, 4.413532, 0.792886, 2.425753};
+const double testhttp_cdnow_bgnbd_se[4] = {0.0126, 0.378, 0.186, 0.705};
+const double testhttp_cdnow_gg[3] = {6.248802, 3.744588, 15.447748};
+const double testhttp_cdnow_gg_se[3] = {1.19, 0.29, 4.16};
+
+void testhttp_set_cdnow_model(testhttp_app *t, uint64_t version, double as_of)
+{
+    cache_model m = {.model = &bgnbd_model,
+                     .has_spend = true,
+                     .period_days = 7,
+                     .version = version,
+                     .as_of = as_of,
+                     .fitted_at = 1e9};
+    memcpy(m.params, testhttp_cdnow_bgnbd, sizeof testhttp_cdnow_bgnbd);
+    memcpy(m.fit.std_errors, testhttp_cdnow_bgnbd_se, sizeof testhttp_cdnow_bgnbd_se);
+    m.fit.std_errors_ok = true;
+    memcpy(m.gg_params, testhttp_cdnow_gg, sizeof testhttp_cdnow_gg);
+    memcpy(m.gg_fit.std_errors, testhttp_cdnow_gg_se, sizeof testhttp_cdnow_gg_se);
+    m.gg_fit.std_errors_ok = true;
+    ck_assert_int_eq(cache_snapshot_set(t->app->dflt->cache, &m), CACHE_OK);
 }

@@ -104,6 +104,15 @@ store_db *testhttp_db_open(const testhttp_app *t);
  * ids "t<row>", checking they are all new. */
 void testhttp_load_cdnow(const testhttp_app *t, const char *path);
 
+/* The CDNOW sample's weekly fits as lifetimes reports them: BG/NBD (r,
+ * alpha, a, b) and Gamma-Gamma (p, q, v), with standard errors. */
+extern const double testhttp_cdnow_bgnbd[4], testhttp_cdnow_bgnbd_se[4];
+extern const double testhttp_cdnow_gg[3], testhttp_cdnow_gg_se[3];
+
+/* Serves those fits (period a week) as t's default tenant's snapshot, with
+ * this version and as_of (UTC seconds; 0: not set). */
+void testhttp_set_cdnow_model(testhttp_app *t, uint64_t version, double as_of);
+
 /* SELECT count(*) FROM table in t's database (a check failure on an error). */
 long long testhttp_count_rows(const testhttp_app *t, const char *table);
 

@@ -55,3 +55,17 @@ void testrun_free(testrun_out *r)
     free(r->err);
     r->out = r->err = NULL;
 }
+
+json_t *testrun_json(const char *args)
+{
+    char cmd[1024];
+    ck_assert_msg(snprintf(cmd, sizeof cmd, "$LTVD %s", args) < (int)sizeof cmd,
+                  "arguments too long: %s", args);
+    testrun_out r = testrun_sh(cmd);
+    ck_assert_msg(r.status == 0, "ltvd %s: status %d: %s", args, r.status, r.err);
+    json_error_t e;
+    json_t *j = json_loads(r.out, 0, &e);
+    ck_assert_msg(j != NULL, "ltvd %s: not JSON (%s)", args, e.text);
+    testrun_free(&r);
+    return j;
+}

@@ -4,6 +4,8 @@
 #ifndef LTVD_TESTS_TESTRUN_H
 #define LTVD_TESTS_TESTRUN_H
 
+#include <jansson.h>
+
 typedef struct testrun_out {
     char *out;  /* stdout, NUL-terminated, malloc'd */
     char *err;  /* stderr, likewise */
@@ -17,5 +19,9 @@ testrun_out testrun_sh(const char *cmd);
 
 /* Frees r->out and r->err (r itself is the caller's). */
 void testrun_free(testrun_out *r);
+
+/* Runs `$LTVD args` (testrun_sh), asserts it exits 0 and prints one JSON
+ * document, and returns that (the caller json_decref's it). */
+json_t *testrun_json(const char *args);
 
 #endif
