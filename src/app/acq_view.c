@@ -109,7 +109,6 @@ typedef struct pass {
     app_score_opts o;
     double margin;
     cohort_customer *c;
-    const char **idv; /* the cache's id of each of c, to find its channel */
     size_t n, cap;
     size_t scored;       /* customers scored here */
     int64_t deadline_ms; /* list_budget_ms from the start */
@@ -135,31 +134,27 @@ static double predicted(pass *k, const cache_summary *s, const cache_score_row *
 }
 
 /* Adds one customer (a cache_scores_fn). */
-static int add_one(const char *id, const cache_summary *s, const cache_score_row *row,
-                   void *arg)
+static int add_one(const char *id, const cache_summary *s, cache_attrs a,
+                   const cache_score_row *row, void *arg)
 {
+    (void)id;
     pass *k = arg;
     if (s->n_days == 0)
         return 0; /* a record whose first day has not arrived yet */
     if (k->n == k->cap) {
         size_t cap = k->cap ? 2 * k->cap : 1024;
         cohort_customer *c = realloc(k->c, cap * sizeof *c);
-        if (c != NULL)
-            k->c = c;
-        const char **idv = realloc(k->idv, cap * sizeof *idv);
-        if (idv != NULL)
-            k->idv = idv;
-        if (c == NULL || idv == NULL)
+        if (c == NULL)
             return CACHE_ENOMEM;
+        k->c = c;
         k->cap = cap;
     }
-    k->idv[k->n] = id;
     double v = predicted(k, s, row);
     k->n_unpredicted += !isfinite(v);
     k->c[k->n++] = (cohort_customer){
         .first_day = s->first_day,
         .n_days = s->n_days,
-        .channel = COHORT_NO_CHANNEL, /* set by set_channels */
+        .channel = a.channel, /* the cache's index until set_channels */
         .first_amount = (double)s->first_units / CACHE_AMOUNT_UNITS,
         .repeat_amount = cache_repeat_amount(s),
         .month_bits = s->month_bits,
@@ -273,40 +268,18 @@ cleanup:
     return rc;
 }
 
-/* Sets c[i].channel of the customers whose cache ids are idv[0..n), in the
- * cache's record order (the scan's): the records are read again with their
- * attributes and matched by id (the cache's own id pointers never move; a
- * record the scan left out is skipped). A customer whose channel index is
- * past the dictionary read (set since) keeps none. */
-static int set_channels(cache *c, size_t n_dict, cohort_customer *cu, const char **idv,
-                        size_t n)
+/* Turns c[0..n).channel from the cache's attribute index into the view's
+ * channel: index i + 1 of the dictionary read (n_dict names) is channel i;
+ * none, an overflow, or an index past the dictionary read (set since) is
+ * COHORT_NO_CHANNEL. */
+static void set_channels(size_t n_dict, cohort_customer *c, size_t n)
 {
-    enum { CHUNK = 4096 };
-    cache_summary *s = malloc(CHUNK * sizeof *s);
-    cache_attrs *a = malloc(CHUNK * sizeof *a);
-    const char **ids = malloc(CHUNK * sizeof *ids);
-    size_t j = 0, got;
-    if (s == NULL || a == NULL || ids == NULL) {
-        free(s);
-        free(a);
-        free(ids);
-        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t ch = c[i].channel;
+        c[i].channel = ch != CACHE_ATTR_NONE && ch != CACHE_ATTR_OVERFLOW && ch <= n_dict
+                           ? ch - 1
+                           : COHORT_NO_CHANNEL;
     }
-    for (size_t from = 0;
-         j < n && (got = cache_records_attrs(c, from, CHUNK, s, a, ids)) > 0; from += got)
-        for (size_t i = 0; i < got && j < n; i++) {
-            if (ids[i] != idv[j])
-                continue;
-            uint16_t ch = a[i].channel;
-            cu[j++].channel =
-                ch != CACHE_ATTR_NONE && ch != CACHE_ATTR_OVERFLOW && ch <= n_dict
-                    ? (uint32_t)(ch - 1)
-                    : COHORT_NO_CHANNEL;
-        }
-    free(s);
-    free(a);
-    free(ids);
-    return 0;
 }
 
 /* Fills v from the cache with the table r (acquired; NULL: scores each). */
@@ -328,17 +301,17 @@ static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *
      * list_budget_ms on every request */
     k.over = r == NULL && app_tenant_customers(tn) > (size_t)cfg->list_rescore_max;
     k.c = malloc(k.cap * sizeof *k.c);
-    k.idv = malloc(k.cap * sizeof *k.idv);
     channels ch = {0};
     app_list_status st = APP_LIST_NO_MEMORY;
-    if (k.c == NULL || k.idv == NULL ||
-        cache_scores_scan(r != NULL ? r->t : NULL, tn->cache, add_one, &k) != 0)
+    if (k.c == NULL ||
+        cache_scores_scan_attrs(r != NULL ? r->t : NULL, tn->cache, add_one, &k) != 0)
         goto cleanup;
     v->n_customers = k.n;
     v->n_unpredicted = k.n_unpredicted;
-    if (channels_make(tn, &ch, &v->spend_version) != 0 ||
-        (ch.n_dict > 0 && set_channels(tn->cache, ch.n_dict, k.c, k.idv, k.n) != 0) ||
-        cohort_build(k.c, k.n, cohort_month_of_day(v->as_of_day), &v->cohorts) != 0 ||
+    if (channels_make(tn, &ch, &v->spend_version) != 0)
+        goto cleanup;
+    set_channels(ch.n_dict, k.c, k.n);
+    if (cohort_build(k.c, k.n, cohort_month_of_day(v->as_of_day), &v->cohorts) != 0 ||
         cohort_channels_build(k.c, k.n, ch.n, ch.spend, ch.n_spend, &v->cc) != 0)
         goto cleanup;
     v->names = ch.names; /* taken over */
@@ -349,7 +322,6 @@ cleanup:
     *scored = k.scored;
     channels_free(&ch);
     free(k.c);
-    free(k.idv);
     return st;
 }
 

@@ -337,13 +337,20 @@ bool cache_recs_has(const cache_recs *s, uint32_t rec)
 
 /* ---------------------------------------------------------------- scans */
 
-/* Calls fn for records [from, from + k) but those of skip (sorted; NULL:
- * none), with copies of their rows taken under the read lock (fn runs
+/* Who a scan calls: fn, or fa with each record's attributes too (a set). */
+typedef struct scan_cb {
+    cache_scores_fn fn;
+    cache_scores_attrs_fn fa;
+    void *arg;
+} scan_cb;
+
+/* Calls cb for records [from, from + k) but those of skip (sorted; NULL:
+ * none), with copies of their rows taken under the read lock (cb runs
  * without it: the refresher never waits for a reader's work). rows has
- * room for k. */
+ * room for k; a holds the records' attributes when cb wants them. */
 static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summary *s,
-                      const char **ids, cache_score_row *rows, const cache_recs *skip,
-                      cache_scores_fn fn, void *arg)
+                      const cache_attrs *a, const char **ids, cache_score_row *rows,
+                      const cache_recs *skip, const scan_cb *cb)
 {
     size_t have = 0;
     if (t != NULL) {
@@ -362,29 +369,35 @@ static int scan_chunk(cache_scores *t, size_t from, size_t k, const cache_summar
         if (row != NULL &&
             (row->rc == CACHE_ROW_NONE || !cache_scores_same_summary(&row->s, &s[i])))
             row = NULL;
-        rc = fn(ids[i], &s[i], row, arg);
+        rc = cb->fa != NULL ? cb->fa(ids[i], &s[i], a[i], row, cb->arg)
+                            : cb->fn(ids[i], &s[i], row, cb->arg);
     }
     return rc;
 }
 
 /* Records [from, ...) but those of skip, as cache_scores_scan. */
 static int scan_from(cache_scores *t, cache *c, size_t from, const cache_recs *skip,
-                     cache_scores_fn fn, void *arg)
+                     const scan_cb *cb)
 {
     cache_summary *s = malloc(CHUNK * sizeof *s);
     const char **ids = malloc(CHUNK * sizeof *ids);
     cache_score_row *rows = t != NULL ? malloc(CHUNK * sizeof *rows) : NULL;
+    cache_attrs *a = cb->fa != NULL ? malloc(CHUNK * sizeof *a) : NULL;
     int rc = CACHE_ENOMEM;
-    if (s == NULL || ids == NULL || (t != NULL && rows == NULL))
+    if (s == NULL || ids == NULL || (t != NULL && rows == NULL) ||
+        (cb->fa != NULL && a == NULL))
         goto cleanup;
     rc = 0;
-    for (size_t k; rc == 0 && (k = cache_chunk_refs(c, from, CHUNK, s, ids)) > 0;
+    for (size_t k;
+         rc == 0 && (k = a != NULL ? cache_records_attrs(c, from, CHUNK, s, a, ids)
+                                   : cache_chunk_refs(c, from, CHUNK, s, ids)) > 0;
          from += k)
-        rc = scan_chunk(t, from, k, s, ids, rows, skip, fn, arg);
+        rc = scan_chunk(t, from, k, s, a, ids, rows, skip, cb);
 cleanup:
     free(s);
     free(ids);
     free(rows);
+    free(a);
     return rc;
 }
 
@@ -561,12 +574,21 @@ int cache_scores_walk_ids(cache_scores *t, cache *c, bool desc, const char *afte
     /* the customers the index did not hold when the walk began are offered
      * whatever the walk's callback said: they may sort anywhere */
     cache_recs_sort(&late);
-    rc = scan_from(t, c, n_first == SIZE_MAX ? n_index : n_first, &late, tail_fn, arg);
+    scan_cb cb = {tail_fn, NULL, arg};
+    rc = scan_from(t, c, n_first == SIZE_MAX ? n_index : n_first, &late, &cb);
     free(late.v);
     return rc;
 }
 
 int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg)
 {
-    return scan_from(t, c, 0, NULL, fn, arg);
+    scan_cb cb = {fn, NULL, arg};
+    return scan_from(t, c, 0, NULL, &cb);
+}
+
+int cache_scores_scan_attrs(cache_scores *t, cache *c, cache_scores_attrs_fn fn,
+                            void *arg)
+{
+    scan_cb cb = {NULL, fn, arg};
+    return scan_from(t, c, 0, NULL, &cb);
 }

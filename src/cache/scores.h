@@ -81,6 +81,17 @@ typedef int (*cache_scores_fn)(const char *id, const cache_summary *s,
  * Returns 0, fn's nonzero value when it stopped the scan, or CACHE_ENOMEM. */
 int cache_scores_scan(cache_scores *t, cache *c, cache_scores_fn fn, void *arg);
 
+/* As cache_scores_fn, with the customer's attributes (read with its summary,
+ * under the same lock). */
+typedef int (*cache_scores_attrs_fn)(const char *id, const cache_summary *s,
+                                     cache_attrs a, const cache_score_row *row,
+                                     void *arg);
+
+/* cache_scores_scan with each customer's attributes: one read of the
+ * records for what needs both (the acquisition pass). */
+int cache_scores_scan_attrs(cache_scores *t, cache *c, cache_scores_attrs_fn fn,
+                            void *arg);
+
 /* Keeps t's index of customer ids (the records in id order) no more than
  * max(256, N/4096) customers behind, merging the new ids into it
  * (refresher only; after a complete refresh). Returns CACHE_OK or
