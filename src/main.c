@@ -21,6 +21,9 @@ static const char usage[] =
     "  ltvd score   --model MODEL [--params FILE] [--spend-model gg] --horizon T\n"
     "               [OPTIONS] (--transactions FILE | --summary FILE)\n"
     "               per-customer P(alive), purchases, spend and CLV as CSV\n"
+    "  ltvd backtest --model MODEL [--spend-model gg] --transactions FILE\n"
+    "               --calibration-end DATE [--holdout-end DATE] [--period day|week]\n"
+    "               calibration/holdout back-test of a model, printed as JSON\n"
     "  ltvd serve   [--config FILE]   the HTTP service (config/ltvd.conf, LTVD_*)\n"
     "  ltvd migrate                   apply migrations/ to $DATABASE_URL\n"
     "  ltvd import  [--batch N] [--dry-run] [--tenant T] FILE\n"
@@ -55,6 +58,7 @@ static const command commands[] = {
     {"acquisition", cli_acquisition_main, -1},
     {"cohorts", cli_acquisition_main, -1},
     {"retention", cli_retention_main, -1},
+    {"backtest", cli_backtest_main, -1},
 };
 
 static bool is_any(const char *s, const char *a, const char *b, const char *c)

@@ -11,6 +11,8 @@ int cli_import_main(int argc, char **argv);
 int cli_key_main(int argc, char **argv);
 int cli_tenant_main(int argc, char **argv);
 int cli_retention_main(int argc, char **argv);
+/* `ltvd backtest`: calibration/holdout back-test of a purchase model. */
+int cli_backtest_main(int argc, char **argv);
 /* `ltvd acquisition` and `ltvd cohorts` (argv[0] says which). */
 int cli_acquisition_main(int argc, char **argv);
 
