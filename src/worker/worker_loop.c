@@ -212,6 +212,13 @@ static void record(worker *w, bool ok, worker_fail fail, const char *reason, dou
     st->seconds_total += secs;
     st->fail = ok ? WORKER_FAIL_NONE : fail;
     snprintf(st->reason, sizeof st->reason, "%s", ok ? "" : reason);
+    if (seen->backtest_version != 0) {
+        st->backtest_version = seen->backtest_version;
+        st->backtest_done = seen->backtest_done;
+        st->backtest_mae = seen->backtest_mae;
+        st->backtest_naive_mae = seen->backtest_naive_mae;
+        st->backtest_worse = seen->backtest_worse;
+    }
     if (seen->looked) {
         st->looked = true;
         st->n_customers = seen->n_customers;
