@@ -23,7 +23,6 @@
 #include "store/fleet.h"
 #include "store/snapshot.h"
 #include "summary/summary.h"
-#include "worker/backtest_run.h"
 #include "worker/refit.h"
 
 /* How long a refit waits for the pooled connection it holds the fit lock
@@ -525,8 +524,6 @@ bool worker_refit_run(const worker_env *env, char reason[WORKER_REASON_MAX],
     }
     free(g.pat);
     free(g.gg);
-    if (ok) /* after the lock: serving and the fleet never wait for it */
-        worker_backtest_run(env, &m, g.as_of_day, st);
     if (fail != NULL)
         *fail = ok ? WORKER_FAIL_NONE : t.fail;
     return ok;
