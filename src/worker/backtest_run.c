@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log/log.h"
 #include "model/accept.h"
@@ -234,13 +235,25 @@ void worker_backtest_run(const worker_env *env, const cache_model *m, int64_t as
                .as_of_day = as_of_day,
                .period_days = m->period_days == 1 ? 1 : 7,
                .txns = {.last_day = INT64_MIN}};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     json_t *bt = run_backtest(r, bm);
-    if (bt == NULL)
-        log_write(LOG_INFO, "tenant %s: back-test of snapshot %llu: none: %s",
-                  env->tenant != NULL ? env->tenant : "default",
-                  (unsigned long long)m->version, r->reason);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs =
+        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    const char *tenant = env->tenant != NULL ? env->tenant : "default";
     if (store_diagnostics(env, m->version, bt, r->reason))
         note(st, m->version, bt);
+    if (bt == NULL)
+        log_write(LOG_INFO, "tenant %s: back-test of snapshot %llu: none: %s", tenant,
+                  (unsigned long long)m->version, r->reason);
+    else if (st != NULL)
+        log_write(LOG_INFO,
+                  "tenant %s: back-test of snapshot %llu in %.3fs: holdout MAE %.4g, "
+                  "naive %.4g%s",
+                  tenant, (unsigned long long)m->version, secs, st->backtest_mae,
+                  st->backtest_naive_mae,
+                  st->backtest_worse ? " (worse than naive)" : "");
     json_decref(bt);
     backtest_figures_free(&r->figures);
     summary_backtest_free(&r->data);
