@@ -138,7 +138,7 @@ test: deps
 # The suites that need neither PostgreSQL nor a server: `make check-unit`
 # runs them in about 15 s (the NBD property grids sampled more thinly,
 # LTVD_TEST_SHORT=1), for the changes that never touch the database.
-UNIT_SUITES := batch,bgbb,bgnbd,cache,config,copy_text,csv,docker,fit,gg,http,hyp2f1,\
+UNIT_SUITES := backtest,batch,bgbb,bgnbd,cache,config,copy_text,csv,docker,fit,gg,http,hyp2f1,\
 	json_out,mbgnbd,offload,pareto,retention,score,scores,slots,summary,summary_read,ticker,tls
 check-unit: $(BUILD)/ltvd $(BUILD)/check_ltvd
 	env -u DATABASE_URL LTVD_BIN=$(BUILD)/ltvd LTVD_SUITES='$(UNIT_SUITES)' LTVD_TEST_SHORT=1 \

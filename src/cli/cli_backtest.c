@@ -355,8 +355,8 @@ static int run(const options *o, const summary_backtest *b)
     int rc = backtest_compute(&in, &fig, out);
     if (rc != GSL_SUCCESS) {
         fprintf(stderr,
-                "ltvd backtest: the back-test cannot be computed with this fit: %s\n",
-                gsl_strerror(rc));
+                "ltvd backtest: the back-test cannot be computed with %s fit: %s\n",
+                refused ? "the refused" : "this", gsl_strerror(rc));
         goto cleanup;
     }
     status = print_document(o, b, &fig, &fit, n_fit, &gg, n_gg);
