@@ -9,7 +9,8 @@
  * - GET /v1/model/history lists the snapshots newest first with their
  *   parameters and back-test summary, limit pages, a bad limit is 400;
  * - a tenant whose holdout (its own backtest_holdout_days) is shorter than
- *   2 periods gets backtest null with the reason, and no metric; each
+ *   2 periods gets backtest null with the reason, and no metric; one with
+ *   backtest_holdout_days 0 holds out a quarter of its history; each
  *   tenant sees its own snapshots only; a tenant without a model gets the
  *   no-model problem and an empty history.
  * Needs DATABASE_URL and the ltvd binary (LTVD_BIN) for `ltvd backtest`.
@@ -25,6 +26,7 @@
 #include "testhttp.h"
 #include "testserve.h"
 #include "testtenant.h"
+#include "worker/backtest_run.h"
 
 #define DG_AS_OF "1998-06-30"
 #define DG_CAL_END "1997-09-30"
@@ -53,8 +55,9 @@ static json_t *await_diagnostics(const char *target)
     return NULL;
 }
 
-/* default and short hold the CDNOW sample (short holds out 3 days: less
- * than 2 weeks), empty nothing; the workers' first fits done, and their
+/* default, short and quarter hold the CDNOW sample (short holds out 3
+ * days: less than 2 weeks; quarter the default, a quarter of the history),
+ * empty nothing; the workers' first fits done, and their
  * back-tests stored. */
 static void setup(void)
 {
@@ -68,13 +71,16 @@ static void setup(void)
     ck_assert(config_set(&svc.cfg, "refit_after_txns", "1000000000", err));
     testhttp_app_start(&svc, false); /* the migrations */
     testtenant_create(svc.port, "short", "{\"backtest_holdout_days\":3}");
+    testtenant_create(svc.port, "quarter", "{\"backtest_holdout_days\":0}");
     testtenant_create(svc.port, "empty", NULL);
     testhttp_app_stop(&svc);
     ck_assert_int_eq(testtenant_load_csv(&svc, "default", CDNOW_CSV), 6919);
     ck_assert_int_eq(testtenant_load_csv(&svc, "short", CDNOW_CSV), 6919);
+    ck_assert_int_eq(testtenant_load_csv(&svc, "quarter", CDNOW_CSV), 6919);
     testhttp_app_start(&svc, true);
     json_decref(testtenant_await_model(svc.port, "/v1", CDNOW_CUSTOMERS));
     json_decref(testtenant_await_model(svc.port, "/v1/tenants/short", CDNOW_CUSTOMERS));
+    json_decref(testtenant_await_model(svc.port, "/v1/tenants/quarter", CDNOW_CUSTOMERS));
 }
 
 static void teardown(void)
@@ -324,6 +330,15 @@ START_TEST(test_diagnostics_short_and_isolation)
     testhttp_assert_problem(&r, 404, "tenant-not-found");
     testhttp_response_free(&r);
 
+    /* backtest_holdout_days 0: a quarter of 1997-01-01 .. 1998-06-30 (545
+     * days): 136 days */
+    json_t *q = await_diagnostics("/v1/tenants/quarter/model/diagnostics");
+    json_t *qb = json_object_get(q, "backtest");
+    ck_assert_msg(json_is_object(qb), "quarter: no back-test");
+    ck_assert_str_eq(testhttp_jstr(qb, "calibration_end"), "1998-02-14");
+    ck_assert_str_eq(testhttp_jstr(qb, "holdout_end"), DG_AS_OF);
+    json_decref(q);
+
     char *text = metrics_text();
     ck_assert_msg(isnan(metric(text, "ltvd_model_worse_than_naive", "short")), "%s",
                   text);
@@ -332,6 +347,19 @@ START_TEST(test_diagnostics_short_and_isolation)
     free(text);
     json_decref(shrt);
     json_decref(dflt);
+}
+END_TEST
+
+/* The holdout's length: configured, or a quarter of the history, at most
+ * WORKER_BACKTEST_MAX_DAYS. */
+START_TEST(test_diagnostics_holdout_days)
+{
+    ck_assert_int_eq(worker_backtest_holdout_days(273, 545), 273);
+    ck_assert_int_eq(worker_backtest_holdout_days(0, 545), 136);
+    ck_assert_int_eq(worker_backtest_holdout_days(0, 3), 0);
+    ck_assert_int_eq(worker_backtest_holdout_days(0, 720), 180);
+    ck_assert_int_eq(worker_backtest_holdout_days(0, 10000), WORKER_BACKTEST_MAX_DAYS);
+    ck_assert_int_eq(worker_backtest_holdout_days(400, 10000), 400);
 }
 END_TEST
 
@@ -345,5 +373,8 @@ Suite *suite_diagnostics(void)
     tcase_add_test(tc, test_diagnostics_history);
     tcase_add_test(tc, test_diagnostics_short_and_isolation);
     suite_add_tcase(s, tc);
+    TCase *pure = tcase_create("holdout");
+    tcase_add_test(pure, test_diagnostics_holdout_days);
+    suite_add_tcase(s, pure);
     return s;
 }
