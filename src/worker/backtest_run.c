@@ -168,9 +168,11 @@ static json_t *run_backtest(run *r, const btyd_model *bm)
     int64_t cal_end = r->as_of_day - hold;
     if (hold < 1 || cal_end < sp.first_day) {
         skip(r,
-             "the history is too short for a back-test: %lld days, a holdout of %lld "
-             "days leaves no calibration",
-             (long long)(r->as_of_day - sp.first_day), (long long)hold);
+             "the history is too short for a back-test: %lld days from the first "
+             "purchase to as_of, %s",
+             (long long)(r->as_of_day - sp.first_day),
+             hold < 1 ? "a quarter of it is less than a day"
+                      : "the holdout (backtest_holdout_days) leaves no calibration");
         return NULL;
     }
     if (!read_days(r) || !split(r, cal_end) || !fit_and_compute(r, bm))
@@ -207,8 +209,6 @@ static bool store_diagnostics(const worker_env *env, uint64_t version, json_t *b
 /* The back-test's figures for /metrics, into st. */
 static void note(worker_status *st, uint64_t version, json_t *bt)
 {
-    if (st == NULL)
-        return;
     st->backtest_version = version;
     st->backtest_done = bt != NULL;
     if (bt == NULL)
@@ -242,18 +242,25 @@ void worker_backtest_run(const worker_env *env, const cache_model *m, int64_t as
     double secs =
         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     const char *tenant = env->tenant != NULL ? env->tenant : "default";
-    if (store_diagnostics(env, m->version, bt, r->reason))
-        note(st, m->version, bt);
+    worker_status got = {0};
+    note(&got, m->version, bt);
+    if (store_diagnostics(env, m->version, bt, r->reason) && st != NULL) {
+        st->backtest_version = got.backtest_version;
+        st->backtest_done = got.backtest_done;
+        st->backtest_mae = got.backtest_mae;
+        st->backtest_naive_mae = got.backtest_naive_mae;
+        st->backtest_worse = got.backtest_worse;
+    }
     if (bt == NULL)
         log_write(LOG_INFO, "tenant %s: back-test of snapshot %llu: none: %s", tenant,
                   (unsigned long long)m->version, r->reason);
-    else if (st != NULL)
+    else
         log_write(LOG_INFO,
                   "tenant %s: back-test of snapshot %llu in %.3fs: holdout MAE %.4g, "
                   "naive %.4g%s",
-                  tenant, (unsigned long long)m->version, secs, st->backtest_mae,
-                  st->backtest_naive_mae,
-                  st->backtest_worse ? " (worse than naive)" : "");
+                  tenant, (unsigned long long)m->version, secs, got.backtest_mae,
+                  got.backtest_naive_mae,
+                  got.backtest_worse ? " (worse than naive)" : "");
     json_decref(bt);
     backtest_figures_free(&r->figures);
     summary_backtest_free(&r->data);
