@@ -211,6 +211,7 @@ bench: deps
 	LTVD_BIN=$(BUILD)/ltvd BENCH_SERVICE=$(BUILD)/bench_service bench/service.sh
 	scripts/with_pg.sh bench/tenants.sh $(BUILD)/ltvd $(BUILD)/bench_service
 	LTVD_BIN=$(BUILD)/ltvd bench/acquisition.sh
+	LTVD_BIN=$(BUILD)/ltvd bench/diagnostics.sh
 
 # make soak (issue 4; not part of make test or CI): mixed ingest and reads
 # against `ltvd serve` for SOAK_SECONDS (bench/soak.sh, load from

@@ -502,3 +502,40 @@ WITH d AS (DELETE FROM subscription_events WHERE tenant_id = 'default' AND custo
 SELECT count(*) = 0 AS ok FROM subscription_events WHERE tenant_id = 'default' \gset
 SELECT pg_temp.expect(:'ok', 'the customer''s events erased');
 ROLLBACK;
+
+-- check: diagnostics.c days_sql (the transactions), diag_set_sql, diag_get_sql, history_sql (migration 014)
+BEGIN;
+PREPARE bt(text, integer) AS
+ SELECT customer_id,
+        array_agg((occurred_at AT TIME ZONE 'UTC')::date - date '1970-01-01'
+                  ORDER BY occurred_at, amount)::text AS days,
+        array_agg(amount::float8 ORDER BY occurred_at, amount)::text AS amounts
+   FROM transactions
+  WHERE tenant_id = $1
+    AND occurred_at < (date '1970-01-01' + ($2::integer + 1))::timestamp AT TIME ZONE 'UTC'
+  GROUP BY customer_id ORDER BY customer_id;
+CREATE TEMP TABLE bt_rows AS EXECUTE bt('default', 20460);
+SELECT count(*) = count(DISTINCT customer_id) AND count(*) > 0 AS ok FROM bt_rows \gset
+SELECT pg_temp.expect(:'ok', 'each customer of the tenant summarised once');
+INSERT INTO model_snapshots (tenant_id, as_of, period, model, params, log_likelihood,
+       n_customers, n_patterns, converged, iterations, seconds, created_at)
+VALUES ('default', now(), 'week', 'bgnbd', '{"r":1}', -1, 200, 10, true, 5, 0.01, now());
+PREPARE dset(text, bigint, text) AS
+ UPDATE model_snapshots SET diagnostics = $3::jsonb
+  WHERE tenant_id = $1 AND id = $2::bigint AND diagnostics IS NULL;
+SELECT max(id) AS sid FROM model_snapshots WHERE tenant_id = 'default' \gset
+EXECUTE dset('default', :sid, '{"backtest":{"holdout":{"mae":0.5},"naive":{"mae":0.6},"worse_than_naive":false},"reason":null}');
+PREPARE dget(text, bigint) AS
+ SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), diagnostics::text
+   FROM model_snapshots WHERE tenant_id = $1 AND id = $2::bigint;
+EXECUTE dget('default', :sid);
+PREPARE hist(text, integer) AS
+ SELECT id, model, params::text, std_errors::text, log_likelihood, n_customers, seconds,
+        (diagnostics #>> '{backtest,holdout,mae}')::float8 AS mae,
+        (diagnostics #>> '{backtest,naive,mae}')::float8 AS naive_mae,
+        (diagnostics #>> '{backtest,worse_than_naive}')::boolean AS worse
+   FROM model_snapshots WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2::integer;
+CREATE TEMP TABLE h_rows AS EXECUTE hist('default', 20);
+SELECT count(*) = 1 AND min(mae) = 0.5 AS ok FROM h_rows \gset
+SELECT pg_temp.expect(:'ok', 'the history holds the snapshot with its back-test summary');
+ROLLBACK;

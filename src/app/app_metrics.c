@@ -33,6 +33,50 @@ static void tenant_sums(app *a, size_t *customers, size_t *bytes,
     app_tenants_list_free(v, n);
 }
 
+/* The back-test metric families, one per figure. */
+static const struct {
+    const char *name, *help;
+} backtest_families[] = {
+    {"ltvd_model_worse_than_naive",
+     "1 when the served model's back-test holdout error is worse than the naive "
+     "benchmark's (each customer repeats their calibration rate)."},
+    {"ltvd_model_holdout_mae", "Mean absolute error of the served model's back-test: "
+                               "holdout repeat purchases per customer."},
+    {"ltvd_model_naive_mae", "The same error of the naive benchmark."},
+};
+
+/* The back-test of each tenant's served snapshot, where this process's
+ * worker ran it (worker_status backtest_*; docs/diagnostics.md). */
+static void tenant_backtests(app *a, FILE *f)
+{
+    size_t n;
+    app_tenant **v = app_tenants_list(a->tenants, &n);
+    worker_status *w = calloc(n > 0 ? n : 1, sizeof *w);
+    for (size_t i = 0; w != NULL && i < n; i++) {
+        if (v[i]->worker != NULL)
+            worker_status_get(v[i]->worker, &w[i]);
+        const cache_model *m = cache_snapshot_acquire(v[i]->cache);
+        if (m == NULL || m->version != w[i].backtest_version)
+            w[i].backtest_done = false; /* not the served snapshot's */
+        cache_snapshot_release(m);
+    }
+    for (size_t k = 0; k < 3; k++) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", backtest_families[k].name,
+                backtest_families[k].help, backtest_families[k].name);
+        for (size_t i = 0; w != NULL && i < n; i++) {
+            if (!w[i].backtest_done)
+                continue;
+            double x = k == 0   ? (w[i].backtest_worse ? 1 : 0)
+                       : k == 1 ? w[i].backtest_mae
+                                : w[i].backtest_naive_mae;
+            fprintf(f, "%s{tenant=\"%s\"} %.9g\n", backtest_families[k].name, v[i]->id,
+                    x);
+        }
+    }
+    free(w);
+    app_tenants_list_free(v, n);
+}
+
 char *app_metrics_render(void *cls, size_t *len)
 {
     app *a = cls;
@@ -122,6 +166,8 @@ char *app_metrics_render(void *cls, size_t *len)
             "# TYPE ltvd_model_fitted_timestamp_seconds gauge\n"
             "ltvd_model_fitted_timestamp_seconds %.3f\n",
             n_tenants, customers, bytes, version, fitted_at);
+    if (started)
+        tenant_backtests(a, f);
     fprintf(f,
             "# HELP ltvd_list_pages_total List pages by how their customers were found: "
             "from the cursor in the rank of the sort key or in the id index, a pass "

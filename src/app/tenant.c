@@ -32,6 +32,7 @@ static const char *const setting_keys[] = {
     "currency",
     "retention_model",
     "subscription_grace_days",
+    "backtest_holdout_days",
     APP_TENANT_CHANNELS_SETTING,
 };
 #define N_SETTINGS (sizeof setting_keys / sizeof setting_keys[0])

@@ -21,6 +21,10 @@ static const config_key keys[] = {
      "score and fit as of this date (YYYY-MM-DD or RFC 3339); empty = now"},
     {"auth_required", CONFIG_BOOL, F(auth_required), 0, "true", 0, 0, NULL,
      "the /v1 endpoints need an API key (ltvd key create); false opens them (demos)"},
+    {"backtest_holdout_days", CONFIG_INT, F(backtest_holdout_days), 0, "0", 0, 36500,
+     NULL,
+     "days of the most recent history the refit's back-test holds out; 0 = a quarter of "
+     "the history, at most 180"},
     {"cache_checkpoint_interval_s", CONFIG_INT, F(cache_checkpoint_interval_s), 0, "3600",
      0, 604800, NULL,
      "seconds between checkpoints of the cache's summaries, loaded at start-up; 0 = "

@@ -16,31 +16,32 @@ typedef enum config_model { CONFIG_MODEL_BGNBD, CONFIG_MODEL_PARETO } config_mod
 /* Every field is set by exactly one key of the table in config.c (its name
  * is the field's name), except database_url and database_read_url. */
 typedef struct ltvd_config {
-    char listen[64];           /* host:port to bind, IPv4 literal */
-    char listen_host[48];      /* derived from listen */
-    uint16_t listen_port;      /* derived from listen; 0 = any free port */
-    char health_listen[64];    /* a second listener for /healthz, /readyz and
-                                  /metrics only ("" = none) */
-    int period;                /* config_period: the models' time unit */
-    char as_of[40];            /* "" = now; else YYYY-MM-DD or RFC 3339 */
-    bool has_as_of;            /* derived: as_of is set */
-    int64_t as_of_day;         /* derived: UTC day number of as_of */
-    int model;                 /* config_model */
-    long thread_pool_size;     /* MHD worker threads, each polling its own share */
-    long connection_limit;     /* total open connections */
-    long per_ip_limit;         /* open connections per client address */
-    long connection_timeout_s; /* idle seconds before a connection is closed */
-    long max_body_bytes;       /* largest request body accepted (413 above) */
-    long max_url_bytes;        /* longest request target accepted (414 above) */
-    long max_batch_items;      /* most transactions in one batch (413 above) */
-    long cache_sync_ms;        /* catch-up with other writers (ltvd import) */
-    long refit_interval_s;     /* refit at least this often */
-    long refit_after_txns;     /* ... or after this many new transactions */
-    long snapshot_poll_ms;     /* look for snapshots other processes fitted */
-    double churn_medium_below; /* P(alive) below this: medium churn risk */
-    double churn_high_below;   /* P(alive) below this: high churn risk */
-    long horizon_days;         /* default horizon of predictions and LTV */
-    long lifecycle_new_days;   /* no repeat yet and first purchase this recent: new */
+    char listen[64];            /* host:port to bind, IPv4 literal */
+    char listen_host[48];       /* derived from listen */
+    uint16_t listen_port;       /* derived from listen; 0 = any free port */
+    char health_listen[64];     /* a second listener for /healthz, /readyz and
+                                   /metrics only ("" = none) */
+    int period;                 /* config_period: the models' time unit */
+    char as_of[40];             /* "" = now; else YYYY-MM-DD or RFC 3339 */
+    bool has_as_of;             /* derived: as_of is set */
+    int64_t as_of_day;          /* derived: UTC day number of as_of */
+    int model;                  /* config_model */
+    long thread_pool_size;      /* MHD worker threads, each polling its own share */
+    long connection_limit;      /* total open connections */
+    long per_ip_limit;          /* open connections per client address */
+    long connection_timeout_s;  /* idle seconds before a connection is closed */
+    long max_body_bytes;        /* largest request body accepted (413 above) */
+    long max_url_bytes;         /* longest request target accepted (414 above) */
+    long max_batch_items;       /* most transactions in one batch (413 above) */
+    long cache_sync_ms;         /* catch-up with other writers (ltvd import) */
+    long refit_interval_s;      /* refit at least this often */
+    long refit_after_txns;      /* ... or after this many new transactions */
+    long snapshot_poll_ms;      /* look for snapshots other processes fitted */
+    double churn_medium_below;  /* P(alive) below this: medium churn risk */
+    double churn_high_below;    /* P(alive) below this: high churn risk */
+    long horizon_days;          /* default horizon of predictions and LTV */
+    long backtest_holdout_days; /* the refit's back-test holdout; 0 = a quarter, <= 180 */
+    long lifecycle_new_days;    /* no repeat yet and first purchase this recent: new */
     long lifecycle_established_repeats; /* active with this many repeats: established */
     double discount_rate;               /* monthly discount rate of the LTV */
     double margin;                      /* profit margin applied to spend in the LTV */

@@ -30,6 +30,8 @@ static const access_rule rules[] = {
     {"GET", "/v1/cohorts", AUTH_SCOPE_READ},
     {"GET", "/v1/model", AUTH_SCOPE_READ},
     {"POST", "/v1/model/refit", AUTH_SCOPE_ADMIN},
+    {"GET", "/v1/model/diagnostics", AUTH_SCOPE_READ},
+    {"GET", "/v1/model/history", AUTH_SCOPE_READ},
     {"DELETE", "/v1/customers/{customer_id}", AUTH_SCOPE_ADMIN},
     {"GET", "/v1/customers/export", AUTH_SCOPE_READ},
     {"POST", "/v1/tenants", AUTH_SCOPE_PLATFORM},

@@ -4,6 +4,7 @@
 #include "http/acquisition.h"
 #include "http/customers.h"
 #include "http/model.h"
+#include "http/model_history.h"
 #include "http/subscriptions.h"
 #include "http/tenants.h"
 #include "http/transactions.h"
@@ -16,6 +17,7 @@ const api_group api_groups[] = {
     {segments_routes, &segments_nroutes},
     {acq_answer_routes, &acq_answer_nroutes},
     {model_routes, &model_nroutes},
+    {model_history_routes, &model_history_nroutes},
     {tenants_routes, &tenants_nroutes},
     {acquisition_routes, &acquisition_nroutes},
     {subscriptions_routes, &subscriptions_nroutes},

@@ -259,6 +259,19 @@ void backtest_figures_free(backtest_figures *f)
  * The calibration fits.
  * ------------------------------------------------------------------------ */
 
+/* (x, m) order of Gamma-Gamma's patterns. */
+static int cmp_spend(const void *pa, const void *pb)
+{
+    const gg_pattern *a = pa, *b = pb;
+    if (a->x != b->x)
+        return a->x < b->x ? -1 : 1;
+    return (a->m > b->m) - (a->m < b->m);
+}
+
+/* Gamma-Gamma on the repeat buyers, their patterns sorted by (x, m) so that
+ * the likelihood's sums, hence the fit to the last bit, do not depend on
+ * the customers' order (a CSV's, or the service's customer id order:
+ * worker/backtest_run.c gives the same back-test as `ltvd backtest`). */
 static int fit_spend(const backtest_customer *c, size_t n, double penalizer,
                      fit_result *out, double *customers)
 {
@@ -270,6 +283,7 @@ static int fit_spend(const backtest_customer *c, size_t n, double penalizer,
         if (c[i].x >= 1 && c[i].m > 0)
             p[k++] = (gg_pattern){c[i].x, c[i].m, 1};
     *customers = (double)k;
+    qsort(p, k, sizeof *p, cmp_spend);
     int rc = k > 0 ? gg_fit(p, k, penalizer, NULL, out) : GSL_EDOM;
     free(p);
     return rc;

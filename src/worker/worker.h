@@ -102,6 +102,14 @@ typedef struct worker_status {
     /* The eligibility rule at the last look (see worker_refit_once). */
     bool looked;                     /* the data have been looked at */
     size_t n_customers, n_repeaters; /* customers as of as_of, with repeats */
+    /* The back-test of the last snapshot this worker saved
+     * (worker/backtest_run.h): backtest_version its id (0: none yet), and
+     * when backtest_done, its holdout MAE, the naive benchmark's, and
+     * whether the model did worse. */
+    uint64_t backtest_version;
+    bool backtest_done;
+    double backtest_mae, backtest_naive_mae;
+    bool backtest_worse;
 } worker_status;
 
 typedef struct worker worker;

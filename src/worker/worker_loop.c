@@ -13,6 +13,7 @@
 #include "base/ticker.h"
 #include "log/log.h"
 #include "store/fleet.h"
+#include "worker/backtest_run.h"
 #include "worker/refit.h"
 
 /* Seconds until a refit whose snapshot could not be stored is tried again. */
@@ -232,6 +233,30 @@ static void record(worker *w, bool ok, worker_fail fail, const char *reason, dou
     }
 }
 
+/* The back-test of the snapshot a refit just published (worker/backtest_run.h),
+ * with the lock released, after the refit's outcome is recorded: neither
+ * serving nor the refit's status waits for it. One fit at a time. */
+static void backtest_published(worker *w, const worker_env *env)
+{
+    const cache_model *m = cache_snapshot_acquire(env->cache);
+    if (m == NULL)
+        return;
+    pthread_mutex_unlock(&w->mu);
+    worker_status bt = {0};
+    pthread_mutex_lock(&fitting);
+    worker_backtest_run(env, m, (int64_t)(m->as_of / 86400), &bt);
+    pthread_mutex_unlock(&fitting);
+    cache_snapshot_release(m);
+    pthread_mutex_lock(&w->mu);
+    if (bt.backtest_version != 0) {
+        w->status.backtest_version = bt.backtest_version;
+        w->status.backtest_done = bt.backtest_done;
+        w->status.backtest_mae = bt.backtest_mae;
+        w->status.backtest_naive_mae = bt.backtest_naive_mae;
+        w->status.backtest_worse = bt.backtest_worse;
+    }
+}
+
 /* Runs one refit with the lock released and records its outcome; false
  * when it was left to another process. decided: the version served when
  * the refit was found due. */
@@ -265,6 +290,8 @@ static bool refit_and_record(worker *w, int64_t decided)
     w->db_retry = !ok && fail == WORKER_FAIL_DATABASE;
     if (w->db_retry)
         w->base_version = 0; /* the fit was fine: the same rows may trigger the retry */
+    if (ok)
+        backtest_published(w, &env);
     return !skipped;
 }
 

@@ -372,6 +372,40 @@ static void check_tenants(void)
     oa_call0("DELETE", one, "/v1/tenants/default", NULL, 409);
 }
 
+/* GET /v1/model/diagnostics and /v1/model/history without a model. */
+static void check_diag_no_model(void)
+{
+    const char *diag = "/v1/model/diagnostics", *hist = "/v1/model/history";
+    oa_call0("GET", diag, diag, NULL, 503);
+    oa_call0("GET", diag, "/v1/model/diagnostics?limit=1", NULL, 400);
+    oa_call0("GET", diag, "/v1/tenants/nobody/model/diagnostics", NULL, 404);
+    oa_response r;
+    oa_call("GET", hist, hist, NULL, 200, &r);
+    ck_assert_msg(strcmp(r.body, "{\"snapshots\":[]}") == 0, "%s", r.body);
+    oa_response_free(&r);
+    oa_call0("GET", hist, "/v1/model/history?limit=0", NULL, 400);
+    oa_call0("GET", hist, "/v1/model/history?limit=101", NULL, 400);
+    oa_call0("GET", hist, "/v1/model/history?limit=x", NULL, 400);
+    oa_call0("GET", hist, "/v1/model/history?since=1", NULL, 400);
+    oa_call0("GET", hist, "/v1/tenants/nobody/model/history", NULL, 404);
+}
+
+/* The same with a snapshot saved by hand (no back-test: pending). */
+static void check_diag_with_model(void)
+{
+    const char *diag = "/v1/model/diagnostics", *hist = "/v1/model/history";
+    oa_response r;
+    oa_call("GET", diag, diag, NULL, 200, &r);
+    ck_assert_msg(json_is_null(json_object_get(r.json, "backtest")), "%s", r.body);
+    ck_assert_msg(json_is_string(json_object_get(r.json, "reason")), "%s", r.body);
+    oa_check_mutations("GET", diag, &r);
+    oa_response_free(&r);
+    oa_call("GET", hist, "/v1/model/history?limit=5", NULL, 200, &r);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "snapshots")), 1);
+    oa_check_mutations("GET", hist, &r);
+    oa_response_free(&r);
+}
+
 static void check_no_model(void)
 {
     const char *one = "/v1/customers/{customer_id}";
@@ -383,6 +417,7 @@ static void check_no_model(void)
     oa_call0("GET", "/v1/model", "/v1/model", NULL, 503);
     oa_call0("POST", "/v1/model/refit", "/v1/model/refit", NULL, 503); /* no worker */
     oa_call0("GET", "/readyz", "/readyz", NULL, 503);
+    check_diag_no_model();
 }
 
 /* GET /v1/customers/export before a model is served: every refusal. */
@@ -474,6 +509,7 @@ static void check_with_model(void)
     oa_check_mutations("POST", "/v1/model/refit", &r);
     oa_response_free(&r);
     wait_failed_refit(); /* two customers: too few to fit */
+    check_diag_with_model();
 }
 
 /* The database refuses connections (and drops those open) until db_up. */
@@ -512,6 +548,8 @@ static void check_database_down(void)
                         "\"occurred_at\":\"2025-12-02T00:00:00Z\",\"amount\":1}]}"};
     db_down();
     oa_call0("POST", "/v1/transactions", "/v1/transactions", &o, 503);
+    oa_call0("GET", "/v1/model/diagnostics", "/v1/model/diagnostics", NULL, 503);
+    oa_call0("GET", "/v1/model/history", "/v1/model/history", NULL, 503);
     /* reads go on from memory, marked stale (a documented header) */
     oa_response r;
     char stale[128];

@@ -1,0 +1,70 @@
+#!/bin/bash
+# The refit's back-test at BENCH_CUSTOMERS customers (default 200000, about
+# 5 transactions each, BG/NBD-like and seeded as bench/acquisition.sh's,
+# stored as transactions and their days): the time of the back-test's read
+# (src/store/diagnostics.c days_sql, three runs in psql) and of the whole
+# back-test in `ltvd serve` (its log: read, split, calibration fits, figures
+# and the stored JSON), beside the refit's own time. Timings, not a test.
+# Needs psql and curl:
+#   bench/diagnostics.sh       (LTVD_BIN=./ltvd, a temporary PostgreSQL)
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+BENCH_WHO=diagnostics
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+LTVD_BIN=${LTVD_BIN:-./ltvd}
+CUSTOMERS=${BENCH_CUSTOMERS:-200000}
+AS_OF=1998-06-30
+
+tmp_init diagnostics
+pg_start
+DATABASE_URL=$DB "$LTVD_BIN" migrate >/dev/null || die "ltvd migrate failed"
+t0=$(date +%s.%N)
+psql -X -q -v ON_ERROR_STOP=1 "$DB" -c "SELECT setseed(0.42)" -c "
+INSERT INTO transactions (tenant_id, customer_id, txn_id, occurred_at, amount)
+WITH c AS (
+  SELECT g, g % 365 AS f,
+         1 + floor(-ln(1 - random()) * 40)::int AS gap,
+         least(30, floor(ln(1 - random()) / ln(1 - (0.05 + 0.6 * random() ^ 2))))::int AS k,
+         10 + floor(random() * 90) AS base
+  FROM generate_series(1, $CUSTOMERS) g)
+SELECT 'default', 'c' || lpad(g::text, 11, '0'), 't' || j,
+       (date '1997-01-01' + f + j * gap)::timestamp AT TIME ZONE 'UTC', base + j
+FROM c, generate_series(0, k) j
+WHERE f + j * gap <= 545" -c "
+INSERT INTO customer_days (tenant_id, customer_id, day, amount, n_transactions)
+SELECT tenant_id, customer_id, (occurred_at AT TIME ZONE 'UTC')::date, sum(amount), count(*)
+FROM transactions GROUP BY 1, 2, 3" -c "VACUUM ANALYZE" >/dev/null ||
+    die "loading $CUSTOMERS customers failed"
+TXNS=$(psql -X -At "$DB" -c "SELECT count(*) FROM transactions")
+say "$CUSTOMERS customers, $TXNS transactions loaded in $(calc %.1f "$(date +%s.%N) - $t0") s"
+
+echo
+echo "# the refit's back-test, $CUSTOMERS customers, $TXNS transactions, $(nproc) cores"
+for run in 1 2 3; do
+    ms=$(psql -X -q "$DB" <<'SQL' | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+\timing on
+\o /dev/null
+SELECT customer_id,
+       array_agg((occurred_at AT TIME ZONE 'UTC')::date - date '1970-01-01'
+                 ORDER BY occurred_at, amount)::text,
+       array_agg(amount::float8 ORDER BY occurred_at, amount)::text
+  FROM transactions
+ WHERE tenant_id = 'default'
+   AND occurred_at < (date '1998-06-30' + 1)::timestamp AT TIME ZONE 'UTC'
+ GROUP BY customer_id ORDER BY customer_id;
+SQL
+    )
+    echo "  the read (psql, run $run): $ms ms"
+done
+ltvd_start "$DB" LTVD_AS_OF="$AS_OF" LTVD_PERIOD=week LTVD_REFIT_INTERVAL_S=604800 \
+    LTVD_REFIT_AFTER_TXNS=1000000000 LTVD_DB_STATEMENT_TIMEOUT_MS=60000 ||
+    die "ltvd serve did not start"
+deadline=$((SECONDS + 600))
+until grep -q "back-test of snapshot" "$tmp/ltvd.log"; do
+    [ $SECONDS -lt $deadline ] || die "no back-test after 600 s"
+    sleep 0.2
+done
+echo "  the server (its log):"
+grep -oE "refit: done in .*|back-test of snapshot .*" "$tmp/ltvd.log" | sed 's/^/    /'
