@@ -116,6 +116,16 @@ bench-clv: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench_clv
 	$(BUILD)/bench_clv
 
+# One customer's 90% intervals beside its point scores, per model
+# (bench/intervals/intervals.c; docs/intervals.md).
+$(BUILD)/bench_intervals: $(BUILD)/bench/intervals/intervals.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-intervals
+bench-intervals: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench_intervals
+	$(BUILD)/bench_intervals
+
 # The C half of the service benchmarks (bench/service.sh runs it).
 $(BUILD)/bench_service: $(SERVICE_BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)

@@ -1,7 +1,8 @@
 /* Delta-method intervals of P(alive), the expected purchases and the CLV
  * (see intervals.h). The cost is 2n + 1 evaluations of the purchase model's
- * numbers (n = its parameters, 4 here) and 7 of Gamma-Gamma's expected
- * spend: about the cost of scoring the customer nine times. */
+ * numbers (n = its parameters, 4 here; the horizon's expectation and the
+ * CLV's monthly ones in one btyd_expected_many call) and 7 of Gamma-Gamma's
+ * expected spend: about the cost of scoring the customer nine times. */
 #include "model/intervals.h"
 
 #include <gsl/gsl_cdf.h>
@@ -53,6 +54,24 @@ double intervals_quadratic(const double *grad_log, const double *params,
 
 /* ------------------------------------------------------------ the model */
 
+/* Months of CLV whose expectations come in one call with the horizon's
+ * (btyd_expected_many does a history's own work once); longer CLVs take
+ * clv_discounted_purchases apart. */
+#define MONTHS_TOGETHER 63
+
+/* The discounted purchases from e[k-1] = E[X(k M)], k = 1..months: the
+ * operations of clv_discounted_purchases in its order, so the value is
+ * the one the scores computed. */
+static double discounted(const clv_options *o, const double *e)
+{
+    double sum = 0, prev = 0;
+    for (unsigned k = 1; k <= o->months; k++) {
+        sum += (e[k - 1] - prev) / pow(1 + o->discount_rate, k);
+        prev = e[k - 1];
+    }
+    return sum;
+}
+
 /* The purchase model's three numbers at params: P(alive), the expected
  * purchases over the horizon and, with clv, the discounted purchases. */
 static int purchase_values(const intervals_spec *s, const double *params, double x,
@@ -60,11 +79,21 @@ static int purchase_values(const intervals_spec *s, const double *params, double
 {
     const btyd_model *b = s->model;
     int rc = b->p_alive(params, x, t_x, T, &out[0]);
-    if (rc == GSL_SUCCESS)
-        rc = b->expected(params, x, t_x, T, s->horizon, &out[1]);
     out[2] = 0;
-    if (rc == GSL_SUCCESS && s->clv != NULL)
-        rc = clv_discounted_purchases(b, params, x, t_x, T, s->clv, &out[2]);
+    if (rc == GSL_SUCCESS && s->clv != NULL && s->clv->months <= MONTHS_TOGETHER) {
+        double t[MONTHS_TOGETHER + 1], e[MONTHS_TOGETHER + 1];
+        t[0] = s->horizon;
+        for (unsigned k = 1; k <= s->clv->months; k++)
+            t[k] = k * s->clv->month_periods;
+        rc = btyd_expected_many(b, params, x, t_x, T, t, s->clv->months + 1, e);
+        out[1] = e[0];
+        if (rc == GSL_SUCCESS)
+            out[2] = discounted(s->clv, e + 1);
+    } else if (rc == GSL_SUCCESS) {
+        rc = b->expected(params, x, t_x, T, s->horizon, &out[1]);
+        if (rc == GSL_SUCCESS && s->clv != NULL)
+            rc = clv_discounted_purchases(b, params, x, t_x, T, s->clv, &out[2]);
+    }
     for (int i = 0; rc == GSL_SUCCESS && i < 3; i++)
         if (!isfinite(out[i]))
             rc = GSL_ERANGE;
@@ -161,7 +190,8 @@ static bool spec_ok(const intervals_spec *s)
 {
     return s != NULL && s->model != NULL && s->params != NULL &&
            s->model->n_params <= MAX_N && s->level > 0 && s->level < 1 &&
-           s->horizon >= 0 && isfinite(s->horizon);
+           s->horizon >= 0 && isfinite(s->horizon) &&
+           (s->clv == NULL || clv_options_valid(s->clv));
 }
 
 /* The CLV's bound: log-variance = purchase part + spend part. */

@@ -19,7 +19,8 @@
 #include "model/btyd.h"
 #include "model/clv.h"
 
-/* The level served and printed (a 90% interval: 5% on each side). */
+/* The level served and printed (a 90% interval: 5% on each side;
+ * http/intervals_doc.c writes it as "0.9"). */
 #define INTERVALS_LEVEL 0.9
 
 /* Relative step of the central differences in log-parameters. */
@@ -56,7 +57,8 @@ typedef struct intervals_result {
  * spend model, clv). Degenerate cases are exact: P(alive) of 0 or 1 (e.g.
  * BG/NBD with x = 0), an expectation or CLV of 0 give [v, v]. Returns
  * GSL_SUCCESS (whatever is ok), or GSL_EDOM for a bad spec (no model or
- * params, level outside (0, 1), negative horizon); out is then all not ok. */
+ * params, level outside (0, 1), negative horizon, clv not valid); out is
+ * then all not ok. */
 int intervals_compute(const intervals_spec *spec, double x, double t_x, double T,
                       double m, intervals_result *out);
 

@@ -14,7 +14,15 @@
  *     parameter draws from the normal with that covariance (scaled down so
  *     that the quantity is linear over the draws' spread).
  * (c) Bounds: contain the estimate, P(alive) in [0, 1], finite; null
- *     (not ok) without a usable covariance. Pareto/NBD, MBG/NBD and BG/BB too. */
+ *     (not ok) without a usable covariance. Pareto/NBD, MBG/NBD and BG/BB too.
+ * (d) Served: the worker's refit of the CDNOW sample stores its covariance
+ *     with the snapshot; GET /v1/customers/{id} serves intervals around its
+ *     values, the same after a restart, null for a snapshot without
+ *     covariance; ?intervals=false and lists leave them out; the tenant
+ *     route serves them too. Needs DATABASE_URL (database
+ *     ltvd_iv_<pid>, dropped at the end).
+ * (e) `ltvd score --intervals` (LTVD_BIN): the interval columns around the
+ *     values on CDNOW; refused without a fit's covariance. */
 #include <check.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
@@ -23,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/btyd.h"
 #include "model/clv.h"
@@ -30,6 +39,9 @@
 #include "model/gg.h"
 #include "model/intervals.h"
 #include "model/simulate.h"
+#include "store/db.h"
+#include "testhttp.h"
+#include "testrun.h"
 
 #define REPLICATES 200
 #define CUSTOMERS 2000
@@ -443,6 +455,223 @@ START_TEST(test_fit_covariance)
 }
 END_TEST
 
+/* ---- (d) served: GET /v1/customers/{id} on the refitted CDNOW sample ---- */
+
+static testhttp_app svc; /* the service with its worker, on ltvd_iv_<pid> */
+
+static void http_setup(void)
+{
+    gsl_set_error_handler_off();
+    testhttp_db_create(&svc, "ltvd_iv");
+    char err[CONFIG_ERR_MAX];
+    ck_assert(config_set(&svc.cfg, "period", "week", err));
+    ck_assert(config_set(&svc.cfg, "model", "bgnbd", err));
+    ck_assert(config_set(&svc.cfg, "as_of", "1997-09-30", err));
+    testhttp_app_start(&svc, false); /* migrates */
+    testhttp_app_stop(&svc);
+    testhttp_load_cdnow(&svc, "tests/data/cdnow_sample_transactions.csv");
+    testhttp_app_start(&svc, true);
+}
+
+static void http_teardown(void)
+{
+    testhttp_db_drop(&svc);
+}
+
+/* Asks for a refit and polls GET /v1/model (up to 20 s) until one succeeded. */
+static void refit_and_wait(void)
+{
+    testhttp_response r;
+    testhttp_request(svc.port, "POST", "/v1/model/refit", NULL, &r);
+    ck_assert_msg(r.status == 202, "%d %s", r.status, r.body);
+    testhttp_response_free(&r);
+    for (int i = 0; i < 400; i++) {
+        testhttp_request(svc.port, "GET", "/v1/model", NULL, &r);
+        json_t *n = json_object_get(json_object_get(r.json, "refits"), "succeeded");
+        bool done = r.status == 200 && json_integer_value(n) >= 1;
+        testhttp_response_free(&r);
+        if (done)
+            return;
+        nanosleep(&(struct timespec){0, 50000000}, NULL);
+    }
+    ck_abort_msg("no refit within 20 s");
+}
+
+/* GET /v1/customers/<id><query>: 200, the document in r. */
+static void get_customer(const char *id, const char *query, testhttp_response *r)
+{
+    char target[200];
+    snprintf(target, sizeof target, "/v1/customers/%s%s", id, query);
+    testhttp_request(svc.port, "GET", target, NULL, r);
+    ck_assert_msg(r->status == 200, "%s: %d %s", target, r->status, r->body);
+}
+
+/* The [lo, hi] of key in the intervals object, checked around the
+ * document's value (and inside [0, 1] for p_alive). */
+static void check_pair(json_t *doc, const char *key, double *lo, double *hi)
+{
+    json_t *p = json_object_get(json_object_get(doc, "intervals"), key);
+    ck_assert_msg(json_array_size(p) == 2, "%s", key);
+    *lo = json_number_value(json_array_get(p, 0));
+    *hi = json_number_value(json_array_get(p, 1));
+    double v = json_number_value(json_object_get(doc, key));
+    ck_assert_msg(0 <= *lo && *lo <= v && v <= *hi, "%s: %g <= %g <= %g", key, *lo, v, *hi);
+    ck_assert(strcmp(key, "p_alive") != 0 || *hi <= 1);
+}
+
+START_TEST(test_served_intervals)
+{
+    refit_and_wait();
+    /* the covariance went to the snapshot row (migration 015) */
+    store_db *db = testhttp_db_open(&svc);
+    ck_assert_int_eq(store_db_exec(db,
+                                   "DO $$ BEGIN IF NOT EXISTS (SELECT FROM model_snapshots)"
+                                   " OR EXISTS (SELECT FROM model_snapshots"
+                                   " WHERE covariance->'purchase'->'matrix' IS NULL"
+                                   " OR covariance->'spend'->'matrix' IS NULL)"
+                                   " THEN RAISE 'no covariance'; END IF; END $$",
+                                   PGRES_COMMAND_OK),
+                     0);
+    static const char *const ids[] = {"1", "2", "18", "100", "1000"};
+    double first[5][2];
+    for (int i = 0; i < 5; i++) {
+        testhttp_response r;
+        get_customer(ids[i], "", &r);
+        json_t *iv = json_object_get(r.json, "intervals");
+        ck_assert_msg(json_is_object(iv), "%s", r.body);
+        ck_assert(json_number_value(json_object_get(iv, "level")) == 0.9);
+        double lo, hi;
+        check_pair(r.json, "p_alive", &lo, &hi);
+        check_pair(r.json, "expected_purchases", &lo, &hi);
+        check_pair(r.json, "predicted_ltv", &first[i][0], &first[i][1]);
+        testhttp_response_free(&r);
+    }
+    /* a longer horizon widens nothing it should not: still around the values */
+    testhttp_response r;
+    get_customer("18", "?horizon_days=730&margin=0.5&discount_rate=0.02", &r);
+    double lo, hi;
+    check_pair(r.json, "expected_purchases", &lo, &hi);
+    check_pair(r.json, "predicted_ltv", &lo, &hi);
+    testhttp_response_free(&r);
+    /* the tenant-prefixed route serves them too; ?intervals=false leaves
+     * them out; another value is refused */
+    get_customer("18", "", &r);
+    double lo_own, hi_own;
+    check_pair(r.json, "expected_purchases", &lo_own, &hi_own);
+    testhttp_response_free(&r);
+    testhttp_request(svc.port, "GET", "/v1/tenants/default/customers/18", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    check_pair(r.json, "expected_purchases", &lo, &hi);
+    ck_assert(lo == lo_own && hi == hi_own);
+    testhttp_response_free(&r);
+    get_customer("18", "?intervals=false", &r);
+    ck_assert(json_object_get(r.json, "intervals") == NULL);
+    ck_assert(json_is_number(json_object_get(r.json, "predicted_ltv")));
+    testhttp_response_free(&r);
+    testhttp_request(svc.port, "GET", "/v1/customers/18?intervals=yes", NULL, &r);
+    testhttp_assert_problem(&r, 400, "invalid-parameter");
+    testhttp_response_free(&r);
+    /* after a restart (without the worker) the stored covariance gives the
+     * same bounds */
+    testhttp_app_stop(&svc);
+    testhttp_app_start(&svc, false);
+    for (int i = 0; i < 5; i++) {
+        get_customer(ids[i], "", &r);
+        check_pair(r.json, "predicted_ltv", &lo, &hi);
+        /* the same up to the fit's tolerance: the worker may have saved a
+         * second fit of the same data (its first one at start, then ours) */
+        ck_assert_msg(fabs(lo / first[i][0] - 1) < 1e-6 && fabs(hi / first[i][1] - 1) < 1e-6,
+                      "%.17g %.17g / %.17g %.17g", lo, hi, first[i][0], first[i][1]);
+        testhttp_response_free(&r);
+    }
+    /* a snapshot without covariance (a row from before migration 015):
+     * intervals null, the rest of the document as before */
+    ck_assert_int_eq(
+        store_db_exec(db, "UPDATE model_snapshots SET covariance = NULL", PGRES_COMMAND_OK), 0);
+    store_db_close(db);
+    testhttp_app_stop(&svc);
+    testhttp_app_start(&svc, false);
+    get_customer("18", "", &r);
+    ck_assert_msg(json_is_null(json_object_get(r.json, "intervals")), "%s", r.body);
+    ck_assert(json_is_number(json_object_get(r.json, "p_alive")));
+    testhttp_response_free(&r);
+    /* lists leave intervals out */
+    testhttp_request(svc.port, "GET", "/v1/customers?limit=5", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(strstr(r.body, "\"intervals\"") == NULL);
+    testhttp_response_free(&r);
+}
+END_TEST
+
+/* ---- (e) ltvd score --intervals ---- */
+
+/* The value of column `name` of row (NAN for an empty field); the header
+ * has no empty or quoted names, the row no quoted fields. */
+static double column(const char *header, const char *row, const char *name)
+{
+    char h[512];
+    snprintf(h, sizeof h, "%s", header);
+    char *save, *hc = strtok_r(h, ",", &save);
+    int want = -1;
+    for (int k = 0; hc != NULL; k++, hc = strtok_r(NULL, ",", &save))
+        if (strcmp(hc, name) == 0)
+            want = k;
+    ck_assert_msg(want >= 0, "no column %s", name);
+    const char *f = row;
+    for (int k = 0; k < want; k++) {
+        f = strchr(f, ',');
+        ck_assert_ptr_nonnull(f);
+        f++;
+    }
+    return *f == ',' || *f == '\0' ? NAN : strtod(f, NULL);
+}
+
+START_TEST(test_cli_score_intervals)
+{
+    testrun_out r = testrun_sh(
+        "$LTVD score --model bgnbd --spend-model gg --period week --horizon 39 --intervals"
+        " --summary tests/data/cdnow_customers_summary_with_transactions.csv");
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char *save, *line = strtok_r(r.out, "\n", &save);
+    ck_assert_str_eq(line, "customer_id,frequency,recency,T,p_alive,expected_purchases,"
+                           "p_purchase,monetary_value,expected_spend,clv,p_alive_lo,"
+                           "p_alive_hi,expected_lo,expected_hi,clv_lo,clv_hi");
+    char header[512];
+    snprintf(header, sizeof header, "%s", line);
+    static const char *const cols[][3] = {{"p_alive", "p_alive_lo", "p_alive_hi"},
+                                          {"expected_purchases", "expected_lo", "expected_hi"},
+                                          {"clv", "clv_lo", "clv_hi"}};
+    int rows = 0;
+    while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+        for (int k = 0; k < 3; k++) {
+            double v = column(header, line, cols[k][0]), lo = column(header, line, cols[k][1]),
+                   hi = column(header, line, cols[k][2]);
+            ck_assert_msg(isfinite(lo) && isfinite(hi) && lo <= v && v <= hi && lo >= 0,
+                          "%s: %s", cols[k][0], line);
+            ck_assert(k != 0 || hi <= 1);
+        }
+        rows++;
+    }
+    ck_assert_int_eq(rows, 2357);
+    testrun_free(&r);
+    /* refused where there is no covariance: parameters from a file, gg alone */
+    r = testrun_sh("$LTVD score --model gg --intervals"
+                   " --summary tests/data/cdnow_customers_summary_with_transactions.csv");
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "--intervals needs"));
+    testrun_free(&r);
+    r = testrun_sh("$LTVD score --model bgnbd --params /dev/null --horizon 4 --intervals"
+                   " --summary tests/data/cdnow_customers_summary_with_transactions.csv");
+    ck_assert_int_eq(r.status, 2);
+    testrun_free(&r);
+    /* the option belongs to score */
+    r = testrun_sh("$LTVD fit --model bgnbd --intervals"
+                   " --summary tests/data/cdnow_customers_summary_with_transactions.csv");
+    ck_assert_int_eq(r.status, 2);
+    testrun_free(&r);
+}
+END_TEST
+
 Suite *suite_intervals(void)
 {
     Suite *s = suite_create("intervals");
@@ -456,7 +685,13 @@ Suite *suite_intervals(void)
     tcase_add_test(tc, test_fit_covariance);
     tcase_add_test(tc, test_delta_matches_draws);
     tcase_add_test(tc, test_ltv_delta_matches_draws);
+    tcase_add_test(tc, test_cli_score_intervals);
     tcase_add_test(tc, test_coverage_bgnbd_gg);
     suite_add_tcase(s, tc);
+    TCase *th = tcase_create("served");
+    tcase_add_checked_fixture(th, http_setup, http_teardown);
+    tcase_set_timeout(th, 120);
+    tcase_add_test(th, test_served_intervals);
+    suite_add_tcase(s, th);
     return s;
 }
