@@ -209,7 +209,8 @@ fuzz-smoke: fuzz-build
 # make bench: the model benchmarks, one list item's LTV per model (bench-clv),
 # `ltvd fit --summary` on 1M rows, then the
 # service benchmarks of issue 3 (bench/service.sh: wrk, nginx and psql against a temporary PostgreSQL; its
-# packages come from `deps.sh bench`, never needed by make test). Targets
+# packages come from `deps.sh bench`, never needed by make test), and the
+# customer document's 90% intervals (bench-intervals, bench/intervals.sh). Targets
 # missed are reported in its table, not failed.
 bench: deps
 	@./scripts/deps.sh bench
@@ -221,6 +222,8 @@ bench: deps
 	LTVD_BIN=$(BUILD)/ltvd BENCH_SERVICE=$(BUILD)/bench_service bench/service.sh
 	scripts/with_pg.sh bench/tenants.sh $(BUILD)/ltvd $(BUILD)/bench_service
 	LTVD_BIN=$(BUILD)/ltvd bench/acquisition.sh
+	@$(MAKE) --no-print-directory bench-intervals
+	LTVD_BIN=$(BUILD)/ltvd bench/intervals.sh
 
 # make soak (issue 4; not part of make test or CI): mixed ingest and reads
 # against `ltvd serve` for SOAK_SECONDS (bench/soak.sh, load from
