@@ -2,7 +2,7 @@
 # make bench, issue 12: GET /v1/customers/{id} with its 90% intervals under
 # wrk, beside the same GETs served without them (the snapshot's covariance
 # removed: "intervals": null, nothing computed) and a list page (which never
-# computes intervals), at BENCH_INTERVALS_CONNECTIONS (8 and 64)
+# computes intervals), at BENCH_INTERVALS_CONNECTIONS (1, 8 and 64)
 # connections, BENCH_GET_SECONDS (10) a run, BENCH_GET_ROUNDS (2) rounds
 # taking turns (the best run of each kept: the machine is shared). The
 # CDNOW sample imported and fitted by the server (BG/NBD and Gamma-Gamma,
@@ -19,7 +19,7 @@ BENCH_WHO=intervals
 LTVD_BIN=${LTVD_BIN:-./ltvd}
 GET_SECONDS=${BENCH_GET_SECONDS:-10}
 GET_ROUNDS=${BENCH_GET_ROUNDS:-2}
-CONNECTIONS=${BENCH_INTERVALS_CONNECTIONS:-8 64}
+CONNECTIONS=${BENCH_INTERVALS_CONNECTIONS:-1 8 64}
 CDNOW=tests/data/cdnow_sample_transactions.csv
 for tool in wrk psql curl; do
     command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh bench installs it)"
