@@ -90,8 +90,9 @@ static void print_header(const scorer *s)
           stdout);
     fputs(s->with_spend ? ",monetary_value,expected_spend,clv" : "", stdout);
     if (s->o->intervals)
-        fputs(s->with_spend ? ",p_alive_lo,p_alive_hi,expected_lo,expected_hi,clv_lo,clv_hi"
-                            : ",p_alive_lo,p_alive_hi,expected_lo,expected_hi",
+        fputs(s->with_spend
+                  ? ",p_alive_lo,p_alive_hi,expected_lo,expected_hi,clv_lo,clv_hi"
+                  : ",p_alive_lo,p_alive_hi,expected_lo,expected_hi",
               stdout);
     putchar('\n');
 }
@@ -262,9 +263,9 @@ int cli_score_main(int argc, char **argv)
     if (s.m != NULL && get_params(o.params, s.m, &d, &o, s.params,
                                   o.intervals ? s.cov : NULL, &s.cov_p) != 0)
         goto cleanup;
-    if (s.with_spend && get_params(s.m ? o.spend_params : o.params, NULL, &d, &o,
-                                   s.spend_params, o.intervals ? s.spend_cov : NULL,
-                                   &s.spend_cov_p) != 0)
+    if (s.with_spend &&
+        get_params(s.m ? o.spend_params : o.params, NULL, &d, &o, s.spend_params,
+                   o.intervals ? s.spend_cov : NULL, &s.spend_cov_p) != 0)
         goto cleanup;
     if (s.with_spend && !(s.spend_params[1] > 1)) {
         fprintf(stderr,

@@ -34,7 +34,8 @@ static const char *const known_query[] = {SCORE_QUERY_NAMES, "intervals", NULL};
 
 /* Scores s with m and replies (200, or the problem of a scoring failure). */
 static http_result reply_score(http_request *req, const char *id, const cache_model *m,
-                               const cache_summary *s, const score_opts *o, bool intervals)
+                               const cache_summary *s, const score_opts *o,
+                               bool intervals)
 {
     score_row row;
     int rc = score_compute(m, s, o, app_tenant_config(req->tenant_ref), &row);

@@ -35,7 +35,8 @@ void intervals_doc_member(json_out *b, const cache_model *m, const score_opts *o
         .params = m->params,
         .covariance = m->fit.covariance_ok ? m->fit.covariance : NULL,
         .gg_params = m->has_spend ? m->gg_params : NULL,
-        .gg_covariance = m->has_spend && m->gg_fit.covariance_ok ? m->gg_fit.covariance : NULL,
+        .gg_covariance =
+            m->has_spend && m->gg_fit.covariance_ok ? m->gg_fit.covariance : NULL,
         .horizon = (double)o->horizon_days / m->period_days,
         .clv = m->has_spend ? &clv : NULL,
         .level = INTERVALS_LEVEL,

@@ -28,9 +28,9 @@
 
 typedef struct intervals_spec {
     const btyd_model *model;
-    const double *params;     /* model->n_params, all > 0 */
-    const double *covariance; /* n x n row-major, natural scale; NULL: none */
-    const double *gg_params;  /* Gamma-Gamma p, q, v; NULL: no spend model */
+    const double *params;        /* model->n_params, all > 0 */
+    const double *covariance;    /* n x n row-major, natural scale; NULL: none */
+    const double *gg_params;     /* Gamma-Gamma p, q, v; NULL: no spend model */
     const double *gg_covariance; /* 3 x 3; NULL: none (no CLV interval) */
     double horizon;              /* periods of the expected purchases, >= 0 */
     const clv_options *clv;      /* NULL: no CLV interval */

@@ -26,7 +26,8 @@ store_tx_status store_snapshot_cov_save(store_db *db, const char *tenant,
         store_db_fail(db, res, "save model snapshot covariance");
         st = STORE_TX_ERROR;
     } else if (strcmp(PQcmdTuples(res), "1") != 0) {
-        snprintf(db->err, sizeof db->err, "save model snapshot covariance: no row %s", id);
+        snprintf(db->err, sizeof db->err, "save model snapshot covariance: no row %s",
+                 id);
         st = STORE_TX_ERROR;
     }
     PQclear(res);
@@ -48,7 +49,8 @@ int store_snapshot_cov_load(store_db *db, const char *tenant, store_snapshot *ou
         out->covariance_json = strdup(PQgetvalue(res, 0, 0));
         rc = out->covariance_json != NULL ? 0 : -1;
         if (rc != 0)
-            snprintf(db->err, sizeof db->err, "load model snapshot covariance: out of memory");
+            snprintf(db->err, sizeof db->err,
+                     "load model snapshot covariance: out of memory");
     }
     PQclear(res);
     return rc;

@@ -35,11 +35,12 @@ char *worker_covariance_json(const cache_model *m)
     if (!m->fit.covariance_ok && !spend)
         return NULL;
     json_t *o = json_object();
-    json_object_set_new(o, "purchase",
-                        block_json(m->model->name, m->model->param_names,
-                                   m->model->n_params, &m->fit));
-    json_object_set_new(o, "spend", spend ? block_json("gg", gg_param_names, 3, &m->gg_fit)
-                                          : json_null());
+    json_object_set_new(
+        o, "purchase",
+        block_json(m->model->name, m->model->param_names, m->model->n_params, &m->fit));
+    json_object_set_new(o, "spend",
+                        spend ? block_json("gg", gg_param_names, 3, &m->gg_fit)
+                              : json_null());
     char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(o);
     return s;

@@ -271,9 +271,10 @@ START_TEST(test_export_ndjson_equals_documents)
     ck_assert_uint_eq(json_array_size(opt), n);
     json_t *d = json_loads(json_string_value(json_array_get(opt, 0)), 0, NULL);
     char target[400];
-    snprintf(target, sizeof target,
-             "/v1/customers/%s?horizon_days=90&margin=0.3&discount_rate=0.05&intervals=false",
-             testhttp_jstr(d, "customer_id"));
+    snprintf(
+        target, sizeof target,
+        "/v1/customers/%s?horizon_days=90&margin=0.3&discount_rate=0.05&intervals=false",
+        testhttp_jstr(d, "customer_id"));
     testhttp_response r;
     testhttp_request(t.port, "GET", target, NULL, &r);
     ck_assert_str_eq(r.body, json_string_value(json_array_get(opt, 0)));

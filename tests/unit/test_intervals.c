@@ -62,7 +62,8 @@ static const double histories[][4] = {
 static const clv_options clv_12 = {12, 0.01, 1.0, CLV_MONTH_WEEKS};
 
 /* One simulated data set: purchase patterns and the spend of repeaters. */
-static void simulate_set(const gsl_rng *rng, btyd_pattern *pat, gg_pattern *gg, size_t *n_gg)
+static void simulate_set(const gsl_rng *rng, btyd_pattern *pat, gg_pattern *gg,
+                         size_t *n_gg)
 {
     ck_assert_int_eq(simulate_customers(&bgnbd_model, bgnbd_truth, CUSTOMERS, 26, 39,
                                         1.0 / 7, rng, pat),
@@ -108,17 +109,21 @@ START_TEST(test_coverage_bgnbd_gg)
      * ok without a covariance, the values are those of the model) */
     for (size_t h = 0; h < N_HIST; h++) {
         double v[1], spend, d;
-        ck_assert_int_eq(bgnbd_model.p_alive(bgnbd_truth, histories[h][0], histories[h][1],
-                                             histories[h][2], &truth[h].p_alive.value),
+        ck_assert_int_eq(bgnbd_model.p_alive(bgnbd_truth, histories[h][0],
+                                             histories[h][1], histories[h][2],
+                                             &truth[h].p_alive.value),
                          GSL_SUCCESS);
-        ck_assert_int_eq(bgnbd_model.expected(bgnbd_truth, histories[h][0], histories[h][1],
-                                              histories[h][2], ts.horizon, v),
+        ck_assert_int_eq(bgnbd_model.expected(bgnbd_truth, histories[h][0],
+                                              histories[h][1], histories[h][2],
+                                              ts.horizon, v),
                          GSL_SUCCESS);
         truth[h].expected.value = v[0];
-        ck_assert_int_eq(gg_expected_spend(gg_truth, histories[h][0], histories[h][3], &spend),
-                         GSL_SUCCESS);
-        ck_assert_int_eq(clv_discounted_purchases(&bgnbd_model, bgnbd_truth, histories[h][0],
-                                                  histories[h][1], histories[h][2], &clv_12, &d),
+        ck_assert_int_eq(
+            gg_expected_spend(gg_truth, histories[h][0], histories[h][3], &spend),
+            GSL_SUCCESS);
+        ck_assert_int_eq(clv_discounted_purchases(&bgnbd_model, bgnbd_truth,
+                                                  histories[h][0], histories[h][1],
+                                                  histories[h][2], &clv_12, &d),
                          GSL_SUCCESS);
         truth[h].ltv.value = clv_12.margin * spend * d;
     }
@@ -127,7 +132,8 @@ START_TEST(test_coverage_bgnbd_gg)
         size_t n_gg;
         simulate_set(rng, pat, gg, &n_gg);
         fit_result pf, gf;
-        ck_assert_int_eq(fit_btyd(&bgnbd_model, pat, CUSTOMERS, 0, NULL, &pf), GSL_SUCCESS);
+        ck_assert_int_eq(fit_btyd(&bgnbd_model, pat, CUSTOMERS, 0, NULL, &pf),
+                         GSL_SUCCESS);
         ck_assert_int_eq(gg_fit(gg, n_gg, 0, NULL, &gf), GSL_SUCCESS);
         /* a replicate whose fit the service would refuse is not served:
          * count them (none expected here) */
@@ -150,8 +156,9 @@ START_TEST(test_coverage_bgnbd_gg)
     free(pat);
     free(gg);
     ck_assert_int_ge(used, REPLICATES * 98 / 100);
-    printf("intervals coverage (%d replicates of %d customers, nominal 0.90, tol %.3f):\n",
-           used, CUSTOMERS, COVERAGE_TOL);
+    printf(
+        "intervals coverage (%d replicates of %d customers, nominal 0.90, tol %.3f):\n",
+        used, CUSTOMERS, COVERAGE_TOL);
     double sum[3] = {0};
     for (size_t h = 0; h < N_HIST; h++) {
         double c[3];
@@ -160,25 +167,26 @@ START_TEST(test_coverage_bgnbd_gg)
             sum[k] += c[k];
         }
         printf("  x=%g t_x=%g T=%g m=%g: p_alive %.3f expected %.3f ltv %.3f\n",
-               histories[h][0], histories[h][1], histories[h][2], histories[h][3], c[0], c[1],
-               c[2]);
+               histories[h][0], histories[h][1], histories[h][2], histories[h][3], c[0],
+               c[1], c[2]);
         /* P(alive) of a customer without repeat purchases is 1 for every
          * BG/NBD parameter: its interval is [1, 1] and always covers */
         if (histories[h][0] > 0)
-            ck_assert_msg(fabs(c[0] - 0.9) <= COVERAGE_TOL, "p_alive coverage %.3f", c[0]);
+            ck_assert_msg(fabs(c[0] - 0.9) <= COVERAGE_TOL, "p_alive coverage %.3f",
+                          c[0]);
         ck_assert_msg(fabs(c[1] - 0.9) <= COVERAGE_TOL, "expected coverage %.3f", c[1]);
         ck_assert_msg(fabs(c[2] - 0.9) <= COVERAGE_TOL, "ltv coverage %.3f", c[2]);
     }
-    printf("  mean over histories: p_alive %.3f expected %.3f ltv %.3f\n", sum[0] / N_HIST,
-           sum[1] / N_HIST, sum[2] / N_HIST);
+    printf("  mean over histories: p_alive %.3f expected %.3f ltv %.3f\n",
+           sum[0] / N_HIST, sum[1] / N_HIST, sum[2] / N_HIST);
 }
 END_TEST
 
 /* ---- (b) the delta method against parameter draws ---- */
 
 /* Draws z ~ N(mean, cov) (n <= 4) through the Cholesky factor of cov. */
-static void draw_normal(const gsl_rng *rng, const double *mean, const double *cov, size_t n,
-                        double *out)
+static void draw_normal(const gsl_rng *rng, const double *mean, const double *cov,
+                        size_t n, double *out)
 {
     double l[16] = {0}, e[4];
     for (size_t i = 0; i < n; i++)
@@ -204,10 +212,14 @@ static void check_draws(const btyd_model *bm, const double *params, const double
                         const double *hist)
 {
     size_t n = bm->n_params;
-    intervals_spec s = {.model = bm, .params = params, .covariance = cov, .horizon = 52,
+    intervals_spec s = {.model = bm,
+                        .params = params,
+                        .covariance = cov,
+                        .horizon = 52,
                         .level = INTERVALS_LEVEL};
     intervals_result r;
-    ck_assert_int_eq(intervals_compute(&s, hist[0], hist[1], hist[2], 0, &r), GSL_SUCCESS);
+    ck_assert_int_eq(intervals_compute(&s, hist[0], hist[1], hist[2], 0, &r),
+                     GSL_SUCCESS);
     ck_assert(r.expected.ok && r.p_alive.ok);
     double z = 1.6448536269514722;
     double se_delta = (log(r.expected.hi) - log(r.expected.lo)) / (2 * z);
@@ -224,8 +236,8 @@ static void check_draws(const btyd_model *bm, const double *params, const double
     }
     gsl_rng_free(rng);
     double mean = sum / draws, sd = sqrt(sum2 / draws - mean * mean);
-    printf("intervals %s x=%g: delta-method SE of log E %.5g, draws %.5g\n", bm->name, hist[0],
-           se_delta, sd);
+    printf("intervals %s x=%g: delta-method SE of log E %.5g, draws %.5g\n", bm->name,
+           hist[0], se_delta, sd);
     /* the standard deviation of 20000 draws is within ~0.5% of the truth
      * (sqrt(1/(2*20000))); 3% allows for the quadratic terms */
     ck_assert_msg(fabs(sd / se_delta - 1) < 0.03, "draws %g delta %g", sd, se_delta);
@@ -324,23 +336,28 @@ START_TEST(test_bounds_all_models)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         double cov[16];
         small_covariance(cases[c].params, 4, 0.1, cov);
-        intervals_spec s = {.model = cases[c].m, .params = cases[c].params,
-                            .covariance = cov, .gg_params = gg_truth, .gg_covariance = gcov,
-                            .horizon = cases[c].m->discrete ? 5 : 52, .clv = &clv_12,
+        intervals_spec s = {.model = cases[c].m,
+                            .params = cases[c].params,
+                            .covariance = cov,
+                            .gg_params = gg_truth,
+                            .gg_covariance = gcov,
+                            .horizon = cases[c].m->discrete ? 5 : 52,
+                            .clv = &clv_12,
                             .level = INTERVALS_LEVEL};
         clv_options dclv = clv_12;
         dclv.month_periods = clv_month_periods(cases[c].m, 7);
         s.clv = &dclv;
         double T = cases[c].T;
         for (double x = 0; x <= (cases[c].m->discrete ? T : 30); x += 1)
-            for (double tx = x > 0 ? 1 : 0; tx <= T; tx += cases[c].m->discrete ? 1 : 3.5) {
+            for (double tx = x > 0 ? 1 : 0; tx <= T;
+                 tx += cases[c].m->discrete ? 1 : 3.5) {
                 if (x > 0 && cases[c].m->discrete && tx < x)
                     continue;
                 intervals_result r;
                 ck_assert_int_eq(intervals_compute(&s, x, tx, T, x > 0 ? 30 : 0, &r),
                                  GSL_SUCCESS);
-                ck_assert_msg(r.p_alive.ok && r.expected.ok && r.ltv.ok,
-                              "%s x=%g t_x=%g", cases[c].m->name, x, tx);
+                ck_assert_msg(r.p_alive.ok && r.expected.ok && r.ltv.ok, "%s x=%g t_x=%g",
+                              cases[c].m->name, x, tx);
                 check_bounds(&r);
                 ok_count++;
                 if (x == 0)
@@ -425,7 +442,8 @@ START_TEST(test_degenerate_and_scaling)
     for (int i = 0; i < 9; i++)
         gcov[i] /= 16;
     ck_assert_int_eq(intervals_compute(&s, 3, 20, 30, 10, &r4), GSL_SUCCESS);
-    double w = log(r.expected.hi / r.expected.lo), w4 = log(r4.expected.hi / r4.expected.lo);
+    double w = log(r.expected.hi / r.expected.lo),
+           w4 = log(r4.expected.hi / r4.expected.lo);
     ck_assert_msg(fabs(w4 / w - 0.25) < 1e-6, "%g", w4 / w);
     w = log(r.ltv.hi / r.ltv.lo);
     w4 = log(r4.ltv.hi / r4.ltv.lo);
@@ -440,9 +458,9 @@ START_TEST(test_fit_covariance)
     ck_assert(pat != NULL);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 3);
-    ck_assert_int_eq(
-        simulate_customers(&bgnbd_model, bgnbd_truth, CUSTOMERS, 26, 39, 1.0 / 7, rng, pat),
-        GSL_SUCCESS);
+    ck_assert_int_eq(simulate_customers(&bgnbd_model, bgnbd_truth, CUSTOMERS, 26, 39,
+                                        1.0 / 7, rng, pat),
+                     GSL_SUCCESS);
     gsl_rng_free(rng);
     fit_result f;
     ck_assert_int_eq(fit_btyd(&bgnbd_model, pat, CUSTOMERS, 0, NULL, &f), GSL_SUCCESS);
@@ -515,7 +533,8 @@ static void check_pair(json_t *doc, const char *key, double *lo, double *hi)
     *lo = json_number_value(json_array_get(p, 0));
     *hi = json_number_value(json_array_get(p, 1));
     double v = json_number_value(json_object_get(doc, key));
-    ck_assert_msg(0 <= *lo && *lo <= v && v <= *hi, "%s: %g <= %g <= %g", key, *lo, v, *hi);
+    ck_assert_msg(0 <= *lo && *lo <= v && v <= *hi, "%s: %g <= %g <= %g", key, *lo, v,
+                  *hi);
     ck_assert(strcmp(key, "p_alive") != 0 || *hi <= 1);
 }
 
@@ -524,14 +543,15 @@ START_TEST(test_served_intervals)
     refit_and_wait();
     /* the covariance went to the snapshot row (migration 015) */
     store_db *db = testhttp_db_open(&svc);
-    ck_assert_int_eq(store_db_exec(db,
-                                   "DO $$ BEGIN IF NOT EXISTS (SELECT FROM model_snapshots)"
-                                   " OR EXISTS (SELECT FROM model_snapshots"
-                                   " WHERE covariance->'purchase'->'matrix' IS NULL"
-                                   " OR covariance->'spend'->'matrix' IS NULL)"
-                                   " THEN RAISE 'no covariance'; END IF; END $$",
-                                   PGRES_COMMAND_OK),
-                     0);
+    ck_assert_int_eq(
+        store_db_exec(db,
+                      "DO $$ BEGIN IF NOT EXISTS (SELECT FROM model_snapshots)"
+                      " OR EXISTS (SELECT FROM model_snapshots"
+                      " WHERE covariance->'purchase'->'matrix' IS NULL"
+                      " OR covariance->'spend'->'matrix' IS NULL)"
+                      " THEN RAISE 'no covariance'; END IF; END $$",
+                      PGRES_COMMAND_OK),
+        0);
     static const char *const ids[] = {"1", "2", "18", "100", "1000"};
     double first[5][2];
     for (int i = 0; i < 5; i++) {
@@ -580,14 +600,16 @@ START_TEST(test_served_intervals)
         check_pair(r.json, "predicted_ltv", &lo, &hi);
         /* the same up to the fit's tolerance: the worker may have saved a
          * second fit of the same data (its first one at start, then ours) */
-        ck_assert_msg(fabs(lo / first[i][0] - 1) < 1e-6 && fabs(hi / first[i][1] - 1) < 1e-6,
+        ck_assert_msg(fabs(lo / first[i][0] - 1) < 1e-6 &&
+                          fabs(hi / first[i][1] - 1) < 1e-6,
                       "%.17g %.17g / %.17g %.17g", lo, hi, first[i][0], first[i][1]);
         testhttp_response_free(&r);
     }
     /* a snapshot without covariance (a row from before migration 015):
      * intervals null, the rest of the document as before */
-    ck_assert_int_eq(
-        store_db_exec(db, "UPDATE model_snapshots SET covariance = NULL", PGRES_COMMAND_OK), 0);
+    ck_assert_int_eq(store_db_exec(db, "UPDATE model_snapshots SET covariance = NULL",
+                                   PGRES_COMMAND_OK),
+                     0);
     store_db_close(db);
     testhttp_app_stop(&svc);
     testhttp_app_start(&svc, false);
@@ -628,9 +650,10 @@ static double column(const char *header, const char *row, const char *name)
 
 START_TEST(test_cli_score_intervals)
 {
-    testrun_out r = testrun_sh(
-        "$LTVD score --model bgnbd --spend-model gg --period week --horizon 39 --intervals"
-        " --summary tests/data/cdnow_customers_summary_with_transactions.csv");
+    testrun_out r =
+        testrun_sh("$LTVD score --model bgnbd --spend-model gg --period week --horizon "
+                   "39 --intervals"
+                   " --summary tests/data/cdnow_customers_summary_with_transactions.csv");
     ck_assert_msg(r.status == 0, "%s", r.err);
     char *save, *line = strtok_r(r.out, "\n", &save);
     ck_assert_str_eq(line, "customer_id,frequency,recency,T,p_alive,expected_purchases,"
@@ -638,13 +661,15 @@ START_TEST(test_cli_score_intervals)
                            "p_alive_hi,expected_lo,expected_hi,clv_lo,clv_hi");
     char header[512];
     snprintf(header, sizeof header, "%s", line);
-    static const char *const cols[][3] = {{"p_alive", "p_alive_lo", "p_alive_hi"},
-                                          {"expected_purchases", "expected_lo", "expected_hi"},
-                                          {"clv", "clv_lo", "clv_hi"}};
+    static const char *const cols[][3] = {
+        {"p_alive", "p_alive_lo", "p_alive_hi"},
+        {"expected_purchases", "expected_lo", "expected_hi"},
+        {"clv", "clv_lo", "clv_hi"}};
     int rows = 0;
     while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
         for (int k = 0; k < 3; k++) {
-            double v = column(header, line, cols[k][0]), lo = column(header, line, cols[k][1]),
+            double v = column(header, line, cols[k][0]),
+                   lo = column(header, line, cols[k][1]),
                    hi = column(header, line, cols[k][2]);
             ck_assert_msg(isfinite(lo) && isfinite(hi) && lo <= v && v <= hi && lo >= 0,
                           "%s: %s", cols[k][0], line);
