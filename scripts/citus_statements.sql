@@ -539,3 +539,23 @@ CREATE TEMP TABLE h_rows AS EXECUTE hist('default', 20);
 SELECT count(*) = 1 AND min(mae) = 0.5 AS ok FROM h_rows \gset
 SELECT pg_temp.expect(:'ok', 'the history holds the snapshot with its back-test summary');
 ROLLBACK;
+
+-- check: snapshot_cov.c save_sql and load_sql (the covariance column, migration 015)
+BEGIN;
+INSERT INTO model_snapshots (tenant_id, as_of, period, model, params, log_likelihood,
+       n_customers, n_patterns, converged, iterations, seconds, created_at)
+VALUES ('default', timestamptz '2026-01-01', 'week', 'bgnbd',
+        '{"r":0.24,"alpha":4.41,"a":0.79,"b":2.43}', -9582.4, 2357, 310, true, 25, 0.01,
+        timestamptz '2026-01-01 00:00:01')
+RETURNING id AS snap_id \gset
+PREPARE covsave(text, bigint, text) AS
+ UPDATE model_snapshots SET covariance = $3::jsonb WHERE tenant_id = $1 AND id = $2::bigint;
+EXECUTE covsave('default', :snap_id,
+                '{"purchase":{"model":"bgnbd","params":["r"],"matrix":[[0.0001]]},"spend":null}');
+PREPARE covload(text, bigint) AS
+ SELECT covariance::text FROM model_snapshots WHERE tenant_id = $1 AND id = $2::bigint;
+EXECUTE covload('default', :snap_id);
+SELECT covariance->'purchase'->>'model' = 'bgnbd' AS ok FROM model_snapshots
+ WHERE tenant_id = 'default' AND id = :snap_id \gset
+SELECT pg_temp.expect(:'ok', 'the covariance saved and read back');
+ROLLBACK;

@@ -32,6 +32,7 @@
 #include "store/customers.h"
 #include "store/fleet.h"
 #include "summary/summary.h"
+#include "worker/covariance.h"
 #include "worker/worker.h"
 
 /* ------------------------------------------------------------ snapshots */
@@ -116,6 +117,7 @@ int app_model_from_snapshot(const store_snapshot *s, cache_model *out,
         fit_from_store(&s->spend, out->gg_params, 3, &out->gg_fit);
         std_errors_from_store(&s->spend, gg_names, 3, &out->gg_fit);
     }
+    worker_covariance_read(s->covariance_json, out); /* intervals: none without */
     if (!isfinite(s->created_at) || !isfinite(s->as_of)) {
         snprintf(err, CONFIG_ERR_MAX, "snapshot %lld: created_at or as_of not finite",
                  (long long)s->id);

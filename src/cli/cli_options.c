@@ -27,6 +27,7 @@ enum {
     OPT_COVARIATES,
     OPT_COVARIATE_COLUMNS,
     OPT_MIN_CUSTOMERS,
+    OPT_INTERVALS,
     OPT_HELP,
 };
 
@@ -47,6 +48,7 @@ static const struct option long_options[] = {
     {"covariates", required_argument, NULL, OPT_COVARIATES},
     {"covariate-columns", required_argument, NULL, OPT_COVARIATE_COLUMNS},
     {"min-customers", required_argument, NULL, OPT_MIN_CUSTOMERS},
+    {"intervals", no_argument, NULL, OPT_INTERVALS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -111,11 +113,15 @@ static const char score_usage[] =
     "  --margin M              share of spend that is profit (default 1)\n"
     "  --clv-months N          CLV horizon in months (default 12)\n"
     "  --penalizer C           L2 penalty of the fits done here (default 0)\n"
+    "  --intervals             add the 90% intervals p_alive_lo, p_alive_hi,\n"
+    "                          expected_lo, expected_hi (and clv_lo, clv_hi with a\n"
+    "                          spend model) from the fits' covariance (fitted here:\n"
+    "                          not with --params or --spend-params)\n"
     "  -h, --help              this text\n"
     "Exit status: 0, 1 for bad data or a failed fit, 2 for a usage error.\n";
 
 static const int score_only[] = {OPT_PARAMS, OPT_SPEND_MODEL, OPT_SPEND_PARAMS,
-                                 OPT_HORIZON};
+                                 OPT_HORIZON, OPT_INTERVALS};
 static const int fit_only[] = {OPT_COVARIATES, OPT_COVARIATE_COLUMNS, OPT_MIN_CUSTOMERS};
 
 static int fail(const char *cmd, const char *fmt, const char *arg)
@@ -170,6 +176,9 @@ static int set_option(const char *cmd, int opt, const char *arg, cli_options *o)
     case OPT_MIN_CUSTOMERS:
         if (parse_number(arg, 1, false, &o->min_customers) != 0)
             return fail(cmd, "--min-customers must be a number >= 1, not '%s'", arg);
+        return 0;
+    case OPT_INTERVALS:
+        o->intervals = true;
         return 0;
     case OPT_MODEL:
         o->model = arg;
@@ -246,6 +255,11 @@ static int check_combination(const char *cmd, bool score, cli_options *o)
     if (o->covariates == NULL && (o->covariate_columns != NULL || o->min_customers > 0))
         return fail(cmd, "%s",
                     "--covariate-columns and --min-customers need --covariates");
+    if (o->intervals &&
+        (strcmp(o->model, "gg") == 0 || o->params != NULL || o->spend_params != NULL))
+        return fail(cmd, "%s",
+                    "--intervals needs a purchase model fitted here (the fit's "
+                    "covariance): not with --model gg, --params or --spend-params");
     if (o->covariates != NULL && o->penalizer > 0)
         return fail(cmd, "%s", "--penalizer is not available with --covariates");
     return 0;

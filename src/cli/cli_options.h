@@ -25,6 +25,7 @@ typedef struct cli_options {
     const char *covariates;        /* fit: --covariates FILE, or NULL */
     const char *covariate_columns; /* fit: comma-separated column names, or NULL */
     double min_customers;          /* fit: --min-customers, 0 when not given */
+    bool intervals;                /* score: --intervals (90% interval columns) */
 } cli_options;
 
 /* Parses argv (argv[0] is the sub-command). `score` says whether the

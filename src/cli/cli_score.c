@@ -1,5 +1,7 @@
 /* `ltvd score`: per-customer P(alive), expected purchases, P(purchase) over a
- * horizon and, with a spend model, expected spend and CLV, printed as CSV. */
+ * horizon and, with a spend model, expected spend and CLV, printed as CSV;
+ * with --intervals their 90% intervals from the fits' covariance
+ * (model/intervals.h). */
 #include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include "cli/cli_data.h"
 #include "model/accept.h"
 #include "model/clv.h"
+#include "model/intervals.h"
 #include "model/score.h"
 
 typedef struct scorer {
@@ -19,6 +22,9 @@ typedef struct scorer {
     int with_spend;
     double spend_params[3];
     clv_options clv;
+    /* --intervals: the fits' covariances (NULL when not available) */
+    double cov[FIT_MAX_PARAMS * FIT_MAX_PARAMS], spend_cov[9];
+    const double *cov_p, *spend_cov_p;
 } scorer;
 
 /* Writes a CSV field, quoted when it holds a comma, quote or line break. */
@@ -37,8 +43,11 @@ static void put_field(const char *s)
     putchar('"');
 }
 
+/* The parameters from path, or fitted on d (their covariance then into
+ * cov when not NULL: *cov_p points to it, or is NULL when the fit has none). */
 static int get_params(const char *path, const btyd_model *m, const cli_data *d,
-                      const cli_options *o, double *params)
+                      const cli_options *o, double *params, double *cov,
+                      const double **cov_p)
 {
     fit_json_model jm = cli_json_model(m);
     if (path != NULL) {
@@ -64,6 +73,10 @@ static int get_params(const char *path, const btyd_model *m, const cli_data *d,
         return -1;
     }
     memcpy(params, r.params, jm.n_params * sizeof params[0]);
+    if (cov != NULL && r.covariance_ok) {
+        memcpy(cov, r.covariance, jm.n_params * jm.n_params * sizeof cov[0]);
+        *cov_p = cov;
+    }
     return 0;
 }
 
@@ -75,7 +88,43 @@ static void print_header(const scorer *s)
     }
     fputs("customer_id,frequency,recency,T,p_alive,expected_purchases,p_purchase",
           stdout);
-    puts(s->with_spend ? ",monetary_value,expected_spend,clv" : "");
+    fputs(s->with_spend ? ",monetary_value,expected_spend,clv" : "", stdout);
+    if (s->o->intervals)
+        fputs(s->with_spend
+                  ? ",p_alive_lo,p_alive_hi,expected_lo,expected_hi,clv_lo,clv_hi"
+                  : ",p_alive_lo,p_alive_hi,expected_lo,expected_hi",
+              stdout);
+    putchar('\n');
+}
+
+/* ",lo,hi", or two empty fields when the interval is not available. */
+static void print_bound(const intervals_bound *b)
+{
+    if (b->ok)
+        printf(",%.17g,%.17g", b->lo, b->hi);
+    else
+        fputs(",,", stdout);
+}
+
+/* The interval columns of one customer (--intervals). */
+static void print_intervals(const scorer *s, const cust_summary *c)
+{
+    intervals_spec spec = {.model = s->m,
+                           .params = s->params,
+                           .covariance = s->cov_p,
+                           .gg_params = s->with_spend ? s->spend_params : NULL,
+                           .gg_covariance = s->spend_cov_p,
+                           .horizon = s->o->horizon,
+                           .clv = s->with_spend ? &s->clv : NULL,
+                           .level = INTERVALS_LEVEL};
+    intervals_result r;
+    if (intervals_compute(&spec, c->frequency, c->recency, c->T, c->monetary_value, &r) !=
+        GSL_SUCCESS)
+        memset(&r, 0, sizeof r);
+    print_bound(&r.p_alive);
+    print_bound(&r.expected);
+    if (s->with_spend)
+        print_bound(&r.ltv);
 }
 
 static void print_failure(const cust_summary *c, int rc)
@@ -119,6 +168,8 @@ static void print_row(const scorer *s, const cust_summary *c, const score_output
            v->p_alive, v->expected, v->p_purchase);
     if (s->with_spend)
         printf(",%.17g,%.17g,%.17g", c->monetary_value, v->expected_spend, v->clv);
+    if (s->o->intervals)
+        print_intervals(s, c);
     putchar('\n');
 }
 
@@ -209,10 +260,12 @@ int cli_score_main(int argc, char **argv)
             stderr);
         goto cleanup;
     }
-    if (s.m != NULL && get_params(o.params, s.m, &d, &o, s.params) != 0)
+    if (s.m != NULL && get_params(o.params, s.m, &d, &o, s.params,
+                                  o.intervals ? s.cov : NULL, &s.cov_p) != 0)
         goto cleanup;
     if (s.with_spend &&
-        get_params(s.m ? o.spend_params : o.params, NULL, &d, &o, s.spend_params) != 0)
+        get_params(s.m ? o.spend_params : o.params, NULL, &d, &o, s.spend_params,
+                   o.intervals ? s.spend_cov : NULL, &s.spend_cov_p) != 0)
         goto cleanup;
     if (s.with_spend && !(s.spend_params[1] > 1)) {
         fprintf(stderr,

@@ -10,7 +10,9 @@
  *   expected_spend and predicted_ltv (null without a spend model), churn_risk
  *   (high below churn_high_below, medium below churn_medium_below, else low),
  *   at_risk (churn_risk is high), lifecycle_stage, model {name, version,
- *   fitted_at}.
+ *   fitted_at}, intervals (90% intervals of p_alive, expected_purchases and
+ *   predicted_ltv, or null: intervals_doc.c; this document only, not the
+ *   list's; ?intervals=false leaves it out).
  * The LTV runs over round(horizon_days / 30) months (at least one), each
  * discounted at discount_rate, times margin. Until a model is fitted the
  * answer is the 503 problem no-model. */
@@ -23,15 +25,17 @@
 #include "app/app.h"
 #include "app/db_wait.h"
 #include "cache/cache.h"
+#include "http/intervals_doc.h"
 #include "http/query.h"
 #include "http/score_doc.h"
 #include "http/subscriptions.h"
 
-static const char *const known_query[] = {SCORE_QUERY_NAMES, NULL};
+static const char *const known_query[] = {SCORE_QUERY_NAMES, "intervals", NULL};
 
 /* Scores s with m and replies (200, or the problem of a scoring failure). */
 static http_result reply_score(http_request *req, const char *id, const cache_model *m,
-                               const cache_summary *s, const score_opts *o)
+                               const cache_summary *s, const score_opts *o,
+                               bool intervals)
 {
     score_row row;
     int rc = score_compute(m, s, o, app_tenant_config(req->tenant_ref), &row);
@@ -42,6 +46,8 @@ static http_result reply_score(http_request *req, const char *id, const cache_mo
         row.channel = row.campaign = NULL;
     json_out b = {0};
     score_doc_write(&b, id, m, o, &row);
+    if (intervals)
+        intervals_doc_member(&b, m, o, &row);
     subscriptions_customer_member(&b, req->tenant_ref, id);
     size_t len = 0;
     char *body = json_out_take(&b, &len);
@@ -55,8 +61,10 @@ static http_result get_customer(http_request *req)
     const char *id = req->params[0];
     http_result res;
     score_opts o;
+    bool intervals;
     if (!score_query_known_or_reply(req, known_query, &res) ||
-        !score_opts_or_reply(req, &o, &res))
+        !score_opts_or_reply(req, &o, &res) ||
+        !intervals_doc_wanted_or_reply(req, &intervals, &res))
         return res;
     cache_summary cached, s;
     if (cache_get(t->cache, id, &cached) != CACHE_OK)
@@ -81,7 +89,7 @@ static http_result get_customer(http_request *req)
                                             NULL);
         }
     }
-    res = reply_score(req, id, m, &s, &o);
+    res = reply_score(req, id, m, &s, &o, intervals);
     cache_snapshot_release(m);
     return res;
 }

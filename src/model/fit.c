@@ -515,10 +515,17 @@ int fit_mle(const fit_spec *spec, fit_result *out)
     if (spec->n_params > FIT_MAX_PARAMS || spec->covariance != NULL)
         return GSL_EDOM;
     fit_result_wide w;
-    int rc = fit_mle_wide(spec, &w);
+    double cov[FIT_MAX_PARAMS * FIT_MAX_PARAMS];
+    fit_spec with_cov = *spec;
+    with_cov.covariance = cov;
+    int rc = fit_mle_wide(&with_cov, &w);
     if (rc != GSL_SUCCESS)
         return rc;
     memset(out, 0, sizeof *out);
+    if (w.std_errors_ok) {
+        memcpy(out->covariance, cov, spec->n_params * spec->n_params * sizeof cov[0]);
+        out->covariance_ok = true;
+    }
     memcpy(out->params, w.params, spec->n_params * sizeof w.params[0]);
     memcpy(out->std_errors, w.std_errors, spec->n_params * sizeof w.std_errors[0]);
     out->std_errors_ok = w.std_errors_ok;

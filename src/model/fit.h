@@ -45,7 +45,8 @@ typedef struct fit_spec {
     fit_hessian_fn hessian; /* optional, with loglik_grad: used instead of
                                differences of the gradient for the Newton
                                steps and the standard errors */
-    double *covariance;     /* optional out (fit_mle_wide only): the n x n
+    double *covariance;     /* optional out (fit_mle_wide only; fit_mle fills
+                               fit_result.covariance instead): the n x n
                                covariance of the natural-scale params, row-major,
                                written when std_errors_ok */
 } fit_spec;
@@ -58,6 +59,13 @@ typedef struct fit_result {
     size_t iterations;     /* BFGS plus Newton steps on the full data */
     bool converged;
     double seconds;
+    /* The asymptotic covariance of the natural-scale params (n x n,
+     * row-major, n = the model's number of params), the inverse of the
+     * negated Hessian the std_errors come from (std_errors[i] is the square
+     * root of covariance[i*n+i]). Valid only when covariance_ok: a fit with
+     * std_errors_ok, or a snapshot that stored it (model/intervals.h). */
+    double covariance[FIT_MAX_PARAMS * FIT_MAX_PARAMS];
+    bool covariance_ok;
 } fit_result;
 
 /* fit_result with room for FIT_MAX_PARAMS_WIDE parameters (not stored). */
@@ -74,7 +82,8 @@ typedef struct fit_result_wide {
 /* Fits by maximum likelihood. Returns GSL_SUCCESS when a finite optimum was
  * found (out->converged says whether the gradient test passed), GSL_EDOM for
  * a bad spec, or another GSL code when the likelihood cannot be evaluated at
- * the starting point. */
+ * the starting point. out->covariance is filled (covariance_ok) whenever the
+ * standard errors are (std_errors_ok). */
 int fit_mle(const fit_spec *spec, fit_result *out);
 
 /* fit_mle for up to FIT_MAX_PARAMS_WIDE parameters (fit_mle itself refuses

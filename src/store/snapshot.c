@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/snapshot_cov.h"
+
 #define FIT_COLS 9
 
 /* created_at and fit_started_at are values (the database clock, read by
@@ -165,6 +167,8 @@ static store_tx_status save_tx(store_db *db, void *arg)
     s->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     s->created_at = strtod(created, NULL);
     PQclear(res);
+    if (store_snapshot_cov_save(db, j->tenant, s) != STORE_TX_OK)
+        return STORE_TX_ERROR;
     return announce(db, j);
 }
 
@@ -263,6 +267,10 @@ int store_snapshot_load_before(store_db *db, const char *tenant, int64_t before_
     rc = 1;
 cleanup:
     PQclear(res);
+    if (rc == 1 && store_snapshot_cov_load(db, vals[1], out) != 0) {
+        store_snapshot_free(out);
+        rc = -1;
+    }
     return rc;
 }
 
@@ -280,5 +288,6 @@ void store_snapshot_free(store_snapshot *s)
     fit_free(&s->purchase);
     fit_free(&s->spend);
     free(s->fallback);
+    free(s->covariance_json);
     memset(s, 0, sizeof *s);
 }

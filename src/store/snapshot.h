@@ -41,6 +41,9 @@ typedef struct store_snapshot {
     store_fit spend;      /* Gamma-Gamma, when has_spend */
     int64_t spend_n_zero; /* customers left out of it: repeat spend all zero */
     char *fallback;       /* how it differs from the configured model and why, or NULL */
+    /* The parameters' covariance (migration 015, store/snapshot_cov.h): JSON
+     * text, or NULL when not available. */
+    char *covariance_json;
     /* The fit (migration 008): when it began, with the fit lock held (UTC
      * seconds, database clock; 0 when unknown), and the transaction horizon
      * of the data it read (has_data_xmin false when unknown). */

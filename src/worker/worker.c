@@ -23,6 +23,7 @@
 #include "store/fleet.h"
 #include "store/snapshot.h"
 #include "summary/summary.h"
+#include "worker/covariance.h"
 #include "worker/refit.h"
 
 /* How long a refit waits for the pooled connection it holds the fit lock
@@ -335,6 +336,7 @@ static bool persist(attempt *t, cache_model *m, store_db *db, const store_fit_lo
                         .fallback = m->fallback[0] != '\0' ? m->fallback : NULL};
     snprintf(s.period, sizeof s.period, "%s", m->period_days == 1 ? "day" : "week");
     snprintf(s.settings_model, sizeof s.settings_model, "%s", m->settings_model);
+    s.covariance_json = worker_covariance_json(m); /* NULL: saved without */
     bool ok = fit_to_store(m->model->name, m->model->param_names, m->model->n_params,
                            &m->fit, m->n_customers, m->n_patterns, &s.purchase) &&
               (!m->has_spend || fit_to_store("gg", gg_param_names, 3, &m->gg_fit,
@@ -346,6 +348,7 @@ static bool persist(attempt *t, cache_model *m, store_db *db, const store_fit_lo
                     store_db_error(db));
     free_fit(&s.purchase);
     free_fit(&s.spend);
+    free(s.covariance_json);
     m->version = (uint64_t)s.id;
     m->fitted_at = s.created_at;
     return ok;

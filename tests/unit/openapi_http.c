@@ -377,7 +377,8 @@ static json_t *other_kind(const json_t *v)
 static bool optional_member(const char *key)
 {
     return strcmp(key, "detail") == 0 || strcmp(key, "instance") == 0 ||
-           strcmp(key, "errors") == 0;
+           strcmp(key, "errors") == 0 ||
+           strcmp(key, "intervals") == 0; /* one customer's GET only, not list items */
 }
 
 /* Each member of obj (inside doc), recursively: removed, then of another

@@ -135,7 +135,8 @@ static void walk(const char *sort)
             seen++;
             if (seen % 97 == 0) { /* an item is the customer's own document */
                 char one[400];
-                snprintf(one, sizeof one, "/v1/customers/%s", id);
+                /* without the document's own member (lists leave it out) */
+                snprintf(one, sizeof one, "/v1/customers/%s?intervals=false", id);
                 testhttp_response o;
                 get(one, 200, &o);
                 ck_assert_msg(json_equal(o.json, c), "%s differs from its list item",
