@@ -5,12 +5,13 @@
 import * as echarts from 'echarts/core';
 import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
 import {
-  AriaComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent,
+  AriaComponent, GridComponent, LegendComponent, MarkAreaComponent, TooltipComponent,
+  VisualMapComponent,
 } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
 
 echarts.use([BarChart, HeatmapChart, LineChart, AriaComponent, GridComponent,
-  LegendComponent, TooltipComponent, VisualMapComponent, SVGRenderer]);
+  LegendComponent, MarkAreaComponent, TooltipComponent, VisualMapComponent, SVGRenderer]);
 
 // Colours with at least 3:1 contrast on white (WCAG non-text contrast),
 // told apart by colour-blind readers (after Okabe & Ito, darkened).
@@ -185,6 +186,7 @@ function backtestPanel(diag, why) {
     return;
   }
   const tr = bt.tracking || [];
+  const hold = tr.filter((r) => r.phase === 'holdout');
   const tracking = chart(`Tracking plot: repeat purchases per period, actual and model, calibration to ${bt.calibration_end}, holdout to ${bt.holdout_end}`, {
     legend: { top: 0, textStyle: { color: INK } },
     grid: { left: 50, right: 16, top: 30, bottom: 50 },
@@ -193,8 +195,9 @@ function backtestPanel(diag, why) {
     series: [
       { name: 'actual', type: 'line', data: tr.map((r) => r.actual), showSymbol: false },
       { name: 'model', type: 'line', data: tr.map((r) => r.model), showSymbol: false, lineStyle: { type: 'dashed' },
-        markLine: { silent: true, symbol: 'none', label: { formatter: 'holdout', color: INK },
-          lineStyle: { color: '#4a5360' }, data: [{ xAxis: bt.calibration_end }] } },
+        markArea: hold.length === 0 ? undefined : { silent: true, itemStyle: { color: 'rgba(74, 83, 96, 0.12)' },
+          label: { color: INK, position: 'insideTop' },
+          data: [[{ name: 'holdout', xAxis: hold[0].period_start }, { xAxis: hold[hold.length - 1].period_start }]] } },
     ],
   });
   const ce = bt.conditional_expectations || [];
