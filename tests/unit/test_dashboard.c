@@ -61,6 +61,25 @@ static void await_body(const char *target, const char *want, const char *avoid,
     testserve_reply_free(&r);
 }
 
+/* GET target with the key until it answers anything but 503 (a back-test
+ * or history being computed) within timeout_s: 404 when the route does not
+ * exist, 200 when it has its answer; the page and the test then see the
+ * same. */
+static void await_settled(const char *target, int timeout_s)
+{
+    testserve_reply r = {0};
+    double until = testserve_now() + timeout_s;
+    int st;
+    while ((st = testserve_http_auth(srv.port, "GET", target, key, NULL, 10, &r)) ==
+               503 ||
+           st <= 0) {
+        ck_assert_msg(testserve_now() < until, "GET %s: %d %.400s", target, st, r.body);
+        testserve_reply_free(&r);
+        testserve_sleep_ms(200);
+    }
+    testserve_reply_free(&r);
+}
+
 static void setup(void)
 {
     const char *base = getenv("DATABASE_URL");
@@ -98,6 +117,8 @@ static void setup(void)
     /* the page is compared with the API: let the background work settle */
     await_body("/v1/acquisition", "\"channel\":\"search\"", "\"status\":\"fitting\"", 60);
     await_body("/v1/subscriptions/retention", "\"subscriptions\":1000", NULL, 60);
+    await_settled("/v1/model/diagnostics", 60);
+    await_settled("/v1/model/history", 60);
 }
 
 static void teardown(void)
