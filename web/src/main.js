@@ -30,6 +30,13 @@ const fmtSig = (n) => (n == null || !Number.isFinite(n) ? '–'
   : Number(n.toPrecision(4)).toLocaleString('en-US', { maximumFractionDigits: 6 }));
 const fmtPct = (n) => (n == null ? '–' : `${(100 * n).toFixed(1)}%`);
 
+// An RFC 3339 time (the history's) or UTC seconds (the model's) as
+// "YYYY-MM-DD HH:MM" UTC.
+function utcMinute(t) {
+  const d = typeof t === 'string' ? new Date(t) : new Date(t * 1000);
+  return Number.isNaN(d.getTime()) ? String(t) : d.toISOString().slice(0, 16).replace('T', ' ');
+}
+
 function ago(seconds) {
   const s = Math.max(0, Date.now() / 1000 - seconds);
   if (s < 90) return `${Math.round(s)} s ago`;
@@ -249,12 +256,14 @@ function driftPanel(hist, why) {
   const c = chart(`Parameters of the last ${snaps.length} fits: ${names.join(', ')}`, {
     legend: { top: 0, textStyle: { color: INK } },
     grid: { left: 50, right: 16, top: 30, bottom: 50 },
-    xAxis: { type: 'category', data: snaps.map((s) => new Date(s.fitted_at * 1000).toISOString().slice(0, 16).replace('T', ' ')),
+    xAxis: { type: 'category', data: snaps.map((s) => utcMinute(s.fitted_at)),
       ...axisName('fitted at (UTC)') },
     yAxis: { type: 'log', ...axisName('value (log scale)'), nameGap: 38 },
     series: names.map((n) => ({ name: n, type: 'line', data: snaps.map((s) => (s.params ? s.params[n] : null)) })),
   });
-  p.done('ready', el('ul', { class: 'figures' }, figure('Fits shown', fmtInt(snaps.length), 'drift_fits')), c.node);
+  const figs = el('ul', { class: 'figures' }, figure('Fits shown', fmtInt(snaps.length), 'drift_fits'));
+  if (snaps.length === 1) figs.append(el('li', { text: 'one fit so far: the lines start with the next refit' }));
+  p.done('ready', figs, c.node);
   c.draw();
 }
 
