@@ -5,7 +5,7 @@
  *     recency r (age at the last purchase, in model periods) observed for
  *     T = R periods, f = 0..F, r = 0..R, from the served snapshot alone,
  *     as lifetimes' plot_probability_alive_matrix draws it. F 1..100
- *     (default 20), R 1..1000 (default 52 weekly, 365 daily), at most
+ *     (default 20), R 1..1000 (default 52 weekly, 180 daily: ~30 KB), at most
  *     PALIVE_CELLS_MAX cells: bounded work, run on the offload pool.
  *     {"model", "period", "version", "fitted_at", "T", "frequency": [..],
  *      "recency": [..], "p_alive": [[row of frequency f: R+1 values, null
@@ -100,7 +100,7 @@ static http_result get_p_alive_matrix(http_request *req)
         app_no_model_detail(t, detail, sizeof detail);
         return http_reply_problem(req, PROBLEM_NO_MODEL, detail, NULL);
     }
-    double F = 20, R = m->period_days == 1 ? 365 : 52;
+    double F = 20, R = m->period_days == 1 ? 180 : 52;
     if (!query_number(req, "max_frequency", 1, 100, true, &F, &res) ||
         !query_number(req, "max_recency", 1, 1000, true, &R, &res)) {
         cache_snapshot_release(m);
