@@ -4,7 +4,8 @@
  * fitted by its worker, weekly, as of 1997-09-30, keys required.
  *   test_dashboard_routes: GET / and the assets (public, CSP, cache
  *     validation, 304), the two endpoints the dashboard added (bounds,
- *     scope, the histogram adding up to the customers);
+ *     scope, the histogram adding up to the customers, its total and max
+ *     those of every customer's document in the export);
  *   test_dashboard_browser: tests/browser/dashboard.mjs in Debian's headless
  *     Chromium through playwright-core: every panel drawn with data, the
  *     numbers shown equal the API's, basic accessibility, a screenshot
@@ -13,6 +14,7 @@
  * installs them through scripts/deps.sh). */
 #include <check.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +136,14 @@ static void teardown(void)
     testrun_free(&o);
 }
 
+/* The number after the first member name (e.g. "\"total\":") in text. */
+static double number_after(const char *text, const char *name)
+{
+    const char *p = strstr(text, name);
+    ck_assert_msg(p != NULL, "no %s in %.300s", name, text);
+    return strtod(p + strlen(name), NULL);
+}
+
 /* GET target (token may be NULL) with If-None-Match inm (NULL: none). */
 static int get(const char *target, const char *token, const char *inm, testserve_reply *r)
 {
@@ -244,7 +254,26 @@ START_TEST(test_dashboard_routes)
     ck_assert_int_eq(total, 2357);
     ck_assert_int_eq(bins, 2357);
     ck_assert_int_eq(n, 1 + 7 + 1);
+    double sum_served = number_after(r.body, "\"total\":"),
+           max_served = number_after(r.body, "\"max\":");
     testserve_reply_free(&r);
+
+    /* its total and max are those of every customer's document (the export) */
+    int st =
+        testserve_http_auth(srv.port, "GET", "/v1/customers/export", key, NULL, 30, &r);
+    ck_assert_int_eq(st, 200);
+    double sum = 0, max = 0;
+    long docs = 0;
+    for (p = r.body; (p = strstr(p, "\"predicted_ltv\":")) != NULL; p++, docs++) {
+        double ltv = strtod(p + 16, NULL);
+        sum += ltv;
+        max = ltv > max ? ltv : max;
+    }
+    testserve_reply_free(&r);
+    ck_assert_int_eq(docs, 2357);
+    ck_assert_msg(fabs(sum - sum_served) <= 1e-9 * sum, "total %.17g, documents %.17g",
+                  sum_served, sum);
+    ck_assert_msg(max == max_served, "max %.17g, documents %.17g", max_served, max);
 }
 END_TEST
 
