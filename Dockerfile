@@ -15,7 +15,8 @@
 # server is there for the tests: scripts/with_pg.sh starts a temporary cluster
 # (scripts/pg_local.sh runs it as the `postgres` user when, as here, the build
 # runs as root). Debian's automatic "main" cluster is switched off: the tests
-# never use it.
+# never use it. nodejs and npm bundle the dashboard (web/, `npm ci` from the
+# committed lockfile), chromium runs its browser test.
 FROM debian:12 AS build
 ENV DEBIAN_FRONTEND=noninteractive
 RUN mkdir -p /etc/postgresql-common/createcluster.d \
@@ -24,7 +25,7 @@ RUN mkdir -p /etc/postgresql-common/createcluster.d \
     && apt-get install -y --no-install-recommends \
         build-essential pkg-config \
         libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libgnutls28-dev libyaml-dev check \
-        postgresql curl \
+        postgresql curl nodejs npm chromium \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # .dockerignore keeps the host's build/, ./ltvd and .git out of the context.

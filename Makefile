@@ -48,7 +48,25 @@ $(BUILD)/ltvd: $(BUILD)/src/main.o $(LIB)
 $(BUILD)/src/main.o: VERSION
 $(BUILD)/src/main.o: CFLAGS_ALL += -DLTVD_VERSION='"$(VERSION)"'
 
-$(LIB): $(OBJ)
+# The dashboard (web/, docs/dashboard.md): `npm ci` when node_modules is
+# missing or older than the lockfile, then esbuild bundles it and
+# web/build.mjs writes its files as a C table, compiled into the library.
+WEB_SRC  := $(sort $(wildcard web/src/*)) web/build.mjs web/package.json
+WEB_C    := $(BUILD)/web/dashboard_assets.c
+WEB_OBJ  := $(BUILD)/web/dashboard_assets.o
+
+web/node_modules/.ltvd-npm-ci: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_C): $(WEB_SRC) web/node_modules/.ltvd-npm-ci
+	@mkdir -p $(dir $@)
+	node web/build.mjs $(BUILD)/web
+
+$(WEB_OBJ): $(WEB_C)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIB): $(OBJ) $(WEB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 

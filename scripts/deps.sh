@@ -8,13 +8,20 @@
 # FUZZ_PKGS: clang and its libFuzzer runtime (libclang-rt-dev, only
 # recommended by clang), for make fuzz and the fuzz smoke step of make test;
 # clang-format for make format-check (the first step of make test).
+# The dashboard (web/, docs/dashboard.md) is bundled at build time with
+# node and npm: Debian's nodejs and npm when no node is on the PATH (the
+# machines here come with Node.js 20 and its npm); its browser test drives
+# Debian's chromium (/usr/bin/chromium).
 set -eu
 pkgs="pkg-config libgsl-dev libjansson-dev libmicrohttpd-dev libpq-dev libgnutls28-dev libyaml-dev check postgresql curl"
 FUZZ_PKGS="clang libclang-rt-dev"
-pkgs="$pkgs $FUZZ_PKGS clang-format"
+pkgs="$pkgs $FUZZ_PKGS clang-format chromium"
 BENCH_PKGS="wrk nginx curl"
 if [ "${1:-}" = bench ]; then pkgs="$BENCH_PKGS"; fi
 missing=""
+if [ "${1:-}" != bench ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+  missing=" nodejs npm"
+fi
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done

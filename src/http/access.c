@@ -46,6 +46,10 @@ static const access_rule rules[] = {
     {"POST", "/v1/subscriptions", AUTH_SCOPE_INGEST},
     {"GET", "/v1/subscriptions/retention", AUTH_SCOPE_READ},
     {"GET", "/v1/subscriptions/{subscription_id}", AUTH_SCOPE_READ},
+    {"GET", "/", 0}, /* the dashboard: the page asks for a key, its data calls need it */
+    {"GET", "/assets/{name}", 0},
+    {"GET", "/v1/model/p_alive_matrix", AUTH_SCOPE_READ},
+    {"GET", "/v1/customers/ltv_distribution", AUTH_SCOPE_READ},
 };
 
 /* "read,admin" as "read or admin" (one of them is needed). */

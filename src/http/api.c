@@ -3,6 +3,7 @@
 
 #include "http/acquisition.h"
 #include "http/customers.h"
+#include "http/dashboard.h"
 #include "http/model.h"
 #include "http/model_history.h"
 #include "http/subscriptions.h"
@@ -12,6 +13,7 @@
 const api_group api_groups[] = {
     {transactions_routes, &transactions_nroutes},
     {customer_export_routes, &customer_export_nroutes}, /* before {customer_id} */
+    {dashboard_data_routes, &dashboard_data_nroutes},   /* before {customer_id} */
     {customers_routes, &customers_nroutes},
     {customer_list_routes, &customer_list_nroutes},
     {segments_routes, &segments_nroutes},
@@ -21,6 +23,7 @@ const api_group api_groups[] = {
     {tenants_routes, &tenants_nroutes},
     {acquisition_routes, &acquisition_nroutes},
     {subscriptions_routes, &subscriptions_nroutes},
+    {dashboard_routes, &dashboard_nroutes},
 };
 const size_t api_ngroups = sizeof api_groups / sizeof api_groups[0];
 

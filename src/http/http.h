@@ -161,6 +161,13 @@ http_result http_reply(http_request *req, unsigned status, const char *content_t
 http_result http_reply_owned(http_request *req, unsigned status, const char *content_type,
                              char *body, size_t len);
 
+/* As http_reply, for a body that lives as long as the program (not
+ * copied), with the extra headers name, value, name, value, ..., NULL
+ * (borrowed for the call). Returns HTTP_DONE, or HTTP_FATAL. */
+http_result http_reply_static(http_request *req, unsigned status,
+                              const char *content_type, const void *body, size_t len,
+                              const char *const *headers);
+
 /* A streamed body's producer: appends the next piece of the body to b
  * (empty when called), a bounded amount of work: about HTTP_STREAM_CHUNK
  * bytes, never less than one byte. Returns 1 when it appended, 0 at the

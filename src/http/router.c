@@ -697,6 +697,17 @@ http_result http_reply_owned(http_request *req, unsigned status, const char *con
     return queue(req, status, content_type, resp);
 }
 
+http_result http_reply_static(http_request *req, unsigned status,
+                              const char *content_type, const void *body, size_t len,
+                              const char *const *headers)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+    for (size_t i = 0; resp != NULL && headers != NULL && headers[i] != NULL; i += 2)
+        MHD_add_response_header(resp, headers[i], headers[i + 1]);
+    return queue(req, status, content_type, resp);
+}
+
 /* --------------------------------------------------------------- streams */
 
 /* MHD's block size of a streamed response: the most it asks for at once. */

@@ -19,7 +19,7 @@ const char *const oa_http_methods[OA_NMETHODS] = {"get",     "put",  "post",  "d
 
 static const json_t *spec; /* borrowed from oa_http_use's caller */
 static const int *port;
-static char covered[192][160]; /* "METHOD path status" answered so far */
+static char covered[256][160]; /* "METHOD path status" answered so far */
 static size_t ncovered;
 
 void oa_http_use(const json_t *s, const int *p)
@@ -97,7 +97,7 @@ static void mark(const char *method, const char *path, int status)
     for (size_t i = 0; i < ncovered; i++)
         if (strcmp(covered[i], key) == 0)
             return;
-    ck_assert_uint_lt(ncovered, 192);
+    ck_assert_uint_lt(ncovered, sizeof covered / sizeof covered[0]);
     snprintf(covered[ncovered++], sizeof covered[0], "%s", key);
 }
 
@@ -145,20 +145,22 @@ void oa_request(const char *method, const char *target, const oa_req *o, oa_resp
     static const oa_req none = {0};
     o = o != NULL ? o : &none;
     size_t blen = o->body != NULL ? strlen(o->body) : 0;
-    char ct[128] = "", auth[512] = "", accept[160] = "";
+    char ct[128] = "", auth[512] = "", accept[160] = "", inm[160] = "";
     if (o->content_type != NULL)
         snprintf(ct, sizeof ct, "Content-Type: %s\r\n", o->content_type);
     if (o->authorization != NULL)
         snprintf(auth, sizeof auth, "Authorization: %s\r\n", o->authorization);
     if (o->accept != NULL)
         snprintf(accept, sizeof accept, "Accept: %s\r\n", o->accept);
+    if (o->if_none_match != NULL)
+        snprintf(inm, sizeof inm, "If-None-Match: %s\r\n", o->if_none_match);
     size_t cap = 2048 + blen;
     char *raw = malloc(cap);
     ck_assert_ptr_nonnull(raw);
     int n = snprintf(raw, cap,
-                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s%s%s"
+                     "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s%s%s%s"
                      "Content-Length: %zu\r\n\r\n%s",
-                     method, target, ct, auth, accept,
+                     method, target, ct, auth, accept, inm,
                      o->declared > 0 ? (size_t)o->declared : blen,
                      o->declared > 0 || o->body == NULL ? "" : o->body);
     ck_assert_int_lt(n, (int)cap);

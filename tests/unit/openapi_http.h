@@ -26,6 +26,7 @@ typedef struct oa_req {
     long declared;             /* > 0: announce this Content-Length and send no body */
     const char *authorization; /* NULL: no Authorization header, else its value */
     const char *accept;        /* NULL: no Accept header, else its value */
+    const char *if_none_match; /* NULL: no If-None-Match header, else its value */
 } oa_req;
 
 /* Which documented (METHOD, path, status) a check is about. */

@@ -418,6 +418,42 @@ static void check_no_model(void)
     oa_call0("POST", "/v1/model/refit", "/v1/model/refit", NULL, 503); /* no worker */
     oa_call0("GET", "/readyz", "/readyz", NULL, 503);
     check_diag_no_model();
+    oa_call0("GET", "/v1/model/p_alive_matrix", "/v1/model/p_alive_matrix", NULL, 503);
+    oa_call0("GET", "/v1/customers/ltv_distribution", "/v1/customers/ltv_distribution",
+             NULL, 503);
+}
+
+/* The dashboard (docs/dashboard.md): the page, its assets with their
+ * ETags, and the two endpoints it added. */
+static void check_dashboard(void)
+{
+    oa_response r;
+    char etag[128];
+    oa_call("GET", "/", "/", NULL, 200, &r);
+    ck_assert(oa_header(&r, "ETag", etag, sizeof etag));
+    oa_response_free(&r);
+    oa_req inm = {.if_none_match = etag};
+    oa_call0("GET", "/", "/", &inm, 304);
+    oa_call0("HEAD", "/", "/", NULL, 200);
+    const char *asset = "/assets/{name}";
+    oa_call0("HEAD", asset, "/assets/app.js", NULL, 200); /* a body past the client's */
+    oa_call("GET", asset, "/assets/style.css", NULL, 200, &r);
+    ck_assert(oa_header(&r, "ETag", etag, sizeof etag));
+    oa_response_free(&r);
+    oa_call0("GET", asset, "/assets/style.css", &inm, 304);
+    oa_call0("GET", asset, "/assets/nosuch.js", NULL, 404);
+    const char *pa = "/v1/model/p_alive_matrix", *ld = "/v1/customers/ltv_distribution";
+    oa_call("GET", pa, "/v1/model/p_alive_matrix?max_frequency=5&max_recency=10", NULL,
+            200, &r);
+    oa_check_mutations("GET", pa, &r);
+    oa_response_free(&r);
+    oa_call0("GET", pa, "/v1/model/p_alive_matrix?max_frequency=101", NULL, 400);
+    oa_call0("GET", pa, "/v1/tenants/nobody/model/p_alive_matrix", NULL, 404);
+    oa_call("GET", ld, ld, NULL, 200, &r);
+    oa_check_mutations("GET", ld, &r);
+    oa_response_free(&r);
+    oa_call0("GET", ld, "/v1/customers/ltv_distribution?bins=0", NULL, 400);
+    oa_call0("GET", ld, "/v1/tenants/nobody/customers/ltv_distribution", NULL, 404);
 }
 
 /* GET /v1/customers/export before a model is served: every refusal. */
@@ -466,7 +502,8 @@ static void check_operations(void)
 
 static void check_undocumented_requests(void)
 {
-    oa_check_undocumented("GET", "/");
+    oa_check_undocumented("GET", "/nosuch");
+    oa_check_undocumented("POST", "/");
     oa_check_undocumented("GET", "/v1");
     oa_check_undocumented("GET", "/v2/x");
     oa_check_undocumented("GET", "/v1/transactions");
@@ -661,6 +698,7 @@ START_TEST(test_openapi_conformance)
     testhttp_snapshot_save(&svc);
     restart(true);
     check_with_model();
+    check_dashboard();
     check_export();
     check_database_down();
     oa_assert_covered(main_scope);
