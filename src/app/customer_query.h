@@ -53,6 +53,9 @@ typedef struct app_score_opts {
      * day of clock skew) is scored as of its last purchase day instead of
      * recomputed from PostgreSQL: such requests never wait on it */
     bool as_of_given;
+    /* whose score table ranks the document's predicted LTV (its percentile
+     * and spend tier, marketer_fields.h); NULL: none (both null) */
+    app_tenant *tenant;
 } app_score_opts;
 
 /* Everything served about one customer. */
