@@ -11,12 +11,14 @@
  * customer is too likely gone: P(any) never exceeds P(alive), and it grows
  * with k). step > 0 is in the model's periods (1/7 for a day in weeks);
  * 0 < target < 1. The bisection runs on a cheap form of P(any) where the
- * model has one (BG/NBD, MBG/NBD: P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x));
- * Pareto/NBD: P(alive) times its new-customer P(no purchase) at the
- * posterior (r+x, alpha+T, s, beta+T)), and the answer is then checked with
- * the model's own p_n (at k and k - 1), falling back to bisecting on p_n
- * itself when the two disagree. About log2(max_steps) cheap evaluations and
- * two of p_n. Returns GSL_SUCCESS, or the model's code (GSL_EDOM for a bad
+ * model has one: BG/NBD and MBG/NBD, P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x)),
+ * the answer then checked with the model's own p_n at k and k - 1 (bisecting
+ * on p_n itself when they disagree); Pareto/NBD, P(alive) times 1 - its
+ * P(no purchase) of an alive customer summed by fixed Gauss-Legendre panels
+ * (next_purchase_pareto.c; equal to p_n's to about 1e-13, and trusted: p_n
+ * costs a quadrature of some 30 us per call). Other models bisect on p_n.
+ * About log2(max_steps) cheap evaluations: ~0.6 us for BG/NBD, ~10 us for
+ * Pareto/NBD. Returns GSL_SUCCESS, or the model's code (GSL_EDOM for a bad
  * step, target or history); *steps is written only on success. */
 int btyd_next_purchase_steps(const btyd_model *m, const double *params, double x,
                              double t_x, double T, double step, unsigned max_steps,
