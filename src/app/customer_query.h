@@ -68,6 +68,12 @@ typedef struct app_score_row {
      * set by whoever writes the document: app_score_compute leaves NULL. */
     const char *channel;
     const char *campaign;
+    /* The predicted LTV at the score table's options (the tenant's
+     * configured ones, the service's day), when a list page took it from
+     * the table's row; otherwise the percentile (marketer_fields.h) scores
+     * it again. app_score_compute sets has_table_ltv false. */
+    bool has_table_ltv;
+    double table_ltv;
 } app_score_row;
 
 /* Scores s with m: GSL_SUCCESS, or cache_score_summary's code. */

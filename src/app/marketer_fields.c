@@ -50,6 +50,10 @@ static bool ltv_at_spec(const cache_model *m, const cache_scores_spec *sp,
                         const app_score_opts *o, const app_score_row *row, double *ltv)
 {
     const cache_score_result *r = &row->r;
+    if (row->has_table_ltv) { /* a list's item: the table's row had it */
+        *ltv = row->table_ltv;
+        return true;
+    }
     if (o->horizon_days == sp->horizon_days && o->discount_rate == sp->discount_rate &&
         o->margin == sp->clv.margin && scored_day(o, &r->summary) == sp->as_of_day) {
         *ltv = r->clv;

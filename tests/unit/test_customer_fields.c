@@ -518,6 +518,24 @@ START_TEST(test_fields_same_everywhere)
         same_fields(g, e, "tenant GET vs export");
         json_decref(g);
     }
+    /* another horizon and margin: the items' own LTV changes, not their
+     * percentile (from the table's row, or scored again at the tenant's
+     * options when the page is scored for the request) */
+    const char *other[] = {"/v1/customers?sort=-p_alive&limit=25&horizon_days=90&margin=0.5",
+                           "/v1/customers?sort=-predicted_ltv&limit=25&horizon_days=90"};
+    for (int k = 0; k < 2; k++) {
+        json_t *p = get_doc(other[k]);
+        json_array_foreach(json_object_get(p, "customers"), i, c)
+        {
+            json_t *e = json_object_get(docs, testhttp_jstr(c, "customer_id"));
+            ck_assert(testhttp_jnum(c, "predicted_ltv") != testhttp_jnum(e, "predicted_ltv"));
+            for (int f = 5; f < 7; f++)
+                ck_assert_msg(json_equal(json_object_get(c, field_names[f]),
+                                         json_object_get(e, field_names[f])),
+                              "%s: %s", other[k], field_names[f]);
+        }
+        json_decref(p);
+    }
     /* the CSV: the header names the columns, each row the same values */
     char *csv = get_body("/v1/customers/export", "text/csv");
     char *save = NULL, *line = strtok_r(csv, "\n", &save);

@@ -22,7 +22,7 @@ typedef struct testhttp_response {
     int status;
     char head[4096];        /* status line and headers, NUL-terminated */
     char content_type[128]; /* the Content-Type header, "" when absent */
-    char body[65536];       /* NUL-terminated */
+    char body[262144];      /* NUL-terminated (a page of 100 documents: ~100 KB) */
     size_t body_len;
     json_t *json; /* the body parsed, or NULL; owned, see testhttp_response_free */
 } testhttp_response;
