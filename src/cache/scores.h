@@ -162,9 +162,10 @@ int cache_scores_rank_counts(cache_scores *t, cache *c, size_t counts[CACHE_RANK
                              cache_scores_fn other_fn, void *arg);
 
 /* The percentile of predicted LTV `ltv` among t's customers: 100 times
- * the share of the published rank's customers (a sample of 65536 of them
- * past that many) whose predicted LTV (cache_scores_rank_key's, the spec's
- * margin) is strictly lower, in *pct (0 <= *pct < 100). False when t has
+ * the share of t's scored customers when its rank was last built (a
+ * sample of 65536 of them past that many) whose predicted LTV
+ * (cache_scores_rank_key's, the spec's margin) is strictly lower, in *pct
+ * (0 <= *pct < 100). False when t has
  * no published rank (or no sample: out of memory) or ltv is not finite.
  * O(log 65536), no allocation (scores_pct.c). */
 bool cache_scores_ltv_percentile(cache_scores *t, double ltv, double *pct);

@@ -65,9 +65,10 @@ typedef struct cache_rank {
     uint32_t *extra; /* records not ranked (readers skip those of n_days 0) */
     size_t n_extra;
     double margin, period_days;
-    /* A sorted sample of the ranked records' predicted LTV (every one up
-     * to CACHE_LTV_SAMPLE of them, else every n / CACHE_LTV_SAMPLE-th in
-     * record order), for percentiles (scores_pct.c); NULL: none. */
+    /* A sorted sample of the predicted LTV of the table's scored rows when
+     * the rank was built (all of them up to CACHE_LTV_SAMPLE, else every
+     * n / CACHE_LTV_SAMPLE-th in record order), for percentiles
+     * (scores_pct.c); NULL: none. */
     double *ltv;
     size_t n_ltv;
 } cache_rank;

@@ -5,6 +5,7 @@
  * one binary search, never a pass over the customers. */
 #include "cache/scores_impl.h"
 
+#include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -14,22 +15,33 @@ static int dbl_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Whether row counts in the sample: scored (a customer erased since has
+ * no row), with a finite LTV. Every scored customer counts, ranked or not
+ * (one not in the id index yet is not ranked), so that every process of a
+ * fleet holding the same customers gives them the same percentiles. */
+static bool counts(const cache_rank *r, const cache_score_row *row, double *key)
+{
+    if (row->rc != GSL_SUCCESS)
+        return false;
+    *key = cache_scores_rank_key(CACHE_RANK_LTV, row, r->margin, r->period_days);
+    return isfinite(*key);
+}
+
 bool cache_scores_ltv_sample(const cache_scores *t, cache_rank *r)
 {
-    size_t stride = r->n > CACHE_LTV_SAMPLE ? (r->n + CACHE_LTV_SAMPLE - 1) / CACHE_LTV_SAMPLE
-                                            : 1;
-    size_t cap = r->n / stride + 1, n = 0, seen = 0;
+    size_t total = 0, n = 0, seen = 0;
+    double k;
+    for (size_t rec = 0; rec < t->n; rec++)
+        total += counts(r, &t->rows[rec], &k);
+    size_t stride = total > CACHE_LTV_SAMPLE ? (total + CACHE_LTV_SAMPLE - 1) / CACHE_LTV_SAMPLE
+                                             : 1;
+    size_t cap = total / stride + 1;
     double *v = malloc(cap * sizeof *v);
     if (v == NULL)
         return false;
-    for (size_t rec = 0; rec < r->n_cell && rec < t->n && n < cap; rec++) {
-        if (r->cell[rec] == CACHE_CELL_NONE || seen++ % stride != 0)
-            continue;
-        double k = cache_scores_rank_key(CACHE_RANK_LTV, &t->rows[rec], r->margin,
-                                         r->period_days);
-        if (isfinite(k)) /* ranked rows have finite keys */
+    for (size_t rec = 0; rec < t->n && n < cap; rec++)
+        if (counts(r, &t->rows[rec], &k) && seen++ % stride == 0)
             v[n++] = k;
-    }
     qsort(v, n, sizeof *v, dbl_cmp);
     r->ltv = v;
     r->n_ltv = n;
