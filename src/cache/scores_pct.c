@@ -29,14 +29,12 @@ static bool counts(const cache_rank *r, const cache_score_row *row, double *key)
 
 bool cache_scores_ltv_sample(const cache_scores *t, cache_rank *r)
 {
-    size_t total = 0, n = 0, seen = 0;
-    double k;
-    for (size_t rec = 0; rec < t->n; rec++)
-        total += counts(r, &t->rows[rec], &k);
-    size_t stride = total > CACHE_LTV_SAMPLE ? (total + CACHE_LTV_SAMPLE - 1) / CACHE_LTV_SAMPLE
-                                             : 1;
-    size_t cap = total / stride + 1;
-    double *v = malloc(cap * sizeof *v);
+    /* one pass: the stride from the rows (a few unscored ones only make
+     * the sample a little smaller than CACHE_LTV_SAMPLE) */
+    size_t stride = t->n > CACHE_LTV_SAMPLE ? (t->n + CACHE_LTV_SAMPLE - 1) / CACHE_LTV_SAMPLE
+                                            : 1;
+    size_t cap = t->n / stride + 1, n = 0, seen = 0;
+    double *v = malloc(cap * sizeof *v), k;
     if (v == NULL)
         return false;
     for (size_t rec = 0; rec < t->n && n < cap; rec++)
