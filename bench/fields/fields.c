@@ -43,8 +43,8 @@ static cache *customers(void)
     char id[32];
     srand(1);
     for (size_t i = 0; c != NULL && i < N_CUSTOMERS; i++) {
-        cache_summary s = {.first_day = DAY0 + rand() % 300, .n_days = 1 + rand() % 8,
-                           .month_bits = 1};
+        cache_summary s = {
+            .first_day = DAY0 + rand() % 300, .n_days = 1 + rand() % 8, .month_bits = 1};
         s.last_day = s.first_day + (s.n_days > 1 ? (int)s.n_days - 1 + rand() % 200 : 0);
         s.first_units = 100000 + rand() % 500000;
         s.repeat_units = (int64_t)(s.n_days - 1) * (100000 + rand() % 500000);
@@ -77,17 +77,22 @@ int main(void)
 {
     gsl_set_error_handler_off();
     cache *c = customers();
-    cache_model model = {.model = &bgnbd_model, .has_spend = true,
+    cache_model model = {.model = &bgnbd_model,
+                         .has_spend = true,
                          .gg_params = {6.248802, 3.744588, 15.447748},
-                         .period_days = 7, .version = 1};
+                         .period_days = 7,
+                         .version = 1};
     for (int i = 0; i < 4; i++)
         model.params[i] = bg[i];
     if (c == NULL || cache_snapshot_set(c, &model) != CACHE_OK)
         return 1;
     const cache_model *m = cache_snapshot_acquire(c);
-    cache_scores_spec sp = {.model_version = m->serial, .as_of_day = AS_OF,
-                            .horizon_days = 365, .discount_rate = 0.01,
-                            .horizon = 365 / 7.0, .p_horizon = 30 / 7.0,
+    cache_scores_spec sp = {.model_version = m->serial,
+                            .as_of_day = AS_OF,
+                            .horizon_days = 365,
+                            .discount_rate = 0.01,
+                            .horizon = 365 / 7.0,
+                            .p_horizon = 30 / 7.0,
                             .clv = {12, 0.01, 1, clv_month_periods(&bgnbd_model, 7)}};
     cache_scores *t = cache_scores_new(&sp);
     atomic_bool stop = false;
@@ -105,9 +110,10 @@ int main(void)
     for (size_t i = 0; i < 1000000; i++)
         if (cache_scores_ltv_percentile(t, (double)(i % 1000), &pct))
             sum += pct;
-    printf("predicted_ltv_percentile lookup: %.3f us (checksum %g)\n", (now() - t0) /* s for 10^6 = us each */, sum);
-    app_score_opts o = {.horizon_days = 365, .discount_rate = 0.01, .margin = 1,
-                        .as_of_day = AS_OF};
+    printf("predicted_ltv_percentile lookup: %.3f us (checksum %g)\n",
+           (now() - t0) /* s for 10^6 = us each */, sum);
+    app_score_opts o = {
+        .horizon_days = 365, .discount_rate = 0.01, .margin = 1, .as_of_day = AS_OF};
     ltvd_config cfg = {.churn_high_below = 0.3, .churn_medium_below = 0.7};
     double score = 0, fields = 0;
     char id[32];

@@ -133,10 +133,10 @@ typedef struct walk {
     const cache_model *m;
     const app_list_query *q;
     bool use_table;
-    double table_margin; /* the table's LTV margin (its spec's) */
     bool rows_serve; /* stored rows hold the request's own scores */
     cand *buf;       /* the candidates, cap = 8 keep */
     size_t n, cap, keep;
+    double table_margin; /* the table's LTV margin (its spec's) */
     bool has_bar;
     cand bar; /* the worst kept at the last cut: a candidate must beat it */
     store_db *db;

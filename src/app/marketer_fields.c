@@ -24,9 +24,10 @@ static void historic(const cache_summary *s, app_marketer *out)
     out->historic_purchases = s->n_days;
     out->average_order_value = s->n_days > 0 ? out->historic_value / s->n_days : 0;
     out->has_days_between = s->n_days > 1;
-    out->days_between = out->has_days_between
-                            ? (double)((int64_t)s->last_day - s->first_day) / (s->n_days - 1)
-                            : 0;
+    out->days_between =
+        out->has_days_between
+            ? (double)((int64_t)s->last_day - s->first_day) / (s->n_days - 1)
+            : 0;
 }
 
 static void next_purchase(const cache_model *m, const app_score_opts *o,

@@ -24,16 +24,16 @@
 #define APP_TIER_MEDIUM_FROM 50.0
 
 typedef struct app_marketer {
-    double historic_value;        /* everything spent, first day included */
-    uint32_t historic_purchases;  /* purchase days (the model's count) */
-    double average_order_value;   /* historic_value / historic_purchases */
-    bool has_days_between;        /* false with one purchase day */
-    double days_between;          /* (last - first day) / (purchase days - 1) */
-    bool has_next;                /* false when P(any) stays below 50% */
-    int64_t next_purchase_by;     /* UTC day number */
-    bool has_percentile;          /* false: no spend model, table not ready */
-    double percentile;            /* 0 <= p < 100, floored to 0.1 */
-    const char *tier;             /* "high", "medium", "low"; NULL with it */
+    double historic_value;       /* everything spent, first day included */
+    uint32_t historic_purchases; /* purchase days (the model's count) */
+    double average_order_value;  /* historic_value / historic_purchases */
+    bool has_days_between;       /* false with one purchase day */
+    double days_between;         /* (last - first day) / (purchase days - 1) */
+    bool has_next;               /* false when P(any) stays below 50% */
+    int64_t next_purchase_by;    /* UTC day number */
+    bool has_percentile;         /* false: no spend model, table not ready */
+    double percentile;           /* 0 <= p < 100, floored to 0.1 */
+    const char *tier;            /* "high", "medium", "low"; NULL with it */
 } app_marketer;
 
 /* The fields of the customer scored in row with m and o (app_score_compute

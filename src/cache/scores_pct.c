@@ -31,8 +31,8 @@ bool cache_scores_ltv_sample(const cache_scores *t, cache_rank *r)
 {
     /* one pass: the stride from the rows (a few unscored ones only make
      * the sample a little smaller than CACHE_LTV_SAMPLE) */
-    size_t stride = t->n > CACHE_LTV_SAMPLE ? (t->n + CACHE_LTV_SAMPLE - 1) / CACHE_LTV_SAMPLE
-                                            : 1;
+    size_t stride =
+        t->n > CACHE_LTV_SAMPLE ? (t->n + CACHE_LTV_SAMPLE - 1) / CACHE_LTV_SAMPLE : 1;
     size_t cap = t->n / stride + 1, n = 0, seen = 0;
     double *v = malloc(cap * sizeof *v), k;
     if (v == NULL)

@@ -40,7 +40,7 @@ static void text(json_out *b, const fmt *f, const char *key, const char *s)
 }
 
 static void write_fields(json_out *b, const fmt *f, const cache_model *m,
-                  const app_score_opts *o, const app_score_row *row)
+                         const app_score_opts *o, const app_score_row *row)
 {
     app_marketer k;
     app_marketer_fields(m, o, row, &k);

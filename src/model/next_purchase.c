@@ -92,8 +92,7 @@ int btyd_next_purchase_steps(const btyd_model *m, const double *params, double x
                              double t_x, double T, double step, unsigned max_steps,
                              double target, unsigned *steps)
 {
-    if (!(step > 0) || !isfinite(step) || max_steps < 1 || !(target > 0) ||
-        !(target < 1))
+    if (!(step > 0) || !isfinite(step) || max_steps < 1 || !(target > 0) || !(target < 1))
         return GSL_EDOM;
     curve c = {.m = m, .params = params, .x = x, .t_x = t_x, .T = T, .step = step};
     int rc = m->p_alive(params, x, t_x, T, &c.p_alive);
@@ -119,7 +118,8 @@ int btyd_next_purchase_steps(const btyd_model *m, const double *params, double x
         if ((rc = exact(&c, max_steps, &p)) != GSL_SUCCESS)
             return rc;
         k = 0;
-        if (p >= target && (rc = bisect(&c, exact, 0, max_steps, target, &k)) != GSL_SUCCESS)
+        if (p >= target &&
+            (rc = bisect(&c, exact, 0, max_steps, target, &k)) != GSL_SUCCESS)
             return rc;
     }
     *steps = k;

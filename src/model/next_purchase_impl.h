@@ -17,8 +17,7 @@ typedef struct np_pareto {
 
 /* Sets p for params (r, alpha, s, beta) and history (x, T), t up to t_max
  * (in the model's periods, > 0). */
-void np_pareto_init(np_pareto *p, const double *params, double x, double T,
-                    double t_max);
+void np_pareto_init(np_pareto *p, const double *params, double x, double T, double t_max);
 
 /* P(no purchase in (T, T+t] | alive at T), 0 < t <= t_max. */
 double np_pareto_silent(const np_pareto *p, double t);

@@ -40,8 +40,7 @@ static double gl(const np_pareto *p, double lo, double hi)
     return sum * half;
 }
 
-void np_pareto_init(np_pareto *p, const double *params, double x, double T,
-                    double t_max)
+void np_pareto_init(np_pareto *p, const double *params, double x, double T, double t_max)
 {
     p->r = params[0] + x;
     p->a = params[1] + T;

@@ -159,9 +159,10 @@ static char *get_body(const char *target, const char *accept)
 {
     int fd = testhttp_dial(t.port);
     char req[1024];
-    int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAccept: %s\r\n\r\n",
-                     target, accept);
+    int n =
+        snprintf(req, sizeof req,
+                 "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAccept: %s\r\n\r\n",
+                 target, accept);
     testhttp_send_all(fd, req, (size_t)n);
     size_t cap = 1 << 16, len = 0;
     char *raw = malloc(cap + 1);
@@ -177,7 +178,8 @@ static char *get_body(const char *target, const char *accept)
     size_t head = (size_t)(body - raw) + 4;
     bool chunked = strcasestr(raw, "\r\nTransfer-Encoding: chunked\r\n") != NULL &&
                    strcasestr(raw, "\r\nTransfer-Encoding: chunked\r\n") < body;
-    char *out = chunked ? dechunk(raw + head, len - head) : strndup(raw + head, len - head);
+    char *out =
+        chunked ? dechunk(raw + head, len - head) : strndup(raw + head, len - head);
     free(raw);
     return out;
 }
@@ -231,8 +233,9 @@ START_TEST(test_fields_historic)
     {
         const truth *w = &want[atoi(id)];
         ck_assert_msg(w->seen, "%s", id);
-        ck_assert_msg(near(testhttp_jnum(d, "historic_value"), w->total), "%s: %.17g vs %.17g",
-                      id, testhttp_jnum(d, "historic_value"), w->total);
+        ck_assert_msg(near(testhttp_jnum(d, "historic_value"), w->total),
+                      "%s: %.17g vs %.17g", id, testhttp_jnum(d, "historic_value"),
+                      w->total);
         ck_assert_int_eq(testhttp_jint(d, "historic_purchases"), w->days);
         ck_assert(near(testhttp_jnum(d, "average_order_value"), w->total / w->days));
         json_t *between = json_object_get(d, "average_days_between_purchases");
@@ -258,8 +261,8 @@ static double p_any(const btyd_model *m, const double *p, json_t *sum, double ho
 {
     double v;
     ck_assert_int_eq(btyd_p_any(m, p, testhttp_jnum(sum, "frequency"),
-                                testhttp_jnum(sum, "recency"), testhttp_jnum(sum, "T"), horizon,
-                                &v),
+                                testhttp_jnum(sum, "recency"), testhttp_jnum(sum, "T"),
+                                horizon, &v),
                      GSL_SUCCESS);
     return v;
 }
@@ -332,9 +335,9 @@ START_TEST(test_fields_next_purchase_steps)
             for (double T = 1; T <= 80; T += 13) {
                 for (double tx = x > 0 ? T / 4 : 0; tx <= T; tx += x > 0 ? T / 4 : 1) {
                     unsigned k;
-                    ck_assert_int_eq(btyd_next_purchase_steps(m, p, x, tx, T, 1 / 7.0,
-                                                              3650, 0.5, &k),
-                                     GSL_SUCCESS);
+                    ck_assert_int_eq(
+                        btyd_next_purchase_steps(m, p, x, tx, T, 1 / 7.0, 3650, 0.5, &k),
+                        GSL_SUCCESS);
                     double a, b = 0;
                     unsigned at = k > 0 ? k : 3650;
                     ck_assert_int_eq(btyd_p_any(m, p, x, tx, T, at / 7.0, &a),
@@ -344,8 +347,8 @@ START_TEST(test_fields_next_purchase_steps)
                         continue;
                     }
                     if (k > 1)
-                        ck_assert_int_eq(
-                            btyd_p_any(m, p, x, tx, T, (k - 1) / 7.0, &b), GSL_SUCCESS);
+                        ck_assert_int_eq(btyd_p_any(m, p, x, tx, T, (k - 1) / 7.0, &b),
+                                         GSL_SUCCESS);
                     ck_assert_msg(a >= 0.5 && b < 0.5, "%s x=%g tx=%g T=%g k=%u: %g %g",
                                   m->name, x, tx, T, k, a, b);
                     dated++;
@@ -355,12 +358,12 @@ START_TEST(test_fields_next_purchase_steps)
         ck_assert_msg(dated > 0, "%s never dated", m->name);
     }
     unsigned k;
-    ck_assert_int_eq(btyd_next_purchase_steps(&bgnbd_model, bg_params, 1, 1, 2, 0, 10,
-                                              0.5, &k),
-                     GSL_EDOM);
-    ck_assert_int_eq(btyd_next_purchase_steps(&bgnbd_model, bg_params, 1, 1, 2, 1, 10,
-                                              1.0, &k),
-                     GSL_EDOM);
+    ck_assert_int_eq(
+        btyd_next_purchase_steps(&bgnbd_model, bg_params, 1, 1, 2, 0, 10, 0.5, &k),
+        GSL_EDOM);
+    ck_assert_int_eq(
+        btyd_next_purchase_steps(&bgnbd_model, bg_params, 1, 1, 2, 1, 10, 1.0, &k),
+        GSL_EDOM);
 }
 END_TEST
 
@@ -409,9 +412,9 @@ START_TEST(test_fields_percentile_tier)
             lower += testhttp_jnum(json_array_get(all, j), "predicted_ltv") < ltv;
         double pct = 100.0 * (double)lower / (double)n;
         const char *id = testhttp_jstr(c, "customer_id");
-        ck_assert_msg(testhttp_jnum(c, "predicted_ltv_percentile") == floor(pct * 10) / 10,
-                      "%s: %.17g vs %.17g", id, testhttp_jnum(c, "predicted_ltv_percentile"),
-                      pct);
+        ck_assert_msg(
+            testhttp_jnum(c, "predicted_ltv_percentile") == floor(pct * 10) / 10,
+            "%s: %.17g vs %.17g", id, testhttp_jnum(c, "predicted_ltv_percentile"), pct);
         const char *tier = testhttp_jstr(c, "predicted_spend_tier");
         const char *expect = pct >= 90 ? "high" : pct >= 50 ? "medium" : "low";
         ck_assert_msg(strcmp(tier, expect) == 0, "%s: %s at %g", id, tier, pct);
@@ -422,7 +425,8 @@ START_TEST(test_fields_percentile_tier)
     ck_assert(count[1] > 0.2 * n && count[0] + count[1] <= 0.5 * n + 1);
     ck_assert_uint_gt(count[2], 0);
     /* the top customer is high, at 100 * (n - 1) / n floored */
-    ck_assert_str_eq(testhttp_jstr(json_array_get(all, 0), "predicted_spend_tier"), "high");
+    ck_assert_str_eq(testhttp_jstr(json_array_get(all, 0), "predicted_spend_tier"),
+                     "high");
     json_decref(all);
 }
 END_TEST
@@ -446,7 +450,8 @@ START_TEST(test_fields_percentile_null_cases)
     ck_assert(json_is_null(json_object_get(d, "predicted_ltv_percentile")));
     json_decref(d);
     /* another horizon: the percentile stays the one at the tenant's horizon */
-    json_t *a = get_doc("/v1/customers/1"), *b = get_doc("/v1/customers/1?horizon_days=90");
+    json_t *a = get_doc("/v1/customers/1"),
+           *b = get_doc("/v1/customers/1?horizon_days=90");
     ck_assert(json_equal(json_object_get(a, "predicted_ltv_percentile"),
                          json_object_get(b, "predicted_ltv_percentile")));
     json_decref(a);
@@ -464,16 +469,21 @@ END_TEST
 
 /* ---- the same everywhere ----------------------------------------------------- */
 
-static const char *const field_names[] = {
-    "historic_value",          "historic_purchases",           "average_order_value",
-    "average_days_between_purchases", "expected_next_purchase_by",
-    "predicted_ltv_percentile", "predicted_spend_tier",          "expected_purchases",
-    "horizon_days"};
+static const char *const field_names[] = {"historic_value",
+                                          "historic_purchases",
+                                          "average_order_value",
+                                          "average_days_between_purchases",
+                                          "expected_next_purchase_by",
+                                          "predicted_ltv_percentile",
+                                          "predicted_spend_tier",
+                                          "expected_purchases",
+                                          "horizon_days"};
 
 static void same_fields(json_t *a, json_t *b, const char *where)
 {
     for (size_t i = 0; i < sizeof field_names / sizeof *field_names; i++) {
-        json_t *x = json_object_get(a, field_names[i]), *y = json_object_get(b, field_names[i]);
+        json_t *x = json_object_get(a, field_names[i]),
+               *y = json_object_get(b, field_names[i]);
         ck_assert_msg(x != NULL && y != NULL && json_equal(x, y), "%s: %s of %s", where,
                       field_names[i], testhttp_jstr(a, "customer_id"));
     }
@@ -521,14 +531,16 @@ START_TEST(test_fields_same_everywhere)
     /* another horizon and margin: the items' own LTV changes, not their
      * percentile (from the table's row, or scored again at the tenant's
      * options when the page is scored for the request) */
-    const char *other[] = {"/v1/customers?sort=-p_alive&limit=25&horizon_days=90&margin=0.5",
-                           "/v1/customers?sort=-predicted_ltv&limit=25&horizon_days=90"};
+    const char *other[] = {
+        "/v1/customers?sort=-p_alive&limit=25&horizon_days=90&margin=0.5",
+        "/v1/customers?sort=-predicted_ltv&limit=25&horizon_days=90"};
     for (int k = 0; k < 2; k++) {
         json_t *p = get_doc(other[k]);
         json_array_foreach(json_object_get(p, "customers"), i, c)
         {
             json_t *e = json_object_get(docs, testhttp_jstr(c, "customer_id"));
-            ck_assert(testhttp_jnum(c, "predicted_ltv") != testhttp_jnum(e, "predicted_ltv"));
+            ck_assert(testhttp_jnum(c, "predicted_ltv") !=
+                      testhttp_jnum(e, "predicted_ltv"));
             for (int f = 5; f < 7; f++)
                 ck_assert_msg(json_equal(json_object_get(c, field_names[f]),
                                          json_object_get(e, field_names[f])),
@@ -540,12 +552,14 @@ START_TEST(test_fields_same_everywhere)
     char *csv = get_body("/v1/customers/export", "text/csv");
     char *save = NULL, *line = strtok_r(csv, "\n", &save);
     ck_assert_ptr_nonnull(line);
-    ck_assert_ptr_nonnull(strstr(line, ",campaign,historic_value,historic_purchases,"
-                                       "average_order_value,average_days_between_purchases,"
-                                       "expected_next_purchase_by,predicted_ltv_percentile,"
-                                       "predicted_spend_tier\r"));
+    ck_assert_ptr_nonnull(strstr(line,
+                                 ",campaign,historic_value,historic_purchases,"
+                                 "average_order_value,average_days_between_purchases,"
+                                 "expected_next_purchase_by,predicted_ltv_percentile,"
+                                 "predicted_spend_tier\r"));
     size_t rows = 0;
-    for (line = strtok_r(NULL, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+    for (line = strtok_r(NULL, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
         char id[64], cell[64];
         csv_cell(line, 0, id, sizeof id);
         json_t *e = json_object_get(docs, id);
