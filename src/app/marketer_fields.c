@@ -5,6 +5,7 @@
 
 #include <gsl/gsl_errno.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "app/list_table.h"
 #include "app/tenant.h"
@@ -19,8 +20,10 @@ static int64_t scored_day(const app_score_opts *o, const cache_summary *s)
 
 static void historic(const cache_summary *s, app_marketer *out)
 {
-    double total = (double)(s->first_units + s->repeat_units) / CACHE_AMOUNT_UNITS;
-    out->historic_value = isfinite(total) ? total : 0;
+    out->historic_units = s->repeat_units > INT64_MAX - s->first_units
+                              ? INT64_MAX /* as the summary's amounts saturate */
+                              : s->first_units + s->repeat_units;
+    out->historic_value = (double)out->historic_units / CACHE_AMOUNT_UNITS;
     out->historic_purchases = s->n_days;
     out->average_order_value = s->n_days > 0 ? out->historic_value / s->n_days : 0;
     out->has_days_between = s->n_days > 1;
@@ -82,7 +85,8 @@ static void percentile(const cache_model *m, const app_score_opts *o,
         ltv_at_spec(m, cache_scores_spec_of(tab->t), o, row, &ltv) &&
         cache_scores_ltv_percentile(tab->t, ltv, &pct)) {
         out->has_percentile = true;
-        out->percentile = floor(pct * 10) / 10;
+        out->percentile_tenths = (int)floor(pct * 10);
+        out->percentile = out->percentile_tenths / 10.0;
         out->tier = pct >= APP_TIER_HIGH_FROM     ? "high"
                     : pct >= APP_TIER_MEDIUM_FROM ? "medium"
                                                   : "low";

@@ -25,6 +25,7 @@
 
 typedef struct app_marketer {
     double historic_value;       /* everything spent, first day included */
+    int64_t historic_units;      /* the same in 1/CACHE_AMOUNT_UNITS (saturating) */
     uint32_t historic_purchases; /* purchase days (the model's count) */
     double average_order_value;  /* historic_value / historic_purchases */
     bool has_days_between;       /* false with one purchase day */
@@ -33,6 +34,7 @@ typedef struct app_marketer {
     int64_t next_purchase_by;    /* UTC day number */
     bool has_percentile;         /* false: no spend model, table not ready */
     double percentile;           /* 0 <= p < 100, floored to 0.1 */
+    int percentile_tenths;       /* the same in tenths: 10 * percentile */
     const char *tier;            /* "high", "medium", "low"; NULL with it */
 } app_marketer;
 
