@@ -103,6 +103,16 @@ bench-body: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench_body
 	$(BUILD)/bench_body
 
+# The marketer fields' cost per customer document (bench/fields/fields.c;
+# docs/benchmarks.md).
+$(BUILD)/bench_fields: $(BUILD)/bench/fields/fields.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: bench-fields
+bench-fields: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench_fields
+	$(BUILD)/bench_fields
+
 # `ltvd fit --summary` as a whole process on a 1M-row summary CSV against
 # lifetimes (bench/fitcsv/fitcsv.c; docs/benchmarks.md). The CSV (~50 MB) is
 # written under the build directory.

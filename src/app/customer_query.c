@@ -94,6 +94,7 @@ int app_score_compute(const cache_model *m, const cache_summary *s,
     out->risk = risk_of(cfg, out->r.p_alive);
     out->stage = lifecycle(cfg, &out->r.summary, out->risk, day);
     out->channel = out->campaign = NULL;
+    out->has_table_ltv = false;
     return GSL_SUCCESS;
 }
 
@@ -105,6 +106,7 @@ typedef struct cand {
     double key;
     cache_summary s;     /* as of the request's day */
     bool has_row;        /* row holds its scores for the request (page_from_row) */
+    bool has_trow;       /* row holds the table's scores (its LTV: app_score_row) */
     cache_score_row row; /* a copy: the table's rows move */
 } cand;
 
@@ -134,6 +136,7 @@ typedef struct walk {
     bool rows_serve; /* stored rows hold the request's own scores */
     cand *buf;       /* the candidates, cap = 8 keep */
     size_t n, cap, keep;
+    double table_margin; /* the table's LTV margin (its spec's) */
     bool has_bar;
     cand bar; /* the worst kept at the last cut: a candidate must beat it */
     store_db *db;
@@ -239,8 +242,12 @@ static void offer(walk *w, const char *id, double key, const cache_summary *s,
     if (w->has_bar && compare(q, key, id, w->bar.key, w->bar.id) >= 0)
         return;
     cand *c = &w->buf[w->n++];
-    *c = (cand){.id = id, .key = key, .s = *s, .has_row = w->rows_serve && row != NULL};
-    if (c->has_row)
+    *c = (cand){.id = id,
+                .key = key,
+                .s = *s,
+                .has_row = w->rows_serve && row != NULL,
+                .has_trow = w->use_table && row != NULL && row->rc == GSL_SUCCESS};
+    if (c->has_trow)
         c->row = *row;
     if (w->n == w->cap)
         cut(w);
@@ -597,6 +604,10 @@ static app_list_status fill_page(walk *w, app_list_page *out)
             failed(w, rc);
             continue;
         }
+        if (c->has_trow) {
+            it->row.table_ltv = w->table_margin * c->row.spend * c->row.discounted;
+            it->row.has_table_ltv = w->m->has_spend && isfinite(it->row.table_ltv);
+        }
         it->id = w->buf[i].id;
         it->key = w->buf[i].key;
         out->n++;
@@ -617,6 +628,7 @@ static app_list_status run(app_tenant *tn, const app_list_query *q, walk *w,
     w->use_table = r != NULL;
     if (w->use_table) {
         const cache_scores_spec *sp = cache_scores_spec_of(r->t);
+        w->table_margin = sp->clv.margin;
         w->rows_serve = q->o.horizon_days == sp->horizon_days &&
                         q->o.discount_rate == sp->discount_rate;
     }

@@ -53,6 +53,9 @@ typedef struct app_score_opts {
      * day of clock skew) is scored as of its last purchase day instead of
      * recomputed from PostgreSQL: such requests never wait on it */
     bool as_of_given;
+    /* whose score table ranks the document's predicted LTV (its percentile
+     * and spend tier, marketer_fields.h); NULL: none (both null) */
+    app_tenant *tenant;
 } app_score_opts;
 
 /* Everything served about one customer. */
@@ -65,6 +68,12 @@ typedef struct app_score_row {
      * set by whoever writes the document: app_score_compute leaves NULL. */
     const char *channel;
     const char *campaign;
+    /* The predicted LTV at the score table's options (the tenant's
+     * configured ones, the service's day), when a list page took it from
+     * the table's row; otherwise the percentile (marketer_fields.h) scores
+     * it again. app_score_compute sets has_table_ltv false. */
+    bool has_table_ltv;
+    double table_ltv;
 } app_score_row;
 
 /* Scores s with m: GSL_SUCCESS, or cache_score_summary's code. */

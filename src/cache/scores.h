@@ -172,6 +172,15 @@ int cache_scores_walk_rank(cache_scores *t, cache *c, cache_rank_key k, uint32_t
 int cache_scores_rank_counts(cache_scores *t, cache *c, size_t counts[CACHE_RANK_CELLS],
                              cache_scores_fn other_fn, void *arg);
 
+/* The percentile of predicted LTV `ltv` among t's customers: 100 times
+ * the share of t's scored customers when its rank was last built (a
+ * sample of 65536 of them past that many) whose predicted LTV
+ * (cache_scores_rank_key's, the spec's margin) is strictly lower, in *pct
+ * (0 <= *pct < 100). False when t has
+ * no published rank (or no sample: out of memory) or ltv is not finite.
+ * O(log 65536), no allocation (scores_pct.c). */
+bool cache_scores_ltv_percentile(cache_scores *t, double ltv, double *pct);
+
 /* Bytes held by t's rows. */
 size_t cache_scores_memory(cache_scores *t);
 

@@ -65,7 +65,20 @@ typedef struct cache_rank {
     uint32_t *extra; /* records not ranked (readers skip those of n_days 0) */
     size_t n_extra;
     double margin, period_days;
+    /* A sorted sample of the predicted LTV of the table's scored rows when
+     * the rank was built (all of them up to CACHE_LTV_SAMPLE, else every
+     * n / CACHE_LTV_SAMPLE-th in record order), for percentiles
+     * (scores_pct.c); NULL: none. */
+    double *ltv;
+    size_t n_ltv;
 } cache_rank;
+
+/* Most values in a rank's LTV sample (512 KiB). */
+#define CACHE_LTV_SAMPLE 65536
+
+/* Fills r->ltv from t's rows (refresher only, before publishing r). False
+ * when out of memory (r then has no sample: percentiles are unknown). */
+bool cache_scores_ltv_sample(const cache_scores *t, cache_rank *r);
 
 #define CACHE_CELL_NONE 0xFF
 

@@ -76,6 +76,7 @@ static void rank_free(cache_rank *r)
     free(r->cell);
     free(r->print);
     free(r->extra);
+    free(r->ltv);
     free(r);
 }
 
@@ -119,7 +120,7 @@ size_t cache_scores_rank_memory(cache_scores *t)
     cache_rank *r = cache_scores_rank_acquire(t);
     if (r != NULL)
         b = (CACHE_RANK_COUNT * r->n + r->n_extra) * sizeof(uint32_t) +
-            r->n_cell * (1 + sizeof *r->print);
+            r->n_cell * (1 + sizeof *r->print) + r->n_ltv * sizeof *r->ltv;
     cache_scores_rank_release(r);
     return b;
 }
@@ -450,6 +451,7 @@ int cache_scores_rank(cache_scores *t, cache_rank_cell_fn cell, void *arg)
                                                    : merge(t, old, renewed, &cl);
     if (r == NULL)
         goto failed;
+    (void)cache_scores_ltv_sample(t, r); /* without it only percentiles are missing */
     publish(t, r);
     t->n_changed = 0;
     t->changed_lost = false;

@@ -26,13 +26,14 @@
 #include "http/customers.h"
 #include "http/query.h"
 #include "http/score_doc.h"
+#include "http/score_fields.h"
 #include "summary/summary.h"
 
 #define EXPORT_CSV_HEADER                                                                \
     "customer_id,as_of,frequency,recency,T,monetary_value,first_purchase,"               \
     "last_purchase,p_alive,horizon_days,expected_purchases,p_purchase,expected_spend,"   \
     "predicted_ltv,churn_risk,lifecycle_stage,model_version,acquisition_channel,"        \
-    "campaign\r\n"
+    "campaign," SCORE_FIELDS_CSV_HEADER "\r\n"
 
 static const char *const known_query[] = {"horizon_days", "discount_rate", "margin",
                                           NULL};
@@ -181,6 +182,7 @@ static void csv_row(json_out *b, const app_export_item *it, const score_opts *o,
     json_out_raw(b, ",");
     if (it->row.campaign != NULL)
         csv_id(b, it->row.campaign);
+    score_fields_csv(b, m, o, &it->row);
     json_out_raw(b, "\r\n");
 }
 

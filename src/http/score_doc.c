@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "http/query.h"
+#include "http/score_fields.h"
 #include "model/clv.h"
 #include "summary/summary.h"
 
@@ -72,6 +73,7 @@ bool score_opts_or_reply(http_request *req, score_opts *o, http_result *res)
         return false;
     o->horizon_days = (long)h;
     o->as_of_day = app_tenant_as_of_day(req->tenant_ref);
+    o->tenant = req->tenant_ref; /* its percentiles (score_fields.h) */
     const char *v = NULL;
     int q = http_query(req, "as_of", &v);
     o->as_of_given = q != 0;
@@ -199,6 +201,7 @@ void score_doc_write(json_out *b, const char *id, const cache_model *m,
     str_or_null(b, row->channel);
     json_out_raw(b, ",\"campaign\":");
     str_or_null(b, row->campaign);
+    score_fields_write(b, m, o, row);
     json_out_raw(b, ",\"model\":{\"name\":");
     json_out_str(b, m->model->name);
     json_out_raw(b, ",\"version\":");

@@ -119,6 +119,27 @@ static void wait_status_200(const char *path)
     ck_abort_msg("%s: still %d after 60 s: %s", path, r.status, r.body);
 }
 
+/* Waits (at most 60 s) for customer id's document to carry a percentile:
+ * predicted_ltv_percentile is null until the service's score table is
+ * ranked, a few seconds after a start or a refit. */
+static void wait_ranked(const char *id)
+{
+    char target[300];
+    snprintf(target, sizeof target, "/v1/customers/%s", id);
+    testhttp_response r;
+    for (int i = 0; i < 600; i++) {
+        testhttp_request(srv.port, "GET", target, NULL, &r);
+        bool ranked = r.status == 200 &&
+                      strstr(r.body, "\"predicted_ltv_percentile\":") &&
+                      !strstr(r.body, "\"predicted_ltv_percentile\":null");
+        testhttp_response_free(&r);
+        if (ranked)
+            return;
+        sleep_ms(100);
+    }
+    ck_abort_msg("%s: no predicted_ltv_percentile after 60 s: %s", target, r.body);
+}
+
 /* ---- fixture ----------------------------------------------------------------- */
 
 static void setup(void)
@@ -444,6 +465,7 @@ START_TEST(test_integration_cdnow)
 
     /* every customer as the service scores it, compared */
     static char *before[IT_CUSTOMERS], *after[IT_CUSTOMERS];
+    wait_ranked(rows[0].id);
     fetch_all(rows, rows30, n, before);
     char *model_before = model_stored_part();
     double t_compare = seconds_since(&t0);
@@ -452,6 +474,7 @@ START_TEST(test_integration_cdnow)
     server_stop(&srv);
     server_start(&srv);
     wait_status_200("/readyz");
+    wait_ranked(rows[0].id);
     fetch_all(rows, NULL, n, after);
     for (size_t i = 0; i < n; i++) {
         ck_assert_msg(strcmp(before[i], after[i]) == 0,
