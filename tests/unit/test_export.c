@@ -433,6 +433,16 @@ START_TEST(test_export_erased)
     ck_assert_ptr_null(json_object_get(after, "1"));
     ck_assert_uint_eq(json_object_size(after), json_object_size(before) - 1);
     json_object_del(before, "1");
+    /* the others' ranks may move once the score table is ranked again
+     * without customer 1 (by design): the rest of each document may not */
+    json_t *docs[2] = {before, after}, *doc;
+    const char *id;
+    for (int k = 0; k < 2; k++)
+        json_object_foreach(docs[k], id, doc)
+        {
+            json_object_del(doc, "predicted_ltv_percentile");
+            json_object_del(doc, "predicted_spend_tier");
+        }
     ck_assert(json_equal(before, after));
     json_decref(before);
     json_decref(after);
