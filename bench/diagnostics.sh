@@ -2,7 +2,7 @@
 # The refit's back-test at BENCH_CUSTOMERS customers (default 1000000, about
 # 5 transactions each, BG/NBD-like and seeded as bench/acquisition.sh's,
 # stored as transactions and their days): the time of the back-test's two
-# statements (src/store/diagnostics.c agg_sql and repeats_sql over
+# statements (src/store/diagnostics.c agg_sql and days_sql over
 # customer_days, three runs each in psql) and of the whole back-test in
 # `ltvd serve` with the default bounds (its log: the read through the
 # cursor, the calibration fits, figures and the stored JSON; the server's
@@ -52,6 +52,10 @@ CAL=$(psql -X -At "$DB" -c "SELECT (date '$AS_OF' - least(180, (date '$AS_OF' - 
 OBS=$(psql -X -At "$DB" -c "SELECT date '$AS_OF' - date '1970-01-01'")
 for run in 1 2 3; do
     out=$(psql -X -q "$DB" <<SQL | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tr '\n' ' '
+-- as the server's cursor plans them (store/diagnostics.c PLAN_SETTINGS; no
+-- parallel workers for a cursor)
+SET enable_indexscan = off;
+SET max_parallel_workers_per_gather = 0;
 \timing on
 \o /dev/null
 SELECT min(day) - DATE '1970-01-01',
@@ -62,16 +66,15 @@ SELECT min(day) - DATE '1970-01-01',
              9223372036854775807)::bigint,
        count(*) FILTER (WHERE day > DATE '1970-01-01' + $CAL),
        LEAST((coalesce(sum(amount) FILTER (WHERE day > DATE '1970-01-01' + $CAL), 0)) * 10000,
-             9223372036854775807)::bigint
+             9223372036854775807)::bigint,
+       array_agg(day - DATE '1970-01-01') FILTER (WHERE day > DATE '1970-01-01' + $CAL)
   FROM customer_days
  WHERE tenant_id = 'default' AND day <= DATE '1970-01-01' + $OBS
  GROUP BY customer_id
 HAVING min(day) <= DATE '1970-01-01' + $CAL;
 SELECT day - DATE '1970-01-01', count(*)
-  FROM (SELECT day, min(day) OVER (PARTITION BY customer_id) AS first
-          FROM customer_days
-         WHERE tenant_id = 'default' AND day <= DATE '1970-01-01' + $OBS) d
- WHERE day > first AND first <= DATE '1970-01-01' + $CAL
+  FROM customer_days
+ WHERE tenant_id = 'default' AND day <= DATE '1970-01-01' + $CAL
  GROUP BY day;
 SQL
     )

@@ -120,14 +120,17 @@ summary_backtest_status summary_backtest_end(summary_backtest *b)
     b->actual_repeat = calloc(b->n_periods, sizeof *b->actual_repeat);
     if (b->actual_repeat == NULL)
         return SUMMARY_BACKTEST_NOMEM;
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
         b->customers[i].first_day = (size_t)(b->firsts[i] - s0);
+        /* the first purchase day is no repeat (summary_backtest_add_days) */
+        b->actual_repeat[(b->firsts[i] - s0) / pd] -= 1;
+    }
     free(b->firsts);
     b->firsts = NULL;
     return SUMMARY_BACKTEST_OK;
 }
 
-void summary_backtest_add_repeats(summary_backtest *b, int64_t day, double n)
+void summary_backtest_add_days(summary_backtest *b, int64_t day, double n)
 {
     if (b->actual_repeat == NULL || day < b->first_period_day || day > b->obs_end_day)
         return;
@@ -197,16 +200,16 @@ static summary_backtest_status customers(const txn_set *t, const row *r, size_t 
     return st;
 }
 
-/* The actual repeat purchase days of the calibration's customers. */
+/* The purchase days of the calibration's customers. */
 static void series(const row *r, size_t nr, summary_backtest *out)
 {
     for (size_t i = 0, j; i < nr; i = j) {
         j = customer_end(r, nr, i);
         if (r[i].day > out->cal_end_day)
             continue;
-        for (size_t k = i + 1; k < j; k++)
-            if (r[k].day != r[k - 1].day)
-                summary_backtest_add_repeats(out, r[k].day, 1);
+        for (size_t k = i; k < j; k++)
+            if (k == i || r[k].day != r[k - 1].day)
+                summary_backtest_add_days(out, r[k].day, 1);
     }
 }
 

@@ -87,20 +87,23 @@ void summary_backtest_free(summary_backtest *b);
  * summary_backtest_begin for the split (the same conventions and refusals
  * as summary_backtest_data), summary_backtest_add per customer whose first
  * purchase is on or before cal_end_day (any order), summary_backtest_end,
- * then summary_backtest_add_repeats for the tracking series' actual repeat
- * purchases per day. Memory: O(customers) (72 bytes each while building,
- * 64 after). Each returns SUMMARY_BACKTEST_OK or why not (BAD_ARGS for an
- * aggregate that cannot be: cal_days < 1, days out of order or outside the
- * split); free *out with summary_backtest_free in every case. */
+ * then summary_backtest_add_days for the tracking series: the purchase
+ * days of those customers per day, first days included (end took each
+ * customer's first day off already, so the series counts repeat days).
+ * Memory: O(customers), 72 bytes each while building, 64 after. Each
+ * returns SUMMARY_BACKTEST_OK or why not (BAD_ARGS for an aggregate that
+ * cannot be: cal_days < 1, days out of order or outside the split); free
+ * *out with summary_backtest_free in every case. */
 summary_backtest_status summary_backtest_begin(summary_backtest *out, int64_t cal_end_day,
                                                int64_t obs_end_day, int period_days);
 summary_backtest_status summary_backtest_add(summary_backtest *out,
                                              const summary_backtest_agg *a);
 summary_backtest_status summary_backtest_end(summary_backtest *out);
 
-/* Adds n repeat purchase days (of customers added) on day to the tracking
- * series; days outside the series are ignored. After summary_backtest_end. */
-void summary_backtest_add_repeats(summary_backtest *out, int64_t day, double n);
+/* Adds n purchase days of customers added (first days included) on day to
+ * the tracking series; days outside the series are ignored. After
+ * summary_backtest_end. */
+void summary_backtest_add_days(summary_backtest *out, int64_t day, double n);
 
 /* An amount in SUMMARY_BACKTEST_UNITS, rounded to the nearest unit (and
  * saturated at +-INT64_MAX / 2). */

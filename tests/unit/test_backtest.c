@@ -378,11 +378,15 @@ START_TEST(test_backtest_exact_units)
     summary_backtest_agg bad = {100, 106, 2, 0, 0, 0};
     ck_assert_int_eq(summary_backtest_add(&agg, &bad), SUMMARY_BACKTEST_BAD_ARGS);
     ck_assert_int_eq(summary_backtest_end(&agg), SUMMARY_BACKTEST_OK);
-    summary_backtest_add_repeats(&agg, 103, 1);
-    summary_backtest_add_repeats(&agg, 104, 1);
-    summary_backtest_add_repeats(&agg, 110, 1);
-    summary_backtest_add_repeats(&agg, 111, 1);
-    summary_backtest_add_repeats(&agg, 112, 1);
+    /* the calibration's purchase days per day (first days included), then
+     * the holdout's */
+    summary_backtest_add_days(&agg, 100, 1);
+    summary_backtest_add_days(&agg, 102, 1);
+    summary_backtest_add_days(&agg, 103, 1);
+    summary_backtest_add_days(&agg, 104, 1);
+    summary_backtest_add_days(&agg, 110, 1);
+    summary_backtest_add_days(&agg, 111, 1);
+    summary_backtest_add_days(&agg, 112, 1);
     ck_assert_ptr_null(agg.ids);
     ck_assert_int_eq(agg.n, 2);
     ck_assert(memcmp(&agg.customers[1], &csv.customers[0], sizeof agg.customers[0]) == 0);
