@@ -152,9 +152,10 @@ static bool read_split(run *r, int64_t cal_end)
     store_backtest_stop *stop = store_backtest_stop_new(db);
     summary_backtest_status st = SUMMARY_BACKTEST_OK;
     int rc = 1;
-    if (stop == NULL)
-        rc = -1, snprintf(db->err, sizeof db->err, "out of memory");
-    else if (publish_stop(r->ctl, stop)) {
+    if (stop == NULL) {
+        rc = -1;
+        snprintf(db->err, sizeof db->err, "out of memory");
+    } else if (publish_stop(r->ctl, stop)) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = store_backtest_read(db, r->env->tenant, cal_end, r->as_of_day,
