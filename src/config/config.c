@@ -25,6 +25,10 @@ static const config_key keys[] = {
      NULL,
      "days of the most recent history the refit's back-test holds out; 0 = a quarter of "
      "the history, at most 180"},
+    {"backtest_statement_timeout_ms", CONFIG_INT, F(backtest_statement_timeout_ms), 0,
+     "600000", 0, 86400000, NULL,
+     "statement_timeout of the refit's back-test reads (a connection of their own, in "
+     "the background); 0 = none"},
     {"cache_checkpoint_interval_s", CONFIG_INT, F(cache_checkpoint_interval_s), 0, "3600",
      0, 604800, NULL,
      "seconds between checkpoints of the cache's summaries, loaded at start-up; 0 = "

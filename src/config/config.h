@@ -41,7 +41,8 @@ typedef struct ltvd_config {
     double churn_high_below;    /* P(alive) below this: high churn risk */
     long horizon_days;          /* default horizon of predictions and LTV */
     long backtest_holdout_days; /* the refit's back-test holdout; 0 = a quarter, <= 180 */
-    long lifecycle_new_days;    /* no repeat yet and first purchase this recent: new */
+    long backtest_statement_timeout_ms; /* bound of the back-test's reads; 0 = none */
+    long lifecycle_new_days; /* no repeat yet and first purchase this recent: new */
     long lifecycle_established_repeats; /* active with this many repeats: established */
     double discount_rate;               /* monthly discount rate of the LTV */
     double margin;                      /* profit margin applied to spend in the LTV */

@@ -1,6 +1,6 @@
 /* A model snapshot's diagnostics (migration 014) and the history of a
- * tenant's snapshots: the back-test's calibration/holdout summaries read
- * from the transactions, its JSON stored with the snapshot, and the last N
+ * tenant's snapshots: the back-test's calibration/holdout aggregates read
+ * from customer_days, its JSON stored with the snapshot, and the last N
  * snapshots for GET /v1/model/history. Every statement names the tenant
  * (one shard of each distributed table on Citus). */
 #ifndef LTVD_STORE_DIAGNOSTICS_H
@@ -11,18 +11,38 @@
 #include <stdint.h>
 
 #include "store/db.h"
-#include "summary/summary.h"
+#include "summary/backtest_data.h"
 
-/* Every transaction of tenant's customers (NULL: the default tenant) up to
- * obs_end_day (its UTC day), as the transactions of a CSV: what
- * summary/backtest_data.h builds a back-test's input from, read in one
- * aggregate statement grouped by customer (customer id order), so that the
- * service's back-test equals `ltvd backtest` on the same transactions.
- * out owns everything (free with txn_set_free, also after an error).
- * Memory: the tenant's transactions up to obs_end_day. Returns 0, or -1
- * with db->err set. */
-int store_backtest_transactions(store_db *db, const char *tenant, int64_t obs_end_day,
-                                txn_set *out);
+/* A way to stop a back-test's read from another thread (shutdown): a flag
+ * the reader looks at between FETCHes, and a cancel request for the
+ * statement it waits on. */
+typedef struct store_backtest_stop store_backtest_stop;
+
+/* For db's connection (NULL when out of memory). Free with
+ * store_backtest_stop_free once no read uses it. */
+store_backtest_stop *store_backtest_stop_new(store_db *db);
+void store_backtest_stop_free(store_backtest_stop *s);
+
+/* Makes the read using s give up soon (it returns 1). Safe from any
+ * thread; NULL is fine. */
+void store_backtest_stop_now(store_backtest_stop *s);
+
+/* The back-test's input for tenant (NULL: the default tenant) and the split
+ * at cal_end_day / obs_end_day (UTC days, inclusive) in periods of
+ * period_days, built in *out (summary/backtest_data.h, ids NULL) from
+ * customer_days' aggregates: one statement grouped by customer, streamed
+ * through a cursor (customers.h's FETCH size), and one grouped by day for
+ * the tracking series, both in one REPEATABLE READ READ ONLY transaction
+ * and routed to the tenant's shard on Citus. Memory: O(customers), never
+ * the transactions. Amounts come as exact integer units, so the result
+ * equals summary_backtest_data on the same transactions to the last bit.
+ * Each statement is bounded by db's statement_timeout (the caller's
+ * connection). Returns 0 with *st (SUMMARY_BACKTEST_OK or why the data
+ * cannot be back-tested), 1 when stop (NULL: none) said so, -1 with db->err
+ * set. Free *out with summary_backtest_free in every case. */
+int store_backtest_read(store_db *db, const char *tenant, int64_t cal_end_day,
+                        int64_t obs_end_day, int period_days, store_backtest_stop *stop,
+                        summary_backtest *out, summary_backtest_status *st);
 
 /* Stores json (a JSON object's text) as the diagnostics of tenant's
  * snapshot id, once: a snapshot whose diagnostics are set keeps them.

@@ -1,7 +1,11 @@
 /* The back-test's input from transactions, per lifetimes'
  * calibration_and_holdout_data with freq='D' and a freq_multiplier
- * (conventions in backtest_data.h). The rows are sorted by (customer, day)
- * once: O(n log n). */
+ * (conventions in backtest_data.h), and the builder both it and the
+ * service (store/diagnostics.c, from customer_days' aggregates) go through,
+ * so the two give the same doubles. The rows are sorted by (customer, day)
+ * once: O(n log n); amounts are summed in exact units (SUMMARY_BACKTEST_UNITS). */
+#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,42 +29,135 @@ static int cmp_row(const void *pa, const void *pb)
     return (a->amount > b->amount) - (a->amount < b->amount);
 }
 
-/* The split. */
-typedef struct split {
-    int64_t cal_end, obs_end; /* days */
-    int pd;
-} split;
+/* ------------------------------------------------------------ the builder */
 
-/* Summarises one customer's sorted rows r[0..n) (r[0] on or before the
- * calibration end) into *c (first_day left 0). */
-static void summarize(const row *r, size_t n, const split *s, backtest_customer *c)
+int64_t summary_backtest_units(double amount)
 {
-    int64_t first = r[0].day, last = first;
-    double cal_days = 0, repeat_sum = 0, hold_days = 0, hold_sum = 0;
+    double u = amount * SUMMARY_BACKTEST_UNITS;
+    const double lim = (double)(INT64_MAX / 2);
+    if (!(u < lim))
+        return u != u ? 0 : INT64_MAX / 2;
+    if (u < -lim)
+        return -(INT64_MAX / 2);
+    return (int64_t)llround(u);
+}
+
+summary_backtest_status summary_backtest_begin(summary_backtest *out, int64_t cal_end_day,
+                                               int64_t obs_end_day, int period_days)
+{
+    *out = (summary_backtest){.period_days = period_days,
+                              .cal_end_day = cal_end_day,
+                              .obs_end_day = obs_end_day};
+    if ((period_days != 1 && period_days != 7) || obs_end_day <= cal_end_day)
+        return SUMMARY_BACKTEST_BAD_ARGS;
+    out->holdout_periods = (double)(obs_end_day - cal_end_day) / period_days;
+    return SUMMARY_BACKTEST_OK;
+}
+
+/* Room for one more customer. */
+static bool grow(summary_backtest *b)
+{
+    if (b->n < b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap * 2 : 1024;
+    backtest_customer *c = realloc(b->customers, cap * sizeof *c);
+    if (c == NULL)
+        return false;
+    b->customers = c;
+    int64_t *f = realloc(b->firsts, cap * sizeof *f);
+    if (f == NULL)
+        return false;
+    b->firsts = f;
+    b->cap = cap;
+    return true;
+}
+
+summary_backtest_status summary_backtest_add(summary_backtest *b,
+                                             const summary_backtest_agg *a)
+{
+    if (a->cal_days < 1 || a->hold_days < 0 || a->first_day > a->last_cal_day ||
+        a->last_cal_day > b->cal_end_day ||
+        (a->cal_days == 1) != (a->first_day == a->last_cal_day))
+        return SUMMARY_BACKTEST_BAD_ARGS;
+    if (!grow(b))
+        return SUMMARY_BACKTEST_NOMEM;
+    int pd = b->period_days;
+    double x = (double)(a->cal_days - 1), hold = (double)a->hold_days;
+    /* the mean spends as documented at SUMMARY_BACKTEST_UNITS: one
+     * expression, whatever the path */
+    double repeat_sum = (double)a->repeat_units / SUMMARY_BACKTEST_UNITS;
+    double hold_sum = (double)a->hold_units / SUMMARY_BACKTEST_UNITS;
+    b->customers[b->n] = (backtest_customer){
+        .x = x,
+        .t_x = (double)(a->last_cal_day - a->first_day) / pd,
+        .T = (double)(b->cal_end_day - a->first_day) / pd,
+        .m = x > 0 ? repeat_sum / x : 0,
+        .x_holdout = hold,
+        .m_holdout = hold > 0 ? hold_sum / hold : 0,
+        .duration_holdout = (double)(b->obs_end_day - b->cal_end_day) / pd,
+    };
+    b->firsts[b->n++] = a->first_day;
+    return SUMMARY_BACKTEST_OK;
+}
+
+summary_backtest_status summary_backtest_end(summary_backtest *b)
+{
+    if (b->n == 0)
+        return SUMMARY_BACKTEST_NO_CUSTOMERS;
+    int64_t lo = b->firsts[0];
+    for (size_t i = 1; i < b->n; i++)
+        if (b->firsts[i] < lo)
+            lo = b->firsts[i];
+    int pd = b->period_days;
+    int64_t n_cal = (b->cal_end_day + 1 - lo + pd - 1) / pd;
+    int64_t s0 = b->cal_end_day + 1 - n_cal * pd;
+    if (b->obs_end_day - s0 >= BACKTEST_MAX_DAYS)
+        return SUMMARY_BACKTEST_LONG;
+    b->first_period_day = s0;
+    b->last_day = (size_t)(b->obs_end_day - s0);
+    b->n_periods = b->last_day / (size_t)pd + 1;
+    b->n_periods_cal = (size_t)n_cal;
+    b->actual_repeat = calloc(b->n_periods, sizeof *b->actual_repeat);
+    if (b->actual_repeat == NULL)
+        return SUMMARY_BACKTEST_NOMEM;
+    for (size_t i = 0; i < b->n; i++) {
+        b->customers[i].first_day = (size_t)(b->firsts[i] - s0);
+        /* the first purchase day is no repeat (summary_backtest_add_days) */
+        b->actual_repeat[(b->firsts[i] - s0) / pd] -= 1;
+    }
+    free(b->firsts);
+    b->firsts = NULL;
+    return SUMMARY_BACKTEST_OK;
+}
+
+void summary_backtest_add_days(summary_backtest *b, int64_t day, double n)
+{
+    if (b->actual_repeat == NULL || day < b->first_period_day || day > b->obs_end_day)
+        return;
+    b->actual_repeat[(day - b->first_period_day) / b->period_days] += n;
+}
+
+/* ------------------------------------------------------------ from transactions */
+
+/* The aggregates of one customer's sorted rows r[0..n) (r[0] on or before
+ * the calibration end), each amount in units. */
+static summary_backtest_agg aggregate(const row *r, size_t n, int64_t cal_end)
+{
+    summary_backtest_agg a = {.first_day = r[0].day, .last_cal_day = r[0].day};
     for (size_t i = 0; i < n;) {
-        int64_t day = r[i].day;
-        double sum = 0;
+        int64_t day = r[i].day, sum = 0;
         for (; i < n && r[i].day == day; i++)
-            sum += r[i].amount;
-        if (day > s->cal_end) {
-            hold_days++;
-            hold_sum += sum;
+            sum += summary_backtest_units(r[i].amount);
+        if (day > cal_end) {
+            a.hold_days++;
+            a.hold_units += sum;
         } else {
-            if (cal_days++ > 0)
-                repeat_sum += sum;
-            last = day;
+            if (a.cal_days++ > 0)
+                a.repeat_units += sum;
+            a.last_cal_day = day;
         }
     }
-    double x = cal_days - 1;
-    *c = (backtest_customer){
-        .x = x,
-        .t_x = (double)(last - first) / s->pd,
-        .T = (double)(s->cal_end - first) / s->pd,
-        .m = x > 0 ? repeat_sum / x : 0,
-        .x_holdout = hold_days,
-        .m_holdout = hold_days > 0 ? hold_sum / hold_days : 0,
-        .duration_holdout = (double)(s->obs_end - s->cal_end) / s->pd,
-    };
+    return a;
 }
 
 /* Sorted rows of the transactions on or before obs_end; *n_out of them. */
@@ -87,82 +184,55 @@ static size_t customer_end(const row *r, size_t nr, size_t i)
     return j;
 }
 
-/* Summaries of every customer; their first days (absolute) in firsts. */
+/* Every customer of the calibration, with their ids. */
 static summary_backtest_status customers(const txn_set *t, const row *r, size_t nr,
-                                         const split *s, summary_backtest *out,
-                                         int64_t *firsts)
+                                         summary_backtest *out)
 {
-    for (size_t i = 0, j; i < nr; i = j) {
+    summary_backtest_status st = SUMMARY_BACKTEST_OK;
+    for (size_t i = 0, j; st == SUMMARY_BACKTEST_OK && i < nr; i = j) {
         j = customer_end(r, nr, i);
-        if (r[i].day <= s->cal_end) {
-            summarize(r + i, j - i, s, &out->customers[out->n]);
-            firsts[out->n] = r[i].day;
-            out->ids[out->n++] = t->customer_ids[r[i].customer];
+        if (r[i].day <= out->cal_end_day) {
+            summary_backtest_agg a = aggregate(r + i, j - i, out->cal_end_day);
+            out->ids[out->n] = t->customer_ids[r[i].customer];
+            st = summary_backtest_add(out, &a);
         }
     }
-    return out->n > 0 ? SUMMARY_BACKTEST_OK : SUMMARY_BACKTEST_NO_CUSTOMERS;
+    return st;
 }
 
-/* Adds the repeat purchase days of customer rows r[0..n) to the series
- * starting on day s0. */
-static void add_to_series(const row *r, size_t n, int64_t s0, int pd, double *act)
+/* The purchase days of the calibration's customers. */
+static void series(const row *r, size_t nr, summary_backtest *out)
 {
-    for (size_t i = 1; i < n; i++)
-        if (r[i].day != r[i - 1].day)
-            act[(r[i].day - s0) / pd] += 1;
-}
-
-/* The series: its start, lengths, first days and actual counts. */
-static summary_backtest_status series(const row *r, size_t nr, const split *s,
-                                      const int64_t *firsts, summary_backtest *out)
-{
-    int64_t lo = firsts[0];
-    for (size_t i = 1; i < out->n; i++)
-        if (firsts[i] < lo)
-            lo = firsts[i];
-    int64_t n_cal = (s->cal_end + 1 - lo + s->pd - 1) / s->pd;
-    int64_t s0 = s->cal_end + 1 - n_cal * s->pd;
-    if (s->obs_end - s0 >= BACKTEST_MAX_DAYS)
-        return SUMMARY_BACKTEST_LONG;
-    out->first_period_day = s0;
-    out->last_day = (size_t)(s->obs_end - s0);
-    out->n_periods = out->last_day / (size_t)s->pd + 1;
-    out->n_periods_cal = (size_t)n_cal;
-    out->actual_repeat = calloc(out->n_periods, sizeof *out->actual_repeat);
-    if (out->actual_repeat == NULL)
-        return SUMMARY_BACKTEST_NOMEM;
-    for (size_t i = 0; i < out->n; i++)
-        out->customers[i].first_day = (size_t)(firsts[i] - s0);
     for (size_t i = 0, j; i < nr; i = j) {
         j = customer_end(r, nr, i);
-        if (r[i].day <= s->cal_end)
-            add_to_series(r + i, j - i, s0, s->pd, out->actual_repeat);
+        if (r[i].day > out->cal_end_day)
+            continue;
+        for (size_t k = i; k < j; k++)
+            if (k == i || r[k].day != r[k - 1].day)
+                summary_backtest_add_days(out, r[k].day, 1);
     }
-    return SUMMARY_BACKTEST_OK;
 }
 
 summary_backtest_status summary_backtest_data(const txn_set *t, int64_t cal_end_day,
                                               int64_t obs_end_day, int period_days,
                                               summary_backtest *out)
 {
-    *out = (summary_backtest){.period_days = period_days};
-    if ((period_days != 1 && period_days != 7) || obs_end_day <= cal_end_day)
-        return SUMMARY_BACKTEST_BAD_ARGS;
-    split s = {cal_end_day, obs_end_day, period_days};
-    summary_backtest_status st = SUMMARY_BACKTEST_NOMEM;
+    summary_backtest_status st =
+        summary_backtest_begin(out, cal_end_day, obs_end_day, period_days);
+    if (st != SUMMARY_BACKTEST_OK)
+        return st;
+    st = SUMMARY_BACKTEST_NOMEM;
     size_t nr = 0, nc = t->n_customers ? t->n_customers : 1;
-    int64_t *firsts = malloc(nc * sizeof *firsts);
     row *r = sorted_rows(t, obs_end_day, &nr);
-    out->customers = malloc(nc * sizeof *out->customers);
     out->ids = malloc(nc * sizeof *out->ids);
-    if (firsts == NULL || r == NULL || out->customers == NULL || out->ids == NULL)
+    if (r == NULL || out->ids == NULL)
         goto cleanup;
-    out->holdout_periods = (double)(obs_end_day - cal_end_day) / period_days;
-    st = customers(t, r, nr, &s, out, firsts);
+    st = customers(t, r, nr, out);
     if (st == SUMMARY_BACKTEST_OK)
-        st = series(r, nr, &s, firsts, out);
+        st = summary_backtest_end(out);
+    if (st == SUMMARY_BACKTEST_OK)
+        series(r, nr, out);
 cleanup:
-    free(firsts);
     free(r);
     if (st != SUMMARY_BACKTEST_OK)
         summary_backtest_free(out);
@@ -176,6 +246,7 @@ void summary_backtest_free(summary_backtest *b)
     free(b->customers);
     free(b->ids);
     free(b->actual_repeat);
+    free(b->firsts);
     int pd = b->period_days;
     *b = (summary_backtest){.period_days = pd};
 }

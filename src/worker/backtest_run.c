@@ -11,6 +11,7 @@
 
 #include <gsl/gsl_errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,11 @@
 #include "summary/backtest_data.h"
 #include "summary/summary.h"
 
-/* How long the back-test waits for a pooled connection. */
+/* How long storing the back-test waits for a pooled connection. */
 #define BACKTEST_POOL_WAIT_MS 10000
+/* A client-side wait goes on this much longer than statement_timeout, so
+ * that a PostgreSQL that answers gets to say why itself (as app/db_wait.c). */
+#define BACKTEST_WAIT_GRACE_MS 1000
 
 /* One back-test: its inputs, what it found, and why it has no figures. */
 typedef struct run {
@@ -34,8 +38,10 @@ typedef struct run {
     const cache_model *m;
     int64_t as_of_day;
     int period_days;
+    worker_backtest_ctl *ctl; /* NULL: not stoppable */
+    bool stopped;             /* the worker is stopping: nothing is stored */
+    double read_secs;         /* the read's wall time */
     char reason[WORKER_REASON_MAX];
-    txn_set txns;
     summary_backtest data;
     fit_result fit, spend_fit;
     double fit_customers, spend_customers;
@@ -75,25 +81,9 @@ int64_t worker_backtest_holdout_days(long configured, int64_t span_days)
     return d > WORKER_BACKTEST_MAX_DAYS ? WORKER_BACKTEST_MAX_DAYS : d;
 }
 
-/* The tenant's transactions up to as_of, from PostgreSQL. */
-static bool read_days(run *r)
+/* Whether the split read (st) is long and wide enough for a back-test. */
+static bool check_split(run *r, summary_backtest_status st)
 {
-    store_db *db = store_pool_acquire(r->env->pool, BACKTEST_POOL_WAIT_MS);
-    if (db == NULL)
-        return skip(r, "no database connection became free for the back-test");
-    int rc = store_backtest_transactions(db, r->env->tenant, r->as_of_day, &r->txns);
-    if (rc != 0)
-        skip(r, "back-test data not read: %.200s", store_db_error(db));
-    store_pool_release(r->env->pool, db);
-    return rc == 0;
-}
-
-/* The calibration/holdout split of the data, and whether it is long and
- * wide enough for a back-test. */
-static bool split(run *r, int64_t cal_end)
-{
-    summary_backtest_status st =
-        summary_backtest_data(&r->txns, cal_end, r->as_of_day, r->period_days, &r->data);
     if (st == SUMMARY_BACKTEST_NOMEM)
         return skip(r, "out of memory");
     if (st != SUMMARY_BACKTEST_OK || r->data.holdout_periods < 2)
@@ -114,6 +104,77 @@ static bool split(run *r, int64_t cal_end)
                     r->data.n, repeaters, cfg->model_min_customers,
                     cfg->model_min_repeaters);
     return true;
+}
+
+/* The bounds of the back-test's connection: the service's (app/db_wait.c's
+ * app_db_limits), but for the statement bound, backtest_statement_timeout_ms,
+ * and the client-side wait that goes with it. */
+static store_db_limits backtest_limits(const ltvd_config *c)
+{
+    long st = c->backtest_statement_timeout_ms;
+    return (store_db_limits){
+        .connect_timeout_s = c->db_connect_timeout_s,
+        .statement_timeout_ms = st,
+        .lock_timeout_ms = c->db_lock_timeout_ms,
+        .idle_in_tx_timeout_ms = c->db_idle_in_transaction_timeout_ms,
+        .keepalives_idle_s = c->db_keepalives_idle_s,
+        .keepalives_interval_s = c->db_keepalives_interval_s,
+        .keepalives_count = c->db_keepalives_count,
+        .tcp_user_timeout_ms = c->db_tcp_user_timeout_ms,
+        .wait_ms = st > 0 ? st + BACKTEST_WAIT_GRACE_MS : 0,
+    };
+}
+
+/* Publishes (stop not NULL) or withdraws the running read's stop in ctl;
+ * false when the worker is stopping (then nothing is published). */
+static bool publish_stop(worker_backtest_ctl *ctl, store_backtest_stop *stop)
+{
+    if (ctl == NULL)
+        return true;
+    pthread_mutex_lock(&ctl->mu);
+    bool ok = !ctl->stopping;
+    ctl->stop = ok ? stop : NULL;
+    pthread_mutex_unlock(&ctl->mu);
+    return ok;
+}
+
+/* The tenant's aggregates up to as_of for the split at cal_end, read from
+ * PostgreSQL on a connection of the back-test's own (no pooled connection
+ * of the requests is taken), and whether they can be back-tested. */
+static bool read_split(run *r, int64_t cal_end)
+{
+    const ltvd_config *cfg = r->env->config;
+    store_db_limits lim = backtest_limits(cfg);
+    char err[STORE_ERR_MAX];
+    store_db *db = store_db_open_limited(cfg->database_url, &lim, err);
+    if (db == NULL)
+        return skip(r, "back-test data not read: %.200s", err);
+    store_backtest_stop *stop = store_backtest_stop_new(db);
+    summary_backtest_status st = SUMMARY_BACKTEST_OK;
+    int rc = 1;
+    if (stop == NULL) {
+        rc = -1;
+        snprintf(db->err, sizeof db->err, "out of memory");
+    } else if (publish_stop(r->ctl, stop)) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = store_backtest_read(db, r->env->tenant, cal_end, r->as_of_day,
+                                 r->period_days, stop, &r->data, &st);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        r->read_secs =
+            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    }
+    if (stop != NULL && !publish_stop(r->ctl, NULL))
+        rc = 1; /* stopping meanwhile: whatever came is not trusted */
+    if (rc < 0)
+        skip(r, "back-test data not read: %.200s", store_db_error(db));
+    store_backtest_stop_free(stop);
+    store_db_close(db);
+    if (rc > 0) {
+        r->stopped = true;
+        return skip(r, "stopped: the process is shutting down");
+    }
+    return rc == 0 && check_split(r, st);
 }
 
 /* The calibration fit (the configured model, Gamma-Gamma when the served
@@ -175,7 +236,7 @@ static json_t *run_backtest(run *r, const btyd_model *bm)
                       : "the holdout (backtest_holdout_days) leaves no calibration");
         return NULL;
     }
-    if (!read_days(r) || !split(r, cal_end) || !fit_and_compute(r, bm))
+    if (!read_split(r, cal_end) || !fit_and_compute(r, bm))
         return NULL;
     json_t *doc = backtest_doc(r, bm, cal_end);
     if (doc == NULL)
@@ -220,8 +281,16 @@ static void note(worker_status *st, uint64_t version, json_t *bt)
     st->backtest_worse = json_is_true(json_object_get(bt, "worse_than_naive"));
 }
 
+void worker_backtest_ctl_stop(worker_backtest_ctl *ctl)
+{
+    pthread_mutex_lock(&ctl->mu);
+    ctl->stopping = true;
+    store_backtest_stop_now(ctl->stop);
+    pthread_mutex_unlock(&ctl->mu);
+}
+
 void worker_backtest_run(const worker_env *env, const cache_model *m, int64_t as_of_day,
-                         worker_status *st)
+                         worker_status *st, worker_backtest_ctl *ctl)
 {
     const btyd_model *bm =
         env->config->model == CONFIG_MODEL_PARETO ? &pareto_model : &bgnbd_model;
@@ -234,7 +303,7 @@ void worker_backtest_run(const worker_env *env, const cache_model *m, int64_t as
                .m = m,
                .as_of_day = as_of_day,
                .period_days = m->period_days == 1 ? 1 : 7,
-               .txns = {.last_day = INT64_MIN}};
+               .ctl = ctl};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     json_t *bt = run_backtest(r, bm);
@@ -244,7 +313,7 @@ void worker_backtest_run(const worker_env *env, const cache_model *m, int64_t as
     const char *tenant = env->tenant != NULL ? env->tenant : "default";
     worker_status got = {0};
     note(&got, m->version, bt);
-    if (store_diagnostics(env, m->version, bt, r->reason) && st != NULL) {
+    if (!r->stopped && store_diagnostics(env, m->version, bt, r->reason) && st != NULL) {
         st->backtest_version = got.backtest_version;
         st->backtest_done = got.backtest_done;
         st->backtest_mae = got.backtest_mae;
@@ -256,14 +325,13 @@ void worker_backtest_run(const worker_env *env, const cache_model *m, int64_t as
                   (unsigned long long)m->version, r->reason);
     else
         log_write(LOG_INFO,
-                  "tenant %s: back-test of snapshot %llu in %.3fs: holdout MAE %.4g, "
-                  "naive %.4g%s",
-                  tenant, (unsigned long long)m->version, secs, got.backtest_mae,
-                  got.backtest_naive_mae,
+                  "tenant %s: back-test of snapshot %llu in %.3fs (read %.3fs, %zu "
+                  "customers): holdout MAE %.4g, naive %.4g%s",
+                  tenant, (unsigned long long)m->version, secs, r->read_secs, r->data.n,
+                  got.backtest_mae, got.backtest_naive_mae,
                   got.backtest_worse ? " (worse than naive)" : "");
     json_decref(bt);
     backtest_figures_free(&r->figures);
     summary_backtest_free(&r->data);
-    txn_set_free(&r->txns);
     free(r);
 }

@@ -54,6 +54,7 @@ struct worker {
     uint64_t counted_version;          /* the served version then */
     char last_skip[WORKER_REASON_MAX]; /* why the last refit was skipped, logged once */
     worker_status status;
+    worker_backtest_ctl backtest; /* its own lock: worker_stop cancels the read */
 };
 
 static struct timespec deadline_after(long s)
@@ -244,7 +245,7 @@ static void backtest_published(worker *w, const worker_env *env)
     pthread_mutex_unlock(&w->mu);
     worker_status bt = {0};
     pthread_mutex_lock(&fitting);
-    worker_backtest_run(env, m, (int64_t)(m->as_of / 86400), &bt);
+    worker_backtest_run(env, m, (int64_t)(m->as_of / 86400), &bt, &w->backtest);
     pthread_mutex_unlock(&fitting);
     cache_snapshot_release(m);
     pthread_mutex_lock(&w->mu);
@@ -347,12 +348,18 @@ worker *worker_start(const worker_env *env)
         free(w);
         return NULL;
     }
+    if (pthread_mutex_init(&w->backtest.mu, NULL) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return NULL;
+    }
     w->requested = !has_model(w); /* a first look at once */
     w->deadline = deadline_after(env->config->refit_interval_s);
     /* worker_tick always returns its delay: the period is only a default */
     w->ticker = ticker_start_in(env->group, env->config->refit_interval_s * 1000, 0,
                                 worker_tick, w);
     if (w->ticker == NULL) {
+        pthread_mutex_destroy(&w->backtest.mu);
         pthread_mutex_destroy(&w->mu);
         free(w);
         return NULL;
@@ -364,7 +371,9 @@ void worker_stop(worker *w)
 {
     if (w == NULL)
         return;
-    ticker_stop(w->ticker); /* waits for a refit in progress */
+    worker_backtest_ctl_stop(&w->backtest); /* a long read ends at once */
+    ticker_stop(w->ticker);                 /* waits for a refit in progress */
+    pthread_mutex_destroy(&w->backtest.mu);
     pthread_mutex_destroy(&w->mu);
     free(w);
 }

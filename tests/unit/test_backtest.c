@@ -346,6 +346,66 @@ START_TEST(test_backtest_split_conventions)
 }
 END_TEST
 
+/* Amounts are summed in exact units of 1e-4 on both paths: a day of 0.1 +
+ * 0.2 + 0.7 (1.0000000000000002 in doubles, summed in that order) has the
+ * mean 1 exactly; the builder fed with the aggregates the service reads
+ * (customer_days' exact decimal sums as units, in another customer order)
+ * gives the same doubles as summary_backtest_data on the transactions. */
+START_TEST(test_backtest_exact_units)
+{
+    ck_assert_int_eq(summary_backtest_units(0.1), 1000);
+    ck_assert_int_eq(summary_backtest_units(12345678901.2345), 123456789012345LL);
+    ck_assert_int_eq(summary_backtest_units(0.00005), 1); /* half away from zero */
+    /* customer 0: days 100 (first), 103 (0.1 + 0.2 + 0.7), 104 (2.3); holdout 110
+     * (0.3 + 0.6); customer 1: day 102, holdout 111 and 112 */
+    txn items[] = {{0, 100, 5},   {0, 103, 0.1}, {0, 103, 0.2}, {0, 103, 0.7},
+                   {0, 104, 2.3}, {0, 110, 0.3}, {0, 110, 0.6}, {1, 102, 1},
+                   {1, 111, 0.1}, {1, 112, 0.2}};
+    char *ids[] = {"a", "b"};
+    txn_set t = {
+        .items = items, .n = 10, .customer_ids = ids, .n_customers = 2, .last_day = 112};
+    summary_backtest csv, agg;
+    ck_assert_int_eq(summary_backtest_data(&t, 105, 112, 1, &csv), SUMMARY_BACKTEST_OK);
+    /* 3.3 / 2, whatever order the doubles of day 103 are summed in */
+    ck_assert_double_eq(csv.customers[0].m, 33000 / 1e4 / 2);
+    ck_assert_double_eq(csv.customers[0].m_holdout, 0.9);
+    ck_assert_int_eq(summary_backtest_begin(&agg, 105, 112, 1), SUMMARY_BACKTEST_OK);
+    summary_backtest_agg b = {102, 102, 1, 0, 2, 3000};
+    summary_backtest_agg a = {100, 104, 3, 33000, 1, 9000};
+    ck_assert_int_eq(summary_backtest_add(&agg, &b), SUMMARY_BACKTEST_OK);
+    ck_assert_int_eq(summary_backtest_add(&agg, &a), SUMMARY_BACKTEST_OK);
+    /* a calibration day after the calibration end */
+    summary_backtest_agg bad = {100, 106, 2, 0, 0, 0};
+    ck_assert_int_eq(summary_backtest_add(&agg, &bad), SUMMARY_BACKTEST_BAD_ARGS);
+    ck_assert_int_eq(summary_backtest_end(&agg), SUMMARY_BACKTEST_OK);
+    /* the calibration's purchase days per day (first days included), then
+     * the holdout's */
+    summary_backtest_add_days(&agg, 100, 1);
+    summary_backtest_add_days(&agg, 102, 1);
+    summary_backtest_add_days(&agg, 103, 1);
+    summary_backtest_add_days(&agg, 104, 1);
+    summary_backtest_add_days(&agg, 110, 1);
+    summary_backtest_add_days(&agg, 111, 1);
+    summary_backtest_add_days(&agg, 112, 1);
+    ck_assert_ptr_null(agg.ids);
+    ck_assert_int_eq(agg.n, 2);
+    ck_assert(memcmp(&agg.customers[1], &csv.customers[0], sizeof agg.customers[0]) == 0);
+    ck_assert(memcmp(&agg.customers[0], &csv.customers[1], sizeof agg.customers[0]) == 0);
+    ck_assert_int_eq(agg.n_periods, csv.n_periods);
+    ck_assert_int_eq(agg.n_periods_cal, csv.n_periods_cal);
+    ck_assert_int_eq(agg.first_period_day, csv.first_period_day);
+    ck_assert_int_eq(agg.last_day, csv.last_day);
+    ck_assert(memcmp(agg.actual_repeat, csv.actual_repeat,
+                     csv.n_periods * sizeof *csv.actual_repeat) == 0);
+    summary_backtest_free(&agg);
+    summary_backtest_free(&csv);
+    /* nobody in the calibration */
+    ck_assert_int_eq(summary_backtest_begin(&agg, 105, 112, 7), SUMMARY_BACKTEST_OK);
+    ck_assert_int_eq(summary_backtest_end(&agg), SUMMARY_BACKTEST_NO_CUSTOMERS);
+    summary_backtest_free(&agg);
+}
+END_TEST
+
 /* ---- the document ---- */
 
 static const char *const contract_keys[] = {"model",
@@ -572,6 +632,7 @@ Suite *suite_backtest(void)
     tcase_add_test(tc, test_backtest_cdnow_tables);
     tcase_add_test(tc, test_backtest_cdnow_consistent);
     tcase_add_test(tc, test_backtest_split_conventions);
+    tcase_add_test(tc, test_backtest_exact_units);
     tcase_add_test(tc, test_backtest_json_contract);
     tcase_add_test(tc, test_backtest_cli_cdnow);
     tcase_add_test(tc, test_backtest_cli_errors);
