@@ -15,6 +15,7 @@
 #include "http/acq_doc.h"
 #include "http/acq_subs_doc.h"
 #include "http/customers.h"
+#include "http/query.h"
 #include "http/score_doc.h"
 #include "summary/summary.h"
 
@@ -37,18 +38,6 @@ static bool number_param(http_request *req, const char *name, double *v, bool wh
     snprintf(detail, sizeof detail, "%s must be %s, not \"%.100s\"", name,
              whole ? "a whole number of months from 1 to 1200" : "a number above 0",
              q == 1 ? s : "");
-    *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
-    return false;
-}
-
-static bool known_only(http_request *req, const char *const *known, const char *what,
-                       http_result *res)
-{
-    const char *bad = http_query_unknown(req, known);
-    if (bad == NULL)
-        return true;
-    char detail[300];
-    snprintf(detail, sizeof detail, "unknown query parameter \"%.200s\": %s", bad, what);
     *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
     return false;
 }
@@ -167,8 +156,8 @@ static http_result get_acquisition(http_request *req)
     static const char *const known[] = {"months", "target_ratio", NULL};
     http_result res = HTTP_REPLIED;
     double months = 36, ratio = 3;
-    if (!known_only(req, known, "GET /v1/acquisition takes months and target_ratio",
-                    &res) ||
+    if (!query_known_only_or_reply(
+            req, known, "GET /v1/acquisition takes months and target_ratio", &res) ||
         !number_param(req, "months", &months, true, 1, ACQ_MAX_MONTHS, &res) ||
         !number_param(req, "target_ratio", &ratio, false, 0, 1e300, &res))
         return res;
@@ -219,7 +208,7 @@ static http_result get_cohorts(http_request *req)
 {
     static const char *const known[] = {"by", NULL};
     http_result res = HTTP_REPLIED;
-    if (!known_only(req, known, "GET /v1/cohorts takes by", &res))
+    if (!query_known_only_or_reply(req, known, "GET /v1/cohorts takes by", &res))
         return res;
     const char *by;
     if (http_query(req, "by", &by) == 1 && strcmp(by, "month") != 0) {
