@@ -15,6 +15,7 @@
 #include "http/acq_doc.h"
 #include "http/acq_subs_doc.h"
 #include "http/customers.h"
+#include "http/json_body.h"
 #include "http/query.h"
 #include "http/score_doc.h"
 #include "summary/summary.h"
@@ -40,14 +41,6 @@ static bool number_param(http_request *req, const char *name, double *v, bool wh
              q == 1 ? s : "");
     *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
     return false;
-}
-
-static http_result reply_doc(http_request *req, json_t *doc)
-{
-    char *body =
-        doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(doc);
-    return http_reply_owned(req, 200, "application/json", body, body ? strlen(body) : 0);
 }
 
 /* The view, or a failure already replied (NULL). */
@@ -200,7 +193,7 @@ static http_result get_acquisition(http_request *req)
     app_acq_view_release(v);
     if (doc == NULL)
         return http_reply_problem(req, PROBLEM_INTERNAL, why, NULL);
-    return reply_doc(req, doc);
+    return json_body_reply(req, 200, doc, 17);
 }
 
 /* GET /v1/cohorts */
@@ -227,7 +220,7 @@ static http_result get_cohorts(http_request *req)
     json_t *doc = acq_doc_cohorts(&v->cohorts, prov, v->as_of_day);
     json_decref(prov);
     app_acq_view_release(v);
-    return reply_doc(req, doc);
+    return json_body_reply(req, 200, doc, 17);
 }
 
 const http_route acq_answer_routes[] = {

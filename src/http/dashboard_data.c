@@ -29,20 +29,12 @@
 #include "cache/cache.h"
 #include "http/customers.h"
 #include "http/dashboard.h"
+#include "http/json_body.h"
 #include "http/query.h"
 #include "http/score_doc.h"
 #include "summary/summary.h"
 
 #define PALIVE_CELLS_MAX 40401 /* 201 x 201: 25-70 ms for BG/NBD here */
-
-static http_result reply_json(http_request *req, json_t *doc, int precision)
-{
-    char *body = doc != NULL
-                     ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(precision))
-                     : NULL;
-    json_decref(doc);
-    return http_reply_owned(req, 200, "application/json", body, body ? strlen(body) : 0);
-}
 
 /* ------------------------------------------------------ p_alive_matrix */
 
@@ -121,7 +113,7 @@ static http_result get_p_alive_matrix(http_request *req)
     }
     json_t *doc = matrix_json(m, (int)F, (int)R);
     cache_snapshot_release(m);
-    return reply_json(req, doc, 12); /* p to 4 places, fitted_at whole */
+    return json_body_reply(req, 200, doc, 12); /* p to 4 places, fitted_at whole */
 }
 
 /* ---------------------------------------------------- ltv_distribution */
@@ -179,7 +171,8 @@ static http_result get_ltv_distribution(http_request *req)
     if (st != APP_LIST_OK)
         res = customer_list_reply_failure(req, st, d.n_customers);
     else
-        res = reply_json(req, dist_json(&d, app_tenant_config(req->tenant_ref)), 17);
+        res = json_body_reply(req, 200, dist_json(&d, app_tenant_config(req->tenant_ref)),
+                              17);
     app_ltv_dist_free(&d);
     return res;
 }

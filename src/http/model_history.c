@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "app/model_diag.h"
+#include "http/json_body.h"
 #include "http/query.h"
 #include "worker/worker.h"
 
@@ -35,12 +36,7 @@ static http_result reply(http_request *req, app_diag_status st, json_t *doc,
     default:
         return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
     }
-    char *body =
-        doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(doc);
-    if (body == NULL)
-        return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
-    return http_reply_owned(req, 200, "application/json", body, strlen(body));
+    return json_body_reply(req, 200, doc, 17);
 }
 
 /* GET /v1/model/diagnostics */
