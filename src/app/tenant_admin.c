@@ -520,7 +520,8 @@ json_t *app_tenant_cfg_effective(const app_tenant_cfg *c)
              0 ||
          json_object_set_new(eff, "backtest_holdout_days",
                              json_integer((json_int_t)cfg->backtest_holdout_days)) != 0 ||
-         json_object_set_new(eff, APP_TENANT_CHANNELS_SETTING, declared_channels(c)) != 0)) {
+         json_object_set_new(eff, APP_TENANT_CHANNELS_SETTING, declared_channels(c)) !=
+             0)) {
         json_decref(eff);
         eff = NULL;
     }
