@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/apply.h"
 #include "app/customer_query.h"
 #include "base/slots.h"
 #include "base/ticker.h"
@@ -334,6 +335,31 @@ app_list_table *app_list_table_pick(app_tenant *tn, int64_t day, bool keys,
     app_list_table_release(tn->lists, r);
     *warming = true;
     return NULL;
+}
+
+app_list_status app_list_aggregate(app_tenant *tn, int64_t day, const cache_model **m,
+                                   app_list_pass_fn pass, void *arg)
+{
+    *m = NULL;
+    if (!app_list_slot_take(tn->lists))
+        return APP_LIST_BUSY;
+    app_list_start(tn); /* when the worker did not start it */
+    app_list_status st = APP_LIST_NO_MODEL;
+    *m = cache_snapshot_acquire(tn->cache);
+    if (*m != NULL) {
+        bool warming;
+        app_list_table *r = app_list_table_pick(tn, day, true, m, &warming);
+        if (r != NULL)
+            st = pass(tn, r, arg);
+        else if (app_tenant_customers(tn) <=
+                 (size_t)app_tenant_config(tn)->list_rescore_max)
+            st = pass(tn, NULL, arg); /* few enough to score each */
+        else
+            st = APP_LIST_WARMING;
+        app_list_table_release(tn->lists, r);
+    }
+    app_list_slot_give(tn->lists);
+    return st;
 }
 
 /* ---------------------------------------------------------------- slots */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "app/app.h"
+#include "app/customer_query.h"
 #include "cache/cache.h"
 #include "cache/scores.h"
 #include "config/config.h"
@@ -45,6 +46,20 @@ bool app_list_spec_same(const cache_scores_spec *a, const cache_scores_spec *b);
  * *warming when the table would serve once computed. */
 app_list_table *app_list_table_pick(app_tenant *t, int64_t day, bool keys,
                                     const cache_model **m, bool *warming);
+
+/* A pass over every customer of tn with r, the table picked (acquired;
+ * NULL: no table, the pass scores each customer itself); arg is the
+ * caller's. Returns APP_LIST_OK or the pass's failure. */
+typedef app_list_status (*app_list_pass_fn)(app_tenant *tn, app_list_table *r, void *arg);
+
+/* Runs an aggregate over tn's customers as of day (a list's rules): takes
+ * a list slot (APP_LIST_BUSY when none is free), the served snapshot into
+ * *m (APP_LIST_NO_MODEL without one; the caller releases *m whatever the
+ * status, as app_list_table_pick may swap it), then pass with the table
+ * app_list_table_pick gives or, without one, with NULL when tn has at most
+ * list_rescore_max customers (else APP_LIST_WARMING). */
+app_list_status app_list_aggregate(app_tenant *tn, int64_t day, const cache_model **m,
+                                   app_list_pass_fn pass, void *arg);
 
 /* Takes a list slot (false: all taken) / gives it back. */
 bool app_list_slot_take(struct app_list_state *s);

@@ -113,9 +113,12 @@ static void summarise(app_ltv_dist *out, double *v, size_t n)
     }
 }
 
-/* Collects with table r (acquired; NULL: scoring every customer). */
-static app_list_status collect_all(app_tenant *tn, app_list_table *r, app_ltv_dist *out)
+/* Collects with table r (acquired; NULL: scoring every customer) into the
+ * app_ltv_dist *out (an app_list_pass_fn). */
+static app_list_status collect_all(app_tenant *tn, app_list_table *r, void *arg)
 {
+    app_ltv_dist *out = arg;
+    out->has_spend = out->m->has_spend;
     const ltvd_config *cfg = app_tenant_config(tn);
     collecting k = {.tn = tn,
                     .m = out->m,
@@ -141,26 +144,7 @@ app_list_status app_ltv_dist_run(app_tenant *tn, size_t bins, app_ltv_dist *out)
     out->bins = bins < 1 ? 1 : bins > APP_LTV_BINS_MAX ? APP_LTV_BINS_MAX : bins;
     out->n_customers = app_tenant_customers(tn);
     out->as_of_day = app_tenant_as_of_day(tn);
-    if (!app_list_slot_take(tn->lists))
-        return APP_LIST_BUSY;
-    app_list_start(tn);
-    app_list_status st = APP_LIST_NO_MODEL;
-    out->m = cache_snapshot_acquire(tn->cache);
-    if (out->m != NULL) {
-        out->has_spend = out->m->has_spend;
-        bool warming;
-        app_list_table *r =
-            app_list_table_pick(tn, out->as_of_day, true, &out->m, &warming);
-        if (r != NULL)
-            st = collect_all(tn, r, out);
-        else if (out->n_customers <= (size_t)app_tenant_config(tn)->list_rescore_max)
-            st = collect_all(tn, NULL, out);
-        else
-            st = APP_LIST_WARMING;
-        app_list_table_release(tn->lists, r);
-    }
-    app_list_slot_give(tn->lists);
-    return st;
+    return app_list_aggregate(tn, out->as_of_day, &out->m, collect_all, out);
 }
 
 void app_ltv_dist_free(app_ltv_dist *d)

@@ -56,9 +56,10 @@ static int count_one(const char *id, const cache_summary *s, const cache_score_r
 }
 
 /* Counts with table r (acquired; NULL: scoring every customer) and
- * snapshot out->m. */
-static app_list_status count_all(app_tenant *tn, app_list_table *r, app_segments *out)
+ * snapshot out->m into the app_segments *out (an app_list_pass_fn). */
+static app_list_status count_all(app_tenant *tn, app_list_table *r, void *arg)
 {
+    app_segments *out = arg;
     const ltvd_config *cfg = app_tenant_config(tn);
     counting k = {.tn = tn,
                   .m = out->m,
@@ -92,25 +93,7 @@ app_list_status app_segments_run(app_tenant *tn, app_segments *out)
     memset(out, 0, sizeof *out);
     out->n_customers = app_tenant_customers(tn);
     out->as_of_day = app_tenant_as_of_day(tn);
-    if (!app_list_slot_take(tn->lists))
-        return APP_LIST_BUSY;
-    app_list_start(tn); /* when the worker did not start it */
-    app_list_status st = APP_LIST_NO_MODEL;
-    out->m = cache_snapshot_acquire(tn->cache);
-    if (out->m != NULL) {
-        bool warming;
-        app_list_table *r =
-            app_list_table_pick(tn, out->as_of_day, true, &out->m, &warming);
-        if (r != NULL)
-            st = count_all(tn, r, out);
-        else if (out->n_customers <= (size_t)app_tenant_config(tn)->list_rescore_max)
-            st = count_all(tn, NULL, out); /* few enough to score each */
-        else
-            st = APP_LIST_WARMING;
-        app_list_table_release(tn->lists, r);
-    }
-    app_list_slot_give(tn->lists);
-    return st;
+    return app_list_aggregate(tn, out->as_of_day, &out->m, count_all, out);
 }
 
 void app_segments_free(app_segments *s)

@@ -86,12 +86,7 @@ typedef struct options {
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    char safe[80];
-    cli_printable(arg != NULL ? arg : "", safe, sizeof safe);
-    fputs("ltvd backtest: ", stderr);
-    fprintf(stderr, fmt, safe);
-    fputc('\n', stderr);
-    return 2;
+    return cli_usage_error("backtest", fmt, arg);
 }
 
 static int parse_date(const char *arg, const char *name, int64_t *day)

@@ -186,3 +186,13 @@ void cli_printable(const char *s, char *out, size_t size)
     if (s[i] != '\0' && size > 4)
         memcpy(out + size - 4, "...", 4);
 }
+
+int cli_usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    char safe[80];
+    cli_printable(arg != NULL ? arg : "", safe, sizeof safe);
+    fprintf(stderr, "ltvd %s: ", cmd);
+    fprintf(stderr, fmt, safe);
+    fputc('\n', stderr);
+    return 2;
+}

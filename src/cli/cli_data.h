@@ -41,4 +41,9 @@ int cli_flush_stdout(const char *cmd);
  * with "..." when longer, for one-line error messages. */
 void cli_printable(const char *s, char *out, size_t size);
 
+/* Prints "ltvd CMD: " and fmt with its one %s given arg made printable
+ * (cli_printable; NULL as ""), and a newline, on stderr. Returns 2, the
+ * exit status of a usage error. */
+int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+
 #endif

@@ -78,12 +78,7 @@ typedef struct options {
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    char safe[80];
-    cli_printable(arg != NULL ? arg : "", safe, sizeof safe);
-    fputs("ltvd retention: ", stderr);
-    fprintf(stderr, fmt, safe);
-    fputc('\n', stderr);
-    return 2;
+    return cli_usage_error("retention", fmt, arg);
 }
 
 static int parse_option(int opt, const char *arg, options *o)

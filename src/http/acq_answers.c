@@ -15,6 +15,8 @@
 #include "http/acq_doc.h"
 #include "http/acq_subs_doc.h"
 #include "http/customers.h"
+#include "http/json_body.h"
+#include "http/query.h"
 #include "http/score_doc.h"
 #include "summary/summary.h"
 
@@ -39,26 +41,6 @@ static bool number_param(http_request *req, const char *name, double *v, bool wh
              q == 1 ? s : "");
     *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
     return false;
-}
-
-static bool known_only(http_request *req, const char *const *known, const char *what,
-                       http_result *res)
-{
-    const char *bad = http_query_unknown(req, known);
-    if (bad == NULL)
-        return true;
-    char detail[300];
-    snprintf(detail, sizeof detail, "unknown query parameter \"%.200s\": %s", bad, what);
-    *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
-    return false;
-}
-
-static http_result reply_doc(http_request *req, json_t *doc)
-{
-    char *body =
-        doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(doc);
-    return http_reply_owned(req, 200, "application/json", body, body ? strlen(body) : 0);
 }
 
 /* The view, or a failure already replied (NULL). */
@@ -167,8 +149,8 @@ static http_result get_acquisition(http_request *req)
     static const char *const known[] = {"months", "target_ratio", NULL};
     http_result res = HTTP_REPLIED;
     double months = 36, ratio = 3;
-    if (!known_only(req, known, "GET /v1/acquisition takes months and target_ratio",
-                    &res) ||
+    if (!query_known_only_or_reply(
+            req, known, "GET /v1/acquisition takes months and target_ratio", &res) ||
         !number_param(req, "months", &months, true, 1, ACQ_MAX_MONTHS, &res) ||
         !number_param(req, "target_ratio", &ratio, false, 0, 1e300, &res))
         return res;
@@ -211,7 +193,7 @@ static http_result get_acquisition(http_request *req)
     app_acq_view_release(v);
     if (doc == NULL)
         return http_reply_problem(req, PROBLEM_INTERNAL, why, NULL);
-    return reply_doc(req, doc);
+    return json_body_reply(req, 200, doc, 17);
 }
 
 /* GET /v1/cohorts */
@@ -219,7 +201,7 @@ static http_result get_cohorts(http_request *req)
 {
     static const char *const known[] = {"by", NULL};
     http_result res = HTTP_REPLIED;
-    if (!known_only(req, known, "GET /v1/cohorts takes by", &res))
+    if (!query_known_only_or_reply(req, known, "GET /v1/cohorts takes by", &res))
         return res;
     const char *by;
     if (http_query(req, "by", &by) == 1 && strcmp(by, "month") != 0) {
@@ -238,7 +220,7 @@ static http_result get_cohorts(http_request *req)
     json_t *doc = acq_doc_cohorts(&v->cohorts, prov, v->as_of_day);
     json_decref(prov);
     app_acq_view_release(v);
-    return reply_doc(req, doc);
+    return json_body_reply(req, 200, doc, 17);
 }
 
 const http_route acq_answer_routes[] = {

@@ -300,6 +300,30 @@ static void check_repeats(errs *e, store_spend *s, size_t n)
     free(p);
 }
 
+/* Stores the validated s[0..n) and replies: {"stored": n}, 422 naming
+ * each item of an unknown channel (into e), or the database's problem. */
+static http_result store_spend_or_reply(http_request *req, errs *e, const store_spend *s,
+                                        size_t n)
+{
+    char detail[APP_DB_DETAIL_MAX];
+    bool unknown[STORE_SPEND_MAX];
+    app_acq_status st = app_spend_put(req->tenant_ref, s, n, unknown, detail);
+    if (st == APP_ACQ_UNKNOWN_CHANNEL) {
+        for (size_t i = 0; i < n; i++)
+            if (unknown[i])
+                add_error(e, (long)i, "channel",
+                          "unknown channel: no customer has it as acquisition_channel, "
+                          "it has no spend yet, and the tenant's acquisition_channels "
+                          "setting does not list it");
+        return reply_errors(req, e);
+    }
+    if (st != APP_ACQ_OK)
+        return reply_unavailable(req, st, detail);
+    char out[64];
+    int len = snprintf(out, sizeof out, "{\"stored\":%zu}", n);
+    return http_reply(req, 200, "application/json", out, (size_t)len);
+}
+
 /* PUT /v1/acquisition/spend */
 static http_result put_spend(http_request *req)
 {
@@ -340,26 +364,7 @@ static http_result put_spend(http_request *req)
         res = reply_errors(req, &e);
         goto cleanup;
     }
-    char detail[APP_DB_DETAIL_MAX];
-    bool unknown[STORE_SPEND_MAX];
-    app_acq_status st = app_spend_put(req->tenant_ref, s, n, unknown, detail);
-    if (st == APP_ACQ_UNKNOWN_CHANNEL) {
-        for (size_t i = 0; i < n; i++)
-            if (unknown[i])
-                add_error(&e, (long)i, "channel",
-                          "unknown channel: no customer has it as acquisition_channel, "
-                          "it has no spend yet, and the tenant's acquisition_channels "
-                          "setting does not list it");
-        res = reply_errors(req, &e);
-        goto cleanup;
-    }
-    if (st != APP_ACQ_OK) {
-        res = reply_unavailable(req, st, detail);
-        goto cleanup;
-    }
-    char out[64];
-    int len = snprintf(out, sizeof out, "{\"stored\":%zu}", n);
-    res = http_reply(req, 200, "application/json", out, (size_t)len);
+    res = store_spend_or_reply(req, &e, s, n);
 cleanup:
     free(s);
     free(amounts);

@@ -12,8 +12,9 @@
  *      where the model has no value (BG/BB: f > r)], ...]}
  *   GET /v1/customers/ltv_distribution?bins=N
  *     The histogram of predicted LTV (app/ltv_dist.h), N 1..100 (default 20):
- *     {"as_of", "customers", "unscored", "currency_note", "horizon_days",
- *      "bins": [{"from", "to", "customers"}], "above": {"from", "customers"},
+ *     {"as_of", "customers", "unscored", "has_spend_model", "horizon_days",
+ *      "margin", "bins": [{"from", "to", "customers"}], "above": {"from",
+ *      "customers"} | null,
  *      "min", "max", "mean", "total", "p50", "p90", "p99",
  *      "model": {"name", "version", "fitted_at"}}; without a spend model
  *     every LTV is unknown: bins empty and the figures null. */
@@ -28,33 +29,28 @@
 #include "cache/cache.h"
 #include "http/customers.h"
 #include "http/dashboard.h"
+#include "http/json_body.h"
 #include "http/query.h"
 #include "http/score_doc.h"
 #include "summary/summary.h"
 
 #define PALIVE_CELLS_MAX 40401 /* 201 x 201: 25-70 ms for BG/NBD here */
 
-static http_result refuse_unknown(http_request *req, const char *const *known,
-                                  const char *takes)
-{
-    const char *bad = http_query_unknown(req, known);
-    if (bad == NULL)
-        return HTTP_DONE;
-    char detail[300];
-    snprintf(detail, sizeof detail, "unknown query parameter \"%.200s\": %s", bad, takes);
-    return http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
-}
-
-static http_result reply_json(http_request *req, json_t *doc, int precision)
-{
-    char *body = doc != NULL
-                     ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(precision))
-                     : NULL;
-    json_decref(doc);
-    return http_reply_owned(req, 200, "application/json", body, body ? strlen(body) : 0);
-}
-
 /* ------------------------------------------------------ p_alive_matrix */
+
+/* Appends v (stolen) to a; on failure (v NULL, out of memory) frees a and
+ * returns false, so that a NULL anywhere makes the whole document NULL
+ * (a 500) rather than a short row. */
+static bool append_or_drop(json_t **a, json_t *v)
+{
+    if (*a != NULL && json_array_append_new(*a, v) == 0)
+        return true;
+    if (*a == NULL)
+        json_decref(v);
+    json_decref(*a);
+    *a = NULL;
+    return false;
+}
 
 /* The row of frequency f: P(alive) at recency 0..R, T = R (4 decimals). */
 static json_t *p_alive_row(const cache_model *m, int f, int R)
@@ -63,9 +59,9 @@ static json_t *p_alive_row(const cache_model *m, int f, int R)
     for (int r = 0; row != NULL && r <= R; r++) {
         double p = NAN;
         int rc = m->model->p_alive(m->params, f, f == 0 ? 0 : r, R, &p);
-        json_array_append_new(row, rc == 0 && isfinite(p) && (f == 0 || r > 0)
-                                       ? json_real(round(p * 1e4) / 1e4)
-                                       : json_null());
+        append_or_drop(&row, rc == 0 && isfinite(p) && (f == 0 || r > 0)
+                                 ? json_real(round(p * 1e4) / 1e4)
+                                 : json_null());
     }
     return row;
 }
@@ -73,12 +69,13 @@ static json_t *p_alive_row(const cache_model *m, int f, int R)
 static json_t *matrix_json(const cache_model *m, int F, int R)
 {
     json_t *freq = json_array(), *rec = json_array(), *rows = json_array();
-    for (int f = 0; f <= F; f++) {
-        json_array_append_new(freq, json_integer(f));
-        json_array_append_new(rows, p_alive_row(m, f, R));
-    }
-    for (int r = 0; r <= R; r++)
-        json_array_append_new(rec, json_integer(r));
+    for (int f = 0; f <= F && append_or_drop(&freq, json_integer(f)) &&
+                    append_or_drop(&rows, p_alive_row(m, f, R));
+         f++)
+        ;
+    for (int r = 0; r <= R && append_or_drop(&rec, json_integer(r)); r++)
+        ;
+    /* "o" steals even on failure: a NULL member frees the others */
     return json_pack("{s:s, s:s, s:I, s:f, s:i, s:o, s:o, s:o}", "model", m->model->name,
                      "period", m->period_days == 1 ? "day" : "week", "version",
                      (json_int_t)m->version, "fitted_at", m->fitted_at, "T", R,
@@ -89,9 +86,9 @@ static json_t *matrix_json(const cache_model *m, int F, int R)
 static http_result get_p_alive_matrix(http_request *req)
 {
     static const char *const known[] = {"max_frequency", "max_recency", NULL};
-    http_result res =
-        refuse_unknown(req, known, "it takes max_frequency and max_recency");
-    if (res != HTTP_DONE)
+    http_result res;
+    if (!query_known_only_or_reply(req, known, "it takes max_frequency and max_recency",
+                                   &res))
         return res;
     app_tenant *t = req->tenant_ref;
     const cache_model *m = cache_snapshot_acquire(t->cache);
@@ -116,7 +113,7 @@ static http_result get_p_alive_matrix(http_request *req)
     }
     json_t *doc = matrix_json(m, (int)F, (int)R);
     cache_snapshot_release(m);
-    return reply_json(req, doc, 12); /* p to 4 places, fitted_at whole */
+    return json_body_reply(req, 200, doc, 12); /* p to 4 places, fitted_at whole */
 }
 
 /* ---------------------------------------------------- ltv_distribution */
@@ -134,11 +131,14 @@ static json_t *dist_json(const app_ltv_dist *d, const ltvd_config *cfg)
     bool any = d->has_spend && d->n_counted > 0;
     json_t *bins = json_array();
     double w = (d->hi - d->lo) / (double)d->bins;
-    for (size_t i = 0; any && i < d->bins; i++)
-        json_array_append_new(
-            bins, json_pack("{s:f, s:f, s:I}", "from", d->lo + w * (double)i, "to",
-                            i + 1 == d->bins ? d->hi : d->lo + w * (double)(i + 1),
-                            "customers", (json_int_t)d->counts[i]));
+    for (size_t i = 0;
+         any && i < d->bins &&
+         append_or_drop(&bins,
+                        json_pack("{s:f, s:f, s:I}", "from", d->lo + w * (double)i, "to",
+                                  i + 1 == d->bins ? d->hi : d->lo + w * (double)(i + 1),
+                                  "customers", (json_int_t)d->counts[i]));
+         i++)
+        ;
     json_t *above =
         any ? json_pack("{s:f, s:I}", "from", d->hi, "customers", (json_int_t)d->above)
             : json_null();
@@ -159,8 +159,8 @@ static json_t *dist_json(const app_ltv_dist *d, const ltvd_config *cfg)
 static http_result get_ltv_distribution(http_request *req)
 {
     static const char *const known[] = {"bins", NULL};
-    http_result res = refuse_unknown(req, known, "it takes bins");
-    if (res != HTTP_DONE)
+    http_result res;
+    if (!query_known_only_or_reply(req, known, "it takes bins", &res))
         return res;
     double bins = 20;
     if (!query_number(req, "bins", 1, APP_LTV_BINS_MAX, true, &bins, &res))
@@ -171,7 +171,8 @@ static http_result get_ltv_distribution(http_request *req)
     if (st != APP_LIST_OK)
         res = customer_list_reply_failure(req, st, d.n_customers);
     else
-        res = reply_json(req, dist_json(&d, app_tenant_config(req->tenant_ref)), 17);
+        res = json_body_reply(req, 200, dist_json(&d, app_tenant_config(req->tenant_ref)),
+                              17);
     app_ltv_dist_free(&d);
     return res;
 }

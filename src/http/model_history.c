@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "app/model_diag.h"
+#include "http/json_body.h"
 #include "http/query.h"
 #include "worker/worker.h"
 
@@ -35,25 +36,7 @@ static http_result reply(http_request *req, app_diag_status st, json_t *doc,
     default:
         return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
     }
-    char *body =
-        doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(doc);
-    if (body == NULL)
-        return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
-    return http_reply_owned(req, 200, "application/json", body, strlen(body));
-}
-
-/* A query parameter other than the known ones: 400, true. */
-static bool unknown_param(http_request *req, const char *const *known, const char *takes,
-                          http_result *res)
-{
-    const char *bad = http_query_unknown(req, known);
-    if (bad == NULL)
-        return false;
-    char detail[300];
-    snprintf(detail, sizeof detail, "unknown query parameter \"%.200s\": %s", bad, takes);
-    *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
-    return true;
+    return json_body_reply(req, 200, doc, 17);
 }
 
 /* GET /v1/model/diagnostics */
@@ -61,7 +44,8 @@ static http_result get_diagnostics(http_request *req)
 {
     static const char *const known[] = {NULL};
     http_result res;
-    if (unknown_param(req, known, "GET /v1/model/diagnostics takes none", &res))
+    if (!query_known_only_or_reply(req, known, "GET /v1/model/diagnostics takes none",
+                                   &res))
         return res;
     json_t *doc = NULL;
     char detail[APP_DB_DETAIL_MAX] = "";
@@ -74,7 +58,7 @@ static http_result get_history(http_request *req)
 {
     static const char *const known[] = {"limit", NULL};
     http_result res;
-    if (unknown_param(req, known, "GET /v1/model/history takes limit", &res))
+    if (!query_known_only_or_reply(req, known, "GET /v1/model/history takes limit", &res))
         return res;
     double limit = APP_HISTORY_DEFAULT;
     if (!query_number(req, "limit", 1, APP_HISTORY_MAX, true, &limit, &res))

@@ -126,6 +126,18 @@ const char *http_query_unknown(http_request *req, const char *const *known)
     return w.unknown;
 }
 
+bool query_known_only_or_reply(http_request *req, const char *const *known,
+                               const char *takes, http_result *res)
+{
+    const char *bad = http_query_unknown(req, known);
+    if (bad == NULL)
+        return true;
+    char detail[300];
+    snprintf(detail, sizeof detail, "unknown query parameter \"%.200s\": %s", bad, takes);
+    *res = http_reply_problem(req, PROBLEM_INVALID_PARAMETER, detail, NULL);
+    return false;
+}
+
 /* ---------------------------------------------------------------- numbers */
 
 static size_t digits(const char *s)

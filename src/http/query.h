@@ -30,6 +30,13 @@ bool query_check(http_request *req);
 bool query_number(http_request *req, const char *name, double lo, double hi, bool integer,
                   double *out, http_result *res);
 
+/* Whether req's query names only parameters of known (NULL-terminated).
+ * Returns true when it does; else false after replying 400
+ * invalid-parameter (*res) naming the first unknown one, followed by
+ * takes (what the route does take, e.g. "it takes limit"). */
+bool query_known_only_or_reply(http_request *req, const char *const *known,
+                               const char *takes, http_result *res);
+
 /* Plain decimal text by query_number's grammar (integer: digits only). */
 bool query_decimal_ok(const char *s, bool integer);
 

@@ -64,7 +64,8 @@ static void write_fields(json_out *b, const fmt *f, const cache_model *m,
 {
     app_marketer k;
     app_marketer_fields(m, o, row, &k);
-    decimal(b, f, "historic_value", k.historic_units, 4); /* CACHE_AMOUNT_UNITS */
+    _Static_assert(CACHE_AMOUNT_UNITS == 10000, "historic_value's 4 decimals");
+    decimal(b, f, "historic_value", k.historic_units, 4);
     lead(b, f, "historic_purchases");
     json_out_int(b, (long long)k.historic_purchases);
     real(b, f, "average_order_value", true, k.average_order_value);

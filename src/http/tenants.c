@@ -40,13 +40,7 @@ static bool platform_or_reply(http_request *req, http_result *res)
 
 static http_result reply_doc(http_request *req, unsigned status, app_tenant *t)
 {
-    json_t *doc = app_tenant_doc(t);
-    char *body =
-        doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(doc);
-    if (body == NULL)
-        return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
-    return http_reply_owned(req, status, "application/json", body, strlen(body));
+    return json_body_reply(req, status, app_tenant_doc(t), 17);
 }
 
 static http_result reply_admin(http_request *req, app_admin_status st, json_t *errors,
@@ -179,13 +173,8 @@ static http_result list_tenants(http_request *req)
         taken++;
     }
     app_tenants_list_free(all, n);
-    json_t *doc = json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
-    char *body =
-        doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(doc);
-    if (body == NULL)
-        return http_reply_problem(req, PROBLEM_INTERNAL, "out of memory", NULL);
-    return http_reply_owned(req, 200, "application/json", body, strlen(body));
+    return json_body_reply(
+        req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next), 17);
 }
 
 /* The {tenant} of the path, retained, or a 404 reply. */

@@ -177,8 +177,17 @@ static double at_age(const double *e, long age)
     return age > 0 ? e[age] : 0;
 }
 
-/* The model's repeat purchases in period p (days [a, b]) over the cohorts. */
-static double model_in_period(const backtest_input *in, const double *cohort,
+/* The cohorts: the distinct first-purchase days, ascending, and how many
+ * customers each holds. */
+typedef struct cohorts {
+    size_t *day;
+    double *count;
+    size_t n;
+} cohorts;
+
+/* The model's repeat purchases in period p (days [a, b]) over the cohorts
+ * whose first day is on or before b. */
+static double model_in_period(const backtest_input *in, const cohorts *co,
                               const double *e, size_t p)
 {
     long pd = in->period_days;
@@ -186,23 +195,42 @@ static double model_in_period(const backtest_input *in, const double *cohort,
     if (b > (long)in->last_day)
         b = (long)in->last_day;
     double m = 0;
-    for (long f = 0; f <= b && f < (long)in->n_periods_cal * pd; f++)
-        if (cohort[f] > 0)
-            m += cohort[f] * (at_age(e, b - f) - at_age(e, a - 1 - f));
+    for (size_t i = 0; i < co->n && (long)co->day[i] <= b; i++) {
+        long f = (long)co->day[i];
+        m += co->count[i] * (at_age(e, b - f) - at_age(e, a - 1 - f));
+    }
     return m;
+}
+
+/* The cohorts of in's customers (arrays of nd = last_day + 1 entries;
+ * count[] doubles as the per-day tally). GSL_ENOMEM when out of memory. */
+static int cohorts_make(const backtest_input *in, cohorts *co)
+{
+    size_t nd = in->last_day + 1;
+    co->n = 0;
+    co->day = malloc(nd * sizeof *co->day);
+    co->count = calloc(nd, sizeof *co->count);
+    if (co->day == NULL || co->count == NULL)
+        return GSL_ENOMEM;
+    for (size_t i = 0; i < in->n; i++)
+        co->count[in->customers[i].first_day] += 1;
+    for (size_t d = 0; d < nd; d++)
+        if (co->count[d] > 0) {
+            co->day[co->n] = d;
+            co->count[co->n++] = co->count[d]; /* co->n <= d: not read again */
+        }
+    return GSL_SUCCESS;
 }
 
 static int tracking_pass(const backtest_input *in, backtest_figures *f)
 {
     size_t nd = in->last_day + 1;
-    int rc = GSL_ENOMEM;
-    double *cohort = calloc(nd, sizeof *cohort);
+    cohorts co = {0};
     double *e = malloc(nd * sizeof *e);
     f->tracking = calloc(in->n_periods, sizeof *f->tracking);
-    if (cohort == NULL || e == NULL || f->tracking == NULL)
+    int rc = e == NULL || f->tracking == NULL ? GSL_ENOMEM : cohorts_make(in, &co);
+    if (rc != GSL_SUCCESS)
         goto cleanup;
-    for (size_t i = 0; i < in->n; i++)
-        cohort[in->customers[i].first_day] += 1;
     e[0] = 0;
     for (size_t k = 1; k < nd; k++)
         if ((rc = in->model->expected_new(in->params, (double)k / in->period_days,
@@ -210,16 +238,16 @@ static int tracking_pass(const backtest_input *in, backtest_figures *f)
             goto cleanup;
     double act = 0, mod = 0;
     for (size_t p = 0; p < in->n_periods; p++) {
-        double m = model_in_period(in, cohort, e, p);
+        double m = model_in_period(in, &co, e, p);
         act += in->actual_repeat[p];
         mod += m;
         f->tracking[p] = (backtest_period){in->actual_repeat[p], m, act, mod};
     }
     f->n_periods = in->n_periods;
     f->n_periods_cal = in->n_periods_cal;
-    rc = GSL_SUCCESS;
 cleanup:
-    free(cohort);
+    free(co.day);
+    free(co.count);
     free(e);
     return rc;
 }

@@ -218,6 +218,35 @@ typedef struct spend_ctx {
     bool any_unknown;
 } spend_ctx;
 
+/* Writes into sql (room reserved: 512 + 24 bytes an item) the query of
+ * spend_check_channels over the items of x whose channel is not declared,
+ * their channels into vals[1..] and their indexes into item[]; clears
+ * x->unknown. Returns how many items it holds (0: no query to run). */
+static size_t undeclared_sql(spend_ctx *x, store_sbuf *sql, const char **vals,
+                             size_t *item)
+{
+    size_t k = 0;
+    sql->len = (size_t)sprintf(sql->p, "SELECT u.i FROM (VALUES ");
+    vals[0] = x->tenant;
+    for (size_t i = 0; i < x->n; i++) {
+        x->unknown[i] = false;
+        if (x->declared != NULL && x->declared[i])
+            continue;
+        vals[1 + k] = x->s[i].channel;
+        item[k] = i;
+        sql->len += (size_t)sprintf(sql->p + sql->len, "%s($%zu::text,%zu)", k ? "," : "",
+                                    k + 2, k);
+        k++;
+    }
+    sql->len += (size_t)sprintf(
+        sql->p + sql->len,
+        ") AS u(c, i) WHERE NOT EXISTS (SELECT 1 FROM customer_attributes a"
+        " WHERE a.tenant_id = $1 AND a.acquisition_channel = u.c)"
+        " AND NOT EXISTS (SELECT 1 FROM acquisition_spend s"
+        " WHERE s.tenant_id = $1 AND s.channel = u.c)");
+    return k;
+}
+
 /* Marks x->unknown[i] for the items whose channel is neither declared nor
  * any customer's acquisition_channel nor in the tenant's spend: one query
  * over the undeclared items ($1 the tenant, then their channels; both
@@ -234,29 +263,11 @@ static store_tx_status spend_check_channels(store_db *db, spend_ctx *x)
         snprintf(db->err, sizeof db->err, "spend: out of memory");
         goto cleanup;
     }
-    size_t k = 0;
-    sql.len = (size_t)sprintf(sql.p, "SELECT u.i FROM (VALUES ");
-    vals[0] = x->tenant;
-    for (size_t i = 0; i < x->n; i++) {
-        x->unknown[i] = false;
-        if (x->declared != NULL && x->declared[i])
-            continue;
-        vals[1 + k] = x->s[i].channel;
-        item[k] = i;
-        sql.len += (size_t)sprintf(sql.p + sql.len, "%s($%zu::text,%zu)", k ? "," : "",
-                                   k + 2, k);
-        k++;
-    }
+    size_t k = undeclared_sql(x, &sql, vals, item);
     if (k == 0) {
         st = STORE_TX_OK;
         goto cleanup;
     }
-    sql.len += (size_t)sprintf(
-        sql.p + sql.len,
-        ") AS u(c, i) WHERE NOT EXISTS (SELECT 1 FROM customer_attributes a"
-        " WHERE a.tenant_id = $1 AND a.acquisition_channel = u.c)"
-        " AND NOT EXISTS (SELECT 1 FROM acquisition_spend s"
-        " WHERE s.tenant_id = $1 AND s.channel = u.c)");
     res = store_db_query(db, sql.p, (int)(1 + k), vals);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         store_db_fail(db, res, "spend");

@@ -10,23 +10,41 @@
 
 #include "model/gg.h"
 
+/* An n x n row-major matrix as an array of rows, or NULL (a non-finite
+ * entry, out of memory): never a short row. */
+static json_t *matrix_json(const double *c, size_t n)
+{
+    json_t *mat = json_array();
+    for (size_t i = 0; mat != NULL && i < n; i++) {
+        json_t *row = json_array();
+        for (size_t j = 0; row != NULL && j < n; j++)
+            if (json_array_append_new(row, json_real(c[i * n + j])) != 0) {
+                json_decref(row);
+                row = NULL;
+            }
+        if (json_array_append_new(mat, row) != 0) {
+            json_decref(mat);
+            mat = NULL;
+        }
+    }
+    return mat;
+}
+
+/* One fit's block, null when it has no covariance, NULL on failure. */
 static json_t *block_json(const char *model, const char *const *names, size_t n,
                           const fit_result *f)
 {
     if (!f->covariance_ok)
         return json_null();
-    json_t *o = json_object(), *p = json_array(), *mat = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(p, json_string(names[i]));
-        json_t *row = json_array();
-        for (size_t j = 0; j < n; j++)
-            json_array_append_new(row, json_real(f->covariance[i * n + j]));
-        json_array_append_new(mat, row);
-    }
-    json_object_set_new(o, "model", json_string(model));
-    json_object_set_new(o, "params", p);
-    json_object_set_new(o, "matrix", mat);
-    return o;
+    json_t *p = json_array();
+    for (size_t i = 0; p != NULL && i < n; i++)
+        if (json_array_append_new(p, json_string(names[i])) != 0) {
+            json_decref(p);
+            p = NULL;
+        }
+    /* "o" steals even on failure: a NULL anywhere frees the rest */
+    return json_pack("{s:s, s:o, s:o}", "model", model, "params", p, "matrix",
+                     matrix_json(f->covariance, n));
 }
 
 char *worker_covariance_json(const cache_model *m)
@@ -34,14 +52,11 @@ char *worker_covariance_json(const cache_model *m)
     bool spend = m->has_spend && m->gg_fit.covariance_ok;
     if (!m->fit.covariance_ok && !spend)
         return NULL;
-    json_t *o = json_object();
-    json_object_set_new(
-        o, "purchase",
-        block_json(m->model->name, m->model->param_names, m->model->n_params, &m->fit));
-    json_object_set_new(o, "spend",
-                        spend ? block_json("gg", gg_param_names, 3, &m->gg_fit)
-                              : json_null());
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_t *o = json_pack(
+        "{s:o, s:o}", "purchase",
+        block_json(m->model->name, m->model->param_names, m->model->n_params, &m->fit),
+        "spend", spend ? block_json("gg", gg_param_names, 3, &m->gg_fit) : json_null());
+    char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(o);
     return s;
 }
