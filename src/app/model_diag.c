@@ -3,6 +3,7 @@
  * here with jansson. */
 #include "app/model_diag.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,18 +75,26 @@ static json_t *json_of(const char *text)
     return v != NULL ? v : json_null();
 }
 
+/* v as a JSON number, or null when it is not finite (a stored row is not
+ * trusted to be: one odd row must not fail the whole history). */
+static json_t *number_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
 static json_t *history_item(const store_history_row *h)
 {
     json_t *diag = h->has_backtest
-                       ? json_pack("{s:f, s:f, s:b}", "mae", h->mae, "naive_mae",
-                                   h->naive_mae, "worse_than_naive", h->worse_than_naive)
+                       ? json_pack("{s:o, s:o, s:b}", "mae", number_or_null(h->mae),
+                                   "naive_mae", number_or_null(h->naive_mae),
+                                   "worse_than_naive", h->worse_than_naive)
                        : json_null();
-    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:f, s:I, s:f, s:o}", "version",
-                     (json_int_t)h->id, "fitted_at", h->fitted_at, "model", h->model,
-                     "params", json_of(h->params_json), "std_errors",
-                     json_of(h->std_errors_json), "log_likelihood", h->log_likelihood,
-                     "customers", (json_int_t)h->n_customers, "fit_seconds", h->seconds,
-                     "diagnostics", diag);
+    return json_pack(
+        "{s:I, s:s?, s:s?, s:o, s:o, s:o, s:I, s:o, s:o}", "version", (json_int_t)h->id,
+        "fitted_at", h->fitted_at, "model", h->model, "params", json_of(h->params_json),
+        "std_errors", json_of(h->std_errors_json), "log_likelihood",
+        number_or_null(h->log_likelihood), "customers", (json_int_t)h->n_customers,
+        "fit_seconds", number_or_null(h->seconds), "diagnostics", diag);
 }
 
 app_diag_status app_model_history(app_tenant *t, int limit, json_t **doc,

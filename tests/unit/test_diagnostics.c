@@ -276,6 +276,14 @@ START_TEST(test_diagnostics_history)
         testhttp_response_free(&r);
     }
     json_decref(one);
+    /* a stored value that is not finite (never written so) is null, not a
+     * failure of the whole history */
+    testtenant_sql_exec(&svc, "UPDATE model_snapshots SET log_likelihood = 'NaN'"
+                              " WHERE tenant_id = 'default'");
+    json_t *odd = testtenant_call_ok(svc.port, "GET", "/v1/model/history", NULL, 200);
+    ck_assert(json_is_null(json_object_get(
+        json_array_get(json_object_get(odd, "snapshots"), 0), "log_likelihood")));
+    json_decref(odd);
     json_decref(h);
     json_decref(second);
     json_decref(m2);
