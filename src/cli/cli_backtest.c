@@ -105,9 +105,17 @@ static int parse_option(int opt, const char *arg, options *o)
     switch (opt) {
     case OPT_MODEL:
         o->model = btyd_model_find(arg);
-        if (o->model == NULL || o->model->discrete)
+        if (o->model != NULL && o->model->discrete)
             return usage_error("--model must be bgnbd, pareto, mbgnbd, bggeo or bgpois, "
                                "not '%s' (bgbb counts opportunities, not time)",
+                               arg);
+        if (o->model == NULL && strcmp(arg, "gg") == 0)
+            return usage_error("--model must be bgnbd, pareto, mbgnbd, bggeo or bgpois, "
+                               "not '%s' (gg is the spend model: --spend-model gg)",
+                               arg);
+        if (o->model == NULL)
+            return usage_error("--model must be bgnbd, pareto, mbgnbd, bggeo or bgpois, "
+                               "not '%s'",
                                arg);
         return 0;
     case OPT_SPEND:

@@ -44,6 +44,55 @@ const problem_type *problem_get(problem_code code)
     return &registry[code];
 }
 
+/* The length of the valid UTF-8 character at p (1-4), or 0. */
+static size_t utf8_char(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n = c < 0x80                  ? 1
+               : c >= 0xc2 && c <= 0xdf ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
+            return 0;
+    if ((c == 0xe0 && n == 3 && p[1] < 0xa0) || (c == 0xed && n == 3 && p[1] > 0x9f) ||
+        (c == 0xf0 && n == 4 && p[1] < 0x90) || (c == 0xf4 && n == 4 && p[1] > 0x8f))
+        return 0; /* overlong, a surrogate, past U+10FFFF */
+    return n;
+}
+
+/* s as a JSON string, each byte that is not part of valid UTF-8 replaced
+ * by U+FFFD (a detail quoting a name cut by "%.200s" in the middle of a
+ * character keeps its text); NULL without memory. */
+static json_t *text_json(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j != NULL)
+        return j;
+    size_t len = strlen(s);
+    char *out = malloc(3 * len + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+        size_t n = utf8_char(p);
+        if (n == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            p++;
+            continue;
+        }
+        memcpy(out + o, p, n);
+        o += n;
+        p += n;
+    }
+    out[o] = '\0';
+    j = json_string(out);
+    free(out);
+    return j;
+}
+
 char *problem_body(problem_code code, const char *detail, const char *instance,
                    json_t *errors, size_t *len)
 {
@@ -59,9 +108,9 @@ char *problem_body(problem_code code, const char *detail, const char *instance,
     int rc = json_object_set_new(o, "type", json_string(type));
     rc |= json_object_set_new(o, "title", json_string(p->title));
     rc |= json_object_set_new(o, "status", json_integer(p->status));
-    /* json_string refuses invalid UTF-8: such a detail or instance is left out */
-    json_t *d = detail != NULL ? json_string(detail) : NULL;
-    json_t *i = instance != NULL ? json_string(instance) : NULL;
+    /* invalid UTF-8 in a detail or instance shows as U+FFFD */
+    json_t *d = detail != NULL ? text_json(detail) : NULL;
+    json_t *i = instance != NULL ? text_json(instance) : NULL;
     if (d != NULL)
         rc |= json_object_set_new(o, "detail", d);
     if (i != NULL)

@@ -217,12 +217,16 @@ static void ltv_bound(const intervals_spec *s, double x, double m, const double 
     log_bound(b, ltv, var > 0 ? var : 0, z);
 }
 
-int intervals_compute(const intervals_spec *spec, double x, double t_x, double T,
+int intervals_compute(const intervals_spec *given, double x, double t_x, double T,
                       double m, intervals_result *out)
 {
     memset(out, 0, sizeof *out);
-    if (!spec_ok(spec))
+    if (!spec_ok(given))
         return GSL_EDOM;
+    intervals_spec bounded = *given; /* no CLV past its months' bound */
+    if (bounded.clv != NULL && bounded.clv->months > INTERVALS_CLV_MONTHS_MAX)
+        bounded.clv = NULL;
+    const intervals_spec *spec = &bounded;
     size_t n = spec->model->n_params;
     double vals[3], grad[3][MAX_N];
     if (spec->covariance == NULL || !intervals_covariance_usable(spec->covariance, n) ||

@@ -572,7 +572,12 @@ START_TEST(test_backtest_cli_errors)
         {"backtest --transactions " TXNS " --calibration-end 1997-09-30",
          "--model is required"},
         {"backtest --model bgbb --transactions " TXNS " --calibration-end 1997-09-30",
-         "--model must be"},
+         "not 'bgbb' (bgbb counts opportunities, not time)"},
+        /* not the bgbb reason for a model that is no purchase model at all */
+        {"backtest --model gg --transactions " TXNS " --calibration-end 1997-09-30",
+         "not 'gg' (gg is the spend model: --spend-model gg)"},
+        {"backtest --model nope --transactions " TXNS " --calibration-end 1997-09-30",
+         "or bgpois, not 'nope'\n"},
         {"backtest --model bgnbd --spend-model pareto --transactions " TXNS
          " --calibration-end 1997-09-30",
          "--spend-model must be gg"},

@@ -455,7 +455,10 @@ START_TEST(test_problem_registry)
 }
 END_TEST
 
-/* The errors extension, and a detail that is not UTF-8 is left out. */
+/* The errors extension, and a detail that is not UTF-8 keeps its text with
+ * U+FFFD for each bad byte (it was left out: an unknown query parameter of
+ * 150 'é' cut by "%.200s" in the middle of a character lost the whole
+ * detail, red team issue 12). */
 START_TEST(test_problem_body)
 {
     json_t *errors = json_pack("[{s:i,s:s,s:s}]", "index", 3, "field", "amount", "reason",
@@ -470,12 +473,30 @@ START_TEST(test_problem_body)
     ck_assert_str_eq(json_string_value(json_object_get(j, "type")),
                      "urn:ltvd:problem:validation-failed");
     ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 422);
-    ck_assert(json_object_get(j, "detail") == NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "detail")),
+                     "\xef\xbf\xbd bad");
     ck_assert_str_eq(json_string_value(json_object_get(j, "instance")),
                      "/v1/transactions");
     json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(e0, "index")), 3);
     ck_assert_str_eq(json_string_value(json_object_get(e0, "field")), "amount");
+    json_decref(j);
+    free(body);
+    /* a character cut in two, an overlong form, a surrogate, a valid 4-byte
+     * one: only the bad bytes are replaced */
+    body = problem_body(PROBLEM_INVALID_PARAMETER,
+                        "unknown query parameter \"a\xc3\xa9\xc3\": x \xc0\xaf "
+                        "\xed\xa0\x80 \xf0\x9f\x98\x80",
+                        "/v1/x\xff", NULL, &len);
+    ck_assert(body != NULL);
+    j = json_loads(body, 0, NULL);
+    ck_assert(j != NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "detail")),
+                     "unknown query parameter \"a\xc3\xa9\xef\xbf\xbd\": x "
+                     "\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+                     "\xf0\x9f\x98\x80");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "instance")),
+                     "/v1/x\xef\xbf\xbd");
     json_decref(j);
     free(body);
 }

@@ -451,6 +451,34 @@ START_TEST(test_degenerate_and_scaling)
 }
 END_TEST
 
+/* The LTV interval of a horizon past INTERVALS_CLV_MONTHS_MAX months is not
+ * computed: its 2n + 1 evaluations of up to 1,217 monthly expectations (each
+ * a hypergeometric series near z = 1) cost about a second a customer, which
+ * a read-scope client could ask for at will (red team, issue 12). */
+START_TEST(test_long_horizon_ltv_null)
+{
+    double cov[16], gcov[9];
+    small_covariance(bgnbd_truth, 4, 0.05, cov);
+    small_covariance(gg_truth, 3, 0.05, gcov);
+    intervals_spec s = spec_of(bgnbd_truth, cov, gg_truth, gcov);
+    clv_options lng = clv_12;
+    lng.months = INTERVALS_CLV_MONTHS_MAX;
+    s.clv = &lng;
+    s.horizon = 36500.0 / 7;
+    intervals_result r;
+    ck_assert_int_eq(intervals_compute(&s, 3, 20, 30, 10, &r), GSL_SUCCESS);
+    ck_assert(r.p_alive.ok && r.expected.ok && r.ltv.ok);
+    check_bounds(&r);
+    lng.months = INTERVALS_CLV_MONTHS_MAX + 1;
+    ck_assert_int_eq(intervals_compute(&s, 3, 20, 30, 10, &r), GSL_SUCCESS);
+    ck_assert(r.p_alive.ok && r.expected.ok && !r.ltv.ok);
+    check_bounds(&r);
+    lng.months = 1217; /* horizon_days 36500 */
+    ck_assert_int_eq(intervals_compute(&s, 3, 20, 30, 10, &r), GSL_SUCCESS);
+    ck_assert(r.p_alive.ok && r.expected.ok && !r.ltv.ok);
+}
+END_TEST
+
 /* A fit's covariance is the one its standard errors come from. */
 START_TEST(test_fit_covariance)
 {
@@ -706,6 +734,7 @@ Suite *suite_intervals(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, test_null_without_covariance);
     tcase_add_test(tc, test_degenerate_and_scaling);
+    tcase_add_test(tc, test_long_horizon_ltv_null);
     tcase_add_test(tc, test_bounds_all_models);
     tcase_add_test(tc, test_fit_covariance);
     tcase_add_test(tc, test_delta_matches_draws);
