@@ -48,7 +48,7 @@ const problem_type *problem_get(problem_code code)
 static size_t utf8_char(const unsigned char *p)
 {
     unsigned c = p[0];
-    size_t n = c < 0x80                  ? 1
+    size_t n = c < 0x80                 ? 1
                : c >= 0xc2 && c <= 0xdf ? 2
                : c >= 0xe0 && c <= 0xef ? 3
                : c >= 0xf0 && c <= 0xf4 ? 4

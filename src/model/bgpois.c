@@ -80,8 +80,28 @@ static double stopped(double q, void *s)
     return q > 0 ? -expm1(-v * q) / q : v;
 }
 
+/* The same expectation by the moments of p: (1 - e^(-s p)) / p =
+ * sum_k>=1 (-1)^(k+1) s^k p^(k-1) / k!, and E[p^j] = prod_i<j (a+i)/(a+b+i).
+ * It serves where the weight p^(a-1) is too near p^-1 for QAWS (a -> 0, a
+ * drop-out probability that is almost always 0, b large): there the
+ * moments fall fast and the terms with them. GSL_ELOSS when the terms
+ * cancel more than 1e6-fold or do not fall below 1e-16 of the sum. */
+static int beta_stopped_series(double s, double a, double b, double *out)
+{
+    double term = s, sum = s, biggest = s; /* k = 1: s E[p^0] */
+    for (int k = 2; k < 2000; k++) {
+        term *= -s / k * (a + k - 2) / (a + b + k - 2);
+        sum += term;
+        biggest = fmax(biggest, fabs(term));
+        if (fabs(term) < 1e-16 * fabs(sum))
+            return biggest > 1e6 * fabs(sum) ? GSL_ELOSS : btyd_finite_out(sum, out);
+    }
+    return GSL_ELOSS;
+}
+
 /* E[(1 - e^(-s p)) / p] for p ~ Beta(a, b): QAWS with the density's
- * powers as the weight. GSL_SUCCESS or the integrator's code. */
+ * powers as the weight, or the moment series where QAWS fails.
+ * GSL_SUCCESS or the integrator's code. */
 static int beta_stopped(double s, double a, double b, double *out)
 {
     if (s == 0) {
@@ -101,6 +121,9 @@ static int beta_stopped(double s, double a, double b, double *out)
     gsl_integration_workspace_free(w);
     if (rc == GSL_SUCCESS)
         rc = btyd_finite_out(v / exp(gsl_sf_lnbeta(a, b)), out);
+    if (rc != GSL_SUCCESS && rc != GSL_ENOMEM &&
+        beta_stopped_series(s, a, b, out) == GSL_SUCCESS)
+        rc = GSL_SUCCESS;
     return rc;
 }
 

@@ -61,9 +61,10 @@ typedef struct intervals_result {
  * spend m. A quantity is ok when its covariance is present, finite and
  * positive definite (Cholesky) and the model evaluates at the estimate and
  * at every perturbed parameter vector; the LTV needs both covariances (a
- * spend model, clv) and clv->months <= INTERVALS_CLV_MONTHS_MAX. Degenerate cases are exact: P(alive) of 0 or 1 (e.g.
- * BG/NBD with x = 0), an expectation or CLV of 0 give [v, v]. Returns
- * GSL_SUCCESS (whatever is ok), or GSL_EDOM for a bad spec (no model or
+ * spend model, clv) and clv->months <= INTERVALS_CLV_MONTHS_MAX.
+ * Degenerate cases are exact: P(alive) of 0 or 1 (e.g. BG/NBD with x = 0),
+ * an expectation or CLV of 0 give [v, v]. Returns GSL_SUCCESS (whatever is
+ * ok), or GSL_EDOM for a bad spec (no model or
  * params, level outside (0, 1), negative horizon, clv not valid); out is
  * then all not ok. */
 int intervals_compute(const intervals_spec *spec, double x, double t_x, double T,

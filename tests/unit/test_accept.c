@@ -263,6 +263,33 @@ START_TEST(test_accept_bgpois_reference)
 }
 END_TEST
 
+/* A fit whose drop-out probability is almost always 0 (a -> 0, b large:
+ * a red team's 80 customers gave lambda 0.0682, a 1.35e-4, b 4672): the
+ * weight p^(a-1) is too near p^-1 for QAWS, and every customer without a
+ * repeat purchase failed to score, so the tenant had no model at all.
+ * The moment series scores them. Reference: mpmath (40 digits),
+ * quad(lambda u: hyp1f1(a, a+b, -u), [0, lambda*t]), the same expectation
+ * E[(1 - e^(-lambda t p)) / p]. */
+START_TEST(test_accept_bgpois_almost_no_dropout)
+{
+    const double p[3] = {0.0682, 1.35e-4, 4672};
+    const double t[4] = {1, 10, 52, 520};
+    const double want[4] = {0.068199999932800264688, 0.68199999328032070985,
+                            3.5463998183369874839, 35.463981874902826739};
+    for (int i = 0; i < 4; i++) {
+        double e, n;
+        ck_assert_int_eq(bgpois_model.expected(p, 0, 0, 30, t[i], &e), GSL_SUCCESS);
+        ck_assert_int_eq(bgpois_model.expected_new(p, t[i], &n), GSL_SUCCESS);
+        ck_assert_double_eq_tol(e, want[i], 1e-12 * want[i]);
+        ck_assert_double_eq_tol(n, want[i], 1e-12 * want[i]);
+    }
+    double pa, e; /* three repeat purchases: b + 3 */
+    ck_assert_int_eq(bgpois_model.p_alive(p, 3, 20, 30, &pa), GSL_SUCCESS);
+    ck_assert_int_eq(bgpois_model.expected(p, 3, 20, 30, 52, &e), GSL_SUCCESS);
+    ck_assert_double_eq_tol(e / pa, 3.5463998184535332217, 1e-12 * 3.55);
+}
+END_TEST
+
 START_TEST(test_accept_no_repeat_buyers)
 {
     btyd_pattern p[40];
@@ -467,6 +494,7 @@ Suite *suite_accept(void)
     tcase_add_test(tc, test_accept_homogeneous_rate);
     tcase_add_test(tc, test_accept_bgpois_is_the_limit);
     tcase_add_test(tc, test_accept_bgpois_reference);
+    tcase_add_test(tc, test_accept_bgpois_almost_no_dropout);
     tcase_add_test(tc, test_accept_no_repeat_buyers);
     tcase_add_test(tc, test_accept_heavy_tailed_spend);
     tcase_add_test(tc, test_accept_cdnow);

@@ -473,8 +473,7 @@ START_TEST(test_problem_body)
     ck_assert_str_eq(json_string_value(json_object_get(j, "type")),
                      "urn:ltvd:problem:validation-failed");
     ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 422);
-    ck_assert_str_eq(json_string_value(json_object_get(j, "detail")),
-                     "\xef\xbf\xbd bad");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "detail")), "\xef\xbf\xbd bad");
     ck_assert_str_eq(json_string_value(json_object_get(j, "instance")),
                      "/v1/transactions");
     json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
