@@ -44,21 +44,26 @@ app_acq_status app_attrs_put(app_tenant *t, const char *id, const char *channel,
     return APP_ACQ_OK;
 }
 
-/* declared[i]: t's acquisition_channels setting lists s[i].channel. */
+/* declared[i]: t's acquisition_channels setting lists s[i].channel (an
+ * item without a valid channel is not). */
 static void spend_declared(app_tenant *t, const store_spend *s, size_t n, bool *declared)
 {
     const json_t *list =
         json_object_get(app_tenant_settings(t)->settings, APP_TENANT_CHANNELS_SETTING);
     for (size_t i = 0; i < n; i++) {
         declared[i] = false;
-        for (size_t j = 0; j < json_array_size(list) && !declared[i]; j++)
+        for (size_t j = 0;
+             s[i].channel != NULL && j < json_array_size(list) && !declared[i]; j++)
             declared[i] =
                 strcmp(json_string_value(json_array_get(list, j)), s[i].channel) == 0;
     }
 }
 
-app_acq_status app_spend_put(app_tenant *t, const store_spend *s, size_t n, bool *unknown,
-                             char detail[APP_DB_DETAIL_MAX])
+/* store_spend_put (write) or store_spend_unknown_channels, with t's
+ * declared channels, as an app_acq_status. */
+static app_acq_status spend_call(app_tenant *t, const store_spend *s, size_t n,
+                                 bool *unknown, bool write,
+                                 char detail[APP_DB_DETAIL_MAX])
 {
     app *a = t->app;
     bool declared[STORE_SPEND_MAX];
@@ -70,14 +75,28 @@ app_acq_status app_spend_put(app_tenant *t, const store_spend *s, size_t n, bool
     store_db *db = app_db_acquire(a, detail);
     if (db == NULL)
         return APP_ACQ_UNAVAILABLE;
-    int rc = store_spend_put(db, t->id, s, n, declared, unknown);
+    int rc = write ? store_spend_put(db, t->id, s, n, declared, unknown)
+                   : store_spend_unknown_channels(db, t->id, s, n, declared, unknown);
     app_acq_status st = rc == 1   ? APP_ACQ_UNKNOWN_CHANNEL
                         : rc != 0 ? unavailable(a, db, detail)
                                   : APP_ACQ_OK;
     app_db_release(a, db);
+    return st;
+}
+
+app_acq_status app_spend_put(app_tenant *t, const store_spend *s, size_t n, bool *unknown,
+                             char detail[APP_DB_DETAIL_MAX])
+{
+    app_acq_status st = spend_call(t, s, n, unknown, true, detail);
     if (st == APP_ACQ_OK) /* after the COMMIT: the answers' copy (acq_view.h) */
         app_acq_spend_merge(t, s, n);
     return st;
+}
+
+app_acq_status app_spend_check_channels(app_tenant *t, const store_spend *s, size_t n,
+                                        bool *unknown, char detail[APP_DB_DETAIL_MAX])
+{
+    return spend_call(t, s, n, unknown, false, detail);
 }
 
 app_acq_status app_spend_page(app_tenant *t, const char *after_channel,

@@ -29,6 +29,13 @@ app_acq_status app_attrs_put(app_tenant *t, const char *id, const char *channel,
 app_acq_status app_spend_put(app_tenant *t, const store_spend *s, size_t n, bool *unknown,
                              char detail[APP_DB_DETAIL_MAX]);
 
+/* The channel check of app_spend_put alone, for items that also have other
+ * errors (s[i].channel NULL where the channel itself is invalid): OK, or
+ * APP_ACQ_UNKNOWN_CHANNEL with unknown[i] set, or APP_ACQ_UNAVAILABLE
+ * (detail says). Stores nothing. */
+app_acq_status app_spend_check_channels(app_tenant *t, const store_spend *s, size_t n,
+                                        bool *unknown, char detail[APP_DB_DETAIL_MAX]);
+
 /* At most limit of t's spend rows after (after_channel, after_month)
  * (store_spend_page), each to cb; *n_out how many. */
 app_acq_status app_spend_page(app_tenant *t, const char *after_channel,

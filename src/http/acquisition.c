@@ -300,6 +300,51 @@ static void check_repeats(errs *e, store_spend *s, size_t n)
     free(p);
 }
 
+/* An error into e for each unknown[i] of s[0..n). */
+static void add_unknown_channels(errs *e, const bool *unknown, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (unknown[i])
+            add_error(e, (long)i, "channel",
+                      "unknown channel: no customer has it as acquisition_channel, "
+                      "it has no spend yet, and the tenant's acquisition_channels "
+                      "setting does not list it");
+}
+
+/* e's errors by item index (stable: an item's own errors keep their
+ * order), once the channel check has added its own after the others. */
+static void sort_errors(errs *e)
+{
+    size_t n = json_array_size(e->arr);
+    for (size_t i = 1; i < n; i++) {
+        json_t *v = json_incref(json_array_get(e->arr, i));
+        json_int_t k = json_integer_value(json_object_get(v, "index"));
+        size_t j = i;
+        while (j > 0 && json_integer_value(json_object_get(json_array_get(e->arr, j - 1),
+                                                           "index")) > k) {
+            json_array_set(e->arr, j, json_array_get(e->arr, j - 1));
+            j--;
+        }
+        json_array_set_new(e->arr, j, v);
+    }
+}
+
+/* The 422 of items with other errors, with their unknown channels too
+ * (when PostgreSQL answers: else those come in the next 422), so one
+ * answer lists every bad item. */
+static http_result reply_all_errors(http_request *req, errs *e, const store_spend *s,
+                                    size_t n)
+{
+    char detail[APP_DB_DETAIL_MAX];
+    bool unknown[STORE_SPEND_MAX];
+    if (app_spend_check_channels(req->tenant_ref, s, n, unknown, detail) ==
+        APP_ACQ_UNKNOWN_CHANNEL) {
+        add_unknown_channels(e, unknown, n);
+        sort_errors(e);
+    }
+    return reply_errors(req, e);
+}
+
 /* Stores the validated s[0..n) and replies: {"stored": n}, 422 naming
  * each item of an unknown channel (into e), or the database's problem. */
 static http_result store_spend_or_reply(http_request *req, errs *e, const store_spend *s,
@@ -309,12 +354,7 @@ static http_result store_spend_or_reply(http_request *req, errs *e, const store_
     bool unknown[STORE_SPEND_MAX];
     app_acq_status st = app_spend_put(req->tenant_ref, s, n, unknown, detail);
     if (st == APP_ACQ_UNKNOWN_CHANNEL) {
-        for (size_t i = 0; i < n; i++)
-            if (unknown[i])
-                add_error(e, (long)i, "channel",
-                          "unknown channel: no customer has it as acquisition_channel, "
-                          "it has no spend yet, and the tenant's acquisition_channels "
-                          "setting does not list it");
+        add_unknown_channels(e, unknown, n);
         return reply_errors(req, e);
     }
     if (st != APP_ACQ_OK)
@@ -360,11 +400,7 @@ static http_result put_spend(http_request *req)
                          max_month);
     if (e.n == 0)
         check_repeats(&e, s, n);
-    if (e.n > 0) {
-        res = reply_errors(req, &e);
-        goto cleanup;
-    }
-    res = store_spend_or_reply(req, &e, s, n);
+    res = e.n > 0 ? reply_all_errors(req, &e, s, n) : store_spend_or_reply(req, &e, s, n);
 cleanup:
     free(s);
     free(amounts);

@@ -230,7 +230,7 @@ static size_t undeclared_sql(spend_ctx *x, store_sbuf *sql, const char **vals,
     vals[0] = x->tenant;
     for (size_t i = 0; i < x->n; i++) {
         x->unknown[i] = false;
-        if (x->declared != NULL && x->declared[i])
+        if ((x->declared != NULL && x->declared[i]) || x->s[i].channel == NULL)
             continue;
         vals[1 + k] = x->s[i].channel;
         item[k] = i;
@@ -349,6 +349,21 @@ cleanup:
     free(vals);
     free(num);
     return st;
+}
+
+int store_spend_unknown_channels(store_db *db, const char *tenant, const store_spend *s,
+                                 size_t n, const bool *declared, bool *unknown)
+{
+    if (n > STORE_SPEND_MAX) {
+        snprintf(db->err, sizeof db->err, "spend: more than %d rows", STORE_SPEND_MAX);
+        return -1;
+    }
+    if (store_db_broken(db) && store_db_reconnect(db) != 0)
+        return -1;
+    spend_ctx x = {tenant, s, n, declared, unknown, false};
+    if (spend_check_channels(db, &x) != STORE_TX_OK)
+        return -1;
+    return x.any_unknown ? 1 : 0;
 }
 
 int store_spend_put(store_db *db, const char *tenant, const store_spend *s, size_t n,

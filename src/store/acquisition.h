@@ -55,6 +55,14 @@ typedef struct store_spend {
 int store_spend_put(store_db *db, const char *tenant, const store_spend *s, size_t n,
                     const bool *declared, bool *unknown);
 
+/* The check of store_spend_put alone, outside any write (for a 422 that
+ * lists every bad item at once): unknown[i] set for each item whose channel
+ * is unknown to tenant; items with declared[i] or a NULL channel (invalid:
+ * the caller's error already) are not checked. Returns 0 (none unknown), 1,
+ * or -1 (db->err). */
+int store_spend_unknown_channels(store_db *db, const char *tenant, const store_spend *s,
+                                 size_t n, const bool *declared, bool *unknown);
+
 /* Called once per stored row, in (channel, month) order; strings valid
  * during the call only. */
 typedef int (*store_spend_cb)(const store_spend *s, void *arg);

@@ -408,7 +408,9 @@ START_TEST(test_attributes_spend)
          &e);
     testhttp_assert_problem(&e, 422, "validation-failed");
     json_t *errs = json_object_get(e.json, "errors");
-    ck_assert_uint_eq(json_array_size(errs), 4 + 3 + 2 + 1);
+    ck_assert_uint_eq(json_array_size(errs), 4 + 3 + 2 + 1 + 2); /* + x, unknown, twice */
+    ck_assert_str_eq(testhttp_jstr(json_array_get(errs, 7), "field"), "channel");
+    ck_assert_int_eq(testhttp_jint(json_array_get(errs, 7), "index"), 2);
     ck_assert_int_eq(testhttp_jint(json_array_get(errs, 0), "index"), 1);
     ck_assert_int_eq(
         testhttp_jint(json_array_get(errs, json_array_size(errs) - 1), "index"), 4);
