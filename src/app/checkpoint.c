@@ -20,9 +20,9 @@
 struct app_checkpoint {
     app *a;
     ticker *ticker;
-    pthread_mutex_t mu;          /* guards stop and stopped */
-    store_checkpoint_stop *stop; /* of the write under way, NULL between */
-    bool stopped;                /* app_checkpoint_stop has begun */
+    pthread_mutex_t mu; /* guards stop and stopped */
+    store_stop *stop;   /* of the write under way, NULL between */
+    bool stopped;       /* app_checkpoint_stop has begun */
 };
 
 /* ------------------------------------------------------------ start-up */
@@ -193,7 +193,7 @@ int app_checkpoint_load(app *a, store_db *db, char err[CONFIG_ERR_MAX])
 
 /* Publishes (or clears, stop NULL) the stop of the write under way; false
  * when c is stopping (then nothing is published). */
-static bool publish_stop(app_checkpoint *c, store_checkpoint_stop *stop)
+static bool publish_stop(app_checkpoint *c, store_stop *stop)
 {
     if (c == NULL)
         return true;
@@ -218,7 +218,7 @@ static int write_all(app *a, double min_age_s, app_checkpoint *c)
         log_write(LOG_WARN, "checkpoint: %s", dberr);
         return -1;
     }
-    store_checkpoint_stop *stop = store_checkpoint_stop_new(db);
+    store_stop *stop = store_stop_new(db);
     size_t n;
     app_tenant **v = app_tenants_list(a->tenants, &n);
     int written = 0;
@@ -245,7 +245,7 @@ static int write_all(app *a, double min_age_s, app_checkpoint *c)
         }
     }
     app_tenants_list_free(v, n);
-    store_checkpoint_stop_free(stop);
+    store_stop_free(stop);
     store_db_close(db);
     return written;
 }
@@ -294,7 +294,7 @@ void app_checkpoint_stop(app_checkpoint *c)
     /* a write under way rolls back now rather than at its end */
     pthread_mutex_lock(&c->mu);
     c->stopped = true;
-    store_checkpoint_stop_now(c->stop);
+    store_stop_now(c->stop);
     pthread_mutex_unlock(&c->mu);
     ticker_stop(c->ticker);
     pthread_mutex_destroy(&c->mu);

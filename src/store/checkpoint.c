@@ -9,7 +9,6 @@
  * read back by binary COPY. */
 #include "store/checkpoint.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,44 +227,6 @@ bad:
 
 /* ------------------------------------------------------------ writing */
 
-struct store_checkpoint_stop {
-    atomic_bool stop;
-    PGcancel *cancel;
-};
-
-store_checkpoint_stop *store_checkpoint_stop_new(store_db *db)
-{
-    store_checkpoint_stop *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return NULL;
-    atomic_init(&s->stop, false);
-    s->cancel = db->conn != NULL ? PQgetCancel(db->conn) : NULL;
-    return s;
-}
-
-void store_checkpoint_stop_free(store_checkpoint_stop *s)
-{
-    if (s == NULL)
-        return;
-    PQfreeCancel(s->cancel);
-    free(s);
-}
-
-void store_checkpoint_stop_now(store_checkpoint_stop *s)
-{
-    if (s == NULL)
-        return;
-    atomic_store(&s->stop, true);
-    char err[256];
-    if (s->cancel != NULL)
-        (void)PQcancel(s->cancel, err, sizeof err);
-}
-
-static bool stopping(const store_checkpoint_stop *s)
-{
-    return s != NULL && atomic_load(&((store_checkpoint_stop *)s)->stop);
-}
-
 /* The writer's state across FETCHes. */
 typedef struct writer {
     store_db *db;
@@ -278,7 +239,7 @@ typedef struct writer {
     long long n_customers;
     char *hex; /* buf as bytea hex text */
     size_t hex_cap;
-    store_checkpoint_stop *stop;
+    store_stop *stop;
     int64_t as_of_day; /* STORE_AS_OF_NOW: every day */
 } writer;
 
@@ -387,7 +348,7 @@ static int write_chunks(writer *w, const char *day)
     if (run_ok(w->db, cursor_sql, 2, vals, "checkpoint cursor") != 0)
         return -1;
     for (;;) {
-        if (stopping(w->stop))
+        if (store_stop_asked(w->stop))
             return 1;
         PGresult *res = run(w->db, "FETCH " FETCH_SUMMARIES " FROM ltvd_checkpoint", 0,
                             NULL, PGRES_TUPLES_OK, "checkpoint fetch");
@@ -447,8 +408,7 @@ static int write_body(writer *w, const char *day, double min_age_s, store_checkp
 }
 
 int store_checkpoint_write(store_db *db, const char *tenant, int64_t as_of_day,
-                           double min_age_s, store_checkpoint_stop *stop,
-                           store_checkpoint *out)
+                           double min_age_s, store_stop *stop, store_checkpoint *out)
 {
     if (store_db_broken(db) && store_db_reconnect(db) != 0)
         return -1;
@@ -468,7 +428,7 @@ int store_checkpoint_write(store_db *db, const char *tenant, int64_t as_of_day,
     }
     /* an erasure after the snapshot (this one would outlive it), or a stop
      * (cancelled) */
-    if (rc < 0 && (store_db_retryable(db) || stopping(stop)))
+    if (rc < 0 && (store_db_retryable(db) || store_stop_asked(stop)))
         rc = 1;
     if (rc == 0) {
         snprintf(out->tenant_id, sizeof out->tenant_id, "%s", tenant);

@@ -18,6 +18,7 @@
 
 #include "store/customers.h"
 #include "store/db.h"
+#include "store/stop.h"
 
 /* Customers per chunk (one INSERT, one row of the chunks table). */
 #define STORE_CHECKPOINT_CHUNK 8192
@@ -33,20 +34,6 @@ typedef struct store_checkpoint {
     double age_s; /* seconds since it was written (database clock) */
 } store_checkpoint;
 
-/* A way to stop a checkpoint being written on a connection from another
- * thread: a flag the writer looks at between steps, and a cancel request
- * for the statement it waits on. */
-typedef struct store_checkpoint_stop store_checkpoint_stop;
-
-/* For db's connection (NULL when out of memory). Free with
- * store_checkpoint_stop_free once no write uses it. */
-store_checkpoint_stop *store_checkpoint_stop_new(store_db *db);
-void store_checkpoint_stop_free(store_checkpoint_stop *s);
-
-/* Makes the write using s give up soon (it rolls back, returns 1). Safe
- * from any thread; NULL is fine. */
-void store_checkpoint_stop_now(store_checkpoint_stop *s);
-
 /* Writes a checkpoint of tenant's customers' summaries as of as_of_day
  * (STORE_AS_OF_NOW: every stored day) in one transaction on db, and
  * deletes the tenant's older ones. Skipped (returns 1, nothing written)
@@ -57,8 +44,7 @@ void store_checkpoint_stop_now(store_checkpoint_stop *s);
  * Gives up (1) when stop (NULL: none) says so.
  * Returns 0 with *out describing the new checkpoint, 1, or -1 (db->err). */
 int store_checkpoint_write(store_db *db, const char *tenant, int64_t as_of_day,
-                           double min_age_s, store_checkpoint_stop *stop,
-                           store_checkpoint *out);
+                           double min_age_s, store_stop *stop, store_checkpoint *out);
 
 /* Called once per tenant with its newest checkpoint. */
 typedef int (*store_checkpoint_cb)(const store_checkpoint *c, void *arg);

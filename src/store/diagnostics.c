@@ -3,7 +3,6 @@
  * model_snapshots (migration 014), and the newest snapshots of a tenant. */
 #include "store/diagnostics.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,44 +55,6 @@ static const char days_sql[] =
  * are still found by a bitmap scan of the primary key). */
 #define PLAN_SETTINGS                                                                    \
     "SET LOCAL enable_indexscan = off; SET LOCAL cursor_tuple_fraction = 1"
-
-struct store_backtest_stop {
-    atomic_bool stop;
-    PGcancel *cancel;
-};
-
-store_backtest_stop *store_backtest_stop_new(store_db *db)
-{
-    store_backtest_stop *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return NULL;
-    atomic_init(&s->stop, false);
-    s->cancel = db->conn != NULL ? PQgetCancel(db->conn) : NULL;
-    return s;
-}
-
-void store_backtest_stop_free(store_backtest_stop *s)
-{
-    if (s == NULL)
-        return;
-    PQfreeCancel(s->cancel);
-    free(s);
-}
-
-void store_backtest_stop_now(store_backtest_stop *s)
-{
-    if (s == NULL)
-        return;
-    atomic_store(&s->stop, true);
-    char err[256];
-    if (s->cancel != NULL)
-        (void)PQcancel(s->cancel, err, sizeof err);
-}
-
-static bool stopping(store_backtest_stop *s)
-{
-    return s != NULL && atomic_load(&s->stop);
-}
 
 static int64_t col_i64(const PGresult *res, int r, int c)
 {
@@ -149,23 +110,25 @@ static summary_backtest_status add_rows(const PGresult *res, reader *x)
 
 /* Streams agg_sql into x, FETCH_ROWS customers at a time. Returns 0
  * (with *st), 1 when stopped, -1 (db->err). */
-static int read_customers(store_db *db, const char *const *vals,
-                          store_backtest_stop *stop, reader *x,
-                          summary_backtest_status *st)
+static int read_customers(store_db *db, const char *const *vals, store_stop *stop,
+                          reader *x, summary_backtest_status *st)
 {
     PGresult *res = store_db_query(db, agg_sql, 3, vals);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        int rc = stopping(stop) ? 1 : store_db_fail(db, res, "back-test customers");
+        int rc =
+            store_stop_asked(stop) ? 1 : store_db_fail(db, res, "back-test customers");
         PQclear(res);
         return rc;
     }
     for (;;) {
         PQclear(res);
-        if (stopping(stop))
+        if (store_stop_asked(stop))
             return 1;
         res = store_db_query(db, "FETCH " FETCH_ROWS " FROM ltvd_backtest", 0, NULL);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            int rc = stopping(stop) ? 1 : store_db_fail(db, res, "back-test customers");
+            int rc = store_stop_asked(stop)
+                         ? 1
+                         : store_db_fail(db, res, "back-test customers");
             PQclear(res);
             return rc;
         }
@@ -180,13 +143,13 @@ static int read_customers(store_db *db, const char *const *vals,
 
 /* The series' purchase days into x->out (after summary_backtest_end): the
  * calibration's from days_sql, the holdout's counted by add_rows. */
-static int read_days(store_db *db, const char *const *vals, store_backtest_stop *stop,
-                     reader *x)
+static int read_days(store_db *db, const char *const *vals, store_stop *stop, reader *x)
 {
     PGresult *res = store_db_query(db, days_sql, 2, vals);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        rc = stopping(stop) ? 1 : store_db_fail(db, res, "back-test purchase days");
+        rc = store_stop_asked(stop) ? 1
+                                    : store_db_fail(db, res, "back-test purchase days");
     for (int r = 0; rc == 0 && r < PQntuples(res); r++)
         summary_backtest_add_days(x->out, col_i64(res, r, 0), (double)col_i64(res, r, 1));
     PQclear(res);
@@ -197,7 +160,7 @@ static int read_days(store_db *db, const char *const *vals, store_backtest_stop 
 }
 
 int store_backtest_read(store_db *db, const char *tenant, int64_t cal_end_day,
-                        int64_t obs_end_day, int period_days, store_backtest_stop *stop,
+                        int64_t obs_end_day, int period_days, store_stop *stop,
                         summary_backtest *out, summary_backtest_status *st)
 {
     *st = summary_backtest_begin(out, cal_end_day, obs_end_day, period_days);

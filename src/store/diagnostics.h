@@ -11,21 +11,8 @@
 #include <stdint.h>
 
 #include "store/db.h"
+#include "store/stop.h"
 #include "summary/backtest_data.h"
-
-/* A way to stop a back-test's read from another thread (shutdown): a flag
- * the reader looks at between FETCHes, and a cancel request for the
- * statement it waits on. */
-typedef struct store_backtest_stop store_backtest_stop;
-
-/* For db's connection (NULL when out of memory). Free with
- * store_backtest_stop_free once no read uses it. */
-store_backtest_stop *store_backtest_stop_new(store_db *db);
-void store_backtest_stop_free(store_backtest_stop *s);
-
-/* Makes the read using s give up soon (it returns 1). Safe from any
- * thread; NULL is fine. */
-void store_backtest_stop_now(store_backtest_stop *s);
 
 /* The back-test's input for tenant (NULL: the default tenant) and the split
  * at cal_end_day / obs_end_day (UTC days, inclusive) in periods of
@@ -41,7 +28,7 @@ void store_backtest_stop_now(store_backtest_stop *s);
  * cannot be back-tested), 1 when stop (NULL: none) said so, -1 with db->err
  * set. Free *out with summary_backtest_free in every case. */
 int store_backtest_read(store_db *db, const char *tenant, int64_t cal_end_day,
-                        int64_t obs_end_day, int period_days, store_backtest_stop *stop,
+                        int64_t obs_end_day, int period_days, store_stop *stop,
                         summary_backtest *out, summary_backtest_status *st);
 
 /* Stores json (a JSON object's text) as the diagnostics of tenant's

@@ -127,7 +127,7 @@ static store_db_limits backtest_limits(const ltvd_config *c)
 
 /* Publishes (stop not NULL) or withdraws the running read's stop in ctl;
  * false when the worker is stopping (then nothing is published). */
-static bool publish_stop(worker_backtest_ctl *ctl, store_backtest_stop *stop)
+static bool publish_stop(worker_backtest_ctl *ctl, store_stop *stop)
 {
     if (ctl == NULL)
         return true;
@@ -149,7 +149,7 @@ static bool read_split(run *r, int64_t cal_end)
     store_db *db = store_db_open_limited(cfg->database_url, &lim, err);
     if (db == NULL)
         return skip(r, "back-test data not read: %.200s", err);
-    store_backtest_stop *stop = store_backtest_stop_new(db);
+    store_stop *stop = store_stop_new(db);
     summary_backtest_status st = SUMMARY_BACKTEST_OK;
     int rc = 1;
     if (stop == NULL) {
@@ -168,7 +168,7 @@ static bool read_split(run *r, int64_t cal_end)
         rc = 1; /* stopping meanwhile: whatever came is not trusted */
     if (rc < 0)
         skip(r, "back-test data not read: %.200s", store_db_error(db));
-    store_backtest_stop_free(stop);
+    store_stop_free(stop);
     store_db_close(db);
     if (rc > 0) {
         r->stopped = true;
@@ -285,7 +285,7 @@ void worker_backtest_ctl_stop(worker_backtest_ctl *ctl)
 {
     pthread_mutex_lock(&ctl->mu);
     ctl->stopping = true;
-    store_backtest_stop_now(ctl->stop);
+    store_stop_now(ctl->stop);
     pthread_mutex_unlock(&ctl->mu);
 }
 

@@ -25,7 +25,7 @@ int64_t worker_backtest_holdout_days(long configured, int64_t span_days);
 typedef struct worker_backtest_ctl {
     pthread_mutex_t mu;
     bool stopping;
-    store_backtest_stop *stop; /* the running read's, or NULL */
+    store_stop *stop; /* the running read's, or NULL */
 } worker_backtest_ctl;
 
 /* Stops the back-test using ctl (soon: its statement is cancelled) and
