@@ -3,8 +3,9 @@
  * Hessian of the log-likelihood, fit_result.covariance), for P(alive), the
  * conditional expected purchases over a horizon and the CLV. Each quantity
  * is linearised on a scale that keeps its bounds (logit for P(alive), log
- * for the expectation and the CLV), with gradients by central differences in
- * the log-parameters, and mapped back: the interval is asymmetric, inside
+ * for the expectation and the CLV), with gradients by forward differences
+ * in the log-parameters (the purchase model) or central ones (Gamma-Gamma's
+ * closed form), and mapped back: the interval is asymmetric, inside
  * the quantity's range, and contains the point estimate. The purchase and
  * spend fits are independent (block-diagonal covariance), so the CLV's
  * log-variance is the purchase part's plus the spend part's.
@@ -24,13 +25,13 @@
 #define INTERVALS_LEVEL 0.9
 
 /* The longest CLV (months) whose interval is computed: past it the LTV
- * bound is not ok. Its 2n + 1 evaluations of every monthly expectation (a
+ * bound is not ok. Its n + 1 evaluations of every monthly expectation (a
  * hypergeometric series that converges slowly as the horizon grows) cost
  * about a second a customer at 1,217 months (horizon_days 36500), 20 times
  * the point estimate; up to 120 months they cost milliseconds. */
 #define INTERVALS_CLV_MONTHS_MAX 120
 
-/* Relative step of the central differences in log-parameters. */
+/* Relative step of the differences in log-parameters. */
 #define INTERVALS_STEP 1e-4
 
 typedef struct intervals_spec {
