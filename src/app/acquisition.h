@@ -32,7 +32,8 @@ app_acq_status app_spend_put(app_tenant *t, const store_spend *s, size_t n, bool
 /* The channel check of app_spend_put alone, for items that also have other
  * errors (s[i].channel NULL where the channel itself is invalid): OK, or
  * APP_ACQ_UNKNOWN_CHANNEL with unknown[i] set, or APP_ACQ_UNAVAILABLE
- * (detail says). Stores nothing. */
+ * (detail says; at once while PostgreSQL is known to be failing).
+ * Stores nothing. */
 app_acq_status app_spend_check_channels(app_tenant *t, const store_spend *s, size_t n,
                                         bool *unknown, char detail[APP_DB_DETAIL_MAX]);
 
