@@ -292,10 +292,7 @@ static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *
               .margin = cfg->margin,
               .cap = app_tenant_customers(tn) + 1024,
               .deadline_ms = base_mono_ms() + cfg->list_budget_ms,
-              .o = {.horizon_days = cfg->horizon_days,
-                    .discount_rate = cfg->discount_rate,
-                    .margin = cfg->margin,
-                    .as_of_day = v->as_of_day}};
+              .o = app_score_opts_configured(cfg, v->as_of_day)};
     /* without a score table, scoring each customer is for the few (as
      * lists): the others wait for the table rather than a pass of
      * list_budget_ms on every request */

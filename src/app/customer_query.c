@@ -81,6 +81,14 @@ static app_stage lifecycle(const ltvd_config *cfg, const cache_summary *s, app_r
                : APP_STAGE_ESTABLISHED;
 }
 
+app_score_opts app_score_opts_configured(const ltvd_config *cfg, int64_t as_of_day)
+{
+    return (app_score_opts){.horizon_days = cfg->horizon_days,
+                            .discount_rate = cfg->discount_rate,
+                            .margin = cfg->margin,
+                            .as_of_day = as_of_day};
+}
+
 int app_score_compute(const cache_model *m, const cache_summary *s,
                       const app_score_opts *o, const ltvd_config *cfg, app_score_row *out)
 {

@@ -76,6 +76,11 @@ typedef struct app_score_row {
     double table_ltv;
 } app_score_row;
 
+/* The options of the tenant's own view (cfg's horizon, discount rate and
+ * margin) as of as_of_day, not asked for: what the whole-base answers
+ * (segments, the LTV distribution, the acquisition pass) score with. */
+app_score_opts app_score_opts_configured(const ltvd_config *cfg, int64_t as_of_day);
+
 /* Scores s with m: GSL_SUCCESS, or cache_score_summary's code. */
 int app_score_compute(const cache_model *m, const cache_summary *s,
                       const app_score_opts *o, const ltvd_config *cfg,

@@ -124,10 +124,7 @@ static app_list_status collect_all(app_tenant *tn, app_list_table *r, void *arg)
                     .m = out->m,
                     .out = out,
                     .deadline_ms = base_mono_ms() + cfg->list_budget_ms,
-                    .o = {.horizon_days = cfg->horizon_days,
-                          .discount_rate = cfg->discount_rate,
-                          .margin = cfg->margin,
-                          .as_of_day = out->as_of_day}};
+                    .o = app_score_opts_configured(cfg, out->as_of_day)};
     int rc = cache_scores_scan(r != NULL ? r->t : NULL, tn->cache, collect_one, &k);
     app_list_status st = rc == CACHE_ENOMEM || k.no_memory ? APP_LIST_NO_MEMORY
                          : k.over                          ? APP_LIST_BUDGET

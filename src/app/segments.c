@@ -65,10 +65,7 @@ static app_list_status count_all(app_tenant *tn, app_list_table *r, void *arg)
                   .m = out->m,
                   .out = out,
                   .deadline_ms = base_mono_ms() + cfg->list_budget_ms,
-                  .o = {.horizon_days = cfg->horizon_days,
-                        .discount_rate = cfg->discount_rate,
-                        .margin = cfg->margin,
-                        .as_of_day = out->as_of_day}};
+                  .o = app_score_opts_configured(cfg, out->as_of_day)};
     size_t cells[CACHE_RANK_CELLS] = {0};
     cache_scores *t = r != NULL ? r->t : NULL;
     int rc =
