@@ -43,6 +43,35 @@ ingest_limits ingest_limits_default(size_t max_items)
     return l;
 }
 
+int ingest_errors_vadd(ingest_errors *e, size_t max, long index, const char *field,
+                       const char *fmt, va_list ap)
+{
+    e->n_total++;
+    if (max > 0 && e->n >= max)
+        return 0;
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? 2 * e->cap : 8;
+        ingest_error *p = realloc(e->items, cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        e->items = p;
+        e->cap = cap;
+    }
+    char reason[256];
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    ingest_error *x = &e->items[e->n];
+    x->index = index;
+    x->field = field != NULL ? strdup(field) : NULL;
+    x->reason = strdup(reason);
+    if ((field != NULL && x->field == NULL) || x->reason == NULL) {
+        free(x->field);
+        free(x->reason);
+        return -1;
+    }
+    e->n++;
+    return 0;
+}
+
 /* Records an error (field may be NULL); past max_errors it is only counted.
  * Out of memory sets w->oom. */
 static void add_error(walk *w, long index, const char *field, const char *fmt, ...)
@@ -50,36 +79,15 @@ static void add_error(walk *w, long index, const char *field, const char *fmt, .
 
 static void add_error(walk *w, long index, const char *field, const char *fmt, ...)
 {
-    ingest_errors *e = w->errs;
-    e->n_total++;
-    if (w->oom || (w->lim->max_errors > 0 && e->n >= w->lim->max_errors))
+    if (w->oom) {
+        w->errs->n_total++;
         return;
-    if (e->n == e->cap) {
-        size_t cap = e->cap ? 2 * e->cap : 8;
-        ingest_error *p = realloc(e->items, cap * sizeof *p);
-        if (p == NULL) {
-            w->oom = 1;
-            return;
-        }
-        e->items = p;
-        e->cap = cap;
     }
-    char reason[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    ingest_error *x = &e->items[e->n];
-    x->index = index;
-    x->field = field ? strdup(field) : NULL;
-    x->reason = strdup(reason);
-    if ((field && x->field == NULL) || x->reason == NULL) {
-        free(x->field);
-        free(x->reason);
+    if (ingest_errors_vadd(w->errs, w->lim->max_errors, index, field, fmt, ap) != 0)
         w->oom = 1;
-        return;
-    }
-    e->n++;
+    va_end(ap);
 }
 
 void ingest_errors_free(ingest_errors *e)

@@ -5,6 +5,7 @@
 #ifndef LTVD_INGEST_BATCH_H
 #define LTVD_INGEST_BATCH_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -139,6 +140,13 @@ void ingest_item_to_store(const ingest_item *in, store_item *out);
 
 /* Free what the structures own and leave them empty (NULL-safe). */
 void ingest_batch_free(ingest_batch *b);
+/* Appends an error (field may be NULL; the reason formatted from fmt, cut
+ * at 255 bytes) to e; past max (0: no limit) it is only counted in
+ * n_total. Returns 0, or -1 when out of memory (counted, not listed). The
+ * one error list of every ingest input (transactions, subscriptions). */
+int ingest_errors_vadd(ingest_errors *e, size_t max, long index, const char *field,
+                       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
 void ingest_errors_free(ingest_errors *e);
 
 #endif

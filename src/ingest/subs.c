@@ -56,33 +56,11 @@ static int add_error(ingest_errors *e, size_t max, long index, const char *field
 static int add_error(ingest_errors *e, size_t max, long index, const char *field,
                      const char *fmt, ...)
 {
-    e->n_total++;
-    if (max > 0 && e->n >= max)
-        return 0;
-    if (e->n == e->cap) {
-        size_t cap = e->cap ? 2 * e->cap : 8;
-        ingest_error *p = realloc(e->items, cap * sizeof *p);
-        if (p == NULL)
-            return -1;
-        e->items = p;
-        e->cap = cap;
-    }
-    char reason[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    int rc = ingest_errors_vadd(e, max, index, field, fmt, ap);
     va_end(ap);
-    ingest_error *x = &e->items[e->n];
-    x->index = index;
-    x->field = field != NULL ? strdup(field) : NULL;
-    x->reason = strdup(reason);
-    if ((field != NULL && x->field == NULL) || x->reason == NULL) {
-        free(x->field);
-        free(x->reason);
-        return -1;
-    }
-    e->n++;
-    return 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------------- items */
