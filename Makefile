@@ -184,8 +184,10 @@ check-unit: $(BUILD)/ltvd $(BUILD)/check_ltvd
 
 # The store suite needs a PostgreSQL: scripts/with_pg.sh starts a temporary
 # one for the run (and removes it) unless DATABASE_URL is already set.
+# scripts/run_checks.sh repeats the failures at the end of the output (and
+# keeps it all in build/.../check.log): CI shows only the log's tail.
 test-unit: ltvd $(BUILD)/check_ltvd
-	scripts/with_pg.sh $(BUILD)/check_ltvd
+	scripts/run_checks.sh $(BUILD)/check.log $(BUILD)/check_ltvd
 
 # No include cycle between the folders of src/, and no forbidden edge
 # (scripts/check_layers.sh). The check is first shown to catch a cycle in a
@@ -211,7 +213,7 @@ test-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" build/asan/check_ltvd
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CK_FORK=no \
-	  scripts/with_pg.sh build/asan/check_ltvd
+	  scripts/run_checks.sh build/asan/check.log build/asan/check_ltvd
 
 # The libFuzzer targets fuzz/fuzz_*.c (clang, ASan + UBSan, the library
 # rebuilt under build/fuzz). `make fuzz` runs each for FUZZ_SECONDS on its

@@ -108,8 +108,9 @@ typedef struct pass {
     const cache_model *m;
     app_score_opts o;
     double margin;
-    cohort_customer *c;
-    size_t n, cap;
+    cohort_acc *acc;
+    size_t n;
+    size_t n_dict;       /* the dictionary's names the view's channels have */
     size_t scored;       /* customers scored here */
     int64_t deadline_ms; /* list_budget_ms from the start */
     bool over;           /* the budget ran out: the rest get no prediction */
@@ -133,6 +134,17 @@ static double predicted(pass *k, const cache_summary *s, const cache_score_row *
     return r.r.clv;
 }
 
+/* The view's channel of a cache attribute index: index i + 1 of the
+ * dictionary read before the pass (n_dict names) is channel i; none, an
+ * overflow, or an index past the dictionary read (set since) is
+ * COHORT_NO_CHANNEL. */
+static uint32_t view_channel(size_t n_dict, uint32_t ch)
+{
+    return ch != CACHE_ATTR_NONE && ch != CACHE_ATTR_OVERFLOW && ch <= n_dict
+               ? ch - 1
+               : COHORT_NO_CHANNEL;
+}
+
 /* Adds one customer (a cache_scores_fn). */
 static int add_one(const char *id, const cache_summary *s, cache_attrs a,
                    const cache_score_row *row, void *arg)
@@ -141,26 +153,19 @@ static int add_one(const char *id, const cache_summary *s, cache_attrs a,
     pass *k = arg;
     if (s->n_days == 0)
         return 0; /* a record whose first day has not arrived yet */
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? 2 * k->cap : 1024;
-        cohort_customer *c = realloc(k->c, cap * sizeof *c);
-        if (c == NULL)
-            return CACHE_ENOMEM;
-        k->c = c;
-        k->cap = cap;
-    }
     double v = predicted(k, s, row);
     k->n_unpredicted += !isfinite(v);
-    k->c[k->n++] = (cohort_customer){
+    k->n++;
+    const cohort_customer c = {
         .first_day = s->first_day,
         .n_days = s->n_days,
-        .channel = a.channel, /* the cache's index until set_channels */
+        .channel = view_channel(k->n_dict, a.channel),
         .first_amount = (double)s->first_units / CACHE_AMOUNT_UNITS,
         .repeat_amount = cache_repeat_amount(s),
         .month_bits = s->month_bits,
         .predicted_ltv = v,
     };
-    return 0;
+    return cohort_acc_add(k->acc, &c) == 0 ? 0 : CACHE_ENOMEM;
 }
 
 /* --------------------------------------------------------- the channels */
@@ -268,21 +273,9 @@ cleanup:
     return rc;
 }
 
-/* Turns c[0..n).channel from the cache's attribute index into the view's
- * channel: index i + 1 of the dictionary read (n_dict names) is channel i;
- * none, an overflow, or an index past the dictionary read (set since) is
- * COHORT_NO_CHANNEL. */
-static void set_channels(size_t n_dict, cohort_customer *c, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t ch = c[i].channel;
-        c[i].channel = ch != CACHE_ATTR_NONE && ch != CACHE_ATTR_OVERFLOW && ch <= n_dict
-                           ? ch - 1
-                           : COHORT_NO_CHANNEL;
-    }
-}
-
-/* Fills v from the cache with the table r (acquired; NULL: scores each). */
+/* Fills v from the cache with the table r (acquired; NULL: scores each):
+ * the channels first (the dictionary's names the pass maps to), then one
+ * pass adding each customer to the aggregates as it is read. */
 static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *v,
                                size_t *scored)
 {
@@ -290,27 +283,24 @@ static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *
     pass k = {.tn = tn,
               .m = v->m,
               .margin = cfg->margin,
-              .cap = app_tenant_customers(tn) + 1024,
               .deadline_ms = base_mono_ms() + cfg->list_budget_ms,
               .o = app_score_opts_configured(cfg, v->as_of_day)};
     /* without a score table, scoring each customer is for the few (as
      * lists): the others wait for the table rather than a pass of
      * list_budget_ms on every request */
     k.over = r == NULL && app_tenant_customers(tn) > (size_t)cfg->list_rescore_max;
-    k.c = malloc(k.cap * sizeof *k.c);
     channels ch = {0};
     app_list_status st = APP_LIST_NO_MEMORY;
-    if (k.c == NULL ||
-        cache_scores_scan_attrs(r != NULL ? r->t : NULL, tn->cache, add_one, &k) != 0)
+    if (channels_make(tn, &ch, &v->spend_version) != 0)
+        goto cleanup;
+    k.n_dict = ch.n_dict;
+    k.acc = cohort_acc_new(ch.n, cohort_month_of_day(v->as_of_day));
+    if (k.acc == NULL ||
+        cache_scores_scan_attrs(r != NULL ? r->t : NULL, tn->cache, add_one, &k) != 0 ||
+        cohort_acc_finish(k.acc, ch.spend, ch.n_spend, &v->cohorts, &v->cc) != 0)
         goto cleanup;
     v->n_customers = k.n;
     v->n_unpredicted = k.n_unpredicted;
-    if (channels_make(tn, &ch, &v->spend_version) != 0)
-        goto cleanup;
-    set_channels(ch.n_dict, k.c, k.n);
-    if (cohort_build(k.c, k.n, cohort_month_of_day(v->as_of_day), &v->cohorts) != 0 ||
-        cohort_channels_build(k.c, k.n, ch.n, ch.spend, ch.n_spend, &v->cc) != 0)
-        goto cleanup;
     v->names = ch.names; /* taken over */
     v->n_dict = ch.n_dict;
     ch.names = NULL;
@@ -318,7 +308,7 @@ static app_list_status compute(app_tenant *tn, app_list_table *r, app_acq_view *
 cleanup:
     *scored = k.scored;
     channels_free(&ch);
-    free(k.c);
+    cohort_acc_free(k.acc);
     return st;
 }
 

@@ -44,46 +44,92 @@ int cohort_parse_month(const char *s, int32_t *mo)
     return 0;
 }
 
-/* Days spanned up to which months are looked up in a table (~100 years). */
-#define MONTH_TABLE_DAYS 36600
+/* ------------------------------------------------------- accumulator */
 
-/* The month of each first day: a table of the days spanned when they span
- * at most MONTH_TABLE_DAYS (an index instead of the calendar arithmetic,
- * for the passes over a million customers), else computed. */
-typedef struct months {
-    int32_t *of_day; /* [day - lo_day], or NULL */
-    int64_t lo_day;
-    int32_t lo, hi; /* the first and last month */
-} months;
+/* Months added beyond the one that grows the range, at least: growing is
+ * then amortized O(1) per customer. */
+#define GROW_MONTHS 12
 
-static inline int32_t month_of(const months *t, int64_t day)
+struct cohort_acc {
+    size_t n_channels;   /* grid rows: n_channels, then the one of no channel */
+    int32_t as_of_month; /* bounds the retention columns */
+    int32_t lo;          /* the month of index 0 of rows and the grid */
+    size_t span;         /* months allocated (0: no customer yet) */
+    int32_t first, last; /* the months with customers (when span > 0) */
+    cohort_row *rows;    /* [span]: the cohort of month lo + j */
+    uint32_t *count;     /* [ch * span + j]: customers of channel ch in lo + j */
+    cohort_channel *ch;  /* [n_channels + 1]: the sums (by_month unused) */
+    cohort_channel all;
+    bool failed;
+};
+
+cohort_acc *cohort_acc_new(size_t n_channels, int32_t as_of_month)
 {
-    return t->of_day != NULL ? t->of_day[day - t->lo_day] : cohort_month_of_day(day);
-}
-
-/* Fills *t for the customers (free t->of_day); false when there are none.
- * Without memory for the table the months are computed instead. */
-static bool months_init(months *t, const cohort_customer *c, size_t n)
-{
-    t->of_day = NULL;
-    if (n == 0)
-        return false;
-    int64_t lo = c[0].first_day, hi = lo;
-    for (size_t i = 1; i < n; i++) {
-        lo = c[i].first_day < lo ? c[i].first_day : lo;
-        hi = c[i].first_day > hi ? c[i].first_day : hi;
+    cohort_acc *a = calloc(1, sizeof *a);
+    if (a == NULL || n_channels >= COHORT_MAX_CELLS ||
+        (a->ch = calloc(n_channels + 1, sizeof *a->ch)) == NULL) {
+        free(a);
+        return NULL;
     }
-    t->lo_day = lo;
-    t->lo = cohort_month_of_day(lo);
-    t->hi = cohort_month_of_day(hi);
-    if (hi - lo < MONTH_TABLE_DAYS &&
-        (t->of_day = malloc((size_t)(hi - lo + 1) * sizeof *t->of_day)) != NULL)
-        for (int64_t d = lo; d <= hi; d++)
-            t->of_day[d - lo] = cohort_month_of_day(d);
-    return true;
+    a->n_channels = n_channels;
+    a->as_of_month = as_of_month;
+    return a;
 }
 
-/* ------------------------------------------------------------ cohorts */
+void cohort_acc_free(cohort_acc *a)
+{
+    if (a == NULL)
+        return;
+    free(a->rows);
+    free(a->count);
+    free(a->ch);
+    free(a);
+}
+
+/* Makes room for month m: the range grows to [lo', hi'] covering the old
+ * one and m, with GROW_MONTHS or the old span more on m's side, never
+ * past COHORT_MAX_CELLS cells. -1 when out of memory or too many cells. */
+static int grow(cohort_acc *a, int32_t m)
+{
+    size_t rows = a->n_channels + 1, most = COHORT_MAX_CELLS / rows;
+    int64_t first = a->span > 0 && a->first < m ? a->first : m;
+    int64_t last = a->span > 0 && a->last > m ? a->last : m;
+    if ((uint64_t)(last - first) + 1 > most)
+        return -1;
+    int64_t extra = a->span > GROW_MONTHS ? (int64_t)a->span : GROW_MONTHS;
+    int64_t lo = a->span > 0 ? a->lo : m,
+            hi = a->span > 0 ? lo + (int64_t)a->span - 1 : m;
+    if (m < lo)
+        lo = m - extra;
+    if (m > hi)
+        hi = m + extra;
+    if ((uint64_t)(hi - lo) + 1 > most) { /* less slack: the cells bound holds */
+        lo = lo < first ? first : lo;
+        hi = lo + (int64_t)most - 1; /* >= last, as last - first < most */
+    }
+    size_t span = (size_t)(hi - lo) + 1, shift = a->span > 0 ? (size_t)(a->lo - lo) : 0;
+    cohort_row *r = calloc(span, sizeof *r);
+    uint32_t *cnt = calloc(rows * span, sizeof *cnt);
+    if (r == NULL || cnt == NULL) {
+        free(r);
+        free(cnt);
+        return -1;
+    }
+    if (a->span > 0) {
+        memcpy(r + shift, a->rows, a->span * sizeof *r);
+        for (size_t k = 0; k < rows; k++)
+            memcpy(cnt + k * span + shift, a->count + k * a->span, a->span * sizeof *cnt);
+    }
+    for (size_t j = 0; j < span; j++)
+        r[j].month = (int32_t)(lo + (int64_t)j);
+    free(a->rows);
+    free(a->count);
+    a->rows = r;
+    a->count = cnt;
+    a->lo = (int32_t)lo;
+    a->span = span;
+    return 0;
+}
 
 static void add_to_cohort(cohort_row *r, const cohort_customer *c)
 {
@@ -98,70 +144,6 @@ static void add_to_cohort(cohort_row *r, const cohort_customer *c)
         r->active[__builtin_ctzll(b)]++;
 }
 
-int cohort_build(const cohort_customer *c, size_t n, int32_t as_of_month, cohort_set *out)
-{
-    memset(out, 0, sizeof *out);
-    months mt;
-    if (!months_init(&mt, c, n))
-        return 0;
-    int32_t lo = mt.lo;
-    size_t span = (size_t)(mt.hi - lo) + 1;
-    int32_t *slot = malloc(span * sizeof *slot); /* month - lo -> row, or -1 */
-    if (slot == NULL) {
-        free(mt.of_day);
-        return -1;
-    }
-    for (size_t j = 0; j < span; j++)
-        slot[j] = -1;
-    for (size_t i = 0; i < n; i++)
-        slot[month_of(&mt, c[i].first_day) - lo] = 0;
-    for (size_t j = 0; j < span; j++)
-        if (slot[j] == 0)
-            slot[j] = (int32_t)out->n++;
-    out->rows = calloc(out->n, sizeof *out->rows);
-    if (out->rows == NULL) {
-        free(slot);
-        free(mt.of_day);
-        out->n = 0;
-        return -1;
-    }
-    for (size_t j = 0; j < span; j++)
-        if (slot[j] >= 0) {
-            cohort_row *r = &out->rows[slot[j]];
-            r->month = lo + (int32_t)j;
-            int64_t later = (int64_t)as_of_month - r->month + 1;
-            r->n_later = later < 1                   ? 1
-                         : later > COHORT_MONTH_BITS ? COHORT_MONTH_BITS
-                                                     : (unsigned)later;
-        }
-    for (size_t i = 0; i < n; i++)
-        add_to_cohort(&out->rows[slot[month_of(&mt, c[i].first_day) - lo]], &c[i]);
-    free(slot);
-    free(mt.of_day);
-    return 0;
-}
-
-void cohort_set_free(cohort_set *s)
-{
-    free(s->rows);
-    memset(s, 0, sizeof *s);
-}
-
-/* ----------------------------------------------------------- channels */
-
-typedef struct grid {
-    uint32_t *count; /* [(channel) * span + month - lo], channel n = none */
-    int32_t lo;
-    size_t span;
-} grid;
-
-static size_t cell_count(const grid *g, size_t ch, int32_t month)
-{
-    if (g->count == NULL || month < g->lo || (size_t)(month - g->lo) >= g->span)
-        return 0;
-    return g->count[ch * g->span + (size_t)(month - g->lo)];
-}
-
 static void add_customer(cohort_channel *ch, const cohort_customer *c)
 {
     ch->customers++;
@@ -170,21 +152,77 @@ static void add_customer(cohort_channel *ch, const cohort_customer *c)
     ch->revenue += c->first_amount + c->repeat_amount;
 }
 
-/* The months of channel row `ch` of the grid with customers. */
-static int fill_months(cohort_channel *out, const grid *g, size_t ch)
+int cohort_acc_add(cohort_acc *a, const cohort_customer *c)
+{
+    if (a->failed)
+        return -1;
+    int32_t m = cohort_month_of_day(c->first_day);
+    if ((a->span == 0 || m < a->lo || (int64_t)m >= (int64_t)a->lo + (int64_t)a->span) &&
+        grow(a, m) != 0) {
+        a->failed = true;
+        return -1;
+    }
+    if (a->span > 0 && a->all.customers > 0) {
+        a->first = m < a->first ? m : a->first;
+        a->last = m > a->last ? m : a->last;
+    } else {
+        a->first = a->last = m;
+    }
+    size_t j = (size_t)(m - a->lo);
+    size_t ch = c->channel < a->n_channels ? c->channel : a->n_channels;
+    add_to_cohort(&a->rows[j], c);
+    a->count[ch * a->span + j]++;
+    add_customer(&a->ch[ch], c);
+    add_customer(&a->all, c);
+    return 0;
+}
+
+/* ------------------------------------------------------------ results */
+
+static int finish_cohorts(const cohort_acc *a, cohort_set *out)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < a->span; j++)
+        n += a->rows[j].customers > 0;
+    if (n == 0)
+        return 0;
+    if ((out->rows = calloc(n, sizeof *out->rows)) == NULL)
+        return -1;
+    for (size_t j = 0; j < a->span; j++) {
+        if (a->rows[j].customers == 0)
+            continue;
+        cohort_row *r = &out->rows[out->n++];
+        *r = a->rows[j];
+        int64_t later = (int64_t)a->as_of_month - r->month + 1;
+        r->n_later = later < 1                   ? 1
+                     : later > COHORT_MONTH_BITS ? COHORT_MONTH_BITS
+                                                 : (unsigned)later;
+    }
+    return 0;
+}
+
+/* The months of counts[0..span) with customers (month lo + j). */
+static int fill_months(cohort_channel *out, const uint32_t *counts, int32_t lo,
+                       size_t span)
 {
     size_t k = 0;
-    for (size_t j = 0; j < g->span; j++)
-        k += g->count[ch * g->span + j] != 0;
+    for (size_t j = 0; j < span; j++)
+        k += counts[j] != 0;
     out->by_month = malloc((k ? k : 1) * sizeof *out->by_month);
     if (out->by_month == NULL)
         return -1;
-    for (size_t j = 0; j < g->span; j++) {
-        uint32_t v = g->count[ch * g->span + j];
-        if (v != 0)
-            out->by_month[out->n_months++] = (cohort_month_count){g->lo + (int32_t)j, v};
-    }
+    for (size_t j = 0; j < span; j++)
+        if (counts[j] != 0)
+            out->by_month[out->n_months++] =
+                (cohort_month_count){lo + (int32_t)j, counts[j]};
     return 0;
+}
+
+static size_t cell_count(const cohort_acc *a, size_t ch, int32_t month)
+{
+    if (a->span == 0 || month < a->lo || (int64_t)month - a->lo >= (int64_t)a->span)
+        return 0;
+    return a->count[ch * a->span + (size_t)(month - a->lo)];
 }
 
 static void add_spend(cohort_channel *ch, const cohort_spend *s, size_t customers)
@@ -199,64 +237,95 @@ static void add_spend(cohort_channel *ch, const cohort_spend *s, size_t customer
     }
 }
 
-static int count_customers(const cohort_customer *c, size_t n, cohort_channels *out,
-                           grid *g)
+static int finish_channels(const cohort_acc *a, const cohort_spend *sp, size_t n_spend,
+                           cohort_channels *out)
 {
-    months mt;
-    if (!months_init(&mt, c, n))
-        return 0;
-    g->lo = mt.lo;
-    g->span = (size_t)(mt.hi - g->lo) + 1;
-    size_t rows = out->n_channels + 1;
-    if (g->span > COHORT_MAX_CELLS / rows ||
-        (g->count = calloc(rows * g->span + 1, sizeof *g->count)) == NULL) {
-        free(mt.of_day);
+    size_t nc = a->n_channels;
+    out->n_channels = nc;
+    if ((out->ch = calloc(nc + 1, sizeof *out->ch)) == NULL)
         return -1;
+    for (size_t k = 0; k <= nc; k++)
+        out->ch[k] = a->ch[k]; /* the sums; by_month is NULL there */
+    out->all = a->all;
+    if (a->span > 0) {
+        uint32_t *col = calloc(a->span, sizeof *col); /* the overall months */
+        if (col == NULL)
+            return -1;
+        for (size_t k = 0; k <= nc; k++)
+            for (size_t j = 0; j < a->span; j++)
+                col[j] += a->count[k * a->span + j];
+        int rc = fill_months(&out->all, col, a->lo, a->span);
+        free(col);
+        for (size_t k = 0; rc == 0 && k <= nc; k++)
+            rc = fill_months(&out->ch[k], a->count + k * a->span, a->lo, a->span);
+        if (rc != 0)
+            return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        size_t ch = c[i].channel < out->n_channels ? c[i].channel : out->n_channels;
-        g->count[ch * g->span + (size_t)(month_of(&mt, c[i].first_day) - g->lo)]++;
-        add_customer(&out->ch[ch], &c[i]);
-        add_customer(&out->all, &c[i]);
+    for (size_t i = 0; i < n_spend; i++) {
+        if (sp[i].channel >= nc)
+            continue;
+        size_t cust = cell_count(a, sp[i].channel, sp[i].month);
+        add_spend(&out->ch[sp[i].channel], &sp[i], cust);
+        add_spend(&out->all, &sp[i], cust);
     }
-    free(mt.of_day);
     return 0;
+}
+
+int cohort_acc_finish(const cohort_acc *a, const cohort_spend *sp, size_t n_spend,
+                      cohort_set *out, cohort_channels *cc)
+{
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
+    if (cc != NULL)
+        memset(cc, 0, sizeof *cc);
+    if (a->failed || (out != NULL && finish_cohorts(a, out) != 0) ||
+        (cc != NULL && finish_channels(a, sp, n_spend, cc) != 0))
+        goto failed;
+    return 0;
+failed:
+    if (out != NULL)
+        cohort_set_free(out);
+    if (cc != NULL)
+        cohort_channels_free(cc);
+    return -1;
+}
+
+/* ------------------------------------------------------- over an array */
+
+/* a over c[0..n), then its results; -1 as cohort_acc_finish. */
+static int build(const cohort_customer *c, size_t n, size_t n_channels,
+                 int32_t as_of_month, const cohort_spend *sp, size_t n_spend,
+                 cohort_set *out, cohort_channels *cc)
+{
+    cohort_acc *a = cohort_acc_new(n_channels, as_of_month);
+    int rc = a != NULL ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = cohort_acc_add(a, &c[i]);
+    if (a != NULL) /* a failed add fails the finish too, emptying the results */
+        rc = cohort_acc_finish(a, sp, n_spend, out, cc);
+    else if (out != NULL)
+        memset(out, 0, sizeof *out);
+    else
+        memset(cc, 0, sizeof *cc);
+    cohort_acc_free(a);
+    return rc;
+}
+
+int cohort_build(const cohort_customer *c, size_t n, int32_t as_of_month, cohort_set *out)
+{
+    return build(c, n, 0, as_of_month, NULL, 0, out, NULL);
+}
+
+void cohort_set_free(cohort_set *s)
+{
+    free(s->rows);
+    memset(s, 0, sizeof *s);
 }
 
 int cohort_channels_build(const cohort_customer *c, size_t n, size_t n_channels,
                           const cohort_spend *sp, size_t n_spend, cohort_channels *out)
 {
-    memset(out, 0, sizeof *out);
-    out->n_channels = n_channels;
-    out->ch = calloc(n_channels + 1, sizeof *out->ch);
-    grid g = {0};
-    if (out->ch == NULL || count_customers(c, n, out, &g) != 0)
-        goto failed;
-    for (size_t k = 0; k <= n_channels && g.count != NULL; k++)
-        if (fill_months(&out->ch[k], &g, k) != 0)
-            goto failed;
-    /* the overall months: the column sums */
-    for (size_t k = 1; k <= n_channels && g.count != NULL; k++)
-        for (size_t j = 0; j < g.span; j++)
-            g.count[j] += g.count[k * g.span + j];
-    if (g.count != NULL && fill_months(&out->all, &g, 0) != 0)
-        goto failed;
-    for (size_t k = 1; k <= n_channels && g.count != NULL; k++) /* undo */
-        for (size_t j = 0; j < g.span; j++)
-            g.count[j] -= g.count[k * g.span + j];
-    for (size_t i = 0; i < n_spend; i++) {
-        if (sp[i].channel >= n_channels)
-            continue;
-        size_t cust = cell_count(&g, sp[i].channel, sp[i].month);
-        add_spend(&out->ch[sp[i].channel], &sp[i], cust);
-        add_spend(&out->all, &sp[i], cust);
-    }
-    free(g.count);
-    return 0;
-failed:
-    free(g.count);
-    cohort_channels_free(out);
-    return -1;
+    return build(c, n, n_channels, 0, sp, n_spend, NULL, out);
 }
 
 void cohort_channels_free(cohort_channels *s)

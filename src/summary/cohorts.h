@@ -110,4 +110,27 @@ int cohort_channels_build(const cohort_customer *c, size_t n, size_t n_channels,
                           const cohort_spend *sp, size_t n_spend, cohort_channels *out);
 void cohort_channels_free(cohort_channels *s);
 
+/* Both aggregates above, built one customer at a time, so that a pass over
+ * a million customers need not keep them (the service's pass; cohort_build
+ * and cohort_channels_build are this over an array). The months grow as
+ * customers arrive. */
+typedef struct cohort_acc cohort_acc;
+
+/* An accumulator for n_channels channels (customers of another channel
+ * count as COHORT_NO_CHANNEL); as_of_month as in cohort_build. NULL when
+ * out of memory. */
+cohort_acc *cohort_acc_new(size_t n_channels, int32_t as_of_month);
+/* Adds one customer: 0, or -1 when out of memory or when the channels
+ * times the months spanned would exceed COHORT_MAX_CELLS (the accumulator
+ * is then failed: every later call fails too). Cost O(1) but when the
+ * months grow (amortized). */
+int cohort_acc_add(cohort_acc *a, const cohort_customer *c);
+/* The cohorts so far into *out (NULL: not wanted) and the channels with
+ * the spend rows (as cohort_channels_build) into *cc (NULL: not wanted).
+ * 0, or -1 (out of memory, or the accumulator failed; both are then
+ * empty). Free them as their own functions say; a stays usable. */
+int cohort_acc_finish(const cohort_acc *a, const cohort_spend *sp, size_t n_spend,
+                      cohort_set *out, cohort_channels *cc);
+void cohort_acc_free(cohort_acc *a);
+
 #endif

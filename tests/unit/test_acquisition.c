@@ -312,6 +312,79 @@ START_TEST(test_acq_cohorts_by_hand)
 }
 END_TEST
 
+/* One customer at a time, months arriving in any order (growing the range
+ * down and up, from 1990 to 2030), equals a count made by hand; a range of
+ * more cells than COHORT_MAX_CELLS fails, and stays failed. */
+START_TEST(test_acq_accumulator_any_order)
+{
+    enum { N = 5000, CH = 3 };
+    int32_t lo = 1990 * 12, span = 41 * 12;
+    static size_t want[41 * 12][CH + 1];
+    memset(want, 0, sizeof want);
+    cohort_acc *a = cohort_acc_new(CH, lo + span - 1);
+    ck_assert_ptr_nonnull(a);
+    uint64_t x = 88172645463325252ull; /* xorshift: a fixed, scattered order */
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int32_t mo = lo + (int32_t)(x % (uint64_t)span);
+        uint32_t ch = (uint32_t)((x >> 20) % (CH + 1));
+        cohort_customer c = {
+            summary_days_from_civil(mo / 12, mo % 12 + 1, 1 + (int)(x >> 40) % 28),
+            1,
+            ch == CH ? COHORT_NO_CHANNEL : ch,
+            1,
+            0,
+            1,
+            1};
+        want[mo - lo][ch]++;
+        ck_assert_int_eq(cohort_acc_add(a, &c), 0);
+    }
+    cohort_spend sp = {1, lo + 7, 10, false, 0};
+    cohort_set s;
+    cohort_channels cc;
+    ck_assert_int_eq(cohort_acc_finish(a, &sp, 1, &s, &cc), 0);
+    size_t row = 0, total = 0;
+    for (int32_t j = 0; j < span; j++) {
+        size_t m = want[j][0] + want[j][1] + want[j][2] + want[j][3];
+        total += m;
+        if (m == 0)
+            continue;
+        ck_assert_int_eq(s.rows[row].month, lo + j);
+        ck_assert_uint_eq(s.rows[row].customers, m);
+        row++;
+    }
+    ck_assert_uint_eq(s.n, row);
+    ck_assert_uint_eq(cc.all.customers, N);
+    ck_assert_uint_eq(total, N);
+    for (uint32_t ch = 0; ch <= CH; ch++) {
+        size_t got = 0;
+        for (size_t k = 0; k < cc.ch[ch].n_months; k++) {
+            int32_t j = cc.ch[ch].by_month[k].month - lo;
+            ck_assert_uint_eq(cc.ch[ch].by_month[k].customers, want[j][ch]);
+            got += cc.ch[ch].by_month[k].customers;
+        }
+        ck_assert_uint_eq(got, cc.ch[ch].customers);
+    }
+    ck_assert_uint_eq(cc.ch[1].spend_customers, want[7][1]);
+    cohort_set_free(&s);
+    cohort_channels_free(&cc);
+    cohort_acc_free(a);
+
+    /* 2^22 cells: 2^20 channels (and none) over 4 months is past the bound */
+    a = cohort_acc_new(1u << 20, 0);
+    ck_assert_ptr_nonnull(a);
+    cohort_customer c = {summary_days_from_civil(2000, 1, 1), 1, 0, 1, 0, 1, 1};
+    ck_assert_int_eq(cohort_acc_add(a, &c), 0);
+    c.first_day = summary_days_from_civil(2000, 4, 1);
+    ck_assert_int_eq(cohort_acc_add(a, &c), -1);
+    c.first_day = summary_days_from_civil(2000, 1, 2);
+    ck_assert_int_eq(cohort_acc_add(a, &c), -1); /* failed stays failed */
+    ck_assert_int_eq(cohort_acc_finish(a, NULL, 0, &s, NULL), -1);
+    ck_assert_uint_eq(s.n, 0);
+    cohort_acc_free(a);
+}
+END_TEST
+
 START_TEST(test_acq_channels_by_hand)
 {
     cohort_customer c[4];
@@ -668,6 +741,7 @@ Suite *suite_acquisition(void)
     tcase_add_test(tc, test_acq_cohorts_by_hand);
     tcase_add_test(tc, test_acq_doc_many_channels);
     tcase_add_test(tc, test_acq_channels_by_hand);
+    tcase_add_test(tc, test_acq_accumulator_any_order);
     tcase_add_test(tc, test_acq_doc_channel_values);
     tcase_add_test(tc, test_acq_cli_acquisition_cdnow);
     tcase_add_test(tc, test_acq_cli_cohorts_cdnow);
