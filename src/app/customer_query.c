@@ -37,6 +37,7 @@
 
 #include "app/db_wait.h"
 #include "app/list_table.h"
+#include "cache/score_memo.h"
 #include "cache/scores.h"
 #include "log/log.h"
 #include "model/gg.h"
@@ -562,14 +563,14 @@ static int walk_all(app_tenant *tn, cache_scores *t, walk *w)
 
 /* ---------------------------------------------------------------- the page */
 
-/* A page item from its stored row, equal to what app_score_compute gives
- * when the request's options are the table's (but the margin, applied here
- * as clv_value does). */
-static int page_from_row(const walk *w, const cand *c, app_score_row *out)
+/* A page item from a row of s's scores (the table's, or the memo's at the
+ * request's options), equal to what app_score_compute gives when the row's
+ * options are the request's (but the margin, applied here as clv_value
+ * does). */
+static int page_from_row(const walk *w, const cache_summary *s,
+                         const cache_score_row *row, app_score_row *out)
 {
     const cache_model *m = w->m;
-    const cache_score_row *row = &c->row;
-    const cache_summary *s = &c->s;
     cache_score_result r = {
         .summary = *s, .has_spend = m->has_spend, .model_version = m->version};
     r.x = (double)s->n_days - 1;
@@ -591,6 +592,28 @@ static int page_from_row(const walk *w, const cand *c, app_score_row *out)
     return GSL_SUCCESS;
 }
 
+/* A page item the table has no row for at the request's options: from the
+ * process's memo of histories (score_memo.h) when the customer is scored
+ * as of the request's day, else app_score_compute. */
+static int page_scored(const walk *w, const cand *c, app_score_row *out)
+{
+    const app_score_opts *o = &w->q->o;
+    const ltvd_config *cfg = app_tenant_config(w->tn);
+    cache_scores_spec sp = {
+        .model_version = w->m->serial,
+        .as_of_day = o->as_of_day,
+        .horizon_days = o->horizon_days,
+        .discount_rate = o->discount_rate,
+        .horizon = (double)o->horizon_days / w->m->period_days,
+        .p_horizon = APP_P_PURCHASE_DAYS / w->m->period_days,
+        .clv = app_clv_options(w->m, o->horizon_days, o->discount_rate, o->margin)};
+    cache_score_row row;
+    if (c->s.last_day <= o->as_of_day && cache_score_memo_row(w->m, &sp, &c->s, &row) &&
+        row.rc == GSL_SUCCESS)
+        return page_from_row(w, &c->s, &row, out);
+    return app_score_compute(w->m, &c->s, o, cfg, out);
+}
+
 /* Scores the kept candidates with the request's options into the page. */
 static app_list_status fill_page(walk *w, app_list_page *out)
 {
@@ -605,9 +628,8 @@ static app_list_status fill_page(walk *w, app_list_page *out)
             return w->stop;
         app_list_item *it = &out->items[out->n];
         const cand *c = &w->buf[i];
-        int rc = c->has_row ? page_from_row(w, c, &it->row)
-                            : app_score_compute(w->m, &c->s, &w->q->o,
-                                                app_tenant_config(w->tn), &it->row);
+        int rc = c->has_row ? page_from_row(w, &c->s, &c->row, &it->row)
+                            : page_scored(w, c, &it->row);
         if (rc != GSL_SUCCESS) { /* scored by the table's options only */
             failed(w, rc);
             continue;

@@ -261,7 +261,8 @@ typedef struct cache_model {
      * when it does not): BG/NBD not identified, its limit bggeo served
      * instead; no spend model because Gamma-Gamma was refused. */
     char fallback[800];
-    uint64_t serial; /* set by cache_snapshot_set: unique per published snapshot */
+    uint64_t serial; /* set by cache_snapshot_set: unique per published snapshot, in the
+                        process */
 } cache_model;
 
 /* settings_as_of_day of a model fitted with as_of following the clock. */

@@ -31,6 +31,10 @@ struct cache_snap_holder {
     uint64_t serial; /* of the last published snapshot, under lock */
 };
 
+/* Serials are unique in the process, not only per cache: what is memoized
+ * by serial (score_memo.c) cannot be taken for another tenant's. */
+static atomic_uint_fast64_t last_serial;
+
 static void snap_unref(snap *s)
 {
     if (s != NULL && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
@@ -76,7 +80,7 @@ int cache_snapshot_set(cache *c, const cache_model *m)
     atomic_init(&s->refs, 1);
     cache_snap_holder *h = cache_snap_holder_of(c);
     pthread_rwlock_wrlock(&h->lock);
-    s->m.serial = ++h->serial;
+    s->m.serial = h->serial = atomic_fetch_add(&last_serial, 1) + 1;
     snap *old = h->cur;
     h->cur = s;
     pthread_rwlock_unlock(&h->lock);

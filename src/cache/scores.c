@@ -145,6 +145,37 @@ static void score_history(const cache_model *m, const cache_scores_spec *sp, dou
     h->rc = rc;
 }
 
+void cache_history_score(const cache_model *m, const cache_scores_spec *sp,
+                         const cache_summary *s, cache_history *h)
+{
+    *h = (cache_history){.n_days = s->n_days,
+                         .span = s->last_day - s->first_day,
+                         .age = (int32_t)(sp->as_of_day - s->first_day),
+                         .used = true};
+    score_history(m, sp, (double)s->n_days - 1,
+                  (double)((int64_t)s->last_day - s->first_day) / m->period_days,
+                  (double)(sp->as_of_day - s->first_day) / m->period_days, h);
+}
+
+void cache_history_row(const cache_model *m, const cache_summary *s,
+                       const cache_history *h, cache_score_row *row)
+{
+    *row = (cache_score_row){.s = *s};
+    row->rc = h->rc;
+    row->p_alive = h->p_alive;
+    row->expected = h->expected;
+    row->p_purchase = h->p_purchase;
+    row->discounted = h->discounted;
+    if (row->rc != GSL_SUCCESS || !m->has_spend)
+        return;
+    double x = (double)s->n_days - 1;
+    double mean = x > 0 ? cache_repeat_amount(s) / x : 0;
+    row->rc = gg_expected_spend(m->gg_params, x, mean, &row->spend);
+    if (row->rc == GSL_SUCCESS &&
+        !(isfinite(mean) && isfinite(row->spend) && row->spend >= 0))
+        row->rc = GSL_ERANGE;
+}
+
 /* The row of s: what cache_score_summary (without CLV options) computes,
  * and the discounted purchases. Fails (leaving the row unscored) only when
  * out of memory. */
@@ -165,27 +196,12 @@ static bool score_row(cache_scores *t, const cache_model *m, const cache_summary
         return false;
     int32_t span = s->last_day - s->first_day,
             age = (int32_t)(sp->as_of_day - s->first_day);
-    double x = (double)s->n_days - 1;
     cache_history *h = &t->memo[memo_slot(t->memo, t->memo_mask, s->n_days, span, age)];
     if (!h->used) {
-        *h = (cache_history){.n_days = s->n_days, .span = span, .age = age, .used = true};
-        score_history(m, sp, x,
-                      (double)((int64_t)s->last_day - s->first_day) / m->period_days,
-                      (double)(sp->as_of_day - s->first_day) / m->period_days, h);
+        cache_history_score(m, sp, s, h);
         t->memo_n++;
     }
-    row->rc = h->rc;
-    row->p_alive = h->p_alive;
-    row->expected = h->expected;
-    row->p_purchase = h->p_purchase;
-    row->discounted = h->discounted;
-    if (row->rc != GSL_SUCCESS || !m->has_spend)
-        return true;
-    double mean = x > 0 ? cache_repeat_amount(s) / x : 0;
-    row->rc = gg_expected_spend(m->gg_params, x, mean, &row->spend);
-    if (row->rc == GSL_SUCCESS &&
-        !(isfinite(mean) && isfinite(row->spend) && row->spend >= 0))
-        row->rc = GSL_ERANGE;
+    cache_history_row(m, s, h, row);
     return true;
 }
 

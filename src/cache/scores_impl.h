@@ -21,6 +21,13 @@ typedef struct cache_history {
     double p_alive, expected, p_purchase, discounted;
 } cache_history;
 
+/* The history of s at sp's day (sp->as_of_day >= s->last_day), scored. */
+void cache_history_score(const cache_model *m, const cache_scores_spec *sp,
+                         const cache_summary *s, cache_history *h);
+/* The row of s from its history's numbers (the spend model applied). */
+void cache_history_row(const cache_model *m, const cache_summary *s,
+                       const cache_history *h, cache_score_row *row);
+
 struct cache_scores {
     pthread_rwlock_t lock;
     uint32_t *by_id; /* record indices in id order, under lock */

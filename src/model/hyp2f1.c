@@ -142,8 +142,17 @@ static double ratio_q(double a, double b, double c, size_t k)
 /* Sums 2F1(a, b; c; z) = sum_k (a)_k (b)_k / ((c)_k k!) z^k for |z| < 1,
  * c not a non-positive integer. Returns GSL_EMAXITER if max_terms did not
  * suffice, GSL_ERANGE if a ratio is not finite. */
+static void series_one_signed(double a, double b, double c, const double *z,
+                              const size_t *max_terms, size_t n, lval *out, int *rc);
+static int one_signed(double a, double b, double c);
+
 static int series(double a, double b, double c, double z, size_t max_terms, lval *out)
 {
+    if (one_signed(a, b, c)) {
+        int rc;
+        series_one_signed(a, b, c, &z, &max_terms, 1, out, &rc);
+        return rc;
+    }
     lane l;
     lane_init(&l, z, max_terms);
     for (size_t k = 0;; k++) {
@@ -160,6 +169,10 @@ static int series(double a, double b, double c, double z, size_t max_terms, lval
 static void series_many(double a, double b, double c, const double *z,
                         const size_t *max_terms, size_t n, lval *out, int *rc)
 {
+    if (one_signed(a, b, c)) {
+        series_one_signed(a, b, c, z, max_terms, n, out, rc);
+        return;
+    }
     for (size_t i0 = 0; i0 < n; i0 += LANES) {
         size_t m = n - i0 < LANES ? n - i0 : LANES, live[LANES], n_live = m;
         lane l[LANES];
@@ -179,6 +192,92 @@ static void series_many(double a, double b, double c, const double *z,
                     rc[i0 + i] = r;
             }
             n_live = kept;
+        }
+    }
+}
+
+/* ------------------------------------------------- one-signed series
+ *
+ * With c > 0 and a, b > -1 (neither 0), every term from k = 1 on has the
+ * sign of a * b: the terms cannot cancel each other, so they are summed
+ * plainly, apart from the leading 1, without Neumaier's compensation and
+ * its branch, the error estimate counting the uncompensated sum's rounding
+ * twice. A BG/NBD customer's 36 monthly expectations are such series
+ * (hyp2f1_log_err_many); this form costs a third of the general one per
+ * term. */
+
+static int one_signed(double a, double b, double c)
+{
+    return c > 0 && a > -1 && b > -1 && a != 0 && b != 0;
+}
+
+/* Lane i's result after term k (its term and sum s, the leading 1 scaled
+ * as `one`): GSL_CONTINUE while more terms are needed. */
+static inline __attribute__((always_inline)) int
+one_signed_check(double a, double b, double c, size_t k, double ratio, double z,
+                 double *term, double *s, double *one, double *scale, lval *out)
+{
+    if (!isfinite(ratio))
+        return GSL_ERANGE;
+    if (fabs(*s) > RESCALE) {
+        *s /= RESCALE;
+        *term /= RESCALE;
+        *one /= RESCALE;
+        *scale += LOG_RESCALE;
+    }
+    double total = *one + *s;
+    if (*term == 0 || (!(fabs(*term) > 0.25 * DBL_EPSILON * fabs(total)) &&
+                       converged(a, b, c, k + 1, ratio, *term, total, z))) {
+        if (total == 0)
+            return GSL_ELOSS;
+        out->lg = log(fabs(total)) + *scale;
+        out->sign = total < 0 ? -1 : 1;
+        out->err = DBL_EPSILON * ((*one + fabs(*s)) / fabs(total)) *
+                   (2 + 2 * sqrt((double)k + 1));
+        return GSL_SUCCESS;
+    }
+    return GSL_CONTINUE;
+}
+
+/* The series of one_signed arguments at z[0..n), side by side: the live
+ * lanes are those from `first` on whose `done` is unset (larger z needs
+ * more terms, so they end roughly in order); a lane done has z 0, so its
+ * term stays 0 rather than running into subnormals. */
+static void series_one_signed(double a, double b, double c, const double *z,
+                              const size_t *max_terms, size_t n, lval *out, int *rc)
+{
+    for (size_t i0 = 0; i0 < n; i0 += LANES) {
+        size_t m = n - i0 < LANES ? n - i0 : LANES, first = 0;
+        double term[LANES], s[LANES], one[LANES], scale[LANES], zz[LANES];
+        unsigned char done[LANES];
+        for (size_t i = 0; i < m; i++) {
+            term[i] = one[i] = 1;
+            s[i] = scale[i] = 0;
+            zz[i] = z[i0 + i];
+            done[i] = 0;
+        }
+        for (size_t k = 0; first < m; k++) {
+            double q = ratio_q(a, b, c, k);
+            for (size_t i = first; i < m; i++) {
+                term[i] *= q * zz[i];
+                s[i] += term[i];
+            }
+            for (size_t i = first; i < m; i++) {
+                if (done[i])
+                    continue;
+                int r = k >= max_terms[i0 + i]
+                            ? GSL_EMAXITER
+                            : one_signed_check(a, b, c, k, q * zz[i], zz[i], &term[i],
+                                               &s[i], &one[i], &scale[i], &out[i0 + i]);
+                if (r != GSL_CONTINUE) {
+                    rc[i0 + i] = r;
+                    done[i] = 1;
+                    zz[i] = 0;
+                    term[i] = 0;
+                }
+            }
+            while (first < m && done[first])
+                first++;
         }
     }
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cache/cache.h"
+#include "cache/score_memo.h"
 #include "cache/scores.h"
 #include "model/bgnbd.h"
 
@@ -118,6 +119,75 @@ START_TEST(test_scores_rows_equal_direct)
     ck_assert_int_eq(cache_scores_refresh(t, c, &model, &stop, &n), 0);
     ck_assert_uint_eq(n, 0);
     cache_scores_free(t);
+}
+END_TEST
+
+/* The process's memo of histories at request options (score_memo.h): each
+ * row equals scoring the customer directly, customers of one history hit
+ * it (a second pass), and a snapshot of another cache (another tenant) with the same
+ * history, day and options never takes this one's numbers: serials are
+ * unique in the process. */
+typedef struct memo_walk {
+    const cache_model *m;
+    cache_scores_spec sp;
+    size_t n;
+} memo_walk;
+
+static int memo_one(const char *id, const cache_summary *s, void *arg)
+{
+    (void)id;
+    memo_walk *w = arg;
+    cache_score_row row;
+    ck_assert(cache_score_memo_row(w->m, &w->sp, s, &row));
+    cache_score_result r;
+    int rc =
+        cache_score_summary(w->m, s, AS_OF, w->sp.horizon, w->sp.p_horizon, NULL, &r);
+    ck_assert_int_eq(row.rc, rc);
+    if (rc == GSL_SUCCESS) {
+        ck_assert_double_eq(row.p_alive, r.p_alive);
+        ck_assert_double_eq(row.expected, r.expected);
+        ck_assert_double_eq(row.spend, r.expected_spend);
+        double d;
+        ck_assert_int_eq(clv_discounted_purchases(w->m->model, w->m->params, r.x, r.t_x,
+                                                  r.T, &w->sp.clv, &d),
+                         GSL_SUCCESS);
+        ck_assert_double_eq(row.discounted, d);
+    }
+    w->n++;
+    return 0;
+}
+
+START_TEST(test_scores_memo_rows)
+{
+    const cache_model *m = cache_snapshot_acquire(c);
+    memo_walk w = {.m = m, .sp = spec};
+    w.sp.model_version = m->serial;
+    w.sp.horizon_days = 1095; /* a request's own horizon: 36 months */
+    w.sp.horizon = 1095;
+    w.sp.clv.months = 36;
+    uint64_t h0, m0, h1, m1;
+    ck_assert_int_eq(cache_foreach(c, memo_one, &w), 0); /* each history once */
+    cache_score_memo_counts(&h0, &m0);
+    ck_assert_int_eq(cache_foreach(c, memo_one, &w), 0); /* again: from the memo */
+    cache_score_memo_counts(&h1, &m1);
+    ck_assert_uint_eq(w.n, 2 * N);
+    /* all but those whose slot another history took (direct-mapped) */
+    ck_assert_uint_ge(h1 - h0, N * 9 / 10);
+
+    /* another cache, other parameters, the same customers */
+    cache *c2 = cache_new(0);
+    ck_assert_ptr_nonnull(c2);
+    cache_model other = model;
+    other.params[0] *= 2;
+    ck_assert_int_eq(cache_snapshot_set(c2, &other), CACHE_OK);
+    const cache_model *m2 = cache_snapshot_acquire(c2);
+    ck_assert_uint_ne(m2->serial, m->serial);
+    memo_walk w2 = {.m = m2, .sp = w.sp};
+    w2.sp.model_version = m2->serial;
+    ck_assert_int_eq(cache_foreach(c, memo_one, &w2), 0); /* equal to m2's own scoring */
+    cache_snapshot_release(m2);
+    cache_free(c2);
+    cache_snapshot_release(m);
 }
 END_TEST
 
@@ -396,6 +466,7 @@ Suite *suite_scores(void)
     TCase *tc = tcase_create("scores");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_scores_rows_equal_direct);
+    tcase_add_test(tc, test_scores_memo_rows);
     tcase_add_test(tc, test_scores_stale_rows);
     tcase_add_test(tc, test_scores_id_index);
     tcase_add_test(tc, test_scores_rank_change_during_walk);
