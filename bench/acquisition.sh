@@ -38,10 +38,25 @@ FROM generate_series(0, $CHANNELS - 1) c, generate_series(0, 17) m" >/dev/null |
 fi
 ltvd_start "$DB" LTVD_AS_OF="$AS_OF" LTVD_REFIT_INTERVAL_S=604800 \
     LTVD_REFIT_AFTER_TXNS=1000000000 || die "ltvd serve did not start"
+# version_of PATH: the first "version" of the JSON at PATH (empty if none)
+version_of() {
+    curl -s "http://$LTVD_ADDR$1" | grep -o '"version": *[0-9]*' | head -1 | grep -o '[0-9]*$'
+}
+# the refit asked for, not a model fitted at start-up, and the score table
+# of its snapshot (GET /v1/segments names the table's), so that the first
+# answer below is the pass over that table
+before=$(version_of /v1/model)
 curl -sf -o /dev/null -X POST "http://$LTVD_ADDR/v1/model/refit" || die "refit refused"
-wait_200 "$LTVD_ADDR" /v1/model 600 "$LTVD_PID" || die "no model after 600 s"
-# the list keeper's first pass: the score table the predictions come from
-wait_200 "$LTVD_ADDR" "/v1/customers?limit=1" 600 "$LTVD_PID" || die "no list after 600 s"
+deadline=$((SECONDS + 600))
+until v=$(version_of /v1/model) && [ -n "$v" ] && [ "$v" != "$before" ]; do
+    [ $SECONDS -lt $deadline ] || die "no new model after 600 s"
+    sleep 0.1
+done
+until [ "$(version_of /v1/segments)" = "$v" ]; do
+    [ $SECONDS -lt $deadline ] || die "no score table of model $v after 600 s"
+    sleep 0.1
+done
+say "model $v fitted (before: ${before:-none}), its score table ready"
 sleep 1
 
 # one_ms TARGET: one GET, its time in ms (and 200 checked)

@@ -397,10 +397,20 @@ static app_list_status compute_view(app_tenant *tn, app_acq_view *v)
     /* a table of another (older) snapshot scores with that one: the
      * predictions must come from the snapshot the view names (the same
      * version published again, e.g. by the follower, has the same
-     * parameters) */
+     * parameters). While the new snapshot's table is computed, a tenant
+     * too large to score each customer takes the view whole from the
+     * previous table, naming the previous snapshot (as a list page does
+     * meanwhile), rather than a view without predictions; the key stays
+     * the request's, and the new table's readiness changes it. */
     if (r != NULL && held != v->m && (held == NULL || held->version != v->m->version)) {
-        app_list_table_release(tn->lists, r);
-        r = NULL;
+        if (held != NULL && app_tenant_customers(tn) >
+                                (size_t)app_tenant_config(tn)->list_rescore_max) {
+            cache_snapshot_release(v->m);
+            v->m = cache_snapshot_ref(held);
+        } else {
+            app_list_table_release(tn->lists, r);
+            r = NULL;
+        }
     }
     cache_snapshot_release(held);
     int64_t t0 = base_mono_ms();
