@@ -403,8 +403,8 @@ static app_list_status compute_view(app_tenant *tn, app_acq_view *v)
      * meanwhile), rather than a view without predictions; the key stays
      * the request's, and the new table's readiness changes it. */
     if (r != NULL && held != v->m && (held == NULL || held->version != v->m->version)) {
-        if (held != NULL && app_tenant_customers(tn) >
-                                (size_t)app_tenant_config(tn)->list_rescore_max) {
+        if (held != NULL &&
+            app_tenant_customers(tn) > (size_t)app_tenant_config(tn)->list_rescore_max) {
             cache_snapshot_release(v->m);
             v->m = cache_snapshot_ref(held);
         } else {
