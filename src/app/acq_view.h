@@ -31,12 +31,14 @@
 typedef struct app_acq_view {
     atomic_long refs;
     uint64_t generation;            /* cache_generation when computed */
-    uint64_t serial;                /* the snapshot's serial */
+    uint64_t serial;                /* the served snapshot's serial when asked */
     const app_tenant_cfg *settings; /* the settings version it used */
     int64_t as_of_day;
     bool table;             /* a complete score table was ready */
     uint64_t spend_version; /* the spend it used (0: none) */
-    const cache_model *m;   /* the snapshot (held) */
+    const cache_model *m;   /* the snapshot its numbers come from (held): the
+                               served one, or while its table is computed the
+                               previous table's (acq_view.c) */
     size_t n_customers;
     size_t n_unpredicted; /* customers without a predicted LTV */
     cohort_set cohorts;

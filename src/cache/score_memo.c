@@ -51,6 +51,10 @@ static size_t slot_of(const cache_scores_spec *sp, uint32_t n_days, int32_t span
     return (size_t)(h & (CACHE_SCORE_MEMO_SLOTS - 1));
 }
 
+/* The key: the snapshot (serial), the day, horizon_days and the discount,
+ * and the history. The spec's other fields follow from these: horizon and
+ * the CLV's months and month length from horizon_days and the snapshot's
+ * period, p_horizon from the period; the margin is not used here. */
 static bool same(const slot *e, const cache_scores_spec *sp, uint32_t n_days,
                  int32_t span, int32_t age)
 {

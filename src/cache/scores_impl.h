@@ -1,5 +1,6 @@
 /* Internal to src/cache: the score table's state, shared by scores.c (the
- * rows, the refresher, the id index) and scores_rank.c (the ranks). */
+ * rows, the refresher, the id index) and scores_rank.c (the ranks); the
+ * history helpers also serve score_memo.c. */
 #ifndef LTVD_CACHE_SCORES_IMPL_H
 #define LTVD_CACHE_SCORES_IMPL_H
 

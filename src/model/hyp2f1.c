@@ -1,5 +1,6 @@
 /* log 2F1(a, b; c; z) for 0 <= z < 1 and c > 0. The power series is summed
- * in scaled, compensated, sign-aware form, on whichever of the direct and
+ * in scaled, sign-aware form (compensated, but plainly when its terms after
+ * the first have one sign and cannot cancel), on whichever of the direct and
  * Euler-transformed series (2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a,c-b;c;z))
  * loses the least to cancellation. When both converge too slowly (z near 1)
  * the 1-z connection formula (Abramowitz & Stegun 15.3.6) takes over; its
@@ -139,72 +140,18 @@ static double ratio_q(double a, double b, double c, size_t k)
     return (a + kk) * (b + kk) / ((c + kk) * (kk + 1));
 }
 
-/* Sums 2F1(a, b; c; z) = sum_k (a)_k (b)_k / ((c)_k k!) z^k for |z| < 1,
- * c not a non-positive integer. Returns GSL_EMAXITER if max_terms did not
- * suffice, GSL_ERANGE if a ratio is not finite. */
-static void series_one_signed(double a, double b, double c, const double *z,
-                              const size_t *max_terms, size_t n, lval *out, int *rc);
-static int one_signed(double a, double b, double c);
-
-static int series(double a, double b, double c, double z, size_t max_terms, lval *out)
-{
-    if (one_signed(a, b, c)) {
-        int rc;
-        series_one_signed(a, b, c, &z, &max_terms, 1, out, &rc);
-        return rc;
-    }
-    lane l;
-    lane_init(&l, z, max_terms);
-    for (size_t k = 0;; k++) {
-        int rc = lane_step(a, b, c, k, ratio_q(a, b, c, k), &l, out);
-        if (rc != GSL_CONTINUE)
-            return rc;
-    }
-}
-
-/* series at z[0..n) at once (the sums interleaved, each with the same
- * operations as alone): rc[i] and out[i] as series gives them. */
-#define LANES 64
-
-static void series_many(double a, double b, double c, const double *z,
-                        const size_t *max_terms, size_t n, lval *out, int *rc)
-{
-    if (one_signed(a, b, c)) {
-        series_one_signed(a, b, c, z, max_terms, n, out, rc);
-        return;
-    }
-    for (size_t i0 = 0; i0 < n; i0 += LANES) {
-        size_t m = n - i0 < LANES ? n - i0 : LANES, live[LANES], n_live = m;
-        lane l[LANES];
-        for (size_t i = 0; i < m; i++) {
-            lane_init(&l[i], z[i0 + i], max_terms[i0 + i]);
-            live[i] = i;
-        }
-        for (size_t k = 0; n_live > 0; k++) {
-            double q = ratio_q(a, b, c, k);
-            size_t kept = 0;
-            for (size_t j = 0; j < n_live; j++) {
-                size_t i = live[j];
-                int r = lane_step(a, b, c, k, q, &l[i], &out[i0 + i]);
-                if (r == GSL_CONTINUE)
-                    live[kept++] = i;
-                else
-                    rc[i0 + i] = r;
-            }
-            n_live = kept;
-        }
-    }
-}
-
 /* ------------------------------------------------- one-signed series
  *
- * With c > 0 and a, b > -1 (neither 0), every term from k = 1 on has the
- * sign of a * b: the terms cannot cancel each other, so they are summed
+ * With c > 0, a, b > -1 (neither 0) and z >= 0 (args_ok), every term from
+ * k = 1 on has the sign of a * b: the terms cannot cancel each other, so they are summed
  * plainly, apart from the leading 1, without Neumaier's compensation and
  * its branch, the error estimate counting the uncompensated sum's rounding
  * twice. A BG/NBD customer's 36 monthly expectations are such series
  * (hyp2f1_log_err_many); this form costs a third of the general one per
  * term. */
+
+/* Lanes summed side by side (series_one_signed, series_many). */
+#define LANES 64
 
 static int one_signed(double a, double b, double c)
 {
@@ -278,6 +225,58 @@ static void series_one_signed(double a, double b, double c, const double *z,
             }
             while (first < m && done[first])
                 first++;
+        }
+    }
+}
+
+/* Sums 2F1(a, b; c; z) = sum_k (a)_k (b)_k / ((c)_k k!) z^k for |z| < 1,
+ * c not a non-positive integer. Returns GSL_EMAXITER if max_terms did not
+ * suffice, GSL_ERANGE if a ratio is not finite. */
+static int series(double a, double b, double c, double z, size_t max_terms, lval *out)
+{
+    if (one_signed(a, b, c)) {
+        int rc;
+        series_one_signed(a, b, c, &z, &max_terms, 1, out, &rc);
+        return rc;
+    }
+    lane l;
+    lane_init(&l, z, max_terms);
+    for (size_t k = 0;; k++) {
+        int rc = lane_step(a, b, c, k, ratio_q(a, b, c, k), &l, out);
+        if (rc != GSL_CONTINUE)
+            return rc;
+    }
+}
+
+/* series at z[0..n) at once (the sums interleaved, each with the same
+ * operations as alone): rc[i] and out[i] as series gives them. */
+
+static void series_many(double a, double b, double c, const double *z,
+                        const size_t *max_terms, size_t n, lval *out, int *rc)
+{
+    if (one_signed(a, b, c)) {
+        series_one_signed(a, b, c, z, max_terms, n, out, rc);
+        return;
+    }
+    for (size_t i0 = 0; i0 < n; i0 += LANES) {
+        size_t m = n - i0 < LANES ? n - i0 : LANES, live[LANES], n_live = m;
+        lane l[LANES];
+        for (size_t i = 0; i < m; i++) {
+            lane_init(&l[i], z[i0 + i], max_terms[i0 + i]);
+            live[i] = i;
+        }
+        for (size_t k = 0; n_live > 0; k++) {
+            double q = ratio_q(a, b, c, k);
+            size_t kept = 0;
+            for (size_t j = 0; j < n_live; j++) {
+                size_t i = live[j];
+                int r = lane_step(a, b, c, k, q, &l[i], &out[i0 + i]);
+                if (r == GSL_CONTINUE)
+                    live[kept++] = i;
+                else
+                    rc[i0 + i] = r;
+            }
+            n_live = kept;
         }
     }
 }

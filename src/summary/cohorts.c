@@ -107,7 +107,7 @@ static int grow(cohort_acc *a, int32_t m)
         lo = lo < first ? first : lo;
         hi = lo + (int64_t)most - 1; /* >= last, as last - first < most */
     }
-    size_t span = (size_t)(hi - lo) + 1, shift = a->span > 0 ? (size_t)(a->lo - lo) : 0;
+    size_t span = (size_t)(hi - lo) + 1;
     cohort_row *r = calloc(span, sizeof *r);
     uint32_t *cnt = calloc(rows * span, sizeof *cnt);
     if (r == NULL || cnt == NULL) {
@@ -116,9 +116,13 @@ static int grow(cohort_acc *a, int32_t m)
         return -1;
     }
     if (a->span > 0) {
-        memcpy(r + shift, a->rows, a->span * sizeof *r);
+        /* only [first, last] holds customers: the old slack may lie outside
+         * the new range when the cells bound cut it */
+        size_t from = (size_t)(a->first - a->lo), to = (size_t)(a->first - lo),
+               len = (size_t)(a->last - a->first) + 1;
+        memcpy(r + to, a->rows + from, len * sizeof *r);
         for (size_t k = 0; k < rows; k++)
-            memcpy(cnt + k * span + shift, a->count + k * a->span, a->span * sizeof *cnt);
+            memcpy(cnt + k * span + to, a->count + k * a->span + from, len * sizeof *cnt);
     }
     for (size_t j = 0; j < span; j++)
         r[j].month = (int32_t)(lo + (int64_t)j);

@@ -57,8 +57,9 @@ typedef struct cohort_set {
 
 /* Groups the n customers by first-purchase month; as_of_month bounds the
  * retention columns (a cohort of month c has min(64, as_of_month - c + 1)).
- * Returns 0, or -1 when out of memory (*out is then empty). Free with
- * cohort_set_free. Cost O(n + months spanned). */
+ * Returns 0, or -1 when out of memory or past COHORT_MAX_CELLS months
+ * spanned (*out is then empty). Free with cohort_set_free. Cost O(n +
+ * months spanned). */
 int cohort_build(const cohort_customer *c, size_t n, int32_t as_of_month,
                  cohort_set *out);
 void cohort_set_free(cohort_set *s);
@@ -118,7 +119,7 @@ typedef struct cohort_acc cohort_acc;
 
 /* An accumulator for n_channels channels (customers of another channel
  * count as COHORT_NO_CHANNEL); as_of_month as in cohort_build. NULL when
- * out of memory. */
+ * out of memory or n_channels >= COHORT_MAX_CELLS. */
 cohort_acc *cohort_acc_new(size_t n_channels, int32_t as_of_month);
 /* Adds one customer: 0, or -1 when out of memory or when the channels
  * times the months spanned would exceed COHORT_MAX_CELLS (the accumulator
