@@ -50,15 +50,23 @@ int cohort_parse_month(const char *s, int32_t *mo)
  * then amortized O(1) per customer. */
 #define GROW_MONTHS 12
 
+/* One (channel, month) with customers: key (channel + 1) << 32 | month's
+ * bits (0: an empty slot). */
+typedef struct cell {
+    uint64_t key;
+    uint32_t count;
+} cell;
+
 struct cohort_acc {
-    size_t n_channels;   /* grid rows: n_channels, then the one of no channel */
+    size_t n_channels;   /* channels; index n_channels is no channel */
     int32_t as_of_month; /* bounds the retention columns */
-    int32_t lo;          /* the month of index 0 of rows and the grid */
+    int32_t lo;          /* the month of rows[0] */
     size_t span;         /* months allocated (0: no customer yet) */
     int32_t first, last; /* the months with customers (when span > 0) */
     cohort_row *rows;    /* [span]: the cohort of month lo + j */
-    uint32_t *count;     /* [ch * span + j]: customers of channel ch in lo + j */
-    cohort_channel *ch;  /* [n_channels + 1]: the sums (by_month unused) */
+    cell *cells;         /* open addressing, at most half full */
+    size_t n_cells, cap_cells;
+    cohort_channel *ch; /* [n_channels + 1]: the sums (by_month unused) */
     cohort_channel all;
     bool failed;
 };
@@ -66,7 +74,7 @@ struct cohort_acc {
 cohort_acc *cohort_acc_new(size_t n_channels, int32_t as_of_month)
 {
     cohort_acc *a = calloc(1, sizeof *a);
-    if (a == NULL || n_channels >= COHORT_MAX_CELLS ||
+    if (a == NULL || n_channels >= UINT32_MAX ||
         (a->ch = calloc(n_channels + 1, sizeof *a->ch)) == NULL) {
         free(a);
         return NULL;
@@ -81,20 +89,19 @@ void cohort_acc_free(cohort_acc *a)
     if (a == NULL)
         return;
     free(a->rows);
-    free(a->count);
+    free(a->cells);
     free(a->ch);
     free(a);
 }
 
-/* Makes room for month m: the range grows to [lo', hi'] covering the old
- * one and m, with GROW_MONTHS or the old span more on m's side, never
- * past COHORT_MAX_CELLS cells. -1 when out of memory or too many cells. */
+/* Makes room for month m: the range grows to cover the old one and m, with
+ * GROW_MONTHS or the old span more on m's side, never past
+ * COHORT_MAX_MONTHS. -1 when out of memory or too many months. */
 static int grow(cohort_acc *a, int32_t m)
 {
-    size_t rows = a->n_channels + 1, most = COHORT_MAX_CELLS / rows;
     int64_t first = a->span > 0 && a->first < m ? a->first : m;
     int64_t last = a->span > 0 && a->last > m ? a->last : m;
-    if ((uint64_t)(last - first) + 1 > most)
+    if (last - first + 1 > COHORT_MAX_MONTHS)
         return -1;
     int64_t extra = a->span > GROW_MONTHS ? (int64_t)a->span : GROW_MONTHS;
     int64_t lo = a->span > 0 ? a->lo : m,
@@ -103,35 +110,66 @@ static int grow(cohort_acc *a, int32_t m)
         lo = m - extra;
     if (m > hi)
         hi = m + extra;
-    if ((uint64_t)(hi - lo) + 1 > most) { /* less slack: the cells bound holds */
+    if (hi - lo + 1 > COHORT_MAX_MONTHS) { /* less slack: the bound holds */
         lo = lo < first ? first : lo;
-        hi = lo + (int64_t)most - 1; /* >= last, as last - first < most */
+        hi = lo + COHORT_MAX_MONTHS - 1; /* >= last, as last - first < the bound */
     }
     size_t span = (size_t)(hi - lo) + 1;
     cohort_row *r = calloc(span, sizeof *r);
-    uint32_t *cnt = calloc(rows * span, sizeof *cnt);
-    if (r == NULL || cnt == NULL) {
-        free(r);
-        free(cnt);
+    if (r == NULL)
         return -1;
-    }
-    if (a->span > 0) {
-        /* only [first, last] holds customers: the old slack may lie outside
-         * the new range when the cells bound cut it */
-        size_t from = (size_t)(a->first - a->lo), to = (size_t)(a->first - lo),
-               len = (size_t)(a->last - a->first) + 1;
-        memcpy(r + to, a->rows + from, len * sizeof *r);
-        for (size_t k = 0; k < rows; k++)
-            memcpy(cnt + k * span + to, a->count + k * a->span + from, len * sizeof *cnt);
-    }
+    if (a->span > 0) /* only [first, last] holds customers: the old slack
+                        may lie outside the new range when the bound cut it */
+        memcpy(r + (a->first - lo), a->rows + (a->first - a->lo),
+               (size_t)(a->last - a->first + 1) * sizeof *r);
     for (size_t j = 0; j < span; j++)
         r[j].month = (int32_t)(lo + (int64_t)j);
     free(a->rows);
-    free(a->count);
     a->rows = r;
-    a->count = cnt;
     a->lo = (int32_t)lo;
     a->span = span;
+    return 0;
+}
+
+static uint64_t cell_key(size_t ch, int32_t month)
+{
+    return (uint64_t)(ch + 1) << 32 | (uint32_t)month;
+}
+
+static size_t cell_slot(const cell *t, size_t cap, uint64_t key)
+{
+    uint64_t h = key * 0x9e3779b97f4a7c15ull;
+    size_t i = (size_t)(h ^ (h >> 29)) & (cap - 1);
+    while (t[i].key != 0 && t[i].key != key)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* Counts one customer in (ch, month). -1 when out of memory or past
+ * COHORT_MAX_CELLS cells. */
+static int cell_add(cohort_acc *a, size_t ch, int32_t month)
+{
+    uint64_t key = cell_key(ch, month);
+    if (2 * (a->n_cells + 1) > a->cap_cells) {
+        if (a->n_cells >= COHORT_MAX_CELLS)
+            return -1;
+        size_t cap = a->cap_cells ? 2 * a->cap_cells : 64;
+        cell *t = calloc(cap, sizeof *t);
+        if (t == NULL)
+            return -1;
+        for (size_t i = 0; i < a->cap_cells; i++)
+            if (a->cells[i].key != 0)
+                t[cell_slot(t, cap, a->cells[i].key)] = a->cells[i];
+        free(a->cells);
+        a->cells = t;
+        a->cap_cells = cap;
+    }
+    cell *c = &a->cells[cell_slot(a->cells, a->cap_cells, key)];
+    if (c->key == 0) {
+        c->key = key;
+        a->n_cells++;
+    }
+    c->count++;
     return 0;
 }
 
@@ -161,21 +199,20 @@ int cohort_acc_add(cohort_acc *a, const cohort_customer *c)
     if (a->failed)
         return -1;
     int32_t m = cohort_month_of_day(c->first_day);
-    if ((a->span == 0 || m < a->lo || (int64_t)m >= (int64_t)a->lo + (int64_t)a->span) &&
-        grow(a, m) != 0) {
+    size_t ch = c->channel < a->n_channels ? c->channel : a->n_channels;
+    if (((a->span == 0 || m < a->lo || (int64_t)m >= (int64_t)a->lo + (int64_t)a->span) &&
+         grow(a, m) != 0) ||
+        cell_add(a, ch, m) != 0) {
         a->failed = true;
         return -1;
     }
-    if (a->span > 0 && a->all.customers > 0) {
+    if (a->all.customers > 0) {
         a->first = m < a->first ? m : a->first;
         a->last = m > a->last ? m : a->last;
     } else {
         a->first = a->last = m;
     }
-    size_t j = (size_t)(m - a->lo);
-    size_t ch = c->channel < a->n_channels ? c->channel : a->n_channels;
-    add_to_cohort(&a->rows[j], c);
-    a->count[ch * a->span + j]++;
+    add_to_cohort(&a->rows[m - a->lo], c);
     add_customer(&a->ch[ch], c);
     add_customer(&a->all, c);
     return 0;
@@ -205,28 +242,59 @@ static int finish_cohorts(const cohort_acc *a, cohort_set *out)
     return 0;
 }
 
-/* The months of counts[0..span) with customers (month lo + j). */
-static int fill_months(cohort_channel *out, const uint32_t *counts, int32_t lo,
-                       size_t span)
-{
-    size_t k = 0;
-    for (size_t j = 0; j < span; j++)
-        k += counts[j] != 0;
-    out->by_month = malloc((k ? k : 1) * sizeof *out->by_month);
-    if (out->by_month == NULL)
-        return -1;
-    for (size_t j = 0; j < span; j++)
-        if (counts[j] != 0)
-            out->by_month[out->n_months++] =
-                (cohort_month_count){lo + (int32_t)j, counts[j]};
-    return 0;
-}
-
 static size_t cell_count(const cohort_acc *a, size_t ch, int32_t month)
 {
-    if (a->span == 0 || month < a->lo || (int64_t)month - a->lo >= (int64_t)a->span)
+    if (a->cap_cells == 0)
         return 0;
-    return a->count[ch * a->span + (size_t)(month - a->lo)];
+    return a->cells[cell_slot(a->cells, a->cap_cells, cell_key(ch, month))].count;
+}
+
+static int cmp_cell(const void *x, const void *y)
+{
+    uint64_t a = ((const cell *)x)->key, b = ((const cell *)y)->key;
+    /* by channel, then month (a signed int32 in the low bits) */
+    if ((a >> 32) != (b >> 32))
+        return (a >> 32) < (b >> 32) ? -1 : 1;
+    int32_t ma = (int32_t)(uint32_t)a, mb = (int32_t)(uint32_t)b;
+    return (ma > mb) - (ma < mb);
+}
+
+/* Each channel's months with customers, ascending, from the cells; the
+ * overall months from the cohorts. */
+static int fill_months(const cohort_acc *a, cohort_channels *out)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < a->span; j++)
+        n += a->rows[j].customers > 0;
+    out->all.by_month = malloc((n ? n : 1) * sizeof *out->all.by_month);
+    cell *v = malloc((a->n_cells ? a->n_cells : 1) * sizeof *v);
+    if (out->all.by_month == NULL || v == NULL) {
+        free(v);
+        return -1;
+    }
+    for (size_t j = 0; j < a->span; j++)
+        if (a->rows[j].customers > 0)
+            out->all.by_month[out->all.n_months++] =
+                (cohort_month_count){a->rows[j].month, a->rows[j].customers};
+    size_t k = 0;
+    for (size_t i = 0; i < a->cap_cells; i++)
+        if (a->cells[i].key != 0)
+            v[k++] = a->cells[i];
+    qsort(v, k, sizeof *v, cmp_cell);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < k;) {
+        size_t e = i, ch = (size_t)(v[i].key >> 32) - 1;
+        while (e < k && v[e].key >> 32 == v[i].key >> 32)
+            e++;
+        cohort_channel *c = &out->ch[ch];
+        if ((c->by_month = malloc((e - i) * sizeof *c->by_month)) == NULL)
+            rc = -1;
+        for (; rc == 0 && i < e; i++)
+            c->by_month[c->n_months++] =
+                (cohort_month_count){(int32_t)(uint32_t)v[i].key, v[i].count};
+    }
+    free(v);
+    return rc;
 }
 
 static void add_spend(cohort_channel *ch, const cohort_spend *s, size_t customers)
@@ -251,20 +319,8 @@ static int finish_channels(const cohort_acc *a, const cohort_spend *sp, size_t n
     for (size_t k = 0; k <= nc; k++)
         out->ch[k] = a->ch[k]; /* the sums; by_month is NULL there */
     out->all = a->all;
-    if (a->span > 0) {
-        uint32_t *col = calloc(a->span, sizeof *col); /* the overall months */
-        if (col == NULL)
-            return -1;
-        for (size_t k = 0; k <= nc; k++)
-            for (size_t j = 0; j < a->span; j++)
-                col[j] += a->count[k * a->span + j];
-        int rc = fill_months(&out->all, col, a->lo, a->span);
-        free(col);
-        for (size_t k = 0; rc == 0 && k <= nc; k++)
-            rc = fill_months(&out->ch[k], a->count + k * a->span, a->lo, a->span);
-        if (rc != 0)
-            return -1;
-    }
+    if (a->span > 0 && fill_months(a, out) != 0)
+        return -1;
     for (size_t i = 0; i < n_spend; i++) {
         if (sp[i].channel >= nc)
             continue;

@@ -16,8 +16,11 @@
 #define COHORT_NO_CHANNEL UINT32_MAX
 /* Later months the retention matrix covers: the bits of month_bits. */
 #define COHORT_MONTH_BITS 64
-/* Most (channel, month) cells cohort_channels accepts (memory bound). */
+/* Most (channel, month) pairs with customers cohort_channels accepts, and
+ * most months spanned by first purchases (memory bounds: 32 bytes a pair,
+ * 560 a month). */
 #define COHORT_MAX_CELLS (1u << 22)
+#define COHORT_MAX_MONTHS 12000
 
 /* One customer, as the cache or a transactions file knows them. */
 typedef struct cohort_customer {
@@ -57,7 +60,7 @@ typedef struct cohort_set {
 
 /* Groups the n customers by first-purchase month; as_of_month bounds the
  * retention columns (a cohort of month c has min(64, as_of_month - c + 1)).
- * Returns 0, or -1 when out of memory or past COHORT_MAX_CELLS months
+ * Returns 0, or -1 when out of memory or past COHORT_MAX_MONTHS months
  * spanned (*out is then empty). Free with cohort_set_free. Cost O(n +
  * months spanned). */
 int cohort_build(const cohort_customer *c, size_t n, int32_t as_of_month,
@@ -105,7 +108,8 @@ typedef struct cohort_channels {
  * the spend rows (channel < n_channels, at most one row per (channel,
  * month): the callers refuse duplicates; rows of other channels are
  * ignored). Returns 0, or -1 when out of memory or when
- * n_channels times the months spanned exceeds COHORT_MAX_CELLS. Free with
+ * past COHORT_MAX_CELLS (channel, month) pairs with customers or
+ * COHORT_MAX_MONTHS months spanned. Free with
  * cohort_channels_free (safe after an error). */
 int cohort_channels_build(const cohort_customer *c, size_t n, size_t n_channels,
                           const cohort_spend *sp, size_t n_spend, cohort_channels *out);
@@ -114,17 +118,18 @@ void cohort_channels_free(cohort_channels *s);
 /* Both aggregates above, built one customer at a time, so that a pass over
  * a million customers need not keep them (the service's pass; cohort_build
  * and cohort_channels_build are this over an array). The months grow as
- * customers arrive. */
+ * customers arrive; the channels' months are a table of the (channel,
+ * month) pairs that have customers, so any number of channels costs what
+ * its customers bring, not channels times months. */
 typedef struct cohort_acc cohort_acc;
 
 /* An accumulator for n_channels channels (customers of another channel
  * count as COHORT_NO_CHANNEL); as_of_month as in cohort_build. NULL when
- * out of memory or n_channels >= COHORT_MAX_CELLS. */
+ * out of memory. */
 cohort_acc *cohort_acc_new(size_t n_channels, int32_t as_of_month);
-/* Adds one customer: 0, or -1 when out of memory or when the channels
- * times the months spanned would exceed COHORT_MAX_CELLS (the accumulator
- * is then failed: every later call fails too). Cost O(1) but when the
- * months grow (amortized). */
+/* Adds one customer: 0, or -1 when out of memory or past COHORT_MAX_CELLS
+ * pairs or COHORT_MAX_MONTHS months (the accumulator is then failed: every
+ * later call fails too). Cost O(1), amortized over the growths. */
 int cohort_acc_add(cohort_acc *a, const cohort_customer *c);
 /* The cohorts so far into *out (NULL: not wanted) and the channels with
  * the spend rows (as cohort_channels_build) into *cc (NULL: not wanted).
