@@ -592,26 +592,18 @@ static int page_from_row(const walk *w, const cache_summary *s,
     return GSL_SUCCESS;
 }
 
-/* A page item the table has no row for at the request's options: from the
- * process's memo of histories (score_memo.h) when the customer is scored
- * as of the request's day, else app_score_compute. */
-static int page_scored(const walk *w, const cand *c, app_score_row *out)
+/* A page item the table has no row for at the request's options (their
+ * spec sp): from the process's memo of histories (score_memo.h) when the
+ * customer is scored as of the request's day, else app_score_compute. */
+static int page_scored(const walk *w, const cache_scores_spec *sp, const cand *c,
+                       app_score_row *out)
 {
     const app_score_opts *o = &w->q->o;
-    const ltvd_config *cfg = app_tenant_config(w->tn);
-    cache_scores_spec sp = {
-        .model_version = w->m->serial,
-        .as_of_day = o->as_of_day,
-        .horizon_days = o->horizon_days,
-        .discount_rate = o->discount_rate,
-        .horizon = (double)o->horizon_days / w->m->period_days,
-        .p_horizon = APP_P_PURCHASE_DAYS / w->m->period_days,
-        .clv = app_clv_options(w->m, o->horizon_days, o->discount_rate, o->margin)};
     cache_score_row row;
-    if (c->s.last_day <= o->as_of_day && cache_score_memo_row(w->m, &sp, &c->s, &row) &&
+    if (c->s.last_day <= o->as_of_day && cache_score_memo_row(w->m, sp, &c->s, &row) &&
         row.rc == GSL_SUCCESS)
         return page_from_row(w, &c->s, &row, out);
-    return app_score_compute(w->m, &c->s, o, cfg, out);
+    return app_score_compute(w->m, &c->s, o, app_tenant_config(w->tn), out);
 }
 
 /* Scores the kept candidates with the request's options into the page. */
@@ -623,13 +615,15 @@ static app_list_status fill_page(walk *w, app_list_page *out)
     out->items = calloc(w->n + 1, sizeof *out->items);
     if (out->items == NULL)
         return APP_LIST_NO_MEMORY;
+    cache_scores_spec sp; /* the request's options, for the items without a row */
+    app_list_spec_opts(w->m, &w->q->o, &sp);
     for (size_t i = 0; i < w->n; i++) {
         if (i % 16 == 15 && over(w))
             return w->stop;
         app_list_item *it = &out->items[out->n];
         const cand *c = &w->buf[i];
         int rc = c->has_row ? page_from_row(w, &c->s, &c->row, &it->row)
-                            : page_scored(w, c, &it->row);
+                            : page_scored(w, &sp, c, &it->row);
         if (rc != GSL_SUCCESS) { /* scored by the table's options only */
             failed(w, rc);
             continue;

@@ -131,17 +131,24 @@ static void publish(struct app_list_state *s, cache_scores *t, const cache_model
 
 /* ---------------------------------------------------------------- keeper */
 
-void app_list_spec(const cache_model *m, int64_t day, const ltvd_config *cfg,
-                   cache_scores_spec *sp)
+void app_list_spec_opts(const cache_model *m, const app_score_opts *o,
+                        cache_scores_spec *sp)
 {
     *sp = (cache_scores_spec){
         .model_version = m->serial,
-        .as_of_day = day,
-        .horizon_days = cfg->horizon_days,
-        .discount_rate = cfg->discount_rate,
-        .horizon = (double)cfg->horizon_days / m->period_days,
+        .as_of_day = o->as_of_day,
+        .horizon_days = o->horizon_days,
+        .discount_rate = o->discount_rate,
+        .horizon = (double)o->horizon_days / m->period_days,
         .p_horizon = APP_P_PURCHASE_DAYS / m->period_days,
-        .clv = app_clv_options(m, cfg->horizon_days, cfg->discount_rate, cfg->margin)};
+        .clv = app_clv_options(m, o->horizon_days, o->discount_rate, o->margin)};
+}
+
+void app_list_spec(const cache_model *m, int64_t day, const ltvd_config *cfg,
+                   cache_scores_spec *sp)
+{
+    app_score_opts o = app_score_opts_configured(cfg, day);
+    app_list_spec_opts(m, &o, sp);
     /* FNV-1a over the settings the cells use (a tenant's may change) */
     double d[2] = {cfg->churn_medium_below, cfg->churn_high_below};
     long l[2] = {cfg->lifecycle_new_days, cfg->lifecycle_established_repeats};

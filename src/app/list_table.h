@@ -34,6 +34,11 @@ void app_list_table_release(struct app_list_state *s, app_list_table *r);
  * horizon_days and discount_rate. */
 void app_list_spec(const cache_model *m, int64_t day, const ltvd_config *cfg,
                    cache_scores_spec *sp);
+/* The scoring part of a spec (no cells digest) for snapshot m at o's day,
+ * horizon_days and discount_rate: the table's with the configured options,
+ * a request's own otherwise (score_memo.h). */
+void app_list_spec_opts(const cache_model *m, const app_score_opts *o,
+                        cache_scores_spec *sp);
 
 /* Whether two specs are of the same snapshot, day and options. */
 bool app_list_spec_same(const cache_scores_spec *a, const cache_scores_spec *b);
