@@ -64,6 +64,11 @@ void store_pool_close(store_pool *p)
     free(p);
 }
 
+store_db_limits store_pool_limits(const store_pool *p)
+{
+    return p->all[0]->lim; /* the same for every connection (size >= 1) */
+}
+
 store_db *store_pool_acquire(store_pool *p, long timeout_ms)
 {
     struct timespec until = base_mono_after_ms(timeout_ms);

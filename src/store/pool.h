@@ -17,6 +17,10 @@ store_pool *store_pool_open(const char *url, size_t size, const store_db_limits 
                             char err[STORE_ERR_MAX]);
 void store_pool_close(store_pool *p);
 
+/* The bounds p's connections were opened with (for a connection of one's
+ * own with the same bounds but one or two changed). */
+store_db_limits store_pool_limits(const store_pool *p);
+
 /* Takes a free connection, waiting for one up to timeout_ms (< 0: forever).
  * Returns NULL on timeout. A connection broken meanwhile is re-established by
  * the store_ calls themselves (see store_db_transaction, store_db_ping). */

@@ -106,23 +106,16 @@ static bool check_split(run *r, summary_backtest_status st)
     return true;
 }
 
-/* The bounds of the back-test's connection: the service's (app/db_wait.c's
- * app_db_limits), but for the statement bound, backtest_statement_timeout_ms,
- * and the client-side wait that goes with it. */
-static store_db_limits backtest_limits(const ltvd_config *c)
+/* The bounds of the back-test's connection: the pool's (the service's,
+ * app/db_wait.c's app_db_limits), but for the statement bound,
+ * backtest_statement_timeout_ms, and the client-side wait that goes with it. */
+static store_db_limits backtest_limits(const worker_env *env)
 {
-    long st = c->backtest_statement_timeout_ms;
-    return (store_db_limits){
-        .connect_timeout_s = c->db_connect_timeout_s,
-        .statement_timeout_ms = st,
-        .lock_timeout_ms = c->db_lock_timeout_ms,
-        .idle_in_tx_timeout_ms = c->db_idle_in_transaction_timeout_ms,
-        .keepalives_idle_s = c->db_keepalives_idle_s,
-        .keepalives_interval_s = c->db_keepalives_interval_s,
-        .keepalives_count = c->db_keepalives_count,
-        .tcp_user_timeout_ms = c->db_tcp_user_timeout_ms,
-        .wait_ms = st > 0 ? st + BACKTEST_WAIT_GRACE_MS : 0,
-    };
+    long st = env->config->backtest_statement_timeout_ms;
+    store_db_limits lim = store_pool_limits(env->pool);
+    lim.statement_timeout_ms = st;
+    lim.wait_ms = st > 0 ? st + BACKTEST_WAIT_GRACE_MS : 0;
+    return lim;
 }
 
 /* Publishes (stop not NULL) or withdraws the running read's stop in ctl;
@@ -144,7 +137,7 @@ static bool publish_stop(worker_backtest_ctl *ctl, store_stop *stop)
 static bool read_split(run *r, int64_t cal_end)
 {
     const ltvd_config *cfg = r->env->config;
-    store_db_limits lim = backtest_limits(cfg);
+    store_db_limits lim = backtest_limits(r->env);
     char err[STORE_ERR_MAX];
     store_db *db = store_db_open_limited(cfg->database_url, &lim, err);
     if (db == NULL)
