@@ -70,21 +70,11 @@ static void teardown(void)
     testhttp_db_drop(&t);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Starts the score table's keeper and waits (at most 20 s) for the table
  * of the current model and day. */
 static void wait_table(void)
 {
-    size_t bytes;
-    ck_assert(app_list_start(t.app->dflt));
-    for (int i = 0; i < 2000 && !app_list_table_ready(t.app->dflt, &bytes); i++)
-        sleep_ms(10);
-    ck_assert(app_list_table_ready(t.app->dflt, &bytes));
+    testhttp_wait_ranked(&t, 20000);
 }
 
 /* ---- what the transactions say ------------------------------------------- */

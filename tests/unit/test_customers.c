@@ -160,6 +160,9 @@ START_TEST(test_customers_pages)
     testhttp_response_free(&r);
     set_model();
     ck_assert_uint_eq(cache_count(t.app->dflt->cache), 2357);
+    /* each 97th item is compared with its single GET: both must come after
+     * the table's ranking, which gives predicted_ltv_percentile */
+    testhttp_wait_ranked(&t, 10000);
     static const char *const sorts[] = {
         "customer_id",    "-customer_id",       "-p_alive", "predicted_ltv",
         "-predicted_ltv", "frequency",          "-recency", "expected_spend",

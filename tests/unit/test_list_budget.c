@@ -88,11 +88,7 @@ static void sleep_ms(long ms)
 /* Waits (at most 10 s) for the score table of the current model and day. */
 static void wait_table(void)
 {
-    size_t bytes;
-    for (int i = 0; i < 1000 && !app_list_table_ready(t.app->dflt, &bytes); i++)
-        sleep_ms(10);
-    ck_assert(app_list_table_ready(t.app->dflt, &bytes));
-    ck_assert_uint_gt(bytes, 0);
+    ck_assert_uint_gt(testhttp_wait_ranked(&t, 10000), 0);
 }
 
 static void get(const char *target, int status, testhttp_response *r)

@@ -65,11 +65,7 @@ static long long sql_ll(const testhttp_app *t, const char *sql)
  * services compare equal only when both are. */
 static void wait_ranked(const testhttp_app *t)
 {
-    size_t bytes;
-    ck_assert(app_list_start(t->app->dflt));
-    for (int i = 0; i < 1000 && !app_list_table_ready(t->app->dflt, &bytes); i++)
-        usleep(10000);
-    ck_assert(app_list_table_ready(t->app->dflt, &bytes));
+    testhttp_wait_ranked(t, 10000);
 }
 
 static int get(const testhttp_app *t, const char *target, const char *token, char *body,

@@ -3,6 +3,7 @@
 
 #include "app/app_metrics.h"
 #include "app/db_wait.h"
+#include "app/list_table.h"
 #include "app/mode.h"
 #include "app/tenant.h"
 
@@ -453,4 +454,16 @@ void testhttp_set_cdnow_model(testhttp_app *t, uint64_t version, double as_of)
     memcpy(m.gg_fit.std_errors, testhttp_cdnow_gg_se, sizeof testhttp_cdnow_gg_se);
     m.gg_fit.std_errors_ok = true;
     ck_assert_int_eq(cache_snapshot_set(t->app->dflt->cache, &m), CACHE_OK);
+}
+
+size_t testhttp_wait_ranked(const testhttp_app *t, long timeout_ms)
+{
+    size_t bytes;
+    ck_assert(app_list_start(t->app->dflt));
+    for (long i = 0; i < timeout_ms / 10 && !app_list_table_ready(t->app->dflt, &bytes);
+         i++)
+        usleep(10000);
+    ck_assert_msg(app_list_table_ready(t->app->dflt, &bytes),
+                  "no ranked score table after %ld ms", timeout_ms);
+    return bytes;
 }

@@ -139,6 +139,13 @@ extern const char testhttp_batch[];
  * CDNOW-like BG/NBD and Gamma-Gamma parameters, weekly, as of 2025-12-31. */
 void testhttp_snapshot_save(const testhttp_app *t);
 
+/* Starts t's list keeper (default tenant) and waits, at most timeout_ms,
+ * for its score table of the current model and day to be complete and
+ * ranked (a check failure after that): documents carry
+ * predicted_ltv_percentile only then, so a list item and a single GET, or
+ * two services, compare equal only once it is. Returns the table's bytes. */
+size_t testhttp_wait_ranked(const testhttp_app *t, long timeout_ms);
+
 /* A fresh database named after db_prefix, the service on it with period
  * week and as_of 2025-12-31, and a snapshot of its parameters served
  * (saved, then the app restarted to load it). Stop with testhttp_app_stop
