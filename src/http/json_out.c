@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fmt_g17.h"
+
 static bool reserve(json_out *b, size_t extra)
 {
     if (b->failed)
@@ -82,8 +84,8 @@ void json_out_str(json_out *b, const char *s)
 
 void json_out_real(json_out *b, double d)
 {
-    char s[40];
-    int n = snprintf(s, sizeof s - 2, "%.17g", d);
+    char s[BASE_G17_MAX + 2];
+    int n = (int)base_fmt_g17(s, d);
     char *e = strchr(s, 'e');
     if (e == NULL && strchr(s, '.') == NULL) {
         memcpy(s + n, ".0", 3);
