@@ -131,7 +131,13 @@ static void score_history(const cache_model *m, const cache_scores_spec *sp, dou
 {
     const btyd_model *b = m->model;
     int rc = b->p_alive(m->params, x, t_x, T, &h->p_alive);
-    if (rc == GSL_SUCCESS)
+    /* the expectation at the horizon in the CLV's batch (the same bits);
+     * should that fail, the calls apart, for the code they give */
+    bool joint =
+        rc == GSL_SUCCESS && m->has_spend &&
+        clv_discounted_and_expected(b, m->params, x, t_x, T, &sp->clv, sp->horizon,
+                                    &h->expected, &h->discounted) == GSL_SUCCESS;
+    if (rc == GSL_SUCCESS && !joint)
         rc = b->expected(m->params, x, t_x, T, sp->horizon, &h->expected);
     if (rc == GSL_SUCCESS)
         rc = btyd_p_any(b, m->params, x, t_x, T, sp->p_horizon, &h->p_purchase);
@@ -139,8 +145,9 @@ static void score_history(const cache_model *m, const cache_scores_spec *sp, dou
         !(isfinite(x) && isfinite(t_x) && isfinite(T) && isfinite(h->p_alive) &&
           isfinite(h->expected) && isfinite(h->p_purchase)))
         rc = GSL_ERANGE;
-    h->discounted = 0;
-    if (rc == GSL_SUCCESS && m->has_spend)
+    if (!joint || rc != GSL_SUCCESS)
+        h->discounted = 0;
+    if (rc == GSL_SUCCESS && m->has_spend && !joint)
         rc = clv_discounted_purchases(b, m->params, x, t_x, T, &sp->clv, &h->discounted);
     h->rc = rc;
 }

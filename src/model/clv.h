@@ -38,6 +38,16 @@ double clv_month_periods(const btyd_model *m, double period_days);
 int clv_discounted_purchases(const btyd_model *m, const double *params, double x,
                              double t_x, double T, const clv_options *o, double *out);
 
+/* clv_discounted_purchases, and *expected = E[X(horizon)] (horizon >= 0, in
+ * model periods) from the same batch of expectations: the model's own
+ * expected gives the same bits (btyd_expected_many does), at a fraction of
+ * the cost, since the history's work is shared. A failure (of either) is
+ * reported as one code, which may not be the one each call alone would
+ * give; callers that need that code make the calls apart. */
+int clv_discounted_and_expected(const btyd_model *m, const double *params, double x,
+                                double t_x, double T, const clv_options *o,
+                                double horizon, double *expected, double *out);
+
 /* CLV of one customer with history (x, t_x, T) and expected spend per
  * purchase `spend` (>= 0). Returns GSL_SUCCESS with a finite value, GSL_EDOM
  * for bad options or input, or the model's error code. */

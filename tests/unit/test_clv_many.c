@@ -104,7 +104,7 @@ static void check_model(const btyd_model *m, const gsl_rng *r, size_t n)
 {
     static const unsigned months[] = {1, 12, 36, 65, 120};
     static const double month_len[] = {CLV_MONTH_DAYS, CLV_MONTH_WEEKS, 1, 0.25};
-    size_t ok = 0, same_error = 0;
+    size_t ok = 0, same_error = 0, joint = 0;
     double worst = 0;
     for (size_t i = 0; i < n; i++) {
         double p[BTYD_MAX_PARAMS], x, t_x, T;
@@ -125,6 +125,21 @@ static void check_model(const btyd_model *m, const gsl_rng *r, size_t n)
             same_error++;
             continue;
         }
+        /* with the horizon in the batch: the same bits as the calls apart */
+        double h =
+            m->discrete ? floor(log_uniform(r, 1, 300)) : log_uniform(r, 1e-3, 5e3);
+        double joint_d = NAN, joint_e = NAN, alone_e = NAN;
+        int rj = clv_discounted_and_expected(m, p, x, t_x, T, &o, h, &joint_e, &joint_d);
+        int ra = m->expected(p, x, t_x, T, h, &alone_e);
+        ck_assert_int_eq(rj == GSL_SUCCESS, ra == GSL_SUCCESS && rf == GSL_SUCCESS);
+        if (rj == GSL_SUCCESS) {
+            ck_assert_msg(
+                joint_d == fast && joint_e == alone_e,
+                "%s x %.17g t_x %.17g T %.17g h %.17g: %.17g %.17g, apart %.17g "
+                "%.17g",
+                m->name, x, t_x, T, h, joint_d, joint_e, fast, alone_e);
+            joint++;
+        }
         double e = rel(fast, slow);
         ck_assert_msg(e <= TOL,
                       "%s p = {%.17g, %.17g, %.17g, %.17g} x %.17g t_x %.17g T %.17g "
@@ -134,8 +149,10 @@ static void check_model(const btyd_model *m, const gsl_rng *r, size_t n)
         worst = fmax(worst, e);
         ok++;
     }
-    fprintf(stderr, "clv_many %s: %zu equal (worst rel %.3g), %zu same error\n", m->name,
-            ok, worst, same_error);
+    fprintf(stderr,
+            "clv_many %s: %zu equal (worst rel %.3g), %zu same error, %zu with the "
+            "horizon in the batch the same bits\n",
+            m->name, ok, worst, same_error, joint);
     ck_assert_uint_ge(ok, n / 4); /* bggeo refuses many random parameters */
 }
 
