@@ -196,12 +196,12 @@ typedef double pair __attribute__((vector_size(2 * sizeof(double))));
  * plain multiply-adds across the lanes (vectorized), the check is not. A
  * lane that converged mid-block adds at most BLOCK - 1 more terms, each
  * below its sum's rounding (the tail bound holds for every later term). */
-#define BLOCK 4
+#define BLOCK 16
 /* A block runs unchecked only when no term can grow past RESCALE * BIG^BLOCK
- * (finite) within it; otherwise it is taken a term at a time. The test
+ * (1e296, finite) within it; otherwise it is taken a term at a time. The test
  * is on the ratios without z (0 <= z < 1), so that a lane's steps do not
  * depend on the other lanes: alone or in a batch, it gives the same bits. */
-#define BIG 1e20
+#define BIG 1e6
 
 /* The series of one_signed arguments at z[0..n), side by side: the live
  * lanes are those from `first` on whose `done` is unset (larger z needs
