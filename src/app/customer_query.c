@@ -37,6 +37,7 @@
 
 #include "app/db_wait.h"
 #include "app/list_table.h"
+#include "cache/score_ahead.h"
 #include "cache/score_memo.h"
 #include "cache/scores.h"
 #include "log/log.h"
@@ -606,6 +607,38 @@ static int page_scored(const walk *w, const cache_scores_spec *sp, const cand *c
     return app_score_compute(w->m, &c->s, o, app_tenant_config(w->tn), out);
 }
 
+/* Items to score before a helper thread pays for itself (~7 us each). */
+#define AHEAD_MIN 64
+
+/* When the page has at least AHEAD_MIN items for the memo (page_scored),
+ * a helper scores the second half of them (score_ahead.h) and *split is
+ * the index of the first: the request's thread waits for the helper
+ * there. NULL (and *split w->n) without a helper. */
+static cache_score_ahead *start_ahead(const walk *w, const cache_scores_spec *sp,
+                                      size_t *split)
+{
+    *split = w->n;
+    const cache_summary **s = malloc(w->n * sizeof *s);
+    size_t *at = malloc(w->n * sizeof *at), n = 0;
+    cache_score_ahead *a = NULL;
+    if (s == NULL || at == NULL)
+        goto done;
+    for (size_t i = 0; i < w->n; i++)
+        if (!w->buf[i].has_row && w->buf[i].s.last_day <= w->q->o.as_of_day) {
+            at[n] = i;
+            s[n++] = &w->buf[i].s;
+        }
+    if (n < AHEAD_MIN)
+        goto done;
+    a = cache_score_ahead_start(w->m, sp, s + n / 2, n - n / 2);
+    if (a != NULL)
+        *split = at[n / 2];
+done:
+    free(s);
+    free(at);
+    return a;
+}
+
 /* Scores the kept candidates with the request's options into the page. */
 static app_list_status fill_page(walk *w, app_list_page *out)
 {
@@ -617,9 +650,17 @@ static app_list_status fill_page(walk *w, app_list_page *out)
         return APP_LIST_NO_MEMORY;
     cache_scores_spec sp; /* the request's options, for the items without a row */
     app_list_spec_opts(w->m, &w->q->o, &sp);
+    size_t split;
+    cache_score_ahead *ahead = start_ahead(w, &sp, &split);
     for (size_t i = 0; i < w->n; i++) {
-        if (i % 16 == 15 && over(w))
+        if (i == split) {
+            cache_score_ahead_end(ahead, true);
+            ahead = NULL;
+        }
+        if (i % 16 == 15 && over(w)) {
+            cache_score_ahead_end(ahead, false);
             return w->stop;
+        }
         app_list_item *it = &out->items[out->n];
         const cand *c = &w->buf[i];
         int rc = c->has_row ? page_from_row(w, &c->s, &c->row, &it->row)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cache/cache.h"
+#include "cache/score_ahead.h"
 #include "cache/score_memo.h"
 #include "cache/scores.h"
 #include "model/bgnbd.h"
@@ -187,6 +188,51 @@ START_TEST(test_scores_memo_rows)
     ck_assert_int_eq(cache_foreach(c, memo_one, &w2), 0); /* equal to m2's own scoring */
     cache_snapshot_release(m2);
     cache_free(c2);
+    cache_snapshot_release(m);
+}
+END_TEST
+
+/* A helper thread scoring ahead into the memo (score_ahead.h): once it has
+ * finished, the memo answers for (nearly) every one of its histories, with
+ * the values direct scoring gives; one told to stop at once ends cleanly. */
+typedef struct summaries {
+    cache_summary s[N];
+    const cache_summary *p[N];
+    size_t n;
+} summaries;
+
+static int collect(const char *id, const cache_summary *s, void *arg)
+{
+    (void)id;
+    summaries *all = arg;
+    all->s[all->n] = *s;
+    all->p[all->n] = &all->s[all->n];
+    all->n++;
+    return 0;
+}
+
+START_TEST(test_scores_memo_ahead)
+{
+    static summaries all;
+    all.n = 0;
+    ck_assert_int_eq(cache_foreach(c, collect, &all), 0);
+    ck_assert_uint_eq(all.n, N);
+    const cache_model *m = cache_snapshot_acquire(c);
+    memo_walk w = {.m = m, .sp = spec};
+    w.sp.model_version = m->serial;
+    w.sp.horizon_days = 1000; /* not test_scores_memo_rows' */
+    w.sp.horizon = 1000;
+    w.sp.clv.months = 33;
+    cache_score_ahead_end(cache_score_ahead_start(m, &w.sp, all.p, N), false);
+    cache_score_ahead *a = cache_score_ahead_start(m, &w.sp, all.p, N);
+    ck_assert_ptr_nonnull(a);
+    cache_score_ahead_end(a, true);
+    uint64_t h0, m0, h1, m1;
+    cache_score_memo_counts(&h0, &m0);
+    ck_assert_int_eq(cache_foreach(c, memo_one, &w), 0); /* equal to direct scoring */
+    cache_score_memo_counts(&h1, &m1);
+    ck_assert_uint_ge(h1 - h0, N * 9 / 10);
+    ck_assert_ptr_null(cache_score_ahead_start(m, &w.sp, all.p, 0));
     cache_snapshot_release(m);
 }
 END_TEST
@@ -467,6 +513,7 @@ Suite *suite_scores(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_scores_rows_equal_direct);
     tcase_add_test(tc, test_scores_memo_rows);
+    tcase_add_test(tc, test_scores_memo_ahead);
     tcase_add_test(tc, test_scores_stale_rows);
     tcase_add_test(tc, test_scores_id_index);
     tcase_add_test(tc, test_scores_rank_change_during_walk);
