@@ -52,6 +52,21 @@ static const uint64_t pow5[P_MAX + 1] = {
     7450580596923828125ull,
 };
 
+/* The powers of ten 1e-11 .. 1e17 as doubles (the nearest to each). */
+#define P10_MIN (-11)
+#define P10_MAX 17
+static const double p10[P10_MAX - P10_MIN + 1] = {
+    1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2,
+    1e-1,  1e0,   1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+    1e9,   1e10,  1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+};
+
+/* "00" .. "99" */
+static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                            "25262728293031323334353637383940414243444546474849"
+                            "50515253545556575859606162636465666768697071727374"
+                            "75767778798081828384858687888990919293949596979899";
+
 /* round(m * 2^e * 10^p), half to even, for 0 <= p <= P_MAX; 0 when it
  * does not fit in 64 bits. */
 static uint64_t scaled(uint64_t m, int e, int p)
@@ -80,8 +95,11 @@ static int digits17(double a, uint64_t *n, int *k)
     memcpy(&bits, &a, sizeof bits);
     uint64_t m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
     int e = (int)((bits >> 52) & 0x7ff) - 1075;
-    /* floor(log10(2^(e + 52))): k or k - 1 */
+    /* floor(log10(2^(e + 52))) is k or k - 1; the power above tells which
+     * (a misjudged boundary case costs a second try below) */
     int kk = (int)floor((e + 52) * 0.30102999566398120);
+    if (kk + 1 >= P10_MIN && kk + 1 <= P10_MAX && a >= p10[kk + 1 - P10_MIN])
+        kk++;
     for (int tries = 0; tries < 3; tries++) {
         int p = 16 - kk;
         if (p < 0 || p > P_MAX)
@@ -120,10 +138,11 @@ static int digits17(double a, uint64_t *n, int *k)
 static size_t layout(char *out, int neg, uint64_t n, int k)
 {
     char dig[17];
-    for (int i = 16; i >= 0; i--) {
-        dig[i] = (char)('0' + n % 10);
-        n /= 10;
+    for (int i = 15; i >= 1; i -= 2) {
+        memcpy(dig + i, pairs + 2 * (n % 100), 2);
+        n /= 100;
     }
+    dig[0] = (char)('0' + n);
     int last = 16; /* the last significant digit */
     while (last > 0 && dig[last] == '0')
         last--;

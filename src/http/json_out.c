@@ -106,9 +106,15 @@ void json_out_real(json_out *b, double d)
 
 void json_out_int(json_out *b, long long v)
 {
-    char s[24];
-    int n = snprintf(s, sizeof s, "%lld", v);
-    append(b, s, (size_t)n);
+    char s[24], *end = s + sizeof s, *p = end;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    append(b, p, (size_t)(end - p));
 }
 
 void json_out_key(json_out *b, const char *key)

@@ -3,7 +3,6 @@
 #include "http/score_fields.h"
 
 #include <stdint.h>
-#include <stdio.h>
 
 #include "app/marketer_fields.h"
 #include "summary/summary.h"
@@ -32,19 +31,25 @@ static void real(json_out *b, const fmt *f, const char *key, bool has, double v)
 }
 
 /* An exact decimal: v / 10^digits, trailing zeros dropped (74.02, not
- * 74.019999999999996 as %.17g writes the double), v >= 0. */
+ * 74.019999999999996 as %.17g writes the double), v >= 0, 1 <= digits <= 18. */
 static void decimal(json_out *b, const fmt *f, const char *key, int64_t v, int digits)
 {
     int64_t scale = 1;
     for (int i = 0; i < digits; i++)
         scale *= 10;
     int64_t frac = v % scale;
-    char s[48];
-    int n = snprintf(s, sizeof s, "%lld.%0*lld", (long long)(v / scale), digits,
-                     (long long)frac);
-    while (n > 2 && s[n - 1] == '0' && s[n - 2] != '.')
-        s[--n] = '\0';
+    char s[20];
+    s[0] = '.';
+    for (int i = digits; i >= 1; i--) {
+        s[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    int n = digits + 1;
+    while (n > 2 && s[n - 1] == '0')
+        n--;
+    s[n] = '\0';
     lead(b, f, key);
+    json_out_int(b, (long long)(v / scale));
     json_out_raw(b, s);
 }
 

@@ -4,6 +4,7 @@
  * multi-byte UTF-8; and the score document parses back to its values. */
 #include <check.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,11 @@ static void same_as_jansson(json_t *v, void (*write)(json_out *, const void *),
 static void write_real(json_out *b, const void *d)
 {
     json_out_real(b, *(const double *)d);
+}
+
+static void write_int(json_out *b, const void *v)
+{
+    json_out_int(b, *(const long long *)v);
 }
 
 static void write_str(json_out *b, const void *s)
@@ -99,6 +105,18 @@ START_TEST(test_json_out_ints_and_keys)
     free(got);
     json_out empty = {0};
     ck_assert_ptr_null(json_out_take(&empty, &len));
+    /* integers as jansson writes them, both ends and between */
+    static const long long fixed[] = {0,   -1, 1,   9,         10,
+                                      -10, 99, 100, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        same_as_jansson(json_integer(fixed[i]), write_int, &fixed[i]);
+    srand(11);
+    for (int i = 0; i < 20000; i++) {
+        long long v = ((long long)rand() << 31 ^ rand()) >> (rand() % 60);
+        if (i % 2)
+            v = -v;
+        same_as_jansson(json_integer(v), write_int, &v);
+    }
 }
 END_TEST
 
