@@ -382,20 +382,21 @@ if [ -n "$STARTUP_ONLY" ]; then
     exit 0
 fi
 wait_200 "$LTVD_ADDR" "/v1/customers?limit=1" 600 "$LTVD_PID" || die "no list after 600 s"
-# The default, then the most expensive allowed: limit 1000, the largest
-# horizon_days (list_horizon_days_max), every sort and filter; -customer_id
-# asks for the reverse of the cache's order (the worst case for the page's
-# selection).
+# The default, then the most expensive allowed: limit 1000, 36 months
+# (horizon_days up to list_horizon_days_max), every sort and filter;
+# -customer_id asks for the reverse of the cache's order (the worst case for
+# the page's selection). Each custom horizon is its own, so each path's
+# first GET finds none of its histories in the memo (cold).
 cat >"$tmp/list_paths.txt" <<EOF
 /v1/customers
 /v1/customers?limit=1000&horizon_days=1095&sort=-customer_id
-/v1/customers?limit=1000&horizon_days=1095&sort=-p_alive&churn_risk=low
+/v1/customers?limit=1000&horizon_days=1094&sort=-p_alive&churn_risk=low
 /v1/customers?limit=1000&sort=-predicted_ltv
 /v1/customers?limit=1000&sort=expected_purchases&lifecycle_stage=established
-/v1/customers?limit=1000&horizon_days=1095&sort=-last_purchase&at_risk=true
-/v1/customers?limit=1000&horizon_days=1095&sort=frequency&margin=0.5&churn_risk=medium
-/v1/customers?limit=1000&horizon_days=1095&sort=-expected_spend&lifecycle_stage=lost
-/v1/customers?limit=1000&horizon_days=1095&sort=recency&at_risk=false
+/v1/customers?limit=1000&horizon_days=1093&sort=-last_purchase&at_risk=true
+/v1/customers?limit=1000&horizon_days=1092&sort=frequency&margin=0.5&churn_risk=medium
+/v1/customers?limit=1000&horizon_days=1091&sort=-expected_spend&lifecycle_stage=lost
+/v1/customers?limit=1000&horizon_days=1090&sort=recency&at_risk=false
 /v1/customers?sort=-predicted_ltv&churn_risk=high&lifecycle_stage=lost
 /v1/segments
 EOF
@@ -409,8 +410,14 @@ row "list page, $CUSTOMERS customers, default (p50)" "$(field p50_ms "$first") m
 row "list page, $CUSTOMERS, most expensive (max)" \
     "$(field worst_max_ms "$line") ms (p50 $(field worst_p50_ms "$line"))" "< 100 ms" \
     "$(verdict "$(field worst_max_ms "$line")" "<" 100)"
-# issue 10's: a page of the default limit with filters, and the segment
-# counts (target < 10 ms at 10M customers)
+# issue 10's: any page under 10 ms at 10M customers: the slowest path's
+# p50, the slowest first GET at a horizon of its own (cold: each of its
+# 1,000 customers scored at that horizon), a page of the default limit with
+# filters, and the segment counts
+row "list page, $CUSTOMERS, slowest path (p50)" "$(field worst_p50_ms "$line") ms" \
+    "< 10 ms" "$(verdict "$(field worst_p50_ms "$line")" "<" 10)"
+row "list page, $CUSTOMERS, custom horizon, cold (max)" "$(field worst_cold_ms "$line") ms" \
+    "< 10 ms" "$(verdict "$(field worst_cold_ms "$line")" "<" 10)"
 for p in '/v1/customers?sort=-predicted_ltv&churn_risk=high&lifecycle_stage=lost' \
     /v1/segments; do
     l=$(grep -F "path=$p " "$tmp/lists.txt")
