@@ -69,7 +69,8 @@ int service_lists(const service_opts *o)
         return 1;
     }
     size_t trials = o->trials > 0 ? o->trials : 20;
-    double *ms = malloc(trials * sizeof *ms), worst_p50 = 0, worst_max = 0, worst_cold = 0;
+    double *ms = malloc(trials * sizeof *ms), worst_p50 = 0, worst_max = 0,
+           worst_cold = 0;
     bench_client c;
     int rc = ms != NULL && bench_client_init(&c, o->addr) ? 0 : 1;
     for (size_t i = 0; rc == 0 && i < ps.n; i++) {
