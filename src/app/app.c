@@ -25,6 +25,7 @@
 #include "app/tenants.h"
 #include "base/clock.h"
 #include "base/ticker.h"
+#include "cache/score_memo.h"
 #include "log/log.h"
 #include "model/accept.h"
 #include "model/btyd.h"
@@ -623,6 +624,7 @@ app *app_open(const ltvd_config *config, const char *migrations_dir,
         app_free(a);
         return NULL;
     }
+    cache_score_memo_prepare();
     app_start_serving(a);
     return a;
 }

@@ -1,8 +1,16 @@
 /* A helper thread that fills the memo for a page's histories
- * (score_ahead.h). */
+ * (score_ahead.h). On Linux the helper is bound to the CPUs other than the
+ * caller's: left to itself, the scheduler starts a new thread on its
+ * creator's CPU, where the two share the CPU for milliseconds before one
+ * is moved (measured on this project's 2-vCPU machines: a 6 ms job split
+ * in two took 12 ms; bound, 8 ms with the helper running from 0.1 ms). */
+#ifdef __linux__
+#define _GNU_SOURCE /* sched_getcpu, pthread_attr_setaffinity_np */
+#endif
 #include "cache/score_ahead.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -29,6 +37,23 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* Binds the thread attr will start to the process's CPUs but the
+ * caller's, when there are others (else leaves it as it is). */
+static void elsewhere(pthread_attr_t *attr)
+{
+#ifdef __linux__
+    cpu_set_t set;
+    int here = sched_getcpu();
+    if (here < 0 || here >= CPU_SETSIZE || sched_getaffinity(0, sizeof set, &set) != 0)
+        return;
+    CPU_CLR(here, &set);
+    if (CPU_COUNT(&set) > 0)
+        pthread_attr_setaffinity_np(attr, sizeof set, &set);
+#else
+    (void)attr;
+#endif
+}
+
 cache_score_ahead *cache_score_ahead_start(const cache_model *m,
                                            const cache_scores_spec *sp,
                                            const cache_summary *const *s, size_t n)
@@ -44,7 +69,15 @@ cache_score_ahead *cache_score_ahead_start(const cache_model *m,
     atomic_init(&a->stop, false);
     for (size_t i = 0; i < n; i++)
         a->s[i] = *s[i];
-    if (pthread_create(&a->thread, NULL, run, a) != 0) {
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) {
+        free(a);
+        return NULL;
+    }
+    elsewhere(&attr);
+    int rc = pthread_create(&a->thread, &attr, run, a);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
         free(a);
         return NULL;
     }
