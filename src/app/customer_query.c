@@ -593,6 +593,12 @@ static int page_from_row(const walk *w, const cache_summary *s,
     return GSL_SUCCESS;
 }
 
+/* Whether c is scored through the memo (page_scored). */
+static bool for_memo(const walk *w, const cand *c)
+{
+    return !c->has_row && c->s.last_day <= w->q->o.as_of_day;
+}
+
 /* A page item the table has no row for at the request's options (their
  * spec sp): from the process's memo of histories (score_memo.h) when the
  * customer is scored as of the request's day, else app_score_compute. */
@@ -601,42 +607,58 @@ static int page_scored(const walk *w, const cache_scores_spec *sp, const cand *c
 {
     const app_score_opts *o = &w->q->o;
     cache_score_row row;
-    if (c->s.last_day <= o->as_of_day && cache_score_memo_row(w->m, sp, &c->s, &row) &&
+    if (for_memo(w, c) && cache_score_memo_row(w->m, sp, &c->s, &row) &&
         row.rc == GSL_SUCCESS)
         return page_from_row(w, &c->s, &row, out);
     return app_score_compute(w->m, &c->s, o, app_tenant_config(w->tn), out);
 }
 
-/* Items to score before a helper thread pays for itself (~7 us each). */
+/* Items to score before a helper thread pays for itself (~6 us each). */
 #define AHEAD_MIN 64
 
-/* When the page has at least AHEAD_MIN items for the memo (page_scored),
- * a helper scores the second half of them (score_ahead.h) and *split is
- * the index of the first: the request's thread waits for the helper
- * there. NULL (and *split w->n) without a helper. */
+/* When the page has at least AHEAD_MIN items for the memo, a helper scores
+ * the second half of them (score_ahead.h) and *split is the index of the
+ * first: the request's thread helps there, then takes them from the memo.
+ * NULL (and *split w->n) without a helper. */
 static cache_score_ahead *start_ahead(const walk *w, const cache_scores_spec *sp,
                                       size_t *split)
 {
     *split = w->n;
-    const cache_summary **s = malloc(w->n * sizeof *s);
-    size_t *at = malloc(w->n * sizeof *at), n = 0;
-    cache_score_ahead *a = NULL;
-    if (s == NULL || at == NULL)
-        goto done;
+    size_t n = 0;
     for (size_t i = 0; i < w->n; i++)
-        if (!w->buf[i].has_row && w->buf[i].s.last_day <= w->q->o.as_of_day) {
-            at[n] = i;
-            s[n++] = &w->buf[i].s;
-        }
+        n += for_memo(w, &w->buf[i]);
     if (n < AHEAD_MIN)
-        goto done;
-    a = cache_score_ahead_start(w->m, sp, s + n / 2, n - n / 2);
+        return NULL;
+    cache_score_ahead *a = NULL;
+    const cache_summary **s = malloc((n - n / 2) * sizeof *s);
+    if (s == NULL)
+        goto cleanup;
+    size_t k = 0, first = w->n;
+    for (size_t i = 0, seen = 0; i < w->n; i++) {
+        if (!for_memo(w, &w->buf[i]) || seen++ < n / 2)
+            continue;
+        if (k == 0)
+            first = i;
+        s[k++] = &w->buf[i].s;
+    }
+    a = cache_score_ahead_start(w->m, sp, s, k);
     if (a != NULL)
-        *split = at[n / 2];
-done:
+        *split = first;
+cleanup:
     free(s);
-    free(at);
     return a;
+}
+
+/* At the helper's half: scores with it what it has not taken yet, then
+ * ends it. False when the page's budget ran out (or its client left)
+ * meanwhile. */
+static bool join_ahead(walk *w, cache_score_ahead *a)
+{
+    bool ok = true;
+    for (size_t k = 0; ok && cache_score_ahead_help(a); k++)
+        ok = !(k % 16 == 15 && over(w));
+    cache_score_ahead_end(a);
+    return ok;
 }
 
 /* Scores the kept candidates with the request's options into the page. */
@@ -654,11 +676,13 @@ static app_list_status fill_page(walk *w, app_list_page *out)
     cache_score_ahead *ahead = start_ahead(w, &sp, &split);
     for (size_t i = 0; i < w->n; i++) {
         if (i == split) {
-            cache_score_ahead_end(ahead, true);
+            bool ok = join_ahead(w, ahead);
             ahead = NULL;
+            if (!ok)
+                return w->stop;
         }
         if (i % 16 == 15 && over(w)) {
-            cache_score_ahead_end(ahead, false);
+            cache_score_ahead_end(ahead);
             return w->stop;
         }
         app_list_item *it = &out->items[out->n];

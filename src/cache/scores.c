@@ -133,10 +133,12 @@ static void score_history(const cache_model *m, const cache_scores_spec *sp, dou
     int rc = b->p_alive(m->params, x, t_x, T, &h->p_alive);
     /* the expectation at the horizon in the CLV's batch (the same bits);
      * should that fail, the calls apart, for the code they give */
-    bool joint =
-        rc == GSL_SUCCESS && m->has_spend &&
-        clv_discounted_and_expected(b, m->params, x, t_x, T, &sp->clv, sp->horizon,
-                                    &h->expected, &h->discounted) == GSL_SUCCESS;
+    bool joint = false;
+    if (rc == GSL_SUCCESS && m->has_spend) {
+        int rj = clv_discounted_and_expected(b, m->params, x, t_x, T, &sp->clv, sp->horizon,
+                                             &h->expected, &h->discounted);
+        joint = rj == GSL_SUCCESS;
+    }
     if (rc == GSL_SUCCESS && !joint)
         rc = b->expected(m->params, x, t_x, T, sp->horizon, &h->expected);
     if (rc == GSL_SUCCESS)

@@ -39,7 +39,8 @@ int clv_discounted_purchases(const btyd_model *m, const double *params, double x
                              double t_x, double T, const clv_options *o, double *out);
 
 /* clv_discounted_purchases, and *expected = E[X(horizon)] (horizon >= 0, in
- * model periods) from the same batch of expectations: the model's own
+ * model periods) from the same batch of expectations when the months are
+ * fewer than 64 (else by the model's expected alone): the model's own
  * expected gives the same bits (btyd_expected_many does), at a fraction of
  * the cost, since the history's work is shared. A failure (of either) is
  * reported as one code, which may not be the one each call alone would

@@ -195,12 +195,15 @@ typedef double pair __attribute__((vector_size(2 * sizeof(double))));
 /* Terms each lane takes between two convergence checks: the steps are
  * plain multiply-adds across the lanes (vectorized), the check is not. A
  * lane that converged mid-block adds at most BLOCK - 1 more terms, each
- * below its sum's rounding (the tail bound holds for every later term). */
+ * below the rounding of its total 1 + s (the tail bound holds for every
+ * later term), so the value may differ from checking each term in its
+ * last bit at most. */
 #define BLOCK 16
 /* A block runs unchecked only when no term can grow past RESCALE * BIG^BLOCK
- * (1e296, finite) within it; otherwise it is taken a term at a time. The test
- * is on the ratios without z (0 <= z < 1), so that a lane's steps do not
- * depend on the other lanes: alone or in a batch, it gives the same bits. */
+ * (1e296, finite) within it: every ratio at most BIG in size; otherwise it
+ * is taken a term at a time. The test is on the ratios without z
+ * (0 <= z < 1), so that a lane's steps do not depend on the other lanes:
+ * alone or in a batch, it gives the same bits. */
 #define BIG 1e6
 
 /* The series of one_signed arguments at z[0..n), side by side: the live
@@ -223,10 +226,10 @@ static void series_one_signed(double a, double b, double c, const double *z,
         }
         for (size_t k = 0; first < m;) {
             double q[BLOCK];
-            size_t steps = BLOCK;
-            for (size_t j = 0; j < BLOCK; j++) {
+            size_t steps = BLOCK; /* 1 from the first ratio too large on */
+            for (size_t j = 0; j < BLOCK && steps == BLOCK; j++) {
                 q[j] = ratio_q(a, b, c, k + j);
-                if (!(q[j] <= BIG))
+                if (!(fabs(q[j]) <= BIG))
                     steps = 1;
             }
             if (steps == BLOCK) {
