@@ -624,6 +624,8 @@ static cache_score_ahead *start_ahead(const walk *w, const cache_scores_spec *sp
                                       size_t *split)
 {
     *split = w->n;
+    if (!app_tenant_config(w->tn)->list_score_helper)
+        return NULL;
     size_t n = 0;
     for (size_t i = 0; i < w->n; i++)
         n += for_memo(w, &w->buf[i]);

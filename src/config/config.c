@@ -87,6 +87,8 @@ static const config_key keys[] = {
      "milliseconds between refreshes of the list score table"},
     {"list_rescore_max", CONFIG_INT, F(list_rescore_max), 0, "5000", 0, 1000000000, NULL,
      "most customers a list may score per request (past as_of, other options)"},
+    {"list_score_helper", CONFIG_BOOL, F(list_score_helper), 0, "true", 0, 0, NULL,
+     "a list page may start a second thread to score its items"},
     {"list_thread_share", CONFIG_INT, F(list_thread_share), 0, "50", 1, 100, NULL,
      "percent of the offload threads that lists may hold at once"},
     {"listen", CONFIG_STRING, F(listen), S(listen), "127.0.0.1:8080", 0, 0, NULL,

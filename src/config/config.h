@@ -74,6 +74,7 @@ typedef struct ltvd_config {
     long list_rescore_max;      /* most customers a list may score per request */
     long list_horizon_days_max; /* largest horizon_days of a list */
     long list_refresh_ms;       /* pause between score table refreshes */
+    bool list_score_helper;     /* a page may score its items on a second thread */
     long export_max;            /* exports streaming at once (docs/service.md) */
     /* a process that never writes (docs/operations.md, "Read replicas") */
     bool read_only;               /* forced; else decided by the database at start-up */

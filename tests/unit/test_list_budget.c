@@ -304,6 +304,19 @@ START_TEST(test_list_budget_pages_equal)
 }
 END_TEST
 
+/* Without the helper thread (list_score_helper = false), pages at a custom
+ * horizon are the same, item by item (each page of PAGE has more than the
+ * 64 customers to score that start a helper when it is on). */
+START_TEST(test_list_budget_pages_equal_no_helper)
+{
+    static const char *const settings[] = {"list_score_helper", "false", NULL};
+    start(settings);
+    wait_table();
+    walk_equal("horizon_days=700", APP_KEY_P_ALIVE, true);
+    walk_equal("horizon_days=700&churn_risk=low", APP_KEY_CUSTOMER_ID, false);
+}
+END_TEST
+
 /* Ingest while the table keeps up (list_refresh_ms 50): the ranks take in
  * the changed rows by merging, and every page, walked in the rank from the
  * journal position it was built at, still equals scoring each customer. */
@@ -580,6 +593,7 @@ Suite *suite_list_budget(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_list_budget_pages_equal);
+    tcase_add_test(tc, test_list_budget_pages_equal_no_helper);
     tcase_add_test(tc, test_list_budget_pages_after_ingest);
     tcase_add_test(tc, test_list_budget_ranks_follow_ingest);
     tcase_add_test(tc, test_list_budget_previous_table);
