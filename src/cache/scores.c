@@ -135,8 +135,8 @@ static void score_history(const cache_model *m, const cache_scores_spec *sp, dou
      * should that fail, the calls apart, for the code they give */
     bool joint = false;
     if (rc == GSL_SUCCESS && m->has_spend) {
-        int rj = clv_discounted_and_expected(b, m->params, x, t_x, T, &sp->clv, sp->horizon,
-                                             &h->expected, &h->discounted);
+        int rj = clv_discounted_and_expected(b, m->params, x, t_x, T, &sp->clv,
+                                             sp->horizon, &h->expected, &h->discounted);
         joint = rj == GSL_SUCCESS;
     }
     if (rc == GSL_SUCCESS && !joint)
