@@ -167,6 +167,28 @@ static void iter_start(const walker *w, iter *it, size_t lo, size_t hi, const do
     }
 }
 
+/* A position of [lo, top) below which every entry in place has a key
+ * smaller than key, ord[top] being in place with key: galloping down from
+ * top (1, 2, 4, ... entries) to the first entry in place with a smaller
+ * key, so that finding the start of a run costs the log of its length, not
+ * of the cell's (a descending page of distinct keys: two entries read per
+ * customer instead of ~25 at 10M customers). */
+static size_t below_run(const walker *w, size_t lo, size_t top, double key)
+{
+    for (size_t step = 1; top - lo > step; step *= 2) {
+        size_t q = top - step;
+        double k = 0;
+        const char *id;
+        while (q > lo && !entry(w, q, &k, &id))
+            q--; /* not in place: the next below it that is */
+        if (q == lo)
+            return lo;
+        if (k < key)
+            return q + 1;
+    }
+    return lo;
+}
+
 /* Descending: moves `it` to the next run down (false: none left). */
 static bool next_run(const walker *w, iter *it)
 {
@@ -177,7 +199,7 @@ static bool next_run(const walker *w, iter *it)
         j--;
     if (j == it->lo)
         return false;
-    it->pos = bound(w, it->lo, j - 1, key, NULL, false);
+    it->pos = bound(w, below_run(w, it->lo, j - 1, key), j - 1, key, NULL, false);
     it->end = it->run;
     it->run = it->pos;
     return true;
